@@ -1,0 +1,35 @@
+"""The directory as the rest of the platform sees it.
+
+``LdapDirectory`` (directory/service.py) is the real implementation; ``InMemoryDirectory``
+(directory/memory.py) is the shipped test double for unit tests of code that only needs people.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from directory.models import AuthOutcome, Person
+
+__all__ = ["UserDirectory"]
+
+
+class UserDirectory(Protocol):
+    def authenticate(self, login: str, password: str) -> AuthOutcome:
+        """Check a password by binding as the person named by ``login`` (uid or e-mail)."""
+        ...
+
+    def find_by_login(self, login: str) -> Person | None:
+        """The person whose uid or e-mail is ``login``."""
+        ...
+
+    def find_by_uuid(self, entry_uuid: str) -> Person | None:
+        """The person with this entryUUID (the OIDC ``sub``)."""
+        ...
+
+    def change_own_password(self, login: str, old_password: str, new_password: str) -> None:
+        """Change a password as its owner (RFC 3062); raises PasswordQualityError, InvalidCredentialsError…"""
+        ...
+
+    def check(self) -> None:
+        """Raise DirectoryUnavailableError unless the directory answers."""
+        ...
