@@ -1,0 +1,92 @@
+"""``InMemoryDirectory``: the shipped test double of :class:`directory.protocol.UserDirectory`.
+
+For unit tests of code that only needs people (the login interaction, claims). It follows the same rules
+as the real directory for what callers can observe: unknown login and wrong password look the same,
+suspended accounts are disabled, a locked account refuses even the right password.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import uuid
+
+from directory.errors import DirectoryUnavailableError, InvalidCredentialsError, PasswordQualityError
+from directory.models import AccountStatus, AuthOutcome, AuthStatus, Person
+
+__all__ = ["InMemoryDirectory"]
+
+
+class InMemoryDirectory:
+    def __init__(self, *, min_password_length: int = 8) -> None:
+        self.people: dict[str, Person] = {}
+        self.passwords: dict[str, str] = {}
+        self.available = True
+        self.min_password_length = min_password_length
+
+    def add(self, uid: str, password: str, **fields: object) -> Person:
+        """Add a person; ``fields`` are any :class:`Person` fields (``full_name``, ``mail``, ``unit``…)."""
+        full_name = str(fields.pop("full_name", uid))
+        defaults: dict[str, object] = {
+            "dn": f"uid={uid},ou=people,dc=example",
+            "uid": uid,
+            "entry_uuid": str(uuid.uuid4()),
+            "full_name": full_name,
+            "surname": full_name.split(" ", maxsplit=1)[0],
+            "given_name": full_name.rsplit(" ", maxsplit=1)[-1],
+            "display_name": full_name,
+        }
+        defaults.update(fields)
+        person = Person(**defaults)  # type: ignore[arg-type]
+        self.people[uid] = person
+        self.passwords[uid] = password
+        return person
+
+    def update(self, uid: str, **fields: object) -> Person:
+        person = dataclasses.replace(self.people[uid], **fields)  # type: ignore[arg-type]
+        self.people[uid] = person
+        return person
+
+    def _require_available(self) -> None:
+        if not self.available:
+            raise DirectoryUnavailableError("in-memory directory switched off")
+
+    def authenticate(self, login: str, password: str) -> AuthOutcome:
+        self._require_available()
+        person = self.find_by_login(login)
+        if person is None or not hmac.compare_digest(self.passwords[person.uid], password):
+            return AuthOutcome(AuthStatus.INVALID_CREDENTIALS)
+        if person.locked:
+            return AuthOutcome(AuthStatus.LOCKED)
+        if person.status is not AccountStatus.ACTIVE:
+            return AuthOutcome(AuthStatus.DISABLED)
+        if person.must_change_password:
+            return AuthOutcome(AuthStatus.MUST_CHANGE, person=person)
+        return AuthOutcome(AuthStatus.SUCCESS, person=person)
+
+    def find_by_login(self, login: str) -> Person | None:
+        self._require_available()
+        login = login.strip().lower()
+        for person in self.people.values():
+            if person.uid.lower() == login or (person.mail or "").lower() == login:
+                return person
+        return None
+
+    def find_by_uuid(self, entry_uuid: str) -> Person | None:
+        self._require_available()
+        return next((p for p in self.people.values() if p.entry_uuid == entry_uuid), None)
+
+    def change_own_password(self, login: str, old_password: str, new_password: str) -> None:
+        self._require_available()
+        person = self.find_by_login(login)
+        if person is None or not hmac.compare_digest(self.passwords[person.uid], old_password):
+            raise InvalidCredentialsError()
+        if len(new_password) < self.min_password_length:
+            raise PasswordQualityError(f"at least {self.min_password_length} characters")
+        if new_password == old_password:
+            raise PasswordQualityError("the new password must differ from the old one")
+        self.passwords[person.uid] = new_password
+        self.people[person.uid] = dataclasses.replace(person, must_change_password=False)
+
+    def check(self) -> None:
+        self._require_available()
