@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from directory.cli import directory
 from idp.instance import Instance
 from idp.settings import Settings, SettingsError, load_settings
 
@@ -60,6 +61,9 @@ def config_show(instance: Instance, as_json: bool) -> None:
         click.echo(f"[{section}]")
         for key, value in values.items():
             click.echo(f"  {key} = {value}")
+
+
+cli.add_command(directory)
 
 
 def settings_as_dict(settings: Settings) -> dict[str, dict[str, Any]]:
