@@ -79,9 +79,20 @@ class LdapDirectory:
         self.config = config
         self.names = DirectoryNames(config)
         self.pool = LdapPool(config)
+        self._min_length: int | None = None
 
     def close(self) -> None:
         self.pool.close()
+
+    def min_password_length(self) -> int:
+        """pwdMinLength of the default policy (read once; 10 if the policy cannot be read)."""
+        if self._min_length is None:
+            try:
+                entry = self.pool.run(lambda c: c.read(self.config.default_policy_dn, ["pwdMinLength"]))
+                self._min_length = int((entry.first("pwdMinLength") if entry else None) or 10)
+            except (DirectoryError, ValueError):
+                return 10
+        return self._min_length
 
     # -- health -----------------------------------------------------------------------------------------
 
@@ -284,7 +295,7 @@ class LdapDirectory:
                 attrs[attr] = [value]
         if new.password is not None:
             password = check_password(new.password)
-            check_password_rules(password, uid=uid)
+            check_password_rules(password, uid=uid, min_length=self.min_password_length())
             attrs["userPassword"] = [password]
             if new.must_change_password:
                 attrs["pwdReset"] = ["TRUE"]
@@ -383,7 +394,7 @@ class LdapDirectory:
                 if entry is not None and entry.get(attr)
             ]
             if mods:
-                conn.modify(person.dn, mods)
+                conn.modify(person.dn, mods, relax=True)
 
         self.pool.run(clear)
 
@@ -401,7 +412,7 @@ class LdapDirectory:
         person = self.find_by_login(login)
         if person is None:
             raise InvalidCredentialsError()
-        check_password_rules(new, uid=person.uid)
+        check_password_rules(new, uid=person.uid, min_length=self.min_password_length())
 
         def change(conn: LdapConnection) -> None:
             result = conn.bind_with_policy(person.dn, old_password)
@@ -424,7 +435,7 @@ class LdapDirectory:
         new = None
         if new_password is not None:
             new = check_password(new_password)
-            check_password_rules(new, uid=person.uid)
+            check_password_rules(new, uid=person.uid, min_length=self.min_password_length())
 
         def reset(conn: LdapConnection) -> str | None:
             generated = conn.change_password(person.dn, None, new)

@@ -302,7 +302,7 @@ def _plan_person(
     password = v.get("password") or None
     if password is not None:
         password = check_password(password)
-        check_password_rules(password, uid=uid)
+        check_password_rules(password, uid=uid, min_length=directory.min_password_length())
     for field, value in (("mail", optional["mail"]), ("employee_number", optional["employee_number"])):
         if value:
             key = f"{field}:{value.lower()}"

@@ -121,8 +121,14 @@ def check_password(value: object, field: str = "password") -> str:
     return value
 
 
-def check_password_rules(password: str, *, uid: str | None = None, min_classes: int = 3) -> None:
-    """Rules the server's ppolicy cannot express: character classes, and not the login name inside."""
+def check_password_rules(password: str, *, uid: str | None = None, min_length: int = 0, min_classes: int = 3) -> None:
+    """Rules the server's ppolicy cannot express: character classes, and not the login name inside.
+
+    ``min_length`` repeats the policy's pwdMinLength, which slapd does not apply to passwords an administrator
+    sets (creation, reset).
+    """
+    if len(password) < min_length:
+        raise PasswordQualityError(f"the password is too short (at least {min_length} characters)")
     classes = sum(
         (
             any(c.islower() for c in password),
