@@ -38,8 +38,13 @@ _PHONE = re.compile(r"\+?[0-9][0-9 ().-]{2,31}")
 _CARD = re.compile(r"[0-9A-Za-z][0-9A-Za-z./-]{0,31}")
 
 
-def check_text(field: str, value: object, *, max_length: int = MAX_NAME, required: bool = True) -> str:
-    """Text without control characters, NFC-normalised, stripped, at most ``max_length`` characters."""
+def check_text(
+    field: str, value: object, *, max_length: int = MAX_NAME, required: bool = True, strip: bool = True
+) -> str:
+    """Text without control characters, NFC-normalised, stripped, at most ``max_length`` characters.
+
+    Identifiers (``strip=False``) are refused with surrounding spaces rather than silently changed.
+    """
     if not isinstance(value, str):
         raise InvalidInputError(field, "must be text")
     if "\x00" in value:
@@ -47,6 +52,8 @@ def check_text(field: str, value: object, *, max_length: int = MAX_NAME, require
     if any(unicodedata.category(ch) == "Cc" for ch in value):
         raise InvalidInputError(field, "must not contain control characters")
     text = unicodedata.normalize("NFC", value).strip()
+    if not strip and value != value.strip():
+        raise InvalidInputError(field, "must not start or end with spaces")
     if required and not text:
         raise InvalidInputError(field, "must not be empty")
     if len(text) > max_length:
@@ -55,14 +62,14 @@ def check_text(field: str, value: object, *, max_length: int = MAX_NAME, require
 
 
 def _check_pattern(field: str, value: object, pattern: re.Pattern[str], max_length: int, what: str) -> str:
-    text = check_text(field, value, max_length=max_length)
+    text = check_text(field, value, max_length=max_length, strip=False)
     if not pattern.fullmatch(text):
         raise InvalidInputError(field, f"{text!r} is not {what}")
     return text
 
 
 def check_uid(value: object, field: str = "uid") -> str:
-    text = check_text(field, value, max_length=64).lower()
+    text = check_text(field, value, max_length=64, strip=False).lower()
     if not _UID.fullmatch(text):
         raise InvalidInputError(field, "must be 1-64 of a-z, 0-9, '.', '_', '-' and start with a letter or digit")
     return text
@@ -73,7 +80,7 @@ def check_code(value: object, field: str = "code") -> str:
 
 
 def check_group_name(value: object, field: str = "name") -> str:
-    text = check_text(field, value, max_length=64).lower()
+    text = check_text(field, value, max_length=64, strip=False).lower()
     if not _GROUP.fullmatch(text):
         raise InvalidInputError(field, "must be 1-64 of a-z, 0-9, '.', '_', '-' and start with a letter or digit")
     return text
