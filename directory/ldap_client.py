@@ -618,7 +618,7 @@ def read_ldif(text: str) -> list[LdifRecord]:
 def write_ldif(entries: Sequence[tuple[str, Mapping[str, Sequence[str]]]]) -> str:
     """LDIF text of (dn, attributes) pairs; non-ASCII values are base64 as RFC 2849 requires."""
     out = io.StringIO()
-    writer = ldif.LDIFWriter(out, cols=0)
+    writer = ldif.LDIFWriter(out)
     for dn, attrs in entries:
         writer.unparse(dn, {k: _raw(v) for k, v in attrs.items() if v})
     return out.getvalue()
