@@ -108,9 +108,10 @@ def main() -> None:
             result = apply_plan(plan)
             done = time.monotonic()
             assert result.failed is None and len(result.applied) == args.import_rows
+            n = args.import_rows
             print(
-                f"CSV import (no passwords)    rows={args.import_rows}  validate {args.import_rows / (planned - started):7.1f} rows/s"
-                f"  apply {args.import_rows / (done - planned):7.1f} rows/s  overall {args.import_rows / (done - started):7.1f} rows/s"
+                f"CSV import (no passwords)    rows={n}  validate {n / (planned - started):7.1f} rows/s"
+                f"  apply {n / (done - planned):7.1f} rows/s  overall {n / (done - started):7.1f} rows/s"
             )
             directory.close()
         finally:

@@ -8,6 +8,7 @@ what is missing, and never changes a password that was already set.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from directory.errors import AlreadyExistsError, NotFoundError
@@ -133,7 +134,7 @@ def seed_demo(directory: LdapDirectory) -> list[tuple[str, str, str]]:
     accounts: list[tuple[str, str, str]] = []
     for index, (uid, full_name, unit, position, roles) in enumerate(DEMO_OFFICIALS, start=1):
         if directory.find_by_uid(uid) is None:
-            try:
+            with contextlib.suppress(AlreadyExistsError):  # created meanwhile by another seeding process
                 directory.create_person(
                     NewPerson(
                         uid=uid,
@@ -147,8 +148,6 @@ def seed_demo(directory: LdapDirectory) -> list[tuple[str, str, str]]:
                         phone=f"+84 24 3845 {index:04d}",
                     )
                 )
-            except AlreadyExistsError:
-                pass  # created meanwhile by another process seeding the same instance
         for role in roles:
             directory.add_member(role, uid=uid)
         labels = [_ROLE_LABELS[r.rsplit("-", 1)[0]] + f" ({r.rsplit('-', 1)[1].upper()})" for r in roles]

@@ -11,6 +11,7 @@ dynlist overlay computes it when read), or batches of adds through the server on
 
 from __future__ import annotations
 
+import contextlib
 import random
 import subprocess
 import tempfile
@@ -110,7 +111,9 @@ def build_synthetic(officials: int, *, base_dn: str, seed: int = 2025, password:
         committee = "Thành ủy" if city else "Tỉnh ủy"
         pdn = f"antinUnitCode={pcode},{tw_dn}"
         domain = ascii_fold(pname).lower().replace(" ", "")
-        out.units.append(_unit(pdn, pcode, f"{committee} {pname}", "municipal-committee" if city else "provincial-committee"))
+        out.units.append(
+            _unit(pdn, pcode, f"{committee} {pname}", "municipal-committee" if city else "provincial-committee")
+        )
         roles[pcode] = {"quan-tri": [], "ky-so": [], "van-thu": []}
         slots += [(pdn, "Bí thư", domain, pcode), (pdn, "Phó Bí thư", domain, pcode)]
         for suffix, prefix in PROVINCIAL_DEPARTMENTS:
@@ -255,9 +258,7 @@ def generate_directory(
     else:
         if directory is None:
             raise ValueError("a directory or a stopped managed slapd is needed")
-        synthetic = build_synthetic(
-            officials, base_dn=directory.config.base_dn, seed=seed, password=password
-        )
+        synthetic = build_synthetic(officials, base_dn=directory.config.base_dn, seed=seed, password=password)
         for people in (synthetic.people,):
             for _, attrs in people:
                 attrs.pop("pwdChangedTime", None)  # the server sets it
@@ -266,10 +267,9 @@ def generate_directory(
 
         def add(entry: tuple[str, Attrs]) -> None:
             dn, attrs = entry
-            try:
+            # generating again with the same seed adds what is missing
+            with contextlib.suppress(AlreadyExistsError):
                 directory.pool.run(lambda c: c.add(dn, attrs))
-            except AlreadyExistsError:
-                pass  # generating again with the same seed adds what is missing
 
         for part in (synthetic.units, synthetic.people, synthetic.groups):
             if part is synthetic.units:

@@ -7,6 +7,7 @@ here too (:func:`filter_format`, :func:`escape_dn_value`), so callers have no ex
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -318,7 +319,7 @@ class LdapConnection:
 
     def bind_external(self) -> None:
         """SASL EXTERNAL (ldapi peer credentials)."""
-        self._call(lambda: self._conn.sasl_external_bind_s())
+        self._call(self._conn.sasl_external_bind_s)
         self.bound_dn = "external"
 
     def bind_with_policy(self, dn: str, password: str) -> BindResult:
@@ -376,7 +377,7 @@ class LdapConnection:
         found = self.search(dn, "base", "(objectClass=*)", attrs)
         return found[0] if found else None
 
-    def search_page(
+    def search_page(  # noqa: PLR0917
         self,
         base: str,
         scope: Scope,
@@ -451,10 +452,8 @@ class LdapConnection:
         return None
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(ldap.LDAPError):  # closing a dead connection is not an error worth reporting
             self._conn.unbind_s()
-        except ldap.LDAPError:
-            pass  # closing a dead connection is not an error worth reporting
 
 
 def connect_external(socket_path: str, timeout: float = 5.0) -> LdapConnection:

@@ -31,10 +31,10 @@ FAMILY_NAMES: tuple[tuple[str, float], ...] = (
     ("Cao", 0.3), ("Lương", 0.3), ("Tạ", 0.2), ("Lâm", 0.2), ("Hà", 0.3), ("Chu", 0.2), ("Kiều", 0.1),
     ("Tô", 0.2), ("Thái", 0.1), ("Quách", 0.1),
 )  # fmt: skip
-MIDDLE_NAMES_MALE = ("Văn", "Hữu", "Đức", "Minh", "Quang", "Thanh", "Công", "Xuân", "Ngọc", "Mạnh", "Tiến", "Quốc", "Trọng", "Anh", "Hoàng", "Duy", "Đình", "Thế", "Tuấn", "Việt")  # fmt: skip
-MIDDLE_NAMES_FEMALE = ("Thị", "Thị", "Thị", "Ngọc", "Thu", "Thanh", "Minh", "Hồng", "Kim", "Phương", "Thùy", "Mỹ", "Bích", "Khánh", "Diệu", "Hải")  # fmt: skip
-GIVEN_NAMES_MALE = ("An", "Anh", "Bảo", "Bình", "Cường", "Dũng", "Duy", "Đạt", "Định", "Đông", "Giang", "Hải", "Hiếu", "Hòa", "Hoàng", "Hùng", "Huy", "Khánh", "Khoa", "Kiên", "Lâm", "Long", "Lộc", "Lợi", "Minh", "Nam", "Nghĩa", "Phong", "Phúc", "Quân", "Quang", "Sơn", "Tài", "Thắng", "Thành", "Thịnh", "Toàn", "Trung", "Tuấn", "Tùng", "Việt", "Vinh", "Vũ")  # fmt: skip
-GIVEN_NAMES_FEMALE = ("An", "Anh", "Bích", "Chi", "Dung", "Giang", "Hà", "Hạnh", "Hằng", "Hiền", "Hoa", "Hồng", "Huệ", "Hương", "Hường", "Lan", "Liên", "Linh", "Loan", "Mai", "My", "Nga", "Ngân", "Ngọc", "Nhung", "Oanh", "Phương", "Quyên", "Quỳnh", "Tâm", "Thảo", "Thu", "Thủy", "Trang", "Trinh", "Tuyết", "Uyên", "Vân", "Yến")  # fmt: skip
+MIDDLE_NAMES_MALE = ("Văn", "Hữu", "Đức", "Minh", "Quang", "Thanh", "Công", "Xuân", "Ngọc", "Mạnh", "Tiến", "Quốc", "Trọng", "Anh", "Hoàng", "Duy", "Đình", "Thế", "Tuấn", "Việt")  # fmt: skip  # noqa: E501
+MIDDLE_NAMES_FEMALE = ("Thị", "Thị", "Thị", "Ngọc", "Thu", "Thanh", "Minh", "Hồng", "Kim", "Phương", "Thùy", "Mỹ", "Bích", "Khánh", "Diệu", "Hải")  # fmt: skip  # noqa: E501
+GIVEN_NAMES_MALE = ("An", "Anh", "Bảo", "Bình", "Cường", "Dũng", "Duy", "Đạt", "Định", "Đông", "Giang", "Hải", "Hiếu", "Hòa", "Hoàng", "Hùng", "Huy", "Khánh", "Khoa", "Kiên", "Lâm", "Long", "Lộc", "Lợi", "Minh", "Nam", "Nghĩa", "Phong", "Phúc", "Quân", "Quang", "Sơn", "Tài", "Thắng", "Thành", "Thịnh", "Toàn", "Trung", "Tuấn", "Tùng", "Việt", "Vinh", "Vũ")  # fmt: skip  # noqa: E501
+GIVEN_NAMES_FEMALE = ("An", "Anh", "Bích", "Chi", "Dung", "Giang", "Hà", "Hạnh", "Hằng", "Hiền", "Hoa", "Hồng", "Huệ", "Hương", "Hường", "Lan", "Liên", "Linh", "Loan", "Mai", "My", "Nga", "Ngân", "Ngọc", "Nhung", "Oanh", "Phương", "Quyên", "Quỳnh", "Tâm", "Thảo", "Thu", "Thủy", "Trang", "Trinh", "Tuyết", "Uyên", "Vân", "Yến")  # fmt: skip  # noqa: E501
 
 # (code, name, is a centrally-run city): the 34 provincial-level units since 1 July 2025.
 PROVINCES: tuple[tuple[str, str, bool], ...] = (

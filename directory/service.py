@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from directory.config import DirectoryConfig
 from directory.entries import (
@@ -262,9 +262,7 @@ class LdapDirectory:
         if text is not None and text.strip():
             needle = check_text("text", text, max_length=MAX_LOGIN)
             parts.append(
-                filter_format(
-                    "(|(uid=*%s*)(cn=*%s*)(mail=*%s*)(employeeNumber=%s))", needle, needle, needle, needle
-                )
+                filter_format("(|(uid=*%s*)(cn=*%s*)(mail=*%s*)(employeeNumber=%s))", needle, needle, needle, needle)
             )
         if status is not None:
             if status is AccountStatus.ACTIVE:
@@ -324,8 +322,8 @@ class LdapDirectory:
         if changes.full_name is not None:
             full_name = check_text("full_name", changes.full_name)
             surname, given_name = split_full_name(full_name)
-            for attr, value in (("cn", full_name), ("sn", surname), ("givenName", given_name)):
-                mods.append(Modification("replace", attr, [value]))
+            for attr, text in (("cn", full_name), ("sn", surname), ("givenName", given_name)):
+                mods.append(Modification("replace", attr, [text]))
             mods.append(Modification("replace", "displayName", [full_name]))
         for field_name, attr in PERSON_FIELDS.items():
             value = check_optional(field_name, getattr(changes, field_name))
@@ -555,9 +553,7 @@ class LdapDirectory:
         """Move a unit with everything under it (officials keep their entryUUID, groups follow)."""
         unit = self.get_unit(code)
         target = self.get_unit(new_parent_code).dn if new_parent_code else self.names.units_dn
-        if normalize_dn(target) == normalize_dn(unit.dn) or normalize_dn(target).endswith(
-            "," + normalize_dn(unit.dn)
-        ):
+        if normalize_dn(target) == normalize_dn(unit.dn) or normalize_dn(target).endswith("," + normalize_dn(unit.dn)):
             raise InvalidInputError("parent", "a unit cannot move under itself")
         rdn = f"antinUnitCode={escape_dn_value(unit.code)}"
         self.pool.run(lambda c: c.rename(unit.dn, rdn, target))

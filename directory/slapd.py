@@ -57,7 +57,7 @@ class ManagedSlapd:
         base_dn: str,
         port: int = 0,
         service_password: str,
-        password_hash: str = "{ARGON2}",
+        password_hash: str = "{ARGON2}",  # noqa: S107 (a scheme name)
         default_policy: PasswordPolicy | None = None,
     ) -> None:
         self.layout = SlapdLayout(Path(folder))
@@ -309,7 +309,11 @@ class ManagedSlapd:
             raise DirectoryError(f"the base DN must start with dc=, o= or ou=, not {base!r}")
 
         def ou(name: str, description: str) -> tuple[str, dict[str, list[str]]]:
-            return f"ou={name},{base}", {"objectClass": ["organizationalUnit"], "ou": [name], "description": [description]}
+            return f"ou={name},{base}", {
+                "objectClass": ["organizationalUnit"],
+                "ou": [name],
+                "description": [description],
+            }
 
         policies = f"ou=policies,{base}"
         return [

@@ -138,11 +138,11 @@ def _read_ldif(text: str) -> tuple[list[Row], list[Rejection]]:
             c.lower() for k, vs in record.attrs.items() if k.lower() == "objectclass" for c in vs
         }
 
-        def first(name: str, attrs: dict[str, tuple[str, ...]] = dict(record.attrs)) -> str:
-            for key, values in attrs.items():
-                if key.lower() == name.lower() and values:
-                    return values[0]
-            return ""
+        lowered = {key.lower(): values for key, values in record.attrs.items()}
+
+        def first(name: str, lowered: dict[str, tuple[str, ...]] = lowered) -> str:
+            values = lowered.get(name.lower(), ())
+            return values[0] if values else ""
 
         try:
             above = [v for a, v in explode_dn(record.dn)[1:2] if a.lower() == "antinunitcode"]
@@ -266,7 +266,11 @@ def _plan_unit(directory: LdapDirectory, row: Row, known: dict[str, Unit], new: 
     if existing is None:
         new.add(code.lower())
         return Operation(
-            row.line, "unit", code, "create", apply=lambda: _ignore(directory.create_unit(code, name, kind, parent, description))
+            row.line,
+            "unit",
+            code,
+            "create",
+            apply=lambda: _ignore(directory.create_unit(code, name, kind, parent, description)),
         )
     changes = []
     if existing.name != name:
@@ -293,7 +297,7 @@ def _plan_person(
     unit = check_code(v["unit"], "unit") if v.get("unit") else None
     if unit:
         _unit_known(unit, known, new)
-    optional = {field: check_optional(field, v.get(column) or None) for column, field in _OPTIONAL.items()}
+    optional = {name: check_optional(name, v.get(column) or None) for column, name in _OPTIONAL.items()}
     status_text = (v.get("status") or "active").strip().lower()
     try:
         status = AccountStatus(status_text)
@@ -303,11 +307,11 @@ def _plan_person(
     if password is not None:
         password = check_password(password)
         check_password_rules(password, uid=uid, min_length=directory.min_password_length())
-    for field, value in (("mail", optional["mail"]), ("employee_number", optional["employee_number"])):
+    for label, value in (("mail", optional["mail"]), ("employee_number", optional["employee_number"])):
         if value:
-            key = f"{field}:{value.lower()}"
+            key = f"{label}:{value.lower()}"
             if key in seen:
-                raise ValueError(f"{field} {value} is also on line {seen[key]}")
+                raise ValueError(f"{label} {value} is also on line {seen[key]}")
             seen[key] = row.line
     existing = directory.find_by_uid(uid)
     _refuse_taken(directory, uid, optional.get("mail"), optional.get("employee_number"))
@@ -318,7 +322,11 @@ def _plan_person(
             unit_code=unit,
             password=password,
             status=status,
-            **{k: (val or None) for k, val in optional.items()},
+            mail=optional["mail"] or None,
+            phone=optional["phone"] or None,
+            employee_number=optional["employee_number"] or None,
+            party_card_number=optional["party_card_number"] or None,
+            position=optional["position"] or None,
         )
         return Operation(row.line, "person", uid, "create", apply=lambda: _create(directory, person))
     changes = _person_changes(existing, name, optional, unit, status)
@@ -351,9 +359,9 @@ def _person_changes(
     changes = []
     if person.full_name != name:
         changes.append("name")
-    for field, value in optional.items():
-        if value is not None and (getattr(person, field) or "") != value:
-            changes.append(field)
+    for name_, value in optional.items():
+        if value is not None and (getattr(person, name_) or "") != value:
+            changes.append(name_)
     if (person.unit.code if person.unit else "").lower() != (unit or "").lower():
         changes.append("unit")
     if person.status is not status:
@@ -365,7 +373,7 @@ def _create(directory: LdapDirectory, person: NewPerson) -> None:
     directory.create_person(person)
 
 
-def _update(
+def _update(  # noqa: PLR0917
     directory: LdapDirectory,
     person: Person,
     name: str,
@@ -508,14 +516,14 @@ def export_ldif(directory: LdapDirectory) -> str:
             "displayName": [p.display_name or p.full_name],
             "antinStatus": [p.status.value],
         }
-        for field, attr in (
+        for name_, attr in (
             ("mail", "mail"),
             ("phone", "telephoneNumber"),
             ("employee_number", "employeeNumber"),
             ("party_card_number", "antinPartyCardNumber"),
             ("position", "antinPosition"),
         ):
-            value = getattr(p, field)
+            value = getattr(p, name_)
             if value:
                 attrs[attr] = [value]
         entries.append((p.dn, attrs))

@@ -22,7 +22,9 @@ def add(directory: LdapDirectory, uid: str, unit: str, **extra: object) -> None:
     directory.create_person(NewPerson(**fields))  # type: ignore[arg-type]
 
 
-def test_right_password_succeeds_with_the_person(directory: LdapDirectory, unit: str, unique: Callable[[str], str]) -> None:
+def test_right_password_succeeds_with_the_person(
+    directory: LdapDirectory, unit: str, unique: Callable[[str], str]
+) -> None:
     uid = unique("bich")
     add(directory, uid, unit, mail=f"{uid}@example.vn")
     outcome = directory.authenticate(uid, PASSWORD)

@@ -68,7 +68,12 @@ def test_user_lifecycle_commands(
     run: Callable[..., Result], directory: LdapDirectory, unit: str, unique: Callable[[str], str]
 ) -> None:
     uid = unique("life")
-    assert run("users", "add", "--uid", uid, "--name", "Lê Lợi", "--unit", unit, "--password-stdin", input=PASSWORD).exit_code == 0
+    assert (
+        run(
+            "users", "add", "--uid", uid, "--name", "Lê Lợi", "--unit", unit, "--password-stdin", input=PASSWORD
+        ).exit_code
+        == 0
+    )
     assert run("users", "move", uid, "--unit", f"{unit}-X1").exit_code == 0
     assert directory.get_person(uid).unit is not None
     assert run("users", "disable", uid).exit_code == 0
@@ -89,7 +94,9 @@ def test_user_lifecycle_commands(
     assert uid in [p["uid"] for p in listed]
 
 
-def test_groups_commands(run: Callable[..., Result], directory: LdapDirectory, unit: str, unique: Callable[[str], str]) -> None:
+def test_groups_commands(
+    run: Callable[..., Result], directory: LdapDirectory, unit: str, unique: Callable[[str], str]
+) -> None:
     uid, inner, outer = unique("grp"), unique("ky-so-"), unique("ky-so-all-")
     run("users", "add", "--uid", uid, "--name", "Trần Hưng Đạo", "--unit", unit)
     assert run("groups", "add", inner, "--role", "--unit", unit).exit_code == 0

@@ -76,9 +76,7 @@ def test_creation_refuses_or_stores_literally(
     # as a name or a position: stored exactly as given, or refused with the field named
     uid = unique("odd")
     try:
-        person = directory.create_person(
-            NewPerson(uid=uid, full_name=f"Tám {probe}", unit_code=unit, position=probe)
-        )
+        person = directory.create_person(NewPerson(uid=uid, full_name=f"Tám {probe}", unit_code=unit, position=probe))
     except InvalidInputError as refused:
         assert refused.field in ("full_name", "position")
     else:
