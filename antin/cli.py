@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from antin.db_cli import db
+from idp.cli import audit
 from idp.instance import Instance
 from idp.settings import Settings, SettingsError, load_settings
 
@@ -80,6 +82,10 @@ def settings_as_dict(settings: Settings) -> dict[str, dict[str, Any]]:
             shown[f.name] = value
         out[section.name] = shown
     return out
+
+
+cli.add_command(db)
+cli.add_command(audit)
 
 
 def main() -> None:
