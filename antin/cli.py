@@ -13,6 +13,8 @@ from typing import Any
 import click
 
 from antin.db_cli import db
+from antin.demo import demo
+from antin.serve import serve
 from idp.cli import audit
 from idp.instance import Instance
 from idp.settings import Settings, SettingsError, load_settings
@@ -84,6 +86,8 @@ def settings_as_dict(settings: Settings) -> dict[str, dict[str, Any]]:
     return out
 
 
+cli.add_command(demo)
+cli.add_command(serve)
 cli.add_command(db)
 cli.add_command(audit)
 
