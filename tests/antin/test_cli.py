@@ -15,7 +15,8 @@ ANTIN = [sys.executable, "-m", "antin"]
 
 
 def run(args: list[str], env: dict[str, str], *, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*ANTIN, *args], check=False, env=env, input=stdin, capture_output=True, text=True, timeout=120)
+    command = [*ANTIN, *args]
+    return subprocess.run(command, check=False, env=env, input=stdin, capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture
