@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from idp import errors, health, i18n, web
+from idp import errors, health, i18n, openapi, web
 from idp.instance import Instance
 from idp.logs import configure_logging
 from idp.settings import Settings, load_settings
@@ -41,4 +41,5 @@ def create_app(settings: Settings | None = None, *, instance: Instance | None = 
     errors.init_app(app)
     i18n.init_app(app)
     health.init_app(app)
+    openapi.init_app(app)
     return app

@@ -113,3 +113,10 @@ def test_session_cookie_flags(tmp_path: Path) -> None:
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
     inst.close()
+
+
+def test_openapi_document_lists_the_issuer_as_server(client: FlaskClient, instance: Instance) -> None:
+    doc = client.get("/api/openapi.json").json
+    assert doc is not None and doc["openapi"].startswith("3.1")
+    assert doc["servers"] == [{"url": instance.settings.core.issuer}]
+    assert "Problem" in doc["components"]["schemas"]
