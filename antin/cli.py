@@ -12,7 +12,11 @@ from typing import Any
 
 import click
 
+from antin.db_cli import db
+from antin.demo import demo
+from antin.serve import serve
 from directory.cli import directory
+from idp.cli import audit
 from idp.instance import Instance
 from idp.settings import Settings, SettingsError, load_settings
 
@@ -63,9 +67,6 @@ def config_show(instance: Instance, as_json: bool) -> None:
             click.echo(f"  {key} = {value}")
 
 
-cli.add_command(directory)
-
-
 def settings_as_dict(settings: Settings) -> dict[str, dict[str, Any]]:
     import dataclasses
 
@@ -84,6 +85,13 @@ def settings_as_dict(settings: Settings) -> dict[str, dict[str, Any]]:
             shown[f.name] = value
         out[section.name] = shown
     return out
+
+
+cli.add_command(demo)
+cli.add_command(serve)
+cli.add_command(db)
+cli.add_command(audit)
+cli.add_command(directory)
 
 
 def main() -> None:

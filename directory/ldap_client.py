@@ -377,7 +377,7 @@ class LdapConnection:
         found = self.search(dn, "base", "(objectClass=*)", attrs)
         return found[0] if found else None
 
-    def search_page(  # noqa: PLR0917
+    def search_page(
         self,
         base: str,
         scope: Scope,

@@ -373,7 +373,7 @@ def _create(directory: LdapDirectory, person: NewPerson) -> None:
     directory.create_person(person)
 
 
-def _update(  # noqa: PLR0917
+def _update(
     directory: LdapDirectory,
     person: Person,
     name: str,

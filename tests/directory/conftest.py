@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
-import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,22 +13,16 @@ from directory.config import DirectoryConfig
 from directory.models import UnitKind
 from directory.service import LdapDirectory
 from directory.slapd import ManagedSlapd
+from tests.components import require_command
 
 SERVICE_PASSWORD = "service-password-for-tests-0123456789"
 BASE_DN = "dc=test,dc=antin"
 PASSWORD = "Mat-khau-2025!"
 
 
-def require_slapd() -> None:
-    if shutil.which("slapd") or os.path.exists("/usr/sbin/slapd"):
-        return
-    if os.environ.get("CI"):
-        pytest.fail("slapd is not installed (scripts/install-system-packages.sh installs it)")
-    pytest.skip("slapd is not installed")
-
-
 def start_slapd(folder: Path) -> ManagedSlapd:
-    require_slapd()
+    require_command("slapd")
+    require_command("slapadd")
     slapd = ManagedSlapd(folder, base_dn=BASE_DN, port=0, service_password=SERVICE_PASSWORD)
     slapd.start()
     return slapd

@@ -6,12 +6,12 @@ import time
 from collections.abc import Callable
 
 import pytest
-from conftest import PASSWORD
 
 from directory.errors import AccountLockedError, InvalidCredentialsError, InvalidInputError, PasswordQualityError
 from directory.models import AccountStatus, AuthStatus, NewPerson
 from directory.policy import PasswordPolicy
 from directory.service import LdapDirectory
+from tests.directory.conftest import PASSWORD
 
 pytestmark = pytest.mark.slapd
 

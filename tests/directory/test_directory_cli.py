@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import BASE_DN, PASSWORD, SERVICE_PASSWORD
 
 from antin.cli import cli
 from directory.models import AuthStatus, UnitKind
 from directory.service import LdapDirectory
 from directory.slapd import ManagedSlapd
+from tests.directory.conftest import BASE_DN, PASSWORD, SERVICE_PASSWORD
 
 pytestmark = pytest.mark.slapd
 
@@ -144,7 +144,7 @@ def test_import_csv_with_rejections_dry_run_then_apply(
 def test_export_import_round_trip_keeps_vietnamese(
     run: Callable[..., Result], slapd: ManagedSlapd, tmp_path: Path, unique: Callable[[str], str]
 ) -> None:
-    from conftest import config_for, start_slapd
+    from tests.directory.conftest import config_for, start_slapd
 
     source = LdapDirectory(config_for(slapd))
     code = unique("RT").upper()

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import BASE_DN, config_for, start_slapd
 
 from directory.generator import build_synthetic, generate_directory
 from directory.models import AuthStatus
 from directory.names import PROVINCES, login_for
 from directory.service import LdapDirectory
+from tests.directory.conftest import BASE_DN, config_for, start_slapd
 
 pytestmark = pytest.mark.slapd
 

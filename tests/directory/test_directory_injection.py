@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from conftest import PASSWORD
 
 from directory.errors import DirectoryError, InvalidInputError, NotFoundError
 from directory.models import AuthStatus, NewPerson, PersonChanges, UnitKind
 from directory.service import LdapDirectory
+from tests.directory.conftest import PASSWORD
 
 pytestmark = pytest.mark.slapd
 

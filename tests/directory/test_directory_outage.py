@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, config_for, start_slapd
 
 from directory.errors import DirectoryUnavailableError
 from directory.models import NewPerson, UnitKind
 from directory.service import LdapDirectory
 from directory.slapd import ManagedSlapd, free_port
+from tests.directory.conftest import PASSWORD, config_for, start_slapd
 
 pytestmark = pytest.mark.slapd
 

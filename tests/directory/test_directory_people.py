@@ -6,11 +6,11 @@ import unicodedata
 from collections.abc import Callable
 
 import pytest
-from conftest import PASSWORD
 
 from directory.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from directory.models import NewPerson, PersonChanges, UnitKind
 from directory.service import LdapDirectory
+from tests.directory.conftest import PASSWORD
 
 pytestmark = pytest.mark.slapd
 
