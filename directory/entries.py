@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from directory.config import DirectoryConfig
 from directory.ldap_client import Entry, dn_parent, escape_dn_value, explode_dn, normalize_dn
@@ -16,6 +16,7 @@ __all__ = [
     "PERSON_FIELDS",
     "UNIT_ATTRS",
     "DirectoryNames",
+    "effective_groups",
     "group_from_entry",
     "person_from_entry",
     "unit_from_entry",
@@ -104,12 +105,30 @@ def unit_from_entry(entry: Entry) -> Unit:
     )
 
 
-def person_from_entry(entry: Entry, names: DirectoryNames, units: Mapping[str, Unit]) -> Person:
-    """A Person; ``units`` maps lower-cased unit codes to the units above the person (for the path)."""
+def effective_groups(direct: Iterable[str], parents: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """``direct`` group DNs and every group that contains them, however deeply (``parents``: by normalised DN)."""
+    seen: dict[str, str] = {}
+    todo = list(direct)
+    while todo:
+        dn = todo.pop()
+        key = normalize_dn(dn)
+        if key in seen:
+            continue
+        seen[key] = dn
+        todo.extend(parents.get(key, ()))
+    return tuple(seen.values())
+
+
+def person_from_entry(
+    entry: Entry, names: DirectoryNames, units: Mapping[str, Unit], parents: Mapping[str, tuple[str, ...]]
+) -> Person:
+    """A Person; ``units`` maps lower-cased unit codes to the units above the person (for the path) and
+    ``parents`` maps groups (normalised DNs) to the groups that directly contain them."""
     codes = names.unit_codes_above(entry.dn)
     path = tuple(units[c.lower()].ref for c in codes if c.lower() in units)
     unit: UnitRef | None = path[0] if path else None
-    group_dns = tuple(dn for dn in entry.get("memberOf") if names.is_group_dn(dn))
+    direct = [dn for dn in entry.get("memberOf") if names.is_group_dn(dn)]
+    group_dns = effective_groups(direct, parents)
     full_name = entry.first("cn") or ""
     status_text = (entry.first("antinStatus") or "active").lower()
     try:

@@ -4,9 +4,9 @@ The tree: central organs; the 34 provincial and municipal committees, each with 
 or wards and their Party cells; officials with Vietnamese names spread over all of them; per-province roles
 (administrators, signers, records office) nested into national groups. The same seed gives the same directory.
 
-Two ways in: ``slapadd`` into a stopped managed slapd (offline, tens of thousands of entries a second; the
-password is hashed once by slappasswd and entryUUIDs are made by slapadd; memberOf needs nothing since the
-dynlist overlay computes it when read), or batches of adds through the server on several connections.
+Two ways in: ``slapadd`` into a stopped managed slapd (offline, thousands of entries a second; the password
+is hashed once by slappasswd, entryUUIDs are made by slapadd, and memberOf is computed here since slapadd
+bypasses the memberof overlay), or adds through the server on several connections.
 """
 
 from __future__ import annotations
@@ -87,8 +87,13 @@ class _NameMaker:
         return full, base if count == 1 else f"{base}{count}"
 
 
-def build_synthetic(officials: int, *, base_dn: str, seed: int = 2025, password: str = "") -> SyntheticDirectory:
-    """The whole synthetic directory in memory (about 1 KB per official)."""
+def build_synthetic(
+    officials: int, *, base_dn: str, seed: int = 2025, password: str = "", member_of: bool = False
+) -> SyntheticDirectory:
+    """The whole synthetic directory in memory (about 1 KB per official).
+
+    ``member_of`` adds the memberOf values the memberof overlay would keep (slapadd bypasses overlays).
+    """
     rng = random.Random(seed)
     names = _NameMaker(rng)
     out = SyntheticDirectory()
@@ -203,7 +208,20 @@ def build_synthetic(officials: int, *, base_dn: str, seed: int = 2025, password:
                     },
                 )
             )
+    if member_of:
+        _add_member_of(out)
     return out
+
+
+def _add_member_of(out: SyntheticDirectory) -> None:
+    groups_of: dict[str, list[str]] = {}
+    for gdn, attrs in out.groups:
+        for member in attrs["member"]:
+            groups_of.setdefault(member.lower(), []).append(gdn)
+    for dn, attrs in [*out.people, *out.groups]:
+        above = groups_of.get(dn.lower())
+        if above:
+            attrs["memberOf"] = above
 
 
 def hash_password(password: str, scheme: str = "{ARGON2}") -> str:
@@ -233,7 +251,9 @@ def generate_directory(
     if slapd is not None:
         if slapd.ensure_running():  # the base entries exist only after a first start
             slapd.stop()
-        synthetic = build_synthetic(officials, base_dn=slapd.base_dn, seed=seed, password=hash_password(password))
+        synthetic = build_synthetic(
+            officials, base_dn=slapd.base_dn, seed=seed, password=hash_password(password), member_of=True
+        )
         total = len(synthetic.units) + len(synthetic.people) + len(synthetic.groups)
         with tempfile.NamedTemporaryFile("w", suffix=".ldif", encoding="utf-8", delete=False) as fh:
             path = Path(fh.name)

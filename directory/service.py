@@ -19,6 +19,7 @@ from directory.entries import (
     PERSON_FIELDS,
     UNIT_ATTRS,
     DirectoryNames,
+    effective_groups,
     group_from_entry,
     person_from_entry,
     unit_from_entry,
@@ -38,6 +39,7 @@ from directory.ldap_client import (
     LdapPool,
     Modification,
     escape_dn_value,
+    explode_dn,
     filter_format,
     normalize_dn,
 )
@@ -182,7 +184,49 @@ class LdapDirectory:
         """People with their units' paths, the units read in one search for the whole batch."""
         codes = {code.lower() for e in entries for code in self.names.unit_codes_above(e.dn)}
         units = {u.code.lower(): u for u in self._units_by_code(conn, codes)}
-        return [person_from_entry(e, self.names, units) for e in entries]
+        direct = {dn for e in entries for dn in e.get("memberOf") if self.names.is_group_dn(dn)}
+        parents = self._group_parents(conn, direct)
+        return [person_from_entry(e, self.names, units, parents) for e in entries]
+
+    def _group_parents(self, conn: LdapConnection, start: set[str]) -> dict[str, tuple[str, ...]]:
+        """For ``start`` and every group above them: the groups that directly contain each (by normalised DN).
+
+        memberOf lists direct groups only (dynlist's recursive mode costs tens of milliseconds per entry at
+        scale); nesting is resolved here, one search per level of nesting.
+        """
+        parents: dict[str, tuple[str, ...]] = {}
+        frontier = {normalize_dn(dn): dn for dn in start}
+        while frontier:
+            names = sorted({explode_dn(dn)[0][1] for dn in frontier.values()})
+            found: list[Entry] = []
+            for at in range(0, len(names), 200):
+                terms = "".join(filter_format("(cn=%s)", n) for n in names[at : at + 200])
+                found += conn.search(
+                    self.names.groups_dn, "one", f"(&(objectClass=groupOfNames)(|{terms}))", ["memberOf"]
+                )
+            next_frontier: dict[str, str] = {}
+            for entry in found:
+                above = tuple(dn for dn in entry.get("memberOf") if self.names.is_group_dn(dn))
+                parents[normalize_dn(entry.dn)] = above
+                for dn in above:
+                    key = normalize_dn(dn)
+                    if key not in parents and key not in frontier:
+                        next_frontier[key] = dn
+            for key in frontier:
+                parents.setdefault(key, ())
+            frontier = next_frontier
+        return parents
+
+    def _group_descendants(self, conn: LdapConnection, group_dn: str) -> list[str]:
+        """The group and every group inside it, however deeply."""
+        seen = {normalize_dn(group_dn): group_dn}
+        frontier = [group_dn]
+        while frontier:
+            terms = "".join(filter_format("(memberOf=%s)", dn) for dn in frontier)
+            found = conn.search(self.names.groups_dn, "one", f"(&(objectClass=groupOfNames)(|{terms}))", ["1.1"])
+            frontier = [e.dn for e in found if normalize_dn(e.dn) not in seen]
+            seen.update({normalize_dn(dn): dn for dn in frontier})
+        return list(seen.values())
 
     def _units_by_code(self, conn: LdapConnection, codes: set[str]) -> list[Unit]:
         found: list[Unit] = []
@@ -646,17 +690,21 @@ class LdapDirectory:
     def _refuse_cycle(self, parent: Group, child_dn: str) -> None:
         if normalize_dn(parent.dn) == normalize_dn(child_dn):
             raise InvalidInputError("group", "a group cannot contain itself")
-        entry = self.pool.run(lambda c: c.read(parent.dn, ["memberOf"]))
-        above = {normalize_dn(dn) for dn in entry.get("memberOf")} if isinstance(entry, Entry) else set()
-        if normalize_dn(child_dn) in above:
+
+        def ancestors(conn: LdapConnection) -> set[str]:
+            parents = self._group_parents(conn, {parent.dn})
+            return {normalize_dn(dn) for dn in effective_groups([parent.dn], parents)}
+
+        if normalize_dn(child_dn) in self.pool.run(ancestors):
             raise InvalidInputError("group", f"{parent.name} is already inside it: that would make a cycle")
 
     def group_members(self, name: str) -> list[Person]:
         """The officials of a group, nested groups resolved."""
         group = self.get_group(name)
-        filterstr = filter_format("(&(objectClass=inetOrgPerson)(memberOf=%s))", group.dn)
 
         def search(conn: LdapConnection) -> list[Person]:
+            terms = "".join(filter_format("(memberOf=%s)", dn) for dn in self._group_descendants(conn, group.dn))
+            filterstr = f"(&(objectClass=inetOrgPerson)(|{terms}))"
             return self._people(conn, conn.search(self.config.base_dn, "sub", filterstr, PERSON_ATTRS))
 
         return self.pool.run(search)

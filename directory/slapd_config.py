@@ -14,7 +14,7 @@ __all__ = ["SCHEMA_FILE", "SlapdLayout", "placeholder_member", "render_slapd_con
 
 SYSTEM_SCHEMAS = ("core", "cosine", "inetorgperson", "dyngroup")
 SCHEMA_FILE = "antin.schema"
-MODULES = ("back_mdb", "ppolicy", "dynlist", "refint", "unique", "argon2")
+MODULES = ("back_mdb", "ppolicy", "memberof", "refint", "unique", "argon2")
 # Attributes nobody but the service account (and the person, for some) may see.
 PRIVATE_ATTRS = (
     "pwdHistory",
@@ -31,7 +31,7 @@ INDEXES = (
     "objectClass eq",
     "uid,mail,employeeNumber,antinUnitCode,antinStatus,antinUnitKind,antinScopeUnitCode eq",
     "cn,sn,givenName,displayName,antinPosition eq,sub",
-    "member eq",
+    "member,memberOf eq",
     "entryUUID eq",
     "memberURL eq",
 )
@@ -190,9 +190,15 @@ def render_slapd_conf(
         "    by * none",
         "",
         "# --- overlays ---",
-        "overlay dynlist",
-        "# memberOf computed at read time, nested groups resolved (the * suffix)",
-        "dynlist-attrset groupOfURLs memberURL member+memberOf@groupOfNames*",
+        "# memberOf kept on every member (people and groups) when groups change: reads cost nothing. dynlist's",
+        "# read-time memberOf skips groups, and its recursive form costs ~25 ms per entry with 100,000 officials;",
+        "# Ấn Tín resolves nesting itself from the groups' own memberOf.",
+        "overlay memberof",
+        "memberof-group-oc groupOfNames",
+        "memberof-member-ad member",
+        "memberof-memberof-ad memberOf",
+        "memberof-refint TRUE",
+        "memberof-dangling ignore",
         "overlay refint",
         "refint_attributes member",
         f"refint_nothing {q(placeholder_member(base_dn))}",
