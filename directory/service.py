@@ -191,8 +191,8 @@ class LdapDirectory:
     def _group_parents(self, conn: LdapConnection, start: set[str]) -> dict[str, tuple[str, ...]]:
         """For ``start`` and every group above them: the groups that directly contain each (by normalised DN).
 
-        memberOf lists direct groups only (dynlist's recursive mode costs tens of milliseconds per entry at
-        scale); nesting is resolved here, one search per level of nesting.
+        memberOf (kept by the memberof overlay on people and groups) lists direct groups only; nesting is
+        resolved here, one search per level of nesting.
         """
         parents: dict[str, tuple[str, ...]] = {}
         frontier = {normalize_dn(dn): dn for dn in start}

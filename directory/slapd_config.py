@@ -12,7 +12,7 @@ from pathlib import Path
 
 __all__ = ["SCHEMA_FILE", "SlapdLayout", "placeholder_member", "render_slapd_conf", "schema_as_ldif", "schema_text"]
 
-SYSTEM_SCHEMAS = ("core", "cosine", "inetorgperson", "dyngroup")
+SYSTEM_SCHEMAS = ("core", "cosine", "inetorgperson")
 SCHEMA_FILE = "antin.schema"
 MODULES = ("back_mdb", "ppolicy", "memberof", "refint", "unique", "argon2")
 # Attributes nobody but the service account (and the person, for some) may see.
@@ -33,7 +33,6 @@ INDEXES = (
     "cn,sn,givenName,displayName,antinPosition eq,sub",
     "member,memberOf eq",
     "entryUUID eq",
-    "memberURL eq",
 )
 
 
