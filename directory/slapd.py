@@ -17,6 +17,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -25,9 +26,17 @@ from directory.ldap_client import LdapConnection, Modification, connect_external
 from directory.policy import SERVICE_POLICY, PasswordPolicy
 from directory.slapd_config import SlapdLayout, render_slapd_conf, schema_text
 
-__all__ = ["ManagedSlapd", "SlapdError"]
+__all__ = ["ManagedSlapd", "SlapdError", "SlapdTls"]
 
 SLAPD_CANDIDATES = ("/usr/sbin/slapd", "/usr/local/libexec/slapd", "/usr/libexec/slapd")
+
+
+@dataclass(frozen=True)
+class SlapdTls:
+    """A certificate for the managed slapd: StartTLS on ldap:// and an ldaps:// listener (tests, staging)."""
+
+    cert_file: Path
+    key_file: Path
 
 
 class SlapdError(DirectoryUnavailableError):
@@ -59,6 +68,7 @@ class ManagedSlapd:
         service_password: str,
         password_hash: str = "{ARGON2}",  # noqa: S107 (a scheme name)
         default_policy: PasswordPolicy | None = None,
+        tls: SlapdTls | None = None,
     ) -> None:
         self.layout = SlapdLayout(Path(folder))
         self.base_dn = base_dn
@@ -66,6 +76,7 @@ class ManagedSlapd:
         self.service_password = service_password
         self.password_hash = password_hash
         self.default_policy = default_policy or PasswordPolicy()
+        self.tls = tls
         self._proc: subprocess.Popen[bytes] | None = None
 
     # -- names -----------------------------------------------------------------------------------------
@@ -94,6 +105,20 @@ class ManagedSlapd:
             port = free_port()
             self.layout.portfile.write_text(f"{port}\n")
             return port
+
+    @property
+    def ldaps_uri(self) -> str | None:
+        """The ldaps:// listener, when the slapd has a certificate (its port is kept in the folder too)."""
+        if self.tls is None:
+            return None
+        portfile = self.folder / "ldaps-port"
+        try:
+            port = int(portfile.read_text().strip())
+        except (OSError, ValueError):
+            self.folder.mkdir(parents=True, exist_ok=True, mode=0o750)
+            port = free_port()
+            portfile.write_text(f"{port}\n")
+        return f"ldaps://127.0.0.1:{port}"
 
     @property
     def ldap_uri(self) -> str:
@@ -161,6 +186,7 @@ class ManagedSlapd:
             service_dn=self.service_dn,
             admin_dn=self.admin_dn,
             password_hash=self.password_hash,
+            tls=(self.tls.cert_file, self.tls.key_file) if self.tls else None,
         )
         self.layout.conf.write_text(conf, encoding="utf-8")
         self.layout.conf.chmod(0o600)
@@ -185,7 +211,7 @@ class ManagedSlapd:
     def _spawn(self, slapd: str) -> None:
         self.layout.socket.unlink(missing_ok=True)
         self.layout.pidfile.unlink(missing_ok=True)
-        listen = f"{self.ldap_uri}/ {self.ldapi_uri}"
+        listen = f"{self.ldap_uri}/ {self.ldapi_uri}" + (f" {self.ldaps_uri}/" if self.ldaps_uri else "")
         with open(self.layout.logfile, "ab") as log:
             # -d 0 keeps slapd in the foreground of its own session: we know its pid and it outlives us.
             self._proc = subprocess.Popen(

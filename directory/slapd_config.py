@@ -136,6 +136,7 @@ def render_slapd_conf(
     module_path: Path = Path("/usr/lib/ldap"),
     schema_dir: Path = Path("/etc/ldap/schema"),
     max_size: int = 8 * 1024**3,
+    tls: tuple[Path, Path] | None = None,
 ) -> str:
     """slapd.conf for one managed instance.
 
@@ -154,6 +155,7 @@ def render_slapd_conf(
         f"pidfile {layout.pidfile}",
         f"argsfile {layout.argsfile}",
         f"password-hash {password_hash}",
+        *([f"TLSCertificateFile {tls[0]}", f"TLSCertificateKeyFile {tls[1]}"] if tls else []),
         "sizelimit 500",
         "# The owner of this folder, on the ldapi socket, is the directory admin.",
         f'authz-regexp "^gidNumber=[0-9]+.uidNumber={uid},cn=peercred,cn=external,cn=auth$" {q(admin_dn)}',
