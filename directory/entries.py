@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 
 from directory.config import DirectoryConfig
 from directory.ldap_client import Entry, dn_parent, escape_dn_value, explode_dn, normalize_dn
@@ -18,6 +19,7 @@ __all__ = [
     "DirectoryNames",
     "effective_groups",
     "group_from_entry",
+    "is_locked",
     "person_from_entry",
     "unit_from_entry",
 ]
@@ -120,7 +122,12 @@ def effective_groups(direct: Iterable[str], parents: Mapping[str, tuple[str, ...
 
 
 def person_from_entry(
-    entry: Entry, names: DirectoryNames, units: Mapping[str, Unit], parents: Mapping[str, tuple[str, ...]]
+    entry: Entry,
+    names: DirectoryNames,
+    units: Mapping[str, Unit],
+    parents: Mapping[str, tuple[str, ...]],
+    *,
+    lockout_seconds: int = 0,
 ) -> Person:
     """A Person; ``units`` maps lower-cased unit codes to the units above the person (for the path) and
     ``parents`` maps groups (normalised DNs) to the groups that directly contain them."""
@@ -153,9 +160,25 @@ def person_from_entry(
         unit_path=path,
         groups=tuple(sorted(explode_dn(dn)[0][1] for dn in group_dns)),
         group_dns=group_dns,
-        locked=entry.first("pwdAccountLockedTime") is not None,
+        locked=is_locked(entry.first("pwdAccountLockedTime"), lockout_seconds),
         must_change_password=(entry.first("pwdReset") or "").upper() == "TRUE",
     )
+
+
+def is_locked(locked_time: str | None, lockout_seconds: int) -> bool:
+    """Whether a ppolicy lock is in force: permanent, without a duration, or not yet expired.
+
+    slapd leaves pwdAccountLockedTime in place after the lockout duration until the next successful bind.
+    """
+    if locked_time is None:
+        return False
+    if locked_time == PERMANENT_LOCK or lockout_seconds <= 0:
+        return True
+    try:
+        since = datetime.strptime(locked_time[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    except ValueError:
+        return True
+    return datetime.now(UTC) < since + timedelta(seconds=lockout_seconds)
 
 
 def group_from_entry(entry: Entry, names: DirectoryNames) -> Group:

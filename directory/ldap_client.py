@@ -49,6 +49,7 @@ __all__ = [
     "LdifRecord",
     "Modification",
     "PolicyError",
+    "Scope",
     "connect_external",
     "dn_parent",
     "dn_rdn_value",

@@ -38,6 +38,7 @@ from directory.ldap_client import (
     LdapConnection,
     LdapPool,
     Modification,
+    Scope,
     escape_dn_value,
     explode_dn,
     filter_format,
@@ -81,20 +82,30 @@ class LdapDirectory:
         self.config = config
         self.names = DirectoryNames(config)
         self.pool = LdapPool(config)
-        self._min_length: int | None = None
+        self._policy_numbers: tuple[int, int] | None = None
 
     def close(self) -> None:
         self.pool.close()
 
-    def min_password_length(self) -> int:
-        """pwdMinLength of the default policy (read once; 10 if the policy cannot be read)."""
-        if self._min_length is None:
+    def _default_policy(self) -> tuple[int, int]:
+        """(pwdMinLength, pwdLockoutDuration) of the default policy, read once; (10, 900) if unreadable."""
+        if self._policy_numbers is None:
             try:
-                entry = self.pool.run(lambda c: c.read(self.config.default_policy_dn, ["pwdMinLength"]))
-                self._min_length = int((entry.first("pwdMinLength") if entry else None) or 10)
-            except (DirectoryError, ValueError):
-                return 10
-        return self._min_length
+                entry = self.pool.run(
+                    lambda c: c.read(self.config.default_policy_dn, ["pwdMinLength", "pwdLockoutDuration"])
+                )
+            except DirectoryError:
+                return (10, 900)
+            first = entry.first if entry is not None else (lambda _: None)
+            try:
+                self._policy_numbers = (int(first("pwdMinLength") or 10), int(first("pwdLockoutDuration") or 0))
+            except ValueError:
+                self._policy_numbers = (10, 900)
+        return self._policy_numbers
+
+    def min_password_length(self) -> int:
+        """pwdMinLength of the default policy (slapd does not apply it to passwords an administrator sets)."""
+        return self._default_policy()[0]
 
     # -- health -----------------------------------------------------------------------------------------
 
@@ -186,7 +197,8 @@ class LdapDirectory:
         units = {u.code.lower(): u for u in self._units_by_code(conn, codes)}
         direct = {dn for e in entries for dn in e.get("memberOf") if self.names.is_group_dn(dn)}
         parents = self._group_parents(conn, direct)
-        return [person_from_entry(e, self.names, units, parents) for e in entries]
+        lockout = self._default_policy()[1]
+        return [person_from_entry(e, self.names, units, parents, lockout_seconds=lockout) for e in entries]
 
     def _group_parents(self, conn: LdapConnection, start: set[str]) -> dict[str, tuple[str, ...]]:
         """For ``start`` and every group above them: the groups that directly contain each (by normalised DN).
@@ -260,7 +272,7 @@ class LdapDirectory:
         offset = 0
         if cookie:
             offset = _decode_cookie(cookie, query)
-        scope: str = "sub" if subtree else "one"
+        scope: Scope = "sub" if subtree else "one"
 
         def read_page(conn: LdapConnection) -> tuple[list[Person], bool]:
             skipped = 0
@@ -268,9 +280,7 @@ class LdapDirectory:
             batch: list[Entry] = []
             while True:
                 want = size + 1 - len(batch) if skipped >= offset else min(offset - skipped, 5000)
-                entries, ldap_cookie = conn.search_page(
-                    base, "sub" if scope == "sub" else "one", filterstr, PERSON_ATTRS, want, ldap_cookie
-                )
+                entries, ldap_cookie = conn.search_page(base, scope, filterstr, PERSON_ATTRS, want, ldap_cookie)
                 if skipped < offset:
                     take = min(len(entries), offset - skipped)
                     skipped += take
@@ -279,7 +289,7 @@ class LdapDirectory:
                 if len(batch) > size or not ldap_cookie:
                     break
             if ldap_cookie:  # abandon the rest of the paged search on the server
-                conn.search_page(base, "sub" if scope == "sub" else "one", filterstr, ["1.1"], 0, ldap_cookie)
+                conn.search_page(base, scope, filterstr, ["1.1"], 0, ldap_cookie)
             more = len(batch) > size
             return self._people(conn, batch[:size]), more
 
@@ -607,7 +617,7 @@ class LdapDirectory:
         """Delete a unit that holds no sub-unit and no official."""
         unit = self.get_unit(code)
         children = self.pool.run(lambda c: c.search(unit.dn, "one", "(objectClass=*)", ["1.1"], size_limit=0))
-        if isinstance(children, list) and children:
+        if children:
             raise InvalidInputError("unit", f"{unit.code} is not empty ({len(children)} entries under it)")
         self.pool.run(lambda c: c.delete(unit.dn))
 
@@ -645,7 +655,6 @@ class LdapDirectory:
         entries = self.pool.run(
             lambda c: c.search(self.names.groups_dn, "one", "(objectClass=groupOfNames)", GROUP_ATTRS)
         )
-        assert isinstance(entries, list)
         return sorted((group_from_entry(e, self.names) for e in entries), key=lambda g: g.name)
 
     def delete_group(self, name: str) -> None:

@@ -178,3 +178,46 @@ def test_export_import_round_trip_keeps_vietnamese(
     finally:
         target_slapd.stop()
     source.close()
+
+
+def test_serve_runs_until_interrupted_and_stops_slapd(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.components import require_command
+
+    require_command("slapd")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTIN_")}
+    env["ANTIN_DATA_DIR"] = str(tmp_path / "data")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "antin", "directory", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    slapd = ManagedSlapd(tmp_path / "data" / "slapd", base_dn="dc=antin,dc=vn", service_password="unused")
+    try:
+        deadline = time.monotonic() + 20
+        while not slapd.is_running() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert slapd.is_running()
+        # while it serves, another command of the same instance uses it (and does not stop it)
+        units = subprocess.run(
+            [sys.executable, "-m", "antin", "directory", "units", "list", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert units.returncode == 0 and json.loads(units.stdout) == []
+        assert slapd.is_running()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert not slapd.is_running()

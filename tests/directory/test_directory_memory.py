@@ -30,3 +30,16 @@ def test_password_change_and_outage() -> None:
     d.available = False
     with pytest.raises(DirectoryUnavailableError):
         d.check()
+
+
+def test_a_lock_expires_after_the_policy_duration() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from directory.entries import PERMANENT_LOCK, is_locked
+
+    recent = (datetime.now(UTC) - timedelta(seconds=60)).strftime("%Y%m%d%H%M%SZ")
+    old = (datetime.now(UTC) - timedelta(seconds=1000)).strftime("%Y%m%d%H%M%SZ")
+    assert is_locked(recent, 900) and not is_locked(old, 900)
+    assert is_locked(old, 0)  # no duration: until an administrator unlocks
+    assert is_locked(PERMANENT_LOCK, 900)
+    assert not is_locked(None, 900)
