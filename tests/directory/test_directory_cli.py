@@ -95,8 +95,19 @@ def test_user_lifecycle_commands(
 
 
 def test_groups_commands(
-    run: Callable[..., Result], directory: LdapDirectory, unit: str, unique: Callable[[str], str]
+    run: Callable[..., Result],
+    directory: LdapDirectory,
+    unit: str,
+    unique: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from directory import cli as directory_cli
+    from idp.audit.events import AuditEvent
+
+    heard: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        directory_cli, "change_listeners", [lambda ctx, event, subject, details: heard.append((event, subject))]
+    )
     uid, inner, outer = unique("grp"), unique("ky-so-"), unique("ky-so-all-")
     run("users", "add", "--uid", uid, "--name", "Trần Hưng Đạo", "--unit", unit)
     assert run("groups", "add", inner, "--role", "--unit", unit).exit_code == 0
@@ -107,6 +118,17 @@ def test_groups_commands(
     assert shown["officials"] == [uid] and shown["is_role"] is True
     assert run("groups", "remove-member", inner, uid).exit_code == 0
     assert directory.group_members(outer) == []
+    assert run("groups", "delete", outer).exit_code == 0
+    assert [event for event, _ in heard] == [
+        "directory:user:create",
+        "directory:group:create",
+        "directory:group:create",
+        "directory:group:member-add",
+        "directory:group:member-add",
+        "directory:group:member-remove",
+        "directory:group:delete",
+    ]
+    assert all(AuditEvent(event) for event, _ in heard)  # every name is an audit event the root can record
 
 
 def test_import_csv_with_rejections_dry_run_then_apply(
