@@ -63,3 +63,26 @@ def test_generate_with_slapadd(tmp_path: Path) -> None:
         directory.close()
     finally:
         slapd.stop()
+
+
+def test_generate_command_with_slapadd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+    import os
+
+    from click.testing import CliRunner
+
+    from antin.cli import cli
+
+    for name in [n for n in os.environ if n.startswith("ANTIN_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("ANTIN_DATA_DIR", str(tmp_path / "data"))
+    runner = CliRunner()
+    result = runner.invoke(cli, ["directory", "generate", "--officials", "200", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["method"] == "slapadd" and summary["officials"] == 200
+    listed = runner.invoke(cli, ["directory", "users", "list", "--json"], catch_exceptions=False)
+    people = json.loads(listed.stdout)
+    assert len(people) == 200 and all(p["unit_path"][-1]["code"] == "TW" for p in people)
+    login = runner.invoke(cli, ["directory", "users", "show", people[0]["uid"], "--json"], catch_exceptions=False)
+    assert json.loads(login.stdout)["entry_uuid"] == people[0]["entry_uuid"]
