@@ -43,6 +43,7 @@ from directory.errors import (
 
 __all__ = [
     "BindResult",
+    "ConnectionLostError",
     "Entry",
     "LdapConnection",
     "LdapPool",
@@ -205,9 +206,17 @@ def _info(err: ldap.LDAPError) -> str:
     return info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)
 
 
+class ConnectionLostError(DirectoryUnavailableError):
+    """The server closed or refused the connection (rather than not answering in time)."""
+
+
 def _translate(err: ldap.LDAPError, *, dn: str = "", uris: tuple[str, ...] = ()) -> DirectoryError:
     """The directory error that says what went wrong (the caller raises it ``from err``)."""
     info = _info(err)
+    if isinstance(err, ldap.SERVER_DOWN | ldap.CONNECT_ERROR):
+        return ConnectionLostError(info, uris)
+    if isinstance(err, ldap.TIMEOUT):
+        return DirectoryUnavailableError("the server did not answer in time", uris)
     if isinstance(err, _UNAVAILABLE):
         return DirectoryUnavailableError(info, uris)
     if isinstance(err, ldap.INVALID_CREDENTIALS):
@@ -534,26 +543,27 @@ class LdapPool:
         slot.conn.close()
 
     def run(self, func: Callable[[LdapConnection], T], *, kind: Literal["service", "bind"] = "service") -> T:
-        """Call ``func`` with a connection; a reused connection the server dropped is replaced once."""
+        """Call ``func`` with a connection; a reused connection the server closed is replaced once.
+
+        Only a lost connection is retried (a server restart leaves every pooled connection dead); a timeout
+        is not, so that a hung server costs one timeout, not two.
+        """
         slot, reused = self._checkout(kind)
+        try:
+            return self._call_and_checkin(kind, slot, func)
+        except ConnectionLostError:
+            if not reused:
+                raise
+        self._discard_idle(kind)
+        return self._call_and_checkin(kind, self._open(kind), func)
+
+    def _call_and_checkin(self, kind: str, slot: _Slot, func: Callable[[LdapConnection], T]) -> T:
         try:
             result = func(slot.conn)
         except DirectoryUnavailableError:
-            slot.conn.close()
-            if not reused:
-                self._down_until[slot.uri] = time.monotonic() + self.config.retry_down_after
-                raise
-            # A pooled connection may have died with a server restart: one more try on a new connection.
-            self._discard_idle(kind)
-            slot, _ = self._open(kind), False
-            try:
-                result = func(slot.conn)
-            except DirectoryUnavailableError:
-                slot.conn.close()
-                raise
-            except BaseException:
-                self._checkin(kind, slot)
-                raise
+            slot.conn.close()  # never reuse a connection in an unknown state
+            self._down_until[slot.uri] = time.monotonic() + self.config.retry_down_after
+            raise
         except BaseException:
             self._checkin(kind, slot)
             raise

@@ -63,6 +63,29 @@ def test_killed_server_gives_a_quick_clear_error_then_recovers(own_slapd: Manage
     directory.close()
 
 
+def test_a_hung_server_costs_one_timeout_not_a_hang(own_slapd: ManagedSlapd) -> None:
+    import os
+    import signal
+
+    directory = LdapDirectory(config_for(own_slapd, timeout=1.0))
+    directory.create_unit("HNI", "Thành ủy Hà Nội", UnitKind.MUNICIPAL_COMMITTEE)
+    directory.create_person(NewPerson(uid="hunglv", full_name="Lê Văn Hưng", unit_code="HNI", password=PASSWORD))
+    assert directory.authenticate("hunglv", PASSWORD).ok
+    pid = own_slapd.pid()
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)  # alive, connections accepted by the kernel, but no answer
+    try:
+        for call in (lambda: directory.find_by_login("hunglv"), lambda: directory.authenticate("hunglv", PASSWORD)):
+            started = time.monotonic()
+            with pytest.raises(DirectoryUnavailableError):
+                call()
+            assert time.monotonic() - started < 3.5  # the 1 s timeout, not forever
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert directory.authenticate("hunglv", PASSWORD).ok
+    directory.close()
+
+
 def test_failover_to_the_next_uri(own_slapd: ManagedSlapd) -> None:
     dead = f"ldap://127.0.0.1:{free_port()}"
     directory = LdapDirectory(config_for(own_slapd, uris=(dead, own_slapd.ldap_uri)))
