@@ -362,13 +362,16 @@ class LdapDirectory:
         return self.get_person(uid)
 
     def _refuse_duplicates(self, uid: str | None, mail: str | None, employee_number: str | None) -> None:
-        """A precise error before the server's unique overlay gives its terse one."""
-        if uid and self.find_by_uid(uid) is not None:
-            raise AlreadyExistsError("uid", uid)
-        if mail and self.find_by_mail(mail) is not None:
-            raise AlreadyExistsError("mail", mail)
-        if employee_number and self.find_by_employee_number(employee_number) is not None:
-            raise AlreadyExistsError("employee number", employee_number)
+        """A precise error before the server's unique overlay gives its terse one (one search for all three)."""
+        wanted = [("uid", "uid", uid), ("mail", "mail", mail), ("employeeNumber", "employee number", employee_number)]
+        terms = "".join(filter_format(f"({attr}=%s)", value) for attr, _, value in wanted if value)
+        if not terms:
+            return
+        attrs = [attr for attr, _, _ in wanted]
+        found = self.pool.run(lambda c: c.search(self.config.base_dn, "sub", f"(|{terms})", attrs, size_limit=3))
+        for attr, label, value in wanted:
+            if value and any(value.lower() in (v.lower() for v in e.get(attr)) for e in found):
+                raise AlreadyExistsError(label, value)
 
     def modify_person(self, uid: str, changes: PersonChanges) -> Person:
         person = self.get_person(uid)
