@@ -166,7 +166,8 @@ def _open_reader(stream: IO[bytes], size: int, eofs: list[int]) -> tuple[PdfFile
         first_error = err
     if not eofs:
         raise UnusableInputError("truncated", "no end-of-file marker was found") from first_error
-    for end in sorted((e for e in eofs if e < size), reverse=True):
+    for marker in sorted((e for e in eofs if e < size), reverse=True):
+        end = _skip_eol(stream, marker, size)
         try:
             view = io.BufferedReader(_PrefixView(stream, end))
             reader = PdfFileReader(view, strict=False)
@@ -219,7 +220,7 @@ def _name(name: x509.Name) -> str:
             }.get(key, key)
             value = attr["value"].native
             parts.append(f"{short}={value}")
-    return ", ".join(reversed(parts)) if parts else ""
+    return ", ".join(parts)
 
 
 def _common_name(name: x509.Name) -> str:

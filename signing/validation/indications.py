@@ -49,6 +49,15 @@ Check = Callable[[Context], list[Finding]]
 
 
 def check_readable(ctx: Context) -> list[Finding]:
+    if ctx.sig.read_error.startswith("unsupported SubFilter /adbe.pkcs7.sha1"):
+        # A legacy SHA-1 format pyHanko cannot check: weak whatever its integrity, so never a pass.
+        return [
+            Finding(
+                _INDETERMINATE,
+                "CRYPTO_CONSTRAINTS_FAILURE_NO_POE",
+                "legacy adbe.pkcs7.sha1 signature: SHA-1 is no longer accepted; its integrity was not checked",
+            )
+        ]
     if ctx.sig.read_error:
         return [Finding(_FAILED, "FORMAT_FAILURE", f"the signature cannot be read: {ctx.sig.read_error}")]
     return []
