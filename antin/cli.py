@@ -82,6 +82,11 @@ def settings_as_dict(settings: Settings) -> dict[str, dict[str, Any]]:
     return out
 
 
+from signing.validation.cli import verify  # noqa: E402
+
+cli.add_command(verify)
+
+
 def main() -> None:
     try:
         cli.main(prog_name="antin")

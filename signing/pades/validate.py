@@ -75,6 +75,10 @@ from signing.validation.policy import ValidationPolicy
 __all__ = ["certificate_facts_from_der", "examine_pdf"]
 
 logger = logging.getLogger(__name__)
+# pyHanko logs every untrusted chain or missing time-stamp as a warning with a traceback; the report carries
+# that information as a verdict, so only pyHanko's errors reach the logs (and never a user's terminal).
+for _noisy in ("pyhanko.sign", "pyhanko_certvalidator"):
+    logging.getLogger(_noisy).setLevel(logging.ERROR)
 
 _SIGNATURE_SUBFILTERS = frozenset({"/adbe.pkcs7.detached", "/ETSI.CAdES.detached"})
 _TIMESTAMP_SUBFILTERS = frozenset({"/ETSI.RFC3161"})
