@@ -12,8 +12,13 @@ from typing import Any
 
 import click
 
+from antin.db_cli import db
+from antin.demo import demo
+from antin.serve import serve
+from idp.cli import audit
 from idp.instance import Instance
 from idp.settings import Settings, SettingsError, load_settings
+from signing.validation.cli import verify
 
 __all__ = ["cli", "main"]
 
@@ -82,8 +87,10 @@ def settings_as_dict(settings: Settings) -> dict[str, dict[str, Any]]:
     return out
 
 
-from signing.validation.cli import verify  # noqa: E402
-
+cli.add_command(demo)
+cli.add_command(serve)
+cli.add_command(db)
+cli.add_command(audit)
 cli.add_command(verify)
 
 
