@@ -169,3 +169,10 @@ def render_pdf(report: DocumentReport) -> bytes:
 
 def render_text(report: DocumentReport) -> str:
     return "\n".join(line.text for line in report_lines(report)) + "\n"
+
+
+def register_jinja(app: Any) -> None:
+    """Make the report template's helpers available to the app's templates (the /verify page)."""
+    app.jinja_env.filters["vn_time"] = vn_time
+    app.jinja_env.filters["iso_time"] = _env.filters["iso_time"]
+    app.jinja_env.globals.update(verdict=verdict, sub_vi=SUB_INDICATIONS_VI, kind_vi=KIND_VI)
