@@ -35,6 +35,7 @@ from pyhanko.sign.fields import MDPPerm, enumerate_sig_fields
 from pyhanko.sign.validation import DocumentSecurityStore, EmbeddedPdfSignature
 from pyhanko.sign.validation.ades import (
     AdESBasicValidationResult,
+    ades_basic_validation,
     ades_lta_validation,
     ades_timestamp_validation,
 )
@@ -504,8 +505,17 @@ async def _signature_facts(
     # The difference analysis already ran in _integrity; pyHanko would re-run it on every document time-stamp
     # inside ades_lta_validation, where a crash in it would abort the whole validation.
     pdf_spec = PdfSignatureValidationSpec(spec, diff_policy=None)
+    has_signature_timestamp = any(True for _ in _unsigned_timestamps(es))
+    result: Any
     try:
-        result = await ades_lta_validation(es, pdf_spec, timing_info=timing)
+        if has_signature_timestamp:
+            result = await ades_lta_validation(es, pdf_spec, timing_info=timing)
+        else:
+            # pyHanko's "validation with time" insists on a signature time-stamp (SIG_CONSTRAINTS_FAILURE
+            # without one); for B-B signatures EN 319 102-1's basic validation (5.3) is the process to run.
+            result = await ades_basic_validation(
+                es.signed_data, spec, timing_info=timing, raw_digest=es.compute_digest()
+            )
     except (misc.PdfReadError, misc.PdfStrictReadError):
         raise
     except Exception as err:  # noqa: BLE001 - a validator defect is not a reader error: INDETERMINATE, not a pass
@@ -527,20 +537,28 @@ async def _signature_facts(
     if status is not None and status.validation_path is None and sub == "OK":
         # Never report a pass without a path to one of our anchors.
         sub = "NO_CERTIFICATE_CHAIN_FOUND"
+    sources = _revocation_sources(result, policy.fetch_revocation)
+    if sub == "CERTIFICATE_CHAIN_GENERAL_FAILURE" and not sources:
+        # pyHanko's word for "hard-fail found no CRL or OCSP response"; EN 319 102-1 calls it TRY_LATER.
+        sub = "TRY_LATER"
     ts_facts = None
     if status is not None and status.timestamp_validity is not None:
-        ts_result = result.signature_timestamp_status
+        ts_result = getattr(result, "signature_timestamp_status", None)
         ts_facts = _timestamp_facts(
             status.timestamp_validity, _sub_indication(ts_result.ades_subindic) if ts_result else "OK"
         )
-    elif result.signature_timestamp_status is not None:
+    elif getattr(result, "signature_timestamp_status", None) is not None:
         ts_facts = _timestamp_facts(
             result.signature_timestamp_status.api_status,
             _sub_indication(result.signature_timestamp_status.ades_subindic),
             result.signature_timestamp_status.failure_msg or "",
         )
-    elif any(True for _ in _unsigned_timestamps(es)):
-        ts_facts = _timestamp_facts(None, "GENERIC", "the signature time-stamp could not be validated")
+    elif has_signature_timestamp:
+        ts_facts = TimestampFacts(
+            time=_token_time(es),
+            ades_sub_indication="NOT_VALIDATED",
+            message="the signature time-stamp was not validated because the signature itself did not pass",
+        )
     content_ts = None
     if status is not None and status.content_timestamp_validity is not None:
         content_ts = _timestamp_facts(status.content_timestamp_validity, "OK")
@@ -553,11 +571,11 @@ async def _signature_facts(
         ades_message=result.failure_msg or "",
         trust_anchor=anchor,
         **_revocation(status, sub, anchor is not None),
-        revocation_sources=_revocation_sources(result, policy.fetch_revocation),
-        signing_time=(status.signer_reported_dt if status is not None else None) or _safe_self_time(es),
+        revocation_sources=sources,
+        signing_time=getattr(status, "signer_reported_dt", None) or _safe_self_time(es),
         signature_timestamp=ts_facts,
         content_timestamp=content_ts,
-        best_signature_time=result.best_signature_time,
+        best_signature_time=getattr(result, "best_signature_time", None),
         coverage_level=es.coverage.name if es.coverage is not None else "",
         diff_level=diff_level,
         diff_message=diff_message,
@@ -572,6 +590,14 @@ def _unsigned_timestamps(es: EmbeddedPdfSignature) -> Iterator[Any]:
     for attr in attrs:
         if attr["type"].native == "signature_time_stamp_token":
             yield attr
+
+
+def _token_time(es: EmbeddedPdfSignature) -> datetime | None:
+    for attr in _unsigned_timestamps(es):
+        with contextlib.suppress(Exception):
+            token = attr["values"][0]["content"]
+            return token["encap_content_info"]["content"].parsed["gen_time"].native  # type: ignore[no-any-return]
+    return None
 
 
 def _safe_self_time(es: EmbeddedPdfSignature) -> datetime | None:
@@ -715,16 +741,14 @@ def examine_pdf(stream: IO[bytes], size: int, policy: ValidationPolicy) -> Docum
     if policy.check_changes and signed and min(signed) < last:
         for revision in range(min(signed), last + 1):
             snapshots[revision] = snapshot_revision(reader, revision)
-    dss_after = _dss_revision(reader)
+    dss_revisions = _dss_revisions(reader) if dss_present else ()
     signatures = [
         dataclasses.replace(
             s,
             has_dss_validation_data=bool(
-                dss_present
-                and (n_crl or n_ocsp)
+                (n_crl or n_ocsp)
                 and s.signed_revision is not None
-                and dss_after is not None
-                and dss_after > s.signed_revision
+                and any(r > s.signed_revision for r in dss_revisions)
             ),
         )
         for s in signatures
@@ -741,7 +765,7 @@ def examine_pdf(stream: IO[bytes], size: int, policy: ValidationPolicy) -> Docum
         dss_crls=n_crl,
         dss_ocsps=n_ocsp,
         dss_certs=n_cert,
-        dss_revision=dss_after,
+        dss_revisions=dss_revisions,
         read_warning=warning,
         readable_size=readable,
     )
@@ -760,19 +784,23 @@ def _mark_beyond_prefix(facts: SignatureFacts, readable: int) -> SignatureFacts:
     return facts
 
 
-def _dss_revision(reader: PdfFileReader) -> int | None:
-    """The last revision that changed the DSS (its validation data was added after signatures before it)."""
-    try:
-        ref = reader.root.raw_get("/DSS")
-    except (KeyError, misc.PdfReadError):
-        return None
-    try:
-        return int(reader.xrefs.get_last_change(ref.reference))
-    except Exception:  # noqa: BLE001 - a direct DSS dictionary changes with the catalog
+def _dss_revisions(reader: PdfFileReader) -> tuple[int, ...]:
+    """The revisions that wrote the document security store (its dictionary or the catalog holding it)."""
+    out: list[int] = []
+    for revision in range(reader.xrefs.total_revisions):
         try:
-            return int(reader.xrefs.get_last_change(reader.trailer.raw_get("/Root").reference))
-        except Exception:  # noqa: BLE001
-            return None
+            root = reader.get_historical_resolver(revision).root
+            if "/DSS" not in root:
+                continue
+            written = reader.xrefs.explicit_refs_in_revision(revision)
+            dss = root.raw_get("/DSS")
+            ref = getattr(dss, "reference", None)
+            root_ref = reader.trailer.raw_get("/Root").reference
+            if (ref is not None and ref in written) or (ref is None and root_ref in written):
+                out.append(revision)
+        except Exception:  # noqa: BLE001, S112 - a revision we cannot read wrote no DSS we can use
+            continue
+    return tuple(out)
 
 
 def _sha256(stream: IO[bytes], size: int) -> str:

@@ -8,6 +8,7 @@ on A4 pages, with a coloured band beside each verdict (green, amber, red).
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,9 @@ from pyhanko.pdf_utils.text import TextBox, TextBoxStyle
 from pyhanko.pdf_utils.writer import PdfFileWriter
 
 __all__ = ["FONT_CANDIDATES", "ReportLine", "write_report_pdf"]
+
+# fontTools narrates every subset at INFO level: one line per table per report.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 # Noto first: pyHanko 0.38 writes glyph widths in font units, right only for fonts with 1000 units per em
 # (Noto); DejaVu's 2048 units would double the spacing.

@@ -210,8 +210,8 @@ class DocumentFacts:
     dss_crls: int = 0
     dss_ocsps: int = 0
     dss_certs: int = 0
-    dss_revision: int | None = None
-    """The last revision that changed the document security store."""
+    dss_revisions: tuple[int, ...] = ()
+    """The revisions that wrote the document security store."""
 
     read_warning: str = ""
     """Set when the file needed repair to be read (for example only a prefix of it could be read)."""

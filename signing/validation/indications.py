@@ -311,27 +311,30 @@ def _escalate(change: Change, why: str) -> Change:
 
 
 def _level(sig: SignatureFacts, doc: DocumentFacts, indication: Indication) -> str | None:
-    """The PAdES baseline level reached (EN 319 142-1), judged on what verified."""
+    """The PAdES baseline level (EN 319 142-1) the signature's structure reaches.
+
+    B-T needs a signature time-stamp or a later document time-stamp; B-LT adds validation data in the DSS
+    after the signature; B-LTA adds a document time-stamp over that DSS. A failed signature reaches none.
+    """
     if sig.kind != "signature" or sig.sub_filter != "/ETSI.CAdES.detached" or indication is Indication.TOTAL_FAILED:
         return None
-    later_timestamps = [
-        s
-        for s in doc.signatures
-        if s.kind == "document-timestamp"
-        and s.signed_revision is not None
+    later = [
+        t.signed_revision
+        for t in doc.signatures
+        if t.kind == "document-timestamp"
+        and t.signed_revision is not None
         and sig.signed_revision is not None
-        and s.signed_revision > sig.signed_revision
-        and s.intact
-        and s.crypto_valid
+        and t.signed_revision > sig.signed_revision
+        and t.intact
+        and t.crypto_valid
     ]
-    ts_ok = sig.signature_timestamp is not None and sig.signature_timestamp.ades_sub_indication == "OK"
-    if not (ts_ok or later_timestamps):
+    if sig.signature_timestamp is None and not later:
         return "B-B"
     if not sig.has_dss_validation_data:
         return "B-T"
-    dss_rev = doc.dss_revision
-    if dss_rev is not None and any(t.signed_revision is not None and t.signed_revision > dss_rev - 1
-                                   for t in later_timestamps if t.signed_revision and t.signed_revision >= dss_rev):
+    first_dss = min((r for r in doc.dss_revisions if sig.signed_revision is not None and r > sig.signed_revision),
+                    default=None)
+    if first_dss is not None and any(r >= first_dss for r in later):
         return "B-LTA"
     return "B-LT"
 
@@ -470,5 +473,12 @@ def judge_document(
         trust_anchors=tuple(trust_anchors),
         revocation_policy=policy.revocation_mode,
         fetch_revocation=policy.fetch_revocation,
+        dss={
+            "present": doc.dss_present,
+            "crls": doc.dss_crls,
+            "ocsp_responses": doc.dss_ocsps,
+            "certificates": doc.dss_certs,
+            "revisions": list(doc.dss_revisions),
+        },
         warnings=warnings,
     )

@@ -119,6 +119,7 @@ class DocumentReport:
     trust_anchors: tuple[CertificateFacts, ...]
     revocation_policy: str
     fetch_revocation: bool
+    dss: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -136,6 +137,7 @@ class DocumentReport:
             "timestamp_count": sum(1 for s in self.signatures if s.kind == "document-timestamp"),
             "signatures": [s.as_dict() for s in self.signatures],
             "revisions": self.revisions,
+            "dss": self.dss,
             "policy": {
                 "trust_anchors": [certificate_dict(c) for c in self.trust_anchors],
                 "revocation": self.revocation_policy,
