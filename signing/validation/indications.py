@@ -262,10 +262,10 @@ def _changes_for(sig: SignatureFacts, doc: DocumentFacts, by_revision: dict[int,
                 "có thay đổi sau khi ký mà không giải thích được",
             )
         )
-    if doc.trailing_bytes and sig.signed_revision == len(doc.revisions) - 1:
+    if doc.trailing_bytes:
         out.append(
             Change(
-                sig.signed_revision + 1,
+                len(doc.revisions),
                 "trailing-bytes",
                 "failure",
                 f"{doc.trailing_bytes} bytes were appended after the last revision",

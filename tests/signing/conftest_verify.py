@@ -28,6 +28,7 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.writer import PdfFileWriter
 from pyhanko.sign import fields, signers
+from pyhanko.sign.ades.api import CAdESSignedAttrSpec
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko_certvalidator import ValidationContext
@@ -51,7 +52,7 @@ def _name(cn: str) -> x509.Name:
 
 
 @dataclass(frozen=True)
-class TestPki:
+class ThrowawayPki:
     root: x509.Certificate
     root_key: rsa.RSAPrivateKey
     signer: x509.Certificate
@@ -134,7 +135,7 @@ def _cert(
     return builder.sign(issuer_key, hashes.SHA256())  # type: ignore[arg-type]
 
 
-def make_pki(folder: Path) -> TestPki:
+def make_pki(folder: Path) -> ThrowawayPki:
     root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     root = _cert(_name("Ấn Tín Test Root CA"), root_key.public_key(), None, root_key, ca=True)
     signer_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -142,11 +143,11 @@ def make_pki(folder: Path) -> TestPki:
     tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # DummyTimeStamper is RSA-only
     tsa = _cert(_name("Ấn Tín Test TSA"), tsa_key.public_key(), root, root_key, ca=False,
                 eku=ExtendedKeyUsageOID.TIME_STAMPING)
-    return TestPki(root, root_key, signer, signer_key, tsa, tsa_key, folder)
+    return ThrowawayPki(root, root_key, signer, signer_key, tsa, tsa_key, folder)
 
 
 @pytest.fixture(scope="session")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
+def pki(tmp_path_factory: pytest.TempPathFactory) -> ThrowawayPki:
     return make_pki(tmp_path_factory.mktemp("pki"))
 
 
@@ -187,7 +188,7 @@ def blank_pdf(text: str = "Quyết định số 123/QĐ-TW", pages: int = 1, pad
     return out.getvalue()
 
 
-def _signer(pki: TestPki, *, prefer_sha1: bool = False) -> signers.SimpleSigner:
+def _signer(pki: ThrowawayPki, *, prefer_sha1: bool = False) -> signers.SimpleSigner:
     key = load_private_key_from_pemder_data(
         pki.signer_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -199,7 +200,7 @@ def _signer(pki: TestPki, *, prefer_sha1: bool = False) -> signers.SimpleSigner:
     return signers.SimpleSigner(signing_cert=cert, signing_key=key, cert_registry=SimpleCertificateStore.from_certs([root]))
 
 
-def timestamper(pki: TestPki, when: datetime | None = None) -> DummyTimeStamper:
+def timestamper(pki: ThrowawayPki, when: datetime | None = None) -> DummyTimeStamper:
     key = load_private_key_from_pemder_data(
         pki.tsa_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -213,7 +214,7 @@ def timestamper(pki: TestPki, when: datetime | None = None) -> DummyTimeStamper:
 
 
 def sign(
-    pki: TestPki,
+    pki: ThrowawayPki,
     pdf: bytes,
     *,
     field: str = "ChuKy1",
@@ -221,6 +222,7 @@ def sign(
     level: str = "B-LT",
     crl: bytes | None = None,
     ts_time: datetime | None = None,
+    content_timestamp: bool = False,
 ) -> bytes:
     """Sign ``pdf``; B-LT and B-LTA embed the CRL in the DSS, B-T adds a signature time-stamp."""
     root = asn1_x509.Certificate.load(pki.root_der)
@@ -234,8 +236,9 @@ def sign(
         use_pades_lta=level == "B-LTA",
         validation_context=vc if level in ("B-LT", "B-LTA") else None,
         reason="Phê duyệt",
+        cades_signed_attr_spec=CAdESSignedAttrSpec(timestamp_content=True) if content_timestamp else None,
     )
-    ts = timestamper(pki, ts_time) if level in ("B-T", "B-LTA") else None
+    ts = timestamper(pki, ts_time) if level in ("B-T", "B-LTA") or content_timestamp else None
     out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), meta, signer=_signer(pki), timestamper=ts)
     return out.getvalue()  # type: ignore[no-any-return]
 
@@ -286,7 +289,7 @@ class PdfsigResult:
     raw: str
 
 
-def pdfsig(pdf: bytes, folder: Path, pki: TestPki | None) -> PdfsigResult:
+def pdfsig(pdf: bytes, folder: Path, pki: ThrowawayPki | None) -> PdfsigResult:
     """Run poppler's pdfsig (reading its output, never its exit code) with an NSS db holding our root."""
     require_tool("pdfsig")
     require_tool("certutil")

@@ -11,7 +11,7 @@ import pytest
 from conftest_verify import (
     NOW,
     SIGNER_NAME,
-    TestPki,
+    ThrowawayPki,
     add_dss_crl,
     blank_pdf,
     change_page_content,
@@ -25,16 +25,16 @@ from signing.validation import Indication
 
 
 @pytest.fixture(scope="module")
-def blta(pki: TestPki) -> bytes:  # noqa: F811
+def blta(pki: ThrowawayPki) -> bytes:  # noqa: F811
     return sign(pki, blank_pdf(), level="B-LTA")
 
 
 @pytest.fixture(scope="module")
-def blt(pki: TestPki) -> bytes:  # noqa: F811
+def blt(pki: ThrowawayPki) -> bytes:  # noqa: F811
     return sign(pki, blank_pdf(), level="B-LT")
 
 
-def test_intact_signature_passes_when_its_root_is_trusted(pki: TestPki, blt: bytes, tmp_path: Path) -> None:  # noqa: F811
+def test_intact_signature_passes_when_its_root_is_trusted(pki: ThrowawayPki, blt: bytes, tmp_path: Path) -> None:  # noqa: F811
     report = verify(blt, pki.trusted())
     sig = report.signatures[0]
     assert report.indication is Indication.TOTAL_PASSED
@@ -49,14 +49,14 @@ def test_intact_signature_passes_when_its_root_is_trusted(pki: TestPki, blt: byt
     assert ps.signatures[0]["Signature Validation"] == "Signature is Valid."
 
 
-def test_intact_signature_is_indeterminate_without_a_trusted_root(pki: TestPki, blt: bytes) -> None:  # noqa: F811
+def test_intact_signature_is_indeterminate_without_a_trusted_root(pki: ThrowawayPki, blt: bytes) -> None:  # noqa: F811
     report = verify(blt, pki.untrusted())
     assert report.indication is Indication.INDETERMINATE
     assert report.signatures[0].sub_indication == "NO_CERTIFICATE_CHAIN_FOUND"
     assert report.signatures[0].trust_anchor is None
 
 
-def test_byte_flipped_in_signed_range_is_hash_failure(pki: TestPki, blt: bytes, tmp_path: Path) -> None:  # noqa: F811
+def test_byte_flipped_in_signed_range_is_hash_failure(pki: ThrowawayPki, blt: bytes, tmp_path: Path) -> None:  # noqa: F811
     at = blt.index(b"page 1")
     tampered = blt[:at] + b"PAGE 1" + blt[at + 6 :]
     report = verify(tampered, pki.trusted())
@@ -68,7 +68,7 @@ def test_byte_flipped_in_signed_range_is_hash_failure(pki: TestPki, blt: bytes, 
 
 
 def test_page_content_changed_by_incremental_update_never_passes(
-    pki: TestPki, blt: bytes, tmp_path: Path  # noqa: F811
+    pki: ThrowawayPki, blt: bytes, tmp_path: Path  # noqa: F811
 ) -> None:
     changed = change_page_content(blt)
     report = verify(changed, pki.trusted())
@@ -83,11 +83,12 @@ def test_page_content_changed_by_incremental_update_never_passes(
     assert "Not total document signed" in ps.raw
 
 
-def test_revoked_signer_after_proven_signing_time_is_revoked(pki: TestPki, tmp_path: Path) -> None:  # noqa: F811
+def test_revoked_signer_after_proven_signing_time_is_revoked(pki: ThrowawayPki, tmp_path: Path) -> None:  # noqa: F811
     revoked_at = NOW - timedelta(days=2)
     crl = pki.crl({pki.signer.serial_number: revoked_at})
-    # Signed (time-stamped) after the revocation, then the CRL put in the DSS.
-    signed = sign(pki, blank_pdf(), level="B-T", ts_time=NOW - timedelta(days=1))
+    # A content time-stamp (signed attribute) proves the signature was made after it, and so after the
+    # revocation: EN 319 102-1 then says REVOKED. (A signature time-stamp proves only "before".)
+    signed = sign(pki, blank_pdf(), level="B-B", ts_time=NOW - timedelta(days=1), content_timestamp=True)
     report = verify(add_dss_crl(signed, crl), pki.trusted())
     sig = report.signatures[0]
     assert sig.indication is Indication.TOTAL_FAILED
@@ -97,7 +98,7 @@ def test_revoked_signer_after_proven_signing_time_is_revoked(pki: TestPki, tmp_p
     assert ps.signatures[0]["Signature Validation"] == "Signature is Valid."  # pdfsig does not read our CRL
 
 
-def test_revoked_signer_without_time_stamp_is_revoked_no_poe(pki: TestPki) -> None:  # noqa: F811
+def test_revoked_signer_without_time_stamp_is_revoked_no_poe(pki: ThrowawayPki) -> None:  # noqa: F811
     crl = pki.crl({pki.signer.serial_number: NOW - timedelta(days=2)})
     signed = sign(pki, blank_pdf(), level="B-B")
     report = verify(add_dss_crl(signed, crl), pki.trusted())
@@ -107,15 +108,16 @@ def test_revoked_signer_without_time_stamp_is_revoked_no_poe(pki: TestPki) -> No
     assert sig.revocation["status"] == "revoked"
 
 
-def test_no_revocation_data_is_try_later_under_hard_fail(pki: TestPki) -> None:  # noqa: F811
+def test_no_revocation_data_is_try_later_under_hard_fail(pki: ThrowawayPki) -> None:  # noqa: F811
     report = verify(sign(pki, blank_pdf(), level="B-B"), pki.trusted())
     assert report.signatures[0].indication is Indication.INDETERMINATE
     assert report.signatures[0].sub_indication == "TRY_LATER"
     assert report.signatures[0].revocation["status"] == "unknown"
 
 
-def test_sha1_signature_never_passes(pki: TestPki, tmp_path: Path) -> None:  # noqa: F811
-    signed = sign(pki, blank_pdf(), level="B-LT", md="sha1")
+def test_sha1_signature_never_passes(pki: ThrowawayPki, tmp_path: Path) -> None:  # noqa: F811
+    # pyHanko refuses to embed validation data for SHA-1, so the CRL goes into the DSS afterwards.
+    signed = add_dss_crl(sign(pki, blank_pdf(), level="B-B", md="sha1"), pki.crl())
     report = verify(signed, pki.trusted())
     sig = report.signatures[0]
     assert sig.indication is not Indication.TOTAL_PASSED
@@ -127,7 +129,7 @@ def test_sha1_signature_never_passes(pki: TestPki, tmp_path: Path) -> None:  # n
 
 
 def test_b_lta_reports_the_signature_and_the_document_time_stamp(
-    pki: TestPki, blta: bytes, tmp_path: Path  # noqa: F811
+    pki: ThrowawayPki, blta: bytes, tmp_path: Path  # noqa: F811
 ) -> None:
     report = verify(blta, pki.trusted())
     kinds = [s.kind for s in report.signatures]
@@ -143,7 +145,7 @@ def test_b_lta_reports_the_signature_and_the_document_time_stamp(
     assert "Not total document signed" in ps.raw  # pdfsig's (correct) view of a B-LTA signature
 
 
-def test_second_signature_keeps_the_first_valid(pki: TestPki, blt: bytes) -> None:  # noqa: F811
+def test_second_signature_keeps_the_first_valid(pki: ThrowawayPki, blt: bytes) -> None:  # noqa: F811
     twice = sign(pki, blt, field="DauCoQuan", level="B-LT")
     report = verify(twice, pki.trusted())
     assert [s.indication for s in report.signatures] == [Indication.TOTAL_PASSED, Indication.TOTAL_PASSED]
@@ -151,13 +153,13 @@ def test_second_signature_keeps_the_first_valid(pki: TestPki, blt: bytes) -> Non
     assert {m["kind"] for m in first.modifications} <= {"signature-added", "signature-field-added"}
 
 
-def test_bytes_appended_after_the_last_revision_are_reported(pki: TestPki, blt: bytes) -> None:  # noqa: F811
+def test_bytes_appended_after_the_last_revision_are_reported(pki: ThrowawayPki, blt: bytes) -> None:  # noqa: F811
     report = verify(blt + b"\n% appended after signing\n", pki.trusted())
     assert report.signatures[0].indication is not Indication.TOTAL_PASSED
     assert report.warnings
 
 
-def test_report_keeps_policy_and_trust_anchors(pki: TestPki, blt: bytes) -> None:  # noqa: F811
+def test_report_keeps_policy_and_trust_anchors(pki: ThrowawayPki, blt: bytes) -> None:  # noqa: F811
     data = verify(blt, dataclasses.replace(pki.trusted())).as_dict()
     assert data["policy"]["revocation"] == "hard-fail"
     assert data["policy"]["trust_anchors"][0]["common_name"] == "Ấn Tín Test Root CA"
