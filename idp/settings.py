@@ -152,7 +152,9 @@ class SigningSettings:
     tsa_url: str = doc("external RFC 3161 time-stamping authority; empty uses the platform's own", "")
     trust_roots: tuple[Path, ...] = doc("extra PEM trust anchors for verification", ())
     font: Path | None = doc("OpenType font for signature appearances; default: DejaVu Sans", None)
-    verify_max_bytes: int = doc("largest PDF accepted by `antin verify`, the /verify page and the API", 50 * 1024 * 1024)
+    verify_max_bytes: int = doc(
+        "largest PDF accepted by `antin verify`, the /verify page and the API", 50 * 1024 * 1024
+    )
     verify_fetch_revocation: bool = doc(
         "let verification fetch CRLs and OCSP responses named in the document when it carries none", False
     )

@@ -127,16 +127,18 @@ class _PrefixView(io.RawIOBase):
         return len(data)
 
 
-def _eof_markers(stream: IO[bytes], size: int) -> list[int]:
-    """Offsets just past every ``%%EOF`` marker, read in chunks (never the whole file at once)."""
+def _scan(stream: IO[bytes], size: int) -> tuple[list[int], str]:
+    """Offsets just past every ``%%EOF`` marker and the file's SHA-256, in one chunked pass."""
     found: list[int] = []
+    digest = hashlib.sha256()
     stream.seek(0)
     offset = 0
     tail = b""
     while offset < size:
-        chunk = stream.read(_CHUNK)
+        chunk = stream.read(min(_CHUNK, size - offset))
         if not chunk:
             break
+        digest.update(chunk)
         data = tail + chunk
         start = offset - len(tail)
         pos = data.find(b"%%EOF")
@@ -147,7 +149,7 @@ def _eof_markers(stream: IO[bytes], size: int) -> list[int]:
             pos = data.find(b"%%EOF", pos + 1)
         tail = data[-4:]
         offset += len(chunk)
-    return found
+    return found, digest.hexdigest()
 
 
 def _skip_eol(stream: IO[bytes], end: int, size: int) -> int:
@@ -167,7 +169,7 @@ def _open_reader(stream: IO[bytes], size: int, eofs: list[int]) -> tuple[PdfFile
         return reader, size, ""
     except UnusableInputError:
         raise
-    except Exception as err:  # noqa: BLE001 - pyHanko raises many types on broken files
+    except Exception as err:
         first_error = err
     if not eofs:
         raise UnusableInputError("truncated", "no end-of-file marker was found") from first_error
@@ -177,11 +179,9 @@ def _open_reader(stream: IO[bytes], size: int, eofs: list[int]) -> tuple[PdfFile
             view = io.BufferedReader(_PrefixView(stream, end))
             reader = PdfFileReader(view, strict=False)
             _ = reader.root
-        except Exception:  # noqa: BLE001, S112 - try the next shorter prefix
+        except Exception:  # noqa: S112 - try the next shorter prefix
             continue
-        warning = (
-            f"bytes {end}–{size} (a later update) cannot be read: {type(first_error).__name__}: {first_error}"
-        )
+        warning = f"bytes {end}–{size} (a later update) cannot be read: {type(first_error).__name__}: {first_error}"
         return reader, end, warning
     raise UnusableInputError("unreadable", f"{type(first_error).__name__}: {first_error}") from first_error
 
@@ -193,7 +193,7 @@ def _revisions(reader: PdfFileReader, stream: IO[bytes], size: int, eofs: list[i
             xref_end = reader.xrefs.get_xref_container_info(revision).end_location
             end = next((e for e in eofs if e - 5 >= xref_end), size)
             objects = len(reader.xrefs.explicit_refs_in_revision(revision))
-        except Exception:  # noqa: BLE001 - a revision we cannot place is reported as ending at the file's end
+        except Exception:
             end, objects = size, 0
         out.append(RevisionFacts(index=revision, end_offset=_skip_eol(stream, end, size), xref_objects=objects))
     return tuple(out)
@@ -239,7 +239,7 @@ def _certificate_facts(cert: x509.Certificate) -> CertificateFacts:
     public_key = cert.public_key
     try:
         bits = int(public_key.bit_size)
-    except Exception:  # noqa: BLE001 - unknown key types have no size we can judge
+    except Exception:
         bits = 0
     return CertificateFacts(
         subject=_name(cert.subject),
@@ -251,8 +251,13 @@ def _certificate_facts(cert: x509.Certificate) -> CertificateFacts:
         common_name=_common_name(cert.subject),
         key_algorithm=str(public_key.algorithm),
         key_bits=bits,
-        self_signed=cert.self_signed != "no",
+        self_signed=_self_issued(cert),
     )
+
+
+def _self_issued(cert: x509.Certificate) -> bool:
+    # Byte comparison: asn1crypto's Name equality runs LDAP string preparation, slow on Vietnamese names.
+    return bool(cert.subject.dump() == cert.issuer.dump())
 
 
 def certificate_facts_from_der(der: bytes) -> CertificateFacts:
@@ -275,7 +280,7 @@ def _embedded_chain(signer: x509.Certificate, others: list[x509.Certificate]) ->
     chain = [signer]
     by_subject = {c.subject.dump(): c for c in others}
     current = signer
-    while current.self_signed == "no" and len(chain) < 10:
+    while not _self_issued(current) and len(chain) < 10:
         issuer = by_subject.get(current.issuer.dump())
         if issuer is None or issuer in chain:
             break
@@ -320,7 +325,7 @@ def _dss_knowledge(reader: PdfFileReader) -> tuple[LocalKnowledge, bool, int, in
         dss = DocumentSecurityStore.read_dss(reader)
     except NoDSSFoundError:
         return LocalKnowledge(), False, 0, 0, 0
-    except Exception as err:  # noqa: BLE001 - a broken DSS is reported as absent; hard-fail then refuses a pass
+    except Exception as err:
         logger.info("unreadable DSS: %s", err)
         return LocalKnowledge(), False, 0, 0, 0
     from asn1crypto.crl import CertificateList
@@ -336,9 +341,15 @@ def _dss_knowledge(reader: PdfFileReader) -> tuple[LocalKnowledge, bool, int, in
             crls.append(CRLContainer(crl_data=CertificateList.load(crl.get_object().data)))
     try:
         certs = list(dss.load_certs())
-    except Exception:  # noqa: BLE001
+    except Exception:
         certs = []
-    return LocalKnowledge(known_ocsps=ocsps, known_crls=crls, known_certs=certs), True, len(crls), len(ocsps), len(certs)
+    return (
+        LocalKnowledge(known_ocsps=ocsps, known_crls=crls, known_certs=certs),
+        True,
+        len(crls),
+        len(ocsps),
+        len(certs),
+    )
 
 
 # -- one signature ------------------------------------------------------------------------------------------
@@ -379,13 +390,14 @@ def _integrity(es: EmbeddedPdfSignature, check_changes: bool) -> None:
     the diff analysis raises; here an exception in the analysis becomes a suspicious modification instead.
     """
     es.compute_digest()
-    es.coverage = es.evaluate_signature_coverage()
+    target: Any = es  # pyHanko declares these attributes as None-typed placeholders
+    target.coverage = es.evaluate_signature_coverage()
     if check_changes:
         try:
-            es.diff_result = es.evaluate_modifications(DEFAULT_DIFF_POLICY)
-        except Exception as err:  # noqa: BLE001
-            es.diff_result = SuspiciousModification(f"the change analysis could not finish: {err}")
-    es._integrity_checked = True
+            target.diff_result = es.evaluate_modifications(DEFAULT_DIFF_POLICY)
+        except Exception as err:
+            target.diff_result = SuspiciousModification(f"the change analysis could not finish: {err}")
+    target._integrity_checked = True
 
 
 def _diff_facts(es: EmbeddedPdfSignature) -> tuple[str, str, tuple[str, ...]]:
@@ -420,7 +432,7 @@ def _contents_offsets(stream: IO[bytes], es: EmbeddedPdfSignature, size: int) ->
 def _locks(es: EmbeddedPdfSignature) -> tuple[tuple[str, ...], str]:
     try:
         spec = es.fieldmdp
-    except Exception:  # noqa: BLE001
+    except Exception:
         return (), ""
     if spec is None:
         return (), ""
@@ -464,14 +476,15 @@ def _base_facts(es: EmbeddedPdfSignature, kind: str, sub_filter: str, stream: IO
     docmdp: MDPPerm | None
     try:
         docmdp = es.docmdp_level
-    except Exception:  # noqa: BLE001
+    except Exception:
         docmdp = None
     locks, lock_action = _locks(es)
     signer = es.signer_cert
     certification = False
     with contextlib.suppress(Exception):
         certification = any(
-            str(ref.get_object().get("/TransformMethod")) == "/DocMDP" for ref in _resolved(es.sig_object, "/Reference", [])
+            str(ref.get_object().get("/TransformMethod")) == "/DocMDP"
+            for ref in _resolved(es.sig_object, "/Reference", [])
         )
     return {
         "field_name": es.field_name,
@@ -518,7 +531,7 @@ async def _signature_facts(
             )
     except (misc.PdfReadError, misc.PdfStrictReadError):
         raise
-    except Exception as err:  # noqa: BLE001 - a validator defect is not a reader error: INDETERMINATE, not a pass
+    except Exception as err:
         logger.info("AdES validation of %s stopped", es.field_name, exc_info=True)
         diff_level, diff_message, changed = _diff_facts(es)
         return SignatureFacts(
@@ -603,7 +616,7 @@ def _token_time(es: EmbeddedPdfSignature) -> datetime | None:
 def _safe_self_time(es: EmbeddedPdfSignature) -> datetime | None:
     try:
         return es.self_reported_timestamp
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None
 
 
@@ -630,7 +643,9 @@ async def _timestamp_only_facts(
     with contextlib.suppress(Exception):
         ts_time = es.signed_data["encap_content_info"]["content"].parsed["gen_time"].native
     diff_level, diff_message, changed = _diff_facts(es)
-    ts = _timestamp_facts(status if isinstance(status, TimestampSignatureStatus) else None, sub, result.failure_msg or "")
+    ts = _timestamp_facts(
+        status if isinstance(status, TimestampSignatureStatus) else None, sub, result.failure_msg or ""
+    )
     if ts is not None and ts.time is None and ts_time is not None:
         ts = dataclasses.replace(ts, time=ts_time)
     return SignatureFacts(
@@ -652,9 +667,9 @@ async def _timestamp_only_facts(
     )
 
 
-def _unreadable_signature(name: str, kind: str, sub_filter: str, err: BaseException | str, **extra: Any) -> (
-    SignatureFacts
-):
+def _unreadable_signature(
+    name: str, kind: str, sub_filter: str, err: BaseException | str, **extra: Any
+) -> SignatureFacts:
     reason = err if isinstance(err, str) else f"{type(err).__name__}: {err}"
     return SignatureFacts(field_name=name, kind=kind, sub_filter=sub_filter, read_error=reason[:2000], **extra)  # type: ignore[arg-type]
 
@@ -672,7 +687,7 @@ async def _all_signatures(
     out: list[SignatureFacts] = []
     try:
         fields = list(enumerate_sig_fields(reader, filled_status=True))
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         raise UnusableInputError("unreadable", f"the form fields cannot be read: {err}") from err
     for name, value, field_ref in fields:
         sub_filter = ""
@@ -684,7 +699,7 @@ async def _all_signatures(
             kind = "document-timestamp" if is_timestamp else "signature"
             allowed = _TIMESTAMP_SUBFILTERS if is_timestamp else _SIGNATURE_SUBFILTERS
             es = EmbeddedPdfSignature(reader, field_ref, name)
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             out.append(_unreadable_signature(name, kind, sub_filter, err))
             continue
         if sub_filter not in allowed:
@@ -699,7 +714,7 @@ async def _all_signatures(
                 facts = await _timestamp_only_facts(es, sub_filter, policy, spec, timing, stream, size)
             else:
                 facts = await _signature_facts(es, sub_filter, policy, spec, timing, stream, size)
-        except Exception as err:  # noqa: BLE001 - a reader or validator crash is a failure verdict, never a pass
+        except Exception as err:
             logger.info("signature %s could not be validated", name, exc_info=True)
             extra = {}
             with contextlib.suppress(Exception):
@@ -721,8 +736,7 @@ def examine_pdf(stream: IO[bytes], size: int, policy: ValidationPolicy) -> Docum
     Raises :class:`~signing.validation.errors.UnusableInputError` when the file cannot be read at all or is
     encrypted. Problems with single signatures are facts (``read_error``), not exceptions.
     """
-    eofs = _eof_markers(stream, size)
-    digest = _sha256(stream, size)
+    eofs, digest = _scan(stream, size)
     reader, readable, warning = _open_reader(stream, size, eofs)
     if reader.encrypted:
         raise UnusableInputError("encrypted")
@@ -739,8 +753,9 @@ def examine_pdf(stream: IO[bytes], size: int, policy: ValidationPolicy) -> Docum
     last = len(revisions) - 1
     signed = [s.signed_revision for s in signatures if s.signed_revision is not None]
     if policy.check_changes and signed and min(signed) < last:
+        data_cache: dict[object, bytes] = {}
         for revision in range(min(signed), last + 1):
-            snapshots[revision] = snapshot_revision(reader, revision)
+            snapshots[revision] = snapshot_revision(reader, revision, data_cache)
     dss_revisions = _dss_revisions(reader) if dss_present else ()
     signatures = [
         dataclasses.replace(
@@ -798,22 +813,9 @@ def _dss_revisions(reader: PdfFileReader) -> tuple[int, ...]:
             root_ref = reader.trailer.raw_get("/Root").reference
             if (ref is not None and ref in written) or (ref is None and root_ref in written):
                 out.append(revision)
-        except Exception:  # noqa: BLE001, S112 - a revision we cannot read wrote no DSS we can use
+        except Exception:  # noqa: S112 - a revision we cannot read wrote no DSS we can use
             continue
     return tuple(out)
-
-
-def _sha256(stream: IO[bytes], size: int) -> str:
-    h = hashlib.sha256()
-    stream.seek(0)
-    remaining = size
-    while remaining > 0:
-        chunk = stream.read(min(_CHUNK, remaining))
-        if not chunk:
-            break
-        h.update(chunk)
-        remaining -= len(chunk)
-    return h.hexdigest()
 
 
 def _resolved(obj: Any, key: str, default: Any) -> Any:

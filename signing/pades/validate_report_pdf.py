@@ -57,8 +57,12 @@ def _page(writer: PdfFileWriter, contents: generic.IndirectObject, resources: ge
         {
             generic.pdf_name("/Type"): generic.pdf_name("/Page"),
             generic.pdf_name("/MediaBox"): generic.ArrayObject(
-                [generic.NumberObject(0), generic.NumberObject(0), generic.FloatObject(_WIDTH),
-                 generic.FloatObject(_HEIGHT)]
+                [
+                    generic.NumberObject(0),
+                    generic.NumberObject(0),
+                    generic.FloatObject(_WIDTH),
+                    generic.FloatObject(_HEIGHT),
+                ]
             ),
             generic.pdf_name("/Resources"): resources,
             generic.pdf_name("/Contents"): contents,

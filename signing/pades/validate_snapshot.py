@@ -52,10 +52,14 @@ _MAX_DEPTH = 64
 class _Digester:
     """Digests PDF objects within one revision, memoising indirect objects by reference."""
 
-    def __init__(self, resolver: HistoricalResolver) -> None:
+    def __init__(self, resolver: HistoricalResolver, data_cache: dict[object, bytes] | None = None) -> None:
         self.resolver = resolver
         self.memo: dict[tuple[int, int], bytes] = {}
         self.active: set[tuple[int, int]] = set()
+        # Stream data digests by the object's place in the file: the same place holds the same bytes in every
+        # revision, so a 10 MB content stream is hashed once however many revisions are compared.
+        self.data_cache: dict[object, bytes] = data_cache if data_cache is not None else {}
+        self._location: object = None
 
     def digest(self, obj: generic.PdfObject, depth: int = 0) -> bytes:
         h = hashlib.sha256()
@@ -77,6 +81,10 @@ class _Digester:
             self.active.add(key)
             try:
                 target = obj.get_object()
+                if isinstance(target, generic.StreamObject):
+                    self._location = self.resolver.reader.xrefs.get_historical_ref(
+                        generic.Reference(obj.idnum, obj.generation), self.resolver.revision
+                    )
                 value = self.digest(target, depth + 1)
             finally:
                 self.active.discard(key)
@@ -84,9 +92,15 @@ class _Digester:
             h.update(value)
             return
         if isinstance(obj, generic.StreamObject):
+            location, self._location = self._location, None
             h.update(b"S")
             self._feed_dict(h, obj, depth)
-            h.update(obj.encoded_data)
+            cached = self.data_cache.get(location) if location is not None else None
+            if cached is None:
+                cached = hashlib.sha256(obj.encoded_data).digest()
+                if location is not None:
+                    self.data_cache[location] = cached
+            h.update(cached)
         elif isinstance(obj, generic.DictionaryObject):
             h.update(b"D")
             self._feed_dict(h, obj, depth)
@@ -124,9 +138,9 @@ def _hex(data: bytes) -> str:
     return data.hex()[:32]
 
 
-def _iter_pages(node: generic.DictionaryObject, inherited: dict[str, generic.PdfObject], depth: int = 0) -> Iterator[
-    tuple[generic.DictionaryObject, dict[str, generic.PdfObject]]
-]:
+def _iter_pages(
+    node: generic.DictionaryObject, inherited: dict[str, generic.PdfObject], depth: int = 0
+) -> Iterator[tuple[generic.DictionaryObject, dict[str, generic.PdfObject]]]:
     if depth > _MAX_DEPTH:
         raise ValueError("page tree too deep")
     attrs = dict(inherited)
@@ -181,9 +195,9 @@ def _annotation(digester: _Digester, ref: generic.PdfObject) -> AnnotationSnapsh
     )
 
 
-def _page(digester: _Digester, number: int, page: generic.DictionaryObject, attrs: dict[str, generic.PdfObject]) -> (
-    PageSnapshot
-):
+def _page(
+    digester: _Digester, number: int, page: generic.DictionaryObject, attrs: dict[str, generic.PdfObject]
+) -> PageSnapshot:
     h = hashlib.sha256()
     for key in _PAGE_DISPLAY_KEYS:
         value = attrs.get(key) if key in _INHERITABLE else (page.raw_get(key) if key in page else None)
@@ -259,11 +273,16 @@ def _document_display(digester: _Digester, root: generic.DictionaryObject) -> st
     return _hex(h.digest())
 
 
-def snapshot_revision(reader: PdfFileReader, revision: int) -> RevisionSnapshot:
-    """What ``revision`` displays; reading errors give a snapshot with ``error`` set, never an exception."""
+def snapshot_revision(
+    reader: PdfFileReader, revision: int, data_cache: dict[object, bytes] | None = None
+) -> RevisionSnapshot:
+    """What ``revision`` displays; reading errors give a snapshot with ``error`` set, never an exception.
+
+    Pass the same ``data_cache`` for every revision of one file to hash each stream's bytes once.
+    """
     try:
         resolver = reader.get_historical_resolver(revision)
-        digester = _Digester(resolver)
+        digester = _Digester(resolver, data_cache)
         root = resolver.root
         pages = tuple(
             _page(digester, number, page, attrs)
@@ -275,7 +294,7 @@ def snapshot_revision(reader: PdfFileReader, revision: int) -> RevisionSnapshot:
             fields=_fields(digester, root),
             document_display_digest=_document_display(digester, root),
         )
-    except Exception as err:  # noqa: BLE001 - any reader failure makes the snapshot unusable, never a pass
+    except Exception as err:
         return RevisionSnapshot(
             revision=revision, pages=(), fields=(), document_display_digest="", error=f"{type(err).__name__}: {err}"
         )

@@ -7,13 +7,35 @@ relying-party check); until one is given the API refuses every request (fail clo
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING, Any
 
 from signing.validation.errors import UnusableInputError, ValidationError
 from signing.validation.model import DocumentReport, Indication, SignatureReport
 from signing.validation.policy import ValidationPolicy
-from signing.validation.service import policy_from_settings, verify_bytes, verify_file, verify_stream
-from signing.validation.views import AccessCheck, DocumentLookup, VerifyExtension
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from signing.validation.service import policy_from_settings, verify_bytes, verify_file, verify_stream
+    from signing.validation.views import AccessCheck, DocumentLookup
+
+_LAZY = {
+    "policy_from_settings": "signing.validation.service",
+    "verify_bytes": "signing.validation.service",
+    "verify_file": "signing.validation.service",
+    "verify_stream": "signing.validation.service",
+    "AccessCheck": "signing.validation.views",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # pyHanko and Flask load on first use, so that `antin --help` does not pay for them.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(name)
+
 
 __all__ = [
     "AccessCheck",
@@ -40,7 +62,7 @@ def init_app(
     from idp.openapi import add_openapi
     from signing.validation.openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS, OPENAPI_SECURITY
     from signing.validation.render import register_jinja
-    from signing.validation.views import register
+    from signing.validation.views import VerifyExtension, register
 
     extension = VerifyExtension(lookup_document=lookup_document)
     if access_check is not None:

@@ -128,13 +128,25 @@ def _field_changes(rev: int, before: dict[str, FieldSnapshot], after: dict[str, 
             if old.field_type == "/Sig":
                 if not old.has_value and new.has_value:
                     out.append(
-                        Change(rev, "signature-added", "info", f"signature “{name}” was added",
-                               f"chữ ký “{name}” đã được thêm", field=name)
+                        Change(
+                            rev,
+                            "signature-added",
+                            "info",
+                            f"signature “{name}” was added",
+                            f"chữ ký “{name}” đã được thêm",
+                            field=name,
+                        )
                     )
                 else:
                     out.append(
-                        Change(rev, "signature-replaced", "failure", f"signature “{name}” was replaced or removed",
-                               f"chữ ký “{name}” đã bị thay thế hoặc xoá", field=name)
+                        Change(
+                            rev,
+                            "signature-replaced",
+                            "failure",
+                            f"signature “{name}” was replaced or removed",
+                            f"chữ ký “{name}” đã bị thay thế hoặc xoá",
+                            field=name,
+                        )
                     )
             elif old.has_value:
                 out.append(
@@ -149,8 +161,14 @@ def _field_changes(rev: int, before: dict[str, FieldSnapshot], after: dict[str, 
                 )
             else:
                 out.append(
-                    Change(rev, "form-filled", "info", f"empty form field “{name}” was filled in",
-                           f"trường trống “{name}” đã được điền", field=name)
+                    Change(
+                        rev,
+                        "form-filled",
+                        "info",
+                        f"empty form field “{name}” was filled in",
+                        f"trường trống “{name}” đã được điền",
+                        field=name,
+                    )
                 )
     for name, new in after.items():
         if name in before:

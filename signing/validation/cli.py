@@ -16,8 +16,6 @@ import click
 from idp.instance import Instance
 from signing.validation.errors import UnusableInputError
 from signing.validation.model import DocumentReport
-from signing.validation.render import render_html, render_pdf, render_text
-from signing.validation.service import policy_from_settings, verify_file
 
 __all__ = ["EXIT_NOT_PASSED", "EXIT_PASSED", "EXIT_UNUSABLE", "exit_status", "verify"]
 
@@ -45,7 +43,8 @@ def exit_status(report: DocumentReport) -> int:
 @click.option(
     "--fetch/--no-fetch",
     default=None,
-    help="Fetch CRLs/OCSP responses online when the document has none (default: ANTIN_SIGNING_VERIFY_FETCH_REVOCATION).",
+    help="Fetch CRLs/OCSP responses online when the document has none "
+    "(default: ANTIN_SIGNING_VERIFY_FETCH_REVOCATION).",
 )
 @click.pass_obj
 def verify(
@@ -61,6 +60,10 @@ def verify(
 
     Exit status: 0 every signature passed, 1 one did not (or there is none), 2 the input is unusable.
     """
+    # Imported here: pyHanko and the report renderers cost a second of start-up every other command skips.
+    from signing.validation.render import render_html, render_pdf, render_text
+    from signing.validation.service import policy_from_settings, verify_file
+
     settings = instance.settings
     try:
         policy = policy_from_settings(settings, trust)

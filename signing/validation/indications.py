@@ -9,6 +9,7 @@ validation with time) as EU DSS runs them; PDF modification checks sit in format
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -239,7 +240,7 @@ def _describe(sub: str) -> str:
 def _revision_changes(doc: DocumentFacts) -> dict[int, list[Change]]:
     out: dict[int, list[Change]] = {}
     revisions = sorted(doc.snapshots)
-    for before, after in zip(revisions, revisions[1:], strict=False):
+    for before, after in itertools.pairwise(revisions):
         out[after] = compare_revisions(doc.snapshots[before], doc.snapshots[after])
     return out
 
@@ -278,7 +279,7 @@ def _changes_for(sig: SignatureFacts, doc: DocumentFacts, by_revision: dict[int,
 def _apply_mdp(sig: SignatureFacts, change: Change) -> Change:
     """Tighten a change's severity by the signature's own DocMDP and FieldMDP locks."""
     p = sig.docmdp
-    if p == 1 and change.kind in ("form-filled", "signature-added", "signature-field-added") or (
+    if (p == 1 and change.kind in ("form-filled", "signature-added", "signature-field-added")) or (
         p in (1, 2) and change.kind in ("annotation-added", "widget-added")
     ):
         return _escalate(change, f"not permitted by the certification (DocMDP P={p})")
@@ -332,8 +333,9 @@ def _level(sig: SignatureFacts, doc: DocumentFacts, indication: Indication) -> s
         return "B-B"
     if not sig.has_dss_validation_data:
         return "B-T"
-    first_dss = min((r for r in doc.dss_revisions if sig.signed_revision is not None and r > sig.signed_revision),
-                    default=None)
+    first_dss = min(
+        (r for r in doc.dss_revisions if sig.signed_revision is not None and r > sig.signed_revision), default=None
+    )
     if first_dss is not None and any(r >= first_dss for r in later):
         return "B-LTA"
     return "B-LT"
@@ -365,9 +367,9 @@ def _coverage(sig: SignatureFacts, doc: DocumentFacts) -> dict[str, Any]:
     }
 
 
-def judge_signature(sig: SignatureFacts, doc: DocumentFacts, policy: ValidationPolicy, changes: Sequence[Change]) -> (
-    SignatureReport
-):
+def judge_signature(
+    sig: SignatureFacts, doc: DocumentFacts, policy: ValidationPolicy, changes: Sequence[Change]
+) -> SignatureReport:
     ctx = Context(sig=sig, doc=doc, policy=policy, changes=tuple(changes))
     findings = [f for check in CHECKS for f in check(ctx)]
     failed = [f for f in findings if f.indication is _FAILED]
@@ -383,8 +385,11 @@ def judge_signature(sig: SignatureFacts, doc: DocumentFacts, policy: ValidationP
     if ts is not None and ts.time is not None and (ts.ades_sub_indication == "OK" or sig.kind != "signature"):
         timestamp_time = ts.time
     warnings = [f.message for f in doubtful]
-    warnings += [c.description for c in changes if c.severity == "warning" and f"revision {c.revision}: {c.description}"
-                 not in warnings]
+    warnings += [
+        c.description
+        for c in changes
+        if c.severity == "warning" and f"revision {c.revision}: {c.description}" not in warnings
+    ]
     revocation = {
         "status": sig.revocation_status,
         "revoked_at": sig.revocation_time.isoformat() if sig.revocation_time else None,
@@ -442,9 +447,7 @@ def judge_document(
     trust_anchors: Sequence[Any] = (),
 ) -> DocumentReport:
     by_revision = _revision_changes(doc) if policy.check_changes else {}
-    reports = tuple(
-        judge_signature(sig, doc, policy, _changes_for(sig, doc, by_revision)) for sig in doc.signatures
-    )
+    reports = tuple(judge_signature(sig, doc, policy, _changes_for(sig, doc, by_revision)) for sig in doc.signatures)
     if not reports:
         indication, sub = Indication.NO_SIGNATURE, None
     else:

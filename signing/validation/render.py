@@ -39,7 +39,8 @@ VERDICTS: dict[str, dict[str, str]] = {
         "colour": "red",
         "vi": "KHÔNG HỢP LỆ",
         "en": "INVALID",
-        "meaning_vi": "Chữ ký không hợp lệ: tài liệu đã bị thay đổi hoặc chữ ký không đúng. Không tin cậy tài liệu này.",
+        "meaning_vi": "Chữ ký không hợp lệ: tài liệu đã bị thay đổi hoặc chữ ký không đúng. "
+        "Không tin cậy tài liệu này.",
         "meaning_en": "The signature is invalid: the document was altered or the signature is wrong. Do not trust "
         "this document.",
     },
@@ -113,8 +114,11 @@ def _signature_lines(number: int, sig: SignatureReport) -> list[ReportLine]:
     lines = [
         ReportLine(""),
         ReportLine(f"{number}. {KIND_VI.get(sig.kind, sig.kind)} / {sig.kind} — “{sig.field_name}”"),
-        ReportLine(f"   {v['vi']} / {v['en']}  ({sig.indication.value}"
-                   + (f", {sig.sub_indication})" if sig.sub_indication else ")"), band=v["colour"]),
+        ReportLine(
+            f"   {v['vi']} / {v['en']}  ({sig.indication.value}"
+            + (f", {sig.sub_indication})" if sig.sub_indication else ")"),
+            band=v["colour"],
+        ),
     ]
     for text in (v["meaning_vi"], v["meaning_en"]):
         lines += [ReportLine("   " + t) for t in textwrap.wrap(text, 95)]
@@ -126,12 +130,17 @@ def _signature_lines(number: int, sig: SignatureReport) -> list[ReportLine]:
     lines.append(ReportLine(f"   Thời gian được chứng minh / Time-stamp: {vn_time(sig.timestamp_time)}"))
     anchor = sig.trust_anchor.subject if sig.trust_anchor else "— (không tin cậy / not trusted)"
     lines += [ReportLine("   " + t) for t in textwrap.wrap(f"Gốc tin cậy / Trust anchor: {anchor}", 95)]
-    lines.append(ReportLine(f"   Cấp độ / PAdES level: {sig.level or '—'}   Thu hồi / Revocation: "
-                            f"{sig.revocation['status']}"))
+    lines.append(
+        ReportLine(f"   Cấp độ / PAdES level: {sig.level or '—'}   Thu hồi / Revocation: {sig.revocation['status']}")
+    )
     cov = sig.coverage
-    lines.append(ReportLine(f"   Toàn vẹn / Integrity: intact={sig.integrity['intact']}, "
-                            f"{sig.integrity['digest_algorithm']}; ByteRange {cov['byte_range']}; "
-                            f"whole file={cov['whole_file']}"))
+    lines.append(
+        ReportLine(
+            f"   Toàn vẹn / Integrity: intact={sig.integrity['intact']}, "
+            f"{sig.integrity['digest_algorithm']}; ByteRange {cov['byte_range']}; "
+            f"whole file={cov['whole_file']}"
+        )
+    )
     for mod in sig.modifications:
         text = f"   • rev {mod['revision']} [{mod['severity']}] {mod['description_vi']} / {mod['description']}"
         lines += [ReportLine(t) for t in textwrap.wrap(text, 100, subsequent_indent="     ")]
@@ -150,16 +159,20 @@ def report_lines(report: DocumentReport) -> list[ReportLine]:
         ReportLine(f"Tệp / File: {report.file_name} ({report.file_size} bytes)"),
         ReportLine(f"SHA-256: {report.sha256}"),
         ReportLine(f"Thời điểm kiểm tra / Verified at: {vn_time(report.validation_time)}"),
-        ReportLine(f"Kết luận / Verdict: {v['vi']} / {v['en']} ({report.indication.value}"
-                   + (f", {report.sub_indication})" if report.sub_indication else ")"), band=v["colour"]),
+        ReportLine(
+            f"Kết luận / Verdict: {v['vi']} / {v['en']} ({report.indication.value}"
+            + (f", {report.sub_indication})" if report.sub_indication else ")"),
+            band=v["colour"],
+        ),
     ]
     for number, sig in enumerate(report.signatures, start=1):
         lines += _signature_lines(number, sig)
     for warn in report.warnings:
         lines += [ReportLine(t) for t in textwrap.wrap("! " + warn, 100)]
     lines.append(ReportLine(""))
-    lines.append(ReportLine("Chính sách / Policy: ETSI EN 319 102-1, revocation hard-fail, SHA-1/MD5 and RSA < 2048 "
-                            "rejected."))
+    lines.append(
+        ReportLine("Chính sách / Policy: ETSI EN 319 102-1, revocation hard-fail, SHA-1/MD5 and RSA < 2048 rejected.")
+    )
     return lines
 
 

@@ -34,8 +34,9 @@ SCOPE = "signing:verify"
 _DIGEST = re.compile(r"^[0-9a-fA-F]{64}$")
 _DOC_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
-page = Blueprint("verify_page", __name__, template_folder="templates", static_folder="static",
-                 static_url_path="/verify/static")
+page = Blueprint(
+    "verify_page", __name__, template_folder="templates", static_folder="static", static_url_path="/verify/static"
+)
 api = Blueprint("verify_api", __name__)
 
 
@@ -113,8 +114,12 @@ def _unusable_problem(err: UnusableInputError) -> ProblemError:
 def api_verify() -> Response:
     authorization = request.headers.get("Authorization", "")
     if not authorization.lower().startswith("bearer "):
-        raise ProblemError(401, "Unauthorized", "a bearer access token with scope signing:verify is required",
-                           type_="urn:antin:unauthorized")
+        raise ProblemError(
+            401,
+            "Unauthorized",
+            "a bearer access token with scope signing:verify is required",
+            type_="urn:antin:unauthorized",
+        )
     _extension().access_check(authorization)
     try:
         data, name = _read_upload()
@@ -169,8 +174,13 @@ def verify_upload() -> Response:
     if context["doc_digest"]:
         matches = context["doc_digest"] == report.sha256
     pdf_b64 = base64.b64encode(render_pdf(report)).decode()
-    return _page(report_html=render_html(report, standalone=False), report=report, pdf_b64=pdf_b64,
-                 digest_matches=matches, **context)
+    return _page(
+        report_html=render_html(report, standalone=False),
+        report=report,
+        pdf_b64=pdf_b64,
+        digest_matches=matches,
+        **context,
+    )
 
 
 def _pdf_response(report: DocumentReport) -> Response:

@@ -15,13 +15,14 @@ import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyhanko.keys import load_private_key_from_pemder_data
 from pyhanko.pdf_utils import generic
@@ -117,8 +118,11 @@ def _cert(
             critical=False,
         ).add_extension(
             x509.CRLDistributionPoints(
-                [x509.DistributionPoint([x509.UniformResourceIdentifier("http://127.0.0.1:9/ca.crl")], None, None,
-                                        None)]
+                [
+                    x509.DistributionPoint(
+                        [x509.UniformResourceIdentifier("http://127.0.0.1:9/ca.crl")], None, None, None
+                    )
+                ]
             ),
             critical=False,
         )
@@ -141,14 +145,20 @@ def make_pki(folder: Path) -> ThrowawayPki:
     signer_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     signer = _cert(_name(SIGNER_NAME), signer_key.public_key(), root, root_key, ca=False)
     tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # DummyTimeStamper is RSA-only
-    tsa = _cert(_name("Ấn Tín Test TSA"), tsa_key.public_key(), root, root_key, ca=False,
-                eku=ExtendedKeyUsageOID.TIME_STAMPING)
+    tsa = _cert(
+        _name("Ấn Tín Test TSA"), tsa_key.public_key(), root, root_key, ca=False, eku=ExtendedKeyUsageOID.TIME_STAMPING
+    )
     return ThrowawayPki(root, root_key, signer, signer_key, tsa, tsa_key, folder)
 
 
-@pytest.fixture(scope="session")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> ThrowawayPki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
+def pki_fixture() -> Any:
+    """A module's ``pki`` fixture: ``pki = pki_fixture()`` (one throw-away PKI per test module)."""
+
+    @pytest.fixture(scope="module")
+    def pki(tmp_path_factory: pytest.TempPathFactory) -> ThrowawayPki:
+        return make_pki(tmp_path_factory.mktemp("pki"))
+
+    return pki
 
 
 # -- documents ----------------------------------------------------------------------------------------------
@@ -197,7 +207,9 @@ def _signer(pki: ThrowawayPki, *, prefer_sha1: bool = False) -> signers.SimpleSi
     )
     cert = asn1_x509.Certificate.load(pki.signer.public_bytes(serialization.Encoding.DER))
     root = asn1_x509.Certificate.load(pki.root_der)
-    return signers.SimpleSigner(signing_cert=cert, signing_key=key, cert_registry=SimpleCertificateStore.from_certs([root]))
+    return signers.SimpleSigner(
+        signing_cert=cert, signing_key=key, cert_registry=SimpleCertificateStore.from_certs([root])
+    )
 
 
 def timestamper(pki: ThrowawayPki, when: datetime | None = None) -> DummyTimeStamper:
@@ -209,8 +221,9 @@ def timestamper(pki: ThrowawayPki, when: datetime | None = None) -> DummyTimeSta
     )
     tsa = asn1_x509.Certificate.load(pki.tsa.public_bytes(serialization.Encoding.DER))
     root = asn1_x509.Certificate.load(pki.root_der)
-    return DummyTimeStamper(tsa_cert=tsa, tsa_key=key, certs_to_embed=SimpleCertificateStore.from_certs([root]),
-                            fixed_dt=when)
+    return DummyTimeStamper(
+        tsa_cert=tsa, tsa_key=key, certs_to_embed=SimpleCertificateStore.from_certs([root]), fixed_dt=when
+    )
 
 
 def sign(
@@ -246,10 +259,10 @@ def sign(
 def add_dss_crl(pdf: bytes, crl: bytes) -> bytes:
     """Append a DSS holding ``crl`` (revocation data for a signature made without it)."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    from pyhanko.sign.validation import EmbeddedPdfSignature
     from pyhanko.sign.fields import enumerate_sig_fields
+    from pyhanko.sign.validation import EmbeddedPdfSignature
 
-    name, value, ref = next(iter(enumerate_sig_fields(writer.prev, filled_status=True)))
+    name, _value, ref = next(iter(enumerate_sig_fields(writer.prev, filled_status=True)))
     contents = EmbeddedPdfSignature(writer.prev, ref, name).pkcs7_content
     DocumentSecurityStore.supply_dss_in_writer(writer, contents, crls=[asn1_crl.CertificateList.load(crl)])
     out = io.BytesIO()
@@ -299,8 +312,18 @@ def pdfsig(pdf: bytes, folder: Path, pki: ThrowawayPki | None) -> PdfsigResult:
         subprocess.run(["certutil", "-N", "-d", f"sql:{nss}", "--empty-password"], check=True, capture_output=True)
         if pki is not None:
             subprocess.run(
-                ["certutil", "-A", "-d", f"sql:{nss}", "-n", "antin-test-root", "-t", "CT,C,C", "-i",
-                 str(pki.root_pem_path)],
+                [
+                    "certutil",
+                    "-A",
+                    "-d",
+                    f"sql:{nss}",
+                    "-n",
+                    "antin-test-root",
+                    "-t",
+                    "CT,C,C",
+                    "-i",
+                    str(pki.root_pem_path),
+                ],
                 check=True,
                 capture_output=True,
             )

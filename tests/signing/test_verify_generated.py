@@ -16,25 +16,27 @@ from conftest_verify import (
     blank_pdf,
     change_page_content,
     pdfsig,
-    pki,  # noqa: F401 - a fixture
+    pki_fixture,
     sign,
     verify,
 )
 
 from signing.validation import Indication
 
+pki = pki_fixture()
+
 
 @pytest.fixture(scope="module")
-def blta(pki: ThrowawayPki) -> bytes:  # noqa: F811
+def blta(pki: ThrowawayPki) -> bytes:
     return sign(pki, blank_pdf(), level="B-LTA")
 
 
 @pytest.fixture(scope="module")
-def blt(pki: ThrowawayPki) -> bytes:  # noqa: F811
+def blt(pki: ThrowawayPki) -> bytes:
     return sign(pki, blank_pdf(), level="B-LT")
 
 
-def test_intact_signature_passes_when_its_root_is_trusted(pki: ThrowawayPki, blt: bytes, tmp_path: Path) -> None:  # noqa: F811
+def test_intact_signature_passes_when_its_root_is_trusted(pki: ThrowawayPki, blt: bytes, tmp_path: Path) -> None:
     report = verify(blt, pki.trusted())
     sig = report.signatures[0]
     assert report.indication is Indication.TOTAL_PASSED
@@ -49,14 +51,14 @@ def test_intact_signature_passes_when_its_root_is_trusted(pki: ThrowawayPki, blt
     assert ps.signatures[0]["Signature Validation"] == "Signature is Valid."
 
 
-def test_intact_signature_is_indeterminate_without_a_trusted_root(pki: ThrowawayPki, blt: bytes) -> None:  # noqa: F811
+def test_intact_signature_is_indeterminate_without_a_trusted_root(pki: ThrowawayPki, blt: bytes) -> None:
     report = verify(blt, pki.untrusted())
     assert report.indication is Indication.INDETERMINATE
     assert report.signatures[0].sub_indication == "NO_CERTIFICATE_CHAIN_FOUND"
     assert report.signatures[0].trust_anchor is None
 
 
-def test_byte_flipped_in_signed_range_is_hash_failure(pki: ThrowawayPki, blt: bytes, tmp_path: Path) -> None:  # noqa: F811
+def test_byte_flipped_in_signed_range_is_hash_failure(pki: ThrowawayPki, blt: bytes, tmp_path: Path) -> None:
     at = blt.index(b"page 1")
     tampered = blt[:at] + b"PAGE 1" + blt[at + 6 :]
     report = verify(tampered, pki.trusted())
@@ -68,7 +70,9 @@ def test_byte_flipped_in_signed_range_is_hash_failure(pki: ThrowawayPki, blt: by
 
 
 def test_page_content_changed_by_incremental_update_never_passes(
-    pki: ThrowawayPki, blt: bytes, tmp_path: Path  # noqa: F811
+    pki: ThrowawayPki,
+    blt: bytes,
+    tmp_path: Path,
 ) -> None:
     changed = change_page_content(blt)
     report = verify(changed, pki.trusted())
@@ -83,7 +87,7 @@ def test_page_content_changed_by_incremental_update_never_passes(
     assert "Not total document signed" in ps.raw
 
 
-def test_revoked_signer_after_proven_signing_time_is_revoked(pki: ThrowawayPki, tmp_path: Path) -> None:  # noqa: F811
+def test_revoked_signer_after_proven_signing_time_is_revoked(pki: ThrowawayPki, tmp_path: Path) -> None:
     revoked_at = NOW - timedelta(days=2)
     crl = pki.crl({pki.signer.serial_number: revoked_at})
     # A content time-stamp (signed attribute) proves the signature was made after it, and so after the
@@ -98,7 +102,7 @@ def test_revoked_signer_after_proven_signing_time_is_revoked(pki: ThrowawayPki, 
     assert ps.signatures[0]["Signature Validation"] == "Signature is Valid."  # pdfsig does not read our CRL
 
 
-def test_revoked_signer_without_time_stamp_is_revoked_no_poe(pki: ThrowawayPki) -> None:  # noqa: F811
+def test_revoked_signer_without_time_stamp_is_revoked_no_poe(pki: ThrowawayPki) -> None:
     crl = pki.crl({pki.signer.serial_number: NOW - timedelta(days=2)})
     signed = sign(pki, blank_pdf(), level="B-B")
     report = verify(add_dss_crl(signed, crl), pki.trusted())
@@ -108,14 +112,14 @@ def test_revoked_signer_without_time_stamp_is_revoked_no_poe(pki: ThrowawayPki) 
     assert sig.revocation["status"] == "revoked"
 
 
-def test_no_revocation_data_is_try_later_under_hard_fail(pki: ThrowawayPki) -> None:  # noqa: F811
+def test_no_revocation_data_is_try_later_under_hard_fail(pki: ThrowawayPki) -> None:
     report = verify(sign(pki, blank_pdf(), level="B-B"), pki.trusted())
     assert report.signatures[0].indication is Indication.INDETERMINATE
     assert report.signatures[0].sub_indication == "TRY_LATER"
     assert report.signatures[0].revocation["status"] == "unknown"
 
 
-def test_sha1_signature_never_passes(pki: ThrowawayPki, tmp_path: Path) -> None:  # noqa: F811
+def test_sha1_signature_never_passes(pki: ThrowawayPki, tmp_path: Path) -> None:
     # pyHanko refuses to embed validation data for SHA-1, so the CRL goes into the DSS afterwards.
     signed = add_dss_crl(sign(pki, blank_pdf(), level="B-B", md="sha1"), pki.crl())
     report = verify(signed, pki.trusted())
@@ -129,7 +133,9 @@ def test_sha1_signature_never_passes(pki: ThrowawayPki, tmp_path: Path) -> None:
 
 
 def test_b_lta_reports_the_signature_and_the_document_time_stamp(
-    pki: ThrowawayPki, blta: bytes, tmp_path: Path  # noqa: F811
+    pki: ThrowawayPki,
+    blta: bytes,
+    tmp_path: Path,
 ) -> None:
     report = verify(blta, pki.trusted())
     kinds = [s.kind for s in report.signatures]
@@ -145,7 +151,7 @@ def test_b_lta_reports_the_signature_and_the_document_time_stamp(
     assert "Not total document signed" in ps.raw  # pdfsig's (correct) view of a B-LTA signature
 
 
-def test_second_signature_keeps_the_first_valid(pki: ThrowawayPki, blt: bytes) -> None:  # noqa: F811
+def test_second_signature_keeps_the_first_valid(pki: ThrowawayPki, blt: bytes) -> None:
     twice = sign(pki, blt, field="DauCoQuan", level="B-LT")
     report = verify(twice, pki.trusted())
     assert [s.indication for s in report.signatures] == [Indication.TOTAL_PASSED, Indication.TOTAL_PASSED]
@@ -153,17 +159,30 @@ def test_second_signature_keeps_the_first_valid(pki: ThrowawayPki, blt: bytes) -
     assert {m["kind"] for m in first.modifications} <= {"signature-added", "signature-field-added"}
 
 
-def test_bytes_appended_after_the_last_revision_are_reported(pki: ThrowawayPki, blt: bytes) -> None:  # noqa: F811
+def test_bytes_appended_after_the_last_revision_are_reported(pki: ThrowawayPki, blt: bytes) -> None:
     report = verify(blt + b"\n% appended after signing\n", pki.trusted())
     assert report.signatures[0].indication is not Indication.TOTAL_PASSED
     assert report.warnings
 
 
-def test_report_keeps_policy_and_trust_anchors(pki: ThrowawayPki, blt: bytes) -> None:  # noqa: F811
+def test_report_keeps_policy_and_trust_anchors(pki: ThrowawayPki, blt: bytes) -> None:
     data = verify(blt, dataclasses.replace(pki.trusted())).as_dict()
     assert data["policy"]["revocation"] == "hard-fail"
     assert data["policy"]["trust_anchors"][0]["common_name"] == "Ấn Tín Test Root CA"
     assert set(data["signatures"][0]) >= {
-        "indication", "sub_indication", "kind", "signer", "chain", "trust_anchor", "signing_time",
-        "timestamp_time", "level", "integrity", "coverage", "revocation", "modifications", "warnings", "errors",
+        "indication",
+        "sub_indication",
+        "kind",
+        "signer",
+        "chain",
+        "trust_anchor",
+        "signing_time",
+        "timestamp_time",
+        "level",
+        "integrity",
+        "coverage",
+        "revocation",
+        "modifications",
+        "warnings",
+        "errors",
     }

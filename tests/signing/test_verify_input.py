@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tracemalloc
@@ -9,10 +10,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest_verify import ThrowawayPki, blank_pdf, pki, sign  # noqa: F401
+from conftest_verify import ThrowawayPki, blank_pdf, pki_fixture, sign
 from pyhanko.pdf_utils.writer import PdfFileWriter
 
 from signing.validation import UnusableInputError, ValidationPolicy, verify_bytes, verify_file
+
+pki = pki_fixture()
+
 
 @pytest.fixture
 def instance_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -54,7 +58,7 @@ def test_bad_input_is_refused_with_a_reason(name: str, data: bytes, reason: str)
     assert caught.value.message_vi and caught.value.message_en
 
 
-def test_truncated_signed_pdf_is_refused(pki: ThrowawayPki) -> None:  # noqa: F811
+def test_truncated_signed_pdf_is_refused(pki: ThrowawayPki) -> None:
     signed = sign(pki, blank_pdf(), level="B-B")
     with pytest.raises(UnusableInputError) as caught:
         verify_bytes(signed[: len(signed) // 2], ValidationPolicy())
@@ -96,7 +100,7 @@ def test_pdf_without_signature_is_no_signature(instance_env: Path) -> None:
 # -- the command --------------------------------------------------------------------------------------------
 
 
-def test_cli_exit_status_0_when_every_signature_passed(pki: ThrowawayPki, instance_env: Path) -> None:  # noqa: F811
+def test_cli_exit_status_0_when_every_signature_passed(pki: ThrowawayPki, instance_env: Path) -> None:
     path = instance_env / "signed.pdf"
     path.write_bytes(sign(pki, blank_pdf(), level="B-LTA"))
     code, out, _ = _cli(["verify", str(path), "--json", "--trust", str(pki.root_pem_path)])
@@ -108,7 +112,8 @@ def test_cli_exit_status_0_when_every_signature_passed(pki: ThrowawayPki, instan
 
 
 def test_cli_exit_status_1_when_not_trusted_and_writes_reports(
-    pki: ThrowawayPki, instance_env: Path  # noqa: F811
+    pki: ThrowawayPki,
+    instance_env: Path,
 ) -> None:
     path = instance_env / "signed.pdf"
     path.write_bytes(sign(pki, blank_pdf(), level="B-LT"))

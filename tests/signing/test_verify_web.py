@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from authlib.jose import JsonWebKey, JsonWebToken
 from authlib.jose.errors import JoseError
-from conftest_verify import ThrowawayPki, blank_pdf, pki, sign  # noqa: F401
+from conftest_verify import ThrowawayPki, blank_pdf, pki_fixture, sign
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -23,6 +23,7 @@ from idp.instance import Instance
 from idp.settings import load_settings
 from tests.components import free_port, require_command
 
+pki = pki_fixture()
 ISSUER = "http://localhost:5000"
 JWT = JsonWebToken(["ES256"])
 
@@ -59,7 +60,7 @@ def _token(key: Any, scope: str, *, issuer: str = ISSUER) -> str:
 
 
 @pytest.fixture
-def app(tmp_path: Path, pki: ThrowawayPki, token_key: Any) -> Flask:  # noqa: F811
+def app(tmp_path: Path, pki: ThrowawayPki, token_key: Any) -> Flask:
     from antin.app import create_app
 
     settings = load_settings(
@@ -81,7 +82,7 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture(scope="module")
-def signed_pdf(pki: ThrowawayPki) -> bytes:  # noqa: F811
+def signed_pdf(pki: ThrowawayPki) -> bytes:
     return sign(pki, blank_pdf(), level="B-LTA")
 
 
@@ -152,7 +153,7 @@ def test_qr_link_parameters_are_shown_and_compared(client: FlaskClient, signed_p
     assert 'id="digest-match"' in response.text and "trùng khớp" in response.text
     mismatch = _upload(client, signed_pdf, id="VB-2026-001", d="0" * 64)
     assert "KHÔNG trùng" in mismatch.text
-    hostile = client.get('/verify?id=<script>alert(1)</script>&d=zz')
+    hostile = client.get("/verify?id=<script>alert(1)</script>&d=zz")
     assert "<script>alert(1)" not in hostile.text
 
 
@@ -206,7 +207,9 @@ def test_api_bad_input_is_problem_json(client: FlaskClient, token_key: Any) -> N
     assert response.mimetype == "application/problem+json"
     assert response.json["reason"] == "not-pdf"
     big = client.post(
-        "/api/signing/verify", data=b"%PDF-" + b"0" * (3 * 1024 * 1024), content_type="application/pdf",
+        "/api/signing/verify",
+        data=b"%PDF-" + b"0" * (3 * 1024 * 1024),
+        content_type="application/pdf",
         headers=headers,
     )
     assert big.status_code == 413 and big.json["reason"] == "too-large"
@@ -227,7 +230,9 @@ def test_api_fails_closed_without_an_access_check(tmp_path: Path, signed_pdf: by
         signing.validation.init_app(app)
     app.extensions["antin.verify"].access_check = signing.validation.views.refuse_until_configured
     response = app.test_client().post(
-        "/api/signing/verify", data=signed_pdf, content_type="application/pdf",
+        "/api/signing/verify",
+        data=signed_pdf,
+        content_type="application/pdf",
         headers={"Authorization": "Bearer anything"},
     )
     assert response.status_code == 401
@@ -258,8 +263,16 @@ def test_upload_in_chromium_shows_the_verdict(live_server: str, signed_pdf: byte
 
     path = tmp_path / "quyet-dinh.pdf"
     path.write_bytes(signed_pdf)
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=flags)
         try:
