@@ -127,8 +127,32 @@ class _PrefixView(io.RawIOBase):
         return len(data)
 
 
+def _sha256(stream: IO[bytes], size: int) -> str:
+    h = hashlib.sha256()
+    stream.seek(0)
+    remaining = size
+    while remaining > 0:
+        chunk = stream.read(min(_CHUNK, remaining))
+        if not chunk:
+            break
+        h.update(chunk)
+        remaining -= len(chunk)
+    return h.hexdigest()
+
+
+def _eof_after(stream: IO[bytes], start: int, size: int) -> int | None:
+    """The end of the first ``%%EOF`` marker at or after ``start`` (a revision's trailer is short)."""
+    stream.seek(start)
+    window = stream.read(min(64 * 1024, max(0, size - start)))
+    pos = window.find(b"%%EOF")
+    return start + pos + 5 if pos != -1 else None
+
+
 def _scan(stream: IO[bytes], size: int) -> tuple[list[int], str]:
-    """Offsets just past every ``%%EOF`` marker and the file's SHA-256, in one chunked pass."""
+    """Offsets just past every ``%%EOF`` marker and the file's SHA-256, in one chunked pass.
+
+    Used only when the file must be repaired; readable files place their markers from the xref sections.
+    """
     found: list[int] = []
     digest = hashlib.sha256()
     stream.seek(0)
@@ -161,7 +185,7 @@ def _skip_eol(stream: IO[bytes], end: int, size: int) -> int:
     return end
 
 
-def _open_reader(stream: IO[bytes], size: int, eofs: list[int]) -> tuple[PdfFileReader, int, str]:
+def _open_reader(stream: IO[bytes], size: int) -> tuple[PdfFileReader, int, str]:
     """A lenient reader of the whole file or, failing that, of its longest readable prefix."""
     try:
         reader = PdfFileReader(stream, strict=False)
@@ -169,8 +193,9 @@ def _open_reader(stream: IO[bytes], size: int, eofs: list[int]) -> tuple[PdfFile
         return reader, size, ""
     except UnusableInputError:
         raise
-    except Exception as err:
+    except Exception as err:  # pyHanko raises many types on broken files
         first_error = err
+    eofs, _ = _scan(stream, size)
     if not eofs:
         raise UnusableInputError("truncated", "no end-of-file marker was found") from first_error
     for marker in sorted((e for e in eofs if e < size), reverse=True):
@@ -186,14 +211,14 @@ def _open_reader(stream: IO[bytes], size: int, eofs: list[int]) -> tuple[PdfFile
     raise UnusableInputError("unreadable", f"{type(first_error).__name__}: {first_error}") from first_error
 
 
-def _revisions(reader: PdfFileReader, stream: IO[bytes], size: int, eofs: list[int]) -> tuple[RevisionFacts, ...]:
+def _revisions(reader: PdfFileReader, stream: IO[bytes], size: int) -> tuple[RevisionFacts, ...]:
     out: list[RevisionFacts] = []
     for revision in range(reader.xrefs.total_revisions):
         try:
             xref_end = reader.xrefs.get_xref_container_info(revision).end_location
-            end = next((e for e in eofs if e - 5 >= xref_end), size)
+            end = _eof_after(stream, xref_end, size) or size
             objects = len(reader.xrefs.explicit_refs_in_revision(revision))
-        except Exception:
+        except Exception:  # a revision we cannot place is reported as ending at the file's end
             end, objects = size, 0
         out.append(RevisionFacts(index=revision, end_offset=_skip_eol(stream, end, size), xref_objects=objects))
     return tuple(out)
@@ -239,7 +264,7 @@ def _certificate_facts(cert: x509.Certificate) -> CertificateFacts:
     public_key = cert.public_key
     try:
         bits = int(public_key.bit_size)
-    except Exception:
+    except Exception:  # unknown key types have no size we can judge
         bits = 0
     return CertificateFacts(
         subject=_name(cert.subject),
@@ -325,7 +350,7 @@ def _dss_knowledge(reader: PdfFileReader) -> tuple[LocalKnowledge, bool, int, in
         dss = DocumentSecurityStore.read_dss(reader)
     except NoDSSFoundError:
         return LocalKnowledge(), False, 0, 0, 0
-    except Exception as err:
+    except Exception as err:  # a broken DSS counts as absent: hard-fail then refuses a pass
         logger.info("unreadable DSS: %s", err)
         return LocalKnowledge(), False, 0, 0, 0
     from asn1crypto.crl import CertificateList
@@ -395,7 +420,7 @@ def _integrity(es: EmbeddedPdfSignature, check_changes: bool) -> None:
     if check_changes:
         try:
             target.diff_result = es.evaluate_modifications(DEFAULT_DIFF_POLICY)
-        except Exception as err:
+        except Exception as err:  # a crash in pyHanko's analysis is a suspicious change, not an abort
             target.diff_result = SuspiciousModification(f"the change analysis could not finish: {err}")
     target._integrity_checked = True
 
@@ -531,7 +556,7 @@ async def _signature_facts(
             )
     except (misc.PdfReadError, misc.PdfStrictReadError):
         raise
-    except Exception as err:
+    except Exception as err:  # a validator defect is not a reader error: INDETERMINATE, never a pass
         logger.info("AdES validation of %s stopped", es.field_name, exc_info=True)
         diff_level, diff_message, changed = _diff_facts(es)
         return SignatureFacts(
@@ -687,7 +712,7 @@ async def _all_signatures(
     out: list[SignatureFacts] = []
     try:
         fields = list(enumerate_sig_fields(reader, filled_status=True))
-    except Exception as err:
+    except Exception as err:  # unreadable form fields make the whole file unusable
         raise UnusableInputError("unreadable", f"the form fields cannot be read: {err}") from err
     for name, value, field_ref in fields:
         sub_filter = ""
@@ -699,7 +724,7 @@ async def _all_signatures(
             kind = "document-timestamp" if is_timestamp else "signature"
             allowed = _TIMESTAMP_SUBFILTERS if is_timestamp else _SIGNATURE_SUBFILTERS
             es = EmbeddedPdfSignature(reader, field_ref, name)
-        except Exception as err:
+        except Exception as err:  # an unreadable signature dictionary is a FORMAT_FAILURE fact
             out.append(_unreadable_signature(name, kind, sub_filter, err))
             continue
         if sub_filter not in allowed:
@@ -714,7 +739,7 @@ async def _all_signatures(
                 facts = await _timestamp_only_facts(es, sub_filter, policy, spec, timing, stream, size)
             else:
                 facts = await _signature_facts(es, sub_filter, policy, spec, timing, stream, size)
-        except Exception as err:
+        except Exception as err:  # a reader or validator crash is a failure verdict, never a pass
             logger.info("signature %s could not be validated", name, exc_info=True)
             extra = {}
             with contextlib.suppress(Exception):
@@ -736,12 +761,12 @@ def examine_pdf(stream: IO[bytes], size: int, policy: ValidationPolicy) -> Docum
     Raises :class:`~signing.validation.errors.UnusableInputError` when the file cannot be read at all or is
     encrypted. Problems with single signatures are facts (``read_error``), not exceptions.
     """
-    eofs, digest = _scan(stream, size)
-    reader, readable, warning = _open_reader(stream, size, eofs)
+    digest = _sha256(stream, size)
+    reader, readable, warning = _open_reader(stream, size)
     if reader.encrypted:
         raise UnusableInputError("encrypted")
     view: IO[bytes] = reader.stream
-    revisions = _revisions(reader, view, readable, [e for e in eofs if e <= readable])
+    revisions = _revisions(reader, view, readable)
     knowledge, dss_present, n_crl, n_ocsp, n_cert = _dss_knowledge(reader)
     signatures = asyncio.run(_all_signatures(reader, policy, knowledge, view, readable))
     if warning and not signatures:

@@ -294,7 +294,7 @@ def snapshot_revision(
             fields=_fields(digester, root),
             document_display_digest=_document_display(digester, root),
         )
-    except Exception as err:
+    except Exception as err:  # any reader failure makes the snapshot unusable, never a pass
         return RevisionSnapshot(
             revision=revision, pages=(), fields=(), document_display_digest="", error=f"{type(err).__name__}: {err}"
         )
