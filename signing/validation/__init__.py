@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from flask import Flask
 
     from signing.validation.service import policy_from_settings, verify_bytes, verify_file, verify_stream
-    from signing.validation.views import AccessCheck, DocumentLookup
+    from signing.validation.views import AccessCheck, DocumentLookup, access_check_from_verifier
 
 _LAZY = {
     "policy_from_settings": "signing.validation.service",
@@ -25,6 +25,7 @@ _LAZY = {
     "verify_file": "signing.validation.service",
     "verify_stream": "signing.validation.service",
     "AccessCheck": "signing.validation.views",
+    "access_check_from_verifier": "signing.validation.views",
 }
 
 
@@ -45,6 +46,7 @@ __all__ = [
     "UnusableInputError",
     "ValidationError",
     "ValidationPolicy",
+    "access_check_from_verifier",
     "init_app",
     "policy_from_settings",
     "verify_bytes",

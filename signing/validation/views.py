@@ -9,7 +9,7 @@ import base64
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
 
@@ -21,7 +21,15 @@ from signing.validation.policy import ValidationPolicy
 from signing.validation.render import render_html, render_pdf
 from signing.validation.service import policy_from_settings, verify_bytes
 
-__all__ = ["AccessCheck", "VerifyExtension", "api", "page", "refuse_until_configured"]
+__all__ = [
+    "AccessCheck",
+    "BearerVerifier",
+    "VerifyExtension",
+    "access_check_from_verifier",
+    "api",
+    "page",
+    "refuse_until_configured",
+]
 
 AccessCheck = Callable[[str], None]
 """Checks the request's ``Authorization`` header for scope ``signing:verify``; raises ``ProblemError``
@@ -48,6 +56,38 @@ def refuse_until_configured(authorization: str) -> None:
         "bearer token verification is not configured on this instance",
         type_="urn:antin:unauthorized",
     )
+
+
+class BearerVerifier(Protocol):
+    """What ``signing.auth.AccessTokenVerifier`` offers: ``verify(header, scope)`` raising on refusal."""
+
+    def verify(self, authorization: str | None, scope: str) -> object: ...
+
+
+def access_check_from_verifier(verifier: BearerVerifier) -> AccessCheck:
+    """Adapt the signing package's JWKS relying-party verifier to this API's access check.
+
+    Its ``TokenError`` carries ``status`` (401, 403 or 503) and an RFC 6750 ``error``; both reach the client
+    as problem details, the description only as the generic title's detail.
+    """
+
+    def check(authorization: str) -> None:
+        try:
+            verifier.verify(authorization, SCOPE)
+        except Exception as err:
+            status = getattr(err, "status", None)
+            if not isinstance(status, int):
+                raise
+            title = {401: "Unauthorized", 403: "Forbidden"}.get(status, "Service Unavailable")
+            raise ProblemError(
+                status,
+                title,
+                str(getattr(err, "description", "")),
+                type_="urn:antin:bearer",
+                error=getattr(err, "error", "invalid_token"),
+            ) from None
+
+    return check
 
 
 @dataclass

@@ -287,3 +287,34 @@ def test_upload_in_chromium_shows_the_verdict(live_server: str, signed_pdf: byte
             page.screenshot(path=str(tmp_path / "verify.png"), full_page=True)
         finally:
             browser.close()
+
+
+def test_signing_auth_style_verifier_plugs_in(client: FlaskClient, app: Flask, signed_pdf: bytes) -> None:
+    class RefusedTokenError(Exception):
+        def __init__(self, status: int, error: str) -> None:
+            self.status, self.error, self.description = status, error, "refused"
+
+    class Verifier:
+        def __init__(self) -> None:
+            self.calls: list[tuple[str | None, str]] = []
+
+        def verify(self, authorization: str | None, scope: str) -> object:
+            self.calls.append((authorization, scope))
+            if authorization == "Bearer good":
+                return object()
+            raise RefusedTokenError(403, "insufficient_scope")
+
+    verifier = Verifier()
+    app.extensions["antin.verify"].access_check = signing.validation.access_check_from_verifier(verifier)
+    ok = client.post(
+        "/api/signing/verify", data=signed_pdf, content_type="application/pdf", headers={"Authorization": "Bearer good"}
+    )
+    assert ok.status_code == 200
+    refused = client.post(
+        "/api/signing/verify",
+        data=signed_pdf,
+        content_type="application/pdf",
+        headers={"Authorization": "Bearer other"},
+    )
+    assert refused.status_code == 403 and refused.json["error"] == "insufficient_scope"
+    assert verifier.calls[0] == ("Bearer good", "signing:verify")
