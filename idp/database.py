@@ -16,7 +16,6 @@ from sqlalchemy import Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.pool import NullPool
 
 __all__ = ["Base", "Database", "DatabaseUnavailableError", "utcnow"]
 
@@ -53,16 +52,14 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
-            if self.url.database in (None, "", ":memory:"):
-                kwargs["poolclass"] = None
-            else:
-                kwargs["poolclass"] = NullPool
         else:
             kwargs.update(pool_size=pool_size, pool_pre_ping=True, pool_recycle=1800)
-        kwargs = {k: v for k, v in kwargs.items() if v is not None}
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            if self.url.database not in (None, "", ":memory:"):
+                with self.engine.connect() as conn:  # WAL is a property of the file: set it once
+                    conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -91,7 +88,6 @@ class Database:
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
