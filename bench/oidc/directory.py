@@ -137,6 +137,7 @@ def bench_slapd(folder: Path, *, officials: int, sample: int = 200) -> Iterator[
             accounts=accounts,
             people=officials,
             password_hash=PASSWORD_HASH,
+            pids=(proc.pid,),
         )
     finally:
         proc.terminate()

@@ -138,7 +138,7 @@ def _parse_set_cookies(headers: list[str]) -> list[tuple[str, str, bool]]:
         jar: SimpleCookie = SimpleCookie()
         try:
             jar.load(header)
-        except Exception:  # noqa: S112 - a cookie a browser would also drop
+        except Exception:  # a cookie a browser would drop too
             continue
         for name, morsel in jar.items():
             deleted = morsel["max-age"] in ("0", "-1") or "1970" in morsel["expires"]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.oidc.provider import ProviderUnavailableError
 
-__all__ = ["children", "cpu_seconds", "free_port", "server_process", "wait_http"]
+__all__ = ["children", "cpu_seconds", "free_port", "redis_server", "server_process", "wait_http"]
 
 
 def free_port() -> int:
@@ -32,7 +32,7 @@ def wait_http(
     while True:
         try:
             request = urllib.request.Request(url, headers=dict(headers))
-            with urllib.request.urlopen(request, timeout=2):  # noqa: S310 - our own local server
+            with urllib.request.urlopen(request, timeout=2):
                 return
         except urllib.error.HTTPError as err:
             if err.code < 500:
@@ -96,3 +96,27 @@ def cpu_seconds(pids: Sequence[int]) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / ticks
     return total
+
+
+@contextmanager
+def redis_server(folder: Path) -> Iterator[str]:
+    """A throwaway redis-server on a free loopback port (the shared store of cluster workers); its URL."""
+    import shutil
+
+    program = shutil.which("redis-server")
+    if program is None:
+        raise ProviderUnavailableError("redis-server is not installed (scripts/install-system-packages.sh test)")
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    argv = [program, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    with server_process([*argv, "--dir", str(folder)], env={"PATH": "/usr/bin:/bin"}, log=folder / "redis.log") as proc:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise ProviderUnavailableError("redis-server did not start") from None
+                time.sleep(0.02)
+        yield f"redis://127.0.0.1:{port}"

@@ -41,6 +41,8 @@ class DirectoryInfo:
     """How many officials the directory holds (the accounts used are a sample of them)."""
     password_hash: str
     """How slapd stores passwords (``{ARGON2}``, ``{SSHA}``…): a bind costs one such check."""
+    pids: tuple[int, ...] = ()
+    """slapd's process, for CPU accounting."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ class Deployment:
     accounts: tuple[Account, ...]
     login_scope: str = "openid profile email"
     service_scope: str | None = None
-    login_fields: LoginFields = LoginFields()
+    login_fields: LoginFields = field(default_factory=LoginFields)
     pids: tuple[int, ...] = ()
     """Server processes (workers), for CPU accounting and py-spy."""
     notes: tuple[str, ...] = field(default=())
@@ -80,4 +82,3 @@ class Provider(Protocol):
     def version(self) -> str: ...
 
     def deploy(self, directory: DirectoryInfo, workdir: Path, workers: int) -> AbstractContextManager[Deployment]: ...
-
