@@ -4,40 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import Any
+import sys
+from pathlib import Path
 
 import click
-from flask import Flask
-from gunicorn.app.base import BaseApplication
 
-from antin.app import create_app
 from antin.migrate import current_revision, head_revision
 from idp.instance import Instance
 from idp.settings import SettingsError, load_settings
 
 __all__ = ["serve"]
-
-
-class PlatformApplication(BaseApplication):
-    """gunicorn with our app factory: each worker builds its own app and connections after the fork."""
-
-    def __init__(self, options: dict[str, Any]) -> None:
-        self.options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Any:  # gunicorn's stubs type the app as a bare WSGI callable; a Flask app is one
-        app: Flask = create_app()
-        return app
-
-
-def _child_exit(_server: Any, worker: Any) -> None:
-    from prometheus_client import multiprocess
-
-    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
 @click.command()
@@ -54,24 +30,18 @@ def serve(binds: tuple[str, ...], workers: int | None, threads: int) -> None:
     current, head = current_revision(instance.database), head_revision(instance.database)
     instance.close()
     if current != head:
-        raise click.ClickException(
-            f"the database is at revision {current or '(empty)'}, not {head}: run `antin db upgrade`"
-        )
+        at = current or "(empty)"
+        raise click.ClickException(f"the database is at revision {at}, not {head}: run `antin db upgrade` first")
+    # prometheus_client picks its multi-process mode when it is imported: gunicorn starts afresh with this set.
     metrics_dir = instance.ensure_data_dir() / "metrics"
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(mode=0o700)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-    options = {
-        "bind": list(binds) or [f"{settings.server.host}:{settings.server.port}"],
-        "workers": workers or settings.server.workers,
-        "threads": threads,
-        "worker_class": "gthread",
-        "timeout": 60,
-        "graceful_timeout": 30,
-        "keepalive": 5,
-        "accesslog": None,
-        "forwarded_allow_ips": "*" if settings.server.trusted_proxies else "127.0.0.1",
-        "child_exit": _child_exit,
-        "proc_name": "antin",
-    }
-    PlatformApplication(options).run()
+    env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir.resolve()))
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    args = [gunicorn, "--config", "python:antin.gunicorn_conf"]
+    for bind in binds or (f"{settings.server.host}:{settings.server.port}",):
+        args += ["--bind", bind]
+    args += ["--workers", str(workers or settings.server.workers), "--threads", str(threads)]
+    args += ["--forwarded-allow-ips", "*" if settings.server.trusted_proxies else "127.0.0.1"]
+    args.append("antin.wsgi:app")
+    os.execve(gunicorn, args, env)  # noqa: S606 - replace this process with gunicorn, arguments as a list
