@@ -1,19 +1,25 @@
 """The slapd both providers check passwords against during the bench.
 
-Until the managed slapd and ``antin directory generate`` land in main (branch ``directory``), the bench
-starts a plain slapd of its own in a temporary folder: the same modules the product loads (back_mdb, the
-argon2 password hash), officials as ``inetOrgPerson`` entries under ``ou=people``, loaded with ``slapadd``
-with their passwords hashed beforehand. This is bench scaffolding, not a second slapd manager: it has no
-ppolicy, ACLs or schema of the product, and goes away when the product's generator is in main.
+:func:`product_slapd` is the real thing: the product's managed slapd (schema, ppolicy, ACLs, argon2) filled
+by ``antin directory generate --officials N`` and run by ``antin directory serve``, in a throwaway instance
+folder. Ấn Tín and the peer both bind to it over TCP.
+
+:func:`bench_slapd` is the stand-in used only while the product's directory is not importable (before the
+``directory`` branch is in main): a plain slapd with the same password hash and officials as
+``inetOrgPerson`` entries. It is bench scaffolding, not a second slapd manager.
 """
 
 from __future__ import annotations
 
 import base64
+import importlib.util
+import json
+import os
 import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +27,7 @@ from pathlib import Path
 
 from bench.oidc.provider import Account, DirectoryInfo, ProviderUnavailableError
 
-__all__ = ["bench_slapd"]
+__all__ = ["bench_slapd", "directory_for_bench", "product_directory_available", "product_slapd"]
 
 BASE_DN = "dc=antin,dc=vn"
 SERVICE_DN = f"cn=antin-service,{BASE_DN}"
@@ -147,3 +153,71 @@ def bench_slapd(folder: Path, *, officials: int, sample: int = 200) -> Iterator[
             proc.kill()
             proc.wait()
         log.close()
+
+
+def product_directory_available() -> bool:
+    """True once the product's directory (managed slapd, generator, ``antin directory``) is importable."""
+    return all(importlib.util.find_spec(name) is not None for name in ("directory.generator", "directory.slapd"))
+
+
+def _antin(args: list[str], env: dict[str, str]) -> str:
+    done = subprocess.run([sys.executable, "-m", "antin", *args], env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise ProviderUnavailableError(f"antin {' '.join(args)} failed: {done.stderr.strip()[-500:]}")
+    return done.stdout
+
+
+@contextmanager
+def product_slapd(folder: Path, *, officials: int, sample: int = 200) -> Iterator[DirectoryInfo]:
+    """The product's managed slapd with ``officials`` generated officials, run by ``antin directory serve``."""
+    from bench.oidc.processes import server_process
+
+    instance = folder / "instance"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTIN_")}
+    env.update({"ANTIN_DATA_DIR": str(instance), "ANTIN_ENV": "development", "ANTIN_LOG_LEVEL": "WARNING"})
+    summary = json.loads(_antin(["directory", "generate", "--officials", str(officials), "--json"], env))
+    password = summary["password"]
+    slapd_dir = instance / "slapd"
+    with server_process(
+        [sys.executable, "-m", "antin", "directory", "serve"], env=env, log=folder / "directory-serve.log"
+    ) as proc:
+        port = int((slapd_dir / "port").read_text().strip())
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise ProviderUnavailableError(f"the managed slapd did not start: {folder}") from None
+                time.sleep(0.05)
+        listed = json.loads(
+            _antin(["directory", "users", "list", "--status", "active", "--limit", "5000", "--json"], env)
+        )
+        people = [p for p in listed if not p.get("locked") and not p.get("must_change_password")]
+        step = max(1, len(people) // sample)
+        accounts = tuple(Account(p["uid"], password) for p in people[::step])[:sample]
+        if not accounts:
+            raise ProviderUnavailableError("antin directory generate made no active official to sign in with")
+        pid_text = (slapd_dir / "slapd.pid").read_text().strip() if (slapd_dir / "slapd.pid").exists() else ""
+        yield DirectoryInfo(
+            uri=f"ldap://127.0.0.1:{port}",
+            base_dn=os.environ.get("ANTIN_DIRECTORY_BASE_DN", "dc=antin,dc=vn"),
+            service_dn=f"cn=antin-service,{os.environ.get('ANTIN_DIRECTORY_BASE_DN', 'dc=antin,dc=vn')}",
+            service_password=(instance / "secrets" / "directory_service_password").read_text().strip(),
+            accounts=accounts,
+            people=int(summary.get("officials", officials)),
+            password_hash="{ARGON2} (the managed slapd's default), ppolicy on",
+            pids=(int(pid_text),) if pid_text.isdigit() else (),
+        )
+
+
+@contextmanager
+def directory_for_bench(folder: Path, *, officials: int) -> Iterator[DirectoryInfo]:
+    """The product's directory when it is in this checkout, else the stand-in."""
+    if product_directory_available():
+        with product_slapd(folder, officials=officials) as info:
+            yield info
+    else:
+        with bench_slapd(folder, officials=officials) as info:
+            yield info
