@@ -28,6 +28,12 @@ PUBLIC_ISSUER = "https://antin.bench.invalid"
 REDIRECT_URI = "https://rp.bench.invalid/callback"
 
 
+def _last_line(text: str) -> str:
+    """The line of a command's error output that says what went wrong (the last one, under a traceback)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "(no output)"
+
+
 class AntinProvider:
     name = "Ấn Tín"
 
@@ -90,7 +96,7 @@ class AntinProvider:
         for args, redirect in ((web_args, REDIRECT_URI), (service_args, None)):
             done = self._antin(args, env)
             if done.returncode != 0:
-                missing.append(f"antin {' '.join(args[:4])}… failed: {done.stderr.strip()[-300:]}")
+                missing.append(f"antin {' '.join(args[:4])}… failed: {_last_line(done.stderr)}")
                 clients.append(None)
                 continue
             data = json.loads(done.stdout)
@@ -103,7 +109,7 @@ class AntinProvider:
         env = self._environment(directory, data_dir)
         upgraded = self._antin(["db", "upgrade"], env)
         if upgraded.returncode != 0:
-            raise ProviderUnavailableError(f"antin db upgrade failed: {upgraded.stderr.strip()[-500:]}")
+            raise ProviderUnavailableError(f"antin db upgrade failed: {_last_line(upgraded.stderr)}")
         missing: list[str] = []
         web, service = self._register(env, missing)
         port = free_port()
