@@ -88,7 +88,9 @@ class AntinProvider:
             missing.append("`antin clients add` is not in main yet: no client could be registered")
             return None, None
         web_args = ["clients", "add", "--name", "bench-web", "--redirect-uri", REDIRECT_URI, "--trusted", "--json"]
-        service_args = ["clients", "add", "--name", "bench-service", "--json"]
+        # The service client is also the resource server that introspects users' tokens: Ấn Tín lets the
+        # token's own client, its audience, or a trusted (first-party) client introspect.
+        service_args = ["clients", "add", "--name", "bench-service", "--trusted", "--json"]
         if "--grant-type" in probe.stdout:
             web_args[-1:-1] = ["--grant-type", "authorization_code", "--grant-type", "refresh_token"]
             service_args[-1:-1] = ["--grant-type", "client_credentials"]

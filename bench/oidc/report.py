@@ -42,7 +42,7 @@ def _cells(result: RowResult | None) -> list[str]:
         _num(m.p50_ms),
         _num(m.p99_ms),
         _num(m.rate, 0) + errors,
-        _num(result.server_cpu_ms, 2),
+        _num(result.server_cpu_ms if m.ok else None, 2),
         _num(result.driver_cpu * 100 if result.driver_cpu is not None else None, 0),
     ]
 
