@@ -81,6 +81,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--peer-workers", type=int, default=None, help="oidc-provider processes (default: --workers, with Redis)"
     )
     parser.add_argument("--no-ceiling", action="store_true", help="skip measuring the driver's ceiling")
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="py-spy Ấn Tín's workers per row; raw stacks go to this folder"
+    )
     parser.add_argument("--json", type=Path, default=None, help="where to write the raw figures")
     args = parser.parse_args(argv)
     args.rows = [r for r in args.rows.split(",") if r]
@@ -115,6 +118,7 @@ async def _measure_all(
     workdir: Path,
     rows: list[str],
     options: LoadOptions,
+    profile_dir: Path | None = None,
 ) -> None:
     """Start every provider, then measure row by row, alternating which goes first.
 
@@ -133,7 +137,7 @@ async def _measure_all(
                     continue
                 c.notes = _notes(deployment)
                 c.bench = await astack.enter_async_context(
-                    DeploymentBench(deployment, options, slapd_pids=directory.pids)
+                    DeploymentBench(deployment, options, slapd_pids=directory.pids, profile_dir=profile_dir)
                 )
             for index, row in enumerate(rows):
                 order = contenders if index % 2 == 0 else contenders[::-1]
@@ -191,7 +195,7 @@ async def main_async(args: argparse.Namespace) -> int:
         if "peer" in args.providers:
             peer = OidcProviderPeer(store_url=f"{redis_url}/2" if args.peer_workers > 1 else None)
             contenders.append(_Contender(peer, peer.version(), args.peer_workers))
-        await _measure_all(contenders, directory, workdir, args.rows, options)
+        await _measure_all(contenders, directory, workdir, args.rows, options, args.profile)
         sides = [c.side() for c in contenders]
         antin_side = next((s for s in sides if s.name == AntinProvider.name), None)
         peer_side = next((s for s in sides if s.name == OidcProviderPeer.name), None)
@@ -201,6 +205,11 @@ async def main_async(args: argparse.Namespace) -> int:
         print(ceiling_line)
         for line in _environment_lines(cores, sides, directory):
             print(line)
+        for side in sides:
+            for result in side.results:
+                if result.hotspots is not None:
+                    print(f"\nHot spots of {side.name} ({args.profile}):")
+                    print(result.hotspots.render())
         out = args.json or RESULTS_DIR / f"oidc-{time.strftime('%Y%m%d-%H%M%S')}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(

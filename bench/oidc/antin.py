@@ -140,6 +140,7 @@ class AntinProvider:
                 accounts=directory.accounts,
                 login_scope="openid profile email offline_access",
                 pids=tuple(children(proc.pid)),
+                python=True,
                 notes=(
                     f"Ấn Tín: ANTIN_ENV=production, antin serve (gunicorn gthread), {workers} workers × "
                     f"{self.threads} threads, {database}{', Redis' if self.redis_url else ''}; "

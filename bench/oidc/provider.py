@@ -68,6 +68,8 @@ class Deployment:
     login_fields: LoginFields = field(default_factory=LoginFields)
     pids: tuple[int, ...] = ()
     """Server processes (workers), for CPU accounting and py-spy."""
+    python: bool = False
+    """The workers are CPython processes (py-spy can profile them)."""
     notes: tuple[str, ...] = field(default=())
     """How this provider was configured, printed under the table."""
     missing: tuple[str, ...] = field(default=())

@@ -10,11 +10,13 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench.oidc.flows import OidcFlows
 from bench.oidc.http import HttpClient
 from bench.oidc.measure import LoadOptions, Measurement, run_load
 from bench.oidc.processes import cpu_seconds
+from bench.oidc.profile import Hotspots, PySpy
 from bench.oidc.provider import Deployment
 
 __all__ = ["ROWS", "DeploymentBench", "RowResult"]
@@ -42,6 +44,8 @@ class RowResult:
     """Share of one core the driver used while measuring (near 1.0 means the driver was the limit)."""
     detail: str | None = None
     """What preparing the row found out (the kind of access token client_credentials gives)."""
+    hotspots: Hotspots | None = None
+    """py-spy's summary of the provider's workers during the row (``--profile``)."""
 
 
 class DeploymentBench:
@@ -53,8 +57,14 @@ class DeploymentBench:
         options: LoadOptions,
         *,
         slapd_pids: Sequence[int] = (),
+        profile_dir: Path | None = None,
         log: Callable[[str], None] = print,
     ) -> None:
+        self.profiler = (
+            PySpy(profile_dir / deployment.target.local_origin.rsplit(":", 1)[-1])
+            if (profile_dir is not None and deployment.python)
+            else None
+        )
         self.deployment = deployment
         self.options = options
         self.slapd_pids = tuple(slapd_pids)
@@ -115,8 +125,11 @@ class DeploymentBench:
         pids, options = self.deployment.pids, self.options
         server_before, slapd_before = cpu_seconds(pids), cpu_seconds(self.slapd_pids)
         driver_before, wall_before = time.process_time(), time.perf_counter()
+        if self.profiler is not None:
+            self.profiler.start(row, pids, options.warmup + options.duration)
         measurement = await run_load(row, operation, options)
         wall = time.perf_counter() - wall_before
+        hotspots = self.profiler.finish(row) if self.profiler is not None else None
         # CPU is read over warm-up + measured window: scale it to the measured window.
         window = options.duration / wall if wall > 0 else 0.0
         ops = measurement.ok or 1
@@ -134,4 +147,5 @@ class DeploymentBench:
             slapd_cpu_ms=1000 * slapd / ops if self.slapd_pids else None,
             driver_cpu=(time.process_time() - driver_before) / wall if wall > 0 else None,
             detail=detail,
+            hotspots=hotspots,
         )
