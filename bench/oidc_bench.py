@@ -32,7 +32,7 @@ from bench.oidc.ceiling import measure_ceiling
 from bench.oidc.directory import directory_for_bench
 from bench.oidc.measure import LoadOptions
 from bench.oidc.peer import OidcProviderPeer, ensure_node_modules
-from bench.oidc.processes import redis_server
+from bench.oidc.processes import postgres_server, redis_server
 from bench.oidc.provider import Deployment, DirectoryInfo, Provider, ProviderUnavailableError
 from bench.oidc.report import Side, render_table
 from bench.oidc.runner import ROWS, DeploymentBench, RowResult
@@ -79,6 +79,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=cores, help=f"server processes per provider (default {cores})")
     parser.add_argument(
         "--peer-workers", type=int, default=None, help="oidc-provider processes (default: --workers, with Redis)"
+    )
+    parser.add_argument(
+        "--antin-database",
+        choices=("postgresql", "sqlite"),
+        default="postgresql" if Path("/usr/lib/postgresql").is_dir() else "sqlite",
+        help="Ấn Tín's database: PostgreSQL as in production (default when installed) or the embedded SQLite",
     )
     parser.add_argument("--no-ceiling", action="store_true", help="skip measuring the driver's ceiling")
     parser.add_argument(
@@ -190,7 +196,10 @@ async def main_async(args: argparse.Namespace) -> int:
             redis_url = stack.enter_context(redis_server(workdir / "redis"))
         contenders: list[_Contender] = []
         if "antin" in args.providers:
-            antin = AntinProvider(redis_url=f"{redis_url}/1" if redis_url else "")
+            database_url = ""
+            if args.antin_database == "postgresql":
+                database_url = stack.enter_context(postgres_server(workdir / "postgres"))
+            antin = AntinProvider(database_url=database_url, redis_url=f"{redis_url}/1" if redis_url else "")
             contenders.append(_Contender(antin, antin.version(), args.workers))
         if "peer" in args.providers:
             peer = OidcProviderPeer(store_url=f"{redis_url}/2" if args.peer_workers > 1 else None)

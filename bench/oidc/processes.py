@@ -15,7 +15,15 @@ from pathlib import Path
 
 from bench.oidc.provider import ProviderUnavailableError
 
-__all__ = ["children", "cpu_seconds", "free_port", "redis_server", "server_process", "wait_http"]
+__all__ = [
+    "children",
+    "cpu_seconds",
+    "free_port",
+    "postgres_server",
+    "redis_server",
+    "server_process",
+    "wait_http",
+]
 
 
 def free_port() -> int:
@@ -120,3 +128,45 @@ def redis_server(folder: Path) -> Iterator[str]:
                     raise ProviderUnavailableError("redis-server did not start") from None
                 time.sleep(0.02)
         yield f"redis://127.0.0.1:{port}"
+
+
+def _postgres_bin() -> Path:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
+    if not found:
+        raise ProviderUnavailableError("PostgreSQL is not installed (scripts/install-system-packages.sh test)")
+    return found[-1].parent
+
+
+@contextmanager
+def postgres_server(folder: Path) -> Iterator[str]:
+    """A throwaway PostgreSQL in ``folder`` (fsync off: the bench measures the provider, not the disk).
+
+    Yields a SQLAlchemy URL of an empty database. initdb refuses root, so as root it runs as ``postgres``.
+    """
+    import shutil
+
+    bin_dir = _postgres_bin()
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+        for parent in folder.parents:  # postgres must reach its folder through the temp folders
+            if parent == Path("/tmp") or parent == parent.parent:
+                break
+            parent.chmod(parent.stat().st_mode | 0o005)
+    data, port = folder / "data", free_port()
+
+    def run(*argv: str) -> None:
+        subprocess.run([*as_user, *argv], check=True, capture_output=True)
+
+    pg_ctl = str(bin_dir / "pg_ctl")
+    run(str(bin_dir / "initdb"), "-D", str(data), "-U", "antin", "-A", "trust", "--no-sync")
+    options = f"-p {port} -k {folder} -c listen_addresses='' -c fsync=off -c synchronous_commit=off"
+    run(pg_ctl, "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start")
+    try:
+        run(str(bin_dir / "createdb"), "-h", str(folder), "-p", str(port), "-U", "antin", "antin")
+        yield f"postgresql+psycopg://antin@/antin?host={folder}&port={port}"
+    finally:
+        subprocess.run(
+            [*as_user, pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"], check=False, capture_output=True
+        )
