@@ -1,8 +1,10 @@
 """Where a Python provider spends its time during a row: py-spy on every worker, then the hottest frames.
 
 ``py-spy record --format raw`` writes collapsed stacks (``frame;frame;…;leaf COUNT``). The summary gives,
-per row, the frames with the most samples *inclusive* (the frame is anywhere on the stack) and *self*
-(the frame is the leaf), in percent of all samples of all workers, idle waiting excluded.
+per row, the project's own functions with the most samples *inclusive* (the function is anywhere on the
+stack: where to look) and the leaf frames with the most samples *self* (what the time is spent doing), in
+percent of the busy samples of all workers (threads waiting for work are left out; a thread blocked in a
+database or LDAP call counts as busy, since the request is waiting on it).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class Hotspots:
 
     def render(self, top: int = 12) -> str:
         lines = [f"{self.row}: {self.samples} busy samples"]
-        lines.append("  inclusive (on the stack):")
+        lines.append("  the project's functions, inclusive (on the stack):")
         lines += [f"    {pct:5.1f}%  {frame}" for frame, pct in self.inclusive[:top]]
         lines.append("  self (the leaf):")
         lines += [f"    {pct:5.1f}%  {frame}" for frame, pct in self.leaf[:top]]
@@ -65,6 +67,14 @@ def _short(frame: str) -> str:
     return f"{func} ({where})"
 
 
+# py-spy names frames "function (package/module.py:line)", relative to sys.path.
+PROJECT = re.compile(r"[(/](idp|directory|antin|signing|admin)/[\w/]+\.py:")
+
+
+def _is_project(frame: str) -> bool:
+    return "site-packages" not in frame and PROJECT.search(frame) is not None
+
+
 def summarize(row: str, files: Sequence[Path]) -> Hotspots:
     inclusive: Counter[str] = Counter()
     leaf: Counter[str] = Counter()
@@ -74,7 +84,7 @@ def summarize(row: str, files: Sequence[Path]) -> Hotspots:
             continue
         total += count
         leaf[_short(frames[-1])] += count
-        for frame in {_short(f) for f in frames}:
+        for frame in {_short(f) for f in frames if _is_project(f)}:
             inclusive[frame] += count
     scale = 100.0 / total if total else 0.0
     return Hotspots(
