@@ -184,11 +184,7 @@ async def main_async(args: argparse.Namespace) -> int:
         )
         ceiling_line = "driver ceiling: not measured"
         if not args.no_ceiling:
-            ceiling, share = await measure_ceiling(workdir, options)
-            ceiling_line = (
-                f"driver ceiling: {ceiling.rate:,.0f} requests/s against a trivial node server "
-                f"(p50 {ceiling.p50_ms:.2f} ms, driver at {share * 100:.0f}% of one core)"
-            )
+            ceiling_line = (await measure_ceiling(workdir, options)).describe()
             print(ceiling_line, flush=True)
         directory = stack.enter_context(directory_for_bench(workdir / "slapd", officials=args.officials))
         redis_url = ""
