@@ -86,6 +86,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default="postgresql" if Path("/usr/lib/postgresql").is_dir() else "sqlite",
         help="Ấn Tín's database: PostgreSQL as in production (default when installed) or the embedded SQLite",
     )
+    parser.add_argument("--antin-threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
     parser.add_argument("--no-ceiling", action="store_true", help="skip measuring the driver's ceiling")
     parser.add_argument(
         "--profile", type=Path, default=None, help="py-spy Ấn Tín's workers per row; raw stacks go to this folder"
@@ -195,7 +196,9 @@ async def main_async(args: argparse.Namespace) -> int:
             database_url = ""
             if args.antin_database == "postgresql":
                 database_url = stack.enter_context(postgres_server(workdir / "postgres"))
-            antin = AntinProvider(database_url=database_url, redis_url=f"{redis_url}/1" if redis_url else "")
+            antin = AntinProvider(
+                database_url=database_url, redis_url=f"{redis_url}/1" if redis_url else "", threads=args.antin_threads
+            )
             contenders.append(_Contender(antin, antin.version(), args.workers))
         if "peer" in args.providers:
             peer = OidcProviderPeer(store_url=f"{redis_url}/2" if args.peer_workers > 1 else None)
