@@ -44,7 +44,9 @@ def _pkce_pair() -> tuple[str, str]:
 
 def _expect(reply: Reply, status: int, what: str) -> Reply:
     if reply.status != status:
-        raise FlowError(f"{what}: HTTP {reply.status} {reply.text[:200]!r}")
+        kind = reply.headers.get("Content-Type", "").split(";")[0]
+        shown = reply.text[:200] if kind.endswith("json") or kind.startswith("text/plain") else kind or "no body"
+        raise FlowError(f"{what}: HTTP {reply.status} ({shown})")
     return reply
 
 

@@ -89,10 +89,16 @@ def render_table(ours: Side, peer: Side, *, cores: int, rows: Sequence[str]) -> 
     lines.append("Columns: p50/p99 latency of one operation (a login flow is 5–6 HTTP requests); rate = successful")
     lines.append("operations/s over the measured window; cpu ms/op = CPU of all the provider's processes per")
     lines.append("operation (slapd's bind cost is not in it); drv % = the driver's use of one core.")
+    lines.append("Ratios: rate Ấn Tín ÷ peer (above 1: Ấn Tín serves more); p50 Ấn Tín ÷ peer (below 1: Ấn Tín answers")
+    lines.append("sooner).")
     for side in (ours, peer):
+        reasons: dict[str, list[str]] = {}
         for result in side.results:
             if result.measurement is None and result.reason:
-                lines.append(f"n/a {side.name} {result.row}: {result.reason}")
+                reasons.setdefault(result.reason, []).append(result.row)
+        for reason, rows_ in reasons.items():
+            lines.append(f"n/a {side.name} {', '.join(rows_)}: {reason}")
+        for result in side.results:
             if result.detail:
                 lines.append(f"{side.name} {result.row}: {result.detail}")
             if result.slapd_cpu_ms is not None and result.row == "login" and result.measurement is not None:
