@@ -47,7 +47,6 @@ class Directory {
     this.poolSize = poolSize;
     this.idleBinders = [];
     this.service = null;
-    this.accounts = new Map(); // sub -> claims of people who signed in through this process
   }
 
   async serviceClient() {
@@ -89,9 +88,7 @@ class Directory {
       throw err;
     }
     this.release(binder);
-    const claims = toClaims(entry);
-    this.accounts.set(claims.sub, claims);
-    return claims;
+    return toClaims(entry);
   }
 
   release(binder) {
@@ -99,14 +96,11 @@ class Directory {
     else binder.unbind().catch(() => {});
   }
 
+  // Read from slapd every time oidc-provider asks for the account (token exchange, refresh: a disabled or
+  // deleted official must stop getting tokens), as Ấn Tín reads the directory; no cache on either side.
   async claimsOf(sub) {
-    const known = this.accounts.get(sub);
-    if (known) return known;
     const entry = await this.findPerson(new EqualityFilter({ attribute: 'entryUUID', value: sub }));
-    if (!entry) return null;
-    const claims = toClaims(entry);
-    this.accounts.set(sub, claims);
-    return claims;
+    return entry ? toClaims(entry) : null;
   }
 }
 
