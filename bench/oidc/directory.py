@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from bench.oidc.provider import Account, DirectoryInfo, ProviderUnavailableError
@@ -160,8 +160,18 @@ def product_directory_available() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("directory.generator", "directory.slapd"))
 
 
-def _antin(args: list[str], env: dict[str, str]) -> str:
-    done = subprocess.run([sys.executable, "-m", "antin", *args], env=env, capture_output=True, text=True, check=False)
+def _antin(args: list[str], env: dict[str, str], timeout: float = 600) -> str:
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "antin", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        raise ProviderUnavailableError(f"antin {' '.join(args)} did not finish in {timeout:.0f} s") from None
     if done.returncode != 0:
         raise ProviderUnavailableError(f"antin {' '.join(args)} failed: {done.stderr.strip()[-500:]}")
     return done.stdout
@@ -214,10 +224,14 @@ def product_slapd(folder: Path, *, officials: int, sample: int = 200) -> Iterato
 
 @contextmanager
 def directory_for_bench(folder: Path, *, officials: int) -> Iterator[DirectoryInfo]:
-    """The product's directory when it is in this checkout, else the stand-in."""
-    if product_directory_available():
-        with product_slapd(folder, officials=officials) as info:
-            yield info
-    else:
-        with bench_slapd(folder, officials=officials) as info:
-            yield info
+    """The product's directory when it is in this checkout and works, else the stand-in (said loudly)."""
+    with ExitStack() as stack:
+        info: DirectoryInfo | None = None
+        if product_directory_available():
+            try:  # only the start is guarded: errors of the bench itself pass through
+                info = stack.enter_context(product_slapd(folder / "product", officials=officials))
+            except ProviderUnavailableError as err:
+                print(f"WARNING: the product's directory failed, using the bench's stand-in slapd: {err}", flush=True)
+        if info is None:
+            info = stack.enter_context(bench_slapd(folder / "stand-in", officials=officials))
+        yield info
