@@ -167,7 +167,8 @@ def _environment_lines(cores: int, sides: list[Side], directory: DirectoryInfo) 
         f"machine: {cores} cores ({_cpu_model()}), load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the end",
         f"driver: Python {sys.version.split()[0]}, aiohttp, {ssl.OPENSSL_VERSION}",
         *(f"{side.name}: {side.version}" for side in sides),
-        f"directory: {_slapd_version()}, {directory.people} officials, passwords {directory.password_hash}, "
+        f"directory: {directory.origin}; {_slapd_version()}, {directory.people} officials, "
+        f"passwords {directory.password_hash}, "
         f"{len(directory.accounts)} accounts cycled",
     ]
 

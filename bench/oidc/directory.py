@@ -219,6 +219,7 @@ def product_slapd(folder: Path, *, officials: int, sample: int = 200) -> Iterato
             people=int(summary.get("officials", officials)),
             password_hash="{ARGON2} (the managed slapd's default), ppolicy on",
             pids=(int(pid_text),) if pid_text.isdigit() else (),
+            origin="the product's managed slapd filled by `antin directory generate`",
         )
 
 
