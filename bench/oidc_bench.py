@@ -29,7 +29,7 @@ from pathlib import Path
 
 from bench.oidc.antin import AntinProvider
 from bench.oidc.ceiling import measure_ceiling
-from bench.oidc.directory import directory_for_bench
+from bench.oidc.directory import product_slapd
 from bench.oidc.measure import LoadOptions
 from bench.oidc.peer import OidcProviderPeer, ensure_node_modules
 from bench.oidc.processes import postgres_server, redis_server
@@ -188,7 +188,7 @@ async def main_async(args: argparse.Namespace) -> int:
         if not args.no_ceiling:
             ceiling_line = (await measure_ceiling(workdir, options)).describe()
             print(ceiling_line, flush=True)
-        directory = stack.enter_context(directory_for_bench(workdir / "slapd", officials=args.officials))
+        directory = stack.enter_context(product_slapd(workdir / "directory", officials=args.officials))
         redis_url = ""
         if args.peer_workers > 1 or "antin" in args.providers:
             redis_url = stack.enter_context(redis_server(workdir / "redis"))

@@ -43,8 +43,8 @@ class DirectoryInfo:
     """How slapd stores passwords (``{ARGON2}``, ``{SSHA}``…): a bind costs one such check."""
     pids: tuple[int, ...] = ()
     """slapd's process, for CPU accounting."""
-    origin: str = "the bench's stand-in slapd"
-    """Which slapd this is (the product's managed one, or the bench's stand-in)."""
+    origin: str = "slapd"
+    """Which slapd this is, in words."""
 
 
 @dataclass(frozen=True)
