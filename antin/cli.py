@@ -82,6 +82,12 @@ def settings_as_dict(settings: Settings) -> dict[str, dict[str, Any]]:
     return out
 
 
+from idp.oidc.cli import clients, keys  # noqa: E402
+
+cli.add_command(clients)
+cli.add_command(keys)
+
+
 def main() -> None:
     try:
         cli.main(prog_name="antin")
