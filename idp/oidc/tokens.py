@@ -233,6 +233,9 @@ class TokenService:
         ``id_token_claims`` are the user claims to put in the ID token besides the protocol ones.
         Returns the token response and the grant id.
         """
+        # load the keys before the transaction: a first load may have to create them (another transaction)
+        self._keys.signing_key(ACCESS_TOKEN_ALG)
+        self._keys.signing_key(ctx.client.id_token_signed_response_alg)
         now = utcnow()
         with self._db.session() as s:
             if grant_id is None:
