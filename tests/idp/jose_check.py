@@ -28,42 +28,42 @@ def _int(value: str) -> int:
     return int.from_bytes(b64d(value), "big")
 
 
-class BadToken(Exception):
+class BadTokenError(Exception):
     pass
 
 
 def verify_jws(
     token: str, jwks: dict[str, Any], *, allowed_algs: tuple[str, ...] = ("RS256", "ES256")
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Verify a compact JWS against a JWK Set; returns (header, claims) or raises BadToken."""
+    """Verify a compact JWS against a JWK Set; returns (header, claims) or raises BadTokenError."""
     try:
         h64, p64, s64 = token.split(".")
     except ValueError:
-        raise BadToken("not three parts") from None
+        raise BadTokenError("not three parts") from None
     header = json.loads(b64d(h64))
     alg = header.get("alg")
     if alg not in allowed_algs:
-        raise BadToken(f"alg {alg!r} not allowed")
+        raise BadTokenError(f"alg {alg!r} not allowed")
     matches = [k for k in jwks["keys"] if k.get("kid") == header.get("kid")]
     if len(matches) != 1:
-        raise BadToken("no key with this kid")
+        raise BadTokenError("no key with this kid")
     jwk = matches[0]
     signing_input = f"{h64}.{p64}".encode()
     signature = b64d(s64)
     try:
         if alg == "RS256":
             if jwk["kty"] != "RSA":
-                raise BadToken("key type mismatch")
+                raise BadTokenError("key type mismatch")
             public = rsa.RSAPublicNumbers(_int(jwk["e"]), _int(jwk["n"])).public_key()
             public.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
         elif alg == "ES256":
             if jwk["kty"] != "EC" or jwk["crv"] != "P-256" or len(signature) != 64:
-                raise BadToken("key type mismatch")
+                raise BadTokenError("key type mismatch")
             public_ec = ec.EllipticCurvePublicNumbers(_int(jwk["x"]), _int(jwk["y"]), ec.SECP256R1()).public_key()
             der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
             public_ec.verify(der, signing_input, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature:
-        raise BadToken("bad signature") from None
+        raise BadTokenError("bad signature") from None
     return header, json.loads(b64d(p64))
 
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 import requests
 
-from tests.idp.jose_check import BadToken, b64d, b64e, hs256, unsigned, verify_jws
+from tests.idp.jose_check import BadTokenError, b64d, b64e, hs256, unsigned, verify_jws
 from tests.idp.oidc_harness import LiveProvider
 from tests.idp.rp import Browser, RelyingParty
 
@@ -43,7 +43,7 @@ def test_oidcc_idtoken_signature(rp: RelyingParty, browser: Browser) -> None:
     h, p, s = tokens["id_token"].split(".")
     sig = bytearray(b64d(s))
     sig[10] ^= 1
-    with pytest.raises(BadToken):
+    with pytest.raises(BadTokenError):
         verify_jws(f"{h}.{p}.{b64e(bytes(sig))}", rp.jwks)
 
 
