@@ -12,6 +12,10 @@ from typing import Any
 
 import click
 
+from antin.db_cli import db
+from antin.demo import demo
+from antin.serve import serve
+from idp.cli import audit
 from idp.instance import Instance
 from idp.settings import Settings, SettingsError, load_settings
 
@@ -81,6 +85,11 @@ def settings_as_dict(settings: Settings) -> dict[str, dict[str, Any]]:
         out[section.name] = shown
     return out
 
+
+cli.add_command(demo)
+cli.add_command(serve)
+cli.add_command(db)
+cli.add_command(audit)
 
 from idp.oidc.cli import clients, keys  # noqa: E402
 
