@@ -71,7 +71,7 @@ class LoginService:
         login = login.strip()
         verdict = self.throttle.check(login, ip)
         if not verdict.allowed:
-            self.audit.record("login:password:throttled", actor=login, ip=ip, details={"wait": verdict.wait_seconds})
+            self.audit.record("login:attempt:throttled", actor=login, ip=ip, details={"wait": verdict.wait_seconds})
             return LoginOutcome(LoginStatus.THROTTLED, wait_seconds=verdict.wait_seconds)
         if not login or not password:
             return LoginOutcome(LoginStatus.INVALID_CREDENTIALS)
@@ -91,6 +91,8 @@ class LoginService:
             subject = outcome.person.entry_uuid if outcome.person else None
             if status is LoginStatus.SUCCESS:
                 self.audit.record("login:password:success", actor=subject, subject=subject, ip=ip)
+        elif status is LoginStatus.LOCKED:
+            self.audit.record("login:account:locked", actor=login, ip=ip)
         else:
             self.audit.record("login:password:failure", actor=login, ip=ip, details={"reason": outcome.status.value})
         return LoginOutcome(

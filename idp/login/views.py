@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
+from idp import i18n
 from idp.database import utcnow
 from idp.login.service import LoginService, LoginStatus, PasswordChangeOutcome
 from idp.login.steps import StepContext, next_step
@@ -26,7 +27,7 @@ from idp.oidc.browser import (
 )
 from idp.oidc.csrf import require_csrf
 from idp.oidc.interaction import AuthenticationResult, InteractionView
-from idp.oidc.ui import LANG_KEY, LANGUAGES
+from idp.oidc.ui import LANGUAGES, prefer_ui_locales
 
 __all__ = ["bp"]
 
@@ -56,7 +57,7 @@ def _interaction(iid: str) -> InteractionView | None:
         return None
     view = current_provider().interactions.get(iid, browser_token(create=False))
     if view is not None:
-        g.antin_ui_locales = view.ui_locales
+        prefer_ui_locales(view.ui_locales)
     return view
 
 
@@ -347,10 +348,18 @@ def change_password() -> BaseResponse:
 
 @bp.get("/lang/<code>")
 def switch_language(code: str) -> BaseResponse:
-    if code in LANGUAGES:
-        session[LANG_KEY] = code
     target = request.args.get("next", "")
     # only local paths: never an open redirect
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         target = url_for("login.account")
-    return redirect(target, code=303)
+    response = redirect(target, code=303)
+    if code in LANGUAGES:
+        response.set_cookie(
+            i18n.LANGUAGE_COOKIE,
+            code,
+            max_age=365 * 86400,
+            samesite="Lax",
+            httponly=True,
+            secure=current_provider().settings.cookie_secure,
+        )
+    return response

@@ -189,7 +189,7 @@ def rotate_secret(instance: Instance, client_id: str, as_json: bool) -> None:
         record, secret = _registry(instance).rotate_secret(client_id)
     except ClientError as err:
         raise click.ClickException(str(err)) from None
-    Auditor(instance).record("oauth:client:rotate", actor="cli", client_id=client_id)
+    Auditor(instance).record("oauth:client:rotate-secret", actor="cli", client_id=client_id)
     _print_client(record, as_json, secret)
 
 

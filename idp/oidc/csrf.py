@@ -1,28 +1,22 @@
-"""CSRF tokens for every form: a random token in the (signed) Flask session, echoed in a hidden field."""
+"""CSRF for our forms, on the kernel's token (``idp.web``): checked again here so that the protocol's few
+exempt endpoints that also serve forms (the logout confirmation) stay protected."""
 
 from __future__ import annotations
 
 import hmac
-import secrets
 
 from flask import abort, request, session
+
+from idp import web
+from idp.web import csrf_token
 
 __all__ = ["CSRF_FIELD", "csrf_token", "csrf_token_valid", "require_csrf"]
 
 CSRF_FIELD = "csrf_token"
-SESSION_KEY = "antin_csrf"
-
-
-def csrf_token() -> str:
-    token = session.get(SESSION_KEY)
-    if not isinstance(token, str):
-        token = secrets.token_urlsafe(24)
-        session[SESSION_KEY] = token
-    return token
 
 
 def csrf_token_valid(candidate: str | None) -> bool:
-    expected = session.get(SESSION_KEY)
+    expected = session.get(web.CSRF_SESSION_KEY)
     return bool(candidate) and isinstance(expected, str) and hmac.compare_digest(str(candidate), expected)
 
 

@@ -143,7 +143,7 @@ class OidcProvider:
         if self.backchannel.enqueue(clients, sid=ended.sid, subject=ended.subject):
             self.backchannel.kick()
         self.audit.record(
-            "session:logout",
+            "session:sso:logout",
             actor=ended.subject,
             subject=ended.subject,
             ip=self.client_ip(),
@@ -157,7 +157,7 @@ class OidcProvider:
         for view in self.sessions.live_for(subject):
             count += int(self.end_session(view.sid, reason=reason))
         self.tokens.revoke_for_subject(subject, reason)
-        self.audit.record("session:logout:everywhere", actor=subject, subject=subject, ip=self.client_ip())
+        self.audit.record("session:sso:logout-everywhere", actor=subject, subject=subject, ip=self.client_ip())
         return count
 
     def close(self) -> None:

@@ -1,22 +1,23 @@
-"""The pages' shared setup: Flask-Babel (Vietnamese first, English second), templates and static files.
+"""The pages' shared setup: templates, static files and languages (the kernel's Flask-Babel, ``idp.i18n``).
 
-The language is, in order: the official's explicit choice (the language switch), the client's ``ui_locales``
-for the current sign-in, the browser's Accept-Language, then Vietnamese.
+The language is the official's explicit choice (the switch sets the kernel's ``antin_lang`` cookie), else the
+client's ``ui_locales`` for the current sign-in, else the browser's Accept-Language, else Vietnamese.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
-from flask import Blueprint, Flask, g, request, session
-from flask_babel import Babel
+from flask import Blueprint, Flask, g, request
+from flask_babel import get_locale
 
+from idp import i18n
 from idp.oidc.csrf import CSRF_FIELD, csrf_token
 
-__all__ = ["LANGUAGES", "LANG_KEY", "init_ui", "select_locale", "ui_bp"]
+__all__ = ["LANGUAGES", "init_ui", "prefer_ui_locales", "ui_bp"]
 
-LANGUAGES = ("vi", "en")
-LANG_KEY = "antin_lang"
+LANGUAGES = i18n.SUPPORTED_LOCALES
 IDP_DIR = Path(__file__).resolve().parent.parent
 
 ui_bp = Blueprint(
@@ -28,16 +29,15 @@ ui_bp = Blueprint(
 )
 
 
-def select_locale() -> str:
-    chosen = session.get(LANG_KEY)
-    if chosen in LANGUAGES:
-        return str(chosen)
-    for tag in getattr(g, "antin_ui_locales", ()):
+def prefer_ui_locales(tags: Iterable[str]) -> None:
+    """Use the client's ``ui_locales`` for this request, unless the official chose a language."""
+    if request.cookies.get(i18n.LANGUAGE_COOKIE) in LANGUAGES or request.args.get("lang") in LANGUAGES:
+        return
+    for tag in tags:
         primary = tag.split("-")[0].lower()
         if primary in LANGUAGES:
-            return str(primary)
-    best: str | None = request.accept_languages.best_match(LANGUAGES)
-    return best or LANGUAGES[0]
+            g.ui_locale = primary
+            return
 
 
 def init_ui(app: Flask) -> None:
@@ -45,12 +45,7 @@ def init_ui(app: Flask) -> None:
     if "antin_ui" in app.blueprints:
         return
     if "babel" not in app.extensions:
-        Babel(
-            app,
-            locale_selector=select_locale,
-            default_locale="vi",
-            default_translation_directories=str(IDP_DIR / "translations"),
-        )
+        i18n.init_app(app)
     app.register_blueprint(ui_bp)
 
     @app.context_processor
@@ -58,6 +53,6 @@ def init_ui(app: Flask) -> None:
         return {
             "csrf_token": csrf_token,
             "csrf_field": CSRF_FIELD,
-            "current_locale": select_locale(),
+            "current_locale": str(get_locale() or i18n.DEFAULT_LOCALE),
             "languages": LANGUAGES,
         }

@@ -41,6 +41,7 @@ from idp.oidc.par import PAR_URN_PREFIX
 from idp.oidc.server import ALL_AUTH_METHODS
 from idp.oidc.sessions import SessionView
 from idp.oidc.tokens import CodeRequest
+from idp.web import csrf_exempt
 
 __all__ = ["bp"]
 
@@ -147,6 +148,7 @@ def _authorization_params() -> dict[str, list[str]]:
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
+@csrf_exempt
 def authorize() -> BaseResponse:
     provider = current_provider()
     params = _authorization_params()
@@ -269,6 +271,7 @@ def _json_error(error: str, description: str, status: int = 400) -> BaseResponse
 
 
 @bp.post("/par")
+@csrf_exempt
 def par() -> BaseResponse:
     provider = current_provider()
     server = provider.server
@@ -300,18 +303,21 @@ def par() -> BaseResponse:
 
 
 @bp.post("/token")
+@csrf_exempt
 def token() -> BaseResponse:
     response: Response = current_provider().server.create_token_response()
     return response
 
 
 @bp.post("/introspect")
+@csrf_exempt
 def introspect() -> BaseResponse:
     response: Response = current_provider().server.create_endpoint_response("introspection")
     return response
 
 
 @bp.post("/revoke")
+@csrf_exempt
 def revoke() -> BaseResponse:
     response: Response = current_provider().server.create_endpoint_response("revocation")
     return response
@@ -353,6 +359,7 @@ def _presented_token() -> tuple[str | None, str]:
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
+@csrf_exempt
 def userinfo() -> BaseResponse:
     provider = current_provider()
     access_token, scheme = _presented_token()
@@ -411,6 +418,7 @@ def _grant_claims(grant_id: int) -> dict[str, Any] | None:
 
 
 @bp.route("/logout", methods=["GET", "POST"])
+@csrf_exempt
 def logout() -> BaseResponse:
     provider = current_provider()
     values = request.form if request.method == "POST" else request.args
