@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 
 from directory.protocol import UserDirectory
 from idp.instance import Instance
@@ -109,12 +109,9 @@ class OidcProvider:
 
     # -- DPoP --------------------------------------------------------------------------------------------
 
-    def dpop_for_token_request(self, client: ClientRecord) -> str | None:
-        """The jkt of the request's DPoP proof (None without one); clients registered for DPoP must send one."""
-        proof = request.headers.get("DPoP") if has_request_context() else None
+    def check_token_request_dpop(self, proof: str | None) -> str | None:
+        """Check the token request's DPoP proof (before anything is consumed); return its key's jkt."""
         if not proof:
-            if client.dpop_bound_access_tokens:
-                raise InvalidDPoPProofError("this client must use DPoP")
             return None
         return verify_dpop_proof(
             proof,
@@ -122,6 +119,13 @@ class OidcProvider:
             url=self.endpoint("/token"),
             remember_jti=lambda jti, ttl: self.jti.remember("dpop", jti, ttl),
         )
+
+    def dpop_for_token_request(self, client: ClientRecord) -> str | None:
+        """The jkt checked by the token view (None without a proof); clients registered for DPoP must send one."""
+        jkt = g.get("antin_dpop_jkt") if has_request_context() else None
+        if jkt is None and client.dpop_bound_access_tokens:
+            raise InvalidDPoPProofError("this client must use DPoP")
+        return str(jkt) if jkt is not None else None
 
     def default_acr(self) -> str:
         return ACR_PASSWORD

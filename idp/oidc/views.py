@@ -8,7 +8,7 @@ from typing import Any
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
-from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -305,7 +305,12 @@ def par() -> BaseResponse:
 @bp.post("/token")
 @csrf_exempt
 def token() -> BaseResponse:
-    response: Response = current_provider().server.create_token_response()
+    provider = current_provider()
+    try:
+        g.antin_dpop_jkt = provider.check_token_request_dpop(request.headers.get("DPoP"))
+    except InvalidDPoPProofError as err:
+        return _oauth_error(err)
+    response: Response = provider.server.create_token_response()
     return response
 
 
