@@ -99,11 +99,11 @@ class InteractionStore:
             row = s.get(Interaction, iid)
             if row is None:
                 return
-            if result is not None:
-                row.subject = result.subject
-                row.auth_time = result.auth_time
-                row.acr = result.acr
-                row.amr = list(result.amr)
+            # a refusal wipes what the interaction had proven so far: resume must answer access_denied
+            row.subject = result.subject if result else None
+            row.auth_time = result.auth_time if result else None
+            row.acr = result.acr if result else None
+            row.amr = list(result.amr) if result else None
             row.consented_scopes = list(consented_scopes) if consented_scopes is not None else None
             row.finished_at = utcnow()
 
