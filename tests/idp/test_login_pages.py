@@ -139,12 +139,12 @@ def test_cookies_secure_flags(tmp_path, directory: InMemoryDirectory) -> None:  
         client = op.app.test_client()
         base = "https://localhost"  # behind the TLS proxy: secure cookies come back
         first = client.get("/authorize?" + urlencode(rp.auth_params()), base_url=base)
-        session_cookie = [c for c in first.headers.getlist("Set-Cookie") if c.startswith("antin_session=")][0]
+        session_cookie = next(c for c in first.headers.getlist("Set-Cookie") if c.startswith("antin_session="))
         assert "Secure" in session_cookie and "HttpOnly" in session_cookie and "SameSite=Lax" in session_cookie
         page = client.get(first.headers["Location"], base_url=base)
         data = dict(forms_of(page.text)["login-form"]["inputs"], username="an.nguyen", password="correct horse")
         posted = client.post(first.headers["Location"], data=data, base_url=base)
-        sso = [c for c in posted.headers.getlist("Set-Cookie") if c.startswith("antin_sso=")][0]
+        sso = next(c for c in posted.headers.getlist("Set-Cookie") if c.startswith("antin_sso="))
         assert "Secure" in sso and "HttpOnly" in sso and "SameSite=Lax" in sso
 
 
