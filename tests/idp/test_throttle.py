@@ -1,0 +1,103 @@
+"""Login throttling in front of the directory's lockout: progressive delays by account and by address,
+with the counters in the database or in Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from directory.memory import InMemoryDirectory
+from idp.database import Base, Database
+from idp.settings import ThrottleSettings
+from idp.throttle import DatabaseThrottleStore, LoginThrottle, RedisThrottleStore, ThrottleStore
+from tests.idp.oidc_harness import LiveProvider
+from tests.idp.rp import Browser, RelyingParty
+
+SETTINGS = ThrottleSettings(account_failures=3, address_failures=10, max_delay_seconds=60)
+
+
+@pytest.fixture(params=["database", "redis"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ThrottleStore]:
+    if request.param == "database":
+        import idp.throttle.models  # noqa: F401
+
+        db = Database(f"sqlite:///{tmp_path / 't.sqlite3'}")
+        Base.metadata.create_all(db.engine)
+        yield DatabaseThrottleStore(db)
+        db.dispose()
+    else:
+        from tests.components import require_command
+        from tests.servers import redis_server
+
+        require_command("redis-server")
+        with redis_server(tmp_path) as url:
+            redis_store = RedisThrottleStore(url)
+            yield redis_store
+            redis_store.close()
+
+
+def test_progressive_delays(store: ThrottleStore) -> None:
+    throttle = LoginThrottle(store, SETTINGS)
+    for _ in range(3):
+        assert throttle.check("an.nguyen", "10.0.0.1").allowed
+        throttle.failure("an.nguyen", "10.0.0.1")
+    counter = store.get(_account_key("an.nguyen"))
+    assert counter is not None and counter.failures == 3
+    last = counter.last_failure
+    assert not throttle.check("an.nguyen", "10.0.0.2", now=last + 0.5).allowed  # by account, any address
+    assert throttle.check("an.nguyen", "10.0.0.2", now=last + 1.01).allowed
+    throttle.failure("an.nguyen", "10.0.0.1")
+    last = store.get(_account_key("an.nguyen")).last_failure  # type: ignore[union-attr]
+    verdict = throttle.check("An.Nguyen ", "10.0.0.3", now=last + 1)
+    assert not verdict.allowed and verdict.wait_seconds == 1  # doubled: 2 s after the 4th failure
+    for _ in range(10):
+        throttle.failure("an.nguyen", "10.0.0.1")
+    last = store.get(_account_key("an.nguyen")).last_failure  # type: ignore[union-attr]
+    assert throttle.check("an.nguyen", "10.9.9.9", now=last + 59).wait_seconds == 1  # capped at 60 s
+    throttle.success("an.nguyen")
+    assert throttle.check("an.nguyen", "10.9.9.9", now=last + 1).allowed
+    # the address that failed 14 times is held back for every account
+    assert not throttle.check("binh.tran", "10.0.0.1", now=last + 1).allowed
+
+
+def _account_key(login: str) -> str:
+    from idp.throttle import _key
+
+    return _key("account", login)
+
+
+class CountingDirectory(InMemoryDirectory):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def authenticate(self, login: str, password: str):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        return super().authenticate(login, password)
+
+
+@pytest.fixture
+def directory() -> CountingDirectory:
+    d = CountingDirectory()
+    d.add("an.nguyen", "correct horse", full_name="Nguyễn Văn An")
+    return d
+
+
+def test_guessing_cannot_reach_the_lockout(op: LiveProvider, browser: Browser, directory: CountingDirectory) -> None:
+    """Attempts refused by the throttle never reach the directory, so they do not count towards ppolicy."""
+    rp = RelyingParty.register(op)
+    page = rp.authorize(browser, ui_locales="en").page
+    assert page is not None
+    statuses = []
+    for _ in range(8):
+        outcome = browser.login(page, "an.nguyen", "guess")
+        assert outcome.page is not None
+        statuses.append(outcome.page.status_code)
+    assert statuses[:3] == [401, 401, 401]
+    assert 429 in statuses[3:]
+    assert directory.calls < 8  # the throttled ones never reached the directory
+    throttled = browser.login(page, "an.nguyen", "correct horse")
+    assert throttled.page is not None and throttled.page.status_code == 429
+    assert "Wait" in throttled.page.text and throttled.page.headers["Retry-After"]
