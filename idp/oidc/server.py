@@ -94,6 +94,16 @@ def _requested_resources(request: Any, allowed: tuple[str, ...]) -> tuple[str, .
     return values
 
 
+def _id_token_claims(provider: OidcProvider, ctx: GrantContext) -> dict[str, Any] | None:
+    """None when no ID token is due (no openid scope); the directory being down is a 503, not a 500."""
+    if "openid" not in ctx.scope.split():
+        return None
+    try:
+        return provider.id_token_user_claims(ctx)
+    except DirectoryUnavailableError as err:
+        raise TemporarilyUnavailableError("the directory is not reachable") from err
+
+
 class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
 
@@ -123,7 +133,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
             claims=req.claims,
             resources=_requested_resources(self.request, req.resources),
         )
-        id_claims = provider.id_token_user_claims(ctx) if "openid" in req.scope.split() else None
+        id_claims = _id_token_claims(provider, ctx)
         token, grant_id = provider.tokens.issue(
             ctx,
             code_id=code.id,
@@ -192,7 +202,7 @@ class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
             claims=ctx.claims,
             resources=_requested_resources(self.request, ctx.resources),
         )
-        id_claims = provider.id_token_user_claims(ctx) if "openid" in scope.split() else None
+        id_claims = _id_token_claims(provider, ctx)
         try:
             token, _ = provider.tokens.issue(
                 ctx,

@@ -27,8 +27,13 @@ def node() -> str:
     path = require_command("node")
     if not (HERE / "node_modules" / "openid-client").is_dir():
         npm = require_command("npm")
-        result = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--silent"], cwd=HERE,
-                                capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", "--silent"],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if result.returncode != 0:
             message = f"npm install failed: {result.stderr[-2000:]}"
             if in_ci():

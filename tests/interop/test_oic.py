@@ -29,8 +29,15 @@ def oic_client(op: LiveProvider, rp: RelyingParty) -> Client:
 def sign_in(op: LiveProvider, rp: RelyingParty, client: Client, browser: Browser) -> tuple[AuthorizationResponse, str]:
     state, nonce = secrets.token_urlsafe(8), secrets.token_urlsafe(8)
     pkce, verifier = client.add_code_challenge()
-    args = {"client_id": rp.client.client_id, "response_type": "code", "scope": ["openid", "profile", "email"],
-            "nonce": nonce, "redirect_uri": rp.redirect_uri, "state": state, **pkce}
+    args = {
+        "client_id": rp.client.client_id,
+        "response_type": "code",
+        "scope": ["openid", "profile", "email"],
+        "nonce": nonce,
+        "redirect_uri": rp.redirect_uri,
+        "state": state,
+        **pkce,
+    }
     url = client.construct_AuthorizationRequest(request_args=args).request(client.authorization_endpoint)
     outcome = browser.go(url)
     if outcome.page is not None:
@@ -48,7 +55,8 @@ def test_oic_code_flow_userinfo_refresh(op: LiveProvider, public: bool) -> None:
     authn = "" if public else "client_secret_basic"
     response, verifier = sign_in(op, rp, client, Browser(op.issuer))
     tokens = client.do_access_token_request(
-        state=response["state"], request_args={"code": response["code"], "code_verifier": verifier},
+        state=response["state"],
+        request_args={"code": response["code"], "code_verifier": verifier},
         authn_method=authn,
     )
     assert isinstance(tokens, AccessTokenResponse), tokens

@@ -16,20 +16,28 @@ from tests.idp.rp import Browser, RelyingParty
 HERE = Path(__file__).resolve().parent
 
 
-def drive(node: str, op: LiveProvider, rp: RelyingParty, browser: Browser, *, auth: str,
-          username: str = "an.nguyen") -> dict[str, Any]:
+def drive(
+    node: str, op: LiveProvider, rp: RelyingParty, browser: Browser, *, auth: str, username: str = "an.nguyen"
+) -> dict[str, Any]:
     config = {
         "issuer": op.issuer,
         "client_id": rp.client.client_id,
         "client_secret": rp.secret,
         "auth": auth,
         "redirect_uri": rp.redirect_uri,
-        "post_logout_redirect_uri": rp.client.post_logout_redirect_uris[0] if rp.client.post_logout_redirect_uris
+        "post_logout_redirect_uri": rp.client.post_logout_redirect_uris[0]
+        if rp.client.post_logout_redirect_uris
         else None,
         "scope": "openid profile email party",
     }
-    proc = subprocess.Popen([node, str(HERE / "rp.mjs"), json.dumps(config)], cwd=HERE, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [node, str(HERE / "rp.mjs"), json.dumps(config)],
+        cwd=HERE,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None and proc.stdin is not None
         first = json.loads(proc.stdout.readline() or json.dumps({"error": proc.stderr.read() if proc.stderr else ""}))
