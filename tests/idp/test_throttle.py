@@ -101,3 +101,42 @@ def test_guessing_cannot_reach_the_lockout(op: LiveProvider, browser: Browser, d
     throttled = browser.login(page, "an.nguyen", "correct horse")
     assert throttled.page is not None and throttled.page.status_code == 429
     assert "Wait" in throttled.page.text and throttled.page.headers["Retry-After"]
+
+
+class ClockStore:
+    """An in-memory store on a simulated clock, to replay an attacker's best schedule."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.counters: dict[str, tuple[int, float]] = {}
+
+    def get(self, key: str):  # type: ignore[no-untyped-def]
+        from types import SimpleNamespace
+
+        if key not in self.counters:
+            return None
+        failures, last = self.counters[key]
+        return SimpleNamespace(failures=failures, last_failure=last)
+
+    def add_failure(self, key: str, forget_after: int):  # type: ignore[no-untyped-def]
+        failures, _ = self.counters.get(key, (0, 0.0))
+        self.counters[key] = (failures + 1, self.now)
+        return self.get(key)
+
+    def reset(self, key: str) -> None:
+        self.counters.pop(key, None)
+
+
+def test_documented_bound_keeps_ppolicy_lockout_out_of_reach() -> None:
+    """docs/oidc.md: with the defaults, at most 12 guesses reach the directory in any 300 s."""
+    store = ClockStore()
+    throttle = LoginThrottle(store, ThrottleSettings())
+    reached: list[float] = []
+    while store.now < 3600:
+        if throttle.check("an.nguyen", f"10.0.{len(reached) % 250}.1", now=store.now).allowed:
+            reached.append(store.now)
+            throttle.failure("an.nguyen", f"10.0.{len(reached) % 250}.1")
+        store.now += 0.25  # the attacker retries four times a second, from ever-changing addresses
+    worst = max(sum(1 for t in reached if start <= t < start + 300) for start in reached)
+    assert worst <= 12
+    assert len(reached) < 3 + 6 + 60  # then about one guess a minute
