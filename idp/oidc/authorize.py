@@ -19,14 +19,12 @@ from idp.oidc.clients import ClientRecord
 from idp.oidc.keys import InvalidJwtError, SigningKeys
 
 __all__ = [
-    "PAR_URN_PREFIX",
     "AuthorizationRequest",
     "RedirectableError",
     "UnsafeRequestError",
     "validate_authorization_request",
 ]
 
-PAR_URN_PREFIX = "urn:ietf:params:oauth:request_uri:"
 CODE_CHALLENGE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 PROMPTS = {"none", "login", "consent", "select_account"}
 SINGLE_VALUED = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Flask, Response, current_app, render_template, request, session
+from flask import Response, current_app, render_template, request, session
 from werkzeug.wrappers import Response as BaseResponse
 
 from idp.oidc.provider import OidcProvider, get_provider
@@ -51,10 +51,6 @@ def browser_token(create: bool = True) -> str | None:
 
 def current_sso_session() -> SessionView | None:
     return current_provider().sessions.current(request.cookies.get(SSO_COOKIE))
-
-
-def _secure(app: Flask) -> bool:
-    return bool(current_provider().settings.cookie_secure)
 
 
 def set_sso_cookie(response: BaseResponse, value: str) -> None:

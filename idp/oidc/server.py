@@ -17,7 +17,6 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import (
     InvalidClientError,
     InvalidGrantError,
-    InvalidRequestError,
     InvalidScopeError,
     OAuth2Error,
 )
@@ -183,6 +182,10 @@ class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
             raise InvalidGrantError("refresh token is bound to another DPoP key")
         scope = self.request.payload.scope or view.scope
         ctx = view.context
+        if ctx.sid and not provider.sessions.alive(ctx.sid):
+            # refresh tokens live no longer than the sign-in they came from (there is no offline_access)
+            provider.tokens.revoke_grant(view.grant_id, "session ended")
+            raise InvalidGrantError("the session this token belongs to has ended")
         if ctx.subject:
             try:
                 person = provider.directory.find_by_uuid(ctx.subject)
@@ -367,8 +370,3 @@ def build_authorization_server(provider: OidcProvider) -> AntinAuthorizationServ
     server.register_endpoint(Introspection)
     server.register_endpoint(Revocation)
     return server
-
-
-def require_form_post(request: Any) -> None:
-    if request.method != "POST":
-        raise InvalidRequestError("use POST")

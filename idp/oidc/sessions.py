@@ -37,6 +37,7 @@ class SessionView:
     user_agent: str
     ip: str
     client_ids: tuple[str, ...]
+    ended: bool = False
 
     @property
     def result(self) -> AuthenticationResult:
@@ -57,6 +58,7 @@ def _view(row: SsoSession) -> SessionView:
         user_agent=row.user_agent,
         ip=row.ip,
         client_ids=tuple(c.client_id for c in row.clients),
+        ended=row.ended_at is not None,
     )
 
 
@@ -120,6 +122,12 @@ class SessionService:
             row = s.scalar(select(SsoSession).where(SsoSession.sid == sid))
             if row is not None and client_id not in {c.client_id for c in row.clients}:
                 row.clients.append(SessionClient(client_id=client_id))
+
+    def alive(self, sid: str) -> bool:
+        """The session has not been ended and has not reached its absolute limit (refresh tokens follow it)."""
+        with self._db.session() as s:
+            row = s.scalar(select(SsoSession).where(SsoSession.sid == sid))
+            return row is not None and row.ended_at is None and row.expires_at > utcnow()
 
     def by_sid(self, sid: str) -> SessionView | None:
         with self._db.session() as s:

@@ -124,6 +124,7 @@ class AccessTokenInfo:
     subject: str | None
     scope: str
     dpop_jkt: str | None
+    claims_request: dict[str, Any] | None = None
 
     @property
     def scopes(self) -> frozenset[str]:
@@ -412,6 +413,7 @@ class TokenService:
                 subject=row.grant.subject,
                 scope=row.scope,
                 dpop_jkt=row.dpop_jkt,
+                claims_request=row.grant.claims,
             )
 
     def find_for_client_action(self, token: str, hint: str | None) -> IssuedTokenRef | None:

@@ -405,18 +405,10 @@ def userinfo() -> BaseResponse:
         return response
     if person is None or not person.active:
         return _unauthorized(scheme, "invalid_token", "the account is no longer active")
-    extra = requested_claim_names(_grant_claims(info.grant_id), "userinfo")
+    extra = requested_claim_names(info.claims_request, "userinfo")
     response = jsonify(claims_for(person, info.scopes, extra=extra))
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _grant_claims(grant_id: int) -> dict[str, Any] | None:
-    from idp.oidc.models import Grant
-
-    with current_provider().instance.database.session() as s:
-        grant = s.get(Grant, grant_id)
-        return grant.claims if grant is not None else None
 
 
 # -- RP-initiated logout -----------------------------------------------------------------------------------

@@ -196,3 +196,16 @@ def test_sso_session_idle_and_absolute_limits(
         assert rp.authorize(other, prompt="none").params.get("code"), elapsed
     monkeypatch.setattr(sessions_module, "utcnow", lambda: real() + timedelta(hours=hours, minutes=1))
     assert rp.authorize(other, prompt="none").params["error"] == "login_required"
+
+
+def test_refresh_tokens_end_with_the_session(
+    rp: RelyingParty, browser: Browser, op: LiveProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import idp.oidc.sessions as sessions_module
+
+    tokens = rp.code_flow(browser)
+    hours = op.instance.settings.session.absolute_hours
+    real = sessions_module.utcnow
+    monkeypatch.setattr(sessions_module, "utcnow", lambda: real() + timedelta(hours=hours, minutes=1))
+    refused = rp.token_request({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"

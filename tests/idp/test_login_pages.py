@@ -180,3 +180,41 @@ def test_account_page_lists_sessions_and_signs_out_everywhere(op: LiveProvider, 
         assert rp.userinfo(tokens["access_token"]).status_code == 401
     again = rp1.authorize(phone, prompt="none")
     assert again.params["error"] == "login_required"
+
+
+def test_account_sign_in_and_self_service_password_change(op: LiveProvider, directory: InMemoryDirectory) -> None:
+    browser = Browser(op.issuer, **{"Accept-Language": "en"})
+    page = browser.go(op.issuer + "/account").page
+    assert page is not None and 'id="login-form"' in page.text  # not signed in: the sign-in page first
+    account = browser.login(page, "binh.tran@antin.vn", "correct horse").page
+    assert account is not None and "Signed in as binh.tran" in account.text
+    form = browser.go(op.issuer + "/account/password").page
+    assert form is not None
+    wrong = browser.submit(
+        form,
+        "password-form",
+        {"current_password": "nope", "new_password": "another-passphrase", "confirm_password": "another-passphrase"},
+    )
+    assert wrong.page is not None and "The current password is wrong." in wrong.page.text
+    done = browser.submit(
+        form,
+        "password-form",
+        {
+            "current_password": "correct horse",
+            "new_password": "another-passphrase",
+            "confirm_password": "another-passphrase",
+        },
+    )
+    assert done.page is not None and "Your password has been changed." in done.page.text
+    assert directory.passwords["binh.tran"] == "another-passphrase"
+
+
+def test_id_token_hint_names_who_must_sign_in(rp: RelyingParty, op: LiveProvider) -> None:
+    tokens = rp.code_flow(Browser(op.issuer))
+    other_browser = Browser(op.issuer, **{"Accept-Language": "en"})
+    page = rp.authorize(other_browser, id_token_hint=tokens["id_token"]).page
+    assert page is not None
+    refused = other_browser.login(page, "binh.tran", "correct horse")
+    assert refused.page is not None and "expected another account" in refused.page.text
+    accepted = other_browser.login(refused.page, "an.nguyen", "correct horse")
+    assert accepted.params["code"]
