@@ -67,9 +67,19 @@ class LoginService:
         self.throttle = throttle
         self.audit = audit
 
+    def _account_key(self, login: str) -> str:
+        """One throttle counter per official, whether they type their uid or their e-mail address."""
+        person = self.directory.find_by_login(login) if login else None
+        return person.uid if person is not None else login
+
     def check_password(self, login: str, password: str, *, ip: str) -> LoginOutcome:
         login = login.strip()
-        verdict = self.throttle.check(login, ip)
+        try:
+            account = self._account_key(login)
+        except DirectoryUnavailableError as err:
+            log.warning("directory unavailable during sign-in: %s", err.reason)
+            return LoginOutcome(LoginStatus.UNAVAILABLE)
+        verdict = self.throttle.check(account, ip)
         if not verdict.allowed:
             self.audit.record("login:attempt:throttled", actor=login, ip=ip, details={"wait": verdict.wait_seconds})
             return LoginOutcome(LoginStatus.THROTTLED, wait_seconds=verdict.wait_seconds)
@@ -82,12 +92,12 @@ class LoginService:
             return LoginOutcome(LoginStatus.UNAVAILABLE)
         status = _BY_STATUS[outcome.status]
         if status is LoginStatus.INVALID_CREDENTIALS:
-            self.throttle.failure(login, ip)
+            self.throttle.failure(account, ip)
             self.audit.record("login:password:failure", actor=login, ip=ip, details={"reason": outcome.status.value})
         elif status in (LoginStatus.SUCCESS, LoginStatus.MUST_CHANGE) or (
             status is LoginStatus.EXPIRED and outcome.person is not None
         ):
-            self.throttle.success(login)
+            self.throttle.success(account)
             subject = outcome.person.entry_uuid if outcome.person else None
             if status is LoginStatus.SUCCESS:
                 self.audit.record("login:password:success", actor=subject, subject=subject, ip=ip)
@@ -105,7 +115,11 @@ class LoginService:
     def change_password(self, login: str, old: str, new: str, confirm: str, *, ip: str) -> PasswordChangeOutcome:
         if new != confirm:
             return PasswordChangeOutcome.MISMATCH
-        verdict = self.throttle.check(login, ip)
+        try:
+            account = self._account_key(login.strip())
+        except DirectoryUnavailableError:
+            return PasswordChangeOutcome.UNAVAILABLE
+        verdict = self.throttle.check(account, ip)
         if not verdict.allowed:
             return PasswordChangeOutcome.THROTTLED
         try:
@@ -113,7 +127,7 @@ class LoginService:
         except DirectoryUnavailableError:
             return PasswordChangeOutcome.UNAVAILABLE
         except InvalidCredentialsError:
-            self.throttle.failure(login, ip)
+            self.throttle.failure(account, ip)
             return PasswordChangeOutcome.WRONG_PASSWORD
         except PasswordPolicyError:
             return PasswordChangeOutcome.REFUSED

@@ -213,6 +213,8 @@ def resume(iid: str) -> BaseResponse:
     if client is None:
         return _unsafe_error(UnsafeRequestError("invalid_client", "client disabled during sign-in"))
     areq = request_from_params(view.params, client)
+    if areq.redirect_uri not in client.redirect_uris:
+        return _unsafe_error(UnsafeRequestError("invalid_request", "redirect_uri unregistered during sign-in"))
     result = view.result
     if result is None:
         return _refuse(areq, "access_denied", "the official did not allow the request")

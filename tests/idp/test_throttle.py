@@ -140,3 +140,13 @@ def test_documented_bound_keeps_ppolicy_lockout_out_of_reach() -> None:
     worst = max(sum(1 for t in reached if start <= t < start + 300) for start in reached)
     assert worst <= 12
     assert len(reached) < 3 + 6 + 60  # then about one guess a minute
+
+
+def test_uid_and_email_share_one_counter(op: LiveProvider, browser: Browser) -> None:
+    op.directory.update("an.nguyen", mail="an@antin.vn")
+    rp = RelyingParty.register(op)
+    page = rp.authorize(browser).page
+    assert page is not None
+    statuses = [browser.login(page, login, "guess").page.status_code  # type: ignore[union-attr]
+                for login in ("an.nguyen", "an@antin.vn", "AN.NGUYEN", "an@antin.vn")]
+    assert statuses == [401, 401, 401, 429]
