@@ -25,11 +25,22 @@ from sqlalchemy import select
 from idp.database import Database, utcnow
 from idp.oidc.models import SigningKey
 
-__all__ = ["SIGNING_ALGS", "InvalidJwtError", "KeyInfo", "SigningKeys"]
+__all__ = ["SIGNING_ALGS", "InvalidJwtError", "KeyInfo", "SigningKeys", "SigningKeysUnreadableError"]
 
 SigningAlg = Literal["ES256", "RS256"]
 SIGNING_ALGS: tuple[SigningAlg, ...] = ("RS256", "ES256")
 CACHE_SECONDS = 30.0
+
+
+class SigningKeysUnreadableError(RuntimeError):
+    """The active private keys cannot be decrypted: the instance secret changed since they were made."""
+
+    def __init__(self, kid: str) -> None:
+        self.kid = kid
+        super().__init__(
+            f"signing key {kid} cannot be decrypted with this instance secret (ANTIN_SECRET_KEY changed?); "
+            "restore the secret, or run `antin keys rotate` to make new keys"
+        )
 
 
 class InvalidJwtError(Exception):
@@ -131,14 +142,16 @@ class SigningKeys:
             for row in rows:
                 if row.unpublish_at is not None and row.unpublish_at <= now:
                     continue
-                params: dict[str, Any] = {"kid": row.kid, "alg": row.alg, "use": "sig"}
                 cls = ECKey if row.alg == "ES256" else RSAKey
-                key = cls.import_key(row.private_pem, parameters=params, password=self._password)  # type: ignore[arg-type]
-                published[row.kid] = key
+                # the JWKS needs only the public halves: retired keys are never decrypted
+                published[row.kid] = cls.import_key(row.public_jwk)
                 if row.retired_at is None:
+                    params: dict[str, Any] = {"kid": row.kid, "alg": row.alg, "use": "sig"}
+                    try:
+                        key = cls.import_key(row.private_pem, parameters=params, password=self._password)  # type: ignore[arg-type]
+                    except (ValueError, TypeError) as err:
+                        raise SigningKeysUnreadableError(row.kid) from err
                     signing[row.alg] = key  # the newest active key of each alg wins
-            if not all(alg in signing for alg in SIGNING_ALGS):
-                raise RuntimeError("signing keys missing: run `antin keys rotate` or start the app once")
             self._signing, self._published = signing, published
             self._cached_at = time.monotonic()
 

@@ -131,3 +131,20 @@ def test_keys_survive_restart(tmp_path: Path) -> None:
         first = requests.get(op.issuer + "/jwks.json", timeout=10).json()
     with live_provider(tmp_path, directory) as op:
         assert requests.get(op.issuer + "/jwks.json", timeout=10).json() == first
+
+
+def test_changed_secret_is_explained_and_rotate_recovers(tmp_path: Path) -> None:
+    from idp.database import Base, Database
+    from idp.oidc.keys import SigningKeys, SigningKeysUnreadableError
+
+    db = Database(f"sqlite:///{tmp_path / 'k.sqlite3'}")
+    Base.metadata.create_all(db.engine)
+    SigningKeys(db, "the first secret", retire_after_seconds=60).ensure()
+    later = SigningKeys(db, "another secret", retire_after_seconds=60)
+    with pytest.raises(SigningKeysUnreadableError, match="antin keys rotate"):
+        later.sign({"a": 1}, alg="ES256")
+    later.rotate()
+    token = later.sign({"a": 1}, alg="ES256")
+    assert later.verify(token)[1] == {"a": 1}
+    assert len(later.jwks()["keys"]) == 4  # the old public keys stay published
+    db.dispose()

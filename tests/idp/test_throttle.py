@@ -147,6 +147,8 @@ def test_uid_and_email_share_one_counter(op: LiveProvider, browser: Browser) -> 
     rp = RelyingParty.register(op)
     page = rp.authorize(browser).page
     assert page is not None
-    statuses = [browser.login(page, login, "guess").page.status_code  # type: ignore[union-attr]
-                for login in ("an.nguyen", "an@antin.vn", "AN.NGUYEN", "an@antin.vn")]
+    statuses = [
+        browser.login(page, login, "guess").page.status_code  # type: ignore[union-attr]
+        for login in ("an.nguyen", "an@antin.vn", "AN.NGUYEN", "an@antin.vn")
+    ]
     assert statuses == [401, 401, 401, 429]
