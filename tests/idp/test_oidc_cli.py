@@ -148,3 +148,14 @@ def test_changed_secret_is_explained_and_rotate_recovers(tmp_path: Path) -> None
     assert later.verify(token)[1] == {"a": 1}
     assert len(later.jwks()["keys"]) == 4  # the old public keys stay published
     db.dispose()
+
+
+def test_demo_client_is_registered_once_and_works(op: LiveProvider) -> None:
+    from idp.oidc.demo import ensure_demo_client
+
+    first = ensure_demo_client(op.instance)
+    assert ensure_demo_client(op.instance) == first
+    record = op.provider.clients.get(str(first["client_id"]))
+    assert record is not None and record.trusted
+    rp = RelyingParty(op, record, str(first["client_secret"]), str(first["redirect_uris"][0]))  # type: ignore[index]
+    assert rp.code_flow(Browser(op.issuer))["id_claims"]["aud"] == first["client_id"]
