@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import requests
 
 from tests.idp.jose_check import EcKey, hs256, unsigned, verify_jws
@@ -208,4 +209,50 @@ def test_disabled_client_is_refused(rp: RelyingParty, browser: Browser, op: Live
     op.provider.clients.set_disabled(rp.client.client_id)
     assert rp.exchange(params["code"]).status_code == 401
     outcome = rp.authorize(browser)
+    assert outcome.location is None and outcome.page is not None and outcome.page.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        ({"response_type": "token"}, "unsupported_response_type"),
+        ({"response_type": "code id_token"}, "unsupported_response_type"),
+        ({"prompt": "none login"}, "invalid_request"),
+        ({"prompt": "bogus"}, "invalid_request"),
+        ({"max_age": "soon"}, "invalid_request"),
+        ({"claims": "{not json"}, "invalid_request"),
+        ({"claims": '{"userinfo": []}'}, "invalid_request"),
+        ({"scope": "profile-only-unknown"}, "invalid_scope"),
+        ({"response_mode": "fragment"}, "invalid_request"),
+        ({"resource": "relative/path"}, "invalid_target"),
+        ({"code_challenge": "short"}, "invalid_request"),
+    ],
+)
+def test_authorization_request_errors_go_back_with_iss(
+    rp: RelyingParty, browser: Browser, params: dict[str, str], error: str
+) -> None:
+    outcome = rp.authorize(browser, **params)
+    assert outcome.params["error"] == error
+    assert outcome.params["state"] == rp.last["state"] and outcome.params["iss"] == rp.op.issuer
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"client_id": "unknown"},
+        {"client_id": None},
+        {"redirect_uri": None},
+        {"redirect_uri": "http://localhost:9/cb/extra"},
+    ],
+    ids=["unknown-client", "no-client", "no-redirect-uri", "redirect-uri-prefix"],
+)
+def test_unsafe_requests_show_an_error_page(rp: RelyingParty, browser: Browser, params: dict[str, str]) -> None:
+    outcome = rp.authorize(browser, **params)
+    assert outcome.location is None and outcome.page is not None and outcome.page.status_code == 400
+    assert 'id="error-title"' in outcome.page.text
+
+
+def test_duplicate_parameters_are_refused(rp: RelyingParty, browser: Browser) -> None:
+    url = rp.op.issuer + "/authorize?" + "&".join(f"{k}={v}" for k, v in rp.auth_params().items()) + "&scope=openid"
+    outcome = browser.go(url)
     assert outcome.location is None and outcome.page is not None and outcome.page.status_code == 400
