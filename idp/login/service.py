@@ -7,9 +7,11 @@ import logging
 from dataclasses import dataclass
 
 from directory.errors import (
+    AccountLockedError,
     DirectoryError,
     DirectoryUnavailableError,
     InvalidCredentialsError,
+    PasswordExpiredError,
     PasswordPolicyError,
 )
 from directory.models import AuthStatus, Person
@@ -46,6 +48,8 @@ class PasswordChangeOutcome(enum.StrEnum):
     CHANGED = "changed"
     WRONG_PASSWORD = "wrong-password"
     REFUSED = "refused"  # the password policy refused the new password
+    LOCKED = "locked"
+    EXPIRED = "expired"  # expired with no grace login left: only an administrator can reset it
     MISMATCH = "mismatch"
     THROTTLED = "throttled"
     UNAVAILABLE = "unavailable"
@@ -129,6 +133,10 @@ class LoginService:
         except InvalidCredentialsError:
             self.throttle.failure(account, ip)
             return PasswordChangeOutcome.WRONG_PASSWORD
+        except AccountLockedError:
+            return PasswordChangeOutcome.LOCKED
+        except PasswordExpiredError:
+            return PasswordChangeOutcome.EXPIRED
         except PasswordPolicyError:
             return PasswordChangeOutcome.REFUSED
         except DirectoryError as err:

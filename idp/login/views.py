@@ -233,6 +233,17 @@ def _change(login: str, old: str, new: str, confirm: str) -> tuple[str, int] | N
             400,
         ),
         PasswordChangeOutcome.THROTTLED: (_("Too many failed attempts. Wait a moment before trying again."), 429),
+        PasswordChangeOutcome.LOCKED: (
+            _(
+                "This account is locked after too many failed attempts. Try again later or contact your "
+                "unit's administrator."
+            ),
+            403,
+        ),
+        PasswordChangeOutcome.EXPIRED: (
+            _("Your password expired too long ago to be changed here. Ask your unit's administrator to reset it."),
+            403,
+        ),
         PasswordChangeOutcome.UNAVAILABLE: (_("The directory cannot be reached right now. Try again shortly."), 503),
     }
     if outcome is PasswordChangeOutcome.CHANGED:
