@@ -3,7 +3,8 @@ outcomes from ppolicy, the password change after a reset, claims from LDAP, an u
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,18 +15,30 @@ from directory.config import DirectoryConfig
 from directory.service import LdapDirectory
 
 from directory.models import AccountStatus, NewPerson, UnitKind
-from tests.directory.conftest import PASSWORD, config_for, directory_config, slapd, unique  # noqa: F401
+from tests.directory.conftest import PASSWORD, config_for, start_slapd
 from tests.idp.oidc_harness import LiveProvider, live_provider
 from tests.idp.rp import Browser, RelyingParty
 
 pytestmark = pytest.mark.slapd
 
 
+@pytest.fixture(scope="module")
+def ldap_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DirectoryConfig]:
+    """A slapd of this module's own, started by the directory package's test helper."""
+    server = start_slapd(tmp_path_factory.mktemp("slapd"))
+    yield config_for(server)
+    server.stop()
+
+
 @pytest.fixture
-def ldap(directory_config: DirectoryConfig) -> Iterator[LdapDirectory]:
-    d = LdapDirectory(directory_config)
+def ldap(ldap_config: DirectoryConfig) -> Iterator[LdapDirectory]:
+    d = LdapDirectory(ldap_config)
     yield d
     d.close()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture
@@ -35,12 +48,12 @@ def ldap_op(tmp_path: Path, ldap: LdapDirectory) -> Iterator[LiveProvider]:
 
 
 @pytest.fixture
-def people(ldap: LdapDirectory, unique: Callable[[str], str]) -> dict[str, str]:
+def people(ldap: LdapDirectory) -> dict[str, str]:
     province = unique("P").upper()
     ldap.create_unit(province, "Tỉnh ủy Thử nghiệm", UnitKind.PROVINCIAL_COMMITTEE)
     ldap.create_unit(f"{province}-VP", "Văn phòng Tỉnh ủy", UnitKind.DEPARTMENT, province)
     uids = {role: unique(role) for role in ("active", "reset", "disabled", "locked")}
-    for role, uid in uids.items():
+    for uid in uids.values():
         ldap.create_person(
             NewPerson(
                 uid=uid,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,18 +26,15 @@ def op(tmp_path: Path) -> Iterator[LiveProvider]:
 def node() -> str:
     """node, with tests/interop/node_modules installed (``make test`` runs npm install; so does this)."""
     path = require_command("node")
-    if not (HERE / "node_modules" / "openid-client").is_dir():
-        npm = require_command("npm")
-        result = subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--silent"],
-            cwd=HERE,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if result.returncode != 0:
-            message = f"npm install failed: {result.stderr[-2000:]}"
-            if in_ci():
-                pytest.fail(message)
-            pytest.skip(message)
+    with open(HERE / ".npm-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # pytest -n 2: one worker installs, the other waits
+        if not (HERE / "node_modules" / "openid-client" / "package.json").is_file():
+            npm = require_command("npm")
+            command = [npm, "install", "--no-audit", "--no-fund", "--silent"]
+            result = subprocess.run(command, cwd=HERE, capture_output=True, text=True, timeout=300)
+            if result.returncode != 0:
+                message = f"npm install failed: {result.stderr[-2000:]}"
+                if in_ci():
+                    pytest.fail(message)
+                pytest.skip(message)
     return path
