@@ -18,6 +18,7 @@ from antin.serve import serve
 from idp.cli import audit
 from idp.instance import Instance
 from idp.settings import Settings, SettingsError, load_settings
+from signing.validation.cli import verify
 
 __all__ = ["cli", "main"]
 
@@ -90,6 +91,7 @@ cli.add_command(demo)
 cli.add_command(serve)
 cli.add_command(db)
 cli.add_command(audit)
+cli.add_command(verify)
 
 from idp.oidc.cli import clients, keys  # noqa: E402
 

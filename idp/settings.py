@@ -154,6 +154,12 @@ class SigningSettings:
     tsa_url: str = doc("external RFC 3161 time-stamping authority; empty uses the platform's own", "")
     trust_roots: tuple[Path, ...] = doc("extra PEM trust anchors for verification", ())
     font: Path | None = doc("OpenType font for signature appearances; default: DejaVu Sans", None)
+    verify_max_bytes: int = doc(
+        "largest PDF accepted by `antin verify`, the /verify page and the API", 50 * 1024 * 1024
+    )
+    verify_fetch_revocation: bool = doc(
+        "let verification fetch CRLs and OCSP responses named in the document when it carries none", False
+    )
 
 
 @dataclass(frozen=True)
@@ -345,6 +351,8 @@ def _validate(s: Settings) -> dict[str, str]:
         problems[env_name("directory", "timeout")] = "must be more than 0 seconds"
     if s.log.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems[env_name("log", "level")] = "must be DEBUG, INFO, WARNING or ERROR"
+    if s.signing.verify_max_bytes < 1024:
+        problems[env_name("signing", "verify_max_bytes")] = "must be at least 1024 bytes"
     if s.signing.tsa_url and urlsplit(s.signing.tsa_url).scheme not in ("http", "https"):
         problems[env_name("signing", "tsa_url")] = "must be an http(s) URL"
     if s.production:
