@@ -15,6 +15,7 @@ __all__ = [
     "SUPPORTED_CLAIMS",
     "InvalidClaimsRequestError",
     "claims_for",
+    "claims_of_scopes",
     "parse_claims_request",
     "requested_claim_names",
 ]
@@ -65,6 +66,11 @@ def parse_claims_request(raw: str | None) -> dict[str, Any] | None:
             if spec is not None and not isinstance(spec, dict):
                 raise InvalidClaimsRequestError(f"claims.{member}.{name} must be null or an object")
     return value
+
+
+def claims_of_scopes(scopes: tuple[str, ...] | frozenset[str] | set[str]) -> set[str]:
+    """The user claims these scopes cover."""
+    return {name for scope in scopes for name in CLAIMS_BY_SCOPE.get(scope, ())}
 
 
 def requested_claim_names(claims_request: dict[str, Any] | None, member: str) -> set[str]:

@@ -15,7 +15,7 @@ from directory.protocol import UserDirectory
 from idp.instance import Instance
 from idp.oidc.acr import ACR_PASSWORD
 from idp.oidc.audit import Auditor
-from idp.oidc.claims import claims_for, requested_claim_names
+from idp.oidc.claims import claims_for, claims_of_scopes, requested_claim_names
 from idp.oidc.clients import ClientRecord, ClientRegistry
 from idp.oidc.consents import ConsentService
 from idp.oidc.dpop import InvalidDPoPProofError, verify_dpop_proof
@@ -97,7 +97,7 @@ class OidcProvider:
 
         Scope claims go to the userinfo endpoint, since the client always gets an access token.
         """
-        wanted = requested_claim_names(ctx.claims, "id_token") - {"acr", "auth_time", "sub"}
+        wanted = self.individually_requested(ctx.client, frozenset(ctx.scope.split()), ctx.claims, "id_token")
         if not wanted or not ctx.subject:
             return {}
         person = self.directory.find_by_uuid(ctx.subject)
@@ -106,6 +106,14 @@ class OidcProvider:
         claims = claims_for(person, frozenset(), extra=wanted)
         claims.pop("sub", None)
         return claims
+
+    def individually_requested(
+        self, client: ClientRecord, granted: frozenset[str], claims: dict[str, Any] | None, member: str
+    ) -> set[str]:
+        """Claims asked for one by one (the ``claims`` parameter) that this client may have: any claim of the
+        scopes it is registered for if it is trusted, else only claims of the scopes the official allowed."""
+        allowed = claims_of_scopes(client.scopes if client.trusted else granted)
+        return requested_claim_names(claims, member) & allowed
 
     # -- DPoP --------------------------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ from idp.oidc.browser import (
     error_page,
     harden,
 )
-from idp.oidc.claims import claims_for, requested_claim_names
+from idp.oidc.claims import claims_for
 from idp.oidc.csrf import csrf_token_valid
 from idp.oidc.discovery import provider_metadata
 from idp.oidc.dpop import InvalidDPoPProofError, verify_dpop_proof
@@ -407,7 +407,8 @@ def userinfo() -> BaseResponse:
         return response
     if person is None or not person.active:
         return _unauthorized(scheme, "invalid_token", "the account is no longer active")
-    extra = requested_claim_names(info.claims_request, "userinfo")
+    client = provider.clients.get(info.client_id)
+    extra = provider.individually_requested(client, info.scopes, info.claims_request, "userinfo") if client else set()
     response = jsonify(claims_for(person, info.scopes, extra=extra))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -354,3 +354,18 @@ def test_pkce_required_and_plain_refused(rp: RelyingParty, browser: Browser) -> 
     params = rp.sign_in(browser)
     wrong = rp.exchange(params["code"], verifier="b" * 43)
     assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
+
+
+def test_claims_parameter_cannot_bypass_consent(op: LiveProvider) -> None:
+    """A third-party client asking for claims one by one gets only those of the scopes the official allowed."""
+    third = RelyingParty.register(op, name="Partner", trusted=False)
+    browser = Browser(op.issuer)
+    claims = {"userinfo": {"party_groups": None, "email": None}, "id_token": {"party_unit": None, "name": None}}
+    outcome = third.authorize(browser, scope="openid profile", claims=json.dumps(claims))
+    consent = browser.login(outcome.page, "an.nguyen", "correct horse")  # type: ignore[arg-type]
+    params = browser.submit(consent.page, "consent-form", {"decision": "allow"}).params  # type: ignore[arg-type]
+    tokens = third.exchange(params["code"]).json()
+    id_claims = third.verify_id_token(tokens["id_token"])
+    assert id_claims["name"] == "Nguyễn Văn An" and "party_unit" not in id_claims
+    info = third.userinfo(tokens["access_token"]).json()
+    assert "party_groups" not in info and "email" not in info and info["name"] == "Nguyễn Văn An"
