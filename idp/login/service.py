@@ -101,7 +101,8 @@ class LoginService:
         elif status in (LoginStatus.SUCCESS, LoginStatus.MUST_CHANGE) or (
             status is LoginStatus.EXPIRED and outcome.person is not None
         ):
-            self.throttle.success(account)
+            if verdict.account_failures:
+                self.throttle.success(account)
             subject = outcome.person.entry_uuid if outcome.person else None
             if status is LoginStatus.SUCCESS:
                 self.audit.record("login:password:success", actor=subject, subject=subject, ip=ip)

@@ -140,9 +140,8 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
             dpop_jkt=dpop_jkt,
             refresh=client.check_grant_type("refresh_token"),
             id_token_claims=id_claims,
+            session_client=True,
         )
-        if req.sid:
-            provider.sessions.add_client(req.sid, client.client_id)
         provider.audit.record(
             "oauth:token:issue",
             actor=req.subject,

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from idp.database import Database, utcnow
 from idp.oidc.clients import ClientRecord
 from idp.oidc.keys import InvalidJwtError, SigningKeys
-from idp.oidc.models import AuthorizationCode, Grant, IssuedToken
+from idp.oidc.models import AuthorizationCode, Grant, IssuedToken, SessionClient, SsoSession
 from idp.oidc.secrets import digest, new_secret
 
 __all__ = [
@@ -228,6 +228,7 @@ class TokenService:
         refresh: bool = False,
         id_token_claims: dict[str, Any] | None = None,
         rotated_from: int | None = None,
+        session_client: bool = False,
     ) -> tuple[dict[str, Any], int]:
         """Mint an access token (and a refresh token, and an ID token when ``id_token_claims`` is given).
 
@@ -258,6 +259,11 @@ class TokenService:
                     code_row = s.get(AuthorizationCode, code_id)
                     if code_row is not None:
                         code_row.grant_id = grant_id
+            if session_client and ctx.sid:
+                # the client takes part in the SSO session: it gets a logout token when the session ends
+                sso = s.scalar(select(SsoSession).where(SsoSession.sid == ctx.sid))
+                if sso is not None and ctx.client.client_id not in {c.client_id for c in sso.clients}:
+                    sso.clients.append(SessionClient(client_id=ctx.client.client_id))
             if rotated_from is not None:
                 # only one request may rotate a refresh token; a second one is a reuse
                 done = s.execute(

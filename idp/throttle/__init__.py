@@ -26,6 +26,7 @@ FORGET_AFTER_SECONDS = 3600
 class Verdict:
     allowed: bool
     wait_seconds: int = 0
+    account_failures: int = 0  # so that a success resets the counter only when there is one
 
 
 def _key(kind: str, value: str) -> str:
@@ -46,16 +47,19 @@ class LoginThrottle:
     def check(self, account: str, address: str, *, now: float | None = None) -> Verdict:
         current = time.time() if now is None else now
         wait = 0.0
-        for key, threshold in (
-            (_key("account", account), self.settings.account_failures),
-            (_key("address", address), self.settings.address_failures),
+        account_failures = 0
+        for kind, key, threshold in (
+            ("account", _key("account", account), self.settings.account_failures),
+            ("address", _key("address", address), self.settings.address_failures),
         ):
             counter = self.store.get(key)
             if counter is None:
                 continue
+            if kind == "account":
+                account_failures = counter.failures
             delay = self._delay(counter.failures, threshold)
             wait = max(wait, counter.last_failure + delay - current)
-        return Verdict(allowed=wait <= 0, wait_seconds=max(0, int(wait + 0.999)))
+        return Verdict(allowed=wait <= 0, wait_seconds=max(0, int(wait + 0.999)), account_failures=account_failures)
 
     def failure(self, account: str, address: str) -> None:
         self.store.add_failure(_key("account", account), FORGET_AFTER_SECONDS)

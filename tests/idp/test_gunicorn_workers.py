@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -75,14 +76,17 @@ def test_flows_across_two_workers(tmp_path: Path) -> None:
                 headers={"Connection": "close"},
             )
             assert refreshed.status_code == 200
-            for _ in range(4):
-                response = requests.get(
-                    issuer + "/userinfo",
-                    timeout=10,
-                    headers={"Authorization": "Bearer " + refreshed.json()["access_token"], "Connection": "close"},
-                )
-                assert response.status_code == 200
-                pids.add(response.headers["X-Worker-Pid"])
+            access_token = refreshed.json()["access_token"]
+
+            def userinfo(_: int, token: str = access_token) -> requests.Response:
+                headers = {"Authorization": "Bearer " + token, "Connection": "close"}
+                return requests.get(issuer + "/userinfo", timeout=10, headers=headers)
+
+            # concurrent requests keep one sync worker busy, so the other one answers too
+            with ThreadPoolExecutor(6) as pool:
+                for response in pool.map(userinfo, range(12)):
+                    assert response.status_code == 200
+                    pids.add(response.headers["X-Worker-Pid"])
             assert rp.authorize(browser, prompt="none").params.get("code")
         assert len(pids) == 2, "both workers should have answered"
     finally:
