@@ -2,9 +2,10 @@
 
 The password step always runs first. Then each registered :class:`AuthenticationStep` is asked, in order,
 whether it must run for this official and this request (``required``); the first that must is shown (the
-browser goes to its ``endpoint``), and when it completes it calls :func:`idp.login.flow.step_completed` with the
-stronger ``acr``/``amr``. The MFA issue registers TOTP, WebAuthn and recovery-code steps here with
-:func:`register_step`; nothing in the protocol code changes.
+browser goes to its ``endpoint``, called with ``iid``), reads who is signing in with
+:func:`idp.login.flow.pending_authentication`, and when the official passes it returns
+:func:`idp.login.flow.step_completed` with the stronger ``acr``/``amr``. The MFA issue registers TOTP,
+WebAuthn and recovery-code steps here with :func:`register_step`; nothing in the protocol code changes.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Protocol
 from directory.models import Person
 from idp.oidc.interaction import AuthenticationResult
 
-__all__ = ["AuthenticationStep", "StepContext", "next_step", "register_step", "registered_steps"]
+__all__ = ["AuthenticationStep", "StepContext", "next_step", "register_step", "registered_steps", "unregister_step"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,10 @@ def register_step(step: AuthenticationStep) -> None:
     if any(s.name == step.name for s in _STEPS):
         return
     _STEPS.append(step)
+
+
+def unregister_step(name: str) -> None:
+    _STEPS[:] = [s for s in _STEPS if s.name != name]
 
 
 def registered_steps() -> tuple[AuthenticationStep, ...]:

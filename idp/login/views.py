@@ -13,8 +13,8 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from idp import i18n
 from idp.database import utcnow
+from idp.login.flow import ACCOUNT, begin_steps, complete_authentication
 from idp.login.service import LoginService, LoginStatus, PasswordChangeOutcome
-from idp.login.steps import StepContext, next_step
 from idp.oidc.acr import ACR_PASSWORD
 from idp.oidc.browser import (
     browser_token,
@@ -23,7 +23,6 @@ from idp.oidc.browser import (
     current_sso_session,
     error_page,
     harden,
-    set_sso_cookie,
 )
 from idp.oidc.csrf import require_csrf
 from idp.oidc.interaction import AuthenticationResult, InteractionView
@@ -35,7 +34,6 @@ bp = Blueprint("login", __name__)
 bp.after_request(harden)
 
 PENDING_CHANGE = "antin_pwchange"
-ACCOUNT = "-"  # the interaction id of a sign-in for the account page (no application involved)
 
 
 def login_service() -> LoginService:
@@ -85,7 +83,7 @@ def interaction(iid: str) -> BaseResponse:
         sso = current_sso_session()
         if sso is None:
             return _expired()
-        return _after_authentication(iid, view, sso.result, fresh=False)
+        return complete_authentication(iid, view, sso.result, fresh=False)
     login_hint = (view.prompt.login_hint if view else None) or ""
     context = {"iid": iid, "view": view, "login_value": login_hint}
     if request.method == "GET":
@@ -112,14 +110,7 @@ def interaction(iid: str) -> BaseResponse:
             amr=("pwd",),
             login=person.uid,
         )
-        step = next_step(
-            StepContext(person, result, view.prompt.required_acr if view else None, view.client_id if view else None),
-            done=("password",),
-        )
-        if step is not None:
-            session["antin_step"] = {"iid": iid, "subject": result.subject, "login": result.login}
-            return redirect(url_for(step.endpoint, iid=iid), code=303)
-        return _after_authentication(iid, view, result, fresh=True)
+        return begin_steps(iid, view, person, result)
     if status in (LoginStatus.EXPIRED, LoginStatus.MUST_CHANGE):
         session[PENDING_CHANGE] = {"login": login, "iid": iid, "reason": status.value}
         return redirect(url_for("login.change_required", iid=iid), code=303)
@@ -143,46 +134,6 @@ def interaction(iid: str) -> BaseResponse:
     response = _page("antin/login.html", code, error=message, **context)
     if status is LoginStatus.THROTTLED:
         response.headers["Retry-After"] = str(outcome.wait_seconds)
-    return response
-
-
-def _after_authentication(
-    iid: str, view: InteractionView | None, result: AuthenticationResult, *, fresh: bool
-) -> BaseResponse:
-    """Start or renew the SSO session, then consent if needed, then back to the protocol."""
-    provider = current_provider()
-    cookie_value: str | None = None
-    if fresh:
-        sso = current_sso_session()
-        if sso is not None and sso.subject == result.subject:
-            provider.sessions.reauthenticated(sso.sid, result)
-        else:
-            if sso is not None:
-                provider.end_session(sso.sid, reason="another official signed in")
-            cookie_value, started = provider.sessions.start(
-                result, user_agent=request.headers.get("User-Agent", ""), ip=_ip()
-            )
-            provider.audit.record(
-                "session:sso:start",
-                actor=result.subject,
-                subject=result.subject,
-                ip=_ip(),
-                details={"sid": started.sid, "acr": result.acr},
-            )
-    if view is None:
-        response = redirect(url_for("login.account"), code=303)
-    else:
-        provider.interactions.set_result(iid, result)
-        client = provider.active_client(view.client_id)
-        if client is not None and provider.needs_consent(
-            client, result.subject, view.scopes, forced=view.prompt.consent
-        ):
-            response = redirect(url_for("login.consent", iid=iid), code=303)
-        else:
-            provider.interactions.finish(iid, result)
-            response = redirect(url_for("oidc.resume", iid=iid), code=303)
-    if cookie_value is not None:
-        set_sso_cookie(response, cookie_value)
     return response
 
 
@@ -219,7 +170,7 @@ def change_required(iid: str) -> BaseResponse:
     result = AuthenticationResult(
         person.entry_uuid, utcnow().replace(microsecond=0), ACR_PASSWORD, ("pwd",), person.uid
     )
-    return _after_authentication(iid, view, result, fresh=True)
+    return begin_steps(iid, view, person, result)
 
 
 def _change(login: str, old: str, new: str, confirm: str) -> tuple[str, int] | None:
