@@ -49,11 +49,12 @@ def sign_in(op: LiveProvider, rp: RelyingParty, client: Client, browser: Browser
 
 
 @pytest.mark.parametrize("public", [False, True], ids=["confidential", "public"])
-def test_oic_code_flow_userinfo_refresh(op: LiveProvider, public: bool) -> None:
-    rp = RelyingParty.register(op, name="pyoidc", public=public)
+def test_oic_code_flow_userinfo_refresh_logout(op: LiveProvider, public: bool) -> None:
+    rp = RelyingParty.register(op, name="pyoidc", public=public, post_logout_redirect_uris=("http://localhost:9/bye",))
     client = oic_client(op, rp)
     authn = "" if public else "client_secret_basic"
-    response, verifier = sign_in(op, rp, client, Browser(op.issuer))
+    browser = Browser(op.issuer)
+    response, verifier = sign_in(op, rp, client, browser)
     tokens = client.do_access_token_request(
         state=response["state"],
         request_args={"code": response["code"], "code_verifier": verifier},
@@ -69,6 +70,15 @@ def test_oic_code_flow_userinfo_refresh(op: LiveProvider, public: bool) -> None:
     assert isinstance(refreshed, AccessTokenResponse), refreshed
     assert refreshed["refresh_token"] != tokens["refresh_token"]
     assert rp.userinfo(refreshed["access_token"]).status_code == 200
+    # RP-initiated logout with the ID token as hint, back to the registered URI with the state
+    end_session = client.construct_EndSessionRequest(
+        state=response["state"], request_args={"post_logout_redirect_uri": "http://localhost:9/bye", "state": "bye-1"}
+    )
+    assert end_session["id_token_hint"]
+    logout = browser.go(end_session.request(client.provider_info["end_session_endpoint"]))
+    assert logout.location is not None and logout.location.startswith("http://localhost:9/bye")
+    assert logout.params["state"] == "bye-1"
+    assert rp.userinfo(refreshed["access_token"]).status_code == 401
 
 
 def test_oic_rejects_a_tampered_id_token(op: LiveProvider) -> None:
