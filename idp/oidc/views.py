@@ -109,7 +109,8 @@ def _unsafe_error(err: UnsafeRequestError) -> BaseResponse:
 
 
 def _required_acr(areq: AuthorizationRequest) -> str | None:
-    """The weakest level that satisfies both the client's registration and an essential ``acr`` claim."""
+    """The level the official must reach: the client's registered one, or the weakest acceptable value of an
+    essential ``acr`` claim, whichever is stronger (None: a password is enough)."""
     required: list[str] = []
     if areq.client.required_acr:
         required.append(areq.client.required_acr)
