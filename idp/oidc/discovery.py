@@ -37,7 +37,6 @@ def provider_metadata(issuer: str) -> dict[str, Any]:
             "grant_types_supported": list(GRANT_TYPES),
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": list(SIGNING_ALGS),
-            "userinfo_signing_alg_values_supported": [],
             "token_endpoint_auth_methods_supported": ALL_AUTH_METHODS,
             "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
             "revocation_endpoint_auth_methods_supported": ALL_AUTH_METHODS,

@@ -80,3 +80,8 @@ def test_oidcc_discovery_endpoint_verification_https(tmp_path: Path) -> None:
                 assert value.startswith("https://"), name
     finally:
         app.extensions["antin.instance"].close()
+
+
+def test_no_empty_lists_in_metadata(op: LiveProvider) -> None:
+    metadata = requests.get(op.issuer + "/.well-known/openid-configuration", timeout=10).json()
+    assert not [name for name, value in metadata.items() if value in ([], "", None)]
