@@ -6,6 +6,8 @@ import enum
 import logging
 from dataclasses import dataclass
 
+from prometheus_client import Counter
+
 from directory.errors import (
     AccountLockedError,
     DirectoryError,
@@ -22,6 +24,8 @@ from idp.throttle import LoginThrottle
 __all__ = ["LoginOutcome", "LoginService", "LoginStatus", "PasswordChangeOutcome"]
 
 log = logging.getLogger(__name__)
+
+LOGIN_OUTCOMES = Counter("antin_login_outcomes_total", "Password sign-in attempts by outcome", ["outcome"])
 
 
 class LoginStatus(enum.StrEnum):
@@ -77,6 +81,11 @@ class LoginService:
         return person.uid if person is not None else login
 
     def check_password(self, login: str, password: str, *, ip: str) -> LoginOutcome:
+        outcome = self._check_password(login, password, ip=ip)
+        LOGIN_OUTCOMES.labels(outcome.status.value).inc()
+        return outcome
+
+    def _check_password(self, login: str, password: str, *, ip: str) -> LoginOutcome:
         login = login.strip()
         try:
             account = self._account_key(login)

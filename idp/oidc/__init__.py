@@ -17,6 +17,14 @@ def init_app(app: Flask) -> None:
     provider = get_provider(instance)
     init_ui(app)
     app.register_blueprint(bp)
+    if "antin.readiness" in app.extensions:
+        from idp.health import add_readiness_check
+
+        def signing_keys_readable() -> None:
+            # the active private keys can be read (the instance secret has not changed under them)
+            provider.keys.signing_key("ES256")
+
+        add_readiness_check(app, "signing-keys", signing_keys_readable)
 
     @app.before_request
     def _start_backchannel_drainer() -> None:

@@ -218,3 +218,14 @@ def test_id_token_hint_names_who_must_sign_in(rp: RelyingParty, op: LiveProvider
     assert refused.page is not None and "expected another account" in refused.page.text
     accepted = other_browser.login(refused.page, "an.nguyen", "correct horse")
     assert accepted.params["code"]
+
+
+def test_readiness_and_metrics(rp: RelyingParty, browser: Browser, op: LiveProvider) -> None:
+    import requests
+
+    ready = requests.get(op.issuer + "/readyz", timeout=10).json()
+    assert ready["checks"].get("signing-keys") == "ok"
+    page = _login_page(rp, browser)
+    browser.login(page, "an.nguyen", "wrong")
+    metrics = requests.get(op.issuer + "/metrics", timeout=10).text
+    assert 'antin_login_outcomes_total{outcome="invalid-credentials"}' in metrics
