@@ -152,3 +152,24 @@ def test_uid_and_email_share_one_counter(op: LiveProvider, browser: Browser) -> 
         for login in ("an.nguyen", "an@antin.vn", "AN.NGUYEN", "an@antin.vn")
     ]
     assert statuses == [401, 401, 401, 429]
+
+
+def test_redis_holds_the_counters_when_configured(tmp_path: Path) -> None:
+    import redis
+
+    from tests.components import require_command
+    from tests.idp.oidc_harness import live_provider
+    from tests.servers import redis_server
+
+    require_command("redis-server")
+    directory = InMemoryDirectory()
+    directory.add("an.nguyen", "correct horse")
+    with redis_server(tmp_path / "redis") as url, live_provider(tmp_path / "op", directory, redis__url=url) as op:
+        rp = RelyingParty.register(op)
+        browser = Browser(op.issuer)
+        page = rp.authorize(browser).page
+        assert page is not None
+        browser.login(page, "an.nguyen", "guess")
+        keys = redis.Redis.from_url(url).keys("antin:throttle:*")
+        assert len(keys) == 2  # one for the account, one for the address; names are digests
+        assert not any(b"an.nguyen" in k or b"127.0.0.1" in k for k in keys)
