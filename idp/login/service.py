@@ -75,6 +75,12 @@ class LoginService:
         self.throttle = throttle
         self.audit = audit
 
+    def close(self) -> None:
+        """Release the throttle store's connections (Redis), when the instance closes."""
+        closer = getattr(self.throttle.store, "close", None)
+        if callable(closer):
+            closer()
+
     def _account_key(self, login: str) -> str:
         """One throttle counter per official, whether they type their uid or their e-mail address."""
         person = self.directory.find_by_login(login) if login else None
