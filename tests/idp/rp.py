@@ -154,7 +154,20 @@ class RelyingParty:
             body.update(client_id=self.client.client_id, client_secret=self.secret)
         elif auth == "none":
             body["client_id"] = self.client.client_id
-        return requests.post(self.op.issuer + "/token", data=body, auth=basic, timeout=10, **kwargs)
+        response = requests.post(self.op.issuer + "/token", data=body, auth=basic, timeout=10, **kwargs)
+        if response.status_code == 200:
+            self.check_tokens(response.json())
+        return response
+
+    def check_tokens(self, tokens: dict[str, Any]) -> None:
+        """Every token the provider hands out is checked with the independent verifier."""
+        header, claims = verify_jws(tokens["access_token"], self.jwks, allowed_algs=("ES256",))
+        assert header["typ"] == "at+jwt" and claims["iss"] == self.op.issuer
+        assert claims["client_id"] == self.client.client_id and claims["exp"] > claims["iat"]
+        if "id_token" in tokens:
+            self.verify_id_token(
+                tokens["id_token"], access_token=tokens["access_token"], alg=self.client.id_token_signed_response_alg
+            )
 
     def exchange(
         self, code: str, *, auth: str | None = None, verifier: str | None = None, **kwargs: Any
