@@ -9,12 +9,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("directory.service", reason="the LDAP directory package has not been merged yet")
-
 from directory.config import DirectoryConfig
-from directory.service import LdapDirectory
-
 from directory.models import AccountStatus, NewPerson, UnitKind
+from directory.service import LdapDirectory
 from tests.directory.conftest import PASSWORD, config_for, start_slapd
 from tests.idp.oidc_harness import LiveProvider, live_provider
 from tests.idp.rp import Browser, RelyingParty
@@ -118,7 +115,6 @@ def test_change_after_reset_against_ppolicy(ldap_op: LiveProvider, ldap: LdapDir
 
 def test_unreachable_directory_says_try_again(tmp_path: Path, people: dict[str, str]) -> None:
     from directory.slapd import ManagedSlapd  # noqa: F401  (the fixture's type)
-
     from tests.components import free_port
 
     down = LdapDirectory(
