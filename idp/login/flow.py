@@ -135,11 +135,11 @@ def complete_authentication(
     if view is None:
         response = redirect(url_for("login.account"), code=303)
     else:
-        provider.interactions.set_result(iid, result)
         client = provider.active_client(view.client_id)
         if client is not None and provider.needs_consent(
             client, result.subject, view.scopes, forced=view.prompt.consent
         ):
+            provider.interactions.set_result(iid, result)  # consent is asked next, for this official
             response = redirect(url_for("login.consent", iid=iid), code=303)
         else:
             provider.interactions.finish(iid, result)
