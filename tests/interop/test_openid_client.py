@@ -85,3 +85,25 @@ def test_public_client_and_sso(node: str, op: LiveProvider) -> None:
     second = drive(node, op, other, browser, auth="basic", username="not-asked")
     assert second["claims"]["sub"] == first["claims"]["sub"]
     assert second["claims"]["sid"] == first["claims"]["sid"]
+
+
+def test_openid_client_really_checks_the_signature(node: str, op: LiveProvider) -> None:
+    """With a flipped bit in the ID token's signature, the certified RP refuses the sign-in: the checks above
+    are real."""
+    from flask import Response, request
+
+    @op.app.after_request
+    def tamper(response: Response) -> Response:
+        if request.path == "/token" and response.status_code == 200:
+            body = json.loads(response.get_data())
+            if "id_token" in body:
+                head, payload, signature = body["id_token"].split(".")
+                flipped = "B" if signature[5] == "A" else "A"
+                body["id_token"] = f"{head}.{payload}.{signature[:5]}{flipped}{signature[6:]}"
+                response.set_data(json.dumps(body))
+        return response
+
+    rp = RelyingParty.register(op, name="Tampered")
+    browser = Browser(op.issuer)
+    with pytest.raises(AssertionError, match="(?i)signature"):
+        drive(node, op, rp, browser, auth="basic")
