@@ -105,5 +105,5 @@ def test_openid_client_really_checks_the_signature(node: str, op: LiveProvider) 
 
     rp = RelyingParty.register(op, name="Tampered")
     browser = Browser(op.issuer)
-    with pytest.raises(AssertionError, match="(?i)signature"):
+    with pytest.raises(AssertionError, match=r"(?i)signature"):
         drive(node, op, rp, browser, auth="basic")
