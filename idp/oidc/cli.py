@@ -27,7 +27,7 @@ __all__ = ["clients", "keys"]
 
 
 def _registry(instance: Instance) -> ClientRegistry:
-    return ClientRegistry(instance.database)
+    return ClientRegistry(instance.database, production=instance.settings.production)
 
 
 def _print_client(record: ClientRecord, as_json: bool, secret: str | None = None) -> None:

@@ -182,22 +182,24 @@ class OAuthClient:
         return grant_type in self.record.grant_types
 
 
-def _check_uri(field: str, uri: str, *, allow_http_localhost: bool = True) -> None:
+def _check_uri(field: str, uri: str, *, production: bool = False) -> None:
     parts = urlsplit(uri)
     if parts.fragment:
         raise ClientError(field, f"{uri!r} must not contain a fragment")
     if parts.scheme == "https" and parts.netloc:
         return
-    if parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1", "::1") and allow_http_localhost:
-        return
+    if parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1", "::1"):
+        return  # loopback: a native app or a developer's machine (RFC 8252)
     if parts.scheme == "http" and parts.netloc:
-        return  # plain http is allowed for internal networks; production deployments should avoid it
+        if production:
+            raise ClientError(field, f"{uri!r}: plain http is refused in production (use https)")
+        return
     if parts.scheme and "." in parts.scheme and not parts.netloc.startswith("/"):
         return  # private-use scheme of a native app (com.example.app:/callback)
     raise ClientError(field, f"{uri!r} is not an absolute http(s) URI")
 
 
-def validate_spec(spec: ClientSpec) -> ClientSpec:
+def validate_spec(spec: ClientSpec, *, production: bool = False) -> ClientSpec:
     if not spec.name.strip():
         raise ClientError("name", "must not be empty")
     for grant in spec.grant_types:
@@ -206,11 +208,11 @@ def validate_spec(spec: ClientSpec) -> ClientSpec:
     if "authorization_code" in spec.grant_types and not spec.redirect_uris:
         raise ClientError("redirect_uri", "at least one is required for the authorization_code grant")
     for uri in spec.redirect_uris:
-        _check_uri("redirect_uri", uri)
+        _check_uri("redirect_uri", uri, production=production)
     for uri in spec.post_logout_redirect_uris:
-        _check_uri("post_logout_uri", uri)
+        _check_uri("post_logout_uri", uri, production=production)
     if spec.backchannel_logout_uri:
-        _check_uri("backchannel_logout_uri", spec.backchannel_logout_uri)
+        _check_uri("backchannel_logout_uri", spec.backchannel_logout_uri, production=production)
     for scope in spec.scopes:
         if scope not in SUPPORTED_SCOPES:
             raise ClientError("scope", f"{scope!r} is not one of {', '.join(SUPPORTED_SCOPES)}")
@@ -228,7 +230,7 @@ def validate_spec(spec: ClientSpec) -> ClientSpec:
     if spec.jwks is not None and not isinstance(spec.jwks.get("keys"), list):
         raise ClientError("jwks", "must be a JWK Set: an object with a 'keys' array")
     if spec.jwks_uri:
-        _check_uri("jwks_uri", spec.jwks_uri)
+        _check_uri("jwks_uri", spec.jwks_uri, production=production)
     if spec.id_token_signed_response_alg not in ID_TOKEN_ALGS:
         raise ClientError("id_token_alg", f"must be one of {', '.join(ID_TOKEN_ALGS)}")
     if spec.client_id is not None and not (0 < len(spec.client_id) <= 64 and spec.client_id.isprintable()):
@@ -239,12 +241,13 @@ def validate_spec(spec: ClientSpec) -> ClientSpec:
 class ClientRegistry:
     """Create, read, rotate and disable clients."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, production: bool = False) -> None:
         self._db = database
+        self._production = production
 
     def add(self, spec: ClientSpec) -> tuple[ClientRecord, str | None]:
         """Register a client; return it and its secret (shown once), or None for other methods."""
-        spec = validate_spec(spec)
+        spec = validate_spec(spec, production=self._production)
         method = spec.auth_method or ("none" if spec.public else "client_secret_basic")
         secret = new_secret() if method in SECRET_METHODS else None
         client_id = spec.client_id or secrets.token_urlsafe(18)

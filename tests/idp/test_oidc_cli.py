@@ -159,3 +159,18 @@ def test_demo_client_is_registered_once_and_works(op: LiveProvider) -> None:
     assert record is not None and record.trusted
     rp = RelyingParty(op, record, str(first["client_secret"]), str(first["redirect_uris"][0]))  # type: ignore[index]
     assert rp.code_flow(Browser(op.issuer))["id_claims"]["aud"] == first["client_id"]
+
+
+def test_plain_http_redirect_uris_are_refused_in_production(tmp_path: Path) -> None:
+    from idp.database import Base, Database
+    from idp.oidc.clients import ClientError, ClientRegistry, ClientSpec
+
+    db = Database(f"sqlite:///{tmp_path / 'c.sqlite3'}")
+    Base.metadata.create_all(db.engine)
+    production = ClientRegistry(db, production=True)
+    with pytest.raises(ClientError, match="https"):
+        production.add(ClientSpec(name="x", redirect_uris=("http://app.internal/cb",)))
+    for uri in ("https://app.antin.vn/cb", "http://127.0.0.1:8765/cb", "vn.antin.app:/callback"):
+        assert production.add(ClientSpec(name="ok", redirect_uris=(uri,), public=True))[0].redirect_uris == (uri,)
+    assert ClientRegistry(db).add(ClientSpec(name="dev", redirect_uris=("http://app.internal/cb",)))[1]
+    db.dispose()
