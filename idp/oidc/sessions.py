@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from idp.database import Database, utcnow
 from idp.oidc.interaction import AuthenticationResult
-from idp.oidc.models import SessionClient, SsoSession
+from idp.oidc.models import SsoSession
 from idp.oidc.secrets import digest, new_secret
 
 __all__ = ["SessionService", "SessionView"]
@@ -117,22 +117,11 @@ class SessionService:
                 row.amr = list(result.amr)
                 row.last_seen_at = utcnow()
 
-    def add_client(self, sid: str, client_id: str) -> None:
-        with self._db.session() as s:
-            row = s.scalar(select(SsoSession).where(SsoSession.sid == sid))
-            if row is not None and client_id not in {c.client_id for c in row.clients}:
-                row.clients.append(SessionClient(client_id=client_id))
-
     def alive(self, sid: str) -> bool:
         """The session has not been ended and has not reached its absolute limit (refresh tokens follow it)."""
         with self._db.session() as s:
             row = s.scalar(select(SsoSession).where(SsoSession.sid == sid))
             return row is not None and row.ended_at is None and row.expires_at > utcnow()
-
-    def by_sid(self, sid: str) -> SessionView | None:
-        with self._db.session() as s:
-            row = s.scalar(select(SsoSession).where(SsoSession.sid == sid))
-            return _view(row) if row is not None else None
 
     def end(self, sid: str) -> SessionView | None:
         """End one session; returns it (with its clients) if it was live."""
