@@ -7,8 +7,7 @@ from datetime import datetime
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import Base
-from idp.oidc.sqltypes import UtcDateTime
+from idp.database import Base, UtcDateTime
 
 __all__ = ["ThrottleCounter"]
 
