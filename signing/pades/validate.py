@@ -61,6 +61,7 @@ from pyhanko_certvalidator.policy_decl import (
 from pyhanko_certvalidator.registry import SimpleTrustManager
 from pyhanko_certvalidator.revinfo.archival import CRLContainer, OCSPContainer
 
+from signing.pades.validate_repair import read_repaired
 from signing.pades.validate_snapshot import snapshot_revision
 from signing.validation.errors import UnusableInputError
 from signing.validation.facts import (
@@ -185,16 +186,36 @@ def _skip_eol(stream: IO[bytes], end: int, size: int) -> int:
     return end
 
 
-def _open_reader(stream: IO[bytes], size: int) -> tuple[PdfFileReader, int, str]:
-    """A lenient reader of the whole file or, failing that, of its longest readable prefix."""
+@dataclasses.dataclass(frozen=True)
+class _Opened:
+    reader: PdfFileReader
+    readable: int
+    """How many bytes from the start the reader can use."""
+
+    prefix_warning: str = ""
+    """Set when only a prefix could be read."""
+
+    repairs: tuple[str, ...] = ()
+    """Set when the whole file could be read only with revisions found by scanning."""
+
+
+def _open_reader(stream: IO[bytes], size: int) -> _Opened:
+    """A lenient reader of the whole file; failing that, one with repaired revisions; else of the longest prefix."""
     try:
         reader = PdfFileReader(stream, strict=False)
         _ = reader.root
-        return reader, size, ""
+        return _Opened(reader, size)
     except UnusableInputError:
         raise
     except Exception as err:  # pyHanko raises many types on broken files
         first_error = err
+    try:
+        repaired = read_repaired(stream, size)
+        return _Opened(
+            repaired.reader, size, repairs=(f"{type(first_error).__name__}: {first_error}", *repaired.repairs)
+        )
+    except Exception:  # not repairable: read what can be read
+        logger.info("the file could not be repaired", exc_info=True)
     eofs, _ = _scan(stream, size)
     if not eofs:
         raise UnusableInputError("truncated", "no end-of-file marker was found") from first_error
@@ -207,7 +228,7 @@ def _open_reader(stream: IO[bytes], size: int) -> tuple[PdfFileReader, int, str]
         except Exception:  # noqa: S112 - try the next shorter prefix
             continue
         warning = f"bytes {end}–{size} (a later update) cannot be read: {type(first_error).__name__}: {first_error}"
-        return reader, end, warning
+        return _Opened(reader, end, prefix_warning=warning)
     raise UnusableInputError("unreadable", f"{type(first_error).__name__}: {first_error}") from first_error
 
 
@@ -762,7 +783,8 @@ def examine_pdf(stream: IO[bytes], size: int, policy: ValidationPolicy) -> Docum
     encrypted. Problems with single signatures are facts (``read_error``), not exceptions.
     """
     digest = _sha256(stream, size)
-    reader, readable, warning = _open_reader(stream, size)
+    opened = _open_reader(stream, size)
+    reader, readable, warning = opened.reader, opened.readable, opened.prefix_warning
     if reader.encrypted:
         raise UnusableInputError("encrypted")
     view: IO[bytes] = reader.stream
@@ -808,6 +830,7 @@ def examine_pdf(stream: IO[bytes], size: int, policy: ValidationPolicy) -> Docum
         dss_revisions=dss_revisions,
         read_warning=warning,
         readable_size=readable,
+        repairs=opened.repairs,
     )
 
 

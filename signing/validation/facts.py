@@ -218,3 +218,7 @@ class DocumentFacts:
 
     readable_size: int = 0
     """The bytes the reader could use; less than ``file_size`` when the tail is unreadable."""
+
+    repairs: tuple[str, ...] = ()
+    """Why and how the file's cross-reference data had to be rebuilt by scanning (empty for a sound file): the
+    first entry is the error that stopped the ordinary reading."""

@@ -186,6 +186,20 @@ def check_readable_document(ctx: Context) -> list[Finding]:
     return []
 
 
+def check_repaired_document(ctx: Context) -> list[Finding]:
+    """A file read only after rebuilding its cross-references: another reader may show something else."""
+    if ctx.doc.repairs:
+        return [
+            Finding(
+                _INDETERMINATE,
+                "SIG_CONSTRAINTS_FAILURE",
+                "the file's cross-reference data is broken and was rebuilt by scanning the file, so what a PDF "
+                f"reader shows may differ from what was checked: {'; '.join(ctx.doc.repairs)}"[:2000],
+            )
+        ]
+    return []
+
+
 def check_changes_doubtful(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     for c in ctx.changes:
@@ -209,6 +223,7 @@ CHECKS: tuple[Check, ...] = (
     check_ades_indeterminate,
     check_weak_algorithms,
     check_readable_document,
+    check_repaired_document,
     check_changes_doubtful,
 )
 
@@ -462,6 +477,10 @@ def judge_document(
         for r in doc.revisions
     ]
     warnings = [doc.read_warning] if doc.read_warning else []
+    if doc.repairs:
+        warnings.append(
+            "the cross-reference data is broken; the file was read by scanning it: " + "; ".join(doc.repairs)
+        )
     if doc.trailing_bytes:
         warnings.append(f"{doc.trailing_bytes} bytes after the last revision belong to no revision")
     return DocumentReport(

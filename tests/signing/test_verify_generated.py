@@ -4,6 +4,7 @@ where pdfsig can judge (the digest, the coverage), reading its output and never 
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -186,3 +187,32 @@ def test_report_keeps_policy_and_trust_anchors(pki: ThrowawayPki, blt: bytes) ->
         "warnings",
         "errors",
     }
+
+
+def _break_prev_link(pdf: bytes, revision: int) -> bytes:
+    """Overwrite the /Prev of the ``revision``-th update (1 = first update) with /Prev 0, keeping every offset."""
+    found = list(re.finditer(rb"/Prev (\d+)", pdf))[revision - 1]
+    broken = b"/Prev 0".ljust(len(found.group(0)))
+    return pdf[: found.start()] + broken + pdf[found.end() :]
+
+
+def test_broken_prev_link_in_a_covered_revision_is_read_and_caught(pki: ThrowawayPki, blta: bytes) -> None:
+    # Revisions: signature, DSS, document time-stamp. Breaking the DSS update's /Prev (inside the time-stamp's
+    # signed bytes) stops pyHanko's reading; the revisions are found by scanning, and the time-stamp fails.
+    broken = _break_prev_link(blta, 2)
+    report = verify(broken, pki.trusted())
+    assert [s.kind for s in report.signatures] == ["signature", "document-timestamp"]
+    sig, docts = report.signatures
+    assert docts.indication is Indication.TOTAL_FAILED and docts.sub_indication == "HASH_FAILURE"
+    assert sig.integrity["intact"] is True
+    assert sig.indication is Indication.INDETERMINATE  # intact, but read from repaired cross-references
+    assert any("/Prev 0" in w for w in report.warnings)
+
+
+def test_broken_prev_link_after_the_signature_never_passes(pki: ThrowawayPki, blt: bytes) -> None:
+    # Revisions: signature, DSS. The DSS update is signed by nobody; its broken link makes the reading a repair.
+    report = verify(_break_prev_link(blt, 2), pki.trusted())
+    sig = report.signatures[0]
+    assert sig.integrity["intact"] is True and sig.integrity["signature_valid"] is True
+    assert sig.indication is Indication.INDETERMINATE and sig.sub_indication == "SIG_CONSTRAINTS_FAILURE"
+    assert any("rebuilt by scanning" in w for w in sig.warnings)
