@@ -61,6 +61,7 @@ from pyhanko_certvalidator.policy_decl import (
 from pyhanko_certvalidator.registry import SimpleTrustManager
 from pyhanko_certvalidator.revinfo.archival import CRLContainer, OCSPContainer
 
+from signing.pades import validate_ocsp_hashes
 from signing.pades.validate_repair import read_repaired
 from signing.pades.validate_snapshot import snapshot_revision
 from signing.validation.errors import UnusableInputError
@@ -81,6 +82,7 @@ logger = logging.getLogger(__name__)
 # that information as a verdict, so only pyHanko's errors reach the logs (and never a user's terminal).
 for _noisy in ("pyhanko.sign", "pyhanko_certvalidator"):
     logging.getLogger(_noisy).setLevel(logging.ERROR)
+validate_ocsp_hashes.install()
 
 _SIGNATURE_SUBFILTERS = frozenset({"/adbe.pkcs7.detached", "/ETSI.CAdES.detached"})
 _TIMESTAMP_SUBFILTERS = frozenset({"/ETSI.RFC3161"})

@@ -19,8 +19,10 @@ from typing import Any
 
 import pytest
 from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.x509 import ocsp
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -85,6 +87,27 @@ class ThrowawayPki:
             )
         return builder.sign(self.root_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
+    def ocsp(
+        self,
+        *,
+        revoked_at: datetime | None = None,
+        algorithm: hashes.HashAlgorithm | None = None,
+        cert: x509.Certificate | None = None,
+    ) -> bytes:
+        """An OCSP response for ``cert`` (the signer), signed by the root, CertID hashed with ``algorithm``."""
+        builder = ocsp.OCSPResponseBuilder().add_response(
+            cert=cert or self.signer,
+            issuer=self.root,
+            algorithm=algorithm or hashes.SHA256(),
+            cert_status=ocsp.OCSPCertStatus.REVOKED if revoked_at else ocsp.OCSPCertStatus.GOOD,
+            this_update=NOW - timedelta(hours=1),
+            next_update=NOW + timedelta(days=7),
+            revocation_time=revoked_at,
+            revocation_reason=x509.ReasonFlags.key_compromise if revoked_at else None,
+        )
+        response = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, self.root).sign(self.root_key, hashes.SHA256())
+        return response.public_bytes(serialization.Encoding.DER)
+
     def trusted(self) -> ValidationPolicy:
         return ValidationPolicy(trust_roots=(self.root_der,))
 
@@ -126,6 +149,19 @@ def _cert(
             ),
             critical=False,
         )
+        if not ca:
+            # pyhanko-certvalidator consults OCSP responses only for certificates that name a responder.
+            builder = builder.add_extension(
+                x509.AuthorityInformationAccess(
+                    [
+                        x509.AccessDescription(
+                            x509.oid.AuthorityInformationAccessOID.OCSP,
+                            x509.UniformResourceIdentifier("http://127.0.0.1:9/ocsp"),
+                        )
+                    ]
+                ),
+                critical=False,
+            )
     if ca:
         builder = builder.add_extension(
             x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
@@ -258,13 +294,23 @@ def sign(
 
 def add_dss_crl(pdf: bytes, crl: bytes) -> bytes:
     """Append a DSS holding ``crl`` (revocation data for a signature made without it)."""
+    return add_dss(pdf, crls=[crl])
+
+
+def add_dss(pdf: bytes, *, crls: list[bytes] | None = None, ocsps: list[bytes] | None = None) -> bytes:
+    """Append a DSS holding ``crls`` and ``ocsps`` (DER) for the first signature."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     from pyhanko.sign.fields import enumerate_sig_fields
     from pyhanko.sign.validation import EmbeddedPdfSignature
 
     name, _value, ref = next(iter(enumerate_sig_fields(writer.prev, filled_status=True)))
     contents = EmbeddedPdfSignature(writer.prev, ref, name).pkcs7_content
-    DocumentSecurityStore.supply_dss_in_writer(writer, contents, crls=[asn1_crl.CertificateList.load(crl)])
+    DocumentSecurityStore.supply_dss_in_writer(
+        writer,
+        contents,
+        crls=[asn1_crl.CertificateList.load(c) for c in crls or ()],
+        ocsps=[asn1_ocsp.OCSPResponse.load(o) for o in ocsps or ()],
+    )
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

@@ -10,6 +10,7 @@ import csv
 import io
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -174,6 +175,26 @@ def test_five_signatures_file_reports_the_document_timestamp() -> None:
     assert all(s.indication is Indication.INDETERMINATE for s in report.signatures)
     assert all(any("rebuilt by scanning" in w for w in s.warnings) for s in report.signatures)
     assert any("/Prev 0" in w for w in report.warnings)
+
+
+def test_pades_ltv_sha512_ocsp_response_is_used() -> None:
+    # Its OCSP response hashes the CertID with SHA-512, which crashed pyhanko-certvalidator's matching. Trust only
+    # the corpus root and validate within the response's freshness (no nextUpdate: 30 minutes after thisUpdate).
+    path = CORPUS / "dss/pades-ltv.pdf"
+    root = next(
+        d
+        for d in _embedded_certificates(path)
+        if asn1_x509.Certificate.load(d).subject.native["common_name"] == "root-ca"
+    )
+    when = datetime(2024, 7, 31, 9, 45, tzinfo=UTC)
+    report = verify_file(path, ValidationPolicy(trust_roots=(root,), validation_time=when))
+    sig = report.signatures[0]
+    assert (sig.field_name, sig.kind) == ("Signature1", "signature")
+    assert sig.trust_anchor is not None and sig.trust_anchor.common_name == "root-ca"
+    assert sig.revocation["status"] == "good"
+    assert "OCSP (document)" in sig.revocation["sources"]
+    assert sig.sub_indication != "CERTIFICATE_CHAIN_GENERAL_FAILURE"
+    assert not any("stopped" in w for w in sig.warnings)
 
 
 # -- the attacks, with the signers' certificates trusted ----------------------------------------------------

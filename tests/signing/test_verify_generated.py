@@ -9,10 +9,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import hashes
 from conftest_verify import (
     NOW,
     SIGNER_NAME,
     ThrowawayPki,
+    add_dss,
     add_dss_crl,
     blank_pdf,
     change_page_content,
@@ -216,3 +218,22 @@ def test_broken_prev_link_after_the_signature_never_passes(pki: ThrowawayPki, bl
     assert sig.integrity["intact"] is True and sig.integrity["signature_valid"] is True
     assert sig.indication is Indication.INDETERMINATE and sig.sub_indication == "SIG_CONSTRAINTS_FAILURE"
     assert any("rebuilt by scanning" in w for w in sig.warnings)
+
+
+@pytest.mark.parametrize("algorithm", [hashes.SHA512(), hashes.SHA384(), hashes.SHA1()], ids=lambda a: a.name)
+def test_ocsp_response_is_used_whatever_its_certid_hash(pki: ThrowawayPki, algorithm: hashes.HashAlgorithm) -> None:
+    # pyhanko-certvalidator looked the CertID hash up as an attribute asn1crypto has only for SHA-1 and SHA-256.
+    signed = add_dss(sign(pki, blank_pdf(), level="B-B"), ocsps=[pki.ocsp(algorithm=algorithm)])
+    sig = verify(signed, pki.trusted()).signatures[0]
+    assert sig.indication is Indication.TOTAL_PASSED, sig.warnings
+    assert sig.revocation["status"] == "good"
+    assert sig.revocation["sources"] == ["OCSP (document)"]
+
+
+def test_revoked_in_a_sha512_ocsp_response_is_revoked(pki: ThrowawayPki) -> None:
+    ocsp = pki.ocsp(revoked_at=NOW - timedelta(days=2), algorithm=hashes.SHA512())
+    sig = verify(add_dss(sign(pki, blank_pdf(), level="B-B"), ocsps=[ocsp]), pki.trusted()).signatures[0]
+    assert sig.indication is Indication.INDETERMINATE
+    assert sig.sub_indication == "REVOKED_NO_POE"
+    assert sig.revocation["status"] == "revoked"
+
