@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import binascii
 import contextlib
+import contextvars
 import dataclasses
 import hashlib
 import io
@@ -50,6 +51,7 @@ from pyhanko.sign.validation.policy_decl import (
 )
 from pyhanko.sign.validation.status import SignatureStatus, TimestampSignatureStatus
 from pyhanko_certvalidator.context import CertValidationPolicySpec
+from pyhanko_certvalidator.errors import InsufficientRevinfoError
 from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
 from pyhanko_certvalidator.path import ValidationPath
 from pyhanko_certvalidator.policy_decl import (
@@ -83,6 +85,45 @@ logger = logging.getLogger(__name__)
 for _noisy in ("pyhanko.sign", "pyhanko_certvalidator"):
     logging.getLogger(_noisy).setLevel(logging.ERROR)
 validate_ocsp_hashes.install()
+
+# pyHanko turns certvalidator's errors into a bare sub-indication and logs the reason as a warning (with a
+# traceback). The reason belongs in the report: a logger filter collects those exceptions for the validation
+# under way and drops the warnings; errors still reach the logs.
+_validator_errors: contextvars.ContextVar[list[BaseException] | None] = contextvars.ContextVar(
+    "validator_errors", default=None
+)
+
+
+def _collect_validator_error(record: logging.LogRecord) -> bool:
+    errors = _validator_errors.get()
+    if errors is not None and record.exc_info and record.exc_info[1] is not None:
+        errors.append(record.exc_info[1])
+    return record.levelno >= logging.ERROR
+
+
+_cms_logger = logging.getLogger("pyhanko.sign.validation.generic_cms")
+_cms_logger.setLevel(logging.WARNING)
+_cms_logger.addFilter(_collect_validator_error)
+
+
+@contextlib.contextmanager
+def _validator_errors_collected() -> Iterator[list[BaseException]]:
+    collected: list[BaseException] = []
+    token = _validator_errors.set(collected)
+    try:
+        yield collected
+    finally:
+        _validator_errors.reset(token)
+
+
+def _validator_message(errors: list[BaseException]) -> str:
+    return "; ".join(str(getattr(e, "failure_msg", None) or e) for e in errors)[:2000]
+
+
+def _revocation_missing(errors: list[BaseException]) -> bool:
+    """Hard-fail found no usable CRL or OCSP response (pyHanko says CERTIFICATE_CHAIN_GENERAL_FAILURE)."""
+    return any(isinstance(e, InsufficientRevinfoError) for e in errors)
+
 
 _SIGNATURE_SUBFILTERS = frozenset({"/adbe.pkcs7.detached", "/ETSI.CAdES.detached"})
 _TIMESTAMP_SUBFILTERS = frozenset({"/ETSI.RFC3161"})
@@ -489,7 +530,7 @@ def _locks(es: EmbeddedPdfSignature) -> tuple[tuple[str, ...], str]:
     return fields, action
 
 
-def _revocation(status: SignatureStatus | None, sub_indication: str, trusted: bool) -> dict[str, Any]:
+def _revocation(status: SignatureStatus | None, sub_indication: str) -> dict[str, Any]:
     if status is not None and status.revocation_details is not None:
         details = status.revocation_details
         return {
@@ -501,7 +542,9 @@ def _revocation(status: SignatureStatus | None, sub_indication: str, trusted: bo
         return {"revocation_status": "revoked"}
     if sub_indication in ("TRY_LATER", "REVOCATION_OUT_OF_BOUNDS_NO_POE"):
         return {"revocation_status": "unknown"}
-    if trusted:
+    if status is not None and status.validation_path is not None and status.trust_problem_indic is None:
+        # The path to an anchor validated under hard-fail: every certificate's revocation status was good.
+        # (A path is also reported when its validation failed, so the path alone proves nothing.)
         return {"revocation_status": "good"}
     return {"revocation_status": "not-checked"}
 
@@ -569,14 +612,15 @@ async def _signature_facts(
     has_signature_timestamp = any(True for _ in _unsigned_timestamps(es))
     result: Any
     try:
-        if has_signature_timestamp:
-            result = await ades_lta_validation(es, pdf_spec, timing_info=timing)
-        else:
-            # pyHanko's "validation with time" insists on a signature time-stamp (SIG_CONSTRAINTS_FAILURE
-            # without one); for B-B signatures EN 319 102-1's basic validation (5.3) is the process to run.
-            result = await ades_basic_validation(
-                es.signed_data, spec, timing_info=timing, raw_digest=es.compute_digest()
-            )
+        with _validator_errors_collected() as validator_errors:
+            if has_signature_timestamp:
+                result = await ades_lta_validation(es, pdf_spec, timing_info=timing)
+            else:
+                # pyHanko's "validation with time" insists on a signature time-stamp (SIG_CONSTRAINTS_FAILURE
+                # without one); for B-B signatures EN 319 102-1's basic validation (5.3) is the process to run.
+                result = await ades_basic_validation(
+                    es.signed_data, spec, timing_info=timing, raw_digest=es.compute_digest()
+                )
     except (misc.PdfReadError, misc.PdfStrictReadError):
         raise
     except Exception as err:  # a validator defect is not a reader error: INDETERMINATE, never a pass
@@ -599,8 +643,8 @@ async def _signature_facts(
         # Never report a pass without a path to one of our anchors.
         sub = "NO_CERTIFICATE_CHAIN_FOUND"
     sources = _revocation_sources(result, policy.fetch_revocation)
-    if sub == "CERTIFICATE_CHAIN_GENERAL_FAILURE" and not sources:
-        # pyHanko's word for "hard-fail found no CRL or OCSP response"; EN 319 102-1 calls it TRY_LATER.
+    if sub == "CERTIFICATE_CHAIN_GENERAL_FAILURE" and (not sources or _revocation_missing(validator_errors)):
+        # pyHanko's word for "hard-fail found no usable CRL or OCSP response"; EN 319 102-1 calls it TRY_LATER.
         sub = "TRY_LATER"
     ts_facts = None
     if status is not None and status.timestamp_validity is not None:
@@ -629,9 +673,9 @@ async def _signature_facts(
         intact=status.intact if status is not None else None,
         crypto_valid=status.valid if status is not None else None,
         ades_sub_indication=sub,
-        ades_message=result.failure_msg or "",
+        ades_message=result.failure_msg or _validator_message(validator_errors),
         trust_anchor=anchor,
-        **_revocation(status, sub, anchor is not None),
+        **_revocation(status, sub),
         revocation_sources=sources,
         signing_time=getattr(status, "signer_reported_dt", None) or _safe_self_time(es),
         signature_timestamp=ts_facts,
@@ -679,11 +723,15 @@ async def _timestamp_only_facts(
 ) -> SignatureFacts:
     base = _base_facts(es, "document-timestamp", sub_filter, stream, size)
     _integrity(es, policy.check_changes)
-    result = await ades_timestamp_validation(
-        es.signed_data, spec, expected_tst_imprint=es.compute_digest, timing_info=timing
-    )
+    with _validator_errors_collected() as validator_errors:
+        result = await ades_timestamp_validation(
+            es.signed_data, spec, expected_tst_imprint=es.compute_digest, timing_info=timing
+        )
     status = result.api_status
     sub = _sub_indication(result.ades_subindic)
+    if sub == "CERTIFICATE_CHAIN_GENERAL_FAILURE" and _revocation_missing(validator_errors):
+        sub = "TRY_LATER"
+    message = result.failure_msg or _validator_message(validator_errors)
     chain, anchor = _path_facts(status.validation_path if status is not None else None)
     if status is not None and status.validation_path is None and sub == "OK":
         sub = "NO_CERTIFICATE_CHAIN_FOUND"
@@ -691,9 +739,7 @@ async def _timestamp_only_facts(
     with contextlib.suppress(Exception):
         ts_time = es.signed_data["encap_content_info"]["content"].parsed["gen_time"].native
     diff_level, diff_message, changed = _diff_facts(es)
-    ts = _timestamp_facts(
-        status if isinstance(status, TimestampSignatureStatus) else None, sub, result.failure_msg or ""
-    )
+    ts = _timestamp_facts(status if isinstance(status, TimestampSignatureStatus) else None, sub, message)
     if ts is not None and ts.time is None and ts_time is not None:
         ts = dataclasses.replace(ts, time=ts_time)
     return SignatureFacts(
@@ -701,9 +747,9 @@ async def _timestamp_only_facts(
         intact=status.intact if status is not None else None,
         crypto_valid=status.valid if status is not None else None,
         ades_sub_indication=sub,
-        ades_message=result.failure_msg or "",
+        ades_message=message,
         trust_anchor=anchor,
-        **_revocation(status, sub, anchor is not None),
+        **_revocation(status, sub),
         revocation_sources=_revocation_sources(result, policy.fetch_revocation),
         signing_time=ts_time,
         signature_timestamp=ts,

@@ -237,3 +237,11 @@ def test_revoked_in_a_sha512_ocsp_response_is_revoked(pki: ThrowawayPki) -> None
     assert sig.sub_indication == "REVOKED_NO_POE"
     assert sig.revocation["status"] == "revoked"
 
+
+def test_revocation_data_for_another_certificate_is_try_later_not_good(pki: ThrowawayPki) -> None:
+    signed = add_dss(sign(pki, blank_pdf(), level="B-B"), ocsps=[pki.ocsp(cert=pki.tsa)])
+    sig = verify(signed, pki.trusted()).signatures[0]
+    assert sig.indication is Indication.INDETERMINATE
+    assert sig.sub_indication == "TRY_LATER"
+    assert sig.revocation["status"] == "unknown"
+    assert any("serial number does not match" in w for w in sig.warnings), sig.warnings  # the reason is kept
