@@ -125,7 +125,8 @@ def _revocation_missing(errors: list[BaseException]) -> bool:
     return any(isinstance(e, InsufficientRevinfoError) for e in errors)
 
 
-_SIGNATURE_SUBFILTERS = frozenset({"/adbe.pkcs7.detached", "/ETSI.CAdES.detached"})
+_LEGACY_SHA1 = "/adbe.pkcs7.sha1"
+_SIGNATURE_SUBFILTERS = frozenset({"/adbe.pkcs7.detached", "/ETSI.CAdES.detached", _LEGACY_SHA1})
 _TIMESTAMP_SUBFILTERS = frozenset({"/ETSI.RFC3161"})
 _CHUNK = 1 << 20
 # The signature hex string is read whole to compare it with /Contents; anything bigger is not a signature.
@@ -610,10 +611,15 @@ async def _signature_facts(
     # inside ades_lta_validation, where a crash in it would abort the whole validation.
     pdf_spec = PdfSignatureValidationSpec(spec, diff_policy=None)
     has_signature_timestamp = any(True for _ in _unsigned_timestamps(es))
+    legacy = sub_filter == _LEGACY_SHA1
     result: Any
     try:
         with _validator_errors_collected() as validator_errors:
-            if has_signature_timestamp:
+            if legacy:
+                # The signed data encapsulates the byte range's SHA-1 digest: pyHanko checks the CMS over that
+                # content (raw_digest None), _legacy_content_matches ties the content to the document's bytes.
+                result = await ades_basic_validation(es.signed_data, spec, timing_info=timing, raw_digest=None)
+            elif has_signature_timestamp:
                 result = await ades_lta_validation(es, pdf_spec, timing_info=timing)
             else:
                 # pyHanko's "validation with time" insists on a signature time-stamp (SIG_CONSTRAINTS_FAILURE
@@ -668,9 +674,12 @@ async def _signature_facts(
     if status is not None and status.content_timestamp_validity is not None:
         content_ts = _timestamp_facts(status.content_timestamp_validity, "OK")
     diff_level, diff_message, changed = _diff_facts(es)
+    intact = status.intact if status is not None else None
+    if legacy:
+        intact = bool(intact) and _legacy_content_matches(es)
     return SignatureFacts(
         **{**base, "chain": chain or base["chain"]},
-        intact=status.intact if status is not None else None,
+        intact=intact,
         crypto_valid=status.valid if status is not None else None,
         ades_sub_indication=sub,
         ades_message=result.failure_msg or _validator_message(validator_errors),
@@ -686,6 +695,14 @@ async def _signature_facts(
         diff_message=diff_message,
         changed_fields=changed,
     )
+
+
+def _legacy_content_matches(es: EmbeddedPdfSignature) -> bool:
+    """An ``adbe.pkcs7.sha1`` signature's encapsulated content is the SHA-1 digest of its byte range."""
+    content = es.signed_data["encap_content_info"]["content"]
+    if content.native is None:
+        return False
+    return bytes(content.native) == es.compute_digest("sha1")
 
 
 def _unsigned_timestamps(es: EmbeddedPdfSignature) -> Iterator[Any]:

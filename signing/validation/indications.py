@@ -50,15 +50,6 @@ Check = Callable[[Context], list[Finding]]
 
 
 def check_readable(ctx: Context) -> list[Finding]:
-    if ctx.sig.read_error.startswith("unsupported SubFilter /adbe.pkcs7.sha1"):
-        # A legacy SHA-1 format pyHanko cannot check: weak whatever its integrity, so never a pass.
-        return [
-            Finding(
-                _INDETERMINATE,
-                "CRYPTO_CONSTRAINTS_FAILURE_NO_POE",
-                "legacy adbe.pkcs7.sha1 signature: SHA-1 is no longer accepted; its integrity was not checked",
-            )
-        ]
     if ctx.sig.read_error:
         return [Finding(_FAILED, "FORMAT_FAILURE", f"the signature cannot be read: {ctx.sig.read_error}")]
     return []
@@ -163,6 +154,19 @@ def check_weak_algorithms(ctx: Context) -> list[Finding]:
     return out
 
 
+def check_legacy_sha1_format(ctx: Context) -> list[Finding]:
+    """``adbe.pkcs7.sha1`` digests the document with SHA-1 whatever the signer's digest algorithm says."""
+    if ctx.sig.sub_filter == "/adbe.pkcs7.sha1" and "sha1" in ctx.policy.weak_digest_algorithms:
+        return [
+            Finding(
+                _INDETERMINATE,
+                "CRYPTO_CONSTRAINTS_FAILURE_NO_POE",
+                "legacy adbe.pkcs7.sha1 signature: the document is digested with SHA-1, which is no longer accepted",
+            )
+        ]
+    return []
+
+
 def check_ades_indeterminate(ctx: Context) -> list[Finding]:
     sub = ctx.sig.ades_sub_indication
     if sub and sub != "OK" and sub not in _FAILED_SUBS:
@@ -221,6 +225,7 @@ CHECKS: tuple[Check, ...] = (
     check_ades_failure,
     check_changes_fatal,
     check_ades_indeterminate,
+    check_legacy_sha1_format,
     check_weak_algorithms,
     check_readable_document,
     check_repaired_document,

@@ -18,13 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from asn1crypto import algos as asn1_algos
+from asn1crypto import cms as asn1_cms
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.x509 import ocsp
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyhanko.keys import load_private_key_from_pemder_data
 from pyhanko.pdf_utils import generic
@@ -290,6 +292,53 @@ def sign(
     ts = timestamper(pki, ts_time) if level in ("B-T", "B-LTA") or content_timestamp else None
     out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), meta, signer=_signer(pki), timestamper=ts)
     return out.getvalue()  # type: ignore[no-any-return]
+
+
+def sign_pkcs7_sha1(pki: ThrowawayPki, pdf: bytes, *, field: str = "ChuKyCu", digest: bytes | None = None) -> bytes:
+    """A legacy ``adbe.pkcs7.sha1`` signature: SignedData encapsulating the SHA-1 digest of the byte range.
+
+    ``digest`` replaces that digest (a signer that signed something other than the document's bytes).
+    """
+    from pyhanko.sign.signers.cms_embedder import PdfCMSEmbedder, SigIOSetup, SigObjSetup
+    from pyhanko.sign.signers.pdf_byterange import SignatureObject
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    embedder = PdfCMSEmbedder().write_cms(field_name=field, writer=writer)
+    next(embedder)
+    placeholder = SignatureObject(bytes_reserved=8192)
+    placeholder[generic.pdf_name("/SubFilter")] = generic.pdf_name("/adbe.pkcs7.sha1")
+    embedder.send(SigObjSetup(sig_placeholder=placeholder))
+    prepared, output = embedder.send(SigIOSetup(md_algorithm="sha1", in_place=False))
+    content = digest if digest is not None else prepared.document_digest
+    signer = asn1_x509.Certificate.load(pki.signer.public_bytes(serialization.Encoding.DER))
+    signature = pki.signer_key.sign(content, padding.PKCS1v15(), hashes.SHA1())
+    sha1 = asn1_algos.DigestAlgorithm({"algorithm": "sha1"})
+    signed_data = asn1_cms.SignedData(
+        {
+            "version": "v1",
+            "digest_algorithms": [sha1],
+            "encap_content_info": {"content_type": "data", "content": content},
+            "certificates": [signer, asn1_x509.Certificate.load(pki.root_der)],
+            "signer_infos": [
+                {
+                    "version": "v1",
+                    "sid": asn1_cms.SignerIdentifier(
+                        {
+                            "issuer_and_serial_number": {
+                                "issuer": signer.issuer,
+                                "serial_number": signer.serial_number,
+                            }
+                        }
+                    ),
+                    "digest_algorithm": sha1,
+                    "signature_algorithm": asn1_algos.SignedDigestAlgorithm({"algorithm": "rsassa_pkcs1v15"}),
+                    "signature": signature,
+                }
+            ],
+        }
+    )
+    embedder.send(asn1_cms.ContentInfo({"content_type": "signed_data", "content": signed_data}))
+    return output.getvalue()  # type: ignore[no-any-return]
 
 
 def add_dss_crl(pdf: bytes, crl: bytes) -> bytes:

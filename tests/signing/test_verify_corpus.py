@@ -177,6 +177,14 @@ def test_five_signatures_file_reports_the_document_timestamp() -> None:
     assert any("/Prev 0" in w for w in report.warnings)
 
 
+def test_legacy_pkcs7_sha1_signature_is_integrity_checked() -> None:
+    report = verify_file(CORPUS / "dss/pkcs7_sha1.pdf", ValidationPolicy())
+    legacy = report.signatures[0]
+    assert legacy.integrity["sub_filter"] == "/adbe.pkcs7.sha1"
+    assert legacy.integrity["intact"] is True and legacy.integrity["signature_valid"] is True
+    assert legacy.indication is Indication.INDETERMINATE
+
+
 def test_pades_ltv_sha512_ocsp_response_is_used() -> None:
     # Its OCSP response hashes the CertID with SHA-512, which crashed pyhanko-certvalidator's matching. Trust only
     # the corpus root and validate within the response's freshness (no nextUpdate: 30 minutes after thisUpdate).

@@ -9,7 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import hashes
 from conftest_verify import (
     NOW,
     SIGNER_NAME,
@@ -21,8 +20,10 @@ from conftest_verify import (
     pdfsig,
     pki_fixture,
     sign,
+    sign_pkcs7_sha1,
     verify,
 )
+from cryptography.hazmat.primitives import hashes
 
 from signing.validation import Indication
 
@@ -245,3 +246,44 @@ def test_revocation_data_for_another_certificate_is_try_later_not_good(pki: Thro
     assert sig.sub_indication == "TRY_LATER"
     assert sig.revocation["status"] == "unknown"
     assert any("serial number does not match" in w for w in sig.warnings), sig.warnings  # the reason is kept
+
+
+# -- legacy adbe.pkcs7.sha1: the signed data encapsulates the SHA-1 digest of the byte range ------------------
+
+
+@pytest.fixture(scope="module")
+def legacy_sha1(pki: ThrowawayPki) -> bytes:
+    return add_dss_crl(sign_pkcs7_sha1(pki, blank_pdf()), pki.crl())
+
+
+def test_legacy_sha1_signature_is_checked_but_never_passes(
+    pki: ThrowawayPki, legacy_sha1: bytes, tmp_path: Path
+) -> None:
+    sig = verify(legacy_sha1, pki.trusted()).signatures[0]
+    assert sig.integrity["sub_filter"] == "/adbe.pkcs7.sha1"
+    assert sig.integrity["intact"] is True and sig.integrity["signature_valid"] is True
+    assert sig.indication is Indication.INDETERMINATE
+    assert sig.sub_indication is not None and sig.sub_indication.startswith("CRYPTO_CONSTRAINTS_FAILURE")
+    assert any("adbe.pkcs7.sha1" in w for w in sig.warnings)
+    ps = pdfsig(legacy_sha1, tmp_path, pki)
+    assert ps.signatures[0]["Signature Type"] == "adbe.pkcs7.sha1"
+    assert ps.signatures[0]["Signature Validation"] == "Signature is Valid."
+
+
+def test_legacy_sha1_signature_with_a_changed_byte_is_hash_failure(
+    pki: ThrowawayPki, legacy_sha1: bytes, tmp_path: Path
+) -> None:
+    at = legacy_sha1.index(b"page 1")
+    tampered = legacy_sha1[:at] + b"PAGE 1" + legacy_sha1[at + 6 :]
+    sig = verify(tampered, pki.trusted()).signatures[0]
+    assert sig.indication is Indication.TOTAL_FAILED and sig.sub_indication == "HASH_FAILURE"
+    assert sig.integrity["intact"] is False
+    assert sig.integrity["signature_valid"] is True  # the CMS itself is untouched: only the document changed
+    ps = pdfsig(tampered, tmp_path, pki)
+    assert ps.signatures[0]["Signature Validation"] == "Digest Mismatch."
+
+
+def test_legacy_sha1_signature_over_another_digest_is_hash_failure(pki: ThrowawayPki) -> None:
+    signed = sign_pkcs7_sha1(pki, blank_pdf(), digest=bytes(20))
+    sig = verify(signed, pki.trusted()).signatures[0]
+    assert sig.indication is Indication.TOTAL_FAILED and sig.sub_indication == "HASH_FAILURE"
