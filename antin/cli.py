@@ -14,6 +14,7 @@ import click
 
 from idp.instance import Instance
 from idp.settings import Settings, SettingsError, load_settings
+from signing.cli import pki, sign
 
 __all__ = ["cli", "main"]
 
@@ -87,3 +88,7 @@ def main() -> None:
         cli.main(prog_name="antin")
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+cli.add_command(pki)
+cli.add_command(sign)

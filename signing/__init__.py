@@ -1,1 +1,41 @@
+"""Documents, keys and certificates: PAdES signing, the platform's PKI (CA, CRL, OCSP) and its RFC 3161 TSA.
 
+``init_app(app, instance)`` registers the HTTP endpoints; ``antin pki`` and ``antin sign`` are in ``signing.cli``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from idp.instance import Instance
+
+__all__ = ["init_app"]
+
+log = logging.getLogger(__name__)
+
+
+def init_app(app: Flask, instance: Instance | None = None) -> None:
+    """Register ``/api/signing``, ``/pki`` and ``/tsa`` on ``app``.
+
+    ``instance`` defaults to ``app.extensions["antin.instance"]``. In the embedded default the CA is generated on
+    first start; in production it must have been imported (``antin pki import-ca``) or initialised beforehand.
+    """
+    from signing.api import register
+    from signing.auth import AccessTokenVerifier
+    from signing.errors import SigningError
+    from signing.service import signing_service
+
+    instance = instance or app.extensions["antin.instance"]
+    service = signing_service(instance)
+    settings = instance.settings
+    audience = settings.signing.api_audience or f"{settings.core.issuer}/api/signing"
+    register(app, service, AccessTokenVerifier(settings.core.issuer, audience))
+    if not settings.production:
+        try:
+            service.ensure_pki()
+        except SigningError as err:
+            log.error("the signing PKI could not be set up: %s", err)

@@ -12,6 +12,7 @@ of several SoftHSM2 configurations in turn (the tests do): switching re-initiali
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -194,10 +195,8 @@ class HsmToken:
     def close(self) -> None:
         with self._lock:
             if self._session is not None and self._pid == os.getpid():
-                try:
+                with contextlib.suppress(pkcs11.PKCS11Error):
                     self._session.close()
-                except pkcs11.PKCS11Error:
-                    pass
             self._session = None
             self._keys.clear()
 
@@ -211,7 +210,9 @@ class HsmToken:
         with self._lock:
             session = self._ensure_session()
             if self._find_private(session, label) is not None:
-                raise HsmUnavailableError(f"a key labelled {label!r} already exists", token_label=self.config.token_label)
+                raise HsmUnavailableError(
+                    f"a key labelled {label!r} already exists", token_label=self.config.token_label
+                )
             try:
                 if algorithm == "ec-p256":
                     params = session.create_domain_parameters(
@@ -222,7 +223,12 @@ class HsmToken:
                     )
                     return bytes(encode_ec_public_key(public))
                 public, _private = session.generate_keypair(
-                    KeyType.RSA, 3072, store=True, label=label, id=key_id, capabilities=caps,
+                    KeyType.RSA,
+                    3072,
+                    store=True,
+                    label=label,
+                    id=key_id,
+                    capabilities=caps,
                     private_template=private_template,
                 )
                 return _rsa_spki(encode_rsa_public_key(public))

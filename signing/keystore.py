@@ -115,9 +115,13 @@ class FileKeyStore:
 
     def generate_key(self, label: str, algorithm: KeyAlgorithm) -> bytes:
         key: PrivateKey
-        key = ec.generate_private_key(ec.SECP256R1()) if algorithm == "ec-p256" else rsa.generate_private_key(65537, 3072)
+        key = (
+            ec.generate_private_key(ec.SECP256R1()) if algorithm == "ec-p256" else rsa.generate_private_key(65537, 3072)
+        )
         self.folder.mkdir(parents=True, exist_ok=True)
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         fd = os.open(self._path(label), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(pem)
@@ -126,8 +130,10 @@ class FileKeyStore:
         return self.public_key(label)
 
     def public_key(self, label: str) -> bytes:
-        return self._load(label).public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        return (
+            self._load(label)
+            .public_key()
+            .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
         )
 
     def has_key(self, label: str) -> bool:

@@ -106,7 +106,7 @@ class TimeStampAuthority:
             return _rejection("unaccepted_policy", f"this TSA issues under policy {self.policy} only")
         if extensions:
             return _rejection("unaccepted_extension", "no request extensions are supported")
-        return self._grant(imprint, algorithm, digest, nonce, cert_req).dump()
+        return bytes(self._grant(imprint, algorithm, digest, nonce, cert_req).dump())
 
     def _grant(
         self, imprint: tsp.MessageImprint, algorithm: str, digest: bytes, nonce: int | None, cert_req: bool
@@ -165,7 +165,7 @@ class TimeStampAuthority:
 class _RejectionResp(core.Sequence):  # type: ignore[misc]
     """TimeStampResp without the token (asn1crypto's class does not mark the token optional)."""
 
-    _fields = [("status", tsp.PKIStatusInfo)]
+    _fields = [("status", tsp.PKIStatusInfo)]  # noqa: RUF012 (asn1crypto's declaration style)
 
 
 def _rejection(fail_info: str, text: str) -> bytes:

@@ -33,13 +33,28 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import PathValidationError, RevokedError
 
 from signing.appearance import Appearance, VisibleBox
-from signing.errors import CertificateRevokedError, InvalidDocumentError, InvalidRequestError, SigningError, TimestampError
+from signing.errors import (
+    CertificateRevokedError,
+    InvalidDocumentError,
+    InvalidRequestError,
+    SigningError,
+    TimestampError,
+)
 from signing.keystore import KeyStore
 from signing.pades.signer import KeyStoreSigner
 from signing.pades.stamp import AppearanceStampStyle
 from signing.pki.authority import RevocationMaterial
 
-__all__ = ["LEVELS", "DocumentFacts", "Level", "PadesEngine", "PadesOptions", "PadesResult", "SignerMaterial", "inspect_pdf"]
+__all__ = [
+    "LEVELS",
+    "DocumentFacts",
+    "Level",
+    "PadesEngine",
+    "PadesOptions",
+    "PadesResult",
+    "SignerMaterial",
+    "inspect_pdf",
+]
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +149,9 @@ def _facts(reader: PdfFileReader) -> DocumentFacts:
         certification = _docmdp_level(reader)
     except (PdfError, ValueError, KeyError, TypeError) as err:
         raise _reject("damaged", f"the PDF cannot be read ({type(err).__name__})") from None
-    locked = certification == MDPPerm.NO_CHANGES or any(_lock_level(s.sig_field) == MDPPerm.NO_CHANGES for s in signatures)
+    locked = certification == MDPPerm.NO_CHANGES or any(
+        _lock_level(s.sig_field) == MDPPerm.NO_CHANGES for s in signatures
+    )
     return DocumentFacts(pages=pages, signatures=len(signatures), certified=certification is not None, locked=locked)
 
 
@@ -201,7 +218,7 @@ class PadesEngine:
     def _validation_context(self, signer: KeyStoreSigner) -> ValidationContext:
         if self._revocation is None:
             raise InvalidRequestError("level", "B-LT and B-LTA need revocation data, which this engine has none of")
-        subjects = [signer.signing_cert.dump(), *(c.dump() for c in self._tsa_certificates)]
+        subjects = [signer.certificate.dump(), *(c.dump() for c in self._tsa_certificates)]
         material = self._revocation(subjects)
         return ValidationContext(
             trust_roots=[x509.Certificate.load(c) for c in material.trust_roots],
@@ -225,7 +242,9 @@ class PadesEngine:
         if facts.locked:
             raise _reject("locked", "the document is certified or locked against any further change")
         if options.visible is not None and options.visible.page > facts.pages:
-            raise InvalidRequestError("visible", f"page {options.visible.page} does not exist (the PDF has {facts.pages})")
+            raise InvalidRequestError(
+                "visible", f"page {options.visible.page} does not exist (the PDF has {facts.pages})"
+            )
         certify = options.certify and facts.signatures == 0
         lock = options.certify and facts.signatures > 0
         signer = self._signer(material)
@@ -243,7 +262,9 @@ class PadesEngine:
             use_pades_lta=options.level == "B-LTA",
             validation_context=self._validation_context(signer) if long_term else None,
             signer_key_usage={"non_repudiation"},
-            dss_settings=DSSContentSettings(include_vri=False, placement=SigDSSPlacementPreference.TOGETHER_WITH_NEXT_TS),
+            dss_settings=DSSContentSettings(
+                include_vri=False, placement=SigDSSPlacementPreference.TOGETHER_WITH_NEXT_TS
+            ),
         )
         spec = SigFieldSpec(
             sig_field_name=field_name,
@@ -286,7 +307,7 @@ def _box(visible: VisibleBox) -> tuple[int, int, int, int]:
 
 
 def _path_error(signer: KeyStoreSigner, err: Exception) -> SigningError:
-    serial = format(signer.signing_cert.serial_number, "x")
+    serial = format(signer.certificate.serial_number, "x")
     if isinstance(err, RevokedError) or "revoked" in str(err).lower():
         return CertificateRevokedError(serial, None)
     return SigningError(f"the signer's certificate does not validate: {err}")

@@ -22,11 +22,12 @@ class KeyStoreSigner(Signer):
     ) -> None:
         super().__init__(
             signing_cert=certificate,
-            cert_registry=SimpleCertificateStore.from_certs([certificate, *chain]),
+            cert_registry=SimpleCertificateStore.from_certs([certificate, *chain]),  # type: ignore[no-untyped-call]
             embed_roots=True,
         )
         self.keystore = keystore
         self.key_label = key_label
+        self.certificate = certificate
         # Placeholder sizes for dry runs: DER ECDSA P-256 is at most 72 bytes, RSA the modulus length.
         public = certificate.public_key
         self._dry_run_size = 72 if key_algorithm_of(public.dump()) == "ec" else public.bit_size // 8

@@ -104,7 +104,7 @@ class CertificateInfo:
 
     @property
     def pem(self) -> str:
-        return pem.armor("CERTIFICATE", self.der).decode()
+        return str(pem.armor("CERTIFICATE", self.der).decode())
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -157,7 +157,11 @@ def load_certificates(data: bytes) -> list[x509.Certificate]:
     """Certificates from PEM (one or several) or DER bytes; :class:`PkiError` when there are none."""
     try:
         if pem.detect(data):
-            return [x509.Certificate.load(der) for kind, _h, der in pem.unarmor(data, multiple=True) if kind == "CERTIFICATE"]
+            return [
+                x509.Certificate.load(der)
+                for kind, _h, der in pem.unarmor(data, multiple=True)
+                if kind == "CERTIFICATE"
+            ]
         return [x509.Certificate.load(data)]
     except (ValueError, TypeError) as err:
         raise PkiError(f"not a certificate: {err}") from None
@@ -221,7 +225,12 @@ class CertificateAuthority:
                     .where(PkiCertificate.role == role, PkiCertificate.status == CertificateStatus.VALID)
                     .order_by(PkiCertificate.id.desc())
                 ).first()
-                for role in (CertificateRole.ROOT_CA, CertificateRole.ISSUING_CA, CertificateRole.OCSP, CertificateRole.TSA)
+                for role in (
+                    CertificateRole.ROOT_CA,
+                    CertificateRole.ISSUING_CA,
+                    CertificateRole.OCSP,
+                    CertificateRole.TSA,
+                )
             }
             extra = s.scalars(select(PkiCertificate).where(PkiCertificate.role == CertificateRole.EXTERNAL_CA)).all()
             root, issuing = rows[CertificateRole.ROOT_CA], rows[CertificateRole.ISSUING_CA]
@@ -266,7 +275,11 @@ class CertificateAuthority:
                 label = self._ensure_key(ROOT_LABEL, "ca:root")
                 public = self.keystore.public_key(label)
                 subject = build_name(
-                    [("country_name", COUNTRY), ("organization_name", self.organisation), ("common_name", f"{self.ca_name} Root CA")]
+                    [
+                        ("country_name", COUNTRY),
+                        ("organization_name", self.organisation),
+                        ("common_name", f"{self.ca_name} Root CA"),
+                    ]
                 )
                 cert = build_certificate(
                     self.keystore,
@@ -286,7 +299,11 @@ class CertificateAuthority:
                 label = self._ensure_key(ISSUING_LABEL, "ca:issuing")
                 public = self.keystore.public_key(label)
                 subject = build_name(
-                    [("country_name", COUNTRY), ("organization_name", self.organisation), ("common_name", f"{self.ca_name} Issuing CA")]
+                    [
+                        ("country_name", COUNTRY),
+                        ("organization_name", self.organisation),
+                        ("common_name", f"{self.ca_name} Issuing CA"),
+                    ]
                 )
                 root_cert = root.certificate
                 cert = build_certificate(
@@ -299,7 +316,9 @@ class CertificateAuthority:
                     not_after=now + timedelta(days=10 * 365),
                     extensions=ca_extensions(path_length=0, urls=self.urls, issuer_name="root"),
                 )
-                created.append(self._store(cert, CertificateRole.ISSUING_CA, key_label=label, issuer_serial=root.serial))
+                created.append(
+                    self._store(cert, CertificateRole.ISSUING_CA, key_label=label, issuer_serial=root.serial)
+                )
             self._forget_chain()
             created.extend(self._ensure_service_certificates())
             self._forget_chain()
@@ -311,8 +330,18 @@ class CertificateAuthority:
         chain = self.chain()
         now = self.clock()
         for role, common_name, extensions, days in (
-            (CertificateRole.OCSP, f"{self.ca_name} OCSP Responder", ocsp_signer_extensions(self.urls, "issuing"), 2 * 365),
-            (CertificateRole.TSA, f"{self.ca_name} Time-Stamping Authority", tsa_extensions(self.urls, "issuing"), 5 * 365),
+            (
+                CertificateRole.OCSP,
+                f"{self.ca_name} OCSP Responder",
+                ocsp_signer_extensions(self.urls, "issuing"),
+                2 * 365,
+            ),
+            (
+                CertificateRole.TSA,
+                f"{self.ca_name} Time-Stamping Authority",
+                tsa_extensions(self.urls, "issuing"),
+                5 * 365,
+            ),
         ):
             if self._current(role) is not None:
                 continue
@@ -344,26 +373,38 @@ class CertificateAuthority:
         if not issuing.ca:
             raise PkiError("the certificate to import is not a CA certificate (basicConstraints cA is false)")
         others = load_certificates(chain) if chain else []
-        roots = [c for c in others if c.self_signed == "maybe" or c.self_signed == "yes"]
+        roots = [c for c in others if c.self_signed in ("maybe", "yes")]
         if issuing.self_signed in ("yes", "maybe"):
             roots = [issuing]
         if not roots:
             raise PkiError("give the outside root certificate with --chain (it becomes the trust anchor)")
         label = key_label or self._label_for_public_key(issuing.public_key.dump())
         if label is None or not self.keystore.has_key(label):
-            raise PkiError("the CA's private key is not in the token: import it with the HSM's tools and pass --key-label")
+            raise PkiError(
+                "the CA's private key is not in the token: import it with the HSM's tools and pass --key-label"
+            )
         if self.keystore.public_key(label) != issuing.public_key.dump():
             raise PkiError(f"the key {label!r} in the token does not match the certificate")
         created = []
         with self._lock, self.database.session() as s:
-            for row in s.scalars(select(PkiCertificate).where(PkiCertificate.role.in_(
-                (CertificateRole.ROOT_CA, CertificateRole.ISSUING_CA, CertificateRole.OCSP, CertificateRole.TSA)
-            ))):
-                row.status = CertificateStatus.REVOKED if row.role in (CertificateRole.OCSP, CertificateRole.TSA) else row.status
+            for row in s.scalars(
+                select(PkiCertificate).where(
+                    PkiCertificate.role.in_(
+                        (CertificateRole.ROOT_CA, CertificateRole.ISSUING_CA, CertificateRole.OCSP, CertificateRole.TSA)
+                    )
+                )
+            ):
+                row.status = (
+                    CertificateStatus.REVOKED if row.role in (CertificateRole.OCSP, CertificateRole.TSA) else row.status
+                )
                 if row.role in (CertificateRole.ROOT_CA, CertificateRole.ISSUING_CA):
                     row.role = CertificateRole.EXTERNAL_CA
             if s.get(SigningKey, label) is None:
-                s.add(SigningKey(label=label, owner="ca:issuing", algorithm="imported", public_key=issuing.public_key.dump()))
+                s.add(
+                    SigningKey(
+                        label=label, owner="ca:issuing", algorithm="imported", public_key=issuing.public_key.dump()
+                    )
+                )
         root = roots[0]
         if root.dump() != issuing.dump():
             created.append(self._store(root, CertificateRole.ROOT_CA, key_label=None, issuer_serial=None))
@@ -372,7 +413,9 @@ class CertificateAuthority:
                 created.append(self._store(other, CertificateRole.EXTERNAL_CA, key_label=None, issuer_serial=None))
         created.append(self._store(issuing, CertificateRole.ISSUING_CA, key_label=label, issuer_serial=_serial(root)))
         if root.dump() == issuing.dump():
-            created.append(self._store(root, CertificateRole.ROOT_CA, key_label=label, issuer_serial=None, replace=True))
+            created.append(
+                self._store(root, CertificateRole.ROOT_CA, key_label=label, issuer_serial=None, replace=True)
+            )
         self._forget_chain()
         created.extend(self._ensure_service_certificates())
         self._forget_chain()
@@ -384,7 +427,11 @@ class CertificateAuthority:
             return
         chain = self.chain()
         self.pem_dir.mkdir(parents=True, exist_ok=True)
-        files = {"root-ca.pem": [chain.root], "issuing-ca.pem": [chain.issuing], "ca-chain.pem": [chain.issuing, *chain.extra, chain.root]}
+        files = {
+            "root-ca.pem": [chain.root],
+            "issuing-ca.pem": [chain.issuing],
+            "ca-chain.pem": [chain.issuing, *chain.extra, chain.root],
+        }
         if chain.ocsp:
             files["ocsp.pem"] = [chain.ocsp]
         if chain.tsa:
@@ -459,9 +506,15 @@ class CertificateAuthority:
             raise SignerNotAllowedError(person.uid, "the account is not active")
         label = self._ensure_key(f"person-{person.uid}-{secrets.token_hex(6)}", f"uid:{person.uid}")
         public = self.keystore.public_key(label)
-        cert = self._issue(person_subject(person, self.organisation), public, end_entity_extensions(self.urls, "issuing", email=person.mail))
+        cert = self._issue(
+            person_subject(person, self.organisation),
+            public,
+            end_entity_extensions(self.urls, "issuing", email=person.mail),
+        )
         previous = self.certificates(role=CertificateRole.PERSON, uid=person.uid, valid_only=True)
-        info = self._store(cert, CertificateRole.PERSON, key_label=label, issuer_serial=_serial(self.chain().issuing), uid=person.uid)
+        info = self._store(
+            cert, CertificateRole.PERSON, key_label=label, issuer_serial=_serial(self.chain().issuing), uid=person.uid
+        )
         for old in previous:
             self.revoke(old.serial, "superseded")
         return info
@@ -470,9 +523,17 @@ class CertificateAuthority:
         """A new seal certificate for a unit (``path_above``: the units above it, top down)."""
         label = self._ensure_key(f"seal-{unit.code}-{secrets.token_hex(6)}", f"unit:{unit.code}")
         public = self.keystore.public_key(label)
-        cert = self._issue(seal_subject(unit, path_above, self.organisation), public, end_entity_extensions(self.urls, "issuing"))
+        cert = self._issue(
+            seal_subject(unit, path_above, self.organisation), public, end_entity_extensions(self.urls, "issuing")
+        )
         previous = self.certificates(role=CertificateRole.SEAL, unit_code=unit.code, valid_only=True)
-        info = self._store(cert, CertificateRole.SEAL, key_label=label, issuer_serial=_serial(self.chain().issuing), unit_code=unit.code)
+        info = self._store(
+            cert,
+            CertificateRole.SEAL,
+            key_label=label,
+            issuer_serial=_serial(self.chain().issuing),
+            unit_code=unit.code,
+        )
         for old in previous:
             self.revoke(old.serial, "superseded")
         return info
@@ -495,8 +556,10 @@ class CertificateAuthority:
         """A key generated in the token for ``person`` and a PKCS#10 request (PEM) for an outside CA to sign."""
         label = self._ensure_key(f"person-{person.uid}-{secrets.token_hex(6)}", f"uid:{person.uid}")
         public = self.keystore.public_key(label)
-        request = build_csr(self.keystore, label=label, subject=person_subject(person, self.organisation), public_key=public)
-        return pem.armor("CERTIFICATE REQUEST", request.dump()).decode()
+        request = build_csr(
+            self.keystore, label=label, subject=person_subject(person, self.organisation), public_key=public
+        )
+        return str(pem.armor("CERTIFICATE REQUEST", request.dump()).decode())
 
     def import_certificate(self, certificate: bytes, chain: bytes = b"") -> CertificateInfo:
         """Import a certificate an outside CA issued for a key in the token (made with :meth:`csr_for_person`)."""
@@ -512,7 +575,9 @@ class CertificateAuthority:
         for other in load_certificates(chain) if chain else []:
             self._store(other, CertificateRole.EXTERNAL_CA, key_label=None, issuer_serial=None)
         role, uid, unit = (
-            (CertificateRole.PERSON, owner[4:], None) if owner.startswith("uid:") else (CertificateRole.SEAL, None, owner[5:])
+            (CertificateRole.PERSON, owner[4:], None)
+            if owner.startswith("uid:")
+            else (CertificateRole.SEAL, None, owner[5:])
         )
         info = self._store(cert, role, key_label=label, issuer_serial=None, uid=uid, unit_code=unit)
         self._forget_chain()
@@ -574,7 +639,9 @@ class CertificateAuthority:
         for _ in range(8):
             if current.self_signed in ("yes", "maybe") and current.dump() != cert.der:
                 break
-            issuer = next((c for c in pool if c.subject == current.issuer and c.dump() not in [o.dump() for o in out]), None)
+            issuer = next(
+                (c for c in pool if c.subject == current.issuer and c.dump() not in [o.dump() for o in out]), None
+            )
             if issuer is None:
                 break
             out.append(issuer)
@@ -602,7 +669,10 @@ class CertificateAuthority:
 
     def revoke_person(self, uid: str, reason: str = "privilege-withdrawn") -> list[CertificateInfo]:
         """Revoke every valid certificate of an official: call it when the account is disabled or leaves."""
-        return [self.revoke(c.serial, reason) for c in self.certificates(role=CertificateRole.PERSON, uid=uid, valid_only=True)]
+        return [
+            self.revoke(c.serial, reason)
+            for c in self.certificates(role=CertificateRole.PERSON, uid=uid, valid_only=True)
+        ]
 
     def _ca_row(self, ca: x509.Certificate) -> CertificateInfo:
         return self.get(_serial(ca))
@@ -677,9 +747,13 @@ class CertificateAuthority:
                 chain = self.chain()
                 authorities = []
                 if chain.ocsp is not None and chain.ocsp_label is not None:
-                    authorities.append(OcspAuthority(chain.issuing, chain.ocsp_label, chain.ocsp.public_key.dump(), chain.ocsp))
+                    authorities.append(
+                        OcspAuthority(chain.issuing, chain.ocsp_label, chain.ocsp.public_key.dump(), chain.ocsp)
+                    )
                 else:
-                    authorities.append(OcspAuthority(chain.issuing, chain.issuing_key.label, chain.issuing_key.public_key, None))
+                    authorities.append(
+                        OcspAuthority(chain.issuing, chain.issuing_key.label, chain.issuing_key.public_key, None)
+                    )
                 if chain.root_key is not None:
                     authorities.append(OcspAuthority(chain.root, chain.root_key.label, chain.root_key.public_key, None))
                 self._ocsp = OcspResponder(self.keystore, authorities, self.status_of, clock=self.clock)

@@ -93,7 +93,7 @@ class OcspResponder:
         if authority is None or any(self._authority_for(i["req_cert"]) is not authority for i in items):
             return _error("unauthorized")
         cert_ids = [item["req_cert"] for item in items]
-        return self._build(authority, cert_ids, nonce).dump()
+        return bytes(self._build(authority, cert_ids, nonce).dump())
 
     def response_for(self, ca_certificate: x509.Certificate, serial: int) -> bytes:
         """A fresh response about one certificate, for embedding in a document's validation data."""
@@ -109,7 +109,7 @@ class OcspResponder:
         authority = self._authority_for(cert_id)
         if authority is None:
             raise LookupError("this responder does not answer for that CA")
-        return self._build(authority, [cert_id], None).dump()
+        return bytes(self._build(authority, [cert_id], None).dump())
 
     def _build(self, authority: OcspAuthority, cert_ids: Sequence[ocsp.CertId], nonce: Any) -> ocsp.OCSPResponse:
         now = self.clock()

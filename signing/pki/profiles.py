@@ -139,7 +139,13 @@ def end_entity_extensions(urls: PkiUrls, ca_name: str, *, email: str | None = No
         *_status_pointers(urls, ca_name),
     ]
     if email:
-        exts.append({"extn_id": "subject_alt_name", "critical": False, "extn_value": [x509.GeneralName(name="rfc822_name", value=email)]})
+        exts.append(
+            {
+                "extn_id": "subject_alt_name",
+                "critical": False,
+                "extn_value": [x509.GeneralName(name="rfc822_name", value=email)],
+            }
+        )
     return exts
 
 
@@ -153,9 +159,7 @@ def ocsp_signer_extensions(urls: PkiUrls, ca_name: str) -> list[dict[str, Any]]:
         {
             "extn_id": "authority_information_access",
             "critical": False,
-            "extn_value": [
-                {"access_method": "ca_issuers", "access_location": _uri(urls.ca_certificate(ca_name))}
-            ],
+            "extn_value": [{"access_method": "ca_issuers", "access_location": _uri(urls.ca_certificate(ca_name))}],
         },
     ]
 
