@@ -32,7 +32,7 @@ $(NODE_STAMP): tests/interop/package.json
 	cd tests/interop && npm install --no-audit --no-fund --silent
 	@touch $(NODE_STAMP)
 
-node: $(NODE_STAMP)
+node: $(if $(wildcard tests/interop/package.json),$(NODE_STAMP))
 
 demo: system venv
 	$(BIN)/antin demo

@@ -12,6 +12,10 @@ from typing import Any
 
 import click
 
+from antin.db_cli import db
+from antin.demo import demo
+from antin.serve import serve
+from idp.cli import audit
 from idp.instance import Instance
 from idp.settings import Settings, SettingsError, load_settings
 from signing.cli import pki, sign
@@ -81,6 +85,12 @@ def settings_as_dict(settings: Settings) -> dict[str, dict[str, Any]]:
             shown[f.name] = value
         out[section.name] = shown
     return out
+
+
+cli.add_command(demo)
+cli.add_command(serve)
+cli.add_command(db)
+cli.add_command(audit)
 
 
 def main() -> None:

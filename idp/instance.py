@@ -12,6 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from idp.audit.service import AuditLog
 from idp.database import Database
 from idp.settings import Settings, generate_secret
 
@@ -60,6 +61,10 @@ class Instance:
             self.ensure_data_dir()
         db = self.settings.database
         return Database(self.settings.database_url, echo=db.echo, pool_size=db.pool_size)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        return AuditLog(self.database, self.secret_key)
 
     @cached_property
     def managed_slapd(self) -> ManagedSlapd | None:

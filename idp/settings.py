@@ -78,6 +78,7 @@ class ServerSettings:
     port: int = doc("port the server listens on", 5000)
     workers: int = doc("gunicorn worker processes in production", 4)
     trusted_proxies: int = doc("number of reverse proxies whose X-Forwarded-* headers are trusted", 0)
+    max_upload_mb: int = doc("largest request body accepted, in MB (PDF uploads)", 100)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,3 @@
+from antin.cli import main
+
+main()

@@ -1,0 +1,45 @@
+"""The app factory: the one place that puts every feature of the platform together."""
+
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from idp import errors, health, i18n, openapi, web
+from idp.instance import Instance
+from idp.logs import configure_logging
+from idp.settings import Settings, load_settings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None, *, instance: Instance | None = None) -> Flask:
+    """Build the WSGI application for one instance (settings read from the environment when not given)."""
+    if instance is None:
+        instance = Instance(settings or load_settings())
+    settings = instance.settings
+    configure_logging(settings.log)
+
+    app = Flask("antin")
+    app.config.update(
+        SECRET_KEY=instance.secret_key,
+        SESSION_COOKIE_NAME="antin_session",
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=settings.server.max_upload_mb * 1024 * 1024,
+        ANTIN_TRUSTED_PROXIES=settings.server.trusted_proxies,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["antin.instance"] = instance
+    if settings.server.trusted_proxies:
+        n = settings.server.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)  # type: ignore[method-assign]
+
+    web.init_app(app)
+    errors.init_app(app)
+    i18n.init_app(app)
+    health.init_app(app)
+    openapi.init_app(app)
+    return app

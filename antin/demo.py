@@ -1,0 +1,93 @@
+"""``antin demo``: the whole platform on one machine with no outside service (the embedded default)."""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import ExitStack
+from pathlib import Path
+
+import click
+from werkzeug.serving import run_simple
+
+from antin.app import create_app
+from antin.migrate import upgrade
+from idp.audit import AuditEvent
+from idp.instance import Instance
+from idp.settings import CoreSettings, Settings, SettingsError, env_name, load_settings
+
+__all__ = ["demo", "demo_settings"]
+
+ACCOUNTS_FILE = "demo-accounts.json"
+
+
+def demo_settings(port: int | None, host: str | None) -> Settings:
+    """Settings for ``antin demo``: ``--port`` also moves the issuer unless ANTIN_ISSUER says otherwise."""
+    overrides: dict[str, dict[str, object]] = {"server": {}}
+    if port is not None:
+        overrides["server"]["port"] = port
+    if host is not None:
+        overrides["server"]["host"] = host
+    settings = load_settings(overrides=overrides)
+    if (
+        port is not None
+        and env_name("core", "issuer") not in os.environ
+        and settings.core.issuer == CoreSettings.issuer
+    ):
+        overrides["core"] = {"issuer": f"http://localhost:{port}"}
+        settings = load_settings(overrides=overrides)
+    return settings
+
+
+def prepare_directory(instance: Instance, out: ExitStack) -> list[dict[str, str]]:
+    """Start the managed slapd (stopped when the demo ends) and seed it on first start."""
+    slapd = instance.managed_slapd
+    if slapd is not None and not slapd.is_running():
+        slapd.start()
+        out.callback(slapd.stop)
+    accounts_path = instance.data_dir / ACCOUNTS_FILE
+    if accounts_path.exists():
+        accounts: list[dict[str, str]] = json.loads(accounts_path.read_text(encoding="utf-8"))
+        return accounts
+    from directory.demo_data import seed_demo
+
+    accounts = [{"uid": uid, "password": pw, "role": role} for uid, pw, role in seed_demo(instance.directory)]
+    fd = os.open(accounts_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(accounts, fh, ensure_ascii=False, indent=2)
+    return accounts
+
+
+def print_banner(settings: Settings, accounts: list[dict[str, str]], data_dir: Path) -> None:
+    click.secho("Ấn Tín — demo instance", bold=True)
+    click.echo(f"  issuer:      {settings.core.issuer}")
+    click.echo(f"  discovery:   {settings.core.issuer}/.well-known/openid-configuration")
+    click.echo(f"  data folder: {data_dir.resolve()}")
+    if settings.core.env == "development" and accounts:
+        click.echo("  demo accounts (development only):")
+        for account in accounts:
+            click.echo(f"    {account['uid']:<22} {account['password']:<18} {account['role']}")
+    click.echo("  stop with Ctrl-C")
+
+
+@click.command()
+@click.option("--port", type=click.IntRange(1, 65535), help="Port to serve on (default 5000; moves the issuer too).")
+@click.option("--host", help="Address to listen on (default localhost).")
+def demo(port: int | None, host: str | None) -> None:
+    """Run the whole platform on this machine: directory, database, keys, web (development only)."""
+    try:
+        settings = demo_settings(port, host)
+    except SettingsError as err:
+        raise click.ClickException(str(err)) from None
+    if settings.production:
+        raise click.ClickException("antin demo is for development; in production run `antin serve`")
+    instance = Instance(settings)
+    with ExitStack() as stack:
+        stack.callback(instance.close)
+        instance.ensure_data_dir()
+        upgrade(instance.database)
+        accounts = prepare_directory(instance, stack)
+        app = create_app(instance=instance)
+        instance.audit.record(AuditEvent.INSTANCE_START, details={"mode": "demo", "issuer": settings.core.issuer})
+        print_banner(settings, accounts, instance.data_dir)
+        run_simple(settings.server.host, settings.server.port, app, threaded=True, use_reloader=False)

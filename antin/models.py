@@ -1,0 +1,11 @@
+"""Every SQL model of the platform, imported so that ``metadata`` knows them all (Alembic, create_all)."""
+
+from __future__ import annotations
+
+import idp.audit.models
+from idp.database import Base
+
+__all__ = ["metadata"]
+
+MODEL_MODULES = (idp.audit.models,)
+metadata = Base.metadata

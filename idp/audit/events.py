@@ -1,0 +1,40 @@
+"""Audit event names, shaped ``"area:subject:action"``. Add a member here for each new kind of event."""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = ["AuditEvent"]
+
+
+class AuditEvent(enum.StrEnum):
+    # the platform itself
+    INSTANCE_START = "instance:process:start"
+    SETTINGS_REFUSED = "instance:settings:refused"
+    AUDIT_VERIFY = "audit:chain:verify"
+
+    # sign-in and sessions
+    LOGIN_PASSWORD_SUCCESS = "login:password:success"
+    LOGIN_PASSWORD_FAILURE = "login:password:failure"
+    LOGIN_THROTTLED = "login:attempt:throttled"
+    LOGIN_ACCOUNT_LOCKED = "login:account:locked"
+    PASSWORD_CHANGE = "login:password:change"
+    SESSION_LOGOUT = "session:sso:logout"
+
+    # directory administration
+    DIRECTORY_USER_CREATE = "directory:user:create"
+    DIRECTORY_USER_MODIFY = "directory:user:modify"
+    DIRECTORY_USER_MOVE = "directory:user:move"
+    DIRECTORY_USER_DISABLE = "directory:user:disable"
+    DIRECTORY_USER_ENABLE = "directory:user:enable"
+    DIRECTORY_USER_DELETE = "directory:user:delete"
+    DIRECTORY_PASSWORD_RESET = "directory:password:reset"
+    DIRECTORY_ACCOUNT_UNLOCK = "directory:account:unlock"
+    DIRECTORY_UNIT_CREATE = "directory:unit:create"
+    DIRECTORY_UNIT_MODIFY = "directory:unit:modify"
+    DIRECTORY_UNIT_MOVE = "directory:unit:move"
+    DIRECTORY_UNIT_DELETE = "directory:unit:delete"
+    DIRECTORY_GROUP_CREATE = "directory:group:create"
+    DIRECTORY_GROUP_MEMBER_ADD = "directory:group:member-add"
+    DIRECTORY_GROUP_MEMBER_REMOVE = "directory:group:member-remove"
+    DIRECTORY_IMPORT = "directory:entries:import"

@@ -1,0 +1,117 @@
+"""The error model: RFC 9457 problem details for APIs, a plain page for browsers, never a stack trace.
+
+Raise :class:`ProblemError` from a view to answer with a given status and message; anything unexpected becomes a
+500 whose body says only that something failed and quotes the request id that the log line carries.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, render_template_string, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
+
+__all__ = ["ProblemError", "init_app", "problem_response", "wants_json"]
+
+log = logging.getLogger("antin.errors")
+PROBLEM_JSON = "application/problem+json"
+
+
+class ProblemError(Exception):
+    """An error to show the client: an HTTP status, a short title, a human detail and extra members."""
+
+    def __init__(self, status: int, title: str, detail: str = "", *, type_: str = "about:blank", **extra: Any) -> None:
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.type = type_
+        self.extra = extra
+        super().__init__(f"{status} {title}: {detail}")
+
+
+def problem_response(
+    status: int, title: str, detail: str = "", *, type_: str = "about:blank", **extra: Any
+) -> Response:
+    body: dict[str, Any] = {"type": type_, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    request_id = getattr(g, "request_id", None)
+    if request_id:
+        body["request_id"] = request_id
+    body.update(extra)
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_JSON
+    return response
+
+
+def wants_json() -> bool:
+    """API paths and clients that prefer JSON get problem+json; browsers get a page."""
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json", PROBLEM_JSON])
+    return best in ("application/json", PROBLEM_JSON)
+
+
+ERROR_PAGE = """<!doctype html>
+<html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ status }} · Ấn Tín</title>
+<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}
+h1{font-size:1.4rem;color:#a50e0e}p.en{color:#555}</style></head>
+<body><h1 id="error-title">{{ title_vi }}</h1><p>{{ detail_vi }}</p>
+<p class="en" lang="en">{{ title }}{% if detail %}: {{ detail }}{% endif %}</p>
+{% if request_id %}<p><small>Mã yêu cầu / request id: <code>{{ request_id }}</code></small></p>{% endif %}
+</body></html>"""
+
+VIETNAMESE_TITLES = {
+    400: ("Yêu cầu không hợp lệ", "Vui lòng kiểm tra lại thông tin đã gửi."),
+    403: ("Không có quyền truy cập", "Tài khoản của bạn không được phép thực hiện thao tác này."),
+    404: ("Không tìm thấy trang", "Địa chỉ bạn truy cập không tồn tại."),
+    405: ("Phương thức không được hỗ trợ", "Thao tác này không được hỗ trợ tại địa chỉ này."),
+    413: ("Tệp quá lớn", "Tệp tải lên vượt quá dung lượng cho phép."),
+    429: ("Quá nhiều yêu cầu", "Vui lòng thử lại sau ít phút."),
+    500: ("Đã xảy ra lỗi", "Hệ thống gặp sự cố. Vui lòng thử lại sau; nếu lỗi lặp lại, hãy báo mã yêu cầu bên dưới."),
+    503: ("Dịch vụ tạm thời không sẵn sàng", "Vui lòng thử lại sau ít phút."),
+}
+
+
+def error_response(status: int, title: str, detail: str = "", **extra: Any) -> Response:
+    if wants_json():
+        return problem_response(status, title, detail, **extra)
+    title_vi, detail_vi = VIETNAMESE_TITLES.get(status, (title, detail))
+    html = render_template_string(
+        ERROR_PAGE,
+        status=status,
+        title=title,
+        detail=detail,
+        title_vi=title_vi,
+        detail_vi=detail_vi,
+        request_id=getattr(g, "request_id", None),
+    )
+    return Response(html, status=status, mimetype="text/html")
+
+
+def handle_problem(err: ProblemError) -> Response:
+    return error_response(err.status, err.title, err.detail, **({"type": err.type} | err.extra))
+
+
+def handle_http_exception(err: HTTPException) -> BaseResponse:
+    if err.code is None:  # a RoutingException such as a redirect: let werkzeug answer
+        return err.get_response()
+    response = error_response(err.code, err.name, err.description or "")
+    if err.code == 405 and getattr(err, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(err.valid_methods)  # type: ignore[attr-defined]
+    return response
+
+
+def handle_unexpected(err: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500, "Internal Server Error", "something went wrong on our side")
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(ProblemError, handle_problem)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,105 @@
+"""Liveness, readiness and metrics: ``/healthz``, ``/readyz`` and ``/metrics``.
+
+``/readyz`` runs every registered readiness check (the database and the directory here; features add theirs,
+such as the HSM, with :func:`add_readiness_check`) and answers 503 naming what is not ready.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from werkzeug.wrappers import Response as BaseResponse
+
+from idp.web import get_instance
+
+__all__ = ["add_readiness_check", "init_app"]
+
+log = logging.getLogger("antin.health")
+bp = Blueprint("health", __name__)
+ReadinessCheck = Callable[[], None]
+
+HTTP_REQUESTS = Counter("antin_http_requests_total", "HTTP requests answered", ["method", "endpoint", "status"])
+HTTP_DURATION = Histogram(
+    "antin_http_request_duration_seconds",
+    "Time to answer HTTP requests",
+    ["endpoint"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+def add_readiness_check(app: Flask, name: str, check: ReadinessCheck) -> None:
+    """Register a check that raises (with a short, safe message) when ``name`` is not usable."""
+    app.extensions["antin.readiness"][name] = check
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    results: dict[str, str] = {}
+    ready = True
+    for name, check in current_app.extensions["antin.readiness"].items():
+        try:
+            check()
+            results[name] = "ok"
+        except Exception as err:
+            ready = False
+            results[name] = _reason(err)
+            log.warning("not ready: %s: %s", name, results[name])
+    response = jsonify(status="ready" if ready else "unavailable", checks=results)
+    response.status_code = 200 if ready else 503
+    return response
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        data = generate_latest(registry)
+    else:
+        data = generate_latest()
+    return Response(data, mimetype=CONTENT_TYPE_LATEST)
+
+
+def _reason(err: Exception) -> str:
+    reason = getattr(err, "reason", None) or str(err) or type(err).__name__
+    return str(reason).splitlines()[0][:200]
+
+
+def _start_timer() -> None:
+    g.antin_started = time.perf_counter()
+
+
+def _observe(response: BaseResponse) -> BaseResponse:
+    endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+    HTTP_REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
+    started = g.get("antin_started")
+    if started is not None:
+        HTTP_DURATION.labels(endpoint).observe(time.perf_counter() - started)
+    return response
+
+
+def _check_database() -> None:
+    get_instance().database.check()
+
+
+def _check_directory() -> None:
+    get_instance().directory.check()
+
+
+def init_app(app: Flask) -> None:
+    app.extensions.setdefault("antin.readiness", {})
+    add_readiness_check(app, "database", _check_database)
+    add_readiness_check(app, "directory", _check_directory)
+    app.register_blueprint(bp)
+    app.before_request(_start_timer)
+    app.after_request(_observe)

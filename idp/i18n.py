@@ -1,0 +1,42 @@
+"""Languages: Vietnamese first, English second.
+
+The locale comes from, in order: a view's choice (``g.ui_locale``, e.g. from OIDC ``ui_locales``), the
+``?lang=`` query parameter, the ``antin_lang`` cookie the language switch sets, the browser's
+Accept-Language, and finally Vietnamese.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, g, request
+from flask_babel import Babel
+
+__all__ = ["DEFAULT_LOCALE", "LANGUAGE_COOKIE", "SUPPORTED_LOCALES", "init_app", "pick_locale"]
+
+SUPPORTED_LOCALES = ("vi", "en")
+DEFAULT_LOCALE = "vi"
+LANGUAGE_COOKIE = "antin_lang"
+ROOT = Path(__file__).resolve().parent.parent
+TRANSLATION_DIRECTORIES = (
+    ROOT / "idp" / "translations",
+    ROOT / "signing" / "translations",
+    ROOT / "admin" / "translations",
+)
+
+
+def pick_locale() -> str:
+    chosen = g.get("ui_locale")
+    if chosen in SUPPORTED_LOCALES:
+        return str(chosen)
+    for candidate in (request.args.get("lang"), request.cookies.get(LANGUAGE_COOKIE)):
+        if candidate in SUPPORTED_LOCALES:
+            return str(candidate)
+    return request.accept_languages.best_match(SUPPORTED_LOCALES) or DEFAULT_LOCALE
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Ho_Chi_Minh")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(p) for p in TRANSLATION_DIRECTORIES)
+    Babel(app, locale_selector=pick_locale)

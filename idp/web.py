@@ -1,0 +1,108 @@
+"""What every HTTP response of the platform shares: request ids, security headers, CSRF protection.
+
+Views reach the instance with :func:`get_instance`. Unsafe requests (POST, PUT, PATCH, DELETE) must carry the
+session's CSRF token (form field ``csrf_token`` or header ``X-CSRF-Token``) unless they carry their own
+credentials in an ``Authorization`` header or the view or blueprint is exempt (OAuth endpoints that clients
+call directly).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Blueprint, Flask, current_app, g, request, session
+from werkzeug.wrappers import Response as BaseResponse
+
+from idp.errors import ProblemError
+from idp.instance import Instance
+from idp.logs import request_id_var
+
+__all__ = ["csrf_exempt", "csrf_token", "exempt_blueprint", "get_instance", "init_app"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSRF_SESSION_KEY = "_csrf"
+DEFAULT_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+def get_instance() -> Instance:
+    instance: Instance = current_app.extensions["antin.instance"]
+    return instance
+
+
+def csrf_token() -> str:
+    """The session's CSRF token, created on first use (a Jinja global in every template)."""
+    token = session.get(CSRF_SESSION_KEY)
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        session[CSRF_SESSION_KEY] = token
+    return token
+
+
+def csrf_exempt(view: F) -> F:
+    """Mark a view that is called by OAuth clients rather than by our own pages."""
+    view._antin_csrf_exempt = True  # type: ignore[attr-defined]
+    return view
+
+
+def exempt_blueprint(app: Flask, blueprint: Blueprint) -> None:
+    app.extensions["antin.csrf_exempt_blueprints"].add(blueprint.name)
+
+
+def _check_csrf() -> None:
+    if request.method not in UNSAFE_METHODS or "Authorization" in request.headers:
+        return
+    if request.blueprint in current_app.extensions["antin.csrf_exempt_blueprints"]:
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None or getattr(view, "_antin_csrf_exempt", False):
+        return
+    sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
+    expected = session.get(CSRF_SESSION_KEY)
+    if not isinstance(expected, str) or not sent or not hmac.compare_digest(sent, expected):
+        raise ProblemError(
+            400,
+            "Bad Request",
+            "the form has expired or did not come from this site; reload the page and try again",
+            type_="urn:antin:csrf",
+        )
+
+
+def _start_request() -> None:
+    incoming = request.headers.get("X-Request-ID", "")
+    trusted = current_app.config.get("ANTIN_TRUSTED_PROXIES", 0) > 0
+    g.request_id = incoming[:64] if trusted and incoming.isprintable() and incoming else uuid.uuid4().hex[:16]
+    request_id_var.set(g.request_id)
+    _check_csrf()
+
+
+def _secure_response(response: BaseResponse) -> BaseResponse:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    if "Cache-Control" not in headers and not request.path.startswith("/static/"):
+        headers["Cache-Control"] = "no-store"
+    request_id = g.get("request_id")
+    if request_id:
+        headers["X-Request-ID"] = request_id
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.extensions.setdefault("antin.csrf_exempt_blueprints", set())
+    app.before_request(_start_request)
+    app.after_request(_secure_response)
+    app.jinja_env.globals["csrf_token"] = csrf_token

@@ -1,0 +1,122 @@
+"""What every HTTP response shares: health, readiness, metrics, errors without stack traces, CSRF, headers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask, render_template_string
+from flask.testing import FlaskClient
+
+from antin.app import create_app
+from antin.migrate import upgrade
+from directory.memory import InMemoryDirectory
+from idp.instance import Instance
+from idp.settings import load_settings
+
+
+@pytest.fixture
+def instance(tmp_path: Path) -> Iterator[Instance]:
+    inst = Instance(load_settings({"ANTIN_DATA_DIR": str(tmp_path), "ANTIN_LOG_LEVEL": "WARNING"}))
+    upgrade(inst.database)
+    inst.__dict__["directory"] = InMemoryDirectory()  # the real directory is tested in tests/directory
+    yield inst
+    inst.close()
+
+
+@pytest.fixture
+def app(instance: Instance) -> Flask:
+    app = create_app(instance=instance)
+
+    @app.get("/boom")
+    def boom() -> str:
+        raise RuntimeError("secret internals: password=hunter2")
+
+    @app.route("/form", methods=["GET", "POST"])
+    def form() -> str:
+        return render_template_string("<form method=post><input name=csrf_token value='{{ csrf_token() }}'></form>")
+
+    return app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def test_healthz(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json == {"status": "ok"}
+
+
+def test_readyz_names_what_is_unavailable(client: FlaskClient, instance: Instance) -> None:
+    assert client.get("/readyz").json == {"status": "ready", "checks": {"database": "ok", "directory": "ok"}}
+    directory = instance.directory
+    assert isinstance(directory, InMemoryDirectory)
+    directory.available = False
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json is not None
+    assert response.json["checks"]["database"] == "ok"
+    assert "directory" in response.json["checks"]["directory"] and response.json["status"] == "unavailable"
+
+
+def test_metrics_in_prometheus_text_format(client: FlaskClient) -> None:
+    client.get("/healthz")
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+    assert 'antin_http_requests_total{endpoint="/healthz",method="GET",status="200"}' in response.text
+
+
+def test_an_unexpected_error_is_a_plain_500_without_internals(client: FlaskClient) -> None:
+    response = client.get("/boom", headers={"Accept": "text/html"})
+    assert response.status_code == 500
+    assert "hunter2" not in response.text and "Traceback" not in response.text
+    assert "Đã xảy ra lỗi" in response.text
+    assert response.headers["X-Request-ID"] in response.text
+
+
+def test_api_errors_are_problem_json(client: FlaskClient) -> None:
+    response = client.get("/api/nothing-here")
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+    assert response.json is not None and response.json["status"] == 404 and response.json["title"] == "Not Found"
+
+
+def test_browser_404_is_a_vietnamese_page(client: FlaskClient) -> None:
+    response = client.get("/nothing-here", headers={"Accept": "text/html"})
+    assert response.status_code == 404 and "Không tìm thấy trang" in response.text
+
+
+def test_security_headers(client: FlaskClient) -> None:
+    headers = client.get("/healthz").headers
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Cache-Control"] == "no-store"
+
+
+def test_forms_need_the_csrf_token(client: FlaskClient) -> None:
+    assert client.post("/form", data={"x": "1"}).status_code == 400
+    page = client.get("/form").text
+    token = page.split("value='")[1].split("'")[0]
+    assert client.post("/form", data={"csrf_token": "forged"}).status_code == 400
+    assert client.post("/form", data={"csrf_token": token}).status_code == 200
+    assert client.post("/form", headers={"X-CSRF-Token": token}).status_code == 200
+
+
+def test_session_cookie_flags(tmp_path: Path) -> None:
+    inst = Instance(load_settings({"ANTIN_DATA_DIR": str(tmp_path), "ANTIN_ISSUER": "https://sso.dang.vn"}))
+    app = create_app(instance=inst)
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    inst.close()
+
+
+def test_openapi_document_lists_the_issuer_as_server(client: FlaskClient, instance: Instance) -> None:
+    doc = client.get("/api/openapi.json").json
+    assert doc is not None and doc["openapi"].startswith("3.1")
+    assert doc["servers"] == [{"url": instance.settings.core.issuer}]
+    assert "Problem" in doc["components"]["schemas"]

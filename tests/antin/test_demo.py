@@ -1,0 +1,96 @@
+"""`antin demo` as a new user meets it: one command, the directory seeded, the web up, clean stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.components import free_port, require_command
+
+
+@pytest.fixture
+def demo_env(tmp_path: Path) -> dict[str, str]:
+    require_command("slapd")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ANTIN_")}
+    return clean | {"ANTIN_DATA_DIR": str(tmp_path / "demo"), "ANTIN_LOG_LEVEL": "WARNING"}
+
+
+def start_demo(env: dict[str, str], port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "antin", "demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def wait_ready(base: str, proc: subprocess.Popen[str], timeout: float = 120) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"antin demo exited early:\n{proc.stdout.read() if proc.stdout else ''}")
+        try:
+            response = requests.get(f"{base}/readyz", timeout=2)
+            if response.status_code == 200:
+                body: dict[str, object] = response.json()
+                return body
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("antin demo did not become ready")
+
+
+def stop(proc: subprocess.Popen[str]) -> str:
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    return out
+
+
+def test_demo_starts_seeds_serves_and_stops_cleanly(demo_env: dict[str, str]) -> None:
+    port = free_port()
+    base = f"http://localhost:{port}"
+    proc = start_demo(demo_env, port)
+    try:
+        ready = wait_ready(base, proc)
+        assert ready["status"] == "ready"
+        # every subcommand works on the running instance
+        units = subprocess.run(
+            [sys.executable, "-m", "antin", "directory", "units", "list", "--json"],
+            env=demo_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        codes = {unit["code"] for unit in json.loads(units.stdout)}
+        assert len(codes) >= 8
+        verify = subprocess.run(
+            [sys.executable, "-m", "antin", "audit", "verify"], env=demo_env, capture_output=True, text=True, timeout=60
+        )
+        assert verify.returncode == 0, verify.stderr
+    finally:
+        out = stop(proc)
+    assert f"issuer:      {base}" in out
+    assert "demo accounts (development only)" in out
+    assert "Traceback" not in out
+    slapd_pid = Path(demo_env["ANTIN_DATA_DIR"]) / "slapd"
+    leftovers = subprocess.run(["pgrep", "-f", str(slapd_pid)], capture_output=True, text=True, check=False)
+    assert leftovers.stdout.strip() == "", "slapd was left running after the demo stopped"
+
+    # a second start reuses the data: same accounts, no reseeding
+    proc = start_demo(demo_env, port)
+    try:
+        wait_ready(base, proc)
+    finally:
+        second = stop(proc)
+    first_accounts = [line for line in out.splitlines() if line.startswith("    ")]
+    assert first_accounts and first_accounts == [line for line in second.splitlines() if line.startswith("    ")]

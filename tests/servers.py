@@ -1,0 +1,106 @@
+"""Throwaway PostgreSQL and Redis servers for production-mode tests, each in a temporary folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.components import free_port, require_command
+
+__all__ = ["postgres_server", "redis_server"]
+
+
+def _as_postgres_user() -> list[str]:
+    # initdb and postgres refuse to run as root; CI machines run tests as root.
+    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+
+def _postgres_bin_dir() -> Path:
+    """Debian keeps the server programs in /usr/lib/postgresql/<version>/bin, off the PATH."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
+    if not found:
+        require_command("initdb", hint="scripts/install-system-packages.sh test (package postgresql)")
+        return Path(str(shutil.which("initdb"))).resolve().parent
+    return found[-1].parent
+
+
+@contextmanager
+def postgres_server(folder: Path) -> Iterator[str]:
+    """Start PostgreSQL in ``folder``; yield a SQLAlchemy URL of an empty database ``antin``."""
+    bin_dir = _postgres_bin_dir()
+    initdb, pg_ctl, createdb = (str(bin_dir / name) for name in ("initdb", "pg_ctl", "createdb"))
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+        for parent in folder.parents:
+            if parent == Path("/tmp") or parent == parent.parent:
+                break
+            parent.chmod(parent.stat().st_mode | 0o005)
+    data = folder / "data"
+    port = free_port()
+    user = _as_postgres_user()
+    subprocess.run(
+        [*user, initdb, "-D", str(data), "-U", "antin", "-A", "trust", "-E", "UTF8", "--no-sync"],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -k {folder} -c listen_addresses='' -c fsync=off -c full_page_writes=off"
+    subprocess.run(
+        [*user, pg_ctl, "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        subprocess.run(
+            [
+                *user,
+                createdb,
+                "-h",
+                str(folder),
+                "-p",
+                str(port),
+                "-U",
+                "antin",
+                "antin",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        yield f"postgresql+psycopg://antin@/antin?host={folder}&port={port}"
+    finally:
+        subprocess.run(
+            [*user, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"], check=False, capture_output=True
+        )
+
+
+@contextmanager
+def redis_server(folder: Path) -> Iterator[str]:
+    """Start Redis on a free loopback port; yield its redis:// URL."""
+    redis = require_command("redis-server")
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    proc = subprocess.Popen(
+        [redis, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("redis-server did not start") from None
+                time.sleep(0.02)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
