@@ -34,6 +34,17 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
     settings = instance.settings
     audience = settings.signing.api_audience or f"{settings.core.issuer}/api/signing"
     register(app, service, AccessTokenVerifier(settings.core.issuer, audience))
+    if "antin.openapi" in app.extensions:
+        from idp.openapi import add_openapi
+        from signing.openapi import OPENAPI
+
+        components = OPENAPI["components"]
+        add_openapi(
+            app,
+            paths=OPENAPI["paths"],
+            schemas=components["schemas"],
+            security_schemes=components["securitySchemes"],
+        )
     if not settings.production:
         try:
             service.ensure_pki()

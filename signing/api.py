@@ -23,6 +23,7 @@ from flask import Blueprint, Flask, Response, current_app, request, send_file
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from directory.errors import DirectoryError
+from idp.errors import problem_response
 from signing.appearance import parse_visible
 from signing.auth import AccessToken, AccessTokenVerifier, TokenError
 from signing.errors import SigningError
@@ -63,8 +64,7 @@ def register(app: Flask, service: SigningService, verifier: AccessTokenVerifier)
 
 
 def problem(status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None) -> Response:
-    body = {"type": f"urn:antin:problem:{code}", "title": title, "status": status, "detail": detail}
-    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json")
+    response = problem_response(status, title, detail, type_=f"urn:antin:problem:{code}")
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response

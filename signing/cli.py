@@ -124,7 +124,7 @@ def pki_issue(instance: Instance, uid: str, unit: str | None, as_json: bool) -> 
 @click.option("--valid", is_flag=True, help="Only certificates that are not revoked.")
 @json_option
 @click.pass_obj
-def pki_list(  # noqa: PLR0917 (click passes options by keyword)
+def pki_list(
     instance: Instance, uid: str | None, unit: str | None, role: str | None, valid: bool, as_json: bool
 ) -> None:
     """List certificates."""
@@ -240,10 +240,9 @@ def pki_import_ca(
 ) -> None:
     """Use an issuing CA from an outside PKI (its key already in the HSM) instead of the generated one."""
     with _errors():
-        service = _service(instance)
-        created = service.ca.import_ca(certificate.read_bytes(), chain.read_bytes() if chain else b"", key_label)
-        service.__dict__.pop("tsa", None)
-        service.__dict__.pop("engine", None)
+        created = _service(instance).import_ca(
+            certificate.read_bytes(), chain.read_bytes() if chain else b"", key_label, actor="cli"
+        )
     if as_json:
         click.echo(json.dumps([c.to_json() for c in created], ensure_ascii=False, indent=2))
         return
@@ -267,7 +266,7 @@ def pki_import_ca(
 @click.option("--location", default=None, help="Place of signing.")
 @json_option
 @click.pass_obj
-def sign(  # noqa: PLR0917 (click passes options by keyword)
+def sign(
     instance: Instance,
     inputs: tuple[Path, ...],
     output: Path,

@@ -1,6 +1,7 @@
-"""The OpenAPI 3.1 description of the signing API, as a fragment the app factory merges into ``/api/openapi.json``.
+"""The OpenAPI 3.1 description of the signing API, a fragment merged into ``/api/openapi.json``.
 
-``OPENAPI["paths"]`` and ``OPENAPI["components"]`` are meant to be merged key by key into the platform's document.
+``signing.init_app`` merges ``OPENAPI["paths"]`` and ``OPENAPI["components"]`` with ``idp.openapi.add_openapi``;
+errors refer to the platform's shared ``Problem`` schema.
 """
 
 from __future__ import annotations
@@ -150,17 +151,6 @@ OPENAPI: dict[str, Any] = {
             }
         },
         "schemas": {
-            "Problem": {
-                "type": "object",
-                "description": "RFC 9457 problem details.",
-                "properties": {
-                    "type": {"type": "string"},
-                    "title": {"type": "string"},
-                    "status": {"type": "integer"},
-                    "detail": {"type": "string"},
-                },
-                "required": ["type", "title", "status"],
-            },
             "Certificate": {
                 "type": "object",
                 "properties": {
