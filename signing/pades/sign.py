@@ -24,7 +24,7 @@ from pyhanko.pdf_utils.generic import PdfObject
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError, PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
+from pyhanko.sign.fields import FieldMDPAction, FieldMDPSpec, MDPPerm, SigFieldSpec, SigSeedSubFilter
 from pyhanko.sign.general import SigningError as PyhankoSigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
 from pyhanko.sign.signers.pdf_signer import DSSContentSettings, SigDSSPlacementPreference
@@ -270,6 +270,7 @@ class PadesEngine:
             sig_field_name=field_name,
             on_page=(options.visible.page - 1) if options.visible else 0,
             box=_box(options.visible) if options.visible else None,
+            field_mdp_spec=FieldMDPSpec(FieldMDPAction.ALL) if lock else None,
             doc_mdp_update_value=MDPPerm.NO_CHANGES if lock else None,
         )
         style = AppearanceStampStyle(appearance=options.appearance) if options.visible else None

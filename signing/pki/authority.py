@@ -756,7 +756,12 @@ class CertificateAuthority:
                     )
                 if chain.root_key is not None:
                     authorities.append(OcspAuthority(chain.root, chain.root_key.label, chain.root_key.public_key, None))
-                self._ocsp = OcspResponder(self.keystore, authorities, self.status_of, clock=self.clock)
+                ca_labels = {chain.issuing.sha256: chain.issuing_key.label}
+                if chain.root_key is not None:
+                    ca_labels[chain.root.sha256] = chain.root_key.label
+                self._ocsp = OcspResponder(
+                    self.keystore, authorities, self.status_of, clock=self.clock, ca_labels=ca_labels
+                )
             return self._ocsp
 
     def revocation_material(self, certificates: Sequence[CertificateInfo | x509.Certificate]) -> RevocationMaterial:
@@ -767,6 +772,8 @@ class CertificateAuthority:
         complete = True
         for item in certificates:
             cert = item.certificate if isinstance(item, CertificateInfo) else item
+            if cert.ocsp_no_check_value is not None:
+                continue  # a delegated OCSP responder's certificate needs no status (RFC 6960 §4.2.2.2.1)
             if cert.issuer == chain.issuing.subject:
                 ocsps.append(responder.response_for(chain.issuing, cert.serial_number))
             else:

@@ -59,6 +59,7 @@ class OcspResponder:
         status_of: StatusLookup,
         *,
         clock: Callable[[], datetime],
+        ca_labels: dict[bytes, str] | None = None,
         validity: timedelta = timedelta(days=1),
     ) -> None:
         self.keystore = keystore
@@ -66,6 +67,7 @@ class OcspResponder:
         self.status_of = status_of
         self.clock = clock
         self.validity = validity
+        self.ca_labels = ca_labels or {}  # CA certificate SHA-256 -> label of its key
 
     def _authority_for(self, cert_id: ocsp.CertId) -> OcspAuthority | None:
         algorithm = cert_id["hash_algorithm"]["algorithm"].native
@@ -83,7 +85,7 @@ class OcspResponder:
             request = ocsp.OCSPRequest.load(request_der)
             tbs = request["tbs_request"]
             items = list(tbs["request_list"])
-            nonce = tbs.nonce_value
+            nonce = request.nonce_value
             _ = [item["req_cert"]["serial_number"].native for item in items]
         except (ValueError, TypeError, KeyError):
             return _error("malformed_request")
@@ -112,6 +114,15 @@ class OcspResponder:
         return bytes(self._build(authority, [cert_id], None).dump())
 
     def _build(self, authority: OcspAuthority, cert_ids: Sequence[ocsp.CertId], nonce: Any) -> ocsp.OCSPResponse:
+        signer = authority.signer_certificate
+        if signer is not None and any(c["serial_number"].native == signer.serial_number for c in cert_ids):
+            # Never vouch for itself: answers about the delegated responder's own certificate come from the CA.
+            authority = OcspAuthority(
+                authority.ca_certificate,
+                self.ca_labels[authority.ca_certificate.sha256],
+                authority.ca_certificate.public_key.dump(),
+                None,
+            )
         now = self.clock()
         singles = []
         for cert_id in cert_ids:

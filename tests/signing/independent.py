@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +75,9 @@ def ades_verdicts(
             ),
         )
     )
+    # pyHanko's past-signature validation (B-LTA) recurses deeply: under pytest's own stack frames it passes
+    # Python's default limit of 1000.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
     reader = PdfFileReader(io.BytesIO(pdf), strict=False)
     doc_timestamps = [ts.signed_revision for ts in reader.embedded_timestamp_signatures]
     dss = ades._dss_to_local_knowledge(reader)
@@ -146,7 +150,7 @@ def pdfsig(pdf: Path, nss: Path, *, online_ocsp: bool = True) -> list[PdfsigSign
     blocks = re.split(r"^Signature #\d+:\n", result.stdout, flags=re.MULTILINE)[1:]
     found = []
     for block in blocks:
-        fields = dict(re.findall(r"^\s+- ([^:]+): (.*)$", block, flags=re.MULTILINE))
+        fields = dict(re.findall(r"^[ \t]+- ([^:\n]+): (.*)$", block, flags=re.MULTILINE))
         found.append(
             PdfsigSignature(
                 field=fields.get("Signature Field Name", ""),
