@@ -25,7 +25,7 @@ from joserfc.jwk import ECKey
 from werkzeug.serving import make_server
 
 import signing
-import signing.models  # noqa: F401 (tables)
+import signing.models
 from antin.app import create_app
 from antin.migrate import upgrade
 from directory.memory import InMemoryDirectory
@@ -36,7 +36,7 @@ from idp.settings import load_settings
 from signing.hsm import SOFTHSM_MODULE_CANDIDATES
 from signing.pki import RevocationMaterial
 from signing.samples import sample_pdf
-from signing.service import SignRequest, SigningService, signing_service
+from signing.service import SigningService, SignRequest, signing_service
 from tests.components import free_port, in_ci, require_command
 from tests.signing.independent import nss_database
 
