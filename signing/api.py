@@ -24,6 +24,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from directory.errors import DirectoryError
 from idp.errors import problem_response
+from idp.web import exempt_blueprint
 from signing.appearance import parse_visible
 from signing.auth import AccessToken, AccessTokenVerifier, TokenError
 from signing.errors import SigningError
@@ -58,6 +59,9 @@ def register(app: Flask, service: SigningService, verifier: AccessTokenVerifier)
     app.extensions[EXTENSION_KEY] = SigningState(service, verifier)
     app.register_blueprint(api)
     app.register_blueprint(pki_endpoints)
+    if "antin.csrf_exempt_blueprints" in app.extensions:
+        # OCSP and time-stamp clients post DER bodies, not forms: no session, nothing to forge.
+        exempt_blueprint(app, pki_endpoints)
 
 
 # -- problems -------------------------------------------------------------------------------------------------
