@@ -60,7 +60,9 @@ def register(app: Flask, service: SigningService, verifier: AccessTokenVerifier)
     app.register_blueprint(api)
     app.register_blueprint(pki_endpoints)
     if "antin.csrf_exempt_blueprints" in app.extensions:
-        # OCSP and time-stamp clients post DER bodies, not forms: no session, nothing to forge.
+        # Neither uses the session cookie: the API takes bearer tokens only (so a request without one gets 401,
+        # not a CSRF refusal); OCSP and time-stamp clients post DER bodies.
+        exempt_blueprint(app, api)
         exempt_blueprint(app, pki_endpoints)
 
 

@@ -194,7 +194,9 @@ class HsmToken:
 
     def close(self) -> None:
         with self._lock:
-            if self._session is not None and self._pid == os.getpid():
+            # A handle from before a re-initialisation may now name another object's session: leave it alone.
+            current = self._pid == os.getpid() and self._generation == _ModuleState.generation
+            if self._session is not None and current:
                 with contextlib.suppress(pkcs11.PKCS11Error):
                     self._session.close()
             self._session = None
