@@ -12,12 +12,13 @@ run; input and output are file streams, copied in chunks, never held whole in me
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
 from asn1crypto import x509
 from pyhanko.pdf_utils.generic import PdfObject
@@ -122,24 +123,24 @@ def _check_header(stream: BinaryIO) -> None:
     stream.seek(0)
 
 
-def _open_reader(stream: BinaryIO) -> PdfFileReader:
+def _open_writer(stream: BinaryIO) -> IncrementalPdfFileWriter:
+    """Parse the PDF once, for both the checks and the incremental update."""
     _check_header(stream)
     try:
-        reader = PdfFileReader(stream, strict=False)
-        if reader.encrypted:
+        writer = IncrementalPdfFileWriter(stream, strict=False)
+        if writer.prev.encrypted:
             raise _reject("encrypted", "the PDF is encrypted: remove the password protection before signing")
-        _ = reader.root["/Pages"]
+        _ = writer.prev.root["/Pages"]
     except InvalidDocumentError:
         raise
     except (PdfError, PdfReadError, ValueError, KeyError, TypeError, IndexError, OSError) as err:
         raise _reject("damaged", f"the PDF cannot be read ({type(err).__name__})") from None
-    return reader
+    return writer
 
 
 def inspect_pdf(stream: BinaryIO) -> DocumentFacts:
     """Check that ``stream`` is a signable PDF and describe it; :class:`InvalidDocumentError` otherwise."""
-    reader = _open_reader(stream)
-    return _facts(reader)
+    return _facts(_open_writer(stream).prev)
 
 
 def _facts(reader: PdfFileReader) -> DocumentFacts:
@@ -195,7 +196,25 @@ class PadesEngine:
         self._tsa_certificates = tuple(x509.Certificate.load(c) for c in tsa_certificates)
         self._revocation = revocation
         self._signers: dict[tuple[str, bytes], KeyStoreSigner] = {}
+        self._reserved: dict[tuple[int, Level], int] = {}
         self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def _run(self, operation: Coroutine[Any, Any, Any], context: ValidationContext | None) -> None:
+        """Run pyHanko's coroutine on this thread's event loop, kept between signatures (``asyncio.run`` would
+        build and tear down a loop and its executor every time)."""
+        loop = getattr(self._local, "loop", None)
+        if loop is None or loop.is_closed():
+            loop = self._local.loop = asyncio.new_event_loop()
+
+        async def run_then_release() -> None:
+            try:
+                await operation
+            finally:
+                if context is not None:
+                    await context.aclose()  # type: ignore[no-untyped-call]
+
+        loop.run_until_complete(run_then_release())
 
     def _signer(self, material: SignerMaterial) -> KeyStoreSigner:
         key = (material.key_label, material.certificate)
@@ -208,6 +227,12 @@ class PadesEngine:
             return signer
 
     def _bytes_reserved(self, signer: KeyStoreSigner, level: Level) -> int:
+        key = (id(signer), level)
+        if key not in self._reserved:
+            self._reserved[key] = self._estimate_size(signer, level)
+        return self._reserved[key]
+
+    def _estimate_size(self, signer: KeyStoreSigner, level: Level) -> int:
         # CMS = certificates + signed attributes + signature; a time-stamp token adds the TSA's certificates.
         certs = sum(len(c.dump()) for c in signer.cert_registry)
         size = certs + 2048
@@ -237,8 +262,8 @@ class PadesEngine:
             raise InvalidRequestError("level", f"{options.level} needs a time-stamping authority")
         if options.visible is not None and options.appearance is None:
             raise InvalidRequestError("visible", "a visible signature needs an appearance")
-        reader = _open_reader(source)
-        facts = _facts(reader)
+        writer = _open_writer(source)
+        facts = _facts(writer.prev)
         if facts.locked:
             raise _reject("locked", "the document is certified or locked against any further change")
         if options.visible is not None and options.visible.page > facts.pages:
@@ -283,10 +308,12 @@ class PadesEngine:
         )
         started = datetime.now(UTC)
         try:
-            writer = IncrementalPdfFileWriter(source, strict=False)
-            if writer.prev.encrypted:
-                raise _reject("encrypted", "the PDF is encrypted: remove the password protection before signing")
-            pdf_signer.sign_pdf(writer, bytes_reserved=self._bytes_reserved(signer, options.level), output=output)
+            self._run(
+                pdf_signer.async_sign_pdf(
+                    writer, bytes_reserved=self._bytes_reserved(signer, options.level), output=output
+                ),
+                meta.validation_context,
+            )
         except (RevokedError, PathValidationError) as err:
             raise _path_error(signer, err) from None
         except PyhankoSigningError as err:
