@@ -27,6 +27,7 @@ import pkcs11
 from pkcs11 import Attribute, KeyType, Mechanism, MechanismFlag, ObjectClass
 from pkcs11.util.ec import encode_ec_public_key, encode_ecdsa_signature, encode_named_curve_parameters
 from pkcs11.util.rsa import encode_rsa_public_key
+from pkcs11.util.x509 import decode_x509_certificate
 
 from signing.errors import (
     HsmLockedError,
@@ -261,6 +262,23 @@ class HsmToken:
                 for obj in list(session.get_objects({Attribute.CLASS: cls, Attribute.LABEL: label})):
                     obj.destroy()
             self._keys.pop(label, None)
+
+    def store_certificate(self, label: str, der: bytes) -> None:
+        """Put a certificate on the token beside its key (same label and id), replacing an older one, so that
+        other PKCS#11 tools (pkcs11-tool, pyHanko's command line, browsers) find the pair."""
+        key_id = hashlib.sha256(label.encode()).digest()[:16]
+        attrs = decode_x509_certificate(der)
+        attrs.update({Attribute.LABEL: label, Attribute.ID: key_id, Attribute.TOKEN: True})
+        with self._lock:
+            session = self._ensure_session()
+            try:
+                for old in list(
+                    session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.LABEL: label})
+                ):
+                    old.destroy()
+                session.create_object(attrs)
+            except pkcs11.PKCS11Error as err:
+                raise _translate(err, self.config.token_label) from None
 
     def labels(self) -> list[str]:
         with self._lock:

@@ -38,6 +38,10 @@ class KeyStore(Protocol):
         """Sign ``data`` (hashed with ``hash_algorithm``: sha256, sha384, sha512) with the key ``label``."""
         ...
 
+    def store_certificate(self, label: str, der: bytes) -> None:
+        """Keep the certificate of key ``label`` beside it (where outside tools look for it)."""
+        ...
+
     def check(self) -> None:
         """Raise :class:`signing.errors.HsmUnavailableError` unless keys can be used."""
         ...
@@ -72,6 +76,9 @@ class Pkcs11KeyStore:
 
     def sign(self, label: str, data: bytes, hash_algorithm: str) -> bytes:
         return self.token.sign(label, data, hash_algorithm)
+
+    def store_certificate(self, label: str, der: bytes) -> None:
+        self.token.store_certificate(label, der)
 
     def check(self) -> None:
         self.token.check()
@@ -145,6 +152,10 @@ class FileKeyStore:
         if isinstance(key, ec.EllipticCurvePrivateKey):
             return key.sign(data, ec.ECDSA(algorithm))
         return key.sign(data, padding.PKCS1v15(), algorithm)
+
+    def store_certificate(self, label: str, der: bytes) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._path(label).with_suffix(".crt").write_bytes(der)
 
     def check(self) -> None:
         return None

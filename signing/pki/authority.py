@@ -496,7 +496,10 @@ class CertificateAuthority:
             )
             s.add(row)
             s.flush()
-            return CertificateInfo.of(row)
+            info = CertificateInfo.of(row)
+        if key_label is not None and self.keystore.has_key(key_label):
+            self.keystore.store_certificate(key_label, cert.dump())
+        return info
 
     # -- end-entity certificates -------------------------------------------------------------------------
 
