@@ -34,6 +34,17 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
     settings = instance.settings
     audience = settings.signing.api_audience or f"{settings.core.issuer}/api/signing"
     register(app, service, AccessTokenVerifier(settings.core.issuer, audience))
+    if "antin.readiness" in app.extensions:
+        from idp.health import add_readiness_check
+
+        def check_hsm() -> None:
+            service.keystore.check()
+
+        def check_pki() -> None:
+            service.ca.chain()
+
+        add_readiness_check(app, "hsm", check_hsm)
+        add_readiness_check(app, "pki", check_pki)
     if "antin.openapi" in app.extensions:
         from idp.openapi import add_openapi
         from signing.openapi import OPENAPI

@@ -366,56 +366,45 @@ class CertificateAuthority:
     def import_ca(self, certificate: bytes, chain: bytes = b"", key_label: str | None = None) -> list[CertificateInfo]:
         """Make an outside-issued CA certificate, whose key is already in the token, the issuing CA.
 
-        ``chain`` holds the outside root (self-signed: the trust anchor) and any CA certificates in between.
-        OCSP responder and TSA certificates are then issued under it.
+        ``chain`` holds the outside root (self-signed: the trust anchor) and any CA certificates in between. The
+        previous CA certificates are kept to build the chains of earlier signatures; the previous OCSP responder
+        and TSA certificates are superseded, and new ones are issued under the imported CA.
         """
         issuing = load_certificates(certificate)[0]
         if not issuing.ca:
             raise PkiError("the certificate to import is not a CA certificate (basicConstraints cA is false)")
         others = load_certificates(chain) if chain else []
-        roots = [c for c in others if c.self_signed in ("maybe", "yes")]
-        if issuing.self_signed in ("yes", "maybe"):
-            roots = [issuing]
+        roots = [c for c in others if c.self_signed in ("yes", "maybe")]
         if not roots:
             raise PkiError("give the outside root certificate with --chain (it becomes the trust anchor)")
-        label = key_label or self._label_for_public_key(issuing.public_key.dump())
+        root = roots[0]
+        public = issuing.public_key.dump()
+        label = key_label or self._label_for_public_key(public)
         if label is None or not self.keystore.has_key(label):
             raise PkiError(
                 "the CA's private key is not in the token: import it with the HSM's tools and pass --key-label"
             )
-        if self.keystore.public_key(label) != issuing.public_key.dump():
+        if self.keystore.public_key(label) != public:
             raise PkiError(f"the key {label!r} in the token does not match the certificate")
-        created = []
+        now = self.clock().replace(microsecond=0)
         with self._lock, self.database.session() as s:
-            for row in s.scalars(
-                select(PkiCertificate).where(
-                    PkiCertificate.role.in_(
-                        (CertificateRole.ROOT_CA, CertificateRole.ISSUING_CA, CertificateRole.OCSP, CertificateRole.TSA)
-                    )
-                )
-            ):
-                row.status = (
-                    CertificateStatus.REVOKED if row.role in (CertificateRole.OCSP, CertificateRole.TSA) else row.status
-                )
+            for row in s.scalars(select(PkiCertificate).where(PkiCertificate.status == CertificateStatus.VALID)):
                 if row.role in (CertificateRole.ROOT_CA, CertificateRole.ISSUING_CA):
                     row.role = CertificateRole.EXTERNAL_CA
+                elif row.role in (CertificateRole.OCSP, CertificateRole.TSA):
+                    row.status, row.revoked_at, row.revocation_reason = CertificateStatus.REVOKED, now, "superseded"
             if s.get(SigningKey, label) is None:
-                s.add(
-                    SigningKey(
-                        label=label, owner="ca:issuing", algorithm="imported", public_key=issuing.public_key.dump()
-                    )
-                )
-        root = roots[0]
-        if root.dump() != issuing.dump():
-            created.append(self._store(root, CertificateRole.ROOT_CA, key_label=None, issuer_serial=None))
+                s.add(SigningKey(label=label, owner="ca:issuing", algorithm="imported", public_key=public))
+        created = [self._store(root, CertificateRole.ROOT_CA, key_label=None, issuer_serial=None, replace=True)]
         for other in others:
-            if other.dump() not in (root.dump(), issuing.dump()):
+            if other.dump() != root.dump():
                 created.append(self._store(other, CertificateRole.EXTERNAL_CA, key_label=None, issuer_serial=None))
-        created.append(self._store(issuing, CertificateRole.ISSUING_CA, key_label=label, issuer_serial=_serial(root)))
-        if root.dump() == issuing.dump():
-            created.append(
-                self._store(root, CertificateRole.ROOT_CA, key_label=label, issuer_serial=None, replace=True)
+        parent = next((c for c in others if c.subject == issuing.issuer), root)
+        created.append(
+            self._store(
+                issuing, CertificateRole.ISSUING_CA, key_label=label, issuer_serial=_serial(parent), replace=True
             )
+        )
         self._forget_chain()
         created.extend(self._ensure_service_certificates())
         self._forget_chain()

@@ -181,3 +181,8 @@ def test_the_openapi_document_describes_the_signing_api(platform: Platform) -> N
         == "#/components/schemas/Problem"
     )
     assert "Problem" in doc["components"]["schemas"]
+
+
+def test_readiness_includes_the_token_and_the_ca(platform: Platform) -> None:
+    ready = requests.get(f"{platform.base_url}/readyz", timeout=10).json()
+    assert ready["checks"]["hsm"] == "ok" and ready["checks"]["pki"] == "ok"

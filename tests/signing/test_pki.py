@@ -293,3 +293,73 @@ def test_service_signatures_use_the_newest_certificate(platform: Platform, plain
 
     [sig] = PdfFileReader(io.BytesIO(first), strict=False).embedded_regular_signatures
     assert format(sig.signer_cert.serial_number, "x") == current.serial
+
+
+def test_an_outside_issuing_ca_can_replace_the_generated_one(tmp_path: Path, plain_pdf: bytes) -> None:
+    """Production: the issuing CA's key is in the HSM, its certificate comes from an outside root."""
+    import signing.models  # noqa: F401
+    from antin.migrate import upgrade
+    from idp.database import Base
+    from idp.instance import Instance
+    from idp.settings import load_settings
+    from signing.keystore import FileKeyStore
+    from signing.service import SigningService
+    from tests.signing.conftest import people
+
+    instance = Instance(load_settings({"ANTIN_DATA_DIR": str(tmp_path), "ANTIN_LOG_LEVEL": "ERROR"}))
+    upgrade(instance.database)
+    Base.metadata.create_all(instance.database.engine)
+    instance.__dict__["directory"] = people()
+    service = SigningService(instance, keystore=FileKeyStore(tmp_path / "keys"))
+    service.ensure_pki()
+    old_root = service.ca.chain().root
+    # The key is made "in the HSM", the outside root (here: `cryptography`) certifies it.
+    spki = service.keystore.generate_key("gcc-issuing", "ec-p256")
+    outside_key = ec.generate_private_key(ec.SECP256R1())
+    root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Root CA (thử nghiệm)")])
+    now = datetime.now(UTC)
+
+    def builder(subject: x509.Name, public: object) -> x509.CertificateBuilder:
+        return (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(root_name)
+            .public_key(public)  # type: ignore[arg-type]
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
+        )
+
+    outside_root = builder(root_name, outside_key.public_key()).sign(outside_key, hashes.SHA256())
+    issuing_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Văn phòng Trung ương Issuing CA")])
+    issuing = builder(issuing_name, serialization.load_der_public_key(spki)).sign(outside_key, hashes.SHA256())
+    pem = lambda c: c.public_bytes(serialization.Encoding.PEM)  # noqa: E731
+    with pytest.raises(PkiError):
+        service.import_ca(pem(issuing))  # no root given
+    created = service.import_ca(pem(issuing), pem(outside_root), "gcc-issuing", actor="test")
+    assert {c.role for c in created} >= {"root-ca", "issuing-ca", "ocsp", "tsa"}
+    chain = service.ca.chain()
+    assert chain.root.dump() == outside_root.public_bytes(serialization.Encoding.DER)
+    assert chain.root_key is None and chain.issuing.subject.native["common_name"] == "Văn phòng Trung ương Issuing CA"
+    # Officials now get certificates from the imported CA, and sign B-T with the new TSA.
+    signed = io.BytesIO()
+    service.sign(io.BytesIO(plain_pdf), signed, SignRequest("an", level="B-T"))
+    material = service.ca.revocation_material([service.ca.signing_certificate(uid="an").certificate])  # type: ignore[union-attr]
+    root_crl = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(root_name)
+        .last_update(now)
+        .next_update(now + timedelta(days=1))
+        .sign(outside_key, hashes.SHA256())
+    )
+    [verdict] = ades_verdicts(
+        signed.getvalue(),
+        [outside_root.public_bytes(serialization.Encoding.DER)],
+        crls=[*material.crls, root_crl.public_bytes(serialization.Encoding.DER)],
+        ocsps=[*material.ocsp_responses, *service.ca.revocation_material([chain.tsa]).ocsp_responses],  # type: ignore[list-item]
+    )
+    assert verdict.status == "PASSED", verdict
+    assert old_root.dump() in [c.der for c in service.ca.certificates(role="external-ca")]
+    instance.close()
