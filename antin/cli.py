@@ -19,6 +19,7 @@ from idp.cli import audit
 from idp.instance import Instance
 from idp.settings import Settings, SettingsError, load_settings
 from signing.cli import pki, sign
+from signing.validation.cli import verify
 
 __all__ = ["cli", "main"]
 
@@ -91,6 +92,7 @@ cli.add_command(demo)
 cli.add_command(serve)
 cli.add_command(db)
 cli.add_command(audit)
+cli.add_command(verify)
 
 
 def main() -> None:

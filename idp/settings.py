@@ -162,6 +162,12 @@ class SigningSettings:
         "folder of appearance images: <uid>.png (signature), seal-<unit code>.png (red seal); default: <data_dir>/signing/images",
         None,
     )
+    verify_max_bytes: int = doc(
+        "largest PDF accepted by `antin verify`, the /verify page and the API", 50 * 1024 * 1024
+    )
+    verify_fetch_revocation: bool = doc(
+        "let verification fetch CRLs and OCSP responses named in the document when it carries none", False
+    )
 
 
 @dataclass(frozen=True)
@@ -353,6 +359,8 @@ def _validate(s: Settings) -> dict[str, str]:
         problems[env_name("directory", "timeout")] = "must be more than 0 seconds"
     if s.log.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems[env_name("log", "level")] = "must be DEBUG, INFO, WARNING or ERROR"
+    if s.signing.verify_max_bytes < 1024:
+        problems[env_name("signing", "verify_max_bytes")] = "must be at least 1024 bytes"
     if s.signing.tsa_url and urlsplit(s.signing.tsa_url).scheme not in ("http", "https"):
         problems[env_name("signing", "tsa_url")] = "must be an http(s) URL"
     if not 0 < s.signing.max_document_mb <= 4096:

@@ -1,0 +1,300 @@
+"""Snapshots of what each revision of a PDF displays, for the change analysis beyond pyHanko's.
+
+pyHanko's difference analysis reasons about which objects an update may touch; it accepts a changed value of
+an existing form field as "form filling" (the shadow "replace" attack). We also compare what is painted: each
+page's content streams and resources, each annotation's appearance, rectangle and flags, and each form field's
+value, as digests over the objects as they stand in that revision. Two revisions that paint differently have
+different digests; comparing digests is exact, needs no rasteriser, and costs one hash of the page objects.
+
+Digests follow references (resolved inside the revision being examined) and skip back-pointers and bookkeeping
+entries that change nothing on screen (``/Parent``, ``/StructParents``, ``/PieceInfo``…).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
+
+from signing.validation.facts import AnnotationSnapshot, FieldSnapshot, PageSnapshot, RevisionSnapshot
+
+__all__ = ["snapshot_revision"]
+
+# Entries that point back up the tree or carry bookkeeping: they change nothing a reader paints.
+_SKIPPED_KEYS = frozenset(
+    {
+        "/Parent",
+        "/P",
+        "/StructParent",
+        "/StructParents",
+        "/PieceInfo",
+        "/LastModified",
+        "/Metadata",
+        "/Popup",
+        "/IRT",
+        "/Dest",
+        "/ID",
+        "/Annots",
+        "/B",
+        "/Thumb",
+        "/Tabs",
+    }
+)
+_PAGE_DISPLAY_KEYS = ("/Contents", "/Resources", "/MediaBox", "/CropBox", "/Rotate", "/Group", "/UserUnit")
+_INHERITABLE = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
+_DOCUMENT_DISPLAY_KEYS = ("/OCProperties", "/OpenAction", "/AA", "/Collection", "/NeedsRendering")
+_MAX_DEPTH = 64
+
+
+class _Digester:
+    """Digests PDF objects within one revision, memoising indirect objects by reference."""
+
+    def __init__(self, resolver: HistoricalResolver, data_cache: dict[object, bytes] | None = None) -> None:
+        self.resolver = resolver
+        self.memo: dict[tuple[int, int], bytes] = {}
+        self.active: set[tuple[int, int]] = set()
+        # Stream data digests by the object's place in the file: the same place holds the same bytes in every
+        # revision, so a 10 MB content stream is hashed once however many revisions are compared.
+        self.data_cache: dict[object, bytes] = data_cache if data_cache is not None else {}
+        self._location: object = None
+
+    def digest(self, obj: generic.PdfObject, depth: int = 0) -> bytes:
+        h = hashlib.sha256()
+        self._feed(h, obj, depth)
+        return h.digest()
+
+    def _feed(self, h: hashlib._Hash, obj: generic.PdfObject, depth: int) -> None:
+        if depth > _MAX_DEPTH:
+            h.update(b"<deep>")
+            return
+        if isinstance(obj, generic.IndirectObject):
+            key = (obj.idnum, obj.generation)
+            if key in self.memo:
+                h.update(self.memo[key])
+                return
+            if key in self.active:
+                h.update(b"<cycle>")
+                return
+            self.active.add(key)
+            try:
+                target = obj.get_object()
+                if isinstance(target, generic.StreamObject):
+                    self._location = self.resolver.reader.xrefs.get_historical_ref(
+                        generic.Reference(obj.idnum, obj.generation), self.resolver.revision
+                    )
+                value = self.digest(target, depth + 1)
+            finally:
+                self.active.discard(key)
+            self.memo[key] = value
+            h.update(value)
+            return
+        if isinstance(obj, generic.StreamObject):
+            location, self._location = self._location, None
+            h.update(b"S")
+            self._feed_dict(h, obj, depth)
+            cached = self.data_cache.get(location) if location is not None else None
+            if cached is None:
+                cached = hashlib.sha256(obj.encoded_data).digest()
+                if location is not None:
+                    self.data_cache[location] = cached
+            h.update(cached)
+        elif isinstance(obj, generic.DictionaryObject):
+            h.update(b"D")
+            self._feed_dict(h, obj, depth)
+        elif isinstance(obj, generic.ArrayObject):
+            h.update(b"A%d" % len(obj))
+            for item in obj:
+                self._feed(h, item, depth + 1)
+        elif isinstance(obj, generic.TextStringObject | generic.ByteStringObject):
+            h.update(b"T" + obj.original_bytes + b"\x00")
+        elif isinstance(obj, generic.NullObject) or obj is None:
+            h.update(b"null\x00")
+        else:
+            h.update(type(obj).__name__.encode() + str(obj).encode() + b"\x00")
+
+    def _feed_dict(self, h: hashlib._Hash, obj: generic.DictionaryObject, depth: int) -> None:
+        for key in sorted(k for k in obj if k not in _SKIPPED_KEYS and k not in ("/Length", "/Filter")):
+            h.update(key.encode() + b"=")
+            self._feed(h, obj.raw_get(key), depth + 1)
+        if isinstance(obj, generic.StreamObject):
+            # /Filter and /Length describe the encoded bytes hashed beside them.
+            h.update(repr(_get(obj, "/Filter")).encode())
+
+
+def _get(obj: generic.PdfObject, key: str, default: Any = None) -> Any:
+    """``obj[key]`` resolved (pyHanko's ``dict.get`` would return an unresolved indirect reference)."""
+    if not isinstance(obj, generic.DictionaryObject):
+        return default
+    try:
+        return obj[key]
+    except KeyError:
+        return default
+
+
+def _hex(data: bytes) -> str:
+    return data.hex()[:32]
+
+
+def _iter_pages(
+    node: generic.DictionaryObject, inherited: dict[str, generic.PdfObject], depth: int = 0
+) -> Iterator[tuple[generic.DictionaryObject, dict[str, generic.PdfObject]]]:
+    if depth > _MAX_DEPTH:
+        raise ValueError("page tree too deep")
+    attrs = dict(inherited)
+    for key in _INHERITABLE:
+        if key in node:
+            attrs[key] = node.raw_get(key)
+    if _get(node, "/Type") == "/Pages" or "/Kids" in node:
+        for kid in _get(node, "/Kids", generic.ArrayObject()):
+            yield from _iter_pages(kid.get_object(), attrs, depth + 1)
+    else:
+        yield node, attrs
+
+
+def _field_name(annot: generic.DictionaryObject) -> tuple[str, str]:
+    """The fully qualified name and the (inherited) type of the field a widget belongs to."""
+    parts: list[str] = []
+    field_type = ""
+    node: generic.DictionaryObject | None = annot
+    seen = 0
+    while node is not None and seen < _MAX_DEPTH:
+        seen += 1
+        if "/T" in node:
+            parts.append(str(node["/T"]))
+        if not field_type and "/FT" in node:
+            field_type = str(node["/FT"])
+        parent = _get(node, "/Parent")
+        node = parent if isinstance(parent, generic.DictionaryObject) else None
+    return ".".join(reversed(parts)), field_type
+
+
+def _annotation(digester: _Digester, ref: generic.PdfObject) -> AnnotationSnapshot:
+    object_id = ref.idnum if isinstance(ref, generic.IndirectObject) else -1
+    annot = ref.get_object()
+    if not isinstance(annot, generic.DictionaryObject):
+        raise ValueError("an annotation is not a dictionary")
+    rect = tuple(round(float(v), 2) for v in _get(annot, "/Rect", ()))
+    flags = int(_get(annot, "/F", 0))
+    h = hashlib.sha256()
+    for key in ("/AP", "/AS", "/OC", "/MK", "/Subtype", "/Contents", "/RC", "/QuadPoints", "/InkList", "/C", "/CA"):
+        if key in annot:
+            h.update(key.encode() + digester.digest(annot.raw_get(key)))
+    subtype = str(_get(annot, "/Subtype", ""))
+    name, field_type = _field_name(annot) if subtype == "/Widget" else ("", "")
+    return AnnotationSnapshot(
+        object_id=object_id,
+        subtype=subtype,
+        rect=rect,
+        flags=flags,
+        appearance_digest=_hex(h.digest()),
+        field_name=name,
+        field_type=field_type,
+    )
+
+
+def _page(
+    digester: _Digester, number: int, page: generic.DictionaryObject, attrs: dict[str, generic.PdfObject]
+) -> PageSnapshot:
+    h = hashlib.sha256()
+    for key in _PAGE_DISPLAY_KEYS:
+        value = attrs.get(key) if key in _INHERITABLE else (page.raw_get(key) if key in page else None)
+        if value is not None:
+            h.update(key.encode() + digester.digest(value))
+    annots = _get(page, "/Annots", generic.ArrayObject())
+    if isinstance(annots, generic.IndirectObject):
+        annots = annots.get_object()
+    snapshots = tuple(_annotation(digester, ref) for ref in annots) if isinstance(annots, list) else ()
+    return PageSnapshot(number=number, content_digest=_hex(h.digest()), annotations=snapshots)
+
+
+def _iter_fields(
+    fields: generic.PdfObject, prefix: str, inherited_type: str, depth: int = 0
+) -> Iterator[tuple[str, str, generic.DictionaryObject]]:
+    if depth > _MAX_DEPTH or not isinstance(fields, list):
+        return
+    for ref in fields:
+        node = ref.get_object()
+        if not isinstance(node, generic.DictionaryObject):
+            continue
+        if "/T" not in node:
+            continue  # a bare widget, not a field
+        name = f"{prefix}.{node['/T']}" if prefix else str(node["/T"])
+        field_type = str(_get(node, "/FT", inherited_type))
+        kids = _get(node, "/Kids")
+        named_kids = [k for k in kids if "/T" in k.get_object()] if isinstance(kids, list) else []
+        if named_kids:
+            yield from _iter_fields(generic.ArrayObject(named_kids), name, field_type, depth + 1)
+        else:
+            yield name, field_type, node
+
+
+def _fields(digester: _Digester, root: generic.DictionaryObject) -> tuple[FieldSnapshot, ...]:
+    form = _get(root, "/AcroForm")
+    if not isinstance(form, generic.DictionaryObject):
+        return ()
+    out: list[FieldSnapshot] = []
+    for name, field_type, node in _iter_fields(_get(form, "/Fields", generic.ArrayObject()), "", ""):
+        has_value = "/V" in node
+        if field_type == "/Sig":
+            # A signature's value is the signature dictionary, covered by the signature itself.
+            value_digest = "signed" if has_value else ""
+        else:
+            value = node.raw_get("/V") if has_value else generic.NullObject()
+            has_value = has_value and str(value.get_object()) not in ("", "/Off")
+            value_digest = _hex(digester.digest(value))
+        out.append(
+            FieldSnapshot(
+                name=name,
+                field_type=field_type,
+                value_digest=value_digest,
+                has_value=has_value,
+                flags=int(_get(node, "/Ff", 0)),
+            )
+        )
+    return tuple(out)
+
+
+def _document_display(digester: _Digester, root: generic.DictionaryObject) -> str:
+    h = hashlib.sha256()
+    for key in _DOCUMENT_DISPLAY_KEYS:
+        if key in root:
+            h.update(key.encode() + digester.digest(root.raw_get(key)))
+    names = _get(root, "/Names")
+    if isinstance(names, generic.DictionaryObject) and "/JavaScript" in names:
+        h.update(b"/JavaScript" + digester.digest(names.raw_get("/JavaScript")))
+    form = _get(root, "/AcroForm")
+    if isinstance(form, generic.DictionaryObject):
+        for key in ("/XFA", "/NeedAppearances"):
+            if key in form:
+                h.update(key.encode() + digester.digest(form.raw_get(key)))
+    return _hex(h.digest())
+
+
+def snapshot_revision(
+    reader: PdfFileReader, revision: int, data_cache: dict[object, bytes] | None = None
+) -> RevisionSnapshot:
+    """What ``revision`` displays; reading errors give a snapshot with ``error`` set, never an exception.
+
+    Pass the same ``data_cache`` for every revision of one file to hash each stream's bytes once.
+    """
+    try:
+        resolver = reader.get_historical_resolver(revision)
+        digester = _Digester(resolver, data_cache)
+        root = resolver.root
+        pages = tuple(
+            _page(digester, number, page, attrs)
+            for number, (page, attrs) in enumerate(_iter_pages(root["/Pages"].get_object(), {}), start=1)
+        )
+        return RevisionSnapshot(
+            revision=revision,
+            pages=pages,
+            fields=_fields(digester, root),
+            document_display_digest=_document_display(digester, root),
+        )
+    except Exception as err:  # any reader failure makes the snapshot unusable, never a pass
+        return RevisionSnapshot(
+            revision=revision, pages=(), fields=(), document_display_digest="", error=f"{type(err).__name__}: {err}"
+        )
