@@ -2,8 +2,10 @@
 
 Every signature is an incremental update, so earlier signatures stay valid: the official signs first, the records
 office then adds the unit's seal. A certification signature can only be the first one (ISO 32000); asking to
-certify a document that is already signed locks it instead (a FieldMDP lock with DocMDP level 1 on the new
-signature, PDF 2.0), which later changes break just the same.
+certify a document that is already signed locks it instead: the new signature carries a FieldMDP lock of every
+form field with DocMDP level 2 (PDF 2.0), so that from then on only signatures may be added. Level 2 rather than 1
+because validators disagree on whether level 1 still admits the validation data and document time-stamps that
+B-LT and B-LTA (and their renewals) add; level 2 admits them everywhere and still catches every other change.
 
 Speed: one :class:`PadesEngine` per process keeps a :class:`~signing.pades.signer.KeyStoreSigner` per certificate,
 the time-stamper and its certificates; the signature space is sized from the certificates instead of by a dry
@@ -78,7 +80,8 @@ class PadesOptions:
     level: Level = "B-B"
     """PAdES baseline level."""
     certify: bool = False
-    """Certify (DocMDP, form filling and signing still allowed) an unsigned document, or lock a signed one."""
+    """Certify an unsigned document (DocMDP 2: form filling and signing still allowed), or lock a signed one
+    (every form field locked, DocMDP 2: only signatures may be added)."""
     field_name: str | None = None
     """Name of the new signature field (unique in the document); generated when None."""
     reason: str | None = None
@@ -296,7 +299,7 @@ class PadesEngine:
             on_page=(options.visible.page - 1) if options.visible else 0,
             box=_box(options.visible) if options.visible else None,
             field_mdp_spec=FieldMDPSpec(FieldMDPAction.ALL) if lock else None,
-            doc_mdp_update_value=MDPPerm.NO_CHANGES if lock else None,
+            doc_mdp_update_value=MDPPerm.FILL_FORMS if lock else None,
         )
         style = AppearanceStampStyle(appearance=options.appearance) if options.visible else None
         pdf_signer = PdfSigner(
