@@ -215,7 +215,7 @@ class PadesEngine:
                 await operation
             finally:
                 if context is not None:
-                    await context.aclose()  # type: ignore[no-untyped-call]
+                    await context.aclose()
 
         loop.run_until_complete(run_then_release())
 

@@ -27,7 +27,7 @@ class KeyStoreSigner(Signer):
     ) -> None:
         super().__init__(
             signing_cert=certificate,
-            cert_registry=SimpleCertificateStore.from_certs([certificate, *chain]),  # type: ignore[no-untyped-call]
+            cert_registry=SimpleCertificateStore.from_certs([certificate, *chain]),
             embed_roots=True,
         )
         self.keystore = keystore

@@ -58,7 +58,7 @@ class _ThousandUnitGlyphs(GlyphAccumulator):
 class _FontFactory(GlyphAccumulatorFactory):
     def create_font_engine(self, writer: BasePdfFileWriter, obj_stream: Any = None) -> GlyphAccumulator:
         if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
-            obj_stream = writer.prepare_object_stream()  # type: ignore[no-untyped-call]
+            obj_stream = writer.prepare_object_stream()
         return _ThousandUnitGlyphs(
             writer=writer,
             font_handle=open(self.font_file, "rb"),
@@ -88,7 +88,7 @@ class AppearanceStamp(BaseStamp):
     def render(self) -> bytes:
         color = self.appearance.color
         # Frame and text in the appearance's colour (navy for officials, red for seals).
-        return b"q %g %g %g RG %s Q" % (*color, super().render())  # type: ignore[no-untyped-call]
+        return b"q %g %g %g RG %s Q" % (*color, super().render())
 
     def _render_inner_content(self) -> list[bytes]:
         width, height = self.box.width, self.box.height
@@ -122,7 +122,7 @@ class AppearanceStamp(BaseStamp):
         img = qr.make_image(image_factory=PdfStreamQRImage)
         natural = (qr.modules_count + 2 * qr.border) * qr.box_size
         xobject = init_xobject_dictionary(img.render_command_stream(), natural, natural)
-        xobject.compress()  # type: ignore[no-untyped-call]
+        xobject.compress()
         writer = self.writer
         assert writer is not None
         self.set_resource(category=ResourceType.XOBJECT, name=pdf_name("/QR"), value=writer.add_object(xobject))
@@ -138,12 +138,12 @@ class AppearanceStamp(BaseStamp):
             box_layout_rule=layout.SimpleBoxLayoutRule(
                 x_align=layout.AxisAlignment.ALIGN_MIN,
                 y_align=layout.AxisAlignment.ALIGN_MAX,
-                margins=layout.Margins.uniform(0),  # type: ignore[no-untyped-call]
+                margins=layout.Margins.uniform(0),
             ),
         )
         box = TextBox(style, writer=self.writer, resources=self.resources, box=None)
         box.content = "\n".join(self.appearance.lines)
-        drawn = box.render()  # type: ignore[no-untyped-call]
+        drawn = box.render()
         natural_w, natural_h = box.box.width, box.box.height
         scale = min(width / natural_w, height / natural_h, 1.4)
         offset_y = y + (height - natural_h * scale) / 2

@@ -14,7 +14,7 @@ class InProcessTimeStamper(TimeStamper):
     """Asks the platform's :class:`~signing.tsa.TimeStampAuthority` directly: no HTTP round trip, same tokens."""
 
     def __init__(self, respond: Callable[[bytes], bytes]) -> None:
-        super().__init__(include_nonce=True)  # type: ignore[no-untyped-call]
+        super().__init__(include_nonce=True)
         self._respond = respond
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:

@@ -60,6 +60,7 @@ ISSUING_LABEL = "antin-issuing-ca"
 CRL_LIFETIME = timedelta(days=7)
 # A CRL is re-issued when less than this is left of its life, or when a revocation is newer than it.
 CRL_REFRESH_MARGIN = timedelta(days=6)
+REVOCATION_CACHE_TTL = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,7 @@ class CertificateAuthority:
         self.clock = clock
         self._chain: CaChain | None = None
         self._ocsp: OcspResponder | None = None
+        self._revocation_cache: dict[tuple[bytes, ...], tuple[datetime, RevocationMaterial]] = {}
         self._lock = threading.RLock()
 
     # -- the CA chain ------------------------------------------------------------------------------------
@@ -264,6 +266,7 @@ class CertificateAuthority:
         with self._lock:
             self._chain = None
             self._ocsp = None
+            self._revocation_cache.clear()
 
     def initialise(self) -> list[CertificateInfo]:
         """Create whatever is missing of root CA, issuing CA, OCSP responder and TSA certificates (idempotent)."""
@@ -655,6 +658,8 @@ class CertificateAuthority:
                 row.revoked_at = self.clock().replace(microsecond=0)
                 row.revocation_reason = reason
             info = CertificateInfo.of(row)
+        with self._lock:
+            self._revocation_cache.clear()
         if info.role in (CertificateRole.OCSP, CertificateRole.TSA):
             self._forget_chain()
         return info
@@ -757,13 +762,29 @@ class CertificateAuthority:
             return self._ocsp
 
     def revocation_material(self, certificates: Sequence[CertificateInfo | x509.Certificate]) -> RevocationMaterial:
-        """OCSP responses for ``certificates`` and the CRLs above them, for a B-LT signature made offline."""
+        """OCSP responses for ``certificates`` and the CRLs above them, for a B-LT signature made offline.
+
+        Kept for a few minutes (OCSP responses live a day; responders commonly pre-produce them) and forgotten at
+        once when this process revokes anything; the signing service refuses revoked signers before it gets here.
+        """
+        certs = [item.certificate if isinstance(item, CertificateInfo) else item for item in certificates]
+        key = tuple(c.sha256 for c in certs)
+        now = self.clock()
+        with self._lock:
+            cached = self._revocation_cache.get(key)
+            if cached is not None and cached[0] > now:
+                return cached[1]
+        material = self._fresh_revocation_material(certs)
+        with self._lock:
+            self._revocation_cache[key] = (now + REVOCATION_CACHE_TTL, material)
+        return material
+
+    def _fresh_revocation_material(self, certificates: Sequence[x509.Certificate]) -> RevocationMaterial:
         chain = self.chain()
         responder = self.ocsp_responder()
         ocsps: list[bytes] = []
         complete = True
-        for item in certificates:
-            cert = item.certificate if isinstance(item, CertificateInfo) else item
+        for cert in certificates:
             if cert.ocsp_no_check_value is not None:
                 continue  # a delegated OCSP responder's certificate needs no status (RFC 6960 §4.2.2.2.1)
             if cert.issuer == chain.issuing.subject:
