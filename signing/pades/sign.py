@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, Literal
 
+import requests
 from asn1crypto import x509
 from pyhanko.pdf_utils.generic import PdfObject
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -60,6 +61,19 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+class _DropOfflineEmbeddingWarning(logging.Filter):
+    """pyHanko warns whenever validation data is embedded without fetching: that is our design (the platform's
+    own OCSP answers and CRLs are handed over), not a problem worth a log line per signature."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "fetching is not allowed" not in record.getMessage()
+
+
+logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_DropOfflineEmbeddingWarning())
+# fontTools reports every font table it leaves out of a subset (DejaVu's FFTM): noise for every appearance.
+logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
 
 Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
 LEVELS: tuple[Level, ...] = ("B-B", "B-T", "B-LT", "B-LTA")
@@ -324,7 +338,9 @@ class PadesEngine:
         except (PdfError, PdfReadError) as err:
             raise _reject("damaged", f"the PDF cannot be signed ({err})") from None
         except OSError as err:
-            raise TimestampError(str(err)) from None
+            if isinstance(err, requests.RequestException):  # the external TSA or a revocation fetch
+                raise TimestampError(f"{type(err).__name__}: {err}") from None
+            raise SigningError(f"cannot write the signed PDF: {err.strerror or err}") from None
         return PadesResult(field_name, started, options.level, certify, lock)
 
 
