@@ -34,6 +34,13 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
     settings = instance.settings
     audience = settings.signing.api_audience or f"{settings.core.issuer}/api/signing"
     register(app, service, AccessTokenVerifier(settings.core.issuer, audience))
+    verify = app.extensions.get("antin.verify")
+    if verify is not None:
+        # The verification API takes the same bearer tokens, and its page shows what a QR code's id refers to.
+        from signing.validation.views import access_check_from_verifier
+
+        verify.access_check = access_check_from_verifier(app.extensions["antin.signing"].verifier)
+        verify.lookup_document = service.describe_signature
     if "antin.readiness" in app.extensions:
         from idp.health import add_readiness_check
 

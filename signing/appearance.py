@@ -89,7 +89,8 @@ def vietnam_time(moment: datetime) -> str:
 
 
 def verification_url(base_url: str, reference: str) -> str:
-    return f"{base_url}/verify?{urlencode({'ref': reference})}"
+    """The public verification page, told which signature record the document should match (``id``)."""
+    return f"{base_url}/verify?{urlencode({'id': reference})}"
 
 
 def official_appearance(

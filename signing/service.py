@@ -49,7 +49,7 @@ from signing.errors import (
 )
 from signing.hsm import HsmConfig, ensure_softhsm_token, find_softhsm_module
 from signing.keystore import KeyStore, Pkcs11KeyStore
-from signing.models import SignatureRecord
+from signing.models import SignatureRecord, aware
 from signing.pades import LEVELS, Level, PadesEngine, PadesOptions, SignerMaterial
 from signing.pki import CertificateAuthority, CertificateInfo, PkiUrls, RevocationMaterial
 from signing.tsa import TimeStampAuthority, database_serials
@@ -438,6 +438,24 @@ class SigningService:
     ) -> list[SignOutcome]:
         """Sign several documents in turn; the token session, key handle and parsed certificates are reused."""
         return [self.sign_file(src, dst, request, actor=actor) for src, dst in documents]
+
+    def describe_signature(self, reference: str) -> dict[str, str] | None:
+        """What the platform recorded about a signature it made (the QR code's ``id``), for the /verify page."""
+        with self.instance.database.session() as s:
+            record = s.get(SignatureRecord, reference)
+            if record is None:
+                return None
+            return {
+                "reference": record.id,
+                "signer": record.signer_uid,
+                "kind": record.kind,
+                "unit": record.unit_code or "",
+                "level": record.level,
+                "certificate_serial": record.certificate_serial,
+                "signed_at": aware(record.created_at).isoformat(),
+                "document": record.document_name,
+                "sha256_signed": record.output_sha256,
+            }
 
     # -- helpers -------------------------------------------------------------------------------------------
 

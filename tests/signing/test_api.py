@@ -35,7 +35,9 @@ def test_an_official_signs_through_the_api(platform: Platform, plain_pdf: bytes,
     assert "cong-van-signed.pdf" in response.headers["Content-Disposition"]
     assert response.headers["Antin-Signature-Level"] == "B-LT"
     reference = response.headers["Antin-Signature-Reference"]
-    assert response.headers["Antin-Verification-Url"] == f"{platform.base_url}/verify?ref={reference}"
+    assert response.headers["Antin-Verification-Url"] == f"{platform.base_url}/verify?id={reference}"
+    described = platform.service.describe_signature(reference)
+    assert described is not None and described["signer"] == "an" and described["level"] == "B-LT"
     [verdict] = ades_verdicts(response.content, [platform.root_der])
     assert verdict.status == "PASSED", verdict
     (tmp_path / "api.pdf").write_bytes(response.content)
