@@ -159,7 +159,7 @@ class SigningSettings:
     api_audience: str = doc("access tokens for /api/signing must carry this aud; default: <issuer>/api/signing", "")
     auto_issue: bool = doc("issue a certificate from the platform's CA when a signer has none (embedded default)", True)
     image_dir: Path | None = doc(
-        "folder of appearance images: <uid>.png (signature), seal-<unit code>.png (red seal); default: <data_dir>/signing/images",
+        "folder of appearance images: <uid>.png, seal-<unit code>.png; default: <data_dir>/signing/images",
         None,
     )
     verify_max_bytes: int = doc(
