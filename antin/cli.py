@@ -6,6 +6,7 @@ Every subcommand works on the instance its settings name (``ANTIN_DATA_DIR``, ``
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from typing import Any
@@ -14,7 +15,10 @@ import click
 
 from antin.db_cli import db
 from antin.demo import demo
+from antin.migrate import is_up_to_date, upgrade
 from antin.serve import serve
+from directory.cli import change_listeners, directory
+from idp.audit import AuditEvent
 from idp.cli import audit
 from idp.instance import Instance
 from idp.settings import Settings, SettingsError, load_settings
@@ -46,6 +50,34 @@ def cli(ctx: click.Context) -> None:
     instance = build_instance()
     ctx.obj = instance
     ctx.call_on_close(instance.close)
+    if ctx.invoked_subcommand in AUDITED_GROUPS:
+        ensure_schema(instance)
+
+
+# Groups whose commands change things and record them in the audit log.
+AUDITED_GROUPS = ("directory",)
+
+
+def ensure_schema(instance: Instance) -> None:
+    """The audit log needs the schema: create it in development, demand the migration in production."""
+    if is_up_to_date(instance.database):
+        return
+    if instance.settings.production:
+        raise click.ClickException("the database schema is not up to date: run `antin db upgrade` first")
+    upgrade(instance.database)
+
+
+def cli_actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def record_directory_change(ctx: click.Context, event: str, subject: str, details: dict[str, Any]) -> None:
+    instance = ctx.find_object(Instance)
+    if instance is not None:
+        instance.audit.record(AuditEvent(event), actor=cli_actor(), subject=subject, details=details)
+
+
+change_listeners.append(record_directory_change)
 
 
 @cli.group()
@@ -92,6 +124,7 @@ cli.add_command(demo)
 cli.add_command(serve)
 cli.add_command(db)
 cli.add_command(audit)
+cli.add_command(directory)
 cli.add_command(verify)
 
 

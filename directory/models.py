@@ -13,8 +13,10 @@ __all__ = [
     "AuthOutcome",
     "AuthStatus",
     "Group",
+    "NewPerson",
     "Page",
     "Person",
+    "PersonChanges",
     "Unit",
     "UnitKind",
     "UnitRef",
@@ -105,6 +107,7 @@ class Group:
     description: str = ""
     members: tuple[str, ...] = ()  # direct member DNs
     is_role: bool = False
+    unit_code: str | None = None  # the unit (and its subtree) a role applies to
 
 
 class AuthStatus(enum.StrEnum):
@@ -139,3 +142,32 @@ class Page:
 
     items: tuple[Person, ...] = field(default_factory=tuple)
     cookie: bytes | None = None
+
+
+@dataclass(frozen=True)
+class NewPerson:
+    """What is needed to create an official; ``unit_code`` None puts the account in ou=people."""
+
+    uid: str
+    full_name: str
+    unit_code: str | None = None
+    password: str | None = None
+    mail: str | None = None
+    phone: str | None = None
+    employee_number: str | None = None
+    party_card_number: str | None = None
+    position: str | None = None
+    status: AccountStatus = AccountStatus.ACTIVE
+    must_change_password: bool = False
+
+
+@dataclass(frozen=True)
+class PersonChanges:
+    """A change to an official: None leaves a field as it is, "" removes an optional one."""
+
+    full_name: str | None = None
+    mail: str | None = None
+    phone: str | None = None
+    employee_number: str | None = None
+    party_card_number: str | None = None
+    position: str | None = None

@@ -35,6 +35,7 @@ class AuditEvent(enum.StrEnum):
     DIRECTORY_UNIT_MOVE = "directory:unit:move"
     DIRECTORY_UNIT_DELETE = "directory:unit:delete"
     DIRECTORY_GROUP_CREATE = "directory:group:create"
+    DIRECTORY_GROUP_DELETE = "directory:group:delete"
     DIRECTORY_GROUP_MEMBER_ADD = "directory:group:member-add"
     DIRECTORY_GROUP_MEMBER_REMOVE = "directory:group:member-remove"
     DIRECTORY_IMPORT = "directory:entries:import"

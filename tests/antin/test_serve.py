@@ -19,7 +19,7 @@ def wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> re
     while True:
         try:
             return requests.get(url, timeout=2)
-        except requests.ConnectionError:
+        except requests.RequestException:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise
             time.sleep(0.1)

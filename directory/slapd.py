@@ -1,0 +1,399 @@
+"""``ManagedSlapd``: the private OpenLDAP server of the embedded default and of the tests.
+
+Everything lives in one folder: slapd.conf (rewritten on every start), the MDB database, the pid file, the
+log, the port it listens on (picked once when the setting is 0, then remembered so that every ``antin``
+process of the instance finds the same server) and, when the path is short enough, the ldapi socket.
+The directory admin is whoever connects on that socket with the same Unix uid (SASL EXTERNAL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from directory.errors import DirectoryError, DirectoryUnavailableError, NotFoundError
+from directory.ldap_client import LdapConnection, Modification, connect_external, explode_dn
+from directory.policy import SERVICE_POLICY, PasswordPolicy
+from directory.slapd_config import SlapdLayout, render_slapd_conf, schema_text
+
+__all__ = ["ManagedSlapd", "SlapdError", "SlapdTls"]
+
+SLAPD_CANDIDATES = ("/usr/sbin/slapd", "/usr/local/libexec/slapd", "/usr/libexec/slapd")
+
+
+@dataclass(frozen=True)
+class SlapdTls:
+    """A certificate for the managed slapd: StartTLS on ldap:// and an ldaps:// listener (tests, staging)."""
+
+    cert_file: Path
+    key_file: Path
+
+
+class SlapdError(DirectoryUnavailableError):
+    """The managed slapd cannot be started (not installed, bad configuration, port taken…)."""
+
+
+def find_program(name: str, candidates: tuple[str, ...] = ()) -> str:
+    found = shutil.which(name) or next((c for c in candidates if os.access(c, os.X_OK)), None)
+    if found is None:
+        raise SlapdError(f"{name} is not installed (Debian: apt-get install slapd ldap-utils)")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ManagedSlapd:
+    """A slapd whose configuration and data live in ``folder``."""
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        base_dn: str,
+        port: int = 0,
+        service_password: str,
+        password_hash: str = "{ARGON2}",  # noqa: S107 (a scheme name)
+        default_policy: PasswordPolicy | None = None,
+        tls: SlapdTls | None = None,
+    ) -> None:
+        self.layout = SlapdLayout(Path(folder))
+        self.base_dn = base_dn
+        self.requested_port = port
+        self.service_password = service_password
+        self.password_hash = password_hash
+        self.default_policy = default_policy or PasswordPolicy()
+        self.tls = tls
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    # -- names -----------------------------------------------------------------------------------------
+
+    @property
+    def folder(self) -> Path:
+        return self.layout.folder
+
+    @property
+    def service_dn(self) -> str:
+        return f"cn=antin-service,{self.base_dn}"
+
+    @property
+    def admin_dn(self) -> str:
+        return f"cn=admin,{self.base_dn}"
+
+    @property
+    def port(self) -> int:
+        """The TCP port: the setting, or the one picked on the first start and kept in the folder."""
+        if self.requested_port:
+            return self.requested_port
+        try:
+            return int(self.layout.portfile.read_text().strip())
+        except (OSError, ValueError):
+            self.folder.mkdir(parents=True, exist_ok=True, mode=0o750)
+            port = free_port()
+            self.layout.portfile.write_text(f"{port}\n")
+            return port
+
+    @property
+    def ldaps_uri(self) -> str | None:
+        """The ldaps:// listener, when the slapd has a certificate (its port is kept in the folder too)."""
+        if self.tls is None:
+            return None
+        portfile = self.folder / "ldaps-port"
+        try:
+            port = int(portfile.read_text().strip())
+        except (OSError, ValueError):
+            self.folder.mkdir(parents=True, exist_ok=True, mode=0o750)
+            port = free_port()
+            portfile.write_text(f"{port}\n")
+        return f"ldaps://127.0.0.1:{port}"
+
+    @property
+    def ldap_uri(self) -> str:
+        return f"ldap://127.0.0.1:{self.port}"
+
+    @property
+    def ldapi_uri(self) -> str:
+        return "ldapi://" + quote(str(self.layout.socket), safe="")
+
+    @property
+    def uris(self) -> tuple[str, ...]:
+        """ldapi first (no port to go stale, no TCP), then loopback TCP."""
+        return (self.ldapi_uri, self.ldap_uri)
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.layout.pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return None
+        # A recycled pid belongs to someone else: only a slapd reading our slapd.conf is ours.
+        return pid if os.fsencode(self.layout.conf) in cmdline else None
+
+    def is_running(self) -> bool:
+        if self._proc is not None and self._proc.poll() is not None:
+            self._proc = None
+        return self.pid() is not None and self.layout.socket.exists()
+
+    def ensure_running(self, timeout: float = 10.0) -> bool:
+        """Start slapd unless one already runs on this folder; True when this call started it."""
+        with self._start_lock():
+            if self.is_running():
+                return False
+            self._start_locked(timeout)
+            return True
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start slapd in the background and return once it answers; create the base entries on first start."""
+        with self._start_lock():
+            if self.is_running():
+                raise SlapdError(f"a slapd already runs on {self.folder} (pid {self.pid()})")
+            self._start_locked(timeout)
+
+    @contextlib.contextmanager
+    def _start_lock(self) -> Iterator[None]:
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o750)
+        with open(self.layout.lockfile, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def write_config(self) -> None:
+        self.layout.db.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.layout.schema.write_text(schema_text(), encoding="utf-8")
+        conf = render_slapd_conf(
+            self.layout,
+            base_dn=self.base_dn,
+            service_dn=self.service_dn,
+            admin_dn=self.admin_dn,
+            password_hash=self.password_hash,
+            tls=(self.tls.cert_file, self.tls.key_file) if self.tls else None,
+        )
+        self.layout.conf.write_text(conf, encoding="utf-8")
+        self.layout.conf.chmod(0o600)
+
+    def _start_locked(self, timeout: float) -> None:
+        slapd = find_program("slapd", SLAPD_CANDIDATES)
+        self.write_config()
+        for attempt in range(2):
+            self._spawn(slapd)
+            try:
+                self._wait_until_up(timeout)
+                break
+            except SlapdError:
+                log_tail = self._log_tail()
+                port_taken = "Address already in use" in log_tail
+                if port_taken and not self.requested_port and attempt == 0:
+                    self.layout.portfile.unlink(missing_ok=True)  # pick another free port and try again
+                    continue
+                raise SlapdError(f"slapd did not start: {log_tail or 'no message'}") from None
+        self.initialize()
+
+    def _spawn(self, slapd: str) -> None:
+        self.layout.socket.unlink(missing_ok=True)
+        self.layout.pidfile.unlink(missing_ok=True)
+        listen = f"{self.ldap_uri}/ {self.ldapi_uri}" + (f" {self.ldaps_uri}/" if self.ldaps_uri else "")
+        with open(self.layout.logfile, "ab") as log:
+            # -d 0 keeps slapd in the foreground of its own session: we know its pid and it outlives us.
+            self._proc = subprocess.Popen(
+                [slapd, "-f", str(self.layout.conf), "-h", listen, "-d", "0"],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+                close_fds=True,
+            )
+
+    def _wait_until_up(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.poll() is not None:
+                self._proc = None
+                raise SlapdError("slapd exited")
+            if self.layout.socket.exists() and self.layout.pidfile.exists():
+                try:
+                    self.admin_connection(timeout=1.0).close()
+                    return
+                except DirectoryUnavailableError:
+                    pass
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+        self.stop()
+        raise SlapdError(f"slapd did not answer within {timeout:g} s")
+
+    def _log_tail(self, lines: int = 5) -> str:
+        try:
+            text = self.layout.logfile.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop slapd with SIGTERM (it flushes and exits cleanly) and wait; SIGKILL only if it hangs."""
+        pid = self.pid() or (self._proc.pid if self._proc is not None and self._proc.poll() is None else None)
+        if pid is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        if not self._wait_for_exit(pid, timeout):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            self._wait_for_exit(pid, 5.0)
+        self._proc = None
+        self.layout.socket.unlink(missing_ok=True)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would (for tests of what clients see when the server dies)."""
+        pid = self.pid()
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            self._wait_for_exit(pid, 5.0)
+        self._proc = None
+        self.layout.pidfile.unlink(missing_ok=True)
+
+    def _wait_for_exit(self, pid: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.pid == pid:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self._proc.wait(timeout=0.05)
+                    return True
+                continue
+            if not Path(f"/proc/{pid}").exists() or _is_zombie(pid):
+                return True
+            time.sleep(0.02)
+        return False
+
+    def serve(self) -> None:
+        """Run in the foreground until Ctrl-C or SIGTERM, then stop cleanly."""
+        started = self.ensure_running()
+        if not started:
+            raise SlapdError(f"a slapd already runs on {self.folder} (pid {self.pid()})")
+
+        def _terminate(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGTERM, _terminate)
+        try:
+            while self.is_running():
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            self.stop()
+
+    # -- content -----------------------------------------------------------------------------------------
+
+    def admin_connection(self, timeout: float = 5.0) -> LdapConnection:
+        """A connection bound as the directory admin (ldapi, SASL EXTERNAL)."""
+        return connect_external(str(self.layout.socket), timeout=timeout)
+
+    def initialize(self) -> None:
+        """Create the base entries on first start; make the service account's password the configured one."""
+        conn = self.admin_connection()
+        try:
+            if conn.read(self.base_dn, ["1.1"]) is None:
+                for dn, attrs in self.base_entries():
+                    conn.add(dn, attrs)
+            self._ensure_service_password(conn)
+        finally:
+            conn.close()
+
+    def base_entries(self) -> list[tuple[str, dict[str, list[str]]]]:
+        base = self.base_dn
+        attr, value = explode_dn(base)[0]
+        top: dict[str, list[str]]
+        if attr.lower() == "dc":
+            top = {"objectClass": ["dcObject", "organization"], "dc": [value], "o": ["Ấn Tín"]}
+        elif attr.lower() == "o":
+            top = {"objectClass": ["organization"], "o": [value]}
+        elif attr.lower() == "ou":
+            top = {"objectClass": ["organizationalUnit"], "ou": [value]}
+        else:
+            raise DirectoryError(f"the base DN must start with dc=, o= or ou=, not {base!r}")
+
+        def ou(name: str, description: str) -> tuple[str, dict[str, list[str]]]:
+            return f"ou={name},{base}", {
+                "objectClass": ["organizationalUnit"],
+                "ou": [name],
+                "description": [description],
+            }
+
+        policies = f"ou=policies,{base}"
+        return [
+            (base, top),
+            ou("people", "Accounts outside the unit hierarchy"),
+            ou("units", "Party units; officials live under their unit"),
+            ou("groups", "Groups and roles"),
+            ou("policies", "Password policies"),
+            (f"cn={self.default_policy.name},{policies}", self.default_policy.entry_attributes()),
+            (f"cn={SERVICE_POLICY.name},{policies}", SERVICE_POLICY.entry_attributes()),
+            (
+                self.service_dn,
+                {
+                    "objectClass": ["organizationalRole", "simpleSecurityObject"],
+                    "cn": ["antin-service"],
+                    "description": ["The account Ấn Tín reads and writes the directory with"],
+                    "userPassword": [self.service_password],
+                    "pwdPolicySubentry": [f"cn={SERVICE_POLICY.name},{policies}"],
+                },
+            ),
+        ]
+
+    def _ensure_service_password(self, conn: LdapConnection) -> None:
+        probe = LdapConnection(self.ldapi_uri, conn.config)
+        try:
+            probe.bind(self.service_dn, self.service_password)
+            return
+        except DirectoryError:
+            pass
+        finally:
+            probe.close()
+        try:
+            conn.modify(self.service_dn, [Modification("replace", "userPassword", [self.service_password])])
+        except NotFoundError as err:
+            raise SlapdError(f"{self.service_dn} is missing from the directory") from err
+
+    def slapadd(self, ldif_path: Path) -> None:
+        """Load an LDIF file offline (slapd must be stopped): fast, but overlays do not run."""
+        if self.is_running():
+            raise SlapdError("slapadd needs the managed slapd to be stopped")
+        self.write_config()
+        program = find_program("slapadd", ("/usr/sbin/slapadd",))
+        result = subprocess.run(
+            [program, "-q", "-f", str(self.layout.conf), "-l", str(ldif_path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise SlapdError(f"slapadd failed: {result.stderr.strip()[-500:]}")
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
+    except (OSError, IndexError):
+        return True

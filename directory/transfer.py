@@ -1,0 +1,542 @@
+"""Import and export: CSV (UTF-8, officials) and LDIF (units, officials, groups).
+
+An import is planned before anything is written: every row is parsed and validated, against the file and
+against the directory, and each becomes a create, an update, "unchanged", or a rejection with its line and
+reason. Only then is the plan applied (unless it is a dry run), and the result says exactly which rows were
+applied: nothing is half-imported silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from directory.errors import DirectoryError, DirectoryUnavailableError
+from directory.ldap_client import explode_dn, read_ldif, write_ldif
+from directory.models import AccountStatus, NewPerson, Person, PersonChanges, Unit, UnitKind
+from directory.service import LdapDirectory
+from directory.validation import (
+    check_code,
+    check_group_name,
+    check_optional,
+    check_password,
+    check_password_rules,
+    check_text,
+    check_uid,
+)
+
+__all__ = [
+    "CSV_COLUMNS",
+    "ImportPlan",
+    "ImportResult",
+    "Operation",
+    "Rejection",
+    "apply_plan",
+    "export_csv",
+    "export_ldif",
+    "plan_import",
+    "read_rows",
+]
+
+CSV_COLUMNS = ("uid", "name", "unit", "mail", "employee_number", "position", "phone", "party_card", "status")
+_OPTIONAL = {
+    "mail": "mail",
+    "employee_number": "employee_number",
+    "position": "position",
+    "phone": "phone",
+    "party_card": "party_card_number",
+}
+Action = Literal["create", "update", "unchanged"]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One record of an import file: a unit, an official or a group, with the line it starts on."""
+
+    line: int
+    kind: Literal["unit", "person", "group"]
+    values: dict[str, str]
+    members: tuple[str, ...] = ()  # groups: member uids, or "group:<name>"
+
+
+@dataclass(frozen=True)
+class Operation:
+    line: int
+    kind: str
+    key: str
+    action: Action
+    changes: tuple[str, ...] = ()  # the fields an update changes
+    apply: Callable[[], None] | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    line: int
+    key: str
+    reason: str
+
+
+@dataclass
+class ImportPlan:
+    operations: list[Operation] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+    def count(self, action: Action) -> int:
+        return sum(1 for op in self.operations if op.action == action)
+
+
+@dataclass
+class ImportResult:
+    applied: list[Operation] = field(default_factory=list)
+    failed: Operation | None = None
+    error: str | None = None
+    not_attempted: list[Operation] = field(default_factory=list)
+
+
+# -- reading files ----------------------------------------------------------------------------------------
+
+
+def read_rows(text: str, fmt: Literal["csv", "ldif"]) -> tuple[list[Row], list[Rejection]]:
+    """Rows of a CSV or LDIF text; records that cannot even be read are rejected with their line."""
+    return _read_csv(text) if fmt == "csv" else _read_ldif(text)
+
+
+def _read_csv(text: str) -> tuple[list[Row], list[Rejection]]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip().lower() for h in reader.fieldnames or []]
+    missing = [c for c in ("uid", "name") if c not in header]
+    if missing:
+        return [], [Rejection(1, "header", f"missing column(s): {', '.join(missing)}")]
+    unknown = [h for h in header if h not in (*CSV_COLUMNS, "password")]
+    if unknown:
+        return [], [Rejection(1, "header", f"unknown column(s): {', '.join(unknown)}")]
+    reader.fieldnames = header
+    rows: list[Row] = []
+    rejections: list[Rejection] = []
+    for record in reader:
+        line = reader.line_num
+        if None in record:
+            rejections.append(Rejection(line, record.get("uid") or "?", "more fields than columns"))
+            continue
+        values = {k: (v or "") for k, v in record.items() if k is not None}
+        rows.append(Row(line, "person", values))
+    return rows, rejections
+
+
+def _read_ldif(text: str) -> tuple[list[Row], list[Rejection]]:
+    try:
+        records = read_ldif(text)
+    except DirectoryError as err:
+        return [], [Rejection(0, "file", str(err))]
+    rows: list[Row] = []
+    rejections: list[Rejection] = []
+    for record in records:
+        classes = {c.lower() for c in record.attrs.get("objectClass", ())} | {
+            c.lower() for k, vs in record.attrs.items() if k.lower() == "objectclass" for c in vs
+        }
+
+        lowered = {key.lower(): values for key, values in record.attrs.items()}
+
+        def first(name: str, lowered: dict[str, tuple[str, ...]] = lowered) -> str:
+            values = lowered.get(name.lower(), ())
+            return values[0] if values else ""
+
+        try:
+            above = [v for a, v in explode_dn(record.dn)[1:2] if a.lower() == "antinunitcode"]
+        except DirectoryError:
+            rejections.append(Rejection(record.line, record.dn, "not a valid DN"))
+            continue
+        parent = above[0] if above else ""
+        if "antinunit" in classes:
+            values = {
+                "code": first("antinUnitCode"),
+                "name": first("ou"),
+                "kind": first("antinUnitKind"),
+                "parent": parent,
+                "description": first("description"),
+            }
+            rows.append(Row(record.line, "unit", values))
+        elif "inetorgperson" in classes:
+            if first("userPassword"):
+                rejections.append(
+                    Rejection(record.line, first("uid") or record.dn, "userPassword cannot be imported from LDIF")
+                )
+                continue
+            values = {
+                "uid": first("uid"),
+                "name": first("cn"),
+                "unit": parent,
+                "mail": first("mail"),
+                "employee_number": first("employeeNumber"),
+                "position": first("antinPosition"),
+                "phone": first("telephoneNumber"),
+                "party_card": first("antinPartyCardNumber"),
+                "status": first("antinStatus"),
+            }
+            rows.append(Row(record.line, "person", values))
+        elif "groupofnames" in classes:
+            members: list[str] = []
+            for key, vals in record.attrs.items():
+                if key.lower() != "member":
+                    continue
+                for dn in vals:
+                    try:
+                        attr, value = explode_dn(dn)[0]
+                    except DirectoryError:
+                        continue
+                    if attr.lower() == "uid":
+                        members.append(value)
+                    elif attr.lower() == "cn" and "ou=groups" in dn.lower():
+                        members.append(f"group:{value}")
+            values = {
+                "name": first("cn"),
+                "description": first("description"),
+                "kind": first("antinGroupKind"),
+                "unit": first("antinScopeUnitCode"),
+            }
+            rows.append(Row(record.line, "group", values, tuple(members)))
+        else:
+            rejections.append(Rejection(record.line, record.dn, "neither a unit, an official nor a group"))
+    return rows, rejections
+
+
+# -- planning ---------------------------------------------------------------------------------------------------
+
+
+def plan_import(directory: LdapDirectory, rows: Iterable[Row], rejections: Iterable[Rejection] = ()) -> ImportPlan:
+    """Validate every row and decide what it would change; nothing is written."""
+    plan = ImportPlan(rejections=list(rejections))
+    known_units = {u.code.lower(): u for u in directory.list_units()}
+    new_units: set[str] = set()
+    seen: dict[str, int] = {}
+    deferred: list[Operation] = []  # members of groups: added after every group exists
+    for row in rows:
+        try:
+            key = _row_key(row)
+            if key in seen:
+                raise ValueError(f"duplicate of line {seen[key]}")
+            seen[key] = row.line
+            if row.kind == "unit":
+                plan.operations.append(_plan_unit(directory, row, known_units, new_units))
+            elif row.kind == "person":
+                plan.operations.append(_plan_person(directory, row, known_units, new_units, seen))
+            else:
+                ops = _plan_group(directory, row, known_units, new_units, seen)
+                plan.operations.append(ops[0])
+                deferred += ops[1:]
+        except DirectoryUnavailableError:
+            raise
+        except (DirectoryError, ValueError) as err:
+            key = row.values.get("uid") or row.values.get("code") or row.values.get("name") or "?"
+            plan.rejections.append(Rejection(row.line, key, str(err)))
+    plan.operations += deferred
+    plan.rejections.sort(key=lambda r: r.line)
+    return plan
+
+
+def _row_key(row: Row) -> str:
+    if row.kind == "unit":
+        return "unit:" + check_code(row.values.get("code", "")).lower()
+    if row.kind == "group":
+        return "group:" + check_group_name(row.values.get("name", ""))
+    return "person:" + check_uid(row.values.get("uid", ""))
+
+
+def _unit_known(code: str, known: dict[str, Unit], new: set[str]) -> None:
+    if code.lower() not in known and code.lower() not in new:
+        raise ValueError(f"no unit {code!r} in the directory or earlier in the file")
+
+
+def _plan_unit(directory: LdapDirectory, row: Row, known: dict[str, Unit], new: set[str]) -> Operation:
+    v = row.values
+    code = check_code(v.get("code", ""))
+    name = check_text("name", v.get("name", ""))
+    try:
+        kind = UnitKind(v.get("kind") or "other")
+    except ValueError:
+        raise ValueError(f"unknown unit kind {v.get('kind')!r}") from None
+    parent = check_code(v["parent"], "parent") if v.get("parent") else None
+    if parent:
+        _unit_known(parent, known, new)
+    description = v.get("description", "")
+    existing = known.get(code.lower())
+    if existing is None:
+        new.add(code.lower())
+        return Operation(
+            row.line,
+            "unit",
+            code,
+            "create",
+            apply=lambda: _ignore(directory.create_unit(code, name, kind, parent, description)),
+        )
+    changes = []
+    if existing.name != name:
+        changes.append("name")
+    if existing.kind is not kind:
+        changes.append("kind")
+    if (existing.parent_code or "").lower() != (parent or "").lower():
+        changes.append("parent")
+    if not changes:
+        return Operation(row.line, "unit", code, "unchanged")
+    if changes != ["parent"]:
+        raise ValueError(f"unit {code} exists with another {' and '.join(c for c in changes if c != 'parent')}")
+    return Operation(
+        row.line, "unit", code, "update", ("parent",), apply=lambda: _ignore(directory.move_unit(code, parent))
+    )
+
+
+def _plan_person(
+    directory: LdapDirectory, row: Row, known: dict[str, Unit], new: set[str], seen: dict[str, int]
+) -> Operation:
+    v = row.values
+    uid = check_uid(v.get("uid", ""))
+    name = check_text("name", v.get("name", ""))
+    unit = check_code(v["unit"], "unit") if v.get("unit") else None
+    if unit:
+        _unit_known(unit, known, new)
+    optional = {name: check_optional(name, v.get(column) or None) for column, name in _OPTIONAL.items()}
+    status_text = (v.get("status") or "active").strip().lower()
+    try:
+        status = AccountStatus(status_text)
+    except ValueError:
+        raise ValueError(f"status must be active, suspended or retired, not {status_text!r}") from None
+    password = v.get("password") or None
+    if password is not None:
+        password = check_password(password)
+        check_password_rules(password, uid=uid, min_length=directory.min_password_length())
+    for label, value in (("mail", optional["mail"]), ("employee_number", optional["employee_number"])):
+        if value:
+            key = f"{label}:{value.lower()}"
+            if key in seen:
+                raise ValueError(f"{label} {value} is also on line {seen[key]}")
+            seen[key] = row.line
+    existing = directory.find_by_uid(uid)
+    _refuse_taken(directory, uid, optional.get("mail"), optional.get("employee_number"))
+    if existing is None:
+        person = NewPerson(
+            uid=uid,
+            full_name=name,
+            unit_code=unit,
+            password=password,
+            status=status,
+            mail=optional["mail"] or None,
+            phone=optional["phone"] or None,
+            employee_number=optional["employee_number"] or None,
+            party_card_number=optional["party_card_number"] or None,
+            position=optional["position"] or None,
+        )
+        return Operation(row.line, "person", uid, "create", apply=lambda: _create(directory, person))
+    changes = _person_changes(existing, name, optional, unit, status)
+    if not changes:
+        return Operation(row.line, "person", uid, "unchanged")
+    return Operation(
+        row.line,
+        "person",
+        uid,
+        "update",
+        tuple(changes),
+        apply=lambda: _update(directory, existing, name, optional, unit, status),
+    )
+
+
+def _refuse_taken(directory: LdapDirectory, uid: str, mail: str | None, number: str | None) -> None:
+    if mail:
+        owner = directory.find_by_mail(mail)
+        if owner is not None and owner.uid != uid:
+            raise ValueError(f"mail {mail} belongs to {owner.uid}")
+    if number:
+        owner = directory.find_by_employee_number(number)
+        if owner is not None and owner.uid != uid:
+            raise ValueError(f"employee number {number} belongs to {owner.uid}")
+
+
+def _person_changes(
+    person: Person, name: str, optional: dict[str, str | None], unit: str | None, status: AccountStatus
+) -> list[str]:
+    changes = []
+    if person.full_name != name:
+        changes.append("name")
+    for name_, value in optional.items():
+        if value is not None and (getattr(person, name_) or "") != value:
+            changes.append(name_)
+    if (person.unit.code if person.unit else "").lower() != (unit or "").lower():
+        changes.append("unit")
+    if person.status is not status:
+        changes.append("status")
+    return changes
+
+
+def _create(directory: LdapDirectory, person: NewPerson) -> None:
+    directory.create_person(person)
+
+
+def _update(
+    directory: LdapDirectory,
+    person: Person,
+    name: str,
+    optional: dict[str, str | None],
+    unit: str | None,
+    status: AccountStatus,
+) -> None:
+    directory.modify_person(person.uid, PersonChanges(full_name=name, **optional))
+    if (person.unit.code if person.unit else "").lower() != (unit or "").lower():
+        directory.move_person(person.uid, unit)
+    if person.status is not status:
+        if status is AccountStatus.ACTIVE:
+            directory.enable(person.uid)
+        else:
+            directory.disable(person.uid, status)
+
+
+def _plan_group(
+    directory: LdapDirectory, row: Row, known: dict[str, Unit], new: set[str], seen: dict[str, int]
+) -> list[Operation]:
+    """The group's creation now, and the members it gains once every row has been applied."""
+    v = row.values
+    name = check_group_name(v.get("name", ""))
+    is_role = (v.get("kind") or "group").lower() == "role"
+    unit = check_code(v["unit"], "unit") if v.get("unit") else None
+    if unit:
+        _unit_known(unit, known, new)
+    description = v.get("description", "")
+    try:
+        existing = directory.get_group(name)
+    except DirectoryError:
+        existing = None
+    for member in row.members:
+        if member.startswith("group:"):
+            continue  # groups may come later in the file; checked when applied
+        if f"person:{member.lower()}" not in seen and directory.find_by_uid(member) is None:
+            raise ValueError(f"member {member!r} is neither in the directory nor earlier in the file")
+    current = {m.lower() for m in existing.members} if existing else set()
+    missing = [m for m in row.members if not any(m.split(":")[-1].lower() in c for c in current)]
+    ops: list[Operation] = []
+    if existing is None:
+        ops.append(
+            Operation(
+                row.line,
+                "group",
+                name,
+                "create",
+                apply=lambda: _ignore(directory.create_group(name, description, is_role=is_role, unit_code=unit)),
+            )
+        )
+    elif not missing:
+        return [Operation(row.line, "group", name, "unchanged")]
+
+    def add_members() -> None:
+        for member in missing:
+            if member.startswith("group:"):
+                directory.add_member(name, group=member.removeprefix("group:"))
+            else:
+                directory.add_member(name, uid=member)
+
+    if missing:
+        ops.append(Operation(row.line, "group", name, "update", ("members",), apply=add_members))
+    return ops
+
+
+def _ignore(_: object) -> None:
+    return None
+
+
+# -- applying -----------------------------------------------------------------------------------------------
+
+
+def apply_plan(plan: ImportPlan, progress: Callable[[Operation], None] | None = None) -> ImportResult:
+    """Apply the plan's creates and updates in file order; stop at the first failure and say where."""
+    result = ImportResult()
+    todo = [op for op in plan.operations if op.action != "unchanged"]
+    for index, op in enumerate(todo):
+        try:
+            if op.apply is not None:
+                op.apply()
+        except DirectoryError as err:
+            result.failed = op
+            result.error = str(err)
+            result.not_attempted = todo[index + 1 :]
+            return result
+        result.applied.append(op)
+        if progress is not None:
+            progress(op)
+    return result
+
+
+# -- export ----------------------------------------------------------------------------------------------------
+
+
+def export_csv(people: Iterable[Person]) -> Iterator[str]:
+    """CSV lines (header first) that :func:`read_rows` reads back."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    yield buffer.getvalue()
+    for p in people:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(
+            [
+                p.uid,
+                p.full_name,
+                p.unit.code if p.unit else "",
+                p.mail or "",
+                p.employee_number or "",
+                p.position or "",
+                p.phone or "",
+                p.party_card_number or "",
+                p.status.value,
+            ]
+        )
+        yield buffer.getvalue()
+
+
+def export_ldif(directory: LdapDirectory) -> str:
+    """Units (parents first), officials and groups, in the project's schema; no password hashes."""
+    entries: list[tuple[str, dict[str, list[str]]]] = []
+    for unit in directory.list_units():
+        attrs = {
+            "objectClass": ["antinUnit"],
+            "antinUnitCode": [unit.code],
+            "ou": [unit.name],
+            "antinUnitKind": [unit.kind.value],
+        }
+        if unit.description:
+            attrs["description"] = [unit.description]
+        entries.append((unit.dn, attrs))
+    for p in directory.iter_people():
+        attrs = {
+            "objectClass": ["inetOrgPerson", "antinOfficial"],
+            "uid": [p.uid],
+            "cn": [p.full_name],
+            "sn": [p.surname],
+            "givenName": [p.given_name],
+            "displayName": [p.display_name or p.full_name],
+            "antinStatus": [p.status.value],
+        }
+        for name_, attr in (
+            ("mail", "mail"),
+            ("phone", "telephoneNumber"),
+            ("employee_number", "employeeNumber"),
+            ("party_card_number", "antinPartyCardNumber"),
+            ("position", "antinPosition"),
+        ):
+            value = getattr(p, name_)
+            if value:
+                attrs[attr] = [value]
+        entries.append((p.dn, attrs))
+    for g in directory.list_groups():
+        attrs = {
+            "objectClass": ["groupOfNames", "antinGroup"],
+            "cn": [g.name],
+            "member": list(g.members) or [directory.names.placeholder],
+            "antinGroupKind": ["role" if g.is_role else "group"],
+        }
+        if g.description:
+            attrs["description"] = [g.description]
+        if g.unit_code:
+            attrs["antinScopeUnitCode"] = [g.unit_code]
+        entries.append((g.dn, attrs))
+    return write_ldif(entries)

@@ -1,0 +1,143 @@
+"""A directory that goes away: a clear DirectoryUnavailableError quickly, and recovery when it returns."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from directory.errors import DirectoryUnavailableError
+from directory.models import NewPerson, UnitKind
+from directory.service import LdapDirectory
+from directory.slapd import ManagedSlapd, free_port
+from tests.directory.conftest import PASSWORD, config_for, start_slapd
+
+pytestmark = pytest.mark.slapd
+
+
+@pytest.fixture
+def own_slapd(tmp_path: Path) -> Iterator[ManagedSlapd]:
+    server = start_slapd(tmp_path / "slapd")
+    yield server
+    server.stop()
+
+
+def test_killed_server_gives_a_quick_clear_error_then_recovers(own_slapd: ManagedSlapd) -> None:
+    directory = LdapDirectory(config_for(own_slapd, timeout=5.0))
+    directory.create_unit("BNH", "Tỉnh ủy Bắc Ninh", UnitKind.PROVINCIAL_COMMITTEE)
+    directory.create_person(NewPerson(uid="annv", full_name="Nguyễn Văn An", unit_code="BNH", password=PASSWORD))
+    assert directory.authenticate("annv", PASSWORD).ok  # the pool now holds live connections
+
+    errors: list[BaseException] = []
+
+    def hammer() -> None:
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            try:
+                directory.find_by_login("annv")
+            except DirectoryUnavailableError as err:
+                errors.append(err)
+                return
+
+    worker = threading.Thread(target=hammer)
+    worker.start()
+    time.sleep(0.1)
+    own_slapd.kill()  # SIGKILL mid-operation, as a crash would
+    worker.join()
+    assert errors and isinstance(errors[0], DirectoryUnavailableError)
+
+    started = time.monotonic()
+    with pytest.raises(DirectoryUnavailableError) as down:
+        directory.authenticate("annv", PASSWORD)
+    assert time.monotonic() - started < 1.0  # refused connections fail fast, far under the 5 s timeout
+    assert own_slapd.ldap_uri in " ".join(down.value.uris)
+    with pytest.raises(DirectoryUnavailableError):
+        directory.check()
+
+    own_slapd.start()
+    assert directory.authenticate("annv", PASSWORD).ok  # no restart of the service needed
+    directory.check()
+    directory.close()
+
+
+def test_a_hung_server_costs_one_timeout_not_a_hang(own_slapd: ManagedSlapd) -> None:
+    import os
+    import signal
+
+    directory = LdapDirectory(config_for(own_slapd, timeout=1.0))
+    directory.create_unit("HNI", "Thành ủy Hà Nội", UnitKind.MUNICIPAL_COMMITTEE)
+    directory.create_person(NewPerson(uid="hunglv", full_name="Lê Văn Hưng", unit_code="HNI", password=PASSWORD))
+    assert directory.authenticate("hunglv", PASSWORD).ok
+    pid = own_slapd.pid()
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)  # alive, connections accepted by the kernel, but no answer
+    try:
+        for call in (lambda: directory.find_by_login("hunglv"), lambda: directory.authenticate("hunglv", PASSWORD)):
+            started = time.monotonic()
+            with pytest.raises(DirectoryUnavailableError):
+                call()
+            assert time.monotonic() - started < 3.5  # the 1 s timeout, not forever
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert directory.authenticate("hunglv", PASSWORD).ok
+    directory.close()
+
+
+def test_failover_to_the_next_uri(own_slapd: ManagedSlapd) -> None:
+    dead = f"ldap://127.0.0.1:{free_port()}"
+    directory = LdapDirectory(config_for(own_slapd, uris=(dead, own_slapd.ldap_uri)))
+    directory.check()
+    assert directory.find_by_login("nobody-here") is None
+    directory.close()
+
+
+def test_no_server_at_all_is_unavailable_not_a_hang() -> None:
+    from directory.config import DirectoryConfig
+
+    config = DirectoryConfig(
+        uris=(f"ldap://127.0.0.1:{free_port()}",), base_dn="dc=x", bind_dn="cn=x,dc=x", bind_password="x"
+    )
+    directory = LdapDirectory(config)
+    started = time.monotonic()
+    with pytest.raises(DirectoryUnavailableError):
+        directory.authenticate("someone", "Mat-khau-2025!")
+    assert time.monotonic() - started < 1.0
+
+
+def test_managed_slapd_lifecycle(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    first = start_slapd(folder)
+    try:
+        port = first.port
+        assert (folder / "port").read_text().strip() == str(port)
+        again = ManagedSlapd(folder, base_dn=first.base_dn, service_password=first.service_password)
+        assert again.is_running() and again.port == port  # another process finds the same server
+        assert again.ensure_running() is False
+        directory = LdapDirectory(config_for(first))
+        directory.create_unit("HNI", "Thành ủy Hà Nội", UnitKind.MUNICIPAL_COMMITTEE)
+        directory.close()
+    finally:
+        first.stop()
+    assert not first.is_running()
+    assert first.ensure_running() is True  # data kept across restarts
+    try:
+        directory = LdapDirectory(config_for(first))
+        assert directory.get_unit("HNI").name == "Thành ủy Hà Nội"
+        directory.close()
+    finally:
+        first.stop()
+
+
+def test_long_folder_gets_a_short_socket(tmp_path: Path) -> None:
+    folder = tmp_path / ("x" * 80) / "slapd"
+    server = start_slapd(folder)
+    try:
+        assert len(str(server.layout.socket)) < 100
+        directory = LdapDirectory(config_for(server, uris=(server.ldapi_uri,)))
+        directory.check()
+        directory.close()
+    finally:
+        server.stop()
