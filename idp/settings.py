@@ -157,6 +157,10 @@ class SigningSettings:
     certificate_days: int = doc("validity of officials' and seal certificates, in days", 730)
     max_document_mb: int = doc("largest PDF accepted for signing, in MB (CLI and API)", 100)
     api_audience: str = doc("access tokens for /api/signing must carry this aud; default: <issuer>/api/signing", "")
+    seal_group_prefix: str = doc(
+        "only members of a group named <prefix>… (the records office) may apply a unit's seal; empty: any member",
+        "van-thu",
+    )
     auto_issue: bool = doc("issue a certificate from the platform's CA when a signer has none (embedded default)", True)
     image_dir: Path | None = doc(
         "folder of appearance images: <uid>.png, seal-<unit code>.png; default: <data_dir>/signing/images",

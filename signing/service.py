@@ -239,6 +239,7 @@ class SigningService:
         return cert
 
     def issue_seal(self, unit_code: str, *, clerk_uid: str, actor: str = "system") -> CertificateInfo:
+        """Issue a unit's seal certificate; ``clerk_uid`` names a member of the unit (the unit path is theirs)."""
         clerk = self.person(clerk_uid)
         unit, above = _unit_in_path(clerk, unit_code)
         cert = self.ca.issue_seal(unit, above)
@@ -308,6 +309,9 @@ class SigningService:
 
     def _seal_certificate(self, clerk: Person, unit_code: str, actor: str) -> tuple[CertificateInfo, UnitRef]:
         unit, above = _unit_in_path(clerk, unit_code)
+        prefix = self.settings.signing.seal_group_prefix
+        if prefix and not any(group.startswith(prefix) for group in clerk.groups):
+            raise SignerNotAllowedError(clerk.uid, f"only the records office ({prefix}… groups) may apply a seal")
         cert = self.ca.signing_certificate(unit_code=unit_code)
         if cert is None:
             if not self.settings.signing.auto_issue:

@@ -326,6 +326,7 @@ class CertificateAuthority:
             created.extend(self._ensure_service_certificates())
             self._forget_chain()
             self._write_pem_files()
+            self._publish_crls()
         return created
 
     def _ensure_service_certificates(self) -> list[CertificateInfo]:
@@ -412,7 +413,16 @@ class CertificateAuthority:
         created.extend(self._ensure_service_certificates())
         self._forget_chain()
         self._write_pem_files()
+        self._publish_crls()
         return created
+
+    def _publish_crls(self) -> None:
+        """Issue the first CRLs with the CA: validators that judge a signature at its own time want revocation
+        data older than it, so a CRL must exist before the first signature, not appear when first asked for."""
+        chain = self.chain()
+        self.crl("issuing")
+        if chain.root_key is not None:
+            self.crl("root")
 
     def _write_pem_files(self) -> None:
         if self.pem_dir is None:

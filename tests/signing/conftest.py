@@ -66,7 +66,15 @@ def people() -> InMemoryDirectory:
         mail="an@ht.dcs.vn",
         **common,
     )
-    d.add("binh", "mật-khẩu-2", full_name="Trần Thị Bình", position="Văn thư", employee_number="HT-0107", **common)
+    d.add(
+        "binh",
+        "mật-khẩu-2",
+        full_name="Trần Thị Bình",
+        position="Văn thư",
+        employee_number="HT-0107",
+        groups=("van-thu-ht",),
+        **common,
+    )
     d.add(
         "cuong",
         "mật-khẩu-3",
