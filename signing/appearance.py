@@ -108,7 +108,7 @@ def official_appearance(
 def seal_appearance(
     unit: UnitRef, signed_at: datetime, *, qr_url: str | None, font: Path, image_png: bytes | None, clerk: Person | None
 ) -> Appearance:
-    lines = ["Đóng dấu số: " + unit.name]
+    lines = ["Đóng dấu: " + unit.name]
     if clerk is not None:
         lines.append("Văn thư: " + clerk.full_name)
     lines.append("Thời gian: " + vietnam_time(signed_at))

@@ -92,7 +92,8 @@ class AppearanceStamp(BaseStamp):
 
     def _render_inner_content(self) -> list[bytes]:
         width, height = self.box.width, self.box.height
-        side = max(height - 2 * PAD, 1.0)
+        # Image and QR code are square, at most 30 % of the width each, so that the text keeps a readable size.
+        side = max(min(height - 2 * PAD, width * 0.3), 1.0)
         commands: list[bytes] = []
         left = PAD
         right = width - PAD

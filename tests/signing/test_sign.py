@@ -164,7 +164,7 @@ def test_visible_appearance_shows_vietnamese_text(platform: Platform, plain_pdf:
         "Chức vụ: Chánh Văn phòng",
         "Đơn vị: Văn phòng Tỉnh ủy",
         "(UTC+7)",
-        "Đóng dấu số: Văn phòng Tỉnh ủy",
+        "Đóng dấu: Văn phòng Tỉnh ủy",
         "Văn thư: Trần Thị Bình",
     ):
         assert expected in text, expected
