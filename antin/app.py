@@ -5,6 +5,9 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import idp.login
+import idp.oidc
+import signing.validation
 from idp import errors, health, i18n, openapi, web
 from idp.instance import Instance
 from idp.logs import configure_logging
@@ -42,4 +45,8 @@ def create_app(settings: Settings | None = None, *, instance: Instance | None = 
     i18n.init_app(app)
     health.init_app(app)
     openapi.init_app(app)
+
+    idp.oidc.init_app(app)
+    idp.login.init_app(app)
+    signing.validation.init_app(app)
     return app

@@ -127,6 +127,11 @@ cli.add_command(audit)
 cli.add_command(directory)
 cli.add_command(verify)
 
+from idp.oidc.cli import clients, keys  # noqa: E402
+
+cli.add_command(clients)
+cli.add_command(keys)
+
 
 def main() -> None:
     try:

@@ -14,6 +14,7 @@ from antin.app import create_app
 from antin.migrate import upgrade
 from idp.audit import AuditEvent
 from idp.instance import Instance
+from idp.oidc.demo import ensure_demo_client
 from idp.settings import CoreSettings, Settings, SettingsError, env_name, load_settings
 
 __all__ = ["demo", "demo_settings"]
@@ -58,7 +59,7 @@ def prepare_directory(instance: Instance, out: ExitStack) -> list[dict[str, str]
     return accounts
 
 
-def print_banner(settings: Settings, accounts: list[dict[str, str]], data_dir: Path) -> None:
+def print_banner(settings: Settings, accounts: list[dict[str, str]], data_dir: Path, client: dict[str, object]) -> None:
     click.secho("Ấn Tín — demo instance", bold=True)
     click.echo(f"  issuer:      {settings.core.issuer}")
     click.echo(f"  discovery:   {settings.core.issuer}/.well-known/openid-configuration")
@@ -67,6 +68,14 @@ def print_banner(settings: Settings, accounts: list[dict[str, str]], data_dir: P
         click.echo("  demo accounts (development only):")
         for account in accounts:
             click.echo(f"    {account['uid']:<22} {account['password']:<18} {account['role']}")
+    if settings.core.env == "development":
+        click.echo("  demo OpenID client (development only):")
+        click.echo(f"    client_id:     {client['client_id']}")
+        click.echo(f"    client_secret: {client['client_secret']}")
+        redirects = client.get("redirect_uris")
+        if isinstance(redirects, list | tuple):
+            click.echo(f"    redirect URIs: {', '.join(map(str, redirects))}")
+    click.echo(f"  your account:  {settings.core.issuer}/account")
     click.echo("  stop with Ctrl-C")
 
 
@@ -87,7 +96,8 @@ def demo(port: int | None, host: str | None) -> None:
         instance.ensure_data_dir()
         upgrade(instance.database)
         accounts = prepare_directory(instance, stack)
+        client = ensure_demo_client(instance)
         app = create_app(instance=instance)
         instance.audit.record(AuditEvent.INSTANCE_START, details={"mode": "demo", "issuer": settings.core.issuer})
-        print_banner(settings, accounts, instance.data_dir)
+        print_banner(settings, accounts, instance.data_dir, client)
         run_simple(settings.server.host, settings.server.port, app, threaded=True, use_reloader=False)

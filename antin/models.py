@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import idp.audit.models
+import idp.oidc.models
+import idp.throttle.models
 from idp.database import Base
 
 __all__ = ["metadata"]
 
-MODEL_MODULES = (idp.audit.models,)
+MODEL_MODULES = (idp.audit.models, idp.oidc.models, idp.throttle.models)
 metadata = Base.metadata

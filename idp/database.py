@@ -12,13 +12,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.pool import NullPool
+from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "Database", "DatabaseUnavailableError", "utcnow"]
+__all__ = ["Base", "Database", "DatabaseUnavailableError", "UtcDateTime", "utcnow"]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -27,6 +27,26 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment in UTC that comes back timezone-aware from SQLite (which drops the offset) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime stored; use idp.database.utcnow()")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -53,16 +73,14 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
-            if self.url.database in (None, "", ":memory:"):
-                kwargs["poolclass"] = None
-            else:
-                kwargs["poolclass"] = NullPool
         else:
             kwargs.update(pool_size=pool_size, pool_pre_ping=True, pool_recycle=1800)
-        kwargs = {k: v for k, v in kwargs.items() if v is not None}
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            if self.url.database not in (None, "", ":memory:"):
+                with self.engine.connect() as conn:  # WAL is a property of the file: set it once
+                    conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -91,7 +109,6 @@ class Database:
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()

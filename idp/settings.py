@@ -128,6 +128,8 @@ class OidcSettings:
     id_token_ttl: int = doc("seconds an ID token lives", 600)
     refresh_token_ttl: int = doc("seconds a refresh token lives", 8 * 3600)
     key_overlap_hours: int = doc("hours a rotated key stays in the JWKS", 24)
+    par_ttl: int = doc("seconds a pushed authorization request (PAR request_uri) lives", 60)
+    interaction_ttl: int = doc("seconds a sign-in page may stay open before the request must start again", 1800)
 
 
 @dataclass(frozen=True)

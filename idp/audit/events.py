@@ -20,6 +20,21 @@ class AuditEvent(enum.StrEnum):
     LOGIN_ACCOUNT_LOCKED = "login:account:locked"
     PASSWORD_CHANGE = "login:password:change"
     SESSION_LOGOUT = "session:sso:logout"
+    SESSION_START = "session:sso:start"
+    SESSION_LOGOUT_EVERYWHERE = "session:sso:logout-everywhere"
+
+    # the OpenID provider
+    OAUTH_TOKEN_ISSUE = "oauth:token:issue"
+    OAUTH_TOKEN_REFRESH = "oauth:token:refresh"
+    OAUTH_TOKEN_REVOKE = "oauth:token:revoke"
+    OAUTH_TOKEN_REUSE = "oauth:token:reuse"
+    OAUTH_CODE_REPLAY = "oauth:code:replay"
+    OAUTH_CONSENT_GRANT = "oauth:consent:grant"
+    OAUTH_CONSENT_REVOKE = "oauth:consent:revoke"
+    OAUTH_CLIENT_CREATE = "oauth:client:create"
+    OAUTH_CLIENT_ROTATE = "oauth:client:rotate-secret"
+    OAUTH_CLIENT_DISABLE = "oauth:client:disable"
+    OAUTH_KEY_ROTATE = "oauth:key:rotate"
 
     # directory administration
     DIRECTORY_USER_CREATE = "directory:user:create"

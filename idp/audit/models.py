@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, Text
+from sqlalchemy import BigInteger, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import Base
+from idp.database import Base, UtcDateTime
 
 __all__ = ["AuditEntry", "AuditHead"]
 
@@ -18,7 +18,7 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
 
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     event: Mapped[str] = mapped_column(String(64), index=True)
     actor: Mapped[str | None] = mapped_column(String(256), index=True)
     subject: Mapped[str | None] = mapped_column(String(256), index=True)

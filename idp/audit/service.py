@@ -11,9 +11,10 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -64,10 +65,27 @@ class VerifyResult:
         return self.first_break is None
 
 
+@dataclass
+class _Pending:
+    entry: AuditEntry
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+
 class AuditLog:
+    """The audit log of one instance; safe to share between threads.
+
+    Appends use group commit: while one thread writes, the events other threads record meanwhile wait and are
+    then written together in one transaction, so that a busy worker takes the chain's lock once per batch
+    rather than once per event. Every caller still returns only after its own event is committed.
+    """
+
     def __init__(self, database: Database, secret_key: str) -> None:
         self.database = database
         self._key = hashlib.sha256(b"antin audit head\0" + secret_key.encode()).digest()
+        self._mutex = threading.Lock()
+        self._queue: list[_Pending] = []
+        self._writing = False
 
     def record(
         self,
@@ -86,38 +104,73 @@ class AuditLog:
             event.value,
             extra={"audit_event": event.value, "actor": actor, "subject": subject, "client_id": client_id},
         )
-        for attempt in range(20):
-            entry = AuditEntry(
-                occurred_at=utcnow(),
-                event=event.value,
-                actor=actor,
-                subject=subject,
-                client_id=client_id,
-                ip=ip,
-                details=canonical_json(clean),
-            )
-            try:
-                return self._append(entry)
-            except (IntegrityError, OperationalError):
-                # another process appended first, or SQLite was busy: take the new head and try again
-                time.sleep(min(0.005 * 2**attempt, 0.25))
-        raise RuntimeError("could not append to the audit log: the database stayed busy")
+        entry = AuditEntry(
+            occurred_at=utcnow(),
+            event=event.value,
+            actor=actor,
+            subject=subject,
+            client_id=client_id,
+            ip=ip,
+            details=canonical_json(clean),
+        )
+        pending = _Pending(entry)
+        with self._mutex:
+            self._queue.append(pending)
+            lead = not self._writing
+            self._writing = True
+        if lead:
+            self._write_queued()
+        pending.done.wait()
+        if pending.error is not None:
+            raise RuntimeError("could not append to the audit log") from pending.error
+        return entry.seq
 
-    def _append(self, entry: AuditEntry) -> int:
+    def _write_queued(self) -> None:
+        """Write batches until the queue is empty (run by one thread at a time)."""
+        while True:
+            with self._mutex:
+                batch, self._queue = self._queue, []
+                if not batch:
+                    self._writing = False
+                    return
+            error: BaseException | None = None
+            try:
+                self._append_with_retries([p.entry for p in batch])
+            except Exception as err:
+                error = err
+            for p in batch:
+                p.error = error
+                p.done.set()
+
+    def _append_with_retries(self, entries: list[AuditEntry]) -> None:
+        for attempt in range(20):
+            try:
+                self._append(entries)
+                return
+            except (IntegrityError, OperationalError) as err:
+                # another process appended first, or SQLite was busy: take the new head and try again
+                if isinstance(err, OperationalError) and not any(w in str(err) for w in ("locked", "busy")):
+                    raise
+                time.sleep(min(0.005 * 2**attempt, 0.25))
+        raise RuntimeError("the database stayed busy")
+
+    def _append(self, entries: list[AuditEntry]) -> None:
         with self.database.session() as session:
             # Writing first takes the lock (a row lock in PostgreSQL, the write lock in SQLite).
             locked = session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=AuditHead.seq))
             head = session.get(AuditHead, HEAD_ID) if cast("CursorResult[Any]", locked).rowcount else None
-            entry.seq = head.seq + 1 if head else 1
-            entry.prev_hash = head.entry_hash if head else GENESIS
-            entry.entry_hash = entry_hash(entry)
-            session.add(entry)
-            seal = self._seal(entry.seq, entry.entry_hash)
+            seq = head.seq if head else 0
+            prev_hash = head.entry_hash if head else GENESIS
+            for entry in entries:
+                seq += 1
+                entry.seq, entry.prev_hash = seq, prev_hash
+                entry.entry_hash = prev_hash = entry_hash(entry)
+            session.add_all(entries)
+            seal = self._seal(seq, prev_hash)
             if head is None:
-                session.add(AuditHead(id=HEAD_ID, seq=entry.seq, entry_hash=entry.entry_hash, seal=seal))
+                session.add(AuditHead(id=HEAD_ID, seq=seq, entry_hash=prev_hash, seal=seal))
             else:
-                head.seq, head.entry_hash, head.seal = entry.seq, entry.entry_hash, seal
-            return entry.seq
+                head.seq, head.entry_hash, head.seal = seq, prev_hash, seal
 
     def _seal(self, seq: int, hash_: str) -> str:
         return hmac.new(self._key, f"{seq}:{hash_}".encode(), hashlib.sha256).hexdigest()

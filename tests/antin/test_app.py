@@ -51,7 +51,9 @@ def test_healthz(client: FlaskClient) -> None:
 
 
 def test_readyz_names_what_is_unavailable(client: FlaskClient, instance: Instance) -> None:
-    assert client.get("/readyz").json == {"status": "ready", "checks": {"database": "ok", "directory": "ok"}}
+    ready = client.get("/readyz").json
+    assert ready is not None and ready["status"] == "ready"
+    assert ready["checks"]["database"] == "ok" and ready["checks"]["directory"] == "ok"
     directory = instance.directory
     assert isinstance(directory, InMemoryDirectory)
     directory.available = False

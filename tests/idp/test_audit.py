@@ -116,3 +116,30 @@ def test_concurrent_appends_from_several_processes_keep_one_chain(database: Data
         assert w.exitcode == 0
     result = audit.verify()
     assert result.ok and result.entries_checked == 75
+
+
+def test_concurrent_appends_from_many_threads_share_one_log(audit: AuditLog) -> None:
+    import threading
+
+    seqs: list[int] = []
+
+    def worker() -> None:
+        for _ in range(25):
+            seqs.append(audit.record(AuditEvent.LOGIN_PASSWORD_SUCCESS, actor="thread"))
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(seqs) == list(range(1, 201))  # every caller got its own, committed number
+    result = audit.verify()
+    assert result.ok and result.entries_checked == 200
+
+
+def test_a_failed_write_is_reported_to_the_caller(audit: AuditLog, database: Database) -> None:
+    database.engine.dispose()
+    with database.session() as s:
+        s.execute(text("DROP TABLE audit_log"))
+    with pytest.raises(RuntimeError, match="could not append to the audit log"):
+        audit.record(AuditEvent.LOGIN_PASSWORD_SUCCESS, actor="x")

@@ -1,0 +1,172 @@
+"""Start a server process, wait until it answers, find its workers, stop it (only what the bench started)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench.oidc.provider import ProviderUnavailableError
+
+__all__ = [
+    "children",
+    "cpu_seconds",
+    "free_port",
+    "postgres_server",
+    "redis_server",
+    "server_process",
+    "wait_http",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_http(
+    url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60.0, headers: Mapping[str, str] = {}
+) -> None:
+    """Poll ``url`` until it answers (any status below 500) or the process dies."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            request = urllib.request.Request(url, headers=dict(headers))
+            with urllib.request.urlopen(request, timeout=2):
+                return
+        except urllib.error.HTTPError as err:
+            if err.code < 500:
+                return
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            raise ProviderUnavailableError(f"the server exited ({proc.returncode}): {_tail(log)}")
+        if time.monotonic() > deadline:
+            raise ProviderUnavailableError(f"the server did not answer {url} in {timeout:.0f} s: {_tail(log)}")
+        time.sleep(0.1)
+
+
+def _tail(log: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+@contextmanager
+def server_process(
+    argv: Sequence[str], *, env: Mapping[str, str], log: Path, cwd: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``argv`` in its own process group, output to ``log``; on exit stop that group and only it."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            list(argv), env=dict(env), stdout=out, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True
+        )
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+
+
+def children(pid: int) -> list[int]:
+    """The direct child processes of ``pid`` (gunicorn's or node cluster's workers)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found.extend(int(p) for p in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return found
+
+
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """User + system CPU seconds the processes have used so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+@contextmanager
+def redis_server(folder: Path) -> Iterator[str]:
+    """A throwaway redis-server on a free loopback port (the shared store of cluster workers); its URL."""
+    import shutil
+
+    program = shutil.which("redis-server")
+    if program is None:
+        raise ProviderUnavailableError("redis-server is not installed (scripts/install-system-packages.sh test)")
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    argv = [program, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    with server_process([*argv, "--dir", str(folder)], env={"PATH": "/usr/bin:/bin"}, log=folder / "redis.log") as proc:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise ProviderUnavailableError("redis-server did not start") from None
+                time.sleep(0.02)
+        yield f"redis://127.0.0.1:{port}"
+
+
+def _postgres_bin() -> Path:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
+    if not found:
+        raise ProviderUnavailableError("PostgreSQL is not installed (scripts/install-system-packages.sh test)")
+    return found[-1].parent
+
+
+@contextmanager
+def postgres_server(folder: Path) -> Iterator[str]:
+    """A throwaway PostgreSQL in ``folder`` (fsync off: the bench measures the provider, not the disk).
+
+    Yields a SQLAlchemy URL of an empty database. initdb refuses root, so as root it runs as ``postgres``.
+    """
+    import shutil
+
+    bin_dir = _postgres_bin()
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+        for parent in folder.parents:  # postgres must reach its folder through the temp folders
+            if parent == Path("/tmp") or parent == parent.parent:
+                break
+            parent.chmod(parent.stat().st_mode | 0o005)
+    data, port = folder / "data", free_port()
+
+    def run(*argv: str) -> None:
+        subprocess.run([*as_user, *argv], check=True, capture_output=True)
+
+    pg_ctl = str(bin_dir / "pg_ctl")
+    run(str(bin_dir / "initdb"), "-D", str(data), "-U", "antin", "-A", "trust", "--no-sync")
+    options = f"-p {port} -k {folder} -c listen_addresses='' -c fsync=off -c synchronous_commit=off"
+    run(pg_ctl, "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start")
+    try:
+        run(str(bin_dir / "createdb"), "-h", str(folder), "-p", str(port), "-U", "antin", "antin")
+        yield f"postgresql+psycopg://antin@/antin?host={folder}&port={port}"
+    finally:
+        subprocess.run(
+            [*as_user, pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"], check=False, capture_output=True
+        )

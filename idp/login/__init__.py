@@ -1,0 +1,48 @@
+"""The login interaction: password sign-in, password change, consent, and the official's account page.
+
+It is separate from the protocol: :mod:`idp.oidc` hands it an interaction and takes back an
+:class:`idp.oidc.interaction.AuthenticationResult` (subject, auth_time, acr, amr). MFA steps plug in through
+:mod:`idp.login.steps`.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from idp.login.service import LoginService
+
+__all__ = ["EXTENSION_KEY", "get_login_service", "init_app"]
+
+EXTENSION_KEY = "antin.login"
+
+
+def _build(instance: object) -> LoginService:
+    from idp.oidc.provider import get_provider
+    from idp.throttle import DatabaseThrottleStore, LoginThrottle, RedisThrottleStore, ThrottleStore
+
+    provider = get_provider(instance)  # type: ignore[arg-type]
+    settings = provider.settings
+    store: ThrottleStore
+    if settings.redis.url:
+        store = RedisThrottleStore(settings.redis.url)
+    else:
+        store = DatabaseThrottleStore(provider.instance.database)
+    return LoginService(provider.directory, LoginThrottle(store, settings.throttle), provider.audit)
+
+
+def get_login_service() -> LoginService:
+    instance = current_app.extensions["antin.instance"]
+    service = instance.extensions.get(EXTENSION_KEY)
+    if service is None:
+        service = _build(instance)
+        instance.extensions[EXTENSION_KEY] = service
+    assert isinstance(service, LoginService)
+    return service
+
+
+def init_app(app: Flask) -> None:
+    from idp.login.views import bp
+    from idp.oidc.ui import init_ui
+
+    init_ui(app)
+    app.register_blueprint(bp)

@@ -1,0 +1,149 @@
+"""Where an authentication goes after the password: the extra steps (MFA), then the SSO session, consent and
+the hand-back to the protocol.
+
+A step (see :mod:`idp.login.steps`) is a page of its own. It reads who is signing in with
+:func:`pending_authentication`, and when the official has passed it, returns :func:`step_completed` with the
+level reached; the flow then runs the next required step, or finishes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import redirect, request, session, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from directory.models import Person
+from idp.login.steps import StepContext, next_step
+from idp.oidc.browser import current_provider, current_sso_session, set_sso_cookie
+from idp.oidc.interaction import AuthenticationResult, InteractionView
+
+__all__ = [
+    "PendingAuthentication",
+    "begin_steps",
+    "complete_authentication",
+    "pending_authentication",
+    "step_completed",
+]
+
+PENDING_KEY = "antin_pending"
+ACCOUNT = "-"  # the interaction id of a sign-in for the account page (no application involved)
+
+
+@dataclass(frozen=True)
+class PendingAuthentication:
+    """An official between the password and the end of the required steps."""
+
+    iid: str
+    result: AuthenticationResult  # what has been proven so far
+    done: tuple[str, ...]
+
+
+def _ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _interaction(iid: str) -> InteractionView | None:
+    if iid == ACCOUNT:
+        return None
+    from idp.oidc.browser import browser_token
+
+    return current_provider().interactions.get(iid, browser_token(create=False))
+
+
+def begin_steps(iid: str, view: InteractionView | None, person: Person, result: AuthenticationResult) -> BaseResponse:
+    """After the password: the first required step, or the end of the authentication."""
+    return _next(iid, view, person, result, ("password",))
+
+
+def _next(
+    iid: str, view: InteractionView | None, person: Person, result: AuthenticationResult, done: tuple[str, ...]
+) -> BaseResponse:
+    ctx = StepContext(person, result, view.prompt.required_acr if view else None, view.client_id if view else None)
+    step = next_step(ctx, done=done)
+    if step is None:
+        session.pop(PENDING_KEY, None)
+        return complete_authentication(iid, view, result, fresh=True)
+    # the signed session cookie carries the pending state: any worker can serve the next page
+    session[PENDING_KEY] = {
+        "iid": iid,
+        "subject": result.subject,
+        "login": result.login,
+        "auth_time": result.auth_time.isoformat(),
+        "acr": result.acr,
+        "amr": list(result.amr),
+        "done": list(done),
+    }
+    return redirect(url_for(step.endpoint, iid=iid), code=303)
+
+
+def pending_authentication() -> PendingAuthentication | None:
+    data = session.get(PENDING_KEY)
+    if not isinstance(data, dict):
+        return None
+    result = AuthenticationResult(
+        subject=str(data["subject"]),
+        auth_time=datetime.fromisoformat(str(data["auth_time"])),
+        acr=str(data["acr"]),
+        amr=tuple(data["amr"]),
+        login=str(data["login"]),
+    )
+    return PendingAuthentication(str(data["iid"]), result, tuple(data["done"]))
+
+
+def step_completed(step_name: str, *, acr: str, amr: tuple[str, ...]) -> BaseResponse:
+    """A step passed: record the stronger level and go on with the flow."""
+    pending = pending_authentication()
+    if pending is None:
+        return redirect(url_for("login.interaction"), code=303)
+    person = current_provider().directory.find_by_uuid(pending.result.subject)
+    if person is None:
+        session.pop(PENDING_KEY, None)
+        return redirect(url_for("login.interaction", iid=pending.iid), code=303)
+    previous = pending.result
+    result = AuthenticationResult(
+        previous.subject, previous.auth_time, acr, tuple(dict.fromkeys((*previous.amr, *amr))), previous.login
+    )
+    return _next(pending.iid, _interaction(pending.iid), person, result, (*pending.done, step_name))
+
+
+def complete_authentication(
+    iid: str, view: InteractionView | None, result: AuthenticationResult, *, fresh: bool
+) -> BaseResponse:
+    """Start or renew the SSO session, then consent if needed, then back to the protocol."""
+    provider = current_provider()
+    cookie_value: str | None = None
+    if fresh:
+        sso = current_sso_session()
+        if sso is not None and sso.subject == result.subject:
+            provider.sessions.reauthenticated(sso.sid, result)
+        else:
+            if sso is not None:
+                provider.end_session(sso.sid, reason="another official signed in")
+            cookie_value, started = provider.sessions.start(
+                result, user_agent=request.headers.get("User-Agent", ""), ip=_ip()
+            )
+            provider.audit.record(
+                "session:sso:start",
+                actor=result.subject,
+                subject=result.subject,
+                ip=_ip(),
+                details={"sid": started.sid, "acr": result.acr, "amr": list(result.amr)},
+            )
+    response: BaseResponse
+    if view is None:
+        response = redirect(url_for("login.account"), code=303)
+    else:
+        client = provider.active_client(view.client_id)
+        if client is not None and provider.needs_consent(
+            client, result.subject, view.scopes, forced=view.prompt.consent
+        ):
+            provider.interactions.set_result(iid, result)  # consent is asked next, for this official
+            response = redirect(url_for("login.consent", iid=iid), code=303)
+        else:
+            provider.interactions.finish(iid, result)
+            response = redirect(url_for("oidc.resume", iid=iid), code=303)
+    if cookie_value is not None:
+        set_sso_cookie(response, cookie_value)
+    return response

@@ -1,0 +1,162 @@
+"""Checking a password: the throttle first, then the directory; one outcome per thing an official can be told."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+
+from prometheus_client import Counter
+
+from directory.errors import (
+    AccountLockedError,
+    DirectoryError,
+    DirectoryUnavailableError,
+    InvalidCredentialsError,
+    PasswordExpiredError,
+    PasswordPolicyError,
+)
+from directory.models import AuthStatus, Person
+from directory.protocol import UserDirectory
+from idp.oidc.audit import Auditor
+from idp.throttle import LoginThrottle
+
+__all__ = ["LoginOutcome", "LoginService", "LoginStatus", "PasswordChangeOutcome"]
+
+log = logging.getLogger(__name__)
+
+LOGIN_OUTCOMES = Counter("antin_login_outcomes_total", "Password sign-in attempts by outcome", ["outcome"])
+
+
+class LoginStatus(enum.StrEnum):
+    SUCCESS = "success"
+    INVALID_CREDENTIALS = "invalid-credentials"
+    LOCKED = "locked"
+    EXPIRED = "expired"
+    MUST_CHANGE = "must-change"
+    DISABLED = "disabled"
+    THROTTLED = "throttled"
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    status: LoginStatus
+    person: Person | None = None
+    wait_seconds: int = 0
+    grace_logins_left: int | None = None
+    expires_in_seconds: int | None = None
+
+
+class PasswordChangeOutcome(enum.StrEnum):
+    CHANGED = "changed"
+    WRONG_PASSWORD = "wrong-password"
+    REFUSED = "refused"  # the password policy refused the new password
+    LOCKED = "locked"
+    EXPIRED = "expired"  # expired with no grace login left: only an administrator can reset it
+    MISMATCH = "mismatch"
+    THROTTLED = "throttled"
+    UNAVAILABLE = "unavailable"
+
+
+_BY_STATUS = {
+    AuthStatus.SUCCESS: LoginStatus.SUCCESS,
+    AuthStatus.INVALID_CREDENTIALS: LoginStatus.INVALID_CREDENTIALS,
+    AuthStatus.LOCKED: LoginStatus.LOCKED,
+    AuthStatus.EXPIRED: LoginStatus.EXPIRED,
+    AuthStatus.MUST_CHANGE: LoginStatus.MUST_CHANGE,
+    AuthStatus.DISABLED: LoginStatus.DISABLED,
+}
+
+
+class LoginService:
+    def __init__(self, directory: UserDirectory, throttle: LoginThrottle, audit: Auditor) -> None:
+        self.directory = directory
+        self.throttle = throttle
+        self.audit = audit
+
+    def close(self) -> None:
+        """Release the throttle store's connections (Redis), when the instance closes."""
+        closer = getattr(self.throttle.store, "close", None)
+        if callable(closer):
+            closer()
+
+    def _account_key(self, login: str) -> str:
+        """One throttle counter per official, whether they type their uid or their e-mail address."""
+        person = self.directory.find_by_login(login) if login else None
+        return person.uid if person is not None else login
+
+    def check_password(self, login: str, password: str, *, ip: str) -> LoginOutcome:
+        outcome = self._check_password(login, password, ip=ip)
+        LOGIN_OUTCOMES.labels(outcome.status.value).inc()
+        return outcome
+
+    def _check_password(self, login: str, password: str, *, ip: str) -> LoginOutcome:
+        login = login.strip()
+        try:
+            account = self._account_key(login)
+        except DirectoryUnavailableError as err:
+            log.warning("directory unavailable during sign-in: %s", err.reason)
+            return LoginOutcome(LoginStatus.UNAVAILABLE)
+        verdict = self.throttle.check(account, ip)
+        if not verdict.allowed:
+            self.audit.record("login:attempt:throttled", actor=login, ip=ip, details={"wait": verdict.wait_seconds})
+            return LoginOutcome(LoginStatus.THROTTLED, wait_seconds=verdict.wait_seconds)
+        if not login or not password:
+            return LoginOutcome(LoginStatus.INVALID_CREDENTIALS)
+        try:
+            outcome = self.directory.authenticate(login, password)
+        except DirectoryUnavailableError as err:
+            log.warning("directory unavailable during sign-in: %s", err.reason)
+            return LoginOutcome(LoginStatus.UNAVAILABLE)
+        status = _BY_STATUS[outcome.status]
+        if status is LoginStatus.INVALID_CREDENTIALS:
+            self.throttle.failure(account, ip)
+            self.audit.record("login:password:failure", actor=login, ip=ip, details={"reason": outcome.status.value})
+        elif status in (LoginStatus.SUCCESS, LoginStatus.MUST_CHANGE) or (
+            status is LoginStatus.EXPIRED and outcome.person is not None
+        ):
+            if verdict.account_failures:
+                self.throttle.success(account)
+            subject = outcome.person.entry_uuid if outcome.person else None
+            if status is LoginStatus.SUCCESS:
+                self.audit.record("login:password:success", actor=subject, subject=subject, ip=ip)
+        elif status is LoginStatus.LOCKED:
+            self.audit.record("login:account:locked", actor=login, ip=ip)
+        else:
+            self.audit.record("login:password:failure", actor=login, ip=ip, details={"reason": outcome.status.value})
+        return LoginOutcome(
+            status,
+            person=outcome.person,
+            grace_logins_left=outcome.grace_logins_left,
+            expires_in_seconds=outcome.expires_in_seconds,
+        )
+
+    def change_password(self, login: str, old: str, new: str, confirm: str, *, ip: str) -> PasswordChangeOutcome:
+        if new != confirm:
+            return PasswordChangeOutcome.MISMATCH
+        try:
+            account = self._account_key(login.strip())
+        except DirectoryUnavailableError:
+            return PasswordChangeOutcome.UNAVAILABLE
+        verdict = self.throttle.check(account, ip)
+        if not verdict.allowed:
+            return PasswordChangeOutcome.THROTTLED
+        try:
+            self.directory.change_own_password(login.strip(), old, new)
+        except DirectoryUnavailableError:
+            return PasswordChangeOutcome.UNAVAILABLE
+        except InvalidCredentialsError:
+            self.throttle.failure(account, ip)
+            return PasswordChangeOutcome.WRONG_PASSWORD
+        except AccountLockedError:
+            return PasswordChangeOutcome.LOCKED
+        except PasswordExpiredError:
+            return PasswordChangeOutcome.EXPIRED
+        except PasswordPolicyError:
+            return PasswordChangeOutcome.REFUSED
+        except DirectoryError as err:
+            log.warning("password change refused: %s", type(err).__name__)
+            return PasswordChangeOutcome.REFUSED
+        self.audit.record("login:password:change", actor=login, ip=ip)
+        return PasswordChangeOutcome.CHANGED

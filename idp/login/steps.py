@@ -1,0 +1,58 @@
+"""The authentication steps after the password, and where MFA plugs in.
+
+The password step always runs first. Then each registered :class:`AuthenticationStep` is asked, in order,
+whether it must run for this official and this request (``required``); the first that must is shown (the
+browser goes to its ``endpoint``, called with ``iid``), reads who is signing in with
+:func:`idp.login.flow.pending_authentication`, and when the official passes it returns
+:func:`idp.login.flow.step_completed` with the stronger ``acr``/``amr``. The MFA issue registers TOTP,
+WebAuthn and recovery-code steps here with :func:`register_step`; nothing in the protocol code changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from directory.models import Person
+from idp.oidc.interaction import AuthenticationResult
+
+__all__ = ["AuthenticationStep", "StepContext", "next_step", "register_step", "registered_steps", "unregister_step"]
+
+
+@dataclass(frozen=True)
+class StepContext:
+    person: Person
+    result: AuthenticationResult  # what has been proven so far
+    required_acr: str | None  # what the client or the request demands
+    client_id: str | None
+
+
+class AuthenticationStep(Protocol):
+    name: str
+    endpoint: str  # Flask endpoint the browser is sent to, called with iid=<interaction id or "-">
+
+    def required(self, ctx: StepContext) -> bool: ...
+
+
+_STEPS: list[AuthenticationStep] = []
+
+
+def register_step(step: AuthenticationStep) -> None:
+    if any(s.name == step.name for s in _STEPS):
+        return
+    _STEPS.append(step)
+
+
+def unregister_step(name: str) -> None:
+    _STEPS[:] = [s for s in _STEPS if s.name != name]
+
+
+def registered_steps() -> tuple[AuthenticationStep, ...]:
+    return tuple(_STEPS)
+
+
+def next_step(ctx: StepContext, done: tuple[str, ...]) -> AuthenticationStep | None:
+    for step in _STEPS:
+        if step.name not in done and step.required(ctx):
+            return step
+    return None

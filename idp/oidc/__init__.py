@@ -1,0 +1,32 @@
+"""The OpenID Connect provider: discovery, JWKS, authorization (with PAR), token, userinfo, introspection,
+revocation, RP-initiated and back-channel logout. ``init_app(app)`` plugs it into the app factory."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+__all__ = ["init_app"]
+
+
+def init_app(app: Flask) -> None:
+    from idp.oidc.provider import get_provider
+    from idp.oidc.ui import init_ui
+    from idp.oidc.views import bp
+
+    instance = app.extensions["antin.instance"]
+    provider = get_provider(instance)
+    init_ui(app)
+    app.register_blueprint(bp)
+    if "antin.readiness" in app.extensions:
+        from idp.health import add_readiness_check
+
+        def signing_keys_readable() -> None:
+            # the active private keys can be read (the instance secret has not changed under them)
+            provider.keys.signing_key("ES256")
+
+        add_readiness_check(app, "signing-keys", signing_keys_readable)
+
+    @app.before_request
+    def _start_backchannel_drainer() -> None:
+        # started lazily in each worker (threads do not survive gunicorn's fork)
+        provider.backchannel.start()

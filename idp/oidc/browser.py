@@ -1,0 +1,93 @@
+"""The browser side shared by the protocol views and the login interaction: cookies, pages, headers.
+
+The SSO session cookie holds a random value (the database keeps its digest); the Flask session cookie holds the
+browser token that binds pending interactions and the CSRF token.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Response, current_app, render_template, request, session
+from werkzeug.wrappers import Response as BaseResponse
+
+from idp.oidc.provider import OidcProvider, get_provider
+from idp.oidc.sessions import SessionView
+
+__all__ = [
+    "SSO_COOKIE",
+    "browser_token",
+    "clear_sso_cookie",
+    "current_provider",
+    "current_sso_session",
+    "error_page",
+    "harden",
+    "set_sso_cookie",
+]
+
+SSO_COOKIE = "antin_sso"
+BROWSER_KEY = "antin_browser"
+INSTANCE_KEY = "antin.instance"
+
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; form-action 'self' http: https:; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+def current_provider() -> OidcProvider:
+    instance = current_app.extensions[INSTANCE_KEY]
+    return get_provider(instance)
+
+
+def browser_token(create: bool = True) -> str | None:
+    token = session.get(BROWSER_KEY)
+    if token is None and create:
+        token = secrets.token_urlsafe(24)
+        session[BROWSER_KEY] = token
+    return token if isinstance(token, str) else None
+
+
+def current_sso_session() -> SessionView | None:
+    return current_provider().sessions.current(request.cookies.get(SSO_COOKIE))
+
+
+def set_sso_cookie(response: BaseResponse, value: str) -> None:
+    provider = current_provider()
+    response.set_cookie(
+        SSO_COOKIE,
+        value,
+        max_age=int(provider.sessions.absolute.total_seconds()),
+        secure=provider.settings.cookie_secure,
+        httponly=True,
+        samesite="Lax",
+        path="/",
+    )
+
+
+def clear_sso_cookie(response: BaseResponse) -> None:
+    provider = current_provider()
+    response.delete_cookie(SSO_COOKIE, path="/", secure=provider.settings.cookie_secure, httponly=True, samesite="Lax")
+
+
+def error_page(title: str, message: str, *, status: int = 400, code: str | None = None) -> BaseResponse:
+    """An error shown to the official: no stack trace, no redirect."""
+    body = render_template("antin/error.html", title=title, message=message, code=code)
+    return Response(body, status=status, mimetype="text/html")
+
+
+def harden(response: Response) -> BaseResponse:
+    """Security headers for every page of the protocol and the interaction (kept if the app set its own)."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    if response.mimetype == "text/html" or request.endpoint in ("oidc.token", "oidc.userinfo"):
+        headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def as_dict_of_lists(values: Any) -> dict[str, list[str]]:
+    return {key: values.getlist(key) for key in values}

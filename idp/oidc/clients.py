@@ -1,0 +1,320 @@
+"""Registered clients: the registry behind ``antin clients`` and the adapter authlib's grants call.
+
+A client is public (no secret, PKCE only, ``token_endpoint_auth_method=none``) or confidential
+(``client_secret_basic``/``client_secret_post`` with a secret shown once and stored as a digest, or
+``private_key_jwt`` with registered keys). Trusted clients are first-party: their users are not asked to consent.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from idp.database import Database, utcnow
+from idp.oidc.models import Client
+from idp.oidc.secrets import digest, new_secret, same_digest
+
+__all__ = [
+    "AUTH_METHODS",
+    "GRANT_TYPES",
+    "SUPPORTED_SCOPES",
+    "ClientError",
+    "ClientRecord",
+    "ClientRegistry",
+    "ClientSpec",
+    "OAuthClient",
+]
+
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+SECRET_METHODS = ("client_secret_basic", "client_secret_post")
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+SUPPORTED_SCOPES = ("openid", "profile", "email", "phone", "party")
+ID_TOKEN_ALGS = ("RS256", "ES256")
+
+
+class ClientError(ValueError):
+    """A client definition that cannot be registered; ``field`` names the bad option."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    """What ``antin clients add`` registers."""
+
+    name: str
+    redirect_uris: tuple[str, ...] = ()
+    public: bool = False
+    trusted: bool = False
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    backchannel_logout_uri: str | None = None
+    grant_types: tuple[str, ...] = ("authorization_code", "refresh_token")
+    scopes: tuple[str, ...] = SUPPORTED_SCOPES
+    required_acr: str | None = None
+    auth_method: str | None = None  # default: none for public clients, client_secret_basic otherwise
+    jwks_uri: str | None = None
+    jwks: dict[str, Any] | None = None
+    id_token_signed_response_alg: str = "RS256"
+    dpop_bound_access_tokens: bool = False
+    client_id: str | None = None  # default: generated
+
+
+@dataclass(frozen=True)
+class ClientRecord:
+    """A registered client as the rest of the code and the CLI see it (never its secret)."""
+
+    client_id: str
+    name: str
+    public: bool
+    trusted: bool
+    redirect_uris: tuple[str, ...]
+    post_logout_redirect_uris: tuple[str, ...]
+    backchannel_logout_uri: str | None
+    grant_types: tuple[str, ...]
+    scopes: tuple[str, ...]
+    required_acr: str | None
+    token_endpoint_auth_method: str
+    id_token_signed_response_alg: str
+    jwks_uri: str | None
+    jwks: dict[str, Any] | None
+    dpop_bound_access_tokens: bool
+    disabled: bool
+    created_at: datetime
+    secret_rotated_at: datetime | None
+    secret_digest: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_row(cls, row: Client) -> ClientRecord:
+        return cls(
+            client_id=row.client_id,
+            name=row.name,
+            public=row.public,
+            trusted=row.trusted,
+            redirect_uris=tuple(row.redirect_uris),
+            post_logout_redirect_uris=tuple(row.post_logout_redirect_uris),
+            backchannel_logout_uri=row.backchannel_logout_uri,
+            grant_types=tuple(row.grant_types),
+            scopes=tuple(row.scopes),
+            required_acr=row.required_acr,
+            token_endpoint_auth_method=row.token_endpoint_auth_method,
+            id_token_signed_response_alg=row.id_token_signed_response_alg,
+            jwks_uri=row.jwks_uri,
+            jwks=row.jwks,
+            dpop_bound_access_tokens=row.dpop_bound_access_tokens,
+            disabled=row.disabled,
+            created_at=row.created_at,
+            secret_rotated_at=row.secret_rotated_at,
+            secret_digest=row.secret_digest,
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "client_id": self.client_id,
+            "client_name": self.name,
+            "public": self.public,
+            "trusted": self.trusted,
+            "redirect_uris": list(self.redirect_uris),
+            "post_logout_redirect_uris": list(self.post_logout_redirect_uris),
+            "backchannel_logout_uri": self.backchannel_logout_uri,
+            "grant_types": list(self.grant_types),
+            "scope": " ".join(self.scopes),
+            "required_acr": self.required_acr,
+            "token_endpoint_auth_method": self.token_endpoint_auth_method,
+            "id_token_signed_response_alg": self.id_token_signed_response_alg,
+            "jwks_uri": self.jwks_uri,
+            "jwks": self.jwks,
+            "dpop_bound_access_tokens": self.dpop_bound_access_tokens,
+            "disabled": self.disabled,
+            "created_at": self.created_at.isoformat(),
+            "secret_rotated_at": self.secret_rotated_at.isoformat() if self.secret_rotated_at else None,
+        }
+
+
+class OAuthClient:
+    """The ``ClientMixin`` interface authlib's grants and endpoints call, over a :class:`ClientRecord`."""
+
+    def __init__(self, record: ClientRecord) -> None:
+        self.record = record
+        self.client_id = record.client_id
+
+    def get_client_id(self) -> str:
+        return self.record.client_id
+
+    def get_default_redirect_uri(self) -> str | None:
+        return None  # redirect_uri is always required: no guessing
+
+    def get_allowed_scope(self, scope: str | None) -> str:
+        if not scope:
+            return ""
+        allowed = set(self.record.scopes)
+        return " ".join(s for s in scope.split() if s in allowed)
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return redirect_uri in self.record.redirect_uris  # exact match, nothing else
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        if self.record.secret_digest is None:
+            return False
+        return same_digest(client_secret, self.record.secret_digest)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        registered = self.record.token_endpoint_auth_method
+        if registered in SECRET_METHODS:
+            # either secret method; the secret is the same
+            return method in SECRET_METHODS
+        if registered == "private_key_jwt":
+            return method == "private_key_jwt"
+        return method == "none"
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code" and "authorization_code" in self.record.grant_types
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in self.record.grant_types
+
+
+def _check_uri(field: str, uri: str, *, production: bool = False) -> None:
+    parts = urlsplit(uri)
+    if parts.fragment:
+        raise ClientError(field, f"{uri!r} must not contain a fragment")
+    if parts.scheme == "https" and parts.netloc:
+        return
+    if parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1", "::1"):
+        return  # loopback: a native app or a developer's machine (RFC 8252)
+    if parts.scheme == "http" and parts.netloc:
+        if production:
+            raise ClientError(field, f"{uri!r}: plain http is refused in production (use https)")
+        return
+    if parts.scheme and "." in parts.scheme and not parts.netloc.startswith("/"):
+        return  # private-use scheme of a native app (com.example.app:/callback)
+    raise ClientError(field, f"{uri!r} is not an absolute http(s) URI")
+
+
+def validate_spec(spec: ClientSpec, *, production: bool = False) -> ClientSpec:
+    if not spec.name.strip():
+        raise ClientError("name", "must not be empty")
+    for grant in spec.grant_types:
+        if grant not in GRANT_TYPES:
+            raise ClientError("grant_type", f"{grant!r} is not one of {', '.join(GRANT_TYPES)}")
+    if "authorization_code" in spec.grant_types and not spec.redirect_uris:
+        raise ClientError("redirect_uri", "at least one is required for the authorization_code grant")
+    for uri in spec.redirect_uris:
+        _check_uri("redirect_uri", uri, production=production)
+    for uri in spec.post_logout_redirect_uris:
+        _check_uri("post_logout_uri", uri, production=production)
+    if spec.backchannel_logout_uri:
+        _check_uri("backchannel_logout_uri", spec.backchannel_logout_uri, production=production)
+    for scope in spec.scopes:
+        if scope not in SUPPORTED_SCOPES:
+            raise ClientError("scope", f"{scope!r} is not one of {', '.join(SUPPORTED_SCOPES)}")
+    method = spec.auth_method or ("none" if spec.public else "client_secret_basic")
+    if method not in AUTH_METHODS:
+        raise ClientError("auth_method", f"{method!r} is not one of {', '.join(AUTH_METHODS)}")
+    if spec.public and method != "none":
+        raise ClientError("auth_method", "a public client authenticates with 'none'")
+    if not spec.public and method == "none":
+        raise ClientError("auth_method", "a confidential client needs a secret or private_key_jwt")
+    if spec.public and "client_credentials" in spec.grant_types:
+        raise ClientError("grant_type", "a public client cannot use client_credentials")
+    if method == "private_key_jwt" and not (spec.jwks or spec.jwks_uri):
+        raise ClientError("jwks", "private_key_jwt needs --jwks or --jwks-uri")
+    if spec.jwks is not None and not isinstance(spec.jwks.get("keys"), list):
+        raise ClientError("jwks", "must be a JWK Set: an object with a 'keys' array")
+    if spec.jwks_uri:
+        _check_uri("jwks_uri", spec.jwks_uri, production=production)
+    if spec.id_token_signed_response_alg not in ID_TOKEN_ALGS:
+        raise ClientError("id_token_alg", f"must be one of {', '.join(ID_TOKEN_ALGS)}")
+    if spec.client_id is not None and not (0 < len(spec.client_id) <= 64 and spec.client_id.isprintable()):
+        raise ClientError("client_id", "must be 1 to 64 printable characters")
+    return spec
+
+
+class ClientRegistry:
+    """Create, read, rotate and disable clients."""
+
+    def __init__(self, database: Database, *, production: bool = False) -> None:
+        self._db = database
+        self._production = production
+
+    def add(self, spec: ClientSpec) -> tuple[ClientRecord, str | None]:
+        """Register a client; return it and its secret (shown once), or None for other methods."""
+        spec = validate_spec(spec, production=self._production)
+        method = spec.auth_method or ("none" if spec.public else "client_secret_basic")
+        secret = new_secret() if method in SECRET_METHODS else None
+        client_id = spec.client_id or secrets.token_urlsafe(18)
+        with self._db.session() as s:
+            if s.scalar(select(Client.id).where(Client.client_id == client_id)) is not None:
+                raise ClientError("client_id", f"{client_id!r} is already registered")
+            row = Client(
+                client_id=client_id,
+                name=spec.name.strip(),
+                secret_digest=digest(secret) if secret else None,
+                public=spec.public,
+                trusted=spec.trusted,
+                redirect_uris=list(spec.redirect_uris),
+                post_logout_redirect_uris=list(spec.post_logout_redirect_uris),
+                backchannel_logout_uri=spec.backchannel_logout_uri,
+                grant_types=list(dict.fromkeys(spec.grant_types)),
+                scopes=list(dict.fromkeys(spec.scopes)),
+                required_acr=spec.required_acr,
+                token_endpoint_auth_method=method,
+                id_token_signed_response_alg=spec.id_token_signed_response_alg,
+                jwks_uri=spec.jwks_uri,
+                jwks=spec.jwks,
+                dpop_bound_access_tokens=spec.dpop_bound_access_tokens,
+            )
+            s.add(row)
+            s.flush()
+            return ClientRecord.from_row(row), secret
+
+    def get(self, client_id: str) -> ClientRecord | None:
+        with self._db.session() as s:
+            row = s.scalar(select(Client).where(Client.client_id == client_id))
+            return ClientRecord.from_row(row) if row else None
+
+    def active(self, client_id: str) -> ClientRecord | None:
+        record = self.get(client_id)
+        return record if record is not None and not record.disabled else None
+
+    def list(self) -> list[ClientRecord]:
+        with self._db.session() as s:
+            return [ClientRecord.from_row(r) for r in s.scalars(select(Client).order_by(Client.created_at))]
+
+    def rotate_secret(self, client_id: str) -> tuple[ClientRecord, str]:
+        secret = new_secret()
+        with self._db.session() as s:
+            row = s.scalar(select(Client).where(Client.client_id == client_id))
+            if row is None:
+                raise ClientError("client_id", f"no client {client_id!r}")
+            if row.token_endpoint_auth_method not in SECRET_METHODS:
+                raise ClientError("client_id", f"{client_id!r} does not authenticate with a secret")
+            row.secret_digest = digest(secret)
+            row.secret_rotated_at = utcnow()
+            return ClientRecord.from_row(row), secret
+
+    def set_disabled(self, client_id: str, disabled: bool = True) -> ClientRecord:
+        with self._db.session() as s:
+            row = s.scalar(select(Client).where(Client.client_id == client_id))
+            if row is None:
+                raise ClientError("client_id", f"no client {client_id!r}")
+            row.disabled = disabled
+            return ClientRecord.from_row(row)
+
+
+def parse_jwks(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as err:
+        raise ClientError("jwks", f"not JSON: {err}") from None
+    if not isinstance(value, dict):
+        raise ClientError("jwks", "must be a JSON object")
+    return value

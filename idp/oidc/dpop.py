@@ -1,0 +1,102 @@
+"""DPoP proofs (RFC 9449): checking a proof and the key thumbprint that binds a token to it.
+
+Only asymmetric algorithms are accepted (``none`` and HMAC are refused); each proof's ``jti`` is usable once.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from authlib.oauth2.rfc6749.errors import OAuth2Error
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, OKPKey, RSAKey
+
+__all__ = ["DPOP_ALGS", "InvalidDPoPProofError", "access_token_hash", "verify_dpop_proof"]
+
+DPOP_ALGS = ("ES256", "RS256", "PS256", "EdDSA")
+# proofs older or newer than this are refused (clock skew included)
+MAX_AGE_SECONDS = 120
+
+
+class InvalidDPoPProofError(OAuth2Error):  # type: ignore[misc]
+    error = "invalid_dpop_proof"
+    status_code = 400
+
+
+def access_token_hash(access_token: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(access_token.encode("ascii")).digest()).rstrip(b"=").decode()
+
+
+def _b64json(part: str) -> dict[str, Any]:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except ValueError as err:
+        raise InvalidDPoPProofError("malformed DPoP proof") from err
+    if not isinstance(value, dict):
+        raise InvalidDPoPProofError("malformed DPoP proof")
+    return value
+
+
+def _strip(uri: str) -> str:
+    return uri.split("#", 1)[0].split("?", 1)[0]
+
+
+def verify_dpop_proof(
+    proof: str,
+    *,
+    method: str,
+    url: str,
+    remember_jti: Callable[[str, int], bool],
+    access_token: str | None = None,
+    now: float | None = None,
+) -> str:
+    """Check a DPoP proof for this request; return the JWK thumbprint (``jkt``) of its key.
+
+    ``remember_jti(jti, ttl)`` records a jti and returns False when it was already seen.
+    """
+    parts = proof.split(".")
+    if len(parts) != 3:
+        raise InvalidDPoPProofError("malformed DPoP proof")
+    header = _b64json(parts[0])
+    if header.get("typ") != "dpop+jwt":
+        raise InvalidDPoPProofError("typ must be dpop+jwt")
+    alg = header.get("alg")
+    if alg not in DPOP_ALGS:
+        raise InvalidDPoPProofError("alg refused")
+    jwk_dict = header.get("jwk")
+    if not isinstance(jwk_dict, dict):
+        raise InvalidDPoPProofError("jwk missing")
+    if any(member in jwk_dict for member in ("d", "p", "q", "dp", "dq", "qi", "k")):
+        raise InvalidDPoPProofError("jwk must be a public key")
+    key_types: dict[str, Any] = {"EC": ECKey, "RSA": RSAKey, "OKP": OKPKey}
+    key_cls = key_types.get(str(jwk_dict.get("kty")))
+    if key_cls is None:
+        raise InvalidDPoPProofError("unsupported key type")
+    try:
+        key = key_cls.import_key(jwk_dict)
+        token = jwt.decode(proof, key, algorithms=[alg])
+    except (JoseError, ValueError, TypeError) as err:
+        raise InvalidDPoPProofError("bad DPoP proof signature") from err
+    claims = token.claims
+    current = time.time() if now is None else now
+    iat = claims.get("iat")
+    if not isinstance(iat, int | float) or abs(current - iat) > MAX_AGE_SECONDS:
+        raise InvalidDPoPProofError("DPoP proof too old or from the future")
+    if claims.get("htm") != method:
+        raise InvalidDPoPProofError("htm does not match")
+    if not isinstance(claims.get("htu"), str) or _strip(claims["htu"]) != _strip(url):
+        raise InvalidDPoPProofError("htu does not match")
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not 0 < len(jti) <= 128:
+        raise InvalidDPoPProofError("jti missing")
+    if access_token is not None and claims.get("ath") != access_token_hash(access_token):
+        raise InvalidDPoPProofError("ath does not match the access token")
+    if not remember_jti(jti, 2 * MAX_AGE_SECONDS):
+        raise InvalidDPoPProofError("DPoP proof replayed")
+    return str(key.thumbprint())

@@ -1,0 +1,148 @@
+"""The boundary between the protocol and the login interaction.
+
+The authorization endpoint validates a request, stores it as an :class:`Interaction` and sends the browser to
+the interaction (``idp.login``). The interaction authenticates the official (password today; MFA steps plug in
+there) and asks for consent when needed, then calls :meth:`InteractionStore.finish` with an
+:class:`AuthenticationResult` and sends the browser back to ``/authorize/resume/<id>``. The protocol never sees
+passwords; the interaction never sees codes or tokens.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete
+
+from idp.database import Database, utcnow
+from idp.oidc.models import Interaction
+from idp.oidc.secrets import digest
+
+__all__ = ["AuthenticationResult", "InteractionStore", "InteractionView", "Prompt"]
+
+
+@dataclass(frozen=True)
+class AuthenticationResult:
+    """What the interaction hands back: who signed in, when, and how strongly."""
+
+    subject: str
+    auth_time: datetime
+    acr: str
+    amr: tuple[str, ...]
+    login: str = ""
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """What the interaction must do for this request."""
+
+    login: bool  # authenticate (again)
+    consent: bool  # ask the official to allow the client's scopes
+    login_hint: str | None = None
+    required_acr: str | None = None
+    expected_subject: str | None = None  # from id_token_hint: only this official may sign in
+
+
+@dataclass(frozen=True)
+class InteractionView:
+    id: str
+    client_id: str
+    client_name: str
+    scopes: tuple[str, ...]
+    prompt: Prompt
+    ui_locales: tuple[str, ...]
+    params: dict[str, Any] = field(repr=False)
+    result: AuthenticationResult | None
+    consented_scopes: tuple[str, ...] | None
+    finished: bool
+
+
+class InteractionStore:
+    def __init__(self, database: Database, *, ttl_seconds: int) -> None:
+        self._db = database
+        self._ttl = timedelta(seconds=ttl_seconds)
+
+    def create(self, client_id: str, params: dict[str, Any], browser_token: str) -> str:
+        """Store a validated request; ``browser_token`` (kept in the browser's session cookie) binds it."""
+        iid = secrets.token_urlsafe(24)
+        now = utcnow()
+        with self._db.session() as s:
+            s.execute(delete(Interaction).where(Interaction.expires_at < now))
+            s.add(
+                Interaction(
+                    id=iid,
+                    browser_digest=digest(browser_token),
+                    client_id=client_id,
+                    params=params,
+                    expires_at=now + self._ttl,
+                )
+            )
+        return iid
+
+    def get(self, iid: str, browser_token: str | None) -> InteractionView | None:
+        """The interaction, if it exists, has not expired, and belongs to this browser."""
+        if not browser_token:
+            return None
+        with self._db.session() as s:
+            row = s.get(Interaction, iid)
+            if row is None or row.expires_at < utcnow() or row.browser_digest != digest(browser_token):
+                return None
+            return _view(row)
+
+    def finish(
+        self, iid: str, result: AuthenticationResult | None, *, consented_scopes: tuple[str, ...] | None = None
+    ) -> None:
+        """Record the outcome; ``result=None`` means the official refused (access_denied)."""
+        with self._db.session() as s:
+            row = s.get(Interaction, iid)
+            if row is None:
+                return
+            # a refusal wipes what the interaction had proven so far: resume must answer access_denied
+            row.subject = result.subject if result else None
+            row.auth_time = result.auth_time if result else None
+            row.acr = result.acr if result else None
+            row.amr = list(result.amr) if result else None
+            row.consented_scopes = list(consented_scopes) if consented_scopes is not None else None
+            row.finished_at = utcnow()
+
+    def set_result(self, iid: str, result: AuthenticationResult) -> None:
+        """Record a successful authentication before consent (the interaction goes on)."""
+        with self._db.session() as s:
+            row = s.get(Interaction, iid)
+            if row is not None:
+                row.subject = result.subject
+                row.auth_time = result.auth_time
+                row.acr = result.acr
+                row.amr = list(result.amr)
+
+    def consume(self, iid: str) -> None:
+        with self._db.session() as s:
+            s.execute(delete(Interaction).where(Interaction.id == iid))
+
+
+def _view(row: Interaction) -> InteractionView:
+    p = row.params
+    result = None
+    if row.subject and row.auth_time and row.acr is not None:
+        result = AuthenticationResult(row.subject, row.auth_time, row.acr, tuple(row.amr or ()))
+    prompt = p.get("_prompt", {})
+    return InteractionView(
+        id=row.id,
+        client_id=row.client_id,
+        client_name=p.get("_client_name", row.client_id),
+        scopes=tuple(p.get("_scopes", ())),
+        prompt=Prompt(
+            login=bool(prompt.get("login")),
+            consent=bool(prompt.get("consent")),
+            login_hint=prompt.get("login_hint"),
+            required_acr=prompt.get("required_acr"),
+            expected_subject=prompt.get("expected_subject"),
+        ),
+        ui_locales=tuple(str(p.get("ui_locales") or "").split()),
+        params=p,
+        result=result,
+        consented_scopes=tuple(row.consented_scopes) if row.consented_scopes is not None else None,
+        finished=row.finished_at is not None,
+    )

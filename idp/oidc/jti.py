@@ -1,0 +1,29 @@
+"""One-time values (client assertion and DPoP proof ``jti``), remembered in the database until they expire."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+
+from idp.database import Database, utcnow
+from idp.oidc.models import UsedJti
+
+__all__ = ["JtiStore"]
+
+
+class JtiStore:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def remember(self, kind: str, value: str, ttl_seconds: int) -> bool:
+        """Record ``value``; False when it was already seen (a replay)."""
+        now = utcnow()
+        try:
+            with self._db.session() as s:
+                s.execute(delete(UsedJti).where(UsedJti.expires_at < now))
+                s.add(UsedJti(kind=kind, value=value[:128], expires_at=now + timedelta(seconds=ttl_seconds)))
+        except IntegrityError:
+            return False
+        return True

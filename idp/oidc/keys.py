@@ -1,0 +1,205 @@
+"""Signing keys: ES256 and RS256 keys kept in the database, the JWKS, signing and verifying our own JWTs.
+
+Private keys are stored as PEM encrypted with a password derived (HKDF) from the instance secret. Rotation
+retires the signing keys and creates new ones; a retired key stays in the JWKS until every token it signed
+has expired (plus the configured overlap). ``alg`` is always pinned: only ES256 and RS256 are produced or
+accepted, never ``none`` nor HMAC.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, KeySet, RSAKey
+from sqlalchemy import select
+
+from idp.database import Database, utcnow
+from idp.oidc.models import SigningKey
+
+__all__ = ["SIGNING_ALGS", "InvalidJwtError", "KeyInfo", "SigningKeys", "SigningKeysUnreadableError"]
+
+SigningAlg = Literal["ES256", "RS256"]
+SIGNING_ALGS: tuple[SigningAlg, ...] = ("RS256", "ES256")
+CACHE_SECONDS = 30.0
+
+
+class SigningKeysUnreadableError(RuntimeError):
+    """The active private keys cannot be decrypted: the instance secret changed since they were made."""
+
+    def __init__(self, kid: str) -> None:
+        self.kid = kid
+        super().__init__(
+            f"signing key {kid} cannot be decrypted with this instance secret (ANTIN_SECRET_KEY changed?); "
+            "restore the secret, or run `antin keys rotate` to make new keys"
+        )
+
+
+class InvalidJwtError(Exception):
+    """A JWT that is not one of ours: bad signature, unknown key, refused ``alg``, or malformed."""
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    kid: str
+    alg: str
+    created_at: datetime
+    retired_at: datetime | None
+    unpublish_at: datetime | None
+
+    @property
+    def state(self) -> str:
+        return "retired" if self.retired_at else "active"
+
+
+def _pem_password(secret_key: str) -> str:
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"antin oidc signing keys v1")
+    return base64.urlsafe_b64encode(hkdf.derive(secret_key.encode())).decode()
+
+
+def _generate(alg: SigningAlg) -> ECKey | RSAKey:
+    if alg == "ES256":
+        return ECKey.generate_key("P-256", parameters={"alg": "ES256", "use": "sig"}, auto_kid=True)
+    return RSAKey.generate_key(2048, parameters={"alg": "RS256", "use": "sig"}, auto_kid=True)
+
+
+class SigningKeys:
+    """The instance's signing keys. Reads are cached briefly per process; the database is the truth."""
+
+    def __init__(self, database: Database, secret_key: str, *, retire_after_seconds: int) -> None:
+        self._db = database
+        self._password = _pem_password(secret_key)
+        self._retire_after = timedelta(seconds=retire_after_seconds)
+        self._lock = threading.Lock()
+        self._cached_at = 0.0
+        self._signing: dict[str, ECKey | RSAKey] = {}
+        self._published: dict[str, ECKey | RSAKey] = {}
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    def ensure(self) -> None:
+        """Create an ES256 and an RS256 key unless active ones exist."""
+        with self._db.session() as s:
+            active = set(s.scalars(select(SigningKey.alg).where(SigningKey.retired_at.is_(None))))
+            for alg in SIGNING_ALGS:
+                if alg not in active:
+                    s.add(self._new_row(alg))
+        self._cached_at = 0.0
+
+    def rotate(self) -> list[KeyInfo]:
+        """Retire the signing keys and create new ones; retired keys stay published for the overlap."""
+        now = utcnow()
+        with self._db.session() as s:
+            for row in s.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None))):
+                row.retired_at = now
+                row.unpublish_at = now + self._retire_after
+            for alg in SIGNING_ALGS:
+                s.add(self._new_row(alg))
+        self._cached_at = 0.0
+        return self.list()
+
+    def list(self) -> list[KeyInfo]:
+        with self._db.session() as s:
+            rows = s.scalars(select(SigningKey).order_by(SigningKey.created_at)).all()
+            return [KeyInfo(r.kid, r.alg, r.created_at, r.retired_at, r.unpublish_at) for r in rows]
+
+    def _new_row(self, alg: SigningAlg) -> SigningKey:
+        key = _generate(alg)
+        kid = key.kid
+        assert kid is not None
+        return SigningKey(
+            kid=kid,
+            alg=alg,
+            private_pem=key.as_pem(private=True, password=self._password),
+            public_jwk=key.as_dict(private=False),
+        )
+
+    # -- reading ---------------------------------------------------------------------------------------
+
+    def _refresh(self) -> None:
+        if time.monotonic() - self._cached_at < CACHE_SECONDS:
+            return
+        with self._lock:
+            if time.monotonic() - self._cached_at < CACHE_SECONDS:
+                return
+            now = utcnow()
+            signing: dict[str, ECKey | RSAKey] = {}
+            published: dict[str, ECKey | RSAKey] = {}
+            with self._db.session() as s:
+                rows = s.scalars(select(SigningKey).order_by(SigningKey.created_at)).all()
+            if not any(r.retired_at is None for r in rows):
+                self.ensure()
+                with self._db.session() as s:
+                    rows = s.scalars(select(SigningKey).order_by(SigningKey.created_at)).all()
+            for row in rows:
+                if row.unpublish_at is not None and row.unpublish_at <= now:
+                    continue
+                cls = ECKey if row.alg == "ES256" else RSAKey
+                # the JWKS needs only the public halves: retired keys are never decrypted
+                published[row.kid] = cls.import_key(row.public_jwk)
+                if row.retired_at is None:
+                    params: dict[str, Any] = {"kid": row.kid, "alg": row.alg, "use": "sig"}
+                    try:
+                        key = cls.import_key(row.private_pem, parameters=params, password=self._password)  # type: ignore[arg-type]
+                    except (ValueError, TypeError) as err:
+                        raise SigningKeysUnreadableError(row.kid) from err
+                    signing[row.alg] = key  # the newest active key of each alg wins
+            self._signing, self._published = signing, published
+            self._cached_at = time.monotonic()
+
+    def jwks(self) -> dict[str, Any]:
+        self._refresh()
+        return {"keys": [key.as_dict(private=False) for key in self._published.values()]}
+
+    def signing_key(self, alg: str) -> ECKey | RSAKey:
+        if alg not in SIGNING_ALGS:
+            raise ValueError(f"unsupported signing alg {alg!r}")
+        self._refresh()
+        return self._signing[alg]
+
+    # -- JWTs ------------------------------------------------------------------------------------------
+
+    def sign(self, claims: dict[str, Any], *, alg: str, typ: str = "JWT") -> str:
+        key = self.signing_key(alg)
+        header = {"alg": alg, "kid": key.kid, "typ": typ}
+        return jwt.encode(header, claims, key, algorithms=[alg])
+
+    def verify(self, token: str, *, algs: tuple[str, ...] = SIGNING_ALGS) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Check one of our JWTs' signature (claims are the caller's to check); return (header, claims)."""
+        self._refresh()
+        try:
+            header = _unverified_header(token)
+            alg, kid = header.get("alg"), header.get("kid")
+            if alg not in algs or alg not in SIGNING_ALGS:
+                raise InvalidJwtError(f"alg {alg!r} refused")
+            key = self._published.get(kid) if isinstance(kid, str) else None
+            if key is None or key.as_dict().get("alg") != alg:
+                raise InvalidJwtError("unknown key")
+            decoded = jwt.decode(token, KeySet([key]), algorithms=[alg])
+        except (JoseError, ValueError) as err:
+            raise InvalidJwtError(str(err)) from err
+        return dict(decoded.header), dict(decoded.claims)
+
+
+def _unverified_header(token: str) -> dict[str, Any]:
+    import json
+
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise InvalidJwtError("not a compact JWS")
+    padded = parts[0] + "=" * (-len(parts[0]) % 4)
+    try:
+        header = json.loads(base64.urlsafe_b64decode(padded))
+    except ValueError as err:
+        raise InvalidJwtError("bad header") from err
+    if not isinstance(header, dict):
+        raise InvalidJwtError("bad header")
+    return header

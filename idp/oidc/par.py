@@ -1,0 +1,56 @@
+"""Pushed authorization requests (RFC 9126): validated parameters stored behind a one-time ``request_uri``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from idp.database import Database, utcnow
+from idp.oidc.models import PushedRequest
+from idp.oidc.secrets import digest, new_secret
+
+__all__ = ["PAR_URN_PREFIX", "PushedRequests"]
+
+PAR_URN_PREFIX = "urn:ietf:params:oauth:request_uri:"
+
+
+class PushedRequests:
+    def __init__(self, database: Database, *, ttl_seconds: int) -> None:
+        self._db = database
+        self.ttl = ttl_seconds
+
+    def push(self, client_id: str, params: dict[str, list[str]]) -> str:
+        handle = new_secret()
+        now = utcnow()
+        with self._db.session() as s:
+            s.execute(delete(PushedRequest).where(PushedRequest.expires_at < now))
+            s.add(
+                PushedRequest(
+                    digest=digest(handle),
+                    client_id=client_id,
+                    params=params,
+                    expires_at=now + timedelta(seconds=self.ttl),
+                )
+            )
+        return PAR_URN_PREFIX + handle
+
+    def take(self, request_uri: str, client_id: str) -> dict[str, Any] | None:
+        """The pushed parameters, once: a request_uri cannot be used twice, nor by another client."""
+        if not request_uri.startswith(PAR_URN_PREFIX):
+            return None
+        key = digest(request_uri[len(PAR_URN_PREFIX) :])
+        now = utcnow()
+        with self._db.session() as s:
+            row = s.scalar(select(PushedRequest).where(PushedRequest.digest == key))
+            if row is None or row.client_id != client_id or row.expires_at <= now:
+                return None
+            claimed = s.execute(
+                update(PushedRequest)
+                .where(PushedRequest.id == row.id, PushedRequest.used_at.is_(None))
+                .values(used_at=now)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            return dict(row.params)

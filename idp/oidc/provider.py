@@ -1,0 +1,192 @@
+"""The OpenID Provider of one instance: its services, built once and kept in ``instance.extensions``.
+
+Nothing here is per-process state that matters: keys, clients, codes, sessions, interactions, PAR requests and
+the logout queue are in the database, so any gunicorn worker can answer any request.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from flask import g, has_request_context, request
+
+from directory.protocol import UserDirectory
+from idp.instance import Instance
+from idp.oidc.acr import ACR_PASSWORD
+from idp.oidc.audit import Auditor
+from idp.oidc.claims import claims_for, claims_of_scopes, requested_claim_names
+from idp.oidc.clients import ClientRecord, ClientRegistry
+from idp.oidc.consents import ConsentService
+from idp.oidc.dpop import InvalidDPoPProofError, verify_dpop_proof
+from idp.oidc.interaction import InteractionStore
+from idp.oidc.jti import JtiStore
+from idp.oidc.keys import SigningKeys
+from idp.oidc.logout import BackchannelLogout
+from idp.oidc.par import PushedRequests
+from idp.oidc.sessions import SessionService
+from idp.oidc.tokens import GrantContext, TokenService
+
+__all__ = ["EXTENSION_KEY", "OidcProvider", "get_provider"]
+
+EXTENSION_KEY = "antin.oidc"
+
+
+class OidcProvider:
+    def __init__(self, instance: Instance, *, directory: UserDirectory | None = None) -> None:
+        self.instance = instance
+        settings = instance.settings
+        self.settings = settings
+        self.issuer = settings.core.issuer
+        db = instance.database
+        o = settings.oidc
+        longest_token = max(o.access_token_ttl, o.id_token_ttl, o.refresh_token_ttl)
+        self.keys = SigningKeys(
+            db, instance.secret_key, retire_after_seconds=longest_token + o.key_overlap_hours * 3600
+        )
+        self.clients = ClientRegistry(db, production=settings.production)
+        self.sessions = SessionService(
+            db, idle_minutes=settings.session.idle_minutes, absolute_hours=settings.session.absolute_hours
+        )
+        self.interactions = InteractionStore(db, ttl_seconds=o.interaction_ttl)
+        self.tokens = TokenService(
+            db,
+            self.keys,
+            issuer=self.issuer,
+            code_ttl=o.code_ttl,
+            access_token_ttl=o.access_token_ttl,
+            id_token_ttl=o.id_token_ttl,
+            refresh_token_ttl=o.refresh_token_ttl,
+        )
+        self.consents = ConsentService(db)
+        self.jti = JtiStore(db)
+        self.pushed = PushedRequests(db, ttl_seconds=o.par_ttl)
+        self.backchannel = BackchannelLogout(db, self.keys, issuer=self.issuer)
+        self.audit = Auditor(instance)
+        self._directory = directory
+
+    @property
+    def directory(self) -> UserDirectory:
+        if self._directory is not None:
+            return self._directory
+        directory: UserDirectory = self.instance.directory
+        return directory
+
+    @cached_property
+    def server(self) -> Any:
+        from idp.oidc.server import build_authorization_server
+
+        return build_authorization_server(self)
+
+    def endpoint(self, path: str) -> str:
+        return self.issuer + path
+
+    def assertion_audiences(self) -> list[str]:
+        return [self.issuer, *(self.endpoint(p) for p in ("/token", "/par", "/introspect", "/revoke"))]
+
+    def client_ip(self) -> str | None:
+        return request.remote_addr if has_request_context() else None
+
+    def active_client(self, client_id: str) -> ClientRecord | None:
+        return self.clients.active(client_id)
+
+    # -- claims ------------------------------------------------------------------------------------------
+
+    def id_token_user_claims(self, ctx: GrantContext) -> dict[str, Any]:
+        """User claims for the ID token: only those the ``claims`` parameter asks for in ``id_token``.
+
+        Scope claims go to the userinfo endpoint, since the client always gets an access token.
+        """
+        wanted = self.individually_requested(ctx.client, frozenset(ctx.scope.split()), ctx.claims, "id_token")
+        if not wanted or not ctx.subject:
+            return {}
+        person = self.directory.find_by_uuid(ctx.subject)
+        if person is None:
+            return {}
+        claims = claims_for(person, frozenset(), extra=wanted)
+        claims.pop("sub", None)
+        return claims
+
+    def individually_requested(
+        self, client: ClientRecord, granted: frozenset[str], claims: dict[str, Any] | None, member: str
+    ) -> set[str]:
+        """Claims asked for one by one (the ``claims`` parameter) that this client may have: any claim of the
+        scopes it is registered for if it is trusted, else only claims of the scopes the official allowed."""
+        allowed = claims_of_scopes(client.scopes if client.trusted else granted)
+        return requested_claim_names(claims, member) & allowed
+
+    # -- DPoP --------------------------------------------------------------------------------------------
+
+    def check_token_request_dpop(self, proof: str | None) -> str | None:
+        """Check the token request's DPoP proof (before anything is consumed); return its key's jkt."""
+        if not proof:
+            return None
+        return verify_dpop_proof(
+            proof,
+            method="POST",
+            url=self.endpoint("/token"),
+            remember_jti=lambda jti, ttl: self.jti.remember("dpop", jti, ttl),
+        )
+
+    def dpop_for_token_request(self, client: ClientRecord) -> str | None:
+        """The jkt checked by the token view (None without a proof); clients registered for DPoP must send one."""
+        jkt = g.get("antin_dpop_jkt") if has_request_context() else None
+        if jkt is None and client.dpop_bound_access_tokens:
+            raise InvalidDPoPProofError("this client must use DPoP")
+        return str(jkt) if jkt is not None else None
+
+    def default_acr(self) -> str:
+        return ACR_PASSWORD
+
+    # -- sessions ------------------------------------------------------------------------------------------
+
+    def needs_consent(self, client: ClientRecord, subject: str, scopes: tuple[str, ...], *, forced: bool) -> bool:
+        if client.trusted:
+            return False
+        return forced or not self.consents.covers(subject, client.client_id, scopes)
+
+    def end_session(self, sid: str, *, reason: str) -> bool:
+        """End an SSO session: revoke what it granted and send a logout token to each of its clients."""
+        ended = self.sessions.end(sid)
+        if ended is None:
+            return False
+        self.tokens.revoke_for_session(ended.sid, reason)
+        clients = [c for c in (self.clients.get(cid) for cid in ended.client_ids) if c is not None]
+        if self.backchannel.enqueue(clients, sid=ended.sid, subject=ended.subject):
+            self.backchannel.kick()
+        self.audit.record(
+            "session:sso:logout",
+            actor=ended.subject,
+            subject=ended.subject,
+            ip=self.client_ip(),
+            details={"sid": ended.sid, "reason": reason, "clients": list(ended.client_ids)},
+        )
+        return True
+
+    def end_all_sessions(self, subject: str, *, reason: str) -> int:
+        """Sign out everywhere: every session of the official, and every grant, offline ones included."""
+        count = 0
+        for view in self.sessions.live_for(subject):
+            count += int(self.end_session(view.sid, reason=reason))
+        self.tokens.revoke_for_subject(subject, reason)
+        self.audit.record("session:sso:logout-everywhere", actor=subject, subject=subject, ip=self.client_ip())
+        return count
+
+    def close(self) -> None:
+        self.backchannel.close()
+
+
+def get_provider(instance: Instance) -> OidcProvider:
+    provider = instance.extensions.get(EXTENSION_KEY)
+    if provider is None:
+        provider = OidcProvider(instance)
+        instance.extensions[EXTENSION_KEY] = provider
+    assert isinstance(provider, OidcProvider)
+    return provider
+
+
+def replace_directory(instance: Instance, directory: UserDirectory) -> OidcProvider:
+    """Tests and tools: a provider reading people from another directory (an InMemoryDirectory)."""
+    provider = OidcProvider(instance, directory=directory)
+    instance.extensions[EXTENSION_KEY] = provider
+    return provider

@@ -1,0 +1,371 @@
+"""authlib's authorization server, grants and endpoints, wired to our storage and token minting.
+
+authlib checks the requests (client authentication, grant types, redirect URI, PKCE, token endpoint
+parameters); the hooks below are where it reaches our models. Token responses are minted by
+:class:`idp.oidc.tokens.TokenService` so that every grant issues the same RFC 9068 access tokens and ID tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import requests
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.errors import (
+    InvalidClientError,
+    InvalidGrantError,
+    InvalidScopeError,
+    OAuth2Error,
+)
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from directory.errors import DirectoryUnavailableError
+from idp.oidc.clients import OAuthClient
+from idp.oidc.tokens import CodeView, GrantContext, IssuedTokenRef, RefreshReusedError, RefreshView
+
+if TYPE_CHECKING:
+    from idp.oidc.provider import OidcProvider
+
+__all__ = ["ALL_AUTH_METHODS", "CONFIDENTIAL_AUTH_METHODS", "build_authorization_server"]
+
+log = logging.getLogger(__name__)
+
+CONFIDENTIAL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+ALL_AUTH_METHODS = [*CONFIDENTIAL_AUTH_METHODS, "none"]
+ASSERTION_ALGS = ("RS256", "ES256", "PS256")
+
+
+class TemporarilyUnavailableError(OAuth2Error):  # type: ignore[misc]
+    error = "temporarily_unavailable"
+    status_code = 503
+
+
+class InvalidTargetError(OAuth2Error):  # type: ignore[misc]
+    error = "invalid_target"
+    status_code = 400
+
+
+class AntinAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
+    def __init__(self, provider: OidcProvider) -> None:
+        super().__init__()
+        self.provider = provider
+
+    def query_client(self, client_id: str) -> OAuthClient | None:
+        record = self.provider.clients.active(client_id) if isinstance(client_id, str) else None
+        return OAuthClient(record) if record is not None else None
+
+    def save_token(self, token: dict[str, Any], request: Any) -> None:
+        raise RuntimeError("tokens are saved by TokenService.issue")
+
+
+class PkceS256(CodeChallenge):  # type: ignore[misc]
+    """PKCE with S256 only; ``plain`` is refused (and never accepted at the authorization endpoint either)."""
+
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+    SUPPORTED_CODE_CHALLENGE_METHOD = ("S256",)
+
+
+def _provider(grant: Any) -> OidcProvider:
+    provider: OidcProvider = grant.server.provider
+    return provider
+
+
+def _requested_resources(request: Any, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """RFC 8707 at the token endpoint: a subset of what the authorization allowed (or anything, if nothing was)."""
+    values = tuple(request.payload.datalist.get("resource", []))
+    for uri in values:
+        parts = urlsplit(uri)
+        if not parts.scheme or not parts.netloc or parts.fragment:
+            raise InvalidTargetError("resource must be an absolute URI without a fragment")
+    if not values:
+        return allowed
+    if allowed and not set(values) <= set(allowed):
+        raise InvalidTargetError("resource was not part of the authorization")
+    return values
+
+
+def _id_token_claims(provider: OidcProvider, ctx: GrantContext) -> dict[str, Any] | None:
+    """None when no ID token is due (no openid scope); the directory being down is a 503, not a 500."""
+    if "openid" not in ctx.scope.split():
+        return None
+    try:
+        return provider.id_token_user_claims(ctx)
+    except DirectoryUnavailableError as err:
+        raise TemporarilyUnavailableError("the directory is not reachable") from err
+
+
+class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
+
+    def query_authorization_code(self, code: str, client: OAuthClient) -> CodeView | None:
+        provider = _provider(self)
+        view, why = provider.tokens.redeem_code(code, client.get_client_id())
+        if view is None:
+            log.info("code refused: %s", why)
+            if why == "code replayed":
+                provider.audit.record("oauth:code:replay", client_id=client.get_client_id(), ip=provider.client_ip())
+        return view
+
+    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        provider = _provider(self)
+        client: OAuthClient = self.request.client
+        code: CodeView = self.request.authorization_code
+        req = code.request
+        dpop_jkt = provider.dpop_for_token_request(client.record)
+        ctx = GrantContext(
+            client=client.record,
+            subject=req.subject,
+            scope=req.scope,
+            sid=req.sid,
+            auth_time=req.auth_time,
+            acr=req.acr,
+            amr=req.amr,
+            claims=req.claims,
+            resources=_requested_resources(self.request, req.resources),
+        )
+        id_claims = _id_token_claims(provider, ctx)
+        token, grant_id = provider.tokens.issue(
+            ctx,
+            code_id=code.id,
+            nonce=req.nonce,
+            dpop_jkt=dpop_jkt,
+            refresh=client.check_grant_type("refresh_token"),
+            id_token_claims=id_claims,
+            session_client=True,
+        )
+        provider.audit.record(
+            "oauth:token:issue",
+            actor=req.subject,
+            subject=req.subject,
+            client_id=client.client_id,
+            ip=provider.client_ip(),
+            details={
+                "grant_type": "authorization_code",
+                "grant_id": grant_id,
+                "scope": req.scope,
+                "dpop": bool(dpop_jkt),
+            },
+        )
+        return 200, token, self.TOKEN_RESPONSE_HEADER
+
+
+class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> RefreshView | None:
+        provider = _provider(self)
+        client: OAuthClient = self.request.client
+        view, why = provider.tokens.find_refresh(refresh_token, client.record)
+        if view is None:
+            log.info("refresh token refused: %s", why)
+            if "reused" in why:
+                provider.audit.record("oauth:token:reuse", client_id=client.client_id, ip=provider.client_ip())
+        return view
+
+    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        provider = _provider(self)
+        client: OAuthClient = self.request.client
+        view: RefreshView = self.request.refresh_token
+        dpop_jkt = provider.dpop_for_token_request(client.record)
+        if view.dpop_jkt and dpop_jkt != view.dpop_jkt:
+            raise InvalidGrantError("refresh token is bound to another DPoP key")
+        scope = self.request.payload.scope or view.scope
+        ctx = view.context
+        if ctx.sid and not provider.sessions.alive(ctx.sid):
+            # refresh tokens live no longer than the sign-in they came from (there is no offline_access)
+            provider.tokens.revoke_grant(view.grant_id, "session ended")
+            raise InvalidGrantError("the session this token belongs to has ended")
+        if ctx.subject:
+            try:
+                person = provider.directory.find_by_uuid(ctx.subject)
+            except DirectoryUnavailableError as err:
+                raise TemporarilyUnavailableError("the directory is not reachable") from err
+            if person is None or not person.active:
+                provider.tokens.revoke_grant(view.grant_id, "account no longer active")
+                raise InvalidGrantError("the account is no longer active")
+        ctx = GrantContext(
+            client=client.record,
+            subject=ctx.subject,
+            scope=scope,
+            sid=ctx.sid,
+            auth_time=ctx.auth_time,
+            acr=ctx.acr,
+            amr=ctx.amr,
+            claims=ctx.claims,
+            resources=_requested_resources(self.request, ctx.resources),
+        )
+        id_claims = _id_token_claims(provider, ctx)
+        try:
+            token, _ = provider.tokens.issue(
+                ctx,
+                grant_id=view.grant_id,
+                dpop_jkt=dpop_jkt,
+                refresh=True,
+                id_token_claims=id_claims,
+                rotated_from=view.token_id,
+            )
+        except RefreshReusedError:
+            provider.audit.record("oauth:token:reuse", client_id=client.client_id, ip=provider.client_ip())
+            raise InvalidGrantError("refresh token already used") from None
+        provider.audit.record(
+            "oauth:token:refresh",
+            subject=ctx.subject,
+            client_id=client.client_id,
+            ip=provider.client_ip(),
+            details={"grant_id": view.grant_id},
+        )
+        return 200, token, self.TOKEN_RESPONSE_HEADER
+
+
+class ClientCredentials(grants.ClientCredentialsGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = CONFIDENTIAL_AUTH_METHODS
+
+    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        provider = _provider(self)
+        client: OAuthClient = self.request.client
+        requested = (self.request.payload.scope or "").split()
+        allowed = [s for s in client.record.scopes if s != "openid"]
+        if requested and not set(requested) <= set(allowed):
+            raise InvalidScopeError()
+        scope = " ".join(requested)
+        ctx = GrantContext(
+            client=client.record, subject=None, scope=scope, resources=_requested_resources(self.request, ())
+        )
+        token, grant_id = provider.tokens.issue(ctx, dpop_jkt=provider.dpop_for_token_request(client.record))
+        provider.audit.record(
+            "oauth:token:issue",
+            actor=client.client_id,
+            client_id=client.client_id,
+            ip=provider.client_ip(),
+            details={"grant_type": "client_credentials", "grant_id": grant_id, "scope": scope},
+        )
+        return 200, token, self.TOKEN_RESPONSE_HEADER
+
+
+class PrivateKeyJwt(JWTBearerClientAssertion):  # type: ignore[misc]
+    """private_key_jwt client authentication with the algorithm pinned to asymmetric ones."""
+
+    CLIENT_AUTH_METHOD = "private_key_jwt"
+
+    def __init__(self, provider: OidcProvider) -> None:
+        super().__init__(validate_jti=True, leeway=60)
+        self.provider = provider
+
+    def get_audiences(self) -> list[str]:
+        return self.provider.assertion_audiences()
+
+    def validate_jti(self, claims: Any, jti: str) -> bool:
+        return self.provider.jti.remember("client_assertion", f"{claims['sub']}:{jti}", 600)
+
+    def resolve_client_public_key(self, client: OAuthClient) -> KeySet:
+        record = client.record
+        try:
+            if record.jwks:
+                return KeySet.import_key_set(record.jwks)  # type: ignore[arg-type]
+            if record.jwks_uri:
+                response = requests.get(record.jwks_uri, timeout=5)
+                response.raise_for_status()
+                return KeySet.import_key_set(response.json())
+        except (requests.RequestException, ValueError, JoseError) as err:
+            log.warning("cannot read the keys of client %s: %s", record.client_id, err)
+        raise InvalidClientError(description="The client's keys cannot be read.")
+
+    def process_assertion_claims(self, assertion: str, resolve_key: Any) -> Any:
+        alg = _header_alg(assertion)
+        if alg not in ASSERTION_ALGS:
+            raise InvalidClientError(description="Client assertion algorithm refused.")
+        try:
+            token = jwt.decode(assertion, resolve_key, algorithms=[alg])
+        except (JoseError, ValueError) as err:
+            raise InvalidClientError(description="Invalid client assertion.") from err
+        self.verify_claims(token.claims)
+        return token.claims
+
+
+def _header_alg(token: str) -> str | None:
+    import base64
+    import json
+
+    try:
+        part = token.split(".", maxsplit=1)[0]
+        header = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (ValueError, IndexError):
+        return None
+    alg = header.get("alg") if isinstance(header, dict) else None
+    return alg if isinstance(alg, str) else None
+
+
+class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
+    CLIENT_AUTH_METHODS = CONFIDENTIAL_AUTH_METHODS
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedTokenRef | None:
+        provider: OidcProvider = self.server.provider
+        return provider.tokens.find_for_client_action(token_string, token_type_hint)
+
+    def check_permission(self, token: IssuedTokenRef, client: OAuthClient, request: Any) -> bool:
+        # the client the token was issued to, a resource server it is meant for, or a first-party service
+        return token.client_id == client.client_id or client.client_id in token.audience or client.record.trusted
+
+    def introspect_token(self, token: IssuedTokenRef) -> dict[str, Any]:
+        provider: OidcProvider = self.server.provider
+        body: dict[str, Any] = {
+            "active": True,
+            "iss": provider.issuer,
+            "client_id": token.client_id,
+            "scope": token.scope,
+            "token_type": "refresh_token" if token.kind == "refresh" else ("DPoP" if token.dpop_jkt else "Bearer"),
+            "exp": int(token.expires_at.timestamp()),
+            "iat": int(token.issued_at.timestamp()),
+            "sub": token.subject or token.client_id,
+        }
+        if token.audience:
+            body["aud"] = list(token.audience)
+        if token.sid:
+            body["sid"] = token.sid
+        if token.acr:
+            body["acr"] = token.acr
+        if token.auth_time:
+            body["auth_time"] = int(token.auth_time.timestamp())
+        if token.dpop_jkt and token.kind == "access":
+            body["cnf"] = {"jkt": token.dpop_jkt}
+        return body
+
+
+class Revocation(RevocationEndpoint):  # type: ignore[misc]
+    CLIENT_AUTH_METHODS = ALL_AUTH_METHODS
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedTokenRef | None:
+        provider: OidcProvider = self.server.provider
+        return provider.tokens.find_for_client_action(token_string, token_type_hint)
+
+    def revoke_token(self, token: IssuedTokenRef, request: Any) -> None:
+        provider: OidcProvider = self.server.provider
+        provider.tokens.revoke_token(token)
+        provider.audit.record(
+            "oauth:token:revoke",
+            subject=token.subject,
+            client_id=token.client_id,
+            ip=provider.client_ip(),
+            details={"kind": token.kind, "grant_id": token.grant_id},
+        )
+
+
+def build_authorization_server(provider: OidcProvider) -> AntinAuthorizationServer:
+    server = AntinAuthorizationServer(provider)
+    server.register_grant(CodeGrant, [PkceS256(required=True)])
+    server.register_grant(RefreshGrant)
+    server.register_grant(ClientCredentials)
+    server.register_client_auth_method("private_key_jwt", PrivateKeyJwt(provider))
+    server.register_endpoint(Introspection)
+    server.register_endpoint(Revocation)
+    return server

@@ -1,0 +1,143 @@
+"""Server-side SSO sessions: one per signed-in browser, with idle and absolute limits.
+
+The browser holds a random cookie value; the database holds its digest, the public ``sid`` (put in ID tokens
+and logout tokens), who signed in, when and how, and which clients received tokens in it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from idp.database import Database, utcnow
+from idp.oidc.interaction import AuthenticationResult
+from idp.oidc.models import SsoSession
+from idp.oidc.secrets import digest, new_secret
+
+__all__ = ["SessionService", "SessionView"]
+
+# last_seen_at is written at most this often, so that every page view is not a database write
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class SessionView:
+    sid: str
+    subject: str
+    login: str
+    auth_time: datetime
+    acr: str
+    amr: tuple[str, ...]
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    user_agent: str
+    ip: str
+    client_ids: tuple[str, ...]
+    ended: bool = False
+
+    @property
+    def result(self) -> AuthenticationResult:
+        return AuthenticationResult(self.subject, self.auth_time, self.acr, self.amr, self.login)
+
+
+def _view(row: SsoSession) -> SessionView:
+    return SessionView(
+        sid=row.sid,
+        subject=row.subject,
+        login=row.login,
+        auth_time=row.auth_time,
+        acr=row.acr,
+        amr=tuple(row.amr),
+        created_at=row.created_at,
+        last_seen_at=row.last_seen_at,
+        expires_at=row.expires_at,
+        user_agent=row.user_agent,
+        ip=row.ip,
+        client_ids=tuple(c.client_id for c in row.clients),
+        ended=row.ended_at is not None,
+    )
+
+
+class SessionService:
+    def __init__(self, database: Database, *, idle_minutes: int, absolute_hours: int) -> None:
+        self._db = database
+        self.idle = timedelta(minutes=idle_minutes)
+        self.absolute = timedelta(hours=absolute_hours)
+
+    def start(self, result: AuthenticationResult, *, user_agent: str = "", ip: str = "") -> tuple[str, SessionView]:
+        """A new session; returns the cookie value (shown once) and the session."""
+        cookie = new_secret()
+        now = utcnow()
+        with self._db.session() as s:
+            row = SsoSession(
+                sid=secrets.token_urlsafe(24),
+                cookie_digest=digest(cookie),
+                subject=result.subject,
+                login=result.login,
+                auth_time=result.auth_time,
+                acr=result.acr,
+                amr=list(result.amr),
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + self.absolute,
+                user_agent=user_agent[:300],
+                ip=ip[:64],
+            )
+            s.add(row)
+            s.flush()
+            return cookie, _view(row)
+
+    def current(self, cookie: str | None) -> SessionView | None:
+        """The live session of this cookie (idle and absolute limits applied), touched."""
+        if not cookie:
+            return None
+        now = utcnow()
+        with self._db.session() as s:
+            row = s.scalar(select(SsoSession).where(SsoSession.cookie_digest == digest(cookie)))
+            if row is None or row.ended_at is not None:
+                return None
+            if row.expires_at <= now or row.last_seen_at + self.idle <= now:
+                row.ended_at = now
+                return None
+            if now - row.last_seen_at >= TOUCH_EVERY:
+                row.last_seen_at = now
+            return _view(row)
+
+    def reauthenticated(self, sid: str, result: AuthenticationResult) -> None:
+        """The same official signed in again in this session (prompt=login, max_age, step-up)."""
+        with self._db.session() as s:
+            row = s.scalar(select(SsoSession).where(SsoSession.sid == sid))
+            if row is not None:
+                row.auth_time = result.auth_time
+                row.acr = result.acr
+                row.amr = list(result.amr)
+                row.last_seen_at = utcnow()
+
+    def alive(self, sid: str) -> bool:
+        """The session has not been ended and has not reached its absolute limit (refresh tokens follow it)."""
+        with self._db.session() as s:
+            row = s.scalar(select(SsoSession).where(SsoSession.sid == sid))
+            return row is not None and row.ended_at is None and row.expires_at > utcnow()
+
+    def end(self, sid: str) -> SessionView | None:
+        """End one session; returns it (with its clients) if it was live."""
+        with self._db.session() as s:
+            row = s.scalar(select(SsoSession).where(SsoSession.sid == sid))
+            if row is None or row.ended_at is not None:
+                return None
+            row.ended_at = utcnow()
+            return _view(row)
+
+    def live_for(self, subject: str) -> list[SessionView]:
+        now = utcnow()
+        with self._db.session() as s:
+            rows = s.scalars(
+                select(SsoSession)
+                .where(SsoSession.subject == subject, SsoSession.ended_at.is_(None), SsoSession.expires_at > now)
+                .order_by(SsoSession.created_at.desc())
+            ).all()
+            return [_view(r) for r in rows if r.last_seen_at + self.idle > now]

@@ -1,0 +1,137 @@
+"""The login flow against a real slapd (the directory package's managed slapd and its test fixtures):
+outcomes from ppolicy, the password change after a reset, claims from LDAP, an unreachable directory."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from directory.config import DirectoryConfig
+from directory.models import AccountStatus, NewPerson, UnitKind
+from directory.service import LdapDirectory
+from tests.directory.conftest import PASSWORD, config_for, start_slapd
+from tests.idp.oidc_harness import LiveProvider, live_provider
+from tests.idp.rp import Browser, RelyingParty
+
+pytestmark = pytest.mark.slapd
+
+
+@pytest.fixture(scope="module")
+def ldap_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DirectoryConfig]:
+    """A slapd of this module's own, started by the directory package's test helper."""
+    server = start_slapd(tmp_path_factory.mktemp("slapd"))
+    yield config_for(server)
+    server.stop()
+
+
+@pytest.fixture
+def ldap(ldap_config: DirectoryConfig) -> Iterator[LdapDirectory]:
+    d = LdapDirectory(ldap_config)
+    yield d
+    d.close()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def ldap_op(tmp_path: Path, ldap: LdapDirectory) -> Iterator[LiveProvider]:
+    with live_provider(tmp_path, ldap) as live:  # type: ignore[arg-type]
+        yield live
+
+
+@pytest.fixture
+def people(ldap: LdapDirectory) -> dict[str, str]:
+    province = unique("P").upper()
+    ldap.create_unit(province, "Tỉnh ủy Thử nghiệm", UnitKind.PROVINCIAL_COMMITTEE)
+    ldap.create_unit(f"{province}-VP", "Văn phòng Tỉnh ủy", UnitKind.DEPARTMENT, province)
+    uids = {role: unique(role) for role in ("active", "reset", "disabled", "locked")}
+    for uid in uids.values():
+        ldap.create_person(
+            NewPerson(
+                uid=uid,
+                full_name="Nguyễn Thị Hoa",
+                unit_code=f"{province}-VP",
+                password=PASSWORD,
+                mail=f"{uid}@example.vn",
+                position="Chuyên viên",
+                employee_number=f"E-{uid}",
+            )
+        )
+    ldap.reset_password(uids["reset"], PASSWORD, must_change=True)
+    ldap.disable(uids["disabled"], AccountStatus.SUSPENDED)
+    for _ in range(10):  # ppolicy locks it (bypassing our throttle, as an attacker on another service would)
+        ldap.authenticate(uids["locked"], "wrong-password")
+    uids["province"] = province
+    return uids
+
+
+def test_sign_in_with_ldap_password_and_claims(ldap_op: LiveProvider, people: dict[str, str]) -> None:
+    rp = RelyingParty.register(ldap_op)
+    browser = Browser(ldap_op.issuer)
+    tokens = rp.code_flow(
+        browser, username=f"{people['active']}@example.vn", password=PASSWORD, scope="openid profile email party"
+    )
+    info = rp.userinfo(tokens["access_token"]).json()
+    assert info["preferred_username"] == people["active"]
+    assert info["party_unit"]["name"] == "Văn phòng Tỉnh ủy"
+    assert [u["code"] for u in info["party_unit_path"]][-1] == people["province"]
+    assert info["party_position"] == "Chuyên viên"
+
+
+@pytest.mark.parametrize(
+    ("role", "status", "text"),
+    [("disabled", 403, "disabled"), ("locked", 403, "locked")],
+)
+def test_ppolicy_outcomes_are_explained(
+    ldap_op: LiveProvider, people: dict[str, str], role: str, status: int, text: str
+) -> None:
+    rp = RelyingParty.register(ldap_op)
+    browser = Browser(ldap_op.issuer, **{"Accept-Language": "en"})
+    page = rp.authorize(browser).page
+    assert page is not None
+    outcome = browser.login(page, people[role], PASSWORD)
+    assert outcome.page is not None and outcome.page.status_code == status and text in outcome.page.text
+
+
+def test_change_after_reset_against_ppolicy(ldap_op: LiveProvider, ldap: LdapDirectory, people: dict[str, str]) -> None:
+    rp = RelyingParty.register(ldap_op)
+    browser = Browser(ldap_op.issuer, **{"Accept-Language": "en"})
+    page = rp.authorize(browser).page
+    assert page is not None
+    change = browser.login(page, people["reset"], PASSWORD)
+    assert change.page is not None and "Your password was reset" in change.page.text
+    new = "Mat-khau-moi-2026!"
+    done = browser.submit(
+        change.page, "password-form", {"current_password": PASSWORD, "new_password": new, "confirm_password": new}
+    )
+    assert done.params["code"]
+    assert ldap.authenticate(people["reset"], new).ok
+
+
+def test_unreachable_directory_says_try_again(tmp_path: Path, people: dict[str, str]) -> None:
+    from directory.slapd import ManagedSlapd  # noqa: F401  (the fixture's type)
+    from tests.components import free_port
+
+    down = LdapDirectory(
+        DirectoryConfig(
+            uris=(f"ldap://127.0.0.1:{free_port()}",),
+            base_dn="dc=test,dc=antin",
+            bind_dn="cn=nobody",
+            bind_password="x",
+            timeout=1.0,
+        )
+    )
+    with live_provider(tmp_path, down) as op:  # type: ignore[arg-type]
+        rp = RelyingParty.register(op)
+        browser = Browser(op.issuer, **{"Accept-Language": "en"})
+        page = rp.authorize(browser).page
+        assert page is not None
+        outcome = browser.login(page, people["active"], PASSWORD)
+        assert outcome.page is not None and outcome.page.status_code == 503
+        assert "Try again shortly" in outcome.page.text and "Traceback" not in outcome.page.text
+    down.close()

@@ -1,0 +1,40 @@
+"""Fixtures of the interoperability tests: the live provider, node with npm openid-client installed."""
+
+from __future__ import annotations
+
+import fcntl
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.components import in_ci, require_command
+from tests.idp.conftest import make_directory
+from tests.idp.oidc_harness import LiveProvider, live_provider
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture
+def op(tmp_path: Path) -> Iterator[LiveProvider]:
+    with live_provider(tmp_path, make_directory()) as live:
+        yield live
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    """node, with tests/interop/node_modules installed (``make test`` runs npm install; so does this)."""
+    path = require_command("node")
+    with open(HERE / ".npm-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # pytest -n 2: one worker installs, the other waits
+        if not (HERE / "node_modules" / "openid-client" / "package.json").is_file():
+            npm = require_command("npm")
+            command = [npm, "install", "--no-audit", "--no-fund", "--silent"]
+            result = subprocess.run(command, cwd=HERE, capture_output=True, text=True, timeout=300)
+            if result.returncode != 0:
+                message = f"npm install failed: {result.stderr[-2000:]}"
+                if in_ci():
+                    pytest.fail(message)
+                pytest.skip(message)
+    return path
