@@ -33,6 +33,7 @@ from directory.models import AccountStatus, UnitKind, UnitRef
 from idp.database import Base
 from idp.instance import Instance
 from idp.settings import load_settings
+from signing.auth import AccessTokenVerifier, http_json
 from signing.hsm import SOFTHSM_MODULE_CANDIDATES
 from signing.pki import RevocationMaterial
 from signing.samples import sample_pdf
@@ -195,9 +196,17 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     app = create_app(instance=instance)
     signing.init_app(app, instance)
 
-    @app.get("/.well-known/openid-configuration")
+    # The app's own OpenID provider publishes the real discovery document and keys; the tests sign access tokens
+    # with a key of their own, published (over real HTTP) at a discovery address of their own.
+    @app.get("/test-discovery")
     def discovery() -> Any:
         return jsonify({"issuer": base_url, "jwks_uri": f"{base_url}/test-jwks"})
+
+    app.extensions["antin.signing"].verifier = AccessTokenVerifier(
+        base_url,
+        f"{base_url}/api/signing",
+        fetch=lambda url: http_json(url.replace("/.well-known/openid-configuration", "/test-discovery")),
+    )
 
     @app.get("/test-jwks")
     def jwks() -> Any:
