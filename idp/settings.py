@@ -158,7 +158,9 @@ class SigningSettings:
     organisation: str = doc("O of certificates whose holder has no unit path", "Đảng Cộng sản Việt Nam")
     certificate_days: int = doc("validity of officials' and seal certificates, in days", 730)
     max_document_mb: int = doc("largest PDF accepted for signing, in MB (CLI and API)", 100)
-    api_audience: str = doc("access tokens for /api/signing must carry this aud; default: <issuer>/api/signing", "")
+    api_audience: str = doc(
+        "access tokens for /api/signing must carry this aud; default: <issuer>/api/signing or <issuer>", ""
+    )
     seal_group_prefix: str = doc(
         "only members of a group named <prefix>… (the records office) may apply a unit's seal; empty: any member",
         "van-thu",

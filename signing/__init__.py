@@ -32,8 +32,11 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
     instance = instance or app.extensions["antin.instance"]
     service = signing_service(instance)
     settings = instance.settings
-    audience = settings.signing.api_audience or f"{settings.core.issuer}/api/signing"
-    register(app, service, AccessTokenVerifier(settings.core.issuer, audience))
+    # The IdP gives access tokens the audience a client asks for (RFC 8707 resource) and else the issuer itself;
+    # the scope signing:sign is what authorises signing.
+    issuer = settings.core.issuer
+    audience = (settings.signing.api_audience,) if settings.signing.api_audience else (f"{issuer}/api/signing", issuer)
+    register(app, service, AccessTokenVerifier(issuer, audience))
     verify = app.extensions.get("antin.verify")
     if verify is not None:
         # The verification API takes the same bearer tokens, and its page shows what a QR code's id refers to.

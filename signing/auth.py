@@ -72,7 +72,7 @@ class AccessTokenVerifier:
     def __init__(
         self,
         issuer: str,
-        audience: str,
+        audience: str | tuple[str, ...],
         *,
         fetch: JsonFetcher = http_json,
         cache_seconds: float = 300.0,
@@ -80,7 +80,7 @@ class AccessTokenVerifier:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.issuer = issuer
-        self.audience = audience
+        self.audiences = (audience,) if isinstance(audience, str) else audience
         self.fetch = fetch
         self.cache_seconds = cache_seconds
         self.leeway = leeway
@@ -125,7 +125,7 @@ class AccessTokenVerifier:
             leeway=self.leeway,
             now=lambda: int(self.clock()),
             iss={"essential": True, "value": self.issuer},
-            aud={"essential": True, "value": self.audience},
+            aud={"essential": True, "values": list(self.audiences)},
             exp={"essential": True},
             sub={"essential": True},
         )

@@ -204,7 +204,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
 
     app.extensions["antin.signing"].verifier = AccessTokenVerifier(
         base_url,
-        f"{base_url}/api/signing",
+        app.extensions["antin.signing"].verifier.audiences,  # what signing.init_app chose
         fetch=lambda url: http_json(url.replace("/.well-known/openid-configuration", "/test-discovery")),
     )
 

@@ -46,6 +46,13 @@ def test_an_official_signs_through_the_api(platform: Platform, plain_pdf: bytes,
     assert found.certificate_validation == "Certificate is Trusted."
 
 
+def test_tokens_for_the_platform_as_a_whole_are_accepted_with_the_scope(platform: Platform, plain_pdf: bytes) -> None:
+    """Without an RFC 8707 resource the IdP makes the issuer the audience: the scope is what authorises."""
+    response = call(platform, platform.access_token(aud=platform.base_url), plain_pdf, level="B-B")
+    assert response.status_code == 200, response.text
+    assert call(platform, platform.access_token(aud=platform.base_url, scope="openid"), plain_pdf).status_code == 403
+
+
 def test_the_records_office_applies_a_seal_through_the_api(platform: Platform, plain_pdf: bytes) -> None:
     token = platform.access_token(sub=platform.directory.people["binh"].entry_uuid)
     response = call(platform, token, plain_pdf, level="B-T", seal="HT-VP")
