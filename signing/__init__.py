@@ -67,7 +67,12 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
             security_schemes=components["securitySchemes"],
         )
     if not settings.production:
+        from sqlalchemy.exc import SQLAlchemyError
+
         try:
             service.ensure_pki()
         except SigningError as err:
             log.error("the signing PKI could not be set up: %s", err)
+        except SQLAlchemyError as err:
+            # The app still starts (the directory and the IdP do not need these tables); /readyz says "pki".
+            log.error("the signing tables are missing or unreadable (run `antin db upgrade`): %s", type(err).__name__)
