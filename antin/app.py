@@ -7,6 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import idp.login
 import idp.oidc
+import signing
 import signing.validation
 from idp import errors, health, i18n, openapi, web
 from idp.instance import Instance
@@ -49,4 +50,5 @@ def create_app(settings: Settings | None = None, *, instance: Instance | None = 
     idp.oidc.init_app(app)
     idp.login.init_app(app)
     signing.validation.init_app(app)
+    signing.init_app(app)
     return app

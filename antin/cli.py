@@ -22,6 +22,7 @@ from idp.audit import AuditEvent
 from idp.cli import audit
 from idp.instance import Instance
 from idp.settings import Settings, SettingsError, load_settings
+from signing.cli import pki, sign
 from signing.validation.cli import verify
 
 __all__ = ["cli", "main"]
@@ -32,7 +33,7 @@ def build_instance(overrides: dict[str, dict[str, Any]] | None = None) -> Instan
         settings = load_settings(overrides=overrides)
     except SettingsError as err:
         raise click.ClickException(str(err)) from None
-    return Instance(settings)
+    return Instance(settings, start_directory=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -70,10 +71,21 @@ def cli_actor() -> str:
     return f"cli:{getpass.getuser()}"
 
 
+# Accounts that can no longer sign: their signing certificates are revoked at once.
+ENDS_SIGNING = (AuditEvent.DIRECTORY_USER_DISABLE, AuditEvent.DIRECTORY_USER_DELETE)
+
+
 def record_directory_change(ctx: click.Context, event: str, subject: str, details: dict[str, Any]) -> None:
     instance = ctx.find_object(Instance)
-    if instance is not None:
-        instance.audit.record(AuditEvent(event), actor=cli_actor(), subject=subject, details=details)
+    if instance is None:
+        return
+    instance.audit.record(AuditEvent(event), actor=cli_actor(), subject=subject, details=details)
+    if AuditEvent(event) in ENDS_SIGNING:
+        from signing.service import signing_service
+
+        revoked = signing_service(instance).on_account_disabled(subject, actor=cli_actor())
+        if revoked:
+            click.echo(f"revoked {len(revoked)} signing certificate(s) of {subject}", err=True)
 
 
 change_listeners.append(record_directory_change)
@@ -137,3 +149,7 @@ def main() -> None:
         cli.main(prog_name="antin")
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+cli.add_command(pki)
+cli.add_command(sign)

@@ -24,9 +24,13 @@ __all__ = ["Instance"]
 
 
 class Instance:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, start_directory: bool = False) -> None:
+        """``start_directory``: a managed slapd that is not running is started on first use of the directory
+        and stopped by :meth:`close` (what one-off CLI commands want; ``antin demo`` runs it itself)."""
         self.settings = settings
         self.extensions: dict[str, Any] = {}
+        self._start_directory = start_directory
+        self._started_slapd: ManagedSlapd | None = None
 
     # -- the data folder ---------------------------------------------------------------------------------
 
@@ -95,6 +99,8 @@ class Instance:
         uris = d.uris
         if self.managed_slapd is not None:
             uris = self.managed_slapd.uris
+            if self._start_directory and self.managed_slapd.ensure_running():
+                self._started_slapd = self.managed_slapd
         config = DirectoryConfig(
             uris=tuple(uris),
             base_dn=d.base_dn,
@@ -122,3 +128,6 @@ class Instance:
             if callable(closer):
                 closer()
         self.extensions.clear()
+        if self._started_slapd is not None:
+            self._started_slapd.stop()
+            self._started_slapd = None

@@ -154,6 +154,22 @@ class SigningSettings:
     tsa_url: str = doc("external RFC 3161 time-stamping authority; empty uses the platform's own", "")
     trust_roots: tuple[Path, ...] = doc("extra PEM trust anchors for verification", ())
     font: Path | None = doc("OpenType font for signature appearances; default: DejaVu Sans", None)
+    ca_name: str = doc("name in the generated CA certificates (root and issuing CA)", "Ấn Tín")
+    organisation: str = doc("O of certificates whose holder has no unit path", "Đảng Cộng sản Việt Nam")
+    certificate_days: int = doc("validity of officials' and seal certificates, in days", 730)
+    max_document_mb: int = doc("largest PDF accepted for signing, in MB (CLI and API)", 100)
+    api_audience: str = doc(
+        "access tokens for /api/signing must carry this aud; default: <issuer>/api/signing or <issuer>", ""
+    )
+    seal_group_prefix: str = doc(
+        "only members of a group named <prefix>… (the records office) may apply a unit's seal; empty: any member",
+        "van-thu",
+    )
+    auto_issue: bool = doc("issue a certificate from the platform's CA when a signer has none (embedded default)", True)
+    image_dir: Path | None = doc(
+        "folder of appearance images: <uid>.png, seal-<unit code>.png; default: <data_dir>/signing/images",
+        None,
+    )
     verify_max_bytes: int = doc(
         "largest PDF accepted by `antin verify`, the /verify page and the API", 50 * 1024 * 1024
     )
@@ -355,6 +371,10 @@ def _validate(s: Settings) -> dict[str, str]:
         problems[env_name("signing", "verify_max_bytes")] = "must be at least 1024 bytes"
     if s.signing.tsa_url and urlsplit(s.signing.tsa_url).scheme not in ("http", "https"):
         problems[env_name("signing", "tsa_url")] = "must be an http(s) URL"
+    if not 0 < s.signing.max_document_mb <= 4096:
+        problems[env_name("signing", "max_document_mb")] = "must be between 1 and 4096"
+    if not 0 < s.signing.certificate_days <= 3650:
+        problems[env_name("signing", "certificate_days")] = "must be between 1 and 3650"
     if s.production:
         problems.update(_refuse_development_defaults(s))
     return problems

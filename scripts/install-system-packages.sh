@@ -10,7 +10,22 @@ test_only=(chromium chromium-driver postgresql redis-server openssl time)
 want=("${runtime[@]}")
 if [ "${1:-runtime}" = "test" ]; then
   want+=("${test_only[@]}")
+  # The interoperability tests drive npm packages (openid-client, oidc-provider) with Node.js 20 or newer.
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    want+=(nodejs npm)
+  fi
 fi
+# A Python that can make virtual environments and build python-ldap (Debian's python3 needs these packages;
+# a Python built elsewhere, such as pyenv's, brings its own).
+py=${PYTHON:-python3}
+if ! command -v "$py" >/dev/null 2>&1; then
+  want+=(python3 python3-venv python3-dev)
+else
+  "$py" -c "import ensurepip, venv" >/dev/null 2>&1 || want+=(python3-venv)
+  inc=$("$py" -c "import sysconfig; print(sysconfig.get_path('include'))" 2>/dev/null || true)
+  [ -n "$inc" ] && [ -f "$inc/Python.h" ] || want+=(python3-dev)
+fi
+command -v gcc >/dev/null 2>&1 || want+=(gcc libc6-dev)
 
 missing=()
 for pkg in "${want[@]}"; do

@@ -1,1 +1,78 @@
+"""Documents, keys and certificates: PAdES signing, the platform's PKI (CA, CRL, OCSP) and its RFC 3161 TSA.
 
+``init_app(app, instance)`` registers the HTTP endpoints; ``antin pki`` and ``antin sign`` are in ``signing.cli``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from idp.instance import Instance
+
+__all__ = ["init_app"]
+
+log = logging.getLogger(__name__)
+
+
+def init_app(app: Flask, instance: Instance | None = None) -> None:
+    """Register ``/api/signing``, ``/pki`` and ``/tsa`` on ``app``.
+
+    ``instance`` defaults to ``app.extensions["antin.instance"]``. In the embedded default the CA is generated on
+    first start; in production it must have been imported (``antin pki import-ca``) or initialised beforehand.
+    """
+    from signing.api import register
+    from signing.auth import AccessTokenVerifier
+    from signing.errors import SigningError
+    from signing.service import signing_service
+
+    instance = instance or app.extensions["antin.instance"]
+    service = signing_service(instance)
+    settings = instance.settings
+    # The IdP gives access tokens the audience a client asks for (RFC 8707 resource) and else the issuer itself;
+    # the scope signing:sign is what authorises signing.
+    issuer = settings.core.issuer
+    audience = (settings.signing.api_audience,) if settings.signing.api_audience else (f"{issuer}/api/signing", issuer)
+    register(app, service, AccessTokenVerifier(issuer, audience))
+    verify = app.extensions.get("antin.verify")
+    if verify is not None:
+        # The verification API takes the same bearer tokens, and its page shows what a QR code's id refers to.
+        from signing.validation.views import access_check_from_verifier
+
+        verify.access_check = access_check_from_verifier(app.extensions["antin.signing"].verifier)
+        verify.lookup_document = service.describe_signature
+    if "antin.readiness" in app.extensions:
+        from idp.health import add_readiness_check
+
+        def check_hsm() -> None:
+            service.keystore.check()
+
+        def check_pki() -> None:
+            service.ca.chain()
+
+        add_readiness_check(app, "hsm", check_hsm)
+        add_readiness_check(app, "pki", check_pki)
+    if "antin.openapi" in app.extensions:
+        from idp.openapi import add_openapi
+        from signing.openapi import OPENAPI
+
+        components = OPENAPI["components"]
+        add_openapi(
+            app,
+            paths=OPENAPI["paths"],
+            schemas=components["schemas"],
+            security_schemes=components["securitySchemes"],
+        )
+    if not settings.production:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            service.ensure_pki()
+        except SigningError as err:
+            log.error("the signing PKI could not be set up: %s", err)
+        except SQLAlchemyError as err:
+            # The app still starts (the directory and the IdP do not need these tables); /readyz says "pki".
+            log.error("the signing tables are missing or unreadable (run `antin db upgrade`): %s", type(err).__name__)

@@ -54,3 +54,10 @@ class AuditEvent(enum.StrEnum):
     DIRECTORY_GROUP_MEMBER_ADD = "directory:group:member-add"
     DIRECTORY_GROUP_MEMBER_REMOVE = "directory:group:member-remove"
     DIRECTORY_IMPORT = "directory:entries:import"
+
+    # signing, PKI and time-stamping
+    SIGNING_DOCUMENT_SIGN = "signing:document:sign"
+    PKI_CERTIFICATE_ISSUE = "pki:certificate:issue"
+    PKI_CERTIFICATE_REVOKE = "pki:certificate:revoke"
+    PKI_CA_IMPORT = "pki:ca:import"
+    TSA_TOKEN_ISSUE = "tsa:token:issue"

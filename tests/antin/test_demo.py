@@ -49,8 +49,8 @@ def wait_ready(base: str, proc: subprocess.Popen[str], timeout: float = 120) -> 
     raise AssertionError("antin demo did not become ready")
 
 
-def stop(proc: subprocess.Popen[str]) -> str:
-    proc.send_signal(signal.SIGINT)
+def stop(proc: subprocess.Popen[str], sig: signal.Signals = signal.SIGINT) -> str:
+    proc.send_signal(sig)
     out, _ = proc.communicate(timeout=30)
     return out
 
@@ -86,11 +86,13 @@ def test_demo_starts_seeds_serves_and_stops_cleanly(demo_env: dict[str, str]) ->
     leftovers = subprocess.run(["pgrep", "-f", str(slapd_pid)], capture_output=True, text=True, check=False)
     assert leftovers.stdout.strip() == "", "slapd was left running after the demo stopped"
 
-    # a second start reuses the data: same accounts, no reseeding
+    # a second start reuses the data: same accounts, no reseeding; a service manager's SIGTERM stops it cleanly
     proc = start_demo(demo_env, port)
     try:
         wait_ready(base, proc)
     finally:
-        second = stop(proc)
+        second = stop(proc, signal.SIGTERM)
+    leftovers = subprocess.run(["pgrep", "-f", str(slapd_pid)], capture_output=True, text=True, check=False)
+    assert leftovers.stdout.strip() == "", "slapd was left running after SIGTERM"
     first_accounts = [line for line in out.splitlines() if line.startswith("    ")]
     assert first_accounts and first_accounts == [line for line in second.splitlines() if line.startswith("    ")]

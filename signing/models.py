@@ -1,0 +1,124 @@
+"""What the signing package stores in SQL: keys, certificates, CRLs, time-stamp serial numbers and signatures made.
+
+Private keys are never here: a :class:`SigningKey` row names a key held in the PKCS#11 token by its label.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from idp.database import Base, utcnow
+
+__all__ = [
+    "CertificateRole",
+    "CertificateStatus",
+    "CrlRecord",
+    "PkiCertificate",
+    "SignatureRecord",
+    "SigningKey",
+    "TimestampRecord",
+    "aware",
+]
+
+
+class CertificateRole:
+    """What a certificate is for (the ``role`` column)."""
+
+    ROOT_CA = "root-ca"
+    ISSUING_CA = "issuing-ca"
+    OCSP = "ocsp"
+    TSA = "tsa"
+    PERSON = "person"
+    SEAL = "seal"
+    EXTERNAL_CA = "external-ca"  # a CA certificate of an outside PKI, kept to build chains
+
+    ALL = (ROOT_CA, ISSUING_CA, OCSP, TSA, PERSON, SEAL, EXTERNAL_CA)
+
+
+class CertificateStatus:
+    VALID = "valid"
+    REVOKED = "revoked"
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite returns naive datetimes: every datetime this package stores is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+class SigningKey(Base):
+    """A key pair in the token, by label; ``owner`` is ``uid:<login>``, ``unit:<code>`` or ``ca:<role>``."""
+
+    __tablename__ = "signing_key"
+
+    label: Mapped[str] = mapped_column(String(128), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(255), index=True)
+    algorithm: Mapped[str] = mapped_column(String(16))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PkiCertificate(Base):
+    """A certificate issued by (or imported into) the platform's PKI."""
+
+    __tablename__ = "signing_certificate"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    serial: Mapped[str] = mapped_column(String(64), unique=True)  # lower-case hex, no leading zeros
+    role: Mapped[str] = mapped_column(String(16), index=True)
+    subject: Mapped[str] = mapped_column(Text)  # human-readable, RFC 4514 order
+    subject_uid: Mapped[str | None] = mapped_column(String(255), index=True, default=None)
+    unit_code: Mapped[str | None] = mapped_column(String(255), index=True, default=None)
+    issuer_serial: Mapped[str | None] = mapped_column(String(64), default=None)
+    key_label: Mapped[str | None] = mapped_column(ForeignKey("signing_key.label"), default=None)
+    der: Mapped[bytes] = mapped_column(LargeBinary)
+    not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    not_after: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default=CertificateStatus.VALID)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    revocation_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CrlRecord(Base):
+    """A CRL as issued; ``id`` is the CRL number, so numbers increase across restarts and workers."""
+
+    __tablename__ = "signing_crl"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    issuer_serial: Mapped[str] = mapped_column(String(64), index=True)
+    this_update: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_update: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    der: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+
+
+class TimestampRecord(Base):
+    """One RFC 3161 time-stamp token issued; ``id`` is its serial number (unique across restarts and workers)."""
+
+    __tablename__ = "signing_timestamp"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    gen_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    hash_algorithm: Mapped[str] = mapped_column(String(16))
+    message_imprint: Mapped[str] = mapped_column(String(128))  # hex
+
+
+class SignatureRecord(Base):
+    """A signature the platform made; its ``id`` is the reference in the appearance's QR code."""
+
+    __tablename__ = "signing_signature"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    signer_uid: Mapped[str] = mapped_column(String(255), index=True)
+    certificate_serial: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # "person" or "seal"
+    unit_code: Mapped[str | None] = mapped_column(String(255), default=None)
+    level: Mapped[str] = mapped_column(String(8))
+    certify: Mapped[bool] = mapped_column(default=False)
+    field_name: Mapped[str] = mapped_column(String(255))
+    document_name: Mapped[str] = mapped_column(String(255), default="")
+    input_sha256: Mapped[str] = mapped_column(String(64))
+    output_sha256: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
