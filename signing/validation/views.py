@@ -6,6 +6,7 @@ verified in memory and never stored.
 from __future__ import annotations
 
 import base64
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ SCOPE = "signing:verify"
 _DIGEST = re.compile(r"^[0-9a-fA-F]{64}$")
 _DOC_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
+log = logging.getLogger("antin.verify")
 page = Blueprint(
     "verify_page", __name__, template_folder="templates", static_folder="static", static_url_path="/verify/static"
 )
@@ -183,7 +185,10 @@ def _qr_context(args: Any) -> dict[str, Any]:
     }
     lookup = _extension().lookup_document
     if lookup is not None and context["doc_id"]:
-        context["doc_info"] = lookup(context["doc_id"])
+        try:
+            context["doc_info"] = lookup(context["doc_id"])
+        except Exception:  # the record is a courtesy: verifying the upload must not depend on it
+            log.warning("could not look up signed document %s", context["doc_id"], exc_info=True)
     return context
 
 

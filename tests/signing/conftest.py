@@ -24,8 +24,6 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 from werkzeug.serving import make_server
 
-import signing
-import signing.models
 from antin.app import create_app
 from antin.migrate import upgrade
 from directory.memory import InMemoryDirectory
@@ -193,8 +191,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
 
     token_key = ECKey.generate_key("P-256", parameters={"use": "sig", "alg": "ES256"})
     token_key.ensure_kid()
-    app = create_app(instance=instance)
-    signing.init_app(app, instance)
+    app = create_app(instance=instance)  # wires signing.init_app
 
     # The app's own OpenID provider publishes the real discovery document and keys; the tests sign access tokens
     # with a key of their own, published (over real HTTP) at a discovery address of their own.

@@ -25,6 +25,9 @@ from signing.validation.model import DocumentReport
 
 def _corpus_dir() -> Path:
     here = Path(__file__).resolve()
+    in_repo = here.parents[1] / "corpus" / "pdf-signatures"  # tests/corpus: a copy kept with the code
+    if (in_repo / "MANIFEST.tsv").is_file():
+        return in_repo
     for base in [Path(os.environ.get("ANTIN_SHARED_DIR", "/nonexistent")), *here.parents]:
         for candidate in (base / "corpus" / "pdf-signatures", base / "shared" / "corpus" / "pdf-signatures"):
             if (candidate / "MANIFEST.tsv").is_file():

@@ -62,11 +62,14 @@ def _token(key: Any, scope: str, *, issuer: str = ISSUER) -> str:
 @pytest.fixture
 def app(tmp_path: Path, pki: ThrowawayPki, token_key: Any) -> Flask:
     from antin.app import create_app
+    from antin.migrate import upgrade
 
     settings = load_settings(
         {"ANTIN_DATA_DIR": str(tmp_path / "var"), "ANTIN_SIGNING_VERIFY_MAX_BYTES": str(2 * 1024 * 1024)},
     )
-    app = create_app(instance=Instance(settings))
+    instance = Instance(settings)
+    upgrade(instance.database)
+    app = create_app(instance=instance)
     if "antin.verify" not in app.extensions:
         signing.validation.init_app(app, access_check=jwks_access_check(token_key.as_dict(is_private=False)))
     else:
