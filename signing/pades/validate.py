@@ -39,6 +39,7 @@ from pyhanko.sign.validation.ades import (
     ades_basic_validation,
     ades_lta_validation,
     ades_timestamp_validation,
+    ades_with_time_validation,
 )
 from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko.sign.validation.policy_decl import (
@@ -620,7 +621,15 @@ async def _signature_facts(
                 # content (raw_digest None), _legacy_content_matches ties the content to the document's bytes.
                 result = await ades_basic_validation(es.signed_data, spec, timing_info=timing, raw_digest=None)
             elif has_signature_timestamp:
-                result = await ades_lta_validation(es, pdf_spec, timing_info=timing)
+                # EN 319 102-1 5.5 (validation with time) first: pyHanko's long-term process (5.6.3) always
+                # goes on to past signature validation, whose NO_POE then overrides a signature that passes
+                # 5.5 whenever no document time-stamp follows (every B-T and B-LT signature). The long-term
+                # process runs only where 5.5 cannot pass: it may rescue an expired or since-revoked signer.
+                result = await ades_with_time_validation(
+                    es.signed_data, spec, timing_info=timing, raw_digest=es.compute_digest()
+                )
+                if not isinstance(result.ades_subindic, AdESPassed):
+                    result = await ades_lta_validation(es, pdf_spec, timing_info=timing)
             else:
                 # pyHanko's "validation with time" insists on a signature time-stamp (SIG_CONSTRAINTS_FAILURE
                 # without one); for B-B signatures EN 319 102-1's basic validation (5.3) is the process to run.

@@ -287,3 +287,23 @@ def test_legacy_sha1_signature_over_another_digest_is_hash_failure(pki: Throwawa
     signed = sign_pkcs7_sha1(pki, blank_pdf(), digest=bytes(20))
     sig = verify(signed, pki.trusted()).signatures[0]
     assert sig.indication is Indication.TOTAL_FAILED and sig.sub_indication == "HASH_FAILURE"
+
+
+def test_time_stamped_signature_with_later_validation_data_passes(pki: ThrowawayPki, tmp_path: Path) -> None:
+    # B-LT without a document time-stamp: EN 319 102-1 5.5 passes it. (pyHanko's long-term process alone
+    # answered NO_POE, since no archive time-stamp proves when the revocation data existed.)
+    signed = add_dss_crl(sign(pki, blank_pdf(), level="B-T"), pki.crl())
+    sig = verify(signed, pki.trusted()).signatures[0]
+    assert sig.indication is Indication.TOTAL_PASSED, (sig.sub_indication, sig.warnings)
+    assert sig.level == "B-LT"
+    assert sig.timestamp is not None and sig.timestamp["sub_indication"] == "OK"
+    assert sig.timestamp_time is not None
+    assert sig.revocation["status"] == "good"
+    ps = pdfsig(signed, tmp_path, pki)
+    assert ps.signatures[0]["Signature Validation"] == "Signature is Valid."
+
+
+def test_time_stamped_signature_without_revocation_data_is_try_later(pki: ThrowawayPki) -> None:
+    sig = verify(sign(pki, blank_pdf(), level="B-T"), pki.trusted()).signatures[0]
+    assert sig.indication is Indication.INDETERMINATE and sig.sub_indication == "TRY_LATER"
+    assert sig.level == "B-T"
