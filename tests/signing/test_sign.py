@@ -68,12 +68,6 @@ def test_each_level_is_accepted_by_pyhanko_and_pdfsig(
         assert len(found) == 2 and "Time-Stamping Authority" in found[1].common_name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="signing.pades.validate runs pyHanko's LTA validation (EN 319 102-1 §5.6.3) on every time-stamped "
-    "signature, which answers NO_POE when no document time-stamp follows; §5.5 validation (what pyHanko's "
-    "ades_with_time_validation and pdfsig do) passes B-T and B-LT signatures",
-)
 @pytest.mark.parametrize("level", ["B-T", "B-LT"])
 def test_our_verifier_passes_time_stamped_signatures_without_archive_time_stamp(
     platform: Platform, plain_pdf: bytes, level: str
