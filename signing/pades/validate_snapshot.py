@@ -13,7 +13,7 @@ entries that change nothing on screen (``/Parent``, ``/StructParents``, ``/Piece
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pyhanko.pdf_utils import generic
@@ -43,8 +43,15 @@ _SKIPPED_KEYS = frozenset(
         "/Tabs",
     }
 )
-_PAGE_DISPLAY_KEYS = ("/Contents", "/Resources", "/MediaBox", "/CropBox", "/Rotate", "/Group", "/UserUnit")
 _INHERITABLE = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
+# A page's own entries that are not what it paints or does: its annotations are compared one by one, and
+# /Type and the inherited entries are taken care of separately.
+_PAGE_SKIPPED = _SKIPPED_KEYS | {"/Type", *_INHERITABLE}
+# An annotation's entries that are bookkeeping; a widget's /V is its field's value, compared with the fields.
+_ANNOTATION_SKIPPED = _SKIPPED_KEYS | {"/M", "/NM", "/Type", "/Rect", "/F", "/V", "/Kids", "/T"}
+_ACTION_KEYS = frozenset({"/A", "/AA"})
+# The entries of a form field that decide how its value is formatted, computed and shown.
+_FIELD_BEHAVIOUR_KEYS = ("/AA", "/DA", "/DS", "/Ff", "/Q", "/Opt", "/MaxLen", "/TI", "/Lock", "/SV", "/DV")
 _DOCUMENT_DISPLAY_KEYS = ("/OCProperties", "/OpenAction", "/AA", "/Collection", "/NeedsRendering")
 _MAX_DEPTH = 64
 
@@ -80,12 +87,19 @@ class _Digester:
                 return
             self.active.add(key)
             try:
-                target = obj.get_object()
-                if isinstance(target, generic.StreamObject):
-                    self._location = self.resolver.reader.xrefs.get_historical_ref(
-                        generic.Reference(obj.idnum, obj.generation), self.resolver.revision
-                    )
-                value = self.digest(target, depth + 1)
+                where: object = self.resolver.reader.xrefs.get_historical_ref(
+                    generic.Reference(obj.idnum, obj.generation), self.resolver.revision
+                )
+                try:
+                    target = obj.get_object()
+                except Exception:  # an object a reader must repair differs from the one signed
+                    # Readers recover such objects in their own ways (the "hide" shadow attack points a shown
+                    # image at a stream with a wrong /Length): it counts as a change wherever it was readable.
+                    value = hashlib.sha256(b"<unreadable object at %s>" % str(where).encode()).digest()
+                else:
+                    if isinstance(target, generic.StreamObject):
+                        self._location = where
+                    value = self.digest(target, depth + 1)
             finally:
                 self.active.discard(key)
             self.memo[key] = value
@@ -171,17 +185,24 @@ def _field_name(annot: generic.DictionaryObject) -> tuple[str, str]:
     return ".".join(reversed(parts)), field_type
 
 
-def _annotation(digester: _Digester, ref: generic.PdfObject) -> AnnotationSnapshot:
+def _entries_digest(digester: _Digester, obj: generic.DictionaryObject, keys: Iterable[str]) -> str:
+    h = hashlib.sha256()
+    for key in sorted(keys):
+        if key in obj:
+            h.update(key.encode() + b"=" + digester.digest(obj.raw_get(key)))
+    return _hex(h.digest())
+
+
+def _annotation(digester: _Digester, ref: generic.PdfObject, position: int) -> AnnotationSnapshot:
     object_id = ref.idnum if isinstance(ref, generic.IndirectObject) else -1
     annot = ref.get_object()
     if not isinstance(annot, generic.DictionaryObject):
         raise ValueError("an annotation is not a dictionary")
     rect = tuple(round(float(v), 2) for v in _get(annot, "/Rect", ()))
     flags = int(_get(annot, "/F", 0))
-    h = hashlib.sha256()
-    for key in ("/AP", "/AS", "/OC", "/MK", "/Subtype", "/Contents", "/RC", "/QuadPoints", "/InkList", "/C", "/CA"):
-        if key in annot:
-            h.update(key.encode() + digester.digest(annot.raw_get(key)))
+    # Every entry counts unless known to be bookkeeping: an annotation without /AP is painted by the reader from
+    # its colours, border and text (/C, /IC, /BS, /DA…), so a list of "display keys" would always miss one.
+    shown = [k for k in annot if k not in _ANNOTATION_SKIPPED and k not in _ACTION_KEYS]
     subtype = str(_get(annot, "/Subtype", ""))
     name, field_type = _field_name(annot) if subtype == "/Widget" else ("", "")
     return AnnotationSnapshot(
@@ -189,9 +210,11 @@ def _annotation(digester: _Digester, ref: generic.PdfObject) -> AnnotationSnapsh
         subtype=subtype,
         rect=rect,
         flags=flags,
-        appearance_digest=_hex(h.digest()),
+        appearance_digest=_entries_digest(digester, annot, shown),
         field_name=name,
         field_type=field_type,
+        action_digest=_entries_digest(digester, annot, _ACTION_KEYS),
+        position=position,
     )
 
 
@@ -199,14 +222,20 @@ def _page(
     digester: _Digester, number: int, page: generic.DictionaryObject, attrs: dict[str, generic.PdfObject]
 ) -> PageSnapshot:
     h = hashlib.sha256()
-    for key in _PAGE_DISPLAY_KEYS:
-        value = attrs.get(key) if key in _INHERITABLE else (page.raw_get(key) if key in page else None)
+    for key in _INHERITABLE:
+        value = attrs.get(key)
         if value is not None:
             h.update(key.encode() + digester.digest(value))
+    # Every other entry of the page counts (/Contents, /Group, /UserUnit, /AA actions, /VP, /Trans…).
+    h.update(b"|" + _entries_digest(digester, page, [k for k in page if k not in _PAGE_SKIPPED]).encode())
     annots = _get(page, "/Annots", generic.ArrayObject())
     if isinstance(annots, generic.IndirectObject):
         annots = annots.get_object()
-    snapshots = tuple(_annotation(digester, ref) for ref in annots) if isinstance(annots, list) else ()
+    snapshots = (
+        tuple(_annotation(digester, ref, position) for position, ref in enumerate(annots))
+        if isinstance(annots, list)
+        else ()
+    )
     return PageSnapshot(number=number, content_digest=_hex(h.digest()), annotations=snapshots)
 
 
@@ -252,6 +281,7 @@ def _fields(digester: _Digester, root: generic.DictionaryObject) -> tuple[FieldS
                 value_digest=value_digest,
                 has_value=has_value,
                 flags=int(_get(node, "/Ff", 0)),
+                behaviour_digest=_entries_digest(digester, node, _FIELD_BEHAVIOUR_KEYS),
             )
         )
     return tuple(out)

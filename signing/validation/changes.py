@@ -49,8 +49,18 @@ class Change:
         }
 
 
-def _annotations(snapshot: RevisionSnapshot) -> dict[int, tuple[int, AnnotationSnapshot]]:
-    return {a.object_id: (p.number, a) for p in snapshot.pages for a in p.annotations if a.object_id >= 0}
+AnnotationKey = tuple[int, str, int]
+"""An annotation's identity across revisions: (0, "object", number), or (page, "direct", position) for an
+annotation dictionary written directly into a page's ``/Annots`` (it has no object number)."""
+
+
+def _annotations(snapshot: RevisionSnapshot) -> dict[AnnotationKey, tuple[int, AnnotationSnapshot]]:
+    out: dict[AnnotationKey, tuple[int, AnnotationSnapshot]] = {}
+    for page in snapshot.pages:
+        for annotation in page.annotations:
+            kind, number = annotation.key
+            out[(0 if kind == "object" else page.number, kind, number)] = (page.number, annotation)
+    return out
 
 
 def _fields(snapshot: RevisionSnapshot) -> dict[str, FieldSnapshot]:
@@ -89,8 +99,8 @@ def compare_revisions(before: RevisionSnapshot, after: RevisionSnapshot) -> list
                     rev,
                     "page-content",
                     "failure",
-                    f"the content of page {new.number} was changed",
-                    f"nội dung trang {new.number} đã bị thay đổi",
+                    f"the content, resources or actions of page {new.number} were changed",
+                    f"nội dung, tài nguyên hoặc hành động của trang {new.number} đã bị thay đổi",
                     page=new.number,
                 )
             )
@@ -105,7 +115,7 @@ def compare_revisions(before: RevisionSnapshot, after: RevisionSnapshot) -> list
             )
         )
     out.extend(_field_changes(rev, _fields(before), _fields(after)))
-    out.extend(_annotation_changes(rev, _annotations(before), _annotations(after), _fields(before)))
+    out.extend(_annotation_changes(rev, _annotations(before), _annotations(after), _fields(before), _fields(after)))
     return out
 
 
@@ -113,6 +123,17 @@ def _field_changes(rev: int, before: dict[str, FieldSnapshot], after: dict[str, 
     out: list[Change] = []
     for name, old in before.items():
         new = after.get(name)
+        if new is not None and old.behaviour_digest != new.behaviour_digest:
+            out.append(
+                Change(
+                    rev,
+                    "field-behaviour-changed",
+                    "failure",
+                    f"the actions or format of form field “{name}” (what it computes and shows) were changed",
+                    f"hành động hoặc định dạng của trường “{name}” (cách nó tính và hiển thị) đã bị thay đổi",
+                    field=name,
+                )
+            )
         if new is None:
             out.append(
                 Change(
@@ -185,9 +206,10 @@ def _field_changes(rev: int, before: dict[str, FieldSnapshot], after: dict[str, 
 
 def _annotation_changes(
     rev: int,
-    before: dict[int, tuple[int, AnnotationSnapshot]],
-    after: dict[int, tuple[int, AnnotationSnapshot]],
+    before: dict[AnnotationKey, tuple[int, AnnotationSnapshot]],
+    after: dict[AnnotationKey, tuple[int, AnnotationSnapshot]],
     fields_before: dict[str, FieldSnapshot],
+    fields_after: dict[str, FieldSnapshot],
 ) -> list[Change]:
     out: list[Change] = []
     for oid, (page, old) in before.items():
@@ -206,11 +228,33 @@ def _annotation_changes(
             )
             continue
         new_page, new = found
+        if old.action_digest != new.action_digest:
+            out.append(
+                Change(
+                    rev,
+                    "annotation-actions-changed",
+                    "failure",
+                    f"the actions of a {old.subtype[1:] or 'annotation'} on page {new_page} were changed"
+                    + (f" (field “{old.field_name}”)" if old.field_name else ""),
+                    f"hành động của một chú thích ({old.subtype[1:]}) trên trang {new_page} đã bị thay đổi",
+                    page=new_page,
+                    field=old.field_name,
+                )
+            )
         if (old.rect, old.flags, old.appearance_digest) == (new.rect, new.flags, new.appearance_digest):
             continue
         field = fields_before.get(old.field_name) if old.field_name else None
-        if old.subtype == "/Widget" and field is not None and not field.has_value:
-            # Filling an empty field (or signing an empty signature field) repaints its widget.
+        filled = fields_after.get(old.field_name) if old.field_name else None
+        if (
+            old.subtype == "/Widget"
+            and field is not None
+            and not field.has_value
+            and filled is not None
+            and filled.has_value
+            and (old.rect, old.flags) == (new.rect, new.flags)
+        ):
+            # Filling an empty field (or signing an empty signature field) repaints its widget in place; the
+            # filling itself is reported with the fields. A repaint without a value is a shadow attack.
             continue
         visible = old.visible or new.visible
         out.append(

@@ -74,19 +74,32 @@ class RevisionFacts:
 
 @dataclass(frozen=True)
 class AnnotationSnapshot:
-    """An annotation as it contributes to what a reader displays."""
+    """An annotation as it contributes to what a reader displays and does."""
 
     object_id: int
+    """Its object number, or -1 for an annotation dictionary written directly into the page's ``/Annots``."""
+
     subtype: str
     rect: tuple[float, ...]
     flags: int
     appearance_digest: str
-    """Digest over ``/AP``, ``/AS``, ``/OC`` and ``/MK``: what the annotation paints."""
+    """Digest over every entry that can change what it paints (``/AP``, ``/AS``, ``/OC``, ``/MK``, colours,
+    border, ``/DA``…): everything but back-pointers, bookkeeping, actions and a widget's field value."""
 
     field_name: str = ""
     """Fully qualified form field name for widget annotations."""
 
     field_type: str = ""
+    action_digest: str = ""
+    """Digest over ``/A`` and ``/AA``: what it does when clicked, shown, hidden…"""
+
+    position: int = 0
+    """Its place in the page's ``/Annots`` (identifies direct annotations, which have no object number)."""
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """What identifies it from one revision to the next."""
+        return ("object", self.object_id) if self.object_id >= 0 else ("direct", self.position)
 
     @property
     def visible(self) -> bool:
@@ -112,6 +125,9 @@ class FieldSnapshot:
     value_digest: str
     has_value: bool
     flags: int = 0
+    behaviour_digest: str = ""
+    """Digest over the entries that decide how the field formats, computes and shows its value (``/AA``,
+    ``/DA``, ``/Ff``, ``/Q``, ``/Opt``, ``/MaxLen``…), not the value itself."""
 
 
 @dataclass(frozen=True)

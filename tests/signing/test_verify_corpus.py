@@ -259,6 +259,15 @@ def test_shadow_replace_fails_on_the_changed_field_with_the_chain_trusted() -> N
     assert any(m["field"] == "Text1" and m["severity"] == "failure" for m in sig.modifications)
 
 
+def test_shadow_hide_fails_on_the_hidden_page_image_with_the_chain_trusted() -> None:
+    # The update points the page's image object at a stream readers must repair (a wrong /Length): the page
+    # no longer shows what was signed. It was only "a revision that cannot be analysed" (INDETERMINATE).
+    path = CORPUS / "dss/dss-2236_hide.pdf"
+    sig = verify_file(path, ValidationPolicy(trust_roots=_embedded_certificates(path))).signatures[0]
+    assert sig.indication is Indication.TOTAL_FAILED and sig.sub_indication == "FORMAT_FAILURE"
+    assert any(m["kind"] == "page-content" and m["page"] == 1 and m["severity"] == "failure" for m in sig.modifications)
+
+
 def test_embedded_certificates_helper_finds_the_signer() -> None:
     ders = _embedded_certificates(CORPUS / "dss/dss-2236_replace.pdf")
     names = [asn1_x509.Certificate.load(d).subject.native.get("common_name") for d in ders]
