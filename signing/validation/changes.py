@@ -181,13 +181,15 @@ def _field_changes(rev: int, before: dict[str, FieldSnapshot], after: dict[str, 
                     )
                 )
             else:
+                # What a filled field paints (its widget's new appearance) may cover signed content: the
+                # policy decides whether that keeps the earlier signatures from passing.
                 out.append(
                     Change(
                         rev,
                         "form-filled",
-                        "info",
-                        f"empty form field “{name}” was filled in",
-                        f"trường trống “{name}” đã được điền",
+                        "warning",
+                        f"empty form field “{name}” was filled in after signing",
+                        f"trường trống “{name}” đã được điền sau khi ký",
                         field=name,
                     )
                 )

@@ -209,8 +209,12 @@ def check_changes_doubtful(ctx: Context) -> list[Finding]:
     for c in ctx.changes:
         if c.severity != "warning":
             continue
-        added = c.kind in ("annotation-added", "widget-added", "field-added")
-        mode = ctx.policy.added_annotations if added else ctx.policy.unexplained_changes
+        if c.kind in ("annotation-added", "widget-added", "field-added"):
+            mode = ctx.policy.added_annotations
+        elif c.kind == "form-filled":
+            mode = ctx.policy.form_filling
+        else:
+            mode = ctx.policy.unexplained_changes
         if mode == "indeterminate":
             out.append(Finding(_INDETERMINATE, "SIG_CONSTRAINTS_FAILURE", f"revision {c.revision}: {c.description}"))
     return out

@@ -52,6 +52,12 @@ class ValidationPolicy:
     Such annotations are always reported; by default they keep the signature from TOTAL_PASSED, because a
     visible annotation can cover or imitate signed content."""
 
+    form_filling: Literal["indeterminate", "warn"] = "indeterminate"
+    """What filling in a form field that was empty at signing does to the verdict. Always reported; by default
+    it keeps the earlier signatures from TOTAL_PASSED, because the filled field's appearance is painted where the
+    field lies and can cover signed content (the shadow "hide-and-replace" attack) — telling whether it does
+    would take rendering. DocMDP level 1 and FieldMDP locks make it a failure."""
+
     validation_time: datetime | None = None
     """Validate as of this moment instead of now (tests and re-examination of old verdicts)."""
 

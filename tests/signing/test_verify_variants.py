@@ -18,7 +18,7 @@ from pyhanko.pdf_utils.generic import ArrayObject, DictionaryObject, FloatObject
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.writer import PdfFileWriter
 
-from signing.validation import Indication
+from signing.validation import Indication, ValidationPolicy
 from signing.validation.model import SignatureReport
 
 pki = pki_fixture()
@@ -281,6 +281,22 @@ def test_empty_field_repainted_without_a_value_fails(pki: ThrowawayPki) -> None:
     sig = _attacked(pki, _document(), repaint)
     assert sig.indication is Indication.TOTAL_FAILED
     assert _kinds(sig).get("annotation-changed") == "failure"
+
+
+def test_empty_field_filled_over_signed_text_never_passes(pki: ThrowawayPki) -> None:
+    def fill(writer: IncrementalPdfFileWriter) -> None:
+        ref = _field_ref(writer)
+        ref.get_object()[pdf_name("/V")] = generic.TextStringObject("9.000.000")
+        ref.get_object()[pdf_name("/AP")] = DictionaryObject({pdf_name("/N"): _opaque_box(writer)})
+        writer.mark_update(ref)
+
+    sig = _attacked(pki, _document(), fill)
+    assert sig.indication is Indication.INDETERMINATE and sig.sub_indication == "SIG_CONSTRAINTS_FAILURE"
+    assert _kinds(sig) == {"form-filled": "warning"}
+    # An operator may accept form filling; it is still reported.
+    signed = _update(_signed(pki, _document()), fill)
+    relaxed = verify(signed, ValidationPolicy(trust_roots=(pki.root_der,), form_filling="warn")).signatures[0]
+    assert relaxed.indication is Indication.TOTAL_PASSED and _kinds(relaxed) == {"form-filled": "warning"}
 
 
 # -- act: scripts that change what is shown -----------------------------------------------------------------
