@@ -269,7 +269,7 @@ def _fields(digester: _Digester, root: generic.DictionaryObject) -> tuple[FieldS
         has_value = "/V" in node
         if field_type == "/Sig":
             # A signature's value is the signature dictionary, covered by the signature itself.
-            value_digest = "signed" if has_value else ""
+            value_digest = _signature_value_kind(node) if has_value else ""
         else:
             value = node.raw_get("/V") if has_value else generic.NullObject()
             has_value = has_value and str(value.get_object()) not in ("", "/Off")
@@ -285,6 +285,16 @@ def _fields(digester: _Digester, root: generic.DictionaryObject) -> tuple[FieldS
             )
         )
     return tuple(out)
+
+
+def _signature_value_kind(node: generic.DictionaryObject) -> str:
+    """``timestamp`` for a document time-stamp, ``signed`` for any other signature value."""
+    value = _get(node, "/V")
+    if isinstance(value, generic.DictionaryObject) and (
+        _get(value, "/Type") == "/DocTimeStamp" or _get(value, "/SubFilter") == "/ETSI.RFC3161"
+    ):
+        return "timestamp"
+    return "signed"
 
 
 def _document_display(digester: _Digester, root: generic.DictionaryObject) -> str:

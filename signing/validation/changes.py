@@ -148,16 +148,7 @@ def _field_changes(rev: int, before: dict[str, FieldSnapshot], after: dict[str, 
         elif old.value_digest != new.value_digest:
             if old.field_type == "/Sig":
                 if not old.has_value and new.has_value:
-                    out.append(
-                        Change(
-                            rev,
-                            "signature-added",
-                            "info",
-                            f"signature “{name}” was added",
-                            f"chữ ký “{name}” đã được thêm",
-                            field=name,
-                        )
-                    )
+                    out.append(_signature_added(rev, name, new, "signature-added"))
                 else:
                     out.append(
                         Change(
@@ -197,6 +188,9 @@ def _field_changes(rev: int, before: dict[str, FieldSnapshot], after: dict[str, 
         if name in before:
             continue
         if new.field_type == "/Sig":
+            if new.value_digest == "timestamp":
+                out.append(_signature_added(rev, name, new, "signature-field-added"))
+                continue
             kind, sev = "signature-field-added", "info"
             en, vi = f"signature field “{name}” was added", f"ô chữ ký “{name}” đã được thêm"
         else:
@@ -204,6 +198,19 @@ def _field_changes(rev: int, before: dict[str, FieldSnapshot], after: dict[str, 
             en, vi = f"form field “{name}” was added", f"trường biểu mẫu “{name}” đã được thêm"
         out.append(Change(rev, kind, sev, en, vi, field=name))  # type: ignore[arg-type]
     return out
+
+
+def _signature_added(rev: int, name: str, new: FieldSnapshot, kind: str) -> Change:
+    if new.value_digest == "timestamp":
+        return Change(
+            rev,
+            "timestamp-added",
+            "info",
+            f"document time-stamp “{name}” was added",
+            f"dấu thời gian tài liệu “{name}” đã được thêm",
+            field=name,
+        )
+    return Change(rev, kind, "info", f"signature “{name}” was added", f"chữ ký “{name}” đã được thêm", field=name)
 
 
 def _annotation_changes(

@@ -279,12 +279,28 @@ def _changes_for(sig: SignatureFacts, doc: DocumentFacts, by_revision: dict[int,
     fatal_or_doubt = any(c.severity != "info" for c in out)
     if sig.diff_level == "OTHER" and not fatal_or_doubt and sig.coverage_level == "ENTIRE_REVISION":
         out.append(
+            _apply_mdp(
+                sig,
+                Change(
+                    sig.signed_revision + 1,
+                    "unexplained",
+                    "warning",
+                    f"pyHanko's change analysis cannot explain an update: {sig.diff_message[:300]}",
+                    "có thay đổi sau khi ký mà không giải thích được",
+                ),
+            )
+        )
+    allowed = _DOCMDP_ALLOWS.get(sig.docmdp or 0)
+    level = _MODIFICATION_LEVELS.get(sig.diff_level)
+    if allowed is not None and level is not None and level > allowed and sig.diff_level != "OTHER":
+        out.append(
             Change(
                 sig.signed_revision + 1,
-                "unexplained",
-                "warning",
-                f"pyHanko's change analysis cannot explain an update: {sig.diff_message[:300]}",
-                "có thay đổi sau khi ký mà không giải thích được",
+                "docmdp-violation",
+                "failure",
+                f"the changes after signing ({sig.diff_level.replace('_', ' ').lower()}) are more than the "
+                f"certification permits (DocMDP P={sig.docmdp})",
+                f"các thay đổi sau khi ký vượt quá mức chứng nhận cho phép (DocMDP P={sig.docmdp})",
             )
         )
     if doc.trailing_bytes:
@@ -300,12 +316,32 @@ def _changes_for(sig: SignatureFacts, doc: DocumentFacts, by_revision: dict[int,
     return out
 
 
+# pyHanko's modification levels, in order, and the highest each DocMDP permission allows (ISO 32000-2, 12.8.2.2).
+_MODIFICATION_LEVELS = {"NONE": 0, "LTA_UPDATES": 1, "FORM_FILLING": 2, "ANNOTATIONS": 3, "OTHER": 4}
+_DOCMDP_ALLOWS = {1: 1, 2: 2, 3: 3}
+# What each DocMDP permission forbids among our own findings. New form fields and unexplained changes are
+# never permitted by a certification; P=1 permits only document time-stamps and validation data.
+_DOCMDP_FORBIDS: dict[int, frozenset[str]] = {
+    1: frozenset(
+        {
+            "form-filled",
+            "signature-added",
+            "signature-field-added",
+            "annotation-added",
+            "widget-added",
+            "field-added",
+            "unexplained",
+        }
+    ),
+    2: frozenset({"annotation-added", "widget-added", "field-added", "unexplained"}),
+    3: frozenset({"widget-added", "field-added", "unexplained"}),
+}
+
+
 def _apply_mdp(sig: SignatureFacts, change: Change) -> Change:
     """Tighten a change's severity by the signature's own DocMDP and FieldMDP locks."""
     p = sig.docmdp
-    if (p == 1 and change.kind in ("form-filled", "signature-added", "signature-field-added")) or (
-        p in (1, 2) and change.kind in ("annotation-added", "widget-added")
-    ):
+    if p is not None and change.kind in _DOCMDP_FORBIDS.get(p, frozenset()):
         return _escalate(change, f"not permitted by the certification (DocMDP P={p})")
     if change.kind == "form-filled" and sig.field_locks and sig.field_lock_action:
         locked = sig.field_locks == ("*",)

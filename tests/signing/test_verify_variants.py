@@ -12,11 +12,13 @@ import io
 from collections.abc import Callable
 
 import pytest
-from conftest_verify import ThrowawayPki, add_dss_crl, pki_fixture, sign, verify
+from conftest_verify import ThrowawayPki, add_dss_crl, pki_fixture, sign, timestamper, verify
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import ArrayObject, DictionaryObject, FloatObject, NumberObject, pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.writer import PdfFileWriter
+from pyhanko.sign import fields, signers
+from pyhanko.sign.signers.pdf_signer import PdfTimeStamper
 
 from signing.validation import Indication, ValidationPolicy
 from signing.validation.model import SignatureReport
@@ -322,3 +324,56 @@ def test_field_format_script_added_after_signing_fails(pki: ThrowawayPki) -> Non
     sig = _attacked(pki, _document(), script)
     assert sig.indication is Indication.TOTAL_FAILED
     assert _kinds(sig).get("field-behaviour-changed") == "failure"
+
+
+# -- certification ------------------------------------------------------------------------------------------
+
+
+def _certified(pki: ThrowawayPki, permission: fields.MDPPerm) -> bytes:
+    from conftest_verify import _signer  # the test signer (allowed in tests)
+
+    meta = signers.PdfSignatureMetadata(
+        field_name="ChungNhan",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        certify=True,
+        docmdp_permissions=permission,
+    )
+    out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(_document())), meta, signer=_signer(pki))
+    return add_dss_crl(out.getvalue(), pki.crl())
+
+
+def test_no_changes_certification_accepts_a_document_time_stamp(pki: ThrowawayPki) -> None:
+    certified = _certified(pki, fields.MDPPerm.NO_CHANGES)
+    out = PdfTimeStamper(timestamper(pki)).timestamp_pdf(IncrementalPdfFileWriter(io.BytesIO(certified)), "sha256")
+    report = verify(out.getvalue(), pki.trusted())
+    cert = report.signatures[0]
+    assert cert.certification is not None and cert.certification["docmdp"] == 1
+    assert _kinds(cert) == {"timestamp-added": "info"}
+    assert cert.indication is Indication.TOTAL_PASSED, (cert.sub_indication, cert.errors)
+
+
+def test_form_filling_certification_refuses_a_new_field(pki: ThrowawayPki) -> None:
+    def add_field(writer: IncrementalPdfFileWriter) -> None:
+        fields.append_signature_field(writer, fields.SigFieldSpec("Moi", box=(60, 600, 200, 640)))
+        form = writer.root["/AcroForm"]
+        text = writer.add_object(
+            DictionaryObject(
+                {
+                    pdf_name("/Type"): pdf_name("/Annot"),
+                    pdf_name("/Subtype"): pdf_name("/Widget"),
+                    pdf_name("/FT"): pdf_name("/Tx"),
+                    pdf_name("/T"): generic.TextStringObject("ThemVao"),
+                    pdf_name("/Rect"): _numbers(60, 500, 400, 540),
+                    pdf_name("/AP"): DictionaryObject({pdf_name("/N"): _opaque_box(writer)}),
+                }
+            )
+        )
+        form["/Fields"].append(text)
+        _add_annotation(writer, text)
+        writer.update_root()
+
+    certified = _certified(pki, fields.MDPPerm.FILL_FORMS)
+    assert verify(certified, pki.trusted()).signatures[0].indication is Indication.TOTAL_PASSED
+    cert = verify(_update(certified, add_field), pki.trusted()).signatures[0]
+    assert cert.indication is Indication.TOTAL_FAILED
+    assert _kinds(cert).get("field-added") == "failure"
