@@ -66,6 +66,7 @@ from pyhanko_certvalidator.revinfo.archival import CRLContainer, OCSPContainer
 
 from signing.pades import validate_ocsp_hashes
 from signing.pades.validate_repair import read_repaired
+from signing.pades.validate_sigdict import cache_signature_dictionary
 from signing.pades.validate_snapshot import snapshot_revision
 from signing.validation.errors import UnusableInputError
 from signing.validation.facts import (
@@ -514,7 +515,7 @@ def _contents_offsets(stream: IO[bytes], es: EmbeddedPdfSignature, size: int) ->
     if len(gap) != end - start or gap[:1] != b"<" or gap[-1:] != b">":
         return None
     try:
-        decoded = binascii.unhexlify(bytes(c for c in gap[1:-1] if c not in b" \t\r\n"))
+        decoded = binascii.unhexlify(gap[1:-1].translate(None, b" \t\r\n"))
     except (binascii.Error, ValueError):
         return None
     return (start, end) if decoded == es.pkcs7_content else None
@@ -813,6 +814,7 @@ async def _all_signatures(
         sub_filter = ""
         kind = "signature"
         try:
+            cache_signature_dictionary(reader, value, _MAX_CONTENTS_BYTES)
             sig_obj = value.get_object()
             sub_filter = str(sig_obj.get("/SubFilter", ""))
             is_timestamp = sig_obj.get("/Type") == "/DocTimeStamp" or sub_filter in _TIMESTAMP_SUBFILTERS

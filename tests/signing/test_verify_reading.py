@@ -1,0 +1,94 @@
+"""The shortcuts the verifier takes when reading PDFs give exactly what pyHanko's own reading gives."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from conftest_verify import ThrowawayPki, blank_pdf, pki_fixture, sign, verify
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.fields import enumerate_sig_fields
+from test_verify_corpus import CORPUS, ROWS
+
+from signing.pades.validate_repair import read_repaired
+from signing.pades.validate_sigdict import cache_signature_dictionary
+from signing.validation import UnusableInputError, ValidationPolicy, verify_file
+
+pki = pki_fixture()
+
+READABLE = [r for r in ROWS if r.cls != "malformed"]
+
+
+def _reader(data: bytes) -> PdfFileReader:
+    """The reader the verifier uses: pyHanko's lenient one, else the one over scanned revisions."""
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        _ = reader.root
+        return reader
+    except Exception:
+        return read_repaired(io.BytesIO(data), len(data)).reader
+
+
+def _dictionaries(data: bytes, *, shortcut: bool) -> list[tuple[str, dict[str, object]]]:
+    reader = _reader(data)
+    out = []
+    for name, value, _ in enumerate_sig_fields(reader, filled_status=True):
+        if shortcut:
+            cache_signature_dictionary(reader, value, 4 << 20)
+        sig = value.get_object()
+        flat = {key: sig.raw_get(key).original_bytes if key == "/Contents" else repr(sig.raw_get(key)) for key in sig}
+        out.append((name, flat))
+    return out
+
+
+def _cached(data: bytes) -> list[bool]:
+    reader = PdfFileReader(io.BytesIO(data), strict=False)
+    out = []
+    for _, value, _ in enumerate_sig_fields(reader, filled_status=True):
+        cache_signature_dictionary(reader, value, 4 << 20)
+        out.append(reader.cache_get_indirect_object(value.generation, value.idnum) is not None)
+    return out
+
+
+@pytest.mark.parametrize("row", READABLE, ids=[r.file.rsplit("/", 1)[-1] for r in READABLE])
+def test_signature_dictionaries_read_fast_are_the_ones_pyhanko_reads(row: object) -> None:
+    data = (CORPUS / row.file).read_bytes()  # type: ignore[attr-defined]
+    try:
+        expected = _dictionaries(data, shortcut=False)
+    except Exception:
+        # Neither reading works: the verifier refuses the file, so no signature of it is read at all.
+        with pytest.raises(UnusableInputError):
+            verify_file(CORPUS / row.file, ValidationPolicy())  # type: ignore[attr-defined]
+        return
+    assert expected, "every readable corpus file has a signature"
+    assert _dictionaries(data, shortcut=True) == expected
+
+
+def test_the_shortcut_is_taken_for_an_ordinary_signature(pki: ThrowawayPki) -> None:
+    assert _cached(sign(pki, blank_pdf(), level="B-B")) == [True]
+
+
+def test_a_contents_string_outside_the_gap_is_left_to_pyhanko(pki: ThrowawayPki) -> None:
+    # Signature wrapping: the /Contents value no longer lies in the ByteRange gap.
+    assert _cached((CORPUS / "dss/siwa.pdf").read_bytes()) == [False]
+
+
+def test_a_contents_string_with_a_comment_is_left_to_pyhanko(pki: ThrowawayPki, tmp_path: Path) -> None:
+    signed = sign(pki, blank_pdf(), level="B-B")
+    start = signed.index(b"/Contents <") + len(b"/Contents <")
+    # Padding zeros at the end of the placeholder: put a comment there (still the same value for pyHanko).
+    end = signed.index(b">", start)
+    commented = signed[: end - 8] + b"%0000\n00" + signed[end:]
+    assert _cached(commented) == [False]
+    assert _dictionaries(commented, shortcut=True) == _dictionaries(commented, shortcut=False)
+    report = verify(commented, pki.trusted())
+    assert report.signatures[0].integrity["intact"] is True
+    assert not report.signatures[0].coverage["gap_is_signature_value"]  # only hex digits belong in the gap
+
+
+def test_generic_reading_is_unchanged_for_other_strings() -> None:
+    # The shortcut never touches pyHanko's own parser: a hex string elsewhere reads as before.
+    stream = io.BytesIO(b"<48 65 6c6c6f2>")
+    assert generic.read_object(stream, None).original_bytes == b"Hello "  # type: ignore[arg-type]
