@@ -15,6 +15,7 @@ import binascii
 import contextlib
 import contextvars
 import dataclasses
+import functools
 import hashlib
 import io
 import logging
@@ -328,6 +329,13 @@ def _common_name(name: x509.Name) -> str:
 
 
 def _certificate_facts(cert: x509.Certificate) -> CertificateFacts:
+    return _certificate_facts_of_der(cert.dump())
+
+
+@functools.lru_cache(maxsize=512)
+def _certificate_facts_of_der(der: bytes) -> CertificateFacts:
+    # The same signers, CAs and TSAs come back in document after document; their facts are immutable.
+    cert = x509.Certificate.load(der)
     public_key = cert.public_key
     try:
         bits = int(public_key.bit_size)
@@ -353,8 +361,13 @@ def _self_issued(cert: x509.Certificate) -> bool:
 
 
 def certificate_facts_from_der(der: bytes) -> CertificateFacts:
-    """The facts of one DER certificate (for reports about trust roots)."""
-    return _certificate_facts(x509.Certificate.load(der))
+    """The facts of one DER certificate (for reports about trust roots); ``ValueError`` when it is not one."""
+    try:
+        return _certificate_facts_of_der(bytes(der))
+    except ValueError:
+        raise
+    except Exception as err:  # asn1crypto parses lazily: a broken certificate fails on first use
+        raise ValueError(f"not a certificate: {err}") from err
 
 
 def _path_facts(path: ValidationPath | None) -> tuple[tuple[CertificateFacts, ...], CertificateFacts | None]:
@@ -384,8 +397,18 @@ def _embedded_chain(signer: x509.Certificate, others: list[x509.Certificate]) ->
 # -- policies -----------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=16)
+def _trust_manager(roots_der: tuple[bytes, ...]) -> SimpleTrustManager:
+    """The trust anchors, parsed once per trust list: a worker validates against the same list all day, and
+    asn1crypto prepares names for comparison (LDAP string preparation, slow on Vietnamese names) once per object.
+    What the comparisons read is computed here, so that threads sharing the objects only ever read them."""
+    roots = [x509.Certificate.load(der) for der in roots_der]
+    for cert in roots:
+        _ = (cert.subject.hashable, cert.issuer.hashable, cert.key_identifier, cert.public_key.sha1, cert.sha256)
+    return SimpleTrustManager.build(trust_roots=roots)
+
+
 def _validation_spec(policy: ValidationPolicy, knowledge: LocalKnowledge) -> SignatureValidationSpec:
-    roots = [x509.Certificate.load(der) for der in policy.trust_roots]
     hard_fail = RevocationCheckingPolicy(
         ee_certificate_rule=RevocationCheckingRule.CRL_OR_OCSP_REQUIRED,
         intermediate_ca_cert_rule=RevocationCheckingRule.CRL_OR_OCSP_REQUIRED,
@@ -394,7 +417,7 @@ def _validation_spec(policy: ValidationPolicy, knowledge: LocalKnowledge) -> Sig
         weak_hash_algos=set(policy.weak_digest_algorithms), rsa_key_size_threshold=policy.min_rsa_bits
     )
     cert_policy = CertValidationPolicySpec(
-        trust_manager=SimpleTrustManager.build(trust_roots=roots),
+        trust_manager=_trust_manager(policy.trust_roots),
         revinfo_policy=CertRevTrustPolicy(hard_fail),
         algorithm_usage_policy=algorithms,
     )

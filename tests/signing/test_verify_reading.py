@@ -92,3 +92,23 @@ def test_generic_reading_is_unchanged_for_other_strings() -> None:
     # The shortcut never touches pyHanko's own parser: a hex string elsewhere reads as before.
     stream = io.BytesIO(b"<48 65 6c6c6f2>")
     assert generic.read_object(stream, None).original_bytes == b"Hello "  # type: ignore[arg-type]
+
+
+def test_certificate_facts_are_per_certificate_and_junk_is_refused(pki: ThrowawayPki) -> None:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from signing.pades.validate import certificate_facts_from_der
+
+    root = certificate_facts_from_der(pki.root_der)
+    signer = certificate_facts_from_der(pki.signer.public_bytes(Encoding.DER))
+    assert (root.common_name, signer.common_name) == ("Ấn Tín Test Root CA", "Nguyễn Thị Hồng Nhung")
+    assert root.self_signed and not signer.self_signed
+    with pytest.raises(ValueError):
+        certificate_facts_from_der(b"\x30\x03\x02\x01\x00")
+
+
+def test_trust_lists_do_not_leak_between_policies(pki: ThrowawayPki) -> None:
+    signed = sign(pki, blank_pdf(), level="B-LT")
+    assert verify(signed, pki.trusted()).signatures[0].trust_anchor is not None
+    assert verify(signed, pki.untrusted()).signatures[0].trust_anchor is None
+    assert verify(signed, pki.trusted()).signatures[0].trust_anchor is not None
