@@ -66,6 +66,7 @@ class _Digester:
         # Stream data digests by the object's place in the file: the same place holds the same bytes in every
         # revision, so a 10 MB content stream is hashed once however many revisions are compared.
         self.data_cache: dict[object, bytes] = data_cache if data_cache is not None else {}
+        self.unreadable: list[str] = []
         self._location: object = None
 
     def digest(self, obj: generic.PdfObject, depth: int = 0) -> bytes:
@@ -94,8 +95,10 @@ class _Digester:
                     target = obj.get_object()
                 except Exception:  # an object a reader must repair differs from the one signed
                     # Readers recover such objects in their own ways (the "hide" shadow attack points a shown
-                    # image at a stream with a wrong /Length): it counts as a change wherever it was readable.
+                    # image at a stream with a wrong /Length): it counts as a change wherever it was readable,
+                    # and where it is unreadable in both revisions nobody can tell what changed.
                     value = hashlib.sha256(b"<unreadable object at %s>" % str(where).encode()).digest()
+                    self.unreadable.append(f"{obj.idnum} {obj.generation} R")
                 else:
                     if isinstance(target, generic.StreamObject):
                         self._location = where
@@ -130,12 +133,12 @@ class _Digester:
             h.update(type(obj).__name__.encode() + str(obj).encode() + b"\x00")
 
     def _feed_dict(self, h: hashlib._Hash, obj: generic.DictionaryObject, depth: int) -> None:
-        for key in sorted(k for k in obj if k not in _SKIPPED_KEYS and k not in ("/Length", "/Filter")):
+        # A stream's /Length counts too, followed through a reference within this revision: pyHanko reads a
+        # stream's data with the newest /Length, so a later update that shortens it changes what every revision
+        # seems to hold, and only the length itself tells the revisions apart.
+        for key in sorted(k for k in obj if k not in _SKIPPED_KEYS):
             h.update(key.encode() + b"=")
             self._feed(h, obj.raw_get(key), depth + 1)
-        if isinstance(obj, generic.StreamObject):
-            # /Filter and /Length describe the encoded bytes hashed beside them.
-            h.update(repr(_get(obj, "/Filter")).encode())
 
 
 def _get(obj: generic.PdfObject, key: str, default: Any = None) -> Any:
@@ -328,11 +331,14 @@ def snapshot_revision(
             _page(digester, number, page, attrs)
             for number, (page, attrs) in enumerate(_iter_pages(root["/Pages"].get_object(), {}), start=1)
         )
+        fields = _fields(digester, root)
+        display = _document_display(digester, root)
         return RevisionSnapshot(
             revision=revision,
             pages=pages,
-            fields=_fields(digester, root),
-            document_display_digest=_document_display(digester, root),
+            fields=fields,
+            document_display_digest=display,
+            unreadable_objects=tuple(sorted(set(digester.unreadable))),
         )
     except Exception as err:  # any reader failure makes the snapshot unusable, never a pass
         return RevisionSnapshot(

@@ -82,6 +82,19 @@ def compare_revisions(before: RevisionSnapshot, after: RevisionSnapshot) -> list
             )
         ]
     out: list[Change] = []
+    unreadable = sorted(set(before.unreadable_objects) | set(after.unreadable_objects))
+    if unreadable:
+        listed = ", ".join(unreadable[:10]) + ("…" if len(unreadable) > 10 else "")
+        out.append(
+            Change(
+                rev,
+                "unreadable-object",
+                "warning",
+                f"objects shown by revision {before.revision} or {rev} cannot be read, so their content cannot be "
+                f"compared: {listed}",
+                f"không đọc được một số đối tượng hiển thị ở lần sửa đổi {before.revision} hoặc {rev}: {listed}",
+            )
+        )
     if len(before.pages) != len(after.pages):
         out.append(
             Change(

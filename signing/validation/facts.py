@@ -143,6 +143,9 @@ class RevisionSnapshot:
     error: str = ""
     """Why the snapshot is incomplete, when reading this revision failed."""
 
+    unreadable_objects: tuple[str, ...] = ()
+    """Objects this revision shows that cannot be read (``"8 0 R"``): their content cannot be compared."""
+
 
 @dataclass(frozen=True)
 class SignatureFacts:

@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
-from conftest_verify import ThrowawayPki, blank_pdf, pki_fixture, sign, verify
+from conftest_verify import ThrowawayPki, add_dss_crl, blank_pdf, pki_fixture, sign, verify
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import enumerate_sig_fields
@@ -14,7 +14,7 @@ from test_verify_corpus import CORPUS, ROWS
 
 from signing.pades.validate_repair import read_repaired
 from signing.pades.validate_sigdict import cache_signature_dictionary
-from signing.validation import UnusableInputError, ValidationPolicy, verify_file
+from signing.validation import Indication, UnusableInputError, ValidationPolicy, verify_file
 
 pki = pki_fixture()
 
@@ -112,3 +112,70 @@ def test_trust_lists_do_not_leak_between_policies(pki: ThrowawayPki) -> None:
     assert verify(signed, pki.trusted()).signatures[0].trust_anchor is not None
     assert verify(signed, pki.untrusted()).signatures[0].trust_anchor is None
     assert verify(signed, pki.trusted()).signatures[0].trust_anchor is not None
+
+
+# -- a stream's /Length in another object ------------------------------------------------------------------
+
+
+def _raw_pdf_with_indirect_length(content: bytes) -> bytes:
+    """A one-page PDF whose content stream takes its /Length from another object (object 5)."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>",
+        b"<< /Length 5 0 R >>\nstream\n" + content + b"\nendstream",
+        str(len(content)).encode(),
+    ]
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def _append_update(pdf: bytes, number: int, body: bytes) -> bytes:
+    """An incremental update, written by hand, that redefines object ``number``."""
+    import re
+
+    prev = int(re.findall(rb"startxref\s+(\d+)", pdf)[-1])
+    size = max(int(v) for v in re.findall(rb"/Size (\d+)", pdf))
+    root = re.findall(rb"/Root (\d+ \d+ R)", pdf)[-1]
+    out = bytearray(pdf)
+    offset = len(out)
+    out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n%d 1\n%010d 00000 n \n" % (number, offset)
+    out += b"trailer\n<< /Size %d /Root %s /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (size, root, prev, xref)
+    return bytes(out)
+
+
+SHOWN = b"BT /F1 14 Tf 72 760 Td (So tien: 1.000.000 dong) Tj ET"
+CONDITION = b"BT /F1 14 Tf 72 700 Td (Chi ap dung trong nam 2026) Tj ET"
+
+
+def test_indirect_length_cut_after_signing_is_a_content_change(pki: ThrowawayPki) -> None:
+    # The content holds a stray "endstream" after the amount; readers skip the unknown operator and show the
+    # condition after it. Cutting /Length (another object) to end there hides the condition, and pyHanko reads
+    # every revision's stream with the newest /Length: only the length itself tells the revisions apart.
+    content = SHOWN + b"\nendstream\n" + CONDITION
+    signed = add_dss_crl(sign(pki, _raw_pdf_with_indirect_length(content), level="B-B"), pki.crl())
+    assert verify(signed, pki.trusted()).signatures[0].indication is Indication.TOTAL_PASSED
+    sig = verify(_append_update(signed, 5, str(len(SHOWN)).encode()), pki.trusted()).signatures[0]
+    assert sig.integrity["intact"] is True
+    assert sig.indication is Indication.TOTAL_FAILED
+    assert any(m["kind"] == "page-content" and m["severity"] == "failure" for m in sig.modifications), sig.modifications
+
+
+@pytest.mark.parametrize("delta", [-20, 5])
+def test_indirect_length_that_breaks_the_stream_never_passes(pki: ThrowawayPki, delta: int) -> None:
+    content = SHOWN + b"\n" + CONDITION
+    signed = add_dss_crl(sign(pki, _raw_pdf_with_indirect_length(content), level="B-B"), pki.crl())
+    sig = verify(_append_update(signed, 5, str(len(content) + delta).encode()), pki.trusted()).signatures[0]
+    assert sig.indication is not Indication.TOTAL_PASSED
+    assert any(m["kind"] == "unreadable-object" for m in sig.modifications), sig.modifications
