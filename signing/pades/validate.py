@@ -18,6 +18,7 @@ import dataclasses
 import functools
 import hashlib
 import io
+import itertools
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -69,6 +70,7 @@ from signing.pades import validate_ocsp_hashes
 from signing.pades.validate_repair import read_repaired
 from signing.pades.validate_sigdict import cache_signature_dictionary
 from signing.pades.validate_snapshot import snapshot_revision
+from signing.validation.changes import compare_revisions
 from signing.validation.errors import UnusableInputError
 from signing.validation.facts import (
     CertificateFacts,
@@ -899,9 +901,7 @@ def examine_pdf(stream: IO[bytes], size: int, policy: ValidationPolicy) -> Docum
     last = len(revisions) - 1
     signed = [s.signed_revision for s in signatures if s.signed_revision is not None]
     if policy.check_changes and signed and min(signed) < last:
-        data_cache: dict[object, bytes] = {}
-        for revision in range(min(signed), last + 1):
-            snapshots[revision] = snapshot_revision(reader, revision, data_cache)
+        snapshots = _snapshots(reader, range(min(signed), last + 1))
     dss_revisions = _dss_revisions(reader) if dss_present else ()
     signatures = [
         dataclasses.replace(
@@ -931,6 +931,24 @@ def examine_pdf(stream: IO[bytes], size: int, policy: ValidationPolicy) -> Docum
         readable_size=readable,
         repairs=opened.repairs,
     )
+
+
+def _snapshots(reader: PdfFileReader, revisions: range) -> dict[int, RevisionSnapshot]:
+    """Snapshots of ``revisions``, stream data hashed only where that decides something.
+
+    Streams are first identified by where their bytes lie, which costs nothing: revisions that agree then
+    display the same thing. When any two seem to differ in more than the signatures added, all are taken again
+    with every stream's data hashed (once per file), since equal bytes written anew look different by place.
+    """
+    cheap = {r: snapshot_revision(reader, r, hash_stream_data=False) for r in revisions}
+    if all(
+        c.severity == "info"
+        for before, after in itertools.pairwise(revisions)
+        for c in compare_revisions(cheap[before], cheap[after])
+    ):
+        return cheap
+    data_cache: dict[object, bytes] = {}
+    return {r: snapshot_revision(reader, r, data_cache) for r in revisions}
 
 
 def _mark_beyond_prefix(facts: SignatureFacts, readable: int) -> SignatureFacts:

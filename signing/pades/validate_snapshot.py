@@ -59,13 +59,23 @@ _MAX_DEPTH = 64
 class _Digester:
     """Digests PDF objects within one revision, memoising indirect objects by reference."""
 
-    def __init__(self, resolver: HistoricalResolver, data_cache: dict[object, bytes] | None = None) -> None:
+    def __init__(
+        self,
+        resolver: HistoricalResolver,
+        data_cache: dict[object, bytes] | None = None,
+        *,
+        hash_stream_data: bool = True,
+    ) -> None:
         self.resolver = resolver
         self.memo: dict[tuple[int, int], bytes] = {}
         self.active: set[tuple[int, int]] = set()
         # Stream data digests by the object's place in the file: the same place holds the same bytes in every
         # revision, so a 10 MB content stream is hashed once however many revisions are compared.
         self.data_cache: dict[object, bytes] = data_cache if data_cache is not None else {}
+        # Without hashing, a stream's data is identified by its offset and length: equal tokens are equal bytes
+        # (the same bytes of the same file), but equal bytes written elsewhere give different tokens, so a
+        # difference found this way must be confirmed with hashing (see snapshot_revision).
+        self.hash_stream_data = hash_stream_data
         self.unreadable: list[str] = []
         self._location: object = None
 
@@ -112,6 +122,9 @@ class _Digester:
             location, self._location = self._location, None
             h.update(b"S")
             self._feed_dict(h, obj, depth)
+            if not self.hash_stream_data and isinstance(location, int):
+                h.update(b"@%d:%d" % (location, len(obj.encoded_data)))
+                return
             cached = self.data_cache.get(location) if location is not None else None
             if cached is None:
                 cached = hashlib.sha256(obj.encoded_data).digest()
@@ -317,15 +330,21 @@ def _document_display(digester: _Digester, root: generic.DictionaryObject) -> st
 
 
 def snapshot_revision(
-    reader: PdfFileReader, revision: int, data_cache: dict[object, bytes] | None = None
+    reader: PdfFileReader,
+    revision: int,
+    data_cache: dict[object, bytes] | None = None,
+    *,
+    hash_stream_data: bool = True,
 ) -> RevisionSnapshot:
     """What ``revision`` displays; reading errors give a snapshot with ``error`` set, never an exception.
 
-    Pass the same ``data_cache`` for every revision of one file to hash each stream's bytes once.
+    Pass the same ``data_cache`` for every revision of one file to hash each stream's bytes once. With
+    ``hash_stream_data=False`` streams are identified by where their bytes lie: two such snapshots that agree
+    display the same thing; where they differ, compare snapshots taken with hashing (the bytes may be equal).
     """
     try:
         resolver = reader.get_historical_resolver(revision)
-        digester = _Digester(resolver, data_cache)
+        digester = _Digester(resolver, data_cache, hash_stream_data=hash_stream_data)
         root = resolver.root
         pages = tuple(
             _page(digester, number, page, attrs)

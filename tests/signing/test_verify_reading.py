@@ -114,7 +114,27 @@ def test_trust_lists_do_not_leak_between_policies(pki: ThrowawayPki) -> None:
     assert verify(signed, pki.trusted()).signatures[0].trust_anchor is not None
 
 
-# -- a stream's /Length in another object ------------------------------------------------------------------
+# -- snapshots identify stream data by place first, and hash it only when places differ ------------------------
+
+
+def _rewrite_content_stream(pdf: bytes) -> bytes:
+    """An update that writes the page's content stream again, byte for byte, at a new place."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    page = writer.root["/Pages"]["/Kids"][0]
+    writer.mark_update(page.raw_get("/Contents"))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_content_rewritten_unchanged_elsewhere_is_no_change(pki: ThrowawayPki) -> None:
+    signed = sign(pki, blank_pdf(), level="B-B")
+    rewritten = _rewrite_content_stream(signed)
+    assert len(rewritten) > len(signed) + 50  # the stream really was written again
+    sig = verify(rewritten, pki.trusted()).signatures[0]
+    assert not [m for m in sig.modifications if m["kind"] == "page-content"]
 
 
 def _raw_pdf_with_indirect_length(content: bytes) -> bytes:
