@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from asn1crypto import x509
+from asn1crypto.crl import CertificateList
+from asn1crypto.ocsp import OCSPResponse
 from pyhanko.pdf_utils import misc
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESPassed, AdESSubIndic
@@ -445,21 +447,18 @@ def _dss_knowledge(reader: PdfFileReader) -> tuple[LocalKnowledge, bool, int, in
     except Exception as err:  # a broken DSS counts as absent: hard-fail then refuses a pass
         logger.info("unreadable DSS: %s", err)
         return LocalKnowledge(), False, 0, 0, 0
-    from asn1crypto.crl import CertificateList
-    from asn1crypto.ocsp import OCSPResponse
-
     ocsps: list[OCSPContainer] = []
     crls: list[CRLContainer] = []
+    certs: list[x509.Certificate] = []
     for resp in dss.ocsps:
         with contextlib.suppress(Exception):
-            ocsps.extend(OCSPContainer.load_multi(OCSPResponse.load(resp.get_object().data)))
+            ocsps.extend(_ocsp_responses(bytes(resp.get_object().data)))
     for crl in dss.crls:
         with contextlib.suppress(Exception):
-            crls.append(CRLContainer(crl_data=CertificateList.load(crl.get_object().data)))
-    try:
-        certs = list(dss.load_certs())
-    except Exception:
-        certs = []
+            crls.append(_crl(bytes(crl.get_object().data)))
+    for cert in dss.certs.values():
+        with contextlib.suppress(Exception):
+            certs.append(_dss_certificate(bytes(cert.get_object().data)))
     return (
         LocalKnowledge(known_ocsps=ocsps, known_crls=crls, known_certs=certs),
         True,
@@ -467,6 +466,33 @@ def _dss_knowledge(reader: PdfFileReader) -> tuple[LocalKnowledge, bool, int, in
         len(ocsps),
         len(certs),
     )
+
+
+# The same CRLs, OCSP responses and CA certificates come back in document after document (the platform's CA
+# puts its current CRL into every B-LT signature): parsed once per worker, they keep what asn1crypto computes
+# for comparisons (names prepared for matching, digests). Everything comparisons read is computed before an
+# object is shared, so that threads only ever read it.
+
+
+@functools.lru_cache(maxsize=128)
+def _crl(der: bytes) -> CRLContainer:
+    crl = CertificateList.load(der)
+    _ = (crl.native, crl.issuer.hashable, crl.issuer.sha256)
+    return CRLContainer(crl_data=crl)
+
+
+@functools.lru_cache(maxsize=512)
+def _ocsp_responses(der: bytes) -> tuple[OCSPContainer, ...]:
+    response = OCSPResponse.load(der)
+    _ = response.native
+    return tuple(OCSPContainer.load_multi(response))
+
+
+@functools.lru_cache(maxsize=512)
+def _dss_certificate(der: bytes) -> x509.Certificate:
+    cert = x509.Certificate.load(der)
+    _ = (cert.native, cert.subject.hashable, cert.issuer.hashable, cert.sha256, cert.public_key.sha1)
+    return cert
 
 
 # -- one signature ------------------------------------------------------------------------------------------
