@@ -87,9 +87,10 @@ from signing.validation.policy import ValidationPolicy
 __all__ = ["certificate_facts_from_der", "examine_pdf"]
 
 logger = logging.getLogger(__name__)
-# pyHanko logs every untrusted chain or missing time-stamp as a warning with a traceback; the report carries
-# that information as a verdict, so only pyHanko's errors reach the logs (and never a user's terminal).
-for _noisy in ("pyhanko.sign", "pyhanko_certvalidator"):
+# pyHanko logs every untrusted chain or missing time-stamp as a warning with a traceback, and every object
+# missing from a revision's history as a warning; the report carries what matters as a verdict, so only
+# pyHanko's errors reach the logs (and never a user's terminal).
+for _noisy in ("pyhanko.sign", "pyhanko_certvalidator", "pyhanko.pdf_utils.reader"):
     logging.getLogger(_noisy).setLevel(logging.ERROR)
 validate_ocsp_hashes.install()
 
@@ -566,7 +567,7 @@ def _contents_offsets(stream: IO[bytes], es: EmbeddedPdfSignature, size: int) ->
     if len(gap) != end - start or gap[:1] != b"<" or gap[-1:] != b">":
         return None
     try:
-        decoded = binascii.unhexlify(gap[1:-1].translate(None, b" \t\r\n"))
+        decoded = binascii.unhexlify(gap[1:-1].translate(None, b" \t\r\n\f\x00"))  # PDF white space
     except (binascii.Error, ValueError):
         return None
     return (start, end) if decoded == es.pkcs7_content else None

@@ -144,3 +144,25 @@ def test_cli_exit_status_2_for_a_missing_file_and_a_bad_trust_file(instance_env:
     pdf.write_bytes(blank_pdf())
     code, _, err = _cli(["verify", str(pdf), "--trust", str(bad)])
     assert code == 2 and "trust" in err
+
+
+def test_cli_prints_the_report_and_nothing_else(instance_env: Path) -> None:
+    # pyHanko warns about objects missing from a revision's history ("Could not find object…"): the report says
+    # what matters, and a person running the command sees the report only.
+    import subprocess
+    import sys
+
+    from test_verify_corpus import CORPUS
+
+    env = {**os.environ, "ANTIN_DATA_DIR": str(instance_env / "var")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "antin", "verify", str(CORPUS / "dss/pades-ltv.pdf"), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["signature_count"] == 1
+    assert proc.stderr == ""
