@@ -7,23 +7,16 @@ Every subcommand works on the instance its settings name (``ANTIN_DATA_DIR``, ``
 from __future__ import annotations
 
 import getpass
+import importlib
 import json
 import sys
 from typing import Any
 
 import click
 
-from antin.db_cli import db
-from antin.demo import demo
-from antin.migrate import is_up_to_date, upgrade
-from antin.serve import serve
-from directory.cli import change_listeners, directory
 from idp.audit import AuditEvent
-from idp.cli import audit
 from idp.instance import Instance
 from idp.settings import Settings, SettingsError, load_settings
-from signing.cli import pki, sign
-from signing.validation.cli import verify
 
 __all__ = ["cli", "main"]
 
@@ -36,7 +29,38 @@ def build_instance(overrides: dict[str, dict[str, Any]] | None = None) -> Instan
     return Instance(settings, start_directory=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# Each package's commands, imported only when used: `antin audit list` need not load pyHanko.
+SUBCOMMANDS = {
+    "demo": "antin.demo:demo",
+    "serve": "antin.serve:serve",
+    "db": "antin.db_cli:db",
+    "audit": "idp.cli:audit",
+    "directory": "directory.cli:directory",
+    "clients": "idp.oidc.cli:clients",
+    "keys": "idp.oidc.cli:keys",
+    "pki": "signing.cli:pki",
+    "sign": "signing.cli:sign",
+    "verify": "signing.validation.cli:verify",
+}
+
+
+class PlatformGroup(click.Group):
+    """The root group: subcommands of every package, loaded on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *SUBCOMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in SUBCOMMANDS and cmd_name not in self.commands:
+            module_name, attr = SUBCOMMANDS[cmd_name].split(":")
+            module = importlib.import_module(module_name)
+            self.add_command(getattr(module, attr), cmd_name)
+            if cmd_name == "directory":
+                module.change_listeners.append(record_directory_change)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=PlatformGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="antin")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -60,6 +84,8 @@ AUDITED_GROUPS = ("directory",)
 
 def ensure_schema(instance: Instance) -> None:
     """The audit log needs the schema: create it in development, demand the migration in production."""
+    from antin.migrate import is_up_to_date, upgrade
+
     if is_up_to_date(instance.database):
         return
     if instance.settings.production:
@@ -86,9 +112,6 @@ def record_directory_change(ctx: click.Context, event: str, subject: str, detail
         revoked = signing_service(instance).on_account_disabled(subject, actor=cli_actor())
         if revoked:
             click.echo(f"revoked {len(revoked)} signing certificate(s) of {subject}", err=True)
-
-
-change_listeners.append(record_directory_change)
 
 
 @cli.group()
@@ -131,25 +154,8 @@ def settings_as_dict(settings: Settings) -> dict[str, dict[str, Any]]:
     return out
 
 
-cli.add_command(demo)
-cli.add_command(serve)
-cli.add_command(db)
-cli.add_command(audit)
-cli.add_command(directory)
-cli.add_command(verify)
-
-from idp.oidc.cli import clients, keys  # noqa: E402
-
-cli.add_command(clients)
-cli.add_command(keys)
-
-
 def main() -> None:
     try:
         cli.main(prog_name="antin")
     except KeyboardInterrupt:
         sys.exit(130)
-
-
-cli.add_command(pki)
-cli.add_command(sign)

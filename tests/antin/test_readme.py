@@ -14,8 +14,10 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding=
 
 def command_paths(group: click.Group, prefix: str = "antin") -> list[str]:
     paths = []
-    for name, command in group.commands.items():
-        if command.hidden:
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        if command is None or command.hidden:
             continue
         path = f"{prefix} {name}"
         if isinstance(command, click.Group):
