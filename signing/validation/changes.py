@@ -213,6 +213,13 @@ def _field_changes(rev: int, before: dict[str, FieldSnapshot], after: dict[str, 
     return out
 
 
+def _paints(annotation: AnnotationSnapshot) -> bool:
+    """Shown and with an area: what an annotation needs to paint anything."""
+    rect = annotation.rect
+    has_area = len(rect) == 4 and abs(rect[2] - rect[0]) > 0 and abs(rect[3] - rect[1]) > 0
+    return annotation.visible and has_area
+
+
 def _signature_added(rev: int, name: str, new: FieldSnapshot, kind: str) -> Change:
     if new.value_digest == "timestamp":
         return Change(
@@ -295,7 +302,24 @@ def _annotation_changes(
         if oid in before:
             continue
         if new.subtype == "/Widget" and new.field_type == "/Sig":
-            continue  # reported with the signature field
+            signed = fields_after.get(new.field_name)
+            if (signed is not None and signed.has_value) or not _paints(new):
+                continue  # a signature (its appearance is the signer's) or an invisible field: see the fields
+            # Nobody signed it, yet it paints over the page: an appearance anyone can add (pyHanko calls it form
+            # filling), so it is an added annotation like any other.
+            out.append(
+                Change(
+                    rev,
+                    "unsigned-signature-widget-added",
+                    "warning",
+                    f"an unsigned signature field with an appearance was added on page {page}"
+                    + (f" (field “{new.field_name}”)" if new.field_name else ""),
+                    f"một ô chữ ký chưa ký nhưng có hình hiển thị đã được thêm trên trang {page}",
+                    page=page,
+                    field=new.field_name,
+                )
+            )
+            continue
         if new.subtype == "/Widget":
             kind, en, vi = (
                 "widget-added",

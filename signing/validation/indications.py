@@ -209,7 +209,7 @@ def check_changes_doubtful(ctx: Context) -> list[Finding]:
     for c in ctx.changes:
         if c.severity != "warning":
             continue
-        if c.kind in ("annotation-added", "widget-added", "field-added"):
+        if c.kind in ("annotation-added", "widget-added", "field-added", "unsigned-signature-widget-added"):
             mode = ctx.policy.added_annotations
         elif c.kind == "form-filled":
             mode = ctx.policy.form_filling
@@ -324,6 +324,7 @@ _DOCMDP_ALLOWS = {1: 1, 2: 2, 3: 3}
 _DOCMDP_FORBIDS: dict[int, frozenset[str]] = {
     1: frozenset(
         {
+            "unsigned-signature-widget-added",
             "form-filled",
             "signature-added",
             "signature-field-added",
@@ -333,7 +334,7 @@ _DOCMDP_FORBIDS: dict[int, frozenset[str]] = {
             "unexplained",
         }
     ),
-    2: frozenset({"annotation-added", "widget-added", "field-added", "unexplained"}),
+    2: frozenset({"annotation-added", "widget-added", "field-added", "unexplained", "unsigned-signature-widget-added"}),
     3: frozenset({"widget-added", "field-added", "unexplained"}),
 }
 

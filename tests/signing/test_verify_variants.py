@@ -301,6 +301,52 @@ def test_empty_field_filled_over_signed_text_never_passes(pki: ThrowawayPki) -> 
     assert relaxed.indication is Indication.TOTAL_PASSED and _kinds(relaxed) == {"form-filled": "warning"}
 
 
+def _signature_widget(writer: IncrementalPdfFileWriter, name: str) -> generic.IndirectObject:
+    widget = DictionaryObject(
+        {
+            pdf_name("/Type"): pdf_name("/Annot"),
+            pdf_name("/Subtype"): pdf_name("/Widget"),
+            pdf_name("/FT"): pdf_name("/Sig"),
+            pdf_name("/T"): generic.TextStringObject(name),
+            pdf_name("/Rect"): _numbers(60, 740, 400, 790),
+            pdf_name("/F"): NumberObject(4),
+            pdf_name("/AP"): DictionaryObject({pdf_name("/N"): _opaque_box(writer)}),
+        }
+    )
+    return writer.add_object(widget)
+
+
+@pytest.mark.parametrize("registered", [True, False], ids=["in-the-form", "page-only"])
+def test_unsigned_signature_field_painted_over_signed_text_never_passes(pki: ThrowawayPki, registered: bool) -> None:
+    # pyHanko takes an empty signature field for form filling; its appearance paints over the amount all the same.
+    def cover(writer: IncrementalPdfFileWriter) -> None:
+        widget = _signature_widget(writer, "GiaMao")
+        _add_annotation(writer, widget)
+        if registered:
+            writer.root["/AcroForm"]["/Fields"].append(widget)
+            writer.update_root()
+
+    sig = _attacked(pki, _document(), cover)
+    assert sig.indication is Indication.INDETERMINATE and sig.sub_indication == "SIG_CONSTRAINTS_FAILURE"
+    assert _kinds(sig).get("unsigned-signature-widget-added") == "warning"
+
+
+def test_a_later_visible_signature_keeps_the_first_valid(pki: ThrowawayPki) -> None:
+    from conftest_verify import _signer
+
+    first = _signed(pki, _document())
+    meta = signers.PdfSignatureMetadata(field_name="DauCoQuan", subfilter=fields.SigSeedSubFilter.PADES)
+    seal = signers.PdfSigner(
+        meta, signer=_signer(pki), new_field_spec=fields.SigFieldSpec("DauCoQuan", box=(380, 60, 540, 160))
+    )
+    second = seal.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(first))).getvalue()
+    report = verify(second, pki.trusted())  # the first signature's DSS holds the CRL for both
+    assert [s.indication for s in report.signatures] == [Indication.TOTAL_PASSED, Indication.TOTAL_PASSED], [
+        (s.sub_indication, s.warnings, s.modifications) for s in report.signatures
+    ]
+    assert set(_kinds(report.signatures[0])) == {"signature-field-added"}
+
+
 # -- act: scripts that change what is shown -----------------------------------------------------------------
 
 
