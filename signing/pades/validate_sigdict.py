@@ -27,6 +27,7 @@ _WHITESPACE = b" \t\r\n\f\x00"
 _HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
 _HEAD = 16 * 1024
 _TAIL = 16 * 1024
+_CHUNK = 64 * 1024
 
 
 def cache_signature_dictionary(reader: PdfFileReader, value: generic.PdfObject, max_contents: int) -> None:
@@ -56,11 +57,19 @@ def _read(
         return None
     start = found.end() - 1  # the "<"
     stream.seek(marker + start)
-    rest = stream.read(max_contents + 2)
-    end = rest.find(b">")
-    if end == -1:
-        return None
-    hex_text = rest[1:end]
+    chunks: list[bytes] = []
+    read = 0
+    end = -1
+    while end == -1:  # read on to the closing ">" in chunks: the string may be megabytes away from a big file's end
+        chunk = stream.read(_CHUNK)
+        if not chunk or read > max_contents:
+            return None
+        closing = chunk.find(b">")
+        if closing != -1:
+            end = read + closing
+        chunks.append(chunk)
+        read += len(chunk)
+    hex_text = b"".join(chunks)[1:end]
     after = marker + start + end + 1
     stream.seek(after)
     tail = stream.read(_TAIL)
