@@ -3,16 +3,19 @@
 ``sign.py`` and the modules it uses belong to signing; ``validate*.py`` belong to verification.
 """
 
-from signing.pades.sign import (
-    LEVELS,
-    DocumentFacts,
-    Level,
-    PadesEngine,
-    PadesOptions,
-    PadesResult,
-    SignerMaterial,
-    inspect_pdf,
-)
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from signing.pades.sign import (
+        LEVELS,
+        DocumentFacts,
+        Level,
+        PadesEngine,
+        PadesOptions,
+        PadesResult,
+        SignerMaterial,
+        inspect_pdf,
+    )
 
 __all__ = [
     "LEVELS",
@@ -24,3 +27,12 @@ __all__ = [
     "SignerMaterial",
     "inspect_pdf",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The signer loads on first use, so that verification alone does not pay for importing it.
+    if name in __all__:
+        from signing.pades import sign
+
+        return getattr(sign, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
