@@ -92,18 +92,34 @@ class AppearanceStamp(BaseStamp):
 
     def _render_inner_content(self) -> list[bytes]:
         width, height = self.box.width, self.box.height
-        # Image and QR code are square, at most 30 % of the width each, so that the text keeps a readable size.
+        if height >= 0.75 * width:
+            return self._stacked(width, height)
+        # One row: image on the left, QR code on the right, text between, all centred vertically. Image and QR
+        # are square, at most 30 % of the width each, so that the text keeps a readable size.
         side = max(min(height - 2 * PAD, width * 0.3), 1.0)
+        bottom = (height - side) / 2
         commands: list[bytes] = []
         left = PAD
         right = width - PAD
         if self.appearance.image_png is not None:
-            commands.append(self._image(self.appearance.image_png, PAD, PAD, side))
+            commands.append(self._image(self.appearance.image_png, PAD, bottom, side))
             left += side + PAD
         if self.appearance.qr_url:
-            commands.append(self._qr(self.appearance.qr_url, right - side, PAD, side))
+            commands.append(self._qr(self.appearance.qr_url, right - side, bottom, side))
             right -= side + PAD
-        commands.append(self._text(left, PAD, max(right - left, 1.0), side))
+        commands.append(self._text(left, PAD, max(right - left, 1.0), height - 2 * PAD))
+        return commands
+
+    def _stacked(self, width: float, height: float) -> list[bytes]:
+        """A tall box (a seal, typically): image and QR code side by side on top, the text across the bottom."""
+        side = max(min((width - 3 * PAD) / 2, height * 0.6), 1.0)
+        top = height - PAD - side
+        commands: list[bytes] = []
+        if self.appearance.image_png is not None:
+            commands.append(self._image(self.appearance.image_png, PAD, top, side))
+        if self.appearance.qr_url:
+            commands.append(self._qr(self.appearance.qr_url, width - PAD - side, top, side))
+        commands.append(self._text(PAD, PAD, max(width - 2 * PAD, 1.0), max(top - 2 * PAD, 1.0)))
         return commands
 
     def _image(self, png: bytes, x: float, y: float, side: float) -> bytes:
