@@ -75,6 +75,7 @@ def test_a_hung_server_costs_one_timeout_not_a_hang(own_slapd: ManagedSlapd) -> 
     assert pid is not None
     os.kill(pid, signal.SIGSTOP)  # alive, connections accepted by the kernel, but no answer
     try:
+        _wait_until_every_thread_stopped(pid)  # kill() returns before the threads on other cores have stopped
         for call in (lambda: directory.find_by_login("hunglv"), lambda: directory.authenticate("hunglv", PASSWORD)):
             started = time.monotonic()
             with pytest.raises(DirectoryUnavailableError):
@@ -84,6 +85,21 @@ def test_a_hung_server_costs_one_timeout_not_a_hang(own_slapd: ManagedSlapd) -> 
         os.kill(pid, signal.SIGCONT)
     assert directory.authenticate("hunglv", PASSWORD).ok
     directory.close()
+
+
+def _wait_until_every_thread_stopped(pid: int) -> None:
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        states = []
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                states.append(task.joinpath("stat").read_text().rsplit(")", 1)[1].split()[0])
+            except (OSError, IndexError):
+                continue
+        if states and all(state in ("T", "t") for state in states):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"slapd {pid} did not stop")
 
 
 def test_failover_to_the_next_uri(own_slapd: ManagedSlapd) -> None:
