@@ -20,6 +20,7 @@ __all__ = [
     "effective_groups",
     "group_from_entry",
     "is_locked",
+    "status_of",
     "person_from_entry",
     "unit_from_entry",
 ]
@@ -137,11 +138,7 @@ def person_from_entry(
     direct = [dn for dn in entry.get("memberOf") if names.is_group_dn(dn)]
     group_dns = effective_groups(direct, parents)
     full_name = entry.first("cn") or ""
-    status_text = (entry.first("antinStatus") or "active").lower()
-    try:
-        status = AccountStatus(status_text)
-    except ValueError:
-        status = AccountStatus.SUSPENDED  # an unknown status must not open the door
+    status = status_of(entry)
     return Person(
         dn=entry.dn,
         uid=entry.first("uid") or "",
@@ -163,6 +160,14 @@ def person_from_entry(
         locked=is_locked(entry.first("pwdAccountLockedTime"), lockout_seconds),
         must_change_password=(entry.first("pwdReset") or "").upper() == "TRUE",
     )
+
+
+def status_of(entry: Entry) -> AccountStatus:
+    """The account status of a person's entry; an unknown value counts as suspended."""
+    try:
+        return AccountStatus((entry.first("antinStatus") or "active").lower())
+    except ValueError:
+        return AccountStatus.SUSPENDED  # an unknown status must not open the door
 
 
 def is_locked(locked_time: str | None, lockout_seconds: int) -> bool:

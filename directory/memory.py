@@ -76,6 +76,10 @@ class InMemoryDirectory:
         self._require_available()
         return next((p for p in self.people.values() if p.entry_uuid == entry_uuid), None)
 
+    def is_active(self, entry_uuid: str) -> bool | None:
+        person = self.find_by_uuid(entry_uuid)
+        return None if person is None else person.active
+
     def change_own_password(self, login: str, old_password: str, new_password: str) -> None:
         self._require_available()
         person = self.find_by_login(login)

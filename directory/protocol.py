@@ -26,6 +26,10 @@ class UserDirectory(Protocol):
         """The person with this entryUUID (the OIDC ``sub``)."""
         ...
 
+    def is_active(self, entry_uuid: str) -> bool | None:
+        """Whether the person with this entryUUID may still sign in (None: no such person); a cheap read."""
+        ...
+
     def change_own_password(self, login: str, old_password: str, new_password: str) -> None:
         """Change a password as its owner (RFC 3062); raises PasswordQualityError, InvalidCredentialsError…"""
         ...

@@ -21,7 +21,9 @@ from directory.entries import (
     DirectoryNames,
     effective_groups,
     group_from_entry,
+    is_locked,
     person_from_entry,
+    status_of,
     unit_from_entry,
 )
 from directory.errors import (
@@ -169,6 +171,27 @@ class LdapDirectory:
         if canonical is None:
             return None
         return self._find_one(filter_format("(&(objectClass=inetOrgPerson)(entryUUID=%s))", canonical))
+
+    def is_active(self, entry_uuid: str) -> bool | None:
+        """Whether the person with this entryUUID may still use the platform (None: no such person).
+
+        One search of three attributes: what a token refresh needs, without the unit path and groups.
+        """
+        canonical = check_uuid(entry_uuid)
+        if canonical is None:
+            return None
+        wanted = filter_format("(&(objectClass=inetOrgPerson)(entryUUID=%s))", canonical)
+        found = self.pool.run(
+            lambda conn: conn.search(
+                self.config.base_dn, "sub", wanted, ("antinStatus", "pwdAccountLockedTime"), size_limit=2
+            )
+        )
+        if len(found) != 1:
+            return None
+        entry = found[0]
+        return status_of(entry) is AccountStatus.ACTIVE and not is_locked(
+            entry.first("pwdAccountLockedTime"), self._default_policy()[1]
+        )
 
     def get_person(self, uid: str) -> Person:
         person = self.find_by_uid(uid)

@@ -7,6 +7,7 @@ migrations in ``migrations/`` follow them.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -74,8 +75,10 @@ class Database:
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         else:
-            kwargs.update(pool_size=pool_size, pool_pre_ping=True, pool_recycle=1800)
+            kwargs.update(pool_size=pool_size, pool_recycle=1800)
         self.engine: Engine = create_engine(self.url, **kwargs)
+        if not self.is_sqlite:
+            _ping_after_idle(self.engine)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             if self.url.database not in (None, "", ":memory:"):
@@ -104,6 +107,32 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only when it sat idle for a while.
+
+    A connection used a moment ago is alive; one that waited may have been closed by a server restart or a
+    firewall. SQLAlchemy's ``pool_pre_ping`` would cost a round trip on every checkout, that is on every
+    transaction of every request.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return  # new, or in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as err:
+            raise DisconnectionError("the pooled connection is gone") from err  # the pool opens a new one
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

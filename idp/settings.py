@@ -130,6 +130,11 @@ class OidcSettings:
     key_overlap_hours: int = doc("hours a rotated key stays in the JWKS", 24)
     par_ttl: int = doc("seconds a pushed authorization request (PAR request_uri) lives", 60)
     interaction_ttl: int = doc("seconds a sign-in page may stay open before the request must start again", 1800)
+    client_cache_seconds: float = doc(
+        "seconds a running server may go on using a client's registration after another process changed it"
+        " (`antin clients disable`, `rotate-secret`); 0 reads it on every request",
+        2.0,
+    )
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from idp.audit.events import AuditEvent
@@ -31,6 +31,7 @@ GENESIS = "0" * 64
 HEAD_ID = 1
 SENSITIVE_WORDS = ("password", "secret", "pin", "verifier", "assertion", "private", "cookie")
 log = logging.getLogger("antin.audit")
+_ENTRY_COLUMNS = tuple(column.key for column in AuditEntry.__table__.columns)
 
 
 @dataclass(frozen=True)
@@ -156,21 +157,26 @@ class AuditLog:
 
     def _append(self, entries: list[AuditEntry]) -> None:
         with self.database.session() as session:
-            # Writing first takes the lock (a row lock in PostgreSQL, the write lock in SQLite).
-            locked = session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=AuditHead.seq))
-            head = session.get(AuditHead, HEAD_ID) if cast("CursorResult[Any]", locked).rowcount else None
-            seq = head.seq if head else 0
-            prev_hash = head.entry_hash if head else GENESIS
+            # Writing first takes the lock (a row lock in PostgreSQL, the write lock in SQLite) and reads the head.
+            head = session.execute(
+                update(AuditHead)
+                .where(AuditHead.id == HEAD_ID)
+                .values(seq=AuditHead.seq)
+                .returning(AuditHead.seq, AuditHead.entry_hash)
+            ).first()
+            seq, prev_hash = (head.seq, head.entry_hash) if head is not None else (0, GENESIS)
+            rows = []
             for entry in entries:
                 seq += 1
                 entry.seq, entry.prev_hash = seq, prev_hash
                 entry.entry_hash = prev_hash = entry_hash(entry)
-            session.add_all(entries)
-            seal = self._seal(seq, prev_hash)
+                rows.append({column: getattr(entry, column) for column in _ENTRY_COLUMNS})
+            session.execute(insert(AuditEntry), rows)
+            values = {"seq": seq, "entry_hash": prev_hash, "seal": self._seal(seq, prev_hash)}
             if head is None:
-                session.add(AuditHead(id=HEAD_ID, seq=seq, entry_hash=prev_hash, seal=seal))
+                session.execute(insert(AuditHead).values(id=HEAD_ID, **values))  # a race ends in IntegrityError
             else:
-                head.seq, head.entry_hash, head.seal = seq, prev_hash, seal
+                session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(**values))
 
     def _seal(self, seq: int, hash_: str) -> str:
         return hmac.new(self._key, f"{seq}:{hash_}".encode(), hashlib.sha256).hexdigest()

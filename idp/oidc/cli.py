@@ -184,7 +184,10 @@ def show(instance: Instance, client_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON with the new client_secret.")
 @click.pass_obj
 def rotate_secret(instance: Instance, client_id: str, as_json: bool) -> None:
-    """Give a confidential client a new secret; the old one stops working at once."""
+    """Give a confidential client a new secret.
+
+    The new secret works at once; running servers refuse the old one within ANTIN_OIDC_CLIENT_CACHE_SECONDS.
+    """
     try:
         record, secret = _registry(instance).rotate_secret(client_id)
     except ClientError as err:
@@ -199,7 +202,10 @@ def rotate_secret(instance: Instance, client_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def disable(instance: Instance, client_id: str, enable: bool, as_json: bool) -> None:
-    """Disable a client: its sign-ins, token requests and tokens stop working."""
+    """Disable a client: its sign-ins, token requests and tokens stop working.
+
+    Running servers refuse it within ANTIN_OIDC_CLIENT_CACHE_SECONDS (2 s by default).
+    """
     try:
         record = _registry(instance).set_disabled(client_id, not enable)
     except ClientError as err:

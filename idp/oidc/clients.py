@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,6 +34,7 @@ __all__ = [
 ]
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+_CACHE_LIMIT = 10_000
 SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 SUPPORTED_SCOPES = ("openid", "profile", "email", "phone", "party")
@@ -142,9 +145,10 @@ class ClientRecord:
 class OAuthClient:
     """The ``ClientMixin`` interface authlib's grants and endpoints call, over a :class:`ClientRecord`."""
 
-    def __init__(self, record: ClientRecord) -> None:
+    def __init__(self, record: ClientRecord, reread: Callable[[], ClientRecord | None] | None = None) -> None:
         self.record = record
         self.client_id = record.client_id
+        self._reread = reread
 
     def get_client_id(self) -> str:
         return self.record.client_id
@@ -162,9 +166,14 @@ class OAuthClient:
         return redirect_uri in self.record.redirect_uris  # exact match, nothing else
 
     def check_client_secret(self, client_secret: str) -> bool:
-        if self.record.secret_digest is None:
+        if self.record.secret_digest is not None and same_digest(client_secret, self.record.secret_digest):
+            return True
+        # the record may be from the cache, older than a secret rotated a moment ago: read it again once
+        fresh = self._reread() if self._reread is not None else None
+        if fresh is None or fresh.secret_digest == self.record.secret_digest or fresh.secret_digest is None:
             return False
-        return same_digest(client_secret, self.record.secret_digest)
+        self.record = fresh
+        return same_digest(client_secret, fresh.secret_digest)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         registered = self.record.token_endpoint_auth_method
@@ -239,11 +248,19 @@ def validate_spec(spec: ClientSpec, *, production: bool = False) -> ClientSpec:
 
 
 class ClientRegistry:
-    """Create, read, rotate and disable clients."""
+    """Create, read, rotate and disable clients.
 
-    def __init__(self, database: Database, *, production: bool = False) -> None:
+    :meth:`active` answers from a per-process cache for ``cache_seconds`` (every token, introspection and
+    authorization request asks for its client): a change made by another process — ``antin clients
+    disable`` or ``rotate-secret`` — reaches a running server within that time. Changes made through this
+    registry take effect at once.
+    """
+
+    def __init__(self, database: Database, *, production: bool = False, cache_seconds: float = 0.0) -> None:
         self._db = database
         self._production = production
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, ClientRecord]] = {}
 
     def add(self, spec: ClientSpec) -> tuple[ClientRecord, str | None]:
         """Register a client; return it and its secret (shown once), or None for other methods."""
@@ -274,7 +291,9 @@ class ClientRegistry:
             )
             s.add(row)
             s.flush()
-            return ClientRecord.from_row(row), secret
+            record = ClientRecord.from_row(row)
+        self.forget(client_id)
+        return record, secret
 
     def get(self, client_id: str) -> ClientRecord | None:
         with self._db.session() as s:
@@ -282,8 +301,31 @@ class ClientRegistry:
             return ClientRecord.from_row(row) if row else None
 
     def active(self, client_id: str) -> ClientRecord | None:
-        record = self.get(client_id)
+        """The client if it exists and is not disabled (cached, see the class)."""
+        now = time.monotonic()
+        cached = self._cache.get(client_id)
+        if cached is not None and cached[0] > now:
+            record = cached[1]
+        else:
+            record = self.get(client_id)
+            # an unknown client_id is not cached: a client just registered elsewhere is found at once
+            if record is not None and self._cache_seconds > 0:
+                if len(self._cache) >= _CACHE_LIMIT:
+                    self._cache.clear()
+                self._cache[client_id] = (now + self._cache_seconds, record)
         return record if record is not None and not record.disabled else None
+
+    def active_fresh(self, client_id: str) -> ClientRecord | None:
+        """Like :meth:`active`, read from the database now."""
+        self.forget(client_id)
+        return self.active(client_id)
+
+    def forget(self, client_id: str | None = None) -> None:
+        """Drop cached clients (one, or all) so that the next lookup reads the database."""
+        if client_id is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(client_id, None)
 
     def list(self) -> list[ClientRecord]:
         with self._db.session() as s:
@@ -299,7 +341,9 @@ class ClientRegistry:
                 raise ClientError("client_id", f"{client_id!r} does not authenticate with a secret")
             row.secret_digest = digest(secret)
             row.secret_rotated_at = utcnow()
-            return ClientRecord.from_row(row), secret
+            record = ClientRecord.from_row(row)
+        self.forget(client_id)
+        return record, secret
 
     def set_disabled(self, client_id: str, disabled: bool = True) -> ClientRecord:
         with self._db.session() as s:
@@ -307,7 +351,9 @@ class ClientRegistry:
             if row is None:
                 raise ClientError("client_id", f"no client {client_id!r}")
             row.disabled = disabled
-            return ClientRecord.from_row(row)
+            record = ClientRecord.from_row(row)
+        self.forget(client_id)
+        return record
 
 
 def parse_jwks(text: str) -> dict[str, Any]:

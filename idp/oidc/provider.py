@@ -44,7 +44,7 @@ class OidcProvider:
         self.keys = SigningKeys(
             db, instance.secret_key, retire_after_seconds=longest_token + o.key_overlap_hours * 3600
         )
-        self.clients = ClientRegistry(db, production=settings.production)
+        self.clients = ClientRegistry(db, production=settings.production, cache_seconds=o.client_cache_seconds)
         self.sessions = SessionService(
             db, idle_minutes=settings.session.idle_minutes, absolute_hours=settings.session.absolute_hours
         )

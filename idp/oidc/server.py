@@ -60,8 +60,11 @@ class AntinAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.provider = provider
 
     def query_client(self, client_id: str) -> OAuthClient | None:
-        record = self.provider.clients.active(client_id) if isinstance(client_id, str) else None
-        return OAuthClient(record) if record is not None else None
+        if not isinstance(client_id, str):
+            return None
+        clients = self.provider.clients
+        record = clients.active(client_id)
+        return OAuthClient(record, reread=lambda: clients.active_fresh(client_id)) if record is not None else None
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
         raise RuntimeError("tokens are saved by TokenService.issue")
@@ -187,10 +190,10 @@ class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
             raise InvalidGrantError("the session this token belongs to has ended")
         if ctx.subject:
             try:
-                person = provider.directory.find_by_uuid(ctx.subject)
+                active = provider.directory.is_active(ctx.subject)
             except DirectoryUnavailableError as err:
                 raise TemporarilyUnavailableError("the directory is not reachable") from err
-            if person is None or not person.active:
+            if not active:
                 provider.tokens.revoke_grant(view.grant_id, "account no longer active")
                 raise InvalidGrantError("the account is no longer active")
         ctx = GrantContext(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from idp.database import Database, utcnow
 from idp.oidc.clients import ClientRecord
@@ -240,25 +240,26 @@ class TokenService:
         self._keys.signing_key(ctx.client.id_token_signed_response_alg)
         now = utcnow()
         with self._db.session() as s:
+            # Core statements rather than the ORM's unit of work: this runs for every token issued
             if grant_id is None:
-                grant = Grant(
-                    client_id=ctx.client.client_id,
-                    subject=ctx.subject,
-                    scope=ctx.scope,
-                    sid=ctx.sid,
-                    auth_time=ctx.auth_time,
-                    acr=ctx.acr,
-                    amr=list(ctx.amr),
-                    claims=ctx.claims,
-                    resources=list(ctx.resources),
-                )
-                s.add(grant)
-                s.flush()
-                grant_id = grant.id
+                grant_id = s.execute(
+                    insert(Grant)
+                    .values(
+                        client_id=ctx.client.client_id,
+                        subject=ctx.subject,
+                        scope=ctx.scope,
+                        sid=ctx.sid,
+                        auth_time=ctx.auth_time,
+                        acr=ctx.acr,
+                        amr=list(ctx.amr),
+                        claims=ctx.claims,
+                        resources=list(ctx.resources),
+                        created_at=now,
+                    )
+                    .returning(Grant.id)
+                ).scalar_one()
                 if code_id is not None:
-                    code_row = s.get(AuthorizationCode, code_id)
-                    if code_row is not None:
-                        code_row.grant_id = grant_id
+                    s.execute(update(AuthorizationCode).where(AuthorizationCode.id == code_id).values(grant_id=grant_id))
             if session_client and ctx.sid:
                 # the client takes part in the SSO session: it gets a logout token when the session ends
                 sso = s.scalar(select(SsoSession).where(SsoSession.sid == ctx.sid))
@@ -298,18 +299,18 @@ class TokenService:
             if dpop_jkt:
                 at_claims["cnf"] = {"jkt": dpop_jkt}
             access_token = self._keys.sign(at_claims, alg=ACCESS_TOKEN_ALG, typ="at+jwt")
-            s.add(
-                IssuedToken(
-                    grant_id=grant_id,
-                    kind="access",
-                    lookup=jti,
-                    scope=ctx.scope,
-                    audience=audience,
-                    dpop_jkt=dpop_jkt,
-                    created_at=now,
-                    expires_at=expires,
-                )
-            )
+            tokens: list[dict[str, Any]] = [
+                {
+                    "grant_id": grant_id,
+                    "kind": "access",
+                    "lookup": jti,
+                    "scope": ctx.scope,
+                    "audience": audience,
+                    "dpop_jkt": dpop_jkt,
+                    "created_at": now,
+                    "expires_at": expires,
+                }
+            ]
             response: dict[str, Any] = {
                 "access_token": access_token,
                 "token_type": "DPoP" if dpop_jkt else "Bearer",
@@ -318,19 +319,21 @@ class TokenService:
             }
             if refresh:
                 refresh_token = new_secret()
-                s.add(
-                    IssuedToken(
-                        grant_id=grant_id,
-                        kind="refresh",
-                        lookup=digest(refresh_token),
-                        scope=ctx.scope,
+                tokens.append(
+                    {
+                        "grant_id": grant_id,
+                        "kind": "refresh",
+                        "lookup": digest(refresh_token),
+                        "scope": ctx.scope,
+                        "audience": [],
                         # a public client's refresh token is bound to its DPoP key, if it used one
-                        dpop_jkt=dpop_jkt if ctx.client.public else None,
-                        created_at=now,
-                        expires_at=now + self.refresh_ttl,
-                    )
+                        "dpop_jkt": dpop_jkt if ctx.client.public else None,
+                        "created_at": now,
+                        "expires_at": now + self.refresh_ttl,
+                    }
                 )
                 response["refresh_token"] = refresh_token
+            s.execute(insert(IssuedToken), tokens)
             if id_token_claims is not None and ctx.subject:
                 response["id_token"] = self._id_token(ctx, now, nonce, access_token, id_token_claims)
             return response, grant_id

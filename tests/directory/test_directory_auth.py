@@ -62,10 +62,12 @@ def test_lockout_after_five_failures_then_unlock(
         assert directory.authenticate(uid, "Sai-mat-khau-1").status is AuthStatus.INVALID_CREDENTIALS
     assert directory.authenticate(uid, PASSWORD).status is AuthStatus.LOCKED
     assert directory.get_person(uid).locked
+    assert directory.is_active(directory.get_person(uid).entry_uuid) is False  # what a token refresh asks
     with pytest.raises(AccountLockedError):
         directory.change_own_password(uid, PASSWORD, "Mat-khau-moi-2025!")
     directory.unlock(uid)
     assert not directory.get_person(uid).locked
+    assert directory.is_active(directory.get_person(uid).entry_uuid) is True
     assert directory.authenticate(uid, PASSWORD).ok
 
 
@@ -76,6 +78,9 @@ def test_disabled_accounts_are_refused_by_the_server(
     add(directory, uid, unit)
     person = directory.disable(uid, AccountStatus.RETIRED)
     assert person.status is AccountStatus.RETIRED
+    assert directory.is_active(person.entry_uuid) is False
+    assert directory.is_active("00000000-0000-4000-8000-000000000000") is None
+    assert directory.is_active("*)(uid=*") is None
     assert directory.authenticate(uid, PASSWORD).status is AuthStatus.DISABLED
     with pytest.raises(InvalidInputError):
         directory.unlock(uid)  # unlocking must not bring a retired official back

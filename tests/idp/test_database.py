@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import multiprocessing
+import time
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from antin.migrate import current_revision, head_revision, is_up_to_date, upgrade
 from antin.models import metadata
 from idp.audit import AuditEvent, AuditLog
-from idp.database import Database
+from idp.database import PING_AFTER_IDLE_SECONDS, Database
 from tests.servers import postgres_server
 
 
@@ -55,7 +56,21 @@ def test_postgresql_production_mode(tmp_path: Path) -> None:
             assert w.exitcode == 0
         result = AuditLog(db, "pg-secret").verify()
         assert result.ok and result.entries_checked == 60
+        _a_pooled_connection_the_server_dropped_is_replaced(db)
         db.dispose()
+
+
+def _a_pooled_connection_the_server_dropped_is_replaced(db: Database) -> None:
+    """A server restart or an idle timeout closes pooled connections: the next request must not fail."""
+    with db.session() as session:
+        pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    admin = Database(db.url.render_as_string(hide_password=False))
+    with admin.engine.connect() as conn:  # end the pooled connection, as a restart would
+        assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+    admin.dispose()
+    time.sleep(PING_AFTER_IDLE_SECONDS + 0.2)
+    with db.session() as session:
+        assert session.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
 
 
 def test_an_unreachable_database_says_so_without_details(tmp_path: Path) -> None:
