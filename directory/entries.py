@@ -20,8 +20,8 @@ __all__ = [
     "effective_groups",
     "group_from_entry",
     "is_locked",
-    "status_of",
     "person_from_entry",
+    "status_of",
     "unit_from_entry",
 ]
 

@@ -9,6 +9,7 @@ __all__ = ["init_app"]
 
 
 def init_app(app: Flask) -> None:
+    from idp.oidc.documents import PublishedDocuments
     from idp.oidc.provider import get_provider
     from idp.oidc.ui import init_ui
     from idp.oidc.views import bp
@@ -17,6 +18,7 @@ def init_app(app: Flask) -> None:
     provider = get_provider(instance)
     init_ui(app)
     app.register_blueprint(bp)
+    app.wsgi_app = PublishedDocuments(app.wsgi_app, provider)  # type: ignore[method-assign]
     if "antin.readiness" in app.extensions:
         from idp.health import add_readiness_check
 

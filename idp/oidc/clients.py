@@ -304,6 +304,7 @@ class ClientRegistry:
         """The client if it exists and is not disabled (cached, see the class)."""
         now = time.monotonic()
         cached = self._cache.get(client_id)
+        record: ClientRecord | None
         if cached is not None and cached[0] > now:
             record = cached[1]
         else:

@@ -9,6 +9,8 @@ accepted, never ``none`` nor HMAC.
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import threading
 import time
 from dataclasses import dataclass
@@ -82,6 +84,8 @@ class SigningKeys:
         self._cached_at = 0.0
         self._signing: dict[str, ECKey | RSAKey] = {}
         self._published: dict[str, ECKey | RSAKey] = {}
+        self._fingerprint: tuple[tuple[str, bool], ...] | None = None
+        self._jwks_document = (b"", "")
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -139,9 +143,12 @@ class SigningKeys:
                 self.ensure()
                 with self._db.session() as s:
                     rows = s.scalars(select(SigningKey).order_by(SigningKey.created_at)).all()
-            for row in rows:
-                if row.unpublish_at is not None and row.unpublish_at <= now:
-                    continue
+            shown = [r for r in rows if r.unpublish_at is None or r.unpublish_at > now]
+            fingerprint = tuple((r.kid, r.retired_at is None) for r in shown)
+            if fingerprint == self._fingerprint:  # nothing changed: no private key decrypted again
+                self._cached_at = time.monotonic()
+                return
+            for row in shown:
                 cls = ECKey if row.alg == "ES256" else RSAKey
                 # the JWKS needs only the public halves: retired keys are never decrypted
                 published[row.kid] = cls.import_key(row.public_jwk)
@@ -152,12 +159,21 @@ class SigningKeys:
                     except (ValueError, TypeError) as err:
                         raise SigningKeysUnreadableError(row.kid) from err
                     signing[row.alg] = key  # the newest active key of each alg wins
+            document = {"keys": [key.as_dict(private=False) for key in published.values()]}
+            body = json.dumps(document, separators=(",", ":")).encode()
             self._signing, self._published = signing, published
+            self._jwks_document = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+            self._fingerprint = fingerprint
             self._cached_at = time.monotonic()
 
     def jwks(self) -> dict[str, Any]:
         self._refresh()
         return {"keys": [key.as_dict(private=False) for key in self._published.values()]}
+
+    def jwks_document(self) -> tuple[bytes, str]:
+        """The JWKS as JSON bytes and their ETag, built once per change of the published keys."""
+        self._refresh()
+        return self._jwks_document
 
     def signing_key(self, alg: str) -> ECKey | RSAKey:
         if alg not in SIGNING_ALGS:

@@ -259,7 +259,9 @@ class TokenService:
                     .returning(Grant.id)
                 ).scalar_one()
                 if code_id is not None:
-                    s.execute(update(AuthorizationCode).where(AuthorizationCode.id == code_id).values(grant_id=grant_id))
+                    s.execute(
+                        update(AuthorizationCode).where(AuthorizationCode.id == code_id).values(grant_id=grant_id)
+                    )
             if session_client and ctx.sid:
                 # the client takes part in the SSO session: it gets a logout token when the session ends
                 sso = s.scalar(select(SsoSession).where(SsoSession.sid == ctx.sid))

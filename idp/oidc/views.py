@@ -33,7 +33,6 @@ from idp.oidc.browser import (
 )
 from idp.oidc.claims import claims_for
 from idp.oidc.csrf import csrf_token_valid
-from idp.oidc.discovery import provider_metadata
 from idp.oidc.dpop import InvalidDPoPProofError, verify_dpop_proof
 from idp.oidc.interaction import AuthenticationResult
 from idp.oidc.keys import InvalidJwtError
@@ -52,25 +51,7 @@ bp.after_request(harden)
 CLIENT_AUTH_PARAMS = ("client_secret", "client_assertion", "client_assertion_type")
 
 
-# -- discovery ---------------------------------------------------------------------------------------------
-
-
-@bp.get("/.well-known/openid-configuration")
-@bp.get("/.well-known/oauth-authorization-server")
-def discovery() -> BaseResponse:
-    response = jsonify(provider_metadata(current_provider().issuer))
-    response.headers["Cache-Control"] = "public, max-age=300"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
-
-
-@bp.get("/jwks.json")
-def jwks() -> BaseResponse:
-    response = jsonify(current_provider().keys.jwks())
-    response.headers["Content-Type"] = "application/jwk-set+json"
-    response.headers["Cache-Control"] = "public, max-age=300"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+# The discovery document and the JWKS are answered in front of Flask: see idp/oidc/documents.py.
 
 
 # -- authorization -----------------------------------------------------------------------------------------

@@ -85,3 +85,26 @@ def test_oidcc_discovery_endpoint_verification_https(tmp_path: Path) -> None:
 def test_no_empty_lists_in_metadata(op: LiveProvider) -> None:
     metadata = requests.get(op.issuer + "/.well-known/openid-configuration", timeout=10).json()
     assert not [name for name, value in metadata.items() if value in ([], "", None)]
+
+
+def test_discovery_and_jwks_are_cacheable_and_change_with_the_keys(op: LiveProvider) -> None:
+    """RPs and resource servers may cache both documents; a conditional request costs no body."""
+    for path in ("/.well-known/openid-configuration", "/jwks.json"):
+        first = requests.get(op.issuer + path, timeout=10)
+        assert first.status_code == 200 and first.headers["ETag"]
+        assert first.headers["Cache-Control"].startswith("public")
+        assert first.headers["X-Content-Type-Options"] == "nosniff" and first.headers["X-Request-ID"]
+        again = requests.get(op.issuer + path, headers={"If-None-Match": first.headers["ETag"]}, timeout=10)
+        assert again.status_code == 304 and again.content == b""
+        head = requests.head(op.issuer + path, timeout=10)
+        assert head.status_code == 200 and head.content == b""
+        assert int(head.headers["Content-Length"]) == len(first.content)
+        refused = requests.post(op.issuer + path, timeout=10)
+        assert refused.status_code == 405
+    before = requests.get(op.issuer + "/jwks.json", timeout=10)
+    old_kids = {k["kid"] for k in before.json()["keys"]}
+    op.provider.keys.rotate()
+    after = requests.get(op.issuer + "/jwks.json", headers={"If-None-Match": before.headers["ETag"]}, timeout=10)
+    assert after.status_code == 200 and after.headers["ETag"] != before.headers["ETag"]
+    new_kids = {k["kid"] for k in after.json()["keys"]}
+    assert old_kids < new_kids and len(new_kids) == 4  # the retired keys stay published for the overlap
