@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy import Connection, DateTime, Engine, MetaData, Table, create_engine, event, text
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -62,6 +62,13 @@ class DatabaseUnavailableError(Exception):
         super().__init__(reason)
 
 
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a mapped class, for statements built once and run on hot paths."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -95,6 +102,12 @@ class Database:
         """A session in a transaction: committed when the block ends, rolled back on an exception."""
         with self.sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A Core connection in a transaction, for hot paths that need no ORM session."""
+        with self.engine.begin() as connection:
+            yield connection
 
     def check(self) -> None:
         """Raise :class:`DatabaseUnavailableError` unless a trivial query succeeds."""

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from idp.audit.events import AuditEvent
 from idp.audit.models import AuditEntry, AuditHead
-from idp.database import Database, utcnow
+from idp.database import Database, table_of, utcnow
 
 __all__ = ["AuditLog", "AuditRecord", "ChainBreak", "VerifyResult"]
 
@@ -31,7 +31,19 @@ GENESIS = "0" * 64
 HEAD_ID = 1
 SENSITIVE_WORDS = ("password", "secret", "pin", "verifier", "assertion", "private", "cookie")
 log = logging.getLogger("antin.audit")
-_ENTRY_COLUMNS = tuple(column.key for column in AuditEntry.__table__.columns)
+_ENTRY_TABLE = table_of(AuditEntry)
+_HEAD_TABLE = table_of(AuditHead)
+_ENTRY_COLUMNS = tuple(column.key for column in _ENTRY_TABLE.columns)
+# Core statements built once: an append runs for every event of every request.
+_LOCK_HEAD = (
+    update(_HEAD_TABLE)
+    .where(_HEAD_TABLE.c.id == HEAD_ID)
+    .values(seq=_HEAD_TABLE.c.seq)
+    .returning(_HEAD_TABLE.c.seq, _HEAD_TABLE.c.entry_hash)
+)
+_INSERT_ENTRIES = insert(_ENTRY_TABLE)
+_INSERT_HEAD = insert(_HEAD_TABLE)
+_UPDATE_HEAD = update(_HEAD_TABLE).where(_HEAD_TABLE.c.id == HEAD_ID)
 
 
 @dataclass(frozen=True)
@@ -156,14 +168,9 @@ class AuditLog:
         raise RuntimeError("the database stayed busy")
 
     def _append(self, entries: list[AuditEntry]) -> None:
-        with self.database.session() as session:
+        with self.database.transaction() as conn:
             # Writing first takes the lock (a row lock in PostgreSQL, the write lock in SQLite) and reads the head.
-            head = session.execute(
-                update(AuditHead)
-                .where(AuditHead.id == HEAD_ID)
-                .values(seq=AuditHead.seq)
-                .returning(AuditHead.seq, AuditHead.entry_hash)
-            ).first()
+            head = conn.execute(_LOCK_HEAD).first()
             seq, prev_hash = (head.seq, head.entry_hash) if head is not None else (0, GENESIS)
             rows = []
             for entry in entries:
@@ -171,12 +178,12 @@ class AuditLog:
                 entry.seq, entry.prev_hash = seq, prev_hash
                 entry.entry_hash = prev_hash = entry_hash(entry)
                 rows.append({column: getattr(entry, column) for column in _ENTRY_COLUMNS})
-            session.execute(insert(AuditEntry), rows)
+            conn.execute(_INSERT_ENTRIES, rows)
             values = {"seq": seq, "entry_hash": prev_hash, "seal": self._seal(seq, prev_hash)}
             if head is None:
-                session.execute(insert(AuditHead).values(id=HEAD_ID, **values))  # a race ends in IntegrityError
+                conn.execute(_INSERT_HEAD, {"id": HEAD_ID, **values})  # a race ends in IntegrityError
             else:
-                session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(**values))
+                conn.execute(_UPDATE_HEAD, values)
 
     def _seal(self, seq: int, hash_: str) -> str:
         return hmac.new(self._key, f"{seq}:{hash_}".encode(), hashlib.sha256).hexdigest()

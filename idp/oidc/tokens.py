@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
-from idp.database import Database, utcnow
+from idp.database import Database, table_of, utcnow
 from idp.oidc.clients import ClientRecord
 from idp.oidc.keys import InvalidJwtError, SigningKeys
 from idp.oidc.models import AuthorizationCode, Grant, IssuedToken, SessionClient, SsoSession
@@ -32,6 +32,14 @@ __all__ = [
 ]
 
 ACCESS_TOKEN_ALG = "ES256"
+
+# Core statements built once rather than the ORM's unit of work: these run for every token issued.
+_GRANTS = table_of(Grant)
+_TOKENS = table_of(IssuedToken)
+_CODES = table_of(AuthorizationCode)
+_INSERT_GRANT = insert(_GRANTS).returning(_GRANTS.c.id)
+_INSERT_TOKENS = insert(_TOKENS)
+_LINK_CODE = update(_CODES).where(_CODES.c.id == bindparam("code_id")).values(grant_id=bindparam("linked_grant"))
 
 
 def half_hash(value: str) -> str:
@@ -240,28 +248,24 @@ class TokenService:
         self._keys.signing_key(ctx.client.id_token_signed_response_alg)
         now = utcnow()
         with self._db.session() as s:
-            # Core statements rather than the ORM's unit of work: this runs for every token issued
             if grant_id is None:
                 grant_id = s.execute(
-                    insert(Grant)
-                    .values(
-                        client_id=ctx.client.client_id,
-                        subject=ctx.subject,
-                        scope=ctx.scope,
-                        sid=ctx.sid,
-                        auth_time=ctx.auth_time,
-                        acr=ctx.acr,
-                        amr=list(ctx.amr),
-                        claims=ctx.claims,
-                        resources=list(ctx.resources),
-                        created_at=now,
-                    )
-                    .returning(Grant.id)
+                    _INSERT_GRANT,
+                    {
+                        "client_id": ctx.client.client_id,
+                        "subject": ctx.subject,
+                        "scope": ctx.scope,
+                        "sid": ctx.sid,
+                        "auth_time": ctx.auth_time,
+                        "acr": ctx.acr,
+                        "amr": list(ctx.amr),
+                        "claims": ctx.claims,
+                        "resources": list(ctx.resources),
+                        "created_at": now,
+                    },
                 ).scalar_one()
                 if code_id is not None:
-                    s.execute(
-                        update(AuthorizationCode).where(AuthorizationCode.id == code_id).values(grant_id=grant_id)
-                    )
+                    s.execute(_LINK_CODE, {"code_id": code_id, "linked_grant": grant_id})
             if session_client and ctx.sid:
                 # the client takes part in the SSO session: it gets a logout token when the session ends
                 sso = s.scalar(select(SsoSession).where(SsoSession.sid == ctx.sid))
@@ -335,7 +339,7 @@ class TokenService:
                     }
                 )
                 response["refresh_token"] = refresh_token
-            s.execute(insert(IssuedToken), tokens)
+            s.execute(_INSERT_TOKENS, tokens)
             if id_token_claims is not None and ctx.subject:
                 response["id_token"] = self._id_token(ctx, now, nonce, access_token, id_token_claims)
             return response, grant_id
