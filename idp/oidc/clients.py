@@ -247,6 +247,14 @@ def validate_spec(spec: ClientSpec, *, production: bool = False) -> ClientSpec:
     return spec
 
 
+def new_client_id() -> str:
+    """A random client_id that is safe on a command line: it never starts with "-" (an option to a shell tool)."""
+    while True:
+        client_id = secrets.token_urlsafe(18)
+        if client_id[0] != "-":
+            return client_id
+
+
 class ClientRegistry:
     """Create, read, rotate and disable clients.
 
@@ -267,7 +275,7 @@ class ClientRegistry:
         spec = validate_spec(spec, production=self._production)
         method = spec.auth_method or ("none" if spec.public else "client_secret_basic")
         secret = new_secret() if method in SECRET_METHODS else None
-        client_id = spec.client_id or secrets.token_urlsafe(18)
+        client_id = spec.client_id or new_client_id()
         with self._db.session() as s:
             if s.scalar(select(Client.id).where(Client.client_id == client_id)) is not None:
                 raise ClientError("client_id", f"{client_id!r} is already registered")

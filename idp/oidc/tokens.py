@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session
 
 from idp.database import Database, table_of, utcnow
 from idp.oidc.clients import ClientRecord
@@ -39,7 +40,18 @@ _TOKENS = table_of(IssuedToken)
 _CODES = table_of(AuthorizationCode)
 _INSERT_GRANT = insert(_GRANTS).returning(_GRANTS.c.id)
 _INSERT_TOKENS = insert(_TOKENS)
+_TOKEN_WITH_GRANT = (
+    select(IssuedToken, Grant)
+    .join(Grant, IssuedToken.grant_id == Grant.id)
+    .where(IssuedToken.lookup == bindparam("lookup"))
+)
 _LINK_CODE = update(_CODES).where(_CODES.c.id == bindparam("code_id")).values(grant_id=bindparam("linked_grant"))
+
+
+def _token_and_grant(s: Session, lookup: str) -> tuple[IssuedToken, Grant] | None:
+    """An issued token and its grant, read together (one query)."""
+    row = s.execute(_TOKEN_WITH_GRANT, {"lookup": lookup}).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 def half_hash(value: str) -> str:
@@ -377,12 +389,10 @@ class TokenService:
         """A usable refresh token, or (None, why). A reused rotated token revokes its whole family."""
         now = utcnow()
         with self._db.session() as s:
-            row = s.scalar(
-                select(IssuedToken).where(IssuedToken.lookup == digest(refresh_token), IssuedToken.kind == "refresh")
-            )
-            if row is None:
+            found = _token_and_grant(s, digest(refresh_token))
+            if found is None or found[0].kind != "refresh":
                 return None, "unknown refresh token"
-            grant = row.grant
+            row, grant = found
             if grant.client_id != client.client_id:
                 return None, "refresh token of another client"
             if row.rotated_at is not None:
@@ -417,50 +427,56 @@ class TokenService:
         if not isinstance(exp, int) or exp <= _epoch(utcnow()):
             return None
         with self._db.session() as s:
-            row = s.scalar(select(IssuedToken).where(IssuedToken.lookup == str(claims.get("jti"))))
-            if row is None or row.kind != "access" or row.revoked_at is not None or row.grant.revoked_at is not None:
+            found = _token_and_grant(s, str(claims.get("jti")))
+            if found is None:
+                return None
+            row, grant = found
+            if row.kind != "access" or row.revoked_at is not None or grant.revoked_at is not None:
                 return None
             return AccessTokenInfo(
                 claims=claims,
                 grant_id=row.grant_id,
                 token_id=row.id,
-                client_id=row.grant.client_id,
-                subject=row.grant.subject,
+                client_id=grant.client_id,
+                subject=grant.subject,
                 scope=row.scope,
                 dpop_jkt=row.dpop_jkt,
-                claims_request=row.grant.claims,
+                claims_request=grant.claims,
             )
 
     def find_for_client_action(self, token: str, hint: str | None) -> IssuedTokenRef | None:
         """The token a client wants to revoke or introspect (either kind), or None."""
         with self._db.session() as s:
-            row = None
-            if hint != "access_token":
-                row = s.scalar(select(IssuedToken).where(IssuedToken.lookup == digest(token)))
-            if row is None and token.count(".") == 2:
+            # refresh tokens are random strings, access tokens JWTs: the shape says where to look, not the hint
+            found = None
+            jwt_shaped = token.count(".") == 2
+            if not jwt_shaped:
+                found = _token_and_grant(s, digest(token))
+            else:
                 try:
                     _header, claims = self._keys.verify(token, algs=(ACCESS_TOKEN_ALG,))
                 except InvalidJwtError:
                     claims = {}
                 if claims.get("jti"):
-                    row = s.scalar(select(IssuedToken).where(IssuedToken.lookup == str(claims["jti"])))
-            if row is None:
+                    found = _token_and_grant(s, str(claims["jti"]))
+            if found is None:
                 return None
+            row, grant = found
             return IssuedTokenRef(
                 token_id=row.id,
                 grant_id=row.grant_id,
                 kind=row.kind,
-                client_id=row.grant.client_id,
-                subject=row.grant.subject,
+                client_id=grant.client_id,
+                subject=grant.subject,
                 scope=row.scope,
                 audience=tuple(row.audience),
                 issued_at=row.created_at,
                 expires_at=row.expires_at,
-                revoked=row.revoked_at is not None or row.grant.revoked_at is not None or row.rotated_at is not None,
+                revoked=row.revoked_at is not None or grant.revoked_at is not None or row.rotated_at is not None,
                 dpop_jkt=row.dpop_jkt,
-                sid=row.grant.sid,
-                acr=row.grant.acr,
-                auth_time=row.grant.auth_time,
+                sid=grant.sid,
+                acr=grant.acr,
+                auth_time=grant.auth_time,
             )
 
     # -- revoking ------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -156,6 +157,7 @@ def test_backchannel_delivery_is_retried(op: LiveProvider, browser: Browser, mon
                 break
             flaky.event.wait(0.1)
         assert flaky.tokens == []
+        _wait_until_attempt_recorded(op)  # the failure is written after the receiver answered
         real = logout_module.utcnow
         monkeypatch.setattr(logout_module, "utcnow", lambda: real() + timedelta(seconds=11))
         for _ in range(50):  # the retry after 10 s (the drainer or this call, whichever comes first)
@@ -166,6 +168,19 @@ def test_backchannel_delivery_is_retried(op: LiveProvider, browser: Browser, mon
         assert len(flaky.tokens) == 1
     finally:
         flaky.close()
+
+
+def _wait_until_attempt_recorded(op: LiveProvider) -> None:
+    from sqlalchemy import select
+
+    from idp.oidc.models import BackchannelDelivery
+
+    for _ in range(100):
+        with op.instance.database.session() as s:
+            if s.scalar(select(BackchannelDelivery.attempts)) == 1:
+                return
+        time.sleep(0.05)
+    raise AssertionError("the failed attempt was never recorded")
 
 
 def test_sso_session_idle_and_absolute_limits(

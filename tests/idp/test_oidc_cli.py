@@ -185,3 +185,11 @@ def test_plain_http_redirect_uris_are_refused_in_production(tmp_path: Path) -> N
         assert production.add(ClientSpec(name="ok", redirect_uris=(uri,), public=True))[0].redirect_uris == (uri,)
     assert ClientRegistry(db).add(ClientSpec(name="dev", redirect_uris=("http://app.internal/cb",)))[1]
     db.dispose()
+
+
+def test_generated_client_ids_never_look_like_options() -> None:
+    """`antin clients show -abc` would be read as an option: one id in 64 started with "-" before."""
+    from idp.oidc.clients import new_client_id
+
+    ids = [new_client_id() for _ in range(1000)]
+    assert len(set(ids)) == 1000 and not [i for i in ids if i.startswith("-")]
