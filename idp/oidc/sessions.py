@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from idp.database import Database, utcnow
 from idp.oidc.interaction import AuthenticationResult
@@ -97,7 +98,11 @@ class SessionService:
             return None
         now = utcnow()
         with self._db.session() as s:
-            row = s.scalar(select(SsoSession).where(SsoSession.cookie_digest == digest(cookie)))
+            row = s.scalar(
+                select(SsoSession)
+                .options(selectinload(SsoSession.clients))  # _view lists them: load them now, not lazily
+                .where(SsoSession.cookie_digest == digest(cookie))
+            )
             if row is None or row.ended_at is not None:
                 return None
             if row.expires_at <= now or row.last_seen_at + self.idle <= now:
