@@ -71,6 +71,7 @@ def test_main_flow_in_chromium(chromium: Any, op: LiveProvider, tmp_path: Path) 
     page.fill("#password", "correct horse")
     with page.expect_request(lambda r: r.url.startswith("http://localhost:9/cb")) as landed:
         page.click("#login-submit")
+    page.locator("#rp").wait_for()  # the client's page has loaded: no navigation left to interrupt
     params = {k: v[0] for k, v in parse_qs(urlsplit(landed.value.url).query).items()}
     assert params["state"] == trusted.last["state"] and params["iss"] == op.issuer
     tokens = trusted.exchange(params["code"]).json()
@@ -84,6 +85,7 @@ def test_main_flow_in_chromium(chromium: Any, op: LiveProvider, tmp_path: Path) 
     assert "Allow Ứng dụng đối tác?" in page.locator("h1").inner_text()
     with page.expect_request(lambda r: r.url.startswith("http://localhost:9/cb")) as landed:
         page.click("#consent-allow")
+    page.locator("#rp").wait_for()
     code = parse_qs(urlsplit(landed.value.url).query)["code"][0]
     other = third.verify_id_token(third.exchange(code).json()["id_token"])
     assert other["sub"] == claims["sub"] and other["sid"] == claims["sid"]
