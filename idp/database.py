@@ -92,6 +92,7 @@ class Database:
                 with self.engine.connect() as conn:  # WAL is a property of the file: set it once
                     conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"))
 
     @property
     def is_sqlite(self) -> bool:
@@ -101,6 +102,16 @@ class Database:
     def session(self) -> Iterator[Session]:
         """A session in a transaction: committed when the block ends, rolled back on an exception."""
         with self.sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for one read on a hot path: no transaction of its own, so no BEGIN and COMMIT round trips.
+
+        Each statement sees what is committed when it runs; use :meth:`session` to read several rows
+        consistently or to write.
+        """
+        with self._read_sessions() as session:
             yield session
 
     @contextmanager

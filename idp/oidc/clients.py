@@ -304,7 +304,7 @@ class ClientRegistry:
         return record, secret
 
     def get(self, client_id: str) -> ClientRecord | None:
-        with self._db.session() as s:
+        with self._db.reading() as s:
             row = s.scalar(select(Client).where(Client.client_id == client_id))
             return ClientRecord.from_row(row) if row else None
 

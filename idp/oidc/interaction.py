@@ -85,7 +85,7 @@ class InteractionStore:
         """The interaction, if it exists, has not expired, and belongs to this browser."""
         if not browser_token:
             return None
-        with self._db.session() as s:
+        with self._db.reading() as s:
             row = s.get(Interaction, iid)
             if row is None or row.expires_at < utcnow() or row.browser_digest != digest(browser_token):
                 return None

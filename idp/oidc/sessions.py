@@ -124,7 +124,7 @@ class SessionService:
 
     def alive(self, sid: str) -> bool:
         """The session has not been ended and has not reached its absolute limit (refresh tokens follow it)."""
-        with self._db.session() as s:
+        with self._db.reading() as s:
             row = s.scalar(select(SsoSession).where(SsoSession.sid == sid))
             return row is not None and row.ended_at is None and row.expires_at > utcnow()
 

@@ -426,7 +426,7 @@ class TokenService:
         exp = claims.get("exp")
         if not isinstance(exp, int) or exp <= _epoch(utcnow()):
             return None
-        with self._db.session() as s:
+        with self._db.reading() as s:
             found = _token_and_grant(s, str(claims.get("jti")))
             if found is None:
                 return None
@@ -446,7 +446,7 @@ class TokenService:
 
     def find_for_client_action(self, token: str, hint: str | None) -> IssuedTokenRef | None:
         """The token a client wants to revoke or introspect (either kind), or None."""
-        with self._db.session() as s:
+        with self._db.reading() as s:
             # refresh tokens are random strings, access tokens JWTs: the shape says where to look, not the hint
             found = None
             jwt_shaped = token.count(".") == 2

@@ -57,7 +57,19 @@ def test_postgresql_production_mode(tmp_path: Path) -> None:
         result = AuditLog(db, "pg-secret").verify()
         assert result.ok and result.entries_checked == 60
         _a_pooled_connection_the_server_dropped_is_replaced(db)
+        _reads_take_no_transaction_writes_do(db)
         db.dispose()
+
+
+def _reads_take_no_transaction_writes_do(db: Database) -> None:
+    """reading() saves the BEGIN and COMMIT round trips: each statement is its own transaction."""
+    started_late = text("SELECT now() < statement_timestamp() - interval '40 milliseconds'")
+    with db.reading() as session:
+        session.execute(text("SELECT pg_sleep(0.05)"))
+        assert session.execute(started_late).scalar_one() is False
+    with db.session() as session:
+        session.execute(text("SELECT pg_sleep(0.05)"))
+        assert session.execute(started_late).scalar_one() is True
 
 
 def _a_pooled_connection_the_server_dropped_is_replaced(db: Database) -> None:
