@@ -34,11 +34,11 @@ __all__ = [
 ]
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
-_CACHE_LIMIT = 10_000
 SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 SUPPORTED_SCOPES = ("openid", "profile", "email", "phone", "party")
 ID_TOKEN_ALGS = ("RS256", "ES256")
+_CACHE_LIMIT = 10_000  # clients kept per process; beyond it the cache starts afresh
 
 
 class ClientError(ValueError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -35,9 +36,7 @@ _COMMON_HEADERS = [
     ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
 ]
 _PATHS = frozenset({*DISCOVERY_PATHS, JWKS_PATH})
-_NOT_ALLOWED = json.dumps(
-    {"type": "about:blank", "title": "Method Not Allowed", "status": 405, "detail": "use GET or HEAD"}
-).encode()
+log = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -45,6 +44,22 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 def _etag(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def _problem(start_response: StartResponse, status: str, detail: str, *extra: tuple[str, str]) -> list[bytes]:
+    """An RFC 9457 problem, as the rest of the platform answers errors."""
+    code, title = status.split(" ", 1)
+    body = json.dumps({"type": "about:blank", "title": title, "status": int(code), "detail": detail}).encode()
+    start_response(
+        status,
+        [
+            ("Content-Type", "application/problem+json"),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+            *extra,
+        ],
+    )
+    return [body]
 
 
 class PublishedDocuments:
@@ -62,18 +77,14 @@ class PublishedDocuments:
         if path not in _PATHS:
             return self.app(environ, start_response)
         if method not in ("GET", "HEAD"):
-            start_response(
-                "405 Method Not Allowed",
-                [
-                    ("Content-Type", "application/problem+json"),
-                    ("Allow", "GET, HEAD"),
-                    ("Content-Length", str(len(_NOT_ALLOWED))),
-                ],
-            )
-            return [_NOT_ALLOWED]
+            return _problem(start_response, "405 Method Not Allowed", "use GET or HEAD", ("Allow", "GET, HEAD"))
         started = time.perf_counter()
         if path == JWKS_PATH:
-            body, etag = self.provider.keys.jwks_document()
+            try:
+                body, etag = self.provider.keys.jwks_document()
+            except Exception as err:  # the database is down, or the keys cannot be read: say so, briefly
+                log.error("the JWKS could not be built: %s", err)
+                return _problem(start_response, "503 Service Unavailable", "the signing keys are not available")
             content_type = "application/jwk-set+json"
         else:
             body, etag = self._discovery
@@ -82,7 +93,8 @@ class PublishedDocuments:
         headers.append(("X-Request-ID", uuid.uuid4().hex[:16]))
         if environ.get("wsgi.url_scheme") == "https":
             headers.append(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
-        if etag in environ.get("HTTP_IF_NONE_MATCH", ""):
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH", "")
+        if if_none_match.strip() == "*" or etag in if_none_match:
             status, body = "304 Not Modified", b""
         else:
             status = "200 OK"

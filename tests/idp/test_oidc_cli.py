@@ -144,6 +144,18 @@ def test_keys_survive_restart(tmp_path: Path) -> None:
         assert requests.get(op.issuer + "/jwks.json", timeout=10).json() == first
 
 
+def test_unreadable_keys_make_the_jwks_a_clear_503(tmp_path: Path) -> None:
+    directory = InMemoryDirectory()
+    with live_provider(tmp_path, directory, core__secret_key="s" * 40) as op:
+        assert requests.get(op.issuer + "/jwks.json", timeout=10).status_code == 200
+    with live_provider(tmp_path, directory, core__secret_key="t" * 40) as op:  # the secret changed under them
+        response = requests.get(op.issuer + "/jwks.json", timeout=10)
+        assert response.status_code == 503
+        assert response.headers["Content-Type"] == "application/problem+json"
+        assert response.json()["detail"] == "the signing keys are not available"
+        assert "Traceback" not in response.text
+
+
 def test_changed_secret_is_explained_and_rotate_recovers(tmp_path: Path) -> None:
     from idp.database import Base, Database
     from idp.oidc.keys import SigningKeys, SigningKeysUnreadableError
