@@ -175,7 +175,7 @@ class LdapDirectory:
     def is_active(self, entry_uuid: str) -> bool | None:
         """Whether the person with this entryUUID may still use the platform (None: no such person).
 
-        One search of three attributes: what a token refresh needs, without the unit path and groups.
+        One search for two attributes: what a token refresh needs, without the unit path and groups.
         """
         canonical = check_uuid(entry_uuid)
         if canonical is None:

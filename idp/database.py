@@ -84,13 +84,13 @@ class Database:
         else:
             kwargs.update(pool_size=pool_size, pool_recycle=1800)
         self.engine: Engine = create_engine(self.url, **kwargs)
-        if not self.is_sqlite:
-            _ping_after_idle(self.engine)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             if self.url.database not in (None, "", ":memory:"):
                 with self.engine.connect() as conn:  # WAL is a property of the file: set it once
                     conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        else:
+            _ping_after_idle(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"))
 
