@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from idp.database import Database, utcnow
 from idp.oidc.models import Interaction
@@ -59,6 +59,9 @@ class InteractionView:
     finished: bool
 
 
+SWEEP_ONE_IN = 20  # expired interactions are deleted by about one creation in this many
+
+
 class InteractionStore:
     def __init__(self, database: Database, *, ttl_seconds: int) -> None:
         self._db = database
@@ -69,7 +72,8 @@ class InteractionStore:
         iid = secrets.token_urlsafe(24)
         now = utcnow()
         with self._db.session() as s:
-            s.execute(delete(Interaction).where(Interaction.expires_at < now))
+            if secrets.randbelow(SWEEP_ONE_IN) == 0:  # housekeeping now and then; get() ignores expired rows anyway
+                s.execute(delete(Interaction).where(Interaction.expires_at < now))
             s.add(
                 Interaction(
                     id=iid,
@@ -96,16 +100,19 @@ class InteractionStore:
     ) -> None:
         """Record the outcome; ``result=None`` means the official refused (access_denied)."""
         with self._db.session() as s:
-            row = s.get(Interaction, iid)
-            if row is None:
-                return
             # a refusal wipes what the interaction had proven so far: resume must answer access_denied
-            row.subject = result.subject if result else None
-            row.auth_time = result.auth_time if result else None
-            row.acr = result.acr if result else None
-            row.amr = list(result.amr) if result else None
-            row.consented_scopes = list(consented_scopes) if consented_scopes is not None else None
-            row.finished_at = utcnow()
+            s.execute(
+                update(Interaction)
+                .where(Interaction.id == iid)
+                .values(
+                    subject=result.subject if result else None,
+                    auth_time=result.auth_time if result else None,
+                    acr=result.acr if result else None,
+                    amr=list(result.amr) if result else None,
+                    consented_scopes=list(consented_scopes) if consented_scopes is not None else None,
+                    finished_at=utcnow(),
+                )
+            )
 
     def set_result(self, iid: str, result: AuthenticationResult) -> None:
         """Record a successful authentication before consent (the interaction goes on)."""

@@ -87,6 +87,7 @@ class SessionService:
                 expires_at=now + self.absolute,
                 user_agent=user_agent[:300],
                 ip=ip[:64],
+                clients=[],  # a new session has none yet: no query to find that out
             )
             s.add(row)
             s.flush()

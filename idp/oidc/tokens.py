@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from idp.database import Database, table_of, utcnow
@@ -44,6 +44,32 @@ _TOKEN_WITH_GRANT = (
     select(IssuedToken, Grant)
     .join(Grant, IssuedToken.grant_id == Grant.id)
     .where(IssuedToken.lookup == bindparam("lookup"))
+)
+_SESSIONS = table_of(SsoSession)
+_SESSION_CLIENTS = table_of(SessionClient)
+_JOIN_SESSION = insert(_SESSION_CLIENTS).from_select(
+    ["session_id", "client_id", "first_at"],
+    select(
+        _SESSIONS.c.id,
+        bindparam("client_id", type_=_SESSION_CLIENTS.c.client_id.type),
+        bindparam("now", type_=_SESSION_CLIENTS.c.first_at.type),
+    )
+    .where(_SESSIONS.c.sid == bindparam("sid"))
+    .where(
+        ~exists().where(
+            _SESSION_CLIENTS.c.session_id == _SESSIONS.c.id, _SESSION_CLIENTS.c.client_id == bindparam("client_id")
+        )
+    ),
+)
+_CLAIM_CODE = (
+    update(_CODES)
+    .where(
+        _CODES.c.digest == bindparam("code_digest"),
+        _CODES.c.client_id == bindparam("code_client"),
+        _CODES.c.used_at.is_(None),
+    )
+    .values(used_at=bindparam("used_at_now", type_=_CODES.c.used_at.type))
+    .returning(*_CODES.c)
 )
 _LINK_CODE = update(_CODES).where(_CODES.c.id == bindparam("code_id")).values(grant_id=bindparam("linked_grant"))
 
@@ -203,19 +229,18 @@ class TokenService:
         """Claim a code for its one use. Returns (code, "") or (None, why); a replay revokes its grant."""
         now = utcnow()
         with self._db.session() as s:
-            row = s.scalar(select(AuthorizationCode).where(AuthorizationCode.digest == digest(code)))
-            if row is None:
-                return None, "unknown code"
-            if row.client_id != client_id:
-                return None, "code issued to another client"
-            claimed = s.execute(
-                update(AuthorizationCode)
-                .where(AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None))
-                .values(used_at=now)
-            )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                if row.grant_id is not None:
-                    self._revoke_grant(s, row.grant_id, "code replayed")
+            # the usual case in one statement: claim an unused code of this client
+            row = s.execute(
+                _CLAIM_CODE, {"code_digest": digest(code), "code_client": client_id, "used_at_now": now}
+            ).first()
+            if row is None:  # why not: read it
+                known = s.scalar(select(AuthorizationCode).where(AuthorizationCode.digest == digest(code)))
+                if known is None:
+                    return None, "unknown code"
+                if known.client_id != client_id:
+                    return None, "code issued to another client"
+                if known.grant_id is not None:
+                    self._revoke_grant(s, known.grant_id, "code replayed")
                 return None, "code replayed"
             if row.expires_at <= now:
                 return None, "code expired"
@@ -280,9 +305,7 @@ class TokenService:
                     s.execute(_LINK_CODE, {"code_id": code_id, "linked_grant": grant_id})
             if session_client and ctx.sid:
                 # the client takes part in the SSO session: it gets a logout token when the session ends
-                sso = s.scalar(select(SsoSession).where(SsoSession.sid == ctx.sid))
-                if sso is not None and ctx.client.client_id not in {c.client_id for c in sso.clients}:
-                    sso.clients.append(SessionClient(client_id=ctx.client.client_id))
+                s.execute(_JOIN_SESSION, {"sid": ctx.sid, "client_id": ctx.client.client_id, "now": now})
             if rotated_from is not None:
                 # only one request may rotate a refresh token; a second one is a reuse
                 done = s.execute(
