@@ -15,6 +15,7 @@ maximum resident set size for processes). ``python -m bench.verify_bench [ROUNDS
 
 from __future__ import annotations
 
+import argparse
 import io
 import logging
 import os
@@ -69,7 +70,9 @@ def _process(argv: list[str], rounds: int, env: dict[str, str] | None = None) ->
 
 def main() -> int:
     logging.disable(logging.WARNING)
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("rounds", nargs="?", type=int, default=30, help="verifications per row (default 30)")
+    rounds = parser.parse_args().rounds
     repo = Path(__file__).resolve().parents[1]
     sys.path.insert(0, str(repo / "tests" / "signing"))
     from asn1crypto import crl as asn1_crl

@@ -20,7 +20,9 @@ import hashlib
 import io
 import itertools
 import logging
-from collections.abc import Iterator
+import os
+import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -71,7 +73,7 @@ from pyhanko_certvalidator.revinfo.archival import CRLContainer, OCSPContainer
 from signing.pades import validate_ocsp_hashes
 from signing.pades.validate_repair import read_repaired
 from signing.pades.validate_sigdict import cache_signature_dictionary
-from signing.pades.validate_snapshot import snapshot_revision
+from signing.pades.validate_snapshot import javascript_places, snapshot_revision
 from signing.validation.changes import compare_revisions
 from signing.validation.errors import UnusableInputError
 from signing.validation.facts import (
@@ -178,6 +180,85 @@ class _PrefixView(io.RawIOBase):
         buffer[: len(data)] = data
         self._pos += len(data)
         return len(data)
+
+
+def _buffer_of(stream: IO[bytes]) -> memoryview | None:
+    """The bytes of an in-memory file without a copy (``getvalue`` returns the bytes it was made from)."""
+    return memoryview(stream.getvalue()) if isinstance(stream, io.BytesIO) else None
+
+
+def _fill_byte_range_digest(es: EmbeddedPdfSignature) -> None:
+    """Digest the signed byte range straight from the file's bytes when they are in memory.
+
+    pyHanko reads the ranges through the stream in 4 KB copies; hashing slices of the buffer gives the same
+    digest without them (a third of a 10 MB document's verification). Ranges that are not plain offsets
+    within the file are left to pyHanko, which judges them.
+    """
+    data = _buffer_of(es.reader.stream)
+    algorithm = es.external_md_algorithm
+    ranges = list(es.byte_range)
+    if data is None or len(ranges) % 2 or algorithm in es.external_digests:
+        return
+    pairs = list(zip(ranges[::2], ranges[1::2], strict=True))
+    if any(not isinstance(v, int) or v < 0 for v in ranges) or any(lo + n > len(data) for lo, n in pairs):
+        return
+    try:
+        h = hashlib.new(algorithm)
+    except ValueError:
+        return
+    for lo, n in pairs:
+        h.update(data[lo : lo + n])
+    es.external_digests[algorithm] = h.digest()
+
+
+BACKGROUND_HASH_FROM = 1 << 20  # smaller files are hashed in line: a thread would cost more than it saves
+
+
+def _start_sha256(stream: IO[bytes], size: int) -> Callable[[], str]:
+    """The file's SHA-256, computed on another core while the file is read when it is large.
+
+    hashlib releases the GIL on large buffers, so this takes the second pass over a 10 MB file (about 10 ms
+    here) off the verification's own time. The bytes are read without moving ``stream``'s position: from the
+    buffer of an in-memory file, with ``os.pread`` from a real one; anything else is hashed in line.
+    """
+    if size < BACKGROUND_HASH_FROM:
+        digest = _sha256(stream, size)
+        return lambda: digest
+    try:
+        view = _buffer_of(stream)
+        fd = stream.fileno() if view is None else -1
+    except (OSError, AttributeError, io.UnsupportedOperation):
+        digest = _sha256(stream, size)
+        return lambda: digest
+    result: dict[str, str] = {}
+
+    def work() -> None:
+        h = hashlib.sha256()
+        try:
+            if view is not None:
+                h.update(view[:size])
+            else:
+                offset = 0
+                while offset < size:
+                    chunk = os.pread(fd, min(_CHUNK, size - offset), offset)
+                    if not chunk:
+                        break
+                    h.update(chunk)
+                    offset += len(chunk)
+            result["sha256"] = h.hexdigest()
+        except Exception as err:  # reported by the caller, in line
+            result["error"] = f"{type(err).__name__}: {err}"
+
+    thread = threading.Thread(target=work, name="antin-file-sha256", daemon=True)
+    thread.start()
+
+    def wait() -> str:
+        thread.join()
+        if "sha256" not in result:
+            raise UnusableInputError("unreadable", result.get("error", "the file could not be hashed"))
+        return result["sha256"]
+
+    return wait
 
 
 def _sha256(stream: IO[bytes], size: int) -> str:
@@ -533,6 +614,7 @@ def _integrity(es: EmbeddedPdfSignature, check_changes: bool) -> None:
     ``compute_integrity_info`` runs digest, coverage and diff in one go and leaves the signature unusable when
     the diff analysis raises; here an exception in the analysis becomes a suspicious modification instead.
     """
+    _fill_byte_range_digest(es)
     es.compute_digest()
     target: Any = es  # pyHanko declares these attributes as None-typed placeholders
     target.coverage = es.evaluate_signature_coverage()
@@ -910,7 +992,7 @@ def examine_pdf(stream: IO[bytes], size: int, policy: ValidationPolicy) -> Docum
     Raises :class:`~signing.validation.errors.UnusableInputError` when the file cannot be read at all or is
     encrypted. Problems with single signatures are facts (``read_error``), not exceptions.
     """
-    digest = _sha256(stream, size)
+    file_sha256 = _start_sha256(stream, size)
     opened = _open_reader(stream, size)
     reader, readable, warning = opened.reader, opened.readable, opened.prefix_warning
     if reader.encrypted:
@@ -942,9 +1024,15 @@ def examine_pdf(stream: IO[bytes], size: int, policy: ValidationPolicy) -> Docum
         for s in signatures
     ]
     last_end = revisions[-1].end_offset if revisions else readable
+    javascript: tuple[str, ...] = ()
+    javascript_unchecked = ""
+    try:
+        javascript = javascript_places(reader.root)
+    except Exception as err:  # a broken object tree: say the search failed rather than that nothing was found
+        javascript_unchecked = f"{type(err).__name__}: {err}"[:300]
     return DocumentFacts(
         file_size=size,
-        sha256=digest,
+        sha256=file_sha256(),
         revisions=revisions,
         signatures=tuple(signatures),
         snapshots=snapshots,
@@ -957,6 +1045,8 @@ def examine_pdf(stream: IO[bytes], size: int, policy: ValidationPolicy) -> Docum
         read_warning=warning,
         readable_size=readable,
         repairs=opened.repairs,
+        javascript=javascript,
+        javascript_unchecked=javascript_unchecked,
     )
 
 

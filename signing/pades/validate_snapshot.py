@@ -21,7 +21,7 @@ from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
 
 from signing.validation.facts import AnnotationSnapshot, FieldSnapshot, PageSnapshot, RevisionSnapshot
 
-__all__ = ["snapshot_revision"]
+__all__ = ["javascript_places", "snapshot_revision"]
 
 # Entries that point back up the tree or carry bookkeeping: they change nothing a reader paints.
 _SKIPPED_KEYS = frozenset(
@@ -363,3 +363,61 @@ def snapshot_revision(
         return RevisionSnapshot(
             revision=revision, pages=(), fields=(), document_display_digest="", error=f"{type(err).__name__}: {err}"
         )
+
+
+# -- JavaScript -----------------------------------------------------------------------------------------------
+
+_MAX_ACTIONS = 64  # an action chain (/Next) longer than this is not followed further
+
+
+def _runs_javascript(action: generic.PdfObject, seen: int = 0) -> bool:
+    """Whether an action, or one chained after it by ``/Next``, runs JavaScript."""
+    if isinstance(action, generic.ArrayObject):
+        return any(_runs_javascript(a.get_object(), seen + 1) for a in action[:_MAX_ACTIONS])
+    if not isinstance(action, generic.DictionaryObject) or seen > _MAX_ACTIONS:
+        return False
+    if _get(action, "/S") == "/JavaScript" or "/JS" in action:
+        return True
+    following = _get(action, "/Next")
+    return following is not None and _runs_javascript(following, seen + 1)
+
+
+def _additional_actions_run_javascript(node: generic.DictionaryObject) -> bool:
+    actions = _get(node, "/AA")
+    if not isinstance(actions, generic.DictionaryObject):
+        return False
+    return any(_runs_javascript(_get(actions, key)) for key in actions)
+
+
+def javascript_places(root: generic.DictionaryObject) -> tuple[str, ...]:
+    """Where the document runs JavaScript: named scripts, the opening action, page, annotation and field actions.
+
+    A viewer that runs them can change what a signed document shows without changing a signed byte.
+    """
+    places: list[str] = []
+    names = _get(root, "/Names")
+    if isinstance(names, generic.DictionaryObject) and "/JavaScript" in names:
+        places.append("document scripts")
+    if _runs_javascript(_get(root, "/OpenAction")):
+        places.append("opening action")
+    if _additional_actions_run_javascript(root):
+        places.append("document actions")
+    pages = _get(root, "/Pages")
+    if isinstance(pages, generic.DictionaryObject):
+        for number, (page, _attrs) in enumerate(_iter_pages(pages, {}), start=1):
+            if _additional_actions_run_javascript(page):
+                places.append(f"page {number} actions")
+            for ref in _get(page, "/Annots", generic.ArrayObject()):
+                annot = ref.get_object()
+                if isinstance(annot, generic.DictionaryObject) and (
+                    _runs_javascript(_get(annot, "/A")) or _additional_actions_run_javascript(annot)
+                ):
+                    name = _field_name(annot)[0] if "/Parent" in annot or "/T" in annot else ""
+                    places.append(f"page {number} {'field ' + repr(name) if name else 'annotation'} actions")
+    form = _get(root, "/AcroForm")
+    if isinstance(form, generic.DictionaryObject):
+        for name, _type, node in _iter_fields(_get(form, "/Fields", generic.ArrayObject()), "", ""):
+            place = f"field {name!r} actions"
+            if _additional_actions_run_javascript(node) and not any(place in p for p in places):
+                places.append(place)
+    return tuple(dict.fromkeys(places))

@@ -241,3 +241,9 @@ class DocumentFacts:
     repairs: tuple[str, ...] = ()
     """Why and how the file's cross-reference data had to be rebuilt by scanning (empty for a sound file): the
     first entry is the error that stopped the ordinary reading."""
+
+    javascript: tuple[str, ...] = ()
+    """Where the document as opened runs JavaScript ("opening action", "page 2 annotation actions"…)."""
+
+    javascript_unchecked: str = ""
+    """Why the document could not be searched for JavaScript, when it could not."""

@@ -529,6 +529,13 @@ def judge_document(
         )
     if doc.trailing_bytes:
         warnings.append(f"{doc.trailing_bytes} bytes after the last revision belong to no revision")
+    if doc.javascript:
+        warnings.append(
+            f"the document runs JavaScript ({', '.join(doc.javascript)}): a viewer that runs it can change what"
+            " the signed document shows; read it with JavaScript turned off"
+        )
+    elif doc.javascript_unchecked:
+        warnings.append(f"the document could not be searched for JavaScript ({doc.javascript_unchecked})")
     return DocumentReport(
         file_name=file_name,
         file_size=doc.file_size,

@@ -375,6 +375,35 @@ def change_page_content(pdf: bytes, extra: bytes = b"BT /F1 40 Tf 100 500 Td (PA
     return out.getvalue()
 
 
+def with_javascript(pdf: bytes) -> bytes:
+    """An update that makes the document run JavaScript when opened and when a link on page 1 is clicked."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    script = generic.DictionaryObject(
+        {
+            generic.pdf_name("/S"): generic.pdf_name("/JavaScript"),
+            generic.pdf_name("/JS"): generic.TextStringObject("this.getField('x');"),
+        }
+    )
+    action = writer.add_object(script)
+    writer.root[generic.pdf_name("/OpenAction")] = action
+    writer.update_root()
+    page_ref = writer.root["/Pages"]["/Kids"].raw_get(0)
+    page = page_ref.get_object()
+    link = generic.DictionaryObject(
+        {
+            generic.pdf_name("/Type"): generic.pdf_name("/Annot"),
+            generic.pdf_name("/Subtype"): generic.pdf_name("/Link"),
+            generic.pdf_name("/Rect"): generic.ArrayObject([generic.NumberObject(v) for v in (72, 700, 200, 720)]),
+            generic.pdf_name("/A"): action,
+        }
+    )
+    page[generic.pdf_name("/Annots")] = generic.ArrayObject([writer.add_object(link)])
+    writer.mark_update(page_ref)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def verify(pdf: bytes, policy: ValidationPolicy) -> DocumentReport:
     return verify_bytes(pdf, policy, file_name="test.pdf")
 

@@ -22,6 +22,7 @@ from conftest_verify import (
     sign,
     sign_pkcs7_sha1,
     verify,
+    with_javascript,
 )
 from cryptography.hazmat.primitives import hashes
 
@@ -307,3 +308,14 @@ def test_time_stamped_signature_without_revocation_data_is_try_later(pki: Throwa
     sig = verify(sign(pki, blank_pdf(), level="B-T"), pki.trusted()).signatures[0]
     assert sig.indication is Indication.INDETERMINATE and sig.sub_indication == "TRY_LATER"
     assert sig.level == "B-T"
+
+
+def test_javascript_in_the_signed_document_is_reported(pki: ThrowawayPki, blt: bytes, tmp_path: Path) -> None:
+    """Signed with its scripts, the signature holds; the report says the document can change what it shows."""
+    signed = sign(pki, with_javascript(blank_pdf()), level="B-LT")
+    report = verify(signed, pki.trusted())
+    assert report.indication is Indication.TOTAL_PASSED
+    [warning] = [w for w in report.warnings if "JavaScript" in w]
+    assert "opening action" in warning and "page 1 annotation actions" in warning
+    assert pdfsig(signed, tmp_path, pki).signatures[0]["Signature Validation"] == "Signature is Valid."
+    assert not [w for w in verify(blt, pki.trusted()).warnings if "JavaScript" in w]
