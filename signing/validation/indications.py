@@ -530,7 +530,9 @@ def judge_document(
     if doc.trailing_bytes:
         warnings.append(f"{doc.trailing_bytes} bytes after the last revision belong to no revision")
     if doc.javascript:
-        warnings.append(
+        warnings.append(  # officials read this one: in Vietnamese first, as the rest of the report
+            "Tài liệu có mã JavaScript: phần mềm đọc PDF chạy mã này có thể làm thay đổi nội dung hiển thị của"
+            " văn bản đã ký; hãy mở văn bản khi đã tắt JavaScript. / "
             f"the document runs JavaScript ({', '.join(doc.javascript)}): a viewer that runs it can change what"
             " the signed document shows; read it with JavaScript turned off"
         )
