@@ -319,3 +319,21 @@ def test_javascript_in_the_signed_document_is_reported(pki: ThrowawayPki, blt: b
     assert "opening action" in warning and "page 1 annotation actions" in warning
     assert pdfsig(signed, tmp_path, pki).signatures[0]["Signature Validation"] == "Signature is Valid."
     assert not [w for w in verify(blt, pki.trusted()).warnings if "JavaScript" in w]
+
+
+def test_a_large_file_from_disk_and_from_memory_gets_the_same_report(pki: ThrowawayPki, tmp_path: Path) -> None:
+    """Files of 1 MB or more are hashed on another core (os.pread from disk, the buffer in memory)."""
+    import hashlib
+
+    from signing.validation import verify_file
+
+    signed = sign(pki, blank_pdf(padding=2 * 1024 * 1024), level="B-LT")
+    path = tmp_path / "lon.pdf"
+    path.write_bytes(signed)
+    from_disk = verify_file(path, pki.trusted())
+    in_memory = verify(signed, pki.trusted())
+    assert from_disk.sha256 == in_memory.sha256 == hashlib.sha256(signed).hexdigest()
+    assert from_disk.indication is in_memory.indication is Indication.TOTAL_PASSED
+    tampered = bytearray(signed)
+    tampered[len(signed) // 2] ^= 0x01  # inside the padding stream, covered by the signature
+    assert verify(bytes(tampered), pki.trusted()).signatures[0].indication is Indication.TOTAL_FAILED
