@@ -68,8 +68,9 @@ class PublishedDocuments:
     def __init__(self, app: WsgiApp, provider: OidcProvider) -> None:
         self.app = app
         self.provider = provider
-        metadata = json.dumps(provider_metadata(provider.issuer), ensure_ascii=False, separators=(",", ":"))
-        self._discovery = (metadata.encode(), _etag(metadata.encode()))
+        metadata = json.dumps(provider_metadata(provider.issuer), ensure_ascii=False, separators=(",", ":")).encode()
+        self._discovery = (metadata, _etag(metadata))
+        self._jwks = (b"", _etag(b""))
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -81,10 +82,13 @@ class PublishedDocuments:
         started = time.perf_counter()
         if path == JWKS_PATH:
             try:
-                body, etag = self.provider.keys.jwks_document()
+                body = self.provider.keys.jwks_json()
             except Exception as err:  # the database is down, or the keys cannot be read: say so, briefly
                 log.error("the JWKS could not be built: %s", err)
                 return _problem(start_response, "503 Service Unavailable", "the signing keys are not available")
+            if body is not self._jwks[0]:  # the keys changed: one new ETag, not one per request
+                self._jwks = (body, _etag(body))
+            etag = self._jwks[1]
             content_type = "application/jwk-set+json"
         else:
             body, etag = self._discovery

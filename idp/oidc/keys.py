@@ -9,7 +9,6 @@ accepted, never ``none`` nor HMAC.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import threading
 import time
@@ -85,7 +84,7 @@ class SigningKeys:
         self._signing: dict[str, ECKey | RSAKey] = {}
         self._published: dict[str, ECKey | RSAKey] = {}
         self._fingerprint: tuple[tuple[str, bool], ...] | None = None
-        self._jwks_document = (b"", "")
+        self._jwks_json = b""
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -162,18 +161,18 @@ class SigningKeys:
             document = {"keys": [key.as_dict(private=False) for key in published.values()]}
             body = json.dumps(document, separators=(",", ":")).encode()
             self._signing, self._published = signing, published
-            self._jwks_document = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+            self._jwks_json = body
             self._fingerprint = fingerprint
             self._cached_at = time.monotonic()
 
     def jwks(self) -> dict[str, Any]:
-        self._refresh()
-        return {"keys": [key.as_dict(private=False) for key in self._published.values()]}
+        document: dict[str, Any] = json.loads(self.jwks_json())
+        return document
 
-    def jwks_document(self) -> tuple[bytes, str]:
-        """The JWKS as JSON bytes and their ETag, built once per change of the published keys."""
+    def jwks_json(self) -> bytes:
+        """The JWKS as JSON bytes, built once per change of the published keys (the same object until then)."""
         self._refresh()
-        return self._jwks_document
+        return self._jwks_json
 
     def signing_key(self, alg: str) -> ECKey | RSAKey:
         if alg not in SIGNING_ALGS:

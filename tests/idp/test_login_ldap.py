@@ -83,6 +83,19 @@ def test_sign_in_with_ldap_password_and_claims(ldap_op: LiveProvider, people: di
     assert info["party_position"] == "Chuyên viên"
 
 
+def test_refresh_stops_when_the_official_is_suspended(
+    ldap_op: LiveProvider, ldap: LdapDirectory, people: dict[str, str]
+) -> None:
+    rp = RelyingParty.register(ldap_op)
+    tokens = rp.code_flow(Browser(ldap_op.issuer), username=people["active"], password=PASSWORD)
+    refreshed = rp.token_request({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert refreshed.status_code == 200
+    ldap.disable(people["active"], AccountStatus.SUSPENDED)
+    refused = rp.token_request({"grant_type": "refresh_token", "refresh_token": refreshed.json()["refresh_token"]})
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    assert "no longer active" in refused.json()["error_description"]
+
+
 @pytest.mark.parametrize(
     ("role", "status", "text"),
     [("disabled", 403, "disabled"), ("locked", 403, "locked")],

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import os
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,6 +39,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing.validation import ValidationPolicy, verify_bytes
 from signing.validation.model import DocumentReport
+from tests.components import require_command
 
 NOW = datetime.now(UTC)
 SIGNER_NAME = "Nguyễn Thị Hồng Nhung"
@@ -412,12 +411,7 @@ def verify(pdf: bytes, policy: ValidationPolicy) -> DocumentReport:
 
 
 def require_tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{name} is required in CI (install poppler-utils / libnss3-tools)")
-        pytest.skip(f"{name} is not installed")
-    return path
+    return require_command(name, hint="scripts/install-system-packages.sh test (poppler-utils, libnss3-tools)")
 
 
 @dataclass(frozen=True)
