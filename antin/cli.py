@@ -10,18 +10,23 @@ import getpass
 import importlib
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from idp.audit import AuditEvent
-from idp.instance import Instance
-from idp.settings import Settings, SettingsError, load_settings
+from antin import lifecycle
+
+if TYPE_CHECKING:  # the kernel is imported when a command needs it: `antin --help` stays quick
+    from idp.instance import Instance
+    from idp.settings import Settings
 
 __all__ = ["cli", "main"]
 
 
 def build_instance(overrides: dict[str, dict[str, Any]] | None = None) -> Instance:
+    from idp.instance import Instance
+    from idp.settings import SettingsError, load_settings
+
     try:
         settings = load_settings(overrides=overrides)
     except SettingsError as err:
@@ -69,6 +74,7 @@ def cli(ctx: click.Context) -> None:
     Settings come from ANTIN_* environment variables and the TOML file named by ANTIN_CONFIG;
     `antin config show` prints them.
     """
+    ctx.meta["antin.stop_requested"] = lifecycle.stop_requested  # `directory serve` waits on it
     if ctx.invoked_subcommand in ("demo", "serve"):
         return  # these build their instance themselves, with their own flags
     instance = build_instance()
@@ -98,15 +104,18 @@ def cli_actor() -> str:
 
 
 # Accounts that can no longer sign: their signing certificates are revoked at once.
-ENDS_SIGNING = (AuditEvent.DIRECTORY_USER_DISABLE, AuditEvent.DIRECTORY_USER_DELETE)
+ENDS_SIGNING = ("directory:user:disable", "directory:user:delete")
 
 
 def record_directory_change(ctx: click.Context, event: str, subject: str, details: dict[str, Any]) -> None:
+    from idp.audit import AuditEvent
+    from idp.instance import Instance
+
     instance = ctx.find_object(Instance)
     if instance is None:
         return
     instance.audit.record(AuditEvent(event), actor=cli_actor(), subject=subject, details=details)
-    if AuditEvent(event) in ENDS_SIGNING:
+    if event in ENDS_SIGNING:
         from signing.service import signing_service
 
         revoked = signing_service(instance).on_account_disabled(subject, actor=cli_actor())
@@ -155,6 +164,8 @@ def settings_as_dict(settings: Settings) -> dict[str, dict[str, Any]]:
 
 
 def main() -> None:
+    if lifecycle.is_serving(sys.argv[1:]):
+        lifecycle.defer_stop_signals()  # before the commands' imports: a stop is honoured from the first moment
     try:
         cli.main(prog_name="antin")
     except KeyboardInterrupt:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import signal
+import threading
 from contextlib import ExitStack
 from pathlib import Path
-from types import FrameType
 
 import click
-from werkzeug.serving import run_simple
+from werkzeug.serving import make_server
 
+from antin import lifecycle
 from antin.app import create_app
 from antin.migrate import upgrade
 from idp.audit import AuditEvent
@@ -81,10 +82,6 @@ def print_banner(settings: Settings, accounts: list[dict[str, str]], data_dir: P
     click.echo("  stop with Ctrl-C")
 
 
-def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 @click.command()
 @click.option("--port", type=click.IntRange(1, 65535), help="Port to serve on (default 5000; moves the issuer too).")
 @click.option("--host", help="Address to listen on (default localhost).")
@@ -96,15 +93,32 @@ def demo(port: int | None, host: str | None) -> None:
         raise click.ClickException(str(err)) from None
     if settings.production:
         raise click.ClickException("antin demo is for development; in production run `antin serve`")
+    # `antin demo` takes Ctrl-C and SIGTERM alike as a stop request (antin.lifecycle); one that comes during
+    # start-up ends it once what was started has been stopped again
+    with contextlib.suppress(lifecycle.StopRequested):
+        _run(settings)
+    click.echo("Ấn Tín demo stopped", err=True)
+
+
+def _run(settings: Settings) -> None:
+    """Start each part, checking for a stop request between them; serve until one comes; stop in reverse order."""
     instance = Instance(settings)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)  # stop as cleanly as on Ctrl-C: slapd goes too
     with ExitStack() as stack:
         stack.callback(instance.close)
         instance.ensure_data_dir()
         upgrade(instance.database)
+        lifecycle.check()
         accounts = prepare_directory(instance, stack)
+        lifecycle.check()
         client = ensure_demo_client(instance)
         app = create_app(instance=instance)
+        server = make_server(settings.server.host, settings.server.port, app, threaded=True)
+        stack.callback(server.server_close)
+        lifecycle.check()
         instance.audit.record(AuditEvent.INSTANCE_START, details={"mode": "demo", "issuer": settings.core.issuer})
         print_banner(settings, accounts, instance.data_dir, client)
-        run_simple(settings.server.host, settings.server.port, app, threaded=True, use_reloader=False)
+        serving = threading.Thread(target=server.serve_forever, name="antin-demo-http", daemon=True)
+        serving.start()
+        stack.callback(serving.join, 5.0)
+        stack.callback(server.shutdown)  # runs first: the serving loop ends, then the thread is joined
+        lifecycle.wait()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from antin import lifecycle
 from antin.migrate import current_revision, head_revision
 from idp.instance import Instance
 from idp.settings import SettingsError, load_settings
@@ -44,4 +45,6 @@ def serve(binds: tuple[str, ...], workers: int | None, threads: int) -> None:
     args += ["--workers", str(workers or settings.server.workers), "--threads", str(threads)]
     args += ["--forwarded-allow-ips", "*" if settings.server.trusted_proxies else "127.0.0.1"]
     args.append("antin.wsgi:app")
+    if lifecycle.stop_requested():
+        return  # stopped before gunicorn took over its signals
     os.execve(gunicorn, args, env)  # noqa: S606 - replace this process with gunicorn, arguments as a list

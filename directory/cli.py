@@ -173,7 +173,8 @@ def serve(ctx: click.Context) -> None:
     if slapd is None:
         raise click.ClickException("ANTIN_DIRECTORY_MANAGED is false: the directory is an outside server")
     click.echo(f"slapd for {slapd.base_dn} on {', '.join(slapd.uris)} (Ctrl-C stops it)", err=True)
-    slapd.serve()
+    until = ctx.meta.get("antin.stop_requested")
+    slapd.serve(until=until if callable(until) else lambda: False)
 
 
 @directory.command()

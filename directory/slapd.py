@@ -16,7 +16,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -285,23 +285,18 @@ class ManagedSlapd:
             time.sleep(0.02)
         return False
 
-    def serve(self) -> None:
-        """Run in the foreground until Ctrl-C or SIGTERM, then stop cleanly."""
+    def serve(self, until: Callable[[], bool]) -> None:
+        """Run in the foreground until ``until()`` is true (the caller's stop request) or slapd dies, then stop it.
+
+        A stop requested while slapd starts is honoured once it has started: never a slapd left behind.
+        """
         started = self.ensure_running()
         if not started:
             raise SlapdError(f"a slapd already runs on {self.folder} (pid {self.pid()})")
-
-        def _terminate(signum: int, frame: object) -> None:
-            raise KeyboardInterrupt
-
-        previous = signal.signal(signal.SIGTERM, _terminate)
         try:
-            while self.is_running():
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
+            while self.is_running() and not until():
+                time.sleep(0.1)
         finally:
-            signal.signal(signal.SIGTERM, previous)
             self.stop()
 
     # -- content -----------------------------------------------------------------------------------------
