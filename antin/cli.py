@@ -34,7 +34,8 @@ def build_instance(overrides: dict[str, dict[str, Any]] | None = None) -> Instan
     return Instance(settings, start_directory=True)
 
 
-# Each package's commands, imported only when used: `antin audit list` need not load pyHanko.
+# Each package's commands, imported only when used: `antin audit list` need not load pyHanko. Their one-line
+# help is written here too, so that `antin --help` imports none of them (a test keeps both in step).
 SUBCOMMANDS = {
     "demo": "antin.demo:demo",
     "serve": "antin.serve:serve",
@@ -46,6 +47,18 @@ SUBCOMMANDS = {
     "pki": "signing.cli:pki",
     "sign": "signing.cli:sign",
     "verify": "signing.validation.cli:verify",
+}
+SHORT_HELP = {
+    "audit": "Read and verify the hash-chained audit log.",
+    "clients": "Register and manage OpenID Connect clients (relying parties).",
+    "db": "Create and upgrade the SQL schema (Alembic migrations).",
+    "demo": "Run the whole platform on this machine: directory, database, keys, web (development only).",
+    "directory": "Officials, Party units, groups and roles in the LDAP directory.",
+    "keys": "Signing keys of the OpenID Provider (ES256 and RS256).",
+    "pki": "The certification authority: certificates of officials and units, revocation, CRLs.",
+    "serve": "Serve the platform with gunicorn (production).",
+    "sign": "Sign PDF documents with PAdES (an official's signature, or a unit's seal with --seal).",
+    "verify": "Verify the signatures and document time-stamps of FILE (ETSI EN 319 102-1 indications).",
 }
 
 
@@ -63,6 +76,19 @@ class PlatformGroup(click.Group):
             if cmd_name == "directory":
                 module.change_listeners.append(record_directory_change)
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in SHORT_HELP and name not in self.commands:
+                rows.append((name, SHORT_HELP[name]))
+                continue
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=formatter.width)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @click.group(cls=PlatformGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -88,3 +88,22 @@ def test_db_upgrade_then_audit_verify_detects_tampering(env: dict[str, str]) -> 
     broken = run(["audit", "verify"], env)
     assert broken.returncode == 1
     assert "BROKEN at entry 2" in broken.stderr
+
+
+def test_help_names_every_command_without_loading_them(env: dict[str, str]) -> None:
+    """`antin --help` lists each package's command from a table, and the table says what the command says."""
+    import click
+
+    from antin.cli import SHORT_HELP, SUBCOMMANDS, cli
+
+    assert set(SHORT_HELP) == set(SUBCOMMANDS)
+    ctx = click.Context(cli)
+    for name, summary in SHORT_HELP.items():
+        command = cli.get_command(ctx, name)
+        assert command is not None and (command.help or "").startswith(summary), name
+    probe = "import sys\nfrom antin.__main__ import main\nsys.argv = ['antin', '--help']\n"
+    probe += "try:\n    main()\nexcept SystemExit:\n    pass\n"
+    probe += "print(sorted(m for m in sys.modules if m.split('.')[0] in ('idp', 'signing', 'directory', 'sqlalchemy')))"
+    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]", "antin --help imported the kernel or a feature"
