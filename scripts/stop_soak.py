@@ -1,8 +1,9 @@
 """Start and stop `antin demo` and `antin directory serve` many times, under CPU load, and report how they stopped.
 
-Each run starts the command on a fresh data folder, sends SIGINT or SIGTERM (alternately) at a random moment of
-its start-up or once it serves, and then checks what an operator would: it exited within the limit, with code 0,
-with no traceback, and no process of its own (slapd included) is left. Not part of `make test`: it takes minutes.
+Each run starts the command on a fresh data folder, sends SIGINT or SIGTERM (alternately) at a random moment
+of its start-up (from its entry point on: before it, the interpreter itself is starting) or once it serves, and
+then checks what an operator would: it exited within the limit, with code 0, with no traceback, and no process of
+its own (slapd included) is left. Not part of `make test`: it takes minutes.
 
     .venv/bin/python -m scripts.stop_soak --runs 50            # both commands, 50 runs each, 2 busy loops
     .venv/bin/python -m scripts.stop_soak --command demo --runs 5 --no-load
@@ -67,6 +68,20 @@ def _serving(command: str, data: Path, port: int) -> bool:
     return (data / "slapd" / "ldapi").exists() and (data / "slapd" / "slapd.pid").exists()
 
 
+def _wait_until_it_takes_stop_signals(pid: int) -> None:
+    """Until the command's entry point has run (SIGTERM caught): before, the interpreter itself is starting."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return
+        caught = next((int(line.split()[1], 16) for line in status.splitlines() if line.startswith("SigCgt:")), 0)
+        if caught & (1 << (signal.SIGTERM - 1)):
+            return
+        time.sleep(0.002)
+
+
 def _processes_mentioning(text: str) -> list[str]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -92,7 +107,8 @@ def one_run(command: str, sig: signal.Signals, *, at_startup: bool) -> Run:
             args += ["--port", str(port)]
         proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if at_startup:
-            time.sleep(random.uniform(0.1, 3.0 if command == "demo" else 1.5))
+            _wait_until_it_takes_stop_signals(proc.pid)
+            time.sleep(random.uniform(0, 3.0 if command == "demo" else 1.0))
         else:
             deadline = time.monotonic() + 60
             while not _serving(command, data, port) and time.monotonic() < deadline and proc.poll() is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -62,3 +63,39 @@ def test_directory_serve_stopped_while_slapd_starts_leaves_no_slapd(tmp_path: Pa
             pytest.fail("slapd was left running")
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+
+
+def test_demo_stopped_during_its_first_start_stops_everything_and_starts_again(tmp_path: Path) -> None:
+    """SIGTERM while the first start brings slapd up: exit 0, no slapd left; the next start finishes the job."""
+    from tests.antin.test_demo import start_demo, wait_ready
+    from tests.components import free_port
+
+    require_command("slapd")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTIN_")}
+    env |= {"ANTIN_DATA_DIR": str(tmp_path / "demo"), "ANTIN_LOG_LEVEL": "WARNING"}
+    slapd = ManagedSlapd(tmp_path / "demo" / "slapd", base_dn="dc=antin,dc=vn", service_password="unused")
+    port = free_port()
+    proc = start_demo(env, port)
+    try:
+        deadline = time.monotonic() + 60
+        while not slapd.layout.socket.exists() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert slapd.layout.socket.exists(), "the demo never started slapd"
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out
+    assert "Traceback" not in out
+    assert not slapd.is_running(), "slapd was left running"
+    proc = start_demo(env, port)
+    try:
+        wait_ready(f"http://localhost:{port}", proc)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    accounts = json.loads((tmp_path / "demo" / "demo-accounts.json").read_text(encoding="utf-8"))
+    assert accounts, "the second start did not seed the demo accounts"
+    assert not slapd.is_running()
