@@ -8,17 +8,19 @@ for another (RFC 8725 §2.8 and §3.11: cross-JWT confusion, explicit typing). `
 - logout token: ``typ`` is ``logout+jwt`` (Back-Channel Logout 1.0 §2.4); carries ``events`` with the
   back-channel logout event; no ``nonce`` (§2.4 forbids it).
 - DPoP proof: ``typ`` is ``dpop+jwt`` (RFC 9449 §4.2); carries ``htm``, ``htu`` and ``jti``.
-- ID token: ``typ`` absent or ``JWT``; none of ``events``, ``client_id``, ``scope``, ``cnf``, ``htm``, ``htu``,
-  ``ath``. (Its ``iss``, ``aud`` and ``sub`` are the caller's to check.)
-- client assertion: ``typ`` absent, ``JWT`` or ``client-authentication+jwt`` (RFC 7523bis §4); none of the ID
-  token's forbidden claims, nor ``nonce``, ``at_hash``, ``c_hash``, ``azp``. (``iss`` = ``sub`` = the client
-  and ``aud`` are checked by the caller, as RFC 7523 §3 says.)
+- ID token: ``typ`` absent or ``JWT``; ``iss`` and ``sub`` present and different; none of ``events``,
+  ``client_id``, ``scope``, ``cnf``, ``htm``, ``htu``, ``ath``. (Which issuer and audience is the caller's.)
+- client assertion: ``typ`` absent, ``JWT`` or ``client-authentication+jwt`` (RFC 7523bis §4); ``iss`` and
+  ``sub`` present and equal (RFC 7523 §3: both are the client); none of the ID token's forbidden claims, nor
+  ``nonce``, ``at_hash``, ``c_hash``, ``azp``. (Which client and audience is the caller's.)
 
 The three explicitly typed types are told apart by ``typ`` alone: no other type may carry their media type.
 ID tokens and client assertions have no type of their own that every sender sets, so they are told apart by the
 claims that *define* the other types: ``events`` is a logout token's (and any Security Event Token's),
 ``client_id``/``scope``/``cnf`` an access token's (RFC 9068 §2.2 requires ``client_id``), ``htm``/``htu``/``ath``
-a DPoP proof's, and ``nonce``/``at_hash``/``c_hash``/``azp`` an ID token's. Our own tokens always carry their
+a DPoP proof's, and ``nonce``/``at_hash``/``c_hash``/``azp`` an ID token's. Between the two untyped types,
+``iss`` = ``sub`` is what makes an assertion (the client speaks for itself) and ``iss`` ≠ ``sub`` an ID token
+(a provider speaks about a person). Our own tokens always carry their
 markers: access tokens ``at+jwt`` and ``client_id``, logout tokens ``logout+jwt`` and ``events``, ID tokens
 ``at_hash`` and ``azp``; so each is refused wherever another type is expected, by two independent checks.
 
@@ -105,6 +107,12 @@ def check_token_type(expected: TokenType, header: Mapping[str, Any], claims: Map
     foreign = sorted(_FORBIDDEN[expected] & claims.keys())
     if foreign:
         raise WrongTokenTypeError(expected, f"carries {', '.join(foreign)}, claims of another token type")
+    if expected in (TokenType.ID_TOKEN, TokenType.CLIENT_ASSERTION):
+        iss, sub = claims.get("iss"), claims.get("sub")
+        if not iss or not sub:
+            raise WrongTokenTypeError(expected, "missing iss or sub")
+        if (iss == sub) != (expected is TokenType.CLIENT_ASSERTION):
+            raise WrongTokenTypeError(expected, "iss and sub are those of another token type")
     if expected is TokenType.LOGOUT_TOKEN:
         events = claims.get("events")
         if not isinstance(events, Mapping) or BACKCHANNEL_EVENT not in events:
