@@ -120,12 +120,15 @@ class JwksServer:
         self.redirect_to: str | None = None
         self.body: bytes | None = None  # served instead of the keys when set
         self.trickle_seconds = 0.0  # when set, one byte of the body every this many seconds
+        self.send_length = True  # False: no Content-Length, the body ends when the connection closes
         self.requests = 0
+        self.last_host: str | None = None
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.requests += 1
+                server.last_host = self.headers.get("Host")
                 if server.redirect_to is not None:
                     self.send_response(302)
                     self.send_header("Location", server.redirect_to)
@@ -135,7 +138,8 @@ class JwksServer:
                 body = server.body if server.body is not None else json.dumps(server.jwks).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/jwk-set+json")
-                self.send_header("Content-Length", str(len(body)))
+                if server.send_length:
+                    self.send_header("Content-Length", str(len(body)))
                 for name, value in server.headers.items():
                     self.send_header(name, value)
                 self.end_headers()

@@ -94,6 +94,18 @@ def _resolve(uri: str, host: str, port: int, *, allow_private: bool) -> list[IpA
     return addresses
 
 
+def _connect(address: IpAddress, port: int, timeout: float | None) -> socket.socket:
+    """A TCP connection to this very address (``socket.create_connection`` would resolve again)."""
+    sock = socket.socket(socket.AF_INET6 if address.version == 6 else socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect((str(address), port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     """HTTP to an address already checked: the name is used for the Host header only."""
 
@@ -102,7 +114,7 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
         self._address = address
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((str(self._address), self.port), self.timeout)
+        self.sock = _connect(self._address, self.port, self.timeout)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -114,7 +126,7 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self._address = address
 
     def connect(self) -> None:
-        raw = socket.create_connection((str(self._address), self.port), self.timeout)
+        raw = _connect(self._address, self.port, self.timeout)
         self.sock = self._tls.wrap_socket(raw, server_hostname=self.host)
 
 
