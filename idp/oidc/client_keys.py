@@ -266,18 +266,20 @@ class RemoteJwks:
         with self._lock(uri):  # one fetch per URI at a time; the others then read what it fetched
             now = _now()
             entry = self._entries.get(uri)
-            fresh = entry is not None and entry.jwks is not None and now < entry.expires_at
-            if entry is not None and entry.jwks is not None and fresh and (kid is None or kid in entry.kids):
-                return entry.jwks
+            fresh = entry if entry is not None and entry.jwks is not None and now < entry.expires_at else None
+            if fresh is not None and fresh.jwks is not None and (kid is None or kid in fresh.kids):
+                return fresh.jwks
             if entry is not None and now - entry.attempted_at < COOLDOWN:
-                if entry.jwks is None:
-                    assert entry.error is not None
-                    raise entry.error  # failed a moment ago: not retried before the cool-down ends
-                return entry.jwks  # an unknown kid so soon after a fetch: the signature check will refuse it
+                if fresh is not None and fresh.jwks is not None:
+                    return fresh.jwks  # an unknown kid so soon after a fetch: the signature check will refuse it
+                raise entry.error or ClientKeysUnavailableError(uri, "not fetched again before the cool-down ends")
             try:
                 jwks, max_age = self._fetch(uri)
             except ClientKeysUnavailableError as err:
-                self._entries[uri] = _Entry(None, frozenset(), now, now, err)
+                if fresh is not None:  # a failed early refresh keeps the keys still valid, and starts the cool-down
+                    self._entries[uri] = _Entry(fresh.jwks, fresh.kids, now, fresh.expires_at, err)
+                else:
+                    self._entries[uri] = _Entry(None, frozenset(), now, now, err)
                 raise
             ttl = min(MAX_TTL, max(MIN_TTL, DEFAULT_TTL if max_age is None else max_age))
             kids = frozenset(str(k["kid"]) for k in jwks["keys"] if isinstance(k, dict) and "kid" in k)

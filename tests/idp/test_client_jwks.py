@@ -242,7 +242,7 @@ def _resolver(answers: list[str], calls: list[str]) -> Any:
 
 def test_every_resolved_address_is_checked(monkeypatch: pytest.MonkeyPatch, server: JwksServer) -> None:
     calls: list[str] = []
-    monkeypatch.setattr(client_keys.socket, "getaddrinfo", _resolver(["8.8.8.8", "127.0.0.1"], calls))
+    monkeypatch.setattr(socket, "getaddrinfo", _resolver(["8.8.8.8", "127.0.0.1"], calls))
     port = server.url.split(":")[2].split("/")[0]
     with pytest.raises(ClientKeysUnavailableError, match="non-public address"):
         fetch_jwks(f"http://keys.example:{port}/jwks.json", allow_private=False)
@@ -256,8 +256,50 @@ def test_connects_to_the_checked_address_without_resolving_again(
     key = EcKey()
     server.jwks = key.jwks()
     calls: list[str] = []
-    monkeypatch.setattr(client_keys.socket, "getaddrinfo", _resolver(["127.0.0.1"], calls))
+    monkeypatch.setattr(socket, "getaddrinfo", _resolver(["127.0.0.1"], calls))
     port = server.url.split(":")[2].split("/")[0]
     jwks, _max_age = fetch_jwks(f"http://keys.example:{port}/jwks.json", allow_private=True)
     assert jwks == key.jwks() and calls == ["keys.example"] and server.requests == 1
     assert server.last_host == f"keys.example:{port}"
+
+
+# -- the cache's rules, with a stand-in fetcher ---------------------------------------------------------------
+
+
+class Fetcher:
+    def __init__(self) -> None:
+        self.calls = 0
+        self.answer: dict[str, Any] | None = {"keys": [{"kid": "a"}]}
+
+    def __call__(self, uri: str) -> tuple[dict[str, Any], float | None]:
+        self.calls += 1
+        if self.answer is None:
+            raise ClientKeysUnavailableError(uri, "HTTP 503")
+        return self.answer, None
+
+
+def test_a_failed_refresh_keeps_the_keys_still_valid(clock: Clock) -> None:
+    fetcher = Fetcher()
+    cache = client_keys.RemoteJwks(allow_private_addresses=False, fetch=fetcher)
+    uri = "https://rp.example/jwks"
+    assert cache.get(uri, kid="a") == fetcher.answer
+    fetcher.answer = None
+    clock.advance(COOLDOWN + 1)
+    with pytest.raises(ClientKeysUnavailableError):
+        cache.get(uri, kid="b")  # an unknown kid: a refresh, which fails
+    assert cache.get(uri, kid="a") == {"keys": [{"kid": "a"}]}  # the known key goes on working
+    assert fetcher.calls == 2
+
+
+def test_a_failed_fetch_is_not_retried_before_the_cooldown(clock: Clock) -> None:
+    fetcher = Fetcher()
+    fetcher.answer = None
+    cache = client_keys.RemoteJwks(allow_private_addresses=False, fetch=fetcher)
+    uri = "https://rp.example/jwks"
+    for _ in range(5):
+        with pytest.raises(ClientKeysUnavailableError, match="HTTP 503"):
+            cache.get(uri, kid="a")
+    assert fetcher.calls == 1
+    clock.advance(COOLDOWN + 1)
+    fetcher.answer = {"keys": [{"kid": "a"}]}
+    assert cache.get(uri, kid="a") == fetcher.answer and fetcher.calls == 2
