@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -114,7 +115,7 @@ class JwksServer:
     """A client's ``jwks_uri`` on loopback. It counts the requests it answers; a test changes what it serves:
     the keys, extra headers (``Cache-Control``), a redirect, a body of any size, or a body trickled slowly."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.jwks: dict[str, Any] = {"keys": []}
         self.headers: dict[str, str] = {}
         self.redirect_to: str | None = None
@@ -159,7 +160,10 @@ class JwksServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/jwks.json"
+        if tls is not None:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
+        self.port = int(self._httpd.server_address[1])
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}/jwks.json"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
 
@@ -169,8 +173,8 @@ class JwksServer:
 
 
 @contextmanager
-def jwks_server() -> Iterator[JwksServer]:
-    server = JwksServer()
+def jwks_server(tls: ssl.SSLContext | None = None) -> Iterator[JwksServer]:
+    server = JwksServer(tls)
     try:
         yield server
     finally:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
+import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -303,3 +304,57 @@ def test_a_failed_fetch_is_not_retried_before_the_cooldown(clock: Clock) -> None
     clock.advance(COOLDOWN + 1)
     fetcher.answer = {"keys": [{"kid": "a"}]}
     assert cache.get(uri, kid="a") == fetcher.answer and fetcher.calls == 2
+
+
+def _self_signed(tmp_path: Path, name: str) -> tuple[ssl.SSLContext, str]:
+    """A server TLS context whose certificate names ``name``, and that certificate (PEM) for a client to trust."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    (tmp_path / "cert.pem").write_text(pem)
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    return context, pem
+
+
+def test_https_checks_the_certificate_against_the_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Connected to the checked address, TLS still verifies the certificate for the name in the URI."""
+    server_tls, pem = _self_signed(tmp_path, "keys.example")
+    key = EcKey()
+    calls: list[str] = []
+    monkeypatch.setattr(socket, "getaddrinfo", _resolver(["127.0.0.1"], calls))
+    with jwks_server(server_tls) as server:
+        server.jwks = key.jwks()
+        # not trusted by the system: refused
+        with pytest.raises(ClientKeysUnavailableError, match="CERTIFICATE_VERIFY_FAILED"):
+            fetch_jwks(f"https://keys.example:{server.port}/jwks.json", allow_private=True)
+        trusting = ssl.create_default_context(cadata=pem)
+        monkeypatch.setattr(ssl, "create_default_context", lambda: trusting)
+        jwks, _ = fetch_jwks(f"https://keys.example:{server.port}/jwks.json", allow_private=True)
+        assert jwks == key.jwks()
+        # the same server under another name: the certificate does not match
+        with pytest.raises(ClientKeysUnavailableError, match="Hostname mismatch"):
+            fetch_jwks(f"https://other.example:{server.port}/jwks.json", allow_private=True)
