@@ -135,6 +135,11 @@ class OidcSettings:
         " (`antin clients disable`, `rotate-secret`); 0 reads it on every request",
         2.0,
     )
+    client_jwks_allow_private_addresses: bool = doc(
+        "fetch a client's jwks_uri (private_key_jwt) even when its host resolves to a loopback, private or"
+        " link-local address; off, such a client's assertions are refused (invalid_client)",
+        False,
+    )
 
 
 @dataclass(frozen=True)

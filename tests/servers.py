@@ -1,19 +1,24 @@
-"""Throwaway PostgreSQL and Redis servers for production-mode tests, each in a temporary folder."""
+"""Throwaway servers for tests: PostgreSQL and Redis (production mode), and a client's JWK Set over HTTP."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from tests.components import free_port, require_command
 
-__all__ = ["postgres_server", "redis_server"]
+__all__ = ["JwksServer", "jwks_server", "postgres_server", "redis_server"]
 
 
 def _as_postgres_user() -> list[str]:
@@ -104,3 +109,73 @@ def redis_server(folder: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+class JwksServer:
+    """A client's ``jwks_uri`` on loopback. It counts the requests it answers; a test changes what it serves:
+    the keys, extra headers (``Cache-Control``), a redirect, a body of any size, or a body trickled slowly."""
+
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self.jwks: dict[str, Any] = {"keys": []}
+        self.headers: dict[str, str] = {}
+        self.redirect_to: str | None = None
+        self.body: bytes | None = None  # served instead of the keys when set
+        self.trickle_seconds = 0.0  # when set, one byte of the body every this many seconds
+        self.send_length = True  # False: no Content-Length, the body ends when the connection closes
+        self.requests = 0
+        self.last_host: str | None = None
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.requests += 1
+                server.last_host = self.headers.get("Host")
+                if server.redirect_to is not None:
+                    self.send_response(302)
+                    self.send_header("Location", server.redirect_to)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body = server.body if server.body is not None else json.dumps(server.jwks).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/jwk-set+json")
+                if server.send_length:
+                    self.send_header("Content-Length", str(len(body)))
+                for name, value in server.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                try:
+                    if server.trickle_seconds:
+                        for i in range(len(body)):
+                            self.wfile.write(body[i : i + 1])
+                            self.wfile.flush()
+                            time.sleep(server.trickle_seconds)
+                    else:
+                        self.wfile.write(body)
+                except OSError:
+                    pass  # the client gave up: what the slow and oversize tests expect
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        if tls is not None:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
+        self.port = int(self._httpd.server_address[1])
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}/jwks.json"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+@contextmanager
+def jwks_server(tls: ssl.SSLContext | None = None) -> Iterator[JwksServer]:
+    server = JwksServer(tls)
+    try:
+        yield server
+    finally:
+        server.close()

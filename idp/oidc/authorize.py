@@ -17,6 +17,7 @@ from idp.oidc.acr import ACR_VALUES
 from idp.oidc.claims import InvalidClaimsRequestError, parse_claims_request
 from idp.oidc.clients import ClientRecord
 from idp.oidc.keys import InvalidJwtError, SigningKeys
+from idp.oidc.token_types import TokenType
 
 __all__ = [
     "AuthorizationRequest",
@@ -282,7 +283,7 @@ def check_id_token_hint(
         return None
     try:
         # an expired ID token is a fine hint; its signature, issuer and audience must still be right
-        _header, claims = keys.verify(hint)
+        _header, claims = keys.verify_as(hint, TokenType.ID_TOKEN)
     except InvalidJwtError:
         raise fail("invalid_request", "id_token_hint is not an ID token of this provider") from None
     aud = claims.get("aud")

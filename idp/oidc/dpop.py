@@ -17,6 +17,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
+from idp.oidc.token_types import TokenType, WrongTokenTypeError, check_token_type
+
 __all__ = ["DPOP_ALGS", "InvalidDPoPProofError", "access_token_hash", "verify_dpop_proof"]
 
 DPOP_ALGS = ("ES256", "RS256", "PS256", "EdDSA")
@@ -64,8 +66,11 @@ def verify_dpop_proof(
     if len(parts) != 3:
         raise InvalidDPoPProofError("malformed DPoP proof")
     header = _b64json(parts[0])
-    if header.get("typ") != "dpop+jwt":
-        raise InvalidDPoPProofError("typ must be dpop+jwt")
+    try:
+        # before the signature: a token of another type is refused without a key import
+        check_token_type(TokenType.DPOP_PROOF, header, _b64json(parts[1]))
+    except WrongTokenTypeError as err:
+        raise InvalidDPoPProofError(str(err)) from err
     alg = header.get("alg")
     if alg not in DPOP_ALGS:
         raise InvalidDPoPProofError("alg refused")

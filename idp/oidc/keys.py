@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from idp.database import Database, utcnow
 from idp.oidc.models import SigningKey
+from idp.oidc.token_types import TokenType, WrongTokenTypeError, check_token_type
 
 __all__ = ["SIGNING_ALGS", "InvalidJwtError", "KeyInfo", "SigningKeys", "SigningKeysUnreadableError"]
 
@@ -202,6 +203,17 @@ class SigningKeys:
         except (JoseError, ValueError) as err:
             raise InvalidJwtError(str(err)) from err
         return dict(decoded.header), dict(decoded.claims)
+
+    def verify_as(
+        self, token: str, expected: TokenType, *, algs: tuple[str, ...] = SIGNING_ALGS
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """:meth:`verify`, and refuse a token of ours of another type than ``expected`` (InvalidJwtError)."""
+        header, claims = self.verify(token, algs=algs)
+        try:
+            check_token_type(expected, header, claims)
+        except WrongTokenTypeError as err:
+            raise InvalidJwtError(str(err)) from err
+        return header, claims
 
 
 def _unverified_header(token: str) -> dict[str, Any]:

@@ -23,12 +23,12 @@ from idp.database import Database, utcnow
 from idp.oidc.clients import ClientRecord
 from idp.oidc.keys import SigningKeys
 from idp.oidc.models import BackchannelDelivery
+from idp.oidc.token_types import BACKCHANNEL_EVENT
 
 __all__ = ["BACKCHANNEL_EVENT", "BackchannelLogout"]
 
 log = logging.getLogger(__name__)
 
-BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 RETRY_DELAYS = (10, 30, 120, 600, 3600)
 CLAIM_LEASE = timedelta(seconds=30)
 DRAIN_EVERY = 15.0

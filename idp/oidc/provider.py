@@ -16,6 +16,7 @@ from idp.instance import Instance
 from idp.oidc.acr import ACR_PASSWORD
 from idp.oidc.audit import Auditor
 from idp.oidc.claims import claims_for, claims_of_scopes, requested_claim_names
+from idp.oidc.client_keys import RemoteJwks
 from idp.oidc.clients import ClientRecord, ClientRegistry
 from idp.oidc.consents import ConsentService
 from idp.oidc.dpop import InvalidDPoPProofError, verify_dpop_proof
@@ -62,6 +63,7 @@ class OidcProvider:
         self.jti = JtiStore(db)
         self.pushed = PushedRequests(db, ttl_seconds=o.par_ttl)
         self.backchannel = BackchannelLogout(db, self.keys, issuer=self.issuer)
+        self.client_jwks = RemoteJwks(allow_private_addresses=o.client_jwks_allow_private_addresses)
         self.audit = Auditor(instance)
         self._directory = directory
 

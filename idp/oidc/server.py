@@ -11,7 +11,6 @@ import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import requests
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import (
@@ -29,7 +28,9 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from directory.errors import DirectoryUnavailableError
+from idp.oidc.client_keys import ClientKeysUnavailableError
 from idp.oidc.clients import OAuthClient
+from idp.oidc.token_types import TokenType, WrongTokenTypeError, check_token_type
 from idp.oidc.tokens import CodeView, GrantContext, IssuedTokenRef, RefreshReusedError, RefreshView
 
 if TYPE_CHECKING:
@@ -270,16 +271,43 @@ class PrivateKeyJwt(JWTBearerClientAssertion):  # type: ignore[misc]
     def validate_jti(self, claims: Any, jti: str) -> bool:
         return self.provider.jti.remember("client_assertion", f"{claims['sub']}:{jti}", 600)
 
-    def resolve_client_public_key(self, client: OAuthClient) -> KeySet:
+    def __call__(self, query_client: Any, request: Any) -> OAuthClient | None:
+        """authlib's flow with our checks first: the token type, then the client's method, then its keys."""
+        data = request.form
+        assertion = data.get("client_assertion")
+        if data.get("client_assertion_type") != self.CLIENT_ASSERTION_TYPE or not assertion:
+            return None
+        header, claims = self.extract_assertion(assertion)
+        try:
+            # before any key is fetched: an ID, access, logout token or DPoP proof is not an assertion
+            check_token_type(TokenType.CLIENT_ASSERTION, header, claims)
+        except WrongTokenTypeError as err:
+            log.info("client assertion refused: %s", err)
+            raise InvalidClientError(description="The client assertion is not a client authentication JWT.") from None
+        client_id = claims.get("sub")
+        if not isinstance(client_id, str):
+            raise InvalidClientError(description="Invalid claim: 'sub'")
+        client: OAuthClient | None = query_client(client_id)
+        if client is None:
+            raise InvalidClientError(description="The client does not exist on this server.")
+        self.authenticate_client(client)  # a client of another method never makes us fetch its jwks_uri
+        kid = header.get("kid")
+        keys = self.client_public_keys(client, kid if isinstance(kid, str) else None)
+        request.client = client
+        self.process_assertion_claims(assertion, keys)
+        return client
+
+    def client_public_keys(self, client: OAuthClient, kid: str | None) -> KeySet:
         record = client.record
         try:
             if record.jwks:
                 return KeySet.import_key_set(record.jwks)  # type: ignore[arg-type]
             if record.jwks_uri:
-                response = requests.get(record.jwks_uri, timeout=5)
-                response.raise_for_status()
-                return KeySet.import_key_set(response.json())
-        except (requests.RequestException, ValueError, JoseError) as err:
+                return KeySet.import_key_set(self.provider.client_jwks.get(record.jwks_uri, kid=kid))  # type: ignore[arg-type]
+        except ClientKeysUnavailableError as err:
+            log.warning("cannot fetch the keys of client %s: %s", record.client_id, err)
+            raise InvalidClientError(description="The client's keys cannot be fetched from its jwks_uri.") from None
+        except (ValueError, TypeError, KeyError, JoseError) as err:
             log.warning("cannot read the keys of client %s: %s", record.client_id, err)
         raise InvalidClientError(description="The client's keys cannot be read.")
 

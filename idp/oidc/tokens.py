@@ -21,6 +21,7 @@ from idp.oidc.clients import ClientRecord
 from idp.oidc.keys import InvalidJwtError, SigningKeys
 from idp.oidc.models import AuthorizationCode, Grant, IssuedToken, SessionClient, SsoSession
 from idp.oidc.secrets import digest, new_secret
+from idp.oidc.token_types import TokenType
 
 __all__ = [
     "AccessTokenInfo",
@@ -441,10 +442,10 @@ class TokenService:
     def verify_access_token(self, token: str) -> AccessTokenInfo | None:
         """A live access token of ours (signature, expiry, not revoked), or None."""
         try:
-            header, claims = self._keys.verify(token, algs=(ACCESS_TOKEN_ALG,))
+            _header, claims = self._keys.verify_as(token, TokenType.ACCESS_TOKEN, algs=(ACCESS_TOKEN_ALG,))
         except InvalidJwtError:
             return None
-        if header.get("typ") != "at+jwt" or claims.get("iss") != self.issuer:
+        if claims.get("iss") != self.issuer:
             return None
         exp = claims.get("exp")
         if not isinstance(exp, int) or exp <= _epoch(utcnow()):
@@ -477,7 +478,7 @@ class TokenService:
                 found = _token_and_grant(s, digest(token))
             else:
                 try:
-                    _header, claims = self._keys.verify(token, algs=(ACCESS_TOKEN_ALG,))
+                    _header, claims = self._keys.verify_as(token, TokenType.ACCESS_TOKEN, algs=(ACCESS_TOKEN_ALG,))
                 except InvalidJwtError:
                     claims = {}
                 if claims.get("jti"):

@@ -39,6 +39,7 @@ from idp.oidc.keys import InvalidJwtError
 from idp.oidc.par import PAR_URN_PREFIX
 from idp.oidc.server import ALL_AUTH_METHODS
 from idp.oidc.sessions import SessionView
+from idp.oidc.token_types import TokenType
 from idp.oidc.tokens import CodeRequest
 from idp.web import csrf_exempt
 
@@ -411,7 +412,8 @@ def logout() -> BaseResponse:
     hint_claims: dict[str, Any] | None = None
     if hint:
         try:
-            _header, hint_claims = provider.keys.verify(hint)
+            # only an ID token: an access or logout token in a link must not sign an official out
+            _header, hint_claims = provider.keys.verify_as(hint, TokenType.ID_TOKEN)
         except InvalidJwtError:
             return error_page(_("Sign-out request refused"), _("The application sent an invalid sign-out request."))
         if hint_claims.get("iss") != provider.issuer:
