@@ -148,6 +148,8 @@ def test_a_client_granted_signing_sign_gets_a_token_that_signs(
     tokens = response.json()
     assert tokens["token_type"] == "Bearer" and "signing:sign" in tokens["scope"].split()
 
+    # the ID token of the same sign-in is not an access token (no typ at+jwt): refused
+    refused(sign(platform, plain_pdf, f"Bearer {tokens['id_token']}"), 401, 'error="invalid_token"')
     signed = sign(platform, plain_pdf, f"Bearer {tokens['access_token']}")
     assert signed.status_code == 200, signed.text
     assert validated(platform, signed.content) == "PASSED"
