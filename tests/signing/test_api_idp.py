@@ -26,7 +26,7 @@ from idp.instance import Instance
 from idp.oidc.provider import OidcProvider, get_provider
 from signing.auth import AccessTokenVerifier
 from tests.idp.jose_check import EcKey
-from tests.idp.rp import Browser, RelyingParty
+from tests.idp.rp import Browser, RelyingParty, forms_of
 from tests.signing.conftest import Platform
 from tests.signing.independent import ades_verdicts, pdfsig
 
@@ -287,6 +287,40 @@ def test_a_token_of_a_grant_revoked_by_refresh_reuse_is_refused(
     assert reused.status_code == 400
     for token in (first["access_token"], second["access_token"]):
         refused(sign(platform, plain_pdf, f"Bearer {token}"), 401, 'error="invalid_token"')
+
+
+def test_a_token_of_a_grant_whose_consent_was_withdrawn_is_refused(
+    platform: Platform,
+    op: PlatformProvider,
+    idp_verifier: AccessTokenVerifier,
+    clock: MovableClock,
+    plain_pdf: bytes,
+) -> None:
+    rp = RelyingParty.register(op, name="Ứng dụng đối tác", trusted=False, scopes=("openid", "signing:sign"))  # type: ignore[arg-type]
+    browser = Browser(op.issuer)
+    at = tokens_for(rp, browser, "openid signing:sign")["access_token"]
+    assert sign(platform, plain_pdf, f"Bearer {at}").status_code == 200
+    account = browser.go(op.issuer + "/account").page
+    assert account is not None
+    [form_id] = [k for k, f in forms_of(account.text).items() if f["inputs"].get("client_id") == rp.client.client_id]
+    browser.submit(account, form_id)
+    clock.offset = idp_verifier.revocations.live_seconds + 0.5
+    refused(sign(platform, plain_pdf, f"Bearer {at}"), 401, 'error="invalid_token"')
+
+
+def test_a_disabled_clients_tokens_are_refused(
+    platform: Platform,
+    op: PlatformProvider,
+    idp_verifier: AccessTokenVerifier,
+    clock: MovableClock,
+    plain_pdf: bytes,
+) -> None:
+    rp = RelyingParty.register(op, name="Ứng dụng cũ", scopes=("openid", "signing:sign"))  # type: ignore[arg-type]
+    at = tokens_for(rp, Browser(op.issuer), "openid signing:sign")["access_token"]
+    assert sign(platform, plain_pdf, f"Bearer {at}").status_code == 200
+    op.provider.clients.set_disabled(rp.client.client_id)
+    clock.offset = idp_verifier.revocations.live_seconds + 0.5
+    refused(sign(platform, plain_pdf, f"Bearer {at}"), 401, 'error="invalid_token"')
 
 
 def test_a_suspended_officials_token_is_refused_at_once(
