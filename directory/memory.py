@@ -54,7 +54,9 @@ class InMemoryDirectory:
     def authenticate(self, login: str, password: str) -> AuthOutcome:
         self._require_available()
         person = self.find_by_login(login)
-        if person is None or not hmac.compare_digest(self.passwords[person.uid], password):
+        # compared as UTF-8 bytes: compare_digest refuses str with non-ASCII characters (Vietnamese passwords)
+        known = self.passwords[person.uid].encode() if person is not None else b""
+        if person is None or not hmac.compare_digest(known, password.encode()):
             return AuthOutcome(AuthStatus.INVALID_CREDENTIALS)
         if person.locked:
             return AuthOutcome(AuthStatus.LOCKED)

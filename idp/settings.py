@@ -171,6 +171,12 @@ class SigningSettings:
     api_audience: str = doc(
         "access tokens for /api/signing must carry this aud; default: <issuer>/api/signing or <issuer>", ""
     )
+    revocation_cache_seconds: float = doc(
+        "seconds the signing API may go on accepting an access token after its grant was revoked (logout, consent"
+        " withdrawn, refresh-token reuse); each worker asks the provider's database at most once per token in"
+        " that time; 0 asks on every request",
+        5.0,
+    )
     seal_group_prefix: str = doc(
         "only members of a group named <prefix>… (the records office) may apply a unit's seal; empty: any member",
         "van-thu",

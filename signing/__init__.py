@@ -24,6 +24,7 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
     ``instance`` defaults to ``app.extensions["antin.instance"]``. In the embedded default the CA is generated on
     first start; in production it must have been imported (``antin pki import-ca``) or initialised beforehand.
     """
+    from idp.oidc import DPOP_ALGS, resource_server_checks
     from signing.api import register
     from signing.auth import AccessTokenVerifier
     from signing.errors import SigningError
@@ -36,7 +37,14 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
     # the scope signing:sign is what authorises signing.
     issuer = settings.core.issuer
     audience = (settings.signing.api_audience,) if settings.signing.api_audience else (f"{issuer}/api/signing", issuer)
-    register(app, service, AccessTokenVerifier(issuer, audience))
+    verifier = AccessTokenVerifier(
+        issuer,
+        audience,
+        checks=resource_server_checks(instance),
+        dpop_algs=DPOP_ALGS,
+        revocation_cache_seconds=settings.signing.revocation_cache_seconds,
+    )
+    register(app, service, verifier)
     verify = app.extensions.get("antin.verify")
     if verify is not None:
         # The verification API takes the same bearer tokens, and its page shows what a QR code's id refers to.

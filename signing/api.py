@@ -110,10 +110,22 @@ def _too_large(_err: RequestEntityTooLarge) -> Response:
 
 def _authorise(scope: str) -> tuple[SigningState, AccessToken, str]:
     state = signing_state()
-    token = state.verifier.verify(request.headers.get("Authorization"), scope)
+    verifier = state.verifier
+    token = verifier.verify(
+        request.headers.get("Authorization"),
+        scope,
+        method=request.method,
+        url=verifier.resource_url(request.path),
+        dpop_proofs=request.headers.getlist("DPoP"),
+    )
     person = state.service.directory.find_by_uuid(token.subject)
     if person is None:
-        raise TokenError("invalid_token", "the token's subject is not an official of this directory", status=403)
+        raise TokenError(
+            "invalid_token", "the token's subject is not an official of this directory", status=403, scheme=token.scheme
+        )
+    if not person.active:
+        # a suspended or locked official's tokens stop here at once, whatever the cache of revocations says
+        raise TokenError("invalid_token", "the official's account is no longer active", scheme=token.scheme)
     return state, token, person.uid
 
 

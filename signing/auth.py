@@ -1,28 +1,43 @@
-"""Bearer access tokens for ``/api/signing``, checked like any relying party would (RFC 9068, RFC 6750).
+"""Access tokens for ``/api/signing``, checked like any relying party would (RFC 9068, RFC 6750, RFC 9449).
 
 The signing API trusts the IdP only through its published metadata: ``<issuer>/.well-known/openid-configuration``
 names the ``jwks_uri``; the key set is cached and fetched again (at most once a minute) when a token names a key it
 does not hold, so rotations need no restart. A token must be a JWT with ``typ`` ``at+jwt``, signed with an
 asymmetric algorithm by a key of that set, issued by exactly our issuer for our audience, unexpired, with a subject
-and the scope the endpoint needs. Nothing here imports the IdP's code.
+and the scope the endpoint needs.
+
+Two facts are not in the token, and the provider answers them through its public resource-server API
+(:class:`ProviderChecks`, which ``idp.oidc`` exports): whether the grant behind the token has been revoked since
+it was issued (logout, consent withdrawn, refresh-token reuse, a disabled client), and whether a DPoP proof was
+already used. A token bound to a key (``cnf.jkt``) is accepted only as ``Authorization: DPoP <token>`` with one
+``DPoP`` proof of that key for this very request (RFC 9449 §7.1). Nothing here imports the IdP's code.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 from joserfc import jwt
 from joserfc.errors import ClaimError, ExpiredTokenError, JoseError
 from joserfc.jwk import KeySet
 
-__all__ = ["ALGORITHMS", "AccessToken", "AccessTokenVerifier", "TokenError", "http_json"]
+__all__ = [
+    "ALGORITHMS",
+    "AccessToken",
+    "AccessTokenVerifier",
+    "ProviderChecks",
+    "RevocationCache",
+    "TokenError",
+    "http_json",
+]
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +57,42 @@ def http_json(url: str) -> dict[str, Any]:
     return data
 
 
-class TokenError(Exception):
-    """A refused token; ``error`` is the RFC 6750 code and ``status`` the HTTP status to answer with."""
+class ProviderChecks(Protocol):
+    """The provider's public resource-server API (``idp.oidc.ResourceServerChecks``)."""
 
-    def __init__(self, error: str, description: str, *, status: int = 401, scope: str | None = None) -> None:
+    def access_token_revoked(self, jti: str) -> bool:
+        """Whether the access token with this ``jti`` may no longer be used (revoked, unknown, disabled client);
+        ``OSError`` when the provider cannot tell now."""
+        ...
+
+    def check_dpop_proof(self, proof: str, *, method: str, url: str, access_token: str) -> str:
+        """Check a DPoP proof for this request, once only; return its key's thumbprint, raise ``ValueError`` for a
+        bad proof and ``OSError`` when the provider cannot tell now."""
+        ...
+
+
+class TokenError(Exception):
+    """A refused token; ``error`` is the RFC 6750 / RFC 9449 code and ``status`` the HTTP status to answer with.
+
+    ``scheme`` is the authentication scheme the challenge names: ``DPoP`` when the token was sent with it or is
+    bound to a key, else ``Bearer``; with no token at all both schemes are offered (RFC 9449 §7.2).
+    """
+
+    def __init__(
+        self,
+        error: str,
+        description: str,
+        *,
+        status: int = 401,
+        scope: str | None = None,
+        scheme: str = "Bearer",
+    ) -> None:
         self.error = error
         self.description = description
         self.status = status
         self.scope = scope
+        self.scheme = scheme
+        self.dpop_algs: tuple[str, ...] = ()
         super().__init__(description)
 
     @property
@@ -57,7 +100,13 @@ class TokenError(Exception):
         parts = [f'error="{self.error}"', f'error_description="{self.description}"']
         if self.scope:
             parts.append(f'scope="{self.scope}"')
-        return "Bearer " + ", ".join(parts)
+        algs = f'algs="{" ".join(self.dpop_algs)}"' if self.dpop_algs else ""
+        if self.scheme == "DPoP":
+            return "DPoP " + ", ".join([*parts, *([algs] if algs else [])])
+        challenge = "Bearer " + ", ".join(parts)
+        if self.error == "invalid_request" and algs:
+            challenge += ", DPoP " + algs  # no credentials: either scheme will do
+        return challenge
 
 
 @dataclass(frozen=True)
@@ -66,6 +115,41 @@ class AccessToken:
     client_id: str | None
     scopes: frozenset[str]
     claims: dict[str, Any] = field(repr=False)
+    scheme: str = "Bearer"
+
+
+class RevocationCache:
+    """The provider's revocation answers, kept in this process so that most requests cost no database read.
+
+    A "live" answer is kept ``live_seconds``: a revocation reaches this process within that window. A "revoked"
+    answer is kept until the token expires, since a revoked token never comes back.
+    """
+
+    LIMIT = 10_000  # tokens remembered per process; beyond it the cache starts afresh
+
+    def __init__(
+        self, lookup: Callable[[str], bool], *, live_seconds: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.lookup = lookup
+        self.live_seconds = live_seconds
+        self.clock = clock
+        self._answers: dict[str, tuple[float, bool]] = {}
+        self._lock = threading.Lock()
+
+    def revoked(self, jti: str, *, expires_in: float) -> bool:
+        now = self.clock()
+        with self._lock:
+            cached = self._answers.get(jti)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        revoked = self.lookup(jti)
+        keep = max(expires_in, 0.0) if revoked else self.live_seconds
+        if keep > 0:
+            with self._lock:
+                if len(self._answers) >= self.LIMIT:
+                    self._answers.clear()
+                self._answers[jti] = (now + keep, revoked)
+        return revoked
 
 
 class AccessTokenVerifier:
@@ -74,6 +158,9 @@ class AccessTokenVerifier:
         issuer: str,
         audience: str | tuple[str, ...],
         *,
+        checks: ProviderChecks,
+        dpop_algs: tuple[str, ...],
+        revocation_cache_seconds: float = 5.0,
         fetch: JsonFetcher = http_json,
         cache_seconds: float = 300.0,
         leeway: int = 30,
@@ -81,6 +168,11 @@ class AccessTokenVerifier:
     ) -> None:
         self.issuer = issuer
         self.audiences = (audience,) if isinstance(audience, str) else audience
+        self.checks = checks
+        self.dpop_algs = dpop_algs
+        self.revocations = RevocationCache(
+            checks.access_token_revoked, live_seconds=revocation_cache_seconds, clock=clock
+        )
         self.fetch = fetch
         self.cache_seconds = cache_seconds
         self.leeway = leeway
@@ -88,6 +180,10 @@ class AccessTokenVerifier:
         self._keys: KeySet | None = None
         self._fetched_at = 0.0
         self._lock = threading.Lock()
+
+    def resource_url(self, path: str) -> str:
+        """The URL a DPoP proof's ``htu`` must name for a request to ``path`` (the issuer is what clients see)."""
+        return self.issuer + path
 
     def _key_set(self, *, refresh: bool = False) -> KeySet:
         with self._lock:
@@ -107,20 +203,36 @@ class AccessTokenVerifier:
                         raise TokenError("invalid_token", "the token cannot be checked now", status=503) from None
             return self._keys
 
-    def verify(self, authorization: str | None, scope: str) -> AccessToken:
-        """Check an ``Authorization`` header value and return the token's subject and scopes."""
-        if not authorization or not authorization.startswith("Bearer "):
-            raise TokenError("invalid_request", "a bearer access token is required", scope=scope)
-        value = authorization[len("Bearer ") :].strip()
+    def verify(
+        self,
+        authorization: str | None,
+        scope: str,
+        *,
+        method: str = "GET",
+        url: str = "",
+        dpop_proofs: Sequence[str] = (),
+    ) -> AccessToken:
+        """Check a request's ``Authorization`` header (and its ``DPoP`` headers); return the token's subject and
+        scopes. ``method`` and ``url`` are the request's, which a DPoP proof must name."""
+        try:
+            return self._verify(authorization, scope, method=method, url=url, dpop_proofs=dpop_proofs)
+        except TokenError as err:
+            err.dpop_algs = self.dpop_algs
+            raise
+
+    def _verify(
+        self, authorization: str | None, scope: str, *, method: str, url: str, dpop_proofs: Sequence[str]
+    ) -> AccessToken:
+        scheme, value = _credentials(authorization, scope)
         try:
             header = json.loads(_b64decode(value.split(".")[0]))
         except (ValueError, IndexError):
-            raise TokenError("invalid_token", "the token is not a JWT") from None
+            raise TokenError("invalid_token", "the token is not a JWT", scheme=scheme) from None
         if not isinstance(header, dict) or str(header.get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):
-            raise TokenError("invalid_token", "not an access token (typ must be at+jwt)")
+            raise TokenError("invalid_token", "not an access token (typ must be at+jwt)", scheme=scheme)
         if header.get("alg") not in ALGORITHMS:
-            raise TokenError("invalid_token", "the token's algorithm is not accepted")
-        token = self._decode(value, refresh=False)
+            raise TokenError("invalid_token", "the token's algorithm is not accepted", scheme=scheme)
+        token = self._decode(value, refresh=False, scheme=scheme)
         registry = jwt.JWTClaimsRegistry(
             leeway=self.leeway,
             now=lambda: int(self.clock()),
@@ -128,30 +240,87 @@ class AccessTokenVerifier:
             aud={"essential": True, "values": list(self.audiences)},
             exp={"essential": True},
             sub={"essential": True},
+            jti={"essential": True},
         )
         try:
             registry.validate(token.claims)
         except ExpiredTokenError:
-            raise TokenError("invalid_token", "the token has expired") from None
+            raise TokenError("invalid_token", "the token has expired", scheme=scheme) from None
         except ClaimError as err:
-            raise TokenError("invalid_token", f"claim {err.claim!r} is missing or wrong") from None
+            raise TokenError("invalid_token", f"claim {err.claim!r} is missing or wrong", scheme=scheme) from None
         claims = token.claims
+        scheme = self._check_binding(scheme, value, claims, method=method, url=url, proofs=dpop_proofs)
+        self._check_not_revoked(claims, scheme)
         scopes = _scopes(claims)
         if scope not in scopes:
-            raise TokenError("insufficient_scope", f"the token lacks the scope {scope}", status=403, scope=scope)
+            raise TokenError(
+                "insufficient_scope", f"the token lacks the scope {scope}", status=403, scope=scope, scheme=scheme
+            )
         client = claims.get("client_id")
-        return AccessToken(str(claims["sub"]), str(client) if client else None, scopes, dict(claims))
+        return AccessToken(str(claims["sub"]), str(client) if client else None, scopes, dict(claims), scheme)
 
-    def _decode(self, value: str, *, refresh: bool) -> jwt.Token:
+    def _check_binding(
+        self, scheme: str, value: str, claims: dict[str, Any], *, method: str, url: str, proofs: Sequence[str]
+    ) -> str:
+        """RFC 9449 §7.1: a token bound to a key is used only with a fresh proof of that key; return the scheme."""
+        cnf = claims.get("cnf")
+        if cnf is None:
+            if scheme == "DPoP":
+                raise TokenError("invalid_token", "the token is not DPoP-bound: send it as a Bearer token")
+            return scheme
+        jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+        if not isinstance(jkt, str) or not jkt:
+            raise TokenError("invalid_token", "the token is bound to a key in a way this API does not support")
+        if scheme != "DPoP":
+            # a stolen DPoP-bound token must not work as a plain bearer token
+            raise TokenError(
+                "invalid_token", "the token is DPoP-bound: send it as Authorization: DPoP with a proof", scheme="DPoP"
+            )
+        if len(proofs) != 1:
+            raise TokenError("invalid_dpop_proof", "exactly one DPoP proof header is required", scheme="DPoP")
+        try:
+            proof_jkt = self.checks.check_dpop_proof(proofs[0], method=method, url=url, access_token=value)
+        except ValueError as err:
+            raise TokenError("invalid_dpop_proof", str(err), scheme="DPoP") from None
+        except OSError as err:
+            log.warning("cannot check a DPoP proof now: %s", err)
+            raise TokenError("invalid_token", "the token cannot be checked now", status=503, scheme="DPoP") from None
+        if not hmac.compare_digest(proof_jkt, jkt):
+            raise TokenError("invalid_dpop_proof", "the DPoP proof is signed by another key", scheme="DPoP")
+        return scheme
+
+    def _check_not_revoked(self, claims: dict[str, Any], scheme: str) -> None:
+        jti = claims.get("jti")
+        if not isinstance(jti, str) or not jti:
+            raise TokenError("invalid_token", "the token has no jti", scheme=scheme)
+        expires_in = float(claims["exp"]) + self.leeway - self.clock()
+        try:
+            revoked = self.revocations.revoked(jti, expires_in=expires_in)
+        except OSError as err:
+            log.warning("cannot ask the provider whether a token was revoked: %s", err)
+            raise TokenError("invalid_token", "the token cannot be checked now", status=503, scheme=scheme) from None
+        if revoked:
+            raise TokenError("invalid_token", "the token has been revoked", scheme=scheme)
+
+    def _decode(self, value: str, *, refresh: bool, scheme: str) -> jwt.Token:
         keys = self._key_set(refresh=refresh)
         try:
             return jwt.decode(value, keys, algorithms=list(ALGORITHMS))
         except JoseError as err:
             if not refresh and type(err).__name__ in ("MissingKeyError", "InvalidKeyIdError"):
-                return self._decode(value, refresh=True)  # the IdP may have rotated its keys
-            raise TokenError("invalid_token", "the token's signature does not verify") from None
+                return self._decode(value, refresh=True, scheme=scheme)  # the IdP may have rotated its keys
+            raise TokenError("invalid_token", "the token's signature does not verify", scheme=scheme) from None
         except (ValueError, TypeError):
-            raise TokenError("invalid_token", "the token is malformed") from None
+            raise TokenError("invalid_token", "the token is malformed", scheme=scheme) from None
+
+
+def _credentials(authorization: str | None, scope: str) -> tuple[str, str]:
+    """The scheme (``Bearer`` or ``DPoP``, matched case-insensitively as RFC 9110 says) and the token."""
+    scheme, _sep, value = (authorization or "").partition(" ")
+    value = value.strip()
+    if not value or scheme.lower() not in ("bearer", "dpop"):
+        raise TokenError("invalid_request", "an access token is required (Bearer or DPoP)", scope=scope)
+    return ("DPoP" if scheme.lower() == "dpop" else "Bearer"), value
 
 
 def _scopes(claims: dict[str, Any]) -> frozenset[str]:

@@ -147,7 +147,9 @@ OPENAPI: dict[str, Any] = {
                 "scheme": "bearer",
                 "bearerFormat": "JWT",
                 "description": "RFC 9068 access token from the platform's OpenID provider (typ at+jwt), "
-                "audience <issuer>/api/signing, scope signing:sign.",
+                "audience <issuer>/api/signing, scope signing:sign (granted to a client only by an operator). "
+                "A DPoP-bound token (cnf.jkt) goes as 'Authorization: DPoP <token>' with a DPoP proof header "
+                "(RFC 9449); a token whose grant was revoked is refused.",
             }
         },
         "schemas": {

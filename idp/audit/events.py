@@ -34,6 +34,7 @@ class AuditEvent(enum.StrEnum):
     OAUTH_CLIENT_CREATE = "oauth:client:create"
     OAUTH_CLIENT_ROTATE = "oauth:client:rotate-secret"
     OAUTH_CLIENT_DISABLE = "oauth:client:disable"
+    OAUTH_CLIENT_SCOPES = "oauth:client:scopes"
     OAUTH_KEY_ROTATE = "oauth:key:rotate"
 
     # directory administration

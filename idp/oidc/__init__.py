@@ -1,11 +1,17 @@
 """The OpenID Connect provider: discovery, JWKS, authorization (with PAR), token, userinfo, introspection,
-revocation, RP-initiated and back-channel logout. ``init_app(app)`` plugs it into the app factory."""
+revocation, RP-initiated and back-channel logout. ``init_app(app)`` plugs it into the app factory.
+
+The platform's own resource servers (``signing``) use only what this package exports: the revocation and DPoP
+checks of :mod:`idp.oidc.resource`.
+"""
 
 from __future__ import annotations
 
 from flask import Flask
 
-__all__ = ["init_app"]
+from idp.oidc.resource import DPOP_ALGS, DPoPProofError, ResourceServerChecks, resource_server_checks
+
+__all__ = ["DPOP_ALGS", "DPoPProofError", "ResourceServerChecks", "init_app", "resource_server_checks"]
 
 
 def init_app(app: Flask) -> None:

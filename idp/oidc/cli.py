@@ -13,6 +13,7 @@ from idp.oidc.acr import ACR_VALUES
 from idp.oidc.audit import Auditor
 from idp.oidc.clients import (
     AUTH_METHODS,
+    DEFAULT_SCOPES,
     GRANT_TYPES,
     SUPPORTED_SCOPES,
     ClientError,
@@ -68,7 +69,8 @@ def clients() -> None:
     "scopes",
     multiple=True,
     type=click.Choice(SUPPORTED_SCOPES),
-    help="Allowed scope (repeatable); default all.",
+    help="Allowed scope (repeatable); default openid profile email phone party. The signing scopes"
+    " (signing:sign, signing:verify) are given only when named here, --trusted or not.",
 )
 @click.option(
     "--acr",
@@ -127,7 +129,7 @@ def add(
             post_logout_redirect_uris=post_logout_uris,
             backchannel_logout_uri=backchannel_logout_uri,
             grant_types=grant_types or ("authorization_code", "refresh_token"),
-            scopes=scopes or SUPPORTED_SCOPES,
+            scopes=scopes or DEFAULT_SCOPES,
             required_acr=required_acr,
             auth_method=auth_method,
             jwks_uri=jwks_uri,
@@ -143,7 +145,12 @@ def add(
         "oauth:client:create",
         actor="cli",
         client_id=record.client_id,
-        details={"name": record.name, "public": record.public, "trusted": record.trusted},
+        details={
+            "name": record.name,
+            "public": record.public,
+            "trusted": record.trusted,
+            "scopes": list(record.scopes),
+        },
     )
     _print_client(record, as_json, secret)
 
@@ -177,6 +184,38 @@ def _get(instance: Instance, client_id: str) -> ClientRecord:
 def show(instance: Instance, client_id: str, as_json: bool) -> None:
     """Show one client (never its secret)."""
     _print_client(_get(instance, client_id), as_json)
+
+
+@clients.command("set-scopes")
+@click.argument("client_id")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    type=click.Choice(SUPPORTED_SCOPES),
+    help="Allowed scope (repeatable): the client's whole list, which replaces the old one.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def set_scopes(instance: Instance, client_id: str, scopes: tuple[str, ...], as_json: bool) -> None:
+    """Replace the scopes a client may be granted, e.g. to allow it signing:sign.
+
+    Running servers use the new list within ANTIN_OIDC_CLIENT_CACHE_SECONDS; tokens already issued keep their
+    scopes until they expire (`antin clients disable` stops them at once).
+    """
+    try:
+        before = _get(instance, client_id).scopes
+        record = _registry(instance).set_scopes(client_id, scopes)
+    except ClientError as err:
+        raise click.ClickException(str(err)) from None
+    Auditor(instance).record(
+        "oauth:client:scopes",
+        actor="cli",
+        client_id=client_id,
+        details={"before": list(before), "after": list(record.scopes)},
+    )
+    _print_client(record, as_json)
 
 
 @clients.command("rotate-secret")

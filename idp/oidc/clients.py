@@ -3,6 +3,11 @@
 A client is public (no secret, PKCE only, ``token_endpoint_auth_method=none``) or confidential
 (``client_secret_basic``/``client_secret_post`` with a secret shown once and stored as a digest, or
 ``private_key_jwt`` with registered keys). Trusted clients are first-party: their users are not asked to consent.
+
+A client's ``scopes`` is the operator's allow-list: a client gets no scope it was not registered for, trusted or
+not. The signing scopes (:data:`SIGNING_SCOPES`) let an application sign documents in an official's name through
+``/api/signing``: a client has them only when an operator names them (``antin clients add --scope signing:sign``
+or ``antin clients set-scopes``), never by default and never because it is trusted.
 """
 
 from __future__ import annotations
@@ -24,7 +29,10 @@ from idp.oidc.secrets import digest, new_secret, same_digest
 
 __all__ = [
     "AUTH_METHODS",
+    "DEFAULT_SCOPES",
     "GRANT_TYPES",
+    "IDENTITY_SCOPES",
+    "SIGNING_SCOPES",
     "SUPPORTED_SCOPES",
     "ClientError",
     "ClientRecord",
@@ -36,7 +44,12 @@ __all__ = [
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
-SUPPORTED_SCOPES = ("openid", "profile", "email", "phone", "party")
+IDENTITY_SCOPES = ("openid", "profile", "email", "phone", "party")
+# what /api/signing asks for: signing in the official's name, and verifying signed documents
+SIGNING_SCOPES = ("signing:sign", "signing:verify")
+SUPPORTED_SCOPES = IDENTITY_SCOPES + SIGNING_SCOPES
+# what a client gets when the operator names no scope: never the signing ones
+DEFAULT_SCOPES = IDENTITY_SCOPES
 ID_TOKEN_ALGS = ("RS256", "ES256")
 _CACHE_LIMIT = 10_000  # clients kept per process; beyond it the cache starts afresh
 
@@ -61,7 +74,7 @@ class ClientSpec:
     post_logout_redirect_uris: tuple[str, ...] = ()
     backchannel_logout_uri: str | None = None
     grant_types: tuple[str, ...] = ("authorization_code", "refresh_token")
-    scopes: tuple[str, ...] = SUPPORTED_SCOPES
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
     required_acr: str | None = None
     auth_method: str | None = None  # default: none for public clients, client_secret_basic otherwise
     jwks_uri: str | None = None
@@ -222,9 +235,7 @@ def validate_spec(spec: ClientSpec, *, production: bool = False) -> ClientSpec:
         _check_uri("post_logout_uri", uri, production=production)
     if spec.backchannel_logout_uri:
         _check_uri("backchannel_logout_uri", spec.backchannel_logout_uri, production=production)
-    for scope in spec.scopes:
-        if scope not in SUPPORTED_SCOPES:
-            raise ClientError("scope", f"{scope!r} is not one of {', '.join(SUPPORTED_SCOPES)}")
+    _check_scopes(spec.scopes)
     method = spec.auth_method or ("none" if spec.public else "client_secret_basic")
     if method not in AUTH_METHODS:
         raise ClientError("auth_method", f"{method!r} is not one of {', '.join(AUTH_METHODS)}")
@@ -245,6 +256,14 @@ def validate_spec(spec: ClientSpec, *, production: bool = False) -> ClientSpec:
     if spec.client_id is not None and not (0 < len(spec.client_id) <= 64 and spec.client_id.isprintable()):
         raise ClientError("client_id", "must be 1 to 64 printable characters")
     return spec
+
+
+def _check_scopes(scopes: tuple[str, ...]) -> None:
+    if not scopes:
+        raise ClientError("scope", "at least one scope is required")
+    for scope in scopes:
+        if scope not in SUPPORTED_SCOPES:
+            raise ClientError("scope", f"{scope!r} is not one of {', '.join(SUPPORTED_SCOPES)}")
 
 
 def new_client_id() -> str:
@@ -353,6 +372,18 @@ class ClientRegistry:
             record = ClientRecord.from_row(row)
         self.forget(client_id)
         return record, secret
+
+    def set_scopes(self, client_id: str, scopes: tuple[str, ...]) -> ClientRecord:
+        """Replace a client's allowed scopes (the operator's allow-list); tokens already issued keep theirs."""
+        _check_scopes(scopes)
+        with self._db.session() as s:
+            row = s.scalar(select(Client).where(Client.client_id == client_id))
+            if row is None:
+                raise ClientError("client_id", f"no client {client_id!r}")
+            row.scopes = list(dict.fromkeys(scopes))
+            record = ClientRecord.from_row(row)
+        self.forget(client_id)
+        return record
 
     def set_disabled(self, client_id: str, disabled: bool = True) -> ClientRecord:
         with self._db.session() as s:

@@ -8,9 +8,9 @@ root for pdfsig. Access tokens for the API are signed with a test key whose JWKS
 
 from __future__ import annotations
 
+import base64
 import io
 import json
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -30,6 +30,9 @@ from directory.memory import InMemoryDirectory
 from directory.models import AccountStatus, UnitKind, UnitRef
 from idp.database import Base
 from idp.instance import Instance
+from idp.oidc.clients import ClientSpec
+from idp.oidc.provider import get_provider
+from idp.oidc.tokens import GrantContext
 from idp.settings import load_settings
 from signing.auth import AccessTokenVerifier, http_json
 from signing.hsm import SOFTHSM_MODULE_CANDIDATES
@@ -116,6 +119,8 @@ class Platform:
     token_key: ECKey
     audience: str
     app: Flask
+    idp_verifier: AccessTokenVerifier
+    """The verifier ``signing.init_app`` wired, trusting the IdP's real JWKS (the fixture's trusts a test key)."""
 
     @property
     def root_der(self) -> bytes:
@@ -131,6 +136,16 @@ class Platform:
         self.service.sign(io.BytesIO(pdf), out, request)
         return out.getvalue()
 
+    def issued_jti(self) -> str:
+        """The jti of an access token the IdP really issued (and can revoke), to the client ``cong-van``."""
+        provider = get_provider(self.instance)
+        client = provider.clients.get("cong-van")
+        assert client is not None
+        subject = self.directory.people["an"].entry_uuid
+        response, _grant = provider.tokens.issue(GrantContext(client=client, subject=subject, scope="signing:sign"))
+        payload = response["access_token"].split(".")[1]
+        return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["jti"])
+
     def access_token(self, **overrides: Any) -> str:
         now = int(time.time())
         claims: dict[str, Any] = {
@@ -141,7 +156,7 @@ class Platform:
             "scope": "openid signing:sign",
             "iat": now,
             "exp": now + 300,
-            "jti": os.urandom(8).hex(),
+            "jti": self.issued_jti(),
         }
         header = {"alg": "ES256", "typ": "at+jwt", "kid": self.token_key.kid}
         header.update(overrides.pop("header", {}))
@@ -199,10 +214,16 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     def discovery() -> Any:
         return jsonify({"issuer": base_url, "jwks_uri": f"{base_url}/test-jwks"})
 
+    wired = app.extensions["antin.signing"].verifier
     app.extensions["antin.signing"].verifier = AccessTokenVerifier(
         base_url,
-        app.extensions["antin.signing"].verifier.audiences,  # what signing.init_app chose
+        wired.audiences,  # what signing.init_app chose
+        checks=wired.checks,  # the provider's real revocation and DPoP checks
+        dpop_algs=wired.dpop_algs,
         fetch=lambda url: http_json(url.replace("/.well-known/openid-configuration", "/test-discovery")),
+    )
+    get_provider(instance).clients.add(
+        ClientSpec(name="Công văn", client_id="cong-van", grant_types=("client_credentials",), scopes=("signing:sign",))
     )
 
     @app.get("/test-jwks")
@@ -213,7 +234,9 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     serving = _serve(app, port)
     next(serving)
     try:
-        yield Platform(instance, service, directory, base_url, data_dir, nss, token_key, f"{base_url}/api/signing", app)
+        yield Platform(
+            instance, service, directory, base_url, data_dir, nss, token_key, f"{base_url}/api/signing", app, wired
+        )
     finally:
         next(serving, None)
         instance.close()

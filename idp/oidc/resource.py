@@ -1,0 +1,82 @@
+"""What the provider tells the platform's own resource servers about an access token they have already verified.
+
+A resource server checks a JWT access token's signature and claims itself, against the published JWKS (RFC 9068).
+Two things it cannot see in the token: whether the grant behind it was revoked since (logout, consent withdrawn,
+refresh-token reuse, a replayed code, a disabled client), and whether a DPoP proof's ``jti`` was already used.
+Both live in the provider's database, which every worker shares; this module is the only door to them. It is
+exported by :mod:`idp.oidc`, and ``signing`` uses nothing else of the provider.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from idp.database import Database
+from idp.instance import Instance
+from idp.oidc.dpop import DPOP_ALGS, InvalidDPoPProofError, verify_dpop_proof
+from idp.oidc.jti import JtiStore
+from idp.oidc.models import Client, Grant, IssuedToken
+
+__all__ = ["DPOP_ALGS", "DPoPProofError", "ResourceServerChecks", "resource_server_checks"]
+
+# one statement: the access token by its jti, its grant and its client
+_ACCESS_TOKEN_STATE = (
+    select(IssuedToken.revoked_at, Grant.revoked_at, Client.disabled)
+    .join(Grant, IssuedToken.grant_id == Grant.id)
+    .join(Client, Client.client_id == Grant.client_id, isouter=True)
+    .where(IssuedToken.lookup == bindparam("jti"), IssuedToken.kind == "access")
+)
+
+
+class DPoPProofError(ValueError):
+    """A DPoP proof that does not hold for this request (malformed, wrong method or URL, old, replayed…)."""
+
+
+class ResourceServerChecks:
+    """Revocation and DPoP replay checks for resource servers, read from the provider's database."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self._jti = JtiStore(database)
+
+    def access_token_revoked(self, jti: str) -> bool:
+        """Whether the access token with this ``jti`` may no longer be used.
+
+        True when the token or its grant was revoked, when its client is disabled, and when no such token was
+        issued here (a token that verifies against our keys but is unknown is never taken on trust). Raises
+        ``ConnectionError`` when the database cannot be read.
+        """
+        try:
+            with self._db.reading() as s:
+                row = s.execute(_ACCESS_TOKEN_STATE, {"jti": jti[:64]}).first()
+        except SQLAlchemyError as err:
+            raise ConnectionError("the provider's database cannot be read") from err
+        if row is None:
+            return True
+        token_revoked, grant_revoked, client_disabled = row
+        return token_revoked is not None or grant_revoked is not None or client_disabled is not False
+
+    def check_dpop_proof(self, proof: str, *, method: str, url: str, access_token: str) -> str:
+        """Check a DPoP proof sent with ``access_token`` (RFC 9449 §4.3, §7.1); return its key's thumbprint.
+
+        The proof's ``jti`` is recorded in the same store the token endpoint uses, so a proof is usable once on the
+        whole platform, whichever worker sees it. Raises :class:`DPoPProofError` for a proof that does not hold,
+        ``ConnectionError`` when the database cannot be written.
+        """
+        try:
+            return verify_dpop_proof(
+                proof,
+                method=method,
+                url=url,
+                access_token=access_token,
+                remember_jti=lambda jti, ttl: self._jti.remember("dpop", jti, ttl),
+            )
+        except InvalidDPoPProofError as err:
+            raise DPoPProofError(str(err.description or "invalid DPoP proof")) from None
+        except SQLAlchemyError as err:
+            raise ConnectionError("the provider's database cannot be written") from err
+
+
+def resource_server_checks(instance: Instance) -> ResourceServerChecks:
+    return ResourceServerChecks(instance.database)
