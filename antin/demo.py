@@ -47,9 +47,8 @@ def prepare_directory(instance: Instance, out: ExitStack) -> list[dict[str, str]
     """Start the managed slapd (stopped when the demo ends) and seed it on first start."""
     slapd = instance.managed_slapd
     if slapd is not None and not slapd.is_running():
-        with lifecycle.critical():  # a slapd started is a slapd that will be stopped
-            out.callback(slapd.stop)
-            slapd.start()
+        out.callback(slapd.stop)
+        slapd.start()
     accounts_path = instance.data_dir / ACCOUNTS_FILE
     if accounts_path.exists():
         accounts: list[dict[str, str]] = json.loads(accounts_path.read_text(encoding="utf-8"))
@@ -57,10 +56,9 @@ def prepare_directory(instance: Instance, out: ExitStack) -> list[dict[str, str]
     from directory.demo_data import seed_demo
 
     accounts = [{"uid": uid, "password": pw, "role": role} for uid, pw, role in seed_demo(instance.directory)]
-    with lifecycle.critical():
-        fd = os.open(accounts_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(accounts, fh, ensure_ascii=False, indent=2)
+    fd = os.open(accounts_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(accounts, fh, ensure_ascii=False, indent=2)
     return accounts
 
 
@@ -102,20 +100,26 @@ def demo(port: int | None, host: str | None) -> None:
     click.echo("Ấn Tín demo stopped", err=True)
 
 
+# What create_app imports, heaviest first: a stop request is seen between two of them.
+PLATFORM_MODULES = ("sqlalchemy.orm", "idp.oidc", "idp.login", "signing.pades", "signing.validation", "signing")
+
+
 def _run(settings: Settings) -> None:
-    """Start each part (a stop signal may cut the start short), serve until stopped, stop in reverse order."""
+    """Start each part, looking for a stop request between them; serve until one comes; stop in reverse order."""
     instance = Instance(settings)
     with ExitStack() as stack:
         stack.callback(instance.close)
-        with lifecycle.interruptible():
-            instance.ensure_data_dir()
-            upgrade(instance.database)
-            accounts = prepare_directory(instance, stack)
-            client = ensure_demo_client(instance)
-            app = create_app(instance=instance)
-            with lifecycle.critical():
-                server = make_server(settings.server.host, settings.server.port, app, threaded=True)
-                stack.callback(server.server_close)
+        instance.ensure_data_dir()
+        upgrade(instance.database)
+        lifecycle.check()
+        accounts = prepare_directory(instance, stack)
+        lifecycle.check()
+        client = ensure_demo_client(instance)
+        lifecycle.import_in_steps(PLATFORM_MODULES)
+        app = create_app(instance=instance)
+        server = make_server(settings.server.host, settings.server.port, app, threaded=True)
+        stack.callback(server.server_close)
+        lifecycle.check()
         instance.audit.record(AuditEvent.INSTANCE_START, details={"mode": "demo", "issuer": settings.core.issuer})
         print_banner(settings, accounts, instance.data_dir, client)
         serving = threading.Thread(target=server.serve_forever, name="antin-demo-http", daemon=True)

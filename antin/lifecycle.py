@@ -3,34 +3,32 @@
 Python's default answer to Ctrl-C is a ``KeyboardInterrupt`` raised wherever the main thread happens to be: in
 the middle of starting slapd (which then outlives the command), inside a clean-up half done, or during the
 imports (a traceback and exit 1); SIGTERM's default kills the process with nothing stopped. These commands take
-SIGINT and SIGTERM alike, from ``antin``'s entry point on, before anything heavy is imported:
+SIGINT and SIGTERM alike, from ``antin``'s entry point on, before anything heavy is imported, as a *request*:
+the handler only raises a flag, start-up looks at it between its steps (:func:`check`, which raises
+:class:`StopRequested`), the serving loop waits on it (:func:`wait`), and the command then stops what it started,
+in reverse order, and exits 0.
 
-- while a command serves, a signal only raises a flag, and the serving loop (:func:`wait`) sees it;
-- during a start-up that declares itself :func:`interruptible` (each step of it "adds what is missing", so a
-  step cut short is finished by the next start, as after a crash), the signal stops it at once with
-  :class:`StopRequested`, except inside a :func:`critical` section (starting slapd until its stop is arranged,
-  writing a file), where it waits for the section's end;
-- once stopping, further signals are ignored: the clean-up is never cut short.
-
-The command then stops what it started, in reverse order, and exits 0. The handler never takes a lock (a
-``threading.Event.set`` in a handler can deadlock the main thread it interrupts).
+The request is never delivered as an exception at an arbitrary point (as ``KeyboardInterrupt`` is): one that
+lands inside a library's locked section (python-ldap's connection lock, a pool's condition) leaves the lock held,
+and the clean-up then waits on it for ever, as ``scripts/stop_soak.py`` showed. Start-up therefore breaks its
+long steps into short ones (the imports one package at a time). The handler never takes a lock either
+(a ``threading.Event.set`` in a handler can deadlock the main thread it interrupts).
 """
 
 from __future__ import annotations
 
+import importlib
 import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from types import FrameType
 
 __all__ = [
     "SERVING_COMMANDS",
     "StopRequested",
     "check",
-    "critical",
     "defer_stop_signals",
-    "interruptible",
+    "import_in_steps",
     "is_serving",
     "stop_requested",
     "wait",
@@ -48,8 +46,6 @@ class StopRequested(BaseException):  # like KeyboardInterrupt, so that an `excep
 class _State:
     installed = False
     requested = False
-    interruptible = False  # in a start-up that may be cut short
-    critical = 0  # depth of critical sections
 
 
 _state = _State()
@@ -57,9 +53,6 @@ _state = _State()
 
 def _request_stop(_signum: int, _frame: FrameType | None) -> None:
     _state.requested = True
-    if _state.interruptible and not _state.critical:
-        _state.interruptible = False  # from here on, stopping: nothing is cut short any more
-        raise StopRequested
 
 
 def is_serving(args: list[str]) -> bool:
@@ -82,34 +75,16 @@ def stop_requested() -> bool:
 
 
 def check() -> None:
-    """Raise :class:`StopRequested` if a stop signal has arrived (between steps that were not interruptible)."""
+    """Between two steps of a start-up: raise :class:`StopRequested` if a stop signal has arrived."""
     if _state.requested:
         raise StopRequested
 
 
-@contextmanager
-def interruptible() -> Iterator[None]:
-    """A start-up whose steps a stop signal may cut short (see the module's docstring)."""
-    check()
-    _state.interruptible = True
-    try:
-        yield
-    finally:
-        _state.interruptible = False
-    check()  # a stop that came during the last critical section
-
-
-@contextmanager
-def critical() -> Iterator[None]:
-    """A section that a stop signal must not cut: the stop waits for its end."""
-    _state.critical += 1
-    try:
-        yield
-    finally:
-        _state.critical -= 1
-    if _state.interruptible and _state.requested:
-        _state.interruptible = False
-        raise StopRequested
+def import_in_steps(modules: Iterable[str]) -> None:
+    """Import these modules one at a time, looking for a stop request after each (imports take seconds when busy)."""
+    for name in modules:
+        importlib.import_module(name)
+        check()
 
 
 def wait(seconds: float | None = None) -> bool:

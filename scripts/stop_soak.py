@@ -41,6 +41,7 @@ class Run:
     stop_seconds: float
     leftovers: list[str]
     traceback: bool
+    last_words: str  # the end of what it wrote on stderr, when the run failed
 
     @property
     def ok(self) -> bool:
@@ -134,6 +135,7 @@ def one_run(command: str, sig: signal.Signals, *, at_startup: bool) -> Run:
             round(stopped, 3),
             leftovers,
             "Traceback" in err,
+            "" if proc.returncode == 0 and "Traceback" not in err else " | ".join(err.strip().splitlines()[-3:]),
         )
 
 
@@ -161,7 +163,7 @@ def main() -> None:
                 mark = "ok" if run.ok else "FAILED"
                 print(
                     f"{command:<16} {run.signal:<8} {run.moment:<9} exit={run.exit_code} "
-                    f"{run.stop_seconds:6.2f} s {mark} {' '.join(run.leftovers)}",
+                    f"{run.stop_seconds:6.2f} s {mark} {' '.join(run.leftovers)} {run.last_words}",
                     flush=True,
                 )
     finally:
