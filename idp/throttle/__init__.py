@@ -5,9 +5,9 @@ The directory's password policy locks an account after ``pwdMaxFailure`` failed 
 (a *stranger*) once the strangers' failures for that login could, with the official's own, reach that number:
 
 - a stranger's attempt takes a place in three budgets, each in one atomic step, before the directory is asked:
-  the source address (progressive delays after ``address_failures``, against password spraying), the login
-  from that address (delays after ``account_failures``), and the login (at most ``pwdMaxFailure - 1 -
-  device_failures`` attempts within ``pwdFailureCountInterval``, forgotten that long after the last one);
+  the login (at most ``pwdMaxFailure - 1 - device_failures`` attempts within ``pwdFailureCountInterval``,
+  forgotten that long after the last one), the login from that address (progressive delays after
+  ``account_failures``), and the source address (delays after ``address_failures``, against password spraying);
 - a browser with a valid device cookie for the login (:mod:`idp.throttle.device`) uses a budget of its own of
   ``device_failures`` attempts in the same window; when that is spent it is treated as a stranger's.
 
@@ -48,6 +48,9 @@ FORGET_AFTER_SECONDS = 3600  # the delays of an address, and of a login from an 
 NO_LOCKOUT_FAILURES = 10  # strangers' attempts per login and window when the directory never locks
 NO_LOCKOUT_WINDOW = 900
 NEVER = 10 * 365 * 86400  # a window for a directory that forgets failures only at a successful bind
+# The directory dates a failure when the bind ends, the throttle when the attempt starts: forgetting a little
+# later than the directory covers a slow bind (the directory's timeout is 5 s by default) and clock resolution.
+WINDOW_MARGIN_SECONDS = 30
 
 
 def throttle_key(kind: str, *values: str) -> str:
@@ -101,7 +104,8 @@ class LoginThrottle:
                 self._warned = True
             strangers = 1
         interval = policy.failure_count_interval
-        return LoginBudgets(strangers, device, float(interval or NEVER), forget_on_success=interval == 0)
+        window = interval + WINDOW_MARGIN_SECONDS if interval else NEVER
+        return LoginBudgets(strangers, device, float(window), forget_on_success=interval == 0)
 
     def _delays(self, after: int) -> Budget:
         return Budget(window=FORGET_AFTER_SECONDS, delay_after=after, max_delay=self.settings.max_delay_seconds)
@@ -123,10 +127,12 @@ class LoginThrottle:
             if own.allowed:
                 return Admission(True, trusted=True, keys=keys, taken=("device",), budgets=budgets)
             # this device's budget is spent (a stolen cookie, or many typos): from now on it is a stranger's
+        # the login's budget first: when it is spent (what an attack on one official leads to), nothing else is
+        # touched; a later refusal gives its place back (it has no delay to leave behind)
         plan = (
-            ("address", self._delays(self.settings.address_failures)),
-            ("pair", self._delays(self.settings.account_failures)),
             ("login", Budget(budgets.window, limit=budgets.strangers)),
+            ("pair", self._delays(self.settings.account_failures)),
+            ("address", self._delays(self.settings.address_failures)),
         )
         taken: list[str] = []
         for name, budget in plan:

@@ -162,6 +162,7 @@ class DatabaseThrottleStore:
 
 # KEYS[1]: the counter; ARGV: now, window, limit, delay_after (-1: none), max_delay. Returns allowed, attempts, wait.
 _TAKE = """
+local function exact(x) return string.format('%.17g', x) end  -- tostring keeps 14 digits: it rounds times up
 local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local delay_after, max_delay = tonumber(ARGV[4]), tonumber(ARGV[5])
 local v = redis.call('HMGET', KEYS[1], 'attempts', 'blocked', 'expires')
@@ -170,12 +171,12 @@ if expires <= now then attempts, blocked = 0, 0 end
 if attempts >= limit or blocked > now then
   local wait = blocked - now
   if attempts >= limit and expires - now > wait then wait = expires - now end
-  return {0, attempts, tostring(wait)}
+  return {0, attempts, exact(wait)}
 end
 attempts = attempts + 1
 local delay = 0
 if delay_after >= 0 and attempts >= delay_after then delay = math.min(2 ^ (attempts - delay_after), max_delay) end
-redis.call('HSET', KEYS[1], 'attempts', attempts, 'blocked', tostring(now + delay), 'expires', tostring(now + window))
+redis.call('HSET', KEYS[1], 'attempts', attempts, 'blocked', exact(now + delay), 'expires', exact(now + window))
 redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000) + 1000)
 return {1, attempts, '0'}
 """
