@@ -8,7 +8,6 @@ import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from idp.throttle import DEVICE_COOKIE, DatabaseThrottleStore, LoginThrottle, Re
 from idp.throttle.store import Budget
 from tests.idp.oidc_harness import LiveProvider, live_provider
 from tests.idp.rp import Browser, RelyingParty
+from tests.idp.strangers import hammer, owners_browser, stranger_attempt, throttle_backend
 
 SETTINGS = ThrottleSettings(account_failures=3, address_failures=10, max_delay_seconds=60, untrusted_failures=100)
 NO_LOCKOUT = LockoutPolicy(max_failures=0, failure_count_interval=0, lockout_seconds=0)
@@ -166,60 +166,13 @@ def directory() -> CountingDirectory:
     return d
 
 
-def stranger_attempt(op: LiveProvider, rp: RelyingParty, login: str, password: str = "guess") -> tuple[int, str, str]:
-    """A fresh browser (no cookie at all) tries a password: (status, message shown, Retry-After)."""
-    browser = Browser(op.issuer, **{"Accept-Language": "en"})
-    page = rp.authorize(browser).page
-    assert page is not None
-    outcome = browser.login(page, login, password)
-    assert outcome.page is not None
-    message = re.search(r'id="login-error"[^>]*>([^<]*)<', outcome.page.text)
-    return (
-        outcome.page.status_code,
-        message.group(1).strip() if message else "",
-        outcome.page.headers.get("Retry-After", ""),
-    )
-
-
-def owners_browser(op: LiveProvider, rp: RelyingParty) -> Browser:
-    """The official signs in once from this browser, then the session ends; the device cookie stays."""
-    browser = Browser(op.issuer, **{"Accept-Language": "en"})
-    assert rp.sign_in(browser, "an.nguyen", PASSWORD)["code"]
-    assert browser.session.cookies.get(DEVICE_COOKIE)
-    for cookie in list(browser.session.cookies):
-        if cookie.name != DEVICE_COOKIE:
-            browser.session.cookies.clear(cookie.domain, cookie.path, cookie.name)
-    return browser
-
-
-def hammer(op: LiveProvider, rp: RelyingParty, login: str, *, sequential: int, parallel: int) -> list[int]:
-    statuses = [stranger_attempt(op, rp, login)[0] for _ in range(sequential)]
-    with ThreadPoolExecutor(16) as pool:
-        statuses += [s for s, _, _ in pool.map(lambda _: stranger_attempt(op, rp, login), range(parallel))]
-    return statuses
-
-
-@contextmanager
-def throttle_backend(tmp_path: Path, backend: str) -> Iterator[dict[str, str]]:
-    """Provider settings for the store: the database by default, a real Redis as in production."""
-    if backend == "database":
-        yield {}
-        return
-    from tests.components import require_command
-    from tests.servers import redis_server
-
-    require_command("redis-server")
-    with redis_server(tmp_path / "redis") as url:
-        yield {"redis__url": url}
-
-
 @pytest.mark.parametrize("backend", ["database", "redis"])
 def test_fifty_strangers_cannot_lock_the_official_out(
     tmp_path: Path, directory: CountingDirectory, backend: str
 ) -> None:
     with throttle_backend(tmp_path, backend) as overrides, live_provider(tmp_path / "op", directory, **overrides) as op:
         rp = RelyingParty.register(op)
-        browser = owners_browser(op, rp)
+        browser = owners_browser(op, rp, "an.nguyen", PASSWORD)
         directory.calls = 0
         statuses = hammer(op, rp, "an.nguyen", sequential=50, parallel=50)
         assert statuses.count(401) <= 2 and statuses.count(429) >= 98
@@ -257,8 +210,8 @@ def test_parallel_strangers_cannot_exceed_the_budget(op: LiveProvider, directory
 
 def test_a_stolen_device_cookie_is_shut_out_alone(op: LiveProvider, directory: CountingDirectory) -> None:
     rp = RelyingParty.register(op)
-    laptop = owners_browser(op, rp)
-    office = owners_browser(op, rp)
+    laptop = owners_browser(op, rp, "an.nguyen", PASSWORD)
+    office = owners_browser(op, rp, "an.nguyen", PASSWORD)
     thief = Browser(op.issuer)
     for cookie in laptop.session.cookies:
         if cookie.name == DEVICE_COOKIE:
