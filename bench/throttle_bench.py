@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -99,9 +99,8 @@ def main() -> None:
             print(f"{name}: an attacker's best schedule against one login")
             attacker(store, args.hours)
             print(f"{name}: one atomic take")
-            run: Callable[[int], None] = lambda threads, s=store: takes(s, args.takes, threads)  # noqa: E731
-            run(1)
-            run(8)
+            for threads in (1, 8):
+                takes(store, args.takes, threads)
 
 
 if __name__ == "__main__":

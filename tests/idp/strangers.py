@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 from idp.throttle import DEVICE_COOKIE
@@ -38,7 +39,8 @@ def owners_browser(op: LiveProvider, rp: RelyingParty, login: str, password: str
     browser = Browser(op.issuer, **{"Accept-Language": "en"})
     assert rp.sign_in(browser, login, password)["code"]
     assert browser.session.cookies.get(DEVICE_COOKIE)
-    for cookie in list(browser.session.cookies):
+    jar: CookieJar = browser.session.cookies
+    for cookie in list(jar):
         if cookie.name != DEVICE_COOKIE:
             browser.session.cookies.clear(cookie.domain, cookie.path, cookie.name)
     return browser

@@ -28,13 +28,26 @@ PPOLICY = LockoutPolicy()  # the platform's default: 5 failures within 900 s loc
 PASSWORD = "correct horse"
 
 
-@pytest.fixture(params=["database", "redis"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ThrottleStore]:
-    if request.param == "database":
-        import idp.throttle.models  # noqa: F401
+@pytest.fixture(scope="module")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from tests.servers import postgres_server
 
-        db = Database(f"sqlite:///{tmp_path / 't.sqlite3'}")
-        Base.metadata.create_all(db.engine)
+    with postgres_server(tmp_path_factory.mktemp("pg")) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "redis"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ThrottleStore]:
+    if request.param in ("sqlite", "postgresql"):
+        from idp.throttle.models import ThrottleCounter
+
+        url = f"sqlite:///{tmp_path / 't.sqlite3'}"
+        if request.param == "postgresql":
+            url = request.getfixturevalue("postgres_url")
+        db = Database(url)
+        table = ThrottleCounter.__table__
+        Base.metadata.drop_all(db.engine, tables=[table])  # type: ignore[list-item]
+        Base.metadata.create_all(db.engine, tables=[table])  # type: ignore[list-item]
         yield DatabaseThrottleStore(db)
         db.dispose()
     else:
@@ -48,7 +61,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ThrottleSt
             redis_store.close()
 
 
-# -- the budgets, on a simulated clock, in both stores ----------------------------------------------------------
+# -- the budgets, on a simulated clock, in every store ----------------------------------------------------------
 
 
 def test_progressive_delays(store: ThrottleStore) -> None:
