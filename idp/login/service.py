@@ -20,7 +20,7 @@ from directory.errors import (
 from directory.models import AuthStatus, Person
 from directory.protocol import UserDirectory
 from idp.oidc.audit import Auditor
-from idp.throttle import Admission, DeviceCookies, LoginThrottle
+from idp.throttle import Admission, DeviceCookies, LoginThrottle, ThrottleUnavailableError
 
 __all__ = ["LoginOutcome", "LoginService", "LoginStatus", "PasswordChangeOutcome"]
 
@@ -116,6 +116,9 @@ class LoginService:
         except DirectoryUnavailableError as err:
             log.warning("directory unavailable during sign-in: %s", err.reason)
             return LoginOutcome(LoginStatus.UNAVAILABLE)
+        except ThrottleUnavailableError as err:
+            log.warning("throttle store unavailable during sign-in (%s): attempt refused", err)
+            return LoginOutcome(LoginStatus.UNAVAILABLE)
         if not admission.allowed:
             self.audit.record("login:attempt:throttled", actor=login, ip=ip, details={"wait": admission.wait_seconds})
             return LoginOutcome(LoginStatus.THROTTLED, wait_seconds=admission.wait_seconds)
@@ -165,7 +168,7 @@ class LoginService:
             return PasswordChangeOutcome.MISMATCH
         try:
             admission = self._admit(self._account_key(login.strip()), ip, device_cookie)
-        except DirectoryUnavailableError:
+        except (DirectoryUnavailableError, ThrottleUnavailableError):
             return PasswordChangeOutcome.UNAVAILABLE
         if not admission.allowed:
             return PasswordChangeOutcome.THROTTLED

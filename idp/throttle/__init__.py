@@ -29,7 +29,13 @@ from dataclasses import dataclass, field
 from directory.policy import LockoutPolicy
 from idp.settings import ThrottleSettings
 from idp.throttle.device import DEVICE_COOKIE, DeviceCookies
-from idp.throttle.store import Budget, DatabaseThrottleStore, RedisThrottleStore, ThrottleStore
+from idp.throttle.store import (
+    Budget,
+    DatabaseThrottleStore,
+    RedisThrottleStore,
+    ThrottleStore,
+    ThrottleUnavailableError,
+)
 
 __all__ = [
     "DEVICE_COOKIE",
@@ -40,6 +46,7 @@ __all__ = [
     "LoginThrottle",
     "RedisThrottleStore",
     "ThrottleStore",
+    "ThrottleUnavailableError",
 ]
 
 log = logging.getLogger(__name__)
@@ -147,15 +154,21 @@ class LoginThrottle:
 
     def succeeded(self, admission: Admission) -> None:
         """The password was right: uncount this attempt; the login's delays from that address end."""
-        for name in admission.taken:
-            if name == "login" and admission.budgets is not None and admission.budgets.forget_on_success:
-                self.store.clear(admission.keys[name])
-            elif name != "pair":
-                self.store.give_back(admission.keys[name])
-        if "pair" in admission.keys:
-            self.store.clear(admission.keys["pair"])
+        try:
+            for name in admission.taken:
+                if name == "login" and admission.budgets is not None and admission.budgets.forget_on_success:
+                    self.store.clear(admission.keys[name])
+                elif name != "pair":
+                    self.store.give_back(admission.keys[name])
+            if "pair" in admission.keys:
+                self.store.clear(admission.keys["pair"])
+        except ThrottleUnavailableError as err:  # the attempt stays counted: the safe side
+            log.warning("throttle store unavailable after a sign-in (%s)", err)
 
     def undecided(self, admission: Admission) -> None:
         """The directory was not asked (unreachable): uncount the attempt everywhere."""
-        for name in admission.taken:
-            self.store.give_back(admission.keys[name])
+        try:
+            for name in admission.taken:
+                self.store.give_back(admission.keys[name])
+        except ThrottleUnavailableError as err:
+            log.warning("throttle store unavailable (%s)", err)

@@ -8,20 +8,35 @@ a check made before any of them is counted: each attempt either takes a place in
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import and_, case, delete, literal, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ColumnElement
 
 from idp.database import Database, table_of
 from idp.throttle.models import ThrottleCounter
 
-__all__ = ["Budget", "Counter", "DatabaseThrottleStore", "RedisThrottleStore", "Take", "ThrottleStore"]
+__all__ = [
+    "Budget",
+    "Counter",
+    "DatabaseThrottleStore",
+    "RedisThrottleStore",
+    "Take",
+    "ThrottleStore",
+    "ThrottleUnavailableError",
+]
 
 UNLIMITED = 2**31 - 1
 CLEAN_EVERY = 64  # SQL: forgotten rows are deleted every this many takes
+
+
+class ThrottleUnavailableError(Exception):
+    """The store cannot be reached: the attempt is refused (no bind without a count), never let through."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +89,17 @@ class ThrottleStore(Protocol):
     def get(self, key: str) -> Counter | None:
         """The key's counter as stored (tests, inspection)."""
         ...
+
+
+@contextmanager
+def _unavailable_as_error() -> Iterator[None]:
+    """Database and Redis errors as ThrottleUnavailableError (a clear 503 upstream, never a 500)."""
+    import redis
+
+    try:
+        yield
+    except (SQLAlchemyError, redis.RedisError) as err:
+        raise ThrottleUnavailableError(type(getattr(err, "orig", None) or err).__name__) from err
 
 
 def _refusal(counter: Counter | None, budget: Budget, now: float) -> Take:
@@ -135,7 +161,7 @@ class DatabaseThrottleStore:
                 .on_conflict_do_update(index_elements=[t.c.key], set_=changes, where=admits)
                 .returning(t.c.attempts)
             )
-        with self._db.transaction() as conn:
+        with _unavailable_as_error(), self._db.transaction() as conn:
             counted = conn.execute(statement).scalar()
             self._takes += 1
             if self._takes % CLEAN_EVERY == 0:
@@ -146,11 +172,11 @@ class DatabaseThrottleStore:
 
     def give_back(self, key: str) -> None:
         t = self._table
-        with self._db.transaction() as conn:
+        with _unavailable_as_error(), self._db.transaction() as conn:
             conn.execute(update(t).where(t.c.key == key, t.c.attempts > 0).values(attempts=t.c.attempts - 1))
 
     def clear(self, key: str) -> None:
-        with self._db.transaction() as conn:
+        with _unavailable_as_error(), self._db.transaction() as conn:
             conn.execute(delete(self._table).where(self._table.c.key == key))
 
     def get(self, key: str) -> Counter | None:
@@ -205,14 +231,17 @@ class RedisThrottleStore:
         limit = budget.limit if budget.limit is not None else UNLIMITED
         args: list[str | int] = [repr(now), repr(float(budget.window)), limit, delay_after]
         args.append(repr(float(budget.max_delay)))
-        allowed, attempts, wait = self._take(keys=[self.PREFIX + key], args=args)
+        with _unavailable_as_error():
+            allowed, attempts, wait = self._take(keys=[self.PREFIX + key], args=args)
         return Take(bool(allowed), int(attempts), max(float(wait), 0.0))
 
     def give_back(self, key: str) -> None:
-        self._give_back(keys=[self.PREFIX + key])
+        with _unavailable_as_error():
+            self._give_back(keys=[self.PREFIX + key])
 
     def clear(self, key: str) -> None:
-        self._redis.delete(self.PREFIX + key)
+        with _unavailable_as_error():
+            self._redis.delete(self.PREFIX + key)
 
     def get(self, key: str) -> Counter | None:
         values = self._redis.hgetall(self.PREFIX + key)

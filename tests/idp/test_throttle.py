@@ -306,3 +306,14 @@ def test_redis_holds_the_counters_when_configured(tmp_path: Path) -> None:
         keys = redis.Redis.from_url(url).keys("antin:throttle:*")
         assert len(keys) == 3  # the address, the login from it, the login (was 2); names are digests
         assert not any(b"an.nguyen" in k or b"127.0.0.1" in k for k in keys)
+
+
+def test_an_unreachable_store_refuses_without_binding(tmp_path: Path, directory: CountingDirectory) -> None:
+    """Redis down: a clear 503, and no password reaches the directory uncounted."""
+    from tests.components import free_port
+
+    with live_provider(tmp_path, directory, redis__url=f"redis://127.0.0.1:{free_port()}/0") as op:
+        rp = RelyingParty.register(op)
+        status, message, _ = stranger_attempt(op, rp, "an.nguyen", PASSWORD)
+        assert status == 503 and "Try again shortly" in message
+        assert directory.calls == 0
