@@ -16,7 +16,14 @@ from directory.memory import InMemoryDirectory
 from directory.policy import LockoutPolicy
 from idp.database import Base, Database
 from idp.settings import ThrottleSettings
-from idp.throttle import DEVICE_COOKIE, DatabaseThrottleStore, LoginThrottle, RedisThrottleStore, ThrottleStore
+from idp.throttle import (
+    DEVICE_COOKIE,
+    DatabaseThrottleStore,
+    DeviceCookies,
+    LoginThrottle,
+    RedisThrottleStore,
+    ThrottleStore,
+)
 from idp.throttle.store import Budget
 from tests.idp.oidc_harness import LiveProvider, live_provider
 from tests.idp.rp import Browser, RelyingParty
@@ -317,3 +324,24 @@ def test_an_unreachable_store_refuses_without_binding(tmp_path: Path, directory:
         status, message, _ = stranger_attempt(op, rp, "an.nguyen", PASSWORD)
         assert status == 503 and "Try again shortly" in message
         assert directory.calls == 0
+
+
+def test_a_device_cookie_is_valid_only_for_its_official_signed_and_unexpired() -> None:
+    devices = DeviceCookies.from_secret("instance-secret-" * 3, lifetime_seconds=86400)
+    now = 5_000_000.0
+    cookie = devices.issue(None, "an.nguyen", now=now)
+    device = devices.device_of(cookie, "An.Nguyen", now=now + 10)
+    assert device is not None
+    assert devices.device_of(cookie, "binh.tran", now=now) is None  # bound to the official
+    assert devices.device_of(cookie, "an.nguyen", now=now + 86400) is None  # expired
+    nonce, issued, mac = cookie.split(".")
+    assert devices.device_of(f"{nonce}.{int(issued) + 1}.{mac}", "an.nguyen", now=now) is None  # tampered
+    other_key = DeviceCookies.from_secret("another-instance-" * 3, lifetime_seconds=86400)
+    assert other_key.device_of(cookie, "an.nguyen", now=now) is None  # signed with the instance's key
+    # a shared computer: each official keeps an entry; signing in again replaces one's own entry
+    shared = cookie
+    for uid in ("binh.tran", "khoa.le", "an.nguyen"):
+        shared = devices.issue(shared, uid, now=now + 1)
+    assert shared.count("~") == 2
+    assert all(devices.device_of(shared, uid, now=now + 2) for uid in ("an.nguyen", "binh.tran", "khoa.le"))
+    assert devices.device_of(shared, "an.nguyen", now=now + 2) != device  # a new nonce after each sign-in
