@@ -2,17 +2,20 @@
 
 For unit tests of code that only needs people (the login interaction, claims). It follows the same rules
 as the real directory for what callers can observe: unknown login and wrong password look the same,
-suspended accounts are disabled, a locked account refuses even the right password.
+suspended accounts are disabled, a locked account refuses even the right password, and like ppolicy it
+locks an account after ``lockout.max_failures`` wrong passwords (a right one forgets the count).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hmac
+import time
 import uuid
 
 from directory.errors import DirectoryUnavailableError, InvalidCredentialsError, PasswordQualityError
 from directory.models import AccountStatus, AuthOutcome, AuthStatus, Person
+from directory.policy import LockoutPolicy
 
 __all__ = ["InMemoryDirectory"]
 
@@ -23,6 +26,8 @@ class InMemoryDirectory:
         self.passwords: dict[str, str] = {}
         self.available = True
         self.min_password_length = min_password_length
+        self.lockout = LockoutPolicy()
+        self.failure_times: dict[str, list[float]] = {}
 
     def add(self, uid: str, password: str, **fields: object) -> Person:
         """Add a person; ``fields`` are any :class:`Person` fields (``full_name``, ``mail``, ``unit``…)."""
@@ -54,17 +59,35 @@ class InMemoryDirectory:
     def authenticate(self, login: str, password: str) -> AuthOutcome:
         self._require_available()
         person = self.find_by_login(login)
+        if person is None:
+            return AuthOutcome(AuthStatus.INVALID_CREDENTIALS)
         # compared as UTF-8 bytes: compare_digest refuses str with non-ASCII characters (Vietnamese passwords)
-        known = self.passwords[person.uid].encode() if person is not None else b""
-        if person is None or not hmac.compare_digest(known, password.encode()):
+        if not hmac.compare_digest(self.passwords[person.uid].encode(), password.encode()):
+            self._count_failure(person)
             return AuthOutcome(AuthStatus.INVALID_CREDENTIALS)
         if person.locked:
             return AuthOutcome(AuthStatus.LOCKED)
         if person.status is not AccountStatus.ACTIVE:
             return AuthOutcome(AuthStatus.DISABLED)
+        self.failure_times.pop(person.uid, None)
         if person.must_change_password:
             return AuthOutcome(AuthStatus.MUST_CHANGE, person=person)
         return AuthOutcome(AuthStatus.SUCCESS, person=person)
+
+    def _count_failure(self, person: Person) -> None:
+        policy = self.lockout
+        if policy.max_failures <= 0 or person.locked:
+            return
+        now = time.time()
+        interval = policy.failure_count_interval
+        times = [t for t in self.failure_times.get(person.uid, []) if not interval or t > now - interval]
+        times.append(now)
+        self.failure_times[person.uid] = times
+        if len(times) >= policy.max_failures:
+            self.people[person.uid] = dataclasses.replace(person, locked=True)
+
+    def lockout_policy(self) -> LockoutPolicy:
+        return self.lockout
 
     def find_by_login(self, login: str) -> Person | None:
         self._require_available()
@@ -85,7 +108,10 @@ class InMemoryDirectory:
     def change_own_password(self, login: str, old_password: str, new_password: str) -> None:
         self._require_available()
         person = self.find_by_login(login)
-        if person is None or not hmac.compare_digest(self.passwords[person.uid], old_password):
+        if person is None:
+            raise InvalidCredentialsError()
+        if not hmac.compare_digest(self.passwords[person.uid], old_password):
+            self._count_failure(person)
             raise InvalidCredentialsError()
         if len(new_password) < self.min_password_length:
             raise PasswordQualityError(f"at least {self.min_password_length} characters")

@@ -4,7 +4,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["SERVICE_POLICY", "PasswordPolicy"]
+__all__ = ["SERVICE_POLICY", "LockoutPolicy", "PasswordPolicy"]
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    """When the directory locks an account after failed binds: what the IdP must keep strangers below."""
+
+    max_failures: int = 5
+    """pwdMaxFailure: the failed bind that makes this many within the interval locks; 0: never locks."""
+    failure_count_interval: int = 900
+    """pwdFailureCountInterval: failures older than this are forgotten; 0: only a successful bind forgets."""
+    lockout_seconds: int = 900
+    """pwdLockoutDuration: how long a lock lasts; 0 until an administrator unlocks."""
+
+    @classmethod
+    def strictest(cls, policies: list[LockoutPolicy]) -> LockoutPolicy:
+        """One policy at least as strict as each of ``policies`` (fewest failures, longest memory)."""
+        locking = [p for p in policies if p.max_failures > 0]
+        if not locking:
+            return cls(max_failures=0, failure_count_interval=0, lockout_seconds=0)
+        intervals = [p.failure_count_interval for p in locking]
+        durations = [p.lockout_seconds for p in locking]
+        return cls(
+            max_failures=min(p.max_failures for p in locking),
+            failure_count_interval=0 if 0 in intervals else max(intervals),  # 0: never forgets
+            lockout_seconds=0 if 0 in durations else max(durations),  # 0: until an administrator unlocks
+        )
 
 
 @dataclass(frozen=True)
@@ -45,6 +71,11 @@ class PasswordPolicy:
     """pwdSafeModify: a change must quote the old password (the Password Modify operation always does)."""
     min_age_seconds: int = 0
     """pwdMinAge: seconds before a new password may be changed again."""
+
+    def lockout_policy(self) -> LockoutPolicy:
+        if not self.lockout:
+            return LockoutPolicy(max_failures=0, failure_count_interval=0, lockout_seconds=0)
+        return LockoutPolicy(self.max_failures, self.failure_count_interval, self.lockout_seconds)
 
     def entry_attributes(self) -> dict[str, list[str]]:
         """The LDAP attributes of the policy entry (structural applicationProcess + auxiliary pwdPolicy)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from directory.models import AuthOutcome, Person
+from directory.policy import LockoutPolicy
 
 __all__ = ["UserDirectory"]
 
@@ -32,6 +33,10 @@ class UserDirectory(Protocol):
 
     def change_own_password(self, login: str, old_password: str, new_password: str) -> None:
         """Change a password as its owner (RFC 3062); raises PasswordQualityError, InvalidCredentialsError…"""
+        ...
+
+    def lockout_policy(self) -> LockoutPolicy:
+        """The strictest lockout of the directory's password policies (the same answer for every login)."""
         ...
 
     def check(self) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import time
 from collections.abc import Iterator, Sequence
 
 from directory.config import DirectoryConfig
@@ -58,7 +60,7 @@ from directory.models import (
     Unit,
     UnitKind,
 )
-from directory.policy import PasswordPolicy
+from directory.policy import LockoutPolicy, PasswordPolicy
 from directory.validation import (
     check_code,
     check_group_name,
@@ -73,8 +75,11 @@ from directory.validation import (
 
 __all__ = ["LdapDirectory"]
 
+log = logging.getLogger(__name__)
+
 PEOPLE_FILTER = "(objectClass=inetOrgPerson)"
 MAX_LOGIN = 256
+LOCKOUT_POLICY_TTL = 300.0  # policies change rarely; a changed one is followed within five minutes
 
 
 class LdapDirectory:
@@ -85,6 +90,7 @@ class LdapDirectory:
         self.names = DirectoryNames(config)
         self.pool = LdapPool(config)
         self._policy_numbers: tuple[int, int] | None = None
+        self._lockout: tuple[float, LockoutPolicy] | None = None
 
     def close(self) -> None:
         self.pool.close()
@@ -104,6 +110,33 @@ class LdapDirectory:
             except ValueError:
                 self._policy_numbers = (10, 900)
         return self._policy_numbers
+
+    def lockout_policy(self) -> LockoutPolicy:
+        """The strictest lockout of every password policy under ou=policies, read at most every five minutes.
+
+        One answer for every login, so that the IdP's budget for a login reveals nothing about its policy.
+        """
+        now = time.monotonic()
+        if self._lockout is not None and now - self._lockout[0] < LOCKOUT_POLICY_TTL:
+            return self._lockout[1]
+        wanted = ("pwdLockout", "pwdMaxFailure", "pwdFailureCountInterval", "pwdLockoutDuration")
+        try:
+            entries = self.pool.run(
+                lambda c: c.search(self.config.policies_dn, "sub", "(objectClass=pwdPolicy)", wanted)
+            )
+            policies = [_lockout_of(entry) for entry in entries]
+        except (DirectoryError, ValueError) as err:
+            if self._lockout is not None:
+                return self._lockout[1]
+            log.warning("password policies unreadable (%s): assuming the platform's default lockout", err)
+            return PasswordPolicy().lockout_policy()
+        if not policies:
+            log.warning("no password policy under %s: assuming the platform's default lockout", self.config.policies_dn)
+            policy = PasswordPolicy().lockout_policy()
+        else:
+            policy = LockoutPolicy.strictest(policies)
+        self._lockout = (now, policy)
+        return policy
 
     def min_password_length(self) -> int:
         """pwdMinLength of the default policy (slapd does not apply it to passwords an administrator sets)."""
@@ -780,3 +813,14 @@ def _decode_cookie(cookie: bytes, query: dict[str, object]) -> int:
     if data.get("q") != query or offset < 0:
         raise InvalidInputError("cookie", "not a cookie of this search")
     return offset
+
+
+def _lockout_of(entry: Entry) -> LockoutPolicy:
+    """The lockout of one pwdPolicy entry; absent attributes take the draft's defaults (no lockout)."""
+    if (entry.first("pwdLockout") or "FALSE").upper() != "TRUE":
+        return LockoutPolicy(max_failures=0, failure_count_interval=0, lockout_seconds=0)
+    return LockoutPolicy(
+        max_failures=int(entry.first("pwdMaxFailure") or 0),
+        failure_count_interval=int(entry.first("pwdFailureCountInterval") or 0),
+        lockout_seconds=int(entry.first("pwdLockoutDuration") or 0),
+    )

@@ -144,9 +144,20 @@ class OidcSettings:
 
 @dataclass(frozen=True)
 class ThrottleSettings:
-    account_failures: int = doc("failed logins per account before delays start", 3)
+    account_failures: int = doc("failed logins per login and source address before delays start", 3)
     address_failures: int = doc("failed logins per source address before delays start", 20)
     max_delay_seconds: int = doc("the longest delay imposed between attempts", 60)
+    device_failures: int = doc(
+        "wrong passwords a browser the official signed in from before may make within the directory's "
+        "pwdFailureCountInterval before it counts as a stranger's (at most pwdMaxFailure - 2)",
+        2,
+    )
+    untrusted_failures: int = doc(
+        "wrong passwords per login from browsers without a device cookie within pwdFailureCountInterval; "
+        "0: pwdMaxFailure - 1 - device_failures (never more), or 10 per 900 s when the directory never locks",
+        0,
+    )
+    device_days: int = doc("how long a browser stays known as the official's own after a sign-in", 180)
 
 
 @dataclass(frozen=True)
@@ -391,6 +402,11 @@ def _validate(s: Settings) -> dict[str, str]:
         problems[env_name("signing", "max_document_mb")] = "must be between 1 and 4096"
     if not 0 < s.signing.certificate_days <= 3650:
         problems[env_name("signing", "certificate_days")] = "must be between 1 and 3650"
+    for name in ("account_failures", "address_failures", "device_failures", "untrusted_failures"):
+        if getattr(s.throttle, name) < 0:
+            problems[env_name("throttle", name)] = "must be 0 or more"
+    if not 0 < s.throttle.device_days <= 3650:
+        problems[env_name("throttle", "device_days")] = "must be between 1 and 3650"
     if s.production:
         problems.update(_refuse_development_defaults(s))
     return problems

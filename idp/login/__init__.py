@@ -18,7 +18,7 @@ EXTENSION_KEY = "antin.login"
 
 def _build(instance: object) -> LoginService:
     from idp.oidc.provider import get_provider
-    from idp.throttle import DatabaseThrottleStore, LoginThrottle, RedisThrottleStore, ThrottleStore
+    from idp.throttle import DatabaseThrottleStore, DeviceCookies, LoginThrottle, RedisThrottleStore, ThrottleStore
 
     provider = get_provider(instance)  # type: ignore[arg-type]
     settings = provider.settings
@@ -27,7 +27,8 @@ def _build(instance: object) -> LoginService:
         store = RedisThrottleStore(settings.redis.url)
     else:
         store = DatabaseThrottleStore(provider.instance.database)
-    return LoginService(provider.directory, LoginThrottle(store, settings.throttle), provider.audit)
+    devices = DeviceCookies.from_secret(provider.instance.secret_key, settings.throttle.device_days * 86400)
+    return LoginService(provider.directory, LoginThrottle(store, settings.throttle), provider.audit, devices)
 
 
 def get_login_service() -> LoginService:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import time
 from dataclasses import dataclass
 
 from prometheus_client import Counter
@@ -19,7 +20,7 @@ from directory.errors import (
 from directory.models import AuthStatus, Person
 from directory.protocol import UserDirectory
 from idp.oidc.audit import Auditor
-from idp.throttle import LoginThrottle
+from idp.throttle import Admission, DeviceCookies, LoginThrottle, ThrottleUnavailableError
 
 __all__ = ["LoginOutcome", "LoginService", "LoginStatus", "PasswordChangeOutcome"]
 
@@ -46,6 +47,7 @@ class LoginOutcome:
     wait_seconds: int = 0
     grace_logins_left: int | None = None
     expires_in_seconds: int | None = None
+    device_cookie: str | None = None  # after a right password: the browser's device cookie, this official first
 
 
 class PasswordChangeOutcome(enum.StrEnum):
@@ -69,11 +71,19 @@ _BY_STATUS = {
 }
 
 
+# Outcomes that reveal the account exists whatever the password (ppolicy answers "locked" before checking it):
+# a stranger's browser is told what an unknown login gets.
+_HIDDEN_FROM_STRANGERS = (LoginStatus.LOCKED, LoginStatus.DISABLED)
+
+
 class LoginService:
-    def __init__(self, directory: UserDirectory, throttle: LoginThrottle, audit: Auditor) -> None:
+    def __init__(
+        self, directory: UserDirectory, throttle: LoginThrottle, audit: Auditor, devices: DeviceCookies
+    ) -> None:
         self.directory = directory
         self.throttle = throttle
         self.audit = audit
+        self.devices = devices
 
     def close(self) -> None:
         """Release the throttle store's connections (Redis), when the instance closes."""
@@ -86,45 +96,64 @@ class LoginService:
         person = self.directory.find_by_login(login) if login else None
         return person.uid if person is not None else login
 
-    def check_password(self, login: str, password: str, *, ip: str) -> LoginOutcome:
-        outcome = self._check_password(login, password, ip=ip)
+    def _admit(self, account: str, ip: str, device_cookie: str | None) -> Admission:
+        now = time.time()
+        device = self.devices.device_of(device_cookie, account, now=now)
+        return self.throttle.admit(account, ip, device=device, policy=self.directory.lockout_policy(), now=now)
+
+    def check_password(self, login: str, password: str, *, ip: str, device_cookie: str | None = None) -> LoginOutcome:
+        outcome = self._check_password(login, password, ip=ip, device_cookie=device_cookie)
         LOGIN_OUTCOMES.labels(outcome.status.value).inc()
         return outcome
 
-    def _check_password(self, login: str, password: str, *, ip: str) -> LoginOutcome:
+    def _check_password(self, login: str, password: str, *, ip: str, device_cookie: str | None) -> LoginOutcome:
         login = login.strip()
-        try:
-            account = self._account_key(login)
-        except DirectoryUnavailableError as err:
-            log.warning("directory unavailable during sign-in: %s", err.reason)
-            return LoginOutcome(LoginStatus.UNAVAILABLE)
-        verdict = self.throttle.check(account, ip)
-        if not verdict.allowed:
-            self.audit.record("login:attempt:throttled", actor=login, ip=ip, details={"wait": verdict.wait_seconds})
-            return LoginOutcome(LoginStatus.THROTTLED, wait_seconds=verdict.wait_seconds)
         if not login or not password:
             return LoginOutcome(LoginStatus.INVALID_CREDENTIALS)
         try:
-            outcome = self.directory.authenticate(login, password)
+            account = self._account_key(login)
+            admission = self._admit(account, ip, device_cookie)
         except DirectoryUnavailableError as err:
             log.warning("directory unavailable during sign-in: %s", err.reason)
             return LoginOutcome(LoginStatus.UNAVAILABLE)
+        except ThrottleUnavailableError as err:
+            log.warning("throttle store unavailable during sign-in (%s): attempt refused", err)
+            return LoginOutcome(LoginStatus.UNAVAILABLE)
+        if not admission.allowed:
+            self.audit.record("login:attempt:throttled", actor=login, ip=ip, details={"wait": admission.wait_seconds})
+            return LoginOutcome(LoginStatus.THROTTLED, wait_seconds=admission.wait_seconds)
+        try:
+            outcome = self.directory.authenticate(login, password)
+        except DirectoryUnavailableError as err:
+            self.throttle.undecided(admission)
+            log.warning("directory unavailable during sign-in: %s", err.reason)
+            return LoginOutcome(LoginStatus.UNAVAILABLE)
         status = _BY_STATUS[outcome.status]
+        details = {"reason": outcome.status.value, "known_browser": admission.trusted}
         if status is LoginStatus.INVALID_CREDENTIALS:
-            self.throttle.failure(account, ip)
-            self.audit.record("login:password:failure", actor=login, ip=ip, details={"reason": outcome.status.value})
+            self.audit.record("login:password:failure", actor=login, ip=ip, details=details)
         elif status in (LoginStatus.SUCCESS, LoginStatus.MUST_CHANGE) or (
             status is LoginStatus.EXPIRED and outcome.person is not None
         ):
-            if verdict.account_failures:
-                self.throttle.success(account)
+            self.throttle.succeeded(admission)
             subject = outcome.person.entry_uuid if outcome.person else None
             if status is LoginStatus.SUCCESS:
                 self.audit.record("login:password:success", actor=subject, subject=subject, ip=ip)
+            if outcome.person is not None:
+                cookie = self.devices.issue(device_cookie, outcome.person.uid, now=time.time())
+                return LoginOutcome(
+                    status,
+                    person=outcome.person,
+                    grace_logins_left=outcome.grace_logins_left,
+                    expires_in_seconds=outcome.expires_in_seconds,
+                    device_cookie=cookie,
+                )
         elif status is LoginStatus.LOCKED:
-            self.audit.record("login:account:locked", actor=login, ip=ip)
+            self.audit.record("login:account:locked", actor=login, ip=ip, details=details)
         else:
-            self.audit.record("login:password:failure", actor=login, ip=ip, details={"reason": outcome.status.value})
+            self.audit.record("login:password:failure", actor=login, ip=ip, details=details)
+        if status in _HIDDEN_FROM_STRANGERS and not admission.trusted:
+            return LoginOutcome(LoginStatus.INVALID_CREDENTIALS)
         return LoginOutcome(
             status,
             person=outcome.person,
@@ -132,31 +161,35 @@ class LoginService:
             expires_in_seconds=outcome.expires_in_seconds,
         )
 
-    def change_password(self, login: str, old: str, new: str, confirm: str, *, ip: str) -> PasswordChangeOutcome:
+    def change_password(
+        self, login: str, old: str, new: str, confirm: str, *, ip: str, device_cookie: str | None = None
+    ) -> PasswordChangeOutcome:
         if new != confirm:
             return PasswordChangeOutcome.MISMATCH
         try:
-            account = self._account_key(login.strip())
-        except DirectoryUnavailableError:
+            admission = self._admit(self._account_key(login.strip()), ip, device_cookie)
+        except (DirectoryUnavailableError, ThrottleUnavailableError):
             return PasswordChangeOutcome.UNAVAILABLE
-        verdict = self.throttle.check(account, ip)
-        if not verdict.allowed:
+        if not admission.allowed:
             return PasswordChangeOutcome.THROTTLED
         try:
             self.directory.change_own_password(login.strip(), old, new)
         except DirectoryUnavailableError:
+            self.throttle.undecided(admission)
             return PasswordChangeOutcome.UNAVAILABLE
         except InvalidCredentialsError:
-            self.throttle.failure(account, ip)
             return PasswordChangeOutcome.WRONG_PASSWORD
         except AccountLockedError:
             return PasswordChangeOutcome.LOCKED
         except PasswordExpiredError:
             return PasswordChangeOutcome.EXPIRED
         except PasswordPolicyError:
+            self.throttle.undecided(admission)  # refused before or after a right bind: not a guess
             return PasswordChangeOutcome.REFUSED
         except DirectoryError as err:
+            self.throttle.undecided(admission)
             log.warning("password change refused: %s", type(err).__name__)
             return PasswordChangeOutcome.REFUSED
+        self.throttle.succeeded(admission)
         self.audit.record("login:password:change", actor=login, ip=ip)
         return PasswordChangeOutcome.CHANGED

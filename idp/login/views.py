@@ -27,6 +27,7 @@ from idp.oidc.browser import (
 from idp.oidc.csrf import require_csrf
 from idp.oidc.interaction import AuthenticationResult, InteractionView
 from idp.oidc.ui import LANGUAGES, prefer_ui_locales
+from idp.throttle import DEVICE_COOKIE
 
 __all__ = ["bp"]
 
@@ -44,6 +45,26 @@ def login_service() -> LoginService:
 
 def _ip() -> str:
     return request.remote_addr or "unknown"
+
+
+def _device_cookie() -> str | None:
+    return request.cookies.get(DEVICE_COOKIE)
+
+
+def _remember_device(response: BaseResponse, cookie: str | None) -> BaseResponse:
+    """After a right password: this browser is the official's own from now on (see idp/throttle/device.py)."""
+    if cookie is not None:
+        provider = current_provider()
+        response.set_cookie(
+            DEVICE_COOKIE,
+            cookie,
+            max_age=provider.settings.throttle.device_days * 86400,
+            secure=provider.settings.cookie_secure,
+            httponly=True,
+            samesite="Lax",
+            path="/",
+        )
+    return response
 
 
 def _page(template: str, status: int = 200, /, **context: Any) -> BaseResponse:
@@ -92,16 +113,19 @@ def interaction(iid: str) -> BaseResponse:
     login = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     context["login_value"] = login
-    outcome = login_service().check_password(login, password, ip=_ip())
+    outcome = login_service().check_password(login, password, ip=_ip(), device_cookie=_device_cookie())
     status = outcome.status
     if status is LoginStatus.SUCCESS and outcome.person is not None:
         person = outcome.person
         if view is not None and view.prompt.expected_subject and view.prompt.expected_subject != person.entry_uuid:
-            return _page(
-                "antin/login.html",
-                400,
-                error=_("The application expected another account. Sign in with the account you used before."),
-                **context,
+            return _remember_device(
+                _page(
+                    "antin/login.html",
+                    400,
+                    error=_("The application expected another account. Sign in with the account you used before."),
+                    **context,
+                ),
+                outcome.device_cookie,
             )
         result = AuthenticationResult(
             subject=person.entry_uuid,
@@ -110,10 +134,10 @@ def interaction(iid: str) -> BaseResponse:
             amr=("pwd",),
             login=person.uid,
         )
-        return begin_steps(iid, view, person, result)
+        return _remember_device(begin_steps(iid, view, person, result), outcome.device_cookie)
     if status in (LoginStatus.EXPIRED, LoginStatus.MUST_CHANGE):
         session[PENDING_CHANGE] = {"login": login, "iid": iid, "reason": status.value}
-        return redirect(url_for("login.change_required", iid=iid), code=303)
+        return _remember_device(redirect(url_for("login.change_required", iid=iid), code=303), outcome.device_cookie)
     messages = {
         LoginStatus.INVALID_CREDENTIALS: (_("Wrong username or password."), 401),
         LoginStatus.LOCKED: (
@@ -163,19 +187,19 @@ def change_required(iid: str) -> BaseResponse:
     if changed is not None:
         return _page("antin/password_change.html", changed[1], error=changed[0], **context)
     session.pop(PENDING_CHANGE, None)
-    outcome = login_service().check_password(login, new, ip=_ip())
+    outcome = login_service().check_password(login, new, ip=_ip(), device_cookie=_device_cookie())
     if outcome.status is not LoginStatus.SUCCESS or outcome.person is None:
         return redirect(url_for("login.interaction", iid=iid), code=303)
     person = outcome.person
     result = AuthenticationResult(
         person.entry_uuid, utcnow().replace(microsecond=0), ACR_PASSWORD, ("pwd",), person.uid
     )
-    return begin_steps(iid, view, person, result)
+    return _remember_device(begin_steps(iid, view, person, result), outcome.device_cookie)
 
 
 def _change(login: str, old: str, new: str, confirm: str) -> tuple[str, int] | None:
     """None when changed, else (message, HTTP status)."""
-    outcome = login_service().change_password(login, old, new, confirm, ip=_ip())
+    outcome = login_service().change_password(login, old, new, confirm, ip=_ip(), device_cookie=_device_cookie())
     messages = {
         PasswordChangeOutcome.MISMATCH: (_("The two new passwords are not the same."), 400),
         PasswordChangeOutcome.WRONG_PASSWORD: (_("The current password is wrong."), 401),

@@ -1,102 +1,253 @@
-"""Where failure counters live: Redis when configured (shared by every worker and host), the database otherwise."""
+"""Where the throttle's budgets live: Redis when configured (shared by every worker and host), the database otherwise.
+
+Each store does the check and the count in ONE atomic step (:meth:`ThrottleStore.take`): a Lua script in Redis,
+one ``INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING`` in SQL. Parallel requests therefore cannot all pass
+a check made before any of them is counted: each attempt either takes a place in the budget or is refused.
+"""
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
-from typing import Protocol
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, case, delete, literal, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import ColumnElement
 
-from idp.database import Database, utcnow
+from idp.database import Database, table_of
 from idp.throttle.models import ThrottleCounter
 
-__all__ = ["Counter", "DatabaseThrottleStore", "RedisThrottleStore", "ThrottleStore"]
+__all__ = [
+    "Budget",
+    "Counter",
+    "DatabaseThrottleStore",
+    "RedisThrottleStore",
+    "Take",
+    "ThrottleStore",
+    "ThrottleUnavailableError",
+]
+
+UNLIMITED = 2**31 - 1
+CLEAN_EVERY = 64  # SQL: forgotten rows are deleted every this many takes
 
 
-class Counter(Protocol):
-    failures: int
-    last_failure: float  # epoch seconds
+class ThrottleUnavailableError(Exception):
+    """The store cannot be reached: the attempt is refused (no bind without a count), never let through."""
 
 
-class _Counter:
-    def __init__(self, failures: int, last_failure: float) -> None:
-        self.failures = failures
-        self.last_failure = last_failure
+@dataclass(frozen=True)
+class Budget:
+    """How many attempts a key allows, and how the next one is spaced out."""
+
+    window: float
+    """Seconds after the last counted attempt when the count is forgotten."""
+    limit: int | None = None
+    """Attempts counted within the window before every further one is refused; None: no cap."""
+    delay_after: int | None = None
+    """From this many attempts on, each further one waits 1, 2, 4… seconds; None: never."""
+    max_delay: float = 0.0
+    """The longest wait between two attempts."""
+
+    def delay(self, attempts: int) -> float:
+        """The wait imposed after the ``attempts``-th counted attempt."""
+        if self.delay_after is None or attempts < self.delay_after:
+            return 0.0
+        return float(min(2 ** min(attempts - self.delay_after, 62), self.max_delay))
+
+
+@dataclass(frozen=True)
+class Take:
+    allowed: bool
+    attempts: int  # counted in the window, this one included when allowed
+    retry_after: float = 0.0  # seconds until the budget admits again, when refused
+
+
+@dataclass(frozen=True)
+class Counter:
+    attempts: int
+    blocked_until: float  # epoch seconds
+    expires_at: float  # epoch seconds
 
 
 class ThrottleStore(Protocol):
-    def get(self, key: str) -> Counter | None: ...
+    def take(self, key: str, budget: Budget, now: float) -> Take:
+        """Atomically: refuse when the budget is spent or the delay runs, else count one more attempt."""
+        ...
 
-    def add_failure(self, key: str, forget_after: int) -> Counter: ...
+    def give_back(self, key: str) -> None:
+        """Uncount one attempt that turned out not to be a failure (its delay stays)."""
+        ...
 
-    def reset(self, key: str) -> None: ...
+    def clear(self, key: str) -> None:
+        """Forget the key."""
+        ...
+
+    def get(self, key: str) -> Counter | None:
+        """The key's counter as stored (tests, inspection)."""
+        ...
+
+
+@contextmanager
+def _unavailable_as_error() -> Iterator[None]:
+    """Database and Redis errors as ThrottleUnavailableError (a clear 503 upstream, never a 500)."""
+    import redis
+
+    try:
+        yield
+    except (SQLAlchemyError, redis.RedisError) as err:
+        raise ThrottleUnavailableError(type(getattr(err, "orig", None) or err).__name__) from err
+
+
+def _refusal(counter: Counter | None, budget: Budget, now: float) -> Take:
+    if counter is None:  # forgotten between the refusal and this read: try again at once
+        return Take(False, 0, 0.0)
+    wait = counter.blocked_until - now
+    if counter.attempts >= (budget.limit or UNLIMITED):
+        wait = max(wait, counter.expires_at - now)
+    return Take(False, counter.attempts, max(wait, 0.0))
 
 
 class DatabaseThrottleStore:
+    """Budgets as rows of ``throttle_counter``; SQLite and PostgreSQL (both have ON CONFLICT and RETURNING)."""
+
     def __init__(self, database: Database) -> None:
         self._db = database
+        self._table = table_of(ThrottleCounter)
+        self._takes = 0
+
+    def _blocked_until(self, attempts: ColumnElement[Any], budget: Budget, now: float) -> ColumnElement[Any]:
+        """``now`` plus the delay for ``attempts``, as a CASE over the few values the doubling can take."""
+        if budget.delay_after is None or budget.max_delay <= 0:
+            return literal(now)
+        first = budget.delay_after
+        doublings = max(0, math.ceil(math.log2(budget.max_delay))) if budget.max_delay >= 1 else 0
+        whens: list[tuple[ColumnElement[bool], float]] = [(attempts < first, now)]
+        whens += [(attempts == first + i, now + budget.delay(first + i)) for i in range(doublings + 1)]
+        return case(*whens, else_=now + budget.max_delay)
+
+    def take(self, key: str, budget: Budget, now: float) -> Take:
+        t = self._table
+        limit = budget.limit if budget.limit is not None else UNLIMITED
+        forgotten = t.c.expires_at <= now
+        attempts = case((forgotten, 1), else_=t.c.attempts + 1)
+        values = {"key": key, "attempts": 1, "blocked_until": now + budget.delay(1), "expires_at": now + budget.window}
+        changes = {
+            "attempts": attempts,
+            "blocked_until": self._blocked_until(attempts, budget, now),
+            "expires_at": now + budget.window,
+        }
+        # the check is the WHERE of the upsert: a refused attempt updates nothing and returns no row
+        admits = or_(forgotten, and_(t.c.attempts < limit, t.c.blocked_until <= now))
+        statement: Executable
+        if self._db.is_sqlite:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            statement = (
+                sqlite_insert(t)
+                .values(values)
+                .on_conflict_do_update(index_elements=[t.c.key], set_=changes, where=admits)
+                .returning(t.c.attempts)
+            )
+        else:
+            from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+            statement = (
+                postgresql_insert(t)
+                .values(values)
+                .on_conflict_do_update(index_elements=[t.c.key], set_=changes, where=admits)
+                .returning(t.c.attempts)
+            )
+        with _unavailable_as_error(), self._db.transaction() as conn:
+            counted = conn.execute(statement).scalar()
+            self._takes += 1
+            if self._takes % CLEAN_EVERY == 0:
+                conn.execute(delete(t).where(t.c.expires_at < now))
+        if counted is not None:
+            return Take(True, int(counted))
+        return _refusal(self.get(key), budget, now)
+
+    def give_back(self, key: str) -> None:
+        t = self._table
+        with _unavailable_as_error(), self._db.transaction() as conn:
+            conn.execute(update(t).where(t.c.key == key, t.c.attempts > 0).values(attempts=t.c.attempts - 1))
+
+    def clear(self, key: str) -> None:
+        with _unavailable_as_error(), self._db.transaction() as conn:
+            conn.execute(delete(self._table).where(self._table.c.key == key))
 
     def get(self, key: str) -> Counter | None:
-        with self._db.session() as s:
-            row = s.get(ThrottleCounter, key)
-            if row is None:
-                return None
-            return _Counter(row.failures, row.last_failure_at.timestamp())
+        t = self._table
+        with self._db.reading() as s:
+            row = s.execute(select(t.c.attempts, t.c.blocked_until, t.c.expires_at).where(t.c.key == key)).first()
+        return None if row is None else Counter(int(row[0]), float(row[1]), float(row[2]))
 
-    def add_failure(self, key: str, forget_after: int) -> Counter:
-        now = utcnow()
-        for _attempt in range(3):
-            try:
-                with self._db.session() as s:
-                    s.execute(
-                        delete(ThrottleCounter).where(
-                            ThrottleCounter.last_failure_at < now - timedelta(seconds=forget_after)
-                        )
-                    )
-                    row = s.scalar(select(ThrottleCounter).where(ThrottleCounter.key == key).with_for_update())
-                    if row is None:
-                        row = ThrottleCounter(key=key, failures=0, last_failure_at=now)
-                        s.add(row)
-                    row.failures += 1
-                    row.last_failure_at = now
-                    return _Counter(row.failures, now.timestamp())
-            except IntegrityError:
-                continue  # another worker created the row first: count again on top of it
-        return _Counter(1, now.timestamp())
 
-    def reset(self, key: str) -> None:
-        with self._db.session() as s:
-            s.execute(delete(ThrottleCounter).where(ThrottleCounter.key == key))
+# KEYS[1]: the counter; ARGV: now, window, limit, delay_after (-1: none), max_delay. Returns allowed, attempts, wait.
+_TAKE = """
+local function exact(x) return string.format('%.17g', x) end  -- tostring keeps 14 digits: it rounds times up
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local delay_after, max_delay = tonumber(ARGV[4]), tonumber(ARGV[5])
+local v = redis.call('HMGET', KEYS[1], 'attempts', 'blocked', 'expires')
+local attempts, blocked, expires = tonumber(v[1]) or 0, tonumber(v[2]) or 0, tonumber(v[3]) or 0
+if expires <= now then attempts, blocked = 0, 0 end
+if attempts >= limit or blocked > now then
+  local wait = blocked - now
+  if attempts >= limit and expires - now > wait then wait = expires - now end
+  return {0, attempts, exact(wait)}
+end
+attempts = attempts + 1
+local delay = 0
+if delay_after >= 0 and attempts >= delay_after then delay = math.min(2 ^ (attempts - delay_after), max_delay) end
+redis.call('HSET', KEYS[1], 'attempts', attempts, 'blocked', exact(now + delay), 'expires', exact(now + window))
+redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000) + 1000)
+return {1, attempts, '0'}
+"""
+
+_GIVE_BACK = """
+local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0') or 0
+if attempts > 0 then redis.call('HINCRBY', KEYS[1], 'attempts', -1) end
+return attempts
+"""
 
 
 class RedisThrottleStore:
-    """Counters as Redis hashes that expire by themselves."""
+    """Budgets as Redis hashes, taken by a Lua script (atomic on the server), expiring by themselves."""
+
+    PREFIX = "antin:throttle:"
 
     def __init__(self, url: str) -> None:
         import redis
 
         self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._take = self._redis.register_script(_TAKE)
+        self._give_back = self._redis.register_script(_GIVE_BACK)
+
+    def take(self, key: str, budget: Budget, now: float) -> Take:
+        delay_after = -1 if budget.delay_after is None else budget.delay_after
+        limit = budget.limit if budget.limit is not None else UNLIMITED
+        args: list[str | int] = [repr(now), repr(float(budget.window)), limit, delay_after]
+        args.append(repr(float(budget.max_delay)))
+        with _unavailable_as_error():
+            allowed, attempts, wait = self._take(keys=[self.PREFIX + key], args=args)
+        return Take(bool(allowed), int(attempts), max(float(wait), 0.0))
+
+    def give_back(self, key: str) -> None:
+        with _unavailable_as_error():
+            self._give_back(keys=[self.PREFIX + key])
+
+    def clear(self, key: str) -> None:
+        with _unavailable_as_error():
+            self._redis.delete(self.PREFIX + key)
 
     def get(self, key: str) -> Counter | None:
-        values = self._redis.hgetall(f"antin:throttle:{key}")
+        values = self._redis.hgetall(self.PREFIX + key)
         if not values:
             return None
-        return _Counter(int(values.get(b"failures", 0)), float(values.get(b"last", 0)))
-
-    def add_failure(self, key: str, forget_after: int) -> Counter:
-        name = f"antin:throttle:{key}"
-        now = time.time()
-        pipe = self._redis.pipeline()
-        pipe.hincrby(name, "failures", 1)
-        pipe.hset(name, "last", str(now))
-        pipe.expire(name, forget_after)
-        failures, _set, _exp = pipe.execute()
-        return _Counter(int(failures), now)
-
-    def reset(self, key: str) -> None:
-        self._redis.delete(f"antin:throttle:{key}")
+        return Counter(int(values[b"attempts"]), float(values[b"blocked"]), float(values[b"expires"]))
 
     def close(self) -> None:
         self._redis.close()

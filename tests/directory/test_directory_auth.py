@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from directory.config import DirectoryConfig
 from directory.errors import AccountLockedError, InvalidCredentialsError, InvalidInputError, PasswordQualityError
 from directory.models import AccountStatus, AuthStatus, NewPerson
 from directory.policy import PasswordPolicy
@@ -164,3 +165,22 @@ def test_too_short_password_refused_at_creation(
     with pytest.raises(PasswordQualityError):
         add(directory, uid, unit, password="Ab1!x")
     assert directory.find_by_uid(uid) is None
+
+
+def test_lockout_policy_is_the_strictest_of_all_policies(
+    directory: LdapDirectory, directory_config: DirectoryConfig, unique: Callable[[str], str]
+) -> None:
+    """What the IdP keeps strangers below: fewest failures and longest memory of any pwdPolicy entry."""
+    before = directory.lockout_policy()
+    assert before.max_failures >= 1 and before.failure_count_interval > 0
+    directory.create_policy(
+        PasswordPolicy(name=unique("admins"), max_failures=3, failure_count_interval=before.failure_count_interval + 60)
+    )
+    directory.create_policy(PasswordPolicy(name=unique("nolock"), lockout=False))
+    fresh = LdapDirectory(directory_config)  # the policies are cached for five minutes per instance
+    try:
+        after = fresh.lockout_policy()
+    finally:
+        fresh.close()
+    assert after.max_failures == min(3, before.max_failures)
+    assert after.failure_count_interval == before.failure_count_interval + 60

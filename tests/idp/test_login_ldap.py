@@ -15,6 +15,7 @@ from directory.service import LdapDirectory
 from tests.directory.conftest import PASSWORD, config_for, start_slapd
 from tests.idp.oidc_harness import LiveProvider, live_provider
 from tests.idp.rp import Browser, RelyingParty
+from tests.idp.strangers import hammer, owners_browser, stranger_attempt, throttle_backend
 
 pytestmark = pytest.mark.slapd
 
@@ -101,14 +102,61 @@ def test_refresh_stops_when_the_official_is_suspended(
     [("disabled", 403, "disabled"), ("locked", 403, "locked")],
 )
 def test_ppolicy_outcomes_are_explained(
-    ldap_op: LiveProvider, people: dict[str, str], role: str, status: int, text: str
+    ldap_op: LiveProvider, ldap: LdapDirectory, people: dict[str, str], role: str, status: int, text: str
 ) -> None:
+    """Explained to the official's own browser; a stranger's browser gets what a login that does not exist gets
+    (ppolicy says "locked" whatever the password: telling a stranger would confirm the login is real).
+
+    Changed with issue 8: the explanation used to go to any browser, from the fixture's accounts."""
     rp = RelyingParty.register(ldap_op)
-    browser = Browser(ldap_op.issuer, **{"Accept-Language": "en"})
-    page = rp.authorize(browser).page
+    uid = people["active"]
+    owner = owners_browser(ldap_op, rp, uid, PASSWORD)
+    if role == "locked":
+        for _ in range(10):  # ppolicy locks it (bypassing our throttle, as an attacker on another service would)
+            ldap.authenticate(uid, "wrong-password")
+    else:
+        ldap.disable(uid, AccountStatus.SUSPENDED)
+    page = rp.authorize(owner).page
     assert page is not None
-    outcome = browser.login(page, people[role], PASSWORD)
+    outcome = owner.login(page, uid, PASSWORD)
     assert outcome.page is not None and outcome.page.status_code == status and text in outcome.page.text
+    nobody = stranger_attempt(ldap_op, rp, unique("nobody"), PASSWORD)
+    assert nobody[:2] == (401, "Wrong username or password.")
+    assert stranger_attempt(ldap_op, rp, people[role], PASSWORD) == nobody
+    assert stranger_attempt(ldap_op, rp, people[role], "wrong-password")[:2] == nobody[:2]
+
+
+@pytest.mark.parametrize("backend", ["database", "redis"])
+def test_fifty_strangers_cannot_lock_an_official_in_slapd(
+    tmp_path: Path, ldap: LdapDirectory, people: dict[str, str], backend: str
+) -> None:
+    """50 wrong passwords from fresh browsers one after the other, 50 more in parallel: slapd never locks the
+    account, and the official's browser signs in at once."""
+    uid = people["active"]
+    dn = ldap.get_person(uid).dn
+
+    def policy_state() -> tuple[list[str], list[str]]:
+        entry = ldap.pool.run(lambda c: c.read(dn, ["pwdAccountLockedTime", "pwdFailureTime"]))
+        assert entry is not None
+        return list(entry.get("pwdAccountLockedTime")), list(entry.get("pwdFailureTime"))
+
+    with throttle_backend(tmp_path, backend) as overrides, live_provider(tmp_path / "op", ldap, **overrides) as op:  # type: ignore[arg-type]
+        rp = RelyingParty.register(op)
+        owner = owners_browser(op, rp, uid, PASSWORD)
+        statuses = hammer(op, rp, uid, sequential=50, parallel=50)
+        assert statuses.count(401) <= 2 and set(statuses) <= {401, 429}
+        locked, failures = policy_state()
+        assert locked == [] and len(failures) <= 2  # only the strangers' budget reached slapd
+        params = rp.sign_in(owner, uid, PASSWORD)
+        assert params["code"] and rp.exchange(params["code"]).status_code == 200
+        assert policy_state() == ([], [])  # the right bind made slapd forget the failures
+        assert ldap.authenticate(uid, PASSWORD).ok
+
+
+def test_the_idp_reads_the_strictest_lockout_from_slapd(ldap: LdapDirectory) -> None:
+    from directory.policy import LockoutPolicy
+
+    assert ldap.lockout_policy() == LockoutPolicy(max_failures=5, failure_count_interval=900, lockout_seconds=900)
 
 
 def test_change_after_reset_against_ppolicy(ldap_op: LiveProvider, ldap: LdapDirectory, people: dict[str, str]) -> None:

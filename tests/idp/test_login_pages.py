@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from directory.memory import InMemoryDirectory
-from directory.models import AuthOutcome, AuthStatus
+from directory.models import AccountStatus, AuthOutcome, AuthStatus
 from tests.idp.oidc_harness import LiveProvider
 from tests.idp.rp import Browser, RelyingParty, forms_of
+from tests.idp.strangers import owners_browser
 
 
 def _login_page(rp: RelyingParty, browser: Browser, **params: str):  # type: ignore[no-untyped-def]
@@ -21,8 +22,9 @@ def _login_page(rp: RelyingParty, browser: Browser, **params: str):  # type: ign
     [
         ("an.nguyen", "wrong", 401, "Sai tên đăng nhập hoặc mật khẩu."),
         ("nobody", "whatever", 401, "Sai tên đăng nhập hoặc mật khẩu."),
-        ("khoa.le", "correct horse", 403, "Tài khoản đã bị khóa"),
-        ("cuong.pham", "correct horse", 403, "Tài khoản này đã bị vô hiệu hóa"),
+        # changed with issue 8: to a stranger's browser, locked and disabled look like an unknown account
+        ("khoa.le", "correct horse", 401, "Sai tên đăng nhập hoặc mật khẩu."),
+        ("cuong.pham", "correct horse", 401, "Sai tên đăng nhập hoặc mật khẩu."),
     ],
     ids=["wrong-password", "unknown-account", "locked", "disabled"],
 )
@@ -35,6 +37,24 @@ def test_directory_outcomes_are_explained(
     assert outcome.page.status_code == status
     assert message in outcome.page.text
     assert 'id="login-error"' in outcome.page.text
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"locked": True}, "This account is locked"),
+        ({"status": AccountStatus.SUSPENDED}, "This account is disabled"),
+    ],
+    ids=["locked", "disabled"],
+)
+def test_locked_and_disabled_are_explained_to_the_officials_own_browser(
+    rp: RelyingParty, directory: InMemoryDirectory, change: dict[str, object], message: str
+) -> None:
+    browser = owners_browser(rp.op, rp, "binh.tran", "correct horse")
+    directory.update("binh.tran", **change)
+    outcome = browser.login(_login_page(rp, browser), "binh.tran", "correct horse")
+    assert outcome.page is not None and outcome.page.status_code == 403
+    assert message in outcome.page.text
 
 
 def test_directory_unavailable(rp: RelyingParty, browser: Browser, directory: InMemoryDirectory) -> None:
