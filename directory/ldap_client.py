@@ -299,6 +299,9 @@ class LdapConnection:
             conn = ldap.initialize(uri)
             conn.set_option(ldap.OPT_PROTOCOL_VERSION, 3)
             conn.set_option(ldap.OPT_REFERRALS, 0)
+            # a signal (Ctrl-C taken as a stop request, a worker's SIGCHLD) must not fail the call in progress:
+            # libldap waits again after EINTR instead of reporting "Interrupted system call"
+            conn.set_option(ldap.OPT_RESTART, ldap.OPT_ON)
             conn.set_option(ldap.OPT_NETWORK_TIMEOUT, config.timeout)
             conn.set_option(ldap.OPT_TIMEOUT, config.timeout)
             if config.ca_file is not None:

@@ -290,6 +290,8 @@ class ManagedSlapd:
 
         A stop requested while slapd starts is honoured once it has started: never a slapd left behind.
         """
+        if until():
+            return  # stopped before slapd was started
         started = self.ensure_running()
         if not started:
             raise SlapdError(f"a slapd already runs on {self.folder} (pid {self.pid()})")
