@@ -1,9 +1,11 @@
 """What every HTTP response of the platform shares: request ids, security headers, CSRF protection.
 
 Views reach the instance with :func:`get_instance`. Unsafe requests (POST, PUT, PATCH, DELETE) must carry the
-session's CSRF token (form field ``csrf_token`` or header ``X-CSRF-Token``) unless they carry their own
-credentials in an ``Authorization`` header or the view or blueprint is exempt (OAuth endpoints that clients
-call directly).
+session's CSRF token (form field ``csrf_token`` or header ``X-CSRF-Token``) unless the view or blueprint is
+exempt (OAuth endpoints that clients call directly), or the request carries its own credentials in an
+``Authorization`` header *and no credential cookie* (the session cookie, and those features add with
+:func:`add_credential_cookie`): a cookie the browser attaches by itself is what CSRF abuses, whatever else the
+request carries.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from idp.errors import ProblemError
 from idp.instance import Instance
 from idp.logs import request_id_var
 
-__all__ = ["csrf_exempt", "csrf_token", "exempt_blueprint", "get_instance", "init_app"]
+__all__ = ["add_credential_cookie", "csrf_exempt", "csrf_token", "exempt_blueprint", "get_instance", "init_app"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -56,9 +58,21 @@ def exempt_blueprint(app: Flask, blueprint: Blueprint) -> None:
     app.extensions["antin.csrf_exempt_blueprints"].add(blueprint.name)
 
 
+def add_credential_cookie(app: Flask, name: str) -> None:
+    """Name a cookie that authenticates its bearer (an SSO cookie): a request carrying it is always CSRF-checked."""
+    app.extensions["antin.credential_cookies"].add(name)
+
+
+def _carries_credential_cookie() -> bool:
+    names = {current_app.config["SESSION_COOKIE_NAME"], *current_app.extensions["antin.credential_cookies"]}
+    return any(name in request.cookies for name in names)
+
+
 def _check_csrf() -> None:
-    if request.method not in UNSAFE_METHODS or "Authorization" in request.headers:
+    if request.method not in UNSAFE_METHODS:
         return
+    if "Authorization" in request.headers and not _carries_credential_cookie():
+        return  # an API call with its own credentials: nothing a browser adds by itself authenticates it
     if request.blueprint in current_app.extensions["antin.csrf_exempt_blueprints"]:
         return
     view = current_app.view_functions.get(request.endpoint or "")
@@ -103,6 +117,7 @@ def _secure_response(response: BaseResponse) -> BaseResponse:
 
 def init_app(app: Flask) -> None:
     app.extensions.setdefault("antin.csrf_exempt_blueprints", set())
+    app.extensions.setdefault("antin.credential_cookies", set())
     app.before_request(_start_request)
     app.after_request(_secure_response)
     app.jinja_env.globals["csrf_token"] = csrf_token

@@ -108,6 +108,25 @@ def test_forms_need_the_csrf_token(client: FlaskClient) -> None:
     assert client.post("/form", headers={"X-CSRF-Token": token}).status_code == 200
 
 
+def test_a_bogus_authorization_header_does_not_skip_the_csrf_check_of_a_cookie_session(client: FlaskClient) -> None:
+    client.get("/form")  # the browser now holds a session cookie: an attacker's form would ride on it
+    assert client.get_cookie("antin_session") is not None
+    forged = client.post("/form", data={"x": "1"}, headers={"Authorization": "Bearer bogus"})
+    assert forged.status_code == 400
+    assert "did not come from this site" in forged.text
+
+
+def test_the_sso_cookie_alone_also_makes_the_csrf_check_apply(client: FlaskClient) -> None:
+    client.set_cookie("antin_sso", "a-session")
+    assert client.post("/form", headers={"Authorization": "Basic Ym9ndXM6Ym9ndXM="}).status_code == 400
+
+
+def test_an_api_call_without_cookies_carries_its_own_credentials(app: Flask) -> None:
+    fresh = app.test_client(use_cookies=False)
+    assert fresh.post("/form", data={"x": "1"}, headers={"Authorization": "Bearer token"}).status_code == 200
+    assert fresh.post("/form", data={"x": "1"}).status_code == 400
+
+
 def test_session_cookie_flags(tmp_path: Path) -> None:
     inst = Instance(load_settings({"ANTIN_DATA_DIR": str(tmp_path), "ANTIN_ISSUER": "https://sso.dang.vn"}))
     app = create_app(instance=inst)
