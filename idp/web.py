@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import unicodedata
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, g, request, session
 from werkzeug.wrappers import Response as BaseResponse
@@ -23,7 +25,15 @@ from idp.errors import ProblemError
 from idp.instance import Instance
 from idp.logs import request_id_var
 
-__all__ = ["add_credential_cookie", "csrf_exempt", "csrf_token", "exempt_blueprint", "get_instance", "init_app"]
+__all__ = [
+    "add_credential_cookie",
+    "csrf_exempt",
+    "csrf_token",
+    "exempt_blueprint",
+    "get_instance",
+    "init_app",
+    "local_redirect_target",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -37,6 +47,39 @@ DEFAULT_CSP = (
 def get_instance() -> Instance:
     instance: Instance = current_app.extensions["antin.instance"]
     return instance
+
+
+MAX_REDIRECT_TARGET = 2048
+# Control and format characters (tab, CR, LF, NUL, zero-width…) and line separators: browsers strip some of them
+# before parsing a URL ("/\t/evil.example" becomes "//evil.example") and a header cannot carry CR or LF.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def _is_local_path(value: str) -> bool:
+    if not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return False  # "//host" is another site; browsers read a backslash as a slash ("/\\host")
+    if any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in value):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return not parts.scheme and not parts.netloc
+
+
+def local_redirect_target(candidate: str | None, fallback: str) -> str:
+    """``candidate`` when it is a path on this site, else ``fallback``: the one check for every redirect whose
+    target comes from a request parameter (``next``…).
+
+    A local path has no control characters, no scheme, no host, no backslash and a single leading ``/``. It is
+    checked as given and in its NFKC form (a fullwidth solidus "／" is a "/" to some readers), so that neither what
+    Werkzeug writes into ``Location`` nor what a browser makes of it can leave the site.
+    """
+    if not candidate or len(candidate) > MAX_REDIRECT_TARGET:
+        return fallback
+    if not (_is_local_path(candidate) and _is_local_path(unicodedata.normalize("NFKC", candidate))):
+        return fallback
+    return candidate
 
 
 def csrf_token() -> str:
