@@ -51,9 +51,9 @@ def healthz() -> Response:
 
 def is_operator(remote_addr: str | None, authorization: str | None, token: str, networks: Sequence[str]) -> bool:
     """Whether a client may see metrics and readiness details: from an allowed network, or with the token."""
-    if token and authorization and authorization[:7].lower() == "bearer ":
-        if hmac.compare_digest(authorization[7:].strip().encode(), token.encode()):
-            return True
+    presented = authorization[7:].strip() if authorization and authorization[:7].lower() == "bearer " else ""
+    if token and presented and hmac.compare_digest(presented.encode(), token.encode()):
+        return True
     try:
         address = ipaddress.ip_address(remote_addr or "")
     except ValueError:
