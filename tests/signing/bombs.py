@@ -46,7 +46,7 @@ def crl_bomb_pdf(streams: int, inflated_each: int) -> bytes:
     first_crl = 5
     crl_refs = " ".join(f"{first_crl + i} 0 R" for i in range(streams))
     bodies = [
-        f"<< /Type /Catalog /Pages 2 0 R /DSS 4 0 R >>".encode(),
+        b"<< /Type /Catalog /Pages 2 0 R /DSS 4 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
         f"<< /CRLs [{crl_refs}] >>".encode(),
