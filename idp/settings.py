@@ -192,6 +192,12 @@ class SigningSettings:
     verify_fetch_revocation: bool = doc(
         "let verification fetch CRLs and OCSP responses named in the document when it carries none", False
     )
+    verify_rate_limit: int = doc(
+        "verifications one client address may ask for per minute on /verify and the API; more answer 429", 20
+    )
+    verify_concurrency: int = doc(
+        "verifications running at once on one host, across its workers; more answer 503 at once", 2
+    )
 
 
 @dataclass(frozen=True)
@@ -392,6 +398,10 @@ def _validate(s: Settings) -> dict[str, str]:
         problems[env_name("log", "level")] = "must be DEBUG, INFO, WARNING or ERROR"
     if s.signing.verify_max_bytes < 1024:
         problems[env_name("signing", "verify_max_bytes")] = "must be at least 1024 bytes"
+    if s.signing.verify_rate_limit < 1:
+        problems[env_name("signing", "verify_rate_limit")] = "must be at least 1"
+    if s.signing.verify_concurrency < 1:
+        problems[env_name("signing", "verify_concurrency")] = "must be at least 1"
     if s.signing.tsa_url and urlsplit(s.signing.tsa_url).scheme not in ("http", "https"):
         problems[env_name("signing", "tsa_url")] = "must be an http(s) URL"
     if not 0 < s.signing.max_document_mb <= 4096:
