@@ -102,15 +102,16 @@ def test_a_gate_admits_exactly_its_capacity_across_workers(store_factory: Callab
 def test_a_lease_of_a_dead_worker_runs_out(store_factory: Callable[[], LimitStore]) -> None:
     dead = store_factory()
     assert dead.acquire("verify@h", 1, 1) is not None  # never released
-    with pytest.raises(BusyError):
-        with Limiter(store_factory(), host="h").gate("verify", 1, 60):
-            pass
+    with pytest.raises(BusyError), Limiter(store_factory(), host="h").gate("verify", 1, 60):
+        pass
     time.sleep(2.1)
     with Limiter(store_factory(), host="h").gate("verify", 1, 60):
         pass
 
 
 def test_each_host_has_its_own_gate(store_factory: Callable[[], LimitStore]) -> None:
-    with Limiter(store_factory(), host="host-a").gate("verify", 1, 60):
-        with Limiter(store_factory(), host="host-b").gate("verify", 1, 60):
-            pass
+    with (
+        Limiter(store_factory(), host="host-a").gate("verify", 1, 60),
+        Limiter(store_factory(), host="host-b").gate("verify", 1, 60),
+    ):
+        pass

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bombs import crl_bomb_pdf
 from conftest_verify import ThrowawayPki, blank_pdf, pki_fixture, sign
 from flask import Flask
 from flask.testing import FlaskClient
@@ -25,6 +24,7 @@ from idp.database import Database
 from idp.instance import Instance
 from idp.ratelimit import DatabaseLimitStore, Limiter
 from idp.settings import load_settings
+from tests.signing.bombs import crl_bomb_pdf
 
 pki = pki_fixture()
 REPO = Path(__file__).resolve().parents[2]
@@ -32,7 +32,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def signed_pdf(pki: ThrowawayPki) -> bytes:
-    return sign(pki, blank_pdf(), level="B-B")
+    signed: bytes = sign(pki, blank_pdf(), level="B-B")
+    return signed
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +99,7 @@ from antin.app import create_app
 from antin.migrate import upgrade
 from idp.instance import Instance
 from idp.settings import load_settings
+from tests.signing.bombs import crl_bomb_pdf
 
 instance = Instance(load_settings({"ANTIN_DATA_DIR": sys.argv[1], "ANTIN_LOG_LEVEL": "ERROR"}))
 upgrade(instance.database)
@@ -157,9 +159,7 @@ def test_the_rate_limit_answers_429_with_retry_after(tmp_path: Path, pki: Throwa
 # -- concurrency cap ----------------------------------------------------------------------------------------
 
 
-def test_the_concurrency_cap_answers_503_with_retry_after(
-    tmp_path: Path, pki: ThrowawayPki, signed_pdf: bytes
-) -> None:
+def test_the_concurrency_cap_answers_503_with_retry_after(tmp_path: Path, pki: ThrowawayPki, signed_pdf: bytes) -> None:
     app = _app(tmp_path, pki, ANTIN_SIGNING_VERIFY_CONCURRENCY="1")
     client = app.test_client()
     # another worker process of this host, sharing the database, is verifying a document right now
