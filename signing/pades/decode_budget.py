@@ -7,15 +7,18 @@ on their objects while the document is examined, so the budget is also roughly t
 decoded for verification; see docs/security.md for the corpus figures), so the budget here is
 ``max(BASE_ALLOWANCE, RATIO × size)`` for the whole document: every reader opened on it (the lenient one, the
 repairing one, each prefix tried) and every revision draws on the same account. A document that needs more is
-refused as a whole (:attr:`DocumentBudget.exhausted`), rather than judged on the streams that fitted.
+refused as a whole (:attr:`DocumentBudget.exhausted`), rather than judged on the streams that fitted. To tell a
+decode stopped by the budget from a corrupt stream, pyHanko's output check in its filters module is wrapped.
 """
 
 from __future__ import annotations
 
+import contextvars
 from dataclasses import dataclass
 from typing import IO
 
-from pyhanko.pdf_utils.decode_limits import DecodeContext, DecodeLimits
+from pyhanko.pdf_utils import filters
+from pyhanko.pdf_utils.decode_limits import DecodeContext, DecodeLimits, check_output_size
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 __all__ = ["BASE_ALLOWANCE", "RATIO", "BudgetedDecodeContext", "BudgetedPdfFileReader", "DocumentBudget"]
@@ -29,12 +32,12 @@ RATIO = 4
 
 @dataclass
 class DocumentBudget:
-    """What the streams of one document may still inflate to, and whether one of them was refused for it."""
+    """What the streams of one document may still inflate to, and whether a decode was stopped for it."""
 
     total: int
     remaining: int
     exhausted: bool = False
-    _refusable: bool = False  # the last decode was capped by this budget and has not finished yet
+    budget_cap: int | None = None  # the cap last handed out, when it was the budget (not the stream) that set it
 
     @classmethod
     def for_size(cls, size: int) -> DocumentBudget:
@@ -42,22 +45,39 @@ class DocumentBudget:
         return cls(total=total, remaining=total)
 
     def cap(self, stream_cap: int | None) -> int:
-        if self._refusable:
-            self.exhausted = True  # the previous capped decode never reported its output: the cap stopped it
         left = max(0, self.remaining)
-        self._refusable = stream_cap is None or left < stream_cap
-        return left if self._refusable or stream_cap is None else stream_cap
+        limited = stream_cap is None or left < stream_cap
+        self.budget_cap = left if limited else None
+        _last_budget.set(self)
+        return left if limited or stream_cap is None else stream_cap
 
     def charge(self, size: int) -> None:
-        self._refusable = False
         self.remaining -= size
 
     def finish(self) -> bool:
         """Whether the budget stopped a decode (call once the document has been examined)."""
-        if self._refusable:
-            self.exhausted = True
-            self._refusable = False
         return self.exhausted
+
+
+_last_budget: contextvars.ContextVar[DocumentBudget | None] = contextvars.ContextVar("antin_budget", default=None)
+_check_output_size = check_output_size
+
+
+def _check_output_size_noting_the_budget(size: int, cap: int | None) -> None:
+    """pyHanko's check after each filter, which also tells the budget that *it* stopped a decode.
+
+    A failed decode may be a corrupt stream or a stream over its own limit; only output past a cap that the budget
+    set makes the document ``decode-limit``.
+    """
+    budget = _last_budget.get()
+    if cap is not None and size > cap and budget is not None and budget.budget_cap == cap:
+        budget.exhausted = True
+    _check_output_size(size, cap)
+
+
+# pyHanko's filters call the name they imported: replace it there (pyHanko 0.38; the function is unchanged for
+# every reader without a DocumentBudget, such as the signing path's)
+vars(filters)["check_output_size"] = _check_output_size_noting_the_budget
 
 
 class BudgetedDecodeContext(DecodeContext):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import zlib
 
-__all__ = ["crl_bomb_pdf", "deflated_crls"]
+__all__ = ["crl_bomb_pdf", "deflated_crls", "dss_crls_pdf"]
 
 MiB = 1024 * 1024
 
@@ -42,9 +42,13 @@ def deflated_crls(size: int, count: int = 1) -> list[bytes]:
 
 def crl_bomb_pdf(streams: int, inflated_each: int) -> bytes:
     """An unsigned one-page PDF whose ``/DSS`` lists ``streams`` CRLs, each inflating to ``inflated_each`` bytes."""
-    encoded = deflated_crls(inflated_each, streams)
+    return dss_crls_pdf(deflated_crls(inflated_each, streams))
+
+
+def dss_crls_pdf(encoded: list[bytes]) -> bytes:
+    """An unsigned one-page PDF whose ``/DSS`` lists one Flate-encoded CRL stream per item of ``encoded``."""
     first_crl = 5
-    crl_refs = " ".join(f"{first_crl + i} 0 R" for i in range(streams))
+    crl_refs = " ".join(f"{first_crl + i} 0 R" for i in range(len(encoded)))
     bodies = [
         b"<< /Type /Catalog /Pages 2 0 R /DSS 4 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",

@@ -24,7 +24,7 @@ from idp.database import Database
 from idp.instance import Instance
 from idp.ratelimit import DatabaseLimitStore, Limiter
 from idp.settings import load_settings
-from tests.signing.bombs import crl_bomb_pdf
+from tests.signing.bombs import crl_bomb_pdf, dss_crls_pdf
 
 pki = pki_fixture()
 REPO = Path(__file__).resolve().parents[2]
@@ -88,7 +88,7 @@ def test_a_bomb_gets_a_clear_refusal_on_the_page_and_the_api(tmp_path: Path, pki
 _MEASURE = r"""
 import io, json, re, sys
 from pathlib import Path
-from tests.signing.bombs import crl_bomb_pdf
+from tests.signing.bombs import crl_bomb_pdf, dss_crls_pdf
 
 def high_water_mib():
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -99,7 +99,7 @@ from antin.app import create_app
 from antin.migrate import upgrade
 from idp.instance import Instance
 from idp.settings import load_settings
-from tests.signing.bombs import crl_bomb_pdf
+from tests.signing.bombs import crl_bomb_pdf, dss_crls_pdf
 
 instance = Instance(load_settings({"ANTIN_DATA_DIR": sys.argv[1], "ANTIN_LOG_LEVEL": "ERROR"}))
 upgrade(instance.database)
@@ -135,6 +135,14 @@ def test_real_documents_stay_within_the_budget(tmp_path: Path, pki: ThrowawayPki
     lta = sign(pki, blank_pdf(pages=3, padding=200_000), level="B-LTA")
     response = _upload(client, lta)
     assert response.status_code == 200 and 'data-indication="TOTAL_PASSED"' in response.text
+
+
+def test_a_corrupt_stream_is_not_taken_for_a_bomb(tmp_path: Path, pki: ThrowawayPki) -> None:
+    """A broken Flate stream large enough (800 KB: pyHanko's CRL cap is 50 × that) that the budget (32 MiB), not
+    the stream's own cap, bounds its decoding."""
+    corrupt = dss_crls_pdf([b"x\x9c" + bytes(range(256)) * 3200])
+    response = _upload(_app(tmp_path, pki).test_client(), corrupt)
+    assert response.status_code == 200 and 'data-indication="NO_SIGNATURE"' in response.text
 
 
 # -- rate limit per client ----------------------------------------------------------------------------------
