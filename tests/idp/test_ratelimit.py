@@ -115,3 +115,14 @@ def test_each_host_has_its_own_gate(store_factory: Callable[[], LimitStore]) -> 
         Limiter(store_factory(), host="host-b").gate("verify", 1, 60),
     ):
         pass
+
+
+def test_an_unreachable_store_refuses_as_busy_not_500(tmp_path: Path) -> None:
+    from tests.components import free_port
+
+    limiter = Limiter(RedisLimitStore(f"redis://127.0.0.1:{free_port()}/0"), host="h")
+    with pytest.raises(BusyError) as err:
+        limiter.check_rate("verify", "203.0.113.9", 10, 60)
+    assert err.value.retry_after >= 1
+    with pytest.raises(BusyError), limiter.gate("verify", 1, 60):
+        pass
