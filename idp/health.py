@@ -55,9 +55,11 @@ def is_operator(remote_addr: str | None, authorization: str | None, token: str, 
     if token and presented and hmac.compare_digest(presented.encode(), token.encode()):
         return True
     try:
-        address = ipaddress.ip_address(remote_addr or "")
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(remote_addr or "")
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # a dual-stack listener shows IPv4 clients as ::ffff:a.b.c.d
     return any(address in ipaddress.ip_network(n, strict=False) for n in networks)
 
 

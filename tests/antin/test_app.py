@@ -117,7 +117,7 @@ def test_metrics_and_readiness_details_from_the_operators_networks(tmp_path: Pat
     app, inst = _app_with(tmp_path, ANTIN_SERVER_METRICS_NETWORKS="10.20.0.0/16, 2001:db8::/32")
     client = app.test_client()
     try:
-        for address in ("10.20.3.4", "2001:db8::9"):
+        for address in ("10.20.3.4", "::ffff:10.20.3.4", "2001:db8::9"):
             inside = {"REMOTE_ADDR": address}
             assert client.get("/metrics", environ_base=inside).status_code == 200
             assert "checks" in (client.get("/readyz", environ_base=inside).json or {})
