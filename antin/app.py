@@ -12,6 +12,7 @@ import signing.validation
 from idp import errors, health, i18n, openapi, web
 from idp.instance import Instance
 from idp.logs import configure_logging
+from idp.oidc.browser import SSO_COOKIE
 from idp.settings import Settings, load_settings
 
 __all__ = ["create_app"]
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, *, instance: Instance | None = 
     openapi.init_app(app)
 
     idp.oidc.init_app(app)
+    web.add_credential_cookie(app, SSO_COOKIE)  # the SSO session authenticates a browser on its own
     idp.login.init_app(app)
     signing.validation.init_app(app)
     signing.init_app(app)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import idp.audit.models
 import idp.oidc.models
+import idp.ratelimit.models
 import idp.throttle.models
 import signing.models
 from idp.database import Base
 
 __all__ = ["metadata"]
 
-MODEL_MODULES = (idp.audit.models, idp.oidc.models, idp.throttle.models, signing.models)
+MODEL_MODULES = (idp.audit.models, idp.oidc.models, idp.ratelimit.models, idp.throttle.models, signing.models)
 metadata = Base.metadata

@@ -7,6 +7,7 @@ Raise :class:`ProblemError` from a view to answer with a given status and messag
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, render_template_string, request
@@ -22,11 +23,22 @@ PROBLEM_JSON = "application/problem+json"
 class ProblemError(Exception):
     """An error to show the client: an HTTP status, a short title, a human detail and extra members."""
 
-    def __init__(self, status: int, title: str, detail: str = "", *, type_: str = "about:blank", **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str = "",
+        *,
+        type_: str = "about:blank",
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        """``headers`` go on the response as they are (``Retry-After``, ``WWW-Authenticate``)."""
         self.status = status
         self.title = title
         self.detail = detail
         self.type = type_
+        self.headers = dict(headers or {})
         self.extra = extra
         super().__init__(f"{status} {title}: {detail}")
 
@@ -67,6 +79,7 @@ h1{font-size:1.4rem;color:#a50e0e}p.en{color:#555}</style></head>
 
 VIETNAMESE_TITLES = {
     400: ("Yêu cầu không hợp lệ", "Vui lòng kiểm tra lại thông tin đã gửi."),
+    401: ("Cần xác thực", "Yêu cầu này cần thông tin xác thực hợp lệ."),
     403: ("Không có quyền truy cập", "Tài khoản của bạn không được phép thực hiện thao tác này."),
     404: ("Không tìm thấy trang", "Địa chỉ bạn truy cập không tồn tại."),
     405: ("Phương thức không được hỗ trợ", "Thao tác này không được hỗ trợ tại địa chỉ này."),
@@ -94,7 +107,9 @@ def error_response(status: int, title: str, detail: str = "", **extra: Any) -> R
 
 
 def handle_problem(err: ProblemError) -> Response:
-    return error_response(err.status, err.title, err.detail, **({"type": err.type} | err.extra))
+    response = error_response(err.status, err.title, err.detail, **({"type": err.type} | err.extra))
+    response.headers.update(err.headers)
+    return response
 
 
 def handle_http_exception(err: HTTPException) -> BaseResponse:

@@ -1,23 +1,30 @@
 """Liveness, readiness and metrics: ``/healthz``, ``/readyz`` and ``/metrics``.
 
 ``/readyz`` runs every registered readiness check (the database and the directory here; features add theirs,
-such as the HSM, with :func:`add_readiness_check`) and answers 503 naming what is not ready.
+such as the HSM, with :func:`add_readiness_check`) and answers 200 or 503. ``/healthz`` and the bare status of
+``/readyz`` are public (load balancers and orchestrators probe them without credentials); which check failed and
+why, and ``/metrics``, tell an attacker what is down and how the platform is used, so they are shown only to
+operators: clients in ``ANTIN_SERVER_METRICS_NETWORKS`` or presenting ``ANTIN_SERVER_METRICS_TOKEN`` as a bearer
+token (what Prometheus' ``authorization`` scrape setting sends).
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from werkzeug.wrappers import Response as BaseResponse
 
+from idp.errors import ProblemError
 from idp.web import get_instance
 
-__all__ = ["add_readiness_check", "init_app"]
+__all__ = ["add_readiness_check", "init_app", "is_operator"]
 
 log = logging.getLogger("antin.health")
 bp = Blueprint("health", __name__)
@@ -42,6 +49,41 @@ def healthz() -> Response:
     return jsonify(status="ok")
 
 
+def is_operator(remote_addr: str | None, authorization: str | None, token: str, networks: Sequence[str]) -> bool:
+    """Whether a client may see metrics and readiness details: from an allowed network, or with the token."""
+    presented = authorization[7:].strip() if authorization and authorization[:7].lower() == "bearer " else ""
+    if token and presented and hmac.compare_digest(presented.encode(), token.encode()):
+        return True
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(remote_addr or "")
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # a dual-stack listener shows IPv4 clients as ::ffff:a.b.c.d
+    return any(address in ipaddress.ip_network(n, strict=False) for n in networks)
+
+
+def _operator() -> bool:
+    server = get_instance().settings.server
+    return is_operator(
+        request.remote_addr, request.headers.get("Authorization"), server.metrics_token, server.metrics_networks
+    )
+
+
+def _refuse_non_operator() -> None:
+    if _operator():
+        return
+    if get_instance().settings.server.metrics_token:
+        raise ProblemError(
+            401,
+            "Unauthorized",
+            "metrics need the operators' bearer token",
+            type_="urn:antin:metrics",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+    raise ProblemError(403, "Forbidden", "metrics are shown to the operators' networks only", type_="urn:antin:metrics")
+
+
 @bp.get("/readyz")
 def readyz() -> Response:
     results: dict[str, str] = {}
@@ -54,13 +96,15 @@ def readyz() -> Response:
             ready = False
             results[name] = _reason(err)
             log.warning("not ready: %s: %s", name, results[name])
-    response = jsonify(status="ready" if ready else "unavailable", checks=results)
+    status = "ready" if ready else "unavailable"
+    response = jsonify(status=status, checks=results) if _operator() else jsonify(status=status)
     response.status_code = 200 if ready else 503
     return response
 
 
 @bp.get("/metrics")
 def metrics() -> Response:
+    _refuse_non_operator()
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]

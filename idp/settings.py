@@ -13,6 +13,7 @@ issuer) are convenient on a laptop and dangerous anywhere else: ``ANTIN_ENV=prod
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -79,6 +80,16 @@ class ServerSettings:
     workers: int = doc("gunicorn worker processes in production", 4)
     trusted_proxies: int = doc("number of reverse proxies whose X-Forwarded-* headers are trusted", 0)
     max_upload_mb: int = doc("largest request body accepted, in MB (PDF uploads)", 100)
+    metrics_token: str = doc(
+        "bearer token that opens /metrics and the details of /readyz to any address (Prometheus'"
+        " `authorization` credentials); empty: only metrics_networks see them",
+        "",
+    )
+    metrics_networks: tuple[str, ...] = doc(
+        "client networks (CIDR) that see /metrics and the details of /readyz without a token; behind a reverse"
+        " proxy the client address is right only with trusted_proxies set",
+        ("127.0.0.1/32", "::1/128"),
+    )
 
 
 @dataclass(frozen=True)
@@ -202,6 +213,12 @@ class SigningSettings:
     )
     verify_fetch_revocation: bool = doc(
         "let verification fetch CRLs and OCSP responses named in the document when it carries none", False
+    )
+    verify_rate_limit: int = doc(
+        "verifications one client address may ask for per minute on /verify and the API; more answer 429", 20
+    )
+    verify_concurrency: int = doc(
+        "verifications running at once on one host, across its workers; more answer 503 at once", 2
     )
 
 
@@ -381,6 +398,13 @@ def _validate(s: Settings) -> dict[str, str]:
         problems[env_name("core", "issuer")] = f"must be an http(s) URL, not {s.core.issuer!r}"
     elif issuer.query or issuer.fragment or s.core.issuer.endswith("/"):
         problems[env_name("core", "issuer")] = "must have no query, fragment or trailing slash"
+    if s.server.metrics_token and len(s.server.metrics_token) < 32:
+        problems[env_name("server", "metrics_token")] = "must be at least 32 random characters"
+    for network in s.server.metrics_networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            problems[env_name("server", "metrics_networks")] = f"{network!r} is not an address or network (CIDR)"
     if not 0 < s.server.port < 65536:
         problems[env_name("server", "port")] = "must be between 1 and 65535"
     if not 0 <= s.directory.port < 65536:
@@ -396,6 +420,10 @@ def _validate(s: Settings) -> dict[str, str]:
         problems[env_name("log", "level")] = "must be DEBUG, INFO, WARNING or ERROR"
     if s.signing.verify_max_bytes < 1024:
         problems[env_name("signing", "verify_max_bytes")] = "must be at least 1024 bytes"
+    if s.signing.verify_rate_limit < 1:
+        problems[env_name("signing", "verify_rate_limit")] = "must be at least 1"
+    if s.signing.verify_concurrency < 1:
+        problems[env_name("signing", "verify_concurrency")] = "must be at least 1"
     if s.signing.tsa_url and urlsplit(s.signing.tsa_url).scheme not in ("http", "https"):
         problems[env_name("signing", "tsa_url")] = "must be an http(s) URL"
     if not 0 < s.signing.max_document_mb <= 4096:

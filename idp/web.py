@@ -1,18 +1,22 @@
 """What every HTTP response of the platform shares: request ids, security headers, CSRF protection.
 
 Views reach the instance with :func:`get_instance`. Unsafe requests (POST, PUT, PATCH, DELETE) must carry the
-session's CSRF token (form field ``csrf_token`` or header ``X-CSRF-Token``) unless they carry their own
-credentials in an ``Authorization`` header or the view or blueprint is exempt (OAuth endpoints that clients
-call directly).
+session's CSRF token (form field ``csrf_token`` or header ``X-CSRF-Token``) unless the view or blueprint is
+exempt (OAuth endpoints that clients call directly), or the request carries its own credentials in an
+``Authorization`` header *and no credential cookie* (the session cookie, and those features add with
+:func:`add_credential_cookie`): a cookie the browser attaches by itself is what CSRF abuses, whatever else the
+request carries.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
+import unicodedata
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, g, request, session
 from werkzeug.wrappers import Response as BaseResponse
@@ -21,7 +25,15 @@ from idp.errors import ProblemError
 from idp.instance import Instance
 from idp.logs import request_id_var
 
-__all__ = ["csrf_exempt", "csrf_token", "exempt_blueprint", "get_instance", "init_app"]
+__all__ = [
+    "add_credential_cookie",
+    "csrf_exempt",
+    "csrf_token",
+    "exempt_blueprint",
+    "get_instance",
+    "init_app",
+    "local_redirect_target",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -35,6 +47,39 @@ DEFAULT_CSP = (
 def get_instance() -> Instance:
     instance: Instance = current_app.extensions["antin.instance"]
     return instance
+
+
+MAX_REDIRECT_TARGET = 2048
+# Control and format characters (tab, CR, LF, NUL, zero-width…) and line separators: browsers strip some of them
+# before parsing a URL ("/\t/evil.example" becomes "//evil.example") and a header cannot carry CR or LF.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def _is_local_path(value: str) -> bool:
+    if not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return False  # "//host" is another site; browsers read a backslash as a slash ("/\\host")
+    if any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in value):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return not parts.scheme and not parts.netloc
+
+
+def local_redirect_target(candidate: str | None, fallback: str) -> str:
+    """``candidate`` when it is a path on this site, else ``fallback``: the one check for every redirect whose
+    target comes from a request parameter (``next``…).
+
+    A local path has no control characters, no scheme, no host, no backslash and a single leading ``/``. It is
+    checked as given and in its NFKC form (a fullwidth solidus "／" is a "/" to some readers), so that neither what
+    Werkzeug writes into ``Location`` nor what a browser makes of it can leave the site.
+    """
+    if not candidate or len(candidate) > MAX_REDIRECT_TARGET:
+        return fallback
+    if not (_is_local_path(candidate) and _is_local_path(unicodedata.normalize("NFKC", candidate))):
+        return fallback
+    return candidate
 
 
 def csrf_token() -> str:
@@ -56,9 +101,21 @@ def exempt_blueprint(app: Flask, blueprint: Blueprint) -> None:
     app.extensions["antin.csrf_exempt_blueprints"].add(blueprint.name)
 
 
+def add_credential_cookie(app: Flask, name: str) -> None:
+    """Name a cookie that authenticates its bearer (an SSO cookie): a request carrying it is always CSRF-checked."""
+    app.extensions["antin.credential_cookies"].add(name)
+
+
+def _carries_credential_cookie() -> bool:
+    names = {current_app.config["SESSION_COOKIE_NAME"], *current_app.extensions["antin.credential_cookies"]}
+    return any(name in request.cookies for name in names)
+
+
 def _check_csrf() -> None:
-    if request.method not in UNSAFE_METHODS or "Authorization" in request.headers:
+    if request.method not in UNSAFE_METHODS:
         return
+    if "Authorization" in request.headers and not _carries_credential_cookie():
+        return  # an API call with its own credentials: nothing a browser adds by itself authenticates it
     if request.blueprint in current_app.extensions["antin.csrf_exempt_blueprints"]:
         return
     view = current_app.view_functions.get(request.endpoint or "")
@@ -103,6 +160,7 @@ def _secure_response(response: BaseResponse) -> BaseResponse:
 
 def init_app(app: Flask) -> None:
     app.extensions.setdefault("antin.csrf_exempt_blueprints", set())
+    app.extensions.setdefault("antin.credential_cookies", set())
     app.before_request(_start_request)
     app.after_request(_secure_response)
     app.jinja_env.globals["csrf_token"] = csrf_token

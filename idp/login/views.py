@@ -28,6 +28,7 @@ from idp.oidc.csrf import require_csrf
 from idp.oidc.interaction import AuthenticationResult, InteractionView
 from idp.oidc.ui import LANGUAGES, prefer_ui_locales
 from idp.throttle import DEVICE_COOKIE
+from idp.web import local_redirect_target
 
 __all__ = ["bp"]
 
@@ -334,10 +335,7 @@ def change_password() -> BaseResponse:
 
 @bp.get("/lang/<code>")
 def switch_language(code: str) -> BaseResponse:
-    target = request.args.get("next", "")
-    # only local paths: never an open redirect
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = url_for("login.account")
+    target = local_redirect_target(request.args.get("next"), fallback=url_for("login.account"))
     response = redirect(target, code=303)
     if code in LANGUAGES:
         response.set_cookie(

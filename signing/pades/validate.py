@@ -71,6 +71,7 @@ from pyhanko_certvalidator.registry import SimpleTrustManager
 from pyhanko_certvalidator.revinfo.archival import CRLContainer, OCSPContainer
 
 from signing.pades import validate_ocsp_hashes
+from signing.pades.decode_budget import BudgetedPdfFileReader, DocumentBudget
 from signing.pades.validate_repair import read_repaired
 from signing.pades.validate_sigdict import cache_signature_dictionary
 from signing.pades.validate_snapshot import javascript_places, snapshot_revision
@@ -332,10 +333,13 @@ class _Opened:
     """Set when the whole file could be read only with revisions found by scanning."""
 
 
-def _open_reader(stream: IO[bytes], size: int) -> _Opened:
-    """A lenient reader of the whole file; failing that, one with repaired revisions; else of the longest prefix."""
+def _open_reader(stream: IO[bytes], size: int, budget: DocumentBudget) -> _Opened:
+    """A lenient reader of the whole file; failing that, one with repaired revisions; else of the longest prefix.
+
+    Every reader tried draws on the same decode ``budget``.
+    """
     try:
-        reader = PdfFileReader(stream, strict=False)
+        reader = BudgetedPdfFileReader(stream, budget)
         _ = reader.root
         return _Opened(reader, size)
     except UnusableInputError:
@@ -343,7 +347,7 @@ def _open_reader(stream: IO[bytes], size: int) -> _Opened:
     except Exception as err:  # pyHanko raises many types on broken files
         first_error = err
     try:
-        repaired = read_repaired(stream, size)
+        repaired = read_repaired(stream, size, budget)
         return _Opened(
             repaired.reader, size, repairs=(f"{type(first_error).__name__}: {first_error}", *repaired.repairs)
         )
@@ -356,7 +360,7 @@ def _open_reader(stream: IO[bytes], size: int) -> _Opened:
         end = _skip_eol(stream, marker, size)
         try:
             view = io.BufferedReader(_PrefixView(stream, end))
-            reader = PdfFileReader(view, strict=False)
+            reader = BudgetedPdfFileReader(view, budget)
             _ = reader.root
         except Exception:  # noqa: S112 - try the next shorter prefix
             continue
@@ -992,8 +996,27 @@ def examine_pdf(stream: IO[bytes], size: int, policy: ValidationPolicy) -> Docum
     Raises :class:`~signing.validation.errors.UnusableInputError` when the file cannot be read at all or is
     encrypted. Problems with single signatures are facts (``read_error``), not exceptions.
     """
+    budget = DocumentBudget.for_size(size)
+    try:
+        facts = _examine(stream, size, policy, budget)
+    except UnusableInputError:
+        if budget.finish():
+            raise _decode_limit(budget) from None
+        raise
+    if budget.finish():
+        raise _decode_limit(budget)
+    return facts
+
+
+def _decode_limit(budget: DocumentBudget) -> UnusableInputError:
+    return UnusableInputError(
+        "decode-limit", f"its compressed streams expand past {budget.total} bytes, the limit for a file of its size"
+    )
+
+
+def _examine(stream: IO[bytes], size: int, policy: ValidationPolicy, budget: DocumentBudget) -> DocumentFacts:
     file_sha256 = _start_sha256(stream, size)
-    opened = _open_reader(stream, size)
+    opened = _open_reader(stream, size, budget)
     reader, readable, warning = opened.reader, opened.readable, opened.prefix_warning
     if reader.encrypted:
         raise UnusableInputError("encrypted")

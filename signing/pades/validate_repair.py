@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from typing import IO
 
 from pyhanko.pdf_utils import generic, misc
-from pyhanko.pdf_utils.decode_limits import DecodeContext, DecodeLimits
+from pyhanko.pdf_utils.decode_limits import DecodeLimits
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.xref import XRefBuilder, XRefCache, XRefSection
+
+from signing.pades.decode_budget import BudgetedDecodeContext, BudgetedPdfFileReader, DocumentBudget
 
 __all__ = ["RepairedReading", "read_repaired"]
 
@@ -115,20 +117,20 @@ def _fix_offsets(data: bytes, section: XRefSection, rev: _Revision, body_end: in
     return fixed
 
 
-class _ScannedPdfReader(PdfFileReader):
+class _ScannedPdfReader(BudgetedPdfFileReader):
     """A pyHanko reader whose cross-reference sections come from :func:`read_repaired`, not from ``/Prev`` links.
 
     Mirrors ``PdfFileReader.__init__`` of pyHanko 0.38–0.39, minus the xref reading; everything else (object
     resolution, historical revisions, signatures) is pyHanko's own.
     """
 
-    def __init__(self, stream: IO[bytes], data: bytes) -> None:  # replaces the base class's xref reading
+    def __init__(self, stream: IO[bytes], data: bytes, budget: DocumentBudget) -> None:  # no base xref reading
         header = _HEADER.match(data[:1024].lstrip())
         if header is None:
             raise misc.PdfReadError("Illegal PDF header")
         self._security_handler = None
         self.strict = False
-        self._decode_context = DecodeContext(DecodeLimits(), input_size=len(data))
+        self._budgeted_context = BudgetedDecodeContext(DecodeLimits(), budget)
         self.resolved_objects: dict[tuple[int, int], generic.PdfObject] = {}
         self._header_version = (int(header.group(1)), int(header.group(2)))
         self._input_version = None
@@ -165,7 +167,7 @@ class _ScannedPdfReader(PdfFileReader):
         self.has_xref_stream = builder.has_xref_stream
 
 
-def read_repaired(stream: IO[bytes], size: int) -> RepairedReading:
+def read_repaired(stream: IO[bytes], size: int, budget: DocumentBudget | None = None) -> RepairedReading:
     """A reader of the whole file with revisions found by scanning.
 
     Raises ``PdfReadError`` when that fails too, or when bytes other than white space follow the last revision
@@ -173,7 +175,7 @@ def read_repaired(stream: IO[bytes], size: int) -> RepairedReading:
     """
     stream.seek(0)
     data = stream.read(size)
-    reader = _ScannedPdfReader(stream, data)
+    reader = _ScannedPdfReader(stream, data, budget or DocumentBudget.for_size(size))
     last_end = max(m.end() for m in _REVISION_END.finditer(data))
     if data[last_end:].strip(b" \t\r\n\f\x00"):
         raise misc.PdfReadError("bytes after the last revision")

@@ -2,7 +2,7 @@
 
 Exit status: 0 when every signature passed (TOTAL_PASSED), 1 when one did not or the PDF has no signature
 (indication NO_SIGNATURE), 2 when the input is unusable (missing, empty, too large, not a PDF, truncated,
-encrypted, unreadable) or a ``--trust`` file is not a certificate.
+encrypted, unreadable, decode-limit) or a ``--trust`` file is not a certificate.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from typing import Literal
 
 __all__ = ["UnusableInputError", "UnusableReason", "ValidationError"]
 
-UnusableReason = Literal["empty", "too-large", "not-pdf", "truncated", "encrypted", "unreadable"]
+UnusableReason = Literal["empty", "too-large", "not-pdf", "truncated", "encrypted", "unreadable", "decode-limit"]
 
 # What each reason means to the person who gave us the file (Vietnamese first, then English).
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -19,6 +19,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The PDF is encrypted; send an unencrypted copy.",
     ),
     "unreadable": ("Không đọc được cấu trúc tệp PDF.", "The PDF's structure cannot be read."),
+    "decode-limit": (
+        "Dữ liệu nén trong tệp PDF giải ra lớn bất thường so với kích thước tệp; tệp không được kiểm tra.",
+        "The PDF's compressed data expands far beyond what its size explains; it was not verified.",
+    ),
 }
 
 

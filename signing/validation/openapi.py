@@ -104,8 +104,20 @@ OPENAPI_PATHS: dict[str, Any] = {
                 "403": {"description": "The token lacks scope signing:verify", "content": _PROBLEM},
                 "413": {"description": "The PDF is larger than ANTIN_SIGNING_VERIFY_MAX_BYTES", "content": _PROBLEM},
                 "422": {
-                    "description": "Unusable input: empty, not a PDF, truncated, encrypted or unreadable "
-                    "(member `reason`)",
+                    "description": "Unusable input: empty, not a PDF, truncated, encrypted, unreadable, or its "
+                    "compressed streams expand past the decode budget (member `reason`: decode-limit)",
+                    "content": _PROBLEM,
+                },
+                "429": {
+                    "description": "Too many verifications from this address (ANTIN_SIGNING_VERIFY_RATE_LIMIT per "
+                    "minute); header Retry-After",
+                    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                    "content": _PROBLEM,
+                },
+                "503": {
+                    "description": "Every verification slot of the host is busy (ANTIN_SIGNING_VERIFY_CONCURRENCY); "
+                    "header Retry-After",
+                    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
                     "content": _PROBLEM,
                 },
             },

@@ -1,26 +1,35 @@
 """HTTP: the public page ``/verify`` (no login) and ``POST /api/signing/verify`` (bearer token, scope
-``signing:verify``). Views translate HTTP to :mod:`signing.validation.service` calls and back; uploads are
-verified in memory and never stored.
+``signing:verify``). Views translate HTTP to :mod:`signing.validation.service` calls and back.
+
+Verifying is the most expensive thing an anonymous client can ask for, so each request passes, in order: a rate
+limit per client address (429), the upload spooled to a temporary file (never held in memory, deleted when the
+request ends, never stored), and a cap on verifications running at once on this host (503). Both refusals carry
+``Retry-After``; the page answers them with itself, the API with problem details. The report is rendered once,
+in the format asked for.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
+import os
 import re
-from collections.abc import Callable
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
 
 from idp.errors import ProblemError
+from idp.ratelimit import BusyError, RateLimitedError, limiter_for
 from idp.web import exempt_blueprint, get_instance
 from signing.validation.errors import UnusableInputError
 from signing.validation.model import DocumentReport
 from signing.validation.policy import ValidationPolicy
 from signing.validation.render import render_html, render_pdf
-from signing.validation.service import policy_from_settings, verify_bytes
+from signing.validation.service import policy_from_settings, verify_stream
 
 __all__ = [
     "AccessCheck",
@@ -40,6 +49,11 @@ DocumentLookup = Callable[[str], dict[str, str] | None]
 """Finds what the platform knows about a document ID from a QR code (title, signers…), or None."""
 
 SCOPE = "signing:verify"
+RATE_WINDOW_SECONDS = 60
+# A verification lease outlives the longest request a worker may run (gunicorn's timeout is 60 s), so that a
+# worker killed mid-verification frees its slot by itself.
+LEASE_SECONDS = 120
+BUSY_RETRY_SECONDS = 5
 _DIGEST = re.compile(r"^[0-9a-fA-F]{64}$")
 _DOC_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
@@ -118,8 +132,26 @@ def _max_bytes() -> int:
     return get_instance().settings.signing.verify_max_bytes
 
 
-def _read_upload() -> tuple[bytes, str]:
-    """The uploaded PDF (multipart field ``file`` or a raw ``application/pdf`` body), size checked first."""
+def _check_rate() -> None:
+    """Count this verification for the client's address; raise ``RateLimitedError`` past the limit."""
+    settings = get_instance().settings.signing
+    limiter_for(get_instance()).check_rate(
+        "verify", request.remote_addr or "unknown", settings.verify_rate_limit, RATE_WINDOW_SECONDS
+    )
+
+
+@contextmanager
+def _verification_slot() -> Iterator[None]:
+    """One of this host's verification slots for the block; ``BusyError`` when all are taken."""
+    capacity = get_instance().settings.signing.verify_concurrency
+    with limiter_for(get_instance()).gate("verify", capacity, LEASE_SECONDS, retry_after=BUSY_RETRY_SECONDS):
+        yield
+
+
+@contextmanager
+def _received_upload() -> Iterator[tuple[IO[bytes], int, str]]:
+    """The uploaded PDF (multipart field ``file`` or a raw ``application/pdf`` body) as a seekable file, its size
+    and name. The declared size is checked before anything is read, the real size while it is read."""
     limit = _max_bytes()
     if request.content_length is not None and request.content_length > limit + 64 * 1024:
         raise UnusableInputError("too-large", f"the limit is {limit} bytes")
@@ -127,14 +159,66 @@ def _read_upload() -> tuple[bytes, str]:
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             raise ProblemError(400, "Bad Request", "send the PDF in the form field “file”", type_="urn:antin:no-file")
-        data = upload.stream.read(limit + 1)
-        name = upload.filename
-    else:
-        data = request.get_data(cache=False)
-        name = "document.pdf"
-    if len(data) > limit:
-        raise UnusableInputError("too-large", f"the limit is {limit} bytes")
-    return data, name[:200]
+        # Werkzeug spooled the part to a temporary file as it arrived (kept in memory only below 500 KB).
+        stream: IO[bytes] = upload.stream
+        size = stream.seek(0, os.SEEK_END)
+        if size > limit:
+            raise UnusableInputError("too-large", f"the limit is {limit} bytes")
+        yield stream, size, upload.filename[:200]
+        return
+    with tempfile.TemporaryFile() as spool:
+        # copyfileobj with a bound: a body without Content-Length cannot grow past the limit on disk either
+        shutil.copyfileobj(_BoundedReader(request.stream, limit + 1), spool, 1024 * 1024)
+        size = spool.tell()
+        if size > limit:
+            raise UnusableInputError("too-large", f"the limit is {limit} bytes")
+        yield spool, size, "document.pdf"
+
+
+class _BoundedReader:
+    """A readable that stops after ``limit`` bytes of ``raw``."""
+
+    def __init__(self, raw: IO[bytes], limit: int) -> None:
+        self._raw = raw
+        self._left = limit
+
+    def read(self, n: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        chunk = self._raw.read(self._left if n < 0 else min(n, self._left))
+        self._left -= len(chunk)
+        return chunk
+
+
+def _verify_upload() -> DocumentReport:
+    """Rate limit, spool, then verify in one of this host's slots."""
+    _check_rate()
+    with _received_upload() as (stream, size, name), _verification_slot():
+        return verify_stream(stream, size, _policy(), file_name=name, max_bytes=_max_bytes())
+
+
+def _retry_message(err: RateLimitedError | BusyError) -> str:
+    if isinstance(err, RateLimitedError):
+        return (
+            f"Quá nhiều yêu cầu kiểm tra từ địa chỉ của bạn; hãy thử lại sau {err.retry_after} giây. "
+            f"Too many verifications from your address; try again in {err.retry_after} seconds."
+        )
+    return (
+        f"Hệ thống đang kiểm tra nhiều tài liệu khác; hãy thử lại sau {err.retry_after} giây. "
+        f"The service is busy verifying other documents; try again in {err.retry_after} seconds."
+    )
+
+
+def _retry_problem(err: RateLimitedError | BusyError) -> ProblemError:
+    limited = isinstance(err, RateLimitedError)
+    return ProblemError(
+        429 if limited else 503,
+        "Too Many Requests" if limited else "Service Unavailable",
+        _retry_message(err),
+        type_="urn:antin:verify:rate-limited" if limited else "urn:antin:verify:busy",
+        headers={"Retry-After": str(err.retry_after)},
+        reason="rate-limited" if limited else "busy",
+    )
 
 
 def _unusable_problem(err: UnusableInputError) -> ProblemError:
@@ -164,10 +248,11 @@ def api_verify() -> Response:
         )
     _extension().access_check(authorization)
     try:
-        data, name = _read_upload()
-        report = verify_bytes(data, _policy(), file_name=name, max_bytes=_max_bytes())
+        report = _verify_upload()
     except UnusableInputError as err:
         raise _unusable_problem(err) from None
+    except (RateLimitedError, BusyError) as err:
+        raise _retry_problem(err) from None
     return jsonify(report.as_dict())
 
 
@@ -206,26 +291,23 @@ def verify_form() -> Response:
 def verify_upload() -> Response:
     context = _qr_context(request.form)
     try:
-        data, name = _read_upload()
-        report = verify_bytes(data, _policy(), file_name=name, max_bytes=_max_bytes())
+        report = _verify_upload()
     except UnusableInputError as err:
         status = 413 if err.reason == "too-large" else 422
         return _page(status, problem=err, **context)
     except ProblemError as err:
         return _page(err.status, problem_text=err.detail, **context)
+    except (RateLimitedError, BusyError) as err:
+        problem = _retry_problem(err)
+        response = _page(problem.status, problem_text=problem.detail, problem_reason=problem.extra["reason"], **context)
+        response.headers.update(problem.headers)
+        return response
     if request.form.get("format") == "pdf":
         return _pdf_response(report)
     matches = None
     if context["doc_digest"]:
         matches = context["doc_digest"] == report.sha256
-    pdf_b64 = base64.b64encode(render_pdf(report)).decode()
-    return _page(
-        report_html=render_html(report, standalone=False),
-        report=report,
-        pdf_b64=pdf_b64,
-        digest_matches=matches,
-        **context,
-    )
+    return _page(report_html=render_html(report, standalone=False), report=report, digest_matches=matches, **context)
 
 
 def _pdf_response(report: DocumentReport) -> Response:

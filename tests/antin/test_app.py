@@ -71,6 +71,75 @@ def test_metrics_in_prometheus_text_format(client: FlaskClient) -> None:
     assert 'antin_http_requests_total{endpoint="/healthz",method="GET",status="200"}' in response.text
 
 
+OUTSIDE = {"REMOTE_ADDR": "203.0.113.7"}
+METRICS_TOKEN = "m" * 40
+
+
+def _app_with(tmp_path: Path, **env: str) -> tuple[Flask, Instance]:
+    settings = load_settings({"ANTIN_DATA_DIR": str(tmp_path), "ANTIN_LOG_LEVEL": "WARNING", **env})
+    inst = Instance(settings)
+    upgrade(inst.database)
+    inst.__dict__["directory"] = InMemoryDirectory()
+    return create_app(instance=inst), inst
+
+
+def test_a_stranger_sees_only_that_the_platform_is_up_or_not(client: FlaskClient, instance: Instance) -> None:
+    assert client.get("/healthz", environ_base=OUTSIDE).json == {"status": "ok"}
+    assert client.get("/readyz", environ_base=OUTSIDE).json == {"status": "ready"}
+    directory = instance.directory
+    assert isinstance(directory, InMemoryDirectory)
+    directory.available = False
+    down = client.get("/readyz", environ_base=OUTSIDE)
+    assert down.status_code == 503 and down.json == {"status": "unavailable"}
+    metrics = client.get("/metrics", environ_base=OUTSIDE)
+    assert metrics.status_code == 403 and "antin_http_requests_total" not in metrics.text
+
+
+def test_metrics_and_readiness_details_with_the_operators_bearer_token(tmp_path: Path) -> None:
+    app, inst = _app_with(tmp_path, ANTIN_SERVER_METRICS_TOKEN=METRICS_TOKEN, ANTIN_SERVER_METRICS_NETWORKS="")
+    client = app.test_client()
+    try:
+        refused = client.get("/metrics", headers={"Accept": "application/json"})  # loopback is no longer enough
+        assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith("Bearer")
+        wrong = client.get("/metrics", headers={"Authorization": "Bearer " + "x" * 40}, environ_base=OUTSIDE)
+        assert wrong.status_code == 401 and "antin_http" not in wrong.text
+        bearer = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+        ok = client.get("/metrics", headers=bearer, environ_base=OUTSIDE)
+        assert ok.status_code == 200 and "antin_http_requests_total" in ok.text
+        assert client.get("/readyz", environ_base=OUTSIDE).json == {"status": "ready"}
+        detailed = client.get("/readyz", headers=bearer, environ_base=OUTSIDE).json
+        assert detailed is not None and detailed["checks"]["database"] == "ok"
+    finally:
+        inst.close()
+
+
+def test_metrics_and_readiness_details_from_the_operators_networks(tmp_path: Path) -> None:
+    app, inst = _app_with(tmp_path, ANTIN_SERVER_METRICS_NETWORKS="10.20.0.0/16, 2001:db8::/32")
+    client = app.test_client()
+    try:
+        for address in ("10.20.3.4", "::ffff:10.20.3.4", "2001:db8::9"):
+            inside = {"REMOTE_ADDR": address}
+            assert client.get("/metrics", environ_base=inside).status_code == 200
+            assert "checks" in (client.get("/readyz", environ_base=inside).json or {})
+        for address in ("10.21.0.1", "127.0.0.1", "unknown"):
+            assert client.get("/metrics", environ_base={"REMOTE_ADDR": address}).status_code == 403
+            assert "checks" not in (client.get("/readyz", environ_base={"REMOTE_ADDR": address}).json or {})
+    finally:
+        inst.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("ANTIN_SERVER_METRICS_TOKEN", "short"), ("ANTIN_SERVER_METRICS_NETWORKS", "10.0.0.0/8,not-a-network")],
+)
+def test_bad_metrics_settings_stop_the_start(tmp_path: Path, name: str, value: str) -> None:
+    from idp.settings import SettingsError
+
+    with pytest.raises(SettingsError) as err:
+        load_settings({"ANTIN_DATA_DIR": str(tmp_path), name: value})
+    assert name in err.value.problems
+
+
 def test_an_unexpected_error_is_a_plain_500_without_internals(client: FlaskClient) -> None:
     response = client.get("/boom", headers={"Accept": "text/html"})
     assert response.status_code == 500
@@ -106,6 +175,25 @@ def test_forms_need_the_csrf_token(client: FlaskClient) -> None:
     assert client.post("/form", data={"csrf_token": "forged"}).status_code == 400
     assert client.post("/form", data={"csrf_token": token}).status_code == 200
     assert client.post("/form", headers={"X-CSRF-Token": token}).status_code == 200
+
+
+def test_a_bogus_authorization_header_does_not_skip_the_csrf_check_of_a_cookie_session(client: FlaskClient) -> None:
+    client.get("/form")  # the browser now holds a session cookie: an attacker's form would ride on it
+    assert client.get_cookie("antin_session") is not None
+    forged = client.post("/form", data={"x": "1"}, headers={"Authorization": "Bearer bogus"})
+    assert forged.status_code == 400
+    assert "did not come from this site" in forged.text
+
+
+def test_the_sso_cookie_alone_also_makes_the_csrf_check_apply(client: FlaskClient) -> None:
+    client.set_cookie("antin_sso", "a-session")
+    assert client.post("/form", headers={"Authorization": "Basic Ym9ndXM6Ym9ndXM="}).status_code == 400
+
+
+def test_an_api_call_without_cookies_carries_its_own_credentials(app: Flask) -> None:
+    fresh = app.test_client(use_cookies=False)
+    assert fresh.post("/form", data={"x": "1"}, headers={"Authorization": "Bearer token"}).status_code == 200
+    assert fresh.post("/form", data={"x": "1"}).status_code == 400
 
 
 def test_session_cookie_flags(tmp_path: Path) -> None:

@@ -1,0 +1,200 @@
+"""The public verification page under load (issue 8, item 6): decompression bombs, rate limit, concurrency cap.
+
+Through the real routes (Flask's test client; the bomb's memory in a separate process), with the SQL store of the
+embedded default; the Redis store is tested against a real Redis in tests/idp/test_ratelimit.py.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest_verify import ThrowawayPki, blank_pdf, pki_fixture, sign
+from flask import Flask
+from flask.testing import FlaskClient
+
+import signing.validation
+from idp.database import Database
+from idp.instance import Instance
+from idp.ratelimit import DatabaseLimitStore, Limiter
+from idp.settings import load_settings
+from tests.signing.bombs import crl_bomb_pdf, dss_crls_pdf
+
+pki = pki_fixture()
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def signed_pdf(pki: ThrowawayPki) -> bytes:
+    signed: bytes = sign(pki, blank_pdf(), level="B-B")
+    return signed
+
+
+@pytest.fixture(scope="module")
+def bomb() -> bytes:
+    """4 MB that inflate to 4 GB: 1,000 DSS CRL streams of 4 MB of zeros each."""
+    return crl_bomb_pdf(1000, 4_000_000)
+
+
+def _app(tmp_path: Path, pki: ThrowawayPki, **env: str) -> Flask:
+    from antin.app import create_app
+    from antin.migrate import upgrade
+
+    settings = load_settings({"ANTIN_DATA_DIR": str(tmp_path / "var"), "ANTIN_LOG_LEVEL": "WARNING", **env})
+    instance = Instance(settings)
+    upgrade(instance.database)
+    app = create_app(instance=instance)
+    if "antin.verify" not in app.extensions:
+        signing.validation.init_app(app)
+    app.extensions["antin.verify"].policy = pki.trusted()
+    app.extensions["antin.verify"].access_check = lambda _authorization: None  # the bearer check: test_verify_web
+    return app
+
+
+def _upload(client: FlaskClient, data: bytes, **form: str) -> Any:
+    page = client.get("/verify")
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match
+    fields = {"csrf_token": match.group(1), "file": (io.BytesIO(data), "doc.pdf"), **form}
+    return client.post("/verify", data=fields, content_type="multipart/form-data")
+
+
+def _api(client: FlaskClient, data: bytes) -> Any:
+    return client.post(
+        "/api/signing/verify", data=data, content_type="application/pdf", headers={"Authorization": "Bearer t"}
+    )
+
+
+# -- decompression bombs ------------------------------------------------------------------------------------
+
+
+def test_a_bomb_gets_a_clear_refusal_on_the_page_and_the_api(tmp_path: Path, pki: ThrowawayPki, bomb: bytes) -> None:
+    client = _app(tmp_path, pki).test_client()
+    page = _upload(client, bomb)
+    assert page.status_code == 422
+    assert 'data-reason="decode-limit"' in page.text
+    assert "giải ra lớn bất thường" in page.text and "Traceback" not in page.text
+    api = _api(client, bomb)
+    assert api.status_code == 422 and api.mimetype == "application/problem+json"
+    assert api.json["reason"] == "decode-limit"
+
+
+_MEASURE = r"""
+import io, json, re, sys
+from pathlib import Path
+from tests.signing.bombs import crl_bomb_pdf, dss_crls_pdf
+
+def high_water_mib():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+
+from antin.app import create_app
+from antin.migrate import upgrade
+from idp.instance import Instance
+from idp.settings import load_settings
+from tests.signing.bombs import crl_bomb_pdf, dss_crls_pdf
+
+instance = Instance(load_settings({"ANTIN_DATA_DIR": sys.argv[1], "ANTIN_LOG_LEVEL": "ERROR"}))
+upgrade(instance.database)
+client = create_app(instance=instance).test_client()
+token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/verify").text).group(1)
+Path(sys.argv[1], "bomb.pdf").write_bytes(crl_bomb_pdf(1000, 4_000_000))
+before = high_water_mib()
+with open(Path(sys.argv[1], "bomb.pdf"), "rb") as fh:
+    response = client.post("/verify", data={"csrf_token": token, "file": (fh, "bomb.pdf")})
+reason = re.findall(r'data-reason="([^"]+)"', response.get_data(as_text=True))
+print(json.dumps({"status": response.status_code, "reason": reason, "grew_mib": high_water_mib() - before}))
+"""
+
+
+def test_a_bomb_is_refused_with_bounded_memory(tmp_path: Path) -> None:
+    """Before the fix this 4 MB file made the process grow by about 770 MiB (pyHanko's 400 MB budget, decoded and
+    kept); the document's budget is now 32 MiB."""
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+        timeout=600,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["status"] == 422 and result["reason"] == ["decode-limit"]
+    assert result["grew_mib"] < 200, result
+
+
+def test_real_documents_stay_within_the_budget(tmp_path: Path, pki: ThrowawayPki) -> None:
+    client = _app(tmp_path, pki).test_client()
+    lta = sign(pki, blank_pdf(pages=3, padding=200_000), level="B-LTA")
+    response = _upload(client, lta)
+    assert response.status_code == 200 and 'data-indication="TOTAL_PASSED"' in response.text
+
+
+def test_a_corrupt_stream_is_not_taken_for_a_bomb(tmp_path: Path, pki: ThrowawayPki) -> None:
+    """A broken Flate stream large enough (800 KB: pyHanko's CRL cap is 50 × that) that the budget (32 MiB), not
+    the stream's own cap, bounds its decoding."""
+    corrupt = dss_crls_pdf([b"x\x9c" + bytes(range(256)) * 3200])
+    response = _upload(_app(tmp_path, pki).test_client(), corrupt)
+    assert response.status_code == 200 and 'data-indication="NO_SIGNATURE"' in response.text
+
+
+# -- rate limit per client ----------------------------------------------------------------------------------
+
+
+def test_the_rate_limit_answers_429_with_retry_after(tmp_path: Path, pki: ThrowawayPki, signed_pdf: bytes) -> None:
+    client = _app(tmp_path, pki, ANTIN_SIGNING_VERIFY_RATE_LIMIT="2").test_client()
+    assert _upload(client, signed_pdf).status_code == 200
+    assert _api(client, signed_pdf).status_code == 200
+    page = _upload(client, signed_pdf)
+    assert page.status_code == 429 and page.mimetype == "text/html"
+    assert 1 <= int(page.headers["Retry-After"]) <= 60
+    assert 'data-reason="rate-limited"' in page.text and "thử lại sau" in page.text
+    api = _api(client, signed_pdf)
+    assert api.status_code == 429 and api.mimetype == "application/problem+json"
+    assert api.json["reason"] == "rate-limited" and 1 <= int(api.headers["Retry-After"]) <= 60
+    stranger = client.application.test_client()
+    stranger.environ_base["REMOTE_ADDR"] = "198.51.100.20"
+    assert _upload(stranger, signed_pdf).status_code == 200  # the limit is per client address
+
+
+# -- concurrency cap ----------------------------------------------------------------------------------------
+
+
+def test_the_concurrency_cap_answers_503_with_retry_after(tmp_path: Path, pki: ThrowawayPki, signed_pdf: bytes) -> None:
+    app = _app(tmp_path, pki, ANTIN_SIGNING_VERIFY_CONCURRENCY="1")
+    client = app.test_client()
+    # another worker process of this host, sharing the database, is verifying a document right now
+    instance: Instance = app.extensions["antin.instance"]
+    other_worker = Limiter(DatabaseLimitStore(Database(instance.settings.database_url)))
+    with other_worker.gate("verify", 1, 120):
+        page = _upload(client, signed_pdf)
+        assert page.status_code == 503 and page.mimetype == "text/html"
+        assert int(page.headers["Retry-After"]) >= 1 and 'data-reason="busy"' in page.text
+        api = _api(client, signed_pdf)
+        assert api.status_code == 503 and api.mimetype == "application/problem+json"
+        assert api.json["reason"] == "busy" and int(api.headers["Retry-After"]) >= 1
+    assert _upload(client, signed_pdf).status_code == 200  # the slot is free again
+
+
+# -- CSRF on the page (issue 8, item 8) ---------------------------------------------------------------------
+
+
+def test_a_bogus_authorization_header_does_not_skip_the_pages_csrf_check(
+    tmp_path: Path, pki: ThrowawayPki, signed_pdf: bytes
+) -> None:
+    client = _app(tmp_path, pki).test_client()
+    client.get("/verify")  # the browser holds the session cookie
+    response = client.post(
+        "/verify",
+        data={"file": (io.BytesIO(signed_pdf), "doc.pdf")},
+        content_type="multipart/form-data",
+        headers={"Authorization": "Bearer bogus"},
+    )
+    assert response.status_code == 400
