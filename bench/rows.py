@@ -204,7 +204,7 @@ class Run:
 
 
 HEADER = (
-    f"{'operation':<34} {'side':<22} {'p50 ms':>9} {'p99 ms':>9} {'rate/s':>9} {'cpu ms/op':>9} {'RSS MB':>7}"
+    f"{'operation':<46} {'side':<14} {'p50 ms':>9} {'p99 ms':>9} {'rate/s':>9} {'cpu ms/op':>9} {'RSS MB':>7}"
     f" {'n':>5} {'checked':>8}"
 )
 
@@ -218,7 +218,7 @@ def _cell(value: float | None, width: int, digits: int = 1) -> str:
 def format_row(row: Row) -> str:
     checked = f"{row.checked - row.wrong}/{row.checked}"
     line = (
-        f"{row.operation:<34} {row.side:<22} {_cell(row.p50, 9, 2)} {_cell(row.p99, 9, 2)} {_cell(row.rate, 9)}"
+        f"{row.operation:<46} {row.side:<14} {_cell(row.p50, 9, 2)} {_cell(row.p99, 9, 2)} {_cell(row.rate, 9)}"
         f" {_cell(row.cpu_per_op, 9, 2)} {_cell(row.rss, 7, 0)} {row.n:>5} {checked:>8}"
     )
     return f"{line}  {row.note}" if row.note else line
