@@ -390,7 +390,7 @@ class LdapDirectory:
             attrs["pwdAccountLockedTime"] = [PERMANENT_LOCK]
         return self.names.person_dn(uid, unit_dn), attrs
 
-    def create_people(self, people: Sequence[NewPerson], *, chunk: int = 250) -> list[DirectoryError | None]:
+    def create_people(self, people: Sequence[NewPerson], *, chunk: int = 500) -> list[DirectoryError | None]:
         """Create officials in order, as :meth:`create_person` would one by one, with far fewer round trips.
 
         The units are read with one search, the uniqueness of uid, mail and employee number is checked with
