@@ -3,6 +3,7 @@
     python -m bench                      # every bench, full length; docs/benchmarks.md and its chart regenerated
     python -m bench --quick              # a few seconds per bench (the page then says it was a quick run)
     python -m bench signing_bench verify_bench --no-docs
+    python -m bench --render-only        # the page and chart again from the last results, nothing run
 
 Each bench writes its rows (:mod:`bench.rows`) to ``bench/results/<bench>.json``; the page's generated section
 (between the markers of :mod:`bench.page`) is replaced in place, the method above it is left alone.
@@ -31,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("benches", nargs="*", help=f"only these (default: all of {', '.join(scripts)})")
     parser.add_argument("--quick", action="store_true", help="each bench in --quick mode")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md and its chart")
+    parser.add_argument(
+        "--render-only", action="store_true", help="run nothing: rewrite the page from the last bench/results/*.json"
+    )
     args = parser.parse_args(argv)
     unknown = set(args.benches) - set(scripts)
     if unknown:
@@ -40,8 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     failed: list[str] = []
     RESULTS.mkdir(parents=True, exist_ok=True)
     for script in chosen:
-        print(f"\n=== {script} ===", flush=True)
         out = RESULTS / f"{script}.json"
+        if args.render_only:
+            if out.exists():
+                documents.append(json.loads(out.read_text(encoding="utf-8")))
+            continue
+        print(f"\n=== {script} ===", flush=True)
         out.unlink(missing_ok=True)
         command = [sys.executable, "-m", f"bench.{script}", "--json", str(out), *(["--quick"] if args.quick else [])]
         code = subprocess.run(command, cwd=ROOT, check=False).returncode
@@ -50,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         if out.exists():
             documents.append(json.loads(out.read_text(encoding="utf-8")))
     if not args.no_docs and documents:
-        title = "Ấn Tín beside its peers" + (" (quick run)" if args.quick else "")
+        quick = any(d.get("quick") for d in documents)
+        title = "Ấn Tín beside its peers" + (" (quick run)" if quick else "")
         draw_chart(pairs(documents), CHART, title)
         section = render_results(documents, CHART.name, failed)
         PAGE.write_text(replace_results(PAGE.read_text(encoding="utf-8"), section), encoding="utf-8")

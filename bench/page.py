@@ -62,7 +62,7 @@ def _number(value: float | None, digits: int = 1) -> str:
 def _ratio(value: float | None) -> str:
     if value is None:
         return "–"
-    return f"**{value:.2f}×**" if value >= 1 else f"{value:.2f}×"
+    return f"**{value:.3g}×**" if value >= 1 else f"{value:.3g}×"
 
 
 def render_results(documents: Sequence[dict[str, Any]], chart: str | None, failed: Sequence[str]) -> str:
@@ -137,7 +137,7 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 def draw_chart(chart_pairs: Sequence[Pair], path: Path, title: str) -> None:
     """A horizontal bar per operation and peer: the rate ratio on a log scale, 1× in the middle."""
     shown = [p for p in chart_pairs if p.ratio is not None and p.ratio > 0]
-    label_width, plot_width, row_height, top, bottom = 560, 620, 24, 70, 50
+    label_width, plot_width, row_height, top, bottom = 620, 620, 24, 70, 50
     width = label_width + plot_width + 40
     height = top + row_height * max(len(shown), 1) + bottom
     image = Image.new("RGB", (width, height), "white")
@@ -172,7 +172,7 @@ def draw_chart(chart_pairs: Sequence[Pair], path: Path, title: str) -> None:
         x0, x1 = x_of(1.0), x_of(ratio)
         color = "#2e7d32" if ratio >= 1 else "#c62828"
         draw.rectangle([(min(x0, x1), y + 5), (max(x0, x1), y + row_height - 5)], fill=color)
-        text = f"{ratio:.2f}×" if ratio < 10 else f"{ratio:.0f}×"
+        text = f"{ratio:.3g}×"
         tx = x1 + 6 if ratio >= 1 else x1 - 6 - draw.textlength(text, font=small)
         draw.text((tx, y + 5), text, fill="black", font=small)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -54,7 +54,7 @@ def test_the_section_names_commit_machine_and_date_and_is_replaced_in_place() ->
     section = render_results([DOCUMENT], "chart.png", [])
     assert "`abc1234`" in section and "2 cores (Test CPU)" in section and "8.0 GB" in section
     assert "2026-12-04 18:00 UTC" in section
-    assert "| sign B-B 1MB | 8.33 | 16.67 | 120 | 1.00 | 100 | pyhanko-lib |" in section and "**3.00×**" in section
+    assert "| sign B-B 1MB | 8.33 | 16.67 | 120 | 1.00 | 100 | pyhanko-lib |" in section and "**3×**" in section
     page = f"# Method\n\nkept\n\n## Results\n\n{BEGIN}\nold figures\n{END}\n\nafter\n"
     updated = replace_results(page, section)
     assert "old figures" not in updated and updated.count(BEGIN) == 1 and updated.count(END) == 1
