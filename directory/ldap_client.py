@@ -460,7 +460,8 @@ class LdapConnection:
             try:
                 self._add_in_transaction(entries, window)
             except _TransactionRefusedError:
-                return self.add_pipelined(entries, window=window)
+                # One by one: nothing after the entry that fails is sent, so the import stops exactly there.
+                return self.add_pipelined(entries, window=1)
             return [None] * len(entries)
         return self.add_pipelined(entries, window=window)
 

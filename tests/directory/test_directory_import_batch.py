@@ -107,3 +107,26 @@ def test_a_group_gains_its_members_from_an_ldif_import_in_one_change(
     assert result.failed is None, result.error
     assert sorted(p.uid for p in directory.group_members(group)) == sorted(people)
     assert calls[0] <= 8, calls[0]  # one add_member per member read and changed the group 3 times each
+
+
+def test_a_refused_transaction_is_replayed_entry_by_entry_and_stops_at_the_bad_one(
+    directory: LdapDirectory, unique: Callable[[str], str]
+) -> None:
+    uids = [unique("txn") for _ in range(5)]
+
+    def entry(uid: str, parent: str) -> tuple[str, dict[str, list[str]]]:
+        attrs = {"objectClass": ["inetOrgPerson", "antinOfficial"], "uid": [uid], "cn": ["Thử Nghiệm"]}
+        return f"uid={uid},{parent}", {**attrs, "sn": ["Thử"], "antinStatus": ["active"]}
+
+    people = directory.names.people_dn
+    entries = [entry(u, people) for u in uids[:2]]
+    entries.append(entry(uids[2], f"ou=no-such-unit,{directory.config.base_dn}"))  # the server refuses it
+    entries += [entry(u, people) for u in uids[3:]]
+
+    with directory.pool.pinned() as conn:
+        assert conn.supports_transactions()  # slapd 2.5 offers RFC 5805: the fast path is the one under test
+        outcomes = conn.add_many(entries)
+
+    assert outcomes[:2] == [None, None] and len(outcomes) == 3
+    assert outcomes[2] is not None and "no-such-unit" in str(outcomes[2])
+    assert [directory.find_by_uid(u) is not None for u in uids] == [True, True, False, False, False]
