@@ -499,8 +499,10 @@ def apply_plan(plan: ImportPlan, progress: Callable[[Operation], None] | None = 
     """Apply the plan's creates and updates in file order; stop at the first failure and say where.
 
     Consecutive creates of officials go to the directory together (:meth:`LdapDirectory.create_people`:
-    pipelined adds); the rest one by one. Either way each row's outcome is reported: rows already in
-    flight when one fails may still be created, and are then listed as applied.
+    adds in one LDAP transaction per run); the rest one by one. Either way each row's outcome is reported. A
+    refused transaction is replayed one add at a time, so nothing after the failing row is applied; only a
+    server without transactions gets pipelined adds, and rows in flight when one fails are then listed as
+    applied when they were.
     """
     result = ImportResult()
     todo = [op for op in plan.operations if op.action != "unchanged"]
