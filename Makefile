@@ -12,7 +12,7 @@ help:
 	@echo "make demo   run the platform at http://localhost:5000 (installs what it needs)"
 	@echo "make test   run every test (installs what it needs)"
 	@echo "make lint   ruff, mypy --strict and import-linter only"
-	@echo "make bench  run the benchmarks in bench/"
+	@echo "make bench  run the benchmarks in bench/ and regenerate the results in docs/benchmarks.md"
 
 system:
 	@scripts/install-system-packages.sh runtime

@@ -1,122 +1,238 @@
-"""Directory benchmark: bind-authentication and lookup latency and throughput with N officials, CSV import rate.
+"""Directory benchmark: binds and lookups with N officials, and the CSV import beside slapd's own ``slapadd``.
 
-    .venv/bin/python bench/directory_bench.py [--officials 100000] [--seconds 5]
+    python -m bench.directory_bench [--officials 20000] [--seconds 5] [--import-rows 2000] [--quick] [--json FILE]
 
-A scratch slapd (argon2 password hashes, as in production) in a temp folder is filled by slapadd with the
-synthetic Party directory, then measured over TCP on loopback like a production client would reach it.
+A scratch slapd (the product's schema, overlays and ACLs; argon2 password hashes, as in production) in a temp
+folder is filled by ``slapadd`` with the synthetic Party directory — that load is the peer row of the import —
+then measured over TCP on loopback like a production client would reach it. The CSV import goes through the
+service path an administrator uses (``directory.transfer``: read, validate against the file and the directory,
+plan, apply) and is checked by reading every imported official back.
+
+CPU per operation counts this process and slapd together (both do the work of every row).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
-import statistics
+import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from bench.rows import Row, Run, add_arguments, row_from_samples
 from directory.config import DirectoryConfig
 from directory.generator import build_synthetic, generate_directory
 from directory.service import LdapDirectory
 from directory.slapd import ManagedSlapd
 from directory.transfer import apply_plan, plan_import, read_rows
 
+BENCH = "directory"
 BASE_DN = "dc=bench,dc=antin"
 PASSWORD = "Thu-nghiem-2025!"
 SERVICE_PASSWORD = "bench-service-password-0123456789"
+UNIT = "TW"
 
 
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
+def _cpu_seconds(pid: int | None) -> float:
+    """User + system CPU of a process (``/proc/PID/stat``), 0 when it cannot be read."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def latency(name: str, func: Callable[[str], object], uids: list[str], n: int) -> None:
-    samples = []
-    for uid in random.sample(uids, n):
-        start = time.perf_counter()
-        func(uid)
-        samples.append((time.perf_counter() - start) * 1000)
-    print(
-        f"{name:<28} n={n:<6} p50={percentile(samples, 0.5):7.2f} ms  p99={percentile(samples, 0.99):7.2f} ms"
-        f"  mean={statistics.fmean(samples):7.2f} ms"
-    )
+@contextmanager
+def cpu_meter(slapd_pid: int | None) -> Iterator[list[float]]:
+    """Yields a list that holds, once the block ends, the CPU seconds this process and slapd spent in it."""
+    spent: list[float] = []
+    own, server = time.process_time(), _cpu_seconds(slapd_pid)
+    yield spent
+    spent.append(time.process_time() - own + _cpu_seconds(slapd_pid) - server)
 
 
-def throughput(name: str, func: Callable[[str], object], uids: list[str], threads: int, seconds: float) -> None:
+def latency(operation: str, func: Callable[[str], bool], uids: list[str], n: int, slapd_pid: int | None) -> Row:
+    samples: list[float] = []
+    wrong = 0
+    with cpu_meter(slapd_pid) as cpu:
+        for uid in random.sample(uids, n):
+            start = time.perf_counter()
+            ok = func(uid)
+            samples.append(time.perf_counter() - start)
+            wrong += not ok
+    per_op = [cpu[0] / n] if n else []
+    return row_from_samples(BENCH, operation, "antin", samples, cpu=per_op, checked=n, wrong=wrong)
+
+
+def throughput(
+    operation: str, func: Callable[[str], bool], uids: list[str], threads: int, seconds: float, slapd_pid: int | None
+) -> Row:
     counts = [0] * threads
+    wrong = [0] * threads
     stop = time.monotonic() + seconds
 
     def worker(index: int) -> None:
         rng = random.Random(index)
         while time.monotonic() < stop:
-            func(rng.choice(uids))
+            wrong[index] += not func(rng.choice(uids))
             counts[index] += 1
 
     pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    print(f"{name:<28} clients={threads}  {sum(counts) / seconds:8.1f} /s")
+    started = time.monotonic()
+    with cpu_meter(slapd_pid) as cpu:
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+    elapsed = time.monotonic() - started
+    total = sum(counts)
+    return Row(
+        BENCH,
+        f"{operation}, {threads} clients",
+        "antin",
+        p50=None,
+        p99=None,
+        rate=total / elapsed,
+        cpu_per_op=cpu[0] / total * 1000 if total else None,
+        rss=None,
+        n=total,
+        checked=total,
+        wrong=sum(wrong),
+    )
 
 
-def main() -> None:
+def csv_import(directory: LdapDirectory, n: int, slapd_pid: int | None) -> Row:
+    """Import ``n`` new officials from a CSV through the service path; every one is read back and compared."""
+    lines = ["uid,name,unit,mail,employee_number,position,status"]
+    lines += [
+        f"imp{i:06d},Nguyễn Văn Nhập {i},{UNIT},imp{i:06d}@bench.example,NV-IMP-{i:06d},Chuyên viên,active"
+        for i in range(n)
+    ]
+    text = "\n".join(lines) + "\n"
+    with cpu_meter(slapd_pid) as cpu:
+        started = time.perf_counter()
+        rows, rejected = read_rows(text, "csv")
+        plan = plan_import(directory, rows, rejected)
+        planned = time.perf_counter()
+        result = apply_plan(plan)
+        done = time.perf_counter()
+    wrong = 0 if result.failed is None and not plan.rejections and len(result.applied) == n else n
+    wrong += sum(1 for op in plan.operations if op.action != "create")
+    people = {p.uid: p for p in directory.iter_people(unit_code=UNIT) if p.uid.startswith("imp")}
+    for i in range(n):
+        person = people.get(f"imp{i:06d}")
+        right = (
+            person is not None
+            and person.full_name == f"Nguyễn Văn Nhập {i}"
+            and person.mail == f"imp{i:06d}@bench.example"
+            and person.employee_number == f"NV-IMP-{i:06d}"
+            and person.unit is not None
+            and person.unit.code == UNIT
+        )
+        wrong += not right
+    return Row(
+        BENCH,
+        "load officials",
+        "antin",
+        p50=None,
+        p99=None,
+        rate=n / (done - started),
+        cpu_per_op=cpu[0] / n * 1000,
+        rss=None,
+        n=n,
+        checked=n,
+        wrong=wrong,
+        note=(
+            f"CSV import of {n} rows through the service: validate + plan {n / (planned - started):,.0f} rows/s, "
+            f"apply {n / (done - planned):,.0f} rows/s"
+        ),
+    )
+
+
+def timed_slapadd(slapd: ManagedSlapd) -> list[float]:
+    """Wrap this slapd's ``slapadd`` so that the load itself is timed (not the generation of its LDIF)."""
+    seconds: list[float] = []
+    original = slapd.slapadd
+
+    def slapadd(path: Path) -> None:
+        started = time.perf_counter()
+        original(path)
+        seconds.append(time.perf_counter() - started)
+
+    slapd.slapadd = slapadd  # type: ignore[method-assign,assignment]
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--officials", type=int, default=100_000)
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--import-rows", type=int, default=2000)
-    args = parser.parse_args()
+    parser.add_argument("--officials", type=int, default=20_000, help="officials loaded by slapadd (default 20000)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="seconds per throughput row (default 5)")
+    parser.add_argument("--import-rows", type=int, default=2000, help="rows of the CSV import (default 2000)")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.officials, args.seconds, args.import_rows = min(args.officials, 2000), 0.5, min(args.import_rows, 300)
+    samples = (40, 100) if args.quick else (300, 1000)
+    run = Run(BENCH, args.quick)
 
     with tempfile.TemporaryDirectory(prefix="antin-bench-") as tmp:
         slapd = ManagedSlapd(Path(tmp) / "slapd", base_dn=BASE_DN, service_password=SERVICE_PASSWORD)
-        started = time.monotonic()
+        slapadd_seconds = timed_slapadd(slapd)
         summary = generate_directory(None, officials=args.officials, password=PASSWORD, slapd=slapd)
-        print(
-            f"loaded {summary['officials']} officials, {summary['units']} units, {summary['groups']} groups "
-            f"by slapadd in {time.monotonic() - started:.1f} s"
-        )
         slapd.start()
         try:
             config = DirectoryConfig(
                 uris=(slapd.ldap_uri,), base_dn=BASE_DN, bind_dn=slapd.service_dn, bind_password=SERVICE_PASSWORD
             )
             directory = LdapDirectory(config)
+            pid = slapd.pid()
+            entries = summary["officials"] + summary["units"] + summary["groups"]
+            loaded = sum(1 for _ in directory.iter_people())
+            run.add(
+                Row(
+                    BENCH,
+                    "load officials",
+                    "slapadd",
+                    p50=None,
+                    p99=None,
+                    rate=entries / slapadd_seconds[0],
+                    cpu_per_op=None,
+                    rss=None,
+                    n=entries,
+                    checked=1,
+                    wrong=int(loaded != summary["officials"]),
+                    note=f"{summary['officials']} officials, {summary['units']} units, {summary['groups']} groups "
+                    f"offline in {slapadd_seconds[0]:.2f} s (no overlays run)",
+                )
+            )
+            run.add(csv_import(directory, args.import_rows, pid))
             uids = [attrs["uid"][0] for _, attrs in build_synthetic(args.officials, base_dn=BASE_DN).people]
 
-            def authenticate(uid: str) -> None:
-                assert directory.authenticate(uid, PASSWORD).ok
+            def authenticate(uid: str) -> bool:
+                return directory.authenticate(uid, PASSWORD).ok
 
-            def lookup(uid: str) -> None:
-                assert directory.find_by_login(uid) is not None
+            def lookup(uid: str) -> bool:
+                person = directory.find_by_login(uid)
+                return person is not None and person.uid == uid
 
-            latency("authenticate (bind)", authenticate, uids, 300)
-            latency("find_by_login (+path,groups)", lookup, uids, 1000)
-            for threads in (1, 2, 4):
-                throughput("authenticate (bind)", authenticate, uids, threads, args.seconds)
-            for threads in (1, 2, 4):
-                throughput("find_by_login", lookup, uids, threads, args.seconds)
-
-            lines = ["uid,name,unit,position,status"]
-            lines += [f"imp{i:06d},Nguyễn Văn Nhập {i},TW,Chuyên viên,active" for i in range(args.import_rows)]
-            started = time.monotonic()
-            rows, rejected = read_rows("\n".join(lines) + "\n", "csv")
-            plan = plan_import(directory, rows, rejected)
-            planned = time.monotonic()
-            result = apply_plan(plan)
-            done = time.monotonic()
-            assert result.failed is None and len(result.applied) == args.import_rows
-            n = args.import_rows
-            print(
-                f"CSV import (no passwords)    rows={n}  validate {n / (planned - started):7.1f} rows/s"
-                f"  apply {n / (done - planned):7.1f} rows/s  overall {n / (done - started):7.1f} rows/s"
-            )
+            run.add(latency("authenticate (bind)", authenticate, uids, samples[0], pid))
+            run.add(latency("find_by_login (+path, groups)", lookup, uids, samples[1], pid))
+            for threads in (1, 4):
+                run.add(throughput("authenticate (bind)", authenticate, uids, threads, args.seconds, pid))
+                run.add(throughput("find_by_login", lookup, uids, threads, args.seconds, pid))
             directory.close()
         finally:
             slapd.stop()
+    run.write(args.json)
+    return 0 if run.all_right else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -3,13 +3,16 @@ refresh and full code + PKCE sign-ins per second, with p50 and p99 latencies.
 
 It serves the provider with gunicorn (2 gthread workers, SQLite, people from an in-memory directory: the LDAP
 bind is not in these figures; the cross-provider benchmark with slapd is bench/'s peer comparison) and drives
-it from 8 client threads for a few seconds per row. Run: ``python -m bench.oidc_endpoints_bench``.
+it from 8 client threads for a few seconds per row (``--quick``: half a second). Every answer is checked (the
+issuer, keys present, a token, ``active: true``, a rotated refresh token, an ID token at the end of a sign-in);
+it has no peer: the side-by-side comparison is ``bench.oidc_bench``. CPU per operation is the gunicorn workers'.
+Run: ``python -m bench.oidc_endpoints_bench [--quick] [--json FILE]``.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -20,35 +23,83 @@ from pathlib import Path
 
 import requests
 
+from bench.rows import Row, Run, add_arguments, percentile
+
+BENCH = "oidc-endpoints"
 ROOT = Path(__file__).resolve().parents[1]
 THREADS = 8
 SECONDS = 4.0
 
 
-def measure(name: str, call: Callable[[requests.Session], None]) -> tuple[str, float, float, float]:
-    deadline = time.monotonic() + SECONDS
-    latencies: list[float] = []
+def _cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
-    def worker() -> list[float]:
+
+def _server_pids(master: int) -> list[int]:
+    """gunicorn's master and its workers (the workers' parent is the master)."""
+    pids = [master]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == master:
+                pids.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
+def measure(name: str, call: Callable[[requests.Session], bool], seconds: float, pids: list[int]) -> Row:
+    deadline = time.monotonic() + seconds
+    latencies: list[float] = []
+    wrong = 0
+
+    def worker() -> tuple[list[float], int]:
         session = requests.Session()
         mine: list[float] = []
+        bad = 0
         while time.monotonic() < deadline:
             start = time.perf_counter()
-            call(session)
+            bad += not call(session)
             mine.append(time.perf_counter() - start)
-        return mine
+        return mine, bad
 
     started = time.monotonic()
+    cpu0 = _cpu_seconds(pids)
     with ThreadPoolExecutor(THREADS) as pool:
         for result in [pool.submit(worker) for _ in range(THREADS)]:
-            latencies.extend(result.result())
+            mine, bad = result.result()
+            latencies.extend(mine)
+            wrong += bad
     elapsed = time.monotonic() - started
-    latencies.sort()
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    return name, len(latencies) / elapsed, statistics.median(latencies) * 1000, p99 * 1000
+    cpu = _cpu_seconds(pids) - cpu0
+    n = len(latencies)
+    return Row(
+        BENCH,
+        name,
+        "antin",
+        p50=percentile(latencies, 0.5) * 1000,
+        p99=percentile(latencies, 0.99) * 1000,
+        rate=n / elapsed,
+        cpu_per_op=cpu / n * 1000 if n else None,
+        rss=None,
+        n=n,
+        checked=n,
+        wrong=wrong,
+    )
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    seconds = 0.5 if args.quick else SECONDS
+    run = Run(BENCH, args.quick)
     sys.path.insert(0, str(ROOT))
     from directory.memory import InMemoryDirectory
     from idp.oidc.clients import ClientSpec
@@ -115,8 +166,9 @@ def main() -> int:
             return str(web_rp.code_flow(Browser(issuer))["refresh_token"])
 
         refresh_tokens = [refresh_token() for _ in range(THREADS * 2)]
+        pids = _server_pids(proc.pid)
 
-        def do_refresh(session: requests.Session) -> None:
+        def do_refresh(session: requests.Session) -> bool:
             current = refresh_tokens.pop()
             r = session.post(
                 issuer + "/token",
@@ -124,44 +176,53 @@ def main() -> int:
                 auth=(web.client_id, web_secret or ""),
                 timeout=10,
             )
-            refresh_tokens.append(r.json()["refresh_token"])
+            new = r.json().get("refresh_token")
+            refresh_tokens.append(new or current)
+            return r.status_code == 200 and bool(new) and new != current
 
-        rows = [
-            measure("discovery", lambda s: s.get(issuer + "/.well-known/openid-configuration", timeout=10).json()),
-            measure("JWKS", lambda s: s.get(issuer + "/jwks.json", timeout=10).json()),
-            measure(
-                "client_credentials grant",
-                lambda s: s.post(
-                    issuer + "/token",
-                    data={"grant_type": "client_credentials"},
-                    auth=(service.client_id, service_secret or ""),
-                    timeout=10,
-                ).json()["access_token"],
-            ),
-            measure(
-                "introspection",
-                lambda s: s.post(
-                    issuer + "/introspect",
-                    data={"token": token},
-                    auth=(service.client_id, service_secret or ""),
-                    timeout=10,
-                ).json()["active"],
-            ),
-            measure("refresh (rotation)", do_refresh),
-            measure(
-                "code + PKCE sign-in (in-memory people)",
-                lambda s: RelyingParty(live, web, web_secret).code_flow(Browser(issuer)),
-            ),
-        ]
+        def discovery(s: requests.Session) -> bool:
+            return bool(s.get(issuer + "/.well-known/openid-configuration", timeout=10).json()["issuer"] == issuer)
+
+        def jwks(s: requests.Session) -> bool:
+            return bool(s.get(issuer + "/jwks.json", timeout=10).json()["keys"])
+
+        def client_credentials(s: requests.Session) -> bool:
+            r = s.post(
+                issuer + "/token",
+                data={"grant_type": "client_credentials"},
+                auth=(service.client_id, service_secret or ""),
+                timeout=10,
+            )
+            return r.status_code == 200 and bool(r.json().get("access_token"))
+
+        def introspection(s: requests.Session) -> bool:
+            r = s.post(
+                issuer + "/introspect",
+                data={"token": token},
+                auth=(service.client_id, service_secret or ""),
+                timeout=10,
+            )
+            return r.json().get("active") is True
+
+        def sign_in(s: requests.Session) -> bool:
+            return bool(RelyingParty(live, web, web_secret).code_flow(Browser(issuer)).get("id_token"))
+
+        for name, call in (
+            ("discovery", discovery),
+            ("jwks", jwks),
+            ("client_credentials", client_credentials),
+            ("introspection", introspection),
+            ("refresh", do_refresh),
+            ("login (code + PKCE, in-memory people)", sign_in),
+        ):
+            run.add(measure(name, call, seconds, pids))
     finally:
         proc.terminate()
         proc.wait(30)
         setup.extensions["antin.instance"].close()
-    print(f"Ấn Tín, gunicorn 2 workers x 4 threads, {THREADS} client threads, {SECONDS:.0f} s per row")
-    print(f"{'operation':42} {'per second':>10} {'p50 ms':>8} {'p99 ms':>8}")
-    for name, rate, p50, p99 in rows:
-        print(f"{name:42} {rate:10.1f} {p50:8.1f} {p99:8.1f}")
-    return 0
+    run.notes.append(f"Ấn Tín, gunicorn 2 workers x 4 threads, {THREADS} client threads, {seconds:g} s per row")
+    run.write(args.json)
+    return 0 if run.all_right else 1
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ import base64
 import json
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Literal
 
 from directory.config import DirectoryConfig
 from directory.entries import (
@@ -384,10 +385,21 @@ class LdapDirectory:
     # -- changing people ------------------------------------------------------------------------------------
 
     def create_person(self, new: NewPerson) -> Person:
+        unit_dn = self.get_unit(new.unit_code).dn if new.unit_code else None
+        dn, attrs = self._person_entry(new, unit_dn)
+        uid = attrs["uid"][0]
+        self._refuse_duplicates(uid, attrs.get("mail", [None])[0], attrs.get("employeeNumber", [None])[0])
+        try:
+            self.pool.run(lambda c: c.add(dn, attrs))
+        except AlreadyExistsError as err:
+            raise AlreadyExistsError("official", uid) from err
+        return self.get_person(uid)
+
+    def _person_entry(self, new: NewPerson, unit_dn: str | None) -> tuple[str, dict[str, list[str]]]:
+        """The checked DN and attributes of a new official (InvalidInputError names the first bad field)."""
         uid = check_uid(new.uid)
         full_name = check_text("full_name", new.full_name)
         surname, given_name = split_full_name(full_name)
-        unit_dn = self.get_unit(new.unit_code).dn if new.unit_code else None
         attrs: dict[str, list[str]] = {
             "objectClass": ["inetOrgPerson", "antinOfficial"],
             "uid": [uid],
@@ -409,13 +421,98 @@ class LdapDirectory:
                 attrs["pwdReset"] = ["TRUE"]
         if new.status is not AccountStatus.ACTIVE:
             attrs["pwdAccountLockedTime"] = [PERMANENT_LOCK]
-        self._refuse_duplicates(uid, attrs.get("mail", [None])[0], attrs.get("employeeNumber", [None])[0])
-        dn = self.names.person_dn(uid, unit_dn)
-        try:
-            self.pool.run(lambda c: c.add(dn, attrs))
-        except AlreadyExistsError as err:
-            raise AlreadyExistsError("official", uid) from err
-        return self.get_person(uid)
+        return self.names.person_dn(uid, unit_dn), attrs
+
+    def create_people(self, people: Sequence[NewPerson], *, chunk: int = 500) -> list[DirectoryError | None]:
+        """Create officials in order, as :meth:`create_person` would one by one, with far fewer round trips.
+
+        The units are read with one search, the uniqueness of uid, mail and employee number is checked with
+        one search per ``chunk`` officials, and the adds are pipelined (:meth:`LdapConnection.add_many`).
+        Returns each official's outcome (None: created) up to and including the first failure; the officials
+        after it are not created. Unlike create_person, the created entries are not read back.
+        """
+        codes = {p.unit_code.lower() for p in people if p.unit_code}
+        units = {u.code.lower(): u for u in self.pool.run(lambda c: self._units_by_code(c, codes))} if codes else {}
+        outcomes: list[DirectoryError | None] = []
+        for start in range(0, len(people), chunk):
+            entries: list[tuple[str, dict[str, list[str]]]] = []
+            refused: DirectoryError | None = None
+            for new in people[start : start + chunk]:
+                try:
+                    unit = units.get(new.unit_code.lower()) if new.unit_code else None
+                    if new.unit_code and unit is None:
+                        raise NotFoundError("unit", new.unit_code)
+                    entries.append(self._person_entry(new, unit.dn if unit else None))
+                except DirectoryError as err:
+                    refused = err
+                    break
+            taken = self._taken(entries)
+            if taken:
+                first = min(taken)
+                refused, entries = taken[first], entries[:first]
+            added = self.pool.run(lambda c: c.add_many(entries))  # noqa: B023 (called at once)
+            for (_, attrs), outcome in zip(entries, added, strict=False):
+                if isinstance(outcome, AlreadyExistsError) and outcome.what == "entry":
+                    outcomes.append(AlreadyExistsError("official", attrs["uid"][0]))
+                else:
+                    outcomes.append(outcome)
+            if len(added) < len(entries) or any(added):
+                return outcomes
+            if refused is not None:
+                outcomes.append(refused)
+                return outcomes
+        return outcomes
+
+    def _taken(self, entries: Sequence[tuple[str, dict[str, list[str]]]]) -> dict[int, DirectoryError]:
+        """For each new entry whose uid, mail or employee number someone already has: the precise error."""
+        wanted = [
+            (attr, label) for attr, label in (("uid", "uid"), ("mail", "mail"), ("employeeNumber", "employee number"))
+        ]
+        terms = "".join(
+            filter_format(f"({attr}=%s)", attrs[attr][0]) for _, attrs in entries for attr, _ in wanted if attr in attrs
+        )
+        if not terms:
+            return {}
+        names = [attr for attr, _ in wanted]
+        found = self.pool.run(lambda c: c.search(self.config.base_dn, "sub", f"(|{terms})", names))
+        held = {(attr, v.lower()) for e in found for attr in names for v in e.get(attr)}
+        taken: dict[int, DirectoryError] = {}
+        for index, (_, attrs) in enumerate(entries):
+            for attr, label in wanted:
+                if attr in attrs and (attr, attrs[attr][0].lower()) in held:
+                    taken[index] = AlreadyExistsError(label, attrs[attr][0])
+                    break
+        return taken
+
+    def find_people(self, uids: Sequence[str], *, chunk: int = 200) -> dict[str, Person]:
+        """The officials with these uids (lower-cased keys), with units and groups, in one search per chunk."""
+        ordered = sorted({u.lower() for u in uids if _plausible_login(u)})
+        found: dict[str, Person] = {}
+
+        def search(conn: LdapConnection, part: list[str]) -> list[Person]:
+            terms = "".join(filter_format("(uid=%s)", u) for u in part)
+            entries = conn.search(self.config.base_dn, "sub", f"(&{PEOPLE_FILTER}(|{terms}))", PERSON_ATTRS)
+            return self._people(conn, entries)
+
+        for start in range(0, len(ordered), chunk):
+            part = ordered[start : start + chunk]
+            for person in self.pool.run(lambda c: search(c, part)):  # noqa: B023 (called at once)
+                found[person.uid.lower()] = person
+        return found
+
+    def holders(
+        self, attr: Literal["mail", "employeeNumber"], values: Sequence[str], *, chunk: int = 200
+    ) -> dict[str, list[str]]:
+        """For each value (lower-cased) someone holds in ``attr``: the uids that hold it."""
+        ordered = sorted({v.lower() for v in values if _plausible_login(v)})
+        held: dict[str, list[str]] = {}
+        for start in range(0, len(ordered), chunk):
+            terms = "".join(filter_format(f"({attr}=%s)", v) for v in ordered[start : start + chunk])
+            filterstr = f"(&{PEOPLE_FILTER}(|{terms}))"
+            for entry in self.pool.run(lambda c: c.search(self.config.base_dn, "sub", filterstr, ["uid", attr])):  # noqa: B023
+                for value in entry.get(attr):
+                    held.setdefault(value.lower(), []).extend(entry.get("uid"))
+        return held
 
     def _refuse_duplicates(self, uid: str | None, mail: str | None, employee_number: str | None) -> None:
         """A precise error before the server's unique overlay gives its terse one (one search for all three)."""
@@ -655,6 +752,11 @@ class LdapDirectory:
                     break
         return sorted(units, key=lambda u: _dn_sort_key(u.dn))
 
+    def units_by_code(self, codes: Iterable[str]) -> list[Unit]:
+        """The units with these codes that exist, in one search per 200 codes (not every unit, as list_units)."""
+        wanted = {c.lower() for c in codes if _plausible_login(c)}
+        return self.pool.run(lambda c: self._units_by_code(c, wanted)) if wanted else []
+
     def unit_path(self, code: str) -> list[Unit]:
         """The unit and its parents up to the root."""
         unit = self.get_unit(code)
@@ -729,6 +831,30 @@ class LdapDirectory:
         if any(normalize_dn(m) == normalize_dn(member_dn) for m in target.members):
             return target
         mods = [Modification("add", "member", [member_dn])]
+        if not target.members:
+            mods.append(Modification("delete", "member", [self.names.placeholder]))
+        self.pool.run(lambda c: c.modify(target.dn, mods))
+        return self.get_group(target.name)
+
+    def add_members(self, group_name: str, *, uids: Sequence[str] = (), groups: Sequence[str] = ()) -> Group:
+        """Add officials and groups to a group with one modify (what :meth:`add_member` does one by one)."""
+        target = self.get_group(group_name)
+        present = {normalize_dn(m) for m in target.members}
+        wanted: dict[str, str] = {}
+        people = self.find_people(uids)
+        for uid in uids:
+            person = people.get(uid.lower())
+            if person is None:
+                raise NotFoundError("official", uid)
+            wanted.setdefault(normalize_dn(person.dn), person.dn)
+        for group in groups:
+            dn = self._member_dn(None, group)
+            self._refuse_cycle(target, dn)
+            wanted.setdefault(normalize_dn(dn), dn)
+        new = [dn for key, dn in wanted.items() if key not in present]
+        if not new:
+            return target
+        mods = [Modification("add", "member", new)]
         if not target.members:
             mods.append(Modification("delete", "member", [self.names.placeholder]))
         self.pool.run(lambda c: c.modify(target.dn, mods))

@@ -1,0 +1,120 @@
+"""Every ``bench/*_bench.py`` runs once in ``--quick`` mode and every answer it checked was right.
+
+A bench that breaks fails CI instead of rotting until someone wants its figures. Nothing here is timed: the
+figures of a smoke run on a busy machine mean nothing, only that the bench finished, wrote the shared JSON
+rows (``bench/rows.py``) and that no row counted a wrong answer. Each bench is its own xdist group, so
+``pytest -n 2 --dist loadgroup`` spreads them over the workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.rows import FIGURES
+from tests.components import in_ci, require_command
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCHES = sorted(p.stem for p in (ROOT / "bench").glob("*_bench.py"))
+
+
+def run_quick(bench: str, tmp_path: Path) -> dict[str, Any]:
+    out = tmp_path / f"{bench}.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", f"bench.{bench}", "--quick", "--json", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )
+    assert done.returncode == 0, f"{bench} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    document: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    assert document["quick"] is True
+    assert {"cores", "cpu", "memory_gb", "commit", "date"} <= set(document["machine"])
+    rows = document["rows"]
+    assert rows, f"{bench} wrote no rows"
+    for row in rows:
+        assert set(FIGURES) <= set(row), row
+        assert row["checked"] > 0, f"{bench}: {row['operation']} ({row['side']}) checked nothing"
+        assert row["wrong"] == 0, f"{bench}: {row['operation']} ({row['side']}) gave {row['wrong']} wrong answers"
+        assert row["rate"] is not None and row["rate"] > 0, row
+    return document
+
+
+def sides(document: dict[str, Any]) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for row in document["rows"]:
+        found.setdefault(row["operation"], set()).add(row["side"])
+    return found
+
+
+def test_every_bench_is_smoke_tested() -> None:
+    assert BENCHES == ["directory_bench", "oidc_bench", "oidc_endpoints_bench", "signing_bench", "verify_bench"]
+
+
+@pytest.mark.slapd
+@pytest.mark.xdist_group("bench-directory")
+def test_directory_bench(tmp_path: Path) -> None:
+    require_command("slapd")
+    found = sides(run_quick("directory_bench", tmp_path))
+    assert found["load officials"] == {"antin", "slapadd"}  # the CSV import beside slapd's own bulk load
+    assert {"authenticate (bind)", "find_by_login (+path, groups)"} <= set(found)
+
+
+@pytest.mark.hsm
+@pytest.mark.xdist_group("bench-signing")
+def test_signing_bench(tmp_path: Path) -> None:
+    require_command("softhsm2-util")
+    found = sides(run_quick("signing_bench", tmp_path))
+    for level in ("B-B", "B-T", "B-LT", "B-LTA"):
+        assert {"antin", "pyhanko-lib"} <= found[f"sign {level} 1MB"]
+    assert "pyhanko-cli" in found["sign B-LTA 1MB"]
+    assert found["sign batch of 20 B-T 1MB"] == {"antin", "pyhanko-lib"}
+
+
+@pytest.mark.xdist_group("bench-verify")
+def test_verify_bench(tmp_path: Path) -> None:
+    require_command("pdfsig")
+    require_command("certutil")
+    found = sides(run_quick("verify_bench", tmp_path))
+    for document in ("1 signature 1 MB", "5 signatures + doc time-stamp 1 MB"):
+        assert found[f"verify {document} (in-process)"] == {"antin", "pyhanko-api"}
+        assert found[f"verify {document} (process)"] == {"antin", "pdfsig", "pyhanko-cli"}
+
+
+@pytest.mark.xdist_group("bench-oidc-endpoints")
+def test_oidc_endpoints_bench(tmp_path: Path) -> None:
+    found = sides(run_quick("oidc_endpoints_bench", tmp_path))
+    assert set(found) == {
+        "discovery",
+        "jwks",
+        "client_credentials",
+        "introspection",
+        "refresh",
+        "login (code + PKCE, in-memory people)",
+    }
+
+
+@pytest.mark.slapd
+@pytest.mark.redis
+@pytest.mark.xdist_group("bench-oidc")
+def test_oidc_bench_beside_oidc_provider(tmp_path: Path) -> None:
+    require_command("slapd")
+    require_command("redis-server")
+    if in_ci():  # the peer is part of the bench: in CI it must run, never be left out
+        require_command("node")
+        require_command("npm")
+    found = sides(run_quick("oidc_bench", tmp_path))
+    rows = ("discovery", "jwks", "client_credentials", "introspection", "refresh", "login")
+    assert all("antin" in found[row] for row in rows), found
+    peer_ran = all("oidc-provider" in found.get(row, set()) for row in rows)
+    assert peer_ran or not in_ci(), "oidc-provider did not run"

@@ -1,0 +1,132 @@
+"""The import path in batches, against the real slapd: few round trips, yet every row's outcome reported."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from directory.ldap_client import LdapPool
+from directory.models import NewPerson
+from directory.service import LdapDirectory
+from directory.transfer import apply_plan, plan_import, read_rows
+
+
+@contextmanager
+def counting_round_trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """Counts the pool's ``run`` calls: one per LDAP exchange the service asks for (a search, an add…)."""
+    calls = [0]
+    original = LdapPool.run
+
+    def run(self: LdapPool, func: Callable[..., object], **kwargs: object) -> object:
+        calls[0] += 1
+        return original(self, func, **kwargs)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(LdapPool, "run", run)
+        yield calls
+
+
+def _csv(uids: list[str], unit: str) -> str:
+    lines = ["uid,name,unit,mail,employee_number,position,status"]
+    lines += [f"{u},Nguyễn Văn Nhập,{unit},{u}@bench.example,NV-{u},Chuyên viên,active" for u in uids]
+    return "\n".join(lines) + "\n"
+
+
+def test_an_import_of_300_officials_takes_a_few_round_trips_not_several_per_row(
+    directory: LdapDirectory, unit: str, unique: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uids = [unique("bulk") for _ in range(300)]
+    with counting_round_trips(monkeypatch) as calls:
+        rows, rejected = read_rows(_csv(uids, unit), "csv")
+        plan = plan_import(directory, rows, rejected)
+        planned = calls[0]
+        result = apply_plan(plan)
+    # Before the batched path: 3 searches per row to plan (uid, mail, employee number) and 4 more to apply.
+    assert planned <= 10, planned
+    assert calls[0] - planned <= 10, calls[0] - planned
+    assert result.failed is None and [op.key for op in result.applied] == uids
+    people = {p.uid: p for p in directory.iter_people(unit_code=unit)}
+    assert all(people[u].mail == f"{u}@bench.example" and people[u].employee_number == f"NV-{u}" for u in uids)
+
+
+def test_a_row_taken_between_plan_and_apply_is_reported_and_stops_the_import_there(
+    directory: LdapDirectory, unit: str, unique: Callable[[str], str]
+) -> None:
+    uids = [unique("race") for _ in range(6)]
+    rows, rejected = read_rows(_csv(uids, unit), "csv")
+    plan = plan_import(directory, rows, rejected)
+    assert not plan.rejections
+    directory.create_person(NewPerson(uid=uids[3], full_name="Người Khác", unit_code=unit))  # someone was faster
+
+    result = apply_plan(plan)
+
+    assert [op.key for op in result.applied] == uids[:3]
+    assert result.failed is not None and result.failed.key == uids[3] and result.failed.line == 5
+    assert result.error is not None and uids[3] in result.error and "already exists" in result.error
+    assert [op.key for op in result.not_attempted] == uids[4:]
+    # The rows before it are in the directory, the rows after it are not: nothing half-imported silently.
+    assert all(directory.find_by_uid(u) is not None for u in uids[:3])
+    assert all(directory.find_by_uid(u) is None for u in uids[4:])
+    assert directory.get_person(uids[3]).full_name == "Người Khác"
+
+
+def test_create_people_refuses_a_taken_mail_with_the_precise_reason(
+    directory: LdapDirectory, unit: str, unique: Callable[[str], str]
+) -> None:
+    owner, first, second = unique("own"), unique("new"), unique("new")
+    directory.create_person(NewPerson(uid=owner, full_name="Chủ Thư", unit_code=unit, mail=f"{owner}@x.vn"))
+    outcomes = directory.create_people(
+        [
+            NewPerson(uid=first, full_name="Người Một", unit_code=unit),
+            NewPerson(uid=second, full_name="Người Hai", unit_code=unit, mail=f"{owner}@x.vn"),
+        ]
+    )
+    assert outcomes[0] is None and directory.find_by_uid(first) is not None
+    assert str(outcomes[1]) == f"mail '{owner}@x.vn' already exists"
+    assert directory.find_by_uid(second) is None
+
+
+def test_a_group_gains_its_members_from_an_ldif_import_in_one_change(
+    directory: LdapDirectory, unit: str, unique: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group = unique("nhom")
+    people = [unique("mem") for _ in range(5)]
+    for uid in people:
+        directory.create_person(NewPerson(uid=uid, full_name="Thành Viên", unit_code=unit))
+    members = "\n".join(f"member: {directory.get_person(uid).dn}" for uid in people)
+    ldif = (
+        f"dn: cn={group},{directory.names.groups_dn}\nobjectClass: groupOfNames\nobjectClass: antinGroup\n"
+        f"cn: {group}\nantinGroupKind: group\n{members}\n"
+    )
+    rows, rejected = read_rows(ldif, "ldif")
+    plan = plan_import(directory, rows, rejected)
+    with counting_round_trips(monkeypatch) as calls:
+        result = apply_plan(plan)
+    assert result.failed is None, result.error
+    assert sorted(p.uid for p in directory.group_members(group)) == sorted(people)
+    assert calls[0] <= 8, calls[0]  # one add_member per member read and changed the group 3 times each
+
+
+def test_a_refused_transaction_is_replayed_entry_by_entry_and_stops_at_the_bad_one(
+    directory: LdapDirectory, unique: Callable[[str], str]
+) -> None:
+    uids = [unique("txn") for _ in range(5)]
+
+    def entry(uid: str, parent: str) -> tuple[str, dict[str, list[str]]]:
+        attrs = {"objectClass": ["inetOrgPerson", "antinOfficial"], "uid": [uid], "cn": ["Thử Nghiệm"]}
+        return f"uid={uid},{parent}", {**attrs, "sn": ["Thử"], "antinStatus": ["active"]}
+
+    people = directory.names.people_dn
+    entries = [entry(u, people) for u in uids[:2]]
+    entries.append(entry(uids[2], f"ou=no-such-unit,{directory.config.base_dn}"))  # the server refuses it
+    entries += [entry(u, people) for u in uids[3:]]
+
+    with directory.pool.pinned() as conn:
+        assert conn.supports_transactions()  # slapd 2.5 offers RFC 5805: the fast path is the one under test
+        outcomes = conn.add_many(entries)
+
+    assert outcomes[:2] == [None, None] and len(outcomes) == 3
+    assert outcomes[2] is not None and "no-such-unit" in str(outcomes[2])
+    assert [directory.find_by_uid(u) is not None for u in uids] == [True, True, False, False, False]
