@@ -30,10 +30,10 @@ class DPoPNonces:
         # a key of its own: a nonce reveals nothing about the secret that signs cookies and CSRF tokens
         self._key = hmac.new(secret.encode(), _KEY_LABEL, hashlib.sha256).digest()
         self.window_seconds = window_seconds
-        self._clock = clock
+        self.clock = clock
 
     def _window(self) -> int:
-        return int(self._clock() // self.window_seconds)
+        return int(self.clock() // self.window_seconds)
 
     def _nonce(self, window: int) -> str:
         mac = hmac.new(self._key, window.to_bytes(8, "big", signed=True), hashlib.sha256).digest()[:18]
