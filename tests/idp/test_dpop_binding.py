@@ -84,6 +84,25 @@ def test_dpop_jkt_binds_the_code_in_par_and_on_the_front_channel(rp: RelyingPart
     assert_invalid_grant(exchange(rp, front["code"], key))
 
 
+def test_a_proof_sent_to_authorize_is_checked_and_binds_the_code(rp: RelyingParty, browser: Browser) -> None:
+    """A browser sends no DPoP header, but a script may: its proof is checked like any other."""
+    key, other = EcKey(), EcKey()
+    authorize = rp.op.issuer + "/authorize"
+    browser.session.headers["DPoP"] = key.dpop_proof("GET", authorize)
+    bound = rp.sign_in(browser)
+    assert_invalid_grant(exchange(rp, bound["code"], other))
+    browser.session.headers["DPoP"] = key.dpop_proof("GET", authorize)
+    assert_bound_to(exchange(rp, rp.sign_in(browser)["code"], key), rp, key)
+    # disagreeing with dpop_jkt: the error goes back to the client
+    browser.session.headers["DPoP"] = key.dpop_proof("GET", authorize)
+    refused = rp.authorize(browser, dpop_jkt=other.thumbprint())
+    assert refused.params["error"] == "invalid_dpop_proof" and "code" not in refused.params
+    # an invalid proof: the error page, no code
+    browser.session.headers["DPoP"] = "not-a-dpop-proof"
+    page = rp.authorize(browser).page
+    assert page is not None and page.status_code == 400
+
+
 def test_an_invalid_dpop_header_at_par_is_refused(rp: RelyingParty) -> None:
     key = EcKey()
     par_url = rp.op.issuer + "/par"
