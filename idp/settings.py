@@ -151,6 +151,12 @@ class OidcSettings:
         " link-local address; off, such a client's assertions are refused (invalid_client)",
         False,
     )
+    dpop_nonce: bool = doc(
+        "require a server-provided nonce in DPoP proofs (RFC 9449 §8, §9) at /par, /token, /userinfo and the"
+        " signing API: a proof without the current one gets use_dpop_nonce and a DPoP-Nonce header; a nonce is"
+        " accepted for 60 to 120 seconds, so proofs made in advance are worthless",
+        False,
+    )
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from flask import Blueprint, Flask, Response, current_app, request, send_file
+from flask import Blueprint, Flask, Response, current_app, g, request, send_file
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from directory.errors import DirectoryError
@@ -76,6 +76,15 @@ def problem(status: int, code: str, title: str, detail: str, headers: dict[str, 
     return response
 
 
+@api.after_request
+def _offer_dpop_nonce(response: Response) -> Response:
+    # RFC 9449 §8.2: a DPoP request's answer names the provider's current nonce, so the client keeps up with it
+    nonce = g.get("signing_dpop_nonce")
+    if nonce and "DPoP-Nonce" not in response.headers:
+        response.headers["DPoP-Nonce"] = nonce
+    return response
+
+
 @api.errorhandler(SigningError)
 @pki_endpoints.errorhandler(SigningError)
 def _signing_error(err: SigningError) -> Response:
@@ -89,7 +98,7 @@ def _token_error(err: TokenError) -> Response:
         err.error.replace("_", "-"),
         "Unauthorized" if err.status == 401 else "Forbidden",
         err.description,
-        {"WWW-Authenticate": err.www_authenticate},
+        err.headers,
     )
 
 
@@ -118,6 +127,8 @@ def _authorise(scope: str) -> tuple[SigningState, AccessToken, str]:
         url=verifier.resource_url(request.path),
         dpop_proofs=request.headers.getlist("DPoP"),
     )
+    if token.dpop_nonce:
+        g.signing_dpop_nonce = token.dpop_nonce
     person = state.service.directory.find_by_uuid(token.subject)
     if person is None:
         raise TokenError(

@@ -10,7 +10,9 @@ Two facts are not in the token, and the provider answers them through its public
 (:class:`ProviderChecks`, which ``idp.oidc`` exports): whether the grant behind the token has been revoked since
 it was issued (logout, consent withdrawn, refresh-token reuse, a disabled client), and whether a DPoP proof was
 already used. A token bound to a key (``cnf.jkt``) is accepted only as ``Authorization: DPoP <token>`` with one
-``DPoP`` proof of that key for this very request (RFC 9449 §7.1). Nothing here imports the IdP's code.
+``DPoP`` proof of that key for this very request (RFC 9449 §7.1); when the provider hands out DPoP nonces, the
+proof must carry the current one, and a refusal says which (``use_dpop_nonce`` with a ``DPoP-Nonce`` header, RFC 9449
+§9). Nothing here imports the IdP's code.
 """
 
 from __future__ import annotations
@@ -67,7 +69,12 @@ class ProviderChecks(Protocol):
 
     def check_dpop_proof(self, proof: str, *, method: str, url: str, access_token: str) -> str:
         """Check a DPoP proof for this request, once only; return its key's thumbprint, raise ``ValueError`` for a
-        bad proof and ``OSError`` when the provider cannot tell now."""
+        bad proof and ``OSError`` when the provider cannot tell now. A ``ValueError`` with a ``dpop_nonce``
+        attribute means the proof lacks the server's current nonce, which the client must use (RFC 9449 §9)."""
+        ...
+
+    def current_dpop_nonce(self) -> str | None:
+        """The nonce DPoP proofs must carry now, or None when the provider hands out no nonces."""
         ...
 
 
@@ -93,7 +100,16 @@ class TokenError(Exception):
         self.scope = scope
         self.scheme = scheme
         self.dpop_algs: tuple[str, ...] = ()
+        self.dpop_nonce: str | None = None  # sent as DPoP-Nonce with use_dpop_nonce (RFC 9449 §9)
         super().__init__(description)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The response headers of the refusal: the challenge, and the nonce to use when one is required."""
+        headers = {"WWW-Authenticate": self.www_authenticate}
+        if self.dpop_nonce:
+            headers["DPoP-Nonce"] = self.dpop_nonce
+        return headers
 
     @property
     def www_authenticate(self) -> str:
@@ -116,6 +132,7 @@ class AccessToken:
     scopes: frozenset[str]
     claims: dict[str, Any] = field(repr=False)
     scheme: str = "Bearer"
+    dpop_nonce: str | None = None  # the provider's current DPoP nonce, for a DPoP-Nonce header (RFC 9449 §8.2)
 
 
 class RevocationCache:
@@ -257,7 +274,8 @@ class AccessTokenVerifier:
                 "insufficient_scope", f"the token lacks the scope {scope}", status=403, scope=scope, scheme=scheme
             )
         client = claims.get("client_id")
-        return AccessToken(str(claims["sub"]), str(client) if client else None, scopes, dict(claims), scheme)
+        nonce = self.checks.current_dpop_nonce() if scheme == "DPoP" else None
+        return AccessToken(str(claims["sub"]), str(client) if client else None, scopes, dict(claims), scheme, nonce)
 
     def _check_binding(
         self, scheme: str, value: str, claims: dict[str, Any], *, method: str, url: str, proofs: Sequence[str]
@@ -281,7 +299,10 @@ class AccessTokenVerifier:
         try:
             proof_jkt = self.checks.check_dpop_proof(proofs[0], method=method, url=url, access_token=value)
         except ValueError as err:
-            raise TokenError("invalid_dpop_proof", str(err), scheme="DPoP") from None
+            nonce = getattr(err, "dpop_nonce", None)
+            refusal = TokenError("use_dpop_nonce" if nonce else "invalid_dpop_proof", str(err), scheme="DPoP")
+            refusal.dpop_nonce = str(nonce) if nonce else None
+            raise refusal from None
         except OSError as err:
             log.warning("cannot check a DPoP proof now: %s", err)
             raise TokenError("invalid_token", "the token cannot be checked now", status=503, scheme="DPoP") from None

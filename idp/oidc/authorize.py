@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from idp.oidc.acr import ACR_VALUES
 from idp.oidc.claims import InvalidClaimsRequestError, parse_claims_request
 from idp.oidc.clients import ClientRecord
+from idp.oidc.dpop import JKT_PATTERN
 from idp.oidc.keys import InvalidJwtError, SigningKeys
 from idp.oidc.token_types import TokenType
 
@@ -44,6 +45,7 @@ SINGLE_VALUED = (
     "login_hint",
     "request_uri",
     "request",
+    "dpop_jkt",
 )
 
 
@@ -86,6 +88,7 @@ class AuthorizationRequest:
     resources: tuple[str, ...]
     display: str | None
     from_par: bool
+    dpop_jkt: str | None = None  # RFC 9449 §10: the key whose proof alone may redeem the code
 
     @property
     def scope(self) -> str:
@@ -115,6 +118,7 @@ class AuthorizationRequest:
             "resources": list(self.resources),
             "display": self.display,
             "from_par": self.from_par,
+            "dpop_jkt": self.dpop_jkt,
         }
 
 
@@ -137,6 +141,7 @@ def request_from_params(params: Mapping[str, Any], client: ClientRecord) -> Auth
         resources=tuple(params.get("resources") or ()),
         display=params.get("display"),
         from_par=bool(params.get("from_par")),
+        dpop_jkt=params.get("dpop_jkt"),
     )
 
 
@@ -293,6 +298,18 @@ def check_id_token_hint(
     return str(claims["sub"])
 
 
+def check_dpop_binding(params: Params, proof_jkts: Sequence[str], fail: _Fail) -> str | None:
+    """RFC 9449 §10: the key the code will be bound to, from ``dpop_jkt`` and the DPoP proofs already checked
+    (the pushed request's, the front channel's); they must all name the same key."""
+    requested = _one(params, "dpop_jkt")
+    if requested is not None and not JKT_PATTERN.match(requested):
+        raise fail("invalid_request", "dpop_jkt is not a JWK SHA-256 thumbprint")
+    keys = {jkt for jkt in (requested, *proof_jkts) if jkt}
+    if len(keys) > 1:
+        raise fail("invalid_dpop_proof", "the DPoP proof's key is not the one dpop_jkt names")
+    return keys.pop() if keys else None
+
+
 def validate_authorization_request(
     params: Params,
     *,
@@ -300,7 +317,9 @@ def validate_authorization_request(
     keys: SigningKeys,
     issuer: str,
     from_par: bool = False,
+    proof_jkts: Sequence[str] = (),
 ) -> AuthorizationRequest:
+    """Check an authorization request; ``proof_jkts`` are the thumbprints of the DPoP proofs sent with it."""
     check_no_duplicates(params)
     client = check_client(params, find_client)
     redirect_uri = check_redirect_uri(params, client)
@@ -316,6 +335,7 @@ def validate_authorization_request(
     claims, essential_acr = check_claims(params, fail)
     resources = check_resources(params, fail)
     hint_subject = check_id_token_hint(params, client, keys, issuer, fail)
+    dpop_jkt = check_dpop_binding(params, proof_jkts, fail)
     acr_values = tuple(v for v in (_one(params, "acr_values") or "").split() if v in ACR_VALUES)
     return AuthorizationRequest(
         client=client,
@@ -335,4 +355,5 @@ def validate_authorization_request(
         resources=resources,
         display=_one(params, "display"),
         from_par=from_par,
+        dpop_jkt=dpop_jkt,
     )

@@ -1,6 +1,8 @@
 """DPoP proofs (RFC 9449): checking a proof and the key thumbprint that binds a token to it.
 
-Only asymmetric algorithms are accepted (``none`` and HMAC are refused); each proof's ``jti`` is usable once.
+Only asymmetric algorithms are accepted (``none`` and HMAC are refused); each proof's ``jti`` is usable once. When the
+server hands out nonces (:mod:`idp.oidc.dpop_nonce`), a proof without the current one is refused with
+``use_dpop_nonce`` and the nonce to use (RFC 9449 §8).
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -17,18 +20,42 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
+from idp.oidc.dpop_nonce import DPoPNonces
 from idp.oidc.token_types import TokenType, WrongTokenTypeError, check_token_type
 
-__all__ = ["DPOP_ALGS", "InvalidDPoPProofError", "access_token_hash", "verify_dpop_proof"]
+__all__ = [
+    "DPOP_ALGS",
+    "JKT_PATTERN",
+    "InvalidDPoPProofError",
+    "UseDPoPNonceError",
+    "access_token_hash",
+    "verify_dpop_proof",
+]
 
 DPOP_ALGS = ("ES256", "RS256", "PS256", "EdDSA")
 # proofs older or newer than this are refused (clock skew included)
 MAX_AGE_SECONDS = 120
+# a JWK SHA-256 thumbprint (RFC 7638), base64url without padding: what dpop_jkt and cnf.jkt carry
+JKT_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 
 class InvalidDPoPProofError(OAuth2Error):  # type: ignore[misc]
     error = "invalid_dpop_proof"
     status_code = 400
+
+
+class UseDPoPNonceError(InvalidDPoPProofError):
+    """A proof without the server's current nonce; ``nonce`` is the one to put in the next proof."""
+
+    error = "use_dpop_nonce"
+
+    def __init__(self, nonce: str) -> None:
+        super().__init__("a DPoP proof with the server's nonce is required")
+        self.nonce = nonce
+
+    def get_headers(self) -> list[tuple[str, str]]:
+        headers: list[tuple[str, str]] = super().get_headers()
+        return [*headers, ("DPoP-Nonce", self.nonce)]
 
 
 def access_token_hash(access_token: str) -> str:
@@ -56,11 +83,13 @@ def verify_dpop_proof(
     url: str,
     remember_jti: Callable[[str, int], bool],
     access_token: str | None = None,
+    nonces: DPoPNonces | None = None,
     now: float | None = None,
 ) -> str:
     """Check a DPoP proof for this request; return the JWK thumbprint (``jkt``) of its key.
 
-    ``remember_jti(jti, ttl)`` records a jti and returns False when it was already seen.
+    ``remember_jti(jti, ttl)`` records a jti and returns False when it was already seen. With ``nonces``, the proof
+    must carry a current server nonce (:class:`UseDPoPNonceError` otherwise).
     """
     parts = proof.split(".")
     if len(parts) != 3:
@@ -102,6 +131,9 @@ def verify_dpop_proof(
         raise InvalidDPoPProofError("jti missing")
     if access_token is not None and claims.get("ath") != access_token_hash(access_token):
         raise InvalidDPoPProofError("ath does not match the access token")
+    if nonces is not None and not nonces.accepts(claims.get("nonce")):
+        # before the jti is recorded: the client retries at once with a new proof, and nothing is stored
+        raise UseDPoPNonceError(nonces.current())
     if not remember_jti(jti, 2 * MAX_AGE_SECONDS):
         raise InvalidDPoPProofError("DPoP proof replayed")
     return str(key.thumbprint())

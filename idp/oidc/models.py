@@ -141,6 +141,8 @@ class PushedRequest(Base):
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     client_id: Mapped[str] = mapped_column(String(64))
     params: Mapped[dict[str, Any]] = mapped_column(Json)
+    # the key the code must be redeemed with (RFC 9449 §10): the PAR request's DPoP proof or its dpop_jkt
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64), default=None)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 
@@ -163,6 +165,8 @@ class AuthorizationCode(Base):
     sid: Mapped[str | None] = mapped_column(String(64), default=None)
     claims: Mapped[dict[str, Any] | None] = mapped_column(Json, default=None)
     resources: Mapped[list[str]] = mapped_column(Json, default=list)
+    # RFC 9449 §10: only a DPoP proof of this key may redeem the code
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -11,9 +12,15 @@ from idp.database import Database, utcnow
 from idp.oidc.models import PushedRequest
 from idp.oidc.secrets import digest, new_secret
 
-__all__ = ["PAR_URN_PREFIX", "PushedRequests"]
+__all__ = ["PAR_URN_PREFIX", "PushedAuthorization", "PushedRequests"]
 
 PAR_URN_PREFIX = "urn:ietf:params:oauth:request_uri:"
+
+
+@dataclass(frozen=True)
+class PushedAuthorization:
+    params: dict[str, Any]
+    dpop_jkt: str | None  # the DPoP key the code must be redeemed with (the pushed proof's, or dpop_jkt)
 
 
 class PushedRequests:
@@ -21,7 +28,7 @@ class PushedRequests:
         self._db = database
         self.ttl = ttl_seconds
 
-    def push(self, client_id: str, params: dict[str, list[str]]) -> str:
+    def push(self, client_id: str, params: dict[str, list[str]], *, dpop_jkt: str | None = None) -> str:
         handle = new_secret()
         now = utcnow()
         with self._db.session() as s:
@@ -31,12 +38,13 @@ class PushedRequests:
                     digest=digest(handle),
                     client_id=client_id,
                     params=params,
+                    dpop_jkt=dpop_jkt,
                     expires_at=now + timedelta(seconds=self.ttl),
                 )
             )
         return PAR_URN_PREFIX + handle
 
-    def take(self, request_uri: str, client_id: str) -> dict[str, Any] | None:
+    def take(self, request_uri: str, client_id: str) -> PushedAuthorization | None:
         """The pushed parameters, once: a request_uri cannot be used twice, nor by another client."""
         if not request_uri.startswith(PAR_URN_PREFIX):
             return None
@@ -53,4 +61,4 @@ class PushedRequests:
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 return None
-            return dict(row.params)
+            return PushedAuthorization(dict(row.params), row.dpop_jkt)

@@ -25,6 +25,7 @@ from idp.oidc.jti import JtiStore
 from idp.oidc.keys import SigningKeys
 from idp.oidc.logout import BackchannelLogout
 from idp.oidc.par import PushedRequests
+from idp.oidc.resource import dpop_nonces
 from idp.oidc.sessions import SessionService
 from idp.oidc.tokens import GrantContext, TokenService
 
@@ -61,6 +62,7 @@ class OidcProvider:
         )
         self.consents = ConsentService(db)
         self.jti = JtiStore(db)
+        self.dpop_nonces = dpop_nonces(instance)
         self.pushed = PushedRequests(db, ttl_seconds=o.par_ttl)
         self.backchannel = BackchannelLogout(db, self.keys, issuer=self.issuer)
         self.client_jwks = RemoteJwks(allow_private_addresses=o.client_jwks_allow_private_addresses)
@@ -119,16 +121,28 @@ class OidcProvider:
 
     # -- DPoP --------------------------------------------------------------------------------------------
 
-    def check_token_request_dpop(self, proof: str | None) -> str | None:
-        """Check the token request's DPoP proof (before anything is consumed); return its key's jkt."""
+    def check_dpop_proof(
+        self, proof: str | None, *, method: str, path: str, access_token: str | None = None, nonce: bool = True
+    ) -> str | None:
+        """Check a DPoP proof sent to one of our endpoints; return its key's jkt (None without a proof).
+
+        The proof must carry a current server nonce when ``oidc.dpop_nonce`` is on, unless ``nonce`` is False (the
+        front channel, where no client can retry).
+        """
         if not proof:
             return None
         return verify_dpop_proof(
             proof,
-            method="POST",
-            url=self.endpoint("/token"),
+            method=method,
+            url=self.endpoint(path),
+            access_token=access_token,
             remember_jti=lambda jti, ttl: self.jti.remember("dpop", jti, ttl),
+            nonces=self.dpop_nonces if nonce else None,
         )
+
+    def check_token_request_dpop(self, proof: str | None) -> str | None:
+        """Check the token request's DPoP proof (before anything is consumed); return its key's jkt."""
+        return self.check_dpop_proof(proof, method="POST", path="/token")
 
     def dpop_for_token_request(self, client: ClientRecord) -> str | None:
         """The jkt checked by the token view (None without a proof); clients registered for DPoP must send one."""

@@ -3,7 +3,8 @@
 A resource server checks a JWT access token's signature and claims itself, against the published JWKS (RFC 9068).
 Two things it cannot see in the token: whether the grant behind it was revoked since (logout, consent withdrawn,
 refresh-token reuse, a replayed code, a disabled client), and whether a DPoP proof's ``jti`` was already used.
-Both live in the provider's database, which every worker shares; this module is the only door to them. It is
+Both live in the provider's database, which every worker shares; this module is the only door to them. When
+server-provided DPoP nonces are on (``oidc.dpop_nonce``), it also says which nonce a proof must carry. It is
 exported by :mod:`idp.oidc`, and ``signing`` uses nothing else of the provider.
 """
 
@@ -14,11 +15,19 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from idp.database import Database
 from idp.instance import Instance
-from idp.oidc.dpop import DPOP_ALGS, InvalidDPoPProofError, verify_dpop_proof
+from idp.oidc.dpop import DPOP_ALGS, InvalidDPoPProofError, UseDPoPNonceError, verify_dpop_proof
+from idp.oidc.dpop_nonce import DPoPNonces
 from idp.oidc.jti import JtiStore
 from idp.oidc.models import Client, Grant, IssuedToken
 
-__all__ = ["DPOP_ALGS", "DPoPProofError", "ResourceServerChecks", "resource_server_checks"]
+__all__ = [
+    "DPOP_ALGS",
+    "DPoPNonceRequiredError",
+    "DPoPProofError",
+    "ResourceServerChecks",
+    "dpop_nonces",
+    "resource_server_checks",
+]
 
 # one statement: the access token by its jti, its grant and its client
 _ACCESS_TOKEN_STATE = (
@@ -33,12 +42,25 @@ class DPoPProofError(ValueError):
     """A DPoP proof that does not hold for this request (malformed, wrong method or URL, old, replayed…)."""
 
 
+class DPoPNonceRequiredError(DPoPProofError):
+    """A proof without the server's current nonce (RFC 9449 §9): answer ``use_dpop_nonce`` with ``dpop_nonce``."""
+
+    def __init__(self, dpop_nonce: str) -> None:
+        super().__init__("a DPoP proof with the server's nonce is required")
+        self.dpop_nonce = dpop_nonce
+
+
 class ResourceServerChecks:
     """Revocation and DPoP replay checks for resource servers, read from the provider's database."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, nonces: DPoPNonces | None = None) -> None:
         self._db = database
         self._jti = JtiStore(database)
+        self._nonces = nonces
+
+    def current_dpop_nonce(self) -> str | None:
+        """The nonce DPoP proofs must carry now (for a ``DPoP-Nonce`` header), or None when nonces are off."""
+        return self._nonces.current() if self._nonces is not None else None
 
     def access_token_revoked(self, jti: str) -> bool:
         """Whether the access token with this ``jti`` may no longer be used.
@@ -61,8 +83,9 @@ class ResourceServerChecks:
         """Check a DPoP proof sent with ``access_token`` (RFC 9449 §4.3, §7.1); return its key's thumbprint.
 
         The proof's ``jti`` is recorded in the same store the token endpoint uses, so a proof is usable once on the
-        whole platform, whichever worker sees it. Raises :class:`DPoPProofError` for a proof that does not hold,
-        ``ConnectionError`` when the database cannot be written.
+        whole platform, whichever worker sees it. Raises :class:`DPoPProofError` for a proof that does not hold
+        (:class:`DPoPNonceRequiredError` when it lacks the current nonce), ``ConnectionError`` when the database
+        cannot be written.
         """
         try:
             return verify_dpop_proof(
@@ -71,12 +94,20 @@ class ResourceServerChecks:
                 url=url,
                 access_token=access_token,
                 remember_jti=lambda jti, ttl: self._jti.remember("dpop", jti, ttl),
+                nonces=self._nonces,
             )
+        except UseDPoPNonceError as err:
+            raise DPoPNonceRequiredError(err.nonce) from None
         except InvalidDPoPProofError as err:
             raise DPoPProofError(str(err.description or "invalid DPoP proof")) from None
         except SQLAlchemyError as err:
             raise ConnectionError("the provider's database cannot be written") from err
 
 
+def dpop_nonces(instance: Instance) -> DPoPNonces | None:
+    """The instance's DPoP nonces when ``oidc.dpop_nonce`` is on; every worker sharing the secret agrees on them."""
+    return DPoPNonces(instance.secret_key) if instance.settings.oidc.dpop_nonce else None
+
+
 def resource_server_checks(instance: Instance) -> ResourceServerChecks:
-    return ResourceServerChecks(instance.database)
+    return ResourceServerChecks(instance.database, nonces=dpop_nonces(instance))

@@ -125,6 +125,10 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
         code: CodeView = self.request.authorization_code
         req = code.request
         dpop_jkt = provider.dpop_for_token_request(client.record)
+        if req.dpop_jkt and dpop_jkt != req.dpop_jkt:
+            # RFC 9449 §10: a code bound at /par or with dpop_jkt is redeemed only with a proof of that key
+            log.info("code refused: bound to another DPoP key, or sent without a proof")
+            raise InvalidGrantError("the code is bound to another DPoP key")
         ctx = GrantContext(
             client=client.record,
             subject=req.subject,

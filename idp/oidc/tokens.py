@@ -107,6 +107,7 @@ class CodeRequest:
     sid: str | None
     claims: dict[str, Any] | None
     resources: tuple[str, ...]
+    dpop_jkt: str | None = None  # RFC 9449 §10: the code is redeemed only with a DPoP proof of this key
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,7 @@ class TokenService:
                     sid=req.sid,
                     claims=req.claims,
                     resources=list(req.resources),
+                    dpop_jkt=req.dpop_jkt,
                     created_at=now,
                     expires_at=now + self.code_ttl,
                 )
@@ -258,6 +260,7 @@ class TokenService:
                 sid=row.sid,
                 claims=row.claims,
                 resources=tuple(row.resources),
+                dpop_jkt=row.dpop_jkt,
             )
             return CodeView(row.id, req, row.code_challenge, row.code_challenge_method), ""
 

@@ -33,7 +33,7 @@ from idp.oidc.browser import (
 )
 from idp.oidc.claims import claims_for
 from idp.oidc.csrf import csrf_token_valid
-from idp.oidc.dpop import InvalidDPoPProofError, verify_dpop_proof
+from idp.oidc.dpop import InvalidDPoPProofError, UseDPoPNonceError
 from idp.oidc.interaction import AuthenticationResult
 from idp.oidc.keys import InvalidJwtError
 from idp.oidc.par import PAR_URN_PREFIX
@@ -50,6 +50,24 @@ bp = Blueprint("oidc", __name__)
 bp.after_request(harden)
 
 CLIENT_AUTH_PARAMS = ("client_secret", "client_assertion", "client_assertion_type")
+
+
+@bp.after_request
+def offer_dpop_nonce(response: BaseResponse) -> BaseResponse:
+    """With server nonces on, every answer to a DPoP request names the current nonce (RFC 9449 §8.2), so that a
+    client keeps up with its rotation without a failed request."""
+    nonces = current_provider().dpop_nonces
+    if nonces is not None and "DPoP" in request.headers and "DPoP-Nonce" not in response.headers:
+        response.headers["DPoP-Nonce"] = nonces.current()
+    return response
+
+
+def _dpop_header() -> str | None:
+    """The request's one DPoP proof (RFC 9449 §4.3: more than one is refused)."""
+    proofs = request.headers.getlist("DPoP")
+    if len(proofs) > 1:
+        raise InvalidDPoPProofError("more than one DPoP header")
+    return proofs[0] if proofs else None
 
 
 # The discovery document and the JWKS are answered in front of Flask: see idp/oidc/documents.py.
@@ -136,16 +154,31 @@ def authorize() -> BaseResponse:
     provider = current_provider()
     params = _authorization_params()
     from_par = False
+    proof_jkts: list[str] = []
     request_uri = _first(params, "request_uri")
     if request_uri and request_uri.startswith(PAR_URN_PREFIX):
         client_id = _first(params, "client_id")
         pushed = provider.pushed.take(request_uri, client_id) if client_id else None
         if pushed is None:
             return _unsafe_error(UnsafeRequestError("invalid_request_uri", "unknown, expired or used request_uri"))
-        params, from_par = pushed, True
+        params, from_par = pushed.params, True
+        if pushed.dpop_jkt:
+            proof_jkts.append(pushed.dpop_jkt)
+    try:
+        # a browser sends no DPoP header; a script that does gets its proof checked like anywhere else
+        front_jkt = provider.check_dpop_proof(_dpop_header(), method=request.method, path="/authorize", nonce=False)
+    except InvalidDPoPProofError as err:
+        return _unsafe_error(UnsafeRequestError("invalid_dpop_proof", str(err.description)))
+    if front_jkt:
+        proof_jkts.append(front_jkt)
     try:
         areq = validate_authorization_request(
-            params, find_client=provider.active_client, keys=provider.keys, issuer=provider.issuer, from_par=from_par
+            params,
+            find_client=provider.active_client,
+            keys=provider.keys,
+            issuer=provider.issuer,
+            from_par=from_par,
+            proof_jkts=proof_jkts,
         )
     except UnsafeRequestError as err:
         return _unsafe_error(err)
@@ -234,6 +267,7 @@ def _issue_code(areq: AuthorizationRequest, result: AuthenticationResult, sid: s
             sid=sid,
             claims=areq.claims,
             resources=areq.resources,
+            dpop_jkt=areq.dpop_jkt,
         )
     )
     return _redirect_to_client(areq.redirect_uri, {"code": code, "state": areq.state})
@@ -272,12 +306,22 @@ def par() -> BaseResponse:
         return _json_error("request_not_supported", "request objects are not supported")
     params["client_id"] = [client.client_id]
     try:
-        validate_authorization_request(
-            params, find_client=provider.active_client, keys=provider.keys, issuer=provider.issuer, from_par=True
+        # RFC 9449 §10.1: a proof sent with the pushed request binds the code to its key
+        proof_jkt = provider.check_dpop_proof(_dpop_header(), method="POST", path="/par")
+    except InvalidDPoPProofError as err:
+        return _oauth_error(err)
+    try:
+        areq = validate_authorization_request(
+            params,
+            find_client=provider.active_client,
+            keys=provider.keys,
+            issuer=provider.issuer,
+            from_par=True,
+            proof_jkts=(proof_jkt,) if proof_jkt else (),
         )
     except (UnsafeRequestError, RedirectableError) as err:
         return _json_error(err.error, err.description)
-    request_uri = provider.pushed.push(client.client_id, params)
+    request_uri = provider.pushed.push(client.client_id, params, dpop_jkt=areq.dpop_jkt)
     response = jsonify(request_uri=request_uri, expires_in=provider.pushed.ttl)
     response.status_code = 201
     response.headers["Cache-Control"] = "no-store"
@@ -292,7 +336,7 @@ def par() -> BaseResponse:
 def token() -> BaseResponse:
     provider = current_provider()
     try:
-        g.antin_dpop_jkt = provider.check_token_request_dpop(request.headers.get("DPoP"))
+        g.antin_dpop_jkt = provider.check_token_request_dpop(_dpop_header())
     except InvalidDPoPProofError as err:
         return _oauth_error(err)
     response: Response = provider.server.create_token_response()
@@ -363,17 +407,17 @@ def userinfo() -> BaseResponse:
     if provider.issuer not in audiences:
         return _unauthorized(scheme, "invalid_token", "the access token is for another resource")
     if info.dpop_jkt:
-        proof = request.headers.get("DPoP")
+        try:
+            proof = _dpop_header()
+        except InvalidDPoPProofError as err:
+            return _unauthorized("DPoP", "invalid_dpop_proof", err.description)
         if scheme != "DPoP" or not proof:
             return _unauthorized("DPoP", "invalid_token", "this token must be used with DPoP")
         try:
-            jkt = verify_dpop_proof(
-                proof,
-                method=request.method,
-                url=provider.endpoint("/userinfo"),
-                access_token=access_token,
-                remember_jti=lambda jti, ttl: provider.jti.remember("dpop", jti, ttl),
-            )
+            jkt = provider.check_dpop_proof(proof, method=request.method, path="/userinfo", access_token=access_token)
+        except UseDPoPNonceError as err:
+            # RFC 9449 §9: a 401 with the nonce to use (the DPoP-Nonce header is added after the request)
+            return _unauthorized("DPoP", "use_dpop_nonce", err.description)
         except InvalidDPoPProofError as err:
             return _unauthorized("DPoP", "invalid_dpop_proof", err.description)
         if jkt != info.dpop_jkt:

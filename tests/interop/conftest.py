@@ -1,4 +1,4 @@
-"""Fixtures of the interoperability tests: the live provider, node with npm openid-client installed."""
+"""Fixtures of the interoperability tests: the live provider, node with npm openid-client and oauth4webapi."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def node() -> str:
     path = require_command("node")
     with open(HERE / ".npm-install.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # pytest -n 2: one worker installs, the other waits
-        if not (HERE / "node_modules" / "openid-client" / "package.json").is_file():
+        packages = ("openid-client", "oauth4webapi")
+        if not all((HERE / "node_modules" / name / "package.json").is_file() for name in packages):
             npm = require_command("npm")
             command = [npm, "install", "--no-audit", "--no-fund", "--silent"]
             result = subprocess.run(command, cwd=HERE, capture_output=True, text=True, timeout=300)
