@@ -15,7 +15,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
@@ -75,31 +75,45 @@ def refuse_until_configured(authorization: str) -> None:
 
 
 class BearerVerifier(Protocol):
-    """What ``signing.auth.AccessTokenVerifier`` offers: ``verify(header, scope)`` raising on refusal."""
+    """What ``signing.auth.AccessTokenVerifier`` offers: ``verify(header, scope, …)`` raising on refusal."""
 
-    def verify(self, authorization: str | None, scope: str) -> object: ...
+    def verify(
+        self, authorization: str | None, scope: str, *, method: str, url: str, dpop_proofs: Sequence[str]
+    ) -> object: ...
+
+    def resource_url(self, path: str) -> str: ...
 
 
 def access_check_from_verifier(verifier: BearerVerifier) -> AccessCheck:
     """Adapt the signing package's JWKS relying-party verifier to this API's access check.
 
-    Its ``TokenError`` carries ``status`` (401, 403 or 503) and an RFC 6750 ``error``; both reach the client
-    as problem details, the description only as the generic title's detail.
+    A DPoP-bound token comes with its proof (RFC 9449 §7), checked against this request's method and URL. The
+    verifier's ``TokenError`` carries ``status`` (401, 403 or 503), an RFC 6750 ``error`` and the response headers
+    of its challenge (``WWW-Authenticate``, ``DPoP-Nonce``); all reach the client, the description only as the
+    generic title's detail.
     """
 
     def check(authorization: str) -> None:
         try:
-            verifier.verify(authorization, SCOPE)
+            verifier.verify(
+                authorization,
+                SCOPE,
+                method=request.method,
+                url=verifier.resource_url(request.path),
+                dpop_proofs=request.headers.getlist("DPoP"),
+            )
         except Exception as err:
             status = getattr(err, "status", None)
             if not isinstance(status, int):
                 raise
             title = {401: "Unauthorized", 403: "Forbidden"}.get(status, "Service Unavailable")
+            headers = getattr(err, "headers", None)
             raise ProblemError(
                 status,
                 title,
                 str(getattr(err, "description", "")),
                 type_="urn:antin:bearer",
+                headers=headers if isinstance(headers, dict) else None,
                 error=getattr(err, "error", "invalid_token"),
             ) from None
 
@@ -239,12 +253,13 @@ def _unusable_problem(err: UnusableInputError) -> ProblemError:
 @api.post("/api/signing/verify")
 def api_verify() -> Response:
     authorization = request.headers.get("Authorization", "")
-    if not authorization.lower().startswith("bearer "):
+    if not authorization.lower().startswith(("bearer ", "dpop ")):
         raise ProblemError(
             401,
             "Unauthorized",
-            "a bearer access token with scope signing:verify is required",
+            "an access token with scope signing:verify is required (Bearer, or DPoP with its proof)",
             type_="urn:antin:unauthorized",
+            headers={"WWW-Authenticate": "Bearer, DPoP"},
         )
     _extension().access_check(authorization)
     try:

@@ -239,6 +239,33 @@ def test_a_dpop_bound_token_signs_only_with_a_fresh_proof_of_its_key(
     assert sign(platform, plain_pdf, f"DPoP {at}", key.dpop_proof("POST", url, at)).status_code == 200
 
 
+def test_the_verification_api_takes_a_dpop_bound_token_with_its_proof_only(
+    platform: Platform, op: PlatformProvider, idp_verifier: AccessTokenVerifier, plain_pdf: bytes
+) -> None:
+    rp = RelyingParty.register(  # type: ignore[arg-type]
+        op, name="Kiểm tra văn bản", public=True, dpop_bound_access_tokens=True, scopes=("openid", "signing:verify")
+    )
+    key = EcKey()
+    tokens = tokens_for(
+        rp, Browser(op.issuer), "openid signing:verify", headers={"DPoP": key.dpop_proof("POST", op.issuer + "/token")}
+    )
+    at = tokens["access_token"]
+    url = f"{platform.base_url}/api/signing/verify"
+
+    def verify(authorization: str, proof: str | None = None) -> requests.Response:
+        headers = {"Authorization": authorization, "Content-Type": "application/pdf"}
+        if proof is not None:
+            headers["DPoP"] = proof
+        return requests.post(url, headers=headers, data=plain_pdf, timeout=60)
+
+    refused(verify(f"Bearer {at}"), 401, 'DPoP error="invalid_token"')
+    refused(verify(f"DPoP {at}"), 401, 'DPoP error="invalid_dpop_proof"')
+    refused(verify(f"DPoP {at}", EcKey().dpop_proof("POST", url, at)), 401, "invalid_dpop_proof")
+    answer = verify(f"DPoP {at}", key.dpop_proof("POST", url, at))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["indication"] == "NO_SIGNATURE"  # an unsigned document, reported as such
+
+
 def test_a_bearer_token_is_not_accepted_under_the_dpop_scheme(
     platform: Platform, op: PlatformProvider, idp_verifier: AccessTokenVerifier, plain_pdf: bytes
 ) -> None:

@@ -6,7 +6,7 @@ import io
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -301,11 +301,17 @@ def test_signing_auth_style_verifier_plugs_in(client: FlaskClient, app: Flask, s
         def __init__(self) -> None:
             self.calls: list[tuple[str | None, str]] = []
 
-        def verify(self, authorization: str | None, scope: str) -> object:
+        def verify(
+            self, authorization: str | None, scope: str, *, method: str, url: str, dpop_proofs: Sequence[str]
+        ) -> object:
+            assert (method, url, list(dpop_proofs)) == ("POST", "http://localhost/api/signing/verify", [])
             self.calls.append((authorization, scope))
             if authorization == "Bearer good":
                 return object()
             raise RefusedTokenError(403, "insufficient_scope")
+
+        def resource_url(self, path: str) -> str:
+            return "http://localhost" + path
 
     verifier = Verifier()
     app.extensions["antin.verify"].access_check = signing.validation.access_check_from_verifier(verifier)
