@@ -23,6 +23,7 @@ from bench.oidc.tokens import Jwks, TokenError, verify_jwt
 __all__ = ["FlowError", "OidcFlows", "TokenSet"]
 
 MAX_HOPS = 10
+DEVICE_COOKIE = "antin_device"  # idp.throttle.DEVICE_COOKIE (the bench talks HTTP only, like any client)
 
 
 class FlowError(Exception):
@@ -66,6 +67,9 @@ class OidcFlows:
         self.metadata: dict[str, Any] = {}
         self.jwks: Jwks | None = None
         self._accounts = itertools.cycle(deployment.accounts) if deployment.accounts else None
+        # each official signs in from a browser they used before, as officials do: it keeps the provider's
+        # device cookie (Ấn Tín's throttle gives a known browser its own budget; the peer ignores the cookie)
+        self._device_cookies: dict[str, str] = {}
         self._refresh_chains: dict[int, str] = {}
         self._introspected: str | None = None
 
@@ -171,6 +175,8 @@ class OidcFlows:
             }
         )
         browser = Browser(self.http)
+        if account.login in self._device_cookies:
+            browser.cookies[DEVICE_COOKIE] = self._device_cookies[account.login]
         page, arrived = await self._follow(
             browser, await browser.get(f"{self.endpoint('authorization_endpoint')}?{query}"), client.redirect_uri
         )
@@ -182,6 +188,8 @@ class OidcFlows:
             page, arrived = await self._follow(browser, await browser.post(action, form), client.redirect_uri)
         if arrived is None:
             raise FlowError(f"login did not return to the client: HTTP {page.status} at {page.url}")
+        if DEVICE_COOKIE in browser.cookies:
+            self._device_cookies[account.login] = browser.cookies[DEVICE_COOKIE]
         params = {k: v[0] for k, v in parse_qs(urlsplit(arrived).query).items()}
         if params.get("state") != state:
             raise FlowError(f"authorization response: bad state ({params.get('error')})")
