@@ -101,8 +101,8 @@ def cli(ctx: click.Context) -> None:
     `antin config show` prints them.
     """
     ctx.meta["antin.stop_requested"] = lifecycle.stop_requested  # `directory serve` waits on it
-    if ctx.invoked_subcommand in ("demo", "serve"):
-        return  # these build their instance themselves, with their own flags
+    if ctx.invoked_subcommand in ("demo", "serve", "verify"):
+        return  # these read their settings themselves (demo and serve with their own flags; verify needs no more)
     instance = build_instance()
     ctx.obj = instance
     ctx.call_on_close(instance.close)

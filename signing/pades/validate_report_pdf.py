@@ -12,11 +12,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pyhanko.pdf_utils import generic, layout
-from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
-from pyhanko.pdf_utils.text import TextBox, TextBoxStyle
-from pyhanko.pdf_utils.writer import PdfFileWriter
+if TYPE_CHECKING:  # pyHanko's writer and fontTools load when a PDF report is written, not with `antin verify`
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.writer import PdfFileWriter
 
 __all__ = ["FONT_CANDIDATES", "ReportLine", "write_report_pdf"]
 
@@ -53,6 +53,8 @@ def _font(path: Path | None) -> Path:
 
 
 def _page(writer: PdfFileWriter, contents: generic.IndirectObject, resources: generic.PdfObject) -> None:
+    from pyhanko.pdf_utils import generic
+
     page = generic.DictionaryObject(
         {
             generic.pdf_name("/Type"): generic.pdf_name("/Page"),
@@ -73,6 +75,11 @@ def _page(writer: PdfFileWriter, contents: generic.IndirectObject, resources: ge
 
 def write_report_pdf(lines: Sequence[ReportLine], *, title: str, font: Path | None = None) -> bytes:
     """The report as PDF bytes."""
+    from pyhanko.pdf_utils import generic, layout
+    from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+    from pyhanko.pdf_utils.text import TextBox, TextBoxStyle
+    from pyhanko.pdf_utils.writer import PdfFileWriter
+
     writer = PdfFileWriter()
     writer.set_info(generic.DictionaryObject({generic.pdf_name("/Title"): generic.TextStringObject(title)}))
     factory = GlyphAccumulatorFactory(str(_font(font)), font_size=_FONT_SIZE)

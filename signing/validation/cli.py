@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from idp.instance import Instance
+from idp.settings import SettingsError, load_settings
 from signing.validation.errors import UnusableInputError
 from signing.validation.model import DocumentReport
 
@@ -46,9 +46,7 @@ def exit_status(report: DocumentReport) -> int:
     help="Fetch CRLs/OCSP responses online when the document has none "
     "(default: ANTIN_SIGNING_VERIFY_FETCH_REVOCATION).",
 )
-@click.pass_obj
 def verify(
-    instance: Instance,
     file: Path,
     as_json: bool,
     trust: tuple[Path, ...],
@@ -64,7 +62,10 @@ def verify(
     from signing.validation.render import render_html, render_pdf, render_text
     from signing.validation.service import policy_from_settings, verify_file
 
-    settings = instance.settings
+    try:  # settings only: verifying needs no database, directory or token, and starts quicker without them
+        settings = load_settings()
+    except SettingsError as err:
+        raise click.ClickException(str(err)) from None
     try:
         policy = policy_from_settings(settings, trust)
     except (OSError, ValueError) as err:
