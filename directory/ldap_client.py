@@ -26,7 +26,6 @@ import ldif
 from ldap.controls import DecodeControlTuples, RequestControl
 from ldap.controls.libldap import SimplePagedResultsControl
 from ldap.controls.ppolicy import PasswordPolicyControl
-from ldap.extop import ExtendedRequest
 from ldap.extop.passwd import PasswordModifyResponse
 
 from directory.config import DirectoryConfig
@@ -207,26 +206,6 @@ def _info(err: ldap.LDAPError) -> str:
     return info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)
 
 
-# RFC 5805 LDAP transactions: the Start and End extended operations and the Transaction Specification control.
-_TXN_START = "1.3.6.1.1.21.1"
-_TXN_END = "1.3.6.1.1.21.3"
-_TXN_SPEC = "1.3.6.1.1.21.2"
-
-
-class _TransactionRefusedError(Exception):
-    """The server refused or rolled back a transaction (not a lost connection)."""
-
-
-def _ber_length(n: int) -> bytes:
-    return bytes([n]) if n < 0x80 else bytes([0x81, n]) if n < 0x100 else bytes([0x82, n >> 8, n & 0xFF])
-
-
-def _txn_end_value(identifier: bytes, *, commit: bool) -> bytes:
-    """txnEndReq ::= SEQUENCE { commit BOOLEAN DEFAULT TRUE, identifier OCTET STRING } in BER."""
-    body = (b"" if commit else b"\x01\x01\x00") + b"\x04" + _ber_length(len(identifier)) + identifier
-    return b"\x30" + _ber_length(len(body)) + body
-
-
 class ConnectionLostError(DirectoryUnavailableError):
     """The server closed or refused the connection (rather than not answering in time)."""
 
@@ -337,7 +316,6 @@ class LdapConnection:
             raise _translate(err, uris=(uri,)) from err
         self._conn = conn
         self.bound_dn: str | None = None
-        self._transactions: bool | None = None
 
     def _call(self, func: Callable[[], T], dn: str = "") -> T:
         try:
@@ -453,57 +431,11 @@ class LdapConnection:
     ) -> list[DirectoryError | None]:
         """Add entries in order, far faster than one :meth:`add` after another; each one's outcome in order.
 
-        Where the server offers LDAP transactions (RFC 5805; OpenLDAP 2.5's back-mdb does), the entries are
-        added in one: slapd then writes them in one database transaction instead of one per entry (measured
-        on 2 shared cores: 2,000–3,900 adds/s against 115–310 pipelined without one). A transaction is all or
-        nothing, so when it fails the same entries are added again without one, for the precise outcome of each
-        (:meth:`add_pipelined`).
+        The adds are pipelined (:meth:`add_pipelined`). LDAP transactions (RFC 5805) would let slapd write them
+        in one database transaction and were measured faster, but OpenLDAP 2.5's back-mdb corrupts its database
+        when a transaction is aborted ("internal error in mdb_entry_decode", then a segfault): never used.
         """
-        if len(entries) > 1 and self.supports_transactions():
-            try:
-                self._add_in_transaction(entries, window)
-            except _TransactionRefusedError:
-                # One by one: nothing after the entry that fails is sent, so the import stops exactly there.
-                return self.add_pipelined(entries, window=1)
-            return [None] * len(entries)
         return self.add_pipelined(entries, window=window)
-
-    def supports_transactions(self) -> bool:
-        if self._transactions is None:
-            root = self.read("", ["supportedExtension"])
-            offered = set(root.get("supportedExtension")) if root is not None else set()
-            self._transactions = {_TXN_START, _TXN_END} <= offered
-        return self._transactions
-
-    def _add_in_transaction(self, entries: Sequence[tuple[str, Mapping[str, Values]]], window: int) -> None:
-        """Start a transaction, queue every add in it (pipelined), commit; any refusal rolls all back."""
-        try:
-            identifier = self._conn.extop_s(ExtendedRequest(_TXN_START, None))[1]
-        except ldap.LDAPError as err:
-            raise _translate(err, uris=(self.uri,)) from err
-        if identifier is None:  # OpenLDAP's identifier is empty (one transaction per connection), never absent
-            raise _TransactionRefusedError("the server gave no transaction identifier")
-        control = RequestControl(_TXN_SPEC, True, identifier)
-        committed = False
-        try:
-            in_flight: list[int] = []
-            for dn, attrs in entries:
-                modlist = [(name, _raw(values)) for name, values in attrs.items() if values]
-                in_flight.append(self._conn.add_ext(dn, modlist, serverctrls=[control]))
-                if len(in_flight) >= window:
-                    self._conn.result3(in_flight.pop(0), all=1, timeout=self.config.timeout)
-            for msgid in in_flight:
-                self._conn.result3(msgid, all=1, timeout=self.config.timeout)
-            self._conn.extop_s(ExtendedRequest(_TXN_END, _txn_end_value(identifier, commit=True)))
-            committed = True
-        except (ldap.SERVER_DOWN, ldap.CONNECT_ERROR, ldap.TIMEOUT) as err:
-            raise _translate(err, uris=(self.uri,)) from err
-        except ldap.LDAPError as err:
-            raise _TransactionRefusedError(_info(err)) from err
-        finally:
-            if not committed:
-                with contextlib.suppress(ldap.LDAPError):  # an ended or broken transaction cannot be aborted
-                    self._conn.extop_s(ExtendedRequest(_TXN_END, _txn_end_value(identifier, commit=False)))
 
     def add_pipelined(
         self, entries: Sequence[tuple[str, Mapping[str, Values]]], *, window: int = 32
