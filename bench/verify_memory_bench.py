@@ -36,7 +36,7 @@ from typing import Any
 from bench.rows import Row, Run, add_arguments, percentile
 
 BENCH = "verify-memory"
-CORPUS = Path("/work/shared/corpus/pdf-signatures")
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "corpus" / "pdf-signatures"  # the copy kept with the code
 WORST = "pades-multiple-pages-annots-overlap.pdf"
 MiB = 1024 * 1024
 BEFORE = "pyhanko-default-budget"
@@ -209,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     add_arguments(parser)
     args = parser.parse_args(argv)
     corpus = sorted(args.corpus.rglob("*.pdf"))
+    if not corpus:
+        parser.error(f"no PDF in {args.corpus}")
     worst = [p for p in corpus if p.name == WORST]
     others = [p for p in corpus if p.name != WORST]
     scratch = Path(tempfile.mkdtemp(prefix="antin-bench-"))
