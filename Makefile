@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := tests/interop/node_modules/.installed
+PEER_DIR := bench/peers/oidc-provider
+PEER_STAMP := $(PEER_DIR)/node_modules/.installed
 
 .PHONY: demo test lint typecheck imports unit bench system system-test venv node clean help
 
@@ -32,7 +34,12 @@ $(NODE_STAMP): tests/interop/package.json
 	cd tests/interop && npm install --no-audit --no-fund --silent
 	@touch $(NODE_STAMP)
 
-node: $(if $(wildcard tests/interop/package.json),$(NODE_STAMP))
+# the OIDC bench's peer (npm oidc-provider, pinned by its lock file), installed here so that the tests install nothing
+$(PEER_STAMP): $(PEER_DIR)/package.json $(PEER_DIR)/package-lock.json
+	cd $(PEER_DIR) && npm ci --no-audit --no-fund --silent
+	@touch $(PEER_STAMP)
+
+node: $(if $(wildcard tests/interop/package.json),$(NODE_STAMP)) $(PEER_STAMP)
 
 demo: system venv
 	$(BIN)/antin demo
@@ -46,7 +53,7 @@ lint: venv
 test: system-test venv node lint
 	CI=$${CI:-true} $(BIN)/pytest -n 2 --dist loadgroup
 
-bench: system-test venv
+bench: system-test venv node
 	$(BIN)/python -m bench
 
 clean:

@@ -4,7 +4,8 @@ refresh and full code + PKCE sign-ins per second, with p50 and p99 latencies.
 It serves the provider with gunicorn (2 gthread workers, SQLite, people from an in-memory directory: the LDAP
 bind is not in these figures; the cross-provider benchmark with slapd is bench/'s peer comparison) and drives
 it from 8 client threads for a few seconds per row (``--quick``: half a second). Every answer is checked (the
-issuer, keys present, a token, ``active: true``, a rotated refresh token, an ID token at the end of a sign-in);
+issuer, keys present, a token, ``active: true``, a rotated refresh token, an ID token at the end of a sign-in;
+each thread signs in from its own browser, one the official used before, with a fresh session every time);
 it has no peer: the side-by-side comparison is ``bench.oidc_bench``. CPU per operation is the gunicorn workers'.
 Run: ``python -m bench.oidc_endpoints_bench [--quick] [--json FILE]``.
 """
@@ -108,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     from directory.memory import InMemoryDirectory
     from idp.oidc.clients import ClientSpec
     from idp.oidc.provider import get_provider
+    from idp.throttle import DEVICE_COOKIE
     from tests.components import free_port
     from tests.idp.oidc_harness import LiveProvider, build_app
     from tests.idp.rp import Browser, RelyingParty

@@ -56,6 +56,8 @@ def _number(value: float | None, digits: int = 1) -> str:
         return "–"
     if abs(value) >= 100:
         return f"{value:,.0f}"
+    if 0 < abs(value) < 0.1:  # a slow rate (guesses per simulated second) keeps its significant digits
+        return f"{value:.2g}"
     return f"{value:,.{digits}f}"
 
 

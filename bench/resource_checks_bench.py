@@ -1,11 +1,16 @@
 """What the signing API's token checks cost per request, in-process on SQLite: a bearer token whose revocation
-answer is cached, one whose answer is read from the provider's database, and a DPoP-bound token with its proof
-(signature check and one-time ``jti`` insert). Run: ``python -m bench.resource_checks_bench``.
+answer is cached, one whose answer is read from the provider's database, a DPoP-bound token with its proof
+(signature check and one-time ``jti`` insert), and the refusals that matter: a revoked token, a replayed proof.
+
+Every answer is checked: an accepted token must give back its subject and scope, a refused one must be refused
+with the right error (``invalid_token`` for the revoked token, ``invalid_dpop_proof`` for the replay); anything
+else counts as wrong. No peer: these are the costs the API adds per request. CPU is this process's.
+Run: ``python -m bench.resource_checks_bench [--quick] [--json FILE]``.
 """
 
 from __future__ import annotations
 
-import statistics
+import argparse
 import sys
 import tempfile
 import time
@@ -13,21 +18,35 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.rows import Row, Run, add_arguments, row_from_samples
+
+BENCH = "resource-checks"
 ROOT = Path(__file__).resolve().parents[1]
 ROUNDS = 2000
+QUICK_ROUNDS = 200
+SUBJECT = "bench-subject"
+SCOPE = "signing:sign"
 
 
-def per_call_ms(call: Callable[[int], object], rounds: int = ROUNDS) -> tuple[float, float]:
-    samples = []
+def measure(operation: str, call: Callable[[int], bool], rounds: int) -> Row:
+    """``rounds`` calls of ``call`` (which says whether its answer was the expected one), timed one by one."""
+    wall: list[float] = []
+    cpu: list[float] = []
+    wrong = 0
     for i in range(rounds):
-        start = time.perf_counter()
-        call(i)
-        samples.append(time.perf_counter() - start)
-    samples.sort()
-    return statistics.median(samples) * 1000, samples[int(len(samples) * 0.99)] * 1000
+        cpu0, start = time.process_time(), time.perf_counter()
+        right = call(i)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - cpu0)
+        wrong += not right
+    return row_from_samples(BENCH, operation, "antin", wall, cpu=cpu, checked=rounds, wrong=wrong)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    rounds = QUICK_ROUNDS if args.quick else ROUNDS
     sys.path.insert(0, str(ROOT))
     from antin.migrate import upgrade
     from idp.instance import Instance
@@ -36,7 +55,7 @@ def main() -> int:
     from idp.oidc.provider import get_provider
     from idp.oidc.tokens import GrantContext
     from idp.settings import load_settings
-    from signing.auth import AccessTokenVerifier
+    from signing.auth import AccessTokenVerifier, TokenError
     from tests.idp.jose_check import EcKey
 
     folder = Path(tempfile.mkdtemp(prefix="antin-bench-"))
@@ -44,9 +63,7 @@ def main() -> int:
     instance = Instance(load_settings({"ANTIN_DATA_DIR": str(folder), "ANTIN_ENV": "test", "ANTIN_ISSUER": issuer}))
     upgrade(instance.database)
     provider = get_provider(instance)
-    client, _ = provider.clients.add(
-        ClientSpec(name="bench", grant_types=("client_credentials",), scopes=("signing:sign",))
-    )
+    client, _ = provider.clients.add(ClientSpec(name="bench", grant_types=("client_credentials",), scopes=(SCOPE,)))
     documents: dict[str, Any] = {
         f"{issuer}/.well-known/openid-configuration": {"issuer": issuer, "jwks_uri": f"{issuer}/jwks.json"},
         f"{issuer}/jwks.json": provider.keys.jwks(),
@@ -62,36 +79,62 @@ def main() -> int:
             fetch=documents.__getitem__,
         )
 
-    def issue(dpop_jkt: str | None = None) -> str:
-        ctx = GrantContext(client=client, subject="bench-subject", scope="signing:sign")
-        response, _grant = provider.tokens.issue(ctx, dpop_jkt=dpop_jkt)
-        return str(response["access_token"])
+    def issue(dpop_jkt: str | None = None) -> tuple[str, int]:
+        ctx = GrantContext(client=client, subject=SUBJECT, scope=SCOPE)
+        response, grant = provider.tokens.issue(ctx, dpop_jkt=dpop_jkt)
+        return str(response["access_token"]), grant
 
-    bearer = f"Bearer {issue()}"
+    def accepted(check: Callable[[], Any]) -> bool:
+        try:
+            token = check()
+        except TokenError:
+            return False
+        return bool(token.subject == SUBJECT and SCOPE in token.scopes)
+
+    def refused(check: Callable[[], Any], error: str) -> bool:
+        try:
+            check()
+        except TokenError as err:
+            return err.error == error
+        return False
+
+    run = Run(BENCH, args.quick)
+    bearer = f"Bearer {issue()[0]}"
     cached, uncached = verifier(5.0), verifier(0.0)
-    rows = [
-        ("bearer, revocation answer cached", per_call_ms(lambda _i: cached.verify(bearer, "signing:sign"))),
-        ("bearer, revocation read from SQL", per_call_ms(lambda _i: uncached.verify(bearer, "signing:sign"))),
-    ]
-    key = EcKey()
-    bound = issue(dpop_jkt=key.thumbprint())
-    url = f"{issuer}/api/signing/sign"
-    proofs = [key.dpop_proof("POST", url, bound) for _ in range(ROUNDS)]
-    rows.append(
-        (
-            "DPoP, proof checked, jti stored",
-            per_call_ms(
-                lambda i: cached.verify(
-                    f"DPoP {bound}", "signing:sign", method="POST", url=url, dpop_proofs=[proofs[i]]
-                )
-            ),
+    run.add(
+        measure("bearer, revocation answer cached", lambda _i: accepted(lambda: cached.verify(bearer, SCOPE)), rounds)
+    )
+    run.add(
+        measure("bearer, revocation read from SQL", lambda _i: accepted(lambda: uncached.verify(bearer, SCOPE)), rounds)
+    )
+    revoked_token, revoked_grant = issue()
+    provider.tokens.revoke_grant(revoked_grant, "bench: a revoked token must be refused")
+    revoked = f"Bearer {revoked_token}"
+    # the first refusal reads the provider's database; a revoked answer is then kept until the token expires
+    run.add(
+        measure(
+            "bearer, revoked token refused (answer kept)",
+            lambda _i: refused(lambda: uncached.verify(revoked, SCOPE), "invalid_token"),
+            rounds,
         )
     )
-    print(f"{'token check (in-process, SQLite)':40} {'p50 ms':>8} {'p99 ms':>8}")
-    for name, (p50, p99) in rows:
-        print(f"{name:40} {p50:8.3f} {p99:8.3f}")
+    key = EcKey()
+    bound = issue(dpop_jkt=key.thumbprint())[0]
+    url = f"{issuer}/api/signing/sign"
+    proofs = [key.dpop_proof("POST", url, bound) for _ in range(rounds)]
+
+    def with_proof(i: int) -> Any:
+        return cached.verify(f"DPoP {bound}", SCOPE, method="POST", url=url, dpop_proofs=[proofs[i]])
+
+    run.add(measure("DPoP, proof checked, jti stored", lambda i: accepted(lambda: with_proof(i)), rounds))
+    # the same proofs again: each was used once above, so each must now be refused as a replay
+    run.add(
+        measure("DPoP, replayed proof refused", lambda i: refused(lambda: with_proof(i), "invalid_dpop_proof"), rounds)
+    )
     instance.close()
-    return 0
+    run.notes.append(f"in-process, SQLite, {rounds} checks per row, one after another")
+    run.write(args.json)
+    return 0 if run.all_right else 1
 
 
 if __name__ == "__main__":

@@ -212,6 +212,8 @@ HEADER = (
 def _cell(value: float | None, width: int, digits: int = 1) -> str:
     if value is None or math.isnan(value):
         return f"{'-':>{width}}"
+    if 0 < abs(value) < 0.1:  # a slow rate (guesses per simulated second) keeps its significant digits
+        return f"{value:>{width}.2g}"
     return f"{value:>{width},.{digits}f}"
 
 

@@ -58,7 +58,16 @@ def sides(document: dict[str, Any]) -> dict[str, set[str]]:
 
 
 def test_every_bench_is_smoke_tested() -> None:
-    assert BENCHES == ["directory_bench", "oidc_bench", "oidc_endpoints_bench", "signing_bench", "verify_bench"]
+    assert BENCHES == [
+        "directory_bench",
+        "oidc_bench",
+        "oidc_endpoints_bench",
+        "resource_checks_bench",
+        "signing_bench",
+        "throttle_bench",
+        "verify_bench",
+        "verify_memory_bench",
+    ]
 
 
 @pytest.mark.slapd
@@ -118,3 +127,35 @@ def test_oidc_bench_beside_oidc_provider(tmp_path: Path) -> None:
     assert all("antin" in found[row] for row in rows), found
     peer_ran = all("oidc-provider" in found.get(row, set()) for row in rows)
     assert peer_ran or not in_ci(), "oidc-provider did not run"
+
+
+@pytest.mark.xdist_group("bench-resource-checks")
+def test_resource_checks_bench(tmp_path: Path) -> None:
+    found = sides(run_quick("resource_checks_bench", tmp_path))
+    assert found == {
+        "bearer, revocation answer cached": {"antin"},
+        "bearer, revocation read from SQL": {"antin"},
+        "bearer, revoked token refused (answer kept)": {"antin"},
+        "DPoP, proof checked, jti stored": {"antin"},
+        "DPoP, replayed proof refused": {"antin"},
+    }
+
+
+@pytest.mark.redis
+@pytest.mark.xdist_group("bench-throttle")
+def test_throttle_bench(tmp_path: Path) -> None:
+    require_command("redis-server")  # without it the bench measures SQLite alone: in CI that is a failure
+    document = run_quick("throttle_bench", tmp_path)
+    found = sides(document)
+    for store in ("sqlite", "redis"):
+        assert f"attacker's guesses reaching the directory ({store})" in found, found
+        assert {f"one atomic take ({store}), 1 thread", f"one atomic take ({store}), 8 threads"} <= set(found)
+
+
+@pytest.mark.xdist_group("bench-verify-memory")
+def test_verify_memory_bench(tmp_path: Path) -> None:
+    found = sides(run_quick("verify_memory_bench", tmp_path))
+    assert found == {
+        "worst corpus file (1.3 MB)": {"antin"},
+        "bomb: 1,000 CRL streams → 4 MB each (4 MB file)": {"antin", "pyhanko-default-budget"},
+    }
