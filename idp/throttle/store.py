@@ -111,6 +111,9 @@ def _refusal(counter: Counter | None, budget: Budget, now: float) -> Take:
     return Take(False, counter.attempts, max(wait, 0.0))
 
 
+NOT_BLOCKED = 0.0  # "blocked until" of a counter with no delay running
+
+
 class DatabaseThrottleStore:
     """Budgets as rows of ``throttle_counter``; SQLite and PostgreSQL (both have ON CONFLICT and RETURNING)."""
 
@@ -120,12 +123,13 @@ class DatabaseThrottleStore:
         self._takes = 0
 
     def _blocked_until(self, attempts: ColumnElement[Any], budget: Budget, now: float) -> ColumnElement[Any]:
-        """``now`` plus the delay for ``attempts``, as a CASE over the few values the doubling can take."""
+        """``now`` plus the delay for ``attempts``, as a CASE over the few values the doubling can take; 0 (never
+        blocked) while there is no delay, so that a concurrent attempt stamped a moment earlier is not refused."""
         if budget.delay_after is None or budget.max_delay <= 0:
-            return literal(now)
+            return literal(NOT_BLOCKED)
         first = budget.delay_after
         doublings = max(0, math.ceil(math.log2(budget.max_delay))) if budget.max_delay >= 1 else 0
-        whens: list[tuple[ColumnElement[bool], float]] = [(attempts < first, now)]
+        whens: list[tuple[ColumnElement[bool], float]] = [(attempts < first, NOT_BLOCKED)]
         whens += [(attempts == first + i, now + budget.delay(first + i)) for i in range(doublings + 1)]
         return case(*whens, else_=now + budget.max_delay)
 
@@ -134,7 +138,9 @@ class DatabaseThrottleStore:
         limit = budget.limit if budget.limit is not None else UNLIMITED
         forgotten = t.c.expires_at <= now
         attempts = case((forgotten, 1), else_=t.c.attempts + 1)
-        values = {"key": key, "attempts": 1, "blocked_until": now + budget.delay(1), "expires_at": now + budget.window}
+        first_delay = budget.delay(1)
+        blocked = now + first_delay if first_delay > 0 else NOT_BLOCKED
+        values = {"key": key, "attempts": 1, "blocked_until": blocked, "expires_at": now + budget.window}
         changes = {
             "attempts": attempts,
             "blocked_until": self._blocked_until(attempts, budget, now),
@@ -202,7 +208,9 @@ end
 attempts = attempts + 1
 local delay = 0
 if delay_after >= 0 and attempts >= delay_after then delay = math.min(2 ^ (attempts - delay_after), max_delay) end
-redis.call('HSET', KEYS[1], 'attempts', attempts, 'blocked', exact(now + delay), 'expires', exact(now + window))
+local blocked_at = 0  -- never blocked while there is no delay: a concurrent take stamped earlier stays admitted
+if delay > 0 then blocked_at = now + delay end
+redis.call('HSET', KEYS[1], 'attempts', attempts, 'blocked', exact(blocked_at), 'expires', exact(now + window))
 redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000) + 1000)
 return {1, attempts, '0'}
 """

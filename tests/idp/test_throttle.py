@@ -101,6 +101,16 @@ def test_progressive_delays(store: ThrottleStore) -> None:
     assert admit("binh.tran", "10.0.0.9", last + 60.7)
 
 
+def test_concurrent_attempts_stamped_out_of_order_are_not_refused(store: ThrottleStore) -> None:
+    """Officials behind one office address sign in at once: the request stamped a moment earlier may reach the
+    store second. Below the delay threshold neither is refused (a spurious 429 with "wait 1 s" before the fix)."""
+    throttle = LoginThrottle(store, SETTINGS)
+    t = 2_000_000.0
+    later = throttle.admit("an.nguyen", "10.0.0.7", device=None, policy=NO_LOCKOUT, now=t + 0.004)
+    earlier = throttle.admit("binh.tran", "10.0.0.7", device=None, policy=NO_LOCKOUT, now=t)
+    assert later.allowed and earlier.allowed
+
+
 def test_strangers_stay_below_the_lockout_and_the_device_keeps_its_own_budget(store: ThrottleStore) -> None:
     """With pwdMaxFailure 5: 2 strangers' attempts per 900 s, 2 per device; the rest never reaches the directory."""
     throttle = LoginThrottle(store, ThrottleSettings())
