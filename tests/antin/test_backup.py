@@ -1,0 +1,239 @@
+"""`antin backup` and `antin restore`, end to end: real slapd, SoftHSM2 and SQLite, through the command line.
+
+An instance with an official (password, group, a failed sign-in in ppolicy's state), a signed PDF, an OIDC client
+and a refresh token is backed up while its slapd runs, then restored into a fresh data folder. What an operator
+would check afterwards is asserted: the official signs in with the same password, the old signature verifies
+(our verifier and pyHanko's), the audit chain verifies, the refresh token issued before the backup works, and
+the restored HSM key signs again. A tampered backup and a non-empty target are refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from antin.app import create_app
+from antin.migrate import upgrade
+from directory.models import AuthStatus, NewPerson, UnitKind
+from idp.audit import AuditEvent
+from idp.instance import Instance
+from idp.oidc.clients import ClientSpec
+from idp.oidc.provider import get_provider
+from idp.oidc.tokens import GrantContext
+from idp.settings import load_settings
+from signing.samples import sample_pdf
+from signing.service import SignRequest, signing_service
+from signing.validation.service import policy_from_settings, verify_bytes
+from tests.components import free_port, require_command
+from tests.signing.conftest import require_softhsm
+from tests.signing.independent import ades_verdicts
+
+UID = "annv"
+PASSWORD = "Mật-khẩu-2025!"  # noqa: S105 (a test account's)
+
+
+@dataclass
+class Backup:
+    folder: Path
+    env: dict[str, str]
+    """The environment of the backed-up instance (its data folder, issuer, HSM label)."""
+    signed_pdf: bytes
+    entry_uuid: str
+    client_id: str
+    client_secret: str
+    refresh_token: str
+    report: dict[str, Any]
+
+
+def antin(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "antin", *args], env=env, capture_output=True, text=True, timeout=180, check=False
+    )
+
+
+def instance_env(data_dir: Path, issuer: str) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ANTIN_")}
+    return clean | {
+        "ANTIN_DATA_DIR": str(data_dir),
+        "ANTIN_ISSUER": issuer,
+        "ANTIN_ENV": "test",
+        "ANTIN_LOG_LEVEL": "WARNING",
+        "ANTIN_HSM_TOKEN_LABEL": "antin-backup",
+        "ANTIN_HSM_SO_PIN": "so-pin-5678",
+    }
+
+
+def build_source(instance: Instance) -> tuple[bytes, str, str, str, str]:
+    """An official with a group and a failed sign-in, a B-LT signature, and a refresh token of a client."""
+    directory = instance.directory
+    directory.create_unit("HT", "Tỉnh ủy Hà Tĩnh", UnitKind.PROVINCIAL_COMMITTEE, None)
+    person = directory.create_person(
+        NewPerson(uid=UID, full_name="Nguyễn Văn An", unit_code="HT", password=PASSWORD, position="Chánh Văn phòng")
+    )
+    directory.create_group("ky-so-ht", "Người ký số Tỉnh ủy", is_role=True, unit_code="HT")
+    directory.add_member("ky-so-ht", uid=UID)
+    assert directory.authenticate(UID, "not-the-password").status is AuthStatus.INVALID_CREDENTIALS
+
+    service = signing_service(instance)
+    service.ensure_pki()
+    service.issue_certificate(UID, actor="test")
+    out = io.BytesIO()
+    service.sign(io.BytesIO(sample_pdf()), out, SignRequest(signer_uid=UID, level="B-LT", reason="Ban hành"))
+
+    provider = get_provider(instance)
+    client, secret = provider.clients.add(
+        ClientSpec(name="Công văn", redirect_uris=("https://congvan.example/cb",), client_id="cong-van")
+    )
+    assert secret is not None
+    context = GrantContext(client=client, subject=person.entry_uuid, scope="openid profile")
+    tokens, _grant = provider.tokens.issue(context, refresh=True)
+    instance.audit.record(AuditEvent.INSTANCE_START, details={"mode": "test"})
+    return out.getvalue(), person.entry_uuid, client.client_id, secret, str(tokens["refresh_token"])
+
+
+@pytest.fixture(scope="module")
+def backup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backup]:
+    require_softhsm()
+    require_command("slapcat", hint="scripts/install-system-packages.sh (package slapd)")
+    root = tmp_path_factory.mktemp("backup")
+    env = instance_env(root / "source", f"http://localhost:{free_port()}")
+    instance = Instance(load_settings(env), start_directory=True)
+    try:
+        upgrade(instance.database)
+        signed, entry_uuid, client_id, secret, refresh = build_source(instance)
+        # online: slapd runs and this process holds the database and an HSM session while the backup is taken
+        assert instance.managed_slapd is not None and instance.managed_slapd.is_running()
+        result = antin(["backup", str(root / "backup"), "--json"], env)
+        assert result.returncode == 0, result.stderr
+        yield Backup(root / "backup", env, signed, entry_uuid, client_id, secret, refresh, json.loads(result.stdout))
+    finally:
+        signing_service(instance).close()
+        instance.close()
+
+
+def restore_into(data_dir: Path, backup: Backup, *extra: str) -> subprocess.CompletedProcess[str]:
+    return antin(["restore", str(backup.folder), *extra], backup.env | {"ANTIN_DATA_DIR": str(data_dir)})
+
+
+def test_a_backup_is_private_and_lists_every_file_with_its_digest(backup: Backup) -> None:
+    assert stat.S_IMODE(backup.folder.stat().st_mode) == 0o700
+    manifest = json.loads((backup.folder / "manifest.json").read_text())
+    assert manifest["parts"]["database"]["kind"] == "sqlite"
+    assert manifest["parts"]["directory"] == backup.report["parts"]["directory"]
+    assert manifest["parts"]["directory"]["kind"] == "slapcat" and manifest["parts"]["hsm"]["tokens"] == 1
+    assert len(manifest["settings_sha256"]) == 64 and manifest["version"]
+    on_disk = {str(p.relative_to(backup.folder)) for p in backup.folder.rglob("*") if p.is_file()}
+    assert on_disk - set(manifest["files"]) == {"manifest.json"}
+    for name in ("database.sqlite3", "directory.ldif", "files/secrets/secret_key", "files/pki/root-ca.pem"):
+        assert name in manifest["files"], name
+        assert stat.S_IMODE((backup.folder / name).stat().st_mode) == 0o600, name
+    ldif = (backup.folder / "directory.ldif").read_text()
+    # the directory as slapd keeps it: password hashes, memberOf and ppolicy's state, not only what an export shows
+    assert "userPassword:: " in ldif and "pwdFailureTime: " in ldif and "memberOf: cn=ky-so-ht" in ldif
+
+
+def test_the_restored_instance_signs_in_verifies_and_keeps_its_tokens(backup: Backup, tmp_path: Path) -> None:
+    data_dir = tmp_path / "restored"
+    result = restore_into(data_dir, backup, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["parts"]["audit"]["ok"] is True and report["parts"]["directory"]["loaded"] is True
+    assert report["warnings"] == []  # same settings but the data folder: no warning
+
+    restored = Instance(load_settings(backup.env | {"ANTIN_DATA_DIR": str(data_dir)}), start_directory=True)
+    try:
+        # the official signs in with the same password against the restored slapd, same entryUUID (OIDC sub)
+        outcome = restored.directory.authenticate(UID, PASSWORD)
+        assert outcome.status is AuthStatus.SUCCESS and outcome.person is not None
+        assert outcome.person.entry_uuid == backup.entry_uuid
+        assert "ky-so-ht" in outcome.person.groups
+
+        # the signature made before the backup verifies with the restored CA, by us and by pyHanko
+        policy = policy_from_settings(restored.settings)
+        assert str(verify_bytes(backup.signed_pdf, policy).indication) == "TOTAL_PASSED"
+        root = (data_dir / "pki" / "root-ca.pem").read_bytes()
+        root_der = base64.b64decode(b"".join(root.strip().splitlines()[1:-1]))
+        assert [v.status for v in ades_verdicts(backup.signed_pdf, [root_der])] == ["PASSED"]
+
+        # and the restored HSM key signs again
+        service = signing_service(restored)
+        out = io.BytesIO()
+        service.sign(io.BytesIO(sample_pdf()), out, SignRequest(signer_uid=UID, level="B-LT"))
+        assert str(verify_bytes(out.getvalue(), policy).indication) == "TOTAL_PASSED"
+
+        assert restored.audit.verify().ok
+
+        # the refresh token issued before the backup is honoured: its grant rows came back with the database
+        app = create_app(instance=restored)
+        client = app.test_client()
+        answer = client.post(
+            "/token",
+            data={"grant_type": "refresh_token", "refresh_token": backup.refresh_token},
+            auth=(backup.client_id, backup.client_secret),
+        )
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        keys = KeySet.import_key_set(client.get("/jwks.json").get_json())
+        access = jwt.decode(answer.get_json()["access_token"], keys)
+        assert access.claims["sub"] == backup.entry_uuid and access.claims["client_id"] == backup.client_id
+        # rotation holds too: the same refresh token a second time is refused
+        again = client.post(
+            "/token",
+            data={"grant_type": "refresh_token", "refresh_token": backup.refresh_token},
+            auth=(backup.client_id, backup.client_secret),
+        )
+        assert again.status_code == 400 and again.get_json()["error"] == "invalid_grant"
+        service.close()
+    finally:
+        restored.close()
+
+
+def test_a_tampered_or_truncated_backup_is_refused_with_the_file_named(backup: Backup, tmp_path: Path) -> None:
+    for name, damage in (
+        ("directory.ldif", lambda b: b.replace(b"uid: annv", b"uid: anna", 1)),  # another account, same size
+        ("database.sqlite3", lambda b: b[: len(b) // 2]),
+        ("files/secrets/secret_key", lambda b: b"x" + b[1:]),
+    ):
+        copy = tmp_path / f"copy-{name.replace('/', '-')}"
+        shutil.copytree(backup.folder, copy)
+        target = copy / name
+        damaged = damage(target.read_bytes())
+        assert damaged != target.read_bytes()
+        target.write_bytes(damaged)
+        data_dir = tmp_path / f"target-{name.replace('/', '-')}"
+        result = antin(["restore", str(copy)], backup.env | {"ANTIN_DATA_DIR": str(data_dir)})
+        assert result.returncode == 1, name
+        assert name in result.stderr and "Traceback" not in result.stderr, result.stderr
+        assert not data_dir.exists(), f"{name}: something was written"
+
+    copy = tmp_path / "copy-extra"
+    shutil.copytree(backup.folder, copy)
+    (copy / "files" / "secrets" / "planted").write_text("x")
+    result = antin(["restore", str(copy)], backup.env | {"ANTIN_DATA_DIR": str(tmp_path / "t")})
+    assert result.returncode == 1 and "files/secrets/planted" in result.stderr
+
+
+def test_a_non_empty_target_is_refused(backup: Backup, tmp_path: Path) -> None:
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("kept")
+    result = antin(["backup", str(busy)], backup.env)
+    assert result.returncode == 1 and "not empty" in result.stderr
+    assert sorted(p.name for p in busy.iterdir()) == ["notes.txt"]
+
+    result = restore_into(busy, backup)
+    assert result.returncode == 1 and "not empty" in result.stderr and "--force" in result.stderr
+    assert sorted(p.name for p in busy.iterdir()) == ["notes.txt"]
