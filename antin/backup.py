@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 
@@ -132,7 +133,20 @@ def masked_settings(settings: Settings) -> dict[str, dict[str, Any]]:
     shown = settings_as_dict(settings)
     for section, key in MACHINE_SETTINGS:
         shown[section].pop(key, None)
+    for values in shown.values():
+        for key, value in values.items():
+            if isinstance(value, str) and "://" in value:
+                values[key] = without_password(value)
     return shown
+
+
+def without_password(url: str) -> str:
+    """A URL with the password in its user part masked (a database or Redis URL may carry one)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:********@{host}"))
 
 
 def settings_digest(shown: dict[str, dict[str, Any]]) -> str:

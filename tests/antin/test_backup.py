@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import json
 import os
 import shutil
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from typing import Any
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
+from sqlalchemy import create_engine, text
 
 from antin.app import create_app
 from antin.migrate import upgrade
@@ -39,11 +42,12 @@ from signing.samples import sample_pdf
 from signing.service import SignRequest, signing_service
 from signing.validation.service import policy_from_settings, verify_bytes
 from tests.components import free_port, require_command
+from tests.servers import postgres_server
 from tests.signing.conftest import require_softhsm
 from tests.signing.independent import ades_verdicts
 
 UID = "annv"
-PASSWORD = "Mật-khẩu-2025!"  # noqa: S105 (a test account's)
+PASSWORD = "Mật-khẩu-2025!"
 
 
 @dataclass
@@ -57,6 +61,15 @@ class Backup:
     client_secret: str
     refresh_token: str
     report: dict[str, Any]
+    database_file: str
+    fresh_database: Callable[[], str | None]
+    """A new empty database for a restore (PostgreSQL), or None (SQLite lives in the data folder)."""
+
+    def target_env(self, data_dir: Path) -> dict[str, str]:
+        """The environment of a fresh instance: the same settings, another data folder (and database)."""
+        env = self.env | {"ANTIN_DATA_DIR": str(data_dir)}
+        url = self.fresh_database()
+        return env | {"ANTIN_DATABASE_URL": url} if url else env
 
 
 def antin(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -105,40 +118,74 @@ def build_source(instance: Instance) -> tuple[bytes, str, str, str, str]:
     return out.getvalue(), person.entry_uuid, client.client_id, secret, str(tokens["refresh_token"])
 
 
-@pytest.fixture(scope="module")
-def backup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backup]:
+@contextmanager
+def database_server(kind: str, folder: Path) -> Iterator[tuple[dict[str, str], Callable[[], str | None]]]:
+    """Settings of the source's database, and a maker of fresh databases for restores."""
+    if kind == "sqlite":
+        yield {}, lambda: None
+        return
+    require_command("pg_dump", hint="scripts/install-system-packages.sh test (package postgresql)")
+    with postgres_server(folder) as url:
+        names = itertools.count(1)
+
+        def fresh() -> str:
+            name = f"restored{next(names)}"
+            engine = create_engine(url, isolation_level="AUTOCOMMIT")
+            with engine.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            engine.dispose()
+            return url.replace("/antin?", f"/{name}?")
+
+        yield {"ANTIN_DATABASE_URL": url}, fresh
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def backup(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backup]:
     require_softhsm()
     require_command("slapcat", hint="scripts/install-system-packages.sh (package slapd)")
-    root = tmp_path_factory.mktemp("backup")
-    env = instance_env(root / "source", f"http://localhost:{free_port()}")
-    instance = Instance(load_settings(env), start_directory=True)
-    try:
-        upgrade(instance.database)
-        signed, entry_uuid, client_id, secret, refresh = build_source(instance)
-        # online: slapd runs and this process holds the database and an HSM session while the backup is taken
-        assert instance.managed_slapd is not None and instance.managed_slapd.is_running()
-        result = antin(["backup", str(root / "backup"), "--json"], env)
-        assert result.returncode == 0, result.stderr
-        yield Backup(root / "backup", env, signed, entry_uuid, client_id, secret, refresh, json.loads(result.stdout))
-    finally:
-        signing_service(instance).close()
-        instance.close()
+    root = tmp_path_factory.mktemp(f"backup-{request.param}")
+    with database_server(request.param, root / "pg") as (database, fresh):
+        env = instance_env(root / "source", f"http://localhost:{free_port()}") | database
+        instance = Instance(load_settings(env), start_directory=True)
+        try:
+            upgrade(instance.database)
+            signed, entry_uuid, client_id, secret, refresh = build_source(instance)
+            # online: slapd runs and this process holds the database and an HSM session while the backup is taken
+            assert instance.managed_slapd is not None and instance.managed_slapd.is_running()
+            result = antin(["backup", str(root / "backup"), "--json"], env)
+            assert result.returncode == 0, result.stderr
+            report = json.loads(result.stdout)
+            yield Backup(
+                root / "backup",
+                env,
+                signed,
+                entry_uuid,
+                client_id,
+                secret,
+                refresh,
+                report,
+                report["parts"]["database"]["file"],
+                fresh,
+            )
+        finally:
+            signing_service(instance).close()
+            instance.close()
 
 
 def restore_into(data_dir: Path, backup: Backup, *extra: str) -> subprocess.CompletedProcess[str]:
-    return antin(["restore", str(backup.folder), *extra], backup.env | {"ANTIN_DATA_DIR": str(data_dir)})
+    return antin(["restore", str(backup.folder), *extra], backup.target_env(data_dir))
 
 
 def test_a_backup_is_private_and_lists_every_file_with_its_digest(backup: Backup) -> None:
     assert stat.S_IMODE(backup.folder.stat().st_mode) == 0o700
     manifest = json.loads((backup.folder / "manifest.json").read_text())
-    assert manifest["parts"]["database"]["kind"] == "sqlite"
+    assert manifest["parts"]["database"]["kind"] in ("sqlite", "postgresql")
     assert manifest["parts"]["directory"] == backup.report["parts"]["directory"]
     assert manifest["parts"]["directory"]["kind"] == "slapcat" and manifest["parts"]["hsm"]["tokens"] == 1
     assert len(manifest["settings_sha256"]) == 64 and manifest["version"]
     on_disk = {str(p.relative_to(backup.folder)) for p in backup.folder.rglob("*") if p.is_file()}
     assert on_disk - set(manifest["files"]) == {"manifest.json"}
-    for name in ("database.sqlite3", "directory.ldif", "files/secrets/secret_key", "files/pki/root-ca.pem"):
+    for name in (backup.database_file, "directory.ldif", "files/secrets/secret_key", "files/pki/root-ca.pem"):
         assert name in manifest["files"], name
         assert stat.S_IMODE((backup.folder / name).stat().st_mode) == 0o600, name
     ldif = (backup.folder / "directory.ldif").read_text()
@@ -148,13 +195,17 @@ def test_a_backup_is_private_and_lists_every_file_with_its_digest(backup: Backup
 
 def test_the_restored_instance_signs_in_verifies_and_keeps_its_tokens(backup: Backup, tmp_path: Path) -> None:
     data_dir = tmp_path / "restored"
-    result = restore_into(data_dir, backup, "--json")
+    env = backup.target_env(data_dir)
+    result = antin(["restore", str(backup.folder), "--json"], env)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["parts"]["audit"]["ok"] is True and report["parts"]["directory"]["loaded"] is True
-    assert report["warnings"] == []  # same settings but the data folder: no warning
+    assert report["parts"]["database"]["kind"] == backup.report["parts"]["database"]["kind"]
+    # the same settings, but for the data folder and the database's name, which are this machine's
+    moved_database = ["settings differ from the backup's: database.url"]
+    assert report["warnings"] == ([] if backup.database_file == "database.sqlite3" else moved_database)
 
-    restored = Instance(load_settings(backup.env | {"ANTIN_DATA_DIR": str(data_dir)}), start_directory=True)
+    restored = Instance(load_settings(env), start_directory=True)
     try:
         # the official signs in with the same password against the restored slapd, same entryUUID (OIDC sub)
         outcome = restored.directory.authenticate(UID, PASSWORD)
@@ -202,11 +253,12 @@ def test_the_restored_instance_signs_in_verifies_and_keeps_its_tokens(backup: Ba
 
 
 def test_a_tampered_or_truncated_backup_is_refused_with_the_file_named(backup: Backup, tmp_path: Path) -> None:
-    for name, damage in (
+    damages: list[tuple[str, Callable[[bytes], bytes]]] = [
         ("directory.ldif", lambda b: b.replace(b"uid: annv", b"uid: anna", 1)),  # another account, same size
-        ("database.sqlite3", lambda b: b[: len(b) // 2]),
+        (backup.database_file, lambda b: b[: len(b) // 2]),
         ("files/secrets/secret_key", lambda b: b"x" + b[1:]),
-    ):
+    ]
+    for name, damage in damages:
         copy = tmp_path / f"copy-{name.replace('/', '-')}"
         shutil.copytree(backup.folder, copy)
         target = copy / name
@@ -214,7 +266,7 @@ def test_a_tampered_or_truncated_backup_is_refused_with_the_file_named(backup: B
         assert damaged != target.read_bytes()
         target.write_bytes(damaged)
         data_dir = tmp_path / f"target-{name.replace('/', '-')}"
-        result = antin(["restore", str(copy)], backup.env | {"ANTIN_DATA_DIR": str(data_dir)})
+        result = antin(["restore", str(copy)], backup.target_env(data_dir))
         assert result.returncode == 1, name
         assert name in result.stderr and "Traceback" not in result.stderr, result.stderr
         assert not data_dir.exists(), f"{name}: something was written"
@@ -222,7 +274,7 @@ def test_a_tampered_or_truncated_backup_is_refused_with_the_file_named(backup: B
     copy = tmp_path / "copy-extra"
     shutil.copytree(backup.folder, copy)
     (copy / "files" / "secrets" / "planted").write_text("x")
-    result = antin(["restore", str(copy)], backup.env | {"ANTIN_DATA_DIR": str(tmp_path / "t")})
+    result = antin(["restore", str(copy)], backup.target_env(tmp_path / "t"))
     assert result.returncode == 1 and "files/secrets/planted" in result.stderr
 
 
@@ -237,3 +289,12 @@ def test_a_non_empty_target_is_refused(backup: Backup, tmp_path: Path) -> None:
     result = restore_into(busy, backup)
     assert result.returncode == 1 and "not empty" in result.stderr and "--force" in result.stderr
     assert sorted(p.name for p in busy.iterdir()) == ["notes.txt"]
+
+
+def test_a_restore_with_other_settings_names_them(backup: Backup, tmp_path: Path) -> None:
+    env = backup.target_env(tmp_path / "other") | {"ANTIN_SIGNING_DEFAULT_LEVEL": "B-T"}
+    result = antin(["restore", str(backup.folder), "--json"], env | {"ANTIN_DIRECTORY_BIND_PASSWORD": "a-new-one"})
+    assert result.returncode == 0, result.stderr
+    [warning] = json.loads(result.stdout)["warnings"]
+    assert "signing.default_level" in warning and "directory.bind_password" in warning
+    assert "a-new-one" not in result.stdout + result.stderr
