@@ -32,6 +32,7 @@ from sqlalchemy import create_engine, text
 from antin.app import create_app
 from antin.migrate import upgrade
 from directory.models import AuthStatus, NewPerson, UnitKind
+from directory.slapd import ManagedSlapd
 from idp.audit import AuditEvent
 from idp.instance import Instance
 from idp.oidc.clients import ClientSpec
@@ -207,6 +208,13 @@ def test_the_restored_instance_signs_in_verifies_and_keeps_its_tokens(backup: Ba
 
     restored = Instance(load_settings(env), start_directory=True)
     try:
+        # ppolicy's state came back with the entries (slapadd runs no overlay; slapcat had it all)
+        person = restored.directory.find_by_uid(UID)
+        assert restored.managed_slapd is not None and person is not None
+        conn = restored.managed_slapd.admin_connection()
+        entry = conn.read(person.dn, ["pwdFailureTime"])
+        conn.close()
+        assert entry is not None and entry.get("pwdFailureTime")
         # the official signs in with the same password against the restored slapd, same entryUUID (OIDC sub)
         outcome = restored.directory.authenticate(UID, PASSWORD)
         assert outcome.status is AuthStatus.SUCCESS and outcome.person is not None
@@ -298,3 +306,59 @@ def test_a_restore_with_other_settings_names_them(backup: Backup, tmp_path: Path
     [warning] = json.loads(result.stdout)["warnings"]
     assert "signing.default_level" in warning and "directory.bind_password" in warning
     assert "a-new-one" not in result.stdout + result.stderr
+
+
+def test_an_outside_directory_is_exported_with_hashes_and_loads_into_slapd(tmp_path: Path) -> None:
+    """Through the service account: every entry, password hashes and ppolicy state included, loadable by slapadd."""
+    require_command("slapadd", hint="scripts/install-system-packages.sh (package slapd)")
+    outside = ManagedSlapd(tmp_path / "outside", base_dn="dc=antin,dc=vn", service_password="service-pw-2025")
+    outside.start()
+    try:
+        env = instance_env(tmp_path / "data", "http://localhost:5000") | {
+            "ANTIN_DIRECTORY_MANAGED": "false",
+            "ANTIN_DIRECTORY_URIS": outside.ldap_uri,
+            "ANTIN_DIRECTORY_BIND_PASSWORD": "service-pw-2025",
+        }
+        instance = Instance(load_settings(env))
+        try:
+            upgrade(instance.database)
+            instance.directory.create_unit("HT", "Tỉnh ủy Hà Tĩnh", UnitKind.PROVINCIAL_COMMITTEE, None)
+            new = NewPerson(uid=UID, full_name="Nguyễn Văn An", unit_code="HT", password=PASSWORD)
+            source_uuid = instance.directory.create_person(new).entry_uuid
+            instance.directory.authenticate(UID, "not-the-password")
+        finally:
+            instance.close()
+        result = antin(["backup", str(tmp_path / "backup"), "--json"], env)
+        assert result.returncode == 0, result.stderr
+        part = json.loads(result.stdout)["parts"]["directory"]
+        assert part["kind"] == "ldap-export" and part["password_hashes"] is True
+        assert json.loads(result.stdout)["parts"]["hsm"] == {"kind": "softhsm2", "tokens": 0}
+
+        # a restore leaves an outside directory alone and says so
+        restored = antin(["restore", str(tmp_path / "backup"), "--json"], env | {"ANTIN_DATA_DIR": str(tmp_path / "r")})
+        assert restored.returncode == 0, restored.stderr
+        assert json.loads(restored.stdout)["parts"]["directory"]["loaded"] is False
+    finally:
+        outside.stop()
+
+    # the export is what an operator loads into a new OpenLDAP: the official signs in there with the same password
+    fresh = ManagedSlapd(tmp_path / "fresh", base_dn="dc=antin,dc=vn", service_password="service-pw-2025")
+    fresh.slapadd(tmp_path / "backup" / "directory.ldif")
+    fresh.start()
+    try:
+        env = env | {"ANTIN_DIRECTORY_URIS": fresh.ldap_uri, "ANTIN_DATA_DIR": str(tmp_path / "r")}
+        instance = Instance(load_settings(env))
+        try:
+            person = instance.directory.find_by_uid(UID)
+            assert person is not None
+            conn = fresh.admin_connection()
+            entry = conn.read(person.dn, ["pwdFailureTime"])  # the failed sign-in (a success would clear it)
+            conn.close()
+            assert entry is not None and entry.get("pwdFailureTime")
+            outcome = instance.directory.authenticate(UID, PASSWORD)
+            assert outcome.status is AuthStatus.SUCCESS and outcome.person is not None
+            assert outcome.person.entry_uuid == source_uuid
+        finally:
+            instance.close()
+    finally:
+        fresh.stop()
