@@ -23,7 +23,7 @@ import shutil
 import sqlite3
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -64,6 +64,13 @@ class Report:
     folder: str
     parts: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+
+    def run(self, name: str, step: Callable[[], dict[str, Any]]) -> None:
+        """Run one part and keep what it reports, with the seconds it took."""
+        started = time.monotonic()
+        part = step()
+        part["seconds"] = round(time.monotonic() - started, 2)
+        self.parts[name] = part
 
     def emit(self, as_json: bool, title: str) -> None:
         if as_json:
@@ -360,9 +367,9 @@ def backup(instance: Instance, folder: Path, as_json: bool) -> None:
     os.umask(0o077)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     report = Report(str(folder.resolve()))
-    report.parts["database"] = backup_database(instance.settings, folder)
-    report.parts["directory"] = backup_directory(instance, folder)
-    report.parts["hsm"] = backup_hsm(instance, folder)
+    report.run("database", lambda: backup_database(instance.settings, folder))
+    report.run("directory", lambda: backup_directory(instance, folder))
+    report.run("hsm", lambda: backup_hsm(instance, folder))
     copied = []
     for name in INSTANCE_FILES:
         source = instance.data_dir / name

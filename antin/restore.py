@@ -195,6 +195,7 @@ def restore(instance: Instance, folder: Path, force: bool, as_json: bool) -> Non
         "created_at": manifest.get("created_at"),
         "version": manifest.get("version"),
         "files_checked": len(manifest["files"]),
+        "seconds": round(time.monotonic() - started, 2),
     }
     old = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
     new = masked_settings(instance.settings)
@@ -202,17 +203,19 @@ def restore(instance: Instance, folder: Path, force: bool, as_json: bool) -> Non
         report.warnings.append("settings differ from the backup's: " + ", ".join(settings_differences(old, new)))
     os.umask(0o077)
     instance.ensure_data_dir()
-    report.parts["files"] = {"restored": len(restore_files(folder, instance.data_dir, force))}
-    report.parts["database"] = restore_database(instance, folder, force)
-    report.parts["directory"] = restore_directory(instance, folder, manifest["parts"]["directory"])
-    report.parts["hsm"] = restore_hsm(instance, folder, manifest["parts"]["hsm"])
+    report.run("files", lambda: {"restored": len(restore_files(folder, instance.data_dir, force))})
+    report.run("database", lambda: restore_database(instance, folder, force))
+    report.run("directory", lambda: restore_directory(instance, folder, manifest["parts"]["directory"]))
+    report.run("hsm", lambda: restore_hsm(instance, folder, manifest["parts"]["hsm"]))
     if manifest["parts"]["hsm"]["kind"] == "pkcs11":
         report.warnings.append("the keys are in a network HSM: restore them with the HSM's own tools")
+    audit_started = time.monotonic()
     result = instance.audit.verify()
     brk = result.first_break
     report.parts["audit"] = {"ok": result.ok, "entries_checked": result.entries_checked}
     if brk is not None:
         report.parts["audit"]["first_break"] = f"entry {brk.seq}: {brk.reason}"
+    report.parts["audit"]["seconds"] = round(time.monotonic() - audit_started, 2)
     report.parts["time"] = {"seconds": round(time.monotonic() - started, 2)}
     report.emit(as_json, "restored into")
     if not result.ok:
