@@ -23,7 +23,7 @@ import shutil
 import sqlite3
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -269,29 +269,30 @@ def count_ldif_entries(path: Path) -> int:
 # -- the HSM token -------------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def shared_lock(path: Path) -> Iterator[None]:
-    """A shared POSIX lock on one of SoftHSM2's lock files: its writers take the same lock exclusively."""
-    if not path.exists():
-        yield
-        return
+def read_locked(path: Path) -> bytes:
+    """A SoftHSM2 file's bytes, read under a shared POSIX lock on the file itself.
+
+    SoftHSM2 (2.6, seen with strace) takes an exclusive ``fcntl`` lock on an object file (and on ``generation``)
+    while it rewrites it and a shared one while it reads it; its ``.lock`` files are never locked. The bytes are
+    read through the locked descriptor: closing another descriptor of the file would drop this process's lock.
+    """
     with open(path, "rb") as fh:
         fcntl.lockf(fh, fcntl.LOCK_SH)
         try:
-            yield
+            return fh.read()
         finally:
             fcntl.lockf(fh, fcntl.LOCK_UN)
 
 
 def generations(tokens: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(tokens)): p.read_bytes() for p in sorted(tokens.glob("*/generation"))}
+    return {str(p.relative_to(tokens)): read_locked(p) for p in sorted(tokens.glob("*/generation"))}
 
 
 def copy_softhsm_tokens(tokens: Path, target: Path, attempts: int = 5) -> int:
-    """Copy SoftHSM2's token folders, each object under its lock; again if a token changed meanwhile.
+    """Copy SoftHSM2's token folders, each file under its lock; again if a token changed meanwhile.
 
-    SoftHSM2 bumps a token's ``generation`` file on every change, so an unchanged generation before and after
-    the copy means no object was added or removed while it ran.
+    Each object is then whole; SoftHSM2 bumps a token's ``generation`` on every change, so the same generation
+    before and after the copy means no object was added, removed or changed while it ran.
     """
     for _ in range(attempts):
         before = generations(tokens)
@@ -299,12 +300,9 @@ def copy_softhsm_tokens(tokens: Path, target: Path, attempts: int = 5) -> int:
         for token in sorted(p for p in tokens.iterdir() if p.is_dir()):
             out = target / token.name
             out.mkdir(parents=True, mode=0o700)
-            with shared_lock(token / "token.lock"):
-                for item in sorted(token.iterdir()):
-                    with (
-                        shared_lock(item.with_suffix(".lock")) if item.suffix == ".object" else contextlib.nullcontext()
-                    ):
-                        shutil.copy2(item, out / item.name)
+            for item in sorted(p for p in token.iterdir() if p.is_file()):
+                with contextlib.suppress(FileNotFoundError):  # an object deleted meanwhile: generation moved
+                    private_file(out / item.name).write_bytes(read_locked(item))
         if generations(tokens) == before:
             return len(before)
     raise BackupError(f"the HSM token in {tokens} kept changing during {attempts} copies: try again")

@@ -18,6 +18,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import create_engine, text
 
 from antin.app import create_app
+from antin.backup import copy_softhsm_tokens
 from antin.migrate import upgrade
 from directory.models import AuthStatus, NewPerson, UnitKind
 from directory.slapd import ManagedSlapd
@@ -363,3 +365,38 @@ def test_an_outside_directory_is_exported_with_hashes_and_loads_into_slapd(tmp_p
             instance.close()
     finally:
         fresh.stop()
+
+
+def test_the_token_is_copied_only_while_softhsm_is_not_writing_it(backup: Backup, tmp_path: Path) -> None:
+    """An object SoftHSM2 is rewriting (its exclusive fcntl lock, held here by another process) is waited for."""
+    tokens = Path(backup.env["ANTIN_DATA_DIR"]) / "softhsm" / "tokens"
+    [token_object] = tokens.glob("*/token.object")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WRITE_LOCK, str(token_object)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdin is not None
+    assert holder.stdout.readline().strip() == "locked"
+    copying = threading.Thread(target=copy_softhsm_tokens, args=(tokens, tmp_path / "copy"))
+    copying.start()
+    copying.join(1.0)
+    assert copying.is_alive(), "the token was copied while SoftHSM2 held its write lock"
+    holder.stdin.write("done\n")
+    holder.stdin.flush()
+    copying.join(60)
+    holder.wait(10)
+    assert not copying.is_alive()
+    copied = tmp_path / "copy" / token_object.parent.name / "token.object"
+    assert copied.read_bytes() == token_object.read_bytes()
+
+
+# What SoftHSM2 does while it rewrites an object file: an exclusive fcntl lock on the file itself.
+HOLD_WRITE_LOCK = """
+import fcntl, sys
+with open(sys.argv[1], "r+b") as fh:
+    fcntl.lockf(fh, fcntl.LOCK_EX)
+    print("locked", flush=True)
+    sys.stdin.readline()
+"""
