@@ -142,7 +142,9 @@ def masked_settings(settings: Settings) -> dict[str, dict[str, Any]]:
         shown[section].pop(key, None)
     for values in shown.values():
         for key, value in values.items():
-            if isinstance(value, str) and "://" in value:
+            if key.endswith("_token") and value:  # metrics_token: `antin config show` masks by other words
+                values[key] = "********"
+            elif isinstance(value, str) and "://" in value:
                 values[key] = without_password(value)
     return shown
 

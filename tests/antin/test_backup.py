@@ -31,7 +31,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import create_engine, text
 
 from antin.app import create_app
-from antin.backup import copy_softhsm_tokens
+from antin.backup import copy_softhsm_tokens, masked_settings
 from antin.migrate import upgrade
 from directory.models import AuthStatus, NewPerson, UnitKind
 from directory.slapd import ManagedSlapd
@@ -301,6 +301,22 @@ def test_a_non_empty_target_is_refused(backup: Backup, tmp_path: Path) -> None:
     assert sorted(p.name for p in busy.iterdir()) == ["notes.txt"]
 
 
+def test_force_restores_over_an_earlier_restore(backup: Backup, tmp_path: Path) -> None:
+    env = backup.target_env(tmp_path / "again")
+    assert antin(["restore", str(backup.folder)], env).returncode == 0
+    refused = antin(["restore", str(backup.folder)], env)
+    assert refused.returncode == 1 and "not empty" in refused.stderr
+    forced = antin(["restore", str(backup.folder), "--force", "--json"], env)
+    assert forced.returncode == 0, forced.stderr
+    assert json.loads(forced.stdout)["parts"]["audit"]["ok"] is True
+    restored = Instance(load_settings(env), start_directory=True)
+    try:
+        assert restored.directory.authenticate(UID, PASSWORD).status is AuthStatus.SUCCESS
+        assert restored.audit.verify().ok
+    finally:
+        restored.close()
+
+
 def test_a_restore_with_other_settings_names_them(backup: Backup, tmp_path: Path) -> None:
     env = backup.target_env(tmp_path / "other") | {"ANTIN_SIGNING_DEFAULT_LEVEL": "B-T"}
     result = antin(["restore", str(backup.folder), "--json"], env | {"ANTIN_DIRECTORY_BIND_PASSWORD": "a-new-one"})
@@ -400,3 +416,18 @@ with open(sys.argv[1], "r+b") as fh:
     print("locked", flush=True)
     sys.stdin.readline()
 """
+
+
+def test_the_saved_settings_hold_no_secret() -> None:
+    secrets = {
+        "ANTIN_DATABASE_URL": "postgresql+psycopg://antin:db-secret-77@db.dang.vn/antin",
+        "ANTIN_REDIS_URL": "redis://:redis-secret-88@cache.dang.vn:6379/0",
+        "ANTIN_SERVER_METRICS_TOKEN": "metrics-secret-99-" + "m" * 32,
+        "ANTIN_SECRET_KEY": "k-secret-" + "k" * 40,
+        "ANTIN_DIRECTORY_BIND_PASSWORD": "ldap-secret-66",
+        "ANTIN_HSM_PIN": "pin-secret-55",
+    }
+    shown = json.dumps(masked_settings(load_settings(secrets)))
+    for part in ("db-secret-77", "redis-secret-88", "metrics-secret-99", "k-secret-", "ldap-secret-66", "pin-secret"):
+        assert part not in shown, part
+    assert "postgresql+psycopg://antin:********@db.dang.vn/antin" in shown
