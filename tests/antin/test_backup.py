@@ -65,6 +65,8 @@ class Backup:
     refresh_token: str
     report: dict[str, Any]
     database_file: str
+    audit_entries_before: int
+    """Entries of the audit chain when the backup started (more were appended while it ran)."""
     fresh_database: Callable[[], str | None]
     """A new empty database for a restore (PostgreSQL), or None (SQLite lives in the data folder)."""
 
@@ -121,6 +123,11 @@ def build_source(instance: Instance) -> tuple[bytes, str, str, str, str]:
     return out.getvalue(), person.entry_uuid, client.client_id, secret, str(tokens["refresh_token"])
 
 
+def keep_auditing(instance: Instance, done: threading.Event) -> None:
+    while not done.is_set():
+        instance.audit.record(AuditEvent.LOGIN_PASSWORD_FAILURE, actor=UID, details={"during": "backup"})
+
+
 @contextmanager
 def database_server(kind: str, folder: Path) -> Iterator[tuple[dict[str, str], Callable[[], str | None]]]:
     """Settings of the source's database, and a maker of fresh databases for restores."""
@@ -153,9 +160,18 @@ def backup(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         try:
             upgrade(instance.database)
             signed, entry_uuid, client_id, secret, refresh = build_source(instance)
-            # online: slapd runs and this process holds the database and an HSM session while the backup is taken
+            # online: slapd runs, this process holds an HSM session and keeps appending to the audit chain (each
+            # entry sealed to the previous one) while the backup is taken; the restored chain must still verify
             assert instance.managed_slapd is not None and instance.managed_slapd.is_running()
-            result = antin(["backup", str(root / "backup"), "--json"], env)
+            entries_before = instance.audit.verify().entries_checked
+            done = threading.Event()
+            writing = threading.Thread(target=keep_auditing, args=(instance, done))
+            writing.start()
+            try:
+                result = antin(["backup", str(root / "backup"), "--json"], env)
+            finally:
+                done.set()
+                writing.join(30)
             assert result.returncode == 0, result.stderr
             report = json.loads(result.stdout)
             yield Backup(
@@ -168,6 +184,7 @@ def backup(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                 refresh,
                 report,
                 report["parts"]["database"]["file"],
+                entries_before,
                 fresh,
             )
         finally:
@@ -203,6 +220,7 @@ def test_the_restored_instance_signs_in_verifies_and_keeps_its_tokens(backup: Ba
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["parts"]["audit"]["ok"] is True and report["parts"]["directory"]["loaded"] is True
+    assert report["parts"]["audit"]["entries_checked"] > backup.audit_entries_before  # some written during it
     assert report["parts"]["database"]["kind"] == backup.report["parts"]["database"]["kind"]
     # the same settings, but for the data folder and the database's name, which are this machine's
     moved_database = ["settings differ from the backup's: database.url"]
