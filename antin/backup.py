@@ -66,9 +66,15 @@ class Report:
     warnings: list[str] = field(default_factory=list)
 
     def run(self, name: str, step: Callable[[], dict[str, Any]]) -> None:
-        """Run one part and keep what it reports, with the seconds it took."""
+        """Run one part and keep what it reports, with the seconds it took; its failure is one line naming it."""
+        from directory.errors import DirectoryError
+        from signing.errors import SigningError
+
         started = time.monotonic()
-        part = step()
+        try:
+            part = step()
+        except (DirectoryError, SigningError, sqlite3.Error, OSError) as err:
+            raise BackupError(f"{name}: {err}") from None
         part["seconds"] = round(time.monotonic() - started, 2)
         self.parts[name] = part
 
@@ -324,6 +330,16 @@ def backup_hsm(instance: Instance, folder: Path) -> dict[str, Any]:
 # -- the commands ------------------------------------------------------------------------------------------
 
 
+def backup_files(data_dir: Path, folder: Path) -> dict[str, Any]:
+    copied = []
+    for name in INSTANCE_FILES:
+        source = data_dir / name
+        if source.exists():
+            copy_tree(source, folder / FILES_DIR / name)
+            copied.append(name)
+    return {"copied": " ".join(copied) or "none"}
+
+
 def build_info() -> dict[str, str | None]:
     try:
         version: str | None = metadata.version("antin")
@@ -370,13 +386,7 @@ def backup(instance: Instance, folder: Path, as_json: bool) -> None:
     report.run("database", lambda: backup_database(instance.settings, folder))
     report.run("directory", lambda: backup_directory(instance, folder))
     report.run("hsm", lambda: backup_hsm(instance, folder))
-    copied = []
-    for name in INSTANCE_FILES:
-        source = instance.data_dir / name
-        if source.exists():
-            copy_tree(source, folder / FILES_DIR / name)
-            copied.append(name)
-    report.parts["files"] = {"copied": " ".join(copied) or "none"}
+    report.run("files", lambda: backup_files(instance.data_dir, folder))
     shown = masked_settings(instance.settings)
     (private_file(folder / SETTINGS_FILE)).write_text(json.dumps(shown, indent=2, ensure_ascii=False), encoding="utf-8")
     tighten(folder)

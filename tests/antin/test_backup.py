@@ -335,6 +335,15 @@ def test_force_restores_over_an_earlier_restore(backup: Backup, tmp_path: Path) 
         restored.close()
 
 
+def test_a_restore_with_a_wrong_hsm_pin_says_so_in_one_line(backup: Backup, tmp_path: Path) -> None:
+    env = backup.target_env(tmp_path / "pin") | {"ANTIN_HSM_PIN": "wrong-pin-4321"}
+    result = antin(["restore", str(backup.folder)], env)
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("Error: hsm: ") and "the PIN was refused" in line, result.stderr
+    assert "wrong-pin-4321" not in result.stdout + result.stderr
+
+
 def test_a_restore_with_other_settings_names_them(backup: Backup, tmp_path: Path) -> None:
     env = backup.target_env(tmp_path / "other") | {"ANTIN_SIGNING_DEFAULT_LEVEL": "B-T"}
     result = antin(["restore", str(backup.folder), "--json"], env | {"ANTIN_DIRECTORY_BIND_PASSWORD": "a-new-one"})
