@@ -94,16 +94,25 @@ def check_target(instance: Instance, manifest: dict[str, Any], force: bool) -> N
     here = "sqlite" if sqlite_path(instance.settings) is not None else "postgresql"
     if kind != here:
         raise BackupError(f"the backup holds a {kind} database and the settings name {here}: use the same kind")
-    if here == "postgresql" and not force:
-        from sqlalchemy import create_engine, inspect
+    database = sqlite_path(instance.settings)
+    if database is not None and not force and database.exists():
+        raise BackupError(f"the database {database} exists: restore onto a fresh one, or pass --force")
+    if here == "postgresql" and not force and postgres_tables(instance.settings.database_url):
+        raise BackupError("the PostgreSQL database is not empty: restore into a new one, or pass --force")
 
-        engine = create_engine(instance.settings.database_url)
-        try:
-            tables = inspect(engine).get_table_names()
-        finally:
-            engine.dispose()
-        if tables:
-            raise BackupError("the PostgreSQL database is not empty: restore into a new one, or pass --force")
+
+def postgres_tables(url: str) -> list[str]:
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = create_engine(url)
+    try:
+        return inspect(engine).get_table_names()
+    except SQLAlchemyError as err:
+        reason = str(getattr(err, "orig", None) or type(err).__name__).splitlines()[0]
+        raise BackupError(f"the PostgreSQL database cannot be reached: {reason}") from None
+    finally:
+        engine.dispose()
 
 
 def restore_files(folder: Path, data_dir: Path, force: bool) -> list[str]:
