@@ -37,6 +37,7 @@ def build_instance(overrides: dict[str, dict[str, Any]] | None = None) -> Instan
 # Each package's commands, imported only when used: `antin audit list` need not load pyHanko. Their one-line
 # help is written here too, so that `antin --help` imports none of them (a test keeps both in step).
 SUBCOMMANDS = {
+    "backup": "antin.backup:backup",
     "demo": "antin.demo:demo",
     "serve": "antin.serve:serve",
     "db": "antin.db_cli:db",
@@ -47,15 +48,18 @@ SUBCOMMANDS = {
     "pki": "signing.cli:pki",
     "sign": "signing.cli:sign",
     "verify": "signing.validation.cli:verify",
+    "restore": "antin.restore:restore",
 }
 SHORT_HELP = {
     "audit": "Read and verify the hash-chained audit log.",
+    "backup": "Back up this instance into FOLDER (new or empty): database, directory, HSM token, keys, settings.",
     "clients": "Register and manage OpenID Connect clients (relying parties).",
     "db": "Create and upgrade the SQL schema (Alembic migrations).",
     "demo": "Run the whole platform on this machine: directory, database, keys, web (development only).",
     "directory": "Officials, Party units, groups and roles in the LDAP directory.",
     "keys": "Signing keys of the OpenID Provider (ES256 and RS256).",
     "pki": "The certification authority: certificates of officials and units, revocation, CRLs.",
+    "restore": "Restore a backup made by `antin backup` onto this instance's fresh data folder.",
     "serve": "Serve the platform with gunicorn (production).",
     "sign": "Sign PDF documents with PAdES (an official's signature, or a unit's seal with --seal).",
     "verify": "Verify the signatures and document time-stamps of FILE (ETSI EN 319 102-1 indications).",
