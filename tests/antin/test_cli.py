@@ -58,11 +58,14 @@ PRODUCTION_OK = {
 
 
 def test_config_show_masks_secrets(env: dict[str, str]) -> None:
-    result = run(["config", "show", "--json"], env | {"ANTIN_DIRECTORY_BIND_PASSWORD": "s3cret-value"})
-    assert result.returncode == 0
+    token = "metrics-" + "t" * 40
+    secrets = {"ANTIN_DIRECTORY_BIND_PASSWORD": "s3cret-value", "ANTIN_SERVER_METRICS_TOKEN": token}
+    result = run(["config", "show", "--json"], env | secrets)
+    assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout)
     assert shown["directory"]["bind_password"] == "********"
-    assert "s3cret-value" not in result.stdout
+    assert shown["server"]["metrics_token"] == "********"
+    assert "s3cret-value" not in result.stdout and token not in result.stdout
     assert shown["core"]["data_dir"] == env["ANTIN_DATA_DIR"]
 
 
