@@ -39,7 +39,7 @@ from directory.service import LdapDirectory
 from idp.database import Database
 from idp.oidc.clients import ClientRegistry
 from idp.oidc.keys import CACHE_SECONDS
-from tests.components import free_port
+from tests.components import free_port, require_command
 from tests.directory.conftest import PASSWORD, SERVICE_PASSWORD, config_for, start_slapd
 from tests.idp.jose_check import BadTokenError, EcKey, b64d, verify_jws
 from tests.idp.oidc_harness import LiveProvider
@@ -344,6 +344,7 @@ class RoutedParty(RelyingParty):
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    require_command("nginx", hint="scripts/install-system-packages.sh test (package nginx)")  # before the rest
     folder = tmp_path_factory.mktemp("two-instances")
     slapd = start_slapd(folder / "slapd")
     ldap = LdapDirectory(config_for(slapd))
@@ -434,6 +435,12 @@ def rotate_keys_once_every_worker_holds_them(platform: Platform) -> None:
 # -- the tests ------------------------------------------------------------------------------------------------
 
 
+def test_the_production_guide_shows_the_files_the_test_runs() -> None:
+    guide = (ROOT / "docs" / "production.md").read_text()
+    for name in ("nginx.conf", "antin.service", "antin.env"):
+        assert (DOCS / name).read_text().rstrip() + "\n```" in guide, f"docs/production.md shows another {name}"
+
+
 def refused_grant(response: requests.Response) -> bool:
     return response.status_code == 400 and response.json().get("error") == "invalid_grant"
 
@@ -519,9 +526,10 @@ def test_a_strangers_budget_spent_on_one_instance_is_spent_on_the_other(platform
     assert stranger(platform.a) == 429
 
 
-def upstreams_in(log: Path) -> list[str]:
-    """Which instance answered each request nginx logged (a retried request names both)."""
-    return [addr.strip() for line in log.read_text().splitlines() for addr in line.split(" ", 3)[3].split(",")]
+def upstreams_in(log: Path, after: int = 0) -> list[str]:
+    """Which instance answered each request nginx logged after the first ``after`` (a retried one names both)."""
+    lines = log.read_text().splitlines()[after:]
+    return [addr.strip() for line in lines for addr in line.split(" ", 3)[3].split(",")]
 
 
 def test_key_rotation_reaches_both_instances_through_nginx(platform: Platform) -> None:
@@ -553,25 +561,30 @@ def test_key_rotation_reaches_both_instances_through_nginx(platform: Platform) -
 
 def test_an_instance_killed_mid_run_loses_no_session(platform: Platform) -> None:
     """kill -9 of instance A's gunicorn master while officials sign in and refresh through nginx: the officials
-    signed in before keep their sessions, served by B, and clients see at most a few errors."""
+    signed in before keep their sessions, served by B; clients see at most a few errors while A's workers die
+    (in-flight requests), and none once A refuses connections (nginx passes them on to B)."""
     rp = platform.relying_party()
+    logged = len(platform.nginx_log.read_text().splitlines())
     before = [platform.browser() for _ in range(6)]
     for browser in before:
         platform.sign_in(rp.twin(), browser)
-    outcomes: list[str] = []
+    assert platform.a.url.removeprefix("http://") in upstreams_in(platform.nginx_log, after=logged)
+    outcomes: list[tuple[float, str]] = []  # (when the sign-in started, "ok" or what went wrong)
     stop = threading.Event()
 
     def officials_at_work() -> None:
         party = rp.twin()
         while not stop.is_set():
+            started = time.monotonic()
             try:
                 tokens = platform.sign_in(party, platform.browser())
                 refreshed = party.token_request(
                     {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
                 )
-                outcomes.append("ok" if refreshed.status_code == 200 else f"refresh: {refreshed.status_code}")
+                result = "ok" if refreshed.status_code == 200 else f"refresh: {refreshed.status_code}"
             except (AssertionError, KeyError, BadTokenError, requests.RequestException) as err:
-                outcomes.append(f"{type(err).__name__}: {str(err)[:200]}")
+                result = f"{type(err).__name__}: {str(err)[:200]}"
+            outcomes.append((started, result))
 
     def wait_for(count: int) -> None:
         deadline = time.monotonic() + 60
@@ -580,30 +593,33 @@ def test_an_instance_killed_mid_run_loses_no_session(platform: Platform) -> None
             time.sleep(0.05)
 
     a = platform.a
+    port = int(a.url.rsplit(":", 1)[1])
     with ThreadPoolExecutor(2) as pool:
         loops = [pool.submit(officials_at_work) for _ in range(2)]
         try:
             wait_for(2)
             a.orphans = a.workers()
+            killed_at = time.monotonic()
             os.kill(a.proc.pid, signal.SIGKILL)
-            killed_at, killed_time = len(outcomes), time.monotonic()
-            port = int(a.url.rsplit(":", 1)[1])
             while a.workers_listen(port):
-                assert time.monotonic() < killed_time + 30, "A's workers outlived their master"
+                assert time.monotonic() < killed_at + 30, "A's workers outlived their master"
                 time.sleep(0.1)
-            gone = time.monotonic() - killed_time
-            wait_for(len(outcomes) + 6)
+            gone_at = time.monotonic()
+            wait_for(sum(started > gone_at for started, _ in outcomes) + 6)
         finally:
             stop.set()
             for loop in loops:
                 loop.result()
-    errors = [outcome for outcome in outcomes if outcome != "ok"]
+    errors = [result for _, result in outcomes if result != "ok"]
+    after_gone = [result for started, result in outcomes if started > gone_at]
+    passed_on = [line for line in platform.nginx_log.read_text().splitlines() if ", " in line]
     print(
-        f"\nkill -9 of A's master: its workers stopped serving after {gone:.1f} s; "
-        f"{len(outcomes)} sign-ins with a refresh ({len(outcomes) - killed_at} after the kill), "
-        f"{len(errors)} errors: {errors}"
+        f"\nkill -9 of A's master: its workers stopped serving {gone_at - killed_at:.1f} s later; "
+        f"{len(outcomes)} sign-ins with a refresh, {sum(s > killed_at for s, _ in outcomes)} started after the kill; "
+        f"{len(errors)} errors {errors}; nginx passed {len(passed_on)} requests on from A to B"
     )
     assert len(errors) <= 2, errors
+    assert after_gone.count("ok") == len(after_gone), after_gone
     for browser in before:  # the SSO cookie still works, through the surviving instance
         params = rp.authorize(browser, prompt="none").params
         assert params.get("code"), params
