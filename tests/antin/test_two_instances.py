@@ -53,6 +53,7 @@ def test_two_instances_behind_nginx(tmp_path: Path) -> None:
     with two_instances(tmp_path) as platform:
         a_sign_in_and_its_tokens_cross_instances(platform)
         a_strangers_budget_spent_on_one_instance_is_spent_on_the_other(platform)
+        tokens_signed_with_rotated_keys_on_a_reloaded_instance_work_on_the_other(platform)
         key_rotation_reaches_both_instances_through_nginx(platform)
         an_instance_killed_mid_run_loses_no_session(platform)
 
@@ -140,6 +141,27 @@ def a_strangers_budget_spent_on_one_instance_is_spent_on_the_other(platform: Pla
     assert [stranger(platform.a), stranger(platform.a)] == [401, 401]
     assert stranger(platform.b) == 429
     assert stranger(platform.a) == 429
+
+
+def tokens_signed_with_rotated_keys_on_a_reloaded_instance_work_on_the_other(platform: Platform) -> None:
+    """After `antin keys rotate`, A is reloaded (`systemctl reload`: SIGHUP, new workers): its new workers sign
+    with the new keys at once, while B's workers still hold the old keys in their cache. B accepts A's tokens."""
+    a, b = platform.a, platform.b
+    old_workers = set(a.workers())
+    os.kill(a.proc.pid, signal.SIGHUP)
+    deadline = time.monotonic() + 60
+    while old_workers & set(a.workers()) or len(a.workers()) < 2:
+        assert time.monotonic() < deadline, "A's workers were not replaced"
+        time.sleep(0.1)
+    rp = platform.relying_party().on(a)
+    tokens = platform.sign_in(rp, platform.browser(a))
+    assert json.loads(b64d(tokens["access_token"].split(".")[0]))["kid"] in platform.new_kids
+    bearer = {"Authorization": "Bearer " + tokens["access_token"], "Connection": "close"}
+    b_jwks = platform.jwks_bodies(b)
+    stale = any(not platform.new_kids <= {key["kid"] for key in json.loads(body)["keys"]} for body in b_jwks)
+    answers = [platform.session(b).get(platform.issuer + "/userinfo", headers=bearer, timeout=10) for _ in range(8)]
+    assert [answer.status_code for answer in answers] == [200] * 8
+    print(f"\nB's workers {'still held the old keys' if stale else 'had read the new keys'} when A's token came")
 
 
 def key_rotation_reaches_both_instances_through_nginx(platform: Platform) -> None:
