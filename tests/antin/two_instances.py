@@ -312,6 +312,7 @@ class RoutedParty(RelyingParty):
         super().check_tokens(tokens)
 
     def token_request(self, data: dict[str, Any], *, auth: str = "basic", **kwargs: Any) -> requests.Response:
+        assert auth in ("basic", "none"), "this relying party authenticates with client_secret_basic or not at all"
         body = dict(data)
         basic = (self.client.client_id, self.secret or "") if auth == "basic" else None
         if auth == "none":
