@@ -5,7 +5,7 @@ set -euo pipefail
 
 runtime=(slapd ldap-utils libldap2-dev libsasl2-dev softhsm2 opensc
          poppler-utils libnss3-tools qpdf fonts-dejavu-core fonts-noto-core)
-test_only=(chromium chromium-driver postgresql redis-server openssl time)
+test_only=(chromium chromium-driver postgresql redis-server nginx openssl time)
 
 want=("${runtime[@]}")
 if [ "${1:-runtime}" = "test" ]; then

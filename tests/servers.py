@@ -1,9 +1,11 @@
-"""Throwaway servers for tests: PostgreSQL and Redis (production mode), and a client's JWK Set over HTTP."""
+"""Throwaway servers for tests: PostgreSQL and Redis (production mode), nginx in front of instances, and a client's
+JWK Set over HTTP."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -18,7 +20,7 @@ from typing import Any
 
 from tests.components import free_port, require_command
 
-__all__ = ["JwksServer", "jwks_server", "postgres_server", "redis_server"]
+__all__ = ["JwksServer", "jwks_server", "nginx_server", "postgres_server", "redis_server"]
 
 
 def _as_postgres_user() -> list[str]:
@@ -179,3 +181,65 @@ def jwks_server(tls: ssl.SSLContext | None = None) -> Iterator[JwksServer]:
         yield server
     finally:
         server.close()
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"{what} did not start") from None
+            time.sleep(0.02)
+
+
+@contextmanager
+def nginx_server(folder: Path, site: Path, values: dict[str, str], port: int = 0) -> Iterator[int]:
+    """Run nginx with its own prefix, config and pid file in ``folder`` (never the system's nginx), serving
+    ``site`` (a file with ``@NAME@`` placeholders, filled from ``values`` plus ``LISTEN``) on loopback, on
+    ``port`` or a free one; yield the port. Its access log says which upstream answered each request."""
+    nginx = require_command("nginx", hint="scripts/install-system-packages.sh test (package nginx)")
+    folder.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    text = site.read_text()
+    for name, value in {"LISTEN": f"127.0.0.1:{port}", **values}.items():
+        text = text.replace(f"@{name}@", value)
+    settings = "\n".join(line.split("#")[0] for line in text.splitlines())
+    assert not re.search("@[A-Z_]+@", settings), "a placeholder was left unfilled"
+    (folder / "site.conf").write_text(text)
+    temp = folder / "temp"
+    temp.mkdir(exist_ok=True)
+    # Run as root, nginx's workers would be "nobody", who cannot enter pytest's private temp folders.
+    user = "user root root;\n" if os.geteuid() == 0 else ""
+    (folder / "nginx.conf").write_text(
+        f"""{user}daemon off;
+worker_processes 1;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log warn;
+events {{ worker_connections 512; }}
+http {{
+    log_format upstream '$request_method $uri $status $upstream_addr';
+    access_log {folder}/access.log upstream;
+    client_body_temp_path {temp}/body;
+    proxy_temp_path {temp}/proxy;
+    fastcgi_temp_path {temp}/fastcgi;
+    uwsgi_temp_path {temp}/uwsgi;
+    scgi_temp_path {temp}/scgi;
+    include {folder}/site.conf;
+}}
+"""
+    )
+    command = [nginx, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", str(folder / "error.log")]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_for_port(port, proc, "nginx")
+        yield port
+    finally:
+        proc.terminate()  # SIGTERM: nginx's fast shutdown
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)

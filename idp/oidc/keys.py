@@ -32,6 +32,9 @@ __all__ = ["SIGNING_ALGS", "InvalidJwtError", "KeyInfo", "SigningKeys", "Signing
 SigningAlg = Literal["ES256", "RS256"]
 SIGNING_ALGS: tuple[SigningAlg, ...] = ("RS256", "ES256")
 CACHE_SECONDS = 30.0
+# A token naming a key this process has not seen makes it read the keys again at most this often: another
+# worker or instance may already sign with keys made by `antin keys rotate` (and forged kids cost little).
+UNKNOWN_KID_REREAD_SECONDS = 1.0
 
 
 class SigningKeysUnreadableError(RuntimeError):
@@ -82,6 +85,7 @@ class SigningKeys:
         self._retire_after = timedelta(seconds=retire_after_seconds)
         self._lock = threading.Lock()
         self._cached_at = 0.0
+        self._reread_at = 0.0
         self._signing: dict[str, ECKey | RSAKey] = {}
         self._published: dict[str, ECKey | RSAKey] = {}
         self._fingerprint: tuple[tuple[str, bool], ...] | None = None
@@ -197,12 +201,24 @@ class SigningKeys:
             if alg not in algs or alg not in SIGNING_ALGS:
                 raise InvalidJwtError(f"alg {alg!r} refused")
             key = self._published.get(kid) if isinstance(kid, str) else None
+            if key is None and isinstance(kid, str) and self._reread_for_unknown_kid():
+                key = self._published.get(kid)
             if key is None or key.as_dict().get("alg") != alg:
                 raise InvalidJwtError("unknown key")
             decoded = jwt.decode(token, KeySet([key]), algorithms=[alg])
         except (JoseError, ValueError) as err:
             raise InvalidJwtError(str(err)) from err
         return dict(decoded.header), dict(decoded.claims)
+
+    def _reread_for_unknown_kid(self) -> bool:
+        """Read the keys again now unless this process did so within UNKNOWN_KID_REREAD_SECONDS."""
+        with self._lock:
+            if time.monotonic() - self._reread_at < UNKNOWN_KID_REREAD_SECONDS:
+                return False
+            self._reread_at = time.monotonic()
+            self._cached_at = 0.0
+        self._refresh()
+        return True
 
     def verify_as(
         self, token: str, expected: TokenType, *, algs: tuple[str, ...] = SIGNING_ALGS
