@@ -64,7 +64,7 @@ def make_harness(workdir: Path) -> Harness:
             if name in text:
                 text = text.replace(name, value())
         if "@DPOP@" in text:
-            token = re.search(r"Authorization: DPoP (\S+)", text)
+            token = re.search(r"Authorization: DPoP ([!-~]+)", text)  # the proof hashes an ASCII token only
             text = text.replace("@DPOP@", live.dpop_proof(method, path, token.group(1) if token else None))
         return text
 
@@ -84,8 +84,9 @@ def make_harness(workdir: Path) -> Harness:
         for line in head.split("\n"):
             match = _HEADER.match(line.strip("\r"))
             if match:
-                # what a WSGI server hands the app: the header's bytes as latin-1
-                headers.append((match.group(1), match.group(2).encode("utf-8").decode("latin-1")))
+                # what a WSGI server hands the app: the header's bytes as latin-1, never a CR or NUL (refused)
+                value = re.sub(r"[\r\x00]", "", match.group(2))
+                headers.append((match.group(1), value.encode("utf-8").decode("latin-1")))
         content_type = next((v for k, v in headers if k.lower() == "content-type"), None)
         headers = [(k, v) for k, v in headers if k.lower() not in ("content-type", "content-length")]
         response = live.client.open(
