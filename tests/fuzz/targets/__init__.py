@@ -20,6 +20,7 @@ TARGETS = {
     "import": "tests.fuzz.targets.importers",
     "jwt": "tests.fuzz.targets.jwt_proofs",
 }
+SELFTEST = {"selftest": "tests.fuzz.targets.selftest"}  # shows that the machinery reports crashes and hangs
 CORPUS = Path(__file__).parents[1] / "corpus"
 
 Harness = Callable[[bytes], None]
@@ -30,7 +31,7 @@ class ServerError(AssertionError):
 
 
 def load_target(name: str) -> ModuleType:
-    return importlib.import_module(TARGETS[name])
+    return importlib.import_module({**TARGETS, **SELFTEST}[name])
 
 
 def seed_meta() -> dict[str, Any]:

@@ -4,7 +4,6 @@ InMemoryDirectory (the IdP tests' harness), with the clients the seeds name."""
 from __future__ import annotations
 
 import base64
-import logging
 import shutil
 import time
 import uuid
@@ -64,8 +63,6 @@ def build_provider(workdir: Path, client_jwks: dict[str, Any]) -> ProviderApp:
 
     shutil.rmtree(workdir, ignore_errors=True)  # a fresh instance each time (the clients' ids are fixed)
     app = build_app(workdir, ISSUER, make_directory())
-    # every refused input would be logged: keep errors only (a 5xx is caught from its status, not from the log)
-    logging.disable(logging.WARNING)
     provider = get_provider(app.extensions["antin.instance"])
     grants = ("authorization_code", "refresh_token", "client_credentials")
     scopes = (*DEFAULT_SCOPES, "signing:verify")
