@@ -16,7 +16,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("targets", nargs="+", choices=[*TARGETS, "all"], help="what to fuzz (one at a time)")
     parser.add_argument("--runs", type=int, help="stop after this many inputs")
     parser.add_argument("--seconds", type=int, help="stop after this long (per target)")
-    parser.add_argument("--workdir", type=Path, help="keep the learned corpus and crash inputs here (default: a temp dir)")
+    parser.add_argument(
+        "--workdir", type=Path, help="keep the learned corpus and crash inputs here (default: a temp dir)"
+    )
     parser.add_argument("--replay", type=Path, nargs="*", help="run these inputs through the harness, without atheris")
     parser.add_argument("-v", "--verbose", action="store_true", help="show libFuzzer's log")
     args = parser.parse_args(argv)

@@ -69,7 +69,7 @@ class FuzzResult:
 
 def atheris_available() -> bool:
     try:
-        import atheris  # noqa: F401
+        import atheris  # type: ignore[import-untyped]  # noqa: F401
     except ImportError:
         return False
     return True

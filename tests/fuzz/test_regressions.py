@@ -113,7 +113,11 @@ def client(provider: ProviderApp) -> FlaskClient:
     "header",
     [
         {"typ": "dpop+jwt\\", "alg": "ES256"},  # a typ an error description cannot quote
-        {"typ": "dpop+jwt", "alg": "EdDSA", "jwk": {"kty": "OKP", "crv": "E519", "x": "rT6WHXHT96aP6moDlDvssfAAHY9vGxRu9j4sYUm617o"}},
+        {
+            "typ": "dpop+jwt",
+            "alg": "EdDSA",
+            "jwk": {"kty": "OKP", "crv": "E519", "x": "rT6WHXHT96aP6moDlDvssfAAHY9vGxRu9j4sYUm617o"},
+        },
     ],
     ids=["typ-with-a-backslash", "unknown-okp-curve"],
 )
@@ -135,8 +139,12 @@ def test_a_malformed_dpop_proof_at_the_token_endpoint_is_invalid_dpop_proof(
     ["Basic gICA", "Basic YW46YW4é", "DP "],
     ids=["credentials-not-utf8", "base64-not-ascii", "blank-after-the-scheme"],
 )
-def test_an_unreadable_authorization_header_is_invalid_client(client: FlaskClient, path: str, authorization: str) -> None:
-    response = client.post(path, data={"grant_type": "client_credentials", "token": "x"}, headers={"Authorization": authorization})
+def test_an_unreadable_authorization_header_is_invalid_client(
+    client: FlaskClient, path: str, authorization: str
+) -> None:
+    response = client.post(
+        path, data={"grant_type": "client_credentials", "token": "x"}, headers={"Authorization": authorization}
+    )
     assert response.status_code in (400, 401), response.get_data(as_text=True)
     assert response.get_json()["error"] == "invalid_client"
 

@@ -11,7 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-import atheris
+import atheris  # type: ignore[import-untyped]
 
 from tests.fuzz.targets import CORPUS, load_target
 

@@ -43,7 +43,9 @@ class PlanningDirectory:
                 unit=ref,
             )
         }
-        self.groups = {"van-thu": Group("cn=van-thu,ou=groups,dc=antin,dc=vn", "van-thu", "", (self.people["an.nguyen"].dn,))}
+        self.groups = {
+            "van-thu": Group("cn=van-thu,ou=groups,dc=antin,dc=vn", "van-thu", "", (self.people["an.nguyen"].dn,))
+        }
 
     def min_password_length(self) -> int:
         return 8

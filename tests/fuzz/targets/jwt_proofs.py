@@ -18,6 +18,7 @@ claim checks.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -86,30 +87,22 @@ def make_harness(workdir: Path) -> Harness:
         text = data.decode("utf-8", "replace")
         token, _newline, rest = text.partition("\n")
         proof = rest.split("\n", 1)[0]
-        try:
+        with contextlib.suppress(InvalidDPoPProofError):
             verify_dpop_proof(token, method="POST", url=ISSUER + "/token", remember_jti=lambda j, t: True, now=now)
-        except InvalidDPoPProofError:
-            pass
         if proof:
-            try:
+            with contextlib.suppress(InvalidDPoPProofError):
                 verify_dpop_proof(
                     proof, method="POST", url=API_URL, remember_jti=lambda j, t: True, access_token=token, now=now
                 )
-            except InvalidDPoPProofError:
-                pass
         parts = token.split(".")
         header, claims = (_json_part(parts[0]), _json_part(parts[1])) if len(parts) == 3 else (None, None)
         if isinstance(header, Mapping) and isinstance(claims, Mapping):
             for expected in TokenType:
-                try:
+                with contextlib.suppress(WrongTokenTypeError):
                     check_token_type(expected, header, claims)
-                except WrongTokenTypeError:
-                    pass
         for authorization, proofs in ((f"Bearer {token}", ()), (f"DPoP {token}", (proof,) if proof else ())):
-            try:
+            with contextlib.suppress(TokenError):
                 verifier.verify(authorization, "signing:verify", method="POST", url=API_URL, dpop_proofs=proofs)
-            except TokenError:
-                pass
         form = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE, "client_assertion": token}
         response = provider.client.post("/token", data=form)
         check_answer(response.status_code, response.headers, "POST /token with a client assertion")

@@ -39,7 +39,7 @@ class ProviderApp:
     def assertion(self) -> str:
         """A fresh private_key_jwt assertion of the JWT client, for any of the provider's endpoints."""
         now = int(time.time())
-        claims = {"iss": self.jwt_client_id, "sub": self.jwt_client_id, "aud": ISSUER + "/token"}
+        claims: dict[str, Any] = {"iss": self.jwt_client_id, "sub": self.jwt_client_id, "aud": ISSUER + "/token"}
         claims |= {"jti": uuid.uuid4().hex, "iat": now, "exp": now + 60}
         return jwt.encode({"alg": "ES256", "kid": "fuzz-1"}, claims, self.assertion_key)
 
