@@ -176,7 +176,7 @@ def explode_dn(dn: str) -> list[tuple[str, str]]:
     """The (attribute, value) pairs of a DN from the leaf to the root (multi-valued RDNs: first AVA)."""
     try:
         return [(rdn[0][0], rdn[0][1]) for rdn in ldap.dn.str2dn(dn)]
-    except ldap.DECODING_ERROR as err:
+    except (ldap.DECODING_ERROR, UnicodeDecodeError) as err:  # a hex escape such as \ca that is not UTF-8
         raise InvalidInputError("dn", f"not a valid DN: {dn!r}") from err
 
 

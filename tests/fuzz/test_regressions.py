@@ -68,6 +68,15 @@ def test_an_ldif_file_ending_inside_a_record_is_a_clear_rejection() -> None:
     assert len(rejected) == 1 and "ends inside a record" in rejected[0]
 
 
+def test_an_ldif_dn_whose_escapes_are_not_utf8_is_a_clear_rejection_and_such_a_member_is_none() -> None:
+    rejected = _rejections("dn: cn=\\ca,ou=groups,dc=x\nobjectClass: groupOfNames\ncn: g\n", "ldif")
+    assert len(rejected) == 1 and rejected[0].startswith("1: not a valid DN")
+    rows, rejected_rows = read_rows(
+        "dn: cn=g,ou=groups,dc=x\nobjectClass: groupOfNames\nmember: uid=\\ca,dc=x\n", "ldif"
+    )
+    assert rejected_rows == [] and [r.members for r in rows] == [()]
+
+
 def test_an_empty_member_of_an_ldif_group_is_not_a_member() -> None:
     rows, rejected = read_rows("dn: cn=g,ou=groups,dc=x\nobjectClass: groupOfNames\ncn: g\nmember:\n", "ldif")
     assert rejected == [] and [(r.kind, r.members) for r in rows] == [("group", ())]
