@@ -115,7 +115,10 @@ def _requested_resources(request: Any, allowed: tuple[str, ...]) -> tuple[str, .
     """RFC 8707 at the token endpoint: a subset of what the authorization allowed (or anything, if nothing was)."""
     values = tuple(request.payload.datalist.get("resource", []))
     for uri in values:
-        parts = urlsplit(uri)
+        try:
+            parts = urlsplit(uri)
+        except ValueError:  # "http://[x": urlsplit refuses a malformed IPv6 host
+            raise InvalidTargetError("resource must be an absolute URI without a fragment") from None
         if not parts.scheme or not parts.netloc or parts.fragment:
             raise InvalidTargetError("resource must be an absolute URI without a fragment")
     if not values:

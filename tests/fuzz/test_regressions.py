@@ -168,3 +168,16 @@ def test_a_signature_field_named_with_bytes_that_are_not_text_is_reported_in_jso
     report = verify_bytes(pdf, ValidationPolicy())
     answer = json.loads(json.dumps(report.as_dict()))  # what POST /api/signing/verify sends (it was a 500)
     assert [s["field_name"] for s in answer["signatures"]] == ["Chu\x00y1"]
+
+
+def test_a_resource_with_a_malformed_ipv6_host_is_invalid_target(client: FlaskClient, provider: ProviderApp) -> None:
+    basic = {"Authorization": f"Basic {provider.basic}"}
+    bad = "http://[x"  # urlsplit raises ValueError on it
+    token = client.post("/token", data={"grant_type": "client_credentials", "resource": bad}, headers=basic)
+    assert token.status_code == 400 and token.get_json()["error"] == "invalid_target"
+    pkce = {"code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256"}
+    request = {"response_type": "code", "redirect_uri": "https://rp.example/cb", "scope": "openid", **pkce}
+    par = client.post("/par", data={**request, "resource": bad}, headers=basic)
+    assert par.status_code == 400 and par.get_json()["error"] == "invalid_target"
+    authorize = client.get("/authorize", query_string={**request, "client_id": provider.client_id, "resource": bad})
+    assert authorize.status_code == 303 and "error=invalid_target" in authorize.headers["Location"]
