@@ -175,7 +175,7 @@ def explode_dn(dn: str) -> list[tuple[str, str]]:
     """The (attribute, value) pairs of a DN from the leaf to the root (multi-valued RDNs: first AVA)."""
     try:
         return [(rdn[0][0], rdn[0][1]) for rdn in ldap.dn.str2dn(dn)]
-    except ldap.DECODING_ERROR as err:
+    except (ldap.DECODING_ERROR, UnicodeDecodeError) as err:  # a hex escape such as \ca that is not UTF-8
         raise InvalidInputError("dn", f"not a valid DN: {dn!r}") from err
 
 
@@ -661,6 +661,9 @@ class _RecordingParser(ldif.LDIFParser):  # type: ignore[misc]
         return key, value
 
     def handle(self, dn: str, entry: dict[str, list[bytes]]) -> None:
+        # python-ldap gives None for a "-" line (a change record's separator) and for a URL value ("attr:< url")
+        if any(value is None for values in entry.values() for value in values):
+            raise ValueError("a '-' line or a URL value (attr:< url): only entries with their values can be read")
         self.records.append(LdifRecord(self._start, dn, {k: _text(v) for k, v in entry.items()}))
 
 
@@ -671,6 +674,10 @@ def read_ldif(text: str) -> list[LdifRecord]:
         parser.parse()
     except (ValueError, KeyError) as err:
         raise InvalidInputError("ldif", f"line {parser.line_counter}: {err}") from err
+    except EOFError:  # python-ldap's parser, when the file ends inside a record
+        raise InvalidInputError("ldif", f"line {parser.line_counter}: the file ends inside a record") from None
+    except (AttributeError, TypeError):  # python-ldap's parser on a URL "version:<" line, and the like
+        raise InvalidInputError("ldif", f"line {parser.line_counter}: a line the LDIF reader cannot read") from None
     return parser.records
 
 

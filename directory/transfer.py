@@ -108,7 +108,15 @@ def read_rows(text: str, fmt: Literal["csv", "ldif"]) -> tuple[list[Row], list[R
 
 
 def _read_csv(text: str) -> tuple[list[Row], list[Rejection]]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    # newline="" as the csv module asks: quoted fields may hold line breaks, and a lone CR ends a line
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        return _csv_rows(reader)
+    except csv.Error as err:  # a stray quote or NUL: the file is refused whole, at the line the reader reached
+        return [], [Rejection(reader.line_num, "file", f"not a readable CSV file: {err}")]
+
+
+def _csv_rows(reader: csv.DictReader[str]) -> tuple[list[Row], list[Rejection]]:
     header = [h.strip().lower() for h in reader.fieldnames or []]
     missing = [c for c in ("uid", "name") if c not in header]
     if missing:
@@ -188,7 +196,7 @@ def _read_ldif(text: str) -> tuple[list[Row], list[Rejection]]:
                 for dn in vals:
                     try:
                         attr, value = explode_dn(dn)[0]
-                    except DirectoryError:
+                    except (DirectoryError, IndexError):  # not a DN, or the empty one
                         continue
                     if attr.lower() == "uid":
                         members.append(value)

@@ -274,7 +274,10 @@ def check_claims(params: Params, fail: _Fail) -> tuple[dict[str, Any] | None, tu
 def check_resources(params: Params, fail: _Fail) -> tuple[str, ...]:
     resources = tuple(params.get("resource") or ())
     for uri in resources:
-        parts = urlsplit(uri)
+        try:
+            parts = urlsplit(uri)
+        except ValueError:  # "http://[x": urlsplit refuses a malformed IPv6 host
+            raise fail("invalid_target", "resource must be an absolute URI without a fragment") from None
         if not parts.scheme or not parts.netloc or parts.fragment:
             raise fail("invalid_target", "resource must be an absolute URI without a fragment")
     return resources

@@ -99,7 +99,8 @@ def verify_dpop_proof(
         # before the signature: a token of another type is refused without a key import
         check_token_type(TokenType.DPOP_PROOF, header, _b64json(parts[1]))
     except WrongTokenTypeError as err:
-        raise InvalidDPoPProofError(str(err)) from err
+        # not the reason itself: it quotes the proof's typ, and an error description is plain ASCII (RFC 6749 §5.2)
+        raise InvalidDPoPProofError("not a DPoP proof: wrong typ, or claims of another token type") from err
     alg = header.get("alg")
     if alg not in DPOP_ALGS:
         raise InvalidDPoPProofError("alg refused")
@@ -115,7 +116,7 @@ def verify_dpop_proof(
     try:
         key = key_cls.import_key(jwk_dict)
         token = jwt.decode(proof, key, algorithms=[alg])
-    except (JoseError, ValueError, TypeError) as err:
+    except (JoseError, ValueError, TypeError, KeyError) as err:  # KeyError: joserfc, for an unknown OKP curve
         raise InvalidDPoPProofError("bad DPoP proof signature") from err
     claims = token.claims
     current = time.time() if now is None else now
@@ -129,7 +130,10 @@ def verify_dpop_proof(
     jti = claims.get("jti")
     if not isinstance(jti, str) or not 0 < len(jti) <= 128:
         raise InvalidDPoPProofError("jti missing")
-    if access_token is not None and claims.get("ath") != access_token_hash(access_token):
+    # a token that is not ASCII has no ath (RFC 9449 §4.2 hashes its ASCII bytes): no proof can match it
+    if access_token is not None and (
+        not access_token.isascii() or claims.get("ath") != access_token_hash(access_token)
+    ):
         raise InvalidDPoPProofError("ath does not match the access token")
     if nonces is not None and not nonces.accepts(claims.get("nonce")):
         # before the jti is recorded: the client retries at once with a new proof, and nothing is stored

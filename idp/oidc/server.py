@@ -7,6 +7,8 @@ parameters); the hooks below are where it reaches our models. Token responses ar
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -70,6 +72,32 @@ class AntinAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     def save_token(self, token: dict[str, Any], request: Any) -> None:
         raise RuntimeError("tokens are saved by TokenService.issue")
 
+    def authenticate_client(self, request: Any, methods: list[str], endpoint: str = "token") -> OAuthClient:
+        if _authorization_unreadable(request.headers.get("Authorization")):
+            raise InvalidClientError(description="The Authorization header cannot be read.")
+        client: OAuthClient = super().authenticate_client(request, methods, endpoint)
+        return client
+
+
+def _authorization_unreadable(authorization: str | None) -> bool:
+    """Whether the Authorization header would make authlib (1.x) let an error out (a 500) instead of refusing it:
+    a space with only whitespace after the scheme, characters outside ASCII in Basic credentials' base64
+    (ValueError), or credentials whose bytes are not UTF-8 (UnicodeDecodeError)."""
+    if not authorization or " " not in authorization:
+        return False
+    parts = authorization.split(None, 1)
+    if len(parts) != 2:
+        return True
+    if parts[0].lower() != "basic":
+        return False
+    try:
+        base64.b64decode(parts[1]).decode("utf-8")
+    except binascii.Error:
+        return False  # authlib refuses bad base64 itself
+    except ValueError:
+        return True
+    return False
+
 
 class PkceS256(CodeChallenge):  # type: ignore[misc]
     """PKCE with S256 only; ``plain`` is refused (and never accepted at the authorization endpoint either)."""
@@ -87,7 +115,10 @@ def _requested_resources(request: Any, allowed: tuple[str, ...]) -> tuple[str, .
     """RFC 8707 at the token endpoint: a subset of what the authorization allowed (or anything, if nothing was)."""
     values = tuple(request.payload.datalist.get("resource", []))
     for uri in values:
-        parts = urlsplit(uri)
+        try:
+            parts = urlsplit(uri)
+        except ValueError:  # "http://[x": urlsplit refuses a malformed IPv6 host
+            raise InvalidTargetError("resource must be an absolute URI without a fragment") from None
         if not parts.scheme or not parts.netloc or parts.fragment:
             raise InvalidTargetError("resource must be an absolute URI without a fragment")
     if not values:

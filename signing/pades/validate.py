@@ -948,7 +948,9 @@ async def _all_signatures(
         fields = list(enumerate_sig_fields(reader, filled_status=True))
     except Exception as err:  # unreadable form fields make the whole file unusable
         raise UnusableInputError("unreadable", f"the form fields cannot be read: {err}") from err
-    for name, value, field_ref in fields:
+    for raw_name, value, field_ref in fields:
+        # a /T that is not a text string comes as bytes (pyHanko's ByteStringObject): the report holds text
+        name = raw_name.decode("latin-1") if isinstance(raw_name, bytes) else str(raw_name)
         sub_filter = ""
         kind = "signature"
         try:
