@@ -7,11 +7,11 @@ on a developer's machine and fail in CI (``CI=true``).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from tests.components import in_ci
 from tests.fuzz.runner import atheris_available, run_fuzzer
 from tests.fuzz.targets import TARGETS
 
@@ -22,7 +22,7 @@ SECONDS = {"pdf": 16, "oauth": 12, "import": 8, "jwt": 12}
 def require_atheris() -> None:
     if atheris_available():
         return
-    if os.environ.get("CI") == "true":
+    if in_ci():
         pytest.fail("atheris is missing (pip install -e '.[dev]'): the fuzzing tests must run in CI")
     pytest.skip("atheris is not installed")
 
