@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import shutil
 import ssl
 import subprocess
@@ -39,7 +38,7 @@ from bench.oidc.processes import postgres_server, redis_server
 from bench.oidc.provider import Deployment, DirectoryInfo, Provider, ProviderUnavailableError
 from bench.oidc.report import Side, render_table
 from bench.oidc.runner import ROWS, DeploymentBench, RowResult
-from bench.rows import Row, Run, add_arguments
+from bench.rows import Row, Run, add_arguments, cpu_model
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -49,16 +48,6 @@ def _cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:
         return os.cpu_count() or 1
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _slapd_version() -> str:
@@ -174,7 +163,7 @@ def _notes(deployment: Deployment) -> list[str]:
 def _environment_lines(cores: int, sides: list[Side], directory: DirectoryInfo) -> list[str]:
     load = os.getloadavg()
     return [
-        f"machine: {cores} cores ({_cpu_model()}), load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the end",
+        f"machine: {cores} cores ({cpu_model()}), load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the end",
         f"driver: Python {sys.version.split()[0]}, aiohttp, {ssl.OPENSSL_VERSION}",
         *(f"{side.name}: {side.version}" for side in sides),
         f"directory: {directory.origin}; {_slapd_version()}, {directory.people} officials, "

@@ -34,6 +34,7 @@ __all__ = [
     "Row",
     "Run",
     "add_arguments",
+    "cpu_model",
     "machine",
     "percentile",
     "print_rows",
@@ -117,7 +118,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the rows as JSON here")
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -160,7 +161,7 @@ def machine() -> dict[str, Any]:
         cores = os.cpu_count() or 1
     return {
         "cores": cores,
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "memory_gb": round(_memory_gb(), 1),
         "load_average": round(os.getloadavg()[0], 2),
         "python": platform.python_version(),
