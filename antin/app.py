@@ -9,11 +9,14 @@ import idp.login
 import idp.oidc
 import signing
 import signing.validation
-from idp import errors, health, i18n, openapi, web
-from idp.instance import Instance
-from idp.logs import configure_logging
+from antin.kernel import errors, health, i18n, openapi, web
+from antin.kernel.health import add_readiness_check
+from antin.kernel.instance import Instance
+from antin.kernel.logs import configure_logging
+from antin.kernel.settings import Settings
+from antin.settings import load_settings
+from directory.instance import directory_service
 from idp.oidc.browser import SSO_COOKIE
-from idp.settings import Settings, load_settings
 
 __all__ = ["create_app"]
 
@@ -47,6 +50,7 @@ def create_app(settings: Settings | None = None, *, instance: Instance | None = 
     i18n.init_app(app)
     health.init_app(app)
     openapi.init_app(app)
+    add_readiness_check(app, "directory", lambda: directory_service(instance).check())
 
     idp.oidc.init_app(app)
     web.add_credential_cookie(app, SSO_COOKIE)  # the SSO session authenticates a browser on its own

@@ -33,9 +33,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
+from directory.instance import directory_service, managed_slapd
+from directory.settings import DirectorySettings
+from signing.settings import HsmSettings
+
 if TYPE_CHECKING:
-    from idp.instance import Instance
-    from idp.settings import Settings
+    from antin.kernel.instance import Instance
+    from antin.kernel.settings import Settings
 
 __all__ = ["BackupError", "Report", "backup", "masked_settings", "settings_digest", "sha256_file"]
 
@@ -230,7 +234,7 @@ def backup_database(settings: Settings, folder: Path) -> dict[str, Any]:
 
 def backup_directory(instance: Instance, folder: Path) -> dict[str, Any]:
     target = private_file(folder / LDIF_FILE)
-    slapd = instance.managed_slapd
+    slapd = managed_slapd(instance)
     if slapd is not None:
         if not (slapd.layout.db / "data.mdb").exists():
             raise BackupError(f"the managed directory has no database yet ({slapd.layout.db})")
@@ -252,8 +256,8 @@ def export_outside_directory(instance: Instance) -> tuple[str, int, bool]:
     """
     from directory.ldap_client import Entry, LdapConnection, write_ldif
 
-    directory = instance.directory
-    base = instance.settings.directory.base_dn
+    directory = directory_service(instance)
+    base = instance.settings.section(DirectorySettings).base_dn
 
     def read_all(conn: LdapConnection) -> list[Entry]:
         out: list[Entry] = []
@@ -317,7 +321,7 @@ def copy_softhsm_tokens(tokens: Path, target: Path, attempts: int = 5) -> int:
 
 
 def backup_hsm(instance: Instance, folder: Path) -> dict[str, Any]:
-    hsm = instance.settings.hsm
+    hsm = instance.settings.section(HsmSettings)
     if hsm.module is not None:
         return {"kind": "pkcs11", "module": str(hsm.module), "note": "back the keys up with the HSM's own tools"}
     tokens = instance.data_dir / "softhsm" / "tokens"

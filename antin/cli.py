@@ -17,21 +17,25 @@ import click
 from antin import lifecycle
 
 if TYPE_CHECKING:  # the kernel is imported when a command needs it: `antin --help` stays quick
-    from idp.instance import Instance
-    from idp.settings import Settings
+    from antin.kernel.instance import Instance
+    from antin.kernel.settings import Settings
 
 __all__ = ["cli", "main"]
 
 
-def build_instance(overrides: dict[str, dict[str, Any]] | None = None) -> Instance:
-    from idp.instance import Instance
-    from idp.settings import SettingsError, load_settings
+def load_platform_settings(overrides: dict[str, dict[str, Any]] | None = None) -> Settings:
+    from antin.settings import SettingsError, load_settings
 
     try:
-        settings = load_settings(overrides=overrides)
+        return load_settings(overrides=overrides)
     except SettingsError as err:
         raise click.ClickException(str(err)) from None
-    return Instance(settings, start_directory=True)
+
+
+def build_instance(overrides: dict[str, dict[str, Any]] | None = None) -> Instance:
+    from antin.kernel.instance import Instance
+
+    return Instance(load_platform_settings(overrides), start_directory=True)
 
 
 # Each package's commands, imported only when used: `antin audit list` need not load pyHanko. Their one-line
@@ -41,7 +45,7 @@ SUBCOMMANDS = {
     "demo": "antin.demo:demo",
     "serve": "antin.serve:serve",
     "db": "antin.db_cli:db",
-    "audit": "idp.cli:audit",
+    "audit": "antin.kernel.cli:audit",
     "directory": "directory.cli:directory",
     "clients": "idp.oidc.cli:clients",
     "keys": "idp.oidc.cli:keys",
@@ -105,8 +109,11 @@ def cli(ctx: click.Context) -> None:
     `antin config show` prints them.
     """
     ctx.meta["antin.stop_requested"] = lifecycle.stop_requested  # `directory serve` waits on it
-    if ctx.invoked_subcommand in ("demo", "serve", "verify"):
-        return  # these read their settings themselves (demo and serve with their own flags; verify needs no more)
+    if ctx.invoked_subcommand in ("demo", "serve"):
+        return  # these read their settings themselves, with their own flags
+    if ctx.invoked_subcommand == "verify":
+        ctx.obj = load_platform_settings()  # verifying needs no database, directory or token
+        return
     instance = build_instance()
     ctx.obj = instance
     ctx.call_on_close(instance.close)
@@ -138,8 +145,8 @@ ENDS_SIGNING = ("directory:user:disable", "directory:user:delete")
 
 
 def record_directory_change(ctx: click.Context, event: str, subject: str, details: dict[str, Any]) -> None:
-    from idp.audit import AuditEvent
-    from idp.instance import Instance
+    from antin.kernel.audit import AuditEvent
+    from antin.kernel.instance import Instance
 
     instance = ctx.find_object(Instance)
     if instance is None:
@@ -177,8 +184,7 @@ def settings_as_dict(settings: Settings) -> dict[str, dict[str, Any]]:
     import dataclasses
 
     out: dict[str, dict[str, Any]] = {}
-    for section in dataclasses.fields(settings):
-        values = getattr(settings, section.name)
+    for name, values in settings.sections().items():
         shown: dict[str, Any] = {}
         for f in dataclasses.fields(values):
             value = getattr(values, f.name)
@@ -189,7 +195,7 @@ def settings_as_dict(settings: Settings) -> dict[str, dict[str, Any]]:
             elif value is not None and not isinstance(value, bool | int | float | str):
                 value = str(value)
             shown[f.name] = value
-        out[section.name] = shown
+        out[name] = shown
     return out
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 from alembic import command
 
+from antin.kernel.database import Database
+from antin.kernel.instance import Instance
 from antin.migrate import alembic_config, current_revision, head_revision, upgrade
-from idp.database import Database
-from idp.instance import Instance
 
 __all__ = ["db"]
 

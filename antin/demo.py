@@ -14,11 +14,13 @@ from werkzeug.serving import make_server
 
 from antin import lifecycle
 from antin.app import create_app
+from antin.kernel.audit import AuditEvent
+from antin.kernel.instance import Instance
+from antin.kernel.settings import CoreSettings, Settings, SettingsError, env_name
 from antin.migrate import upgrade
-from idp.audit import AuditEvent
-from idp.instance import Instance
+from antin.settings import load_settings
+from directory.instance import directory_service, managed_slapd
 from idp.oidc.demo import ensure_demo_client
-from idp.settings import CoreSettings, Settings, SettingsError, env_name, load_settings
 
 __all__ = ["demo", "demo_settings"]
 
@@ -45,7 +47,7 @@ def demo_settings(port: int | None, host: str | None) -> Settings:
 
 def prepare_directory(instance: Instance, out: ExitStack) -> list[dict[str, str]]:
     """Start the managed slapd (stopped when the demo ends) and seed it on first start."""
-    slapd = instance.managed_slapd
+    slapd = managed_slapd(instance)
     if slapd is not None and not slapd.is_running():
         out.callback(slapd.stop)
         slapd.start()
@@ -55,7 +57,7 @@ def prepare_directory(instance: Instance, out: ExitStack) -> list[dict[str, str]
         return accounts
     from directory.demo_data import seed_demo
 
-    accounts = [{"uid": uid, "password": pw, "role": role} for uid, pw, role in seed_demo(instance.directory)]
+    accounts = [{"uid": uid, "password": pw, "role": role} for uid, pw, role in seed_demo(directory_service(instance))]
     fd = os.open(accounts_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(accounts, fh, ensure_ascii=False, indent=2)

@@ -9,7 +9,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from idp.database import Database
+from antin.kernel.database import Database
 
 __all__ = ["alembic_config", "current_revision", "head_revision", "is_up_to_date", "upgrade"]
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import idp.audit.models
+import antin.kernel.audit.models
+import antin.kernel.ratelimit.models
 import idp.oidc.models
-import idp.ratelimit.models
 import idp.throttle.models
 import signing.models
-from idp.database import Base
+from antin.kernel.database import Base
 
 __all__ = ["metadata"]
 
-MODEL_MODULES = (idp.audit.models, idp.oidc.models, idp.ratelimit.models, idp.throttle.models, signing.models)
+MODEL_MODULES = (
+    antin.kernel.audit.models,
+    idp.oidc.models,
+    antin.kernel.ratelimit.models,
+    idp.throttle.models,
+    signing.models,
+)
 metadata = Base.metadata

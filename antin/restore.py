@@ -40,9 +40,12 @@ from antin.backup import (
     sha256_file,
     sqlite_path,
 )
+from directory.instance import directory_service, managed_slapd
+from directory.settings import DirectorySettings
+from signing.settings import HsmSettings
 
 if TYPE_CHECKING:
-    from idp.instance import Instance
+    from antin.kernel.instance import Instance
 
 __all__ = ["restore", "verify_backup"]
 
@@ -88,7 +91,7 @@ def check_target(instance: Instance, manifest: dict[str, Any], force: bool) -> N
     data_dir = instance.data_dir
     if not force and not is_empty_folder(data_dir):
         raise BackupError(f"the data folder {data_dir} is not empty: restore onto a fresh one, or pass --force")
-    if instance.settings.directory.managed and running_slapd(data_dir):
+    if instance.settings.section(DirectorySettings).managed and running_slapd(data_dir):
         raise BackupError(f"a managed slapd may be running on {data_dir}: stop the instance first")
     kind = manifest["parts"]["database"]["kind"]
     here = "sqlite" if sqlite_path(instance.settings) is not None else "postgresql"
@@ -145,7 +148,7 @@ def restore_database(instance: Instance, folder: Path, force: bool) -> dict[str,
 
 
 def restore_directory(instance: Instance, folder: Path, part: dict[str, Any]) -> dict[str, Any]:
-    slapd = instance.managed_slapd
+    slapd = managed_slapd(instance)
     if slapd is None:
         return {"kind": part["kind"], "loaded": False, "note": f"load {LDIF_FILE} into your directory with its tools"}
     shutil.rmtree(slapd.layout.db, ignore_errors=True)
@@ -156,7 +159,7 @@ def restore_directory(instance: Instance, folder: Path, part: dict[str, Any]) ->
     slapd.slapadd(folder / LDIF_FILE)
     started = slapd.ensure_running()
     try:
-        instance.directory.check()  # the service account binds with the restored secret
+        directory_service(instance).check()  # the service account binds with the restored secret
     finally:
         if started:
             slapd.stop()
@@ -166,7 +169,7 @@ def restore_directory(instance: Instance, folder: Path, part: dict[str, Any]) ->
 def restore_hsm(instance: Instance, folder: Path, part: dict[str, Any]) -> dict[str, Any]:
     if part["kind"] != "softhsm2" or not (folder / TOKENS_DIR).is_dir():
         return {"kind": part["kind"], "restored": False}
-    if instance.settings.hsm.module is not None:
+    if instance.settings.section(HsmSettings).module is not None:
         return {"kind": "softhsm2", "restored": False, "note": "the settings name another PKCS#11 module"}
     from signing.hsm import ensure_softhsm_token
     from signing.service import keystore_for
@@ -174,7 +177,7 @@ def restore_hsm(instance: Instance, folder: Path, part: dict[str, Any]) -> dict[
     softhsm = instance.data_dir / "softhsm"
     shutil.rmtree(softhsm, ignore_errors=True)
     copy_tree(folder / TOKENS_DIR, softhsm / "tokens")
-    hsm = instance.settings.hsm
+    hsm = instance.settings.section(HsmSettings)
     # softhsm2.conf names the token folder by its absolute path: written afresh for this folder
     ensure_softhsm_token(softhsm, label=hsm.token_label, pin=hsm.pin, so_pin=hsm.so_pin)
     keystore = keystore_for(instance)

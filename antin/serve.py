@@ -10,9 +10,10 @@ from pathlib import Path
 import click
 
 from antin import lifecycle
+from antin.kernel.instance import Instance
+from antin.kernel.settings import SettingsError
 from antin.migrate import current_revision, head_revision
-from idp.instance import Instance
-from idp.settings import SettingsError, load_settings
+from antin.settings import load_settings
 
 __all__ = ["serve"]
 

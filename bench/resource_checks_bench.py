@@ -48,13 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rounds = QUICK_ROUNDS if args.quick else ROUNDS
     sys.path.insert(0, str(ROOT))
+    from antin.kernel.instance import Instance
     from antin.migrate import upgrade
-    from idp.instance import Instance
+    from antin.settings import load_settings
     from idp.oidc import DPOP_ALGS, resource_server_checks
     from idp.oidc.clients import ClientSpec
     from idp.oidc.provider import get_provider
     from idp.oidc.tokens import GrantContext
-    from idp.settings import load_settings
     from signing.auth import AccessTokenVerifier, TokenError
     from tests.idp.jose_check import EcKey
 

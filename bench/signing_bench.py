@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.rows import Run, add_arguments, row_from_samples
+from directory.instance import use_directory
 
 BENCH = "signing"
 LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
@@ -75,12 +76,12 @@ def settings_env(data_dir: Path, base_url: str) -> dict[str, str]:
 
 def build_service(data_dir: Path, base_url: str, *, create: bool = True) -> Any:
     import signing.models  # noqa: F401
+    from antin.kernel.database import Base
+    from antin.kernel.instance import Instance
     from antin.migrate import upgrade
+    from antin.settings import load_settings
     from directory.memory import InMemoryDirectory
     from directory.models import UnitKind, UnitRef
-    from idp.database import Base
-    from idp.instance import Instance
-    from idp.settings import load_settings
     from signing.service import signing_service
 
     instance = Instance(load_settings(settings_env(data_dir, base_url)))
@@ -90,7 +91,7 @@ def build_service(data_dir: Path, base_url: str, *, create: bool = True) -> Any:
     unit = UnitRef("ou=vp,dc=x", "VP", "Văn phòng Tỉnh ủy", UnitKind.DEPARTMENT)
     directory = InMemoryDirectory()
     directory.add("an", "x", full_name="Nguyễn Văn Ấn", position="Chánh Văn phòng", unit=unit, unit_path=(unit,))
-    instance.__dict__["directory"] = directory
+    use_directory(instance, directory)
     return signing_service(instance)
 
 

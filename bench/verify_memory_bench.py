@@ -71,8 +71,8 @@ if sys.argv[2] == "pyhanko-default-budget":
     DocumentBudget.for_size = classmethod(pyhanko_size)
 from antin.app import create_app
 from antin.migrate import upgrade
-from idp.instance import Instance
-from idp.settings import load_settings
+from antin.kernel.instance import Instance
+from antin.settings import load_settings
 
 folder = tempfile.mkdtemp()
 instance = Instance(load_settings({"ANTIN_DATA_DIR": folder, "ANTIN_LOG_LEVEL": "ERROR"}))

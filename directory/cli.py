@@ -12,16 +12,17 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from antin.kernel.instance import Instance
 from directory.errors import DirectoryError
+from directory.instance import directory_service, managed_slapd
 from directory.models import AccountStatus, Group, NewPerson, Person, PersonChanges, Unit, UnitKind
 
 if TYPE_CHECKING:
     from directory.service import LdapDirectory
-    from directory.slapd import ManagedSlapd
 
 __all__ = ["ChangeListener", "change_listeners", "directory", "group_to_json", "person_to_json", "unit_to_json"]
 
@@ -29,7 +30,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 # (click context, event name "directory:<subject>:<action>", subject, details): the composition root may
-# register one that writes the audit log (directory/ cannot import idp); names match idp.audit.events.
+# register one that writes the audit log (directory/ cannot import idp); names match antin.kernel.audit.events.
 ChangeListener = Callable[[click.Context, str, str, dict[str, Any]], None]
 change_listeners: list[ChangeListener] = []
 
@@ -54,31 +55,20 @@ def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
 
 
-class InstanceLike(Protocol):
-    """What the commands need of ``idp.instance.Instance`` (directory/ must not import idp)."""
-
-    @property
-    def managed_slapd(self) -> ManagedSlapd | None: ...
-
-    @property
-    def directory(self) -> LdapDirectory: ...
-
-
-def instance_of(ctx: click.Context) -> InstanceLike:
+def instance_of(ctx: click.Context) -> Instance:
     instance = ctx.obj
-    if instance is None or not hasattr(instance, "managed_slapd"):
+    if not isinstance(instance, Instance):
         raise click.UsageError("no instance: run this through `antin directory ...`")
-    return cast(InstanceLike, instance)
+    return instance
 
 
 def open_directory(ctx: click.Context) -> LdapDirectory:
     """The instance's directory; a managed slapd that is not running is started for this command only."""
     instance = instance_of(ctx)
-    slapd = instance.managed_slapd
+    slapd = managed_slapd(instance)
     if slapd is not None and slapd.ensure_running():
         ctx.call_on_close(slapd.stop)
-    directory: LdapDirectory = instance.directory
-    return directory
+    return directory_service(instance)
 
 
 def echo_json(data: Any) -> None:
@@ -169,7 +159,7 @@ def directory() -> None:
 @click.pass_context
 def serve(ctx: click.Context) -> None:
     """Run the managed slapd in the foreground until Ctrl-C."""
-    slapd = instance_of(ctx).managed_slapd
+    slapd = managed_slapd(instance_of(ctx))
     if slapd is None:
         raise click.ClickException("ANTIN_DIRECTORY_MANAGED is false: the directory is an outside server")
     click.echo(f"slapd for {slapd.base_dn} on {', '.join(slapd.uris)} (Ctrl-C stops it)", err=True)
@@ -730,7 +720,7 @@ def generate(
     from directory.generator import DEFAULT_PASSWORD, generate_directory
 
     password = read_secret_stdin("a password") if password_stdin else DEFAULT_PASSWORD
-    slapd = instance_of(ctx).managed_slapd
+    slapd = managed_slapd(instance_of(ctx))
     if method == "auto":
         method = "slapadd" if slapd is not None and not slapd.is_running() else "server"
     if method == "slapadd":

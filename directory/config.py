@@ -10,7 +10,7 @@ __all__ = ["DirectoryConfig"]
 
 @dataclass(frozen=True)
 class DirectoryConfig:
-    """Connection options; :class:`idp.instance.Instance` builds one from ``ANTIN_DIRECTORY_*`` settings."""
+    """Connection options; :class:`antin.kernel.instance.Instance` builds one from ``ANTIN_DIRECTORY_*`` settings."""
 
     uris: tuple[str, ...]
     """LDAP URIs tried in order (``ldap://``, ``ldaps://``, ``ldapi://``); a failed one is skipped for a while."""

@@ -7,8 +7,8 @@ from typing import Any, Literal
 from alembic import context
 from sqlalchemy import Connection, engine_from_config, pool
 
+from antin.kernel.database import UtcDateTime
 from antin.models import metadata
-from idp.database import UtcDateTime
 
 config = context.config
 

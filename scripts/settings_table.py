@@ -9,7 +9,8 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from idp.settings import SECTIONS, CoreSettings, env_name
+from antin.kernel.settings import env_name
+from antin.settings import all_sections
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BEGIN, END = "<!-- SETTINGS:BEGIN -->", "<!-- SETTINGS:END -->"
@@ -25,7 +26,7 @@ def default_text(value: object) -> str:
 
 def table() -> str:
     lines = ["| Variable | Default | Meaning |", "|---|---|---|"]
-    for section, cls in {"core": CoreSettings, **SECTIONS}.items():
+    for section, cls in all_sections().items():
         for f in dataclasses.fields(cls):
             lines.append(f"| `{env_name(section, f.name)}` | {default_text(f.default)} | {f.metadata['doc']} |")
     return "\n".join(lines)

@@ -8,10 +8,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from signing.settings import SigningSettings
+
 if TYPE_CHECKING:
     from flask import Flask
 
-    from idp.instance import Instance
+    from antin.kernel.instance import Instance
 
 __all__ = ["init_app"]
 
@@ -36,13 +38,14 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
     # The IdP gives access tokens the audience a client asks for (RFC 8707 resource) and else the issuer itself;
     # the scope signing:sign is what authorises signing.
     issuer = settings.core.issuer
-    audience = (settings.signing.api_audience,) if settings.signing.api_audience else (f"{issuer}/api/signing", issuer)
+    signing_settings = settings.section(SigningSettings)
+    audience = (signing_settings.api_audience,) if signing_settings.api_audience else (f"{issuer}/api/signing", issuer)
     verifier = AccessTokenVerifier(
         issuer,
         audience,
         checks=resource_server_checks(instance),
         dpop_algs=DPOP_ALGS,
-        revocation_cache_seconds=settings.signing.revocation_cache_seconds,
+        revocation_cache_seconds=signing_settings.revocation_cache_seconds,
     )
     register(app, service, verifier)
     verify = app.extensions.get("antin.verify")
@@ -50,10 +53,10 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
         # The verification API takes the same bearer tokens, and its page shows what a QR code's id refers to.
         from signing.validation.views import access_check_from_verifier
 
-        verify.access_check = access_check_from_verifier(app.extensions["antin.signing"].verifier)
+        verify.access_check = access_check_from_verifier(verifier)
         verify.lookup_document = service.describe_signature
     if "antin.readiness" in app.extensions:
-        from idp.health import add_readiness_check
+        from antin.kernel.health import add_readiness_check
 
         def check_hsm() -> None:
             service.keystore.check()
@@ -64,7 +67,7 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
         add_readiness_check(app, "hsm", check_hsm)
         add_readiness_check(app, "pki", check_pki)
     if "antin.openapi" in app.extensions:
-        from idp.openapi import add_openapi
+        from antin.kernel.openapi import add_openapi
         from signing.openapi import OPENAPI
 
         components = OPENAPI["components"]

@@ -22,20 +22,21 @@ from urllib.parse import unquote
 from flask import Blueprint, Flask, Response, current_app, g, request, send_file
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from antin.kernel.errors import problem_response
+from antin.kernel.web import exempt_blueprint
 from directory.errors import DirectoryError
-from idp.errors import problem_response
-from idp.web import exempt_blueprint
 from signing.appearance import parse_visible
 from signing.auth import AccessToken, AccessTokenVerifier, TokenError
 from signing.errors import SigningError
 from signing.pades import LEVELS
 from signing.service import SigningService, SignOutcome, SignRequest
+from signing.settings import SigningSettings
 
 __all__ = ["EXTENSION_KEY", "api", "pki_endpoints", "register", "signing_state"]
 
 log = logging.getLogger(__name__)
 
-EXTENSION_KEY = "antin.signing"
+EXTENSION_KEY = "antin.signing.api"  # in app.extensions; the service is "antin.signing" in the instance
 MAX_PROTOCOL_BODY = 64 * 1024  # OCSP and time-stamp requests are small
 FORM_OVERHEAD = 1024 * 1024
 
@@ -110,7 +111,7 @@ def _directory_error(err: DirectoryError) -> Response:
 
 @api.errorhandler(RequestEntityTooLarge)
 def _too_large(_err: RequestEntityTooLarge) -> Response:
-    limit = signing_state().service.settings.signing.max_document_mb
+    limit = signing_state().service.settings.section(SigningSettings).max_document_mb
     return problem(413, "invalid-document", "Document too large", f"the upload is over the {limit} MB limit")
 
 
@@ -314,7 +315,7 @@ def ocsp_get(encoded: str) -> Response:
 @pki_endpoints.post("/tsa")
 def timestamp() -> Response:
     state = signing_state()
-    if state.service.settings.signing.tsa_url:
+    if state.service.settings.section(SigningSettings).tsa_url:
         return problem(404, "tsa-disabled", "No TSA here", "this platform uses an external time-stamping authority")
     return _respond(
         state.service.tsa.respond, _protocol_body("application/timestamp-query"), "application/timestamp-reply"

@@ -15,9 +15,9 @@ from typing import Any, NoReturn, cast
 
 import click
 
+from antin.kernel.database import DatabaseUnavailableError
+from antin.kernel.instance import Instance
 from directory.errors import DirectoryError
-from idp.database import DatabaseUnavailableError
-from idp.instance import Instance
 from signing.appearance import parse_visible
 from signing.errors import InvalidDocumentError, InvalidRequestError, SigningError
 from signing.pades import LEVELS, Level

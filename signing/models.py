@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import Base, utcnow
+from antin.kernel.database import Base, utcnow
 
 __all__ = [
     "CertificateRole",

@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 description of the signing API, a fragment merged into ``/api/openapi.json``.
 
-``signing.init_app`` merges ``OPENAPI["paths"]`` and ``OPENAPI["components"]`` with ``idp.openapi.add_openapi``;
-errors refer to the platform's shared ``Problem`` schema.
+``signing.init_app`` merges ``OPENAPI["paths"]`` and ``OPENAPI["components"]`` with
+``antin.kernel.openapi.add_openapi``; errors refer to the platform's shared ``Problem`` schema.
 """
 
 from __future__ import annotations

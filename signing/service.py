@@ -24,11 +24,12 @@ from typing import Any, BinaryIO
 
 from asn1crypto import x509
 
+from antin.kernel.audit.events import AuditEvent
+from antin.kernel.database import utcnow
+from antin.kernel.instance import Instance
+from directory.instance import directory_service
 from directory.models import Person, UnitRef
 from directory.protocol import UserDirectory
-from idp.audit.events import AuditEvent
-from idp.database import utcnow
-from idp.instance import Instance
 from signing.appearance import (
     DEFAULT_FONT,
     Appearance,
@@ -52,6 +53,7 @@ from signing.keystore import KeyStore, Pkcs11KeyStore
 from signing.models import SignatureRecord, aware
 from signing.pades import LEVELS, Level, PadesEngine, PadesOptions, SignerMaterial
 from signing.pki import CertificateAuthority, CertificateInfo, PkiUrls, RevocationMaterial
+from signing.settings import HsmSettings, SigningSettings
 from signing.tsa import TimeStampAuthority, database_serials
 
 __all__ = ["SignOutcome", "SignRequest", "SigningService", "keystore_for", "signing_service"]
@@ -112,7 +114,7 @@ class SignOutcome:
 
 def keystore_for(instance: Instance) -> KeyStore:
     """The PKCS#11 key store the settings name; the embedded default creates its SoftHSM2 token on first use."""
-    hsm = instance.settings.hsm
+    hsm = instance.settings.section(HsmSettings)
     if hsm.module is not None:
         return Pkcs11KeyStore(HsmConfig(hsm.module, hsm.token_label, hsm.pin))
     folder = instance.ensure_data_dir() / "softhsm"
@@ -130,7 +132,7 @@ class SigningService:
     ) -> None:
         self.instance = instance
         self.settings = instance.settings
-        self._directory = directory or (lambda: instance.directory)
+        self._directory = directory or (lambda: directory_service(instance))
         self._keystore = keystore
         self._lock = threading.RLock()
 
@@ -150,12 +152,12 @@ class SigningService:
 
     @cached_property
     def ca(self) -> CertificateAuthority:
-        s = self.settings.signing
+        s = self.settings.section(SigningSettings)
         return CertificateAuthority(
             self.instance.database,
             self.keystore,
             urls=self.urls,
-            key_algorithm=self.settings.hsm.key_type,
+            key_algorithm=self.settings.section(HsmSettings).key_type,
             ca_name=s.ca_name,
             organisation=s.organisation,
             pem_dir=self.instance.data_dir / "pki",
@@ -178,7 +180,7 @@ class SigningService:
 
     @cached_property
     def engine(self) -> PadesEngine:
-        external = self.settings.signing.tsa_url
+        external = self.settings.section(SigningSettings).tsa_url
         if external:
             return PadesEngine(self.keystore, tsa_url=external, revocation=self._revocation)
         return PadesEngine(
@@ -296,7 +298,7 @@ class SigningService:
     def _person_certificate(self, person: Person, actor: str) -> CertificateInfo:
         cert = self.ca.signing_certificate(uid=person.uid)
         if cert is None:
-            if not self.settings.signing.auto_issue:
+            if not self.settings.section(SigningSettings).auto_issue:
                 raise CertificateNotFoundError(f"official {person.uid} (issue one with `antin pki issue --uid`)")
             cert = self.ca.issue_for_person(person)
             self._audit(
@@ -309,12 +311,12 @@ class SigningService:
 
     def _seal_certificate(self, clerk: Person, unit_code: str, actor: str) -> tuple[CertificateInfo, UnitRef]:
         unit, above = _unit_in_path(clerk, unit_code)
-        prefix = self.settings.signing.seal_group_prefix
+        prefix = self.settings.section(SigningSettings).seal_group_prefix
         if prefix and not any(group.startswith(prefix) for group in clerk.groups):
             raise SignerNotAllowedError(clerk.uid, f"only the records office ({prefix}… groups) may apply a seal")
         cert = self.ca.signing_certificate(unit_code=unit_code)
         if cert is None:
-            if not self.settings.signing.auto_issue:
+            if not self.settings.section(SigningSettings).auto_issue:
                 raise CertificateNotFoundError(f"the seal of unit {unit_code}")
             cert = self.ca.issue_seal(unit, above)
             self._audit(
@@ -332,7 +334,7 @@ class SigningService:
     ) -> SignOutcome:
         """Sign the PDF in ``source`` (a seekable file) into ``output`` (seekable); nothing is written on error."""
         actor = actor or request.signer_uid
-        level: Level = request.level or self.settings.signing.default_level
+        level: Level = request.level or self.settings.section(SigningSettings).default_level
         if level not in LEVELS:
             raise InvalidRequestError("level", f"must be one of {', '.join(LEVELS)}")
         self._check_size(source)
@@ -465,7 +467,7 @@ class SigningService:
 
     @property
     def max_bytes(self) -> int:
-        return self.settings.signing.max_document_mb * 1024 * 1024
+        return self.settings.section(SigningSettings).max_document_mb * 1024 * 1024
 
     def _check_size(self, source: BinaryIO) -> None:
         size = source.seek(0, os.SEEK_END)
@@ -473,12 +475,12 @@ class SigningService:
         if size > self.max_bytes:
             raise InvalidDocumentError(
                 "too-large",
-                f"the PDF is {size / 1048576:.0f} MB; the limit is {self.settings.signing.max_document_mb} MB",
+                f"the PDF is {size / 1048576:.0f} MB; the limit is {self.max_bytes // 1048576} MB",
             )
 
     @cached_property
     def _font(self) -> Path:
-        font = self.settings.signing.font or DEFAULT_FONT
+        font = self.settings.section(SigningSettings).font or DEFAULT_FONT
         if not font.is_file():
             raise InvalidRequestError(
                 "font", f"{font} does not exist (install fonts-dejavu-core or set ANTIN_SIGNING_FONT)"
@@ -487,7 +489,7 @@ class SigningService:
 
     @cached_property
     def _image_dir(self) -> Path:
-        return self.settings.signing.image_dir or (self.instance.data_dir / "signing" / "images")
+        return self.settings.section(SigningSettings).image_dir or (self.instance.data_dir / "signing" / "images")
 
     def _audit(self, event: AuditEvent, *, actor: str | None, subject: str | None, details: dict[str, Any]) -> None:
         self.instance.audit.record(event, actor=actor, subject=subject, details=details)
@@ -513,8 +515,4 @@ def _sha256(stream: BinaryIO) -> str:
 
 def signing_service(instance: Instance) -> SigningService:
     """The instance's signing service, created on first use and kept in ``instance.extensions``."""
-    service = instance.extensions.get(EXTENSION_KEY)
-    if service is None:
-        service = instance.extensions[EXTENSION_KEY] = SigningService(instance)
-    assert isinstance(service, SigningService)
-    return service
+    return instance.service(EXTENSION_KEY, SigningService)

@@ -16,7 +16,7 @@ from typing import Any
 
 from asn1crypto import algos, cms, core, tsp, x509
 
-from idp.database import Database
+from antin.kernel.database import Database
 from signing.keystore import KeyStore, key_algorithm_of
 from signing.models import TimestampRecord
 from signing.pki.profiles import POLICY_OID

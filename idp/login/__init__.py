@@ -9,36 +9,37 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
+from antin.kernel.instance import Instance
 from idp.login.service import LoginService
+from idp.settings import ThrottleSettings
 
 __all__ = ["EXTENSION_KEY", "get_login_service", "init_app"]
 
 EXTENSION_KEY = "antin.login"
 
 
-def _build(instance: object) -> LoginService:
+def _build(instance: Instance) -> LoginService:
     from idp.oidc.provider import get_provider
     from idp.throttle import DatabaseThrottleStore, DeviceCookies, LoginThrottle, RedisThrottleStore, ThrottleStore
 
-    provider = get_provider(instance)  # type: ignore[arg-type]
+    provider = get_provider(instance)
     settings = provider.settings
     store: ThrottleStore
     if settings.redis.url:
         store = RedisThrottleStore(settings.redis.url)
     else:
         store = DatabaseThrottleStore(provider.instance.database)
-    devices = DeviceCookies.from_secret(provider.instance.secret_key, settings.throttle.device_days * 86400)
-    return LoginService(provider.directory, LoginThrottle(store, settings.throttle), provider.audit, devices)
+    devices = DeviceCookies.from_secret(
+        provider.instance.secret_key, settings.section(ThrottleSettings).device_days * 86400
+    )
+    return LoginService(
+        provider.directory, LoginThrottle(store, settings.section(ThrottleSettings)), provider.audit, devices
+    )
 
 
 def get_login_service() -> LoginService:
-    instance = current_app.extensions["antin.instance"]
-    service = instance.extensions.get(EXTENSION_KEY)
-    if service is None:
-        service = _build(instance)
-        instance.extensions[EXTENSION_KEY] = service
-    assert isinstance(service, LoginService)
-    return service
+    instance: Instance = current_app.extensions["antin.instance"]
+    return instance.service(EXTENSION_KEY, _build)
 
 
 def init_app(app: Flask) -> None:

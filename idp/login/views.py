@@ -11,8 +11,9 @@ from flask import Blueprint, Response, redirect, render_template, request, sessi
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
-from idp import i18n
-from idp.database import utcnow
+from antin.kernel import i18n
+from antin.kernel.database import utcnow
+from antin.kernel.web import local_redirect_target
 from idp.login.flow import ACCOUNT, begin_steps, complete_authentication
 from idp.login.service import LoginService, LoginStatus, PasswordChangeOutcome
 from idp.oidc.acr import ACR_PASSWORD
@@ -27,8 +28,8 @@ from idp.oidc.browser import (
 from idp.oidc.csrf import require_csrf
 from idp.oidc.interaction import AuthenticationResult, InteractionView
 from idp.oidc.ui import LANGUAGES, prefer_ui_locales
+from idp.settings import ThrottleSettings
 from idp.throttle import DEVICE_COOKIE
-from idp.web import local_redirect_target
 
 __all__ = ["bp"]
 
@@ -59,7 +60,7 @@ def _remember_device(response: BaseResponse, cookie: str | None) -> BaseResponse
         response.set_cookie(
             DEVICE_COOKIE,
             cookie,
-            max_age=provider.settings.throttle.device_days * 86400,
+            max_age=provider.settings.section(ThrottleSettings).device_days * 86400,
             secure=provider.settings.cookie_secure,
             httponly=True,
             samesite="Lax",

@@ -26,7 +26,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.wsgi_app = PublishedDocuments(app.wsgi_app, provider)  # type: ignore[method-assign]
     if "antin.readiness" in app.extensions:
-        from idp.health import add_readiness_check
+        from antin.kernel.health import add_readiness_check
 
         def signing_keys_readable() -> None:
             # the active private keys can be read (the instance secret has not changed under them)

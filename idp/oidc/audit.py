@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from idp.audit.events import AuditEvent
-from idp.instance import Instance
+from antin.kernel.audit.events import AuditEvent
+from antin.kernel.instance import Instance
 
 __all__ = ["Auditor"]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from idp.instance import Instance
+from antin.kernel.instance import Instance
 from idp.oidc.acr import ACR_VALUES
 from idp.oidc.audit import Auditor
 from idp.oidc.clients import (
@@ -23,6 +23,7 @@ from idp.oidc.clients import (
     parse_jwks,
 )
 from idp.oidc.keys import SigningKeys
+from idp.settings import OidcSettings
 
 __all__ = ["clients", "keys"]
 
@@ -259,7 +260,7 @@ def keys() -> None:
 
 
 def _signing_keys(instance: Instance) -> SigningKeys:
-    o = instance.settings.oidc
+    o = instance.settings.section(OidcSettings)
     longest = max(o.access_token_ttl, o.id_token_ttl, o.refresh_token_ttl)
     return SigningKeys(
         instance.database, instance.secret_key, retire_after_seconds=longest + o.key_overlap_hours * 3600

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from idp.database import Database, utcnow
+from antin.kernel.database import Database, utcnow
 from idp.oidc.models import Client
 from idp.oidc.secrets import digest, new_secret, same_digest
 

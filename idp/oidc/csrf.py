@@ -1,4 +1,4 @@
-"""CSRF for our forms, on the kernel's token (``idp.web``): checked again here so that the protocol's few
+"""CSRF for our forms, on the kernel's token (``antin.kernel.web``): checked again here so that the protocol's few
 exempt endpoints that also serve forms (the logout confirmation) stay protected."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import hmac
 
 from flask import abort, request, session
 
-from idp import web
-from idp.web import csrf_token
+from antin.kernel import web
+from antin.kernel.web import csrf_token
 
 __all__ = ["CSRF_FIELD", "csrf_token", "csrf_token_valid", "require_csrf"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 
-from idp.instance import Instance
+from antin.kernel.instance import Instance
 from idp.oidc.clients import ClientRegistry, ClientSpec
 
 __all__ = ["DEMO_CLIENT_FILE", "DEMO_REDIRECT_URIS", "ensure_demo_client"]

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from idp.health import HTTP_DURATION, HTTP_REQUESTS
+from antin.kernel.health import HTTP_DURATION, HTTP_REQUESTS
 from idp.oidc.discovery import provider_metadata
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import delete, update
 
-from idp.database import Database, utcnow
+from antin.kernel.database import Database, utcnow
 from idp.oidc.models import Interaction
 from idp.oidc.secrets import digest
 

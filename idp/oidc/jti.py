@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from idp.database import Database, utcnow
+from antin.kernel.database import Database, utcnow
 from idp.oidc.models import UsedJti
 
 __all__ = ["JtiStore"]

@@ -23,7 +23,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
 from sqlalchemy import select
 
-from idp.database import Database, utcnow
+from antin.kernel.database import Database, utcnow
 from idp.oidc.models import SigningKey
 from idp.oidc.token_types import TokenType, WrongTokenTypeError, check_token_type
 

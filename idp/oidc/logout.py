@@ -19,7 +19,7 @@ from datetime import timedelta
 import requests
 from sqlalchemy import select, update
 
-from idp.database import Database, utcnow
+from antin.kernel.database import Database, utcnow
 from idp.oidc.clients import ClientRecord
 from idp.oidc.keys import SigningKeys
 from idp.oidc.models import BackchannelDelivery

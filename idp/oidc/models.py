@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from idp.database import Base, UtcDateTime, utcnow
+from antin.kernel.database import Base, UtcDateTime, utcnow
 
 __all__ = [
     "AuthorizationCode",

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from idp.database import Database, utcnow
+from antin.kernel.database import Database, utcnow
 from idp.oidc.models import PushedRequest
 from idp.oidc.secrets import digest, new_secret
 

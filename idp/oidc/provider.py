@@ -11,8 +11,9 @@ from typing import Any
 
 from flask import g, has_request_context, request
 
+from antin.kernel.instance import Instance
+from directory.instance import directory_service
 from directory.protocol import UserDirectory
-from idp.instance import Instance
 from idp.oidc.acr import ACR_PASSWORD
 from idp.oidc.audit import Auditor
 from idp.oidc.claims import claims_for, claims_of_scopes, requested_claim_names
@@ -28,6 +29,7 @@ from idp.oidc.par import PushedRequests
 from idp.oidc.resource import dpop_nonces
 from idp.oidc.sessions import SessionService
 from idp.oidc.tokens import GrantContext, TokenService
+from idp.settings import OidcSettings
 
 __all__ = ["EXTENSION_KEY", "OidcProvider", "get_provider"]
 
@@ -41,7 +43,7 @@ class OidcProvider:
         self.settings = settings
         self.issuer = settings.core.issuer
         db = instance.database
-        o = settings.oidc
+        o = settings.section(OidcSettings)
         longest_token = max(o.access_token_ttl, o.id_token_ttl, o.refresh_token_ttl)
         self.keys = SigningKeys(
             db, instance.secret_key, retire_after_seconds=longest_token + o.key_overlap_hours * 3600
@@ -73,7 +75,7 @@ class OidcProvider:
     def directory(self) -> UserDirectory:
         if self._directory is not None:
             return self._directory
-        directory: UserDirectory = self.instance.directory
+        directory: UserDirectory = directory_service(self.instance)
         return directory
 
     @cached_property
@@ -193,12 +195,7 @@ class OidcProvider:
 
 
 def get_provider(instance: Instance) -> OidcProvider:
-    provider = instance.extensions.get(EXTENSION_KEY)
-    if provider is None:
-        provider = OidcProvider(instance)
-        instance.extensions[EXTENSION_KEY] = provider
-    assert isinstance(provider, OidcProvider)
-    return provider
+    return instance.service(EXTENSION_KEY, OidcProvider)
 
 
 def replace_directory(instance: Instance, directory: UserDirectory) -> OidcProvider:

@@ -13,12 +13,13 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from idp.database import Database
-from idp.instance import Instance
+from antin.kernel.database import Database
+from antin.kernel.instance import Instance
 from idp.oidc.dpop import DPOP_ALGS, InvalidDPoPProofError, UseDPoPNonceError, verify_dpop_proof
 from idp.oidc.dpop_nonce import DPoPNonces
 from idp.oidc.jti import JtiStore
 from idp.oidc.models import Client, Grant, IssuedToken
+from idp.settings import OidcSettings
 
 __all__ = [
     "DPOP_ALGS",
@@ -106,7 +107,7 @@ class ResourceServerChecks:
 
 def dpop_nonces(instance: Instance) -> DPoPNonces | None:
     """The instance's DPoP nonces when ``oidc.dpop_nonce`` is on; every worker sharing the secret agrees on them."""
-    return DPoPNonces(instance.secret_key) if instance.settings.oidc.dpop_nonce else None
+    return DPoPNonces(instance.secret_key) if instance.settings.section(OidcSettings).dpop_nonce else None
 
 
 def resource_server_checks(instance: Instance) -> ResourceServerChecks:

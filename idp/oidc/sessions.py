@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from idp.database import Database, utcnow
+from antin.kernel.database import Database, utcnow
 from idp.oidc.interaction import AuthenticationResult
 from idp.oidc.models import SsoSession
 from idp.oidc.secrets import digest, new_secret

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session
 
-from idp.database import Database, table_of, utcnow
+from antin.kernel.database import Database, table_of, utcnow
 from idp.oidc.clients import ClientRecord
 from idp.oidc.keys import InvalidJwtError, SigningKeys
 from idp.oidc.models import AuthorizationCode, Grant, IssuedToken, SessionClient, SsoSession

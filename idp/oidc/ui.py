@@ -1,4 +1,4 @@
-"""The pages' shared setup: templates, static files and languages (the kernel's Flask-Babel, ``idp.i18n``).
+"""The pages' shared setup: templates, static files and languages (the kernel's Flask-Babel, ``antin.kernel.i18n``).
 
 The language is the official's explicit choice (the switch sets the kernel's ``antin_lang`` cookie), else the
 client's ``ui_locales`` for the current sign-in, else the browser's Accept-Language, else Vietnamese.
@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import Blueprint, Flask, g, request
 from flask_babel import get_locale
 
-from idp import i18n
+from antin.kernel import i18n
 from idp.oidc.csrf import CSRF_FIELD, csrf_token
 
 __all__ = ["LANGUAGES", "init_ui", "prefer_ui_locales", "ui_bp"]

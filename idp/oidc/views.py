@@ -12,8 +12,9 @@ from flask import Blueprint, Response, g, jsonify, redirect, render_template, re
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
+from antin.kernel.database import utcnow
+from antin.kernel.web import csrf_exempt
 from directory.errors import DirectoryUnavailableError
-from idp.database import utcnow
 from idp.oidc.acr import ACR_VALUES, acr_rank, satisfies
 from idp.oidc.authorize import (
     AuthorizationRequest,
@@ -41,7 +42,6 @@ from idp.oidc.server import ALL_AUTH_METHODS
 from idp.oidc.sessions import SessionView
 from idp.oidc.token_types import TokenType
 from idp.oidc.tokens import CodeRequest
-from idp.web import csrf_exempt
 
 __all__ = ["bp"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import Base
+from antin.kernel.database import Base
 
 __all__ = ["ThrottleCounter"]
 

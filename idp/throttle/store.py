@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ColumnElement
 
-from idp.database import Database, table_of
+from antin.kernel.database import Database, table_of
 from idp.throttle.models import ThrottleCounter
 
 __all__ = [

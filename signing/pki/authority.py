@@ -19,8 +19,8 @@ from typing import Any
 from asn1crypto import pem, x509
 from sqlalchemy import select
 
+from antin.kernel.database import Database, utcnow
 from directory.models import Person, UnitRef
-from idp.database import Database, utcnow
 from signing.errors import (
     CertificateNotFoundError,
     CertificateRevokedError,

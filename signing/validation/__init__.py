@@ -61,7 +61,7 @@ def init_app(
     access_check: AccessCheck | None = None,
     lookup_document: DocumentLookup | None = None,
 ) -> None:
-    from idp.openapi import add_openapi
+    from antin.kernel.openapi import add_openapi
     from signing.validation.openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS, OPENAPI_SECURITY
     from signing.validation.render import register_jinja
     from signing.validation.views import VerifyExtension, register

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import click
 
-from idp.settings import SettingsError, load_settings
+from antin.kernel.settings import Settings
+from signing.settings import SigningSettings
 from signing.validation.errors import UnusableInputError
 from signing.validation.model import DocumentReport
 
@@ -62,10 +63,11 @@ def verify(
     from signing.validation.render import render_html, render_pdf, render_text
     from signing.validation.service import policy_from_settings, verify_file
 
-    try:  # settings only: verifying needs no database, directory or token, and starts quicker without them
-        settings = load_settings()
-    except SettingsError as err:
-        raise click.ClickException(str(err)) from None
+    # Settings only (``antin`` loads them for this command): verifying needs no database, directory or token,
+    # and starts quicker without them.
+    settings = click.get_current_context().find_object(Settings)
+    if settings is None:
+        raise click.UsageError("no settings: run this through `antin verify`")
     try:
         policy = policy_from_settings(settings, trust)
     except (OSError, ValueError) as err:
@@ -76,7 +78,7 @@ def verify(
 
         policy = dataclasses.replace(policy, fetch_revocation=fetch)
     try:
-        report = verify_file(file, policy, max_bytes=settings.signing.verify_max_bytes)
+        report = verify_file(file, policy, max_bytes=settings.section(SigningSettings).verify_max_bytes)
     except UnusableInputError as err:
         if as_json:
             click.echo(json.dumps({"error": err.reason, "detail": str(err)}, ensure_ascii=False))

@@ -16,8 +16,9 @@ from typing import IO
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from idp.settings import Settings
+from antin.kernel.settings import Settings
 from signing.pades.validate import certificate_facts_from_der, examine_pdf
+from signing.settings import SigningSettings
 from signing.validation.errors import UnusableInputError
 from signing.validation.indications import judge_document
 from signing.validation.model import DocumentReport
@@ -62,8 +63,12 @@ def load_trust_roots(paths: Iterable[Path]) -> tuple[bytes, ...]:
 
 def policy_from_settings(settings: Settings, extra_roots: Sequence[Path] = ()) -> ValidationPolicy:
     """The policy of this instance: the platform CA, ``ANTIN_SIGNING_TRUST_ROOTS`` and ``extra_roots``."""
-    roots = load_trust_roots([*platform_root_files(settings), *settings.signing.trust_roots, *extra_roots])
-    return ValidationPolicy(trust_roots=roots, fetch_revocation=settings.signing.verify_fetch_revocation)
+    roots = load_trust_roots(
+        [*platform_root_files(settings), *settings.section(SigningSettings).trust_roots, *extra_roots]
+    )
+    return ValidationPolicy(
+        trust_roots=roots, fetch_revocation=settings.section(SigningSettings).verify_fetch_revocation
+    )
 
 
 def _check_header(head: bytes) -> None:

@@ -22,9 +22,10 @@ from typing import IO, Any, Protocol
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
 
-from idp.errors import ProblemError
-from idp.ratelimit import BusyError, RateLimitedError, limiter_for
-from idp.web import exempt_blueprint, get_instance
+from antin.kernel.errors import ProblemError
+from antin.kernel.ratelimit import BusyError, RateLimitedError, limiter_for
+from antin.kernel.web import exempt_blueprint, get_instance
+from signing.settings import SigningSettings
 from signing.validation.errors import UnusableInputError
 from signing.validation.model import DocumentReport
 from signing.validation.policy import ValidationPolicy
@@ -143,12 +144,12 @@ def _policy() -> ValidationPolicy:
 
 
 def _max_bytes() -> int:
-    return get_instance().settings.signing.verify_max_bytes
+    return get_instance().settings.section(SigningSettings).verify_max_bytes
 
 
 def _check_rate() -> None:
     """Count this verification for the client's address; raise ``RateLimitedError`` past the limit."""
-    settings = get_instance().settings.signing
+    settings = get_instance().settings.section(SigningSettings)
     limiter_for(get_instance()).check_rate(
         "verify", request.remote_addr or "unknown", settings.verify_rate_limit, RATE_WINDOW_SECONDS
     )
@@ -157,7 +158,7 @@ def _check_rate() -> None:
 @contextmanager
 def _verification_slot() -> Iterator[None]:
     """One of this host's verification slots for the block; ``BusyError`` when all are taken."""
-    capacity = get_instance().settings.signing.verify_concurrency
+    capacity = get_instance().settings.section(SigningSettings).verify_concurrency
     with limiter_for(get_instance()).gate("verify", capacity, LEASE_SECONDS, retry_after=BUSY_RETRY_SECONDS):
         yield
 

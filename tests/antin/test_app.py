@@ -10,17 +10,18 @@ from flask import Flask, render_template_string
 from flask.testing import FlaskClient
 
 from antin.app import create_app
+from antin.kernel.instance import Instance
 from antin.migrate import upgrade
+from antin.settings import load_settings
+from directory.instance import directory_service, use_directory
 from directory.memory import InMemoryDirectory
-from idp.instance import Instance
-from idp.settings import load_settings
 
 
 @pytest.fixture
 def instance(tmp_path: Path) -> Iterator[Instance]:
     inst = Instance(load_settings({"ANTIN_DATA_DIR": str(tmp_path), "ANTIN_LOG_LEVEL": "WARNING"}))
     upgrade(inst.database)
-    inst.__dict__["directory"] = InMemoryDirectory()  # the real directory is tested in tests/directory
+    use_directory(inst, InMemoryDirectory())  # the real directory is tested in tests/directory
     yield inst
     inst.close()
 
@@ -54,7 +55,7 @@ def test_readyz_names_what_is_unavailable(client: FlaskClient, instance: Instanc
     ready = client.get("/readyz").json
     assert ready is not None and ready["status"] == "ready"
     assert ready["checks"]["database"] == "ok" and ready["checks"]["directory"] == "ok"
-    directory = instance.directory
+    directory = directory_service(instance)
     assert isinstance(directory, InMemoryDirectory)
     directory.available = False
     response = client.get("/readyz")
@@ -79,14 +80,14 @@ def _app_with(tmp_path: Path, **env: str) -> tuple[Flask, Instance]:
     settings = load_settings({"ANTIN_DATA_DIR": str(tmp_path), "ANTIN_LOG_LEVEL": "WARNING", **env})
     inst = Instance(settings)
     upgrade(inst.database)
-    inst.__dict__["directory"] = InMemoryDirectory()
+    use_directory(inst, InMemoryDirectory())
     return create_app(instance=inst), inst
 
 
 def test_a_stranger_sees_only_that_the_platform_is_up_or_not(client: FlaskClient, instance: Instance) -> None:
     assert client.get("/healthz", environ_base=OUTSIDE).json == {"status": "ok"}
     assert client.get("/readyz", environ_base=OUTSIDE).json == {"status": "ready"}
-    directory = instance.directory
+    directory = directory_service(instance)
     assert isinstance(directory, InMemoryDirectory)
     directory.available = False
     down = client.get("/readyz", environ_base=OUTSIDE)
@@ -133,7 +134,7 @@ def test_metrics_and_readiness_details_from_the_operators_networks(tmp_path: Pat
     [("ANTIN_SERVER_METRICS_TOKEN", "short"), ("ANTIN_SERVER_METRICS_NETWORKS", "10.0.0.0/8,not-a-network")],
 )
 def test_bad_metrics_settings_stop_the_start(tmp_path: Path, name: str, value: str) -> None:
-    from idp.settings import SettingsError
+    from antin.kernel.settings import SettingsError
 
     with pytest.raises(SettingsError) as err:
         load_settings({"ANTIN_DATA_DIR": str(tmp_path), name: value})

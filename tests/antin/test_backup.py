@@ -32,15 +32,16 @@ from sqlalchemy import create_engine, text
 
 from antin.app import create_app
 from antin.backup import copy_softhsm_tokens, masked_settings
+from antin.kernel.audit import AuditEvent
+from antin.kernel.instance import Instance
 from antin.migrate import upgrade
+from antin.settings import load_settings
+from directory.instance import directory_service, managed_slapd
 from directory.models import AuthStatus, NewPerson, UnitKind
 from directory.slapd import ManagedSlapd
-from idp.audit import AuditEvent
-from idp.instance import Instance
 from idp.oidc.clients import ClientSpec
 from idp.oidc.provider import get_provider
 from idp.oidc.tokens import GrantContext
-from idp.settings import load_settings
 from signing.samples import sample_pdf
 from signing.service import SignRequest, signing_service
 from signing.validation.service import policy_from_settings, verify_bytes
@@ -97,7 +98,7 @@ def instance_env(data_dir: Path, issuer: str) -> dict[str, str]:
 
 def build_source(instance: Instance) -> tuple[bytes, str, str, str, str]:
     """An official with a group and a failed sign-in, a B-LT signature, and a refresh token of a client."""
-    directory = instance.directory
+    directory = directory_service(instance)
     directory.create_unit("HT", "Tỉnh ủy Hà Tĩnh", UnitKind.PROVINCIAL_COMMITTEE, None)
     person = directory.create_person(
         NewPerson(uid=UID, full_name="Nguyễn Văn An", unit_code="HT", password=PASSWORD, position="Chánh Văn phòng")
@@ -162,7 +163,7 @@ def backup(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             signed, entry_uuid, client_id, secret, refresh = build_source(instance)
             # online: slapd runs, this process holds an HSM session and keeps appending to the audit chain (each
             # entry sealed to the previous one) while the backup is taken; the restored chain must still verify
-            assert instance.managed_slapd is not None and instance.managed_slapd.is_running()
+            assert managed_slapd(instance) is not None and managed_slapd(instance).is_running()
             entries_before = instance.audit.verify().entries_checked
             done = threading.Event()
             writing = threading.Thread(target=keep_auditing, args=(instance, done))
@@ -367,10 +368,10 @@ def test_an_outside_directory_is_exported_with_hashes_and_loads_into_slapd(tmp_p
         instance = Instance(load_settings(env))
         try:
             upgrade(instance.database)
-            instance.directory.create_unit("HT", "Tỉnh ủy Hà Tĩnh", UnitKind.PROVINCIAL_COMMITTEE, None)
+            directory_service(instance).create_unit("HT", "Tỉnh ủy Hà Tĩnh", UnitKind.PROVINCIAL_COMMITTEE, None)
             new = NewPerson(uid=UID, full_name="Nguyễn Văn An", unit_code="HT", password=PASSWORD)
-            source_uuid = instance.directory.create_person(new).entry_uuid
-            instance.directory.authenticate(UID, "not-the-password")
+            source_uuid = directory_service(instance).create_person(new).entry_uuid
+            directory_service(instance).authenticate(UID, "not-the-password")
         finally:
             instance.close()
         result = antin(["backup", str(tmp_path / "backup"), "--json"], env)
@@ -395,13 +396,13 @@ def test_an_outside_directory_is_exported_with_hashes_and_loads_into_slapd(tmp_p
         env = env | {"ANTIN_DIRECTORY_URIS": fresh.ldap_uri, "ANTIN_DATA_DIR": str(tmp_path / "r")}
         instance = Instance(load_settings(env))
         try:
-            person = instance.directory.find_by_uid(UID)
+            person = directory_service(instance).find_by_uid(UID)
             assert person is not None
             conn = fresh.admin_connection()
             entry = conn.read(person.dn, ["pwdFailureTime"])  # the failed sign-in (a success would clear it)
             conn.close()
             assert entry is not None and entry.get("pwdFailureTime")
-            outcome = instance.directory.authenticate(UID, PASSWORD)
+            outcome = directory_service(instance).authenticate(UID, PASSWORD)
             assert outcome.status is AuthStatus.SUCCESS and outcome.person is not None
             assert outcome.person.entry_uuid == source_uuid
         finally:

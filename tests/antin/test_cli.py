@@ -79,7 +79,7 @@ def test_db_upgrade_then_audit_verify_detects_tampering(env: dict[str, str]) -> 
 
     # append a few events through the library, as the platform does, then tamper with the file
     code = (
-        "from antin.cli import build_instance\nfrom idp.audit import AuditEvent\ni = build_instance()\n"
+        "from antin.cli import build_instance\nfrom antin.kernel.audit import AuditEvent\ni = build_instance()\n"
         "[i.audit.record(AuditEvent.LOGIN_PASSWORD_FAILURE, actor='nguyenvanan') for _ in range(4)]\n"
     )
     subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60)

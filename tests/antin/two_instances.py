@@ -32,9 +32,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from requests.adapters import HTTPAdapter
 
+from antin.kernel.database import Database
 from directory.models import NewPerson, UnitKind
 from directory.service import LdapDirectory
-from idp.database import Database
 from idp.oidc.clients import ClientRegistry
 from tests.components import free_port, require_command
 from tests.directory.conftest import PASSWORD, SERVICE_PASSWORD, config_for, start_slapd

@@ -101,8 +101,8 @@ def test_groups_commands(
     unique: Callable[[str], str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from antin.kernel.audit.events import AuditEvent
     from directory import cli as directory_cli
-    from idp.audit.events import AuditEvent
 
     heard: list[tuple[str, str]] = []
     monkeypatch.setattr(

@@ -12,11 +12,11 @@ from typing import Any
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from antin.kernel.database import Base
+from antin.kernel.instance import Instance
+from antin.settings import load_settings
 from directory.memory import InMemoryDirectory
-from idp.database import Base
-from idp.instance import Instance
 from idp.oidc.provider import OidcProvider, replace_directory
-from idp.settings import load_settings
 
 
 def build_app(data_dir: Path, issuer: str, directory: InMemoryDirectory, **overrides: Any) -> Flask:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, text, update
 
+from antin.kernel.audit import AuditEvent, AuditLog
+from antin.kernel.audit.models import AuditEntry
+from antin.kernel.database import Database
 from antin.migrate import upgrade
-from idp.audit import AuditEvent, AuditLog
-from idp.audit.models import AuditEntry
-from idp.database import Database
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
+from antin.kernel.audit import AuditEvent, AuditLog
+from antin.kernel.database import PING_AFTER_IDLE_SECONDS, Database
 from antin.migrate import current_revision, head_revision, is_up_to_date, upgrade
 from antin.models import metadata
-from idp.audit import AuditEvent, AuditLog
-from idp.database import PING_AFTER_IDLE_SECONDS, Database
 from tests.servers import postgres_server
 
 
@@ -86,7 +86,7 @@ def _a_pooled_connection_the_server_dropped_is_replaced(db: Database) -> None:
 
 
 def test_an_unreachable_database_says_so_without_details(tmp_path: Path) -> None:
-    from idp.database import DatabaseUnavailableError
+    from antin.kernel.database import DatabaseUnavailableError
 
     db = Database("postgresql+psycopg://antin:hunter2@127.0.0.1:1/antin?connect_timeout=2")
     try:

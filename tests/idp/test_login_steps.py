@@ -9,10 +9,10 @@ import pytest
 from flask import Blueprint, request
 from werkzeug.wrappers import Response
 
+from antin.kernel.web import csrf_token
 from idp.login.flow import pending_authentication, step_completed
 from idp.login.steps import StepContext, register_step, unregister_step
 from idp.oidc.acr import ACR_MFA, acr_rank
-from idp.web import csrf_token
 from tests.idp.oidc_harness import LiveProvider
 from tests.idp.rp import Browser, RelyingParty
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from antin.cli import cli
 from directory.memory import InMemoryDirectory
+from idp.settings import OidcSettings
 from tests.idp.jose_check import verify_jws
 from tests.idp.oidc_harness import LiveProvider, live_provider
 from tests.idp.rp import Browser, RelyingParty
@@ -68,7 +69,7 @@ def test_clients_add_list_show_rotate_disable(run, op: LiveProvider) -> None:  #
 
     def refused_in_time(secret: str) -> bool:
         """The running server may use its copy of the registration for client_cache_seconds, no longer."""
-        deadline = time.monotonic() + op.instance.settings.oidc.client_cache_seconds + 1.0
+        deadline = time.monotonic() + op.instance.settings.section(OidcSettings).client_cache_seconds + 1.0
         while client_credentials_ok(secret):
             if time.monotonic() > deadline:
                 return False
@@ -128,7 +129,7 @@ def test_keys_rotate_with_overlap(
     import idp.oidc.keys as keys_module
 
     real = keys_module.utcnow
-    o = op.instance.settings.oidc
+    o = op.instance.settings.section(OidcSettings)
     later = timedelta(seconds=max(o.refresh_token_ttl, o.access_token_ttl) + o.key_overlap_hours * 3600 + 60)
     monkeypatch.setattr(keys_module, "utcnow", lambda: real() + later)
     op.provider.keys._cached_at = 0.0
@@ -157,7 +158,7 @@ def test_unreadable_keys_make_the_jwks_a_clear_503(tmp_path: Path) -> None:
 
 
 def test_changed_secret_is_explained_and_rotate_recovers(tmp_path: Path) -> None:
-    from idp.database import Base, Database
+    from antin.kernel.database import Base, Database
     from idp.oidc.keys import SigningKeys, SigningKeysUnreadableError
 
     db = Database(f"sqlite:///{tmp_path / 'k.sqlite3'}")
@@ -185,7 +186,7 @@ def test_demo_client_is_registered_once_and_works(op: LiveProvider) -> None:
 
 
 def test_plain_http_redirect_uris_are_refused_in_production(tmp_path: Path) -> None:
-    from idp.database import Base, Database
+    from antin.kernel.database import Base, Database
     from idp.oidc.clients import ClientError, ClientRegistry, ClientSpec
 
     db = Database(f"sqlite:///{tmp_path / 'c.sqlite3'}")

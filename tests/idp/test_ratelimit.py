@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from antin.kernel.database import Database
+from antin.kernel.ratelimit import BusyError, DatabaseLimitStore, Limiter, RateLimitedError, RedisLimitStore
+from antin.kernel.ratelimit.store import LimitStore
 from antin.migrate import upgrade
-from idp.database import Database
-from idp.ratelimit import BusyError, DatabaseLimitStore, Limiter, RateLimitedError, RedisLimitStore
-from idp.ratelimit.store import LimitStore
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "redis"])

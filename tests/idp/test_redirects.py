@@ -16,11 +16,12 @@ import pytest
 from flask.testing import FlaskClient
 
 from antin.app import create_app
+from antin.kernel.instance import Instance
+from antin.kernel.web import local_redirect_target
 from antin.migrate import upgrade
+from antin.settings import load_settings
+from directory.instance import use_directory
 from directory.memory import InMemoryDirectory
-from idp.instance import Instance
-from idp.settings import load_settings
-from idp.web import local_redirect_target
 from tests.components import require_command
 
 ORIGIN = "http://localhost"
@@ -82,7 +83,7 @@ LOCAL = {
 def client(tmp_path: Path) -> Iterator[FlaskClient]:
     instance = Instance(load_settings({"ANTIN_DATA_DIR": str(tmp_path), "ANTIN_LOG_LEVEL": "WARNING"}))
     upgrade(instance.database)
-    instance.__dict__["directory"] = InMemoryDirectory()
+    use_directory(instance, InMemoryDirectory())
     app = create_app(instance=instance)
     yield app.test_client()
     instance.close()

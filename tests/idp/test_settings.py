@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from idp.settings import SettingsError, load_settings
+from antin.kernel.settings import SettingsError
+from antin.settings import load_settings
+from directory.settings import DirectorySettings
 
 PRODUCTION = {
     "ANTIN_ENV": "production",
@@ -25,7 +27,7 @@ def test_defaults_are_the_embedded_development_instance() -> None:
     s = load_settings({})
     assert s.core.env == "development"
     assert s.core.issuer == "http://localhost:5000"
-    assert s.directory.managed is True
+    assert s.section(DirectorySettings).managed is True
     assert s.database_url.startswith("sqlite:///") and s.database_url.endswith("var/antin.sqlite3")
     assert s.cookie_secure is False  # http://localhost development only
 
@@ -42,9 +44,9 @@ def test_environment_variables_are_converted_by_type() -> None:
     )
     assert s.data_dir == Path("/srv/antin")
     assert s.server.port == 5050
-    assert s.directory.uris == ("ldap://a:389", "ldap://b:389")
-    assert s.directory.start_tls is True
-    assert s.directory.timeout == 2.5
+    assert s.section(DirectorySettings).uris == ("ldap://a:389", "ldap://b:389")
+    assert s.section(DirectorySettings).start_tls is True
+    assert s.section(DirectorySettings).timeout == 2.5
 
 
 def test_settings_are_frozen() -> None:
@@ -84,7 +86,7 @@ def test_toml_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
     assert s.core.issuer == "https://sso.example.vn"
     assert s.server.port == 7000
     assert s.server.workers == 8
-    assert s.directory.base_dn == "dc=dang,dc=vn"
+    assert s.section(DirectorySettings).base_dn == "dc=dang,dc=vn"
 
 
 def test_toml_file_errors_name_the_file_and_the_key(tmp_path: Path) -> None:
@@ -119,7 +121,7 @@ def test_production_settings_pass_when_everything_is_given() -> None:
     s = load_settings(PRODUCTION)
     assert s.production
     assert s.cookie_secure is True
-    assert s.directory.uris == ("ldaps://ldap1.dang.vn", "ldaps://ldap2.dang.vn")
+    assert s.section(DirectorySettings).uris == ("ldaps://ldap1.dang.vn", "ldaps://ldap2.dang.vn")
 
 
 def test_overrides_win_over_the_environment() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import idp.oidc.keys as keys_module
-from idp.database import Base, Database
+from antin.kernel.database import Base, Database
 from idp.oidc.keys import InvalidJwtError, SigningKeys
 
 

@@ -25,15 +25,16 @@ from joserfc.jwk import ECKey
 from werkzeug.serving import make_server
 
 from antin.app import create_app
+from antin.kernel.database import Base
+from antin.kernel.instance import Instance
 from antin.migrate import upgrade
+from antin.settings import load_settings
+from directory.instance import use_directory
 from directory.memory import InMemoryDirectory
 from directory.models import AccountStatus, UnitKind, UnitRef
-from idp.database import Base
-from idp.instance import Instance
 from idp.oidc.clients import ClientSpec
 from idp.oidc.provider import get_provider
 from idp.oidc.tokens import GrantContext
-from idp.settings import load_settings
 from signing.auth import AccessTokenVerifier, http_json
 from signing.hsm import SOFTHSM_MODULE_CANDIDATES
 from signing.pki import RevocationMaterial
@@ -200,7 +201,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     upgrade(instance.database)
     Base.metadata.create_all(instance.database.engine)
     directory = people()
-    instance.__dict__["directory"] = directory
+    use_directory(instance, directory)
     service = signing_service(instance)
     service.ensure_pki()
 

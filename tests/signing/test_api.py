@@ -11,6 +11,7 @@ import requests
 from joserfc.jwk import ECKey, OctKey
 
 from signing.samples import sample_pdf
+from signing.settings import SigningSettings
 from tests.signing.conftest import Platform
 from tests.signing.independent import ades_verdicts, pdfsig
 
@@ -131,7 +132,7 @@ def test_bad_form_fields_get_a_problem(platform: Platform, plain_pdf: bytes) -> 
 def test_an_upload_over_the_limit_is_refused_while_it_is_read(platform: Platform) -> None:
     client = platform.app.test_client()
     service = platform.service
-    limit = service.settings.signing.max_document_mb
+    limit = service.settings.section(SigningSettings).max_document_mb
     huge = b"%PDF-1.7\n" + b"0" * (limit * 1024 * 1024 + 2 * 1024 * 1024)
     response = client.post(
         "/api/signing/sign",

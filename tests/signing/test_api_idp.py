@@ -22,7 +22,7 @@ import requests
 from click.testing import CliRunner
 
 from antin.cli import cli
-from idp.instance import Instance
+from antin.kernel.instance import Instance
 from idp.oidc.provider import OidcProvider, get_provider
 from signing.auth import AccessTokenVerifier
 from tests.idp.jose_check import EcKey

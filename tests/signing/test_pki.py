@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from directory.instance import use_directory
 from signing.errors import InvalidRequestError, PkiError
 from signing.pades import PadesOptions, SignerMaterial
 from signing.service import SignRequest
@@ -298,10 +299,10 @@ def test_service_signatures_use_the_newest_certificate(platform: Platform, plain
 def test_an_outside_issuing_ca_can_replace_the_generated_one(tmp_path: Path, plain_pdf: bytes) -> None:
     """Production: the issuing CA's key is in the HSM, its certificate comes from an outside root."""
     import signing.models  # noqa: F401
+    from antin.kernel.database import Base
+    from antin.kernel.instance import Instance
     from antin.migrate import upgrade
-    from idp.database import Base
-    from idp.instance import Instance
-    from idp.settings import load_settings
+    from antin.settings import load_settings
     from signing.keystore import FileKeyStore
     from signing.service import SigningService
     from tests.signing.conftest import people
@@ -309,7 +310,7 @@ def test_an_outside_issuing_ca_can_replace_the_generated_one(tmp_path: Path, pla
     instance = Instance(load_settings({"ANTIN_DATA_DIR": str(tmp_path), "ANTIN_LOG_LEVEL": "ERROR"}))
     upgrade(instance.database)
     Base.metadata.create_all(instance.database.engine)
-    instance.__dict__["directory"] = people()
+    use_directory(instance, people())
     service = SigningService(instance, keystore=FileKeyStore(tmp_path / "keys"))
     service.ensure_pki()
     old_root = service.ca.chain().root

@@ -8,7 +8,7 @@ from pathlib import Path
 import requests
 from asn1crypto import core, tsp
 
-from idp.database import utcnow
+from antin.kernel.database import utcnow
 from signing.tsa import TimeStampAuthority, database_serials
 from tests.components import require_command
 from tests.signing.conftest import Platform

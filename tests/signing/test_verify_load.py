@@ -20,10 +20,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import signing.validation
-from idp.database import Database
-from idp.instance import Instance
-from idp.ratelimit import DatabaseLimitStore, Limiter
-from idp.settings import load_settings
+from antin.kernel.database import Database
+from antin.kernel.instance import Instance
+from antin.kernel.ratelimit import DatabaseLimitStore, Limiter
+from antin.settings import load_settings
 from tests.signing.bombs import crl_bomb_pdf, dss_crls_pdf
 
 pki = pki_fixture()
@@ -97,8 +97,8 @@ def high_water_mib():
 
 from antin.app import create_app
 from antin.migrate import upgrade
-from idp.instance import Instance
-from idp.settings import load_settings
+from antin.kernel.instance import Instance
+from antin.settings import load_settings
 from tests.signing.bombs import crl_bomb_pdf, dss_crls_pdf
 
 instance = Instance(load_settings({"ANTIN_DATA_DIR": sys.argv[1], "ANTIN_LOG_LEVEL": "ERROR"}))

@@ -19,9 +19,9 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
 import signing.validation
-from idp.errors import ProblemError
-from idp.instance import Instance
-from idp.settings import load_settings
+from antin.kernel.errors import ProblemError
+from antin.kernel.instance import Instance
+from antin.settings import load_settings
 from tests.components import free_port, require_command
 
 pki = pki_fixture()

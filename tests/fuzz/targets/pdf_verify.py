@@ -15,6 +15,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from signing.settings import SigningSettings
 from tests.fuzz.targets import Harness, seed_meta
 
 INSTRUMENT = ("signing", "pyhanko", "pyhanko_certvalidator", "asn1crypto")
@@ -22,7 +23,7 @@ TIMEOUT_SECONDS = 20
 
 
 def make_harness(workdir: Path) -> Harness:
-    from idp.settings import load_settings
+    from antin.settings import load_settings
     from signing.validation.errors import UnusableInputError
     from signing.validation.render import render_html
     from signing.validation.service import policy_from_settings, verify_stream
@@ -36,7 +37,7 @@ def make_harness(workdir: Path) -> Harness:
     policy = dataclasses.replace(
         policy_from_settings(settings, extra_roots=[root]), validation_time=datetime.fromtimestamp(meta["time"], UTC)
     )
-    max_bytes = settings.signing.verify_max_bytes
+    max_bytes = settings.section(SigningSettings).verify_max_bytes
 
     def verify_upload(data: bytes) -> None:
         try:

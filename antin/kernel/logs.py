@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from idp.settings import LogSettings
+from antin.kernel.settings import LogSettings
 
 __all__ = ["JsonFormatter", "configure_logging", "request_id_var"]
 

@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from idp.audit.events import AuditEvent
-from idp.audit.models import AuditEntry, AuditHead
-from idp.database import Database, table_of, utcnow
+from antin.kernel.audit.events import AuditEvent
+from antin.kernel.audit.models import AuditEntry, AuditHead
+from antin.kernel.database import Database, table_of, utcnow
 
 __all__ = ["AuditLog", "AuditRecord", "ChainBreak", "VerifyResult"]
 
@@ -93,8 +93,9 @@ class AuditLog:
     rather than once per event. Every caller still returns only after its own event is committed.
     """
 
-    def __init__(self, database: Database, secret_key: str) -> None:
+    def __init__(self, database: Database, secret_key: str, *, clock: Callable[[], datetime] = utcnow) -> None:
         self.database = database
+        self.clock = clock
         self._key = hashlib.sha256(b"antin audit head\0" + secret_key.encode()).digest()
         self._mutex = threading.Lock()
         self._queue: list[_Pending] = []
@@ -118,7 +119,7 @@ class AuditLog:
             extra={"audit_event": event.value, "actor": actor, "subject": subject, "client_id": client_id},
         )
         entry = AuditEntry(
-            occurred_at=utcnow(),
+            occurred_at=self.clock(),
             event=event.value,
             actor=actor,
             subject=subject,

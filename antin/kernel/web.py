@@ -21,9 +21,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, current_app, g, request, session
 from werkzeug.wrappers import Response as BaseResponse
 
-from idp.errors import ProblemError
-from idp.instance import Instance
-from idp.logs import request_id_var
+from antin.kernel.errors import ProblemError
+from antin.kernel.instance import Instance
+from antin.kernel.logs import request_id_var
 
 __all__ = [
     "add_credential_cookie",

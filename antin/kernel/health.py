@@ -21,8 +21,8 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from werkzeug.wrappers import Response as BaseResponse
 
-from idp.errors import ProblemError
-from idp.web import get_instance
+from antin.kernel.errors import ProblemError
+from antin.kernel.web import get_instance
 
 __all__ = ["add_readiness_check", "init_app", "is_operator"]
 
@@ -136,14 +136,9 @@ def _check_database() -> None:
     get_instance().database.check()
 
 
-def _check_directory() -> None:
-    get_instance().directory.check()
-
-
 def init_app(app: Flask) -> None:
     app.extensions.setdefault("antin.readiness", {})
     add_readiness_check(app, "database", _check_database)
-    add_readiness_check(app, "directory", _check_directory)
     app.register_blueprint(bp)
     app.before_request(_start_timer)
     app.after_request(_observe)

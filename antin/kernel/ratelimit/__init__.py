@@ -18,8 +18,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from idp.instance import Instance
-from idp.ratelimit.store import DatabaseLimitStore, LimitStore, RedisLimitStore
+from antin.kernel.instance import Instance
+from antin.kernel.ratelimit.store import DatabaseLimitStore, LimitStore, RedisLimitStore
 
 __all__ = ["BusyError", "DatabaseLimitStore", "Limiter", "RateLimitedError", "RedisLimitStore", "limiter_for"]
 
@@ -91,10 +91,10 @@ class Limiter:
 
 def limiter_for(instance: Instance) -> Limiter:
     """The instance's limiter, built on first use from ``ANTIN_REDIS_URL`` (or the database)."""
-    limiter = instance.extensions.get("antin.ratelimit")
-    if not isinstance(limiter, Limiter):
-        url = instance.settings.redis.url
-        store: LimitStore = RedisLimitStore(url) if url else DatabaseLimitStore(instance.database)
-        limiter = Limiter(store)
-        instance.extensions["antin.ratelimit"] = limiter
-    return limiter
+    return instance.service("antin.ratelimit", _build_limiter)
+
+
+def _build_limiter(instance: Instance) -> Limiter:
+    url = instance.settings.redis.url
+    store: LimitStore = RedisLimitStore(url) if url else DatabaseLimitStore(instance.database)
+    return Limiter(store)

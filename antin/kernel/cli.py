@@ -7,7 +7,7 @@ from datetime import datetime
 
 import click
 
-from idp.instance import Instance
+from antin.kernel.instance import Instance
 
 __all__ = ["audit"]
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.database import Base, UtcDateTime
+from antin.kernel.database import Base, UtcDateTime
 
 __all__ = ["AuditEntry", "AuditHead"]
 

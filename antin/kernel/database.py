@@ -40,7 +40,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError("naive datetime stored; use idp.database.utcnow()")
+            raise ValueError("naive datetime stored; use antin.kernel.database.utcnow()")
         return value.astimezone(UTC)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:

@@ -14,8 +14,8 @@ from typing import Any, Protocol
 from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 
-from idp.database import Database, table_of
-from idp.ratelimit.models import ConcurrencyLease, RateWindow
+from antin.kernel.database import Database, table_of
+from antin.kernel.ratelimit.models import ConcurrencyLease, RateWindow
 
 __all__ = ["DatabaseLimitStore", "LimitStore", "RedisLimitStore"]
 

@@ -17,7 +17,7 @@ __all__ = ["DEFAULT_LOCALE", "LANGUAGE_COOKIE", "SUPPORTED_LOCALES", "init_app",
 SUPPORTED_LOCALES = ("vi", "en")
 DEFAULT_LOCALE = "vi"
 LANGUAGE_COOKIE = "antin_lang"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TRANSLATION_DIRECTORIES = (
     ROOT / "idp" / "translations",
     ROOT / "signing" / "translations",

@@ -1,0 +1,361 @@
+"""Settings: the one place that reads ``ANTIN_*`` environment variables and the optional TOML file.
+
+Settings are read once, validated, and frozen. A variable is named ``ANTIN_<SECTION>_<KEY>``
+(``ANTIN_DIRECTORY_URIS``); the few core settings have no section (``ANTIN_ENV``, ``ANTIN_DATA_DIR``,
+``ANTIN_ISSUER``, ``ANTIN_SECRET_KEY``, ``ANTIN_CONFIG``). The TOML file named by ``ANTIN_CONFIG`` holds the
+same keys in lower case: core keys at the top, the others under ``[section]`` tables. The environment wins
+over the file, and the file over the defaults.
+
+Development defaults (a generated secret key, a managed slapd, a SoftHSM2 token with a known PIN, an http
+issuer) are convenient on a laptop and dangerous anywhere else: ``ANTIN_ENV=production`` refuses them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import secrets
+import tomllib
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
+
+__all__ = [
+    "CoreSettings",
+    "DatabaseSettings",
+    "LogSettings",
+    "RedisSettings",
+    "ServerSettings",
+    "SessionSettings",
+    "Settings",
+    "SettingsError",
+    "doc",
+    "env_name",
+    "generate_secret",
+    "load_settings",
+    "section_name",
+]
+
+PREFIX = "ANTIN_"
+SectionT = TypeVar("SectionT")
+Environment = Literal["development", "test", "production"]
+
+
+class SettingsError(Exception):
+    """One or more settings are invalid; ``problems`` maps each setting's name to what is wrong."""
+
+    def __init__(self, problems: Mapping[str, str]) -> None:
+        self.problems = dict(problems)
+        lines = [f"  {name}: {why}" for name, why in self.problems.items()]
+        super().__init__("invalid settings:\n" + "\n".join(lines))
+
+
+def doc(text: str, default: Any = dataclasses.MISSING, **kwargs: Any) -> Any:
+    """A dataclass field with its documentation, shown by ``antin config`` and in the README."""
+    if isinstance(default, list | dict | set):
+        raise TypeError("use a tuple or a frozen default")
+    return field(default=default, metadata={"doc": text}, **kwargs)
+
+
+@dataclass(frozen=True)
+class CoreSettings:
+    env: Environment = doc("development, test or production (which refuses development defaults)", "development")
+    data_dir: Path = doc("folder for the embedded database, slapd, SoftHSM2 token and keys", Path("var"))
+    issuer: str = doc("the OpenID issuer URL, exactly as clients see it", "http://localhost:5000")
+    secret_key: str = doc("secret for cookies and CSRF; generated into the data folder in development", "")
+    config: Path | None = doc("path of an optional TOML settings file", None)
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = doc("address the development server listens on", "localhost")
+    port: int = doc("port the server listens on", 5000)
+    workers: int = doc("gunicorn worker processes in production", 4)
+    trusted_proxies: int = doc("number of reverse proxies whose X-Forwarded-* headers are trusted", 0)
+    max_upload_mb: int = doc("largest request body accepted, in MB (PDF uploads)", 100)
+    metrics_token: str = doc(
+        "bearer token that opens /metrics and the details of /readyz to any address (Prometheus'"
+        " `authorization` credentials); empty: only metrics_networks see them",
+        "",
+    )
+    metrics_networks: tuple[str, ...] = doc(
+        "client networks (CIDR) that see /metrics and the details of /readyz without a token; behind a reverse"
+        " proxy the client address is right only with trusted_proxies set",
+        ("127.0.0.1/32", "::1/128"),
+    )
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = doc("SQLAlchemy URL; empty means SQLite in the data folder", "")
+    echo: bool = doc("log every SQL statement (development only)", False)
+    pool_size: int = doc("connections per worker for server databases", 5)
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    url: str = doc("redis:// URL for rate limits and shared short-lived state; empty uses the database", "")
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    level: str = doc("DEBUG, INFO, WARNING or ERROR", "INFO")
+    format: Literal["json", "text"] = doc("json (one object per line) or text", "json")
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    idle_minutes: int = doc("an SSO session ends after this long without use", 30)
+    absolute_hours: int = doc("an SSO session ends this long after sign-in, whatever its use", 10)
+    cookie_secure: bool | None = doc("Secure cookies; default: unless the issuer is http://localhost", None)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of one instance. Build it with :func:`load_settings`.
+
+    The kernel's own sections are attributes; each feature declares its section next to its code (a frozen
+    dataclass with a ``SECTION`` name, e.g. ``idp.settings.OidcSettings``) and reads it with :meth:`section`.
+    """
+
+    core: CoreSettings = field(default_factory=CoreSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+    session: SessionSettings = field(default_factory=SessionSettings)
+    features: Mapping[str, Any] = field(default_factory=dict)
+
+    def section(self, cls: type[SectionT]) -> SectionT:
+        """The loaded values of one feature's section (``settings.section(OidcSettings).code_ttl``)."""
+        name = section_name(cls)
+        value = self.features.get(name)
+        if not isinstance(value, cls):
+            raise LookupError(f"the [{name}] settings were not loaded: load them with antin.settings.load_settings")
+        return value
+
+    def sections(self) -> dict[str, Any]:
+        """Every section by name, in the order of the settings reference (``antin config show``)."""
+        kernel = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "features"}
+        return {**kernel, **self.features}
+
+    @property
+    def production(self) -> bool:
+        return self.core.env == "production"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.core.data_dir
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{(self.data_dir / 'antin.sqlite3').resolve()}"
+
+    @property
+    def cookie_secure(self) -> bool:
+        if self.session.cookie_secure is not None:
+            return self.session.cookie_secure
+        return not self.core.issuer.startswith("http://localhost")
+
+
+# The kernel's sections besides core, by name.
+SECTIONS: dict[str, type[Any]] = {
+    f.name: typing.get_type_hints(Settings)[f.name]
+    for f in dataclasses.fields(Settings)
+    if f.name not in ("core", "features")
+}
+
+
+def env_name(section: str, key: str) -> str:
+    """The environment variable of one setting (``core`` settings have no section in the name)."""
+    middle = "" if section == "core" else f"{section.upper()}_"
+    return f"{PREFIX}{middle}{key.upper()}"
+
+
+def section_name(cls: type[Any]) -> str:
+    """The name of a feature's section: its ``SECTION`` (``[oidc]`` in the file, ``ANTIN_OIDC_*`` variables)."""
+    name = getattr(cls, "SECTION", None)
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"{cls.__name__} names no SECTION")
+    return name
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    *,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    sections: Iterable[type[Any]] = (),
+) -> Settings:
+    """Read, convert and validate every setting; raise :class:`SettingsError` naming each bad one.
+
+    ``overrides`` (section → key → value) wins over everything; the CLI uses it for flags like ``--port``.
+    ``sections`` are the features' sections besides the kernel's: the platform's whole list is
+    ``antin.settings.FEATURE_SECTIONS``, and ``antin.settings.load_settings`` passes it.
+    """
+    environ = os.environ if environ is None else environ
+    problems: dict[str, str] = {}
+    file_values = _read_toml(environ, problems)
+    known = {env_name("core", f.name) for f in dataclasses.fields(CoreSettings)}
+    loaded: dict[str, Any] = {}
+    features = {section_name(cls): cls for cls in sections}
+    all_sections: dict[str, type[Any]] = {"core": CoreSettings, **SECTIONS, **features}
+    for section, cls in all_sections.items():
+        raw_file = file_values if section == "core" else file_values.get(section, {})
+        if not isinstance(raw_file, dict):
+            problems[f"[{section}]"] = "must be a table in the settings file"
+            raw_file = {}
+        values: dict[str, Any] = {}
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            name = env_name(section, f.name)
+            known.add(name)
+            raw: Any = dataclasses.MISSING
+            if overrides and f.name in overrides.get(section, {}):
+                raw = overrides[section][f.name]
+            elif name in environ:
+                raw = environ[name]
+            elif f.name in raw_file and not (section == "core" and isinstance(raw_file[f.name], dict)):
+                raw = raw_file[f.name]
+            if raw is dataclasses.MISSING:
+                continue
+            try:
+                values[f.name] = _convert(raw, hints[f.name])
+            except ValueError as err:
+                problems[name] = str(err)
+        if section != "core":
+            for key in raw_file:
+                if key not in {f.name for f in dataclasses.fields(cls)}:
+                    problems[f"[{section}] {key}"] = "unknown setting"
+        loaded[section] = cls(**values)
+    for key, value in file_values.items():
+        if not isinstance(value, dict) and key not in {f.name for f in dataclasses.fields(CoreSettings)}:
+            problems[key] = "unknown setting in the settings file"
+        elif isinstance(value, dict) and key not in all_sections:
+            problems[f"[{key}]"] = "unknown section in the settings file"
+    for name in environ:
+        if name.startswith(PREFIX) and name not in known:
+            problems[name] = "unknown setting (check the spelling)"
+    settings = Settings(
+        **{name: loaded[name] for name in ("core", *SECTIONS)}, features={name: loaded[name] for name in features}
+    )
+    problems.update(_validate(settings))
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+def _read_toml(environ: Mapping[str, str], problems: dict[str, str]) -> dict[str, Any]:
+    path = environ.get(env_name("core", "config"))
+    if not path:
+        return {}
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except OSError as err:
+        problems[env_name("core", "config")] = f"cannot read {path}: {err.strerror}"
+    except tomllib.TOMLDecodeError as err:
+        problems[env_name("core", "config")] = f"{path} is not valid TOML: {err}"
+    return {}
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _convert(raw: Any, hint: Any) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union):
+        inner = [a for a in args if a is not type(None)]
+        if raw is None or raw == "":
+            return None
+        return _convert(raw, inner[0])
+    if origin is Literal:
+        if raw not in args:
+            raise ValueError(f"must be one of {', '.join(map(str, args))}, not {raw!r}")
+        return raw
+    if origin is tuple:
+        items = [s.strip() for s in raw.split(",") if s.strip()] if isinstance(raw, str) else list(raw)
+        return tuple(_convert(item, args[0]) for item in items)
+    if hint is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ValueError(f"must be true or false, not {raw!r}")
+    if hint is int:
+        if isinstance(raw, bool):
+            raise ValueError("must be a whole number")
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise ValueError(f"must be a whole number, not {raw!r}") from None
+    if hint is float:
+        try:
+            return float(raw)
+        except (TypeError, ValueError):
+            raise ValueError(f"must be a number, not {raw!r}") from None
+    if hint is Path:
+        return Path(str(raw)).expanduser()
+    if hint is str:
+        if not isinstance(raw, str):
+            raise ValueError(f"must be text, not {raw!r}")
+        return raw
+    raise TypeError(f"unsupported setting type {hint!r}")
+
+
+def _validate(s: Settings) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    issuer = urlsplit(s.core.issuer)
+    if issuer.scheme not in ("http", "https") or not issuer.netloc:
+        problems[env_name("core", "issuer")] = f"must be an http(s) URL, not {s.core.issuer!r}"
+    elif issuer.query or issuer.fragment or s.core.issuer.endswith("/"):
+        problems[env_name("core", "issuer")] = "must have no query, fragment or trailing slash"
+    if s.server.metrics_token and len(s.server.metrics_token) < 32:
+        problems[env_name("server", "metrics_token")] = "must be at least 32 random characters"
+    for network in s.server.metrics_networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            problems[env_name("server", "metrics_networks")] = f"{network!r} is not an address or network (CIDR)"
+    if not 0 < s.server.port < 65536:
+        problems[env_name("server", "port")] = "must be between 1 and 65535"
+    if s.log.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        problems[env_name("log", "level")] = "must be DEBUG, INFO, WARNING or ERROR"
+    for name, section in s.features.items():
+        # A feature's section checks itself: ``problems()`` maps a key to what is wrong with it.
+        check = getattr(section, "problems", None)
+        for key, why in (check() if check else {}).items():
+            problems[env_name(name, key)] = why
+    if s.production:
+        problems.update(_refuse_development_defaults(s))
+    return problems
+
+
+def _refuse_development_defaults(s: Settings) -> dict[str, str]:
+    refused: dict[str, str] = {}
+    if not s.core.issuer.startswith("https://"):
+        refused[env_name("core", "issuer")] = "must be an https:// URL in production"
+    if len(s.core.secret_key) < 32:
+        refused[env_name("core", "secret_key")] = "must be set to at least 32 random characters in production"
+    if s.database.echo:
+        refused[env_name("database", "echo")] = "would log data in production"
+    for name, section in s.features.items():
+        # ``production_problems()``: the development defaults a feature's section refuses in production.
+        check = getattr(section, "production_problems", None)
+        for key, why in (check() if check else {}).items():
+            refused[env_name(name, key)] = why
+    return refused
+
+
+def generate_secret() -> str:
+    """A fresh random secret for development defaults kept in the data folder."""
+    return secrets.token_urlsafe(32)
