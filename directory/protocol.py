@@ -1,6 +1,6 @@
 """The directory as the rest of the platform sees it.
 
-``LdapDirectory`` (directory/service.py) is the real implementation; ``InMemoryDirectory``
+``LdapDirectory`` (the directory/service/ package) is the real implementation; ``InMemoryDirectory``
 (directory/memory.py) is the shipped test double for unit tests of code that only needs people.
 """
 

@@ -102,11 +102,11 @@ def test_groups_commands(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from antin.kernel.audit.events import AuditEvent
-    from directory import cli as directory_cli
+    from directory.cli import listeners
 
     heard: list[tuple[str, str]] = []
     monkeypatch.setattr(
-        directory_cli, "change_listeners", [lambda ctx, event, subject, details: heard.append((event, subject))]
+        listeners, "change_listeners", [lambda ctx, event, subject, details: heard.append((event, subject))]
     )
     uid, inner, outer = unique("grp"), unique("ky-so-"), unique("ky-so-all-")
     run("users", "add", "--uid", uid, "--name", "Trần Hưng Đạo", "--unit", unit)

@@ -1,21 +1,19 @@
-"""Import and export: CSV (UTF-8, officials) and LDIF (units, officials, groups).
+"""Planning an import: every row validated against the file and the directory, nothing written.
 
-An import is planned before anything is written: every row is parsed and validated, against the file and
-against the directory, and each becomes a create, an update, "unchanged", or a rejection with its line and
-reason. Only then is the plan applied (unless it is a dry run), and the result says exactly which rows were
-applied: nothing is half-imported silently.
+Each row becomes a create, an update, "unchanged", or a rejection with its line and reason; the directory is
+read in a few batched searches (:class:`_DirectoryView`), not row by row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from directory.errors import DirectoryError, DirectoryUnavailableError
-from directory.files import CSV_COLUMNS, Rejection, Row, export_csv, export_ldif, read_rows
+from directory.files import Rejection, Row
 from directory.models import AccountStatus, NewPerson, Person, PersonChanges, Unit, UnitKind
 from directory.service import LdapDirectory
+from directory.transfer.operations import ImportPlan, Operation
 from directory.validation import (
     check_code,
     check_group_name,
@@ -26,18 +24,7 @@ from directory.validation import (
     check_uid,
 )
 
-__all__ = [
-    "CSV_COLUMNS",
-    "ImportPlan",
-    "ImportResult",
-    "Operation",
-    "Rejection",
-    "apply_plan",
-    "export_csv",
-    "export_ldif",
-    "plan_import",
-    "read_rows",
-]
+__all__ = ["plan_import"]
 
 _OPTIONAL = {
     "mail": "mail",
@@ -46,40 +33,6 @@ _OPTIONAL = {
     "phone": "phone",
     "party_card": "party_card_number",
 }
-Action = Literal["create", "update", "unchanged"]
-
-
-@dataclass(frozen=True)
-class Operation:
-    line: int
-    kind: str
-    key: str
-    action: Action
-    changes: tuple[str, ...] = ()  # the fields an update changes
-    apply: Callable[[], None] | None = field(default=None, compare=False, repr=False)
-    new_person: NewPerson | None = field(default=None, compare=False, repr=False)
-    """A create of an official: applied with its neighbours in one pipelined batch rather than by ``apply``."""
-
-
-@dataclass
-class ImportPlan:
-    operations: list[Operation] = field(default_factory=list)
-    rejections: list[Rejection] = field(default_factory=list)
-    directory: LdapDirectory | None = field(default=None, repr=False)
-
-    def count(self, action: Action) -> int:
-        return sum(1 for op in self.operations if op.action == action)
-
-
-@dataclass
-class ImportResult:
-    applied: list[Operation] = field(default_factory=list)
-    failed: Operation | None = None
-    error: str | None = None
-    not_attempted: list[Operation] = field(default_factory=list)
-
-
-# -- planning ---------------------------------------------------------------------------------------------------
 
 
 def plan_import(directory: LdapDirectory, rows: Iterable[Row], rejections: Iterable[Rejection] = ()) -> ImportPlan:
@@ -363,62 +316,3 @@ def _plan_group(
 
 def _ignore(_: object) -> None:
     return None
-
-
-# -- applying -----------------------------------------------------------------------------------------------
-
-
-def apply_plan(plan: ImportPlan, progress: Callable[[Operation], None] | None = None) -> ImportResult:
-    """Apply the plan's creates and updates in file order; stop at the first failure and say where.
-
-    Consecutive creates of officials go to the directory together (:meth:`LdapDirectory.create_people`:
-    adds in one LDAP transaction per run); the rest one by one. Either way each row's outcome is reported. A
-    refused transaction is replayed one add at a time, so nothing after the failing row is applied; only a
-    server without transactions gets pipelined adds, and rows in flight when one fails are then listed as
-    applied when they were.
-    """
-    result = ImportResult()
-    todo = [op for op in plan.operations if op.action != "unchanged"]
-    index = 0
-    while index < len(todo):
-        batch = _person_creates(todo, index) if plan.directory is not None else []
-        if batch:
-            try:
-                outcomes = plan.directory.create_people([op.new_person for op in batch if op.new_person])  # type: ignore[union-attr]
-            except DirectoryError as err:
-                outcomes = [err]
-            for op, outcome in zip(batch, outcomes, strict=False):
-                if outcome is None:
-                    result.applied.append(op)
-                    if progress is not None:
-                        progress(op)
-                elif result.failed is None:
-                    result.failed, result.error = op, str(outcome)
-            if result.failed is not None:
-                done = {id(op) for op in result.applied} | {id(result.failed)}
-                result.not_attempted = [op for op in todo[index:] if id(op) not in done]
-                return result
-            index += len(batch)
-            continue
-        op = todo[index]
-        try:
-            if op.apply is not None:
-                op.apply()
-        except DirectoryError as err:
-            result.failed = op
-            result.error = str(err)
-            result.not_attempted = todo[index + 1 :]
-            return result
-        result.applied.append(op)
-        if progress is not None:
-            progress(op)
-        index += 1
-    return result
-
-
-def _person_creates(todo: Sequence[Operation], start: int, limit: int = 500) -> list[Operation]:
-    """The run of creates of officials starting at ``start`` (at most ``limit``, so that progress shows)."""
-    end = start
-    while end < len(todo) and end - start < limit and todo[end].new_person is not None:
-        end += 1
-    return list(todo[start:end])

@@ -1,0 +1,217 @@
+"""Finding officials: by login, uid, e-mail, employee number or entryUUID; searching and listing them.
+
+The paged search's cookie is stateless (an offset and the query, base64 JSON), so any worker can serve the
+next page.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator, Sequence
+from typing import Literal
+
+from directory.entries import PERSON_ATTRS, is_locked, status_of
+from directory.errors import DirectoryError, InvalidInputError, NotFoundError
+from directory.ldap_client import Entry, LdapConnection, Scope, filter_format
+from directory.models import AccountStatus, Page, Person
+from directory.service.base import MAX_LOGIN, PEOPLE_FILTER, plausible_login
+from directory.service.units import UnitsMixin
+from directory.validation import check_text, check_uuid
+
+__all__ = ["PeopleMixin"]
+
+
+class PeopleMixin(UnitsMixin):
+    """Reading officials (with their units' paths and their groups, nested groups resolved)."""
+
+    def find_by_login(self, login: str) -> Person | None:
+        """The person whose uid or e-mail is ``login`` (case-insensitive)."""
+        if not plausible_login(login):
+            return None
+        value = login.strip()
+        return self._find_one(filter_format("(&(objectClass=inetOrgPerson)(|(uid=%s)(mail=%s)))", value, value))
+
+    def find_by_uid(self, uid: str) -> Person | None:
+        if not plausible_login(uid):
+            return None
+        return self._find_one(filter_format("(&(objectClass=inetOrgPerson)(uid=%s))", uid.strip()))
+
+    def find_by_mail(self, mail: str) -> Person | None:
+        if not plausible_login(mail):
+            return None
+        return self._find_one(filter_format("(&(objectClass=inetOrgPerson)(mail=%s))", mail.strip()))
+
+    def find_by_employee_number(self, number: str) -> Person | None:
+        if not plausible_login(number):
+            return None
+        return self._find_one(filter_format("(&(objectClass=inetOrgPerson)(employeeNumber=%s))", number.strip()))
+
+    def find_by_uuid(self, entry_uuid: str) -> Person | None:
+        """The person with this entryUUID (the OIDC ``sub``); None for anything that is not a UUID."""
+        canonical = check_uuid(entry_uuid)
+        if canonical is None:
+            return None
+        return self._find_one(filter_format("(&(objectClass=inetOrgPerson)(entryUUID=%s))", canonical))
+
+    def is_active(self, entry_uuid: str) -> bool | None:
+        """Whether the person with this entryUUID may still use the platform (None: no such person).
+
+        One search for two attributes: what a token refresh needs, without the unit path and groups.
+        """
+        canonical = check_uuid(entry_uuid)
+        if canonical is None:
+            return None
+        wanted = filter_format("(&(objectClass=inetOrgPerson)(entryUUID=%s))", canonical)
+        found = self.pool.run(
+            lambda conn: conn.search(
+                self.config.base_dn, "sub", wanted, ("antinStatus", "pwdAccountLockedTime"), size_limit=2
+            )
+        )
+        if len(found) != 1:
+            return None
+        entry = found[0]
+        return status_of(entry) is AccountStatus.ACTIVE and not is_locked(
+            entry.first("pwdAccountLockedTime"), self._default_policy()[1]
+        )
+
+    def get_person(self, uid: str) -> Person:
+        person = self.find_by_uid(uid)
+        if person is None:
+            raise NotFoundError("official", uid)
+        return person
+
+    def _find_one(self, filterstr: str) -> Person | None:
+        def search(conn: LdapConnection) -> list[Person]:
+            found = conn.search(self.config.base_dn, "sub", filterstr, PERSON_ATTRS, size_limit=2)
+            return self._people(conn, found)
+
+        try:
+            people = self.pool.run(search)
+        except DirectoryError as err:
+            if "more than" in str(err):
+                raise DirectoryError("several accounts match this login") from err
+            raise
+        if len(people) > 1:
+            raise DirectoryError("several accounts match this login")
+        return people[0] if people else None
+
+    def find_people(self, uids: Sequence[str], *, chunk: int = 200) -> dict[str, Person]:
+        """The officials with these uids (lower-cased keys), with units and groups, in one search per chunk."""
+        ordered = sorted({u.lower() for u in uids if plausible_login(u)})
+        found: dict[str, Person] = {}
+
+        def search(conn: LdapConnection, part: list[str]) -> list[Person]:
+            terms = "".join(filter_format("(uid=%s)", u) for u in part)
+            entries = conn.search(self.config.base_dn, "sub", f"(&{PEOPLE_FILTER}(|{terms}))", PERSON_ATTRS)
+            return self._people(conn, entries)
+
+        for start in range(0, len(ordered), chunk):
+            part = ordered[start : start + chunk]
+            for person in self.pool.run(lambda c: search(c, part)):  # noqa: B023 (called at once)
+                found[person.uid.lower()] = person
+        return found
+
+    def holders(
+        self, attr: Literal["mail", "employeeNumber"], values: Sequence[str], *, chunk: int = 200
+    ) -> dict[str, list[str]]:
+        """For each value (lower-cased) someone holds in ``attr``: the uids that hold it."""
+        ordered = sorted({v.lower() for v in values if plausible_login(v)})
+        held: dict[str, list[str]] = {}
+        for start in range(0, len(ordered), chunk):
+            terms = "".join(filter_format(f"({attr}=%s)", v) for v in ordered[start : start + chunk])
+            filterstr = f"(&{PEOPLE_FILTER}(|{terms}))"
+            for entry in self.pool.run(lambda c: c.search(self.config.base_dn, "sub", filterstr, ["uid", attr])):  # noqa: B023
+                for value in entry.get(attr):
+                    held.setdefault(value.lower(), []).extend(entry.get("uid"))
+        return held
+
+    def search_people(
+        self,
+        text: str | None = None,
+        *,
+        unit_code: str | None = None,
+        subtree: bool = True,
+        status: AccountStatus | None = None,
+        cookie: bytes | None = None,
+        page_size: int | None = None,
+    ) -> Page:
+        """One page of officials matching ``text`` (uid, name, mail or employee number) in a unit.
+
+        The cookie is stateless (an offset and the query), so the next page may be asked for on any
+        connection, by any worker; inside, each page is read with the simple paged results control.
+        """
+        size = max(1, min(page_size or self.config.page_size, 5000))
+        filterstr = self._people_filter(text, status)
+        base = self.get_unit(unit_code).dn if unit_code else self.config.base_dn
+        query = {"f": filterstr, "b": base, "s": subtree}
+        offset = 0
+        if cookie:
+            offset = _decode_cookie(cookie, query)
+        scope: Scope = "sub" if subtree else "one"
+
+        def read_page(conn: LdapConnection) -> tuple[list[Person], bool]:
+            skipped = 0
+            ldap_cookie = b""
+            batch: list[Entry] = []
+            while True:
+                want = size + 1 - len(batch) if skipped >= offset else min(offset - skipped, 5000)
+                entries, ldap_cookie = conn.search_page(base, scope, filterstr, PERSON_ATTRS, want, ldap_cookie)
+                if skipped < offset:
+                    take = min(len(entries), offset - skipped)
+                    skipped += take
+                    entries = entries[take:]
+                batch += entries
+                if len(batch) > size or not ldap_cookie:
+                    break
+            if ldap_cookie:  # abandon the rest of the paged search on the server
+                conn.search_page(base, scope, filterstr, ["1.1"], 0, ldap_cookie)
+            more = len(batch) > size
+            return self._people(conn, batch[:size]), more
+
+        with self.pool.pinned() as conn:
+            people, more = read_page(conn)
+        next_cookie = _encode_cookie(offset + len(people), query) if more else None
+        return Page(items=tuple(people), cookie=next_cookie)
+
+    def iter_people(self, *, unit_code: str | None = None) -> Iterator[Person]:
+        """Every official (under a unit), page after page on one connection."""
+        base = self.get_unit(unit_code).dn if unit_code else self.config.base_dn
+        with self.pool.pinned() as conn:
+            cookie = b""
+            while True:
+                entries, cookie = conn.search_page(
+                    base, "sub", PEOPLE_FILTER, PERSON_ATTRS, self.config.page_size, cookie
+                )
+                yield from self._people(conn, entries)
+                if not cookie:
+                    return
+
+    def _people_filter(self, text: str | None, status: AccountStatus | None) -> str:
+        parts = [PEOPLE_FILTER]
+        if text is not None and text.strip():
+            needle = check_text("text", text, max_length=MAX_LOGIN)
+            parts.append(
+                filter_format("(|(uid=*%s*)(cn=*%s*)(mail=*%s*)(employeeNumber=%s))", needle, needle, needle, needle)
+            )
+        if status is not None:
+            if status is AccountStatus.ACTIVE:
+                parts.append("(|(antinStatus=active)(!(antinStatus=*)))")
+            else:
+                parts.append(filter_format("(antinStatus=%s)", status.value))
+        return "(&" + "".join(parts) + ")"
+
+
+def _encode_cookie(offset: int, query: dict[str, object]) -> bytes:
+    return base64.urlsafe_b64encode(json.dumps({"o": offset, "q": query}, ensure_ascii=False).encode())
+
+
+def _decode_cookie(cookie: bytes, query: dict[str, object]) -> int:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cookie))
+        offset = int(data["o"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise InvalidInputError("cookie", "not a cookie of this search") from err
+    if data.get("q") != query or offset < 0:
+        raise InvalidInputError("cookie", "not a cookie of this search")
+    return offset
