@@ -15,7 +15,7 @@ import click
 
 from idp.settings import SettingsError, load_settings
 from signing.validation.errors import UnusableInputError
-from signing.validation.model import DocumentReport
+from signing.validation.models import DocumentReport
 
 __all__ = ["EXIT_NOT_PASSED", "EXIT_PASSED", "EXIT_UNUSABLE", "exit_status", "verify"]
 

@@ -20,7 +20,7 @@ from idp.settings import Settings
 from signing.pades.validate import certificate_facts_from_der, examine_pdf
 from signing.validation.errors import UnusableInputError
 from signing.validation.indications import judge_document
-from signing.validation.model import DocumentReport
+from signing.validation.models import DocumentReport
 from signing.validation.policy import ValidationPolicy
 
 __all__ = [

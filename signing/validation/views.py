@@ -26,7 +26,7 @@ from idp.errors import ProblemError
 from idp.ratelimit import BusyError, RateLimitedError, limiter_for
 from idp.web import exempt_blueprint, get_instance
 from signing.validation.errors import UnusableInputError
-from signing.validation.model import DocumentReport
+from signing.validation.models import DocumentReport
 from signing.validation.policy import ValidationPolicy
 from signing.validation.render import render_html, render_pdf
 from signing.validation.service import policy_from_settings, verify_stream

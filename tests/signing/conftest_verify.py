@@ -38,7 +38,7 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing.validation import ValidationPolicy, verify_bytes
-from signing.validation.model import DocumentReport
+from signing.validation.models import DocumentReport
 from tests.components import require_command
 
 NOW = datetime.now(UTC)

@@ -20,7 +20,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import enumerate_sig_fields
 
 from signing.validation import Indication, UnusableInputError, ValidationPolicy, verify_file
-from signing.validation.model import DocumentReport
+from signing.validation.models import DocumentReport
 
 
 def _corpus_dir() -> Path:

@@ -21,7 +21,7 @@ from pyhanko.sign import fields, signers
 from pyhanko.sign.signers.pdf_signer import PdfTimeStamper
 
 from signing.validation import Indication, ValidationPolicy
-from signing.validation.model import SignatureReport
+from signing.validation.models import SignatureReport
 
 pki = pki_fixture()
 
