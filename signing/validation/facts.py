@@ -1,4 +1,4 @@
-"""What the PDF reader found, before any judgement: plain values filled in by ``signing.pades.validate``.
+"""What the PDF reader found, before any judgement: plain values filled in by ``signing.pades.reading``.
 
 The split keeps pyHanko behind one package (``signing.pades``) and lets the verdict logic
 (``signing.validation.indications``) and the change analysis (``signing.validation.changes``) be tested with

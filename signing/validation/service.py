@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from idp.settings import Settings
-from signing.pades.validate import certificate_facts_from_der, examine_pdf
+from signing.pades.reading import certificate_facts_from_der, examine_pdf
 from signing.validation.errors import UnusableInputError
 from signing.validation.indications import judge_document
 from signing.validation.models import DocumentReport
