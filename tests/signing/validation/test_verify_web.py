@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest_verify import ThrowawayPki, blank_pdf, pki_fixture, sign
 from flask import Flask
 from flask.testing import FlaskClient
 from joserfc import jwt
@@ -23,6 +22,7 @@ from idp.errors import ProblemError
 from idp.instance import Instance
 from idp.settings import load_settings
 from tests.components import free_port, require_command
+from tests.signing.signed_pdfs import ThrowawayPki, blank_pdf, pki_fixture, sign
 
 pki = pki_fixture()
 ISSUER = "http://localhost:5000"
