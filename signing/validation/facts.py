@@ -2,7 +2,7 @@
 
 The split keeps pyHanko behind one package (``signing.pades``) and lets the verdict logic
 (``signing.validation.indications``) and the change analysis (``signing.validation.changes``) be tested with
-hand-made facts.
+hand-made facts (``tests/signing/validation/test_indications_table.py``).
 """
 
 from __future__ import annotations
