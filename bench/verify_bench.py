@@ -79,16 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rounds = 3 if args.quick else args.rounds
     process_rounds = 1 if args.quick else max(3, rounds // 5)
-    repo = Path(__file__).resolve().parents[1]
-    sys.path.insert(0, str(repo / "tests" / "signing"))
     from asn1crypto import crl as asn1_crl
     from asn1crypto import x509 as asn1_x509
-    from conftest_verify import blank_pdf, make_pki, sign  # type: ignore[import-not-found]
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
     from pyhanko_certvalidator import ValidationContext
 
     from signing.validation import Indication, verify_bytes
+    from tests.signing.signed_pdfs import blank_pdf, make_pki, sign
 
     run = Run(BENCH, args.quick)
     work = Path(tempfile.mkdtemp(prefix="verify-bench-"))

@@ -1,6 +1,7 @@
 """PAdES signing with pyHanko. This package is the only importer of ``pyhanko`` in the platform.
 
-``sign.py`` and the modules it uses belong to signing; ``validate*.py`` belong to verification.
+``sign.py`` and the modules it uses belong to signing; the ``reading`` subpackage (reading a signed PDF into
+facts for the verifier) and ``report_pdf.py`` (writing the verification report) belong to verification.
 """
 
 from typing import TYPE_CHECKING, Any

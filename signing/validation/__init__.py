@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from signing.validation.errors import UnusableInputError, ValidationError
-from signing.validation.model import DocumentReport, Indication, SignatureReport
+from signing.validation.models import DocumentReport, Indication, SignatureReport
 from signing.validation.policy import ValidationPolicy
 
 if TYPE_CHECKING:

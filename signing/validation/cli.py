@@ -16,7 +16,7 @@ import click
 from antin.kernel.settings import Settings
 from signing.settings import SigningSettings
 from signing.validation.errors import UnusableInputError
-from signing.validation.model import DocumentReport
+from signing.validation.models import DocumentReport
 
 __all__ = ["EXIT_NOT_PASSED", "EXIT_PASSED", "EXIT_UNUSABLE", "exit_status", "verify"]
 

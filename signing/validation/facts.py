@@ -1,8 +1,8 @@
-"""What the PDF reader found, before any judgement: plain values filled in by ``signing.pades.validate``.
+"""What the PDF reader found, before any judgement: plain values filled in by ``signing.pades.reading``.
 
 The split keeps pyHanko behind one package (``signing.pades``) and lets the verdict logic
 (``signing.validation.indications``) and the change analysis (``signing.validation.changes``) be tested with
-hand-made facts.
+hand-made facts (``tests/signing/validation/test_indications_table.py``).
 """
 
 from __future__ import annotations

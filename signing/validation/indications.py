@@ -17,7 +17,7 @@ from typing import Any
 
 from signing.validation.changes import Change, compare_revisions
 from signing.validation.facts import DocumentFacts, SignatureFacts
-from signing.validation.model import DocumentReport, Indication, SignatureReport
+from signing.validation.models import DocumentReport, Indication, SignatureReport
 from signing.validation.policy import ValidationPolicy
 
 __all__ = ["judge_document"]

@@ -12,8 +12,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from signing.pades.validate_report_pdf import ReportLine, write_report_pdf
-from signing.validation.model import DocumentReport, Indication, SignatureReport
+from signing.pades.report_pdf import ReportLine, write_report_pdf
+from signing.validation.models import DocumentReport, Indication, SignatureReport
 
 __all__ = ["VERDICTS", "render_html", "render_pdf", "render_text", "verdict"]
 

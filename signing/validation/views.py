@@ -27,7 +27,7 @@ from antin.kernel.ratelimit import BusyError, RateLimitedError, limiter_for
 from antin.kernel.web import exempt_blueprint, get_instance
 from signing.settings import SigningSettings
 from signing.validation.errors import UnusableInputError
-from signing.validation.model import DocumentReport
+from signing.validation.models import DocumentReport
 from signing.validation.policy import ValidationPolicy
 from signing.validation.render import render_html, render_pdf
 from signing.validation.service import policy_from_settings, verify_stream

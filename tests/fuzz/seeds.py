@@ -48,7 +48,7 @@ def _clear(target: str) -> None:
 
 def pdf_seeds(meta: dict[str, Any]) -> None:
     from tests.signing import bombs
-    from tests.signing.conftest_verify import (
+    from tests.signing.signed_pdfs import (
         add_dss_crl,
         blank_pdf,
         change_page_content,

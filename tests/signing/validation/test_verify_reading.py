@@ -6,15 +6,15 @@ import io
 from pathlib import Path
 
 import pytest
-from conftest_verify import ThrowawayPki, add_dss_crl, blank_pdf, pki_fixture, sign, verify
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import enumerate_sig_fields
-from test_verify_corpus import CORPUS, ROWS
 
-from signing.pades.validate_repair import read_repaired
-from signing.pades.validate_sigdict import cache_signature_dictionary
+from signing.pades.reading.repair import read_repaired
+from signing.pades.reading.signature_dictionary_cache import cache_signature_dictionary
 from signing.validation import Indication, UnusableInputError, ValidationPolicy, verify_file
+from tests.signing.signed_pdfs import ThrowawayPki, add_dss_crl, blank_pdf, pki_fixture, sign, verify
+from tests.signing.validation.test_verify_corpus import CORPUS, ROWS
 
 pki = pki_fixture()
 
@@ -97,7 +97,7 @@ def test_generic_reading_is_unchanged_for_other_strings() -> None:
 def test_certificate_facts_are_per_certificate_and_junk_is_refused(pki: ThrowawayPki) -> None:
     from cryptography.hazmat.primitives.serialization import Encoding
 
-    from signing.pades.validate import certificate_facts_from_der
+    from signing.pades.reading import certificate_facts_from_der
 
     root = certificate_facts_from_der(pki.root_der)
     signer = certificate_facts_from_der(pki.signer.public_bytes(Encoding.DER))

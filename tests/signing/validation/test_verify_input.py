@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest_verify import ThrowawayPki, blank_pdf, pki_fixture, sign
 from pyhanko.pdf_utils.writer import PdfFileWriter
 
 from signing.validation import UnusableInputError, ValidationPolicy, verify_bytes, verify_file
+from tests.signing.signed_pdfs import ThrowawayPki, blank_pdf, pki_fixture, sign
 
 pki = pki_fixture()
 
@@ -152,7 +152,7 @@ def test_cli_prints_the_report_and_nothing_else(instance_env: Path) -> None:
     import subprocess
     import sys
 
-    from test_verify_corpus import CORPUS
+    from tests.signing.validation.test_verify_corpus import CORPUS
 
     env = {**os.environ, "ANTIN_DATA_DIR": str(instance_env / "var")}
     proc = subprocess.run(

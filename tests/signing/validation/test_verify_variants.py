@@ -12,7 +12,6 @@ import io
 from collections.abc import Callable
 
 import pytest
-from conftest_verify import ThrowawayPki, add_dss_crl, pki_fixture, sign, timestamper, verify
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import ArrayObject, DictionaryObject, FloatObject, NumberObject, pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -21,7 +20,8 @@ from pyhanko.sign import fields, signers
 from pyhanko.sign.signers.pdf_signer import PdfTimeStamper
 
 from signing.validation import Indication, ValidationPolicy
-from signing.validation.model import SignatureReport
+from signing.validation.models import SignatureReport
+from tests.signing.signed_pdfs import ThrowawayPki, add_dss_crl, pki_fixture, sign, timestamper, verify
 
 pki = pki_fixture()
 
@@ -332,12 +332,12 @@ def test_unsigned_signature_field_painted_over_signed_text_never_passes(pki: Thr
 
 
 def test_a_later_visible_signature_keeps_the_first_valid(pki: ThrowawayPki) -> None:
-    from conftest_verify import _signer
+    from tests.signing.signed_pdfs import pyhanko_signer
 
     first = _signed(pki, _document())
     meta = signers.PdfSignatureMetadata(field_name="DauCoQuan", subfilter=fields.SigSeedSubFilter.PADES)
     seal = signers.PdfSigner(
-        meta, signer=_signer(pki), new_field_spec=fields.SigFieldSpec("DauCoQuan", box=(380, 60, 540, 160))
+        meta, signer=pyhanko_signer(pki), new_field_spec=fields.SigFieldSpec("DauCoQuan", box=(380, 60, 540, 160))
     )
     second = seal.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(first))).getvalue()
     report = verify(second, pki.trusted())  # the first signature's DSS holds the CRL for both
@@ -376,7 +376,7 @@ def test_field_format_script_added_after_signing_fails(pki: ThrowawayPki) -> Non
 
 
 def _certified(pki: ThrowawayPki, permission: fields.MDPPerm) -> bytes:
-    from conftest_verify import _signer  # the test signer (allowed in tests)
+    from tests.signing.signed_pdfs import pyhanko_signer
 
     meta = signers.PdfSignatureMetadata(
         field_name="ChungNhan",
@@ -384,7 +384,7 @@ def _certified(pki: ThrowawayPki, permission: fields.MDPPerm) -> bytes:
         certify=True,
         docmdp_permissions=permission,
     )
-    out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(_document())), meta, signer=_signer(pki))
+    out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(_document())), meta, signer=pyhanko_signer(pki))
     return add_dss_crl(out.getvalue(), pki.crl())
 
 

@@ -1,4 +1,8 @@
-"""Fixtures for the verifier's tests: a throw-away PKI made with ``cryptography`` and PDFs signed with pyHanko.
+"""Signed PDFs for the verifier's tests: a throw-away PKI made with ``cryptography``, PDFs signed with pyHanko.
+
+Used by ``tests/signing/validation``, the fuzz seeds (``tests/fuzz/seeds.py``) and ``bench/verify_bench.py``:
+the PKI (``make_pki``, ``pki_fixture``), documents and their signed, time-stamped and tampered variants, and
+the verdicts of our verifier (``verify``) and of poppler's ``pdfsig`` on them.
 
 Signing with pyHanko directly is allowed in tests (the platform's own signing lives in ``signing.pades``); every
 file made here is judged by our verifier and, where it can judge, by poppler's ``pdfsig``.
@@ -38,7 +42,7 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing.validation import ValidationPolicy, verify_bytes
-from signing.validation.model import DocumentReport
+from signing.validation.models import DocumentReport
 from tests.components import require_command
 
 NOW = datetime.now(UTC)
@@ -235,7 +239,8 @@ def blank_pdf(text: str = "Quyết định số 123/QĐ-TW", pages: int = 1, pad
     return out.getvalue()
 
 
-def _signer(pki: ThrowawayPki, *, prefer_sha1: bool = False) -> signers.SimpleSigner:
+def pyhanko_signer(pki: ThrowawayPki, *, prefer_sha1: bool = False) -> signers.SimpleSigner:
+    """The PKI's signer as a pyHanko signer, for tests that sign with pyHanko's own options."""
     key = load_private_key_from_pemder_data(
         pki.signer_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -289,7 +294,7 @@ def sign(
         cades_signed_attr_spec=CAdESSignedAttrSpec(timestamp_content=True) if content_timestamp else None,
     )
     ts = timestamper(pki, ts_time) if level in ("B-T", "B-LTA") or content_timestamp else None
-    out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), meta, signer=_signer(pki), timestamper=ts)
+    out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), meta, signer=pyhanko_signer(pki), timestamper=ts)
     return out.getvalue()  # type: ignore[no-any-return]
 
 

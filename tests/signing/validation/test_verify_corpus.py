@@ -20,12 +20,12 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import enumerate_sig_fields
 
 from signing.validation import Indication, UnusableInputError, ValidationPolicy, verify_file
-from signing.validation.model import DocumentReport
+from signing.validation.models import DocumentReport
 
 
 def _corpus_dir() -> Path:
     here = Path(__file__).resolve()
-    in_repo = here.parents[1] / "corpus" / "pdf-signatures"  # tests/corpus: a copy kept with the code
+    in_repo = here.parents[2] / "corpus" / "pdf-signatures"  # tests/corpus: a copy kept with the code
     if (in_repo / "MANIFEST.tsv").is_file():
         return in_repo
     for base in [Path(os.environ.get("ANTIN_SHARED_DIR", "/nonexistent")), *here.parents]:

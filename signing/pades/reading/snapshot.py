@@ -13,15 +13,15 @@ entries that change nothing on screen (``/Parent``, ``/StructParents``, ``/Piece
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
 
+from signing.pades.reading.pdf_tree import INHERITABLE, MAX_DEPTH, entry, iter_fields, iter_pages, qualified_field_name
 from signing.validation.facts import AnnotationSnapshot, FieldSnapshot, PageSnapshot, RevisionSnapshot
 
-__all__ = ["javascript_places", "snapshot_revision"]
+__all__ = ["snapshot_revision"]
 
 # Entries that point back up the tree or carry bookkeeping: they change nothing a reader paints.
 _SKIPPED_KEYS = frozenset(
@@ -43,17 +43,15 @@ _SKIPPED_KEYS = frozenset(
         "/Tabs",
     }
 )
-_INHERITABLE = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
 # A page's own entries that are not what it paints or does: its annotations are compared one by one, and
 # /Type and the inherited entries are taken care of separately.
-_PAGE_SKIPPED = _SKIPPED_KEYS | {"/Type", *_INHERITABLE}
+_PAGE_SKIPPED = _SKIPPED_KEYS | {"/Type", *INHERITABLE}
 # An annotation's entries that are bookkeeping; a widget's /V is its field's value, compared with the fields.
 _ANNOTATION_SKIPPED = _SKIPPED_KEYS | {"/M", "/NM", "/Type", "/Rect", "/F", "/V", "/Kids", "/T"}
 _ACTION_KEYS = frozenset({"/A", "/AA"})
 # The entries of a form field that decide how its value is formatted, computed and shown.
 _FIELD_BEHAVIOUR_KEYS = ("/AA", "/DA", "/DS", "/Ff", "/Q", "/Opt", "/MaxLen", "/TI", "/Lock", "/SV", "/DV")
 _DOCUMENT_DISPLAY_KEYS = ("/OCProperties", "/OpenAction", "/AA", "/Collection", "/NeedsRendering")
-_MAX_DEPTH = 64
 
 
 class _Digester:
@@ -85,7 +83,7 @@ class _Digester:
         return h.digest()
 
     def _feed(self, h: hashlib._Hash, obj: generic.PdfObject, depth: int) -> None:
-        if depth > _MAX_DEPTH:
+        if depth > MAX_DEPTH:
             h.update(b"<deep>")
             return
         if isinstance(obj, generic.IndirectObject):
@@ -154,51 +152,8 @@ class _Digester:
             self._feed(h, obj.raw_get(key), depth + 1)
 
 
-def _get(obj: generic.PdfObject, key: str, default: Any = None) -> Any:
-    """``obj[key]`` resolved (pyHanko's ``dict.get`` would return an unresolved indirect reference)."""
-    if not isinstance(obj, generic.DictionaryObject):
-        return default
-    try:
-        return obj[key]
-    except KeyError:
-        return default
-
-
 def _hex(data: bytes) -> str:
     return data.hex()[:32]
-
-
-def _iter_pages(
-    node: generic.DictionaryObject, inherited: dict[str, generic.PdfObject], depth: int = 0
-) -> Iterator[tuple[generic.DictionaryObject, dict[str, generic.PdfObject]]]:
-    if depth > _MAX_DEPTH:
-        raise ValueError("page tree too deep")
-    attrs = dict(inherited)
-    for key in _INHERITABLE:
-        if key in node:
-            attrs[key] = node.raw_get(key)
-    if _get(node, "/Type") == "/Pages" or "/Kids" in node:
-        for kid in _get(node, "/Kids", generic.ArrayObject()):
-            yield from _iter_pages(kid.get_object(), attrs, depth + 1)
-    else:
-        yield node, attrs
-
-
-def _field_name(annot: generic.DictionaryObject) -> tuple[str, str]:
-    """The fully qualified name and the (inherited) type of the field a widget belongs to."""
-    parts: list[str] = []
-    field_type = ""
-    node: generic.DictionaryObject | None = annot
-    seen = 0
-    while node is not None and seen < _MAX_DEPTH:
-        seen += 1
-        if "/T" in node:
-            parts.append(str(node["/T"]))
-        if not field_type and "/FT" in node:
-            field_type = str(node["/FT"])
-        parent = _get(node, "/Parent")
-        node = parent if isinstance(parent, generic.DictionaryObject) else None
-    return ".".join(reversed(parts)), field_type
 
 
 def _entries_digest(digester: _Digester, obj: generic.DictionaryObject, keys: Iterable[str]) -> str:
@@ -214,13 +169,13 @@ def _annotation(digester: _Digester, ref: generic.PdfObject, position: int) -> A
     annot = ref.get_object()
     if not isinstance(annot, generic.DictionaryObject):
         raise ValueError("an annotation is not a dictionary")
-    rect = tuple(round(float(v), 2) for v in _get(annot, "/Rect", ()))
-    flags = int(_get(annot, "/F", 0))
+    rect = tuple(round(float(v), 2) for v in entry(annot, "/Rect", ()))
+    flags = int(entry(annot, "/F", 0))
     # Every entry counts unless known to be bookkeeping: an annotation without /AP is painted by the reader from
     # its colours, border and text (/C, /IC, /BS, /DA…), so a list of "display keys" would always miss one.
     shown = [k for k in annot if k not in _ANNOTATION_SKIPPED and k not in _ACTION_KEYS]
-    subtype = str(_get(annot, "/Subtype", ""))
-    name, field_type = _field_name(annot) if subtype == "/Widget" else ("", "")
+    subtype = str(entry(annot, "/Subtype", ""))
+    name, field_type = qualified_field_name(annot) if subtype == "/Widget" else ("", "")
     return AnnotationSnapshot(
         object_id=object_id,
         subtype=subtype,
@@ -238,13 +193,13 @@ def _page(
     digester: _Digester, number: int, page: generic.DictionaryObject, attrs: dict[str, generic.PdfObject]
 ) -> PageSnapshot:
     h = hashlib.sha256()
-    for key in _INHERITABLE:
+    for key in INHERITABLE:
         value = attrs.get(key)
         if value is not None:
             h.update(key.encode() + digester.digest(value))
     # Every other entry of the page counts (/Contents, /Group, /UserUnit, /AA actions, /VP, /Trans…).
     h.update(b"|" + _entries_digest(digester, page, [k for k in page if k not in _PAGE_SKIPPED]).encode())
-    annots = _get(page, "/Annots", generic.ArrayObject())
+    annots = entry(page, "/Annots", generic.ArrayObject())
     if isinstance(annots, generic.IndirectObject):
         annots = annots.get_object()
     snapshots = (
@@ -255,33 +210,12 @@ def _page(
     return PageSnapshot(number=number, content_digest=_hex(h.digest()), annotations=snapshots)
 
 
-def _iter_fields(
-    fields: generic.PdfObject, prefix: str, inherited_type: str, depth: int = 0
-) -> Iterator[tuple[str, str, generic.DictionaryObject]]:
-    if depth > _MAX_DEPTH or not isinstance(fields, list):
-        return
-    for ref in fields:
-        node = ref.get_object()
-        if not isinstance(node, generic.DictionaryObject):
-            continue
-        if "/T" not in node:
-            continue  # a bare widget, not a field
-        name = f"{prefix}.{node['/T']}" if prefix else str(node["/T"])
-        field_type = str(_get(node, "/FT", inherited_type))
-        kids = _get(node, "/Kids")
-        named_kids = [k for k in kids if "/T" in k.get_object()] if isinstance(kids, list) else []
-        if named_kids:
-            yield from _iter_fields(generic.ArrayObject(named_kids), name, field_type, depth + 1)
-        else:
-            yield name, field_type, node
-
-
 def _fields(digester: _Digester, root: generic.DictionaryObject) -> tuple[FieldSnapshot, ...]:
-    form = _get(root, "/AcroForm")
+    form = entry(root, "/AcroForm")
     if not isinstance(form, generic.DictionaryObject):
         return ()
     out: list[FieldSnapshot] = []
-    for name, field_type, node in _iter_fields(_get(form, "/Fields", generic.ArrayObject()), "", ""):
+    for name, field_type, node in iter_fields(entry(form, "/Fields", generic.ArrayObject()), "", ""):
         has_value = "/V" in node
         if field_type == "/Sig":
             # A signature's value is the signature dictionary, covered by the signature itself.
@@ -296,7 +230,7 @@ def _fields(digester: _Digester, root: generic.DictionaryObject) -> tuple[FieldS
                 field_type=field_type,
                 value_digest=value_digest,
                 has_value=has_value,
-                flags=int(_get(node, "/Ff", 0)),
+                flags=int(entry(node, "/Ff", 0)),
                 behaviour_digest=_entries_digest(digester, node, _FIELD_BEHAVIOUR_KEYS),
             )
         )
@@ -305,9 +239,9 @@ def _fields(digester: _Digester, root: generic.DictionaryObject) -> tuple[FieldS
 
 def _signature_value_kind(node: generic.DictionaryObject) -> str:
     """``timestamp`` for a document time-stamp, ``signed`` for any other signature value."""
-    value = _get(node, "/V")
+    value = entry(node, "/V")
     if isinstance(value, generic.DictionaryObject) and (
-        _get(value, "/Type") == "/DocTimeStamp" or _get(value, "/SubFilter") == "/ETSI.RFC3161"
+        entry(value, "/Type") == "/DocTimeStamp" or entry(value, "/SubFilter") == "/ETSI.RFC3161"
     ):
         return "timestamp"
     return "signed"
@@ -318,10 +252,10 @@ def _document_display(digester: _Digester, root: generic.DictionaryObject) -> st
     for key in _DOCUMENT_DISPLAY_KEYS:
         if key in root:
             h.update(key.encode() + digester.digest(root.raw_get(key)))
-    names = _get(root, "/Names")
+    names = entry(root, "/Names")
     if isinstance(names, generic.DictionaryObject) and "/JavaScript" in names:
         h.update(b"/JavaScript" + digester.digest(names.raw_get("/JavaScript")))
-    form = _get(root, "/AcroForm")
+    form = entry(root, "/AcroForm")
     if isinstance(form, generic.DictionaryObject):
         for key in ("/XFA", "/NeedAppearances"):
             if key in form:
@@ -348,7 +282,7 @@ def snapshot_revision(
         root = resolver.root
         pages = tuple(
             _page(digester, number, page, attrs)
-            for number, (page, attrs) in enumerate(_iter_pages(root["/Pages"].get_object(), {}), start=1)
+            for number, (page, attrs) in enumerate(iter_pages(root["/Pages"].get_object(), {}), start=1)
         )
         fields = _fields(digester, root)
         display = _document_display(digester, root)
@@ -363,61 +297,3 @@ def snapshot_revision(
         return RevisionSnapshot(
             revision=revision, pages=(), fields=(), document_display_digest="", error=f"{type(err).__name__}: {err}"
         )
-
-
-# -- JavaScript -----------------------------------------------------------------------------------------------
-
-_MAX_ACTIONS = 64  # an action chain (/Next) longer than this is not followed further
-
-
-def _runs_javascript(action: generic.PdfObject, seen: int = 0) -> bool:
-    """Whether an action, or one chained after it by ``/Next``, runs JavaScript."""
-    if isinstance(action, generic.ArrayObject):
-        return any(_runs_javascript(a.get_object(), seen + 1) for a in action[:_MAX_ACTIONS])
-    if not isinstance(action, generic.DictionaryObject) or seen > _MAX_ACTIONS:
-        return False
-    if _get(action, "/S") == "/JavaScript" or "/JS" in action:
-        return True
-    following = _get(action, "/Next")
-    return following is not None and _runs_javascript(following, seen + 1)
-
-
-def _additional_actions_run_javascript(node: generic.DictionaryObject) -> bool:
-    actions = _get(node, "/AA")
-    if not isinstance(actions, generic.DictionaryObject):
-        return False
-    return any(_runs_javascript(_get(actions, key)) for key in actions)
-
-
-def javascript_places(root: generic.DictionaryObject) -> tuple[str, ...]:
-    """Where the document runs JavaScript: named scripts, the opening action, page, annotation and field actions.
-
-    A viewer that runs them can change what a signed document shows without changing a signed byte.
-    """
-    places: list[str] = []
-    names = _get(root, "/Names")
-    if isinstance(names, generic.DictionaryObject) and "/JavaScript" in names:
-        places.append("document scripts")
-    if _runs_javascript(_get(root, "/OpenAction")):
-        places.append("opening action")
-    if _additional_actions_run_javascript(root):
-        places.append("document actions")
-    pages = _get(root, "/Pages")
-    if isinstance(pages, generic.DictionaryObject):
-        for number, (page, _attrs) in enumerate(_iter_pages(pages, {}), start=1):
-            if _additional_actions_run_javascript(page):
-                places.append(f"page {number} actions")
-            for ref in _get(page, "/Annots", generic.ArrayObject()):
-                annot = ref.get_object()
-                if isinstance(annot, generic.DictionaryObject) and (
-                    _runs_javascript(_get(annot, "/A")) or _additional_actions_run_javascript(annot)
-                ):
-                    name = _field_name(annot)[0] if "/Parent" in annot or "/T" in annot else ""
-                    places.append(f"page {number} {'field ' + repr(name) if name else 'annotation'} actions")
-    form = _get(root, "/AcroForm")
-    if isinstance(form, generic.DictionaryObject):
-        for name, _type, node in _iter_fields(_get(form, "/Fields", generic.ArrayObject()), "", ""):
-            place = f"field {name!r} actions"
-            if _additional_actions_run_javascript(node) and not any(place in p for p in places):
-                places.append(place)
-    return tuple(dict.fromkeys(places))

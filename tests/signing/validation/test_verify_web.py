@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest_verify import ThrowawayPki, blank_pdf, pki_fixture, sign
 from flask import Flask
 from flask.testing import FlaskClient
 from joserfc import jwt
@@ -23,6 +22,7 @@ from antin.kernel.errors import ProblemError
 from antin.kernel.instance import Instance
 from antin.settings import load_settings
 from tests.components import free_port, require_command
+from tests.signing.signed_pdfs import ThrowawayPki, blank_pdf, pki_fixture, sign
 
 pki = pki_fixture()
 ISSUER = "http://localhost:5000"

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest_verify import ThrowawayPki, blank_pdf, pki_fixture, sign
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -25,9 +24,10 @@ from antin.kernel.instance import Instance
 from antin.kernel.ratelimit import DatabaseLimitStore, Limiter
 from antin.settings import load_settings
 from tests.signing.bombs import crl_bomb_pdf, dss_crls_pdf
+from tests.signing.signed_pdfs import ThrowawayPki, blank_pdf, pki_fixture, sign
 
 pki = pki_fixture()
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

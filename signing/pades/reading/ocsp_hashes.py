@@ -10,7 +10,7 @@ validation stops: the signature could never pass, and its revocation data was ne
 The workaround adds the missing digests as read-only properties computed exactly as asn1crypto computes its own:
 the issuer name hash over the DER encoding of the name, the issuer key hash over the subjectPublicKey BIT STRING
 value (RFC 6960, 4.1.1). It only adds attributes asn1crypto lacks (an attribute a later release defines is left
-alone), so nothing that worked before changes; it is installed when ``signing.pades.validate`` is imported.
+alone), so nothing that worked before changes; it is installed when ``signing.pades.reading`` is imported.
 """
 
 from __future__ import annotations

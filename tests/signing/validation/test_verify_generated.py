@@ -9,7 +9,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest_verify import (
+from cryptography.hazmat.primitives import hashes
+
+from signing.validation import Indication
+from tests.signing.signed_pdfs import (
     NOW,
     SIGNER_NAME,
     ThrowawayPki,
@@ -24,9 +27,6 @@ from conftest_verify import (
     verify,
     with_javascript,
 )
-from cryptography.hazmat.primitives import hashes
-
-from signing.validation import Indication
 
 pki = pki_fixture()
 

@@ -1,0 +1,25 @@
+"""Read a signed PDF with pyHanko and collect the facts the verdicts are made from.
+
+This is the one place validation touches pyHanko and pyhanko-certvalidator: it reads the file leniently, runs
+pyHanko's ETSI EN 319 102-1 processes (``ades_lta_validation`` for signatures, ``ades_timestamp_validation``
+for document time-stamps) under a hard-fail revocation policy with explicit trust roots only, and translates
+everything into plain :mod:`signing.validation.facts` values. pyHanko's exceptions end here.
+
+One job per module, from the file down:
+
+- ``document``: :func:`examine_pdf`, the whole document's facts (the entry point);
+- ``opening``, ``repair``, ``file_digest``: opening the file (leniently, repaired, or its readable prefix),
+  placing its revisions, hashing it;
+- ``signatures``, ``signature``, ``timestamps``: every signature field, one signature's AdES validation,
+  signature and document time-stamps;
+- ``signature_dictionary``, ``signature_dictionary_cache``, ``integrity``: what a signature field says before
+  validation, its ``/Contents`` read fast, its signed bytes and what changed after them;
+- ``certificates``, ``revocation``, ``dss``, ``validation_spec``, ``ocsp_hashes``, ``validator_errors``: certificate
+  and revocation facts, the document security store, the validation policy in pyHanko's terms;
+- ``snapshot``, ``pdf_tree``, ``javascript``: what each revision paints, and where the document runs scripts.
+"""
+
+from signing.pades.reading.certificates import certificate_facts_from_der
+from signing.pades.reading.document import examine_pdf
+
+__all__ = ["certificate_facts_from_der", "examine_pdf"]
