@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from signing.validation.errors import UnusableInputError, ValidationError
+from signing.pades.reading.errors import UnusableInputError, ValidationError
+from signing.pades.reading.policy import ValidationPolicy
 from signing.validation.models import DocumentReport, Indication, SignatureReport
-from signing.validation.policy import ValidationPolicy
 
 if TYPE_CHECKING:
     from flask import Flask

@@ -14,8 +14,8 @@ from pathlib import Path
 import click
 
 from antin.kernel.settings import Settings
+from signing.pades.reading.errors import UnusableInputError
 from signing.settings import SigningSettings
-from signing.validation.errors import UnusableInputError
 from signing.validation.models import DocumentReport
 
 __all__ = ["EXIT_NOT_PASSED", "EXIT_PASSED", "EXIT_UNUSABLE", "exit_status", "verify"]

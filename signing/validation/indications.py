@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from signing.validation.changes import Change, compare_revisions
-from signing.validation.facts import DocumentFacts, SignatureFacts
+from signing.pades.reading.changes import Change, compare_revisions
+from signing.pades.reading.facts import DocumentFacts, SignatureFacts
+from signing.pades.reading.policy import ValidationPolicy
 from signing.validation.models import DocumentReport, Indication, SignatureReport
-from signing.validation.policy import ValidationPolicy
 
 __all__ = ["judge_document"]
 

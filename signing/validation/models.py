@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from signing.validation.facts import CertificateFacts
+from signing.pades.reading.facts import CertificateFacts
 
 __all__ = [
     "DocumentReport",

@@ -18,11 +18,11 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from antin.kernel.settings import Settings
 from signing.pades.reading import certificate_facts_from_der, examine_pdf
+from signing.pades.reading.errors import UnusableInputError
+from signing.pades.reading.policy import ValidationPolicy
 from signing.settings import SigningSettings
-from signing.validation.errors import UnusableInputError
 from signing.validation.indications import judge_document
 from signing.validation.models import DocumentReport
-from signing.validation.policy import ValidationPolicy
 
 __all__ = [
     "DEFAULT_MAX_BYTES",

@@ -25,10 +25,10 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, render_templ
 from antin.kernel.errors import ProblemError
 from antin.kernel.ratelimit import BusyError, RateLimitedError, limiter_for
 from antin.kernel.web import exempt_blueprint, get_instance
+from signing.pades.reading.errors import UnusableInputError
+from signing.pades.reading.policy import ValidationPolicy
 from signing.settings import SigningSettings
-from signing.validation.errors import UnusableInputError
 from signing.validation.models import DocumentReport
-from signing.validation.policy import ValidationPolicy
 from signing.validation.render import render_html, render_pdf
 from signing.validation.service import policy_from_settings, verify_stream
 

@@ -15,8 +15,8 @@ from PIL import Image
 from signing.appearance import VisibleBox
 from signing.errors import CertificateRevokedError, InvalidDocumentError, SignerNotAllowedError
 from signing.pades import PadesOptions, SignerMaterial
+from signing.pades.reading.policy import ValidationPolicy
 from signing.service import SignRequest
-from signing.validation.policy import ValidationPolicy
 from signing.validation.service import verify_bytes
 from tests.components import require_command
 from tests.signing.conftest import Platform

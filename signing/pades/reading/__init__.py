@@ -3,7 +3,7 @@
 This is the one place validation touches pyHanko and pyhanko-certvalidator: it reads the file leniently, runs
 pyHanko's ETSI EN 319 102-1 processes (``ades_lta_validation`` for signatures, ``ades_timestamp_validation``
 for document time-stamps) under a hard-fail revocation policy with explicit trust roots only, and translates
-everything into plain :mod:`signing.validation.facts` values. pyHanko's exceptions end here.
+everything into plain :mod:`signing.pades.reading.facts` values. pyHanko's exceptions end here.
 
 One job per module, from the file down:
 

@@ -8,7 +8,7 @@ import hashlib
 from asn1crypto import x509
 from pyhanko_certvalidator.path import ValidationPath
 
-from signing.validation.facts import CertificateFacts
+from signing.pades.reading.facts import CertificateFacts
 
 __all__ = ["certificate_facts", "certificate_facts_from_der", "embedded_chain", "path_facts"]
 

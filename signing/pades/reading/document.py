@@ -10,16 +10,16 @@ from typing import IO
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from signing.pades.decode_budget import DocumentBudget
+from signing.pades.reading.changes import compare_revisions
 from signing.pades.reading.dss import dss_knowledge, revisions_writing_dss
+from signing.pades.reading.errors import UnusableInputError
+from signing.pades.reading.facts import DocumentFacts, RevisionSnapshot, SignatureFacts
 from signing.pades.reading.file_digest import start_sha256
 from signing.pades.reading.javascript import javascript_places
 from signing.pades.reading.opening import open_reader, revision_facts
+from signing.pades.reading.policy import ValidationPolicy
 from signing.pades.reading.signatures import all_signatures
 from signing.pades.reading.snapshot import snapshot_revision
-from signing.validation.changes import compare_revisions
-from signing.validation.errors import UnusableInputError
-from signing.validation.facts import DocumentFacts, RevisionSnapshot, SignatureFacts
-from signing.validation.policy import ValidationPolicy
 
 __all__ = ["examine_pdf"]
 
@@ -27,7 +27,7 @@ __all__ = ["examine_pdf"]
 def examine_pdf(stream: IO[bytes], size: int, policy: ValidationPolicy) -> DocumentFacts:
     """Read ``stream`` (``size`` bytes, seekable) and collect the facts of every signature in it.
 
-    Raises :class:`~signing.validation.errors.UnusableInputError` when the file cannot be read at all or is
+    Raises :class:`~signing.pades.reading.errors.UnusableInputError` when the file cannot be read at all or is
     encrypted. Problems with single signatures are facts (``read_error``), not exceptions.
     """
     budget = DocumentBudget.for_size(size)

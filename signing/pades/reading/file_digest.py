@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from typing import IO
 
-from signing.validation.errors import UnusableInputError
+from signing.pades.reading.errors import UnusableInputError
 
 __all__ = ["BACKGROUND_HASH_FROM", "CHUNK", "buffer_of", "start_sha256"]
 

@@ -17,10 +17,10 @@ from typing import IO, Any
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from signing.pades.decode_budget import BudgetedPdfFileReader, DocumentBudget
+from signing.pades.reading.errors import UnusableInputError
+from signing.pades.reading.facts import RevisionFacts
 from signing.pades.reading.file_digest import CHUNK
 from signing.pades.reading.repair import read_repaired
-from signing.validation.errors import UnusableInputError
-from signing.validation.facts import RevisionFacts
 
 __all__ = ["OpenedFile", "open_reader", "revision_facts"]
 

@@ -15,7 +15,7 @@ from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.validation import EmbeddedPdfSignature
 
 from signing.pades.reading.certificates import certificate_facts, embedded_chain
-from signing.validation.facts import SignatureFacts
+from signing.pades.reading.facts import SignatureFacts
 
 __all__ = ["MAX_CONTENTS_BYTES", "base_facts", "safe_self_time", "unreadable_signature"]
 

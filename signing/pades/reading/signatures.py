@@ -17,14 +17,14 @@ from pyhanko.sign.validation import EmbeddedPdfSignature
 from pyhanko.sign.validation.policy_decl import LocalKnowledge
 from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
 
+from signing.pades.reading.errors import UnusableInputError
+from signing.pades.reading.facts import SignatureFacts
+from signing.pades.reading.policy import ValidationPolicy
 from signing.pades.reading.signature import LEGACY_SHA1, signature_facts
 from signing.pades.reading.signature_dictionary import MAX_CONTENTS_BYTES, base_facts, unreadable_signature
 from signing.pades.reading.signature_dictionary_cache import cache_signature_dictionary
 from signing.pades.reading.timestamps import document_timestamp_facts
 from signing.pades.reading.validation_spec import validation_spec
-from signing.validation.errors import UnusableInputError
-from signing.validation.facts import SignatureFacts
-from signing.validation.policy import ValidationPolicy
 
 __all__ = ["all_signatures"]
 

@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
 
+from signing.pades.reading.facts import AnnotationSnapshot, FieldSnapshot, PageSnapshot, RevisionSnapshot
 from signing.pades.reading.pdf_tree import INHERITABLE, MAX_DEPTH, entry, iter_fields, iter_pages, qualified_field_name
-from signing.validation.facts import AnnotationSnapshot, FieldSnapshot, PageSnapshot, RevisionSnapshot
 
 __all__ = ["snapshot_revision"]
 

@@ -17,12 +17,12 @@ from pyhanko.sign.validation.status import TimestampSignatureStatus
 from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
 
 from signing.pades.reading.certificates import certificate_facts, path_facts
+from signing.pades.reading.facts import SignatureFacts, TimestampFacts
 from signing.pades.reading.integrity import check_integrity, diff_facts
+from signing.pades.reading.policy import ValidationPolicy
 from signing.pades.reading.revocation import revocation_facts, revocation_missing, revocation_sources
 from signing.pades.reading.signature_dictionary import base_facts
 from signing.pades.reading.validator_errors import sub_indication_name, validator_errors_collected, validator_message
-from signing.validation.facts import SignatureFacts, TimestampFacts
-from signing.validation.policy import ValidationPolicy
 
 __all__ = ["document_timestamp_facts", "timestamp_facts", "token_time", "unsigned_timestamps"]
 

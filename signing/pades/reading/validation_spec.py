@@ -1,4 +1,4 @@
-"""pyHanko's validation spec for our :class:`~signing.validation.policy.ValidationPolicy`.
+"""pyHanko's validation spec for our :class:`~signing.pades.reading.policy.ValidationPolicy`.
 
 Hard-fail revocation checking for end-entity and CA certificates, explicit trust roots only, the policy's weak
 algorithms refused, certificates never fetched, revocation data fetched online only when the policy says so.
@@ -27,7 +27,7 @@ from pyhanko_certvalidator.policy_decl import (
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
 from signing.pades.reading import ocsp_hashes
-from signing.validation.policy import ValidationPolicy
+from signing.pades.reading.policy import ValidationPolicy
 
 __all__ = ["validation_spec"]
 

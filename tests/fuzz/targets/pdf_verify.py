@@ -4,7 +4,7 @@ The same entry the page uses (:func:`signing.validation.service.verify_stream`) 
 decode budget (the settings' ``verify_max_bytes``; the budget is inside ``examine_pdf``), a policy built by
 ``policy_from_settings`` that also trusts the seeds' root, as of the moment the seeds were signed. The page then
 renders the report as HTML and the API as JSON: both are part of the run. The documented refusal is
-:class:`~signing.validation.errors.UnusableInputError` (a clear 413/422); anything else that escapes is a crash.
+:class:`~signing.pades.reading.errors.UnusableInputError` (a clear 413/422); anything else that escapes is a crash.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ TIMEOUT_SECONDS = 20
 
 def make_harness(workdir: Path) -> Harness:
     from antin.settings import load_settings
-    from signing.validation.errors import UnusableInputError
+    from signing.pades.reading.errors import UnusableInputError
     from signing.validation.render import render_html
     from signing.validation.service import policy_from_settings, verify_stream
 

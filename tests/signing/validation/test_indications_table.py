@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
 
-from signing.validation.facts import CertificateFacts, DocumentFacts, RevisionFacts, SignatureFacts
+from signing.pades.reading.facts import CertificateFacts, DocumentFacts, RevisionFacts, SignatureFacts
+from signing.pades.reading.policy import DEFAULT_POLICY, ValidationPolicy
 from signing.validation.indications import judge_document
 from signing.validation.models import DocumentReport, Indication
-from signing.validation.policy import DEFAULT_POLICY, ValidationPolicy
 from signing.validation.render import SUB_INDICATIONS_VI
 
 PASSED, INDETERMINATE, FAILED = Indication.TOTAL_PASSED, Indication.INDETERMINATE, Indication.TOTAL_FAILED

@@ -1,6 +1,6 @@
 """What each revision added after a signature changed, judged by what a person would see.
 
-The input is two :class:`~signing.validation.facts.RevisionSnapshot` values (digests of every page's painted
+The input is two :class:`~signing.pades.reading.facts.RevisionSnapshot` values (digests of every page's painted
 content, every annotation's appearance, every form field's value); the output is a list of :class:`Change`.
 Rules, from harmless to fatal:
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from signing.validation.facts import AnnotationSnapshot, FieldSnapshot, RevisionSnapshot
+from signing.pades.reading.facts import AnnotationSnapshot, FieldSnapshot, RevisionSnapshot
 
 __all__ = ["Change", "Severity", "compare_revisions"]
 

@@ -1,7 +1,7 @@
 """What the PDF reader found, before any judgement: plain values filled in by ``signing.pades.reading``.
 
 The split keeps pyHanko behind one package (``signing.pades``) and lets the verdict logic
-(``signing.validation.indications``) and the change analysis (``signing.validation.changes``) be tested with
+(``signing.validation.indications``) and the change analysis (``signing.pades.reading.changes``) be tested with
 hand-made facts (``tests/signing/validation/test_indications_table.py``).
 """
 
