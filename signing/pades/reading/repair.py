@@ -10,7 +10,7 @@ at that object's header inside the same revision. pyHanko then gets a reader ove
 sections, so every digest is still computed over exactly the bytes that were signed.
 
 A repaired reading is an interpretation: what another reader shows may differ. The caller reports every repair and
-no signature of a repaired file can pass (``signing.validation.indications.check_repaired_document``).
+no signature of a repaired file can pass (``signing.validation.checks.check_repaired_document``).
 """
 
 from __future__ import annotations
