@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from antin.kernel.database import Base, Database
-from antin.kernel.settings import ThrottleSettings
 from directory.memory import InMemoryDirectory
 from directory.policy import LockoutPolicy
+from idp.settings import ThrottleSettings
 from idp.throttle import (
     DEVICE_COOKIE,
     DatabaseThrottleStore,
