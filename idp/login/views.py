@@ -13,7 +13,8 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from antin.kernel import i18n
 from antin.kernel.database import utcnow
-from antin.kernel.web import local_redirect_target
+from antin.kernel.web import get_instance, local_redirect_target
+from idp.login import get_login_service
 from idp.login.flow import ACCOUNT, begin_steps, complete_authentication
 from idp.login.service import LoginService, LoginStatus, PasswordChangeOutcome
 from idp.oidc.acr import ACR_PASSWORD
@@ -40,9 +41,7 @@ PENDING_CHANGE = "antin_pwchange"
 
 
 def login_service() -> LoginService:
-    from idp.login import get_login_service
-
-    return get_login_service()
+    return get_login_service(get_instance())
 
 
 def _ip() -> str:
