@@ -15,11 +15,10 @@ from antin.kernel import i18n
 from antin.kernel.database import utcnow
 from antin.kernel.web import get_instance, local_redirect_target
 from idp.login import get_login_service
-from idp.login.flow import ACCOUNT, begin_steps, complete_authentication
+from idp.login.flow import ACCOUNT, begin_steps, complete_authentication, interaction_view, request_ip
 from idp.login.service import LoginService, LoginStatus, PasswordChangeOutcome
 from idp.oidc.acr import ACR_PASSWORD
 from idp.oidc.browser import (
-    browser_token,
     clear_sso_cookie,
     current_provider,
     current_sso_session,
@@ -27,8 +26,8 @@ from idp.oidc.browser import (
     harden,
 )
 from idp.oidc.csrf import require_csrf
-from idp.oidc.interaction import AuthenticationResult, InteractionView
-from idp.oidc.ui import LANGUAGES, prefer_ui_locales
+from idp.oidc.interaction import AuthenticationResult
+from idp.oidc.ui import LANGUAGES
 from idp.settings import ThrottleSettings
 from idp.throttle import DEVICE_COOKIE
 
@@ -42,10 +41,6 @@ PENDING_CHANGE = "antin_pwchange"
 
 def login_service() -> LoginService:
     return get_login_service(get_instance())
-
-
-def _ip() -> str:
-    return request.remote_addr or "unknown"
 
 
 def _device_cookie() -> str | None:
@@ -72,15 +67,6 @@ def _page(template: str, status: int = 200, /, **context: Any) -> BaseResponse:
     return Response(render_template(template, **context), status=status, mimetype="text/html")
 
 
-def _interaction(iid: str) -> InteractionView | None:
-    if iid == ACCOUNT:
-        return None
-    view = current_provider().interactions.get(iid, browser_token(create=False))
-    if view is not None:
-        prefer_ui_locales(view.ui_locales)
-    return view
-
-
 def _expired() -> BaseResponse:
     return error_page(
         _("This sign-in has expired"),
@@ -95,7 +81,7 @@ def _expired() -> BaseResponse:
 @bp.route("/login", methods=["GET", "POST"], defaults={"iid": ACCOUNT})
 @bp.route("/login/<iid>", methods=["GET", "POST"])
 def interaction(iid: str) -> BaseResponse:
-    view = _interaction(iid)
+    view = interaction_view(iid)
     if iid != ACCOUNT and view is None:
         return _expired()
     if view is not None and view.result is not None and not view.finished:
@@ -114,7 +100,7 @@ def interaction(iid: str) -> BaseResponse:
     login = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     context["login_value"] = login
-    outcome = login_service().check_password(login, password, ip=_ip(), device_cookie=_device_cookie())
+    outcome = login_service().check_password(login, password, ip=request_ip(), device_cookie=_device_cookie())
     status = outcome.status
     if status is LoginStatus.SUCCESS and outcome.person is not None:
         person = outcome.person
@@ -170,7 +156,7 @@ def change_required(iid: str) -> BaseResponse:
     pending = session.get(PENDING_CHANGE)
     if not isinstance(pending, dict) or pending.get("iid") != iid:
         return redirect(url_for("login.interaction", iid=iid), code=303)
-    view = _interaction(iid)
+    view = interaction_view(iid)
     if iid != ACCOUNT and view is None:
         return _expired()
     login = str(pending["login"])
@@ -188,7 +174,7 @@ def change_required(iid: str) -> BaseResponse:
     if changed is not None:
         return _page("antin/password_change.html", changed[1], error=changed[0], **context)
     session.pop(PENDING_CHANGE, None)
-    outcome = login_service().check_password(login, new, ip=_ip(), device_cookie=_device_cookie())
+    outcome = login_service().check_password(login, new, ip=request_ip(), device_cookie=_device_cookie())
     if outcome.status is not LoginStatus.SUCCESS or outcome.person is None:
         return redirect(url_for("login.interaction", iid=iid), code=303)
     person = outcome.person
@@ -200,7 +186,7 @@ def change_required(iid: str) -> BaseResponse:
 
 def _change(login: str, old: str, new: str, confirm: str) -> tuple[str, int] | None:
     """None when changed, else (message, HTTP status)."""
-    outcome = login_service().change_password(login, old, new, confirm, ip=_ip(), device_cookie=_device_cookie())
+    outcome = login_service().change_password(login, old, new, confirm, ip=request_ip(), device_cookie=_device_cookie())
     messages = {
         PasswordChangeOutcome.MISMATCH: (_("The two new passwords are not the same."), 400),
         PasswordChangeOutcome.WRONG_PASSWORD: (_("The current password is wrong."), 401),
@@ -232,7 +218,7 @@ def _change(login: str, old: str, new: str, confirm: str) -> tuple[str, int] | N
 
 @bp.route("/login/<iid>/consent", methods=["GET", "POST"])
 def consent(iid: str) -> BaseResponse:
-    view = _interaction(iid)
+    view = interaction_view(iid)
     if view is None or view.result is None:
         return _expired()
     provider = current_provider()
@@ -293,7 +279,9 @@ def revoke_consent() -> BaseResponse:
     client_id = request.form.get("client_id", "")
     provider.consents.revoke(sso.subject, client_id)
     provider.tokens.revoke_for_subject(sso.subject, "consent revoked", client_id=client_id)
-    provider.audit.record("oauth:consent:revoke", actor=sso.subject, subject=sso.subject, client_id=client_id, ip=_ip())
+    provider.audit.record(
+        "oauth:consent:revoke", actor=sso.subject, subject=sso.subject, client_id=client_id, ip=request_ip()
+    )
     session["antin_flash"] = _("Access revoked.")
     return redirect(url_for("login.account"), code=303)
 
