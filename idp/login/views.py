@@ -5,6 +5,7 @@ Every form carries a CSRF token; field ``name``/``id`` attributes are stable (au
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, session, url_for
@@ -12,7 +13,6 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from antin.kernel import i18n
-from antin.kernel.database import utcnow
 from antin.kernel.web import get_instance, local_redirect_target
 from idp.login import get_login_service
 from idp.login.flow import ACCOUNT, begin_steps, complete_authentication, interaction_view, request_ip
@@ -41,6 +41,11 @@ PENDING_CHANGE = "antin_pwchange"
 
 def login_service() -> LoginService:
     return get_login_service(get_instance())
+
+
+def _now() -> datetime:
+    """The instance's clock, to the second: ``auth_time`` travels as whole seconds (a NumericDate)."""
+    return get_instance().clock.now().replace(microsecond=0)
 
 
 def _device_cookie() -> str | None:
@@ -116,7 +121,7 @@ def interaction(iid: str) -> BaseResponse:
             )
         result = AuthenticationResult(
             subject=person.entry_uuid,
-            auth_time=utcnow().replace(microsecond=0),
+            auth_time=_now(),
             acr=ACR_PASSWORD,
             amr=("pwd",),
             login=person.uid,
@@ -178,9 +183,7 @@ def change_required(iid: str) -> BaseResponse:
     if outcome.status is not LoginStatus.SUCCESS or outcome.person is None:
         return redirect(url_for("login.interaction", iid=iid), code=303)
     person = outcome.person
-    result = AuthenticationResult(
-        person.entry_uuid, utcnow().replace(microsecond=0), ACR_PASSWORD, ("pwd",), person.uid
-    )
+    result = AuthenticationResult(person.entry_uuid, _now(), ACR_PASSWORD, ("pwd",), person.uid)
     return _remember_device(begin_steps(iid, view, person, result), outcome.device_cookie)
 
 
