@@ -28,9 +28,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from antin.kernel.database import Base, Database
-from antin.kernel.settings import ThrottleSettings
 from bench.rows import Row, Run, add_arguments, percentile
 from directory.policy import LockoutPolicy
+from idp.settings import ThrottleSettings
 from idp.throttle import DatabaseThrottleStore, LoginThrottle, RedisThrottleStore, ThrottleStore
 from idp.throttle.store import Budget
 
