@@ -16,14 +16,18 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from directory.models import Person
 from idp.login.steps import StepContext, next_step
-from idp.oidc.browser import current_provider, current_sso_session, set_sso_cookie
+from idp.oidc.browser import browser_token, current_provider, current_sso_session, set_sso_cookie
 from idp.oidc.interaction import AuthenticationResult, InteractionView
+from idp.oidc.ui import prefer_ui_locales
 
 __all__ = [
+    "ACCOUNT",
     "PendingAuthentication",
     "begin_steps",
     "complete_authentication",
+    "interaction_view",
     "pending_authentication",
+    "request_ip",
     "step_completed",
 ]
 
@@ -40,16 +44,20 @@ class PendingAuthentication:
     done: tuple[str, ...]
 
 
-def _ip() -> str:
+def request_ip() -> str:
+    """The browser's address, as the audit log and the throttle record it."""
     return request.remote_addr or "unknown"
 
 
-def _interaction(iid: str) -> InteractionView | None:
+def interaction_view(iid: str) -> InteractionView | None:
+    """This browser's interaction ``iid``; None for a sign-in to the account page (``ACCOUNT``) or when it has
+    expired. The request's pages then speak the client's ``ui_locales``, unless the official chose a language."""
     if iid == ACCOUNT:
         return None
-    from idp.oidc.browser import browser_token
-
-    return current_provider().interactions.get(iid, browser_token(create=False))
+    view = current_provider().interactions.get(iid, browser_token(create=False))
+    if view is not None:
+        prefer_ui_locales(view.ui_locales)
+    return view
 
 
 def begin_steps(iid: str, view: InteractionView | None, person: Person, result: AuthenticationResult) -> BaseResponse:
@@ -105,7 +113,7 @@ def step_completed(step_name: str, *, acr: str, amr: tuple[str, ...]) -> BaseRes
     result = AuthenticationResult(
         previous.subject, previous.auth_time, acr, tuple(dict.fromkeys((*previous.amr, *amr))), previous.login
     )
-    return _next(pending.iid, _interaction(pending.iid), person, result, (*pending.done, step_name))
+    return _next(pending.iid, interaction_view(pending.iid), person, result, (*pending.done, step_name))
 
 
 def complete_authentication(
@@ -122,13 +130,13 @@ def complete_authentication(
             if sso is not None:
                 provider.end_session(sso.sid, reason="another official signed in")
             cookie_value, started = provider.sessions.start(
-                result, user_agent=request.headers.get("User-Agent", ""), ip=_ip()
+                result, user_agent=request.headers.get("User-Agent", ""), ip=request_ip()
             )
             provider.audit.record(
                 "session:sso:start",
                 actor=result.subject,
                 subject=result.subject,
-                ip=_ip(),
+                ip=request_ip(),
                 details={"sid": started.sid, "acr": result.acr, "amr": list(result.amr)},
             )
     response: BaseResponse

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import enum
 import logging
-import time
 from dataclasses import dataclass
 
 from prometheus_client import Counter
 
+from antin.kernel.clock import Clock
+from antin.kernel.instance import Instance
 from directory.errors import (
     AccountLockedError,
     DirectoryError,
@@ -20,9 +21,19 @@ from directory.errors import (
 from directory.models import AuthStatus, Person
 from directory.protocol import UserDirectory
 from idp.oidc.audit import Auditor
-from idp.throttle import Admission, DeviceCookies, LoginThrottle, ThrottleUnavailableError
+from idp.oidc.provider import get_provider
+from idp.settings import ThrottleSettings
+from idp.throttle import (
+    Admission,
+    DatabaseThrottleStore,
+    DeviceCookies,
+    LoginThrottle,
+    RedisThrottleStore,
+    ThrottleStore,
+    ThrottleUnavailableError,
+)
 
-__all__ = ["LoginOutcome", "LoginService", "LoginStatus", "PasswordChangeOutcome"]
+__all__ = ["LoginOutcome", "LoginService", "LoginStatus", "PasswordChangeOutcome", "build_login_service"]
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +89,13 @@ _HIDDEN_FROM_STRANGERS = (LoginStatus.LOCKED, LoginStatus.DISABLED)
 
 class LoginService:
     def __init__(
-        self, directory: UserDirectory, throttle: LoginThrottle, audit: Auditor, devices: DeviceCookies
+        self, directory: UserDirectory, throttle: LoginThrottle, audit: Auditor, devices: DeviceCookies, *, clock: Clock
     ) -> None:
         self.directory = directory
         self.throttle = throttle
         self.audit = audit
         self.devices = devices
+        self.clock = clock  # the throttle's windows and the device cookies' ages are read from it, in epoch seconds
 
     def close(self) -> None:
         """Release the throttle store's connections (Redis), when the instance closes."""
@@ -97,7 +109,7 @@ class LoginService:
         return person.uid if person is not None else login
 
     def _admit(self, account: str, ip: str, device_cookie: str | None) -> Admission:
-        now = time.time()
+        now = self.clock.now().timestamp()
         device = self.devices.device_of(device_cookie, account, now=now)
         return self.throttle.admit(account, ip, device=device, policy=self.directory.lockout_policy(), now=now)
 
@@ -140,7 +152,7 @@ class LoginService:
             if status is LoginStatus.SUCCESS:
                 self.audit.record("login:password:success", actor=subject, subject=subject, ip=ip)
             if outcome.person is not None:
-                cookie = self.devices.issue(device_cookie, outcome.person.uid, now=time.time())
+                cookie = self.devices.issue(device_cookie, outcome.person.uid, now=self.clock.now().timestamp())
                 return LoginOutcome(
                     status,
                     person=outcome.person,
@@ -193,3 +205,18 @@ class LoginService:
         self.throttle.succeeded(admission)
         self.audit.record("login:password:change", actor=login, ip=ip)
         return PasswordChangeOutcome.CHANGED
+
+
+def build_login_service(instance: Instance) -> LoginService:
+    """The login service of ``instance``: the provider's directory and audit, the throttle in Redis when one is
+    configured (shared by every worker and host), in the database otherwise."""
+    provider = get_provider(instance)
+    settings = instance.settings.section(ThrottleSettings)
+    store: ThrottleStore
+    if instance.settings.redis.url:
+        store = RedisThrottleStore(instance.settings.redis.url)
+    else:
+        store = DatabaseThrottleStore(instance.database)
+    devices = DeviceCookies.from_secret(instance.secret_key, settings.device_days * 86400)
+    throttle = LoginThrottle(store, settings)
+    return LoginService(provider.directory, throttle, provider.audit, devices, clock=instance.clock)

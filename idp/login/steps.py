@@ -2,10 +2,14 @@
 
 The password step always runs first. Then each registered :class:`AuthenticationStep` is asked, in order,
 whether it must run for this official and this request (``required``); the first that must is shown (the
-browser goes to its ``endpoint``, called with ``iid``), reads who is signing in with
-:func:`idp.login.flow.pending_authentication`, and when the official passes it returns
-:func:`idp.login.flow.step_completed` with the stronger ``acr``/``amr``. The MFA issue registers TOTP,
-WebAuthn and recovery-code steps here with :func:`register_step`; nothing in the protocol code changes.
+browser goes to its ``endpoint``, called with ``iid``). A step is a page of its own package (the MFA issue's
+``idp/mfa/``: TOTP, WebAuthn and recovery-code steps, an enrolment step), registered by that package's
+``init_app`` with :func:`register_step` beside its own blueprint. Its page talks to the login only through
+:mod:`idp.login.flow`: :func:`~idp.login.flow.pending_authentication` (who is signing in, what is proven so
+far), :func:`~idp.login.flow.interaction_view` (the application asking, in the client's language) and
+:func:`~idp.login.flow.request_ip` (for the audit log and throttling wrong codes); when the official passes it
+returns :func:`~idp.login.flow.step_completed` with the stronger ``acr``/``amr``. Nothing in the protocol code
+changes.
 """
 
 from __future__ import annotations
@@ -28,8 +32,16 @@ class StepContext:
 
 
 class AuthenticationStep(Protocol):
-    name: str
-    endpoint: str  # Flask endpoint the browser is sent to, called with iid=<interaction id or "-">
+    # read-only members, so that a frozen dataclass is a step too
+    @property
+    def name(self) -> str:
+        """Recorded in the pending sign-in once passed; unique among the registered steps."""
+        ...
+
+    @property
+    def endpoint(self) -> str:
+        """Flask endpoint the browser is sent to, called with iid=<interaction id or "-">."""
+        ...
 
     def required(self, ctx: StepContext) -> bool: ...
 

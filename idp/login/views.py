@@ -5,6 +5,7 @@ Every form carries a CSRF token; field ``name``/``id`` attributes are stable (au
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, session, url_for
@@ -12,13 +13,12 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from antin.kernel import i18n
-from antin.kernel.database import utcnow
-from antin.kernel.web import local_redirect_target
-from idp.login.flow import ACCOUNT, begin_steps, complete_authentication
+from antin.kernel.web import get_instance, local_redirect_target
+from idp.login import get_login_service
+from idp.login.flow import ACCOUNT, begin_steps, complete_authentication, interaction_view, request_ip
 from idp.login.service import LoginService, LoginStatus, PasswordChangeOutcome
 from idp.oidc.acr import ACR_PASSWORD
 from idp.oidc.browser import (
-    browser_token,
     clear_sso_cookie,
     current_provider,
     current_sso_session,
@@ -26,8 +26,8 @@ from idp.oidc.browser import (
     harden,
 )
 from idp.oidc.csrf import require_csrf
-from idp.oidc.interaction import AuthenticationResult, InteractionView
-from idp.oidc.ui import LANGUAGES, prefer_ui_locales
+from idp.oidc.interaction import AuthenticationResult
+from idp.oidc.ui import LANGUAGES
 from idp.settings import ThrottleSettings
 from idp.throttle import DEVICE_COOKIE
 
@@ -40,13 +40,12 @@ PENDING_CHANGE = "antin_pwchange"
 
 
 def login_service() -> LoginService:
-    from idp.login import get_login_service
-
-    return get_login_service()
+    return get_login_service(get_instance())
 
 
-def _ip() -> str:
-    return request.remote_addr or "unknown"
+def _now() -> datetime:
+    """The instance's clock, to the second: ``auth_time`` travels as whole seconds (a NumericDate)."""
+    return get_instance().clock.now().replace(microsecond=0)
 
 
 def _device_cookie() -> str | None:
@@ -73,15 +72,6 @@ def _page(template: str, status: int = 200, /, **context: Any) -> BaseResponse:
     return Response(render_template(template, **context), status=status, mimetype="text/html")
 
 
-def _interaction(iid: str) -> InteractionView | None:
-    if iid == ACCOUNT:
-        return None
-    view = current_provider().interactions.get(iid, browser_token(create=False))
-    if view is not None:
-        prefer_ui_locales(view.ui_locales)
-    return view
-
-
 def _expired() -> BaseResponse:
     return error_page(
         _("This sign-in has expired"),
@@ -96,7 +86,7 @@ def _expired() -> BaseResponse:
 @bp.route("/login", methods=["GET", "POST"], defaults={"iid": ACCOUNT})
 @bp.route("/login/<iid>", methods=["GET", "POST"])
 def interaction(iid: str) -> BaseResponse:
-    view = _interaction(iid)
+    view = interaction_view(iid)
     if iid != ACCOUNT and view is None:
         return _expired()
     if view is not None and view.result is not None and not view.finished:
@@ -115,7 +105,7 @@ def interaction(iid: str) -> BaseResponse:
     login = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     context["login_value"] = login
-    outcome = login_service().check_password(login, password, ip=_ip(), device_cookie=_device_cookie())
+    outcome = login_service().check_password(login, password, ip=request_ip(), device_cookie=_device_cookie())
     status = outcome.status
     if status is LoginStatus.SUCCESS and outcome.person is not None:
         person = outcome.person
@@ -131,7 +121,7 @@ def interaction(iid: str) -> BaseResponse:
             )
         result = AuthenticationResult(
             subject=person.entry_uuid,
-            auth_time=utcnow().replace(microsecond=0),
+            auth_time=_now(),
             acr=ACR_PASSWORD,
             amr=("pwd",),
             login=person.uid,
@@ -171,7 +161,7 @@ def change_required(iid: str) -> BaseResponse:
     pending = session.get(PENDING_CHANGE)
     if not isinstance(pending, dict) or pending.get("iid") != iid:
         return redirect(url_for("login.interaction", iid=iid), code=303)
-    view = _interaction(iid)
+    view = interaction_view(iid)
     if iid != ACCOUNT and view is None:
         return _expired()
     login = str(pending["login"])
@@ -189,19 +179,17 @@ def change_required(iid: str) -> BaseResponse:
     if changed is not None:
         return _page("antin/password_change.html", changed[1], error=changed[0], **context)
     session.pop(PENDING_CHANGE, None)
-    outcome = login_service().check_password(login, new, ip=_ip(), device_cookie=_device_cookie())
+    outcome = login_service().check_password(login, new, ip=request_ip(), device_cookie=_device_cookie())
     if outcome.status is not LoginStatus.SUCCESS or outcome.person is None:
         return redirect(url_for("login.interaction", iid=iid), code=303)
     person = outcome.person
-    result = AuthenticationResult(
-        person.entry_uuid, utcnow().replace(microsecond=0), ACR_PASSWORD, ("pwd",), person.uid
-    )
+    result = AuthenticationResult(person.entry_uuid, _now(), ACR_PASSWORD, ("pwd",), person.uid)
     return _remember_device(begin_steps(iid, view, person, result), outcome.device_cookie)
 
 
 def _change(login: str, old: str, new: str, confirm: str) -> tuple[str, int] | None:
     """None when changed, else (message, HTTP status)."""
-    outcome = login_service().change_password(login, old, new, confirm, ip=_ip(), device_cookie=_device_cookie())
+    outcome = login_service().change_password(login, old, new, confirm, ip=request_ip(), device_cookie=_device_cookie())
     messages = {
         PasswordChangeOutcome.MISMATCH: (_("The two new passwords are not the same."), 400),
         PasswordChangeOutcome.WRONG_PASSWORD: (_("The current password is wrong."), 401),
@@ -233,7 +221,7 @@ def _change(login: str, old: str, new: str, confirm: str) -> tuple[str, int] | N
 
 @bp.route("/login/<iid>/consent", methods=["GET", "POST"])
 def consent(iid: str) -> BaseResponse:
-    view = _interaction(iid)
+    view = interaction_view(iid)
     if view is None or view.result is None:
         return _expired()
     provider = current_provider()
@@ -294,7 +282,9 @@ def revoke_consent() -> BaseResponse:
     client_id = request.form.get("client_id", "")
     provider.consents.revoke(sso.subject, client_id)
     provider.tokens.revoke_for_subject(sso.subject, "consent revoked", client_id=client_id)
-    provider.audit.record("oauth:consent:revoke", actor=sso.subject, subject=sso.subject, client_id=client_id, ip=_ip())
+    provider.audit.record(
+        "oauth:consent:revoke", actor=sso.subject, subject=sso.subject, client_id=client_id, ip=request_ip()
+    )
     session["antin_flash"] = _("Access revoked.")
     return redirect(url_for("login.account"), code=303)
 

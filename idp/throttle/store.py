@@ -19,6 +19,7 @@ from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ColumnElement
 
 from antin.kernel.database import Database, table_of
+from idp.throttle.errors import ThrottleUnavailableError
 from idp.throttle.models import ThrottleCounter
 
 __all__ = [
@@ -28,15 +29,10 @@ __all__ = [
     "RedisThrottleStore",
     "Take",
     "ThrottleStore",
-    "ThrottleUnavailableError",
 ]
 
 UNLIMITED = 2**31 - 1
 CLEAN_EVERY = 64  # SQL: forgotten rows are deleted every this many takes
-
-
-class ThrottleUnavailableError(Exception):
-    """The store cannot be reached: the attempt is refused (no bind without a count), never let through."""
 
 
 @dataclass(frozen=True)

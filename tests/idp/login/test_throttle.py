@@ -8,6 +8,7 @@ import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -291,6 +292,15 @@ def test_guessing_cannot_reach_the_lockout(op: LiveProvider, browser: Browser, d
     throttled = browser.login(page, "an.nguyen", PASSWORD)
     assert throttled.page is not None and throttled.page.status_code == 429
     assert "Wait" in throttled.page.text and throttled.page.headers["Retry-After"]
+
+
+def test_the_throttle_reads_the_instance_clock(op: LiveProvider, directory: CountingDirectory) -> None:
+    """Strangers who spent the budget get a new one once the instance's clock has moved past the window."""
+    rp = RelyingParty.register(op)
+    assert [stranger_attempt(op, rp, "an.nguyen")[0] for _ in range(3)] == [401, 401, 429]
+    op.instance.clock.advance(timedelta(hours=2))
+    assert stranger_attempt(op, rp, "an.nguyen")[0] == 401
+    assert directory.calls == 3 and not directory.people["an.nguyen"].locked
 
 
 def test_uid_and_email_share_one_counter(op: LiveProvider, browser: Browser) -> None:

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 import pytest
 from flask import Blueprint, request
+from flask_babel import get_locale
 from werkzeug.wrappers import Response
 
 from antin.kernel.web import csrf_token
-from idp.login.flow import pending_authentication, step_completed
+from idp.login.flow import interaction_view, pending_authentication, step_completed
 from idp.login.steps import StepContext, register_step, unregister_step
 from idp.oidc.acr import ACR_MFA, acr_rank
 from tests.idp.oidc_harness import LiveProvider
@@ -38,8 +39,9 @@ def pin_step(op: LiveProvider) -> Iterator[None]:
         assert pending is not None and pending.iid == iid
         if request.method == "POST" and request.form.get("pin") == "2468":
             return step_completed("pin", acr=ACR_MFA, amr=("otp",))
+        interaction_view(iid)  # what a real step reads to name the application; its page takes the client's language
         return Response(
-            f'<form id="pin-form" method="post" action="/login/{iid}/pin">'
+            f'<form id="pin-form" method="post" action="/login/{iid}/pin" lang="{get_locale()}">'
             f'<input name="csrf_token" value="{csrf_token()}">'
             '<input name="pin"></form>',
             mimetype="text/html",
@@ -71,3 +73,15 @@ def test_without_the_step_the_required_level_is_refused(op: LiveProvider) -> Non
     page = rp.authorize(browser).page
     assert page is not None
     assert browser.login(page, "an.nguyen", "correct horse").params["error"] == "access_denied"
+
+
+@pytest.mark.parametrize(("ui_locales", "lang"), [("en", "en"), ("vi", "vi")])
+def test_a_step_page_speaks_the_clients_ui_locales(
+    op: LiveProvider, pin_step: None, ui_locales: str, lang: str
+) -> None:
+    rp = RelyingParty.register(op, required_acr=ACR_MFA)
+    browser = Browser(op.issuer)
+    page = rp.authorize(browser, ui_locales=ui_locales).page
+    assert page is not None
+    pin_page = browser.login(page, "an.nguyen", "correct horse").page
+    assert pin_page is not None and f'lang="{lang}"' in pin_page.text
