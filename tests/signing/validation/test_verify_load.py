@@ -1,7 +1,7 @@
 """The public verification page under load (issue 8, item 6): decompression bombs, rate limit, concurrency cap.
 
 Through the real routes (Flask's test client; the bomb's memory in a separate process), with the SQL store of the
-embedded default; the Redis store is tested against a real Redis in tests/idp/test_ratelimit.py.
+embedded default; the Redis store is tested against a real Redis in tests/antin/kernel/test_ratelimit.py.
 """
 
 from __future__ import annotations
