@@ -27,7 +27,7 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
     first start; in production it must have been imported (``antin pki import-ca``) or initialised beforehand.
     """
     from idp.oidc import DPOP_ALGS, resource_server_checks
-    from signing.api import register
+    from signing.views import register
     from signing.auth import AccessTokenVerifier
     from signing.errors import SigningError
     from signing.service import signing_service

@@ -25,7 +25,6 @@ from typing import Any, BinaryIO
 from asn1crypto import x509
 
 from antin.kernel.audit.events import AuditEvent
-from antin.kernel.database import utcnow
 from antin.kernel.instance import Instance
 from directory.instance import directory_service
 from directory.models import Person, UnitRef
@@ -162,6 +161,7 @@ class SigningService:
             organisation=s.organisation,
             pem_dir=self.instance.data_dir / "pki",
             certificate_days=s.certificate_days,
+            clock=self.instance.clock,
         )
 
     @cached_property
@@ -175,7 +175,7 @@ class SigningService:
             certificate=chain.tsa,
             chain=[chain.issuing, *chain.extra],
             serials=database_serials(self.instance.database),
-            clock=utcnow,
+            clock=self.instance.clock,
         )
 
     @cached_property
@@ -343,7 +343,7 @@ class SigningService:
             raise SignerNotAllowedError(person.uid, "the account is suspended, retired or locked")
         reference = str(uuid.uuid4())
         qr = verification_url(self.settings.core.issuer, reference)
-        now = utcnow()
+        now = self.instance.clock.now()
         unit: UnitRef | None = None
         appearance: Appearance | None
         if request.seal_unit:

@@ -215,8 +215,8 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     def discovery() -> Any:
         return jsonify({"issuer": base_url, "jwks_uri": f"{base_url}/test-jwks"})
 
-    wired = app.extensions["antin.signing"].verifier
-    app.extensions["antin.signing"].verifier = AccessTokenVerifier(
+    wired = app.extensions["antin.signing.api"].verifier
+    app.extensions["antin.signing.api"].verifier = AccessTokenVerifier(
         base_url,
         wired.audiences,  # what signing.init_app chose
         checks=wired.checks,  # the provider's real revocation and DPoP checks

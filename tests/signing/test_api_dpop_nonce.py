@@ -34,7 +34,7 @@ def nonces(platform: Platform) -> Iterator[DPoPNonces]:
         checks=ResourceServerChecks(platform.instance.database, nonces=nonces),
         dpop_algs=wired.dpop_algs,
     )
-    state = platform.app.extensions["antin.signing"]
+    state = platform.app.extensions["antin.signing.api"]
     saved = state.verifier
     state.verifier = verifier
     try:

@@ -78,7 +78,7 @@ def idp_verifier(platform: Platform, clock: MovableClock) -> Iterator[AccessToke
         revocation_cache_seconds=wired.revocations.live_seconds,
         clock=clock,
     )
-    state = platform.app.extensions["antin.signing"]
+    state = platform.app.extensions["antin.signing.api"]
     saved = state.verifier
     state.verifier = verifier
     try:
