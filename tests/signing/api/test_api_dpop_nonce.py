@@ -14,7 +14,7 @@ from signing.auth import AccessTokenVerifier
 from tests.idp.jose_check import EcKey
 from tests.idp.rp import Browser, RelyingParty
 from tests.signing.conftest import Platform
-from tests.signing.test_api_idp import PlatformProvider, refused, sign, tokens_for
+from tests.signing.api.test_api_idp import PlatformProvider, refused, sign, tokens_for
 
 
 @pytest.fixture
