@@ -230,14 +230,14 @@ def test_the_restored_instance_signs_in_verifies_and_keeps_its_tokens(backup: Ba
     restored = Instance(load_settings(env), start_directory=True)
     try:
         # ppolicy's state came back with the entries (slapadd runs no overlay; slapcat had it all)
-        person = restored.directory.find_by_uid(UID)
+        person = directory_service(restored).find_by_uid(UID)
         assert restored.managed_slapd is not None and person is not None
         conn = restored.managed_slapd.admin_connection()
         entry = conn.read(person.dn, ["pwdFailureTime"])
         conn.close()
         assert entry is not None and entry.get("pwdFailureTime")
         # the official signs in with the same password against the restored slapd, same entryUUID (OIDC sub)
-        outcome = restored.directory.authenticate(UID, PASSWORD)
+        outcome = directory_service(restored).authenticate(UID, PASSWORD)
         assert outcome.status is AuthStatus.SUCCESS and outcome.person is not None
         assert outcome.person.entry_uuid == backup.entry_uuid
         assert "ky-so-ht" in outcome.person.groups
@@ -330,7 +330,7 @@ def test_force_restores_over_an_earlier_restore(backup: Backup, tmp_path: Path) 
     assert json.loads(forced.stdout)["parts"]["audit"]["ok"] is True
     restored = Instance(load_settings(env), start_directory=True)
     try:
-        assert restored.directory.authenticate(UID, PASSWORD).status is AuthStatus.SUCCESS
+        assert directory_service(restored).authenticate(UID, PASSWORD).status is AuthStatus.SUCCESS
         assert restored.audit.verify().ok
     finally:
         restored.close()
