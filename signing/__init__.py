@@ -49,6 +49,7 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
         checks=resource_server_checks(instance),
         dpop_algs=DPOP_ALGS,
         revocation_cache_seconds=signing_settings.revocation_cache_seconds,
+        clock=lambda: instance.clock.now().timestamp(),  # token expiry and caches follow the instance clock
     )
     register(app, service, verifier)
     verify = app.extensions.get("antin.verify")
