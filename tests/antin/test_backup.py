@@ -231,8 +231,9 @@ def test_the_restored_instance_signs_in_verifies_and_keeps_its_tokens(backup: Ba
     try:
         # ppolicy's state came back with the entries (slapadd runs no overlay; slapcat had it all)
         person = directory_service(restored).find_by_uid(UID)
-        assert restored.managed_slapd is not None and person is not None
-        conn = restored.managed_slapd.admin_connection()
+        slapd = managed_slapd(restored)
+        assert slapd is not None and person is not None
+        conn = slapd.admin_connection()
         entry = conn.read(person.dn, ["pwdFailureTime"])
         conn.close()
         assert entry is not None and entry.get("pwdFailureTime")
