@@ -1,7 +1,9 @@
 """HTTP: the signing REST API (``/api/signing``), the PKI's public endpoints (``/pki``) and the TSA (``/tsa``).
 
-Views only translate HTTP to calls of :class:`~signing.service.SigningService` and back. Errors are RFC 9457
-``application/problem+json``; uploads are streamed to temporary files and refused early when over the limit.
+Two blueprints: ``bp``, the API (bearer tokens), and ``pki_bp``, the PKI's and the TSA's public endpoints (no
+tokens, DER bodies). Views only translate HTTP to calls of :class:`~signing.service.SigningService` and back.
+Errors are RFC 9457 ``application/problem+json``; uploads are streamed to temporary files and refused early when
+over the limit.
 """
 
 from __future__ import annotations

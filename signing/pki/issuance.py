@@ -25,8 +25,6 @@ __all__ = ["Issuance"]
 class Issuance(Revocation):
     """The issuing part of the certificate authority (a new certificate supersedes, so revokes, the previous one)."""
 
-    # -- end-entity certificates -------------------------------------------------------------------------
-
     def issue_for_person(self, person: Person) -> CertificateInfo:
         """A new signing certificate for an official, its key generated in the token; the previous one is superseded."""
         if not person.active:

@@ -28,8 +28,6 @@ REVOCATION_CACHE_TTL = timedelta(minutes=5)
 class Revocation(CertificateStore):
     """The revocation part of the certificate authority."""
 
-    # -- revocation --------------------------------------------------------------------------------------
-
     def revoke(self, serial: str, reason: str = "unspecified") -> CertificateInfo:
         if reason not in REVOCATION_REASONS:
             raise InvalidRequestError("reason", f"must be one of {', '.join(REVOCATION_REASONS)}")

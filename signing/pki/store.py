@@ -55,6 +55,7 @@ class CertificateStore:
         self.pem_dir = pem_dir
         self.certificate_days = certificate_days
         self.clock = clock
+        # Caches shared by the CA's parts (revocation keeps the OCSP responder and recent revocation material).
         self._chain: CaChain | None = None
         self._ocsp: OcspResponder | None = None
         self._revocation_cache: dict[tuple[bytes, ...], tuple[datetime, RevocationMaterial]] = {}
