@@ -171,8 +171,8 @@ def restore_hsm(instance: Instance, folder: Path, part: dict[str, Any]) -> dict[
         return {"kind": part["kind"], "restored": False}
     if instance.settings.section(HsmSettings).module is not None:
         return {"kind": "softhsm2", "restored": False, "note": "the settings name another PKCS#11 module"}
+    from signing.components import keystore_for
     from signing.hsm import ensure_softhsm_token
-    from signing.service import keystore_for
 
     softhsm = instance.data_dir / "softhsm"
     shutil.rmtree(softhsm, ignore_errors=True)

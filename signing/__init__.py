@@ -1,6 +1,9 @@
 """Documents, keys and certificates: PAdES signing, the platform's PKI (CA, CRL, OCSP) and its RFC 3161 TSA.
 
-``init_app(app, instance)`` registers the HTTP endpoints; ``antin pki`` and ``antin sign`` are in ``signing.cli``.
+The package has the platform's feature shape: ``init_app(app, instance)`` here wires the HTTP endpoints of
+``signing.views`` (blueprints ``bp``, the signing API, and ``pki_bp``, the PKI and the TSA), ``signing.service``
+is reached through ``signing_service(instance)``, ``signing.errors`` has one root (``SigningError``),
+``signing.models`` the tables and ``signing.cli`` the ``antin pki`` and ``antin sign`` commands.
 """
 
 from __future__ import annotations
@@ -27,10 +30,10 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
     first start; in production it must have been imported (``antin pki import-ca``) or initialised beforehand.
     """
     from idp.oidc import DPOP_ALGS, resource_server_checks
-    from signing.api import register
     from signing.auth import AccessTokenVerifier
     from signing.errors import SigningError
     from signing.service import signing_service
+    from signing.views import register
 
     instance = instance or app.extensions["antin.instance"]
     service = signing_service(instance)
@@ -46,6 +49,7 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
         checks=resource_server_checks(instance),
         dpop_algs=DPOP_ALGS,
         revocation_cache_seconds=signing_settings.revocation_cache_seconds,
+        clock=lambda: instance.clock.now().timestamp(),  # token expiry and caches follow the instance clock
     )
     register(app, service, verifier)
     verify = app.extensions.get("antin.verify")

@@ -22,6 +22,7 @@ __all__ = [
     "SignerNotFoundError",
     "SigningError",
     "TimestampError",
+    "TokenError",
 ]
 
 
@@ -168,3 +169,51 @@ class TimestampError(SigningError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"time-stamping failed: {reason}")
+
+
+class TokenError(SigningError):
+    """A refused access token (raised by :mod:`signing.auth`); ``error`` is the RFC 6750 / RFC 9449 code and
+    ``status`` the HTTP status to answer with.
+
+    ``scheme`` is the authentication scheme the challenge names: ``DPoP`` when the token was sent with it or is
+    bound to a key, else ``Bearer``; with no token at all both schemes are offered (RFC 9449 §7.2).
+    """
+
+    def __init__(
+        self,
+        error: str,
+        description: str,
+        *,
+        status: int = 401,
+        scope: str | None = None,
+        scheme: str = "Bearer",
+    ) -> None:
+        self.error = error
+        self.description = description
+        self.status = status
+        self.scope = scope
+        self.scheme = scheme
+        self.dpop_algs: tuple[str, ...] = ()
+        self.dpop_nonce: str | None = None  # sent as DPoP-Nonce with use_dpop_nonce (RFC 9449 §9)
+        super().__init__(description)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The response headers of the refusal: the challenge, and the nonce to use when one is required."""
+        headers = {"WWW-Authenticate": self.www_authenticate}
+        if self.dpop_nonce:
+            headers["DPoP-Nonce"] = self.dpop_nonce
+        return headers
+
+    @property
+    def www_authenticate(self) -> str:
+        parts = [f'error="{self.error}"', f'error_description="{self.description}"']
+        if self.scope:
+            parts.append(f'scope="{self.scope}"')
+        algs = f'algs="{" ".join(self.dpop_algs)}"' if self.dpop_algs else ""
+        if self.scheme == "DPoP":
+            return "DPoP " + ", ".join([*parts, *([algs] if algs else [])])
+        challenge = "Bearer " + ", ".join(parts)
+        if self.error == "invalid_request" and algs:
+            challenge += ", DPoP " + algs  # no credentials: either scheme will do
+        return challenge

@@ -1,4 +1,4 @@
-"""The signing service of one instance: key store, CA, TSA and PAdES engine, built once and kept.
+"""The signing service of one instance, over its parts in :mod:`signing.components` (key store, CA, TSA, PAdES engine).
 
 The CLI, the REST API and the admin console call this; it finds the signer in the directory, picks the
 certificate (the official's, or the unit's seal applied by a records-office clerk), draws the appearance, signs,
@@ -8,28 +8,21 @@ keeps a record (whose id the QR code carries) and writes the audit trail.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import logging
 import os
 import tempfile
-import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from asn1crypto import x509
-
 from antin.kernel.audit.events import AuditEvent
-from antin.kernel.database import utcnow
 from antin.kernel.instance import Instance
-from directory.instance import directory_service
 from directory.models import Person, UnitRef
-from directory.protocol import UserDirectory
 from signing.appearance import (
     DEFAULT_FONT,
     Appearance,
@@ -39,24 +32,21 @@ from signing.appearance import (
     seal_appearance,
     verification_url,
 )
+from signing.components import SigningComponents
 from signing.errors import (
     CertificateNotFoundError,
     InvalidDocumentError,
     InvalidRequestError,
     KeyNotFoundError,
-    PkiNotInitialisedError,
     SignerNotAllowedError,
     SignerNotFoundError,
 )
-from signing.hsm import HsmConfig, ensure_softhsm_token, find_softhsm_module
-from signing.keystore import KeyStore, Pkcs11KeyStore
 from signing.models import SignatureRecord, aware
-from signing.pades import LEVELS, Level, PadesEngine, PadesOptions, SignerMaterial
-from signing.pki import CertificateAuthority, CertificateInfo, PkiUrls, RevocationMaterial
-from signing.settings import HsmSettings, SigningSettings
-from signing.tsa import TimeStampAuthority, database_serials
+from signing.pades import LEVELS, Level, PadesOptions, SignerMaterial
+from signing.pki import CertificateInfo
+from signing.settings import SigningSettings
 
-__all__ = ["SignOutcome", "SignRequest", "SigningService", "keystore_for", "signing_service"]
+__all__ = ["SignOutcome", "SignRequest", "SigningService", "signing_service"]
 
 log = logging.getLogger(__name__)
 
@@ -112,114 +102,8 @@ class SignOutcome:
         }
 
 
-def keystore_for(instance: Instance) -> KeyStore:
-    """The PKCS#11 key store the settings name; the embedded default creates its SoftHSM2 token on first use."""
-    hsm = instance.settings.section(HsmSettings)
-    if hsm.module is not None:
-        return Pkcs11KeyStore(HsmConfig(hsm.module, hsm.token_label, hsm.pin))
-    folder = instance.ensure_data_dir() / "softhsm"
-    conf = ensure_softhsm_token(folder, label=hsm.token_label, pin=hsm.pin, so_pin=hsm.so_pin)
-    return Pkcs11KeyStore(HsmConfig(find_softhsm_module(), hsm.token_label, hsm.pin, conf))
-
-
-class SigningService:
-    def __init__(
-        self,
-        instance: Instance,
-        *,
-        directory: Callable[[], UserDirectory] | None = None,
-        keystore: KeyStore | None = None,
-    ) -> None:
-        self.instance = instance
-        self.settings = instance.settings
-        self._directory = directory or (lambda: directory_service(instance))
-        self._keystore = keystore
-        self._lock = threading.RLock()
-
-    # -- components --------------------------------------------------------------------------------------
-
-    @cached_property
-    def keystore(self) -> KeyStore:
-        return self._keystore or keystore_for(self.instance)
-
-    @property
-    def directory(self) -> UserDirectory:
-        return self._directory()
-
-    @cached_property
-    def urls(self) -> PkiUrls:
-        return PkiUrls(self.settings.core.issuer)
-
-    @cached_property
-    def ca(self) -> CertificateAuthority:
-        s = self.settings.section(SigningSettings)
-        return CertificateAuthority(
-            self.instance.database,
-            self.keystore,
-            urls=self.urls,
-            key_algorithm=self.settings.section(HsmSettings).key_type,
-            ca_name=s.ca_name,
-            organisation=s.organisation,
-            pem_dir=self.instance.data_dir / "pki",
-            certificate_days=s.certificate_days,
-        )
-
-    @cached_property
-    def tsa(self) -> TimeStampAuthority:
-        chain = self.ca.chain()
-        if chain.tsa is None or chain.tsa_label is None:
-            raise PkiNotInitialisedError()
-        return TimeStampAuthority(
-            self.keystore,
-            key_label=chain.tsa_label,
-            certificate=chain.tsa,
-            chain=[chain.issuing, *chain.extra],
-            serials=database_serials(self.instance.database),
-            clock=utcnow,
-        )
-
-    @cached_property
-    def engine(self) -> PadesEngine:
-        external = self.settings.section(SigningSettings).tsa_url
-        if external:
-            return PadesEngine(self.keystore, tsa_url=external, revocation=self._revocation)
-        return PadesEngine(
-            self.keystore,
-            timestamp=self.tsa.respond,
-            tsa_certificates=[self.tsa.certificate.dump()],
-            revocation=self._revocation,
-        )
-
-    def _revocation(self, certificates: Sequence[bytes]) -> RevocationMaterial:
-        return self.ca.revocation_material([x509.Certificate.load(c) for c in certificates])
-
-    def ensure_pki(self) -> list[CertificateInfo]:
-        """Generate the CA on first start (embedded default); safe when several workers start at once."""
-        if self.ca.is_initialised():
-            return []
-        lock_path = self.instance.ensure_data_dir() / ".pki-init.lock"
-        with open(lock_path, "w") as lock_file:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
-            try:
-                created = self.ca.initialise()
-            finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
-        for cert in created:
-            self._audit(
-                AuditEvent.PKI_CERTIFICATE_ISSUE, actor="system", subject=cert.serial, details={"role": cert.role}
-            )
-        self.__dict__.pop("tsa", None)
-        self.__dict__.pop("engine", None)
-        return created
-
-    def check(self) -> None:
-        """Raise unless the token and the CA can be used (for ``/readyz``)."""
-        self.keystore.check()
-        self.ca.chain()
-
-    def close(self) -> None:
-        if "keystore" in self.__dict__:
-            self.keystore.close()
+class SigningService(SigningComponents):
+    """Officials' and seals' certificates, signing and the record of each signature (the CLI, API, admin use it)."""
 
     # -- people and certificates -------------------------------------------------------------------------
 
@@ -343,7 +227,7 @@ class SigningService:
             raise SignerNotAllowedError(person.uid, "the account is suspended, retired or locked")
         reference = str(uuid.uuid4())
         qr = verification_url(self.settings.core.issuer, reference)
-        now = utcnow()
+        now = self.instance.clock.now()
         unit: UnitRef | None = None
         appearance: Appearance | None
         if request.seal_unit:
@@ -490,9 +374,6 @@ class SigningService:
     @cached_property
     def _image_dir(self) -> Path:
         return self.settings.section(SigningSettings).image_dir or (self.instance.data_dir / "signing" / "images")
-
-    def _audit(self, event: AuditEvent, *, actor: str | None, subject: str | None, details: dict[str, Any]) -> None:
-        self.instance.audit.record(event, actor=actor, subject=subject, details=details)
 
 
 def _unit_in_path(person: Person, unit_code: str) -> tuple[UnitRef, tuple[UnitRef, ...]]:

@@ -94,6 +94,8 @@ def vn_time(moment: datetime | None) -> str:
 
 _env.filters["vn_time"] = vn_time
 _env.globals.update(verdict=verdict, sub_vi=SUB_INDICATIONS_VI, kind_vi=KIND_VI)
+# A standalone report is a file read with no server behind it: it carries the /verify page's one stylesheet inline.
+_env.globals["stylesheet"] = PackageLoader("signing.validation", "static").get_source(_env, "verify.css")[0]
 
 
 def _iso(value: str | None) -> datetime | None:

@@ -364,3 +364,33 @@ def test_an_outside_issuing_ca_can_replace_the_generated_one(tmp_path: Path, pla
     assert verdict.status == "PASSED", verdict
     assert old_root.dump() in [c.der for c in service.ca.certificates(role="external-ca")]
     instance.close()
+
+
+def test_the_ca_follows_the_instance_clock(tmp_path: Path) -> None:
+    """Validity, revocation time and the CRL's dates come from ``instance.clock``: a test moves time in one place."""
+    import signing.models  # noqa: F401
+    from antin.kernel.database import Base
+    from antin.kernel.instance import Instance
+    from antin.migrate import upgrade
+    from antin.settings import load_settings
+    from signing.keystore import FileKeyStore
+    from signing.service import SigningService
+    from tests.signing.conftest import people
+
+    instance = Instance(load_settings({"ANTIN_DATA_DIR": str(tmp_path), "ANTIN_LOG_LEVEL": "ERROR"}))
+    upgrade(instance.database)
+    Base.metadata.create_all(instance.database.engine)
+    use_directory(instance, people())
+    service = SigningService(instance, keystore=FileKeyStore(tmp_path / "keys"))
+    service.ensure_pki()
+    instance.clock.advance(timedelta(days=400))
+    later = datetime.now(UTC) + timedelta(days=400)
+
+    issued = service.issue_certificate("an")
+    assert abs(issued.not_before + timedelta(minutes=5) - later) < timedelta(minutes=1)
+    revoked = service.revoke(issued.serial, "key-compromise")
+    assert revoked.revoked_at is not None and abs(revoked.revoked_at - later) < timedelta(minutes=1)
+    crl = x509.load_der_x509_crl(service.ca.crl("issuing"))
+    assert abs(crl.last_update_utc - later) < timedelta(minutes=1)
+    entry = crl.get_revoked_certificate_by_serial_number(int(issued.serial, 16))
+    assert entry is not None and abs(entry.revocation_date_utc - later) < timedelta(minutes=1)

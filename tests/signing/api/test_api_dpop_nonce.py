@@ -13,8 +13,8 @@ from idp.oidc.dpop_nonce import DPoPNonces
 from signing.auth import AccessTokenVerifier
 from tests.idp.jose_check import EcKey
 from tests.idp.rp import Browser, RelyingParty
+from tests.signing.api.test_api_idp import PlatformProvider, refused, sign, tokens_for
 from tests.signing.conftest import Platform
-from tests.signing.test_api_idp import PlatformProvider, refused, sign, tokens_for
 
 
 @pytest.fixture

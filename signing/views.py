@@ -1,7 +1,9 @@
 """HTTP: the signing REST API (``/api/signing``), the PKI's public endpoints (``/pki``) and the TSA (``/tsa``).
 
-Views only translate HTTP to calls of :class:`~signing.service.SigningService` and back. Errors are RFC 9457
-``application/problem+json``; uploads are streamed to temporary files and refused early when over the limit.
+Two blueprints: ``bp``, the API (bearer tokens), and ``pki_bp``, the PKI's and the TSA's public endpoints (no
+tokens, DER bodies). Views only translate HTTP to calls of :class:`~signing.service.SigningService` and back.
+Errors are RFC 9457 ``application/problem+json``; uploads are streamed to temporary files and refused early when
+over the limit.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from signing.pades import LEVELS
 from signing.service import SigningService, SignOutcome, SignRequest
 from signing.settings import SigningSettings
 
-__all__ = ["EXTENSION_KEY", "api", "pki_endpoints", "register", "signing_state"]
+__all__ = ["EXTENSION_KEY", "bp", "pki_bp", "register", "signing_state"]
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +42,9 @@ EXTENSION_KEY = "antin.signing.api"  # in app.extensions; the service is "antin.
 MAX_PROTOCOL_BODY = 64 * 1024  # OCSP and time-stamp requests are small
 FORM_OVERHEAD = 1024 * 1024
 
-api = Blueprint("signing_api", __name__, url_prefix="/api/signing")
-pki_endpoints = Blueprint("signing_pki", __name__)
+# The signing API; the PKI's public endpoints and the TSA are a blueprint of their own (no bearer tokens there).
+bp = Blueprint("signing_api", __name__, url_prefix="/api/signing")
+pki_bp = Blueprint("signing_pki", __name__)
 
 
 class SigningState:
@@ -58,13 +61,13 @@ def signing_state() -> SigningState:
 
 def register(app: Flask, service: SigningService, verifier: AccessTokenVerifier) -> None:
     app.extensions[EXTENSION_KEY] = SigningState(service, verifier)
-    app.register_blueprint(api)
-    app.register_blueprint(pki_endpoints)
+    app.register_blueprint(bp)
+    app.register_blueprint(pki_bp)
     if "antin.csrf_exempt_blueprints" in app.extensions:
         # Neither uses the session cookie: the API takes bearer tokens only (so a request without one gets 401,
         # not a CSRF refusal); OCSP and time-stamp clients post DER bodies.
-        exempt_blueprint(app, api)
-        exempt_blueprint(app, pki_endpoints)
+        exempt_blueprint(app, bp)
+        exempt_blueprint(app, pki_bp)
 
 
 # -- problems -------------------------------------------------------------------------------------------------
@@ -77,7 +80,7 @@ def problem(status: int, code: str, title: str, detail: str, headers: dict[str, 
     return response
 
 
-@api.after_request
+@bp.after_request
 def _offer_dpop_nonce(response: Response) -> Response:
     # RFC 9449 §8.2: a DPoP request's answer names the provider's current nonce, so the client keeps up with it
     nonce = g.get("signing_dpop_nonce")
@@ -86,13 +89,13 @@ def _offer_dpop_nonce(response: Response) -> Response:
     return response
 
 
-@api.errorhandler(SigningError)
-@pki_endpoints.errorhandler(SigningError)
+@bp.errorhandler(SigningError)
+@pki_bp.errorhandler(SigningError)
 def _signing_error(err: SigningError) -> Response:
     return problem(err.status, err.code, type(err).__name__.removesuffix("Error"), str(err))
 
 
-@api.errorhandler(TokenError)
+@bp.errorhandler(TokenError)
 def _token_error(err: TokenError) -> Response:
     return problem(
         err.status,
@@ -103,13 +106,13 @@ def _token_error(err: TokenError) -> Response:
     )
 
 
-@api.errorhandler(DirectoryError)
+@bp.errorhandler(DirectoryError)
 def _directory_error(err: DirectoryError) -> Response:
     log.warning("directory error during a signing request: %s", err)
     return problem(503, "directory-unavailable", "Directory unavailable", "the directory cannot be reached; try again")
 
 
-@api.errorhandler(RequestEntityTooLarge)
+@bp.errorhandler(RequestEntityTooLarge)
 def _too_large(_err: RequestEntityTooLarge) -> Response:
     limit = signing_state().service.settings.section(SigningSettings).max_document_mb
     return problem(413, "invalid-document", "Document too large", f"the upload is over the {limit} MB limit")
@@ -206,7 +209,7 @@ def _sign_upload(
         os.unlink(path_in)
 
 
-@api.post("/sign")
+@bp.post("/sign")
 def sign_document() -> Response:
     state, token, uid = _authorise("signing:sign")
     _limit_upload(state.service)
@@ -222,7 +225,7 @@ def sign_document() -> Response:
     return response
 
 
-@api.post("/batch")
+@bp.post("/batch")
 def sign_batch() -> Response:
     state, token, uid = _authorise("signing:sign")
     _limit_upload(state.service, files=20)
@@ -249,7 +252,7 @@ def sign_batch() -> Response:
     return send_file(archive, mimetype="application/zip", as_attachment=True, download_name="signed.zip")
 
 
-@api.get("/certificate")
+@bp.get("/certificate")
 def my_certificate() -> Response:
     state, _token, uid = _authorise("signing:sign")
     cert = state.service.ca.signing_certificate(uid=uid)
@@ -267,12 +270,12 @@ def _binary(data: bytes, mimetype: str, max_age: int = 0) -> Response:
     return response
 
 
-@pki_endpoints.get("/pki/crl/<name>.crl")
+@pki_bp.get("/pki/crl/<name>.crl")
 def crl(name: str) -> Response:
     return _binary(signing_state().service.ca.crl(name), "application/pkix-crl", max_age=300)
 
 
-@pki_endpoints.get("/pki/ca/<name>.cer")
+@pki_bp.get("/pki/ca/<name>.cer")
 def ca_certificate(name: str) -> Response:
     chain = signing_state().service.ca.chain()
     cert = {"root": chain.root, "issuing": chain.issuing}.get(name)
@@ -295,13 +298,13 @@ def _respond(answer: Callable[[bytes], bytes], body: bytes | Response, mimetype:
     return _binary(answer(body), mimetype)
 
 
-@pki_endpoints.post("/pki/ocsp")
+@pki_bp.post("/pki/ocsp")
 def ocsp_post() -> Response:
     responder = signing_state().service.ca.ocsp_responder()
     return _respond(responder.respond, _protocol_body("application/ocsp-request"), "application/ocsp-response")
 
 
-@pki_endpoints.get("/pki/ocsp/<path:encoded>")
+@pki_bp.get("/pki/ocsp/<path:encoded>")
 def ocsp_get(encoded: str) -> Response:
     """RFC 6960 appendix A.1: the request, base64 then URL-encoded, in the path."""
     try:
@@ -312,7 +315,7 @@ def ocsp_get(encoded: str) -> Response:
     return _binary(responder.respond(body), "application/ocsp-response")
 
 
-@pki_endpoints.post("/tsa")
+@pki_bp.post("/tsa")
 def timestamp() -> Response:
     state = signing_state()
     if state.service.settings.section(SigningSettings).tsa_url:

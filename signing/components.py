@@ -1,0 +1,143 @@
+"""The parts of an instance's signing service, built once on first use and kept: the PKCS#11 key store, the CA,
+the TSA and the PAdES engine, with the CA's setup on first start. :class:`~signing.service.SigningService` builds
+on this with officials, seals and signing."""
+
+from __future__ import annotations
+
+import fcntl
+import threading
+from collections.abc import Callable, Sequence
+from functools import cached_property
+from typing import Any
+
+from asn1crypto import x509
+
+from antin.kernel.audit.events import AuditEvent
+from antin.kernel.instance import Instance
+from directory.instance import directory_service
+from directory.protocol import UserDirectory
+from signing.errors import PkiNotInitialisedError
+from signing.hsm import HsmConfig, ensure_softhsm_token, find_softhsm_module
+from signing.keystore import KeyStore, Pkcs11KeyStore
+from signing.pades import PadesEngine
+from signing.pki import CertificateAuthority, CertificateInfo, PkiUrls, RevocationMaterial
+from signing.settings import HsmSettings, SigningSettings
+from signing.tsa import TimeStampAuthority, database_serials
+
+__all__ = ["SigningComponents", "keystore_for"]
+
+
+def keystore_for(instance: Instance) -> KeyStore:
+    """The PKCS#11 key store the settings name; the embedded default creates its SoftHSM2 token on first use."""
+    hsm = instance.settings.section(HsmSettings)
+    if hsm.module is not None:
+        return Pkcs11KeyStore(HsmConfig(hsm.module, hsm.token_label, hsm.pin))
+    folder = instance.ensure_data_dir() / "softhsm"
+    conf = ensure_softhsm_token(folder, label=hsm.token_label, pin=hsm.pin, so_pin=hsm.so_pin)
+    return Pkcs11KeyStore(HsmConfig(find_softhsm_module(), hsm.token_label, hsm.pin, conf))
+
+
+class SigningComponents:
+    """The instance's key store, CA, TSA and PAdES engine, each built on first use."""
+
+    def __init__(
+        self,
+        instance: Instance,
+        *,
+        directory: Callable[[], UserDirectory] | None = None,
+        keystore: KeyStore | None = None,
+    ) -> None:
+        self.instance = instance
+        self.settings = instance.settings
+        self._directory = directory or (lambda: directory_service(instance))
+        self._keystore = keystore
+        self._lock = threading.RLock()
+
+    # -- components --------------------------------------------------------------------------------------
+
+    @cached_property
+    def keystore(self) -> KeyStore:
+        return self._keystore or keystore_for(self.instance)
+
+    @property
+    def directory(self) -> UserDirectory:
+        return self._directory()
+
+    @cached_property
+    def urls(self) -> PkiUrls:
+        return PkiUrls(self.settings.core.issuer)
+
+    @cached_property
+    def ca(self) -> CertificateAuthority:
+        s = self.settings.section(SigningSettings)
+        return CertificateAuthority(
+            self.instance.database,
+            self.keystore,
+            urls=self.urls,
+            key_algorithm=self.settings.section(HsmSettings).key_type,
+            ca_name=s.ca_name,
+            organisation=s.organisation,
+            pem_dir=self.instance.data_dir / "pki",
+            certificate_days=s.certificate_days,
+            clock=self.instance.clock,
+        )
+
+    @cached_property
+    def tsa(self) -> TimeStampAuthority:
+        chain = self.ca.chain()
+        if chain.tsa is None or chain.tsa_label is None:
+            raise PkiNotInitialisedError()
+        return TimeStampAuthority(
+            self.keystore,
+            key_label=chain.tsa_label,
+            certificate=chain.tsa,
+            chain=[chain.issuing, *chain.extra],
+            serials=database_serials(self.instance.database),
+            clock=self.instance.clock,
+        )
+
+    @cached_property
+    def engine(self) -> PadesEngine:
+        external = self.settings.section(SigningSettings).tsa_url
+        if external:
+            return PadesEngine(self.keystore, tsa_url=external, revocation=self._revocation)
+        return PadesEngine(
+            self.keystore,
+            timestamp=self.tsa.respond,
+            tsa_certificates=[self.tsa.certificate.dump()],
+            revocation=self._revocation,
+        )
+
+    def _revocation(self, certificates: Sequence[bytes]) -> RevocationMaterial:
+        return self.ca.revocation_material([x509.Certificate.load(c) for c in certificates])
+
+    def ensure_pki(self) -> list[CertificateInfo]:
+        """Generate the CA on first start (embedded default); safe when several workers start at once."""
+        if self.ca.is_initialised():
+            return []
+        lock_path = self.instance.ensure_data_dir() / ".pki-init.lock"
+        with open(lock_path, "w") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                created = self.ca.initialise()
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+        for cert in created:
+            self._audit(
+                AuditEvent.PKI_CERTIFICATE_ISSUE, actor="system", subject=cert.serial, details={"role": cert.role}
+            )
+        self.__dict__.pop("tsa", None)
+        self.__dict__.pop("engine", None)
+        return created
+
+    def check(self) -> None:
+        """Raise unless the token and the CA can be used (for ``/readyz``)."""
+        self.keystore.check()
+        self.ca.chain()
+
+    def close(self) -> None:
+        if "keystore" in self.__dict__:
+            self.keystore.close()
+
+    def _audit(self, event: AuditEvent, *, actor: str | None, subject: str | None, details: dict[str, Any]) -> None:
+        self.instance.audit.record(event, actor=actor, subject=subject, details=details)

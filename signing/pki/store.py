@@ -1,0 +1,253 @@
+"""The CA's certificate store: the CA chain in use, the keys it generated in the token, certificate rows and
+lookups. The base of :class:`~signing.pki.authority.CertificateAuthority`; setup, issuance and revocation build
+on it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from asn1crypto import x509
+from sqlalchemy import select
+
+from antin.kernel.database import Database
+from signing.errors import CertificateNotFoundError, CertificateRevokedError, PkiNotInitialisedError
+from signing.keystore import KeyAlgorithm, KeyStore
+from signing.models import CertificateRole, CertificateStatus, PkiCertificate, SigningKey
+from signing.pki.builder import IssuerKey, key_identifier
+from signing.pki.certificates import CaChain, CertificateInfo, RevocationMaterial, serial_of
+from signing.pki.ocsp import OcspResponder
+from signing.pki.profiles import PkiUrls
+
+__all__ = ["CertificateStore"]
+
+
+def _subject_text(cert: x509.Certificate) -> str:
+    return str(cert.subject.human_friendly)
+
+
+class CertificateStore:
+    """Certificates and keys of the CA in the database and the token, and the CA chain read from them."""
+
+    def __init__(
+        self,
+        database: Database,
+        keystore: KeyStore,
+        *,
+        urls: PkiUrls,
+        key_algorithm: KeyAlgorithm = "ec-p256",
+        ca_name: str = "Ấn Tín",
+        organisation: str = "Đảng Cộng sản Việt Nam",
+        pem_dir: Path | None = None,
+        certificate_days: int = 730,
+        clock: Callable[[], datetime],
+    ) -> None:
+        """``clock``: the instance's clock (``instance.clock``): validity periods, revocation times, CRL and OCSP
+        times and the newest-valid-certificate choice all follow it."""
+        self.database = database
+        self.keystore = keystore
+        self.urls = urls
+        self.key_algorithm: KeyAlgorithm = key_algorithm
+        self.ca_name = ca_name
+        self.organisation = organisation
+        self.pem_dir = pem_dir
+        self.certificate_days = certificate_days
+        self.clock = clock
+        # Caches shared by the CA's parts (revocation keeps the OCSP responder and recent revocation material).
+        self._chain: CaChain | None = None
+        self._ocsp: OcspResponder | None = None
+        self._revocation_cache: dict[tuple[bytes, ...], tuple[datetime, RevocationMaterial]] = {}
+        self._lock = threading.RLock()
+
+    # -- the CA chain ------------------------------------------------------------------------------------
+
+    def is_initialised(self) -> bool:
+        try:
+            self.chain()
+        except PkiNotInitialisedError:
+            return False
+        return True
+
+    def chain(self) -> CaChain:
+        with self._lock:
+            if self._chain is None:
+                self._chain = self._load_chain()
+            return self._chain
+
+    def _load_chain(self) -> CaChain:
+        with self.database.session() as s:
+            rows = {
+                role: s.scalars(
+                    select(PkiCertificate)
+                    .where(PkiCertificate.role == role, PkiCertificate.status == CertificateStatus.VALID)
+                    .order_by(PkiCertificate.id.desc())
+                ).first()
+                for role in (
+                    CertificateRole.ROOT_CA,
+                    CertificateRole.ISSUING_CA,
+                    CertificateRole.OCSP,
+                    CertificateRole.TSA,
+                )
+            }
+            extra = s.scalars(select(PkiCertificate).where(PkiCertificate.role == CertificateRole.EXTERNAL_CA)).all()
+            root, issuing = rows[CertificateRole.ROOT_CA], rows[CertificateRole.ISSUING_CA]
+            if root is None or issuing is None or issuing.key_label is None:
+                raise PkiNotInitialisedError()
+            ocsp_row, tsa_row = rows[CertificateRole.OCSP], rows[CertificateRole.TSA]
+            root_cert = x509.Certificate.load(root.der)
+            issuing_cert = x509.Certificate.load(issuing.der)
+            return CaChain(
+                root=root_cert,
+                root_key=self._issuer_key(root.key_label, root_cert) if root.key_label else None,
+                issuing=issuing_cert,
+                issuing_key=self._issuer_key(issuing.key_label, issuing_cert),
+                ocsp=x509.Certificate.load(ocsp_row.der) if ocsp_row else None,
+                ocsp_label=ocsp_row.key_label if ocsp_row else None,
+                tsa=x509.Certificate.load(tsa_row.der) if tsa_row else None,
+                tsa_label=tsa_row.key_label if tsa_row else None,
+                extra=tuple(x509.Certificate.load(r.der) for r in extra),
+            )
+
+    @staticmethod
+    def _issuer_key(label: str, cert: x509.Certificate) -> IssuerKey:
+        return IssuerKey(
+            label=label,
+            public_key=cert.public_key.dump(),
+            name=cert.subject,
+            key_identifier=cert.key_identifier or key_identifier(cert.public_key.dump()),
+        )
+
+    def _forget_chain(self) -> None:
+        with self._lock:
+            self._chain = None
+            self._ocsp = None
+            self._revocation_cache.clear()
+
+    # -- storage helpers ---------------------------------------------------------------------------------
+
+    def _ensure_key(self, label: str, owner: str) -> str:
+        if not self.keystore.has_key(label):
+            public = self.keystore.generate_key(label, self.key_algorithm)
+            with self.database.session() as s:
+                if s.get(SigningKey, label) is None:
+                    s.add(SigningKey(label=label, owner=owner, algorithm=self.key_algorithm, public_key=public))
+        return label
+
+    def _label_for_public_key(self, public_key: bytes) -> str | None:
+        with self.database.session() as s:
+            row = s.scalars(select(SigningKey).where(SigningKey.public_key == public_key)).first()
+            return row.label if row else None
+
+    def _current(self, role: str) -> CertificateInfo | None:
+        with self.database.session() as s:
+            row = s.scalars(
+                select(PkiCertificate)
+                .where(PkiCertificate.role == role, PkiCertificate.status == CertificateStatus.VALID)
+                .order_by(PkiCertificate.id.desc())
+            ).first()
+            return CertificateInfo.of(row) if row else None
+
+    def _store(
+        self,
+        cert: x509.Certificate,
+        role: str,
+        *,
+        key_label: str | None,
+        issuer_serial: str | None,
+        uid: str | None = None,
+        unit_code: str | None = None,
+        replace: bool = False,
+    ) -> CertificateInfo:
+        with self.database.session() as s:
+            existing = s.scalars(select(PkiCertificate).where(PkiCertificate.serial == serial_of(cert))).first()
+            if existing is not None:
+                if not replace and existing.der == cert.dump() and existing.role == role:
+                    return CertificateInfo.of(existing)
+                s.delete(existing)
+                s.flush()
+            row = PkiCertificate(
+                serial=serial_of(cert),
+                role=role,
+                subject=_subject_text(cert),
+                subject_uid=uid,
+                unit_code=unit_code,
+                issuer_serial=issuer_serial,
+                key_label=key_label,
+                der=cert.dump(),
+                not_before=cert.not_valid_before,
+                not_after=cert.not_valid_after,
+                status=CertificateStatus.VALID,
+            )
+            s.add(row)
+            s.flush()
+            info = CertificateInfo.of(row)
+        if key_label is not None and self.keystore.has_key(key_label):
+            self.keystore.store_certificate(key_label, cert.dump())
+        return info
+
+    # -- lookups -----------------------------------------------------------------------------------------
+
+    def certificates(
+        self,
+        *,
+        role: str | None = None,
+        uid: str | None = None,
+        unit_code: str | None = None,
+        valid_only: bool = False,
+    ) -> list[CertificateInfo]:
+        query = select(PkiCertificate).order_by(PkiCertificate.id)
+        if role is not None:
+            query = query.where(PkiCertificate.role == role)
+        if uid is not None:
+            query = query.where(PkiCertificate.subject_uid == uid)
+        if unit_code is not None:
+            query = query.where(PkiCertificate.unit_code == unit_code)
+        if valid_only:
+            query = query.where(PkiCertificate.status == CertificateStatus.VALID)
+        with self.database.session() as s:
+            return [CertificateInfo.of(row) for row in s.scalars(query)]
+
+    def get(self, serial: str) -> CertificateInfo:
+        serial = serial.lower().removeprefix("0x").lstrip("0") or "0"
+        with self.database.session() as s:
+            row = s.scalars(select(PkiCertificate).where(PkiCertificate.serial == serial)).first()
+            if row is None:
+                raise CertificateNotFoundError(f"serial {serial}")
+            return CertificateInfo.of(row)
+
+    def signing_certificate(self, *, uid: str | None = None, unit_code: str | None = None) -> CertificateInfo | None:
+        """The newest valid, unexpired certificate of an official (``uid``) or a unit's seal (``unit_code``)."""
+        role = CertificateRole.PERSON if uid is not None else CertificateRole.SEAL
+        now = self.clock()
+        found = [
+            c
+            for c in self.certificates(role=role, uid=uid, unit_code=unit_code)
+            if c.key_label is not None and c.not_after > now
+        ]
+        if not found:
+            return None
+        valid = [c for c in found if c.status == CertificateStatus.VALID]
+        if not valid:
+            newest = found[-1]
+            raise CertificateRevokedError(newest.serial, newest.revocation_reason)
+        return valid[-1]
+
+    def chain_for(self, cert: CertificateInfo) -> list[x509.Certificate]:
+        """The CA certificates above ``cert``, issuer first, up to and including the root."""
+        chain = self.chain()
+        pool = [chain.issuing, *chain.extra, chain.root]
+        out: list[x509.Certificate] = []
+        current = cert.certificate
+        for _ in range(8):
+            if current.self_signed in ("yes", "maybe") and current.dump() != cert.der:
+                break
+            issuer = next(
+                (c for c in pool if c.subject == current.issuer and c.dump() not in [o.dump() for o in out]), None
+            )
+            if issuer is None:
+                break
+            out.append(issuer)
+            current = issuer
+        return out
