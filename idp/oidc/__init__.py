@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from idp.oidc.resource import DPOP_ALGS, DPoPProofError, ResourceServerChecks, resource_server_checks
+from idp.oidc.errors import DPoPProofError
+from idp.oidc.resource import DPOP_ALGS, ResourceServerChecks, resource_server_checks
 
 __all__ = ["DPOP_ALGS", "DPoPProofError", "ResourceServerChecks", "init_app", "resource_server_checks"]
 
 
 def init_app(app: Flask) -> None:
-    from idp.oidc.documents import PublishedDocuments
+    from idp.oidc.discovery_documents import PublishedDocuments
     from idp.oidc.provider import get_provider
     from idp.oidc.ui import init_ui
     from idp.oidc.views import bp

@@ -16,12 +16,12 @@ from idp.oidc.clients import (
     DEFAULT_SCOPES,
     GRANT_TYPES,
     SUPPORTED_SCOPES,
-    ClientError,
     ClientRecord,
     ClientRegistry,
     ClientSpec,
     parse_jwks,
 )
+from idp.oidc.errors import ClientError
 from idp.oidc.keys import SigningKeys
 from idp.settings import OidcSettings
 

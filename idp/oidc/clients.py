@@ -24,8 +24,9 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from antin.kernel.database import Database, utcnow
+from idp.oidc.errors import ClientError
 from idp.oidc.models import Client
-from idp.oidc.secrets import digest, new_secret, same_digest
+from idp.oidc.random_secrets import digest, new_secret, same_digest
 
 __all__ = [
     "AUTH_METHODS",
@@ -52,15 +53,6 @@ SUPPORTED_SCOPES = IDENTITY_SCOPES + SIGNING_SCOPES
 DEFAULT_SCOPES = IDENTITY_SCOPES
 ID_TOKEN_ALGS = ("RS256", "ES256")
 _CACHE_LIMIT = 10_000  # clients kept per process; beyond it the cache starts afresh
-
-
-class ClientError(ValueError):
-    """A client definition that cannot be registered; ``field`` names the bad option."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        self.field = field
-        self.reason = reason
-        super().__init__(f"{field}: {reason}")
 
 
 @dataclass(frozen=True)

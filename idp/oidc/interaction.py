@@ -18,7 +18,7 @@ from sqlalchemy import delete, update
 
 from antin.kernel.database import Database, utcnow
 from idp.oidc.models import Interaction
-from idp.oidc.secrets import digest
+from idp.oidc.random_secrets import digest
 
 __all__ = ["AuthenticationResult", "InteractionStore", "InteractionView", "Prompt"]
 

@@ -24,8 +24,9 @@ from joserfc.jwk import ECKey, KeySet, RSAKey
 from sqlalchemy import select
 
 from antin.kernel.database import Database, utcnow
+from idp.oidc.errors import InvalidJwtError, SigningKeysUnreadableError, WrongTokenTypeError
 from idp.oidc.models import SigningKey
-from idp.oidc.token_types import TokenType, WrongTokenTypeError, check_token_type
+from idp.oidc.token_types import TokenType, check_token_type
 
 __all__ = ["SIGNING_ALGS", "InvalidJwtError", "KeyInfo", "SigningKeys", "SigningKeysUnreadableError"]
 
@@ -35,21 +36,6 @@ CACHE_SECONDS = 30.0
 # A token naming a key this process has not seen makes it read the keys again at most this often: another
 # worker or instance may already sign with keys made by `antin keys rotate` (and forged kids cost little).
 UNKNOWN_KID_REREAD_SECONDS = 1.0
-
-
-class SigningKeysUnreadableError(RuntimeError):
-    """The active private keys cannot be decrypted: the instance secret changed since they were made."""
-
-    def __init__(self, kid: str) -> None:
-        self.kid = kid
-        super().__init__(
-            f"signing key {kid} cannot be decrypted with this instance secret (ANTIN_SECRET_KEY changed?); "
-            "restore the secret, or run `antin keys rotate` to make new keys"
-        )
-
-
-class InvalidJwtError(Exception):
-    """A JWT that is not one of ours: bad signature, unknown key, refused ``alg``, or malformed."""
 
 
 @dataclass(frozen=True)

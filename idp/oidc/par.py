@@ -10,7 +10,7 @@ from sqlalchemy import delete, select, update
 
 from antin.kernel.database import Database, utcnow
 from idp.oidc.models import PushedRequest
-from idp.oidc.secrets import digest, new_secret
+from idp.oidc.random_secrets import digest, new_secret
 
 __all__ = ["PAR_URN_PREFIX", "PushedAuthorization", "PushedRequests"]
 

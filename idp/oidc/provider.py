@@ -20,7 +20,8 @@ from idp.oidc.claims import claims_for, claims_of_scopes, requested_claim_names
 from idp.oidc.client_keys import RemoteJwks
 from idp.oidc.clients import ClientRecord, ClientRegistry
 from idp.oidc.consents import ConsentService
-from idp.oidc.dpop import InvalidDPoPProofError, verify_dpop_proof
+from idp.oidc.dpop import verify_dpop_proof
+from idp.oidc.errors import InvalidDPoPProofError
 from idp.oidc.interaction import InteractionStore
 from idp.oidc.jti import JtiStore
 from idp.oidc.keys import SigningKeys

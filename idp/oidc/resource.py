@@ -15,8 +15,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from antin.kernel.database import Database
 from antin.kernel.instance import Instance
-from idp.oidc.dpop import DPOP_ALGS, InvalidDPoPProofError, UseDPoPNonceError, verify_dpop_proof
+from idp.oidc.dpop import DPOP_ALGS, verify_dpop_proof
 from idp.oidc.dpop_nonce import DPoPNonces
+from idp.oidc.errors import DPoPNonceRequiredError, DPoPProofError, InvalidDPoPProofError, UseDPoPNonceError
 from idp.oidc.jti import JtiStore
 from idp.oidc.models import Client, Grant, IssuedToken
 from idp.settings import OidcSettings
@@ -37,18 +38,6 @@ _ACCESS_TOKEN_STATE = (
     .join(Client, Client.client_id == Grant.client_id, isouter=True)
     .where(IssuedToken.lookup == bindparam("jti"), IssuedToken.kind == "access")
 )
-
-
-class DPoPProofError(ValueError):
-    """A DPoP proof that does not hold for this request (malformed, wrong method or URL, old, replayed…)."""
-
-
-class DPoPNonceRequiredError(DPoPProofError):
-    """A proof without the server's current nonce (RFC 9449 §9): answer ``use_dpop_nonce`` with ``dpop_nonce``."""
-
-    def __init__(self, dpop_nonce: str) -> None:
-        super().__init__("a DPoP proof with the server's nonce is required")
-        self.dpop_nonce = dpop_nonce
 
 
 class ResourceServerChecks:

@@ -19,7 +19,6 @@ from authlib.oauth2.rfc6749.errors import (
     InvalidClientError,
     InvalidGrantError,
     InvalidScopeError,
-    OAuth2Error,
 )
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
@@ -30,10 +29,16 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from directory.errors import DirectoryUnavailableError
-from idp.oidc.client_keys import ClientKeysUnavailableError
 from idp.oidc.clients import OAuthClient
-from idp.oidc.token_types import TokenType, WrongTokenTypeError, check_token_type
-from idp.oidc.tokens import CodeView, GrantContext, IssuedTokenRef, RefreshReusedError, RefreshView
+from idp.oidc.errors import (
+    ClientKeysUnavailableError,
+    InvalidTargetError,
+    RefreshReusedError,
+    TemporarilyUnavailableError,
+    WrongTokenTypeError,
+)
+from idp.oidc.token_types import TokenType, check_token_type
+from idp.oidc.tokens import CodeView, GrantContext, IssuedTokenRef, RefreshView
 
 if TYPE_CHECKING:
     from idp.oidc.provider import OidcProvider
@@ -45,16 +50,6 @@ log = logging.getLogger(__name__)
 CONFIDENTIAL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 ALL_AUTH_METHODS = [*CONFIDENTIAL_AUTH_METHODS, "none"]
 ASSERTION_ALGS = ("RS256", "ES256", "PS256")
-
-
-class TemporarilyUnavailableError(OAuth2Error):  # type: ignore[misc]
-    error = "temporarily_unavailable"
-    status_code = 503
-
-
-class InvalidTargetError(OAuth2Error):  # type: ignore[misc]
-    error = "invalid_target"
-    status_code = 400
 
 
 class AntinAuthorizationServer(AuthorizationServer):  # type: ignore[misc]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from antin.kernel.database import Database, utcnow
 from idp.oidc.interaction import AuthenticationResult
 from idp.oidc.models import SsoSession
-from idp.oidc.secrets import digest, new_secret
+from idp.oidc.random_secrets import digest, new_secret
 
 __all__ = ["SessionService", "SessionView"]
 

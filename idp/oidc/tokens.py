@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 
 from antin.kernel.database import Database, table_of, utcnow
 from idp.oidc.clients import ClientRecord
-from idp.oidc.keys import InvalidJwtError, SigningKeys
+from idp.oidc.errors import InvalidJwtError, RefreshReusedError
+from idp.oidc.keys import SigningKeys
 from idp.oidc.models import AuthorizationCode, Grant, IssuedToken, SessionClient, SsoSession
-from idp.oidc.secrets import digest, new_secret
+from idp.oidc.random_secrets import digest, new_secret
 from idp.oidc.token_types import TokenType
 
 __all__ = [
@@ -562,10 +563,6 @@ class TokenService:
             .where(IssuedToken.grant_id == grant_id, IssuedToken.revoked_at.is_(None))
             .values(revoked_at=now)
         )
-
-
-class RefreshReusedError(Exception):
-    """Two requests tried to rotate the same refresh token."""
 
 
 @dataclass(frozen=True)

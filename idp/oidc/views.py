@@ -16,13 +16,7 @@ from antin.kernel.database import utcnow
 from antin.kernel.web import csrf_exempt
 from directory.errors import DirectoryUnavailableError
 from idp.oidc.acr import ACR_VALUES, acr_rank, satisfies
-from idp.oidc.authorize import (
-    AuthorizationRequest,
-    RedirectableError,
-    UnsafeRequestError,
-    request_from_params,
-    validate_authorization_request,
-)
+from idp.oidc.authorize import AuthorizationRequest, request_from_params, validate_authorization_request
 from idp.oidc.browser import (
     as_dict_of_lists,
     browser_token,
@@ -34,9 +28,14 @@ from idp.oidc.browser import (
 )
 from idp.oidc.claims import claims_for
 from idp.oidc.csrf import csrf_token_valid
-from idp.oidc.dpop import InvalidDPoPProofError, UseDPoPNonceError
+from idp.oidc.errors import (
+    InvalidDPoPProofError,
+    InvalidJwtError,
+    RedirectableError,
+    UnsafeRequestError,
+    UseDPoPNonceError,
+)
 from idp.oidc.interaction import AuthenticationResult
-from idp.oidc.keys import InvalidJwtError
 from idp.oidc.par import PAR_URN_PREFIX
 from idp.oidc.server import ALL_AUTH_METHODS
 from idp.oidc.sessions import SessionView
@@ -70,7 +69,7 @@ def _dpop_header() -> str | None:
     return proofs[0] if proofs else None
 
 
-# The discovery document and the JWKS are answered in front of Flask: see idp/oidc/documents.py.
+# The discovery document and the JWKS are answered in front of Flask: see idp/oidc/discovery_documents.py.
 
 
 # -- authorization -----------------------------------------------------------------------------------------
