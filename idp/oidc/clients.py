@@ -275,8 +275,16 @@ class ClientRegistry:
     registry take effect at once.
     """
 
-    def __init__(self, database: Database, *, production: bool = False, cache_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        production: bool = False,
+        cache_seconds: float = 0.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self._db = database
+        self._clock = clock
         self._production = production
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, ClientRecord]] = {}
@@ -360,7 +368,7 @@ class ClientRegistry:
             if row.token_endpoint_auth_method not in SECRET_METHODS:
                 raise ClientError("client_id", f"{client_id!r} does not authenticate with a secret")
             row.secret_digest = digest(secret)
-            row.secret_rotated_at = utcnow()
+            row.secret_rotated_at = self._clock()
             record = ClientRecord.from_row(row)
         self.forget(client_id)
         return record, secret

@@ -12,6 +12,7 @@ import base64
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -46,6 +47,10 @@ class KeyInfo:
     retired_at: datetime | None
     unpublish_at: datetime | None
 
+    @classmethod
+    def from_row(cls, row: SigningKey) -> KeyInfo:
+        return cls(row.kid, row.alg, row.created_at, row.retired_at, row.unpublish_at)
+
     @property
     def state(self) -> str:
         return "retired" if self.retired_at else "active"
@@ -65,8 +70,11 @@ def _generate(alg: SigningAlg) -> ECKey | RSAKey:
 class SigningKeys:
     """The instance's signing keys. Reads are cached briefly per process; the database is the truth."""
 
-    def __init__(self, database: Database, secret_key: str, *, retire_after_seconds: int) -> None:
+    def __init__(
+        self, database: Database, secret_key: str, *, retire_after_seconds: int, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self._db = database
+        self._clock = clock
         self._password = _pem_password(secret_key)
         self._retire_after = timedelta(seconds=retire_after_seconds)
         self._lock = threading.Lock()
@@ -90,7 +98,7 @@ class SigningKeys:
 
     def rotate(self) -> list[KeyInfo]:
         """Retire the signing keys and create new ones; retired keys stay published for the overlap."""
-        now = utcnow()
+        now = self._clock()
         with self._db.session() as s:
             for row in s.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None))):
                 row.retired_at = now
@@ -103,7 +111,7 @@ class SigningKeys:
     def list(self) -> list[KeyInfo]:
         with self._db.session() as s:
             rows = s.scalars(select(SigningKey).order_by(SigningKey.created_at)).all()
-            return [KeyInfo(r.kid, r.alg, r.created_at, r.retired_at, r.unpublish_at) for r in rows]
+            return [KeyInfo.from_row(r) for r in rows]
 
     def _new_row(self, alg: SigningAlg) -> SigningKey:
         key = _generate(alg)
@@ -124,7 +132,7 @@ class SigningKeys:
         with self._lock:
             if time.monotonic() - self._cached_at < CACHE_SECONDS:
                 return
-            now = utcnow()
+            now = self._clock()
             signing: dict[str, ECKey | RSAKey] = {}
             published: dict[str, ECKey | RSAKey] = {}
             with self._db.session() as s:

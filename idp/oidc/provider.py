@@ -22,6 +22,7 @@ from idp.oidc.clients import ClientRecord, ClientRegistry
 from idp.oidc.consents import ConsentService
 from idp.oidc.dpop import verify_dpop_proof
 from idp.oidc.errors import InvalidDPoPProofError
+from idp.oidc.grants import GrantContext
 from idp.oidc.interaction import InteractionStore
 from idp.oidc.jti import JtiStore
 from idp.oidc.keys import SigningKeys
@@ -29,7 +30,7 @@ from idp.oidc.logout import BackchannelLogout
 from idp.oidc.par import PushedRequests
 from idp.oidc.resource import dpop_nonces
 from idp.oidc.sessions import SessionService
-from idp.oidc.tokens import GrantContext, TokenService
+from idp.oidc.tokens import TokenService
 from idp.settings import OidcSettings
 
 __all__ = ["EXTENSION_KEY", "OidcProvider", "get_provider"]
@@ -44,16 +45,23 @@ class OidcProvider:
         self.settings = settings
         self.issuer = settings.core.issuer
         db = instance.database
+        clock = instance.clock
+        self.clock = clock
         o = settings.section(OidcSettings)
         longest_token = max(o.access_token_ttl, o.id_token_ttl, o.refresh_token_ttl)
         self.keys = SigningKeys(
-            db, instance.secret_key, retire_after_seconds=longest_token + o.key_overlap_hours * 3600
+            db, instance.secret_key, retire_after_seconds=longest_token + o.key_overlap_hours * 3600, clock=clock
         )
-        self.clients = ClientRegistry(db, production=settings.production, cache_seconds=o.client_cache_seconds)
+        self.clients = ClientRegistry(
+            db, production=settings.production, cache_seconds=o.client_cache_seconds, clock=clock
+        )
         self.sessions = SessionService(
-            db, idle_minutes=settings.session.idle_minutes, absolute_hours=settings.session.absolute_hours
+            db,
+            idle_minutes=settings.session.idle_minutes,
+            absolute_hours=settings.session.absolute_hours,
+            clock=clock,
         )
-        self.interactions = InteractionStore(db, ttl_seconds=o.interaction_ttl)
+        self.interactions = InteractionStore(db, ttl_seconds=o.interaction_ttl, clock=clock)
         self.tokens = TokenService(
             db,
             self.keys,
@@ -62,12 +70,13 @@ class OidcProvider:
             access_token_ttl=o.access_token_ttl,
             id_token_ttl=o.id_token_ttl,
             refresh_token_ttl=o.refresh_token_ttl,
+            clock=clock,
         )
-        self.consents = ConsentService(db)
-        self.jti = JtiStore(db)
+        self.consents = ConsentService(db, clock=clock)
+        self.jti = JtiStore(db, clock=clock)
         self.dpop_nonces = dpop_nonces(instance)
-        self.pushed = PushedRequests(db, ttl_seconds=o.par_ttl)
-        self.backchannel = BackchannelLogout(db, self.keys, issuer=self.issuer)
+        self.pushed = PushedRequests(db, ttl_seconds=o.par_ttl, clock=clock)
+        self.backchannel = BackchannelLogout(db, self.keys, issuer=self.issuer, clock=clock)
         self.client_jwks = RemoteJwks(allow_private_addresses=o.client_jwks_allow_private_addresses)
         self.audit = Auditor(instance)
         self._directory = directory

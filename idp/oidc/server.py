@@ -30,6 +30,7 @@ from joserfc.jwk import KeySet
 
 from directory.errors import DirectoryUnavailableError
 from idp.oidc.clients import OAuthClient
+from idp.oidc.codes import CodeView
 from idp.oidc.errors import (
     ClientKeysUnavailableError,
     InvalidTargetError,
@@ -37,8 +38,8 @@ from idp.oidc.errors import (
     TemporarilyUnavailableError,
     WrongTokenTypeError,
 )
+from idp.oidc.grants import GrantContext, IssuedTokenRef, RefreshView
 from idp.oidc.token_types import TokenType, check_token_type
-from idp.oidc.tokens import CodeView, GrantContext, IssuedTokenRef, RefreshView
 
 if TYPE_CHECKING:
     from idp.oidc.provider import OidcProvider

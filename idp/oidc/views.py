@@ -12,7 +12,6 @@ from flask import Blueprint, Response, g, jsonify, redirect, render_template, re
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
-from antin.kernel.database import utcnow
 from antin.kernel.web import csrf_exempt
 from directory.errors import DirectoryUnavailableError
 from idp.oidc.acr import ACR_VALUES, acr_rank, satisfies
@@ -27,6 +26,7 @@ from idp.oidc.browser import (
     harden,
 )
 from idp.oidc.claims import claims_for
+from idp.oidc.codes import CodeRequest
 from idp.oidc.csrf import csrf_token_valid
 from idp.oidc.errors import (
     InvalidDPoPProofError,
@@ -40,7 +40,6 @@ from idp.oidc.par import PAR_URN_PREFIX
 from idp.oidc.server import ALL_AUTH_METHODS
 from idp.oidc.sessions import SessionView
 from idp.oidc.token_types import TokenType
-from idp.oidc.tokens import CodeRequest
 
 __all__ = ["bp"]
 
@@ -123,7 +122,7 @@ def _required_acr(areq: AuthorizationRequest) -> str | None:
 def _needs_login(areq: AuthorizationRequest, sso: SessionView | None) -> bool:
     if sso is None or "login" in areq.prompt:
         return True
-    if areq.max_age is not None and utcnow() - sso.auth_time > timedelta(seconds=areq.max_age):
+    if areq.max_age is not None and current_provider().clock() - sso.auth_time > timedelta(seconds=areq.max_age):
         return True
     if areq.hint_subject is not None and areq.hint_subject != sso.subject:
         return True
