@@ -1,15 +1,14 @@
 """The OpenID Provider of one instance: its services, built once and kept in ``instance.extensions``.
 
 Nothing here is per-process state that matters: keys, clients, codes, sessions, interactions, PAR requests and
-the logout queue are in the database, so any gunicorn worker can answer any request.
+the logout queue are in the database, so any gunicorn worker can answer any request. Time is the instance's
+clock (``instance.clock``), handed to every store. The provider reads no HTTP request: the views and
+:mod:`idp.oidc.server` pass it what they know (the caller's address, a checked DPoP key).
 """
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Any
-
-from flask import g, has_request_context, request
 
 from antin.kernel.instance import Instance
 from directory.instance import directory_service
@@ -88,20 +87,11 @@ class OidcProvider:
         directory: UserDirectory = directory_service(self.instance)
         return directory
 
-    @cached_property
-    def server(self) -> Any:
-        from idp.oidc.server import build_authorization_server
-
-        return build_authorization_server(self)
-
     def endpoint(self, path: str) -> str:
         return self.issuer + path
 
     def assertion_audiences(self) -> list[str]:
         return [self.issuer, *(self.endpoint(p) for p in ("/token", "/par", "/introspect", "/revoke"))]
-
-    def client_ip(self) -> str | None:
-        return request.remote_addr if has_request_context() else None
 
     def active_client(self, client_id: str) -> ClientRecord | None:
         return self.clients.active(client_id)
@@ -156,12 +146,11 @@ class OidcProvider:
         """Check the token request's DPoP proof (before anything is consumed); return its key's jkt."""
         return self.check_dpop_proof(proof, method="POST", path="/token")
 
-    def dpop_for_token_request(self, client: ClientRecord) -> str | None:
-        """The jkt checked by the token view (None without a proof); clients registered for DPoP must send one."""
-        jkt = g.get("antin_dpop_jkt") if has_request_context() else None
+    def dpop_for_token_request(self, client: ClientRecord, jkt: str | None) -> str | None:
+        """The jkt the token view checked (None without a proof); clients registered for DPoP must send one."""
         if jkt is None and client.dpop_bound_access_tokens:
             raise InvalidDPoPProofError("this client must use DPoP")
-        return str(jkt) if jkt is not None else None
+        return jkt
 
     def default_acr(self) -> str:
         return ACR_PASSWORD
@@ -173,8 +162,11 @@ class OidcProvider:
             return False
         return forced or not self.consents.covers(subject, client.client_id, scopes)
 
-    def end_session(self, sid: str, *, reason: str) -> bool:
-        """End an SSO session: revoke what it granted and send a logout token to each of its clients."""
+    def end_session(self, sid: str, *, reason: str, ip: str | None = None) -> bool:
+        """End an SSO session: revoke what it granted and send a logout token to each of its clients.
+
+        ``ip`` is the address of the request that ended it, for the audit trail.
+        """
         ended = self.sessions.end(sid)
         if ended is None:
             return False
@@ -186,18 +178,18 @@ class OidcProvider:
             "session:sso:logout",
             actor=ended.subject,
             subject=ended.subject,
-            ip=self.client_ip(),
+            ip=ip,
             details={"sid": ended.sid, "reason": reason, "clients": list(ended.client_ids)},
         )
         return True
 
-    def end_all_sessions(self, subject: str, *, reason: str) -> int:
+    def end_all_sessions(self, subject: str, *, reason: str, ip: str | None = None) -> int:
         """Sign out everywhere: every session of the official, and every grant, offline ones included."""
         count = 0
         for view in self.sessions.live_for(subject):
-            count += int(self.end_session(view.sid, reason=reason))
+            count += int(self.end_session(view.sid, reason=reason, ip=ip))
         self.tokens.revoke_for_subject(subject, reason)
-        self.audit.record("session:sso:logout-everywhere", actor=subject, subject=subject, ip=self.client_ip())
+        self.audit.record("session:sso:logout-everywhere", actor=subject, subject=subject, ip=ip)
         return count
 
     def close(self) -> None:
@@ -209,7 +201,11 @@ def get_provider(instance: Instance) -> OidcProvider:
 
 
 def replace_directory(instance: Instance, directory: UserDirectory) -> OidcProvider:
-    """Tests and tools: a provider reading people from another directory (an InMemoryDirectory)."""
+    """Tests and tools: a provider reading people from another directory (an InMemoryDirectory).
+
+    Call it before the app serves: the authorization server (:mod:`idp.oidc.server`) is built over the provider
+    in place on first use.
+    """
     provider = OidcProvider(instance, directory=directory)
     instance.extensions[EXTENSION_KEY] = provider
     return provider
