@@ -1,6 +1,12 @@
 """The OpenID Connect provider: discovery, JWKS, authorization (with PAR), token, userinfo, introspection,
 revocation, RP-initiated and back-channel logout. ``init_app(app)`` plugs it into the app factory.
 
+Where things are: ``views/`` (the endpoints, one module per group, on the blueprint ``bp``), ``provider.py``
+(the service, reached with ``get_provider(instance)``), ``server.py`` (authlib's server and grants, reached with
+``get_authorization_server(instance)``), ``errors.py`` (every exception, under ``OidcError``), ``models.py``,
+``cli.py``; tokens are minted in ``tokens.py``, codes live in ``codes.py``, look-ups in ``token_lookup.py``,
+revocation in ``revocation.py``.
+
 The platform's own resource servers (``signing``) use only what this package exports: the revocation and DPoP
 checks of :mod:`idp.oidc.resource`.
 """
