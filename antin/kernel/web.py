@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, g, request, session
+from flask import Blueprint, Flask, abort, current_app, g, request, session
 from werkzeug.wrappers import Response as BaseResponse
 
 from antin.kernel.errors import ProblemError
@@ -26,18 +26,22 @@ from antin.kernel.instance import Instance
 from antin.kernel.logs import request_id_var
 
 __all__ = [
+    "CSRF_FIELD",
     "add_credential_cookie",
     "csrf_exempt",
     "csrf_token",
+    "csrf_token_valid",
     "exempt_blueprint",
     "get_instance",
     "init_app",
     "local_redirect_target",
+    "require_csrf",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_SESSION_KEY = "_csrf"
+CSRF_FIELD = "csrf_token"  # the form field our pages post the token in
 DEFAULT_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
@@ -91,6 +95,22 @@ def csrf_token() -> str:
     return token
 
 
+def csrf_token_valid(candidate: str | None) -> bool:
+    """Whether ``candidate`` is this browser's CSRF token: the one comparison every check makes."""
+    expected = session.get(CSRF_SESSION_KEY)
+    return bool(candidate) and isinstance(expected, str) and hmac.compare_digest(str(candidate), expected)
+
+
+def require_csrf() -> None:
+    """Abort with 400 unless the POSTed form carries this browser's CSRF token.
+
+    For the forms of views the automatic check exempts, or checks differently (a request with an
+    ``Authorization`` header): the logout confirmation, the login interaction's pages.
+    """
+    if request.method == "POST" and not csrf_token_valid(request.form.get(CSRF_FIELD)):
+        abort(400, description="CSRF token missing or invalid")
+
+
 def csrf_exempt(view: F) -> F:
     """Mark a view that is called by OAuth clients rather than by our own pages."""
     view._antin_csrf_exempt = True  # type: ignore[attr-defined]
@@ -121,9 +141,7 @@ def _check_csrf() -> None:
     view = current_app.view_functions.get(request.endpoint or "")
     if view is None or getattr(view, "_antin_csrf_exempt", False):
         return
-    sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
-    expected = session.get(CSRF_SESSION_KEY)
-    if not isinstance(expected, str) or not sent or not hmac.compare_digest(sent, expected):
+    if not csrf_token_valid(request.headers.get("X-CSRF-Token") or request.form.get(CSRF_FIELD, "")):
         raise ProblemError(
             400,
             "Bad Request",

@@ -128,7 +128,7 @@ def complete_authentication(
             provider.sessions.reauthenticated(sso.sid, result)
         else:
             if sso is not None:
-                provider.end_session(sso.sid, reason="another official signed in")
+                provider.end_session(sso.sid, reason="another official signed in", ip=request.remote_addr)
             cookie_value, started = provider.sessions.start(
                 result, user_agent=request.headers.get("User-Agent", ""), ip=request_ip()
             )

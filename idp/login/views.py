@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from antin.kernel import i18n
-from antin.kernel.web import get_instance, local_redirect_target
+from antin.kernel.web import get_instance, local_redirect_target, require_csrf
 from idp.login import get_login_service
 from idp.login.flow import ACCOUNT, begin_steps, complete_authentication, interaction_view, request_ip
 from idp.login.service import LoginService, LoginStatus, PasswordChangeOutcome
@@ -25,7 +25,6 @@ from idp.oidc.browser import (
     error_page,
     harden,
 )
-from idp.oidc.csrf import require_csrf
 from idp.oidc.interaction import AuthenticationResult
 from idp.oidc.ui import LANGUAGES
 from idp.settings import ThrottleSettings
@@ -265,7 +264,7 @@ def end_one_session() -> BaseResponse:
     provider = current_provider()
     sid = request.form.get("sid", "")
     if any(v.sid == sid for v in provider.sessions.live_for(sso.subject)):
-        provider.end_session(sid, reason="ended from the account page")
+        provider.end_session(sid, reason="ended from the account page", ip=request.remote_addr)
     response = redirect(url_for("login.account"), code=303)
     if sid == sso.sid:
         clear_sso_cookie(response)
@@ -294,7 +293,7 @@ def logout_everywhere() -> BaseResponse:
     require_csrf()
     sso = current_sso_session()
     if sso is not None:
-        current_provider().end_all_sessions(sso.subject, reason="signed out everywhere")
+        current_provider().end_all_sessions(sso.subject, reason="signed out everywhere", ip=request.remote_addr)
     response = _page("antin/logged_out.html", client=None, everywhere=True)
     clear_sso_cookie(response)
     return response

@@ -1,6 +1,12 @@
 """The OpenID Connect provider: discovery, JWKS, authorization (with PAR), token, userinfo, introspection,
 revocation, RP-initiated and back-channel logout. ``init_app(app)`` plugs it into the app factory.
 
+Where things are: ``views/`` (the endpoints, one module per group, on the blueprint ``bp``), ``provider.py``
+(the service, reached with ``get_provider(instance)``), ``server.py`` (authlib's server and grants, reached with
+``get_authorization_server(instance)``), ``errors.py`` (every exception, under ``OidcError``), ``models.py``,
+``cli.py``; tokens are minted in ``tokens.py``, codes live in ``codes.py``, look-ups in ``token_lookup.py``,
+revocation in ``revocation.py``.
+
 The platform's own resource servers (``signing``) use only what this package exports: the revocation and DPoP
 checks of :mod:`idp.oidc.resource`.
 """
@@ -9,13 +15,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from idp.oidc.resource import DPOP_ALGS, DPoPProofError, ResourceServerChecks, resource_server_checks
+from idp.oidc.errors import DPoPProofError
+from idp.oidc.resource import DPOP_ALGS, ResourceServerChecks, resource_server_checks
 
 __all__ = ["DPOP_ALGS", "DPoPProofError", "ResourceServerChecks", "init_app", "resource_server_checks"]
 
 
 def init_app(app: Flask) -> None:
-    from idp.oidc.documents import PublishedDocuments
+    from idp.oidc.discovery_documents import PublishedDocuments
     from idp.oidc.provider import get_provider
     from idp.oidc.ui import init_ui
     from idp.oidc.views import bp

@@ -14,10 +14,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from idp.oidc.acr import ACR_VALUES
-from idp.oidc.claims import InvalidClaimsRequestError, parse_claims_request
+from idp.oidc.claims import parse_claims_request
 from idp.oidc.clients import ClientRecord
 from idp.oidc.dpop import JKT_PATTERN
-from idp.oidc.keys import InvalidJwtError, SigningKeys
+from idp.oidc.errors import InvalidClaimsRequestError, InvalidJwtError, RedirectableError, UnsafeRequestError
+from idp.oidc.keys import SigningKeys
 from idp.oidc.token_types import TokenType
 
 __all__ = [
@@ -47,26 +48,6 @@ SINGLE_VALUED = (
     "request",
     "dpop_jkt",
 )
-
-
-class UnsafeRequestError(Exception):
-    """The request cannot be answered by redirecting (bad client or redirect URI): show an error page."""
-
-    def __init__(self, error: str, description: str) -> None:
-        self.error = error
-        self.description = description
-        super().__init__(f"{error}: {description}")
-
-
-class RedirectableError(Exception):
-    """An error to send back to the client's (validated) redirect URI."""
-
-    def __init__(self, error: str, description: str, *, redirect_uri: str, state: str | None) -> None:
-        self.error = error
-        self.description = description
-        self.redirect_uri = redirect_uri
-        self.state = state
-        super().__init__(f"{error}: {description}")
 
 
 @dataclass(frozen=True)

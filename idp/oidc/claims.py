@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from directory.models import Person, UnitRef
+from idp.oidc.errors import InvalidClaimsRequestError
 
 __all__ = [
     "CLAIMS_BY_SCOPE",
@@ -41,10 +42,6 @@ SUPPORTED_CLAIMS = (
     "at_hash",
     *(name for names in CLAIMS_BY_SCOPE.values() for name in names),
 )
-
-
-class InvalidClaimsRequestError(ValueError):
-    """The ``claims`` parameter is not the JSON object OpenID Connect Core 5.5 describes."""
 
 
 def parse_claims_request(raw: str | None) -> dict[str, Any] | None:

@@ -16,12 +16,12 @@ from idp.oidc.clients import (
     DEFAULT_SCOPES,
     GRANT_TYPES,
     SUPPORTED_SCOPES,
-    ClientError,
     ClientRecord,
     ClientRegistry,
     ClientSpec,
     parse_jwks,
 )
+from idp.oidc.errors import ClientError
 from idp.oidc.keys import SigningKeys
 from idp.settings import OidcSettings
 
@@ -29,7 +29,7 @@ __all__ = ["clients", "keys"]
 
 
 def _registry(instance: Instance) -> ClientRegistry:
-    return ClientRegistry(instance.database, production=instance.settings.production)
+    return ClientRegistry(instance.database, production=instance.settings.production, clock=instance.clock)
 
 
 def _print_client(record: ClientRecord, as_json: bool, secret: str | None = None) -> None:
@@ -263,7 +263,10 @@ def _signing_keys(instance: Instance) -> SigningKeys:
     o = instance.settings.section(OidcSettings)
     longest = max(o.access_token_ttl, o.id_token_ttl, o.refresh_token_ttl)
     return SigningKeys(
-        instance.database, instance.secret_key, retire_after_seconds=longest + o.key_overlap_hours * 3600
+        instance.database,
+        instance.secret_key,
+        retire_after_seconds=longest + o.key_overlap_hours * 3600,
+        clock=instance.clock,
     )
 
 

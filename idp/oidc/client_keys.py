@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from idp.oidc.errors import ClientKeysUnavailableError
+
 __all__ = ["ClientKeysUnavailableError", "RemoteJwks", "fetch_jwks"]
 
 TIMEOUT = 3.0
@@ -45,15 +47,6 @@ COOLDOWN = 30.0
 _CHUNK = 8192
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-class ClientKeysUnavailableError(Exception):
-    """The client's JWK Set could not be had; ``reason`` is for the log and the operator."""
-
-    def __init__(self, uri: str, reason: str) -> None:
-        self.uri = uri
-        self.reason = reason
-        super().__init__(f"cannot fetch {uri}: {reason}")
 
 
 def _now() -> float:

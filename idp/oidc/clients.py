@@ -1,4 +1,4 @@
-"""Registered clients: the registry behind ``antin clients`` and the adapter authlib's grants call.
+"""Registered clients: the registry behind ``antin clients`` (authlib sees them through :mod:`idp.oidc.client_auth`).
 
 A client is public (no secret, PKCE only, ``token_endpoint_auth_method=none``) or confidential
 (``client_secret_basic``/``client_secret_post`` with a secret shown once and stored as a digest, or
@@ -24,8 +24,9 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from antin.kernel.database import Database, utcnow
+from idp.oidc.errors import ClientError
 from idp.oidc.models import Client
-from idp.oidc.secrets import digest, new_secret, same_digest
+from idp.oidc.random_secrets import digest, new_secret
 
 __all__ = [
     "AUTH_METHODS",
@@ -38,7 +39,6 @@ __all__ = [
     "ClientRecord",
     "ClientRegistry",
     "ClientSpec",
-    "OAuthClient",
 ]
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
@@ -52,15 +52,6 @@ SUPPORTED_SCOPES = IDENTITY_SCOPES + SIGNING_SCOPES
 DEFAULT_SCOPES = IDENTITY_SCOPES
 ID_TOKEN_ALGS = ("RS256", "ES256")
 _CACHE_LIMIT = 10_000  # clients kept per process; beyond it the cache starts afresh
-
-
-class ClientError(ValueError):
-    """A client definition that cannot be registered; ``field`` names the bad option."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        self.field = field
-        self.reason = reason
-        super().__init__(f"{field}: {reason}")
 
 
 @dataclass(frozen=True)
@@ -155,55 +146,6 @@ class ClientRecord:
         }
 
 
-class OAuthClient:
-    """The ``ClientMixin`` interface authlib's grants and endpoints call, over a :class:`ClientRecord`."""
-
-    def __init__(self, record: ClientRecord, reread: Callable[[], ClientRecord | None] | None = None) -> None:
-        self.record = record
-        self.client_id = record.client_id
-        self._reread = reread
-
-    def get_client_id(self) -> str:
-        return self.record.client_id
-
-    def get_default_redirect_uri(self) -> str | None:
-        return None  # redirect_uri is always required: no guessing
-
-    def get_allowed_scope(self, scope: str | None) -> str:
-        if not scope:
-            return ""
-        allowed = set(self.record.scopes)
-        return " ".join(s for s in scope.split() if s in allowed)
-
-    def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return redirect_uri in self.record.redirect_uris  # exact match, nothing else
-
-    def check_client_secret(self, client_secret: str) -> bool:
-        if self.record.secret_digest is not None and same_digest(client_secret, self.record.secret_digest):
-            return True
-        # the record may be from the cache, older than a secret rotated a moment ago: read it again once
-        fresh = self._reread() if self._reread is not None else None
-        if fresh is None or fresh.secret_digest == self.record.secret_digest or fresh.secret_digest is None:
-            return False
-        self.record = fresh
-        return same_digest(client_secret, fresh.secret_digest)
-
-    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        registered = self.record.token_endpoint_auth_method
-        if registered in SECRET_METHODS:
-            # either secret method; the secret is the same
-            return method in SECRET_METHODS
-        if registered == "private_key_jwt":
-            return method == "private_key_jwt"
-        return method == "none"
-
-    def check_response_type(self, response_type: str) -> bool:
-        return response_type == "code" and "authorization_code" in self.record.grant_types
-
-    def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type in self.record.grant_types
-
-
 def _check_uri(field: str, uri: str, *, production: bool = False) -> None:
     parts = urlsplit(uri)
     if parts.fragment:
@@ -283,8 +225,16 @@ class ClientRegistry:
     registry take effect at once.
     """
 
-    def __init__(self, database: Database, *, production: bool = False, cache_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        production: bool = False,
+        cache_seconds: float = 0.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self._db = database
+        self._clock = clock
         self._production = production
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, ClientRecord]] = {}
@@ -368,7 +318,7 @@ class ClientRegistry:
             if row.token_endpoint_auth_method not in SECRET_METHODS:
                 raise ClientError("client_id", f"{client_id!r} does not authenticate with a secret")
             row.secret_digest = digest(secret)
-            row.secret_rotated_at = utcnow()
+            row.secret_rotated_at = self._clock()
             record = ClientRecord.from_row(row)
         self.forget(client_id)
         return record, secret

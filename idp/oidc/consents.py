@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,10 +20,15 @@ class ConsentView:
     scopes: tuple[str, ...]
     granted_at: datetime
 
+    @classmethod
+    def from_row(cls, row: Consent) -> ConsentView:
+        return cls(row.client_id, tuple(row.scopes), row.granted_at)
+
 
 class ConsentService:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, clock: Callable[[], datetime] = utcnow) -> None:
         self._db = database
+        self._clock = clock
 
     def covers(self, subject: str, client_id: str, scopes: tuple[str, ...]) -> bool:
         with self._db.session() as s:
@@ -36,7 +42,7 @@ class ConsentService:
                 s.add(Consent(subject=subject, client_id=client_id, scopes=sorted(set(scopes))))
             else:
                 row.scopes = sorted(set(row.scopes) | set(scopes))
-                row.granted_at = utcnow()
+                row.granted_at = self._clock()
 
     def revoke(self, subject: str, client_id: str) -> bool:
         with self._db.session() as s:
@@ -46,4 +52,4 @@ class ConsentService:
     def list_for(self, subject: str) -> list[ConsentView]:
         with self._db.session() as s:
             rows = s.scalars(select(Consent).where(Consent.subject == subject).order_by(Consent.granted_at)).all()
-            return [ConsentView(r.client_id, tuple(r.scopes), r.granted_at) for r in rows]
+            return [ConsentView.from_row(r) for r in rows]

@@ -29,7 +29,7 @@ def ensure_demo_client(instance: Instance) -> dict[str, object]:
     if instance.settings.production:
         raise RuntimeError("the demo client is for development instances only")
     path = instance.ensure_data_dir() / DEMO_CLIENT_FILE
-    registry = ClientRegistry(instance.database)
+    registry = ClientRegistry(instance.database, clock=instance.clock)
     if path.exists():
         saved: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
         if registry.get(str(saved["client_id"])) is not None:

@@ -6,10 +6,10 @@ from typing import Any
 
 from idp.oidc.acr import ACR_VALUES
 from idp.oidc.claims import SUPPORTED_CLAIMS
+from idp.oidc.client_auth import ALL_AUTH_METHODS, ASSERTION_ALGS, CONFIDENTIAL_AUTH_METHODS
 from idp.oidc.clients import GRANT_TYPES, SUPPORTED_SCOPES
 from idp.oidc.dpop import DPOP_ALGS
 from idp.oidc.keys import SIGNING_ALGS
-from idp.oidc.server import ALL_AUTH_METHODS, ASSERTION_ALGS, CONFIDENTIAL_AUTH_METHODS
 
 __all__ = ["ENDPOINT_PATHS", "UI_LOCALES", "provider_metadata"]
 

@@ -15,13 +15,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from authlib.oauth2.rfc6749.errors import OAuth2Error
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from idp.oidc.dpop_nonce import DPoPNonces
-from idp.oidc.token_types import TokenType, WrongTokenTypeError, check_token_type
+from idp.oidc.errors import InvalidDPoPProofError, UseDPoPNonceError, WrongTokenTypeError
+from idp.oidc.token_types import TokenType, check_token_type
 
 __all__ = [
     "DPOP_ALGS",
@@ -37,25 +37,6 @@ DPOP_ALGS = ("ES256", "RS256", "PS256", "EdDSA")
 MAX_AGE_SECONDS = 120
 # a JWK SHA-256 thumbprint (RFC 7638), base64url without padding: what dpop_jkt and cnf.jkt carry
 JKT_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
-
-
-class InvalidDPoPProofError(OAuth2Error):  # type: ignore[misc]
-    error = "invalid_dpop_proof"
-    status_code = 400
-
-
-class UseDPoPNonceError(InvalidDPoPProofError):
-    """A proof without the server's current nonce; ``nonce`` is the one to put in the next proof."""
-
-    error = "use_dpop_nonce"
-
-    def __init__(self, nonce: str) -> None:
-        super().__init__("a DPoP proof with the server's nonce is required")
-        self.nonce = nonce
-
-    def get_headers(self) -> list[tuple[str, str]]:
-        headers: list[tuple[str, str]] = super().get_headers()
-        return [*headers, ("DPoP-Nonce", self.nonce)]
 
 
 def access_token_hash(access_token: str) -> str:

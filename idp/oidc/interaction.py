@@ -10,6 +10,7 @@ passwords; the interaction never sees codes or tokens.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +19,7 @@ from sqlalchemy import delete, update
 
 from antin.kernel.database import Database, utcnow
 from idp.oidc.models import Interaction
-from idp.oidc.secrets import digest
+from idp.oidc.random_secrets import digest
 
 __all__ = ["AuthenticationResult", "InteractionStore", "InteractionView", "Prompt"]
 
@@ -58,19 +59,46 @@ class InteractionView:
     consented_scopes: tuple[str, ...] | None
     finished: bool
 
+    @classmethod
+    def from_row(cls, row: Interaction) -> InteractionView:
+        p = row.params
+        result = None
+        if row.subject and row.auth_time and row.acr is not None:
+            result = AuthenticationResult(row.subject, row.auth_time, row.acr, tuple(row.amr or ()))
+        prompt = p.get("_prompt", {})
+        return cls(
+            id=row.id,
+            client_id=row.client_id,
+            client_name=p.get("_client_name", row.client_id),
+            scopes=tuple(p.get("_scopes", ())),
+            prompt=Prompt(
+                login=bool(prompt.get("login")),
+                consent=bool(prompt.get("consent")),
+                login_hint=prompt.get("login_hint"),
+                required_acr=prompt.get("required_acr"),
+                expected_subject=prompt.get("expected_subject"),
+            ),
+            ui_locales=tuple(str(p.get("ui_locales") or "").split()),
+            params=p,
+            result=result,
+            consented_scopes=tuple(row.consented_scopes) if row.consented_scopes is not None else None,
+            finished=row.finished_at is not None,
+        )
+
 
 SWEEP_ONE_IN = 20  # expired interactions are deleted by about one creation in this many
 
 
 class InteractionStore:
-    def __init__(self, database: Database, *, ttl_seconds: int) -> None:
+    def __init__(self, database: Database, *, ttl_seconds: int, clock: Callable[[], datetime] = utcnow) -> None:
         self._db = database
+        self._clock = clock
         self._ttl = timedelta(seconds=ttl_seconds)
 
     def create(self, client_id: str, params: dict[str, Any], browser_token: str) -> str:
         """Store a validated request; ``browser_token`` (kept in the browser's session cookie) binds it."""
         iid = secrets.token_urlsafe(24)
-        now = utcnow()
+        now = self._clock()
         with self._db.session() as s:
             if secrets.randbelow(SWEEP_ONE_IN) == 0:  # housekeeping now and then; get() ignores expired rows anyway
                 s.execute(delete(Interaction).where(Interaction.expires_at < now))
@@ -91,9 +119,9 @@ class InteractionStore:
             return None
         with self._db.reading() as s:
             row = s.get(Interaction, iid)
-            if row is None or row.expires_at < utcnow() or row.browser_digest != digest(browser_token):
+            if row is None or row.expires_at < self._clock() or row.browser_digest != digest(browser_token):
                 return None
-            return _view(row)
+            return InteractionView.from_row(row)
 
     def finish(
         self, iid: str, result: AuthenticationResult | None, *, consented_scopes: tuple[str, ...] | None = None
@@ -110,7 +138,7 @@ class InteractionStore:
                     acr=result.acr if result else None,
                     amr=list(result.amr) if result else None,
                     consented_scopes=list(consented_scopes) if consented_scopes is not None else None,
-                    finished_at=utcnow(),
+                    finished_at=self._clock(),
                 )
             )
 
@@ -127,29 +155,3 @@ class InteractionStore:
     def consume(self, iid: str) -> None:
         with self._db.session() as s:
             s.execute(delete(Interaction).where(Interaction.id == iid))
-
-
-def _view(row: Interaction) -> InteractionView:
-    p = row.params
-    result = None
-    if row.subject and row.auth_time and row.acr is not None:
-        result = AuthenticationResult(row.subject, row.auth_time, row.acr, tuple(row.amr or ()))
-    prompt = p.get("_prompt", {})
-    return InteractionView(
-        id=row.id,
-        client_id=row.client_id,
-        client_name=p.get("_client_name", row.client_id),
-        scopes=tuple(p.get("_scopes", ())),
-        prompt=Prompt(
-            login=bool(prompt.get("login")),
-            consent=bool(prompt.get("consent")),
-            login_hint=prompt.get("login_hint"),
-            required_acr=prompt.get("required_acr"),
-            expected_subject=prompt.get("expected_subject"),
-        ),
-        ui_locales=tuple(str(p.get("ui_locales") or "").split()),
-        params=p,
-        result=result,
-        consented_scopes=tuple(row.consented_scopes) if row.consented_scopes is not None else None,
-        finished=row.finished_at is not None,
-    )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -14,12 +15,13 @@ __all__ = ["JtiStore"]
 
 
 class JtiStore:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, clock: Callable[[], datetime] = utcnow) -> None:
         self._db = database
+        self._clock = clock
 
     def remember(self, kind: str, value: str, ttl_seconds: int) -> bool:
         """Record ``value``; False when it was already seen (a replay)."""
-        now = utcnow()
+        now = self._clock()
         try:
             with self._db.session() as s:
                 s.execute(delete(UsedJti).where(UsedJti.expires_at < now))

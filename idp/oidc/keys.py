@@ -12,6 +12,7 @@ import base64
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -24,8 +25,9 @@ from joserfc.jwk import ECKey, KeySet, RSAKey
 from sqlalchemy import select
 
 from antin.kernel.database import Database, utcnow
+from idp.oidc.errors import InvalidJwtError, SigningKeysUnreadableError, WrongTokenTypeError
 from idp.oidc.models import SigningKey
-from idp.oidc.token_types import TokenType, WrongTokenTypeError, check_token_type
+from idp.oidc.token_types import TokenType, check_token_type
 
 __all__ = ["SIGNING_ALGS", "InvalidJwtError", "KeyInfo", "SigningKeys", "SigningKeysUnreadableError"]
 
@@ -37,21 +39,6 @@ CACHE_SECONDS = 30.0
 UNKNOWN_KID_REREAD_SECONDS = 1.0
 
 
-class SigningKeysUnreadableError(RuntimeError):
-    """The active private keys cannot be decrypted: the instance secret changed since they were made."""
-
-    def __init__(self, kid: str) -> None:
-        self.kid = kid
-        super().__init__(
-            f"signing key {kid} cannot be decrypted with this instance secret (ANTIN_SECRET_KEY changed?); "
-            "restore the secret, or run `antin keys rotate` to make new keys"
-        )
-
-
-class InvalidJwtError(Exception):
-    """A JWT that is not one of ours: bad signature, unknown key, refused ``alg``, or malformed."""
-
-
 @dataclass(frozen=True)
 class KeyInfo:
     kid: str
@@ -59,6 +46,10 @@ class KeyInfo:
     created_at: datetime
     retired_at: datetime | None
     unpublish_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: SigningKey) -> KeyInfo:
+        return cls(row.kid, row.alg, row.created_at, row.retired_at, row.unpublish_at)
 
     @property
     def state(self) -> str:
@@ -79,8 +70,11 @@ def _generate(alg: SigningAlg) -> ECKey | RSAKey:
 class SigningKeys:
     """The instance's signing keys. Reads are cached briefly per process; the database is the truth."""
 
-    def __init__(self, database: Database, secret_key: str, *, retire_after_seconds: int) -> None:
+    def __init__(
+        self, database: Database, secret_key: str, *, retire_after_seconds: int, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self._db = database
+        self._clock = clock
         self._password = _pem_password(secret_key)
         self._retire_after = timedelta(seconds=retire_after_seconds)
         self._lock = threading.Lock()
@@ -104,7 +98,7 @@ class SigningKeys:
 
     def rotate(self) -> list[KeyInfo]:
         """Retire the signing keys and create new ones; retired keys stay published for the overlap."""
-        now = utcnow()
+        now = self._clock()
         with self._db.session() as s:
             for row in s.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None))):
                 row.retired_at = now
@@ -117,7 +111,7 @@ class SigningKeys:
     def list(self) -> list[KeyInfo]:
         with self._db.session() as s:
             rows = s.scalars(select(SigningKey).order_by(SigningKey.created_at)).all()
-            return [KeyInfo(r.kid, r.alg, r.created_at, r.retired_at, r.unpublish_at) for r in rows]
+            return [KeyInfo.from_row(r) for r in rows]
 
     def _new_row(self, alg: SigningAlg) -> SigningKey:
         key = _generate(alg)
@@ -138,7 +132,7 @@ class SigningKeys:
         with self._lock:
             if time.monotonic() - self._cached_at < CACHE_SECONDS:
                 return
-            now = utcnow()
+            now = self._clock()
             signing: dict[str, ECKey | RSAKey] = {}
             published: dict[str, ECKey | RSAKey] = {}
             with self._db.session() as s:

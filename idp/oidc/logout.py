@@ -14,7 +14,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import requests
 from sqlalchemy import select, update
@@ -36,8 +36,17 @@ LOGOUT_TOKEN_TTL = 120
 
 
 class BackchannelLogout:
-    def __init__(self, database: Database, keys: SigningKeys, *, issuer: str, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        database: Database,
+        keys: SigningKeys,
+        *,
+        issuer: str,
+        timeout: float = 5.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self._db = database
+        self._clock = clock
         self._keys = keys
         self._issuer = issuer
         self._timeout = timeout
@@ -83,7 +92,7 @@ class BackchannelLogout:
     def drain(self) -> int:
         """Attempt every due delivery once; returns how many were delivered."""
         delivered = 0
-        now = utcnow()
+        now = self._clock()
         with self._db.session() as s:
             due = s.execute(
                 select(BackchannelDelivery.id, BackchannelDelivery.next_attempt_at)
@@ -118,15 +127,15 @@ class BackchannelLogout:
                 assert row is not None
                 row.attempts += 1
                 if error is None:
-                    row.delivered_at = utcnow()
+                    row.delivered_at = self._clock()
                     delivered += 1
                 elif row.attempts > len(RETRY_DELAYS):
-                    row.abandoned_at = utcnow()
+                    row.abandoned_at = self._clock()
                     row.last_error = error
                     log.warning("back-channel logout to %s abandoned: %s", row.client_id, error)
                 else:
                     row.last_error = error
-                    row.next_attempt_at = utcnow() + timedelta(seconds=RETRY_DELAYS[row.attempts - 1])
+                    row.next_attempt_at = self._clock() + timedelta(seconds=RETRY_DELAYS[row.attempts - 1])
         return delivered
 
     def _post(self, uri: str, token: str) -> int:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
 
 from antin.kernel.database import Database, utcnow
 from idp.oidc.models import PushedRequest
-from idp.oidc.secrets import digest, new_secret
+from idp.oidc.random_secrets import digest, new_secret
 
 __all__ = ["PAR_URN_PREFIX", "PushedAuthorization", "PushedRequests"]
 
@@ -24,13 +25,14 @@ class PushedAuthorization:
 
 
 class PushedRequests:
-    def __init__(self, database: Database, *, ttl_seconds: int) -> None:
+    def __init__(self, database: Database, *, ttl_seconds: int, clock: Callable[[], datetime] = utcnow) -> None:
         self._db = database
+        self._clock = clock
         self.ttl = ttl_seconds
 
     def push(self, client_id: str, params: dict[str, list[str]], *, dpop_jkt: str | None = None) -> str:
         handle = new_secret()
-        now = utcnow()
+        now = self._clock()
         with self._db.session() as s:
             s.execute(delete(PushedRequest).where(PushedRequest.expires_at < now))
             s.add(
@@ -49,7 +51,7 @@ class PushedRequests:
         if not request_uri.startswith(PAR_URN_PREFIX):
             return None
         key = digest(request_uri[len(PAR_URN_PREFIX) :])
-        now = utcnow()
+        now = self._clock()
         with self._db.session() as s:
             row = s.scalar(select(PushedRequest).where(PushedRequest.digest == key))
             if row is None or row.client_id != client_id or row.expires_at <= now:

@@ -1,15 +1,14 @@
 """The OpenID Provider of one instance: its services, built once and kept in ``instance.extensions``.
 
 Nothing here is per-process state that matters: keys, clients, codes, sessions, interactions, PAR requests and
-the logout queue are in the database, so any gunicorn worker can answer any request.
+the logout queue are in the database, so any gunicorn worker can answer any request. Time is the instance's
+clock (``instance.clock``), handed to every store. The provider reads no HTTP request: the views and
+:mod:`idp.oidc.server` pass it what they know (the caller's address, a checked DPoP key).
 """
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Any
-
-from flask import g, has_request_context, request
 
 from antin.kernel.instance import Instance
 from directory.instance import directory_service
@@ -20,7 +19,9 @@ from idp.oidc.claims import claims_for, claims_of_scopes, requested_claim_names
 from idp.oidc.client_keys import RemoteJwks
 from idp.oidc.clients import ClientRecord, ClientRegistry
 from idp.oidc.consents import ConsentService
-from idp.oidc.dpop import InvalidDPoPProofError, verify_dpop_proof
+from idp.oidc.dpop import verify_dpop_proof
+from idp.oidc.errors import InvalidDPoPProofError
+from idp.oidc.grants import GrantContext
 from idp.oidc.interaction import InteractionStore
 from idp.oidc.jti import JtiStore
 from idp.oidc.keys import SigningKeys
@@ -28,7 +29,7 @@ from idp.oidc.logout import BackchannelLogout
 from idp.oidc.par import PushedRequests
 from idp.oidc.resource import dpop_nonces
 from idp.oidc.sessions import SessionService
-from idp.oidc.tokens import GrantContext, TokenService
+from idp.oidc.tokens import TokenService
 from idp.settings import OidcSettings
 
 __all__ = ["EXTENSION_KEY", "OidcProvider", "get_provider"]
@@ -43,16 +44,23 @@ class OidcProvider:
         self.settings = settings
         self.issuer = settings.core.issuer
         db = instance.database
+        clock = instance.clock
+        self.clock = clock
         o = settings.section(OidcSettings)
         longest_token = max(o.access_token_ttl, o.id_token_ttl, o.refresh_token_ttl)
         self.keys = SigningKeys(
-            db, instance.secret_key, retire_after_seconds=longest_token + o.key_overlap_hours * 3600
+            db, instance.secret_key, retire_after_seconds=longest_token + o.key_overlap_hours * 3600, clock=clock
         )
-        self.clients = ClientRegistry(db, production=settings.production, cache_seconds=o.client_cache_seconds)
+        self.clients = ClientRegistry(
+            db, production=settings.production, cache_seconds=o.client_cache_seconds, clock=clock
+        )
         self.sessions = SessionService(
-            db, idle_minutes=settings.session.idle_minutes, absolute_hours=settings.session.absolute_hours
+            db,
+            idle_minutes=settings.session.idle_minutes,
+            absolute_hours=settings.session.absolute_hours,
+            clock=clock,
         )
-        self.interactions = InteractionStore(db, ttl_seconds=o.interaction_ttl)
+        self.interactions = InteractionStore(db, ttl_seconds=o.interaction_ttl, clock=clock)
         self.tokens = TokenService(
             db,
             self.keys,
@@ -61,12 +69,13 @@ class OidcProvider:
             access_token_ttl=o.access_token_ttl,
             id_token_ttl=o.id_token_ttl,
             refresh_token_ttl=o.refresh_token_ttl,
+            clock=clock,
         )
-        self.consents = ConsentService(db)
-        self.jti = JtiStore(db)
+        self.consents = ConsentService(db, clock=clock)
+        self.jti = JtiStore(db, clock=clock)
         self.dpop_nonces = dpop_nonces(instance)
-        self.pushed = PushedRequests(db, ttl_seconds=o.par_ttl)
-        self.backchannel = BackchannelLogout(db, self.keys, issuer=self.issuer)
+        self.pushed = PushedRequests(db, ttl_seconds=o.par_ttl, clock=clock)
+        self.backchannel = BackchannelLogout(db, self.keys, issuer=self.issuer, clock=clock)
         self.client_jwks = RemoteJwks(allow_private_addresses=o.client_jwks_allow_private_addresses)
         self.audit = Auditor(instance)
         self._directory = directory
@@ -78,20 +87,11 @@ class OidcProvider:
         directory: UserDirectory = directory_service(self.instance)
         return directory
 
-    @cached_property
-    def server(self) -> Any:
-        from idp.oidc.server import build_authorization_server
-
-        return build_authorization_server(self)
-
     def endpoint(self, path: str) -> str:
         return self.issuer + path
 
     def assertion_audiences(self) -> list[str]:
         return [self.issuer, *(self.endpoint(p) for p in ("/token", "/par", "/introspect", "/revoke"))]
-
-    def client_ip(self) -> str | None:
-        return request.remote_addr if has_request_context() else None
 
     def active_client(self, client_id: str) -> ClientRecord | None:
         return self.clients.active(client_id)
@@ -146,12 +146,11 @@ class OidcProvider:
         """Check the token request's DPoP proof (before anything is consumed); return its key's jkt."""
         return self.check_dpop_proof(proof, method="POST", path="/token")
 
-    def dpop_for_token_request(self, client: ClientRecord) -> str | None:
-        """The jkt checked by the token view (None without a proof); clients registered for DPoP must send one."""
-        jkt = g.get("antin_dpop_jkt") if has_request_context() else None
+    def dpop_for_token_request(self, client: ClientRecord, jkt: str | None) -> str | None:
+        """The jkt the token view checked (None without a proof); clients registered for DPoP must send one."""
         if jkt is None and client.dpop_bound_access_tokens:
             raise InvalidDPoPProofError("this client must use DPoP")
-        return str(jkt) if jkt is not None else None
+        return jkt
 
     def default_acr(self) -> str:
         return ACR_PASSWORD
@@ -163,8 +162,11 @@ class OidcProvider:
             return False
         return forced or not self.consents.covers(subject, client.client_id, scopes)
 
-    def end_session(self, sid: str, *, reason: str) -> bool:
-        """End an SSO session: revoke what it granted and send a logout token to each of its clients."""
+    def end_session(self, sid: str, *, reason: str, ip: str | None = None) -> bool:
+        """End an SSO session: revoke what it granted and send a logout token to each of its clients.
+
+        ``ip`` is the address of the request that ended it, for the audit trail.
+        """
         ended = self.sessions.end(sid)
         if ended is None:
             return False
@@ -176,18 +178,18 @@ class OidcProvider:
             "session:sso:logout",
             actor=ended.subject,
             subject=ended.subject,
-            ip=self.client_ip(),
+            ip=ip,
             details={"sid": ended.sid, "reason": reason, "clients": list(ended.client_ids)},
         )
         return True
 
-    def end_all_sessions(self, subject: str, *, reason: str) -> int:
+    def end_all_sessions(self, subject: str, *, reason: str, ip: str | None = None) -> int:
         """Sign out everywhere: every session of the official, and every grant, offline ones included."""
         count = 0
         for view in self.sessions.live_for(subject):
-            count += int(self.end_session(view.sid, reason=reason))
+            count += int(self.end_session(view.sid, reason=reason, ip=ip))
         self.tokens.revoke_for_subject(subject, reason)
-        self.audit.record("session:sso:logout-everywhere", actor=subject, subject=subject, ip=self.client_ip())
+        self.audit.record("session:sso:logout-everywhere", actor=subject, subject=subject, ip=ip)
         return count
 
     def close(self) -> None:
@@ -199,7 +201,11 @@ def get_provider(instance: Instance) -> OidcProvider:
 
 
 def replace_directory(instance: Instance, directory: UserDirectory) -> OidcProvider:
-    """Tests and tools: a provider reading people from another directory (an InMemoryDirectory)."""
+    """Tests and tools: a provider reading people from another directory (an InMemoryDirectory).
+
+    Call it before the app serves: the authorization server (:mod:`idp.oidc.server`) is built over the provider
+    in place on first use.
+    """
     provider = OidcProvider(instance, directory=directory)
     instance.extensions[EXTENSION_KEY] = provider
     return provider

@@ -10,13 +10,17 @@ exported by :mod:`idp.oidc`, and ``signing`` uses nothing else of the provider.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from antin.kernel.database import Database
+from antin.kernel.database import Database, utcnow
 from antin.kernel.instance import Instance
-from idp.oidc.dpop import DPOP_ALGS, InvalidDPoPProofError, UseDPoPNonceError, verify_dpop_proof
+from idp.oidc.dpop import DPOP_ALGS, verify_dpop_proof
 from idp.oidc.dpop_nonce import DPoPNonces
+from idp.oidc.errors import DPoPNonceRequiredError, DPoPProofError, InvalidDPoPProofError, UseDPoPNonceError
 from idp.oidc.jti import JtiStore
 from idp.oidc.models import Client, Grant, IssuedToken
 from idp.settings import OidcSettings
@@ -39,24 +43,14 @@ _ACCESS_TOKEN_STATE = (
 )
 
 
-class DPoPProofError(ValueError):
-    """A DPoP proof that does not hold for this request (malformed, wrong method or URL, old, replayed…)."""
-
-
-class DPoPNonceRequiredError(DPoPProofError):
-    """A proof without the server's current nonce (RFC 9449 §9): answer ``use_dpop_nonce`` with ``dpop_nonce``."""
-
-    def __init__(self, dpop_nonce: str) -> None:
-        super().__init__("a DPoP proof with the server's nonce is required")
-        self.dpop_nonce = dpop_nonce
-
-
 class ResourceServerChecks:
     """Revocation and DPoP replay checks for resource servers, read from the provider's database."""
 
-    def __init__(self, database: Database, *, nonces: DPoPNonces | None = None) -> None:
+    def __init__(
+        self, database: Database, *, nonces: DPoPNonces | None = None, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self._db = database
-        self._jti = JtiStore(database)
+        self._jti = JtiStore(database, clock=clock)
         self._nonces = nonces
 
     def current_dpop_nonce(self) -> str | None:
@@ -111,4 +105,4 @@ def dpop_nonces(instance: Instance) -> DPoPNonces | None:
 
 
 def resource_server_checks(instance: Instance) -> ResourceServerChecks:
-    return ResourceServerChecks(instance.database, nonces=dpop_nonces(instance))
+    return ResourceServerChecks(instance.database, nonces=dpop_nonces(instance), clock=instance.clock)

@@ -2,7 +2,12 @@
 
 authlib checks the requests (client authentication, grant types, redirect URI, PKCE, token endpoint
 parameters); the hooks below are where it reaches our models. Token responses are minted by
-:class:`idp.oidc.tokens.TokenService` so that every grant issues the same RFC 9068 access tokens and ID tokens.
+:class:`idp.oidc.tokens.TokenService` so that every grant issues the same RFC 9068 access tokens and ID tokens;
+clients are seen and authenticated through :mod:`idp.oidc.client_auth`.
+
+This is the Flask side of the protocol: the server reads the HTTP request (the caller's address, the DPoP key
+the token view checked) and hands it to the provider's services as plain values. It is reached with
+:func:`get_authorization_server`; the provider itself does not know it.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
@@ -19,42 +24,30 @@ from authlib.oauth2.rfc6749.errors import (
     InvalidClientError,
     InvalidGrantError,
     InvalidScopeError,
-    OAuth2Error,
 )
 from authlib.oauth2.rfc7009 import RevocationEndpoint
-from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from flask import g
+from flask import request as flask_request
 
+from antin.kernel.instance import Instance
 from directory.errors import DirectoryUnavailableError
-from idp.oidc.client_keys import ClientKeysUnavailableError
-from idp.oidc.clients import OAuthClient
-from idp.oidc.token_types import TokenType, WrongTokenTypeError, check_token_type
-from idp.oidc.tokens import CodeView, GrantContext, IssuedTokenRef, RefreshReusedError, RefreshView
+from idp.oidc.client_auth import ALL_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS, OAuthClient, PrivateKeyJwt
+from idp.oidc.codes import CodeView
+from idp.oidc.errors import (
+    InvalidTargetError,
+    RefreshReusedError,
+    TemporarilyUnavailableError,
+)
+from idp.oidc.grants import GrantContext, IssuedTokenRef, RefreshView
+from idp.oidc.provider import OidcProvider, get_provider
 
-if TYPE_CHECKING:
-    from idp.oidc.provider import OidcProvider
-
-__all__ = ["ALL_AUTH_METHODS", "CONFIDENTIAL_AUTH_METHODS", "build_authorization_server"]
+__all__ = ["ALL_AUTH_METHODS", "CONFIDENTIAL_AUTH_METHODS", "build_authorization_server", "get_authorization_server"]
 
 log = logging.getLogger(__name__)
 
-CONFIDENTIAL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
-ALL_AUTH_METHODS = [*CONFIDENTIAL_AUTH_METHODS, "none"]
-ASSERTION_ALGS = ("RS256", "ES256", "PS256")
-
-
-class TemporarilyUnavailableError(OAuth2Error):  # type: ignore[misc]
-    error = "temporarily_unavailable"
-    status_code = 503
-
-
-class InvalidTargetError(OAuth2Error):  # type: ignore[misc]
-    error = "invalid_target"
-    status_code = 400
+EXTENSION_KEY = "antin.oidc.server"
 
 
 class AntinAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
@@ -68,6 +61,15 @@ class AntinAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         clients = self.provider.clients
         record = clients.active(client_id)
         return OAuthClient(record, reread=lambda: clients.active_fresh(client_id)) if record is not None else None
+
+    def create_oauth2_request(self, request: Any) -> Any:
+        """authlib's request, with what the view knows of the HTTP request: the caller's address (for the audit
+        trail) and the key of the DPoP proof the token view checked (``g.antin_dpop_jkt``)."""
+        oauth_request = super().create_oauth2_request(request)
+        oauth_request.antin_client_ip = flask_request.remote_addr
+        jkt = g.get("antin_dpop_jkt")
+        oauth_request.antin_dpop_jkt = str(jkt) if jkt is not None else None
+        return oauth_request
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
         raise RuntimeError("tokens are saved by TokenService.issue")
@@ -111,6 +113,17 @@ def _provider(grant: Any) -> OidcProvider:
     return provider
 
 
+def _client_ip(request: Any) -> str | None:
+    """The caller's address, as :meth:`AntinAuthorizationServer.create_oauth2_request` recorded it."""
+    ip: str | None = getattr(request, "antin_client_ip", None)
+    return ip
+
+
+def _dpop_jkt(request: Any) -> str | None:
+    jkt: str | None = getattr(request, "antin_dpop_jkt", None)
+    return jkt
+
+
 def _requested_resources(request: Any, allowed: tuple[str, ...]) -> tuple[str, ...]:
     """RFC 8707 at the token endpoint: a subset of what the authorization allowed (or anything, if nothing was)."""
     values = tuple(request.payload.datalist.get("resource", []))
@@ -147,7 +160,9 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
         if view is None:
             log.info("code refused: %s", why)
             if why == "code replayed":
-                provider.audit.record("oauth:code:replay", client_id=client.get_client_id(), ip=provider.client_ip())
+                provider.audit.record(
+                    "oauth:code:replay", client_id=client.get_client_id(), ip=_client_ip(self.request)
+                )
         return view
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
@@ -155,7 +170,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
         client: OAuthClient = self.request.client
         code: CodeView = self.request.authorization_code
         req = code.request
-        dpop_jkt = provider.dpop_for_token_request(client.record)
+        dpop_jkt = provider.dpop_for_token_request(client.record, _dpop_jkt(self.request))
         if req.dpop_jkt and dpop_jkt != req.dpop_jkt:
             # RFC 9449 §10: a code bound at /par or with dpop_jkt is redeemed only with a proof of that key
             log.info("code refused: bound to another DPoP key, or sent without a proof")
@@ -186,7 +201,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
             actor=req.subject,
             subject=req.subject,
             client_id=client.client_id,
-            ip=provider.client_ip(),
+            ip=_client_ip(self.request),
             details={
                 "grant_type": "authorization_code",
                 "grant_id": grant_id,
@@ -208,14 +223,14 @@ class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         if view is None:
             log.info("refresh token refused: %s", why)
             if "reused" in why:
-                provider.audit.record("oauth:token:reuse", client_id=client.client_id, ip=provider.client_ip())
+                provider.audit.record("oauth:token:reuse", client_id=client.client_id, ip=_client_ip(self.request))
         return view
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         provider = _provider(self)
         client: OAuthClient = self.request.client
         view: RefreshView = self.request.refresh_token
-        dpop_jkt = provider.dpop_for_token_request(client.record)
+        dpop_jkt = provider.dpop_for_token_request(client.record, _dpop_jkt(self.request))
         if view.dpop_jkt and dpop_jkt != view.dpop_jkt:
             raise InvalidGrantError("refresh token is bound to another DPoP key")
         scope = self.request.payload.scope or view.scope
@@ -254,13 +269,13 @@ class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
                 rotated_from=view.token_id,
             )
         except RefreshReusedError:
-            provider.audit.record("oauth:token:reuse", client_id=client.client_id, ip=provider.client_ip())
+            provider.audit.record("oauth:token:reuse", client_id=client.client_id, ip=_client_ip(self.request))
             raise InvalidGrantError("refresh token already used") from None
         provider.audit.record(
             "oauth:token:refresh",
             subject=ctx.subject,
             client_id=client.client_id,
-            ip=provider.client_ip(),
+            ip=_client_ip(self.request),
             details={"grant_id": view.grant_id},
         )
         return 200, token, self.TOKEN_RESPONSE_HEADER
@@ -280,95 +295,16 @@ class ClientCredentials(grants.ClientCredentialsGrant):  # type: ignore[misc]
         ctx = GrantContext(
             client=client.record, subject=None, scope=scope, resources=_requested_resources(self.request, ())
         )
-        token, grant_id = provider.tokens.issue(ctx, dpop_jkt=provider.dpop_for_token_request(client.record))
+        dpop_jkt = provider.dpop_for_token_request(client.record, _dpop_jkt(self.request))
+        token, grant_id = provider.tokens.issue(ctx, dpop_jkt=dpop_jkt)
         provider.audit.record(
             "oauth:token:issue",
             actor=client.client_id,
             client_id=client.client_id,
-            ip=provider.client_ip(),
+            ip=_client_ip(self.request),
             details={"grant_type": "client_credentials", "grant_id": grant_id, "scope": scope},
         )
         return 200, token, self.TOKEN_RESPONSE_HEADER
-
-
-class PrivateKeyJwt(JWTBearerClientAssertion):  # type: ignore[misc]
-    """private_key_jwt client authentication with the algorithm pinned to asymmetric ones."""
-
-    CLIENT_AUTH_METHOD = "private_key_jwt"
-
-    def __init__(self, provider: OidcProvider) -> None:
-        super().__init__(validate_jti=True, leeway=60)
-        self.provider = provider
-
-    def get_audiences(self) -> list[str]:
-        return self.provider.assertion_audiences()
-
-    def validate_jti(self, claims: Any, jti: str) -> bool:
-        return self.provider.jti.remember("client_assertion", f"{claims['sub']}:{jti}", 600)
-
-    def __call__(self, query_client: Any, request: Any) -> OAuthClient | None:
-        """authlib's flow with our checks first: the token type, then the client's method, then its keys."""
-        data = request.form
-        assertion = data.get("client_assertion")
-        if data.get("client_assertion_type") != self.CLIENT_ASSERTION_TYPE or not assertion:
-            return None
-        header, claims = self.extract_assertion(assertion)
-        try:
-            # before any key is fetched: an ID, access, logout token or DPoP proof is not an assertion
-            check_token_type(TokenType.CLIENT_ASSERTION, header, claims)
-        except WrongTokenTypeError as err:
-            log.info("client assertion refused: %s", err)
-            raise InvalidClientError(description="The client assertion is not a client authentication JWT.") from None
-        client_id = claims.get("sub")
-        if not isinstance(client_id, str):
-            raise InvalidClientError(description="Invalid claim: 'sub'")
-        client: OAuthClient | None = query_client(client_id)
-        if client is None:
-            raise InvalidClientError(description="The client does not exist on this server.")
-        self.authenticate_client(client)  # a client of another method never makes us fetch its jwks_uri
-        kid = header.get("kid")
-        keys = self.client_public_keys(client, kid if isinstance(kid, str) else None)
-        request.client = client
-        self.process_assertion_claims(assertion, keys)
-        return client
-
-    def client_public_keys(self, client: OAuthClient, kid: str | None) -> KeySet:
-        record = client.record
-        try:
-            if record.jwks:
-                return KeySet.import_key_set(record.jwks)  # type: ignore[arg-type]
-            if record.jwks_uri:
-                return KeySet.import_key_set(self.provider.client_jwks.get(record.jwks_uri, kid=kid))  # type: ignore[arg-type]
-        except ClientKeysUnavailableError as err:
-            log.warning("cannot fetch the keys of client %s: %s", record.client_id, err)
-            raise InvalidClientError(description="The client's keys cannot be fetched from its jwks_uri.") from None
-        except (ValueError, TypeError, KeyError, JoseError) as err:
-            log.warning("cannot read the keys of client %s: %s", record.client_id, err)
-        raise InvalidClientError(description="The client's keys cannot be read.")
-
-    def process_assertion_claims(self, assertion: str, resolve_key: Any) -> Any:
-        alg = _header_alg(assertion)
-        if alg not in ASSERTION_ALGS:
-            raise InvalidClientError(description="Client assertion algorithm refused.")
-        try:
-            token = jwt.decode(assertion, resolve_key, algorithms=[alg])
-        except (JoseError, ValueError) as err:
-            raise InvalidClientError(description="Invalid client assertion.") from err
-        self.verify_claims(token.claims)
-        return token.claims
-
-
-def _header_alg(token: str) -> str | None:
-    import base64
-    import json
-
-    try:
-        part = token.split(".", maxsplit=1)[0]
-        header = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
-    except (ValueError, IndexError):
-        return None
-    alg = header.get("alg") if isinstance(header, dict) else None
-    return alg if isinstance(alg, str) else None
 
 
 class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
@@ -421,9 +357,14 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
             "oauth:token:revoke",
             subject=token.subject,
             client_id=token.client_id,
-            ip=provider.client_ip(),
+            ip=_client_ip(request),
             details={"kind": token.kind, "grant_id": token.grant_id},
         )
+
+
+def get_authorization_server(instance: Instance) -> AntinAuthorizationServer:
+    """The instance's authorization server, over its provider (built once, like the provider)."""
+    return instance.service(EXTENSION_KEY, lambda inst: build_authorization_server(get_provider(inst)))
 
 
 def build_authorization_server(provider: OidcProvider) -> AntinAuthorizationServer:

@@ -7,6 +7,7 @@ and logout tokens), who signed in, when and how, and which clients received toke
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from antin.kernel.database import Database, utcnow
 from idp.oidc.interaction import AuthenticationResult
 from idp.oidc.models import SsoSession
-from idp.oidc.secrets import digest, new_secret
+from idp.oidc.random_secrets import digest, new_secret
 
 __all__ = ["SessionService", "SessionView"]
 
@@ -44,35 +45,38 @@ class SessionView:
     def result(self) -> AuthenticationResult:
         return AuthenticationResult(self.subject, self.auth_time, self.acr, self.amr, self.login)
 
-
-def _view(row: SsoSession) -> SessionView:
-    return SessionView(
-        sid=row.sid,
-        subject=row.subject,
-        login=row.login,
-        auth_time=row.auth_time,
-        acr=row.acr,
-        amr=tuple(row.amr),
-        created_at=row.created_at,
-        last_seen_at=row.last_seen_at,
-        expires_at=row.expires_at,
-        user_agent=row.user_agent,
-        ip=row.ip,
-        client_ids=tuple(c.client_id for c in row.clients),
-        ended=row.ended_at is not None,
-    )
+    @classmethod
+    def from_row(cls, row: SsoSession) -> SessionView:
+        return cls(
+            sid=row.sid,
+            subject=row.subject,
+            login=row.login,
+            auth_time=row.auth_time,
+            acr=row.acr,
+            amr=tuple(row.amr),
+            created_at=row.created_at,
+            last_seen_at=row.last_seen_at,
+            expires_at=row.expires_at,
+            user_agent=row.user_agent,
+            ip=row.ip,
+            client_ids=tuple(c.client_id for c in row.clients),
+            ended=row.ended_at is not None,
+        )
 
 
 class SessionService:
-    def __init__(self, database: Database, *, idle_minutes: int, absolute_hours: int) -> None:
+    def __init__(
+        self, database: Database, *, idle_minutes: int, absolute_hours: int, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self._db = database
+        self._clock = clock
         self.idle = timedelta(minutes=idle_minutes)
         self.absolute = timedelta(hours=absolute_hours)
 
     def start(self, result: AuthenticationResult, *, user_agent: str = "", ip: str = "") -> tuple[str, SessionView]:
         """A new session; returns the cookie value (shown once) and the session."""
         cookie = new_secret()
-        now = utcnow()
+        now = self._clock()
         with self._db.session() as s:
             row = SsoSession(
                 sid=secrets.token_urlsafe(24),
@@ -91,17 +95,17 @@ class SessionService:
             )
             s.add(row)
             s.flush()
-            return cookie, _view(row)
+            return cookie, SessionView.from_row(row)
 
     def current(self, cookie: str | None) -> SessionView | None:
         """The live session of this cookie (idle and absolute limits applied), touched."""
         if not cookie:
             return None
-        now = utcnow()
+        now = self._clock()
         with self._db.session() as s:
             row = s.scalar(
                 select(SsoSession)
-                .options(selectinload(SsoSession.clients))  # _view lists them: load them now, not lazily
+                .options(selectinload(SsoSession.clients))  # from_row lists them: load them now, not lazily
                 .where(SsoSession.cookie_digest == digest(cookie))
             )
             if row is None or row.ended_at is not None:
@@ -111,7 +115,7 @@ class SessionService:
                 return None
             if now - row.last_seen_at >= TOUCH_EVERY:
                 row.last_seen_at = now
-            return _view(row)
+            return SessionView.from_row(row)
 
     def reauthenticated(self, sid: str, result: AuthenticationResult) -> None:
         """The same official signed in again in this session (prompt=login, max_age, step-up)."""
@@ -121,13 +125,13 @@ class SessionService:
                 row.auth_time = result.auth_time
                 row.acr = result.acr
                 row.amr = list(result.amr)
-                row.last_seen_at = utcnow()
+                row.last_seen_at = self._clock()
 
     def alive(self, sid: str) -> bool:
         """The session has not been ended and has not reached its absolute limit (refresh tokens follow it)."""
         with self._db.reading() as s:
             row = s.scalar(select(SsoSession).where(SsoSession.sid == sid))
-            return row is not None and row.ended_at is None and row.expires_at > utcnow()
+            return row is not None and row.ended_at is None and row.expires_at > self._clock()
 
     def end(self, sid: str) -> SessionView | None:
         """End one session; returns it (with its clients) if it was live."""
@@ -135,15 +139,15 @@ class SessionService:
             row = s.scalar(select(SsoSession).where(SsoSession.sid == sid))
             if row is None or row.ended_at is not None:
                 return None
-            row.ended_at = utcnow()
-            return _view(row)
+            row.ended_at = self._clock()
+            return SessionView.from_row(row)
 
     def live_for(self, subject: str) -> list[SessionView]:
-        now = utcnow()
+        now = self._clock()
         with self._db.session() as s:
             rows = s.scalars(
                 select(SsoSession)
                 .where(SsoSession.subject == subject, SsoSession.ended_at.is_(None), SsoSession.expires_at > now)
                 .order_by(SsoSession.created_at.desc())
             ).all()
-            return [_view(r) for r in rows if r.last_seen_at + self.idle > now]
+            return [SessionView.from_row(r) for r in rows if r.last_seen_at + self.idle > now]

@@ -34,6 +34,8 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
+from idp.oidc.errors import WrongTokenTypeError
+
 __all__ = ["BACKCHANNEL_EVENT", "TokenType", "WrongTokenTypeError", "check_token_type"]
 
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -45,15 +47,6 @@ class TokenType(enum.Enum):
     LOGOUT_TOKEN = "logout token"
     DPOP_PROOF = "DPoP proof"
     CLIENT_ASSERTION = "client assertion"
-
-
-class WrongTokenTypeError(Exception):
-    """A JWT presented where another type of token is expected; ``reason`` is for the log, not the client."""
-
-    def __init__(self, expected: TokenType, reason: str) -> None:
-        self.expected = expected
-        self.reason = reason
-        super().__init__(f"not a valid {expected.value}: {reason}")
 
 
 _ACCESS_MARKERS = frozenset({"client_id", "scope", "cnf"})

@@ -13,7 +13,7 @@ from flask import Blueprint, Flask, g, request
 from flask_babel import get_locale
 
 from antin.kernel import i18n
-from idp.oidc.csrf import CSRF_FIELD, csrf_token
+from antin.kernel.web import CSRF_FIELD, csrf_token
 
 __all__ = ["LANGUAGES", "init_ui", "prefer_ui_locales", "ui_bp"]
 

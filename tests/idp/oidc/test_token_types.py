@@ -17,9 +17,9 @@ import requests
 from idp.oidc.clients import ClientSpec
 from idp.oidc.token_types import TokenType, WrongTokenTypeError, check_token_type
 from tests.idp.jose_check import EcKey, b64d, verify_jws
+from tests.idp.oidc.test_consent_logout import Receiver
 from tests.idp.oidc_harness import LiveProvider
 from tests.idp.rp import Browser, RelyingParty
-from tests.idp.test_consent_logout import Receiver
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 

@@ -233,17 +233,14 @@ def test_oidcc_codereuse(rp: RelyingParty, browser: Browser) -> None:
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
 
 
-def test_oidcc_codereuse_30seconds(rp: RelyingParty, browser: Browser, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_oidcc_codereuse_30seconds(rp: RelyingParty, browser: Browser, op: LiveProvider) -> None:
     params = rp.sign_in(browser)
     tokens = rp.exchange(params["code"]).json()
     assert rp.userinfo(tokens["access_token"]).status_code == 200
-    import idp.oidc.tokens as tokens_module
-
-    real = tokens_module.utcnow
-    monkeypatch.setattr(tokens_module, "utcnow", lambda: real() + timedelta(seconds=30))
+    op.instance.clock.advance(timedelta(seconds=30))
     again = rp.exchange(params["code"])
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
-    monkeypatch.setattr(tokens_module, "utcnow", real)
+    op.instance.clock.reset()
     # what the first use issued is revoked
     assert rp.userinfo(tokens["access_token"]).status_code == 401
     refresh = rp.token_request({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})

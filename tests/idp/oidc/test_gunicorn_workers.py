@@ -19,7 +19,7 @@ from tests.components import free_port
 from tests.idp.oidc_harness import LiveProvider, build_app
 from tests.idp.rp import Browser, RelyingParty
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 class NoKeepAlive(Browser):

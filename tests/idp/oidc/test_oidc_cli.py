@@ -109,7 +109,6 @@ def test_keys_rotate_with_overlap(
     run,
     op: LiveProvider,
     browser: Browser,  # type: ignore[no-untyped-def]
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     rp = RelyingParty.register(op)
     before = rp.code_flow(browser)
@@ -126,12 +125,9 @@ def test_keys_rotate_with_overlap(
     verify_jws(before["id_token"], rp.jwks)
     assert rp.userinfo(before["access_token"]).status_code == 200
     # once every token it signed has expired (plus the overlap), it leaves the JWKS
-    import idp.oidc.keys as keys_module
-
-    real = keys_module.utcnow
     o = op.instance.settings.section(OidcSettings)
     later = timedelta(seconds=max(o.refresh_token_ttl, o.access_token_ttl) + o.key_overlap_hours * 3600 + 60)
-    monkeypatch.setattr(keys_module, "utcnow", lambda: real() + later)
+    op.instance.clock.advance(later)
     op.provider.keys._cached_at = 0.0
     assert old_kid not in {k["kid"] for k in rp.jwks["keys"]}
     assert len(rp.jwks["keys"]) == 2

@@ -142,7 +142,7 @@ def test_logout_without_hint_asks_first(rp: RelyingParty, browser: Browser, op: 
     assert rp.authorize(browser, prompt="none").params["error"] == "login_required"
 
 
-def test_backchannel_delivery_is_retried(op: LiveProvider, browser: Browser, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_backchannel_delivery_is_retried(op: LiveProvider, browser: Browser) -> None:
     flaky = Receiver(failures=1)
     try:
         rp = RelyingParty.register(op, name="Flaky", backchannel_logout_uri=flaky.url)
@@ -150,16 +150,13 @@ def test_backchannel_delivery_is_retried(op: LiveProvider, browser: Browser, mon
         query = urlencode({"id_token_hint": tokens["id_token"]})
         browser.go(op.issuer + "/logout?" + query)
         backchannel = op.provider.backchannel
-        import idp.oidc.logout as logout_module
-
         for _ in range(50):  # the first attempt (failing) happens in the background
             if flaky.failures == 0:
                 break
             flaky.event.wait(0.1)
         assert flaky.tokens == []
         _wait_until_attempt_recorded(op)  # the failure is written after the receiver answered
-        real = logout_module.utcnow
-        monkeypatch.setattr(logout_module, "utcnow", lambda: real() + timedelta(seconds=11))
+        op.instance.clock.advance(timedelta(seconds=11))
         for _ in range(50):  # the retry after 10 s (the drainer or this call, whichever comes first)
             backchannel.drain()
             if flaky.tokens:
@@ -189,16 +186,16 @@ def test_sso_session_idle_and_absolute_limits(
     import idp.oidc.sessions as sessions_module
 
     rp.code_flow(browser)
-    real = sessions_module.utcnow
+    clock = op.instance.clock
     idle = op.instance.settings.session.idle_minutes
-    monkeypatch.setattr(sessions_module, "utcnow", lambda: real() + timedelta(minutes=idle - 1))
+    clock.advance(timedelta(minutes=idle - 1))
     assert rp.authorize(browser, prompt="none").params.get("code")  # used: the idle clock restarts
-    monkeypatch.setattr(sessions_module, "utcnow", lambda: real() + timedelta(minutes=idle + 1))
+    clock.advance(timedelta(minutes=2))  # idle + 1 minutes from the start
     assert rp.authorize(browser, prompt="none").params.get("code")  # 2 minutes after last use: still alive
-    monkeypatch.setattr(sessions_module, "utcnow", lambda: real() + timedelta(minutes=3 * idle))
+    clock.advance(timedelta(minutes=2 * idle - 1))  # 3 * idle minutes from the start
     assert rp.authorize(browser, prompt="none").params["error"] == "login_required"
 
-    monkeypatch.setattr(sessions_module, "utcnow", real)
+    clock.reset()
     monkeypatch.setattr(sessions_module, "TOUCH_EVERY", timedelta(0))
     other = Browser(op.issuer)
     rp.code_flow(other)
@@ -207,20 +204,15 @@ def test_sso_session_idle_and_absolute_limits(
     elapsed = timedelta(0)
     while elapsed + timedelta(minutes=idle - 1) < timedelta(hours=hours):
         elapsed += timedelta(minutes=idle - 1)
-        monkeypatch.setattr(sessions_module, "utcnow", lambda e=elapsed: real() + e)
+        clock.advance(timedelta(minutes=idle - 1))
         assert rp.authorize(other, prompt="none").params.get("code"), elapsed
-    monkeypatch.setattr(sessions_module, "utcnow", lambda: real() + timedelta(hours=hours, minutes=1))
+    clock.advance(timedelta(hours=hours, minutes=1) - elapsed)
     assert rp.authorize(other, prompt="none").params["error"] == "login_required"
 
 
-def test_refresh_tokens_end_with_the_session(
-    rp: RelyingParty, browser: Browser, op: LiveProvider, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import idp.oidc.sessions as sessions_module
-
+def test_refresh_tokens_end_with_the_session(rp: RelyingParty, browser: Browser, op: LiveProvider) -> None:
     tokens = rp.code_flow(browser)
     hours = op.instance.settings.session.absolute_hours
-    real = sessions_module.utcnow
-    monkeypatch.setattr(sessions_module, "utcnow", lambda: real() + timedelta(hours=hours, minutes=1))
+    op.instance.clock.advance(timedelta(hours=hours, minutes=1))
     refused = rp.token_request({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"

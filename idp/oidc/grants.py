@@ -1,0 +1,100 @@
+"""What a grant is, and the tokens it issued, as the grants, endpoints and views read them.
+
+A *grant* is what one authorization code (or one client_credentials request) produced; its refresh tokens form
+one family. These are plain values: :mod:`idp.oidc.tokens` mints, :mod:`idp.oidc.token_lookup` finds and
+:mod:`idp.oidc.revocation` revokes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from idp.oidc.clients import ClientRecord
+
+__all__ = ["ACCESS_TOKEN_ALG", "AccessTokenInfo", "GrantContext", "IssuedTokenRef", "RefreshView", "epoch"]
+
+ACCESS_TOKEN_ALG = "ES256"
+
+
+def epoch(dt: datetime) -> int:
+    return int(dt.timestamp())
+
+
+@dataclass(frozen=True)
+class GrantContext:
+    client: ClientRecord
+    subject: str | None
+    scope: str
+    sid: str | None = None
+    auth_time: datetime | None = None
+    acr: str | None = None
+    amr: tuple[str, ...] = ()
+    claims: dict[str, Any] | None = None
+    resources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RefreshView:
+    """A live refresh token, as authlib's refresh grant reads it."""
+
+    token_id: int
+    grant_id: int
+    client_id: str
+    scope: str
+    dpop_jkt: str | None
+    context: GrantContext
+
+    def check_client(self, client: Any) -> bool:
+        return bool(client.get_client_id() == self.client_id)
+
+    def get_scope(self) -> str:
+        return self.scope
+
+
+@dataclass(frozen=True)
+class AccessTokenInfo:
+    claims: dict[str, Any]
+    grant_id: int
+    token_id: int
+    client_id: str
+    subject: str | None
+    scope: str
+    dpop_jkt: str | None
+    claims_request: dict[str, Any] | None = None
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return frozenset(self.scope.split())
+
+
+@dataclass(frozen=True)
+class IssuedTokenRef:
+    """A token a client wants to introspect or revoke, as authlib's endpoints read it."""
+
+    token_id: int
+    grant_id: int
+    kind: str
+    client_id: str
+    subject: str | None
+    scope: str
+    audience: tuple[str, ...]
+    issued_at: datetime
+    expires_at: datetime
+    revoked: bool
+    dpop_jkt: str | None
+    sid: str | None
+    acr: str | None
+    auth_time: datetime | None
+    clock: Callable[[], datetime] = field(repr=False, compare=False, kw_only=True)
+
+    def check_client(self, client: Any) -> bool:
+        return bool(client.get_client_id() == self.client_id)
+
+    def is_expired(self) -> bool:
+        return self.expires_at <= self.clock()
+
+    def is_revoked(self) -> bool:
+        return self.revoked
