@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     from directory.memory import InMemoryDirectory
     from idp.oidc.clients import ClientSpec
-    from idp.oidc.provider import get_provider
+    from idp.oidc.service import get_provider
     from idp.throttle import DEVICE_COOKIE
     from tests.components import free_port
     from tests.idp.oidc_harness import LiveProvider, build_app

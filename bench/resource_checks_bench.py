@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     from antin.settings import load_settings
     from idp.oidc import DPOP_ALGS, resource_server_checks
     from idp.oidc.clients import ClientSpec
-    from idp.oidc.provider import get_provider
+    from idp.oidc.service import get_provider
     from idp.oidc.tokens import GrantContext
     from signing.auth import AccessTokenVerifier, TokenError
     from tests.idp.jose_check import EcKey

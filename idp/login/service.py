@@ -21,7 +21,7 @@ from directory.errors import (
 from directory.models import AuthStatus, Person
 from directory.protocol import UserDirectory
 from idp.oidc.audit import Auditor
-from idp.oidc.provider import get_provider
+from idp.oidc.service import get_provider
 from idp.settings import ThrottleSettings
 from idp.throttle import (
     Admission,

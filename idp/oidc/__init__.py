@@ -23,7 +23,7 @@ __all__ = ["DPOP_ALGS", "DPoPProofError", "ResourceServerChecks", "init_app", "r
 
 def init_app(app: Flask) -> None:
     from idp.oidc.discovery_documents import PublishedDocuments
-    from idp.oidc.provider import get_provider
+    from idp.oidc.service import get_provider
     from idp.oidc.ui import init_ui
     from idp.oidc.views import bp
 

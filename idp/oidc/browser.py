@@ -12,7 +12,7 @@ from typing import Any
 from flask import Response, current_app, render_template, request, session
 from werkzeug.wrappers import Response as BaseResponse
 
-from idp.oidc.provider import OidcProvider, get_provider
+from idp.oidc.service import OidcProvider, get_provider
 from idp.oidc.sessions import SessionView
 
 __all__ = [

@@ -22,8 +22,8 @@ from joserfc.jwk import KeySet
 
 from idp.oidc.clients import SECRET_METHODS, ClientRecord
 from idp.oidc.errors import ClientKeysUnavailableError, WrongTokenTypeError
-from idp.oidc.provider import OidcProvider
 from idp.oidc.random_secrets import same_digest
+from idp.oidc.service import OidcProvider
 from idp.oidc.token_types import TokenType, check_token_type
 
 __all__ = ["ALL_AUTH_METHODS", "ASSERTION_ALGS", "CONFIDENTIAL_AUTH_METHODS", "OAuthClient", "PrivateKeyJwt"]

@@ -20,7 +20,7 @@ from antin.kernel.health import HTTP_DURATION, HTTP_REQUESTS
 from idp.oidc.discovery import provider_metadata
 
 if TYPE_CHECKING:
-    from idp.oidc.provider import OidcProvider
+    from idp.oidc.service import OidcProvider
 
 __all__ = ["DISCOVERY_PATHS", "JWKS_PATH", "PublishedDocuments"]
 

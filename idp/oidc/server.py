@@ -41,7 +41,7 @@ from idp.oidc.errors import (
     TemporarilyUnavailableError,
 )
 from idp.oidc.grants import GrantContext, IssuedTokenRef, RefreshView
-from idp.oidc.provider import OidcProvider, get_provider
+from idp.oidc.service import OidcProvider, get_provider
 
 __all__ = ["ALL_AUTH_METHODS", "CONFIDENTIAL_AUTH_METHODS", "build_authorization_server", "get_authorization_server"]
 

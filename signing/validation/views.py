@@ -37,8 +37,8 @@ __all__ = [
     "BearerVerifier",
     "VerifyExtension",
     "access_check_from_verifier",
-    "api",
-    "page",
+    "api_bp",
+    "bp",
     "refuse_until_configured",
 ]
 
@@ -59,10 +59,10 @@ _DIGEST = re.compile(r"^[0-9a-fA-F]{64}$")
 _DOC_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 log = logging.getLogger("antin.verify")
-page = Blueprint(
+bp = Blueprint(
     "verify_page", __name__, template_folder="templates", static_folder="static", static_url_path="/verify/static"
 )
-api = Blueprint("verify_api", __name__)
+api_bp = Blueprint("verify_api", __name__)
 
 
 def refuse_until_configured(authorization: str) -> None:
@@ -251,7 +251,7 @@ def _unusable_problem(err: UnusableInputError) -> ProblemError:
 # -- the API ------------------------------------------------------------------------------------------------
 
 
-@api.post("/api/signing/verify")
+@api_bp.post("/api/signing/verify")
 def api_verify() -> Response:
     authorization = request.headers.get("Authorization", "")
     if not authorization.lower().startswith(("bearer ", "dpop ")):
@@ -298,12 +298,12 @@ def _page(status: int = 200, **context: Any) -> Response:
     return Response(html, status=status, mimetype="text/html")
 
 
-@page.get("/verify")
+@bp.get("/verify")
 def verify_form() -> Response:
     return _page(**_qr_context(request.args))
 
 
-@page.post("/verify")
+@bp.post("/verify")
 def verify_upload() -> Response:
     context = _qr_context(request.form)
     try:
@@ -334,8 +334,8 @@ def _pdf_response(report: DocumentReport) -> Response:
 
 def register(app: Flask, extension: VerifyExtension) -> None:
     app.extensions["antin.verify"] = extension
-    app.register_blueprint(page)
-    app.register_blueprint(api)
+    app.register_blueprint(bp)
+    app.register_blueprint(api_bp)
     # The API authenticates every call with its bearer token; there is no cookie session to forge.
     app.extensions.setdefault("antin.csrf_exempt_blueprints", set())
-    exempt_blueprint(app, api)
+    exempt_blueprint(app, api_bp)

@@ -40,7 +40,7 @@ from directory.instance import directory_service, managed_slapd
 from directory.models import AuthStatus, NewPerson, UnitKind
 from directory.slapd import ManagedSlapd
 from idp.oidc.clients import ClientSpec
-from idp.oidc.provider import get_provider
+from idp.oidc.service import get_provider
 from idp.oidc.tokens import GrantContext
 from signing.samples import sample_pdf
 from signing.service import SignRequest, signing_service

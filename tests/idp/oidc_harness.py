@@ -16,7 +16,7 @@ from antin.kernel.database import Base
 from antin.kernel.instance import Instance
 from antin.settings import load_settings
 from directory.memory import InMemoryDirectory
-from idp.oidc.provider import OidcProvider, replace_directory
+from idp.oidc.service import OidcProvider, replace_directory
 
 
 def build_app(data_dir: Path, issuer: str, directory: InMemoryDirectory, **overrides: Any) -> Flask:
@@ -59,7 +59,7 @@ class LiveProvider:
 
     @property
     def provider(self) -> OidcProvider:
-        from idp.oidc.provider import get_provider
+        from idp.oidc.service import get_provider
 
         return get_provider(self.instance)
 

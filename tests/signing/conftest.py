@@ -33,7 +33,7 @@ from directory.instance import use_directory
 from directory.memory import InMemoryDirectory
 from directory.models import AccountStatus, UnitKind, UnitRef
 from idp.oidc.clients import ClientSpec
-from idp.oidc.provider import get_provider
+from idp.oidc.service import get_provider
 from idp.oidc.tokens import GrantContext
 from signing.auth import AccessTokenVerifier, http_json
 from signing.hsm import SOFTHSM_MODULE_CANDIDATES

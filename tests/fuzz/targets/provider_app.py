@@ -57,7 +57,7 @@ def build_provider(workdir: Path, client_jwks: dict[str, Any]) -> ProviderApp:
     """The app, its clients: confidential (client_secret_basic), public, and private_key_jwt with ``client_jwks``
     (the seeds' public key) beside a fresh key of ours."""
     from idp.oidc.clients import DEFAULT_SCOPES, ClientSpec
-    from idp.oidc.provider import get_provider
+    from idp.oidc.service import get_provider
     from tests.idp.conftest import make_directory
     from tests.idp.oidc_harness import build_app
 

@@ -14,7 +14,7 @@ import requests
 
 from directory.memory import InMemoryDirectory
 from idp.oidc.clients import ClientSpec
-from idp.oidc.provider import get_provider
+from idp.oidc.service import get_provider
 from tests.components import free_port
 from tests.idp.oidc_harness import LiveProvider, build_app
 from tests.idp.rp import Browser, RelyingParty

@@ -23,7 +23,7 @@ from click.testing import CliRunner
 
 from antin.cli import cli
 from antin.kernel.instance import Instance
-from idp.oidc.provider import OidcProvider, get_provider
+from idp.oidc.service import OidcProvider, get_provider
 from signing.auth import AccessTokenVerifier
 from tests.idp.jose_check import EcKey
 from tests.idp.rp import Browser, RelyingParty, forms_of
