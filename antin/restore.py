@@ -27,19 +27,15 @@ from antin.backup import (
     SETTINGS_FILE,
     SQLITE_FILE,
     TOKENS_DIR,
-    BackupError,
     Report,
     copy_sqlite,
-    copy_tree,
-    is_empty_folder,
     libpq_target,
     masked_settings,
-    run_tool,
     settings_differences,
     settings_digest,
-    sha256_file,
     sqlite_path,
 )
+from antin.backup_files import BackupError, copy_tree, is_empty_folder, run_tool, sha256_file
 from directory.instance import directory_service, managed_slapd
 from directory.settings import DirectorySettings
 from signing.settings import HsmSettings

@@ -31,7 +31,8 @@ from joserfc.jwk import KeySet
 from sqlalchemy import create_engine, text
 
 from antin.app import create_app
-from antin.backup import copy_softhsm_tokens, masked_settings
+from antin.backup import masked_settings
+from antin.backup_files import copy_softhsm_tokens
 from antin.kernel.audit import AuditEvent
 from antin.kernel.instance import Instance
 from antin.migrate import upgrade
