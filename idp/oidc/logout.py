@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -56,7 +55,7 @@ class BackchannelLogout:
         self.post: Callable[[str, str], int] = self._post
 
     def logout_token(self, client: ClientRecord, *, sid: str | None, subject: str | None) -> str:
-        now = int(time.time())
+        now = int(self._clock().timestamp())
         claims: dict[str, object] = {
             "iss": self._issuer,
             "aud": client.client_id,

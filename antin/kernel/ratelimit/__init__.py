@@ -15,8 +15,9 @@ import logging
 import math
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 from antin.kernel.instance import Instance
 from antin.kernel.ratelimit.store import DatabaseLimitStore, LimitStore, RedisLimitStore
@@ -49,13 +50,16 @@ def _digest(value: str) -> str:
 
 
 class Limiter:
-    def __init__(self, store: LimitStore, *, host: str | None = None) -> None:
+    def __init__(
+        self, store: LimitStore, *, host: str | None = None, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self.store = store
         self.host = host or socket.gethostname()
+        self.clock = clock
 
     def check_rate(self, scope: str, client: str, limit: int, window_seconds: int, *, now: float | None = None) -> None:
         """Count this request of ``client``; raise :class:`RateLimitedError` past ``limit`` in the window."""
-        current = time.time() if now is None else now
+        current = now if now is not None else self._now()
         try:
             hits, ends = self.store.hit(f"{scope}:{_digest(client)}", window_seconds, now=current)
         except Exception as err:
@@ -63,6 +67,9 @@ class Limiter:
             raise BusyError(STORE_DOWN_RETRY_SECONDS) from err
         if hits > limit:
             raise RateLimitedError(max(1, math.ceil(ends - current)))
+
+    def _now(self) -> float:
+        return self.clock().timestamp() if self.clock is not None else time.time()
 
     @contextmanager
     def gate(self, name: str, capacity: int, lease_seconds: int, *, retry_after: int = 5) -> Iterator[None]:
@@ -97,4 +104,4 @@ def limiter_for(instance: Instance) -> Limiter:
 def _build_limiter(instance: Instance) -> Limiter:
     url = instance.settings.redis.url
     store: LimitStore = RedisLimitStore(url) if url else DatabaseLimitStore(instance.database)
-    return Limiter(store)
+    return Limiter(store, clock=instance.clock)
