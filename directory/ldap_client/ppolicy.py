@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import typing
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,18 +17,8 @@ __all__ = ["QUALITY_REASONS", "decoded_error_controls", "policy_control", "polic
 
 log = logging.getLogger(__name__)
 
-# in the order of the draft's error codes (section 6.2)
-_POLICY_ERRORS: tuple[PolicyError, ...] = (
-    "password-expired",
-    "account-locked",
-    "change-after-reset",
-    "password-mod-not-allowed",
-    "must-supply-old-password",
-    "insufficient-password-quality",
-    "password-too-short",
-    "password-too-young",
-    "password-in-history",
-)
+# in the order of the draft's error codes (section 6.2), which is the order PolicyError lists them in
+_POLICY_ERRORS: tuple[PolicyError, ...] = typing.get_args(PolicyError)
 QUALITY_REASONS = {
     "insufficient-password-quality": "the password is too simple",
     "password-too-short": "the password is too short",
