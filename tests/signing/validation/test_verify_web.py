@@ -110,12 +110,14 @@ def test_page_needs_no_login_and_has_a_protected_form(client: FlaskClient) -> No
     assert "Kiểm tra chữ ký số" in page.text
     assert 'name="csrf_token"' in page.text
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    assert 'id="digest-match"' not in page.text  # no file, no QR code: no verdict of any kind
 
 
 def test_upload_shows_a_green_verdict_and_offers_the_pdf_report(client: FlaskClient, signed_pdf: bytes) -> None:
     response = _upload(client, signed_pdf)
     assert response.status_code == 200
     assert 'data-indication="TOTAL_PASSED"' in response.text
+    assert 'id="digest-match"' not in response.text  # no QR code to compare with
     assert "HỢP LỆ" in response.text and "Nguyễn Thị Hồng Nhung" in response.text
     assert "Dấu thời gian tài liệu" in response.text  # the document time-stamp is reported too
     assert 'id="pdf-report"' in response.text  # the form offers the PDF report
@@ -155,6 +157,7 @@ def test_qr_link_parameters_are_shown_and_compared(client: FlaskClient, signed_p
     digest = hashlib.sha256(signed_pdf).hexdigest()
     page = client.get(f"/verify?id=VB-2026-001&d={digest}")
     assert "VB-2026-001" in page.text and digest in page.text
+    assert 'id="digest-match"' not in page.text  # nothing uploaded yet: no "does NOT match"
     response = _upload(client, signed_pdf, id="VB-2026-001", d=digest)
     assert 'id="digest-match"' in response.text and "trùng khớp" in response.text
     mismatch = _upload(client, signed_pdf, id="VB-2026-001", d="0" * 64)
