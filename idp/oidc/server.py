@@ -60,7 +60,7 @@ class AntinAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             return None
         clients = self.provider.clients
         record = clients.active(client_id)
-        return OAuthClient(record, reread=lambda: clients.active_fresh(client_id)) if record is not None else None
+        return OAuthClient(record, clients.check_secret) if record is not None else None
 
     def create_oauth2_request(self, request: Any) -> Any:
         """authlib's request, with what the view knows of the HTTP request: the caller's address (for the audit
