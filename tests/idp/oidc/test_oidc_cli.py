@@ -192,7 +192,9 @@ def test_plain_http_redirect_uris_are_refused_in_production(tmp_path: Path) -> N
         production.add(ClientSpec(name="x", redirect_uris=("http://app.internal/cb",)))
     for uri in ("https://app.antin.vn/cb", "http://127.0.0.1:8765/cb", "vn.antin.app:/callback"):
         assert production.add(ClientSpec(name="ok", redirect_uris=(uri,), public=True))[0].redirect_uris == (uri,)
-    assert ClientRegistry(db, secret_key="s" * 32).add(ClientSpec(name="dev", redirect_uris=("http://app.internal/cb",)))[1]
+    assert ClientRegistry(db, secret_key="s" * 32).add(
+        ClientSpec(name="dev", redirect_uris=("http://app.internal/cb",))
+    )[1]
     db.dispose()
 
 
