@@ -78,6 +78,7 @@ class RedisChangeNotices:
             thread.start()
 
     def _run(self, forget: Callable[[str | None], None]) -> None:
+        delay = self._retry_seconds
         while True:
             pubsub = self._subscriber.pubsub(ignore_subscribe_messages=False)
             try:
@@ -86,6 +87,7 @@ class RedisChangeNotices:
                     if message.get("type") == "subscribe":
                         forget(None)  # notices sent while this process was not listening are lost
                         self.subscribed.set()
+                        delay = self._retry_seconds
                     elif message.get("type") == "message":
                         data = message.get("data")
                         client_id = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
@@ -99,4 +101,5 @@ class RedisChangeNotices:
                 forget(None)
                 with contextlib.suppress(self._error):
                     pubsub.close()
-            time.sleep(self._retry_seconds)
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)  # Redis down: try again, less and less often
