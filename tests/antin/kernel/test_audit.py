@@ -330,3 +330,37 @@ def test_writers_on_postgresql_keep_one_complete_log(tmp_path: Path) -> None:
         brk = second.verify().first_break
         assert brk is not None and "missing" in brk.reason
         db.dispose()
+
+
+def test_the_upgrade_makes_an_old_single_chain_writer_1(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from antin.kernel.audit.chain import GENESIS, entry_hash
+
+    db = Database(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    upgrade(db, "9c4e2a7d1b60")  # the last revision with one chain and one head
+    prev = GENESIS
+    with db.session() as s:
+        for seq in (1, 2, 3):
+            old = AuditEntry(
+                writer_seq=seq, occurred_at=datetime(2026, 1, seq, tzinfo=UTC), event="instance:start", details="{}"
+            )
+            old.prev_hash = prev
+            prev = entry_hash(old)
+            values = {"seq": seq, "at": old.occurred_at, "prev": old.prev_hash, "hash": prev}
+            s.execute(
+                text(
+                    "INSERT INTO audit_log (seq, occurred_at, event, details, prev_hash, entry_hash)"
+                    " VALUES (:seq, :at, 'instance:start', '{}', :prev, :hash)"
+                ),
+                values,
+            )
+        seal = legacy_seal(head_key("test-secret"), 3, prev)
+        s.execute(text("INSERT INTO audit_head VALUES (1, 3, :h, :s)"), {"h": prev, "s": seal})
+    upgrade(db)
+    log = _log(db)
+    assert log.verify().ok
+    assert log.record(AuditEvent.INSTANCE_START) == 4
+    result = log.verify()
+    assert result.ok and result.entries_checked == 4
+    db.dispose()
