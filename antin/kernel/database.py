@@ -123,6 +123,14 @@ class Database:
             yield connection
 
     @contextmanager
+    def one_write(self) -> Iterator[Connection]:
+        """A Core connection for writes that are each one atomic statement (an insert, a conditional update):
+        on PostgreSQL without a transaction around them, so no BEGIN and COMMIT round trips; SQLite keeps its
+        transaction (one statement or several, committed together)."""
+        with self.transaction() if self.is_sqlite else self.autocommit() as connection:
+            yield connection
+
+    @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """A Core connection in a transaction, for hot paths that need no ORM session."""
         with self.engine.begin() as connection:
