@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from antin.kernel.database import Database, utcnow
@@ -102,7 +102,8 @@ class SessionService:
         if not cookie:
             return None
         now = self._clock()
-        with self._db.session() as s:
+        # a read without a transaction (no BEGIN and COMMIT: issue 13, item 5); the rare writes are one statement each
+        with self._db.reading() as s:
             row = s.scalar(
                 select(SsoSession)
                 .options(selectinload(SsoSession.clients))  # from_row lists them: load them now, not lazily
@@ -110,12 +111,20 @@ class SessionService:
             )
             if row is None or row.ended_at is not None:
                 return None
-            if row.expires_at <= now or row.last_seen_at + self.idle <= now:
-                row.ended_at = now
-                return None
-            if now - row.last_seen_at >= TOUCH_EVERY:
-                row.last_seen_at = now
-            return SessionView.from_row(row)
+            session_id, view = row.id, SessionView.from_row(row)
+        if view.expires_at <= now or view.last_seen_at + self.idle <= now:
+            with self._db.one_write() as conn:
+                conn.execute(
+                    update(SsoSession)
+                    .where(SsoSession.id == session_id, SsoSession.ended_at.is_(None))
+                    .values(ended_at=now)
+                )
+            return None
+        if now - view.last_seen_at >= TOUCH_EVERY:
+            with self._db.one_write() as conn:
+                conn.execute(update(SsoSession).where(SsoSession.id == session_id).values(last_seen_at=now))
+            view = replace(view, last_seen_at=now)
+        return view
 
     def reauthenticated(self, sid: str, result: AuthenticationResult) -> None:
         """The same official signed in again in this session (prompt=login, max_age, step-up)."""
