@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import selectinload
 
 from antin.kernel.database import Database, utcnow
@@ -77,25 +77,38 @@ class SessionService:
         """A new session; returns the cookie value (shown once) and the session."""
         cookie = new_secret()
         now = self._clock()
-        with self._db.session() as s:
-            row = SsoSession(
-                sid=secrets.token_urlsafe(24),
-                cookie_digest=digest(cookie),
-                subject=result.subject,
-                login=result.login,
-                auth_time=result.auth_time,
-                acr=result.acr,
-                amr=list(result.amr),
-                created_at=now,
-                last_seen_at=now,
-                expires_at=now + self.absolute,
-                user_agent=user_agent[:300],
-                ip=ip[:64],
-                clients=[],  # a new session has none yet: no query to find that out
+        view = SessionView(
+            sid=secrets.token_urlsafe(24),
+            subject=result.subject,
+            login=result.login,
+            auth_time=result.auth_time,
+            acr=result.acr,
+            amr=tuple(result.amr),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + self.absolute,
+            user_agent=user_agent[:300],
+            ip=ip[:64],
+            client_ids=(),  # a new session has none yet: no query to find that out
+        )
+        with self._db.one_write() as conn:  # one insert: no BEGIN and COMMIT on PostgreSQL (issue 13, item 5)
+            conn.execute(
+                insert(SsoSession).values(
+                    sid=view.sid,
+                    cookie_digest=digest(cookie),
+                    subject=view.subject,
+                    login=view.login,
+                    auth_time=view.auth_time,
+                    acr=view.acr,
+                    amr=list(view.amr),
+                    created_at=now,
+                    last_seen_at=now,
+                    expires_at=view.expires_at,
+                    user_agent=view.user_agent,
+                    ip=view.ip,
+                )
             )
-            s.add(row)
-            s.flush()
-            return cookie, SessionView.from_row(row)
+        return cookie, view
 
     def current(self, cookie: str | None) -> SessionView | None:
         """The live session of this cookie (idle and absolute limits applied), touched."""
