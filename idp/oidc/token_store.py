@@ -116,7 +116,9 @@ def store_tokens(
     one_statement = not database.is_sqlite and code_id is None and session is None
     if one_statement and grant_id is None and rotated_from is None:
         with database.autocommit() as conn:
-            return int(conn.execute(_grant_with_tokens(len(tokens)), {**grant, **_token_params(tokens)}).scalar_one())
+            # one row per token inserted, each naming the new grant
+            grant_ids = conn.execute(_grant_with_tokens(len(tokens)), {**grant, **_token_params(tokens)}).scalars()
+            return int(grant_ids.first())
     if one_statement and grant_id is not None and rotated_from is not None:
         with database.autocommit() as conn:
             params = {"rotated_from": rotated_from, "now": now, **_token_params(tokens)}

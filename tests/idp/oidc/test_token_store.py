@@ -82,3 +82,21 @@ def test_a_refresh_token_rotated_twice_at_once_revokes_its_family(op: LiveProvid
     refused = rp.token_request({"grant_type": "refresh_token", "refresh_token": issued["refresh_token"]})
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
     assert rp.userinfo(issued["access_token"]).status_code == 401
+
+
+def test_a_new_grant_with_an_access_and_a_refresh_token_is_stored_whole(op: LiveProvider) -> None:
+    """Two tokens for a grant that has no code or session (the one-statement path on PostgreSQL returns a row
+    per token: it used to fail with MultipleResultsFound)."""
+    from idp.oidc.clients import ClientSpec
+    from idp.oidc.grants import GrantContext
+
+    client, _secret = op.provider.clients.add(
+        ClientSpec(name="web", redirect_uris=("https://web.example/cb",), client_id="web")
+    )
+    tokens, grant_id = op.provider.tokens.issue(
+        GrantContext(client=client, subject="s-1", scope="openid"), refresh=True
+    )
+    assert tokens["access_token"] and tokens["refresh_token"]
+    with op.instance.database.session() as s:
+        kinds = s.scalars(select(IssuedToken.kind).where(IssuedToken.grant_id == grant_id)).all()
+    assert sorted(kinds) == ["access", "refresh"]
