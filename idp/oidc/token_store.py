@@ -118,7 +118,7 @@ def store_tokens(
         with database.autocommit() as conn:
             # one row per token inserted, each naming the new grant
             grant_ids = conn.execute(_grant_with_tokens(len(tokens)), {**grant, **_token_params(tokens)}).scalars()
-            return int(grant_ids.first())
+            return int(grant_ids.all()[0])
     if one_statement and grant_id is not None and rotated_from is not None:
         with database.autocommit() as conn:
             params = {"rotated_from": rotated_from, "now": now, **_token_params(tokens)}
