@@ -23,7 +23,8 @@ class OidcSettings:
     interaction_ttl: int = doc("seconds a sign-in page may stay open before the request must start again", 1800)
     client_cache_seconds: float = doc(
         "seconds a running server may go on using a client's registration after another process changed it"
-        " (`antin clients disable`, `rotate-secret`); 0 reads it on every request",
+        " (`antin clients disable`, `rotate-secret`) when no Redis carries the change at once; 0 reads it on"
+        " every request",
         2.0,
     )
     client_jwks_allow_private_addresses: bool = doc(

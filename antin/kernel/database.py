@@ -92,7 +92,8 @@ class Database:
         else:
             _ping_after_idle(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._read_sessions = sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"))
+        self._autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._read_sessions = sessionmaker(self._autocommit_engine)
 
     @property
     def is_sqlite(self) -> bool:
@@ -113,6 +114,21 @@ class Database:
         """
         with self._read_sessions() as session:
             yield session
+
+    @contextmanager
+    def autocommit(self) -> Iterator[Connection]:
+        """A Core connection without a transaction, for a hot path's single statement (a read, or one atomic
+        write): no BEGIN and COMMIT round trips and no ORM session around it."""
+        with self._autocommit_engine.connect() as connection:
+            yield connection
+
+    @contextmanager
+    def one_write(self) -> Iterator[Connection]:
+        """A Core connection for writes that are each one atomic statement (an insert, a conditional update):
+        on PostgreSQL without a transaction around them, so no BEGIN and COMMIT round trips; SQLite keeps its
+        transaction (one statement or several, committed together)."""
+        with self.transaction() if self.is_sqlite else self.autocommit() as connection:
+            yield connection
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:

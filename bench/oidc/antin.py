@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench.oidc.http import Target
-from bench.oidc.processes import children, free_port, server_process, wait_http
+from bench.oidc.processes import children, free_port, server_process, sql_statements, wait_http
 from bench.oidc.provider import BenchClient, Deployment, DirectoryInfo, ProviderUnavailableError
 
 __all__ = ["AntinProvider"]
@@ -147,4 +147,5 @@ class AntinProvider:
                     "login = the product's own directory code against the same slapd.",
                 ),
                 missing=tuple(missing),
+                sql_statements=((lambda: sql_statements(self.database_url)) if database == "PostgreSQL" else None),
             )

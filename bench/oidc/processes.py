@@ -22,6 +22,7 @@ __all__ = [
     "postgres_server",
     "redis_server",
     "server_process",
+    "sql_statements",
     "wait_http",
 ]
 
@@ -137,6 +138,26 @@ def _postgres_bin() -> Path:
     return found[-1].parent
 
 
+def sql_statements(url: str) -> int | None:
+    """Statements run so far in the database of ``url`` (pg_stat_statements), or None when it is not counted."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    parts = make_url(url)
+    query = parts.query
+    try:
+        with psycopg.connect(
+            host=str(query.get("host", "")), port=str(query.get("port", "")), user=parts.username, dbname=parts.database
+        ) as conn:
+            row = conn.execute(
+                "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements"
+                " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            ).fetchone()
+    except psycopg.Error:
+        return None
+    return int(row[0]) if row else None
+
+
 @contextmanager
 def postgres_server(folder: Path) -> Iterator[str]:
     """A throwaway PostgreSQL in ``folder`` (fsync off: the bench measures the provider, not the disk).
@@ -162,9 +183,16 @@ def postgres_server(folder: Path) -> Iterator[str]:
     pg_ctl = str(bin_dir / "pg_ctl")
     run(str(bin_dir / "initdb"), "-D", str(data), "-U", "antin", "-A", "trust", "--no-sync")
     options = f"-p {port} -k {folder} -c listen_addresses='' -c fsync=off -c synchronous_commit=off"
+    # pg_stat_statements counts every statement the provider sends, BEGIN and COMMIT included (SQL/op per row)
+    counting = (bin_dir.parent / "lib" / "pg_stat_statements.so").exists()
+    if counting:
+        options += " -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_utility=on"
     run(pg_ctl, "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start")
     try:
         run(str(bin_dir / "createdb"), "-h", str(folder), "-p", str(port), "-U", "antin", "antin")
+        if counting:
+            psql = [str(bin_dir / "psql"), "-h", str(folder), "-p", str(port), "-U", "antin", "-d", "antin"]
+            run(*psql, "-q", "-c", "CREATE EXTENSION pg_stat_statements")
         yield f"postgresql+psycopg://antin@/antin?host={folder}&port={port}"
     finally:
         subprocess.run(

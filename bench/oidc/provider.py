@@ -7,6 +7,7 @@ the load generator see only a :class:`Deployment`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,8 @@ class Deployment:
     """How this provider was configured, printed under the table."""
     missing: tuple[str, ...] = field(default=())
     """What could not be set up (rows that need it are reported as not measured, with this reason)."""
+    sql_statements: Callable[[], int | None] | None = None
+    """Statements the provider's database has run so far (None: not counted), for SQL statements per operation."""
 
 
 class Provider(Protocol):

@@ -46,6 +46,8 @@ class RowResult:
     """What preparing the row found out (the kind of access token client_credentials gives)."""
     hotspots: Hotspots | None = None
     """py-spy's summary of the provider's workers during the row (``--profile``)."""
+    sql_per_op: float | None = None
+    """SQL statements the provider's database ran per successful operation (BEGIN and COMMIT included)."""
 
 
 class DeploymentBench:
@@ -123,6 +125,8 @@ class DeploymentBench:
             self.log(f"  {name}: {row}: not measured ({err})")
             return RowResult(row, None, f"could not prepare: {type(err).__name__}: {err}"[:400])
         pids, options = self.deployment.pids, self.options
+        count_sql = self.deployment.sql_statements
+        sql_before = count_sql() if count_sql is not None else None
         server_before, slapd_before = cpu_seconds(pids), cpu_seconds(self.slapd_pids)
         driver_before, wall_before = time.process_time(), time.perf_counter()
         if self.profiler is not None:
@@ -135,6 +139,9 @@ class DeploymentBench:
         ops = measurement.ok or 1
         server = (cpu_seconds(pids) - server_before) * window
         slapd = (cpu_seconds(self.slapd_pids) - slapd_before) * window
+        sql_after = count_sql() if count_sql is not None else None
+        # like CPU, counted over warm-up + window and scaled; the counting query itself is the 1 taken off
+        sql = (sql_after - sql_before - 1) * window if sql_before is not None and sql_after is not None else None
         self.log(
             f"  {name}: {row}: {measurement.rate:,.0f}/s p50 {measurement.p50_ms:.1f} ms "
             f"p99 {measurement.p99_ms:.1f} ms ({measurement.errors} errors"
@@ -148,4 +155,5 @@ class DeploymentBench:
             driver_cpu=(time.process_time() - driver_before) / wall if wall > 0 else None,
             detail=detail,
             hotspots=hotspots,
+            sql_per_op=sql / ops if sql is not None else None,
         )

@@ -19,6 +19,7 @@ from idp.oidc.clients import (
     ClientRecord,
     ClientRegistry,
     ClientSpec,
+    client_registry,
     parse_jwks,
 )
 from idp.oidc.errors import ClientError
@@ -29,7 +30,7 @@ __all__ = ["clients", "keys"]
 
 
 def _registry(instance: Instance) -> ClientRegistry:
-    return ClientRegistry(instance.database, production=instance.settings.production, clock=instance.clock)
+    return client_registry(instance)
 
 
 def _print_client(record: ClientRecord, as_json: bool, secret: str | None = None) -> None:

@@ -1,9 +1,9 @@
 """How authlib sees our clients and authenticates them: the ``ClientMixin`` adapter over a
 :class:`~idp.oidc.clients.ClientRecord`, and ``private_key_jwt`` (RFC 7523) with the algorithm pinned.
 
-Client secrets are checked against their stored digest; a client's assertion is checked for its token type, then
-its client's method, and only then are its keys read (a client of another method never makes us fetch a
-``jwks_uri``).
+Client secrets are checked against their stored digest (:mod:`idp.oidc.client_secrets`); a client's assertion is
+checked for its token type, then its client's method, and only then are its keys read (a client of another method
+never makes us fetch a ``jwks_uri``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from joserfc.jwk import KeySet
 
 from idp.oidc.clients import SECRET_METHODS, ClientRecord
 from idp.oidc.errors import ClientKeysUnavailableError, WrongTokenTypeError
-from idp.oidc.random_secrets import same_digest
 from idp.oidc.service import OidcProvider
 from idp.oidc.token_types import TokenType, check_token_type
 
@@ -38,10 +37,10 @@ ASSERTION_ALGS = ("RS256", "ES256", "PS256")
 class OAuthClient:
     """The ``ClientMixin`` interface authlib's grants and endpoints call, over a :class:`ClientRecord`."""
 
-    def __init__(self, record: ClientRecord, reread: Callable[[], ClientRecord | None] | None = None) -> None:
+    def __init__(self, record: ClientRecord, check_secret: Callable[[ClientRecord, str], ClientRecord | None]) -> None:
         self.record = record
         self.client_id = record.client_id
-        self._reread = reread
+        self._check_secret = check_secret
 
     def get_client_id(self) -> str:
         return self.record.client_id
@@ -59,14 +58,12 @@ class OAuthClient:
         return redirect_uri in self.record.redirect_uris  # exact match, nothing else
 
     def check_client_secret(self, client_secret: str) -> bool:
-        if self.record.secret_digest is not None and same_digest(client_secret, self.record.secret_digest):
-            return True
-        # the record may be from the cache, older than a secret rotated a moment ago: read it again once
-        fresh = self._reread() if self._reread is not None else None
-        if fresh is None or fresh.secret_digest == self.record.secret_digest or fresh.secret_digest is None:
+        # ClientRegistry.check_secret: constant-time, reads a cached record again once, upgrades old digests
+        checked = self._check_secret(self.record, client_secret)
+        if checked is None:
             return False
-        self.record = fresh
-        return same_digest(client_secret, fresh.secret_digest)
+        self.record = checked
+        return True
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         registered = self.record.token_endpoint_auth_method

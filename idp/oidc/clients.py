@@ -12,6 +12,7 @@ or ``antin clients set-scopes``), never by default and never because it is trust
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import time
@@ -21,12 +22,15 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from antin.kernel.database import Database, utcnow
+from antin.kernel.instance import Instance
+from idp.oidc.client_changes import ClientChanges, NoChangeNotices, RedisChangeNotices
+from idp.oidc.client_secrets import ClientSecretDigests, SecretCheck
 from idp.oidc.errors import ClientError
 from idp.oidc.models import Client
-from idp.oidc.random_secrets import digest, new_secret
+from idp.oidc.random_secrets import new_secret
 
 __all__ = [
     "AUTH_METHODS",
@@ -39,6 +43,7 @@ __all__ = [
     "ClientRecord",
     "ClientRegistry",
     "ClientSpec",
+    "client_registry",
 ]
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
@@ -220,17 +225,21 @@ class ClientRegistry:
     """Create, read, rotate and disable clients.
 
     :meth:`active` answers from a per-process cache for ``cache_seconds`` (every token, introspection and
-    authorization request asks for its client): a change made by another process — ``antin clients
-    disable`` or ``rotate-secret`` — reaches a running server within that time. Changes made through this
-    registry take effect at once.
+    authorization request asks for its client). A change made through a registry — ``antin clients disable``,
+    ``rotate-secret``, ``set-scopes`` — drops the client from this process's cache at once and is announced to
+    the others through ``changes`` (:mod:`idp.oidc.client_changes`: Redis pub/sub when configured); without a
+    channel, another process sees it within ``cache_seconds``. Secrets are stored and checked as
+    :mod:`idp.oidc.client_secrets` says, under a key derived from ``secret_key`` (the instance secret).
     """
 
     def __init__(
         self,
         database: Database,
         *,
+        secret_key: str,
         production: bool = False,
         cache_seconds: float = 0.0,
+        changes: ClientChanges | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._db = database
@@ -238,6 +247,8 @@ class ClientRegistry:
         self._production = production
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, ClientRecord]] = {}
+        self._digests = ClientSecretDigests(secret_key)
+        self._changes: ClientChanges = changes or NoChangeNotices()
 
     def add(self, spec: ClientSpec) -> tuple[ClientRecord, str | None]:
         """Register a client; return it and its secret (shown once), or None for other methods."""
@@ -251,7 +262,7 @@ class ClientRegistry:
             row = Client(
                 client_id=client_id,
                 name=spec.name.strip(),
-                secret_digest=digest(secret) if secret else None,
+                secret_digest=self._digests.digest(secret) if secret else None,
                 public=spec.public,
                 trusted=spec.trusted,
                 redirect_uris=list(spec.redirect_uris),
@@ -279,6 +290,8 @@ class ClientRegistry:
 
     def active(self, client_id: str) -> ClientRecord | None:
         """The client if it exists and is not disabled (cached, see the class)."""
+        if self._cache_seconds > 0:
+            self._changes.listen(self.forget)  # once per process: a forked worker starts its own listener
         now = time.monotonic()
         cached = self._cache.get(client_id)
         record: ClientRecord | None
@@ -297,6 +310,44 @@ class ClientRegistry:
         """Like :meth:`active`, read from the database now."""
         self.forget(client_id)
         return self.active(client_id)
+
+    def check_secret(self, record: ClientRecord, secret: str) -> ClientRecord | None:
+        """The client's record when ``secret`` is its secret, else None (compared in constant time).
+
+        A cached record may be older than a secret rotated a moment ago: a wrong secret reads the registration
+        again once. A right secret stored in the old form (plain SHA-256) is stored again in the new one.
+        """
+        verdict = self._digests.check(secret, record.secret_digest)
+        if verdict is SecretCheck.WRONG:
+            fresh = self.active_fresh(record.client_id)
+            if fresh is None or fresh.secret_digest == record.secret_digest:
+                return None
+            record, verdict = fresh, self._digests.check(secret, fresh.secret_digest)
+        if verdict is SecretCheck.WRONG:
+            return None
+        if verdict is SecretCheck.RIGHT_OLD_FORM:
+            record = self._store_new_form(record, secret)
+        return record
+
+    def _store_new_form(self, record: ClientRecord, secret: str) -> ClientRecord:
+        new = self._digests.digest(secret)
+        with self._db.session() as s:
+            # only if nobody rotated it meanwhile; another worker upgrading the same digest changes nothing
+            s.execute(
+                update(Client)
+                .where(Client.client_id == record.client_id, Client.secret_digest == record.secret_digest)
+                .values(secret_digest=new)
+            )
+        upgraded = dataclasses.replace(record, secret_digest=new)
+        cached = self._cache.get(record.client_id)
+        if cached is not None:
+            self._cache[record.client_id] = (cached[0], upgraded)
+        return upgraded
+
+    def changed(self, client_id: str) -> None:
+        """A registration changed here: drop it from this process's cache and tell the others."""
+        self.forget(client_id)
+        self._changes.announce(client_id)
 
     def forget(self, client_id: str | None = None) -> None:
         """Drop cached clients (one, or all) so that the next lookup reads the database."""
@@ -317,10 +368,10 @@ class ClientRegistry:
                 raise ClientError("client_id", f"no client {client_id!r}")
             if row.token_endpoint_auth_method not in SECRET_METHODS:
                 raise ClientError("client_id", f"{client_id!r} does not authenticate with a secret")
-            row.secret_digest = digest(secret)
+            row.secret_digest = self._digests.digest(secret)
             row.secret_rotated_at = self._clock()
             record = ClientRecord.from_row(row)
-        self.forget(client_id)
+        self.changed(client_id)
         return record, secret
 
     def set_scopes(self, client_id: str, scopes: tuple[str, ...]) -> ClientRecord:
@@ -332,7 +383,7 @@ class ClientRegistry:
                 raise ClientError("client_id", f"no client {client_id!r}")
             row.scopes = list(dict.fromkeys(scopes))
             record = ClientRecord.from_row(row)
-        self.forget(client_id)
+        self.changed(client_id)
         return record
 
     def set_disabled(self, client_id: str, disabled: bool = True) -> ClientRecord:
@@ -342,8 +393,21 @@ class ClientRegistry:
                 raise ClientError("client_id", f"no client {client_id!r}")
             row.disabled = disabled
             record = ClientRecord.from_row(row)
-        self.forget(client_id)
+        self.changed(client_id)
         return record
+
+
+def client_registry(instance: Instance, *, cache_seconds: float = 0.0) -> ClientRegistry:
+    """The instance's registry: its secret keys the digests, its Redis (if any) carries change notices."""
+    url = instance.settings.redis.url
+    return ClientRegistry(
+        instance.database,
+        secret_key=instance.secret_key,
+        production=instance.settings.production,
+        cache_seconds=cache_seconds,
+        changes=RedisChangeNotices(url) if url else NoChangeNotices(),
+        clock=instance.clock,
+    )
 
 
 def parse_jwks(text: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from antin.kernel.database import Database, table_of
 from idp.oidc.grants import epoch
@@ -100,9 +100,9 @@ class AuthorizationCodes:
     def create(self, req: CodeRequest) -> str:
         code = new_secret()
         now = self._clock()
-        with self._db.session() as s:
-            s.add(
-                AuthorizationCode(
+        with self._db.one_write() as conn:
+            conn.execute(
+                insert(AuthorizationCode).values(
                     digest=digest(code),
                     client_id=req.client_id,
                     subject=req.subject,
@@ -127,12 +127,13 @@ class AuthorizationCodes:
     def redeem(self, code: str, client_id: str) -> tuple[CodeView | None, str]:
         """Claim a code for its one use. Returns (code, "") or (None, why); a replay revokes its grant."""
         now = self._clock()
-        with self._db.session() as s:
-            # the usual case in one statement: claim an unused code of this client
-            row = s.execute(
+        # the usual case in one statement: claim an unused code of this client
+        with self._db.one_write() as conn:
+            row = conn.execute(
                 _CLAIM_CODE, {"code_digest": digest(code), "code_client": client_id, "used_at_now": now}
             ).first()
-            if row is None:  # why not: read it
+        if row is None:  # why not: read it, and revoke what a replayed code was redeemed for
+            with self._db.session() as s:
                 known = s.scalar(select(AuthorizationCode).where(AuthorizationCode.digest == digest(code)))
                 if known is None:
                     return None, "unknown code"
@@ -141,6 +142,6 @@ class AuthorizationCodes:
                 if known.grant_id is not None:
                     revoke_grant_rows(s, known.grant_id, "code replayed", self._clock())
                 return None, "code replayed"
-            if row.expires_at <= now:
-                return None, "code expired"
-            return CodeView(row.id, CodeRequest.from_row(row), row.code_challenge, row.code_challenge_method), ""
+        if row.expires_at <= now:
+            return None, "code expired"
+        return CodeView(row.id, CodeRequest.from_row(row), row.code_challenge, row.code_challenge_method), ""

@@ -11,7 +11,7 @@ import json
 import os
 
 from antin.kernel.instance import Instance
-from idp.oidc.clients import ClientRegistry, ClientSpec
+from idp.oidc.clients import ClientSpec, client_registry
 
 __all__ = ["DEMO_CLIENT_FILE", "DEMO_REDIRECT_URIS", "ensure_demo_client"]
 
@@ -29,7 +29,7 @@ def ensure_demo_client(instance: Instance) -> dict[str, object]:
     if instance.settings.production:
         raise RuntimeError("the demo client is for development instances only")
     path = instance.ensure_data_dir() / DEMO_CLIENT_FILE
-    registry = ClientRegistry(instance.database, clock=instance.clock)
+    registry = client_registry(instance)
     if path.exists():
         saved: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
         if registry.get(str(saved["client_id"])) is not None:

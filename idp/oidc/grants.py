@@ -46,6 +46,7 @@ class RefreshView:
     scope: str
     dpop_jkt: str | None
     context: GrantContext
+    session_live: bool = True  # the SSO session the grant came from (if any) is neither ended nor expired
 
     def check_client(self, client: Any) -> bool:
         return bool(client.get_client_id() == self.client_id)

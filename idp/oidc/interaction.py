@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, insert, update
 
 from antin.kernel.database import Database, utcnow
 from idp.oidc.models import Interaction
@@ -99,11 +99,11 @@ class InteractionStore:
         """Store a validated request; ``browser_token`` (kept in the browser's session cookie) binds it."""
         iid = secrets.token_urlsafe(24)
         now = self._clock()
-        with self._db.session() as s:
+        with self._db.one_write() as conn:  # two statements that need not be atomic together
             if secrets.randbelow(SWEEP_ONE_IN) == 0:  # housekeeping now and then; get() ignores expired rows anyway
-                s.execute(delete(Interaction).where(Interaction.expires_at < now))
-            s.add(
-                Interaction(
+                conn.execute(delete(Interaction).where(Interaction.expires_at < now))
+            conn.execute(
+                insert(Interaction).values(
                     id=iid,
                     browser_digest=digest(browser_token),
                     client_id=client_id,
@@ -127,9 +127,9 @@ class InteractionStore:
         self, iid: str, result: AuthenticationResult | None, *, consented_scopes: tuple[str, ...] | None = None
     ) -> None:
         """Record the outcome; ``result=None`` means the official refused (access_denied)."""
-        with self._db.session() as s:
+        with self._db.one_write() as conn:
             # a refusal wipes what the interaction had proven so far: resume must answer access_denied
-            s.execute(
+            conn.execute(
                 update(Interaction)
                 .where(Interaction.id == iid)
                 .values(
@@ -153,5 +153,5 @@ class InteractionStore:
                 row.amr = list(result.amr)
 
     def consume(self, iid: str) -> None:
-        with self._db.session() as s:
-            s.execute(delete(Interaction).where(Interaction.id == iid))
+        with self._db.one_write() as conn:
+            conn.execute(delete(Interaction).where(Interaction.id == iid))

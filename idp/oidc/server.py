@@ -60,7 +60,7 @@ class AntinAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             return None
         clients = self.provider.clients
         record = clients.active(client_id)
-        return OAuthClient(record, reread=lambda: clients.active_fresh(client_id)) if record is not None else None
+        return OAuthClient(record, clients.check_secret) if record is not None else None
 
     def create_oauth2_request(self, request: Any) -> Any:
         """authlib's request, with what the view knows of the HTTP request: the caller's address (for the audit
@@ -235,7 +235,7 @@ class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
             raise InvalidGrantError("refresh token is bound to another DPoP key")
         scope = self.request.payload.scope or view.scope
         ctx = view.context
-        if ctx.sid and not provider.sessions.alive(ctx.sid):
+        if ctx.sid and not view.session_live:  # read with the token (TokenLookup.find_refresh)
             # refresh tokens live no longer than the sign-in they came from (there is no offline_access)
             provider.tokens.revoke_grant(view.grant_id, "session ended")
             raise InvalidGrantError("the session this token belongs to has ended")

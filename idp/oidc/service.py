@@ -17,7 +17,7 @@ from idp.oidc.acr import ACR_PASSWORD
 from idp.oidc.audit import Auditor
 from idp.oidc.claims import claims_for, claims_of_scopes, requested_claim_names
 from idp.oidc.client_keys import RemoteJwks
-from idp.oidc.clients import ClientRecord, ClientRegistry
+from idp.oidc.clients import ClientRecord, client_registry
 from idp.oidc.consents import ConsentService
 from idp.oidc.dpop import verify_dpop_proof
 from idp.oidc.errors import InvalidDPoPProofError
@@ -51,9 +51,7 @@ class OidcProvider:
         self.keys = SigningKeys(
             db, instance.secret_key, retire_after_seconds=longest_token + o.key_overlap_hours * 3600, clock=clock
         )
-        self.clients = ClientRegistry(
-            db, production=settings.production, cache_seconds=o.client_cache_seconds, clock=clock
-        )
+        self.clients = client_registry(instance, cache_seconds=o.client_cache_seconds)
         self.sessions = SessionService(
             db,
             idle_minutes=settings.session.idle_minutes,

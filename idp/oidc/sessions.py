@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import selectinload
 
 from antin.kernel.database import Database, utcnow
@@ -77,32 +77,46 @@ class SessionService:
         """A new session; returns the cookie value (shown once) and the session."""
         cookie = new_secret()
         now = self._clock()
-        with self._db.session() as s:
-            row = SsoSession(
-                sid=secrets.token_urlsafe(24),
-                cookie_digest=digest(cookie),
-                subject=result.subject,
-                login=result.login,
-                auth_time=result.auth_time,
-                acr=result.acr,
-                amr=list(result.amr),
-                created_at=now,
-                last_seen_at=now,
-                expires_at=now + self.absolute,
-                user_agent=user_agent[:300],
-                ip=ip[:64],
-                clients=[],  # a new session has none yet: no query to find that out
+        view = SessionView(
+            sid=secrets.token_urlsafe(24),
+            subject=result.subject,
+            login=result.login,
+            auth_time=result.auth_time,
+            acr=result.acr,
+            amr=tuple(result.amr),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + self.absolute,
+            user_agent=user_agent[:300],
+            ip=ip[:64],
+            client_ids=(),  # a new session has none yet: no query to find that out
+        )
+        with self._db.one_write() as conn:  # one insert: no BEGIN and COMMIT on PostgreSQL (issue 13, item 5)
+            conn.execute(
+                insert(SsoSession).values(
+                    sid=view.sid,
+                    cookie_digest=digest(cookie),
+                    subject=view.subject,
+                    login=view.login,
+                    auth_time=view.auth_time,
+                    acr=view.acr,
+                    amr=list(view.amr),
+                    created_at=now,
+                    last_seen_at=now,
+                    expires_at=view.expires_at,
+                    user_agent=view.user_agent,
+                    ip=view.ip,
+                )
             )
-            s.add(row)
-            s.flush()
-            return cookie, SessionView.from_row(row)
+        return cookie, view
 
     def current(self, cookie: str | None) -> SessionView | None:
         """The live session of this cookie (idle and absolute limits applied), touched."""
         if not cookie:
             return None
         now = self._clock()
-        with self._db.session() as s:
+        # a read without a transaction (no BEGIN and COMMIT: issue 13, item 5); the rare writes are one statement each
+        with self._db.reading() as s:
             row = s.scalar(
                 select(SsoSession)
                 .options(selectinload(SsoSession.clients))  # from_row lists them: load them now, not lazily
@@ -110,12 +124,20 @@ class SessionService:
             )
             if row is None or row.ended_at is not None:
                 return None
-            if row.expires_at <= now or row.last_seen_at + self.idle <= now:
-                row.ended_at = now
-                return None
-            if now - row.last_seen_at >= TOUCH_EVERY:
-                row.last_seen_at = now
-            return SessionView.from_row(row)
+            session_id, view = row.id, SessionView.from_row(row)
+        if view.expires_at <= now or view.last_seen_at + self.idle <= now:
+            with self._db.one_write() as conn:
+                conn.execute(
+                    update(SsoSession)
+                    .where(SsoSession.id == session_id, SsoSession.ended_at.is_(None))
+                    .values(ended_at=now)
+                )
+            return None
+        if now - view.last_seen_at >= TOUCH_EVERY:
+            with self._db.one_write() as conn:
+                conn.execute(update(SsoSession).where(SsoSession.id == session_id).values(last_seen_at=now))
+            view = replace(view, last_seen_at=now)
+        return view
 
     def reauthenticated(self, sid: str, result: AuthenticationResult) -> None:
         """The same official signed in again in this session (prompt=login, max_age, step-up)."""

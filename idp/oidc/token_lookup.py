@@ -5,34 +5,66 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, bindparam, select
 
-from antin.kernel.database import Database
+from antin.kernel.database import Database, table_of
 from idp.oidc.clients import ClientRecord
 from idp.oidc.errors import InvalidJwtError
 from idp.oidc.grants import ACCESS_TOKEN_ALG, AccessTokenInfo, GrantContext, IssuedTokenRef, RefreshView, epoch
 from idp.oidc.keys import SigningKeys
-from idp.oidc.models import Grant, IssuedToken
+from idp.oidc.models import Grant, IssuedToken, SsoSession
 from idp.oidc.random_secrets import digest
 from idp.oidc.revocation import revoke_grant_rows
 from idp.oidc.token_types import TokenType
 
 __all__ = ["TokenLookup"]
 
-# built once: every token checked runs it
-_TOKEN_WITH_GRANT = (
-    select(IssuedToken, Grant)
-    .join(Grant, IssuedToken.grant_id == Grant.id)
-    .where(IssuedToken.lookup == bindparam("lookup"))
+# Core statements built once (every token checked runs one): a token and its grant in one indexed read by
+# `lookup` (unique), plain rows rather than ORM entities, on a connection without a transaction of its own.
+_TOKENS = table_of(IssuedToken)
+_GRANTS = table_of(Grant)
+_SESSIONS = table_of(SsoSession)
+_TOKEN_COLUMNS = (
+    _TOKENS.c.id,
+    _TOKENS.c.grant_id,
+    _TOKENS.c.kind,
+    _TOKENS.c.scope,
+    _TOKENS.c.audience,
+    _TOKENS.c.dpop_jkt,
+    _TOKENS.c.created_at,
+    _TOKENS.c.expires_at,
+    _TOKENS.c.revoked_at,
+    _TOKENS.c.rotated_at,
+    _GRANTS.c.client_id,
+    _GRANTS.c.subject,
+    _GRANTS.c.sid,
+    _GRANTS.c.acr,
+    _GRANTS.c.auth_time,
+    _GRANTS.c.claims,
+    _GRANTS.c.revoked_at.label("grant_revoked_at"),
 )
-
-
-def _token_and_grant(s: Session, lookup: str) -> tuple[IssuedToken, Grant] | None:
-    """An issued token and its grant, read together (one query)."""
-    row = s.execute(_TOKEN_WITH_GRANT, {"lookup": lookup}).first()
-    return (row[0], row[1]) if row is not None else None
+_TOKEN_WITH_GRANT = (
+    select(*_TOKEN_COLUMNS)
+    .select_from(_TOKENS.join(_GRANTS, _TOKENS.c.grant_id == _GRANTS.c.id))
+    .where(_TOKENS.c.lookup == bindparam("lookup"))
+)
+# a refresh token also needs what its grant's context is made of, and whether its SSO session still lives
+_REFRESH_WITH_GRANT = (
+    select(
+        *_TOKEN_COLUMNS,
+        _GRANTS.c.scope.label("grant_scope"),
+        _GRANTS.c.amr,
+        _GRANTS.c.resources,
+        _SESSIONS.c.ended_at.label("session_ended_at"),
+        _SESSIONS.c.expires_at.label("session_expires_at"),
+    )
+    .select_from(
+        _TOKENS.join(_GRANTS, _TOKENS.c.grant_id == _GRANTS.c.id).outerjoin(_SESSIONS, _SESSIONS.c.sid == _GRANTS.c.sid)
+    )
+    .where(_TOKENS.c.lookup == bindparam("lookup"))
+)
 
 
 class TokenLookup:
@@ -42,35 +74,47 @@ class TokenLookup:
         self.issuer = issuer
         self._clock = clock
 
+    def _read(self, statement: Any, lookup: str) -> Row[Any] | None:
+        with self._db.autocommit() as conn:
+            return conn.execute(statement, {"lookup": lookup}).first()
+
     def find_refresh(self, refresh_token: str, client: ClientRecord) -> tuple[RefreshView | None, str]:
-        """A usable refresh token, or (None, why). A reused rotated token revokes its whole family."""
+        """A usable refresh token, or (None, why). A reused rotated token revokes its whole family.
+
+        One read: the token, its grant and its SSO session's liveness. Only a reuse opens a transaction (to
+        revoke the family); the rotation itself is one transaction in :meth:`TokenService.issue`, whose
+        conditional update lets one request only rotate a token.
+        """
         now = self._clock()
-        with self._db.session() as s:
-            found = _token_and_grant(s, digest(refresh_token))
-            if found is None or found[0].kind != "refresh":
-                return None, "unknown refresh token"
-            row, grant = found
-            if grant.client_id != client.client_id:
-                return None, "refresh token of another client"
-            if row.rotated_at is not None:
-                revoke_grant_rows(s, grant.id, "refresh token reused", self._clock())
-                return None, "refresh token reused: family revoked"
-            if grant.revoked_at is not None or row.revoked_at is not None:
-                return None, "refresh token revoked"
-            if row.expires_at <= now:
-                return None, "refresh token expired"
-            ctx = GrantContext(
-                client=client,
-                subject=grant.subject,
-                scope=grant.scope,
-                sid=grant.sid,
-                auth_time=grant.auth_time,
-                acr=grant.acr,
-                amr=tuple(grant.amr),
-                claims=grant.claims,
-                resources=tuple(grant.resources),
-            )
-            return RefreshView(row.id, grant.id, grant.client_id, row.scope, row.dpop_jkt, ctx), ""
+        row = self._read(_REFRESH_WITH_GRANT, digest(refresh_token))
+        if row is None or row.kind != "refresh":
+            return None, "unknown refresh token"
+        if row.client_id != client.client_id:
+            return None, "refresh token of another client"
+        if row.rotated_at is not None:
+            with self._db.session() as s:
+                revoke_grant_rows(s, row.grant_id, "refresh token reused", self._clock())
+            return None, "refresh token reused: family revoked"
+        if row.grant_revoked_at is not None or row.revoked_at is not None:
+            return None, "refresh token revoked"
+        if row.expires_at <= now:
+            return None, "refresh token expired"
+        ctx = GrantContext(
+            client=client,
+            subject=row.subject,
+            scope=row.grant_scope,
+            sid=row.sid,
+            auth_time=row.auth_time,
+            acr=row.acr,
+            amr=tuple(row.amr),
+            claims=row.claims,
+            resources=tuple(row.resources),
+        )
+        session_live = row.sid is None or (
+            row.session_expires_at is not None and row.session_ended_at is None and row.session_expires_at > now
+        )
+        view = RefreshView(row.id, row.grant_id, row.client_id, row.scope, row.dpop_jkt, ctx, session_live)
+        return view, ""
 
     def verify_access_token(self, token: str) -> AccessTokenInfo | None:
         """A live access token of ours (signature, expiry, not revoked), or None."""
@@ -83,59 +127,54 @@ class TokenLookup:
         exp = claims.get("exp")
         if not isinstance(exp, int) or exp <= epoch(self._clock()):
             return None
-        with self._db.reading() as s:
-            found = _token_and_grant(s, str(claims.get("jti")))
-            if found is None:
-                return None
-            row, grant = found
-            if row.kind != "access" or row.revoked_at is not None or grant.revoked_at is not None:
-                return None
-            return AccessTokenInfo(
-                claims=claims,
-                grant_id=row.grant_id,
-                token_id=row.id,
-                client_id=grant.client_id,
-                subject=grant.subject,
-                scope=row.scope,
-                dpop_jkt=row.dpop_jkt,
-                claims_request=grant.claims,
-            )
+        row = self._read(_TOKEN_WITH_GRANT, str(claims.get("jti")))
+        if row is None or row.kind != "access" or row.revoked_at is not None or row.grant_revoked_at is not None:
+            return None
+        return AccessTokenInfo(
+            claims=claims,
+            grant_id=row.grant_id,
+            token_id=row.id,
+            client_id=row.client_id,
+            subject=row.subject,
+            scope=row.scope,
+            dpop_jkt=row.dpop_jkt,
+            claims_request=row.claims,
+        )
 
     def find_for_client_action(self, token: str, hint: str | None) -> IssuedTokenRef | None:
-        """The token a client wants to revoke or introspect (either kind), or None."""
-        with self._db.reading() as s:
-            # refresh tokens are random strings, access tokens JWTs: the shape says where to look, not the hint
-            found = None
-            jwt_shaped = token.count(".") == 2
-            if not jwt_shaped:
-                found = _token_and_grant(s, digest(token))
-            else:
-                try:
-                    _header, claims = self._keys.verify_as(token, TokenType.ACCESS_TOKEN, algs=(ACCESS_TOKEN_ALG,))
-                except InvalidJwtError:
-                    claims = {}
-                if claims.get("jti"):
-                    found = _token_and_grant(s, str(claims["jti"]))
-            if found is None:
+        """The token a client wants to revoke or introspect (either kind), or None.
+
+        An access token (a JWT) is verified locally first — signature, type, algorithm — so a forged or foreign
+        one costs no database read; then one indexed read by its ``jti`` says whether it was revoked.
+        """
+        # refresh tokens are random strings, access tokens JWTs: the shape says where to look, not the hint
+        if token.count(".") != 2:
+            row = self._read(_TOKEN_WITH_GRANT, digest(token))
+        else:
+            try:
+                _header, claims = self._keys.verify_as(token, TokenType.ACCESS_TOKEN, algs=(ACCESS_TOKEN_ALG,))
+            except InvalidJwtError:
                 return None
-            row, grant = found
-            return IssuedTokenRef(
-                token_id=row.id,
-                grant_id=row.grant_id,
-                kind=row.kind,
-                client_id=grant.client_id,
-                subject=grant.subject,
-                scope=row.scope,
-                audience=tuple(row.audience),
-                issued_at=row.created_at,
-                expires_at=row.expires_at,
-                revoked=row.revoked_at is not None or grant.revoked_at is not None or row.rotated_at is not None,
-                dpop_jkt=row.dpop_jkt,
-                sid=grant.sid,
-                acr=grant.acr,
-                auth_time=grant.auth_time,
-                clock=self._clock,
-            )
+            row = self._read(_TOKEN_WITH_GRANT, str(claims["jti"])) if claims.get("jti") else None
+        if row is None:
+            return None
+        return IssuedTokenRef(
+            token_id=row.id,
+            grant_id=row.grant_id,
+            kind=row.kind,
+            client_id=row.client_id,
+            subject=row.subject,
+            scope=row.scope,
+            audience=tuple(row.audience),
+            issued_at=row.created_at,
+            expires_at=row.expires_at,
+            revoked=row.revoked_at is not None or row.grant_revoked_at is not None or row.rotated_at is not None,
+            dpop_jkt=row.dpop_jkt,
+            sid=row.sid,
+            acr=row.acr,
+            auth_time=row.auth_time,
+            clock=self._clock,
+        )
 
     def live_client_ids(self, subject: str) -> list[str]:
         """Clients holding a live grant of this official (for the account page)."""

@@ -14,18 +14,15 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, exists, insert, select, update
-
-from antin.kernel.database import Database, table_of, utcnow
+from antin.kernel.database import Database, utcnow
 from idp.oidc.clients import ClientRecord
 from idp.oidc.codes import AuthorizationCodes, CodeRequest, CodeView
-from idp.oidc.errors import RefreshReusedError
 from idp.oidc.grants import ACCESS_TOKEN_ALG, AccessTokenInfo, GrantContext, IssuedTokenRef, RefreshView, epoch
 from idp.oidc.keys import SigningKeys
-from idp.oidc.models import AuthorizationCode, Grant, IssuedToken, SessionClient, SsoSession
 from idp.oidc.random_secrets import digest, new_secret
-from idp.oidc.revocation import TokenRevocation, revoke_grant_rows
+from idp.oidc.revocation import TokenRevocation
 from idp.oidc.token_lookup import TokenLookup
+from idp.oidc.token_store import store_tokens
 
 __all__ = [
     "ACCESS_TOKEN_ALG",
@@ -38,30 +35,6 @@ __all__ = [
     "TokenService",
     "half_hash",
 ]
-
-# Core statements built once rather than the ORM's unit of work: these run for every token issued.
-_GRANTS = table_of(Grant)
-_TOKENS = table_of(IssuedToken)
-_CODES = table_of(AuthorizationCode)
-_INSERT_GRANT = insert(_GRANTS).returning(_GRANTS.c.id)
-_INSERT_TOKENS = insert(_TOKENS)
-_SESSIONS = table_of(SsoSession)
-_SESSION_CLIENTS = table_of(SessionClient)
-_JOIN_SESSION = insert(_SESSION_CLIENTS).from_select(
-    ["session_id", "client_id", "first_at"],
-    select(
-        _SESSIONS.c.id,
-        bindparam("client_id", type_=_SESSION_CLIENTS.c.client_id.type),
-        bindparam("now", type_=_SESSION_CLIENTS.c.first_at.type),
-    )
-    .where(_SESSIONS.c.sid == bindparam("sid"))
-    .where(
-        ~exists().where(
-            _SESSION_CLIENTS.c.session_id == _SESSIONS.c.id, _SESSION_CLIENTS.c.client_id == bindparam("client_id")
-        )
-    ),
-)
-_LINK_CODE = update(_CODES).where(_CODES.c.id == bindparam("code_id")).values(grant_id=bindparam("linked_grant"))
 
 
 def half_hash(value: str) -> str:
@@ -128,100 +101,87 @@ class TokenService:
         self._keys.signing_key(ACCESS_TOKEN_ALG)
         self._keys.signing_key(ctx.client.id_token_signed_response_alg)
         now = self._clock()
-        with self._db.session() as s:
-            if grant_id is None:
-                grant_id = s.execute(
-                    _INSERT_GRANT,
-                    {
-                        "client_id": ctx.client.client_id,
-                        "subject": ctx.subject,
-                        "scope": ctx.scope,
-                        "sid": ctx.sid,
-                        "auth_time": ctx.auth_time,
-                        "acr": ctx.acr,
-                        "amr": list(ctx.amr),
-                        "claims": ctx.claims,
-                        "resources": list(ctx.resources),
-                        "created_at": now,
-                    },
-                ).scalar_one()
-                if code_id is not None:
-                    s.execute(_LINK_CODE, {"code_id": code_id, "linked_grant": grant_id})
-            if session_client and ctx.sid:
-                # the client takes part in the SSO session: it gets a logout token when the session ends
-                s.execute(_JOIN_SESSION, {"sid": ctx.sid, "client_id": ctx.client.client_id, "now": now})
-            if rotated_from is not None:
-                # only one request may rotate a refresh token; a second one is a reuse
-                done = s.execute(
-                    update(IssuedToken)
-                    .where(IssuedToken.id == rotated_from, IssuedToken.rotated_at.is_(None))
-                    .values(rotated_at=now)
-                )
-                if done.rowcount != 1:  # type: ignore[attr-defined]
-                    revoke_grant_rows(s, grant_id, "refresh token reused", self._clock())
-                    raise RefreshReusedError()
-            audience = list(ctx.resources) or [self.issuer]
-            jti = secrets.token_urlsafe(18)
-            expires = now + self.access_ttl
-            at_claims: dict[str, Any] = {
-                "iss": self.issuer,
-                "sub": ctx.subject or ctx.client.client_id,
-                "aud": audience[0] if len(audience) == 1 else audience,
-                "exp": epoch(expires),
-                "iat": epoch(now),
-                "jti": jti,
-                "client_id": ctx.client.client_id,
+        audience = list(ctx.resources) or [self.issuer]
+        jti = secrets.token_urlsafe(18)
+        expires = now + self.access_ttl
+        at_claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": ctx.subject or ctx.client.client_id,
+            "aud": audience[0] if len(audience) == 1 else audience,
+            "exp": epoch(expires),
+            "iat": epoch(now),
+            "jti": jti,
+            "client_id": ctx.client.client_id,
+            "scope": ctx.scope,
+        }
+        if ctx.auth_time is not None:
+            at_claims["auth_time"] = epoch(ctx.auth_time)
+        if ctx.acr:
+            at_claims["acr"] = ctx.acr
+        if ctx.amr:
+            at_claims["amr"] = list(ctx.amr)
+        if ctx.sid:
+            at_claims["sid"] = ctx.sid
+        if dpop_jkt:
+            at_claims["cnf"] = {"jkt": dpop_jkt}
+        # signed before anything is written: the transaction (if any) holds no lock while the key signs
+        access_token = self._keys.sign(at_claims, alg=ACCESS_TOKEN_ALG, typ="at+jwt")
+        tokens: list[dict[str, Any]] = [
+            {
+                "kind": "access",
+                "lookup": jti,
                 "scope": ctx.scope,
+                "audience": audience,
+                "dpop_jkt": dpop_jkt,
+                "created_at": now,
+                "expires_at": expires,
             }
-            if ctx.auth_time is not None:
-                at_claims["auth_time"] = epoch(ctx.auth_time)
-            if ctx.acr:
-                at_claims["acr"] = ctx.acr
-            if ctx.amr:
-                at_claims["amr"] = list(ctx.amr)
-            if ctx.sid:
-                at_claims["sid"] = ctx.sid
-            if dpop_jkt:
-                at_claims["cnf"] = {"jkt": dpop_jkt}
-            access_token = self._keys.sign(at_claims, alg=ACCESS_TOKEN_ALG, typ="at+jwt")
-            tokens: list[dict[str, Any]] = [
+        ]
+        response: dict[str, Any] = {
+            "access_token": access_token,
+            "token_type": "DPoP" if dpop_jkt else "Bearer",
+            "expires_in": int(self.access_ttl.total_seconds()),
+            "scope": ctx.scope,
+        }
+        if refresh:
+            refresh_token = new_secret()
+            tokens.append(
                 {
-                    "grant_id": grant_id,
-                    "kind": "access",
-                    "lookup": jti,
+                    "kind": "refresh",
+                    "lookup": digest(refresh_token),
                     "scope": ctx.scope,
-                    "audience": audience,
-                    "dpop_jkt": dpop_jkt,
+                    "audience": [],
+                    # a public client's refresh token is bound to its DPoP key, if it used one
+                    "dpop_jkt": dpop_jkt if ctx.client.public else None,
                     "created_at": now,
-                    "expires_at": expires,
+                    "expires_at": now + self.refresh_ttl,
                 }
-            ]
-            response: dict[str, Any] = {
-                "access_token": access_token,
-                "token_type": "DPoP" if dpop_jkt else "Bearer",
-                "expires_in": int(self.access_ttl.total_seconds()),
+            )
+            response["refresh_token"] = refresh_token
+        grant_id = store_tokens(
+            self._db,
+            tokens,
+            grant={
+                "client_id": ctx.client.client_id,
+                "subject": ctx.subject,
                 "scope": ctx.scope,
-            }
-            if refresh:
-                refresh_token = new_secret()
-                tokens.append(
-                    {
-                        "grant_id": grant_id,
-                        "kind": "refresh",
-                        "lookup": digest(refresh_token),
-                        "scope": ctx.scope,
-                        "audience": [],
-                        # a public client's refresh token is bound to its DPoP key, if it used one
-                        "dpop_jkt": dpop_jkt if ctx.client.public else None,
-                        "created_at": now,
-                        "expires_at": now + self.refresh_ttl,
-                    }
-                )
-                response["refresh_token"] = refresh_token
-            s.execute(_INSERT_TOKENS, tokens)
-            if id_token_claims is not None and ctx.subject:
-                response["id_token"] = self._id_token(ctx, now, nonce, access_token, id_token_claims)
-            return response, grant_id
+                "sid": ctx.sid,
+                "auth_time": ctx.auth_time,
+                "acr": ctx.acr,
+                "amr": list(ctx.amr),
+                "claims": ctx.claims,
+                "resources": list(ctx.resources),
+                "created_at": now,
+            },
+            now=now,
+            grant_id=grant_id,
+            code_id=code_id,
+            rotated_from=rotated_from,
+            session=(ctx.sid, ctx.client.client_id) if session_client and ctx.sid else None,
+        )
+        if id_token_claims is not None and ctx.subject:
+            response["id_token"] = self._id_token(ctx, now, nonce, access_token, id_token_claims)
+        return response, grant_id
 
     def _id_token(
         self, ctx: GrantContext, now: datetime, nonce: str | None, access_token: str, user_claims: dict[str, Any]

@@ -252,7 +252,7 @@ class Platform:
         created = json.loads(self.antin(*args))
         database = Database(self.database_url, pool_size=1)
         try:
-            record = ClientRegistry(database).get(created["client_id"])
+            record = ClientRegistry(database, secret_key="unused: reads only").get(created["client_id"])
         finally:
             database.dispose()
         assert record is not None

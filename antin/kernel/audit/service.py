@@ -1,49 +1,69 @@
 """Appending to and verifying the hash-chained audit log.
 
-Each entry's hash covers its fields and the previous entry's hash, so editing or deleting an entry breaks
-the chain at that entry; a head row sealed with the instance secret shows when the newest entries were cut
-off. Appends from several processes are serialised by locking the head row.
+Each process that writes is a *writer* with a chain of its own: each entry's hash covers its fields, its
+number in the writer's chain and the previous entry's hash, so editing, deleting or reordering an entry breaks
+the chain at that entry. Each writer's head (its last number and hash) is sealed with a MAC under the instance
+secret, which shows when its newest entries were cut off, and a sealed register of writers (how many there are)
+shows when a whole writer was removed. A writer knows its own head, so an append reads nothing and locks only
+its own head row: workers no longer wait on each other (issue 13, item 6). The chains are anchored together by
+the register, and ``seq`` (given by the database) orders the entries of all writers in commit order.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Insert, bindparam, insert, select, union_all, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from antin.kernel.audit.chain import (
+    REGISTER_ID,
+    as_utc,
+    canonical_json,
+    entry_hash,
+    genesis_of,
+    head_key,
+    legacy_seal,
+    register_seal,
+    writer_seal,
+)
 from antin.kernel.audit.events import AuditEvent
 from antin.kernel.audit.models import AuditEntry, AuditHead
+from antin.kernel.audit.verify import ChainBreak, VerifyResult, verify_log
 from antin.kernel.database import Database, table_of, utcnow
 
 __all__ = ["AuditLog", "AuditRecord", "ChainBreak", "VerifyResult"]
 
-GENESIS = "0" * 64
-HEAD_ID = 1
 SENSITIVE_WORDS = ("password", "secret", "pin", "verifier", "assertion", "private", "cookie")
 log = logging.getLogger("antin.audit")
 _ENTRY_TABLE = table_of(AuditEntry)
 _HEAD_TABLE = table_of(AuditHead)
-_ENTRY_COLUMNS = tuple(column.key for column in _ENTRY_TABLE.columns)
+_ENTRY_FIELDS = tuple(c.key for c in _ENTRY_TABLE.columns if c.key != "seq")  # the database numbers the log
 # Core statements built once: an append runs for every event of every request.
-_LOCK_HEAD = (
+_INSERT_ENTRIES = insert(_ENTRY_TABLE).returning(_ENTRY_TABLE.c.seq, sort_by_parameter_order=True)
+_MOVE_HEAD = (
     update(_HEAD_TABLE)
-    .where(_HEAD_TABLE.c.id == HEAD_ID)
-    .values(seq=_HEAD_TABLE.c.seq)
-    .returning(_HEAD_TABLE.c.seq, _HEAD_TABLE.c.entry_hash)
+    .where(_HEAD_TABLE.c.id == bindparam("writer"), _HEAD_TABLE.c.seq == bindparam("old_seq"))
+    .values(seq=bindparam("head_seq"), entry_hash=bindparam("head_hash"), seal=bindparam("head_seal"))
 )
-_INSERT_ENTRIES = insert(_ENTRY_TABLE)
-_INSERT_HEAD = insert(_HEAD_TABLE)
-_UPDATE_HEAD = update(_HEAD_TABLE).where(_HEAD_TABLE.c.id == HEAD_ID)
+_READ_HEAD = select(_HEAD_TABLE.c.seq, _HEAD_TABLE.c.entry_hash).where(_HEAD_TABLE.c.id == bindparam("writer"))
+_LOCK_REGISTER = (
+    update(_HEAD_TABLE)
+    .where(_HEAD_TABLE.c.id == REGISTER_ID)
+    .values(seq=_HEAD_TABLE.c.seq)
+    .returning(_HEAD_TABLE.c.seq)
+)
 
 
 @dataclass(frozen=True)
@@ -60,24 +80,6 @@ class AuditRecord:
     details: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class ChainBreak:
-    """The first entry where the chain does not hold, and why."""
-
-    seq: int
-    reason: str
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    entries_checked: int
-    first_break: ChainBreak | None
-
-    @property
-    def ok(self) -> bool:
-        return self.first_break is None
-
-
 @dataclass
 class _Pending:
     entry: AuditEntry
@@ -85,21 +87,37 @@ class _Pending:
     error: BaseException | None = None
 
 
+@dataclass
+class _Writer:
+    """This process's chain: its number and its head, which only this process moves."""
+
+    id: int
+    pid: int
+    seq: int
+    hash: str
+
+
+class _HeadMovedError(Exception):
+    """The head in the database is not where this writer left it (a commit whose answer was lost)."""
+
+
 class AuditLog:
     """The audit log of one instance; safe to share between threads.
 
-    Appends use group commit: while one thread writes, the events other threads record meanwhile wait and are
-    then written together in one transaction, so that a busy worker takes the chain's lock once per batch
-    rather than once per event. Every caller still returns only after its own event is committed.
+    Each process appends to a chain of its own (registered on its first append, and again after a fork), so
+    processes never wait on each other. Within a process, appends use group commit: while one thread writes,
+    the events other threads record meanwhile wait and are then written together in one transaction. Every
+    caller still returns only after its own event is committed.
     """
 
     def __init__(self, database: Database, secret_key: str, *, clock: Callable[[], datetime] = utcnow) -> None:
         self.database = database
         self.clock = clock
-        self._key = hashlib.sha256(b"antin audit head\0" + secret_key.encode()).digest()
+        self._key = head_key(secret_key)
         self._mutex = threading.Lock()
         self._queue: list[_Pending] = []
         self._writing = False
+        self._writer: _Writer | None = None  # only the thread that writes touches it
 
     def record(
         self,
@@ -159,73 +177,103 @@ class AuditLog:
     def _append_with_retries(self, entries: list[AuditEntry]) -> None:
         for attempt in range(20):
             try:
-                self._append(entries)
+                writer = self._current_writer()
+                self._append(writer, entries)
                 return
-            except (IntegrityError, OperationalError) as err:
-                # another process appended first, or SQLite was busy: take the new head and try again
+            except (IntegrityError, OperationalError, _HeadMovedError) as err:
+                # SQLite was busy, two processes registered at once, or an earlier commit's answer was lost:
+                # read this writer's head again and retry
                 if isinstance(err, OperationalError) and not any(w in str(err) for w in ("locked", "busy")):
                     raise
+                self._reload_head()
                 time.sleep(min(0.005 * 2**attempt, 0.25))
         raise RuntimeError("the database stayed busy")
 
-    def _append(self, entries: list[AuditEntry]) -> None:
-        with self.database.transaction() as conn:
-            # Writing first takes the lock (a row lock in PostgreSQL, the write lock in SQLite) and reads the head.
-            head = conn.execute(_LOCK_HEAD).first()
-            seq, prev_hash = (head.seq, head.entry_hash) if head is not None else (0, GENESIS)
-            rows = []
-            for entry in entries:
-                seq += 1
-                entry.seq, entry.prev_hash = seq, prev_hash
-                entry.entry_hash = prev_hash = entry_hash(entry)
-                rows.append({column: getattr(entry, column) for column in _ENTRY_COLUMNS})
-            conn.execute(_INSERT_ENTRIES, rows)
-            values = {"seq": seq, "entry_hash": prev_hash, "seal": self._seal(seq, prev_hash)}
-            if head is None:
-                conn.execute(_INSERT_HEAD, {"id": HEAD_ID, **values})  # a race ends in IntegrityError
-            else:
-                conn.execute(_UPDATE_HEAD, values)
+    def _current_writer(self) -> _Writer:
+        writer = self._writer
+        if writer is None or writer.pid != os.getpid():  # a forked worker must not share its parent's chain
+            writer = self._writer = self._register()
+        return writer
 
-    def _seal(self, seq: int, hash_: str) -> str:
-        return hmac.new(self._key, f"{seq}:{hash_}".encode(), hashlib.sha256).hexdigest()
+    def _reload_head(self) -> None:
+        writer = self._writer
+        if writer is None or writer.pid != os.getpid():
+            return
+        try:
+            with self.database.autocommit() as conn:
+                head = conn.execute(_READ_HEAD, {"writer": writer.id}).one()
+        except Exception:  # the retry reports what is wrong
+            return
+        writer.seq, writer.hash = head.seq, head.entry_hash
+
+    def _append(self, writer: _Writer, entries: list[AuditEntry]) -> None:
+        seq, prev_hash = writer.seq, writer.hash
+        rows = []
+        for entry in entries:
+            seq += 1
+            entry.writer, entry.writer_seq, entry.prev_hash = writer.id, seq, prev_hash
+            entry.entry_hash = prev_hash = entry_hash(entry)
+            rows.append({name: getattr(entry, name) for name in _ENTRY_FIELDS})
+        head = {
+            "writer": writer.id,
+            "old_seq": writer.seq,
+            "head_seq": seq,
+            "head_hash": prev_hash,
+            "head_seal": writer_seal(self._key, writer.id, seq, prev_hash),
+        }
+        if self.database.is_sqlite:
+            with self.database.transaction() as conn:
+                numbers = [row.seq for row in conn.execute(_INSERT_ENTRIES, rows)]
+                if conn.execute(_MOVE_HEAD, head).rowcount != 1:
+                    raise _HeadMovedError
+        else:
+            # one statement, atomic without BEGIN and COMMIT: the head moves only if the entries are written
+            params = {**head, **{f"{name}_{i}": row[name] for i, row in enumerate(rows) for name in row}}
+            with self.database.autocommit() as conn:
+                result = conn.execute(_sealed_insert(len(rows)), params)
+                numbered = {row.writer_seq: row.seq for row in result}
+            if len(numbered) != len(rows):
+                raise _HeadMovedError
+            numbers = [numbered[entry.writer_seq] for entry in entries]
+        for entry, number in zip(entries, numbers, strict=True):
+            entry.seq = number
+        writer.seq, writer.hash = seq, prev_hash
+
+    def _register(self) -> _Writer:
+        """A new writer: the next number in the sealed register, and an empty chain sealed under it."""
+        with self.database.transaction() as conn:
+            locked = conn.execute(_LOCK_REGISTER).first()  # registrations, rare, take turns on this row
+            count = self._start_register(conn) if locked is None else locked.seq
+            writer = count + 1
+            genesis = genesis_of(writer)
+            conn.execute(
+                insert(_HEAD_TABLE),
+                {"id": writer, "seq": 0, "entry_hash": genesis, "seal": writer_seal(self._key, writer, 0, genesis)},
+            )
+            conn.execute(
+                update(_HEAD_TABLE).where(_HEAD_TABLE.c.id == REGISTER_ID),
+                {"seq": writer, "entry_hash": genesis, "seal": register_seal(self._key, writer, genesis)},
+            )
+        return _Writer(writer, os.getpid(), 0, genesis)
+
+    def _start_register(self, conn: Connection) -> int:
+        """Create the register (a race ends in IntegrityError, and a retry). A log from before there were
+        writers is writer 1, closed: its head is sealed again as a writer's, if its old seal holds."""
+        count = 0
+        legacy = conn.execute(select(_HEAD_TABLE).where(_HEAD_TABLE.c.id == 1)).first()
+        if legacy is not None:
+            count = 1
+            if hmac.compare_digest(legacy.seal, legacy_seal(self._key, legacy.seq, legacy.entry_hash)):
+                seal = writer_seal(self._key, 1, legacy.seq, legacy.entry_hash)
+                conn.execute(update(_HEAD_TABLE).where(_HEAD_TABLE.c.id == 1), {"seal": seal})
+        genesis = genesis_of(count)
+        seal = register_seal(self._key, count, genesis)
+        conn.execute(insert(_HEAD_TABLE), {"id": REGISTER_ID, "seq": count, "entry_hash": genesis, "seal": seal})
+        return count
 
     def verify(self) -> VerifyResult:
-        """Walk the whole chain and name the first broken or missing entry."""
-        checked = 0
-        expected_seq = 1
-        prev_hash = GENESIS
-        with self.database.session() as session:
-            for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000)):
-                if entry.seq != expected_seq:
-                    missing = (
-                        f"entry {expected_seq}"
-                        if entry.seq == expected_seq + 1
-                        else (f"entries {expected_seq}–{entry.seq - 1}")
-                    )
-                    return VerifyResult(checked, ChainBreak(expected_seq, f"{missing} missing"))
-                if entry.prev_hash != prev_hash:
-                    return VerifyResult(
-                        checked, ChainBreak(entry.seq, "does not follow the entry before it (chain broken)")
-                    )
-                if entry_hash(entry) != entry.entry_hash:
-                    return VerifyResult(checked, ChainBreak(entry.seq, "was altered (its hash does not match)"))
-                checked += 1
-                prev_hash = entry.entry_hash
-                expected_seq += 1
-            head = session.get(AuditHead, HEAD_ID)
-        last = expected_seq - 1
-        if head is None:
-            if last:
-                return VerifyResult(checked, ChainBreak(last, "the sealed head of the log is missing"))
-            return VerifyResult(0, None)
-        if head.seq > last:
-            gap = f"entry {last + 1}" if head.seq == last + 1 else f"entries {last + 1}–{head.seq}"
-            return VerifyResult(checked, ChainBreak(last + 1, f"{gap} missing (cut off the end of the log)"))
-        if head.seq < last:
-            return VerifyResult(checked, ChainBreak(head.seq + 1, "was appended without sealing the head"))
-        if head.entry_hash != prev_hash or not hmac.compare_digest(head.seal, self._seal(head.seq, head.entry_hash)):
-            return VerifyResult(checked, ChainBreak(head.seq, "the head's seal is invalid (forged or wrong key)"))
-        return VerifyResult(checked, None)
+        """Walk every writer's chain and name the first broken or missing entry."""
+        return verify_log(self.database, self._key)
 
     def entries(
         self,
@@ -261,30 +309,6 @@ class AuditLog:
             )
 
 
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def as_utc(moment: datetime) -> datetime:
-    # SQLite gives naive datetimes back; they were stored in UTC.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def entry_hash(entry: AuditEntry) -> str:
-    fields = [
-        entry.seq,
-        as_utc(entry.occurred_at).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        entry.event,
-        entry.actor,
-        entry.subject,
-        entry.client_id,
-        entry.ip,
-        entry.details,
-        entry.prev_hash,
-    ]
-    return hashlib.sha256(canonical_json(fields).encode()).hexdigest()
-
-
 def redact(details: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``details`` with the values of sensitive-looking keys replaced, at any depth."""
     clean: dict[str, Any] = {}
@@ -296,3 +320,23 @@ def redact(details: Mapping[str, Any]) -> dict[str, Any]:
         else:
             clean[key] = value
     return clean
+
+
+@cache
+def _sealed_insert(count: int) -> Insert:
+    """One statement (PostgreSQL): move this writer's head from where it left it, and only then insert the
+    ``count`` entries, returning each one's ``writer_seq`` and the number the database gave it."""
+    moved = _MOVE_HEAD.returning(_HEAD_TABLE.c.id).cte("moved")
+    selects = [
+        select(*(bindparam(f"{name}_{i}", type_=_ENTRY_TABLE.c[name].type) for name in _ENTRY_FIELDS)).select_from(
+            moved
+        )
+        for i in range(count)
+    ]
+    rows = selects[0] if count == 1 else union_all(*selects)
+    return (
+        insert(_ENTRY_TABLE)
+        .from_select(list(_ENTRY_FIELDS), rows)
+        .add_cte(moved)
+        .returning(_ENTRY_TABLE.c.writer_seq, _ENTRY_TABLE.c.seq)
+    )

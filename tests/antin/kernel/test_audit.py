@@ -5,14 +5,17 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, text, update
 
 from antin.kernel.audit import AuditEvent, AuditLog
-from antin.kernel.audit.models import AuditEntry
+from antin.kernel.audit.chain import head_key, legacy_seal
+from antin.kernel.audit.models import AuditEntry, AuditHead
 from antin.kernel.database import Database
 from antin.migrate import upgrade
+from tests.servers import postgres_server
 
 
 @pytest.fixture
@@ -143,3 +146,221 @@ def test_a_failed_write_is_reported_to_the_caller(audit: AuditLog, database: Dat
         s.execute(text("DROP TABLE audit_log"))
     with pytest.raises(RuntimeError, match="could not append to the audit log"):
         audit.record(AuditEvent.LOGIN_PASSWORD_SUCCESS, actor="x")
+
+
+# Each process writes a chain of its own, anchored by a sealed register of writers (issue 13, item 6).
+
+
+def _log(database: Database) -> AuditLog:
+    return AuditLog(database, "test-secret")
+
+
+def _interleave(database: Database, rounds: int = 3) -> tuple[AuditLog, AuditLog]:
+    """Two writers (as two worker processes would be) appending in turn: entries 1, 2, … alternate."""
+    first, second = _log(database), _log(database)
+    for i in range(rounds):
+        first.record(AuditEvent.LOGIN_PASSWORD_SUCCESS, actor="first", details={"n": i})
+        second.record(AuditEvent.LOGIN_PASSWORD_SUCCESS, actor="second", details={"n": i})
+    return first, second
+
+
+def _writer_of(database: Database, seq: int) -> int:
+    with database.session() as s:
+        return int(s.execute(text("SELECT writer FROM audit_log WHERE seq = :s"), {"s": seq}).scalar_one())
+
+
+def test_two_writers_append_in_turn_and_the_log_verifies(database: Database) -> None:
+    first, _second = _interleave(database)
+    assert [r.actor for r in first.entries()] == ["second", "first"] * 3  # one numbering, in commit order
+    assert _writer_of(database, 1) != _writer_of(database, 2)
+    result = _log(database).verify()
+    assert result.ok and result.entries_checked == 6
+
+
+def test_an_entry_deleted_from_the_middle_of_one_writers_chain_is_named(database: Database) -> None:
+    first, _second = _interleave(database)
+    with database.session() as s:
+        s.execute(delete(AuditEntry).where(AuditEntry.seq == 3))  # the first writer's second entry
+    brk = first.verify().first_break
+    assert brk is not None and brk.seq == 2 and "missing" in brk.reason  # missing after its entry 1
+    assert f"writer {_writer_of(database, 1)}" in brk.reason
+
+
+def test_entries_renumbered_out_of_their_order_are_detected(audit: AuditLog, database: Database) -> None:
+    fill(audit, 4)
+    with database.session() as s:  # swap the numbers of entries 2 and 3, leaving every hash as it was
+        for old, new in ((2, 100), (3, 2), (100, 3)):
+            s.execute(update(AuditEntry).where(AuditEntry.seq == old).values(seq=new))
+    brk = audit.verify().first_break
+    assert brk is not None and brk.seq == 2 and "out of order" in brk.reason
+
+
+def test_entries_swapped_within_a_chain_are_detected(audit: AuditLog, database: Database) -> None:
+    fill(audit, 4)
+    with database.session() as s:  # swap the places of entries 2 and 3 in their writer's chain
+        for seq, place in ((2, 100), (3, 2), (2, 3)):
+            s.execute(update(AuditEntry).where(AuditEntry.seq == seq).values(writer_seq=place))
+    brk = audit.verify().first_break
+    assert brk is not None and brk.seq == 3 and "chain broken" in brk.reason
+
+
+def test_a_whole_writer_removed_is_detected(database: Database) -> None:
+    first, _second = _interleave(database)
+    removed = _writer_of(database, 2)
+    with database.session() as s:
+        s.execute(text("DELETE FROM audit_log WHERE writer = :w"), {"w": removed})
+        s.execute(text("DELETE FROM audit_head WHERE id = :w"), {"w": removed})
+    brk = first.verify().first_break
+    assert brk is not None and f"writer {removed} was removed" in brk.reason
+
+
+def test_removing_the_register_of_writers_is_detected(database: Database) -> None:
+    first, _second = _interleave(database)
+    with database.session() as s:
+        s.execute(text("DELETE FROM audit_head WHERE id = 0"))
+    brk = first.verify().first_break
+    assert brk is not None and "register of writers is missing" in brk.reason
+
+
+def test_a_writer_that_died_before_writing_leaves_a_log_that_verifies(database: Database) -> None:
+    _interleave(database)
+    crashed = _log(database)
+    crashed._current_writer()  # registered at start-up, then the process died before its first append
+    fill(_log(database), 2)
+    result = _log(database).verify()
+    assert result.ok and result.entries_checked == 8
+
+
+def test_a_crash_inside_an_append_leaves_nothing_half_written(
+    audit: AuditLog, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(audit, 2)
+    other = _log(database)
+    other.record(AuditEvent.LOGIN_PASSWORD_SUCCESS, actor="other")
+
+    def die(*_args: object) -> None:
+        raise KeyboardInterrupt  # the process is killed between its insert and its head's seal
+
+    import antin.kernel.audit.service as service
+
+    monkeypatch.setattr(service, "writer_seal", die)
+    with pytest.raises(KeyboardInterrupt):
+        audit.record(AuditEvent.LOGIN_PASSWORD_SUCCESS, actor="lost")
+    monkeypatch.undo()
+    other.record(AuditEvent.LOGIN_PASSWORD_SUCCESS, actor="other")
+    result = audit.verify()
+    assert result.ok and result.entries_checked == 4
+
+
+def test_a_commit_whose_answer_was_lost_is_not_written_twice(audit: AuditLog) -> None:
+    fill(audit, 3)
+    writer = audit._writer
+    assert writer is not None
+    writer.seq -= 1  # as if the last commit succeeded but its answer never came back
+    seq = audit.record(AuditEvent.LOGIN_PASSWORD_SUCCESS, actor="after")
+    result = audit.verify()
+    assert seq == 4 and result.ok and result.entries_checked == 4
+
+
+def _record_once(log: AuditLog) -> None:
+    log.record(AuditEvent.LOGIN_PASSWORD_SUCCESS, actor="child")
+
+
+def test_a_forked_worker_writes_its_own_chain(audit: AuditLog, database: Database) -> None:
+    fill(audit, 2)  # the parent (gunicorn's master with --preload) registered a writer before the fork
+    child = multiprocessing.get_context("fork").Process(target=_record_once, args=(audit,))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    fill(audit, 1)
+    assert _writer_of(database, 3) != _writer_of(database, 1) == _writer_of(database, 4)
+    result = audit.verify()
+    assert result.ok and result.entries_checked == 4
+
+
+def test_a_log_from_before_writers_still_verifies_and_keeps_growing(audit: AuditLog, database: Database) -> None:
+    fill(audit, 3)
+    with database.session() as s:  # what a log written before there were writers looks like after the upgrade
+        s.execute(text("DELETE FROM audit_head WHERE id = 0"))
+        s.execute(
+            update(AuditHead).where(AuditHead.id == 1).values(seal=legacy_seal(head_key("test-secret"), 3, _hash(s)))
+        )
+    assert audit.verify().ok
+    fill(_log(database), 2)  # a new process: writer 2, writer 1 closed and sealed as a writer
+    result = audit.verify()
+    assert result.ok and result.entries_checked == 5
+    with database.session() as s:  # cut off everything since the upgrade: writer 1's new seal gives it away
+        s.execute(text("DELETE FROM audit_log WHERE writer = 2"))
+        s.execute(text("DELETE FROM audit_head WHERE id IN (0, 2)"))
+    brk = audit.verify().first_break
+    assert brk is not None and "seal" in brk.reason
+
+
+def _hash(s: Any) -> str:
+    return str(s.execute(text("SELECT entry_hash FROM audit_head WHERE id = 1")).scalar_one())
+
+
+def test_writers_on_postgresql_keep_one_complete_log(tmp_path: Path) -> None:
+    import threading
+
+    with postgres_server(tmp_path / "pg") as url:
+        db = Database(url)
+        upgrade(db)
+        first, second = _interleave(db)
+        seqs: list[int] = []
+
+        def worker() -> None:
+            for _ in range(20):
+                seqs.append(first.record(AuditEvent.LOGIN_PASSWORD_SUCCESS, actor="thread"))
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sorted(seqs) == list(range(7, 87))
+        writer = first._writer
+        assert writer is not None
+        writer.seq -= 1  # a lost answer: the one-statement append moves nothing and reads the head again
+        assert first.record(AuditEvent.LOGIN_PASSWORD_SUCCESS, actor="after") == 87
+        result = second.verify()
+        assert result.ok and result.entries_checked == 87
+        with db.session() as s:
+            s.execute(delete(AuditEntry).where(AuditEntry.seq == 40))
+        brk = second.verify().first_break
+        assert brk is not None and "missing" in brk.reason
+        db.dispose()
+
+
+def test_the_upgrade_makes_an_old_single_chain_writer_1(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from antin.kernel.audit.chain import GENESIS, entry_hash
+
+    db = Database(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    upgrade(db, "9c4e2a7d1b60")  # the last revision with one chain and one head
+    prev = GENESIS
+    with db.session() as s:
+        for seq in (1, 2, 3):
+            old = AuditEntry(
+                writer_seq=seq, occurred_at=datetime(2026, 1, seq, tzinfo=UTC), event="instance:start", details="{}"
+            )
+            old.prev_hash = prev
+            prev = entry_hash(old)
+            values = {"seq": seq, "at": old.occurred_at, "prev": old.prev_hash, "hash": prev}
+            s.execute(
+                text(
+                    "INSERT INTO audit_log (seq, occurred_at, event, details, prev_hash, entry_hash)"
+                    " VALUES (:seq, :at, 'instance:start', '{}', :prev, :hash)"
+                ),
+                values,
+            )
+        seal = legacy_seal(head_key("test-secret"), 3, prev)
+        s.execute(text("INSERT INTO audit_head VALUES (1, 3, :h, :s)"), {"h": prev, "s": seal})
+    upgrade(db)
+    log = _log(db)
+    assert log.verify().ok
+    assert log.record(AuditEvent.INSTANCE_START) == 4
+    result = log.verify()
+    assert result.ok and result.entries_checked == 4
+    db.dispose()

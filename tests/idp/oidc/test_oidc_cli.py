@@ -187,12 +187,14 @@ def test_plain_http_redirect_uris_are_refused_in_production(tmp_path: Path) -> N
 
     db = Database(f"sqlite:///{tmp_path / 'c.sqlite3'}")
     Base.metadata.create_all(db.engine)
-    production = ClientRegistry(db, production=True)
+    production = ClientRegistry(db, secret_key="s" * 32, production=True)
     with pytest.raises(ClientError, match="https"):
         production.add(ClientSpec(name="x", redirect_uris=("http://app.internal/cb",)))
     for uri in ("https://app.antin.vn/cb", "http://127.0.0.1:8765/cb", "vn.antin.app:/callback"):
         assert production.add(ClientSpec(name="ok", redirect_uris=(uri,), public=True))[0].redirect_uris == (uri,)
-    assert ClientRegistry(db).add(ClientSpec(name="dev", redirect_uris=("http://app.internal/cb",)))[1]
+    assert ClientRegistry(db, secret_key="s" * 32).add(
+        ClientSpec(name="dev", redirect_uris=("http://app.internal/cb",))
+    )[1]
     db.dispose()
 
 

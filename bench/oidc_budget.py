@@ -1,0 +1,188 @@
+"""The budget of one token operation, in-process: where the CPU of a client_credentials grant, an introspection and
+a refresh goes, and how many SQL statements each (and a whole sign-in) sends.
+
+No HTTP server and no load: each operation goes through Flask's test client one after another (SQLite by default,
+``--database-url`` for PostgreSQL), the directory is in memory. Every answer is checked (a token, ``active: true``,
+a rotated refresh token). For each row it prints the CPU per operation, the SQL statements per operation (every
+statement the driver executes, ``BEGIN`` and ``COMMIT`` included) and, with ``--profile``, the share of the
+operation's time inside client authentication, the database (SQLAlchemy and the driver), crypto (JWS sign and
+verify), the audit append and JSON; the rest is the framework (Flask, Werkzeug, authlib). The HTTP server's share
+comes from ``bench.oidc_bench --profile`` (gunicorn's frames): it is not in this process.
+
+Run: ``python -m bench.oidc_budget [--ops 500] [--profile] [--database-url URL]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import cProfile
+import logging
+import pstats
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# where the time is spent (self time of each function, by the library it is in): first match wins
+LIBRARIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("database", ("sqlalchemy/", "psycopg", "sqlite3", "_sqlite")),
+    ("crypto", ("joserfc/", "cryptography", "hashlib", "hmac", "_hashlib", "secrets")),
+    ("JSON", ("json/", "_json")),
+    ("logging", ("logging/",)),
+    ("Flask/Werkzeug", ("flask/", "werkzeug/")),
+    ("authlib", ("authlib/",)),
+    ("Ấn Tín", ("/idp/", "/antin/", "/directory/")),
+)
+# the parts of one operation (time inside these functions, callees included)
+PARTS: tuple[tuple[str, str, str], ...] = (
+    ("client authentication", "idp/oidc/server.py", "authenticate_client"),
+    ("audit append", "kernel/audit/service.py", "record"),
+)
+
+
+def _budget(stats: pstats.Stats) -> str:
+    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    total = sum(tt for (_cc, _nc, tt, _ct, _callers) in raw.values())
+    by_library: dict[str, float] = {}
+    for (filename, _line, func), (_cc, _nc, tt, _ct, _callers) in raw.items():
+        where = next(
+            (name for name, marks in LIBRARIES if any(m in filename + func for m in marks)), "stdlib and builtins"
+        )
+        by_library[where] = by_library.get(where, 0.0) + tt
+    parts = {
+        name: max(
+            (ct for (f, _l, fn), (_cc, _nc, _tt, ct, _c) in raw.items() if f.endswith(path) and fn == func), default=0.0
+        )
+        for name, path, func in PARTS
+    }
+    self_line = ", ".join(f"{k} {v / total:.0%}" for k, v in sorted(by_library.items(), key=lambda kv: -kv[1]))
+    part_line = ", ".join(f"{k} {v / total:.0%}" for k, v in parts.items())
+    return f"    self time: {self_line}\n    inside: {part_line}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ops", type=int, default=500, help="operations per row (default 500)")
+    parser.add_argument("--profile", action="store_true", help="print the share of each part of the budget")
+    parser.add_argument("--sql", action="store_true", help="print the statements of one operation per row")
+    parser.add_argument("--database-url", default="", help="SQLAlchemy URL (default: SQLite in a temporary folder)")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    logging.disable(logging.INFO)  # one log line per audit event would be most of what is measured
+    from directory.memory import InMemoryDirectory
+    from tests.idp.oidc_harness import live_provider
+
+    directory = InMemoryDirectory()
+    directory.add("an.nguyen", "correct horse", full_name="Nguyễn Văn An", mail="an.nguyen@antin.vn")
+    overrides = {"database__url": args.database_url} if args.database_url else {}
+    with live_provider(Path(tempfile.mkdtemp(prefix="antin-budget-")), directory, **overrides) as live:
+        return _measure(live, args.ops, args.profile, args.sql)
+
+
+def _measure(live: Any, ops: int, profile: bool, show_sql: bool) -> int:
+    from idp.oidc.clients import ClientSpec
+    from tests.idp.rp import Browser, RelyingParty
+
+    app, instance, provider = live.app, live.instance, live.provider
+    provider.keys.ensure()
+    service, service_secret = provider.clients.add(
+        ClientSpec(name="budget service", grant_types=("client_credentials",), scopes=("profile",), trusted=True)
+    )
+    web = RelyingParty.register(live, name="budget web")
+    client = app.test_client()
+
+    def basic(client_id: str, secret: str | None) -> dict[str, str]:
+        return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
+
+    service_auth = basic(service.client_id, service_secret)
+    web_auth = basic(web.client.client_id, web.secret)
+    # a user's access token (what resource servers introspect) and its refresh token, from a real sign-in
+    tokens = web.code_flow(Browser(live.issuer))
+    token = tokens["access_token"]
+    refresh_token = [tokens["refresh_token"]]
+    statements = [0]
+    shown: list[str] | None = None
+
+    def count(*args: Any) -> None:
+        statements[0] += 1
+        if shown is not None:
+            shown.append(" ".join(str(args[2] if len(args) > 2 else "BEGIN/COMMIT").split())[:110])
+
+    engine = instance.database.engine
+    event.listen(engine, "before_cursor_execute", count)
+    event.listen(engine, "commit", lambda *_: count(None, None, "COMMIT"))
+    # an autocommit read (``Database.reading``) sends no BEGIN, though SQLAlchemy calls its begin hook
+    event.listen(
+        engine,
+        "begin",
+        lambda conn: (
+            None if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT" else count(None, None, "BEGIN")
+        ),
+    )
+
+    def client_credentials() -> bool:
+        r = client.post("/token", data={"grant_type": "client_credentials"}, headers=service_auth)
+        return r.status_code == 200 and bool(r.get_json().get("access_token"))
+
+    def introspection() -> bool:
+        r = client.post("/introspect", data={"token": token}, headers=service_auth)
+        return r.get_json().get("active") is True
+
+    def refresh() -> bool:
+        r = client.post(
+            "/token", data={"grant_type": "refresh_token", "refresh_token": refresh_token[0]}, headers=web_auth
+        )
+        new = r.get_json().get("refresh_token")
+        ok = r.status_code == 200 and bool(new) and new != refresh_token[0]
+        refresh_token[0] = new or refresh_token[0]
+        return ok
+
+    def login() -> bool:
+        # a whole sign-in from a fresh browser (authorize, password, consent-free redirect, code for tokens); the
+        # browser and the relying party run in this process too, so its CPU is the client's as well
+        return bool(web.code_flow(Browser(live.issuer)).get("id_token"))
+
+    rows: list[tuple[str, Callable[[], bool]]] = [
+        ("client_credentials", client_credentials),
+        ("introspection", introspection),
+        ("refresh", refresh),
+        ("login", login),
+    ]
+    print(f"in-process, Flask test client, {instance.database.engine.dialect.name}, {ops} operations per row")
+    print(f"{'row':<20} {'cpu ms/op':>10} {'SQL/op':>7}")
+    for name, call in rows:
+        for _ in range(20):
+            assert call(), f"{name}: a wrong answer while warming up"
+        if show_sql:
+            shown = []
+            call()
+            print(f"{name}: " + "".join(f"\n    {sql}" for sql in shown))
+            shown = None
+        statements[0] = 0
+        profiler = cProfile.Profile() if profile else None
+        cpu0 = time.process_time()
+        if profiler is not None:
+            profiler.enable()
+        row_ops = max(ops // 10, 1) if name == "login" else ops
+        wrong = sum(not call() for _ in range(row_ops))
+        if profiler is not None:
+            profiler.disable()
+        cpu = (time.process_time() - cpu0) / row_ops * 1000
+        line = f"{name:<20} {cpu:>10.2f} {statements[0] / row_ops:>7.1f}"
+        if wrong:
+            line += f"  {wrong} WRONG"
+        if profiler is not None:
+            line += "\n" + _budget(pstats.Stats(profiler))
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

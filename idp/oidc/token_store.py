@@ -1,0 +1,177 @@
+"""Writing what :meth:`idp.oidc.tokens.TokenService.issue` minted: the grant, its tokens, a refresh token's
+rotation, in as few round trips as the database allows.
+
+On PostgreSQL a client_credentials grant (the grant and its token) and a refresh rotation (the old token marked
+rotated, the new ones inserted) are each **one statement**: a data-modifying ``WITH`` whose ``INSERT … SELECT``
+takes its rows from the ``INSERT … RETURNING`` or the conditional ``UPDATE … RETURNING`` before it, run without
+a transaction of its own (a single statement is atomic). A rotation that finds its token already rotated
+inserts nothing: that is a reuse, and the family is revoked. SQLite cannot put a write in a ``WITH``: there, and
+for the code grant (which also links its code and joins the SSO session), the same writes run as separate
+statements in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Insert, bindparam, exists, insert, literal_column, select, union_all, update
+
+from antin.kernel.database import Database, table_of
+from idp.oidc.errors import RefreshReusedError
+from idp.oidc.models import AuthorizationCode, Grant, IssuedToken, SessionClient, SsoSession
+from idp.oidc.revocation import revoke_grant_rows
+
+__all__ = ["GRANT_FIELDS", "TOKEN_FIELDS", "store_tokens"]
+
+# Core statements built once rather than the ORM's unit of work: these run for every token issued.
+_GRANTS = table_of(Grant)
+_TOKENS = table_of(IssuedToken)
+_CODES = table_of(AuthorizationCode)
+_INSERT_GRANT = insert(_GRANTS).returning(_GRANTS.c.id)
+_INSERT_TOKENS = insert(_TOKENS)
+_SESSIONS = table_of(SsoSession)
+_SESSION_CLIENTS = table_of(SessionClient)
+_JOIN_SESSION = insert(_SESSION_CLIENTS).from_select(
+    ["session_id", "client_id", "first_at"],
+    select(
+        _SESSIONS.c.id,
+        bindparam("client_id", type_=_SESSION_CLIENTS.c.client_id.type),
+        bindparam("now", type_=_SESSION_CLIENTS.c.first_at.type),
+    )
+    .where(_SESSIONS.c.sid == bindparam("sid"))
+    .where(
+        ~exists().where(
+            _SESSION_CLIENTS.c.session_id == _SESSIONS.c.id, _SESSION_CLIENTS.c.client_id == bindparam("client_id")
+        )
+    ),
+)
+_LINK_CODE = update(_CODES).where(_CODES.c.id == bindparam("code_id")).values(grant_id=bindparam("linked_grant"))
+_ROTATE = (
+    update(_TOKENS)
+    .where(_TOKENS.c.id == bindparam("rotated_from"), _TOKENS.c.rotated_at.is_(None))
+    .values(rotated_at=bindparam("now", type_=_TOKENS.c.rotated_at.type))
+)
+# what a grant row carries, and each token row besides its grant_id
+GRANT_FIELDS = ("client_id", "subject", "scope", "sid", "auth_time", "acr", "amr", "claims", "resources", "created_at")
+TOKEN_FIELDS = ("kind", "lookup", "scope", "audience", "dpop_jkt", "created_at", "expires_at")
+
+
+def _rows_from(source_id: Any, count: int) -> Any:
+    """``SELECT source.id, :kind_0, :lookup_0, …`` once per token row, joined with UNION ALL."""
+    selects = [
+        select(source_id, *(bindparam(f"{name}_{i}", type_=_TOKENS.c[name].type) for name in TOKEN_FIELDS))
+        for i in range(count)
+    ]
+    return selects[0] if count == 1 else union_all(*selects)
+
+
+@cache
+def _grant_with_tokens(count: int) -> Insert:
+    """One statement: a new grant and its ``count`` tokens (PostgreSQL)."""
+    values = {name: bindparam(name, type_=_GRANTS.c[name].type) for name in GRANT_FIELDS}
+    grant = insert(_GRANTS).values(values).returning(_GRANTS.c.id).cte("new_grant")
+    return (
+        insert(_TOKENS)
+        .from_select(["grant_id", *TOKEN_FIELDS], _rows_from(grant.c.id, count))
+        .add_cte(grant)
+        .returning(_TOKENS.c.grant_id)
+    )
+
+
+@cache
+def _rotation_with_tokens(count: int) -> Insert:
+    """One statement: mark a refresh token rotated, if nobody did, and insert its successors (PostgreSQL)."""
+    rotated = _ROTATE.returning(_TOKENS.c.grant_id).cte("rotated")
+    return (
+        insert(_TOKENS)
+        .from_select(["grant_id", *TOKEN_FIELDS], _rows_from(rotated.c.grant_id, count))
+        .add_cte(rotated)
+        .returning(literal_column("1"))
+    )
+
+
+def _token_params(tokens: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    return {f"{name}_{i}": token[name] for i, token in enumerate(tokens) for name in TOKEN_FIELDS}
+
+
+def store_tokens(
+    database: Database,
+    tokens: Sequence[dict[str, Any]],
+    *,
+    grant: dict[str, Any],
+    now: datetime,
+    grant_id: int | None = None,
+    code_id: int | None = None,
+    rotated_from: int | None = None,
+    session: tuple[str, str] | None = None,
+) -> int:
+    """Store the tokens (rows of :data:`TOKEN_FIELDS`) of a new grant (``grant``'s columns) or of ``grant_id``;
+    mark ``rotated_from`` rotated; link ``code_id``; join ``session`` (sid, client_id). Returns the grant id.
+
+    Raises :class:`RefreshReusedError`, with the grant revoked, when ``rotated_from`` was already rotated.
+    """
+    one_statement = not database.is_sqlite and code_id is None and session is None
+    if one_statement and grant_id is None and rotated_from is None:
+        with database.autocommit() as conn:
+            # one row per token inserted, each naming the new grant
+            grant_ids = conn.execute(_grant_with_tokens(len(tokens)), {**grant, **_token_params(tokens)}).scalars()
+            return int(grant_ids.all()[0])
+    if one_statement and grant_id is not None and rotated_from is not None:
+        with database.autocommit() as conn:
+            params = {"rotated_from": rotated_from, "now": now, **_token_params(tokens)}
+            inserted = conn.execute(_rotation_with_tokens(len(tokens)), params).first()
+        if inserted is None:  # only one request may rotate a refresh token; a second one is a reuse
+            _revoke_family(database, grant_id, now)
+            raise RefreshReusedError()
+        return grant_id
+    try:
+        return _store_in_transaction(
+            database,
+            tokens,
+            grant=grant,
+            now=now,
+            grant_id=grant_id,
+            code_id=code_id,
+            rotated_from=rotated_from,
+            session=session,
+        )
+    except RefreshReusedError:
+        # the transaction that found the reuse is rolled back: the family is revoked in a transaction of its own
+        if grant_id is not None:
+            _revoke_family(database, grant_id, now)
+        raise
+
+
+def _revoke_family(database: Database, grant_id: int, now: datetime) -> None:
+    with database.session() as s:
+        revoke_grant_rows(s, grant_id, "refresh token reused", now)
+
+
+def _store_in_transaction(
+    database: Database,
+    tokens: Sequence[dict[str, Any]],
+    *,
+    grant: dict[str, Any],
+    now: datetime,
+    grant_id: int | None,
+    code_id: int | None,
+    rotated_from: int | None,
+    session: tuple[str, str] | None,
+) -> int:
+    with database.session() as s:
+        if grant_id is None:
+            grant_id = int(s.execute(_INSERT_GRANT, grant).scalar_one())
+            if code_id is not None:
+                s.execute(_LINK_CODE, {"code_id": code_id, "linked_grant": grant_id})
+        if session is not None:
+            # the client takes part in the SSO session: it gets a logout token when the session ends
+            s.execute(_JOIN_SESSION, {"sid": session[0], "client_id": session[1], "now": now})
+        if rotated_from is not None:
+            done = s.execute(_ROTATE, {"rotated_from": rotated_from, "now": now})
+            if done.rowcount != 1:  # type: ignore[attr-defined]
+                raise RefreshReusedError()  # the caller revokes the family once this transaction is rolled back
+        s.execute(_INSERT_TOKENS, [{"grant_id": grant_id, **token} for token in tokens])
+        return grant_id

@@ -1,0 +1,102 @@
+"""Token writes on both databases: a client_credentials grant in one statement on PostgreSQL, a refresh rotation
+in one statement, and two requests rotating the same refresh token at once (the loser is a reuse: the whole
+family is revoked, on either path)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from idp.oidc.errors import RefreshReusedError
+from idp.oidc.models import Grant, IssuedToken
+from tests.idp.conftest import make_directory
+from tests.idp.oidc_harness import LiveProvider, live_provider
+from tests.idp.rp import Browser, RelyingParty
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def op(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveProvider]:
+    if request.param == "sqlite":
+        with live_provider(tmp_path / "op", make_directory()) as live:
+            yield live
+        return
+    from tests.servers import postgres_server
+
+    with (
+        postgres_server(tmp_path / "pg") as url,
+        live_provider(tmp_path / "op", make_directory(), database__url=url) as live,
+    ):
+        yield live
+        live.instance.database.dispose()
+
+
+def test_client_credentials_token_is_stored_with_its_grant(op: LiveProvider) -> None:
+    from idp.oidc.clients import ClientSpec
+
+    record, secret = op.provider.clients.add(
+        ClientSpec(name="service", grant_types=("client_credentials",), scopes=("profile",), trusted=True)
+    )
+    auth = (record.client_id, secret or "")
+    token = requests.post(op.issuer + "/token", data={"grant_type": "client_credentials"}, auth=auth, timeout=10)
+    assert token.status_code == 200
+    access_token = token.json()["access_token"]
+    with op.instance.database.session() as s:
+        grants = s.scalars(select(Grant).where(Grant.client_id == record.client_id)).all()
+        assert len(grants) == 1 and grants[0].subject is None
+        rows = s.scalars(select(IssuedToken).where(IssuedToken.grant_id == grants[0].id)).all()
+        assert [r.kind for r in rows] == ["access"]
+    introspect = requests.post(op.issuer + "/introspect", data={"token": access_token}, auth=auth, timeout=10)
+    assert introspect.json()["active"] is True and introspect.json()["client_id"] == record.client_id
+    revoke = requests.post(op.issuer + "/revoke", data={"token": access_token}, auth=auth, timeout=10)
+    assert revoke.status_code == 200
+    introspect = requests.post(op.issuer + "/introspect", data={"token": access_token}, auth=auth, timeout=10)
+    assert introspect.json() == {"active": False}
+
+
+def test_a_refresh_token_rotated_twice_at_once_revokes_its_family(op: LiveProvider) -> None:
+    rp = RelyingParty.register(op, name="rotating")
+    tokens = rp.code_flow(Browser(op.issuer))
+    tokens_service = op.provider.tokens
+    # both requests found the token live (find_refresh) before either rotated it
+    first_view, why = tokens_service.find_refresh(tokens["refresh_token"], rp.client)
+    second_view, _ = tokens_service.find_refresh(tokens["refresh_token"], rp.client)
+    assert first_view is not None and second_view is not None, why
+    issued, _ = tokens_service.issue(
+        first_view.context, grant_id=first_view.grant_id, refresh=True, rotated_from=first_view.token_id
+    )
+    with pytest.raises(RefreshReusedError):
+        tokens_service.issue(
+            second_view.context, grant_id=second_view.grant_id, refresh=True, rotated_from=second_view.token_id
+        )
+    with op.instance.database.session() as s:
+        grant = s.get(Grant, first_view.grant_id)
+        assert grant is not None and grant.revoked_at is not None and grant.revoked_reason == "refresh token reused"
+        live = s.scalars(
+            select(IssuedToken).where(IssuedToken.grant_id == grant.id, IssuedToken.revoked_at.is_(None))
+        ).all()
+        assert live == []  # the winner's new tokens go with the family
+    refused = rp.token_request({"grant_type": "refresh_token", "refresh_token": issued["refresh_token"]})
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    assert rp.userinfo(issued["access_token"]).status_code == 401
+
+
+def test_a_new_grant_with_an_access_and_a_refresh_token_is_stored_whole(op: LiveProvider) -> None:
+    """Two tokens for a grant that has no code or session (the one-statement path on PostgreSQL returns a row
+    per token: it used to fail with MultipleResultsFound)."""
+    from idp.oidc.clients import ClientSpec
+    from idp.oidc.grants import GrantContext
+
+    client, _secret = op.provider.clients.add(
+        ClientSpec(name="web", redirect_uris=("https://web.example/cb",), client_id="web")
+    )
+    tokens, grant_id = op.provider.tokens.issue(
+        GrantContext(client=client, subject="s-1", scope="openid"), refresh=True
+    )
+    assert tokens["access_token"] and tokens["refresh_token"]
+    with op.instance.database.session() as s:
+        kinds = s.scalars(select(IssuedToken.kind).where(IssuedToken.grant_id == grant_id)).all()
+    assert sorted(kinds) == ["access", "refresh"]
