@@ -36,6 +36,9 @@ _MAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 _EMPLOYEE = re.compile(r"[A-Za-z0-9][A-Za-z0-9./-]{0,31}")
 _PHONE = re.compile(r"\+?[0-9][0-9 ().-]{2,31}")
 _CARD = re.compile(r"[0-9A-Za-z][0-9A-Za-z./-]{0,31}")
+# Unicode's control characters (category Cc) are exactly these 65 code points; one regex search instead of a
+# unicodedata.category() call per character (a tenth of an import's own CPU per row).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def check_text(
@@ -49,7 +52,7 @@ def check_text(
         raise InvalidInputError(field, "must be text")
     if "\x00" in value:
         raise InvalidInputError(field, "must not contain NUL")
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
+    if _CONTROL.search(value):
         raise InvalidInputError(field, "must not contain control characters")
     text = unicodedata.normalize("NFC", value).strip()
     if not strip and value != value.strip():

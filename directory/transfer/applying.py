@@ -14,10 +14,9 @@ def apply_plan(plan: ImportPlan, progress: Callable[[Operation], None] | None = 
     """Apply the plan's creates and updates in file order; stop at the first failure and say where.
 
     Consecutive creates of officials go to the directory together (:meth:`LdapDirectory.create_people`:
-    adds in one LDAP transaction per run); the rest one by one. Either way each row's outcome is reported. A
-    refused transaction is replayed one add at a time, so nothing after the failing row is applied; only a
-    server without transactions gets pipelined adds, and rows in flight when one fails are then listed as
-    applied when they were.
+    pipelined adds, up to 500 per run); the rest one by one. Either way each row's outcome is reported. When
+    the server refuses an add, nothing more is sent; rows already in flight finish and are listed as applied
+    when they were, the rest as not attempted.
     """
     result = ImportResult()
     todo = [op for op in plan.operations if op.action != "unchanged"]

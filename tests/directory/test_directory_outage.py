@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -154,6 +155,45 @@ def test_long_folder_gets_a_short_socket(tmp_path: Path) -> None:
         assert len(str(server.layout.socket)) < 100
         directory = LdapDirectory(config_for(server, uris=(server.ldapi_uri,)))
         directory.check()
+        directory.close()
+    finally:
+        server.stop()
+
+
+def test_a_database_written_before_writemap_keeps_its_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Instances created before the managed slapd wrote through LMDB's memory map open and grow as before."""
+    import directory.slapd as slapd_module
+
+    rendered = slapd_module.render_slapd_conf
+
+    def without_writemap(*args: Any, **kwargs: Any) -> str:
+        text = rendered(*args, **kwargs)
+        assert "envflags writemap" in text
+        return text.replace("envflags writemap", "")
+
+    monkeypatch.setattr(slapd_module, "render_slapd_conf", without_writemap)
+    server = start_slapd(tmp_path / "s")
+    try:
+        directory = LdapDirectory(config_for(server))
+        directory.create_unit("HNI", "Thành ủy Hà Nội", UnitKind.MUNICIPAL_COMMITTEE)
+        directory.create_person(NewPerson(uid="cu.an", full_name="Nguyễn Văn An", unit_code="HNI", password=PASSWORD))
+        directory.close()
+    finally:
+        server.stop()
+    monkeypatch.setattr(slapd_module, "render_slapd_conf", rendered)
+    assert server.ensure_running() is True
+    try:
+        assert "envflags writemap" in server.layout.conf.read_text()
+        directory = LdapDirectory(config_for(server))
+        outcomes = directory.create_people(
+            [NewPerson(uid=f"moi.{i}", full_name=f"Trần Thị Mới {i}", unit_code="HNI") for i in range(50)]
+        )
+        assert outcomes == [None] * 50
+        assert directory.get_person("cu.an").unit is not None
+        assert directory.authenticate("cu.an", PASSWORD).ok
+        assert sorted(p.uid for p in directory.iter_people(unit_code="HNI")) == sorted(
+            ["cu.an"] + [f"moi.{i}" for i in range(50)]
+        )
         directory.close()
     finally:
         server.stop()
