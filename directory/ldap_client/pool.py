@@ -77,13 +77,21 @@ class LdapPool:
         raise DirectoryUnavailableError("; ".join(errors) or "no LDAP server answered", self.config.uris)
 
     def _checkout(self, kind: str) -> tuple[_Slot, bool]:
-        with self._lock:
-            if self._pid != os.getpid():
-                self._idle = {"service": [], "bind": []}
-                self._pid = os.getpid()
-            idle = self._idle[kind]
-            if idle:
-                return idle.pop(), True
+        stale: list[_Slot] = []
+        try:
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._idle = {"service": [], "bind": []}
+                    self._pid = os.getpid()
+                idle = self._idle[kind]
+                while idle:
+                    slot = idle.pop()
+                    if not self._is_stale_fallback(slot):
+                        return slot, True
+                    stale.append(slot)
+        finally:
+            for slot in stale:
+                slot.conn.close()
         return self._open(kind), False
 
     def _is_stale_fallback(self, slot: _Slot) -> bool:
