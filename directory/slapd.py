@@ -30,9 +30,9 @@ from directory.slapd_replication import (
     SlapdReplication,
     context_csns,
     peer_status,
-    provider_has_data,
     replication_database_lines,
     replication_global_lines,
+    seeds_the_directory,
 )
 
 __all__ = ["ManagedSlapd", "SlapdError", "SlapdTls"]
@@ -342,16 +342,8 @@ class ManagedSlapd:
             conn.close()
 
     def _seeds_the_directory(self) -> bool:
-        """Whether an empty database gets the base entries here: alone, or as server 1 with no provider holding data.
-
-        Only one server may create them: the same DNs created on two servers would be two different entries.
-        """
-        r = self.replication
-        if r is None:
-            return True
-        if r.server_id != 1:
-            return False
-        return not any(provider_has_data(uri, self.service_dn, self.service_password) for uri in r.providers)
+        """Whether an empty database gets the base entries here (see :func:`seeds_the_directory`)."""
+        return seeds_the_directory(self.replication, service_dn=self.service_dn, password=self.service_password)
 
     def replication_status(self) -> list[ReplicationPeer]:
         """Each provider: does it answer, and has it the same changes as this server."""

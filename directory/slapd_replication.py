@@ -25,6 +25,7 @@ __all__ = [
     "provider_has_data",
     "replication_database_lines",
     "replication_global_lines",
+    "seeds_the_directory",
     "sync_state",
 ]
 
@@ -127,6 +128,18 @@ def provider_has_data(uri: str, service_dn: str, password: str, timeout: float =
     except DirectoryError:
         return False
     return True
+
+
+def seeds_the_directory(replication: SlapdReplication | None, *, service_dn: str, password: str) -> bool:
+    """Whether a server with an empty database creates the base entries: alone, or as server 1 when no
+    provider holds the directory yet. The others wait for replication to bring them: the same DNs created on
+    two servers would be two different entries (two entryUUIDs) in conflict.
+    """
+    if replication is None:
+        return True
+    if replication.server_id != 1:
+        return False
+    return not any(provider_has_data(uri, service_dn, password) for uri in replication.providers)
 
 
 def peer_status(
