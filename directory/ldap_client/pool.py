@@ -86,7 +86,7 @@ class LdapPool:
                 idle = self._idle[kind]
                 while idle:
                     slot = idle.pop()
-                    if not self._is_stale_fallback(slot):
+                    if not self._is_unusable(slot):
                         return slot, True
                     stale.append(slot)
         finally:
@@ -99,9 +99,14 @@ class LdapPool:
         age = time.monotonic() - slot.opened
         return slot.uri != self.config.uris[0] and age >= self.config.retry_down_after
 
+    def _is_unusable(self, slot: _Slot) -> bool:
+        """Not to be reused: a stale fallback, or a connection to a server that just failed (a hung server
+        would cost every pooled connection to it one timeout each)."""
+        return self._is_stale_fallback(slot) or self._down_until.get(slot.uri, 0.0) > time.monotonic()
+
     def _checkin(self, kind: str, slot: _Slot) -> None:
         with self._lock:
-            keep = not self._is_stale_fallback(slot)
+            keep = not self._is_unusable(slot)
             if keep and self._pid == os.getpid() and len(self._idle[kind]) < self.config.pool_size:
                 slot.used = time.monotonic()
                 self._idle[kind].append(slot)

@@ -180,3 +180,30 @@ def test_the_client_fails_over_when_a_provider_dies_and_comes_back_when_it_retur
             os.kill(b_pid, signal.SIGCONT)
     finally:
         client.close()
+
+
+def test_a_hung_provider_costs_one_timeout_not_one_per_pooled_connection(
+    pair: ProviderPair, unique: Callable[[str], str]
+) -> None:
+    client = LdapDirectory(pair.config(pair.a, pair.b, timeout=1.0))
+    a_pid = pair.a.pid()
+    assert a_pid is not None
+    try:
+        uid = add_official(client, unique)
+        wait_in_sync(pair.a, pair.b)
+        with client.pool.pinned(), client.pool.pinned():
+            pass  # two service connections to A wait in the pool
+        os.kill(a_pid, signal.SIGSTOP)  # A accepts connections and answers nothing
+        started = time.monotonic()
+        with pytest.raises(DirectoryUnavailableError):
+            client.get_person(uid)  # the call sent to A waits for the timeout: this one a user sees
+        timed_out = time.monotonic() - started
+        started = time.monotonic()
+        assert client.get_person(uid).uid == uid  # the other pooled connection to A is not tried
+        print(
+            f"\nA hung: the call sent to it failed after {timed_out:.2f} s, the next answered by B in "
+            f"{(time.monotonic() - started) * 1000:.1f} ms"
+        )
+    finally:
+        os.kill(a_pid, signal.SIGCONT)
+        client.close()
