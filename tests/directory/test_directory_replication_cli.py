@@ -46,27 +46,22 @@ def antin(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_two_providers_started_with_serve_replicate_and_print_their_status(tmp_path: Path) -> None:
     require_command("slapd")
-    port_a, port_b = free_port(), free_port()
-    uri_a, uri_b = f"ldap://127.0.0.1:{port_a}", f"ldap://127.0.0.1:{port_b}"
+    port_a, port_b, port_b_extra = free_port(), free_port(), free_port()
+    uri_a = f"ldap://127.0.0.1:{port_a}"
+    uri_b = f"ldap://127.0.0.2:{port_b_extra}"  # B's --listen address: A reaches B only there
     env_a, env_b = antin_env(tmp_path / "a", port_a), antin_env(tmp_path / "b", port_b)
     log_a, log_b = tmp_path / "a.log", tmp_path / "b.log"
+    commands = {
+        "1": ["--server-id", "1", "--provider", uri_b],
+        "2": ["--server-id", "2", "--provider", uri_a, "--listen", f"{uri_b}/"],
+    }
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        for env, log, server_id, other in ((env_a, log_a, "1", uri_b), (env_b, log_b, "2", uri_a)):
+        for env, log, server_id in ((env_a, log_a, "1"), (env_b, log_b, "2")):
             with open(log, "wb") as out:
                 procs.append(
                     subprocess.Popen(
-                        [
-                            sys.executable,
-                            "-m",
-                            "antin",
-                            "directory",
-                            "serve",
-                            "--server-id",
-                            server_id,
-                            "--provider",
-                            other,
-                        ],
+                        [sys.executable, "-m", "antin", "directory", "serve", *commands[server_id]],
                         env=env,
                         stdout=out,
                         stderr=subprocess.STDOUT,
