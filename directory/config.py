@@ -25,7 +25,9 @@ class DirectoryConfig:
     ca_file: Path | None = None
     """CA certificates that sign the servers' certificates; None uses the system's."""
     timeout: float = 5.0
-    """Seconds to connect and seconds for each operation."""
+    """Seconds for each operation (and to connect, when ``connect_timeout`` is longer)."""
+    connect_timeout: float = 1.0
+    """Seconds to open a TCP connection: a server that does not answer is given up for the next one."""
     page_size: int = 500
     """Entries per page in paged searches."""
     pool_size: int = 4

@@ -74,6 +74,7 @@ def _build_directory(instance: Instance) -> LdapDirectory:
         start_tls=d.start_tls,
         ca_file=d.ca_file,
         timeout=d.timeout,
+        connect_timeout=d.connect_timeout,
         page_size=d.page_size,
         pool_size=d.pool_size,
     )

@@ -24,7 +24,8 @@ class DirectorySettings:
     start_tls: bool = doc("issue StartTLS on ldap:// connections", False)
     ca_file: Path | None = doc("CA certificates that sign the LDAP servers' certificates", None)
     port: int = doc("port of the managed slapd on 127.0.0.1 (0 picks one from the data folder)", 0)
-    timeout: float = doc("seconds for connecting and for each operation", 5.0)
+    timeout: float = doc("seconds for each operation", 5.0)
+    connect_timeout: float = doc("seconds to connect before the next URI is tried", 1.0)
     page_size: int = doc("entries per page in paged searches", 500)
     pool_size: int = doc("LDAP connections kept per process", 4)
 
@@ -44,6 +45,8 @@ class DirectorySettings:
                 problems["uris"] = f"{uri!r} is not an ldap://, ldaps:// or ldapi:// URI"
         if self.timeout <= 0:
             problems["timeout"] = "must be more than 0 seconds"
+        if self.connect_timeout <= 0:
+            problems["connect_timeout"] = "must be more than 0 seconds"
         return problems
 
     def production_problems(self) -> dict[str, str]:

@@ -25,6 +25,15 @@ from directory.errors import DirectoryError, DirectoryUnavailableError, NotFound
 from directory.ldap_client import LdapConnection, Modification, connect_external, explode_dn
 from directory.policy import SERVICE_POLICY, PasswordPolicy
 from directory.slapd_config import SlapdLayout, render_slapd_conf, schema_text
+from directory.slapd_replication import (
+    ReplicationPeer,
+    SlapdReplication,
+    context_csns,
+    peer_status,
+    replication_database_lines,
+    replication_global_lines,
+    seeds_the_directory,
+)
 
 __all__ = ["ManagedSlapd", "SlapdError", "SlapdTls"]
 
@@ -69,6 +78,7 @@ class ManagedSlapd:
         password_hash: str = "{ARGON2}",  # noqa: S107 (a scheme name)
         default_policy: PasswordPolicy | None = None,
         tls: SlapdTls | None = None,
+        replication: SlapdReplication | None = None,
     ) -> None:
         self.layout = SlapdLayout(Path(folder))
         self.base_dn = base_dn
@@ -77,6 +87,9 @@ class ManagedSlapd:
         self.password_hash = password_hash
         self.default_policy = default_policy or PasswordPolicy()
         self.tls = tls
+        self.replication = replication
+        self.extra_listeners: tuple[str, ...] = ()
+        """More listener URLs (``-h``) than loopback and ldapi: what other providers connect to."""
         self._proc: subprocess.Popen[bytes] | None = None
 
     # -- names -----------------------------------------------------------------------------------------
@@ -187,6 +200,13 @@ class ManagedSlapd:
             admin_dn=self.admin_dn,
             password_hash=self.password_hash,
             tls=(self.tls.cert_file, self.tls.key_file) if self.tls else None,
+            global_extra=replication_global_lines(self.replication),
+            database_extra=replication_database_lines(
+                self.replication,
+                base_dn=self.base_dn,
+                service_dn=self.service_dn,
+                service_password=self.service_password,
+            ),
         )
         self.layout.conf.write_text(conf, encoding="utf-8")
         self.layout.conf.chmod(0o600)
@@ -212,6 +232,7 @@ class ManagedSlapd:
         self.layout.socket.unlink(missing_ok=True)
         self.layout.pidfile.unlink(missing_ok=True)
         listen = f"{self.ldap_uri}/ {self.ldapi_uri}" + (f" {self.ldaps_uri}/" if self.ldaps_uri else "")
+        listen += "".join(f" {uri}" for uri in self.extra_listeners)
         with open(self.layout.logfile, "ab") as log:
             # -d 0 keeps slapd in the foreground of its own session: we know its pid and it outlives us.
             self._proc = subprocess.Popen(
@@ -312,11 +333,31 @@ class ManagedSlapd:
         conn = self.admin_connection()
         try:
             if conn.read(self.base_dn, ["1.1"]) is None:
+                if not self._seeds_the_directory():
+                    return  # a provider holds the directory: replication brings the base entries
                 for dn, attrs in self.base_entries():
                     conn.add(dn, attrs)
             self._ensure_service_password(conn)
         finally:
             conn.close()
+
+    def _seeds_the_directory(self) -> bool:
+        """Whether an empty database gets the base entries here (see :func:`seeds_the_directory`)."""
+        return seeds_the_directory(self.replication, service_dn=self.service_dn, password=self.service_password)
+
+    def replication_status(self) -> list[ReplicationPeer]:
+        """Each provider: does it answer, and has it the same changes as this server."""
+        if self.replication is None:
+            return []
+        conn = self.admin_connection(timeout=1.0)
+        try:
+            local = context_csns(conn, self.base_dn)
+        finally:
+            conn.close()
+        return [
+            peer_status(uri, local, base_dn=self.base_dn, service_dn=self.service_dn, password=self.service_password)
+            for uri in self.replication.providers
+        ]
 
     def base_entries(self) -> list[tuple[str, dict[str, list[str]]]]:
         base = self.base_dn

@@ -6,6 +6,7 @@ The same overlays, indexes and ACLs are what a production OpenLDAP needs (docs/d
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -137,11 +138,15 @@ def render_slapd_conf(
     schema_dir: Path = Path("/etc/ldap/schema"),
     max_size: int = 8 * 1024**3,
     tls: tuple[Path, Path] | None = None,
+    global_extra: Sequence[str] = (),
+    database_extra: Sequence[str] = (),
 ) -> str:
     """slapd.conf for one managed instance.
 
     The directory admin is whoever connects on the ldapi socket with the same Unix uid as this process
     (SASL EXTERNAL); it has no password. The service account writes everything under the suffix.
+    ``global_extra`` and ``database_extra`` end the global and the database sections (replication's lines,
+    :mod:`directory.slapd_replication`).
     """
     uid = os.getuid()
     policies_dn = f"ou=policies,{base_dn}"
@@ -152,6 +157,7 @@ def render_slapd_conf(
         f"include {layout.schema}",
         f"modulepath {module_path}",
         *(f"moduleload {name}" for name in MODULES),
+        *global_extra,
         f"pidfile {layout.pidfile}",
         f"argsfile {layout.argsfile}",
         f"password-hash {password_hash}",
@@ -214,6 +220,7 @@ def render_slapd_conf(
         f'ppolicy_default "cn=default,{policies_dn}"',
         "ppolicy_hash_cleartext",
         "ppolicy_use_lockout",
+        *database_extra,
         "",
     ]
     return "\n".join(out)

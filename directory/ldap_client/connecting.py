@@ -21,7 +21,8 @@ def open_ldap(uri: str, config: DirectoryConfig) -> Any:
         # a signal (Ctrl-C taken as a stop request, a worker's SIGCHLD) must not fail the call in progress:
         # libldap waits again after EINTR instead of reporting "Interrupted system call"
         conn.set_option(ldap.OPT_RESTART, ldap.OPT_ON)
-        conn.set_option(ldap.OPT_NETWORK_TIMEOUT, config.timeout)
+        # a dead host never refuses: give up connecting quickly so that the next URI is tried within a second
+        conn.set_option(ldap.OPT_NETWORK_TIMEOUT, min(config.connect_timeout, config.timeout))
         conn.set_option(ldap.OPT_TIMEOUT, config.timeout)
         if config.ca_file is not None:
             conn.set_option(ldap.OPT_X_TLS_CACERTFILE, str(config.ca_file))

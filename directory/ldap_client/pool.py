@@ -25,6 +25,7 @@ class _Slot:
     conn: LdapConnection
     uri: str
     used: float = field(default_factory=time.monotonic)
+    opened: float = field(default_factory=time.monotonic)
 
 
 class LdapPool:
@@ -33,8 +34,10 @@ class LdapPool:
     Two kinds: *service* connections stay bound as the service account; *bind* connections only check
     people's passwords (their identity changes with every bind, so they never serve a search on the
     service's behalf). A URI that fails is skipped for ``retry_down_after`` seconds while another answers;
-    when every URI fails the caller gets :class:`DirectoryUnavailableError` at once. After a fork (gunicorn)
-    the pool starts afresh: connections are never shared between processes.
+    when every URI fails the caller gets :class:`DirectoryUnavailableError` at once. A connection to any but
+    the first URI is not reused once it is ``retry_down_after`` seconds old, so that the pool comes back to
+    the first server when it returns. After a fork (gunicorn) the pool starts afresh: connections are never
+    shared between processes.
     """
 
     def __init__(self, config: DirectoryConfig) -> None:
@@ -74,18 +77,37 @@ class LdapPool:
         raise DirectoryUnavailableError("; ".join(errors) or "no LDAP server answered", self.config.uris)
 
     def _checkout(self, kind: str) -> tuple[_Slot, bool]:
-        with self._lock:
-            if self._pid != os.getpid():
-                self._idle = {"service": [], "bind": []}
-                self._pid = os.getpid()
-            idle = self._idle[kind]
-            if idle:
-                return idle.pop(), True
+        stale: list[_Slot] = []
+        try:
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._idle = {"service": [], "bind": []}
+                    self._pid = os.getpid()
+                idle = self._idle[kind]
+                while idle:
+                    slot = idle.pop()
+                    if not self._is_unusable(slot):
+                        return slot, True
+                    stale.append(slot)
+        finally:
+            for slot in stale:
+                slot.conn.close()
         return self._open(kind), False
+
+    def _is_stale_fallback(self, slot: _Slot) -> bool:
+        """A connection to a fallback server, old enough that the first one should be tried again."""
+        age = time.monotonic() - slot.opened
+        return slot.uri != self.config.uris[0] and age >= self.config.retry_down_after
+
+    def _is_unusable(self, slot: _Slot) -> bool:
+        """Not to be reused: a stale fallback, or a connection to a server that just failed (a hung server
+        would cost every pooled connection to it one timeout each)."""
+        return self._is_stale_fallback(slot) or self._down_until.get(slot.uri, 0.0) > time.monotonic()
 
     def _checkin(self, kind: str, slot: _Slot) -> None:
         with self._lock:
-            if self._pid == os.getpid() and len(self._idle[kind]) < self.config.pool_size:
+            keep = not self._is_unusable(slot)
+            if keep and self._pid == os.getpid() and len(self._idle[kind]) < self.config.pool_size:
                 slot.used = time.monotonic()
                 self._idle[kind].append(slot)
                 return
