@@ -179,11 +179,15 @@ class Delegation:
     def _check_may_grant(self, actor: Actor, role: AdminRole, unit_code: str) -> None:
         if actor.operator:
             return
-        needed = {AdminAction.GRANTS_MANAGE, *ROLE_ACTIONS[role]}
-        if not self.units_holding(actor, AdminAction.GRANTS_MANAGE):
+        managed = self.units_holding(actor, AdminAction.GRANTS_MANAGE)
+        if not managed:
             raise NotPermittedError(AdminAction.GRANTS_MANAGE.value)
         path = [ROOT_UNIT] if unit_code == ROOT_UNIT else (self.unit_path(unit_code) or [unit_code])
-        for action in sorted(needed):
+        if not covers(managed, path):
+            if unit_code == ROOT_UNIT:
+                raise GrantRefusedError(f"only a platform administrator grants on the root ({ROOT_UNIT})")
+            raise OutOfReachError("unit", unit_code)  # another province's unit reads like no unit at all
+        for action in sorted(ROLE_ACTIONS[role]):
             if not covers(self.units_holding(actor, action), path):
                 raise GrantRefusedError(f"you do not hold {action.value} on {unit_code}: you cannot grant {role.value}")
 
