@@ -22,7 +22,16 @@ from directory.models import AccountStatus, Person
 from directory.names import ascii_fold
 from directory.service import LdapDirectory
 
-__all__ = ["AccountEnder", "InvalidQueryError", "Officials", "OfficialsPage", "SelfDisableError", "person_json"]
+__all__ = [
+    "DEFAULT_PAGE",
+    "MAX_PAGE",
+    "AccountEnder",
+    "InvalidQueryError",
+    "Officials",
+    "OfficialsPage",
+    "SelfDisableError",
+    "person_json",
+]
 
 MAX_PAGE = 200
 DEFAULT_PAGE = 50
@@ -80,11 +89,16 @@ class Officials:
         self.end_access = end_access
 
     def search(
-        self, actor: Actor, text: str = "", *, unit: str | None = None, cursor: str | None = None, size: int = 0
+        self,
+        actor: Actor,
+        text: str = "",
+        *,
+        unit: str | None = None,
+        cursor: str | None = None,
+        size: int = DEFAULT_PAGE,
     ) -> OfficialsPage:
         """One page of the officials in ``actor``'s units (or in ``unit``) whose name (with or without diacritics),
         login, e-mail or employee number contains ``text``."""
-        size = size or DEFAULT_PAGE
         if not 1 <= size <= MAX_PAGE:
             raise InvalidQueryError(f"page size must be between 1 and {MAX_PAGE}")
         text = text.strip()

@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
 from admin.delegation import Actor
 from admin.errors import AdminError
-from admin.officials import person_json
+from admin.officials import DEFAULT_PAGE, person_json
 from admin.service import AdminService
 from antin.kernel.errors import problem_response
 from antin.kernel.web import exempt_blueprint
@@ -127,7 +127,7 @@ def search_officials() -> Response:
         request.args.get("q", ""),
         unit=request.args.get("unit") or None,
         cursor=request.args.get("cursor") or None,
-        size=_int_arg("size", 0),
+        size=_int_arg("size", DEFAULT_PAGE),
     )
     return jsonify({"items": [person_json(p) for p in page.items], "next_cursor": page.cursor})
 

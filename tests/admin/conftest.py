@@ -91,7 +91,9 @@ def admin_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdminPl
     app = create_app(settings, instance=instance)
     late.app = app
     get_provider(instance).clients.add(
-        ClientSpec(name="Bàn quản trị", client_id="admin-console", grant_types=("client_credentials",), scopes=("admin",))
+        ClientSpec(
+            name="Bàn quản trị", client_id="admin-console", grant_types=("client_credentials",), scopes=("admin",)
+        )
     )
     delegation = admin_service(instance).delegation
     for login, (role, unit) in {**ADMINS, **AUDITORS}.items():
