@@ -112,3 +112,14 @@ def test_the_cli_grants_lists_and_revokes(admin_platform: AdminPlatform, unique:
     unknown = runner.invoke(admin_cli, ["grant", unique("nobody"), "--role", "auditor", "--unit", "BNH"], obj=obj)
     assert unknown.exit_code != 0 and "no official" in unknown.output
     assert runner.invoke(admin_cli, ["revoke", "999999"], obj=obj).exit_code != 0
+
+
+def test_the_demo_grants_its_administrators_once(admin_platform: AdminPlatform) -> None:
+    from admin.demo import grant_demo_administrators
+
+    for _ in range(2):
+        shown = grant_demo_administrators(admin_platform.instance)
+    assert ("dungpt", "platform-admin", "*") in shown and ("tuanbv", "unit-admin", "BNH") in shown
+    held = [(g.login, g.role.value, g.unit_code) for g in admin_platform.service.delegation.grants(OPERATOR)]
+    for grant in shown:
+        assert held.count(grant) == 1
