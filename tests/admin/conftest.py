@@ -27,7 +27,7 @@ from directory.models import NewPerson
 from directory.service import LdapDirectory
 from idp.oidc.clients import ClientSpec
 from idp.oidc.grants import GrantContext
-from idp.oidc.service import get_provider, replace_directory
+from idp.oidc.service import OidcProvider, get_provider, replace_directory
 from tests.directory.conftest import PASSWORD, config_for, start_slapd
 from tests.idp.oidc_harness import _Late
 
@@ -42,6 +42,14 @@ class AdminPlatform:
     app: Flask
     instance: Instance
     ldap: LdapDirectory
+
+    @property
+    def issuer(self) -> str:  # what tests.idp.rp needs of a provider
+        return self.base_url
+
+    @property
+    def provider(self) -> OidcProvider:
+        return get_provider(self.instance)
 
     @property
     def service(self) -> AdminService:

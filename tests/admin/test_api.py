@@ -17,6 +17,8 @@ from directory.demo_data import DEMO_OFFICIALS, DEMO_UNITS
 from idp.oidc import resource_server_checks
 from signing.service import signing_service
 from tests.admin.conftest import OPERATOR, AdminPlatform
+from tests.directory.conftest import PASSWORD
+from tests.idp.rp import Browser, RelyingParty
 
 pytestmark = pytest.mark.slapd
 
@@ -150,16 +152,23 @@ def test_disabling_ends_sessions_and_revokes_tokens_and_certificates_at_once(
     uid = admin_platform.new_official("BNH-PHATTICH-CB1", unique, full_name="Trần Thị Bích")
     instance = admin_platform.instance
     certificate = signing_service(instance).issue_certificate(uid)
-    their_token = admin_platform.token(uid)  # an access token of theirs, with its grant at the provider
-    jti = json.loads(base64.urlsafe_b64decode(their_token.split(".")[1] + "==").decode())["jti"]
+    # they sign in to an application in a browser: an SSO session, an access token and a refresh token
+    rp = RelyingParty.register(admin_platform)  # type: ignore[arg-type]
+    browser = Browser(admin_platform.issuer)
+    tokens = rp.code_flow(browser, username=uid, password=PASSWORD)
+    jti = json.loads(base64.urlsafe_b64decode(tokens["access_token"].split(".")[1] + "==").decode())["jti"]
     checks = resource_server_checks(instance)
     assert not checks.access_token_revoked(jti)
+    assert rp.authorize(browser, prompt="none").params.get("code")
 
     response = admin_platform.call("POST", f"/api/admin/officials/{uid}/disable", "tuanbv", json={"status": "retired"})
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "retired"
     assert not admin_platform.ldap.get_person(uid).active
     assert checks.access_token_revoked(jti)  # the provider now refuses what it issued them
+    assert rp.authorize(browser, prompt="none").params["error"] == "login_required"  # the SSO session is over
+    refresh = rp.token_request({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
     [revoked] = [c for c in signing_service(instance).ca.certificates() if c.serial == certificate.serial]
     assert revoked.status == "revoked"
     tuanbv = admin_platform.ldap.get_person("tuanbv").entry_uuid
