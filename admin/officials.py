@@ -18,7 +18,7 @@ from admin.delegation import Actor, Delegation
 from admin.errors import AdminError, NotPermittedError, OutOfReachError
 from admin.models import ROOT_UNIT, AdminAction
 from antin.kernel.audit import AuditEvent, AuditLog
-from directory.models import AccountStatus, Person
+from directory.models import AccountStatus, Person, PersonBrief
 from directory.names import ascii_fold
 from directory.service import LdapDirectory
 
@@ -114,22 +114,28 @@ class Officials:
                 raise NotPermittedError(AdminAction.OFFICIALS_READ.value)
         query = {"t": text, "u": tops}
         offset = _offset_of(cursor, query)
-        matches = self._matching(text, tops)
-        page: list[Person] = []
-        for index, person in enumerate(matches):
+        wanted: list[str] = []
+        more = False
+        for index, brief in enumerate(self._matching(text, tops)):
             if index < offset:
                 continue
-            if len(page) == size:
-                return OfficialsPage(tuple(page), _cursor(offset + size, query))
-            page.append(person)
-        return OfficialsPage(tuple(page), None)
+            if len(wanted) == size:
+                more = True
+                break
+            wanted.append(brief.uid)
+        # only the page is read in full (unit path, groups), in one search
+        found = self.directory.find_people(wanted) if wanted else {}
+        page = tuple(found[uid.lower()] for uid in wanted if uid.lower() in found)
+        return OfficialsPage(page, _cursor(offset + size, query) if more else None)
 
-    def _matching(self, text: str, tops: list[str] | None) -> Iterator[Person]:
+    def _matching(self, text: str, tops: list[str] | None) -> Iterator[PersonBrief]:
+        """The officials under ``tops`` that match, in the directory's order; the match is made here, on folded
+        text, because LDAP's substring match does not ignore diacritics."""
         needle = fold(text)
         for top in tops if tops is not None else [None]:
-            for person in self.directory.iter_people(unit_code=top):
-                if not needle or _matches(person, needle):
-                    yield person
+            for brief in self.directory.iter_people_brief(unit_code=top):
+                if not needle or _matches(brief, needle):
+                    yield brief
 
     def get(self, actor: Actor, login: str) -> Person:
         return self._reachable(actor, AdminAction.OFFICIALS_READ, login)
@@ -169,7 +175,7 @@ class Officials:
         return person
 
 
-def _matches(person: Person, needle: str) -> bool:
+def _matches(person: PersonBrief, needle: str) -> bool:
     if needle in fold(person.full_name) or needle in person.uid.casefold():
         return True
     if person.mail and needle in person.mail.casefold():

@@ -7,6 +7,7 @@ next page.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from collections.abc import Iterator, Sequence
 from typing import Literal
@@ -14,7 +15,7 @@ from typing import Literal
 from directory.entries import PERSON_ATTRS, is_locked, status_of
 from directory.errors import DirectoryError, InvalidInputError, NotFoundError
 from directory.ldap_client import Entry, LdapConnection, Scope, filter_format
-from directory.models import AccountStatus, Page, Person
+from directory.models import AccountStatus, Page, Person, PersonBrief
 from directory.service.base import MAX_LOGIN, PEOPLE_FILTER, plausible_login
 from directory.service.units import UnitsMixin
 from directory.validation import check_text, check_uuid
@@ -186,6 +187,29 @@ class PeopleMixin(UnitsMixin):
                 yield from self._people(conn, entries)
                 if not cookie:
                     return
+
+    def iter_people_brief(self, *, unit_code: str | None = None) -> Iterator[PersonBrief]:
+        """Every official (under a unit) by login, name, e-mail and employee number only: no unit path, no groups.
+
+        For scans that match in Python (a search without diacritics) and then read the few they keep in full.
+        """
+        base = self.get_unit(unit_code).dn if unit_code else self.config.base_dn
+        attrs = ("uid", "cn", "mail", "employeeNumber")
+        with self.pool.pinned() as conn:
+            cookie = b""
+            try:
+                while True:
+                    entries, cookie = conn.search_page(base, "sub", PEOPLE_FILTER, attrs, self.config.page_size, cookie)
+                    for e in entries:
+                        uid = e.first("uid")
+                        if uid:
+                            yield PersonBrief(uid, e.first("cn") or "", e.first("mail"), e.first("employeeNumber"))
+                    if not cookie:
+                        return
+            finally:
+                if cookie:  # the caller stopped early: abandon the rest of the paged search on the server
+                    with contextlib.suppress(DirectoryError):
+                        conn.search_page(base, "sub", PEOPLE_FILTER, ["1.1"], 0, cookie)
 
     def _people_filter(self, text: str | None, status: AccountStatus | None) -> str:
         parts = [PEOPLE_FILTER]
