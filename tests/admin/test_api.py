@@ -250,3 +250,11 @@ def test_every_admin_route_is_described_in_the_openapi_document(admin_platform: 
         assert operation["security"] == [{"adminBearer": []}]
         assert "403" in operation["responses"]
     assert doc["components"]["securitySchemes"]["adminBearer"]["scheme"] == "bearer"
+
+
+def test_filter_probes_in_a_login_or_a_query_find_nobody(admin_platform: AdminPlatform) -> None:
+    for login in ("*", "*)(uid=*", "phonglt)(|(uid=*"):
+        problem(admin_platform.call("GET", f"/api/admin/officials/{login}", "tuanbv"), 404)
+        problem(admin_platform.call("GET", f"/api/admin/officials/{login}", "dungpt"), 404)
+    assert walk(admin_platform, "tuanbv", q="*)(uid=*") == []
+    assert walk(admin_platform, "dungpt", q="*") == []
