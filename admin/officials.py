@@ -133,7 +133,7 @@ class Officials:
         text, because LDAP's substring match does not ignore diacritics."""
         needle = fold(text)
         for top in tops if tops is not None else [None]:
-            for brief in self.directory.iter_people_brief(unit_code=top):
+            for brief in self.directory.iter_people_brief(unit_code=top, folded=needle):
                 if not needle or _matches(brief, needle):
                     yield brief
 

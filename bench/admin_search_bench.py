@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                 "first page, no text": lambda: "",
                 "given + middle name, no diacritics": lambda: fold(" ".join(rng.choice(names).split()[-2:])),
                 "full name, with diacritics": lambda: rng.choice(names),
-                "no match (whole subtree read)": lambda: "zzzz khong co ai",
+                "no match": lambda: "zzzz khong co ai",
             }
             for caller, actor in callers.items():
                 for label, make_query in queries.items():

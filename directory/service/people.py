@@ -188,18 +188,23 @@ class PeopleMixin(UnitsMixin):
                 if not cookie:
                     return
 
-    def iter_people_brief(self, *, unit_code: str | None = None) -> Iterator[PersonBrief]:
-        """Every official (under a unit) by login, name, e-mail and employee number only: no unit path, no groups.
+    def iter_people_brief(self, *, unit_code: str | None = None, folded: str = "") -> Iterator[PersonBrief]:
+        """Officials (under a unit) by login, name, e-mail and employee number only: no unit path, no groups.
 
-        For scans that match in Python (a search without diacritics) and then read the few they keep in full.
+        For searches that match in Python on text folded without diacritics (LDAP's substring match does not
+        ignore them) and then read the few they keep in full. With ``folded`` (lower case, no diacritics: see
+        :func:`directory.names.ascii_fold`) the server already leaves out most of those that cannot match: every
+        official whose folded name, login or e-mail contains it, or whose employee number it is, is among those
+        yielded, but not every one yielded matches.
         """
         base = self.get_unit(unit_code).dn if unit_code else self.config.base_dn
         attrs = ("uid", "cn", "mail", "employeeNumber")
+        filterstr = f"(&{PEOPLE_FILTER}{_folded_superset(folded)})" if folded.strip() else PEOPLE_FILTER
         with self.pool.pinned() as conn:
             cookie = b""
             try:
                 while True:
-                    entries, cookie = conn.search_page(base, "sub", PEOPLE_FILTER, attrs, self.config.page_size, cookie)
+                    entries, cookie = conn.search_page(base, "sub", filterstr, attrs, self.config.page_size, cookie)
                     for e in entries:
                         uid = e.first("uid")
                         if uid:
@@ -209,7 +214,7 @@ class PeopleMixin(UnitsMixin):
             finally:
                 if cookie:  # the caller stopped early: abandon the rest of the paged search on the server
                     with contextlib.suppress(DirectoryError):
-                        conn.search_page(base, "sub", PEOPLE_FILTER, ["1.1"], 0, cookie)
+                        conn.search_page(base, "sub", filterstr, ["1.1"], 0, cookie)
 
     def _people_filter(self, text: str | None, status: AccountStatus | None) -> str:
         parts = [PEOPLE_FILTER]
@@ -224,6 +229,28 @@ class PeopleMixin(UnitsMixin):
             else:
                 parts.append(filter_format("(antinStatus=%s)", status.value))
         return "(&" + "".join(parts) + ")"
+
+
+# Letters that fold onto these (a: à á ả ã ạ ă ằ … â ấ …; d: đ): a folded name's other characters are its own.
+_FOLDED_AWAY = frozenset("aeiouyd")
+
+
+def _folded_superset(folded: str) -> str:
+    """A filter every official matching ``folded`` passes: its name holds, in order, the runs of ``folded`` that
+    no diacritic can change ("van hung" → ``cn=*v*n h*ng*``); logins and e-mails carry no diacritics."""
+    needle = folded.strip().lower()
+    runs: list[str] = []
+    current = ""
+    for char in needle:
+        if char in _FOLDED_AWAY:
+            runs.append(current)
+            current = ""
+        else:
+            current += char
+    runs.append(current)
+    runs = [run.strip() for run in runs if run.strip()]  # LDAP squeezes spaces: a run of spaces asserts nothing
+    name = "(cn=*" + "*".join(filter_format("%s", run) for run in runs) + "*)" if runs else "(cn=*)"
+    return "(|" + name + filter_format("(uid=*%s*)(mail=*%s*)(employeeNumber=%s)", needle, needle, needle) + ")"
 
 
 def _encode_cookie(offset: int, query: dict[str, object]) -> bytes:

@@ -123,3 +123,27 @@ def test_the_demo_grants_its_administrators_once(admin_platform: AdminPlatform) 
     held = [(g.login, g.role.value, g.unit_code) for g in admin_platform.service.delegation.grants(OPERATOR)]
     for grant in shown:
         assert held.count(grant) == 1
+
+
+def test_every_demo_official_is_found_by_any_part_of_their_name_without_diacritics(
+    admin_platform: AdminPlatform,
+) -> None:
+    """The directory narrows a folded search on the server (the runs no diacritic changes); it must never drop a
+    real match: each demo official is found by the folded end of their name, and by the exact one."""
+    from admin.officials import fold
+    from directory.demo_data import DEMO_OFFICIALS
+
+    officials = admin_platform.service.officials
+    everyone = actor(admin_platform, "dungpt")
+    for uid, full_name, _unit, _position, _roles in DEMO_OFFICIALS:
+        words = full_name.split()
+        for text in (fold(" ".join(words[-2:])), full_name.upper(), fold(words[0])[:3], "ß" + words[-1]):
+            found: list[str] = []
+            cursor = None
+            while True:
+                page = officials.search(everyone, text, cursor=cursor, size=200)
+                found += [p.uid for p in page.items]
+                if page.cursor is None:
+                    break
+                cursor = page.cursor
+            assert (uid in found) == (not text.startswith("ß")), (uid, text)
