@@ -258,3 +258,17 @@ def test_filter_probes_in_a_login_or_a_query_find_nobody(admin_platform: AdminPl
         problem(admin_platform.call("GET", f"/api/admin/officials/{login}", "dungpt"), 404)
     assert walk(admin_platform, "tuanbv", q="*)(uid=*") == []
     assert walk(admin_platform, "dungpt", q="*") == []
+
+
+def test_the_admin_scope_is_given_to_a_client_only_when_an_operator_names_it(admin_platform: AdminPlatform) -> None:
+    from idp.oidc.clients import ClientSpec
+
+    clients = admin_platform.provider.clients
+    plain, _ = clients.add(ClientSpec(name="Tra cứu", redirect_uris=("http://localhost:9/cb",), trusted=True))
+    assert "admin" not in plain.scopes
+    named, _ = clients.add(
+        ClientSpec(name="Quản trị", redirect_uris=("http://localhost:9/cb",), scopes=("openid", "admin"))
+    )
+    assert named.scopes == ("openid", "admin")
+    metadata = requests.get(admin_platform.issuer + "/.well-known/openid-configuration", timeout=10).json()
+    assert "admin" in metadata["scopes_supported"]
