@@ -1,1 +1,48 @@
+"""Administration delegated by unit: grants of roles on units, and the admin API over the other features.
 
+The package has the platform's feature shape: ``init_app(app)`` here wires ``/api/admin`` (``admin.views``),
+``admin.service`` is reached through ``admin_service(instance)``, ``admin.errors`` has one root (``AdminError``),
+``admin.models`` the grants table and ``admin.cli`` the ``antin admin`` commands. Nothing imports it but the app
+factory and the CLI.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from antin.kernel.instance import Instance
+
+__all__ = ["init_app"]
+
+
+def init_app(app: Flask, instance: Instance | None = None) -> None:
+    """Register ``/api/admin`` on ``app``; its access tokens are checked like the signing API's (RFC 9068)."""
+    from admin.service import admin_service
+    from admin.views import register
+    from idp.oidc import DPOP_ALGS, resource_server_checks
+    from signing.auth import AccessTokenVerifier
+
+    instance = instance or app.extensions["antin.instance"]
+    issuer = instance.settings.core.issuer
+    verifier = AccessTokenVerifier(
+        issuer,
+        (f"{issuer}/api/admin", issuer),  # RFC 8707 resource when the client asked for one, else the issuer
+        checks=resource_server_checks(instance),
+        dpop_algs=DPOP_ALGS,
+        clock=lambda: instance.clock.now().timestamp(),
+    )
+    register(app, admin_service(instance), verifier)
+    if "antin.openapi" in app.extensions:
+        from admin.openapi import OPENAPI
+        from antin.kernel.openapi import add_openapi
+
+        components = OPENAPI["components"]
+        add_openapi(
+            app,
+            paths=OPENAPI["paths"],
+            schemas=components["schemas"],
+            security_schemes=components["securitySchemes"],
+        )

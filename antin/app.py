@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import admin
 import idp.login
 import idp.oidc
 import signing
@@ -57,4 +58,5 @@ def create_app(settings: Settings | None = None, *, instance: Instance | None = 
     idp.login.init_app(app)
     signing.validation.init_app(app)
     signing.init_app(app)
+    admin.init_app(app)
     return app

@@ -41,6 +41,7 @@ def build_instance(overrides: dict[str, dict[str, Any]] | None = None) -> Instan
 # Each package's commands, imported only when used: `antin audit list` need not load pyHanko. Their one-line
 # help is written here too, so that `antin --help` imports none of them (a test keeps both in step).
 SUBCOMMANDS = {
+    "admin": "admin.cli:admin",
     "backup": "antin.backup:backup",
     "demo": "antin.demo:demo",
     "serve": "antin.serve:serve",
@@ -55,6 +56,7 @@ SUBCOMMANDS = {
     "restore": "antin.restore:restore",
 }
 SHORT_HELP = {
+    "admin": "Delegated administration: roles granted on units (each covers the unit's whole subtree).",
     "audit": "Read and verify the hash-chained audit log.",
     "backup": "Back up this instance into FOLDER (new or empty): database, directory, HSM token, keys, settings.",
     "clients": "Register and manage OpenID Connect clients (relying parties).",
@@ -122,7 +124,7 @@ def cli(ctx: click.Context) -> None:
 
 
 # Groups whose commands change things and record them in the audit log.
-AUDITED_GROUPS = ("directory",)
+AUDITED_GROUPS = ("admin", "directory")
 
 
 def ensure_schema(instance: Instance) -> None:

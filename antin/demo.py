@@ -6,12 +6,14 @@ import contextlib
 import json
 import os
 import threading
+from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
 import click
 from werkzeug.serving import make_server
 
+from admin.demo import grant_demo_administrators
 from antin import lifecycle
 from antin.app import create_app
 from antin.kernel.audit import AuditEvent
@@ -64,7 +66,13 @@ def prepare_directory(instance: Instance, out: ExitStack) -> list[dict[str, str]
     return accounts
 
 
-def print_banner(settings: Settings, accounts: list[dict[str, str]], data_dir: Path, client: dict[str, object]) -> None:
+def print_banner(
+    settings: Settings,
+    accounts: list[dict[str, str]],
+    data_dir: Path,
+    client: dict[str, object],
+    administrators: Sequence[tuple[str, str, str]] = (),
+) -> None:
     click.secho("Ấn Tín — demo instance", bold=True)
     click.echo(f"  issuer:      {settings.core.issuer}")
     click.echo(f"  discovery:   {settings.core.issuer}/.well-known/openid-configuration")
@@ -73,6 +81,9 @@ def print_banner(settings: Settings, accounts: list[dict[str, str]], data_dir: P
         click.echo("  demo accounts (development only):")
         for account in accounts:
             click.echo(f"    {account['uid']:<22} {account['password']:<18} {account['role']}")
+        click.echo("  demo administrators (development only; `antin admin list`):")
+        for login, role, unit in administrators:
+            click.echo(f"    {login:<22} {role} on {unit}")
     if settings.core.env == "development":
         click.echo("  demo OpenID client (development only):")
         click.echo(f"    client_id:     {client['client_id']}")
@@ -115,6 +126,7 @@ def _run(settings: Settings) -> None:
         upgrade(instance.database)
         lifecycle.check()
         accounts = prepare_directory(instance, stack)
+        administrators = grant_demo_administrators(instance)
         lifecycle.check()
         client = ensure_demo_client(instance)
         lifecycle.import_in_steps(PLATFORM_MODULES)
@@ -123,7 +135,7 @@ def _run(settings: Settings) -> None:
         stack.callback(server.server_close)
         lifecycle.check()
         instance.audit.record(AuditEvent.INSTANCE_START, details={"mode": "demo", "issuer": settings.core.issuer})
-        print_banner(settings, accounts, instance.data_dir, client)
+        print_banner(settings, accounts, instance.data_dir, client, administrators)
         serving = threading.Thread(target=server.serve_forever, name="antin-demo-http", daemon=True)
         serving.start()
         stack.callback(serving.join, 5.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import admin.models
 import antin.kernel.audit.models
 import antin.kernel.ratelimit.models
 import idp.oidc.models
@@ -12,6 +13,7 @@ from antin.kernel.database import Base
 __all__ = ["metadata"]
 
 MODEL_MODULES = (
+    admin.models,
     antin.kernel.audit.models,
     idp.oidc.models,
     antin.kernel.ratelimit.models,

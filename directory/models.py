@@ -16,6 +16,7 @@ __all__ = [
     "NewPerson",
     "Page",
     "Person",
+    "PersonBrief",
     "PersonChanges",
     "Unit",
     "UnitKind",
@@ -96,6 +97,16 @@ class Person:
     @property
     def active(self) -> bool:
         return self.status is AccountStatus.ACTIVE and not self.locked
+
+
+@dataclass(frozen=True)
+class PersonBrief:
+    """An official by what a search matches on, without the unit path and groups a :class:`Person` carries."""
+
+    uid: str
+    full_name: str
+    mail: str | None = None
+    employee_number: str | None = None
 
 
 @dataclass(frozen=True)

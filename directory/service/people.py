@@ -7,6 +7,7 @@ next page.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from collections.abc import Iterator, Sequence
 from typing import Literal
@@ -14,7 +15,7 @@ from typing import Literal
 from directory.entries import PERSON_ATTRS, is_locked, status_of
 from directory.errors import DirectoryError, InvalidInputError, NotFoundError
 from directory.ldap_client import Entry, LdapConnection, Scope, filter_format
-from directory.models import AccountStatus, Page, Person
+from directory.models import AccountStatus, Page, Person, PersonBrief
 from directory.service.base import MAX_LOGIN, PEOPLE_FILTER, plausible_login
 from directory.service.units import UnitsMixin
 from directory.validation import check_text, check_uuid
@@ -187,6 +188,34 @@ class PeopleMixin(UnitsMixin):
                 if not cookie:
                     return
 
+    def iter_people_brief(self, *, unit_code: str | None = None, folded: str = "") -> Iterator[PersonBrief]:
+        """Officials (under a unit) by login, name, e-mail and employee number only: no unit path, no groups.
+
+        For searches that match in Python on text folded without diacritics (LDAP's substring match does not
+        ignore them) and then read the few they keep in full. With ``folded`` (lower case, no diacritics: see
+        :func:`directory.names.ascii_fold`) the server already leaves out most of those that cannot match: every
+        official whose folded name, login or e-mail contains it, or whose employee number it is, is among those
+        yielded, but not every one yielded matches.
+        """
+        base = self.get_unit(unit_code).dn if unit_code else self.config.base_dn
+        attrs = ("uid", "cn", "mail", "employeeNumber")
+        filterstr = f"(&{PEOPLE_FILTER}{_folded_superset(folded)})" if folded.strip() else PEOPLE_FILTER
+        with self.pool.pinned() as conn:
+            cookie = b""
+            try:
+                while True:
+                    entries, cookie = conn.search_page(base, "sub", filterstr, attrs, self.config.page_size, cookie)
+                    for e in entries:
+                        uid = e.first("uid")
+                        if uid:
+                            yield PersonBrief(uid, e.first("cn") or "", e.first("mail"), e.first("employeeNumber"))
+                    if not cookie:
+                        return
+            finally:
+                if cookie:  # the caller stopped early: abandon the rest of the paged search on the server
+                    with contextlib.suppress(DirectoryError):
+                        conn.search_page(base, "sub", filterstr, ["1.1"], 0, cookie)
+
     def _people_filter(self, text: str | None, status: AccountStatus | None) -> str:
         parts = [PEOPLE_FILTER]
         if text is not None and text.strip():
@@ -200,6 +229,28 @@ class PeopleMixin(UnitsMixin):
             else:
                 parts.append(filter_format("(antinStatus=%s)", status.value))
         return "(&" + "".join(parts) + ")"
+
+
+# Letters that fold onto these (a: à á ả ã ạ ă ằ … â ấ …; d: đ): a folded name's other characters are its own.
+_FOLDED_AWAY = frozenset("aeiouyd")
+
+
+def _folded_superset(folded: str) -> str:
+    """A filter every official matching ``folded`` passes: its name holds, in order, the runs of ``folded`` that
+    no diacritic can change ("van hung" → ``cn=*v*n h*ng*``); logins and e-mails carry no diacritics."""
+    needle = folded.strip().lower()
+    runs: list[str] = []
+    current = ""
+    for char in needle:
+        if char in _FOLDED_AWAY:
+            runs.append(current)
+            current = ""
+        else:
+            current += char
+    runs.append(current)
+    runs = [run.strip() for run in runs if run.strip()]  # LDAP squeezes spaces: a run of spaces asserts nothing
+    name = "(cn=*" + "*".join(filter_format("%s", run) for run in runs) + "*)" if runs else "(cn=*)"
+    return "(|" + name + filter_format("(uid=*%s*)(mail=*%s*)(employeeNumber=%s)", needle, needle, needle) + ")"
 
 
 def _encode_cookie(offset: int, query: dict[str, object]) -> bytes:

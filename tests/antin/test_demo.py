@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -81,6 +82,7 @@ def test_demo_starts_seeds_serves_and_stops_cleanly(demo_env: dict[str, str]) ->
         out = stop(proc)
     assert f"issuer:      {base}" in out
     assert "demo accounts (development only)" in out
+    assert re.search(r"dungpt +platform-admin on \*", out) and re.search(r"tuanbv +unit-admin on BNH", out)
     assert "Traceback" not in out
     slapd_pid = Path(demo_env["ANTIN_DATA_DIR"]) / "slapd"
     leftovers = subprocess.run(["pgrep", "-f", str(slapd_pid)], capture_output=True, text=True, check=False)

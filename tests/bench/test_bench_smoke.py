@@ -59,6 +59,7 @@ def sides(document: dict[str, Any]) -> dict[str, set[str]]:
 
 def test_every_bench_is_smoke_tested() -> None:
     assert BENCHES == [
+        "admin_search_bench",
         "directory_bench",
         "oidc_bench",
         "oidc_endpoints_bench",
@@ -68,6 +69,16 @@ def test_every_bench_is_smoke_tested() -> None:
         "verify_bench",
         "verify_memory_bench",
     ]
+
+
+@pytest.mark.slapd
+@pytest.mark.xdist_group("bench-admin-search")
+def test_admin_search_bench(tmp_path: Path) -> None:
+    require_command("slapd")
+    found = sides(run_quick("admin_search_bench", tmp_path))
+    for caller in ("platform", "province"):
+        assert f"{caller} admin: given + middle name, no diacritics" in found
+        assert f"{caller} admin: no match" in found
 
 
 @pytest.mark.slapd

@@ -56,6 +56,10 @@ class AuditEvent(enum.StrEnum):
     DIRECTORY_GROUP_MEMBER_REMOVE = "directory:group:member-remove"
     DIRECTORY_IMPORT = "directory:entries:import"
 
+    # delegated administration
+    ADMIN_GRANT_ADD = "admin:grant:add"
+    ADMIN_GRANT_REVOKE = "admin:grant:revoke"
+
     # signing, PKI and time-stamping
     SIGNING_DOCUMENT_SIGN = "signing:document:sign"
     PKI_CERTIFICATE_ISSUE = "pki:certificate:issue"

@@ -1,0 +1,88 @@
+"""What administration stores and speaks of: roles, the actions they allow, and grants of a role on a unit.
+
+A grant gives one administrator (by OIDC ``sub``, the directory's entryUUID) one role on one unit and its whole
+subtree; :data:`ROOT_UNIT` stands for the whole directory, the only unit a platform administrator is granted on.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import DateTime, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from antin.kernel.database import Base
+
+__all__ = ["ROLE_ACTIONS", "ROOT_UNIT", "AdminAction", "AdminGrant", "AdminRole", "GrantView"]
+
+ROOT_UNIT = "*"  # the whole directory: every unit, and officials outside any unit
+
+
+class AdminRole(enum.StrEnum):
+    PLATFORM_ADMIN = "platform-admin"  # quản trị hệ thống: everything, granted on the root only
+    UNIT_ADMIN = "unit-admin"  # quản trị đơn vị: officials, units, groups of the subtree; grants within it
+    AUDITOR = "auditor"  # kiểm tra viên: reads, changes nothing
+    CERTIFICATE_OFFICER = "certificate-officer"  # cán bộ chứng thư số: officials' and seals' certificates
+    CLIENT_MANAGER = "client-manager"  # quản lý ứng dụng: OIDC clients
+
+
+class AdminAction(enum.StrEnum):
+    """What an administrator does to something in a unit; every admin operation names one."""
+
+    OFFICIALS_READ = "officials:read"
+    OFFICIALS_DISABLE = "officials:disable"  # disable and enable
+    UNITS_READ = "units:read"
+    AUDIT_READ = "audit:read"
+    CERTIFICATES_MANAGE = "certificates:manage"
+    CLIENTS_MANAGE = "clients:manage"
+    GRANTS_MANAGE = "grants:manage"  # give or take away roles (only roles whose every action one holds there)
+
+
+_READ = frozenset({AdminAction.OFFICIALS_READ, AdminAction.UNITS_READ})
+ROLE_ACTIONS: dict[AdminRole, frozenset[AdminAction]] = {
+    AdminRole.PLATFORM_ADMIN: frozenset(AdminAction),
+    AdminRole.UNIT_ADMIN: _READ | {AdminAction.OFFICIALS_DISABLE, AdminAction.AUDIT_READ, AdminAction.GRANTS_MANAGE},
+    AdminRole.AUDITOR: _READ | {AdminAction.AUDIT_READ},
+    AdminRole.CERTIFICATE_OFFICER: _READ | {AdminAction.CERTIFICATES_MANAGE},
+    AdminRole.CLIENT_MANAGER: frozenset({AdminAction.CLIENTS_MANAGE}),
+}
+
+
+class AdminGrant(Base):
+    """One role held by one administrator on one unit's subtree."""
+
+    __tablename__ = "admin_grant"
+    __table_args__ = (UniqueConstraint("subject", "role", "unit_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject: Mapped[str] = mapped_column(String(64), index=True)  # the administrator's entryUUID (OIDC sub)
+    role: Mapped[str] = mapped_column(String(32))
+    unit_code: Mapped[str] = mapped_column(String(64))  # a unit's code, or ROOT_UNIT
+    granted_by: Mapped[str] = mapped_column(String(128))  # an administrator's sub, or "cli:<user>"
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+@dataclass(frozen=True)
+class GrantView:
+    """A grant as the CLI and the API show it."""
+
+    id: int
+    subject: str
+    login: str | None  # the administrator's login today (None when the account is gone)
+    role: AdminRole
+    unit_code: str
+    granted_by: str
+    granted_at: datetime
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "subject": self.subject,
+            "login": self.login,
+            "role": self.role.value,
+            "unit": self.unit_code,
+            "granted_by": self.granted_by,
+            "granted_at": self.granted_at.isoformat(),
+        }

@@ -1,0 +1,201 @@
+"""Officials as administrators see them: search within one's units, read one, disable and enable.
+
+Every operation names its :class:`~admin.models.AdminAction` and goes through :meth:`Delegation.authorize`.
+Disabling an official ends their SSO sessions, revokes their grants and refresh tokens at the provider, and revokes
+their signing certificates, at once: the same consequences as ``antin directory users disable``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from admin.delegation import Actor, Delegation
+from admin.errors import AdminError, NotPermittedError, OutOfReachError
+from admin.models import ROOT_UNIT, AdminAction
+from antin.kernel.audit import AuditEvent, AuditLog
+from directory.models import AccountStatus, Person, PersonBrief
+from directory.names import ascii_fold
+from directory.service import LdapDirectory
+
+__all__ = [
+    "DEFAULT_PAGE",
+    "MAX_PAGE",
+    "AccountEnder",
+    "InvalidQueryError",
+    "Officials",
+    "OfficialsPage",
+    "SelfDisableError",
+    "person_json",
+]
+
+MAX_PAGE = 200
+DEFAULT_PAGE = 50
+
+# What ends an account's access elsewhere: (the official, the actor's name) → a summary for the audit log.
+AccountEnder = Callable[[Person, str], dict[str, Any]]
+
+
+class InvalidQueryError(AdminError):
+    status = 400
+    code = "invalid-query"
+
+
+class SelfDisableError(AdminError):
+    status = 409
+    code = "self-disable"
+
+
+@dataclass(frozen=True)
+class OfficialsPage:
+    items: tuple[Person, ...]
+    cursor: str | None  # pass back for the next page; None on the last
+
+
+def person_json(person: Person) -> dict[str, Any]:
+    return {
+        "login": person.uid,
+        "sub": person.entry_uuid,
+        "full_name": person.full_name,
+        "display_name": person.display_name or person.full_name,
+        "mail": person.mail,
+        "phone": person.phone,
+        "employee_number": person.employee_number,
+        "position": person.position,
+        "status": person.status.value,
+        "locked": person.locked,
+        "unit": {"code": person.unit.code, "name": person.unit.name} if person.unit else None,
+        "unit_path": [u.code for u in person.unit_path],
+        "groups": list(person.groups),
+    }
+
+
+def fold(text: str) -> str:
+    """Lower case without Vietnamese diacritics: "Đặng Thị Hương" and "dang thi huong" fold alike."""
+    return ascii_fold(text).casefold()
+
+
+class Officials:
+    def __init__(
+        self, directory: LdapDirectory, delegation: Delegation, audit: AuditLog, end_access: AccountEnder
+    ) -> None:
+        self.directory = directory
+        self.delegation = delegation
+        self.audit = audit
+        self.end_access = end_access
+
+    def search(
+        self,
+        actor: Actor,
+        text: str = "",
+        *,
+        unit: str | None = None,
+        cursor: str | None = None,
+        size: int = DEFAULT_PAGE,
+    ) -> OfficialsPage:
+        """One page of the officials in ``actor``'s units (or in ``unit``) whose name (with or without diacritics),
+        login, e-mail or employee number contains ``text``."""
+        if not 1 <= size <= MAX_PAGE:
+            raise InvalidQueryError(f"page size must be between 1 and {MAX_PAGE}")
+        text = text.strip()
+        if len(text) > 128:
+            raise InvalidQueryError("the search text is over 128 characters")
+        tops: list[str] | None
+        if unit:
+            path = self.delegation.authorize_unit(actor, AdminAction.OFFICIALS_READ, unit)
+            tops = None if path == [ROOT_UNIT] else [path[0]]
+        else:
+            tops = self.delegation.reach(actor, AdminAction.OFFICIALS_READ)
+            if tops == []:
+                raise NotPermittedError(AdminAction.OFFICIALS_READ.value)
+        query = {"t": text, "u": tops}
+        offset = _offset_of(cursor, query)
+        wanted: list[str] = []
+        more = False
+        for index, brief in enumerate(self._matching(text, tops)):
+            if index < offset:
+                continue
+            if len(wanted) == size:
+                more = True
+                break
+            wanted.append(brief.uid)
+        # only the page is read in full (unit path, groups), in one search
+        found = self.directory.find_people(wanted) if wanted else {}
+        page = tuple(found[uid.lower()] for uid in wanted if uid.lower() in found)
+        return OfficialsPage(page, _cursor(offset + size, query) if more else None)
+
+    def _matching(self, text: str, tops: list[str] | None) -> Iterator[PersonBrief]:
+        """The officials under ``tops`` that match, in the directory's order; the match is made here, on folded
+        text, because LDAP's substring match does not ignore diacritics."""
+        needle = fold(text)
+        for top in tops if tops is not None else [None]:
+            for brief in self.directory.iter_people_brief(unit_code=top, folded=needle):
+                if not needle or _matches(brief, needle):
+                    yield brief
+
+    def get(self, actor: Actor, login: str) -> Person:
+        return self._reachable(actor, AdminAction.OFFICIALS_READ, login)
+
+    def disable(self, actor: Actor, login: str, status: AccountStatus = AccountStatus.SUSPENDED) -> Person:
+        person = self._reachable(actor, AdminAction.OFFICIALS_DISABLE, login)
+        if person.entry_uuid == actor.name:
+            raise SelfDisableError("you cannot disable your own account")
+        disabled = self.directory.disable(person.uid, status)
+        ended = self.end_access(disabled, actor.name)
+        self.audit.record(
+            AuditEvent.DIRECTORY_USER_DISABLE,
+            actor=actor.name,
+            subject=disabled.uid,
+            details={"status": status.value, "before": person.status.value, **ended},
+        )
+        return disabled
+
+    def enable(self, actor: Actor, login: str) -> Person:
+        person = self._reachable(actor, AdminAction.OFFICIALS_DISABLE, login)
+        enabled = self.directory.enable(person.uid)
+        self.audit.record(
+            AuditEvent.DIRECTORY_USER_ENABLE,
+            actor=actor.name,
+            subject=enabled.uid,
+            details={"before": person.status.value},
+        )
+        return enabled
+
+    def _reachable(self, actor: Actor, action: AdminAction, login: str) -> Person:
+        """The official ``login`` if ``actor`` may do ``action`` on them; a stranger and nobody read the same."""
+        person = self.directory.find_by_uid(login)
+        path = [u.code for u in person.unit_path] if person is not None else []
+        self.delegation.authorize(actor, action, path, target=("official", login))
+        if person is None:
+            raise OutOfReachError("official", login)
+        return person
+
+
+def _matches(person: PersonBrief, needle: str) -> bool:
+    if needle in fold(person.full_name) or needle in person.uid.casefold():
+        return True
+    if person.mail and needle in person.mail.casefold():
+        return True
+    return bool(person.employee_number and needle == person.employee_number.casefold())
+
+
+def _cursor(offset: int, query: dict[str, Any]) -> str:
+    raw = json.dumps({"o": offset, "q": query}, ensure_ascii=False, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _offset_of(cursor: str | None, query: dict[str, Any]) -> int:
+    if not cursor:
+        return 0
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        offset = int(data["o"])
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise InvalidQueryError("the cursor is not one this search gave") from None
+    if data.get("q") != query or offset < 0:
+        raise InvalidQueryError("the cursor is not one this search gave")
+    return offset

@@ -1,0 +1,274 @@
+"""``/api/admin``: officials searched, read, disabled and enabled through the delegation, by real access tokens of
+the platform's provider; the delegation attacks of issue 12 item 14 as tests (another province, no rights, every
+route)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Callable
+
+import pytest
+import requests
+
+from antin.kernel.audit import AuditEvent
+from directory.demo_data import DEMO_OFFICIALS, DEMO_UNITS
+from idp.oidc import resource_server_checks
+from signing.service import signing_service
+from tests.admin.conftest import OPERATOR, AdminPlatform
+from tests.directory.conftest import PASSWORD
+from tests.idp.rp import Browser, RelyingParty
+
+pytestmark = pytest.mark.slapd
+
+PROBLEM = "application/problem+json"
+
+
+def problem(response: requests.Response, status: int) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"] == PROBLEM
+    body: dict[str, object] = response.json()
+    assert body["status"] == status and "Traceback" not in response.text
+    return body
+
+
+def subtree(top: str) -> set[str]:
+    units = {top}
+    for code, _name, _kind, parent in DEMO_UNITS * 4:  # enough passes for the demo tree's depth
+        if parent in units:
+            units.add(code)
+    return units
+
+
+def logins_under(top: str) -> set[str]:
+    return {uid for uid, _name, unit, _pos, _roles in DEMO_OFFICIALS if unit in subtree(top)}
+
+
+def walk(platform: AdminPlatform, login: str, **params: str) -> list[dict[str, object]]:
+    """Every page of a search, following next_cursor."""
+    items: list[dict[str, object]] = []
+    cursor = ""
+    while True:
+        response = platform.call("GET", "/api/admin/officials", login, params={**params, "cursor": cursor})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        items += body["items"]
+        cursor = body["next_cursor"]
+        if not cursor:
+            return items
+
+
+def test_a_provincial_administrator_lists_their_province_page_by_page(admin_platform: AdminPlatform) -> None:
+    found = walk(admin_platform, "tuanbv", size="4")
+    logins = [str(p["login"]) for p in found]
+    assert len(logins) == len(set(logins))  # no one twice across pages
+    assert logins_under("BNH") <= set(logins)
+    assert all("BNH" in p["unit_path"] for p in found)  # type: ignore[operator]
+    assert not set(logins) & logins_under("HNI")
+
+
+def test_names_are_found_with_or_without_diacritics(admin_platform: AdminPlatform) -> None:
+    for query in ("Hương", "huong", "DANG THI", "đặng thị hương", "huongdt"):
+        found = walk(admin_platform, "dungpt", q=query)
+        assert "huongdt" in [p["login"] for p in found], query
+    [hoa] = [p for p in walk(admin_platform, "tuanbv", q="hoa") if p["login"] == "hoalt"]
+    assert hoa["full_name"] == "Lê Thị Hoa" and hoa["unit"] == {"code": "BNH", "name": "Tỉnh ủy Bắc Ninh"}
+    # the same search by Bắc Ninh's administrator does not reach the centre's Đặng Thị Hương
+    assert walk(admin_platform, "tuanbv", q="dang thi huong") == []
+
+
+def test_a_search_in_a_unit_stays_in_that_unit_and_in_the_callers_reach(admin_platform: AdminPlatform) -> None:
+    found = walk(admin_platform, "tuanbv", unit="BNH-PHATTICH")
+    assert {p["login"] for p in found} == logins_under("BNH-PHATTICH")
+    problem(admin_platform.call("GET", "/api/admin/officials", "tuanbv", params={"unit": "HNI"}), 404)
+    problem(admin_platform.call("GET", "/api/admin/officials", "tuanbv", params={"unit": "*"}), 404)
+
+
+def test_bad_search_parameters_get_a_problem(admin_platform: AdminPlatform) -> None:
+    for params in ({"size": "0"}, {"size": "x"}, {"size": "201"}, {"cursor": "not-a-cursor"}, {"q": "x" * 200}):
+        problem(admin_platform.call("GET", "/api/admin/officials", "tuanbv", params=params), 400)
+    first = admin_platform.call("GET", "/api/admin/officials", "tuanbv", params={"size": "2"}).json()
+    # a cursor of one search is not accepted for another (here: another province's administrator)
+    other = admin_platform.call("GET", "/api/admin/officials", "hieunm", params={"cursor": first["next_cursor"]})
+    problem(other, 400)
+
+
+def test_an_administrator_of_one_province_cannot_read_disable_or_enable_an_official_of_another(
+    admin_platform: AdminPlatform,
+) -> None:
+    assert admin_platform.call("GET", "/api/admin/officials/phonglt", "hieunm").status_code == 200
+    stranger = problem(admin_platform.call("GET", "/api/admin/officials/phonglt", "tuanbv"), 404)
+    nobody = problem(admin_platform.call("GET", "/api/admin/officials/khongco", "tuanbv"), 404)
+    assert stranger["type"] == nobody["type"] == "urn:antin:problem:not-found"  # a guess teaches nothing
+    problem(admin_platform.call("POST", "/api/admin/officials/phonglt/disable", "tuanbv"), 404)
+    assert admin_platform.ldap.get_person("phonglt").active
+    admin_platform.ldap.disable("tungdv")
+    try:
+        problem(admin_platform.call("POST", "/api/admin/officials/tungdv/enable", "tuanbv"), 404)
+        assert not admin_platform.ldap.get_person("tungdv").active
+    finally:
+        admin_platform.ldap.enable("tungdv")
+
+
+def test_an_official_without_grants_is_refused_everything(admin_platform: AdminPlatform) -> None:
+    for method, path in (
+        ("GET", "/api/admin/officials"),
+        ("GET", "/api/admin/officials/huongdt"),
+        ("GET", "/api/admin/officials/phonglt"),
+        ("POST", "/api/admin/officials/phonglt/disable"),
+        ("POST", "/api/admin/officials/phonglt/enable"),
+    ):
+        body = problem(admin_platform.call(method, path, "huongdt"), 403)
+        assert body["type"] == "urn:antin:problem:not-permitted"
+    assert admin_platform.ldap.get_person("phonglt").active
+
+
+def test_an_auditor_reads_but_cannot_disable(admin_platform: AdminPlatform) -> None:
+    assert admin_platform.call("GET", "/api/admin/officials/minhnq", "yenht").json()["login"] == "minhnq"
+    problem(admin_platform.call("POST", "/api/admin/officials/minhnq/disable", "yenht"), 403)
+    assert admin_platform.ldap.get_person("minhnq").active
+
+
+def test_tokens_without_the_admin_scope_or_of_no_one_are_refused(admin_platform: AdminPlatform) -> None:
+    response = requests.get(admin_platform.base_url + "/api/admin/officials", timeout=10)
+    problem(response, 401)
+    assert response.headers["WWW-Authenticate"].startswith(("Bearer", "DPoP"))
+    wrong_scope = admin_platform.token("dungpt", scope="openid profile")
+    response = requests.get(
+        admin_platform.base_url + "/api/admin/officials", headers={"Authorization": f"Bearer {wrong_scope}"}, timeout=10
+    )
+    problem(response, 403)
+    assert 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
+    garbage = requests.get(
+        admin_platform.base_url + "/api/admin/officials", headers={"Authorization": "Bearer a.b.c"}, timeout=10
+    )
+    problem(garbage, 401)
+
+
+def test_disabling_ends_sessions_and_revokes_tokens_and_certificates_at_once(
+    admin_platform: AdminPlatform, unique: Callable[[str], str]
+) -> None:
+    uid = admin_platform.new_official("BNH-PHATTICH-CB1", unique, full_name="Trần Thị Bích")
+    instance = admin_platform.instance
+    certificate = signing_service(instance).issue_certificate(uid)
+    # they sign in to an application in a browser: an SSO session, an access token and a refresh token
+    rp = RelyingParty.register(admin_platform)  # type: ignore[arg-type]
+    browser = Browser(admin_platform.issuer)
+    tokens = rp.code_flow(browser, username=uid, password=PASSWORD)
+    jti = json.loads(base64.urlsafe_b64decode(tokens["access_token"].split(".")[1] + "==").decode())["jti"]
+    checks = resource_server_checks(instance)
+    assert not checks.access_token_revoked(jti)
+    assert rp.authorize(browser, prompt="none").params.get("code")
+
+    response = admin_platform.call("POST", f"/api/admin/officials/{uid}/disable", "tuanbv", json={"status": "retired"})
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "retired"
+    assert not admin_platform.ldap.get_person(uid).active
+    assert checks.access_token_revoked(jti)  # the provider now refuses what it issued them
+    assert rp.authorize(browser, prompt="none").params["error"] == "login_required"  # the SSO session is over
+    refresh = rp.token_request({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
+    [revoked] = [c for c in signing_service(instance).ca.certificates() if c.serial == certificate.serial]
+    assert revoked.status == "revoked"
+    tuanbv = admin_platform.ldap.get_person("tuanbv").entry_uuid
+    [entry] = instance.audit.entries(event=AuditEvent.DIRECTORY_USER_DISABLE, subject=uid)
+    assert entry.actor == tuanbv and entry.details["status"] == "retired"
+    assert entry.details["certificates_revoked"] == [certificate.serial]
+
+    response = admin_platform.call("POST", f"/api/admin/officials/{uid}/enable", "tuanbv")
+    assert response.status_code == 200 and response.json()["status"] == "active"
+    assert admin_platform.ldap.get_person(uid).active
+    [entry] = instance.audit.entries(event=AuditEvent.DIRECTORY_USER_ENABLE, subject=uid)
+    assert entry.actor == tuanbv
+
+
+def test_bad_disable_requests_change_nothing(admin_platform: AdminPlatform, unique: Callable[[str], str]) -> None:
+    uid = admin_platform.new_official("BNH-VP", unique)
+    problem(admin_platform.call("POST", f"/api/admin/officials/{uid}/disable", "tuanbv", json={"status": "x"}), 400)
+    problem(admin_platform.call("POST", f"/api/admin/officials/{uid}/disable", "tuanbv", json=[1]), 400)
+    problem(admin_platform.call("POST", "/api/admin/officials/tuanbv/disable", "tuanbv"), 409)  # not oneself
+    assert admin_platform.ldap.get_person(uid).active and admin_platform.ldap.get_person("tuanbv").active
+
+
+def test_a_disabled_administrators_token_stops_working_at_once(
+    admin_platform: AdminPlatform, unique: Callable[[str], str]
+) -> None:
+    uid = admin_platform.new_official("HNI-VP", unique)
+    admin_platform.service.delegation.grant(OPERATOR, uid, "auditor", "HNI")
+    token = admin_platform.token(uid)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert requests.get(admin_platform.base_url + "/api/admin/officials", headers=headers, timeout=10).ok
+    admin_platform.ldap.disable(uid)  # as `antin directory users disable` would, without the provider's help
+    problem(requests.get(admin_platform.base_url + "/api/admin/officials", headers=headers, timeout=10), 401)
+
+
+# -- every route --------------------------------------------------------------------------------------------
+
+
+def admin_routes(platform: AdminPlatform) -> list[tuple[str, str]]:
+    routes = []
+    for rule in platform.app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/admin"):
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            routes.append((method, rule.rule))
+    return routes
+
+
+def concrete(rule: str, login: str) -> str:
+    """A rule with its variables filled in: a login of Hà Nội for <login>, "1" for anything else."""
+    return re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: login if m.group(1) == "login" else "1", rule)
+
+
+def test_there_are_admin_routes_to_try(admin_platform: AdminPlatform) -> None:
+    assert len(admin_routes(admin_platform)) >= 4
+
+
+@pytest.mark.parametrize("caller", [None, "huongdt", "tuanbv"])
+def test_every_admin_route_refuses_a_caller_without_rights_over_the_target(
+    admin_platform: AdminPlatform, caller: str | None
+) -> None:
+    """Anonymous, an official with no grants, and Bắc Ninh's administrator aimed at Hà Nội (a Hà Nội login in the
+    path, ?unit=HNI for reads): each route of /api/admin, whatever a later session adds, must refuse them (401,
+    403, 404 that reads like "nobody") and change nothing."""
+    for method, rule in admin_routes(admin_platform):
+        path = concrete(rule, "toanvd")
+        params = {"unit": "HNI"} if method == "GET" else None
+        response = admin_platform.call(method, path, caller, params=params)
+        expected = {None: 401, "huongdt": 403, "tuanbv": 404}[caller]
+        assert response.status_code == expected, (method, rule, response.status_code, response.text)
+        assert response.headers["Content-Type"] == PROBLEM
+    assert admin_platform.ldap.get_person("toanvd").active
+
+
+def test_every_admin_route_is_described_in_the_openapi_document(admin_platform: AdminPlatform) -> None:
+    doc = requests.get(admin_platform.base_url + "/api/openapi.json", timeout=10).json()
+    for method, rule in admin_routes(admin_platform):
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule)
+        operation = doc["paths"][path][method.lower()]
+        assert operation["security"] == [{"adminBearer": []}]
+        assert "403" in operation["responses"]
+    assert doc["components"]["securitySchemes"]["adminBearer"]["scheme"] == "bearer"
+
+
+def test_filter_probes_in_a_login_or_a_query_find_nobody(admin_platform: AdminPlatform) -> None:
+    for login in ("*", "*)(uid=*", "phonglt)(|(uid=*"):
+        problem(admin_platform.call("GET", f"/api/admin/officials/{login}", "tuanbv"), 404)
+        problem(admin_platform.call("GET", f"/api/admin/officials/{login}", "dungpt"), 404)
+    assert walk(admin_platform, "tuanbv", q="*)(uid=*") == []
+    assert walk(admin_platform, "dungpt", q="*") == []
+
+
+def test_the_admin_scope_is_given_to_a_client_only_when_an_operator_names_it(admin_platform: AdminPlatform) -> None:
+    from idp.oidc.clients import ClientSpec
+
+    clients = admin_platform.provider.clients
+    plain, _ = clients.add(ClientSpec(name="Tra cứu", redirect_uris=("http://localhost:9/cb",), trusted=True))
+    assert "admin" not in plain.scopes
+    named, _ = clients.add(
+        ClientSpec(name="Quản trị", redirect_uris=("http://localhost:9/cb",), scopes=("openid", "admin"))
+    )
+    assert named.scopes == ("openid", "admin")
+    metadata = requests.get(admin_platform.issuer + "/.well-known/openid-configuration", timeout=10).json()
+    assert "admin" in metadata["scopes_supported"]
