@@ -188,7 +188,10 @@ def settings_as_dict(settings: Settings) -> dict[str, dict[str, Any]]:
         shown: dict[str, Any] = {}
         for f in dataclasses.fields(values):
             value = getattr(values, f.name)
-            if (any(word in f.name for word in ("password", "secret", "pin")) or f.name.endswith("_token")) and value:
+            secret = any(word in f.name for word in ("password", "secret", "pin")) or f.name.endswith(
+                ("_token", "_key")
+            )
+            if secret and value:
                 value = "********"
             elif isinstance(value, tuple):
                 value = [str(v) for v in value]

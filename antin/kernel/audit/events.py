@@ -23,6 +23,18 @@ class AuditEvent(enum.StrEnum):
     SESSION_START = "session:sso:start"
     SESSION_LOGOUT_EVERYWHERE = "session:sso:logout-everywhere"
 
+    # strong authentication (idp/mfa)
+    MFA_TOTP_ENROL = "mfa:totp:enrol"
+    MFA_TOTP_SUCCESS = "mfa:totp:success"
+    MFA_TOTP_FAILURE = "mfa:totp:failure"
+    MFA_TOTP_REPLAY = "mfa:totp:replay"
+    MFA_CODE_THROTTLED = "mfa:code:throttled"
+    MFA_RECOVERY_GENERATE = "mfa:recovery:generate"
+    MFA_RECOVERY_USE = "mfa:recovery:use"
+    MFA_RECOVERY_FAILURE = "mfa:recovery:failure"
+    MFA_FACTOR_REMOVE = "mfa:factor:remove"
+    MFA_FACTORS_RESET = "mfa:factors:reset"
+
     # the OpenID provider
     OAUTH_TOKEN_ISSUE = "oauth:token:issue"
     OAUTH_TOKEN_REFRESH = "oauth:token:refresh"
