@@ -61,7 +61,7 @@ def test_a_recovery_code_instead_of_the_app_once_only(op: LiveProvider, rp: Rely
     recovery_page = browser.go(op.issuer + re.findall(r'id="use-recovery" href="([^"]+)"', step.text)[0]).page  # type: ignore[attr-defined]
     assert recovery_page is not None and 'autocomplete="one-time-code"' in recovery_page.text
     used = browser.submit(recovery_page, "recovery-form", {"recovery_code": enrolled.recovery_codes[3]}).page
-    assert used is not None and "9 recovery codes left" in text_of(used, "recovery-left")
+    assert used is not None and text_of(used, "recovery-left") == "Recovery codes left: 9"
     target = re.findall(r'id="continue" href="([^"]+)"', used.text)[0].replace("&amp;", "&")
     params = browser.go(op.issuer + target).params
     claims = rp.verify_id_token(rp.exchange(params["code"]).json()["id_token"])
@@ -74,7 +74,7 @@ def test_a_recovery_code_instead_of_the_app_once_only(op: LiveProvider, rp: Rely
     assert refused is not None and refused.status_code == 401
 
     security = account.go(op.issuer + "/account/security").page
-    assert security is not None and "9 recovery codes left" in text_of(security, "recovery-count")
+    assert security is not None and text_of(security, "recovery-count") == "Recovery codes left: 9"
     events = [e.event for e in op.instance.audit.entries(event="mfa:recovery:use")]
     assert events == ["mfa:recovery:use"]
 
@@ -84,7 +84,7 @@ def test_the_security_page_lists_the_app_and_new_codes_replace_old(op: LiveProvi
     sign_in_to_account(account, "an.nguyen", PASSWORD)
     enrolled = enrol_totp(account)
     page = account.go(op.issuer + "/account/security").page
-    assert page is not None and "Điện thoại" in page.text and "10 recovery codes left" in page.text
+    assert page is not None and "Điện thoại" in page.text and "Recovery codes left: 10" in page.text
     form_page = account.go(op.issuer + "/account/security/recovery-codes").page
     assert form_page is not None
     # the session was opened with the password only: changing factors asks for a sign-in with the code first
