@@ -18,6 +18,7 @@ from directory.models import NewPerson, UnitKind
 from directory.service import LdapDirectory
 from idp.oidc.acr import ACR_MFA, ACR_PASSWORD
 from tests.directory.conftest import PASSWORD, config_for, start_slapd
+from tests.idp.jose_check import verify_jws
 from tests.idp.mfa.pages import enrol_totp, sign_in_to_account, text_of
 from tests.idp.oidc_harness import LiveProvider, live_provider
 from tests.idp.rp import Browser, RelyingParty
@@ -90,6 +91,8 @@ def test_enrol_sign_in_with_a_code_replay_refused_then_reset(
     tokens = rp.exchange(params["code"]).json()
     claims = rp.verify_id_token(tokens["id_token"], access_token=tokens["access_token"])
     assert (claims["acr"], claims["amr"]) == (ACR_MFA, ["pwd", "otp", "mfa"])
+    _, access = verify_jws(tokens["access_token"], rp.jwks, allowed_algs=("ES256",))
+    assert (access["acr"], access["amr"]) == (ACR_MFA, ["pwd", "otp", "mfa"])
     assert rp.userinfo(tokens["access_token"]).json()["sub"] == claims["sub"]
 
     thief = Browser(ldap_op.issuer, **{"Accept-Language": "en"})
