@@ -123,9 +123,9 @@ def _recovery_code_used(next_hop: BaseResponse, left: int) -> BaseResponse:
 # -- /account/security ---------------------------------------------------------------------------------------
 
 
-def _sign_in_first(message: str | None = None) -> BaseResponse:
-    """To the account sign-in, and back to this page afterwards."""
-    session[ACCOUNT_NEXT] = request.path
+def _sign_in_first(message: str | None = None, *, back_to: str | None = None) -> BaseResponse:
+    """To the account sign-in, and back to this page (or ``back_to``, for a form's action) afterwards."""
+    session[ACCOUNT_NEXT] = back_to or request.path
     if message:
         session[SIGN_IN_NOTICE] = message
     return redirect(url_for("login.interaction"), code=303)
@@ -139,8 +139,9 @@ def _recent(sso: SessionView) -> bool:
     return acr_rank(sso.acr) >= acr_rank(ACR_MFA) or not mfa_service().factors(sso.subject)
 
 
-def _sign_in_again() -> BaseResponse:
-    return _sign_in_first(_("For your security, sign in again before you change how you sign in."))
+def _sign_in_again(back_to: str | None = None) -> BaseResponse:
+    message = _("For your security, sign in again before you change how you sign in.")
+    return _sign_in_first(message, back_to=back_to)
 
 
 @bp.get("/account/security")
@@ -211,9 +212,9 @@ def remove_factor() -> BaseResponse:
     require_csrf()
     sso = current_sso_session()
     if sso is None:
-        return _sign_in_first()
+        return _sign_in_first(back_to=url_for("mfa.security"))
     if not _recent(sso):
-        return _sign_in_again()
+        return _sign_in_again(back_to=url_for("mfa.security"))
     try:
         mfa_service().remove_factor(sso.subject, request.form.get("factor_id", ""), actor=sso.subject, ip=request_ip())
     except FactorNotFoundError:

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from idp.oidc.acr import ACR_MFA, ACR_PASSWORD
 from tests.idp.mfa.pages import enrol_totp, sign_in_to_account, text_of
 from tests.idp.oidc_harness import LiveProvider
-from tests.idp.rp import Browser, RelyingParty
+from tests.idp.rp import Browser, RelyingParty, forms_of
 
 PASSWORD = "correct horse"
 
@@ -104,3 +104,26 @@ def test_pages_speak_vietnamese_first(op: LiveProvider, rp: RelyingParty) -> Non
     account = Browser(op.issuer)
     page = sign_in_to_account(account, "an.nguyen", PASSWORD)
     assert '<html lang="vi">' in page.text and "Bảo mật" in page.text
+
+
+def test_removing_the_app_needs_a_fresh_sign_in_with_its_code(op: LiveProvider, rp: RelyingParty) -> None:
+    account = Browser(op.issuer, **{"Accept-Language": "en"})
+    sign_in_to_account(account, "an.nguyen", PASSWORD)
+    enrolled = enrol_totp(account)
+    security = account.go(op.issuer + "/account/security").page
+    assert security is not None
+    forms = [name for name in forms_of(security.text) if name.startswith("form")]
+    again = account.submit(security, forms[0]).page  # "Remove": the session holds the password only
+    assert again is not None and 'id="login-form"' in again.text
+    step = account.login(again, "an.nguyen", PASSWORD).page
+    assert step is not None
+    security = account.submit(step, "code-form", {"code": enrolled.app.now()}).page
+    assert security is not None and security.url.endswith("/account/security")
+    removed = account.submit(security, forms[0]).page
+    assert removed is not None and 'id="no-factor"' in removed.text
+    assert "security-message" in removed.text
+    assert op.instance.audit.entries(event="mfa:factor:remove")
+    # back to a password alone, recovery codes gone with the last factor
+    tokens = rp.code_flow(Browser(op.issuer), username="an.nguyen", password=PASSWORD)
+    assert tokens["id_claims"]["acr"] == ACR_PASSWORD
+    assert 'id="recovery-codes"' not in removed.text
