@@ -20,6 +20,7 @@ from antin.kernel.settings import CoreSettings, Settings, SettingsError, env_nam
 from antin.migrate import upgrade
 from antin.settings import load_settings
 from directory.instance import directory_service, managed_slapd
+from idp.mfa.demo import ensure_demo_totp
 from idp.oidc.demo import ensure_demo_client
 
 __all__ = ["demo", "demo_settings"]
@@ -64,7 +65,13 @@ def prepare_directory(instance: Instance, out: ExitStack) -> list[dict[str, str]
     return accounts
 
 
-def print_banner(settings: Settings, accounts: list[dict[str, str]], data_dir: Path, client: dict[str, object]) -> None:
+def print_banner(
+    settings: Settings,
+    accounts: list[dict[str, str]],
+    data_dir: Path,
+    client: dict[str, object],
+    totp: dict[str, str] | None = None,
+) -> None:
     click.secho("Ấn Tín — demo instance", bold=True)
     click.echo(f"  issuer:      {settings.core.issuer}")
     click.echo(f"  discovery:   {settings.core.issuer}/.well-known/openid-configuration")
@@ -80,6 +87,13 @@ def print_banner(settings: Settings, accounts: list[dict[str, str]], data_dir: P
         redirects = client.get("redirect_uris")
         if isinstance(redirects, list | tuple):
             click.echo(f"    redirect URIs: {', '.join(map(str, redirects))}")
+    if totp:
+        click.echo("  two-step verification (development only):")
+        click.echo(f"    {totp['uid']} signs in with a 6-digit code after the password; authenticator key:")
+        click.echo(f"    {totp['key']}")
+        click.echo('    (add it to an authenticator app, or read the code with: python -c "import pyotp;')
+        click.echo(f"    print(pyotp.TOTP('{totp['key'].replace(' ', '')}').now())\")")
+        click.echo(f"    anyone can add an app at {settings.core.issuer}/account/security; passkeys are not built yet")
     click.echo(f"  your account:  {settings.core.issuer}/account")
     click.echo("  stop with Ctrl-C")
 
@@ -117,13 +131,14 @@ def _run(settings: Settings) -> None:
         accounts = prepare_directory(instance, stack)
         lifecycle.check()
         client = ensure_demo_client(instance)
+        totp = ensure_demo_totp(instance, accounts[-1]["uid"]) if accounts else None
         lifecycle.import_in_steps(PLATFORM_MODULES)
         app = create_app(instance=instance)
         server = make_server(settings.server.host, settings.server.port, app, threaded=True)
         stack.callback(server.server_close)
         lifecycle.check()
         instance.audit.record(AuditEvent.INSTANCE_START, details={"mode": "demo", "issuer": settings.core.issuer})
-        print_banner(settings, accounts, instance.data_dir, client)
+        print_banner(settings, accounts, instance.data_dir, client, totp)
         serving = threading.Thread(target=server.serve_forever, name="antin-demo-http", daemon=True)
         serving.start()
         stack.callback(serving.join, 5.0)

@@ -227,3 +227,9 @@ def test_audit_records_each_outcome(service: MfaService, instance: Instance) -> 
     events = [r.event for r in instance.audit.entries(subject=SUBJECT)]
     for event in ("mfa:totp:enrol", "mfa:totp:failure", "mfa:totp:replay", "mfa:recovery:generate", "mfa:recovery:use"):
         assert event in events
+
+
+def test_a_known_secret_enrolled_for_the_demo_gives_codes(service: MfaService) -> None:
+    secret = pyotp.random_base32(32)
+    service.enrol_known_totp(SUBJECT, secret, name="demo", actor="demo")
+    assert check(service, pyotp.TOTP(secret).at(service.clock.now())) is CodeStatus.ACCEPTED
