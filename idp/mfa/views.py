@@ -99,10 +99,7 @@ def second_step(iid: str) -> BaseResponse:
             _("This code has already been used. Wait for the next code in your app and enter that one."),
             401,
         ),
-        CodeStatus.THROTTLED: (
-            _("Too many wrong codes. Wait %(seconds)s seconds before trying again.", seconds=outcome.wait_seconds),
-            429,
-        ),
+        CodeStatus.THROTTLED: (_throttled_message(outcome.wait_seconds), 429),
         CodeStatus.UNAVAILABLE: (_("Codes cannot be checked right now. Try again shortly."), 503),
     }
     message, status = messages[outcome.status]
@@ -110,6 +107,13 @@ def second_step(iid: str) -> BaseResponse:
     if outcome.status is CodeStatus.THROTTLED:
         page.headers["Retry-After"] = str(outcome.wait_seconds)
     return page
+
+
+def _throttled_message(wait_seconds: int) -> str:
+    if wait_seconds >= 120:
+        minutes = -(-wait_seconds // 60)
+        return _("Too many wrong codes. Wait %(minutes)s minutes before trying again.", minutes=minutes)
+    return _("Too many wrong codes. Wait %(seconds)s seconds before trying again.", seconds=wait_seconds)
 
 
 def _recovery_code_used(next_hop: BaseResponse, left: int) -> BaseResponse:

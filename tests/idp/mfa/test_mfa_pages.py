@@ -4,11 +4,16 @@ amr in the ID token (checked by the independent verifier), replays and recovery 
 from __future__ import annotations
 
 import re
+import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
+from idp.mfa.code_throttle import MFA_DEVICE_COOKIE
 from idp.oidc.acr import ACR_MFA, ACR_PASSWORD
+from idp.throttle import DEVICE_COOKIE
+from tests.idp.conftest import make_directory
 from tests.idp.mfa.pages import enrol_totp, sign_in_to_account, text_of
-from tests.idp.oidc_harness import LiveProvider
+from tests.idp.oidc_harness import LiveProvider, live_provider
 from tests.idp.rp import Browser, RelyingParty, forms_of
 
 PASSWORD = "correct horse"
@@ -127,3 +132,38 @@ def test_removing_the_app_needs_a_fresh_sign_in_with_its_code(op: LiveProvider, 
     tokens = rp.code_flow(Browser(op.issuer), username="an.nguyen", password=PASSWORD)
     assert tokens["id_claims"]["acr"] == ACR_PASSWORD
     assert 'id="recovery-codes"' not in removed.text
+
+
+def test_strangers_wrong_codes_never_lock_the_official_out(tmp_path: Path) -> None:
+    with live_provider(tmp_path, make_directory(), mfa__code_failures=3) as op:
+        rp = RelyingParty.register(op)
+        account = Browser(op.issuer, **{"Accept-Language": "en"})
+        sign_in_to_account(account, "an.nguyen", PASSWORD)
+        enrolled = enrol_totp(account)
+        own, step = second_step_page(rp)
+        assert "code" in own.submit(step, "code-form", {"code": enrolled.app.now()}).params  # type: ignore[arg-type]
+        keep = {MFA_DEVICE_COOKIE, DEVICE_COOKIE}
+        for cookie in list(own.session.cookies):  # the session ends; the browser stays the official's own
+            if cookie.name not in keep:
+                own.session.cookies.clear(cookie.domain, cookie.path, cookie.name)
+
+        statuses = []
+        for _ in range(4):  # strangers who know the password guess codes
+            stranger, stranger_step = second_step_page(rp)
+            page = stranger.submit(stranger_step, "code-form", {"code": "000000"}).page  # type: ignore[arg-type]
+            assert page is not None
+            statuses.append(page.status_code)
+        assert statuses == [401, 401, 401, 429]
+        assert "Wait 15 minutes" in text_of(page, "code-error") and page.headers["Retry-After"] == "900"
+        right_code = enrolled.app.at(time.time() + 30)
+        stranger, stranger_step = second_step_page(rp)
+        refused = stranger.submit(stranger_step, "code-form", {"code": right_code}).page  # type: ignore[arg-type]
+        assert refused is not None and refused.status_code == 429  # even the right code: the budget is spent
+
+        page = rp.authorize(own).page
+        assert page is not None
+        step = own.login(page, "an.nguyen", PASSWORD).page
+        assert step is not None
+        params = own.submit(step, "code-form", {"code": right_code}).params
+        claims = rp.verify_id_token(rp.exchange(params["code"]).json()["id_token"])
+        assert claims["acr"] == ACR_MFA
