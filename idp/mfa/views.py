@@ -112,8 +112,8 @@ def second_step(iid: str) -> BaseResponse:
 def _throttled_message(wait_seconds: int) -> str:
     if wait_seconds >= 120:
         minutes = -(-wait_seconds // 60)
-        return _("Too many wrong codes. Wait %(minutes)s minutes before trying again.", minutes=minutes)
-    return _("Too many wrong codes. Wait %(seconds)s seconds before trying again.", seconds=wait_seconds)
+        return str(_("Too many wrong codes. Wait %(minutes)s minutes before trying again.", minutes=minutes))
+    return str(_("Too many wrong codes. Wait %(seconds)s seconds before trying again.", seconds=wait_seconds))
 
 
 def _recovery_code_used(next_hop: BaseResponse, left: int) -> BaseResponse:
