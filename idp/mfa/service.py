@@ -311,6 +311,17 @@ class MfaService:
         )
         return view
 
+    def rename_factor(self, subject: str, factor_id: str, name: str, *, ip: str | None) -> FactorView:
+        with self.database.session() as s:
+            row = s.get(MfaFactor, factor_id)
+            if row is None or row.subject != subject or row.kind == FactorKind.RECOVERY:
+                raise FactorNotFoundError(factor_id)
+            row.name = name.strip()[:100] or row.name
+            view = FactorView.from_row(row)
+        details = {"factor": factor_id, "name": view.name}
+        self.audit.record("mfa:factor:rename", actor=subject, subject=subject, ip=ip, details=details)
+        return view
+
     def reset(self, subject: str, *, actor: str) -> int:
         """Remove every factor of the official (``antin mfa reset``); the number removed."""
         with self.database.transaction() as conn:

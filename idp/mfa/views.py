@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response as BaseResponse
 
 from antin.kernel.web import get_instance, require_csrf
@@ -148,6 +149,35 @@ def _sign_in_again(back_to: str | None = None) -> BaseResponse:
     return _sign_in_first(message, back_to=back_to)
 
 
+# The events an official sees on the security page, in their words (the audit log keeps them all).
+SECURITY_EVENTS = {
+    "login:password:success": _l("Password accepted"),
+    "mfa:totp:success": _l("Code from the authenticator app accepted"),
+    "mfa:totp:failure": _l("Wrong code from the authenticator app"),
+    "mfa:totp:replay": _l("A code already used was refused"),
+    "mfa:code:throttled": _l("Codes refused after too many wrong ones"),
+    "mfa:totp:enrol": _l("Authenticator app added"),
+    "mfa:factor:rename": _l("Authenticator app renamed"),
+    "mfa:factor:remove": _l("Authenticator app removed"),
+    "mfa:factors:reset": _l("Two-step verification removed by an administrator"),
+    "mfa:recovery:generate": _l("New recovery codes made"),
+    "mfa:recovery:use": _l("Recovery code used"),
+    "mfa:recovery:failure": _l("Wrong recovery code"),
+    "session:sso:logout-everywhere": _l("Signed out everywhere"),
+}
+RECENT_EVENTS = 10
+
+
+def _recent_events(subject: str) -> list[dict[str, Any]]:
+    entries = get_instance().audit.entries(subject=subject, limit=100)
+    shown = [
+        {"time": e.occurred_at, "label": SECURITY_EVENTS[e.event], "ip": e.ip or ""}
+        for e in entries
+        if e.event in SECURITY_EVENTS
+    ]
+    return shown[:RECENT_EVENTS]
+
+
 @bp.get("/account/security")
 def security() -> BaseResponse:
     sso = current_sso_session()
@@ -161,6 +191,7 @@ def security() -> BaseResponse:
         totp_factors=[f for f in factors if f.kind is FactorKind.TOTP],
         has_recovery=any(f.kind is FactorKind.RECOVERY for f in factors),
         recovery_left=service.recovery_codes_left(sso.subject),
+        events=_recent_events(sso.subject),
         message=session.pop(FLASH, None),
     )
 
@@ -224,4 +255,20 @@ def remove_factor() -> BaseResponse:
     except FactorNotFoundError:
         return error_page(_("No such factor"), _("It may have been removed already."), status=404)
     session[FLASH] = _("The factor has been removed.")
+    return redirect(url_for("mfa.security"), code=303)
+
+
+@bp.post("/account/security/factors/rename")
+def rename_factor() -> BaseResponse:
+    require_csrf()
+    sso = current_sso_session()
+    if sso is None:
+        return _sign_in_first(back_to=url_for("mfa.security"))
+    try:
+        mfa_service().rename_factor(
+            sso.subject, request.form.get("factor_id", ""), request.form.get("name", ""), ip=request_ip()
+        )
+    except FactorNotFoundError:
+        return error_page(_("No such factor"), _("It may have been removed already."), status=404)
+    session[FLASH] = _("The name has been changed.")
     return redirect(url_for("mfa.security"), code=303)

@@ -33,6 +33,7 @@ class AuditEvent(enum.StrEnum):
     MFA_RECOVERY_USE = "mfa:recovery:use"
     MFA_RECOVERY_FAILURE = "mfa:recovery:failure"
     MFA_FACTOR_REMOVE = "mfa:factor:remove"
+    MFA_FACTOR_RENAME = "mfa:factor:rename"
     MFA_FACTORS_RESET = "mfa:factors:reset"
 
     # the OpenID provider

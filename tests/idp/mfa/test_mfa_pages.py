@@ -104,6 +104,16 @@ def test_the_security_page_lists_the_app_and_new_codes_replace_old(op: LiveProvi
     new_codes = re.findall(r"<li><code>([a-z0-9-]+)</code></li>", fresh.text)
     assert len(new_codes) == 10 and not set(new_codes) & set(enrolled.recovery_codes)
 
+    page = account.go(op.issuer + "/account/security").page
+    assert page is not None
+    events = text_of(page, "security-events")
+    for seen in ("Authenticator app added", "New recovery codes made", "Code from the authenticator app accepted"):
+        assert seen in page.text, events
+    (rename,) = [name for name in forms_of(page.text) if name.startswith("rename-")]
+    renamed = account.submit(page, rename, {"name": "Điện thoại công vụ"}).page
+    assert renamed is not None and text_of(renamed, "security-message") == "The name has been changed."
+    assert "<strong>Điện thoại công vụ</strong>" in renamed.text
+
 
 def test_pages_speak_vietnamese_first(op: LiveProvider, rp: RelyingParty) -> None:
     account = Browser(op.issuer)
@@ -117,7 +127,7 @@ def test_removing_the_app_needs_a_fresh_sign_in_with_its_code(op: LiveProvider, 
     enrolled = enrol_totp(account)
     security = account.go(op.issuer + "/account/security").page
     assert security is not None
-    forms = [name for name in forms_of(security.text) if name.startswith("form")]
+    forms = [name for name in forms_of(security.text) if name.startswith("remove-")]
     again = account.submit(security, forms[0]).page  # "Remove": the session holds the password only
     assert again is not None and 'id="login-form"' in again.text
     step = account.login(again, "an.nguyen", PASSWORD).page
