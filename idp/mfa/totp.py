@@ -47,7 +47,7 @@ def normalise_code(code: str) -> str:
 def matching_step(secret: str, code: str, at: datetime) -> int | None:
     """The time step (``at`` ± WINDOW) whose code is ``code``; None when none is."""
     code = normalise_code(code)
-    if len(code) != DIGITS or not code.isdigit():
+    if len(code) != DIGITS or not (code.isascii() and code.isdigit()):  # "١٢٣٤٥٦" is digits too
         return None
     totp = pyotp.TOTP(secret, digits=DIGITS, interval=PERIOD)
     now_step = int(at.timestamp()) // PERIOD

@@ -1,5 +1,5 @@
 """Strong authentication's pages: the login's second step, and the official's ``/account/security`` pages
-(TOTP enrolment, recovery codes, removing a factor).
+(the factors and recent security events, TOTP enrolment, recovery codes, renaming and removing a factor).
 
 Every form carries a CSRF token; every field that takes a one-time code says ``autocomplete="one-time-code"``.
 Changing factors needs a sign-in within the last five minutes (:data:`RECENT_AUTHENTICATION`), at the second

@@ -177,3 +177,27 @@ def test_strangers_wrong_codes_never_lock_the_official_out(tmp_path: Path) -> No
         params = own.submit(step, "code-form", {"code": right_code}).params
         claims = rp.verify_id_token(rp.exchange(params["code"]).json()["id_token"])
         assert claims["acr"] == ACR_MFA
+
+
+def test_bad_input_gets_a_clear_page_never_a_500(op: LiveProvider, rp: RelyingParty) -> None:
+    account = Browser(op.issuer, **{"Accept-Language": "en"})
+    sign_in_to_account(account, "an.nguyen", PASSWORD)
+    page = account.go(op.issuer + "/account/security/totp").page
+    assert page is not None
+    for token in ("not-a-token", "éé", ""):
+        again = account.submit(page, "totp-form", {"enrolment": token, "code": "123456"}).page
+        assert again is not None and again.status_code == 400
+        assert "open too long" in text_of(again, "totp-error") and 'id="totp-key"' in again.text
+    enrol_totp(account)
+    removed = account.go(op.issuer + "/account/security/factors/remove", method="POST", data={"factor_id": "x"}).page
+    assert removed is not None and removed.status_code == 400  # no CSRF token: refused before anything else
+    security = account.go(op.issuer + "/account/security").page
+    assert security is not None
+    (rename,) = [name for name in forms_of(security.text) if name.startswith("rename-")]
+    missing = account.submit(security, rename, {"factor_id": "no-such-factor"}).page
+    assert missing is not None and missing.status_code == 404 and "Traceback" not in missing.text
+
+    browser, step = second_step_page(rp)
+    for typed in ("abc", "1" * 500, "١٢٣٤٥٦"):
+        wrong = browser.submit(step, "code-form", {"code": typed}).page  # type: ignore[arg-type]
+        assert wrong is not None and wrong.status_code in (401, 429) and 'id="code-error"' in wrong.text
