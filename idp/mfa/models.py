@@ -1,7 +1,7 @@
 """Strong authentication's SQL state: the factors officials enrolled, and their recovery codes.
 
-One row of ``mfa_factor`` per enrolled factor (a TOTP app, later a WebAuthn key, and one "recovery" row per
-set of recovery codes), keyed to the official's ``sub`` (the directory's entryUUID). A TOTP secret is stored
+One row of ``mfa_factor`` per enrolled factor (a TOTP app, a WebAuthn security key or passkey, and one "recovery"
+row per set of recovery codes), keyed to the official's ``sub`` (the directory's entryUUID). A TOTP secret is stored
 encrypted (:mod:`idp.mfa.sealing`); ``totp_last_step`` is the last time step a code was accepted for, so a code
 is accepted once only. Recovery codes are stored as keyed digests, never in clear.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from antin.kernel.database import Base, UtcDateTime, utcnow
@@ -36,6 +36,14 @@ class MfaFactor(Base):
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)  # replays of it are refused
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    # WebAuthn: the credential (base64url id, COSE public key), its counter and what the authenticator said
+    credential_id: Mapped[str | None] = mapped_column(String(1400), unique=True, default=None)
+    public_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    sign_count: Mapped[int | None] = mapped_column(BigInteger, default=None)  # a count going backwards: a clone
+    transports: Mapped[str | None] = mapped_column(String(200), default=None)  # space-separated, as the browser said
+    aaguid: Mapped[str | None] = mapped_column(String(36), default=None)  # all zeros with "none" attestation
+    backup_eligible: Mapped[bool | None] = mapped_column(Boolean, default=None)  # a synced passkey
+    backed_up: Mapped[bool | None] = mapped_column(Boolean, default=None)
 
 
 class MfaRecoveryCode(Base):
