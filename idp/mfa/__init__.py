@@ -1,5 +1,5 @@
-"""Strong authentication: TOTP, recovery codes (WebAuthn later), the second step of the login, the official's
-security pages and ``antin mfa``.
+"""Strong authentication: TOTP, security keys and passkeys (WebAuthn), recovery codes, the second step of the
+login, the official's security pages and ``antin mfa``.
 
 Where things are: :mod:`idp.mfa.service` (the service, reached through :func:`get_mfa_service`),
 :mod:`idp.mfa.models` (the factors and recovery codes), :mod:`idp.mfa.totp` (the one importer of pyotp),
@@ -34,10 +34,12 @@ def get_mfa_service(instance: Instance) -> MfaService:
 
 def init_app(app: Flask) -> None:
     from idp.login.steps import register_step
-    from idp.mfa.steps import TotpStep
+    from idp.mfa import security_key_views  # noqa: F401  (its routes join the blueprint)
+    from idp.mfa.steps import TotpStep, WebAuthnStep
     from idp.mfa.views import bp
     from idp.oidc.ui import init_ui
 
     init_ui(app)
     app.register_blueprint(bp)
+    register_step(WebAuthnStep())  # before TOTP: the stronger factor first, the app offered on its page
     register_step(TotpStep())

@@ -30,6 +30,7 @@ from idp.mfa import get_mfa_service
 from idp.mfa.code_throttle import MFA_DEVICE_COOKIE
 from idp.mfa.errors import EnrolmentExpiredError, FactorNotFoundError
 from idp.mfa.models import FactorKind
+from idp.mfa.security_keys import get_security_keys
 from idp.mfa.service import CodeStatus, MfaService
 from idp.mfa.steps import TOTP_STEP
 from idp.oidc.acr import ACR_MFA, acr_rank
@@ -68,7 +69,8 @@ def second_step(iid: str) -> BaseResponse:
             code="interaction expired",
         )
     recovery = (request.form if request.method == "POST" else request.args).get("method") == "recovery"
-    context: dict[str, Any] = {"iid": iid, "view": view, "recovery": recovery}
+    has_keys = get_security_keys(get_instance()).has_keys(pending.result.subject)
+    context: dict[str, Any] = {"iid": iid, "view": view, "recovery": recovery, "has_keys": has_keys}
     if request.method == "GET":
         return _page("antin/mfa_step.html", **context)
     require_csrf()
@@ -160,6 +162,10 @@ SECURITY_EVENTS = {
     "mfa:factor:rename": _l("Authenticator app renamed"),
     "mfa:factor:remove": _l("Authenticator app removed"),
     "mfa:factors:reset": _l("Two-step verification removed by an administrator"),
+    "mfa:webauthn:register": _l("Security key or passkey added"),
+    "mfa:webauthn:success": _l("Security key or passkey used"),
+    "mfa:webauthn:failure": _l("A security key's answer was refused"),
+    "mfa:webauthn:cloned": _l("A security key was refused: its counter went backwards (a copy?)"),
     "mfa:recovery:generate": _l("New recovery codes made"),
     "mfa:recovery:use": _l("Recovery code used"),
     "mfa:recovery:failure": _l("Wrong recovery code"),
@@ -189,6 +195,7 @@ def security() -> BaseResponse:
         "antin/mfa_security.html",
         sso=sso,
         totp_factors=[f for f in factors if f.kind is FactorKind.TOTP],
+        security_keys=get_security_keys(get_instance()).keys(sso.subject),
         has_recovery=any(f.kind is FactorKind.RECOVERY for f in factors),
         recovery_left=service.recovery_codes_left(sso.subject),
         events=_recent_events(sso.subject),

@@ -190,4 +190,6 @@ def verify_assertion(rp: RelyingPartyIdentity, response_json: str, challenge: by
         )
     except (WebAuthnException, ValueError, TypeError, AttributeError, KeyError) as err:
         raise WebAuthnRefusedError(str(err) or type(err).__name__) from err
-    return Assertion(verified.credential_id, verified.new_sign_count, verified.user_verified, verified.credential_backed_up)
+    return Assertion(
+        verified.credential_id, verified.new_sign_count, verified.user_verified, verified.credential_backed_up
+    )

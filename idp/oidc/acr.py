@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
-__all__ = ["ACR_MFA", "ACR_PASSWORD", "ACR_PHISHING_RESISTANT", "ACR_VALUES", "acr_rank", "satisfies"]
+__all__ = [
+    "ACR_ALIASES",
+    "ACR_MFA",
+    "ACR_PASSWORD",
+    "ACR_PHISHING_RESISTANT",
+    "ACR_VALUES",
+    "acr_rank",
+    "normalise_acr",
+    "satisfies",
+]
 
 ACR_PASSWORD = "urn:antin:acr:password"
 ACR_MFA = "urn:antin:acr:mfa"
 ACR_PHISHING_RESISTANT = "urn:antin:acr:phishing-resistant"
 ACR_VALUES = (ACR_PASSWORD, ACR_MFA, ACR_PHISHING_RESISTANT)
+# OpenID Enterprise Authentication Profile's values, read as ours (tokens carry ours)
+ACR_ALIASES = {"phr": ACR_PHISHING_RESISTANT}
+
+
+def normalise_acr(value: str) -> str:
+    """``phr`` as ``urn:antin:acr:phishing-resistant``; any other value unchanged."""
+    return ACR_ALIASES.get(value, value)
 
 
 def acr_rank(acr: str | None) -> int:
