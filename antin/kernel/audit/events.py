@@ -35,6 +35,11 @@ class AuditEvent(enum.StrEnum):
     MFA_FACTOR_REMOVE = "mfa:factor:remove"
     MFA_FACTOR_RENAME = "mfa:factor:rename"
     MFA_FACTORS_RESET = "mfa:factors:reset"
+    MFA_WEBAUTHN_REGISTER = "mfa:webauthn:register"
+    MFA_WEBAUTHN_REGISTER_FAILURE = "mfa:webauthn:register-failure"
+    MFA_WEBAUTHN_SUCCESS = "mfa:webauthn:success"
+    MFA_WEBAUTHN_FAILURE = "mfa:webauthn:failure"
+    MFA_WEBAUTHN_CLONED = "mfa:webauthn:cloned"
 
     # the OpenID provider
     OAUTH_TOKEN_ISSUE = "oauth:token:issue"
