@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from antin.kernel.instance import Instance
-from idp.mfa.security_keys import AssertionStatus, SecurityKeys, get_security_keys
 from idp.mfa.security_key_views import amr_of_assertion
+from idp.mfa.security_keys import AssertionStatus, SecurityKeys, get_security_keys
 from idp.mfa.webauthn import WebAuthnRefusedError
 from tests.idp.mfa.soft_authenticator import SoftAuthenticator, b64url, unb64url
 from tests.idp.mfa.test_service import OTHER, SUBJECT, make_instance
@@ -110,7 +110,7 @@ def test_answers_that_must_be_refused(keys: SecurityKeys) -> None:
     fresh = keys.begin_assertion(SUBJECT)
     answer_to_stale = key.get(stale.options_json)
     assert keys.verify_assertion(SUBJECT, answer_to_stale, fresh.challenge, ip="1").status is AssertionStatus.REFUSED
-    for garbage in ("", "{}", "[1]", '{"rawId": "%%%"}', '{"rawId": "%s"}' % b64url(key.credential_id)):
+    for garbage in ("", "{}", "[1]", '{"rawId": "%%%"}', json.dumps({"rawId": b64url(key.credential_id)})):
         outcome = keys.verify_assertion(SUBJECT, garbage, fresh.challenge, ip="1")
         assert outcome.status in (AssertionStatus.REFUSED, AssertionStatus.UNKNOWN_CREDENTIAL)
 

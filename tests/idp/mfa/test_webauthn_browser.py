@@ -1,0 +1,90 @@
+"""Security keys in real Chromium with its virtual authenticator (CDP ``WebAuthn.*``): register a key on the
+security page, then sign in to an application with password and key; the ID token's acr and amr say so (checked
+by the independent verifier). A key whose signature is bogus gets a page that says so, not a 500."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+
+from idp.oidc.acr import ACR_PHISHING_RESISTANT
+from tests.idp.mfa.test_mfa_browser import chromium  # noqa: F401  (the module's browser)
+from tests.idp.oidc_harness import LiveProvider
+from tests.idp.rp import RelyingParty
+
+pytestmark = pytest.mark.browser
+
+SECURITY_KEY = {
+    "protocol": "ctap2",
+    "transport": "usb",
+    "hasResidentKey": True,
+    "hasUserVerification": True,
+    "isUserVerified": True,
+    "automaticPresenceSimulation": True,
+}
+
+
+def test_register_a_security_key_and_sign_in_with_it(
+    chromium: Any,  # noqa: F811
+    op: LiveProvider,
+    tmp_path: Path,
+) -> None:
+    shots = Path(os.environ.get("ANTIN_SCREENSHOTS", tmp_path))
+    rp = RelyingParty.register(op, name="Hồ sơ công việc")
+    context = chromium.new_context(locale="en-US")
+    landed: list[str] = []
+
+    def fulfil(route: Any) -> None:
+        landed.append(route.request.url)
+        route.fulfill(status=200, content_type="text/html", body="<p id='rp'>ok</p>")
+
+    context.route("http://localhost:9/**", fulfil)
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    authenticator = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": SECURITY_KEY})["authenticatorId"]
+
+    page.goto(op.issuer + "/account/security")
+    page.fill("#username", "an.nguyen")
+    page.fill("#password", "correct horse")
+    page.keyboard.press("Enter")
+    page.locator("#add-webauthn").click()
+    page.locator("#webauthn-form").wait_for()
+    page.screenshot(path=str(shots / "webauthn-enrol.png"), full_page=True)
+    page.fill("#name", "YubiKey xanh")
+    page.locator("#webauthn-submit").click()
+    page.locator("#new-recovery-codes").wait_for()  # the first factor comes with recovery codes
+    page.keyboard.press("Enter")
+    page.locator("#security-keys li[data-kind=webauthn]").wait_for()
+    listed = page.locator("#security-keys li[data-kind=webauthn]").inner_text()
+    assert "YubiKey xanh" in listed and "kept on one device" in listed and "usb" in listed
+    page.screenshot(path=str(shots / "webauthn-security.png"), full_page=True)
+    credentials = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+    assert len(credentials) == 1 and credentials[0]["isResidentCredential"]
+
+    # an application asks for a sign-in: the password, then the key (a bogus signature first)
+    context.clear_cookies()
+    page.goto(op.issuer + "/authorize?" + urlencode(rp.auth_params()))
+    page.fill("#username", "an.nguyen")
+    page.fill("#password", "correct horse")
+    page.keyboard.press("Enter")
+    page.locator("#webauthn-form").wait_for()
+    page.screenshot(path=str(shots / "webauthn-step.png"), full_page=True)
+    cdp.send("WebAuthn.setResponseOverrideBits", {"authenticatorId": authenticator, "isBogusSignature": True})
+    page.locator("#webauthn-submit").click()
+    page.locator("#webauthn-error").wait_for()
+    assert "could not be accepted" in page.locator("#webauthn-error").inner_text()
+    page.screenshot(path=str(shots / "webauthn-step-refused.png"), full_page=True)
+    cdp.send("WebAuthn.setResponseOverrideBits", {"authenticatorId": authenticator, "isBogusSignature": False})
+    with page.expect_request(lambda r: r.url.startswith("http://localhost:9/cb")):
+        page.locator("#webauthn-submit").click()
+    page.locator("#rp").wait_for()
+    params = {k: v[0] for k, v in parse_qs(urlsplit(landed[-1]).query).items()}
+    claims = rp.verify_id_token(rp.exchange(params["code"]).json()["id_token"])
+    assert claims["acr"] == ACR_PHISHING_RESISTANT
+    assert claims["amr"] == ["pwd", "hwk", "user", "pin", "mfa"]
+    context.close()
