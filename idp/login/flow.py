@@ -65,9 +65,11 @@ def interaction_view(iid: str) -> InteractionView | None:
     return view
 
 
-def begin_steps(iid: str, view: InteractionView | None, person: Person, result: AuthenticationResult) -> BaseResponse:
-    """After the password: the first required step, or the end of the authentication."""
-    return _next(iid, view, person, result, ("password",))
+def begin_steps(
+    iid: str, view: InteractionView | None, person: Person, result: AuthenticationResult, *, first: str = "password"
+) -> BaseResponse:
+    """After the first factor (the password, or a passkey): the first required step, or the end."""
+    return _next(iid, view, person, result, (first,))
 
 
 def _next(

@@ -35,11 +35,13 @@ def get_mfa_service(instance: Instance) -> MfaService:
 def init_app(app: Flask) -> None:
     from idp.login.steps import register_step
     from idp.mfa import security_key_views  # noqa: F401  (its routes join the blueprint)
+    from idp.mfa.passkey_views import init_passkeys
     from idp.mfa.steps import TotpStep, WebAuthnStep
     from idp.mfa.views import bp
     from idp.oidc.ui import init_ui
 
     init_ui(app)
     app.register_blueprint(bp)
+    init_passkeys(app)
     register_step(WebAuthnStep())  # before TOTP: the stronger factor first, the app offered on its page
     register_step(TotpStep())

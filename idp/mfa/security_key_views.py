@@ -26,7 +26,7 @@ from idp.mfa.webauthn import Ceremony, WebAuthnRefusedError
 from idp.oidc.acr import ACR_MFA, ACR_PHISHING_RESISTANT
 from idp.oidc.browser import current_sso_session, error_page
 
-__all__ = ["amr_of_assertion"]
+__all__ = ["amr_of_assertion", "keep_challenge", "security_keys", "take_challenge"]
 
 CEREMONY_KEY = "antin_webauthn"
 
@@ -35,8 +35,14 @@ def security_keys() -> SecurityKeys:
     return get_security_keys(get_instance())
 
 
-def _keep_challenge(ceremony: Ceremony, *, purpose: str, subject: str) -> None:
-    session[CEREMONY_KEY] = {
+def _slot(purpose: str) -> str:
+    """One ceremony per kind at a time (registration, second step, passkey), so that one page does not spoil
+    another's: the login page's passkey challenge stays while the security page registers a key."""
+    return f"{CEREMONY_KEY}:{purpose.split(maxsplit=1)[0]}"
+
+
+def keep_challenge(ceremony: Ceremony, *, purpose: str, subject: str) -> None:
+    session[_slot(purpose)] = {
         "purpose": purpose,
         "subject": subject,
         "challenge": base64.urlsafe_b64encode(ceremony.challenge).decode(),
@@ -44,9 +50,9 @@ def _keep_challenge(ceremony: Ceremony, *, purpose: str, subject: str) -> None:
     }
 
 
-def _take_challenge(*, purpose: str, subject: str) -> bytes | None:
+def take_challenge(*, purpose: str, subject: str) -> bytes | None:
     """The challenge this browser was given for ``purpose``, once; None when absent, another's or too old."""
-    kept = session.pop(CEREMONY_KEY, None)
+    kept = session.pop(_slot(purpose), None)
     if not isinstance(kept, dict) or kept.get("purpose") != purpose or kept.get("subject") != subject:
         return None
     if int(kept.get("at", 0)) + CEREMONY_SECONDS < get_instance().clock.now().timestamp():
@@ -66,7 +72,7 @@ def amr_of_assertion(*, user_verified: bool, synced: bool) -> tuple[str, ...]:
 
 def _registration_page(sso_subject: str, login: str, status: int = 200, **context: Any) -> BaseResponse:
     ceremony = security_keys().begin_registration(sso_subject, login=login, display_name=login)
-    _keep_challenge(ceremony, purpose="register", subject=sso_subject)
+    keep_challenge(ceremony, purpose="register", subject=sso_subject)
     context.setdefault("name", _("Security key"))
     return _page("antin/mfa_webauthn.html", status, options=ceremony.options_json, **context)
 
@@ -82,7 +88,7 @@ def enrol_webauthn() -> BaseResponse:
         return _registration_page(sso.subject, sso.login)
     require_csrf()  # the challenge was given after the recency check, to this official, minutes ago
     name = request.form.get("name", "").strip() or _("Security key")
-    challenge = _take_challenge(purpose="register", subject=sso.subject)
+    challenge = take_challenge(purpose="register", subject=sso.subject)
     if challenge is None:
         error = _("This page was open too long. Try again with your security key.")
         return _registration_page(sso.subject, sso.login, 400, name=name, error=error)
@@ -122,7 +128,7 @@ def security_key_step(iid: str) -> BaseResponse:
 
     def step_page(status: int = 200, error: str | None = None) -> BaseResponse:
         ceremony = keys.begin_assertion(subject)
-        _keep_challenge(ceremony, purpose=f"login {iid}", subject=subject)
+        keep_challenge(ceremony, purpose=f"login {iid}", subject=subject)
         return _page(
             "antin/mfa_webauthn_step.html",
             status,
@@ -136,7 +142,7 @@ def security_key_step(iid: str) -> BaseResponse:
     if request.method == "GET":
         return step_page()
     require_csrf()
-    challenge = _take_challenge(purpose=f"login {iid}", subject=subject)
+    challenge = take_challenge(purpose=f"login {iid}", subject=subject)
     answer = request.form.get("credential", "")
     if challenge is None:
         return step_page(400, _("This page was open too long. Use your security key again."))

@@ -154,7 +154,35 @@ class SecurityKeys:
     def begin_assertion(self, subject: str) -> Ceremony:
         return webauthn.authentication_options(self.rp, allow=self._known(subject))
 
-    def verify_assertion(self, subject: str, response_json: str, challenge: bytes, *, ip: str) -> AssertionOutcome:
+    def begin_passkey(self) -> Ceremony:
+        """A passwordless sign-in: any discoverable credential of this RP, the user verified."""
+        return webauthn.authentication_options(self.rp, allow=[], require_user_verification=True)
+
+    def verify_passkey(self, response_json: str, challenge: bytes, *, ip: str) -> tuple[str | None, AssertionOutcome]:
+        """Whose passkey answered (None when nobody's) and the outcome; user verification required."""
+        try:
+            credential_id = webauthn.b64url(webauthn.assertion_credential_id(response_json))
+        except WebAuthnRefusedError:
+            return None, AssertionOutcome(AssertionStatus.REFUSED)
+        with self.database.reading() as s:
+            query = select(MfaFactor.subject).where(
+                MfaFactor.credential_id == credential_id, MfaFactor.kind == FactorKind.WEBAUTHN
+            )
+            subject = s.scalars(query).first()
+        if subject is None:
+            return None, AssertionOutcome(AssertionStatus.UNKNOWN_CREDENTIAL)
+        try:
+            handle = webauthn.assertion_user_handle(response_json)
+        except WebAuthnRefusedError:
+            return None, AssertionOutcome(AssertionStatus.REFUSED)
+        if handle is not None and handle != subject.encode():  # the credential was made for another official
+            return None, self._refused(subject, ip, AssertionStatus.REFUSED, "user handle of another official")
+        outcome = self.verify_assertion(subject, response_json, challenge, ip=ip, require_user_verification=True)
+        return subject, outcome
+
+    def verify_assertion(
+        self, subject: str, response_json: str, challenge: bytes, *, ip: str, require_user_verification: bool = False
+    ) -> AssertionOutcome:
         try:
             credential_id = webauthn.b64url(webauthn.assertion_credential_id(response_json))
         except WebAuthnRefusedError as err:
@@ -170,7 +198,9 @@ class SecurityKeys:
         if row is None or row.public_key is None:
             return self._refused(subject, ip, AssertionStatus.UNKNOWN_CREDENTIAL, "unknown credential")
         try:
-            assertion = webauthn.verify_assertion(self.rp, response_json, challenge, row.public_key)
+            assertion = webauthn.verify_assertion(
+                self.rp, response_json, challenge, row.public_key, require_user_verification=require_user_verification
+            )
         except WebAuthnRefusedError as err:
             return self._refused(subject, ip, AssertionStatus.REFUSED, str(err), factor=row.id)
         stored = row.sign_count or 0

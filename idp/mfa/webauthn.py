@@ -43,6 +43,7 @@ __all__ = [
     "RelyingPartyIdentity",
     "WebAuthnRefusedError",
     "assertion_credential_id",
+    "assertion_user_handle",
     "authentication_options",
     "b64url",
     "registration_options",
@@ -157,13 +158,17 @@ def verify_registration(rp: RelyingPartyIdentity, response_json: str, challenge:
     )
 
 
-def authentication_options(rp: RelyingPartyIdentity, *, allow: list[KnownCredential]) -> Ceremony:
-    """An assertion of one of ``allow`` (all of them: a discoverable credential chosen by the authenticator)."""
+def authentication_options(
+    rp: RelyingPartyIdentity, *, allow: list[KnownCredential], require_user_verification: bool = False
+) -> Ceremony:
+    """An assertion of one of ``allow`` (none: a discoverable credential chosen on the authenticator, a passkey)."""
     options = generate_authentication_options(
         rp_id=rp.rp_id,
         timeout=TIMEOUT_MS,
         allow_credentials=_descriptors(allow),
-        user_verification=UserVerificationRequirement.PREFERRED,
+        user_verification=(
+            UserVerificationRequirement.REQUIRED if require_user_verification else UserVerificationRequirement.PREFERRED
+        ),
     )
     return Ceremony(options_to_json(options), options.challenge)
 
@@ -177,7 +182,23 @@ def assertion_credential_id(response_json: str) -> bytes:
         raise WebAuthnRefusedError("not a WebAuthn assertion") from err
 
 
-def verify_assertion(rp: RelyingPartyIdentity, response_json: str, challenge: bytes, public_key: bytes) -> Assertion:
+def assertion_user_handle(response_json: str) -> bytes | None:
+    """The user handle a discoverable credential answered with (the user id given at registration)."""
+    try:
+        handle = json.loads(response_json)["response"].get("userHandle")
+        return base64url_to_bytes(handle) if handle else None
+    except (ValueError, TypeError, KeyError, AttributeError) as err:
+        raise WebAuthnRefusedError("not a WebAuthn assertion") from err
+
+
+def verify_assertion(
+    rp: RelyingPartyIdentity,
+    response_json: str,
+    challenge: bytes,
+    public_key: bytes,
+    *,
+    require_user_verification: bool = False,
+) -> Assertion:
     """Verify the signature, challenge, origin and RP ID; the sign count is the caller's to compare."""
     try:
         verified = verify_authentication_response(
@@ -187,6 +208,7 @@ def verify_assertion(rp: RelyingPartyIdentity, response_json: str, challenge: by
             expected_origin=rp.origin,
             credential_public_key=public_key,
             credential_current_sign_count=0,  # compared afterwards: a backward count is audited as a clone
+            require_user_verification=require_user_verification,
         )
     except (WebAuthnException, ValueError, TypeError, AttributeError, KeyError) as err:
         raise WebAuthnRefusedError(str(err) or type(err).__name__) from err

@@ -37,6 +37,7 @@ class SoftAuthenticator:
     sign_count: int = 0
     credential_id: bytes = field(default_factory=lambda: os.urandom(32))
     key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
+    user_handle: str | None = None  # kept from the registration's user.id: a discoverable credential returns it
 
     def _flags(self) -> int:
         flags = UP | (UV if self.user_verification else 0)
@@ -49,6 +50,7 @@ class SoftAuthenticator:
     def create(self, options_json: str, *, origin: str | None = None) -> str:
         """An answer to ``navigator.credentials.create`` with these options, as ``credential.toJSON()``."""
         options = json.loads(options_json)
+        self.user_handle = options["user"]["id"]
         numbers = self.key.public_key().public_numbers()
         cose = cbor2.dumps({1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"), -3: numbers.y.to_bytes(32, "big")})
         attested = self.aaguid + struct.pack(">H", len(self.credential_id)) + self.credential_id + cose
@@ -87,6 +89,7 @@ class SoftAuthenticator:
                     "clientDataJSON": b64url(client_data),
                     "authenticatorData": b64url(auth_data),
                     "signature": b64url(signature),
+                    **({"userHandle": self.user_handle} if self.user_handle else {}),
                 },
                 "clientExtensionResults": {},
             }

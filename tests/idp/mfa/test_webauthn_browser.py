@@ -88,3 +88,77 @@ def test_register_a_security_key_and_sign_in_with_it(
     assert claims["acr"] == ACR_PHISHING_RESISTANT
     assert claims["amr"] == ["pwd", "hwk", "user", "pin", "mfa"]
     context.close()
+
+
+PASSKEY = {**SECURITY_KEY, "transport": "internal"}  # a platform authenticator: the computer's own passkeys
+
+
+def test_passwordless_sign_in_with_a_passkey(
+    chromium: Any,  # noqa: F811
+    op: LiveProvider,
+    tmp_path: Path,
+) -> None:
+    shots = Path(os.environ.get("ANTIN_SCREENSHOTS", tmp_path))
+    rp = RelyingParty.register(op, name="Hồ sơ công việc")
+    context = chromium.new_context(locale="vi-VN")
+    landed: list[str] = []
+
+    def fulfil(route: Any) -> None:
+        landed.append(route.request.url)
+        route.fulfill(status=200, content_type="text/html", body="<p id='rp'>ok</p>")
+
+    context.route("http://localhost:9/**", fulfil)
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    authenticator = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": PASSKEY})["authenticatorId"]
+
+    page.goto(op.issuer + "/account/security/webauthn")
+    page.fill("#username", "an.nguyen")
+    page.fill("#password", "correct horse")
+    page.keyboard.press("Enter")
+    page.locator("#webauthn-form").wait_for()
+    page.fill("#name", "Máy tính")
+    page.locator("#webauthn-submit").click()
+    page.locator("#new-recovery-codes").wait_for()
+    credentials = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+    assert len(credentials) == 1 and credentials[0]["isResidentCredential"]
+
+    def signed_in_claims() -> dict[str, Any]:
+        page.locator("#rp").wait_for()
+        params = {k: v[0] for k, v in parse_qs(urlsplit(landed[-1]).query).items()}
+        return rp.verify_id_token(rp.exchange(params["code"]).json()["id_token"])
+
+    # the application asks: the login page offers the passkey in the username field's autofill (conditional UI),
+    # which Chromium's virtual authenticator accepts at once: signed in with no username and no password
+    context.clear_cookies()
+    with page.expect_request(lambda r: r.url.startswith("http://localhost:9/cb")):
+        page.goto(op.issuer + "/authorize?" + urlencode(rp.auth_params()))
+    claims = signed_in_claims()
+    assert claims["acr"] == ACR_PHISHING_RESISTANT
+    assert claims["amr"] == ["hwk", "user", "pin", "mfa"]
+
+    # a browser without conditional UI: the "sign in with a passkey" button
+    page.add_init_script("PublicKeyCredential.isConditionalMediationAvailable = async () => false;")
+    context.clear_cookies()
+    page.goto(op.issuer + "/authorize?" + urlencode(rp.auth_params()))
+    page.locator("#passkey-submit").wait_for()
+    assert page.locator("#username").get_attribute("autocomplete") == "username webauthn"
+    page.screenshot(path=str(shots / "passkey-login.png"), full_page=True)
+    with page.expect_request(lambda r: r.url.startswith("http://localhost:9/cb")):
+        page.locator("#passkey-submit").click()
+    claims = signed_in_claims()
+    assert claims["acr"] == ACR_PHISHING_RESISTANT and claims["amr"] == ["hwk", "user", "pin", "mfa"]
+
+    # the same passkey unable to verify the user: the browser refuses (the options require it), the page says so
+    # and nothing is posted (the server's own refusal of such an answer: test_webauthn_pages.py)
+    context.clear_cookies()
+    cdp.send("WebAuthn.setUserVerified", {"authenticatorId": authenticator, "isUserVerified": False})
+    page.goto(op.issuer + "/authorize?" + urlencode(rp.auth_params()))
+    login_url = page.url
+    page.locator("#passkey-submit").click()
+    page.locator("#webauthn-status").wait_for()
+    assert "Passkey chưa được dùng" in page.locator("#webauthn-status").inner_text()
+    assert page.url == login_url
+    page.screenshot(path=str(shots / "passkey-not-verified.png"), full_page=True)
+    context.close()

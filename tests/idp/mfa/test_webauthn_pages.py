@@ -13,7 +13,7 @@ import requests
 from idp.mfa.security_keys import CEREMONY_SECONDS
 from idp.oidc.acr import ACR_MFA, ACR_PHISHING_RESISTANT
 from tests.idp.mfa.pages import sign_in_to_account, text_of
-from tests.idp.mfa.soft_authenticator import SoftAuthenticator
+from tests.idp.mfa.soft_authenticator import SoftAuthenticator, b64url
 from tests.idp.oidc_harness import LiveProvider
 from tests.idp.rp import Browser, RelyingParty
 
@@ -85,3 +85,30 @@ def test_phr_in_acr_values_is_read_as_phishing_resistant(op: LiveProvider, rp: R
     # a password alone cannot reach it: the client hears access_denied, not a token at a weaker level
     outcome = browser.login(page, "binh.tran", PASSWORD)
     assert outcome.params.get("error") == "access_denied"
+
+
+def test_passwordless_sign_in_with_a_passkey(op: LiveProvider, rp: RelyingParty) -> None:
+    passkey = SoftAuthenticator(op.issuer, "localhost", synced=True)
+    account = Browser(op.issuer)
+    page = sign_in_to_account(account, "an.nguyen", PASSWORD, "/account/security/webauthn")
+    account.submit(page, "webauthn-form", {"credential": passkey.create(options_of(page))})
+
+    browser = Browser(op.issuer, **{"Accept-Language": "en"})
+    login = rp.authorize(browser).page
+    assert login is not None and 'autocomplete="username webauthn"' in login.text and 'id="passkey-form"' in login.text
+    options = options_of(login)
+    assert '"userVerification": "required"' in options and '"allowCredentials": []' in options
+
+    stranger = SoftAuthenticator(op.issuer, "localhost")
+    stranger.user_handle = b64url(b"someone")
+    unknown = browser.submit(login, "passkey-form", {"credential": stranger.get(options)}).page
+    assert unknown is not None and unknown.status_code == 401 and "not registered" in text_of(unknown, "passkey-error")
+
+    passkey.user_verification = False  # a touch is not enough without the password
+    untouched = browser.submit(unknown, "passkey-form", {"credential": passkey.get(options_of(unknown))}).page
+    assert untouched is not None and untouched.status_code == 401 and "PIN" in text_of(untouched, "passkey-error")
+
+    passkey.user_verification = True
+    params = browser.submit(untouched, "passkey-form", {"credential": passkey.get(options_of(untouched))}).params
+    claims = rp.verify_id_token(rp.exchange(params["code"]).json()["id_token"])
+    assert claims["acr"] == ACR_PHISHING_RESISTANT and claims["amr"] == ["swk", "user", "pin", "mfa"]
