@@ -19,10 +19,9 @@ from werkzeug.wrappers import Response as BaseResponse
 from antin.kernel.web import get_instance, require_csrf
 from directory.models import AccountStatus
 from idp.login.flow import ACCOUNT, begin_steps, interaction_view, request_ip
-from idp.mfa.security_key_views import amr_of_assertion, keep_challenge, security_keys, take_challenge
+from idp.mfa.security_key_views import acr_of_assertion, amr_of_assertion, keep_challenge, security_keys, take_challenge
 from idp.mfa.security_keys import AssertionStatus
 from idp.mfa.views import _page, bp
-from idp.oidc.acr import ACR_PHISHING_RESISTANT
 from idp.oidc.browser import current_provider, error_page
 from idp.oidc.interaction import AuthenticationResult
 
@@ -103,7 +102,7 @@ def passkey_sign_in(iid: str) -> BaseResponse:
     result = AuthenticationResult(
         subject=person.entry_uuid,
         auth_time=get_instance().clock.now(),
-        acr=ACR_PHISHING_RESISTANT,
+        acr=acr_of_assertion(outcome),  # user verification was required: phishing-resistant at least
         amr=amr_of_assertion(user_verified=True, synced=outcome.backup_eligible),
         login=person.uid,
     )

@@ -19,14 +19,20 @@ from werkzeug.wrappers import Response as BaseResponse
 from antin.kernel.web import get_instance, require_csrf
 from idp.login.flow import ACCOUNT, interaction_view, pending_authentication, request_ip, step_completed
 from idp.mfa import get_mfa_service
-from idp.mfa.security_keys import CEREMONY_SECONDS, AssertionStatus, SecurityKeys, get_security_keys
+from idp.mfa.security_keys import (
+    CEREMONY_SECONDS,
+    AssertionOutcome,
+    AssertionStatus,
+    SecurityKeys,
+    get_security_keys,
+)
 from idp.mfa.steps import WEBAUTHN_STEP
 from idp.mfa.views import FLASH, _page, _recent, _sign_in_again, _sign_in_first, bp
 from idp.mfa.webauthn import Ceremony, WebAuthnRefusedError
-from idp.oidc.acr import ACR_MFA, ACR_PHISHING_RESISTANT
+from idp.oidc.acr import ACR_MFA, ACR_PHISHING_RESISTANT, ACR_PHISHING_RESISTANT_HARDWARE
 from idp.oidc.browser import current_sso_session, error_page
 
-__all__ = ["amr_of_assertion", "keep_challenge", "security_keys", "take_challenge"]
+__all__ = ["acr_of_assertion", "amr_of_assertion", "keep_challenge", "security_keys", "take_challenge"]
 
 CEREMONY_KEY = "antin_webauthn"
 
@@ -58,6 +64,14 @@ def take_challenge(*, purpose: str, subject: str) -> bytes | None:
     if int(kept.get("at", 0)) + CEREMONY_SECONDS < get_instance().clock.now().timestamp():
         return None
     return base64.urlsafe_b64decode(str(kept.get("challenge", "")))
+
+
+def acr_of_assertion(outcome: AssertionOutcome) -> str:
+    """Phishing-resistant when the key verified the user (the issue's rule), hardware when its model is on the
+    allow-list and it is kept on one device; a mere touch is a second factor."""
+    if not outcome.user_verified:
+        return ACR_MFA
+    return ACR_PHISHING_RESISTANT_HARDWARE if outcome.hardware else ACR_PHISHING_RESISTANT
 
 
 def amr_of_assertion(*, user_verified: bool, synced: bool) -> tuple[str, ...]:
@@ -150,7 +164,7 @@ def security_key_step(iid: str) -> BaseResponse:
         return step_page(400, _("The security key was not used. Try again, and touch it or unlock it when asked."))
     outcome = keys.verify_assertion(subject, answer, challenge, ip=request_ip())
     if outcome.status is AssertionStatus.ACCEPTED:
-        acr = ACR_PHISHING_RESISTANT if outcome.user_verified else ACR_MFA
+        acr = acr_of_assertion(outcome)
         amr = amr_of_assertion(user_verified=outcome.user_verified, synced=outcome.backup_eligible)
         return step_completed(WEBAUTHN_STEP, acr=acr, amr=amr)
     messages = {

@@ -47,6 +47,7 @@ class AssertionOutcome:
     status: AssertionStatus
     user_verified: bool = False
     backup_eligible: bool = False
+    hardware: bool = False  # a key of a model on the hardware_aaguids allow-list, kept on one device
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,16 @@ class SecurityKeyView:
 
 
 class SecurityKeys:
-    def __init__(self, database: Database, audit: Auditor, rp: RelyingPartyIdentity, *, clock: Clock) -> None:
+    def __init__(
+        self,
+        database: Database,
+        audit: Auditor,
+        rp: RelyingPartyIdentity,
+        *,
+        clock: Clock,
+        hardware_aaguids: frozenset[str] = frozenset(),
+    ) -> None:
+        self.hardware_aaguids = hardware_aaguids
         self.database = database
         self.audit = audit
         self.rp = rp
@@ -219,7 +229,8 @@ class SecurityKeys:
             return self._refused(subject, ip, AssertionStatus.REFUSED, "used at the same time", factor=row.id)
         details = {"factor": row.id, "user_verified": assertion.user_verified}
         self.audit.record("mfa:webauthn:success", actor=subject, subject=subject, ip=ip, details=details)
-        return AssertionOutcome(AssertionStatus.ACCEPTED, assertion.user_verified, bool(row.backup_eligible))
+        hardware = not row.backup_eligible and (row.aaguid or "").lower() in self.hardware_aaguids
+        return AssertionOutcome(AssertionStatus.ACCEPTED, assertion.user_verified, bool(row.backup_eligible), hardware)
 
     def _refused(
         self, subject: str, ip: str, status: AssertionStatus, reason: str, *, factor: str | None = None
@@ -241,7 +252,7 @@ def get_security_keys(instance: Instance) -> SecurityKeys:
 def _build(instance: Instance) -> SecurityKeys:
     from idp.mfa.settings import MfaSettings
 
-    issuer = instance.settings.core.issuer
-    name = instance.settings.section(MfaSettings).totp_issuer
-    rp = webauthn.relying_party(issuer, name)
-    return SecurityKeys(instance.database, Auditor(instance), rp, clock=instance.clock)
+    settings = instance.settings.section(MfaSettings)
+    rp = webauthn.relying_party(instance.settings.core.issuer, settings.totp_issuer)
+    hardware = frozenset(a.lower() for a in settings.hardware_aaguids)
+    return SecurityKeys(instance.database, Auditor(instance), rp, clock=instance.clock, hardware_aaguids=hardware)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -10,6 +11,7 @@ from antin.kernel.settings import doc
 __all__ = ["MIN_KEY_LENGTH", "MfaSettings"]
 
 MIN_KEY_LENGTH = 32
+_AAGUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,17 @@ class MfaSettings:
         5,
     )
     code_window_seconds: int = doc("seconds after the last wrong code when the counts above are forgotten", 900)
+    hardware_aaguids: tuple[str, ...] = doc(
+        "AAGUIDs of the security key models whose sign-ins (user verified, a key kept on one device) reach"
+        " urn:antin:acr:phishing-resistant-hardware; registration asks for no attestation, so this is the"
+        " key's own claim of its model. Empty: nobody reaches that level",
+        (),
+    )
 
     def problems(self) -> dict[str, str]:
         problems: dict[str, str] = {}
+        if any(not _AAGUID.fullmatch(a.lower()) for a in self.hardware_aaguids):
+            problems["hardware_aaguids"] = "each must be an AAGUID like cb69481e-8ff7-4039-93ec-0a2729a154a8"
         if self.encryption_key and len(self.encryption_key) < MIN_KEY_LENGTH:
             problems["encryption_key"] = f"must be at least {MIN_KEY_LENGTH} random characters"
         for name in ("code_failures", "device_code_failures"):

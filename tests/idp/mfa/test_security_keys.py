@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from antin.kernel.instance import Instance
-from idp.mfa.security_key_views import amr_of_assertion
+from idp.mfa.security_key_views import acr_of_assertion, amr_of_assertion
 from idp.mfa.security_keys import AssertionStatus, SecurityKeys, get_security_keys
+from idp.mfa.settings import MfaSettings
 from idp.mfa.webauthn import WebAuthnRefusedError
+from idp.oidc.acr import ACR_MFA, ACR_PHISHING_RESISTANT, ACR_PHISHING_RESISTANT_HARDWARE, normalise_acr
 from tests.idp.mfa.soft_authenticator import SoftAuthenticator, b64url, unb64url
 from tests.idp.mfa.test_service import OTHER, SUBJECT, make_instance
 
@@ -122,3 +124,25 @@ def test_a_registration_for_another_origin_or_tampered_is_refused(keys: Security
         with pytest.raises(WebAuthnRefusedError):
             keys.finish_registration(SUBJECT, answer, ceremony.challenge, name="x", ip=None)
     assert keys.keys(SUBJECT) == []
+
+
+YUBIKEY_5 = "cb69481e-8ff7-4039-93ec-0a2729a154a8"
+
+
+def test_the_hardware_level_needs_an_allowed_model_kept_on_one_device(tmp_path: Path) -> None:
+    keys = get_security_keys(make_instance(tmp_path, hardware_aaguids=(YUBIKEY_5.upper(),)))
+    allowed = SoftAuthenticator(ORIGIN, "localhost", aaguid=bytes.fromhex(YUBIKEY_5.replace("-", "")))
+    synced = SoftAuthenticator(ORIGIN, "localhost", synced=True, aaguid=allowed.aaguid)
+    other_model = SoftAuthenticator(ORIGIN, "localhost")
+    for authenticator in (allowed, synced, other_model):
+        register(keys, authenticator)
+    levels = [acr_of_assertion(sign_in(keys, a)) for a in (allowed, synced, other_model)]
+    assert levels == [ACR_PHISHING_RESISTANT_HARDWARE, ACR_PHISHING_RESISTANT, ACR_PHISHING_RESISTANT]
+    allowed.user_verification = False
+    assert acr_of_assertion(sign_in(keys, allowed)) == ACR_MFA
+    assert normalise_acr("phrh") == ACR_PHISHING_RESISTANT_HARDWARE and normalise_acr("phr") == ACR_PHISHING_RESISTANT
+
+
+def test_an_allow_list_entry_that_is_not_an_aaguid_is_refused() -> None:
+    assert "hardware_aaguids" in MfaSettings(hardware_aaguids=("YubiKey 5",)).problems()
+    assert MfaSettings(hardware_aaguids=(YUBIKEY_5,)).problems() == {}
