@@ -12,6 +12,7 @@ from antin.kernel.instance import Instance
 from directory.errors import DirectoryError
 from directory.models import Person
 from idp.mfa import get_mfa_service
+from idp.mfa.security_keys import SecurityKeyView, get_security_keys
 from idp.oidc.service import get_provider
 
 __all__ = ["mfa"]
@@ -29,7 +30,16 @@ def _person(instance: Instance, login: str) -> Person:
 
 @click.group()
 def mfa() -> None:
-    """Second factors of officials (TOTP apps, recovery codes): list them, reset them."""
+    """Second factors of officials (TOTP apps, security keys and passkeys, recovery codes): list them, reset them."""
+
+
+def _key_details(key: SecurityKeyView) -> dict[str, object]:
+    return {
+        "aaguid": key.aaguid,
+        "transports": list(key.transports),
+        "backup_eligible": key.backup_eligible,
+        "backed_up": key.backed_up,
+    }
 
 
 @mfa.command("list")
@@ -42,6 +52,7 @@ def list_factors(instance: Instance, login: str, as_json: bool) -> None:
     service = get_mfa_service(instance)
     factors = service.factors(person.entry_uuid)
     left = service.recovery_codes_left(person.entry_uuid)
+    keys = {k.id: k for k in get_security_keys(instance).keys(person.entry_uuid)}
     if as_json:
         data = {
             "login": person.uid,
@@ -53,6 +64,7 @@ def list_factors(instance: Instance, login: str, as_json: bool) -> None:
                     "name": f.name,
                     "created_at": f.created_at.isoformat(),
                     "last_used_at": f.last_used_at.isoformat() if f.last_used_at else None,
+                    **(_key_details(keys[f.id]) if f.id in keys else {}),
                 }
                 for f in factors
             ],
@@ -66,6 +78,10 @@ def list_factors(instance: Instance, login: str, as_json: bool) -> None:
     for f in factors:
         used = f.last_used_at.strftime("%Y-%m-%d %H:%M") if f.last_used_at else "never"
         click.echo(f"  {f.id}  {f.kind:9} {f.name}  added {f.created_at:%Y-%m-%d %H:%M}, last used {used}")
+        if f.id in keys:
+            key = keys[f.id]
+            synced = "synced passkey" if key.backup_eligible else "kept on one device"
+            click.echo(f"      AAGUID {key.aaguid}, {synced}, transports {' '.join(key.transports) or '-'}")
     click.echo(f"  recovery codes left: {left}")
 
 

@@ -1,7 +1,9 @@
-"""An official in a browser (the tests' HTTP browser) enrolling TOTP and signing in with a code."""
+"""An official in a browser (the tests' HTTP browser) enrolling TOTP and signing in with a code, and the WebAuthn
+options of a page (for the software authenticator)."""
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,6 +18,13 @@ def text_of(page: requests.Response, element_id: str) -> str:
     found = re.search(rf'id="{element_id}"[^>]*>(.*?)</', page.text, re.S)
     assert found, f"no #{element_id} on {page.url}"
     return found.group(1).strip()
+
+
+def options_of(page: requests.Response) -> str:
+    """The WebAuthn options a page gives its script (the form's data-options), as JSON text."""
+    found = re.search(r'data-options="([^"]*)"', page.text)
+    assert found, f"no WebAuthn options on {page.url}"
+    return html.unescape(found.group(1))
 
 
 @dataclass

@@ -16,10 +16,11 @@ from antin.cli import cli
 from directory.config import DirectoryConfig
 from directory.models import NewPerson, UnitKind
 from directory.service import LdapDirectory
-from idp.oidc.acr import ACR_MFA, ACR_PASSWORD
+from idp.oidc.acr import ACR_MFA, ACR_PASSWORD, ACR_PHISHING_RESISTANT
 from tests.directory.conftest import PASSWORD, config_for, start_slapd
 from tests.idp.jose_check import verify_jws
-from tests.idp.mfa.pages import enrol_totp, sign_in_to_account, text_of
+from tests.idp.mfa.pages import enrol_totp, options_of, sign_in_to_account, text_of
+from tests.idp.mfa.soft_authenticator import SoftAuthenticator
 from tests.idp.oidc_harness import LiveProvider, live_provider
 from tests.idp.rp import Browser, RelyingParty
 
@@ -118,3 +119,33 @@ def test_enrol_sign_in_with_a_code_replay_refused_then_reset(
     assert [e.event for e in ldap_op.instance.audit.entries(event="mfa:factors:reset")] == ["mfa:factors:reset"]
     status, out = antin(ldap_op, ldap_config, monkeypatch, "mfa", "list", "nobody-" + official)
     assert status == 1 and "no official" in out
+
+
+def test_a_security_key_after_the_password_against_slapd_and_antin_mfa_list(
+    ldap_op: LiveProvider, ldap_config: DirectoryConfig, official: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rp = RelyingParty.register(ldap_op, name="Hồ sơ công việc")
+    key = SoftAuthenticator(ldap_op.issuer, "localhost", aaguid=bytes.fromhex("cb69481e8ff7403993ec0a2729a154a8"))
+    account = Browser(ldap_op.issuer, **{"Accept-Language": "en"})
+    page = sign_in_to_account(account, official, PASSWORD, "/account/security/webauthn")
+    account.submit(page, "webauthn-form", {"credential": key.create(options_of(page)), "name": "YubiKey"})
+
+    browser = Browser(ldap_op.issuer, **{"Accept-Language": "en"})
+    step = browser.login(rp.authorize(browser).page, official, PASSWORD).page  # type: ignore[arg-type]
+    assert step is not None and 'id="webauthn-form"' in step.text
+    params = browser.submit(step, "webauthn-form", {"credential": key.get(options_of(step))}).params
+    tokens = rp.exchange(params["code"]).json()
+    claims = rp.verify_id_token(tokens["id_token"], access_token=tokens["access_token"])
+    expected = (ACR_PHISHING_RESISTANT, ["pwd", "hwk", "user", "pin", "mfa"])
+    assert (claims["acr"], claims["amr"]) == expected
+    _, access = verify_jws(tokens["access_token"], rp.jwks, allowed_algs=("ES256",))
+    assert (access["acr"], access["amr"]) == expected
+
+    status, out = antin(ldap_op, ldap_config, monkeypatch, "mfa", "list", official, "--json")
+    assert status == 0, out
+    (listed_key,) = [f for f in json.loads(out)["factors"] if f["kind"] == "webauthn"]
+    assert listed_key["name"] == "YubiKey" and listed_key["aaguid"] == "cb69481e-8ff7-4039-93ec-0a2729a154a8"
+    assert listed_key["transports"] == ["usb"] and listed_key["backup_eligible"] is False
+    assert listed_key["last_used_at"] is not None
+    status, out = antin(ldap_op, ldap_config, monkeypatch, "mfa", "list", official)
+    assert "AAGUID cb69481e-8ff7-4039-93ec-0a2729a154a8, kept on one device, transports usb" in out

@@ -4,26 +4,16 @@ expired challenge), never a 500; a good one ends in an ID token at the phishing-
 
 from __future__ import annotations
 
-import html
-import re
 from datetime import timedelta
-
-import requests
 
 from idp.mfa.security_keys import CEREMONY_SECONDS
 from idp.oidc.acr import ACR_MFA, ACR_PHISHING_RESISTANT
-from tests.idp.mfa.pages import sign_in_to_account, text_of
+from tests.idp.mfa.pages import options_of, sign_in_to_account, text_of
 from tests.idp.mfa.soft_authenticator import SoftAuthenticator, b64url
 from tests.idp.oidc_harness import LiveProvider
 from tests.idp.rp import Browser, RelyingParty
 
 PASSWORD = "correct horse"
-
-
-def options_of(page: requests.Response) -> str:
-    found = re.search(r'data-options="([^"]*)"', page.text)
-    assert found, page.text[:300]
-    return html.unescape(found.group(1))
 
 
 def test_register_and_sign_in_through_the_pages_with_bad_answers_first(op: LiveProvider, rp: RelyingParty) -> None:
