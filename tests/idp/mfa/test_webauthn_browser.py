@@ -1,6 +1,7 @@
 """Security keys in real Chromium with its virtual authenticator (CDP ``WebAuthn.*``): register a key on the
 security page, then sign in to an application with password and key; the ID token's acr and amr say so (checked
-by the independent verifier). A key whose signature is bogus gets a page that says so, not a 500."""
+by the independent verifier). A key whose signature is bogus, and a clone of the key (its counter back at 0), get a
+page that says so, not a 500; the clone is audited."""
 
 from __future__ import annotations
 
@@ -87,6 +88,23 @@ def test_register_a_security_key_and_sign_in_with_it(
     claims = rp.verify_id_token(rp.exchange(params["code"]).json()["id_token"])
     assert claims["acr"] == ACR_PHISHING_RESISTANT
     assert claims["amr"] == ["pwd", "hwk", "user", "pin", "mfa"]
+
+    # a clone of the key (its private key copied into another authenticator, its counter back at 0): refused
+    (original,) = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+    assert original["signCount"] >= 1
+    cdp.send("WebAuthn.removeVirtualAuthenticator", {"authenticatorId": authenticator})
+    clone = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": SECURITY_KEY})["authenticatorId"]
+    cdp.send("WebAuthn.addCredential", {"authenticatorId": clone, "credential": {**original, "signCount": 0}})
+    context.clear_cookies()
+    page.goto(op.issuer + "/authorize?" + urlencode(rp.auth_params()))
+    page.fill("#username", "an.nguyen")
+    page.fill("#password", "correct horse")
+    page.keyboard.press("Enter")
+    page.locator("#webauthn-submit").click()
+    page.locator("#webauthn-error").wait_for()
+    assert "counter went backwards" in page.locator("#webauthn-error").inner_text()
+    page.screenshot(path=str(shots / "webauthn-cloned.png"), full_page=True)
+    assert [e.event for e in op.instance.audit.entries(event="mfa:webauthn:cloned")] == ["mfa:webauthn:cloned"]
     context.close()
 
 
