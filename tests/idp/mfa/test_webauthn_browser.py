@@ -180,3 +180,72 @@ def test_passwordless_sign_in_with_a_passkey(
     assert page.url == login_url
     page.screenshot(path=str(shots / "passkey-not-verified.png"), full_page=True)
     context.close()
+
+
+PHISHING_PAGE = """<!doctype html><title>Ấn Tín</title><script>
+window.relay = async (options) => {
+  const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(JSON.parse(options));
+  try { return JSON.stringify((await navigator.credentials.get({ publicKey })).toJSON()); }
+  catch (err) { return "refused by the browser: " + err.name; }
+};
+</script>"""
+
+
+# replaces the form's submit: the key's real answer, its clientDataJSON rewritten to name the phishing origin
+TAMPER_ON_SUBMIT = r"""() => {
+  const form = document.getElementById("webauthn-form");
+  const b64 = (text) => btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const unb64 = (text) => atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  form.submit = function () {
+    const credential = JSON.parse(form.elements.credential.value);
+    const client = JSON.parse(unb64(credential.response.clientDataJSON));
+    client.origin = "http://evil.localhost";
+    credential.response.clientDataJSON = b64(JSON.stringify(client));
+    form.elements.credential.value = JSON.stringify(credential);
+    HTMLFormElement.prototype.submit.call(form);
+  };
+}"""
+
+
+def test_a_ceremony_for_another_origin_is_refused(
+    chromium: Any,  # noqa: F811
+    op: LiveProvider,
+) -> None:
+    """A phishing site relays the real step's options to the official's key: Chromium refuses to run it (the RP ID
+    is not the phishing origin's), and an answer whose clientDataJSON names the phishing origin is refused by the
+    provider with a clear page."""
+    rp = RelyingParty.register(op, name="Hồ sơ công việc")
+    context = chromium.new_context(locale="en-US")
+    context.route(
+        "http://evil.localhost/**",
+        lambda route: route.fulfill(status=200, content_type="text/html", body=PHISHING_PAGE),
+    )
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": SECURITY_KEY})
+    page.goto(op.issuer + "/account/security/webauthn")
+    page.fill("#username", "an.nguyen")
+    page.fill("#password", "correct horse")
+    page.keyboard.press("Enter")
+    page.locator("#webauthn-submit").click()
+    page.locator("#new-recovery-codes").wait_for()
+
+    context.clear_cookies()
+    page.goto(op.issuer + "/authorize?" + urlencode(rp.auth_params()))
+    page.fill("#username", "an.nguyen")
+    page.fill("#password", "correct horse")
+    page.keyboard.press("Enter")
+    options = page.locator("#webauthn-form").get_attribute("data-options")
+    phishing = context.new_page()
+    phishing.goto("http://evil.localhost/login")
+    assert phishing.evaluate("options => window.relay(options)", options) == "refused by the browser: SecurityError"
+
+    # the key's real answer, its clientDataJSON rewritten to name the phishing origin: refused, a clear page
+    page.evaluate(TAMPER_ON_SUBMIT)
+    page.locator("#webauthn-submit").click()
+    page.locator("#webauthn-error").wait_for()
+    assert "could not be accepted" in page.locator("#webauthn-error").inner_text()
+    failures = list(op.instance.audit.entries(event="mfa:webauthn:failure"))
+    assert failures and "origin" in str(failures[0].details)
+    context.close()
