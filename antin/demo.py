@@ -93,7 +93,11 @@ def print_banner(
         click.echo(f"    {totp['key']}")
         click.echo('    (add it to an authenticator app, or read the code with: python -c "import pyotp;')
         click.echo(f"    print(pyotp.TOTP('{totp['key'].replace(' ', '')}').now())\")")
-        click.echo(f"    anyone can add an app at {settings.core.issuer}/account/security; passkeys are not built yet")
+        click.echo(f"    anyone can add an app at {settings.core.issuer}/account/security")
+    click.echo("  passkeys and security keys (a browser on this computer, at http://localhost: WebAuthn needs it):")
+    click.echo(f"    sign in, open {settings.core.issuer}/account/security/webauthn and add one (a phone, Windows")
+    click.echo("    Hello, a USB key, or Chrome's DevTools > More tools > WebAuthn > 'Enable virtual authenticator');")
+    click.echo("    then 'Sign in with a passkey' on the login page signs in without a password")
     click.echo(f"  your account:  {settings.core.issuer}/account")
     click.echo("  stop with Ctrl-C")
 
