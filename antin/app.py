@@ -7,6 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import admin
 import idp.login
+import idp.mfa
 import idp.oidc
 import signing
 import signing.validation
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, *, instance: Instance | None = 
     idp.oidc.init_app(app)
     web.add_credential_cookie(app, SSO_COOKIE)  # the SSO session authenticates a browser on its own
     idp.login.init_app(app)
+    idp.mfa.init_app(app)
     signing.validation.init_app(app)
     signing.init_app(app)
     admin.init_app(app)

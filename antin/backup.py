@@ -60,7 +60,7 @@ LDIF_FILE = "directory.ldif"
 TOKENS_DIR = "softhsm-tokens"
 FILES_DIR = "files"
 # Folders and files of the data folder copied as they are (the rest is rebuilt: slapd.conf, ports, locks, metrics).
-INSTANCE_FILES = ("secrets", "pki", "signing/images", "demo-accounts.json", "demo-client.json")
+INSTANCE_FILES = ("secrets", "pki", "signing/images", "demo-accounts.json", "demo-client.json", "demo-totp.json")
 # Paths of this machine: a restore onto another folder is not a change of settings.
 MACHINE_SETTINGS = (("core", "data_dir"), ("core", "config"))
 

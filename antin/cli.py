@@ -50,6 +50,7 @@ SUBCOMMANDS = {
     "directory": "directory.cli:directory",
     "clients": "idp.oidc.cli:clients",
     "keys": "idp.oidc.cli:keys",
+    "mfa": "idp.mfa.cli:mfa",
     "pki": "signing.cli:pki",
     "sign": "signing.cli:sign",
     "verify": "signing.validation.cli:verify",
@@ -64,6 +65,7 @@ SHORT_HELP = {
     "demo": "Run the whole platform on this machine: directory, database, keys, web (development only).",
     "directory": "Officials, Party units, groups and roles in the LDAP directory.",
     "keys": "Signing keys of the OpenID Provider (ES256 and RS256).",
+    "mfa": "Second factors of officials (TOTP apps, recovery codes): list them, reset them.",
     "pki": "The certification authority: certificates of officials and units, revocation, CRLs.",
     "restore": "Restore a backup made by `antin backup` onto this instance's fresh data folder.",
     "serve": "Serve the platform with gunicorn (production).",
@@ -190,7 +192,10 @@ def settings_as_dict(settings: Settings) -> dict[str, dict[str, Any]]:
         shown: dict[str, Any] = {}
         for f in dataclasses.fields(values):
             value = getattr(values, f.name)
-            if (any(word in f.name for word in ("password", "secret", "pin")) or f.name.endswith("_token")) and value:
+            secret = any(word in f.name for word in ("password", "secret", "pin")) or f.name.endswith(
+                ("_token", "_key")
+            )
+            if secret and value:
                 value = "********"
             elif isinstance(value, tuple):
                 value = [str(v) for v in value]

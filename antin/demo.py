@@ -22,6 +22,7 @@ from antin.kernel.settings import CoreSettings, Settings, SettingsError, env_nam
 from antin.migrate import upgrade
 from antin.settings import load_settings
 from directory.instance import directory_service, managed_slapd
+from idp.mfa.demo import ensure_demo_totp
 from idp.oidc.demo import ensure_demo_client
 
 __all__ = ["demo", "demo_settings"]
@@ -72,6 +73,7 @@ def print_banner(
     data_dir: Path,
     client: dict[str, object],
     administrators: Sequence[tuple[str, str, str]] = (),
+    totp: dict[str, str] | None = None,
 ) -> None:
     click.secho("Ấn Tín — demo instance", bold=True)
     click.echo(f"  issuer:      {settings.core.issuer}")
@@ -91,6 +93,17 @@ def print_banner(
         redirects = client.get("redirect_uris")
         if isinstance(redirects, list | tuple):
             click.echo(f"    redirect URIs: {', '.join(map(str, redirects))}")
+    if totp:
+        click.echo("  two-step verification (development only):")
+        click.echo(f"    {totp['uid']} signs in with a 6-digit code after the password; authenticator key:")
+        click.echo(f"    {totp['key']}")
+        click.echo('    (add it to an authenticator app, or read the code with: python -c "import pyotp;')
+        click.echo(f"    print(pyotp.TOTP('{totp['key'].replace(' ', '')}').now())\")")
+        click.echo(f"    anyone can add an app at {settings.core.issuer}/account/security")
+    click.echo("  passkeys and security keys (a browser on this computer, at http://localhost: WebAuthn needs it):")
+    click.echo(f"    sign in, open {settings.core.issuer}/account/security/webauthn and add one (a phone, Windows")
+    click.echo("    Hello, a USB key, or Chrome's DevTools > More tools > WebAuthn > 'Enable virtual authenticator');")
+    click.echo("    then 'Sign in with a passkey' on the login page signs in without a password")
     click.echo(f"  your account:  {settings.core.issuer}/account")
     click.echo("  stop with Ctrl-C")
 
@@ -129,13 +142,14 @@ def _run(settings: Settings) -> None:
         administrators = grant_demo_administrators(instance)
         lifecycle.check()
         client = ensure_demo_client(instance)
+        totp = ensure_demo_totp(instance, accounts[-1]["uid"]) if accounts else None
         lifecycle.import_in_steps(PLATFORM_MODULES)
         app = create_app(instance=instance)
         server = make_server(settings.server.host, settings.server.port, app, threaded=True)
         stack.callback(server.server_close)
         lifecycle.check()
         instance.audit.record(AuditEvent.INSTANCE_START, details={"mode": "demo", "issuer": settings.core.issuer})
-        print_banner(settings, accounts, instance.data_dir, client, administrators)
+        print_banner(settings, accounts, instance.data_dir, client, administrators, totp)
         serving = threading.Thread(target=server.serve_forever, name="antin-demo-http", daemon=True)
         serving.start()
         stack.callback(serving.join, 5.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import admin.models
 import antin.kernel.audit.models
 import antin.kernel.ratelimit.models
+import idp.mfa.models
 import idp.oidc.models
 import idp.throttle.models
 import signing.models
@@ -18,6 +19,7 @@ MODEL_MODULES = (
     idp.oidc.models,
     antin.kernel.ratelimit.models,
     idp.throttle.models,
+    idp.mfa.models,
     signing.models,
 )
 metadata = Base.metadata

@@ -12,6 +12,7 @@ from typing import Any
 from antin.kernel import settings as kernel
 from antin.kernel.settings import Settings, SettingsError
 from directory.settings import DirectorySettings
+from idp.mfa.settings import MfaSettings
 from idp.settings import OidcSettings, ThrottleSettings
 from signing.settings import HsmSettings, SigningSettings
 
@@ -21,6 +22,7 @@ FEATURE_SECTIONS: tuple[type[Any], ...] = (
     DirectorySettings,
     OidcSettings,
     ThrottleSettings,
+    MfaSettings,
     HsmSettings,
     SigningSettings,
 )

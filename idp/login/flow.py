@@ -14,6 +14,7 @@ from datetime import datetime
 from flask import redirect, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from antin.kernel.web import local_redirect_target
 from directory.models import Person
 from idp.login.steps import StepContext, next_step
 from idp.oidc.browser import browser_token, current_provider, current_sso_session, set_sso_cookie
@@ -22,6 +23,8 @@ from idp.oidc.ui import prefer_ui_locales
 
 __all__ = [
     "ACCOUNT",
+    "ACCOUNT_NEXT",
+    "SIGN_IN_NOTICE",
     "PendingAuthentication",
     "begin_steps",
     "complete_authentication",
@@ -33,6 +36,8 @@ __all__ = [
 
 PENDING_KEY = "antin_pending"
 ACCOUNT = "-"  # the interaction id of a sign-in for the account page (no application involved)
+ACCOUNT_NEXT = "antin_account_next"  # where an account sign-in goes when it ends (a page of /account)
+SIGN_IN_NOTICE = "antin_sign_in_notice"  # why the account sign-in page is shown (e.g. sign in again)
 
 
 @dataclass(frozen=True)
@@ -60,9 +65,11 @@ def interaction_view(iid: str) -> InteractionView | None:
     return view
 
 
-def begin_steps(iid: str, view: InteractionView | None, person: Person, result: AuthenticationResult) -> BaseResponse:
-    """After the password: the first required step, or the end of the authentication."""
-    return _next(iid, view, person, result, ("password",))
+def begin_steps(
+    iid: str, view: InteractionView | None, person: Person, result: AuthenticationResult, *, first: str = "password"
+) -> BaseResponse:
+    """After the first factor (the password, or a passkey): the first required step, or the end."""
+    return _next(iid, view, person, result, (first,))
 
 
 def _next(
@@ -141,7 +148,8 @@ def complete_authentication(
             )
     response: BaseResponse
     if view is None:
-        response = redirect(url_for("login.account"), code=303)
+        target = local_redirect_target(session.pop(ACCOUNT_NEXT, None), fallback=url_for("login.account"))
+        response = redirect(target, code=303)
     else:
         client = provider.active_client(view.client_id)
         if client is not None and provider.needs_consent(

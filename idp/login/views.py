@@ -15,7 +15,14 @@ from werkzeug.wrappers import Response as BaseResponse
 from antin.kernel import i18n
 from antin.kernel.web import get_instance, local_redirect_target, require_csrf
 from idp.login import get_login_service
-from idp.login.flow import ACCOUNT, begin_steps, complete_authentication, interaction_view, request_ip
+from idp.login.flow import (
+    ACCOUNT,
+    SIGN_IN_NOTICE,
+    begin_steps,
+    complete_authentication,
+    interaction_view,
+    request_ip,
+)
 from idp.login.service import LoginService, LoginStatus, PasswordChangeOutcome
 from idp.oidc.acr import ACR_PASSWORD
 from idp.oidc.browser import (
@@ -99,7 +106,7 @@ def interaction(iid: str) -> BaseResponse:
     login_hint = (view.prompt.login_hint if view else None) or ""
     context = {"iid": iid, "view": view, "login_value": login_hint}
     if request.method == "GET":
-        return _page("antin/login.html", **context)
+        return _page("antin/login.html", notice=session.pop(SIGN_IN_NOTICE, None) if view is None else None, **context)
     require_csrf()
     login = request.form.get("username", "").strip()
     password = request.form.get("password", "")

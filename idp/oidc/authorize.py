@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from idp.oidc.acr import ACR_VALUES
+from idp.oidc.acr import ACR_VALUES, normalise_acr
 from idp.oidc.claims import parse_claims_request
 from idp.oidc.clients import ClientRecord
 from idp.oidc.dpop import JKT_PATTERN
@@ -248,7 +248,7 @@ def check_claims(params: Params, fail: _Fail) -> tuple[dict[str, Any] | None, tu
             spec = (claims.get(member) or {}).get("acr")
             if isinstance(spec, dict) and spec.get("essential"):
                 values = spec.get("values") or ([spec["value"]] if "value" in spec else [])
-                essential = tuple(str(v) for v in values)
+                essential = tuple(normalise_acr(str(v)) for v in values)
     return claims, essential
 
 
@@ -320,7 +320,8 @@ def validate_authorization_request(
     resources = check_resources(params, fail)
     hint_subject = check_id_token_hint(params, client, keys, issuer, fail)
     dpop_jkt = check_dpop_binding(params, proof_jkts, fail)
-    acr_values = tuple(v for v in (_one(params, "acr_values") or "").split() if v in ACR_VALUES)
+    requested_acr = (normalise_acr(v) for v in (_one(params, "acr_values") or "").split())
+    acr_values = tuple(v for v in requested_acr if v in ACR_VALUES)
     return AuthorizationRequest(
         client=client,
         redirect_uri=redirect_uri,

@@ -1,7 +1,7 @@
 """admin: grants of administrative roles on units (delegated administration)
 
 Revision ID: d5a7e3c9b812
-Revises: 9c4e2a7d1b60
+Revises: 5e8a1f0c2d47
 Create Date: 2026-12-04 22:15:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "d5a7e3c9b812"
-down_revision: str | None = "9c4e2a7d1b60"
+down_revision: str | None = "5e8a1f0c2d47"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

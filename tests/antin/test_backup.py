@@ -456,8 +456,17 @@ def test_the_saved_settings_hold_no_secret() -> None:
         "ANTIN_SECRET_KEY": "k-secret-" + "k" * 40,
         "ANTIN_DIRECTORY_BIND_PASSWORD": "ldap-secret-66",
         "ANTIN_HSM_PIN": "pin-secret-55",
+        "ANTIN_MFA_ENCRYPTION_KEY": "mfa-secret-44-" + "e" * 32,
     }
     shown = json.dumps(masked_settings(load_settings(secrets)))
-    for part in ("db-secret-77", "redis-secret-88", "metrics-secret-99", "k-secret-", "ldap-secret-66", "pin-secret"):
+    for part in (
+        "db-secret-77",
+        "redis-secret-88",
+        "metrics-secret-99",
+        "k-secret-",
+        "ldap-secret-66",
+        "pin-secret",
+        "mfa-secret",
+    ):
         assert part not in shown, part
     assert "postgresql+psycopg://antin:********@db.dang.vn/antin" in shown

@@ -54,17 +54,23 @@ PRODUCTION_OK = {
     "ANTIN_DIRECTORY_URIS": "ldaps://ldap.dang.vn",
     "ANTIN_DIRECTORY_BIND_PASSWORD": "service-password",
     "ANTIN_HSM_PIN": "vault-pin",
+    "ANTIN_MFA_ENCRYPTION_KEY": "m" * 40,
 }
 
 
 def test_config_show_masks_secrets(env: dict[str, str]) -> None:
     token = "metrics-" + "t" * 40
-    secrets = {"ANTIN_DIRECTORY_BIND_PASSWORD": "s3cret-value", "ANTIN_SERVER_METRICS_TOKEN": token}
+    secrets = {
+        "ANTIN_DIRECTORY_BIND_PASSWORD": "s3cret-value",
+        "ANTIN_SERVER_METRICS_TOKEN": token,
+        "ANTIN_MFA_ENCRYPTION_KEY": "mfa-key-" + "e" * 32,
+    }
     result = run(["config", "show", "--json"], env | secrets)
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout)
     assert shown["directory"]["bind_password"] == "********"
     assert shown["server"]["metrics_token"] == "********"
+    assert shown["mfa"]["encryption_key"] == "********" and "mfa-key-" not in result.stdout
     assert "s3cret-value" not in result.stdout and token not in result.stdout
     assert shown["core"]["data_dir"] == env["ANTIN_DATA_DIR"]
 

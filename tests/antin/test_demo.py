@@ -83,6 +83,10 @@ def test_demo_starts_seeds_serves_and_stops_cleanly(demo_env: dict[str, str]) ->
     assert f"issuer:      {base}" in out
     assert "demo accounts (development only)" in out
     assert re.search(r"dungpt +platform-admin on \*", out) and re.search(r"tuanbv +unit-admin on BNH", out)
+    # one demo official has a TOTP factor, its key printed for an authenticator app
+    totp = json.loads((Path(demo_env["ANTIN_DATA_DIR"]) / "demo-totp.json").read_text(encoding="utf-8"))
+    assert "two-step verification (development only)" in out and totp["key"] in out
+    assert "/account/security/webauthn" in out and "Sign in with a passkey" in out
     assert "Traceback" not in out
     slapd_pid = Path(demo_env["ANTIN_DATA_DIR"]) / "slapd"
     leftovers = subprocess.run(["pgrep", "-f", str(slapd_pid)], capture_output=True, text=True, check=False)

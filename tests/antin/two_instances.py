@@ -365,6 +365,7 @@ def _platform(
         "DIRECTORY_BIND_DN": service_dn,
         "DIRECTORY_BIND_PASSWORD": SERVICE_PASSWORD,
         "HSM_PIN": "pin-from-the-vault",
+        "MFA_ENCRYPTION_KEY": secrets.token_urlsafe(32),
     }
     clean = {k: v for k, v in os.environ.items() if not k.startswith("ANTIN_")}
     envs = {

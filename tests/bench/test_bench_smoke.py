@@ -61,6 +61,7 @@ def test_every_bench_is_smoke_tested() -> None:
     assert BENCHES == [
         "admin_search_bench",
         "directory_bench",
+        "mfa_bench",
         "oidc_bench",
         "oidc_endpoints_bench",
         "resource_checks_bench",
@@ -109,6 +110,12 @@ def test_verify_bench(tmp_path: Path) -> None:
     for document in ("1 signature 1 MB", "5 signatures + doc time-stamp 1 MB"):
         assert found[f"verify {document} (in-process)"] == {"antin", "pyhanko-api"}
         assert found[f"verify {document} (process)"] == {"antin", "pdfsig", "pyhanko-cli"}
+
+
+@pytest.mark.xdist_group("bench-mfa")
+def test_mfa_bench(tmp_path: Path) -> None:
+    found = sides(run_quick("mfa_bench", tmp_path))
+    assert found == {"login, password only": {"antin"}, "login, password + TOTP": {"antin"}}
 
 
 @pytest.mark.xdist_group("bench-oidc-endpoints")

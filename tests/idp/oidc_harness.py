@@ -26,6 +26,7 @@ def build_app(data_dir: Path, issuer: str, directory: InMemoryDirectory, **overr
         sections.setdefault(section, {})[name] = value
     settings = load_settings({}, overrides=sections)
     instance = Instance(settings)
+    import idp.mfa.models
     import idp.oidc.models
     import idp.throttle.models
 

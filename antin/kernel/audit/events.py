@@ -23,6 +23,24 @@ class AuditEvent(enum.StrEnum):
     SESSION_START = "session:sso:start"
     SESSION_LOGOUT_EVERYWHERE = "session:sso:logout-everywhere"
 
+    # strong authentication (idp/mfa)
+    MFA_TOTP_ENROL = "mfa:totp:enrol"
+    MFA_TOTP_SUCCESS = "mfa:totp:success"
+    MFA_TOTP_FAILURE = "mfa:totp:failure"
+    MFA_TOTP_REPLAY = "mfa:totp:replay"
+    MFA_CODE_THROTTLED = "mfa:code:throttled"
+    MFA_RECOVERY_GENERATE = "mfa:recovery:generate"
+    MFA_RECOVERY_USE = "mfa:recovery:use"
+    MFA_RECOVERY_FAILURE = "mfa:recovery:failure"
+    MFA_FACTOR_REMOVE = "mfa:factor:remove"
+    MFA_FACTOR_RENAME = "mfa:factor:rename"
+    MFA_FACTORS_RESET = "mfa:factors:reset"
+    MFA_WEBAUTHN_REGISTER = "mfa:webauthn:register"
+    MFA_WEBAUTHN_REGISTER_FAILURE = "mfa:webauthn:register-failure"
+    MFA_WEBAUTHN_SUCCESS = "mfa:webauthn:success"
+    MFA_WEBAUTHN_FAILURE = "mfa:webauthn:failure"
+    MFA_WEBAUTHN_CLONED = "mfa:webauthn:cloned"
+
     # the OpenID provider
     OAUTH_TOKEN_ISSUE = "oauth:token:issue"
     OAUTH_TOKEN_REFRESH = "oauth:token:refresh"

@@ -19,6 +19,7 @@ PRODUCTION = {
     "ANTIN_DIRECTORY_URIS": "ldaps://ldap1.dang.vn,ldaps://ldap2.dang.vn",
     "ANTIN_DIRECTORY_BIND_PASSWORD": "service-secret",
     "ANTIN_HSM_PIN": "hsm-pin-from-vault",
+    "ANTIN_MFA_ENCRYPTION_KEY": "e" * 40,
     "ANTIN_DATABASE_URL": "postgresql+psycopg://antin@db/antin",
 }
 
@@ -114,6 +115,7 @@ def test_production_refuses_every_development_default() -> None:
         "ANTIN_DIRECTORY_MANAGED",
         "ANTIN_DIRECTORY_BIND_PASSWORD",
         "ANTIN_HSM_PIN",
+        "ANTIN_MFA_ENCRYPTION_KEY",
     } <= set(err.value.problems)
 
 

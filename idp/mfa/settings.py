@@ -1,0 +1,62 @@
+"""The ``[mfa]`` settings section (``ANTIN_MFA_*``): strong authentication's keys and limits."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import ClassVar
+
+from antin.kernel.settings import doc
+
+__all__ = ["MIN_KEY_LENGTH", "MfaSettings"]
+
+MIN_KEY_LENGTH = 32
+_AAGUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+@dataclass(frozen=True)
+class MfaSettings:
+    SECTION: ClassVar[str] = "mfa"
+
+    encryption_key: str = doc(
+        "secret (at least 32 random characters) from which the keys that encrypt TOTP secrets at rest and key"
+        " the recovery codes' digests are derived; generated into the data folder in development, required in"
+        " production. Changing it makes every enrolled TOTP factor and recovery code unusable",
+        "",
+    )
+    totp_issuer: str = doc("the name authenticator apps show beside an official's TOTP entry", "Ấn Tín")
+    code_failures: int = doc(
+        "wrong one-time or recovery codes per official, from browsers that never passed this official's second"
+        " step, within code_window_seconds; then such browsers are refused until the window passes",
+        10,
+    )
+    device_code_failures: int = doc(
+        "wrong codes a browser that passed this official's second step before may make within"
+        " code_window_seconds, on a budget of its own (strangers never use it up)",
+        5,
+    )
+    code_window_seconds: int = doc("seconds after the last wrong code when the counts above are forgotten", 900)
+    hardware_aaguids: tuple[str, ...] = doc(
+        "AAGUIDs of the security key models whose sign-ins (user verified, a key kept on one device) reach"
+        " urn:antin:acr:phishing-resistant-hardware; registration asks for no attestation, so this is the"
+        " key's own claim of its model. Empty: nobody reaches that level",
+        (),
+    )
+
+    def problems(self) -> dict[str, str]:
+        problems: dict[str, str] = {}
+        if any(not _AAGUID.fullmatch(a.lower()) for a in self.hardware_aaguids):
+            problems["hardware_aaguids"] = "each must be an AAGUID like cb69481e-8ff7-4039-93ec-0a2729a154a8"
+        if self.encryption_key and len(self.encryption_key) < MIN_KEY_LENGTH:
+            problems["encryption_key"] = f"must be at least {MIN_KEY_LENGTH} random characters"
+        for name in ("code_failures", "device_code_failures"):
+            if not 1 <= getattr(self, name) <= 1000:
+                problems[name] = "must be between 1 and 1000"
+        if not 60 <= self.code_window_seconds <= 86400:
+            problems["code_window_seconds"] = "must be between 60 and 86400"
+        return problems
+
+    def production_problems(self) -> dict[str, str]:
+        if not self.encryption_key:
+            return {"encryption_key": "is required in production (the secrets of TOTP factors are encrypted with it)"}
+        return {}

@@ -1,0 +1,41 @@
+"""The second step of the login (see :mod:`idp.login.steps`), asked after the password of every official who
+enrolled a factor: a security key or passkey when the official has one (its page offers the authenticator app
+instead), else a TOTP code (or a recovery code). One second factor is enough: a step is not asked once the
+sign-in reached the second factor's level."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from antin.kernel.web import get_instance
+from idp.login.steps import StepContext
+from idp.mfa import get_mfa_service
+from idp.mfa.security_keys import get_security_keys
+from idp.oidc.acr import ACR_MFA, acr_rank
+
+__all__ = ["TOTP_STEP", "WEBAUTHN_STEP", "TotpStep", "WebAuthnStep"]
+
+TOTP_STEP = "totp"
+WEBAUTHN_STEP = "webauthn"
+
+
+def _second_factor_done(ctx: StepContext) -> bool:
+    return acr_rank(ctx.result.acr) >= acr_rank(ACR_MFA)
+
+
+@dataclass(frozen=True)
+class WebAuthnStep:
+    name: str = WEBAUTHN_STEP
+    endpoint: str = "mfa.security_key_step"
+
+    def required(self, ctx: StepContext) -> bool:
+        return not _second_factor_done(ctx) and get_security_keys(get_instance()).has_keys(ctx.person.entry_uuid)
+
+
+@dataclass(frozen=True)
+class TotpStep:
+    name: str = TOTP_STEP
+    endpoint: str = "mfa.second_step"
+
+    def required(self, ctx: StepContext) -> bool:
+        return not _second_factor_done(ctx) and get_mfa_service(get_instance()).has_totp(ctx.person.entry_uuid)
