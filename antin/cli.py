@@ -65,7 +65,9 @@ SHORT_HELP = {
     "demo": "Run the whole platform on this machine: directory, database, keys, web (development only).",
     "directory": "Officials, Party units, groups and roles in the LDAP directory.",
     "keys": "Signing keys of the OpenID Provider (ES256 and RS256).",
-    "mfa": "Second factors of officials (TOTP apps, recovery codes): list them, reset them.",
+    "mfa": (
+        "Second factors of officials (TOTP apps, security keys and passkeys, recovery codes): list them, reset them."
+    ),
     "pki": "The certification authority: certificates of officials and units, revocation, CRLs.",
     "restore": "Restore a backup made by `antin backup` onto this instance's fresh data folder.",
     "serve": "Serve the platform with gunicorn (production).",

@@ -60,6 +60,7 @@ class AntinProvider:
                 "ANTIN_DATA_DIR": str(data_dir),
                 "ANTIN_ISSUER": PUBLIC_ISSUER,
                 "ANTIN_SECRET_KEY": secrets.token_urlsafe(48),
+                "ANTIN_MFA_ENCRYPTION_KEY": secrets.token_urlsafe(48),
                 "ANTIN_SERVER_TRUSTED_PROXIES": "1",
                 "ANTIN_DIRECTORY_MANAGED": "false",
                 "ANTIN_DIRECTORY_URIS": directory.uri,
