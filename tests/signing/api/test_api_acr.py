@@ -82,3 +82,27 @@ def test_the_verification_api_needs_no_such_level(platform: Platform, plain_pdf:
     )
     assert response.status_code == 200, response.text
     assert "WWW-Authenticate" not in response.headers
+
+
+def test_as_wired_real_tokens_of_the_provider_are_held_to_the_level(platform: Platform, plain_pdf: bytes) -> None:
+    """Tokens the provider really issued, checked by the verifier ``signing.init_app`` wired from the settings."""
+    provider = get_provider(platform.instance)
+    client = provider.clients.get("cong-van")
+    assert client is not None
+    subject = platform.directory.people["an"].entry_uuid
+
+    def token_at(acr: str, amr: tuple[str, ...]) -> str:
+        grant = GrantContext(client=client, subject=subject, scope="signing:sign", acr=acr, amr=amr)
+        return str(provider.tokens.issue(grant)[0]["access_token"])
+
+    state = platform.app.extensions["antin.signing.api"]
+    saved = state.verifier
+    state.verifier = platform.idp_verifier
+    try:
+        weak = call(platform, token_at("urn:antin:acr:mfa", ("pwd", "otp", "mfa")), plain_pdf, level="B-B")
+        problem_of(weak, 401)
+        assert f'acr_values="{PHR}"' in weak.headers["WWW-Authenticate"]
+        strong = call(platform, token_at(PHR, ("pwd", "hwk", "user", "pin", "mfa")), plain_pdf, level="B-B")
+        assert strong.status_code == 200, strong.text
+    finally:
+        state.verifier = saved
