@@ -98,3 +98,12 @@ def test_max_age_asks_for_the_password_again_then_only_the_missing_key(op: LiveP
     params = browser.submit(step, "webauthn-form", {"credential": key.get(options_of(step))}).params
     claims = rp.verify_id_token(rp.exchange(params["code"]).json()["id_token"])
     assert claims["acr"] == ACR_PHISHING_RESISTANT and claims["amr"] == ["pwd", "hwk", "user", "pin", "mfa"]
+
+
+def test_prompt_none_with_a_session_too_weak_answers_login_required(op: LiveProvider, rp: RelyingParty) -> None:
+    browser, _enrolled = _session_at_mfa(op, rp, "an.nguyen")
+    outcome = rp.authorize(browser, claims=ESSENTIAL_PHR, prompt="none")
+    assert outcome.page is None and outcome.params["error"] == "login_required", outcome.params
+    silent = rp.authorize(browser, prompt="none")  # the session's own level is still given silently
+    claims = rp.verify_id_token(rp.exchange(silent.params["code"]).json()["id_token"])
+    assert claims["acr"] == ACR_MFA
