@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from antin.kernel.web import local_redirect_target
 from directory.models import Person
 from idp.login.steps import StepContext, next_step
-from idp.oidc.acr import acr_rank
+from idp.oidc.acr import acr_rank, satisfies
 from idp.oidc.browser import browser_token, current_provider, current_sso_session, set_sso_cookie
 from idp.oidc.interaction import AuthenticationResult, InteractionView
 from idp.oidc.ui import prefer_ui_locales
@@ -167,6 +167,10 @@ def complete_authentication(
     if view is None:
         target = local_redirect_target(session.pop(ACCOUNT_NEXT, None), fallback=url_for("login.account"))
         response = redirect(target, code=303)
+    elif not satisfies(result.acr, view.prompt.minimum_acr):
+        # the level the client requires is out of reach: no consent is asked for a request about to be refused
+        provider.interactions.finish(iid, result)
+        response = redirect(url_for("oidc.resume", iid=iid), code=303)
     else:
         client = provider.active_client(view.client_id)
         if client is not None and provider.needs_consent(

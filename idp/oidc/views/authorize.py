@@ -167,6 +167,7 @@ def authorize() -> BaseResponse:
             "consent": "consent" in areq.prompt,
             "login_hint": areq.login_hint,
             "required_acr": _wanted_acr(areq),
+            "minimum_acr": _required_acr(areq),
             # the session is fresh enough and of the right official, only too weak: the login asks for the
             # missing factor alone, not the password again
             "step_up": need_login and not _needs_full_login(areq, sso),

@@ -107,3 +107,14 @@ def test_prompt_none_with_a_session_too_weak_answers_login_required(op: LiveProv
     silent = rp.authorize(browser, prompt="none")  # the session's own level is still given silently
     claims = rp.verify_id_token(rp.exchange(silent.params["code"]).json()["id_token"])
     assert claims["acr"] == ACR_MFA
+
+
+def test_an_unmet_level_is_refused_before_any_consent_is_asked(op: LiveProvider, rp: RelyingParty) -> None:
+    browser, _enrolled = _session_at_mfa(op, rp, "an.nguyen")
+    partner = RelyingParty.register(op, name="Ứng dụng đối tác", trusted=False)
+    outcome = partner.authorize(browser, claims=ESSENTIAL_PHR)
+    assert outcome.page is None, outcome.page.text[:300] if outcome.page else None
+    assert outcome.params["error"] == "unmet_authentication_requirements"
+    # with a level it can reach, the partner's consent page is still shown
+    consent = partner.authorize(browser, acr_values="phr").page
+    assert consent is not None and 'id="consent-form"' in consent.text
