@@ -29,8 +29,8 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
     ``instance`` defaults to ``app.extensions["antin.instance"]``. In the embedded default the CA is generated on
     first start; in production it must have been imported (``antin pki import-ca``) or initialised beforehand.
     """
-    from idp.oidc import DPOP_ALGS, resource_server_checks
-    from signing.auth import AccessTokenVerifier
+    from idp.oidc import ACR_VALUES, DPOP_ALGS, normalise_acr, resource_server_checks
+    from signing.auth import AccessTokenVerifier, AcrRequirement
     from signing.errors import SigningError
     from signing.service import signing_service
     from signing.views import register
@@ -43,6 +43,10 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
     issuer = settings.core.issuer
     signing_settings = settings.section(SigningSettings)
     audience = (signing_settings.api_audience,) if signing_settings.api_audience else (f"{issuer}/api/signing", issuer)
+    acr = None
+    if signing_settings.required_acr:
+        required = normalise_acr(signing_settings.required_acr)
+        acr = AcrRequirement(required, frozenset(ACR_VALUES[ACR_VALUES.index(required) :]))
     verifier = AccessTokenVerifier(
         issuer,
         audience,
@@ -50,6 +54,7 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
         dpop_algs=DPOP_ALGS,
         revocation_cache_seconds=signing_settings.revocation_cache_seconds,
         clock=lambda: instance.clock.now().timestamp(),  # token expiry and caches follow the instance clock
+        acr=acr,
     )
     register(app, service, verifier)
     verify = app.extensions.get("antin.verify")

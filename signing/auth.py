@@ -37,6 +37,7 @@ __all__ = [
     "ALGORITHMS",
     "AccessToken",
     "AccessTokenVerifier",
+    "AcrRequirement",
     "ProviderChecks",
     "RevocationCache",
     "TokenError",
@@ -78,6 +79,15 @@ class ProviderChecks(Protocol):
     def current_dpop_nonce(self) -> str | None:
         """The nonce DPoP proofs must carry now, or None when the provider hands out no nonces."""
         ...
+
+
+@dataclass(frozen=True)
+class AcrRequirement:
+    """RFC 9470: the level a token's ``acr`` must reach; ``accepted`` holds it and every stronger level (the
+    provider's ladder is wired in by ``signing.init_app``: this module knows no level names)."""
+
+    required: str
+    accepted: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -137,8 +147,10 @@ class AccessTokenVerifier:
         cache_seconds: float = 300.0,
         leeway: int = 30,
         clock: Callable[[], float] = time.time,
+        acr: AcrRequirement | None = None,
     ) -> None:
         self.issuer = issuer
+        self.acr = acr
         self.audiences = (audience,) if isinstance(audience, str) else audience
         self.checks = checks
         self.dpop_algs = dpop_algs
@@ -183,11 +195,16 @@ class AccessTokenVerifier:
         method: str = "GET",
         url: str = "",
         dpop_proofs: Sequence[str] = (),
+        require_acr: bool = False,
     ) -> AccessToken:
         """Check a request's ``Authorization`` header (and its ``DPoP`` headers); return the token's subject and
-        scopes. ``method`` and ``url`` are the request's, which a DPoP proof must name."""
+        scopes. ``method`` and ``url`` are the request's, which a DPoP proof must name. ``require_acr``: the token
+        must also reach the verifier's level (``acr``; the signing endpoints, not the verification API)."""
         try:
-            return self._verify(authorization, scope, method=method, url=url, dpop_proofs=dpop_proofs)
+            token = self._verify(authorization, scope, method=method, url=url, dpop_proofs=dpop_proofs)
+            if require_acr:
+                self._check_level(token)
+            return token
         except TokenError as err:
             err.dpop_algs = self.dpop_algs
             raise
@@ -231,6 +248,17 @@ class AccessTokenVerifier:
         client = claims.get("client_id")
         nonce = self.checks.current_dpop_nonce() if scheme == "DPoP" else None
         return AccessToken(str(claims["sub"]), str(client) if client else None, scopes, dict(claims), scheme, nonce)
+
+    def _check_level(self, token: AccessToken) -> None:
+        """RFC 9470 §3: a token whose sign-in was too weak. Checked last, so that a client is told to sign the
+        official in again only for a token that is otherwise good."""
+        if self.acr is not None and token.claims.get("acr") not in self.acr.accepted:
+            raise TokenError(
+                "insufficient_user_authentication",
+                "the official must sign in again at a stronger authentication level",
+                scheme=token.scheme,
+                acr_values=self.acr.required,
+            )
 
     def _check_binding(
         self, scheme: str, value: str, claims: dict[str, Any], *, method: str, url: str, proofs: Sequence[str]

@@ -187,8 +187,10 @@ class TokenError(SigningError):
         status: int = 401,
         scope: str | None = None,
         scheme: str = "Bearer",
+        acr_values: str | None = None,
     ) -> None:
         self.error = error
+        self.acr_values = acr_values  # RFC 9470: the level to sign in at again, with insufficient_user_authentication
         self.description = description
         self.status = status
         self.scope = scope
@@ -210,6 +212,8 @@ class TokenError(SigningError):
         parts = [f'error="{self.error}"', f'error_description="{self.description}"']
         if self.scope:
             parts.append(f'scope="{self.scope}"')
+        if self.acr_values:
+            parts.append(f'acr_values="{self.acr_values}"')
         algs = f'algs="{" ".join(self.dpop_algs)}"' if self.dpop_algs else ""
         if self.scheme == "DPoP":
             return "DPoP " + ", ".join([*parts, *([algs] if algs else [])])

@@ -52,6 +52,12 @@ class SigningSettings:
         " that time; 0 asks on every request",
         5.0,
     )
+    required_acr: str = doc(
+        "authentication level (acr) an access token must carry for /api/signing; a weaker one is answered 401"
+        " insufficient_user_authentication with acr_values (RFC 9470); phr and phrh are read as the"
+        " phishing-resistant levels; empty: any level",
+        "urn:antin:acr:phishing-resistant",
+    )
     seal_group_prefix: str = doc(
         "only members of a group named <prefix>… (the records office) may apply a unit's seal; empty: any member",
         "van-thu",
@@ -82,6 +88,11 @@ class SigningSettings:
             problems["verify_rate_limit"] = "must be at least 1"
         if self.verify_concurrency < 1:
             problems["verify_concurrency"] = "must be at least 1"
+        if self.required_acr:
+            from idp.oidc import ACR_VALUES, normalise_acr  # the provider's levels (signing is its relying party)
+
+            if normalise_acr(self.required_acr) not in ACR_VALUES:
+                problems["required_acr"] = "must be one of " + ", ".join((*ACR_VALUES, "phr", "phrh"))
         if self.tsa_url and urlsplit(self.tsa_url).scheme not in ("http", "https"):
             problems["tsa_url"] = "must be an http(s) URL"
         if not 0 < self.max_document_mb <= 4096:

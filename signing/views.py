@@ -130,6 +130,7 @@ def _authorise(scope: str) -> tuple[SigningState, AccessToken, str]:
         method=request.method,
         url=verifier.resource_url(request.path),
         dpop_proofs=request.headers.getlist("DPoP"),
+        require_acr=True,  # RFC 9470: signing needs the level of [signing] required_acr
     )
     if token.dpop_nonce:
         g.signing_dpop_nonce = token.dpop_nonce

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from antin.kernel.web import local_redirect_target
 from directory.models import Person
 from idp.login.steps import StepContext, next_step
+from idp.oidc.acr import acr_rank, satisfies
 from idp.oidc.browser import browser_token, current_provider, current_sso_session, set_sso_cookie
 from idp.oidc.interaction import AuthenticationResult, InteractionView
 from idp.oidc.ui import prefer_ui_locales
@@ -26,6 +27,7 @@ __all__ = [
     "ACCOUNT_NEXT",
     "SIGN_IN_NOTICE",
     "PendingAuthentication",
+    "begin_step_up",
     "begin_steps",
     "complete_authentication",
     "interaction_view",
@@ -38,6 +40,7 @@ PENDING_KEY = "antin_pending"
 ACCOUNT = "-"  # the interaction id of a sign-in for the account page (no application involved)
 ACCOUNT_NEXT = "antin_account_next"  # where an account sign-in goes when it ends (a page of /account)
 SIGN_IN_NOTICE = "antin_sign_in_notice"  # why the account sign-in page is shown (e.g. sign in again)
+SESSION_STEP = "session"  # the first "step" of a step-up: what the SSO session already proves
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,18 @@ def begin_steps(
 ) -> BaseResponse:
     """After the first factor (the password, or a passkey): the first required step, or the end."""
     return _next(iid, view, person, result, (first,))
+
+
+def begin_step_up(
+    iid: str, view: InteractionView, person: Person, session_result: AuthenticationResult
+) -> BaseResponse:
+    """The SSO session's official, too weak for this request: only the steps that raise the level, no password.
+    With none to take (no such factor enrolled) the session goes back as it is, and the protocol answers the
+    client (a required level unmet: ``unmet_authentication_requirements``)."""
+    ctx = StepContext(person, session_result, view.prompt.required_acr, view.client_id)
+    if next_step(ctx, done=(SESSION_STEP,)) is None:
+        return complete_authentication(iid, view, session_result, fresh=False)
+    return _next(iid, view, person, session_result, (SESSION_STEP,))
 
 
 def _next(
@@ -117,6 +132,8 @@ def step_completed(step_name: str, *, acr: str, amr: tuple[str, ...]) -> BaseRes
         session.pop(PENDING_KEY, None)
         return redirect(url_for("login.interaction", iid=pending.iid), code=303)
     previous = pending.result
+    # a step never lowers the level (a key touched without PIN after a session at phishing-resistant)
+    acr = max(previous.acr, acr, key=acr_rank)
     result = AuthenticationResult(
         previous.subject, previous.auth_time, acr, tuple(dict.fromkeys((*previous.amr, *amr))), previous.login
     )
@@ -150,6 +167,10 @@ def complete_authentication(
     if view is None:
         target = local_redirect_target(session.pop(ACCOUNT_NEXT, None), fallback=url_for("login.account"))
         response = redirect(target, code=303)
+    elif not satisfies(result.acr, view.prompt.minimum_acr):
+        # the level the client requires is out of reach: no consent is asked for a request about to be refused
+        provider.interactions.finish(iid, result)
+        response = redirect(url_for("oidc.resume", iid=iid), code=303)
     else:
         client = provider.active_client(view.client_id)
         if client is not None and provider.needs_consent(

@@ -18,6 +18,7 @@ from idp.login import get_login_service
 from idp.login.flow import (
     ACCOUNT,
     SIGN_IN_NOTICE,
+    begin_step_up,
     begin_steps,
     complete_authentication,
     interaction_view,
@@ -32,7 +33,7 @@ from idp.oidc.browser import (
     error_page,
     harden,
 )
-from idp.oidc.interaction import AuthenticationResult
+from idp.oidc.interaction import AuthenticationResult, InteractionView
 from idp.oidc.ui import LANGUAGES
 from idp.settings import ThrottleSettings
 from idp.throttle import DEVICE_COOKIE
@@ -97,6 +98,10 @@ def interaction(iid: str) -> BaseResponse:
         return _expired()
     if view is not None and view.result is not None and not view.finished:
         return redirect(url_for("login.consent", iid=iid), code=303)
+    if view is not None and view.prompt.step_up:
+        step_up = _step_up(iid, view)
+        if step_up is not None:
+            return step_up
     if view is not None and not view.prompt.login:
         # already signed in; only consent is missing
         sso = current_sso_session()
@@ -157,6 +162,18 @@ def interaction(iid: str) -> BaseResponse:
     if status is LoginStatus.THROTTLED:
         response.headers["Retry-After"] = str(outcome.wait_seconds)
     return response
+
+
+def _step_up(iid: str, view: InteractionView) -> BaseResponse | None:
+    """The official of the SSO session, asked only for the factor the request lacks; None when the session has
+    ended or changed hands since /authorize (then the password page, as for any sign-in)."""
+    sso = current_sso_session()
+    if sso is None or (view.prompt.expected_subject and view.prompt.expected_subject != sso.subject):
+        return None
+    person = current_provider().directory.find_by_uuid(sso.subject)
+    if person is None:
+        return None
+    return begin_step_up(iid, view, person, sso.result)
 
 
 # -- password change (expired, reset, or self-service) -------------------------------------------------------

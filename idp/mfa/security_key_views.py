@@ -29,7 +29,7 @@ from idp.mfa.security_keys import (
 from idp.mfa.steps import WEBAUTHN_STEP
 from idp.mfa.views import FLASH, _page, _recent, _sign_in_again, _sign_in_first, bp
 from idp.mfa.webauthn import Ceremony, WebAuthnRefusedError
-from idp.oidc.acr import ACR_MFA, ACR_PHISHING_RESISTANT, ACR_PHISHING_RESISTANT_HARDWARE
+from idp.oidc.acr import ACR_MFA, ACR_PHISHING_RESISTANT, ACR_PHISHING_RESISTANT_HARDWARE, acr_rank
 from idp.oidc.browser import current_sso_session, error_page
 
 __all__ = ["acr_of_assertion", "amr_of_assertion", "keep_challenge", "security_keys", "take_challenge"]
@@ -138,7 +138,8 @@ def security_key_step(iid: str) -> BaseResponse:
         )
     subject = pending.result.subject
     keys = security_keys()
-    has_totp = get_mfa_service(get_instance()).has_totp(subject)
+    # the app is offered instead only when it can still help (not in a step-up from a session at mfa)
+    has_totp = acr_rank(pending.result.acr) < acr_rank(ACR_MFA) and get_mfa_service(get_instance()).has_totp(subject)
 
     def step_page(status: int = 200, error: str | None = None) -> BaseResponse:
         ceremony = keys.begin_assertion(subject)

@@ -1,7 +1,8 @@
 """The second step of the login (see :mod:`idp.login.steps`), asked after the password of every official who
 enrolled a factor: a security key or passkey when the official has one (its page offers the authenticator app
 instead), else a TOTP code (or a recovery code). One second factor is enough: a step is not asked once the
-sign-in reached the second factor's level."""
+sign-in reached the second factor's level, unless the request wants a stronger one (step-up: a session at
+``mfa`` asked for ``phishing-resistant`` is asked for its key alone)."""
 
 from __future__ import annotations
 
@@ -23,13 +24,19 @@ def _second_factor_done(ctx: StepContext) -> bool:
     return acr_rank(ctx.result.acr) >= acr_rank(ACR_MFA)
 
 
+def _level_reached(ctx: StepContext) -> bool:
+    """The second factor's level, or the request's if stronger, is reached: a key has nothing to add."""
+    target = max(acr_rank(ACR_MFA), acr_rank(ctx.required_acr))
+    return acr_rank(ctx.result.acr) >= target
+
+
 @dataclass(frozen=True)
 class WebAuthnStep:
     name: str = WEBAUTHN_STEP
     endpoint: str = "mfa.security_key_step"
 
     def required(self, ctx: StepContext) -> bool:
-        return not _second_factor_done(ctx) and get_security_keys(get_instance()).has_keys(ctx.person.entry_uuid)
+        return not _level_reached(ctx) and get_security_keys(get_instance()).has_keys(ctx.person.entry_uuid)
 
 
 @dataclass(frozen=True)

@@ -8,17 +8,27 @@ Where things are: ``views/`` (the endpoints, one module per group, on the bluepr
 revocation in ``revocation.py``.
 
 The platform's own resource servers (``signing``) use only what this package exports: the revocation and DPoP
-checks of :mod:`idp.oidc.resource`.
+checks of :mod:`idp.oidc.resource`, and the authentication levels (``ACR_VALUES``, weakest first, and
+``normalise_acr`` for the EAP values ``phr``/``phrh``) that a resource server may require (RFC 9470).
 """
 
 from __future__ import annotations
 
 from flask import Flask
 
+from idp.oidc.acr import ACR_VALUES, normalise_acr
 from idp.oidc.errors import DPoPProofError
 from idp.oidc.resource import DPOP_ALGS, ResourceServerChecks, resource_server_checks
 
-__all__ = ["DPOP_ALGS", "DPoPProofError", "ResourceServerChecks", "init_app", "resource_server_checks"]
+__all__ = [
+    "ACR_VALUES",
+    "DPOP_ALGS",
+    "DPoPProofError",
+    "ResourceServerChecks",
+    "init_app",
+    "normalise_acr",
+    "resource_server_checks",
+]
 
 
 def init_app(app: Flask) -> None:

@@ -42,8 +42,10 @@ class Prompt:
     login: bool  # authenticate (again)
     consent: bool  # ask the official to allow the client's scopes
     login_hint: str | None = None
-    required_acr: str | None = None
+    required_acr: str | None = None  # the level the login aims for (required, or wanted in acr_values)
     expected_subject: str | None = None  # from id_token_hint: only this official may sign in
+    step_up: bool = False  # the SSO session's official needs only a stronger factor, not the password again
+    minimum_acr: str | None = None  # the level below which the client is refused (required, not merely wanted)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ class InteractionView:
                 login_hint=prompt.get("login_hint"),
                 required_acr=prompt.get("required_acr"),
                 expected_subject=prompt.get("expected_subject"),
+                step_up=bool(prompt.get("step_up")),
+                minimum_acr=prompt.get("minimum_acr"),
             ),
             ui_locales=tuple(str(p.get("ui_locales") or "").split()),
             params=p,

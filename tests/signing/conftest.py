@@ -155,6 +155,8 @@ class Platform:
             "sub": self.directory.people["an"].entry_uuid,
             "client_id": "cong-van",
             "scope": "openid signing:sign",
+            # the level [signing] required_acr asks for by default: a password and a security key with its PIN
+            "acr": "urn:antin:acr:phishing-resistant",
             "iat": now,
             "exp": now + 300,
             "jti": self.issued_jti(),
@@ -222,6 +224,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         checks=wired.checks,  # the provider's real revocation and DPoP checks
         dpop_algs=wired.dpop_algs,
         fetch=lambda url: http_json(url.replace("/.well-known/openid-configuration", "/test-discovery")),
+        acr=wired.acr,  # the level [signing] required_acr gives, as signing.init_app wired it
     )
     get_provider(instance).clients.add(
         ClientSpec(name="Công văn", client_id="cong-van", grant_types=("client_credentials",), scopes=("signing:sign",))

@@ -74,14 +74,25 @@ def _required_acr(areq: AuthorizationRequest) -> str | None:
     return max(required, key=acr_rank) if required else None
 
 
+def _wanted_acr(areq: AuthorizationRequest) -> str | None:
+    """The level the login aims for: the required one, or the weakest value of ``acr_values`` if stronger.
+    ``acr_values`` is voluntary (OIDC Core 3.1.2.1): the login reaches for it when the official can, and a
+    sign-in that cannot still gets a code at the level it has (only a required level is refused)."""
+    levels = [v for v in (_required_acr(areq), min(areq.acr_values, key=acr_rank, default=None)) if v]
+    return max(levels, key=acr_rank) if levels else None
+
+
 def _needs_login(areq: AuthorizationRequest, sso: SessionView | None) -> bool:
+    """The SSO session cannot answer as it is: a new sign-in, or a step-up (:func:`_step_up_only`)."""
+    return _needs_full_login(areq, sso) or not satisfies(sso.acr if sso else "", _wanted_acr(areq))
+
+
+def _needs_full_login(areq: AuthorizationRequest, sso: SessionView | None) -> bool:
     if sso is None or "login" in areq.prompt:
         return True
     if areq.max_age is not None and current_provider().clock() - sso.auth_time > timedelta(seconds=areq.max_age):
         return True
-    if areq.hint_subject is not None and areq.hint_subject != sso.subject:
-        return True
-    return not satisfies(sso.acr, _required_acr(areq))
+    return areq.hint_subject is not None and areq.hint_subject != sso.subject
 
 
 def _needs_consent(areq: AuthorizationRequest, subject: str | None) -> bool:
@@ -155,7 +166,11 @@ def authorize() -> BaseResponse:
             "login": need_login,
             "consent": "consent" in areq.prompt,
             "login_hint": areq.login_hint,
-            "required_acr": _required_acr(areq),
+            "required_acr": _wanted_acr(areq),
+            "minimum_acr": _required_acr(areq),
+            # the session is fresh enough and of the right official, only too weak: the login asks for the
+            # missing factor alone, not the password again
+            "step_up": need_login and not _needs_full_login(areq, sso),
             "expected_subject": areq.hint_subject,
         }
         iid = provider.interactions.create(areq.client.client_id, stored, browser_token() or "")
@@ -188,7 +203,10 @@ def resume(iid: str) -> BaseResponse:
     if result is None:
         return _refuse(areq, "access_denied", "the official did not allow the request")
     if not satisfies(result.acr, _required_acr(areq)):
-        return _refuse(areq, "access_denied", "the required authentication level was not reached")
+        # OIDC Core 3.1.2.6: the official has no factor that reaches the level the client requires
+        return _refuse(
+            areq, "unmet_authentication_requirements", "the official cannot reach the required authentication level"
+        )
     if view.consented_scopes is not None:
         provider.consents.grant(result.subject, client.client_id, view.consented_scopes)
         provider.audit.record(

@@ -72,7 +72,7 @@ def test_without_the_step_the_required_level_is_refused(op: LiveProvider) -> Non
     browser = Browser(op.issuer)
     page = rp.authorize(browser).page
     assert page is not None
-    assert browser.login(page, "an.nguyen", "correct horse").params["error"] == "access_denied"
+    assert browser.login(page, "an.nguyen", "correct horse").params["error"] == "unmet_authentication_requirements"
 
 
 @pytest.mark.parametrize(("ui_locales", "lang"), [("en", "en"), ("vi", "vi")])

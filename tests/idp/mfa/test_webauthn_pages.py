@@ -72,9 +72,9 @@ def test_phr_in_acr_values_is_read_as_phishing_resistant(op: LiveProvider, rp: R
         browser, acr_values="phr", claims='{"id_token": {"acr": {"essential": true, "value": "phr"}}}'
     ).page
     assert page is not None and 'id="login-form"' in page.text
-    # a password alone cannot reach it: the client hears access_denied, not a token at a weaker level
+    # a password alone cannot reach it: the client hears unmet_authentication_requirements, not a weaker token
     outcome = browser.login(page, "binh.tran", PASSWORD)
-    assert outcome.params.get("error") == "access_denied"
+    assert outcome.params.get("error") == "unmet_authentication_requirements"
 
 
 def test_passwordless_sign_in_with_a_passkey(op: LiveProvider, rp: RelyingParty) -> None:

@@ -307,8 +307,8 @@ def test_claims_essential_acr(rp: RelyingParty, browser: Browser) -> None:
     stronger = {"id_token": {"acr": {"essential": True, "values": ["urn:antin:acr:phishing-resistant"]}}}
     outcome = rp.authorize(Browser(rp.op.issuer), claims=json.dumps(stronger))
     outcome = Browser(rp.op.issuer).login(outcome.page, "an.nguyen", "correct horse") if outcome.page else outcome
-    # until MFA exists the password cannot satisfy an essential phishing-resistant level
-    assert outcome.location is None or outcome.params.get("error") == "access_denied"
+    # a password alone cannot satisfy an essential phishing-resistant level
+    assert outcome.location is None or outcome.params.get("error") == "unmet_authentication_requirements"
 
 
 def test_oidcc_refresh_token(rp: RelyingParty, browser: Browser, op: LiveProvider) -> None:
