@@ -37,5 +37,4 @@ def load_settings(
 
 def all_sections() -> dict[str, type[Any]]:
     """Each section's name and class: core, the kernel's, then the features' (the README's table)."""
-    features = {kernel.section_name(cls): cls for cls in FEATURE_SECTIONS}
-    return {"core": kernel.CoreSettings, **kernel.SECTIONS, **features}
+    return kernel.all_sections(FEATURE_SECTIONS)

@@ -80,12 +80,14 @@ class Instance:
         Each feature's accessor is one line over this (``signing_service(instance)``, ``get_provider(instance)``):
         the get-or-create lives here once. A service with ``close()`` is closed by :meth:`close`.
         """
-        with self._services_lock:
-            try:
-                return cast(ServiceT, self.extensions[key])
-            except KeyError:
-                service = self.extensions[key] = build(self)
-                return service
+        try:  # the hot path (every request asks): a plain read, no lock
+            return cast(ServiceT, self.extensions[key])
+        except KeyError:
+            pass
+        with self._services_lock:  # built once even when several threads ask at the same moment
+            if key not in self.extensions:
+                self.extensions[key] = build(self)
+            return cast(ServiceT, self.extensions[key])
 
     def on_close(self, callback: Callable[[], object]) -> None:
         """Call ``callback`` when the instance closes (after its services), e.g. to stop a slapd it started."""

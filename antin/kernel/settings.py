@@ -34,6 +34,7 @@ __all__ = [
     "SessionSettings",
     "Settings",
     "SettingsError",
+    "all_sections",
     "doc",
     "env_name",
     "generate_secret",
@@ -185,6 +186,11 @@ def section_name(cls: type[Any]) -> str:
     return name
 
 
+def all_sections(features: Iterable[type[Any]] = ()) -> dict[str, type[Any]]:
+    """Each section's name and class: core, the kernel's, then the given features' (the README table's order)."""
+    return {"core": CoreSettings, **SECTIONS, **{section_name(cls): cls for cls in features}}
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None,
     *,
@@ -202,9 +208,9 @@ def load_settings(
     file_values = _read_toml(environ, problems)
     known = {env_name("core", f.name) for f in dataclasses.fields(CoreSettings)}
     loaded: dict[str, Any] = {}
-    features = {section_name(cls): cls for cls in sections}
-    all_sections: dict[str, type[Any]] = {"core": CoreSettings, **SECTIONS, **features}
-    for section, cls in all_sections.items():
+    known_sections = all_sections(sections)
+    features = [name for name in known_sections if name != "core" and name not in SECTIONS]
+    for section, cls in known_sections.items():
         raw_file = file_values if section == "core" else file_values.get(section, {})
         if not isinstance(raw_file, dict):
             problems[f"[{section}]"] = "must be a table in the settings file"
@@ -235,7 +241,7 @@ def load_settings(
     for key, value in file_values.items():
         if not isinstance(value, dict) and key not in {f.name for f in dataclasses.fields(CoreSettings)}:
             problems[key] = "unknown setting in the settings file"
-        elif isinstance(value, dict) and key not in all_sections:
+        elif isinstance(value, dict) and key not in known_sections:
             problems[f"[{key}]"] = "unknown section in the settings file"
     for name in environ:
         if name.startswith(PREFIX) and name not in known:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.components import in_ci
+from tests.components import missing_component
 from tests.fuzz.runner import atheris_available, run_fuzzer
 from tests.fuzz.targets import TARGETS
 
@@ -22,9 +22,7 @@ SECONDS = {"pdf": 16, "oauth": 12, "import": 8, "jwt": 12}
 def require_atheris() -> None:
     if atheris_available():
         return
-    if in_ci():
-        pytest.fail("atheris is missing (pip install -e '.[dev]'): the fuzzing tests must run in CI")
-    pytest.skip("atheris is not installed")
+    missing_component("atheris is missing (pip install -e '.[dev]'): the fuzzing tests must run in CI")
 
 
 @pytest.mark.parametrize("target", [pytest.param(t, marks=pytest.mark.xdist_group(f"fuzz-{t}")) for t in TARGETS])

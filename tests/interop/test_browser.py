@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from tests.components import in_ci
+from tests.components import missing_component
 from tests.idp.oidc_harness import LiveProvider
 from tests.idp.rp import RelyingParty
 
@@ -29,10 +29,7 @@ FLAGS = [
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        message = "Chromium is not installed (scripts/install-system-packages.sh test)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+        missing_component("Chromium is not installed (scripts/install-system-packages.sh test)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

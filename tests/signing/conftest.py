@@ -40,7 +40,7 @@ from signing.hsm import SOFTHSM_MODULE_CANDIDATES
 from signing.pki import RevocationMaterial
 from signing.samples import sample_pdf
 from signing.service import SigningService, SignRequest, signing_service
-from tests.components import free_port, in_ci, require_command
+from tests.components import free_port, missing_component, require_command
 from tests.signing.independent import nss_database
 
 PROVINCE = UnitRef("ou=ht,ou=units,dc=antin,dc=vn", "HT", "Tỉnh ủy Hà Tĩnh", UnitKind.PROVINCIAL_COMMITTEE)
@@ -51,10 +51,7 @@ BOARD = UnitRef("ou=tc,ou=ht,ou=units,dc=antin,dc=vn", "HT-TC", "Ban Tổ chức
 def require_softhsm() -> None:
     require_command("softhsm2-util", hint="scripts/install-system-packages.sh (package softhsm2)")
     if not any(p.exists() for p in SOFTHSM_MODULE_CANDIDATES):
-        message = "libsofthsm2.so is missing (install softhsm2)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+        missing_component("libsofthsm2.so is missing (install softhsm2)")
 
 
 def people() -> InMemoryDirectory:
