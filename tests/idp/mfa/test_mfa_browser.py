@@ -13,7 +13,7 @@ import pyotp
 import pytest
 
 from idp.oidc.acr import ACR_MFA
-from tests.components import in_ci
+from tests.components import missing_component
 from tests.idp.oidc_harness import LiveProvider
 from tests.idp.rp import RelyingParty
 from tests.interop.test_browser import CHROMIUM, FLAGS
@@ -24,10 +24,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        message = "Chromium is not installed (scripts/install-system-packages.sh test)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+        missing_component("Chromium is not installed (scripts/install-system-packages.sh test)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
