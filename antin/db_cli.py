@@ -12,6 +12,7 @@ from alembic import command
 from antin.kernel.database import Database
 from antin.kernel.instance import Instance
 from antin.migrate import alembic_config, current_revision, head_revision, upgrade
+from idp.oidc.first_party import ensure_all_registered
 
 __all__ = ["db"]
 
@@ -26,6 +27,7 @@ def db() -> None:
 def db_upgrade(instance: Instance) -> None:
     """Bring the database to the newest schema (safe to run again)."""
     upgrade(instance.database)
+    ensure_all_registered(instance)  # the portal and the console sign officials in as clients of the provider
     click.echo(f"database at revision {current_revision(instance.database)}")
 
 

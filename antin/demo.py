@@ -24,6 +24,7 @@ from antin.settings import load_settings
 from directory.instance import directory_service, managed_slapd
 from idp.mfa.demo import ensure_demo_totp
 from idp.oidc.demo import ensure_demo_client
+from idp.oidc.first_party import ensure_all_registered
 
 __all__ = ["demo", "demo_settings"]
 
@@ -137,6 +138,7 @@ def _run(settings: Settings) -> None:
         stack.callback(instance.close)
         instance.ensure_data_dir()
         upgrade(instance.database)
+        ensure_all_registered(instance)
         lifecycle.check()
         accounts = prepare_directory(instance, stack)
         administrators = grant_demo_administrators(instance)
