@@ -52,6 +52,7 @@ def _build_slapd(instance: Instance) -> ManagedSlapd:
         base_dn=d.base_dn,
         port=d.port,
         service_password=service_password(instance),
+        sync_commits=d.sync_commits,
     )
 
 

@@ -28,6 +28,11 @@ class DirectorySettings:
     connect_timeout: float = doc("seconds to connect before the next URI is tried", 1.0)
     page_size: int = doc("entries per page in paged searches", 500)
     pool_size: int = doc("LDAP connections kept per process", 4)
+    sync_commits: bool = doc(
+        "the managed slapd syncs every commit to disk (~100 adds/s); off, a machine crash can lose its last writes"
+        " or damage its database (restore it from a backup)",
+        False,
+    )
 
     @property
     def service_dn(self) -> str:

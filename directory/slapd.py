@@ -79,6 +79,7 @@ class ManagedSlapd:
         default_policy: PasswordPolicy | None = None,
         tls: SlapdTls | None = None,
         replication: SlapdReplication | None = None,
+        sync_commits: bool = False,
     ) -> None:
         self.layout = SlapdLayout(Path(folder))
         self.base_dn = base_dn
@@ -88,6 +89,7 @@ class ManagedSlapd:
         self.default_policy = default_policy or PasswordPolicy()
         self.tls = tls
         self.replication = replication
+        self.sync_commits = sync_commits
         self.extra_listeners: tuple[str, ...] = ()
         """More listener URLs (``-h``) than loopback and ldapi: what other providers connect to."""
         self._proc: subprocess.Popen[bytes] | None = None
@@ -207,6 +209,7 @@ class ManagedSlapd:
                 service_dn=self.service_dn,
                 service_password=self.service_password,
             ),
+            sync_commits=self.sync_commits,
         )
         self.layout.conf.write_text(conf, encoding="utf-8")
         self.layout.conf.chmod(0o600)

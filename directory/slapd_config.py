@@ -127,6 +127,20 @@ class SlapdLayout:
         return Path("/tmp") / f"antin-ldapi-{digest}"  # noqa: S108 (a socket path must be short)
 
 
+# Without ANTIN_DIRECTORY_SYNC_COMMITS: speed for development, demos and tests, paid for in what a crash of the
+# machine (not of slapd) can do: lose the last transactions, or, with writemap, damage the database.
+_FAST_COMMITS = (
+    "# Commits are not synced: a machine crash can lose the last transactions (ANTIN_DIRECTORY_SYNC_COMMITS).",
+    "dbnosync",
+    "# Writes go straight into the memory map instead of a pwrite() of every page an add touches (each",
+    "# official's ~80 index keys): 2.0 -> 0.3 ms of slapd CPU per add, 5x the import (docs/benchmarks.md).",
+    "# data.mdb then has the size of maxsize, sparse. Only with dbnosync: with synced commits writemap is the",
+    "# slower (52 beside 129 adds/s measured), so the two go or stay together. With dbnosync, the OS may write",
+    "# the map's pages in any order, so a machine crash can leave a database that does not open: restore it.",
+    "envflags writemap",
+)
+
+
 def render_slapd_conf(
     layout: SlapdLayout,
     *,
@@ -140,13 +154,15 @@ def render_slapd_conf(
     tls: tuple[Path, Path] | None = None,
     global_extra: Sequence[str] = (),
     database_extra: Sequence[str] = (),
+    sync_commits: bool = False,
 ) -> str:
     """slapd.conf for one managed instance.
 
     The directory admin is whoever connects on the ldapi socket with the same Unix uid as this process
     (SASL EXTERNAL); it has no password. The service account writes everything under the suffix.
     ``global_extra`` and ``database_extra`` end the global and the database sections (replication's lines,
-    :mod:`directory.slapd_replication`).
+    :mod:`directory.slapd_replication`). ``sync_commits`` makes every commit durable before slapd answers
+    (neither ``dbnosync`` nor ``envflags writemap``): about 100 adds/s instead of 3,000 (docs/benchmarks.md).
     """
     uid = os.getuid()
     policies_dn = f"ou=policies,{base_dn}"
@@ -171,13 +187,7 @@ def render_slapd_conf(
         f"rootdn {q(admin_dn)}",
         f"directory {layout.db}",
         f"maxsize {max_size}",
-        "# Durability is traded for speed only in what a crash can lose: the last transactions.",
-        "dbnosync",
-        "# Writes go straight into the memory map instead of a pwrite() of every page an add touches (each",
-        "# official's ~80 index keys): 2.0 -> 0.3 ms of slapd CPU per add, 5x the import (docs/benchmarks.md).",
-        "# data.mdb then has the size of maxsize, sparse. Only with dbnosync: with synced commits writemap is the",
-        "# slower (52 beside 129 adds/s measured), so the two go or stay together.",
-        "envflags writemap",
+        *(() if sync_commits else _FAST_COMMITS),
         *(f"index {line}" for line in INDEXES),
         f"limits dn.exact={q(service_dn)} size=unlimited time=unlimited",
         "",

@@ -197,3 +197,43 @@ def test_a_database_written_before_writemap_keeps_its_entries(tmp_path: Path, mo
         directory.close()
     finally:
         server.stop()
+
+
+def test_sync_commits_switches_a_database_to_durable_writes_and_back(tmp_path: Path) -> None:
+    """ANTIN_DIRECTORY_SYNC_COMMITS: neither dbnosync nor writemap, on a database the fast configuration wrote;
+    switching back keeps every entry too."""
+    server = start_slapd(tmp_path / "s")
+    try:
+        assert "dbnosync" in server.layout.conf.read_text()
+        directory = LdapDirectory(config_for(server))
+        directory.create_unit("HNI", "Thành ủy Hà Nội", UnitKind.MUNICIPAL_COMMITTEE)
+        directory.create_person(NewPerson(uid="cu.an", full_name="Nguyễn Văn An", unit_code="HNI", password=PASSWORD))
+        directory.close()
+    finally:
+        server.stop()
+    for sync in (True, False):
+        server.sync_commits = sync
+        assert server.ensure_running() is True
+        try:
+            conf = server.layout.conf.read_text()
+            assert ("dbnosync" in conf, "envflags writemap" in conf) == (not sync, not sync)
+            directory = LdapDirectory(config_for(server))
+            directory.create_person(NewPerson(uid=f"moi.{sync}".lower(), full_name="Trần Thị Mới", unit_code="HNI"))
+            assert directory.authenticate("cu.an", PASSWORD).ok
+            assert {p.uid for p in directory.iter_people(unit_code="HNI")} >= {"cu.an", f"moi.{sync}".lower()}
+            directory.close()
+        finally:
+            server.stop()
+
+
+def test_the_setting_reaches_the_managed_slapd(tmp_path: Path) -> None:
+    from antin.kernel.instance import Instance
+    from antin.settings import load_settings
+    from directory.instance import managed_slapd
+
+    for value, expected in (("true", True), ("false", False)):
+        env = {"ANTIN_DATA_DIR": str(tmp_path / value), "ANTIN_DIRECTORY_SYNC_COMMITS": value}
+        instance = Instance(load_settings(env))
+        slapd = managed_slapd(instance)
+        assert slapd is not None and slapd.sync_commits is expected
+        instance.close()
