@@ -22,6 +22,7 @@ import pytest
 import requests
 
 from idp.oidc.keys import CACHE_SECONDS
+from tests.antin.hostile_clients import hostile_clients_leave_the_others_served
 from tests.antin.two_instances import (
     BYE,
     DOCS,
@@ -55,6 +56,7 @@ def test_two_instances_behind_nginx(tmp_path: Path) -> None:
         a_strangers_budget_spent_on_one_instance_is_spent_on_the_other(platform)
         tokens_signed_with_rotated_keys_on_a_reloaded_instance_work_on_the_other(platform)
         key_rotation_reaches_both_instances_through_nginx(platform)
+        hostile_clients_leave_the_others_served(platform)
         an_instance_killed_mid_run_loses_no_session(platform)
 
 
