@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import zlib
 
-__all__ = ["crl_bomb_pdf", "deflated_crls", "dss_crls_pdf"]
+__all__ = ["crl_bomb_pdf", "deflated_crls", "dss_crls_pdf", "nested_pdf"]
 
 MiB = 1024 * 1024
 
@@ -66,3 +66,30 @@ def dss_crls_pdf(encoded: list[bytes]) -> bytes:
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(bodies) + 1, xref)
     return bytes(out)
+
+
+def nested_pdf(depth: int, kind: str) -> bytes:
+    """A signature field whose ``/Kids`` array (``kind="array"``) or ``/V`` dictionary (``"dict"``) nests ``depth``
+    levels deep, reached from the AcroForm, the open action and the JavaScript name tree: what a recursive reader
+    walks until its stack runs out."""
+    if kind == "array":
+        deep = "<< /FT /Sig /T (s) /Kids " + "[" * depth + "]" * depth + " >>"
+    else:
+        deep = "<< /FT /Sig /T (s) /V " + "<< /A " * depth + "1" + " >>" * depth + " >>"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [4 0 R] /SigFlags 3 >> /OpenAction 4 0 R"
+        b" /Names << /JavaScript 4 0 R >> >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
+        deep.encode(),
+    ]
+    out = b"%PDF-1.7\n"
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return out

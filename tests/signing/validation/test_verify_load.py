@@ -23,7 +23,7 @@ from antin.kernel.database import Database
 from antin.kernel.instance import Instance
 from antin.kernel.ratelimit import DatabaseLimitStore, Limiter
 from antin.settings import load_settings
-from tests.signing.bombs import crl_bomb_pdf, dss_crls_pdf
+from tests.signing.bombs import crl_bomb_pdf, dss_crls_pdf, nested_pdf
 from tests.signing.signed_pdfs import ThrowawayPki, blank_pdf, pki_fixture, sign
 
 pki = pki_fixture()
@@ -83,6 +83,22 @@ def test_a_bomb_gets_a_clear_refusal_on_the_page_and_the_api(tmp_path: Path, pki
     api = _api(client, bomb)
     assert api.status_code == 422 and api.mimetype == "application/problem+json"
     assert api.json["reason"] == "decode-limit"
+
+
+@pytest.mark.parametrize("kind", ["array", "dict"])
+def test_a_deeply_nested_pdf_gets_a_clear_refusal(tmp_path: Path, pki: ThrowawayPki, kind: str) -> None:
+    """Nesting a reader would recurse into until its stack ran out (issue 14, item 9): a clear 422, the service up;
+    the same file nested 50 levels is read and reported as usual."""
+    client = _app(tmp_path, pki).test_client()
+    shallow = _upload(client, nested_pdf(50, kind))
+    assert shallow.status_code == 200 and "Traceback" not in shallow.text
+    for depth in (1_000, 100_000):
+        page = _upload(client, nested_pdf(depth, kind))
+        assert page.status_code == 422, depth
+        assert "structure cannot be read" in page.text and "Traceback" not in page.text
+        api = _api(client, nested_pdf(depth, kind))
+        assert api.status_code == 422 and api.mimetype == "application/problem+json"
+    assert _upload(client, nested_pdf(3, kind)).status_code == 200  # and the service still answers
 
 
 _MEASURE = r"""
