@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
+from antin.kernel.redis_client import redis_url_problem
+
 __all__ = [
     "CoreSettings",
     "DatabaseSettings",
@@ -100,7 +102,11 @@ class DatabaseSettings:
 
 @dataclass(frozen=True)
 class RedisSettings:
-    url: str = doc("redis:// URL for rate limits and shared short-lived state; empty uses the database", "")
+    url: str = doc(
+        "redis:// URL for rate limits and shared short-lived state, or redis+sentinel://host:26379,host2:26379/service"
+        " to follow the primary that Sentinel names; empty uses the database",
+        "",
+    )
 
 
 @dataclass(frozen=True)
@@ -334,6 +340,8 @@ def _validate(s: Settings) -> dict[str, str]:
             problems[env_name("server", "metrics_networks")] = f"{network!r} is not an address or network (CIDR)"
     if not 0 < s.server.port < 65536:
         problems[env_name("server", "port")] = "must be between 1 and 65535"
+    if s.redis.url and (why := redis_url_problem(s.redis.url)):
+        problems[env_name("redis", "url")] = why
     if s.log.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems[env_name("log", "level")] = "must be DEBUG, INFO, WARNING or ERROR"
     for name, section in s.features.items():

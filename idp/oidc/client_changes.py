@@ -49,9 +49,11 @@ class RedisChangeNotices:
     def __init__(self, url: str, *, retry_seconds: float = 1.0) -> None:
         import redis
 
-        self._redis: Any = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+        from antin.kernel.redis_client import redis_client
+
+        self._redis: Any = redis_client(url, socket_timeout=5, socket_connect_timeout=2)
         # the subscriber waits for notices without a read timeout; keepalive finds a connection that died
-        self._subscriber: Any = redis.Redis.from_url(url, socket_connect_timeout=2, socket_keepalive=True)
+        self._subscriber: Any = redis_client(url, socket_connect_timeout=2, socket_keepalive=True)
         self._error: type[Exception] = redis.RedisError
         self._retry_seconds = retry_seconds
         self._pid: int | None = None  # the process whose listener runs (a forked worker starts its own)

@@ -226,9 +226,9 @@ class RedisThrottleStore:
     PREFIX = "antin:throttle:"
 
     def __init__(self, url: str) -> None:
-        import redis
+        from antin.kernel.redis_client import redis_client  # redis-py loads only where Redis is configured
 
-        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._redis = redis_client(url, socket_timeout=2, socket_connect_timeout=2)
         self._take = self._redis.register_script(_TAKE)
         self._give_back = self._redis.register_script(_GIVE_BACK)
 

@@ -109,9 +109,9 @@ class RedisLimitStore:
     """Counters as keys that expire with their window; each gate a sorted set of leases."""
 
     def __init__(self, url: str) -> None:
-        import redis
+        from antin.kernel.redis_client import redis_client  # redis-py loads only where Redis is configured
 
-        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._redis = redis_client(url, socket_timeout=2, socket_connect_timeout=2)
         self._acquire = self._redis.register_script(_ACQUIRE)
 
     def hit(self, key: str, window_seconds: int, *, now: float | None = None) -> tuple[int, float]:
