@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, render_template_string, request
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -121,6 +123,23 @@ def handle_http_exception(err: HTTPException) -> BaseResponse:
     return response
 
 
+DATABASE_RETRY_AFTER = "5"  # seconds: a restart or a promoted standby takes about that (docs/production.md)
+
+
+def handle_database_unavailable(err: SQLAlchemyError) -> Response:
+    """The database cannot be reached (restarting, failing over, its pool exhausted): a clear 503 that says when to
+    try again, never a 500. Logged as one line: an outage would otherwise fill the log with tracebacks."""
+    log.warning(
+        "database unavailable on %s %s: %s",
+        request.method,
+        request.path,
+        type(getattr(err, "orig", None) or err).__name__,
+    )
+    response = error_response(503, "Service Unavailable", "the database cannot be reached right now; try again shortly")
+    response.headers["Retry-After"] = DATABASE_RETRY_AFTER
+    return response
+
+
 def handle_unexpected(err: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.path)
     return error_response(500, "Internal Server Error", "something went wrong on our side")
@@ -129,4 +148,6 @@ def handle_unexpected(err: Exception) -> Response:
 def init_app(app: Flask) -> None:
     app.register_error_handler(ProblemError, handle_problem)
     app.register_error_handler(HTTPException, handle_http_exception)
+    for unavailable in (OperationalError, InterfaceError, DisconnectionError, SqlPoolTimeout):
+        app.register_error_handler(unavailable, handle_database_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

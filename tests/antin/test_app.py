@@ -211,3 +211,33 @@ def test_openapi_document_lists_the_issuer_as_server(client: FlaskClient, instan
     assert doc is not None and doc["openapi"].startswith("3.1")
     assert doc["servers"] == [{"url": instance.settings.core.issuer}]
     assert "Problem" in doc["components"]["schemas"]
+
+
+def test_a_database_that_cannot_be_reached_is_a_503_with_retry_after(tmp_path: Path) -> None:
+    """PostgreSQL restarting or failing over (nothing listens on its port): the provider's own endpoints answer
+    a clear 503 with Retry-After, a page for a browser and problem+json for an API, never a 500."""
+    from tests.components import free_port
+
+    settings = load_settings(
+        {
+            "ANTIN_DATA_DIR": str(tmp_path),
+            "ANTIN_LOG_LEVEL": "ERROR",
+            "ANTIN_DATABASE_URL": f"postgresql+psycopg://antin@127.0.0.1:{free_port()}/antin?connect_timeout=2",
+        }
+    )
+    instance = Instance(settings)
+    use_directory(instance, InMemoryDirectory())
+    try:
+        client = create_app(instance=instance).test_client()
+        page = client.get("/authorize?client_id=x&response_type=code", headers={"Accept": "text/html"})
+        assert page.status_code == 503 and page.headers["Retry-After"] == "5"
+        assert "Dịch vụ tạm thời không sẵn sàng" in page.text and "Traceback" not in page.text
+        token = client.post(
+            "/token",
+            data={"grant_type": "client_credentials", "client_id": "hoso", "client_secret": "s"},
+            headers={"Accept": "application/json"},
+        )
+        assert token.status_code == 503 and token.mimetype == "application/problem+json"
+        assert token.json is not None and "database" in token.json["detail"]
+    finally:
+        instance.close()

@@ -35,6 +35,7 @@ from requests.adapters import HTTPAdapter
 from antin.kernel.database import Database
 from directory.models import NewPerson, UnitKind
 from directory.service import LdapDirectory
+from directory.slapd import ManagedSlapd
 from idp.oidc.clients import ClientRegistry
 from tests.components import free_port, require_command
 from tests.directory.conftest import PASSWORD, SERVICE_PASSWORD, config_for, start_slapd
@@ -204,6 +205,10 @@ class Platform:
     registered: RoutedParty | None = None
     rotated_at: float = 0.0
     keyring: KeyRing = field(init=False)
+    # what scripts/faults_under_load.py kills and restarts
+    folder: Path | None = None
+    slapd: ManagedSlapd | None = None
+    redis_url: str = ""
 
     def __post_init__(self) -> None:
         self.keyring = KeyRing(self)
@@ -344,15 +349,16 @@ def two_instances(folder: Path) -> Iterator[Platform]:
     ldap = LdapDirectory(config_for(slapd))
     try:
         with postgres_server(folder / "pg") as database_url, redis_server(folder / "redis") as redis_url:
-            yield from _platform(folder, slapd.ldap_uri, slapd.service_dn, ldap, database_url, redis_url)
+            yield from _platform(folder, slapd, ldap, database_url, redis_url)
     finally:
         ldap.close()
         slapd.stop()
 
 
 def _platform(
-    folder: Path, ldap_uri: str, service_dn: str, ldap: LdapDirectory, database_url: str, redis_url: str
+    folder: Path, slapd: ManagedSlapd, ldap: LdapDirectory, database_url: str, redis_url: str
 ) -> Iterator[Platform]:
+    ldap_uri, service_dn = slapd.ldap_uri, slapd.service_dn
     nginx_port = free_port()
     issuer = f"https://localhost:{nginx_port}"
     common = {
@@ -399,6 +405,9 @@ def _platform(
                 ldap,
                 province,
                 official,
+                folder=folder,
+                slapd=slapd,
+                redis_url=redis_url,
             )
             rotate_keys_once_every_worker_holds_them(platform)
             yield platform
