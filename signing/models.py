@@ -16,6 +16,7 @@ __all__ = [
     "CertificateRole",
     "CertificateStatus",
     "CrlRecord",
+    "CscGrant",
     "PkiCertificate",
     "SignatureRecord",
     "SigningKey",
@@ -142,3 +143,30 @@ class SoleControlRecord(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class CscGrant(Base):
+    """A CSC credential authorisation (``oauth2/authorize``, scope ``credential``): its code, then its SAD.
+
+    Written only after the official's WebAuthn assertion over the hashes was accepted (``authorisation_id`` is
+    the :class:`SoleControlRecord` it used). The code and the SAD are kept as SHA-256 digests; each is claimed once
+    by a conditional UPDATE (``exchanged_at``, ``used_at``).
+    """
+
+    __tablename__ = "signing_csc_grant"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    authorisation_id: Mapped[str] = mapped_column(String(43), unique=True)
+    official: Mapped[str] = mapped_column(String(64), index=True)  # sub (entryUUID)
+    client_id: Mapped[str] = mapped_column(String(255))
+    credential_id: Mapped[str] = mapped_column(String(64))  # the certificate's serial
+    hashes: Mapped[str] = mapped_column(Text)  # hex, space-separated, in the order authorised
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    code_challenge: Mapped[str | None] = mapped_column(String(128), default=None)  # PKCE S256
+    code_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    code_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    exchanged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    sad_digest: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    sad_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

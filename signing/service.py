@@ -182,6 +182,10 @@ class SigningService(SigningComponents):
             )
         return revoked
 
+    def official_certificate(self, person: Person, *, actor: str) -> CertificateInfo:
+        """The official's current certificate, issued first when there is none and ``auto_issue`` is on."""
+        return self._person_certificate(person, actor)
+
     def _person_certificate(self, person: Person, actor: str) -> CertificateInfo:
         cert = self.ca.signing_certificate(uid=person.uid)
         if cert is None:

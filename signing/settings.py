@@ -72,6 +72,11 @@ class SigningSettings:
         " the authorisation is then used once",
         120,
     )
+    csc_sad_seconds: int = doc(
+        "seconds a CSC signature activation data (SAD, from /csc/v2/oauth2/token) stays usable; it is single use"
+        " and bound to the hashes the official approved",
+        120,
+    )
     verify_max_bytes: int = doc(
         "largest PDF accepted by `antin verify`, the /verify page and the API", 50 * 1024 * 1024
     )
@@ -91,6 +96,8 @@ class SigningSettings:
             problems["verify_max_bytes"] = "must be at least 1024 bytes"
         if not 10 <= self.sole_control_seconds <= 900:
             problems["sole_control_seconds"] = "must be between 10 and 900"
+        if not 10 <= self.csc_sad_seconds <= 900:
+            problems["csc_sad_seconds"] = "must be between 10 and 900"
         if self.verify_rate_limit < 1:
             problems["verify_rate_limit"] = "must be at least 1"
         if self.verify_concurrency < 1:
