@@ -41,6 +41,12 @@ class SigningSettings:
     font: Path | None = doc("OpenType font for signature appearances; default: DejaVu Sans", None)
     ca_name: str = doc("name in the generated CA certificates (root and issuing CA)", "Ấn Tín")
     organisation: str = doc("O of certificates whose holder has no unit path", "Đảng Cộng sản Việt Nam")
+    policy_oid: str = doc(
+        "OID of the platform's certificate policy (its CP/CPS), put in the certificatePolicies of the certificates"
+        " it issues and in its time-stamps; the default is a UUID-derived OID (2.25…) registered to nobody: set"
+        " the arc your PKI was given",
+        "2.25.217014637925381127342339611622151399203",
+    )
     certificate_days: int = doc("validity of officials' and seal certificates, in days", 730)
     max_document_mb: int = doc("largest PDF accepted for signing, in MB (CLI and API)", 100)
     api_audience: str = doc(
@@ -111,6 +117,18 @@ class SigningSettings:
             problems["tsa_url"] = "must be an http(s) URL"
         if not 0 < self.max_document_mb <= 4096:
             problems["max_document_mb"] = "must be between 1 and 4096"
+        if not _is_oid(self.policy_oid):
+            problems["policy_oid"] = "must be a dotted object identifier such as 1.2.704.…"
         if not 0 < self.certificate_days <= 3650:
             problems["certificate_days"] = "must be between 1 and 3650"
         return problems
+
+
+def _is_oid(value: str) -> bool:
+    arcs = value.split(".")
+    return (
+        len(arcs) >= 2
+        and all(a.isdigit() and (a == "0" or not a.startswith("0")) for a in arcs)
+        and arcs[0] in ("0", "1", "2")
+        and (arcs[0] == "2" or int(arcs[1]) < 40)
+    )
