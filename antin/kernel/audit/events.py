@@ -89,4 +89,6 @@ class AuditEvent(enum.StrEnum):
     PKI_CERTIFICATE_ISSUE = "pki:certificate:issue"
     PKI_CERTIFICATE_REVOKE = "pki:certificate:revoke"
     PKI_CA_IMPORT = "pki:ca:import"
+    PKI_TRUST_ADD = "pki:trust:add"
+    PKI_TRUST_REMOVE = "pki:trust:remove"
     TSA_TOKEN_ISSUE = "tsa:token:issue"
