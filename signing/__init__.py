@@ -89,6 +89,9 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
             schemas=components["schemas"],
             security_schemes=components["securitySchemes"],
         )
+        from signing.csc.openapi import OPENAPI as CSC_OPENAPI
+
+        add_openapi(app, paths=CSC_OPENAPI["paths"], schemas=CSC_OPENAPI["schemas"])
     if not settings.production:
         from sqlalchemy.exc import SQLAlchemyError
 

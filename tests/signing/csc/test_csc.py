@@ -268,3 +268,13 @@ def test_the_authorisation_page_refuses_without_the_officials_assertion(csc: Csc
         timeout=30,
     )
     assert bad.status_code == 400 and "redirect_uri" in bad.text  # a page, never a redirect to an unknown URI
+
+
+def test_the_openapi_document_describes_the_csc_api(csc: CscClient) -> None:
+    doc = requests.get(f"{csc.base}/api/openapi.json", timeout=10).json()
+    sign_hash = doc["paths"]["/csc/v2/signatures/signHash"]["post"]
+    assert sign_hash["security"] == [{"bearer": ["signing:sign"]}]
+    assert {"credentialID", "SAD", "hashes"} <= set(
+        sign_hash["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    )
+    assert "/csc/v2/oauth2/authorize" in doc["paths"] and "CscError" in doc["components"]["schemas"]
