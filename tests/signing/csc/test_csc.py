@@ -44,16 +44,18 @@ SHA256_OID = "2.16.840.1.101.3.4.2.1"
 
 @pytest.fixture(scope="module")
 def csc(platform: Platform) -> Iterator[CscClient]:
-    get_provider(platform.instance).clients.add(
-        ClientSpec(
-            name="Ứng dụng ký CSC",
-            client_id=CLIENT_ID,
-            public=True,
-            redirect_uris=(f"{platform.base_url}/csc-callback",),
-            grant_types=("authorization_code",),
-            scopes=("openid", "signing:sign"),
+    clients = get_provider(platform.instance).clients
+    if clients.get(CLIENT_ID) is None:  # the platform is the session's: another module may have registered it
+        clients.add(
+            ClientSpec(
+                name="Ứng dụng ký CSC",
+                client_id=CLIENT_ID,
+                public=True,
+                redirect_uris=(f"{platform.base_url}/csc-callback",),
+                grant_types=("authorization_code",),
+                scopes=("openid", "signing:sign"),
+            )
         )
-    )
     an = platform.directory.people["an"]
     key = enrol(platform.instance, an.entry_uuid, origin=platform.base_url)
     yield CscClient(platform, key, platform.access_token(client_id=CLIENT_ID))
@@ -82,11 +84,14 @@ class CscClient:
         """The official approves ``hashes`` in the browser; the client exchanges the code; returns the SAD."""
         verifier = secrets.token_urlsafe(48)
         query = self.approve(credential_id, hashes, verifier=verifier)
+        return self.exchange(query["code"][0], verifier)
+
+    def exchange(self, code: str, verifier: str) -> str:
         token = requests.post(
             f"{self.base}/csc/v2/oauth2/token",
             data={
                 "grant_type": "authorization_code",
-                "code": query["code"][0],
+                "code": code,
                 "client_id": CLIENT_ID,
                 "redirect_uri": f"{self.base}/csc-callback",
                 "code_verifier": verifier,
@@ -100,21 +105,7 @@ class CscClient:
         self, credential_id: str, hashes: list[bytes], *, verifier: str, answer: bool = True
     ) -> dict[str, list[str]]:
         """The official's browser on the authorisation page; returns the query the client is sent back with."""
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-        params = {
-            "response_type": "code",
-            "client_id": CLIENT_ID,
-            "redirect_uri": f"{self.base}/csc-callback",
-            "scope": "credential",
-            "credentialID": credential_id,
-            "numSignatures": str(len(hashes)),
-            "hashes": ",".join(base64.urlsafe_b64encode(h).rstrip(b"=").decode() for h in hashes),
-            "hashAlgorithmOID": SHA256_OID,
-            "state": "s-123",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        }
-        page = requests.get(f"{self.base}/csc/v2/oauth2/authorize?{urlencode(params)}", timeout=30)
+        page = requests.get(self.authorize_url(credential_id, hashes, verifier=verifier), timeout=30)
         assert page.status_code == 200, page.text
         for digest in hashes:  # the official sees each hash approved
             assert digest.hex() in page.text
@@ -132,6 +123,23 @@ class CscClient:
         query = parse_qs(urlsplit(back.headers["Location"]).query)
         assert query["state"] == ["s-123"]
         return query
+
+    def authorize_url(self, credential_id: str, hashes: list[bytes], *, verifier: str) -> str:
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        params = {
+            "response_type": "code",
+            "client_id": CLIENT_ID,
+            "redirect_uri": f"{self.base}/csc-callback",
+            "scope": "credential",
+            "credentialID": credential_id,
+            "numSignatures": str(len(hashes)),
+            "hashes": ",".join(base64.urlsafe_b64encode(h).rstrip(b"=").decode() for h in hashes),
+            "hashAlgorithmOID": SHA256_OID,
+            "state": "s-123",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+        return f"{self.base}/csc/v2/oauth2/authorize?{urlencode(params)}"
 
     def sign_hash(self, credential_id: str, sad: str, hashes: list[bytes], **extra: Any) -> requests.Response:
         body = {
