@@ -88,9 +88,15 @@ def _checked_digests(digests: Sequence[bytes]) -> tuple[bytes, ...]:
 
 
 class SoleControl:
-    def __init__(self, instance: Instance, keys: SecurityKeys, *, window_seconds: int) -> None:
+    """Reached with :func:`get_sole_control`; ``keys`` and ``window_seconds`` default to the instance's."""
+
+    def __init__(
+        self, instance: Instance, keys: SecurityKeys | None = None, *, window_seconds: int | None = None
+    ) -> None:
         self.instance = instance
-        self.keys = keys
+        self.keys = keys or get_security_keys(instance)
+        if window_seconds is None:
+            window_seconds = instance.settings.section(SigningSettings).sole_control_seconds
         self.window = timedelta(seconds=window_seconds)
 
     def begin(self, official: str, digests: Sequence[bytes], *, purpose: str) -> tuple[str, dict[str, Any]]:
@@ -225,5 +231,4 @@ def get_sole_control(instance: Instance) -> SoleControl:
 
 
 def _build(instance: Instance) -> SoleControl:
-    window = instance.settings.section(SigningSettings).sole_control_seconds
-    return SoleControl(instance, get_security_keys(instance), window_seconds=window)
+    return SoleControl(instance)
