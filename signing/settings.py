@@ -83,6 +83,11 @@ class SigningSettings:
         " and bound to the hashes the official approved",
         120,
     )
+    csc_rate_limit: int = doc(
+        "CSC authorisation pages and token requests one client address may make per minute (/csc/v2/oauth2/*);"
+        " more answer 429",
+        120,
+    )
     verify_max_bytes: int = doc(
         "largest PDF accepted by `antin verify`, the /verify page and the API", 50 * 1024 * 1024
     )
@@ -104,6 +109,8 @@ class SigningSettings:
             problems["sole_control_seconds"] = "must be between 10 and 900"
         if not 10 <= self.csc_sad_seconds <= 900:
             problems["csc_sad_seconds"] = "must be between 10 and 900"
+        if self.csc_rate_limit < 1:
+            problems["csc_rate_limit"] = "must be at least 1"
         if self.verify_rate_limit < 1:
             problems["verify_rate_limit"] = "must be at least 1"
         if self.verify_concurrency < 1:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from antin.kernel.audit.events import AuditEvent
 from antin.kernel.instance import Instance
@@ -115,6 +115,12 @@ class SoleControl:
             official, challenge=challenge_for(nonce, values), require_user_verification=True
         )
         with self.instance.database.session() as s:
+            # the official's authorisations of yesterday and before serve nobody (the audit chain keeps them)
+            s.execute(
+                delete(SoleControlRecord).where(
+                    SoleControlRecord.official == official, SoleControlRecord.expires_at < now - timedelta(days=1)
+                )
+            )
             s.add(
                 SoleControlRecord(
                     id=authorisation_id,

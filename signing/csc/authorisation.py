@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from antin.kernel.audit.events import AuditEvent
 from antin.kernel.instance import Instance
@@ -169,6 +169,12 @@ class CredentialAuthorisation:
         code = secrets.token_urlsafe(32)
         now = self.instance.clock.now()
         with self.instance.database.session() as s:
+            # the official's grants of yesterday and before serve nobody (the audit chain keeps them)
+            s.execute(
+                delete(CscGrant).where(
+                    CscGrant.official == authorisation.official, CscGrant.created_at < now - timedelta(days=1)
+                )
+            )
             s.add(
                 CscGrant(
                     authorisation_id=authorisation.id,

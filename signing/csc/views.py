@@ -18,6 +18,7 @@ from flask import Blueprint, Flask, Response, jsonify, redirect, render_template
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest
 
+from antin.kernel.ratelimit import RateLimitedError, limiter_for
 from antin.kernel.web import exempt_blueprint
 from directory.errors import DirectoryError
 from directory.models import Person
@@ -25,6 +26,7 @@ from signing.auth import AccessToken, TokenError
 from signing.csc.errors import CscError
 from signing.csc.service import CscService, get_csc
 from signing.errors import SigningError
+from signing.settings import SigningSettings
 from signing.views import signing_state
 
 __all__ = ["bp", "register"]
@@ -69,6 +71,21 @@ def _signing_error(err: SigningError) -> Response:
     )
     response.status_code = 503 if err.status >= 500 else 400
     return response
+
+
+@bp.errorhandler(RateLimitedError)
+def _rate_limited(err: RateLimitedError) -> Response:
+    response = jsonify({"error": "temporarily_unavailable", "error_description": "Too many requests; try later"})
+    response.status_code = 429
+    response.headers["Retry-After"] = str(err.retry_after)
+    return response
+
+
+def _check_rate(scope: str) -> None:
+    # the page and the token endpoint answer without a bearer token, and each page stores a pending approval
+    instance = signing_state().service.instance
+    limit = instance.settings.section(SigningSettings).csc_rate_limit
+    limiter_for(instance).check_rate(scope, request.remote_addr or "unknown", limit, 60)
 
 
 @bp.errorhandler(DirectoryError)
@@ -137,6 +154,7 @@ def sign_hash(version: str) -> Response:
 
 @bp.post(f"/{VERSION}/oauth2/token")
 def token(version: str) -> Response:
+    _check_rate("csc-token")
     auth = request.authorization
     basic = (auth.username or "", auth.password or "") if auth and auth.type == "basic" else None
     answer = _csc().authorisation.exchange(request.form.to_dict(), basic=basic)
@@ -147,6 +165,7 @@ def token(version: str) -> Response:
 
 @bp.route(f"/{VERSION}/oauth2/authorize", methods=["GET", "POST"])
 def authorize(version: str) -> ResponseReturnValue:
+    _check_rate("csc-authorize")
     flow = _csc().authorisation
     if request.method == "GET":
         try:

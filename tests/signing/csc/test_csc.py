@@ -286,3 +286,22 @@ def test_the_openapi_document_describes_the_csc_api(csc: CscClient) -> None:
         sign_hash["requestBody"]["content"]["application/json"]["schema"]["properties"]
     )
     assert "/csc/v2/oauth2/authorize" in doc["paths"] and "CscError" in doc["components"]["schemas"]
+
+
+def test_the_public_endpoints_are_rate_limited_per_address(csc: CscClient) -> None:
+    from antin.kernel.ratelimit import RateLimitedError, limiter_for
+
+    limiter = limiter_for(csc.platform.instance)
+    limit = 120  # [signing] csc_rate_limit
+    with pytest.raises(RateLimitedError):  # the address's count for the page, filled as a burst would fill it
+        for _ in range(limit + 1):
+            limiter.check_rate("csc-authorize", "127.0.0.1", limit, 60)
+    url = f"{csc.base}/csc/v2/oauth2/authorize"
+    response = requests.get(url, params={"client_id": CLIENT_ID}, timeout=30)
+    assert error_of(response, 429)["error"] == "temporarily_unavailable" and int(response.headers["Retry-After"]) > 0
+    # a minute later the address may ask again (and the window the rest of the session shares is a fresh one)
+    csc.platform.instance.clock.advance(timedelta(seconds=61))
+    try:
+        assert requests.get(url, params={"client_id": CLIENT_ID}, timeout=30).status_code == 400  # no redirect_uri
+    finally:
+        csc.platform.instance.clock.advance(timedelta(seconds=-61))
