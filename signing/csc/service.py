@@ -46,7 +46,6 @@ class CscService:
         return {
             "specs": "2.0.0.2" if version == "v2" else "1.0.4.0",
             "name": "Ấn Tín",
-            "logo": f"{issuer}/static/antin.svg",
             "region": "VN",
             "lang": "vi-VN",
             "description": "Chữ ký số từ xa của Ấn Tín / Ấn Tín remote signing",
