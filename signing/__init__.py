@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask, instance: Instance | None = None) -> None:
-    """Register ``/api/signing``, ``/pki`` and ``/tsa`` on ``app``.
+    """Register ``/api/signing``, ``/csc``, ``/pki`` and ``/tsa`` on ``app``.
 
     ``instance`` defaults to ``app.extensions["antin.instance"]``. In the embedded default the CA is generated on
     first start; in production it must have been imported (``antin pki import-ca``) or initialised beforehand.
@@ -57,6 +57,9 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
         acr=acr,
     )
     register(app, service, verifier)
+    from signing.csc.views import register as register_csc
+
+    register_csc(app)  # the Cloud Signature Consortium API, over the same verifier and service
     verify = app.extensions.get("antin.verify")
     if verify is not None:
         # The verification API takes the same bearer tokens, and its page shows what a QR code's id refers to.
@@ -86,6 +89,9 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
             schemas=components["schemas"],
             security_schemes=components["securitySchemes"],
         )
+        from signing.csc.openapi import OPENAPI as CSC_OPENAPI
+
+        add_openapi(app, paths=CSC_OPENAPI["paths"], schemas=CSC_OPENAPI["schemas"])
     if not settings.production:
         from sqlalchemy.exc import SQLAlchemyError
 

@@ -250,6 +250,68 @@ def pki_import_ca(
         click.echo(f"{cert.role:11} {cert.serial} {cert.subject}")
 
 
+@pki.group("trust")
+def pki_trust() -> None:
+    """Outside CAs (e.g. the national government CA system) that verification trusts besides the platform's root."""
+
+
+def _print_trusted(entries: list[Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps([e.to_json() for e in entries], ensure_ascii=False, indent=2))
+        return
+    for entry in entries:
+        click.echo(f"{entry.fingerprint}  {entry.not_after:%Y-%m-%d}  {entry.subject}")
+
+
+@pki_trust.command("add")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+@click.pass_obj
+def pki_trust_add(instance: Instance, file: Path, as_json: bool) -> None:
+    """Trust the CA certificate(s) in FILE (PEM, one or many, or DER) when verifying documents."""
+    from antin.kernel.audit.events import AuditEvent
+    from signing.validation.trust_list import TrustListError, add_trusted
+
+    with _errors():
+        try:
+            added = add_trusted(instance.settings, file.read_bytes(), source=str(file))
+        except TrustListError as err:
+            _fail(str(err), 2)
+        for entry in added:
+            details = {"sha256": entry.fingerprint, "subject": entry.subject}
+            instance.audit.record(AuditEvent.PKI_TRUST_ADD, actor="cli", subject=entry.fingerprint, details=details)
+    _print_trusted(added, as_json)
+
+
+@pki_trust.command("list")
+@json_option
+@click.pass_obj
+def pki_trust_list(instance: Instance, as_json: bool) -> None:
+    """The outside CAs verification trusts (SHA-256 fingerprint, end of validity, subject)."""
+    from signing.validation.trust_list import list_trusted
+
+    _print_trusted(list_trusted(instance.settings), as_json)
+
+
+@pki_trust.command("remove")
+@click.argument("fingerprint")
+@json_option
+@click.pass_obj
+def pki_trust_remove(instance: Instance, fingerprint: str, as_json: bool) -> None:
+    """Stop trusting the outside CA with this SHA-256 FINGERPRINT (or its first 8+ hex digits)."""
+    from antin.kernel.audit.events import AuditEvent
+    from signing.validation.trust_list import TrustListError, remove_trusted
+
+    with _errors():
+        try:
+            removed = remove_trusted(instance.settings, fingerprint)
+        except TrustListError as err:
+            _fail(str(err), 2)
+        details = {"sha256": removed.fingerprint, "subject": removed.subject}
+        instance.audit.record(AuditEvent.PKI_TRUST_REMOVE, actor="cli", subject=removed.fingerprint, details=details)
+    _print_trusted([removed], as_json)
+
+
 @click.command("sign")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(

@@ -80,6 +80,7 @@ class SigningComponents:
             pem_dir=self.instance.data_dir / "pki",
             certificate_days=s.certificate_days,
             clock=self.instance.clock,
+            policy_oid=s.policy_oid,
         )
 
     @cached_property
@@ -94,6 +95,7 @@ class SigningComponents:
             chain=[chain.issuing, *chain.extra],
             serials=database_serials(self.instance.database),
             clock=self.instance.clock,
+            policy=self.settings.section(SigningSettings).policy_oid,  # the TSA's policy is the platform's
         )
 
     @cached_property

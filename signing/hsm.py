@@ -58,6 +58,12 @@ SOFTHSM_MODULE_CANDIDATES = (
 )
 
 # Hash name → the RSA PKCS#1 v1.5 mechanism that hashes inside the token.
+# DER DigestInfo headers (RFC 8017 §9.2 note 1): what RSA_PKCS signs before the digest itself
+_DIGEST_INFO_PREFIXES = {
+    "sha256": bytes.fromhex("3031300d060960864801650304020105000420"),
+    "sha384": bytes.fromhex("3041300d060960864801650304020205000430"),
+    "sha512": bytes.fromhex("3051300d060960864801650304020305000440"),
+}
 _RSA_MECHANISMS = {
     "sha256": Mechanism.SHA256_RSA_PKCS,
     "sha384": Mechanism.SHA384_RSA_PKCS,
@@ -313,6 +319,37 @@ class HsmToken:
                     raise _translate(err, self.config.token_label) from None
             except pkcs11.PKCS11Error as err:
                 raise _translate(err, self.config.token_label) from None
+
+    def sign_digest(self, label: str, digest: bytes, hash_algorithm: str) -> bytes:
+        """Sign a digest computed elsewhere (a remote-signing client's, CSC signHash), encoded as :meth:`sign`."""
+        hash_algorithm = hash_algorithm.lower().replace("-", "")
+        if hash_algorithm not in _DIGEST_INFO_PREFIXES or len(digest) != hashlib.new(hash_algorithm).digest_size:
+            raise HsmUnavailableError(f"a {hash_algorithm} digest of the right length is needed")
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    key = self._find_private(self._ensure_session(), label)
+                    if key is None:
+                        raise KeyNotFoundError(label)
+                    if key.key_type == KeyType.EC:
+                        return bytes(encode_ecdsa_signature(key.sign(digest, mechanism=Mechanism.ECDSA)))
+                    # PKCS#1 v1.5 over the DigestInfo, as SHA*_RSA_PKCS would have built it from the data
+                    return bytes(key.sign(_DIGEST_INFO_PREFIXES[hash_algorithm] + digest, mechanism=Mechanism.RSA_PKCS))
+                except (
+                    pkcs11.SessionHandleInvalid,
+                    pkcs11.SessionClosed,
+                    pkcs11.UserNotLoggedIn,
+                    pkcs11.KeyHandleInvalid,
+                ):
+                    self._session = None
+                    self._keys.clear()
+                    if attempt == 2:
+                        raise HsmUnavailableError(
+                            "the token session was lost", token_label=self.config.token_label
+                        ) from None
+                except pkcs11.PKCS11Error as err:
+                    raise _translate(err, self.config.token_label) from None
+        raise AssertionError("unreachable")
 
     def _sign_once(self, label: str, data: bytes, hash_algorithm: str) -> bytes:
         key = self._find_private(self._ensure_session(), label)

@@ -38,6 +38,10 @@ class KeyStore(Protocol):
         """Sign ``data`` (hashed with ``hash_algorithm``: sha256, sha384, sha512) with the key ``label``."""
         ...
 
+    def sign_digest(self, label: str, digest: bytes, hash_algorithm: str) -> bytes:
+        """Sign a digest computed by someone else (CSC ``signHash``), encoded as :meth:`sign` encodes."""
+        ...
+
     def store_certificate(self, label: str, der: bytes) -> None:
         """Keep the certificate of key ``label`` beside it (where outside tools look for it)."""
         ...
@@ -76,6 +80,9 @@ class Pkcs11KeyStore:
 
     def sign(self, label: str, data: bytes, hash_algorithm: str) -> bytes:
         return self.token.sign(label, data, hash_algorithm)
+
+    def sign_digest(self, label: str, digest: bytes, hash_algorithm: str) -> bytes:
+        return self.token.sign_digest(label, digest, hash_algorithm)
 
     def store_certificate(self, label: str, der: bytes) -> None:
         self.token.store_certificate(label, der)
@@ -152,6 +159,15 @@ class FileKeyStore:
         if isinstance(key, ec.EllipticCurvePrivateKey):
             return key.sign(data, ec.ECDSA(algorithm))
         return key.sign(data, padding.PKCS1v15(), algorithm)
+
+    def sign_digest(self, label: str, digest: bytes, hash_algorithm: str) -> bytes:
+        from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
+        key = self._load(label)
+        prehashed = Prehashed(_HASHES[hash_algorithm.lower().replace("-", "")]())
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            return key.sign(digest, ec.ECDSA(prehashed))
+        return key.sign(digest, padding.PKCS1v15(), prehashed)
 
     def store_certificate(self, label: str, der: bytes) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

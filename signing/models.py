@@ -16,9 +16,11 @@ __all__ = [
     "CertificateRole",
     "CertificateStatus",
     "CrlRecord",
+    "CscGrant",
     "PkiCertificate",
     "SignatureRecord",
     "SigningKey",
+    "SoleControlRecord",
     "TimestampRecord",
     "aware",
 ]
@@ -121,4 +123,50 @@ class SignatureRecord(Base):
     document_name: Mapped[str] = mapped_column(String(255), default="")
     input_sha256: Mapped[str] = mapped_column(String(64))
     output_sha256: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SoleControlRecord(Base):
+    """A pending (then used) authorisation of the HSM key by its official's WebAuthn assertion.
+
+    The assertion's challenge is SHA-256(nonce || the digest list): the row keeps both, so that the challenge is
+    recomputed, never stored. ``used_at`` is set by one conditional UPDATE: an authorisation is used once.
+    """
+
+    __tablename__ = "signing_sole_control"
+
+    id: Mapped[str] = mapped_column(String(43), primary_key=True)  # random, URL-safe
+    official: Mapped[str] = mapped_column(String(64), index=True)  # the official's sub (entryUUID)
+    purpose: Mapped[str] = mapped_column(String(64))  # what asked for it ("document", "csc"…), for the audit
+    digests: Mapped[str] = mapped_column(Text)  # the SHA-256 digests, hex, space-separated, in the order given
+    nonce: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class CscGrant(Base):
+    """A CSC credential authorisation (``oauth2/authorize``, scope ``credential``): its code, then its SAD.
+
+    Written only after the official's WebAuthn assertion over the hashes was accepted (``authorisation_id`` is
+    the :class:`SoleControlRecord` it used). The code and the SAD are kept as SHA-256 digests; each is claimed once
+    by a conditional UPDATE (``exchanged_at``, ``used_at``).
+    """
+
+    __tablename__ = "signing_csc_grant"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    authorisation_id: Mapped[str] = mapped_column(String(43), unique=True)
+    official: Mapped[str] = mapped_column(String(64), index=True)  # sub (entryUUID)
+    client_id: Mapped[str] = mapped_column(String(255))
+    credential_id: Mapped[str] = mapped_column(String(64))  # the certificate's serial
+    hashes: Mapped[str] = mapped_column(Text)  # hex, space-separated, in the order authorised
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    code_challenge: Mapped[str | None] = mapped_column(String(128), default=None)  # PKCE S256
+    code_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    code_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    exchanged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    sad_digest: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    sad_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -41,6 +41,12 @@ class SigningSettings:
     font: Path | None = doc("OpenType font for signature appearances; default: DejaVu Sans", None)
     ca_name: str = doc("name in the generated CA certificates (root and issuing CA)", "Ấn Tín")
     organisation: str = doc("O of certificates whose holder has no unit path", "Đảng Cộng sản Việt Nam")
+    policy_oid: str = doc(
+        "OID of the platform's certificate policy (its CP/CPS), put in the certificatePolicies of the certificates"
+        " it issues and in its time-stamps; the default is a UUID-derived OID (2.25…) registered to nobody: set"
+        " the arc your PKI was given",
+        "2.25.217014637925381127342339611622151399203",
+    )
     certificate_days: int = doc("validity of officials' and seal certificates, in days", 730)
     max_document_mb: int = doc("largest PDF accepted for signing, in MB (CLI and API)", 100)
     api_audience: str = doc(
@@ -67,6 +73,21 @@ class SigningSettings:
         "folder of appearance images: <uid>.png, seal-<unit code>.png; default: <data_dir>/signing/images",
         None,
     )
+    sole_control_seconds: int = doc(
+        "seconds an official has to answer the WebAuthn request that authorises their key to sign given documents;"
+        " the authorisation is then used once",
+        120,
+    )
+    csc_sad_seconds: int = doc(
+        "seconds a CSC signature activation data (SAD, from /csc/v2/oauth2/token) stays usable; it is single use"
+        " and bound to the hashes the official approved",
+        120,
+    )
+    csc_rate_limit: int = doc(
+        "CSC authorisation pages and token requests one client address may make per minute (/csc/v2/oauth2/*);"
+        " more answer 429",
+        120,
+    )
     verify_max_bytes: int = doc(
         "largest PDF accepted by `antin verify`, the /verify page and the API", 50 * 1024 * 1024
     )
@@ -84,6 +105,12 @@ class SigningSettings:
         problems: dict[str, str] = {}
         if self.verify_max_bytes < 1024:
             problems["verify_max_bytes"] = "must be at least 1024 bytes"
+        if not 10 <= self.sole_control_seconds <= 900:
+            problems["sole_control_seconds"] = "must be between 10 and 900"
+        if not 10 <= self.csc_sad_seconds <= 900:
+            problems["csc_sad_seconds"] = "must be between 10 and 900"
+        if self.csc_rate_limit < 1:
+            problems["csc_rate_limit"] = "must be at least 1"
         if self.verify_rate_limit < 1:
             problems["verify_rate_limit"] = "must be at least 1"
         if self.verify_concurrency < 1:
@@ -97,6 +124,18 @@ class SigningSettings:
             problems["tsa_url"] = "must be an http(s) URL"
         if not 0 < self.max_document_mb <= 4096:
             problems["max_document_mb"] = "must be between 1 and 4096"
+        if not _is_oid(self.policy_oid):
+            problems["policy_oid"] = "must be a dotted object identifier such as 1.2.704.…"
         if not 0 < self.certificate_days <= 3650:
             problems["certificate_days"] = "must be between 1 and 3650"
         return problems
+
+
+def _is_oid(value: str) -> bool:
+    arcs = value.split(".")
+    return (
+        len(arcs) >= 2
+        and all(a.isdigit() and (a == "0" or not a.startswith("0")) for a in arcs)
+        and arcs[0] in ("0", "1", "2")
+        and (arcs[0] == "2" or int(arcs[1]) < 40)
+    )

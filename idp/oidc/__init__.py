@@ -8,7 +8,8 @@ Where things are: ``views/`` (the endpoints, one module per group, on the bluepr
 revocation in ``revocation.py``.
 
 The platform's own resource servers (``signing``) use only what this package exports: the revocation and DPoP
-checks of :mod:`idp.oidc.resource`, and the authentication levels (``ACR_VALUES``, weakest first, and
+checks of :mod:`idp.oidc.resource` (and, for CSC's credential authorisation, a registered client's name, redirect
+URIs and secret check), and the authentication levels (``ACR_VALUES``, weakest first, and
 ``normalise_acr`` for the EAP values ``phr``/``phrh``) that a resource server may require (RFC 9470).
 """
 
@@ -18,15 +19,19 @@ from flask import Flask
 
 from idp.oidc.acr import ACR_VALUES, normalise_acr
 from idp.oidc.errors import DPoPProofError
+from idp.oidc.registered_clients import RegisteredClient, client_secret_matches, registered_client
 from idp.oidc.resource import DPOP_ALGS, ResourceServerChecks, resource_server_checks
 
 __all__ = [
     "ACR_VALUES",
     "DPOP_ALGS",
     "DPoPProofError",
+    "RegisteredClient",
     "ResourceServerChecks",
+    "client_secret_matches",
     "init_app",
     "normalise_acr",
+    "registered_client",
     "resource_server_checks",
 ]
 

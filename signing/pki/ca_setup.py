@@ -75,7 +75,9 @@ class CaSetup(Revocation):
                     serial=new_serial(),
                     not_before=now - timedelta(minutes=5),
                     not_after=now + timedelta(days=10 * 365),
-                    extensions=ca_extensions(path_length=0, urls=self.urls, issuer_name="root"),
+                    extensions=ca_extensions(
+                        path_length=0, urls=self.urls, issuer_name="root", policy_oid=self.policy_oid
+                    ),
                 )
                 created.append(
                     self._store(cert, CertificateRole.ISSUING_CA, key_label=label, issuer_serial=root.serial)
@@ -101,7 +103,7 @@ class CaSetup(Revocation):
             (
                 CertificateRole.TSA,
                 f"{self.ca_name} Time-Stamping Authority",
-                tsa_extensions(self.urls, "issuing"),
+                tsa_extensions(self.urls, "issuing", policy_oid=self.policy_oid),
                 5 * 365,
             ),
         ):

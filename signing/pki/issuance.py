@@ -34,7 +34,7 @@ class Issuance(Revocation):
         cert = self._issue(
             person_subject(person, self.organisation),
             public,
-            end_entity_extensions(self.urls, "issuing", email=person.mail),
+            end_entity_extensions(self.urls, "issuing", email=person.mail, policy_oid=self.policy_oid),
         )
         previous = self.certificates(role=CertificateRole.PERSON, uid=person.uid, valid_only=True)
         info = self._store(
@@ -49,7 +49,9 @@ class Issuance(Revocation):
         label = self._ensure_key(f"seal-{unit.code}-{secrets.token_hex(6)}", f"unit:{unit.code}")
         public = self.keystore.public_key(label)
         cert = self._issue(
-            seal_subject(unit, path_above, self.organisation), public, end_entity_extensions(self.urls, "issuing")
+            seal_subject(unit, path_above, self.organisation),
+            public,
+            end_entity_extensions(self.urls, "issuing", policy_oid=self.policy_oid),
         )
         previous = self.certificates(role=CertificateRole.SEAL, unit_code=unit.code, valid_only=True)
         info = self._store(

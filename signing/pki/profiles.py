@@ -29,7 +29,8 @@ __all__ = [
     "tsa_extensions",
 ]
 
-# A UUID-derived OID (ITU-T X.667) naming the platform's certificate and time-stamping policy.
+# The default of the ``signing.policy_oid`` setting: a UUID-derived OID (ITU-T X.667), unique but registered to
+# nobody. A deployment names its own certificate policy (the arc of its CP/CPS) in the setting.
 POLICY_OID = "2.25.217014637925381127342339611622151399203"
 # RFC 9336 id-kp-documentSigning.
 DOCUMENT_SIGNING_EKU = "1.3.6.1.5.5.7.3.36"
@@ -92,8 +93,8 @@ def _key_usage(*names: str) -> dict[str, Any]:
     return {"extn_id": "key_usage", "critical": True, "extn_value": set(names)}
 
 
-def _policies() -> dict[str, Any]:
-    return {"extn_id": "certificate_policies", "critical": False, "extn_value": [{"policy_identifier": POLICY_OID}]}
+def _policies(policy_oid: str) -> dict[str, Any]:
+    return {"extn_id": "certificate_policies", "critical": False, "extn_value": [{"policy_identifier": policy_oid}]}
 
 
 def _status_pointers(urls: PkiUrls, ca_name: str, *, with_ocsp: bool = True) -> list[dict[str, Any]]:
@@ -110,7 +111,9 @@ def _status_pointers(urls: PkiUrls, ca_name: str, *, with_ocsp: bool = True) -> 
     ]
 
 
-def ca_extensions(*, path_length: int | None, urls: PkiUrls | None, issuer_name: str | None) -> list[dict[str, Any]]:
+def ca_extensions(
+    *, path_length: int | None, urls: PkiUrls | None, issuer_name: str | None, policy_oid: str = POLICY_OID
+) -> list[dict[str, Any]]:
     """A CA: the root (no URLs) or the issuing CA (status pointers to the root's CRL and certificate)."""
     constraints: dict[str, Any] = {"ca": True}
     if path_length is not None:
@@ -120,12 +123,14 @@ def ca_extensions(*, path_length: int | None, urls: PkiUrls | None, issuer_name:
         _key_usage("key_cert_sign", "crl_sign", "digital_signature"),
     ]
     if urls is not None and issuer_name is not None:
-        exts.append(_policies())
+        exts.append(_policies(policy_oid))
         exts.extend(_status_pointers(urls, issuer_name, with_ocsp=False))
     return exts
 
 
-def end_entity_extensions(urls: PkiUrls, ca_name: str, *, email: str | None = None) -> list[dict[str, Any]]:
+def end_entity_extensions(
+    urls: PkiUrls, ca_name: str, *, email: str | None = None, policy_oid: str = POLICY_OID
+) -> list[dict[str, Any]]:
     """An official's or a unit's signing certificate: non-repudiation and digital signature."""
     exts: list[dict[str, Any]] = [
         {"extn_id": "basic_constraints", "critical": True, "extn_value": {"ca": False}},
@@ -135,7 +140,7 @@ def end_entity_extensions(urls: PkiUrls, ca_name: str, *, email: str | None = No
             "critical": False,
             "extn_value": ["email_protection", DOCUMENT_SIGNING_EKU],
         },
-        _policies(),
+        _policies(policy_oid),
         *_status_pointers(urls, ca_name),
     ]
     if email:
@@ -164,12 +169,12 @@ def ocsp_signer_extensions(urls: PkiUrls, ca_name: str) -> list[dict[str, Any]]:
     ]
 
 
-def tsa_extensions(urls: PkiUrls, ca_name: str) -> list[dict[str, Any]]:
+def tsa_extensions(urls: PkiUrls, ca_name: str, *, policy_oid: str = POLICY_OID) -> list[dict[str, Any]]:
     """The time-stamping unit: extendedKeyUsage timeStamping only, critical (RFC 3161 §2.3)."""
     return [
         {"extn_id": "basic_constraints", "critical": True, "extn_value": {"ca": False}},
         _key_usage("digital_signature", "non_repudiation"),
         {"extn_id": "extended_key_usage", "critical": True, "extn_value": ["time_stamping"]},
-        _policies(),
+        _policies(policy_oid),
         *_status_pointers(urls, ca_name),
     ]

@@ -19,7 +19,7 @@ from signing.models import CertificateRole, CertificateStatus, PkiCertificate, S
 from signing.pki.builder import IssuerKey, key_identifier
 from signing.pki.certificates import CaChain, CertificateInfo, RevocationMaterial, serial_of
 from signing.pki.ocsp import OcspResponder
-from signing.pki.profiles import PkiUrls
+from signing.pki.profiles import POLICY_OID, PkiUrls
 
 __all__ = ["CertificateStore"]
 
@@ -43,6 +43,7 @@ class CertificateStore:
         pem_dir: Path | None = None,
         certificate_days: int = 730,
         clock: Callable[[], datetime],
+        policy_oid: str = POLICY_OID,
     ) -> None:
         """``clock``: the instance's clock (``instance.clock``): validity periods, revocation times, CRL and OCSP
         times and the newest-valid-certificate choice all follow it."""
@@ -55,6 +56,7 @@ class CertificateStore:
         self.pem_dir = pem_dir
         self.certificate_days = certificate_days
         self.clock = clock
+        self.policy_oid = policy_oid  # in the certificatePolicies of every certificate issued from now on
         # Caches shared by the CA's parts (revocation keeps the OCSP responder and recent revocation material).
         self._chain: CaChain | None = None
         self._ocsp: OcspResponder | None = None

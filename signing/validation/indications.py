@@ -192,8 +192,27 @@ def judge_document(
             f"the document runs JavaScript ({', '.join(doc.javascript)}): a viewer that runs it can change what"
             " the signed document shows; read it with JavaScript turned off"
         )
-    elif doc.javascript_unchecked:
-        warnings.append(f"the document could not be searched for JavaScript ({doc.javascript_unchecked})")
+    if doc.launch_actions:
+        warnings.append(
+            "Tài liệu yêu cầu mở chương trình hoặc tệp khác: đừng cho phép khi phần mềm đọc PDF hỏi. / "
+            f"the document asks to launch a program or open a file ({', '.join(doc.launch_actions)}): do not allow"
+            " it when the viewer asks"
+        )
+    if doc.embedded_files:
+        shown = ", ".join(doc.embedded_files[:5]) + (
+            f" (+{len(doc.embedded_files) - 5})" if len(doc.embedded_files) > 5 else ""
+        )
+        warnings.append(
+            "Tài liệu có tệp đính kèm: nội dung tệp đính kèm không phải là trang văn bản đã ký được hiển thị. / "
+            f"the document carries embedded files ({shown}): what they contain is not the signed pages shown"
+        )
+    if doc.xfa:
+        warnings.append(
+            "Tài liệu có biểu mẫu XFA: một số phần mềm đọc PDF hiển thị biểu mẫu này thay cho các trang đã ký. / "
+            "the document carries an XFA form: some viewers show it instead of the signed pages"
+        )
+    if doc.javascript_unchecked:
+        warnings.append(f"the document could not be searched for active content ({doc.javascript_unchecked})")
     return DocumentReport(
         file_name=file_name,
         file_size=doc.file_size,

@@ -23,12 +23,14 @@ from signing.pades.reading.policy import ValidationPolicy
 from signing.settings import SigningSettings
 from signing.validation.indications import judge_document
 from signing.validation.models import DocumentReport
+from signing.validation.trust_list import trust_list_dir
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "load_trust_roots",
     "platform_root_files",
     "policy_from_settings",
+    "trust_state",
     "verify_bytes",
     "verify_file",
     "verify_stream",
@@ -40,9 +42,23 @@ _HEADER_WINDOW = 1024
 
 
 def platform_root_files(settings: Settings) -> list[Path]:
-    """The platform CA's root certificate, written by ``signing.pki`` into ``<data_dir>/pki/root-ca.pem``."""
+    """The platform CA's root certificate, written by ``signing.pki`` into ``<data_dir>/pki/root-ca.pem``, and the
+    outside CAs the operator trusts (``antin pki trust add``, :mod:`signing.validation.trust_list`)."""
     path = settings.data_dir / "pki" / "root-ca.pem"
-    return [path] if path.is_file() else []
+    trusted = trust_list_dir(settings)
+    outside = sorted(trusted.glob("*.pem")) if trusted.is_dir() else []
+    return ([path] if path.is_file() else []) + outside
+
+
+def trust_state(settings: Settings) -> tuple[float, float]:
+    """Changes when the platform root or the trust list changes (a cached policy is then built again)."""
+    stamps = []
+    for path in (settings.data_dir / "pki" / "root-ca.pem", trust_list_dir(settings)):
+        try:
+            stamps.append(path.stat().st_mtime)
+        except OSError:
+            stamps.append(0.0)
+    return stamps[0], stamps[1]
 
 
 def load_trust_roots(paths: Iterable[Path]) -> tuple[bytes, ...]:

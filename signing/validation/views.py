@@ -30,7 +30,7 @@ from signing.pades.reading.policy import ValidationPolicy
 from signing.settings import SigningSettings
 from signing.validation.models import DocumentReport
 from signing.validation.render import render_html, render_pdf
-from signing.validation.service import policy_from_settings, verify_stream
+from signing.validation.service import policy_from_settings, trust_state, verify_stream
 
 __all__ = [
     "AccessCheck",
@@ -128,6 +128,7 @@ class VerifyExtension:
     access_check: AccessCheck = refuse_until_configured
     lookup_document: DocumentLookup | None = None
     policy: ValidationPolicy | None = field(default=None)
+    policy_state: tuple[float, float] | None = field(default=None)  # None: a policy given by the caller, kept
 
 
 def _extension() -> VerifyExtension:
@@ -137,9 +138,13 @@ def _extension() -> VerifyExtension:
 
 def _policy() -> ValidationPolicy:
     ext = _extension()
-    if ext.policy is None:
-        # Built on first use: the platform CA's root file appears once `antin pki init` has run.
-        ext.policy = policy_from_settings(get_instance().settings)
+    settings = get_instance().settings
+    state = trust_state(settings)
+    if ext.policy is None or (ext.policy_state is not None and ext.policy_state != state):
+        # Built on first use, and again when the platform root appears (`antin pki init`) or the trust list
+        # changes (`antin pki trust add|remove`): two stat calls per verification tell.
+        ext.policy = policy_from_settings(settings)
+        ext.policy_state = state
     return ext.policy
 
 

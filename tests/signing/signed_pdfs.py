@@ -408,6 +408,43 @@ def with_javascript(pdf: bytes) -> bytes:
     return out.getvalue()
 
 
+def with_active_content(pdf: bytes) -> bytes:
+    """An update with a launch action on a link of page 1, an embedded file and an XFA form."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    n = generic.pdf_name
+    launch = writer.add_object(
+        generic.DictionaryObject({n("/S"): n("/Launch"), n("/F"): generic.TextStringObject("calc.exe")})
+    )
+    page_ref = writer.root["/Pages"]["/Kids"].raw_get(0)
+    page = page_ref.get_object()
+    link = generic.DictionaryObject(
+        {
+            n("/Type"): n("/Annot"),
+            n("/Subtype"): n("/Link"),
+            n("/Rect"): generic.ArrayObject([generic.NumberObject(v) for v in (72, 700, 200, 720)]),
+            n("/A"): launch,
+        }
+    )
+    page[n("/Annots")] = generic.ArrayObject([writer.add_object(link)])
+    writer.mark_update(page_ref)
+    data = generic.StreamObject({n("/Type"): n("/EmbeddedFile")}, stream_data=b"MZ not really a program")
+    spec = generic.DictionaryObject(
+        {n("/Type"): n("/Filespec"), n("/F"): generic.TextStringObject("hoa-don.exe")}
+        | {n("/EF"): generic.DictionaryObject({n("/F"): writer.add_object(data)})}
+    )
+    names = generic.ArrayObject([generic.TextStringObject("hoa-don.exe"), writer.add_object(spec)])
+    tree = generic.DictionaryObject({n("/Names"): names})
+    writer.root[n("/Names")] = generic.DictionaryObject({n("/EmbeddedFiles"): writer.add_object(tree)})
+    xfa = generic.StreamObject({}, stream_data=b"<xdp:xdp xmlns:xdp='http://ns.adobe.com/xdp/'/>")
+    writer.root[n("/AcroForm")] = generic.DictionaryObject(
+        {n("/Fields"): generic.ArrayObject(), n("/XFA"): writer.add_object(xfa)}
+    )
+    writer.update_root()
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def verify(pdf: bytes, policy: ValidationPolicy) -> DocumentReport:
     return verify_bytes(pdf, policy, file_name="test.pdf")
 

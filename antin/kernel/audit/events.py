@@ -80,7 +80,15 @@ class AuditEvent(enum.StrEnum):
 
     # signing, PKI and time-stamping
     SIGNING_DOCUMENT_SIGN = "signing:document:sign"
+    SIGNING_SOLE_CONTROL_BEGIN = "signing:sole_control:begin"
+    SIGNING_SOLE_CONTROL_GRANT = "signing:sole_control:grant"
+    SIGNING_SOLE_CONTROL_REFUSE = "signing:sole_control:refuse"
+    SIGNING_CSC_AUTHORISE = "signing:csc:authorise"
+    SIGNING_CSC_SIGN_HASH = "signing:csc:sign-hash"
+    SIGNING_CSC_REFUSE = "signing:csc:refuse"
     PKI_CERTIFICATE_ISSUE = "pki:certificate:issue"
     PKI_CERTIFICATE_REVOKE = "pki:certificate:revoke"
     PKI_CA_IMPORT = "pki:ca:import"
+    PKI_TRUST_ADD = "pki:trust:add"
+    PKI_TRUST_REMOVE = "pki:trust:remove"
     TSA_TOKEN_ISSUE = "tsa:token:issue"

@@ -10,12 +10,13 @@ from typing import IO
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from signing.pades.decode_budget import DocumentBudget
+from signing.pades.reading.active_content import embedded_files, has_xfa
 from signing.pades.reading.changes import compare_revisions
 from signing.pades.reading.dss import dss_knowledge, revisions_writing_dss
 from signing.pades.reading.errors import UnusableInputError
 from signing.pades.reading.facts import DocumentFacts, RevisionSnapshot, SignatureFacts
 from signing.pades.reading.file_digest import start_sha256
-from signing.pades.reading.javascript import javascript_places
+from signing.pades.reading.javascript import javascript_places, launch_places
 from signing.pades.reading.opening import open_reader, revision_facts
 from signing.pades.reading.policy import ValidationPolicy
 from signing.pades.reading.signatures import all_signatures
@@ -82,9 +83,15 @@ def _examine(stream: IO[bytes], size: int, policy: ValidationPolicy, budget: Doc
     ]
     last_end = revisions[-1].end_offset if revisions else readable
     javascript: tuple[str, ...] = ()
+    launches: tuple[str, ...] = ()
+    attachments: tuple[str, ...] = ()
+    xfa = False
     javascript_unchecked = ""
     try:
         javascript = javascript_places(reader.root)
+        launches = launch_places(reader.root)
+        attachments = embedded_files(reader.root)
+        xfa = has_xfa(reader.root)
     except Exception as err:  # a broken object tree: say the search failed rather than that nothing was found
         javascript_unchecked = f"{type(err).__name__}: {err}"[:300]
     return DocumentFacts(
@@ -104,6 +111,9 @@ def _examine(stream: IO[bytes], size: int, policy: ValidationPolicy, budget: Doc
         repairs=opened.repairs,
         javascript=javascript,
         javascript_unchecked=javascript_unchecked,
+        launch_actions=launches,
+        embedded_files=attachments,
+        xfa=xfa,
     )
 
 

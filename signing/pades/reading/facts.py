@@ -246,4 +246,13 @@ class DocumentFacts:
     """Where the document as opened runs JavaScript ("opening action", "page 2 annotation actions"…)."""
 
     javascript_unchecked: str = ""
-    """Why the document could not be searched for JavaScript, when it could not."""
+    """Why the document could not be searched for active content (scripts, launch actions, attachments, XFA)."""
+
+    launch_actions: tuple[str, ...] = ()
+    """Where the document asks the viewer to launch a program or open a file (``/Launch`` actions)."""
+
+    embedded_files: tuple[str, ...] = ()
+    """The names of files embedded in the document (attachments)."""
+
+    xfa: bool = False
+    """Whether the document carries an XFA form, which some viewers show instead of the signed pages."""

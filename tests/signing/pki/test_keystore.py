@@ -3,6 +3,7 @@ types, and the signatures verify with `cryptography`."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,10 @@ def test_token_keys_sign_verifiably(platform: Platform, algorithm: str) -> None:
     assert store.has_key(label) and store.public_key(label) == public
     data = "Quyết định số 15-QĐ/TU".encode()
     verify(public, store.sign(label, data, "sha256"), data)
+    # a digest made elsewhere (CSC signHash) signs to the same kind of signature over the same data
+    verify(public, store.sign_digest(label, hashlib.sha256(data).digest(), "sha256"), data)
+    with pytest.raises(HsmUnavailableError):
+        store.sign_digest(label, b"too short", "sha256")
     with pytest.raises(HsmUnavailableError):
         store.generate_key(label, algorithm)  # type: ignore[arg-type]  (labels are unique)
 
@@ -41,6 +46,7 @@ def test_file_double_behaves_like_the_token(tmp_path: Path) -> None:
     store: KeyStore = FileKeyStore(tmp_path / "keys")
     public = store.generate_key("k", "ec-p256")
     verify(public, store.sign("k", b"abc", "sha256"), b"abc")
+    verify(public, store.sign_digest("k", hashlib.sha256(b"abc").digest(), "sha256"), b"abc")
     with pytest.raises(KeyNotFoundError):
         store.sign("missing", b"abc", "sha256")
 

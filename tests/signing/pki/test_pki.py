@@ -394,3 +394,38 @@ def test_the_ca_follows_the_instance_clock(tmp_path: Path) -> None:
     assert abs(crl.last_update_utc - later) < timedelta(minutes=1)
     entry = crl.get_revoked_certificate_by_serial_number(int(issued.serial, 16))
     assert entry is not None and abs(entry.revocation_date_utc - later) < timedelta(minutes=1)
+
+
+def test_the_certificate_policy_oid_comes_from_the_settings(tmp_path: Path) -> None:
+    """[signing] policy_oid names the policy in every certificate the CA issues and in its time-stamps."""
+    import signing.models  # noqa: F401
+    from antin.kernel.database import Base
+    from antin.kernel.instance import Instance
+    from antin.migrate import upgrade
+    from antin.settings import load_settings
+    from signing.keystore import FileKeyStore
+    from signing.service import SigningService
+    from signing.settings import SigningSettings
+    from tests.signing.conftest import people
+
+    policy = "1.2.704.1001.7.1"
+    env = {"ANTIN_DATA_DIR": str(tmp_path), "ANTIN_LOG_LEVEL": "ERROR", "ANTIN_SIGNING_POLICY_OID": policy}
+    instance = Instance(load_settings(env))
+    upgrade(instance.database)
+    Base.metadata.create_all(instance.database.engine)
+    use_directory(instance, people())
+    service = SigningService(instance, keystore=FileKeyStore(tmp_path / "keys"))
+    service.ensure_pki()
+
+    chain = service.ca.chain()
+    issued = [service.issue_certificate("an").der, chain.issuing.dump()]
+    assert chain.tsa is not None
+    issued.append(chain.tsa.dump())
+    for der in issued:
+        policies = x509.load_der_x509_certificate(der).extensions.get_extension_for_class(x509.CertificatePolicies)
+        assert [p.policy_identifier.dotted_string for p in policies.value] == [policy]
+    assert service.tsa.policy == policy
+
+    assert SigningSettings(policy_oid="1.2.704.1001.7.1").problems() == {}
+    for bad in ("", "2", "3.1", "1.2.704.x", "1.40.5", "1.02.3"):
+        assert "policy_oid" in SigningSettings(policy_oid=bad).problems(), bad

@@ -25,6 +25,7 @@ from tests.signing.signed_pdfs import (
     sign,
     sign_pkcs7_sha1,
     verify,
+    with_active_content,
     with_javascript,
 )
 
@@ -319,6 +320,18 @@ def test_javascript_in_the_signed_document_is_reported(pki: ThrowawayPki, blt: b
     assert "opening action" in warning and "page 1 annotation actions" in warning
     assert pdfsig(signed, tmp_path, pki).signatures[0]["Signature Validation"] == "Signature is Valid."
     assert not [w for w in verify(blt, pki.trusted()).warnings if "JavaScript" in w]
+
+
+def test_launch_actions_embedded_files_and_xfa_are_reported(pki: ThrowawayPki, blt: bytes) -> None:
+    """Active content beside scripts: each is a warning of the report, none changes the verdict."""
+    report = verify(sign(pki, with_active_content(blank_pdf()), level="B-LT"), pki.trusted())
+    assert report.indication is Indication.TOTAL_PASSED
+    [launch] = [w for w in report.warnings if "launch a program" in w]
+    assert "page 1 annotation actions" in launch
+    [attached] = [w for w in report.warnings if "embedded files" in w]
+    assert "hoa-don.exe" in attached
+    assert [w for w in report.warnings if "XFA" in w]
+    assert not [w for w in verify(blt, pki.trusted()).warnings if "launch" in w or "embedded" in w or "XFA" in w]
 
 
 def test_a_large_file_from_disk_and_from_memory_gets_the_same_report(pki: ThrowawayPki, tmp_path: Path) -> None:
