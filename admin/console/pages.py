@@ -159,7 +159,6 @@ def signin_callback() -> Response | tuple[str, int]:
         return page("console/signin_refused.html", 400, reason=failed.reason, error=failed.error)
     if not satisfies(official.acr, state().required_acr):
         # the provider may answer below acr_values (they are voluntary): say what is missing, do not loop
-        g.console_official = official
         return page("console/level_required.html", 403, required=state().required_acr, achieved=official.acr)
     return redirect(next_path)
 

@@ -8,9 +8,13 @@ import csv
 import io
 import json
 from collections.abc import Callable
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from admin.console.pages import EXTENSION_KEY
+from directory.demo_data import DEMO_PASSWORD
+from idp.oidc.acr import ACR_PHISHING_RESISTANT
 from idp.oidc.clients import ClientSpec
 from tests.admin.conftest import OPERATOR, AdminPlatform, console_browser
 from tests.directory.conftest import PASSWORD
@@ -199,3 +203,27 @@ def test_grants_are_given_and_revoked_within_what_one_holds(
     assert confirm is not None
     browser.submit(confirm, "confirm-revoke-form")
     assert [g for g in admin_platform.service.delegation.grants(OPERATOR) if g.login == login] == []
+
+
+@pytest.fixture
+def phishing_resistant(admin_platform: AdminPlatform) -> None:
+    """The console at its default level (the module's tests otherwise accept a password session)."""
+    admin_platform.app.extensions[EXTENSION_KEY].required_acr = ACR_PHISHING_RESISTANT
+
+
+def test_a_password_session_is_sent_to_step_up_and_told_what_is_missing(
+    admin_platform: AdminPlatform, phishing_resistant: None
+) -> None:
+    browser = Browser(admin_platform.base_url)
+    first = browser.session.get(admin_platform.base_url + "/admin/officials", allow_redirects=False, timeout=10)
+    sent = urlsplit(first.headers["Location"])
+    assert sent.path == "/authorize"
+    assert parse_qs(sent.query)["acr_values"] == [ACR_PHISHING_RESISTANT]
+    outcome = browser.go(admin_platform.base_url + "/admin/officials")
+    assert outcome.page is not None
+    outcome = browser.login(outcome.page, "dungpt", DEMO_PASSWORD)  # a platform administrator, with no key
+    assert outcome.page is not None and outcome.page.status_code == 403
+    assert 'id="level-required"' in outcome.page.text and 'id="results"' not in outcome.page.text
+    # the password session stays one: the next page is sent to step up again, never shown
+    again = browser.go(admin_platform.base_url + "/admin/officials").page
+    assert again is not None and again.status_code == 403 and 'id="level-required"' in again.text
