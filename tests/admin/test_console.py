@@ -227,3 +227,10 @@ def test_a_password_session_is_sent_to_step_up_and_told_what_is_missing(
     # the password session stays one: the next page is sent to step up again, never shown
     again = browser.go(admin_platform.base_url + "/admin/officials").page
     assert again is not None and again.status_code == 403 and 'id="level-required"' in again.text
+
+
+def test_the_console_speaks_vietnamese_first_and_english_on_request(admin_platform: AdminPlatform) -> None:
+    browser, home = console_browser(admin_platform, "tuanbv")
+    assert "Quyền bạn nắm giữ" in home.text and "quản trị đơn vị" in home.text
+    english = browser.go(admin_platform.base_url + "/admin/?lang=en").page
+    assert english is not None and "What you hold" in english.text and "unit administrator" in english.text
