@@ -132,6 +132,16 @@ class AuditSearch:
         with self.database.reading() as s:
             return int(s.scalar(select(func.count()).where(AuditEntry.occurred_at >= since)) or 0)
 
+    def logins_of(self, page: AuditPage) -> dict[str, str]:
+        """The logins of the subs a page names (the log records most actors and subjects by sub), for display."""
+        names = {v for e in page.items for v in (e.actor, e.subject) if v and _looks_like_uuid(v)}
+        found: dict[str, str] = {}
+        for name in names:
+            person = self.directory.find_by_uuid(name)
+            if person is not None:
+                found[name] = person.uid
+        return found
+
     # -- for the other admin services (already authorised) ---------------------------------------------------
 
     def about(self, names: Sequence[str], *, before: int | None = None, size: int = 25) -> AuditPage:
@@ -197,6 +207,10 @@ class AuditSearch:
             if page.before is None:
                 return
             before = page.before
+
+
+def _looks_like_uuid(value: str) -> bool:
+    return len(value) == 36 and value.count("-") == 4
 
 
 def _csv_line(values: Sequence[object]) -> str:

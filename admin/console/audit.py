@@ -62,6 +62,7 @@ def audit() -> tuple[str, int]:
         whole=whole,
         events=[e.value for e in AuditEvent],
         paged=before is not None,
+        logins=search.logins_of(found) if found else {},
     )
 
 

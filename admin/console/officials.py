@@ -38,12 +38,14 @@ def official(login: str) -> tuple[str, int]:
     service = state().service
     person = service.officials.get(actor(), login)
     before = int_arg("before")
+    events = service.security.events(actor(), login, before=before, size=state().page_size)
     return page(
         "console/official.html",
         person=person,
         sessions=service.security.sessions(actor(), login),
         factors=service.security.factors(actor(), login),
-        events=service.security.events(actor(), login, before=before, size=state().page_size),
+        events=events,
+        logins=service.audit.logins_of(events),
         paged=before is not None,
     )
 
