@@ -234,3 +234,39 @@ def test_the_console_speaks_vietnamese_first_and_english_on_request(admin_platfo
     assert "Quyền bạn nắm giữ" in home.text and "quản trị đơn vị" in home.text
     english = browser.go(admin_platform.base_url + "/admin/?lang=en").page
     assert english is not None and "What you hold" in english.text and "unit administrator" in english.text
+
+
+def test_second_factors_are_reset_after_a_confirmation(
+    admin_platform: AdminPlatform, unique: Callable[[str], str]
+) -> None:
+    from idp.mfa import get_mfa_service
+
+    login = admin_platform.new_official("BNH", unique)
+    person = admin_platform.ldap.get_person(login)
+    mfa = get_mfa_service(admin_platform.instance)
+    mfa.enrol_known_totp(person.entry_uuid, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", name="Điện thoại", actor="test")
+    browser, _home = console_browser(admin_platform, "tuanbv")
+    page = browser.go(admin_platform.base_url + f"/admin/officials/{login}").page
+    assert page is not None and 'data-kind="totp"' in page.text
+    confirm = browser.go(admin_platform.base_url + f"/admin/officials/{login}/mfa/reset").page
+    assert confirm is not None and mfa.factors(person.entry_uuid)  # nothing removed by the confirmation page
+    done = browser.submit(confirm, "confirm-reset-form").page
+    assert done is not None and 'id="no-factors"' in done.text
+    assert mfa.factors(person.entry_uuid) == []
+    (entry,) = admin_platform.instance.audit.entries(event="mfa:factors:reset", subject=person.entry_uuid, limit=1)
+    assert entry.actor == admin_platform.ldap.get_person("tuanbv").entry_uuid
+
+
+def test_bad_input_gets_a_clear_page_and_changes_nothing(admin_platform: AdminPlatform) -> None:
+    browser, _home = console_browser(admin_platform, "tuanbv")
+    for path, status in (
+        ("/admin/officials/nobody-here", 404),
+        ("/admin/officials?cursor=garbage", 400),
+        ("/admin/officials?q=" + "x" * 200, 400),
+        ("/admin/officials/thanhnc?before=abc", 400),
+        ("/admin/audit?subject=thanhnc&since=2026-13-01", 400),
+        ("/admin/audit/export?format=xml&subject=thanhnc", 400),
+    ):
+        page = browser.go(admin_platform.base_url + path).page
+        assert page is not None and page.status_code == status, (path, page.status_code)
+        assert 'id="console-error"' in page.text and "Traceback" not in page.text
