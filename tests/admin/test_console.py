@@ -8,6 +8,7 @@ import csv
 import io
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -143,6 +144,13 @@ def test_the_audit_is_searched_exported_and_verified(admin_platform: AdminPlatfo
     assert [json.loads(line)["seq"] for line in lines.text.splitlines()] == [int(r["seq"]) for r in table]
     verified = browser.go(base + "/verify").page
     assert verified is not None and 'data-ok="true"' in verified.text
+    # a time range, in whole UTC days: the day of the newest grant holds it, the day after does not
+    (newest,) = admin_platform.instance.audit.entries(event="admin:grant:add", limit=1)
+    day = newest.occurred_at.date()
+    within = browser.go(base + f"?event=admin:grant:add&since={day}&until={day}").page
+    assert within is not None and str(newest.seq) in rows(within.text, "seq")
+    after = browser.go(base + f"?event=admin:grant:add&since={day + timedelta(days=1)}").page
+    assert after is not None and rows(after.text, "seq") == []
     bad = browser.go(base + "?since=yesterday").page
     assert bad is not None and bad.status_code == 400 and "Traceback" not in bad.text
 
@@ -155,6 +163,8 @@ def test_a_unit_auditor_names_an_official_of_their_units(admin_platform: AdminPl
     assert own is not None and own.status_code == 200 and 'id="audit-entries"' in own.text
     export = browser.session.get(admin_platform.base_url + "/admin/audit/export?format=csv", timeout=10)
     assert export.status_code == 400  # the whole log is not theirs to export
+    verify = browser.go(admin_platform.base_url + "/admin/audit/verify").page  # nor to walk
+    assert verify is not None and verify.status_code == 403 and 'id="verify-chain"' not in page.text
 
 
 def test_clients_are_listed_disabled_and_given_a_new_secret_once(admin_platform: AdminPlatform) -> None:

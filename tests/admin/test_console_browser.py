@@ -101,9 +101,7 @@ def test_find_and_disable_an_official_then_read_the_audit(
         entry.wait_for()
         assert target in entry.inner_text()
         page.screenshot(path=str(shots / "console-audit.png"), full_page=True)
-        page.locator("#verify-chain").click()
-        page.locator("#chain-result").wait_for()
-        assert page.locator("#chain-result").get_attribute("data-ok") == "true"
+        assert page.locator("#verify-chain").count() == 0  # walking the whole chain is for the whole log's readers
 
         # a tablet in portrait: the search page still fits without sideways scrolling of the page itself
         page.set_viewport_size({"width": 768, "height": 1024})
