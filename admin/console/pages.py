@@ -22,7 +22,7 @@ from admin.models import ROOT_UNIT, AdminAction
 from admin.service import AdminService, admin_service
 from admin.settings import AdminSettings
 from antin.kernel.instance import Instance
-from directory.errors import DirectoryError, InvalidInputError
+from directory.errors import DirectoryError, InvalidInputError, NotFoundError
 from idp.oidc import normalise_acr
 from idp.oidc.acr import satisfies
 from idp.oidc.first_party import CONSOLE, FirstPartySignIn, SignedIn, SignInError
@@ -174,8 +174,11 @@ def home() -> tuple[str, int]:
     grants = service.delegation.grants(actor(), login=signed_in().login)
     names: dict[str, str] = {}
     for grant in grants:
-        if grant.unit_code != ROOT_UNIT and service.delegation.unit_path(grant.unit_code):
-            units = service.officials.directory.unit_path(grant.unit_code)
+        if grant.unit_code != ROOT_UNIT:
+            try:
+                units = service.officials.directory.unit_path(grant.unit_code)
+            except (NotFoundError, InvalidInputError):
+                continue  # a unit deleted since the grant: shown by its code
             names[grant.unit_code] = " › ".join(u.name for u in reversed(units))
     recent = service.audit.count_recent(actor(), hours=24) if holds(AdminAction.AUDIT_READ) else None
     return page("console/home.html", grants=grants, unit_paths=names, recent_events=recent)
