@@ -6,14 +6,14 @@ from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from admin.console.pages import actor, bp, page, state
+from admin.console.pages import actor, bp, page, page_of, state
 
 __all__: list[str] = []
 
 
 @bp.get("/clients")
 def clients() -> tuple[str, int]:
-    return page("console/clients.html", clients=state().service.clients.list(actor()))
+    return page("console/clients.html", clients=page_of(state().service.clients.list(actor())))
 
 
 @bp.get("/clients/<client_id>")

@@ -6,7 +6,7 @@ from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from admin.console.pages import actor, bp, page, signed_in, state
+from admin.console.pages import actor, bp, page, page_of, signed_in, state
 from admin.models import AdminRole
 
 __all__: list[str] = []
@@ -14,7 +14,7 @@ __all__: list[str] = []
 
 @bp.get("/grants")
 def grants() -> tuple[str, int]:
-    views = state().service.delegation.grants(actor())
+    views = page_of(state().service.delegation.grants(actor()))
     return page("console/grants.html", grants=views, roles=[r.value for r in AdminRole], me=signed_in().sub)
 
 

@@ -138,6 +138,24 @@ def _require_administrator() -> Response | tuple[str, int] | None:
     return None
 
 
+@dataclass(frozen=True)
+class Slice:
+    """One page of a list the service gives whole (clients, grants: tens, not thousands)."""
+
+    items: list[Any]
+    number: int  # from 1
+    more: bool
+
+
+def page_of(items: list[Any]) -> Slice:
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or int(raw) < 1:
+        raise InvalidInputError("page", "must be a whole number from 1")
+    number, size = int(raw), state().page_size
+    start = (number - 1) * size
+    return Slice(items[start : start + size], number, len(items) > start + size)
+
+
 def holds(action: AdminAction) -> bool:
     return action in g.get("console_held", set())
 

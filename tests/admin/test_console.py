@@ -280,3 +280,31 @@ def test_bad_input_gets_a_clear_page_and_changes_nothing(admin_platform: AdminPl
         page = browser.go(admin_platform.base_url + path).page
         assert page is not None and page.status_code == status, (path, page.status_code)
         assert 'id="console-error"' in page.text and "Traceback" not in page.text
+
+
+def test_the_lists_of_clients_and_grants_are_paged(admin_platform: AdminPlatform) -> None:
+    state = admin_platform.app.extensions[EXTENSION_KEY]
+    browser, _home = console_browser(admin_platform, "dungpt")
+    size = state.page_size
+    state.page_size = 2
+    try:
+        for path, attribute, expected in (
+            ("/admin/clients", "client-id", [c.client_id for c in admin_platform.provider.clients.list()]),
+            ("/admin/grants", "grant", [str(g.id) for g in admin_platform.service.delegation.grants(OPERATOR)]),
+        ):
+            seen: list[str] = []
+            number = 1
+            while True:
+                listing = browser.go(admin_platform.base_url + f"{path}?page={number}").page
+                assert listing is not None and listing.status_code == 200
+                found = rows(listing.text, attribute)
+                assert len(found) <= 2
+                seen += found
+                if 'id="next-page"' not in listing.text:
+                    break
+                number += 1
+            assert seen == expected and number > 1, path
+        bad = browser.go(admin_platform.base_url + "/admin/clients?page=0").page
+        assert bad is not None and bad.status_code == 400
+    finally:
+        state.page_size = size
