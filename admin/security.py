@@ -16,6 +16,7 @@ from admin.delegation import Actor
 from admin.errors import AdminError
 from admin.models import AdminAction
 from admin.officials import Officials
+from antin.kernel.audit import AuditEvent, AuditLog
 
 if TYPE_CHECKING:
     from admin.audit import AuditPage, AuditSearch
@@ -75,7 +76,9 @@ class OfficialSecurity:
         sessions: Callable[[], SessionPort],
         factors: Callable[[], FactorPort],
         audit_search: Callable[[], AuditSearch],
+        audit: AuditLog,
     ) -> None:
+        self.audit = audit
         self.officials = officials
         self._sessions = sessions
         self._factors = factors
@@ -90,7 +93,8 @@ class OfficialSecurity:
         person = self.officials.reachable(actor, AdminAction.OFFICIALS_SECURITY, login)
         if sid not in {s.sid for s in self._sessions().live_for(person.entry_uuid)}:
             raise UnknownSessionError(sid)  # another official's sid, guessed or stale, ends nothing
-        self._sessions().end(sid, reason=f"ended by an administrator ({actor.name})")
+        self._sessions().end(sid, reason="ended by an administrator")
+        self.audit.record(AuditEvent.ADMIN_SESSION_END, actor=actor.name, subject=person.uid, details={"sid": sid})
 
     def factors(self, actor: Actor, login: str) -> list[FactorSummary]:
         person = self.officials.reachable(actor, AdminAction.OFFICIALS_READ, login)

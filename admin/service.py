@@ -108,6 +108,6 @@ def _build(instance: Instance) -> AdminService:
     officials = Officials(directory, delegation, instance.audit, end_access)
     audit = AuditSearch(instance.database, instance.audit, directory, delegation, instance.clock.now)
     sessions, factors = _ProviderSessions(instance), _MfaFactors(instance)
-    security = OfficialSecurity(officials, lambda: sessions, lambda: factors, lambda: audit)
+    security = OfficialSecurity(officials, lambda: sessions, lambda: factors, lambda: audit, instance.audit)
     clients = Clients(lambda: client_registry(instance), delegation, instance.audit)
     return AdminService(delegation, officials, security, audit, clients)

@@ -120,6 +120,8 @@ def test_an_officials_session_is_signed_out_from_their_page(
     form = next(f for f in forms_of(page.text).values() if f["action"].endswith(f"/sessions/{sid}/end"))
     done = browser.go(admin_platform.base_url + form["action"], method="POST", data=form["inputs"]).page
     assert done is not None and rows(done.text, "sid") == []
+    (entry,) = admin_platform.instance.audit.entries(event="admin:session:end", subject=login, limit=1)
+    assert entry.actor == admin_platform.ldap.get_person("tuanbv").entry_uuid and entry.details == {"sid": sid}
     # another official's session id in the URL ends nothing
     other = browser.go(
         admin_platform.base_url + f"/admin/officials/tuanbv/sessions/{sid}/end", method="POST", data=form["inputs"]
