@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from admin.console.pages import actor, bp, page, page_of, state
+from idp.oidc.first_party import FIRST_PARTY_APPS
 
 __all__: list[str] = []
 
@@ -18,7 +19,9 @@ def clients() -> tuple[str, int]:
 
 @bp.get("/clients/<client_id>")
 def client(client_id: str) -> tuple[str, int]:
-    return page("console/client.html", client=state().service.clients.get(actor(), client_id))
+    record = state().service.clients.get(actor(), client_id)
+    first_party = {app.client_id for app in FIRST_PARTY_APPS}  # not disabled from here: the service refuses it
+    return page("console/client.html", client=record, first_party=first_party)
 
 
 @bp.route("/clients/<client_id>/disable", methods=["GET", "POST"])

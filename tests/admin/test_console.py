@@ -189,7 +189,9 @@ def test_clients_are_listed_disabled_and_given_a_new_secret_once(admin_platform:
     assert disable is not None
     browser.submit(disable, "confirm-client-form")
     assert admin_platform.provider.clients.get(record.client_id).disabled  # type: ignore[union-attr]
-    # the console's own client cannot be disabled from the console
+    # the console's own client cannot be disabled from the console: no button, and a crafted request is refused
+    page = browser.go(admin_platform.base_url + "/admin/clients/antin-console").page
+    assert page is not None and 'id="client-disable"' not in page.text
     own = browser.go(admin_platform.base_url + "/admin/clients/antin-console/disable").page
     assert own is not None
     refused = browser.submit(own, "confirm-client-form").page
