@@ -282,7 +282,8 @@ def test_bad_input_gets_a_clear_page_and_changes_nothing(admin_platform: AdminPl
         ("/admin/audit/export?format=xml&subject=thanhnc", 400),
     ):
         page = browser.go(admin_platform.base_url + path).page
-        assert page is not None and page.status_code == status, (path, page.status_code)
+        assert page is not None
+        assert page.status_code == status, (path, page.status_code)
         assert 'id="console-error"' in page.text and "Traceback" not in page.text
 
 
