@@ -313,3 +313,10 @@ def test_the_lists_of_clients_and_grants_are_paged(admin_platform: AdminPlatform
         assert bad is not None and bad.status_code == 400
     finally:
         state.page_size = size
+
+
+def test_signing_out_of_the_console_ends_the_sso_session(admin_platform: AdminPlatform) -> None:
+    browser, home = console_browser(admin_platform, "tuanbv")
+    browser.submit(home, "signout-form")
+    again = browser.go(admin_platform.base_url + "/admin/").page
+    assert again is not None and "login-form" in again.text
