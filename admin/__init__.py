@@ -3,7 +3,7 @@
 The package has the platform's feature shape: ``init_app(app)`` here wires ``/api/admin`` (``admin.views``),
 ``admin.service`` is reached through ``admin_service(instance)``, ``admin.errors`` has one root (``AdminError``),
 ``admin.models`` the grants table and ``admin.cli`` the ``antin admin`` commands. Nothing imports it but the app
-factory and the CLI.
+factory and the CLI. ``admin.console`` is the console at ``/admin``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ __all__ = ["init_app"]
 
 
 def init_app(app: Flask, instance: Instance | None = None) -> None:
-    """Register ``/api/admin`` on ``app``; its access tokens are checked like the signing API's (RFC 9068)."""
+    """Register ``/api/admin`` on ``app`` (access tokens checked like the signing API's, RFC 9068) and the console
+    at ``/admin`` (a first-party relying party of the platform's provider)."""
     from admin.service import admin_service
     from admin.views import register
     from idp.oidc import DPOP_ALGS, resource_server_checks
@@ -35,6 +36,9 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
         clock=lambda: instance.clock.now().timestamp(),
     )
     register(app, admin_service(instance), verifier)
+    from admin.console import init_console
+
+    init_console(app, instance)
     if "antin.openapi" in app.extensions:
         from admin.openapi import OPENAPI
         from antin.kernel.openapi import add_openapi

@@ -66,6 +66,14 @@ class Delegation:
             rows = s.execute(select(AdminGrant.role, AdminGrant.unit_code).where(AdminGrant.subject == actor.name))
             return sorted({unit for role, unit in rows if _allows(role, action)})
 
+    def actions_held(self, actor: Actor) -> set[AdminAction]:
+        """Every action ``actor`` holds somewhere (what the console offers; each operation still checks)."""
+        if actor.operator:
+            return set(AdminAction)
+        with self.database.reading() as s:
+            roles = s.scalars(select(AdminGrant.role).where(AdminGrant.subject == actor.name))
+            return {action for role in roles for action in AdminAction if _allows(role, action)}
+
     def authorize(
         self, actor: Actor, action: AdminAction, unit_path: Sequence[str], *, target: tuple[str, str]
     ) -> None:
@@ -140,10 +148,15 @@ class Delegation:
         )
         return self._view(grant_id)
 
-    def revoke(self, actor: Actor, grant_id: int) -> GrantView:
-        """Take a grant away; only within what ``actor`` holds. Audited."""
+    def may_revoke(self, actor: Actor, grant_id: int) -> GrantView:
+        """The grant, if ``actor`` may take it away (what a confirmation page shows); else refused as revoke is."""
         view = self._view(grant_id)
         self._check_may_grant(actor, view.role, view.unit_code)
+        return view
+
+    def revoke(self, actor: Actor, grant_id: int) -> GrantView:
+        """Take a grant away; only within what ``actor`` holds. Audited."""
+        view = self.may_revoke(actor, grant_id)
         with self.database.session() as s:
             row = s.get(AdminGrant, grant_id)
             if row is None:

@@ -33,6 +33,7 @@ class AdminAction(enum.StrEnum):
 
     OFFICIALS_READ = "officials:read"
     OFFICIALS_DISABLE = "officials:disable"  # disable and enable
+    OFFICIALS_SECURITY = "officials:security"  # sign their SSO sessions out, reset their second factors
     UNITS_READ = "units:read"
     AUDIT_READ = "audit:read"
     CERTIFICATES_MANAGE = "certificates:manage"
@@ -43,7 +44,13 @@ class AdminAction(enum.StrEnum):
 _READ = frozenset({AdminAction.OFFICIALS_READ, AdminAction.UNITS_READ})
 ROLE_ACTIONS: dict[AdminRole, frozenset[AdminAction]] = {
     AdminRole.PLATFORM_ADMIN: frozenset(AdminAction),
-    AdminRole.UNIT_ADMIN: _READ | {AdminAction.OFFICIALS_DISABLE, AdminAction.AUDIT_READ, AdminAction.GRANTS_MANAGE},
+    AdminRole.UNIT_ADMIN: _READ
+    | {
+        AdminAction.OFFICIALS_DISABLE,
+        AdminAction.OFFICIALS_SECURITY,
+        AdminAction.AUDIT_READ,
+        AdminAction.GRANTS_MANAGE,
+    },
     AdminRole.AUDITOR: _READ | {AdminAction.AUDIT_READ},
     AdminRole.CERTIFICATE_OFFICER: _READ | {AdminAction.CERTIFICATES_MANAGE},
     AdminRole.CLIENT_MANAGER: frozenset({AdminAction.CLIENTS_MANAGE}),

@@ -165,6 +165,10 @@ class Officials:
         )
         return enabled
 
+    def reachable(self, actor: Actor, action: AdminAction, login: str) -> Person:
+        """The official ``login`` if ``actor`` may do ``action`` on them (for the other admin services)."""
+        return self._reachable(actor, action, login)
+
     def _reachable(self, actor: Actor, action: AdminAction, login: str) -> Person:
         """The official ``login`` if ``actor`` may do ``action`` on them; a stranger and nobody read the same."""
         person = self.directory.find_by_uid(login)

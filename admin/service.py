@@ -1,17 +1,21 @@
 """The administration service of one instance, reached with ``admin_service(instance)``.
 
-It puts together :class:`~admin.delegation.Delegation` (grants and the authorisation check) and
-:class:`~admin.officials.Officials`, over the directory, the OpenID provider (to end sessions and revoke tokens)
-and the signing service (to revoke certificates). The console, the API and the CLI all call it, so a check made
-here is made for all of them.
+It puts together :class:`~admin.delegation.Delegation` (grants and the authorisation check),
+:class:`~admin.officials.Officials`, :class:`~admin.security.OfficialSecurity` (sessions, second factors, security
+events), :class:`~admin.audit.AuditSearch` and :class:`~admin.clients.Clients`, over the directory, the OpenID
+provider (to end sessions and revoke tokens), idp/mfa and the signing service (to revoke certificates). The console,
+the API and the CLI all call it, so a check made here is made for all of them.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from admin.audit import AuditSearch
+from admin.clients import Clients
 from admin.delegation import Actor, Delegation
 from admin.officials import Officials
+from admin.security import FactorSummary, OfficialSecurity, SessionSummary
 
 if TYPE_CHECKING:
     from antin.kernel.instance import Instance
@@ -23,9 +27,19 @@ SERVICE_KEY = "antin.admin"
 
 
 class AdminService:
-    def __init__(self, delegation: Delegation, officials: Officials) -> None:
+    def __init__(
+        self,
+        delegation: Delegation,
+        officials: Officials,
+        security: OfficialSecurity,
+        audit: AuditSearch,
+        clients: Clients,
+    ) -> None:
         self.delegation = delegation
         self.officials = officials
+        self.security = security
+        self.audit = audit
+        self.clients = clients
 
     def actor(self, subject: str) -> Actor:
         return Actor.administrator(subject)
@@ -35,8 +49,49 @@ def admin_service(instance: Instance) -> AdminService:
     return instance.service(SERVICE_KEY, _build)
 
 
+class _ProviderSessions:
+    """The OpenID provider's sessions, as :class:`~admin.security.SessionPort`."""
+
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
+
+    def live_for(self, subject: str) -> list[SessionSummary]:
+        from idp.oidc.service import get_provider
+
+        return [
+            SessionSummary(v.sid, v.auth_time, v.last_seen_at, v.acr, v.ip, v.user_agent, v.client_ids)
+            for v in get_provider(self.instance).sessions.live_for(subject)
+        ]
+
+    def end(self, sid: str, *, reason: str) -> bool:
+        from idp.oidc.service import get_provider
+
+        return get_provider(self.instance).end_session(sid, reason=reason)
+
+
+class _MfaFactors:
+    """idp/mfa's service, as :class:`~admin.security.FactorPort`."""
+
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
+
+    def factors(self, subject: str) -> list[FactorSummary]:
+        from idp.mfa import get_mfa_service
+
+        return [
+            FactorSummary(f.id, f.kind.value, f.name, f.created_at, f.last_used_at)
+            for f in get_mfa_service(self.instance).factors(subject)
+        ]
+
+    def reset(self, subject: str, *, actor: str) -> int:
+        from idp.mfa import get_mfa_service
+
+        return get_mfa_service(self.instance).reset(subject, actor=actor)
+
+
 def _build(instance: Instance) -> AdminService:
     from directory.instance import directory_service
+    from idp.oidc.clients import client_registry
 
     directory = directory_service(instance)
     delegation = Delegation(instance.database, instance.audit, directory, instance.clock.now)
@@ -50,4 +105,9 @@ def _build(instance: Instance) -> AdminService:
         certificates = signing_service(instance).on_account_disabled(person.uid, actor=actor)
         return {"sessions_ended": sessions, "certificates_revoked": [c.serial for c in certificates]}
 
-    return AdminService(delegation, Officials(directory, delegation, instance.audit, end_access))
+    officials = Officials(directory, delegation, instance.audit, end_access)
+    audit = AuditSearch(instance.database, instance.audit, directory, delegation, instance.clock.now)
+    sessions, factors = _ProviderSessions(instance), _MfaFactors(instance)
+    security = OfficialSecurity(officials, lambda: sessions, lambda: factors, lambda: audit, instance.audit)
+    clients = Clients(lambda: client_registry(instance), delegation, instance.audit)
+    return AdminService(delegation, officials, security, audit, clients)

@@ -14,6 +14,7 @@ import click
 from werkzeug.serving import make_server
 
 from admin.demo import grant_demo_administrators
+from admin.settings import AdminSettings
 from antin import lifecycle
 from antin.app import create_app
 from antin.kernel.audit import AuditEvent
@@ -106,6 +107,10 @@ def print_banner(
     click.echo("    Hello, a USB key, or Chrome's DevTools > More tools > WebAuthn > 'Enable virtual authenticator');")
     click.echo("    then 'Sign in with a passkey' on the login page signs in without a password")
     click.echo(f"  your account:  {settings.core.issuer}/account")
+    click.echo(f"  admin console: {settings.core.issuer}/admin  (sign in as a demo administrator above)")
+    if settings.section(AdminSettings).console_acr:
+        click.echo("    it asks for a security key or passkey: add one first at /account/security/webauthn,")
+        click.echo("    or start the demo with ANTIN_ADMIN_CONSOLE_ACR= to let a password in (development only)")
     click.echo("  stop with Ctrl-C")
 
 

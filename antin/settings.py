@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from admin.settings import AdminSettings
 from antin.kernel import settings as kernel
 from antin.kernel.settings import Settings, SettingsError
 from directory.settings import DirectorySettings
@@ -25,6 +26,7 @@ FEATURE_SECTIONS: tuple[type[Any], ...] = (
     MfaSettings,
     HsmSettings,
     SigningSettings,
+    AdminSettings,
 )
 
 

@@ -21,7 +21,7 @@ from admin.delegation import Actor
 from admin.service import AdminService, admin_service
 from antin.kernel.instance import Instance
 from antin.settings import load_settings
-from directory.demo_data import seed_demo
+from directory.demo_data import DEMO_PASSWORD, seed_demo
 from directory.instance import use_directory
 from directory.models import NewPerson
 from directory.service import LdapDirectory
@@ -30,6 +30,7 @@ from idp.oidc.grants import GrantContext
 from idp.oidc.service import OidcProvider, get_provider, replace_directory
 from tests.directory.conftest import PASSWORD, config_for, start_slapd
 from tests.idp.oidc_harness import _Late
+from tests.idp.rp import Browser
 
 OPERATOR = Actor("cli:test", operator=True)
 ADMINS = {"dungpt": ("platform-admin", "*"), "tuanbv": ("unit-admin", "BNH"), "hieunm": ("unit-admin", "HNI")}
@@ -124,3 +125,27 @@ def unique() -> Callable[[str], str]:
 
     run = uuid.uuid4().hex[:8]
     return lambda prefix: f"{prefix}{run}"
+
+
+@pytest.fixture
+def any_level(admin_platform: AdminPlatform) -> Iterator[None]:
+    """The console accepts a password session (for tests not about the level; the level has its own tests)."""
+    from admin.console.pages import EXTENSION_KEY
+
+    state = admin_platform.app.extensions[EXTENSION_KEY]
+    required = state.required_acr
+    state.required_acr = None
+    try:
+        yield
+    finally:
+        state.required_acr = required
+
+
+def console_browser(platform: AdminPlatform, login: str) -> tuple[Browser, requests.Response]:
+    """A browser signed in to the console as ``login`` through the provider's login page; the home page."""
+    browser = Browser(platform.base_url)
+    outcome = browser.go(platform.base_url + "/admin/")
+    assert outcome.page is not None and "login-form" in outcome.page.text, outcome
+    outcome = browser.login(outcome.page, login, DEMO_PASSWORD)
+    assert outcome.page is not None, outcome
+    return browser, outcome.page

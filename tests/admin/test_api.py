@@ -8,6 +8,7 @@ import base64
 import json
 import re
 from collections.abc import Callable
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -16,9 +17,9 @@ from antin.kernel.audit import AuditEvent
 from directory.demo_data import DEMO_OFFICIALS, DEMO_UNITS
 from idp.oidc import resource_server_checks
 from signing.service import signing_service
-from tests.admin.conftest import OPERATOR, AdminPlatform
+from tests.admin.conftest import OPERATOR, AdminPlatform, console_browser
 from tests.directory.conftest import PASSWORD
-from tests.idp.rp import Browser, RelyingParty
+from tests.idp.rp import Browser, RelyingParty, forms_of
 
 pytestmark = pytest.mark.slapd
 
@@ -272,3 +273,87 @@ def test_the_admin_scope_is_given_to_a_client_only_when_an_operator_names_it(adm
     assert named.scopes == ("openid", "admin")
     metadata = requests.get(admin_platform.issuer + "/.well-known/openid-configuration", timeout=10).json()
     assert "admin" in metadata["scopes_supported"]
+
+
+# -- every console route ------------------------------------------------------------------------------------
+
+# the console's only routes reachable without an administrator's session; every other must refuse
+CONSOLE_PUBLIC = {
+    ("GET", "/admin/signin"),
+    ("GET", "/admin/signin/callback"),
+    ("POST", "/admin/signout"),
+    ("GET", "/admin/assets/<path:filename>"),
+}
+# routes about no target in a province: Bắc Ninh's administrator may open them (their own home, their grants); aimed
+# at Hà Nội, every other route must refuse them: 404, or 403 for the powers held only on the whole directory
+CONSOLE_UNTARGETED = {("GET", "/admin/"), ("GET", "/admin/grants")}
+
+
+def console_routes(platform: AdminPlatform) -> list[tuple[str, str]]:
+    routes = []
+    for rule in platform.app.url_map.iter_rules():
+        if rule.rule == "/admin" or rule.rule.startswith("/admin/"):
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                routes.append((method, rule.rule))
+    return routes
+
+
+def test_there_are_console_routes_to_try(admin_platform: AdminPlatform) -> None:
+    assert len(console_routes(admin_platform)) >= 20
+
+
+@pytest.mark.usefixtures("any_level")
+@pytest.mark.parametrize("caller", [None, "huongdt", "tuanbv"])
+def test_every_console_route_refuses_a_caller_without_rights_over_the_target(
+    admin_platform: AdminPlatform, caller: str | None
+) -> None:
+    """Anonymous (sent to sign in), an official with no grants (403 page), and Bắc Ninh's administrator aimed at
+    Hà Nội (a Hà Nội login, Hà Nội's grant, ?unit=HNI, ?subject=toanvd, a form naming HNI: 404, or 403 for powers
+    they hold nowhere): each route of /admin, whatever a later session adds, and nothing changes."""
+    hanoi_grant = next(g.id for g in admin_platform.service.delegation.grants(OPERATOR) if g.login == "hieunm")
+    if caller is None:
+        browser = Browser(admin_platform.base_url)
+        login_page = browser.go(admin_platform.base_url + "/admin/").page  # the provider's login page
+        assert login_page is not None
+        csrf = forms_of(login_page.text)["login-form"]["inputs"]["csrf_token"]
+    else:
+        browser, home = console_browser(admin_platform, caller)
+        if caller == "huongdt":
+            assert home.status_code == 403 and 'data-code="not-permitted"' in home.text
+        csrf = _csrf_of(browser, admin_platform)
+    for method, rule in console_routes(admin_platform):
+        if (method, rule) in CONSOLE_PUBLIC:
+            continue
+        path = re.sub(
+            r"<(?:[^:>]+:)?([^>]+)>",
+            lambda m: {"login": "toanvd", "grant_id": str(hanoi_grant)}.get(m.group(1), "1"),
+            rule,
+        )
+        params = {"unit": "HNI", "subject": "toanvd"} if method == "GET" else None
+        data = {"csrf_token": csrf, "login": "toanvd", "role": "auditor", "unit": "HNI"} if method == "POST" else None
+        response = browser.session.request(
+            method, admin_platform.base_url + path, params=params, data=data, allow_redirects=False, timeout=30
+        )
+        where = (caller, method, rule, response.status_code)
+        assert "Traceback" not in response.text, where
+        if caller is None:
+            assert response.status_code == 302, where
+            assert urlsplit(response.headers["Location"]).path == "/authorize", where
+            assert parse_qs(urlsplit(response.headers["Location"]).query)["client_id"] == ["antin-console"]
+        elif caller == "huongdt":
+            assert response.status_code == 403, where
+        elif (method, rule) in CONSOLE_UNTARGETED:
+            assert response.status_code == 200, where
+        else:
+            assert response.status_code in (403, 404), where
+            # 403 only for what is held on the whole directory alone: clients, the chain's verification
+            assert response.status_code == 404 or "client" in rule or rule == "/admin/audit/verify", where
+    assert admin_platform.ldap.get_person("toanvd").active
+    assert any(g.id == hanoi_grant for g in admin_platform.service.delegation.grants(OPERATOR))
+
+
+def _csrf_of(browser: Browser, platform: AdminPlatform) -> str:
+    """The CSRF token of a signed-in browser, from its account page's forms."""
+    account = browser.go(platform.base_url + "/account").page
+    assert account is not None
+    return str(next(f["inputs"]["csrf_token"] for f in forms_of(account.text).values() if "csrf_token" in f["inputs"]))

@@ -78,11 +78,16 @@ def test_demo_starts_seeds_serves_and_stops_cleanly(demo_env: dict[str, str]) ->
             [sys.executable, "-m", "antin", "audit", "verify"], env=demo_env, capture_output=True, text=True, timeout=60
         )
         assert verify.returncode == 0, verify.stderr
+        # the console is registered and asks the provider for its level
+        console = requests.get(f"{base}/admin/", allow_redirects=False, timeout=10)
+        assert console.status_code == 302 and "client_id=antin-console" in console.headers["Location"]
+        assert "acr_values=urn%3Aantin%3Aacr%3Aphishing-resistant" in console.headers["Location"]
     finally:
         out = stop(proc)
     assert f"issuer:      {base}" in out
     assert "demo accounts (development only)" in out
     assert re.search(r"dungpt +platform-admin on \*", out) and re.search(r"tuanbv +unit-admin on BNH", out)
+    assert f"admin console: {base}/admin" in out
     # one demo official has a TOTP factor, its key printed for an authenticator app
     totp = json.loads((Path(demo_env["ANTIN_DATA_DIR"]) / "demo-totp.json").read_text(encoding="utf-8"))
     assert "two-step verification (development only)" in out and totp["key"] in out

@@ -59,6 +59,7 @@ def sides(document: dict[str, Any]) -> dict[str, set[str]]:
 
 def test_every_bench_is_smoke_tested() -> None:
     assert BENCHES == [
+        "admin_console_bench",
         "admin_search_bench",
         "directory_bench",
         "mfa_bench",
@@ -70,6 +71,14 @@ def test_every_bench_is_smoke_tested() -> None:
         "verify_bench",
         "verify_memory_bench",
     ]
+
+
+@pytest.mark.slapd
+@pytest.mark.xdist_group("bench-admin-console")
+def test_admin_console_bench(tmp_path: Path) -> None:
+    require_command("slapd")
+    found = sides(run_quick("admin_console_bench", tmp_path))
+    assert {"console: an official's page (sessions, factors, events)", "console: audit chain verified"} <= set(found)
 
 
 @pytest.mark.slapd

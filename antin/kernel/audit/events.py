@@ -77,6 +77,7 @@ class AuditEvent(enum.StrEnum):
     # delegated administration
     ADMIN_GRANT_ADD = "admin:grant:add"
     ADMIN_GRANT_REVOKE = "admin:grant:revoke"
+    ADMIN_SESSION_END = "admin:session:end"  # an administrator signed one of an official's sessions out
 
     # signing, PKI and time-stamping
     SIGNING_DOCUMENT_SIGN = "signing:document:sign"

@@ -1,0 +1,46 @@
+"""Console pages for administrative grants: the list one may see, granting and revoking within what one holds."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from admin.console.pages import actor, bp, page, page_of, signed_in, state
+from admin.models import AdminRole
+
+__all__: list[str] = []
+
+
+@bp.get("/grants")
+def grants() -> tuple[str, int]:
+    views = page_of(state().service.delegation.grants(actor()))
+    return page("console/grants.html", grants=views, roles=[r.value for r in AdminRole], me=signed_in().sub)
+
+
+@bp.post("/grants")
+def grant() -> Response:
+    login = request.form.get("login", "").strip()
+    role = request.form.get("role", "")
+    unit = request.form.get("unit", "").strip()
+    view = state().service.delegation.grant(actor(), login, role, unit)
+    flash(_("%(login)s is now %(role)s on %(unit)s.", login=view.login, role=view.role.value, unit=view.unit_code))
+    return redirect(url_for("console.grants"))
+
+
+@bp.route("/grants/<int:grant_id>/revoke", methods=["GET", "POST"])
+def revoke(grant_id: int) -> Response | tuple[str, int]:
+    delegation = state().service.delegation
+    if request.method == "GET":
+        view = delegation.may_revoke(actor(), grant_id)
+        return page("console/confirm_revoke.html", grant=view)
+    view = delegation.revoke(actor(), grant_id)
+    flash(
+        _(
+            "%(login)s no longer holds %(role)s on %(unit)s.",
+            login=view.login,
+            role=view.role.value,
+            unit=view.unit_code,
+        )
+    )
+    return redirect(url_for("console.grants"))
