@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from datetime import datetime
 
 __all__ = [
     "AccountStatus",
@@ -93,6 +94,7 @@ class Person:
     group_dns: tuple[str, ...] = ()
     locked: bool = False
     must_change_password: bool = False
+    modified_at: datetime | None = field(default=None, compare=False)  # modifyTimestamp, to the second
 
     @property
     def active(self) -> bool:

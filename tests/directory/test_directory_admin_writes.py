@@ -1,0 +1,44 @@
+"""What the admin API and SCIM need of the directory, against a real slapd: a unit renamed in place, and the time
+an official's entry last changed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from directory.errors import InvalidInputError, NotFoundError
+from directory.models import NewPerson, PersonChanges
+from directory.service import LdapDirectory
+
+pytestmark = pytest.mark.slapd
+
+
+def test_a_unit_is_renamed_in_place_and_keeps_its_people(
+    directory: LdapDirectory, unit: str, unique: Callable[[str], str]
+) -> None:
+    uid = unique("ren")
+    directory.create_person(NewPerson(uid=uid, full_name="Lê Văn Tám", unit_code=f"{unit}-X1"))
+    renamed = directory.modify_unit(f"{unit}-X1", name="Đảng ủy phường Đông Ngàn", description="Sáp nhập 2025")
+    assert (renamed.code, renamed.name, renamed.description) == (f"{unit}-X1", "Đảng ủy phường Đông Ngàn", "Sáp nhập 2025")
+    assert renamed.dn == directory.get_unit(f"{unit}-X1").dn
+    person = directory.get_person(uid)
+    assert person.unit is not None and person.unit.name == "Đảng ủy phường Đông Ngàn"
+    assert directory.modify_unit(f"{unit}-X1", description="").description == ""
+    with pytest.raises(InvalidInputError):
+        directory.modify_unit(unit, name=" ")
+    with pytest.raises(NotFoundError):
+        directory.modify_unit(unique("NOPE"), name="x")
+    assert directory.get_unit(unit).name == "Tỉnh ủy Thử nghiệm"
+
+
+def test_an_officials_last_change_is_read_from_the_directory(
+    directory: LdapDirectory, unit: str, unique: Callable[[str], str]
+) -> None:
+    uid = unique("ts")
+    created = directory.create_person(NewPerson(uid=uid, full_name="Lê Văn Tám", unit_code=unit))
+    assert created.modified_at is not None
+    time.sleep(1.1)  # modifyTimestamp has a resolution of one second
+    changed = directory.modify_person(uid, PersonChanges(position="Chánh Văn phòng"))
+    assert changed.modified_at is not None and changed.modified_at > created.modified_at
