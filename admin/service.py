@@ -1,9 +1,9 @@
 """The administration service of one instance, reached with ``admin_service(instance)``.
 
-It puts together :class:`~admin.delegation.Delegation` (grants and the authorisation check) and
-:class:`~admin.officials.Officials`, over the directory, the OpenID provider (to end sessions and revoke tokens)
-and the signing service (to revoke certificates). The console, the API and the CLI all call it, so a check made
-here is made for all of them.
+It puts together :class:`~admin.delegation.Delegation` (grants and the authorisation check),
+:class:`~admin.officials.Officials`, :class:`~admin.units.Units` and :class:`~admin.groups.Groups`, over the
+directory, the OpenID provider (to end sessions and revoke tokens) and the signing service (to revoke
+certificates). The console, the API, SCIM and the CLI all call it, so a check made here is made for all of them.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from admin.delegation import Actor, Delegation
+from admin.groups import Groups
 from admin.officials import Officials
+from admin.units import Units
 
 if TYPE_CHECKING:
     from antin.kernel.instance import Instance
@@ -23,9 +25,11 @@ SERVICE_KEY = "antin.admin"
 
 
 class AdminService:
-    def __init__(self, delegation: Delegation, officials: Officials) -> None:
+    def __init__(self, delegation: Delegation, officials: Officials, units: Units, groups: Groups) -> None:
         self.delegation = delegation
         self.officials = officials
+        self.units = units
+        self.groups = groups
 
     def actor(self, subject: str) -> Actor:
         return Actor.administrator(subject)
@@ -39,7 +43,15 @@ def _build(instance: Instance) -> AdminService:
     from directory.instance import directory_service
 
     directory = directory_service(instance)
-    delegation = Delegation(instance.database, instance.audit, directory, instance.clock.now)
+
+    def client_exists(client_id: str) -> bool:
+        from idp.oidc.service import get_provider
+
+        return get_provider(instance).clients.get(client_id) is not None
+
+    delegation = Delegation(
+        instance.database, instance.audit, directory, instance.clock.now, client_exists=client_exists
+    )
 
     def end_access(person: Person, actor: str) -> dict[str, Any]:
         """Sign the official out everywhere and revoke their tokens and signing certificates, at once."""
@@ -50,4 +62,10 @@ def _build(instance: Instance) -> AdminService:
         certificates = signing_service(instance).on_account_disabled(person.uid, actor=actor)
         return {"sessions_ended": sessions, "certificates_revoked": [c.serial for c in certificates]}
 
-    return AdminService(delegation, Officials(directory, delegation, instance.audit, end_access))
+    audit = instance.audit
+    return AdminService(
+        delegation,
+        Officials(directory, delegation, audit, end_access),
+        Units(directory, delegation, audit),
+        Groups(directory, delegation, audit),
+    )

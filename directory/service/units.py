@@ -100,7 +100,9 @@ class UnitsMixin(DirectoryBase):
             if description == "":
                 mods.append(Modification("delete", "description"))
             else:
-                mods.append(Modification("replace", "description", [check_text("description", description, max_length=1024)]))
+                mods.append(
+                    Modification("replace", "description", [check_text("description", description, max_length=1024)])
+                )
         if mods:
             self.pool.run(lambda c: c.modify(unit.dn, mods))
         return self.get_unit(unit.code)

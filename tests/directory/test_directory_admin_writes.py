@@ -21,7 +21,11 @@ def test_a_unit_is_renamed_in_place_and_keeps_its_people(
     uid = unique("ren")
     directory.create_person(NewPerson(uid=uid, full_name="Lê Văn Tám", unit_code=f"{unit}-X1"))
     renamed = directory.modify_unit(f"{unit}-X1", name="Đảng ủy phường Đông Ngàn", description="Sáp nhập 2025")
-    assert (renamed.code, renamed.name, renamed.description) == (f"{unit}-X1", "Đảng ủy phường Đông Ngàn", "Sáp nhập 2025")
+    assert (renamed.code, renamed.name, renamed.description) == (
+        f"{unit}-X1",
+        "Đảng ủy phường Đông Ngàn",
+        "Sáp nhập 2025",
+    )
     assert renamed.dn == directory.get_unit(f"{unit}-X1").dn
     person = directory.get_person(uid)
     assert person.unit is not None and person.unit.name == "Đảng ủy phường Đông Ngàn"

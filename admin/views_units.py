@@ -1,0 +1,103 @@
+"""HTTP: the units and groups of ``/api/admin`` (routes of :data:`admin.views.bp`, authenticated there)."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify, request
+
+from admin.groups import GroupView
+from admin.units import unit_etag, unit_json
+from admin.views import actor, bp, if_match, json_body, state, text_field, with_etag
+from directory.errors import InvalidInputError
+from directory.models import Unit
+
+__all__: list[str] = []
+
+
+def _unit(unit: Unit, status: int = 200) -> Response:
+    response = jsonify(unit_json(unit))
+    response.status_code = status
+    return with_etag(response, unit_etag(unit))
+
+
+def _group(view: GroupView, status: int = 200) -> Response:
+    response = jsonify(view.as_json())
+    response.status_code = status
+    return with_etag(response, view.etag)
+
+
+@bp.get("/units")
+def list_units() -> Response:
+    """The units within the caller's reach (or under ``unit``): a flat list, or ``?tree=true`` nested."""
+    under = request.args.get("unit") or None
+    units = state().service.units
+    if request.args.get("tree") in ("1", "true"):
+        return jsonify({"tree": [t.as_json() for t in units.tree(actor(), under)]})
+    return jsonify({"items": [unit_json(u) for u in units.list_units(actor(), under)]})
+
+
+@bp.post("/units")
+def create_unit() -> Response:
+    body = json_body()
+    parent = text_field(body, "parent")
+    unit = state().service.units.create(
+        actor(),
+        text_field(body, "code", required=True) or "",
+        text_field(body, "name", required=True) or "",
+        text_field(body, "kind") or "other",
+        None if parent in (None, "*") else parent,
+        text_field(body, "description") or "",
+    )
+    response = _unit(unit, 201)
+    response.headers["Location"] = f"/api/admin/units/{unit.code}"
+    return response
+
+
+@bp.get("/units/<code>")
+def get_unit(code: str) -> Response:
+    return _unit(state().service.units.get(actor(), code))
+
+
+@bp.patch("/units/<code>")
+def rename_unit(code: str) -> Response:
+    """Rename a unit or change its description. If-Match is required."""
+    body = json_body()
+    unknown = set(body) - {"name", "description"}
+    if unknown:
+        raise InvalidInputError(sorted(unknown)[0], "cannot be changed here")
+    unit = state().service.units.rename(
+        actor(),
+        code,
+        name=text_field(body, "name"),
+        description=text_field(body, "description"),
+        if_match=if_match(),
+        required=True,
+    )
+    return _unit(unit)
+
+
+@bp.get("/groups")
+def list_groups() -> Response:
+    views = state().service.groups.list_groups(actor(), request.args.get("unit") or None)
+    return jsonify({"items": [v.as_json() for v in views]})
+
+
+@bp.get("/groups/<cn>")
+def get_group(cn: str) -> Response:
+    return _group(state().service.groups.get(actor(), cn))
+
+
+@bp.get("/groups/<cn>/members")
+def group_members(cn: str) -> Response:
+    view = state().service.groups.get(actor(), cn)
+    return with_etag(jsonify(view.as_json()["members"]), view.etag)
+
+
+@bp.post("/groups/<cn>/members")
+def add_group_member(cn: str) -> Response:
+    login = text_field(json_body(), "login", required=True) or ""
+    return _group(state().service.groups.add_member(actor(), cn, login, if_match=if_match()))
+
+
+@bp.delete("/groups/<cn>/members/<login>")
+def remove_group_member(cn: str, login: str) -> Response:
+    return _group(state().service.groups.remove_member(actor(), cn, login, if_match=if_match()))
