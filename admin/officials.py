@@ -233,7 +233,7 @@ class Officials:
             AuditEvent.DIRECTORY_USER_CREATE,
             actor=actor.name,
             subject=person.uid,
-            details={"after": _audited(person_json(person)), "password": "generated" if generated else "given"},
+            details={"after": _audited(person_json(person)), "credential": "generated" if generated else "given"},
         )
         return WithPassword(person, password if generated else None)
 
@@ -299,8 +299,8 @@ class Officials:
             actor=actor.name,
             subject=person.uid,
             details={
-                "before": {"must_change_password": person.must_change_password},
-                "after": {"must_change_password": after.must_change_password},
+                "before": {"must_change": person.must_change_password},  # "password" keys are redacted
+                "after": {"must_change": after.must_change_password},
             },
         )
         return WithPassword(after, password)

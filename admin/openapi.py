@@ -31,6 +31,224 @@ _ONE_OFFICIAL = {
     **_REFUSALS,
 }
 
+_IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "schema": {"type": "string"},
+    "description": "The ETag of the version read; a change against another version is refused (412).",
+}
+_IF_MATCH_REQUIRED = {**_IF_MATCH, "required": True}
+_CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
+_CN = {"name": "cn", "in": "path", "required": True, "schema": {"type": "string"}}
+_UNIT_QUERY = {
+    "name": "unit",
+    "in": "query",
+    "schema": {"type": "string"},
+    "description": "Code of a unit: only its subtree (it must be within the caller's units).",
+}
+_CHANGE_REFUSALS = {
+    "400": _problem("A bad body or value (the problem names the field)."),
+    "409": _problem("A login, e-mail, employee number or code already taken, or a change that cannot be made."),
+    "412": _problem("If-Match names another version: someone changed it since (the current ETag is in the answer)."),
+}
+_ETAG_HEADER = {"ETag": {"schema": {"type": "string"}, "description": "The version, for If-Match."}}
+
+
+def _body(schema: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+
+def _json_etag(schema: str, description: str) -> dict[str, Any]:
+    return {**_json(schema, description), "headers": _ETAG_HEADER}
+
+
+def _operation(summary: str, operation_id: str, responses: dict[str, Any], **more: Any) -> dict[str, Any]:
+    return {"summary": summary, "operationId": operation_id, "security": _SECURITY, **more, "responses": responses}
+
+
+_ONE_UNIT = {
+    "200": _json_etag("AdminUnit", "The unit."),
+    "404": _problem("No such unit in the caller's units (another province's reads alike)."),
+    **_REFUSALS,
+}
+_ONE_GROUP = {
+    "200": _json_etag("AdminGroup", "The group, with the members within the caller's reach."),
+    "404": _problem("No such group or official in the caller's units."),
+    **_REFUSALS,
+}
+_WRITE_PATHS: dict[str, Any] = {
+    "/api/admin/officials/{login}/move": {
+        "post": _operation(
+            "Move an official to another unit (both within the caller's units)",
+            "adminMoveOfficial",
+            {**_ONE_OFFICIAL, **_CHANGE_REFUSALS},
+            parameters=[_LOGIN, _IF_MATCH],
+            requestBody=_body("AdminMove"),
+        )
+    },
+    "/api/admin/officials/{login}/unlock": {
+        "post": _operation(
+            "Lift the password policy's lockout",
+            "adminUnlockOfficial",
+            {**_ONE_OFFICIAL, **_CHANGE_REFUSALS},
+            parameters=[_LOGIN, _IF_MATCH],
+        )
+    },
+    "/api/admin/officials/{login}/password": {
+        "post": _operation(
+            "Reset the password: a new one made by the platform, to change at the next login, in this answer only",
+            "adminResetPassword",
+            {
+                **_ONE_OFFICIAL,
+                "200": _json_etag("AdminOfficialWithPassword", "The official and the new password (shown once)."),
+                **_CHANGE_REFUSALS,
+            },
+            parameters=[_LOGIN, _IF_MATCH],
+        )
+    },
+    "/api/admin/units": {
+        "get": _operation(
+            "The units within the caller's reach, flat or as a tree",
+            "adminListUnits",
+            {
+                "200": _json("AdminUnits", "The units (items), or with tree=true their trees."),
+                "404": _problem("The unit is not within the caller's units."),
+                **_REFUSALS,
+            },
+            parameters=[_UNIT_QUERY, {"name": "tree", "in": "query", "schema": {"type": "boolean"}}],
+        ),
+        "post": _operation(
+            "Create a unit under a unit of the caller's",
+            "adminCreateUnit",
+            {"201": _json_etag("AdminUnit", "The new unit."), **_ONE_UNIT, **_CHANGE_REFUSALS},
+            requestBody=_body("AdminNewUnit"),
+        ),
+    },
+    "/api/admin/units/{code}": {
+        "get": _operation("Read one unit", "adminGetUnit", _ONE_UNIT, parameters=[_CODE]),
+        "patch": _operation(
+            "Rename a unit or change its description (its code stays)",
+            "adminRenameUnit",
+            {**_ONE_UNIT, **_CHANGE_REFUSALS, "428": _problem("No If-Match.")},
+            parameters=[_CODE, _IF_MATCH_REQUIRED],
+            requestBody=_body("AdminUnitChange"),
+        ),
+    },
+    "/api/admin/groups": {
+        "get": _operation(
+            "The groups and roles of the caller's units",
+            "adminListGroups",
+            {"200": _json("AdminGroups", "The groups."), "404": _problem("The unit is not within reach."), **_REFUSALS},
+            parameters=[_UNIT_QUERY],
+        )
+    },
+    "/api/admin/groups/{cn}": {"get": _operation("Read one group", "adminGetGroup", _ONE_GROUP, parameters=[_CN])},
+    "/api/admin/groups/{cn}/members": {
+        "get": _operation("The group's direct members", "adminGroupMembers", _ONE_GROUP, parameters=[_CN]),
+        "post": _operation(
+            "Add an official to the group",
+            "adminAddGroupMember",
+            {**_ONE_GROUP, **_CHANGE_REFUSALS},
+            parameters=[_CN, _IF_MATCH],
+            requestBody=_body("AdminMember"),
+        ),
+    },
+    "/api/admin/groups/{cn}/members/{login}": {
+        "delete": _operation(
+            "Remove an official from the group",
+            "adminRemoveGroupMember",
+            {**_ONE_GROUP, **_CHANGE_REFUSALS},
+            parameters=[_CN, _LOGIN, _IF_MATCH],
+        )
+    },
+}
+
+_STRING = {"type": "string"}
+_NULLABLE = {"type": ["string", "null"]}
+_WRITE_SCHEMAS: dict[str, Any] = {
+    "AdminNewOfficial": {
+        "type": "object",
+        "properties": {
+            "login": _STRING,
+            "full_name": _STRING,
+            "unit": {"type": "string", "description": "Unit code; '*' or absent: outside every unit (root only)."},
+            "mail": _STRING,
+            "phone": _STRING,
+            "employee_number": _STRING,
+            "party_card_number": _STRING,
+            "position": _STRING,
+            "password": {"type": "string", "description": "Absent: one is made, returned once, changed at login."},
+            "status": {"enum": ["active", "suspended", "retired"]},
+        },
+        "required": ["login", "full_name"],
+    },
+    "AdminOfficialChange": {
+        "type": "object",
+        "description": "Fields to change; null or an empty string removes an optional one.",
+        "properties": {
+            "full_name": _STRING,
+            "mail": _NULLABLE,
+            "phone": _NULLABLE,
+            "employee_number": _NULLABLE,
+            "party_card_number": _NULLABLE,
+            "position": _NULLABLE,
+        },
+    },
+    "AdminOfficialWithPassword": {
+        "allOf": [
+            {"$ref": "#/components/schemas/AdminOfficial"},
+            {"type": "object", "properties": {"password": _NULLABLE}},
+        ]
+    },
+    "AdminMove": {"type": "object", "properties": {"unit": _STRING}, "required": ["unit"]},
+    "AdminUnit": {
+        "type": "object",
+        "properties": {
+            "code": _STRING,
+            "name": _STRING,
+            "kind": _STRING,
+            "parent": _NULLABLE,
+            "description": _STRING,
+        },
+        "required": ["code", "name", "kind", "parent"],
+    },
+    "AdminUnits": {
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/AdminUnit"}},
+            "tree": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "AdminNewUnit": {
+        "type": "object",
+        "properties": {"code": _STRING, "name": _STRING, "kind": _STRING, "parent": _STRING, "description": _STRING},
+        "required": ["code", "name"],
+    },
+    "AdminUnitChange": {"type": "object", "properties": {"name": _STRING, "description": _STRING}},
+    "AdminGroup": {
+        "type": "object",
+        "properties": {
+            "name": _STRING,
+            "description": _STRING,
+            "role": {"type": "boolean"},
+            "unit": _NULLABLE,
+            "members": {
+                "type": "object",
+                "properties": {
+                    "officials": {"type": "array", "items": _STRING},
+                    "groups": {"type": "array", "items": _STRING},
+                    "hidden": {"type": "integer", "description": "Members outside the caller's units."},
+                },
+            },
+        },
+    },
+    "AdminGroups": {
+        "type": "object",
+        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/AdminGroup"}}},
+    },
+    "AdminMember": {"type": "object", "properties": {"login": _STRING}, "required": ["login"]},
+}
+
 OPENAPI: dict[str, Any] = {
     "paths": {
         "/api/admin/officials": {
@@ -66,7 +284,17 @@ OPENAPI: dict[str, Any] = {
                     "404": _problem("The unit is not within the caller's units."),
                     **_REFUSALS,
                 },
-            }
+            },
+            "post": _operation(
+                "Create an official in a unit of the caller's",
+                "adminCreateOfficial",
+                {
+                    "201": _json_etag("AdminOfficialWithPassword", "The new official (and the password made, once)."),
+                    **_ONE_OFFICIAL,
+                    **_CHANGE_REFUSALS,
+                },
+                requestBody=_body("AdminNewOfficial"),
+            ),
         },
         "/api/admin/officials/{login}": {
             "get": {
@@ -75,7 +303,14 @@ OPENAPI: dict[str, Any] = {
                 "security": _SECURITY,
                 "parameters": [_LOGIN],
                 "responses": _ONE_OFFICIAL,
-            }
+            },
+            "patch": _operation(
+                "Change an official's name, e-mail, phone, employee number, party card number or position",
+                "adminEditOfficial",
+                {**_ONE_OFFICIAL, **_CHANGE_REFUSALS, "428": _problem("No If-Match.")},
+                parameters=[_LOGIN, _IF_MATCH_REQUIRED],
+                requestBody=_body("AdminOfficialChange"),
+            ),
         },
         "/api/admin/officials/{login}/disable": {
             "post": {
@@ -110,6 +345,7 @@ OPENAPI: dict[str, Any] = {
                 "responses": _ONE_OFFICIAL,
             }
         },
+        **_WRITE_PATHS,
     },
     "components": {
         "securitySchemes": {
@@ -154,6 +390,7 @@ OPENAPI: dict[str, Any] = {
                 },
                 "required": ["items", "next_cursor"],
             },
+            **_WRITE_SCHEMAS,
         },
     },
 }

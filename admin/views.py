@@ -222,6 +222,7 @@ def get_official(login: str) -> Response:
 @bp.patch("/officials/<login>")
 def edit_official(login: str) -> Response:
     """Change fields of an official; ``null`` or ``""`` removes an optional one. If-Match is required."""
+    state().service.officials.get(actor(), login)  # a stranger reads like nobody before the body is judged
     body = json_body()
     unknown = set(body) - {"full_name", *_OPTIONAL_FIELDS}
     if unknown:

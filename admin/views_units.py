@@ -60,6 +60,7 @@ def get_unit(code: str) -> Response:
 @bp.patch("/units/<code>")
 def rename_unit(code: str) -> Response:
     """Rename a unit or change its description. If-Match is required."""
+    state().service.units.get(actor(), code)  # a stranger's unit reads like none before the body is judged
     body = json_body()
     unknown = set(body) - {"name", "description"}
     if unknown:
