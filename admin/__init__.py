@@ -19,7 +19,9 @@ __all__ = ["init_app"]
 
 
 def init_app(app: Flask, instance: Instance | None = None) -> None:
-    """Register ``/api/admin`` on ``app``; its access tokens are checked like the signing API's (RFC 9068)."""
+    """Register ``/api/admin`` and SCIM's ``/scim/v2`` on ``app``; their access tokens are checked like the signing
+    API's (RFC 9068)."""
+    import admin.views_units  # noqa: F401 (its routes join the blueprint of admin.views)
     from admin.service import admin_service
     from admin.views import register
     from idp.oidc import DPOP_ALGS, resource_server_checks
@@ -34,7 +36,11 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
         dpop_algs=DPOP_ALGS,
         clock=lambda: instance.clock.now().timestamp(),
     )
-    register(app, admin_service(instance), verifier)
+    service = admin_service(instance)
+    register(app, service, verifier)
+    from admin.scim import init_scim
+
+    init_scim(app, instance, service)
     if "antin.openapi" in app.extensions:
         from admin.openapi import OPENAPI
         from antin.kernel.openapi import add_openapi

@@ -67,11 +67,11 @@ class Groups:
             if group.unit_code not in paths:
                 paths[group.unit_code] = self._unit_path(group.unit_code)
             if covers(units, paths[group.unit_code]):
-                views.append(self._view(actor, group))
+                views.append(self.view(actor, group))
         return views
 
     def get(self, actor: Actor, name: str) -> GroupView:
-        return self._view(actor, self._reachable(actor, AdminAction.GROUPS_READ, name))
+        return self.view(actor, self.reachable(actor, AdminAction.GROUPS_READ, name))
 
     def create(self, actor: Actor, name: str, unit_code: str | None, description: str = "") -> GroupView:
         """A new group scoped to ``unit_code`` (None: the whole directory, a platform administrator's)."""
@@ -83,11 +83,11 @@ class Groups:
         self.audit.record(
             AuditEvent.DIRECTORY_GROUP_CREATE, actor=actor.name, subject=group.name, details={"unit": unit_code}
         )
-        return self._view(actor, group)
+        return self.view(actor, group)
 
     def delete(self, actor: Actor, name: str, *, if_match: str | None = None) -> None:
-        group = self._reachable(actor, AdminAction.GROUPS_MANAGE, name)
-        view = self._view(actor, group)
+        group = self.reachable(actor, AdminAction.GROUPS_MANAGE, name)
+        view = self.view(actor, group)
         check_version(view.etag, if_match)
         if view.hidden:
             raise ConflictError(f"group {name!r} has members outside your units: it cannot be deleted by you")
@@ -98,9 +98,9 @@ class Groups:
 
     def add_member(self, actor: Actor, name: str, login: str, *, if_match: str | None = None) -> GroupView:
         """Add an official (within reach) to a group (within reach)."""
-        group = self._reachable(actor, AdminAction.GROUPS_MANAGE, name)
+        group = self.reachable(actor, AdminAction.GROUPS_MANAGE, name)
         person = self._official(actor, login)
-        check_version(self._view(actor, group).etag, if_match)
+        check_version(self.view(actor, group).etag, if_match)
         changed = self.directory.add_member(group.name, uid=person.uid)
         self.audit.record(
             AuditEvent.DIRECTORY_GROUP_MEMBER_ADD,
@@ -108,12 +108,12 @@ class Groups:
             subject=person.uid,
             details={"group": group.name, "before": {"member": login in _logins(group)}, "after": {"member": True}},
         )
-        return self._view(actor, changed)
+        return self.view(actor, changed)
 
     def remove_member(self, actor: Actor, name: str, login: str, *, if_match: str | None = None) -> GroupView:
-        group = self._reachable(actor, AdminAction.GROUPS_MANAGE, name)
+        group = self.reachable(actor, AdminAction.GROUPS_MANAGE, name)
         person = self._official(actor, login)
-        check_version(self._view(actor, group).etag, if_match)
+        check_version(self.view(actor, group).etag, if_match)
         try:
             changed = self.directory.remove_member(group.name, uid=person.uid)
         except NotFoundError:
@@ -124,7 +124,7 @@ class Groups:
             subject=person.uid,
             details={"group": group.name, "before": {"member": True}, "after": {"member": False}},
         )
-        return self._view(actor, changed)
+        return self.view(actor, changed)
 
     # -- inside ---------------------------------------------------------------------------------------------
 
@@ -136,7 +136,7 @@ class Groups:
             raise OutOfReachError("official", login)
         return person
 
-    def _reachable(self, actor: Actor, action: AdminAction, name: str) -> Group:
+    def reachable(self, actor: Actor, action: AdminAction, name: str) -> Group:
         try:
             group: Group | None = self.directory.get_group(name)
         except (NotFoundError, InvalidInputError):
@@ -152,7 +152,8 @@ class Groups:
             return [ROOT_UNIT]
         return self.delegation.unit_path(unit_code) or []  # a group of a deleted unit: the root's alone
 
-    def _view(self, actor: Actor, group: Group) -> GroupView:
+    def view(self, actor: Actor, group: Group) -> GroupView:
+        """The group as ``actor`` may see it (members outside their reach counted, not named)."""
         reach = self.delegation.units_holding(actor, AdminAction.OFFICIALS_READ)
         logins: list[str] = []
         nested: list[str] = []

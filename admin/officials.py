@@ -287,12 +287,22 @@ class Officials:
         )
         return unlocked
 
-    def reset_password(self, actor: Actor, login: str, *, if_match: str | None = None) -> WithPassword:
-        """Give the official a new password made here, to change at the next login; returned once, never kept."""
+    def reset_password(
+        self,
+        actor: Actor,
+        login: str,
+        *,
+        if_match: str | None = None,
+        password: str | None = None,
+        must_change: bool = True,
+    ) -> WithPassword:
+        """Give the official a new password made here (returned once, never kept), to change at the next login;
+        or set ``password`` as given (a provisioning client's)."""
         person = self._reachable(actor, AdminAction.OFFICIALS_WRITE, login)
         check_version(person_etag(person), if_match)
-        password = new_password()
-        self.directory.reset_password(person.uid, password, must_change=True)
+        generated = password is None
+        password = new_password() if password is None else password
+        self.directory.reset_password(person.uid, password, must_change=must_change)
         after = self.directory.get_person(person.uid)
         self.audit.record(
             AuditEvent.DIRECTORY_PASSWORD_RESET,
@@ -303,7 +313,7 @@ class Officials:
                 "after": {"must_change": after.must_change_password},
             },
         )
-        return WithPassword(after, password)
+        return WithPassword(after, password if generated else None)
 
     def _reachable(self, actor: Actor, action: AdminAction, login: str) -> Person:
         """The official ``login`` if ``actor`` may do ``action`` on them; a stranger and nobody read the same."""

@@ -39,8 +39,6 @@ class AdminApiState:
 
 
 def register(app: Flask, service: AdminService, verifier: AccessTokenVerifier) -> None:
-    import admin.views_units  # noqa: F401 (its routes join the blueprint)
-
     app.extensions[EXTENSION_KEY] = AdminApiState(service, verifier)
     app.register_blueprint(bp)
     if "antin.csrf_exempt_blueprints" in app.extensions:
