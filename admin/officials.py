@@ -102,6 +102,9 @@ class NewOfficial:
     position: str | None = None
     password: str | None = None
     status: AccountStatus = AccountStatus.ACTIVE
+    surname: str | None = None  # None: from the full name (and so the two below)
+    given_name: str | None = None
+    display_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -225,6 +228,9 @@ class Officials:
                     position=new.position,
                     status=new.status,
                     must_change_password=generated,
+                    surname=new.surname,
+                    given_name=new.given_name,
+                    display_name=new.display_name,
                 )
             )
         except AlreadyExistsError as err:

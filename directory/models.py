@@ -172,13 +172,23 @@ class NewPerson:
     position: str | None = None
     status: AccountStatus = AccountStatus.ACTIVE
     must_change_password: bool = False
+    # what the full name gives unless set apart (a SCIM client keeps them apart): sn, givenName, displayName
+    surname: str | None = None
+    given_name: str | None = None
+    display_name: str | None = None
 
 
 @dataclass(frozen=True)
 class PersonChanges:
-    """A change to an official: None leaves a field as it is, "" removes an optional one."""
+    """A change to an official: None leaves a field as it is, "" removes an optional one.
+
+    A new ``full_name`` sets the surname, given name and display name from it too, unless they are given.
+    """
 
     full_name: str | None = None
+    surname: str | None = None
+    given_name: str | None = None
+    display_name: str | None = None
     mail: str | None = None
     phone: str | None = None
     employee_number: str | None = None

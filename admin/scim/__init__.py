@@ -41,6 +41,7 @@ def init_scim(app: Flask, instance: Instance, service: AdminService) -> None:
     state = ScimState(
         ScimUsers(service, external_ids, base_url),
         ScimGroups(service, external_ids, base_url),
+        service.units,
         verifier,
         service.delegation.client_exists,
     )

@@ -44,19 +44,17 @@ class ScimGroups:
         self.base_url = base_url.rstrip("/")
 
     def resource(self, view: GroupView, external_id: str | None) -> dict[str, Any]:
+        # no member "display": a client reads back exactly the members it wrote (value, $ref, type)
         people = self.directory.find_people(view.logins) if view.logins else {}
         members = [
             {
                 "value": p.entry_uuid,
-                "display": p.full_name,
                 "type": "User",
                 "$ref": f"{self.base_url}/Users/{p.entry_uuid}",
             }
             for p in sorted(people.values(), key=lambda p: p.uid)
         ]
-        members += [
-            {"value": g, "display": g, "type": "Group", "$ref": f"{self.base_url}/Groups/{g}"} for g in view.groups
-        ]
+        members += [{"value": g, "type": "Group", "$ref": f"{self.base_url}/Groups/{g}"} for g in view.groups]
         body: dict[str, Any] = {"schemas": [GROUP], "id": view.group.name, "displayName": view.group.name}
         if external_id:
             body["externalId"] = external_id

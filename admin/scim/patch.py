@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from admin.scim.errors import ScimError
-from admin.scim.filters import AttrPath, Filter, matches, parse_filter, parse_path
+from admin.scim.filters import ENTERPRISE, AttrPath, Filter, matches, parse_filter, parse_path
 
 __all__ = ["PATCH_OP", "apply_patch"]
 
@@ -54,6 +54,17 @@ def _apply(resource: dict[str, Any], op: str, path: str | None, value: Any, mult
                     _apply(resource, op, f"{key}:{sub_key}", sub_item, multi_valued)
             else:
                 _apply(resource, op, key, item, multi_valued)
+        return
+    if path.strip().lower() == ENTERPRISE.lower():  # the extension as a whole: each of its attributes in turn
+        if op == "remove":
+            present = next((k for k in resource if k.lower() == ENTERPRISE.lower()), None)
+            if present is not None:
+                del resource[present]
+            return
+        if not isinstance(value, Mapping):
+            raise ScimError.invalid_value(f"{ENTERPRISE} takes an object of its attributes")
+        for sub_key, sub_item in value.items():
+            _apply(resource, op, f"{ENTERPRISE}:{sub_key}", sub_item, multi_valued)
         return
     match = _VALUE_PATH.match(path.strip())
     if match:

@@ -61,7 +61,6 @@ def _work_values(what: str) -> list[dict[str, Any]]:
     return [
         _attr("value", f"The {what}."),
         _attr("type", "Always work: the directory keeps one.", canonical=["work"]),
-        _attr("primary", "The one value is the primary one.", type_="boolean"),
     ]
 
 
@@ -72,7 +71,9 @@ def _meta(kind: str, schema_id: str, base_url: str) -> dict[str, Any]:
     }
 
 
-def schemas(base_url: str) -> list[dict[str, Any]]:
+def schemas(base_url: str, departments: list[str] | None = None) -> list[dict[str, Any]]:
+    """The schemas; ``departments``: the unit codes the asking client may place officials in (its canonical
+    values of ``department``), left out when there are too many to list."""
     user = [
         _attr(
             "userName",
@@ -85,6 +86,7 @@ def schemas(base_url: str) -> list[dict[str, Any]]:
             "name",
             "The full name, Vietnamese order (family name first).",
             type_="complex",
+            required=True,
             sub=[
                 _attr("formatted", "The full name."),
                 _attr("familyName", "The family name (họ)."),
@@ -93,7 +95,12 @@ def schemas(base_url: str) -> list[dict[str, Any]]:
         ),
         _attr("displayName", "The full name as shown.", required=True),
         _attr("title", "The position (chức vụ)."),
-        _attr("active", "False: suspended (sessions ended, tokens and certificates revoked).", type_="boolean"),
+        _attr(
+            "active",
+            "False: suspended (sessions ended, tokens and certificates revoked).",
+            type_="boolean",
+            required=True,
+        ),
         _attr("password", "Set only; never returned.", mutability="writeOnly", returned="never"),
         _attr("emails", "The work e-mail.", type_="complex", multi=True, sub=_work_values("e-mail address")),
         _attr("phoneNumbers", "The work phone.", type_="complex", multi=True, sub=_work_values("phone number")),
@@ -113,7 +120,12 @@ def schemas(base_url: str) -> list[dict[str, Any]]:
     ]
     enterprise = [
         _attr("employeeNumber", "The employee number (mã cán bộ)."),
-        _attr("department", "The code of the unit (đơn vị) the official belongs to; setting it moves them."),
+        _attr(
+            "department",
+            "The code of the unit (đơn vị) the official belongs to; setting it moves them.",
+            canonical=departments or None,
+            required=True,
+        ),
     ]
     group = [
         _attr(
@@ -169,7 +181,7 @@ def resource_types(base_url: str) -> list[dict[str, Any]]:
             "endpoint": "/Users",
             "description": "Officials",
             "schema": USER,
-            "schemaExtensions": [{"schema": ENTERPRISE, "required": False}],
+            "schemaExtensions": [{"schema": ENTERPRISE, "required": True}],
             "meta": _meta("ResourceType", "User", base_url),
         },
         {

@@ -62,7 +62,15 @@ class ScimUsers:
             "schemas": [USER, ENTERPRISE],
             "id": person.entry_uuid,
             "userName": person.uid,
-            "name": {"formatted": person.full_name, "familyName": person.surname, "givenName": person.given_name},
+            "name": {
+                k: v
+                for k, v in (
+                    ("formatted", person.full_name),
+                    ("familyName", person.surname),
+                    ("givenName", person.given_name),
+                )
+                if v
+            },
             "displayName": person.display_name or person.full_name,
             "active": person.status is AccountStatus.ACTIVE,
             ENTERPRISE: {"department": person.unit.code if person.unit else None},
@@ -70,7 +78,7 @@ class ScimUsers:
         if external_id:
             body["externalId"] = external_id
         if person.mail:
-            body["emails"] = [{"value": person.mail, "type": "work", "primary": True}]
+            body["emails"] = [{"value": person.mail, "type": "work"}]
         if person.phone:
             body["phoneNumbers"] = [{"value": person.phone, "type": "work"}]
         if person.position:
@@ -144,7 +152,8 @@ class ScimUsers:
         if password is not None and not isinstance(password, str):
             raise ScimError.invalid_value("password must be a string")
         values = _values(data)
-        full_name = _full_name(data, None)
+        names = _names(data)
+        full_name = names.get("formatted") or names.get("display") or names.get("parts")
         if not full_name:
             raise ScimError.invalid_value("displayName or name is required")
         active = _get(data, "active")
@@ -153,6 +162,9 @@ class ScimUsers:
             NewOfficial(
                 login=login,
                 full_name=full_name,
+                surname=names.get("familyName"),
+                given_name=names.get("givenName"),
+                display_name=names.get("display"),
                 unit_code=None if unit == ROOT_UNIT else unit,
                 password=password,
                 status=AccountStatus.SUSPENDED if active is False else AccountStatus.ACTIVE,
@@ -187,6 +199,11 @@ class ScimUsers:
     def _write(self, actor: Actor, person: Person, current: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
         """Bring the official from ``current`` to ``desired``: every check first, then each change (audited)."""
         officials = self.service.officials
+        for key in ("userName", "name", "displayName", "active"):
+            if _get(current, key) is not None and _get(desired, key) is None:
+                raise ScimError.mutability(f"{key} is required: it can be replaced, not removed")
+        if _department(current) is not None and _department(desired) is None:
+            raise ScimError.mutability("department is required: move the official to another unit instead")
         login = _get(desired, "userName")
         if login is not None and str(login).lower() != person.uid.lower():
             raise ScimError.mutability("userName cannot change: it names the official's entry")
@@ -208,9 +225,15 @@ class ScimUsers:
                 actor, AdminAction.OFFICIALS_DISABLE, [u.code for u in person.unit_path], target=("user", person.uid)
             )
         values = _values(desired)
-        full_name = _full_name(desired, current)
+        names = _names(desired)
+        wanted = {
+            "full_name": names.get("formatted"),
+            "surname": names.get("familyName"),
+            "given_name": names.get("givenName"),
+            "display_name": names.get("display"),
+        }
         changes = PersonChanges(
-            full_name=full_name if full_name and full_name != person.full_name else None,
+            **{k: v for k, v in wanted.items() if v and v != getattr(person, k)},
             **{k: (v if v != (getattr(person, k) or "") else None) for k, v in values.items()},
         )
         if changes != PersonChanges():
@@ -322,31 +345,25 @@ def _values(data: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def _full_name(desired: Mapping[str, Any], current: Mapping[str, Any] | None) -> str | None:
-    """The full name the body means: a changed name.formatted, else changed family/given names, else displayName."""
-    name = _get(desired, "name") or {}
+def _names(data: Mapping[str, Any]) -> dict[str, str]:
+    """The names the body gives: ``formatted``, ``familyName``, ``givenName``, ``display`` (displayName) and
+    ``parts`` (family, middle and given names joined, Vietnamese order); absent ones are left out."""
+    name = _get(data, "name") or {}
     if not isinstance(name, Mapping):
         raise ScimError.invalid_value("name must be an object")
-    old_name = _get(current, "name") or {} if current is not None else {}
-
-    def part(key: str, source: Mapping[str, Any]) -> str:
-        value = _get(source, key)
+    found: dict[str, str] = {}
+    for key in ("formatted", "familyName", "middleName", "givenName"):
+        value = _get(name, key)
         if value is not None and not isinstance(value, str):
             raise ScimError.invalid_value(f"name.{key} must be a string")
-        return (value or "").strip()
-
-    formatted = part("formatted", name)
-    parts = " ".join(p for p in (part("familyName", name), part("middleName", name), part("givenName", name)) if p)
-    old_parts = " ".join(p for p in (part("familyName", old_name), part("givenName", old_name)) if p)
-    display = _get(desired, "displayName")
+        if value and value.strip():
+            found[key] = value.strip()
+    display = _get(data, "displayName")
     if display is not None and not isinstance(display, str):
         raise ScimError.invalid_value("displayName must be a string")
-    if current is None:
-        return formatted or (display or "").strip() or parts or None
-    if formatted and formatted != part("formatted", old_name):
-        return formatted
-    if parts and parts != old_parts:
-        return parts
-    if display and display != _get(current, "displayName"):
-        return display.strip()
-    return None
+    if display and display.strip():
+        found["display"] = display.strip()
+    parts = " ".join(found[k] for k in ("familyName", "middleName", "givenName") if k in found)
+    if parts:
+        found["parts"] = parts
+    return found

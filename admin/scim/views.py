@@ -21,6 +21,7 @@ from admin.scim.errors import ScimError
 from admin.scim.groups import ScimGroups
 from admin.scim.schemas import resource_types, schemas, service_provider_config
 from admin.scim.users import ScimUsers, UsersPage
+from admin.units import Units
 from antin.kernel.web import exempt_blueprint
 from directory.errors import DirectoryError, InvalidInputError, PasswordPolicyError
 from signing.auth import AccessTokenVerifier, TokenError
@@ -43,9 +44,15 @@ bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 
 class ScimState:
     def __init__(
-        self, users: ScimUsers, groups: ScimGroups, verifier: AccessTokenVerifier, client_exists: Callable[[str], bool]
+        self,
+        users: ScimUsers,
+        groups: ScimGroups,
+        units: Units,
+        verifier: AccessTokenVerifier,
+        client_exists: Callable[[str], bool],
     ) -> None:
         self.users = users
+        self.units = units
         self.groups = groups
         self.verifier = verifier
         self.client_exists = client_exists
@@ -258,9 +265,22 @@ def get_service_provider_config() -> Response:
     return scim_response(service_provider_config(_state().base_url, MAX_COUNT))
 
 
+MAX_DEPARTMENTS = 500
+
+
+def _departments() -> list[str] | None:
+    """The unit codes this client may place officials in, when few enough to list in its schema."""
+    state = _state()
+    try:
+        units = state.units.list_units(_actor())
+    except AdminError:
+        return None
+    return [u.code for u in units] if len(units) <= MAX_DEPARTMENTS else None
+
+
 @bp.get("/Schemas")
 def list_schemas() -> Response:
-    found = schemas(_state().base_url)
+    found = schemas(_state().base_url, _departments())
     return scim_response(
         {"schemas": [LIST], "totalResults": len(found), "startIndex": 1, "itemsPerPage": len(found), "Resources": found}
     )
@@ -268,7 +288,7 @@ def list_schemas() -> Response:
 
 @bp.get("/Schemas/<path:schema_id>")
 def get_schema(schema_id: str) -> Response:
-    for schema in schemas(_state().base_url):
+    for schema in schemas(_state().base_url, _departments()):
         if schema["id"] == schema_id:
             return scim_response(schema)
     raise ScimError(404, f"no schema {schema_id!r}")
@@ -338,3 +358,28 @@ def patch_resource(kind: str, resource_id: str) -> Response:
 def delete_resource(kind: str, resource_id: str) -> Response:
     _kind(kind).delete(_actor(), resource_id, request.headers.get("If-Match"))
     return Response(status=204)
+
+
+@bp.post("/.search")
+def search_everything() -> Response:
+    """RFC 7644 §3.4.3: a search at the root, over users and then groups."""
+    body = _search_body()
+    start, count = _paging(body)
+    text = body.get("filter")
+    if text is not None and not isinstance(text, str):
+        raise ScimError.invalid_filter("filter must be a string")
+    state = _state()
+    users = state.users.search(_actor(), text, 1, MAX_COUNT * 10)
+    groups = state.groups.search(_actor(), text, 1, MAX_COUNT * 10)
+    found = users.resources + groups.resources
+    page = UsersPage(users.total + groups.total, found[start - 1 : start - 1 + count] if count else [])
+    return _list(page, start, body)
+
+
+@bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def no_such_endpoint(anything: str) -> Response:
+    """Any other path or method under /scim/v2 answers SCIM's error, not the site's page."""
+    parts = anything.split("/")
+    if parts[0] in ("ServiceProviderConfig", "Schemas", "ResourceTypes", "Users", "Groups") and len(parts) <= 2:
+        raise ScimError(405, f"{request.method} is not allowed on /{anything}")
+    raise ScimError(404, "no such endpoint")

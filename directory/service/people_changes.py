@@ -44,9 +44,9 @@ class PeopleChangesMixin(PeopleMixin):
             "objectClass": ["inetOrgPerson", "antinOfficial"],
             "uid": [uid],
             "cn": [full_name],
-            "sn": [surname],
-            "givenName": [given_name],
-            "displayName": [full_name],
+            "sn": [check_text("surname", new.surname) if new.surname else surname],
+            "givenName": [check_text("given_name", new.given_name) if new.given_name else given_name],
+            "displayName": [check_text("display_name", new.display_name) if new.display_name else full_name],
             "antinStatus": [AccountStatus(new.status).value],
         }
         for field_name, attr in PERSON_FIELDS.items():
@@ -139,12 +139,16 @@ class PeopleChangesMixin(PeopleMixin):
     def modify_person(self, uid: str, changes: PersonChanges) -> Person:
         person = self.get_person(uid)
         mods: list[Modification] = []
+        names: dict[str, str] = {}
         if changes.full_name is not None:
             full_name = check_text("full_name", changes.full_name)
             surname, given_name = split_full_name(full_name)
-            for attr, text in (("cn", full_name), ("sn", surname), ("givenName", given_name)):
-                mods.append(Modification("replace", attr, [text]))
-            mods.append(Modification("replace", "displayName", [full_name]))
+            names = {"cn": full_name, "sn": surname, "givenName": given_name, "displayName": full_name}
+        for attr, field_name in (("sn", "surname"), ("givenName", "given_name"), ("displayName", "display_name")):
+            value = getattr(changes, field_name)
+            if value is not None:
+                names[attr] = check_text(field_name, value)
+        mods += [Modification("replace", attr, [text]) for attr, text in names.items()]
         for field_name, attr in PERSON_FIELDS.items():
             value = check_optional(field_name, getattr(changes, field_name))
             if value is None:

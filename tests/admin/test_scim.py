@@ -5,7 +5,7 @@ ETags and the error shapes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -314,12 +314,51 @@ def test_discovery_documents(hanoi: Provisioner) -> None:
     assert config["patch"]["supported"] and config["etag"]["supported"] and config["filter"]["supported"]
     assert "retires" in config["authenticationSchemes"][0]["description"]  # DELETE = disable, said so
     types = {t["id"]: t for t in hanoi.call("GET", "/ResourceTypes").json()["Resources"]}
-    assert types["User"]["schemaExtensions"] == [{"schema": ENTERPRISE, "required": False}]
+    assert types["User"]["schemaExtensions"] == [{"schema": ENTERPRISE, "required": True}]
     schemas = {s["id"] for s in hanoi.call("GET", "/Schemas").json()["Resources"]}
     assert schemas == {USER, GROUP, ENTERPRISE}
     assert hanoi.call("GET", f"/Schemas/{ENTERPRISE}").json()["attributes"][1]["name"] == "department"
 
 
-@pytest.fixture(autouse=True)
-def _no_leftover_grants() -> Iterator[None]:
-    yield
+# -- every route ----------------------------------------------------------------------------------------------
+
+DISCOVERY = ("/scim/v2/ServiceProviderConfig", "/scim/v2/Schemas", "/scim/v2/ResourceTypes")
+
+
+def test_every_scim_route_refuses_a_client_of_another_province(admin_platform: AdminPlatform) -> None:
+    """Each route of /scim/v2 (whatever a later session adds), tried anonymously and by a Bắc Ninh provisioning
+    client aimed at Hà Nội's official and group: 401, or the 404 of a resource that is not there; nothing changes."""
+    bac_ninh = provisioner(admin_platform, "BNH", "Phần mềm nhân sự Bắc Ninh")
+    toanvd = admin_platform.ldap.get_person("toanvd").entry_uuid
+    targets = {"Users": toanvd, "Groups": "ky-so-hni"}
+    user_body = new_user("toanvd", **{ENTERPRISE: {"department": "HNI"}})
+    bodies = {
+        "Users": user_body,
+        "Groups": {"schemas": [GROUP], "displayName": "ky-so-hni", "members": [{"value": toanvd}]},
+    }
+    patch = {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "title", "value": "Bị sửa"}]}
+    tried = 0
+    for rule in admin_platform.app.url_map.iter_rules():
+        if not rule.rule.startswith("/scim/v2") or rule.rule.startswith(DISCOVERY) or "<path:" in rule.rule:
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            for kind, target in targets.items():
+                path = rule.rule.replace("<any(Users, Groups):kind>", kind).replace("<resource_id>", target)
+                wanted = 'userName eq "toanvd"' if kind == "Users" else 'displayName eq "ky-so-hni"'
+                search = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": wanted}
+                body = patch if method == "PATCH" else search if path.endswith(".search") else bodies[kind]
+                anonymous = requests.request(method, admin_platform.base_url + path, json=body, timeout=10)
+                scim_error(anonymous, 401)
+                if method == "POST" and path.endswith(("/Users", "/Groups")):
+                    continue  # creating is tried below, where it would land in Hà Nội
+                params = {"filter": wanted} if method == "GET" else None
+                answer = bac_ninh.call(method, path.removeprefix("/scim/v2"), json=body, params=params)
+                if answer.status_code == 200:  # listing and searching: an empty page, never Hà Nội's
+                    assert answer.json()["totalResults"] == 0 and toanvd not in answer.text, (method, path)
+                    continue
+                scim_error(answer, 404)
+                tried += 1
+    assert tried >= 6
+    scim_error(bac_ninh.call("POST", "/Users", json=user_body), 404)
+    toan = admin_platform.ldap.get_person("toanvd")
+    assert toan.position == "Chánh Văn phòng Thành ủy" and toan.active and "ky-so-hni" in toan.groups

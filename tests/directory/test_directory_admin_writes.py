@@ -46,3 +46,22 @@ def test_an_officials_last_change_is_read_from_the_directory(
     time.sleep(1.1)  # modifyTimestamp has a resolution of one second
     changed = directory.modify_person(uid, PersonChanges(position="Chánh Văn phòng"))
     assert changed.modified_at is not None and changed.modified_at > created.modified_at
+
+
+def test_names_may_be_kept_apart_from_the_full_name(
+    directory: LdapDirectory, unit: str, unique: Callable[[str], str]
+) -> None:
+    """What a SCIM client sends: a family name, a given name and a display name of its own."""
+    uid = unique("ten")
+    person = directory.create_person(
+        NewPerson(uid=uid, full_name="Nguyễn Thị Minh Khai", unit_code=unit, surname="Nguyễn", given_name="Minh Khai")
+    )
+    assert (person.surname, person.given_name, person.display_name) == ("Nguyễn", "Minh Khai", "Nguyễn Thị Minh Khai")
+    changed = directory.modify_person(uid, PersonChanges(display_name="Chị Minh Khai", employee_number="a" * 64))
+    assert (changed.full_name, changed.display_name) == ("Nguyễn Thị Minh Khai", "Chị Minh Khai")
+    renamed = directory.modify_person(uid, PersonChanges(full_name="Trần Văn Bình"))
+    assert (renamed.surname, renamed.given_name, renamed.display_name) == ("Trần", "Bình", "Trần Văn Bình")
+    with pytest.raises(InvalidInputError):
+        directory.modify_person(uid, PersonChanges(surname=" "))
+    with pytest.raises(InvalidInputError):
+        directory.modify_person(uid, PersonChanges(employee_number="a" * 65))
