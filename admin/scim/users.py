@@ -103,31 +103,40 @@ class ScimUsers:
         return self.resource(person, self.external_ids.get(KIND, person.entry_uuid))
 
     def search(self, actor: Actor, filter_text: str | None, start: int, count: int) -> UsersPage:
-        """The users within reach that pass the filter, in the directory's order; ``start`` counts from 1."""
+        """The users within reach that pass the filter, in the directory's order; ``start`` counts from 1.
+
+        A filter is matched here, on each candidate's resource, so it costs a read of every official within reach
+        unless it is ``userName``, ``id`` or ``externalId`` ``eq`` (one lookup); without a filter only the page's
+        users are turned into resources.
+        """
         tree = parse_filter(filter_text) if filter_text else None
-        candidates = self._candidates(actor, tree)
-        found = [r for r in candidates if tree is None or matches(r, tree)]
+        people = self._candidates(actor, tree)
+        if tree is None:
+            page = people[start - 1 : start - 1 + count] if count else []
+            return UsersPage(len(people), self._resources(page))
+        found = [r for r in self._resources(people) if matches(r, tree)]
         return UsersPage(len(found), found[start - 1 : start - 1 + count] if count else [])
 
-    def _candidates(self, actor: Actor, tree: Filter | None) -> list[dict[str, Any]]:
-        tops = self.service.delegation.reach(actor, AdminAction.OFFICIALS_READ)
-        if tops == []:
-            raise NotPermittedError(AdminAction.OFFICIALS_READ.value)
-        direct = _direct_lookup(tree)
-        if direct is not None:  # userName eq, id eq, externalId eq: the usual provisioning lookups, no scan
-            people = self._lookup(*direct)
-            people = [p for p in people if _within(p, tops)]
-        else:
-            people = []
-            for top in tops if tops is not None else [None]:
-                people += list(self.directory.iter_people(unit_code=top))
-        people = [p for p in people if p.status is not AccountStatus.RETIRED]
+    def _resources(self, people: list[Person]) -> list[dict[str, Any]]:
         ids = (
             self.external_ids.many(KIND, [p.entry_uuid for p in people])
             if len(people) < 500
             else self.external_ids.many(KIND)
         )
         return [self.resource(p, ids.get(p.entry_uuid)) for p in people]
+
+    def _candidates(self, actor: Actor, tree: Filter | None) -> list[Person]:
+        tops = self.service.delegation.reach(actor, AdminAction.OFFICIALS_READ)
+        if tops == []:
+            raise NotPermittedError(AdminAction.OFFICIALS_READ.value)
+        direct = _direct_lookup(tree)
+        if direct is not None:  # userName eq, id eq, externalId eq: the usual provisioning lookups, no scan
+            people = [p for p in self._lookup(*direct) if _within(p, tops)]
+        else:
+            people = []
+            for top in tops if tops is not None else [None]:
+                people += list(self.directory.iter_people(unit_code=top))
+        return [p for p in people if p.status is not AccountStatus.RETIRED]
 
     def _lookup(self, attr: str, value: str) -> list[Person]:
         if attr == "username":
