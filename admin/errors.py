@@ -10,6 +10,7 @@ __all__ = [
     "OutOfReachError",
     "PreconditionFailedError",
     "PreconditionRequiredError",
+    "TakenError",
     "UnknownGrantError",
 ]
 
@@ -68,6 +69,10 @@ class ConflictError(AdminError):
 
     status = 409
     code = "conflict"
+
+
+class TakenError(ConflictError):
+    """A login, e-mail, employee number, unit code or group name someone already has."""
 
 
 class PreconditionFailedError(AdminError):

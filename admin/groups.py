@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from admin.delegation import Actor, Delegation, covers
-from admin.errors import ConflictError, NotPermittedError, OutOfReachError
+from admin.errors import ConflictError, NotPermittedError, OutOfReachError, TakenError
 from admin.models import ROOT_UNIT, AdminAction
 from admin.versions import check_version, etag_of
 from antin.kernel.audit import AuditEvent, AuditLog
@@ -79,7 +79,7 @@ class Groups:
         try:
             group = self.directory.create_group(name, description, unit_code=unit_code)
         except AlreadyExistsError:
-            raise ConflictError(f"group {name!r} already exists") from None
+            raise TakenError(f"group {name!r} already exists") from None
         self.audit.record(
             AuditEvent.DIRECTORY_GROUP_CREATE, actor=actor.name, subject=group.name, details={"unit": unit_code}
         )

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from admin.delegation import Actor, Delegation
-from admin.errors import AdminError, ConflictError, NotPermittedError, OutOfReachError
+from admin.errors import AdminError, ConflictError, NotPermittedError, OutOfReachError, TakenError
 from admin.models import ROOT_UNIT, AdminAction
 from admin.versions import check_version, etag_of
 from antin.kernel.audit import AuditEvent, AuditLog
@@ -234,7 +234,7 @@ class Officials:
                 )
             )
         except AlreadyExistsError as err:
-            raise ConflictError(f"{err.what} {err.key!r} is already taken") from None
+            raise TakenError(f"{err.what} {err.key!r} is already taken") from None
         self.audit.record(
             AuditEvent.DIRECTORY_USER_CREATE,
             actor=actor.name,
@@ -252,7 +252,7 @@ class Officials:
         try:
             changed = self.directory.modify_person(person.uid, changes)
         except AlreadyExistsError as err:
-            raise ConflictError(f"{err.what} {err.key!r} is already taken") from None
+            raise TakenError(f"{err.what} {err.key!r} is already taken") from None
         before, after = _difference(person_json(person), person_json(changed))
         if after:
             self.audit.record(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from admin.delegation import Actor, Delegation
-from admin.errors import ConflictError, NotPermittedError
+from admin.errors import NotPermittedError, TakenError
 from admin.models import ROOT_UNIT, AdminAction
 from admin.versions import check_version, etag_of
 from antin.kernel.audit import AuditEvent, AuditLog
@@ -96,7 +96,7 @@ class Units:
         try:
             unit = self.directory.create_unit(code, name, kind, parent_code, description)
         except AlreadyExistsError as err:
-            raise ConflictError(f"unit code {err.key!r} is already taken") from None
+            raise TakenError(f"unit code {err.key!r} is already taken") from None
         self.audit.record(
             AuditEvent.DIRECTORY_UNIT_CREATE, actor=actor.name, subject=unit.code, details={"after": unit_json(unit)}
         )

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, g, json, request
 
 from admin.delegation import Actor
-from admin.errors import AdminError
+from admin.errors import AdminError, TakenError
 from admin.models import client_subject
 from admin.scim.errors import ScimError
 from admin.scim.groups import ScimGroups
@@ -99,7 +99,7 @@ def _token_error(err: TokenError) -> Response:
 
 @bp.errorhandler(AdminError)
 def _admin_error(err: AdminError) -> Response:
-    scim_type = {409: "uniqueness", 400: "invalidValue"}.get(err.status)
+    scim_type = "uniqueness" if isinstance(err, TakenError) else "invalidValue" if err.status == 400 else None
     if err.status == 404:
         return error_response(404, "no such resource within this client's units")  # a stranger reads like nobody
     return error_response(err.status, str(err), scim_type)

@@ -320,6 +320,33 @@ def test_discovery_documents(hanoi: Provisioner) -> None:
     assert hanoi.call("GET", f"/Schemas/{ENTERPRISE}").json()["attributes"][1]["name"] == "department"
 
 
+def test_a_directory_that_is_down_answers_a_scim_503(admin_platform: AdminPlatform, hanoi: Provisioner) -> None:
+    from flask import Flask
+
+    from admin.scim.groups import ScimGroups
+    from admin.scim.store import ExternalIds
+    from admin.scim.users import ScimUsers
+    from admin.scim.views import EXTENSION_KEY, ScimState, register
+    from tests.admin.test_writes import service_without_directory
+
+    service = service_without_directory(admin_platform)
+    external_ids = ExternalIds(admin_platform.instance.database)
+    live = admin_platform.app.extensions[EXTENSION_KEY]
+    state = ScimState(
+        ScimUsers(service, external_ids, hanoi.url),
+        ScimGroups(service, external_ids, hanoi.url),
+        service.units,
+        live.verifier,
+        service.delegation.client_exists,
+    )
+    app = Flask("down")
+    register(app, state)
+    answer = app.test_client().get("/scim/v2/Users", headers={"Authorization": f"Bearer {hanoi.token}"})
+    assert answer.status_code == 503 and answer.content_type.startswith(SCIM)
+    assert answer.json == {"schemas": [ERROR], "status": "503", "detail": "the directory cannot be reached; try again"}
+    service.officials.directory.close()
+
+
 # -- every route ----------------------------------------------------------------------------------------------
 
 DISCOVERY = ("/scim/v2/ServiceProviderConfig", "/scim/v2/Schemas", "/scim/v2/ResourceTypes")

@@ -245,16 +245,21 @@ def test_group_members_are_added_and_removed_within_reach(
         assert entry.details["group"] == "van-thu-bnh"
 
 
-def test_a_directory_that_is_down_answers_503_and_the_service_raises_clearly(admin_platform: AdminPlatform) -> None:
-    live = admin_platform.instance
-    dead = LdapDirectory(config_for(admin_platform.ldap_server, uris=(f"ldap://127.0.0.1:{free_port()}",), timeout=1.0))
-    delegation = Delegation(live.database, live.audit, dead, live.clock.now)
-    service = AdminService(
+def service_without_directory(platform: AdminPlatform) -> AdminService:
+    """The admin service of the platform's instance over a directory that is down (nothing listens there)."""
+    live = platform.instance
+    dead = LdapDirectory(config_for(platform.ldap_server, uris=(f"ldap://127.0.0.1:{free_port()}",), timeout=1.0))
+    delegation = Delegation(live.database, live.audit, dead, live.clock.now, client_exists=lambda _c: True)
+    return AdminService(
         delegation,
         Officials(dead, delegation, live.audit, lambda _p, _a: {}),
         Units(dead, delegation, live.audit),
         Groups(dead, delegation, live.audit),
     )
+
+
+def test_a_directory_that_is_down_answers_503_and_the_service_raises_clearly(admin_platform: AdminPlatform) -> None:
+    service = service_without_directory(admin_platform)
     with pytest.raises(DirectoryUnavailableError):
         service.units.get(service.actor(admin_platform.ldap.get_person("dungpt").entry_uuid), "BNH")
     app = Flask("down")
@@ -265,4 +270,4 @@ def test_a_directory_that_is_down_answers_503_and_the_service_raises_clearly(adm
     assert answer.json is not None and answer.json["type"] == "urn:antin:problem:directory-unavailable"
     with pytest.raises(NotFoundError):
         admin_platform.ldap.get_unit("KHONGCO")  # the real directory was never touched
-    dead.close()
+    service.officials.directory.close()
