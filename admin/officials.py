@@ -181,10 +181,18 @@ class Officials:
     def get(self, actor: Actor, login: str) -> Person:
         return self._reachable(actor, AdminAction.OFFICIALS_READ, login)
 
-    def disable(self, actor: Actor, login: str, status: AccountStatus = AccountStatus.SUSPENDED) -> Person:
+    def disable(
+        self,
+        actor: Actor,
+        login: str,
+        status: AccountStatus = AccountStatus.SUSPENDED,
+        *,
+        if_match: str | None = None,
+    ) -> Person:
         person = self._reachable(actor, AdminAction.OFFICIALS_DISABLE, login)
         if person.entry_uuid == actor.name:
             raise SelfDisableError("you cannot disable your own account")
+        check_version(person_etag(person), if_match)
         disabled = self.directory.disable(person.uid, status)
         ended = self.end_access(disabled, actor.name)
         self.audit.record(
@@ -195,8 +203,9 @@ class Officials:
         )
         return disabled
 
-    def enable(self, actor: Actor, login: str) -> Person:
+    def enable(self, actor: Actor, login: str, *, if_match: str | None = None) -> Person:
         person = self._reachable(actor, AdminAction.OFFICIALS_DISABLE, login)
+        check_version(person_etag(person), if_match)
         enabled = self.directory.enable(person.uid)
         self.audit.record(
             AuditEvent.DIRECTORY_USER_ENABLE,

@@ -134,6 +134,15 @@ _WRITE_PATHS: dict[str, Any] = {
             requestBody=_body("AdminUnitChange"),
         ),
     },
+    "/api/admin/units/{code}/move": {
+        "post": _operation(
+            "Move a unit with its whole subtree and its people under another unit (both within the caller's units)",
+            "adminMoveUnit",
+            {**_ONE_UNIT, **_CHANGE_REFUSALS},
+            parameters=[_CODE, _IF_MATCH],
+            requestBody=_body("AdminUnitMove"),
+        )
+    },
     "/api/admin/groups": {
         "get": _operation(
             "The groups and roles of the caller's units",
@@ -223,6 +232,11 @@ _WRITE_SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {"code": _STRING, "name": _STRING, "kind": _STRING, "parent": _STRING, "description": _STRING},
         "required": ["code", "name"],
+    },
+    "AdminUnitMove": {
+        "type": "object",
+        "properties": {"parent": {"type": "string", "description": "The new parent's code; '*': to the top."}},
+        "required": ["parent"],
     },
     "AdminUnitChange": {"type": "object", "properties": {"name": _STRING, "description": _STRING}},
     "AdminGroup": {
@@ -317,7 +331,7 @@ OPENAPI: dict[str, Any] = {
                 "summary": "Disable an official: end their sessions, revoke their tokens and signing certificates",
                 "operationId": "adminDisableOfficial",
                 "security": _SECURITY,
-                "parameters": [_LOGIN],
+                "parameters": [_LOGIN, _IF_MATCH],
                 "requestBody": {
                     "required": False,
                     "content": {
@@ -341,7 +355,7 @@ OPENAPI: dict[str, Any] = {
                 "summary": "Make a suspended or retired official active again",
                 "operationId": "adminEnableOfficial",
                 "security": _SECURITY,
-                "parameters": [_LOGIN],
+                "parameters": [_LOGIN, _IF_MATCH],
                 "responses": _ONE_OFFICIAL,
             }
         },

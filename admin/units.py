@@ -1,4 +1,4 @@
-"""Units as administrators see them: the tree within one's reach, one unit, a unit created or renamed.
+"""Units as administrators see them: the tree within one's reach, one unit, a unit created, renamed or moved.
 
 Every operation names its :class:`~admin.models.AdminAction` and goes through the delegation first; a unit outside
 the caller's subtrees reads like no unit at all. Creating and renaming are audited with the values before and after.
@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from admin.delegation import Actor, Delegation
-from admin.errors import NotPermittedError, TakenError
+from admin.errors import ConflictError, NotPermittedError, TakenError
 from admin.models import ROOT_UNIT, AdminAction
 from admin.versions import check_version, etag_of
 from antin.kernel.audit import AuditEvent, AuditLog
-from directory.errors import AlreadyExistsError
+from directory.errors import AlreadyExistsError, InvalidInputError
 from directory.models import Unit, UnitKind
 from directory.service import LdapDirectory
 
@@ -101,6 +101,25 @@ class Units:
             AuditEvent.DIRECTORY_UNIT_CREATE, actor=actor.name, subject=unit.code, details={"after": unit_json(unit)}
         )
         return unit
+
+    def move(self, actor: Actor, code: str, parent_code: str | None, *, if_match: str | None = None) -> Unit:
+        """Move a unit with its whole subtree and its people under another unit (None: to the top, the root's
+        only); both the unit and the new parent must be within reach. Officials keep their entryUUID and groups."""
+        self.delegation.authorize_unit(actor, AdminAction.UNITS_WRITE, code)
+        self.delegation.authorize_unit(actor, AdminAction.UNITS_WRITE, parent_code or ROOT_UNIT)
+        unit = self.directory.get_unit(code)
+        check_version(unit_etag(unit), if_match)
+        try:
+            moved = self.directory.move_unit(unit.code, parent_code)
+        except InvalidInputError as err:
+            raise ConflictError(err.reason) from None
+        self.audit.record(
+            AuditEvent.DIRECTORY_UNIT_MOVE,
+            actor=actor.name,
+            subject=unit.code,
+            details={"before": {"parent": unit.parent_code}, "after": {"parent": moved.parent_code}},
+        )
+        return moved
 
     def rename(
         self,

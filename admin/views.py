@@ -259,10 +259,10 @@ def disable_official(login: str) -> Response:
     status = body.get("status", AccountStatus.SUSPENDED.value)
     if status not in (AccountStatus.SUSPENDED.value, AccountStatus.RETIRED.value):
         raise InvalidInputError("status", "must be suspended or retired")
-    person = state().service.officials.disable(actor(), login, AccountStatus(status))
+    person = state().service.officials.disable(actor(), login, AccountStatus(status), if_match=if_match())
     return _official(person)
 
 
 @bp.post("/officials/<login>/enable")
 def enable_official(login: str) -> Response:
-    return _official(state().service.officials.enable(actor(), login))
+    return _official(state().service.officials.enable(actor(), login, if_match=if_match()))

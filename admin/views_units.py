@@ -76,6 +76,14 @@ def rename_unit(code: str) -> Response:
     return _unit(unit)
 
 
+@bp.post("/units/<code>/move")
+def move_unit(code: str) -> Response:
+    """Move a unit with its subtree and people under ``parent`` (both within reach)."""
+    parent = text_field(json_body(), "parent", required=True)
+    unit = state().service.units.move(actor(), code, None if parent == "*" else parent, if_match=if_match())
+    return _unit(unit)
+
+
 @bp.get("/groups")
 def list_groups() -> Response:
     views = state().service.groups.list_groups(actor(), request.args.get("unit") or None)

@@ -136,15 +136,17 @@ def test_a_move_needs_both_ends_within_reach(admin_platform: AdminPlatform, uniq
     problem(admin_platform.call("POST", path, "tuanbv", json={"unit": "KHONGCO"}), 404)
     problem(admin_platform.call("POST", path, "tuanbv", json={"unit": "BNH"}, headers={"If-Match": '"old"'}), 412)
     assert admin_platform.ldap.get_person(login).unit.code == "BNH-VP"  # type: ignore[union-attr]
-    moved = admin_platform.call("POST", path, "tuanbv", json={"unit": "BNH-PHATTICH"})
-    assert moved.status_code == 200 and moved.json()["unit_path"] == ["BNH-PHATTICH", "BNH", "TW"]
+    target = unique("BNH-NHAN").upper()
+    admin_platform.ldap.create_unit(target, "Chi bộ nhận", "party-cell", "BNH")
+    moved = admin_platform.call("POST", path, "tuanbv", json={"unit": target})
+    assert moved.status_code == 200 and moved.json()["unit_path"] == [target, "BNH", "TW"]
     problem(admin_platform.call("POST", "/api/admin/officials/toanvd/move", "tuanbv", json={"unit": "BNH"}), 404)
     # Hà Nội's administrator cannot pull a Bắc Ninh official into Hà Nội either
     problem(admin_platform.call("POST", path, "hieunm", json={"unit": "HNI"}), 404)
     across = admin_platform.call("POST", path, "dungpt", json={"unit": "HNI-VP"})  # the platform administrator can
     assert across.status_code == 200 and across.json()["unit"]["code"] == "HNI-VP"
     entries = audited(admin_platform, event=AuditEvent.DIRECTORY_USER_MOVE, subject=login)
-    assert [e.details["after"]["unit_path"][0] for e in entries] == ["BNH-PHATTICH", "HNI-VP"]
+    assert [e.details["after"]["unit_path"][0] for e in entries] == [target, "HNI-VP"]
     assert entries[0].details["before"]["unit_path"][0] == "BNH-VP"
 
 
@@ -271,3 +273,29 @@ def test_a_directory_that_is_down_answers_503_and_the_service_raises_clearly(adm
     with pytest.raises(NotFoundError):
         admin_platform.ldap.get_unit("KHONGCO")  # the real directory was never touched
     service.officials.directory.close()
+
+
+def test_a_unit_moves_with_its_people_within_reach(admin_platform: AdminPlatform, unique: Callable[[str], str]) -> None:
+    code = unique("BNH-DI").upper()
+    made = admin_platform.call(
+        "POST", "/api/admin/units", "tuanbv", json={"code": code, "name": "Chi bộ chuyển", "parent": "BNH"}
+    )
+    assert made.status_code == 201, made.text
+    login = admin_platform.new_official(code, unique)
+    target = unique("BNH-DEN").upper()
+    admin_platform.ldap.create_unit(target, "Đảng ủy nhận", "party-committee", "BNH")
+    path = f"/api/admin/units/{code}/move"
+    problem(admin_platform.call("POST", path, "tuanbv", json={"parent": "HNI"}), 404)  # into Hà Nội
+    problem(admin_platform.call("POST", "/api/admin/units/HNI-VP/move", "tuanbv", json={"parent": "BNH"}), 404)
+    problem(admin_platform.call("POST", path, "tuanbv", json={"parent": "*"}), 404)  # to the top: the root's
+    problem(admin_platform.call("POST", path, "tuanbv", json={"parent": code}), 409)  # under itself
+    problem(admin_platform.call("POST", path, "tuanbv", json={"parent": "BNH-VP"}, headers={"If-Match": '"x"'}), 412)
+    assert admin_platform.ldap.get_unit(code).parent_code == "BNH"
+    moved = admin_platform.call(
+        "POST", path, "tuanbv", json={"parent": target}, headers={"If-Match": made.headers["ETag"]}
+    )
+    assert moved.status_code == 200 and moved.json()["parent"] == target
+    person = admin_platform.ldap.get_person(login)
+    assert [u.code for u in person.unit_path] == [code, target, "BNH", "TW"]
+    [entry] = audited(admin_platform, event=AuditEvent.DIRECTORY_UNIT_MOVE, subject=code)
+    assert entry.details == {"before": {"parent": "BNH"}, "after": {"parent": target}}
