@@ -241,8 +241,10 @@ class ScimUsers:
             "given_name": names.get("givenName"),
             "display_name": names.get("display"),
         }
+        renamed = any(v and v != getattr(person, k) for k, v in wanted.items())
         changes = PersonChanges(
-            **{k: v for k, v in wanted.items() if v and v != getattr(person, k)},
+            # a new full name would reset the other names from itself: so every name given goes with it
+            **{k: v for k, v in wanted.items() if v and (renamed if k != "full_name" else v != person.full_name)},
             **{k: (v if v != (getattr(person, k) or "") else None) for k, v in values.items()},
         )
         if changes != PersonChanges():

@@ -219,6 +219,18 @@ def test_a_user_is_provisioned_changed_and_retired(
     assert person.unit.code == "HNI-BTC"  # type: ignore[union-attr]
     assert patched.json()["meta"]["version"] != user["meta"]["version"]
 
+    # a new full name with the same family and given names: they stay as given, not split from the full name
+    names = {"formatted": "Ngô Thị Thu Hà", "familyName": "Ngô", "givenName": "Thu Hà"}
+    renamed = hanoi.call(
+        "PATCH", path, json={"schemas": [PATCH], "Operations": [{"op": "replace", "path": "name", "value": names}]}
+    )
+    assert renamed.status_code == 200, renamed.text
+    person = admin_platform.ldap.get_person(login)
+    assert (person.full_name, person.surname, person.given_name) == ("Ngô Thị Thu Hà", "Ngô", "Thu Hà")
+    formatted = {"op": "replace", "path": "name.formatted", "value": "Ngô Thị Thu Hà Anh"}
+    assert hanoi.call("PATCH", path, json={"schemas": [PATCH], "Operations": [formatted]}).status_code == 200
+    person = admin_platform.ldap.get_person(login)
+    assert (person.full_name, person.surname, person.given_name) == ("Ngô Thị Thu Hà Anh", "Ngô", "Thu Hà")
     replaced = hanoi.call("PUT", path, json=new_user(login, active=False, **{ENTERPRISE: {"department": "HNI-BTC"}}))
     assert replaced.status_code == 200, replaced.text
     person = admin_platform.ldap.get_person(login)
