@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from admin.delegation import Actor
-from admin.errors import NotPermittedError
+from admin.errors import NotPermittedError, OutOfReachError
 from admin.groups import GroupView
 from admin.models import AdminAction
 from admin.scim.errors import ScimError
@@ -84,8 +84,8 @@ class ScimGroups:
         if isinstance(tree, Compare) and tree.op == "eq" and tree.path.attr in ("displayname", "id"):
             try:  # the usual lookup by name: one group, no listing
                 return [self._view(actor, str(tree.value), AdminAction.GROUPS_READ)]
-            except ScimError:
-                return []
+            except OutOfReachError:
+                return []  # a filter that matches nothing within reach: an empty list, not a 404
         return self.groups.list_groups(actor)
 
     def create(self, actor: Actor, body: Any) -> dict[str, Any]:
