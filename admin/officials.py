@@ -20,11 +20,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from admin.delegation import Actor, Delegation
-from admin.errors import AdminError, ConflictError, NotPermittedError, OutOfReachError, TakenError
+from admin.errors import (
+    AdminError,
+    ConflictError,
+    NotPermittedError,
+    OutOfReachError,
+    PreconditionFailedError,
+    TakenError,
+)
 from admin.models import ROOT_UNIT, AdminAction
 from admin.versions import check_version, etag_of
 from antin.kernel.audit import AuditEvent, AuditLog
-from directory.errors import AlreadyExistsError, InvalidInputError
+from directory.errors import AlreadyExistsError, ChangedMeanwhileError, InvalidInputError
 from directory.models import AccountStatus, NewPerson, Person, PersonBrief, PersonChanges
 from directory.names import ascii_fold
 from directory.service import LdapDirectory
@@ -253,15 +260,30 @@ class Officials:
         return WithPassword(person, password if generated else None)
 
     def edit(
-        self, actor: Actor, login: str, changes: PersonChanges, *, if_match: str | None = None, required: bool = False
+        self,
+        actor: Actor,
+        login: str,
+        changes: PersonChanges,
+        *,
+        if_match: str | None = None,
+        required: bool = False,
+        entry_version: str | None = None,
     ) -> Person:
-        """Change an official's name, e-mail, phone, employee number, party card number or position."""
+        """Change an official's name, e-mail, phone, employee number, party card number or position.
+
+        ``entry_version``: the :attr:`Person.version` the caller checked its own version on (SCIM's), so that the
+        directory refuses the write if the entry changed since.
+        """
         person = self._reachable(actor, AdminAction.OFFICIALS_WRITE, login)
         check_version(person_etag(person), if_match, required=required)
+        # the server refuses the write if the entry changed after the read the version was checked on
+        version = entry_version or (person.version if if_match else None)
         try:
-            changed = self.directory.modify_person(person.uid, changes)
+            changed = self.directory.modify_person(person.uid, changes, version=version)
         except AlreadyExistsError as err:
             raise TakenError(f"{err.what} {err.key!r} is already taken") from None
+        except ChangedMeanwhileError:
+            raise PreconditionFailedError(person_etag(self.directory.get_person(person.uid))) from None
         before, after = _difference(person_json(person), person_json(changed))
         if after:
             self.audit.record(

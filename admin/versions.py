@@ -2,9 +2,10 @@
 
 A version is an entity tag (RFC 9110 §8.8.3) computed from what the administrator sees of the resource: any change
 anyone makes to it (through the API, SCIM, the console or the CLI) gives another tag. A change names the tag it was
-made against (``If-Match``); :func:`check_version` refuses it when the resource moved on. The check and the write are
-two LDAP operations, so two changes in the same instant may still both pass; what it stops is the common case of
-an administrator saving a form read minutes ago.
+made against (``If-Match``); :func:`check_version` refuses it when the resource moved on. For an official's edit the
+directory also makes the write conditional on the entry's entryCSN read with the version (an LDAP assertion,
+RFC 4528), so a change that lands between the check and the write is refused too; other changes (a move, a unit
+renamed, a member added) are checked on the read alone.
 """
 
 from __future__ import annotations

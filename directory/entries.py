@@ -47,6 +47,7 @@ PERSON_ATTRS = (
     "pwdAccountLockedTime",
     "pwdReset",
     "modifyTimestamp",  # operational: what SCIM's meta.lastModified says
+    "entryCSN",  # operational: the entry's version, for changes that must not overwrite another's
 )
 UNIT_ATTRS = ("antinUnitCode", "ou", "antinUnitKind", "description")
 GROUP_ATTRS = ("cn", "description", "member", "antinGroupKind", "antinScopeUnitCode")
@@ -162,6 +163,7 @@ def person_from_entry(
         locked=is_locked(entry.first("pwdAccountLockedTime"), lockout_seconds),
         must_change_password=(entry.first("pwdReset") or "").upper() == "TRUE",
         modified_at=generalized_time(entry.first("modifyTimestamp")),
+        version=entry.first("entryCSN"),
     )
 
 

@@ -95,6 +95,7 @@ class Person:
     locked: bool = False
     must_change_password: bool = False
     modified_at: datetime | None = field(default=None, compare=False)  # modifyTimestamp, to the second
+    version: str | None = field(default=None, compare=False)  # entryCSN: changes with every write to the entry
 
     @property
     def active(self) -> bool:

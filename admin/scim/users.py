@@ -188,14 +188,14 @@ class ScimUsers:
         person = self._person(actor, user_id, AdminAction.OFFICIALS_WRITE)
         current = self.resource(person, self.external_ids.get(KIND, person.entry_uuid))
         check_version(current["meta"]["version"], if_match)
-        return self._write(actor, person, current, _user_body(body))
+        return self._write(actor, person, current, _user_body(body), guarded=if_match is not None)
 
     def patch(self, actor: Actor, user_id: str, body: Any, if_match: str | None) -> dict[str, Any]:
         person = self._person(actor, user_id, AdminAction.OFFICIALS_WRITE)
         current = self.resource(person, self.external_ids.get(KIND, person.entry_uuid))
         check_version(current["meta"]["version"], if_match)
         desired = apply_patch({k: v for k, v in current.items() if k != "meta"}, body, MULTI_VALUED)
-        return self._write(actor, person, current, desired)
+        return self._write(actor, person, current, desired, guarded=if_match is not None)
 
     def delete(self, actor: Actor, user_id: str, if_match: str | None) -> None:
         """Retire the official: disabled at once (sessions, tokens, certificates), kept, and gone from SCIM."""
@@ -205,8 +205,11 @@ class ScimUsers:
         )
         self.service.officials.disable(actor, person.uid, AccountStatus.RETIRED)
 
-    def _write(self, actor: Actor, person: Person, current: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
-        """Bring the official from ``current`` to ``desired``: every check first, then each change (audited)."""
+    def _write(
+        self, actor: Actor, person: Person, current: dict[str, Any], desired: dict[str, Any], *, guarded: bool
+    ) -> dict[str, Any]:
+        """Bring the official from ``current`` to ``desired``: every check first, then each change (audited);
+        ``guarded``: the fields' change is refused by the directory if the entry changed since it was read."""
         officials = self.service.officials
         for key in ("userName", "name", "displayName", "active"):
             if _get(current, key) is not None and _get(desired, key) is None:
@@ -248,7 +251,7 @@ class ScimUsers:
             **{k: (v if v != (getattr(person, k) or "") else None) for k, v in values.items()},
         )
         if changes != PersonChanges():
-            officials.edit(actor, person.uid, changes)
+            officials.edit(actor, person.uid, changes, entry_version=person.version if guarded else None)
         if moving:
             assert unit is not None
             officials.move(actor, person.uid, unit)

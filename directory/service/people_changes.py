@@ -136,7 +136,9 @@ class PeopleChangesMixin(PeopleMixin):
             if value and any(value.lower() in (v.lower() for v in e.get(attr)) for e in found):
                 raise AlreadyExistsError(label, value)
 
-    def modify_person(self, uid: str, changes: PersonChanges) -> Person:
+    def modify_person(self, uid: str, changes: PersonChanges, *, version: str | None = None) -> Person:
+        """Change an official; with ``version`` (a :attr:`Person.version` read before) only if nobody changed the
+        entry since, else :class:`ChangedMeanwhileError` and nothing changed (the check is the server's)."""
         person = self.get_person(uid)
         mods: list[Modification] = []
         names: dict[str, str] = {}
@@ -164,9 +166,28 @@ class PeopleChangesMixin(PeopleMixin):
         number = check_optional("employee_number", changes.employee_number)
         if number and number != person.employee_number:
             self._refuse_duplicates(None, None, number)
-        if mods:
+        if mods and version is not None:
+            self._modify_at_version(person, mods, version)
+        elif mods:
             self.pool.run(lambda c: c.modify(person.dn, mods))
         return self.get_person(person.uid)
+
+    def _modify_at_version(self, person: Person, mods: list[Modification], version: str) -> None:
+        """Write ``mods`` only if the entry's entryCSN is still ``version`` (RFC 4528 assertion).
+
+        slapd's unique overlay runs its own search under the operation's controls, where the assertion cannot
+        hold: the changes to unique attributes (mail, employeeNumber) follow in a second operation, right after the
+        guarded one, which also changes the entry's version (so another guarded writer is refused from then on).
+        """
+        unique = {"mail", "employeenumber"}
+        guarded = [m for m in mods if m.attr.lower() not in unique]
+        rest = [m for m in mods if m.attr.lower() in unique]
+        if not guarded:  # nothing else: rewrite the status as it is, only to take the version
+            guarded = [Modification("replace", "antinStatus", [person.status.value])]
+        assertion = filter_format("(entryCSN=%s)", version)
+        self.pool.run(lambda c: c.modify(person.dn, guarded, assertion=assertion))
+        if rest:
+            self.pool.run(lambda c: c.modify(person.dn, rest))
 
     def move_person(self, uid: str, unit_code: str | None) -> Person:
         """Move an official to another unit: the DN changes, entryUUID stays, group memberships follow."""

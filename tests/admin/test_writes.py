@@ -11,18 +11,19 @@ import requests
 from flask import Flask
 
 from admin.delegation import Delegation
+from admin.errors import PreconditionFailedError
 from admin.groups import Groups
-from admin.officials import Officials
+from admin.officials import Officials, person_etag
 from admin.service import AdminService
 from admin.units import Units
 from admin.views import EXTENSION_KEY, register
 from antin.kernel.audit import AuditEvent
 from antin.kernel.audit.service import AuditRecord
 from directory.errors import DirectoryUnavailableError, NotFoundError
-from directory.models import AuthStatus
+from directory.models import AuthStatus, Person, PersonChanges
 from directory.service import LdapDirectory
 from directory.slapd import free_port
-from tests.admin.conftest import AdminPlatform
+from tests.admin.conftest import OPERATOR, AdminPlatform
 from tests.admin.test_api import PROBLEM, problem
 from tests.directory.conftest import PASSWORD, config_for
 
@@ -299,3 +300,26 @@ def test_a_unit_moves_with_its_people_within_reach(admin_platform: AdminPlatform
     assert [u.code for u in person.unit_path] == [code, target, "BNH", "TW"]
     [entry] = audited(admin_platform, event=AuditEvent.DIRECTORY_UNIT_MOVE, subject=code)
     assert entry.details == {"before": {"parent": "BNH"}, "after": {"parent": target}}
+
+
+def test_a_change_landing_between_the_check_and_the_write_is_refused(
+    admin_platform: AdminPlatform, unique: Callable[[str], str]
+) -> None:
+    """Two administrators save in the same instant: the second's version check passed, but the directory itself
+    refuses its write (the entry's entryCSN changed), so the first's change is not silently overwritten."""
+    login = admin_platform.new_official("BNH", unique)
+
+    class Racing(LdapDirectory):
+        def modify_person(self, uid: str, changes: PersonChanges, *, version: str | None = None) -> Person:
+            super().modify_person(uid, PersonChanges(position="Phó Chánh Văn phòng"))  # the other administrator
+            return super().modify_person(uid, changes, version=version)
+
+    racing = Racing(admin_platform.ldap.config)
+    live = admin_platform.instance
+    delegation = Delegation(live.database, live.audit, racing, live.clock.now)
+    officials = Officials(racing, delegation, live.audit, lambda _p, _a: {})
+    etag = person_etag(racing.get_person(login))
+    with pytest.raises(PreconditionFailedError):
+        officials.edit(OPERATOR, login, PersonChanges(position="Chuyên viên"), if_match=etag)
+    assert admin_platform.ldap.get_person(login).position == "Phó Chánh Văn phòng"
+    racing.close()

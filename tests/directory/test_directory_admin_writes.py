@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from directory.errors import InvalidInputError, NotFoundError
+from directory.errors import ChangedMeanwhileError, InvalidInputError, NotFoundError
 from directory.models import NewPerson, PersonChanges
 from directory.service import LdapDirectory
 
@@ -65,3 +65,26 @@ def test_names_may_be_kept_apart_from_the_full_name(
         directory.modify_person(uid, PersonChanges(surname=" "))
     with pytest.raises(InvalidInputError):
         directory.modify_person(uid, PersonChanges(employee_number="a" * 65))
+
+
+def test_a_change_against_an_old_version_is_refused_by_the_server(
+    directory: LdapDirectory, unit: str, unique: Callable[[str], str]
+) -> None:
+    uid = unique("ver")
+    read = directory.create_person(NewPerson(uid=uid, full_name="Lê Văn Tám", unit_code=unit))
+    assert read.version
+    first = directory.modify_person(uid, PersonChanges(position="Chánh Văn phòng"), version=read.version)
+    assert first.version and first.version != read.version
+    with pytest.raises(ChangedMeanwhileError):  # a second administrator saving what they read before
+        directory.modify_person(uid, PersonChanges(position="Chuyên viên"), version=read.version)
+    assert directory.get_person(uid).position == "Chánh Văn phòng"
+    assert directory.modify_person(uid, PersonChanges(position="Chuyên viên"), version=first.version).position == (
+        "Chuyên viên"
+    )
+    # with an e-mail and an employee number (the unique overlay's): checked too, and changed
+    with pytest.raises(ChangedMeanwhileError):
+        directory.modify_person(uid, PersonChanges(mail=f"{uid}@x.vn"), version=first.version)
+    assert directory.get_person(uid).mail is None
+    current = directory.get_person(uid).version
+    changed = directory.modify_person(uid, PersonChanges(mail=f"{uid}@x.vn", employee_number=uid), version=current)
+    assert (changed.mail, changed.employee_number) == (f"{uid}@x.vn", uid)
