@@ -15,7 +15,7 @@ from typing import Any
 
 from admin.scim.errors import ScimError
 
-__all__ = ["AttrPath", "Filter", "matches", "parse_filter", "parse_path", "resolve"]
+__all__ = ["ENTERPRISE", "AttrPath", "Compare", "Filter", "Logical", "matches", "parse_filter", "parse_path", "resolve"]
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CORE_PREFIXES = ("urn:ietf:params:scim:schemas:core:2.0:user:", "urn:ietf:params:scim:schemas:core:2.0:group:")
@@ -203,8 +203,9 @@ def parse_filter(text: str) -> Filter:
     if not parser.tokens:
         raise ScimError.invalid_filter("the filter is empty")
     tree = parser.filter()
-    if parser.peek() is not None:
-        raise ScimError.invalid_filter(f"unexpected {parser.peek()[1]!r} in the filter")  # type: ignore[index]
+    left = parser.peek()
+    if left is not None:
+        raise ScimError.invalid_filter(f"unexpected {left[1]!r} in the filter")
     return tree
 
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from admin.scim.errors import ScimError
-from admin.scim.filters import ENTERPRISE, AttrPath, Filter, matches, parse_filter, parse_path
+from admin.scim.filters import ENTERPRISE, AttrPath, Compare, Filter, Logical, matches, parse_filter, parse_path
 
 __all__ = ["PATCH_OP", "apply_patch"]
 
@@ -112,12 +112,13 @@ def _apply_filtered(
     holder = _holder(resource, target, create=False) or {}
     key = _key(holder, target.attr)
     items = holder.get(key)
-    chosen = [i for i in items if isinstance(i, dict) and matches(i, tree)] if isinstance(items, list) else []
+    listed: list[Any] = items if isinstance(items, list) else []
+    chosen = [i for i in listed if isinstance(i, dict) and matches(i, tree)]
     if op == "remove":
         if not chosen:
             return  # removing what is not there leaves the resource as it is
         if sub is None:
-            holder[key] = [i for i in items if not any(i is c for c in chosen)]  # type: ignore[union-attr]
+            holder[key] = [i for i in listed if not any(i is c for c in chosen)]
         else:
             for item in chosen:
                 item.pop(_key(item, sub.lower()), None)
@@ -141,8 +142,6 @@ def _apply_filtered(
 
 def _seed(tree: Filter) -> dict[str, Any]:
     """The attributes an ``eq`` filter pins (``type eq "work"``), for a value created by a filtered path."""
-    from admin.scim.filters import Compare, Logical
-
     if isinstance(tree, Compare) and tree.op == "eq":
         return {tree.path.attr: tree.value}
     if isinstance(tree, Logical) and tree.op == "and":

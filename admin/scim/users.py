@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from admin.delegation import Actor
+from admin.delegation import Actor, covers
 from admin.errors import NotPermittedError
 from admin.models import ROOT_UNIT, AdminAction
 from admin.officials import NewOfficial
@@ -308,8 +308,6 @@ def _direct_lookup(tree: Filter | None) -> tuple[str, str] | None:
 
 
 def _within(person: Person, tops: list[str] | None) -> bool:
-    from admin.delegation import covers
-
     return tops is None or covers(tops, [u.code for u in person.unit_path])
 
 
