@@ -45,9 +45,10 @@ def _build(instance: Instance) -> AdminService:
     directory = directory_service(instance)
 
     def client_exists(client_id: str) -> bool:
+        """Whether the provider has this client and it is not disabled (its cache: a change is seen at once here)."""
         from idp.oidc.service import get_provider
 
-        return get_provider(instance).clients.get(client_id) is not None
+        return get_provider(instance).clients.active(client_id) is not None
 
     delegation = Delegation(
         instance.database, instance.audit, directory, instance.clock.now, client_exists=client_exists

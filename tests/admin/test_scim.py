@@ -165,6 +165,11 @@ def test_tokens_that_are_not_a_bound_clients_are_refused(admin_platform: AdminPl
     ).json()["access_token"]
     unbound = requests.get(hanoi.url + "/Users", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     scim_error(unbound, 403)
+    # a client the operator disables stops at once, whatever its tokens say
+    disabled = provisioner(admin_platform, "HNI", "Sắp tắt")
+    assert disabled.call("GET", "/Users", params={"count": "1"}).status_code == 200
+    admin_platform.provider.clients.set_disabled(disabled.client_id)
+    scim_error(disabled.call("GET", "/Users", params={"count": "1"}), 401)
 
 
 def test_a_client_is_bound_only_by_someone_holding_the_unit(admin_platform: AdminPlatform, hanoi: Provisioner) -> None:
