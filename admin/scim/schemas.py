@@ -114,7 +114,6 @@ def schemas(base_url: str, departments: list[str] | None = None) -> list[dict[st
                 _attr("value", "The group's id.", mutability="readOnly"),
                 _attr("$ref", "The group's URI.", type_="reference", reference_types=["Group"], mutability="readOnly"),
                 _attr("display", "The group's name.", mutability="readOnly"),
-                _attr("type", "direct.", mutability="readOnly", canonical=["direct", "indirect"]),
             ],
         ),
     ]

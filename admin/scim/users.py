@@ -88,7 +88,8 @@ class ScimUsers:
         body[ENTERPRISE] = {k: v for k, v in body[ENTERPRISE].items() if v is not None}
         if person.groups:
             body["groups"] = [
-                {"value": g, "display": g, "$ref": f"{self.base_url}/Groups/{g}", "type": "direct"}
+                # nested groups resolved: direct and indirect are not told apart, so no "type"
+                {"value": g, "display": g, "$ref": f"{self.base_url}/Groups/{g}"}
                 for g in person.groups
             ]
         meta: dict[str, Any] = {"resourceType": KIND, "location": f"{self.base_url}/Users/{person.entry_uuid}"}
