@@ -3,7 +3,7 @@
 A group scoped to a unit (``antinScopeUnitCode``) belongs to that unit's subtree; a group with no unit belongs to the
 whole directory (a platform administrator's). Members are shown only when they are within the caller's reach (an
 official of another province in a shared group is counted, not named), and a member is added or removed only when
-both the group and the official are within reach.
+both the group and the official are within reach. A group nests in another only when both are within reach.
 """
 
 from __future__ import annotations
@@ -126,6 +126,36 @@ class Groups:
         )
         return self.view(actor, changed)
 
+    def add_group(self, actor: Actor, name: str, child: str, *, if_match: str | None = None) -> GroupView:
+        """Nest the group ``child`` in ``name`` (both within reach); a cycle is refused (400)."""
+        group = self.reachable(actor, AdminAction.GROUPS_MANAGE, name)
+        inner = self.reachable(actor, AdminAction.GROUPS_MANAGE, child)
+        check_version(self.view(actor, group).etag, if_match)
+        changed = self.directory.add_member(group.name, group=inner.name)
+        self.audit.record(
+            AuditEvent.DIRECTORY_GROUP_MEMBER_ADD,
+            actor=actor.name,
+            subject=inner.name,
+            details={"group": group.name, "member_group": inner.name},
+        )
+        return self.view(actor, changed)
+
+    def remove_group(self, actor: Actor, name: str, child: str, *, if_match: str | None = None) -> GroupView:
+        group = self.reachable(actor, AdminAction.GROUPS_MANAGE, name)
+        inner = self.reachable(actor, AdminAction.GROUPS_MANAGE, child)
+        check_version(self.view(actor, group).etag, if_match)
+        try:
+            changed = self.directory.remove_member(group.name, group=inner.name)
+        except NotFoundError:
+            raise OutOfReachError("member", child) from None
+        self.audit.record(
+            AuditEvent.DIRECTORY_GROUP_MEMBER_REMOVE,
+            actor=actor.name,
+            subject=inner.name,
+            details={"group": group.name, "member_group": inner.name},
+        )
+        return self.view(actor, changed)
+
     # -- inside ---------------------------------------------------------------------------------------------
 
     def _official(self, actor: Actor, login: str) -> Person:
@@ -155,18 +185,28 @@ class Groups:
     def view(self, actor: Actor, group: Group) -> GroupView:
         """The group as ``actor`` may see it (members outside their reach counted, not named)."""
         reach = self.delegation.units_holding(actor, AdminAction.OFFICIALS_READ)
+        group_reach = self.delegation.units_holding(actor, AdminAction.GROUPS_READ)
         logins: list[str] = []
         nested: list[str] = []
         hidden = 0
         for dn in group.members:
             name = explode_dn(dn)[0][1]
             if self.directory.names.is_group_dn(dn):
-                nested.append(name)
+                if covers(group_reach, self._unit_path(self._group_unit(name))):
+                    nested.append(name)
+                else:
+                    hidden += 1
             elif covers(reach, self.directory.names.unit_codes_above(dn)):
                 logins.append(name)
             else:
                 hidden += 1
         return GroupView(group, tuple(sorted(logins)), tuple(sorted(nested)), hidden)
+
+    def _group_unit(self, name: str) -> str | None:
+        try:
+            return self.directory.get_group(name).unit_code
+        except NotFoundError:
+            return None
 
 
 def _logins(group: Group) -> set[str]:

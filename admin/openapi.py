@@ -155,12 +155,24 @@ _WRITE_PATHS: dict[str, Any] = {
     "/api/admin/groups/{cn}/members": {
         "get": _operation("The group's direct members", "adminGroupMembers", _ONE_GROUP, parameters=[_CN]),
         "post": _operation(
-            "Add an official to the group",
+            "Add an official to the group, or nest a group in it (both within reach; a cycle is refused)",
             "adminAddGroupMember",
             {**_ONE_GROUP, **_CHANGE_REFUSALS},
             parameters=[_CN, _IF_MATCH],
             requestBody=_body("AdminMember"),
         ),
+    },
+    "/api/admin/groups/{cn}/groups/{member}": {
+        "delete": _operation(
+            "Take a nested group out of the group",
+            "adminRemoveNestedGroup",
+            {**_ONE_GROUP, **_CHANGE_REFUSALS},
+            parameters=[
+                _CN,
+                {"name": "member", "in": "path", "required": True, "schema": {"type": "string"}},
+                _IF_MATCH,
+            ],
+        )
     },
     "/api/admin/groups/{cn}/members/{login}": {
         "delete": _operation(
@@ -260,7 +272,11 @@ _WRITE_SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/AdminGroup"}}},
     },
-    "AdminMember": {"type": "object", "properties": {"login": _STRING}, "required": ["login"]},
+    "AdminMember": {
+        "type": "object",
+        "description": "An official (login) or a group to nest (group): one of the two.",
+        "properties": {"login": _STRING, "group": _STRING},
+    },
 }
 
 OPENAPI: dict[str, Any] = {

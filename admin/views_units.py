@@ -103,10 +103,22 @@ def group_members(cn: str) -> Response:
 
 @bp.post("/groups/<cn>/members")
 def add_group_member(cn: str) -> Response:
-    login = text_field(json_body(), "login", required=True) or ""
-    return _group(state().service.groups.add_member(actor(), cn, login, if_match=if_match()))
+    """Add an official (``login``) or nest a group (``group``)."""
+    body = json_body()
+    login, group = text_field(body, "login"), text_field(body, "group")
+    if (login is None) == (group is None):
+        raise InvalidInputError("body", "give either login (an official) or group (a group to nest)")
+    groups = state().service.groups
+    if group is not None:
+        return _group(groups.add_group(actor(), cn, group, if_match=if_match()))
+    return _group(groups.add_member(actor(), cn, login or "", if_match=if_match()))
 
 
 @bp.delete("/groups/<cn>/members/<login>")
 def remove_group_member(cn: str, login: str) -> Response:
     return _group(state().service.groups.remove_member(actor(), cn, login, if_match=if_match()))
+
+
+@bp.delete("/groups/<cn>/groups/<member>")
+def remove_nested_group(cn: str, member: str) -> Response:
+    return _group(state().service.groups.remove_group(actor(), cn, member, if_match=if_match()))

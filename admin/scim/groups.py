@@ -2,7 +2,7 @@
 
 ``id`` and ``displayName`` are the group's name (cn, which names its entry: it cannot change, and must be 1-64 of
 a-z, 0-9, '.', '_', '-'). A group made by a client belongs to the client's unit. Members are users (by their id, the
-entryUUID); only those within the client's units are shown or changed, and a nested group is shown, not written.
+entryUUID) and groups (``type`` Group, by name); only those within the client's units are shown or changed.
 """
 
 from __future__ import annotations
@@ -99,9 +99,14 @@ class ScimGroups:
         if tops is not None and len(tops) != 1:
             raise ScimError.invalid_value("this client holds several units: create its groups with the admin API")
         wanted = self._member_logins(actor, data)  # every member checked before the group is made
+        nested = _nested(data)
+        for child in nested:
+            self.groups.reachable(actor, AdminAction.GROUPS_MANAGE, child)
         view = self.groups.create(actor, name, tops[0] if tops else None)
         for login in wanted:
             view = self.groups.add_member(actor, view.group.name, login)
+        for child in nested:
+            view = self.groups.add_group(actor, view.group.name, child)
         external_id = _external_id(data)
         self.external_ids.put(KIND, view.group.name, external_id)
         return self.resource(view, external_id)
@@ -129,15 +134,17 @@ class ScimGroups:
         name = _get(desired, "displayName")
         if name is not None and name != view.group.name:
             raise ScimError.mutability("displayName cannot change: it names the group's entry")
-        nested = sorted(str(_get(m, "value")) for m in _get(desired, "members") or [] if _get(m, "type") == "Group")
-        if nested != sorted(view.groups):
-            raise ScimError.mutability("nested groups are shown, not changed, through SCIM")
         wanted = set(self._member_logins(actor, desired))
-        present = set(view.logins)
+        nested = set(_nested(desired))
+        present, present_nested = set(view.logins), set(view.groups)
         for login in sorted(wanted - present):
             view = self.groups.add_member(actor, view.group.name, login)
+        for child in sorted(nested - present_nested):
+            view = self.groups.add_group(actor, view.group.name, child)
         for login in sorted(present - wanted):
             view = self.groups.remove_member(actor, view.group.name, login)
+        for child in sorted(present_nested - nested):
+            view = self.groups.remove_group(actor, view.group.name, child)
         external_id = _external_id(desired)
         if external_id != current.get("externalId"):
             self.external_ids.put(KIND, view.group.name, external_id)
@@ -166,6 +173,11 @@ class ScimGroups:
             return self.groups.get(actor, group_id)
         group = self.groups.reachable(actor, action, group_id)
         return self.groups.view(actor, group)
+
+
+def _nested(data: Mapping[str, Any]) -> list[str]:
+    """The groups (by id, their name) the body names as members (``type`` Group)."""
+    return [str(_get(m, "value")) for m in _get(data, "members") or [] if _get(m, "type") == "Group"]
 
 
 def _group_body(body: Any) -> dict[str, Any]:

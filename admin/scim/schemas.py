@@ -136,7 +136,7 @@ def schemas(base_url: str, departments: list[str] | None = None) -> list[dict[st
         ),
         _attr(
             "members",
-            "Users of the client's units (nested groups are shown, not written).",
+            "Users and groups (type Group: nested) of the client's units.",
             type_="complex",
             multi=True,
             sub=[

@@ -321,6 +321,24 @@ def test_groups_and_their_members(
     removed = hanoi.call("PATCH", f"/Groups/{name}", json=remove)
     assert removed.status_code == 200 and "members" not in removed.json()
     assert name not in admin_platform.ldap.get_person("tuyetct").groups
+    # a group nested through SCIM: within reach only
+    child = unique("con-")
+    assert hanoi.call("POST", "/Groups", json={"schemas": [GROUP], "displayName": child}).status_code == 201
+    nest = {
+        "schemas": [PATCH],
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": child, "type": "Group"}]}],
+    }
+    nested = hanoi.call("PATCH", f"/Groups/{name}", json=nest)
+    assert nested.status_code == 200, nested.text
+    assert [m["value"] for m in nested.json()["members"]] == [child]
+    bnh = {
+        "schemas": [PATCH],
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": "ky-so-bnh", "type": "Group"}]}],
+    }
+    scim_error(hanoi.call("PATCH", f"/Groups/{name}", json=bnh), 404)
+    unnest = {"schemas": [PATCH], "Operations": [{"op": "remove", "path": f'members[value eq "{child}"]'}]}
+    assert "members" not in hanoi.call("PATCH", f"/Groups/{name}", json=unnest).json()
+    assert admin_platform.ldap.get_group(name).members == ()
     found = hanoi.call("GET", "/Groups", params={"filter": f'externalId eq "g-{name}"'}).json()
     assert [g["id"] for g in found["Resources"]] == [name]
     assert hanoi.call("DELETE", f"/Groups/{name}").status_code == 204

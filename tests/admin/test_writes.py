@@ -323,3 +323,24 @@ def test_a_change_landing_between_the_check_and_the_write_is_refused(
         officials.edit(OPERATOR, login, PersonChanges(position="Chuyên viên"), if_match=etag)
     assert admin_platform.ldap.get_person(login).position == "Phó Chánh Văn phòng"
     racing.close()
+
+
+def test_groups_nest_within_reach_and_never_in_a_cycle(
+    admin_platform: AdminPlatform, unique: Callable[[str], str]
+) -> None:
+    outer, inner = unique("ngoai-"), unique("trong-")
+    for name in (outer, inner):
+        admin_platform.ldap.create_group(name, "Nhóm thử", unit_code="BNH-VP")
+    members = f"/api/admin/groups/{outer}/members"
+    nested = admin_platform.call("POST", members, "tuanbv", json={"group": inner})
+    assert nested.status_code == 200, nested.text
+    assert nested.json()["members"]["groups"] == [inner]
+    problem(admin_platform.call("POST", f"/api/admin/groups/{inner}/members", "tuanbv", json={"group": outer}), 400)
+    problem(admin_platform.call("POST", members, "tuanbv", json={"group": "ky-so-hni"}), 404)  # Hà Nội's group
+    problem(admin_platform.call("POST", members, "tuanbv", json={"group": inner, "login": "hoalt"}), 400)
+    # Hà Nội's administrator does not see the group
+    problem(admin_platform.call("GET", f"/api/admin/groups/{outer}", "hieunm"), 404)
+    removed = admin_platform.call("DELETE", f"/api/admin/groups/{outer}/groups/{inner}", "tuanbv")
+    assert removed.status_code == 200 and removed.json()["members"]["groups"] == []
+    problem(admin_platform.call("DELETE", f"/api/admin/groups/{outer}/groups/{inner}", "tuanbv"), 404)
+    assert admin_platform.ldap.get_group(outer).members == ()
