@@ -73,11 +73,13 @@ class Groups:
     def get(self, actor: Actor, name: str) -> GroupView:
         return self.view(actor, self.reachable(actor, AdminAction.GROUPS_READ, name))
 
-    def create(self, actor: Actor, name: str, unit_code: str | None, description: str = "") -> GroupView:
-        """A new group scoped to ``unit_code`` (None: the whole directory, a platform administrator's)."""
+    def create(
+        self, actor: Actor, name: str, unit_code: str | None, description: str = "", *, is_role: bool = False
+    ) -> GroupView:
+        """A new group (or role) scoped to ``unit_code`` (None: the whole directory, a platform administrator's)."""
         self.delegation.authorize_unit(actor, AdminAction.GROUPS_MANAGE, unit_code or ROOT_UNIT)
         try:
-            group = self.directory.create_group(name, description, unit_code=unit_code)
+            group = self.directory.create_group(name, description, is_role=is_role, unit_code=unit_code)
         except AlreadyExistsError:
             raise TakenError(f"group {name!r} already exists") from None
         self.audit.record(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from admin.openapi_schemas import WRITE_SCHEMAS
+
 __all__ = ["OPENAPI"]
 
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
@@ -149,9 +151,23 @@ _WRITE_PATHS: dict[str, Any] = {
             "adminListGroups",
             {"200": _json("AdminGroups", "The groups."), "404": _problem("The unit is not within reach."), **_REFUSALS},
             parameters=[_UNIT_QUERY],
-        )
+        ),
+        "post": _operation(
+            "Create a group (or a role) of a unit within the caller's reach",
+            "adminCreateGroup",
+            {"201": _json_etag("AdminGroup", "The new group."), **_ONE_GROUP, **_CHANGE_REFUSALS},
+            requestBody=_body("AdminNewGroup"),
+        ),
     },
-    "/api/admin/groups/{cn}": {"get": _operation("Read one group", "adminGetGroup", _ONE_GROUP, parameters=[_CN])},
+    "/api/admin/groups/{cn}": {
+        "get": _operation("Read one group", "adminGetGroup", _ONE_GROUP, parameters=[_CN]),
+        "delete": _operation(
+            "Delete a group (refused while it has members outside the caller's reach)",
+            "adminDeleteGroup",
+            {"204": {"description": "Deleted."}, **_ONE_GROUP, **_CHANGE_REFUSALS},
+            parameters=[_CN, _IF_MATCH],
+        ),
+    },
     "/api/admin/groups/{cn}/members": {
         "get": _operation("The group's direct members", "adminGroupMembers", _ONE_GROUP, parameters=[_CN]),
         "post": _operation(
@@ -181,101 +197,6 @@ _WRITE_PATHS: dict[str, Any] = {
             {**_ONE_GROUP, **_CHANGE_REFUSALS},
             parameters=[_CN, _LOGIN, _IF_MATCH],
         )
-    },
-}
-
-_STRING = {"type": "string"}
-_NULLABLE = {"type": ["string", "null"]}
-_WRITE_SCHEMAS: dict[str, Any] = {
-    "AdminNewOfficial": {
-        "type": "object",
-        "properties": {
-            "login": _STRING,
-            "full_name": _STRING,
-            "unit": {"type": "string", "description": "Unit code; '*' or absent: outside every unit (root only)."},
-            "mail": _STRING,
-            "phone": _STRING,
-            "employee_number": _STRING,
-            "party_card_number": _STRING,
-            "position": _STRING,
-            "password": {"type": "string", "description": "Absent: one is made, returned once, changed at login."},
-            "status": {"enum": ["active", "suspended", "retired"]},
-        },
-        "required": ["login", "full_name"],
-    },
-    "AdminOfficialChange": {
-        "type": "object",
-        "description": "Fields to change; null or an empty string removes an optional one.",
-        "properties": {
-            "full_name": _STRING,
-            "mail": _NULLABLE,
-            "phone": _NULLABLE,
-            "employee_number": _NULLABLE,
-            "party_card_number": _NULLABLE,
-            "position": _NULLABLE,
-        },
-    },
-    "AdminOfficialWithPassword": {
-        "allOf": [
-            {"$ref": "#/components/schemas/AdminOfficial"},
-            {"type": "object", "properties": {"password": _NULLABLE}},
-        ]
-    },
-    "AdminMove": {"type": "object", "properties": {"unit": _STRING}, "required": ["unit"]},
-    "AdminUnit": {
-        "type": "object",
-        "properties": {
-            "code": _STRING,
-            "name": _STRING,
-            "kind": _STRING,
-            "parent": _NULLABLE,
-            "description": _STRING,
-        },
-        "required": ["code", "name", "kind", "parent"],
-    },
-    "AdminUnits": {
-        "type": "object",
-        "properties": {
-            "items": {"type": "array", "items": {"$ref": "#/components/schemas/AdminUnit"}},
-            "tree": {"type": "array", "items": {"type": "object"}},
-        },
-    },
-    "AdminNewUnit": {
-        "type": "object",
-        "properties": {"code": _STRING, "name": _STRING, "kind": _STRING, "parent": _STRING, "description": _STRING},
-        "required": ["code", "name"],
-    },
-    "AdminUnitMove": {
-        "type": "object",
-        "properties": {"parent": {"type": "string", "description": "The new parent's code; '*': to the top."}},
-        "required": ["parent"],
-    },
-    "AdminUnitChange": {"type": "object", "properties": {"name": _STRING, "description": _STRING}},
-    "AdminGroup": {
-        "type": "object",
-        "properties": {
-            "name": _STRING,
-            "description": _STRING,
-            "role": {"type": "boolean"},
-            "unit": _NULLABLE,
-            "members": {
-                "type": "object",
-                "properties": {
-                    "officials": {"type": "array", "items": _STRING},
-                    "groups": {"type": "array", "items": _STRING},
-                    "hidden": {"type": "integer", "description": "Members outside the caller's units."},
-                },
-            },
-        },
-    },
-    "AdminGroups": {
-        "type": "object",
-        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/AdminGroup"}}},
-    },
-    "AdminMember": {
-        "type": "object",
-        "description": "An official (login) or a group to nest (group): one of the two.",
-        "properties": {"login": _STRING, "group": _STRING},
     },
 }
 
@@ -420,7 +341,7 @@ OPENAPI: dict[str, Any] = {
                 },
                 "required": ["items", "next_cursor"],
             },
-            **_WRITE_SCHEMAS,
+            **WRITE_SCHEMAS,
         },
     },
 }

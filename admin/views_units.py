@@ -90,9 +90,36 @@ def list_groups() -> Response:
     return jsonify({"items": [v.as_json() for v in views]})
 
 
+@bp.post("/groups")
+def create_group() -> Response:
+    """A group (or with ``"role": true`` a role) of a unit within reach."""
+    body = json_body()
+    unit = text_field(body, "unit")
+    is_role = body.get("role", False)
+    if not isinstance(is_role, bool):
+        raise InvalidInputError("role", "must be true or false")
+    view = state().service.groups.create(
+        actor(),
+        text_field(body, "name", required=True) or "",
+        None if unit in (None, "*") else unit,
+        text_field(body, "description") or "",
+        is_role=is_role,
+    )
+    response = _group(view, 201)
+    response.headers["Location"] = f"/api/admin/groups/{view.group.name}"
+    return response
+
+
 @bp.get("/groups/<cn>")
 def get_group(cn: str) -> Response:
     return _group(state().service.groups.get(actor(), cn))
+
+
+@bp.delete("/groups/<cn>")
+def delete_group(cn: str) -> Response:
+    """Delete a group; refused (409) while it has members outside the caller's reach."""
+    state().service.groups.delete(actor(), cn, if_match=if_match())
+    return Response(status=204)
 
 
 @bp.get("/groups/<cn>/members")

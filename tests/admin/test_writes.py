@@ -325,12 +325,18 @@ def test_a_change_landing_between_the_check_and_the_write_is_refused(
     racing.close()
 
 
-def test_groups_nest_within_reach_and_never_in_a_cycle(
+def test_groups_are_made_nested_and_deleted_within_reach(
     admin_platform: AdminPlatform, unique: Callable[[str], str]
 ) -> None:
     outer, inner = unique("ngoai-"), unique("trong-")
     for name in (outer, inner):
-        admin_platform.ldap.create_group(name, "Nhóm thử", unit_code="BNH-VP")
+        made = admin_platform.call("POST", "/api/admin/groups", "tuanbv", json={"name": name, "unit": "BNH-VP"})
+        assert made.status_code == 201 and made.headers["Location"] == f"/api/admin/groups/{name}", made.text
+    assert admin_platform.ldap.get_group(outer).unit_code == "BNH-VP"
+    taken = admin_platform.call("POST", "/api/admin/groups", "tuanbv", json={"name": outer, "unit": "BNH"})
+    problem(taken, 409)
+    problem(admin_platform.call("POST", "/api/admin/groups", "tuanbv", json={"name": unique("x"), "unit": "HNI"}), 404)
+    problem(admin_platform.call("POST", "/api/admin/groups", "tuanbv", json={"name": "Có Dấu", "unit": "BNH"}), 400)
     members = f"/api/admin/groups/{outer}/members"
     nested = admin_platform.call("POST", members, "tuanbv", json={"group": inner})
     assert nested.status_code == 200, nested.text
@@ -344,3 +350,10 @@ def test_groups_nest_within_reach_and_never_in_a_cycle(
     assert removed.status_code == 200 and removed.json()["members"]["groups"] == []
     problem(admin_platform.call("DELETE", f"/api/admin/groups/{outer}/groups/{inner}", "tuanbv"), 404)
     assert admin_platform.ldap.get_group(outer).members == ()
+    problem(admin_platform.call("DELETE", f"/api/admin/groups/{outer}", "hieunm"), 404)
+    problem(admin_platform.call("DELETE", f"/api/admin/groups/{outer}", "tuanbv", headers={"If-Match": '"x"'}), 412)
+    assert admin_platform.call("DELETE", f"/api/admin/groups/{outer}", "tuanbv").status_code == 204
+    with pytest.raises(NotFoundError):
+        admin_platform.ldap.get_group(outer)
+    events = [e.event for e in audited(admin_platform, subject=outer)]
+    assert events[0] == AuditEvent.DIRECTORY_GROUP_CREATE and events[-1] == AuditEvent.DIRECTORY_GROUP_DELETE
