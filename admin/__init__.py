@@ -19,8 +19,9 @@ __all__ = ["init_app"]
 
 
 def init_app(app: Flask, instance: Instance | None = None) -> None:
-    """Register ``/api/admin`` on ``app`` (access tokens checked like the signing API's, RFC 9068) and the console
-    at ``/admin`` (a first-party relying party of the platform's provider)."""
+    """Register ``/api/admin`` and SCIM's ``/scim/v2`` on ``app`` (their access tokens checked like the signing
+    API's, RFC 9068) and the console at ``/admin`` (a first-party relying party of the platform's provider)."""
+    import admin.views_units  # noqa: F401 (its routes join the blueprint of admin.views)
     from admin.service import admin_service
     from admin.views import register
     from idp.oidc import DPOP_ALGS, resource_server_checks
@@ -35,9 +36,12 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
         dpop_algs=DPOP_ALGS,
         clock=lambda: instance.clock.now().timestamp(),
     )
-    register(app, admin_service(instance), verifier)
+    service = admin_service(instance)
+    register(app, service, verifier)
     from admin.console import init_console
+    from admin.scim import init_scim
 
+    init_scim(app, instance, service)
     init_console(app, instance)
     if "antin.openapi" in app.extensions:
         from admin.openapi import OPENAPI

@@ -42,15 +42,24 @@ def admin() -> None:
 
 
 @admin.command("grant")
-@click.argument("login")
+@click.argument("login", required=False)
+@click.option("--client", "client_id", default=None, help="An OIDC client (SCIM provisioning) instead of an official.")
 @click.option("--role", required=True, type=ROLE_CHOICE, help="The role to give.")
 @click.option("--unit", required=True, help=f"Code of the unit whose subtree it covers ({ROOT_UNIT}: everything).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def grant(instance: Instance, login: str, role: str, unit: str, as_json: bool) -> None:
-    """Give the official LOGIN a role on a unit (platform-admin only on the root, *)."""
+def grant(instance: Instance, login: str | None, client_id: str | None, role: str, unit: str, as_json: bool) -> None:
+    """Give the official LOGIN a role on a unit (platform-admin only on the root, *); or bind the OIDC client
+    --client to a unit with the role provisioner (its client_credentials tokens with the scope scim)."""
+    if (login is None) == (client_id is None):
+        raise click.UsageError("give either LOGIN or --client")
+    delegation = admin_service(instance).delegation
     try:
-        view = admin_service(instance).delegation.grant(_operator(), login, role, unit)
+        if client_id is not None:
+            view = delegation.grant_client(_operator(), client_id, role, unit)
+        else:
+            assert login is not None
+            view = delegation.grant(_operator(), login, role, unit)
     except (AdminError, DirectoryError) as err:
         raise click.ClickException(str(err)) from None
     _show([view], as_json)

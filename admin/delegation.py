@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from admin.errors import GrantRefusedError, NotPermittedError, OutOfReachError, UnknownGrantError
-from admin.models import ROLE_ACTIONS, ROOT_UNIT, AdminAction, AdminGrant, AdminRole, GrantView
+from admin.models import ROLE_ACTIONS, ROOT_UNIT, AdminAction, AdminGrant, AdminRole, GrantView, client_subject
 from antin.kernel.audit import AuditEvent, AuditLog
 from antin.kernel.database import Database
 from directory.errors import InvalidInputError, NotFoundError
@@ -49,12 +49,19 @@ class Delegation:
     """The grants table and the authorisation check."""
 
     def __init__(
-        self, database: Database, audit: AuditLog, directory: LdapDirectory, clock: Callable[[], datetime]
+        self,
+        database: Database,
+        audit: AuditLog,
+        directory: LdapDirectory,
+        clock: Callable[[], datetime],
+        *,
+        client_exists: Callable[[str], bool] = lambda _client_id: False,
     ) -> None:
         self.database = database
         self.audit = audit
         self.directory = directory
         self.clock = clock
+        self.client_exists = client_exists  # whether the OpenID provider knows a client (for grants to clients)
 
     # -- the check ------------------------------------------------------------------------------------------
 
@@ -121,13 +128,29 @@ class Delegation:
         grantee = self.directory.find_by_uid(login)
         if grantee is None:
             raise OutOfReachError("official", login)
+        if role is AdminRole.PROVISIONER:
+            raise GrantRefusedError(f"{role.value} is a role for OIDC clients (--client), not for officials")
+        return self._grant(actor, grantee.entry_uuid, grantee.uid, role, unit_code)
+
+    def grant_client(self, actor: Actor, client_id: str, role: AdminRole | str, unit_code: str) -> GrantView:
+        """Bind an OIDC client (a SCIM provisioning client) to a unit's subtree: it acts there like an administrator
+        holding ``role`` (``provisioner``), through client_credentials tokens. Only within what ``actor`` holds."""
+        role = _role(role)
+        if role is not AdminRole.PROVISIONER:
+            raise GrantRefusedError(f"a client is granted {AdminRole.PROVISIONER.value} only")
+        subject = client_subject(client_id)
+        if not self.client_exists(client_id) or len(subject) > 64:
+            raise GrantRefusedError(f"no OIDC client {client_id!r}")
+        return self._grant(actor, subject, client_id, role, unit_code)
+
+    def _grant(self, actor: Actor, subject: str, name: str, role: AdminRole, unit_code: str) -> GrantView:
         if role is AdminRole.PLATFORM_ADMIN and unit_code != ROOT_UNIT:
             raise GrantRefusedError(f"{role.value} is granted on the root ({ROOT_UNIT}) only")
         if unit_code != ROOT_UNIT:
             unit_code = self._existing_unit(actor, unit_code)
         self._check_may_grant(actor, role, unit_code)
         row = AdminGrant(
-            subject=grantee.entry_uuid,
+            subject=subject,
             role=role.value,
             unit_code=unit_code,
             granted_by=actor.name,
@@ -139,12 +162,12 @@ class Delegation:
                 s.flush()
                 grant_id = row.id
         except IntegrityError:
-            raise GrantRefusedError(f"{grantee.uid} already holds {role.value} on {unit_code}") from None
+            raise GrantRefusedError(f"{name} already holds {role.value} on {unit_code}") from None
         self.audit.record(
             AuditEvent.ADMIN_GRANT_ADD,
             actor=actor.name,
-            subject=grantee.uid,
-            details={"grant": grant_id, "role": role.value, "unit": unit_code, "administrator": grantee.entry_uuid},
+            subject=name,
+            details={"grant": grant_id, "role": role.value, "unit": unit_code, "administrator": subject},
         )
         return self._view(grant_id)
 

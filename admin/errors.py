@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-__all__ = ["AdminError", "GrantRefusedError", "NotPermittedError", "OutOfReachError", "UnknownGrantError"]
+__all__ = [
+    "AdminError",
+    "ConflictError",
+    "GrantRefusedError",
+    "NotPermittedError",
+    "OutOfReachError",
+    "PreconditionFailedError",
+    "PreconditionRequiredError",
+    "TakenError",
+    "UnknownGrantError",
+]
 
 
 class AdminError(Exception):
@@ -52,3 +62,35 @@ class UnknownGrantError(AdminError):
     def __init__(self, grant_id: int) -> None:
         self.grant_id = grant_id
         super().__init__(f"no grant {grant_id}")
+
+
+class ConflictError(AdminError):
+    """The change would clash with what exists: a login, e-mail, employee number or unit code already taken."""
+
+    status = 409
+    code = "conflict"
+
+
+class TakenError(ConflictError):
+    """A login, e-mail, employee number, unit code or group name someone already has."""
+
+
+class PreconditionFailedError(AdminError):
+    """The caller's copy (its ETag, If-Match) is not the current one: someone changed the target meanwhile."""
+
+    status = 412
+    code = "precondition-failed"
+
+    def __init__(self, current: str) -> None:
+        self.current = current
+        super().__init__("the resource changed since you read it: read it again and redo your change")
+
+
+class PreconditionRequiredError(AdminError):
+    """A change that must name the version it was made against (If-Match) came without one."""
+
+    status = 428
+    code = "precondition-required"
+
+    def __init__(self) -> None:
+        super().__init__("send If-Match with the ETag of the version you read")

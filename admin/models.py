@@ -15,7 +15,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from antin.kernel.database import Base
 
-__all__ = ["ROLE_ACTIONS", "ROOT_UNIT", "AdminAction", "AdminGrant", "AdminRole", "GrantView"]
+__all__ = [
+    "CLIENT_SUBJECT_PREFIX",
+    "ROLE_ACTIONS",
+    "ROOT_UNIT",
+    "AdminAction",
+    "AdminGrant",
+    "AdminRole",
+    "GrantView",
+    "ScimExternalId",
+    "client_subject",
+]
 
 ROOT_UNIT = "*"  # the whole directory: every unit, and officials outside any unit
 
@@ -26,6 +36,7 @@ class AdminRole(enum.StrEnum):
     AUDITOR = "auditor"  # kiểm tra viên: reads, changes nothing
     CERTIFICATE_OFFICER = "certificate-officer"  # cán bộ chứng thư số: officials' and seals' certificates
     CLIENT_MANAGER = "client-manager"  # quản lý ứng dụng: OIDC clients
+    PROVISIONER = "provisioner"  # a SCIM provisioning client (an OIDC client, not an official): people and groups
 
 
 class AdminAction(enum.StrEnum):
@@ -34,17 +45,30 @@ class AdminAction(enum.StrEnum):
     OFFICIALS_READ = "officials:read"
     OFFICIALS_DISABLE = "officials:disable"  # disable and enable
     OFFICIALS_SECURITY = "officials:security"  # sign their SSO sessions out, reset their second factors
+    OFFICIALS_WRITE = "officials:write"  # create, edit, move, unlock, reset the password
     UNITS_READ = "units:read"
+    UNITS_WRITE = "units:write"  # create and rename units
+    GROUPS_READ = "groups:read"
+    GROUPS_MANAGE = "groups:manage"  # create and delete groups, add and remove members
     AUDIT_READ = "audit:read"
     CERTIFICATES_MANAGE = "certificates:manage"
     CLIENTS_MANAGE = "clients:manage"
     GRANTS_MANAGE = "grants:manage"  # give or take away roles (only roles whose every action one holds there)
 
 
-_READ = frozenset({AdminAction.OFFICIALS_READ, AdminAction.UNITS_READ})
+_READ = frozenset({AdminAction.OFFICIALS_READ, AdminAction.UNITS_READ, AdminAction.GROUPS_READ})
+_WRITE = frozenset(
+    {
+        AdminAction.OFFICIALS_DISABLE,
+        AdminAction.OFFICIALS_WRITE,
+        AdminAction.UNITS_WRITE,
+        AdminAction.GROUPS_MANAGE,
+    }
+)
 ROLE_ACTIONS: dict[AdminRole, frozenset[AdminAction]] = {
     AdminRole.PLATFORM_ADMIN: frozenset(AdminAction),
     AdminRole.UNIT_ADMIN: _READ
+    | _WRITE
     | {
         AdminAction.OFFICIALS_DISABLE,
         AdminAction.OFFICIALS_SECURITY,
@@ -54,7 +78,15 @@ ROLE_ACTIONS: dict[AdminRole, frozenset[AdminAction]] = {
     AdminRole.AUDITOR: _READ | {AdminAction.AUDIT_READ},
     AdminRole.CERTIFICATE_OFFICER: _READ | {AdminAction.CERTIFICATES_MANAGE},
     AdminRole.CLIENT_MANAGER: frozenset({AdminAction.CLIENTS_MANAGE}),
+    AdminRole.PROVISIONER: _READ | (_WRITE - {AdminAction.UNITS_WRITE}),
 }
+
+CLIENT_SUBJECT_PREFIX = "client:"  # a grant's subject naming an OIDC client (a provisioning client), not an official
+
+
+def client_subject(client_id: str) -> str:
+    """The grant subject of an OIDC client: it cannot be an official's, whose subjects are entryUUIDs."""
+    return CLIENT_SUBJECT_PREFIX + client_id
 
 
 class AdminGrant(Base):
@@ -64,11 +96,23 @@ class AdminGrant(Base):
     __table_args__ = (UniqueConstraint("subject", "role", "unit_code"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    subject: Mapped[str] = mapped_column(String(64), index=True)  # the administrator's entryUUID (OIDC sub)
+    subject: Mapped[str] = mapped_column(String(64), index=True)  # an entryUUID (OIDC sub), or "client:<client_id>"
     role: Mapped[str] = mapped_column(String(32))
     unit_code: Mapped[str] = mapped_column(String(64))  # a unit's code, or ROOT_UNIT
     granted_by: Mapped[str] = mapped_column(String(128))  # an administrator's sub, or "cli:<user>"
     granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ScimExternalId(Base):
+    """The externalId a SCIM client gave a user or group (RFC 7643 §3.1): the directory has no place for it."""
+
+    __tablename__ = "scim_external_id"
+    __table_args__ = (UniqueConstraint("resource_type", "resource_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resource_type: Mapped[str] = mapped_column(String(16))  # "User" or "Group"
+    resource_id: Mapped[str] = mapped_column(String(64))  # a user's entryUUID, a group's cn
+    external_id: Mapped[str] = mapped_column(String(256), index=True)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """The administration service of one instance, reached with ``admin_service(instance)``.
 
 It puts together :class:`~admin.delegation.Delegation` (grants and the authorisation check),
-:class:`~admin.officials.Officials`, :class:`~admin.security.OfficialSecurity` (sessions, second factors, security
-events), :class:`~admin.audit.AuditSearch` and :class:`~admin.clients.Clients`, over the directory, the OpenID
-provider (to end sessions and revoke tokens), idp/mfa and the signing service (to revoke certificates). The console,
-the API and the CLI all call it, so a check made here is made for all of them.
+:class:`~admin.officials.Officials`, :class:`~admin.units.Units`, :class:`~admin.groups.Groups`,
+:class:`~admin.security.OfficialSecurity` (sessions, second factors, security events), :class:`~admin.audit.AuditSearch`
+and :class:`~admin.clients.Clients`, over the directory, the OpenID provider (to end sessions and revoke tokens),
+idp/mfa and the signing service (to revoke certificates). The console, the API, SCIM and the CLI all call it, so a
+check made here is made for all of them.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 from admin.audit import AuditSearch
 from admin.clients import Clients
 from admin.delegation import Actor, Delegation
+from admin.groups import Groups
 from admin.officials import Officials
 from admin.security import FactorSummary, OfficialSecurity, SessionSummary
+from admin.units import Units
 
 if TYPE_CHECKING:
     from antin.kernel.instance import Instance
@@ -31,12 +34,16 @@ class AdminService:
         self,
         delegation: Delegation,
         officials: Officials,
+        units: Units,
+        groups: Groups,
         security: OfficialSecurity,
         audit: AuditSearch,
         clients: Clients,
     ) -> None:
         self.delegation = delegation
         self.officials = officials
+        self.units = units
+        self.groups = groups
         self.security = security
         self.audit = audit
         self.clients = clients
@@ -94,7 +101,16 @@ def _build(instance: Instance) -> AdminService:
     from idp.oidc.clients import client_registry
 
     directory = directory_service(instance)
-    delegation = Delegation(instance.database, instance.audit, directory, instance.clock.now)
+
+    def client_exists(client_id: str) -> bool:
+        """Whether the provider has this client and it is not disabled (its cache: a change is seen at once here)."""
+        from idp.oidc.service import get_provider
+
+        return get_provider(instance).clients.active(client_id) is not None
+
+    delegation = Delegation(
+        instance.database, instance.audit, directory, instance.clock.now, client_exists=client_exists
+    )
 
     def end_access(person: Person, actor: str) -> dict[str, Any]:
         """Sign the official out everywhere and revoke their tokens and signing certificates, at once."""
@@ -110,4 +126,6 @@ def _build(instance: Instance) -> AdminService:
     sessions, factors = _ProviderSessions(instance), _MfaFactors(instance)
     security = OfficialSecurity(officials, lambda: sessions, lambda: factors, lambda: audit, instance.audit)
     clients = Clients(lambda: client_registry(instance), delegation, instance.audit)
-    return AdminService(delegation, officials, security, audit, clients)
+    units = Units(directory, delegation, instance.audit)
+    groups = Groups(directory, delegation, instance.audit)
+    return AdminService(delegation, officials, units, groups, security, audit, clients)

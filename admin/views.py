@@ -13,16 +13,16 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
 from admin.delegation import Actor
-from admin.errors import AdminError
-from admin.officials import DEFAULT_PAGE, person_json
+from admin.errors import AdminError, PreconditionFailedError
+from admin.officials import DEFAULT_PAGE, NewOfficial, WithPassword, person_etag, person_json
 from admin.service import AdminService
 from antin.kernel.errors import problem_response
 from antin.kernel.web import exempt_blueprint
-from directory.errors import DirectoryError, InvalidInputError, NotFoundError
-from directory.models import AccountStatus
+from directory.errors import DirectoryError, InvalidInputError, NotFoundError, PasswordPolicyError
+from directory.models import AccountStatus, Person, PersonChanges
 from signing.auth import AccessTokenVerifier, TokenError
 
-__all__ = ["ADMIN_SCOPE", "EXTENSION_KEY", "bp", "register"]
+__all__ = ["ADMIN_SCOPE", "EXTENSION_KEY", "bp", "json_body", "register", "state", "with_etag"]
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def register(app: Flask, service: AdminService, verifier: AccessTokenVerifier) -
         exempt_blueprint(app, bp)  # bearer tokens only, no cookie: a request without a token gets 401
 
 
-def _state() -> AdminApiState:
+def state() -> AdminApiState:
     state = current_app.extensions[EXTENSION_KEY]
     assert isinstance(state, AdminApiState)
     return state
@@ -65,8 +65,20 @@ def _token_error(err: TokenError) -> Response:
 
 @bp.errorhandler(AdminError)
 def _admin_error(err: AdminError) -> Response:
-    titles = {403: "Forbidden", 404: "Not Found", 409: "Conflict"}
-    return problem(err.status, err.code, titles.get(err.status, "Bad Request"), str(err))
+    titles = {
+        403: "Forbidden",
+        404: "Not Found",
+        409: "Conflict",
+        412: "Precondition Failed",
+        428: "Precondition Required",
+    }
+    headers = {"ETag": err.current} if isinstance(err, PreconditionFailedError) else None
+    return problem(err.status, err.code, titles.get(err.status, "Bad Request"), str(err), headers)
+
+
+@bp.errorhandler(PasswordPolicyError)
+def _password_policy(err: PasswordPolicyError) -> Response:
+    return problem(400, "password-policy", "Bad Request", str(err))
 
 
 @bp.errorhandler(InvalidInputError)
@@ -88,8 +100,8 @@ def _directory_error(err: DirectoryError) -> Response:
 @bp.before_request
 def _authenticate() -> None:
     """Every route of the blueprint needs an access token with the scope ``admin`` of an active official."""
-    state = _state()
-    verifier = state.verifier
+    api = state()
+    verifier = api.verifier
     token = verifier.verify(
         request.headers.get("Authorization"),
         ADMIN_SCOPE,
@@ -97,17 +109,61 @@ def _authenticate() -> None:
         url=verifier.resource_url(request.path),
         dpop_proofs=request.headers.getlist("DPoP"),
     )
-    person = state.service.officials.directory.find_by_uuid(token.subject)
+    person = api.service.officials.directory.find_by_uuid(token.subject)
     if person is None or not person.active:
         # a disabled administrator's tokens stop here at once, whatever the revocation cache says
         raise TokenError("invalid_token", "the token's official is not an active account", scheme=token.scheme)
-    g.admin_actor = state.service.actor(token.subject)
+    g.admin_actor = api.service.actor(token.subject)
 
 
-def _actor() -> Actor:
+def actor() -> Actor:
     actor = g.admin_actor
     assert isinstance(actor, Actor)
     return actor
+
+
+def json_body(*, optional: bool = False) -> dict[str, Any]:
+    """The request's JSON object (``{}`` for an optional body left out)."""
+    if optional and not request.content_length:
+        return {}
+    body: Any = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInputError("body", "must be a JSON object (Content-Type: application/json)")
+    return body
+
+
+def text_field(body: dict[str, Any], name: str, *, required: bool = False) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise InvalidInputError(name, "is required")
+        return None
+    if not isinstance(value, str):
+        raise InvalidInputError(name, "must be a string")
+    return value
+
+
+def with_etag(response: Response, etag: str) -> Response:
+    response.headers["ETag"] = etag
+    return response
+
+
+def if_match() -> str | None:
+    return request.headers.get("If-Match")
+
+
+def _official(person: Person, status: int = 200) -> Response:
+    response = jsonify(person_json(person))
+    response.status_code = status
+    return with_etag(response, person_etag(person))
+
+
+def _with_password(result: WithPassword, status: int) -> Response:
+    """An official and the password just made for them: shown this once, so never cached."""
+    response = jsonify({**person_json(result.person), "password": result.password})
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return with_etag(response, person_etag(result.person))
 
 
 def _int_arg(name: str, default: int) -> int:
@@ -122,8 +178,8 @@ def _int_arg(name: str, default: int) -> int:
 
 @bp.get("/officials")
 def search_officials() -> Response:
-    page = _state().service.officials.search(
-        _actor(),
+    page = state().service.officials.search(
+        actor(),
         request.args.get("q", ""),
         unit=request.args.get("unit") or None,
         cursor=request.args.get("cursor") or None,
@@ -132,9 +188,67 @@ def search_officials() -> Response:
     return jsonify({"items": [person_json(p) for p in page.items], "next_cursor": page.cursor})
 
 
+@bp.post("/officials")
+def create_official() -> Response:
+    body = json_body()
+    unit = text_field(body, "unit")
+    status = text_field(body, "status") or AccountStatus.ACTIVE.value
+    if status not in {s.value for s in AccountStatus}:
+        raise InvalidInputError("status", "must be active, suspended or retired")
+    new = NewOfficial(
+        login=text_field(body, "login", required=True) or "",
+        full_name=text_field(body, "full_name", required=True) or "",
+        unit_code=None if unit in (None, "*") else unit,
+        password=text_field(body, "password"),
+        status=AccountStatus(status),
+        **{name: text_field(body, name) for name in _OPTIONAL_FIELDS},
+    )
+    result = state().service.officials.create(actor(), new)
+    response = _with_password(result, 201)
+    response.headers["Location"] = f"/api/admin/officials/{result.person.uid}"
+    return response
+
+
+_OPTIONAL_FIELDS = ("mail", "phone", "employee_number", "party_card_number", "position")
+
+
 @bp.get("/officials/<login>")
 def get_official(login: str) -> Response:
-    return jsonify(person_json(_state().service.officials.get(_actor(), login)))
+    return _official(state().service.officials.get(actor(), login))
+
+
+@bp.patch("/officials/<login>")
+def edit_official(login: str) -> Response:
+    """Change fields of an official; ``null`` or ``""`` removes an optional one. If-Match is required."""
+    state().service.officials.get(actor(), login)  # a stranger reads like nobody before the body is judged
+    body = json_body()
+    unknown = set(body) - {"full_name", *_OPTIONAL_FIELDS}
+    if unknown:
+        raise InvalidInputError(sorted(unknown)[0], "cannot be changed here (unit: /move, password: /password)")
+    values = {
+        name: ("" if name in body and body[name] is None else text_field(body, name)) for name in _OPTIONAL_FIELDS
+    }
+    full_name = text_field(body, "full_name")
+    changes = PersonChanges(full_name=full_name, **values)
+    person = state().service.officials.edit(actor(), login, changes, if_match=if_match(), required=True)
+    return _official(person)
+
+
+@bp.post("/officials/<login>/move")
+def move_official(login: str) -> Response:
+    unit = text_field(json_body(), "unit", required=True) or ""
+    return _official(state().service.officials.move(actor(), login, unit, if_match=if_match()))
+
+
+@bp.post("/officials/<login>/unlock")
+def unlock_official(login: str) -> Response:
+    return _official(state().service.officials.unlock(actor(), login, if_match=if_match()))
+
+
+@bp.post("/officials/<login>/password")
+def reset_password(login: str) -> Response:
+    """A new password made by the platform, to change at the next login: in this answer only."""
+    return _with_password(state().service.officials.reset_password(actor(), login, if_match=if_match()), 200)
 
 
 @bp.post("/officials/<login>/disable")
@@ -145,10 +259,10 @@ def disable_official(login: str) -> Response:
     status = body.get("status", AccountStatus.SUSPENDED.value)
     if status not in (AccountStatus.SUSPENDED.value, AccountStatus.RETIRED.value):
         raise InvalidInputError("status", "must be suspended or retired")
-    person = _state().service.officials.disable(_actor(), login, AccountStatus(status))
-    return jsonify(person_json(person))
+    person = state().service.officials.disable(actor(), login, AccountStatus(status), if_match=if_match())
+    return _official(person)
 
 
 @bp.post("/officials/<login>/enable")
 def enable_official(login: str) -> Response:
-    return jsonify(person_json(_state().service.officials.enable(_actor(), login)))
+    return _official(state().service.officials.enable(actor(), login, if_match=if_match()))

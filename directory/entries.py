@@ -18,6 +18,7 @@ __all__ = [
     "UNIT_ATTRS",
     "DirectoryNames",
     "effective_groups",
+    "generalized_time",
     "group_from_entry",
     "is_locked",
     "person_from_entry",
@@ -45,6 +46,8 @@ PERSON_ATTRS = (
     "memberOf",
     "pwdAccountLockedTime",
     "pwdReset",
+    "modifyTimestamp",  # operational: what SCIM's meta.lastModified says
+    "entryCSN",  # operational: the entry's version, for changes that must not overwrite another's
 )
 UNIT_ATTRS = ("antinUnitCode", "ou", "antinUnitKind", "description")
 GROUP_ATTRS = ("cn", "description", "member", "antinGroupKind", "antinScopeUnitCode")
@@ -159,6 +162,8 @@ def person_from_entry(
         group_dns=group_dns,
         locked=is_locked(entry.first("pwdAccountLockedTime"), lockout_seconds),
         must_change_password=(entry.first("pwdReset") or "").upper() == "TRUE",
+        modified_at=generalized_time(entry.first("modifyTimestamp")),
+        version=entry.first("entryCSN"),
     )
 
 
@@ -184,6 +189,16 @@ def is_locked(locked_time: str | None, lockout_seconds: int) -> bool:
     except ValueError:
         return True
     return datetime.now(UTC) < since + timedelta(seconds=lockout_seconds)
+
+
+def generalized_time(value: str | None) -> datetime | None:
+    """An LDAP GeneralizedTime in UTC ("20261204231500Z"), or None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def group_from_entry(entry: Entry, names: DirectoryNames) -> Group:

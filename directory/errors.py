@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "AccountLockedError",
     "AlreadyExistsError",
+    "ChangedMeanwhileError",
     "DirectoryError",
     "DirectoryUnavailableError",
     "InvalidCredentialsError",
@@ -88,3 +89,11 @@ class PermissionDeniedError(DirectoryError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"permission denied: {reason}")
+
+
+class ChangedMeanwhileError(DirectoryError):
+    """A change made against a version of an entry (its entryCSN) that is no longer the current one."""
+
+    def __init__(self, dn: str) -> None:
+        self.dn = dn
+        super().__init__(f"{dn} changed since it was read")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from datetime import datetime
 
 __all__ = [
     "AccountStatus",
@@ -93,6 +94,8 @@ class Person:
     group_dns: tuple[str, ...] = ()
     locked: bool = False
     must_change_password: bool = False
+    modified_at: datetime | None = field(default=None, compare=False)  # modifyTimestamp, to the second
+    version: str | None = field(default=None, compare=False)  # entryCSN: changes with every write to the entry
 
     @property
     def active(self) -> bool:
@@ -170,13 +173,23 @@ class NewPerson:
     position: str | None = None
     status: AccountStatus = AccountStatus.ACTIVE
     must_change_password: bool = False
+    # what the full name gives unless set apart (a SCIM client keeps them apart): sn, givenName, displayName
+    surname: str | None = None
+    given_name: str | None = None
+    display_name: str | None = None
 
 
 @dataclass(frozen=True)
 class PersonChanges:
-    """A change to an official: None leaves a field as it is, "" removes an optional one."""
+    """A change to an official: None leaves a field as it is, "" removes an optional one.
+
+    A new ``full_name`` sets the surname, given name and display name from it too, unless they are given.
+    """
 
     full_name: str | None = None
+    surname: str | None = None
+    given_name: str | None = None
+    display_name: str | None = None
     mail: str | None = None
     phone: str | None = None
     employee_number: str | None = None

@@ -33,7 +33,7 @@ _UID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _GROUP = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _MAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
-_EMPLOYEE = re.compile(r"[A-Za-z0-9][A-Za-z0-9./-]{0,31}")
+_EMPLOYEE = re.compile(r"[A-Za-z0-9][A-Za-z0-9./-]{0,63}")  # HR systems' ids (a UUID) fit too
 _PHONE = re.compile(r"\+?[0-9][0-9 ().-]{2,31}")
 _CARD = re.compile(r"[0-9A-Za-z][0-9A-Za-z./-]{0,31}")
 # Unicode's control characters (category Cc) are exactly these 65 code points; one regex search instead of a
@@ -102,7 +102,7 @@ def check_optional(field: str, value: str | None) -> str | None:
     checks = {
         "mail": lambda v: check_mail(v, field),
         "phone": lambda v: _check_pattern(field, v, _PHONE, 32, "a telephone number"),
-        "employee_number": lambda v: _check_pattern(field, v, _EMPLOYEE, 32, "an employee number"),
+        "employee_number": lambda v: _check_pattern(field, v, _EMPLOYEE, 64, "an employee number"),
         "party_card_number": lambda v: _check_pattern(field, v, _CARD, 32, "a Party card number"),
         "position": lambda v: check_text(field, v),
         "description": lambda v: check_text(field, v, max_length=1024),

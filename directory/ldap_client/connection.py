@@ -11,7 +11,7 @@ from typing import TypeVar
 
 import ldap
 from ldap.controls import RequestControl
-from ldap.controls.libldap import SimplePagedResultsControl
+from ldap.controls.libldap import AssertionControl, SimplePagedResultsControl
 from ldap.controls.ppolicy import PasswordPolicyControl
 from ldap.extop.passwd import PasswordModifyResponse
 
@@ -192,12 +192,19 @@ class LdapConnection:
             raise directory_error(err, uris=(self.uri,)) from err
         return outcomes
 
-    def modify(self, dn: str, changes: Sequence[Modification], *, relax: bool = False) -> None:
+    def modify(
+        self, dn: str, changes: Sequence[Modification], *, relax: bool = False, assertion: str | None = None
+    ) -> None:
+        """Modify an entry; with ``assertion`` (an LDAP filter, RFC 4528) only while the entry still matches it,
+        else :class:`ChangedMeanwhileError` and nothing changed."""
         ops = {"add": ldap.MOD_ADD, "replace": ldap.MOD_REPLACE, "delete": ldap.MOD_DELETE}
         modlist = [(ops[c.op], c.attr, None if c.values is None else as_bytes(c.values)) for c in changes]
-        # The Relax Rules control lets an administrator touch operational attributes (pwdAccountLockedTime).
-        ctrls = [RequestControl("1.3.6.1.4.1.4203.666.5.12", True)] if relax else None
-        self._call(lambda: self._conn.modify_ext_s(dn, modlist, serverctrls=ctrls), dn)
+        ctrls: list[RequestControl] = []
+        if relax:  # the Relax Rules control lets an administrator touch operational attributes (pwdAccountLockedTime)
+            ctrls.append(RequestControl("1.3.6.1.4.1.4203.666.5.12", True))
+        if assertion is not None:
+            ctrls.append(AssertionControl(True, assertion))
+        self._call(lambda: self._conn.modify_ext_s(dn, modlist, serverctrls=ctrls or None), dn)
 
     def rename(self, dn: str, new_rdn: str, new_superior: str | None = None) -> None:
         self._call(lambda: self._conn.rename_s(dn, new_rdn, new_superior, delold=1), dn)

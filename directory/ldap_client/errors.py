@@ -6,6 +6,7 @@ import ldap
 
 from directory.errors import (
     AlreadyExistsError,
+    ChangedMeanwhileError,
     DirectoryError,
     DirectoryUnavailableError,
     InvalidCredentialsError,
@@ -42,6 +43,8 @@ def directory_error(err: ldap.LDAPError, *, dn: str = "", uris: tuple[str, ...] 
         return DirectoryUnavailableError(info, uris)
     if isinstance(err, ldap.INVALID_CREDENTIALS):
         return InvalidCredentialsError()
+    if isinstance(err, ldap.ASSERTION_FAILED):
+        return ChangedMeanwhileError(dn)
     if isinstance(err, ldap.NO_SUCH_OBJECT):
         return NotFoundError("entry", dn)
     if isinstance(err, ldap.ALREADY_EXISTS):

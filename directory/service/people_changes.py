@@ -44,9 +44,9 @@ class PeopleChangesMixin(PeopleMixin):
             "objectClass": ["inetOrgPerson", "antinOfficial"],
             "uid": [uid],
             "cn": [full_name],
-            "sn": [surname],
-            "givenName": [given_name],
-            "displayName": [full_name],
+            "sn": [check_text("surname", new.surname) if new.surname else surname],
+            "givenName": [check_text("given_name", new.given_name) if new.given_name else given_name],
+            "displayName": [check_text("display_name", new.display_name) if new.display_name else full_name],
             "antinStatus": [AccountStatus(new.status).value],
         }
         for field_name, attr in PERSON_FIELDS.items():
@@ -136,15 +136,21 @@ class PeopleChangesMixin(PeopleMixin):
             if value and any(value.lower() in (v.lower() for v in e.get(attr)) for e in found):
                 raise AlreadyExistsError(label, value)
 
-    def modify_person(self, uid: str, changes: PersonChanges) -> Person:
+    def modify_person(self, uid: str, changes: PersonChanges, *, version: str | None = None) -> Person:
+        """Change an official; with ``version`` (a :attr:`Person.version` read before) only if nobody changed the
+        entry since, else :class:`ChangedMeanwhileError` and nothing changed (the check is the server's)."""
         person = self.get_person(uid)
         mods: list[Modification] = []
+        names: dict[str, str] = {}
         if changes.full_name is not None:
             full_name = check_text("full_name", changes.full_name)
             surname, given_name = split_full_name(full_name)
-            for attr, text in (("cn", full_name), ("sn", surname), ("givenName", given_name)):
-                mods.append(Modification("replace", attr, [text]))
-            mods.append(Modification("replace", "displayName", [full_name]))
+            names = {"cn": full_name, "sn": surname, "givenName": given_name, "displayName": full_name}
+        for attr, field_name in (("sn", "surname"), ("givenName", "given_name"), ("displayName", "display_name")):
+            value = getattr(changes, field_name)
+            if value is not None:
+                names[attr] = check_text(field_name, value)
+        mods += [Modification("replace", attr, [text]) for attr, text in names.items()]
         for field_name, attr in PERSON_FIELDS.items():
             value = check_optional(field_name, getattr(changes, field_name))
             if value is None:
@@ -160,9 +166,28 @@ class PeopleChangesMixin(PeopleMixin):
         number = check_optional("employee_number", changes.employee_number)
         if number and number != person.employee_number:
             self._refuse_duplicates(None, None, number)
-        if mods:
+        if mods and version is not None:
+            self._modify_at_version(person, mods, version)
+        elif mods:
             self.pool.run(lambda c: c.modify(person.dn, mods))
         return self.get_person(person.uid)
+
+    def _modify_at_version(self, person: Person, mods: list[Modification], version: str) -> None:
+        """Write ``mods`` only if the entry's entryCSN is still ``version`` (RFC 4528 assertion).
+
+        slapd's unique overlay runs its own search under the operation's controls, where the assertion cannot
+        hold: the changes to unique attributes (mail, employeeNumber) follow in a second operation, right after the
+        guarded one, which also changes the entry's version (so another guarded writer is refused from then on).
+        """
+        unique = {"mail", "employeenumber"}
+        guarded = [m for m in mods if m.attr.lower() not in unique]
+        rest = [m for m in mods if m.attr.lower() in unique]
+        if not guarded:  # nothing else: rewrite the status as it is, only to take the version
+            guarded = [Modification("replace", "antinStatus", [person.status.value])]
+        assertion = filter_format("(entryCSN=%s)", version)
+        self.pool.run(lambda c: c.modify(person.dn, guarded, assertion=assertion))
+        if rest:
+            self.pool.run(lambda c: c.modify(person.dn, rest))
 
     def move_person(self, uid: str, unit_code: str | None) -> Person:
         """Move an official to another unit: the DN changes, entryUUID stays, group memberships follow."""

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from directory.entries import UNIT_ATTRS, unit_from_entry
 from directory.errors import AlreadyExistsError, InvalidInputError, NotFoundError
-from directory.ldap_client import escape_dn_value, explode_dn, filter_format, normalize_dn
+from directory.ldap_client import Modification, escape_dn_value, explode_dn, filter_format, normalize_dn
 from directory.models import Unit, UnitKind
 from directory.service.base import DirectoryBase, plausible_login
 from directory.validation import check_code, check_text
@@ -89,6 +89,23 @@ class UnitsMixin(DirectoryBase):
         codes = {c.lower() for c in [unit.code, *self.names.unit_codes_above(unit.dn)]}
         found = {u.code.lower(): u for u in self.pool.run(lambda c: self._units_by_code(c, codes))}
         return [found[c.lower()] for c in [unit.code, *self.names.unit_codes_above(unit.dn)] if c.lower() in found]
+
+    def modify_unit(self, code: str, *, name: str | None = None, description: str | None = None) -> Unit:
+        """Rename a unit (its ``ou``) or change its description ("" removes it); its code, the RDN, stays."""
+        unit = self.get_unit(code)
+        mods: list[Modification] = []
+        if name is not None and check_text("name", name) != unit.name:
+            mods.append(Modification("replace", "ou", [check_text("name", name)]))
+        if description is not None and description != unit.description:
+            if description == "":
+                mods.append(Modification("delete", "description"))
+            else:
+                mods.append(
+                    Modification("replace", "description", [check_text("description", description, max_length=1024)])
+                )
+        if mods:
+            self.pool.run(lambda c: c.modify(unit.dn, mods))
+        return self.get_unit(unit.code)
 
     def move_unit(self, code: str, new_parent_code: str | None) -> Unit:
         """Move a unit with everything under it (officials keep their entryUUID, groups follow)."""

@@ -7,8 +7,8 @@ A client is public (no secret, PKCE only, ``token_endpoint_auth_method=none``) o
 A client's ``scopes`` is the operator's allow-list: a client gets no scope it was not registered for, trusted or
 not. The signing scopes (:data:`SIGNING_SCOPES`) let an application sign documents in an official's name through
 ``/api/signing``: a client has them only when an operator names them (``antin clients add --scope signing:sign``
-or ``antin clients set-scopes``), never by default and never because it is trusted; so does the ``admin`` scope
-(:data:`ADMIN_SCOPES`) of ``/api/admin``.
+or ``antin clients set-scopes``), never by default and never because it is trusted; so do the ``admin`` and
+``scim`` scopes (:data:`ADMIN_SCOPES`) of ``/api/admin`` and ``/scim/v2``.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ IDENTITY_SCOPES = ("openid", "profile", "email", "phone", "party")
 # what /api/signing asks for: signing in the official's name, and verifying signed documents
 SIGNING_SCOPES = ("signing:sign", "signing:verify")
 # what /api/admin asks for; what the bearer may then do is decided by their grants (antin admin grant)
-ADMIN_SCOPES = ("admin",)
+ADMIN_SCOPES = ("admin", "scim")  # /api/admin; SCIM provisioning (/scim/v2, client_credentials)
 SUPPORTED_SCOPES = IDENTITY_SCOPES + SIGNING_SCOPES + ADMIN_SCOPES
 # what a client gets when the operator names no scope: never the signing ones
 DEFAULT_SCOPES = IDENTITY_SCOPES

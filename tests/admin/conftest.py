@@ -25,6 +25,7 @@ from directory.demo_data import DEMO_PASSWORD, seed_demo
 from directory.instance import use_directory
 from directory.models import NewPerson
 from directory.service import LdapDirectory
+from directory.slapd import ManagedSlapd
 from idp.oidc.clients import ClientSpec
 from idp.oidc.grants import GrantContext
 from idp.oidc.service import OidcProvider, get_provider, replace_directory
@@ -43,6 +44,7 @@ class AdminPlatform:
     app: Flask
     instance: Instance
     ldap: LdapDirectory
+    ldap_server: ManagedSlapd
 
     @property
     def issuer(self) -> str:  # what tests.idp.rp needs of a provider
@@ -65,8 +67,12 @@ class AdminPlatform:
         response, _grant = provider.tokens.issue(GrantContext(client=client, subject=person.entry_uuid, scope=scope))
         return str(response["access_token"])
 
-    def call(self, method: str, path: str, login: str | None, **kwargs: Any) -> requests.Response:
-        headers = {"Authorization": f"Bearer {self.token(login)}"} if login else {}
+    def call(
+        self, method: str, path: str, login: str | None, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> requests.Response:
+        headers = dict(headers or {})
+        if login:
+            headers["Authorization"] = f"Bearer {self.token(login)}"
         return requests.request(method, self.base_url + path, headers=headers, timeout=30, **kwargs)
 
     def new_official(self, unit: str, unique: Callable[[str], str], full_name: str = "Nguyễn Thị Hoa") -> str:
@@ -110,7 +116,7 @@ def admin_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdminPl
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield AdminPlatform(base_url, app, instance, ldap)
+        yield AdminPlatform(base_url, app, instance, ldap, slapd)
     finally:
         server.shutdown()
         thread.join(5)

@@ -15,6 +15,7 @@ import requests
 
 from antin.kernel.audit import AuditEvent
 from directory.demo_data import DEMO_OFFICIALS, DEMO_UNITS
+from directory.errors import NotFoundError
 from idp.oidc import resource_server_checks
 from signing.service import signing_service
 from tests.admin.conftest import OPERATOR, AdminPlatform, console_browser
@@ -217,13 +218,26 @@ def admin_routes(platform: AdminPlatform) -> list[tuple[str, str]]:
     return routes
 
 
-def concrete(rule: str, login: str) -> str:
-    """A rule with its variables filled in: a login of Hà Nội for <login>, "1" for anything else."""
-    return re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: login if m.group(1) == "login" else "1", rule)
+HANOI = {"login": "toanvd", "code": "HNI-VP", "cn": "ky-so-hni"}  # an official, a unit, a group of Hà Nội
+# a body for every write, aimed at Hà Nội: create there, move there, add Hà Nội's official…
+HANOI_BODY = {
+    "login": "toanvd",
+    "full_name": "Thử Nghiệm",
+    "unit": "HNI",
+    "code": "HNI-THU",
+    "name": "Thử",
+    "kind": "department",
+    "parent": "HNI",
+}
+
+
+def concrete(rule: str) -> str:
+    """A rule with its variables filled in with Hà Nội's (HANOI), "1" for any other."""
+    return re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: HANOI.get(m.group(1), "1"), rule)
 
 
 def test_there_are_admin_routes_to_try(admin_platform: AdminPlatform) -> None:
-    assert len(admin_routes(admin_platform)) >= 4
+    assert len(admin_routes(admin_platform)) >= 17
 
 
 @pytest.mark.parametrize("caller", [None, "huongdt", "tuanbv"])
@@ -234,13 +248,20 @@ def test_every_admin_route_refuses_a_caller_without_rights_over_the_target(
     path, ?unit=HNI for reads): each route of /api/admin, whatever a later session adds, must refuse them (401,
     403, 404 that reads like "nobody") and change nothing."""
     for method, rule in admin_routes(admin_platform):
-        path = concrete(rule, "toanvd")
+        path = concrete(rule)
         params = {"unit": "HNI"} if method == "GET" else None
-        response = admin_platform.call(method, path, caller, params=params)
+        body = None if method == "GET" else HANOI_BODY
+        headers = {"If-Match": "*"}  # so that a missing If-Match cannot be the only refusal
+        response = admin_platform.call(method, path, caller, params=params, json=body, headers=headers)
         expected = {None: 401, "huongdt": 403, "tuanbv": 404}[caller]
         assert response.status_code == expected, (method, rule, response.status_code, response.text)
         assert response.headers["Content-Type"] == PROBLEM
-    assert admin_platform.ldap.get_person("toanvd").active
+    toanvd = admin_platform.ldap.get_person("toanvd")
+    assert toanvd.active and toanvd.unit is not None and toanvd.unit.code == "HNI-VP"
+    assert "ky-so-hni" in toanvd.groups and toanvd.full_name == "Vũ Đức Toàn"
+    assert admin_platform.ldap.get_unit("HNI-VP").name == "Văn phòng Thành ủy Hà Nội"
+    with pytest.raises(NotFoundError):
+        admin_platform.ldap.get_unit("HNI-THU")
 
 
 def test_every_admin_route_is_described_in_the_openapi_document(admin_platform: AdminPlatform) -> None:

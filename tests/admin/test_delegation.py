@@ -114,6 +114,33 @@ def test_the_cli_grants_lists_and_revokes(admin_platform: AdminPlatform, unique:
     assert runner.invoke(admin_cli, ["revoke", "999999"], obj=obj).exit_code != 0
 
 
+def test_the_cli_binds_a_provisioning_client_to_a_unit(admin_platform: AdminPlatform) -> None:
+    from idp.oidc.clients import ClientSpec
+
+    runner = CliRunner()
+    obj = admin_platform.instance
+    record, _ = admin_platform.provider.clients.add(
+        ClientSpec(name="Nhân sự Bắc Ninh", grant_types=("client_credentials",), scopes=("scim",))
+    )
+    args = ["grant", "--client", record.client_id, "--role", "provisioner", "--unit", "BNH", "--json"]
+    result = runner.invoke(admin_cli, args, obj=obj)
+    assert result.exit_code == 0, result.output
+    [made] = json.loads(result.output)
+    assert made["subject"] == f"client:{record.client_id}" and made["role"] == "provisioner" and made["unit"] == "BNH"
+    [entry] = admin_platform.instance.audit.entries(event="admin:grant:add", subject=record.client_id)
+    assert entry.details["administrator"] == f"client:{record.client_id}"
+    both = runner.invoke(
+        admin_cli, ["grant", "namtv", "--client", record.client_id, "--role", "provisioner", "--unit", "BNH"], obj=obj
+    )
+    assert both.exit_code != 0 and "either" in both.output
+    official = runner.invoke(admin_cli, ["grant", "namtv", "--role", "provisioner", "--unit", "BNH"], obj=obj)
+    assert official.exit_code != 0 and "clients" in official.output
+    nobody = runner.invoke(
+        admin_cli, ["grant", "--client", "khong-co", "--role", "provisioner", "--unit", "BNH"], obj=obj
+    )
+    assert nobody.exit_code != 0 and "no OIDC client" in nobody.output
+
+
 def test_the_demo_grants_its_administrators_once(admin_platform: AdminPlatform) -> None:
     from admin.demo import grant_demo_administrators
 
