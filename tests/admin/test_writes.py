@@ -14,7 +14,7 @@ from admin.delegation import Delegation
 from admin.errors import PreconditionFailedError
 from admin.groups import Groups
 from admin.officials import Officials, person_etag
-from admin.service import AdminService
+from admin.service import AdminService, admin_service
 from admin.units import Units
 from admin.views import EXTENSION_KEY, register
 from antin.kernel.audit import AuditEvent
@@ -253,11 +253,15 @@ def service_without_directory(platform: AdminPlatform) -> AdminService:
     live = platform.instance
     dead = LdapDirectory(config_for(platform.ldap_server, uris=(f"ldap://127.0.0.1:{free_port()}",), timeout=1.0))
     delegation = Delegation(live.database, live.audit, dead, live.clock.now, client_exists=lambda _c: True)
+    rest = admin_service(live)  # sessions, audit search and clients: not what these tests are about
     return AdminService(
         delegation,
         Officials(dead, delegation, live.audit, lambda _p, _a: {}),
         Units(dead, delegation, live.audit),
         Groups(dead, delegation, live.audit),
+        rest.security,
+        rest.audit,
+        rest.clients,
     )
 
 
