@@ -21,6 +21,7 @@ __all__ = [
     "SignerNotAllowedError",
     "SignerNotFoundError",
     "SigningError",
+    "SoleControlRefused",
     "TimestampError",
     "TokenError",
 ]
@@ -158,6 +159,24 @@ class InvalidRequestError(SigningError):
         self.field = field
         self.reason = reason
         super().__init__(f"{field}: {reason}")
+
+
+class SoleControlRefused(SigningError):  # noqa: N818 (the name the signing journey codes against)
+    """The official's key may not sign: no valid, unused WebAuthn authorisation covers these documents.
+
+    ``reason`` is one of :data:`SOLE_CONTROL_REASONS`; the precise cause goes to the audit trail.
+    """
+
+    code = "sole-control-refused"
+    status = 403
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"signing not authorised: {reason}" + (f" ({detail})" if detail else ""))
+
+
+SOLE_CONTROL_REASONS = ("expired", "reused", "foreign", "wrong_document", "bad_assertion", "no_key")
 
 
 class TimestampError(SigningError):

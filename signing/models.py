@@ -19,6 +19,7 @@ __all__ = [
     "PkiCertificate",
     "SignatureRecord",
     "SigningKey",
+    "SoleControlRecord",
     "TimestampRecord",
     "aware",
 ]
@@ -122,3 +123,22 @@ class SignatureRecord(Base):
     input_sha256: Mapped[str] = mapped_column(String(64))
     output_sha256: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SoleControlRecord(Base):
+    """A pending (then used) authorisation of the HSM key by its official's WebAuthn assertion.
+
+    The assertion's challenge is SHA-256(nonce || the digest list): the row keeps both, so that the challenge is
+    recomputed, never stored. ``used_at`` is set by one conditional UPDATE: an authorisation is used once.
+    """
+
+    __tablename__ = "signing_sole_control"
+
+    id: Mapped[str] = mapped_column(String(43), primary_key=True)  # random, URL-safe
+    official: Mapped[str] = mapped_column(String(64), index=True)  # the official's sub (entryUUID)
+    purpose: Mapped[str] = mapped_column(String(64))  # what asked for it ("document", "csc"…), for the audit
+    digests: Mapped[str] = mapped_column(Text)  # the SHA-256 digests, hex, space-separated, in the order given
+    nonce: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

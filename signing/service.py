@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from antin.kernel.audit.events import AuditEvent
 from antin.kernel.instance import Instance
@@ -45,6 +45,9 @@ from signing.models import SignatureRecord, aware
 from signing.pades import LEVELS, Level, PadesOptions, SignerMaterial
 from signing.pki import CertificateInfo
 from signing.settings import SigningSettings
+
+if TYPE_CHECKING:
+    from signing.sole_control import Authorisation
 
 __all__ = ["SignOutcome", "SignRequest", "SigningService", "signing_service"]
 
@@ -214,9 +217,20 @@ class SigningService(SigningComponents):
     # -- signing -------------------------------------------------------------------------------------------
 
     def sign(
-        self, source: BinaryIO, output: BinaryIO, request: SignRequest, *, actor: str | None = None
+        self,
+        source: BinaryIO,
+        output: BinaryIO,
+        request: SignRequest,
+        *,
+        actor: str | None = None,
+        authorisation: Authorisation | None = None,
     ) -> SignOutcome:
-        """Sign the PDF in ``source`` (a seekable file) into ``output`` (seekable); nothing is written on error."""
+        """Sign the PDF in ``source`` (a seekable file) into ``output`` (seekable); nothing is written on error.
+
+        With ``authorisation`` (the official's WebAuthn approval, :mod:`signing.sole_control`), the document's
+        SHA-256 must be one it approved and the signer the official who approved it, else
+        :class:`~signing.errors.SoleControlRefused`.
+        """
         actor = actor or request.signer_uid
         level: Level = request.level or self.settings.section(SigningSettings).default_level
         if level not in LEVELS:
@@ -225,6 +239,9 @@ class SigningService(SigningComponents):
         person = self.person(request.signer_uid)
         if not person.active:
             raise SignerNotAllowedError(person.uid, "the account is suspended, retired or locked")
+        input_digest = _sha256(source)
+        if authorisation is not None:
+            authorisation.require(bytes.fromhex(input_digest), official=person.entry_uuid)
         reference = str(uuid.uuid4())
         qr = verification_url(self.settings.core.issuer, reference)
         now = self.instance.clock.now()
@@ -257,7 +274,6 @@ class SigningService(SigningComponents):
             visible=request.visible,
             appearance=appearance if request.visible else None,
         )
-        input_digest = _sha256(source)
         result = self.engine.sign(material, source, output, options)
         outcome = SignOutcome(
             reference=reference,
@@ -301,6 +317,7 @@ class SigningService(SigningComponents):
                 "level": level,
                 "seal": outcome.unit_code,
                 "serial": cert.serial,
+                **({"authorisation": authorisation.id} if authorisation else {}),
             },
         )
         return outcome

@@ -67,6 +67,11 @@ class SigningSettings:
         "folder of appearance images: <uid>.png, seal-<unit code>.png; default: <data_dir>/signing/images",
         None,
     )
+    sole_control_seconds: int = doc(
+        "seconds an official has to answer the WebAuthn request that authorises their key to sign given documents;"
+        " the authorisation is then used once",
+        120,
+    )
     verify_max_bytes: int = doc(
         "largest PDF accepted by `antin verify`, the /verify page and the API", 50 * 1024 * 1024
     )
@@ -84,6 +89,8 @@ class SigningSettings:
         problems: dict[str, str] = {}
         if self.verify_max_bytes < 1024:
             problems["verify_max_bytes"] = "must be at least 1024 bytes"
+        if not 10 <= self.sole_control_seconds <= 900:
+            problems["sole_control_seconds"] = "must be between 10 and 900"
         if self.verify_rate_limit < 1:
             problems["verify_rate_limit"] = "must be at least 1"
         if self.verify_concurrency < 1:

@@ -161,8 +161,16 @@ class SecurityKeys:
 
     # -- sign-in --------------------------------------------------------------------------------------------
 
-    def begin_assertion(self, subject: str) -> Ceremony:
-        return webauthn.authentication_options(self.rp, allow=self._known(subject))
+    def begin_assertion(
+        self, subject: str, *, challenge: bytes | None = None, require_user_verification: bool = False
+    ) -> Ceremony:
+        """Options for an assertion by one of the official's keys (``challenge``: random unless given)."""
+        return webauthn.authentication_options(
+            self.rp,
+            allow=self._known(subject),
+            challenge=challenge,
+            require_user_verification=require_user_verification,
+        )
 
     def begin_passkey(self) -> Ceremony:
         """A passwordless sign-in: any discoverable credential of this RP, the user verified."""

@@ -159,11 +159,19 @@ def verify_registration(rp: RelyingPartyIdentity, response_json: str, challenge:
 
 
 def authentication_options(
-    rp: RelyingPartyIdentity, *, allow: list[KnownCredential], require_user_verification: bool = False
+    rp: RelyingPartyIdentity,
+    *,
+    allow: list[KnownCredential],
+    require_user_verification: bool = False,
+    challenge: bytes | None = None,
 ) -> Ceremony:
-    """An assertion of one of ``allow`` (none: a discoverable credential chosen on the authenticator, a passkey)."""
+    """An assertion of one of ``allow`` (none: a discoverable credential chosen on the authenticator, a passkey).
+
+    ``challenge`` is random unless given: signing's sole control passes one that commits to the documents.
+    """
     options = generate_authentication_options(
         rp_id=rp.rp_id,
+        challenge=challenge,
         timeout=TIMEOUT_MS,
         allow_credentials=_descriptors(allow),
         user_verification=(

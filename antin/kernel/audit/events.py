@@ -80,6 +80,9 @@ class AuditEvent(enum.StrEnum):
 
     # signing, PKI and time-stamping
     SIGNING_DOCUMENT_SIGN = "signing:document:sign"
+    SIGNING_SOLE_CONTROL_BEGIN = "signing:sole_control:begin"
+    SIGNING_SOLE_CONTROL_GRANT = "signing:sole_control:grant"
+    SIGNING_SOLE_CONTROL_REFUSE = "signing:sole_control:refuse"
     PKI_CERTIFICATE_ISSUE = "pki:certificate:issue"
     PKI_CERTIFICATE_REVOKE = "pki:certificate:revoke"
     PKI_CA_IMPORT = "pki:ca:import"
