@@ -14,6 +14,7 @@ from antin.kernel.settings import Settings, SettingsError
 from directory.settings import DirectorySettings
 from idp.mfa.settings import MfaSettings
 from idp.settings import OidcSettings, ThrottleSettings
+from signing.documents.settings import DocumentSettings
 from signing.settings import HsmSettings, SigningSettings
 
 __all__ = ["FEATURE_SECTIONS", "Settings", "SettingsError", "all_sections", "load_settings"]
@@ -25,6 +26,7 @@ FEATURE_SECTIONS: tuple[type[Any], ...] = (
     MfaSettings,
     HsmSettings,
     SigningSettings,
+    DocumentSettings,
 )
 
 

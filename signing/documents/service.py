@@ -1,0 +1,553 @@
+"""The officials' documents: upload, what an official may see, their inbox, placement, signing, history.
+
+Reached with :func:`document_service`. Pure of Flask: the portal's views turn HTTP into these calls. Every change
+is written to the audit trail with the subject ``document:<id>``; the history page reads those entries back,
+with their place in the hash chain.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+
+from antin.kernel.audit.events import AuditEvent
+from antin.kernel.audit.models import AuditEntry
+from antin.kernel.instance import Instance
+from directory.models import Person
+from signing.appearance import VisibleBox
+from signing.documents.errors import DocumentNotFoundError, StepNotActiveError, UploadRefusedError
+from signing.documents.models import (
+    Document,
+    DocumentStatus,
+    DocumentStep,
+    DocumentVersion,
+    StepKind,
+    StepStatus,
+)
+from signing.documents.placement import Box, clamp_box, covers_content, default_box, ink_under
+from signing.documents.previews import Limits, PageSize, PreviewRenderer, page_sizes
+from signing.documents.settings import DocumentSettings
+from signing.errors import InvalidDocumentError
+from signing.models import aware
+from signing.service import SignOutcome, SignRequest, signing_service
+from signing.sole_control import get_sole_control
+
+__all__ = [
+    "BOXES",
+    "DocumentService",
+    "DocumentView",
+    "HistoryEntry",
+    "InboxPage",
+    "Placement",
+    "document_service",
+]
+
+EXTENSION_KEY = "antin.signing.documents"
+BOXES = ("awaiting", "sent", "done")
+CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    """A document as an official sees it, with its steps in order and the step that is theirs now, if any."""
+
+    document: Document
+    steps: tuple[DocumentStep, ...]
+    versions: tuple[DocumentVersion, ...]
+    my_step: DocumentStep | None
+
+    @property
+    def id(self) -> str:
+        return self.document.id
+
+    @property
+    def current(self) -> DocumentVersion:
+        return self.versions[-1]
+
+    @property
+    def signed(self) -> bool:
+        return self.current.signature_reference is not None
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    items: tuple[Document, ...]
+    total: int
+    page: int
+    pages: int
+
+
+@dataclass(frozen=True)
+class Placement:
+    box: Box
+    size: PageSize
+    ink: float  # share of the box over existing content, on the preview
+    chosen: bool  # the official (or the workflow) chose it; else the default place
+
+    @property
+    def covers_content(self) -> bool:
+        return covers_content(self.ink)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    seq: int
+    at: datetime
+    event: str
+    actor: str | None
+    details: dict[str, Any]
+    entry_hash: str
+
+
+def _person_unit(person: Person) -> str:
+    return person.unit.code if person.unit else ""
+
+
+class DocumentService:
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
+        self.root = instance.data_dir / "documents"
+
+    @cached_property
+    def settings(self) -> DocumentSettings:
+        return self.instance.settings.section(DocumentSettings)
+
+    @cached_property
+    def renderer(self) -> PreviewRenderer:
+        s = self.settings
+        return PreviewRenderer(pixels=s.preview_pixels, seconds=s.preview_seconds, memory_mb=s.preview_memory_mb)
+
+    @property
+    def max_bytes(self) -> int:
+        return self.settings.upload_max_mb * 1024 * 1024
+
+    # -- upload ----------------------------------------------------------------------------------------
+
+    def upload(
+        self,
+        drafter: Person,
+        stream: IO[bytes],
+        *,
+        file_name: str,
+        title: str = "",
+        number: str = "",
+        signer: Person | None = None,
+        ip: str | None = None,
+    ) -> DocumentView:
+        """Keep an official's PDF as a new document whose one step is ``signer``'s signature (the drafter's own
+        by default). :class:`UploadRefusedError` says why a file cannot be signed."""
+        document_id = secrets.token_urlsafe(16)
+        folder = self.root / document_id
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            path, digest, size = self._store(stream, folder / "v1.pdf")
+            facts = self._inspect(path)
+            sizes = page_sizes(path, facts.pages, self._limits)
+            (folder / "pages.json").write_text(json.dumps([[s.width, s.height] for s in sizes]))
+        except BaseException:
+            for leftover in folder.glob("*"):
+                leftover.unlink()
+            folder.rmdir()
+            raise
+        signer = signer or drafter
+        now = self.instance.clock.now()
+        name = Path(file_name).name[:255] or "document.pdf"
+        document = Document(
+            id=document_id,
+            unit_code=_person_unit(drafter),
+            title=(title.strip() or Path(name).stem)[:255],
+            number=number.strip()[:64],
+            file_name=name,
+            status=DocumentStatus.IN_PROGRESS.value,
+            created_by=drafter.entry_uuid,
+            created_by_name=drafter.full_name,
+            pages=facts.pages,
+            current_version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        with self.instance.database.session() as s:
+            s.add(document)
+            s.flush()
+            s.add(
+                DocumentVersion(
+                    document_id=document_id, number=1, sha256=digest, size=size, created_by=drafter.entry_uuid
+                )
+            )
+            s.add(
+                DocumentStep(
+                    document_id=document_id,
+                    position=1,
+                    kind=StepKind.SIGN.value,
+                    assignee=signer.entry_uuid,
+                    assignee_login=signer.uid,
+                    assignee_name=signer.full_name,
+                    status=StepStatus.ACTIVE.value,
+                )
+            )
+        self._audit(
+            AuditEvent.SIGNING_DOCUMENT_UPLOAD,
+            drafter,
+            document_id,
+            ip=ip,
+            title=document.title,
+            file=name,
+            sha256=digest,
+            bytes=size,
+            pages=facts.pages,
+            signer=signer.uid,
+        )
+        return self.view(drafter, document_id)
+
+    def _store(self, stream: IO[bytes], destination: Path) -> tuple[Path, str, int]:
+        digest = hashlib.sha256()
+        size = 0
+        fd, temp = tempfile.mkstemp(dir=destination.parent, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in iter(lambda: stream.read(CHUNK), b""):
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise UploadRefusedError("too-large", f"the limit is {self.settings.upload_max_mb} MB")
+                    digest.update(chunk)
+                    out.write(chunk)
+            if size == 0:
+                raise UploadRefusedError("empty", "the file is empty")
+            os.replace(temp, destination)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+            raise
+        return destination, digest.hexdigest(), size
+
+    def _inspect(self, path: Path) -> Any:
+        from signing.pades import inspect_pdf
+
+        try:
+            with open(path, "rb") as fh:
+                facts = inspect_pdf(fh)
+        except InvalidDocumentError as err:
+            raise UploadRefusedError(err.reason, str(err)) from None
+        if facts.locked:
+            raise UploadRefusedError("locked", "a signature on it forbids any change: a new one would break it")
+        if facts.pages < 1:
+            raise UploadRefusedError("damaged", "the PDF has no pages")
+        if facts.pages > self.settings.max_pages:
+            raise UploadRefusedError("too-many-pages", f"the limit is {self.settings.max_pages} pages")
+        return facts
+
+    @property
+    def _limits(self) -> Limits:
+        return Limits(self.settings.preview_seconds, self.settings.preview_memory_mb)
+
+    # -- what an official sees -------------------------------------------------------------------------
+
+    def view(self, official: Person, document_id: str) -> DocumentView:
+        """The document if ``official`` may see it: their unit's, or one with a step of theirs; else not found."""
+        with self.instance.database.reading() as s:
+            document = s.get(Document, document_id) if len(document_id) <= 32 else None
+            if document is None:
+                raise DocumentNotFoundError(document_id)
+            steps = tuple(
+                s.scalars(
+                    select(DocumentStep).where(DocumentStep.document_id == document_id).order_by(DocumentStep.position)
+                )
+            )
+            versions = tuple(
+                s.scalars(
+                    select(DocumentVersion)
+                    .where(DocumentVersion.document_id == document_id)
+                    .order_by(DocumentVersion.number)
+                )
+            )
+            s.expunge_all()
+        mine = [st for st in steps if st.assignee == official.entry_uuid]
+        same_unit = bool(document.unit_code) and document.unit_code == _person_unit(official)
+        if not (same_unit or mine or document.created_by == official.entry_uuid):
+            raise DocumentNotFoundError(document_id)
+        active = next((st for st in mine if st.status == StepStatus.ACTIVE.value), None)
+        return DocumentView(document, steps, versions, active)
+
+    def inbox(self, official: Person, box: str, *, query: str = "", page: int = 1) -> InboxPage:
+        """``awaiting`` (a step of theirs is active), ``sent`` (they drafted it) or ``done`` (finished, and
+        theirs or their unit's); newest first, filtered by title or number."""
+        me = official.entry_uuid
+        my_steps = select(DocumentStep.document_id).where(DocumentStep.assignee == me)
+        where: ColumnElement[bool]
+        if box == "awaiting":
+            active = my_steps.where(DocumentStep.status == StepStatus.ACTIVE.value)
+            where = Document.id.in_(active)
+        elif box == "sent":
+            where = Document.created_by == me
+        else:
+            mine = or_(Document.created_by == me, Document.id.in_(my_steps))
+            unit = _person_unit(official)
+            where = and_(
+                Document.status == DocumentStatus.DONE.value,
+                or_(mine, Document.unit_code == unit) if unit else mine,
+            )
+        if query.strip():
+            pattern = "%" + query.strip().lower().replace("\\", "").replace("%", "").replace("_", "") + "%"
+            where = and_(
+                where, or_(func.lower(Document.title).like(pattern), func.lower(Document.number).like(pattern))
+            )
+        size = self.settings.page_size
+        with self.instance.database.reading() as s:
+            total = s.scalar(select(func.count()).select_from(Document).where(where)) or 0
+            pages = max(1, -(-total // size))
+            page = min(max(1, page), pages)
+            items = tuple(
+                s.scalars(
+                    select(Document)
+                    .where(where)
+                    .order_by(Document.updated_at.desc())
+                    .offset((page - 1) * size)
+                    .limit(size)
+                )
+            )
+            s.expunge_all()
+        return InboxPage(items, total, page, pages)
+
+    # -- files and previews ----------------------------------------------------------------------------
+
+    def file(self, view: DocumentView, version: int | None = None) -> Path:
+        number = version or view.current.number
+        return self.root / view.id / f"v{number}.pdf"
+
+    def sizes(self, view: DocumentView) -> list[PageSize]:
+        raw = json.loads((self.root / view.id / "pages.json").read_text())
+        return [PageSize(float(w), float(h)) for w, h in raw]
+
+    def preview(self, view: DocumentView, page: int) -> Path:
+        """The PNG of ``page`` of the document's current version (cached); DocumentNotFoundError past its end."""
+        if not 1 <= page <= view.document.pages:
+            raise DocumentNotFoundError(f"{view.id}/{page}")
+        number = view.current.number
+        cache = self.root / view.id / "previews" / f"v{number}-p{page}-{self.settings.preview_pixels}.png"
+        return self.renderer.render(self.file(view), page, cache)
+
+    # -- placement -------------------------------------------------------------------------------------
+
+    def placement(self, view: DocumentView, step: DocumentStep | None = None) -> Placement:
+        """Where the step's signature goes: the place chosen for it, else the default (bottom of the last page)."""
+        sizes = self.sizes(view)
+        step = step or view.my_step
+        chosen = step is not None and step.page is not None
+        if step is not None and chosen:
+            box = clamp_box(Box(step.page or 1, step.x or 0, step.y or 0, step.width or 0, step.height or 0), sizes)
+        else:
+            box = default_box(sizes)
+        size = sizes[box.page - 1]
+        return Placement(box, size, ink_under(box, size, self.preview(view, box.page)), chosen)
+
+    def place(self, official: Person, document_id: str, box: Box, *, ip: str | None = None) -> Placement:
+        """Keep where the official put the signature box (moved onto the page if it was off it)."""
+        view = self.view(official, document_id)
+        step = self._my_active_step(view, (StepKind.SIGN, StepKind.SEAL))
+        box = clamp_box(box, self.sizes(view))
+        with self.instance.database.session() as s:
+            row = s.get(DocumentStep, step.id)
+            assert row is not None
+            row.page, row.x, row.y, row.width, row.height = box.page, box.x, box.y, box.width, box.height
+        placed = self.placement(self.view(official, document_id))
+        self._audit(
+            AuditEvent.SIGNING_DOCUMENT_PLACE,
+            official,
+            document_id,
+            ip=ip,
+            page=box.page,
+            box=[box.x, box.y, box.width, box.height],
+            covers_content=placed.covers_content,
+        )
+        return placed
+
+    def _my_active_step(self, view: DocumentView, kinds: tuple[StepKind, ...]) -> DocumentStep:
+        step = view.my_step
+        if step is None or step.kind not in kinds:
+            raise StepNotActiveError("not-your-turn", "nothing to sign on this document now")
+        return step
+
+    # -- signing ---------------------------------------------------------------------------------------
+
+    def digest(self, view: DocumentView) -> bytes:
+        return bytes.fromhex(view.current.sha256)
+
+    def begin_signing(self, official: Person, document_id: str) -> tuple[str, dict[str, Any], bytes]:
+        """A sole-control request for the document's current bytes: (authorisation id, WebAuthn options, digest)."""
+        view = self.view(official, document_id)
+        self._my_active_step(view, (StepKind.SIGN, StepKind.SEAL))
+        digest = self.digest(view)
+        authorisation_id, options = get_sole_control(self.instance).begin(
+            official.entry_uuid, [digest], purpose="document"
+        )
+        return authorisation_id, options, digest
+
+    def sign(
+        self,
+        official: Person,
+        document_id: str,
+        *,
+        authorisation_id: str,
+        credential: Mapping[str, Any],
+        reason: str,
+        location: str,
+        ip: str | None = None,
+    ) -> SignOutcome:
+        """Sign the document's current version with the official's key, once their WebAuthn assertion over its
+        digest is checked (:class:`~signing.errors.SoleControlRefused` otherwise, audited on the document too)."""
+        from signing.errors import SoleControlRefused
+
+        view = self.view(official, document_id)
+        step = self._my_active_step(view, (StepKind.SIGN, StepKind.SEAL))
+        placement = self.placement(view, step)
+        try:
+            authorisation = get_sole_control(self.instance).complete(
+                authorisation_id, official.entry_uuid, credential, [self.digest(view)], ip=ip or ""
+            )
+        except SoleControlRefused as refused:
+            self._audit(
+                AuditEvent.SIGNING_DOCUMENT_REFUSE,
+                official,
+                document_id,
+                ip=ip,
+                reason=refused.reason,
+                authorisation=authorisation_id,
+            )
+            raise
+        box = placement.box
+        request = SignRequest(
+            signer_uid=official.uid,
+            reason=reason.strip()[:200] or None,
+            location=location.strip()[:200] or None,
+            visible=VisibleBox(box.page, box.x, box.y, box.width, box.height),
+            document_name=view.document.file_name,
+            seal_unit=view.document.unit_code if step.kind == StepKind.SEAL.value else None,
+        )
+        number = view.current.number + 1
+        destination = self.file(view, number)
+        service = signing_service(self.instance)
+        fd, temp = tempfile.mkstemp(dir=destination.parent, prefix=".signing-")
+        try:
+            with open(self.file(view), "rb") as source, os.fdopen(fd, "w+b") as out:
+                outcome = service.sign(source, out, request, actor=official.uid, authorisation=authorisation)
+                out.seek(0)
+                signed_digest = hashlib.file_digest(out, "sha256").hexdigest()
+                size = out.seek(0, os.SEEK_END)
+            os.replace(temp, destination)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+            raise
+        self._finish_step(view, step, number, signed_digest, size, outcome, official, reason, location)
+        self._audit(
+            AuditEvent.SIGNING_DOCUMENT_COMPLETE,
+            official,
+            document_id,
+            ip=ip,
+            step=step.position,
+            kind=step.kind,
+            authorisation=authorisation.id,
+            reference=outcome.reference,
+            sha256_signed=view.current.sha256,
+            sha256_result=signed_digest,
+        )
+        return outcome
+
+    def _finish_step(
+        self,
+        view: DocumentView,
+        step: DocumentStep,
+        number: int,
+        digest: str,
+        size: int,
+        outcome: SignOutcome,
+        official: Person,
+        reason: str,
+        location: str,
+    ) -> None:
+        now = self.instance.clock.now()
+        with self.instance.database.session() as s:
+            s.add(
+                DocumentVersion(
+                    document_id=view.id,
+                    number=number,
+                    sha256=digest,
+                    size=size,
+                    signature_reference=outcome.reference,
+                    created_by=official.entry_uuid,
+                )
+            )
+            row = s.get(DocumentStep, step.id)
+            document = s.get(Document, view.id)
+            assert row is not None and document is not None
+            row.status, row.acted_at = StepStatus.DONE.value, now
+            row.reason, row.location = reason.strip()[:200], location.strip()[:200]
+            following = s.scalars(
+                select(DocumentStep)
+                .where(DocumentStep.document_id == view.id, DocumentStep.position > step.position)
+                .order_by(DocumentStep.position)
+            ).first()
+            if following is not None:
+                following.status = StepStatus.ACTIVE.value
+            else:
+                document.status = DocumentStatus.DONE.value
+            document.current_version, document.updated_at = number, now
+
+    # -- history ---------------------------------------------------------------------------------------
+
+    def history(self, view: DocumentView) -> list[HistoryEntry]:
+        """The audit entries about the document, oldest first, with their place in the hash chain."""
+        with self.instance.database.reading() as s:
+            rows = s.scalars(
+                select(AuditEntry).where(AuditEntry.subject == f"document:{view.id}").order_by(AuditEntry.seq)
+            ).all()
+            return [
+                HistoryEntry(r.seq, aware(r.occurred_at), r.event, r.actor, json.loads(r.details), r.entry_hash)
+                for r in rows
+            ]
+
+    def recent_activity(self, official: Person, *, limit: int = 8) -> list[tuple[str, HistoryEntry]]:
+        """What the official did last on documents: (document id, entry), newest first."""
+        with self.instance.database.reading() as s:
+            rows = s.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.actor == official.uid, AuditEntry.subject.like("document:%"))
+                .order_by(AuditEntry.seq.desc())
+                .limit(limit)
+            ).all()
+            return [
+                (
+                    (r.subject or "").removeprefix("document:"),
+                    HistoryEntry(r.seq, aware(r.occurred_at), r.event, r.actor, json.loads(r.details), r.entry_hash),
+                )
+                for r in rows
+            ]
+
+    def record_download(self, official: Person, view: DocumentView, *, ip: str | None = None) -> None:
+        self._audit(
+            AuditEvent.SIGNING_DOCUMENT_DOWNLOAD,
+            official,
+            view.id,
+            ip=ip,
+            version=view.current.number,
+            sha256=view.current.sha256,
+        )
+
+    def _audit(self, event: AuditEvent, official: Person, document_id: str, *, ip: str | None, **details: Any) -> None:
+        self.instance.audit.record(event, actor=official.uid, subject=f"document:{document_id}", ip=ip, details=details)
+
+
+def document_service(instance: Instance) -> DocumentService:
+    return instance.service(EXTENSION_KEY, DocumentService)
