@@ -255,20 +255,33 @@ def download(official: Person, document_id: str) -> Response:
     service = document_service(instance())
     view = _view(official, document_id)
     service.record_download(official, view, ip=client_ip())
+    return send_file(
+        service.file(view), mimetype="application/pdf", as_attachment=True, download_name=_download_name(view)
+    )
+
+
+def _download_name(view: DocumentView) -> str:
     stem = view.document.file_name.removesuffix(".pdf") or "document"
-    name = f"{stem}-signed.pdf" if view.signed else f"{stem}.pdf"
-    return send_file(service.file(view), mimetype="application/pdf", as_attachment=True, download_name=name)
+    return f"{stem}-signed.pdf" if view.signed else f"{stem}.pdf"
 
 
 @bp.get("/documents/<document_id>/report")
 @official_required
 def report(official: Person, document_id: str) -> Response:
     from signing.validation.render import render_html
-    from signing.validation.service import policy_from_settings, verify_file
+    from signing.validation.service import policy_from_settings, verify_stream
 
     service = document_service(instance())
     view = _view(official, document_id)
-    verdict = verify_file(service.file(view), policy_from_settings(instance().settings))
+    path = service.file(view)
+    with open(path, "rb") as fh:
+        verdict = verify_stream(
+            fh,
+            path.stat().st_size,
+            policy_from_settings(instance().settings),
+            file_name=_download_name(view),
+            max_bytes=path.stat().st_size,
+        )
     return page("portal/report.html", view=view, report_html=render_html(verdict, standalone=False))
 
 

@@ -38,7 +38,8 @@ def portal_time(moment: datetime | None) -> str:
 
 
 def page(template: str, status: int = 200, **context: Any) -> Response:
-    return Response(render_template(template, official=current_official(), **context), status=status)
+    html = render_template(template, official=current_official(), **context)
+    return Response(html, status=status, mimetype="text/html")
 
 
 def not_found() -> Response:

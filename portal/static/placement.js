@@ -33,7 +33,7 @@
     field("y").value = y.toFixed(1);
     if (summary) {
       summary.textContent = summary.dataset.template
-        .replace("%(page)s", page.dataset.page).replace("%(x)s", Math.round(x)).replace("%(y)s", Math.round(y));
+        .replace("{page}", page.dataset.page).replace("{x}", Math.round(x)).replace("{y}", Math.round(y));
     }
     var warning = document.getElementById("overlap-warning");
     if (warning) warning.hidden = true;  // checked again by the server when the place is saved

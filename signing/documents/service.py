@@ -39,8 +39,8 @@ from signing.documents.models import (
 from signing.documents.placement import Box, clamp_box, covers_content, default_box, ink_under
 from signing.documents.previews import Limits, PageSize, PreviewRenderer, page_sizes
 from signing.documents.settings import DocumentSettings
-from signing.errors import InvalidDocumentError
-from signing.models import aware
+from signing.errors import InvalidDocumentError, SoleControlRefused
+from signing.models import SoleControlRecord, aware
 from signing.service import SignOutcome, SignRequest, signing_service
 from signing.sole_control import get_sole_control
 
@@ -109,6 +109,10 @@ class HistoryEntry:
     actor: str | None
     details: dict[str, Any]
     entry_hash: str
+
+
+def _purpose(document_id: str) -> str:
+    return f"document:{document_id}"
 
 
 def _person_unit(person: Person) -> str:
@@ -390,7 +394,7 @@ class DocumentService:
         self._my_active_step(view, (StepKind.SIGN, StepKind.SEAL))
         digest = self.digest(view)
         authorisation_id, options = get_sole_control(self.instance).begin(
-            official.entry_uuid, [digest], purpose="document"
+            official.entry_uuid, [digest], purpose=_purpose(document_id)
         )
         return authorisation_id, options, digest
 
@@ -407,12 +411,11 @@ class DocumentService:
     ) -> SignOutcome:
         """Sign the document's current version with the official's key, once their WebAuthn assertion over its
         digest is checked (:class:`~signing.errors.SoleControlRefused` otherwise, audited on the document too)."""
-        from signing.errors import SoleControlRefused
-
         view = self.view(official, document_id)
         step = self._my_active_step(view, (StepKind.SIGN, StepKind.SEAL))
         placement = self.placement(view, step)
         try:
+            self._check_begun_for(authorisation_id, document_id)
             authorisation = get_sole_control(self.instance).complete(
                 authorisation_id, official.entry_uuid, credential, [self.digest(view)], ip=ip or ""
             )
@@ -464,6 +467,19 @@ class DocumentService:
             sha256_result=signed_digest,
         )
         return outcome
+
+    def _check_begun_for(self, authorisation_id: str, document_id: str) -> None:
+        """The assertion was asked for this document: two documents with the same bytes are still two decisions.
+
+        Sole control binds the assertion to the bytes; the purpose it keeps (``document:<id>``) binds it to the
+        document, checked before the assertion is used so that a mistaken post does not spend it.
+        """
+        with self.instance.database.reading() as s:
+            row = s.get(SoleControlRecord, authorisation_id) if len(authorisation_id) <= 64 else None
+        if row is not None and row.used_at is not None:
+            raise SoleControlRefused("reused", "used already")
+        if row is not None and row.purpose != _purpose(document_id):
+            raise SoleControlRefused("wrong_document", f"asked for {row.purpose}, presented for {document_id}")
 
     def _finish_step(
         self,
