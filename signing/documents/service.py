@@ -14,16 +14,13 @@ import os
 import secrets
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import select
 
 from antin.kernel.audit.events import AuditEvent
-from antin.kernel.audit.models import AuditEntry
 from antin.kernel.instance import Instance
 from directory.models import Person
 from signing.appearance import VisibleBox
@@ -36,11 +33,13 @@ from signing.documents.models import (
     StepKind,
     StepStatus,
 )
-from signing.documents.placement import Box, clamp_box, covers_content, default_box, ink_under
+from signing.documents.placement import Box, clamp_box, default_box, ink_under
 from signing.documents.previews import Limits, PageSize, PreviewRenderer, page_sizes
+from signing.documents.queries import BOXES, DocumentQueries, person_unit
+from signing.documents.records import DocumentView, HistoryEntry, InboxPage, Placement
 from signing.documents.settings import DocumentSettings
 from signing.errors import InvalidDocumentError, SoleControlRefused
-from signing.models import SoleControlRecord, aware
+from signing.models import SoleControlRecord
 from signing.service import SignOutcome, SignRequest, signing_service
 from signing.sole_control import get_sole_control
 
@@ -55,71 +54,14 @@ __all__ = [
 ]
 
 EXTENSION_KEY = "antin.signing.documents"
-BOXES = ("awaiting", "sent", "done")
 CHUNK = 1 << 16
-
-
-@dataclass(frozen=True)
-class DocumentView:
-    """A document as an official sees it, with its steps in order and the step that is theirs now, if any."""
-
-    document: Document
-    steps: tuple[DocumentStep, ...]
-    versions: tuple[DocumentVersion, ...]
-    my_step: DocumentStep | None
-
-    @property
-    def id(self) -> str:
-        return self.document.id
-
-    @property
-    def current(self) -> DocumentVersion:
-        return self.versions[-1]
-
-    @property
-    def signed(self) -> bool:
-        return self.current.signature_reference is not None
-
-
-@dataclass(frozen=True)
-class InboxPage:
-    items: tuple[Document, ...]
-    total: int
-    page: int
-    pages: int
-
-
-@dataclass(frozen=True)
-class Placement:
-    box: Box
-    size: PageSize
-    ink: float  # share of the box over existing content, on the preview
-    chosen: bool  # the official (or the workflow) chose it; else the default place
-
-    @property
-    def covers_content(self) -> bool:
-        return covers_content(self.ink)
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    seq: int
-    at: datetime
-    event: str
-    actor: str | None
-    details: dict[str, Any]
-    entry_hash: str
 
 
 def _purpose(document_id: str) -> str:
     return f"document:{document_id}"
 
 
-def _person_unit(person: Person) -> str:
-    return person.unit.code if person.unit else ""
-
-
-class DocumentService:
+class DocumentService(DocumentQueries):
     def __init__(self, instance: Instance) -> None:
         self.instance = instance
         self.root = instance.data_dir / "documents"
@@ -170,7 +112,7 @@ class DocumentService:
         name = Path(file_name).name[:255] or "document.pdf"
         document = Document(
             id=document_id,
-            unit_code=_person_unit(drafter),
+            unit_code=person_unit(drafter),
             title=(title.strip() or Path(name).stem)[:255],
             number=number.strip()[:64],
             file_name=name,
@@ -278,51 +220,11 @@ class DocumentService:
             )
             s.expunge_all()
         mine = [st for st in steps if st.assignee == official.entry_uuid]
-        same_unit = bool(document.unit_code) and document.unit_code == _person_unit(official)
+        same_unit = bool(document.unit_code) and document.unit_code == person_unit(official)
         if not (same_unit or mine or document.created_by == official.entry_uuid):
             raise DocumentNotFoundError(document_id)
         active = next((st for st in mine if st.status == StepStatus.ACTIVE.value), None)
         return DocumentView(document, steps, versions, active)
-
-    def inbox(self, official: Person, box: str, *, query: str = "", page: int = 1) -> InboxPage:
-        """``awaiting`` (a step of theirs is active), ``sent`` (they drafted it) or ``done`` (finished, and
-        theirs or their unit's); newest first, filtered by title or number."""
-        me = official.entry_uuid
-        my_steps = select(DocumentStep.document_id).where(DocumentStep.assignee == me)
-        where: ColumnElement[bool]
-        if box == "awaiting":
-            active = my_steps.where(DocumentStep.status == StepStatus.ACTIVE.value)
-            where = Document.id.in_(active)
-        elif box == "sent":
-            where = Document.created_by == me
-        else:
-            mine = or_(Document.created_by == me, Document.id.in_(my_steps))
-            unit = _person_unit(official)
-            where = and_(
-                Document.status == DocumentStatus.DONE.value,
-                or_(mine, Document.unit_code == unit) if unit else mine,
-            )
-        if query.strip():
-            pattern = "%" + query.strip().lower().replace("\\", "").replace("%", "").replace("_", "") + "%"
-            where = and_(
-                where, or_(func.lower(Document.title).like(pattern), func.lower(Document.number).like(pattern))
-            )
-        size = self.settings.page_size
-        with self.instance.database.reading() as s:
-            total = s.scalar(select(func.count()).select_from(Document).where(where)) or 0
-            pages = max(1, -(-total // size))
-            page = min(max(1, page), pages)
-            items = tuple(
-                s.scalars(
-                    select(Document)
-                    .where(where)
-                    .order_by(Document.updated_at.desc())
-                    .offset((page - 1) * size)
-                    .limit(size)
-                )
-            )
-            s.expunge_all()
-        return InboxPage(items, total, page, pages)
 
     # -- files and previews ----------------------------------------------------------------------------
 
@@ -345,16 +247,19 @@ class DocumentService:
     # -- placement -------------------------------------------------------------------------------------
 
     def placement(self, view: DocumentView, step: DocumentStep | None = None) -> Placement:
-        """Where the step's signature goes: the place chosen for it, else the default (bottom of the last page)."""
+        """Where the step's signature goes (:meth:`box`) and how much of the page's content it would cover."""
+        box, chosen = self.box(view, step)
+        size = self.sizes(view)[box.page - 1]
+        return Placement(box, size, ink_under(box, size, self.preview(view, box.page)), chosen)
+
+    def box(self, view: DocumentView, step: DocumentStep | None = None) -> tuple[Box, bool]:
+        """The place chosen for the step's signature (and True), else the default: the bottom of the last page."""
         sizes = self.sizes(view)
         step = step or view.my_step
-        chosen = step is not None and step.page is not None
-        if step is not None and chosen:
-            box = clamp_box(Box(step.page or 1, step.x or 0, step.y or 0, step.width or 0, step.height or 0), sizes)
-        else:
-            box = default_box(sizes)
-        size = sizes[box.page - 1]
-        return Placement(box, size, ink_under(box, size, self.preview(view, box.page)), chosen)
+        if step is not None and step.page is not None:
+            chosen = Box(step.page, step.x or 0, step.y or 0, step.width or 0, step.height or 0)
+            return clamp_box(chosen, sizes), True
+        return default_box(sizes), False
 
     def place(self, official: Person, document_id: str, box: Box, *, ip: str | None = None) -> Placement:
         """Keep where the official put the signature box (moved onto the page if it was off it)."""
@@ -413,7 +318,7 @@ class DocumentService:
         digest is checked (:class:`~signing.errors.SoleControlRefused` otherwise, audited on the document too)."""
         view = self.view(official, document_id)
         step = self._my_active_step(view, (StepKind.SIGN, StepKind.SEAL))
-        placement = self.placement(view, step)
+        box, _chosen = self.box(view, step)  # checked for covered content on the confirmation page
         try:
             self._check_begun_for(authorisation_id, document_id)
             authorisation = get_sole_control(self.instance).complete(
@@ -429,7 +334,6 @@ class DocumentService:
                 authorisation=authorisation_id,
             )
             raise
-        box = placement.box
         request = SignRequest(
             signer_uid=official.uid,
             reason=reason.strip()[:200] or None,
@@ -520,36 +424,6 @@ class DocumentService:
             else:
                 document.status = DocumentStatus.DONE.value
             document.current_version, document.updated_at = number, now
-
-    # -- history ---------------------------------------------------------------------------------------
-
-    def history(self, view: DocumentView) -> list[HistoryEntry]:
-        """The audit entries about the document, oldest first, with their place in the hash chain."""
-        with self.instance.database.reading() as s:
-            rows = s.scalars(
-                select(AuditEntry).where(AuditEntry.subject == f"document:{view.id}").order_by(AuditEntry.seq)
-            ).all()
-            return [
-                HistoryEntry(r.seq, aware(r.occurred_at), r.event, r.actor, json.loads(r.details), r.entry_hash)
-                for r in rows
-            ]
-
-    def recent_activity(self, official: Person, *, limit: int = 8) -> list[tuple[str, HistoryEntry]]:
-        """What the official did last on documents: (document id, entry), newest first."""
-        with self.instance.database.reading() as s:
-            rows = s.scalars(
-                select(AuditEntry)
-                .where(AuditEntry.actor == official.uid, AuditEntry.subject.like("document:%"))
-                .order_by(AuditEntry.seq.desc())
-                .limit(limit)
-            ).all()
-            return [
-                (
-                    (r.subject or "").removeprefix("document:"),
-                    HistoryEntry(r.seq, aware(r.occurred_at), r.event, r.actor, json.loads(r.details), r.entry_hash),
-                )
-                for r in rows
-            ]
 
     def record_download(self, official: Person, view: DocumentView, *, ip: str | None = None) -> None:
         self._audit(
