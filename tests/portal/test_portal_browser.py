@@ -74,7 +74,9 @@ def previews_shown(page: Any) -> list[int]:
 def test_the_single_signer_journey(chromium: Any, platform: Platform, tmp_path: Path) -> None:  # noqa: F811
     shots = Path(os.environ.get("ANTIN_SCREENSHOTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
-    context = chromium.new_context(locale="vi-VN", accept_downloads=True, viewport={"width": 1100, "height": 900})
+    context = chromium.new_context(
+        locale="vi-VN", accept_downloads=True, viewport={"width": 1100, "height": 900}, has_touch=True
+    )
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
@@ -197,6 +199,24 @@ def test_the_single_signer_journey(chromium: Any, platform: Platform, tmp_path: 
     listed = page.locator("#documents").inner_text()
     assert "320/CV-VPTU" in listed and "318/CV-VPTU" not in listed
     page.screenshot(path=str(shots / "portal-inbox.png"), full_page=True)
+
+    # a finger moves the box too (touch events, turned into the same Pointer Events by the browser)
+    page.goto(f"{platform.base_url}/documents/{third_id}")
+    previews_shown(page)
+    box = page.locator("#signature-box")
+    box.scroll_into_view_if_needed()
+    handle = box.bounding_box()
+    assert handle is not None
+    x, y = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+    for step in range(1, 9):
+        point = {"x": x - 30 * step, "y": y - 25 * step}
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    touched = {n: float(page.input_value(f"#placement-form input[name={n}]")) for n in ("x", "y")}
+    assert touched["x"] < float(before["x"]) - 100 and touched["y"] > float(before["y"]) + 100
+    page.locator("#continue").click()
+    assert f"{round(touched['x'])} pt" in page.locator("#confirm-placement").inner_text()
 
     # another unit's official: the document does not exist for them
     stranger = chromium.new_context(locale="vi-VN")
