@@ -14,7 +14,6 @@ import click
 from werkzeug.serving import make_server
 
 from admin.demo import grant_demo_administrators
-from signing.documents.demo import DEMO_SIGNER, seed_demo_documents
 from antin import lifecycle
 from antin.app import create_app
 from antin.kernel.audit import AuditEvent
@@ -26,6 +25,7 @@ from directory.instance import directory_service, managed_slapd
 from idp.mfa.demo import ensure_demo_totp
 from idp.oidc.demo import ensure_demo_client
 from idp.oidc.first_party import ensure_all_registered
+from signing.documents.demo import DEMO_SIGNER, seed_demo_documents
 
 __all__ = ["demo", "demo_settings"]
 

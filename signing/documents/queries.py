@@ -81,8 +81,8 @@ class DocumentQueries:
                 for r in rows
             ]
 
-    def recent_activity(self, official: Person, *, limit: int = 8) -> list[tuple[str, HistoryEntry]]:
-        """What the official did last on documents: (document id, entry), newest first."""
+    def recent_activity(self, official: Person, *, limit: int = 8) -> list[tuple[Document, HistoryEntry]]:
+        """What the official did last on documents they may still see: (document, entry), newest first."""
         with self.instance.database.reading() as s:
             rows = s.scalars(
                 select(AuditEntry)
@@ -90,10 +90,14 @@ class DocumentQueries:
                 .order_by(AuditEntry.seq.desc())
                 .limit(limit)
             ).all()
+            ids = {(r.subject or "").removeprefix("document:") for r in rows}
+            documents = {d.id: d for d in s.scalars(select(Document).where(Document.id.in_(ids)))}
+            s.expunge_all()
             return [
                 (
-                    (r.subject or "").removeprefix("document:"),
+                    documents[(r.subject or "").removeprefix("document:")],
                     HistoryEntry(r.seq, aware(r.occurred_at), r.event, r.actor, json.loads(r.details), r.entry_hash),
                 )
                 for r in rows
+                if (r.subject or "").removeprefix("document:") in documents
             ]

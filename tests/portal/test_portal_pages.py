@@ -65,6 +65,7 @@ def test_the_home_page_lists_applications_and_what_waits(browser: Browser, platf
     assert home.status_code == 200
     assert 'href="https://hoso.example/"' in home.text and "Không có trang chủ" not in home.text
     assert "Kế hoạch số 5" in home.text  # waiting for an's own signature
+    assert re.search(r'<li data-event="signing:document:upload">.*Kế hoạch số 5</a>', home.text)  # recent activity
     registry.set_disabled(listed.client_id)
     assert "hoso.example" not in browser.session.get(platform.base_url + "/", timeout=10).text
 
@@ -97,6 +98,14 @@ def test_bad_values_and_forged_posts_sign_nothing(browser: Browser, platform: Pl
     # nonsense is put back on the page; the confirmation then says that an has no security key yet
     assert placed.status_code == 403 and 'id="register-key"' in placed.text
     assert re.search(r'id="confirm-placement">Page 1, 0 pt from the left, 0 pt from the bottom', placed.text)
+    # over the page's text: the confirmation warns before anything is signed
+    over_text = browser.session.post(
+        url + "/placement",
+        data={"csrf_token": token, "page": "1", "x": "60", "y": "720", "width": "300", "height": "100"},
+        timeout=10,
+    )
+    assert 'id="overlap-warning"' in over_text.text and "covers text or drawings" in over_text.text
+    assert 'id="overlap-warning"' in browser.session.get(url, timeout=10).text  # and so does the document page
     forged = browser.session.post(
         url + "/sign",
         data={"csrf_token": token, "authorisation": "x" * 500, "credential": "{not json", "reason": "r"},

@@ -149,3 +149,16 @@ def test_signing_needs_the_officials_assertion_over_exactly_this_document(
     events = [e.event for e in documents.history(view)]
     assert events[0] == "signing:document:upload" and "signing:document:complete" in events
     assert "signing:document:refuse" in [e.event for e in documents.history(documents.view(binh, second))]
+
+
+def test_a_page_poppler_cannot_render_is_a_preview_error_within_limits(tmp_path: Path) -> None:
+    from signing.documents.errors import PreviewError
+    from signing.documents.previews import Limits, PreviewRenderer
+
+    garbage = tmp_path / "garbage.pdf"
+    garbage.write_bytes(b"%PDF-1.7\n%%EOF\n")
+    with pytest.raises(PreviewError) as failed:
+        PreviewRenderer(pixels=800, seconds=2, memory_mb=128).render(garbage, 1, tmp_path / "p.png")
+    assert failed.value.reason in ("failed", "no-page") and not (tmp_path / "p.png").exists()
+    command = Limits(3, 100).command(["pdftoppm", "x.pdf"])
+    assert command[1:4] == [f"--as={100 * 1024 * 1024}", "--cpu=3", "--"]  # every render runs under prlimit
