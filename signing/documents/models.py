@@ -37,6 +37,7 @@ class StepKind(enum.StrEnum):
 class StepStatus(enum.StrEnum):
     WAITING = "waiting"  # an earlier step is not done
     ACTIVE = "active"  # the assignee's turn
+    SIGNING = "signing"  # the assignee confirmed; the signature is being made (back to active if it fails)
     DONE = "done"
     REJECTED = "rejected"
     SKIPPED = "skipped"

@@ -18,7 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from antin.kernel.audit.events import AuditEvent
 from antin.kernel.instance import Instance
@@ -345,6 +345,7 @@ class DocumentService(DocumentQueries):
         number = view.current.number + 1
         destination = self.file(view, number)
         service = signing_service(self.instance)
+        self._claim_step(step)  # of two signings of one step at once (two tabs), one only goes on
         fd, temp = tempfile.mkstemp(dir=destination.parent, prefix=".signing-")
         try:
             with open(self.file(view), "rb") as source, os.fdopen(fd, "w+b") as out:
@@ -356,6 +357,7 @@ class DocumentService(DocumentQueries):
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
+            self._release_step(step)
             raise
         self._finish_step(view, step, number, signed_digest, size, outcome, official, reason, location)
         self._audit(
@@ -371,6 +373,24 @@ class DocumentService(DocumentQueries):
             sha256_result=signed_digest,
         )
         return outcome
+
+    def _claim_step(self, step: DocumentStep) -> None:
+        with self.instance.database.transaction() as conn:
+            claimed = conn.execute(
+                update(DocumentStep)
+                .where(DocumentStep.id == step.id, DocumentStep.status == StepStatus.ACTIVE.value)
+                .values(status=StepStatus.SIGNING.value)
+            ).rowcount
+        if claimed != 1:
+            raise StepNotActiveError("not-your-turn", "this step is being signed or is done")
+
+    def _release_step(self, step: DocumentStep) -> None:
+        with self.instance.database.transaction() as conn:
+            conn.execute(
+                update(DocumentStep)
+                .where(DocumentStep.id == step.id, DocumentStep.status == StepStatus.SIGNING.value)
+                .values(status=StepStatus.ACTIVE.value)
+            )
 
     def _check_begun_for(self, authorisation_id: str, document_id: str) -> None:
         """The assertion was asked for this document: two documents with the same bytes are still two decisions.

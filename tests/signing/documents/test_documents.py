@@ -130,6 +130,13 @@ def test_signing_needs_the_officials_assertion_over_exactly_this_document(
     # a fresh one over the first signs it; the same answer again is refused
     auth_id, options, _ = documents.begin_signing(binh, first)
     credential = answer(key, options)
+    # while another tab's signature of this step is being made, this one is told there is nothing to sign
+    step = documents.view(binh, first).my_step
+    assert step is not None
+    documents._claim_step(step)
+    with pytest.raises(StepNotActiveError):
+        documents.sign(binh, first, authorisation_id=auth_id, credential=credential, reason="", location="")
+    documents._release_step(step)  # that signature failed: the step waits again
     outcome = documents.sign(
         binh, first, authorisation_id=auth_id, credential=credential, reason="Ký ban hành", location="Hà Tĩnh"
     )
