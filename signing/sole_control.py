@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from antin.kernel.audit.events import AuditEvent
 from antin.kernel.instance import Instance
@@ -88,9 +88,15 @@ def _checked_digests(digests: Sequence[bytes]) -> tuple[bytes, ...]:
 
 
 class SoleControl:
-    def __init__(self, instance: Instance, keys: SecurityKeys, *, window_seconds: int) -> None:
+    """Reached with :func:`get_sole_control`; ``keys`` and ``window_seconds`` default to the instance's."""
+
+    def __init__(
+        self, instance: Instance, keys: SecurityKeys | None = None, *, window_seconds: int | None = None
+    ) -> None:
         self.instance = instance
-        self.keys = keys
+        self.keys = keys or get_security_keys(instance)
+        if window_seconds is None:
+            window_seconds = instance.settings.section(SigningSettings).sole_control_seconds
         self.window = timedelta(seconds=window_seconds)
 
     def begin(self, official: str, digests: Sequence[bytes], *, purpose: str) -> tuple[str, dict[str, Any]]:
@@ -109,6 +115,12 @@ class SoleControl:
             official, challenge=challenge_for(nonce, values), require_user_verification=True
         )
         with self.instance.database.session() as s:
+            # the official's authorisations of yesterday and before serve nobody (the audit chain keeps them)
+            s.execute(
+                delete(SoleControlRecord).where(
+                    SoleControlRecord.official == official, SoleControlRecord.expires_at < now - timedelta(days=1)
+                )
+            )
             s.add(
                 SoleControlRecord(
                     id=authorisation_id,
@@ -225,5 +237,4 @@ def get_sole_control(instance: Instance) -> SoleControl:
 
 
 def _build(instance: Instance) -> SoleControl:
-    window = instance.settings.section(SigningSettings).sole_control_seconds
-    return SoleControl(instance, get_security_keys(instance), window_seconds=window)
+    return SoleControl(instance)
