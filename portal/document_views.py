@@ -30,8 +30,13 @@ PREVIEW_UNAVAILABLE = (
 )
 
 
+def upload_limit_mb() -> int:
+    """The largest upload in MB: the portal's setting, unless the server's request limit is lower."""
+    return min(document_service(instance()).settings.upload_max_mb, instance().settings.server.max_upload_mb)
+
+
 def upload_messages() -> dict[str, str]:
-    limit = document_service(instance()).settings.upload_max_mb
+    limit = upload_limit_mb()
     return {
         "too-large": _("The file is larger than %(mb)s MB, the most the portal accepts.", mb=limit),
         "empty": _("The file is empty."),
@@ -82,7 +87,7 @@ def _not_your_turn(err: StepNotActiveError) -> Response:
 @bp.get("/documents/new")
 @official_required
 def upload_form(official: Person) -> Response:
-    return page("portal/upload.html", max_mb=document_service(instance()).settings.upload_max_mb)
+    return page("portal/upload.html", max_mb=upload_limit_mb())
 
 
 @bp.post("/documents/new")
@@ -94,7 +99,7 @@ def upload(official: Person) -> Response:
         return page(
             "portal/upload.html",
             status,
-            max_mb=service.settings.upload_max_mb,
+            max_mb=upload_limit_mb(),
             error=upload_messages().get(reason, _("The file cannot be used.")),
             reason=reason,
             title=request.form.get("title", ""),
@@ -126,7 +131,7 @@ def _too_large(_err: RequestEntityTooLarge) -> Response:
     return page(
         "portal/upload.html",
         413,
-        max_mb=document_service(instance()).settings.upload_max_mb,
+        max_mb=upload_limit_mb(),
         error=upload_messages()["too-large"],
         reason="too-large",
     )
