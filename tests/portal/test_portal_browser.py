@@ -194,6 +194,12 @@ def test_the_single_signer_journey(chromium: Any, platform: Platform, tmp_path: 
     assert events[0] == "signing:document:upload" and "signing:document:complete" in events
     page.screenshot(path=str(shots / "portal-history.png"), full_page=True)
 
+    # the home page: what waits, the recent activity, the applications
+    page.goto(platform.base_url + "/")
+    assert page.locator("#awaiting .count").inner_text() == "2"
+    assert "Công văn 318/CV-VPTU" in page.locator("#activity").inner_text()
+    page.screenshot(path=str(shots / "portal-home.png"), full_page=True)
+
     # the inbox: nothing left waiting for the signed one, the two others are
     page.goto(f"{platform.base_url}/documents?box=awaiting")
     listed = page.locator("#documents").inner_text()
