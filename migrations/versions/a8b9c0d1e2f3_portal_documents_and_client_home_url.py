@@ -2,7 +2,7 @@
 
 Revision ID: a8b9c0d1e2f3
 Revises: f7a8b9c0d1e2
-Create Date: 2026-12-04 23:24:38.967435
+Create Date: 2026-12-05 00:04:12.217154
 """
 
 from collections.abc import Sequence
@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("created_by_name", sa.String(length=200), nullable=False),
         sa.Column("pages", sa.Integer(), nullable=False),
         sa.Column("current_version", sa.Integer(), nullable=False),
+        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_signing_document")),
@@ -46,9 +47,10 @@ def upgrade() -> None:
         sa.Column("document_id", sa.String(length=32), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("assignee", sa.String(length=64), nullable=False),
+        sa.Column("assignee", sa.String(length=64), nullable=True),
         sa.Column("assignee_login", sa.String(length=64), nullable=False),
         sa.Column("assignee_name", sa.String(length=200), nullable=False),
+        sa.Column("assignee_group", sa.String(length=128), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("page", sa.Integer(), nullable=True),
         sa.Column("x", sa.Float(), nullable=True),
@@ -59,6 +61,7 @@ def upgrade() -> None:
         sa.Column("location", sa.String(length=200), nullable=False),
         sa.Column("comment", sa.Text(), nullable=False),
         sa.Column("deadline", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("acted_by", sa.String(length=64), nullable=True),
         sa.Column("acted_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["document_id"],
@@ -71,6 +74,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("signing_document_step", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_signing_document_step_assignee"), ["assignee"], unique=False)
+        batch_op.create_index(batch_op.f("ix_signing_document_step_assignee_group"), ["assignee_group"], unique=False)
         batch_op.create_index(batch_op.f("ix_signing_document_step_document_id"), ["document_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_signing_document_step_status"), ["status"], unique=False)
 
@@ -114,6 +118,7 @@ def downgrade() -> None:
     with op.batch_alter_table("signing_document_step", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_signing_document_step_status"))
         batch_op.drop_index(batch_op.f("ix_signing_document_step_document_id"))
+        batch_op.drop_index(batch_op.f("ix_signing_document_step_assignee_group"))
         batch_op.drop_index(batch_op.f("ix_signing_document_step_assignee"))
 
     op.drop_table("signing_document_step")

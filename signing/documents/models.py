@@ -56,6 +56,7 @@ class Document(Base):
     created_by_name: Mapped[str] = mapped_column(String(200))
     pages: Mapped[int] = mapped_column(Integer)
     current_version: Mapped[int] = mapped_column(Integer, default=1)
+    issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)  # ngày ban hành
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
@@ -77,7 +78,7 @@ class DocumentVersion(Base):
 
 
 class DocumentStep(Base):
-    """One step of the document's workflow, for one official (``assignee``, their sub)."""
+    """One step of the document's workflow, for one official (``assignee``) or a group (``assignee_group``)."""
 
     __tablename__ = "signing_document_step"
     __table_args__ = (UniqueConstraint("document_id", "position"),)
@@ -86,9 +87,12 @@ class DocumentStep(Base):
     document_id: Mapped[str] = mapped_column(ForeignKey("signing_document.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))
-    assignee: Mapped[str] = mapped_column(String(64), index=True)
-    assignee_login: Mapped[str] = mapped_column(String(64))
-    assignee_name: Mapped[str] = mapped_column(String(200))
+    # one official (their sub, login and name)…
+    assignee: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    assignee_login: Mapped[str] = mapped_column(String(64), default="")
+    assignee_name: Mapped[str] = mapped_column(String(200), default="")
+    # …or any member of a directory group (a unit's records office, its leaders): whoever acts is kept in acted_by
+    assignee_group: Mapped[str | None] = mapped_column(String(128), index=True, default=None)
     status: Mapped[str] = mapped_column(String(16), default=StepStatus.WAITING.value, index=True)
     # where the visible signature goes (PDF points, 1-based page); none: the default place
     page: Mapped[int | None] = mapped_column(Integer, default=None)
@@ -98,6 +102,7 @@ class DocumentStep(Base):
     height: Mapped[float | None] = mapped_column(Float, default=None)
     reason: Mapped[str] = mapped_column(String(200), default="")
     location: Mapped[str] = mapped_column(String(200), default="")
-    comment: Mapped[str] = mapped_column(Text, default="")
+    comment: Mapped[str] = mapped_column(Text, default="")  # a reviewer's approval or rejection note
     deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    acted_by: Mapped[str | None] = mapped_column(String(64), default=None)  # the sub of who did it
     acted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

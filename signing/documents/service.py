@@ -432,7 +432,7 @@ class DocumentService(DocumentQueries):
             row = s.get(DocumentStep, step.id)
             document = s.get(Document, view.id)
             assert row is not None and document is not None
-            row.status, row.acted_at = StepStatus.DONE.value, now
+            row.status, row.acted_at, row.acted_by = StepStatus.DONE.value, now, official.entry_uuid
             row.reason, row.location = reason.strip()[:200], location.strip()[:200]
             following = s.scalars(
                 select(DocumentStep)
