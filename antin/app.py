@@ -9,6 +9,7 @@ import admin
 import idp.login
 import idp.mfa
 import idp.oidc
+import portal
 import signing
 import signing.validation
 from antin.kernel import errors, health, i18n, openapi, web
@@ -61,4 +62,5 @@ def create_app(settings: Settings | None = None, *, instance: Instance | None = 
     signing.validation.init_app(app)
     signing.init_app(app)
     admin.init_app(app)
+    portal.init_app(app)
     return app

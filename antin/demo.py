@@ -26,6 +26,7 @@ from directory.instance import directory_service, managed_slapd
 from idp.mfa.demo import ensure_demo_totp
 from idp.oidc.demo import ensure_demo_client
 from idp.oidc.first_party import ensure_all_registered
+from signing.documents.demo import DEMO_SIGNER, seed_demo_documents
 
 __all__ = ["demo", "demo_settings"]
 
@@ -76,6 +77,7 @@ def print_banner(
     client: dict[str, object],
     administrators: Sequence[tuple[str, str, str]] = (),
     totp: dict[str, str] | None = None,
+    waiting: str | None = None,
 ) -> None:
     click.secho("Ấn Tín — demo instance", bold=True)
     click.echo(f"  issuer:      {settings.core.issuer}")
@@ -106,6 +108,12 @@ def print_banner(
     click.echo(f"    sign in, open {settings.core.issuer}/account/security/webauthn and add one (a phone, Windows")
     click.echo("    Hello, a USB key, or Chrome's DevTools > More tools > WebAuthn > 'Enable virtual authenticator');")
     click.echo("    then 'Sign in with a passkey' on the login page signs in without a password")
+    click.echo(f"  officials' portal: {settings.core.issuer}/ (documents, upload, signing with a security key)")
+    if waiting:
+        click.echo(
+            f"    {DEMO_SIGNER} has a document waiting for the signature: {settings.core.issuer}/documents/{waiting}"
+        )
+        click.echo("    (signing asks for a security key or passkey: add one first at /account/security)")
     click.echo(f"  your account:  {settings.core.issuer}/account")
     click.echo(f"  admin console: {settings.core.issuer}/admin  (sign in as a demo administrator above)")
     if settings.section(AdminSettings).console_acr:
@@ -149,6 +157,7 @@ def _run(settings: Settings) -> None:
         administrators = grant_demo_administrators(instance)
         lifecycle.check()
         client = ensure_demo_client(instance)
+        waiting = seed_demo_documents(instance)
         totp = ensure_demo_totp(instance, accounts[-1]["uid"]) if accounts else None
         lifecycle.import_in_steps(PLATFORM_MODULES)
         app = create_app(instance=instance)
@@ -156,7 +165,7 @@ def _run(settings: Settings) -> None:
         stack.callback(server.server_close)
         lifecycle.check()
         instance.audit.record(AuditEvent.INSTANCE_START, details={"mode": "demo", "issuer": settings.core.issuer})
-        print_banner(settings, accounts, instance.data_dir, client, administrators, totp)
+        print_banner(settings, accounts, instance.data_dir, client, administrators, totp, waiting)
         serving = threading.Thread(target=server.serve_forever, name="antin-demo-http", daemon=True)
         serving.start()
         stack.callback(serving.join, 5.0)

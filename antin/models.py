@@ -8,6 +8,7 @@ import antin.kernel.ratelimit.models
 import idp.mfa.models
 import idp.oidc.models
 import idp.throttle.models
+import signing.documents.models
 import signing.models
 from antin.kernel.database import Base
 
@@ -21,5 +22,6 @@ MODEL_MODULES = (
     idp.throttle.models,
     idp.mfa.models,
     signing.models,
+    signing.documents.models,
 )
 metadata = Base.metadata

@@ -15,6 +15,7 @@ from antin.kernel.settings import Settings, SettingsError
 from directory.settings import DirectorySettings
 from idp.mfa.settings import MfaSettings
 from idp.settings import OidcSettings, ThrottleSettings
+from signing.documents.settings import DocumentSettings
 from signing.settings import HsmSettings, SigningSettings
 
 __all__ = ["FEATURE_SECTIONS", "Settings", "SettingsError", "all_sections", "load_settings"]
@@ -27,6 +28,7 @@ FEATURE_SECTIONS: tuple[type[Any], ...] = (
     HsmSettings,
     SigningSettings,
     AdminSettings,
+    DocumentSettings,
 )
 
 

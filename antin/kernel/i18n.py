@@ -22,6 +22,7 @@ TRANSLATION_DIRECTORIES = (
     ROOT / "idp" / "translations",
     ROOT / "signing" / "translations",
     ROOT / "admin" / "translations",
+    ROOT / "portal" / "translations",
 )
 
 

@@ -94,6 +94,7 @@ def clients() -> None:
 @click.option("--id-token-alg", type=click.Choice(("RS256", "ES256")), default="RS256", help="ID token algorithm.")
 @click.option("--dpop", is_flag=True, help="Require DPoP-bound access tokens for this client.")
 @click.option("--client-id", default=None, help="Use this client_id instead of a generated one.")
+@click.option("--home-url", default=None, help="The application's start page: lists it on the officials' portal.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (with client_secret for confidential clients).")
 @click.pass_obj
 def add(
@@ -114,6 +115,7 @@ def add(
     id_token_alg: str,
     dpop: bool,
     client_id: str | None,
+    home_url: str | None,
     as_json: bool,
 ) -> None:
     """Register a client; a confidential client's secret is printed once."""
@@ -139,6 +141,7 @@ def add(
             id_token_signed_response_alg=id_token_alg,
             dpop_bound_access_tokens=dpop,
             client_id=client_id,
+            home_url=home_url,
         )
         record, secret = _registry(instance).add(spec)
     except (ClientError, OSError) as err:
@@ -216,6 +219,27 @@ def set_scopes(instance: Instance, client_id: str, scopes: tuple[str, ...], as_j
         actor="cli",
         client_id=client_id,
         details={"before": list(before), "after": list(record.scopes)},
+    )
+    _print_client(record, as_json)
+
+
+@clients.command("set-home-url")
+@click.argument("client_id")
+@click.argument("home_url", required=False, default="")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def set_home_url(instance: Instance, client_id: str, home_url: str, as_json: bool) -> None:
+    """Set the application's start page, which lists it on the officials' portal (none given: unlist it)."""
+    try:
+        before = _get(instance, client_id).home_url
+        record = _registry(instance).set_home_url(client_id, home_url or None)
+    except ClientError as err:
+        raise click.ClickException(str(err)) from None
+    Auditor(instance).record(
+        "oauth:client:home-url",
+        actor="cli",
+        client_id=client_id,
+        details={"before": before, "after": record.home_url},
     )
     _print_client(record, as_json)
 

@@ -82,6 +82,7 @@ class ClientSpec:
     id_token_signed_response_alg: str = "RS256"
     dpop_bound_access_tokens: bool = False
     client_id: str | None = None  # default: generated
+    home_url: str | None = None  # the application's start page, listed on the officials' portal
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class ClientRecord:
     created_at: datetime
     secret_rotated_at: datetime | None
     secret_digest: str | None = field(default=None, repr=False)
+    home_url: str | None = None
 
     @classmethod
     def from_row(cls, row: Client) -> ClientRecord:
@@ -130,6 +132,7 @@ class ClientRecord:
             created_at=row.created_at,
             secret_rotated_at=row.secret_rotated_at,
             secret_digest=row.secret_digest,
+            home_url=row.home_url,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -150,6 +153,7 @@ class ClientRecord:
             "jwks": self.jwks,
             "dpop_bound_access_tokens": self.dpop_bound_access_tokens,
             "disabled": self.disabled,
+            "home_url": self.home_url,
             "created_at": self.created_at.isoformat(),
             "secret_rotated_at": self.secret_rotated_at.isoformat() if self.secret_rotated_at else None,
         }
@@ -172,7 +176,16 @@ def _check_uri(field: str, uri: str, *, production: bool = False) -> None:
     raise ClientError(field, f"{uri!r} is not an absolute http(s) URI")
 
 
+def _check_home_url(uri: str, *, production: bool = False) -> None:
+    """A page officials open from the portal: http(s) only (a link must never run script or open an app)."""
+    if urlsplit(uri).scheme not in ("http", "https"):
+        raise ClientError("home_url", f"{uri!r} is not an absolute http(s) URL")
+    _check_uri("home_url", uri, production=production)
+
+
 def validate_spec(spec: ClientSpec, *, production: bool = False) -> ClientSpec:
+    if spec.home_url:
+        _check_home_url(spec.home_url, production=production)
     if not spec.name.strip():
         raise ClientError("name", "must not be empty")
     for grant in spec.grant_types:
@@ -280,6 +293,7 @@ class ClientRegistry:
                 jwks_uri=spec.jwks_uri,
                 jwks=spec.jwks,
                 dpop_bound_access_tokens=spec.dpop_bound_access_tokens,
+                home_url=spec.home_url,
             )
             s.add(row)
             s.flush()
@@ -386,6 +400,19 @@ class ClientRegistry:
             if row is None:
                 raise ClientError("client_id", f"no client {client_id!r}")
             row.scopes = list(dict.fromkeys(scopes))
+            record = ClientRecord.from_row(row)
+        self.changed(client_id)
+        return record
+
+    def set_home_url(self, client_id: str, home_url: str | None) -> ClientRecord:
+        """Set (or, with None, clear) the start page the officials' portal links the application by."""
+        if home_url:
+            _check_home_url(home_url, production=self._production)
+        with self._db.session() as s:
+            row = s.scalar(select(Client).where(Client.client_id == client_id))
+            if row is None:
+                raise ClientError("client_id", f"no client {client_id!r}")
+            row.home_url = home_url or None
             record = ClientRecord.from_row(row)
         self.changed(client_id)
         return record

@@ -40,6 +40,7 @@ def ensure_demo_client(instance: Instance) -> dict[str, object]:
             redirect_uris=DEMO_REDIRECT_URIS,
             post_logout_redirect_uris=DEMO_POST_LOGOUT_URIS,
             trusted=True,
+            home_url=DEMO_REDIRECT_URIS[0].rsplit("/", 1)[0] + "/",  # listed on the officials' portal
         )
     )
     saved = {

@@ -56,6 +56,8 @@ class Client(Base):
     jwks: Mapped[dict[str, Any] | None] = mapped_column(Json, default=None)
     dpop_bound_access_tokens: Mapped[bool] = mapped_column(Boolean, default=False)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # where the officials' portal links the application (its start page); none: not listed there
+    home_url: Mapped[str | None] = mapped_column(String(2000), default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     secret_rotated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 

@@ -56,6 +56,18 @@ def stop(proc: subprocess.Popen[str], sig: signal.Signals = signal.SIGINT) -> st
     return out
 
 
+WAITING_DOCUMENTS = """
+from sqlalchemy import select
+from antin.kernel.instance import Instance
+from antin.settings import load_settings
+from signing.documents.models import DocumentStep
+instance = Instance(load_settings())
+with instance.database.reading() as s:
+    for step in s.scalars(select(DocumentStep)):
+        print(f"{step.assignee_login}:{step.kind}:{step.status}")
+"""
+
+
 def test_demo_starts_seeds_serves_and_stops_cleanly(demo_env: dict[str, str]) -> None:
     port = free_port()
     base = f"http://localhost:{port}"
@@ -82,6 +94,12 @@ def test_demo_starts_seeds_serves_and_stops_cleanly(demo_env: dict[str, str]) ->
         console = requests.get(f"{base}/admin/", allow_redirects=False, timeout=10)
         assert console.status_code == 302 and "client_id=antin-console" in console.headers["Location"]
         assert "acr_values=urn%3Aantin%3Aacr%3Aphishing-resistant" in console.headers["Location"]
+        # the portal answers at / and a document waits for hungnv's signature (item 14 of issue 11)
+        assert requests.get(base + "/", timeout=10).status_code == 200
+        documents = subprocess.run(
+            [sys.executable, "-c", WAITING_DOCUMENTS], env=demo_env, capture_output=True, text=True, timeout=60
+        )
+        assert documents.stdout.split() == ["hungnv:sign:active"], documents.stderr
     finally:
         out = stop(proc)
     assert f"issuer:      {base}" in out
@@ -92,6 +110,7 @@ def test_demo_starts_seeds_serves_and_stops_cleanly(demo_env: dict[str, str]) ->
     totp = json.loads((Path(demo_env["ANTIN_DATA_DIR"]) / "demo-totp.json").read_text(encoding="utf-8"))
     assert "two-step verification (development only)" in out and totp["key"] in out
     assert "/account/security/webauthn" in out and "Sign in with a passkey" in out
+    assert "hungnv has a document waiting for the signature" in out
     assert "Traceback" not in out
     slapd_pid = Path(demo_env["ANTIN_DATA_DIR"]) / "slapd"
     leftovers = subprocess.run(["pgrep", "-f", str(slapd_pid)], capture_output=True, text=True, check=False)

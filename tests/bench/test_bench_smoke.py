@@ -62,6 +62,7 @@ def test_every_bench_is_smoke_tested() -> None:
         "admin_console_bench",
         "admin_search_bench",
         "directory_bench",
+        "documents_bench",
         "mfa_bench",
         "oidc_bench",
         "oidc_endpoints_bench",
@@ -109,6 +110,15 @@ def test_signing_bench(tmp_path: Path) -> None:
         assert {"antin", "pyhanko-lib"} <= found[f"sign {level} 1MB"]
     assert "pyhanko-cli" in found["sign B-LTA 1MB"]
     assert found["sign batch of 20 B-T 1MB"] == {"antin", "pyhanko-lib"}
+
+
+@pytest.mark.xdist_group("bench-documents")
+def test_documents_bench(tmp_path: Path) -> None:
+    require_command("softhsm2-util")
+    require_command("pdftoppm")
+    found = sides(run_quick("documents_bench", tmp_path))
+    assert found["confirmation to signed file B-LTA 1MB"] == {"antin", "pyhanko-lib"}
+    assert "antin" in found["preview one page: 1 MB sample, 4 pages"]
 
 
 @pytest.mark.xdist_group("bench-verify")

@@ -53,6 +53,7 @@ class AuditEvent(enum.StrEnum):
     OAUTH_CLIENT_ROTATE = "oauth:client:rotate-secret"
     OAUTH_CLIENT_DISABLE = "oauth:client:disable"
     OAUTH_CLIENT_SCOPES = "oauth:client:scopes"
+    OAUTH_CLIENT_HOME_URL = "oauth:client:home-url"
     OAUTH_KEY_ROTATE = "oauth:key:rotate"
 
     # directory administration
@@ -81,6 +82,11 @@ class AuditEvent(enum.StrEnum):
 
     # signing, PKI and time-stamping
     SIGNING_DOCUMENT_SIGN = "signing:document:sign"
+    SIGNING_DOCUMENT_UPLOAD = "signing:document:upload"
+    SIGNING_DOCUMENT_PLACE = "signing:document:place"
+    SIGNING_DOCUMENT_COMPLETE = "signing:document:complete"
+    SIGNING_DOCUMENT_REFUSE = "signing:document:refuse"
+    SIGNING_DOCUMENT_DOWNLOAD = "signing:document:download"
     SIGNING_SOLE_CONTROL_BEGIN = "signing:sole_control:begin"
     SIGNING_SOLE_CONTROL_GRANT = "signing:sole_control:grant"
     SIGNING_SOLE_CONTROL_REFUSE = "signing:sole_control:refuse"

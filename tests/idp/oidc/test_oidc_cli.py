@@ -204,3 +204,21 @@ def test_generated_client_ids_never_look_like_options() -> None:
 
     ids = [new_client_id() for _ in range(1000)]
     assert len(set(ids)) == 1000 and not [i for i in ids if i.startswith("-")]
+
+
+def test_a_clients_home_url_lists_it_on_the_portal(run, op: LiveProvider) -> None:  # type: ignore[no-untyped-def]
+    code, out = run(
+        "clients", "add", "--name", "Hồ sơ công việc", "--redirect-uri", "http://localhost:9/cb",
+        "--home-url", "https://hoso.example/", "--json",
+    )  # fmt: skip
+    assert code == 0, out
+    client_id = json.loads(out)["client_id"]
+    assert json.loads(out)["home_url"] == "https://hoso.example/"
+    code, out = run("clients", "set-home-url", client_id, "javascript:alert(1)")
+    assert code != 0 and "not an absolute http(s) URL" in out  # a link on the portal never runs script
+    code, out = run("clients", "set-home-url", client_id, "https://hoso.example/start", "--json")
+    assert code == 0 and json.loads(out)["home_url"] == "https://hoso.example/start"
+    code, out = run("clients", "set-home-url", client_id, "--json")
+    assert code == 0 and json.loads(out)["home_url"] is None  # unlisted
+    events = [e.event for e in op.instance.audit.entries(event="oauth:client:home-url")]
+    assert len(events) == 2

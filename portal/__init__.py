@@ -1,0 +1,22 @@
+"""The officials' portal: ``/`` (their applications, what waits for them, recent activity), the inbox
+(``/documents``), upload, page previews, placement, signing under sole control, the signed file and its report,
+and each document's history.
+
+It sits above ``idp`` and ``signing`` (as ``admin`` does): it signs officials in through the provider as the
+first-party client ``antin-portal`` and calls :mod:`signing.documents` for everything about documents.
+``views.py`` holds the blueprint ``bp`` and the home and inbox pages; ``document_views.py`` the pages of one
+document; ``officials.py`` who is signed in.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+__all__ = ["init_app"]
+
+
+def init_app(app: Flask) -> None:
+    from portal import document_views  # noqa: F401  (its routes are on bp)
+    from portal.views import bp
+
+    app.register_blueprint(bp)

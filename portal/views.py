@@ -1,0 +1,122 @@
+"""The portal's blueprint ``bp``: the home page ``/``, the inbox ``/documents``, sign-in and a clear page for
+everything that is not there (never a bare 404 or a stack trace)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from directory.models import Person
+from idp.oidc.clients import client_registry
+from idp.oidc.first_party import PORTAL, SignInError
+from portal.officials import current_official, instance, sign_in
+from signing.documents.service import BOXES, document_service
+
+__all__ = ["bp", "not_found", "official_required", "page"]
+
+bp = Blueprint(
+    "portal", __name__, template_folder="templates", static_folder="static", static_url_path="/assets/portal"
+)
+
+
+VIETNAM_TIME = timezone(timedelta(hours=7))
+
+
+@bp.app_template_filter("portal_time")
+def portal_time(moment: datetime | None) -> str:
+    """A time as officials read it: Vietnam's (UTC+7), day first."""
+    if moment is None:
+        return ""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(VIETNAM_TIME).strftime("%d/%m/%Y %H:%M")
+
+
+def page(template: str, status: int = 200, **context: Any) -> Response:
+    html = render_template(template, official=current_official(), **context)
+    return Response(html, status=status, mimetype="text/html")
+
+
+def not_found() -> Response:
+    return page(
+        "portal/message.html",
+        404,
+        title=_("Document not found"),
+        message=_("There is no such document, or it belongs to a unit you do not work in."),
+    )
+
+
+def _sign_in_refused(failed: SignInError) -> Response:
+    return page(
+        "portal/message.html",
+        400,
+        title=_("Sign-in was not completed"),
+        message=_("The sign-in could not be accepted. Please try again."),
+        detail=failed.reason,
+        retry=True,
+    )
+
+
+sign_in.add_routes(bp, on_failure=_sign_in_refused)
+
+
+def official_required(view: Callable[..., Response]) -> Callable[..., Response]:
+    """The view runs with the signed-in official as its first argument; others are sent to sign in, and an
+    account the directory no longer knows as active gets a page that says so."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        if sign_in.current() is None:
+            return sign_in.begin(request.full_path if request.query_string else request.path)
+        official = current_official()
+        if official is None:
+            return page(
+                "portal/message.html",
+                403,
+                title=_("This account cannot use the portal"),
+                message=_("The directory does not list this account as active. Ask your unit's administrator."),
+            )
+        return view(official, *args, **kwargs)
+
+    return wrapper
+
+
+def _applications() -> list[Any]:
+    own = {PORTAL.client_id, "antin-console"}
+    records = client_registry(instance()).list()
+    return sorted(
+        (r for r in records if r.home_url and not r.disabled and r.client_id not in own), key=lambda r: r.name.lower()
+    )
+
+
+@bp.get("/")
+def home() -> Response:
+    official = current_official()
+    if official is None:
+        return page("portal/welcome.html")
+    documents = document_service(instance())
+    return page(
+        "portal/home.html",
+        applications=_applications(),
+        awaiting=documents.inbox(official, "awaiting"),
+        activity=documents.recent_activity(official),
+    )
+
+
+@bp.get("/documents")
+@official_required
+def inbox(official: Person) -> Response:
+    box = request.args.get("box", "awaiting")
+    box = box if box in BOXES else "awaiting"
+    query = request.args.get("q", "")[:100]
+    try:
+        number = int(request.args.get("page", "1"))
+    except ValueError:
+        number = 1
+    listing = document_service(instance()).inbox(official, box, query=query, page=number)
+    return page("portal/inbox.html", box=box, query=query, listing=listing, boxes=BOXES)

@@ -1,0 +1,34 @@
+"""The documents' errors: each says what the official can do about it (``reason`` is stable, for pages and tests)."""
+
+from __future__ import annotations
+
+__all__ = ["DocumentError", "DocumentNotFoundError", "PreviewError", "StepNotActiveError", "UploadRefusedError"]
+
+
+class DocumentError(Exception):
+    """Base of the documents package's errors."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(detail or reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class UploadRefusedError(DocumentError):
+    """An upload that cannot become a document: ``too-large``, ``empty``, ``not-pdf``, ``encrypted``, ``damaged``,
+    ``truncated``, ``locked`` (a signature or certification forbids any change), ``too-many-pages``."""
+
+
+class DocumentNotFoundError(DocumentError):
+    """No such document, or one the official may not see (the same answer, so that ids cannot be probed)."""
+
+    def __init__(self, document_id: str) -> None:
+        super().__init__("not-found", document_id)
+
+
+class StepNotActiveError(DocumentError):
+    """The official has nothing to do on this document now (not their turn, or done already)."""
+
+
+class PreviewError(DocumentError):
+    """A page could not be rendered in the time and memory allowed (``timeout``, ``failed``, ``no-page``)."""

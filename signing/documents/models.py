@@ -1,0 +1,108 @@
+"""The officials' documents in SQL: a document, its versions (each file it has been) and its ordered steps.
+
+A workflow is the list of steps (``review``, ``sign``, ``seal``, ``issue``) in ``position`` order; one is
+``active`` at a time. The single-signer journey is a document with one ``sign`` step; reviews, the records
+office's seal and issuing are more rows of the same table, so a workflow adds rows, not columns. The files are
+on disk (``<data_dir>/documents/<id>/v<number>.pdf``); a version row keeps their digest.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from antin.kernel.database import Base, utcnow
+
+__all__ = ["Document", "DocumentStatus", "DocumentStep", "DocumentVersion", "StepKind", "StepStatus"]
+
+
+class DocumentStatus(enum.StrEnum):
+    DRAFT = "draft"  # uploaded, no step started
+    IN_PROGRESS = "in_progress"  # a step is active
+    DONE = "done"  # every step done
+    REJECTED = "rejected"  # a reviewer rejected it
+    CANCELLED = "cancelled"
+
+
+class StepKind(enum.StrEnum):
+    REVIEW = "review"
+    SIGN = "sign"
+    SEAL = "seal"
+    ISSUE = "issue"
+
+
+class StepStatus(enum.StrEnum):
+    WAITING = "waiting"  # an earlier step is not done
+    ACTIVE = "active"  # the assignee's turn
+    SIGNING = "signing"  # the assignee confirmed; the signature is being made (back to active if it fails)
+    DONE = "done"
+    REJECTED = "rejected"
+    SKIPPED = "skipped"
+
+
+class Document(Base):
+    __tablename__ = "signing_document"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, URL-safe
+    unit_code: Mapped[str] = mapped_column(String(64), index=True)  # the unit it belongs to (its drafter's)
+    title: Mapped[str] = mapped_column(String(255))
+    number: Mapped[str] = mapped_column(String(64), default="")  # số, ký hiệu (given at issue, or by the drafter)
+    file_name: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default=DocumentStatus.DRAFT.value, index=True)
+    created_by: Mapped[str] = mapped_column(String(64), index=True)  # the drafter's sub (entryUUID)
+    created_by_name: Mapped[str] = mapped_column(String(200))
+    pages: Mapped[int] = mapped_column(Integer)
+    current_version: Mapped[int] = mapped_column(Integer, default=1)
+    issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)  # ngày ban hành
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class DocumentVersion(Base):
+    """One file the document has been: the upload (1), then one per signature or seal applied."""
+
+    __tablename__ = "signing_document_version"
+    __table_args__ = (UniqueConstraint("document_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("signing_document.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    signature_reference: Mapped[str | None] = mapped_column(String(36), default=None)  # SignatureRecord.id
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DocumentStep(Base):
+    """One step of the document's workflow, for one official (``assignee``) or a group (``assignee_group``)."""
+
+    __tablename__ = "signing_document_step"
+    __table_args__ = (UniqueConstraint("document_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("signing_document.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    # one official (their sub, login and name)…
+    assignee: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    assignee_login: Mapped[str] = mapped_column(String(64), default="")
+    assignee_name: Mapped[str] = mapped_column(String(200), default="")
+    # …or any member of a directory group (a unit's records office, its leaders): whoever acts is kept in acted_by
+    assignee_group: Mapped[str | None] = mapped_column(String(128), index=True, default=None)
+    status: Mapped[str] = mapped_column(String(16), default=StepStatus.WAITING.value, index=True)
+    # where the visible signature goes (PDF points, 1-based page); none: the default place
+    page: Mapped[int | None] = mapped_column(Integer, default=None)
+    x: Mapped[float | None] = mapped_column(Float, default=None)
+    y: Mapped[float | None] = mapped_column(Float, default=None)
+    width: Mapped[float | None] = mapped_column(Float, default=None)
+    height: Mapped[float | None] = mapped_column(Float, default=None)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    location: Mapped[str] = mapped_column(String(200), default="")
+    comment: Mapped[str] = mapped_column(Text, default="")  # a reviewer's approval or rejection note
+    deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    acted_by: Mapped[str | None] = mapped_column(String(64), default=None)  # the sub of who did it
+    acted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

@@ -1,0 +1,103 @@
+"""The officials' documents as lists: the inbox's boxes and the history and activity read from the audit chain.
+
+Read-only queries of :class:`~signing.documents.service.DocumentService` (a mixin, so that the service keeps
+one name for callers): who may see what is the service's :meth:`view`; these lists apply the same rule.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+
+from antin.kernel.audit.models import AuditEntry
+from antin.kernel.instance import Instance
+from directory.models import Person
+from signing.documents.models import Document, DocumentStatus, DocumentStep, StepStatus
+from signing.documents.records import DocumentView, HistoryEntry, InboxPage
+from signing.documents.settings import DocumentSettings
+from signing.models import aware
+
+__all__ = ["BOXES", "DocumentQueries", "person_unit"]
+
+BOXES = ("awaiting", "sent", "done")
+
+
+def person_unit(person: Person) -> str:
+    return person.unit.code if person.unit else ""
+
+
+class DocumentQueries:
+    instance: Instance
+
+    def inbox(self, official: Person, box: str, *, query: str = "", page: int = 1) -> InboxPage:
+        """``awaiting`` (a step of theirs is active), ``sent`` (they drafted it) or ``done`` (finished, and
+        theirs or their unit's); newest first, filtered by title or number."""
+        me = official.entry_uuid
+        my_steps = select(DocumentStep.document_id).where(DocumentStep.assignee == me)
+        where: ColumnElement[bool]
+        if box == "awaiting":
+            active = my_steps.where(DocumentStep.status == StepStatus.ACTIVE.value)
+            where = Document.id.in_(active)
+        elif box == "sent":
+            where = Document.created_by == me
+        else:
+            mine = or_(Document.created_by == me, Document.id.in_(my_steps))
+            unit = person_unit(official)
+            where = and_(
+                Document.status == DocumentStatus.DONE.value,
+                or_(mine, Document.unit_code == unit) if unit else mine,
+            )
+        if query.strip():
+            pattern = "%" + query.strip().lower().replace("\\", "").replace("%", "").replace("_", "") + "%"
+            where = and_(
+                where, or_(func.lower(Document.title).like(pattern), func.lower(Document.number).like(pattern))
+            )
+        size = self.instance.settings.section(DocumentSettings).page_size
+        with self.instance.database.reading() as s:
+            total = s.scalar(select(func.count()).select_from(Document).where(where)) or 0
+            pages = max(1, -(-total // size))
+            page = min(max(1, page), pages)
+            items = tuple(
+                s.scalars(
+                    select(Document)
+                    .where(where)
+                    .order_by(Document.updated_at.desc())
+                    .offset((page - 1) * size)
+                    .limit(size)
+                )
+            )
+            s.expunge_all()
+        return InboxPage(items, total, page, pages)
+
+    def history(self, view: DocumentView) -> list[HistoryEntry]:
+        """The audit entries about the document, oldest first, with their place in the hash chain."""
+        with self.instance.database.reading() as s:
+            rows = s.scalars(
+                select(AuditEntry).where(AuditEntry.subject == f"document:{view.id}").order_by(AuditEntry.seq)
+            ).all()
+            return [
+                HistoryEntry(r.seq, aware(r.occurred_at), r.event, r.actor, json.loads(r.details), r.entry_hash)
+                for r in rows
+            ]
+
+    def recent_activity(self, official: Person, *, limit: int = 8) -> list[tuple[Document, HistoryEntry]]:
+        """What the official did last on documents they may still see: (document, entry), newest first."""
+        with self.instance.database.reading() as s:
+            rows = s.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.actor == official.uid, AuditEntry.subject.like("document:%"))
+                .order_by(AuditEntry.seq.desc())
+                .limit(limit)
+            ).all()
+            ids = {(r.subject or "").removeprefix("document:") for r in rows}
+            documents = {d.id: d for d in s.scalars(select(Document).where(Document.id.in_(ids)))}
+            s.expunge_all()
+            return [
+                (
+                    documents[(r.subject or "").removeprefix("document:")],
+                    HistoryEntry(r.seq, aware(r.occurred_at), r.event, r.actor, json.loads(r.details), r.entry_hash),
+                )
+                for r in rows
+                if (r.subject or "").removeprefix("document:") in documents
+            ]

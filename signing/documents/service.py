@@ -1,0 +1,463 @@
+"""The officials' documents: upload, what an official may see, their inbox, placement, signing, history.
+
+Reached with :func:`document_service`. Pure of Flask: the portal's views turn HTTP into these calls. Every change
+is written to the audit trail with the subject ``document:<id>``; the history page reads those entries back,
+with their place in the hash chain.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import tempfile
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import select, update
+
+from antin.kernel.audit.events import AuditEvent
+from antin.kernel.instance import Instance
+from directory.models import Person
+from signing.appearance import VisibleBox
+from signing.documents.errors import DocumentNotFoundError, StepNotActiveError, UploadRefusedError
+from signing.documents.models import (
+    Document,
+    DocumentStatus,
+    DocumentStep,
+    DocumentVersion,
+    StepKind,
+    StepStatus,
+)
+from signing.documents.placement import Box, clamp_box, default_box, ink_under
+from signing.documents.previews import Limits, PageSize, PreviewRenderer, page_sizes
+from signing.documents.queries import BOXES, DocumentQueries, person_unit
+from signing.documents.records import DocumentView, HistoryEntry, InboxPage, Placement
+from signing.documents.settings import DocumentSettings
+from signing.errors import InvalidDocumentError, SoleControlRefused
+from signing.models import SoleControlRecord
+from signing.service import SignOutcome, SignRequest, signing_service
+from signing.sole_control import get_sole_control
+
+__all__ = [
+    "BOXES",
+    "DocumentService",
+    "DocumentView",
+    "HistoryEntry",
+    "InboxPage",
+    "Placement",
+    "document_service",
+]
+
+EXTENSION_KEY = "antin.signing.documents"
+CHUNK = 1 << 16
+
+
+def _purpose(document_id: str) -> str:
+    return f"document:{document_id}"
+
+
+class DocumentService(DocumentQueries):
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
+        self.root = instance.data_dir / "documents"
+
+    @cached_property
+    def settings(self) -> DocumentSettings:
+        return self.instance.settings.section(DocumentSettings)
+
+    @cached_property
+    def renderer(self) -> PreviewRenderer:
+        s = self.settings
+        return PreviewRenderer(pixels=s.preview_pixels, seconds=s.preview_seconds, memory_mb=s.preview_memory_mb)
+
+    @property
+    def max_bytes(self) -> int:
+        return self.settings.upload_max_mb * 1024 * 1024
+
+    # -- upload ----------------------------------------------------------------------------------------
+
+    def upload(
+        self,
+        drafter: Person,
+        stream: IO[bytes],
+        *,
+        file_name: str,
+        title: str = "",
+        number: str = "",
+        signer: Person | None = None,
+        ip: str | None = None,
+    ) -> DocumentView:
+        """Keep an official's PDF as a new document whose one step is ``signer``'s signature (the drafter's own
+        by default). :class:`UploadRefusedError` says why a file cannot be signed."""
+        document_id = secrets.token_urlsafe(16)
+        folder = self.root / document_id
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            path, digest, size = self._store(stream, folder / "v1.pdf")
+            facts = self._inspect(path)
+            sizes = page_sizes(path, facts.pages, self._limits)
+            (folder / "pages.json").write_text(json.dumps([[s.width, s.height] for s in sizes]))
+        except BaseException:
+            for leftover in folder.glob("*"):
+                leftover.unlink()
+            folder.rmdir()
+            raise
+        signer = signer or drafter
+        now = self.instance.clock.now()
+        name = Path(file_name).name[:255] or "document.pdf"
+        document = Document(
+            id=document_id,
+            unit_code=person_unit(drafter),
+            title=(title.strip() or Path(name).stem)[:255],
+            number=number.strip()[:64],
+            file_name=name,
+            status=DocumentStatus.IN_PROGRESS.value,
+            created_by=drafter.entry_uuid,
+            created_by_name=drafter.full_name,
+            pages=facts.pages,
+            current_version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        with self.instance.database.session() as s:
+            s.add(document)
+            s.flush()
+            s.add(
+                DocumentVersion(
+                    document_id=document_id, number=1, sha256=digest, size=size, created_by=drafter.entry_uuid
+                )
+            )
+            s.add(
+                DocumentStep(
+                    document_id=document_id,
+                    position=1,
+                    kind=StepKind.SIGN.value,
+                    assignee=signer.entry_uuid,
+                    assignee_login=signer.uid,
+                    assignee_name=signer.full_name,
+                    status=StepStatus.ACTIVE.value,
+                )
+            )
+        self._audit(
+            AuditEvent.SIGNING_DOCUMENT_UPLOAD,
+            drafter,
+            document_id,
+            ip=ip,
+            title=document.title,
+            file=name,
+            sha256=digest,
+            bytes=size,
+            pages=facts.pages,
+            signer=signer.uid,
+        )
+        return self.view(drafter, document_id)
+
+    def _store(self, stream: IO[bytes], destination: Path) -> tuple[Path, str, int]:
+        digest = hashlib.sha256()
+        size = 0
+        fd, temp = tempfile.mkstemp(dir=destination.parent, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in iter(lambda: stream.read(CHUNK), b""):
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise UploadRefusedError("too-large", f"the limit is {self.settings.upload_max_mb} MB")
+                    digest.update(chunk)
+                    out.write(chunk)
+            if size == 0:
+                raise UploadRefusedError("empty", "the file is empty")
+            os.replace(temp, destination)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+            raise
+        return destination, digest.hexdigest(), size
+
+    def _inspect(self, path: Path) -> Any:
+        from signing.pades import inspect_pdf
+
+        try:
+            with open(path, "rb") as fh:
+                facts = inspect_pdf(fh)
+        except InvalidDocumentError as err:
+            raise UploadRefusedError(err.reason, str(err)) from None
+        if facts.locked:
+            raise UploadRefusedError("locked", "a signature on it forbids any change: a new one would break it")
+        if facts.pages < 1:
+            raise UploadRefusedError("damaged", "the PDF has no pages")
+        if facts.pages > self.settings.max_pages:
+            raise UploadRefusedError("too-many-pages", f"the limit is {self.settings.max_pages} pages")
+        return facts
+
+    @property
+    def _limits(self) -> Limits:
+        return Limits(self.settings.preview_seconds, self.settings.preview_memory_mb)
+
+    # -- what an official sees -------------------------------------------------------------------------
+
+    def view(self, official: Person, document_id: str) -> DocumentView:
+        """The document if ``official`` may see it: their unit's, or one with a step of theirs; else not found."""
+        with self.instance.database.reading() as s:
+            document = s.get(Document, document_id) if len(document_id) <= 32 else None
+            if document is None:
+                raise DocumentNotFoundError(document_id)
+            steps = tuple(
+                s.scalars(
+                    select(DocumentStep).where(DocumentStep.document_id == document_id).order_by(DocumentStep.position)
+                )
+            )
+            versions = tuple(
+                s.scalars(
+                    select(DocumentVersion)
+                    .where(DocumentVersion.document_id == document_id)
+                    .order_by(DocumentVersion.number)
+                )
+            )
+            s.expunge_all()
+        mine = [st for st in steps if st.assignee == official.entry_uuid]
+        same_unit = bool(document.unit_code) and document.unit_code == person_unit(official)
+        if not (same_unit or mine or document.created_by == official.entry_uuid):
+            raise DocumentNotFoundError(document_id)
+        active = next((st for st in mine if st.status == StepStatus.ACTIVE.value), None)
+        return DocumentView(document, steps, versions, active)
+
+    # -- files and previews ----------------------------------------------------------------------------
+
+    def file(self, view: DocumentView, version: int | None = None) -> Path:
+        number = version or view.current.number
+        return self.root / view.id / f"v{number}.pdf"
+
+    def sizes(self, view: DocumentView) -> list[PageSize]:
+        raw = json.loads((self.root / view.id / "pages.json").read_text())
+        return [PageSize(float(w), float(h)) for w, h in raw]
+
+    def preview(self, view: DocumentView, page: int) -> Path:
+        """The PNG of ``page`` of the document's current version (cached); DocumentNotFoundError past its end."""
+        if not 1 <= page <= view.document.pages:
+            raise DocumentNotFoundError(f"{view.id}/{page}")
+        number = view.current.number
+        cache = self.root / view.id / "previews" / f"v{number}-p{page}-{self.settings.preview_pixels}.png"
+        return self.renderer.render(self.file(view), page, cache)
+
+    # -- placement -------------------------------------------------------------------------------------
+
+    def placement(self, view: DocumentView, step: DocumentStep | None = None) -> Placement:
+        """Where the step's signature goes (:meth:`box`) and how much of the page's content it would cover."""
+        box, chosen = self.box(view, step)
+        size = self.sizes(view)[box.page - 1]
+        return Placement(box, size, ink_under(box, size, self.preview(view, box.page)), chosen)
+
+    def box(self, view: DocumentView, step: DocumentStep | None = None) -> tuple[Box, bool]:
+        """The place chosen for the step's signature (and True), else the default: the bottom of the last page."""
+        sizes = self.sizes(view)
+        step = step or view.my_step
+        if step is not None and step.page is not None:
+            chosen = Box(step.page, step.x or 0, step.y or 0, step.width or 0, step.height or 0)
+            return clamp_box(chosen, sizes), True
+        return default_box(sizes), False
+
+    def place(self, official: Person, document_id: str, box: Box, *, ip: str | None = None) -> Placement:
+        """Keep where the official put the signature box (moved onto the page if it was off it)."""
+        view = self.view(official, document_id)
+        step = self._my_active_step(view, (StepKind.SIGN, StepKind.SEAL))
+        box = clamp_box(box, self.sizes(view))
+        with self.instance.database.session() as s:
+            row = s.get(DocumentStep, step.id)
+            assert row is not None
+            row.page, row.x, row.y, row.width, row.height = box.page, box.x, box.y, box.width, box.height
+        placed = self.placement(self.view(official, document_id))
+        self._audit(
+            AuditEvent.SIGNING_DOCUMENT_PLACE,
+            official,
+            document_id,
+            ip=ip,
+            page=box.page,
+            box=[box.x, box.y, box.width, box.height],
+            covers_content=placed.covers_content,
+        )
+        return placed
+
+    def _my_active_step(self, view: DocumentView, kinds: tuple[StepKind, ...]) -> DocumentStep:
+        step = view.my_step
+        if step is None or step.kind not in kinds:
+            raise StepNotActiveError("not-your-turn", "nothing to sign on this document now")
+        return step
+
+    # -- signing ---------------------------------------------------------------------------------------
+
+    def digest(self, view: DocumentView) -> bytes:
+        return bytes.fromhex(view.current.sha256)
+
+    def begin_signing(self, official: Person, document_id: str) -> tuple[str, dict[str, Any], bytes]:
+        """A sole-control request for the document's current bytes: (authorisation id, WebAuthn options, digest)."""
+        view = self.view(official, document_id)
+        self._my_active_step(view, (StepKind.SIGN, StepKind.SEAL))
+        digest = self.digest(view)
+        authorisation_id, options = get_sole_control(self.instance).begin(
+            official.entry_uuid, [digest], purpose=_purpose(document_id)
+        )
+        return authorisation_id, options, digest
+
+    def sign(
+        self,
+        official: Person,
+        document_id: str,
+        *,
+        authorisation_id: str,
+        credential: Mapping[str, Any],
+        reason: str,
+        location: str,
+        ip: str | None = None,
+    ) -> SignOutcome:
+        """Sign the document's current version with the official's key, once their WebAuthn assertion over its
+        digest is checked (:class:`~signing.errors.SoleControlRefused` otherwise, audited on the document too)."""
+        view = self.view(official, document_id)
+        step = self._my_active_step(view, (StepKind.SIGN, StepKind.SEAL))
+        box, _chosen = self.box(view, step)  # checked for covered content on the confirmation page
+        try:
+            self._check_begun_for(authorisation_id, document_id)
+            authorisation = get_sole_control(self.instance).complete(
+                authorisation_id, official.entry_uuid, credential, [self.digest(view)], ip=ip or ""
+            )
+        except SoleControlRefused as refused:
+            self._audit(
+                AuditEvent.SIGNING_DOCUMENT_REFUSE,
+                official,
+                document_id,
+                ip=ip,
+                reason=refused.reason,
+                authorisation=authorisation_id,
+            )
+            raise
+        request = SignRequest(
+            signer_uid=official.uid,
+            reason=reason.strip()[:200] or None,
+            location=location.strip()[:200] or None,
+            visible=VisibleBox(box.page, box.x, box.y, box.width, box.height),
+            document_name=view.document.file_name,
+            seal_unit=view.document.unit_code if step.kind == StepKind.SEAL.value else None,
+        )
+        number = view.current.number + 1
+        destination = self.file(view, number)
+        service = signing_service(self.instance)
+        self._claim_step(step)  # of two signings of one step at once (two tabs), one only goes on
+        fd, temp = tempfile.mkstemp(dir=destination.parent, prefix=".signing-")
+        try:
+            with open(self.file(view), "rb") as source, os.fdopen(fd, "w+b") as out:
+                outcome = service.sign(source, out, request, actor=official.uid, authorisation=authorisation)
+                out.seek(0)
+                signed_digest = hashlib.file_digest(out, "sha256").hexdigest()
+                size = out.seek(0, os.SEEK_END)
+            os.replace(temp, destination)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+            self._release_step(step)
+            raise
+        self._finish_step(view, step, number, signed_digest, size, outcome, official, reason, location)
+        self._audit(
+            AuditEvent.SIGNING_DOCUMENT_COMPLETE,
+            official,
+            document_id,
+            ip=ip,
+            step=step.position,
+            kind=step.kind,
+            authorisation=authorisation.id,
+            reference=outcome.reference,
+            sha256_signed=view.current.sha256,
+            sha256_result=signed_digest,
+        )
+        return outcome
+
+    def _claim_step(self, step: DocumentStep) -> None:
+        with self.instance.database.transaction() as conn:
+            claimed = conn.execute(
+                update(DocumentStep)
+                .where(DocumentStep.id == step.id, DocumentStep.status == StepStatus.ACTIVE.value)
+                .values(status=StepStatus.SIGNING.value)
+            ).rowcount
+        if claimed != 1:
+            raise StepNotActiveError("not-your-turn", "this step is being signed or is done")
+
+    def _release_step(self, step: DocumentStep) -> None:
+        with self.instance.database.transaction() as conn:
+            conn.execute(
+                update(DocumentStep)
+                .where(DocumentStep.id == step.id, DocumentStep.status == StepStatus.SIGNING.value)
+                .values(status=StepStatus.ACTIVE.value)
+            )
+
+    def _check_begun_for(self, authorisation_id: str, document_id: str) -> None:
+        """The assertion was asked for this document: two documents with the same bytes are still two decisions.
+
+        Sole control binds the assertion to the bytes; the purpose it keeps (``document:<id>``) binds it to the
+        document, checked before the assertion is used so that a mistaken post does not spend it.
+        """
+        with self.instance.database.reading() as s:
+            row = s.get(SoleControlRecord, authorisation_id) if len(authorisation_id) <= 64 else None
+        if row is not None and row.used_at is not None:
+            raise SoleControlRefused("reused", "used already")
+        if row is not None and row.purpose != _purpose(document_id):
+            raise SoleControlRefused("wrong_document", f"asked for {row.purpose}, presented for {document_id}")
+
+    def _finish_step(
+        self,
+        view: DocumentView,
+        step: DocumentStep,
+        number: int,
+        digest: str,
+        size: int,
+        outcome: SignOutcome,
+        official: Person,
+        reason: str,
+        location: str,
+    ) -> None:
+        now = self.instance.clock.now()
+        with self.instance.database.session() as s:
+            s.add(
+                DocumentVersion(
+                    document_id=view.id,
+                    number=number,
+                    sha256=digest,
+                    size=size,
+                    signature_reference=outcome.reference,
+                    created_by=official.entry_uuid,
+                )
+            )
+            row = s.get(DocumentStep, step.id)
+            document = s.get(Document, view.id)
+            assert row is not None and document is not None
+            row.status, row.acted_at, row.acted_by = StepStatus.DONE.value, now, official.entry_uuid
+            row.reason, row.location = reason.strip()[:200], location.strip()[:200]
+            following = s.scalars(
+                select(DocumentStep)
+                .where(DocumentStep.document_id == view.id, DocumentStep.position > step.position)
+                .order_by(DocumentStep.position)
+            ).first()
+            if following is not None:
+                following.status = StepStatus.ACTIVE.value
+            else:
+                document.status = DocumentStatus.DONE.value
+            document.current_version, document.updated_at = number, now
+
+    def record_download(self, official: Person, view: DocumentView, *, ip: str | None = None) -> None:
+        self._audit(
+            AuditEvent.SIGNING_DOCUMENT_DOWNLOAD,
+            official,
+            view.id,
+            ip=ip,
+            version=view.current.number,
+            sha256=view.current.sha256,
+        )
+
+    def _audit(self, event: AuditEvent, official: Person, document_id: str, *, ip: str | None, **details: Any) -> None:
+        self.instance.audit.record(event, actor=official.uid, subject=f"document:{document_id}", ip=ip, details=details)
+
+
+def document_service(instance: Instance) -> DocumentService:
+    return instance.service(EXTENSION_KEY, DocumentService)
