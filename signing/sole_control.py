@@ -148,9 +148,14 @@ class SoleControl:
         credential: Mapping[str, Any],
         digests: Sequence[bytes],
         *,
+        purpose: str | None = None,
         ip: str = "",
     ) -> Authorisation:
-        """Check the official's assertion (``credential``: the browser's ``credential.toJSON()``) and claim it."""
+        """Check the official's assertion (``credential``: the browser's ``credential.toJSON()``) and claim it.
+
+        ``purpose``, when given, must be the one the authorisation was begun for (``document:<id>``): the assertion
+        commits to the bytes, and two documents with the same bytes are still two decisions of the official.
+        """
         with self.instance.database.reading() as s:
             row = s.get(SoleControlRecord, authorisation_id)
         if row is None:
@@ -159,6 +164,10 @@ class SoleControl:
             self._refused(official, authorisation_id, "foreign", f"begun for {row.official}", ip=ip)
         if row.used_at is not None:
             self._refused(official, authorisation_id, "reused", "used already", ip=ip)
+        if purpose is not None and row.purpose != purpose:
+            self._refused(
+                official, authorisation_id, "wrong_document", f"begun for {row.purpose}, not {purpose}", ip=ip
+            )
         now = self.instance.clock.now()
         if aware(row.expires_at) <= now:
             self._refused(official, authorisation_id, "expired", "the window closed", ip=ip)

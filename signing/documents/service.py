@@ -39,7 +39,6 @@ from signing.documents.queries import BOXES, DocumentQueries, person_unit
 from signing.documents.records import DocumentView, HistoryEntry, InboxPage, Placement
 from signing.documents.settings import DocumentSettings
 from signing.errors import InvalidDocumentError, SoleControlRefused
-from signing.models import SoleControlRecord
 from signing.service import SignOutcome, SignRequest, signing_service
 from signing.sole_control import get_sole_control
 
@@ -320,9 +319,13 @@ class DocumentService(DocumentQueries):
         step = self._my_active_step(view, (StepKind.SIGN, StepKind.SEAL))
         box, _chosen = self.box(view, step)  # checked for covered content on the confirmation page
         try:
-            self._check_begun_for(authorisation_id, document_id)
             authorisation = get_sole_control(self.instance).complete(
-                authorisation_id, official.entry_uuid, credential, [self.digest(view)], ip=ip or ""
+                authorisation_id,
+                official.entry_uuid,
+                credential,
+                [self.digest(view)],
+                purpose=_purpose(document_id),  # the same bytes in another document are another decision
+                ip=ip or "",
             )
         except SoleControlRefused as refused:
             self._audit(
@@ -391,19 +394,6 @@ class DocumentService(DocumentQueries):
                 .where(DocumentStep.id == step.id, DocumentStep.status == StepStatus.SIGNING.value)
                 .values(status=StepStatus.ACTIVE.value)
             )
-
-    def _check_begun_for(self, authorisation_id: str, document_id: str) -> None:
-        """The assertion was asked for this document: two documents with the same bytes are still two decisions.
-
-        Sole control binds the assertion to the bytes; the purpose it keeps (``document:<id>``) binds it to the
-        document, checked before the assertion is used so that a mistaken post does not spend it.
-        """
-        with self.instance.database.reading() as s:
-            row = s.get(SoleControlRecord, authorisation_id) if len(authorisation_id) <= 64 else None
-        if row is not None and row.used_at is not None:
-            raise SoleControlRefused("reused", "used already")
-        if row is not None and row.purpose != _purpose(document_id):
-            raise SoleControlRefused("wrong_document", f"asked for {row.purpose}, presented for {document_id}")
 
     def _finish_step(
         self,

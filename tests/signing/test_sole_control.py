@@ -126,6 +126,19 @@ def test_other_documents_than_those_approved_are_refused(sole: SoleControl, inst
     assert refusals(instance) == ["wrong_document"] * 4
 
 
+def test_the_same_bytes_in_another_document_are_another_decision(sole: SoleControl, instance: Instance) -> None:
+    """An assertion begun for document 1 is refused for document 2 whose bytes are the same (found by the
+    portal's browser test), audited by sole control, and still usable for document 1."""
+    key = enrol(instance)
+    authorisation_id, options = sole.begin(SUBJECT, [DOC_A], purpose="document:1")
+    credential = answer(key, options)
+    with pytest.raises(SoleControlRefused) as caught:
+        sole.complete(authorisation_id, SUBJECT, credential, [DOC_A], purpose="document:2")
+    assert caught.value.reason == "wrong_document" and refusals(instance) == ["wrong_document"]
+    granted = sole.complete(authorisation_id, SUBJECT, credential, [DOC_A], purpose="document:1")
+    assert granted.purpose == "document:1"
+
+
 def test_bad_assertions_are_refused(sole: SoleControl, instance: Instance) -> None:
     key = enrol(instance)
     authorisation_id, options = sole.begin(SUBJECT, [DOC_A], purpose="document")
