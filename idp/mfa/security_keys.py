@@ -7,6 +7,7 @@ pass it back with the browser's answer. Reached through :func:`get_security_keys
 from __future__ import annotations
 
 import base64
+import dataclasses
 import enum
 import secrets
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ class SecurityKeyView:
     aaguid: str
     backup_eligible: bool
     backed_up: bool
+    user_verified: bool = False  # at its registration (not stored: only the answer that made it says)
 
     @classmethod
     def from_row(cls, row: MfaFactor) -> SecurityKeyView:
@@ -90,6 +92,10 @@ class SecurityKeys:
         self.audit = audit
         self.rp = rp
         self.clock = clock
+
+    def is_hardware(self, key: SecurityKeyView) -> bool:
+        """A key of a model on the hardware_aaguids allow-list, kept on one device (not a synced passkey)."""
+        return not key.backup_eligible and key.aaguid.lower() in self.hardware_aaguids
 
     def _rows(self, subject: str) -> list[MfaFactor]:
         with self.database.reading() as s:
@@ -154,7 +160,7 @@ class SecurityKeys:
             )
             s.add(row)
             s.flush()
-            view = SecurityKeyView.from_row(row)
+            view = dataclasses.replace(SecurityKeyView.from_row(row), user_verified=new.user_verified)
         details = {"factor": view.id, "name": view.name, "aaguid": view.aaguid, "backup_eligible": view.backup_eligible}
         self.audit.record("mfa:webauthn:register", actor=subject, subject=subject, ip=ip, details=details)
         return view

@@ -202,8 +202,9 @@ def resume(iid: str) -> BaseResponse:
     result = view.result
     if result is None:
         return _refuse(areq, "access_denied", "the official did not allow the request")
-    if not satisfies(result.acr, _required_acr(areq)):
-        # OIDC Core 3.1.2.6: the official has no factor that reaches the level the client requires
+    if not satisfies(result.acr, _required_acr(areq)) or not satisfies(result.acr, view.prompt.minimum_acr):
+        # OIDC Core 3.1.2.6: the official has no factor that reaches the level the client (or, recorded by the
+        # login in the interaction, the official's own policy) requires
         return _refuse(
             areq, "unmet_authentication_requirements", "the official cannot reach the required authentication level"
         )
