@@ -30,10 +30,14 @@ from idp.oidc.interaction import AuthenticationResult
 __all__ = [
     "AuthenticationStep",
     "LevelPolicy",
+    "PasswordListener",
+    "PasswordSignIn",
     "StepContext",
     "next_step",
     "official_minimum",
+    "password_accepted",
     "register_level_policy",
+    "register_password_listener",
     "register_step",
     "registered_steps",
     "unregister_level_policy",
@@ -42,6 +46,19 @@ __all__ = [
 
 LevelPolicy = Callable[[Person], str | None]
 """The level an official must reach at any sign-in (None: no demand of its own)."""
+
+
+@dataclass(frozen=True)
+class PasswordSignIn:
+    """A right password, as listeners registered with :func:`register_password_listener` hear of it."""
+
+    person: Person
+    known_browser: bool  # the browser had signed in as this official before (the provider's device cookie)
+    ip: str
+    user_agent: str
+
+
+PasswordListener = Callable[[PasswordSignIn], None]
 
 
 @dataclass(frozen=True)
@@ -108,3 +125,17 @@ def official_minimum(person: Person, client_minimum: str | None) -> str | None:
     """The strongest of the client's (or request's) minimum and every registered policy's level for ``person``."""
     levels = [level for level in (client_minimum, *(policy(person) for policy in _POLICIES)) if level]
     return max(levels, key=acr_rank) if levels else None
+
+
+_LISTENERS: list[PasswordListener] = []
+
+
+def register_password_listener(listener: PasswordListener) -> None:
+    """``listener`` hears of every right password (MFA's e-mail about a new browser); it must return at once."""
+    if listener not in _LISTENERS:
+        _LISTENERS.append(listener)
+
+
+def password_accepted(event: PasswordSignIn) -> None:
+    for listener in _LISTENERS:
+        listener(event)

@@ -33,11 +33,12 @@ def get_mfa_service(instance: Instance) -> MfaService:
 
 
 def init_app(app: Flask) -> None:
-    from idp.login.steps import register_level_policy, register_step
+    from idp.login.steps import register_level_policy, register_password_listener, register_step
     from idp.mfa import (
         enrolment_views,  # noqa: F401  (its routes join the blueprint)
         security_key_views,  # noqa: F401  (its routes join the blueprint)
     )
+    from idp.mfa.notifications import notify_new_browser
     from idp.mfa.passkey_views import init_passkeys
     from idp.mfa.steps import EnrolmentStep, TotpStep, WebAuthnStep, group_policy
     from idp.mfa.views import bp
@@ -50,3 +51,4 @@ def init_app(app: Flask) -> None:
     register_step(TotpStep())
     register_step(EnrolmentStep(), last=True)  # for what the factors above could not give
     register_level_policy(group_policy)
+    register_password_listener(notify_new_browser)

@@ -20,6 +20,7 @@ from antin.kernel.database import Database
 from antin.kernel.instance import Instance
 from idp.mfa import webauthn
 from idp.mfa.models import FactorKind, MfaFactor
+from idp.mfa.notifications import Notice, Notifier, build_notifier
 from idp.mfa.webauthn import Ceremony, KnownCredential, RelyingPartyIdentity, WebAuthnRefusedError
 from idp.oidc.audit import Auditor
 
@@ -86,7 +87,9 @@ class SecurityKeys:
         *,
         clock: Clock,
         hardware_aaguids: frozenset[str] = frozenset(),
+        notifier: Notifier | None = None,
     ) -> None:
+        self.notifier = notifier
         self.hardware_aaguids = hardware_aaguids
         self.database = database
         self.audit = audit
@@ -163,6 +166,8 @@ class SecurityKeys:
             view = dataclasses.replace(SecurityKeyView.from_row(row), user_verified=new.user_verified)
         details = {"factor": view.id, "name": view.name, "aaguid": view.aaguid, "backup_eligible": view.backup_eligible}
         self.audit.record("mfa:webauthn:register", actor=subject, subject=subject, ip=ip, details=details)
+        if self.notifier is not None:
+            self.notifier.notify(Notice.FACTOR_ADDED, subject, at=now, ip=ip, name=view.name)
         return view
 
     # -- sign-in --------------------------------------------------------------------------------------------
@@ -261,4 +266,11 @@ def _build(instance: Instance) -> SecurityKeys:
     settings = instance.settings.section(MfaSettings)
     rp = webauthn.relying_party(instance.settings.core.issuer, settings.totp_issuer)
     hardware = frozenset(a.lower() for a in settings.hardware_aaguids)
-    return SecurityKeys(instance.database, Auditor(instance), rp, clock=instance.clock, hardware_aaguids=hardware)
+    return SecurityKeys(
+        instance.database,
+        Auditor(instance),
+        rp,
+        clock=instance.clock,
+        hardware_aaguids=hardware,
+        notifier=build_notifier(instance),
+    )
