@@ -18,7 +18,13 @@ from antin.kernel.web import local_redirect_target
 from directory.models import Person
 from idp.login.steps import StepContext, next_step, official_minimum
 from idp.oidc.acr import acr_rank, satisfies
-from idp.oidc.browser import browser_token, current_provider, current_sso_session, set_sso_cookie
+from idp.oidc.browser import (
+    browser_token,
+    current_provider,
+    current_sso_session,
+    note_policy_shortfall,
+    set_sso_cookie,
+)
 from idp.oidc.interaction import AuthenticationResult, InteractionView
 from idp.oidc.ui import prefer_ui_locales
 
@@ -175,6 +181,8 @@ def complete_authentication(
                 ip=request_ip(),
                 details={"sid": started.sid, "acr": result.acr, "amr": list(result.amr)},
             )
+    if fresh or minimum_acr is not None:  # not after a consent-only pass, which asked nothing of the policy
+        note_policy_shortfall(result.subject, minimum_acr, result.acr)
     response: BaseResponse
     if view is None:
         target = local_redirect_target(session.pop(ACCOUNT_NEXT, None), fallback=url_for("login.account"))

@@ -84,6 +84,9 @@ def test_a_level_no_enrolment_can_give_is_unmet(tmp_path: Path) -> None:
         account = Browser(op.issuer)
         landed = account.login(account.go(op.issuer + "/account").page, "an.nguyen", PASSWORD).page  # type: ignore[arg-type]
         assert landed is not None and landed.url.endswith("/account")
+        # but that session, below the official's policy, is not handed to an application as it is
+        outcome = rp.authorize(account, state="s-8")
+        assert outcome.page is None and outcome.params["error"] == "unmet_authentication_requirements"
 
 
 def test_the_platform_level_applies_to_everyone(tmp_path: Path) -> None:
