@@ -58,6 +58,7 @@ def enrolment_step(iid: str) -> BaseResponse:
         return _expired()
     target = official_minimum(person, view.prompt.minimum_acr if view else None) or ACR_MFA
     offer_app = acr_rank(target) <= acr_rank(ACR_MFA)  # an app cannot give phishing resistance
+    need_uv = not offer_app  # and a key gives it only when it verifies the user (PIN, biometric)
     service = get_mfa_service(get_instance())
 
     def enrolment_page(status: int = 200, *, error: str | None = None, totp_token: str | None = None) -> BaseResponse:
@@ -68,7 +69,9 @@ def enrolment_step(iid: str) -> BaseResponse:
                 if totp_token
                 else service.begin_totp(subject, account=login)
             )
-        ceremony = security_keys().begin_registration(subject, login=login, display_name=login)
+        ceremony = security_keys().begin_registration(
+            subject, login=login, display_name=login, require_user_verification=need_uv
+        )
         keep_challenge(ceremony, purpose="register", subject=subject)
         return _page("antin/mfa_enrol.html", status, options=ceremony.options_json, **context)
 
@@ -97,9 +100,13 @@ def enrolment_step(iid: str) -> BaseResponse:
     keys = security_keys()
     try:
         name = request.form.get("name", "").strip() or _("Security key")
-        key = keys.finish_registration(subject, answer, challenge, name=name, ip=request_ip())
+        key = keys.finish_registration(
+            subject, answer, challenge, name=name, ip=request_ip(), require_user_verification=need_uv
+        )
     except WebAuthnRefusedError:
         error = _("The security key's answer could not be accepted. Try again, on this page, with your key.")
+        if need_uv:
+            error = _("This application needs a key that checks your PIN or fingerprint. Use such a key or passkey.")
         return enrolment_page(400, error=error)
     outcome = AssertionOutcome(AssertionStatus.ACCEPTED, key.user_verified, key.backup_eligible, keys.is_hardware(key))
     acr = acr_of_assertion(outcome)

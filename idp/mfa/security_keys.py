@@ -122,21 +122,33 @@ class SecurityKeys:
 
     # -- registration ---------------------------------------------------------------------------------------
 
-    def begin_registration(self, subject: str, *, login: str, display_name: str) -> Ceremony:
+    def begin_registration(
+        self, subject: str, *, login: str, display_name: str, require_user_verification: bool = False
+    ) -> Ceremony:
         return webauthn.registration_options(
             self.rp,
             user_id=subject.encode(),  # the entryUUID: opaque, and finds the official of a passkey
             user_name=login,
             display_name=display_name,
             exclude=self._known(subject),
+            require_user_verification=require_user_verification,
         )
 
     def finish_registration(
-        self, subject: str, response_json: str, challenge: bytes, *, name: str, ip: str | None
+        self,
+        subject: str,
+        response_json: str,
+        challenge: bytes,
+        *,
+        name: str,
+        ip: str | None,
+        require_user_verification: bool = False,
     ) -> SecurityKeyView:
         """Raises :class:`WebAuthnRefusedError` when the answer does not verify or the key is registered."""
         try:
-            new = webauthn.verify_registration(self.rp, response_json, challenge)
+            new = webauthn.verify_registration(
+                self.rp, response_json, challenge, require_user_verification=require_user_verification
+            )
         except WebAuthnRefusedError as err:
             self.audit.record(
                 "mfa:webauthn:register-failure", actor=subject, subject=subject, ip=ip, details={"reason": str(err)}

@@ -63,8 +63,14 @@ def test_a_group_needing_phishing_resistance_enrols_a_key(tmp_path: Path) -> Non
         rp = RelyingParty.register(op, name="Hồ sơ công việc")
         browser, page = enrolment_page(rp, "an.nguyen")
         assert 'id="webauthn-form"' in page.text and 'id="totp-form"' not in page.text  # an app cannot give it
+        assert '"userVerification": "required"' in options_of(page)
+        # a key that cannot verify the user would not give the level: refused with a page that says why
+        touch_only = SoftAuthenticator(op.issuer, "localhost", user_verification=False)
+        refused = browser.submit(page, "webauthn-form", {"credential": touch_only.create(options_of(page))}).page
+        assert refused is not None and refused.status_code == 400
+        assert "PIN or fingerprint" in text_of(refused, "enrol-error")
         key = SoftAuthenticator(op.issuer, "localhost")
-        shown = browser.submit(page, "webauthn-form", {"credential": key.create(options_of(page))}).page
+        shown = browser.submit(refused, "webauthn-form", {"credential": key.create(options_of(refused))}).page
         assert shown is not None and len(re.findall(r"<li><code>", shown.text)) == 10
         target = re.findall(r'id="done" href="([^"]+)"', shown.text)[0].replace("&amp;", "&")
         params = browser.go(op.issuer + target).params
