@@ -37,17 +37,20 @@ class Notice(enum.StrEnum):
 # (subject, what happened) per language; {name} is the factor's name, {left} the recovery codes left
 _TEXTS: dict[Notice, dict[str, tuple[str, str]]] = {
     Notice.FACTOR_ADDED: {
-        "vi": ("Đã thêm phương thức xác thực", "Một phương thức xác thực mới ({name}) đã được thêm vào tài khoản."),
+        "vi": (
+            "Đã thêm phương thức xác thực",
+            "Một phương thức xác thực mới ({name}) đã được thêm vào tài khoản của đồng chí.",
+        ),
         "en": ("A sign-in method was added", "A new sign-in method ({name}) was added to your account."),
     },
     Notice.FACTOR_REMOVED: {
-        "vi": ("Đã gỡ phương thức xác thực", "Phương thức xác thực {name} đã bị gỡ khỏi tài khoản."),
+        "vi": ("Đã gỡ phương thức xác thực", "Phương thức xác thực {name} đã bị gỡ khỏi tài khoản của đồng chí."),
         "en": ("A sign-in method was removed", "The sign-in method {name} was removed from your account."),
     },
     Notice.FACTORS_RESET: {
         "vi": (
             "Quản trị viên đã gỡ xác thực hai bước",
-            "Quản trị viên đã gỡ mọi phương thức xác thực hai bước của tài khoản và đăng xuất bạn khỏi mọi nơi.",
+            "Quản trị viên đã gỡ mọi phương thức xác thực hai bước của tài khoản và đăng xuất đồng chí khỏi mọi nơi.",
         ),
         "en": (
             "An administrator removed your two-step verification",
@@ -61,7 +64,7 @@ _TEXTS: dict[Notice, dict[str, tuple[str, str]]] = {
     Notice.NEW_BROWSER: {
         "vi": (
             "Đăng nhập từ một trình duyệt mới",
-            "Tài khoản vừa được đăng nhập đúng mật khẩu từ một trình duyệt chưa từng đăng nhập ({browser}).",
+            "Mật khẩu của đồng chí vừa được dùng để đăng nhập từ một trình duyệt chưa từng đăng nhập ({browser}).",
         ),
         "en": (
             "Sign-in from a new browser",
@@ -71,7 +74,7 @@ _TEXTS: dict[Notice, dict[str, tuple[str, str]]] = {
 }
 _WHEN = {"vi": "Thời gian: {time}. Địa chỉ IP: {ip}.", "en": "Time: {time}. IP address: {ip}."}
 _ADVICE = {
-    "vi": "Nếu không phải bạn, hãy đổi mật khẩu ngay và báo quản trị viên đơn vị. Trang bảo mật: {url}",
+    "vi": "Nếu không phải đồng chí, hãy đổi mật khẩu ngay và báo quản trị viên đơn vị. Trang bảo mật: {url}",
     "en": "If this was not you, change your password now and tell your unit's administrator. Security page: {url}",
 }
 _GREETING = {"vi": "Kính gửi đồng chí {name},", "en": "Dear {name},"}
