@@ -21,6 +21,7 @@ from idp.login.flow import ACCOUNT, interaction_view, pending_authentication, re
 from idp.login.steps import official_minimum
 from idp.mfa import get_mfa_service
 from idp.mfa.errors import EnrolmentExpiredError
+from idp.mfa.policy import reminder_level
 from idp.mfa.security_key_views import (
     acr_of_assertion,
     amr_of_assertion,
@@ -29,10 +30,11 @@ from idp.mfa.security_key_views import (
     take_challenge,
 )
 from idp.mfa.security_keys import AssertionOutcome, AssertionStatus
+from idp.mfa.settings import MfaSettings
 from idp.mfa.steps import ENROL_STEP
 from idp.mfa.views import AMR_SECOND_FACTOR, _page, bp
 from idp.mfa.webauthn import WebAuthnRefusedError
-from idp.oidc.acr import ACR_MFA, acr_rank
+from idp.oidc.acr import ACR_MFA, acr_rank, satisfies
 from idp.oidc.browser import current_provider, error_page
 
 __all__ = ["enrolment_step"]
@@ -56,13 +58,21 @@ def enrolment_step(iid: str) -> BaseResponse:
     person = current_provider().directory.find_by_uuid(subject)
     if person is None:
         return _expired()
-    target = official_minimum(person, view.prompt.minimum_acr if view else None) or ACR_MFA
+    instance = get_instance()
+    settings = instance.settings.section(MfaSettings)
+    required = official_minimum(person, view.prompt.minimum_acr if view else None)
+    reminder = reminder_level(settings, person, instance.clock.now())
+    # before [mfa] enrol_by, when nothing else is missing, the official may put it off
+    deadline = settings.enrolment_deadline()
+    postpone = reminder is not None and deadline is not None and satisfies(pending.result.acr, required)
+    later = deadline.strftime("%d/%m/%Y") if postpone and deadline is not None else None
+    target = max((level for level in (required, reminder) if level), key=acr_rank, default=ACR_MFA)
     offer_app = acr_rank(target) <= acr_rank(ACR_MFA)  # an app cannot give phishing resistance
     need_uv = not offer_app  # and a key gives it only when it verifies the user (PIN, biometric)
-    service = get_mfa_service(get_instance())
+    service = get_mfa_service(instance)
 
     def enrolment_page(status: int = 200, *, error: str | None = None, totp_token: str | None = None) -> BaseResponse:
-        context: dict[str, Any] = {"iid": iid, "view": view, "error": error, "offer_app": offer_app}
+        context: dict[str, Any] = {"iid": iid, "view": view, "error": error, "offer_app": offer_app, "later": later}
         if offer_app:
             context["enrolment"] = (
                 service.enrolment_again(subject, totp_token, account=login)
@@ -78,6 +88,11 @@ def enrolment_step(iid: str) -> BaseResponse:
     if request.method == "GET":
         return enrolment_page()
     require_csrf()
+    if request.form.get("method") == "later" and later is not None:
+        service.audit.record(
+            "mfa:enrolment:postpone", actor=subject, subject=subject, ip=request_ip(), details={"until": later}
+        )
+        return step_completed(ENROL_STEP, acr=pending.result.acr, amr=())
     if request.form.get("method") == "totp" and offer_app:
         token = request.form.get("enrolment", "")
         try:

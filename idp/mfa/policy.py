@@ -8,14 +8,32 @@ The login takes the strongest of them (:func:`idp.login.steps.required_level`).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from directory.models import Person
 from idp.mfa.settings import MfaSettings
 from idp.oidc.acr import ACR_MFA, ACR_PHISHING_RESISTANT, ACR_PHISHING_RESISTANT_HARDWARE, acr_rank, normalise_acr
 
-__all__ = ["enrolment_reaches", "official_level"]
+__all__ = ["enrolment_reaches", "official_level", "policy_level", "reminder_level"]
 
 
-def official_level(settings: MfaSettings, person: Person) -> str | None:
+def official_level(settings: MfaSettings, person: Person, now: datetime) -> str | None:
+    """The level the official's groups and the platform require now: none before ``[mfa] enrol_by``."""
+    deadline = settings.enrolment_deadline()
+    if deadline is not None and now < deadline:
+        return None
+    return policy_level(settings, person)
+
+
+def reminder_level(settings: MfaSettings, person: Person, now: datetime) -> str | None:
+    """Before ``[mfa] enrol_by``: the level the official will need, which the login reminds them of."""
+    deadline = settings.enrolment_deadline()
+    if deadline is None or now >= deadline:
+        return None
+    return policy_level(settings, person)
+
+
+def policy_level(settings: MfaSettings, person: Person) -> str | None:
     """The strongest of the platform's required level and the levels of the official's groups (None: none)."""
     by_group = settings.levels_by_group()
     levels = [by_group[g] for g in person.groups if g in by_group]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
 from typing import ClassVar
 
 from antin.kernel.settings import doc
@@ -61,6 +62,18 @@ class MfaSettings:
         " unmet_authentication_requirements",
         True,
     )
+    enrol_by: str = doc(
+        "date (YYYY-MM-DD, Vietnam time) by which officials must have set up the factor their groups' or the"
+        " platform's level needs: before it the login only reminds them (they may go on, at the level they have),"
+        " from it the level is required; empty: required now. A client's own level is always required",
+        "",
+    )
+
+    def enrolment_deadline(self) -> datetime | None:
+        """``enrol_by`` as the first instant of that day in Vietnam (None: no grace period)."""
+        if not self.enrol_by:
+            return None
+        return datetime.combine(date.fromisoformat(self.enrol_by), time(0), tzinfo=timezone(timedelta(hours=7)))
 
     def levels_by_group(self) -> dict[str, str]:
         """``group_levels`` as {group cn: acr value} (``phr``/``phrh`` read as the URNs)."""
@@ -79,6 +92,10 @@ class MfaSettings:
             problems["group_levels"] = f"each must be GROUP=LEVEL, LEVEL one of {', '.join(ACR_VALUES)} (or phr, phrh)"
         if any(not _AAGUID.fullmatch(a.lower()) for a in self.hardware_aaguids):
             problems["hardware_aaguids"] = "each must be an AAGUID like cb69481e-8ff7-4039-93ec-0a2729a154a8"
+        try:
+            self.enrolment_deadline()
+        except ValueError:
+            problems["enrol_by"] = "must be a date like 2027-03-31"
         if self.encryption_key and len(self.encryption_key) < MIN_KEY_LENGTH:
             problems["encryption_key"] = f"must be at least {MIN_KEY_LENGTH} random characters"
         for name in ("code_failures", "device_code_failures"):

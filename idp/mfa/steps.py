@@ -16,7 +16,7 @@ from antin.kernel.web import get_instance
 from directory.models import Person
 from idp.login.steps import StepContext
 from idp.mfa import get_mfa_service
-from idp.mfa.policy import enrolment_reaches, official_level
+from idp.mfa.policy import enrolment_reaches, official_level, reminder_level
 from idp.mfa.security_keys import get_security_keys
 from idp.mfa.settings import MfaSettings
 from idp.oidc.acr import ACR_MFA, acr_rank
@@ -62,13 +62,24 @@ class EnrolmentStep:
     endpoint: str = "mfa.enrolment_step"
 
     def required(self, ctx: StepContext) -> bool:
-        settings = get_instance().settings.section(MfaSettings)
-        target = ctx.minimum_acr
-        if not settings.enrol_in_login or target is None or acr_rank(ctx.result.acr) >= acr_rank(target):
+        """The required level is out of reach and a factor set up now gives it; or, before ``[mfa] enrol_by``,
+        the official's policy level is (a reminder they may put off)."""
+        instance = get_instance()
+        settings = instance.settings.section(MfaSettings)
+        if not settings.enrol_in_login:
             return False
-        return enrolment_reaches(settings, target)
+        reminder = reminder_level(settings, ctx.person, instance.clock.now())
+        for target in (ctx.minimum_acr, reminder):
+            if (
+                target is not None
+                and acr_rank(ctx.result.acr) < acr_rank(target)
+                and enrolment_reaches(settings, target)
+            ):
+                return True
+        return False
 
 
 def group_policy(person: Person) -> str | None:
     """The login's level policy (:func:`idp.login.steps.register_level_policy`): ``[mfa]``'s levels."""
-    return official_level(get_instance().settings.section(MfaSettings), person)
+    instance = get_instance()
+    return official_level(instance.settings.section(MfaSettings), person, instance.clock.now())

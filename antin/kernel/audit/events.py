@@ -41,6 +41,7 @@ class AuditEvent(enum.StrEnum):
     MFA_WEBAUTHN_FAILURE = "mfa:webauthn:failure"
     MFA_WEBAUTHN_CLONED = "mfa:webauthn:cloned"
     MFA_MAIL_SENT = "mfa:mail:sent"
+    MFA_ENROLMENT_POSTPONE = "mfa:enrolment:postpone"
     MFA_MAIL_FAILURE = "mfa:mail:failure"
 
     # the OpenID provider

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,30 @@ def test_a_step_up_to_a_level_with_no_factor_enrols_a_key(op: LiveProvider) -> N
     target = re.findall(r'id="done" href="([^"]+)"', shown.text)[0].replace("&amp;", "&")
     claims = rp.verify_id_token(rp.exchange(browser.go(op.issuer + target).params["code"]).json()["id_token"])
     assert claims["acr"] == ACR_PHISHING_RESISTANT
+
+
+def test_before_the_enrolment_date_the_login_reminds_then_requires(tmp_path: Path) -> None:
+    with live_provider(
+        tmp_path, make_directory(), mfa__group_levels=("van-thu=urn:antin:acr:mfa",), mfa__enrol_by="2099-03-31"
+    ) as op:
+        rp = RelyingParty.register(op, name="Hồ sơ công việc")
+        browser, page = enrolment_page(rp, "an.nguyen")
+        assert text_of(page, "enrol-deadline") == "You may do this later: it is required from 31/03/2099."
+        params = browser.submit(page, "later-form").params  # put off: on to the application, as the password gives
+        claims = rp.verify_id_token(rp.exchange(params["code"]).json()["id_token"])
+        assert claims["acr"] == ACR_PASSWORD
+        assert [e.event for e in op.instance.audit.entries(event="mfa:enrolment:postpone")] == [
+            "mfa:enrolment:postpone"
+        ]
+
+        # a client that requires the level itself is not put off by the date
+        strict = RelyingParty.register(op, name="Văn bản mật", required_acr=ACR_MFA)
+        _browser, page = enrolment_page(strict, "an.nguyen")
+        assert 'id="later-form"' not in page.text
+
+        # from the date on, the reminder is a requirement
+        op.instance.clock.advance(datetime(2099, 4, 1, tzinfo=UTC) - op.instance.clock.now())
+        again, page = enrolment_page(rp, "an.nguyen")
+        assert 'id="later-form"' not in page.text
+        forged = again.submit(page, "totp-form", {"method": "later"})  # the form's own way round is refused too
+        assert forged.page is not None and forged.page.url.endswith("/enrol")
