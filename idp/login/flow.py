@@ -89,7 +89,10 @@ def begin_step_up(
     client (a required level unmet: ``unmet_authentication_requirements``)."""
     ctx = _context(view, person, session_result)
     if next_step(ctx, done=(SESSION_STEP,)) is None:
-        return complete_authentication(iid, view, session_result, fresh=False, minimum_acr=ctx.minimum_acr)
+        own = official_minimum(person, None)
+        return complete_authentication(
+            iid, view, session_result, fresh=False, minimum_acr=ctx.minimum_acr, official_acr=own, policy_checked=True
+        )
     return _next(iid, view, person, session_result, (SESSION_STEP,))
 
 
@@ -108,7 +111,10 @@ def _next(
     step = next_step(ctx, done=done)
     if step is None:
         session.pop(PENDING_KEY, None)
-        return complete_authentication(iid, view, result, fresh=True, minimum_acr=ctx.minimum_acr)
+        own = official_minimum(person, None)
+        return complete_authentication(
+            iid, view, result, fresh=True, minimum_acr=ctx.minimum_acr, official_acr=own, policy_checked=True
+        )
     # the signed session cookie carries the pending state: any worker can serve the next page
     session[PENDING_KEY] = {
         "iid": iid,
@@ -155,13 +161,21 @@ def step_completed(step_name: str, *, acr: str, amr: tuple[str, ...]) -> BaseRes
 
 
 def complete_authentication(
-    iid: str, view: InteractionView | None, result: AuthenticationResult, *, fresh: bool, minimum_acr: str | None = None
+    iid: str,
+    view: InteractionView | None,
+    result: AuthenticationResult,
+    *,
+    fresh: bool,
+    minimum_acr: str | None = None,
+    official_acr: str | None = None,
+    policy_checked: bool = False,
 ) -> BaseResponse:
     """Start or renew the SSO session, then consent if needed, then back to the protocol.
 
-    ``minimum_acr`` is the level the official's policy requires beside the client's: below it the client is
-    refused (``unmet_authentication_requirements``), an account sign-in goes on (the security page is where
-    factors are added)."""
+    ``minimum_acr`` is the level required of this sign-in (the client's, the request's and the official's own,
+    ``official_acr``): below it the client is refused (``unmet_authentication_requirements``), an account sign-in
+    goes on (the security page is where factors are added). ``policy_checked``: the official's own level was
+    worked out (after the steps), so this browser's note of a shortfall is brought up to date."""
     provider = current_provider()
     cookie_value: str | None = None
     if fresh:
@@ -181,8 +195,8 @@ def complete_authentication(
                 ip=request_ip(),
                 details={"sid": started.sid, "acr": result.acr, "amr": list(result.amr)},
             )
-    if fresh or minimum_acr is not None:  # not after a consent-only pass, which asked nothing of the policy
-        note_policy_shortfall(result.subject, minimum_acr, result.acr)
+    if policy_checked:  # only the official's own level: a client's is asked again by that client's requests
+        note_policy_shortfall(result.subject, official_acr, result.acr)
     response: BaseResponse
     if view is None:
         target = local_redirect_target(session.pop(ACCOUNT_NEXT, None), fallback=url_for("login.account"))

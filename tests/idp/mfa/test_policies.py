@@ -126,6 +126,19 @@ def test_a_client_level_set_with_the_cli_leads_to_enrolment(op: LiveProvider, mo
     assert bad.exit_code == 2 and "strong" in bad.output
 
 
+def test_a_client_refused_leaves_no_mark_on_the_others(tmp_path: Path) -> None:
+    with live_provider(tmp_path, make_directory(), mfa__enrol_in_login=False) as op:
+        strict = RelyingParty.register(op, name="Văn bản mật", required_acr=ACR_MFA)
+        relaxed = RelyingParty.register(op, name="Lịch công tác")
+        browser = Browser(op.issuer)
+        page = strict.authorize(browser).page
+        assert page is not None
+        assert browser.login(page, "binh.tran", PASSWORD).params["error"] == "unmet_authentication_requirements"
+        # the session itself is fine for an application that asks nothing more: silently, as SSO does
+        silent = relaxed.authorize(browser, prompt="none")
+        assert silent.page is None and "code" in silent.params, silent.params
+
+
 def test_a_step_up_to_a_level_with_no_factor_enrols_a_key(op: LiveProvider) -> None:
     rp = RelyingParty.register(op, name="Hồ sơ công việc")
     browser = Browser(op.issuer, **{"Accept-Language": "en"})
