@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, g, request
-from flask_babel import Babel
+from flask import Flask, g, has_request_context, request
+from flask_babel import Babel, get_locale
 
-__all__ = ["DEFAULT_LOCALE", "LANGUAGE_COOKIE", "SUPPORTED_LOCALES", "init_app", "pick_locale"]
+__all__ = ["DEFAULT_LOCALE", "LANGUAGE_COOKIE", "SUPPORTED_LOCALES", "current_language", "init_app", "pick_locale"]
 
 SUPPORTED_LOCALES = ("vi", "en")
 DEFAULT_LOCALE = "vi"
@@ -34,6 +34,13 @@ def pick_locale() -> str:
         if candidate in SUPPORTED_LOCALES:
             return str(candidate)
     return request.accept_languages.best_match(SUPPORTED_LOCALES) or DEFAULT_LOCALE
+
+
+def current_language() -> str:
+    """The language of the request being served (as its pages speak it); the default outside a request."""
+    if not has_request_context():
+        return DEFAULT_LOCALE
+    return str(get_locale() or DEFAULT_LOCALE)
 
 
 def init_app(app: Flask) -> None:

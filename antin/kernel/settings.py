@@ -31,6 +31,7 @@ __all__ = [
     "CoreSettings",
     "DatabaseSettings",
     "LogSettings",
+    "MailSettings",
     "RedisSettings",
     "ServerSettings",
     "SessionSettings",
@@ -123,6 +124,21 @@ class SessionSettings:
 
 
 @dataclass(frozen=True)
+class MailSettings:
+    host: str = doc("SMTP server that sends officials' notifications; empty: no e-mail is sent", "")
+    port: int = doc("its port: 587 for STARTTLS, 465 for TLS from the start, 25 for a local relay", 587)
+    starttls: bool = doc("upgrade the connection with STARTTLS (certificate checked) before anything is sent", True)
+    tls: bool = doc("TLS from the first byte (SMTPS, usually port 465) instead of STARTTLS", False)
+    username: str = doc("login at the SMTP server; empty: no login", "")
+    password: str = doc("its password (never logged)", "")
+    from_address: str = doc("the From: of every message, e.g. Ấn Tín <no-reply@antin.vn>", "")
+    ca_file: Path | None = doc(
+        "CA certificates (PEM) that sign the SMTP server's certificate; default: the system's", None
+    )
+    timeout_seconds: int = doc("seconds to wait for the SMTP server before a message is given up (and logged)", 10)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every setting of one instance. Build it with :func:`load_settings`.
 
@@ -136,6 +152,7 @@ class Settings:
     redis: RedisSettings = field(default_factory=RedisSettings)
     log: LogSettings = field(default_factory=LogSettings)
     session: SessionSettings = field(default_factory=SessionSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
     features: Mapping[str, Any] = field(default_factory=dict)
 
     def section(self, cls: type[SectionT]) -> SectionT:
@@ -342,6 +359,7 @@ def _validate(s: Settings) -> dict[str, str]:
         problems[env_name("server", "port")] = "must be between 1 and 65535"
     if s.redis.url and (why := redis_url_problem(s.redis.url)):
         problems[env_name("redis", "url")] = why
+    problems.update(_mail_problems(s.mail))
     if s.log.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems[env_name("log", "level")] = "must be DEBUG, INFO, WARNING or ERROR"
     for name, section in s.features.items():
@@ -351,6 +369,25 @@ def _validate(s: Settings) -> dict[str, str]:
             problems[env_name(name, key)] = why
     if s.production:
         problems.update(_refuse_development_defaults(s))
+    return problems
+
+
+def _mail_problems(mail: MailSettings) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if not mail.host:
+        return problems
+    if not 0 < mail.port < 65536:
+        problems[env_name("mail", "port")] = "must be between 1 and 65535"
+    if mail.tls and mail.starttls:
+        problems[env_name("mail", "tls")] = "TLS from the start and STARTTLS exclude each other: set starttls=false"
+    if mail.username and not (mail.tls or mail.starttls):
+        problems[env_name("mail", "username")] = "a login needs TLS or STARTTLS (the password would travel in clear)"
+    if "@" not in mail.from_address:
+        problems[env_name("mail", "from_address")] = "must be set (an e-mail address) when a host is"
+    if mail.ca_file is not None and not mail.ca_file.is_file():
+        problems[env_name("mail", "ca_file")] = f"no such file: {mail.ca_file}"
+    if not 1 <= mail.timeout_seconds <= 300:
+        problems[env_name("mail", "timeout_seconds")] = "must be between 1 and 300"
     return problems
 
 

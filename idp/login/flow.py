@@ -16,9 +16,15 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from antin.kernel.web import local_redirect_target
 from directory.models import Person
-from idp.login.steps import StepContext, next_step
+from idp.login.steps import StepContext, next_step, official_minimum
 from idp.oidc.acr import acr_rank, satisfies
-from idp.oidc.browser import browser_token, current_provider, current_sso_session, set_sso_cookie
+from idp.oidc.browser import (
+    browser_token,
+    current_provider,
+    current_sso_session,
+    note_policy_shortfall,
+    set_sso_cookie,
+)
 from idp.oidc.interaction import AuthenticationResult, InteractionView
 from idp.oidc.ui import prefer_ui_locales
 
@@ -81,20 +87,34 @@ def begin_step_up(
     """The SSO session's official, too weak for this request: only the steps that raise the level, no password.
     With none to take (no such factor enrolled) the session goes back as it is, and the protocol answers the
     client (a required level unmet: ``unmet_authentication_requirements``)."""
-    ctx = StepContext(person, session_result, view.prompt.required_acr, view.client_id)
+    ctx = _context(view, person, session_result)
     if next_step(ctx, done=(SESSION_STEP,)) is None:
-        return complete_authentication(iid, view, session_result, fresh=False)
+        own = official_minimum(person, None)
+        return complete_authentication(
+            iid, view, session_result, fresh=False, minimum_acr=ctx.minimum_acr, official_acr=own, policy_checked=True
+        )
     return _next(iid, view, person, session_result, (SESSION_STEP,))
+
+
+def _context(view: InteractionView | None, person: Person, result: AuthenticationResult) -> StepContext:
+    minimum = official_minimum(person, view.prompt.minimum_acr if view else None)
+    if view is None:
+        return StepContext(person, result, minimum, None, minimum)
+    wanted = max((v for v in (view.prompt.required_acr, minimum) if v), key=acr_rank, default=None)
+    return StepContext(person, result, wanted, view.client_id, minimum)
 
 
 def _next(
     iid: str, view: InteractionView | None, person: Person, result: AuthenticationResult, done: tuple[str, ...]
 ) -> BaseResponse:
-    ctx = StepContext(person, result, view.prompt.required_acr if view else None, view.client_id if view else None)
+    ctx = _context(view, person, result)
     step = next_step(ctx, done=done)
     if step is None:
         session.pop(PENDING_KEY, None)
-        return complete_authentication(iid, view, result, fresh=True)
+        own = official_minimum(person, None)
+        return complete_authentication(
+            iid, view, result, fresh=True, minimum_acr=ctx.minimum_acr, official_acr=own, policy_checked=True
+        )
     # the signed session cookie carries the pending state: any worker can serve the next page
     session[PENDING_KEY] = {
         "iid": iid,
@@ -141,9 +161,21 @@ def step_completed(step_name: str, *, acr: str, amr: tuple[str, ...]) -> BaseRes
 
 
 def complete_authentication(
-    iid: str, view: InteractionView | None, result: AuthenticationResult, *, fresh: bool
+    iid: str,
+    view: InteractionView | None,
+    result: AuthenticationResult,
+    *,
+    fresh: bool,
+    minimum_acr: str | None = None,
+    official_acr: str | None = None,
+    policy_checked: bool = False,
 ) -> BaseResponse:
-    """Start or renew the SSO session, then consent if needed, then back to the protocol."""
+    """Start or renew the SSO session, then consent if needed, then back to the protocol.
+
+    ``minimum_acr`` is the level required of this sign-in (the client's, the request's and the official's own,
+    ``official_acr``): below it the client is refused (``unmet_authentication_requirements``), an account sign-in
+    goes on (the security page is where factors are added). ``policy_checked``: the official's own level was
+    worked out (after the steps), so this browser's note of a shortfall is brought up to date."""
     provider = current_provider()
     cookie_value: str | None = None
     if fresh:
@@ -163,12 +195,16 @@ def complete_authentication(
                 ip=request_ip(),
                 details={"sid": started.sid, "acr": result.acr, "amr": list(result.amr)},
             )
+    if policy_checked:  # only the official's own level: a client's is asked again by that client's requests
+        note_policy_shortfall(result.subject, official_acr, result.acr)
     response: BaseResponse
     if view is None:
         target = local_redirect_target(session.pop(ACCOUNT_NEXT, None), fallback=url_for("login.account"))
         response = redirect(target, code=303)
-    elif not satisfies(result.acr, view.prompt.minimum_acr):
-        # the level the client requires is out of reach: no consent is asked for a request about to be refused
+    elif not satisfies(result.acr, view.prompt.minimum_acr) or not satisfies(result.acr, minimum_acr):
+        # the level required is out of reach: no consent is asked for a request about to be refused
+        if minimum_acr is not None and not satisfies(result.acr, minimum_acr):
+            provider.interactions.raise_minimum(iid, minimum_acr)  # /authorize/resume refuses below it
         provider.interactions.finish(iid, result)
         response = redirect(url_for("oidc.resume", iid=iid), code=303)
     else:

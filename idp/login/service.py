@@ -59,6 +59,7 @@ class LoginOutcome:
     grace_logins_left: int | None = None
     expires_in_seconds: int | None = None
     device_cookie: str | None = None  # after a right password: the browser's device cookie, this official first
+    known_browser: bool = False  # the browser came with a device cookie of this official (signed in here before)
 
 
 class PasswordChangeOutcome(enum.StrEnum):
@@ -159,6 +160,7 @@ class LoginService:
                     grace_logins_left=outcome.grace_logins_left,
                     expires_in_seconds=outcome.expires_in_seconds,
                     device_cookie=cookie,
+                    known_browser=admission.trusted,
                 )
         elif status is LoginStatus.LOCKED:
             self.audit.record("login:account:locked", actor=login, ip=ip, details=details)

@@ -25,6 +25,7 @@ from idp.login.flow import (
     request_ip,
 )
 from idp.login.service import LoginService, LoginStatus, PasswordChangeOutcome
+from idp.login.steps import PasswordSignIn, password_accepted
 from idp.oidc.acr import ACR_PASSWORD
 from idp.oidc.browser import (
     clear_sso_cookie,
@@ -137,6 +138,8 @@ def interaction(iid: str) -> BaseResponse:
             amr=("pwd",),
             login=person.uid,
         )
+        user_agent = request.headers.get("User-Agent", "")
+        password_accepted(PasswordSignIn(person, outcome.known_browser, request_ip(), user_agent))
         return _remember_device(begin_steps(iid, view, person, result), outcome.device_cookie)
     if status in (LoginStatus.EXPIRED, LoginStatus.MUST_CHANGE):
         session[PENDING_CHANGE] = {"login": login, "iid": iid, "reason": status.value}

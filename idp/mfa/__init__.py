@@ -33,10 +33,14 @@ def get_mfa_service(instance: Instance) -> MfaService:
 
 
 def init_app(app: Flask) -> None:
-    from idp.login.steps import register_step
-    from idp.mfa import security_key_views  # noqa: F401  (its routes join the blueprint)
+    from idp.login.steps import register_level_policy, register_password_listener, register_step
+    from idp.mfa import (
+        enrolment_views,  # noqa: F401  (its routes join the blueprint)
+        security_key_views,  # noqa: F401  (its routes join the blueprint)
+    )
+    from idp.mfa.notifications import notify_new_browser
     from idp.mfa.passkey_views import init_passkeys
-    from idp.mfa.steps import TotpStep, WebAuthnStep
+    from idp.mfa.steps import EnrolmentStep, TotpStep, WebAuthnStep, group_policy
     from idp.mfa.views import bp
     from idp.oidc.ui import init_ui
 
@@ -45,3 +49,6 @@ def init_app(app: Flask) -> None:
     init_passkeys(app)
     register_step(WebAuthnStep())  # before TOTP: the stronger factor first, the app offered on its page
     register_step(TotpStep())
+    register_step(EnrolmentStep(), last=True)  # for what the factors above could not give
+    register_level_policy(group_policy)
+    register_password_listener(notify_new_browser)

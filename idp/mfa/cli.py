@@ -90,7 +90,8 @@ def list_factors(instance: Instance, login: str, as_json: bool) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
 def reset(instance: Instance, login: str, yes: bool) -> None:
-    """Remove every factor of LOGIN and end their sessions: the next sign-in is with the password alone."""
+    """Remove every factor of LOGIN and end their sessions; the next sign-in sets a factor up again when their
+    policy needs one (their groups', the application's), else is with the password alone."""
     person = _person(instance, login)
     if not yes:
         click.confirm(f"Remove every second factor of {person.uid} and sign them out everywhere?", abort=True)

@@ -7,6 +7,7 @@ pass it back with the browser's answer. Reached through :func:`get_security_keys
 from __future__ import annotations
 
 import base64
+import dataclasses
 import enum
 import secrets
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from antin.kernel.database import Database
 from antin.kernel.instance import Instance
 from idp.mfa import webauthn
 from idp.mfa.models import FactorKind, MfaFactor
+from idp.mfa.notifications import Notice, Notifier, build_notifier
 from idp.mfa.webauthn import Ceremony, KnownCredential, RelyingPartyIdentity, WebAuthnRefusedError
 from idp.oidc.audit import Auditor
 
@@ -60,6 +62,7 @@ class SecurityKeyView:
     aaguid: str
     backup_eligible: bool
     backed_up: bool
+    user_verified: bool = False  # at its registration (not stored: only the answer that made it says)
 
     @classmethod
     def from_row(cls, row: MfaFactor) -> SecurityKeyView:
@@ -84,12 +87,18 @@ class SecurityKeys:
         *,
         clock: Clock,
         hardware_aaguids: frozenset[str] = frozenset(),
+        notifier: Notifier | None = None,
     ) -> None:
+        self.notifier = notifier
         self.hardware_aaguids = hardware_aaguids
         self.database = database
         self.audit = audit
         self.rp = rp
         self.clock = clock
+
+    def is_hardware(self, key: SecurityKeyView) -> bool:
+        """A key of a model on the hardware_aaguids allow-list, kept on one device (not a synced passkey)."""
+        return not key.backup_eligible and key.aaguid.lower() in self.hardware_aaguids
 
     def _rows(self, subject: str) -> list[MfaFactor]:
         with self.database.reading() as s:
@@ -113,21 +122,33 @@ class SecurityKeys:
 
     # -- registration ---------------------------------------------------------------------------------------
 
-    def begin_registration(self, subject: str, *, login: str, display_name: str) -> Ceremony:
+    def begin_registration(
+        self, subject: str, *, login: str, display_name: str, require_user_verification: bool = False
+    ) -> Ceremony:
         return webauthn.registration_options(
             self.rp,
             user_id=subject.encode(),  # the entryUUID: opaque, and finds the official of a passkey
             user_name=login,
             display_name=display_name,
             exclude=self._known(subject),
+            require_user_verification=require_user_verification,
         )
 
     def finish_registration(
-        self, subject: str, response_json: str, challenge: bytes, *, name: str, ip: str | None
+        self,
+        subject: str,
+        response_json: str,
+        challenge: bytes,
+        *,
+        name: str,
+        ip: str | None,
+        require_user_verification: bool = False,
     ) -> SecurityKeyView:
         """Raises :class:`WebAuthnRefusedError` when the answer does not verify or the key is registered."""
         try:
-            new = webauthn.verify_registration(self.rp, response_json, challenge)
+            new = webauthn.verify_registration(
+                self.rp, response_json, challenge, require_user_verification=require_user_verification
+            )
         except WebAuthnRefusedError as err:
             self.audit.record(
                 "mfa:webauthn:register-failure", actor=subject, subject=subject, ip=ip, details={"reason": str(err)}
@@ -154,9 +175,11 @@ class SecurityKeys:
             )
             s.add(row)
             s.flush()
-            view = SecurityKeyView.from_row(row)
+            view = dataclasses.replace(SecurityKeyView.from_row(row), user_verified=new.user_verified)
         details = {"factor": view.id, "name": view.name, "aaguid": view.aaguid, "backup_eligible": view.backup_eligible}
         self.audit.record("mfa:webauthn:register", actor=subject, subject=subject, ip=ip, details=details)
+        if self.notifier is not None:
+            self.notifier.notify(Notice.FACTOR_ADDED, subject, at=now, ip=ip, name=view.name)
         return view
 
     # -- sign-in --------------------------------------------------------------------------------------------
@@ -263,4 +286,11 @@ def _build(instance: Instance) -> SecurityKeys:
     settings = instance.settings.section(MfaSettings)
     rp = webauthn.relying_party(instance.settings.core.issuer, settings.totp_issuer)
     hardware = frozenset(a.lower() for a in settings.hardware_aaguids)
-    return SecurityKeys(instance.database, Auditor(instance), rp, clock=instance.clock, hardware_aaguids=hardware)
+    return SecurityKeys(
+        instance.database,
+        Auditor(instance),
+        rp,
+        clock=instance.clock,
+        hardware_aaguids=hardware,
+        notifier=build_notifier(instance),
+    )

@@ -22,6 +22,7 @@ from idp.mfa import totp
 from idp.mfa.code_throttle import CodeThrottle, mfa_device_cookies
 from idp.mfa.errors import EnrolmentExpiredError, FactorNotFoundError, SealedSecretError
 from idp.mfa.models import FactorKind, MfaFactor, MfaRecoveryCode
+from idp.mfa.notifications import Notice, Notifier
 from idp.mfa.qr import qr_svg
 from idp.mfa.recovery import new_codes, normalise_recovery_code
 from idp.mfa.sealing import SecretSealer
@@ -93,6 +94,7 @@ class MfaService:
         settings: MfaSettings,
         *,
         clock: Clock,
+        notifier: Notifier | None = None,
     ) -> None:
         self.database = database
         self.sealer = sealer
@@ -100,6 +102,11 @@ class MfaService:
         self.audit = audit
         self.settings = settings
         self.clock = clock
+        self.notifier = notifier
+
+    def _notify(self, notice: Notice, subject: str, *, ip: str | None, **fields: str) -> None:
+        if self.notifier is not None:
+            self.notifier.notify(notice, subject, at=self.clock.now(), ip=ip, **fields)
 
     # -- what an official has --------------------------------------------------------------------------
 
@@ -175,6 +182,7 @@ class MfaService:
         self.audit.record(
             "mfa:totp:enrol", actor=subject, subject=subject, ip=ip, details={"factor": factor_id, "name": view.name}
         )
+        self._notify(Notice.FACTOR_ADDED, subject, ip=ip, name=view.name)
         return view
 
     def enrol_known_totp(self, subject: str, secret: str, *, name: str, actor: str) -> FactorView:
@@ -273,6 +281,7 @@ class MfaService:
             return CodeOutcome(CodeStatus.WRONG)
         left = self.recovery_codes_left(subject)
         self.audit.record("mfa:recovery:use", actor=subject, subject=subject, ip=ip, details={"left": left})
+        self._notify(Notice.RECOVERY_CODE_USED, subject, ip=ip, left=str(left))
         return CodeOutcome(CodeStatus.ACCEPTED, recovery_codes_left=left)
 
     # -- recovery codes, removal, reset --------------------------------------------------------------------
@@ -309,6 +318,7 @@ class MfaService:
             ip=ip,
             details={"factor": factor_id, "kind": str(view.kind)},
         )
+        self._notify(Notice.FACTOR_REMOVED, subject, ip=ip, name=view.name)
         return view
 
     def rename_factor(self, subject: str, factor_id: str, name: str, *, ip: str | None) -> FactorView:
@@ -327,6 +337,8 @@ class MfaService:
         with self.database.transaction() as conn:
             removed = conn.execute(delete(MfaFactor).where(MfaFactor.subject == subject)).rowcount
         self.audit.record("mfa:factors:reset", actor=actor, subject=subject, details={"removed": removed})
+        if removed:
+            self._notify(Notice.FACTORS_RESET, subject, ip=None)
         return int(removed)
 
     # -- MFA device cookies ---------------------------------------------------------------------------------
@@ -343,6 +355,7 @@ def build_mfa_service(instance: Instance) -> MfaService:
     """The MFA service of ``instance``: its key from settings (generated into the data folder in development),
     the login throttle's store (Redis or the database) for the codes' budgets."""
     from idp.login import get_login_service
+    from idp.mfa.notifications import build_notifier
 
     settings = instance.settings.section(MfaSettings)
     key = settings.encryption_key or instance.local_secret("mfa_encryption_key")
@@ -354,4 +367,12 @@ def build_mfa_service(instance: Instance) -> MfaService:
         devices,
         max_delay_seconds=throttle_settings.max_delay_seconds,
     )
-    return MfaService(instance.database, SecretSealer(key), throttle, Auditor(instance), settings, clock=instance.clock)
+    return MfaService(
+        instance.database,
+        SecretSealer(key),
+        throttle,
+        Auditor(instance),
+        settings,
+        clock=instance.clock,
+        notifier=build_notifier(instance),
+    )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
 from typing import ClassVar
 
 from antin.kernel.settings import doc
+from idp.oidc.acr import ACR_ALIASES, ACR_VALUES
 
 __all__ = ["MIN_KEY_LENGTH", "MfaSettings"]
 
@@ -43,10 +45,57 @@ class MfaSettings:
         (),
     )
 
+    required_level: str = doc(
+        "the level every official must reach at sign-in, whatever the group or application (an acr value, or"
+        " phr/phrh); empty: a password is enough unless a group or the client asks for more",
+        "",
+    )
+    group_levels: tuple[str, ...] = doc(
+        "levels required of the members of directory groups, as GROUP=LEVEL entries (the group's cn, nested"
+        " groups count; LEVEL an acr value or phr/phrh), e.g. lanh-dao=urn:antin:acr:mfa,van-thu=phr; the"
+        " strongest of the official's groups, the client's and required_level applies",
+        (),
+    )
+    enrol_in_login: bool = doc(
+        "an official whose required level needs a factor they have not enrolled sets one up inside the login"
+        " (an authenticator app or a security key, then recovery codes); false: the application is answered"
+        " unmet_authentication_requirements",
+        True,
+    )
+    enrol_by: str = doc(
+        "date (YYYY-MM-DD, Vietnam time) by which officials must have set up the factor their groups' or the"
+        " platform's level needs: before it the login only reminds them (they may go on, at the level they have),"
+        " from it the level is required; empty: required now. A client's own level is always required",
+        "",
+    )
+
+    def enrolment_deadline(self) -> datetime | None:
+        """``enrol_by`` as the first instant of that day in Vietnam (None: no grace period)."""
+        if not self.enrol_by:
+            return None
+        return datetime.combine(date.fromisoformat(self.enrol_by), time(0), tzinfo=timezone(timedelta(hours=7)))
+
+    def levels_by_group(self) -> dict[str, str]:
+        """``group_levels`` as {group cn: acr value} (``phr``/``phrh`` read as the URNs)."""
+        levels: dict[str, str] = {}
+        for entry in self.group_levels:
+            group, _, level = entry.partition("=")
+            levels[group.strip()] = ACR_ALIASES.get(level.strip(), level.strip())
+        return levels
+
     def problems(self) -> dict[str, str]:
         problems: dict[str, str] = {}
+        if self.required_level and ACR_ALIASES.get(self.required_level, self.required_level) not in ACR_VALUES:
+            problems["required_level"] = f"must be one of {', '.join(ACR_VALUES)} (or phr, phrh)"
+        bad = [e for e in self.group_levels if "=" not in e or not e.partition("=")[0].strip()]
+        if bad or any(level not in ACR_VALUES for level in self.levels_by_group().values()):
+            problems["group_levels"] = f"each must be GROUP=LEVEL, LEVEL one of {', '.join(ACR_VALUES)} (or phr, phrh)"
         if any(not _AAGUID.fullmatch(a.lower()) for a in self.hardware_aaguids):
             problems["hardware_aaguids"] = "each must be an AAGUID like cb69481e-8ff7-4039-93ec-0a2729a154a8"
+        try:
+            self.enrolment_deadline()
+        except ValueError:
+            problems["enrol_by"] = "must be a date like 2027-03-31"
         if self.encryption_key and len(self.encryption_key) < MIN_KEY_LENGTH:
             problems["encryption_key"] = f"must be at least {MIN_KEY_LENGTH} random characters"
         for name in ("code_failures", "device_code_failures"):

@@ -118,9 +118,16 @@ def _descriptors(credentials: list[KnownCredential]) -> list[PublicKeyCredential
 
 
 def registration_options(
-    rp: RelyingPartyIdentity, *, user_id: bytes, user_name: str, display_name: str, exclude: list[KnownCredential]
+    rp: RelyingPartyIdentity,
+    *,
+    user_id: bytes,
+    user_name: str,
+    display_name: str,
+    exclude: list[KnownCredential],
+    require_user_verification: bool = False,
 ) -> Ceremony:
-    """A new credential: discoverable when the authenticator can (a passkey), "none" attestation."""
+    """A new credential: discoverable when the authenticator can (a passkey), "none" attestation; user
+    verification required when the key is to give the phishing-resistant level at once."""
     options = generate_registration_options(
         rp_id=rp.rp_id,
         rp_name=rp.name,
@@ -131,17 +138,25 @@ def registration_options(
         attestation=AttestationConveyancePreference.NONE,
         authenticator_selection=AuthenticatorSelectionCriteria(
             resident_key=ResidentKeyRequirement.PREFERRED,
-            user_verification=UserVerificationRequirement.PREFERRED,
+            user_verification=UserVerificationRequirement.REQUIRED
+            if require_user_verification
+            else UserVerificationRequirement.PREFERRED,
         ),
         exclude_credentials=_descriptors(exclude),
     )
     return Ceremony(options_to_json(options), options.challenge)
 
 
-def verify_registration(rp: RelyingPartyIdentity, response_json: str, challenge: bytes) -> NewCredential:
+def verify_registration(
+    rp: RelyingPartyIdentity, response_json: str, challenge: bytes, *, require_user_verification: bool = False
+) -> NewCredential:
     try:
         verified = verify_registration_response(
-            credential=response_json, expected_challenge=challenge, expected_rp_id=rp.rp_id, expected_origin=rp.origin
+            credential=response_json,
+            expected_challenge=challenge,
+            expected_rp_id=rp.rp_id,
+            expected_origin=rp.origin,
+            require_user_verification=require_user_verification,
         )
         transports = json.loads(response_json).get("response", {}).get("transports") or []
     except (WebAuthnException, ValueError, TypeError, AttributeError, KeyError) as err:

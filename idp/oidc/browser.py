@@ -12,6 +12,7 @@ from typing import Any
 from flask import Response, current_app, render_template, request, session
 from werkzeug.wrappers import Response as BaseResponse
 
+from idp.oidc.acr import satisfies
 from idp.oidc.service import OidcProvider, get_provider
 from idp.oidc.sessions import SessionView
 
@@ -23,12 +24,15 @@ __all__ = [
     "current_sso_session",
     "error_page",
     "harden",
+    "note_policy_shortfall",
+    "policy_shortfall",
     "set_sso_cookie",
 ]
 
 SSO_COOKIE = "antin_sso"
 BROWSER_KEY = "antin_browser"
 INSTANCE_KEY = "antin.instance"
+SHORTFALL_KEY = "antin_below_policy"
 
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; form-action 'self' http: https:; "
@@ -51,6 +55,25 @@ def browser_token(create: bool = True) -> str | None:
 
 def current_sso_session() -> SessionView | None:
     return current_provider().sessions.current(request.cookies.get(SSO_COOKIE))
+
+
+def note_policy_shortfall(subject: str, minimum: str | None, achieved: str) -> None:
+    """After a sign-in: remember in this browser when its official stays below their own policy's level (an
+    account sign-in let in for the security page), so that /authorize asks the login again rather than hand the
+    SSO session as it is to an application; forgotten once a sign-in meets it."""
+    if minimum is not None and not satisfies(achieved, minimum):
+        session[SHORTFALL_KEY] = {"subject": subject, "acr": minimum}
+    else:
+        session.pop(SHORTFALL_KEY, None)
+
+
+def policy_shortfall(sso: SessionView) -> str | None:
+    """The level the SSO session's official must reach and this session lacks (see :func:`note_policy_shortfall`)."""
+    noted = session.get(SHORTFALL_KEY)
+    if not isinstance(noted, dict) or noted.get("subject") != sso.subject:
+        return None
+    level = str(noted.get("acr") or "")
+    return level if level and not satisfies(sso.acr, level) else None
 
 
 def set_sso_cookie(response: BaseResponse, value: str) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from antin.kernel.instance import Instance
-from idp.oidc.acr import ACR_VALUES
+from idp.oidc.acr import ACR_ALIASES, ACR_VALUES, normalise_acr
 from idp.oidc.audit import Auditor
 from idp.oidc.clients import (
     AUTH_METHODS,
@@ -77,9 +77,9 @@ def clients() -> None:
 @click.option(
     "--acr",
     "required_acr",
-    type=click.Choice(ACR_VALUES),
+    type=click.Choice((*ACR_VALUES, *ACR_ALIASES)),
     default=None,
-    help="Authentication level this client requires.",
+    help="Authentication level this client requires (phr, phrh: the OpenID EAP names of the last two).",
 )
 @click.option(
     "--auth-method",
@@ -134,7 +134,7 @@ def add(
             backchannel_logout_uri=backchannel_logout_uri,
             grant_types=grant_types or ("authorization_code", "refresh_token"),
             scopes=scopes or DEFAULT_SCOPES,
-            required_acr=required_acr,
+            required_acr=normalise_acr(required_acr) if required_acr else None,
             auth_method=auth_method,
             jwks_uri=jwks_uri,
             jwks=jwks,
@@ -240,6 +240,35 @@ def set_home_url(instance: Instance, client_id: str, home_url: str, as_json: boo
         actor="cli",
         client_id=client_id,
         details={"before": before, "after": record.home_url},
+    )
+    _print_client(record, as_json)
+
+
+@clients.command("update")
+@click.argument("client_id")
+@click.option(
+    "--acr",
+    "required_acr",
+    type=click.Choice((*ACR_VALUES, *ACR_ALIASES, "none")),
+    required=True,
+    help="Authentication level every sign-in to this client must reach; none: a password is enough.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def update(instance: Instance, client_id: str, required_acr: str, as_json: bool) -> None:
+    """Change the level a client requires (its default_acr_values).
+
+    An official who has no factor reaching it is led through enrolment inside the login ([mfa] enrol_in_login);
+    running servers use the new level within ANTIN_OIDC_CLIENT_CACHE_SECONDS.
+    """
+    level = None if required_acr == "none" else normalise_acr(required_acr)
+    try:
+        before = _get(instance, client_id).required_acr
+        record = _registry(instance).set_required_acr(client_id, level)
+    except ClientError as err:
+        raise click.ClickException(str(err)) from None
+    Auditor(instance).record(
+        "oauth:client:acr", actor="cli", client_id=client_id, details={"before": before, "after": level}
     )
     _print_client(record, as_json)
 

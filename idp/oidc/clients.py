@@ -27,6 +27,7 @@ from sqlalchemy import select, update
 
 from antin.kernel.database import Database, utcnow
 from antin.kernel.instance import Instance
+from idp.oidc.acr import ACR_VALUES
 from idp.oidc.client_changes import ClientChanges, NoChangeNotices, RedisChangeNotices
 from idp.oidc.client_secrets import ClientSecretDigests, SecretCheck
 from idp.oidc.errors import ClientError
@@ -147,6 +148,8 @@ class ClientRecord:
             "grant_types": list(self.grant_types),
             "scope": " ".join(self.scopes),
             "required_acr": self.required_acr,
+            # the same level by its name in OpenID Connect Dynamic Client Registration (here it is required)
+            "default_acr_values": [self.required_acr] if self.required_acr else [],
             "token_endpoint_auth_method": self.token_endpoint_auth_method,
             "id_token_signed_response_alg": self.id_token_signed_response_alg,
             "jwks_uri": self.jwks_uri,
@@ -413,6 +416,19 @@ class ClientRegistry:
             if row is None:
                 raise ClientError("client_id", f"no client {client_id!r}")
             row.home_url = home_url or None
+            record = ClientRecord.from_row(row)
+        self.changed(client_id)
+        return record
+
+    def set_required_acr(self, client_id: str, acr: str | None) -> ClientRecord:
+        """The level every sign-in to this client must reach (None: a password is enough)."""
+        if acr is not None and acr not in ACR_VALUES:
+            raise ClientError("required_acr", f"unknown level {acr!r}")
+        with self._db.session() as s:
+            row = s.scalar(select(Client).where(Client.client_id == client_id))
+            if row is None:
+                raise ClientError("client_id", f"no client {client_id!r}")
+            row.required_acr = acr
             record = ClientRecord.from_row(row)
         self.changed(client_id)
         return record

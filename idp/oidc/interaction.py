@@ -156,6 +156,15 @@ class InteractionStore:
                 row.acr = result.acr
                 row.amr = list(result.amr)
 
+    def raise_minimum(self, iid: str, acr: str) -> None:
+        """Record a level the official's policy requires beside the client's: the resume refuses below it."""
+        with self._db.session() as s:
+            row = s.get(Interaction, iid)
+            if row is not None:
+                params = dict(row.params)
+                params["_prompt"] = {**params.get("_prompt", {}), "minimum_acr": acr}
+                row.params = params
+
     def consume(self, iid: str) -> None:
         with self._db.one_write() as conn:
             conn.execute(delete(Interaction).where(Interaction.id == iid))

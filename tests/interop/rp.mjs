@@ -1,9 +1,11 @@
 // An OpenID Connect relying party on npm openid-client 6 (OpenID Certified), driven by pytest over stdin/stdout.
 //
 // argv[2] is a JSON object: {issuer, client_id, client_secret?, auth: "basic"|"post"|"none", redirect_uri,
-// post_logout_redirect_uri?, scope}. It prints {"authorization_url"} and reads one line {"callback"}; then
+// post_logout_redirect_uri?, scope, acr_values?}. It prints {"authorization_url"} and reads one line {"callback"}; then
 // it redeems the code (PKCE, state, nonce, RFC 9207 iss and the ID token signature all checked), calls
 // userinfo, refreshes, builds the end-session URL, and prints everything it got as one JSON line.
+// With acr_values it asks for those levels and, as an RP that needs them must (the library leaves it to the
+// application), refuses an ID token whose acr is not one of them.
 import * as client from 'openid-client'
 import * as readline from 'node:readline'
 
@@ -24,14 +26,16 @@ async function main () {
   const challenge = await client.calculatePKCECodeChallenge(verifier)
   const state = client.randomState()
   const nonce = client.randomNonce()
-  const url = client.buildAuthorizationUrl(config, {
+  const params = {
     redirect_uri: cfg.redirect_uri,
     scope: cfg.scope,
     code_challenge: challenge,
     code_challenge_method: 'S256',
     state,
     nonce
-  })
+  }
+  if (cfg.acr_values) params.acr_values = cfg.acr_values
+  const url = client.buildAuthorizationUrl(config, params)
   out({ authorization_url: url.href })
   const rl = readline.createInterface({ input: process.stdin })
   const line = await new Promise((resolve) => rl.once('line', resolve))
@@ -44,6 +48,9 @@ async function main () {
     idTokenExpected: true
   })
   const claims = tokens.claims()
+  if (cfg.acr_values && !cfg.acr_values.split(' ').includes(claims.acr)) {
+    throw new Error(`the ID token's acr ${claims.acr} is not one of the levels asked for (${cfg.acr_values})`)
+  }
   const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub)
   let refreshed = null
   if (tokens.refresh_token) {

@@ -40,6 +40,9 @@ class AuditEvent(enum.StrEnum):
     MFA_WEBAUTHN_SUCCESS = "mfa:webauthn:success"
     MFA_WEBAUTHN_FAILURE = "mfa:webauthn:failure"
     MFA_WEBAUTHN_CLONED = "mfa:webauthn:cloned"
+    MFA_MAIL_SENT = "mfa:mail:sent"
+    MFA_ENROLMENT_POSTPONE = "mfa:enrolment:postpone"
+    MFA_MAIL_FAILURE = "mfa:mail:failure"
 
     # the OpenID provider
     OAUTH_TOKEN_ISSUE = "oauth:token:issue"
@@ -54,6 +57,7 @@ class AuditEvent(enum.StrEnum):
     OAUTH_CLIENT_DISABLE = "oauth:client:disable"
     OAUTH_CLIENT_SCOPES = "oauth:client:scopes"
     OAUTH_CLIENT_HOME_URL = "oauth:client:home-url"
+    OAUTH_CLIENT_ACR = "oauth:client:acr"
     OAUTH_KEY_ROTATE = "oauth:key:rotate"
 
     # directory administration

@@ -16,7 +16,14 @@ from werkzeug.wrappers import Response as BaseResponse
 from antin.kernel.web import csrf_exempt
 from idp.oidc.acr import ACR_VALUES, acr_rank, satisfies
 from idp.oidc.authorize import AuthorizationRequest, request_from_params, validate_authorization_request
-from idp.oidc.browser import as_dict_of_lists, browser_token, current_provider, current_sso_session, error_page
+from idp.oidc.browser import (
+    as_dict_of_lists,
+    browser_token,
+    current_provider,
+    current_sso_session,
+    error_page,
+    policy_shortfall,
+)
 from idp.oidc.codes import CodeRequest
 from idp.oidc.errors import InvalidDPoPProofError, RedirectableError, UnsafeRequestError
 from idp.oidc.interaction import AuthenticationResult
@@ -83,8 +90,11 @@ def _wanted_acr(areq: AuthorizationRequest) -> str | None:
 
 
 def _needs_login(areq: AuthorizationRequest, sso: SessionView | None) -> bool:
-    """The SSO session cannot answer as it is: a new sign-in, or a step-up (:func:`_step_up_only`)."""
-    return _needs_full_login(areq, sso) or not satisfies(sso.acr if sso else "", _wanted_acr(areq))
+    """The SSO session cannot answer as it is: a new sign-in, or a step-up (:func:`_step_up_only`); also when
+    its official is below their own policy's level (the login then steps up, or refuses the client)."""
+    if _needs_full_login(areq, sso) or sso is None:
+        return True
+    return not satisfies(sso.acr, _wanted_acr(areq)) or policy_shortfall(sso) is not None
 
 
 def _needs_full_login(areq: AuthorizationRequest, sso: SessionView | None) -> bool:
@@ -202,8 +212,9 @@ def resume(iid: str) -> BaseResponse:
     result = view.result
     if result is None:
         return _refuse(areq, "access_denied", "the official did not allow the request")
-    if not satisfies(result.acr, _required_acr(areq)):
-        # OIDC Core 3.1.2.6: the official has no factor that reaches the level the client requires
+    if not satisfies(result.acr, _required_acr(areq)) or not satisfies(result.acr, view.prompt.minimum_acr):
+        # OIDC Core 3.1.2.6: the official has no factor that reaches the level the client (or, recorded by the
+        # login in the interaction, the official's own policy) requires
         return _refuse(
             areq, "unmet_authentication_requirements", "the official cannot reach the required authentication level"
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from flask import Blueprint, request
@@ -14,7 +15,8 @@ from antin.kernel.web import csrf_token
 from idp.login.flow import interaction_view, pending_authentication, step_completed
 from idp.login.steps import StepContext, register_step, unregister_step
 from idp.oidc.acr import ACR_MFA, acr_rank
-from tests.idp.oidc_harness import LiveProvider
+from tests.idp.conftest import make_directory
+from tests.idp.oidc_harness import LiveProvider, live_provider
 from tests.idp.rp import Browser, RelyingParty
 
 
@@ -67,12 +69,15 @@ def test_a_registered_step_raises_the_level(op: LiveProvider, pin_step: None) ->
     assert claims["acr"] == ACR_MFA and claims["amr"] == ["pwd", "otp"]
 
 
-def test_without_the_step_the_required_level_is_refused(op: LiveProvider) -> None:
-    rp = RelyingParty.register(op, required_acr=ACR_MFA)
-    browser = Browser(op.issuer)
-    page = rp.authorize(browser).page
-    assert page is not None
-    assert browser.login(page, "an.nguyen", "correct horse").params["error"] == "unmet_authentication_requirements"
+def test_without_the_step_the_required_level_is_refused(tmp_path: Path) -> None:
+    # enrolment inside the login off: nothing can raise the level, so the client hears it
+    with live_provider(tmp_path, make_directory(), mfa__enrol_in_login=False) as op:
+        rp = RelyingParty.register(op, required_acr=ACR_MFA)
+        browser = Browser(op.issuer)
+        page = rp.authorize(browser).page
+        assert page is not None
+        outcome = browser.login(page, "an.nguyen", "correct horse")
+        assert outcome.params["error"] == "unmet_authentication_requirements"
 
 
 @pytest.mark.parametrize(("ui_locales", "lang"), [("en", "en"), ("vi", "vi")])

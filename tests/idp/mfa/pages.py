@@ -11,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 import requests
 
-from tests.idp.rp import Browser
+from tests.idp.rp import Browser, RelyingParty
+
+PASSWORD = "correct horse"
 
 
 def text_of(page: requests.Response, element_id: str) -> str:
@@ -58,3 +60,23 @@ def enrol_totp(browser: Browser) -> Enrolled:
     codes = re.findall(r"<li><code>([a-z0-9-]+)</code></li>", shown.text)
     assert len(codes) == 10
     return Enrolled(app, codes)
+
+
+def enrolment_page(rp: RelyingParty, login: str, **params: str) -> tuple[Browser, requests.Response]:
+    browser = Browser(rp.op.issuer, **{"Accept-Language": "en"})
+    page = rp.authorize(browser, **params).page
+    assert page is not None
+    enrol = browser.login(page, login, PASSWORD).page
+    assert enrol is not None and enrol.url.endswith("/enrol"), (enrol.url, enrol.text[:300]) if enrol else None
+    return browser, enrol
+
+
+def enrol_app(browser: Browser, page: requests.Response) -> tuple[pyotp.TOTP, list[str], dict[str, str]]:
+    """Add the app shown on the enrolment page; the recovery codes, then on to the application's redirect."""
+    app = pyotp.TOTP(text_of(page, "totp-key").replace(" ", ""))
+    shown = browser.submit(page, "totp-form", {"code": app.now()}).page
+    assert shown is not None and shown.status_code == 200, shown.text[:300] if shown else None
+    codes = re.findall(r"<li><code>([a-z0-9-]+)</code></li>", shown.text)
+    assert len(codes) == 10
+    target = re.findall(r'id="done" href="([^"]+)"', shown.text)[0].replace("&amp;", "&")
+    return app, codes, browser.go(browser.issuer + target).params

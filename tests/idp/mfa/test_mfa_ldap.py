@@ -19,7 +19,7 @@ from directory.service import LdapDirectory
 from idp.oidc.acr import ACR_MFA, ACR_PASSWORD, ACR_PHISHING_RESISTANT
 from tests.directory.conftest import PASSWORD, config_for, start_slapd
 from tests.idp.jose_check import verify_jws
-from tests.idp.mfa.pages import enrol_totp, options_of, sign_in_to_account, text_of
+from tests.idp.mfa.pages import enrol_app, enrol_totp, options_of, sign_in_to_account, text_of
 from tests.idp.mfa.soft_authenticator import SoftAuthenticator
 from tests.idp.oidc_harness import LiveProvider, live_provider
 from tests.idp.rp import Browser, RelyingParty
@@ -149,3 +149,29 @@ def test_a_security_key_after_the_password_against_slapd_and_antin_mfa_list(
     assert listed_key["last_used_at"] is not None
     status, out = antin(ldap_op, ldap_config, monkeypatch, "mfa", "list", official)
     assert "AAGUID cb69481e-8ff7-4039-93ec-0a2729a154a8, kept on one device, transports usb" in out
+
+
+def test_after_antin_mfa_reset_an_official_whose_group_needs_mfa_enrols_again(
+    tmp_path: Path, ldap: LdapDirectory, ldap_config: DirectoryConfig, official: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group = f"lanh-dao-{uuid.uuid4().hex[:6]}"
+    ldap.create_group(group, "Lãnh đạo")
+    ldap.add_member(group, uid=official)
+    with live_provider(tmp_path, ldap, mfa__group_levels=(f"{group}=urn:antin:acr:mfa",)) as op:  # type: ignore[arg-type]
+        rp = RelyingParty.register(op, name="Hồ sơ công việc")
+        browser = Browser(op.issuer, **{"Accept-Language": "en"})
+        enrol = browser.login(rp.authorize(browser).page, official, PASSWORD).page  # type: ignore[arg-type]
+        assert enrol is not None and enrol.url.endswith("/enrol")  # the group's policy, no factor yet
+        _app, _codes, params = enrol_app(browser, enrol)
+        assert rp.verify_id_token(rp.exchange(params["code"]).json()["id_token"])["acr"] == ACR_MFA
+
+        status, out = antin(op, ldap_config, monkeypatch, "mfa", "reset", official, "--yes")
+        assert status == 0 and "ended 1 session(s)" in out, out
+        # the session is over: the application's next request needs a sign-in, and that sign-in enrols again
+        page = rp.authorize(browser).page
+        assert page is not None and 'id="login-form"' in page.text
+        enrol = browser.login(page, official, PASSWORD).page
+        assert enrol is not None and enrol.url.endswith("/enrol"), enrol.url if enrol else None
+        _app, codes, params = enrol_app(browser, enrol)
+        claims = rp.verify_id_token(rp.exchange(params["code"]).json()["id_token"])
+        assert (claims["acr"], claims["amr"]) == (ACR_MFA, ["pwd", "otp", "mfa"]) and len(codes) == 10

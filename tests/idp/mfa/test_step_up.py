@@ -1,20 +1,32 @@
 """Step-up (issue 10 item 6) over HTTP, with the software authenticator playing the security key: an SSO session
 at ``mfa`` asked for ``phr`` is asked for its key alone (no password, no app code), and ends in an ID token at
 the phishing-resistant level; a level the official has no factor for reaches the client as
-``unmet_authentication_requirements``."""
+``unmet_authentication_requirements`` when enrolment inside the login is off (``[mfa] enrol_in_login=false``;
+with it on, the default, the official sets the factor up instead: ``test_policies.py``)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 
 from idp.oidc.acr import ACR_MFA, ACR_PHISHING_RESISTANT
+from tests.idp.conftest import make_directory
 from tests.idp.mfa.pages import Enrolled, enrol_totp, options_of, sign_in_to_account
 from tests.idp.mfa.soft_authenticator import SoftAuthenticator
-from tests.idp.oidc_harness import LiveProvider
+from tests.idp.oidc_harness import LiveProvider, live_provider
 from tests.idp.rp import Browser, RelyingParty
 
 PASSWORD = "correct horse"
 ESSENTIAL_PHR = json.dumps({"id_token": {"acr": {"essential": True, "values": ["phr"]}}})
+
+
+@pytest.fixture
+def op(tmp_path: Path) -> Iterator[LiveProvider]:
+    with live_provider(tmp_path, make_directory(), mfa__enrol_in_login=False) as live:
+        yield live
 
 
 def _session_at_mfa(op: LiveProvider, rp: RelyingParty, login: str) -> tuple[Browser, Enrolled]:
