@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 from typing import Any
 
-worker_class = "gthread"
+worker_class = "antin.gunicorn_worker.StoppableThreadWorker"  # gthread; see there
 timeout = 60
 graceful_timeout = 30
 keepalive = 5
@@ -16,3 +17,9 @@ def child_exit(_server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def when_ready(_server: Any) -> None:
+    # `antin serve` blocks SIGINT and SIGTERM across its exec into gunicorn (see antin.serve): the arbiter's handlers
+    # are now in place, so one sent meanwhile is handled here, before any worker is forked (they inherit the mask).
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
