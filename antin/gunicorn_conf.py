@@ -5,11 +5,17 @@ from __future__ import annotations
 import signal
 from typing import Any
 
-worker_class = "antin.gunicorn_worker.StoppableThreadWorker"  # gthread; see there
+from antin.gunicorn_worker import post_fork  # noqa: F401 - a gunicorn hook, read from this module
+
+worker_class = "antin.gunicorn_worker.StoppableThreadWorker"  # gthread, with stop signals made safe (see there)
 timeout = 60
 graceful_timeout = 30
 keepalive = 5
 proc_name = "antin"
+# gunicorn's control socket (for `gunicornc`) is one path per user ($HOME/.gunicorn/gunicorn.ctl): every instance on
+# the machine took it over from the others and removed it when it stopped, which also took its stop a second longer.
+# Signals (HUP, TERM, TTIN…) do what we need of it.
+control_socket_disable = True
 
 
 def child_exit(_server: Any, worker: Any) -> None:

@@ -50,6 +50,7 @@ class Run:
     leftovers: list[str]
     traceback: bool
     last_words: str  # the end of what it wrote on stderr, when the run failed
+    stderr: str = ""  # all of it, when the run failed (written with --json)
 
     @property
     def ok(self) -> bool:
@@ -173,6 +174,7 @@ def one_run(command: str, sig: signal.Signals, *, to_group: bool, delay: float |
             leftovers,
             "Traceback" in err,
             " | ".join(err.strip().splitlines()[-3:]) if failed else "",
+            err if failed or stopped > LIMIT_SECONDS else "",
         )
 
 
