@@ -150,7 +150,10 @@ def _run(settings: Settings) -> None:
         lifecycle.check()
         instance.audit.record(AuditEvent.INSTANCE_START, details={"mode": "demo", "issuer": settings.core.issuer})
         print_banner(settings, accounts, instance.data_dir, client, administrators, totp)
-        serving = threading.Thread(target=server.serve_forever, name="antin-demo-http", daemon=True)
+        # the serving loop looks for shutdown() every poll_interval (0.5 s by default): a stop should not wait for it
+        serving = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="antin-demo-http", daemon=True
+        )
         serving.start()
         stack.callback(serving.join, 5.0)
         stack.callback(server.shutdown)  # runs first: the serving loop ends, then the thread is joined

@@ -151,18 +151,20 @@ def one_run(command: str, sig: signal.Signals, *, to_group: bool, delay: float |
             while not _serving(command, data, port) and time.monotonic() < deadline and proc.poll() is None:
                 time.sleep(0.02)
         started = time.monotonic()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig) if to_group else proc.send_signal(sig)
         try:
-            _out, err = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            _out, err = proc.communicate()
-        stopped = time.monotonic() - started
-        leftovers = processes_left(data, proc.pid)
-        for line in leftovers:  # leave the machine clean for the next run
             with contextlib.suppress(ProcessLookupError):
-                os.kill(int(line.split(":", 1)[0]), signal.SIGKILL)
+                os.killpg(proc.pid, sig) if to_group else proc.send_signal(sig)
+            try:
+                _out, err = proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                _out, err = proc.communicate()
+            stopped = time.monotonic() - started
+            leftovers = processes_left(data, proc.pid)
+        finally:  # leave the machine clean for the next run, also when the soak itself is interrupted
+            for line in processes_left(data, proc.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(line.split(":", 1)[0]), signal.SIGKILL)
         failed = proc.returncode != 0 or "Traceback" in err
         return Run(
             command,
@@ -212,6 +214,7 @@ def main() -> None:
     parser.add_argument("--no-load", action="store_true", help="no busy loops")
     parser.add_argument("--json", type=Path, help="write every run to this file")
     options = parser.parse_args()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # killed, it still cleans up (as on Ctrl-C)
     commands = options.command or list(COMMANDS)
     busy = 0 if options.no_load else options.load
     load = [multiprocessing.Process(target=_busy, daemon=True) for _ in range(busy)]
