@@ -214,12 +214,12 @@ def main() -> None:
     parser.add_argument("--no-load", action="store_true", help="no busy loops")
     parser.add_argument("--json", type=Path, help="write every run to this file")
     options = parser.parse_args()
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # killed, it still cleans up (as on Ctrl-C)
     commands = options.command or list(COMMANDS)
     busy = 0 if options.no_load else options.load
     load = [multiprocessing.Process(target=_busy, daemon=True) for _ in range(busy)]
     for process in load:
         process.start()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # killed, the soak still cleans up (as on Ctrl-C)
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="antin-stop-template-") as folder:
         template = migrated_template(Path(folder) / "data") if "serve" in commands else None
