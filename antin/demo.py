@@ -9,24 +9,16 @@ import threading
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from werkzeug.serving import make_server
 
-from admin.demo import grant_demo_administrators
-from admin.settings import AdminSettings
 from antin import lifecycle
-from antin.app import create_app
-from antin.kernel.audit import AuditEvent
-from antin.kernel.instance import Instance
 from antin.kernel.settings import CoreSettings, Settings, SettingsError, env_name
-from antin.migrate import upgrade
 from antin.settings import load_settings
-from directory.instance import directory_service, managed_slapd
-from idp.mfa.demo import ensure_demo_totp
-from idp.oidc.demo import ensure_demo_client
-from idp.oidc.first_party import ensure_all_registered
-from signing.documents.demo import DEMO_SIGNER, seed_demo_documents
+
+if TYPE_CHECKING:  # the platform is imported in _run, one package at a time, a stop request looked for in between
+    from antin.kernel.instance import Instance
 
 __all__ = ["demo", "demo_settings"]
 
@@ -53,6 +45,8 @@ def demo_settings(port: int | None, host: str | None) -> Settings:
 
 def prepare_directory(instance: Instance, out: ExitStack) -> list[dict[str, str]]:
     """Start the managed slapd (stopped when the demo ends) and seed it on first start."""
+    from directory.instance import directory_service, managed_slapd
+
     slapd = managed_slapd(instance)
     if slapd is not None and not slapd.is_running():
         out.callback(slapd.stop)
@@ -79,6 +73,9 @@ def print_banner(
     totp: dict[str, str] | None = None,
     waiting: str | None = None,
 ) -> None:
+    from admin.settings import AdminSettings
+    from signing.documents.demo import DEMO_SIGNER
+
     click.secho("Ấn Tín — demo instance", bold=True)
     click.echo(f"  issuer:      {settings.core.issuer}")
     click.echo(f"  discovery:   {settings.core.issuer}/.well-known/openid-configuration")
@@ -140,33 +137,67 @@ def demo(port: int | None, host: str | None) -> None:
     click.echo("Ấn Tín demo stopped", err=True)
 
 
-# What create_app imports, heaviest first: a stop request is seen between two of them.
-PLATFORM_MODULES = ("sqlalchemy.orm", "idp.oidc", "idp.login", "signing.pades", "signing.validation", "signing")
+# What the demo imports, in steps of at most a few hundred milliseconds (seconds on a busy machine): a stop request
+# is looked for between two of them. Imported at the top of this module, they held a stop back for up to 3.8 s.
+KERNEL_MODULES = ("sqlalchemy.orm", "antin.kernel.instance", "antin.migrate")
+DIRECTORY_MODULES = ("ldap", "directory.instance", "directory.demo_data")
+PLATFORM_MODULES = (
+    "flask",
+    "admin.demo",
+    "idp.oidc.service",
+    "idp.oidc.demo",
+    "idp.mfa.demo",
+    "idp.login",
+    "signing.pades",
+    "signing.validation",
+    "signing",
+    "antin.app",
+    "werkzeug.serving",
+)
 
 
 def _run(settings: Settings) -> None:
     """Start each part, looking for a stop request between them; serve until one comes; stop in reverse order."""
+    lifecycle.import_in_steps(KERNEL_MODULES)
+    from antin.kernel.audit import AuditEvent
+    from antin.kernel.instance import Instance
+    from antin.migrate import upgrade
+
     instance = Instance(settings)
     with ExitStack() as stack:
         stack.callback(instance.close)
         instance.ensure_data_dir()
         upgrade(instance.database)
-        ensure_all_registered(instance)
-        lifecycle.check()
+        lifecycle.import_in_steps(DIRECTORY_MODULES)
         accounts = prepare_directory(instance, stack)
+        lifecycle.import_in_steps(PLATFORM_MODULES)
+        from werkzeug.serving import make_server
+
+        from admin.demo import grant_demo_administrators
+        from antin.app import create_app
+        from idp.mfa.demo import ensure_demo_totp
+        from idp.oidc.demo import ensure_demo_client
+        from idp.oidc.first_party import ensure_all_registered
+        from signing.documents.demo import seed_demo_documents
+
+        ensure_all_registered(instance)
         administrators = grant_demo_administrators(instance)
         lifecycle.check()
         client = ensure_demo_client(instance)
         waiting = seed_demo_documents(instance)
+        waiting = seed_demo_documents(instance)
         totp = ensure_demo_totp(instance, accounts[-1]["uid"]) if accounts else None
-        lifecycle.import_in_steps(PLATFORM_MODULES)
+        lifecycle.check()
         app = create_app(instance=instance)
         server = make_server(settings.server.host, settings.server.port, app, threaded=True)
         stack.callback(server.server_close)
         lifecycle.check()
         instance.audit.record(AuditEvent.INSTANCE_START, details={"mode": "demo", "issuer": settings.core.issuer})
         print_banner(settings, accounts, instance.data_dir, client, administrators, totp, waiting)
-        serving = threading.Thread(target=server.serve_forever, name="antin-demo-http", daemon=True)
+        # the serving loop looks for shutdown() every poll_interval (0.5 s by default): a stop should not wait for it
+        serving = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="antin-demo-http", daemon=True
+        )
         serving.start()
         stack.callback(serving.join, 5.0)
         stack.callback(server.shutdown)  # runs first: the serving loop ends, then the thread is joined

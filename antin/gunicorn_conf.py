@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import signal
 from typing import Any
 
-worker_class = "gthread"
+from antin.gunicorn_worker import post_fork  # noqa: F401 - a gunicorn hook, read from this module
+
+worker_class = "antin.gunicorn_worker.StoppableThreadWorker"  # gthread, with stop signals made safe (see there)
 timeout = 60
 graceful_timeout = 30
 keepalive = 5
 proc_name = "antin"
+# gunicorn's control socket (for `gunicornc`) is one path per user ($HOME/.gunicorn/gunicorn.ctl): every instance on
+# the machine took it over from the others and removed it when it stopped, which also took its stop a second longer.
+# Signals (HUP, TERM, TTIN…) do what we need of it.
+control_socket_disable = True
 
 
 def child_exit(_server: Any, worker: Any) -> None:
@@ -16,3 +23,9 @@ def child_exit(_server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def when_ready(_server: Any) -> None:
+    # `antin serve` blocks SIGINT and SIGTERM across its exec into gunicorn (see antin.serve): the arbiter's handlers
+    # are now in place, so one sent meanwhile is handled here, before any worker is forked (they inherit the mask).
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})

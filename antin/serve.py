@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -46,6 +47,15 @@ def serve(binds: tuple[str, ...], workers: int | None, threads: int) -> None:
     args += ["--workers", str(workers or settings.server.workers), "--threads", str(threads)]
     args += ["--forwarded-allow-ips", "*" if settings.server.trusted_proxies else "127.0.0.1"]
     args.append("antin.wsgi:app")
+    # A handler does not survive exec: until gunicorn's arbiter has its own, a SIGTERM would kill it half started
+    # (exit -15) and a SIGINT end in a traceback. Blocked, a stop signal waits (the mask and what is pending survive
+    # exec) and gunicorn_conf.when_ready lets it through once the arbiter handles it. Blocked first, then the flag
+    # read: a signal between the two cannot be lost.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     if lifecycle.stop_requested():
-        return  # stopped before gunicorn took over its signals
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        return  # stopped before gunicorn was started
     os.execve(gunicorn, args, env)  # noqa: S606 - replace this process with gunicorn, arguments as a list
+
+
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}

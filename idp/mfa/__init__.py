@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flask import Flask
+if TYPE_CHECKING:  # not at run time: `idp.mfa.settings` is read by every command, `antin verify` too
+    from flask import Flask
 
-from antin.kernel.instance import Instance
-
-if TYPE_CHECKING:
+    from antin.kernel.instance import Instance
     from idp.mfa.service import MfaService
 
 __all__ = ["EXTENSION_KEY", "get_mfa_service", "init_app"]

@@ -15,12 +15,36 @@ URIs and secret check), and the authentication levels (``ACR_VALUES``, weakest f
 
 from __future__ import annotations
 
-from flask import Flask
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from idp.oidc.acr import ACR_VALUES, normalise_acr
-from idp.oidc.errors import DPoPProofError
-from idp.oidc.registered_clients import RegisteredClient, client_secret_matches, registered_client
-from idp.oidc.resource import DPOP_ALGS, ResourceServerChecks, resource_server_checks
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from idp.oidc.errors import DPoPProofError
+    from idp.oidc.registered_clients import RegisteredClient, client_secret_matches, registered_client
+    from idp.oidc.resource import DPOP_ALGS, ResourceServerChecks, resource_server_checks
+
+# Imported on first use (PEP 562): the signing settings read ACR_VALUES from here, and every command, `antin verify`
+# too, would otherwise load the resource server's checks with the provider's SQL models behind them.
+_LAZY = {
+    "DPoPProofError": "idp.oidc.errors",
+    "DPOP_ALGS": "idp.oidc.resource",
+    "ResourceServerChecks": "idp.oidc.resource",
+    "resource_server_checks": "idp.oidc.resource",
+    "RegisteredClient": "idp.oidc.registered_clients",
+    "client_secret_matches": "idp.oidc.registered_clients",
+    "registered_client": "idp.oidc.registered_clients",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ACR_VALUES",

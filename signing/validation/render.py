@@ -6,14 +6,16 @@ on; the technical details follow.
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
-
-from jinja2 import Environment, PackageLoader, select_autoescape
+from typing import TYPE_CHECKING, Any
 
 from signing.pades.report_pdf import ReportLine, write_report_pdf
 from signing.validation.models import DocumentReport, Indication, SignatureReport
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 __all__ = ["VERDICTS", "render_html", "render_pdf", "render_text", "verdict"]
 
@@ -71,13 +73,6 @@ SUB_INDICATIONS_VI: dict[str, str] = {
 
 KIND_VI = {"signature": "Chữ ký", "document-timestamp": "Dấu thời gian tài liệu"}
 
-_env = Environment(
-    loader=PackageLoader("signing.validation", "templates"),
-    autoescape=select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-
 
 def verdict(indication: Indication | str) -> dict[str, str]:
     return VERDICTS[str(indication)]
@@ -92,22 +87,32 @@ def vn_time(moment: datetime | None) -> str:
     return moment.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M:%S (UTC+7)")
 
 
-_env.filters["vn_time"] = vn_time
-_env.globals.update(verdict=verdict, sub_vi=SUB_INDICATIONS_VI, kind_vi=KIND_VI)
-# A standalone report is a file read with no server behind it: it carries the /verify page's one stylesheet inline.
-_env.globals["stylesheet"] = PackageLoader("signing.validation", "static").get_source(_env, "verify.css")[0]
+def iso_time(value: str | None) -> str:
+    return vn_time(datetime.fromisoformat(value) if value else None)
 
 
-def _iso(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+@functools.cache
+def _environment() -> Environment:
+    # built on first use: `antin verify` prints text, and jinja2 is a cost its start-up need not pay
+    from jinja2 import Environment, PackageLoader, select_autoescape
 
-
-_env.filters["iso_time"] = lambda v: vn_time(_iso(v))
+    env = Environment(
+        loader=PackageLoader("signing.validation", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["vn_time"] = vn_time
+    env.filters["iso_time"] = iso_time
+    env.globals.update(verdict=verdict, sub_vi=SUB_INDICATIONS_VI, kind_vi=KIND_VI)
+    # A standalone report is a file read with no server behind it: it carries the /verify page's one stylesheet.
+    env.globals["stylesheet"] = PackageLoader("signing.validation", "static").get_source(env, "verify.css")[0]
+    return env
 
 
 def render_html(report: DocumentReport, *, standalone: bool = True, extra: dict[str, Any] | None = None) -> str:
     """The report as HTML: a whole page (``standalone``) or the fragment the /verify page embeds."""
-    template = _env.get_template("verify/report.html")
+    template = _environment().get_template("verify/report.html")
     return template.render(report=report, data=report.as_dict(), standalone=standalone, **(extra or {}))
 
 
@@ -189,5 +194,5 @@ def render_text(report: DocumentReport) -> str:
 def register_jinja(app: Any) -> None:
     """Make the report template's helpers available to the app's templates (the /verify page)."""
     app.jinja_env.filters["vn_time"] = vn_time
-    app.jinja_env.filters["iso_time"] = _env.filters["iso_time"]
+    app.jinja_env.filters["iso_time"] = iso_time
     app.jinja_env.globals.update(verdict=verdict, sub_vi=SUB_INDICATIONS_VI, kind_vi=KIND_VI)

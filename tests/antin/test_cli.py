@@ -116,3 +116,20 @@ def test_help_names_every_command_without_loading_them(env: dict[str, str]) -> N
     result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]", "antin --help imported the kernel or a feature"
+
+
+def test_verify_loads_no_database_web_or_directory_code(env: dict[str, str]) -> None:
+    """`antin verify FILE` needs the PDF reader and the validator only: its start-up (almost all of its time on a
+    small file) does not pay for SQLAlchemy, Flask, the provider's models, LDAP or the HTML templates."""
+    pdf = Path(__file__).parents[1] / "fuzz" / "corpus" / "pdf" / "seed-b-b.pdf"
+    probe = "import sys\nfrom antin.__main__ import main\nsys.argv = ['antin', 'verify', sys.argv[1]]\n"
+    probe += "try:\n    main()\nexcept SystemExit as stop:\n    print('exit', stop.code)\n"
+    probe += "heavy = ('sqlalchemy', 'flask', 'jinja2', 'ldap', 'alembic', 'authlib', 'admin')\n"
+    probe += "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith('idp.oidc.models')))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(pdf)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    *report, status, loaded = result.stdout.strip().splitlines()
+    assert any("Verdict" in line for line in report) and status == "exit 1", result.stdout  # a real report, read
+    assert loaded == "[]", f"antin verify imported {loaded}"

@@ -1,0 +1,80 @@
+"""The gunicorn worker of ``antin serve``: gthread, with stop signals that can neither hang a worker nor be lost.
+
+What ``scripts/stop_soak.py`` found in gunicorn's own worker, under CPU load:
+
+- Its signal handlers take locks: SIGTERM queues a callback (a ``queue.Queue``), SIGINT and SIGQUIT shut the thread
+  pool down (its shutdown lock). A signal that lands while the main thread itself holds that lock (it takes both in
+  its event loop) waits for it for ever; the arbiter SIGKILLed the worker after ``graceful_timeout`` (30 s), seen
+  with gdb on a stuck worker. Here a handler only sets a flag, or ends a process that has nothing to finish.
+- A worker still loading the platform (seconds when busy) looked at SIGTERM only once it served: ``antin serve``
+  stopped during its start took up to 13 s.
+- Between the fork and the worker's own handlers, the arbiter's handler (inherited) queued a stop signal into the
+  worker's copy of the arbiter's queue, where nobody reads it: the worker then served until SIGKILLed.
+- After its last request, the worker's interpreter finalisation joins the pool's threads and collects a large heap
+  (seconds when busy, and a thread stuck in a call would hold it): the answered worker ends with ``os._exit``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import selectors
+import signal
+import sys
+from types import FrameType
+from typing import Any
+
+from gunicorn.workers.gthread import ThreadWorker
+
+__all__ = ["StoppableThreadWorker", "post_fork"]
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+
+
+class StoppableThreadWorker(ThreadWorker):
+    arbiter_queue: Any = None
+    """The arbiter's signal queue as this worker inherited it (see :func:`post_fork`)."""
+
+    def init_signals(self) -> None:
+        super().init_signals()
+        # the gthread loop waits in select(): a byte on this pipe (written by the C-level handler, no lock) wakes it
+        self.poller.register(self.PIPE[0], selectors.EVENT_READ, _drain)
+        if self.arbiter_queue is not None and _holds_a_stop(self.arbiter_queue):
+            os._exit(0)  # stopped between the fork and now: nothing started yet
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:  # SIGTERM: answer what is in flight, then go
+        if not self.booted:
+            os._exit(0)
+        self.alive = False
+
+    def handle_quit(self, sig: int, frame: FrameType | None) -> None:  # SIGINT, SIGQUIT: at once
+        os._exit(0)
+
+    def run(self) -> None:
+        super().run()  # returns once the requests in flight are answered (or graceful_timeout passed)
+        self.log.info("Worker exiting (pid: %s)", self.pid)
+        logging.shutdown()
+        sys.stderr.flush()
+        os._exit(0)
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """gunicorn hook (in the new worker): keep the arbiter's queue, which catches a stop until the worker's handlers."""
+    if isinstance(worker, StoppableThreadWorker):
+        worker.arbiter_queue = server.SIG_QUEUE
+
+
+def _holds_a_stop(signals: Any) -> bool:
+    found = False
+    with contextlib.suppress(queue.Empty):
+        while True:
+            found |= signals.get_nowait() in STOP_SIGNALS
+    return found
+
+
+def _drain(fileobj: int) -> None:
+    with contextlib.suppress(OSError):
+        while os.read(fileobj, 64):
+            pass
