@@ -18,6 +18,7 @@ the provider's own services (no HTTP, so the figures are the session work alone)
    is timed; checked: none of them is left, every live session is.
 4. With Redis (when ``redis-server`` is installed): officials sign in through HTTP; what Redis then holds per
    official (keys, ``MEMORY USAGE``, their TTLs). Sessions are not in Redis.
+   Sign-in and logout are then measured once more on the emptied tables: a control for the shared machine.
 5. Back-channel logout fan-out (:mod:`bench.sessions_fanout`) on the first database.
 """
 
@@ -312,6 +313,9 @@ def database_rows(run: Run, name: str, overrides: dict[str, Any], folder: Path, 
     run.add(sign_ins(live, ops, f"{count:,} live ({name})", explained, len(scans), plan_note))
     run.add(logouts(live, ops, f"{count:,} live ({name})"))
     run.add(purge(live, count, name))
+    # the same again on the emptied tables: what is left of a difference is the machine, not the table's size
+    run.add(sign_ins(live, ops, f"after the purge of the {count:,} ({name})"))
+    run.add(logouts(live, ops, f"after the purge of the {count:,} ({name})"))
     return stack, live
 
 

@@ -31,10 +31,12 @@ __all__ = ["fan_out_rows"]
 
 APPLICATIONS = 20
 SLOW_SECONDS = 3.0
+LAG_SECONDS = 0.05  # an application across a network: round trip, TLS and its own work before it answers
 
 
 class Receivers:
-    """Every application's back-channel logout endpoint: ``/app/<n>``; ``/app/slow`` answers after 3 s."""
+    """Every application's back-channel logout endpoint: ``/app/<n>`` answers at once, ``/app/lag<n>`` after
+    50 ms, ``/app/slow`` after 3 s."""
 
     def __init__(self) -> None:
         self.arrivals: dict[str, tuple[float, str]] = {}
@@ -48,6 +50,8 @@ class Receivers:
                 if self.path.endswith("/slow"):
                     time.sleep(SLOW_SECONDS)
                     arrived = time.perf_counter()
+                elif "/lag" in self.path:
+                    time.sleep(LAG_SECONDS)
                 with receivers.lock:
                     receivers.arrivals[self.path] = (arrived, parse_qs(body)["logout_token"][0])
                     receivers.lock.notify_all()
@@ -130,12 +134,14 @@ def fan_out_rows(live: Any, database: str, repeats: int, slow_repeats: int) -> l
     receivers = Receivers()
     try:
         healthy = [receivers.base + str(i) for i in range(APPLICATIONS)]
+        lagging = [receivers.base + f"lag{i}" for i in range(APPLICATIONS)]
         # the slow and the refusing application are the session's first clients: the worst place for a drainer
         # that posts one at a time
         faulty = [receivers.base + "slow", _refused_uri(), *healthy[: APPLICATIONS - 2]]
         rows = []
         for label, uris, count in (
-            ("20 applications answering", healthy, repeats),
+            ("20 applications answering at once", healthy, repeats),
+            ("20 applications answering in 50 ms", lagging, repeats),
             ("1 slow (3 s) + 1 refusing of 20", faulty, slow_repeats),
         ):
             clients = [
