@@ -26,14 +26,15 @@ def sessions() -> None:
     default=30,
     show_default=True,
     metavar="DAYS",
-    help="Delete sessions over (ended, expired or idle) for more than DAYS days, and logout deliveries done as long.",
+    help="Delete sessions ended or expired more than DAYS days ago, and logout deliveries done as long.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @click.pass_obj
 def purge(instance: Instance, *, days: int, as_json: bool) -> None:
-    """Delete ended, expired and idle SSO sessions (with their clients) and finished logout deliveries.
+    """Delete ended and expired SSO sessions (with their clients) and finished logout deliveries.
 
-    Live sessions are never touched. The audit log keeps every sign-in and logout.
+    Live sessions are never touched; an idle one is kept until its absolute limit, since its applications' refresh
+    tokens live until then. The audit log keeps every sign-in and logout.
     """
     count = get_provider(instance).sessions.purge(timedelta(days=days))
     if as_json:

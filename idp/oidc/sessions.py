@@ -182,19 +182,16 @@ class SessionService:
             return [SessionView.from_row(r) for r in rows if r.last_seen_at + self.idle > now]
 
     def purge(self, older_than: timedelta) -> PurgeCount:
-        """Delete sessions over for longer than ``older_than`` (ended, past their absolute limit or idle since),
-        with their clients, and logout deliveries delivered or abandoned as long ago.
+        """Delete sessions over for longer than ``older_than`` (ended, or past their absolute limit) with their
+        clients, and logout deliveries delivered or abandoned as long ago.
 
-        Nothing reads them any more: ``current`` and ``alive`` refuse a missing session as they refuse an ended
-        one, and a refresh token of a missing session is refused like one of an ended session. The audit log
-        keeps the sign-ins and logouts.
+        A session only idle is kept until its absolute limit: its applications' refresh tokens live until then.
+        Nothing reads a purged session: ``current`` and ``alive`` refuse a missing session as an ended one, and a
+        refresh token of a missing session is refused as one of an ended session. The audit log keeps the
+        sign-ins and logouts.
         """
         cutoff = self._clock() - older_than
-        over = or_(
-            SsoSession.ended_at < cutoff,
-            SsoSession.expires_at < cutoff,
-            SsoSession.last_seen_at < cutoff - self.idle,
-        )
+        over = or_(SsoSession.ended_at < cutoff, SsoSession.expires_at < cutoff)
         sessions = 0
         while True:
             with self._db.session() as s:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from antin.cli import cli
 from idp.oidc.interaction import AuthenticationResult
@@ -96,3 +96,21 @@ def test_purge_refuses_a_negative_age(op: LiveProvider, monkeypatch: pytest.Monk
     monkeypatch.setenv("ANTIN_SECRET_KEY", op.instance.secret_key)
     result = CliRunner().invoke(cli, ["sessions", "purge", "--older-than", "-1"])
     assert result.exit_code == 2 and "--older-than" in result.output
+
+
+def test_an_idle_session_is_kept_until_its_absolute_limit(op: LiveProvider) -> None:
+    """The browser went quiet, but its application goes on refreshing: a purge must not end that early."""
+    rp = RelyingParty.register(op, name="Hồ sơ công việc")
+    tokens = rp.code_flow(Browser(op.issuer))
+    sid = tokens["id_claims"]["sid"]
+    now = op.instance.clock()
+    with op.instance.database.session() as s:  # last seen 2 h ago: idle (the limit is 30 min), not yet expired
+        s.execute(update(SsoSession).where(SsoSession.sid == sid).values(last_seen_at=now - timedelta(hours=2)))
+    assert op.provider.sessions.purge(timedelta(0)).sessions == 0
+    refreshed = rp.token_request({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert refreshed.status_code == 200, refreshed.text
+    with op.instance.database.session() as s:  # its absolute limit passed a minute ago: now it is over
+        s.execute(update(SsoSession).where(SsoSession.sid == sid).values(expires_at=now - timedelta(minutes=1)))
+    assert op.provider.sessions.purge(timedelta(0)).sessions == 1
+    again = rp.token_request({"grant_type": "refresh_token", "refresh_token": refreshed.json()["refresh_token"]})
+    assert again.json()["error"] == "invalid_grant"
