@@ -167,30 +167,36 @@ class BackchannelLogout:
     def _deliver(self, row_id: int, uri: str, token: str) -> bool:
         """POST one claimed logout token and record the outcome (on a pool thread); True if delivered."""
         try:
-            error: str | None = None
-            try:
-                status = self.post(uri, token)
-                if status not in (200, 204):
-                    error = f"HTTP {status}"
-            except requests.RequestException as err:
-                error = type(err).__name__
-            with self._db.session() as s:
-                row = s.get(BackchannelDelivery, row_id)
-                assert row is not None
-                row.attempts += 1
-                if error is None:
-                    row.delivered_at = self._clock()
-                elif row.attempts > len(RETRY_DELAYS):
-                    row.abandoned_at = self._clock()
-                    row.last_error = error
-                    log.warning("back-channel logout to %s abandoned: %s", row.client_id, error)
-                else:
-                    row.last_error = error
-                    row.next_attempt_at = self._clock() + timedelta(seconds=RETRY_DELAYS[row.attempts - 1])
-            return error is None
+            return self._send_and_record(row_id, uri, token)
+        except Exception:  # a database hiccup: the claim runs out and the delivery is tried again
+            log.exception("back-channel logout delivery %s failed", row_id)
+            return False
         finally:
             self._release(1)
             self._wake.set()  # a thread is free: the drainer may start the next due delivery
+
+    def _send_and_record(self, row_id: int, uri: str, token: str) -> bool:
+        error: str | None = None
+        try:
+            status = self.post(uri, token)
+            if status not in (200, 204):
+                error = f"HTTP {status}"
+        except requests.RequestException as err:
+            error = type(err).__name__
+        with self._db.session() as s:
+            row = s.get(BackchannelDelivery, row_id)
+            assert row is not None
+            row.attempts += 1
+            if error is None:
+                row.delivered_at = self._clock()
+            elif row.attempts > len(RETRY_DELAYS):
+                row.abandoned_at = self._clock()
+                row.last_error = error
+                log.warning("back-channel logout to %s abandoned: %s", row.client_id, error)
+            else:
+                row.last_error = error
+                row.next_attempt_at = self._clock() + timedelta(seconds=RETRY_DELAYS[row.attempts - 1])
+        return error is None
 
     def _reserve(self, block: bool) -> int:
         """Take every free thread (waiting for one if ``block``); returns how many."""
@@ -248,7 +254,7 @@ class BackchannelLogout:
         with self._freed:
             pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=True)  # a delivery claimed is sent, not dropped with its claim
 
     def _run(self) -> None:
         while not self._stop.is_set():
