@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import requests
 from sqlalchemy import select, update
@@ -39,6 +40,16 @@ CLAIM_LEASE = timedelta(seconds=30)
 DRAIN_EVERY = 15.0
 LOGOUT_TOKEN_TTL = 120
 DELIVERY_WORKERS = 8  # parallel POSTs per process: a few hung applications cannot hold every logout back
+
+
+class Claimed(NamedTuple):
+    """A delivery this worker claimed, with what sending and recording it needs."""
+
+    row_id: int
+    client_id: str
+    uri: str
+    token: str
+    attempts: int
 
 
 class BackchannelLogout:
@@ -145,12 +156,12 @@ class BackchannelLogout:
                 claimed = self._claim(row_id, next_at, now)
                 if claimed is None:
                     continue  # another worker has it
-                started.append(pool.submit(self._deliver, row_id, *claimed))
+                started.append(pool.submit(self._deliver, claimed))
         finally:
             self._release(free - len(started))  # the threads given no delivery
         return started
 
-    def _claim(self, row_id: int, next_at: datetime, now: datetime) -> tuple[str, str] | None:
+    def _claim(self, row_id: int, next_at: datetime, now: datetime) -> Claimed | None:
         """Move the row's next attempt past the lease in one UPDATE: only one worker's UPDATE matches."""
         with self._db.session() as s:
             claimed = s.execute(
@@ -162,40 +173,42 @@ class BackchannelLogout:
                 return None
             row = s.get(BackchannelDelivery, row_id)
             assert row is not None
-            return row.uri, row.logout_token
+            return Claimed(row_id, row.client_id, row.uri, row.logout_token, row.attempts)
 
-    def _deliver(self, row_id: int, uri: str, token: str) -> bool:
+    def _deliver(self, claim: Claimed) -> bool:
         """POST one claimed logout token and record the outcome (on a pool thread); True if delivered."""
         try:
-            return self._send_and_record(row_id, uri, token)
+            return self._send_and_record(claim)
         except Exception:  # a database hiccup: the claim runs out and the delivery is tried again
-            log.exception("back-channel logout delivery %s failed", row_id)
+            log.exception("back-channel logout delivery %s failed", claim.row_id)
             return False
         finally:
             self._release(1)
             self._wake.set()  # a thread is free: the drainer may start the next due delivery
 
-    def _send_and_record(self, row_id: int, uri: str, token: str) -> bool:
+    def _send_and_record(self, claim: Claimed) -> bool:
         error: str | None = None
         try:
-            status = self.post(uri, token)
+            status = self.post(claim.uri, claim.token)
             if status not in (200, 204):
                 error = f"HTTP {status}"
         except requests.RequestException as err:
             error = type(err).__name__
-        with self._db.session() as s:
-            row = s.get(BackchannelDelivery, row_id)
-            assert row is not None
-            row.attempts += 1
-            if error is None:
-                row.delivered_at = self._clock()
-            elif row.attempts > len(RETRY_DELAYS):
-                row.abandoned_at = self._clock()
-                row.last_error = error
-                log.warning("back-channel logout to %s abandoned: %s", row.client_id, error)
-            else:
-                row.last_error = error
-                row.next_attempt_at = self._clock() + timedelta(seconds=RETRY_DELAYS[row.attempts - 1])
+        attempts = claim.attempts + 1  # the claim is ours: nobody else changes the row meanwhile
+        outcome: dict[str, object] = {"attempts": attempts}
+        if error is None:
+            outcome["delivered_at"] = self._clock()
+        elif attempts > len(RETRY_DELAYS):
+            outcome.update(abandoned_at=self._clock(), last_error=error)
+            log.warning("back-channel logout to %s abandoned: %s", claim.client_id, error)
+        else:
+            outcome.update(
+                last_error=error, next_attempt_at=self._clock() + timedelta(seconds=RETRY_DELAYS[attempts - 1])
+            )
+        # one UPDATE, no read first: on SQLite a read then a write in one transaction can fail at once when
+        # another drainer wrote in between
+        with self._db.one_write() as conn:
+            conn.execute(update(BackchannelDelivery).where(BackchannelDelivery.id == claim.row_id).values(outcome))
         return error is None
 
     def _reserve(self, block: bool) -> int:
