@@ -50,6 +50,7 @@ SUBCOMMANDS = {
     "directory": "directory.cli:directory",
     "clients": "idp.oidc.cli:clients",
     "keys": "idp.oidc.cli:keys",
+    "sessions": "idp.oidc.session_cli:sessions",
     "mfa": "idp.mfa.cli:mfa",
     "pki": "signing.cli:pki",
     "sign": "signing.cli:sign",
@@ -71,6 +72,7 @@ SHORT_HELP = {
     "pki": "The certification authority: certificates of officials and units, revocation, CRLs.",
     "restore": "Restore a backup made by `antin backup` onto this instance's fresh data folder.",
     "serve": "Serve the platform with gunicorn (production).",
+    "sessions": "SSO sessions: delete those long over (run `purge` daily, e.g. from a systemd timer).",
     "sign": "Sign PDF documents with PAdES (an official's signature, or a unit's seal with --seal).",
     "verify": "Verify the signatures and document time-stamps of FILE (ETSI EN 319 102-1 indications).",
 }

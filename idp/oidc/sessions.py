@@ -11,18 +11,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from antin.kernel.database import Database, utcnow
 from idp.oidc.interaction import AuthenticationResult
-from idp.oidc.models import SsoSession
+from idp.oidc.models import BackchannelDelivery, SessionClient, SsoSession
 from idp.oidc.random_secrets import digest, new_secret
 
-__all__ = ["SessionService", "SessionView"]
+__all__ = ["PurgeCount", "SessionService", "SessionView"]
 
 # last_seen_at is written at most this often, so that every page view is not a database write
 TOUCH_EVERY = timedelta(seconds=60)
+PURGE_BATCH = 5_000  # rows deleted per transaction: a purge of a million never holds one long lock
+
+
+@dataclass(frozen=True)
+class PurgeCount:
+    sessions: int
+    deliveries: int
 
 
 @dataclass(frozen=True)
@@ -173,3 +180,32 @@ class SessionService:
                 .order_by(SsoSession.created_at.desc())
             ).all()
             return [SessionView.from_row(r) for r in rows if r.last_seen_at + self.idle > now]
+
+    def purge(self, older_than: timedelta) -> PurgeCount:
+        """Delete sessions over for longer than ``older_than`` (ended, or past their absolute limit) with their
+        clients, and logout deliveries delivered or abandoned as long ago.
+
+        A session only idle is kept until its absolute limit: its applications' refresh tokens live until then.
+        Nothing reads a purged session: ``current`` and ``alive`` refuse a missing session as an ended one, and a
+        refresh token of a missing session is refused as one of an ended session. The audit log keeps the
+        sign-ins and logouts.
+        """
+        cutoff = self._clock() - older_than
+        over = or_(SsoSession.ended_at < cutoff, SsoSession.expires_at < cutoff)
+        sessions = 0
+        while True:
+            with self._db.session() as s:
+                ids = s.scalars(select(SsoSession.id).where(over).limit(PURGE_BATCH)).all()
+                if not ids:
+                    break
+                s.execute(delete(SessionClient).where(SessionClient.session_id.in_(ids)))
+                s.execute(delete(SsoSession).where(SsoSession.id.in_(ids)))
+                sessions += len(ids)
+        with self._db.session() as s:
+            done = s.execute(
+                delete(BackchannelDelivery).where(
+                    or_(BackchannelDelivery.delivered_at < cutoff, BackchannelDelivery.abandoned_at < cutoff)
+                )
+            )
+            deliveries: int = done.rowcount  # type: ignore[attr-defined]
+        return PurgeCount(sessions, deliveries)

@@ -67,6 +67,7 @@ def test_every_bench_is_smoke_tested() -> None:
         "oidc_bench",
         "oidc_endpoints_bench",
         "resource_checks_bench",
+        "sessions_bench",
         "signing_bench",
         "throttle_bench",
         "verify_bench",
@@ -176,6 +177,25 @@ def test_resource_checks_bench(tmp_path: Path) -> None:
         "DPoP, proof checked, jti stored": {"antin"},
         "DPoP, replayed proof refused": {"antin"},
     }
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.xdist_group("bench-sessions")
+def test_sessions_bench(tmp_path: Path) -> None:
+    require_command("redis-server")  # without them the bench measures SQLite alone: in CI that is a failure
+    from tests.servers import _postgres_bin_dir
+
+    _postgres_bin_dir()
+    found = sides(run_quick("sessions_bench", tmp_path))
+    for database in ("postgresql", "sqlite"):
+        for live in ("0 live", "5,000 live"):
+            assert f"sign-in: start + current, {live} ({database})" in found
+            assert f"logout: end_session (2 clients), {live} ({database})" in found
+        assert f"purge 5,000 ended sessions, {database}" in found
+    for threads in ("1 thread (one at a time, as before)", "8 threads"):
+        assert f"logout fan-out, 1 slow (3 s) + 1 refusing of 20, {threads} (postgresql)" in found
+    assert "sign-in through HTTP with Redis (sqlite)" in found
 
 
 @pytest.mark.redis
