@@ -21,7 +21,7 @@ from idp.login.flow import ACCOUNT, interaction_view, pending_authentication, re
 from idp.login.steps import official_minimum
 from idp.mfa import get_mfa_service
 from idp.mfa.errors import EnrolmentExpiredError
-from idp.mfa.policy import reminder_level
+from idp.mfa.policy import reminder
 from idp.mfa.security_key_views import (
     acr_of_assertion,
     amr_of_assertion,
@@ -61,12 +61,13 @@ def enrolment_step(iid: str) -> BaseResponse:
     instance = get_instance()
     settings = instance.settings.section(MfaSettings)
     required = official_minimum(person, view.prompt.minimum_acr if view else None)
-    reminder = reminder_level(settings, person, instance.clock.now())
+    coming = reminder(settings, person, instance.clock.now())
+    coming_level = coming[0] if coming else None
     # before [mfa] enrol_by, when nothing else is missing, the official may put it off
-    deadline = settings.enrolment_deadline()
-    postpone = reminder is not None and deadline is not None and satisfies(pending.result.acr, required)
+    deadline = coming[1] if coming else None
+    postpone = coming_level is not None and deadline is not None and satisfies(pending.result.acr, required)
     later = deadline.strftime("%d/%m/%Y") if postpone and deadline is not None else None
-    target = max((level for level in (required, reminder) if level), key=acr_rank, default=ACR_MFA)
+    target = max((level for level in (required, coming_level) if level), key=acr_rank, default=ACR_MFA)
     offer_app = acr_rank(target) <= acr_rank(ACR_MFA)  # an app cannot give phishing resistance
     need_uv = not offer_app  # and a key gives it only when it verifies the user (PIN, biometric)
     service = get_mfa_service(instance)

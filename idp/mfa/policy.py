@@ -8,38 +8,56 @@ The login takes the strongest of them (:func:`idp.login.steps.required_level`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from directory.models import Person
 from idp.mfa.settings import MfaSettings
 from idp.oidc.acr import ACR_MFA, ACR_PHISHING_RESISTANT, ACR_PHISHING_RESISTANT_HARDWARE, acr_rank, normalise_acr
 
-__all__ = ["enrolment_reaches", "official_level", "policy_level", "reminder_level"]
+__all__ = ["enrolment_reaches", "official_level", "policy_level", "reminder", "reminder_level"]
 
 
 def official_level(settings: MfaSettings, person: Person, now: datetime) -> str | None:
-    """The level the official's groups and the platform require now: none before ``[mfa] enrol_by``."""
-    deadline = settings.enrolment_deadline()
-    if deadline is not None and now < deadline:
-        return None
-    return policy_level(settings, person)
+    """The strongest level the official's groups and the platform require now (each from its enrolment date)."""
+    return _strongest(level for level, deadline in _policies(settings, person) if deadline is None or now >= deadline)
 
 
 def reminder_level(settings: MfaSettings, person: Person, now: datetime) -> str | None:
-    """Before ``[mfa] enrol_by``: the level the official will need, which the login reminds them of."""
-    deadline = settings.enrolment_deadline()
-    if deadline is None or now >= deadline:
+    """A level the official will need from a date still ahead and is not required yet (the login reminds them)."""
+    coming = reminder(settings, person, now)
+    return coming[0] if coming else None
+
+
+def reminder(settings: MfaSettings, person: Person, now: datetime) -> tuple[str, datetime] | None:
+    """(level, from when) of the strongest policy still ahead (a group's own date, or ``[mfa] enrol_by``) that
+    asks more than what is required now; None when there is none."""
+    required = official_level(settings, person, now)
+    ahead = [(level, deadline) for level, deadline in _policies(settings, person) if deadline and now < deadline]
+    if not ahead:
         return None
-    return policy_level(settings, person)
+    level = max((level for level, _ in ahead), key=acr_rank)
+    if required is not None and acr_rank(required) >= acr_rank(level):
+        return None
+    return level, min(deadline for lvl, deadline in ahead if lvl == level)
 
 
 def policy_level(settings: MfaSettings, person: Person) -> str | None:
     """The strongest of the platform's required level and the levels of the official's groups (None: none)."""
-    by_group = settings.levels_by_group()
-    levels = [by_group[g] for g in person.groups if g in by_group]
+    return _strongest(level for level, _deadline in _policies(settings, person))
+
+
+def _policies(settings: MfaSettings, person: Person) -> list[tuple[str, datetime | None]]:
+    """(level, from when) of the platform's required level and of each of the official's groups with one."""
+    by_group = settings.group_policies()
+    policies = [by_group[g] for g in person.groups if g in by_group]
     if settings.required_level:
-        levels.append(normalise_acr(settings.required_level))
-    return max(levels, key=acr_rank) if levels else None
+        policies.append((normalise_acr(settings.required_level), settings.enrolment_deadline()))
+    return policies
+
+
+def _strongest(levels: Iterable[str]) -> str | None:
+    return max(levels, key=acr_rank, default=None)
 
 
 def enrolment_reaches(settings: MfaSettings, level: str) -> bool:

@@ -53,7 +53,8 @@ class MfaSettings:
     group_levels: tuple[str, ...] = doc(
         "levels required of the members of directory groups, as GROUP=LEVEL entries (the group's cn, nested"
         " groups count; LEVEL an acr value or phr/phrh), e.g. lanh-dao=urn:antin:acr:mfa,van-thu=phr; the"
-        " strongest of the official's groups, the client's and required_level applies",
+        " strongest of the official's groups, the client's and required_level applies. GROUP=LEVEL@YYYY-MM-DD"
+        " gives that group its own enrolment date (instead of enrol_by)",
         (),
     )
     enrol_in_login: bool = doc(
@@ -71,25 +72,36 @@ class MfaSettings:
 
     def enrolment_deadline(self) -> datetime | None:
         """``enrol_by`` as the first instant of that day in Vietnam (None: no grace period)."""
-        if not self.enrol_by:
-            return None
-        return datetime.combine(date.fromisoformat(self.enrol_by), time(0), tzinfo=timezone(timedelta(hours=7)))
+        return _vietnam_midnight(self.enrol_by) if self.enrol_by else None
 
     def levels_by_group(self) -> dict[str, str]:
         """``group_levels`` as {group cn: acr value} (``phr``/``phrh`` read as the URNs)."""
-        levels: dict[str, str] = {}
+        return {group: level for group, (level, _deadline) in self.group_policies().items()}
+
+    def group_policies(self) -> dict[str, tuple[str, datetime | None]]:
+        """``group_levels`` as {group cn: (acr value, the group's enrolment deadline or ``enrol_by``'s)}."""
+        policies: dict[str, tuple[str, datetime | None]] = {}
         for entry in self.group_levels:
-            group, _, level = entry.partition("=")
-            levels[group.strip()] = ACR_ALIASES.get(level.strip(), level.strip())
-        return levels
+            group, _, rest = entry.partition("=")
+            level, _, day = rest.partition("@")
+            deadline = _vietnam_midnight(day.strip()) if day.strip() else self.enrolment_deadline()
+            policies[group.strip()] = (ACR_ALIASES.get(level.strip(), level.strip()), deadline)
+        return policies
 
     def problems(self) -> dict[str, str]:
         problems: dict[str, str] = {}
         if self.required_level and ACR_ALIASES.get(self.required_level, self.required_level) not in ACR_VALUES:
             problems["required_level"] = f"must be one of {', '.join(ACR_VALUES)} (or phr, phrh)"
         bad = [e for e in self.group_levels if "=" not in e or not e.partition("=")[0].strip()]
-        if bad or any(level not in ACR_VALUES for level in self.levels_by_group().values()):
-            problems["group_levels"] = f"each must be GROUP=LEVEL, LEVEL one of {', '.join(ACR_VALUES)} (or phr, phrh)"
+        try:
+            unknown = any(level not in ACR_VALUES for level in self.levels_by_group().values())
+        except ValueError:
+            unknown = True  # a date that is not one
+        if bad or unknown:
+            problems["group_levels"] = (
+                "each must be GROUP=LEVEL or GROUP=LEVEL@YYYY-MM-DD, LEVEL one of "
+                f"{', '.join(ACR_VALUES)} (or phr, phrh)"
+            )
         if any(not _AAGUID.fullmatch(a.lower()) for a in self.hardware_aaguids):
             problems["hardware_aaguids"] = "each must be an AAGUID like cb69481e-8ff7-4039-93ec-0a2729a154a8"
         try:
@@ -109,3 +121,8 @@ class MfaSettings:
         if not self.encryption_key:
             return {"encryption_key": "is required in production (the secrets of TOTP factors are encrypted with it)"}
         return {}
+
+
+def _vietnam_midnight(day: str) -> datetime:
+    """The first instant of ``day`` (YYYY-MM-DD) in Vietnam: ValueError when it is not a date."""
+    return datetime.combine(date.fromisoformat(day), time(0), tzinfo=timezone(timedelta(hours=7)))
