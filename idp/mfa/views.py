@@ -199,6 +199,7 @@ def security() -> BaseResponse:
         has_recovery=any(f.kind is FactorKind.RECOVERY for f in factors),
         recovery_left=service.recovery_codes_left(sso.subject),
         events=_recent_events(sso.subject),
+        sessions=current_provider().sessions.live_for(sso.subject),  # signed out one by one, as on /account
         message=session.pop(FLASH, None),
     )
 

@@ -201,3 +201,25 @@ def test_bad_input_gets_a_clear_page_never_a_500(op: LiveProvider, rp: RelyingPa
     for typed in ("abc", "1" * 500, "١٢٣٤٥٦"):
         wrong = browser.submit(step, "code-form", {"code": typed}).page  # type: ignore[arg-type]
         assert wrong is not None and wrong.status_code in (401, 429) and 'id="code-error"' in wrong.text
+
+
+def test_the_security_page_lists_the_sessions_and_signs_one_out(op: LiveProvider) -> None:
+    """Item 8: the security page shows the official's sessions (this browser marked) and signs another one out."""
+    here = Browser(op.issuer, **{"Accept-Language": "en"})
+    elsewhere = Browser(op.issuer, **{"Accept-Language": "en", "User-Agent": "OfficePC/1.0"})
+    sign_in_to_account(here, "an.nguyen", PASSWORD)
+    sign_in_to_account(elsewhere, "an.nguyen", PASSWORD)
+    page = here.go(op.issuer + "/account/security").page
+    assert page is not None
+    sessions = page.text.split('id="security-sessions"', 1)[1].split("</ul>", 1)[0]
+    assert "(this browser)" in sessions and "OfficePC/1.0" in sessions
+    listed = re.findall(r'<li data-sid="([^"]+)">', page.text)
+    mine = re.findall(r'<li data-sid="([^"]+)">[^<]*<strong>', page.text)
+    assert len(listed) == 2 and len(mine) == 1
+    (target,) = [sid for sid in listed if sid not in mine]
+    forms = forms_of(page.text)
+    (form_name,) = [name for name, form in forms.items() if form["inputs"].get("sid") == target]
+    here.submit(page, form_name)
+    assert op.provider.sessions.alive(target) is False and op.provider.sessions.alive(mine[0])
+    gone = elsewhere.go(op.issuer + "/account/security").page
+    assert gone is not None and "security-sessions" not in gone.text  # that browser is asked to sign in again
