@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from antin.kernel.web import local_redirect_target
 from directory.models import Person
-from idp.login.steps import StepContext, next_step, official_minimum
+from idp.login.steps import PasswordSignIn, StepContext, next_step, official_minimum, password_accepted
 from idp.oidc.acr import acr_rank, satisfies
 from idp.oidc.browser import (
     browser_token,
@@ -27,6 +27,8 @@ from idp.oidc.browser import (
 )
 from idp.oidc.interaction import AuthenticationResult, InteractionView
 from idp.oidc.ui import prefer_ui_locales
+from idp.settings import ThrottleSettings
+from idp.throttle import DEVICE_COOKIE
 
 __all__ = [
     "ACCOUNT",
@@ -36,8 +38,10 @@ __all__ = [
     "begin_step_up",
     "begin_steps",
     "complete_authentication",
+    "first_factor_other_than_password",
     "interaction_view",
     "pending_authentication",
+    "remember_device",
     "request_ip",
     "step_completed",
 ]
@@ -56,6 +60,35 @@ class PendingAuthentication:
     iid: str
     result: AuthenticationResult  # what has been proven so far
     done: tuple[str, ...]
+
+
+def remember_device(response: BaseResponse, cookie: str | None) -> BaseResponse:
+    """After a right first factor: this browser is the official's own from now on (see idp/throttle/device.py)."""
+    if cookie is not None:
+        provider = current_provider()
+        response.set_cookie(
+            DEVICE_COOKIE,
+            cookie,
+            max_age=provider.settings.section(ThrottleSettings).device_days * 86400,
+            secure=provider.settings.cookie_secure,
+            httponly=True,
+            samesite="Lax",
+            path="/",
+        )
+    return response
+
+
+def first_factor_other_than_password(person: Person, response: BaseResponse) -> BaseResponse:
+    """A passkey signed the official in: the listeners hear of it as of a right password (a new browser's e-mail),
+    and this browser is remembered as theirs, as after a right password."""
+    from antin.kernel.web import get_instance
+    from idp.login import get_login_service
+
+    devices = get_login_service(get_instance()).devices
+    cookie, now = request.cookies.get(DEVICE_COOKIE), get_instance().clock.now().timestamp()
+    known = devices.device_of(cookie, person.uid, now=now) is not None
+    password_accepted(PasswordSignIn(person, known, request_ip(), request.headers.get("User-Agent", "")))
+    return remember_device(response, devices.issue(cookie, person.uid, now=now))
 
 
 def request_ip() -> str:

@@ -22,6 +22,7 @@ from idp.login.flow import (
     begin_steps,
     complete_authentication,
     interaction_view,
+    remember_device,
     request_ip,
 )
 from idp.login.service import LoginService, LoginStatus, PasswordChangeOutcome
@@ -36,7 +37,6 @@ from idp.oidc.browser import (
 )
 from idp.oidc.interaction import AuthenticationResult, InteractionView
 from idp.oidc.ui import LANGUAGES
-from idp.settings import ThrottleSettings
 from idp.throttle import DEVICE_COOKIE
 
 __all__ = ["bp"]
@@ -58,22 +58,6 @@ def _now() -> datetime:
 
 def _device_cookie() -> str | None:
     return request.cookies.get(DEVICE_COOKIE)
-
-
-def _remember_device(response: BaseResponse, cookie: str | None) -> BaseResponse:
-    """After a right password: this browser is the official's own from now on (see idp/throttle/device.py)."""
-    if cookie is not None:
-        provider = current_provider()
-        response.set_cookie(
-            DEVICE_COOKIE,
-            cookie,
-            max_age=provider.settings.section(ThrottleSettings).device_days * 86400,
-            secure=provider.settings.cookie_secure,
-            httponly=True,
-            samesite="Lax",
-            path="/",
-        )
-    return response
 
 
 def _page(template: str, status: int = 200, /, **context: Any) -> BaseResponse:
@@ -122,7 +106,7 @@ def interaction(iid: str) -> BaseResponse:
     if status is LoginStatus.SUCCESS and outcome.person is not None:
         person = outcome.person
         if view is not None and view.prompt.expected_subject and view.prompt.expected_subject != person.entry_uuid:
-            return _remember_device(
+            return remember_device(
                 _page(
                     "antin/login.html",
                     400,
@@ -140,10 +124,10 @@ def interaction(iid: str) -> BaseResponse:
         )
         user_agent = request.headers.get("User-Agent", "")
         password_accepted(PasswordSignIn(person, outcome.known_browser, request_ip(), user_agent))
-        return _remember_device(begin_steps(iid, view, person, result), outcome.device_cookie)
+        return remember_device(begin_steps(iid, view, person, result), outcome.device_cookie)
     if status in (LoginStatus.EXPIRED, LoginStatus.MUST_CHANGE):
         session[PENDING_CHANGE] = {"login": login, "iid": iid, "reason": status.value}
-        return _remember_device(redirect(url_for("login.change_required", iid=iid), code=303), outcome.device_cookie)
+        return remember_device(redirect(url_for("login.change_required", iid=iid), code=303), outcome.device_cookie)
     messages = {
         LoginStatus.INVALID_CREDENTIALS: (_("Wrong username or password."), 401),
         LoginStatus.LOCKED: (
@@ -210,7 +194,7 @@ def change_required(iid: str) -> BaseResponse:
         return redirect(url_for("login.interaction", iid=iid), code=303)
     person = outcome.person
     result = AuthenticationResult(person.entry_uuid, _now(), ACR_PASSWORD, ("pwd",), person.uid)
-    return _remember_device(begin_steps(iid, view, person, result), outcome.device_cookie)
+    return remember_device(begin_steps(iid, view, person, result), outcome.device_cookie)
 
 
 def _change(login: str, old: str, new: str, confirm: str) -> tuple[str, int] | None:

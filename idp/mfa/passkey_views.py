@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from antin.kernel.web import get_instance, require_csrf
 from directory.models import AccountStatus
-from idp.login.flow import ACCOUNT, begin_steps, interaction_view, request_ip
+from idp.login.flow import ACCOUNT, begin_steps, first_factor_other_than_password, interaction_view, request_ip
 from idp.mfa.security_key_views import acr_of_assertion, amr_of_assertion, keep_challenge, security_keys, take_challenge
 from idp.mfa.security_keys import AssertionStatus
 from idp.mfa.views import _page, bp
@@ -106,4 +106,4 @@ def passkey_sign_in(iid: str) -> BaseResponse:
         amr=amr_of_assertion(user_verified=True, synced=outcome.backup_eligible),
         login=person.uid,
     )
-    return begin_steps(iid, view, person, result, first=PASSKEY_STEP)
+    return first_factor_other_than_password(person, begin_steps(iid, view, person, result, first=PASSKEY_STEP))

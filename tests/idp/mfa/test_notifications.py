@@ -100,3 +100,33 @@ def test_a_dead_mail_server_never_breaks_a_sign_in(tmp_path: Path) -> None:
         _sent(op)
         (failure,) = op.instance.audit.entries(event="mfa:mail:failure", limit=5)
         assert failure.details["notice"] == "new-browser" and "ConnectionRefusedError" in failure.details["error"]
+
+
+def test_a_passkey_sign_in_from_a_new_browser_is_told_too(mail_op: LiveProvider, mail_server: SmtpServer) -> None:
+    """A passwordless sign-in is a sign-in: from a browser new to the official, the same e-mail as after a
+    password; from that browser again, none."""
+    from idp.throttle import DEVICE_COOKIE
+    from tests.idp.mfa.pages import options_of
+    from tests.idp.mfa.soft_authenticator import SoftAuthenticator
+
+    passkey = SoftAuthenticator(mail_op.issuer, "localhost", synced=True)
+    account = Browser(mail_op.issuer, **{"Accept-Language": "en"})
+    page = sign_in_to_account(account, "an.nguyen", PASSWORD, "/account/security/webauthn")
+    account.submit(page, "webauthn-form", {"credential": passkey.create(options_of(page))})
+    _sent(mail_op)
+    before = len(mail_server.received.wait_for(2))  # the account's new browser, the passkey added
+
+    rp = RelyingParty.register(mail_op, name="Hồ sơ công việc")
+    laptop = Browser(mail_op.issuer, **{"Accept-Language": "vi", "User-Agent": "LaptopMoi/2.0"})
+    for _ in range(2):
+        login = rp.authorize(laptop).page
+        assert login is not None and 'id="passkey-form"' in login.text
+        assert "code" in laptop.submit(login, "passkey-form", {"credential": passkey.get(options_of(login))}).params
+        for cookie in list(laptop.session.cookies):
+            if cookie.name != DEVICE_COOKIE:  # keep only what says "this browser signed in as an.nguyen before"
+                laptop.session.cookies.clear(cookie.domain, cookie.path, cookie.name)
+    _sent(mail_op)
+    received = mail_server.received.wait_for(before + 1)
+    new = received[before:]
+    assert _subjects(new) == ["Ấn Tín: Đăng nhập từ một trình duyệt mới / Sign-in from a new browser"], _subjects(new)
+    assert "LaptopMoi/2.0" in new[0].get_content()
