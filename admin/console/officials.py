@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from admin.console.pages import actor, bp, page, state
 from admin.models import AdminAction
+from admin.officials import person_etag
 from directory.errors import InvalidInputError
 from directory.models import AccountStatus
 
@@ -42,6 +43,7 @@ def official(login: str) -> tuple[str, int]:
     return page(
         "console/official.html",
         person=person,
+        version=person_etag(person),
         sessions=service.security.sessions(actor(), login),
         factors=service.security.factors(actor(), login),
         events=events,

@@ -307,6 +307,8 @@ CONSOLE_PUBLIC = {
 }
 # routes about no target in a province: Bắc Ninh's administrator may open them (their own home, their grants); aimed
 # at Hà Nội, every other route must refuse them: 404, or 403 for the powers held only on the whole directory
+# a path's variables aimed at Hà Nội: an official, a unit, a group of Hà Nội's
+HANOI_CONSOLE = {"login": "toanvd", "code": "HNI-VP", "name": "ky-so-hni"}
 CONSOLE_UNTARGETED = {("GET", "/admin/"), ("GET", "/admin/grants")}
 
 
@@ -347,7 +349,7 @@ def test_every_console_route_refuses_a_caller_without_rights_over_the_target(
             continue
         path = re.sub(
             r"<(?:[^:>]+:)?([^>]+)>",
-            lambda m: {"login": "toanvd", "grant_id": str(hanoi_grant)}.get(m.group(1), "1"),
+            lambda m: {**HANOI_CONSOLE, "grant_id": str(hanoi_grant)}.get(m.group(1), "1"),
             rule,
         )
         params = {"unit": "HNI", "subject": "toanvd"} if method == "GET" else None
@@ -371,6 +373,8 @@ def test_every_console_route_refuses_a_caller_without_rights_over_the_target(
             assert response.status_code == 404 or "client" in rule or rule == "/admin/audit/verify", where
     assert admin_platform.ldap.get_person("toanvd").active
     assert any(g.id == hanoi_grant for g in admin_platform.service.delegation.grants(OPERATOR))
+    assert admin_platform.ldap.get_unit("HNI-VP").name == "Văn phòng Thành ủy Hà Nội"
+    assert "ky-so-hni" in admin_platform.ldap.get_person("toanvd").groups
 
 
 def _csrf_of(browser: Browser, platform: AdminPlatform) -> str:
