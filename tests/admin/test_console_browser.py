@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from directory.demo_data import DEMO_PASSWORD
-from directory.models import NewPerson
+from directory.models import AuthStatus, NewPerson
 from idp.oidc.acr import ACR_PHISHING_RESISTANT
 from tests.admin.conftest import OPERATOR, AdminPlatform
 from tests.idp.mfa.test_mfa_browser import chromium, tab_to  # noqa: F401  (the module's browser)
@@ -110,6 +110,91 @@ def test_find_and_disable_an_official_then_read_the_audit(
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 768, width
         page.screenshot(path=str(shots / "console-tablet.png"), full_page=True)
+    finally:
+        context.close()
+        admin_platform.service.delegation.revoke(OPERATOR, grant.id)
+
+
+def test_move_an_official_to_another_unit_and_reset_their_password(
+    chromium: Any,  # noqa: F811
+    admin_platform: AdminPlatform,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+) -> None:
+    """Stepped up with a security key, a provincial administrator moves an official from the province's office to
+    a commune (a select of the units within reach), then resets their password after the confirmation page: the
+    password is shown once, and the official must change it at the next sign-in."""
+    shots = Path(os.environ.get("ANTIN_SCREENSHOTS", tmp_path))
+    ldap, base = admin_platform.ldap, admin_platform.base_url
+    admin_login = unique("qt")
+    ldap.create_person(NewPerson(uid=admin_login, full_name="Lê Minh Quân", unit_code="TW", password=DEMO_PASSWORD))
+    grant = admin_platform.service.delegation.grant(OPERATOR, admin_login, "unit-admin", "BNH")
+    target = unique("cb")
+    ldap.create_person(NewPerson(uid=target, full_name="Phạm Văn Đức", unit_code="BNH-VP", password=DEMO_PASSWORD))
+
+    context = chromium.new_context(locale="vi-VN", viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": SECURITY_KEY})
+    try:
+        page.goto(base + "/account/security")
+        page.fill("#username", admin_login)
+        page.fill("#password", DEMO_PASSWORD)
+        page.keyboard.press("Enter")
+        page.locator("#add-webauthn").click()
+        page.locator("#webauthn-form").wait_for()
+        page.fill("#name", "Khoá USB")
+        page.locator("#webauthn-submit").click()
+        page.locator("#new-recovery-codes").wait_for()
+        page.keyboard.press("Enter")
+        page.locator("#security-keys li[data-kind=webauthn]").wait_for()
+
+        # straight to the official's page: the console steps the session up with the key, then lands there
+        page.goto(base + f"/admin/officials/{target}")
+        page.locator("#webauthn-form").wait_for()
+        page.locator("#webauthn-submit").click()
+        page.locator("#official-facts").wait_for()
+        assert "Văn phòng Tỉnh ủy Bắc Ninh" in page.locator("#official-unit").inner_text()
+
+        # move: only the province's units are offered
+        page.locator("#move").click()
+        page.locator("#move-form").wait_for()
+        offered = page.locator("#unit option").evaluate_all("options => options.map(o => o.value)")
+        assert "BNH-PHATTICH" in offered and not any(code.startswith("HNI") for code in offered)
+        page.select_option("#unit", "BNH-PHATTICH")
+        page.screenshot(path=str(shots / "console-move.png"), full_page=True)
+        page.locator("#confirm-move").click()
+        page.locator("#flash").wait_for()
+        assert "Đảng ủy xã Phật Tích" in page.locator("#official-unit").inner_text()
+        assert ldap.get_person(target).unit.code == "BNH-PHATTICH"  # type: ignore[union-attr]
+        page.screenshot(path=str(shots / "console-moved.png"), full_page=True)
+
+        # reset the password, after the confirmation page (reached and confirmed with the keyboard)
+        tab_to(page, "reset-password")
+        page.keyboard.press("Enter")
+        page.locator("#confirm-reset-password-form").wait_for()
+        assert ldap.authenticate(target, DEMO_PASSWORD).ok  # the confirmation page changes nothing
+        page.screenshot(path=str(shots / "console-confirm-reset-password.png"), full_page=True)
+        tab_to(page, "confirm-reset-password")
+        page.keyboard.press("Enter")
+        page.locator("#new-password").wait_for()
+        password = page.locator("#new-password").inner_text().strip()
+        page.screenshot(path=str(shots / "console-password-shown.png"), full_page=True)
+        assert ldap.authenticate(target, password).status is AuthStatus.MUST_CHANGE
+        page.locator("#done").click()
+        page.locator("#official-facts").wait_for()
+        assert password not in page.content()  # shown that once
+
+        # the units page: the province's tree, a branch closed and opened by its name
+        page.goto(base + "/admin/units")
+        cell = page.locator("#unit-BNH-PHATTICH-CB1")
+        assert cell.is_visible()
+        page.locator("#unit-BNH-PHATTICH > details > summary .unit-name").click()
+        assert not cell.is_visible()
+        page.locator("#unit-BNH-PHATTICH > details > summary .unit-name").click()
+        assert cell.is_visible() and page.locator("[data-code^='HNI']").count() == 0
+        page.screenshot(path=str(shots / "console-units.png"), full_page=True)
     finally:
         context.close()
         admin_platform.service.delegation.revoke(OPERATOR, grant.id)
