@@ -22,10 +22,11 @@ from tests.idp.rp import Browser
 pytestmark = [pytest.mark.slapd, pytest.mark.usefixtures("any_level")]
 
 
-@pytest.fixture(scope="module")
-def tuanbv(admin_platform: AdminPlatform) -> Browser:
-    """Bắc Ninh's unit administrator, signed in to the console once for the module."""
-    browser, _home = console_browser(admin_platform, "tuanbv")
+@pytest.fixture
+def tuanbv(admin_platform: AdminPlatform, any_level: None) -> Browser:
+    """Bắc Ninh's unit administrator, signed in to the console (at any level: the level has its own tests)."""
+    browser, home = console_browser(admin_platform, "tuanbv")
+    assert home.status_code == 200 and 'id="menu-units"' in home.text and 'id="menu-groups"' in home.text
     return browser
 
 
@@ -95,8 +96,12 @@ def test_a_bad_edit_comes_back_as_the_form_and_changes_nothing(
     assert status == 409 and 'id="form-problem"' in text and f"{other}@bacninh.dcs.vn" in text
     status, text = submit(tuanbv, admin_platform, path, "edit-form", {"full_name": "", "position": "Văn thư"})
     assert status == 400 and 'id="form-problem"' in text
+    status, text = submit(tuanbv, admin_platform, path, "edit-form", {"version": "", "position": "Văn thư"})
+    assert status == 428 and 'id="console-error"' in text  # a crafted form without the version read
     person = admin_platform.ldap.get_person(login)
     assert person.mail is None and person.position is None and person.full_name == "Nguyễn Thị Hoa"
+    status, text = submit(tuanbv, admin_platform, path, "edit-form", {})  # saved as it was: nothing to change
+    assert status == 200 and admin_platform.ldap.get_person(login).full_name == "Nguyễn Thị Hoa"
 
 
 def test_an_official_moves_to_a_unit_within_reach_and_not_outside_it(
