@@ -53,14 +53,15 @@ def _typed() -> dict[str, str]:
 
 
 def _problem(err: AdminError | InvalidInputError) -> str:
-    """What to tell the administrator about a refused form, in the page's language where we can."""
+    """What to tell the administrator about a refused form, in the page's language; the service's own words
+    (which value, which rule) are shown beside it, in English, as ``problem_detail``."""
     if isinstance(err, TakenError):
-        return str(_("Already taken by someone else: %(detail)s", detail=str(err)))
+        return str(_("Already taken by someone else."))
     if isinstance(err, OutOfReachError):
         return str(_("There is no such unit among the units you administer."))
     if isinstance(err, InvalidInputError):
-        return str(_("This value cannot be stored: %(detail)s", detail=str(err)))
-    return str(_("This cannot be done: %(detail)s", detail=str(err)))
+        return str(_("This value cannot be stored."))
+    return str(_("This cannot be done."))
 
 
 @bp.route("/officials/<login>/edit", methods=["GET", "POST"])
@@ -92,7 +93,13 @@ def edit_official(login: str) -> Response | tuple[str, int]:
     except (TakenError, InvalidInputError) as err:
         status = 409 if isinstance(err, TakenError) else 400
         return page(
-            "console/official_edit.html", status, person=person, values=typed, version=version, problem=_problem(err)
+            "console/official_edit.html",
+            status,
+            person=person,
+            values=typed,
+            version=version,
+            problem=_problem(err),
+            problem_detail=str(err),
         )
     flash(_("The changes to %(name)s are saved.", name=changed.full_name))
     return redirect(url_for("console.official", login=changed.uid))
@@ -129,6 +136,7 @@ def move_official(login: str) -> Response | tuple[str, int]:
             units=unit_choices(),
             version=version,
             problem=_problem(err),
+            problem_detail=str(err),
         )
     flash(_("%(name)s now belongs to %(unit)s.", name=moved.full_name, unit=moved.unit.name if moved.unit else "—"))
     return redirect(url_for("console.official", login=moved.uid))
@@ -186,5 +194,12 @@ def create_official() -> tuple[str, int]:
         if isinstance(err, OutOfReachError) and err.kind != "unit":
             raise
         status = {TakenError: 409, OutOfReachError: 404}.get(type(err), 400)
-        return page("console/official_new.html", status, units=unit_choices(), values=values, problem=_problem(err))
+        return page(
+            "console/official_new.html",
+            status,
+            units=unit_choices(),
+            values=values,
+            problem=_problem(err),
+            problem_detail=str(err),
+        )
     return page("console/password_shown.html", person=given.person, password=given.password, created=True)

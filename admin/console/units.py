@@ -57,8 +57,16 @@ def unit_new(code: str) -> Response | tuple[str, int]:
         unit = service.create(actor(), values["code"], values["name"], values["kind"], code, values["description"])
     except (ConflictError, InvalidInputError) as err:
         status = 409 if isinstance(err, ConflictError) else 400
-        problem = _("This cannot be done: %(detail)s", detail=str(err))
-        return page("console/unit_new.html", status, parent=parent, kinds=kind_names(), values=values, problem=problem)
+        problem = _("This cannot be done.")
+        return page(
+            "console/unit_new.html",
+            status,
+            parent=parent,
+            kinds=kind_names(),
+            values=values,
+            problem=problem,
+            problem_detail=str(err),
+        )
     flash(_("%(name)s is created under %(parent)s.", name=unit.name, parent=parent.name))
     return redirect(url_for("console.units", _anchor=f"unit-{unit.code}"))
 
@@ -84,8 +92,16 @@ def unit_rename(code: str) -> Response | tuple[str, int]:
             "console/unit_rename.html", 412, unit=current, name=name, version=unit_etag(current), problem=problem
         )
     except InvalidInputError as err:
-        problem = _("This cannot be done: %(detail)s", detail=str(err))
-        return page("console/unit_rename.html", 400, unit=unit, name=name, version=unit_etag(unit), problem=problem)
+        problem = _("This cannot be done.")
+        return page(
+            "console/unit_rename.html",
+            400,
+            unit=unit,
+            name=name,
+            version=unit_etag(unit),
+            problem=problem,
+            problem_detail=str(err),
+        )
     flash(_("The unit is now called %(name)s.", name=renamed.name))
     return redirect(url_for("console.units", _anchor=f"unit-{renamed.code}"))
 
@@ -109,10 +125,16 @@ def unit_move(code: str) -> Response | tuple[str, int]:
         if isinstance(err, OutOfReachError) and err.name != parent:
             raise
         status = getattr(err, "status", 400)
-        problem = _("This cannot be done: %(detail)s", detail=str(err))
+        problem = _("This cannot be done.")
         current = service.get(actor(), code)
         return page(
-            "console/unit_move.html", status, unit=current, units=choices, version=unit_etag(current), problem=problem
+            "console/unit_move.html",
+            status,
+            unit=current,
+            units=choices,
+            version=unit_etag(current),
+            problem=problem,
+            problem_detail=str(err),
         )
     flash(_("%(name)s and everything under it now belong under %(parent)s.", name=moved.name, parent=parent))
     return redirect(url_for("console.units", _anchor=f"unit-{moved.code}"))
