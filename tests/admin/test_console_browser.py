@@ -131,6 +131,8 @@ def test_move_an_official_to_another_unit_and_reset_their_password(
     grant = admin_platform.service.delegation.grant(OPERATOR, admin_login, "unit-admin", "BNH")
     target = unique("cb")
     ldap.create_person(NewPerson(uid=target, full_name="Phạm Văn Đức", unit_code="BNH-VP", password=DEMO_PASSWORD))
+    commune = unique("BNH-XA").upper()  # a commune of its own: other tests count the demo units' officials
+    ldap.create_unit(commune, "Đảng ủy xã Tam Sơn", "commune-committee", "BNH")
 
     context = chromium.new_context(locale="vi-VN", viewport={"width": 1280, "height": 860})
     page = context.new_page()
@@ -161,13 +163,14 @@ def test_move_an_official_to_another_unit_and_reset_their_password(
         page.locator("#move").click()
         page.locator("#move-form").wait_for()
         offered = page.locator("#unit option").evaluate_all("options => options.map(o => o.value)")
-        assert "BNH-PHATTICH" in offered and not any(code.startswith("HNI") for code in offered)
-        page.select_option("#unit", "BNH-PHATTICH")
+        assert commune in offered and "BNH-PHATTICH-CB1" in offered
+        assert not any(code.startswith("HNI") for code in offered)
+        page.select_option("#unit", commune)
         page.screenshot(path=str(shots / "console-move.png"), full_page=True)
         page.locator("#confirm-move").click()
         page.locator("#flash").wait_for()
-        assert "Đảng ủy xã Phật Tích" in page.locator("#official-unit").inner_text()
-        assert ldap.get_person(target).unit.code == "BNH-PHATTICH"  # type: ignore[union-attr]
+        assert "Đảng ủy xã Tam Sơn" in page.locator("#official-unit").inner_text()
+        assert ldap.get_person(target).unit.code == commune  # type: ignore[union-attr]
         page.screenshot(path=str(shots / "console-moved.png"), full_page=True)
 
         # reset the password, after the confirmation page (reached and confirmed with the keyboard)

@@ -157,18 +157,18 @@ def test_an_official_is_created_with_a_password_shown_once_and_bad_forms_create_
     form = open_page(admin_platform, tuanbv, "/admin/officials/new?unit=BNH-BTC")
     assert '<option value="BNH-BTC" selected>' in form.replace("\u00a0", "")
     open_page(admin_platform, tuanbv, "/admin/officials/new?unit=HNI-VP", 404)
-    fields = {"login": login, "unit": "BNH-BTC", "full_name": "Đặng Thị Hương", "position": "Chuyên viên"}
+    fields = {"login": login, "unit": "BNH-BTC", "full_name": "Đinh Thị Thu Hà", "position": "Chuyên viên"}
     status, text = submit(tuanbv, admin_platform, "/admin/officials/new", "new-official-form", fields)
     assert status == 200 and 'id="result-login"' in text
     password = secret_on(text)
     person = admin_platform.ldap.get_person(login)
-    assert (person.unit.code, person.given_name, person.position) == ("BNH-BTC", "Hương", "Chuyên viên")  # type: ignore[union-attr]
+    assert (person.unit.code, person.given_name, person.position) == ("BNH-BTC", "Hà", "Chuyên viên")  # type: ignore[union-attr]
     assert admin_platform.ldap.authenticate(login, password).status is AuthStatus.MUST_CHANGE
 
     taken = {**fields, "full_name": "Người Khác"}
     status, text = submit(tuanbv, admin_platform, "/admin/officials/new", "new-official-form", taken)
     assert status == 409 and 'id="form-problem"' in text and "Người Khác" in text  # what was typed stays
-    assert admin_platform.ldap.get_person(login).full_name == "Đặng Thị Hương"
+    assert admin_platform.ldap.get_person(login).full_name == "Đinh Thị Thu Hà"
     elsewhere = {**fields, "login": unique("hni"), "unit": "HNI-VP"}
     status, text = submit(tuanbv, admin_platform, "/admin/officials/new", "new-official-form", elsewhere)
     assert status == 404 and 'id="form-problem"' in text
