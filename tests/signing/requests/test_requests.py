@@ -1,0 +1,209 @@
+"""Party applications' signing requests through /api/signing/requests: created by a client, signed by the
+officials in order under sole control (a software authenticator, as the portal's sign page does), downloaded
+and validated by pyHanko; scope and client isolation; cancel; webhooks signed, verified by a receiver, retried."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from directory.models import Person
+from idp.oidc.clients import ClientSpec
+from idp.oidc.service import get_provider
+from signing.documents.service import document_service
+from signing.requests.webhooks import WebhookQueue, WebhookSecrets, webhook_queue
+from signing.samples import sample_pdf
+from tests.components import free_port
+from tests.signing.conftest import Platform
+from tests.signing.independent import ades_verdicts
+from tests.signing.test_sole_control import answer, enrol
+
+URL = "/api/signing/requests"
+
+
+@pytest.fixture(scope="module")
+def api(platform: Platform) -> FlaskClient:
+    clients = get_provider(platform.instance).clients
+    for client_id in ("ung-dung", "khac"):
+        if clients.get(client_id) is None:
+            clients.add(
+                ClientSpec(
+                    name=f"Ứng dụng {client_id}",
+                    client_id=client_id,
+                    grant_types=("client_credentials",),
+                    scopes=("signing:request",),
+                )
+            )
+    return platform.app.test_client()
+
+
+@pytest.fixture(scope="module")
+def queue(platform: Platform) -> WebhookQueue:
+    q = webhook_queue(platform.instance)
+    q.background = False  # drained by hand, so that the retry is seen in order
+    return q
+
+
+def bearer(platform: Platform, client_id: str = "ung-dung", scope: str = "signing:request") -> dict[str, str]:
+    token = platform.access_token(sub=client_id, client_id=client_id, scope=scope, acr=None)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def person(platform: Platform, uid: str) -> Person:
+    found = platform.directory.find_by_login(uid)
+    assert found is not None
+    return found
+
+
+def create(api: FlaskClient, platform: Platform, signers: Any, **fields: Any) -> Any:
+    data = {
+        "file": (io.BytesIO(fields.pop("pdf", sample_pdf(pages=1, size=30_000, title="To trinh"))), "to-trinh.pdf"),
+        "title": "Tờ trình 12",
+        "signers": json.dumps(signers),
+        **fields,
+    }
+    return api.post(URL, data=data, headers=fields.pop("headers", bearer(platform)), content_type="multipart/form-data")
+
+
+def sign_in_browser(platform: Platform, uid: str, document_id: str) -> None:
+    documents = document_service(platform.instance)
+    official = person(platform, uid)
+    key = enrol(platform.instance, official.entry_uuid, origin=platform.base_url)
+    auth_id, options, _ = documents.begin_signing(official, document_id)
+    documents.sign(
+        official, document_id, authorisation_id=auth_id, credential=answer(key, options), reason="Ký", location="HT"
+    )
+
+
+class Receiver:
+    """A Party application's webhook endpoint: checks the signature and the time, answers 500 the first time."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self.seen: list[tuple[str, dict[str, Any], bool]] = []  # (event id, body, signature good)
+        self.port = free_port()
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        request = Request(environ)
+        body = request.get_data()
+        fields = dict(part.split("=", 1) for part in request.headers["Antin-Signature"].split(","))
+        expected = hmac.new(self.secret.encode(), fields["t"].encode() + b"." + body, hashlib.sha256).hexdigest()
+        fresh = abs(time.time() - int(fields["t"])) < 300  # replay-safe: an old timestamp is refused
+        good = hmac.compare_digest(expected, fields["v1"]) and fresh
+        self.seen.append((request.headers["Antin-Event-Id"], json.loads(body), good))
+        return Response("", status=500 if len(self.seen) == 1 else 204)(environ, start_response)
+
+    def serve(self) -> Iterator[None]:
+        server = make_server("localhost", self.port, self)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        yield
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+def test_a_request_is_signed_by_the_officials_in_order_and_downloaded(
+    platform: Platform, api: FlaskClient, queue: WebhookQueue
+) -> None:
+    created = create(api, platform, ["an", "cuong"], number="12/TTr", deadline="2026-12-31T17:00:00+07:00")
+    assert created.status_code == 201, created.get_json()
+    request_id = created.get_json()["id"]
+    assert created.headers["Location"] == f"{URL}/{request_id}"
+    status = created.get_json()
+    assert status["status"] == "in_progress" and status["current_step"]["signer"] == "an"
+    assert [s["status"] for s in status["steps"]] == ["active", "waiting"]
+
+    # each official finds it in their inbox in turn, sent by the application
+    documents = document_service(platform.instance)
+    an, cuong = person(platform, "an"), person(platform, "cuong")
+    assert request_id in [d.id for d in documents.inbox(an, "awaiting").items]
+    assert request_id not in [d.id for d in documents.inbox(cuong, "awaiting").items]
+    assert documents.view(an, request_id).document.created_by_name == "Ứng dụng ung-dung"
+    sign_in_browser(platform, "an", request_id)
+    assert api.get(f"{URL}/{request_id}", headers=bearer(platform)).get_json()["current_step"]["signer"] == "cuong"
+    sign_in_browser(platform, "cuong", request_id)
+
+    status = api.get(f"{URL}/{request_id}", headers=bearer(platform)).get_json()
+    assert status["status"] == "done" and status["current_step"] is None
+    assert [s["status"] for s in status["steps"]] == ["done", "done"] and all(s["acted_at"] for s in status["steps"])
+    download = api.get(f"{URL}/{request_id}/document", headers=bearer(platform))
+    assert download.status_code == 200 and download.mimetype == "application/pdf"
+    assert hashlib.sha256(download.data).hexdigest() == status["document"]["sha256"]
+    material = platform.revocation()
+    verdicts = ades_verdicts(download.data, [platform.root_der], crls=material.crls, ocsps=material.ocsp_responses)
+    assert len(verdicts) >= 2 and all(v.status == "PASSED" for v in verdicts), verdicts
+
+
+def test_scope_and_client_isolation(platform: Platform, api: FlaskClient) -> None:
+    request_id = create(api, platform, ["an"]).get_json()["id"]
+    # another client: as if it did not exist
+    other = api.get(f"{URL}/{request_id}", headers=bearer(platform, "khac"))
+    assert other.status_code == 404 and other.mimetype == "application/problem+json"
+    assert api.post(f"{URL}/{request_id}/cancel", headers=bearer(platform, "khac")).status_code == 404
+    assert api.get(f"{URL}/{request_id}/document", headers=bearer(platform, "khac")).status_code == 404
+    # a token without signing:request
+    refused = api.get(f"{URL}/{request_id}", headers=bearer(platform, scope="signing:sign"))
+    assert refused.status_code == 403 and "signing:request" in refused.get_json()["detail"]
+    assert api.get(f"{URL}/{request_id}").status_code == 401
+
+
+def test_bad_requests_are_problems(platform: Platform, api: FlaskClient) -> None:
+    unknown = create(api, platform, ["an", "nobody"])
+    assert unknown.status_code == 422 and "nobody" in unknown.get_json()["detail"]
+    assert create(api, platform, []).status_code == 400
+    assert create(api, platform, ["an"], deadline="next week").status_code == 400
+    not_pdf = create(api, platform, ["an"], pdf=b"GIF89a")
+    assert not_pdf.status_code == 422 and "not-pdf" in not_pdf.get_json()["detail"]
+    assert create(api, platform, ["an"], callback_url="ftp://x").status_code == 400
+    no_secret = create(api, platform, ["an"], callback_url="https://app.example/hook", headers=bearer(platform, "khac"))
+    assert no_secret.status_code == 422 and "webhook-secret" in no_secret.get_json()["detail"]
+
+
+def test_cancel_takes_it_out_of_the_inbox(platform: Platform, api: FlaskClient) -> None:
+    request_id = create(api, platform, ["dung"]).get_json()["id"]
+    dung = person(platform, "dung")
+    documents = document_service(platform.instance)
+    assert request_id in [d.id for d in documents.inbox(dung, "awaiting").items]
+    cancelled = api.post(f"{URL}/{request_id}/cancel", headers=bearer(platform))
+    assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
+    assert request_id not in [d.id for d in documents.inbox(dung, "awaiting").items]
+    assert documents.view(dung, request_id).my_step is None
+    again = api.post(f"{URL}/{request_id}/cancel", headers=bearer(platform))
+    assert again.status_code == 409 and again.mimetype == "application/problem+json"
+
+
+def test_webhooks_are_signed_and_retried(platform: Platform, api: FlaskClient, queue: WebhookQueue) -> None:
+    secret = WebhookSecrets(platform.instance).rotate("ung-dung")
+    receiver = Receiver(secret)
+    serving = receiver.serve()
+    next(serving)
+    try:
+        hook = f"http://localhost:{receiver.port}/hook"
+        request_id = create(api, platform, ["binh"], callback_url=hook).get_json()["id"]
+        sign_in_browser(platform, "binh", request_id)
+        now = platform.instance.clock.now()
+        assert queue.drain(now) == 1  # two events: the receiver answered 500 to the first, 204 to the second
+        assert queue.drain(now) == 0  # the first is not due again yet
+        assert queue.drain(now + timedelta(minutes=1)) == 1  # the retry, after its backoff
+        assert queue.drain(now + timedelta(hours=1)) == 0  # nothing left
+    finally:
+        next(serving, None)
+    assert all(good for _id, _body, good in receiver.seen)
+    ids = [event_id for event_id, _body, _good in receiver.seen]
+    assert len(ids) == 3 and ids[0] == ids[2] != ids[1]  # the same event again: receivers de-duplicate by its id
+    kinds = {body["type"] for _id, body, _good in receiver.seen}
+    assert kinds == {"step.completed", "request.finished"}
+    finished = next(body for _id, body, _good in receiver.seen if body["type"] == "request.finished")
+    assert finished["request"]["id"] == request_id and finished["request"]["status"] == "done"
