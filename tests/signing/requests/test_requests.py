@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
@@ -23,10 +24,11 @@ from directory.models import Person
 from idp.oidc.clients import ClientSpec
 from idp.oidc.service import get_provider
 from signing.documents.service import document_service
+from signing.requests.cli import webhook_secret
 from signing.requests.webhooks import WebhookQueue, WebhookSecrets, webhook_queue
 from signing.samples import sample_pdf
 from tests.components import free_port
-from tests.signing.conftest import Platform
+from tests.signing.conftest import OFFICE, PROVINCE, Platform
 from tests.signing.independent import ades_verdicts
 from tests.signing.test_sole_control import answer, enrol
 
@@ -35,6 +37,12 @@ URL = "/api/signing/requests"
 
 @pytest.fixture(scope="module")
 def api(platform: Platform) -> FlaskClient:
+    # officials of this module only: enrolling their security keys changes no other test's password sign-in
+    for uid, name in (("thu", "Vũ Thị Thu"), ("son", "Ngô Văn Sơn"), ("tam", "Lý Văn Tâm")):
+        if platform.directory.find_by_login(uid) is None:
+            platform.directory.add(
+                uid, "mật-khẩu-r", full_name=name, position="Chuyên viên", unit=OFFICE, unit_path=(OFFICE, PROVINCE)
+            )
     clients = get_provider(platform.instance).clients
     for client_id in ("ung-dung", "khac"):
         if clients.get(client_id) is None:
@@ -117,23 +125,23 @@ class Receiver:
 def test_a_request_is_signed_by_the_officials_in_order_and_downloaded(
     platform: Platform, api: FlaskClient, queue: WebhookQueue
 ) -> None:
-    created = create(api, platform, ["an", "cuong"], number="12/TTr", deadline="2026-12-31T17:00:00+07:00")
+    created = create(api, platform, ["thu", "son"], number="12/TTr", deadline="2026-12-31T17:00:00+07:00")
     assert created.status_code == 201, created.get_json()
     request_id = created.get_json()["id"]
     assert created.headers["Location"] == f"{URL}/{request_id}"
     status = created.get_json()
-    assert status["status"] == "in_progress" and status["current_step"]["signer"] == "an"
+    assert status["status"] == "in_progress" and status["current_step"]["signer"] == "thu"
     assert [s["status"] for s in status["steps"]] == ["active", "waiting"]
 
     # each official finds it in their inbox in turn, sent by the application
     documents = document_service(platform.instance)
-    an, cuong = person(platform, "an"), person(platform, "cuong")
-    assert request_id in [d.id for d in documents.inbox(an, "awaiting").items]
-    assert request_id not in [d.id for d in documents.inbox(cuong, "awaiting").items]
-    assert documents.view(an, request_id).document.created_by_name == "Ứng dụng ung-dung"
-    sign_in_browser(platform, "an", request_id)
-    assert api.get(f"{URL}/{request_id}", headers=bearer(platform)).get_json()["current_step"]["signer"] == "cuong"
-    sign_in_browser(platform, "cuong", request_id)
+    thu, son = person(platform, "thu"), person(platform, "son")
+    assert request_id in [d.id for d in documents.inbox(thu, "awaiting").items]
+    assert request_id not in [d.id for d in documents.inbox(son, "awaiting").items]
+    assert documents.view(thu, request_id).document.created_by_name == "Ứng dụng ung-dung"
+    sign_in_browser(platform, "thu", request_id)
+    assert api.get(f"{URL}/{request_id}", headers=bearer(platform)).get_json()["current_step"]["signer"] == "son"
+    sign_in_browser(platform, "son", request_id)
 
     status = api.get(f"{URL}/{request_id}", headers=bearer(platform)).get_json()
     assert status["status"] == "done" and status["current_step"] is None
@@ -147,7 +155,7 @@ def test_a_request_is_signed_by_the_officials_in_order_and_downloaded(
 
 
 def test_scope_and_client_isolation(platform: Platform, api: FlaskClient) -> None:
-    request_id = create(api, platform, ["an"]).get_json()["id"]
+    request_id = create(api, platform, ["thu"]).get_json()["id"]
     # another client: as if it did not exist
     other = api.get(f"{URL}/{request_id}", headers=bearer(platform, "khac"))
     assert other.status_code == 404 and other.mimetype == "application/problem+json"
@@ -160,39 +168,50 @@ def test_scope_and_client_isolation(platform: Platform, api: FlaskClient) -> Non
 
 
 def test_bad_requests_are_problems(platform: Platform, api: FlaskClient) -> None:
-    unknown = create(api, platform, ["an", "nobody"])
+    unknown = create(api, platform, ["thu", "nobody"])
     assert unknown.status_code == 422 and "nobody" in unknown.get_json()["detail"]
     assert create(api, platform, []).status_code == 400
-    assert create(api, platform, ["an"], deadline="next week").status_code == 400
-    not_pdf = create(api, platform, ["an"], pdf=b"GIF89a")
+    assert create(api, platform, ["thu"], deadline="next week").status_code == 400
+    not_pdf = create(api, platform, ["thu"], pdf=b"GIF89a")
     assert not_pdf.status_code == 422 and "not-pdf" in not_pdf.get_json()["detail"]
-    assert create(api, platform, ["an"], callback_url="ftp://x").status_code == 400
-    no_secret = create(api, platform, ["an"], callback_url="https://app.example/hook", headers=bearer(platform, "khac"))
+    assert create(api, platform, ["thu"], callback_url="ftp://x").status_code == 400
+    big = b"%PDF-1.7\n" + b"0" * document_service(platform.instance).max_bytes
+    too_large = create(api, platform, ["thu"], pdf=big)
+    assert too_large.status_code == 413 and too_large.mimetype == "application/problem+json"
+    no_secret = create(
+        api, platform, ["thu"], callback_url="https://app.example/hook", headers=bearer(platform, "khac")
+    )
     assert no_secret.status_code == 422 and "webhook-secret" in no_secret.get_json()["detail"]
 
 
 def test_cancel_takes_it_out_of_the_inbox(platform: Platform, api: FlaskClient) -> None:
-    request_id = create(api, platform, ["dung"]).get_json()["id"]
-    dung = person(platform, "dung")
+    request_id = create(api, platform, ["son"]).get_json()["id"]
+    son = person(platform, "son")
     documents = document_service(platform.instance)
-    assert request_id in [d.id for d in documents.inbox(dung, "awaiting").items]
+    assert request_id in [d.id for d in documents.inbox(son, "awaiting").items]
     cancelled = api.post(f"{URL}/{request_id}/cancel", headers=bearer(platform))
     assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
-    assert request_id not in [d.id for d in documents.inbox(dung, "awaiting").items]
-    assert documents.view(dung, request_id).my_step is None
+    assert request_id not in [d.id for d in documents.inbox(son, "awaiting").items]
+    assert documents.view(son, request_id).my_step is None
     again = api.post(f"{URL}/{request_id}/cancel", headers=bearer(platform))
     assert again.status_code == 409 and again.mimetype == "application/problem+json"
 
 
 def test_webhooks_are_signed_and_retried(platform: Platform, api: FlaskClient, queue: WebhookQueue) -> None:
-    secret = WebhookSecrets(platform.instance).rotate("ung-dung")
+    # the operator gives the client its webhook secret, shown once
+    shown = CliRunner().invoke(webhook_secret, ["ung-dung", "--json"], obj=platform.instance)
+    assert shown.exit_code == 0, shown.output
+    secret = json.loads(shown.output)["webhook_secret"]
+    assert WebhookSecrets(platform.instance).get("ung-dung") == secret
+    unknown = CliRunner().invoke(webhook_secret, ["nobody"], obj=platform.instance)
+    assert unknown.exit_code == 1 and "no active client" in unknown.output
     receiver = Receiver(secret)
     serving = receiver.serve()
     next(serving)
     try:
         hook = f"http://localhost:{receiver.port}/hook"
-        request_id = create(api, platform, ["binh"], callback_url=hook).get_json()["id"]
-        sign_in_browser(platform, "binh", request_id)
+        request_id = create(api, platform, ["tam"], callback_url=hook).get_json()["id"]
+        sign_in_browser(platform, "tam", request_id)
         now = platform.instance.clock.now()
         assert queue.drain(now) == 1  # two events: the receiver answered 500 to the first, 204 to the second
         assert queue.drain(now) == 0  # the first is not due again yet
@@ -207,3 +226,15 @@ def test_webhooks_are_signed_and_retried(platform: Platform, api: FlaskClient, q
     assert kinds == {"step.completed", "request.finished"}
     finished = next(body for _id, body, _good in receiver.seen if body["type"] == "request.finished")
     assert finished["request"]["id"] == request_id and finished["request"]["status"] == "done"
+
+
+def test_the_openapi_document_describes_the_requests(platform: Platform, api: FlaskClient) -> None:
+    doc = api.get("/api/openapi.json").get_json()
+    create_op = doc["paths"]["/api/signing/requests"]["post"]
+    assert create_op["security"] == [{"bearer": ["signing:request"]}]
+    form = create_op["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert set(form["properties"]) == {"file", "title", "number", "signers", "callback_url", "deadline"}
+    for path in ("/api/signing/requests/{id}", "/api/signing/requests/{id}/document"):
+        assert "get" in doc["paths"][path]
+    assert "409" in doc["paths"]["/api/signing/requests/{id}/cancel"]["post"]["responses"]
+    assert "SigningRequest" in doc["components"]["schemas"]
