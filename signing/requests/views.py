@@ -41,6 +41,12 @@ bp.register_error_handler(DirectoryError, directory_problem)
 def register(app: Flask, service: RequestService) -> None:
     app.extensions["antin.signing.requests"] = service
     app.register_blueprint(bp)
+
+    @app.before_request
+    def _start_webhook_drainer() -> None:
+        # in each worker, lazily (threads do not survive gunicorn's fork): retries left by a restart go on
+        service.webhooks.start()
+
     if "antin.csrf_exempt_blueprints" in app.extensions:
         exempt_blueprint(app, bp)  # bearer tokens only, no session cookie
 

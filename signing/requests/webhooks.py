@@ -93,7 +93,7 @@ class WebhookQueue:
                 )
             )
         if self.background:
-            self._start()
+            self.start()
             self._wake.set()
 
     def drain(self, now: datetime | None = None) -> int:
@@ -154,8 +154,9 @@ class WebhookQueue:
                 log.info("webhook %s to %s failed (%s), attempt %d", event_id, url, error, attempts)
         return not error
 
-    def _start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
+    def start(self) -> None:
+        """Start this process's drainer thread (idempotent; also after a fork, whose child has no threads)."""
+        if not self.background or (self._thread is not None and self._thread.is_alive()):
             return
         self._thread = threading.Thread(target=self._run, name="antin-webhooks", daemon=True)
         self._thread.start()
