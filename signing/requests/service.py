@@ -173,7 +173,10 @@ class RequestService:
     def cancel(self, client_id: str, request_id: str, *, ip: str | None = None) -> dict[str, Any]:
         self._load(client_id, request_id)
         if not self.documents.cancel(request_id, actor=f"client:{client_id}", ip=ip):
-            raise RequestFinishedError(f"the request is {self.status(client_id, request_id)['status']} already")
+            state = self.status(client_id, request_id)["status"]
+            if state == "in_progress":  # an official's signature is being made this very moment
+                raise RequestFinishedError("an official is signing it now: ask again in a moment")
+            raise RequestFinishedError(f"the request is {state} already")
         return self.status(client_id, request_id)
 
     # -- events ----------------------------------------------------------------------------------------

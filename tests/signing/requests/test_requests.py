@@ -194,6 +194,7 @@ def test_cancel_takes_it_out_of_the_inbox(platform: Platform, api: FlaskClient) 
     assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
     assert request_id not in [d.id for d in documents.inbox(son, "awaiting").items]
     assert documents.view(son, request_id).my_step is None
+    assert "signing:document:cancel" in [e.event for e in documents.history(documents.view(son, request_id))]
     again = api.post(f"{URL}/{request_id}/cancel", headers=bearer(platform))
     assert again.status_code == 409 and again.mimetype == "application/problem+json"
 
