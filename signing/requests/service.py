@@ -64,6 +64,8 @@ class RequestService:
             raise InvalidRequestError("signers", "name at least one official's login")
         if len(logins) > MAX_SIGNERS:
             raise InvalidRequestError("signers", f"at most {MAX_SIGNERS} signers")
+        if len(set(logins)) != len(logins):
+            raise InvalidRequestError("signers", "each official signs once: a login is named twice")
         directory = signing_service(self.instance).directory
         people = []
         for login in logins:

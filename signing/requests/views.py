@@ -95,7 +95,10 @@ def _deadline(value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidRequestError("deadline", "an ISO 8601 date-time, e.g. 2026-12-31T17:00:00+07:00") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    parsed = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    if parsed <= _service().instance.clock.now():
+        raise InvalidRequestError("deadline", "must be in the future")
+    return parsed
 
 
 def _signers(form: Any) -> list[str]:

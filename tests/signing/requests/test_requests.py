@@ -126,7 +126,13 @@ class Receiver:
 def test_a_request_is_signed_by_the_officials_in_order_and_downloaded(
     platform: Platform, api: FlaskClient, queue: WebhookQueue
 ) -> None:
-    created = create(api, platform, ["thu", "son"], number="12/TTr", deadline="2026-12-31T17:00:00+07:00")
+    created = create(
+        api,
+        platform,
+        ["thu", "son"],
+        number="12/TTr",
+        deadline=(platform.instance.clock.now() + timedelta(days=30)).isoformat(),
+    )
     assert created.status_code == 201, created.get_json()
     request_id = created.get_json()["id"]
     assert created.headers["Location"] == f"{URL}/{request_id}"
@@ -173,6 +179,10 @@ def test_bad_requests_are_problems(platform: Platform, api: FlaskClient) -> None
     assert unknown.status_code == 422 and "nobody" in unknown.get_json()["detail"]
     assert create(api, platform, []).status_code == 400
     assert create(api, platform, ["thu"], deadline="next week").status_code == 400
+    assert create(api, platform, ["thu"], deadline="2020-01-01T00:00:00+07:00").status_code == 400
+    assert create(api, platform, ["thu", "thu"]).status_code == 400
+    suspended = create(api, platform, ["em"])
+    assert suspended.status_code == 422 and "em" in suspended.get_json()["detail"]
     not_pdf = create(api, platform, ["thu"], pdf=b"GIF89a")
     assert not_pdf.status_code == 422 and "not-pdf" in not_pdf.get_json()["detail"]
     assert create(api, platform, ["thu"], callback_url="ftp://x").status_code == 400
