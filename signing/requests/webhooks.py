@@ -19,8 +19,10 @@ from datetime import datetime, timedelta
 
 import requests
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from antin.kernel.instance import Instance
+from signing.models import aware
 from signing.requests.models import WebhookDelivery, WebhookSecret
 
 __all__ = ["BACKOFF", "WebhookQueue", "WebhookSecrets", "signature_header", "webhook_queue"]
@@ -40,7 +42,7 @@ BACKOFF = (
 )
 LEASE = timedelta(seconds=60)  # a row being sent is not taken by another drainer for this long
 TIMEOUT = 10.0
-POLL_SECONDS = 5.0
+IDLE_SECONDS = 60.0  # with nothing due, a worker's drainer looks at the queue once a minute
 
 
 def signature_header(secret: str, timestamp: int, body: bytes) -> str:
@@ -162,15 +164,37 @@ class WebhookQueue:
         self._thread.start()
 
     def _run(self) -> None:
-        while True:
-            self._wake.wait(POLL_SECONDS)
-            self._wake.clear()
-            if not self.background:
-                return
+        warned = False
+        while self.background:
+            self._wake.clear()  # before draining: a delivery queued meanwhile wakes the next round
+            wait: float | None
             try:
                 self.drain()
+                wait = self._seconds_to_next()
+                warned = False
+            except SQLAlchemyError as err:
+                # no tables yet (a development start before `antin db upgrade`): say so once, wait for a delivery
+                if not warned:
+                    log.warning("the webhook queue cannot be read: %s", type(err).__name__)
+                warned, wait = True, None
             except Exception:  # the queue is in SQL: the next round tries again
                 log.exception("draining the webhook queue failed")
+                wait = IDLE_SECONDS
+            self._wake.wait(wait)
+
+    def _seconds_to_next(self) -> float:
+        """Until the next retry is due, or IDLE_SECONDS: another worker's retries (one that stopped) are not lost."""
+        with self.instance.database.reading() as s:
+            due = s.scalars(
+                select(WebhookDelivery.next_attempt_at)
+                .where(WebhookDelivery.delivered_at.is_(None), WebhookDelivery.next_attempt_at.is_not(None))
+                .order_by(WebhookDelivery.next_attempt_at)
+                .limit(1)
+            ).first()
+        if due is None:
+            return IDLE_SECONDS
+        seconds = (aware(due) - self.instance.clock.now()).total_seconds()
+        return min(max(seconds, 0.5), IDLE_SECONDS)
 
 
 def webhook_queue(instance: Instance) -> WebhookQueue:
