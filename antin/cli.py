@@ -91,6 +91,11 @@ class PlatformGroup(click.Group):
             self.add_command(getattr(module, attr), cmd_name)
             if cmd_name == "directory":
                 module.change_listeners.append(record_directory_change)
+            if cmd_name == "clients":
+                # the webhook secret of the signing requests is signing's, kept beside the client it belongs to
+                from signing.requests.cli import webhook_secret
+
+                getattr(module, attr).add_command(webhook_secret)
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

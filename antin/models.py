@@ -10,6 +10,7 @@ import idp.oidc.models
 import idp.throttle.models
 import signing.documents.models
 import signing.models
+import signing.requests.models
 from antin.kernel.database import Base
 
 __all__ = ["metadata"]
@@ -23,5 +24,6 @@ MODEL_MODULES = (
     idp.mfa.models,
     signing.models,
     signing.documents.models,
+    signing.requests.models,
 )
 metadata = Base.metadata

@@ -60,6 +60,11 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
     from signing.csc.views import register as register_csc
 
     register_csc(app)  # the Cloud Signature Consortium API, over the same verifier and service
+    from signing.requests.service import request_service
+    from signing.requests.views import register as register_requests
+
+    # built now, so that its listener turns every signature of a request into a webhook, whoever signs it
+    register_requests(app, request_service(instance))
     verify = app.extensions.get("antin.verify")
     if verify is not None:
         # The verification API takes the same bearer tokens, and its page shows what a QR code's id refers to.
@@ -92,6 +97,9 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
         from signing.csc.openapi import OPENAPI as CSC_OPENAPI
 
         add_openapi(app, paths=CSC_OPENAPI["paths"], schemas=CSC_OPENAPI["schemas"])
+        from signing.requests.openapi import OPENAPI as REQUESTS_OPENAPI
+
+        add_openapi(app, paths=REQUESTS_OPENAPI["paths"], schemas=REQUESTS_OPENAPI["schemas"])
     if not settings.production:
         from sqlalchemy.exc import SQLAlchemyError
 

@@ -72,7 +72,7 @@ def clients() -> None:
     multiple=True,
     type=click.Choice(SUPPORTED_SCOPES),
     help="Allowed scope (repeatable); default openid profile email phone party. The signing scopes"
-    " (signing:sign, signing:verify) and admin are given only when named here, --trusted or not.",
+    " (signing:sign, signing:verify, signing:request) and admin are given only when named here, --trusted or not.",
 )
 @click.option(
     "--acr",

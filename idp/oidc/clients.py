@@ -53,8 +53,9 @@ AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", 
 SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 IDENTITY_SCOPES = ("openid", "profile", "email", "phone", "party")
-# what /api/signing asks for: signing in the official's name, and verifying signed documents
-SIGNING_SCOPES = ("signing:sign", "signing:verify")
+# what /api/signing asks for: signing in the official's name, verifying signed documents, and sending documents
+# for officials to sign in their browser (/api/signing/requests)
+SIGNING_SCOPES = ("signing:sign", "signing:verify", "signing:request")
 # what /api/admin asks for; what the bearer may then do is decided by their grants (antin admin grant)
 ADMIN_SCOPES = ("admin", "scim")  # /api/admin; SCIM provisioning (/scim/v2, client_credentials)
 SUPPORTED_SCOPES = IDENTITY_SCOPES + SIGNING_SCOPES + ADMIN_SCOPES

@@ -10,10 +10,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import secrets
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
@@ -49,11 +52,24 @@ __all__ = [
     "HistoryEntry",
     "InboxPage",
     "Placement",
+    "Sender",
     "document_service",
 ]
 
 EXTENSION_KEY = "antin.signing.documents"
 CHUNK = 1 << 16
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who a document comes from: an official (their sub) or an application (``client:<id>``)."""
+
+    id: str
+    name: str
+    unit_code: str  # the unit whose officials see it; none for an application's request (its signers only)
+    actor: str  # as the audit trail names them
 
 
 def _purpose(document_id: str) -> str:
@@ -64,6 +80,9 @@ class DocumentService(DocumentQueries):
     def __init__(self, instance: Instance) -> None:
         self.instance = instance
         self.root = instance.data_dir / "documents"
+        # called with (document id, event, step) when a step is done or the document finished or cancelled: the
+        # requests API turns these into webhooks
+        self.listeners: list[Callable[[str, str, DocumentStep | None], None]] = []
 
     @cached_property
     def settings(self) -> DocumentSettings:
@@ -93,6 +112,34 @@ class DocumentService(DocumentQueries):
     ) -> DocumentView:
         """Keep an official's PDF as a new document whose one step is ``signer``'s signature (the drafter's own
         by default). :class:`UploadRefusedError` says why a file cannot be signed."""
+        signer = signer or drafter
+        document_id = self.create(
+            stream,
+            file_name=file_name,
+            title=title,
+            number=number,
+            sender=Sender(drafter.entry_uuid, drafter.full_name, person_unit(drafter), drafter.uid),
+            signers=[signer],
+            ip=ip,
+        )
+        return self.view(drafter, document_id)
+
+    def create(
+        self,
+        stream: IO[bytes],
+        *,
+        file_name: str,
+        title: str,
+        number: str,
+        sender: Sender,
+        signers: Sequence[Person],
+        deadline: datetime | None = None,
+        ip: str | None = None,
+    ) -> str:
+        """Keep a PDF as a new document whose steps are the ``signers``' signatures in that order (the first
+        active); return its id. The sender is an official (the portal) or an application (the requests API)."""
+        if not signers:
+            raise ValueError("a document needs at least one signer")
         document_id = secrets.token_urlsafe(16)
         folder = self.root / document_id
         folder.mkdir(parents=True, exist_ok=True)
@@ -106,18 +153,17 @@ class DocumentService(DocumentQueries):
                 leftover.unlink()
             folder.rmdir()
             raise
-        signer = signer or drafter
         now = self.instance.clock.now()
         name = Path(file_name).name[:255] or "document.pdf"
         document = Document(
             id=document_id,
-            unit_code=person_unit(drafter),
+            unit_code=sender.unit_code,
             title=(title.strip() or Path(name).stem)[:255],
             number=number.strip()[:64],
             file_name=name,
             status=DocumentStatus.IN_PROGRESS.value,
-            created_by=drafter.entry_uuid,
-            created_by_name=drafter.full_name,
+            created_by=sender.id,
+            created_by_name=sender.name,
             pages=facts.pages,
             current_version=1,
             created_at=now,
@@ -126,35 +172,63 @@ class DocumentService(DocumentQueries):
         with self.instance.database.session() as s:
             s.add(document)
             s.flush()
-            s.add(
-                DocumentVersion(
-                    document_id=document_id, number=1, sha256=digest, size=size, created_by=drafter.entry_uuid
+            s.add(DocumentVersion(document_id=document_id, number=1, sha256=digest, size=size, created_by=sender.id))
+            for position, signer in enumerate(signers, start=1):
+                s.add(
+                    DocumentStep(
+                        document_id=document_id,
+                        position=position,
+                        kind=StepKind.SIGN.value,
+                        assignee=signer.entry_uuid,
+                        assignee_login=signer.uid,
+                        assignee_name=signer.full_name,
+                        status=(StepStatus.ACTIVE if position == 1 else StepStatus.WAITING).value,
+                        deadline=deadline,
+                    )
                 )
-            )
-            s.add(
-                DocumentStep(
-                    document_id=document_id,
-                    position=1,
-                    kind=StepKind.SIGN.value,
-                    assignee=signer.entry_uuid,
-                    assignee_login=signer.uid,
-                    assignee_name=signer.full_name,
-                    status=StepStatus.ACTIVE.value,
-                )
-            )
-        self._audit(
+        self.instance.audit.record(
             AuditEvent.SIGNING_DOCUMENT_UPLOAD,
-            drafter,
-            document_id,
+            actor=sender.actor,
+            subject=_purpose(document_id),
             ip=ip,
-            title=document.title,
-            file=name,
-            sha256=digest,
-            bytes=size,
-            pages=facts.pages,
-            signer=signer.uid,
+            details={
+                "title": document.title,
+                "file": name,
+                "sha256": digest,
+                "bytes": size,
+                "pages": facts.pages,
+                "signer": signers[0].uid if len(signers) == 1 else [p.uid for p in signers],
+            },
         )
-        return self.view(drafter, document_id)
+        return document_id
+
+    def cancel(self, document_id: str, *, actor: str, ip: str | None = None) -> bool:
+        """Stop a document that is not finished: its waiting and active steps are skipped (out of every inbox).
+        False when it was finished (done, rejected or cancelled) already."""
+        now = self.instance.clock.now()
+        with self.instance.database.session() as s:
+            document = s.get(Document, document_id)
+            if document is None or document.status not in (DocumentStatus.IN_PROGRESS, DocumentStatus.DRAFT):
+                return False
+            steps = s.scalars(select(DocumentStep).where(DocumentStep.document_id == document_id)).all()
+            if any(st.status == StepStatus.SIGNING.value for st in steps):
+                return False  # a signature is being made this very moment: it finishes first
+            for st in steps:
+                if st.status in (StepStatus.WAITING.value, StepStatus.ACTIVE.value):
+                    st.status = StepStatus.SKIPPED.value
+            document.status, document.updated_at = DocumentStatus.CANCELLED.value, now
+        self.instance.audit.record(
+            AuditEvent.SIGNING_DOCUMENT_CANCEL, actor=actor, subject=_purpose(document_id), ip=ip
+        )
+        self._notify(document_id, "request.cancelled", None)
+        return True
+
+    def _notify(self, document_id: str, event: str, step: DocumentStep | None) -> None:
+        for listener in self.listeners:
+            try:
+                listener(document_id, event, step)
+            except Exception:  # a listener's failure (a webhook queue) never undoes the official's signature
+                log.exception("a document listener failed on %s for %s", event, document_id)
 
     def _store(self, stream: IO[bytes], destination: Path) -> tuple[Path, str, int]:
         digest = hashlib.sha256()
@@ -375,6 +449,9 @@ class DocumentService(DocumentQueries):
             sha256_signed=view.current.sha256,
             sha256_result=signed_digest,
         )
+        self._notify(document_id, "step.completed", step)
+        if self.view(official, document_id).document.status == DocumentStatus.DONE.value:
+            self._notify(document_id, "request.finished", None)
         return outcome
 
     def _claim_step(self, step: DocumentStep) -> None:

@@ -1,0 +1,219 @@
+"""A Party application's signing requests: create one (a document whose sender is the client), read its status,
+its current file, cancel it; and the events its webhooks carry.
+
+Reached with :func:`request_service`. Only the client that created a request sees it: any other gets "not found".
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from antin.kernel.instance import Instance
+from directory.models import Person
+from signing.documents.models import Document, DocumentStep, DocumentVersion, StepStatus
+from signing.documents.service import Sender, document_service
+from signing.errors import InvalidRequestError
+from signing.models import aware
+from signing.requests.errors import RequestFinishedError, RequestNotFoundError, UnprocessableRequestError
+from signing.requests.models import SigningRequest
+from signing.requests.webhooks import webhook_queue
+from signing.service import signing_service
+
+__all__ = ["MAX_SIGNERS", "RequestService", "request_service"]
+
+EXTENSION_KEY = "antin.signing.requests"
+MAX_SIGNERS = 20
+
+
+def _iso(value: datetime | None) -> str | None:
+    return aware(value).isoformat() if value is not None else None
+
+
+class RequestService:
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
+        self.documents = document_service(instance)
+        self.webhooks = webhook_queue(instance)
+        self.documents.listeners.append(self.on_document_event)
+
+    # -- create ----------------------------------------------------------------------------------------
+
+    def check_callback(self, client_id: str, url: str | None) -> None:
+        if not url:
+            return
+        parts = urlsplit(url)
+        local_http = parts.scheme == "http" and not self.instance.settings.production
+        if not (parts.scheme == "https" or local_http) or not parts.hostname or len(url) > 2000:
+            raise InvalidRequestError("callback_url", "must be an https URL")
+        if self.webhooks.secrets.get(client_id) is None:
+            raise UnprocessableRequestError(
+                "callback_url",
+                f"the client has no webhook secret (antin clients webhook-secret {client_id})",
+            )
+
+    def signers(self, logins: Sequence[str]) -> list[Person]:
+        if not logins:
+            raise InvalidRequestError("signers", "name at least one official's login")
+        if len(logins) > MAX_SIGNERS:
+            raise InvalidRequestError("signers", f"at most {MAX_SIGNERS} signers")
+        if len(set(logins)) != len(logins):
+            raise InvalidRequestError("signers", "each official signs once: a login is named twice")
+        directory = signing_service(self.instance).directory
+        people = []
+        for login in logins:
+            person = directory.find_by_login(login) if isinstance(login, str) and login.strip() else None
+            if person is None or not person.active:
+                raise UnprocessableRequestError("signers", f"no active official with the login {login!r}")
+            people.append(person)
+        return people
+
+    def create(
+        self,
+        client_id: str,
+        client_name: str,
+        stream: IO[bytes],
+        *,
+        file_name: str,
+        title: str,
+        number: str,
+        signers: Sequence[str],
+        callback_url: str | None,
+        deadline: datetime | None,
+        ip: str | None = None,
+    ) -> dict[str, Any]:
+        people = self.signers(signers)
+        self.check_callback(client_id, callback_url)
+        document_id = self.documents.create(
+            stream,
+            file_name=file_name,
+            title=title,
+            number=number,
+            sender=Sender(f"client:{client_id}", client_name[:200], "", f"client:{client_id}"),
+            signers=people,
+            deadline=deadline,
+            ip=ip,
+        )
+        with self.instance.database.session() as s:
+            s.add(
+                SigningRequest(
+                    document_id=document_id,
+                    client_id=client_id,
+                    callback_url=callback_url or None,
+                    deadline=deadline,
+                    created_at=self.instance.clock.now(),
+                )
+            )
+        return self.status(client_id, document_id)
+
+    # -- read ------------------------------------------------------------------------------------------
+
+    def _load(
+        self, client_id: str | None, request_id: str
+    ) -> tuple[SigningRequest, Document, list[DocumentStep], DocumentVersion]:
+        with self.instance.database.reading() as s:
+            row = s.get(SigningRequest, request_id) if len(request_id) <= 32 else None
+            if row is None or (client_id is not None and row.client_id != client_id):
+                raise RequestNotFoundError(f"no signing request {request_id}")
+            document = s.get(Document, request_id)
+            steps = list(
+                s.scalars(
+                    select(DocumentStep).where(DocumentStep.document_id == request_id).order_by(DocumentStep.position)
+                )
+            )
+            current = s.scalars(
+                select(DocumentVersion)
+                .where(DocumentVersion.document_id == request_id)
+                .order_by(DocumentVersion.number.desc())
+            ).first()
+            assert document is not None and current is not None
+            s.expunge_all()
+        return row, document, steps, current
+
+    def status(self, client_id: str | None, request_id: str) -> dict[str, Any]:
+        """The request as its client sees it (``client_id`` None: whoever's, for the webhooks)."""
+        row, document, steps, current = self._load(client_id, request_id)
+        shown = [_step(st) for st in steps]
+        active = next((s for s in shown if s["status"] in (StepStatus.ACTIVE, StepStatus.SIGNING)), None)
+        return {
+            "id": document.id,
+            "title": document.title,
+            "number": document.number,
+            "file_name": document.file_name,
+            "pages": document.pages,
+            "status": document.status,
+            "created_at": _iso(row.created_at),
+            "updated_at": _iso(document.updated_at),
+            "deadline": _iso(row.deadline),
+            "callback_url": row.callback_url,
+            "current_step": active,
+            "steps": shown,
+            "document": {
+                "version": current.number,
+                "sha256": current.sha256,
+                "bytes": current.size,
+                "signatures": sum(1 for st in steps if st.status == StepStatus.DONE),
+                "url": f"/api/signing/requests/{document.id}/document",
+            },
+        }
+
+    def file(self, client_id: str, request_id: str) -> tuple[Path, str]:
+        """The current file (signed by everyone once the request is done) and a name for it."""
+        _row, document, _steps, current = self._load(client_id, request_id)
+        name = Path(document.file_name).stem + ("-signed" if current.number > 1 else "") + ".pdf"
+        return self.documents.root / document.id / f"v{current.number}.pdf", name
+
+    # -- cancel ----------------------------------------------------------------------------------------
+
+    def cancel(self, client_id: str, request_id: str, *, ip: str | None = None) -> dict[str, Any]:
+        self._load(client_id, request_id)
+        if not self.documents.cancel(request_id, actor=f"client:{client_id}", ip=ip):
+            state = self.status(client_id, request_id)["status"]
+            if state == "in_progress":  # an official's signature is being made this very moment
+                raise RequestFinishedError("an official is signing it now: ask again in a moment")
+            raise RequestFinishedError(f"the request is {state} already")
+        return self.status(client_id, request_id)
+
+    # -- events ----------------------------------------------------------------------------------------
+
+    def on_document_event(self, document_id: str, event: str, step: DocumentStep | None) -> None:
+        with self.instance.database.reading() as s:
+            row = s.get(SigningRequest, document_id)
+            if row is None or not row.callback_url:
+                return  # an official's own document, or a request with no callback
+            client_id, url = row.client_id, row.callback_url
+        event_id = "evt_" + secrets.token_urlsafe(18)
+        body: dict[str, Any] = {
+            "id": event_id,
+            "type": event,
+            "created": _iso(self.instance.clock.now()),
+            "request": self.status(None, document_id),
+        }
+        if step is not None:
+            body["step"] = {"position": step.position, "kind": step.kind, "signer": step.assignee_login}
+        self.webhooks.enqueue(client_id, url, event_id, json.dumps(body, ensure_ascii=False))
+
+
+def _step(step: DocumentStep) -> dict[str, Any]:
+    return {
+        "position": step.position,
+        "kind": step.kind,
+        "signer": step.assignee_login,
+        "name": step.assignee_name,
+        "status": step.status,
+        "deadline": _iso(step.deadline),
+        "acted_at": _iso(step.acted_at),
+        "reason": step.reason or None,
+        "comment": step.comment or None,
+    }
+
+
+def request_service(instance: Instance) -> RequestService:
+    return instance.service(EXTENSION_KEY, RequestService)
