@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["DocumentError", "DocumentNotFoundError", "PreviewError", "StepNotActiveError", "UploadRefusedError"]
+__all__ = [
+    "DocumentError",
+    "DocumentNotFoundError",
+    "PreviewError",
+    "ReviewRefusedError",
+    "StepNotActiveError",
+    "UploadRefusedError",
+]
 
 
 class DocumentError(Exception):
@@ -28,6 +35,10 @@ class DocumentNotFoundError(DocumentError):
 
 class StepNotActiveError(DocumentError):
     """The official has nothing to do on this document now (not their turn, or done already)."""
+
+
+class ReviewRefusedError(DocumentError):
+    """A review decision that cannot be kept: ``comment-required`` (a rejection says why), ``comment-too-long``."""
 
 
 class PreviewError(DocumentError):

@@ -31,8 +31,9 @@ class DocumentQueries:
     instance: Instance
 
     def inbox(self, official: Person, box: str, *, query: str = "", page: int = 1) -> InboxPage:
-        """``awaiting`` (a step of theirs is active), ``sent`` (they drafted it) or ``done`` (finished, and
-        theirs or their unit's); newest first, filtered by title or number."""
+        """``awaiting`` (a step of theirs is active), ``sent`` (they drafted it) or ``done`` (finished or
+        rejected, and drafted by them, reached a step of theirs, or their unit's); newest first, filtered by
+        title or number."""
         me = official.entry_uuid
         my_steps = select(DocumentStep.document_id).where(DocumentStep.assignee == me)
         where: ColumnElement[bool]
@@ -42,10 +43,12 @@ class DocumentQueries:
         elif box == "sent":
             where = Document.created_by == me
         else:
-            mine = or_(Document.created_by == me, Document.id.in_(my_steps))
+            # the steps they reached: a signer after a rejection never had the document before them
+            reached = my_steps.where(DocumentStep.status.not_in((StepStatus.WAITING.value, StepStatus.SKIPPED.value)))
+            mine = or_(Document.created_by == me, Document.id.in_(reached))
             unit = person_unit(official)
             where = and_(
-                Document.status == DocumentStatus.DONE.value,
+                Document.status.in_((DocumentStatus.DONE.value, DocumentStatus.REJECTED.value)),
                 or_(mine, Document.unit_code == unit) if unit else mine,
             )
         if query.strip():

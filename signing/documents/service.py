@@ -40,6 +40,7 @@ from signing.documents.placement import Box, clamp_box, default_box, ink_under
 from signing.documents.previews import Limits, PageSize, PreviewRenderer, page_sizes
 from signing.documents.queries import BOXES, DocumentQueries, person_unit
 from signing.documents.records import DocumentView, HistoryEntry, InboxPage, Placement
+from signing.documents.reviews import decide, normalise_comment
 from signing.documents.settings import DocumentSettings
 from signing.errors import InvalidDocumentError, SoleControlRefused
 from signing.service import SignOutcome, SignRequest, signing_service
@@ -108,10 +109,11 @@ class DocumentService(DocumentQueries):
         title: str = "",
         number: str = "",
         signer: Person | None = None,
+        reviewers: Sequence[Person] = (),
         ip: str | None = None,
     ) -> DocumentView:
-        """Keep an official's PDF as a new document whose one step is ``signer``'s signature (the drafter's own
-        by default). :class:`UploadRefusedError` says why a file cannot be signed."""
+        """Keep an official's PDF as a new document: the ``reviewers``' reviews in order, then ``signer``'s
+        signature (the drafter's own by default). :class:`UploadRefusedError` says why a file cannot be signed."""
         signer = signer or drafter
         document_id = self.create(
             stream,
@@ -120,6 +122,7 @@ class DocumentService(DocumentQueries):
             number=number,
             sender=Sender(drafter.entry_uuid, drafter.full_name, person_unit(drafter), drafter.uid),
             signers=[signer],
+            reviewers=reviewers,
             ip=ip,
         )
         return self.view(drafter, document_id)
@@ -133,11 +136,13 @@ class DocumentService(DocumentQueries):
         number: str,
         sender: Sender,
         signers: Sequence[Person],
+        reviewers: Sequence[Person] = (),
         deadline: datetime | None = None,
         ip: str | None = None,
     ) -> str:
-        """Keep a PDF as a new document whose steps are the ``signers``' signatures in that order (the first
-        active); return its id. The sender is an official (the portal) or an application (the requests API)."""
+        """Keep a PDF as a new document whose steps are the ``reviewers``' reviews then the ``signers``'
+        signatures, in that order (the first active); return its id. The sender is an official (the portal) or an
+        application (the requests API)."""
         if not signers:
             raise ValueError("a document needs at least one signer")
         document_id = secrets.token_urlsafe(16)
@@ -173,15 +178,16 @@ class DocumentService(DocumentQueries):
             s.add(document)
             s.flush()
             s.add(DocumentVersion(document_id=document_id, number=1, sha256=digest, size=size, created_by=sender.id))
-            for position, signer in enumerate(signers, start=1):
+            steps = [(StepKind.REVIEW, p) for p in reviewers] + [(StepKind.SIGN, p) for p in signers]
+            for position, (kind, assignee) in enumerate(steps, start=1):
                 s.add(
                     DocumentStep(
                         document_id=document_id,
                         position=position,
-                        kind=StepKind.SIGN.value,
-                        assignee=signer.entry_uuid,
-                        assignee_login=signer.uid,
-                        assignee_name=signer.full_name,
+                        kind=kind.value,
+                        assignee=assignee.entry_uuid,
+                        assignee_login=assignee.uid,
+                        assignee_name=assignee.full_name,
                         status=(StepStatus.ACTIVE if position == 1 else StepStatus.WAITING).value,
                         deadline=deadline,
                     )
@@ -198,6 +204,7 @@ class DocumentService(DocumentQueries):
                 "bytes": size,
                 "pages": facts.pages,
                 "signer": signers[0].uid if len(signers) == 1 else [p.uid for p in signers],
+                **({"reviewers": [p.uid for p in reviewers]} if reviewers else {}),
             },
         )
         return document_id
@@ -358,8 +365,34 @@ class DocumentService(DocumentQueries):
     def _my_active_step(self, view: DocumentView, kinds: tuple[StepKind, ...]) -> DocumentStep:
         step = view.my_step
         if step is None or step.kind not in kinds:
+            if kinds == (StepKind.REVIEW,):
+                raise StepNotActiveError("not-your-review", "nothing to review on this document now")
             raise StepNotActiveError("not-your-turn", "nothing to sign on this document now")
         return step
+
+    # -- review ----------------------------------------------------------------------------------------
+
+    def review(
+        self, official: Person, document_id: str, approve: bool, comment: str, *, ip: str | None = None
+    ) -> DocumentStep:
+        """The official's decision on their active review step: approve (the next step becomes active) or
+        reject (the document is ``rejected``, the later steps skipped; a comment is required). Out of turn:
+        :class:`StepNotActiveError`; no comment to a rejection: :class:`ReviewRefusedError`."""
+        view = self.view(official, document_id)
+        step = self._my_active_step(view, (StepKind.REVIEW,))
+        text = normalise_comment(approve, comment)
+        decided = decide(self.instance, step, approve=approve, comment=text, actor_sub=official.entry_uuid)
+        self._audit(
+            AuditEvent.SIGNING_DOCUMENT_REVIEW,
+            official,
+            document_id,
+            ip=ip,
+            step=step.position,
+            decision="approved" if approve else "rejected",
+            comment=text,
+        )
+        self._notify(document_id, "step.completed" if approve else "request.rejected", decided)
+        return decided
 
     # -- signing ---------------------------------------------------------------------------------------
 

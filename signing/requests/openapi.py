@@ -31,13 +31,18 @@ _STEP = {
     "properties": {
         "position": {"type": "integer"},
         "kind": {"type": "string", "enum": ["review", "sign", "seal", "issue"]},
-        "signer": {"type": "string", "description": "The official's login."},
+        "signer": {"type": "string", "description": "The login of the official whose step it is (reviewer or signer)."},
         "name": {"type": "string"},
         "status": {"type": "string", "enum": ["waiting", "active", "signing", "done", "rejected", "skipped"]},
         "deadline": {"type": ["string", "null"], "format": "date-time"},
         "acted_at": {"type": ["string", "null"], "format": "date-time"},
         "reason": {"type": ["string", "null"]},
-        "comment": {"type": ["string", "null"]},
+        "comment": {"type": ["string", "null"], "description": "A reviewer's note (required to a rejection)."},
+        "decision": {
+            "type": ["string", "null"],
+            "enum": ["approved", "rejected", None],
+            "description": "Review steps only: the reviewer's decision, null until made.",
+        },
     },
 }
 
@@ -95,6 +100,11 @@ OPENAPI: dict[str, Any] = {
                                         "type": "string",
                                         "description": 'JSON list of logins in signing order, e.g. ["an","binh"].',
                                     },
+                                    "reviewers": {
+                                        "type": "string",
+                                        "description": "JSON list of logins who review (approve or reject with a "
+                                        "comment) in order, before the signers.",
+                                    },
                                     "callback_url": {
                                         "type": "string",
                                         "format": "uri",
@@ -108,7 +118,7 @@ OPENAPI: dict[str, Any] = {
                 },
                 "responses": {
                     **_ok("The request, created; Location names it.", "201"),
-                    "400": _problem("A field is malformed (signers, deadline, callback_url)."),
+                    "400": _problem("A field is malformed (signers, reviewers, deadline, callback_url)."),
                     **_AUTH,
                     "413": _problem("The PDF is over the size limit."),
                     "422": _problem(

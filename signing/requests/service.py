@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from antin.kernel.instance import Instance
 from directory.models import Person
-from signing.documents.models import Document, DocumentStep, DocumentVersion, StepStatus
+from signing.documents.models import Document, DocumentStep, DocumentVersion, StepKind, StepStatus
 from signing.documents.service import Sender, document_service
 from signing.errors import InvalidRequestError
 from signing.models import aware
@@ -59,19 +59,20 @@ class RequestService:
                 f"the client has no webhook secret (antin clients webhook-secret {client_id})",
             )
 
-    def signers(self, logins: Sequence[str]) -> list[Person]:
-        if not logins:
+    def signers(self, logins: Sequence[str], field: str = "signers") -> list[Person]:
+        """The active officials with these logins, in order (``field`` names the list in errors)."""
+        if not logins and field == "signers":
             raise InvalidRequestError("signers", "name at least one official's login")
         if len(logins) > MAX_SIGNERS:
-            raise InvalidRequestError("signers", f"at most {MAX_SIGNERS} signers")
+            raise InvalidRequestError(field, f"at most {MAX_SIGNERS} {field}")
         if len(set(logins)) != len(logins):
-            raise InvalidRequestError("signers", "each official signs once: a login is named twice")
+            raise InvalidRequestError(field, "each official acts once: a login is named twice")
         directory = signing_service(self.instance).directory
         people = []
         for login in logins:
             person = directory.find_by_login(login) if isinstance(login, str) and login.strip() else None
             if person is None or not person.active:
-                raise UnprocessableRequestError("signers", f"no active official with the login {login!r}")
+                raise UnprocessableRequestError(field, f"no active official with the login {login!r}")
             people.append(person)
         return people
 
@@ -87,9 +88,11 @@ class RequestService:
         signers: Sequence[str],
         callback_url: str | None,
         deadline: datetime | None,
+        reviewers: Sequence[str] = (),
         ip: str | None = None,
     ) -> dict[str, Any]:
         people = self.signers(signers)
+        reviewing = self.signers(reviewers, "reviewers")
         self.check_callback(client_id, callback_url)
         document_id = self.documents.create(
             stream,
@@ -98,6 +101,7 @@ class RequestService:
             number=number,
             sender=Sender(f"client:{client_id}", client_name[:200], "", f"client:{client_id}"),
             signers=people,
+            reviewers=reviewing,
             deadline=deadline,
             ip=ip,
         )
@@ -159,7 +163,7 @@ class RequestService:
                 "version": current.number,
                 "sha256": current.sha256,
                 "bytes": current.size,
-                "signatures": sum(1 for st in steps if st.status == StepStatus.DONE),
+                "signatures": sum(1 for st in steps if st.status == StepStatus.DONE and st.kind != StepKind.REVIEW),
                 "url": f"/api/signing/requests/{document.id}/document",
             },
         }
@@ -198,14 +202,21 @@ class RequestService:
         }
         if step is not None:
             body["step"] = {"position": step.position, "kind": step.kind, "signer": step.assignee_login}
+            if step.kind == StepKind.REVIEW:
+                body["step"] |= {"decision": _decision(step), "comment": step.comment or None}
         self.webhooks.enqueue(client_id, url, event_id, json.dumps(body, ensure_ascii=False))
 
 
+def _decision(step: DocumentStep) -> str | None:
+    """A review's outcome: ``approved``, ``rejected``, or None while it is not decided."""
+    return {StepStatus.DONE: "approved", StepStatus.REJECTED: "rejected"}.get(StepStatus(step.status))
+
+
 def _step(step: DocumentStep) -> dict[str, Any]:
-    return {
+    shown = {
         "position": step.position,
         "kind": step.kind,
-        "signer": step.assignee_login,
+        "signer": step.assignee_login,  # the official whose step it is (a reviewer's too)
         "name": step.assignee_name,
         "status": step.status,
         "deadline": _iso(step.deadline),
@@ -213,6 +224,9 @@ def _step(step: DocumentStep) -> dict[str, Any]:
         "reason": step.reason or None,
         "comment": step.comment or None,
     }
+    if step.kind == StepKind.REVIEW:
+        shown["decision"] = _decision(step)
+    return shown
 
 
 def request_service(instance: Instance) -> RequestService:

@@ -101,16 +101,16 @@ def _deadline(value: str | None) -> datetime | None:
     return parsed
 
 
-def _signers(form: Any) -> list[str]:
-    raw = form.get("signers")
+def _signers(form: Any, field: str = "signers") -> list[str]:
+    raw = form.get(field)
     if raw is None:
-        return [s for s in form.getlist("signers[]") if s]
+        return [s for s in form.getlist(f"{field}[]") if s]
     try:
         value = json.loads(raw)
     except ValueError:
         value = [s.strip() for s in raw.split(",") if s.strip()]  # also "an,binh"
     if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
-        raise InvalidRequestError("signers", "a JSON list of logins, in signing order")
+        raise InvalidRequestError(field, "a JSON list of logins, in order")
     return value
 
 
@@ -132,6 +132,7 @@ def create_request() -> Response:
         title=form.get("title", ""),
         number=form.get("number", ""),
         signers=_signers(form),
+        reviewers=_signers(form, "reviewers"),
         callback_url=form.get("callback_url") or None,
         deadline=_deadline(form.get("deadline")),
         ip=request.remote_addr,

@@ -25,11 +25,14 @@ from antin.kernel.instance import Instance
 from signing.models import aware
 from signing.requests.models import WebhookDelivery, WebhookSecret
 
-__all__ = ["BACKOFF", "WebhookQueue", "WebhookSecrets", "signature_header", "webhook_queue"]
+__all__ = ["BACKOFF", "EVENTS", "WebhookQueue", "WebhookSecrets", "signature_header", "webhook_queue"]
 
 log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "antin.signing.webhooks"
+# the events' ``type``: a step done (a signature, or a review approved), the request finished (every step done),
+# rejected by a reviewer (``step`` carries the decision and comment; the later steps are skipped), or cancelled
+EVENTS = ("step.completed", "request.finished", "request.rejected", "request.cancelled")
 # the waits after each failed attempt: about a day in all, then the delivery is given up
 BACKOFF = (
     timedelta(seconds=10),

@@ -245,7 +245,7 @@ def test_the_openapi_document_describes_the_requests(platform: Platform, api: Fl
     create_op = doc["paths"]["/api/signing/requests"]["post"]
     assert create_op["security"] == [{"bearer": ["signing:request"]}]
     form = create_op["requestBody"]["content"]["multipart/form-data"]["schema"]
-    assert set(form["properties"]) == {"file", "title", "number", "signers", "callback_url", "deadline"}
+    assert set(form["properties"]) == {"file", "title", "number", "signers", "reviewers", "callback_url", "deadline"}
     for path in ("/api/signing/requests/{id}", "/api/signing/requests/{id}/document"):
         assert "get" in doc["paths"][path]
     assert "409" in doc["paths"]["/api/signing/requests/{id}/cancel"]["post"]["responses"]
@@ -273,3 +273,56 @@ def test_the_background_drainer_delivers_without_being_asked(
         next(serving, None)
     assert [(body["type"], good) for _id, body, good in receiver.seen] == [("request.cancelled", True)]
     assert receiver.seen[0][1]["request"]["status"] == "cancelled"
+
+
+def test_reviewers_come_first_and_a_rejection_is_a_signed_webhook(
+    platform: Platform, api: FlaskClient, queue: WebhookQueue
+) -> None:
+    secret = WebhookSecrets(platform.instance).rotate("ung-dung")
+    receiver = Receiver(secret, fail_first=False)
+    serving = receiver.serve()
+    next(serving)
+    documents = document_service(platform.instance)
+    try:
+        hook = f"http://localhost:{receiver.port}/hook"
+        approved = create(api, platform, ["thu"], reviewers=json.dumps(["son"]), callback_url=hook).get_json()
+        assert [(s["kind"], s["signer"], s["status"], s.get("decision")) for s in approved["steps"]] == [
+            ("review", "son", "active", None),
+            ("sign", "thu", "waiting", None),
+        ]
+        assert "decision" not in approved["steps"][1]  # a signature step has no decision
+        documents.review(person(platform, "son"), approved["id"], True, "Nhất trí.")
+        status = api.get(f"{URL}/{approved['id']}", headers=bearer(platform)).get_json()
+        first = status["steps"][0]
+        assert (first["status"], first["decision"], first["comment"]) == ("done", "approved", "Nhất trí.")
+        assert first["acted_at"] is not None
+        assert status["current_step"]["signer"] == "thu" and status["document"]["signatures"] == 0
+
+        rejected = create(api, platform, ["thu"], reviewers="tam,son", callback_url=hook).get_json()
+        documents.review(person(platform, "tam"), rejected["id"], False, "Thiếu căn cứ pháp lý.")
+        status = api.get(f"{URL}/{rejected['id']}", headers=bearer(platform)).get_json()
+        assert status["status"] == "rejected" and status["current_step"] is None
+        assert [(s["status"], s.get("decision")) for s in status["steps"]] == [
+            ("rejected", "rejected"),
+            ("skipped", None),
+            ("skipped", None),
+        ]
+        assert queue.drain(platform.instance.clock.now()) == 2
+    finally:
+        next(serving, None)
+    assert all(good for _id, _body, good in receiver.seen)  # HMAC over the timestamped body, checked
+    events = [(body["type"], body["request"]["id"]) for _id, body, _good in receiver.seen]
+    assert events == [("step.completed", approved["id"]), ("request.rejected", rejected["id"])]
+    rejection = receiver.seen[1][1]
+    assert rejection["step"] == {
+        "position": 1,
+        "kind": "review",
+        "signer": "tam",
+        "decision": "rejected",
+        "comment": "Thiếu căn cứ pháp lý.",
+    }
+    assert rejection["request"]["status"] == "rejected"
+    # reviewers named wrongly are refused like signers
+    assert create(api, platform, ["thu"], reviewers=json.dumps(["nobody"])).status_code == 422
+    assert create(api, platform, ["thu"], reviewers=json.dumps(["son", "son"])).status_code == 400
+    assert create(api, platform, ["thu"], reviewers=json.dumps({"son": 1})).status_code == 400
