@@ -15,9 +15,15 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from directory.models import Person
-from portal.officials import client_ip, instance
+from portal.officials import MAX_NAMED, NamedOfficialError, client_ip, instance, officials_named
 from portal.views import bp, not_found, official_required, page
-from signing.documents.errors import DocumentNotFoundError, PreviewError, StepNotActiveError, UploadRefusedError
+from signing.documents.errors import (
+    DocumentNotFoundError,
+    PreviewError,
+    StepNotActiveError,
+    UploadRefusedError,
+)
+from signing.documents.models import StepKind
 from signing.documents.placement import Box
 from signing.documents.service import DocumentView, document_service
 from signing.errors import SigningError, SoleControlRefused
@@ -62,7 +68,7 @@ def sole_control_messages() -> dict[str, str]:
     }
 
 
-def _view(official: Person, document_id: str) -> DocumentView:
+def view_of(official: Person, document_id: str) -> DocumentView:
     return document_service(instance()).view(official, document_id)
 
 
@@ -73,6 +79,13 @@ def _document_not_found(_err: DocumentNotFoundError) -> Response:
 
 @bp.errorhandler(StepNotActiveError)
 def _not_your_turn(err: StepNotActiveError) -> Response:
+    if err.reason == "not-your-review":
+        return page(
+            "portal/message.html",
+            409,
+            title=_("Nothing to review here now"),
+            message=_("This document is not waiting for your review (it is decided already, or not your turn yet)."),
+        )
     return page(
         "portal/message.html",
         409,
@@ -95,15 +108,22 @@ def upload_form(official: Person) -> Response:
 def upload(official: Person) -> Response:
     service = document_service(instance())
 
-    def refused(reason: str, status: int = 422) -> Response:
+    def refused(reason: str, status: int = 422, login: str = "") -> Response:
+        messages = upload_messages() | {
+            "unknown-official": _("No active official has the login %(login)s.", login=login),
+            "named-twice": _("%(login)s is named twice in the same list.", login=login),
+            "too-many": _("At most %(n)s officials in a list.", n=MAX_NAMED),
+        }
         return page(
             "portal/upload.html",
             status,
             max_mb=upload_limit_mb(),
-            error=upload_messages().get(reason, _("The file cannot be used.")),
+            error=messages.get(reason, _("The file cannot be used.")),
             reason=reason,
             title=request.form.get("title", ""),
             number=request.form.get("number", ""),
+            reviewers=request.form.get("reviewers", ""),
+            signers=request.form.get("signers", ""),
         )
 
     try:
@@ -113,12 +133,19 @@ def upload(official: Person) -> Response:
     if upload is None or not upload.filename:
         return refused("empty", 400)
     try:
+        reviewers = officials_named(request.form.get("reviewers", ""))
+        signers = officials_named(request.form.get("signers", ""))
+    except NamedOfficialError as err:
+        return refused(err.reason, 422, login=err.login)
+    try:
         view = service.upload(
             official,
             upload.stream,
             file_name=upload.filename,
             title=request.form.get("title", ""),
             number=request.form.get("number", ""),
+            signers=signers,
+            reviewers=reviewers,
             ip=client_ip(),
         )
     except UploadRefusedError as err:
@@ -140,11 +167,11 @@ def _too_large(_err: RequestEntityTooLarge) -> Response:
 # -- the document ------------------------------------------------------------------------------------------
 
 
-def _placement_context(view: DocumentView) -> dict[str, Any]:
+def placement_context(view: DocumentView) -> dict[str, Any]:
     service = document_service(instance())
     sizes = service.sizes(view)
     context: dict[str, Any] = {"sizes": sizes, "placement": None}
-    if view.my_step is not None:
+    if view.my_step is not None and view.my_step.kind in (StepKind.SIGN, StepKind.SEAL):
         context["placement"] = service.placement(view)
     return context
 
@@ -152,16 +179,20 @@ def _placement_context(view: DocumentView) -> dict[str, Any]:
 @bp.get("/documents/<document_id>")
 @official_required
 def document(official: Person, document_id: str) -> Response:
-    view = _view(official, document_id)
+    view = view_of(official, document_id)
     return page(
-        "portal/document.html", view=view, signed_now=request.args.get("signed") == "1", **_placement_context(view)
+        "portal/document.html",
+        view=view,
+        signed_now=request.args.get("signed") == "1",
+        reviewed_now=request.args.get("reviewed", ""),
+        **placement_context(view),
     )
 
 
 @bp.get("/documents/<document_id>/pages/<int:number>.png")
 @official_required
 def preview(official: Person, document_id: str, number: int) -> Response:
-    view = _view(official, document_id)
+    view = view_of(official, document_id)
     try:
         path = document_service(instance()).preview(view, number)
     except PreviewError:
@@ -198,7 +229,7 @@ def place(official: Person, document_id: str) -> Response:
 @official_required
 def confirm(official: Person, document_id: str) -> Response:
     service = document_service(instance())
-    view = _view(official, document_id)
+    view = view_of(official, document_id)
     placement = service.placement(view)
     context: dict[str, Any] = {
         "view": view,
@@ -237,7 +268,7 @@ def sign(official: Person, document_id: str) -> Response:
             ip=client_ip(),
         )
     except SoleControlRefused as refused:
-        view = _view(official, document_id)
+        view = view_of(official, document_id)
         return page(
             "portal/refused.html",
             403,
@@ -246,7 +277,7 @@ def sign(official: Person, document_id: str) -> Response:
             message=sole_control_messages().get(refused.reason, _("Nothing was signed.")),
         )
     except SigningError as err:
-        view = _view(official, document_id)
+        view = view_of(official, document_id)
         return page("portal/refused.html", 422, view=view, reason=err.code, message=str(err))
     return redirect(url_for("portal.document", document_id=document_id, signed=1), 303)
 
@@ -258,7 +289,7 @@ def sign(official: Person, document_id: str) -> Response:
 @official_required
 def download(official: Person, document_id: str) -> Response:
     service = document_service(instance())
-    view = _view(official, document_id)
+    view = view_of(official, document_id)
     service.record_download(official, view, ip=client_ip())
     return send_file(
         service.file(view), mimetype="application/pdf", as_attachment=True, download_name=_download_name(view)
@@ -277,7 +308,7 @@ def report(official: Person, document_id: str) -> Response:
     from signing.validation.service import policy_from_settings, verify_stream
 
     service = document_service(instance())
-    view = _view(official, document_id)
+    view = view_of(official, document_id)
     path = service.file(view)
     with open(path, "rb") as fh:
         verdict = verify_stream(
@@ -293,5 +324,5 @@ def report(official: Person, document_id: str) -> Response:
 @bp.get("/documents/<document_id>/history")
 @official_required
 def history(official: Person, document_id: str) -> Response:
-    view = _view(official, document_id)
+    view = view_of(official, document_id)
     return page("portal/history.html", view=view, entries=document_service(instance()).history(view))

@@ -10,7 +10,9 @@ from directory.instance import directory_service
 from directory.models import Person
 from idp.oidc.first_party import PORTAL, FirstPartySignIn
 
-__all__ = ["client_ip", "current_official", "instance", "sign_in"]
+__all__ = ["MAX_NAMED", "NamedOfficialError", "client_ip", "current_official", "instance", "officials_named", "sign_in"]
+
+MAX_NAMED = 20  # reviewers, or signers, named on one upload
 
 sign_in = FirstPartySignIn(PORTAL)
 
@@ -33,3 +35,28 @@ def current_official() -> Person | None:
 
 def client_ip() -> str:
     return request.remote_addr or ""
+
+
+class NamedOfficialError(Exception):
+    """A login in a form's list that names nobody who can act: ``unknown-official``, ``named-twice``, ``too-many``."""
+
+    def __init__(self, reason: str, login: str = "") -> None:
+        super().__init__(reason)
+        self.reason, self.login = reason, login
+
+
+def officials_named(text: str) -> list[Person]:
+    """The active officials a form names by login, in order (apart by commas, spaces or lines)."""
+    logins = [login[:64] for login in text.replace(",", " ").split()]
+    if len(logins) > MAX_NAMED:
+        raise NamedOfficialError("too-many")
+    directory = directory_service(instance())
+    people: list[Person] = []
+    for login in logins:
+        person = directory.find_by_login(login)
+        if person is None or not person.active:
+            raise NamedOfficialError("unknown-official", login)
+        if any(p.entry_uuid == person.entry_uuid for p in people):
+            raise NamedOfficialError("named-twice", login)
+        people.append(person)
+    return people

@@ -109,19 +109,21 @@ class DocumentService(DocumentQueries):
         title: str = "",
         number: str = "",
         signer: Person | None = None,
+        signers: Sequence[Person] = (),
         reviewers: Sequence[Person] = (),
         ip: str | None = None,
     ) -> DocumentView:
-        """Keep an official's PDF as a new document: the ``reviewers``' reviews in order, then ``signer``'s
-        signature (the drafter's own by default). :class:`UploadRefusedError` says why a file cannot be signed."""
-        signer = signer or drafter
+        """Keep an official's PDF as a new document: the ``reviewers``' reviews in order, then the ``signers``'
+        signatures (or ``signer``'s; the drafter's own by default). :class:`UploadRefusedError` says why a file
+        cannot be signed."""
+        chosen = list(signers) or [signer or drafter]
         document_id = self.create(
             stream,
             file_name=file_name,
             title=title,
             number=number,
             sender=Sender(drafter.entry_uuid, drafter.full_name, person_unit(drafter), drafter.uid),
-            signers=[signer],
+            signers=chosen,
             reviewers=reviewers,
             ip=ip,
         )
