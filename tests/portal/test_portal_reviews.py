@@ -80,6 +80,8 @@ def test_a_reviewer_approves_and_the_signer_has_it(platform: Platform, officials
     assert preview is not None
     image = khanh.session.get(platform.base_url + preview.group(1).replace("&amp;", "&"), timeout=30)
     assert image.status_code == 200 and image.content.startswith(b"\x89PNG")  # the pages to read, before deciding
+    not_a_signature = khanh.session.get(url + "/sign", timeout=10)
+    assert not_a_signature.status_code == 409  # a reviewer reviews; signing is not their step
     forged = khanh.session.post(url + "/review", data={"decision": "approve"}, timeout=10, allow_redirects=False)
     assert forged.status_code in (400, 403) and "Tờ trình duyệt A" in khanh.session.get(url, timeout=10).text
     assert 'id="review-form"' in khanh.session.get(url, timeout=10).text  # no CSRF token: nothing decided
