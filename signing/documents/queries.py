@@ -70,8 +70,13 @@ class DocumentQueries:
                     .limit(size)
                 )
             )
+            rejected = [d.id for d in items if d.status == DocumentStatus.REJECTED.value]
+            rejecting = select(DocumentStep.document_id, DocumentStep.comment).where(
+                DocumentStep.document_id.in_(rejected), DocumentStep.status == StepStatus.REJECTED.value
+            )
+            rejections = {document_id: comment for document_id, comment in s.execute(rejecting)}
             s.expunge_all()
-        return InboxPage(items, total, page, pages)
+        return InboxPage(items, total, page, pages, rejections)
 
     def history(self, view: DocumentView) -> list[HistoryEntry]:
         """The audit entries about the document, oldest first, with their place in the hash chain."""

@@ -3,7 +3,8 @@ an entry of a document's history."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +43,7 @@ class InboxPage:
     total: int
     page: int
     pages: int
+    rejections: Mapping[str, str] = field(default_factory=dict)  # a rejected item's id → the reviewer's comment
 
 
 @dataclass(frozen=True)

@@ -114,7 +114,9 @@ def test_a_rejection_needs_a_comment_and_the_drafter_sees_it(platform: Platform,
     assert "Bổ sung căn cứ ở mục 2." in history.text and "Rejected" in history.text
     assert 'data-event="signing:document:review"' in history.text
     done = hoa.session.get(platform.base_url + "/documents?box=done", timeout=10)
-    assert "Tờ trình duyệt B" in done.text and "Rejected" in done.text
+    assert re.search(r"Tờ trình duyệt B.*Rejected<br><q[^>]*>Bổ sung căn cứ ở mục 2.</q>", done.text, re.S)
+    sent = hoa.session.get(platform.base_url + "/documents?box=sent", timeout=10)
+    assert "Bổ sung căn cứ ở mục 2." in sent.text  # the comment beside the rejection, in the list itself
     assert "Tờ trình duyệt B" in khanh.session.get(platform.base_url + "/documents?box=done", timeout=10).text
     thao = signed_in(platform, "thao")
     assert "Tờ trình duyệt B" not in thao.session.get(platform.base_url + "/documents", timeout=10).text

@@ -103,6 +103,7 @@ def test_a_rejection_stops_the_document_with_its_comment(platform: Platform, doc
     assert event == "request.rejected" and step is not None and step.comment == "Sửa số liệu ở mục 2."
     # the drafter finds it sent and done; the reviewers who acted, done; nobody has it waiting
     assert doc in ids(documents, an, "sent") and doc in ids(documents, an, "done")
+    assert documents.inbox(an, "sent").rejections[doc] == "Sửa số liệu ở mục 2."  # beside it in the list
     assert doc in ids(documents, cuong, "done") and doc in ids(documents, binh, "done")
     assert all(doc not in ids(documents, who, "awaiting") for who in (an, binh, cuong))
     with pytest.raises(StepNotActiveError):
