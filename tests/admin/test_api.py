@@ -348,6 +348,7 @@ def test_every_console_route_refuses_a_caller_without_rights_over_the_target(
     Hà Nội (a Hà Nội login, Hà Nội's grant, ?unit=HNI, ?subject=toanvd, a form naming HNI: 404, or 403 for powers
     they hold nowhere): each route of /admin, whatever a later session adds, and nothing changes."""
     hanoi_grant = next(g.id for g in admin_platform.service.delegation.grants(OPERATOR) if g.login == "hieunm")
+    serial = hanoi_certificate(admin_platform)
     if caller is None:
         browser = Browser(admin_platform.base_url)
         login_page = browser.go(admin_platform.base_url + "/admin/").page  # the provider's login page
@@ -363,11 +364,15 @@ def test_every_console_route_refuses_a_caller_without_rights_over_the_target(
             continue
         path = re.sub(
             r"<(?:[^:>]+:)?([^>]+)>",
-            lambda m: {**HANOI_CONSOLE, "grant_id": str(hanoi_grant)}.get(m.group(1), "1"),
+            lambda m: {**HANOI_CONSOLE, "grant_id": str(hanoi_grant), "serial": serial}.get(m.group(1), "1"),
             rule,
         )
         params = {"unit": "HNI", "subject": "toanvd"} if method == "GET" else None
-        data = {"csrf_token": csrf, "login": "toanvd", "role": "auditor", "unit": "HNI"} if method == "POST" else None
+        data = (
+            {"csrf_token": csrf, "login": "toanvd", "role": "auditor", "unit": "HNI", "reason": "key-compromise"}
+            if method == "POST"
+            else None
+        )
         response = browser.session.request(
             method, admin_platform.base_url + path, params=params, data=data, allow_redirects=False, timeout=30
         )
@@ -389,6 +394,7 @@ def test_every_console_route_refuses_a_caller_without_rights_over_the_target(
     assert any(g.id == hanoi_grant for g in admin_platform.service.delegation.grants(OPERATOR))
     assert admin_platform.ldap.get_unit("HNI-VP").name == "Văn phòng Thành ủy Hà Nội"
     assert "ky-so-hni" in admin_platform.ldap.get_person("toanvd").groups
+    assert signing_service(admin_platform.instance).ca.get(serial).status == "valid"
 
 
 def _csrf_of(browser: Browser, platform: AdminPlatform) -> str:
