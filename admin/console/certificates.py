@@ -15,8 +15,10 @@ from werkzeug.wrappers import Response
 
 from admin.certificates import EXPIRY_WARNING_DAYS
 from admin.console.pages import actor, bp, page, state
+from admin.errors import ConflictError
 from admin.models import AdminAction
 from signing.errors import SigningError
+from signing.models import CertificateStatus
 from signing.pki import REVOCATION_REASONS
 
 __all__ = ["reason_names"]
@@ -62,6 +64,8 @@ def revoke_certificate(serial: str) -> Response | tuple[str, int]:
     cert = certificates.find(actor(), serial, AdminAction.CERTIFICATES_MANAGE)
     login = cert.subject_uid or ""
     if request.method == "GET":
+        if cert.status == CertificateStatus.REVOKED:
+            raise ConflictError(f"certificate {cert.serial} is already revoked ({cert.revocation_reason})")
         person = certificates.officials.reachable(actor(), AdminAction.CERTIFICATES_MANAGE, login)
         return page("console/confirm_revoke_certificate.html", cert=cert, person=person, reasons=reason_names())
     revoked = certificates.revoke(actor(), serial, request.form.get("reason", ""))

@@ -57,6 +57,7 @@ def test_an_officer_issues_and_revokes_from_the_officials_page(
     answer = _ocsp_status(admin_platform, x509.load_der_x509_certificate(cert.der))
     assert answer.certificate_status == ocsp.OCSPCertStatus.REVOKED
     assert answer.revocation_reason == x509.ReasonFlags.affiliation_changed
+    assert browser.session.get(f"{base}/admin/certificates/{serial}/revoke", timeout=10).status_code == 409
 
     # a bad reason posted by hand is refused with a clear page and changes nothing on a valid certificate
     again = browser.go(base + f"/admin/officials/{uid}", method="GET").page
