@@ -51,7 +51,8 @@ class AdminAction(enum.StrEnum):
     GROUPS_READ = "groups:read"
     GROUPS_MANAGE = "groups:manage"  # create and delete groups, add and remove members
     AUDIT_READ = "audit:read"
-    CERTIFICATES_MANAGE = "certificates:manage"
+    CERTIFICATES_READ = "certificates:read"  # officials' signing certificates; the CA's status on the root
+    CERTIFICATES_MANAGE = "certificates:manage"  # issue and revoke officials' signing certificates
     CLIENTS_MANAGE = "clients:manage"
     GRANTS_MANAGE = "grants:manage"  # give or take away roles (only roles whose every action one holds there)
 
@@ -74,9 +75,10 @@ ROLE_ACTIONS: dict[AdminRole, frozenset[AdminAction]] = {
         AdminAction.OFFICIALS_SECURITY,
         AdminAction.AUDIT_READ,
         AdminAction.GRANTS_MANAGE,
+        AdminAction.CERTIFICATES_READ,
     },
-    AdminRole.AUDITOR: _READ | {AdminAction.AUDIT_READ},
-    AdminRole.CERTIFICATE_OFFICER: _READ | {AdminAction.CERTIFICATES_MANAGE},
+    AdminRole.AUDITOR: _READ | {AdminAction.AUDIT_READ, AdminAction.CERTIFICATES_READ},
+    AdminRole.CERTIFICATE_OFFICER: _READ | {AdminAction.CERTIFICATES_READ, AdminAction.CERTIFICATES_MANAGE},
     AdminRole.CLIENT_MANAGER: frozenset({AdminAction.CLIENTS_MANAGE}),
     AdminRole.PROVISIONER: _READ | (_WRITE - {AdminAction.UNITS_WRITE}),
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from admin.openapi_certificates import CERTIFICATE_PATHS, CERTIFICATE_SCHEMAS
 from admin.openapi_schemas import WRITE_SCHEMAS
 
 __all__ = ["OPENAPI"]
@@ -297,6 +298,7 @@ OPENAPI: dict[str, Any] = {
             }
         },
         **_WRITE_PATHS,
+        **CERTIFICATE_PATHS,
     },
     "components": {
         "securitySchemes": {
@@ -342,6 +344,7 @@ OPENAPI: dict[str, Any] = {
                 "required": ["items", "next_cursor"],
             },
             **WRITE_SCHEMAS,
+            **CERTIFICATE_SCHEMAS,
         },
     },
 }

@@ -3,8 +3,10 @@
 It puts together :class:`~admin.delegation.Delegation` (grants and the authorisation check),
 :class:`~admin.officials.Officials`, :class:`~admin.units.Units`, :class:`~admin.groups.Groups`,
 :class:`~admin.security.OfficialSecurity` (sessions, second factors, security events), :class:`~admin.audit.AuditSearch`
-and :class:`~admin.clients.Clients`, over the directory, the OpenID provider (to end sessions and revoke tokens),
-idp/mfa and the signing service (to revoke certificates). The console, the API, SCIM and the CLI all call it, so a
+and :class:`~admin.clients.Clients`,
+:class:`~admin.certificates.Certificates` (officials' signing certificates, the CA's status), over the directory,
+the OpenID provider (to end sessions and revoke tokens), idp/mfa and the signing service (to issue and revoke
+certificates). The console, the API, SCIM and the CLI all call it, so a
 check made here is made for all of them.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from admin.audit import AuditSearch
+from admin.certificates import Certificates
 from admin.clients import Clients
 from admin.delegation import Actor, Delegation
 from admin.groups import Groups
@@ -23,6 +26,7 @@ from admin.units import Units
 if TYPE_CHECKING:
     from antin.kernel.instance import Instance
     from directory.models import Person
+    from signing.service import SigningService
 
 __all__ = ["SERVICE_KEY", "AdminService", "admin_service"]
 
@@ -39,6 +43,7 @@ class AdminService:
         security: OfficialSecurity,
         audit: AuditSearch,
         clients: Clients,
+        certificates: Certificates,
     ) -> None:
         self.delegation = delegation
         self.officials = officials
@@ -47,6 +52,7 @@ class AdminService:
         self.security = security
         self.audit = audit
         self.clients = clients
+        self.certificates = certificates
 
     def actor(self, subject: str) -> Actor:
         return Actor.administrator(subject)
@@ -128,4 +134,11 @@ def _build(instance: Instance) -> AdminService:
     clients = Clients(lambda: client_registry(instance), delegation, instance.audit)
     units = Units(directory, delegation, instance.audit)
     groups = Groups(directory, delegation, instance.audit)
-    return AdminService(delegation, officials, units, groups, security, audit, clients)
+
+    def signing() -> SigningService:
+        from signing.service import signing_service
+
+        return signing_service(instance)
+
+    certificates = Certificates(officials, delegation, signing, instance.clock.now)
+    return AdminService(delegation, officials, units, groups, security, audit, clients, certificates)

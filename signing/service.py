@@ -13,7 +13,7 @@ import logging
 import os
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property
@@ -116,14 +116,17 @@ class SigningService(SigningComponents):
             raise SignerNotFoundError(uid)
         return person
 
-    def issue_certificate(self, uid: str, *, actor: str = "system") -> CertificateInfo:
+    def issue_certificate(
+        self, uid: str, *, actor: str = "system", details: Mapping[str, Any] | None = None
+    ) -> CertificateInfo:
+        """``details``: more for the audit entry (the admin service adds the certificates valid before and after)."""
         person = self.person(uid)
         cert = self.ca.issue_for_person(person)
         self._audit(
             AuditEvent.PKI_CERTIFICATE_ISSUE,
             actor=actor,
             subject=person.uid,
-            details={"serial": cert.serial, "role": cert.role},
+            details={"serial": cert.serial, "role": cert.role, **(details or {})},
         )
         return cert
 
@@ -157,13 +160,15 @@ class SigningService(SigningComponents):
         self._audit(AuditEvent.TSA_TOKEN_ISSUE, actor=client, subject=None, details={"bytes": len(response)})
         return response
 
-    def revoke(self, serial: str, reason: str, *, actor: str = "system") -> CertificateInfo:
+    def revoke(
+        self, serial: str, reason: str, *, actor: str = "system", details: Mapping[str, Any] | None = None
+    ) -> CertificateInfo:
         cert = self.ca.revoke(serial, reason)
         self._audit(
             AuditEvent.PKI_CERTIFICATE_REVOKE,
             actor=actor,
             subject=cert.subject_uid or cert.unit_code or cert.serial,
-            details={"serial": cert.serial, "reason": reason},
+            details={"serial": cert.serial, "reason": reason, **(details or {})},
         )
         return cert
 

@@ -6,8 +6,8 @@ sent to step up). What an administrator may do is decided by the service, never 
 leave out the buttons of actions the administrator holds nowhere.
 
 ``pages.py`` holds the blueprint, the sign-in and the checks every page makes; ``officials.py``, ``audit.py``,
-``clients.py``, ``grants.py``, ``official_changes.py`` (create, edit, move, unlock, reset the password), ``units.py``
-and ``groups.py`` one page group each.
+``clients.py``, ``grants.py``, ``official_changes.py`` (create, edit, move, unlock, reset the password), ``units.py``,
+``groups.py`` and ``certificates.py`` (officials' signing certificates, the CA's status) one page group each.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ __all__ = ["init_console"]
 
 
 def init_console(app: Flask, instance: Instance) -> None:
-    from admin.console import audit, clients, grants, groups, official_changes, officials, units  # noqa: F401  (their routes join the blueprint)
+    from admin.console import audit, certificates, clients, grants, groups, official_changes, officials, units  # noqa: F401  (their routes join the blueprint)
     from admin.console.pages import register
 
     register(app, instance)

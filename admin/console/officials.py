@@ -7,7 +7,8 @@ from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from admin.console.pages import actor, bp, page, state
+from admin.console.certificates import reason_names
+from admin.console.pages import actor, bp, holds, page, state
 from admin.models import AdminAction
 from admin.officials import person_etag
 from directory.errors import InvalidInputError
@@ -40,6 +41,7 @@ def official(login: str) -> tuple[str, int]:
     person = service.officials.get(actor(), login)
     before = int_arg("before")
     events = service.security.events(actor(), login, before=before, size=state().page_size)
+    certificates = service.certificates.of_official(actor(), login) if holds(AdminAction.CERTIFICATES_READ) else None
     return page(
         "console/official.html",
         person=person,
@@ -49,6 +51,8 @@ def official(login: str) -> tuple[str, int]:
         events=events,
         logins=service.audit.logins_of(events),
         paged=before is not None,
+        certificates=certificates,
+        reason_names=reason_names(),
     )
 
 

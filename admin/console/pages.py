@@ -84,6 +84,7 @@ def page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
         template,
         official=g.get("console_official"),
         held={a.value for a in g.get("console_held", set())},
+        sees_pki=g.get("console_sees_pki", False),
         status=status,
         **labels(),
         **context,
@@ -135,6 +136,10 @@ def _require_administrator() -> Response | tuple[str, int] | None:
     g.console_held = state().service.delegation.actions_held(g.console_actor)
     if not g.console_held:
         raise NotPermittedError("administer")
+    # the CA's status is the platform's: its menu entry only for who reads certificates on the whole directory
+    g.console_sees_pki = ROOT_UNIT in state().service.delegation.units_holding(
+        g.console_actor, AdminAction.CERTIFICATES_READ
+    )
     return None
 
 

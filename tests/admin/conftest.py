@@ -29,6 +29,7 @@ from directory.slapd import ManagedSlapd
 from idp.oidc.clients import ClientSpec
 from idp.oidc.grants import GrantContext
 from idp.oidc.service import OidcProvider, get_provider, replace_directory
+from signing.pki import CertificateAuthority
 from tests.directory.conftest import PASSWORD, config_for, start_slapd
 from tests.idp.oidc_harness import _Late
 from tests.idp.rp import Browser
@@ -57,6 +58,12 @@ class AdminPlatform:
     @property
     def service(self) -> AdminService:
         return admin_service(self.instance)
+
+    def instance_ca(self) -> CertificateAuthority:
+        """The platform's CA (its keys in SoftHSM2), as the signing service holds it."""
+        from signing.service import signing_service
+
+        return signing_service(self.instance).ca
 
     def token(self, login: str, scope: str = "openid admin") -> str:
         """An access token the provider really issues to the console client for ``login``."""

@@ -228,12 +228,22 @@ HANOI_BODY = {
     "name": "Thử",
     "kind": "department",
     "parent": "HNI",
+    "reason": "keyCompromise",
 }
 
 
-def concrete(rule: str) -> str:
-    """A rule with its variables filled in with Hà Nội's (HANOI), "1" for any other."""
-    return re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: HANOI.get(m.group(1), "1"), rule)
+def concrete(rule: str, serial: str = "1") -> str:
+    """A rule with its variables filled in with Hà Nội's (HANOI, ``serial``: a certificate of Hà Nội's official),
+    "1" for any other."""
+    values = {**HANOI, "serial": serial}
+    return re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: values.get(m.group(1), "1"), rule)
+
+
+def hanoi_certificate(platform: AdminPlatform) -> str:
+    """The serial of a valid signing certificate of Hà Nội's official (issued once)."""
+    ca = signing_service(platform.instance).ca
+    valid = ca.certificates(uid=HANOI["login"], valid_only=True)
+    return valid[-1].serial if valid else signing_service(platform.instance).issue_certificate(HANOI["login"]).serial
 
 
 def test_there_are_admin_routes_to_try(admin_platform: AdminPlatform) -> None:
@@ -247,8 +257,9 @@ def test_every_admin_route_refuses_a_caller_without_rights_over_the_target(
     """Anonymous, an official with no grants, and Bắc Ninh's administrator aimed at Hà Nội (a Hà Nội login in the
     path, ?unit=HNI for reads): each route of /api/admin, whatever a later session adds, must refuse them (401,
     403, 404 that reads like "nobody") and change nothing."""
+    serial = hanoi_certificate(admin_platform)
     for method, rule in admin_routes(admin_platform):
-        path = concrete(rule)
+        path = concrete(rule, serial)
         params = {"unit": "HNI"} if method == "GET" else None
         body = None if method == "GET" else HANOI_BODY
         headers = {"If-Match": "*"}  # so that a missing If-Match cannot be the only refusal
@@ -262,6 +273,9 @@ def test_every_admin_route_refuses_a_caller_without_rights_over_the_target(
     assert admin_platform.ldap.get_unit("HNI-VP").name == "Văn phòng Thành ủy Hà Nội"
     with pytest.raises(NotFoundError):
         admin_platform.ldap.get_unit("HNI-THU")
+    assert [
+        c.serial for c in signing_service(admin_platform.instance).ca.certificates(uid="toanvd", valid_only=True)
+    ] == [serial]
 
 
 def test_every_admin_route_is_described_in_the_openapi_document(admin_platform: AdminPlatform) -> None:
@@ -334,6 +348,7 @@ def test_every_console_route_refuses_a_caller_without_rights_over_the_target(
     Hà Nội (a Hà Nội login, Hà Nội's grant, ?unit=HNI, ?subject=toanvd, a form naming HNI: 404, or 403 for powers
     they hold nowhere): each route of /admin, whatever a later session adds, and nothing changes."""
     hanoi_grant = next(g.id for g in admin_platform.service.delegation.grants(OPERATOR) if g.login == "hieunm")
+    serial = hanoi_certificate(admin_platform)
     if caller is None:
         browser = Browser(admin_platform.base_url)
         login_page = browser.go(admin_platform.base_url + "/admin/").page  # the provider's login page
@@ -349,11 +364,15 @@ def test_every_console_route_refuses_a_caller_without_rights_over_the_target(
             continue
         path = re.sub(
             r"<(?:[^:>]+:)?([^>]+)>",
-            lambda m: {**HANOI_CONSOLE, "grant_id": str(hanoi_grant)}.get(m.group(1), "1"),
+            lambda m: {**HANOI_CONSOLE, "grant_id": str(hanoi_grant), "serial": serial}.get(m.group(1), "1"),
             rule,
         )
         params = {"unit": "HNI", "subject": "toanvd"} if method == "GET" else None
-        data = {"csrf_token": csrf, "login": "toanvd", "role": "auditor", "unit": "HNI"} if method == "POST" else None
+        data = (
+            {"csrf_token": csrf, "login": "toanvd", "role": "auditor", "unit": "HNI", "reason": "key-compromise"}
+            if method == "POST"
+            else None
+        )
         response = browser.session.request(
             method, admin_platform.base_url + path, params=params, data=data, allow_redirects=False, timeout=30
         )
@@ -375,6 +394,7 @@ def test_every_console_route_refuses_a_caller_without_rights_over_the_target(
     assert any(g.id == hanoi_grant for g in admin_platform.service.delegation.grants(OPERATOR))
     assert admin_platform.ldap.get_unit("HNI-VP").name == "Văn phòng Thành ủy Hà Nội"
     assert "ky-so-hni" in admin_platform.ldap.get_person("toanvd").groups
+    assert signing_service(admin_platform.instance).ca.get(serial).status == "valid"
 
 
 def _csrf_of(browser: Browser, platform: AdminPlatform) -> str:

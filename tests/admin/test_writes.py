@@ -262,6 +262,7 @@ def service_without_directory(platform: AdminPlatform) -> AdminService:
         rest.security,
         rest.audit,
         rest.clients,
+        rest.certificates,
     )
 
 

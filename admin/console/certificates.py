@@ -1,0 +1,79 @@
+"""Console pages for signing certificates: an official's (on their page: the list, issue, revoke behind a
+confirmation page with an RFC 5280 reason) and the CA's status at ``/admin/pki``.
+
+Every action goes through :class:`~admin.certificates.Certificates`, which checks the delegation (another province's
+official or certificate reads like nobody) and has the signing service audit it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import flash, redirect, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from admin.certificates import EXPIRY_WARNING_DAYS
+from admin.console.pages import actor, bp, page, state
+from admin.errors import ConflictError
+from admin.models import AdminAction
+from signing.errors import SigningError
+from signing.models import CertificateStatus
+from signing.pki import REVOCATION_REASONS
+
+__all__ = ["reason_names"]
+
+log = logging.getLogger(__name__)
+
+
+def reason_names() -> dict[str, str]:
+    """The RFC 5280 revocation reasons an administrator picks from, in the page's language."""
+    names = {
+        "key-compromise": _("key compromised (lost token, PIN disclosed)"),
+        "affiliation-changed": _("affiliation changed (moved to another unit)"),
+        "superseded": _("superseded by a new certificate"),
+        "cessation-of-operation": _("no longer needed (left the post)"),
+        "privilege-withdrawn": _("privilege withdrawn"),
+        "unspecified": _("unspecified"),
+    }
+    return {reason: str(names[reason]) for reason in names if reason in REVOCATION_REASONS}
+
+
+@bp.errorhandler(SigningError)
+def _signing_error(err: SigningError) -> tuple[str, int]:
+    """The token (HSM) or the CA refused: a clear page, the signing service's words beside it."""
+    log.warning("signing error on a console page: %s", err)
+    return page("console/error.html", err.status, code=err.code, detail=str(err))
+
+
+@bp.post("/officials/<login>/certificates")
+def issue_certificate(login: str) -> Response:
+    cert = state().service.certificates.issue(actor(), login)
+    flash(
+        _(
+            "A new signing certificate is issued (serial %(serial)s); the previous one is superseded.",
+            serial=cert.serial,
+        )
+    )
+    return redirect(url_for("console.official", login=login) + "#certificates")
+
+
+@bp.route("/certificates/<serial>/revoke", methods=["GET", "POST"])
+def revoke_certificate(serial: str) -> Response | tuple[str, int]:
+    certificates = state().service.certificates
+    cert = certificates.find(actor(), serial, AdminAction.CERTIFICATES_MANAGE)
+    login = cert.subject_uid or ""
+    if request.method == "GET":
+        if cert.status == CertificateStatus.REVOKED:
+            raise ConflictError(f"certificate {cert.serial} is already revoked ({cert.revocation_reason})")
+        person = certificates.officials.reachable(actor(), AdminAction.CERTIFICATES_MANAGE, login)
+        return page("console/confirm_revoke_certificate.html", cert=cert, person=person, reasons=reason_names())
+    revoked = certificates.revoke(actor(), serial, request.form.get("reason", ""))
+    flash(_("The certificate %(serial)s is revoked: the CRL and OCSP say so at once.", serial=revoked.serial))
+    return redirect(url_for("console.official", login=login) + "#certificates")
+
+
+@bp.get("/pki")
+def pki() -> tuple[str, int]:
+    parts = state().service.certificates.ca_status(actor())
+    return page("console/pki.html", parts=parts, warning_days=EXPIRY_WARNING_DAYS)
