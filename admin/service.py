@@ -2,10 +2,11 @@
 
 It puts together :class:`~admin.delegation.Delegation` (grants and the authorisation check),
 :class:`~admin.officials.Officials`, :class:`~admin.units.Units`, :class:`~admin.groups.Groups`,
-:class:`~admin.security.OfficialSecurity` (sessions, second factors, security events), :class:`~admin.audit.AuditSearch`
-and :class:`~admin.clients.Clients`, over the directory, the OpenID provider (to end sessions and revoke tokens),
-idp/mfa and the signing service (to revoke certificates). The console, the API, SCIM and the CLI all call it, so a
-check made here is made for all of them.
+:class:`~admin.security.OfficialSecurity` (sessions, second factors, security events),
+:class:`~admin.audit.AuditSearch`, :class:`~admin.clients.Clients` and :class:`~admin.imports.Imports` (bulk CSV
+import), over the directory, the OpenID provider (to end sessions and revoke tokens), idp/mfa and the signing
+service (to revoke certificates). The console, the API, SCIM and the CLI all call it, so a check made here is made
+for all of them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from admin.audit import AuditSearch
 from admin.clients import Clients
 from admin.delegation import Actor, Delegation
 from admin.groups import Groups
+from admin.imports import Imports
 from admin.officials import Officials
 from admin.security import FactorSummary, OfficialSecurity, SessionSummary
 from admin.units import Units
@@ -39,6 +41,7 @@ class AdminService:
         security: OfficialSecurity,
         audit: AuditSearch,
         clients: Clients,
+        imports: Imports,
     ) -> None:
         self.delegation = delegation
         self.officials = officials
@@ -47,6 +50,7 @@ class AdminService:
         self.security = security
         self.audit = audit
         self.clients = clients
+        self.imports = imports
 
     def actor(self, subject: str) -> Actor:
         return Actor.administrator(subject)
@@ -128,4 +132,5 @@ def _build(instance: Instance) -> AdminService:
     clients = Clients(lambda: client_registry(instance), delegation, instance.audit)
     units = Units(directory, delegation, instance.audit)
     groups = Groups(directory, delegation, instance.audit)
-    return AdminService(delegation, officials, units, groups, security, audit, clients)
+    imports = Imports(directory, delegation, instance.audit, end_access)
+    return AdminService(delegation, officials, units, groups, security, audit, clients, imports)

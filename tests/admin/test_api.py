@@ -236,6 +236,33 @@ def concrete(rule: str) -> str:
     return re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: HANOI.get(m.group(1), "1"), rule)
 
 
+# routes that take a CSV file of officials: aimed at Hà Nội, Bắc Ninh's administrator gets every row refused
+CSV_ROUTES = {"/api/admin/imports"}
+HANOI_CSV = "uid,name,unit\ntoanvd,Thử Nghiệm,HNI-VP\nthunghiemhn,Thử Nghiệm,HNI\nthunghiembn,Thử Nghiệm,BNH-VP\n"
+
+
+def refused_rows(platform: AdminPlatform, caller: str | None, path: str) -> None:
+    """A real run of a CSV moving Hà Nội's official, creating one in Hà Nội, and one in Bắc Ninh moving nobody."""
+    headers = {"Content-Type": "text/csv"}
+    response = platform.call(
+        "POST", path, caller, params={"dry_run": "false"}, data=HANOI_CSV.encode(), headers=headers
+    )
+    if caller is not None and caller != "huongdt":
+        assert response.status_code == 200, response.text
+        report = response.json()
+        assert report["status"] == "nothing-applied" and report["applied"] == 0
+        refused = {r["login"]: r["reason"] for r in report["rows"] if r["action"] == "refused"}
+        assert refused == {
+            "toanvd": "unit HNI-VP is outside your reach",
+            "thunghiemhn": "unit HNI is outside your reach",
+        }
+        return
+    assert response.status_code == (401 if caller is None else 403), response.text
+    assert response.headers["Content-Type"] == PROBLEM
+    with pytest.raises(NotFoundError):
+        platform.ldap.get_person("thunghiembn")
+
+
 def test_there_are_admin_routes_to_try(admin_platform: AdminPlatform) -> None:
     assert len(admin_routes(admin_platform)) >= 17
 
@@ -249,6 +276,9 @@ def test_every_admin_route_refuses_a_caller_without_rights_over_the_target(
     403, 404 that reads like "nobody") and change nothing."""
     for method, rule in admin_routes(admin_platform):
         path = concrete(rule)
+        if rule in CSV_ROUTES:
+            refused_rows(admin_platform, caller, path)
+            continue
         params = {"unit": "HNI"} if method == "GET" else None
         body = None if method == "GET" else HANOI_BODY
         headers = {"If-Match": "*"}  # so that a missing If-Match cannot be the only refusal
@@ -262,6 +292,9 @@ def test_every_admin_route_refuses_a_caller_without_rights_over_the_target(
     assert admin_platform.ldap.get_unit("HNI-VP").name == "Văn phòng Thành ủy Hà Nội"
     with pytest.raises(NotFoundError):
         admin_platform.ldap.get_unit("HNI-THU")
+    for nobody in ("thunghiemhn", "thunghiembn"):
+        with pytest.raises(NotFoundError):
+            admin_platform.ldap.get_person(nobody)
 
 
 def test_every_admin_route_is_described_in_the_openapi_document(admin_platform: AdminPlatform) -> None:
