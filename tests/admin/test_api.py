@@ -342,7 +342,9 @@ CONSOLE_PUBLIC = {
 # at Hà Nội, every other route must refuse them: 404, or 403 for the powers held only on the whole directory
 # a path's variables aimed at Hà Nội: an official, a unit, a group of Hà Nội's
 HANOI_CONSOLE = {"login": "toanvd", "code": "HNI-VP", "name": "ky-so-hni"}
-CONSOLE_UNTARGETED = {("GET", "/admin/"), ("GET", "/admin/grants")}
+CONSOLE_UNTARGETED = {("GET", "/admin/"), ("GET", "/admin/grants"), ("GET", "/admin/import")}
+# routes that take a CSV file: Bắc Ninh's administrator uploads one aimed at Hà Nội and gets every row refused
+CONSOLE_CSV = {("POST", "/admin/import")}
 
 
 def console_routes(platform: AdminPlatform) -> list[tuple[str, str]]:
@@ -387,9 +389,27 @@ def test_every_console_route_refuses_a_caller_without_rights_over_the_target(
         )
         params = {"unit": "HNI", "subject": "toanvd"} if method == "GET" else None
         data = {"csrf_token": csrf, "login": "toanvd", "role": "auditor", "unit": "HNI"} if method == "POST" else None
+        files = {"file": ("ha-noi.csv", HANOI_CSV.encode(), "text/csv")} if (method, rule) in CONSOLE_CSV else None
         response = browser.session.request(
-            method, admin_platform.base_url + path, params=params, data=data, allow_redirects=False, timeout=30
+            method,
+            admin_platform.base_url + path,
+            params=params,
+            data=data,
+            files=files,
+            allow_redirects=False,
+            timeout=30,
         )
+        if caller == "tuanbv" and (method, rule) in CONSOLE_CSV:
+            assert response.status_code == 302, where_of(caller, method, rule, response)
+            preview = browser.session.get(admin_platform.base_url + response.headers["Location"], timeout=30)
+            assert preview.status_code == 200 and 'id="import-form"' in preview.text
+            actions = re.findall(r'data-action="([a-z]+)"', preview.text)
+            assert actions == ["refused", "refused", "create"], actions  # the Bắc Ninh row waits for the others
+            form = forms_of(preview.text)["import-form"]
+            unticked = {k: v for k, v in form["inputs"].items() if k != "skip_refused"}
+            done = browser.session.post(admin_platform.base_url + form["action"], data=unticked, timeout=30)
+            assert done.status_code == 200 and 'data-status="nothing-applied"' in done.text
+            continue
         where = (caller, method, rule, response.status_code)
         assert "Traceback" not in response.text, where
         if caller is None:
@@ -408,6 +428,13 @@ def test_every_console_route_refuses_a_caller_without_rights_over_the_target(
     assert any(g.id == hanoi_grant for g in admin_platform.service.delegation.grants(OPERATOR))
     assert admin_platform.ldap.get_unit("HNI-VP").name == "Văn phòng Thành ủy Hà Nội"
     assert "ky-so-hni" in admin_platform.ldap.get_person("toanvd").groups
+    for nobody in ("thunghiemhn", "thunghiembn"):
+        with pytest.raises(NotFoundError):
+            admin_platform.ldap.get_person(nobody)
+
+
+def where_of(caller: str | None, method: str, rule: str, response: requests.Response) -> tuple[object, ...]:
+    return (caller, method, rule, response.status_code, response.text[:500])
 
 
 def _csrf_of(browser: Browser, platform: AdminPlatform) -> str:
