@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
 
 import pytest
@@ -11,14 +13,25 @@ from admin.imports import MAX_IMPORT_BYTES, BadImportFileError, ImportTooLargeEr
 from antin.kernel.audit import AuditEvent
 from directory.errors import NotFoundError
 from directory.models import AccountStatus
+from idp.oidc import resource_server_checks
 from tests.admin.conftest import AdminPlatform
 from tests.admin.test_api import PROBLEM
+from tests.directory.conftest import PASSWORD
+from tests.idp.rp import Browser, RelyingParty
 
 HEADER = "uid,name,unit,mail,employee_number,position,phone,party_card,status\n"
 
 
 def actor_of(platform: AdminPlatform, login: str) -> Actor:
     return platform.service.actor(platform.ldap.get_person(login).entry_uuid)
+
+
+@pytest.fixture
+def commune(admin_platform: AdminPlatform, unique: Callable[[str], str]) -> str:
+    """A commune of Bắc Ninh of the test's own: other tests count the demo units' officials."""
+    code = unique("BNH-NK").upper()
+    admin_platform.ldap.create_unit(code, "Đảng ủy xã Nhân Khang", "commune-committee", "BNH")
+    return code
 
 
 def exists(platform: AdminPlatform, uid: str) -> bool:
@@ -53,13 +66,13 @@ def test_a_dry_run_reports_each_row_and_writes_nothing(
 
 
 def test_apply_creates_and_changes_and_the_report_matches(
-    admin_platform: AdminPlatform, unique: Callable[[str], str]
+    admin_platform: AdminPlatform, unique: Callable[[str], str], commune: str
 ) -> None:
     moved = admin_platform.new_official("BNH-VP", unique, full_name="Phạm Văn Đức")
     new = unique("nv")
     csv = (
-        HEADER + f"{new},Trần Văn Nam,BNH-PHATTICH,{new}@bacninh.example,,,,,\n"
-        f"{moved},Phạm Văn Đức,BNH-PHATTICH,,,,,,suspended\n"
+        HEADER + f"{new},Trần Văn Nam,{commune},{new}@bacninh.example,,,,,\n"
+        f"{moved},Phạm Văn Đức,{commune},,,,,,suspended\n"
     ).encode()
     tuanbv = actor_of(admin_platform, "tuanbv")
     report = admin_platform.service.imports.apply(tuanbv, csv)
@@ -70,9 +83,9 @@ def test_apply_creates_and_changes_and_the_report_matches(
     ]
     assert set(report.rows[1].fields) == {"unit", "status"}
     created = admin_platform.ldap.get_person(new)
-    assert created.full_name == "Trần Văn Nam" and created.unit is not None and created.unit.code == "BNH-PHATTICH"
+    assert created.full_name == "Trần Văn Nam" and created.unit is not None and created.unit.code == commune
     changed = admin_platform.ldap.get_person(moved)
-    assert changed.unit is not None and changed.unit.code == "BNH-PHATTICH"
+    assert changed.unit is not None and changed.unit.code == commune
     assert changed.status is AccountStatus.SUSPENDED
     entry = sorted(
         admin_platform.instance.audit.entries(event=AuditEvent.DIRECTORY_IMPORT, actor=tuanbv.name),
@@ -155,3 +168,21 @@ def test_the_api_answers_a_bad_file_with_a_problem(
         "POST", "/api/admin/imports?dry_run=maybe", "tuanbv", headers={"Content-Type": "text/csv"}, data=HEADER.encode()
     )
     assert bad_flag.status_code == 400
+
+
+def test_a_row_that_suspends_an_official_ends_their_sessions_and_tokens_at_once(
+    admin_platform: AdminPlatform, unique: Callable[[str], str], commune: str
+) -> None:
+    uid = admin_platform.new_official(commune, unique, full_name="Trần Thị Bích")
+    rp = RelyingParty.register(admin_platform)  # type: ignore[arg-type]
+    browser = Browser(admin_platform.issuer)
+    tokens = rp.code_flow(browser, username=uid, password=PASSWORD)
+    jti = json.loads(base64.urlsafe_b64decode(tokens["access_token"].split(".")[1] + "==").decode())["jti"]
+    checks = resource_server_checks(admin_platform.instance)
+    assert not checks.access_token_revoked(jti)
+    csv = (HEADER + f"{uid},Trần Thị Bích,{commune},,,,,,suspended\n").encode()
+    report = admin_platform.service.imports.apply(actor_of(admin_platform, "tuanbv"), csv)
+    assert [(r.action, r.fields, r.outcome) for r in report.rows] == [("change", ("status",), "applied")]
+    assert admin_platform.ldap.get_person(uid).status is AccountStatus.SUSPENDED
+    assert checks.access_token_revoked(jti)
+    assert rp.authorize(browser, prompt="none").params["error"] == "login_required"
