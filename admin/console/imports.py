@@ -24,9 +24,10 @@ from flask import abort, current_app, redirect, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from admin.console.pages import actor, bp, page, page_of, state
-from admin.errors import AdminError
+from admin.console.pages import actor, bp, holds, page, page_of, state
+from admin.errors import AdminError, NotPermittedError
 from admin.imports import MAX_IMPORT_BYTES, ImportReport, Imports
+from admin.models import AdminAction
 
 __all__: list[str] = []
 
@@ -71,6 +72,8 @@ def _save(stem: Path, report: ImportReport, name: str) -> None:
 
 @bp.get("/import")
 def import_form() -> tuple[str, int]:
+    if not holds(AdminAction.OFFICIALS_WRITE):  # an auditor, say: the service would refuse the upload anyway
+        raise NotPermittedError(AdminAction.OFFICIALS_WRITE.value)
     return page("console/import_upload.html", limit=MAX_IMPORT_BYTES // (1024 * 1024))
 
 

@@ -107,6 +107,37 @@ def test_a_bad_file_gets_a_clear_page_and_nothing_is_kept(admin_platform: AdminP
         assert "Traceback" not in answer.text
 
 
+def test_an_upload_without_the_csrf_token_or_by_an_auditor_is_refused(
+    admin_platform: AdminPlatform, unique: Callable[[str], str]
+) -> None:
+    browser, _ = console_browser(admin_platform, "tuanbv")
+    uid = unique("csrf")
+    body = (HEADER + f"{uid},Nguyễn Văn Bình,BNH-VP,\n").encode()
+    forged = browser.session.post(
+        admin_platform.base_url + "/admin/import", files={"file": ("x.csv", body, "text/csv")}, timeout=30
+    )
+    assert forged.status_code in (400, 403) and "import-rows" not in forged.text
+    auditor, home = console_browser(admin_platform, "yenht")
+    assert 'id="menu-import"' not in home.text
+    assert auditor.session.get(admin_platform.base_url + "/admin/import", timeout=30).status_code == 403
+    assert upload_status(admin_platform, auditor, body) == 403
+    assert not exists(admin_platform, uid)
+
+
+def upload_status(platform: AdminPlatform, browser: Browser, body: bytes) -> int:
+    """An upload with the CSRF token of another console page (the auditor has no upload form)."""
+    page = browser.go(platform.base_url + "/account").page
+    assert page is not None
+    csrf = next(f["inputs"]["csrf_token"] for f in forms_of(page.text).values() if "csrf_token" in f["inputs"])
+    answer = browser.session.post(
+        platform.base_url + "/admin/import",
+        data={"csrf_token": csrf},
+        files={"file": ("x.csv", body, "text/csv")},
+        timeout=30,
+    )
+    return answer.status_code
+
+
 def test_the_import_pages_speak_vietnamese_first(admin_platform: AdminPlatform) -> None:
     browser, _ = console_browser(admin_platform, "tuanbv")
     page = browser.go(admin_platform.base_url + "/admin/import").page
