@@ -80,6 +80,42 @@ _ONE_GROUP = {
     **_REFUSALS,
 }
 _WRITE_PATHS: dict[str, Any] = {
+    "/api/admin/imports": {
+        "post": _operation(
+            "Import officials from a CSV file (the directory's import), a dry run by default",
+            "adminImportOfficials",
+            {
+                "200": _json("AdminImportReport", "Each row: create, change, unchanged or refused (and why)."),
+                "400": _problem("Not a UTF-8 CSV file, a wrong header, an empty file, or not sent as text/csv."),
+                "413": _problem("The file is over 2 MiB."),
+                **_REFUSALS,
+            },
+            parameters=[
+                {
+                    "name": "dry_run",
+                    "in": "query",
+                    "schema": {"type": "boolean", "default": True},
+                    "description": "true: report what each row would do, write nothing; false: import.",
+                },
+                {
+                    "name": "skip_refused",
+                    "in": "query",
+                    "schema": {"type": "boolean", "default": False},
+                    "description": "With dry_run=false: import the other rows when some are refused (otherwise "
+                    "nothing is written).",
+                },
+            ],
+            requestBody={
+                "required": True,
+                "content": {
+                    "text/csv": {
+                        "schema": {"type": "string"},
+                        "example": "uid,name,unit,mail\nnguyenvana,Nguyễn Văn A,BNH-VP,a@bacninh.dcs.vn\n",
+                    }
+                },
+            },
+        )
+    },
     "/api/admin/officials/{login}/move": {
         "post": _operation(
             "Move an official to another unit (both within the caller's units)",

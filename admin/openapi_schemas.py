@@ -110,4 +110,35 @@ WRITE_SCHEMAS: dict[str, Any] = {
         "description": "An official (login) or a group to nest (group): one of the two.",
         "properties": {"login": _STRING, "group": _STRING},
     },
+    "AdminImportReport": {
+        "type": "object",
+        "properties": {
+            "dry_run": {"type": "boolean"},
+            "status": {
+                "enum": ["dry-run", "applied", "nothing-applied", "stopped"],
+                "description": "nothing-applied: some rows were refused (fix them, or skip_refused=true); stopped: "
+                "the directory refused a row midway (error says why; import the same file again to resume).",
+            },
+            "error": {"type": ["string", "null"]},
+            "create": {"type": "integer"},
+            "change": {"type": "integer"},
+            "unchanged": {"type": "integer"},
+            "refused": {"type": "integer"},
+            "applied": {"type": "integer"},
+            "rows": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "line": {"type": "integer"},
+                        "login": _STRING,
+                        "action": {"enum": ["create", "change", "unchanged", "refused"]},
+                        "fields": {"type": "array", "items": _STRING, "description": "What a change changes."},
+                        "reason": {"type": "string", "description": "Why the row is refused or failed."},
+                        "outcome": {"enum": ["planned", "applied", "failed", "not-applied", "refused", "unchanged"]},
+                    },
+                },
+            },
+        },
+    },
 }

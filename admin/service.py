@@ -2,12 +2,12 @@
 
 It puts together :class:`~admin.delegation.Delegation` (grants and the authorisation check),
 :class:`~admin.officials.Officials`, :class:`~admin.units.Units`, :class:`~admin.groups.Groups`,
-:class:`~admin.security.OfficialSecurity` (sessions, second factors, security events), :class:`~admin.audit.AuditSearch`
-and :class:`~admin.clients.Clients`,
-:class:`~admin.certificates.Certificates` (officials' signing certificates, the CA's status), over the directory,
-the OpenID provider (to end sessions and revoke tokens), idp/mfa and the signing service (to issue and revoke
-certificates). The console, the API, SCIM and the CLI all call it, so a
-check made here is made for all of them.
+:class:`~admin.security.OfficialSecurity` (sessions, second factors, security events),
+:class:`~admin.audit.AuditSearch`, :class:`~admin.clients.Clients`, :class:`~admin.certificates.Certificates`
+(officials' signing certificates, the CA's status) and :class:`~admin.imports.Imports` (bulk CSV import), over the
+directory, the OpenID provider (to end sessions and revoke tokens), idp/mfa and the signing service (to issue and
+revoke certificates). The console, the API, SCIM and the CLI all call it, so a check made here is made for all of
+them.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from admin.certificates import Certificates
 from admin.clients import Clients
 from admin.delegation import Actor, Delegation
 from admin.groups import Groups
+from admin.imports import Imports
 from admin.officials import Officials
 from admin.security import FactorSummary, OfficialSecurity, SessionSummary
 from admin.units import Units
@@ -44,6 +45,7 @@ class AdminService:
         audit: AuditSearch,
         clients: Clients,
         certificates: Certificates,
+        imports: Imports,
     ) -> None:
         self.delegation = delegation
         self.officials = officials
@@ -53,6 +55,7 @@ class AdminService:
         self.audit = audit
         self.clients = clients
         self.certificates = certificates
+        self.imports = imports
 
     def actor(self, subject: str) -> Actor:
         return Actor.administrator(subject)
@@ -141,4 +144,5 @@ def _build(instance: Instance) -> AdminService:
         return signing_service(instance)
 
     certificates = Certificates(officials, delegation, signing, instance.clock.now)
-    return AdminService(delegation, officials, units, groups, security, audit, clients, certificates)
+    imports = Imports(directory, delegation, instance.audit, end_access)
+    return AdminService(delegation, officials, units, groups, security, audit, clients, certificates, imports)

@@ -70,6 +70,7 @@ def _admin_error(err: AdminError) -> Response:
         404: "Not Found",
         409: "Conflict",
         412: "Precondition Failed",
+        413: "Content Too Large",
         428: "Precondition Required",
     }
     headers = {"ETag": err.current} if isinstance(err, PreconditionFailedError) else None
@@ -266,3 +267,30 @@ def disable_official(login: str) -> Response:
 @bp.post("/officials/<login>/enable")
 def enable_official(login: str) -> Response:
     return _official(state().service.officials.enable(actor(), login, if_match=if_match()))
+
+
+@bp.post("/imports")
+def import_officials() -> Response:
+    """A CSV of officials (text/csv): ``dry_run=true`` (the default) reports each row, ``false`` imports."""
+    from admin.imports import MAX_IMPORT_BYTES, BadImportFileError, ImportTooLargeError
+
+    dry_run = _bool_arg("dry_run", default=True)
+    skip_refused = _bool_arg("skip_refused", default=False)
+    mimetype = request.mimetype
+    if mimetype not in ("text/csv", "application/csv", "text/plain"):
+        raise BadImportFileError(f"send the file as text/csv, not {mimetype or 'no content type'}")
+    if request.content_length is not None and request.content_length > MAX_IMPORT_BYTES:
+        raise ImportTooLargeError(f"the file is over {MAX_IMPORT_BYTES // (1024 * 1024)} MiB: split it")
+    body = request.stream.read(MAX_IMPORT_BYTES + 1)
+    imports = state().service.imports
+    report = imports.preview(actor(), body) if dry_run else imports.apply(actor(), body, skip_refused=skip_refused)
+    return jsonify(report.as_json())
+
+
+def _bool_arg(name: str, *, default: bool) -> bool:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if raw.lower() not in ("true", "false"):
+        raise InvalidInputError(name, "must be true or false")
+    return raw.lower() == "true"

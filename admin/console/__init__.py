@@ -23,7 +23,7 @@ __all__ = ["init_console"]
 
 
 def init_console(app: Flask, instance: Instance) -> None:
-    from admin.console import audit, certificates, clients, grants, groups, official_changes, officials, units  # noqa: F401  (their routes join the blueprint)
+    from admin.console import audit, certificates, clients, grants, groups, imports, official_changes, officials, units  # noqa: F401  (their routes join the blueprint)
     from admin.console.pages import register
 
     register(app, instance)

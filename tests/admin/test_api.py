@@ -246,6 +246,33 @@ def hanoi_certificate(platform: AdminPlatform) -> str:
     return valid[-1].serial if valid else signing_service(platform.instance).issue_certificate(HANOI["login"]).serial
 
 
+# routes that take a CSV file of officials: aimed at Hà Nội, Bắc Ninh's administrator gets every row refused
+CSV_ROUTES = {"/api/admin/imports"}
+HANOI_CSV = "uid,name,unit\ntoanvd,Thử Nghiệm,HNI-VP\nthunghiemhn,Thử Nghiệm,HNI\nthunghiembn,Thử Nghiệm,BNH-VP\n"
+
+
+def refused_rows(platform: AdminPlatform, caller: str | None, path: str) -> None:
+    """A real run of a CSV moving Hà Nội's official, creating one in Hà Nội, and one in Bắc Ninh moving nobody."""
+    headers = {"Content-Type": "text/csv"}
+    response = platform.call(
+        "POST", path, caller, params={"dry_run": "false"}, data=HANOI_CSV.encode(), headers=headers
+    )
+    if caller is not None and caller != "huongdt":
+        assert response.status_code == 200, response.text
+        report = response.json()
+        assert report["status"] == "nothing-applied" and report["applied"] == 0
+        refused = {r["login"]: r["reason"] for r in report["rows"] if r["action"] == "refused"}
+        assert refused == {
+            "toanvd": "unit HNI-VP is outside your reach",
+            "thunghiemhn": "unit HNI is outside your reach",
+        }
+        return
+    assert response.status_code == (401 if caller is None else 403), response.text
+    assert response.headers["Content-Type"] == PROBLEM
+    with pytest.raises(NotFoundError):
+        platform.ldap.get_person("thunghiembn")
+
+
 def test_there_are_admin_routes_to_try(admin_platform: AdminPlatform) -> None:
     assert len(admin_routes(admin_platform)) >= 17
 
@@ -260,6 +287,9 @@ def test_every_admin_route_refuses_a_caller_without_rights_over_the_target(
     serial = hanoi_certificate(admin_platform)
     for method, rule in admin_routes(admin_platform):
         path = concrete(rule, serial)
+        if rule in CSV_ROUTES:
+            refused_rows(admin_platform, caller, path)
+            continue
         params = {"unit": "HNI"} if method == "GET" else None
         body = None if method == "GET" else HANOI_BODY
         headers = {"If-Match": "*"}  # so that a missing If-Match cannot be the only refusal
@@ -276,6 +306,9 @@ def test_every_admin_route_refuses_a_caller_without_rights_over_the_target(
     assert [
         c.serial for c in signing_service(admin_platform.instance).ca.certificates(uid="toanvd", valid_only=True)
     ] == [serial]
+    for nobody in ("thunghiemhn", "thunghiembn"):
+        with pytest.raises(NotFoundError):
+            admin_platform.ldap.get_person(nobody)
 
 
 def test_every_admin_route_is_described_in_the_openapi_document(admin_platform: AdminPlatform) -> None:
@@ -323,7 +356,9 @@ CONSOLE_PUBLIC = {
 # at Hà Nội, every other route must refuse them: 404, or 403 for the powers held only on the whole directory
 # a path's variables aimed at Hà Nội: an official, a unit, a group of Hà Nội's
 HANOI_CONSOLE = {"login": "toanvd", "code": "HNI-VP", "name": "ky-so-hni"}
-CONSOLE_UNTARGETED = {("GET", "/admin/"), ("GET", "/admin/grants")}
+CONSOLE_UNTARGETED = {("GET", "/admin/"), ("GET", "/admin/grants"), ("GET", "/admin/import")}
+# routes that take a CSV file: Bắc Ninh's administrator uploads one aimed at Hà Nội and gets every row refused
+CONSOLE_CSV = {("POST", "/admin/import")}
 
 
 def console_routes(platform: AdminPlatform) -> list[tuple[str, str]]:
@@ -373,9 +408,27 @@ def test_every_console_route_refuses_a_caller_without_rights_over_the_target(
             if method == "POST"
             else None
         )
+        files = {"file": ("ha-noi.csv", HANOI_CSV.encode(), "text/csv")} if (method, rule) in CONSOLE_CSV else None
         response = browser.session.request(
-            method, admin_platform.base_url + path, params=params, data=data, allow_redirects=False, timeout=30
+            method,
+            admin_platform.base_url + path,
+            params=params,
+            data=data,
+            files=files,
+            allow_redirects=False,
+            timeout=30,
         )
+        if caller == "tuanbv" and (method, rule) in CONSOLE_CSV:
+            assert response.status_code == 302, where_of(caller, method, rule, response)
+            preview = browser.session.get(admin_platform.base_url + response.headers["Location"], timeout=30)
+            assert preview.status_code == 200 and 'id="import-form"' in preview.text
+            actions = re.findall(r'data-action="([a-z]+)"', preview.text)
+            assert actions == ["refused", "refused", "create"], actions  # the Bắc Ninh row waits for the others
+            form = forms_of(preview.text)["import-form"]
+            unticked = {k: v for k, v in form["inputs"].items() if k != "skip_refused"}
+            done = browser.session.post(admin_platform.base_url + form["action"], data=unticked, timeout=30)
+            assert done.status_code == 200 and 'data-status="nothing-applied"' in done.text
+            continue
         where = (caller, method, rule, response.status_code)
         assert "Traceback" not in response.text, where
         if caller is None:
@@ -395,6 +448,13 @@ def test_every_console_route_refuses_a_caller_without_rights_over_the_target(
     assert admin_platform.ldap.get_unit("HNI-VP").name == "Văn phòng Thành ủy Hà Nội"
     assert "ky-so-hni" in admin_platform.ldap.get_person("toanvd").groups
     assert signing_service(admin_platform.instance).ca.get(serial).status == "valid"
+    for nobody in ("thunghiemhn", "thunghiembn"):
+        with pytest.raises(NotFoundError):
+            admin_platform.ldap.get_person(nobody)
+
+
+def where_of(caller: str | None, method: str, rule: str, response: requests.Response) -> tuple[object, ...]:
+    return (caller, method, rule, response.status_code, response.text[:500])
 
 
 def _csrf_of(browser: Browser, platform: AdminPlatform) -> str:

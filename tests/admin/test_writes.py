@@ -13,6 +13,7 @@ from flask import Flask
 from admin.delegation import Delegation
 from admin.errors import PreconditionFailedError
 from admin.groups import Groups
+from admin.imports import Imports
 from admin.officials import Officials, person_etag
 from admin.service import AdminService, admin_service
 from admin.units import Units
@@ -263,6 +264,7 @@ def service_without_directory(platform: AdminPlatform) -> AdminService:
         rest.audit,
         rest.clients,
         rest.certificates,
+        Imports(dead, delegation, live.audit, lambda _p, _a: {}),
     )
 
 
