@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from admin.openapi_audit import AUDIT_PATHS, AUDIT_SCHEMAS
 from admin.openapi_certificates import CERTIFICATE_PATHS, CERTIFICATE_SCHEMAS
 from admin.openapi_schemas import WRITE_SCHEMAS
 
@@ -335,6 +336,7 @@ OPENAPI: dict[str, Any] = {
         },
         **_WRITE_PATHS,
         **CERTIFICATE_PATHS,
+        **AUDIT_PATHS,
     },
     "components": {
         "securitySchemes": {
@@ -381,6 +383,7 @@ OPENAPI: dict[str, Any] = {
             },
             **WRITE_SCHEMAS,
             **CERTIFICATE_SCHEMAS,
+            **AUDIT_SCHEMAS,
         },
     },
 }
