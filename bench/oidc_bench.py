@@ -285,7 +285,7 @@ def _shared_row(side: str, result: RowResult) -> Row:
         p99=m.p99_ms,
         rate=m.rate,
         cpu_per_op=result.server_cpu_ms,
-        rss=None,
+        rss=result.rss_mb,
         n=m.ok,
         checked=m.ok + m.errors,
         wrong=m.errors,

@@ -19,6 +19,7 @@ __all__ = [
     "children",
     "cpu_seconds",
     "free_port",
+    "memory_mb",
     "postgres_server",
     "redis_server",
     "server_process",
@@ -105,6 +106,42 @@ def cpu_seconds(pids: Sequence[int]) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / ticks
     return total
+
+
+def memory_mb(pids: Sequence[int]) -> tuple[float, float] | None:
+    """Resident memory of the processes and of their parent (gunicorn's arbiter, node's cluster primary), in MB:
+    the sum of their RSS (shared pages counted in each) and of their PSS (shared pages split between them, the
+    fairer total for forked workers). None when /proc cannot tell."""
+    found = set(pids)
+    for pid in pids:
+        parent = _status_field(pid, "PPid")
+        if parent is not None and parent not in (0, 1, os.getpid()):
+            found.add(parent)
+    rss = pss = 0
+    for pid in found:
+        value = _status_field(pid, "VmRSS")
+        if value is None:
+            return None
+        rss += value
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    pss += int(line.split()[1])
+                    break
+        except OSError:
+            return None
+    return rss / 1024, pss / 1024
+
+
+def _status_field(pid: int, name: str) -> int | None:
+    """A number from /proc/PID/status (kB for memory fields)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(name + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 @contextmanager

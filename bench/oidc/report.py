@@ -103,6 +103,10 @@ def render_table(ours: Side, peer: Side, *, cores: int, rows: Sequence[str]) -> 
                 lines.append(f"{side.name} {result.row}: {result.detail}")
             if result.slapd_cpu_ms is not None and result.row == "login" and result.measurement is not None:
                 lines.append(f"{side.name} login: slapd CPU {result.slapd_cpu_ms:.2f} ms per login (the bind)")
+        weighed = [r for r in side.results if r.rss_mb is not None and r.pss_mb is not None]
+        if weighed:
+            per_row = ", ".join(f"{r.row} {r.rss_mb:.0f}/{r.pss_mb:.0f}" for r in weighed)
+            lines.append(f"{side.name} memory after each row, RSS/PSS MB of all its processes: {per_row}")
         counted = [r for r in side.results if r.sql_per_op is not None and r.measurement is not None]
         if counted:
             per_row = ", ".join(f"{r.row} {r.sql_per_op:.1f}" for r in counted)

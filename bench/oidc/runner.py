@@ -15,7 +15,7 @@ from pathlib import Path
 from bench.oidc.flows import OidcFlows
 from bench.oidc.http import HttpClient
 from bench.oidc.measure import LoadOptions, Measurement, run_load
-from bench.oidc.processes import cpu_seconds
+from bench.oidc.processes import cpu_seconds, memory_mb
 from bench.oidc.profile import Hotspots, PySpy
 from bench.oidc.provider import Deployment
 
@@ -48,6 +48,10 @@ class RowResult:
     """py-spy's summary of the provider's workers during the row (``--profile``)."""
     sql_per_op: float | None = None
     """SQL statements the provider's database ran per successful operation (BEGIN and COMMIT included)."""
+    rss_mb: float | None = None
+    """Resident memory of all the provider's processes right after the row (RSS summed, shared pages in each)."""
+    pss_mb: float | None = None
+    """The same as PSS (shared pages split between the processes)."""
 
 
 class DeploymentBench:
@@ -140,6 +144,7 @@ class DeploymentBench:
         server = (cpu_seconds(pids) - server_before) * window
         slapd = (cpu_seconds(self.slapd_pids) - slapd_before) * window
         sql_after = count_sql() if count_sql is not None else None
+        memory = memory_mb(pids) if pids else None
         # like CPU, counted over warm-up + window and scaled; the counting query itself is the 1 taken off
         sql = (sql_after - sql_before - 1) * window if sql_before is not None and sql_after is not None else None
         self.log(
@@ -156,4 +161,6 @@ class DeploymentBench:
             detail=detail,
             hotspots=hotspots,
             sql_per_op=sql / ops if sql is not None else None,
+            rss_mb=memory[0] if memory else None,
+            pss_mb=memory[1] if memory else None,
         )
