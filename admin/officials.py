@@ -29,6 +29,7 @@ from admin.errors import (
     TakenError,
 )
 from admin.models import ROOT_UNIT, AdminAction
+from admin.password_mail import MailUnavailableError, PasswordMailer
 from admin.versions import check_version, etag_of
 from antin.kernel.audit import AuditEvent, AuditLog
 from directory.errors import AlreadyExistsError, ChangedMeanwhileError, InvalidInputError
@@ -120,6 +121,10 @@ class WithPassword:
 
     person: Person
     password: str | None
+    delivered: str = "shown"  # "shown": in this answer; "mail": e-mailed to the official; "none": set as given
+
+
+DELIVERIES = ("show", "mail")
 
 
 def fold(text: str) -> str:
@@ -129,12 +134,28 @@ def fold(text: str) -> str:
 
 class Officials:
     def __init__(
-        self, directory: LdapDirectory, delegation: Delegation, audit: AuditLog, end_access: AccountEnder
+        self,
+        directory: LdapDirectory,
+        delegation: Delegation,
+        audit: AuditLog,
+        end_access: AccountEnder,
+        password_mailer: PasswordMailer | None = None,
     ) -> None:
         self.directory = directory
         self.delegation = delegation
         self.audit = audit
         self.end_access = end_access
+        self.password_mailer = password_mailer
+
+    def can_mail_password(self, person: Person) -> bool:
+        """Whether a reset password could be e-mailed to ``person`` (the console offers it then)."""
+        if self.password_mailer is None:
+            return False
+        try:
+            self.password_mailer.check(person)
+        except AdminError:
+            return False
+        return True
 
     def search(
         self,
@@ -336,15 +357,29 @@ class Officials:
         if_match: str | None = None,
         password: str | None = None,
         must_change: bool = True,
+        deliver: str = "show",
     ) -> WithPassword:
-        """Give the official a new password made here (returned once, never kept), to change at the next login;
-        or set ``password`` as given (a provisioning client's)."""
+        """Give the official a new password made here, to change at the next login: returned once, never kept
+        (``deliver="show"``), or e-mailed to the official (``"mail"``: the caller never sees it); or set
+        ``password`` as given (a provisioning client's)."""
         person = self._reachable(actor, AdminAction.OFFICIALS_WRITE, login)
         check_version(person_etag(person), if_match)
+        if deliver not in DELIVERIES:
+            raise InvalidInputError("deliver", "show or mail")
+        mailing = deliver == "mail" and password is None
+        if mailing:  # before anything changes: a password that cannot be sent must not replace the old one
+            if self.password_mailer is None:
+                raise MailUnavailableError()
+            self.password_mailer.check(person)
         generated = password is None
         password = new_password() if password is None else password
         self.directory.reset_password(person.uid, password, must_change=must_change)
         after = self.directory.get_person(person.uid)
+        delivered = "none"
+        if generated:
+            # the mailer's queue full (a thousand waiting): the administrator is shown it rather than nobody
+            sent = mailing and self.password_mailer is not None and self.password_mailer.send(after, password)
+            delivered = "mail" if sent else "shown"
         self.audit.record(
             AuditEvent.DIRECTORY_PASSWORD_RESET,
             actor=actor.name,
@@ -352,9 +387,10 @@ class Officials:
             details={
                 "before": {"must_change": person.must_change_password},  # "password" keys are redacted
                 "after": {"must_change": after.must_change_password},
+                "delivered": delivered,
             },
         )
-        return WithPassword(after, password if generated else None)
+        return WithPassword(after, password if delivered == "shown" else None, delivered)
 
     def _reachable(self, actor: Actor, action: AdminAction, login: str) -> Person:
         """The official ``login`` if ``actor`` may do ``action`` on them; a stranger and nobody read the same."""

@@ -136,14 +136,26 @@ _WRITE_PATHS: dict[str, Any] = {
     },
     "/api/admin/officials/{login}/password": {
         "post": _operation(
-            "Reset the password: a new one made by the platform, to change at the next login, in this answer only",
+            "Reset the password: a new one made by the platform, to change at the next login, in this answer only "
+            'or e-mailed to the official ({"deliver": "mail"})',
             "adminResetPassword",
             {
                 **_ONE_OFFICIAL,
-                "200": _json_etag("AdminOfficialWithPassword", "The official and the new password (shown once)."),
+                "200": _json_etag(
+                    "AdminOfficialWithPassword",
+                    "The official and the new password (shown once; null when e-mailed: delivered says which).",
+                ),
                 **_CHANGE_REFUSALS,
+                "409": _problem(
+                    "deliver=mail but the platform has no [mail] server (mail-not-configured) or the official no "
+                    "address (no-mail-address): nothing was changed."
+                ),
             },
             parameters=[_LOGIN, _IF_MATCH],
+            requestBody={
+                "required": False,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AdminPasswordReset"}}},
+            },
         )
     },
     "/api/admin/units": {

@@ -41,8 +41,25 @@ WRITE_SCHEMAS: dict[str, Any] = {
     "AdminOfficialWithPassword": {
         "allOf": [
             {"$ref": "#/components/schemas/AdminOfficial"},
-            {"type": "object", "properties": {"password": _NULLABLE}},
+            {
+                "type": "object",
+                "properties": {
+                    "password": _NULLABLE,
+                    "delivered": {"type": "string", "enum": ["shown", "mail", "none"]},
+                },
+            },
         ]
+    },
+    "AdminPasswordReset": {
+        "type": "object",
+        "properties": {
+            "deliver": {
+                "type": "string",
+                "enum": ["show", "mail"],
+                "default": "show",
+                "description": "show: the password is in the answer, once; mail: e-mailed to the official only.",
+            }
+        },
     },
     "AdminMove": {"type": "object", "properties": {"unit": _STRING}, "required": ["unit"]},
     "AdminUnit": {

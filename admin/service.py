@@ -130,7 +130,11 @@ def _build(instance: Instance) -> AdminService:
         certificates = signing_service(instance).on_account_disabled(person.uid, actor=actor)
         return {"sessions_ended": sessions, "certificates_revoked": [c.serial for c in certificates]}
 
-    officials = Officials(directory, delegation, instance.audit, end_access)
+    from admin.password_mail import PasswordMailer
+    from antin.kernel.mail import mailer_for
+
+    mail = PasswordMailer(lambda: mailer_for(instance), instance.audit, instance.settings.core.issuer + "/")
+    officials = Officials(directory, delegation, instance.audit, end_access, mail)
     audit = AuditSearch(instance.database, instance.audit, directory, delegation, instance.clock.now)
     sessions, factors = _ProviderSessions(instance), _MfaFactors(instance)
     security = OfficialSecurity(officials, lambda: sessions, lambda: factors, lambda: audit, instance.audit)

@@ -161,7 +161,7 @@ def _official(person: Person, status: int = 200) -> Response:
 
 def _with_password(result: WithPassword, status: int) -> Response:
     """An official and the password just made for them: shown this once, so never cached."""
-    response = jsonify({**person_json(result.person), "password": result.password})
+    response = jsonify({**person_json(result.person), "password": result.password, "delivered": result.delivered})
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"
     return with_etag(response, person_etag(result.person))
@@ -248,8 +248,16 @@ def unlock_official(login: str) -> Response:
 
 @bp.post("/officials/<login>/password")
 def reset_password(login: str) -> Response:
-    """A new password made by the platform, to change at the next login: in this answer only."""
-    return _with_password(state().service.officials.reset_password(actor(), login, if_match=if_match()), 200)
+    """A new password made by the platform, to change at the next login: in this answer only, or e-mailed to the
+    official with ``{"deliver": "mail"}`` (then ``password`` is null)."""
+    body: Any = request.get_json(silent=True) if request.content_length else {}
+    if not isinstance(body, dict):
+        raise InvalidInputError("body", "must be a JSON object")
+    deliver = body.get("deliver", "show")
+    if deliver not in ("show", "mail"):
+        raise InvalidInputError("deliver", "show or mail")
+    officials = state().service.officials
+    return _with_password(officials.reset_password(actor(), login, if_match=if_match(), deliver=deliver), 200)
 
 
 @bp.post("/officials/<login>/disable")

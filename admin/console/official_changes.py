@@ -150,12 +150,27 @@ def unlock_official(login: str) -> Response:
 
 
 @bp.route("/officials/<login>/password", methods=["GET", "POST"])
-def reset_password(login: str) -> tuple[str, int]:
+def reset_password(login: str) -> tuple[str, int] | Response:
     officials = state().service.officials
     if request.method == "GET":
         person = officials.reachable(actor(), AdminAction.OFFICIALS_WRITE, login)
-        return page("console/confirm_reset_password.html", person=person, version=person_etag(person))
-    given = officials.reset_password(actor(), login, if_match=request.form.get("version") or None)
+        return page(
+            "console/confirm_reset_password.html",
+            person=person,
+            version=person_etag(person),
+            can_mail=officials.can_mail_password(person),
+        )
+    deliver = "mail" if request.form.get("deliver") == "mail" else "show"
+    given = officials.reset_password(actor(), login, if_match=request.form.get("version") or None, deliver=deliver)
+    if given.delivered == "mail":
+        flash(
+            _(
+                "A new password was e-mailed to %(name)s (%(mail)s).",
+                name=given.person.full_name,
+                mail=given.person.mail,
+            )
+        )
+        return redirect(url_for("console.official", login=given.person.uid))
     # the one time this password is shown: the platform keeps only the directory's hash
     return page("console/password_shown.html", person=given.person, password=given.password, created=False)
 

@@ -83,6 +83,8 @@ class AuditEvent(enum.StrEnum):
     ADMIN_GRANT_ADD = "admin:grant:add"
     ADMIN_GRANT_REVOKE = "admin:grant:revoke"
     ADMIN_SESSION_END = "admin:session:end"  # an administrator signed one of an official's sessions out
+    ADMIN_MAIL_SENT = "admin:mail:sent"  # a reset password e-mailed to the official (the server accepted it)
+    ADMIN_MAIL_FAILURE = "admin:mail:failure"  # …and given up (the server's reason; never the password)
 
     # signing, PKI and time-stamping
     SIGNING_DOCUMENT_SIGN = "signing:document:sign"
