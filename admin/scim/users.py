@@ -22,6 +22,7 @@ from admin.models import ROOT_UNIT, AdminAction
 from admin.officials import NewOfficial
 from admin.scim.errors import ScimError
 from admin.scim.filters import ENTERPRISE, Compare, Filter, matches, parse_filter
+from admin.scim.ldap_filters import superset_filter
 from admin.scim.patch import apply_patch
 from admin.scim.store import ExternalIds
 from admin.service import AdminService
@@ -106,8 +107,9 @@ class ScimUsers:
     def search(self, actor: Actor, filter_text: str | None, start: int, count: int) -> UsersPage:
         """The users within reach that pass the filter, in the directory's order; ``start`` counts from 1.
 
-        A filter is matched here, on each candidate's resource, so it costs a read of every official within reach
-        unless it is ``userName``, ``id`` or ``externalId`` ``eq`` (one lookup); without a filter only the page's
+        A filter is matched here, on each candidate's resource; the candidates are those slapd finds with the
+        filter's LDAP superset (:mod:`admin.scim.ldap_filters`: names, logins, e-mail, telephone, title, employee
+        number), or one lookup for ``userName``, ``id`` or ``externalId`` ``eq``; without a filter only the page's
         users are turned into resources.
         """
         tree = parse_filter(filter_text) if filter_text else None
@@ -133,10 +135,11 @@ class ScimUsers:
         direct = _direct_lookup(tree)
         if direct is not None:  # userName eq, id eq, externalId eq: the usual provisioning lookups, no scan
             people = [p for p in self._lookup(*direct) if _within(p, tops)]
-        else:
+        else:  # slapd narrows the candidates from its indexes; the filter is still matched exactly on each
+            narrowed = superset_filter(tree) if tree is not None else None
             people = []
             for top in tops if tops is not None else [None]:
-                people += list(self.directory.iter_people(unit_code=top))
+                people += list(self.directory.iter_people(unit_code=top, ldap_filter=narrowed))
         return [p for p in people if p.status is not AccountStatus.RETIRED]
 
     def _lookup(self, attr: str, value: str) -> list[Person]:

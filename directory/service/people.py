@@ -175,15 +175,15 @@ class PeopleMixin(UnitsMixin):
         next_cookie = _encode_cookie(offset + len(people), query) if more else None
         return Page(items=tuple(people), cookie=next_cookie)
 
-    def iter_people(self, *, unit_code: str | None = None) -> Iterator[Person]:
-        """Every official (under a unit), page after page on one connection."""
+    def iter_people(self, *, unit_code: str | None = None, ldap_filter: str | None = None) -> Iterator[Person]:
+        """Every official (under a unit; passing ``ldap_filter`` too, a search filter built with
+        :func:`~directory.ldap_client.filter_format`), page after page on one connection."""
         base = self.get_unit(unit_code).dn if unit_code else self.config.base_dn
+        filterstr = f"(&{PEOPLE_FILTER}{ldap_filter})" if ldap_filter else PEOPLE_FILTER
         with self.pool.pinned() as conn:
             cookie = b""
             while True:
-                entries, cookie = conn.search_page(
-                    base, "sub", PEOPLE_FILTER, PERSON_ATTRS, self.config.page_size, cookie
-                )
+                entries, cookie = conn.search_page(base, "sub", filterstr, PERSON_ATTRS, self.config.page_size, cookie)
                 yield from self._people(conn, entries)
                 if not cookie:
                     return
