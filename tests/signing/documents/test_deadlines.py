@@ -7,6 +7,7 @@ each reminder is audited and shows in the official's inbox; the server's periodi
 from __future__ import annotations
 
 import io
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -207,3 +208,37 @@ def test_the_server_job_sends_them_on_its_own(
     assert message["To"] == "nga@ht.dcs.vn" and doc in message.get_content()
     with instance.database.reading() as s:
         assert len(s.scalars(select(DocumentReminder)).all()) == 1  # two rounds, one reminder
+
+
+def test_two_hosts_at_once_send_each_reminder_once(
+    platform: tuple[Instance, InMemoryDirectory], mail_server: SmtpServer, tmp_path: Path
+) -> None:
+    """Two instances on one database (two hosts, or cron beside a server) run at the same moment: the unique
+    key lets one of them only insert each reminder, so each is sent once in all."""
+    instance, directory = platform
+    documents = document_service(instance)
+    ids = [drafted(documents, directory, f"Công văn {n}", hours=3) for n in range(12)]
+    other = make_instance(tmp_path / "one", mail_server)
+    use_directory(other, directory)
+    runs: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def remind(host: Instance) -> None:
+        barrier.wait()
+        runs.append(send_reminders(host).due_soon)
+        assert mailer_for(host).wait_until_sent()
+
+    try:
+        threads = [threading.Thread(target=remind, args=(host,)) for host in (instance, other)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        other.close()
+    assert sum(runs) == len(ids)
+    received = mail_server.received.wait_for(len(ids))
+    time.sleep(0.5)  # a duplicate would arrive now
+    assert len(mail_server.received.messages) == len(ids) == len(received)
+    assert sorted(doc for m in received for doc in ids if doc in m.get_content()) == sorted(ids)
+    assert len(list(instance.audit.entries(event="signing:document:remind", limit=100))) == len(ids)
