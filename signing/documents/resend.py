@@ -26,6 +26,7 @@ from signing.documents.models import Document, DocumentStatus, DocumentStep, Doc
 from signing.documents.previews import page_sizes
 from signing.documents.records import DocumentView
 from signing.documents.service import DocumentService
+from signing.models import aware
 
 __all__ = ["MAX_NOTE", "Resent", "resend", "resend_as"]
 
@@ -182,6 +183,8 @@ def _restart(
             s.add(DocumentVersion(document_id=view.id, number=version, sha256=digest, size=size, created_by=actor_id))
             document.current_version, document.pages = version, pages
             document.file_name = _name(file_name, view)
+        if deadline is None and copied[0].deadline is not None and aware(copied[0].deadline) > now:
+            deadline = copied[0].deadline  # none given: the round keeps the deadline it had, while it is ahead
         columns = [c.key for c in inspect(DocumentStep).column_attrs if c.key not in _FRESH]
         position = max(st.position for st in steps)
         fresh: list[DocumentStep] = []

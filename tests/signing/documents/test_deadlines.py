@@ -7,6 +7,7 @@ each reminder is audited and shows in the official's inbox; the server's periodi
 from __future__ import annotations
 
 import io
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
 from antin.kernel.instance import Instance
@@ -23,6 +25,7 @@ from antin.settings import load_settings
 from directory.instance import use_directory
 from directory.memory import InMemoryDirectory
 from directory.models import Person
+from signing.documents.cli import documents as documents_cli
 from signing.documents.models import DocumentReminder
 from signing.documents.reminders import ReminderJob, due_of, reminders_for, send_reminders
 from signing.documents.service import DocumentService, document_service
@@ -242,3 +245,23 @@ def test_two_hosts_at_once_send_each_reminder_once(
     assert len(mail_server.received.messages) == len(ids) == len(received)
     assert sorted(doc for m in received for doc in ids if doc in m.get_content()) == sorted(ids)
     assert len(list(instance.audit.entries(event="signing:document:remind", limit=100))) == len(ids)
+
+
+def test_the_command_sends_what_is_due_and_says_so(
+    platform: tuple[Instance, InMemoryDirectory], mail_server: SmtpServer
+) -> None:
+    """`antin documents remind --json` (a cron job's run): the counts, the e-mails handed over before it exits."""
+    instance, directory = platform
+    documents = document_service(instance)
+    doc = drafted(documents, directory, "Thông báo kết luận", hours=30)
+    runner = CliRunner()
+    quiet = runner.invoke(documents_cli, ["remind", "--json"], obj=instance)
+    assert quiet.exit_code == 0 and json.loads(quiet.stdout) == {"due_soon": 0, "overdue": 0, "mailed": 0}
+    instance.clock.advance(timedelta(hours=31))
+    overdue = runner.invoke(documents_cli, ["remind", "--json"], obj=instance)
+    assert overdue.exit_code == 0, overdue.output
+    assert json.loads(overdue.stdout) == {"due_soon": 0, "overdue": 1, "mailed": 1}  # past it: overdue only
+    (message,) = mail_server.received.messages  # handed over before the command returned
+    assert doc in message.get_content() and "quá hạn" in str(message["Subject"])
+    again = runner.invoke(documents_cli, ["remind"], obj=instance)
+    assert again.exit_code == 0 and again.stdout.strip() == "reminded: 0 due soon, 0 overdue; 0 e-mail(s) sent"

@@ -10,12 +10,14 @@ import io
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
 from directory.models import Person
 from signing.documents.errors import ResendRefusedError, UploadRefusedError
 from signing.documents.models import DocumentStep
 from signing.documents.resend import resend
 from signing.documents.service import DocumentService, document_service
+from signing.models import aware
 from signing.samples import sample_pdf
 from tests.signing.conftest import Platform
 
@@ -125,3 +127,33 @@ def test_sent_again_as_it_was_needs_a_note(platform: Platform, documents: Docume
     assert [st.status for st in after.steps if st.round == 2] == ["active", "waiting", "waiting"]
     with pytest.raises(ResendRefusedError):
         resend(documents, an, doc, note="lần nữa")  # twice: the first one counted
+
+
+def test_the_new_round_keeps_a_deadline_still_ahead(platform: Platform, documents: DocumentService) -> None:
+    an, cuong = person(platform, "an"), person(platform, "cuong")
+    ahead = platform.instance.clock.now() + timedelta(days=1)
+    kept, lapsed = (
+        documents.upload(
+            an,
+            io.BytesIO(sample_pdf(pages=1, size=20_000, title=title)),
+            file_name="t.pdf",
+            title=title,
+            reviewers=[cuong],
+            signer=an,
+            deadline=ahead,
+        ).id
+        for title in ("Hạn còn", "Hạn đã qua")
+    )
+    for doc in (kept, lapsed):
+        documents.review(cuong, doc, False, "Sửa.")
+    with platform.instance.database.transaction() as conn:
+        conn.execute(
+            update(DocumentStep)
+            .where(DocumentStep.document_id == lapsed)
+            .values(deadline=platform.instance.clock.now() - timedelta(hours=1))
+        )
+    resend(documents, an, kept, note="Đã sửa.")
+    resend(documents, an, lapsed, note="Đã sửa.")
+    new_kept = [st.deadline for st in documents.view(an, kept).steps if st.round == 2]
+    assert [aware(d) if d else None for d in new_kept] == [ahead, ahead]
+    assert [st.deadline for st in documents.view(an, lapsed).steps if st.round == 2] == [None, None]
