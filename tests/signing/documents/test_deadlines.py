@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from antin.kernel.instance import Instance
 from antin.kernel.mail import mailer_for
@@ -24,9 +24,9 @@ from antin.migrate import upgrade
 from antin.settings import load_settings
 from directory.instance import use_directory
 from directory.memory import InMemoryDirectory
-from directory.models import Person
+from directory.models import AccountStatus, Person
 from signing.documents.cli import documents as documents_cli
-from signing.documents.models import DocumentReminder
+from signing.documents.models import DocumentReminder, DocumentStep
 from signing.documents.reminders import ReminderJob, due_of, reminders_for, send_reminders
 from signing.documents.service import DocumentService, document_service
 from signing.samples import sample_pdf
@@ -265,3 +265,50 @@ def test_the_command_sends_what_is_due_and_says_so(
     assert doc in message.get_content() and "quá hạn" in str(message["Subject"])
     again = runner.invoke(documents_cli, ["remind"], obj=instance)
     assert again.exit_code == 0 and again.stdout.strip() == "reminded: 0 due soon, 0 overdue; 0 e-mail(s) sent"
+
+
+class GroupDirectory(InMemoryDirectory):
+    """The in-memory officials, answering a group's members as the LDAP directory's ``group_members`` does."""
+
+    def group_members(self, name: str) -> list[Person]:
+        return [p for p in self.people.values() if name in p.groups]
+
+
+def test_a_group_step_reminds_each_active_member(tmp_path: Path, mail_server: SmtpServer) -> None:
+    """A step for a directory group (a unit's records office): each active member is reminded and sees it in
+    their inbox; a member no longer active is not."""
+    instance = make_instance(tmp_path / "groups", mail_server)
+    upgrade(instance.database)
+    directory = GroupDirectory()
+    where = {"unit": OFFICE, "unit_path": (OFFICE, PROVINCE)}
+    drafter = directory.add("tam", "x", full_name="Vũ Minh Tâm", mail="tam@ht.dcs.vn", **where)
+    clerks = [
+        directory.add("ha", "x", full_name="Mai Thu Hà", mail="ha@ht.dcs.vn", groups=("van-thu-ht",), **where),
+        directory.add("lam", "x", full_name="Hồ Văn Lâm", mail="lam@ht.dcs.vn", groups=("van-thu-ht",), **where),
+    ]
+    directory.add(
+        "cu", "x", full_name="Cựu Văn Thư", mail="cu@ht.dcs.vn", groups=("van-thu-ht",), status=AccountStatus.RETIRED
+    )
+    use_directory(instance, directory)
+    try:
+        documents = document_service(instance)
+        doc = documents.upload(
+            drafter,
+            io.BytesIO(sample_pdf(pages=1, size=20_000, title="Quyết định 7")),
+            file_name="qd.pdf",
+            title="Quyết định 7",
+            deadline=instance.clock.now() + timedelta(hours=2),
+        ).id
+        with instance.database.transaction() as conn:  # the records office's step, as a group step
+            conn.execute(
+                update(DocumentStep)
+                .where(DocumentStep.document_id == doc)
+                .values(assignee=None, assignee_login="", assignee_name="", assignee_group="van-thu-ht")
+            )
+        assert send_reminders(instance).as_dict() == {"due_soon": 1, "overdue": 0, "mailed": 2}
+        sent(instance)
+        assert sorted(m["To"] for m in mail_server.received.wait_for(2)) == ["ha@ht.dcs.vn", "lam@ht.dcs.vn"]
+        assert all([d.id for d, _r in reminders_for(instance, clerk)] == [doc] for clerk in clerks)
+        assert reminders_for(instance, drafter) == []
+    finally:
+        instance.close()
