@@ -31,7 +31,7 @@ from signing.documents.reminders import ReminderJob, due_of, reminders_for, send
 from signing.documents.service import DocumentService, document_service
 from signing.samples import sample_pdf
 from tests.signing.conftest import OFFICE, PROVINCE
-from tests.smtp_server import SmtpServer, smtp_server
+from tests.smtp_server import SmtpServer, free_port, smtp_server
 
 ISSUER = "http://localhost:5000"
 
@@ -310,5 +310,37 @@ def test_a_group_step_reminds_each_active_member(tmp_path: Path, mail_server: Sm
         assert sorted(m["To"] for m in mail_server.received.wait_for(2)) == ["ha@ht.dcs.vn", "lam@ht.dcs.vn"]
         assert all([d.id for d, _r in reminders_for(instance, clerk)] == [doc] for clerk in clerks)
         assert reminders_for(instance, drafter) == []
+    finally:
+        instance.close()
+
+
+def test_a_dead_mail_server_loses_the_mail_not_the_reminder(tmp_path: Path) -> None:
+    """The SMTP server refuses connections: the failure is audited, the reminder stays in the inbox, and the next
+    run does not send it again (it was sent once, as far as the platform can)."""
+    env = {
+        "ANTIN_DATA_DIR": str(tmp_path / "dead"),
+        "ANTIN_ISSUER": ISSUER,
+        "ANTIN_ENV": "test",
+        "ANTIN_LOG_LEVEL": "WARNING",
+        "ANTIN_MAIL_HOST": "localhost",
+        "ANTIN_MAIL_PORT": str(free_port()),
+        "ANTIN_MAIL_STARTTLS": "false",
+        "ANTIN_MAIL_FROM_ADDRESS": "no-reply@antin.vn",
+        "ANTIN_MAIL_TIMEOUT_SECONDS": "2",
+    }
+    instance = Instance(load_settings(env))
+    upgrade(instance.database)
+    directory = officials()
+    use_directory(instance, directory)
+    try:
+        documents = document_service(instance)
+        doc = drafted(documents, directory, "Tờ trình gửi khi hỏng thư", hours=1)
+        assert send_reminders(instance).as_dict() == {"due_soon": 1, "overdue": 0, "mailed": 1}
+        assert mailer_for(instance).wait_until_sent()
+        (failure,) = instance.audit.entries(event="signing:mail:failure", limit=5)
+        assert failure.subject == f"document:{doc}" and failure.details["to"] == "nga"
+        assert "ConnectionRefusedError" in failure.details["error"]
+        assert [d.id for d, _r in reminders_for(instance, person(directory, "nga"))] == [doc]
+        assert send_reminders(instance).due_soon == 0
     finally:
         instance.close()
