@@ -48,6 +48,7 @@ SUBCOMMANDS = {
     "db": "antin.db_cli:db",
     "audit": "antin.kernel.cli:audit",
     "directory": "directory.cli:directory",
+    "documents": "signing.documents.cli:documents",
     "clients": "idp.oidc.cli:clients",
     "keys": "idp.oidc.cli:keys",
     "sessions": "idp.oidc.session_cli:sessions",
@@ -65,6 +66,7 @@ SHORT_HELP = {
     "db": "Create and upgrade the SQL schema (Alembic migrations).",
     "demo": "Run the whole platform on this machine: directory, database, keys, web (development only).",
     "directory": "Officials, Party units, groups and roles in the LDAP directory.",
+    "documents": "Officials' documents: send the deadline reminders that are due (`remind`, from a timer).",
     "keys": "Signing keys of the OpenID Provider (ES256 and RS256).",
     "mfa": (
         "Second factors of officials (TOTP apps, security keys and passkeys, recovery codes): list them, reset them."
@@ -135,7 +137,7 @@ def cli(ctx: click.Context) -> None:
 
 
 # Groups whose commands change things and record them in the audit log.
-AUDITED_GROUPS = ("admin", "directory")
+AUDITED_GROUPS = ("admin", "directory", "documents")
 
 
 def ensure_schema(instance: Instance) -> None:

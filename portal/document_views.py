@@ -15,6 +15,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from directory.models import Person
+from portal.deadline_views import DeadlineError, deadline_messages, form_deadline
 from portal.officials import MAX_NAMED, NamedOfficialError, client_ip, instance, officials_named
 from portal.views import bp, not_found, official_required, page
 from signing.documents.errors import (
@@ -114,6 +115,7 @@ def upload(official: Person) -> Response:
             "named-twice": _("%(login)s is named twice in the same list.", login=login),
             "too-many": _("At most %(n)s officials in a list.", n=MAX_NAMED),
         }
+        messages |= deadline_messages()
         return page(
             "portal/upload.html",
             status,
@@ -124,6 +126,7 @@ def upload(official: Person) -> Response:
             number=request.form.get("number", ""),
             reviewers=request.form.get("reviewers", ""),
             signers=request.form.get("signers", ""),
+            deadline=request.form.get("deadline", ""),
         )
 
     try:
@@ -138,6 +141,10 @@ def upload(official: Person) -> Response:
     except NamedOfficialError as err:
         return refused(err.reason, 422, login=err.login)
     try:
+        deadline = form_deadline(request.form.get("deadline", ""), instance().clock.now())
+    except DeadlineError as err:
+        return refused(err.reason, 422)
+    try:
         view = service.upload(
             official,
             upload.stream,
@@ -146,6 +153,7 @@ def upload(official: Person) -> Response:
             number=request.form.get("number", ""),
             signers=signers,
             reviewers=reviewers,
+            deadline=deadline,
             ip=client_ip(),
         )
     except UploadRefusedError as err:

@@ -65,6 +65,11 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
 
     # built now, so that its listener turns every signature of a request into a webhook, whoever signs it
     register_requests(app, request_service(instance))
+    from signing.documents.reminders import reminder_job
+
+    # each server process looks for due reminders every [documents] remind_every_minutes (started lazily: threads
+    # do not survive gunicorn's fork); the claim in SQL sends each one once, whichever process finds it first
+    app.before_request(reminder_job(instance).start)
     verify = app.extensions.get("antin.verify")
     if verify is not None:
         # The verification API takes the same bearer tokens, and its page shows what a QR code's id refers to.

@@ -7,6 +7,7 @@ seal) comes with the workflow engine; the demo document has the one signature st
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -38,6 +39,12 @@ def seed_demo_documents(instance: Instance) -> str | None:
         return None
     pdf = sample_pdf(pages=2, title="Cong van 101-CV/VPTW")
     view = document_service(instance).upload(
-        drafter, io.BytesIO(pdf), file_name="cong-van-101.pdf", title=DEMO_TITLE, number=DEMO_NUMBER, signer=signer
+        drafter,
+        io.BytesIO(pdf),
+        file_name="cong-van-101.pdf",
+        title=DEMO_TITLE,
+        number=DEMO_NUMBER,
+        signer=signer,
+        deadline=instance.clock.now() + timedelta(days=3),  # the inbox's deadline column has something to show
     )
     return view.id

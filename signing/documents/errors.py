@@ -6,6 +6,7 @@ __all__ = [
     "DocumentError",
     "DocumentNotFoundError",
     "PreviewError",
+    "ResendRefusedError",
     "ReviewRefusedError",
     "StepNotActiveError",
     "UploadRefusedError",
@@ -43,3 +44,9 @@ class ReviewRefusedError(DocumentError):
 
 class PreviewError(DocumentError):
     """A page could not be rendered in the time and memory allowed (``timeout``, ``failed``, ``no-page``)."""
+
+
+class ResendRefusedError(DocumentError):
+    """A re-send that cannot be done: ``not-rejected`` (only a rejected document goes round again),
+    ``not-drafter`` (only who sent it may), ``note-required`` (re-sent as it was, a note says what was done),
+    ``note-too-long``."""

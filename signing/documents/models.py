@@ -16,7 +16,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from antin.kernel.database import Base, utcnow
 
-__all__ = ["Document", "DocumentStatus", "DocumentStep", "DocumentVersion", "StepKind", "StepStatus"]
+__all__ = [
+    "Document",
+    "DocumentReminder",
+    "DocumentStatus",
+    "DocumentStep",
+    "DocumentVersion",
+    "ReminderKind",
+    "StepKind",
+    "StepStatus",
+]
 
 
 class DocumentStatus(enum.StrEnum):
@@ -103,6 +112,29 @@ class DocumentStep(Base):
     reason: Mapped[str] = mapped_column(String(200), default="")
     location: Mapped[str] = mapped_column(String(200), default="")
     comment: Mapped[str] = mapped_column(Text, default="")  # a reviewer's approval or rejection note
-    deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None, index=True)
+    # 1, then one more each time the drafter re-sends a rejected document (the steps are copied, the old kept)
+    round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     acted_by: Mapped[str | None] = mapped_column(String(64), default=None)  # the sub of who did it
     acted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class ReminderKind(enum.StrEnum):
+    DUE_SOON = "due_soon"  # ``[documents] remind_before_hours`` before the deadline
+    OVERDUE = "overdue"  # the deadline passed with the step still active
+
+
+class DocumentReminder(Base):
+    """A reminder sent about one step's deadline. The row is the claim: the unique key lets one process (or run)
+    only insert it, so that two servers, or a cron run beside a server, never send the same reminder twice."""
+
+    __tablename__ = "signing_document_reminder"
+    __table_args__ = (UniqueConstraint("step_id", "kind", "deadline"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("signing_document_step.id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("signing_document.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # a deadline moved later is reminded again
+    recipients: Mapped[str] = mapped_column(Text, default="")  # the subs reminded, space-separated
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

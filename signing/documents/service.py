@@ -111,11 +111,12 @@ class DocumentService(DocumentQueries):
         signer: Person | None = None,
         signers: Sequence[Person] = (),
         reviewers: Sequence[Person] = (),
+        deadline: datetime | None = None,
         ip: str | None = None,
     ) -> DocumentView:
         """Keep an official's PDF as a new document: the ``reviewers``' reviews in order, then the ``signers``'
-        signatures (or ``signer``'s; the drafter's own by default). :class:`UploadRefusedError` says why a file
-        cannot be signed."""
+        signatures (or ``signer``'s; the drafter's own by default), each step due by ``deadline`` if given.
+        :class:`UploadRefusedError` says why a file cannot be signed."""
         chosen = list(signers) or [signer or drafter]
         document_id = self.create(
             stream,
@@ -125,6 +126,7 @@ class DocumentService(DocumentQueries):
             sender=Sender(drafter.entry_uuid, drafter.full_name, person_unit(drafter), drafter.uid),
             signers=chosen,
             reviewers=reviewers,
+            deadline=deadline,
             ip=ip,
         )
         return self.view(drafter, document_id)
@@ -207,6 +209,7 @@ class DocumentService(DocumentQueries):
                 "pages": facts.pages,
                 "signer": signers[0].uid if len(signers) == 1 else [p.uid for p in signers],
                 **({"reviewers": [p.uid for p in reviewers]} if reviewers else {}),
+                **({"deadline": deadline.isoformat()} if deadline else {}),
             },
         )
         return document_id

@@ -1,4 +1,5 @@
-"""The ``[documents]`` settings section (``ANTIN_DOCUMENTS_*``): officials' uploads and their page previews."""
+"""The ``[documents]`` settings section (``ANTIN_DOCUMENTS_*``): officials' uploads, their page previews, and the
+reminders of steps' deadlines."""
 
 from __future__ import annotations
 
@@ -20,6 +21,12 @@ class DocumentSettings:
     preview_seconds: int = doc("CPU seconds one page preview may take before its renderer is stopped", 10)
     preview_memory_mb: int = doc("memory one page preview's renderer may use, in MB", 512)
     page_size: int = doc("documents listed on one page of the inbox", 20)
+    remind_before_hours: int = doc(
+        "hours before a step's deadline that its official is reminded (e-mail and inbox); 0: only when overdue", 24
+    )
+    remind_every_minutes: int = doc(
+        "how often each server process looks for reminders to send; 0: only `antin documents remind` (cron)", 10
+    )
 
     def problems(self) -> dict[str, str]:
         problems: dict[str, str] = {}
@@ -35,4 +42,8 @@ class DocumentSettings:
             problems["preview_memory_mb"] = "must be between 64 and 8192"
         if not 5 <= self.page_size <= 200:
             problems["page_size"] = "must be between 5 and 200"
+        if not 0 <= self.remind_before_hours <= 24 * 30:
+            problems["remind_before_hours"] = "must be between 0 and 720"
+        if not 0 <= self.remind_every_minutes <= 24 * 60:
+            problems["remind_every_minutes"] = "must be between 0 and 1440"
         return problems

@@ -35,6 +35,7 @@ _STEP = {
         "name": {"type": "string"},
         "status": {"type": "string", "enum": ["waiting", "active", "signing", "done", "rejected", "skipped"]},
         "deadline": {"type": ["string", "null"], "format": "date-time"},
+        "round": {"type": "integer", "description": "1, then one more each time the request is re-sent."},
         "acted_at": {"type": ["string", "null"], "format": "date-time"},
         "reason": {"type": ["string", "null"]},
         "comment": {"type": ["string", "null"], "description": "A reviewer's note (required to a rejection)."},
@@ -59,6 +60,7 @@ SCHEMAS: dict[str, Any] = {
             "created_at": {"type": "string", "format": "date-time"},
             "updated_at": {"type": "string", "format": "date-time"},
             "deadline": {"type": ["string", "null"], "format": "date-time"},
+            "round": {"type": "integer", "description": "The workflow's round: 1, then one more per re-send."},
             "callback_url": {"type": ["string", "null"]},
             "current_step": {"oneOf": [{"$ref": "#/components/schemas/SigningRequestStep"}, {"type": "null"}]},
             "steps": {"type": "array", "items": {"$ref": "#/components/schemas/SigningRequestStep"}},
@@ -167,6 +169,47 @@ OPENAPI: dict[str, Any] = {
                     **_AUTH,
                     **_NOT_FOUND,
                     "409": _problem("The request is finished (done, rejected or cancelled) already."),
+                },
+            }
+        },
+        "/api/signing/requests/{id}/resend": {
+            "post": {
+                "operationId": "resendSigningRequest",
+                "summary": "Send a rejected request again: a corrected PDF, or the same with a note; the workflow "
+                "starts again from its first review",
+                "tags": ["signing requests"],
+                "security": _SECURITY,
+                "parameters": [_ID],
+                "requestBody": {
+                    "required": False,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "file": {
+                                        "type": "string",
+                                        "format": "binary",
+                                        "description": "The corrected PDF (a new version); none: the same file.",
+                                    },
+                                    "note": {
+                                        "type": "string",
+                                        "description": "What was done (required when no file is sent).",
+                                    },
+                                    "deadline": {"type": "string", "format": "date-time"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    **_ok("The request, in progress again (round one more; the rejected round is kept in steps)."),
+                    "400": _problem("A field is malformed (note missing or too long, deadline)."),
+                    **_AUTH,
+                    **_NOT_FOUND,
+                    "409": _problem("The request is not rejected (in progress, done or cancelled)."),
+                    "413": _problem("The PDF is over the size limit."),
+                    "422": _problem("Not a usable PDF (empty, encrypted, locked…)."),
                 },
             }
         },

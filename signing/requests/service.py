@@ -156,6 +156,7 @@ class RequestService:
             "created_at": _iso(row.created_at),
             "updated_at": _iso(document.updated_at),
             "deadline": _iso(row.deadline),
+            "round": max((st.round for st in steps), default=1),
             "callback_url": row.callback_url,
             "current_step": active,
             "steps": shown,
@@ -183,6 +184,51 @@ class RequestService:
             if state == "in_progress":  # an official's signature is being made this very moment
                 raise RequestFinishedError("an official is signing it now: ask again in a moment")
             raise RequestFinishedError(f"the request is {state} already")
+        return self.status(client_id, request_id)
+
+    # -- re-send ---------------------------------------------------------------------------------------
+
+    def resend(
+        self,
+        client_id: str,
+        request_id: str,
+        stream: IO[bytes] | None,
+        *,
+        file_name: str,
+        note: str,
+        deadline: datetime | None,
+        ip: str | None = None,
+    ) -> dict[str, Any]:
+        """Send a rejected request again (a corrected file, or the same with a note): a new round of its steps."""
+        from signing.documents.errors import ResendRefusedError
+        from signing.documents.resend import resend_as
+        from signing.documents.service import DocumentView
+
+        _row, document, steps, current = self._load(client_id, request_id)
+        view = DocumentView(document, tuple(steps), (current,), None)
+        try:
+            resend_as(
+                self.documents,
+                view,
+                actor=f"client:{client_id}",
+                actor_id=f"client:{client_id}",
+                stream=stream,
+                file_name=file_name,
+                note=note,
+                deadline=deadline,
+                ip=ip,
+            )
+        except ResendRefusedError as err:
+            if err.reason == "not-rejected":
+                raise RequestFinishedError(
+                    f"only a rejected request is re-sent; this one is {document.status}"
+                ) from None
+            raise InvalidRequestError("note", err.detail) from None
+        if deadline is not None:
+            with self.instance.database.session() as s:
+                row = s.get(SigningRequest, request_id)
+                if row is not None:
+                    row.deadline = deadline
         return self.status(client_id, request_id)
 
     # -- events ----------------------------------------------------------------------------------------
@@ -220,6 +266,7 @@ def _step(step: DocumentStep) -> dict[str, Any]:
         "name": step.assignee_name,
         "status": step.status,
         "deadline": _iso(step.deadline),
+        "round": step.round,
         "acted_at": _iso(step.acted_at),
         "reason": step.reason or None,
         "comment": step.comment or None,

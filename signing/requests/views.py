@@ -98,7 +98,7 @@ def _deadline(value: str | None) -> datetime | None:
     parsed = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
     if parsed <= _service().instance.clock.now():
         raise InvalidRequestError("deadline", "must be in the future")
-    return parsed
+    return parsed.astimezone(UTC)  # in UTC: SQLite keeps no offset, and a +07:00 time would be read back as UTC
 
 
 def _signers(form: Any, field: str = "signers") -> list[str]:
@@ -153,6 +153,25 @@ def get_document(request_id: str) -> Response:
     _token, client_id = _client()
     path, name = _service().file(client_id, request_id)
     return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=name)
+
+
+@bp.post("/<request_id>/resend")
+def resend_request(request_id: str) -> Response:
+    _token, client_id = _client()
+    service = _service()
+    request.max_content_length = service.documents.max_bytes + FORM_OVERHEAD
+    upload = request.files.get("file")
+    form = request.form
+    status = service.resend(
+        client_id,
+        request_id,
+        upload.stream if upload is not None and upload.filename else None,
+        file_name=upload.filename or "" if upload is not None else "",
+        note=form.get("note", ""),
+        deadline=_deadline(form.get("deadline")),
+        ip=request.remote_addr,
+    )
+    return _json(status)
 
 
 @bp.post("/<request_id>/cancel")

@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "antin.signing.webhooks"
 # the events' ``type``: a step done (a signature, or a review approved), the request finished (every step done),
-# rejected by a reviewer (``step`` carries the decision and comment; the later steps are skipped), or cancelled
-EVENTS = ("step.completed", "request.finished", "request.rejected", "request.cancelled")
+# rejected by a reviewer (``step`` carries the decision and comment; the later steps are skipped), cancelled, or
+# re-sent after a rejection (``step`` is the new round's first)
+EVENTS = ("step.completed", "request.finished", "request.rejected", "request.cancelled", "request.resent")
 # the waits after each failed attempt: about a day in all, then the delivery is given up
 BACKOFF = (
     timedelta(seconds=10),
