@@ -121,6 +121,9 @@ class UnitImports:
                 if own is None or not covers(units, own):
                     refused.append(Rejection(row.line, code or "?", f"unit {code} is outside your reach"))
                     continue
+                if (existing[code.lower()].parent_code or "").lower() == parent.lower():
+                    allowed.append(row)  # it stays where it is: the planner says whether anything else changes
+                    continue
             if not parent:
                 top = "a unit at the top of the tree: only a platform administrator"
                 refused.append(Rejection(row.line, code or "?", top))
