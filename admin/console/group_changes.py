@@ -32,7 +32,10 @@ def group_new() -> Response | tuple[str, int]:
     units = unit_choices(AdminAction.GROUPS_MANAGE)
     context: dict[str, Any] = {"units": units, "everywhere": _everywhere()}
     if request.method == "GET":
-        return page("console/group_new.html", values={"unit": request.args.get("unit", "")}, problem=None, **context)
+        preselected = request.args.get("unit", "").strip()
+        if preselected:  # a unit named in the link must be one the administrator may make groups in
+            state().service.delegation.authorize_unit(actor(), AdminAction.GROUPS_MANAGE, preselected)
+        return page("console/group_new.html", values={"unit": preselected}, problem=None, **context)
     values = {name: request.form.get(name, "").strip() for name in ("name", "unit", "description")}
     values["role"] = "1" if request.form.get("role") == "1" else ""
     unit = values["unit"] or None
