@@ -41,7 +41,7 @@ __all__ = ["PROGRESS_EVERY", "STALE_AFTER", "ImportJobView", "ImportJobs", "Impo
 log = logging.getLogger(__name__)
 
 JobKind = Literal["officials", "units"]
-PROGRESS_EVERY = 0.5  # seconds between two writes of a running job's progress (and heartbeat)
+PROGRESS_EVERY = 0.25  # seconds between two writes of a running job's progress (and heartbeat)
 STALE_AFTER = timedelta(seconds=60)  # a running job silent this long is taken for dead: it may be started again
 KEEP_FOR = timedelta(days=1)  # jobs (and the files in them) older than this are removed
 RUNNING = "running"

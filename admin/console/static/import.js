@@ -1,5 +1,5 @@
 // The import page: a second click on "Import" is stopped; while the import runs on the server, its progress bar
-// is read from the server every half second, and the page reloads (showing the result) when the import is over.
+// is read from the server every 0.4 s, and the page reloads (showing the result) when the import is over.
 "use strict";
 (function () {
   const form = document.getElementById("import-form");
@@ -27,11 +27,11 @@
         bar.max = Math.max(progress.total, 1);
         bar.value = progress.done;
         count.textContent = text.replace("{done}", progress.done).replace("{total}", progress.total);
-        window.setTimeout(poll, 500);
+        window.setTimeout(poll, 400);
       })
       .catch(function () {
         window.setTimeout(poll, 2000);
       });
   }
-  window.setTimeout(poll, 500);
+  window.setTimeout(poll, 400);
 })();
