@@ -29,7 +29,7 @@ from typing import Any, Literal, Protocol
 from sqlalchemy import delete, or_, update
 
 from admin.delegation import Actor
-from admin.errors import AdminError, OutOfReachError
+from admin.errors import AdminError, NotPermittedError, OutOfReachError
 from admin.imports import ImportReport, Progress
 from admin.models import AdminImportJob
 from antin.kernel.audit.chain import as_utc
@@ -78,8 +78,15 @@ class ImportJobView:
 
 
 class ImportJobs:
-    def __init__(self, database: Database, now: Callable[[], datetime], importers: dict[str, Importer]) -> None:
+    def __init__(
+        self,
+        database: Database,
+        now: Callable[[], datetime],
+        importers: dict[str, Importer],
+        may_import: Callable[[Actor], bool] = lambda _actor: True,
+    ) -> None:
         self.database = database
+        self.may_import = may_import
         self.now = now
         self.importers = importers
         self._threads: set[threading.Thread] = set()
@@ -109,7 +116,10 @@ class ImportJobs:
         return self._view(job)
 
     def get(self, actor: Actor, job_id: str) -> ImportJobView:
-        """The job, if it is ``actor``'s; otherwise the same 404 as a job that does not exist."""
+        """The job, if it is ``actor``'s; otherwise the same 404 as a job that does not exist (403 for one who may
+        import nothing anywhere, as every other admin route answers them)."""
+        if not self.may_import(actor):
+            raise NotPermittedError("officials:write or units:write")
         with self.database.reading() as s:
             job = s.get(AdminImportJob, job_id) if job_id.isalnum() else None
             if job is None or job.actor != actor.name:

@@ -24,6 +24,7 @@ from admin.exports import Exports
 from admin.groups import Groups
 from admin.import_jobs import ImportJobs
 from admin.imports import Imports
+from admin.models import AdminAction
 from admin.officials import Officials
 from admin.security import FactorSummary, OfficialSecurity, SessionSummary
 from admin.unit_imports import UnitImports
@@ -161,7 +162,11 @@ def _build(instance: Instance) -> AdminService:
     certificates = Certificates(officials, delegation, signing, instance.clock.now)
     imports = Imports(directory, delegation, instance.audit, end_access)
     unit_imports = UnitImports(directory, delegation, instance.audit)
-    jobs = ImportJobs(instance.database, instance.clock.now, {"officials": imports, "units": unit_imports})
+
+    def may_import(actor: Actor) -> bool:
+        return any(delegation.units_holding(actor, a) for a in (AdminAction.OFFICIALS_WRITE, AdminAction.UNITS_WRITE))
+
+    jobs = ImportJobs(instance.database, instance.clock.now, {"officials": imports, "units": unit_imports}, may_import)
     exports = Exports(directory, delegation, units, instance.audit)
     return AdminService(
         delegation,

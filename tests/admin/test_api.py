@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
@@ -247,27 +248,44 @@ def hanoi_certificate(platform: AdminPlatform) -> str:
     return valid[-1].serial if valid else signing_service(platform.instance).issue_certificate(HANOI["login"]).serial
 
 
-# routes that take a CSV file of officials: aimed at Hà Nội, Bắc Ninh's administrator gets every row refused
-CSV_ROUTES = {"/api/admin/imports"}
+# routes that take a CSV file: aimed at Hà Nội, Bắc Ninh's administrator gets every Hà Nội row refused
+CSV_ROUTES = {"/api/admin/imports", "/api/admin/units/imports", "/api/admin/import-jobs"}
 HELD_ON_THE_WHOLE_DIRECTORY_ONLY = {"/api/admin/audit/verify"}
 HANOI_CSV = "uid,name,unit\ntoanvd,Thử Nghiệm,HNI-VP\nthunghiemhn,Thử Nghiệm,HNI\nthunghiembn,Thử Nghiệm,BNH-VP\n"
 
 
+HANOI_UNITS = (
+    "code,name,kind,parent\nHNI-THU,Thử,department,HNI\nHNI-VP,Văn phòng,department,BNH\nBNH-THU,Thử,other,BNH\n"
+)
+REFUSED_OFFICIALS = {"toanvd": "unit HNI-VP is outside your reach", "thunghiemhn": "unit HNI is outside your reach"}
+REFUSED_UNITS = {"HNI-THU": "unit HNI is outside your reach", "HNI-VP": "unit HNI-VP is outside your reach"}
+
+
 def refused_rows(platform: AdminPlatform, caller: str | None, path: str) -> None:
-    """A real run of a CSV moving Hà Nội's official, creating one in Hà Nội, and one in Bắc Ninh moving nobody."""
+    """A real run of a CSV moving Hà Nội's official, creating one in Hà Nội, and one in Bắc Ninh moving nobody (of
+    units: one created under Hà Nội, Hà Nội's moved into Bắc Ninh, one in Bắc Ninh); as a job: checked, then run."""
     headers = {"Content-Type": "text/csv"}
-    response = platform.call(
-        "POST", path, caller, params={"dry_run": "false"}, data=HANOI_CSV.encode(), headers=headers
-    )
+    units = path.endswith("/units/imports")
+    body = (HANOI_UNITS if units else HANOI_CSV).encode()
+    job = path.endswith("/import-jobs")
+    params = {"kind": "officials"} if job else {"dry_run": "false"}
+    response = platform.call("POST", path, caller, params=params, data=body, headers=headers)
     if caller is not None and caller != "huongdt":
-        assert response.status_code == 200, response.text
-        report = response.json()
+        assert response.status_code == (201 if job else 200), response.text
+        if job:
+            started = platform.call("POST", response.headers["Location"] + "/start", caller)
+            assert started.status_code == 202, started.text
+            for _ in range(300):  # a wait for the background run, not a measure of it
+                answer = platform.call("GET", response.headers["Location"], caller).json()
+                if answer["finished"]:
+                    break
+                time.sleep(0.05)
+            report = answer["report"]
+        else:
+            report = response.json()
         assert report["status"] == "nothing-applied" and report["applied"] == 0
         refused = {r["login"]: r["reason"] for r in report["rows"] if r["action"] == "refused"}
-        assert refused == {
-            "toanvd": "unit HNI-VP is outside your reach",
-            "thunghiemhn": "unit HNI is outside your reach",
-        }
+        assert refused == (REFUSED_UNITS if units else REFUSED_OFFICIALS)
         return
     assert response.status_code == (401 if caller is None else 403), response.text
     assert response.headers["Content-Type"] == PROBLEM
@@ -472,6 +490,10 @@ def test_every_console_route_refuses_a_caller_without_rights_over_the_target(
     for nobody in ("thunghiemhn", "thunghiembn"):
         with pytest.raises(NotFoundError):
             admin_platform.ldap.get_person(nobody)
+    for nothing in ("HNI-THU", "BNH-THU"):  # the units CSV aimed at Hà Nội wrote nothing either
+        with pytest.raises(NotFoundError):
+            admin_platform.ldap.get_unit(nothing)
+    assert admin_platform.ldap.get_unit("HNI-VP").parent_code == "HNI"
     for nothing in ("HNI-THU", "BNH-THU"):
         with pytest.raises(NotFoundError):
             admin_platform.ldap.get_unit(nothing)

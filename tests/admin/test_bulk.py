@@ -301,3 +301,40 @@ def test_old_jobs_are_removed(admin_platform: AdminPlatform) -> None:
         admin_platform.instance.clock.advance(timedelta(days=-2))
     with pytest.raises(OutOfReachError):
         jobs.get(tuanbv, old.id)
+
+
+def test_the_api_imports_units_runs_jobs_and_exports(
+    admin_platform: AdminPlatform, unique: Callable[[str], str]
+) -> None:
+    csv_headers = {"Content-Type": "text/csv"}
+    ward = unique("BNH-P").upper()
+    body = (UNITS_HEADER + f"{ward},Đảng ủy phường Hạp Lĩnh,ward-committee,BNH,\n").encode()
+    dry = admin_platform.call("POST", "/api/admin/units/imports", "tuanbv", data=body, headers=csv_headers)
+    assert dry.status_code == 200 and dry.json()["create"] == 1 and not unit_exists(admin_platform, ward)
+
+    created = admin_platform.call(
+        "POST", "/api/admin/import-jobs", "tuanbv", params={"kind": "units"}, data=body, headers=csv_headers
+    )
+    assert created.status_code == 201 and created.json()["status"] == "checked" and created.json()["total"] == 1
+    location = created.headers["Location"]
+    assert admin_platform.call("GET", location, "hieunm").status_code == 404  # Hà Nội's administrator: no such job
+    started = admin_platform.call("POST", location + "/start", "tuanbv")
+    assert started.status_code == 202 and started.json()["status"] in ("running", "applied")
+    for _ in range(300):
+        job = admin_platform.call("GET", location, "tuanbv").json()
+        if job["finished"]:
+            break
+        time.sleep(0.05)
+    assert job["status"] == "applied" and job["done"] == job["total"] == 1 and job["report"]["applied"] == 1
+    assert admin_platform.ldap.get_unit(ward).parent_code == "BNH"
+    bad = admin_platform.call(
+        "POST", "/api/admin/import-jobs", "tuanbv", params={"kind": "groups"}, data=body, headers=csv_headers
+    )
+    assert bad.status_code == 400 and bad.headers["Content-Type"] == "application/problem+json"
+
+    units = admin_platform.call("GET", "/api/admin/exports/units.csv", "tuanbv", params={"unit": ward})
+    assert units.status_code == 200 and units.headers["Content-Type"].startswith("text/csv")
+    assert [r["code"] for r in csv.DictReader(io.StringIO(units.content.decode("utf-8-sig")))] == [ward]
+    officials = admin_platform.call("GET", "/api/admin/exports/officials.csv", "tuanbv", params={"unit": "BNH-VP"})
+    rows = list(csv.DictReader(io.StringIO(officials.content.decode("utf-8-sig"))))
+    assert rows and {r["unit"] for r in rows} == {"BNH-VP"}
