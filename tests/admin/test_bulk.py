@@ -163,10 +163,13 @@ class SteppedImporter:
 @pytest.fixture
 def second_instance(admin_platform: AdminPlatform) -> Iterator[Instance]:
     """Another instance of the platform over the same database (as a second host behind the load balancer)."""
+    from directory.instance import SERVICE_KEY
+
     other = Instance(admin_platform.instance.settings)
     try:
         yield other
     finally:
+        other.extensions.pop(SERVICE_KEY, None)  # the directory is the first instance's: it stays open
         other.close()
 
 
@@ -226,7 +229,6 @@ def test_a_job_whose_instance_died_is_shown_interrupted_and_another_instance_con
     outcomes = {r["login"]: (r["action"], r["outcome"]) for r in final.report["rows"]}
     assert outcomes[news[0]] == ("unchanged", "unchanged") and outcomes[news[-1]] == ("create", "applied")
     assert all(admin_platform.ldap.get_person(uid).unit.code == commune for uid in news)  # type: ignore[union-attr]
-    admin_service(second_instance).close()
 
 
 def test_a_job_that_cannot_reach_the_directory_fails_saying_so_and_may_be_started_again(
@@ -338,3 +340,56 @@ def test_the_api_imports_units_runs_jobs_and_exports(
     officials = admin_platform.call("GET", "/api/admin/exports/officials.csv", "tuanbv", params={"unit": "BNH-VP"})
     rows = list(csv.DictReader(io.StringIO(officials.content.decode("utf-8-sig"))))
     assert rows and {r["unit"] for r in rows} == {"BNH-VP"}
+
+
+@pytest.fixture
+def second_app(admin_platform: AdminPlatform, second_instance: Instance) -> Iterator[str]:
+    """A second app over the same database and directory, served on its own port: its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from antin.app import create_app
+    from directory.instance import use_directory
+    from idp.oidc.service import replace_directory
+
+    use_directory(second_instance, admin_platform.ldap)
+    replace_directory(second_instance, admin_platform.ldap)
+    app = create_app(second_instance.settings, instance=second_instance)
+    server = make_server("localhost", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+def test_an_import_job_checked_on_one_instance_is_started_on_another_and_followed_on_the_first(
+    admin_platform: AdminPlatform, second_app: str, unique: Callable[[str], str]
+) -> None:
+    import requests
+
+    commune = unique("BNH-XA").upper()
+    admin_platform.ldap.create_unit(commune, "Đảng ủy xã Hòa Long", "commune-committee", "BNH")
+    news = [f"{unique('hl')}{i:03d}" for i in range(300)]
+    body = ("uid,name,unit\n" + "".join(f"{uid},Ngô Văn Long,{commune}\n" for uid in news)).encode()
+    auth = {"Authorization": f"Bearer {admin_platform.token('tuanbv')}"}
+    first, second = admin_platform.base_url, second_app
+    created = requests.post(
+        first + "/api/admin/import-jobs", data=body, headers={**auth, "Content-Type": "text/csv"}, timeout=30
+    )
+    assert created.status_code == 201, created.text
+    location = created.headers["Location"]
+    on_second = requests.get(second + location, headers=auth, timeout=30).json()
+    assert on_second["status"] == "checked" and on_second["total"] == 300  # the second instance reads the job
+    assert requests.post(second + location + "/start", headers=auth, timeout=30).status_code == 202
+    for _ in range(600):  # followed on the first instance while the second runs it
+        job = requests.get(first + location, headers=auth, timeout=30).json()
+        assert 0 <= job["done"] <= job["total"] == 300
+        if job["finished"]:
+            break
+        time.sleep(0.05)
+    assert job["status"] == "applied" and job["report"]["applied"] == 300
+    assert admin_platform.ldap.get_person(news[-1]).unit.code == commune  # type: ignore[union-attr]
