@@ -28,6 +28,8 @@ def test_import_a_csv_with_its_dry_run_and_the_importing_state(
     unique: Callable[[str], str],
     tmp_path: Path,
 ) -> None:
+    from playwright.sync_api import Error as PlaywrightError
+
     shots = Path(os.environ.get("ANTIN_SCREENSHOTS", tmp_path))
     ldap, base = admin_platform.ldap, admin_platform.base_url
     admin_login = unique("qt")
@@ -67,15 +69,22 @@ def test_import_a_csv_with_its_dry_run_and_the_importing_state(
         # the job's page while the server writes the rows: the bar, moved by what the page reads from the server
         page.locator("#import-running").wait_for()
         seen: list[tuple[str, str]] = []
-        while page.locator("#import-progress").count():
-            value = page.evaluate(
-                "(() => { const b = document.getElementById('import-progress');"
-                " return b ? [String(b.value), String(b.max)] : null; })()"
-            )
-            if value is not None and (not seen or seen[-1] != tuple(value)):
+        shot = False
+        while True:
+            try:  # the page reloads itself into the result when the run is over: a read may meet the navigation
+                value = page.evaluate(
+                    "(() => { const b = document.getElementById('import-progress');"
+                    " return b ? [String(b.value), String(b.max)] : null; })()"
+                )
+            except PlaywrightError:
+                continue
+            if value is None:
+                break
+            if not seen or seen[-1] != tuple(value):
                 seen.append(tuple(value))
-                if 0 < float(value[0]) < float(value[1]) and not (shots / "console-import-progress.png").exists():
+                if 0 < float(value[0]) < float(value[1]) and not shot:
                     page.screenshot(path=str(shots / "console-import-progress.png"), full_page=True)
+                    shot = True
             page.wait_for_timeout(100)
         page.locator("#import-status[data-status=applied]").wait_for()
         print("progress bar values seen:", seen)
