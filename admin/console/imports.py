@@ -5,7 +5,7 @@ The upload becomes an import job (:class:`~admin.import_jobs.ImportJobs`): the c
 in SQL under a random id bound to the administrator, so the real run imports exactly what was previewed, the form
 carries only the id, and another administrator who guesses an id gets 404. "Import" starts the run in the background
 and sends the browser to the job's page, which shows a progress bar (rows written of rows to write) read from the
-database every half second (``…/progress``, JSON) — so it works whichever instance serves the poll — and becomes the
+database every 0.4 s (``…/progress``, JSON) — so it works whichever instance serves the poll — and becomes the
 result when the run is over. A run whose instance died shows as interrupted, with a button to continue it.
 """
 
