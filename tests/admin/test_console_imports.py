@@ -161,3 +161,31 @@ def test_the_import_pages_speak_vietnamese_first(admin_platform: AdminPlatform) 
     browser, _ = console_browser(admin_platform, "tuanbv")
     page = browser.go(admin_platform.base_url + "/admin/import").page
     assert page is not None and "Nhập cán bộ" in page.text
+
+
+def test_an_interrupted_import_is_shown_so_and_continued_from_its_page(
+    admin_platform: AdminPlatform, unique: Callable[[str], str]
+) -> None:
+    from sqlalchemy import update
+
+    from admin.import_jobs import STALE_AFTER
+    from admin.models import AdminImportJob
+
+    browser, _ = console_browser(admin_platform, "tuanbv")
+    news = [f"{unique('gd')}{i}" for i in range(3)]
+    preview = upload(admin_platform, browser, (HEADER + "".join(f"{u},Đinh Văn Tú,BNH-VP,\n" for u in news)).encode())
+    job_id = preview.url.rstrip("/").rsplit("/", 1)[1]
+    with admin_platform.instance.database.session() as s:  # its instance died while running it
+        s.execute(
+            update(AdminImportJob)
+            .where(AdminImportJob.id == job_id)
+            .values(status="running", heartbeat_at=admin_platform.instance.clock.now() - 2 * STALE_AFTER)
+        )
+    page = browser.session.get(preview.url, timeout=30)
+    assert page.status_code == 200 and 'id="import-interrupted"' in page.text and 'id="import-running"' in page.text
+    assert browser.session.get(preview.url + "/progress", timeout=30).json()["status"] == "interrupted"
+    form = forms_of(page.text)["import-form"]
+    done = finished(
+        browser, browser.session.post(admin_platform.base_url + form["action"], data=form["inputs"], timeout=30)
+    )
+    assert 'data-status="applied"' in done.text and all(exists(admin_platform, uid) for uid in news)
