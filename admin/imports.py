@@ -15,6 +15,7 @@ not, and running the same file again is the resumption (applied rows are then "u
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -27,13 +28,25 @@ from directory.errors import InvalidInputError
 from directory.files import Rejection, Row
 from directory.models import AccountStatus
 from directory.service import LdapDirectory
-from directory.transfer import ImportPlan, apply_plan, plan_import, read_rows
+from directory.transfer import ImportPlan, ImportResult, Operation, apply_plan, plan_import, read_rows
 
-__all__ = ["MAX_IMPORT_BYTES", "BadImportFileError", "ImportReport", "Imports", "RowOutcome"]
+__all__ = [
+    "MAX_IMPORT_BYTES",
+    "BadImportFileError",
+    "ImportReport",
+    "Imports",
+    "Progress",
+    "RowOutcome",
+    "counting",
+    "report_of",
+    "settle",
+    "text_of",
+]
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024  # about 15,000 rows: far more than one province adds at once
 Action = Literal["create", "change", "unchanged", "refused"]
 Outcome = Literal["planned", "applied", "failed", "not-applied", "refused", "unchanged"]
+Progress = Callable[[int, int], None]  # (rows written, rows to write)
 
 
 class BadImportFileError(AdminError):
@@ -111,33 +124,21 @@ class Imports:
     def preview(self, actor: Actor, csv_bytes: bytes) -> ImportReport:
         """What the file would do, row by row; nothing is written."""
         plan = self._plan(actor, csv_bytes)
-        return _report(plan, dry_run=True)
+        return report_of(plan, dry_run=True)
 
-    def apply(self, actor: Actor, csv_bytes: bytes, *, skip_refused: bool = False) -> ImportReport:
-        """Plan again (the directory may have changed since the preview) and apply, through the directory's importer."""
+    def apply(
+        self, actor: Actor, csv_bytes: bytes, *, skip_refused: bool = False, progress: Progress | None = None
+    ) -> ImportReport:
+        """Plan again (the directory may have changed since the preview) and apply, through the directory's importer.
+
+        ``progress(done, total)`` is called before the first row is written and after each row is."""
         plan = self._plan(actor, csv_bytes)
-        report = _report(plan, dry_run=False)
+        report = report_of(plan, dry_run=False)
         if plan.rejections and not skip_refused:
             report.status = "nothing-applied"
             return report
-        result = apply_plan(plan)
-        applied = {(op.line, op.key, op.action) for op in result.applied}
-        failed = (result.failed.line, result.failed.key) if result.failed else None
-        rows = []
-        for row in report.rows:
-            if row.action in ("refused", "unchanged"):
-                rows.append(row)
-                continue
-            action = "update" if row.action == "change" else row.action
-            if (row.line, row.login, action) in applied:
-                rows.append(_with(row, "applied"))
-            elif failed == (row.line, row.login):
-                rows.append(_with(row, "failed", result.error or ""))
-            else:
-                rows.append(_with(row, "not-applied"))
-        report.rows = rows
-        report.status = "stopped" if result.failed else "applied"
-        report.error = result.error
+        result = apply_plan(plan, counting(plan, progress))
+        settle(report, result)
         self._end_access_of_disabled(actor, plan, result.applied)
         self.audit.record(
             AuditEvent.DIRECTORY_IMPORT,
@@ -153,7 +154,7 @@ class Imports:
         units = self.delegation.units_holding(actor, AdminAction.OFFICIALS_WRITE)
         if not units:
             raise NotPermittedError(AdminAction.OFFICIALS_WRITE.value)
-        text = _text_of(csv_bytes)
+        text = text_of(csv_bytes)
         rows, unreadable = read_rows(text, "csv")
         file_level = [r for r in unreadable if r.key in ("header", "file")]
         if file_level:
@@ -207,7 +208,7 @@ class Imports:
                 self.end_access(person, actor.name)
 
 
-def _text_of(csv_bytes: bytes) -> str:
+def text_of(csv_bytes: bytes) -> str:
     if len(csv_bytes) > MAX_IMPORT_BYTES:
         raise ImportTooLargeError(f"the file is over {MAX_IMPORT_BYTES // (1024 * 1024)} MiB: split it")
     if not csv_bytes.strip():
@@ -221,10 +222,11 @@ def _text_of(csv_bytes: bytes) -> str:
     return text
 
 
-def _report(plan: ImportPlan, *, dry_run: bool) -> ImportReport:
+def report_of(plan: ImportPlan, *, dry_run: bool, kind: str = "person") -> ImportReport:
+    """The plan's rows (those of ``kind``: officials, or units) as a report, in file order."""
     rows = [RowOutcome(r.line, r.key, "refused", reason=r.reason, outcome="refused") for r in plan.rejections]
     for op in plan.operations:
-        if op.kind != "person":
+        if op.kind != kind:
             continue
         if op.action == "unchanged":
             rows.append(RowOutcome(op.line, op.key, "unchanged", outcome="unchanged"))
@@ -232,6 +234,43 @@ def _report(plan: ImportPlan, *, dry_run: bool) -> ImportReport:
             rows.append(RowOutcome(op.line, op.key, "create" if op.action == "create" else "change", op.changes))
     rows.sort(key=lambda r: r.line)
     return ImportReport(dry_run=dry_run, rows=rows)
+
+
+def counting(plan: ImportPlan, progress: Progress | None) -> Callable[[Operation], None] | None:
+    """The directory importer's per-row callback, as ``progress(done, total)`` over the rows that write."""
+    if progress is None:
+        return None
+    total = sum(1 for op in plan.operations if op.action != "unchanged")
+    done = 0
+    progress(0, total)
+
+    def one_more(_: Operation) -> None:
+        nonlocal done
+        done += 1
+        progress(done, total)
+
+    return one_more
+
+
+def settle(report: ImportReport, result: ImportResult) -> None:
+    """Each planned row's outcome after the real run: applied, failed (with the directory's reason) or not applied."""
+    applied = {(op.line, op.key, op.action) for op in result.applied}
+    failed = (result.failed.line, result.failed.key) if result.failed else None
+    rows = []
+    for row in report.rows:
+        if row.action in ("refused", "unchanged"):
+            rows.append(row)
+            continue
+        action = "update" if row.action == "change" else row.action
+        if (row.line, row.login, action) in applied:
+            rows.append(_with(row, "applied"))
+        elif failed == (row.line, row.login):
+            rows.append(_with(row, "failed", result.error or ""))
+        else:
+            rows.append(_with(row, "not-applied"))
+    report.rows = rows
+    report.status = "stopped" if result.failed else "applied"
+    report.error = result.error
 
 
 def _with(row: RowOutcome, outcome: Outcome, reason: str = "") -> RowOutcome:

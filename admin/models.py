@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from antin.kernel.database import Base
@@ -21,6 +21,7 @@ __all__ = [
     "ROOT_UNIT",
     "AdminAction",
     "AdminGrant",
+    "AdminImportJob",
     "AdminRole",
     "GrantView",
     "ScimExternalId",
@@ -115,6 +116,29 @@ class ScimExternalId(Base):
     resource_type: Mapped[str] = mapped_column(String(16))  # "User" or "Group"
     resource_id: Mapped[str] = mapped_column(String(64))  # a user's entryUUID, a group's cn
     external_id: Mapped[str] = mapped_column(String(256), index=True)
+
+
+class AdminImportJob(Base):
+    """One CSV import by one administrator: the checked file, its dry run, then the real run's progress and report.
+
+    Kept in SQL, not in a worker's memory or folder, so that any instance behind the load balancer shows its
+    progress and a run whose instance died (no heartbeat) can be taken up again by another.
+    """
+
+    __tablename__ = "admin_import_job"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random: the only name pages and forms use
+    actor: Mapped[str] = mapped_column(String(128), index=True)  # the administrator's sub: nobody else sees it
+    kind: Mapped[str] = mapped_column(String(16))  # "officials" or "units"
+    filename: Mapped[str] = mapped_column(String(255))
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # the checked bytes: the real run imports exactly these
+    status: Mapped[str] = mapped_column(String(24))  # checked, running, applied, stopped, nothing-applied, failed
+    skip_refused: Mapped[bool] = mapped_column(Boolean, default=False)
+    total: Mapped[int] = mapped_column(Integer, default=0)  # rows the real run writes
+    done: Mapped[int] = mapped_column(Integer, default=0)  # of those, written so far
+    report: Mapped[str] = mapped_column(Text)  # JSON: the dry run's report, then the real run's
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # a running job's last sign of life
 
 
 @dataclass(frozen=True)

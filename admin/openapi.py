@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from admin.openapi_audit import AUDIT_PATHS, AUDIT_SCHEMAS
+from admin.openapi_bulk import BULK_PATHS, BULK_SCHEMAS
 from admin.openapi_certificates import CERTIFICATE_PATHS, CERTIFICATE_SCHEMAS
 from admin.openapi_schemas import WRITE_SCHEMAS
 
@@ -349,6 +350,7 @@ OPENAPI: dict[str, Any] = {
         **_WRITE_PATHS,
         **CERTIFICATE_PATHS,
         **AUDIT_PATHS,
+        **BULK_PATHS,
     },
     "components": {
         "securitySchemes": {
@@ -396,6 +398,7 @@ OPENAPI: dict[str, Any] = {
             **WRITE_SCHEMAS,
             **CERTIFICATE_SCHEMAS,
             **AUDIT_SCHEMAS,
+            **BULK_SCHEMAS,
         },
     },
 }

@@ -4,7 +4,9 @@ It puts together :class:`~admin.delegation.Delegation` (grants and the authorisa
 :class:`~admin.officials.Officials`, :class:`~admin.units.Units`, :class:`~admin.groups.Groups`,
 :class:`~admin.security.OfficialSecurity` (sessions, second factors, security events),
 :class:`~admin.audit.AuditSearch`, :class:`~admin.clients.Clients`, :class:`~admin.certificates.Certificates`
-(officials' signing certificates, the CA's status) and :class:`~admin.imports.Imports` (bulk CSV import), over the
+(officials' signing certificates, the CA's status), :class:`~admin.imports.Imports` and
+:class:`~admin.unit_imports.UnitImports` (bulk CSV import of officials and units) run as background jobs by
+:class:`~admin.import_jobs.ImportJobs`, and :class:`~admin.exports.Exports` (officials and units as CSV), over the
 directory, the OpenID provider (to end sessions and revoke tokens), idp/mfa and the signing service (to issue and
 revoke certificates). The console, the API, SCIM and the CLI all call it, so a check made here is made for all of
 them.
@@ -18,10 +20,14 @@ from admin.audit import AuditSearch
 from admin.certificates import Certificates
 from admin.clients import Clients
 from admin.delegation import Actor, Delegation
+from admin.exports import Exports
 from admin.groups import Groups
+from admin.import_jobs import ImportJobs
 from admin.imports import Imports
+from admin.models import AdminAction
 from admin.officials import Officials
 from admin.security import FactorSummary, OfficialSecurity, SessionSummary
+from admin.unit_imports import UnitImports
 from admin.units import Units
 
 if TYPE_CHECKING:
@@ -46,6 +52,9 @@ class AdminService:
         clients: Clients,
         certificates: Certificates,
         imports: Imports,
+        unit_imports: UnitImports,
+        import_jobs: ImportJobs,
+        exports: Exports,
     ) -> None:
         self.delegation = delegation
         self.officials = officials
@@ -56,9 +65,16 @@ class AdminService:
         self.clients = clients
         self.certificates = certificates
         self.imports = imports
+        self.unit_imports = unit_imports
+        self.import_jobs = import_jobs
+        self.exports = exports
 
     def actor(self, subject: str) -> Actor:
         return Actor.administrator(subject)
+
+    def close(self) -> None:
+        """Let this process's background imports finish (the instance closes the directory next)."""
+        self.import_jobs.close()
 
 
 def admin_service(instance: Instance) -> AdminService:
@@ -149,4 +165,24 @@ def _build(instance: Instance) -> AdminService:
 
     certificates = Certificates(officials, delegation, signing, instance.clock.now)
     imports = Imports(directory, delegation, instance.audit, end_access)
-    return AdminService(delegation, officials, units, groups, security, audit, clients, certificates, imports)
+    unit_imports = UnitImports(directory, delegation, instance.audit)
+
+    def may_import(actor: Actor) -> bool:
+        return any(delegation.units_holding(actor, a) for a in (AdminAction.OFFICIALS_WRITE, AdminAction.UNITS_WRITE))
+
+    jobs = ImportJobs(instance.database, instance.clock.now, {"officials": imports, "units": unit_imports}, may_import)
+    exports = Exports(directory, delegation, units, instance.audit)
+    return AdminService(
+        delegation,
+        officials,
+        units,
+        groups,
+        security,
+        audit,
+        clients,
+        certificates,
+        imports,
+        unit_imports,
+        jobs,
+        exports,
+    )

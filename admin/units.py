@@ -84,6 +84,12 @@ class Units:
 
         return [build(u) for u in sorted(children.get(None, []), key=lambda u: u.code)]
 
+    def subtree_size(self, actor: Actor, code: str) -> tuple[int, int]:
+        """How many units (itself included) and officials a move of ``code`` takes along: its confirmation says."""
+        units = self.list_units(actor, code)
+        officials = sum(1 for _ in self.directory.iter_people_brief(unit_code=code))
+        return len(units), officials
+
     def get(self, actor: Actor, code: str) -> Unit:
         self.delegation.authorize_unit(actor, AdminAction.UNITS_READ, code)
         return self.directory.get_unit(code)

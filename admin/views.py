@@ -22,7 +22,7 @@ from directory.errors import DirectoryError, InvalidInputError, NotFoundError, P
 from directory.models import AccountStatus, Person, PersonChanges
 from signing.auth import AccessTokenVerifier, TokenError
 
-__all__ = ["ADMIN_SCOPE", "EXTENSION_KEY", "bp", "json_body", "register", "state", "with_etag"]
+__all__ = ["ADMIN_SCOPE", "EXTENSION_KEY", "bp", "csv_body", "json_body", "register", "state", "with_etag"]
 
 log = logging.getLogger(__name__)
 
@@ -280,19 +280,24 @@ def enable_official(login: str) -> Response:
 @bp.post("/imports")
 def import_officials() -> Response:
     """A CSV of officials (text/csv): ``dry_run=true`` (the default) reports each row, ``false`` imports."""
-    from admin.imports import MAX_IMPORT_BYTES, BadImportFileError, ImportTooLargeError
-
     dry_run = _bool_arg("dry_run", default=True)
     skip_refused = _bool_arg("skip_refused", default=False)
+    body = csv_body()
+    imports = state().service.imports
+    report = imports.preview(actor(), body) if dry_run else imports.apply(actor(), body, skip_refused=skip_refused)
+    return jsonify(report.as_json())
+
+
+def csv_body() -> bytes:
+    """The request's CSV file, refused whole when not sent as CSV or over the size limit."""
+    from admin.imports import MAX_IMPORT_BYTES, BadImportFileError, ImportTooLargeError
+
     mimetype = request.mimetype
     if mimetype not in ("text/csv", "application/csv", "text/plain"):
         raise BadImportFileError(f"send the file as text/csv, not {mimetype or 'no content type'}")
     if request.content_length is not None and request.content_length > MAX_IMPORT_BYTES:
         raise ImportTooLargeError(f"the file is over {MAX_IMPORT_BYTES // (1024 * 1024)} MiB: split it")
-    body = request.stream.read(MAX_IMPORT_BYTES + 1)
-    imports = state().service.imports
-    report = imports.preview(actor(), body) if dry_run else imports.apply(actor(), body, skip_refused=skip_refused)
-    return jsonify(report.as_json())
+    return request.stream.read(MAX_IMPORT_BYTES + 1)
 
 
 def _bool_arg(name: str, *, default: bool) -> bool:

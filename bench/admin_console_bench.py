@@ -47,6 +47,73 @@ def sign_in(client: Any, login: str) -> None:
     assert done.status_code == 200 and 'id="my-grants"' in done.get_data(as_text=True), done.status_code
 
 
+def bulk_rows(run: Run, service: Any, client: Any, actor: Any, count: int) -> None:
+    """The bulk import as the console runs it: a file of ``count`` new officials checked (the dry run), run as a
+    background job followed through the page's progress JSON, a units file likewise, and the exports."""
+    unit = next(u for u in service.units.list_units(actor) if u.parent_code)
+    body = "uid,name,unit,mail\n" + "".join(
+        f"bulk{i:06d},Nguyễn Văn Bình,{unit.code},bulk{i:06d}@bench.dcs.vn\n" for i in range(count)
+    )
+    units_body = "code,name,kind,parent\n" + "".join(
+        f"BULK-{i:04d},Chi bộ {i},party-cell,{unit.code}\n" for i in range(count // 10)
+    )
+    for kind, csv_text, rows in (("officials", body, count), ("units", units_body, count // 10)):
+        began = time.perf_counter()
+        job = service.import_jobs.check(actor, kind, f"{kind}.csv", csv_text.encode())
+        checked = time.perf_counter() - began
+        began = time.perf_counter()
+        service.import_jobs.start(actor, job.id)
+        polls: list[float] = []
+        moves: set[int] = set()
+        while True:
+            asked = time.perf_counter()
+            progress = client.get(f"/admin/import/{job.id}/progress").get_json()
+            polls.append(time.perf_counter() - asked)
+            moves.add(progress["done"])
+            if progress["finished"]:
+                break
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - began
+        final = service.import_jobs.get(actor, job.id)
+        wrong = int(final.status != "applied" or final.report["applied"] != rows)
+        note = f"{rows} rows: dry run {checked:.2f} s, real run {elapsed:.2f} s; {len(moves)} distinct progress values"
+        per_row = [elapsed / rows] * rows
+        run.add(
+            row_from_samples(
+                BENCH, f"bulk: import {kind} as a job (per row)", "antin", per_row, checked=1, wrong=wrong, note=note
+            )
+        )
+        run.add(
+            row_from_samples(
+                BENCH,
+                f"bulk: progress poll during the {kind} import",
+                "antin",
+                polls,
+                checked=len(polls),
+                note=f"{len(polls)} polls",
+            )
+        )
+    for label, lines in (
+        ("officials", lambda: service.exports.officials_csv(actor)),
+        ("units", lambda: service.exports.units_csv(actor)),
+    ):
+        began = time.perf_counter()
+        exported = "".join(lines()).splitlines()
+        elapsed = time.perf_counter() - began
+        total = len(exported) - 1
+        run.add(
+            row_from_samples(
+                BENCH,
+                f"bulk: export {label} as CSV (per row)",
+                "antin",
+                [elapsed / max(total, 1)] * max(total, 1),
+                checked=1,
+                wrong=int(total < 1),
+                note=f"{total} rows in {elapsed:.2f} s",
+            )
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--officials", type=int, default=20_000, help="officials loaded by slapadd (default 20000)")
@@ -178,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
                     note=f"{args.audit} entries; written at {audit_rate:.0f}/s",
                 )
             )
+            admin = service.actor(directory.get_person(uids[0]).entry_uuid)
+            bulk_rows(run, service, client, admin, 500 if args.quick else 5000)
             instance.close()
             directory.close()
         finally:

@@ -23,7 +23,18 @@ __all__ = ["init_console"]
 
 
 def init_console(app: Flask, instance: Instance) -> None:
-    from admin.console import audit, certificates, clients, grants, groups, imports, official_changes, officials, units  # noqa: F401  (their routes join the blueprint)
+    from admin.console import (  # noqa: F401  (their routes join the blueprint)
+        audit,
+        certificates,
+        clients,
+        grants,
+        group_changes,
+        groups,
+        imports,
+        official_changes,
+        officials,
+        units,
+    )
     from admin.console.pages import register
 
     register(app, instance)

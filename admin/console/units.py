@@ -114,8 +114,10 @@ def unit_move(code: str) -> Response | tuple[str, int]:
     # a unit cannot go under itself or its own subtree: those are not offered (the directory refuses them too)
     inside = {u.code for u in service.list_units(actor(), code)}
     choices = [(u, depth) for u, depth in unit_choices() if u.code not in inside]
+    units_moving, officials_moving = service.subtree_size(actor(), code)
+    sizes = {"units_moving": units_moving, "officials_moving": officials_moving}
     if request.method == "GET":
-        return page("console/unit_move.html", unit=unit, units=choices, version=unit_etag(unit), problem=None)
+        return page("console/unit_move.html", unit=unit, units=choices, version=unit_etag(unit), problem=None, **sizes)
     parent = request.form.get("parent", "").strip()
     try:
         if not parent:
@@ -135,6 +137,7 @@ def unit_move(code: str) -> Response | tuple[str, int]:
             version=unit_etag(current),
             problem=problem,
             problem_detail=str(err),
+            **sizes,
         )
     flash(_("%(name)s and everything under it now belong under %(parent)s.", name=moved.name, parent=parent))
     return redirect(url_for("console.units", _anchor=f"unit-{moved.code}"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from collections.abc import Callable
 
 import pytest
@@ -30,6 +31,21 @@ def upload(platform: AdminPlatform, browser: Browser, body: bytes, name: str = "
         files={"file": (name, body, "text/csv")},
         timeout=30,
     )
+
+
+def finished(browser: Browser, answer: requests.Response) -> requests.Response:
+    """The job's page once its background run is over, read through the progress JSON the page itself polls."""
+    match = re.search(r'data-progress-url="([^"]+)"', answer.text)
+    if match is None:
+        return answer  # already over
+    progress_url = answer.url.split("/admin/")[0] + match.group(1)
+    for _ in range(600):  # a wait for the run, not a measure of it
+        progress = browser.session.get(progress_url, timeout=30).json()
+        assert progress["total"] >= progress["done"] >= 0
+        if progress["finished"]:
+            return browser.session.get(answer.url, timeout=30)
+        time.sleep(0.1)
+    raise AssertionError(f"the import did not finish: {progress}")
 
 
 def rows_on(html: str) -> dict[int, tuple[str, str]]:
@@ -72,6 +88,7 @@ def test_an_administrator_checks_a_file_imports_it_and_downloads_the_report(
         data={"csrf_token": form["inputs"]["csrf_token"], "skip_refused": "1"},
         timeout=60,
     )
+    result = finished(browser, result)
     assert result.status_code == 200 and 'data-status="applied"' in result.text
     assert rows_on(result.text)[2] == ("create", "applied")
     assert all(exists(admin_platform, uid) for uid in news)
@@ -90,7 +107,9 @@ def test_an_administrator_checks_a_file_imports_it_and_downloads_the_report(
     assert by_login[news[0]]["outcome"] == "applied" and by_login[changed]["action"] == "change"
     assert by_login["toanvd"]["outcome"] == "refused" and "outside your reach" in by_login["toanvd"]["reason"]
 
-    again = browser.session.post(admin_platform.base_url + form["action"], data=form["inputs"], timeout=30)
+    again = finished(
+        browser, browser.session.post(admin_platform.base_url + form["action"], data=form["inputs"], timeout=30)
+    )
     assert again.status_code == 200 and 'data-status="applied"' in again.text  # a second click imports nothing more
 
     # Hà Nội's administrator cannot open Bắc Ninh's upload, its report, or import it
@@ -142,3 +161,31 @@ def test_the_import_pages_speak_vietnamese_first(admin_platform: AdminPlatform) 
     browser, _ = console_browser(admin_platform, "tuanbv")
     page = browser.go(admin_platform.base_url + "/admin/import").page
     assert page is not None and "Nhập cán bộ" in page.text
+
+
+def test_an_interrupted_import_is_shown_so_and_continued_from_its_page(
+    admin_platform: AdminPlatform, unique: Callable[[str], str]
+) -> None:
+    from sqlalchemy import update
+
+    from admin.import_jobs import STALE_AFTER
+    from admin.models import AdminImportJob
+
+    browser, _ = console_browser(admin_platform, "tuanbv")
+    news = [f"{unique('gd')}{i}" for i in range(3)]
+    preview = upload(admin_platform, browser, (HEADER + "".join(f"{u},Đinh Văn Tú,BNH-VP,\n" for u in news)).encode())
+    job_id = preview.url.rstrip("/").rsplit("/", 1)[1]
+    with admin_platform.instance.database.session() as s:  # its instance died while running it
+        s.execute(
+            update(AdminImportJob)
+            .where(AdminImportJob.id == job_id)
+            .values(status="running", heartbeat_at=admin_platform.instance.clock.now() - 2 * STALE_AFTER)
+        )
+    page = browser.session.get(preview.url, timeout=30)
+    assert page.status_code == 200 and 'id="import-interrupted"' in page.text and 'id="import-running"' in page.text
+    assert browser.session.get(preview.url + "/progress", timeout=30).json()["status"] == "interrupted"
+    form = forms_of(page.text)["import-form"]
+    done = finished(
+        browser, browser.session.post(admin_platform.base_url + form["action"], data=form["inputs"], timeout=30)
+    )
+    assert 'data-status="applied"' in done.text and all(exists(admin_platform, uid) for uid in news)

@@ -12,10 +12,13 @@ from flask import Flask
 
 from admin.delegation import Delegation
 from admin.errors import PreconditionFailedError
+from admin.exports import Exports
 from admin.groups import Groups
+from admin.import_jobs import ImportJobs
 from admin.imports import Imports
 from admin.officials import Officials, person_etag
 from admin.service import AdminService, admin_service
+from admin.unit_imports import UnitImports
 from admin.units import Units
 from admin.views import EXTENSION_KEY, register
 from antin.kernel.audit import AuditEvent
@@ -255,16 +258,22 @@ def service_without_directory(platform: AdminPlatform) -> AdminService:
     dead = LdapDirectory(config_for(platform.ldap_server, uris=(f"ldap://127.0.0.1:{free_port()}",), timeout=1.0))
     delegation = Delegation(live.database, live.audit, dead, live.clock.now, client_exists=lambda _c: True)
     rest = admin_service(live)  # sessions, audit search and clients: not what these tests are about
+    units = Units(dead, delegation, live.audit)
+    imports = Imports(dead, delegation, live.audit, lambda _p, _a: {})
+    unit_imports = UnitImports(dead, delegation, live.audit)
     return AdminService(
         delegation,
         Officials(dead, delegation, live.audit, lambda _p, _a: {}),
-        Units(dead, delegation, live.audit),
+        units,
         Groups(dead, delegation, live.audit),
         rest.security,
         rest.audit,
         rest.clients,
         rest.certificates,
-        Imports(dead, delegation, live.audit, lambda _p, _a: {}),
+        imports,
+        unit_imports,
+        ImportJobs(live.database, live.clock.now, {"officials": imports, "units": unit_imports}),
+        Exports(dead, delegation, units, live.audit),
     )
 
 

@@ -78,6 +78,7 @@ class AuditEvent(enum.StrEnum):
     DIRECTORY_GROUP_MEMBER_ADD = "directory:group:member-add"
     DIRECTORY_GROUP_MEMBER_REMOVE = "directory:group:member-remove"
     DIRECTORY_IMPORT = "directory:entries:import"
+    DIRECTORY_EXPORT = "directory:entries:export"  # officials or units exported as CSV by an administrator
 
     # delegated administration
     ADMIN_GRANT_ADD = "admin:grant:add"
