@@ -4,7 +4,8 @@ It puts together :class:`~admin.delegation.Delegation` (grants and the authorisa
 :class:`~admin.officials.Officials`, :class:`~admin.units.Units`, :class:`~admin.groups.Groups`,
 :class:`~admin.security.OfficialSecurity` (sessions, second factors, security events),
 :class:`~admin.audit.AuditSearch`, :class:`~admin.clients.Clients`, :class:`~admin.certificates.Certificates`
-(officials' signing certificates, the CA's status) and :class:`~admin.imports.Imports` (bulk CSV import), over the
+(officials' signing certificates), :class:`~admin.seals.Seals` (units' seal certificates),
+:class:`~admin.pki_status.PkiMonitor` (the CA's status) and :class:`~admin.imports.Imports` (bulk CSV import), over the
 directory, the OpenID provider (to end sessions and revoke tokens), idp/mfa and the signing service (to issue and
 revoke certificates). The console, the API, SCIM and the CLI all call it, so a check made here is made for all of
 them.
@@ -21,7 +22,10 @@ from admin.delegation import Actor, Delegation
 from admin.groups import Groups
 from admin.imports import Imports
 from admin.officials import Officials
+from admin.pki_status import PkiMonitor
+from admin.seals import Seals
 from admin.security import FactorSummary, OfficialSecurity, SessionSummary
+from admin.settings import AdminSettings
 from admin.units import Units
 
 if TYPE_CHECKING:
@@ -46,6 +50,8 @@ class AdminService:
         clients: Clients,
         certificates: Certificates,
         imports: Imports,
+        seals: Seals,
+        pki: PkiMonitor,
     ) -> None:
         self.delegation = delegation
         self.officials = officials
@@ -56,6 +62,8 @@ class AdminService:
         self.clients = clients
         self.certificates = certificates
         self.imports = imports
+        self.seals = seals
+        self.pki = pki
 
     def actor(self, subject: str) -> Actor:
         return Actor.administrator(subject)
@@ -145,4 +153,17 @@ def _build(instance: Instance) -> AdminService:
 
     certificates = Certificates(officials, delegation, signing, instance.clock.now)
     imports = Imports(directory, delegation, instance.audit, end_access)
-    return AdminService(delegation, officials, units, groups, security, audit, clients, certificates, imports)
+    settings = instance.settings.section(AdminSettings)
+    seals = Seals(
+        directory, delegation, instance.audit, signing, instance.clock.now, warning_days=settings.pki_warning_days
+    )
+    pki = PkiMonitor(
+        delegation,
+        signing,
+        instance.clock.now,
+        warning_days=settings.pki_warning_days,
+        probe_timeout=settings.pki_probe_timeout,
+    )
+    return AdminService(
+        delegation, officials, units, groups, security, audit, clients, certificates, imports, seals, pki
+    )

@@ -7,7 +7,8 @@ leave out the buttons of actions the administrator holds nowhere.
 
 ``pages.py`` holds the blueprint, the sign-in and the checks every page makes; ``officials.py``, ``audit.py``,
 ``clients.py``, ``grants.py``, ``official_changes.py`` (create, edit, move, unlock, reset the password), ``units.py``,
-``groups.py`` and ``certificates.py`` (officials' signing certificates, the CA's status) one page group each.
+``groups.py``, ``certificates.py`` (officials' signing certificates, the CA's status) and ``seals.py`` (units'
+seal certificates) one page group each.
 """
 
 from __future__ import annotations
@@ -23,7 +24,18 @@ __all__ = ["init_console"]
 
 
 def init_console(app: Flask, instance: Instance) -> None:
-    from admin.console import audit, certificates, clients, grants, groups, imports, official_changes, officials, units  # noqa: F401  (their routes join the blueprint)
+    from admin.console import (  # noqa: F401  (their routes join the blueprint)
+        audit,
+        certificates,
+        clients,
+        grants,
+        groups,
+        imports,
+        official_changes,
+        officials,
+        seals,
+        units,
+    )
     from admin.console.pages import register
 
     register(app, instance)
