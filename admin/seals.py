@@ -83,15 +83,20 @@ class Seals:
 
     # -- reading ------------------------------------------------------------------------------------------
 
-    def units(self, actor: Actor) -> list[UnitSeal]:
-        """Every unit where ``actor`` reads certificates, by code, each with its valid seal."""
-        tops = self.delegation.reach(actor, AdminAction.CERTIFICATES_READ)
-        if tops is None:
-            units = self.directory.list_units()
+    def units(self, actor: Actor, under: str | None = None) -> list[UnitSeal]:
+        """Every unit where ``actor`` reads certificates (or ``under`` and its subtree, which must be within reach),
+        by code, each with its valid seal."""
+        if under is not None:
+            self.delegation.authorize_unit(actor, AdminAction.CERTIFICATES_READ, under)
+            units = [self.directory.get_unit(under), *self.directory.list_units(under)]
         else:
-            if not tops:
-                self.delegation.authorize_unit(actor, AdminAction.CERTIFICATES_READ, ROOT_UNIT)  # raises 403
-            units = [u for top in tops for u in (self.directory.get_unit(top), *self.directory.list_units(top))]
+            tops = self.delegation.reach(actor, AdminAction.CERTIFICATES_READ)
+            if tops is None:
+                units = self.directory.list_units()
+            else:
+                if not tops:
+                    self.delegation.authorize_unit(actor, AdminAction.CERTIFICATES_READ, ROOT_UNIT)  # raises 403
+                units = [u for top in tops for u in (self.directory.get_unit(top), *self.directory.list_units(top))]
         current: dict[str, CertificateInfo] = {}
         for cert in self._ca_call(lambda s: s.ca.certificates(role=CertificateRole.SEAL, valid_only=True)):
             if cert.unit_code is not None:

@@ -3,7 +3,7 @@ in reach with their seal, one unit's seals, issue, renew, revoke with a reason."
 
 from __future__ import annotations
 
-from flask import Response, jsonify
+from flask import Response, jsonify, request
 
 from admin.seals import seal_json
 from admin.views import actor, bp, json_body, state, text_field
@@ -21,7 +21,7 @@ def _seal(cert: CertificateInfo, status: int = 200) -> Response:
 
 @bp.get("/seals")
 def list_seals() -> Response:
-    """Every unit in reach with its valid seal (null: none), by unit code."""
+    """Every unit in reach (``?unit=CODE``: that unit and the units under it) with its valid seal (null: none)."""
     seals = state().service.seals
     now = seals.clock()
     return jsonify(
@@ -32,7 +32,7 @@ def list_seals() -> Response:
                     "name": u.unit.name,
                     "seal": seal_json(u.seal, now, seals.warning_days) if u.seal else None,
                 }
-                for u in seals.units(actor())
+                for u in seals.units(actor(), request.args.get("unit") or None)
             ]
         }
     )

@@ -23,7 +23,9 @@ __all__: list[str] = []
 @bp.get("/seals")
 def seals() -> tuple[str, int]:
     service = state().service.seals
-    return page("console/seals.html", rows=page_of(service.units(actor())), warning_days=service.warning_days)
+    under = request.args.get("unit") or None
+    rows = page_of(service.units(actor(), under))
+    return page("console/seals.html", rows=rows, under=under, warning_days=service.warning_days)
 
 
 @bp.get("/units/<code>/seal")
