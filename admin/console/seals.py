@@ -11,13 +11,26 @@ from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from admin.console.certificates import reason_names
 from admin.console.pages import actor, bp, page, page_of, state
 from admin.errors import ConflictError
 from admin.models import AdminAction
 from signing.models import CertificateStatus
+from signing.pki import REVOCATION_REASONS
 
-__all__: list[str] = []
+__all__ = ["seal_reason_names"]
+
+
+def seal_reason_names() -> dict[str, str]:
+    """The RFC 5280 revocation reasons, as they read for a unit's seal, in the page's language."""
+    names = {
+        "key-compromise": _("key compromised (the HSM or its PIN exposed)"),
+        "affiliation-changed": _("the unit was renamed or moved"),
+        "superseded": _("superseded by a new seal"),
+        "cessation-of-operation": _("the unit was dissolved or no longer seals"),
+        "privilege-withdrawn": _("the right to a seal withdrawn"),
+        "unspecified": _("unspecified"),
+    }
+    return {reason: str(names[reason]) for reason in names if reason in REVOCATION_REASONS}
 
 
 @bp.get("/seals")
@@ -29,17 +42,19 @@ def seals() -> tuple[str, int]:
 
 
 @bp.get("/units/<code>/seal")
-def unit_seal(code: str) -> tuple[str, int]:
+def seal_of_unit(code: str) -> tuple[str, int]:
     unit, certs = state().service.seals.of_unit(actor(), code)
     has_valid = any(c.status == CertificateStatus.VALID for c in certs)
-    return page("console/unit_seal.html", unit=unit, certs=certs, has_valid=has_valid, reason_names=reason_names())
+    return page(
+        "console/seal_of_unit.html", unit=unit, certs=certs, has_valid=has_valid, reason_names=seal_reason_names()
+    )
 
 
 @bp.post("/units/<code>/seal")
 def issue_seal(code: str) -> Response:
     cert = state().service.seals.issue(actor(), code)
     flash(_("The unit's seal certificate is issued (serial %(serial)s), its key made in the HSM.", serial=cert.serial))
-    return redirect(url_for("console.unit_seal", code=code))
+    return redirect(url_for("console.seal_of_unit", code=code))
 
 
 @bp.route("/seals/<serial>/renew", methods=["GET", "POST"])
@@ -60,7 +75,7 @@ def renew_seal(serial: str) -> Response | tuple[str, int]:
             serial=renewed.serial,
         )
     )
-    return redirect(url_for("console.unit_seal", code=code))
+    return redirect(url_for("console.seal_of_unit", code=code))
 
 
 @bp.route("/seals/<serial>/revoke", methods=["GET", "POST"])
@@ -72,7 +87,7 @@ def revoke_seal(serial: str) -> Response | tuple[str, int]:
         if cert.status == CertificateStatus.REVOKED:
             raise ConflictError(f"seal {cert.serial} is already revoked ({cert.revocation_reason})")
         unit, _certs = service.of_unit(actor(), code)
-        return page("console/confirm_seal.html", cert=cert, unit=unit, renew=False, reasons=reason_names())
+        return page("console/confirm_seal.html", cert=cert, unit=unit, renew=False, reasons=seal_reason_names())
     revoked = service.revoke(actor(), serial, request.form.get("reason", ""))
     flash(_("The seal %(serial)s is revoked: the CRL and OCSP say so at once.", serial=revoked.serial))
-    return redirect(url_for("console.unit_seal", code=code))
+    return redirect(url_for("console.seal_of_unit", code=code))
