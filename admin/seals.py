@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from admin.certificates import PkiUnavailableError, reason_of
 from admin.delegation import Actor, Delegation
-from admin.errors import ConflictError, OutOfReachError
+from admin.errors import ConflictError, NotPermittedError, OutOfReachError
 from admin.models import ROOT_UNIT, AdminAction
 from admin.pki_status import Expiry, expiry_of
 from antin.kernel.audit import AuditEvent, AuditLog
@@ -110,8 +110,26 @@ class Seals:
         return out
 
     def expiring(self, actor: Actor) -> list[UnitSeal]:
-        """The seals in reach that expire within ``[admin] pki_warning_days`` (or have expired)."""
-        return [u for u in self.units(actor) if u.expiry not in (None, Expiry.OK)]
+        """The seals in reach that expire within ``[admin] pki_warning_days`` (or have expired), by unit code.
+
+        The console's home asks on every visit: the certificate table is read first, and only the few seals near
+        their end are looked up in the directory, not every unit in reach."""
+        now = self.clock()
+        soon: dict[str, CertificateInfo] = {}
+        for cert in self._ca_call(lambda s: s.ca.certificates(role=CertificateRole.SEAL, valid_only=True)):
+            if cert.unit_code is not None:
+                soon[cert.unit_code] = cert  # oldest first: the newest valid one wins
+        out = []
+        for code, cert in sorted(soon.items()):
+            days, expiry = expiry_of(cert.not_after, now, self.warning_days)
+            if expiry is Expiry.OK:
+                continue
+            try:
+                self.delegation.authorize_unit(actor, AdminAction.CERTIFICATES_READ, code)
+            except (OutOfReachError, NotPermittedError):
+                continue  # another province's seal, or a unit deleted since
+            out.append(UnitSeal(self.directory.get_unit(code), cert, days, expiry))
+        return out
 
     def of_unit(self, actor: Actor, code: str) -> tuple[Unit, list[CertificateInfo]]:
         """A unit and its seal certificates, newest first."""
@@ -162,19 +180,21 @@ class Seals:
         reason = reason_of(reason)
         if cert.status == CertificateStatus.REVOKED:
             raise ConflictError(f"seal {cert.serial} is already revoked ({cert.revocation_reason})")
-        # audited there (pki:certificate:revoke), with the status before and after
-        return self._ca_call(
-            lambda s: s.revoke(
-                cert.serial,
-                reason,
-                actor=actor.name,
-                details={
-                    "unit": cert.unit_code,
-                    "before": {"status": cert.status},
-                    "after": {"status": "revoked", "reason": reason},
-                },
-            )
+        revoked = self._ca_call(lambda s: s.ca.revoke(cert.serial, reason))
+        # audited here, not by the signing service, so that the seal's whole history is under the subject unit:<code>
+        self.audit.record(
+            AuditEvent.PKI_CERTIFICATE_REVOKE,
+            actor=actor.name,
+            subject=f"unit:{cert.unit_code}",
+            details={
+                "serial": cert.serial,
+                "reason": reason,
+                "unit": cert.unit_code,
+                "before": {"status": cert.status},
+                "after": {"status": "revoked", "reason": reason},
+            },
         )
+        return revoked
 
     def _issue(self, actor: Actor, code: str, before: list[CertificateInfo], renews: str | None) -> CertificateInfo:
         path = self.directory.unit_path(code)  # the unit, its parent, … up to the top

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -114,7 +115,7 @@ def test_an_officer_issues_renews_and_revokes_a_units_seal(
     assert renewal["after"]["valid"] == [second["serial"]]
     [revocation] = [
         e
-        for e in audit.entries(event=AuditEvent.PKI_CERTIFICATE_REVOKE, subject=code)
+        for e in audit.entries(event=AuditEvent.PKI_CERTIFICATE_REVOKE, subject=f"unit:{code}")
         if e.details["reason"] == "key-compromise"
     ]
     assert revocation.actor == officer_sub and revocation.details["before"] == {"status": "valid"}
@@ -250,3 +251,20 @@ def test_expiry_turns_amber_then_red(admin_platform: AdminPlatform, unique: Call
     )
     [row] = [u for u in seals.expiring(dungpt) if u.unit.code == code]
     assert row.days_left == 5 and row.expiry is Expiry.EXPIRING
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ANTIN_ADMIN_PKI_WARNING_DAYS", "0"),
+        ("ANTIN_ADMIN_PKI_PROBE_TIMEOUT", "0"),
+        ("ANTIN_ADMIN_PKI_PROBE_TIMEOUT", "120"),
+    ],
+)
+def test_bad_pki_settings_stop_the_start(tmp_path: Path, name: str, value: str) -> None:
+    from antin.kernel.settings import SettingsError
+    from antin.settings import load_settings
+
+    with pytest.raises(SettingsError) as err:
+        load_settings({"ANTIN_DATA_DIR": str(tmp_path), name: value})
+    assert name in err.value.problems

@@ -265,6 +265,8 @@ def service_without_directory(platform: AdminPlatform) -> AdminService:
         rest.clients,
         rest.certificates,
         Imports(dead, delegation, live.audit, lambda _p, _a: {}),
+        rest.seals,
+        rest.pki,
     )
 
 
