@@ -209,6 +209,18 @@ def test_a_dead_responder_reads_as_not_answering() -> None:
     assert dead.answering is False and dead.detail == "cannot connect"
 
 
+def test_a_responder_that_never_answers_reads_as_a_timeout() -> None:
+    """The port accepts the connection (the kernel's backlog) but nobody reads it: the probe gives up in time."""
+    import socket
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen(1)
+        port = listening.getsockname()[1]
+        hung = probe_tsa(f"http://127.0.0.1:{port}/tsa", timeout=0.5)
+    assert hung.answering is False and hung.detail == "no answer within the timeout"
+
+
 def test_a_probe_that_gets_html_reads_as_not_answering(admin_platform: AdminPlatform) -> None:
     chain = admin_platform.instance_ca().chain()
     answer = probe_ocsp(admin_platform.base_url + "/admin/signin", chain.issuing, 1, timeout=5)
