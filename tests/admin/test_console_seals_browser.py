@@ -54,6 +54,7 @@ def test_issue_and_revoke_a_seal_then_read_the_cas_status(
                 row = page.locator(f"#seal-list tr[data-unit='{code}']")
                 row.wait_for()
                 assert "Chưa có con dấu" in row.inner_text()
+                page.screenshot(path=str(shots / "console-seals.png"), full_page=True)
                 row.locator("a").click()
                 page.locator("#issue-seal").click()
                 page.locator("#flash").wait_for()
