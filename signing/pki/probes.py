@@ -12,6 +12,7 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -28,6 +29,7 @@ class ProbeResult:
     answering: bool  # reached and answered in its protocol, with a success status
     detail: str  # the certificate status OCSP gave, the TSA's time, or why it failed
     millis: int  # how long the round trip took
+    answered_at: datetime | None = None  # the TSA's time in its token
 
     def as_json(self) -> dict[str, Any]:
         return {"url": self.url, "answering": self.answering, "detail": self.detail, "millis": self.millis}
@@ -82,7 +84,8 @@ def probe_tsa(url: str, *, timeout: float) -> ProbeResult:
         info = response["time_stamp_token"]["content"]["encap_content_info"]["content"].parsed
         if info["nonce"].native != nonce:
             return _result(url, started, False, "the token does not carry our nonce")
-        return _result(url, started, True, info["gen_time"].native.isoformat())
+        gen_time = info["gen_time"].native
+        return _result(url, started, True, gen_time.isoformat(), answered_at=gen_time)
     except _FAILURES as err:
         return _result(url, started, False, _why(err))
 
@@ -110,5 +113,7 @@ def _why(err: Exception) -> str:
     return "the answer is not in the protocol's format"
 
 
-def _result(url: str, started: float, answering: bool, detail: str) -> ProbeResult:
-    return ProbeResult(url, answering, detail, round((time.perf_counter() - started) * 1000))
+def _result(
+    url: str, started: float, answering: bool, detail: str, *, answered_at: datetime | None = None
+) -> ProbeResult:
+    return ProbeResult(url, answering, detail, round((time.perf_counter() - started) * 1000), answered_at)
