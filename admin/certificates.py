@@ -1,18 +1,16 @@
-"""Officials' signing certificates as administrators see them: list, issue, revoke with a reason; and the status of
-the platform's CA (root, issuing CA, OCSP responder, TSA) with their expiry.
+"""Officials' signing certificates as administrators see them: list, issue, revoke with a reason (units' seals are
+:mod:`admin.seals`, the CA's status :mod:`admin.pki_status`).
 
 Reading needs ``certificates:read`` on the official's unit, issuing and revoking ``certificates:manage`` (the
 certificate officer's, delegated by unit like everything else). The official is found through
 :meth:`Officials.reachable` with ``certificates:read`` first, so that another province's official (or certificate,
-by serial) reads like nobody whatever the caller's other rights; the manage check comes after. The CA's status is
-the platform's: it needs ``certificates:read`` on the whole directory. Keys stay in the token: issuance is the
-signing service's own (:meth:`SigningService.issue_certificate`), as ``antin pki issue`` does.
+by serial) reads like nobody whatever the caller's other rights; the manage check comes after. Keys stay in the
+token: issuance is the signing service's own (:meth:`SigningService.issue_certificate`), as ``antin pki issue`` does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,21 +23,15 @@ from signing.models import CertificateRole, CertificateStatus
 from signing.pki import REVOCATION_REASONS, CertificateInfo
 
 if TYPE_CHECKING:
-    from asn1crypto import x509
-
     from directory.models import Person
     from signing.service import SigningService
 
 __all__ = [
-    "EXPIRY_WARNING_DAYS",
-    "CaCertificateStatus",
     "Certificates",
     "PkiUnavailableError",
     "certificate_json",
     "reason_of",
 ]
-
-EXPIRY_WARNING_DAYS = 90  # a CA certificate with fewer days left than this is flagged
 
 # RFC 5280 §5.3.1 CRLReason names, as an administrator may write them, to the CLI's kebab-case ones
 _RFC_NAMES = {
@@ -84,28 +76,6 @@ def certificate_json(cert: CertificateInfo) -> dict[str, Any]:
         "revocation_reason": cert.revocation_reason,
         "pem": cert.pem,
     }
-
-
-@dataclass(frozen=True)
-class CaCertificateStatus:
-    """One certificate of the CA's chain and how long it has left."""
-
-    role: str  # root, issuing, ocsp, tsa
-    subject: str
-    serial: str
-    not_after: datetime
-    days_left: int
-    warning: bool  # fewer than EXPIRY_WARNING_DAYS days left (or expired)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "role": self.role,
-            "subject": self.subject,
-            "serial": self.serial,
-            "not_after": self.not_after.isoformat(),
-            "days_left": self.days_left,
-            "warning": self.warning,
-        }
 
 
 class Certificates:
@@ -169,37 +139,6 @@ class Certificates:
             actor=actor.name,
             details={"before": {"status": cert.status}, "after": {"status": "revoked", "reason": reason}},
         )
-
-    def ca_status(self, actor: Actor) -> list[CaCertificateStatus]:
-        """The CA's certificates (root, issuing, OCSP, TSA) with the days each has left: the platform's alone."""
-        self.delegation.authorize_unit(actor, AdminAction.CERTIFICATES_READ, ROOT_UNIT)
-        try:
-            chain = self._signing().ca.chain()
-        except PkiError as err:
-            raise PkiUnavailableError(str(err)) from None
-        now = self.clock()
-        parts: list[tuple[str, x509.Certificate | None]] = [
-            ("root", chain.root),
-            ("issuing", chain.issuing),
-            ("ocsp", chain.ocsp),
-            ("tsa", chain.tsa),
-        ]
-        out = []
-        for role, cert in parts:
-            if cert is None:
-                continue
-            days = (cert.not_valid_after - now).days
-            out.append(
-                CaCertificateStatus(
-                    role=role,
-                    subject=str(cert.subject.human_friendly),
-                    serial=format(cert.serial_number, "x"),
-                    not_after=cert.not_valid_after,
-                    days_left=days,
-                    warning=days < EXPIRY_WARNING_DAYS,
-                )
-            )
-        return out
 
     def _of(self, person: Person) -> list[CertificateInfo]:
         found = self._signing().ca.certificates(role=CertificateRole.PERSON, uid=person.uid)

@@ -52,8 +52,8 @@ class AdminAction(enum.StrEnum):
     GROUPS_READ = "groups:read"
     GROUPS_MANAGE = "groups:manage"  # create and delete groups, add and remove members
     AUDIT_READ = "audit:read"
-    CERTIFICATES_READ = "certificates:read"  # officials' signing certificates; the CA's status on the root
-    CERTIFICATES_MANAGE = "certificates:manage"  # issue and revoke officials' signing certificates
+    CERTIFICATES_READ = "certificates:read"  # officials' and units' seal certificates; the CA's status on the root
+    CERTIFICATES_MANAGE = "certificates:manage"  # issue, renew and revoke officials' and seal certificates
     CLIENTS_MANAGE = "clients:manage"
     GRANTS_MANAGE = "grants:manage"  # give or take away roles (only roles whose every action one holds there)
 

@@ -8,6 +8,7 @@ from admin.openapi_audit import AUDIT_PATHS, AUDIT_SCHEMAS
 from admin.openapi_bulk import BULK_PATHS, BULK_SCHEMAS
 from admin.openapi_certificates import CERTIFICATE_PATHS, CERTIFICATE_SCHEMAS
 from admin.openapi_schemas import WRITE_SCHEMAS
+from admin.openapi_seals import SEAL_PATHS, SEAL_SCHEMAS
 
 __all__ = ["OPENAPI"]
 
@@ -349,6 +350,7 @@ OPENAPI: dict[str, Any] = {
         },
         **_WRITE_PATHS,
         **CERTIFICATE_PATHS,
+        **SEAL_PATHS,
         **AUDIT_PATHS,
         **BULK_PATHS,
     },
@@ -397,6 +399,7 @@ OPENAPI: dict[str, Any] = {
             },
             **WRITE_SCHEMAS,
             **CERTIFICATE_SCHEMAS,
+            **SEAL_SCHEMAS,
             **AUDIT_SCHEMAS,
             **BULK_SCHEMAS,
         },

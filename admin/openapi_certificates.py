@@ -88,8 +88,9 @@ CERTIFICATE_PATHS: dict[str, Any] = {
     },
     "/api/admin/pki": {
         "get": {
-            "summary": "The CA's certificates (root, issuing, OCSP, TSA) with expiry and days left; a warning under "
-            "90 days (certificates:read on the whole directory)",
+            "summary": "The CA's certificates (root, issuing, OCSP, TSA) with validity and days left, amber under "
+            "[admin] pki_warning_days and red once expired; the OCSP responder and the TSA each sent a real request; "
+            "the CRLs' next update (certificates:read on the whole directory)",
             "operationId": "adminPkiStatus",
             "security": _SECURITY,
             "responses": {
@@ -130,7 +131,11 @@ CERTIFICATE_SCHEMAS: dict[str, Any] = {
     "AdminPkiStatus": {
         "type": "object",
         "properties": {
-            "warning": {"type": "boolean", "description": "Some CA certificate has fewer than 90 days left."},
+            "warning": {
+                "type": "boolean",
+                "description": "A CA certificate expires within [admin] pki_warning_days (or has expired), or the "
+                "OCSP responder or the TSA is not answering.",
+            },
             "certificates": {
                 "type": "array",
                 "items": {
@@ -139,13 +144,50 @@ CERTIFICATE_SCHEMAS: dict[str, Any] = {
                         "role": {"enum": ["root", "issuing", "ocsp", "tsa"]},
                         "subject": {"type": "string"},
                         "serial": {"type": "string"},
+                        "not_before": {"type": "string", "format": "date-time"},
                         "not_after": {"type": "string", "format": "date-time"},
-                        "days_left": {"type": "integer"},
-                        "warning": {"type": "boolean"},
+                        "days_left": {"type": "integer", "description": "Negative once expired."},
+                        "expiry": {"enum": ["ok", "expiring", "expired"]},
+                        "warning": {"type": "boolean", "description": "expiry is not ok."},
+                    },
+                },
+            },
+            "ocsp": {
+                "oneOf": [_ref("AdminPkiProbe"), {"type": "null"}],
+                "description": "A real OCSP request for the OCSP responder's own certificate; detail: its status.",
+            },
+            "tsa": {
+                "allOf": [_ref("AdminPkiProbe")],
+                "description": "A real RFC 3161 request with a nonce; detail: the time in the token.",
+            },
+            "crls": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "ca": {"enum": ["root", "issuing"]},
+                        "url": {"type": "string"},
+                        "number": {"type": "integer"},
+                        "this_update": {"type": "string", "format": "date-time"},
+                        "next_update": {"type": "string", "format": "date-time"},
+                        "revoked": {"type": "integer"},
                     },
                 },
             },
         },
-        "required": ["warning", "certificates"],
+        "required": ["warning", "certificates", "ocsp", "tsa", "crls"],
+    },
+    "AdminPkiProbe": {
+        "type": "object",
+        "properties": {
+            "url": {"type": "string"},
+            "answering": {
+                "type": "boolean",
+                "description": "Reached within [admin] pki_probe_timeout and answered with a success status.",
+            },
+            "detail": {"type": "string", "description": "What it answered, or why it failed."},
+            "millis": {"type": "integer", "description": "The round trip."},
+        },
+        "required": ["url", "answering", "detail", "millis"],
     },
 }

@@ -4,7 +4,8 @@ It puts together :class:`~admin.delegation.Delegation` (grants and the authorisa
 :class:`~admin.officials.Officials`, :class:`~admin.units.Units`, :class:`~admin.groups.Groups`,
 :class:`~admin.security.OfficialSecurity` (sessions, second factors, security events),
 :class:`~admin.audit.AuditSearch`, :class:`~admin.clients.Clients`, :class:`~admin.certificates.Certificates`
-(officials' signing certificates, the CA's status), :class:`~admin.imports.Imports` and
+(officials' signing certificates), :class:`~admin.seals.Seals` (units' seal certificates),
+:class:`~admin.pki_status.PkiMonitor` (the CA's status), :class:`~admin.imports.Imports` and
 :class:`~admin.unit_imports.UnitImports` (bulk CSV import of officials and units) run as background jobs by
 :class:`~admin.import_jobs.ImportJobs`, and :class:`~admin.exports.Exports` (officials and units as CSV), over the
 directory, the OpenID provider (to end sessions and revoke tokens), idp/mfa and the signing service (to issue and
@@ -26,7 +27,10 @@ from admin.import_jobs import ImportJobs
 from admin.imports import Imports
 from admin.models import AdminAction
 from admin.officials import Officials
+from admin.pki_status import PkiMonitor
+from admin.seals import Seals
 from admin.security import FactorSummary, OfficialSecurity, SessionSummary
+from admin.settings import AdminSettings
 from admin.unit_imports import UnitImports
 from admin.units import Units
 
@@ -55,6 +59,8 @@ class AdminService:
         unit_imports: UnitImports,
         import_jobs: ImportJobs,
         exports: Exports,
+        seals: Seals,
+        pki: PkiMonitor,
     ) -> None:
         self.delegation = delegation
         self.officials = officials
@@ -68,6 +74,8 @@ class AdminService:
         self.unit_imports = unit_imports
         self.import_jobs = import_jobs
         self.exports = exports
+        self.seals = seals
+        self.pki = pki
 
     def actor(self, subject: str) -> Actor:
         return Actor.administrator(subject)
@@ -172,6 +180,17 @@ def _build(instance: Instance) -> AdminService:
 
     jobs = ImportJobs(instance.database, instance.clock.now, {"officials": imports, "units": unit_imports}, may_import)
     exports = Exports(directory, delegation, units, instance.audit)
+    settings = instance.settings.section(AdminSettings)
+    seals = Seals(
+        directory, delegation, instance.audit, signing, instance.clock.now, warning_days=settings.pki_warning_days
+    )
+    pki = PkiMonitor(
+        delegation,
+        signing,
+        instance.clock.now,
+        warning_days=settings.pki_warning_days,
+        probe_timeout=settings.pki_probe_timeout,
+    )
     return AdminService(
         delegation,
         officials,
@@ -185,4 +204,6 @@ def _build(instance: Instance) -> AdminService:
         unit_imports,
         jobs,
         exports,
+        seals,
+        pki,
     )

@@ -21,6 +21,14 @@ class AdminSettings:
         "urn:antin:acr:phishing-resistant",
     )
     console_page_size: int = doc("rows per page in the console's lists (officials, audit)", 25)
+    pki_warning_days: int = doc(
+        "a CA, OCSP, TSA or unit seal certificate with fewer days left than this is flagged (amber) on the console"
+        " home, the CA status page and in /api/admin/pki; an expired one is red",
+        30,
+    )
+    pki_probe_timeout: float = doc(
+        "seconds the CA status page waits for the OCSP responder's and the TSA's answer to its test request", 3.0
+    )
 
     def problems(self) -> dict[str, str]:
         problems: dict[str, str] = {}
@@ -31,6 +39,10 @@ class AdminSettings:
                 problems["console_acr"] = "must be one of " + ", ".join((*ACR_VALUES, "phr", "phrh"))
         if not 1 <= self.console_page_size <= 200:
             problems["console_page_size"] = "must be between 1 and 200"
+        if not 1 <= self.pki_warning_days <= 3650:
+            problems["pki_warning_days"] = "must be between 1 and 3650"
+        if not 0 < self.pki_probe_timeout <= 30:
+            problems["pki_probe_timeout"] = "must be more than 0 and at most 30 seconds"
         return problems
 
     def production_problems(self) -> dict[str, str]:

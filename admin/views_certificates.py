@@ -49,6 +49,6 @@ def revoke_certificate(serial: str) -> Response:
 
 @bp.get("/pki")
 def pki_status() -> Response:
-    """The CA's certificates (root, issuing, OCSP, TSA) with the days each has left; the platform's alone."""
-    parts = state().service.certificates.ca_status(actor())
-    return jsonify({"certificates": [p.as_json() for p in parts], "warning": any(p.warning for p in parts)})
+    """The CA's certificates with the days each has left, the OCSP responder and the TSA asked for real, the CRLs'
+    next update; the platform's alone."""
+    return jsonify(state().service.pki.status(actor()).as_json())

@@ -7,7 +7,8 @@ leave out the buttons of actions the administrator holds nowhere.
 
 ``pages.py`` holds the blueprint, the sign-in and the checks every page makes; ``officials.py``, ``audit.py``,
 ``clients.py``, ``grants.py``, ``official_changes.py`` (create, edit, move, unlock, reset the password), ``units.py``,
-``groups.py`` and ``certificates.py`` (officials' signing certificates, the CA's status) one page group each.
+``groups.py``, ``certificates.py`` (officials' signing certificates, the CA's status) and ``seals.py`` (units'
+seal certificates) one page group each.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def init_console(app: Flask, instance: Instance) -> None:
         imports,
         official_changes,
         officials,
+        seals,
         units,
     )
     from admin.console.pages import register

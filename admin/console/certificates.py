@@ -1,5 +1,6 @@
 """Console pages for signing certificates: an official's (on their page: the list, issue, revoke behind a
-confirmation page with an RFC 5280 reason) and the CA's status at ``/admin/pki``.
+confirmation page with an RFC 5280 reason) and the CA's status at ``/admin/pki`` (its certificates' expiry, the OCSP
+responder and the TSA asked for real, the CRLs' next update).
 
 Every action goes through :class:`~admin.certificates.Certificates`, which checks the delegation (another province's
 official or certificate reads like nobody) and has the signing service audit it.
@@ -13,7 +14,6 @@ from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from admin.certificates import EXPIRY_WARNING_DAYS
 from admin.console.pages import actor, bp, page, state
 from admin.errors import ConflictError
 from admin.models import AdminAction
@@ -75,5 +75,5 @@ def revoke_certificate(serial: str) -> Response | tuple[str, int]:
 
 @bp.get("/pki")
 def pki() -> tuple[str, int]:
-    parts = state().service.certificates.ca_status(actor())
-    return page("console/pki.html", parts=parts, warning_days=EXPIRY_WARNING_DAYS)
+    monitor = state().service.pki
+    return page("console/pki.html", pki=monitor.status(actor()), warning_days=monitor.warning_days)

@@ -204,7 +204,19 @@ def home() -> tuple[str, int]:
                 continue  # a unit deleted since the grant: shown by its code
             names[grant.unit_code] = " › ".join(u.name for u in reversed(units))
     recent = service.audit.count_recent(actor(), hours=24) if holds(AdminAction.AUDIT_READ) else None
-    return page("console/home.html", grants=grants, unit_paths=names, recent_events=recent)
+    return page("console/home.html", grants=grants, unit_paths=names, recent_events=recent, **_expiry_warnings(service))
+
+
+def _expiry_warnings(service: AdminService) -> dict[str, Any]:
+    """The CA certificates (for who sees the CA) and unit seals in reach that expire soon or have expired."""
+    ca: list[Any] | None = []
+    if g.get("console_sees_pki"):
+        try:
+            ca = [c for c in service.pki.ca_certificates(actor()) if c.warning]
+        except AdminError:
+            ca = None  # the CA cannot be read (the HSM down): said on the page, the home still shown
+    seals = service.seals.expiring(actor()) if holds(AdminAction.CERTIFICATES_READ) else []
+    return {"ca_warnings": ca, "seal_warnings": seals, "warning_days": service.pki.warning_days}
 
 
 # -- errors ------------------------------------------------------------------------------------------------

@@ -94,6 +94,7 @@ class Revocation(CertificateStore):
             if (
                 latest is not None
                 and latest.der
+                and aware(latest.this_update) <= now  # not one dated ahead (the clock was stepped back since)
                 and aware(latest.next_update) - now > CRL_REFRESH_MARGIN
                 and (newest_revocation is None or newest_revocation < aware(latest.this_update))
             ):

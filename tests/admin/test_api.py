@@ -234,10 +234,10 @@ HANOI_BODY = {
 }
 
 
-def concrete(rule: str, serial: str = "1") -> str:
-    """A rule with its variables filled in with Hà Nội's (HANOI, ``serial``: a certificate of Hà Nội's official),
-    "1" for any other."""
-    values = {**HANOI, "serial": serial}
+def concrete(rule: str, serial: str = "1", seal: str = "1") -> str:
+    """A rule with its variables filled in with Hà Nội's (HANOI, ``serial``: a certificate of Hà Nội's official,
+    ``seal`` in a /seals/ route: the seal certificate of Hà Nội's unit), "1" for any other."""
+    values = {**HANOI, "serial": seal if "/seals/" in rule else serial}
     return re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: values.get(m.group(1), "1"), rule)
 
 
@@ -246,6 +246,15 @@ def hanoi_certificate(platform: AdminPlatform) -> str:
     ca = signing_service(platform.instance).ca
     valid = ca.certificates(uid=HANOI["login"], valid_only=True)
     return valid[-1].serial if valid else signing_service(platform.instance).issue_certificate(HANOI["login"]).serial
+
+
+def hanoi_seal(platform: AdminPlatform) -> str:
+    """The serial of the valid seal certificate of Hà Nội's unit (issued once)."""
+    ca = signing_service(platform.instance).ca
+    valid = ca.certificates(unit_code=HANOI["code"], valid_only=True)
+    if valid:
+        return valid[-1].serial
+    return platform.service.seals.issue(OPERATOR, HANOI["code"]).serial
 
 
 # routes that take a CSV file: aimed at Hà Nội, Bắc Ninh's administrator gets every Hà Nội row refused
@@ -304,9 +313,9 @@ def test_every_admin_route_refuses_a_caller_without_rights_over_the_target(
     """Anonymous, an official with no grants, and Bắc Ninh's administrator aimed at Hà Nội (a Hà Nội login in the
     path, ?unit=HNI for reads): each route of /api/admin, whatever a later session adds, must refuse them (401,
     403, 404 that reads like "nobody") and change nothing."""
-    serial = hanoi_certificate(admin_platform)
+    serial, seal = hanoi_certificate(admin_platform), hanoi_seal(admin_platform)
     for method, rule in admin_routes(admin_platform):
-        path = concrete(rule, serial)
+        path = concrete(rule, serial, seal)
         if rule in CSV_ROUTES:
             refused_rows(admin_platform, caller, path)
             continue
@@ -328,6 +337,9 @@ def test_every_admin_route_refuses_a_caller_without_rights_over_the_target(
     assert [
         c.serial for c in signing_service(admin_platform.instance).ca.certificates(uid="toanvd", valid_only=True)
     ] == [serial]
+    assert [
+        c.serial for c in signing_service(admin_platform.instance).ca.certificates(unit_code="HNI-VP", valid_only=True)
+    ] == [seal]
     for nobody in ("thunghiemhn", "thunghiembn"):
         with pytest.raises(NotFoundError):
             admin_platform.ldap.get_person(nobody)
@@ -419,7 +431,7 @@ def test_every_console_route_refuses_a_caller_without_rights_over_the_target(
     Hà Nội (a Hà Nội login, Hà Nội's grant, ?unit=HNI, ?subject=toanvd, a form naming HNI: 404, or 403 for powers
     they hold nowhere): each route of /admin, whatever a later session adds, and nothing changes."""
     hanoi_grant = next(g.id for g in admin_platform.service.delegation.grants(OPERATOR) if g.login == "hieunm")
-    serial = hanoi_certificate(admin_platform)
+    serial, seal = hanoi_certificate(admin_platform), hanoi_seal(admin_platform)
     if caller is None:
         browser = Browser(admin_platform.base_url)
         login_page = browser.go(admin_platform.base_url + "/admin/").page  # the provider's login page
@@ -433,11 +445,8 @@ def test_every_console_route_refuses_a_caller_without_rights_over_the_target(
     for method, rule in console_routes(admin_platform):
         if (method, rule) in CONSOLE_PUBLIC:
             continue
-        path = re.sub(
-            r"<(?:[^:>]+:)?([^>]+)>",
-            lambda m: {**HANOI_CONSOLE, "grant_id": str(hanoi_grant), "serial": serial}.get(m.group(1), "1"),
-            rule,
-        )
+        values = {**HANOI_CONSOLE, "grant_id": str(hanoi_grant), "serial": seal if "/seals/" in rule else serial}
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: values.get(m.group(1), "1"), rule)  # noqa: B023 (used at once)
         params = {"unit": "HNI", "subject": "toanvd"} if method == "GET" else None
         data = (
             {"csrf_token": csrf, "login": "toanvd", "role": "auditor", "unit": "HNI", "reason": "key-compromise"}
@@ -487,6 +496,8 @@ def test_every_console_route_refuses_a_caller_without_rights_over_the_target(
     assert admin_platform.ldap.get_unit("HNI-VP").name == "Văn phòng Thành ủy Hà Nội"
     assert "ky-so-hni" in admin_platform.ldap.get_person("toanvd").groups
     assert signing_service(admin_platform.instance).ca.get(serial).status == "valid"
+    assert signing_service(admin_platform.instance).ca.get(seal).status == "valid"
+    assert [c.serial for c in signing_service(admin_platform.instance).ca.certificates(unit_code="HNI-VP")] == [seal]
     for nobody in ("thunghiemhn", "thunghiembn"):
         with pytest.raises(NotFoundError):
             admin_platform.ldap.get_person(nobody)

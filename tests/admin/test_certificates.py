@@ -148,24 +148,3 @@ def test_the_ca_status_is_the_platforms_alone(admin_platform: AdminPlatform, off
     assert status.json()["warning"] is any(p["warning"] for p in parts.values())
     problem(admin_platform.call("GET", "/api/admin/pki", officers["BNH"]), 404)  # held on a province only
     problem(admin_platform.call("GET", "/api/admin/pki", "huongdt"), 403)
-
-
-def test_a_ca_certificate_near_its_end_is_flagged(admin_platform: AdminPlatform) -> None:
-    """The same service over the platform's CA and grants, its clock 80 days before the OCSP certificate ends."""
-    from datetime import timedelta
-
-    from admin.certificates import Certificates
-    from admin.delegation import Actor
-    from signing.service import signing_service
-
-    service = admin_platform.service
-    chain = admin_platform.instance_ca().chain()
-    assert chain.ocsp is not None
-    late = chain.ocsp.not_valid_after - timedelta(days=80)
-    certificates = Certificates(
-        service.officials, service.delegation, lambda: signing_service(admin_platform.instance), lambda: late
-    )
-    dungpt = Actor.administrator(admin_platform.ldap.get_person("dungpt").entry_uuid)
-    parts = {p.role: p for p in certificates.ca_status(dungpt)}
-    assert parts["ocsp"].days_left == 80 and parts["ocsp"].warning
-    assert parts["root"].warning is False  # the root outlives the OCSP certificate by years

@@ -274,6 +274,8 @@ def service_without_directory(platform: AdminPlatform) -> AdminService:
         unit_imports,
         ImportJobs(live.database, live.clock.now, {"officials": imports, "units": unit_imports}),
         Exports(dead, delegation, units, live.audit),
+        rest.seals,
+        rest.pki,
     )
 
 

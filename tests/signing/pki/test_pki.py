@@ -229,6 +229,19 @@ def test_crl_numbers_increase(platform: Platform) -> None:
     )
 
 
+def test_a_crl_dated_ahead_of_the_clock_is_not_served_again(platform: Platform) -> None:
+    """A CRL issued while the clock ran ahead (then stepped back, as NTP may) would be "too recent" to validators."""
+    clock = platform.instance.clock
+    try:
+        clock.advance(timedelta(days=30))
+        ahead = x509.load_der_x509_crl(platform.service.ca.crl("issuing"))
+    finally:
+        clock.reset()
+    current = x509.load_der_x509_crl(platform.service.ca.crl("issuing"))
+    assert ahead.last_update_utc > datetime.now(UTC) + timedelta(days=29)
+    assert current.last_update_utc <= datetime.now(UTC)
+
+
 def test_an_unknown_revocation_reason_is_refused(platform: Platform) -> None:
     info = platform.service.issue_seal("HT-VP", clerk_uid="binh", actor="test")
     with pytest.raises(InvalidRequestError):
