@@ -23,6 +23,7 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
     API's, RFC 9068) and the console at ``/admin`` (a first-party relying party of the platform's provider)."""
     import admin.views_audit
     import admin.views_certificates
+    import admin.views_clients
     import admin.views_units  # noqa: F401
     from admin.service import admin_service
     from admin.views import register

@@ -6,6 +6,7 @@ from typing import Any
 
 from admin.openapi_audit import AUDIT_PATHS, AUDIT_SCHEMAS
 from admin.openapi_certificates import CERTIFICATE_PATHS, CERTIFICATE_SCHEMAS
+from admin.openapi_clients import CLIENT_PATHS, CLIENT_SCHEMAS
 from admin.openapi_schemas import WRITE_SCHEMAS
 
 __all__ = ["OPENAPI"]
@@ -336,6 +337,7 @@ OPENAPI: dict[str, Any] = {
         },
         **_WRITE_PATHS,
         **CERTIFICATE_PATHS,
+        **CLIENT_PATHS,
         **AUDIT_PATHS,
     },
     "components": {
@@ -383,6 +385,7 @@ OPENAPI: dict[str, Any] = {
             },
             **WRITE_SCHEMAS,
             **CERTIFICATE_SCHEMAS,
+            **CLIENT_SCHEMAS,
             **AUDIT_SCHEMAS,
         },
     },
