@@ -6,7 +6,8 @@ sent to step up). What an administrator may do is decided by the service, never 
 leave out the buttons of actions the administrator holds nowhere.
 
 ``pages.py`` holds the blueprint, the sign-in and the checks every page makes; ``officials.py``, ``audit.py``,
-``clients.py``, ``grants.py``, ``official_changes.py`` (create, edit, move, unlock, reset the password), ``units.py``,
+``clients.py``, ``client_forms.py`` (register and edit an application), ``grants.py``,
+``official_changes.py`` (create, edit, move, unlock, reset the password), ``units.py``,
 ``groups.py`` and ``certificates.py`` (officials' signing certificates, the CA's status) one page group each.
 """
 
@@ -23,7 +24,17 @@ __all__ = ["init_console"]
 
 
 def init_console(app: Flask, instance: Instance) -> None:
-    from admin.console import audit, certificates, clients, grants, groups, imports, official_changes, officials, units  # noqa: F401  (their routes join the blueprint)
+    # their routes join the blueprint
+    import admin.console.audit
+    import admin.console.certificates
+    import admin.console.client_forms
+    import admin.console.clients
+    import admin.console.grants
+    import admin.console.groups
+    import admin.console.imports
+    import admin.console.official_changes
+    import admin.console.officials
+    import admin.console.units  # noqa: F401
     from admin.console.pages import register
 
     register(app, instance)
