@@ -196,6 +196,8 @@ class Clients:
             raise ClientMetadataError(sorted(unknown)[0], "cannot be changed")
         if client_id in _FIRST_PARTY:
             raise FirstPartyClientError(client_id, "edited")
+        if "unit_code" in changes and not changes["unit_code"]:
+            raise ClientMetadataError("unit", "must be a unit's code, or * for the whole platform")
         check_version(client_etag(before), if_match, required=required)
         spec = dataclasses.replace(before.as_spec(), **changes)
         if spec.unit_code != before.unit_code:

@@ -65,6 +65,7 @@ SUPPORTED_SCOPES = IDENTITY_SCOPES + SIGNING_SCOPES + ADMIN_SCOPES
 # what a client gets when the operator names no scope: never the signing ones
 DEFAULT_SCOPES = IDENTITY_SCOPES
 ID_TOKEN_ALGS = ("RS256", "ES256")
+MAX_URIS = 50  # redirect or post-logout URIs of one client
 PLATFORM_UNIT = "*"  # a client of the whole platform: only client managers of the whole directory manage it
 _CACHE_LIMIT = 10_000  # clients kept per process; beyond it the cache starts afresh
 
@@ -194,6 +195,8 @@ class ClientRecord:
 
 
 def _check_uri(field: str, uri: str, *, production: bool = False) -> None:
+    if len(uri) > 2000:
+        raise ClientError(field, "must be at most 2000 characters")
     parts = urlsplit(uri)
     if parts.fragment:
         raise ClientError(field, f"{uri!r} must not contain a fragment")
@@ -227,6 +230,9 @@ def validate_spec(spec: ClientSpec, *, production: bool = False) -> ClientSpec:
             raise ClientError("grant_type", f"{grant!r} is not one of {', '.join(GRANT_TYPES)}")
     if "authorization_code" in spec.grant_types and not spec.redirect_uris:
         raise ClientError("redirect_uri", "at least one is required for the authorization_code grant")
+    for field_name, uris in (("redirect_uri", spec.redirect_uris), ("post_logout_uri", spec.post_logout_redirect_uris)):
+        if len(uris) > MAX_URIS:
+            raise ClientError(field_name, f"at most {MAX_URIS} URIs")
     for uri in spec.redirect_uris:
         _check_uri("redirect_uri", uri, production=production)
     for uri in spec.post_logout_redirect_uris:

@@ -74,6 +74,9 @@ def test_a_client_is_registered_with_its_secret_shown_once(admin_platform: Admin
         ("home_url", "javascript:alert(1)", "http(s)"),
         ("trusted", "yes", "true or false"),
         ("colour", "red", "not a field"),
+        ("redirect_uris", [f"https://app.example/{i}" for i in range(51)], "at most 50 URIs"),
+        ("backchannel_logout_uri", "https://app.example/" + "a" * 2000, "at most 2000"),
+        ("client_name", "x" * 201, "at most 200"),
     ],
 )
 def test_a_registration_the_provider_would_refuse_is_a_clear_problem(
@@ -106,6 +109,8 @@ def test_an_edit_names_the_version_it_was_made_against(admin_platform: AdminPlat
     made = register(admin_platform, "dungpt", redirect_uris=[CB])
     path, first = made.headers["Location"], made.headers["ETag"]
     problem(admin_platform.call("PATCH", path, "dungpt", json={"client_name": "Không phiên bản"}), 428)
+    for bad in ({"unit": None}, {"client_name": None}, {"client_id": "khac"}):
+        problem(admin_platform.call("PATCH", path, "dungpt", headers={"If-Match": first}, json=bad), 400)
     edited = admin_platform.call(
         "PATCH",
         path,
