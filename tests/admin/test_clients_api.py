@@ -294,3 +294,27 @@ def test_a_client_registered_here_signs_an_official_in_with_an_independent_libra
         client.construct_AuthorizationRequest(request_args=wrong).request(client.authorization_endpoint)
     )
     assert refused.location is None and refused.page is not None and refused.page.status_code == 400
+
+
+def test_the_cli_registers_a_client_in_a_unit(admin_platform: AdminPlatform) -> None:
+    """``antin clients add --unit``: the province's client managers then manage it; no such unit, nothing made."""
+    import json
+
+    from click.testing import CliRunner
+
+    from idp.oidc.cli import clients as clients_cli
+
+    runner = CliRunner()
+    args = ["add", "--name", "Hồ sơ Bắc Ninh", "--redirect-uri", CB, "--unit", "bnh-vp", "--json"]
+    result = runner.invoke(clients_cli, args, obj=admin_platform.instance)
+    assert result.exit_code == 0, result.output
+    made = json.loads(result.output)
+    assert made["unit"] == "BNH-VP"
+    listed = admin_platform.call("GET", "/api/admin/clients", "kiendm").json()["items"]
+    assert made["client_id"] in {c["client_id"] for c in listed}
+    before = len(admin_platform.provider.clients.list())
+    nowhere = runner.invoke(
+        clients_cli, ["add", "--name", "Không", "--redirect-uri", CB, "--unit", "KHONG"], obj=admin_platform.instance
+    )
+    assert nowhere.exit_code != 0 and "no unit 'KHONG'" in nowhere.output
+    assert len(admin_platform.provider.clients.list()) == before
