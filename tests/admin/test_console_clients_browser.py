@@ -83,6 +83,14 @@ def test_register_an_application_and_edit_its_redirect_uri(
         page.screenshot(path=str(shots / "console-client.png"), full_page=True)
         record = admin_platform.provider.clients.get(client_id)
         assert record is not None and record.redirect_uris[-1] == "https://motcua.bacninh.example/cb2"
+
+        # the same form in English
+        page.locator("#client-edit").click()
+        page.locator("#client-form").wait_for()
+        page.locator("#lang-en").click()
+        page.locator("html[lang=en] #client-form").wait_for()
+        assert page.locator("label[for=redirect_uris]").inner_text().startswith("Redirect URIs")
+        page.screenshot(path=str(shots / "console-client-edit-en.png"), full_page=True)
     finally:
         context.close()
         admin_platform.service.delegation.revoke(OPERATOR, grant.id)
