@@ -318,3 +318,21 @@ def test_the_cli_registers_a_client_in_a_unit(admin_platform: AdminPlatform) -> 
     )
     assert nowhere.exit_code != 0 and "no unit 'KHONG'" in nowhere.output
     assert len(admin_platform.provider.clients.list()) == before
+
+
+def test_a_change_landing_after_the_version_check_is_refused_not_overwritten(admin_platform: AdminPlatform) -> None:
+    """The registry writes an edit only if the row is still the one the version was checked against."""
+    import dataclasses
+
+    from idp.oidc.errors import ClientChangedError
+
+    made = register(admin_platform, "dungpt", redirect_uris=[CB])
+    clients = admin_platform.provider.clients
+    read = clients.get(made.json()["client_id"])
+    assert read is not None
+    clients.set_home_url(read.client_id, "https://moi.bacninh.example/")  # a colleague, between check and write
+    with pytest.raises(ClientChangedError) as refused:
+        clients.replace(dataclasses.replace(read.as_spec(), name="Ghi đè"), expected=read)
+    assert refused.value.current.home_url == "https://moi.bacninh.example/"
+    fresh = clients.get(read.client_id)
+    assert fresh is not None and fresh.name == "Ứng dụng" and fresh.home_url == "https://moi.bacninh.example/"
