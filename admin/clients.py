@@ -6,8 +6,9 @@ existed): a client manager granted on a province manages that province's clients
 granted on the root manages all. A client outside the caller's units reads like no client at all (404).
 
 Two things stay with client managers of the whole platform, because they reach beyond any province: making a client
-*trusted* (its users are not asked to consent) and giving it the scopes that act in an official's name or
-administer (:data:`PLATFORM_SCOPES`: ``signing:*``, ``admin``, ``scim``). The platform's own clients (the portal,
+*trusted* (its users are not asked to consent), giving it the scopes that act in an official's name or
+administer (:data:`PLATFORM_SCOPES`: ``signing:*``, ``admin``, ``scim``), and pointing the addresses the server
+itself calls (back-channel logout, a JWK Set) at the loopback or a private address. The platform's own clients (the portal,
 the console) cannot be edited or disabled from here: the console would lock its administrators out.
 """
 
@@ -15,8 +16,10 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
+import ipaddress
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from admin.delegation import Actor, Delegation, covers
 from admin.errors import AdminError, NotPermittedError, OutOfReachError, PreconditionFailedError, TakenError
@@ -285,12 +288,33 @@ class Clients:
     def _check_platform_powers(self, actor: Actor, spec: ClientSpec, *, before: ClientRecord | None) -> None:
         added = (set(spec.scopes) & PLATFORM_SCOPES) - set(before.scopes if before else ())
         made_trusted = spec.trusted and not (before and before.trusted)
-        if (added or made_trusted) and not self.may_give_platform_powers(actor):
-            what = f"the scope {sorted(added)[0]}" if added else "trust (no consent page)"
+        kept = {before.backchannel_logout_uri, before.jwks_uri} if before else set()
+        called = (spec.backchannel_logout_uri, spec.jwks_uri)  # what the server itself requests
+        inward = [uri for uri in called if uri and uri not in kept and _names_the_inside(uri)]
+        if (added or made_trusted or inward) and not self.may_give_platform_powers(actor):
+            if added:
+                what = f"the scope {sorted(added)[0]}"
+            elif made_trusted:
+                what = "trust (no consent page)"
+            else:
+                what = f"an address the server itself calls on its own network ({inward[0]})"
             raise PlatformOnlyError(f"only a client manager of the whole platform may give a client {what}")
 
 
 _FIRST_PARTY = frozenset(app.client_id for app in FIRST_PARTY_APPS)
+
+
+def _names_the_inside(uri: str) -> bool:
+    """Whether a URI the server itself calls (back-channel logout, a JWK Set) names the loopback or a private,
+    link-local or otherwise non-public address literally: from a province, that would aim the platform's own
+    requests at its internal network."""
+    host = (urlsplit(uri).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return not ipaddress.ip_address(host).is_global
+    except ValueError:
+        return False  # a name: the JWK Set fetcher checks what it resolves to when it calls
 
 
 def _metadata_error(err: ClientError) -> ClientMetadataError:

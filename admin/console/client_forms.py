@@ -91,8 +91,8 @@ def _problem(err: AdminError) -> str:
     if isinstance(err, PlatformOnlyError):
         return str(
             _(
-                "Only an application manager of the whole platform may make an application trusted or give it "
-                "the signing or administration scopes."
+                "Only an application manager of the whole platform may make an application trusted, give it the "
+                "signing or administration scopes, or point it at addresses on the platform's own network."
             )
         )
     if isinstance(err, ClientMetadataError):

@@ -182,6 +182,19 @@ def test_a_provincial_client_manager_manages_the_provinces_clients_only(admin_pl
     body = problem(register(admin_platform, "kiendm", redirect_uris=[CB], trusted=True), 403)
     assert body["type"] == "urn:antin:problem:platform-only"
     problem(register(admin_platform, "kiendm", redirect_uris=[CB], scope="openid signing:sign"), 403)
+    # nor may a province aim the platform's own requests (back-channel logout) at its internal network
+    for inside in (
+        "http://localhost:6379/",
+        "https://10.1.2.3/logout",
+        "https://[::1]/logout",
+        "https://169.254.169.254/",
+    ):
+        body = problem(register(admin_platform, "kiendm", redirect_uris=[CB], backchannel_logout_uri=inside), 403)
+        assert body["type"] == "urn:antin:problem:platform-only", inside
+    outside = register(
+        admin_platform, "kiendm", redirect_uris=[CB], backchannel_logout_uri="https://a.bacninh.example/bc"
+    )
+    assert outside.status_code == 201, outside.text
     signing = admin_platform.call(
         "PATCH",
         made.headers["Location"],
