@@ -8,8 +8,8 @@ granted on the root manages all. A client outside the caller's units reads like 
 Two things stay with client managers of the whole platform, because they reach beyond any province: making a client
 *trusted* (its users are not asked to consent), giving it the scopes that act in an official's name or
 administer (:data:`PLATFORM_SCOPES`: ``signing:*``, ``admin``, ``scim``), and pointing the addresses the server
-itself calls (back-channel logout, a JWK Set) at the loopback or a private address. The platform's own clients (the portal,
-the console) cannot be edited or disabled from here: the console would lock its administrators out.
+itself calls (back-channel logout, a JWK Set) at the loopback or a private address. The platform's own clients
+(the portal, the console) cannot be edited or disabled from here: the console would lock its administrators out.
 """
 
 from __future__ import annotations
