@@ -125,3 +125,15 @@ def test_a_provincial_manager_registers_in_the_province_only_and_gives_no_trust(
         assert browser.session.get(admin_platform.base_url + path, timeout=30).status_code == 404, path
     listing = browser.session.get(admin_platform.base_url + "/admin/clients", timeout=30)
     assert HANOI_CLIENT not in listing.text and "antin-console" not in listing.text
+
+
+def test_a_public_application_has_no_secret_to_show(admin_platform: AdminPlatform) -> None:
+    browser, _home = console_browser(admin_platform, "dungpt")
+    fields = [
+        (k, "none" if k == "auth_method" else v) for k, v in fields_of("Sổ tay di động", "BNH", "vn.dang.sotay:/cb")
+    ]
+    done = form_post(admin_platform, browser, "/admin/clients/new", fields)
+    assert done.status_code == 200 and 'id="flash"' in done.text and 'id="client-secret"' not in done.text
+    [record] = [c for c in admin_platform.provider.clients.list() if c.name == "Sổ tay di động"]
+    assert record.public and record.token_endpoint_auth_method == "none" and record.secret_digest is None
+    assert record.redirect_uris == ("vn.dang.sotay:/cb",)
