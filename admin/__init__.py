@@ -25,6 +25,7 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
     import admin.views_bulk
     import admin.views_certificates
     import admin.views_seals
+    import admin.views_clients
     import admin.views_units  # noqa: F401
     from admin.service import admin_service
     from admin.views import register

@@ -7,6 +7,7 @@ from typing import Any
 from admin.openapi_audit import AUDIT_PATHS, AUDIT_SCHEMAS
 from admin.openapi_bulk import BULK_PATHS, BULK_SCHEMAS
 from admin.openapi_certificates import CERTIFICATE_PATHS, CERTIFICATE_SCHEMAS
+from admin.openapi_clients import CLIENT_PATHS, CLIENT_SCHEMAS
 from admin.openapi_schemas import WRITE_SCHEMAS
 from admin.openapi_seals import SEAL_PATHS, SEAL_SCHEMAS
 
@@ -351,6 +352,7 @@ OPENAPI: dict[str, Any] = {
         **_WRITE_PATHS,
         **CERTIFICATE_PATHS,
         **SEAL_PATHS,
+        **CLIENT_PATHS,
         **AUDIT_PATHS,
         **BULK_PATHS,
     },
@@ -400,6 +402,7 @@ OPENAPI: dict[str, Any] = {
             **WRITE_SCHEMAS,
             **CERTIFICATE_SCHEMAS,
             **SEAL_SCHEMAS,
+            **CLIENT_SCHEMAS,
             **AUDIT_SCHEMAS,
             **BULK_SCHEMAS,
         },

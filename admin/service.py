@@ -37,6 +37,7 @@ from admin.units import Units
 if TYPE_CHECKING:
     from antin.kernel.instance import Instance
     from directory.models import Person
+    from idp.oidc.clients import ClientRegistry
     from signing.service import SigningService
 
 __all__ = ["SERVICE_KEY", "AdminService", "admin_service"]
@@ -131,7 +132,6 @@ class _MfaFactors:
 
 def _build(instance: Instance) -> AdminService:
     from directory.instance import directory_service
-    from idp.oidc.clients import client_registry
 
     directory = directory_service(instance)
 
@@ -162,7 +162,15 @@ def _build(instance: Instance) -> AdminService:
     audit = AuditSearch(instance.database, instance.audit, directory, delegation, instance.clock.now)
     sessions, factors = _ProviderSessions(instance), _MfaFactors(instance)
     security = OfficialSecurity(officials, lambda: sessions, lambda: factors, lambda: audit, instance.audit)
-    clients = Clients(lambda: client_registry(instance), delegation, instance.audit)
+
+    def registry() -> ClientRegistry:
+        """The provider's own registry: a change drops its cached copy in this process at once (and is announced
+        to the other workers), so a client disabled here is refused by the next token request."""
+        from idp.oidc.service import get_provider
+
+        return get_provider(instance).clients
+
+    clients = Clients(registry, delegation, instance.audit)
     units = Units(directory, delegation, instance.audit)
     groups = Groups(directory, delegation, instance.audit)
 

@@ -6,9 +6,10 @@ sent to step up). What an administrator may do is decided by the service, never 
 leave out the buttons of actions the administrator holds nowhere.
 
 ``pages.py`` holds the blueprint, the sign-in and the checks every page makes; ``officials.py``, ``audit.py``,
-``clients.py``, ``grants.py``, ``official_changes.py`` (create, edit, move, unlock, reset the password), ``units.py``,
-``groups.py``, ``certificates.py`` (officials' signing certificates, the CA's status) and ``seals.py`` (units'
-seal certificates) one page group each.
+``clients.py``, ``client_forms.py`` (register and edit an application), ``grants.py``, ``official_changes.py``
+(create, edit, move, unlock, reset the password), ``units.py``, ``groups.py``, ``group_changes.py``,
+``certificates.py`` (officials' signing certificates, the CA's status) and ``seals.py`` (units' seal certificates)
+one page group each.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def init_console(app: Flask, instance: Instance) -> None:
     from admin.console import (  # noqa: F401  (their routes join the blueprint)
         audit,
         certificates,
+        client_forms,
         clients,
         grants,
         group_changes,

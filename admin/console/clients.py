@@ -1,4 +1,5 @@
-"""Console pages for OIDC clients: the list, one client, disable and enable, a new secret shown once."""
+"""Console pages for OIDC clients: the list, one client, disable and enable, a new secret shown once (registering and
+editing: :mod:`admin.console.client_forms`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ __all__: list[str] = []
 
 @bp.get("/clients")
 def clients() -> tuple[str, int]:
-    return page("console/clients.html", clients=page_of(state().service.clients.list(actor())))
+    unit = request.args.get("unit") or None
+    return page("console/clients.html", clients=page_of(state().service.clients.list(actor(), unit=unit)), unit=unit)
 
 
 @bp.get("/clients/<client_id>")

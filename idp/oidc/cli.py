@@ -15,6 +15,7 @@ from idp.oidc.clients import (
     AUTH_METHODS,
     DEFAULT_SCOPES,
     GRANT_TYPES,
+    PLATFORM_UNIT,
     SUPPORTED_SCOPES,
     ClientRecord,
     ClientRegistry,
@@ -31,6 +32,17 @@ __all__ = ["clients", "keys"]
 
 def _registry(instance: Instance) -> ClientRegistry:
     return client_registry(instance)
+
+
+def _existing_unit(instance: Instance, code: str) -> str:
+    """The unit's code as the directory spells it; a unit that does not exist is refused."""
+    from directory.errors import InvalidInputError, NotFoundError
+    from directory.instance import directory_service
+
+    try:
+        return directory_service(instance).get_unit(code).code
+    except (NotFoundError, InvalidInputError):
+        raise ClientError("unit", f"no unit {code!r} in the directory") from None
 
 
 def _print_client(record: ClientRecord, as_json: bool, secret: str | None = None) -> None:
@@ -95,6 +107,13 @@ def clients() -> None:
 @click.option("--dpop", is_flag=True, help="Require DPoP-bound access tokens for this client.")
 @click.option("--client-id", default=None, help="Use this client_id instead of a generated one.")
 @click.option("--home-url", default=None, help="The application's start page: lists it on the officials' portal.")
+@click.option(
+    "--unit",
+    "unit_code",
+    default=PLATFORM_UNIT,
+    show_default=True,
+    help="The directory unit (its code) whose client managers manage it in /admin; * the whole platform's.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (with client_secret for confidential clients).")
 @click.pass_obj
 def add(
@@ -116,10 +135,13 @@ def add(
     dpop: bool,
     client_id: str | None,
     home_url: str | None,
+    unit_code: str,
     as_json: bool,
 ) -> None:
     """Register a client; a confidential client's secret is printed once."""
     try:
+        if unit_code != PLATFORM_UNIT:
+            unit_code = _existing_unit(instance, unit_code)
         jwks: dict[str, Any] | None = None
         if jwks_text:
             if jwks_text.startswith("@"):
@@ -142,6 +164,7 @@ def add(
             dpop_bound_access_tokens=dpop,
             client_id=client_id,
             home_url=home_url,
+            unit_code=unit_code,
         )
         record, secret = _registry(instance).add(spec)
     except (ClientError, OSError) as err:

@@ -30,7 +30,7 @@ from antin.kernel.instance import Instance
 from idp.oidc.acr import ACR_VALUES
 from idp.oidc.client_changes import ClientChanges, NoChangeNotices, RedisChangeNotices
 from idp.oidc.client_secrets import ClientSecretDigests, SecretCheck
-from idp.oidc.errors import ClientError
+from idp.oidc.errors import ClientChangedError, ClientError
 from idp.oidc.models import Client
 from idp.oidc.random_secrets import new_secret
 
@@ -40,8 +40,11 @@ __all__ = [
     "DEFAULT_SCOPES",
     "GRANT_TYPES",
     "IDENTITY_SCOPES",
+    "PLATFORM_UNIT",
+    "SECRET_METHODS",
     "SIGNING_SCOPES",
     "SUPPORTED_SCOPES",
+    "ClientChangedError",
     "ClientError",
     "ClientRecord",
     "ClientRegistry",
@@ -62,6 +65,8 @@ SUPPORTED_SCOPES = IDENTITY_SCOPES + SIGNING_SCOPES + ADMIN_SCOPES
 # what a client gets when the operator names no scope: never the signing ones
 DEFAULT_SCOPES = IDENTITY_SCOPES
 ID_TOKEN_ALGS = ("RS256", "ES256")
+MAX_URIS = 50  # redirect or post-logout URIs of one client
+PLATFORM_UNIT = "*"  # a client of the whole platform: only client managers of the whole directory manage it
 _CACHE_LIMIT = 10_000  # clients kept per process; beyond it the cache starts afresh
 
 
@@ -85,6 +90,7 @@ class ClientSpec:
     dpop_bound_access_tokens: bool = False
     client_id: str | None = None  # default: generated
     home_url: str | None = None  # the application's start page, listed on the officials' portal
+    unit_code: str = PLATFORM_UNIT  # the directory unit whose client managers manage it
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,7 @@ class ClientRecord:
     secret_rotated_at: datetime | None
     secret_digest: str | None = field(default=None, repr=False)
     home_url: str | None = None
+    unit_code: str = "*"
 
     @classmethod
     def from_row(cls, row: Client) -> ClientRecord:
@@ -135,6 +142,29 @@ class ClientRecord:
             secret_rotated_at=row.secret_rotated_at,
             secret_digest=row.secret_digest,
             home_url=row.home_url,
+            unit_code=row.unit_code,
+        )
+
+    def as_spec(self) -> ClientSpec:
+        """The registration as a spec, to change a few fields of and register again (:meth:`ClientRegistry.replace`)."""
+        return ClientSpec(
+            name=self.name,
+            redirect_uris=self.redirect_uris,
+            public=self.public,
+            trusted=self.trusted,
+            post_logout_redirect_uris=self.post_logout_redirect_uris,
+            backchannel_logout_uri=self.backchannel_logout_uri,
+            grant_types=self.grant_types,
+            scopes=self.scopes,
+            required_acr=self.required_acr,
+            auth_method=self.token_endpoint_auth_method,
+            jwks_uri=self.jwks_uri,
+            jwks=self.jwks,
+            id_token_signed_response_alg=self.id_token_signed_response_alg,
+            dpop_bound_access_tokens=self.dpop_bound_access_tokens,
+            client_id=self.client_id,
+            home_url=self.home_url,
+            unit_code=self.unit_code,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -158,12 +188,15 @@ class ClientRecord:
             "dpop_bound_access_tokens": self.dpop_bound_access_tokens,
             "disabled": self.disabled,
             "home_url": self.home_url,
+            "unit": self.unit_code,
             "created_at": self.created_at.isoformat(),
             "secret_rotated_at": self.secret_rotated_at.isoformat() if self.secret_rotated_at else None,
         }
 
 
 def _check_uri(field: str, uri: str, *, production: bool = False) -> None:
+    if len(uri) > 2000:
+        raise ClientError(field, "must be at most 2000 characters")
     parts = urlsplit(uri)
     if parts.fragment:
         raise ClientError(field, f"{uri!r} must not contain a fragment")
@@ -197,6 +230,9 @@ def validate_spec(spec: ClientSpec, *, production: bool = False) -> ClientSpec:
             raise ClientError("grant_type", f"{grant!r} is not one of {', '.join(GRANT_TYPES)}")
     if "authorization_code" in spec.grant_types and not spec.redirect_uris:
         raise ClientError("redirect_uri", "at least one is required for the authorization_code grant")
+    for field_name, uris in (("redirect_uri", spec.redirect_uris), ("post_logout_uri", spec.post_logout_redirect_uris)):
+        if len(uris) > MAX_URIS:
+            raise ClientError(field_name, f"at most {MAX_URIS} URIs")
     for uri in spec.redirect_uris:
         _check_uri("redirect_uri", uri, production=production)
     for uri in spec.post_logout_redirect_uris:
@@ -221,6 +257,12 @@ def validate_spec(spec: ClientSpec, *, production: bool = False) -> ClientSpec:
         _check_uri("jwks_uri", spec.jwks_uri, production=production)
     if spec.id_token_signed_response_alg not in ID_TOKEN_ALGS:
         raise ClientError("id_token_alg", f"must be one of {', '.join(ID_TOKEN_ALGS)}")
+    if spec.required_acr is not None and spec.required_acr not in ACR_VALUES:
+        raise ClientError("required_acr", f"unknown level {spec.required_acr!r}")
+    if not (0 < len(spec.unit_code) <= 64):
+        raise ClientError("unit", "must be a unit's code or *")
+    if len(spec.name.strip()) > 200:
+        raise ClientError("name", "must be at most 200 characters")
     if spec.client_id is not None and not (0 < len(spec.client_id) <= 64 and spec.client_id.isprintable()):
         raise ClientError("client_id", "must be 1 to 64 printable characters")
     return spec
@@ -298,6 +340,7 @@ class ClientRegistry:
                 jwks=spec.jwks,
                 dpop_bound_access_tokens=spec.dpop_bound_access_tokens,
                 home_url=spec.home_url,
+                unit_code=spec.unit_code,
             )
             s.add(row)
             s.flush()
@@ -394,6 +437,45 @@ class ClientRegistry:
             row.secret_rotated_at = self._clock()
             record = ClientRecord.from_row(row)
         self.changed(client_id)
+        return record, secret
+
+    def replace(self, spec: ClientSpec, *, expected: ClientRecord) -> tuple[ClientRecord, str | None]:
+        """Register ``spec`` again over the client ``spec.client_id``, unless it changed since ``expected`` was read.
+
+        The row is read locked (``FOR UPDATE`` where the database has it), so that a change landing after the
+        caller's version check is refused rather than overwritten. A client that starts authenticating with a
+        secret gets a new one, returned once; one that stops keeps none.
+        """
+        spec = validate_spec(spec, production=self._production)
+        method = spec.auth_method or ("none" if spec.public else "client_secret_basic")
+        secret: str | None = None
+        with self._db.session() as s:
+            row = s.scalar(select(Client).where(Client.client_id == spec.client_id).with_for_update())
+            if row is None:
+                raise ClientError("client_id", f"no client {spec.client_id!r}")
+            if ClientRecord.from_row(row) != expected:
+                raise ClientChangedError(ClientRecord.from_row(row))
+            if method not in SECRET_METHODS:
+                row.secret_digest = None
+            elif row.token_endpoint_auth_method not in SECRET_METHODS or row.secret_digest is None:
+                secret = new_secret()
+                row.secret_digest = self._digests.digest(secret)
+                row.secret_rotated_at = self._clock()
+            row.name = spec.name.strip()
+            row.public, row.trusted = spec.public, spec.trusted
+            row.redirect_uris = list(dict.fromkeys(spec.redirect_uris))
+            row.post_logout_redirect_uris = list(dict.fromkeys(spec.post_logout_redirect_uris))
+            row.backchannel_logout_uri = spec.backchannel_logout_uri
+            row.grant_types = list(dict.fromkeys(spec.grant_types))
+            row.scopes = list(dict.fromkeys(spec.scopes))
+            row.required_acr = spec.required_acr
+            row.token_endpoint_auth_method = method
+            row.jwks_uri, row.jwks = spec.jwks_uri, spec.jwks
+            row.home_url = spec.home_url
+            row.unit_code = spec.unit_code
+            s.flush()
+            record = ClientRecord.from_row(row)
+        self.changed(record.client_id)
         return record, secret
 
     def set_scopes(self, client_id: str, scopes: tuple[str, ...]) -> ClientRecord:

@@ -9,10 +9,12 @@ into the standard error response. The modules that raise them re-export the name
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 
 __all__ = [
+    "ClientChangedError",
     "ClientError",
     "ClientKeysUnavailableError",
     "DPoPNonceRequiredError",
@@ -46,6 +48,14 @@ class ClientError(OidcError, ValueError):
         self.field = field
         self.reason = reason
         super().__init__(f"{field}: {reason}")
+
+
+class ClientChangedError(OidcError):
+    """A client's registration changed since the version an edit was made against; ``current`` is what it is now."""
+
+    def __init__(self, current: Any) -> None:
+        self.current = current  # the client's ClientRecord now
+        super().__init__("the client's registration changed since it was read")
 
 
 class ClientKeysUnavailableError(OidcError):

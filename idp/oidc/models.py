@@ -58,6 +58,8 @@ class Client(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     # where the officials' portal links the application (its start page); none: not listed there
     home_url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    # the directory unit whose client managers manage it (admin's delegation); "*": the whole platform's
+    unit_code: Mapped[str] = mapped_column(String(64), default="*", server_default="*", index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     secret_rotated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 

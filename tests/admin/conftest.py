@@ -2,7 +2,8 @@
 minted by the platform's own OpenID provider (and checked against its published JWKS by the API).
 
 Grants made once for the module: a platform administrator (dungpt, on the root), a unit administrator of Bắc Ninh
-(tuanbv, on BNH) and of Hà Nội (hieunm, on HNI), a read-only auditor of Bắc Ninh (yenht); huongdt holds nothing.
+(tuanbv, on BNH) and of Hà Nội (hieunm, on HNI), a read-only auditor of Bắc Ninh (yenht), the client managers of
+Bắc Ninh (kiendm) and Hà Nội (quyenlt); huongdt holds nothing. Hà Nội has one OIDC client, ``HANOI_CLIENT``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from tests.idp.rp import Browser
 OPERATOR = Actor("cli:test", operator=True)
 ADMINS = {"dungpt": ("platform-admin", "*"), "tuanbv": ("unit-admin", "BNH"), "hieunm": ("unit-admin", "HNI")}
 AUDITORS = {"yenht": ("auditor", "BNH")}
+CLIENT_MANAGERS = {"kiendm": ("client-manager", "BNH"), "quyenlt": ("client-manager", "HNI")}
+HANOI_CLIENT = "ha-noi-van-ban"  # a client of Hà Nội's (unit HNI-VP)
 
 
 @dataclass
@@ -117,8 +120,16 @@ def admin_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdminPl
             name="Bàn quản trị", client_id="admin-console", grant_types=("client_credentials",), scopes=("admin",)
         )
     )
+    get_provider(instance).clients.add(
+        ClientSpec(
+            name="Văn bản Hà Nội",
+            client_id=HANOI_CLIENT,
+            redirect_uris=("https://vanban.hanoi.example/cb",),
+            unit_code="HNI-VP",
+        )
+    )
     delegation = admin_service(instance).delegation
-    for login, (role, unit) in {**ADMINS, **AUDITORS}.items():
+    for login, (role, unit) in {**ADMINS, **AUDITORS, **CLIENT_MANAGERS}.items():
         delegation.grant(OPERATOR, login, role, unit)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

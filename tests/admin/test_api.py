@@ -19,7 +19,7 @@ from directory.demo_data import DEMO_OFFICIALS, DEMO_UNITS
 from directory.errors import NotFoundError
 from idp.oidc import resource_server_checks
 from signing.service import signing_service
-from tests.admin.conftest import OPERATOR, AdminPlatform, console_browser
+from tests.admin.conftest import HANOI_CLIENT, OPERATOR, AdminPlatform, console_browser
 from tests.admin.test_console_imports import finished
 from tests.directory.conftest import PASSWORD
 from tests.idp.rp import Browser, RelyingParty, forms_of
@@ -220,7 +220,8 @@ def admin_routes(platform: AdminPlatform) -> list[tuple[str, str]]:
     return routes
 
 
-HANOI = {"login": "toanvd", "code": "HNI-VP", "cn": "ky-so-hni"}  # an official, a unit, a group of Hà Nội
+# an official, a unit, a group, an OIDC client of Hà Nội
+HANOI = {"login": "toanvd", "code": "HNI-VP", "cn": "ky-so-hni", "client_id": HANOI_CLIENT}
 # a body for every write, aimed at Hà Nội: create there, move there, add Hà Nội's official…
 HANOI_BODY = {
     "login": "toanvd",
@@ -231,6 +232,8 @@ HANOI_BODY = {
     "kind": "department",
     "parent": "HNI",
     "reason": "keyCompromise",
+    "client_name": "Thử",
+    "redirect_uris": ["https://thu.example/cb"],
 }
 
 
@@ -279,7 +282,7 @@ def refused_rows(platform: AdminPlatform, caller: str | None, path: str) -> None
     job = path.endswith("/import-jobs")
     params = {"kind": "officials"} if job else {"dry_run": "false"}
     response = platform.call("POST", path, caller, params=params, data=body, headers=headers)
-    if caller is not None and caller != "huongdt":
+    if caller == "tuanbv":
         assert response.status_code == (201 if job else 200), response.text
         if job:
             started = platform.call("POST", response.headers["Location"] + "/start", caller)
@@ -306,13 +309,18 @@ def test_there_are_admin_routes_to_try(admin_platform: AdminPlatform) -> None:
     assert len(admin_routes(admin_platform)) >= 17
 
 
-@pytest.mark.parametrize("caller", [None, "huongdt", "tuanbv"])
+def client_route(rule: str) -> bool:
+    return rule.startswith("/api/admin/clients")
+
+
+@pytest.mark.parametrize("caller", [None, "huongdt", "tuanbv", "kiendm"])
 def test_every_admin_route_refuses_a_caller_without_rights_over_the_target(
     admin_platform: AdminPlatform, caller: str | None
 ) -> None:
-    """Anonymous, an official with no grants, and Bắc Ninh's administrator aimed at Hà Nội (a Hà Nội login in the
-    path, ?unit=HNI for reads): each route of /api/admin, whatever a later session adds, must refuse them (401,
-    403, 404 that reads like "nobody") and change nothing."""
+    """Anonymous, an official with no grants, Bắc Ninh's administrator and Bắc Ninh's client manager aimed at Hà Nội
+    (a Hà Nội login or client in the path, ?unit=HNI for reads): each route of /api/admin, whatever a later session
+    adds, must refuse them (401, 403, 404 that reads like "nobody") and change nothing."""
+    hanoi_client = admin_platform.provider.clients.get(HANOI_CLIENT)
     serial, seal = hanoi_certificate(admin_platform), hanoi_seal(admin_platform)
     for method, rule in admin_routes(admin_platform):
         path = concrete(rule, serial, seal)
@@ -323,9 +331,11 @@ def test_every_admin_route_refuses_a_caller_without_rights_over_the_target(
         body = None if method == "GET" else HANOI_BODY
         headers = {"If-Match": "*"}  # so that a missing If-Match cannot be the only refusal
         response = admin_platform.call(method, path, caller, params=params, json=body, headers=headers)
-        expected = {None: 401, "huongdt": 403, "tuanbv": 404}[caller]
-        if caller == "tuanbv" and rule in HELD_ON_THE_WHOLE_DIRECTORY_ONLY:
-            expected = 403  # a power held only on *: no Hà Nội target to hide
+        expected = {None: 401, "huongdt": 403, "tuanbv": 404, "kiendm": 403}[caller]
+        if caller == "tuanbv" and (rule in HELD_ON_THE_WHOLE_DIRECTORY_ONLY or client_route(rule)):
+            expected = 403  # a power held only on *, or not held at all (clients): no Hà Nội target to hide
+        if caller == "kiendm" and client_route(rule):
+            expected = 404  # Bắc Ninh's client manager: Hà Nội's client and units read like none
         assert response.status_code == expected, (method, rule, response.status_code, response.text)
         assert response.headers["Content-Type"] == PROBLEM
     toanvd = admin_platform.ldap.get_person("toanvd")
@@ -347,6 +357,8 @@ def test_every_admin_route_refuses_a_caller_without_rights_over_the_target(
         with pytest.raises(NotFoundError):
             admin_platform.ldap.get_unit(nothing)
     assert admin_platform.ldap.get_unit("HNI-VP").parent_code == "HNI"
+    assert admin_platform.provider.clients.get(HANOI_CLIENT) == hanoi_client
+    assert not [c for c in admin_platform.provider.clients.list() if c.name in ("Thử", "Thử Nghiệm")]
 
 
 def test_every_admin_route_is_described_in_the_openapi_document(admin_platform: AdminPlatform) -> None:
@@ -393,7 +405,7 @@ CONSOLE_PUBLIC = {
 # routes about no target in a province: Bắc Ninh's administrator may open them (their own home, their grants); aimed
 # at Hà Nội, every other route must refuse them: 404, or 403 for the powers held only on the whole directory
 # a path's variables aimed at Hà Nội: an official, a unit, a group of Hà Nội's
-HANOI_CONSOLE = {"login": "toanvd", "code": "HNI-VP", "name": "ky-so-hni"}
+HANOI_CONSOLE = {"login": "toanvd", "code": "HNI-VP", "name": "ky-so-hni", "client_id": HANOI_CLIENT}
 CONSOLE_UNTARGETED = {
     ("GET", "/admin/"),
     ("GET", "/admin/grants"),
@@ -423,13 +435,15 @@ def test_there_are_console_routes_to_try(admin_platform: AdminPlatform) -> None:
 
 
 @pytest.mark.usefixtures("any_level")
-@pytest.mark.parametrize("caller", [None, "huongdt", "tuanbv"])
+@pytest.mark.parametrize("caller", [None, "huongdt", "tuanbv", "kiendm"])
 def test_every_console_route_refuses_a_caller_without_rights_over_the_target(
     admin_platform: AdminPlatform, caller: str | None
 ) -> None:
-    """Anonymous (sent to sign in), an official with no grants (403 page), and Bắc Ninh's administrator aimed at
-    Hà Nội (a Hà Nội login, Hà Nội's grant, ?unit=HNI, ?subject=toanvd, a form naming HNI: 404, or 403 for powers
-    they hold nowhere): each route of /admin, whatever a later session adds, and nothing changes."""
+    """Anonymous (sent to sign in), an official with no grants (403 page), Bắc Ninh's administrator and Bắc Ninh's
+    application manager aimed at Hà Nội (a Hà Nội login or client, Hà Nội's grant, ?unit=HNI, ?subject=toanvd, a form
+    naming HNI: 404, or 403 for powers they hold nowhere): each route of /admin, whatever a later session adds, and
+    nothing changes."""
+    hanoi_client = admin_platform.provider.clients.get(HANOI_CLIENT)
     hanoi_grant = next(g.id for g in admin_platform.service.delegation.grants(OPERATOR) if g.login == "hieunm")
     serial, seal = hanoi_certificate(admin_platform), hanoi_seal(admin_platform)
     if caller is None:
@@ -485,6 +499,10 @@ def test_every_console_route_refuses_a_caller_without_rights_over_the_target(
             assert parse_qs(urlsplit(response.headers["Location"]).query)["client_id"] == ["antin-console"]
         elif caller == "huongdt":
             assert response.status_code == 403, where
+        elif caller == "kiendm" and "/clients" in rule:
+            assert response.status_code == 404, where_of(caller, method, rule, response)
+        elif caller == "kiendm":  # holds clients:manage alone: every other page is refused, or is their own
+            assert response.status_code in (403, 404) or (method, rule) in CONSOLE_UNTARGETED, where
         elif (method, rule) in CONSOLE_UNTARGETED:
             assert response.status_code == 200, where
         else:
@@ -505,10 +523,7 @@ def test_every_console_route_refuses_a_caller_without_rights_over_the_target(
         with pytest.raises(NotFoundError):
             admin_platform.ldap.get_unit(nothing)
     assert admin_platform.ldap.get_unit("HNI-VP").parent_code == "HNI"
-    for nothing in ("HNI-THU", "BNH-THU"):
-        with pytest.raises(NotFoundError):
-            admin_platform.ldap.get_unit(nothing)
-    assert admin_platform.ldap.get_unit("HNI-VP").parent_code == "HNI"
+    assert admin_platform.provider.clients.get(HANOI_CLIENT) == hanoi_client
 
 
 def where_of(caller: str | None, method: str, rule: str, response: requests.Response) -> tuple[object, ...]:

@@ -59,6 +59,7 @@ def sides(document: dict[str, Any]) -> dict[str, set[str]]:
 
 def test_every_bench_is_smoke_tested() -> None:
     assert BENCHES == [
+        "admin_clients_bench",
         "admin_console_bench",
         "admin_search_bench",
         "directory_bench",
@@ -73,6 +74,14 @@ def test_every_bench_is_smoke_tested() -> None:
         "verify_bench",
         "verify_memory_bench",
     ]
+
+
+@pytest.mark.slapd
+@pytest.mark.xdist_group("bench-admin-clients")
+def test_admin_clients_bench(tmp_path: Path) -> None:
+    require_command("slapd")
+    found = sides(run_quick("admin_clients_bench", tmp_path))
+    assert {"api: register a client (province manager)", "api: list the province's clients"} <= set(found)
 
 
 @pytest.mark.slapd

@@ -58,6 +58,7 @@ class AuditEvent(enum.StrEnum):
     OAUTH_CLIENT_SCOPES = "oauth:client:scopes"
     OAUTH_CLIENT_HOME_URL = "oauth:client:home-url"
     OAUTH_CLIENT_ACR = "oauth:client:acr"
+    OAUTH_CLIENT_UPDATE = "oauth:client:update"  # a registration edited (console, admin API): before and after
     OAUTH_KEY_ROTATE = "oauth:key:rotate"
 
     # directory administration
