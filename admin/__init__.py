@@ -24,8 +24,8 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
     import admin.views_audit
     import admin.views_bulk
     import admin.views_certificates
-    import admin.views_seals
     import admin.views_clients
+    import admin.views_seals
     import admin.views_units  # noqa: F401
     from admin.service import admin_service
     from admin.views import register
