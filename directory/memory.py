@@ -13,8 +13,8 @@ import hmac
 import time
 import uuid
 
-from directory.errors import DirectoryUnavailableError, InvalidCredentialsError, PasswordQualityError
-from directory.models import AccountStatus, AuthOutcome, AuthStatus, Person
+from directory.errors import DirectoryUnavailableError, InvalidCredentialsError, NotFoundError, PasswordQualityError
+from directory.models import AccountStatus, AuthOutcome, AuthStatus, Group, Person
 from directory.policy import LockoutPolicy
 
 __all__ = ["InMemoryDirectory"]
@@ -96,6 +96,13 @@ class InMemoryDirectory:
             if person.uid.lower() == login or (person.mail or "").lower() == login:
                 return person
         return None
+
+    def get_group(self, name: str) -> Group:
+        """A group someone belongs to: the double knows groups only through their members' ``groups``."""
+        self._require_available()
+        if not any(name in person.groups for person in self.people.values()):
+            raise NotFoundError("group", name)
+        return Group(dn=f"cn={name},ou=groups,dc=example", name=name)
 
     def find_by_uuid(self, entry_uuid: str) -> Person | None:
         self._require_available()

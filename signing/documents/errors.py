@@ -6,6 +6,7 @@ __all__ = [
     "DocumentError",
     "DocumentNotFoundError",
     "PreviewError",
+    "RegisterRefusedError",
     "ReviewRefusedError",
     "StepNotActiveError",
     "UploadRefusedError",
@@ -23,7 +24,9 @@ class DocumentError(Exception):
 
 class UploadRefusedError(DocumentError):
     """An upload that cannot become a document: ``too-large``, ``empty``, ``not-pdf``, ``encrypted``, ``damaged``,
-    ``truncated``, ``locked`` (a signature or certification forbids any change), ``too-many-pages``."""
+    ``truncated``, ``locked`` (a signature or certification forbids any change), ``too-many-pages``; for a document
+    the records office seals and issues: ``no-records-office`` (no unit on the drafter's path has one),
+    ``no-recipients``."""
 
 
 class DocumentNotFoundError(DocumentError):
@@ -43,3 +46,8 @@ class ReviewRefusedError(DocumentError):
 
 class PreviewError(DocumentError):
     """A page could not be rendered in the time and memory allowed (``timeout``, ``failed``, ``no-page``)."""
+
+
+class RegisterRefusedError(DocumentError):
+    """A number or date the records office cannot give: ``bad-number``, ``number-taken`` (the unit used it this
+    year), ``bad-date`` (before the upload or after today), ``numbered`` (the document has its number)."""

@@ -16,7 +16,7 @@ import secrets
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
@@ -30,16 +30,29 @@ from signing.appearance import VisibleBox
 from signing.documents.errors import DocumentNotFoundError, StepNotActiveError, UploadRefusedError
 from signing.documents.models import (
     Document,
+    DocumentIssue,
     DocumentStatus,
     DocumentStep,
     DocumentVersion,
     StepKind,
     StepStatus,
 )
-from signing.documents.placement import Box, clamp_box, default_box, ink_under
+from signing.documents.placement import Box, clamp_box, default_box, default_seal_box, ink_under
 from signing.documents.previews import Limits, PageSize, PreviewRenderer, page_sizes
 from signing.documents.queries import BOXES, DocumentQueries, person_unit
 from signing.documents.records import DocumentView, HistoryEntry, InboxPage, Placement
+from signing.documents.records_office import (
+    Issuing,
+    Recipient,
+    acts_for_records_office,
+    add_issuing,
+    find_records_office,
+    received_by,
+    recipients_of,
+    release_number,
+    reserve_number,
+    send_to_recipients,
+)
 from signing.documents.reviews import decide, normalise_comment
 from signing.documents.settings import DocumentSettings
 from signing.errors import InvalidDocumentError, SoleControlRefused
@@ -53,6 +66,7 @@ __all__ = [
     "HistoryEntry",
     "InboxPage",
     "Placement",
+    "Recipient",
     "Sender",
     "document_service",
 ]
@@ -111,12 +125,19 @@ class DocumentService(DocumentQueries):
         signer: Person | None = None,
         signers: Sequence[Person] = (),
         reviewers: Sequence[Person] = (),
+        recipients: Sequence[Recipient] | None = None,
         ip: str | None = None,
     ) -> DocumentView:
         """Keep an official's PDF as a new document: the ``reviewers``' reviews in order, then the ``signers``'
-        signatures (or ``signer``'s; the drafter's own by default). :class:`UploadRefusedError` says why a file
-        cannot be signed."""
+        signatures (or ``signer``'s; the drafter's own by default), then — with ``recipients`` — the records
+        office's seal and issue to them. :class:`UploadRefusedError` says why a file cannot be signed."""
         chosen = list(signers) or [signer or drafter]
+        issuing = None
+        if recipients is not None:
+            if not recipients:
+                raise UploadRefusedError("no-recipients", "name the units or officials the document is issued to")
+            group, unit = find_records_office(self.instance, drafter)
+            issuing = Issuing(group, unit, tuple(recipients))
         document_id = self.create(
             stream,
             file_name=file_name,
@@ -125,6 +146,7 @@ class DocumentService(DocumentQueries):
             sender=Sender(drafter.entry_uuid, drafter.full_name, person_unit(drafter), drafter.uid),
             signers=chosen,
             reviewers=reviewers,
+            issuing=issuing,
             ip=ip,
         )
         return self.view(drafter, document_id)
@@ -140,10 +162,12 @@ class DocumentService(DocumentQueries):
         signers: Sequence[Person],
         reviewers: Sequence[Person] = (),
         deadline: datetime | None = None,
+        issuing: Issuing | None = None,
         ip: str | None = None,
     ) -> str:
         """Keep a PDF as a new document whose steps are the ``reviewers``' reviews then the ``signers``'
-        signatures, in that order (the first active); return its id. The sender is an official (the portal) or an
+        signatures, in that order (the first active), then with ``issuing`` the records office's seal and issue steps;
+        return its id. The sender is an official (the portal) or an
         application (the requests API)."""
         if not signers:
             raise ValueError("a document needs at least one signer")
@@ -194,6 +218,21 @@ class DocumentService(DocumentQueries):
                         deadline=deadline,
                     )
                 )
+            if issuing is not None:
+                for position, kind in enumerate((StepKind.SEAL, StepKind.ISSUE), start=len(steps) + 1):
+                    s.add(
+                        DocumentStep(
+                            document_id=document_id,
+                            position=position,
+                            kind=kind.value,
+                            assignee_group=issuing.group,
+                            assignee_name=issuing.unit.name[:200],
+                            status=StepStatus.WAITING.value,
+                            deadline=deadline,
+                        )
+                    )
+        if issuing is not None:
+            add_issuing(self.instance, document_id, issuing)
         self.instance.audit.record(
             AuditEvent.SIGNING_DOCUMENT_UPLOAD,
             actor=sender.actor,
@@ -207,6 +246,15 @@ class DocumentService(DocumentQueries):
                 "pages": facts.pages,
                 "signer": signers[0].uid if len(signers) == 1 else [p.uid for p in signers],
                 **({"reviewers": [p.uid for p in reviewers]} if reviewers else {}),
+                **(
+                    {
+                        "records_office": issuing.group,
+                        "issuing_unit": issuing.unit.code,
+                        "recipients": [f"{r.kind.value}:{r.label}" for r in issuing.recipients],
+                    }
+                    if issuing
+                    else {}
+                ),
             },
         )
         return document_id
@@ -301,12 +349,18 @@ class DocumentService(DocumentQueries):
                 )
             )
             s.expunge_all()
-        mine = [st for st in steps if st.assignee == official.entry_uuid]
+        issue, recipients = (
+            recipients_of(self.instance, document_id) if any(st.assignee_group for st in steps) else (None, ())
+        )
+        mine = [
+            st for st in steps if st.assignee == official.entry_uuid or acts_for_records_office(official, st, issue)
+        ]
         same_unit = bool(document.unit_code) and document.unit_code == person_unit(official)
-        if not (same_unit or mine or document.created_by == official.entry_uuid):
+        received = received_by(official, issue, recipients)
+        if not (same_unit or mine or received or document.created_by == official.entry_uuid):
             raise DocumentNotFoundError(document_id)
         active = next((st for st in mine if st.status == StepStatus.ACTIVE.value), None)
-        return DocumentView(document, steps, versions, active)
+        return DocumentView(document, steps, versions, active, issue, recipients, received)
 
     # -- files and previews ----------------------------------------------------------------------------
 
@@ -341,6 +395,8 @@ class DocumentService(DocumentQueries):
         if step is not None and step.page is not None:
             chosen = Box(step.page, step.x or 0, step.y or 0, step.width or 0, step.height or 0)
             return clamp_box(chosen, sizes), True
+        if step is not None and step.kind == StepKind.SEAL.value:
+            return default_seal_box(sizes), False
         return default_box(sizes), False
 
     def place(self, official: Person, document_id: str, box: Box, *, ip: str | None = None) -> Placement:
@@ -420,13 +476,42 @@ class DocumentService(DocumentQueries):
         credential: Mapping[str, Any],
         reason: str,
         location: str,
+        number: str = "",
+        issued_on: date | None = None,
         ip: str | None = None,
     ) -> SignOutcome:
         """Sign the document's current version with the official's key, once their WebAuthn assertion over its
-        digest is checked (:class:`~signing.errors.SoleControlRefused` otherwise, audited on the document too)."""
+        digest is checked (:class:`~signing.errors.SoleControlRefused` otherwise, audited on the document too).
+        A ``seal`` step is the records office's: it gives the ``number`` and date (``issued_on``) first
+        (:class:`RegisterRefusedError`), then applies the issuing unit's seal."""
         view = self.view(official, document_id)
         step = self._my_active_step(view, (StepKind.SIGN, StepKind.SEAL))
         box, _chosen = self.box(view, step)  # checked for covered content on the confirmation page
+        sealing = step.kind == StepKind.SEAL.value and view.issue is not None
+        if sealing:
+            assert view.issue is not None
+            register = reserve_number(self.instance, view.document, number, issued_on)
+            reason = reason.strip() or f"Ban hành văn bản số {register.number}"
+        try:
+            return self._sign_step(official, view, step, box, authorisation_id, credential, reason, location, ip)
+        except BaseException:
+            if sealing:
+                release_number(self.instance, document_id)
+            raise
+
+    def _sign_step(
+        self,
+        official: Person,
+        view: DocumentView,
+        step: DocumentStep,
+        box: Box,
+        authorisation_id: str,
+        credential: Mapping[str, Any],
+        reason: str,
+        location: str,
+        ip: str | None,
+    ) -> SignOutcome:
+        document_id = view.id
         try:
             authorisation = get_sole_control(self.instance).complete(
                 authorisation_id,
@@ -452,7 +537,9 @@ class DocumentService(DocumentQueries):
             location=location.strip()[:200] or None,
             visible=VisibleBox(box.page, box.x, box.y, box.width, box.height),
             document_name=view.document.file_name,
-            seal_unit=view.document.unit_code if step.kind == StepKind.SEAL.value else None,
+            seal_unit=(view.issue.unit_code if view.issue else view.document.unit_code)
+            if step.kind == StepKind.SEAL.value
+            else None,
         )
         number = view.current.number + 1
         destination = self.file(view, number)
@@ -483,11 +570,45 @@ class DocumentService(DocumentQueries):
             reference=outcome.reference,
             sha256_signed=view.current.sha256,
             sha256_result=signed_digest,
+            **self._register_details(step),
         )
         self._notify(document_id, "step.completed", step)
         if self.view(official, document_id).document.status == DocumentStatus.DONE.value:
             self._notify(document_id, "request.finished", None)
         return outcome
+
+    def _register_details(self, step: DocumentStep) -> dict[str, Any]:
+        if step.kind != StepKind.SEAL.value:
+            return {}
+        issue, _recipients = recipients_of(self.instance, step.document_id)
+        if issue is None:
+            return {}
+        day = issue.issued_on.isoformat() if issue.issued_on else None
+        return {"number": issue.number, "issued_on": day, "seal_unit": issue.unit_code}
+
+    # -- issue -----------------------------------------------------------------------------------------
+
+    def issue(self, official: Person, document_id: str, *, ip: str | None = None) -> DocumentView:
+        """The records office sends the sealed document to its recipients (the ``issue`` step, after the seal):
+        they find it under "received", read-only. Out of turn or not of the records office:
+        :class:`StepNotActiveError`."""
+        view = self.view(official, document_id)
+        step = view.my_step
+        if step is None or step.kind != StepKind.ISSUE.value:
+            raise StepNotActiveError("not-your-turn", "nothing to issue on this document now")
+        send_to_recipients(self.instance, step, official.entry_uuid)
+        self._audit(
+            AuditEvent.SIGNING_DOCUMENT_ISSUE,
+            official,
+            document_id,
+            ip=ip,
+            step=step.position,
+            number=view.document.number,
+            recipients=[f"{r.kind}:{r.label}" for r in view.recipients],
+        )
+        self._notify(document_id, "step.completed", step)
+        self._notify(document_id, "request.finished", None)
+        return self.view(official, document_id)
 
     def _claim_step(self, step: DocumentStep) -> None:
         with self.instance.database.transaction() as conn:
@@ -546,6 +667,9 @@ class DocumentService(DocumentQueries):
             else:
                 document.status = DocumentStatus.DONE.value
             document.current_version, document.updated_at = number, now
+            register = s.get(DocumentIssue, view.id) if step.kind == StepKind.SEAL.value else None
+            if register is not None and register.number:
+                document.number = register.number  # the records office's number replaces the drafter's
 
     def record_download(self, official: Person, view: DocumentView, *, ip: str | None = None) -> None:
         self._audit(

@@ -93,6 +93,7 @@ class AuditEvent(enum.StrEnum):
     SIGNING_DOCUMENT_DOWNLOAD = "signing:document:download"
     SIGNING_DOCUMENT_CANCEL = "signing:document:cancel"
     SIGNING_DOCUMENT_REVIEW = "signing:document:review"  # a reviewer approved or rejected, with their comment
+    SIGNING_DOCUMENT_ISSUE = "signing:document:issue"  # the records office sent it to its recipients
     SIGNING_REQUEST_CREATE = "signing:request:create"
     SIGNING_WEBHOOK_SECRET = "signing:webhook:secret"
     SIGNING_SOLE_CONTROL_BEGIN = "signing:sole_control:begin"
