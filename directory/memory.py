@@ -14,7 +14,7 @@ import time
 import uuid
 
 from directory.errors import DirectoryUnavailableError, InvalidCredentialsError, NotFoundError, PasswordQualityError
-from directory.models import AccountStatus, AuthOutcome, AuthStatus, Group, Person
+from directory.models import AccountStatus, AuthOutcome, AuthStatus, Group, Person, Unit
 from directory.policy import LockoutPolicy
 
 __all__ = ["InMemoryDirectory"]
@@ -103,6 +103,15 @@ class InMemoryDirectory:
         if not any(name in person.groups for person in self.people.values()):
             raise NotFoundError("group", name)
         return Group(dn=f"cn={name},ou=groups,dc=example", name=name)
+
+    def get_unit(self, code: str | None) -> Unit:
+        """A unit someone works in or under: the double knows units only through their members' unit paths."""
+        self._require_available()
+        for person in self.people.values():
+            for ref in (*person.unit_path, *([person.unit] if person.unit else [])):
+                if ref.code == code:
+                    return Unit(dn=ref.dn, code=ref.code, name=ref.name, kind=ref.kind)
+        raise NotFoundError("unit", str(code))
 
     def find_by_uuid(self, entry_uuid: str) -> Person | None:
         self._require_available()

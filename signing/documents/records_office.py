@@ -198,7 +198,7 @@ def send_to_recipients(instance: Instance, step: DocumentStep, actor_sub: str) -
             ),
         ).rowcount
         if taken != 1:
-            raise StepNotActiveError("not-your-turn", "this document is issued already or not ready")
+            raise StepNotActiveError("not-your-issue", "this document is issued already or not ready")
         document = s.get(Document, step.document_id)
         issue = s.get(DocumentIssue, step.document_id)
         assert document is not None and issue is not None

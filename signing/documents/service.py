@@ -455,7 +455,7 @@ class DocumentService(DocumentQueries, DocumentSigning):
         view = self.view(official, document_id)
         step = view.my_step
         if step is None or step.kind != StepKind.ISSUE.value:
-            raise StepNotActiveError("not-your-turn", "nothing to issue on this document now")
+            raise StepNotActiveError("not-your-issue", "nothing to issue on this document now")
         send_to_recipients(self.instance, step, official.entry_uuid)
         self._audit(
             AuditEvent.SIGNING_DOCUMENT_ISSUE,
