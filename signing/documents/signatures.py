@@ -96,12 +96,16 @@ class DocumentSigning:
         step = self._my_active_step(view, (StepKind.SIGN, StepKind.SEAL))
         box, _chosen = self.box(view, step)  # checked for covered content on the confirmation page
         sealing = step.kind == StepKind.SEAL.value and view.issue is not None
+        shown = None
         if sealing:
-            assert view.issue is not None
             register = reserve_number(self.instance, view.document, number, issued_on)
-            reason = reason.strip() or f"Ban hành văn bản số {register.number}"
+            day = f"{register.issued_on:%d/%m/%Y}" if register.issued_on else ""
+            shown = f"Số: {register.number}, ngày {day}"
+            reason = reason.strip() or f"Ban hành văn bản số {register.number} ngày {day}"
         try:
-            return self._sign_step(official, view, step, box, authorisation_id, credential, reason, location, ip)
+            return self._sign_step(
+                official, view, step, box, authorisation_id, credential, reason, location, ip, register=shown
+            )
         except BaseException:
             if sealing:
                 release_number(self.instance, document_id)
@@ -118,6 +122,8 @@ class DocumentSigning:
         reason: str,
         location: str,
         ip: str | None,
+        *,
+        register: str | None = None,
     ) -> SignOutcome:
         document_id = view.id
         try:
@@ -148,6 +154,7 @@ class DocumentSigning:
             seal_unit=(view.issue.unit_code if view.issue else view.document.unit_code)
             if step.kind == StepKind.SEAL.value
             else None,
+            seal_register=register,
         )
         number = view.current.number + 1
         destination = self.file(view, number)

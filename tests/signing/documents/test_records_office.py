@@ -7,6 +7,7 @@ ever sees it."""
 from __future__ import annotations
 
 import io
+import subprocess
 from datetime import timedelta
 from pathlib import Path
 
@@ -160,6 +161,9 @@ def test_the_records_office_numbers_seals_and_issues_in_order(platform: Platform
     assert [f.common_name for f in found] == ["Trần Văn Ký", PROVINCE.name]
     assert all(f.signature_validation == "Signature is Valid." for f in found), found
     assert all(f.certificate_validation == "Certificate is Trusted." for f in found), found
+    # the seal shows the number and date the records office gave (drawn text, extractable), as does its reason
+    shown = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert f"Số: 12/QĐ-TU, ngày {today:%d/%m/%Y}" in shown and "Đóng dấu: Tỉnh ủy Hà Tĩnh" in shown
     material = platform.revocation()
     verdicts = ades_verdicts(signed, [platform.root_der], crls=material.crls, ocsps=material.ocsp_responses)
     assert len(verdicts) >= 2 and all(v.status == "PASSED" for v in verdicts), verdicts
