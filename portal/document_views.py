@@ -381,4 +381,6 @@ def report(official: Person, document_id: str) -> Response:
 @official_required
 def history(official: Person, document_id: str) -> Response:
     view = view_of(official, document_id)
+    if view.only_received:  # the drafting unit's reviews and comments are its own; the recipients get the document
+        return not_found()
     return page("portal/history.html", view=view, entries=document_service(instance()).history(view))

@@ -25,7 +25,8 @@ class DocumentView:
     my_step: DocumentStep | None
     issue: DocumentIssue | None = None  # the register entry, when the records office seals and issues it
     recipients: tuple[DocumentRecipient, ...] = ()
-    received: bool = False  # the official sees it because it was issued to them or their unit
+    received: bool = False  # issued to the official or their unit
+    only_received: bool = False  # and that is the only reason they see it: the internal history is not theirs
 
     @property
     def id(self) -> str:

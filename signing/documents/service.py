@@ -351,10 +351,11 @@ class DocumentService(DocumentQueries, DocumentSigning):
         ]
         same_unit = bool(document.unit_code) and document.unit_code == person_unit(official)
         received = received_by(official, issue, recipients)
-        if not (same_unit or mine or received or document.created_by == official.entry_uuid):
+        involved = same_unit or bool(mine) or document.created_by == official.entry_uuid
+        if not (involved or received):
             raise DocumentNotFoundError(document_id)
         active = next((st for st in mine if st.status == StepStatus.ACTIVE.value), None)
-        return DocumentView(document, steps, versions, active, issue, recipients, received)
+        return DocumentView(document, steps, versions, active, issue, recipients, received, received and not involved)
 
     # -- files and previews ----------------------------------------------------------------------------
 

@@ -179,6 +179,7 @@ def test_sign_number_seal_issue_and_receive(platform: Platform, browsers: dict[s
         assert "Quyết định thành lập tổ công tác" in received and "21/QĐ-TU" in received
         page = browser.session.get(url, timeout=10).text
         assert 'id="received-notice"' in page and 'id="placing"' not in page and 'id="issue-form"' not in page
+        assert 'id="history"' not in page
         assert browser.session.get(url + "/sign", timeout=10).status_code == 409
     signed = reader.session.get(url + "/file", timeout=30)
     assert signed.status_code == 200 and signed.content.startswith(b"%PDF")
@@ -191,6 +192,8 @@ def test_sign_number_seal_issue_and_receive(platform: Platform, browsers: dict[s
     assert re.findall(r'data-signed-as="(\w+)"', report) == ["official", "seal"]
     assert "Con dấu của đơn vị" in report and report.count('data-indication="TOTAL_PASSED"') >= 2
     assert "signing:document:issue" in drafter.session.get(url + "/history", timeout=10).text
+    # the recipients get the document, not the drafting unit's internal history
+    assert reader.session.get(url + "/history", timeout=10).status_code == 404
     for path in ("", "/file", "/history"):
         assert stranger.session.get(url + path, timeout=10).status_code == 404
     assert "tổ công tác" not in stranger.session.get(platform.base_url + "/documents?box=received", timeout=10).text
