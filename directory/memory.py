@@ -108,9 +108,18 @@ class InMemoryDirectory:
         """A unit someone works in or under: the double knows units only through their members' unit paths."""
         self._require_available()
         for person in self.people.values():
-            for ref in (*person.unit_path, *([person.unit] if person.unit else [])):
+            path = person.unit_path or ((person.unit,) if person.unit else ())
+            for index, ref in enumerate(path):  # from the person's unit up: the next one is the parent
                 if ref.code == code:
-                    return Unit(dn=ref.dn, code=ref.code, name=ref.name, kind=ref.kind)
+                    parent = path[index + 1] if index + 1 < len(path) else None
+                    return Unit(
+                        dn=ref.dn,
+                        code=ref.code,
+                        name=ref.name,
+                        kind=ref.kind,
+                        parent_code=parent.code if parent else None,
+                        parent_dn=parent.dn if parent else None,
+                    )
         raise NotFoundError("unit", str(code))
 
     def find_by_uuid(self, entry_uuid: str) -> Person | None:

@@ -47,6 +47,7 @@ __all__ = [
     "acts_for_records_office",
     "find_records_office",
     "parse_number",
+    "records_office_of_unit",
     "release_number",
     "reserve_number",
     "send_to_recipients",
@@ -94,6 +95,26 @@ def find_records_office(instance: Instance, drafter: Person) -> tuple[str, UnitR
             continue
         return name, unit
     raise UploadRefusedError("no-records-office", "no unit on the drafter's path has a records-office group")
+
+
+def records_office_of_unit(instance: Instance, unit_code: str) -> tuple[str, UnitRef]:
+    """As :func:`find_records_office`, from a unit named by code (an application's request has no drafter):
+    :class:`UploadRefusedError` ``unknown-unit`` or ``no-records-office``."""
+    directory = directory_service(instance)
+    code: str | None = unit_code
+    seen = 0
+    while code is not None and seen < 64:  # a unit tree is never that deep: a loop in the data stops here
+        try:
+            unit = directory.get_unit(code)
+        except (NotFoundError, InvalidInputError):
+            raise UploadRefusedError("unknown-unit", f"no unit {code!r}") from None
+        name = records_office_group(instance, unit.code)
+        try:
+            directory.get_group(name)
+            return name, unit.ref
+        except (NotFoundError, InvalidInputError):
+            code, seen = unit.parent_code, seen + 1
+    raise UploadRefusedError("no-records-office", f"no unit from {unit_code!r} up has a records-office group")
 
 
 def acts_for_records_office(person: Person, step: DocumentStep, issue: DocumentIssue | None) -> bool:
