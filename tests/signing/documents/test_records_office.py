@@ -15,7 +15,7 @@ import pytest
 
 from directory.models import Person, UnitKind, UnitRef
 from signing.documents.errors import DocumentNotFoundError, RegisterRefusedError, StepNotActiveError, UploadRefusedError
-from signing.documents.models import RecipientKind
+from signing.documents.models import DocumentIssue, RecipientKind
 from signing.documents.records_office import Recipient
 from signing.documents.service import DocumentService, document_service
 from signing.samples import sample_pdf
@@ -25,6 +25,7 @@ from tests.signing.independent import ades_verdicts, pdfsig
 from tests.signing.test_sole_control import answer, enrol
 
 OTHER_PROVINCE = UnitRef("ou=qt,ou=units,dc=antin,dc=vn", "QT", "Tỉnh ủy Quảng Trị", UnitKind.PROVINCIAL_COMMITTEE)
+NGHE_AN = UnitRef("ou=na,ou=units,dc=antin,dc=vn", "NA", "Tỉnh ủy Nghệ An", UnitKind.PROVINCIAL_COMMITTEE)
 HERE = {"unit": OFFICE, "unit_path": (OFFICE, PROVINCE)}
 # (uid, name, position, unit fields, groups)
 OFFICIALS = (
@@ -43,6 +44,8 @@ OFFICIALS = (
     ("ro-board", "Đinh Thị Ban", "Chuyên viên", {"unit": BOARD, "unit_path": (BOARD, PROVINCE)}, ()),
     ("ro-reader", "Vũ Văn Nhận", "Chuyên viên", {"unit": OTHER_PROVINCE, "unit_path": (OTHER_PROVINCE,)}, ()),
     ("ro-stranger", "Mai Văn Lạ", "Chuyên viên", {"unit": OTHER_PROVINCE, "unit_path": (OTHER_PROVINCE,)}, ()),
+    ("ro-na", "Cao Văn Nghệ", "Bí thư", {"unit": NGHE_AN, "unit_path": (NGHE_AN,)}, ()),
+    ("ro-na-clerk", "Thái Thị An", "Văn thư", {"unit": NGHE_AN, "unit_path": (NGHE_AN,)}, ("van-thu-na",)),
 )
 
 
@@ -190,8 +193,25 @@ def test_a_number_is_unique_per_unit_and_year(platform: Platform, documents: Doc
     assert taken.value.reason == "number-taken"
     view = documents.view(who(platform, "ro-clerk"), second)
     assert view.my_step is not None and view.my_step.kind == "seal" and len(view.versions) == 2  # nothing sealed
-    sign_step(platform, documents, "ro-clerk2", second, number="8/CV-TU", issued_on=today)
-    assert documents.view(who(platform, "ro-clerk"), second).document.number == "8/CV-TU"
+    # the register is per year: had the first been issued last year, the number is free again
+    with platform.instance.database.session() as s:
+        register = s.get(DocumentIssue, first)
+        assert register is not None and register.year == today.year
+        register.year = today.year - 1
+    sign_step(platform, documents, "ro-clerk2", second, number="7/CV-TU", issued_on=today)
+    assert documents.view(who(platform, "ro-clerk"), second).document.number == "7/CV-TU"
+    # another unit's register is its own: Nghệ An may issue its own 7/CV-TU this year too
+    na = who(platform, "ro-na")
+    elsewhere = documents.upload(
+        na,
+        io.BytesIO(sample_pdf(pages=1, size=10_000, title="NA")),
+        file_name="cv.pdf",
+        recipients=[Recipient(RecipientKind.UNIT, BOARD.code, BOARD.name)],
+    ).id
+    sign_step(platform, documents, "ro-na", elsewhere)
+    sign_step(platform, documents, "ro-na-clerk", elsewhere, number="7/CV-TU", issued_on=today)
+    view = documents.view(na, elsewhere)
+    assert view.document.number == "7/CV-TU" and view.issue is not None and view.issue.unit_code == "NA"
 
 
 def test_a_document_to_issue_needs_recipients_and_a_records_office(
