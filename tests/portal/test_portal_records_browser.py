@@ -126,6 +126,12 @@ def test_official_and_seal_through_the_whole_workflow(
     clerk.locator("#webauthn-form").wait_for()
     assert clerk.locator("h1").inner_text() == "Cấp số và đóng dấu văn bản"
     clerk.fill("#number", "27/QĐ-TU")
+    clerk.locator("#lang-en").click()  # English second: the form as filled is not kept, the page is
+    assert clerk.locator("h1").inner_text() == "Number and seal the document"
+    clerk.screenshot(path=str(shots / "portal-records-number-en.png"), full_page=True)
+    clerk.locator("#lang-vi").click()
+    clerk.locator("#webauthn-form").wait_for()
+    clerk.fill("#number", "27/QĐ-TU")
     clerk.screenshot(path=str(shots / "portal-records-number.png"), full_page=True)
     clerk.locator("#webauthn-submit").click()
     clerk.locator("#signed-notice").wait_for()
@@ -140,6 +146,10 @@ def test_official_and_seal_through_the_whole_workflow(
     recipient.goto(platform.base_url + "/documents?box=received")
     assert "27/QĐ-TU" in recipient.locator("#documents").inner_text()
     recipient.screenshot(path=str(shots / "portal-records-received.png"), full_page=True)
+    recipient.locator("#lang-en").click()  # English second
+    assert recipient.locator("#box-received").inner_text() == "Received"
+    recipient.screenshot(path=str(shots / "portal-records-received-en.png"), full_page=True)
+    recipient.locator("#lang-vi").click()
     recipient.goto(url)
     assert recipient.locator("#received-notice").is_visible() and recipient.locator("#placing").count() == 0
     with recipient.expect_download() as downloading:
