@@ -7,6 +7,8 @@
   audit entries). The assertion comes from a software authenticator, made before the clock starts (in the
   browser, that is the official's touch). Beside it ``pyhanko-lib``: stock pyHanko signing the same 1 MB file
   at B-LTA (``bench.signing_bench``'s worker), with no sole control and no bookkeeping.
+- ``records office``: after the official's signature (untimed), the records office's number and date with the
+  unit's seal (a second B-LTA signature with the seal certificate), and the issue to the recipients.
 - ``preview one page``: a page rendered to a PNG whose longest side is 1200 pixels. ``antin``: ``pdftoppm`` in a
   child process under ``prlimit`` (what the portal runs, before its cache); ``pypdfium2``: the same page in
   process (no bound on a hostile file's time or memory), when pypdfium2 is installed.
@@ -74,6 +76,65 @@ def bench_portal_signing(service: Any, pdf: bytes, n: int, root_pem: Path) -> di
     signed = documents.file(documents.view(official, view.id))
     wrong = int(not check_signed(signed, "B-LTA", root_pem))
     return {"wall": wall, "cpu": cpu, "rss": peak_rss(), "checked": 1, "wrong": wrong}
+
+
+def bench_records_office(service: Any, pdf: bytes, n: int, root_pem: Path) -> dict[str, dict[str, Any]]:
+    """A document the official signed (untimed), then the records office's two steps, each timed: the number and
+    date with the unit's seal (B-LTA, a second signature), and the issue to the recipients."""
+    from datetime import timedelta, timezone
+
+    from signing.documents.models import RecipientKind
+    from signing.documents.records_office import Recipient
+    from signing.documents.service import document_service
+    from tests.signing.test_sole_control import answer, enrol
+
+    instance = service.instance
+    official = service.directory.find_by_login("an")
+    assert official is not None and official.unit is not None
+    clerk = service.directory.find_by_login("thu") or service.directory.add(
+        "thu",
+        "x",
+        full_name="Trần Thị Thư",
+        position="Văn thư",
+        unit=official.unit,
+        unit_path=official.unit_path,
+        groups=(f"van-thu-{official.unit.code.lower()}",),
+    )
+    keys = {p.uid: enrol(instance, p.entry_uuid, origin=instance.settings.core.issuer) for p in (official, clerk)}
+    documents = document_service(instance)
+    to = [Recipient(RecipientKind.UNIT, official.unit.code, official.unit.name)]
+    today = instance.clock.now().astimezone(timezone(timedelta(hours=7))).date()
+    seal: dict[str, list[float]] = {"wall": [], "cpu": []}
+    issue: dict[str, list[float]] = {"wall": [], "cpu": []}
+    for index in range(n + 1):  # the first is a warm-up
+        view = documents.upload(official, io.BytesIO(pdf), file_name="qd.pdf", title=f"QĐ {index}", recipients=to)
+        for person, register in ((official, {}), (clerk, {"number": f"{index + 1}/QĐ-BENCH", "issued_on": today})):
+            authorisation, options, _ = documents.begin_signing(person, view.id)
+            credential = answer(keys[person.uid], options)
+            t0, c0 = time.perf_counter(), time.process_time()
+            documents.sign(
+                person,
+                view.id,
+                authorisation_id=authorisation,
+                credential=credential,
+                reason="",
+                location="",
+                **register,
+            )
+            if index and person is clerk:
+                seal["wall"].append(time.perf_counter() - t0)
+                seal["cpu"].append(time.process_time() - c0)
+        t0, c0 = time.perf_counter(), time.process_time()
+        documents.issue(clerk, view.id)
+        if index:
+            issue["wall"].append(time.perf_counter() - t0)
+            issue["cpu"].append(time.process_time() - c0)
+    sealed = documents.file(documents.view(official, view.id))
+    wrong = int(not check_signed(sealed, "B-LTA", root_pem, signatures=2))
+    return {
+        "seal": {**seal, "rss": peak_rss(), "checked": 1, "wrong": wrong},
+        "issue": {**issue, "checked": n, "wrong": int(documents.view(official, view.id).document.status != "done")},
+    }
 
 
 def preview_files(data_dir: Path, pdf_1mb: Path) -> dict[str, tuple[Path, int]]:
@@ -171,6 +232,15 @@ def main(argv: list[str] | None = None) -> int:
                 run_worker("pyhanko", data_dir, base_url, "B-LTA", pdf_path, 2 if quick else 10),
                 "stock pyHanko, PKCS11Signer, B-LTA, no sole control",
             )
+            office = bench_records_office(service, pdf_path.read_bytes(), n, data_dir / "pki" / "root-ca.pem")
+            add(
+                run,
+                "records office: number and seal B-LTA 1MB",
+                "antin",
+                office["seal"],
+                "the number taken in the register, the unit's seal as a second signature, version stored, audit",
+            )
+            add(run, "records office: issue to recipients", "antin", office["issue"], "step done, document issued")
         rounds = 1 if quick else 5
         cache = data_dir / "previews"
         for label, (path, pages) in preview_files(data_dir, pdf_path).items():

@@ -13,8 +13,8 @@ import hmac
 import time
 import uuid
 
-from directory.errors import DirectoryUnavailableError, InvalidCredentialsError, PasswordQualityError
-from directory.models import AccountStatus, AuthOutcome, AuthStatus, Person
+from directory.errors import DirectoryUnavailableError, InvalidCredentialsError, NotFoundError, PasswordQualityError
+from directory.models import AccountStatus, AuthOutcome, AuthStatus, Group, Person, Unit
 from directory.policy import LockoutPolicy
 
 __all__ = ["InMemoryDirectory"]
@@ -96,6 +96,31 @@ class InMemoryDirectory:
             if person.uid.lower() == login or (person.mail or "").lower() == login:
                 return person
         return None
+
+    def get_group(self, name: str) -> Group:
+        """A group someone belongs to: the double knows groups only through their members' ``groups``."""
+        self._require_available()
+        if not any(name in person.groups for person in self.people.values()):
+            raise NotFoundError("group", name)
+        return Group(dn=f"cn={name},ou=groups,dc=example", name=name)
+
+    def get_unit(self, code: str | None) -> Unit:
+        """A unit someone works in or under: the double knows units only through their members' unit paths."""
+        self._require_available()
+        for person in self.people.values():
+            path = person.unit_path or ((person.unit,) if person.unit else ())
+            for index, ref in enumerate(path):  # from the person's unit up: the next one is the parent
+                if ref.code == code:
+                    parent = path[index + 1] if index + 1 < len(path) else None
+                    return Unit(
+                        dn=ref.dn,
+                        code=ref.code,
+                        name=ref.name,
+                        kind=ref.kind,
+                        parent_code=parent.code if parent else None,
+                        parent_dn=parent.dn if parent else None,
+                    )
+        raise NotFoundError("unit", str(code))
 
     def find_by_uuid(self, entry_uuid: str) -> Person | None:
         self._require_available()

@@ -5,9 +5,9 @@ and each document's history.
 It sits above ``idp`` and ``signing`` (as ``admin`` does): it signs officials in through the provider as the
 first-party client ``antin-portal`` and calls :mod:`signing.documents` for everything about documents.
 ``views.py`` holds the blueprint ``bp`` and the home and inbox pages; ``document_views.py`` the pages of one
-document; ``workflow_views.py`` a reviewer's decision; ``deadline_views.py`` deadlines and the reminders the inbox
-shows; ``resend_views.py`` the drafter re-sending a rejected document; ``officials.py`` who is signed in (and the
-officials a form names by login).
+document; ``workflow_views.py`` a reviewer's decision and the records office's issue; ``deadline_views.py``
+deadlines and the reminders the inbox shows; ``resend_views.py`` the drafter re-sending a rejected document;
+``officials.py`` who is signed in (and the officials and units a form names).
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ A document the official may not see answers the same 404 page as one that does n
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
 from typing import Any
 
 from flask import redirect, request, send_file, url_for
@@ -16,11 +17,12 @@ from werkzeug.wrappers import Response
 
 from directory.models import Person
 from portal.deadline_views import DeadlineError, deadline_messages, form_deadline
-from portal.officials import MAX_NAMED, NamedOfficialError, client_ip, instance, officials_named
-from portal.views import bp, not_found, official_required, page
+from portal.officials import MAX_NAMED, NamedOfficialError, client_ip, instance, officials_named, recipients_named
+from portal.views import VIETNAM_TIME, bp, not_found, official_required, page
 from signing.documents.errors import (
     DocumentNotFoundError,
     PreviewError,
+    RegisterRefusedError,
     StepNotActiveError,
     UploadRefusedError,
 )
@@ -87,6 +89,13 @@ def _not_your_turn(err: StepNotActiveError) -> Response:
             title=_("Nothing to review here now"),
             message=_("This document is not waiting for your review (it is decided already, or not your turn yet)."),
         )
+    if err.reason == "not-your-issue":
+        return page(
+            "portal/message.html",
+            409,
+            title=_("Nothing to issue here now"),
+            message=_("This document is not waiting to be issued by you (it is issued already, or not sealed yet)."),
+        )
     return page(
         "portal/message.html",
         409,
@@ -114,6 +123,11 @@ def upload(official: Person) -> Response:
             "unknown-official": _("No active official has the login %(login)s.", login=login),
             "named-twice": _("%(login)s is named twice in the same list.", login=login),
             "too-many": _("At most %(n)s officials in a list.", n=MAX_NAMED),
+            "unknown-unit": _("No unit has the code %(code)s.", code=login),
+            "no-recipients": _("Name the units or officials the records office issues the document to."),
+            "no-records-office": _(
+                "Your unit has no records office in the directory (a group van-thu-<unit code>, here or above)."
+            ),
         }
         messages |= deadline_messages()
         return page(
@@ -127,6 +141,9 @@ def upload(official: Person) -> Response:
             reviewers=request.form.get("reviewers", ""),
             signers=request.form.get("signers", ""),
             deadline=request.form.get("deadline", ""),
+            records_office=request.form.get("records_office") == "1",
+            recipient_units=request.form.get("recipient_units", ""),
+            recipient_officials=request.form.get("recipient_officials", ""),
         )
 
     try:
@@ -138,6 +155,11 @@ def upload(official: Person) -> Response:
     try:
         reviewers = officials_named(request.form.get("reviewers", ""))
         signers = officials_named(request.form.get("signers", ""))
+        recipients = (
+            recipients_named(request.form.get("recipient_units", ""), request.form.get("recipient_officials", ""))
+            if request.form.get("records_office") == "1"
+            else None
+        )
     except NamedOfficialError as err:
         return refused(err.reason, 422, login=err.login)
     try:
@@ -154,6 +176,7 @@ def upload(official: Person) -> Response:
             signers=signers,
             reviewers=reviewers,
             deadline=deadline,
+            recipients=recipients,
             ip=client_ip(),
         )
     except UploadRefusedError as err:
@@ -193,6 +216,7 @@ def document(official: Person, document_id: str) -> Response:
         view=view,
         signed_now=request.args.get("signed") == "1",
         reviewed_now=request.args.get("reviewed", ""),
+        issued_now=request.args.get("issued") == "1",
         **placement_context(view),
     )
 
@@ -233,25 +257,52 @@ def place(official: Person, document_id: str) -> Response:
 # -- signing -----------------------------------------------------------------------------------------------
 
 
+def register_messages() -> dict[str, str]:
+    return {
+        "bad-number": _("Write the number and symbol as in 12/QĐ-TU: digits, then / or -, then the symbol."),
+        "number-taken": _("This number is used already this year by the issuing unit. Give the next free one."),
+        "bad-date": _("The date of issue is between the day the document was uploaded and today."),
+        "numbered": _("The document has its number already."),
+    }
+
+
 @bp.get("/documents/<document_id>/sign")
 @official_required
 def confirm(official: Person, document_id: str) -> Response:
+    return _confirmation(official, document_id)
+
+
+def _confirmation(
+    official: Person, document_id: str, status: int = 200, register_error: str = "", **values: str
+) -> Response:
     service = document_service(instance())
     view = view_of(official, document_id)
     placement = service.placement(view)
+    sealing = view.my_step is not None and view.my_step.kind == StepKind.SEAL
+    today = datetime.now(VIETNAM_TIME).date().isoformat()
     context: dict[str, Any] = {
         "view": view,
         "placement": placement,
         "digest": view.current.sha256,
-        "reason": _("Approved"),
-        "location": official.unit.name if official.unit else "",
+        "reason": values.get("reason", "" if sealing else _("Approved")),
+        "location": values.get("location", official.unit.name if official.unit else ""),
+        "sealing": sealing,
+        "number": values.get("number", ""),
+        "issued_on": values.get("issued_on", today),
+        "register_error": register_error,
     }
     try:
         authorisation_id, options, _digest = service.begin_signing(official, document_id)
     except SoleControlRefused as refused:
         return page("portal/confirm.html", 403, error=sole_control_messages()[refused.reason], no_key=True, **context)
+    return page("portal/confirm.html", status, authorisation=authorisation_id, options=json.dumps(options), **context)
 
-    return page("portal/confirm.html", authorisation=authorisation_id, options=json.dumps(options), **context)
+
+def _issue_date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return None
 
 
 @bp.post("/documents/<document_id>/sign")
@@ -273,8 +324,13 @@ def sign(official: Person, document_id: str) -> Response:
             credential=credential,
             reason=request.form.get("reason", ""),
             location=request.form.get("location", ""),
+            number=request.form.get("number", ""),
+            issued_on=_issue_date(request.form.get("issued_on", "")),
             ip=client_ip(),
         )
+    except RegisterRefusedError as err:  # nothing signed, the authorisation unused: the form again, a new one
+        fields = {k: request.form.get(k, "")[:200] for k in ("number", "issued_on", "reason", "location")}
+        return _confirmation(official, document_id, 422, register_messages().get(err.reason, err.reason), **fields)
     except SoleControlRefused as refused:
         view = view_of(official, document_id)
         return page(
@@ -333,4 +389,6 @@ def report(official: Person, document_id: str) -> Response:
 @official_required
 def history(official: Person, document_id: str) -> Response:
     view = view_of(official, document_id)
+    if view.only_received:  # the drafting unit's reviews and comments are its own; the recipients get the document
+        return not_found()
     return page("portal/history.html", view=view, entries=document_service(instance()).history(view))

@@ -6,11 +6,23 @@ from __future__ import annotations
 from flask import current_app, request
 
 from antin.kernel.instance import Instance
+from directory.errors import InvalidInputError, NotFoundError
 from directory.instance import directory_service
 from directory.models import Person
 from idp.oidc.first_party import PORTAL, FirstPartySignIn
+from signing.documents.models import RecipientKind
+from signing.documents.records_office import MAX_RECIPIENTS, Recipient
 
-__all__ = ["MAX_NAMED", "NamedOfficialError", "client_ip", "current_official", "instance", "officials_named", "sign_in"]
+__all__ = [
+    "MAX_NAMED",
+    "NamedOfficialError",
+    "client_ip",
+    "current_official",
+    "instance",
+    "officials_named",
+    "recipients_named",
+    "sign_in",
+]
 
 MAX_NAMED = 20  # reviewers, or signers, named on one upload
 
@@ -38,7 +50,8 @@ def client_ip() -> str:
 
 
 class NamedOfficialError(Exception):
-    """A login in a form's list that names nobody who can act: ``unknown-official``, ``named-twice``, ``too-many``."""
+    """A login in a form's list that names nobody who can act: ``unknown-official``, ``named-twice``, ``too-many``;
+    or a unit code that names no unit: ``unknown-unit``."""
 
     def __init__(self, reason: str, login: str = "") -> None:
         super().__init__(reason)
@@ -60,3 +73,24 @@ def officials_named(text: str) -> list[Person]:
             raise NamedOfficialError("named-twice", login)
         people.append(person)
     return people
+
+
+def recipients_named(unit_codes: str, logins: str) -> list[Recipient]:
+    """The units (by code) and active officials (by login) a document is issued to, units first."""
+    codes = [code[:64] for code in unit_codes.replace(",", " ").split()]
+    if len(codes) > MAX_RECIPIENTS:
+        raise NamedOfficialError("too-many")
+    directory = directory_service(instance())
+    recipients: list[Recipient] = []
+    for code in codes:
+        try:
+            unit = directory.get_unit(code)
+        except (NotFoundError, InvalidInputError):
+            raise NamedOfficialError("unknown-unit", code) from None
+        if any(r.reference == unit.code for r in recipients):
+            raise NamedOfficialError("named-twice", code)
+        recipients.append(Recipient(RecipientKind.UNIT, unit.code, unit.name))
+    recipients += [
+        Recipient(RecipientKind.OFFICIAL, person.entry_uuid, person.full_name) for person in officials_named(logins)
+    ]
+    return recipients

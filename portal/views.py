@@ -18,7 +18,7 @@ from idp.oidc.first_party import PORTAL, SignInError
 from portal.officials import current_official, instance, sign_in
 from signing.documents.service import BOXES, document_service
 
-__all__ = ["bp", "not_found", "official_required", "page"]
+__all__ = ["VIETNAM_TIME", "bp", "not_found", "official_required", "page"]
 
 bp = Blueprint(
     "portal", __name__, template_folder="templates", static_folder="static", static_url_path="/assets/portal"

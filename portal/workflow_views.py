@@ -1,4 +1,5 @@
-"""The workflow's pages beside the document page: a reviewer's decision (approve, or reject with a comment).
+"""The workflow's pages beside the document page: a reviewer's decision (approve, or reject with a comment), and
+the records office sending a sealed document to its recipients.
 
 Out of turn (not a reviewer, or the review decided already) is the 409 page of ``document_views``; a rejection
 without a comment is the document page again with the form and a message.
@@ -54,3 +55,11 @@ def review(official: Person, document_id: str) -> Response:
     except ReviewRefusedError as err:
         return _form_again(official, document_id, 422, err.reason, comment)
     return redirect(url_for("portal.document", document_id=document_id, reviewed=decision), 303)
+
+
+@bp.post("/documents/<document_id>/issue")
+@official_required
+def issue(official: Person, document_id: str) -> Response:
+    """The records office sends the sealed document to its recipients (the ``issue`` step); out of turn is 409."""
+    document_service(instance()).issue(official, document_id, ip=client_ip())
+    return redirect(url_for("portal.document", document_id=document_id, issued=1), 303)

@@ -106,9 +106,18 @@ def official_appearance(
 
 
 def seal_appearance(
-    unit: UnitRef, signed_at: datetime, *, qr_url: str | None, font: Path, image_png: bytes | None, clerk: Person | None
+    unit: UnitRef,
+    signed_at: datetime,
+    *,
+    qr_url: str | None,
+    font: Path,
+    image_png: bytes | None,
+    clerk: Person | None,
+    register: str | None = None,
 ) -> Appearance:
     lines = ["Đóng dấu: " + unit.name]
+    if register:
+        lines.append(register)  # the records office's number and date of issue
     if clerk is not None:
         lines.append("Văn thư: " + clerk.full_name)
     lines.append("Thời gian: " + vietnam_time(signed_at))

@@ -71,6 +71,8 @@ class SignRequest:
     location: str | None = None
     visible: VisibleBox | None = None
     document_name: str = ""
+    seal_register: str | None = None
+    """With ``seal_unit``: the number and date the records office gave, shown on the seal (``Số: 12/QĐ-TU …``)."""
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,7 @@ class SigningService(SigningComponents):
                 font=self._font,
                 image_png=find_image(self._image_dir, f"seal-{unit.code}"),
                 clerk=person,
+                register=request.seal_register,
             )
         else:
             cert = self._person_certificate(person, actor)

@@ -1,7 +1,9 @@
-"""``antin demo``'s documents: one waiting for a demo official's signature, so that the inbox is not empty.
+"""``antin demo``'s documents, so that the inbox is not empty: one waiting for a demo official's signature, and one
+whose workflow goes on to the records office (văn thư): ``hungnv`` signs, then ``lanntt`` (of the group
+``van-thu-tw``) gives the number and date, applies the seal of the Ban Chấp hành Trung ương and issues it to the
+Tỉnh ủy Bắc Ninh and the Thành ủy Hà Nội, whose officials find it under "received".
 
-Idempotent: a second start finds the document and adds nothing. A full workflow (reviews, the records office's
-seal) comes with the workflow engine; the demo document has the one signature step it needs today.
+Idempotent: a second start finds the documents by title and adds nothing.
 """
 
 from __future__ import annotations
@@ -13,16 +15,19 @@ from sqlalchemy import select
 
 from antin.kernel.instance import Instance
 from directory.instance import directory_service
-from signing.documents.models import Document
+from signing.documents.models import Document, RecipientKind
+from signing.documents.records_office import Recipient
 from signing.documents.service import document_service
 from signing.samples import sample_pdf
 
-__all__ = ["DEMO_DRAFTER", "DEMO_SIGNER", "DEMO_TITLE", "seed_demo_documents"]
+__all__ = ["DEMO_DRAFTER", "DEMO_SIGNER", "DEMO_TITLE", "DEMO_WORKFLOW_TITLE", "seed_demo_documents"]
 
 DEMO_DRAFTER = "dungpt"  # Chuyên viên, Văn phòng Trung ương Đảng
 DEMO_SIGNER = "hungnv"  # Chánh Văn phòng, the same unit
 DEMO_TITLE = "Công văn về việc chuẩn bị hội nghị sơ kết (mẫu)"
 DEMO_NUMBER = "101-CV/VPTW"
+DEMO_WORKFLOW_TITLE = "Quyết định thành lập Tổ công tác chuẩn bị hội nghị (mẫu)"
+DEMO_RECIPIENTS = ("BNH", "HNI")  # the units it is issued to
 
 
 def seed_demo_documents(instance: Instance) -> str | None:
@@ -31,20 +36,34 @@ def seed_demo_documents(instance: Instance) -> str | None:
         raise RuntimeError("demo documents are for development instances only")
     with instance.database.reading() as s:
         existing = s.scalar(select(Document.id).where(Document.title == DEMO_TITLE))
-    if existing is not None:
+        workflow = s.scalar(select(Document.id).where(Document.title == DEMO_WORKFLOW_TITLE))
+    if existing is not None and workflow is not None:
         return str(existing)
     people = directory_service(instance)
     drafter, signer = people.find_by_login(DEMO_DRAFTER), people.find_by_login(DEMO_SIGNER)
     if drafter is None or signer is None:
         return None
-    pdf = sample_pdf(pages=2, title="Cong van 101-CV/VPTW")
-    view = document_service(instance).upload(
-        drafter,
-        io.BytesIO(pdf),
-        file_name="cong-van-101.pdf",
-        title=DEMO_TITLE,
-        number=DEMO_NUMBER,
-        signer=signer,
-        deadline=instance.clock.now() + timedelta(days=3),  # the inbox's deadline column has something to show
-    )
-    return view.id
+    documents = document_service(instance)
+    if existing is None:
+        pdf = sample_pdf(pages=2, title="Cong van 101-CV/VPTW")
+        view = documents.upload(
+            drafter,
+            io.BytesIO(pdf),
+            file_name="cong-van-101.pdf",
+            title=DEMO_TITLE,
+            number=DEMO_NUMBER,
+            signer=signer,
+            deadline=instance.clock.now() + timedelta(days=3),  # the inbox's deadline column has something to show
+        )
+        existing = view.id
+    if workflow is None:
+        units = [people.get_unit(code) for code in DEMO_RECIPIENTS]
+        documents.upload(
+            drafter,
+            io.BytesIO(sample_pdf(pages=1, title="Quyet dinh thanh lap To cong tac")),
+            file_name="quyet-dinh-to-cong-tac.pdf",
+            title=DEMO_WORKFLOW_TITLE,
+            signer=signer,
+            recipients=[Recipient(RecipientKind.UNIT, unit.code, unit.name) for unit in units],
+        )
+    return str(existing)

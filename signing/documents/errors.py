@@ -7,6 +7,7 @@ __all__ = [
     "DocumentNotFoundError",
     "PreviewError",
     "ResendRefusedError",
+    "RegisterRefusedError",
     "ReviewRefusedError",
     "StepNotActiveError",
     "UploadRefusedError",
@@ -24,7 +25,9 @@ class DocumentError(Exception):
 
 class UploadRefusedError(DocumentError):
     """An upload that cannot become a document: ``too-large``, ``empty``, ``not-pdf``, ``encrypted``, ``damaged``,
-    ``truncated``, ``locked`` (a signature or certification forbids any change), ``too-many-pages``."""
+    ``truncated``, ``locked`` (a signature or certification forbids any change), ``too-many-pages``; for a document
+    the records office seals and issues: ``no-records-office`` (no unit on the drafter's path has one),
+    ``no-recipients``."""
 
 
 class DocumentNotFoundError(DocumentError):
@@ -50,3 +53,6 @@ class ResendRefusedError(DocumentError):
     """A re-send that cannot be done: ``not-rejected`` (only a rejected document goes round again),
     ``not-drafter`` (only who sent it may), ``note-required`` (re-sent as it was, a note says what was done),
     ``note-too-long``."""
+class RegisterRefusedError(DocumentError):
+    """A number or date the records office cannot give: ``bad-number``, ``number-taken`` (the unit used it this
+    year), ``bad-date`` (before the upload or after today), ``numbered`` (the document has its number)."""

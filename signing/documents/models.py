@@ -9,19 +9,22 @@ on disk (``<data_dir>/documents/<id>/v<number>.pdf``); a version row keeps their
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from antin.kernel.database import Base, utcnow
 
 __all__ = [
     "Document",
+    "DocumentIssue",
+    "DocumentRecipient",
     "DocumentReminder",
     "DocumentStatus",
     "DocumentStep",
     "DocumentVersion",
+    "RecipientKind",
     "ReminderKind",
     "StepKind",
     "StepStatus",
@@ -50,6 +53,11 @@ class StepStatus(enum.StrEnum):
     DONE = "done"
     REJECTED = "rejected"
     SKIPPED = "skipped"
+
+
+class RecipientKind(enum.StrEnum):
+    UNIT = "unit"  # every official whose own unit it is
+    OFFICIAL = "official"
 
 
 class Document(Base):
@@ -138,3 +146,34 @@ class DocumentReminder(Base):
     deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # a deadline moved later is reminded again
     recipients: Mapped[str] = mapped_column(Text, default="")  # the subs reminded, space-separated
     sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DocumentIssue(Base):
+    """The register entry (sổ văn bản đi) of a document the records office seals and issues: the issuing unit, its
+    records-office group, and — once the seal step gives them — the number and date, unique per unit and year."""
+
+    __tablename__ = "signing_document_issue"
+    __table_args__ = (UniqueConstraint("unit_code", "year", "number_key"),)
+
+    document_id: Mapped[str] = mapped_column(ForeignKey("signing_document.id", ondelete="CASCADE"), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(64), index=True)  # the unit whose seal it bears
+    unit_name: Mapped[str] = mapped_column(String(255))
+    records_office: Mapped[str] = mapped_column(String(128))  # the directory group that seals and issues
+    number: Mapped[str | None] = mapped_column(String(64), default=None)  # số, ký hiệu as written: 12/QĐ-TU
+    number_key: Mapped[str | None] = mapped_column(String(64), default=None)  # the same, folded for uniqueness
+    year: Mapped[int | None] = mapped_column(Integer, default=None)  # of the date of issue
+    issued_on: Mapped[date | None] = mapped_column(Date, default=None)  # ngày ban hành
+    issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)  # sent to recipients
+
+
+class DocumentRecipient(Base):
+    """Who an issued document goes to: a unit (its officials) or one official; they read it, nothing more."""
+
+    __tablename__ = "signing_document_recipient"
+    __table_args__ = (UniqueConstraint("document_id", "kind", "reference"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("signing_document.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    reference: Mapped[str] = mapped_column(String(64), index=True)  # the unit's code or the official's sub
+    label: Mapped[str] = mapped_column(String(255))  # the unit's or official's name, as shown

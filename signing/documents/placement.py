@@ -16,10 +16,20 @@ from PIL import Image
 
 from signing.documents.previews import PageSize
 
-__all__ = ["DEFAULT_HEIGHT", "DEFAULT_WIDTH", "Box", "clamp_box", "covers_content", "default_box", "ink_under"]
+__all__ = [
+    "DEFAULT_HEIGHT",
+    "DEFAULT_WIDTH",
+    "Box",
+    "clamp_box",
+    "covers_content",
+    "default_box",
+    "default_seal_box",
+    "ink_under",
+]
 
 DEFAULT_WIDTH = 220.0
 DEFAULT_HEIGHT = 80.0
+DEFAULT_SEAL_WIDTH = 200.0
 MARGIN = 36.0  # half an inch: off the printer's unprintable edge
 MIN_WIDTH, MIN_HEIGHT = 40.0, 20.0  # what signing.appearance.parse_visible accepts
 INK_LEVEL = 170  # grey level (0 black … 255 white) below which a pixel is ink
@@ -41,6 +51,13 @@ def default_box(sizes: list[PageSize]) -> Box:
     last = sizes[-1]
     width = min(DEFAULT_WIDTH, last.width - 2 * MARGIN)
     return Box(len(sizes), max(0.0, last.width - MARGIN - width), MARGIN * 1.5, width, DEFAULT_HEIGHT)
+
+
+def default_seal_box(sizes: list[PageSize]) -> Box:
+    """The records office's seal: left of the signer's block at the same height, so that neither hides the other."""
+    signer = default_box(sizes)
+    width = min(DEFAULT_SEAL_WIDTH, max(MIN_WIDTH, signer.x - MARGIN / 3))
+    return Box(signer.page, max(0.0, signer.x - width - MARGIN / 3), signer.y, width, DEFAULT_HEIGHT)
 
 
 def clamp_box(box: Box, sizes: list[PageSize]) -> Box:

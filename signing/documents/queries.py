@@ -8,40 +8,78 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from antin.kernel.audit.models import AuditEntry
 from antin.kernel.instance import Instance
 from directory.models import Person
-from signing.documents.models import Document, DocumentStatus, DocumentStep, StepStatus
+from signing.documents.models import (
+    Document,
+    DocumentIssue,
+    DocumentRecipient,
+    DocumentStatus,
+    DocumentStep,
+    RecipientKind,
+    StepStatus,
+)
 from signing.documents.records import DocumentView, HistoryEntry, InboxPage
 from signing.documents.settings import DocumentSettings
 from signing.models import aware
 
 __all__ = ["BOXES", "DocumentQueries", "person_unit"]
 
-BOXES = ("awaiting", "sent", "done")
+BOXES = ("awaiting", "sent", "received", "done")
 
 
 def person_unit(person: Person) -> str:
     return person.unit.code if person.unit else ""
 
 
+def records_office_steps(official: Person) -> ColumnElement[bool]:
+    """The records-office steps the official may act on (:func:`acts_for_records_office` in SQL: a member of the
+    step's group working in the issuing unit)."""
+    path = [unit.code for unit in official.unit_path]
+    issued_here = select(DocumentIssue.document_id).where(DocumentIssue.unit_code.in_(path))
+    return and_(DocumentStep.assignee_group.in_(official.groups), DocumentStep.document_id.in_(issued_here))
+
+
+def received_documents(official: Person) -> Select[str]:
+    """Ids of the documents issued to the official by name or to their own unit."""
+    unit = person_unit(official)
+    addressed = and_(
+        DocumentRecipient.kind == RecipientKind.OFFICIAL.value, DocumentRecipient.reference == official.entry_uuid
+    )
+    if unit:
+        addressed = or_(
+            addressed,
+            and_(DocumentRecipient.kind == RecipientKind.UNIT.value, DocumentRecipient.reference == unit),
+        )
+    return (
+        select(DocumentRecipient.document_id)
+        .join(DocumentIssue, DocumentIssue.document_id == DocumentRecipient.document_id)
+        .where(addressed, DocumentIssue.issued_at.is_not(None))
+    )
+
+
 class DocumentQueries:
     instance: Instance
 
     def inbox(self, official: Person, box: str, *, query: str = "", page: int = 1) -> InboxPage:
-        """``awaiting`` (a step of theirs is active), ``sent`` (they drafted it) or ``done`` (finished or
-        rejected, and drafted by them, reached a step of theirs, or their unit's); newest first, filtered by
-        title or number."""
+        """``awaiting`` (a step of theirs, or of their records office, is active), ``sent`` (they drafted it),
+        ``received`` (issued to them or their unit) or ``done`` (finished or rejected, and drafted by them, reached
+        a step of theirs, or their unit's); newest first, filtered by title or number."""
         me = official.entry_uuid
-        my_steps = select(DocumentStep.document_id).where(DocumentStep.assignee == me)
+        my_steps = select(DocumentStep.document_id).where(
+            or_(DocumentStep.assignee == me, records_office_steps(official))
+        )
         where: ColumnElement[bool]
         if box == "awaiting":
             active = my_steps.where(DocumentStep.status == StepStatus.ACTIVE.value)
             where = Document.id.in_(active)
         elif box == "sent":
             where = Document.created_by == me
+        elif box == "received":
+            where = Document.id.in_(received_documents(official))
         else:
             # the steps they reached: a signer after a rejection never had the document before them
             reached = my_steps.where(DocumentStep.status.not_in((StepStatus.WAITING.value, StepStatus.SKIPPED.value)))

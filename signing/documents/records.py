@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from signing.documents.models import Document, DocumentStep, DocumentVersion
+from signing.documents.models import Document, DocumentIssue, DocumentRecipient, DocumentStep, DocumentVersion
 from signing.documents.placement import Box, covers_content
 from signing.documents.previews import PageSize
 
@@ -23,6 +23,10 @@ class DocumentView:
     steps: tuple[DocumentStep, ...]
     versions: tuple[DocumentVersion, ...]
     my_step: DocumentStep | None
+    issue: DocumentIssue | None = None  # the register entry, when the records office seals and issues it
+    recipients: tuple[DocumentRecipient, ...] = ()
+    received: bool = False  # issued to the official or their unit
+    only_received: bool = False  # and that is the only reason they see it: the internal history is not theirs
 
     @property
     def id(self) -> str:

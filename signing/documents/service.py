@@ -14,19 +14,18 @@ import logging
 import os
 import secrets
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from antin.kernel.audit.events import AuditEvent
 from antin.kernel.instance import Instance
 from directory.models import Person
-from signing.appearance import VisibleBox
 from signing.documents.errors import DocumentNotFoundError, StepNotActiveError, UploadRefusedError
 from signing.documents.models import (
     Document,
@@ -36,15 +35,24 @@ from signing.documents.models import (
     StepKind,
     StepStatus,
 )
-from signing.documents.placement import Box, clamp_box, default_box, ink_under
+from signing.documents.placement import Box, clamp_box, default_box, default_seal_box, ink_under
 from signing.documents.previews import Limits, PageSize, PreviewRenderer, page_sizes
 from signing.documents.queries import BOXES, DocumentQueries, person_unit
 from signing.documents.records import DocumentView, HistoryEntry, InboxPage, Placement
+from signing.documents.records_office import (
+    Issuing,
+    Recipient,
+    acts_for_records_office,
+    add_issuing,
+    find_records_office,
+    received_by,
+    recipients_of,
+    send_to_recipients,
+)
 from signing.documents.reviews import decide, normalise_comment
 from signing.documents.settings import DocumentSettings
-from signing.errors import InvalidDocumentError, SoleControlRefused
-from signing.service import SignOutcome, SignRequest, signing_service
-from signing.sole_control import get_sole_control
+from signing.documents.signatures import DocumentSigning, document_subject
+from signing.errors import InvalidDocumentError
 
 __all__ = [
     "BOXES",
@@ -53,6 +61,7 @@ __all__ = [
     "HistoryEntry",
     "InboxPage",
     "Placement",
+    "Recipient",
     "Sender",
     "document_service",
 ]
@@ -73,11 +82,10 @@ class Sender:
     actor: str  # as the audit trail names them
 
 
-def _purpose(document_id: str) -> str:
-    return f"document:{document_id}"
+_purpose = document_subject
 
 
-class DocumentService(DocumentQueries):
+class DocumentService(DocumentQueries, DocumentSigning):
     def __init__(self, instance: Instance) -> None:
         self.instance = instance
         self.root = instance.data_dir / "documents"
@@ -111,13 +119,21 @@ class DocumentService(DocumentQueries):
         signer: Person | None = None,
         signers: Sequence[Person] = (),
         reviewers: Sequence[Person] = (),
+        recipients: Sequence[Recipient] | None = None,
         deadline: datetime | None = None,
         ip: str | None = None,
     ) -> DocumentView:
         """Keep an official's PDF as a new document: the ``reviewers``' reviews in order, then the ``signers``'
-        signatures (or ``signer``'s; the drafter's own by default), each step due by ``deadline`` if given.
-        :class:`UploadRefusedError` says why a file cannot be signed."""
+        signatures (or ``signer``'s; the drafter's own by default), then — with ``recipients`` — the records
+        office's seal and issue to them; each step due by ``deadline`` if given. :class:`UploadRefusedError` says
+        why a file cannot be signed."""
         chosen = list(signers) or [signer or drafter]
+        issuing = None
+        if recipients is not None:
+            if not recipients:
+                raise UploadRefusedError("no-recipients", "name the units or officials the document is issued to")
+            group, unit = find_records_office(self.instance, drafter)
+            issuing = Issuing(group, unit, tuple(recipients))
         document_id = self.create(
             stream,
             file_name=file_name,
@@ -127,6 +143,7 @@ class DocumentService(DocumentQueries):
             signers=chosen,
             reviewers=reviewers,
             deadline=deadline,
+            issuing=issuing,
             ip=ip,
         )
         return self.view(drafter, document_id)
@@ -142,10 +159,12 @@ class DocumentService(DocumentQueries):
         signers: Sequence[Person],
         reviewers: Sequence[Person] = (),
         deadline: datetime | None = None,
+        issuing: Issuing | None = None,
         ip: str | None = None,
     ) -> str:
         """Keep a PDF as a new document whose steps are the ``reviewers``' reviews then the ``signers``'
-        signatures, in that order (the first active); return its id. The sender is an official (the portal) or an
+        signatures, in that order (the first active), then with ``issuing`` the records office's seal and issue steps;
+        return its id. The sender is an official (the portal) or an
         application (the requests API)."""
         if not signers:
             raise ValueError("a document needs at least one signer")
@@ -196,6 +215,21 @@ class DocumentService(DocumentQueries):
                         deadline=deadline,
                     )
                 )
+            if issuing is not None:
+                for position, kind in enumerate((StepKind.SEAL, StepKind.ISSUE), start=len(steps) + 1):
+                    s.add(
+                        DocumentStep(
+                            document_id=document_id,
+                            position=position,
+                            kind=kind.value,
+                            assignee_group=issuing.group,
+                            assignee_name=issuing.unit.name[:200],
+                            status=StepStatus.WAITING.value,
+                            deadline=deadline,
+                        )
+                    )
+        if issuing is not None:
+            add_issuing(self.instance, document_id, issuing)
         self.instance.audit.record(
             AuditEvent.SIGNING_DOCUMENT_UPLOAD,
             actor=sender.actor,
@@ -210,6 +244,15 @@ class DocumentService(DocumentQueries):
                 "signer": signers[0].uid if len(signers) == 1 else [p.uid for p in signers],
                 **({"reviewers": [p.uid for p in reviewers]} if reviewers else {}),
                 **({"deadline": deadline.isoformat()} if deadline else {}),
+                **(
+                    {
+                        "records_office": issuing.group,
+                        "issuing_unit": issuing.unit.code,
+                        "recipients": [f"{r.kind.value}:{r.label}" for r in issuing.recipients],
+                    }
+                    if issuing
+                    else {}
+                ),
             },
         )
         return document_id
@@ -304,12 +347,19 @@ class DocumentService(DocumentQueries):
                 )
             )
             s.expunge_all()
-        mine = [st for st in steps if st.assignee == official.entry_uuid]
+        issue, recipients = (
+            recipients_of(self.instance, document_id) if any(st.assignee_group for st in steps) else (None, ())
+        )
+        mine = [
+            st for st in steps if st.assignee == official.entry_uuid or acts_for_records_office(official, st, issue)
+        ]
         same_unit = bool(document.unit_code) and document.unit_code == person_unit(official)
-        if not (same_unit or mine or document.created_by == official.entry_uuid):
+        received = received_by(official, issue, recipients)
+        involved = same_unit or bool(mine) or document.created_by == official.entry_uuid
+        if not (involved or received):
             raise DocumentNotFoundError(document_id)
         active = next((st for st in mine if st.status == StepStatus.ACTIVE.value), None)
-        return DocumentView(document, steps, versions, active)
+        return DocumentView(document, steps, versions, active, issue, recipients, received, received and not involved)
 
     # -- files and previews ----------------------------------------------------------------------------
 
@@ -344,6 +394,8 @@ class DocumentService(DocumentQueries):
         if step is not None and step.page is not None:
             chosen = Box(step.page, step.x or 0, step.y or 0, step.width or 0, step.height or 0)
             return clamp_box(chosen, sizes), True
+        if step is not None and step.kind == StepKind.SEAL.value:
+            return default_seal_box(sizes), False
         return default_box(sizes), False
 
     def place(self, official: Person, document_id: str, box: Box, *, ip: str | None = None) -> Placement:
@@ -399,156 +451,29 @@ class DocumentService(DocumentQueries):
         self._notify(document_id, "step.completed" if approve else "request.rejected", decided)
         return decided
 
-    # -- signing ---------------------------------------------------------------------------------------
+    # -- issue -----------------------------------------------------------------------------------------
 
-    def digest(self, view: DocumentView) -> bytes:
-        return bytes.fromhex(view.current.sha256)
-
-    def begin_signing(self, official: Person, document_id: str) -> tuple[str, dict[str, Any], bytes]:
-        """A sole-control request for the document's current bytes: (authorisation id, WebAuthn options, digest)."""
+    def issue(self, official: Person, document_id: str, *, ip: str | None = None) -> DocumentView:
+        """The records office sends the sealed document to its recipients (the ``issue`` step, after the seal):
+        they find it under "received", read-only. Out of turn or not of the records office:
+        :class:`StepNotActiveError`."""
         view = self.view(official, document_id)
-        self._my_active_step(view, (StepKind.SIGN, StepKind.SEAL))
-        digest = self.digest(view)
-        authorisation_id, options = get_sole_control(self.instance).begin(
-            official.entry_uuid, [digest], purpose=_purpose(document_id)
-        )
-        return authorisation_id, options, digest
-
-    def sign(
-        self,
-        official: Person,
-        document_id: str,
-        *,
-        authorisation_id: str,
-        credential: Mapping[str, Any],
-        reason: str,
-        location: str,
-        ip: str | None = None,
-    ) -> SignOutcome:
-        """Sign the document's current version with the official's key, once their WebAuthn assertion over its
-        digest is checked (:class:`~signing.errors.SoleControlRefused` otherwise, audited on the document too)."""
-        view = self.view(official, document_id)
-        step = self._my_active_step(view, (StepKind.SIGN, StepKind.SEAL))
-        box, _chosen = self.box(view, step)  # checked for covered content on the confirmation page
-        try:
-            authorisation = get_sole_control(self.instance).complete(
-                authorisation_id,
-                official.entry_uuid,
-                credential,
-                [self.digest(view)],
-                purpose=_purpose(document_id),  # the same bytes in another document are another decision
-                ip=ip or "",
-            )
-        except SoleControlRefused as refused:
-            self._audit(
-                AuditEvent.SIGNING_DOCUMENT_REFUSE,
-                official,
-                document_id,
-                ip=ip,
-                reason=refused.reason,
-                authorisation=authorisation_id,
-            )
-            raise
-        request = SignRequest(
-            signer_uid=official.uid,
-            reason=reason.strip()[:200] or None,
-            location=location.strip()[:200] or None,
-            visible=VisibleBox(box.page, box.x, box.y, box.width, box.height),
-            document_name=view.document.file_name,
-            seal_unit=view.document.unit_code if step.kind == StepKind.SEAL.value else None,
-        )
-        number = view.current.number + 1
-        destination = self.file(view, number)
-        service = signing_service(self.instance)
-        self._claim_step(step)  # of two signings of one step at once (two tabs), one only goes on
-        fd, temp = tempfile.mkstemp(dir=destination.parent, prefix=".signing-")
-        try:
-            with open(self.file(view), "rb") as source, os.fdopen(fd, "w+b") as out:
-                outcome = service.sign(source, out, request, actor=official.uid, authorisation=authorisation)
-                out.seek(0)
-                signed_digest = hashlib.file_digest(out, "sha256").hexdigest()
-                size = out.seek(0, os.SEEK_END)
-            os.replace(temp, destination)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
-            self._release_step(step)
-            raise
-        self._finish_step(view, step, number, signed_digest, size, outcome, official, reason, location)
+        step = view.my_step
+        if step is None or step.kind != StepKind.ISSUE.value:
+            raise StepNotActiveError("not-your-issue", "nothing to issue on this document now")
+        send_to_recipients(self.instance, step, official.entry_uuid)
         self._audit(
-            AuditEvent.SIGNING_DOCUMENT_COMPLETE,
+            AuditEvent.SIGNING_DOCUMENT_ISSUE,
             official,
             document_id,
             ip=ip,
             step=step.position,
-            kind=step.kind,
-            authorisation=authorisation.id,
-            reference=outcome.reference,
-            sha256_signed=view.current.sha256,
-            sha256_result=signed_digest,
+            number=view.document.number,
+            recipients=[f"{r.kind}:{r.label}" for r in view.recipients],
         )
         self._notify(document_id, "step.completed", step)
-        if self.view(official, document_id).document.status == DocumentStatus.DONE.value:
-            self._notify(document_id, "request.finished", None)
-        return outcome
-
-    def _claim_step(self, step: DocumentStep) -> None:
-        with self.instance.database.transaction() as conn:
-            claimed = conn.execute(
-                update(DocumentStep)
-                .where(DocumentStep.id == step.id, DocumentStep.status == StepStatus.ACTIVE.value)
-                .values(status=StepStatus.SIGNING.value)
-            ).rowcount
-        if claimed != 1:
-            raise StepNotActiveError("not-your-turn", "this step is being signed or is done")
-
-    def _release_step(self, step: DocumentStep) -> None:
-        with self.instance.database.transaction() as conn:
-            conn.execute(
-                update(DocumentStep)
-                .where(DocumentStep.id == step.id, DocumentStep.status == StepStatus.SIGNING.value)
-                .values(status=StepStatus.ACTIVE.value)
-            )
-
-    def _finish_step(
-        self,
-        view: DocumentView,
-        step: DocumentStep,
-        number: int,
-        digest: str,
-        size: int,
-        outcome: SignOutcome,
-        official: Person,
-        reason: str,
-        location: str,
-    ) -> None:
-        now = self.instance.clock.now()
-        with self.instance.database.session() as s:
-            s.add(
-                DocumentVersion(
-                    document_id=view.id,
-                    number=number,
-                    sha256=digest,
-                    size=size,
-                    signature_reference=outcome.reference,
-                    created_by=official.entry_uuid,
-                )
-            )
-            row = s.get(DocumentStep, step.id)
-            document = s.get(Document, view.id)
-            assert row is not None and document is not None
-            row.status, row.acted_at, row.acted_by = StepStatus.DONE.value, now, official.entry_uuid
-            row.reason, row.location = reason.strip()[:200], location.strip()[:200]
-            following = s.scalars(
-                select(DocumentStep)
-                .where(DocumentStep.document_id == view.id, DocumentStep.position > step.position)
-                .order_by(DocumentStep.position)
-            ).first()
-            if following is not None:
-                following.status = StepStatus.ACTIVE.value
-            else:
-                document.status = DocumentStatus.DONE.value
-            document.current_version, document.updated_at = number, now
+        self._notify(document_id, "request.finished", None)
+        return self.view(official, document_id)
 
     def record_download(self, official: Person, view: DocumentView, *, ip: str | None = None) -> None:
         self._audit(

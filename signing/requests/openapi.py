@@ -31,7 +31,14 @@ _STEP = {
     "properties": {
         "position": {"type": "integer"},
         "kind": {"type": "string", "enum": ["review", "sign", "seal", "issue"]},
-        "signer": {"type": "string", "description": "The login of the official whose step it is (reviewer or signer)."},
+        "signer": {
+            "type": "string",
+            "description": "The login of the official whose step it is (reviewer or signer); empty for a group's.",
+        },
+        "group": {
+            "type": ["string", "null"],
+            "description": "The records office's seal and issue steps: the directory group any of whose members acts.",
+        },
         "name": {"type": "string"},
         "status": {"type": "string", "enum": ["waiting", "active", "signing", "done", "rejected", "skipped"]},
         "deadline": {"type": ["string", "null"], "format": "date-time"},
@@ -106,6 +113,21 @@ OPENAPI: dict[str, Any] = {
                                         "type": "string",
                                         "description": "JSON list of logins who review (approve or reject with a "
                                         "comment) in order, before the signers.",
+                                    },
+                                    "seal_unit": {
+                                        "type": "string",
+                                        "description": "After the signatures, the records office (văn thư) of this"
+                                        " unit (code; or of the nearest unit above it that has one) gives the number"
+                                        " and date, applies that unit's seal and issues it to the recipients.",
+                                    },
+                                    "recipient_units": {
+                                        "type": "string",
+                                        "description": "With seal_unit: JSON list of unit codes the document is"
+                                        " issued to (their officials find it under Received).",
+                                    },
+                                    "recipient_officials": {
+                                        "type": "string",
+                                        "description": "With seal_unit: JSON list of logins it is issued to by name.",
                                     },
                                     "callback_url": {
                                         "type": "string",

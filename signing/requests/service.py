@@ -17,8 +17,12 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from antin.kernel.instance import Instance
+from directory.errors import InvalidInputError, NotFoundError
+from directory.instance import directory_service
 from directory.models import Person
-from signing.documents.models import Document, DocumentStep, DocumentVersion, StepKind, StepStatus
+from signing.documents.errors import UploadRefusedError
+from signing.documents.models import Document, DocumentStep, DocumentVersion, RecipientKind, StepKind, StepStatus
+from signing.documents.records_office import MAX_RECIPIENTS, Issuing, Recipient, records_office_of_unit
 from signing.documents.service import Sender, document_service
 from signing.errors import InvalidRequestError
 from signing.models import aware
@@ -76,6 +80,33 @@ class RequestService:
             people.append(person)
         return people
 
+    def issuing(self, seal_unit: str | None, unit_codes: Sequence[str], logins: Sequence[str]) -> Issuing | None:
+        """The records office that seals and issues, with ``seal_unit``: that unit's (or the nearest above it that
+        has one), issuing to the units and officials named; none without it."""
+        if not seal_unit:
+            if unit_codes or logins:
+                raise InvalidRequestError("seal_unit", "recipients are for a request the records office issues")
+            return None
+        try:
+            group, unit = records_office_of_unit(self.instance, seal_unit)
+        except UploadRefusedError as refused:
+            raise UnprocessableRequestError("seal_unit", refused.detail) from None
+        if len(unit_codes) + len(logins) > MAX_RECIPIENTS or len(set(unit_codes)) != len(unit_codes):
+            raise InvalidRequestError("recipient_units", f"at most {MAX_RECIPIENTS} recipients, each once")
+        directory = directory_service(self.instance)
+        recipients = []
+        for code in unit_codes:
+            try:
+                found = directory.get_unit(code)
+            except (NotFoundError, InvalidInputError):
+                raise UnprocessableRequestError("recipient_units", f"no unit {code!r}") from None
+            recipients.append(Recipient(RecipientKind.UNIT, found.code, found.name))
+        for person in self.signers(logins, "recipient_officials"):
+            recipients.append(Recipient(RecipientKind.OFFICIAL, person.entry_uuid, person.full_name))
+        if not recipients:
+            raise InvalidRequestError("recipient_units", "name the units or officials the document is issued to")
+        return Issuing(group, unit, tuple(recipients))
+
     def create(
         self,
         client_id: str,
@@ -89,11 +120,15 @@ class RequestService:
         callback_url: str | None,
         deadline: datetime | None,
         reviewers: Sequence[str] = (),
+        seal_unit: str | None = None,
+        recipient_units: Sequence[str] = (),
+        recipient_officials: Sequence[str] = (),
         ip: str | None = None,
     ) -> dict[str, Any]:
         people = self.signers(signers)
         reviewing = self.signers(reviewers, "reviewers")
         self.check_callback(client_id, callback_url)
+        issuing = self.issuing(seal_unit, recipient_units, recipient_officials)
         document_id = self.documents.create(
             stream,
             file_name=file_name,
@@ -103,6 +138,7 @@ class RequestService:
             signers=people,
             reviewers=reviewing,
             deadline=deadline,
+            issuing=issuing,
             ip=ip,
         )
         with self.instance.database.session() as s:
@@ -164,7 +200,9 @@ class RequestService:
                 "version": current.number,
                 "sha256": current.sha256,
                 "bytes": current.size,
-                "signatures": sum(1 for st in steps if st.status == StepStatus.DONE and st.kind != StepKind.REVIEW),
+                "signatures": sum(
+                    1 for st in steps if st.status == StepStatus.DONE and st.kind in (StepKind.SIGN, StepKind.SEAL)
+                ),
                 "url": f"/api/signing/requests/{document.id}/document",
             },
         }
@@ -262,7 +300,8 @@ def _step(step: DocumentStep) -> dict[str, Any]:
     shown = {
         "position": step.position,
         "kind": step.kind,
-        "signer": step.assignee_login,  # the official whose step it is (a reviewer's too)
+        "signer": step.assignee_login,  # the official whose step it is (a reviewer's too); "" for a group's
+        "group": step.assignee_group,  # the records office's steps: any member of this directory group acts
         "name": step.assignee_name,
         "status": step.status,
         "deadline": _iso(step.deadline),

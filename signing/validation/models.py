@@ -90,6 +90,8 @@ class SignatureReport:
             "indication": self.indication.value,
             "sub_indication": self.sub_indication,
             "signer": certificate_dict(self.signer),
+            # whose signature it is by the certificate's profile: an official's, or the unit's seal
+            "signed_as": self.signer.holder if self.signer is not None and self.kind == "signature" else None,
             "chain": [certificate_dict(c) for c in self.chain],
             "trust_anchor": certificate_dict(self.trust_anchor),
             "signing_time": iso(self.signing_time),

@@ -42,6 +42,12 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
             "indication": _INDICATION,
             "sub_indication": {"type": ["string", "null"], "description": "ETSI EN 319 102-1 sub-indication"},
             "signer": _CERT,
+            "signed_as": {
+                "type": ["string", "null"],
+                "enum": ["official", "seal", None],
+                "description": "by the signer certificate's profile: an official's signature, or a unit's seal"
+                " (a legal person's certificate, with an organizationIdentifier)",
+            },
             "chain": {"type": "array", "items": _CERT},
             "trust_anchor": _CERT,
             "signing_time": {"type": ["string", "null"], "format": "date-time", "description": "claimed"},

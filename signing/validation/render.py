@@ -131,6 +131,13 @@ def _signature_lines(number: int, sig: SignatureReport) -> list[ReportLine]:
         lines += [ReportLine("   " + t) for t in textwrap.wrap(text, 95)]
     if sig.sub_indication and sig.sub_indication in SUB_INDICATIONS_VI:
         lines.append(ReportLine("   Lý do: " + SUB_INDICATIONS_VI[sig.sub_indication]))
+    if sig.signer is not None and sig.kind == "signature":
+        holder = (
+            "Con dấu của đơn vị / the unit's seal"
+            if sig.signer.holder == "seal"
+            else "Chữ ký của cá nhân / an official's signature"
+        )
+        lines.append(ReportLine(f"   Loại chữ ký / Signed as: {holder}"))
     if sig.signer is not None:
         lines += [ReportLine("   " + t) for t in textwrap.wrap(f"Người ký / Signer: {sig.signer.subject}", 95)]
     lines.append(ReportLine(f"   Thời gian ký (tự khai) / Claimed signing time: {vn_time(sig.signing_time)}"))

@@ -64,7 +64,7 @@ from signing.documents.models import DocumentStep
 instance = Instance(load_settings())
 with instance.database.reading() as s:
     for step in s.scalars(select(DocumentStep)):
-        print(f"{step.assignee_login}:{step.kind}:{step.status}")
+        print(f"{step.assignee_login or step.assignee_group}:{step.kind}:{step.status}")
 """
 
 
@@ -99,7 +99,13 @@ def test_demo_starts_seeds_serves_and_stops_cleanly(demo_env: dict[str, str]) ->
         documents = subprocess.run(
             [sys.executable, "-c", WAITING_DOCUMENTS], env=demo_env, capture_output=True, text=True, timeout=60
         )
-        assert documents.stdout.split() == ["hungnv:sign:active"], documents.stderr
+        # and one goes on to the records office of the centre, which seals and issues it (items 7 and 8)
+        assert sorted(documents.stdout.split()) == [
+            "hungnv:sign:active",
+            "hungnv:sign:active",
+            "van-thu-tw:issue:waiting",
+            "van-thu-tw:seal:waiting",
+        ], documents.stderr
     finally:
         out = stop(proc)
     assert f"issuer:      {base}" in out

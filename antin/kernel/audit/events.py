@@ -100,6 +100,7 @@ class AuditEvent(enum.StrEnum):
     SIGNING_DOCUMENT_REMIND = "signing:document:remind"  # a step's deadline is near or past: its official reminded
     SIGNING_DOCUMENT_RESEND = "signing:document:resend"  # the drafter re-sent a rejected document (new round)
     SIGNING_MAIL_FAILURE = "signing:mail:failure"  # a workflow e-mail the SMTP server did not take
+    SIGNING_DOCUMENT_ISSUE = "signing:document:issue"  # the records office sent it to its recipients
     SIGNING_REQUEST_CREATE = "signing:request:create"
     SIGNING_WEBHOOK_SECRET = "signing:webhook:secret"
     SIGNING_SOLE_CONTROL_BEGIN = "signing:sole_control:begin"

@@ -71,6 +71,7 @@ def _certificate_facts_of_der(der: bytes) -> CertificateFacts:
         key_algorithm=str(public_key.algorithm),
         key_bits=bits,
         self_signed=_self_issued(cert),
+        organization_identifier=str(cert.subject.native.get("organization_identifier", "") or ""),
     )
 
 

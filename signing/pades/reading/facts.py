@@ -40,6 +40,14 @@ class CertificateFacts:
     key_algorithm: str = ""
     key_bits: int = 0
     self_signed: bool = False
+    organization_identifier: str = ""
+    """The subject's organizationIdentifier (2.5.4.97): a legal person's certificate (ETSI EN 319 412-3), as a
+    unit's seal (``VN-UNIT-<code>``); an official's (a natural person's) has none."""
+
+    @property
+    def holder(self) -> str:
+        """``seal`` (an organisation's certificate: the unit's seal) or ``official`` (a person's)."""
+        return "seal" if self.organization_identifier else "official"
 
 
 @dataclass(frozen=True)

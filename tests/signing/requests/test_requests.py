@@ -245,7 +245,10 @@ def test_the_openapi_document_describes_the_requests(platform: Platform, api: Fl
     create_op = doc["paths"]["/api/signing/requests"]["post"]
     assert create_op["security"] == [{"bearer": ["signing:request"]}]
     form = create_op["requestBody"]["content"]["multipart/form-data"]["schema"]
-    assert set(form["properties"]) == {"file", "title", "number", "signers", "reviewers", "callback_url", "deadline"}
+    assert set(form["properties"]) == {
+        *("file", "title", "number", "signers", "reviewers", "callback_url", "deadline"),
+        *("seal_unit", "recipient_units", "recipient_officials"),
+    }
     for path in ("/api/signing/requests/{id}", "/api/signing/requests/{id}/document"):
         assert "get" in doc["paths"][path]
     assert "409" in doc["paths"]["/api/signing/requests/{id}/cancel"]["post"]["responses"]
@@ -326,3 +329,52 @@ def test_reviewers_come_first_and_a_rejection_is_a_signed_webhook(
     assert create(api, platform, ["thu"], reviewers=json.dumps(["nobody"])).status_code == 422
     assert create(api, platform, ["thu"], reviewers=json.dumps(["son", "son"])).status_code == 400
     assert create(api, platform, ["thu"], reviewers=json.dumps({"son": 1})).status_code == 400
+
+
+def test_the_records_office_seals_and_issues_a_request(platform: Platform, api: FlaskClient) -> None:
+    # without a records office: recipients alone, or a unit nobody serves, are refused
+    assert create(api, platform, ["thu"], recipient_units='["HT-TC"]').status_code == 400
+    assert create(api, platform, ["thu"], seal_unit="HT-VP").status_code == 400  # and to whom?
+    unknown = create(api, platform, ["thu"], seal_unit="XX-9", recipient_units='["HT-TC"]')
+    assert unknown.status_code == 422 and unknown.get_json()["detail"].startswith("seal_unit")
+    nobody = create(api, platform, ["thu"], seal_unit="HT-VP", recipient_units='["HT-ZZ"]')
+    assert nobody.status_code == 422 and "HT-ZZ" in nobody.get_json()["detail"]
+
+    created = create(
+        api, platform, ["thu"], seal_unit="HT-VP", recipient_units='["HT-TC"]', recipient_officials='["son"]'
+    )
+    assert created.status_code == 201, created.get_json()
+    status = created.get_json()
+    request_id = status["id"]
+    # HT-VP has no records office of its own: Hà Tĩnh's (van-thu-ht) seals and issues
+    assert [(s["kind"], s["signer"], s["group"], s["status"]) for s in status["steps"]] == [
+        ("sign", "thu", None, "active"),
+        ("seal", "", "van-thu-ht", "waiting"),
+        ("issue", "", "van-thu-ht", "waiting"),
+    ]
+    sign_in_browser(platform, "thu", request_id)
+    documents = document_service(platform.instance)
+    binh, son = person(platform, "binh"), person(platform, "son")
+    key = enrol(platform.instance, binh.entry_uuid, origin=platform.base_url)
+    auth_id, options, _ = documents.begin_signing(binh, request_id)
+    today = platform.instance.clock.now().date()
+    documents.sign(
+        binh,
+        request_id,
+        authorisation_id=auth_id,
+        credential=answer(key, options),
+        reason="",
+        location="HT",
+        number="3/CV-API",
+        issued_on=today,
+    )
+    assert request_id not in [d.id for d in documents.inbox(son, "received").items]
+    documents.issue(binh, request_id)
+    status = api.get(f"{URL}/{request_id}", headers=bearer(platform)).get_json()
+    assert status["status"] == "done" and status["number"] == "3/CV-API"
+    assert status["document"]["signatures"] == 2  # the official's and the seal (the issue signs nothing)
+    assert request_id in [d.id for d in documents.inbox(son, "received").items]
+    download = api.get(f"{URL}/{request_id}/document", headers=bearer(platform))
+    material = platform.revocation()
+    verdicts = ades_verdicts(download.data, [platform.root_der], crls=material.crls, ocsps=material.ocsp_responses)
+    assert len(verdicts) >= 2 and all(v.status == "PASSED" for v in verdicts), verdicts
