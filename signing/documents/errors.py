@@ -53,6 +53,8 @@ class ResendRefusedError(DocumentError):
     """A re-send that cannot be done: ``not-rejected`` (only a rejected document goes round again),
     ``not-drafter`` (only who sent it may), ``note-required`` (re-sent as it was, a note says what was done),
     ``note-too-long``."""
+
+
 class RegisterRefusedError(DocumentError):
     """A number or date the records office cannot give: ``bad-number``, ``number-taken`` (the unit used it this
     year), ``bad-date`` (before the upload or after today), ``numbered`` (the document has its number)."""
