@@ -61,7 +61,9 @@ def test_every_bench_is_smoke_tested() -> None:
     assert BENCHES == [
         "admin_clients_bench",
         "admin_console_bench",
+        "admin_seals_bench",
         "admin_search_bench",
+        "deadlines_bench",
         "directory_bench",
         "documents_bench",
         "mfa_bench",
@@ -120,6 +122,22 @@ def test_signing_bench(tmp_path: Path) -> None:
         assert {"antin", "pyhanko-lib"} <= found[f"sign {level} 1MB"]
     assert "pyhanko-cli" in found["sign B-LTA 1MB"]
     assert found["sign batch of 20 B-T 1MB"] == {"antin", "pyhanko-lib"}
+
+
+@pytest.mark.slapd
+@pytest.mark.xdist_group("bench-admin-seals")
+def test_admin_seals_bench(tmp_path: Path) -> None:
+    require_command("slapd")
+    require_command("softhsm2-util")
+    found = sides(run_quick("admin_seals_bench", tmp_path))
+    assert {"api: a unit's seal issued (key made in the HSM)", "api: a seal revoked"} <= set(found)
+    assert "api: the CA status (an OCSP and a TSA request, the CRLs)" in found
+
+
+@pytest.mark.xdist_group("bench-deadlines")
+def test_deadlines_bench(tmp_path: Path) -> None:
+    found = sides(run_quick("deadlines_bench", tmp_path))
+    assert {"run, nothing due (200 steps)", "run, 200 due", "re-send with a corrected 1 MB PDF"} <= set(found)
 
 
 @pytest.mark.xdist_group("bench-documents")
