@@ -436,6 +436,28 @@ class ManagedSlapd:
         if result.returncode != 0:
             raise SlapdError(f"slapadd failed: {result.stderr.strip()[-500:]}")
 
+    def slapcat(self, ldif_path: Path) -> None:
+        """Write the whole database as LDIF (operational attributes and password hashes included)."""
+        if self.is_running():
+            raise SlapdError("slapcat here needs the managed slapd to be stopped")
+        self.write_config()
+        program = find_program("slapcat", ("/usr/sbin/slapcat",))
+        result = subprocess.run(
+            [program, "-f", str(self.layout.conf), "-o", "ldif-wrap=no", "-l", str(ldif_path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise SlapdError(f"slapcat failed: {result.stderr.strip()[-500:]}")
+
+    def wipe_database(self) -> None:
+        """Delete the database files (slapd stopped): what is left of a failed ``slapadd -q`` cannot be used."""
+        if self.is_running():
+            raise SlapdError("the managed slapd must be stopped")
+        for name in ("data.mdb", "lock.mdb"):
+            (self.layout.db / name).unlink(missing_ok=True)
+
 
 def _is_zombie(pid: int) -> bool:
     try:

@@ -1,9 +1,9 @@
-"""Applying a plan offline: its new officials written as LDIF and loaded by ``slapadd`` into the managed slapd.
+"""Applying a plan offline: its new officials written as LDIF and loaded by ``slapadd -q`` into the managed slapd.
 
-For a first import of many officials (an HR export, on installation day): slapadd does without the server's
-work per add (a connection's request, the ACLs, the overlays, one write transaction with its index keys), so
-it loads several times the online rate (docs/benchmarks.md, "Offline"). What it does without is also why
-only some plans may go this way, and why the directory is stopped while it loads:
+For a first import of many officials into a directory that has none yet (an HR export, on installation
+day): slapadd does without the server's work per add (a connection's request, the ACLs, the overlays, one
+write transaction with its index keys). What it does without is also why only some plans may go this way,
+and why the directory is stopped while it loads:
 
 - only creates of officials: an update, a unit or a group needs the server (the memberof, refint and unique
   overlays keep other entries right); a new official from a CSV file is in no group, so nothing is skipped;
@@ -11,23 +11,23 @@ only some plans may go this way, and why the directory is stopped while it loads
   get theirs by reset, as after any import without passwords);
 - the uniqueness the unique overlay would check is checked by :meth:`LdapDirectory.new_people_entries` just
   before slapd stops, and nobody else can write while it is stopped;
+- no officials in the directory yet: ``-q`` leaves a database that cannot be used when a load fails half-way,
+  so the directory (then only units, groups and policies: small) is written out by slapcat first and put back
+  if slapadd fails; the result then says that nothing was applied;
 - not under replication: entries loaded by slapadd reach the other providers only with ``-S`` and a resync.
 
-The plan, its per-row report and the caller's audit entry are the online import's. slapadd runs without
-``-q`` (each entry committed as it is added), so a failure leaves the entries before it, and the result says
-which rows were applied by reading them back.
+The plan, its per-row report and the caller's audit entry are the online import's.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from directory.errors import DirectoryError
 from directory.ldap_client import write_ldif
-from directory.transfer.operations import ImportPlan, ImportResult, Operation
+from directory.transfer.operations import ImportPlan, ImportResult
 
 if TYPE_CHECKING:
     from directory.slapd import ManagedSlapd
@@ -43,9 +43,10 @@ def offline_refusal(plan: ImportPlan, slapd: ManagedSlapd) -> str | None:
     """Why this plan cannot be applied offline into this slapd, or None when it can."""
     if slapd.replication is not None:
         return "the managed slapd replicates: slapadd's entries would not reach the other providers; import online"
-    for op in plan.operations:
-        if op.action == "unchanged":
-            continue
+    pending = [op for op in plan.operations if op.action != "unchanged"]
+    if pending and plan.directory is not None and plan.directory.has_people():
+        return "the directory already holds officials: --offline is for a first import; import online"
+    for op in pending:
         if op.new_person is None:
             return f"line {op.line}: only new officials load offline, not a {op.kind} {op.action}; import online"
         if op.new_person.password is not None:
@@ -57,7 +58,7 @@ def offline_refusal(plan: ImportPlan, slapd: ManagedSlapd) -> str | None:
 
 
 def apply_plan_offline(plan: ImportPlan, slapd: ManagedSlapd) -> ImportResult:
-    """Stop slapd, load the plan's new officials with slapadd, start slapd again; what was applied, read back."""
+    """Stop slapd, load the plan's new officials with ``slapadd -q``, start slapd again; all applied, or none."""
     reason = offline_refusal(plan, slapd)
     if reason is not None:
         raise OfflineImportRefusedError(reason)
@@ -71,32 +72,20 @@ def apply_plan_offline(plan: ImportPlan, slapd: ManagedSlapd) -> ImportResult:
     error: str | None = None
     slapd.stop()
     try:
-        with tempfile.NamedTemporaryFile("w", suffix=".ldif", encoding="utf-8", delete=False) as out:
-            path = Path(out.name)
-            for start in range(0, len(entries), 5000):
-                out.write(write_ldif(entries[start : start + 5000]))
-        try:
-            slapd.slapadd(path, quick=False)
-        except DirectoryError as err:
-            error = str(err)
-        finally:
-            path.unlink(missing_ok=True)
+        with tempfile.TemporaryDirectory(prefix="antin-offline-") as folder:
+            before, load = Path(folder) / "before.ldif", Path(folder) / "officials.ldif"
+            slapd.slapcat(before)
+            with load.open("w", encoding="utf-8") as out:
+                for start in range(0, len(entries), 5000):
+                    out.write(write_ldif(entries[start : start + 5000]))
+            try:
+                slapd.slapadd(load, quick=True)
+            except DirectoryError as err:
+                error = f"{err}; the directory was put back as it was before the load"
+                slapd.wipe_database()
+                slapd.slapadd(before, quick=True)
     finally:
         slapd.start()
     if error is None:
         return ImportResult(applied=todo)
-    return _what_was_applied(todo, directory.find_people([op.key for op in todo]).keys(), error)
-
-
-def _what_was_applied(todo: list[Operation], present: Iterable[str], error: str) -> ImportResult:
-    """slapadd stops at its first error: the rows before it are applied, that one failed, the rest not attempted."""
-    found = {uid.lower() for uid in present}
-    result = ImportResult()
-    for index, op in enumerate(todo):
-        if op.key.lower() in found:
-            result.applied.append(op)
-            continue
-        result.failed, result.error = op, error
-        result.not_attempted = todo[index + 1 :]
-        break
-    return result
+    return ImportResult(failed=todo[0], error=error, not_attempted=todo[1:])

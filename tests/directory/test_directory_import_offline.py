@@ -19,8 +19,6 @@ from click.testing import CliRunner, Result
 
 from antin.cli import cli
 from directory.cli.listeners import change_listeners
-from directory.transfer import ImportResult, Operation
-from directory.transfer.offline import _what_was_applied
 from tests.components import require_command
 
 pytestmark = pytest.mark.slapd
@@ -103,20 +101,38 @@ def test_what_slapadd_would_get_wrong_is_refused_before_anything_is_written(
     )
     refused = run("import", str(with_password), "--offline")
     assert refused.exit_code == 1 and "line 2: a password" in refused.output and "unhashed" in refused.output
-    officials_csv(tmp_path / "first.csv", 3)
-    assert run("import", str(tmp_path / "first.csv"), "--offline").exit_code == 0
+    assert json.loads(run("users", "list", "--json").stdout) == []
+    assert run("import", str(officials_csv(tmp_path / "first.csv", 3)), "--offline").exit_code == 0
+    more = run("import", str(officials_csv(tmp_path / "more.csv", 3, start=3)), "--offline", "--dry-run")
+    assert more.exit_code == 1 and "already holds officials" in more.output and "import online" in more.output
     renamed = (tmp_path / "first.csv").read_text(encoding="utf-8").replace("Tải 1,", "Tải Một,")
     (tmp_path / "renamed.csv").write_text(renamed, encoding="utf-8")
-    update = run("import", str(tmp_path / "renamed.csv"), "--offline", "--dry-run")
-    assert update.exit_code == 1 and "line 3: only new officials load offline, not a person update" in update.output
+    assert "already holds officials" in run("import", str(tmp_path / "renamed.csv"), "--offline").output
     listed = json.loads(run("users", "list", "--json").stdout)
     assert sorted(p["uid"] for p in listed) == ["tai00000", "tai00001", "tai00002"]
     assert json.loads(run("users", "show", "tai00001", "--json").stdout)["name"] == "Nguyễn Văn Tải 1"
 
 
-def test_a_failed_load_reports_the_rows_before_it_applied_and_the_rest_not_attempted() -> None:
-    todo = [Operation(line, "person", f"tai{line}", "create") for line in (2, 3, 4, 5)]
-    result = _what_was_applied(todo, ["TAI2", "tai3"], "slapadd failed: something")
-    assert result == ImportResult(
-        applied=todo[:2], failed=todo[2], error="slapadd failed: something", not_attempted=todo[3:]
-    )
+def test_a_load_that_fails_puts_the_directory_back_and_reports_nothing_applied(
+    run: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run("units", "add", "HN", "--name", "Thành ủy Hà Nội", "--kind", "municipal-committee").exit_code == 0
+    from directory.transfer import offline
+
+    write_ldif = offline.write_ldif
+
+    def broken_ldif(entries: Any) -> str:  # slapadd's schema check refuses the last entry, after the others
+        dn = entries[-1][0].replace("uid=", "uid=z", 1)
+        return write_ldif(entries) + f"dn: {dn}\nobjectClass: inetOrgPerson\nnoSuchAttribute: x\n\n"
+
+    monkeypatch.setattr(offline, "write_ldif", broken_ldif)
+    failed = run("import", str(officials_csv(tmp_path / "first.csv", 50)), "--offline", "--json")
+    assert failed.exit_code == 1
+    report = json.loads(failed.stdout)
+    assert report["applied"] == 0 and report["not_applied"] == list(range(2, 52))
+    assert "put back as it was before the load" in report["status"]
+    assert json.loads(run("users", "list", "--json").stdout) == []
+    assert [u["code"] for u in json.loads(run("units", "list", "--json").stdout)] == ["HN"]
+    monkeypatch.setattr(offline, "write_ldif", write_ldif)
+    loaded = run("import", str(officials_csv(tmp_path / "first.csv", 50)), "--offline", "--json")
+    assert json.loads(loaded.stdout)["applied"] == 50

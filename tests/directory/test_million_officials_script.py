@@ -44,7 +44,6 @@ def test_the_script_loads_binds_looks_up_imports_and_measures_the_database(tmp_p
     ):
         assert rows[(operation, "antin")]["p99"] is not None, operation
     assert rows[("CSV import through the service", "antin")]["checked"] == 300
-    assert rows[("CSV import through the service --offline", "antin")]["checked"] == 300
     assert "answers within the default limit" in rows[("console search, no match (a scan)", "antin")]["note"]
     database = rows[("slapd with the directory", "antin")]
     assert database["rss"] > 1 and "data.mdb" in database["note"]
