@@ -2,6 +2,7 @@
 
     .venv/bin/python -m scripts.million_officials                       # 1,000,000 officials, about 10 minutes
     .venv/bin/python -m scripts.million_officials --officials 5000 --quick --json /tmp/million.json
+    .venv/bin/python -m scripts.million_officials --first-import-only          # the CSV of a million, --offline
 
 A scratch slapd with the product's schema, overlays, indexes and ACLs (argon2 password hashes, as in
 production) in a folder under /tmp. What it does and prints, one row each (the columns of ``bench/rows.py``):
@@ -18,6 +19,10 @@ production) in a folder under /tmp. What it does and prints, one row each (the c
    one indexed search for a uid; the console's text search with no match (a scan of the directory).
 5. The size of ``data.mdb`` on disk and slapd's resident memory after all of it.
 
+``--first-import-only`` measures instead the first import of the same officials from a CSV file, as an HR
+export would give them, by ``antin directory import --offline``'s path into a directory holding the unit tree and
+no officials: read, validate and plan every row, then slapcat, LDIF, ``slapadd -q``, start.
+
 Not part of ``make test`` (the tests run it at a few thousand officials): it needs minutes and ~3 GB of RAM.
 The machine's load average is printed with the rows: on a shared machine, read the CPU figures first.
 """
@@ -26,7 +31,9 @@ from __future__ import annotations
 
 import argparse
 import base64
+import csv
 import hashlib
+import io
 import os
 import random
 import shutil
@@ -43,11 +50,11 @@ from bench.rows import Row, Run, add_arguments, row_from_samples
 from directory.config import DirectoryConfig
 from directory.entries import PERSON_ATTRS
 from directory.errors import DirectoryError
-from directory.generator import generate_directory
-from directory.ldap_client import Modification, filter_format
+from directory.generator import build_synthetic, generate_directory
+from directory.ldap_client import Modification, filter_format, write_ldif
 from directory.service import LdapDirectory
 from directory.slapd import ManagedSlapd
-from directory.transfer import apply_plan, plan_import, read_rows
+from directory.transfer import apply_plan, apply_plan_offline, plan_import, read_rows
 
 BENCH = "million"
 IMPORT_UNIT = "TW"
@@ -201,6 +208,59 @@ def console_search(directory: LdapDirectory, slapd: ManagedSlapd, slapd_pid: int
     return replace(row, note=note)
 
 
+def first_import_offline(folder: Path, n: int) -> Row:
+    """The generated officials as the CSV an HR system would export, imported ``--offline`` into a directory
+    holding the same unit tree and no officials: read, validate, plan, slapcat, ``slapadd -q``, start."""
+    slapd = ManagedSlapd(folder, base_dn=BASE_DN, service_password=SERVICE_PASSWORD)
+    synthetic = build_synthetic(n, base_dn=BASE_DN)
+    if slapd.ensure_running():  # the base entries and policies exist only after a first start
+        slapd.stop()
+    units = folder / "units.ldif"
+    units.write_text(write_ldif(synthetic.units), encoding="utf-8")
+    slapd.slapadd(units)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["uid", "name", "unit", "mail", "employee_number", "position", "phone", "status"])
+    for dn, attrs in synthetic.people:
+        unit = dn.split(",", 2)[1].removeprefix("antinUnitCode=")
+        values = [attrs[a][0] for a in ("uid", "cn")] + [unit]
+        values += [attrs[a][0] for a in ("mail", "employeeNumber", "antinPosition", "telephoneNumber")]
+        writer.writerow([*values, "active"])
+    text = buffer.getvalue()
+    del synthetic
+    slapd.start(timeout=120)
+    directory = LdapDirectory(
+        DirectoryConfig(
+            uris=(slapd.ldap_uri,), base_dn=BASE_DN, bind_dn=slapd.service_dn, bind_password=SERVICE_PASSWORD
+        )
+    )
+    try:
+        started = time.perf_counter()
+        rows, rejected = read_rows(text, "csv")
+        plan = plan_import(directory, rows, rejected)
+        planned = time.perf_counter()
+        result = apply_plan_offline(plan, slapd)
+        done = time.perf_counter()
+        directory.close()  # its connections went with the slapd that stopped
+        directory = LdapDirectory(directory.config)
+        loaded = all_officials(directory)
+        wrong = int(bool(plan.rejections) or result.failed is not None or len(result.applied) != n) + abs(
+            len(loaded) - n
+        )
+        sample = random.Random(7).sample([r.values["uid"] for r in rows], min(1000, n))
+        people = directory.find_people(sample)
+        wrong += sum(1 for uid in sample if uid not in people or people[uid].unit is None)
+    finally:
+        directory.close()
+        slapd.stop()
+    return Row(
+        BENCH, "first import --offline of the officials' CSV", "antin", None, None, n / (done - started), None, None,
+        n, n, wrong, note=f"{n:,} rows ({len(text) / 1e6:,.0f} MB) in {done - started:.1f} s: read and plan "
+        f"{n / (planned - started):,.0f} rows/s, apply (slapcat, LDIF, slapadd -q, start) {n / (done - planned):,.0f} "
+        f"rows/s; {len(plan.rejections)} rejected; {len(loaded):,} officials then in the directory",
+    )  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--officials", type=int, default=1_000_000, help="officials generated (default 1000000)")
@@ -210,6 +270,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folder", type=Path, default=None, help="where slapd lives (default: a temp folder)")
     parser.add_argument("--keep", action="store_true", help="leave the folder (and its data.mdb) behind")
     parser.add_argument("--reuse", action="store_true", help="measure the directory already in --folder again")
+    parser.add_argument(
+        "--first-import-only",
+        action="store_true",
+        help="only the officials' CSV imported --offline into a directory without officials (a second slapd)",
+    )
     add_arguments(parser)
     args = parser.parse_args(argv)
     if args.quick:
@@ -218,6 +283,15 @@ def main(argv: list[str] | None = None) -> int:
     run = Run(BENCH, args.quick)
     run.notes.append(f"load average at the start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     folder = args.folder or Path(tempfile.mkdtemp(prefix="antin-million-"))
+    if args.first_import_only:
+        try:
+            run.add(first_import_offline(folder / "first", args.officials))
+        finally:
+            if not args.keep:
+                shutil.rmtree(folder / "first", ignore_errors=True)
+                if args.folder is None:
+                    shutil.rmtree(folder, ignore_errors=True)
+        return finish(run, args.json)
     slapd = ManagedSlapd(folder / "slapd", base_dn=BASE_DN, service_password=SERVICE_PASSWORD)
     slapadd_seconds = timed_slapadd(slapd)
     reuse = args.reuse and (slapd.layout.db / "data.mdb").exists()
@@ -296,10 +370,14 @@ def main(argv: list[str] | None = None) -> int:
         slapd.stop()
         if not args.keep and args.folder is None:
             shutil.rmtree(folder, ignore_errors=True)
+    return finish(run, args.json)
+
+
+def finish(run: Run, json_path: Path | None) -> int:
     run.notes.append(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     for note in run.notes:
         print(note)
-    run.write(args.json)
+    run.write(json_path)
     return 0 if run.all_right else 1
 
 

@@ -48,3 +48,31 @@ def test_the_script_loads_binds_looks_up_imports_and_measures_the_database(tmp_p
     database = rows[("slapd with the directory", "antin")]
     assert database["rss"] > 1 and "data.mdb" in database["note"]
     assert any(note.startswith("argon2's own cost in a bind") for note in document["notes"])
+
+
+def test_the_first_import_of_the_officials_csv_offline_loads_every_row(tmp_path: Path) -> None:
+    require_command("slapadd")
+    out = tmp_path / "first.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scripts.million_officials",
+            "--first-import-only",
+            "--officials",
+            "2000",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    (row,) = json.loads(out.read_text(encoding="utf-8"))["rows"]
+    assert row["operation"] == "first import --offline of the officials' CSV"
+    assert row["n"] == 2000 and row["checked"] == 2000 and row["wrong"] == 0
+    assert "0 rejected; 2,000 officials then in the directory" in row["note"]
