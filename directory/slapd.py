@@ -417,20 +417,46 @@ class ManagedSlapd:
         except NotFoundError as err:
             raise SlapdError(f"{self.service_dn} is missing from the directory") from err
 
-    def slapadd(self, ldif_path: Path) -> None:
-        """Load an LDIF file offline (slapd must be stopped): fast, but overlays do not run."""
+    def slapadd(self, ldif_path: Path, *, quick: bool = True) -> None:
+        """Load an LDIF file offline (slapd must be stopped): fast, but overlays do not run.
+
+        ``quick`` (``-q``) is the fastest, and leaves a database that cannot be used if the load fails half-way:
+        right for a folder made for the load; without it, each entry is committed as it is added.
+        """
         if self.is_running():
             raise SlapdError("slapadd needs the managed slapd to be stopped")
         self.write_config()
         program = find_program("slapadd", ("/usr/sbin/slapadd",))
         result = subprocess.run(
-            [program, "-q", "-f", str(self.layout.conf), "-l", str(ldif_path)],
+            [program, *(["-q"] if quick else []), "-f", str(self.layout.conf), "-l", str(ldif_path)],
             capture_output=True,
             text=True,
             check=False,
         )
         if result.returncode != 0:
             raise SlapdError(f"slapadd failed: {result.stderr.strip()[-500:]}")
+
+    def slapcat(self, ldif_path: Path) -> None:
+        """Write the whole database as LDIF (operational attributes and password hashes included)."""
+        if self.is_running():
+            raise SlapdError("slapcat here needs the managed slapd to be stopped")
+        self.write_config()
+        program = find_program("slapcat", ("/usr/sbin/slapcat",))
+        result = subprocess.run(
+            [program, "-f", str(self.layout.conf), "-o", "ldif-wrap=no", "-l", str(ldif_path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise SlapdError(f"slapcat failed: {result.stderr.strip()[-500:]}")
+
+    def wipe_database(self) -> None:
+        """Delete the database files (slapd stopped): what is left of a failed ``slapadd -q`` cannot be used."""
+        if self.is_running():
+            raise SlapdError("the managed slapd must be stopped")
+        for name in ("data.mdb", "lock.mdb"):
+            (self.layout.db / name).unlink(missing_ok=True)
 
 
 def _is_zombie(pid: int) -> bool:

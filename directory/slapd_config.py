@@ -28,10 +28,16 @@ PRIVATE_ATTRS = (
     "antinPartyCardNumber",
 )
 UNIQUE_ATTRS = ("uid", "mail", "employeeNumber", "antinUnitCode")
+# What is searched, and nothing more: every index key is written on every add (docs/directory.md, "Indexes").
+# Only cn keeps a substring index, for outside clients' name searches: Ấn Tín's own text searches OR it with
+# uid and mail substrings, which no index serves, so slapd scans the scope for them either way. Substring
+# keys of displayName (always cn), sn, givenName and antinPosition, which nobody searched, cost a third of
+# slapd's CPU per imported official (docs/benchmarks.md, Directory).
 INDEXES = (
     "objectClass eq",
     "uid,mail,employeeNumber,antinUnitCode,antinStatus,antinUnitKind,antinScopeUnitCode eq",
-    "cn,sn,givenName,displayName,antinPosition eq,sub",
+    "cn eq,sub",
+    "sn,givenName,displayName,antinPosition eq",
     "member,memberOf eq",
     "entryUUID eq",
 )

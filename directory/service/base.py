@@ -6,6 +6,7 @@ turning search results into :class:`~directory.models.Person` values lives here,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from directory.config import DirectoryConfig
@@ -111,12 +112,13 @@ class DirectoryBase:
         return found
 
 
+# ASCII control characters: one regex search instead of a Python test per character (every login, every row
+# of an import: a sixth of planning's CPU).
+_ASCII_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
 def plausible_login(login: object) -> bool:
-    return (
-        isinstance(login, str)
-        and 0 < len(login.strip()) <= MAX_LOGIN
-        and not any(ord(ch) < 32 or ord(ch) == 127 for ch in login)
-    )
+    return isinstance(login, str) and 0 < len(login.strip()) <= MAX_LOGIN and not _ASCII_CONTROL.search(login)
 
 
 def plausible_password(password: object) -> bool:

@@ -76,6 +76,16 @@ class PeopleMixin(UnitsMixin):
             entry.first("pwdAccountLockedTime"), self._default_policy()[1]
         )
 
+    def has_people(self) -> bool:
+        """Whether the directory holds any official at all (one search, at most one entry read)."""
+        try:
+            found = self.pool.run(lambda c: c.search(self.config.base_dn, "sub", PEOPLE_FILTER, ["1.1"], size_limit=1))
+        except DirectoryError as err:
+            if "more than" in str(err):
+                return True
+            raise
+        return bool(found)
+
     def get_person(self, uid: str) -> Person:
         person = self.find_by_uid(uid)
         if person is None:

@@ -103,6 +103,25 @@ class PeopleChangesMixin(PeopleMixin):
                 return outcomes
         return outcomes
 
+    def new_people_entries(
+        self, people: Sequence[NewPerson], *, chunk: int = 500
+    ) -> list[tuple[str, dict[str, list[str]]]]:
+        """The entries :meth:`create_people` would add, checked as it checks them (units, fields, uid, mail and
+        employee number free): what an offline load writes. Raises the first official's error; writes nothing."""
+        codes = {p.unit_code.lower() for p in people if p.unit_code}
+        units = {u.code.lower(): u for u in self.pool.run(lambda c: self._units_by_code(c, codes))} if codes else {}
+        entries: list[tuple[str, dict[str, list[str]]]] = []
+        for new in people:
+            unit = units.get(new.unit_code.lower()) if new.unit_code else None
+            if new.unit_code and unit is None:
+                raise NotFoundError("unit", new.unit_code)
+            entries.append(self._person_entry(new, unit.dn if unit else None))
+        for start in range(0, len(entries), chunk):
+            taken = self._taken(entries[start : start + chunk])
+            if taken:
+                raise taken[min(taken)]
+        return entries
+
     def _taken(self, entries: Sequence[tuple[str, dict[str, list[str]]]]) -> dict[int, DirectoryError]:
         """For each new entry whose uid, mail or employee number someone already has: the precise error."""
         wanted = [

@@ -111,6 +111,7 @@ def test_directory_bench(tmp_path: Path) -> None:
     found = sides(run_quick("directory_bench", tmp_path))
     assert found["load officials"] == {"antin", "slapadd"}  # the CSV import beside slapd's own bulk load
     assert {"authenticate (bind)", "find_by_login (+path, groups)"} <= set(found)
+    assert found["first import --offline (slapadd -q, slapd stopped)"] == {"antin"}
 
 
 @pytest.mark.hsm

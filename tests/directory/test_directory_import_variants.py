@@ -33,3 +33,14 @@ def test_the_shipped_variant_is_the_shipped_configuration(tmp_path: Path) -> Non
     assert variant_conf(render_slapd_conf, "shipped")(SlapdLayout(tmp_path), **KW).splitlines() == (
         render_slapd_conf(SlapdLayout(tmp_path), **KW).splitlines()
     )
+
+
+def test_the_indexes_documented_are_the_indexes_the_managed_slapd_writes() -> None:
+    import re
+
+    from directory.slapd_config import INDEXES
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "directory.md").read_text(encoding="utf-8")
+    section = text.split("### Indexes", 1)[1].split("\n## ", 1)[0]
+    documented = re.findall(r"^\| `([^`]+)` \|", section, flags=re.MULTILINE)
+    assert documented == list(INDEXES)

@@ -53,6 +53,9 @@ class PlanningDirectory:
     def units_by_code(self, codes: Iterable[str]) -> list[Any]:
         return [self.units[c.lower()] for c in codes if c.lower() in self.units]
 
+    def has_people(self) -> bool:
+        return bool(self.people)
+
     def find_people(self, uids: Sequence[str]) -> dict[str, Any]:
         return {u.lower(): self.people[u.lower()] for u in uids if u.lower() in self.people}
 
