@@ -31,7 +31,7 @@ from antin.kernel.outbound import OutboundPolicy, outbound_policy, registration_
 from idp.oidc.acr import ACR_VALUES
 from idp.oidc.client_changes import ClientChanges, NoChangeNotices, RedisChangeNotices
 from idp.oidc.client_secrets import ClientSecretDigests, SecretCheck
-from idp.oidc.errors import ClientChangedError, ClientError
+from idp.oidc.errors import ClientAddressRefusedError, ClientChangedError, ClientError
 from idp.oidc.models import Client
 from idp.oidc.random_secrets import new_secret
 
@@ -327,7 +327,7 @@ class ClientRegistry:
             ("jwks_uri", spec.jwks_uri, before and before.jwks_uri),
         ):
             if uri and uri != kept and (why := registration_problem(uri, self._outbound)):
-                raise ClientError(field_name, f"{uri!r}: the server does not call this address: {why}")
+                raise ClientAddressRefusedError(field_name, f"{uri!r}: the server does not call this address: {why}")
 
     def add(self, spec: ClientSpec) -> tuple[ClientRecord, str | None]:
         """Register a client; return it and its secret (shown once), or None for other methods."""
