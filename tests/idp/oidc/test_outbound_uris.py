@@ -15,11 +15,15 @@ from sqlalchemy import select
 from antin.cli import cli
 from antin.kernel.database import Base, Database
 from antin.kernel.outbound import OutboundPolicy
+from directory.memory import InMemoryDirectory
 from idp.oidc.clients import ClientError, ClientRegistry, ClientSpec
 from idp.oidc.logout import BackchannelLogout
 from idp.oidc.models import BackchannelDelivery
+from tests.idp.jose_check import EcKey
 from tests.idp.oidc.test_backchannel_parallel import Applications, register
-from tests.idp.oidc_harness import LiveProvider
+from tests.idp.oidc.test_client_jwks import Service
+from tests.idp.oidc_harness import LiveProvider, live_provider
+from tests.servers import jwks_server
 
 INWARD = (
     "https://127.0.0.1/logout",
@@ -133,3 +137,15 @@ def test_a_logout_token_is_not_posted_where_the_policy_refuses(op: LiveProvider)
         assert "non-public address (127.0.0.1)" in (delivery.last_error or "")
     finally:
         apps.close()
+
+
+def test_the_provider_fetches_a_jwks_uri_listed_in_outbound_allow(tmp_path: Path, directory: InMemoryDirectory) -> None:
+    """``[server] outbound_allow`` reaches the JWK Set fetcher too: listed, the loopback server's keys are fetched
+    without the older all-or-nothing switch; not listed, the same client is refused (test_client_jwks)."""
+    key = EcKey()
+    with jwks_server() as server, live_provider(tmp_path, directory, server__outbound_allow=("127.0.0.1",)) as op:
+        server.jwks = key.jwks()
+        service = Service(op, server.url)
+        answer = service.token(key)
+        assert answer.status_code == 200 and "access_token" in answer.json(), answer.text
+        assert server.requests == 1
