@@ -1,5 +1,6 @@
 """The console refuses a back-channel logout URI whose host resolves into the platform's own network, and says so
-in the administrator's language (the name is not a literal address, so only the resolution shows it)."""
+in the administrator's language, and the API answers a problem (the name is not a literal address, so only the
+resolution shows it)."""
 
 from __future__ import annotations
 
@@ -78,3 +79,16 @@ def test_the_refusal_in_chromium(
         assert page.locator("[name=backchannel_logout_uri]").input_value() == INWARD  # what was typed stays
         page.screenshot(path=str(shots / f"console-outbound-refused-{language}.png"), full_page=True)
         context.close()
+
+
+def test_the_api_answers_a_problem(admin_platform: AdminPlatform, inward_name: None) -> None:
+    answer = admin_platform.call(
+        "POST",
+        "/api/admin/clients",
+        "dungpt",
+        json={"client_name": "Nội bộ", "redirect_uris": [CB], "backchannel_logout_uri": INWARD},
+    )
+    assert answer.status_code == 400 and answer.headers["Content-Type"] == "application/problem+json"
+    problem = answer.json()
+    assert problem["type"].endswith("invalid-client-metadata"), problem
+    assert "10.8.0.12" in problem["detail"] and "ANTIN_SERVER_OUTBOUND_ALLOW" in problem["detail"]
