@@ -36,6 +36,7 @@ from idp.oidc.clients import (
     ClientRegistry,
     ClientSpec,
 )
+from idp.oidc.errors import ClientAddressRefusedError
 from idp.oidc.first_party import FIRST_PARTY_APPS
 
 __all__ = [
@@ -92,9 +93,10 @@ class ClientMetadataError(AdminError):
     status = 400
     code = "invalid-client-metadata"
 
-    def __init__(self, field: str, reason: str) -> None:
+    def __init__(self, field: str, reason: str, *, inward: bool = False) -> None:
         self.field = field
         self.reason = reason
+        self.inward = inward  # a URI the server would call leads to an address it does not call
         super().__init__(f"{field}: {reason}")
 
 
@@ -318,7 +320,8 @@ def _names_the_inside(uri: str) -> bool:
 
 
 def _metadata_error(err: ClientError) -> ClientMetadataError:
-    return ClientMetadataError(_API_FIELD.get(err.field, err.field), err.reason)
+    inward = isinstance(err, ClientAddressRefusedError)
+    return ClientMetadataError(_API_FIELD.get(err.field, err.field), err.reason, inward=inward)
 
 
 def _audited(record: ClientRecord) -> dict[str, Any]:

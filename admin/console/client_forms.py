@@ -96,6 +96,13 @@ def _problem(err: AdminError) -> str:
             )
         )
     if isinstance(err, ClientMetadataError):
+        if err.inward:
+            return str(
+                _(
+                    "The platform does not send requests to this address: it leads to the platform's own or a "
+                    "private network. The operator may allow it (ANTIN_SERVER_OUTBOUND_ALLOW)."
+                )
+            )
         if err.field.endswith("uris") or err.field.endswith("uri") or err.field == "home_url":
             return str(
                 _(

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
+from antin.kernel.outbound import outbound_allow_problem
 from antin.kernel.redis_client import redis_url_problem
 
 __all__ = [
@@ -91,6 +92,13 @@ class ServerSettings:
         "client networks (CIDR) that see /metrics and the details of /readyz without a token; behind a reverse"
         " proxy the client address is right only with trusted_proxies set",
         ("127.0.0.1/32", "::1/128"),
+    )
+    outbound_allow: tuple[str, ...] = doc(
+        "networks (CIDR), addresses and host names the server may call although they are not public, for the URLs"
+        " clients and applications register (back-channel logout, webhooks' callback_url, jwks_uri); every other"
+        " loopback, private, link-local or reserved destination is refused. Outside production loopback"
+        " (localhost, 127.0.0.0/8, ::1) is allowed too, except for jwks_uri",
+        (),
     )
 
 
@@ -355,6 +363,9 @@ def _validate(s: Settings) -> dict[str, str]:
             ipaddress.ip_network(network, strict=False)
         except ValueError:
             problems[env_name("server", "metrics_networks")] = f"{network!r} is not an address or network (CIDR)"
+    for entry in s.server.outbound_allow:
+        if why := outbound_allow_problem(entry):
+            problems[env_name("server", "outbound_allow")] = why
     if not 0 < s.server.port < 65536:
         problems[env_name("server", "port")] = "must be between 1 and 65535"
     if s.redis.url and (why := redis_url_problem(s.redis.url)):

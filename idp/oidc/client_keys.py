@@ -8,11 +8,11 @@ outbound request an anonymous caller can trigger. It is therefore:
 - refreshed early only for an assertion whose ``kid`` the cached set lacks (the client rotated its key), and
   never more than once per ``COOLDOWN`` seconds per URI, whatever the ``kid`` and whether the fetch failed:
   an assertion with random ``kid`` values cannot make us fetch in a loop;
-- made straight to the host (no proxy from the environment), without following redirects, with a total time
-  limit (``TIMEOUT``, connecting and reading included) and a size limit (``MAX_BYTES``);
-- refused when the host resolves to any address that is not public (loopback, private, link-local, CGNAT,
-  multicast, reserved), unless the operator allows it; every resolved address is checked, and the connection is
-  made to a checked address, never by resolving the name a second time (no DNS rebinding).
+- made through the kernel's :mod:`antin.kernel.outbound` (no proxy, no redirects, no DNS rebinding, every
+  resolved address checked), with a total time limit (``TIMEOUT``) and a size limit (``MAX_BYTES``); a host that
+  resolves to a non-public address is refused unless ``[server] outbound_allow`` lists it or
+  ``client_jwks_allow_private_addresses`` is on. Unlike back-channel logout and webhooks, loopback is refused
+  outside production too: an anonymous caller can trigger this fetch.
 
 The cache is per process (each worker fetches for itself, at most once per ``COOLDOWN``); its size is bounded by
 the number of registered clients, since only registered ``jwks_uri`` values are ever fetched.
@@ -20,23 +20,18 @@ the number of registered clients, since only registered ``jwks_uri`` values are 
 
 from __future__ import annotations
 
-import contextlib
 import email.message
-import http.client
-import ipaddress
 import json
-import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlsplit
 
+from antin.kernel.outbound import OutboundError, OutboundPolicy, is_public_address, send
 from idp.oidc.errors import ClientKeysUnavailableError
 
-__all__ = ["ClientKeysUnavailableError", "RemoteJwks", "fetch_jwks"]
+__all__ = ["ClientKeysUnavailableError", "RemoteJwks", "fetch_jwks", "is_public_address"]
 
 TIMEOUT = 3.0
 MAX_BYTES = 64 * 1024
@@ -44,9 +39,7 @@ MIN_TTL = 60.0
 DEFAULT_TTL = 300.0
 MAX_TTL = 24 * 3600.0
 COOLDOWN = 30.0
-_CHUNK = 8192
-
-IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+ALLOW_HINT = "set ANTIN_OIDC_CLIENT_JWKS_ALLOW_PRIVATE_ADDRESSES=true or list it in ANTIN_SERVER_OUTBOUND_ALLOW"
 
 
 def _now() -> float:
@@ -54,73 +47,6 @@ def _now() -> float:
 
 
 # -- one fetch ------------------------------------------------------------------------------------------------
-
-
-def is_public_address(address: IpAddress) -> bool:
-    """True for an address on the public Internet; False for loopback, private, link-local, CGNAT, multicast…"""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_global and not address.is_multicast
-
-
-def _resolve(uri: str, host: str, port: int, *, allow_private: bool) -> list[IpAddress]:
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as err:
-        raise ClientKeysUnavailableError(uri, f"cannot resolve {host}: {err}") from err
-    addresses: list[IpAddress] = []
-    for *_rest, sockaddr in infos:
-        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
-        if address not in addresses:
-            addresses.append(address)
-    if not allow_private:
-        # every address is checked: a name that resolves to one public and one private address is refused
-        refused = [str(a) for a in addresses if not is_public_address(a)]
-        if refused:
-            raise ClientKeysUnavailableError(
-                uri,
-                f"{host} resolves to a non-public address ({', '.join(refused)});"
-                " set ANTIN_OIDC_CLIENT_JWKS_ALLOW_PRIVATE_ADDRESSES=true to allow it",
-            )
-    if not addresses:
-        raise ClientKeysUnavailableError(uri, f"{host} has no address")
-    return addresses
-
-
-def _connect(address: IpAddress, port: int, timeout: float | None) -> socket.socket:
-    """A TCP connection to this very address (``socket.create_connection`` would resolve again)."""
-    sock = socket.socket(socket.AF_INET6 if address.version == 6 else socket.AF_INET, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
-    try:
-        sock.connect((str(address), port))
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    """HTTP to an address already checked: the name is used for the Host header only."""
-
-    def __init__(self, host: str, port: int, address: IpAddress, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
-        self._address = address
-
-    def connect(self) -> None:
-        self.sock = _connect(self._address, self.port, self.timeout)
-
-
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """HTTPS to an address already checked; the certificate is still checked against the name."""
-
-    def __init__(self, host: str, port: int, address: IpAddress, timeout: float) -> None:
-        self._tls = ssl.create_default_context()
-        super().__init__(host, port, timeout=timeout, context=self._tls)
-        self._address = address
-
-    def connect(self) -> None:
-        raw = _connect(self._address, self.port, self.timeout)
-        self.sock = self._tls.wrap_socket(raw, server_hostname=self.host)
 
 
 def _max_age(headers: email.message.Message) -> float | None:
@@ -141,79 +67,28 @@ def _max_age(headers: email.message.Message) -> float | None:
     return max_age
 
 
-def _read_limited(uri: str, response: http.client.HTTPResponse, max_bytes: int, deadline: float) -> bytes:
-    length = response.getheader("Content-Length")
-    if length is not None and length.isdigit() and int(length) > max_bytes:
-        raise ClientKeysUnavailableError(uri, f"larger than {max_bytes} bytes (Content-Length {length})")
-    body = bytearray()
-    while True:
-        if _now() > deadline:
-            raise ClientKeysUnavailableError(uri, "too slow")
-        chunk = response.read1(_CHUNK)
-        if not chunk:
-            return bytes(body)
-        body += chunk
-        if len(body) > max_bytes:
-            raise ClientKeysUnavailableError(uri, f"larger than {max_bytes} bytes")
-
-
 def fetch_jwks(
-    uri: str, *, allow_private: bool, timeout: float = TIMEOUT, max_bytes: int = MAX_BYTES
+    uri: str,
+    *,
+    allow_private: bool,
+    policy: OutboundPolicy | None = None,
+    timeout: float = TIMEOUT,
+    max_bytes: int = MAX_BYTES,
 ) -> tuple[dict[str, Any], float | None]:
-    """GET one JWK Set with every limit of this module; return it and its Cache-Control max-age, if any."""
-    parts = urlsplit(uri)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ClientKeysUnavailableError(uri, "not an http(s) URL")
+    """GET one JWK Set through the kernel's outbound rules (``policy``: ``[server] outbound_allow``, loopback
+    excluded outside production too); ``allow_private`` lifts the address check. Returns it and its max-age."""
+    base = policy or OutboundPolicy()
+    policy = replace(base, allow_every_address=base.allow_every_address or allow_private, hint=ALLOW_HINT)
+    headers = {"Accept": "application/jwk-set+json, application/json", "User-Agent": "antin-idp"}
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as err:
-        raise ClientKeysUnavailableError(uri, "bad port") from err
-    addresses = _resolve(uri, parts.hostname, port, allow_private=allow_private)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    deadline = _now() + timeout
-    connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
-    last_error: Exception | None = None
-    for address in addresses:
-        connection = connection_class(parts.hostname, port, address, max(0.01, deadline - _now()))
-        # the hard deadline: a server that trickles bytes cannot hold the request past it
-        expired = threading.Event()
-        watchdog = threading.Timer(max(0.0, deadline - _now()), _abort, (connection, expired))
-        watchdog.daemon = True
-        watchdog.start()
-        try:
-            connection.request(
-                "GET",
-                path,
-                headers={"Accept": "application/jwk-set+json, application/json", "User-Agent": "antin-idp"},
-            )
-            response = connection.getresponse()
-            if 300 <= response.status < 400:
-                raise ClientKeysUnavailableError(uri, f"HTTP {response.status}: redirects are not followed")
-            if response.status != 200:
-                raise ClientKeysUnavailableError(uri, f"HTTP {response.status}")
-            body = _read_limited(uri, response, max_bytes, deadline)
-            if expired.is_set():  # the watchdog cut the body short: what was read is not the whole set
-                raise TimeoutError("deadline")
-            max_age = _max_age(response.msg)
-        except (OSError, http.client.HTTPException, ValueError) as err:
-            if expired.is_set() or _now() >= deadline:
-                raise ClientKeysUnavailableError(uri, f"no answer within {timeout:g} s") from err
-            last_error = err
-            continue
-        finally:
-            watchdog.cancel()
-            connection.close()
-        return _jwk_set(uri, body), max_age
-    raise ClientKeysUnavailableError(uri, f"cannot connect: {last_error}") from last_error
-
-
-def _abort(connection: http.client.HTTPConnection, expired: threading.Event) -> None:
-    """Wake a read blocked on the connection's socket (closing alone would not, on Linux)."""
-    expired.set()
-    sock = connection.sock
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+        response = send("GET", uri, policy=policy, headers=headers, timeout=timeout, max_bytes=max_bytes)
+    except OutboundError as err:
+        raise ClientKeysUnavailableError(uri, err.reason) from err
+    if 300 <= response.status < 400:
+        raise ClientKeysUnavailableError(uri, f"HTTP {response.status}: redirects are not followed")
+    if response.status != 200:
+        raise ClientKeysUnavailableError(uri, f"HTTP {response.status}")
+    return _jwk_set(uri, response.body), _max_age(response.headers)
 
 
 def _jwk_set(uri: str, body: bytes) -> dict[str, Any]:
@@ -244,8 +119,12 @@ Fetcher = Callable[[str], tuple[dict[str, Any], float | None]]
 class RemoteJwks:
     """Clients' JWK Sets by ``jwks_uri``, cached as the module docstring says."""
 
-    def __init__(self, *, allow_private_addresses: bool, fetch: Fetcher | None = None) -> None:
-        self._fetch: Fetcher = fetch or (lambda uri: fetch_jwks(uri, allow_private=allow_private_addresses))
+    def __init__(
+        self, *, allow_private_addresses: bool, policy: OutboundPolicy | None = None, fetch: Fetcher | None = None
+    ) -> None:
+        self._fetch: Fetcher = fetch or (
+            lambda uri: fetch_jwks(uri, allow_private=allow_private_addresses, policy=policy)
+        )
         self._entries: dict[str, _Entry] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()

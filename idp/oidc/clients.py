@@ -27,10 +27,11 @@ from sqlalchemy import select, update
 
 from antin.kernel.database import Database, utcnow
 from antin.kernel.instance import Instance
+from antin.kernel.outbound import OutboundPolicy, outbound_policy, registration_problem
 from idp.oidc.acr import ACR_VALUES
 from idp.oidc.client_changes import ClientChanges, NoChangeNotices, RedisChangeNotices
 from idp.oidc.client_secrets import ClientSecretDigests, SecretCheck
-from idp.oidc.errors import ClientChangedError, ClientError
+from idp.oidc.errors import ClientAddressRefusedError, ClientChangedError, ClientError
 from idp.oidc.models import Client
 from idp.oidc.random_secrets import new_secret
 
@@ -304,18 +305,34 @@ class ClientRegistry:
         cache_seconds: float = 0.0,
         changes: ClientChanges | None = None,
         clock: Callable[[], datetime] = utcnow,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
         self._db = database
         self._clock = clock
         self._production = production
+        # where the server will itself send requests (back-channel logout, jwks_uri): refused at registration too
+        self._outbound = outbound or outbound_policy((), production=production)
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, ClientRecord]] = {}
         self._digests = ClientSecretDigests(secret_key)
         self._changes: ClientChanges = changes or NoChangeNotices()
 
+    def _check_called_uris(self, spec: ClientSpec, *, before: ClientRecord | None = None) -> None:
+        """Refuse a new back-channel logout URI or jwks_uri whose host resolves where the server may not call.
+
+        One kept unchanged is not checked again: editing a client's name must not fail on its DNS of the day.
+        """
+        for field_name, uri, kept in (
+            ("backchannel_logout_uri", spec.backchannel_logout_uri, before and before.backchannel_logout_uri),
+            ("jwks_uri", spec.jwks_uri, before and before.jwks_uri),
+        ):
+            if uri and uri != kept and (why := registration_problem(uri, self._outbound)):
+                raise ClientAddressRefusedError(field_name, f"{uri!r}: the server does not call this address: {why}")
+
     def add(self, spec: ClientSpec) -> tuple[ClientRecord, str | None]:
         """Register a client; return it and its secret (shown once), or None for other methods."""
         spec = validate_spec(spec, production=self._production)
+        self._check_called_uris(spec)
         method = spec.auth_method or ("none" if spec.public else "client_secret_basic")
         secret = new_secret() if method in SECRET_METHODS else None
         client_id = spec.client_id or new_client_id()
@@ -447,6 +464,7 @@ class ClientRegistry:
         secret gets a new one, returned once; one that stops keeps none.
         """
         spec = validate_spec(spec, production=self._production)
+        self._check_called_uris(spec, before=expected)
         method = spec.auth_method or ("none" if spec.public else "client_secret_basic")
         secret: str | None = None
         with self._db.session() as s:
@@ -534,6 +552,7 @@ def client_registry(instance: Instance, *, cache_seconds: float = 0.0) -> Client
         instance.database,
         secret_key=instance.secret_key,
         production=instance.settings.production,
+        outbound=outbound_policy(instance.settings.server.outbound_allow, production=instance.settings.production),
         cache_seconds=cache_seconds,
         changes=RedisChangeNotices(url) if url else NoChangeNotices(),
         clock=instance.clock,

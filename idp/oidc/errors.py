@@ -14,6 +14,7 @@ from typing import Any
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 
 __all__ = [
+    "ClientAddressRefusedError",
     "ClientChangedError",
     "ClientError",
     "ClientKeysUnavailableError",
@@ -48,6 +49,11 @@ class ClientError(OidcError, ValueError):
         self.field = field
         self.reason = reason
         super().__init__(f"{field}: {reason}")
+
+
+class ClientAddressRefusedError(ClientError):
+    """A URI the server itself would call (back-channel logout, jwks_uri) whose host resolves to an address it
+    does not call (loopback, private, link-local…; ``[server] outbound_allow`` may allow it)."""
 
 
 class ClientChangedError(OidcError):

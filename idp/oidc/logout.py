@@ -9,6 +9,8 @@ UPDATE, so two workers never send the same attempt.
 Deliveries are POSTed in parallel by a small pool (``DELIVERY_WORKERS`` threads): one application that answers
 slowly or not at all holds one thread until the timeout, not the logout of every other application. A row is
 claimed only when a thread is free to send it at once, so its claim (``CLAIM_LEASE``) never runs out in a queue.
+Each POST goes through :mod:`antin.kernel.outbound`: a URI that resolves to a non-public address the operator did
+not allow is refused (recorded as the attempt's error) and nothing is sent.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 from typing import NamedTuple
+from urllib.parse import urlencode
 
-import requests
 from sqlalchemy import select, update
 
 from antin.kernel.database import Database, utcnow
+from antin.kernel.outbound import OutboundError, OutboundPolicy, send
 from idp.oidc.clients import ClientRecord
 from idp.oidc.keys import SigningKeys
 from idp.oidc.models import BackchannelDelivery
@@ -62,8 +65,10 @@ class BackchannelLogout:
         timeout: float = 5.0,
         workers: int = DELIVERY_WORKERS,
         clock: Callable[[], datetime] = utcnow,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
         self._db = database
+        self._outbound = outbound or OutboundPolicy()
         self._clock = clock
         self._keys = keys
         self._issuer = issuer
@@ -192,8 +197,8 @@ class BackchannelLogout:
             status = self.post(claim.uri, claim.token)
             if status not in (200, 204):
                 error = f"HTTP {status}"
-        except requests.RequestException as err:
-            error = type(err).__name__
+        except OutboundError as err:  # refused (the URI resolves inward), or no answer in time
+            error = err.reason[:300]
         attempts = claim.attempts + 1  # the claim is ours: nobody else changes the row meanwhile
         outcome: dict[str, object] = {"attempts": attempts}
         if error is None:
@@ -235,14 +240,15 @@ class BackchannelLogout:
             return self._pool
 
     def _post(self, uri: str, token: str) -> int:
-        response = requests.post(
+        response = send(
+            "POST",
             uri,
-            data={"logout_token": token},
+            policy=self._outbound,
+            body=urlencode({"logout_token": token}).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Cache-Control": "no-store"},
             timeout=self._timeout,
-            allow_redirects=False,
-            headers={"Cache-Control": "no-store"},
         )
-        return response.status_code
+        return response.status
 
     # -- the background drainer ---------------------------------------------------------------------------
 

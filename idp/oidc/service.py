@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from antin.kernel.instance import Instance
+from antin.kernel.outbound import outbound_policy
 from directory.instance import directory_service
 from directory.protocol import UserDirectory
 from idp.oidc.acr import ACR_PASSWORD
@@ -73,8 +74,15 @@ class OidcProvider:
         self.jti = JtiStore(db, clock=clock)
         self.dpop_nonces = dpop_nonces(instance)
         self.pushed = PushedRequests(db, ttl_seconds=o.par_ttl, clock=clock)
-        self.backchannel = BackchannelLogout(db, self.keys, issuer=self.issuer, clock=clock)
-        self.client_jwks = RemoteJwks(allow_private_addresses=o.client_jwks_allow_private_addresses)
+        outbound = instance.settings.server.outbound_allow
+        production = instance.settings.production
+        self.backchannel = BackchannelLogout(
+            db, self.keys, issuer=self.issuer, clock=clock, outbound=outbound_policy(outbound, production=production)
+        )
+        self.client_jwks = RemoteJwks(
+            allow_private_addresses=o.client_jwks_allow_private_addresses,
+            policy=outbound_policy(outbound, production=production, development_loopback=False),
+        )
         self.audit = Auditor(instance)
         self._directory = directory
 

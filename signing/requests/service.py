@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from antin.kernel.instance import Instance
+from antin.kernel.outbound import registration_problem
 from directory.errors import InvalidInputError, NotFoundError
 from directory.instance import directory_service
 from directory.models import Person
@@ -57,6 +58,8 @@ class RequestService:
         local_http = parts.scheme == "http" and not self.instance.settings.production
         if not (parts.scheme == "https" or local_http) or not parts.hostname or len(url) > 2000:
             raise InvalidRequestError("callback_url", "must be an https URL")
+        if why := registration_problem(url, self.webhooks.outbound):
+            raise InvalidRequestError("callback_url", f"the platform does not call this address: {why}")
         if self.webhooks.secrets.get(client_id) is None:
             raise UnprocessableRequestError(
                 "callback_url",

@@ -5,7 +5,9 @@ it). ``Antin-Signature: t=<unix time>,v1=<hex>`` is HMAC-SHA256 under the client
 ``<t>.<body>``; ``t`` is the time of this attempt, so a receiver that rejects an old ``t`` (five minutes, say)
 cannot be fed a recorded delivery again. A delivery that does not get a 2xx is tried again after
 :data:`BACKOFF` (then given up and kept, with its last error); a background thread drains the queue, like the
-provider's back-channel logout, and a lease on each row keeps two processes from sending it at once.
+provider's back-channel logout, and a lease on each row keeps two processes from sending it at once. Each POST
+goes through :mod:`antin.kernel.outbound`: a URL that resolves to a non-public address the operator did not allow
+(``[server] outbound_allow``) is not called, and the attempt records why.
 """
 
 from __future__ import annotations
@@ -17,15 +19,23 @@ import secrets
 import threading
 from datetime import datetime, timedelta
 
-import requests
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from antin.kernel.instance import Instance
+from antin.kernel.outbound import OutboundError, OutboundPolicy, outbound_policy, send
 from signing.models import aware
 from signing.requests.models import WebhookDelivery, WebhookSecret
 
-__all__ = ["BACKOFF", "EVENTS", "WebhookQueue", "WebhookSecrets", "signature_header", "webhook_queue"]
+__all__ = [
+    "BACKOFF",
+    "EVENTS",
+    "WebhookQueue",
+    "WebhookSecrets",
+    "callback_policy",
+    "signature_header",
+    "webhook_queue",
+]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +57,11 @@ BACKOFF = (
 LEASE = timedelta(seconds=60)  # a row being sent is not taken by another drainer for this long
 TIMEOUT = 10.0
 IDLE_SECONDS = 60.0  # with nothing due, a worker's drainer looks at the queue once a minute
+
+
+def callback_policy(instance: Instance) -> OutboundPolicy:
+    """Where callbacks may go: public addresses, ``[server] outbound_allow``, and loopback outside production."""
+    return outbound_policy(instance.settings.server.outbound_allow, production=instance.settings.production)
 
 
 def signature_header(secret: str, timestamp: int, body: bytes) -> str:
@@ -83,6 +98,7 @@ class WebhookQueue:
         self.instance = instance
         self.secrets = WebhookSecrets(instance)
         self.background = True  # tests turn it off and drain by hand
+        self.outbound = callback_policy(instance)
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
 
@@ -142,11 +158,11 @@ class WebhookQueue:
                 "User-Agent": "antin-webhooks",
             }
             try:
-                response = requests.post(url, data=data, headers=headers, timeout=TIMEOUT, allow_redirects=False)
-                if not 200 <= response.status_code < 300:
-                    error = f"HTTP {response.status_code}"
-            except requests.RequestException as err:
-                error = type(err).__name__
+                response = send("POST", url, policy=self.outbound, body=data, headers=headers, timeout=TIMEOUT)
+                if not 200 <= response.status < 300:
+                    error = f"HTTP {response.status}"
+            except OutboundError as err:  # refused (the URL resolves inward), or no answer in time
+                error = err.reason
         attempts += 1
         with self.instance.database.session() as s:
             row = s.get(WebhookDelivery, delivery_id)

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 import pytest
 from sqlalchemy import select
 
+from antin.kernel.outbound import OutboundPolicy
 from idp.oidc.clients import ClientRecord, ClientSpec
 from idp.oidc.logout import BackchannelLogout
 from idp.oidc.models import BackchannelDelivery
@@ -21,6 +22,7 @@ from tests.idp.oidc_harness import LiveProvider
 # the hanging application answers only when the test lets it (or after this long, should the test break); the
 # drainer waits longer than that for it: a drainer that posts one at a time delivers nothing else meanwhile
 HANG_SECONDS = 60.0
+LOOPBACK = OutboundPolicy.from_entries(["127.0.0.1"])  # the applications of this test listen there
 
 
 class Applications:
@@ -87,7 +89,12 @@ def test_a_hanging_application_does_not_hold_back_the_others(op: LiveProvider, a
     # the hanging one is queued first: a drainer that posts one at a time would wait on it before the rest
     clients = register(op, [apps.base + "hang", *(apps.base + str(i) for i in range(19))])
     backchannel = BackchannelLogout(
-        op.instance.database, op.provider.keys, issuer=op.issuer, timeout=HANG_SECONDS + 5, clock=op.instance.clock
+        op.instance.database,
+        op.provider.keys,
+        issuer=op.issuer,
+        timeout=HANG_SECONDS + 5,
+        clock=op.instance.clock,
+        outbound=LOOPBACK,
     )
     try:
         assert backchannel.enqueue(clients, sid="sid-of-the-session", subject="subject-1") == 20
@@ -115,7 +122,9 @@ def test_two_drainers_never_send_a_logout_token_twice(op: LiveProvider, apps: Ap
     clients = register(op, [apps.base + str(i) for i in range(30)])
     first = op.provider.backchannel
     # a second process's drainer: its own pool and threads over the same queue
-    second = BackchannelLogout(op.instance.database, op.provider.keys, issuer=op.issuer, clock=op.instance.clock)
+    second = BackchannelLogout(
+        op.instance.database, op.provider.keys, issuer=op.issuer, clock=op.instance.clock, outbound=LOOPBACK
+    )
     try:
         for n in range(2):  # two logouts of 30 applications each: 60 deliveries
             first.enqueue(clients, sid=f"sid-{n}", subject="subject-1")
