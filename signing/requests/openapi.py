@@ -107,12 +107,16 @@ OPENAPI: dict[str, Any] = {
                                     "number": {"type": "string", "description": "Số, ký hiệu."},
                                     "signers": {
                                         "type": "string",
-                                        "description": 'JSON list of logins in signing order, e.g. ["an","binh"].',
+                                        "description": "JSON list in signing order: logins or a unit's leaders'"
+                                        ' group (lanh-dao-<unit code>), e.g. ["an","lanh-dao-bnh"]; an entry may be'
+                                        ' an object {"login" or "group", "deadline"} with its own ISO 8601 deadline'
+                                        " (default: the request's).",
                                     },
                                     "reviewers": {
                                         "type": "string",
-                                        "description": "JSON list of logins who review (approve or reject with a "
-                                        "comment) in order, before the signers.",
+                                        "description": "JSON list of those who review (approve or reject with a "
+                                        "comment) in order, before the signers: as signers, logins, leaders' groups"
+                                        " or objects with their own deadline.",
                                     },
                                     "seal_unit": {
                                         "type": "string",
