@@ -29,13 +29,19 @@ OFFICIALS = (
 VIETNAM = timedelta(hours=7)
 
 
-@pytest.fixture(scope="module")
-def browsers(platform: Platform) -> dict[str, Browser]:
-    for uid, name, path, groups in OFFICIALS:
+def add_officials(
+    platform: Platform, officials: tuple[tuple[str, str, tuple[UnitRef, ...], tuple[str, ...]], ...]
+) -> None:
+    for uid, name, path, groups in officials:
         if platform.directory.find_by_login(uid) is None:
             platform.directory.add(
                 uid, PASSWORD, full_name=name, position="Lãnh đạo", unit=path[0], unit_path=path, groups=groups
             )
+
+
+@pytest.fixture(scope="module")
+def browsers(platform: Platform) -> dict[str, Browser]:
+    add_officials(platform, OFFICIALS)
     return {uid: signed_in(platform, uid) for uid, *_ in OFFICIALS}
 
 
