@@ -103,6 +103,7 @@ def test_demo_starts_seeds_serves_and_stops_cleanly(demo_env: dict[str, str]) ->
         assert sorted(documents.stdout.split()) == [
             "hungnv:sign:active",
             "hungnv:sign:active",
+            "lanh-dao-bnh:sign:active",  # and one waits for the leaders of Bắc Ninh (thanhnc or hoalt)
             "van-thu-tw:issue:waiting",
             "van-thu-tw:seal:waiting",
         ], documents.stderr
