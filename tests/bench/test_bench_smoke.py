@@ -64,6 +64,7 @@ def test_every_bench_is_smoke_tested() -> None:
         "admin_search_bench",
         "directory_bench",
         "documents_bench",
+        "leaders_bench",
         "mfa_bench",
         "oidc_bench",
         "oidc_endpoints_bench",
@@ -120,6 +121,12 @@ def test_signing_bench(tmp_path: Path) -> None:
         assert {"antin", "pyhanko-lib"} <= found[f"sign {level} 1MB"]
     assert "pyhanko-cli" in found["sign B-LTA 1MB"]
     assert found["sign batch of 20 B-T 1MB"] == {"antin", "pyhanko-lib"}
+
+
+@pytest.mark.xdist_group("bench-leaders")
+def test_leaders_bench(tmp_path: Path) -> None:
+    found = sides(run_quick("leaders_bench", tmp_path))
+    assert {"awaiting: a leader (group steps), 200 of 400 documents"} <= set(found), found
 
 
 @pytest.mark.xdist_group("bench-documents")
