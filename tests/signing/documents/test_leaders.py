@@ -20,6 +20,7 @@ from directory.models import UnitKind, UnitRef
 from signing.documents.errors import DocumentNotFoundError, StepNotActiveError, UploadRefusedError
 from signing.documents.groups import Planned, leaders_named
 from signing.documents.reminders import send_reminders
+from signing.documents.resend import resend
 from signing.documents.service import document_service
 from signing.samples import sample_pdf
 from tests.signing.conftest import BOARD, OFFICE, PROVINCE
@@ -92,6 +93,31 @@ def test_the_leaders_step_waits_for_and_reminds_the_leaders_of_the_unit(
         documents.review(bi, view.id, True, "")  # taken by another leader
     assert [d.id for d in documents.inbox(bi, "awaiting").items] == [view.id]  # now the signature waits
     assert documents.view(bi, view.id).my_step is not None
+
+
+def test_a_rejected_leaders_step_is_sent_again_with_its_own_deadline(leaders: tuple[Instance, GroupDirectory]) -> None:
+    """A leader rejects; the drafter re-sends with a note and no new deadline: each step of the new round keeps its
+    own deadline (the review's, the document's), and the leaders' review waits again in each leader's inbox."""
+    instance, directory = leaders
+    drafter, bi, pho = (directory.people[uid] for uid in ("tam", "bi", "pho"))
+    documents = document_service(instance)
+    now = instance.clock.now()
+    group = leaders_named(instance, "lanh-dao-ht")
+    view = documents.upload(
+        drafter,
+        io.BytesIO(sample_pdf(pages=1, size=20_000, title="To trinh 4")),
+        file_name="tt.pdf",
+        reviewers=[Planned(group, now + timedelta(days=1))],
+        signers=[drafter],
+        deadline=now + timedelta(days=3),
+    )
+    documents.review(bi, view.id, False, "Bổ sung số liệu.")
+    resent = resend(documents, drafter, view.id, note="Đã bổ sung.")
+    steps = [st for st in documents.view(drafter, view.id).steps if st.round == resent.round]
+    assert [(st.assignee_group, st.assignee_unit) for st in steps] == [("lanh-dao-ht", PROVINCE.code), (None, None)]
+    assert [st.deadline for st in steps] == [st.deadline for st in view.steps]  # each its own, not the first's
+    for leader in (bi, pho):
+        assert [d.id for d in documents.inbox(leader, "awaiting").items] == [view.id]
 
 
 def test_an_unknown_leaders_group_is_refused(leaders: tuple[Instance, GroupDirectory]) -> None:
