@@ -209,10 +209,19 @@ class RequestService:
             s.expunge_all()
         return row, document, steps, current
 
+    def _acted_by(self, step: DocumentStep) -> str | None:
+        """The login of who acted on the step: its official, or the member of its group who did."""
+        if not step.acted_by:
+            return None
+        if not step.assignee_group:
+            return step.assignee_login
+        person = directory_service(self.instance).find_by_uuid(step.acted_by)
+        return person.uid if person is not None else None
+
     def status(self, client_id: str | None, request_id: str) -> dict[str, Any]:
         """The request as its client sees it (``client_id`` None: whoever's, for the webhooks)."""
         row, document, steps, current = self._load(client_id, request_id)
-        shown = [_step(st) for st in steps]
+        shown = [_step(st) | {"acted_by": self._acted_by(st)} for st in steps]
         active = next((s for s in shown if s["status"] in (StepStatus.ACTIVE, StepStatus.SIGNING)), None)
         return {
             "id": document.id,

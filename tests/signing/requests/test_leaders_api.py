@@ -77,6 +77,7 @@ def test_the_leaders_sign_as_one_step_with_its_own_deadline(
     sign_in_browser(platform, "lda-pho", request_id)
     status = api.get(f"{URL}/{request_id}", headers=bearer(platform)).get_json()
     assert [s["status"] for s in status["steps"]] == ["done", "done", "active"]
+    assert [s["acted_by"] for s in status["steps"]] == ["son", "lda-pho", None]  # who of the group signed
     assert status["current_step"]["signer"] == "thu"
     step = documents.view(person(platform, "lda-bithu"), request_id).steps[1]
     assert step.acted_by == person(platform, "lda-pho").entry_uuid  # who of the group signed
