@@ -89,6 +89,14 @@ def test_the_leaders_step_with_its_own_deadline(chromium: Any, platform: Platfor
     deputy.locator("#reviewed-notice").wait_for()
     assert "do Trịnh Thị Phúc thực hiện" in deputy.locator("#steps li").nth(0).inner_text()
     deputy.screenshot(path=str(shots / "portal-leaders-reviewed.png"), full_page=True)
+    deputy.locator("#lang-en").click()  # English second
+    deputy.locator("#doc-title").wait_for()
+    assert "Review — leaders of Tỉnh ủy Hà Tĩnh (by Trịnh Thị Phúc): Approved" in deputy.locator("#steps").inner_text()
+    deputy.goto(platform.base_url + "/documents/new")
+    deputy.fill("#signers", "lanh-dao-ht")
+    assert deputy.locator("#step-deadline-rows li").inner_text().startswith("Signature — lanh-dao-ht")
+    deputy.screenshot(path=str(shots / "portal-leaders-upload-en.png"), full_page=True)
+    deputy.locator("#lang-vi").click()
 
     chief = signed_in_page(chromium, platform, "ldb-bithu")
     chief.goto(platform.base_url + "/documents")
