@@ -70,9 +70,12 @@ def named(step: Assignee | Planned) -> str:
     return who.group if isinstance(who, GroupAssignee) else who.uid
 
 
-def planned_deadlines(*lists: Sequence[Assignee | Planned]) -> dict[str, str]:
-    """The deadlines given step by step, by who (for the audit trail)."""
-    return {named(p): p.deadline.isoformat() for steps in lists for p in map(planned, steps) if p.deadline}
+def planned_deadlines(reviewers: Sequence[Assignee | Planned], signers: Sequence[Assignee | Planned]) -> dict[str, str]:
+    """The deadlines given step by step, by kind and who (``sign:lanh-dao-bnh``), for the audit trail."""
+    kinds = (("review", reviewers), ("sign", signers))
+    return {
+        f"{kind}:{named(p)}": p.deadline.isoformat() for kind, steps in kinds for p in map(planned, steps) if p.deadline
+    }
 
 
 def assigned_to(who: Assignee) -> dict[str, Any]:

@@ -74,6 +74,10 @@ def test_the_leaders_step_waits_for_and_reminds_the_leaders_of_the_unit(
     assert (review.assignee_group, review.assignee_unit, review.assignee) == ("lanh-dao-ht", PROVINCE.code, None)
     assert review.deadline is not None and signature.deadline is not None
     assert signature.deadline - review.deadline == timedelta(days=5) - timedelta(hours=2)
+    (uploaded,) = documents.history(view)
+    assert uploaded.details["signer"] == "lanh-dao-ht" and list(uploaded.details["step_deadlines"]) == [
+        "review:lanh-dao-ht"  # the audit trail keeps the deadline given to that step
+    ]
 
     awaiting = {uid: [d.id for d in documents.inbox(p, "awaiting").items] for uid, p in (("bi", bi), ("pho", pho))}
     assert awaiting == {"bi": [view.id], "pho": [view.id]}
