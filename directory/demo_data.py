@@ -56,8 +56,8 @@ DEMO_OFFICIALS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
     ("quanglh", "Lê Hồng Quang", "UBKTTW", "Vụ trưởng", ("ky-so-tw",)),
     ("trangvt", "Vũ Thu Trang", "UBKTTW", "Chuyên viên", ()),
     ("longhd", "Hoàng Đức Long", "VPTW", "Chuyên viên", ("quan-tri-tw",)),
-    ("thanhnc", "Nguyễn Công Thành", "BNH", "Bí thư Tỉnh ủy", ("ky-so-bnh",)),
-    ("hoalt", "Lê Thị Hoa", "BNH", "Phó Bí thư Thường trực", ("ky-so-bnh",)),
+    ("thanhnc", "Nguyễn Công Thành", "BNH", "Bí thư Tỉnh ủy", ("ky-so-bnh", "lanh-dao-bnh")),
+    ("hoalt", "Lê Thị Hoa", "BNH", "Phó Bí thư Thường trực", ("ky-so-bnh", "lanh-dao-bnh")),
     ("minhnq", "Ngô Quang Minh", "BNH-VP", "Chánh Văn phòng Tỉnh ủy", ("ky-so-bnh",)),
     ("ngantk", "Trần Kim Ngân", "BNH-VP", "Văn thư", ("van-thu-bnh",)),
     ("tuanbv", "Bùi Văn Tuấn", "BNH-VP", "Chuyên viên", ("quan-tri-bnh",)),
@@ -111,12 +111,13 @@ DEMO_ROLES: tuple[tuple[str, str, str | None, tuple[str, ...]], ...] = (
     ("van-thu-tw", "Văn thư (Trung ương)", "TW", ()),
     ("van-thu-bnh", "Văn thư Tỉnh ủy Bắc Ninh", "BNH", ()),
     ("van-thu-hni", "Văn thư Thành ủy Hà Nội", "HNI", ()),
+    ("lanh-dao-bnh", "Lãnh đạo Tỉnh ủy Bắc Ninh", "BNH", ()),
     ("quan-tri", "Quản trị (mọi cấp)", None, ("quan-tri-tw", "quan-tri-bnh", "quan-tri-hni")),
     ("ky-so", "Ký số (mọi cấp)", None, ("ky-so-tw", "ky-so-bnh", "ky-so-hni")),
     ("van-thu", "Văn thư (mọi cấp)", None, ("van-thu-tw", "van-thu-bnh", "van-thu-hni")),
 )
 
-_ROLE_LABELS = {"quan-tri": "quản trị", "ky-so": "ký số", "van-thu": "văn thư"}
+_ROLE_LABELS = {"quan-tri": "quản trị", "ky-so": "ký số", "van-thu": "văn thư", "lanh-dao": "lãnh đạo"}
 
 
 def seed_demo(directory: LdapDirectory) -> list[tuple[str, str, str]]:

@@ -6,17 +6,20 @@ The inbox and the home page ask for these through two template globals, so that 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 
 from flask_babel import gettext as _
 
 from portal.officials import current_official, instance
 from portal.views import bp
+from signing.documents.groups import Assignee, GroupAssignee, Planned
 from signing.documents.models import Document, DocumentReminder
 from signing.documents.reminders import Due, due_of, reminders_for
 
-__all__ = ["DeadlineError", "deadline_messages", "form_deadline"]
+__all__ = ["DeadlineError", "deadline_messages", "form_deadline", "planned_steps", "step_deadline_fields"]
+
+STEP_DEADLINE = "deadline-"  # a step's own deadline: deadline-review-<login or group>, deadline-sign-<…>
 
 VIETNAM = timezone(timedelta(hours=7))
 FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")  # what a datetime-local input sends
@@ -44,6 +47,21 @@ def form_deadline(value: str, now: datetime) -> datetime | None:
     if parsed <= now:
         raise DeadlineError("deadline-past")
     return parsed.astimezone(UTC)
+
+
+def planned_steps(form: Mapping[str, str], kind: str, named: Sequence[Assignee], now: datetime) -> list[Planned]:
+    """The reviews (``kind`` review) or signatures (sign) named on the upload form, each with the deadline typed in
+    its own field (``deadline-sign-hungnv``; empty: the document's)."""
+    planned = []
+    for who in named:
+        name = who.group if isinstance(who, GroupAssignee) else who.uid
+        planned.append(Planned(who, form_deadline(form.get(f"{STEP_DEADLINE}{kind}-{name.lower()}", ""), now)))
+    return planned
+
+
+def step_deadline_fields(form: Mapping[str, str]) -> dict[str, str]:
+    """The per-step deadlines as typed, to fill the form again when it is refused."""
+    return {k: v for k, v in form.items() if k.startswith((STEP_DEADLINE + "review-", STEP_DEADLINE + "sign-"))}
 
 
 def deadline_messages() -> dict[str, str]:

@@ -16,8 +16,14 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from directory.models import Person
-from portal.deadline_views import DeadlineError, deadline_messages, form_deadline
-from portal.officials import MAX_NAMED, NamedOfficialError, client_ip, instance, officials_named, recipients_named
+from portal.deadline_views import (
+    DeadlineError,
+    deadline_messages,
+    form_deadline,
+    planned_steps,
+    step_deadline_fields,
+)
+from portal.officials import MAX_NAMED, NamedOfficialError, client_ip, instance, recipients_named, steps_named
 from portal.views import VIETNAM_TIME, bp, not_found, official_required, page
 from signing.documents.errors import (
     DocumentNotFoundError,
@@ -121,6 +127,10 @@ def upload(official: Person) -> Response:
     def refused(reason: str, status: int = 422, login: str = "") -> Response:
         messages = upload_messages() | {
             "unknown-official": _("No active official has the login %(login)s.", login=login),
+            "unknown-group": _(
+                "The directory has no leaders' group %(name)s (lanh-dao- and a unit's code, e.g. lanh-dao-bnh).",
+                name=login,
+            ),
             "named-twice": _("%(login)s is named twice in the same list.", login=login),
             "too-many": _("At most %(n)s officials in a list.", n=MAX_NAMED),
             "unknown-unit": _("No unit has the code %(code)s.", code=login),
@@ -141,6 +151,7 @@ def upload(official: Person) -> Response:
             reviewers=request.form.get("reviewers", ""),
             signers=request.form.get("signers", ""),
             deadline=request.form.get("deadline", ""),
+            step_deadlines=step_deadline_fields(request.form),
             records_office=request.form.get("records_office") == "1",
             recipient_units=request.form.get("recipient_units", ""),
             recipient_officials=request.form.get("recipient_officials", ""),
@@ -153,8 +164,8 @@ def upload(official: Person) -> Response:
     if upload is None or not upload.filename:
         return refused("empty", 400)
     try:
-        reviewers = officials_named(request.form.get("reviewers", ""))
-        signers = officials_named(request.form.get("signers", ""))
+        reviewers = steps_named(request.form.get("reviewers", ""))
+        signers = steps_named(request.form.get("signers", ""))
         recipients = (
             recipients_named(request.form.get("recipient_units", ""), request.form.get("recipient_officials", ""))
             if request.form.get("records_office") == "1"
@@ -163,7 +174,10 @@ def upload(official: Person) -> Response:
     except NamedOfficialError as err:
         return refused(err.reason, 422, login=err.login)
     try:
-        deadline = form_deadline(request.form.get("deadline", ""), instance().clock.now())
+        now = instance().clock.now()
+        deadline = form_deadline(request.form.get("deadline", ""), now)
+        planned_reviews = planned_steps(request.form, "review", reviewers, now)
+        planned_signatures = planned_steps(request.form, "sign", signers, now)
     except DeadlineError as err:
         return refused(err.reason, 422)
     try:
@@ -173,8 +187,8 @@ def upload(official: Person) -> Response:
             file_name=upload.filename,
             title=request.form.get("title", ""),
             number=request.form.get("number", ""),
-            signers=signers,
-            reviewers=reviewers,
+            signers=planned_signatures,
+            reviewers=planned_reviews,
             deadline=deadline,
             recipients=recipients,
             ip=client_ip(),

@@ -10,6 +10,8 @@ from directory.errors import InvalidInputError, NotFoundError
 from directory.instance import directory_service
 from directory.models import Person
 from idp.oidc.first_party import PORTAL, FirstPartySignIn
+from signing.documents.errors import UploadRefusedError
+from signing.documents.groups import Assignee, is_leaders_name, leaders_named
 from signing.documents.models import RecipientKind
 from signing.documents.records_office import MAX_RECIPIENTS, Recipient
 
@@ -22,6 +24,7 @@ __all__ = [
     "officials_named",
     "recipients_named",
     "sign_in",
+    "steps_named",
 ]
 
 MAX_NAMED = 20  # reviewers, or signers, named on one upload
@@ -73,6 +76,27 @@ def officials_named(text: str) -> list[Person]:
             raise NamedOfficialError("named-twice", login)
         people.append(person)
     return people
+
+
+def steps_named(text: str) -> list[Assignee]:
+    """The reviewers or signers a form names, in order: active officials by login, or a unit's leaders by their
+    group's name (``lanh-dao-bnh``): ``unknown-group`` when the directory has no such group."""
+    names = [name[:128] for name in text.replace(",", " ").split()]
+    if len(names) > MAX_NAMED:
+        raise NamedOfficialError("too-many")
+    steps: list[Assignee] = []
+    for name in names:
+        if is_leaders_name(instance(), name):
+            try:
+                step: Assignee = leaders_named(instance(), name)
+            except UploadRefusedError:
+                raise NamedOfficialError("unknown-group", name) from None
+        else:
+            (step,) = officials_named(name)
+        if step in steps:  # the same group, or the same person (their frozen record) under another spelling
+            raise NamedOfficialError("named-twice", name)
+        steps.append(step)
+    return steps
 
 
 def recipients_named(unit_codes: str, logins: str) -> list[Recipient]:

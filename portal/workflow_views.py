@@ -11,6 +11,7 @@ from flask import redirect, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from directory.instance import directory_service
 from directory.models import Person
 from portal.document_views import placement_context, view_of
 from portal.officials import client_ip, instance
@@ -63,3 +64,12 @@ def issue(official: Person, document_id: str) -> Response:
     """The records office sends the sealed document to its recipients (the ``issue`` step); out of turn is 409."""
     document_service(instance()).issue(official, document_id, ip=client_ip())
     return redirect(url_for("portal.document", document_id=document_id, issued=1), 303)
+
+
+@bp.app_template_global("acted_by_name")
+def acted_by_name(sub: str | None) -> str:
+    """Who acted on a group step (any of a unit's leaders, its records office): their name as the directory has it."""
+    if not sub:
+        return ""
+    person = directory_service(instance()).find_by_uuid(sub)
+    return person.full_name if person is not None else ""

@@ -68,6 +68,11 @@ class SigningSettings:
         "only members of a group named <prefix>… (the records office) may apply a unit's seal; empty: any member",
         "van-thu",
     )
+    leaders_group_prefix: str = doc(
+        "a unit's leaders are the directory group <prefix>-<unit code in lower case> (lanh-dao-bnh for BNH): a drafter"
+        " may name it as a reviewer or signer, and any of its members working in that unit acts",
+        "lanh-dao",
+    )
     auto_issue: bool = doc("issue a certificate from the platform's CA when a signer has none (embedded default)", True)
     image_dir: Path | None = doc(
         "folder of appearance images: <uid>.png, seal-<unit code>.png; default: <data_dir>/signing/images",

@@ -108,8 +108,10 @@ class DocumentStep(Base):
     assignee: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
     assignee_login: Mapped[str] = mapped_column(String(64), default="")
     assignee_name: Mapped[str] = mapped_column(String(200), default="")
-    # …or any member of a directory group (a unit's records office, its leaders): whoever acts is kept in acted_by
+    # …or any member of a directory group (a unit's records office, its leaders, see groups.py): who acts is in acted_by
     assignee_group: Mapped[str | None] = mapped_column(String(128), index=True, default=None)
+    # the group's unit: only members working in it (their unit path contains it) act; the records office's issuing unit
+    assignee_unit: Mapped[str | None] = mapped_column(String(64), default=None)
     status: Mapped[str] = mapped_column(String(16), default=StepStatus.WAITING.value, index=True)
     # where the visible signature goes (PDF points, 1-based page); none: the default place
     page: Mapped[int | None] = mapped_column(Integer, default=None)

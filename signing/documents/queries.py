@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from antin.kernel.audit.models import AuditEntry
 from antin.kernel.instance import Instance
 from directory.models import Person
+from signing.documents.groups import group_steps
 from signing.documents.models import (
     Document,
     DocumentIssue,
@@ -33,14 +34,6 @@ BOXES = ("awaiting", "sent", "received", "done")
 
 def person_unit(person: Person) -> str:
     return person.unit.code if person.unit else ""
-
-
-def records_office_steps(official: Person) -> ColumnElement[bool]:
-    """The records-office steps the official may act on (:func:`acts_for_records_office` in SQL: a member of the
-    step's group working in the issuing unit)."""
-    path = [unit.code for unit in official.unit_path]
-    issued_here = select(DocumentIssue.document_id).where(DocumentIssue.unit_code.in_(path))
-    return and_(DocumentStep.assignee_group.in_(official.groups), DocumentStep.document_id.in_(issued_here))
 
 
 def received_documents(official: Person) -> Select[str]:
@@ -65,13 +58,12 @@ class DocumentQueries:
     instance: Instance
 
     def inbox(self, official: Person, box: str, *, query: str = "", page: int = 1) -> InboxPage:
-        """``awaiting`` (a step of theirs, or of their records office, is active), ``sent`` (they drafted it),
+        """``awaiting`` (a step of theirs, or of a group of theirs — their unit's leaders, its records office — is
+        active), ``sent`` (they drafted it),
         ``received`` (issued to them or their unit) or ``done`` (finished or rejected, and drafted by them, reached
         a step of theirs, or their unit's); newest first, filtered by title or number."""
         me = official.entry_uuid
-        my_steps = select(DocumentStep.document_id).where(
-            or_(DocumentStep.assignee == me, records_office_steps(official))
-        )
+        my_steps = select(DocumentStep.document_id).where(or_(DocumentStep.assignee == me, group_steps(official)))
         where: ColumnElement[bool]
         if box == "awaiting":
             active = my_steps.where(DocumentStep.status == StepStatus.ACTIVE.value)

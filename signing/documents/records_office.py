@@ -28,6 +28,7 @@ from directory.errors import InvalidInputError, NotFoundError
 from directory.instance import directory_service
 from directory.models import Person, UnitRef
 from signing.documents.errors import RegisterRefusedError, StepNotActiveError, UploadRefusedError
+from signing.documents.groups import acts_for_group
 from signing.documents.models import (
     Document,
     DocumentIssue,
@@ -119,9 +120,7 @@ def records_office_of_unit(instance: Instance, unit_code: str) -> tuple[str, Uni
 
 def acts_for_records_office(person: Person, step: DocumentStep, issue: DocumentIssue | None) -> bool:
     """Whether ``person`` may act on a records-office step: a member of its group working in the issuing unit."""
-    if step.assignee_group is None or issue is None or step.assignee_group not in person.groups:
-        return False
-    return any(unit.code == issue.unit_code for unit in person.unit_path)
+    return acts_for_group(person, step, issue.unit_code if issue is not None else None)
 
 
 def parse_number(text: str) -> tuple[str, str]:

@@ -88,14 +88,17 @@ def _directory(instance: Instance) -> UserDirectory:
 
 
 def assignees(instance: Instance, step: DocumentStep) -> tuple[Person, ...]:
-    """The officials a step waits for: its one assignee, or the members of its directory group."""
+    """The officials a step waits for: its one assignee, or the members of its directory group who work in its
+    unit (those who may act on it)."""
     directory = _directory(instance)
     if step.assignee:
         person = directory.find_by_uuid(step.assignee)
         return (person,) if person is not None and person.active else ()
     members = getattr(directory, "group_members", None)
     if step.assignee_group and callable(members):
-        return tuple(p for p in members(step.assignee_group) if isinstance(p, Person) and p.active)
+        people = (p for p in members(step.assignee_group) if isinstance(p, Person) and p.active)
+        unit = step.assignee_unit
+        return tuple(p for p in people if unit is None or any(u.code == unit for u in p.unit_path))
     return ()
 
 

@@ -183,8 +183,6 @@ def _restart(
             s.add(DocumentVersion(document_id=view.id, number=version, sha256=digest, size=size, created_by=actor_id))
             document.current_version, document.pages = version, pages
             document.file_name = _name(file_name, view)
-        if deadline is None and copied[0].deadline is not None and aware(copied[0].deadline) > now:
-            deadline = copied[0].deadline  # none given: the round keeps the deadline it had, while it is ahead
         columns = [c.key for c in inspect(DocumentStep).column_attrs if c.key not in _FRESH]
         position = max(st.position for st in steps)
         fresh: list[DocumentStep] = []
@@ -195,7 +193,8 @@ def _restart(
                 position=position,
                 round=last_round + 1,
                 status=(StepStatus.ACTIVE if index == 0 else StepStatus.WAITING).value,
-                deadline=deadline,
+                # none given: each step keeps the deadline it had (its own, or the document's) while it is ahead
+                deadline=deadline if deadline is not None else _still_ahead(old.deadline, now),
             )
             s.add(step)
             fresh.append(step)
@@ -204,3 +203,7 @@ def _restart(
         s.refresh(first)
         s.expunge(first)
     return Resent(last_round + 1, first, version)
+
+
+def _still_ahead(deadline: datetime | None, now: datetime) -> datetime | None:
+    return deadline if deadline is not None and aware(deadline) > now else None

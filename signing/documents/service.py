@@ -27,6 +27,7 @@ from antin.kernel.audit.events import AuditEvent
 from antin.kernel.instance import Instance
 from directory.models import Person
 from signing.documents.errors import DocumentNotFoundError, StepNotActiveError, UploadRefusedError
+from signing.documents.groups import Assignee, Planned, acts_for_group, assigned_to, named, planned, planned_deadlines
 from signing.documents.models import (
     Document,
     DocumentStatus,
@@ -42,7 +43,6 @@ from signing.documents.records import DocumentView, HistoryEntry, InboxPage, Pla
 from signing.documents.records_office import (
     Issuing,
     Recipient,
-    acts_for_records_office,
     add_issuing,
     find_records_office,
     received_by,
@@ -117,14 +117,15 @@ class DocumentService(DocumentQueries, DocumentSigning):
         title: str = "",
         number: str = "",
         signer: Person | None = None,
-        signers: Sequence[Person] = (),
-        reviewers: Sequence[Person] = (),
+        signers: Sequence[Assignee | Planned] = (),
+        reviewers: Sequence[Assignee | Planned] = (),
         recipients: Sequence[Recipient] | None = None,
         deadline: datetime | None = None,
         ip: str | None = None,
     ) -> DocumentView:
         """Keep an official's PDF as a new document: the ``reviewers``' reviews in order, then the ``signers``'
-        signatures (or ``signer``'s; the drafter's own by default), then — with ``recipients`` — the records
+        signatures (or ``signer``'s; the drafter's own by default) — each an official or a unit's leaders' group, due by
+        its own deadline or the document's —, then — with ``recipients`` — the records
         office's seal and issue to them; each step due by ``deadline`` if given. :class:`UploadRefusedError` says
         why a file cannot be signed."""
         chosen = list(signers) or [signer or drafter]
@@ -156,14 +157,15 @@ class DocumentService(DocumentQueries, DocumentSigning):
         title: str,
         number: str,
         sender: Sender,
-        signers: Sequence[Person],
-        reviewers: Sequence[Person] = (),
+        signers: Sequence[Assignee | Planned],
+        reviewers: Sequence[Assignee | Planned] = (),
         deadline: datetime | None = None,
         issuing: Issuing | None = None,
         ip: str | None = None,
     ) -> str:
         """Keep a PDF as a new document whose steps are the ``reviewers``' reviews then the ``signers``'
-        signatures, in that order (the first active), then with ``issuing`` the records office's seal and issue steps;
+        signatures, in that order (the first active; each an official or a group, due by its own deadline or by
+        ``deadline``), then with ``issuing`` the records office's seal and issue steps;
         return its id. The sender is an official (the portal) or an
         application (the requests API)."""
         if not signers:
@@ -201,18 +203,16 @@ class DocumentService(DocumentQueries, DocumentSigning):
             s.add(document)
             s.flush()
             s.add(DocumentVersion(document_id=document_id, number=1, sha256=digest, size=size, created_by=sender.id))
-            steps = [(StepKind.REVIEW, p) for p in reviewers] + [(StepKind.SIGN, p) for p in signers]
-            for position, (kind, assignee) in enumerate(steps, start=1):
+            steps = [(StepKind.REVIEW, planned(p)) for p in reviewers] + [(StepKind.SIGN, planned(p)) for p in signers]
+            for position, (kind, plan) in enumerate(steps, start=1):
                 s.add(
                     DocumentStep(
                         document_id=document_id,
                         position=position,
                         kind=kind.value,
-                        assignee=assignee.entry_uuid,
-                        assignee_login=assignee.uid,
-                        assignee_name=assignee.full_name,
+                        **assigned_to(plan.assignee),
                         status=(StepStatus.ACTIVE if position == 1 else StepStatus.WAITING).value,
-                        deadline=deadline,
+                        deadline=plan.deadline or deadline,
                     )
                 )
             if issuing is not None:
@@ -223,6 +223,7 @@ class DocumentService(DocumentQueries, DocumentSigning):
                             position=position,
                             kind=kind.value,
                             assignee_group=issuing.group,
+                            assignee_unit=issuing.unit.code,
                             assignee_name=issuing.unit.name[:200],
                             status=StepStatus.WAITING.value,
                             deadline=deadline,
@@ -241,8 +242,9 @@ class DocumentService(DocumentQueries, DocumentSigning):
                 "sha256": digest,
                 "bytes": size,
                 "pages": facts.pages,
-                "signer": signers[0].uid if len(signers) == 1 else [p.uid for p in signers],
-                **({"reviewers": [p.uid for p in reviewers]} if reviewers else {}),
+                "signer": named(signers[0]) if len(signers) == 1 else [named(p) for p in signers],
+                **({"reviewers": [named(p) for p in reviewers]} if reviewers else {}),
+                **({"step_deadlines": deadlines} if (deadlines := planned_deadlines(reviewers, signers)) else {}),
                 **({"deadline": deadline.isoformat()} if deadline else {}),
                 **(
                     {
@@ -351,7 +353,9 @@ class DocumentService(DocumentQueries, DocumentSigning):
             recipients_of(self.instance, document_id) if any(st.assignee_group for st in steps) else (None, ())
         )
         mine = [
-            st for st in steps if st.assignee == official.entry_uuid or acts_for_records_office(official, st, issue)
+            st
+            for st in steps
+            if st.assignee == official.entry_uuid or acts_for_group(official, st, issue.unit_code if issue else None)
         ]
         same_unit = bool(document.unit_code) and document.unit_code == person_unit(official)
         received = received_by(official, issue, recipients)

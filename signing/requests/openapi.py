@@ -37,13 +37,22 @@ _STEP = {
         },
         "group": {
             "type": ["string", "null"],
-            "description": "The records office's seal and issue steps: the directory group any of whose members acts.",
+            "description": "A group's step (a unit's leaders, lanh-dao-<code>; the records office's seal and issue):"
+            " the directory group any of whose members working in `unit` acts.",
+        },
+        "unit": {
+            "type": ["string", "null"],
+            "description": "A group's step: the code of the unit its members work in.",
         },
         "name": {"type": "string"},
         "status": {"type": "string", "enum": ["waiting", "active", "signing", "done", "rejected", "skipped"]},
         "deadline": {"type": ["string", "null"], "format": "date-time"},
         "round": {"type": "integer", "description": "1, then one more each time the request is re-sent."},
         "acted_at": {"type": ["string", "null"], "format": "date-time"},
+        "acted_by": {
+            "type": ["string", "null"],
+            "description": "The login of who acted: the official, or the member of the group who did; null until then.",
+        },
         "reason": {"type": ["string", "null"]},
         "comment": {"type": ["string", "null"], "description": "A reviewer's note (required to a rejection)."},
         "decision": {
@@ -107,12 +116,16 @@ OPENAPI: dict[str, Any] = {
                                     "number": {"type": "string", "description": "Số, ký hiệu."},
                                     "signers": {
                                         "type": "string",
-                                        "description": 'JSON list of logins in signing order, e.g. ["an","binh"].',
+                                        "description": "JSON list in signing order: logins or a unit's leaders'"
+                                        ' group (lanh-dao-<unit code>), e.g. ["an","lanh-dao-bnh"]; an entry may be'
+                                        ' an object {"login" or "group", "deadline"} with its own ISO 8601 deadline'
+                                        " (default: the request's).",
                                     },
                                     "reviewers": {
                                         "type": "string",
-                                        "description": "JSON list of logins who review (approve or reject with a "
-                                        "comment) in order, before the signers.",
+                                        "description": "JSON list of those who review (approve or reject with a "
+                                        "comment) in order, before the signers: as signers, logins, leaders' groups"
+                                        " or objects with their own deadline.",
                                     },
                                     "seal_unit": {
                                         "type": "string",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -22,6 +23,7 @@ from directory.errors import InvalidInputError, NotFoundError
 from directory.instance import directory_service
 from directory.models import Person
 from signing.documents.errors import UploadRefusedError
+from signing.documents.groups import Planned, is_leaders_name, leaders_named
 from signing.documents.models import Document, DocumentStep, DocumentVersion, RecipientKind, StepKind, StepStatus
 from signing.documents.records_office import MAX_RECIPIENTS, Issuing, Recipient, records_office_of_unit
 from signing.documents.service import Sender, document_service
@@ -32,10 +34,19 @@ from signing.requests.models import SigningRequest
 from signing.requests.webhooks import webhook_queue
 from signing.service import signing_service
 
-__all__ = ["MAX_SIGNERS", "RequestService", "request_service"]
+__all__ = ["MAX_SIGNERS", "RequestService", "StepAsked", "request_service"]
 
 EXTENSION_KEY = "antin.signing.requests"
 MAX_SIGNERS = 20
+
+
+@dataclass(frozen=True)
+class StepAsked:
+    """A review or signature an application asks for: an official's login or a leaders' group (``lanh-dao-bnh``),
+    and its own deadline (none: the request's)."""
+
+    name: str
+    deadline: datetime | None = None
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -83,6 +94,27 @@ class RequestService:
             people.append(person)
         return people
 
+    def steps(self, asked: Sequence[StepAsked], field: str = "signers") -> list[Planned]:
+        """The steps asked, in order: each an active official (by login) or a unit's leaders' group, with its
+        deadline."""
+        if not asked and field == "signers":
+            raise InvalidRequestError("signers", "name at least one official's login or a leaders' group")
+        if len(asked) > MAX_SIGNERS:
+            raise InvalidRequestError(field, f"at most {MAX_SIGNERS} {field}")
+        if len({a.name.lower() for a in asked}) != len(asked):
+            raise InvalidRequestError(field, "each official or group acts once: a name is given twice")
+        planned = []
+        for step in asked:
+            if is_leaders_name(self.instance, step.name):
+                try:
+                    group = leaders_named(self.instance, step.name)
+                except UploadRefusedError as refused:
+                    raise UnprocessableRequestError(field, refused.detail) from None
+                planned.append(Planned(group, step.deadline))
+            else:
+                planned.append(Planned(self.signers([step.name], field)[0], step.deadline))
+        return planned
+
     def issuing(self, seal_unit: str | None, unit_codes: Sequence[str], logins: Sequence[str]) -> Issuing | None:
         """The records office that seals and issues, with ``seal_unit``: that unit's (or the nearest above it that
         has one), issuing to the units and officials named; none without it."""
@@ -119,17 +151,17 @@ class RequestService:
         file_name: str,
         title: str,
         number: str,
-        signers: Sequence[str],
+        signers: Sequence[StepAsked],
         callback_url: str | None,
         deadline: datetime | None,
-        reviewers: Sequence[str] = (),
+        reviewers: Sequence[StepAsked] = (),
         seal_unit: str | None = None,
         recipient_units: Sequence[str] = (),
         recipient_officials: Sequence[str] = (),
         ip: str | None = None,
     ) -> dict[str, Any]:
-        people = self.signers(signers)
-        reviewing = self.signers(reviewers, "reviewers")
+        people = self.steps(signers)
+        reviewing = self.steps(reviewers, "reviewers")
         self.check_callback(client_id, callback_url)
         issuing = self.issuing(seal_unit, recipient_units, recipient_officials)
         document_id = self.documents.create(
@@ -180,10 +212,19 @@ class RequestService:
             s.expunge_all()
         return row, document, steps, current
 
+    def _acted_by(self, step: DocumentStep) -> str | None:
+        """The login of who acted on the step: its official, or the member of its group who did."""
+        if not step.acted_by:
+            return None
+        if not step.assignee_group:
+            return step.assignee_login
+        person = directory_service(self.instance).find_by_uuid(step.acted_by)
+        return person.uid if person is not None else None
+
     def status(self, client_id: str | None, request_id: str) -> dict[str, Any]:
         """The request as its client sees it (``client_id`` None: whoever's, for the webhooks)."""
         row, document, steps, current = self._load(client_id, request_id)
-        shown = [_step(st) for st in steps]
+        shown = [_step(st) | {"acted_by": self._acted_by(st)} for st in steps]
         active = next((s for s in shown if s["status"] in (StepStatus.ACTIVE, StepStatus.SIGNING)), None)
         return {
             "id": document.id,
@@ -304,7 +345,8 @@ def _step(step: DocumentStep) -> dict[str, Any]:
         "position": step.position,
         "kind": step.kind,
         "signer": step.assignee_login,  # the official whose step it is (a reviewer's too); "" for a group's
-        "group": step.assignee_group,  # the records office's steps: any member of this directory group acts
+        "group": step.assignee_group,  # a unit's leaders, its records office: any member working in `unit` acts
+        "unit": step.assignee_unit,
         "name": step.assignee_name,
         "status": step.status,
         "deadline": _iso(step.deadline),

@@ -20,7 +20,7 @@ from idp.oidc import registered_client
 from signing.auth import AccessToken
 from signing.documents.errors import UploadRefusedError
 from signing.errors import InvalidRequestError, SigningError, TokenError
-from signing.requests.service import RequestService, request_service
+from signing.requests.service import RequestService, StepAsked, request_service
 from signing.views import FORM_OVERHEAD, problem, signing_state
 from signing.views import _directory_error as directory_problem
 from signing.views import _offer_dpop_nonce as offer_dpop_nonce
@@ -88,20 +88,20 @@ def _json(data: Any, status: int = 200) -> Response:
     return Response(json.dumps(data, ensure_ascii=False), status=status, mimetype="application/json")
 
 
-def _deadline(value: str | None) -> datetime | None:
+def _deadline(value: str | None, field: str = "deadline") -> datetime | None:
     if not value:
         return None
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidRequestError("deadline", "an ISO 8601 date-time, e.g. 2026-12-31T17:00:00+07:00") from None
+    except (TypeError, ValueError):
+        raise InvalidRequestError(field, "an ISO 8601 date-time, e.g. 2026-12-31T17:00:00+07:00") from None
     parsed = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
     if parsed <= _service().instance.clock.now():
-        raise InvalidRequestError("deadline", "must be in the future")
+        raise InvalidRequestError(field, "must be in the future")
     return parsed.astimezone(UTC)  # in UTC: SQLite keeps no offset, and a +07:00 time would be read back as UTC
 
 
-def _signers(form: Any, field: str = "signers") -> list[str]:
+def _list(form: Any, field: str) -> list[Any]:
     raw = form.get(field)
     if raw is None:
         return [s for s in form.getlist(f"{field}[]") if s]
@@ -109,9 +109,34 @@ def _signers(form: Any, field: str = "signers") -> list[str]:
         value = json.loads(raw)
     except ValueError:
         value = [s.strip() for s in raw.split(",") if s.strip()]  # also "an,binh"
-    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+    if not isinstance(value, list):
+        raise InvalidRequestError(field, "a JSON list, in order")
+    return value
+
+
+def _signers(form: Any, field: str = "signers") -> list[str]:
+    value = _list(form, field)
+    if not all(isinstance(s, str) for s in value):
         raise InvalidRequestError(field, "a JSON list of logins, in order")
     return value
+
+
+def _steps(form: Any, field: str = "signers") -> list[StepAsked]:
+    """Reviewers or signers in order: each a login or a leaders' group name, or an object with ``login`` or
+    ``group`` and an optional ``deadline`` of its own."""
+    steps = []
+    for entry in _list(form, field):
+        if isinstance(entry, str):
+            steps.append(StepAsked(entry))
+            continue
+        names = [entry.get(key) for key in ("login", "group")] if isinstance(entry, dict) else []
+        given = [name for name in names if name is not None]
+        if len(given) != 1 or not isinstance(given[0], str) or set(entry) - {"login", "group", "deadline"}:
+            raise InvalidRequestError(
+                field, 'a JSON list of logins or groups, or of objects {"login" or "group", "deadline"}, in order'
+            )
+        steps.append(StepAsked(given[0], _deadline(entry.get("deadline"), f"{field}[].deadline")))
+    return steps
 
 
 @bp.post("")
@@ -131,8 +156,8 @@ def create_request() -> Response:
         file_name=upload.filename,
         title=form.get("title", ""),
         number=form.get("number", ""),
-        signers=_signers(form),
-        reviewers=_signers(form, "reviewers"),
+        signers=_steps(form),
+        reviewers=_steps(form, "reviewers"),
         seal_unit=form.get("seal_unit") or None,
         recipient_units=_signers(form, "recipient_units"),
         recipient_officials=_signers(form, "recipient_officials"),

@@ -67,6 +67,18 @@ with instance.database.reading() as s:
         print(f"{step.assignee_login or step.assignee_group}:{step.kind}:{step.status}")
 """
 
+AWAITING = """
+from antin.kernel.instance import Instance
+from antin.settings import load_settings
+from directory.instance import directory_service
+from signing.documents.service import document_service
+instance = Instance(load_settings())
+people, documents = directory_service(instance), document_service(instance)
+for uid in ("thanhnc", "hoalt", "ngantk"):
+    box = documents.inbox(people.find_by_login(uid), "awaiting")
+    print(uid, *sorted(d.title for d in box.items), sep="|")
+"""
+
 
 def test_demo_starts_seeds_serves_and_stops_cleanly(demo_env: dict[str, str]) -> None:
     port = free_port()
@@ -103,9 +115,20 @@ def test_demo_starts_seeds_serves_and_stops_cleanly(demo_env: dict[str, str]) ->
         assert sorted(documents.stdout.split()) == [
             "hungnv:sign:active",
             "hungnv:sign:active",
+            "lanh-dao-bnh:sign:active",  # and one waits for the leaders of Bắc Ninh (thanhnc or hoalt)
             "van-thu-tw:issue:waiting",
             "van-thu-tw:seal:waiting",
         ], documents.stderr
+        # the leaders of Bắc Ninh, read from the real directory: each has it waiting, a clerk of the province not
+        awaiting = subprocess.run(
+            [sys.executable, "-c", AWAITING], env=demo_env, capture_output=True, text=True, timeout=60
+        )
+        leaders_document = "Tờ trình về kế hoạch kiểm tra, giám sát năm 2027 (mẫu)"
+        assert awaiting.stdout.split("\n")[:3] == [
+            f"thanhnc|{leaders_document}",
+            f"hoalt|{leaders_document}",
+            "ngantk",
+        ], awaiting.stderr
     finally:
         out = stop(proc)
     assert f"issuer:      {base}" in out

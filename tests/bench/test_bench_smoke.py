@@ -66,9 +66,11 @@ def test_every_bench_is_smoke_tested() -> None:
         "deadlines_bench",
         "directory_bench",
         "documents_bench",
+        "leaders_bench",
         "mfa_bench",
         "oidc_bench",
         "oidc_endpoints_bench",
+        "outbound_bench",
         "resource_checks_bench",
         "sessions_bench",
         "signing_bench",
@@ -139,6 +141,19 @@ def test_admin_seals_bench(tmp_path: Path) -> None:
 def test_deadlines_bench(tmp_path: Path) -> None:
     found = sides(run_quick("deadlines_bench", tmp_path))
     assert {"run, nothing due (200 steps)", "run, 200 due", "re-send with a corrected 1 MB PDF"} <= set(found)
+
+
+@pytest.mark.xdist_group("bench-outbound")
+def test_outbound_bench(tmp_path: Path) -> None:
+    found = sides(run_quick("outbound_bench", tmp_path))
+    assert found["POST 1 KB to an allowed address"] == {"antin", "requests"}
+    assert "refused: a name that resolves inward" in found
+
+
+@pytest.mark.xdist_group("bench-leaders")
+def test_leaders_bench(tmp_path: Path) -> None:
+    found = sides(run_quick("leaders_bench", tmp_path))
+    assert {"awaiting: a leader (group steps), 200 of 400 documents"} <= set(found), found
 
 
 @pytest.mark.xdist_group("bench-documents")
