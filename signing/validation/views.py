@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import IO, Any, Protocol
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
@@ -128,7 +128,11 @@ class VerifyExtension:
     access_check: AccessCheck = refuse_until_configured
     lookup_document: DocumentLookup | None = None
     policy: ValidationPolicy | None = field(default=None)
-    policy_state: tuple[float, float] | None = field(default=None)  # None: a policy given by the caller, kept
+    policy_state: tuple[object, ...] | None = field(default=None)  # None: a policy given by the caller, kept
+    # The platform CA's root (DER) as the database holds it, None until there is one. The root file in the data
+    # folder is written only on the host that ran `antin pki init`: an instance on another host, sharing the
+    # database, would otherwise find the platform's own signatures untrusted (scripts/soak.py found it).
+    platform_root: Callable[[], bytes | None] | None = None
 
 
 def _extension() -> VerifyExtension:
@@ -139,13 +143,27 @@ def _extension() -> VerifyExtension:
 def _policy() -> ValidationPolicy:
     ext = _extension()
     settings = get_instance().settings
-    state = trust_state(settings)
+    root = _platform_root(ext)
+    state = (*trust_state(settings), root)
     if ext.policy is None or (ext.policy_state is not None and ext.policy_state != state):
         # Built on first use, and again when the platform root appears (`antin pki init`) or the trust list
-        # changes (`antin pki trust add|remove`): two stat calls per verification tell.
-        ext.policy = policy_from_settings(settings)
+        # changes (`antin pki trust add|remove`): two stat calls and the CA's cached chain per verification tell.
+        policy = policy_from_settings(settings)
+        if root is not None and root not in policy.trust_roots:
+            policy = replace(policy, trust_roots=(root, *policy.trust_roots))
+        ext.policy = policy
         ext.policy_state = state
     return ext.policy
+
+
+def _platform_root(ext: VerifyExtension) -> bytes | None:
+    if ext.platform_root is None:
+        return None
+    try:
+        return ext.platform_root()
+    except Exception:  # the CA not set up yet, the database away: the files alone decide, as before
+        log.debug("the platform root is not readable now", exc_info=True)
+        return None
 
 
 def _max_bytes() -> int:
