@@ -14,9 +14,9 @@ from flask import Flask, Response, g, jsonify, render_template_string, request
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
 from antin.kernel.audit.service import AuditWriteError
-from werkzeug.wrappers import Response as BaseResponse
 
 __all__ = ["ProblemError", "init_app", "problem_response", "wants_json"]
 
