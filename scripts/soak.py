@@ -139,7 +139,7 @@ def measure_peak(platform: Platform, steps: list[int], seconds: float, delivered
             worker.join(60)
         delivered.extend(outcomes.delivered)
         ramp.append((officials, rate))
-        print(f"peak search: {officials} officials at once: {rate:.2f} rounds/s", flush=True)
+        print(f"{time.strftime('%H:%M:%S')} peak search: {officials} at once: {rate:.2f} rounds/s", flush=True)
         if len(ramp) >= 2 and rate < 1.05 * max(r for _o, r in ramp[:-1]):
             break
     return ramp
@@ -303,7 +303,10 @@ def main() -> int:
             soak.ramp = measure_peak(platform, [int(s) for s in args.steps.split(",")], args.peak_seconds, delivered)
             officials, soak.peak_rounds_per_s = max(soak.ramp, key=lambda r: r[1])
             soak.target_rounds_per_s = args.fraction * soak.peak_rounds_per_s
-            print(f"holding {soak.target_rounds_per_s:.2f} rounds/s for {args.minutes:g} min", flush=True)
+            print(
+                f"{time.strftime('%H:%M:%S')} holding {soak.target_rounds_per_s:.2f} rounds/s for {args.minutes:g} min",
+                flush=True,
+            )
             outcomes, stop, sampled = Outcomes(), threading.Event(), threading.Event()
             begun = time.monotonic()
             pace = Pacer(soak.target_rounds_per_s, begun + args.minutes * 60)
@@ -319,8 +322,8 @@ def main() -> int:
             sampler.start()
             for worker in workers:
                 worker.start()
-            for worker in workers:
-                worker.join()
+            while any(worker.is_alive() for worker in workers):
+                time.sleep(1)  # not join(): Ctrl-C stops the soak (and the platform's servers) at once
             sampled.set()
             sampler.join(30)
             ledger = signing_ledger(platform.database_url, delivered + outcomes.delivered)
