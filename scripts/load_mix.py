@@ -123,14 +123,15 @@ def signing_platform(folder: Path, *, external_tsa: bool = False) -> Iterator[Si
             tsa_env = {k: v for k, v in envs["a"].items() if k != "ANTIN_SIGNING_TSA_URL"}
             tsa_env["ANTIN_DATA_DIR"] = str(folder / "tsa")
             tsa = start_tsa(folder, tsa_env, tsa_port)
+        signing = SigningPlatform(platform, folder / "hsm", tsa, tsa_env)
         try:
             register_signing_client(platform)
             keys_everywhere(platform)
-            yield SigningPlatform(platform, folder / "hsm", tsa, tsa_env)
+            yield signing
         finally:
-            if tsa is not None and tsa.proc.poll() is None:
-                tsa.proc.terminate()
-                tsa.proc.wait(30)
+            if signing.tsa is not None and signing.tsa.proc.poll() is None:  # the one started last
+                signing.tsa.proc.terminate()
+                signing.tsa.proc.wait(30)
 
 
 def keys_everywhere(platform: Platform) -> None:
