@@ -238,7 +238,8 @@ def plot(soak: Soak, path: Path, title: str) -> None:
         axes.legend(fontsize=7, ncol=3, loc="upper left")
         axes.grid(alpha=0.3)
         axes.set_ylim(bottom=0)
-    apps.set_ylim(top=max(max(s.processes[n][0] for n in names if n in s.processes) for s in soak.samples) * 1.3)
+    instances = [n for n in names if n.startswith("instance")]
+    apps.set_ylim(top=max(max(s.processes[n][0] for n in instances if n in s.processes) for s in soak.samples) * 1.3)
     x = [s.at / 60 for s in soak.samples]
     interval = [(s.at - (soak.samples[i - 1].at if i else 0)) or 1 for i, s in enumerate(soak.samples)]
     answered = [sum(s.operations.values()) / d for s, d in zip(soak.samples, interval, strict=True)]
@@ -284,6 +285,24 @@ def summary(soak: Soak, outcomes: Outcomes, minutes: float) -> list[str]:
     return lines
 
 
+def replot(saved: Path, png: Path) -> None:
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    samples = [
+        Sample(x["at"], {k: (v[0], v[1], v[2]) for k, v in x["processes"].items()}, x["operations"], x["load"])
+        for x in data["samples"]
+    ]
+    soak = Soak(data["peak_rounds_per_s"], [(o, r) for o, r in data["ramp"]], data["target_rounds_per_s"], samples)
+    minutes = samples[-1].at / 60
+    errors = sum(v for s in samples for k, v in s.operations.items() if k.startswith(("5xx", "503")))
+    fraction = soak.target_rounds_per_s / soak.peak_rounds_per_s
+    title = (
+        f"Soak: {minutes:.0f} min at {soak.target_rounds_per_s:.2f} rounds/s "
+        f"({fraction:.0%} of the peak {soak.peak_rounds_per_s:.2f}); 5xx answers: {errors}"
+    )
+    plot(soak, png, title)
+    print(f"plot: {png}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=30.0, help="how long the load is held (default 30)")
@@ -293,7 +312,11 @@ def main() -> int:
     parser.add_argument("--sample-seconds", type=float, default=10.0, help="seconds between samples")
     parser.add_argument("--png", type=Path, default=ROOT / "docs" / "soak.png", help="the plot (default docs/)")
     parser.add_argument("--json", type=Path, help="write every sample to this file")
+    parser.add_argument("--replot", type=Path, help="only draw the PNG again from a --json file of an earlier run")
     args = parser.parse_args()
+    if args.replot:
+        replot(args.replot, args.png)
+        return 0
     soak = Soak()
     scratch = Path(tempfile.mkdtemp(prefix="antin-soak-"))
     try:
