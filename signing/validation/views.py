@@ -59,6 +59,7 @@ _DIGEST = re.compile(r"^[0-9a-fA-F]{64}$")
 _DOC_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 log = logging.getLogger("antin.verify")
+RETRY_AFTER = "5"  # seconds, as the signing API's 503s (signing.views)
 bp = Blueprint(
     "verify_page", __name__, template_folder="templates", static_folder="static", static_url_path="/verify/static"
 )
@@ -108,13 +109,16 @@ def access_check_from_verifier(verifier: BearerVerifier) -> AccessCheck:
             if not isinstance(status, int):
                 raise
             title = {401: "Unauthorized", 403: "Forbidden"}.get(status, "Service Unavailable")
-            headers = getattr(err, "headers", None)
+            given = getattr(err, "headers", None)
+            headers = dict(given) if isinstance(given, dict) else {}
+            if status == 503:  # the provider's keys or its revocation answers out of reach for now
+                headers.setdefault("Retry-After", RETRY_AFTER)
             raise ProblemError(
                 status,
                 title,
                 str(getattr(err, "description", "")),
                 type_="urn:antin:bearer",
-                headers=headers if isinstance(headers, dict) else None,
+                headers=headers,
                 error=getattr(err, "error", "invalid_token"),
             ) from None
 
