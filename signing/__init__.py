@@ -77,6 +77,7 @@ def init_app(app: Flask, instance: Instance | None = None) -> None:
 
         verify.access_check = access_check_from_verifier(verifier)
         verify.lookup_document = service.describe_signature
+        verify.platform_root = lambda: bytes(service.ca.chain().root.dump())  # from the database, on every host
     if "antin.readiness" in app.extensions:
         from antin.kernel.health import add_readiness_check
 

@@ -180,10 +180,11 @@ SOLE_CONTROL_REASONS = ("expired", "reused", "foreign", "wrong_document", "bad_a
 
 
 class TimestampError(SigningError):
-    """The time-stamping authority refused or could not be reached."""
+    """The time-stamping authority refused or could not be reached: nothing was signed, try again later (503 with
+    Retry-After: an external TSA restarting is a passing outage, not a fault of the request)."""
 
     code = "timestamp-error"
-    status = 502
+    status = 503
 
     def __init__(self, reason: str) -> None:
         self.reason = reason

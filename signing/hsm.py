@@ -137,6 +137,21 @@ def _translate(err: Exception, label: str) -> HsmUnavailableError:
     return HsmUnavailableError(type(err).__name__, token_label=label)
 
 
+# What a token restarted, reconnected or put back under a live session answers: the session, the login or an
+# object handle this process kept is no longer valid. The session is then opened again and the key found again.
+_LOST_STATE = (
+    pkcs11.SessionHandleInvalid,
+    pkcs11.SessionClosed,
+    pkcs11.UserNotLoggedIn,
+    pkcs11.KeyHandleInvalid,
+    pkcs11.ObjectHandleInvalid,  # SoftHSM2 once its token folder went away, and after it came back
+    pkcs11.DeviceRemoved,
+    pkcs11.TokenNotPresent,
+    pkcs11.DeviceError,
+    pkcs11.GeneralError,  # SoftHSM2 reading objects whose files are gone
+)
+
+
 class HsmToken:
     """One logged-in session on one token, opened on first use and kept; thread-safe, fork-aware."""
 
@@ -147,6 +162,10 @@ class HsmToken:
         self._pid = 0
         self._generation = -1
         self._keys: dict[str, Any] = {}
+        self._had_keys = False  # this process found keys on the token: a token listing none later is broken
+        # The token failed under a session: the module is initialised again before the next session. SoftHSM2 (and
+        # many network HSMs' modules) read their tokens in C_Initialize only: a token put back is not seen before.
+        self._reinitialise = False
 
     # -- session -----------------------------------------------------------------------------------------
 
@@ -181,6 +200,11 @@ class HsmToken:
         if self._pid not in (0, pid):
             # A forked child (gunicorn worker) must not share the parent's PKCS#11 state.
             lib.reinitialize()
+        elif self._reinitialise:
+            with _ModuleState.lock:
+                lib.reinitialize()
+                _ModuleState.generation += 1  # every other session of this process is gone too
+            self._reinitialise = False
         self._keys.clear()
         label = self.config.token_label
         try:
@@ -189,6 +213,7 @@ class HsmToken:
         except pkcs11.UserAlreadyLoggedIn:
             self._session = token.open(rw=True)
         except (pkcs11.PKCS11Error, RuntimeError) as err:
+            self._reinitialise = True  # the token may be back at the next try: look for it afresh
             raise _translate(err, label) from None
         self._pid = pid
         self._generation = _ModuleState.generation
@@ -259,7 +284,16 @@ class HsmToken:
 
     def has_key(self, label: str) -> bool:
         with self._lock:
-            return self._find_private(self._ensure_session(), label) is not None
+            session = self._ensure_session()
+            try:
+                if self._find_private(session, label) is not None:
+                    return True
+                if self._had_keys and not list(session.get_objects({Attribute.CLASS: ObjectClass.PRIVATE_KEY})):
+                    # every key gone at once (the CA's too) is the token failing, not one key deleted
+                    raise HsmUnavailableError("the token lists no keys any more", token_label=self.config.token_label)
+                return False
+            except pkcs11.PKCS11Error as err:
+                raise _translate(err, self.config.token_label) from None
 
     def delete_key(self, label: str) -> None:
         with self._lock:
@@ -299,6 +333,7 @@ class HsmToken:
         if not found:
             return None
         self._keys[label] = found[0]
+        self._had_keys = True
         return found[0]
 
     # -- signing -----------------------------------------------------------------------------------------
@@ -309,13 +344,15 @@ class HsmToken:
         with self._lock:
             try:
                 return self._sign_once(label, data, hash_algorithm)
-            except (pkcs11.SessionHandleInvalid, pkcs11.SessionClosed, pkcs11.UserNotLoggedIn, pkcs11.KeyHandleInvalid):
-                # The token was restarted under us: forget the session and try once more.
+            except _LOST_STATE:
+                # The token was restarted or put back under us: forget the session and its handles, try once more.
                 self._session = None
                 self._keys.clear()
+                self._reinitialise = True
                 try:
-                    return self._sign_once(label, data, hash_algorithm)
+                    return self._sign_once(label, data, hash_algorithm, lost=True)
                 except pkcs11.PKCS11Error as err:
+                    self._session = None  # the next request opens a new one: the token may be back by then
                     raise _translate(err, self.config.token_label) from None
             except pkcs11.PKCS11Error as err:
                 raise _translate(err, self.config.token_label) from None
@@ -335,13 +372,9 @@ class HsmToken:
                         return bytes(encode_ecdsa_signature(key.sign(digest, mechanism=Mechanism.ECDSA)))
                     # PKCS#1 v1.5 over the DigestInfo, as SHA*_RSA_PKCS would have built it from the data
                     return bytes(key.sign(_DIGEST_INFO_PREFIXES[hash_algorithm] + digest, mechanism=Mechanism.RSA_PKCS))
-                except (
-                    pkcs11.SessionHandleInvalid,
-                    pkcs11.SessionClosed,
-                    pkcs11.UserNotLoggedIn,
-                    pkcs11.KeyHandleInvalid,
-                ):
+                except _LOST_STATE:
                     self._session = None
+                    self._reinitialise = True
                     self._keys.clear()
                     if attempt == 2:
                         raise HsmUnavailableError(
@@ -351,9 +384,11 @@ class HsmToken:
                     raise _translate(err, self.config.token_label) from None
         raise AssertionError("unreachable")
 
-    def _sign_once(self, label: str, data: bytes, hash_algorithm: str) -> bytes:
+    def _sign_once(self, label: str, data: bytes, hash_algorithm: str, *, lost: bool = False) -> bytes:
         key = self._find_private(self._ensure_session(), label)
         if key is None:
+            if lost:  # the key was there a moment ago, its handle went bad and it is gone: the token failed
+                raise HsmUnavailableError("the token lost its keys", token_label=self.config.token_label)
             raise KeyNotFoundError(label)
         if key.key_type == KeyType.EC:
             # SoftHSM2 signs EC keys with raw ECDSA only: hash here, sign the digest in the token.

@@ -73,10 +73,17 @@ def register(app: Flask, service: SigningService, verifier: AccessTokenVerifier)
 # -- problems -------------------------------------------------------------------------------------------------
 
 
+# Seconds a client waits before trying again after a 503: the HSM, the TSA, the directory or the provider's keys
+# were out of reach; a restarted component is back within that (scripts/signing_faults.py, docs/production.md).
+RETRY_AFTER = "5"
+
+
 def problem(status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None) -> Response:
     response = problem_response(status, title, detail, type_=f"urn:antin:problem:{code}")
     for name, value in (headers or {}).items():
         response.headers[name] = value
+    if status == 503 and "Retry-After" not in response.headers:
+        response.headers["Retry-After"] = RETRY_AFTER  # RFC 9110 §10.2.3: when to try again
     return response
 
 

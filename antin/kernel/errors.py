@@ -16,6 +16,8 @@ from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
+from antin.kernel.audit.service import AuditWriteError
+
 __all__ = ["ProblemError", "init_app", "problem_response", "wants_json"]
 
 log = logging.getLogger("antin.errors")
@@ -123,6 +125,7 @@ def handle_http_exception(err: HTTPException) -> BaseResponse:
     return response
 
 
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, SqlPoolTimeout)
 DATABASE_RETRY_AFTER = "5"  # seconds: a restart or a promoted standby takes about that (docs/production.md)
 
 
@@ -140,6 +143,14 @@ def handle_database_unavailable(err: SQLAlchemyError) -> Response:
     return response
 
 
+def handle_audit_write_error(err: Exception) -> Response:
+    """An audit entry that could not be written: the database away is a 503 like any other of its outages (the
+    action it records is then not answered as done); anything else is a 500."""
+    if isinstance(err.__cause__, DATABASE_UNAVAILABLE):
+        return handle_database_unavailable(err.__cause__)
+    return handle_unexpected(err)
+
+
 def handle_unexpected(err: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.path)
     return error_response(500, "Internal Server Error", "something went wrong on our side")
@@ -148,6 +159,7 @@ def handle_unexpected(err: Exception) -> Response:
 def init_app(app: Flask) -> None:
     app.register_error_handler(ProblemError, handle_problem)
     app.register_error_handler(HTTPException, handle_http_exception)
-    for unavailable in (OperationalError, InterfaceError, DisconnectionError, SqlPoolTimeout):
+    for unavailable in DATABASE_UNAVAILABLE:
         app.register_error_handler(unavailable, handle_database_unavailable)
+    app.register_error_handler(AuditWriteError, handle_audit_write_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -32,7 +32,7 @@ from pyhanko.sign.fields import FieldMDPAction, FieldMDPSpec, MDPPerm, SigFieldS
 from pyhanko.sign.general import SigningError as PyhankoSigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
 from pyhanko.sign.signers.pdf_signer import DSSContentSettings, SigDSSPlacementPreference
-from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.sign.timestamps import TimeStamper, TimestampRequestError
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import PathValidationError, RevokedError
 
@@ -338,7 +338,8 @@ class PadesEngine:
         except (PdfError, PdfReadError) as err:
             raise _reject("damaged", f"the PDF cannot be signed ({err})") from None
         except OSError as err:
-            if isinstance(err, requests.RequestException):  # the external TSA or a revocation fetch
+            # the external TSA (pyHanko's HTTP client wraps its requests error) or a revocation fetch
+            if isinstance(err, requests.RequestException | TimestampRequestError):
                 raise TimestampError(f"{type(err).__name__}: {err}") from None
             raise SigningError(f"cannot write the signed PDF: {err.strerror or err}") from None
         return PadesResult(field_name, started, options.level, certify, lock)

@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import IO, Any, Protocol
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
@@ -59,6 +59,7 @@ _DIGEST = re.compile(r"^[0-9a-fA-F]{64}$")
 _DOC_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 log = logging.getLogger("antin.verify")
+RETRY_AFTER = "5"  # seconds, as the signing API's 503s (signing.views)
 bp = Blueprint(
     "verify_page", __name__, template_folder="templates", static_folder="static", static_url_path="/verify/static"
 )
@@ -108,13 +109,16 @@ def access_check_from_verifier(verifier: BearerVerifier) -> AccessCheck:
             if not isinstance(status, int):
                 raise
             title = {401: "Unauthorized", 403: "Forbidden"}.get(status, "Service Unavailable")
-            headers = getattr(err, "headers", None)
+            given = getattr(err, "headers", None)
+            headers = dict(given) if isinstance(given, dict) else {}
+            if status == 503:  # the provider's keys or its revocation answers out of reach for now
+                headers.setdefault("Retry-After", RETRY_AFTER)
             raise ProblemError(
                 status,
                 title,
                 str(getattr(err, "description", "")),
                 type_="urn:antin:bearer",
-                headers=headers if isinstance(headers, dict) else None,
+                headers=headers,
                 error=getattr(err, "error", "invalid_token"),
             ) from None
 
@@ -128,7 +132,11 @@ class VerifyExtension:
     access_check: AccessCheck = refuse_until_configured
     lookup_document: DocumentLookup | None = None
     policy: ValidationPolicy | None = field(default=None)
-    policy_state: tuple[float, float] | None = field(default=None)  # None: a policy given by the caller, kept
+    policy_state: tuple[object, ...] | None = field(default=None)  # None: a policy given by the caller, kept
+    # The platform CA's root (DER) as the database holds it, None until there is one. The root file in the data
+    # folder is written only on the host that ran `antin pki init`: an instance on another host, sharing the
+    # database, would otherwise find the platform's own signatures untrusted (scripts/soak.py found it).
+    platform_root: Callable[[], bytes | None] | None = None
 
 
 def _extension() -> VerifyExtension:
@@ -139,13 +147,27 @@ def _extension() -> VerifyExtension:
 def _policy() -> ValidationPolicy:
     ext = _extension()
     settings = get_instance().settings
-    state = trust_state(settings)
+    root = _platform_root(ext)
+    state = (*trust_state(settings), root)
     if ext.policy is None or (ext.policy_state is not None and ext.policy_state != state):
         # Built on first use, and again when the platform root appears (`antin pki init`) or the trust list
-        # changes (`antin pki trust add|remove`): two stat calls per verification tell.
-        ext.policy = policy_from_settings(settings)
+        # changes (`antin pki trust add|remove`): two stat calls and the CA's cached chain per verification tell.
+        policy = policy_from_settings(settings)
+        if root is not None and root not in policy.trust_roots:
+            policy = replace(policy, trust_roots=(root, *policy.trust_roots))
+        ext.policy = policy
         ext.policy_state = state
     return ext.policy
+
+
+def _platform_root(ext: VerifyExtension) -> bytes | None:
+    if ext.platform_root is None:
+        return None
+    try:
+        return ext.platform_root()
+    except Exception:  # the CA not set up yet, the database away: the files alone decide, as before
+        log.debug("the platform root is not readable now", exc_info=True)
+        return None
 
 
 def _max_bytes() -> int:

@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -341,22 +341,34 @@ class RoutedParty(RelyingParty):
 
 
 @contextmanager
-def two_instances(folder: Path) -> Iterator[Platform]:
+def two_instances(
+    folder: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+    before_start: Callable[[dict[str, str]], None] | None = None,
+) -> Iterator[Platform]:
     """The platform: slapd, PostgreSQL, Redis, `antin db upgrade`, two instances, nginx; the keys rotated once
-    every worker holds the first ones."""
+    every worker holds the first ones. ``extra_env`` adds settings to both instances' (scripts/soak.py shares one
+    HSM token between them); ``before_start`` runs with instance A's environment once the database is migrated."""
     require_command("nginx", hint="scripts/install-system-packages.sh test (package nginx)")  # before the rest
     slapd = start_slapd(folder / "slapd")
     ldap = LdapDirectory(config_for(slapd))
     try:
         with postgres_server(folder / "pg") as database_url, redis_server(folder / "redis") as redis_url:
-            yield from _platform(folder, slapd, ldap, database_url, redis_url)
+            yield from _platform(folder, slapd, ldap, database_url, redis_url, extra_env or {}, before_start)
     finally:
         ldap.close()
         slapd.stop()
 
 
 def _platform(
-    folder: Path, slapd: ManagedSlapd, ldap: LdapDirectory, database_url: str, redis_url: str
+    folder: Path,
+    slapd: ManagedSlapd,
+    ldap: LdapDirectory,
+    database_url: str,
+    redis_url: str,
+    extra_env: dict[str, str],
+    before_start: Callable[[dict[str, str]], None] | None,
 ) -> Iterator[Platform]:
     ldap_uri, service_dn = slapd.ldap_uri, slapd.service_dn
     nginx_port = free_port()
@@ -375,13 +387,15 @@ def _platform(
     }
     clean = {k: v for k, v in os.environ.items() if not k.startswith("ANTIN_")}
     envs = {
-        name: clean | settings_file(common | {"DATA_DIR": str(folder / name)}) | {"PYTHONPATH": str(ROOT)}
+        name: clean | settings_file(common | {"DATA_DIR": str(folder / name)}) | {"PYTHONPATH": str(ROOT)} | extra_env
         for name in ("a", "b")
     }
     cli = subprocess.run(
         [sys.executable, "-m", "antin", "db", "upgrade"], env=envs["a"], cwd=ROOT, capture_output=True, text=True
     )
     assert cli.returncode == 0, cli.stderr
+    if before_start is not None:
+        before_start(envs["a"])
     a, b = (start_instance(name, folder, envs[name]) for name in ("a", "b"))
     try:
         cert, key = self_signed(folder)

@@ -43,7 +43,7 @@ from antin.kernel.audit.models import AuditEntry, AuditHead
 from antin.kernel.audit.verify import ChainBreak, VerifyResult, verify_log
 from antin.kernel.database import Database, table_of, utcnow
 
-__all__ = ["AuditLog", "AuditRecord", "ChainBreak", "VerifyResult"]
+__all__ = ["AuditLog", "AuditRecord", "AuditWriteError", "ChainBreak", "VerifyResult"]
 
 SENSITIVE_WORDS = ("password", "secret", "pin", "verifier", "assertion", "private", "cookie")
 log = logging.getLogger("antin.audit")
@@ -95,6 +95,11 @@ class _Writer:
     pid: int
     seq: int
     hash: str
+
+
+class AuditWriteError(RuntimeError):
+    """An event could not be appended; its ``__cause__`` says why (the database away answers 503, see
+    antin.kernel.errors)."""
 
 
 class _HeadMovedError(Exception):
@@ -154,7 +159,7 @@ class AuditLog:
             self._write_queued()
         pending.done.wait()
         if pending.error is not None:
-            raise RuntimeError("could not append to the audit log") from pending.error
+            raise AuditWriteError("could not append to the audit log") from pending.error
         return entry.seq
 
     def _write_queued(self) -> None:

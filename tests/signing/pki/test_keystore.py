@@ -66,3 +66,24 @@ def test_a_second_softhsm_configuration_in_one_process(platform: Platform, tmp_p
         data,
     )
     other.close()
+
+
+def test_a_token_that_goes_away_and_comes_back_signs_again(tmp_path: Path) -> None:
+    """The token fails under a live session (SoftHSM2's folder moved away, as a network HSM dropping off): signing
+    is refused as unavailable (a 503 for the API), never as a missing key; once it is back, the next signature
+    works without restarting the process (issue 14: before, the kept key handle stayed invalid for ever)."""
+    require_softhsm()
+    conf = ensure_softhsm_token(tmp_path / "softhsm", label="away", pin="4321", so_pin="8765")
+    store = Pkcs11KeyStore(HsmConfig(find_softhsm_module(), "away", "4321", conf))
+    public = store.generate_key("k", "ec-p256")
+    verify(public, store.sign("k", b"before", "sha256"), b"before")
+    tokens = tmp_path / "softhsm" / "tokens"
+    tokens.rename(tmp_path / "elsewhere")
+    for _ in range(3):  # the failing request, and those made while it stays away
+        with pytest.raises(HsmUnavailableError):
+            store.sign("k", b"while away", "sha256")
+        with pytest.raises(HsmUnavailableError):
+            store.has_key("k")
+    (tmp_path / "elsewhere").rename(tokens)
+    verify(public, store.sign("k", b"after", "sha256"), b"after")
+    assert store.has_key("k") and not store.has_key("never-made")

@@ -333,3 +333,32 @@ def test_signing_auth_style_verifier_plugs_in(client: FlaskClient, app: Flask, s
     )
     assert refused.status_code == 403 and refused.json["error"] == "insufficient_scope"
     assert verifier.calls[0] == ("Bearer good", "signing:verify")
+
+
+def test_a_verifier_that_cannot_tell_now_is_a_503_with_retry_after(
+    client: FlaskClient, app: Flask, signed_pdf: bytes
+) -> None:
+    """The provider's keys or revocation answers out of reach (PostgreSQL restarting, issue 14): a 503 that says
+    when to try again, as every other 503 of the platform (scripts/signing_faults.py saw it without one)."""
+
+    class UnavailableError(Exception):
+        status, error, description = 503, "temporarily_unavailable", "the token cannot be checked now"
+
+        @property
+        def headers(self) -> dict[str, str]:
+            return {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+
+    class Verifier:
+        def verify(self, *_args: object, **_kwargs: object) -> object:
+            raise UnavailableError
+
+        def resource_url(self, path: str) -> str:
+            return "http://localhost" + path
+
+    app.extensions["antin.verify"].access_check = signing.validation.access_check_from_verifier(Verifier())
+    answer = client.post(
+        "/api/signing/verify", data=signed_pdf, content_type="application/pdf", headers={"Authorization": "Bearer t"}
+    )
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
+    assert answer.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    assert answer.mimetype == "application/problem+json"

@@ -1,0 +1,172 @@
+"""Signing faults under load (issue 14, item 3, its signing part): officials sign in and sign PDFs through nginx in
+front of two instances (scripts/load_mix.py: one SoftHSM2 token for both, an external TSA in a process of its own)
+while, in turn, the TSA is killed with SIGKILL and started again, the HSM token fails (its folder moved away, as a
+network HSM dropping off, then put back) and PostgreSQL is killed and started again. For each fault it prints what
+clients saw (ok, a 503 with Retry-After, anything else), how long after the component was back the last error
+came, and at the end that nothing was half-written: every signed PDF a client received has its audit entry and its
+signature record, no audit entry names a signature no client received, no refresh-token family is in two states,
+and the audit chain verifies.
+
+The OCSP responder has no process of its own: each instance answers ``/pki/ocsp`` and makes the B-LT revocation
+data in-process from the database and the HSM, so its outages are those of PostgreSQL, the HSM and an instance
+(scripts/faults_under_load.py kills one).
+
+Run: ``python scripts/signing_faults.py [--clients 4] [--down 3] [--settle 15] [--faults tsa,hsm,postgres]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("CI", "")
+
+from scripts.faults_under_load import families_in_two_states, kill_postgres  # noqa: E402
+from scripts.load_mix import (  # noqa: E402
+    Outcomes,
+    SigningPlatform,
+    official_at_work,
+    signing_ledger,
+    signing_platform,
+    start_tsa,
+    unclear,
+)
+
+
+def kill_tsa(signing: SigningPlatform) -> Callable[[], None]:
+    """SIGKILL to the TSA's gunicorn master and worker (its host died), then started again on its address."""
+    tsa = signing.tsa
+    assert tsa is not None
+    os.killpg(tsa.proc.pid, signal.SIGKILL)
+    tsa.proc.wait(10)
+    port = int(tsa.url.rsplit(":", 1)[1])
+
+    def start() -> None:
+        assert signing.platform.folder is not None
+        signing.tsa = start_tsa(signing.platform.folder, signing.tsa_env, port)
+
+    return start
+
+
+def break_hsm(signing: SigningPlatform) -> Callable[[], None]:
+    """The token's folder moved away under the instances' live sessions, then put back."""
+    tokens = signing.hsm_folder / "tokens"
+    away = signing.hsm_folder / "tokens.away"
+    tokens.rename(away)
+
+    def restore() -> None:
+        away.rename(tokens)
+
+    return restore
+
+
+def kill_database(signing: SigningPlatform) -> Callable[[], None]:
+    return kill_postgres(signing.platform)
+
+
+FAULTS: dict[str, Callable[[SigningPlatform], Callable[[], None]]] = {
+    "tsa": kill_tsa,
+    "hsm": break_hsm,
+    "postgres": kill_database,
+}
+
+
+def report(name: str, outcomes: list[tuple[float, str, str]], killed: float, back: float) -> dict[str, object]:
+    kinds = Counter(f"{op} {outcome}" for _t, op, outcome in outcomes)
+    errors = [t for t, _op, outcome in outcomes if outcome != "ok"]
+    last_error = max(errors) if errors else None
+    recovered = max(0.0, last_error - back) if last_error is not None and last_error > back else 0.0
+    bad = {k: v for k, v in kinds.items() if unclear(k.split(" ", 1)[1]) or " odd:" in k or " conn:" in k}
+    signed = [t for t, op, outcome in outcomes if op == "sign" and outcome == "ok" and t > back]
+    first_signed = (min(signed) - back) if signed else None
+    print(
+        f"{name:9} down at +0.0 s, back at +{back - killed:.1f} s: {sum(kinds.values())} operations, "
+        + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
+        + f"; last error {recovered:.1f} s after it was back"
+        + (f"; first signature {first_signed:.1f} s after" if first_signed is not None else "; NO SIGNATURE AFTER")
+        + (f"; NOT A CLEAR ANSWER: {bad}" if bad else ""),
+        flush=True,
+    )
+    late = [f"+{t - back:.1f}s {op} {outcome}" for t, op, outcome in outcomes if t > back and outcome != "ok"]
+    if late:
+        print(f"          errors after it was back: {', '.join(late[:12])}{' …' if len(late) > 12 else ''}")
+    return {"fault": name, "outcomes": dict(kinds), "recovered_after_s": round(recovered, 2), "unclear": bad}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=4, help="officials at work at once (threads)")
+    parser.add_argument("--down", type=float, default=3.0, help="seconds each component stays dead")
+    parser.add_argument("--settle", type=float, default=15.0, help="seconds of load after it is back")
+    parser.add_argument("--faults", default=",".join(FAULTS), help="which, in order (comma-separated)")
+    parser.add_argument("--keep", action="store_true", help="keep the servers' folder (logs) and print its path")
+    args = parser.parse_args()
+    results = []
+    scratch = tempfile.mkdtemp(prefix="antin-signing-faults-")
+    with signing_platform(Path(scratch), external_tsa=True) as signing:
+        platform = signing.platform
+        outcomes, stop = Outcomes(), threading.Event()
+        workers = [
+            threading.Thread(target=official_at_work, args=(platform, outcomes, stop), daemon=True)
+            for _ in range(args.clients)
+        ]
+        for worker in workers:
+            worker.start()
+        time.sleep(args.settle)
+        print(f"baseline: {dict(Counter(f'{op} {o}' for _t, op, o in outcomes.items))}", flush=True)
+        for name in args.faults.split(","):
+            killed = time.monotonic()
+            start_again = FAULTS[name](signing)
+            time.sleep(args.down)
+            start_again()
+            back = time.monotonic()
+            time.sleep(args.settle)
+            results.append(report(name, outcomes.between(killed, time.monotonic()), killed, back))
+        stop.set()
+        for worker in workers:
+            worker.join(90)
+        ledger = signing_ledger(platform.database_url, outcomes.delivered)
+        two_states = families_in_two_states(platform.database_url)
+        audit = subprocess.run(
+            [sys.executable, "-m", "antin", "audit", "verify"],
+            check=False,
+            env=platform.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        print(ledger.line())
+        for label, refs in (
+            ("delivered without audit entry", ledger.delivered_not_audited),
+            ("audited without signature record", ledger.audited_not_recorded),
+            ("audited but not delivered", ledger.audited_not_delivered),
+        ):
+            if refs:
+                print(f"  {label}: {', '.join(refs[:5])}")
+        print(f"refresh-token families in two states: {two_states}")
+        print(f"audit chain: {'verifies' if audit.returncode == 0 else 'BROKEN'}: {audit.stdout.strip()[:300]}")
+        tracebacks = sum(log.read_text(errors="replace").count("Traceback") for log in (platform.a.log, platform.b.log))
+        print(f"tracebacks in the instances' logs: {tracebacks}")
+    if args.keep:
+        print(f"logs kept in {scratch}")
+    else:
+        shutil.rmtree(scratch, ignore_errors=True)
+    half_written = ledger.delivered_not_audited or ledger.audited_not_recorded or ledger.audited_not_delivered
+    failed = any(r["unclear"] for r in results) or half_written or two_states or audit.returncode != 0
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
