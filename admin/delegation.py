@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from admin.errors import GrantRefusedError, NotPermittedError, OutOfReachError, UnknownGrantError
 from admin.models import ROLE_ACTIONS, ROOT_UNIT, AdminAction, AdminGrant, AdminRole, GrantView, client_subject
-from admin.unit_identity import UNIT_GONE, UnitIdentities
+from admin.unit_identity import BoundGrants, UnitIdentities
 from antin.kernel.audit import AuditEvent, AuditLog
 from antin.kernel.database import Database
 from directory.errors import InvalidInputError, NotFoundError
@@ -69,7 +69,7 @@ class Delegation:
         self.clock = clock
         self.client_exists = client_exists  # whether the OpenID provider knows a client (for grants to clients)
         self.units = UnitIdentities(directory, request_memo)
-        self._legacy_bound = False  # grants made before units were bound by entryUUID: bound at first use
+        self.grants_table = BoundGrants(database, self.units)
 
     # -- the check ------------------------------------------------------------------------------------------
 
@@ -77,64 +77,31 @@ class Delegation:
         """The units (codes, or ROOT_UNIT) on which ``actor`` may do ``action``."""
         if actor.operator:
             return [ROOT_UNIT]
-        return sorted({unit for role, unit in self._live_grants(actor.name) if _allows(role, action)})
+        rows = [row for row in self.grants_table.of(actor.name) if _allows(row.role, action)]
+        return sorted({row.unit_code for row in self.grants_table.live(rows)})
 
     def actions_held(self, actor: Actor) -> set[AdminAction]:
         """Every action ``actor`` holds somewhere (what the console offers; each operation still checks)."""
         if actor.operator:
             return set(AdminAction)
-        roles = {role for role, _unit in self._live_grants(actor.name)}
+        roles = {row.role for row in self.grants_table.live(self.grants_table.of(actor.name))}
         return {action for role in roles for action in AdminAction if _allows(role, action)}
-
-    def _live_grants(self, subject: str) -> list[tuple[str, str]]:
-        """The (role, unit code) of ``subject``'s grants whose unit is still the one they were given on."""
-        self._bind_legacy_grants()
-        with self.database.reading() as s:
-            rows = s.execute(
-                select(AdminGrant.id, AdminGrant.role, AdminGrant.unit_code, AdminGrant.unit_uuid).where(
-                    AdminGrant.subject == subject
-                )
-            ).all()
-        current = self.units.current(code for _id, _role, code, _uuid in rows)
-        unbound = {grant_id: code for grant_id, _role, code, uuid in rows if uuid is None and code != ROOT_UNIT}
-        bound = self._bind(unbound, current) if unbound else {}
-        return [
-            (role, code)
-            for grant_id, role, code, uuid in rows
-            if self.units.is_live(code, bound.get(grant_id, uuid), current)
-        ]
-
-    def _bind_legacy_grants(self) -> None:
-        """Once per process: bind every grant that holds no entryUUID yet to its unit (or mark it orphaned), so that
-        a grant made before this version is bound before a new unit can take its code."""
-        if self._legacy_bound:
-            return
-        with self.database.reading() as s:
-            query = select(AdminGrant.id, AdminGrant.unit_code).where(
-                AdminGrant.unit_uuid.is_(None), AdminGrant.unit_code != ROOT_UNIT
-            )
-            unbound = {grant_id: code for grant_id, code in s.execute(query)}
-        if unbound:
-            self._bind(unbound, self.units.current(unbound.values()))
-        self._legacy_bound = True
-
-    def _bind(self, unbound: dict[int, str], current: dict[str, str]) -> dict[int, str]:
-        """Store each unbound grant's unit's entryUUID now (UNIT_GONE when no unit has its code); return them."""
-        bound = {grant_id: current.get(code.casefold(), UNIT_GONE) for grant_id, code in unbound.items()}
-        with self.database.session() as s:
-            for row in s.scalars(select(AdminGrant).where(AdminGrant.id.in_(bound), AdminGrant.unit_uuid.is_(None))):
-                row.unit_uuid = bound[row.id]
-        return bound
 
     def authorize(
         self, actor: Actor, action: AdminAction, unit_path: Sequence[str], *, target: tuple[str, str]
     ) -> None:
         """Raise unless ``actor`` may do ``action`` on ``target`` (kind, name), which sits at ``unit_path``."""
-        units = self.units_holding(actor, action)
-        if not units:
+        if actor.operator:
+            return
+        rows = [row for row in self.grants_table.of(actor.name) if _allows(row.role, action)]
+        # first the grants that would cover the target: when its path was just read, their units' entryUUIDs are
+        # known and the usual, allowed case costs no directory search
+        covering = [row for row in rows if covers([row.unit_code], unit_path)]
+        if self.grants_table.live(covering):
+            return
+        if not self.grants_table.live(rows):
             raise NotPermittedError(action.value)
-        if not covers(units, unit_path):
-            raise OutOfReachError(*target)
+        raise OutOfReachError(*target)
 
     def authorize_unit(self, actor: Actor, action: AdminAction, unit_code: str) -> list[str]:
         """Check ``action`` on the unit ``unit_code`` (ROOT_UNIT: the whole directory); return its path."""
@@ -149,9 +116,11 @@ class Delegation:
     def unit_path(self, unit_code: str) -> list[str] | None:
         """The unit's code and its parents' codes up to the top, or None when there is no such unit."""
         try:
-            return [u.code for u in self.directory.unit_path(unit_code)]
+            units = self.directory.unit_path(unit_code)
         except (NotFoundError, InvalidInputError):
             return None  # a malformed code names no unit either
+        self.units.remember(units)
+        return [u.code for u in units]
 
     def reach(self, actor: Actor, action: AdminAction) -> list[str] | None:
         """The tops of the subtrees where ``actor`` may do ``action``: None for the whole directory, [] for none.
@@ -257,7 +226,7 @@ class Delegation:
             query = query.where(AdminGrant.subject == person.entry_uuid)
         with self.database.reading() as s:
             rows = list(s.scalars(query))
-        orphaned = self._orphaned(rows)
+        orphaned = self.grants_table.orphaned(rows)
         if not actor.operator:
             managed = self.units_holding(actor, AdminAction.GRANTS_MANAGE)
             rows = [
@@ -309,19 +278,12 @@ class Delegation:
             return [ROOT_UNIT]
         return self.unit_path(unit_code) or [unit_code]
 
-    def _orphaned(self, rows: list[AdminGrant]) -> set[int]:
-        """The ids of those grants whose unit is gone (binding the ones not bound yet)."""
-        current = self.units.current(r.unit_code for r in rows)
-        unbound = {r.id: r.unit_code for r in rows if r.unit_uuid is None and r.unit_code != ROOT_UNIT}
-        bound = self._bind(unbound, current) if unbound else {}
-        return {r.id for r in rows if not self.units.is_live(r.unit_code, bound.get(r.id, r.unit_uuid), current)}
-
     def _view(self, grant_id: int) -> GrantView:
         with self.database.reading() as s:
             row = s.get(AdminGrant, grant_id)
         if row is None:
             raise UnknownGrantError(grant_id)
-        orphaned = bool(self._orphaned([row]))
+        orphaned = bool(self.grants_table.orphaned([row]))
         return _view_of(row, self._logins({row.subject}).get(row.subject), orphaned=orphaned)
 
     def _logins(self, subjects: set[str]) -> dict[str, str]:

@@ -20,7 +20,7 @@ from admin.unit_identity import UNIT_GONE
 from antin.kernel.audit import AuditEvent
 from directory.models import NewPerson
 from idp.oidc.clients import ClientSpec
-from tests.admin.conftest import HANOI_CLIENT, OPERATOR, AdminPlatform
+from tests.admin.conftest import OPERATOR, AdminPlatform
 from tests.admin.test_api import problem
 from tests.admin.test_clients_api import CB, register
 
@@ -195,10 +195,10 @@ def test_a_client_registered_before_units_were_bound_is_bound_at_first_sight(
     admin_platform: AdminPlatform, unique: Callable[[str], str]
 ) -> None:
     provider = admin_platform.provider
-    hanoi = provider.clients.get(HANOI_CLIENT)  # registered by the fixture with a code only
-    assert hanoi is not None
-    assert admin_platform.call("GET", f"/api/admin/clients/{HANOI_CLIENT}", "quyenlt").status_code == 200
-    bound = provider.clients.get(HANOI_CLIENT)
+    old, _secret = provider.clients.add(ClientSpec(name="Cũ", redirect_uris=(CB,), unit_code="HNI-VP"))  # a code only
+    assert old.unit_uuid is None
+    assert admin_platform.call("GET", f"/api/admin/clients/{old.client_id}", "quyenlt").status_code == 200
+    bound = provider.clients.get(old.client_id)
     assert bound is not None and bound.unit_uuid == admin_platform.ldap.get_unit("HNI-VP").entry_uuid
 
     gone = unique("HNI-G").upper()
