@@ -157,8 +157,13 @@ class Clients:
 
     def orphaned(self, record: ClientRecord) -> bool:
         """Whether the client's unit is gone (a unit with its code since is another): the platform's to manage."""
-        current = self.delegation.units.current([record.unit_code])
-        return not self.delegation.units.is_live(record.unit_code, record.unit_uuid, current)
+        return bool(self.orphaned_ids([record]))
+
+    def orphaned_ids(self, records: builtins.list[ClientRecord]) -> set[str]:
+        """The ids of those clients whose unit is gone, in one directory search (remembered for the request)."""
+        units = self.delegation.units
+        current = units.current(r.unit_code for r in records)
+        return {r.client_id for r in records if not units.is_live(r.unit_code, r.unit_uuid, current)}
 
     def may_give_platform_powers(self, actor: Actor) -> bool:
         """Whether the caller may make a client trusted or give it :data:`PLATFORM_SCOPES` (what a form offers)."""

@@ -165,8 +165,11 @@ def test_a_new_unit_given_a_deleted_units_code_inherits_none_of_its_clients(
     assert client_id not in {c["client_id"] for c in listing}
     in_unit = admin_platform.call("GET", "/api/admin/clients", "kiendm", params={"unit": code}).json()["items"]
     assert client_id not in {c["client_id"] for c in in_unit}
-    # the platform's client managers still manage it, and may give it a unit again
-    assert admin_platform.call("GET", path, "dungpt").status_code == 200
+    # the platform's client managers still manage it, see that it is orphaned, and may give it a unit again
+    seen = admin_platform.call("GET", path, "dungpt")
+    assert seen.status_code == 200 and seen.json()["orphaned"] is True
+    everyone = admin_platform.call("GET", "/api/admin/clients", "dungpt").json()["items"]
+    assert {c["client_id"]: c["orphaned"] for c in everyone}[client_id] is True
     clients = admin_platform.service.clients
     record = admin_platform.provider.clients.get(client_id)
     assert record is not None and clients.orphaned(record)
@@ -175,7 +178,8 @@ def test_a_new_unit_given_a_deleted_units_code_inherits_none_of_its_clients(
         "PATCH", path, "dungpt", headers={"If-Match": current.headers["ETag"]}, json={"unit": code}
     )
     assert moved.status_code == 200, moved.text
-    assert admin_platform.call("GET", path, "kiendm").status_code == 200
+    again = admin_platform.call("GET", path, "kiendm")
+    assert again.status_code == 200 and again.json()["orphaned"] is False
 
 
 def test_a_renamed_or_moved_unit_keeps_its_clients(admin_platform: AdminPlatform, unique: Callable[[str], str]) -> None:
