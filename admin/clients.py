@@ -276,10 +276,9 @@ class Clients:
     def _paths(self, codes: set[str]) -> dict[str, tuple[str, builtins.list[str]]]:
         """Each unit's entryUUID and path, read in one directory search per 200 units (paths from their DNs)."""
         directory = self.delegation.directory
-        found = {
-            u.code.casefold(): (u.entry_uuid, [u.code, *directory.names.unit_codes_above(u.dn)])
-            for u in directory.units_by_code(codes - {ROOT_UNIT})
-        }
+        units = directory.units_by_code(codes - {ROOT_UNIT})
+        self.delegation.units.remember(units)  # what the API then says of each client's unit needs no search
+        found = {u.code.casefold(): (u.entry_uuid, [u.code, *directory.names.unit_codes_above(u.dn)]) for u in units}
         return {code: found.get(code.casefold(), (UNIT_GONE, [code])) for code in codes}
 
     @staticmethod

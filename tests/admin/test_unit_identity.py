@@ -213,3 +213,17 @@ def test_a_client_registered_before_units_were_bound_is_bound_at_first_sight(
     problem(admin_platform.call("GET", f"/api/admin/clients/{record.client_id}", "quyenlt"), 404)
     again = provider.clients.get(record.client_id)
     assert again is not None and again.unit_uuid == UNIT_GONE
+
+
+def test_the_cli_binds_a_client_to_its_units_identity(
+    admin_platform: AdminPlatform, unique: Callable[[str], str]
+) -> None:
+    from idp.oidc.cli import clients as clients_cli
+
+    code = unique("BNH-E").upper()
+    unit_uuid = new_unit(admin_platform, code, "BNH")
+    args = ["add", "--name", "Hồ sơ", "--redirect-uri", CB, "--unit", code.lower(), "--json"]
+    result = CliRunner().invoke(clients_cli, args, obj=admin_platform.instance)
+    assert result.exit_code == 0, result.output
+    record = admin_platform.provider.clients.get(json.loads(result.output)["client_id"])
+    assert record is not None and (record.unit_code, record.unit_uuid) == (code, unit_uuid)
