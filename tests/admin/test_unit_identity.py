@@ -113,12 +113,15 @@ def test_a_renamed_or_moved_unit_keeps_its_grants(admin_platform: AdminPlatform,
 
     admin_platform.ldap.modify_unit(code, name="Ban Tổ chức (tên mới)")
     admin_platform.ldap.move_unit(code, "HNI")  # a whole unit moved to another province, officials and all
-
-    assert delegation.authorize_unit(holder, AdminAction.OFFICIALS_WRITE, code)[:2] == [code, "HNI"]
-    person = admin_platform.ldap.get_person(login)
-    delegation.authorize(holder, AdminAction.OFFICIALS_WRITE, [code, "HNI", "TW"], target=("official", person.uid))
-    assert delegation.reach(holder, AdminAction.OFFICIALS_READ) == [code]
-    assert [g.orphaned for g in delegation.grants(OPERATOR) if g.id == granted.id] == [False]
+    try:
+        assert delegation.authorize_unit(holder, AdminAction.OFFICIALS_WRITE, code)[:2] == [code, "HNI"]
+        person = admin_platform.ldap.get_person(login)
+        path = [code, "HNI", "TW"]
+        delegation.authorize(holder, AdminAction.OFFICIALS_WRITE, path, target=("official", person.uid))
+        assert delegation.reach(holder, AdminAction.OFFICIALS_READ) == [code]
+        assert [g.orphaned for g in delegation.grants(OPERATOR) if g.id == granted.id] == [False]
+    finally:  # the other tests of the session count on Hà Nội's officials being in units named HNI…
+        admin_platform.ldap.move_unit(code, "BNH")
 
 
 def test_a_grant_made_before_units_were_bound_is_bound_at_first_check(
@@ -191,8 +194,11 @@ def test_a_renamed_or_moved_unit_keeps_its_clients(admin_platform: AdminPlatform
     admin_platform.ldap.move_unit(code, "BNH-KINHBAC")
     assert admin_platform.call("GET", made.headers["Location"], "kiendm").status_code == 200
     admin_platform.ldap.move_unit(code, "HNI")  # now Hà Nội's client managers' and no longer Bắc Ninh's
-    problem(admin_platform.call("GET", made.headers["Location"], "kiendm"), 404)
-    assert admin_platform.call("GET", made.headers["Location"], "quyenlt").status_code == 200
+    try:
+        problem(admin_platform.call("GET", made.headers["Location"], "kiendm"), 404)
+        assert admin_platform.call("GET", made.headers["Location"], "quyenlt").status_code == 200
+    finally:  # Hà Nội's client list, as the other tests of the session read it
+        admin_platform.ldap.move_unit(code, "BNH")
 
 
 def test_a_client_registered_before_units_were_bound_is_bound_at_first_sight(
