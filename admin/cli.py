@@ -33,7 +33,9 @@ def _show(grants: list[GrantView], as_json: bool) -> None:
         return
     for g in grants:
         when = g.granted_at.strftime("%Y-%m-%d %H:%M")
-        click.echo(f"{g.id:>5}  {g.login or g.subject:20} {g.role.value:20} {g.unit_code:16} {when}  by {g.granted_by}")
+        void = "  ORPHANED (its unit was deleted: covers nothing)" if g.orphaned else ""
+        who = g.login or g.subject
+        click.echo(f"{g.id:>5}  {who:20} {g.role.value:20} {g.unit_code:16} {when}  by {g.granted_by}{void}")
 
 
 @click.group()

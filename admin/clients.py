@@ -10,6 +10,10 @@ Two things stay with client managers of the whole platform, because they reach b
 administer (:data:`PLATFORM_SCOPES`: ``signing:*``, ``admin``, ``scim``), and pointing the addresses the server
 itself calls (back-channel logout, a JWK Set) at the loopback or a private address. The platform's own clients
 (the portal, the console) cannot be edited or disabled from here: the console would lock its administrators out.
+
+A client is bound to its unit's entryUUID as well as its code (:mod:`admin.unit_identity`): when the unit is deleted
+the client is *orphaned* and only client managers of the whole platform see and manage it, even once a new unit
+takes the code; a renamed or moved unit keeps its clients.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from urllib.parse import urlsplit
 from admin.delegation import Actor, Delegation, covers
 from admin.errors import AdminError, NotPermittedError, OutOfReachError, PreconditionFailedError, TakenError
 from admin.models import ROOT_UNIT, AdminAction
+from admin.unit_identity import UNIT_GONE
 from admin.versions import check_version, etag_of
 from antin.kernel.audit import AuditEvent, AuditLog
 from idp.oidc.clients import (
@@ -137,18 +142,30 @@ class Clients:
         if unit is not None and unit != ROOT_UNIT:
             path = self.delegation.authorize_unit(actor, AdminAction.CLIENTS_MANAGE, unit)
             held = [path[0]]
-        records = self._registry().list()
+        records = self._bound(self._registry().list())
         if ROOT_UNIT in held:
             return records
         paths = self._paths({r.unit_code for r in records})
-        return [r for r in records if covers(held, paths[r.unit_code])]
+        return [r for r in records if covers(held, self._path_of(r, paths))]
 
     def get(self, actor: Actor, client_id: str) -> ClientRecord:
         held = self._held(actor)
         record = self._registry().get(client_id)
-        if record is None or not covers(held, self._path(record.unit_code)):
+        if record is not None:
+            record = self._bound([record])[0]
+        if record is None or not covers(held, self._path_of(record, self._paths({record.unit_code}))):
             raise OutOfReachError("client", client_id)
         return record
+
+    def orphaned(self, record: ClientRecord) -> bool:
+        """Whether the client's unit is gone (a unit with its code since is another): the platform's to manage."""
+        return bool(self.orphaned_ids([record]))
+
+    def orphaned_ids(self, records: builtins.list[ClientRecord]) -> set[str]:
+        """The ids of those clients whose unit is gone, in one directory search (remembered for the request)."""
+        units = self.delegation.units
+        current = units.current(r.unit_code for r in records)
+        return {r.client_id for r in records if not units.is_live(r.unit_code, r.unit_uuid, current)}
 
     def may_give_platform_powers(self, actor: Actor) -> bool:
         """Whether the caller may make a client trusted or give it :data:`PLATFORM_SCOPES` (what a form offers)."""
@@ -164,7 +181,7 @@ class Clients:
     def register(self, actor: Actor, spec: ClientSpec, *, unit: str | None) -> tuple[ClientRecord, str | None]:
         """Register a client in ``unit`` (default: the caller's one unit, or ``*``); its secret is returned once."""
         unit_code = self.unit_for_new(actor, unit)  # a unit out of reach is refused before the rest is judged
-        spec = dataclasses.replace(spec, unit_code=unit_code)
+        spec = dataclasses.replace(spec, unit_code=unit_code, unit_uuid=self._uuid_of(unit_code))
         self._check_platform_powers(actor, spec, before=None)
         registry = self._registry()
         if spec.client_id is not None and registry.get(spec.client_id) is not None:
@@ -205,8 +222,10 @@ class Clients:
             raise ClientMetadataError("unit", "must be a unit's code, or * for the whole platform")
         check_version(client_etag(before), if_match, required=required)
         spec = dataclasses.replace(before.as_spec(), **changes)
-        if spec.unit_code != before.unit_code:
-            spec = dataclasses.replace(spec, unit_code=self._unit_in_reach(actor, spec.unit_code))
+        # a new unit, or an orphaned client's unit named again (by a platform client manager): bound to it as it is now
+        if spec.unit_code != before.unit_code or ("unit_code" in changes and self.orphaned(before)):
+            unit_code = self._unit_in_reach(actor, spec.unit_code)
+            spec = dataclasses.replace(spec, unit_code=unit_code, unit_uuid=self._uuid_of(unit_code))
         self._check_platform_powers(actor, spec, before=before)
         try:
             record, secret = self._registry().replace(spec, expected=before)
@@ -256,20 +275,41 @@ class Clients:
             raise NotPermittedError(AdminAction.CLIENTS_MANAGE.value)
         return held
 
-    def _path(self, unit_code: str) -> builtins.list[str]:
-        if unit_code == ROOT_UNIT:
-            return [ROOT_UNIT]
-        return self.delegation.unit_path(unit_code) or [unit_code]  # a deleted unit: its code alone
-
-    def _paths(self, codes: set[str]) -> dict[str, builtins.list[str]]:
-        """Each unit's path, read in one directory search per 200 units (from their DNs), not one per client."""
+    def _paths(self, codes: set[str]) -> dict[str, tuple[str, builtins.list[str]]]:
+        """Each unit's entryUUID and path, read in one directory search per 200 units (paths from their DNs)."""
         directory = self.delegation.directory
-        found = {
-            u.code.casefold(): [u.code, *directory.names.unit_codes_above(u.dn)]
-            for u in directory.units_by_code(codes - {ROOT_UNIT})
+        units = directory.units_by_code(codes - {ROOT_UNIT})
+        self.delegation.units.remember(units)  # what the API then says of each client's unit needs no search
+        found = {u.code.casefold(): (u.entry_uuid, [u.code, *directory.names.unit_codes_above(u.dn)]) for u in units}
+        return {code: found.get(code.casefold(), (UNIT_GONE, [code])) for code in codes}
+
+    @staticmethod
+    def _path_of(record: ClientRecord, paths: dict[str, tuple[str, builtins.list[str]]]) -> builtins.list[str]:
+        """Where the client sits: its unit's path, or the root's (the platform's) when it is orphaned."""
+        if record.unit_code == ROOT_UNIT:
+            return [ROOT_UNIT]
+        unit_uuid, path = paths[record.unit_code]
+        return path if record.unit_uuid and record.unit_uuid == unit_uuid else [ROOT_UNIT]
+
+    def _bound(self, records: builtins.list[ClientRecord]) -> builtins.list[ClientRecord]:
+        """The clients, those registered before units were bound by entryUUID bound now to the unit that has
+        their code (or marked orphaned when none has it)."""
+        unbound = [r for r in records if r.unit_uuid is None and r.unit_code != ROOT_UNIT]
+        if not unbound:
+            return records
+        current = self.delegation.units.current(r.unit_code for r in unbound)
+        registry = self._registry()
+        bound = {
+            r.client_id: registry.bind_unit(r.client_id, r.unit_code, current.get(r.unit_code.casefold(), UNIT_GONE))
+            for r in unbound
         }
-        # the platform's, and a deleted unit's: by its code alone
-        return {code: found.get(code.casefold(), [code]) for code in codes}
+        return [b for r in records if (b := bound.get(r.client_id, r)) is not None]
+
+    def _uuid_of(self, unit_code: str) -> str | None:
+        """The entryUUID of the unit (just checked to exist) a client is put in; None for the platform's."""
+        if unit_code == ROOT_UNIT:
+            return None
+        return self.delegation.units.current([unit_code]).get(unit_code.casefold(), UNIT_GONE)
 
     def _unit_in_reach(self, actor: Actor, unit: str) -> str:
         """The unit's code as the directory spells it, if the caller manages clients there; else 404."""

@@ -6,11 +6,15 @@ something in this unit?": an actor who holds the action nowhere is refused outri
 elsewhere is told the target is not there (404), so that guessing a login or a unit code in another province
 teaches nothing. Granting is itself delegated: one grants or revokes a role on a unit only while holding
 ``grants:manage`` and every action of that role there.
+
+A grant is bound to its unit's entryUUID, not only its code (:mod:`admin.unit_identity`): once the unit is deleted
+the grant is *orphaned*: it covers nothing, even when a new unit is later given the same code, and only a platform
+administrator (or the operator) sees and revokes it. A renamed or moved unit keeps its entryUUID and its grants.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -19,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from admin.errors import GrantRefusedError, NotPermittedError, OutOfReachError, UnknownGrantError
 from admin.models import ROLE_ACTIONS, ROOT_UNIT, AdminAction, AdminGrant, AdminRole, GrantView, client_subject
+from admin.unit_identity import BoundGrants, UnitIdentities
 from antin.kernel.audit import AuditEvent, AuditLog
 from antin.kernel.database import Database
 from directory.errors import InvalidInputError, NotFoundError
@@ -56,12 +61,15 @@ class Delegation:
         clock: Callable[[], datetime],
         *,
         client_exists: Callable[[str], bool] = lambda _client_id: False,
+        request_memo: Callable[[], MutableMapping[str, str] | None] = lambda: None,
     ) -> None:
         self.database = database
         self.audit = audit
         self.directory = directory
         self.clock = clock
         self.client_exists = client_exists  # whether the OpenID provider knows a client (for grants to clients)
+        self.units = UnitIdentities(directory, request_memo)
+        self.grants_table = BoundGrants(database, self.units)
 
     # -- the check ------------------------------------------------------------------------------------------
 
@@ -69,27 +77,31 @@ class Delegation:
         """The units (codes, or ROOT_UNIT) on which ``actor`` may do ``action``."""
         if actor.operator:
             return [ROOT_UNIT]
-        with self.database.reading() as s:
-            rows = s.execute(select(AdminGrant.role, AdminGrant.unit_code).where(AdminGrant.subject == actor.name))
-            return sorted({unit for role, unit in rows if _allows(role, action)})
+        rows = [row for row in self.grants_table.of(actor.name) if _allows(row.role, action)]
+        return sorted({row.unit_code for row in self.grants_table.live(rows)})
 
     def actions_held(self, actor: Actor) -> set[AdminAction]:
         """Every action ``actor`` holds somewhere (what the console offers; each operation still checks)."""
         if actor.operator:
             return set(AdminAction)
-        with self.database.reading() as s:
-            roles = s.scalars(select(AdminGrant.role).where(AdminGrant.subject == actor.name))
-            return {action for role in roles for action in AdminAction if _allows(role, action)}
+        roles = {row.role for row in self.grants_table.live(self.grants_table.of(actor.name))}
+        return {action for role in roles for action in AdminAction if _allows(role, action)}
 
     def authorize(
         self, actor: Actor, action: AdminAction, unit_path: Sequence[str], *, target: tuple[str, str]
     ) -> None:
         """Raise unless ``actor`` may do ``action`` on ``target`` (kind, name), which sits at ``unit_path``."""
-        units = self.units_holding(actor, action)
-        if not units:
+        if actor.operator:
+            return
+        rows = [row for row in self.grants_table.of(actor.name) if _allows(row.role, action)]
+        # first the grants that would cover the target: when its path was just read, their units' entryUUIDs are
+        # known and the usual, allowed case costs no directory search
+        covering = [row for row in rows if covers([row.unit_code], unit_path)]
+        if self.grants_table.live(covering):
+            return
+        if not self.grants_table.live(rows):
             raise NotPermittedError(action.value)
-        if not covers(units, unit_path):
-            raise OutOfReachError(*target)
+        raise OutOfReachError(*target)
 
     def authorize_unit(self, actor: Actor, action: AdminAction, unit_code: str) -> list[str]:
         """Check ``action`` on the unit ``unit_code`` (ROOT_UNIT: the whole directory); return its path."""
@@ -104,9 +116,11 @@ class Delegation:
     def unit_path(self, unit_code: str) -> list[str] | None:
         """The unit's code and its parents' codes up to the top, or None when there is no such unit."""
         try:
-            return [u.code for u in self.directory.unit_path(unit_code)]
+            units = self.directory.unit_path(unit_code)
         except (NotFoundError, InvalidInputError):
             return None  # a malformed code names no unit either
+        self.units.remember(units)
+        return [u.code for u in units]
 
     def reach(self, actor: Actor, action: AdminAction) -> list[str] | None:
         """The tops of the subtrees where ``actor`` may do ``action``: None for the whole directory, [] for none.
@@ -146,35 +160,43 @@ class Delegation:
     def _grant(self, actor: Actor, subject: str, name: str, role: AdminRole, unit_code: str) -> GrantView:
         if role is AdminRole.PLATFORM_ADMIN and unit_code != ROOT_UNIT:
             raise GrantRefusedError(f"{role.value} is granted on the root ({ROOT_UNIT}) only")
+        unit_uuid = None  # the root is no directory entry: nothing to bind
         if unit_code != ROOT_UNIT:
-            unit_code = self._existing_unit(actor, unit_code)
+            unit_code, unit_uuid = self._existing_unit(actor, unit_code)
         self._check_may_grant(actor, role, unit_code)
         row = AdminGrant(
             subject=subject,
             role=role.value,
             unit_code=unit_code,
+            unit_uuid=unit_uuid,
             granted_by=actor.name,
             granted_at=self.clock(),
         )
+        details: dict[str, object] = {"role": role.value, "unit": unit_code, "administrator": subject}
         try:
             with self.database.session() as s:
+                same = select(AdminGrant).where(
+                    AdminGrant.subject == subject, AdminGrant.role == role.value, AdminGrant.unit_code == unit_code
+                )
+                orphan = s.scalar(same.where(AdminGrant.unit_uuid != unit_uuid)) if unit_uuid else None
+                if orphan is not None:  # the same role on a deleted unit of that code: the new grant takes its place
+                    details["replaces_orphaned"] = orphan.id
+                    s.delete(orphan)
+                    s.flush()
                 s.add(row)
                 s.flush()
                 grant_id = row.id
         except IntegrityError:
             raise GrantRefusedError(f"{name} already holds {role.value} on {unit_code}") from None
         self.audit.record(
-            AuditEvent.ADMIN_GRANT_ADD,
-            actor=actor.name,
-            subject=name,
-            details={"grant": grant_id, "role": role.value, "unit": unit_code, "administrator": subject},
+            AuditEvent.ADMIN_GRANT_ADD, actor=actor.name, subject=name, details={"grant": grant_id, **details}
         )
         return self._view(grant_id)
 
     def may_revoke(self, actor: Actor, grant_id: int) -> GrantView:
         """The grant, if ``actor`` may take it away (what a confirmation page shows); else refused as revoke is."""
         view = self._view(grant_id)
-        self._check_may_grant(actor, view.role, view.unit_code)
+        self._check_may_grant(actor, view.role, view.unit_code, orphaned=view.orphaned)
         return view
 
     def revoke(self, actor: Actor, grant_id: int) -> GrantView:
@@ -204,22 +226,29 @@ class Delegation:
             query = query.where(AdminGrant.subject == person.entry_uuid)
         with self.database.reading() as s:
             rows = list(s.scalars(query))
+        orphaned = self.grants_table.orphaned(rows)
         if not actor.operator:
             managed = self.units_holding(actor, AdminAction.GRANTS_MANAGE)
-            rows = [r for r in rows if r.subject == actor.name or self._covered(managed, r.unit_code)]
+            rows = [
+                r
+                for r in rows
+                if r.subject == actor.name or self._covered(managed, r.unit_code, orphaned=r.id in orphaned)
+            ]
         logins = self._logins({r.subject for r in rows})
-        return [_view_of(r, logins.get(r.subject)) for r in rows]
+        return [_view_of(r, logins.get(r.subject), orphaned=r.id in orphaned) for r in rows]
 
     # -- inside ---------------------------------------------------------------------------------------------
 
-    def _check_may_grant(self, actor: Actor, role: AdminRole, unit_code: str) -> None:
+    def _check_may_grant(self, actor: Actor, role: AdminRole, unit_code: str, *, orphaned: bool = False) -> None:
         if actor.operator:
             return
         managed = self.units_holding(actor, AdminAction.GRANTS_MANAGE)
         if not managed:
             raise NotPermittedError(AdminAction.GRANTS_MANAGE.value)
-        path = [ROOT_UNIT] if unit_code == ROOT_UNIT else (self.unit_path(unit_code) or [unit_code])
+        path = self._grant_path(unit_code, orphaned=orphaned)
         if not covers(managed, path):
+            if orphaned:
+                raise OutOfReachError("grant", unit_code)  # the unit is gone: the platform's to clear up
             if unit_code == ROOT_UNIT:
                 raise GrantRefusedError(f"only a platform administrator grants on the root ({ROOT_UNIT})")
             raise OutOfReachError("unit", unit_code)  # another province's unit reads like no unit at all
@@ -227,9 +256,11 @@ class Delegation:
             if not covers(self.units_holding(actor, action), path):
                 raise GrantRefusedError(f"you do not hold {action.value} on {unit_code}: you cannot grant {role.value}")
 
-    def _existing_unit(self, actor: Actor, unit_code: str) -> str:
+    def _existing_unit(self, actor: Actor, unit_code: str) -> tuple[str, str]:
+        """The unit's code as the directory spells it, and its entryUUID; else refused as out of reach."""
         try:
-            return self.directory.get_unit(unit_code).code
+            unit = self.directory.get_unit(unit_code)
+            return unit.code, unit.entry_uuid
         except (NotFoundError, InvalidInputError):
             if actor.operator:
                 raise OutOfReachError("unit", unit_code) from None
@@ -237,16 +268,23 @@ class Delegation:
                 raise NotPermittedError(AdminAction.GRANTS_MANAGE.value) from None
             raise OutOfReachError("unit", unit_code) from None
 
-    def _covered(self, units: list[str], unit_code: str) -> bool:
-        path = [ROOT_UNIT] if unit_code == ROOT_UNIT else (self.unit_path(unit_code) or [unit_code])
-        return covers(units, path)
+    def _covered(self, units: list[str], unit_code: str, *, orphaned: bool) -> bool:
+        return covers(units, self._grant_path(unit_code, orphaned=orphaned))
+
+    def _grant_path(self, unit_code: str, *, orphaned: bool) -> list[str]:
+        """Where a grant sits for those who manage grants: an orphaned one with the root's (the platform's), not
+        with whichever unit has taken its code since."""
+        if orphaned or unit_code == ROOT_UNIT:
+            return [ROOT_UNIT]
+        return self.unit_path(unit_code) or [unit_code]
 
     def _view(self, grant_id: int) -> GrantView:
         with self.database.reading() as s:
             row = s.get(AdminGrant, grant_id)
         if row is None:
             raise UnknownGrantError(grant_id)
-        return _view_of(row, self._logins({row.subject}).get(row.subject))
+        orphaned = bool(self.grants_table.orphaned([row]))
+        return _view_of(row, self._logins({row.subject}).get(row.subject), orphaned=orphaned)
 
     def _logins(self, subjects: set[str]) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -271,7 +309,7 @@ def _role(role: AdminRole | str) -> AdminRole:
         raise GrantRefusedError(f"no role {role!r}: one of {', '.join(r.value for r in AdminRole)}") from None
 
 
-def _view_of(row: AdminGrant, login: str | None) -> GrantView:
+def _view_of(row: AdminGrant, login: str | None, *, orphaned: bool) -> GrantView:
     granted_at = row.granted_at if row.granted_at.tzinfo else row.granted_at.replace(tzinfo=UTC)
     return GrantView(
         id=row.id,
@@ -281,4 +319,5 @@ def _view_of(row: AdminGrant, login: str | None) -> GrantView:
         unit_code=row.unit_code,
         granted_by=row.granted_by,
         granted_at=granted_at,
+        orphaned=orphaned,
     )

@@ -102,6 +102,9 @@ class AdminGrant(Base):
     subject: Mapped[str] = mapped_column(String(64), index=True)  # an entryUUID (OIDC sub), or "client:<client_id>"
     role: Mapped[str] = mapped_column(String(32))
     unit_code: Mapped[str] = mapped_column(String(64))  # a unit's code, or ROOT_UNIT
+    # the unit's entryUUID when granted: a new unit given a deleted one's code inherits nothing (None: not yet bound,
+    # "": the unit was gone when bound; see admin.unit_identity)
+    unit_uuid: Mapped[str | None] = mapped_column(String(64), default=None)
     granted_by: Mapped[str] = mapped_column(String(128))  # an administrator's sub, or "cli:<user>"
     granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -152,6 +155,7 @@ class GrantView:
     unit_code: str
     granted_by: str
     granted_at: datetime
+    orphaned: bool = False  # its unit was deleted (a unit with the same code since is another): it covers nothing
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -162,4 +166,5 @@ class GrantView:
             "unit": self.unit_code,
             "granted_by": self.granted_by,
             "granted_at": self.granted_at.isoformat(),
+            "orphaned": self.orphaned,
         }

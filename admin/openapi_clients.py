@@ -198,6 +198,10 @@ CLIENT_SCHEMAS: dict[str, Any] = {
             "client_secret": {"type": "string", "description": "Only in the answer that made it."},
             "default_acr_values": {"type": "array", "items": {"type": "string"}},
             "disabled": {"type": "boolean"},
+            "orphaned": {
+                "type": "boolean",
+                "description": "Its unit was deleted (a unit given its code since is another): the platform's alone.",
+            },
             "created_at": {"type": "string", "format": "date-time"},
             "secret_rotated_at": {"type": ["string", "null"], "format": "date-time"},
         },

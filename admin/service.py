@@ -15,6 +15,7 @@ them.
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from admin.audit import AuditSearch
@@ -141,8 +142,22 @@ def _build(instance: Instance) -> AdminService:
 
         return get_provider(instance).clients.active(client_id) is not None
 
+    def request_memo() -> MutableMapping[str, str] | None:
+        """Units' entryUUIDs by code, remembered for the current request only (the check runs several times in one)."""
+        from flask import g, has_request_context
+
+        if not has_request_context():
+            return None
+        memo: MutableMapping[str, str] = g.setdefault("antin_admin_unit_uuids", {})
+        return memo
+
     delegation = Delegation(
-        instance.database, instance.audit, directory, instance.clock.now, client_exists=client_exists
+        instance.database,
+        instance.audit,
+        directory,
+        instance.clock.now,
+        client_exists=client_exists,
+        request_memo=request_memo,
     )
 
     def end_access(person: Person, actor: str) -> dict[str, Any]:

@@ -72,7 +72,7 @@ def spec_changes(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _client(record: ClientRecord, status: int = 200, secret: str | None = None) -> Response:
-    document = record.as_json()
+    document = _document(record, state().service.clients.orphaned(record))
     if secret is not None:
         document["client_secret"] = secret
     response = jsonify(document)
@@ -85,8 +85,15 @@ def _client(record: ClientRecord, status: int = 200, secret: str | None = None) 
 @bp.get("/clients")
 def list_clients() -> Response:
     unit = request.args.get("unit") or None
-    records = state().service.clients.list(actor(), unit=unit)
-    return jsonify({"items": [r.as_json() for r in records]})
+    clients = state().service.clients
+    records = clients.list(actor(), unit=unit)
+    orphaned = clients.orphaned_ids(records)
+    return jsonify({"items": [_document(r, r.client_id in orphaned) for r in records]})
+
+
+def _document(record: ClientRecord, orphaned: bool) -> dict[str, Any]:
+    """A client as the API shows it: its registration, and whether its unit is gone (not part of its version)."""
+    return {**record.as_json(), "orphaned": orphaned}
 
 
 @bp.post("/clients")

@@ -49,7 +49,7 @@ PERSON_ATTRS = (
     "modifyTimestamp",  # operational: what SCIM's meta.lastModified says
     "entryCSN",  # operational: the entry's version, for changes that must not overwrite another's
 )
-UNIT_ATTRS = ("antinUnitCode", "ou", "antinUnitKind", "description")
+UNIT_ATTRS = ("antinUnitCode", "ou", "antinUnitKind", "description", "entryUUID")
 GROUP_ATTRS = ("cn", "description", "member", "antinGroupKind", "antinScopeUnitCode")
 # ppolicy's "locked until an administrator unlocks": how disabled accounts are refused by the server itself.
 PERMANENT_LOCK = "000001010000Z"
@@ -108,6 +108,7 @@ def unit_from_entry(entry: Entry) -> Unit:
         parent_code=above[0] if above else None,
         parent_dn=parent_dn,
         description=entry.first("description") or "",
+        entry_uuid=entry.first("entryUUID") or "",
     )
 
 

@@ -65,6 +65,8 @@ class Unit:
     parent_code: str | None = None
     parent_dn: str | None = None
     description: str = ""
+    # the server's identifier: kept through a rename or a move, never given to another unit with the same code
+    entry_uuid: str = ""
 
     @property
     def ref(self) -> UnitRef:

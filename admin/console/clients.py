@@ -16,7 +16,10 @@ __all__: list[str] = []
 @bp.get("/clients")
 def clients() -> tuple[str, int]:
     unit = request.args.get("unit") or None
-    return page("console/clients.html", clients=page_of(state().service.clients.list(actor(), unit=unit)), unit=unit)
+    service = state().service.clients
+    records = service.list(actor(), unit=unit)
+    orphaned = service.orphaned_ids(records)
+    return page("console/clients.html", clients=page_of(records), unit=unit, orphaned=orphaned)
 
 
 @bp.get("/clients/<client_id>")

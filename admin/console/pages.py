@@ -197,7 +197,7 @@ def home() -> tuple[str, int]:
     grants = service.delegation.grants(actor(), login=signed_in().login)
     names: dict[str, str] = {}
     for grant in grants:
-        if grant.unit_code != ROOT_UNIT:
+        if grant.unit_code != ROOT_UNIT and not grant.orphaned:  # an orphan's code may name another unit now
             try:
                 units = service.officials.directory.unit_path(grant.unit_code)
             except (NotFoundError, InvalidInputError):

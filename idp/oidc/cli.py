@@ -34,13 +34,14 @@ def _registry(instance: Instance) -> ClientRegistry:
     return client_registry(instance)
 
 
-def _existing_unit(instance: Instance, code: str) -> str:
-    """The unit's code as the directory spells it; a unit that does not exist is refused."""
+def _existing_unit(instance: Instance, code: str) -> tuple[str, str]:
+    """The unit's code as the directory spells it and its entryUUID; a unit that does not exist is refused."""
     from directory.errors import InvalidInputError, NotFoundError
     from directory.instance import directory_service
 
     try:
-        return directory_service(instance).get_unit(code).code
+        unit = directory_service(instance).get_unit(code)
+        return unit.code, unit.entry_uuid
     except (NotFoundError, InvalidInputError):
         raise ClientError("unit", f"no unit {code!r} in the directory") from None
 
@@ -140,8 +141,9 @@ def add(
 ) -> None:
     """Register a client; a confidential client's secret is printed once."""
     try:
+        unit_uuid = None
         if unit_code != PLATFORM_UNIT:
-            unit_code = _existing_unit(instance, unit_code)
+            unit_code, unit_uuid = _existing_unit(instance, unit_code)
         jwks: dict[str, Any] | None = None
         if jwks_text:
             if jwks_text.startswith("@"):
@@ -165,6 +167,7 @@ def add(
             client_id=client_id,
             home_url=home_url,
             unit_code=unit_code,
+            unit_uuid=unit_uuid,
         )
         record, secret = _registry(instance).add(spec)
     except (ClientError, OSError) as err:

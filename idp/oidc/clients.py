@@ -92,6 +92,7 @@ class ClientSpec:
     client_id: str | None = None  # default: generated
     home_url: str | None = None  # the application's start page, listed on the officials' portal
     unit_code: str = PLATFORM_UNIT  # the directory unit whose client managers manage it
+    unit_uuid: str | None = None  # that unit's entryUUID (admin's delegation tells a deleted unit's clients by it)
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ class ClientRecord:
     secret_digest: str | None = field(default=None, repr=False)
     home_url: str | None = None
     unit_code: str = "*"
+    unit_uuid: str | None = None
 
     @classmethod
     def from_row(cls, row: Client) -> ClientRecord:
@@ -144,6 +146,7 @@ class ClientRecord:
             secret_digest=row.secret_digest,
             home_url=row.home_url,
             unit_code=row.unit_code,
+            unit_uuid=row.unit_uuid,
         )
 
     def as_spec(self) -> ClientSpec:
@@ -166,6 +169,7 @@ class ClientRecord:
             client_id=self.client_id,
             home_url=self.home_url,
             unit_code=self.unit_code,
+            unit_uuid=self.unit_uuid,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -358,6 +362,7 @@ class ClientRegistry:
                 dpop_bound_access_tokens=spec.dpop_bound_access_tokens,
                 home_url=spec.home_url,
                 unit_code=spec.unit_code,
+                unit_uuid=spec.unit_uuid,
             )
             s.add(row)
             s.flush()
@@ -490,11 +495,24 @@ class ClientRegistry:
             row.token_endpoint_auth_method = method
             row.jwks_uri, row.jwks = spec.jwks_uri, spec.jwks
             row.home_url = spec.home_url
-            row.unit_code = spec.unit_code
+            row.unit_code, row.unit_uuid = spec.unit_code, spec.unit_uuid
             s.flush()
             record = ClientRecord.from_row(row)
         self.changed(record.client_id)
         return record, secret
+
+    def bind_unit(self, client_id: str, unit_code: str, unit_uuid: str) -> ClientRecord | None:
+        """Record the entryUUID of the unit of a client registered before units were bound by it (if still unbound
+        and still in ``unit_code``); the client as it is now, or None when it is gone."""
+        with self._db.session() as s:
+            row = s.scalar(select(Client).where(Client.client_id == client_id))
+            if row is None:
+                return None
+            if row.unit_uuid is None and row.unit_code == unit_code:
+                row.unit_uuid = unit_uuid
+            record = ClientRecord.from_row(row)
+        self.forget(client_id)
+        return record
 
     def set_scopes(self, client_id: str, scopes: tuple[str, ...]) -> ClientRecord:
         """Replace a client's allowed scopes (the operator's allow-list); tokens already issued keep theirs."""

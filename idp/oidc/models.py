@@ -60,6 +60,8 @@ class Client(Base):
     home_url: Mapped[str | None] = mapped_column(String(2000), default=None)
     # the directory unit whose client managers manage it (admin's delegation); "*": the whole platform's
     unit_code: Mapped[str] = mapped_column(String(64), default="*", server_default="*", index=True)
+    # that unit's entryUUID when given: a later unit with the same code inherits nothing (None: not bound yet)
+    unit_uuid: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     secret_rotated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 

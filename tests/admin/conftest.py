@@ -126,6 +126,7 @@ def admin_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdminPl
             client_id=HANOI_CLIENT,
             redirect_uris=("https://vanban.hanoi.example/cb",),
             unit_code="HNI-VP",
+            unit_uuid=ldap.get_unit("HNI-VP").entry_uuid,  # bound to the unit, as the CLI and the console do
         )
     )
     delegation = admin_service(instance).delegation
