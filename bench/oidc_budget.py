@@ -9,7 +9,9 @@ operation's time inside client authentication, the database (SQLAlchemy and the 
 verify), the audit append and JSON; the rest is the framework (Flask, Werkzeug, authlib). The HTTP server's share
 comes from ``bench.oidc_bench --profile`` (gunicorn's frames): it is not in this process.
 
-Run: ``python -m bench.oidc_budget [--ops 500] [--profile] [--database-url URL]``.
+Run: ``python -m bench.oidc_budget [--ops 500] [--rows a,b] [--profile [--pstats DIR]] [--database-url URL]``.
+Besides the CPU per operation over the whole row it prints the best of ten batches, which other work on a shared
+machine inflates far less.
 """
 
 from __future__ import annotations
