@@ -72,3 +72,11 @@ def test_the_oidc_bench_serves_antin_under_granian(tmp_path: Path) -> None:
     for row in rows:
         assert row["checked"] > 0 and row["wrong"] == 0, row
         assert row["cpu_per_op"] is not None and row["cpu_per_op"] > 0, row
+
+
+def test_the_request_overhead_bench_answers_200_on_both_apps() -> None:
+    done = _run(["bench.request_overhead", "--requests", "200"], timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = [line.split() for line in done.stdout.splitlines() if "µs CPU per request" in line]
+    assert [f[-6] for f in figures] == ["Tín", "Flask"]
+    assert all(float(f[-5]) > 0 for f in figures)
