@@ -142,3 +142,17 @@ def test_a_code_grant_links_its_code_and_joins_the_sso_session_in_one_write(op: 
     replayed = rp.exchange(params["code"])
     assert replayed.status_code == 400 and replayed.json()["error"] == "invalid_grant"
     assert rp.userinfo(tokens["access_token"]).status_code == 401
+
+
+def test_the_sso_session_read_back_lists_every_client_that_joined_it(op: LiveProvider) -> None:
+    """The session and its clients in one joined read: a session joined by three applications lists the three (a
+    joined read that kept only its first row would list one), and the fourth sign-in through it still works."""
+    browser = Browser(op.issuer)
+    parties = [RelyingParty.register(op, name=f"app {i}") for i in range(3)]
+    for party in parties:
+        party.code_flow(browser)  # the first signs in, the others ride the SSO session
+    cookie = browser.session.cookies.get("antin_sso")
+    view = op.provider.sessions.current(cookie)
+    assert view is not None
+    assert sorted(view.client_ids) == sorted(p.client.client_id for p in parties)
+    assert parties[0].code_flow(browser)["id_token"]
