@@ -80,6 +80,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="Ấn Tín's database: PostgreSQL as in production (default when installed) or the embedded SQLite",
     )
     parser.add_argument("--antin-threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
+    parser.add_argument(
+        "--antin-server",
+        choices=("gunicorn", "granian"),
+        default="gunicorn",
+        help="gunicorn: `antin serve` (default); granian: the same WSGI app under granian (pip install granian)",
+    )
     parser.add_argument("--no-ceiling", action="store_true", help="skip measuring the driver's ceiling")
     parser.add_argument(
         "--profile", type=Path, default=None, help="py-spy Ấn Tín's workers per row; raw stacks go to this folder"
@@ -204,7 +210,10 @@ async def main_async(args: argparse.Namespace) -> int:
             if args.antin_database == "postgresql":
                 database_url = stack.enter_context(postgres_server(workdir / "postgres"))
             antin = AntinProvider(
-                database_url=database_url, redis_url=f"{redis_url}/1" if redis_url else "", threads=args.antin_threads
+                database_url=database_url,
+                redis_url=f"{redis_url}/1" if redis_url else "",
+                threads=args.antin_threads,
+                server=args.antin_server,
             )
             contenders.append(_Contender(antin, antin.version(), args.workers))
         if "peer" in args.providers:

@@ -14,11 +14,14 @@ import hmac
 import secrets
 import unicodedata
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, current_app, g, request, session
+from flask import Blueprint, Flask, Request, abort, current_app, g, request, session
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
+from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Response as BaseResponse
 
 from antin.kernel.errors import ProblemError
@@ -28,6 +31,7 @@ from antin.kernel.logs import request_id_var
 __all__ = [
     "CSRF_FIELD",
     "add_credential_cookie",
+    "add_missing_headers",
     "csrf_exempt",
     "csrf_token",
     "csrf_token_valid",
@@ -158,25 +162,71 @@ def _start_request() -> None:
     _check_csrf()
 
 
+SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
+    ("Content-Security-Policy", DEFAULT_CSP),
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+HSTS = ("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+NO_STORE = ("Cache-Control", "no-store")
+
+
+def add_missing_headers(headers: Headers, defaults: Iterable[tuple[str, str]]) -> None:
+    """Add each of ``defaults`` the response does not set already (a view's own value wins).
+
+    One pass over the response's headers: werkzeug's ``setdefault`` walks them once per name, which cost about
+    50 µs for the dozen defaults every answer gets.
+    """
+    present = {key.lower() for key, _value in headers}
+    for name, value in defaults:
+        if name.lower() not in present:
+            headers.add(name, value)
+
+
 def _secure_response(response: BaseResponse) -> BaseResponse:
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    defaults = list(SECURITY_HEADERS)
     if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-    if "Cache-Control" not in headers and not request.path.startswith("/static/"):
-        headers["Cache-Control"] = "no-store"
+        defaults.append(HSTS)
+    if not request.path.startswith("/static/"):
+        defaults.append(NO_STORE)
+    add_missing_headers(response.headers, defaults)
     request_id = g.get("request_id")
     if request_id:
-        headers["X-Request-ID"] = request_id
+        response.headers["X-Request-ID"] = request_id
     return response
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie session without its per-request set-up: a request that carries no session cookie
+    (every API call, a token request) gets an empty session at once, and the signer is built once per secret key
+    instead of on every request (about 25 µs each)."""
+
+    def __init__(self) -> None:
+        self._signers: dict[tuple[Any, ...], URLSafeTimedSerializer] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        if not app.secret_key:
+            return None
+        key = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        signer = self._signers.get(key)
+        if signer is None:
+            signer = super().get_signing_serializer(app)
+            if signer is None:
+                return None
+            self._signers = {key: signer}  # a changed key replaces the old signer
+        return signer
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if app.secret_key and self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = CookieSessions()
     app.extensions.setdefault("antin.csrf_exempt_blueprints", set())
     app.extensions.setdefault("antin.credential_cookies", set())
     app.before_request(_start_request)

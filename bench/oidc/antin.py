@@ -37,10 +37,15 @@ def _last_line(text: str) -> str:
 class AntinProvider:
     name = "Ấn Tín"
 
-    def __init__(self, *, database_url: str = "", redis_url: str = "", threads: int = 4) -> None:
+    def __init__(
+        self, *, database_url: str = "", redis_url: str = "", threads: int = 4, server: str = "gunicorn"
+    ) -> None:
         self.database_url = database_url
         self.redis_url = redis_url
         self.threads = threads
+        # "gunicorn": `antin serve` (gthread), what production runs; "granian": the same WSGI app (antin.wsgi) under
+        # granian, measured beside it (issue 13, item 2)
+        self.server = server
 
     def version(self) -> str:
         try:
@@ -50,7 +55,8 @@ class AntinProvider:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
         ).stdout.strip()
-        return f"antin {version} ({commit or 'no git'}) on Python {sys.version.split()[0]}, gunicorn gthread"
+        server = "gunicorn gthread" if self.server == "gunicorn" else f"granian {_granian_version()} WSGI"
+        return f"antin {version} ({commit or 'no git'}) on Python {sys.version.split()[0]}, {server}"
 
     def _environment(self, directory: DirectoryInfo, data_dir: Path) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ANTIN_")}
@@ -117,18 +123,38 @@ class AntinProvider:
         web, service = self._register(env, missing)
         port = free_port()
         log = workdir / "antin.log"
-        argv = [
-            sys.executable,
-            "-m",
-            "antin",
-            "serve",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(self.threads),
-        ]
+        if self.server == "granian":
+            granian = Path(sys.executable).with_name("granian")
+            argv = [
+                str(granian),
+                "--interface",
+                "wsgi",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--blocking-threads",
+                str(self.threads),
+                "--no-ws",
+                "antin.wsgi:app",
+            ]
+            served = f"granian WSGI, {workers} workers × {self.threads} blocking threads"
+        else:
+            argv = [
+                sys.executable,
+                "-m",
+                "antin",
+                "serve",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--threads",
+                str(self.threads),
+            ]
+            served = f"antin serve (gunicorn gthread), {workers} workers × {self.threads} threads"
         with server_process(argv, env=env, log=log) as proc:
             target = Target(PUBLIC_ISSUER, f"http://127.0.0.1:{port}")
             wait_http(target.local(PUBLIC_ISSUER + "/healthz"), proc, log, headers=target.proxy_headers())
@@ -143,10 +169,16 @@ class AntinProvider:
                 pids=tuple(children(proc.pid)),
                 python=True,
                 notes=(
-                    f"Ấn Tín: ANTIN_ENV=production, antin serve (gunicorn gthread), {workers} workers × "
-                    f"{self.threads} threads, {database}{', Redis' if self.redis_url else ''}; "
+                    f"Ấn Tín: ANTIN_ENV=production, {served}, {database}{', Redis' if self.redis_url else ''}; "
                     "login = the product's own directory code against the same slapd.",
                 ),
                 missing=tuple(missing),
                 sql_statements=((lambda: sql_statements(self.database_url)) if database == "PostgreSQL" else None),
             )
+
+
+def _granian_version() -> str:
+    try:
+        return metadata.version("granian")
+    except metadata.PackageNotFoundError:
+        return "(not installed)"

@@ -12,6 +12,7 @@ locked for good, and no login or address is stored in clear (the keys are digest
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 
@@ -69,14 +70,10 @@ class CodeThrottle:
 
     def succeeded(self, admission: Admission) -> None:
         """The code was right: it does not count; the delays of this address for this official end."""
-        try:
-            for name in admission.taken:
-                if name != "pair":
-                    self.store.give_back(admission.keys[name])
-            if "pair" in admission.taken:
-                self.store.clear(admission.keys["pair"])
-        except ThrottleUnavailableError:
-            pass  # the attempt stays counted: the safe side
+        give_back = [admission.keys[name] for name in admission.taken if name != "pair"]
+        clear = [admission.keys["pair"]] if "pair" in admission.taken else []
+        with contextlib.suppress(ThrottleUnavailableError):  # unavailable: the attempt stays counted, the safe side
+            self.store.settle(give_back, clear)  # one round trip
 
     def remember_device(self, cookie: str | None, subject: str, *, now: float) -> str:
         """The MFA device cookie after this browser passed ``subject``'s second step."""

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Response, current_app, render_template, request, session
 from werkzeug.wrappers import Response as BaseResponse
 
+from antin.kernel.web import add_missing_headers
 from idp.oidc.acr import satisfies
 from idp.oidc.service import OidcProvider, get_provider
 from idp.oidc.sessions import SessionView
@@ -100,15 +101,21 @@ def error_page(title: str, message: str, *, status: int = 400, code: str | None 
     return Response(body, status=status, mimetype="text/html")
 
 
+HARDENING_HEADERS: tuple[tuple[str, str], ...] = (
+    ("Content-Security-Policy", CSP),
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+)
+NO_STORE_ENDPOINTS = frozenset({"oidc.token", "oidc.userinfo"})
+
+
 def harden(response: Response) -> BaseResponse:
     """Security headers for every page of the protocol and the interaction (kept if the app set its own)."""
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    if response.mimetype == "text/html" or request.endpoint in ("oidc.token", "oidc.userinfo"):
-        headers.setdefault("Cache-Control", "no-store")
+    if response.mimetype == "text/html" or request.endpoint in NO_STORE_ENDPOINTS:
+        add_missing_headers(response.headers, (*HARDENING_HEADERS, ("Cache-Control", "no-store")))
+    else:
+        add_missing_headers(response.headers, HARDENING_HEADERS)
     return response
 
 

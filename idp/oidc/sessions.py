@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, insert, or_, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from antin.kernel.database import Database, utcnow
 from idp.oidc.interaction import AuthenticationResult
@@ -124,10 +124,16 @@ class SessionService:
         now = self._clock()
         # a read without a transaction (no BEGIN and COMMIT: issue 13, item 5); the rare writes are one statement each
         with self._db.reading() as s:
-            row = s.scalar(
-                select(SsoSession)
-                .options(selectinload(SsoSession.clients))  # from_row lists them: load them now, not lazily
-                .where(SsoSession.cookie_digest == digest(cookie))
+            # from_row lists its clients: loaded with it in one joined SELECT (selectinload took a second one);
+            # unique() reads every joined row, so that the list is whole
+            row = (
+                s.execute(
+                    select(SsoSession)
+                    .options(joinedload(SsoSession.clients))
+                    .where(SsoSession.cookie_digest == digest(cookie))
+                )
+                .unique()
+                .scalar_one_or_none()
             )
             if row is None or row.ended_at is not None:
                 return None

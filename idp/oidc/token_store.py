@@ -1,13 +1,13 @@
 """Writing what :meth:`idp.oidc.tokens.TokenService.issue` minted: the grant, its tokens, a refresh token's
 rotation, in as few round trips as the database allows.
 
-On PostgreSQL a client_credentials grant (the grant and its token) and a refresh rotation (the old token marked
-rotated, the new ones inserted) are each **one statement**: a data-modifying ``WITH`` whose ``INSERT … SELECT``
-takes its rows from the ``INSERT … RETURNING`` or the conditional ``UPDATE … RETURNING`` before it, run without
-a transaction of its own (a single statement is atomic). A rotation that finds its token already rotated
-inserts nothing: that is a reuse, and the family is revoked. SQLite cannot put a write in a ``WITH``: there, and
-for the code grant (which also links its code and joins the SSO session), the same writes run as separate
-statements in one transaction.
+On PostgreSQL a new grant with its tokens (client_credentials; the code grant, which also links its code and
+joins the SSO session) and a refresh rotation (the old token marked rotated, the new ones inserted) are each
+**one statement**: a data-modifying ``WITH`` whose ``INSERT … SELECT`` takes its rows from the ``INSERT …
+RETURNING`` or the conditional ``UPDATE … RETURNING`` before it, run without a transaction of its own (a single
+statement is atomic). A rotation that finds its token already rotated inserts nothing: that is a reuse, and the
+family is revoked. SQLite cannot put a write in a ``WITH``: there the same writes run as separate statements in
+one transaction.
 """
 
 from __future__ import annotations
@@ -34,20 +34,6 @@ _INSERT_GRANT = insert(_GRANTS).returning(_GRANTS.c.id)
 _INSERT_TOKENS = insert(_TOKENS)
 _SESSIONS = table_of(SsoSession)
 _SESSION_CLIENTS = table_of(SessionClient)
-_JOIN_SESSION = insert(_SESSION_CLIENTS).from_select(
-    ["session_id", "client_id", "first_at"],
-    select(
-        _SESSIONS.c.id,
-        bindparam("client_id", type_=_SESSION_CLIENTS.c.client_id.type),
-        bindparam("now", type_=_SESSION_CLIENTS.c.first_at.type),
-    )
-    .where(_SESSIONS.c.sid == bindparam("sid"))
-    .where(
-        ~exists().where(
-            _SESSION_CLIENTS.c.session_id == _SESSIONS.c.id, _SESSION_CLIENTS.c.client_id == bindparam("client_id")
-        )
-    ),
-)
 _LINK_CODE = update(_CODES).where(_CODES.c.id == bindparam("code_id")).values(grant_id=bindparam("linked_grant"))
 _ROTATE = (
     update(_TOKENS)
@@ -68,17 +54,49 @@ def _rows_from(source_id: Any, count: int) -> Any:
     return selects[0] if count == 1 else union_all(*selects)
 
 
+def _session_join(sid: str, client_id: str, now: str) -> Insert:
+    """:data:`_JOIN_SESSION` with bind parameters of the given names."""
+    return insert(_SESSION_CLIENTS).from_select(
+        ["session_id", "client_id", "first_at"],
+        select(
+            _SESSIONS.c.id,
+            bindparam(client_id, type_=_SESSION_CLIENTS.c.client_id.type),
+            bindparam(now, type_=_SESSION_CLIENTS.c.first_at.type),
+        )
+        .where(_SESSIONS.c.sid == bindparam(sid))
+        .where(
+            ~exists().where(
+                _SESSION_CLIENTS.c.session_id == _SESSIONS.c.id, _SESSION_CLIENTS.c.client_id == bindparam(client_id)
+            )
+        ),
+    )
+
+
+_JOIN_SESSION = _session_join("sid", "client_id", "now")
+
+
 @cache
-def _grant_with_tokens(count: int) -> Insert:
-    """One statement: a new grant and its ``count`` tokens (PostgreSQL)."""
-    values = {name: bindparam(name, type_=_GRANTS.c[name].type) for name in GRANT_FIELDS}
+def _grant_with_tokens(count: int, link_code: bool = False, join_session: bool = False) -> Insert:
+    """One statement: a new grant (parameters ``grant_<column>``) and its ``count`` tokens (PostgreSQL); with
+    ``link_code`` the code that led to it (``:code_id``) is linked to it, with ``join_session`` its client joins its
+    SSO session. Those two are data-modifying ``WITH`` parts that the final ``INSERT`` does not read: PostgreSQL
+    runs them exactly once all the same, within the one atomic statement.
+
+    No parameter is named after a column of the code: SQLAlchemy would add it to the ``UPDATE``'s ``SET``."""
+    values = {name: bindparam(f"grant_{name}", type_=_GRANTS.c[name].type) for name in GRANT_FIELDS}
     grant = insert(_GRANTS).values(values).returning(_GRANTS.c.id).cte("new_grant")
-    return (
+    statement = (
         insert(_TOKENS)
         .from_select(["grant_id", *TOKEN_FIELDS], _rows_from(grant.c.id, count))
         .add_cte(grant)
         .returning(_TOKENS.c.grant_id)
     )
+    if link_code:
+        link = update(_CODES).where(_CODES.c.id == bindparam("code_id"))
+        statement = statement.add_cte(link.values(grant_id=select(grant.c.id).scalar_subquery()).cte("linked"))
+    if join_session:
+        statement = statement.add_cte(_session_join("grant_sid", "grant_client_id", "grant_created_at").cte("joined"))
+    return statement
 
 
 @cache
@@ -113,12 +131,18 @@ def store_tokens(
 
     Raises :class:`RefreshReusedError`, with the grant revoked, when ``rotated_from`` was already rotated.
     """
-    one_statement = not database.is_sqlite and code_id is None and session is None
-    if one_statement and grant_id is None and rotated_from is None:
+    # the session joined is the grant's own (its sid, its client): then its parameters are the grant's
+    own_session = session is None or (session[0] == grant.get("sid") and session[1] == grant.get("client_id"))
+    if not database.is_sqlite and grant_id is None and rotated_from is None and tokens and own_session:
+        statement = _grant_with_tokens(len(tokens), code_id is not None, session is not None)
+        params = {**{f"grant_{name}": grant[name] for name in GRANT_FIELDS}, **_token_params(tokens)}
+        if code_id is not None:
+            params["code_id"] = code_id
         with database.autocommit() as conn:
             # one row per token inserted, each naming the new grant
-            grant_ids = conn.execute(_grant_with_tokens(len(tokens)), {**grant, **_token_params(tokens)}).scalars()
+            grant_ids = conn.execute(statement, params).scalars()
             return int(grant_ids.all()[0])
+    one_statement = not database.is_sqlite and code_id is None and session is None
     if one_statement and grant_id is not None and rotated_from is not None:
         with database.autocommit() as conn:
             params = {"rotated_from": rotated_from, "now": now, **_token_params(tokens)}

@@ -138,21 +138,23 @@ class LoginThrottle:
 
     def succeeded(self, admission: Admission) -> None:
         """The password was right: uncount this attempt; the login's delays from that address end."""
+        give_back: list[str] = []
+        clear: list[str] = []
+        for name in admission.taken:
+            if name == "login" and admission.budgets is not None and admission.budgets.forget_on_success:
+                clear.append(admission.keys[name])
+            elif name != "pair":
+                give_back.append(admission.keys[name])
+        if "pair" in admission.keys:
+            clear.append(admission.keys["pair"])
         try:
-            for name in admission.taken:
-                if name == "login" and admission.budgets is not None and admission.budgets.forget_on_success:
-                    self.store.clear(admission.keys[name])
-                elif name != "pair":
-                    self.store.give_back(admission.keys[name])
-            if "pair" in admission.keys:
-                self.store.clear(admission.keys["pair"])
+            self.store.settle(give_back, clear)  # one round trip where there were three
         except ThrottleUnavailableError as err:  # the attempt stays counted: the safe side
             log.warning("throttle store unavailable after a sign-in (%s)", err)
 
     def undecided(self, admission: Admission) -> None:
         """The directory was not asked (unreachable): uncount the attempt everywhere."""
         try:
-            for name in admission.taken:
-                self.store.give_back(admission.keys[name])
+            self.store.settle([admission.keys[name] for name in admission.taken], [])
         except ThrottleUnavailableError as err:
             log.warning("throttle store unavailable (%s)", err)

@@ -8,7 +8,7 @@ a check made before any of them is counted: each attempt either takes a place in
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -82,6 +82,11 @@ class ThrottleStore(Protocol):
         """Forget the key."""
         ...
 
+    def settle(self, give_back: Sequence[str], clear: Sequence[str]) -> None:
+        """:meth:`give_back` each key of ``give_back`` and :meth:`clear` each of ``clear`` (keys distinct), in one
+        round trip: how an attempt is settled once the directory answered (issue 13: a sign-in's statements)."""
+        ...
+
     def get(self, key: str) -> Counter | None:
         """The key's counter as stored (tests, inspection)."""
         ...
@@ -96,6 +101,11 @@ def _unavailable_as_error() -> Iterator[None]:
         yield
     except (SQLAlchemyError, redis.RedisError) as err:
         raise ThrottleUnavailableError(type(getattr(err, "orig", None) or err).__name__) from err
+
+
+def _check_distinct(give_back: Sequence[str], clear: Sequence[str]) -> None:
+    if set(give_back) & set(clear):
+        raise ValueError("a key is either given back or cleared")
 
 
 def _refusal(counter: Counter | None, budget: Budget, now: float) -> Take:
@@ -183,6 +193,21 @@ class DatabaseThrottleStore:
         with _unavailable_as_error(), self._db.one_write() as conn:
             conn.execute(delete(self._table).where(self._table.c.key == key))
 
+    def settle(self, give_back: Sequence[str], clear: Sequence[str]) -> None:
+        _check_distinct(give_back, clear)
+        t = self._table
+        give = update(t).where(t.c.key.in_(give_back), t.c.attempts > 0).values(attempts=t.c.attempts - 1)
+        forget = delete(t).where(t.c.key.in_(clear))
+        with _unavailable_as_error(), self._db.one_write() as conn:
+            if give_back and clear and not self._db.is_sqlite:
+                # one statement, atomic: the UPDATE runs as a data-modifying WITH whatever the DELETE reads
+                conn.execute(forget.add_cte(give.returning(t.c.key).cte("given")))
+                return
+            if give_back:  # SQLite (no writes in a WITH): both in the one transaction
+                conn.execute(give)
+            if clear:
+                conn.execute(forget)
+
     def get(self, key: str) -> Counter | None:
         t = self._table
         with self._db.reading() as s:
@@ -248,6 +273,16 @@ class RedisThrottleStore:
     def clear(self, key: str) -> None:
         with _unavailable_as_error():
             self._redis.delete(self.PREFIX + key)
+
+    def settle(self, give_back: Sequence[str], clear: Sequence[str]) -> None:
+        _check_distinct(give_back, clear)
+        with _unavailable_as_error():
+            pipe = self._redis.pipeline(transaction=False)  # one round trip; each script is atomic on its own
+            for key in give_back:
+                self._give_back(keys=[self.PREFIX + key], client=pipe)
+            if clear:
+                pipe.delete(*(self.PREFIX + key for key in clear))
+            pipe.execute()
 
     def get(self, key: str) -> Counter | None:
         values = self._redis.hgetall(self.PREFIX + key)

@@ -9,9 +9,7 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime
-from typing import Any
-
-from antin.kernel.audit.models import AuditEntry
+from typing import Any, Protocol
 
 GENESIS = "0" * 64
 REGISTER_ID = 0  # the audit_head row that counts the writers; writers are numbered from 1
@@ -55,7 +53,30 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def entry_hash(entry: AuditEntry) -> str:
+class ChainedFields(Protocol):
+    """What an entry's hash covers: a stored entry (``AuditEntry``) or one about to be appended."""
+
+    @property
+    def writer_seq(self) -> int: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def event(self) -> str: ...
+    @property
+    def actor(self) -> str | None: ...
+    @property
+    def subject(self) -> str | None: ...
+    @property
+    def client_id(self) -> str | None: ...
+    @property
+    def ip(self) -> str | None: ...
+    @property
+    def details(self) -> str: ...
+    @property
+    def prev_hash(self) -> str: ...
+
+
+def entry_hash(entry: ChainedFields) -> str:
     fields = [
         entry.writer_seq,
         as_utc(entry.occurred_at).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),

@@ -80,9 +80,28 @@ class AuditRecord:
     details: dict[str, Any]
 
 
+@dataclass(slots=True)
+class _NewEntry:
+    """An event about to be appended: a plain object, not an ORM entity (it is written with a Core statement, and
+    the ORM's instrumentation cost more than the hash)."""
+
+    occurred_at: datetime
+    event: str
+    actor: str | None
+    subject: str | None
+    client_id: str | None
+    ip: str | None
+    details: str
+    writer: int = 0
+    writer_seq: int = 0
+    prev_hash: str = ""
+    entry_hash: str = ""
+    seq: int = 0
+
+
 @dataclass
 class _Pending:
-    entry: AuditEntry
+    entry: _NewEntry
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
 
@@ -141,7 +160,7 @@ class AuditLog:
             event.value,
             extra={"audit_event": event.value, "actor": actor, "subject": subject, "client_id": client_id},
         )
-        entry = AuditEntry(
+        entry = _NewEntry(
             occurred_at=self.clock(),
             event=event.value,
             actor=actor,
@@ -179,7 +198,7 @@ class AuditLog:
                 p.error = error
                 p.done.set()
 
-    def _append_with_retries(self, entries: list[AuditEntry]) -> None:
+    def _append_with_retries(self, entries: list[_NewEntry]) -> None:
         for attempt in range(20):
             try:
                 writer = self._current_writer()
@@ -211,7 +230,7 @@ class AuditLog:
             return
         writer.seq, writer.hash = head.seq, head.entry_hash
 
-    def _append(self, writer: _Writer, entries: list[AuditEntry]) -> None:
+    def _append(self, writer: _Writer, entries: list[_NewEntry]) -> None:
         seq, prev_hash = writer.seq, writer.hash
         rows = []
         for entry in entries:

@@ -173,6 +173,28 @@ def test_take_is_one_atomic_step(store: ThrottleStore, workers: int) -> None:
     assert sum(delayed_results) == 1  # the first take starts a 1 s delay that every other one must wait out
 
 
+def test_settle_gives_back_and_clears_in_one_call(store: ThrottleStore) -> None:
+    """What a sign-in that succeeded does to its budgets: given back once (the delay each had stays), cleared."""
+    now = 5_000_000.0
+    delayed = Budget(window=3600, delay_after=1, max_delay=60)
+    for key in ("settle:a", "settle:b", "settle:gone"):
+        assert store.take(key, delayed, now).allowed
+    store.take("settle:b", Budget(window=3600), now + 5)  # b counts two attempts
+    store.settle(["settle:a", "settle:b", "settle:never-taken"], ["settle:gone", "settle:never-either"])
+    a, b = store.get("settle:a"), store.get("settle:b")
+    assert a is not None and a.attempts == 0 and a.blocked_until == now + 1  # its 1 s delay outlives the give-back
+    assert b is not None and b.attempts == 1
+    assert store.get("settle:gone") is None
+    assert store.get("settle:never-taken") is None  # nothing was created
+    store.settle(["settle:a"], [])
+    a = store.get("settle:a")
+    assert a is not None and a.attempts == 0  # never below zero
+    store.settle([], ["settle:a"])
+    assert store.get("settle:a") is None
+    with pytest.raises(ValueError, match="either"):
+        store.settle(["settle:b"], ["settle:b"])
+
+
 # -- through the login page: the official's browser, strangers, the answers ---------------------------------------
 
 

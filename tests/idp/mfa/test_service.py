@@ -233,3 +233,21 @@ def test_a_known_secret_enrolled_for_the_demo_gives_codes(service: MfaService) -
     secret = pyotp.random_base32(32)
     service.enrol_known_totp(SUBJECT, secret, name="demo", actor="demo")
     assert check(service, pyotp.TOTP(secret).at(service.clock.now())) is CodeStatus.ACCEPTED
+
+
+def test_a_right_code_uncounts_the_attempt_and_ends_the_addresss_delays(instance: Instance) -> None:
+    store = DatabaseThrottleStore(instance.database)
+    throttle = CodeThrottle(
+        store,
+        instance.settings.section(MfaSettings),
+        mfa_device_cookies(instance.secret_key, 86400),
+        max_delay_seconds=60,
+    )
+    now = instance.clock.now().timestamp()
+    for _ in range(2):  # two wrong codes from one address
+        assert throttle.admit(SUBJECT, "198.51.100.9", device_cookie=None, now=now).allowed
+    right = throttle.admit(SUBJECT, "198.51.100.9", device_cookie=None, now=now)
+    throttle.succeeded(right)
+    subject_counter = store.get(right.keys["subject"])
+    assert subject_counter is not None and subject_counter.attempts == 2  # the right code's own place given back
+    assert store.get(right.keys["pair"]) is None  # the address's delays for this official are over

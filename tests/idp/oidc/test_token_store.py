@@ -100,3 +100,59 @@ def test_a_new_grant_with_an_access_and_a_refresh_token_is_stored_whole(op: Live
     with op.instance.database.session() as s:
         kinds = s.scalars(select(IssuedToken.kind).where(IssuedToken.grant_id == grant_id)).all()
     assert sorted(kinds) == ["access", "refresh"]
+
+
+def test_a_code_grant_links_its_code_and_joins_the_sso_session_in_one_write(op: LiveProvider) -> None:
+    """The code grant's writes (on PostgreSQL one statement): its tokens, the code linked to the grant (so that a
+    replayed code revokes it), the client joined to the SSO session (so that it hears of the logout)."""
+    from sqlalchemy import event
+
+    from idp.oidc.models import AuthorizationCode, SessionClient, SsoSession
+
+    rp = RelyingParty.register(op, name="code web")
+    browser = Browser(op.issuer)
+    params = rp.sign_in(browser)
+    engine = op.instance.database.engine
+    sent: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "oidc_token" in statement and "INSERT" in statement:
+            sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        exchanged = rp.exchange(params["code"])
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert exchanged.status_code == 200, exchanged.text
+    tokens = exchanged.json()
+    assert len(sent) == 1
+    if not op.instance.database.is_sqlite:
+        assert "oidc_authorization_code" in sent[0] and "oidc_session_client" in sent[0]  # one statement for all
+    with op.instance.database.session() as s:
+        code = s.scalars(select(AuthorizationCode).where(AuthorizationCode.client_id == rp.client.client_id)).one()
+        assert code.grant_id is not None
+        kinds = s.scalars(select(IssuedToken.kind).where(IssuedToken.grant_id == code.grant_id)).all()
+        assert sorted(kinds) == ["access", "refresh"]
+        grant = s.get(Grant, code.grant_id)
+        assert grant is not None and grant.sid
+        joined = s.scalars(select(SessionClient.client_id).join(SsoSession).where(SsoSession.sid == grant.sid)).all()
+        assert joined == [rp.client.client_id]
+    # the code replayed: refused, and the grant it led to is revoked with its tokens
+    replayed = rp.exchange(params["code"])
+    assert replayed.status_code == 400 and replayed.json()["error"] == "invalid_grant"
+    assert rp.userinfo(tokens["access_token"]).status_code == 401
+
+
+def test_the_sso_session_read_back_lists_every_client_that_joined_it(op: LiveProvider) -> None:
+    """The session and its clients in one joined read: a session joined by three applications lists the three (a
+    joined read that kept only its first row would list one), and the fourth sign-in through it still works."""
+    browser = Browser(op.issuer)
+    parties = [RelyingParty.register(op, name=f"app {i}") for i in range(3)]
+    for party in parties:
+        party.code_flow(browser)  # the first signs in, the others ride the SSO session
+    cookie = browser.session.cookies.get("antin_sso")
+    view = op.provider.sessions.current(cookie)
+    assert view is not None
+    assert sorted(view.client_ids) == sorted(p.client.client_id for p in parties)
+    assert parties[0].code_flow(browser)["id_token"]

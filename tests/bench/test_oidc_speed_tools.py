@@ -1,0 +1,82 @@
+"""The tools issue 13's speed work is measured with: the in-process budget (bench/oidc_budget.py) and the OIDC bench
+with Ấn Tín under granian instead of gunicorn (``--antin-server granian``). Each must answer correctly, or its
+figures mean nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(args: list[str], timeout: int) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def test_the_budget_checks_every_answer_and_counts_statements(tmp_path: Path) -> None:
+    done = _run(
+        [
+            "bench.oidc_budget",
+            "--ops",
+            "20",
+            "--rows",
+            "client_credentials,introspection,refresh",
+            "--profile",
+            "--pstats",
+            str(tmp_path),
+        ],
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = {line.split()[0]: line.split() for line in done.stdout.splitlines() if line[:1].isalpha()}
+    for name in ("client_credentials", "introspection", "refresh"):
+        cpu, best, statements = (float(x) for x in rows[name][1:4])
+        assert 0 < best <= cpu * 1.5 and statements >= 1, rows[name]
+        assert "WRONG" not in rows[name]
+        assert (tmp_path / f"{name}.pstats").stat().st_size > 0
+    assert "login" not in rows  # --rows chose
+
+
+@pytest.mark.slapd
+@pytest.mark.xdist_group("bench-oidc-granian")
+def test_the_oidc_bench_serves_antin_under_granian(tmp_path: Path) -> None:
+    out = tmp_path / "rows.json"
+    done = _run(
+        [
+            "bench.oidc_bench",
+            "--quick",
+            "--providers",
+            "antin",
+            "--antin-server",
+            "granian",
+            "--rows",
+            "discovery,client_credentials",
+            "--json",
+            str(out),
+        ],
+        timeout=280,
+    )
+    assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    assert "granian" in done.stdout and "WSGI" in done.stdout
+    rows = json.loads(out.read_text(encoding="utf-8"))["rows"]
+    assert {row["operation"] for row in rows} == {"discovery", "client_credentials"}
+    for row in rows:
+        assert row["checked"] > 0 and row["wrong"] == 0, row
+        assert row["cpu_per_op"] is not None and row["cpu_per_op"] > 0, row
+
+
+def test_the_request_overhead_bench_answers_200_on_both_apps() -> None:
+    done = _run(["bench.request_overhead", "--requests", "200"], timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = [line.split() for line in done.stdout.splitlines() if "µs CPU per request" in line]
+    assert [f[-6] for f in figures] == ["Tín", "Flask"]
+    assert all(float(f[-5]) > 0 for f in figures)
