@@ -36,6 +36,7 @@ from signing.documents.models import (
     StepKind,
     StepStatus,
 )
+from signing.documents.notifications import CREATED, mail_workflow_event
 from signing.documents.placement import Box, clamp_box, default_box, default_seal_box, ink_under
 from signing.documents.previews import Limits, PageSize, PreviewRenderer, page_sizes
 from signing.documents.queries import BOXES, DocumentQueries, person_unit
@@ -90,8 +91,8 @@ class DocumentService(DocumentQueries, DocumentSigning):
         self.instance = instance
         self.root = instance.data_dir / "documents"
         # called with (document id, event, step) when a step is done or the document finished or cancelled: the
-        # requests API turns these into webhooks
-        self.listeners: list[Callable[[str, str, DocumentStep | None], None]] = []
+        # requests API turns these into webhooks; the workflow's e-mails are queued first
+        self.listeners: list[Callable[[str, str, DocumentStep | None], None]] = [self._mail]
 
     @cached_property
     def settings(self) -> DocumentSettings:
@@ -257,6 +258,7 @@ class DocumentService(DocumentQueries, DocumentSigning):
                 ),
             },
         )
+        self._mail(document_id, CREATED, None)  # the first step's official is told (no webhook has this event)
         return document_id
 
     def cancel(self, document_id: str, *, actor: str, ip: str | None = None) -> bool:
@@ -279,6 +281,9 @@ class DocumentService(DocumentQueries, DocumentSigning):
         )
         self._notify(document_id, "request.cancelled", None)
         return True
+
+    def _mail(self, document_id: str, event: str, step: DocumentStep | None) -> None:
+        mail_workflow_event(self.instance, document_id, event, step)
 
     def _notify(self, document_id: str, event: str, step: DocumentStep | None) -> None:
         for listener in self.listeners:

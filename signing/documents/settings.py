@@ -1,5 +1,5 @@
 """The ``[documents]`` settings section (``ANTIN_DOCUMENTS_*``): officials' uploads, their page previews, and the
-reminders of steps' deadlines."""
+reminders of steps' deadlines, the workflow's e-mails."""
 
 from __future__ import annotations
 
@@ -26,6 +26,12 @@ class DocumentSettings:
     )
     remind_every_minutes: int = doc(
         "how often each server process looks for reminders to send; 0: only `antin documents remind` (cron)", 10
+    )
+
+    notify_by_mail: bool = doc(
+        "e-mail officials when a document awaits them, and its drafter when it is rejected, signed or issued"
+        " (through `[mail]`); the inbox shows it either way",
+        True,
     )
 
     def problems(self) -> dict[str, str]:
