@@ -1,7 +1,7 @@
 """The workflow's e-mails, in the service (SQLite migrated by Alembic, the officials in memory, mail to a real SMTP
 server with STARTTLS and a login): the official whose step becomes active is told, with the title, number, drafter,
 deadline in Vietnam time and a link; a records-office step tells the group's members working in the unit only; a
-rejection tells the drafter with the comment; an issue tells the drafter and each official named (a unit named gets
+rejection tells the drafter with the comment, a re-sent round its first official again; an issue tells the drafter and each official named (a unit named gets
 no e-mail); the setting off sends nothing; a dead mail server never stops the workflow and is audited.
 
 The signature and the seal themselves (SoftHSM2) are tested in test_records_office.py: here their outcome is
@@ -27,6 +27,7 @@ from directory.models import Person, UnitKind, UnitRef
 from signing.documents.models import DocumentIssue, DocumentStep, RecipientKind, StepStatus
 from signing.documents.notifications import mail_workflow_event
 from signing.documents.records_office import Recipient
+from signing.documents.resend import resend
 from signing.documents.service import DocumentService, document_service
 from signing.samples import sample_pdf
 from tests.signing.conftest import BOARD, OFFICE, PROVINCE
@@ -118,7 +119,7 @@ def test_the_reviewer_then_the_signer_are_told_their_turn(
     assert "Văn bản chờ đồng chí ký" in signer.get_content()
 
 
-def test_a_rejection_tells_the_drafter_with_the_comment(
+def test_a_rejection_tells_the_drafter_with_the_comment_and_a_resent_round_the_reviewer(
     workflow: tuple[Instance, GroupDirectory], mail_server: SmtpServer
 ) -> None:
     instance, d = workflow
@@ -132,6 +133,10 @@ def test_a_rejection_tells_the_drafter_with_the_comment(
     body = rejected.get_content()
     assert "bị trả lại bởi Đinh Thị Nga" in body and "Ý kiến: Bổ sung bảng dự toán kinh phí" in body
     assert f"{ISSUER}/documents/{doc}" in body
+
+    resend(documents, d.people["tam"], doc, note="Đã bổ sung bảng dự toán.")  # the new round's first step: told again
+    again = arrived(instance, mail_server, 3)[2]
+    assert again["To"] == "nga@ht.dcs.vn" and "A document awaits your review" in str(again["Subject"])
 
 
 def test_the_records_office_then_the_named_recipients_are_told(
