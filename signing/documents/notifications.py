@@ -135,12 +135,14 @@ def letters_for(instance: Instance, document_id: str, event: str, step_id: int |
                 yield from _letter(Notice.AWAITS, person, _awaits(facts, activated, person, link))
     elif event == "request.rejected":
         drafter = _drafter(instance, facts.document)
-        if drafter is not None:
-            comment = (done.comment if done is not None else None) or ""
-            yield from _letter(Notice.REJECTED, drafter, _rejected(facts, drafter, done, comment, link))
+        if drafter is not None and done is not None:
+            by = _official(instance, done.acted_by)
+            rejecter = by.full_name if by is not None else done.assignee_name or ""
+            yield from _letter(Notice.REJECTED, drafter, _rejected(facts, drafter, rejecter, done.comment or "", link))
     elif event == "request.finished" and facts.document.status == DocumentStatus.DONE.value:
         drafter = _drafter(instance, facts.document)
-        if drafter is not None:
+        last = facts.steps[-1] if facts.steps else None
+        if drafter is not None and (last is None or last.acted_by != drafter.entry_uuid):  # who signed last knows
             yield from _letter(Notice.FINISHED, drafter, _finished(facts, drafter, link))
         if facts.issue is not None and facts.issue.issued_at is not None:
             for person in _named_recipients(instance, facts):
@@ -168,9 +170,13 @@ def _activated(facts: _Facts, event: str, done: DocumentStep | None) -> list[Doc
 def _drafter(instance: Instance, document: Document) -> Person | None:
     if document.created_by.startswith("client:"):
         return None  # an application's request: its webhook tells it
+    return _official(instance, document.created_by)
+
+
+def _official(instance: Instance, sub: str | None) -> Person | None:
     from directory.instance import directory_service
 
-    person = directory_service(instance).find_by_uuid(document.created_by)
+    person = directory_service(instance).find_by_uuid(sub) if sub else None
     return person if person is not None and person.active else None
 
 
@@ -226,11 +232,8 @@ def _awaits(facts: _Facts, step: DocumentStep, person: Person, link: str) -> tup
     return f"{vi_subject}: {facts.document.title}", en_subject, "\n".join(vi), "\n".join(en)
 
 
-def _rejected(
-    facts: _Facts, person: Person, step: DocumentStep | None, comment: str, link: str
-) -> tuple[str, str, str, str]:
+def _rejected(facts: _Facts, person: Person, by: str, comment: str, link: str) -> tuple[str, str, str, str]:
     title = _named(facts)
-    by = (step.assignee_name if step is not None else "") or ""
     vi_by, en_by = (f" bởi {by}", f" by {by}") if by else ("", "")
     vi = f"Văn bản «{title}» bị trả lại{vi_by}.\nÝ kiến: {comment}\nMở văn bản: {link}"
     en = f"The document “{title}” was rejected{en_by}.\nComment: {comment}\nOpen the document: {link}"

@@ -1,8 +1,9 @@
 """The workflow's e-mails, in the service (SQLite migrated by Alembic, the officials in memory, mail to a real SMTP
 server with STARTTLS and a login): the official whose step becomes active is told, with the title, number, drafter,
 deadline in Vietnam time and a link; a records-office step tells the group's members working in the unit only; a
-rejection tells the drafter with the comment, a re-sent round its first official again; an issue tells the drafter and each official named (a unit named gets
-no e-mail); the setting off sends nothing; a dead mail server never stops the workflow and is audited.
+rejection tells the drafter with the comment, a re-sent round its first official again; an issue tells the drafter
+and each official named (a unit named gets no e-mail); a signed document tells its drafter unless they signed it
+last; the setting off sends nothing; a dead mail server never stops the workflow and is audited.
 
 The signature and the seal themselves (SoftHSM2) are tested in test_records_office.py: here their outcome is
 written to the database and the event they send is given to the mailer, as the signing code does."""
@@ -24,8 +25,8 @@ from antin.migrate import upgrade
 from antin.settings import load_settings
 from directory.instance import use_directory
 from directory.models import Person, UnitKind, UnitRef
-from signing.documents.models import DocumentIssue, DocumentStep, RecipientKind, StepStatus
-from signing.documents.notifications import mail_workflow_event
+from signing.documents.models import Document, DocumentIssue, DocumentStatus, DocumentStep, RecipientKind, StepStatus
+from signing.documents.notifications import Notice, letters_for, mail_workflow_event
 from signing.documents.records_office import Recipient
 from signing.documents.resend import resend
 from signing.documents.service import DocumentService, document_service
@@ -174,6 +175,30 @@ def test_the_records_office_then_the_named_recipients_are_told(
     assert "A document was sent to you" in str(received["Subject"])
     body = received.get_content()
     assert "«Tờ trình mua sắm thiết bị (7/QĐ-TU)» do Tỉnh ủy Hà Tĩnh ban hành" in body  # the number the seal gave
+
+
+def test_a_signed_document_tells_its_drafter_unless_they_signed_it_last(
+    workflow: tuple[Instance, GroupDirectory],
+) -> None:
+    """Signed (test_documents.py signs with SoftHSM2): its outcome written here, the letters it calls for read."""
+    instance, d = workflow
+    documents = document_service(instance)
+    tam, son = d.people["tam"], d.people["son"]
+    for signer, told in ((son, ["tam@ht.dcs.vn"]), (tam, [])):  # the drafter signing their own needs no e-mail
+        doc = drafted(documents, d, signer=signer)
+        (step,) = documents.view(tam, doc).steps
+        with instance.database.session() as s:
+            s.execute(
+                update(DocumentStep)
+                .where(DocumentStep.id == step.id)
+                .values(status=StepStatus.DONE.value, acted_by=signer.entry_uuid)
+            )
+            s.execute(update(Document).where(Document.id == doc).values(status=DocumentStatus.DONE.value))
+        letters = list(letters_for(instance, doc, "request.finished", None))
+        assert [(x.notice, x.mail.to) for x in letters] == [(Notice.FINISHED, to) for to in told]
+        if letters:
+            assert "A document is signed" in letters[0].mail.subject
+            assert "«Tờ trình mua sắm thiết bị (12/TTr-VP)» đã được ký xong" in letters[0].mail.text
 
 
 def test_the_setting_off_sends_nothing(tmp_path: Path, mail_server: SmtpServer) -> None:
