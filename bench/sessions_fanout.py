@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import insert, select
 
+from antin.kernel.outbound import OutboundPolicy
 from bench.rows import Row, row_from_samples
 from idp.oidc.clients import ClientRecord, ClientSpec
 from idp.oidc.interaction import AuthenticationResult
@@ -93,7 +94,13 @@ def _drainer(live: Any, workers: int) -> Iterator[BackchannelLogout]:
     original = provider.backchannel
     original.close()
     drainer = BackchannelLogout(
-        live.instance.database, provider.keys, issuer=provider.issuer, workers=workers, clock=live.instance.clock
+        live.instance.database,
+        provider.keys,
+        issuer=provider.issuer,
+        workers=workers,
+        clock=live.instance.clock,
+        # the applications' endpoints are this bench's own receivers on loopback, which deliveries refuse unless listed
+        outbound=OutboundPolicy.from_entries(["127.0.0.0/8"]),
     )
     provider.backchannel = drainer
     try:

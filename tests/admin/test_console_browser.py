@@ -55,6 +55,7 @@ def test_find_and_disable_an_official_then_read_the_audit(
         page.fill("#name", "Khoá USB")
         page.locator("#webauthn-submit").click()
         page.locator("#new-recovery-codes").wait_for()
+        page.locator("#done").focus()  # autofocus may not have happened yet on a busy machine
         page.keyboard.press("Enter")
         page.locator("#security-keys li[data-kind=webauthn]").wait_for()
 
@@ -149,6 +150,7 @@ def test_move_an_official_to_another_unit_and_reset_their_password(
         page.fill("#name", "Khoá USB")
         page.locator("#webauthn-submit").click()
         page.locator("#new-recovery-codes").wait_for()
+        page.locator("#done").focus()  # autofocus may not have happened yet on a busy machine
         page.keyboard.press("Enter")
         page.locator("#security-keys li[data-kind=webauthn]").wait_for()
 

@@ -50,6 +50,7 @@ def register_key(page: Any, platform: Platform, login: str, password: str) -> No
     page.fill("#name", "Khóa ký số")
     page.locator("#webauthn-submit").click()
     page.locator("#new-recovery-codes").wait_for()
+    page.locator("#done").focus()  # autofocus may not have happened yet on a busy machine
     page.keyboard.press("Enter")
     page.locator("#security-keys li[data-kind=webauthn]").wait_for()
 
