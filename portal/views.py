@@ -16,6 +16,7 @@ from directory.models import Person
 from idp.oidc.clients import client_registry
 from idp.oidc.first_party import PORTAL, SignInError
 from portal.officials import current_official, instance, sign_in
+from signing.documents.batch import signable
 from signing.documents.service import BOXES, document_service
 
 __all__ = ["VIETNAM_TIME", "bp", "not_found", "official_required", "page"]
@@ -118,5 +119,10 @@ def inbox(official: Person) -> Response:
         number = int(request.args.get("page", "1"))
     except ValueError:
         number = 1
-    listing = document_service(instance()).inbox(official, box, query=query, page=number)
-    return page("portal/inbox.html", box=box, query=query, listing=listing, boxes=BOXES)
+    service = document_service(instance())
+    listing = service.inbox(official, box, query=query, page=number)
+    # the documents waiting for the official's own signature can be chosen and signed together
+    signable_ids = (
+        {d.id for d in listing.items if signable(service.view(official, d.id))} if box == "awaiting" else set()
+    )
+    return page("portal/inbox.html", box=box, query=query, listing=listing, boxes=BOXES, signable_ids=signable_ids)

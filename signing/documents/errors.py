@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "BatchRefusedError",
     "DocumentError",
     "DocumentNotFoundError",
     "PreviewError",
@@ -58,3 +59,9 @@ class ResendRefusedError(DocumentError):
 class RegisterRefusedError(DocumentError):
     """A number or date the records office cannot give: ``bad-number``, ``number-taken`` (the unit used it this
     year), ``bad-date`` (before the upload or after today), ``numbered`` (the document has its number)."""
+
+
+class BatchRefusedError(DocumentError):
+    """A batch that cannot be confirmed as a whole: ``empty`` (nothing chosen), ``too-many`` (over the setting
+    ``documents.batch_max``), ``twice`` (a document chosen twice), ``not-signable`` (a chosen document is not
+    waiting for the official's own signature: ``detail`` names it)."""

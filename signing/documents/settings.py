@@ -21,6 +21,7 @@ class DocumentSettings:
     preview_seconds: int = doc("CPU seconds one page preview may take before its renderer is stopped", 10)
     preview_memory_mb: int = doc("memory one page preview's renderer may use, in MB", 512)
     page_size: int = doc("documents listed on one page of the inbox", 20)
+    batch_max: int = doc("most documents an official signs at once (one security-key confirmation over all)", 20)
     remind_before_hours: int = doc(
         "hours before a step's deadline that its official is reminded (e-mail and inbox); 0: only when overdue", 24
     )
@@ -38,6 +39,8 @@ class DocumentSettings:
         problems: dict[str, str] = {}
         if not 0 < self.upload_max_mb <= 1024:
             problems["upload_max_mb"] = "must be between 1 and 1024"
+        if not 1 <= self.batch_max <= 100:  # sole control approves at most 100 digests at once
+            problems["batch_max"] = "must be between 1 and 100"
         if not 0 < self.max_pages <= 10_000:
             problems["max_pages"] = "must be between 1 and 10000"
         if not 300 <= self.preview_pixels <= 4000:

@@ -38,7 +38,7 @@ from signing.documents.records import DocumentView
 from signing.documents.records_office import recipients_of, release_number, reserve_number
 from signing.errors import SoleControlRefused
 from signing.service import SignOutcome, SignRequest, signing_service
-from signing.sole_control import get_sole_control
+from signing.sole_control import Authorisation, get_sole_control
 
 __all__ = ["DocumentSigning", "document_subject"]
 
@@ -145,6 +145,23 @@ class DocumentSigning:
                 authorisation=authorisation_id,
             )
             raise
+        return self._sign_authorised(official, view, step, box, authorisation, reason, location, ip, register=register)
+
+    def _sign_authorised(
+        self,
+        official: Person,
+        view: DocumentView,
+        step: DocumentStep,
+        box: Box,
+        authorisation: Authorisation,
+        reason: str,
+        location: str,
+        ip: str | None,
+        *,
+        register: str | None = None,
+    ) -> SignOutcome:
+        """Sign ``step`` with an authorisation sole control granted already (for this document or a batch)."""
+        document_id = view.id
         request = SignRequest(
             signer_uid=official.uid,
             reason=reason.strip()[:200] or None,
