@@ -14,7 +14,10 @@ import re
 import pytest
 import requests
 
+from antin.kernel.audit.events import AuditEvent
+from signing.documents.models import DocumentVersion
 from signing.documents.service import document_service
+from signing.documents.signatures import document_subject
 from tests.idp.rp import Browser
 from tests.portal.test_portal_pages import csrf
 from tests.portal.test_portal_records import HERE, key_of, signed_in, upload
@@ -140,3 +143,21 @@ def test_foreign_assertions_and_too_many_sign_nothing(platform: Platform, browse
     assert all(not document_service(platform.instance).view(soan, i).signed for i in ids)
     many = confirmation(signer, platform, [f"d{n}" for n in range(21)])
     assert many.status_code == 422 and "At most 20 documents" in many.text
+
+
+def test_a_document_changed_since_the_page_was_shown_is_refused_alone(
+    platform: Platform, browsers: dict[str, Browser]
+) -> None:
+    drafter, signer = browsers["lo-soan"], browsers["lo-ky"]
+    ids = [drafted(drafter, platform, f"Kế hoạch lô {n}", signers="lo-ky") for n in range(2)]
+    form = answered(platform, confirmation(signer, platform, ids))
+    with platform.instance.database.session() as s:  # another file under the first one since the page was shown
+        s.add(DocumentVersion(document_id=ids[0], number=2, sha256="ab" * 32, size=1, created_by="lo-soan"))
+    done = post(signer, platform, form)
+    assert done.status_code == 200 and outcomes(done) == {ids[0]: "changed", ids[1]: "signed"}
+    assert "The document changed after you confirmed it" in done.text
+    events = {
+        d: [e.event for e in platform.instance.audit.entries(subject=document_subject(d), limit=20)] for d in ids
+    }  # audited per document, as single signatures are
+    assert events[ids[0]][0] == AuditEvent.SIGNING_DOCUMENT_REFUSE.value
+    assert events[ids[1]][0] == AuditEvent.SIGNING_DOCUMENT_COMPLETE.value
