@@ -2,7 +2,8 @@
 official's own signature; one confirmation page lists each chosen document (title, number, SHA-256 of its bytes,
 where the box goes); one assertion of a software authenticator over the list signs them all, each file checked by
 pyHanko's AdES validation. A document someone else acted on meanwhile is refused alone; a reused assertion, one
-begun for a single document or for another batch signs nothing; too many documents at once are refused."""
+begun for a single document or for another batch signs nothing; too many documents at once are refused, and an
+official without a security key is sent to register one."""
 
 from __future__ import annotations
 
@@ -143,6 +144,10 @@ def test_foreign_assertions_and_too_many_sign_nothing(platform: Platform, browse
     assert all(not document_service(platform.instance).view(soan, i).signed for i in ids)
     many = confirmation(signer, platform, [f"d{n}" for n in range(21)])
     assert many.status_code == 422 and "At most 20 documents" in many.text
+    # an official without a security key is told to register one
+    own = drafted(drafter, platform, "Báo cáo lô không khóa")  # no signers named: the drafter signs
+    keyless = confirmation(drafter, platform, [own])
+    assert keyless.status_code == 403 and 'id="register-key"' in keyless.text
 
 
 def test_a_document_changed_since_the_page_was_shown_is_refused_alone(
