@@ -4,31 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from admin.openapi_parts import PKI_REFUSALS, SECURITY, json_of, problem, ref
 from signing.pki import REVOCATION_REASONS
 
 __all__ = ["CERTIFICATE_PATHS", "CERTIFICATE_SCHEMAS"]
 
-_PROBLEM = {"$ref": "#/components/schemas/Problem"}
-_SECURITY: list[dict[str, list[str]]] = [{"adminBearer": []}]
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/problem+json": {"schema": _PROBLEM}}}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-_REFUSALS = {
-    "401": _problem("No access token, or one that is invalid, expired or revoked."),
-    "403": _problem("The token lacks the scope admin, or the caller holds this power on no unit."),
-    "503": _problem("The directory, the token (HSM) or the CA cannot be reached."),
-}
 _LOGIN = {"name": "login", "in": "path", "required": True, "schema": {"type": "string"}}
 _SERIAL = {
     "name": "serial",
@@ -37,35 +17,35 @@ _SERIAL = {
     "schema": {"type": "string"},
     "description": "The certificate's serial number, hexadecimal.",
 }
-_NOBODY = _problem("No such official (or certificate) in the caller's units: another province's reads alike.")
+_NOBODY = problem("No such official (or certificate) in the caller's units: another province's reads alike.")
 
 CERTIFICATE_PATHS: dict[str, Any] = {
     "/api/admin/officials/{login}/certificates": {
         "get": {
             "summary": "An official's signing certificates, newest first (certificates:read)",
             "operationId": "adminOfficialCertificates",
-            "security": _SECURITY,
+            "security": SECURITY,
             "parameters": [_LOGIN],
             "responses": {
-                "200": _json(
-                    {"type": "object", "properties": {"items": {"type": "array", "items": _ref("AdminCertificate")}}},
+                "200": json_of(
+                    {"type": "object", "properties": {"items": {"type": "array", "items": ref("AdminCertificate")}}},
                     "The certificates.",
                 ),
                 "404": _NOBODY,
-                **_REFUSALS,
+                **PKI_REFUSALS,
             },
         },
         "post": {
             "summary": "Issue a new signing certificate, its key made in the HSM; the previous one is superseded "
             "(certificates:manage)",
             "operationId": "adminIssueCertificate",
-            "security": _SECURITY,
+            "security": SECURITY,
             "parameters": [_LOGIN],
             "responses": {
-                "201": _json(_ref("AdminCertificate"), "The new certificate."),
+                "201": json_of(ref("AdminCertificate"), "The new certificate."),
                 "404": _NOBODY,
-                "409": _problem("The official is not active."),
-                **_REFUSALS,
+                "409": problem("The official is not active."),
+                **PKI_REFUSALS,
             },
         },
     },
@@ -74,15 +54,15 @@ CERTIFICATE_PATHS: dict[str, Any] = {
             "summary": "Revoke an official's certificate with an RFC 5280 reason: the CRL and OCSP say so at once "
             "(certificates:manage)",
             "operationId": "adminRevokeCertificate",
-            "security": _SECURITY,
+            "security": SECURITY,
             "parameters": [_SERIAL],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("AdminRevocation")}}},
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ref("AdminRevocation")}}},
             "responses": {
-                "200": _json(_ref("AdminCertificate"), "The revoked certificate."),
-                "400": _problem("No reason, or one that is not a CRLReason."),
+                "200": json_of(ref("AdminCertificate"), "The revoked certificate."),
+                "400": problem("No reason, or one that is not a CRLReason."),
                 "404": _NOBODY,
-                "409": _problem("Already revoked."),
-                **_REFUSALS,
+                "409": problem("Already revoked."),
+                **PKI_REFUSALS,
             },
         }
     },
@@ -92,11 +72,11 @@ CERTIFICATE_PATHS: dict[str, Any] = {
             "[admin] pki_warning_days and red once expired; the OCSP responder and the TSA each sent a real request; "
             "the CRLs' next update (certificates:read on the whole directory)",
             "operationId": "adminPkiStatus",
-            "security": _SECURITY,
+            "security": SECURITY,
             "responses": {
-                "200": _json(_ref("AdminPkiStatus"), "The CA's status."),
-                "404": _problem("The caller holds certificates:read only on units, not on the whole directory."),
-                **_REFUSALS,
+                "200": json_of(ref("AdminPkiStatus"), "The CA's status."),
+                "404": problem("The caller holds certificates:read only on units, not on the whole directory."),
+                **PKI_REFUSALS,
             },
         }
     },
@@ -153,11 +133,11 @@ CERTIFICATE_SCHEMAS: dict[str, Any] = {
                 },
             },
             "ocsp": {
-                "oneOf": [_ref("AdminPkiProbe"), {"type": "null"}],
+                "oneOf": [ref("AdminPkiProbe"), {"type": "null"}],
                 "description": "A real OCSP request for the OCSP responder's own certificate; detail: its status.",
             },
             "tsa": {
-                "allOf": [_ref("AdminPkiProbe")],
+                "allOf": [ref("AdminPkiProbe")],
                 "description": "A real RFC 3161 request with a nonce; detail: the time in the token.",
             },
             "crls": {

@@ -4,31 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from admin.openapi_parts import PKI_REFUSALS, SECURITY, json_of, problem, ref
 from signing.pki import REVOCATION_REASONS
 
 __all__ = ["SEAL_PATHS", "SEAL_SCHEMAS"]
 
-_PROBLEM = {"$ref": "#/components/schemas/Problem"}
-_SECURITY: list[dict[str, list[str]]] = [{"adminBearer": []}]
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/problem+json": {"schema": _PROBLEM}}}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-_REFUSALS = {
-    "401": _problem("No access token, or one that is invalid, expired or revoked."),
-    "403": _problem("The token lacks the scope admin, or the caller holds this power on no unit."),
-    "503": _problem("The directory, the token (HSM) or the CA cannot be reached."),
-}
 _CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}, "description": "A unit code."}
 _SERIAL = {
     "name": "serial",
@@ -37,15 +17,15 @@ _SERIAL = {
     "schema": {"type": "string"},
     "description": "The seal certificate's serial number, hexadecimal.",
 }
-_NOBODY = _problem("No such unit (or seal) in the caller's units: another province's reads alike.")
-_ONE_SEAL = _json(_ref("AdminSeal"), "The seal certificate.")
+_NOBODY = problem("No such unit (or seal) in the caller's units: another province's reads alike.")
+_ONE_SEAL = json_of(ref("AdminSeal"), "The seal certificate.")
 
 SEAL_PATHS: dict[str, Any] = {
     "/api/admin/seals": {
         "get": {
             "summary": "The units in reach, each with its valid seal certificate or null (certificates:read)",
             "operationId": "adminSeals",
-            "security": _SECURITY,
+            "security": SECURITY,
             "parameters": [
                 {
                     "name": "unit",
@@ -55,9 +35,9 @@ SEAL_PATHS: dict[str, Any] = {
                 }
             ],
             "responses": {
-                "200": _json(_ref("AdminUnitSeals"), "The units and their seals."),
+                "200": json_of(ref("AdminUnitSeals"), "The units and their seals."),
                 "404": _NOBODY,
-                **_REFUSALS,
+                **PKI_REFUSALS,
             },
         }
     },
@@ -65,33 +45,33 @@ SEAL_PATHS: dict[str, Any] = {
         "get": {
             "summary": "A unit's seal certificates, newest first (certificates:read)",
             "operationId": "adminUnitSeals",
-            "security": _SECURITY,
+            "security": SECURITY,
             "parameters": [_CODE],
             "responses": {
-                "200": _json(
+                "200": json_of(
                     {
                         "type": "object",
                         "properties": {
                             "unit": {"type": "string"},
-                            "items": {"type": "array", "items": _ref("AdminSeal")},
+                            "items": {"type": "array", "items": ref("AdminSeal")},
                         },
                     },
                     "The unit's seals.",
                 ),
                 "404": _NOBODY,
-                **_REFUSALS,
+                **PKI_REFUSALS,
             },
         },
         "post": {
             "summary": "Issue the unit's seal certificate, its key made in the HSM (certificates:manage)",
             "operationId": "adminIssueSeal",
-            "security": _SECURITY,
+            "security": SECURITY,
             "parameters": [_CODE],
             "responses": {
-                "201": _json(_ref("AdminSeal"), "The new seal certificate."),
+                "201": json_of(ref("AdminSeal"), "The new seal certificate."),
                 "404": _NOBODY,
-                "409": _problem("The unit has a valid seal: renew it, or revoke it first."),
-                **_REFUSALS,
+                "409": problem("The unit has a valid seal: renew it, or revoke it first."),
+                **PKI_REFUSALS,
             },
         },
     },
@@ -99,9 +79,9 @@ SEAL_PATHS: dict[str, Any] = {
         "get": {
             "summary": "One seal certificate (certificates:read on its unit)",
             "operationId": "adminSeal",
-            "security": _SECURITY,
+            "security": SECURITY,
             "parameters": [_SERIAL],
-            "responses": {"200": _ONE_SEAL, "404": _NOBODY, **_REFUSALS},
+            "responses": {"200": _ONE_SEAL, "404": _NOBODY, **PKI_REFUSALS},
         }
     },
     "/api/admin/seals/{serial}/renew": {
@@ -109,13 +89,13 @@ SEAL_PATHS: dict[str, Any] = {
             "summary": "Renew a valid seal: a new key in the HSM and a new certificate for its unit; this one is "
             "revoked as superseded (certificates:manage)",
             "operationId": "adminRenewSeal",
-            "security": _SECURITY,
+            "security": SECURITY,
             "parameters": [_SERIAL],
             "responses": {
-                "201": _json(_ref("AdminSeal"), "The new seal certificate."),
+                "201": json_of(ref("AdminSeal"), "The new seal certificate."),
                 "404": _NOBODY,
-                "409": _problem("The seal is revoked: issue a new one for its unit instead."),
-                **_REFUSALS,
+                "409": problem("The seal is revoked: issue a new one for its unit instead."),
+                **PKI_REFUSALS,
             },
         }
     },
@@ -123,15 +103,15 @@ SEAL_PATHS: dict[str, Any] = {
         "post": {
             "summary": "Revoke a seal with an RFC 5280 reason: the CRL and OCSP say so at once (certificates:manage)",
             "operationId": "adminRevokeSeal",
-            "security": _SECURITY,
+            "security": SECURITY,
             "parameters": [_SERIAL],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("AdminRevocation")}}},
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ref("AdminRevocation")}}},
             "responses": {
-                "200": _json(_ref("AdminSeal"), "The revoked seal certificate."),
-                "400": _problem("No reason, or one that is not a CRLReason (" + ", ".join(REVOCATION_REASONS) + ")."),
+                "200": json_of(ref("AdminSeal"), "The revoked seal certificate."),
+                "400": problem("No reason, or one that is not a CRLReason (" + ", ".join(REVOCATION_REASONS) + ")."),
                 "404": _NOBODY,
-                "409": _problem("Already revoked."),
-                **_REFUSALS,
+                "409": problem("Already revoked."),
+                **PKI_REFUSALS,
             },
         }
     },
@@ -168,7 +148,7 @@ SEAL_SCHEMAS: dict[str, Any] = {
                     "properties": {
                         "unit": {"type": "string"},
                         "name": {"type": "string"},
-                        "seal": {"oneOf": [_ref("AdminSeal"), {"type": "null"}]},
+                        "seal": {"oneOf": [ref("AdminSeal"), {"type": "null"}]},
                     },
                 },
             }
