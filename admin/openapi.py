@@ -6,6 +6,7 @@ from typing import Any
 
 from admin.openapi_audit import AUDIT_PATHS, AUDIT_SCHEMAS
 from admin.openapi_bulk import BULK_PATHS, BULK_SCHEMAS
+from admin.openapi_bulk_edit import BULK_EDIT_PATHS, BULK_EDIT_SCHEMAS
 from admin.openapi_certificates import CERTIFICATE_PATHS, CERTIFICATE_SCHEMAS
 from admin.openapi_clients import CLIENT_PATHS, CLIENT_SCHEMAS
 from admin.openapi_schemas import WRITE_SCHEMAS
@@ -355,6 +356,7 @@ OPENAPI: dict[str, Any] = {
         **CLIENT_PATHS,
         **AUDIT_PATHS,
         **BULK_PATHS,
+        **BULK_EDIT_PATHS,
     },
     "components": {
         "securitySchemes": {
@@ -405,6 +407,7 @@ OPENAPI: dict[str, Any] = {
             **CLIENT_SCHEMAS,
             **AUDIT_SCHEMAS,
             **BULK_SCHEMAS,
+            **BULK_EDIT_SCHEMAS,
         },
     },
 }

@@ -7,7 +7,8 @@ It puts together :class:`~admin.delegation.Delegation` (grants and the authorisa
 (officials' signing certificates), :class:`~admin.seals.Seals` (units' seal certificates),
 :class:`~admin.pki_status.PkiMonitor` (the CA's status), :class:`~admin.imports.Imports` and
 :class:`~admin.unit_imports.UnitImports` (bulk CSV import of officials and units) run as background jobs by
-:class:`~admin.import_jobs.ImportJobs`, and :class:`~admin.exports.Exports` (officials and units as CSV), over the
+:class:`~admin.import_jobs.ImportJobs`, :class:`~admin.bulk_edit.BulkEdits` (one action on many officials) and
+:class:`~admin.exports.Exports` (officials and units as CSV), over the
 directory, the OpenID provider (to end sessions and revoke tokens), idp/mfa and the signing service (to issue and
 revoke certificates). The console, the API, SCIM and the CLI all call it, so a check made here is made for all of
 them.
@@ -19,6 +20,7 @@ from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from admin.audit import AuditSearch
+from admin.bulk_edit import BulkEdits
 from admin.certificates import Certificates
 from admin.clients import Clients
 from admin.delegation import Actor, Delegation
@@ -63,6 +65,7 @@ class AdminService:
         exports: Exports,
         seals: Seals,
         pki: PkiMonitor,
+        bulk_edits: BulkEdits,
     ) -> None:
         self.delegation = delegation
         self.officials = officials
@@ -78,6 +81,7 @@ class AdminService:
         self.exports = exports
         self.seals = seals
         self.pki = pki
+        self.bulk_edits = bulk_edits
 
     def actor(self, subject: str) -> Actor:
         return Actor.administrator(subject)
@@ -229,4 +233,5 @@ def _build(instance: Instance) -> AdminService:
         exports,
         seals,
         pki,
+        BulkEdits(officials, groups, delegation, settings.bulk_max_logins),
     )

@@ -21,6 +21,11 @@ class AdminSettings:
         "urn:antin:acr:phishing-resistant",
     )
     console_page_size: int = doc("rows per page in the console's lists (officials, audit)", 25)
+    bulk_max_logins: int = doc(
+        "most officials one bulk edit may name (POST /api/admin/officials/bulk, the console's officials list);"
+        " a longer list is refused whole (400 too-many-logins)",
+        200,
+    )
     pki_warning_days: int = doc(
         "a CA, OCSP, TSA or unit seal certificate with fewer days left than this is flagged (amber) on the console"
         " home, the CA status page and in /api/admin/pki; an expired one is red",
@@ -39,6 +44,8 @@ class AdminSettings:
                 problems["console_acr"] = "must be one of " + ", ".join((*ACR_VALUES, "phr", "phrh"))
         if not 1 <= self.console_page_size <= 200:
             problems["console_page_size"] = "must be between 1 and 200"
+        if not 1 <= self.bulk_max_logins <= 1000:
+            problems["bulk_max_logins"] = "must be between 1 and 1000"
         if not 1 <= self.pki_warning_days <= 3650:
             problems["pki_warning_days"] = "must be between 1 and 3650"
         if not 0 < self.pki_probe_timeout <= 30:

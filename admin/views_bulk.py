@@ -1,7 +1,8 @@
 """HTTP: bulk work in ``/api/admin`` (routes of :data:`admin.views.bp`, authenticated there) — units imported from a
 CSV file within the request, either kind of import as a background job whose progress is read from the database by
-any instance, and officials and units exported as CSV. The same services as the console's (:mod:`admin.imports`,
-:mod:`admin.unit_imports`, :mod:`admin.import_jobs`, :mod:`admin.exports`)."""
+any instance, officials and units exported as CSV, and one action on many officials (``/officials/bulk``). The same
+services as the console's (:mod:`admin.imports`, :mod:`admin.unit_imports`, :mod:`admin.import_jobs`,
+:mod:`admin.exports`, :mod:`admin.bulk_edit`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from flask import Response, jsonify, request, url_for
 
 from admin.import_jobs import ImportJobView, JobKind
-from admin.views import _bool_arg, actor, bp, csv_body, state
+from admin.views import _bool_arg, actor, bp, csv_body, json_body, state
 from directory.errors import InvalidInputError
 
 __all__: list[str] = []
@@ -56,6 +57,24 @@ def start_import_job(job_id: str) -> Response:
     response.status_code = 202
     response.headers["Location"] = url_for("admin_api.import_job", job_id=job.id)
     return response
+
+
+@bp.post("/officials/bulk")
+def bulk_edit_officials() -> Response:
+    """One action on many officials: ``{"action": ..., "logins": [...], "unit" | "group" | "status": ...}``; each
+    official's result (a refused one does not stop the others); ``"dry_run": true`` plans without changing."""
+    body = json_body()
+    dry_run = body.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        raise InvalidInputError("dry_run", "must be true or false")
+    versions = body.get("versions") or {}
+    if not isinstance(versions, dict) or not all(isinstance(v, str) for v in versions.values()):
+        raise InvalidInputError("versions", "must map logins to the ETags read")
+    edits = state().service.bulk_edits
+    target = {name: body.get(name) for name in ("unit", "group", "status")}
+    wanted = edits.parse(body.get("action"), body.get("logins"), **target)
+    report = edits.plan(actor(), wanted) if dry_run else edits.apply(actor(), wanted, versions)
+    return jsonify(report.as_json())
 
 
 @bp.get("/exports/officials.csv")

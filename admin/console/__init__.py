@@ -7,7 +7,8 @@ leave out the buttons of actions the administrator holds nowhere.
 
 ``pages.py`` holds the blueprint, the sign-in and the checks every page makes; ``officials.py``, ``audit.py``,
 ``clients.py``, ``client_forms.py`` (register and edit an application), ``grants.py``, ``official_changes.py``
-(create, edit, move, unlock, reset the password), ``units.py``, ``groups.py``, ``group_changes.py``,
+(create, edit, move, unlock, reset the password), ``bulk_edit.py`` (one action on many officials), ``units.py``,
+``groups.py``, ``group_changes.py``,
 ``certificates.py`` (officials' signing certificates, the CA's status) and ``seals.py`` (units' seal certificates)
 one page group each.
 """
@@ -27,6 +28,7 @@ __all__ = ["init_console"]
 def init_console(app: Flask, instance: Instance) -> None:
     from admin.console import (  # noqa: F401  (their routes join the blueprint)
         audit,
+        bulk_edit,
         certificates,
         client_forms,
         clients,

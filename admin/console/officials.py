@@ -7,6 +7,7 @@ from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from admin.console.bulk_edit import bulk_actions
 from admin.console.certificates import reason_names
 from admin.console.pages import actor, bp, holds, page, state
 from admin.models import AdminAction
@@ -32,7 +33,9 @@ def officials() -> tuple[str, int]:
     unit = request.args.get("unit", "").strip()
     cursor = request.args.get("cursor") or None
     found = state().service.officials.search(actor(), text, unit=unit or None, cursor=cursor, size=state().page_size)
-    return page("console/officials.html", q=text, unit=unit, found=found, paged=bool(cursor))
+    return page(
+        "console/officials.html", q=text, unit=unit, found=found, paged=bool(cursor), bulk_actions=bulk_actions()
+    )
 
 
 @bp.get("/officials/<login>")

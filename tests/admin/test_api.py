@@ -234,6 +234,8 @@ HANOI_BODY = {
     "reason": "keyCompromise",
     "client_name": "Thử",
     "redirect_uris": ["https://thu.example/cb"],
+    "action": "move",  # the bulk edit: move Hà Nội's official into Hà Nội's unit
+    "logins": ["toanvd"],
 }
 
 
@@ -463,7 +465,14 @@ def test_every_console_route_refuses_a_caller_without_rights_over_the_target(
         path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: values.get(m.group(1), "1"), rule)  # noqa: B023 (used at once)
         params = {"unit": "HNI", "subject": "toanvd"} if method == "GET" else None
         data = (
-            {"csrf_token": csrf, "login": "toanvd", "role": "auditor", "unit": "HNI", "reason": "key-compromise"}
+            {
+                "csrf_token": csrf,
+                "login": "toanvd",
+                "role": "auditor",
+                "unit": "HNI",
+                "reason": "key-compromise",
+                "action": "move",  # the bulk edit: Hà Nội's official ticked, moved into Hà Nội
+            }
             if method == "POST"
             else None
         )
