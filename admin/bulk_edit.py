@@ -228,7 +228,7 @@ class BulkEdits:
                 raise InvalidInputError("unit", "is required to move officials")
             self.delegation.authorize_unit(actor, power, request.unit)  # first: an unknown unit reads like nobody
             if request.unit == ROOT_UNIT:
-                return ROOT_UNIT
+                return None  # outside every unit: no name
             return self.officials.directory.get_unit(request.unit).name
         if request.action in GROUP_ACTIONS:
             if not request.group:
@@ -262,7 +262,8 @@ class BulkEdits:
             now = person.unit.code if person.unit is not None else ROOT_UNIT
             if now.lower() == (request.unit or "").lower():
                 return _refused(row, "already-in-unit", f"already in {now}")
-            return _changing(row, {"unit": now}, {"unit": request.unit})
+            before = {"unit": now, "unit_name": person.unit.name if person.unit is not None else None}
+            return _changing(row, before, {"unit": request.unit, "unit_name": _name_of(target)})
         assert isinstance(target, Group)
         member = person.dn.lower() in {dn.lower() for dn in target.members}
         if request.action is BulkAction.ADD_TO_GROUP and member:

@@ -53,8 +53,8 @@ _ROW = {
         },
         "detail": {"type": "string"},
         "full_name": {"type": ["string", "null"], "description": "null for an official out of reach."},
-        "before": {"type": "object", "description": "status, unit or member, as it was."},
-        "after": {"type": "object", "description": "status, unit or member, as it is (or would be)."},
+        "before": {"type": "object", "description": "status, unit (and unit_name) or member, as it was."},
+        "after": {"type": "object", "description": "status, unit (and unit_name) or member, as it is (or would be)."},
         "version": {"type": ["string", "null"], "description": "The official's ETag as read for the plan."},
     },
 }

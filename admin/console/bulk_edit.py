@@ -68,16 +68,20 @@ def _shown(template: str, report: BulkReport) -> tuple[str, int]:
 
 @bp.post("/officials/bulk")
 def bulk_edit() -> Response | tuple[str, int]:
-    """From the officials list: choose the unit or group if the action needs one, then confirm."""
+    """From the officials list: choose the unit, the group or the new status if the action needs one, then
+    confirm."""
     if not request.form.getlist("login"):
         flash(_("Tick at least one official first."))
         return redirect(url_for("console.officials"))
     wanted = _wanted()
     edits = state().service.bulk_edits
-    if wanted.needs_target:
+    # disabling: suspended or retired is chosen before the confirmation, which then shows exactly that
+    if wanted.needs_target or (wanted.action is BulkAction.DISABLE and not request.form.get("status")):
         edits.require_power(actor(), wanted.action)  # before any choice is shown
         if wanted.action is BulkAction.MOVE:
             return page("console/bulk_choose.html", wanted=wanted, action_names=action_names(), units=unit_choices())
+        if wanted.action is BulkAction.DISABLE:
+            return page("console/bulk_choose.html", wanted=wanted, action_names=action_names())
         groups = edits.groups_in_reach(actor())
         return page("console/bulk_choose.html", wanted=wanted, action_names=action_names(), groups=groups)
     return _shown("console/bulk_confirm.html", edits.plan(actor(), wanted))

@@ -58,7 +58,8 @@ def test_three_officials_are_moved_after_a_dry_run_each_audited(
     rows = results(planned)
     assert planned.json()["dry_run"] is True and planned.json()["to_change"] == 3
     assert [rows[login]["outcome"] for login in logins] == ["change"] * 3
-    assert rows[logins[0]]["before"] == {"unit": "BNH-VP"} and rows[logins[0]]["after"] == {"unit": "BNH-BTC"}
+    assert rows[logins[0]]["before"] == {"unit": "BNH-VP", "unit_name": "Văn phòng Tỉnh ủy Bắc Ninh"}
+    assert rows[logins[0]]["after"] == {"unit": "BNH-BTC", "unit_name": "Ban Tổ chức Tỉnh ủy Bắc Ninh"}
     assert [unit_of(admin_platform, login) for login in logins] == ["BNH-VP"] * 3  # a dry run changes nothing
 
     done = bulk(admin_platform, "tuanbv", action="move", logins=logins, unit="BNH-BTC")
