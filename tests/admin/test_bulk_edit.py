@@ -239,3 +239,18 @@ def test_the_bulk_edit_is_in_the_openapi_document(admin_platform: AdminPlatform)
     actions = doc["components"]["schemas"]["AdminBulkEdit"]["properties"]["action"]["enum"]
     assert actions == ["disable", "enable", "move", "add_to_group", "remove_from_group"]
     assert "results" in doc["components"]["schemas"]["AdminBulkEditReport"]["properties"]
+
+
+def test_a_directory_that_is_down_is_a_clear_error_and_changes_nothing(admin_platform: AdminPlatform) -> None:
+    """The plan reads every official in one search before anything changes: with the directory down it raises (the
+    API's 503 directory-unavailable, the console's 503 page) and no row is half-done."""
+    from directory.errors import DirectoryUnavailableError
+    from tests.admin.test_writes import service_without_directory
+
+    service = service_without_directory(admin_platform)
+    dungpt = service.actor(admin_platform.ldap.get_person("dungpt").entry_uuid)
+    wanted = service.bulk_edits.parse("disable", ["sonpx"])
+    with pytest.raises(DirectoryUnavailableError):
+        service.bulk_edits.apply(dungpt, wanted)
+    assert admin_platform.ldap.get_person("sonpx").active
+    service.officials.directory.close()

@@ -10,6 +10,7 @@ import pytest
 import requests
 from flask import Flask
 
+from admin.bulk_edit import BulkEdits
 from admin.delegation import Delegation
 from admin.errors import PreconditionFailedError
 from admin.exports import Exports
@@ -261,11 +262,13 @@ def service_without_directory(platform: AdminPlatform) -> AdminService:
     units = Units(dead, delegation, live.audit)
     imports = Imports(dead, delegation, live.audit, lambda _p, _a: {})
     unit_imports = UnitImports(dead, delegation, live.audit)
+    officials = Officials(dead, delegation, live.audit, lambda _p, _a: {})
+    groups = Groups(dead, delegation, live.audit)
     return AdminService(
         delegation,
-        Officials(dead, delegation, live.audit, lambda _p, _a: {}),
+        officials,
         units,
-        Groups(dead, delegation, live.audit),
+        groups,
         rest.security,
         rest.audit,
         rest.clients,
@@ -276,6 +279,7 @@ def service_without_directory(platform: AdminPlatform) -> AdminService:
         Exports(dead, delegation, units, live.audit),
         rest.seals,
         rest.pki,
+        BulkEdits(officials, groups, delegation, max_logins=200),
     )
 
 
