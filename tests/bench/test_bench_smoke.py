@@ -59,6 +59,7 @@ def sides(document: dict[str, Any]) -> dict[str, set[str]]:
 
 def test_every_bench_is_smoke_tested() -> None:
     assert BENCHES == [
+        "admin_bulk_edit_bench",
         "admin_clients_bench",
         "admin_console_bench",
         "admin_seals_bench",
@@ -78,6 +79,14 @@ def test_every_bench_is_smoke_tested() -> None:
         "verify_bench",
         "verify_memory_bench",
     ]
+
+
+@pytest.mark.slapd
+@pytest.mark.xdist_group("bench-admin-bulk-edit")
+def test_admin_bulk_edit_bench(tmp_path: Path) -> None:
+    require_command("slapd")
+    found = sides(run_quick("admin_bulk_edit_bench", tmp_path))
+    assert {"api: bulk move to a unit", "api: bulk disable (sessions, tokens, certificates ended)"} <= set(found)
 
 
 @pytest.mark.slapd
