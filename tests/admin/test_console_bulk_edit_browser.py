@@ -1,7 +1,8 @@
-"""The bulk edit in real Chromium: a provincial administrator ticks three officials of a commune on the officials
-list, moves them to another unit (the unit chosen, a confirmation page listing each, nothing changed before it), and
-reads the result per official; then, in English, selects all on the page and retires them after the confirmation.
-Screenshots go to $ANTIN_SCREENSHOTS (looked at)."""
+"""The bulk edit in real Chromium: a provincial administrator ticks the officials of a commune on the officials list
+(enabling them, all active, is refused for each, and says why), moves three of them to another unit (the unit
+chosen, a confirmation page listing each, nothing changed before it), and reads the result per official; then, in
+English, selects all on the page and retires them after the confirmation. Screenshots go to $ANTIN_SCREENSHOTS
+(looked at)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,16 @@ def test_tick_three_officials_move_them_and_read_the_result(
         page.locator("#select-all").check()
         assert page.locator("input[name=login]:checked").count() == 4
         assert page.locator("#bulk-count").inner_text() == "Đã đánh dấu 4"
+        # enabling officials who are all active: the confirmation says why each is refused, and offers nothing to do
+        page.select_option("#bulk-action", "enable")
+        page.locator("#bulk-continue").click()
+        page.locator("#nothing-to-change").wait_for()
+        refused = page.locator("#bulk-rows tbody tr")
+        assert set(refused.evaluate_all("rows => rows.map(r => r.dataset.outcome)")) == {"refused"}
+        assert "đang hoạt động" in refused.first.inner_text() and page.locator("#bulk-apply").count() == 0
+        page.screenshot(path=str(shots / "console-bulk-refused.png"), full_page=True)
+        page.go_back()
+        page.locator("#results").wait_for()
         page.locator("#select-all").uncheck()
         assert page.locator("input[name=login]:checked").count() == 0
 
