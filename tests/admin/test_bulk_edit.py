@@ -238,7 +238,13 @@ def test_the_bulk_edit_is_in_the_openapi_document(admin_platform: AdminPlatform)
     }
     actions = doc["components"]["schemas"]["AdminBulkEdit"]["properties"]["action"]["enum"]
     assert actions == ["disable", "enable", "move", "add_to_group", "remove_from_group"]
-    assert "results" in doc["components"]["schemas"]["AdminBulkEditReport"]["properties"]
+    report = doc["components"]["schemas"]["AdminBulkEditReport"]["properties"]
+    # what the API answers is what the document describes, field by field
+    answer = bulk(admin_platform, "tuanbv", action="enable", logins=["sonpx", "toanvd"], dry_run=True).json()
+    assert set(answer) <= set(report) and answer["results"]
+    for row in answer["results"]:
+        assert set(row) == set(report["results"]["items"]["properties"])
+        assert row["outcome"] in report["results"]["items"]["properties"]["outcome"]["enum"]
 
 
 def test_a_directory_that_is_down_is_a_clear_error_and_changes_nothing(admin_platform: AdminPlatform) -> None:
