@@ -5,12 +5,12 @@ on it."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
 from asn1crypto import x509
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from antin.kernel.database import Database
 from signing.errors import CertificateNotFoundError, CertificateRevokedError, PkiNotInitialisedError
@@ -160,6 +160,7 @@ class CertificateStore:
         issuer_serial: str | None,
         uid: str | None = None,
         unit_code: str | None = None,
+        unit_uuid: str | None = None,
         replace: bool = False,
     ) -> CertificateInfo:
         with self.database.session() as s:
@@ -175,6 +176,7 @@ class CertificateStore:
                 subject=_subject_text(cert),
                 subject_uid=uid,
                 unit_code=unit_code,
+                unit_uuid=unit_uuid,
                 issuer_serial=issuer_serial,
                 key_label=key_label,
                 der=cert.dump(),
@@ -197,8 +199,10 @@ class CertificateStore:
         role: str | None = None,
         uid: str | None = None,
         unit_code: str | None = None,
+        unit_uuid: str | None = None,
         valid_only: bool = False,
     ) -> list[CertificateInfo]:
+        """``unit_uuid``: only the seals of that very unit (not those of a deleted unit that had its code)."""
         query = select(PkiCertificate).order_by(PkiCertificate.id)
         if role is not None:
             query = query.where(PkiCertificate.role == role)
@@ -206,10 +210,33 @@ class CertificateStore:
             query = query.where(PkiCertificate.subject_uid == uid)
         if unit_code is not None:
             query = query.where(PkiCertificate.unit_code == unit_code)
+        if unit_uuid is not None:
+            query = query.where(PkiCertificate.unit_uuid == unit_uuid)
         if valid_only:
             query = query.where(PkiCertificate.status == CertificateStatus.VALID)
         with self.database.session() as s:
             return [CertificateInfo.of(row) for row in s.scalars(query)]
+
+    def bind_seals(self, current: Callable[[Iterable[str]], dict[str, str]]) -> None:
+        """Bind the seals issued before seals kept their unit's entryUUID to the unit that has their code now
+        (``current``: codes → entryUUIDs by casefolded code, "" for a code no unit has), so that a unit created later
+        with a gone unit's code does not get its seal."""
+        query = select(PkiCertificate.unit_code).where(
+            PkiCertificate.role == CertificateRole.SEAL,
+            PkiCertificate.unit_uuid.is_(None),
+            PkiCertificate.unit_code.is_not(None),
+        )
+        with self.database.session() as s:
+            codes = {code for code in s.scalars(query.distinct()) if code}
+            if not codes:
+                return
+            uuids = current(codes)
+            for code in codes:
+                s.execute(
+                    update(PkiCertificate)
+                    .where(PkiCertificate.unit_code == code, PkiCertificate.unit_uuid.is_(None))
+                    .values(unit_uuid=uuids.get(code.casefold(), ""))
+                )
 
     def get(self, serial: str) -> CertificateInfo:
         serial = serial.lower().removeprefix("0x").lstrip("0") or "0"
@@ -219,13 +246,16 @@ class CertificateStore:
                 raise CertificateNotFoundError(f"serial {serial}")
             return CertificateInfo.of(row)
 
-    def signing_certificate(self, *, uid: str | None = None, unit_code: str | None = None) -> CertificateInfo | None:
-        """The newest valid, unexpired certificate of an official (``uid``) or a unit's seal (``unit_code``)."""
+    def signing_certificate(
+        self, *, uid: str | None = None, unit_code: str | None = None, unit_uuid: str | None = None
+    ) -> CertificateInfo | None:
+        """The newest valid, unexpired certificate of an official (``uid``) or a unit's seal (``unit_code``, and
+        ``unit_uuid``: of that very unit)."""
         role = CertificateRole.PERSON if uid is not None else CertificateRole.SEAL
         now = self.clock()
         found = [
             c
-            for c in self.certificates(role=role, uid=uid, unit_code=unit_code)
+            for c in self.certificates(role=role, uid=uid, unit_code=unit_code, unit_uuid=unit_uuid)
             if c.key_label is not None and c.not_after > now
         ]
         if not found:
