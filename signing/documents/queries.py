@@ -25,6 +25,7 @@ from signing.documents.models import (
 )
 from signing.documents.records import DocumentView, HistoryEntry, InboxPage
 from signing.documents.settings import DocumentSettings
+from signing.documents.unit_bindings import path_identities
 from signing.models import aware
 
 __all__ = ["BOXES", "DocumentQueries", "person_unit"]
@@ -63,7 +64,10 @@ class DocumentQueries:
         ``received`` (issued to them or their unit) or ``done`` (finished or rejected, and drafted by them, reached
         a step of theirs, or their unit's); newest first, filtered by title or number."""
         me = official.entry_uuid
-        my_steps = select(DocumentStep.document_id).where(or_(DocumentStep.assignee == me, group_steps(official)))
+        path_uuids = path_identities(self.instance, official)
+        my_steps = select(DocumentStep.document_id).where(
+            or_(DocumentStep.assignee == me, group_steps(official, path_uuids))
+        )
         where: ColumnElement[bool]
         if box == "awaiting":
             active = my_steps.where(DocumentStep.status == StepStatus.ACTIVE.value)

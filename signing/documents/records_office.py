@@ -179,13 +179,15 @@ def release_number(instance: Instance, document_id: str) -> None:
         )
 
 
-def add_issuing(instance: Instance, document_id: str, issuing: Issuing) -> None:
-    """Keep the register entry (no number yet) and the recipients of a new document (in the caller's upload)."""
+def add_issuing(instance: Instance, document_id: str, issuing: Issuing, unit_uuid: str | None = None) -> None:
+    """Keep the register entry (no number yet) and the recipients of a new document (in the caller's upload); the
+    entry is in the register of the issuing unit with that entryUUID (a new unit given its code has another)."""
     with instance.database.session() as s:
         s.add(
             DocumentIssue(
                 document_id=document_id,
                 unit_code=issuing.unit.code,
+                unit_uuid=unit_uuid,
                 unit_name=issuing.unit.name[:255],
                 records_office=issuing.group,
             )

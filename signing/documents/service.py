@@ -53,6 +53,7 @@ from signing.documents.records_office import (
 from signing.documents.reviews import decide, normalise_comment
 from signing.documents.settings import DocumentSettings
 from signing.documents.signatures import DocumentSigning, document_subject
+from signing.documents.unit_bindings import UNIT_GONE, current_units, path_identities
 from signing.errors import InvalidDocumentError
 
 __all__ = [
@@ -200,18 +201,25 @@ class DocumentService(DocumentQueries, DocumentSigning):
             created_at=now,
             updated_at=now,
         )
+        steps = [(StepKind.REVIEW, planned(p)) for p in reviewers] + [(StepKind.SIGN, planned(p)) for p in signers]
+        # group steps and the register are bound to their units' entryUUIDs now (one search for them all)
+        codes = [p.assignee.unit.code for _, p in steps if not isinstance(p.assignee, Person)]
+        units = (
+            current_units(self.instance, [*codes, *([issuing.unit.code] if issuing else [])])
+            if codes or issuing
+            else {}
+        )
         with self.instance.database.session() as s:
             s.add(document)
             s.flush()
             s.add(DocumentVersion(document_id=document_id, number=1, sha256=digest, size=size, created_by=sender.id))
-            steps = [(StepKind.REVIEW, planned(p)) for p in reviewers] + [(StepKind.SIGN, planned(p)) for p in signers]
             for position, (kind, plan) in enumerate(steps, start=1):
                 s.add(
                     DocumentStep(
                         document_id=document_id,
                         position=position,
                         kind=kind.value,
-                        **assigned_to(plan.assignee),
+                        **assigned_to(plan.assignee, units),
                         status=(StepStatus.ACTIVE if position == 1 else StepStatus.WAITING).value,
                         deadline=plan.deadline or deadline,
                     )
@@ -225,13 +233,14 @@ class DocumentService(DocumentQueries, DocumentSigning):
                             kind=kind.value,
                             assignee_group=issuing.group,
                             assignee_unit=issuing.unit.code,
+                            assignee_unit_uuid=units.get(issuing.unit.code.casefold(), UNIT_GONE),
                             assignee_name=issuing.unit.name[:200],
                             status=StepStatus.WAITING.value,
                             deadline=deadline,
                         )
                     )
         if issuing is not None:
-            add_issuing(self.instance, document_id, issuing)
+            add_issuing(self.instance, document_id, issuing, units.get(issuing.unit.code.casefold(), UNIT_GONE))
         self.instance.audit.record(
             AuditEvent.SIGNING_DOCUMENT_UPLOAD,
             actor=sender.actor,
@@ -357,10 +366,12 @@ class DocumentService(DocumentQueries, DocumentSigning):
         issue, recipients = (
             recipients_of(self.instance, document_id) if any(st.assignee_group for st in steps) else (None, ())
         )
+        path_uuids = path_identities(self.instance, official) if any(st.assignee_group for st in steps) else {}
+        issuing_unit = issue.unit_code if issue else None
         mine = [
             st
             for st in steps
-            if st.assignee == official.entry_uuid or acts_for_group(official, st, issue.unit_code if issue else None)
+            if st.assignee == official.entry_uuid or acts_for_group(official, st, issuing_unit, path_uuids)
         ]
         same_unit = bool(document.unit_code) and document.unit_code == person_unit(official)
         received = received_by(official, issue, recipients)

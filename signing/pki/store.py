@@ -5,12 +5,12 @@ on it."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 from asn1crypto import x509
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from antin.kernel.database import Database
 from signing.errors import CertificateNotFoundError, CertificateRevokedError, PkiNotInitialisedError
@@ -20,6 +20,7 @@ from signing.pki.builder import IssuerKey, key_identifier
 from signing.pki.certificates import CaChain, CertificateInfo, RevocationMaterial, serial_of
 from signing.pki.ocsp import OcspResponder
 from signing.pki.profiles import POLICY_OID, PkiUrls
+from signing.unit_binding import CurrentUnits, bind_legacy_rows
 
 __all__ = ["CertificateStore"]
 
@@ -217,26 +218,11 @@ class CertificateStore:
         with self.database.session() as s:
             return [CertificateInfo.of(row) for row in s.scalars(query)]
 
-    def bind_seals(self, current: Callable[[Iterable[str]], dict[str, str]]) -> None:
-        """Bind the seals issued before seals kept their unit's entryUUID to the unit that has their code now
-        (``current``: codes → entryUUIDs by casefolded code, "" for a code no unit has), so that a unit created later
-        with a gone unit's code does not get its seal."""
-        query = select(PkiCertificate.unit_code).where(
-            PkiCertificate.role == CertificateRole.SEAL,
-            PkiCertificate.unit_uuid.is_(None),
-            PkiCertificate.unit_code.is_not(None),
-        )
-        with self.database.session() as s:
-            codes = {code for code in s.scalars(query.distinct()) if code}
-            if not codes:
-                return
-            uuids = current(codes)
-            for code in codes:
-                s.execute(
-                    update(PkiCertificate)
-                    .where(PkiCertificate.unit_code == code, PkiCertificate.unit_uuid.is_(None))
-                    .values(unit_uuid=uuids.get(code.casefold(), ""))
-                )
+    def bind_seals(self, current: CurrentUnits) -> None:
+        """Bind the seals issued before seals kept their unit's entryUUID to the unit that has their code now, so
+        that a unit created later with a gone unit's code does not get its seal."""
+        role = PkiCertificate.role == CertificateRole.SEAL
+        bind_legacy_rows(self.database, PkiCertificate.unit_code, PkiCertificate.unit_uuid, current, role)
 
     def get(self, serial: str) -> CertificateInfo:
         serial = serial.lower().removeprefix("0x").lstrip("0") or "0"
