@@ -113,9 +113,11 @@ def leaders_named(instance: Instance, name: str) -> GroupAssignee:
     try:
         unit = directory.get_unit(code.upper())
         group = leaders_group(instance, unit.code)
-        directory.get_group(group)
+        scoped = directory.get_group(group).unit_uuid
     except (NotFoundError, InvalidInputError):
         raise UploadRefusedError("unknown-group", f"no leaders' group {name!r} in the directory") from None
+    if scoped is not None and unit.entry_uuid and scoped != unit.entry_uuid:  # a deleted unit's, that had its code
+        raise UploadRefusedError("unknown-group", f"the group {name!r} belongs to a unit that is gone")
     return GroupAssignee(group, unit.ref)
 
 

@@ -39,6 +39,7 @@ from signing.documents.models import (
     StepKind,
     StepStatus,
 )
+from signing.documents.unit_bindings import current_units
 from signing.settings import SigningSettings
 
 __all__ = [
@@ -88,12 +89,15 @@ def find_records_office(instance: Instance, drafter: Person) -> tuple[str, UnitR
     has a records office, else the nearest above it that has one."""
     path = list(drafter.unit_path) or ([drafter.unit] if drafter.unit else [])
     directory = directory_service(instance)
+    uuids = current_units(instance, (unit.code for unit in path))
     for unit in path:
         name = records_office_group(instance, unit.code)
         try:
-            directory.get_group(name)
+            scoped = directory.get_group(name).unit_uuid
         except (NotFoundError, InvalidInputError):  # none, or a unit code no group name can carry
             continue
+        if scoped is not None and scoped != uuids.get(unit.code.casefold()):
+            continue  # the records office of a deleted unit that had this code: not this unit's
         return name, unit
     raise UploadRefusedError("no-records-office", "no unit on the drafter's path has a records-office group")
 
@@ -111,10 +115,12 @@ def records_office_of_unit(instance: Instance, unit_code: str) -> tuple[str, Uni
             raise UploadRefusedError("unknown-unit", f"no unit {code!r}") from None
         name = records_office_group(instance, unit.code)
         try:
-            directory.get_group(name)
-            return name, unit.ref
+            scoped = directory.get_group(name).unit_uuid
+            if scoped is None or not unit.entry_uuid or scoped == unit.entry_uuid:  # not a deleted unit's
+                return name, unit.ref
         except (NotFoundError, InvalidInputError):
-            code, seen = unit.parent_code, seen + 1
+            pass
+        code, seen = unit.parent_code, seen + 1
     raise UploadRefusedError("no-records-office", f"no unit from {unit_code!r} up has a records-office group")
 
 

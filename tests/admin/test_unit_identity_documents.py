@@ -14,13 +14,14 @@ import pytest
 from sqlalchemy import select, update
 
 from directory.models import NewPerson, Person, UnitKind
-from signing.documents.errors import DocumentNotFoundError, RegisterRefusedError
+from signing.documents.errors import DocumentNotFoundError, RegisterRefusedError, UploadRefusedError
 from signing.documents.groups import leaders_named
 from signing.documents.models import Document, DocumentIssue, DocumentStep, RecipientKind, StepKind, StepStatus
 from signing.documents.records_office import Recipient, reserve_number
 from signing.documents.service import DocumentService, document_service
 from signing.samples import sample_pdf
 from tests.admin.conftest import AdminPlatform
+from tests.admin.test_api import problem
 from tests.directory.conftest import PASSWORD
 
 pytestmark = pytest.mark.slapd
@@ -38,18 +39,25 @@ def person(platform: AdminPlatform, login: str) -> Person:
     return found
 
 
-def staffed_unit(platform: AdminPlatform, code: str, unique: Callable[[str], str], parent: str = "BNH-VP") -> Unit:
-    """A unit with a drafter, a records-office clerk (van-thu-<code>) and a leader (lanh-dao-<code>); the two
-    groups are made when missing (a unit of the same code may have left them behind)."""
+def staffed_unit(
+    platform: AdminPlatform, code: str, unique: Callable[[str], str], *, groups: bool = True, parent: str = "BNH-VP"
+) -> Unit:
+    """A unit with a drafter, a records-office clerk and a leader; with ``groups``, its records office
+    (van-thu-<code>) and its leaders (lanh-dao-<code>), scoped to it, with the clerk and the leader in them."""
     platform.ldap.create_unit(code, "Phòng Tổng hợp", UnitKind.DEPARTMENT, parent)
     staff = Unit(code, unique("st"), unique("vt"), unique("ld"))
     for login, name in ((staff.drafter, "Ngô Văn Soạn"), (staff.clerk, "Lê Thị Thư"), (staff.leader, "Trịnh Văn Đạo")):
         platform.ldap.create_person(NewPerson(uid=login, full_name=name, unit_code=code, password=PASSWORD))
-    for group, member in ((f"van-thu-{code.lower()}", staff.clerk), (f"lanh-dao-{code.lower()}", staff.leader)):
-        if not any(g.name == group for g in platform.ldap.list_groups()):
-            platform.ldap.create_group(group, "Nhóm của đơn vị", unit_code=code)
-        platform.ldap.add_member(group, uid=member)
+    if groups:
+        give_groups(platform, staff)
     return staff
+
+
+def give_groups(platform: AdminPlatform, staff: Unit) -> None:
+    code = staff.code
+    for group, member in ((f"van-thu-{code.lower()}", staff.clerk), (f"lanh-dao-{code.lower()}", staff.leader)):
+        platform.ldap.create_group(group, "Nhóm của đơn vị", unit_code=code)
+        platform.ldap.add_member(group, uid=member)
 
 
 def dissolve(platform: AdminPlatform, staff: Unit) -> None:
@@ -115,7 +123,20 @@ def test_a_new_unit_given_a_deleted_units_code_has_neither_its_register_nor_its_
     reserve_number(admin_platform.instance, document, f"1/CV-{code}", today)
 
     dissolve(admin_platform, old)
-    new = staffed_unit(admin_platform, code, unique)  # members of the same van-thu-/lanh-dao- groups, in a new unit
+    new = staffed_unit(admin_platform, code, unique, groups=False)
+    leaders, office = f"lanh-dao-{code.lower()}", f"van-thu-{code.lower()}"
+    # the groups named after the code are the gone unit's: not the new unit's leaders, nor its administrators' own
+    with pytest.raises(UploadRefusedError) as refused_group:
+        leaders_named(admin_platform.instance, leaders)
+    assert refused_group.value.reason == "unknown-group"
+    problem(admin_platform.call("GET", f"/api/admin/groups/{leaders}", "tuanbv"), 404)
+    seen = admin_platform.call("GET", f"/api/admin/groups/{office}", "dungpt")
+    assert seen.status_code == 200 and seen.json()["orphaned"] is True
+    # the platform clears them up and the new unit gets groups of the same names, its own people in them
+    for group in (leaders, office):
+        admin_platform.ldap.delete_group(group)
+    give_groups(admin_platform, new)
+    assert admin_platform.call("GET", f"/api/admin/groups/{leaders}", "tuanbv").json()["orphaned"] is False
 
     # the old unit's pending document: the new unit's leaders do not sign it, nor does its records office seal it
     assert acting(admin_platform, documents, new.leader, pending) == set()
