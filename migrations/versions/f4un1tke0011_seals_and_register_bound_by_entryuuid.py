@@ -1,8 +1,8 @@
 """signing: units' seal certificates, the records office's register and group steps keep their unit's entryUUID
 
 A unit deleted and another later created with the same code must not seal with the old one's key, continue its
-register (its numbers of the year: unique per unit code, entryUUID and year now) nor act on its leaders' and
-records office's steps. Existing rows stay NULL here (the migration cannot read the directory): the
+register (its numbers of the year: unique per unit code, entryUUID and year now), act on its leaders' and records
+office's steps, see its documents nor receive what was issued to it. Existing rows stay NULL here (the migration cannot read the directory): the
 application binds them to the unit that has the code the first time it sees them (directory.unit_identity).
 
 Revision ID: f4un1tke0011
@@ -32,9 +32,15 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("signing_document_step", schema=None) as batch_op:
         batch_op.add_column(sa.Column("assignee_unit_uuid", sa.String(length=64), nullable=True))
+    for table in ("signing_document", "signing_document_recipient"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column("unit_uuid", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    for table in ("signing_document_recipient", "signing_document"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column("unit_uuid")
     with op.batch_alter_table("signing_document_step", schema=None) as batch_op:
         batch_op.drop_column("assignee_unit_uuid")
     with op.batch_alter_table("signing_document_issue", schema=None) as batch_op:

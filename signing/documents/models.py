@@ -65,6 +65,7 @@ class Document(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, URL-safe
     unit_code: Mapped[str] = mapped_column(String(64), index=True)  # the unit it belongs to (its drafter's)
+    unit_uuid: Mapped[str | None] = mapped_column(String(64), default=None)  # that unit's entryUUID at upload
     title: Mapped[str] = mapped_column(String(255))
     number: Mapped[str] = mapped_column(String(64), default="")  # số, ký hiệu (given at issue, or by the drafter)
     file_name: Mapped[str] = mapped_column(String(255))
@@ -182,4 +183,5 @@ class DocumentRecipient(Base):
     document_id: Mapped[str] = mapped_column(ForeignKey("signing_document.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     reference: Mapped[str] = mapped_column(String(64), index=True)  # the unit's code or the official's sub
+    unit_uuid: Mapped[str | None] = mapped_column(String(64), default=None)  # a unit's entryUUID when addressed
     label: Mapped[str] = mapped_column(String(255))  # the unit's or official's name, as shown

@@ -33,6 +33,7 @@ from signing.documents.models import (
     DocumentStatus,
     DocumentStep,
     DocumentVersion,
+    RecipientKind,
     StepKind,
     StepStatus,
 )
@@ -53,7 +54,7 @@ from signing.documents.records_office import (
 from signing.documents.reviews import decide, normalise_comment
 from signing.documents.settings import DocumentSettings
 from signing.documents.signatures import DocumentSigning, document_subject
-from signing.documents.unit_bindings import UNIT_GONE, current_units, path_identities
+from signing.documents.unit_bindings import UNIT_GONE, current_units, path_identities, same_unit
 from signing.errors import InvalidDocumentError
 
 __all__ = [
@@ -204,11 +205,10 @@ class DocumentService(DocumentQueries, DocumentSigning):
         steps = [(StepKind.REVIEW, planned(p)) for p in reviewers] + [(StepKind.SIGN, planned(p)) for p in signers]
         # group steps and the register are bound to their units' entryUUIDs now (one search for them all)
         codes = [p.assignee.unit.code for _, p in steps if not isinstance(p.assignee, Person)]
-        units = (
-            current_units(self.instance, [*codes, *([issuing.unit.code] if issuing else [])])
-            if codes or issuing
-            else {}
-        )
+        if issuing is not None:
+            codes += [issuing.unit.code, *(r.reference for r in issuing.recipients if r.kind == RecipientKind.UNIT)]
+        units = current_units(self.instance, [*codes, *([sender.unit_code] if sender.unit_code else [])])
+        document.unit_uuid = units.get(sender.unit_code.casefold()) if sender.unit_code else None
         with self.instance.database.session() as s:
             s.add(document)
             s.flush()
@@ -240,7 +240,7 @@ class DocumentService(DocumentQueries, DocumentSigning):
                         )
                     )
         if issuing is not None:
-            add_issuing(self.instance, document_id, issuing, units.get(issuing.unit.code.casefold(), UNIT_GONE))
+            add_issuing(self.instance, document_id, issuing, units)
         self.instance.audit.record(
             AuditEvent.SIGNING_DOCUMENT_UPLOAD,
             actor=sender.actor,
@@ -366,16 +366,22 @@ class DocumentService(DocumentQueries, DocumentSigning):
         issue, recipients = (
             recipients_of(self.instance, document_id) if any(st.assignee_group for st in steps) else (None, ())
         )
-        path_uuids = path_identities(self.instance, official) if any(st.assignee_group for st in steps) else {}
+        own = person_unit(official)
+        unit_named = bool(own) and (document.unit_code == own or any(r.reference == own for r in recipients))
+        wanted = unit_named or any(st.assignee_group for st in steps)
+        path_uuids = path_identities(self.instance, official) if wanted else {}
+        own_uuid = path_uuids.get(own.casefold()) if own else None
         issuing_unit = issue.unit_code if issue else None
         mine = [
             st
             for st in steps
             if st.assignee == official.entry_uuid or acts_for_group(official, st, issuing_unit, path_uuids)
         ]
-        same_unit = bool(document.unit_code) and document.unit_code == person_unit(official)
-        received = received_by(official, issue, recipients)
-        involved = same_unit or bool(mine) or document.created_by == official.entry_uuid
+        # their own unit's document: that very unit's, not a deleted unit's that had its code
+        unit_document = document.unit_code == own and same_unit(document.unit_uuid, own_uuid)
+        mine_by_unit = bool(document.unit_code) and unit_document
+        received = received_by(official, issue, recipients, own_uuid)
+        involved = mine_by_unit or bool(mine) or document.created_by == official.entry_uuid
         if not (involved or received):
             raise DocumentNotFoundError(document_id)
         active = next((st for st in mine if st.status == StepStatus.ACTIVE.value), None)

@@ -1,7 +1,8 @@
 """Which unit a document's register entry and group steps belong to: its code and its entryUUID (why:
 :mod:`directory.unit_identity`). A unit deleted and a new one created with the same code gets neither the old one's
-register (its numbers of the year) nor its leaders' and records office's pending steps: those are orphaned, nobody
-acts on them. Rows of earlier versions are bound once per instance, at first use, to the unit that has their code."""
+register (its numbers of the year), its leaders' and records office's pending steps (orphaned: nobody acts on them),
+its documents nor what was issued to it. Rows of earlier versions are bound once per instance, at first use, to the
+unit that has their code."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from antin.kernel.instance import Instance
 from directory.instance import directory_service
 from directory.models import Person
 from directory.unit_identity import UNIT_GONE, UnitIdentities
-from signing.documents.models import DocumentIssue, DocumentStep
+from signing.documents.models import Document, DocumentIssue, DocumentRecipient, DocumentStep, RecipientKind
 from signing.unit_binding import bind_legacy_rows
 
-__all__ = ["UNIT_GONE", "current_units", "path_identities"]
+__all__ = ["UNIT_GONE", "current_units", "path_identities", "same_unit"]
 
 _BOUND = "antin.signing.documents.units_bound"
 
@@ -39,4 +40,12 @@ def _bind_legacy(instance: Instance, identities: UnitIdentities) -> bool:
     bind_legacy_rows(database, DocumentIssue.unit_code, DocumentIssue.unit_uuid, identities.current)
     grouped = DocumentStep.assignee_group.is_not(None)
     bind_legacy_rows(database, DocumentStep.assignee_unit, DocumentStep.assignee_unit_uuid, identities.current, grouped)
+    bind_legacy_rows(database, Document.unit_code, Document.unit_uuid, identities.current, Document.unit_code != "")
+    to_units = DocumentRecipient.kind == RecipientKind.UNIT.value
+    bind_legacy_rows(database, DocumentRecipient.reference, DocumentRecipient.unit_uuid, identities.current, to_units)
     return True
+
+
+def same_unit(unit_uuid: str | None, own_uuid: str | None) -> bool:
+    """Whether a row bound to ``unit_uuid`` (None: not bound yet) is of the official's own unit now."""
+    return unit_uuid is None or (bool(unit_uuid) and unit_uuid == own_uuid)

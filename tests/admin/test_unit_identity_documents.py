@@ -16,7 +16,15 @@ from sqlalchemy import select, update
 from directory.models import NewPerson, Person, UnitKind
 from signing.documents.errors import DocumentNotFoundError, RegisterRefusedError, UploadRefusedError
 from signing.documents.groups import leaders_named
-from signing.documents.models import Document, DocumentIssue, DocumentStep, RecipientKind, StepKind, StepStatus
+from signing.documents.models import (
+    Document,
+    DocumentIssue,
+    DocumentRecipient,
+    DocumentStep,
+    RecipientKind,
+    StepKind,
+    StepStatus,
+)
 from signing.documents.records_office import Recipient, reserve_number
 from signing.documents.service import DocumentService, document_service
 from signing.samples import sample_pdf
@@ -88,6 +96,27 @@ def activate(platform: AdminPlatform, document_id: str, kind: StepKind) -> None:
             step.status = (StepStatus.ACTIVE if step.kind == kind.value else StepStatus.WAITING).value
 
 
+def issue(platform: AdminPlatform, document_id: str) -> None:
+    """The records office issued the document (sealing it needs the whole workflow: the register's state is what
+    counts here)."""
+    now = platform.instance.clock.now()
+    with platform.instance.database.session() as s:
+        s.execute(update(DocumentIssue).where(DocumentIssue.document_id == document_id).values(issued_at=now))
+        s.execute(update(Document).where(Document.id == document_id).values(status="done", issued_at=now))
+
+
+def seen_by(platform: AdminPlatform, documents: DocumentService, login: str, document_id: str, box: str) -> bool:
+    """Whether ``login`` opens the document, and finds it in ``box`` (both, or neither)."""
+    official = person(platform, login)
+    listed = document_id in {d.id for d in documents.inbox(official, box).items}
+    try:
+        documents.view(official, document_id)
+    except DocumentNotFoundError:
+        assert not listed
+        return False
+    return listed
+
+
 def acting(platform: AdminPlatform, documents: DocumentService, login: str, document_id: str) -> set[str]:
     """The kinds of the document's steps ``login`` may act on ("" when they cannot even see it)."""
     official = person(platform, login)
@@ -121,6 +150,8 @@ def test_a_new_unit_given_a_deleted_units_code_has_neither_its_register_nor_its_
         s.expunge(document)
     today = admin_platform.instance.clock.now().date()
     reserve_number(admin_platform.instance, document, f"1/CV-{code}", today)
+    issue(admin_platform, issued)  # to the unit itself
+    assert seen_by(admin_platform, documents, old.clerk, issued, "received")  # a colleague who drafted nothing
 
     dissolve(admin_platform, old)
     new = staffed_unit(admin_platform, code, unique, groups=False)
@@ -132,6 +163,9 @@ def test_a_new_unit_given_a_deleted_units_code_has_neither_its_register_nor_its_
     problem(admin_platform.call("GET", f"/api/admin/groups/{leaders}", "tuanbv"), 404)
     seen = admin_platform.call("GET", f"/api/admin/groups/{office}", "dungpt")
     assert seen.status_code == 200 and seen.json()["orphaned"] is True
+    # the new unit's officials neither see the old unit's documents nor receive what was issued to it
+    for document_id, box in ((issued, "done"), (issued, "received")):
+        assert not seen_by(admin_platform, documents, new.drafter, document_id, box)
     # the platform clears them up and the new unit gets groups of the same names, its own people in them
     for group in (leaders, office):
         admin_platform.ldap.delete_group(group)
@@ -184,6 +218,8 @@ def test_a_renamed_or_moved_unit_keeps_its_register_and_its_steps(
     assert acting(admin_platform, documents, staff.clerk, second) == {StepKind.SEAL.value}
     activate(admin_platform, second, StepKind.SIGN)
     assert acting(admin_platform, documents, staff.leader, second) == {StepKind.SIGN.value}
+    issue(admin_platform, first)
+    assert seen_by(admin_platform, documents, staff.leader, first, "received")
 
 
 def test_register_entries_and_steps_of_earlier_versions_are_bound_at_first_sight(
@@ -196,6 +232,8 @@ def test_register_entries_and_steps_of_earlier_versions_are_bound_at_first_sight
     with instance.database.session() as s:  # as an earlier version stored them
         s.execute(update(DocumentIssue).where(DocumentIssue.document_id == document_id).values(unit_uuid=None))
         s.execute(update(DocumentStep).where(DocumentStep.document_id == document_id).values(assignee_unit_uuid=None))
+        s.execute(update(Document).where(Document.id == document_id).values(unit_uuid=None))
+        s.execute(update(DocumentRecipient).where(DocumentRecipient.document_id == document_id).values(unit_uuid=None))
     instance.extensions.pop("antin.signing.documents.units_bound", None)  # a process started after the upgrade
     activate(admin_platform, document_id, StepKind.SEAL)
     assert acting(admin_platform, documents, staff.clerk, document_id) == {StepKind.SEAL.value}
@@ -203,4 +241,9 @@ def test_register_entries_and_steps_of_earlier_versions_are_bound_at_first_sight
     with instance.database.reading() as s:
         issue = s.get(DocumentIssue, document_id)
         bound = set(s.scalars(select(DocumentStep.assignee_unit_uuid).where(DocumentStep.document_id == document_id)))
+        document = s.get(Document, document_id)
+        to_unit = set(
+            s.scalars(select(DocumentRecipient.unit_uuid).where(DocumentRecipient.document_id == document_id))
+        )
     assert issue is not None and issue.unit_uuid == unit_uuid and bound == {unit_uuid}
+    assert document is not None and document.unit_uuid == unit_uuid and to_unit == {unit_uuid}
