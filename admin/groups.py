@@ -1,7 +1,11 @@
 """Groups and roles as administrators see them: those of their units, their members, members added and removed.
 
 A group scoped to a unit (``antinScopeUnitCode``) belongs to that unit's subtree; a group with no unit belongs to the
-whole directory (a platform administrator's). Members are shown only when they are within the caller's reach (an
+whole directory (a platform administrator's). A group is bound to its unit's entryUUID (``antinScopeUnitUUID``): when
+that unit is gone (deleted, even if a new unit has its code since) the group is orphaned, the whole directory's
+alone (groups of earlier versions are bound once per process, at first use).
+
+Members are shown only when they are within the caller's reach (an
 official of another province in a shared group is counted, not named), and a member is added or removed only when
 both the group and the official are within reach. A group nests in another only when both are within reach.
 """
@@ -32,6 +36,7 @@ class GroupView:
     logins: tuple[str, ...]  # officials, direct members
     groups: tuple[str, ...]  # nested groups, direct members
     hidden: int  # members outside the caller's reach
+    orphaned: bool = False  # its unit is gone (a unit given its code since is another)
 
     @property
     def etag(self) -> str:
@@ -43,6 +48,7 @@ class GroupView:
             "description": self.group.description,
             "role": self.group.is_role,
             "unit": self.group.unit_code,
+            "orphaned": self.orphaned,
             "members": {"officials": list(self.logins), "groups": list(self.groups), "hidden": self.hidden},
         }
 
@@ -52,6 +58,7 @@ class Groups:
         self.directory = directory
         self.delegation = delegation
         self.audit = audit
+        self._scopes_bound = False  # groups of earlier versions bound to their unit's entryUUID
 
     def list_groups(self, actor: Actor, unit: str | None = None) -> list[GroupView]:
         """The groups of ``actor``'s units (or of ``unit``'s subtree, which must be within them)."""
@@ -61,12 +68,16 @@ class Groups:
         if unit is not None:
             path = self.delegation.authorize_unit(actor, AdminAction.GROUPS_READ, unit)
             units = [path[0]]
-        paths: dict[str | None, list[str]] = {}
+        self._bind_scopes()
+        groups = self.directory.list_groups()
+        self.delegation.units.current(g.unit_code for g in groups if g.unit_code)  # one search, then remembered
+        paths: dict[tuple[str | None, str | None], list[str]] = {}
         views = []
-        for group in self.directory.list_groups():
-            if group.unit_code not in paths:
-                paths[group.unit_code] = self._unit_path(group.unit_code)
-            if covers(units, paths[group.unit_code]):
+        for group in groups:
+            key = (group.unit_code, group.unit_uuid)
+            if key not in paths:
+                paths[key] = self._group_path(group)
+            if covers(units, paths[key]):
                 views.append(self.view(actor, group))
         return views
 
@@ -175,16 +186,33 @@ class Groups:
             group: Group | None = self.directory.get_group(name)
         except (NotFoundError, InvalidInputError):
             group = None
-        path = self._unit_path(group.unit_code) if group is not None else []
+        path = self._group_path(group) if group is not None else []
         self.delegation.authorize(actor, action, path, target=("group", name))
         if group is None:
             raise OutOfReachError("group", name)
         return group
 
-    def _unit_path(self, unit_code: str | None) -> list[str]:
-        if unit_code is None:
+    def _group_path(self, group: Group | None) -> list[str]:
+        """The units a group belongs to, from its own up: the root's alone when it has none or its unit is gone."""
+        if group is None or group.unit_code is None or self.orphaned(group):
             return [ROOT_UNIT]
-        return self.delegation.unit_path(unit_code) or []  # a group of a deleted unit: the root's alone
+        return self.delegation.unit_path(group.unit_code) or []  # a group of a deleted unit: the root's alone
+
+    def orphaned(self, group: Group) -> bool:
+        """Whether the unit ``group`` is scoped to is gone (deleted; a unit with its code since is another)."""
+        if group.unit_code is None:
+            return False
+        self._bind_scopes()
+        if group.unit_uuid is None:  # bound just now: read it again
+            group = self.directory.get_group(group.name)
+        units = self.delegation.units
+        code = group.unit_code or ""
+        return not units.is_live(code, group.unit_uuid, units.current([code]))
+
+    def _bind_scopes(self) -> None:
+        if not self._scopes_bound:
+            self.directory.bind_group_scopes(self.delegation.units.current)
+            self._scopes_bound = True
 
     def view(self, actor: Actor, group: Group) -> GroupView:
         """The group as ``actor`` may see it (members outside their reach counted, not named)."""
@@ -196,7 +224,7 @@ class Groups:
         for dn in group.members:
             name = explode_dn(dn)[0][1]
             if self.directory.names.is_group_dn(dn):
-                if covers(group_reach, self._unit_path(self._group_unit(name))):
+                if covers(group_reach, self._group_path(self._group_named(name))):
                     nested.append(name)
                 else:
                     hidden += 1
@@ -204,11 +232,11 @@ class Groups:
                 logins.append(name)
             else:
                 hidden += 1
-        return GroupView(group, tuple(sorted(logins)), tuple(sorted(nested)), hidden)
+        return GroupView(group, tuple(sorted(logins)), tuple(sorted(nested)), hidden, self.orphaned(group))
 
-    def _group_unit(self, name: str) -> str | None:
+    def _group_named(self, name: str) -> Group | None:
         try:
-            return self.directory.get_group(name).unit_code
+            return self.directory.get_group(name)
         except NotFoundError:
             return None
 

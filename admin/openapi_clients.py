@@ -57,26 +57,31 @@ CLIENT_PATHS: dict[str, Any] = {
             "security": _SECURITY,
             "parameters": [
                 {
+                    "name": "q",
+                    "in": "query",
+                    "schema": {"type": "string", "maxLength": 128},
+                    "description": "Text in the client's name (with or without diacritics) or its client_id.",
+                },
+                {
                     "name": "unit",
                     "in": "query",
                     "schema": {"type": "string"},
                     "description": "Code of a unit: only its subtree's clients (it must be within the caller's units).",
-                }
+                },
+                {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                {
+                    "name": "cursor",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "The next_cursor of the previous page, with the same q and unit.",
+                },
             ],
             "responses": {
                 "200": {
-                    "description": "The clients.",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {
-                                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/AdminClient"}}
-                                },
-                            }
-                        }
-                    },
+                    "description": "One page of clients, ordered by client_id.",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AdminClientsPage"}}},
                 },
+                "400": _problem("A bad page size, search text or cursor."),
                 "404": _problem("The unit named is not within the caller's units."),
                 **_REFUSALS,
             },
@@ -190,6 +195,14 @@ _FIELDS: dict[str, Any] = {
 }
 
 CLIENT_SCHEMAS: dict[str, Any] = {
+    "AdminClientsPage": {
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/AdminClient"}},
+            "next_cursor": {"type": ["string", "null"], "description": "Pass back as cursor; null on the last page."},
+        },
+        "required": ["items", "next_cursor"],
+    },
     "AdminClient": {
         "type": "object",
         "properties": {

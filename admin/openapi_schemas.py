@@ -98,6 +98,11 @@ WRITE_SCHEMAS: dict[str, Any] = {
             "description": _STRING,
             "role": {"type": "boolean"},
             "unit": _NULLABLE,
+            "orphaned": {
+                "type": "boolean",
+                "description": "Its unit is gone (a unit given the same code since is another): the whole directory's "
+                "administrators' alone.",
+            },
             "members": {
                 "type": "object",
                 "properties": {

@@ -135,6 +135,11 @@ SEAL_SCHEMAS: dict[str, Any] = {
             "revoked_at": {"type": ["string", "null"], "format": "date-time"},
             "revocation_reason": {"type": ["string", "null"]},
             "pem": {"type": "string"},
+            "orphaned": {
+                "type": "boolean",
+                "description": "Its unit is gone: a unit given the same code since is another, which it does not seal "
+                "for (only who reads certificates on the whole directory sees it, to revoke it).",
+            },
         },
         "required": ["serial", "unit", "subject", "not_before", "not_after", "days_left", "expiry", "status"],
     },
@@ -151,7 +156,12 @@ SEAL_SCHEMAS: dict[str, Any] = {
                         "seal": {"oneOf": [ref("AdminSeal"), {"type": "null"}]},
                     },
                 },
-            }
+            },
+            "orphaned": {
+                "type": "array",
+                "items": ref("AdminSeal"),
+                "description": "The valid seals of units that are gone (without ?unit=, to a platform reader only).",
+            },
         },
         "required": ["items"],
     },

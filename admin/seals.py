@@ -35,8 +35,9 @@ __all__ = ["Seals", "UnitSeal", "seal_json"]
 _T = TypeVar("_T")
 
 
-def seal_json(cert: CertificateInfo, now: datetime, warning_days: int) -> dict[str, Any]:
-    """What the API shows of a seal certificate (the PEM included, for checking it elsewhere)."""
+def seal_json(cert: CertificateInfo, now: datetime, warning_days: int, *, orphaned: bool = False) -> dict[str, Any]:
+    """What the API shows of a seal certificate (the PEM included, for checking it elsewhere); ``orphaned``: its
+    unit is gone (a unit with its code since is another, which this seal does not seal for)."""
     days, expiry = expiry_of(cert.not_after, now, warning_days)
     return {
         "serial": cert.serial,
@@ -50,6 +51,7 @@ def seal_json(cert: CertificateInfo, now: datetime, warning_days: int) -> dict[s
         "revoked_at": cert.revoked_at.isoformat() if cert.revoked_at else None,
         "revocation_reason": cert.revocation_reason,
         "pem": cert.pem,
+        "orphaned": orphaned,
     }
 
 
@@ -98,13 +100,13 @@ class Seals:
                     self.delegation.authorize_unit(actor, AdminAction.CERTIFICATES_READ, ROOT_UNIT)  # raises 403
                 units = [u for top in tops for u in (self.directory.get_unit(top), *self.directory.list_units(top))]
         current: dict[str, CertificateInfo] = {}
-        for cert in self._ca_call(lambda s: s.ca.certificates(role=CertificateRole.SEAL, valid_only=True)):
-            if cert.unit_code is not None:
-                current[cert.unit_code] = cert  # oldest first: the newest valid one wins
+        for cert in self._valid_seals():
+            if cert.unit_uuid:
+                current[cert.unit_uuid] = cert  # oldest first: the newest valid one wins
         now = self.clock()
         out = []
         for unit in sorted(units, key=lambda u: u.code):
-            seal = current.get(unit.code)
+            seal = current.get(unit.entry_uuid)  # not the seal of a deleted unit that had this code
             days, expiry = expiry_of(seal.not_after, now, self.warning_days) if seal else (None, None)
             out.append(UnitSeal(unit, seal, days, expiry))
         return out
@@ -116,8 +118,10 @@ class Seals:
         their end are looked up in the directory, not every unit in reach."""
         now = self.clock()
         soon: dict[str, CertificateInfo] = {}
-        for cert in self._ca_call(lambda s: s.ca.certificates(role=CertificateRole.SEAL, valid_only=True)):
-            if cert.unit_code is not None:
+        valid = self._valid_seals()
+        live = self._live(valid)
+        for cert in valid:
+            if cert.unit_code is not None and cert.serial in live:
                 soon[cert.unit_code] = cert  # oldest first: the newest valid one wins
         out = []
         for code, cert in sorted(soon.items()):
@@ -135,8 +139,23 @@ class Seals:
         """A unit and its seal certificates, newest first."""
         self.delegation.authorize_unit(actor, AdminAction.CERTIFICATES_READ, code)
         unit = self.directory.get_unit(code)
-        certs = self._ca_call(lambda s: s.ca.certificates(role=CertificateRole.SEAL, unit_code=unit.code))
+        self._ca_call(lambda s: s.bind_legacy_seals())
+        certs = self._ca_call(
+            lambda s: s.ca.certificates(role=CertificateRole.SEAL, unit_code=unit.code, unit_uuid=unit.entry_uuid)
+        )
         return unit, list(reversed(certs))
+
+    def orphaned_seals(self, actor: Actor) -> list[CertificateInfo]:
+        """The valid seals of units that are gone (their code now another unit's, or no unit's): no unit seals with
+        them, and only who holds ``certificates:read`` on the whole directory sees them (to revoke them)."""
+        if ROOT_UNIT not in self.delegation.units_holding(actor, AdminAction.CERTIFICATES_READ):
+            return []
+        valid = self._valid_seals()
+        live = self._live(valid)
+        return [c for c in valid if c.serial not in live]
+
+    def is_orphaned(self, cert: CertificateInfo) -> bool:
+        return cert.serial not in self._live([cert])
 
     def find(self, actor: Actor, serial: str, action: AdminAction = AdminAction.CERTIFICATES_READ) -> CertificateInfo:
         """A seal certificate by serial (hex), if ``actor`` may do ``action`` on its unit."""
@@ -147,12 +166,14 @@ class Seals:
         if cert is None or cert.role != CertificateRole.SEAL or cert.unit_code is None:
             self.delegation.authorize_unit(actor, AdminAction.CERTIFICATES_READ, ROOT_UNIT)
             raise OutOfReachError("seal certificate", serial)
+        # a seal of a gone unit is the whole platform's to see (and revoke), not the unit's that has its code now
+        unit = ROOT_UNIT if self.is_orphaned(cert) else cert.unit_code
         try:
-            self.delegation.authorize_unit(actor, AdminAction.CERTIFICATES_READ, cert.unit_code)
+            self.delegation.authorize_unit(actor, AdminAction.CERTIFICATES_READ, unit)
         except OutOfReachError:
             raise OutOfReachError("seal certificate", serial) from None  # the unit's code is not told
         if action is not AdminAction.CERTIFICATES_READ:
-            self.delegation.authorize_unit(actor, action, cert.unit_code)
+            self.delegation.authorize_unit(actor, action, unit)
         return cert
 
     # -- changing -----------------------------------------------------------------------------------------
@@ -172,6 +193,8 @@ class Seals:
         assert cert.unit_code is not None
         if cert.status != CertificateStatus.VALID:
             raise ConflictError(f"seal {cert.serial} is revoked ({cert.revocation_reason}): issue a new one instead")
+        if self.is_orphaned(cert):
+            raise ConflictError(f"seal {cert.serial} belongs to a unit that is gone: revoke it, nothing renews it")
         return self._issue(actor, cert.unit_code, self._valid(cert.unit_code), renews=cert.serial)
 
     def revoke(self, actor: Actor, serial: str, reason: str) -> CertificateInfo:
@@ -199,7 +222,9 @@ class Seals:
     def _issue(self, actor: Actor, code: str, before: list[CertificateInfo], renews: str | None) -> CertificateInfo:
         path = self.directory.unit_path(code)  # the unit, its parent, … up to the top
         above = tuple(u.ref for u in reversed(path[1:]))
-        cert = self._ca_call(lambda s: s.ca.issue_seal(path[0].ref, above))  # supersedes what was valid
+        unit = path[0]
+        # bound to the unit's entryUUID: supersedes what was valid for this very unit
+        cert = self._ca_call(lambda s: s.ca.issue_seal(unit.ref, above, unit_uuid=unit.entry_uuid))
         details: dict[str, Any] = {
             "serial": cert.serial,
             "role": cert.role,
@@ -213,7 +238,23 @@ class Seals:
         return cert
 
     def _valid(self, code: str) -> list[CertificateInfo]:
-        return self._ca_call(lambda s: s.ca.certificates(role=CertificateRole.SEAL, unit_code=code, valid_only=True))
+        """The valid seals of the unit that has ``code`` now (not those of a deleted unit that had it)."""
+        unit_uuid = self.directory.get_unit(code).entry_uuid
+        self._ca_call(lambda s: s.bind_legacy_seals())
+        return self._ca_call(
+            lambda s: s.ca.certificates(role=CertificateRole.SEAL, unit_code=code, unit_uuid=unit_uuid, valid_only=True)
+        )
+
+    def _valid_seals(self) -> list[CertificateInfo]:
+        """Every valid seal, bound to its unit's entryUUID (those of earlier versions bound first), oldest first."""
+        self._ca_call(lambda s: s.bind_legacy_seals())
+        return self._ca_call(lambda s: s.ca.certificates(role=CertificateRole.SEAL, valid_only=True))
+
+    def _live(self, certs: list[CertificateInfo]) -> set[str]:
+        """The serials of those seals whose unit is still the one they were issued to."""
+        units = self.delegation.units
+        current = units.current(c.unit_code for c in certs if c.unit_code)
+        return {c.serial for c in certs if c.unit_code and units.is_live(c.unit_code, c.unit_uuid, current)}
 
     def _ca_call(self, call: Callable[[SigningService], _T]) -> _T:
         try:

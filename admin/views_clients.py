@@ -12,8 +12,10 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
+from admin.client_pages import page_of_clients
 from admin.clients import ClientMetadataError, client_etag
-from admin.views import actor, bp, if_match, json_body, state, with_etag
+from admin.officials import DEFAULT_PAGE
+from admin.views import _int_arg, actor, bp, if_match, json_body, state, with_etag
 from idp.oidc import normalise_acr
 from idp.oidc.clients import ClientRecord, ClientSpec
 
@@ -86,9 +88,15 @@ def _client(record: ClientRecord, status: int = 200, secret: str | None = None) 
 def list_clients() -> Response:
     unit = request.args.get("unit") or None
     clients = state().service.clients
-    records = clients.list(actor(), unit=unit)
-    orphaned = clients.orphaned_ids(records)
-    return jsonify({"items": [_document(r, r.client_id in orphaned) for r in records]})
+    page = page_of_clients(
+        clients.list(actor(), unit=unit),
+        request.args.get("q", ""),
+        unit=unit,
+        cursor=request.args.get("cursor") or None,
+        size=_int_arg("size", DEFAULT_PAGE),
+    )
+    orphaned = clients.orphaned_ids(list(page.items))  # the page's units only: one search of a page's codes
+    return jsonify({"items": [_document(r, r.client_id in orphaned) for r in page.items], "next_cursor": page.cursor})
 
 
 def _document(record: ClientRecord, orphaned: bool) -> dict[str, Any]:

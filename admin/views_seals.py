@@ -14,28 +14,28 @@ __all__: list[str] = []
 
 def _seal(cert: CertificateInfo, status: int = 200) -> Response:
     seals = state().service.seals
-    response = jsonify(seal_json(cert, seals.clock(), seals.warning_days))
+    response = jsonify(seal_json(cert, seals.clock(), seals.warning_days, orphaned=seals.is_orphaned(cert)))
     response.status_code = status
     return response
 
 
 @bp.get("/seals")
 def list_seals() -> Response:
-    """Every unit in reach (``?unit=CODE``: that unit and the units under it) with its valid seal (null: none)."""
+    """Every unit in reach (``?unit=CODE``: that unit and the units under it) with its valid seal (null: none);
+    ``orphaned``: the valid seals of units that are gone (to who reads certificates on the whole directory only)."""
     seals = state().service.seals
     now = seals.clock()
-    return jsonify(
+    under = request.args.get("unit") or None
+    items = [
         {
-            "items": [
-                {
-                    "unit": u.unit.code,
-                    "name": u.unit.name,
-                    "seal": seal_json(u.seal, now, seals.warning_days) if u.seal else None,
-                }
-                for u in seals.units(actor(), request.args.get("unit") or None)
-            ]
+            "unit": u.unit.code,
+            "name": u.unit.name,
+            "seal": seal_json(u.seal, now, seals.warning_days) if u.seal else None,
         }
-    )
+        for u in seals.units(actor(), under)
+    ]
+    gone = [] if under else seals.orphaned_seals(actor())
+    return jsonify({"items": items, "orphaned": [seal_json(c, now, seals.warning_days, orphaned=True) for c in gone]})
 
 
 @bp.get("/units/<code>/seals")

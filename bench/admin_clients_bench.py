@@ -153,21 +153,38 @@ def main(argv: list[str] | None = None) -> int:
                 return answer.status_code == 200 and answer.json()["client_name"] == name
 
             def listing(headers: dict[str, str], province_only: bool) -> Any:
+                """Every page (200 a page), following next_cursor to the end."""
+
                 def call() -> bool:
-                    answer = session.get(base + "/api/admin/clients", headers=headers, timeout=30)
-                    items = answer.json()["items"]
+                    items: list[dict[str, Any]] = []
+                    cursor, ok = "", True
+                    while True:
+                        params = {"size": "200", "cursor": cursor}
+                        answer = session.get(base + "/api/admin/clients", headers=headers, params=params, timeout=30)
+                        ok = ok and answer.status_code == 200
+                        body = answer.json()
+                        items += body["items"]
+                        if not body["next_cursor"]:
+                            break
+                        cursor = body["next_cursor"]
                     theirs = all(c["unit"] == PROVINCE or c["unit"].startswith(PROVINCE + "-") for c in items)
                     right = theirs and len(items) >= in_province if province_only else len(items) >= args.clients
-                    return answer.status_code == 200 and right
+                    return ok and right and len({c["client_id"] for c in items}) == len(items)
 
                 return call
+
+            def first_page() -> bool:
+                answer = session.get(base + "/api/admin/clients", headers=as_platform, timeout=30)
+                body = answer.json()
+                return answer.status_code == 200 and len(body["items"]) == 50 and bool(body["next_cursor"])
 
             operations = {
                 "register a client (province manager)": register,
                 "read a client": read,
                 "edit a client (read with its ETag, then PATCH)": edit,
-                "list the province's clients": listing(as_manager, True),
-                "list every client (platform)": listing(as_platform, False),
+                "list the province's clients, every page of 200": listing(as_manager, True),
+                "list every client (platform), every page of 200": listing(as_platform, False),
+                "first page of every client (platform, 50)": first_page,
             }
             for label, operation in operations.items():
                 wall: list[float] = []

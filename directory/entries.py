@@ -50,7 +50,7 @@ PERSON_ATTRS = (
     "entryCSN",  # operational: the entry's version, for changes that must not overwrite another's
 )
 UNIT_ATTRS = ("antinUnitCode", "ou", "antinUnitKind", "description", "entryUUID")
-GROUP_ATTRS = ("cn", "description", "member", "antinGroupKind", "antinScopeUnitCode")
+GROUP_ATTRS = ("cn", "description", "member", "antinGroupKind", "antinScopeUnitCode", "antinScopeUnitUUID")
 # ppolicy's "locked until an administrator unlocks": how disabled accounts are refused by the server itself.
 PERMANENT_LOCK = "000001010000Z"
 
@@ -211,4 +211,5 @@ def group_from_entry(entry: Entry, names: DirectoryNames) -> Group:
         members=tuple(m for m in entry.get("member") if normalize_dn(m) != placeholder),
         is_role=(entry.first("antinGroupKind") or "").lower() == "role",
         unit_code=entry.first("antinScopeUnitCode"),
+        unit_uuid=entry.first("antinScopeUnitUUID"),
     )

@@ -12,6 +12,7 @@ import dataclasses
 import hmac
 import time
 import uuid
+from collections.abc import Iterable
 
 from directory.errors import DirectoryUnavailableError, InvalidCredentialsError, NotFoundError, PasswordQualityError
 from directory.models import AccountStatus, AuthOutcome, AuthStatus, Group, Person, Unit
@@ -119,8 +120,17 @@ class InMemoryDirectory:
                         kind=ref.kind,
                         parent_code=parent.code if parent else None,
                         parent_dn=parent.dn if parent else None,
+                        entry_uuid=str(uuid.uuid5(uuid.NAMESPACE_URL, ref.dn)),  # stable for its DN, as a server's is
                     )
         raise NotFoundError("unit", str(code))
+
+    def units_by_code(self, codes: Iterable[str]) -> list[Unit]:
+        known = {
+            ref.code.casefold(): ref.code
+            for p in self.people.values()
+            for ref in (p.unit_path or ((p.unit,) if p.unit else ()))
+        }
+        return [self.get_unit(known[code]) for code in sorted({c.casefold() for c in codes}) if code in known]
 
     def find_by_uuid(self, entry_uuid: str) -> Person | None:
         self._require_available()

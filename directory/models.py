@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 __all__ = [
+    "GROUP_UNIT_GONE",
     "AccountStatus",
     "AuthOutcome",
     "AuthStatus",
@@ -114,6 +115,9 @@ class PersonBrief:
     employee_number: str | None = None
 
 
+GROUP_UNIT_GONE = "gone"  # a group's scope unit was gone when the group was bound: no entryUUID is ever that
+
+
 @dataclass(frozen=True)
 class Group:
     """A group or a role (groupOfNames); members may be people or other groups."""
@@ -124,6 +128,9 @@ class Group:
     members: tuple[str, ...] = ()  # direct member DNs
     is_role: bool = False
     unit_code: str | None = None  # the unit (and its subtree) a role applies to
+    # that unit's entryUUID when the group was scoped (GROUP_UNIT_GONE: it was gone when bound; None: not bound yet);
+    # a new unit given a deleted unit's code is not the group's unit (directory.unit_identity)
+    unit_uuid: str | None = None
 
 
 class AuthStatus(enum.StrEnum):

@@ -6,9 +6,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
-from directory.models import AuthOutcome, Person
+from directory.models import AuthOutcome, Person, Unit
 from directory.policy import LockoutPolicy
 
 __all__ = ["UserDirectory"]
@@ -33,6 +34,10 @@ class UserDirectory(Protocol):
 
     def change_own_password(self, login: str, old_password: str, new_password: str) -> None:
         """Change a password as its owner (RFC 3062); raises PasswordQualityError, InvalidCredentialsError…"""
+        ...
+
+    def units_by_code(self, codes: Iterable[str]) -> list[Unit]:
+        """The units with these codes that exist (with their entryUUIDs); codes no unit has are left out."""
         ...
 
     def lockout_policy(self) -> LockoutPolicy:

@@ -73,6 +73,9 @@ class PkiCertificate(Base):
     subject: Mapped[str] = mapped_column(Text)  # human-readable, RFC 4514 order
     subject_uid: Mapped[str | None] = mapped_column(String(255), index=True, default=None)
     unit_code: Mapped[str | None] = mapped_column(String(255), index=True, default=None)
+    # a seal's unit's entryUUID when issued: a new unit given a deleted unit's code is not sealed with its key
+    # (directory.unit_identity); "" for a seal whose unit was gone when first bound, None until bound
+    unit_uuid: Mapped[str | None] = mapped_column(String(64), default=None)
     issuer_serial: Mapped[str | None] = mapped_column(String(64), default=None)
     key_label: Mapped[str | None] = mapped_column(ForeignKey("signing_key.label"), default=None)
     der: Mapped[bytes] = mapped_column(LargeBinary)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from antin.kernel.audit.events import AuditEvent
 from antin.kernel.instance import Instance
 from directory.models import Person, UnitRef
+from directory.unit_identity import UNIT_GONE, UnitIdentities
 from signing.appearance import (
     DEFAULT_FONT,
     Appearance,
@@ -110,6 +111,8 @@ class SignOutcome:
 class SigningService(SigningComponents):
     """Officials' and seals' certificates, signing and the record of each signature (the CLI, API, admin use it)."""
 
+    _seals_bound = False  # seals of earlier versions bound to their unit's entryUUID (once per process)
+
     # -- people and certificates -------------------------------------------------------------------------
 
     def person(self, uid: str) -> Person:
@@ -136,7 +139,7 @@ class SigningService(SigningComponents):
         """Issue a unit's seal certificate; ``clerk_uid`` names a member of the unit (the unit path is theirs)."""
         clerk = self.person(clerk_uid)
         unit, above = _unit_in_path(clerk, unit_code)
-        cert = self.ca.issue_seal(unit, above)
+        cert = self.ca.issue_seal(unit, above, unit_uuid=self.seal_unit_uuid(unit.code))
         self._audit(
             AuditEvent.PKI_CERTIFICATE_ISSUE,
             actor=actor,
@@ -189,6 +192,23 @@ class SigningService(SigningComponents):
             )
         return revoked
 
+    def seal_unit_uuid(self, unit_code: str) -> str:
+        """The entryUUID of the unit that has ``unit_code`` now, the one its seals are bound to (a seal of a deleted
+        unit that had the code is another unit's: never used, nor superseded, for this one). Seals issued before
+        seals were bound are bound first, once per process."""
+        self.bind_legacy_seals()
+        unit_uuid = UnitIdentities(self.directory).uuid_of(unit_code)
+        if unit_uuid == UNIT_GONE:
+            raise SignerNotAllowedError("-", f"there is no unit {unit_code!r}")
+        return unit_uuid
+
+    def bind_legacy_seals(self) -> None:
+        """Once per process: bind the seals issued before seals kept their unit's entryUUID (a seal whose unit is
+        gone by then is bound to none), before any unit can be given a gone unit's code and its seal."""
+        if not self._seals_bound:
+            self.ca.bind_seals(UnitIdentities(self.directory).current)
+            self._seals_bound = True
+
     def official_certificate(self, person: Person, *, actor: str) -> CertificateInfo:
         """The official's current certificate, issued first when there is none and ``auto_issue`` is on."""
         return self._person_certificate(person, actor)
@@ -212,11 +232,12 @@ class SigningService(SigningComponents):
         prefix = self.settings.section(SigningSettings).seal_group_prefix
         if prefix and not any(group.startswith(prefix) for group in clerk.groups):
             raise SignerNotAllowedError(clerk.uid, f"only the records office ({prefix}… groups) may apply a seal")
-        cert = self.ca.signing_certificate(unit_code=unit_code)
+        unit_uuid = self.seal_unit_uuid(unit.code)
+        cert = self.ca.signing_certificate(unit_code=unit.code, unit_uuid=unit_uuid)
         if cert is None:
             if not self.settings.section(SigningSettings).auto_issue:
                 raise CertificateNotFoundError(f"the seal of unit {unit_code}")
-            cert = self.ca.issue_seal(unit, above)
+            cert = self.ca.issue_seal(unit, above, unit_uuid=unit_uuid)
             self._audit(
                 AuditEvent.PKI_CERTIFICATE_ISSUE,
                 actor=actor,

@@ -25,7 +25,8 @@ def _everywhere() -> bool:
     return ROOT_UNIT in state().service.delegation.units_holding(actor(), AdminAction.GROUPS_MANAGE)
 
 
-@bp.route("/groups/new", methods=["GET", "POST"])
+# "-" cannot begin a group name (directory.validation), so no group's page is ever shadowed by the form
+@bp.route("/groups/-/new", methods=["GET", "POST"])
 def group_new() -> Response | tuple[str, int]:
     if not holds(AdminAction.GROUPS_MANAGE):
         raise NotPermittedError(AdminAction.GROUPS_MANAGE.value)

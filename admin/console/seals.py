@@ -7,6 +7,8 @@ reads like none) and audits it.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
@@ -38,7 +40,13 @@ def seals() -> tuple[str, int]:
     service = state().service.seals
     under = request.args.get("unit") or None
     rows = page_of(service.units(actor(), under))
-    return page("console/seals.html", rows=rows, under=under, warning_days=service.warning_days)
+    orphaned = service.orphaned_seals(actor()) if under is None else []  # to the whole directory's readers only
+    return page("console/seals.html", rows=rows, under=under, warning_days=service.warning_days, orphaned=orphaned)
+
+
+def _gone_unit(code: str) -> SimpleNamespace:
+    """What a confirmation page names for a seal whose unit is gone: its code, said to be void."""
+    return SimpleNamespace(code=code, name=f"{code} ({_('Void: its unit was deleted')})")
 
 
 @bp.get("/units/<code>/seal")
@@ -65,8 +73,10 @@ def renew_seal(serial: str) -> Response | tuple[str, int]:
     if request.method == "GET":
         if cert.status == CertificateStatus.REVOKED:
             raise ConflictError(f"seal {cert.serial} is revoked ({cert.revocation_reason}): issue a new one instead")
+        if service.is_orphaned(cert):
+            raise ConflictError(f"seal {cert.serial} belongs to a unit that is gone: revoke it, nothing renews it")
         unit, _certs = service.of_unit(actor(), code)
-        return page("console/confirm_seal.html", cert=cert, unit=unit, renew=True)
+        return page("console/confirm_seal.html", cert=cert, unit=unit, renew=True, back=None)
     renewed = service.renew(actor(), serial)
     flash(
         _(
@@ -83,11 +93,14 @@ def revoke_seal(serial: str) -> Response | tuple[str, int]:
     service = state().service.seals
     cert = service.find(actor(), serial, AdminAction.CERTIFICATES_MANAGE)
     code = cert.unit_code or ""
+    orphaned = service.is_orphaned(cert)  # its unit is gone: back to the list of seals, not a unit's page
+    back = url_for("console.seals") if orphaned else url_for("console.seal_of_unit", code=code)
     if request.method == "GET":
         if cert.status == CertificateStatus.REVOKED:
             raise ConflictError(f"seal {cert.serial} is already revoked ({cert.revocation_reason})")
-        unit, _certs = service.of_unit(actor(), code)
-        return page("console/confirm_seal.html", cert=cert, unit=unit, renew=False, reasons=seal_reason_names())
+        unit = _gone_unit(code) if orphaned else service.of_unit(actor(), code)[0]
+        reasons = seal_reason_names()
+        return page("console/confirm_seal.html", cert=cert, unit=unit, renew=False, reasons=reasons, back=back)
     revoked = service.revoke(actor(), serial, request.form.get("reason", ""))
     flash(_("The seal %(serial)s is revoked: the CRL and OCSP say so at once.", serial=revoked.serial))
-    return redirect(url_for("console.seal_of_unit", code=code))
+    return redirect(back)

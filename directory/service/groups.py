@@ -6,12 +6,12 @@ by searching level after level.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from directory.entries import GROUP_ATTRS, PERSON_ATTRS, effective_groups, group_from_entry
 from directory.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from directory.ldap_client import Entry, LdapConnection, Modification, filter_format, normalize_dn
-from directory.models import Group, Person
+from directory.models import GROUP_UNIT_GONE, Group, Person
 from directory.service.people import PeopleMixin
 from directory.validation import check_group_name, check_text
 
@@ -34,7 +34,10 @@ class GroupsMixin(PeopleMixin):
         if description:
             attrs["description"] = [check_text("description", description, max_length=1024)]
         if unit_code:
-            attrs["antinScopeUnitCode"] = [self.get_unit(unit_code).code]
+            unit = self.get_unit(unit_code)
+            attrs["antinScopeUnitCode"] = [unit.code]
+            if unit.entry_uuid:
+                attrs["antinScopeUnitUUID"] = [unit.entry_uuid]
         dn = self.names.group_dn(name)
         try:
             self.pool.run(lambda c: c.add(dn, attrs))
@@ -54,6 +57,24 @@ class GroupsMixin(PeopleMixin):
             lambda c: c.search(self.names.groups_dn, "one", "(objectClass=groupOfNames)", GROUP_ATTRS)
         )
         return sorted((group_from_entry(e, self.names) for e in entries), key=lambda g: g.name)
+
+    def bind_group_scopes(self, current: Callable[[Iterable[str]], dict[str, str]]) -> int:
+        """Bind the groups scoped to a unit before groups kept its entryUUID to the unit that has their code now
+        (``current``: codes → entryUUIDs by casefolded code, "" for a code no unit has: stored as
+        :data:`GROUP_UNIT_GONE`); the number of groups bound."""
+        unbound = [g for g in self.list_groups() if g.unit_code and g.unit_uuid is None]
+        if not unbound:
+            return 0
+        uuids = current({g.unit_code for g in unbound if g.unit_code})
+        for group in unbound:
+            assert group.unit_code is not None
+            value = uuids.get(group.unit_code.casefold()) or GROUP_UNIT_GONE
+            self._set_scope_uuid(group.dn, value)
+        return len(unbound)
+
+    def _set_scope_uuid(self, dn: str, value: str) -> None:
+        mods = [Modification("replace", "antinScopeUnitUUID", [value])]
+        self.pool.run(lambda c: c.modify(dn, mods))
 
     def delete_group(self, name: str) -> None:
         group = self.get_group(name)

@@ -10,12 +10,12 @@ neither acts nor sees the document. The step waits in every such member's "await
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, and_, false, or_
 
 from antin.kernel.instance import Instance
 from directory.errors import InvalidInputError, NotFoundError
@@ -78,10 +78,16 @@ def planned_deadlines(reviewers: Sequence[Assignee | Planned], signers: Sequence
     }
 
 
-def assigned_to(who: Assignee) -> dict[str, Any]:
-    """A step's assignee columns: one official, or a group (any member working in its unit acts)."""
+def assigned_to(who: Assignee, unit_uuids: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A step's assignee columns: one official, or a group (any member working in its unit acts; ``unit_uuids``:
+    the units' entryUUIDs by casefolded code, which the step is bound to)."""
     if isinstance(who, GroupAssignee):
-        return {"assignee_group": who.group, "assignee_unit": who.unit.code, "assignee_name": who.unit.name[:200]}
+        return {
+            "assignee_group": who.group,
+            "assignee_unit": who.unit.code,
+            "assignee_unit_uuid": (unit_uuids or {}).get(who.unit.code.casefold()),
+            "assignee_name": who.unit.name[:200],
+        }
     return {"assignee": who.entry_uuid, "assignee_login": who.uid, "assignee_name": who.full_name}
 
 
@@ -107,24 +113,40 @@ def leaders_named(instance: Instance, name: str) -> GroupAssignee:
     try:
         unit = directory.get_unit(code.upper())
         group = leaders_group(instance, unit.code)
-        directory.get_group(group)
+        scoped = directory.get_group(group).unit_uuid
     except (NotFoundError, InvalidInputError):
         raise UploadRefusedError("unknown-group", f"no leaders' group {name!r} in the directory") from None
+    if scoped is not None and unit.entry_uuid and scoped != unit.entry_uuid:  # a deleted unit's, that had its code
+        raise UploadRefusedError("unknown-group", f"the group {name!r} belongs to a unit that is gone")
     return GroupAssignee(group, unit.ref)
 
 
-def acts_for_group(person: Person, step: DocumentStep, issuing_unit: str | None = None) -> bool:
+def acts_for_group(
+    person: Person, step: DocumentStep, issuing_unit: str | None = None, path_uuids: Mapping[str, str] | None = None
+) -> bool:
     """Whether ``person`` may act on a group step: an active member of its group working in its unit (a records
-    office's step made before steps kept their unit falls back to the register's issuing unit)."""
+    office's step made before steps kept their unit falls back to the register's issuing unit) — that very unit:
+    given ``path_uuids`` (the entryUUIDs of the person's units now, by casefolded code), not a deleted unit that
+    had its code (:mod:`signing.documents.unit_bindings`)."""
     unit = step.assignee_unit or issuing_unit
     if step.assignee_group is None or unit is None or not person.active:
         return False
     if step.assignee_group not in person.groups:
         return False
-    return any(u.code == unit for u in person.unit_path)
+    if not any(u.code == unit for u in person.unit_path):
+        return False
+    bound = step.assignee_unit_uuid
+    if path_uuids is None or bound is None:  # no identities asked, or a step not bound yet
+        return True
+    return bool(bound) and path_uuids.get(unit.casefold()) == bound  # "": its unit was gone when bound
 
 
-def group_steps(official: Person) -> ColumnElement[bool]:
+def group_steps(official: Person, path_uuids: Mapping[str, str]) -> ColumnElement[bool]:
     """:func:`acts_for_group` in SQL: the group steps the official may act on."""
-    path = [unit.code for unit in official.unit_path]
-    return and_(DocumentStep.assignee_group.in_(official.groups), DocumentStep.assignee_unit.in_(path))
+    units = []
+    for unit in official.unit_path:
+        unbound = DocumentStep.assignee_unit_uuid.is_(None)
+        uuid = path_uuids.get(unit.code.casefold())
+        same = or_(unbound, DocumentStep.assignee_unit_uuid == uuid) if uuid else unbound
+        units.append(and_(DocumentStep.assignee_unit == unit.code, same))
+    return and_(DocumentStep.assignee_group.in_(official.groups), or_(false(), *units))

@@ -65,6 +65,7 @@ class Document(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, URL-safe
     unit_code: Mapped[str] = mapped_column(String(64), index=True)  # the unit it belongs to (its drafter's)
+    unit_uuid: Mapped[str | None] = mapped_column(String(64), default=None)  # that unit's entryUUID at upload
     title: Mapped[str] = mapped_column(String(255))
     number: Mapped[str] = mapped_column(String(64), default="")  # số, ký hiệu (given at issue, or by the drafter)
     file_name: Mapped[str] = mapped_column(String(255))
@@ -112,6 +113,8 @@ class DocumentStep(Base):
     assignee_group: Mapped[str | None] = mapped_column(String(128), index=True, default=None)
     # the group's unit: only members working in it (their unit path contains it) act; the records office's issuing unit
     assignee_unit: Mapped[str | None] = mapped_column(String(64), default=None)
+    # that unit's entryUUID when planned: a new unit given a deleted unit's code does not act on its steps
+    assignee_unit_uuid: Mapped[str | None] = mapped_column(String(64), default=None)
     status: Mapped[str] = mapped_column(String(16), default=StepStatus.WAITING.value, index=True)
     # where the visible signature goes (PDF points, 1-based page); none: the default place
     page: Mapped[int | None] = mapped_column(Integer, default=None)
@@ -155,11 +158,13 @@ class DocumentIssue(Base):
     records-office group, and — once the seal step gives them — the number and date, unique per unit and year."""
 
     __tablename__ = "signing_document_issue"
-    __table_args__ = (UniqueConstraint("unit_code", "year", "number_key"),)
+    # one register per unit and year: a unit's code reused by a new unit starts a new register (unit_uuid)
+    __table_args__ = (UniqueConstraint("unit_code", "unit_uuid", "year", "number_key"),)
 
     document_id: Mapped[str] = mapped_column(ForeignKey("signing_document.id", ondelete="CASCADE"), primary_key=True)
     unit_code: Mapped[str] = mapped_column(String(64), index=True)  # the unit whose seal it bears
     unit_name: Mapped[str] = mapped_column(String(255))
+    unit_uuid: Mapped[str | None] = mapped_column(String(64), default=None)  # its entryUUID at upload
     records_office: Mapped[str] = mapped_column(String(128))  # the directory group that seals and issues
     number: Mapped[str | None] = mapped_column(String(64), default=None)  # số, ký hiệu as written: 12/QĐ-TU
     number_key: Mapped[str | None] = mapped_column(String(64), default=None)  # the same, folded for uniqueness
@@ -178,4 +183,5 @@ class DocumentRecipient(Base):
     document_id: Mapped[str] = mapped_column(ForeignKey("signing_document.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     reference: Mapped[str] = mapped_column(String(64), index=True)  # the unit's code or the official's sub
+    unit_uuid: Mapped[str | None] = mapped_column(String(64), default=None)  # a unit's entryUUID when addressed
     label: Mapped[str] = mapped_column(String(255))  # the unit's or official's name, as shown

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from antin.kernel.audit.models import AuditEntry
 from antin.kernel.instance import Instance
@@ -25,6 +26,7 @@ from signing.documents.models import (
 )
 from signing.documents.records import DocumentView, HistoryEntry, InboxPage
 from signing.documents.settings import DocumentSettings
+from signing.documents.unit_bindings import path_identities
 from signing.models import aware
 
 __all__ = ["BOXES", "DocumentQueries", "person_unit"]
@@ -36,8 +38,13 @@ def person_unit(person: Person) -> str:
     return person.unit.code if person.unit else ""
 
 
-def received_documents(official: Person) -> Select[str]:
-    """Ids of the documents issued to the official by name or to their own unit."""
+def same_unit_sql(column: InstrumentedAttribute[str | None], own_uuid: str | None) -> ColumnElement[bool]:
+    """A row bound to the official's own unit now (or not bound yet): not a deleted unit's that had its code."""
+    return or_(column.is_(None), column == own_uuid) if own_uuid else column.is_(None)
+
+
+def received_documents(official: Person, own_uuid: str | None = None) -> Select[str]:
+    """Ids of the documents issued to the official by name or to their own unit (that very unit: ``own_uuid``)."""
     unit = person_unit(official)
     addressed = and_(
         DocumentRecipient.kind == RecipientKind.OFFICIAL.value, DocumentRecipient.reference == official.entry_uuid
@@ -45,7 +52,11 @@ def received_documents(official: Person) -> Select[str]:
     if unit:
         addressed = or_(
             addressed,
-            and_(DocumentRecipient.kind == RecipientKind.UNIT.value, DocumentRecipient.reference == unit),
+            and_(
+                DocumentRecipient.kind == RecipientKind.UNIT.value,
+                DocumentRecipient.reference == unit,
+                same_unit_sql(DocumentRecipient.unit_uuid, own_uuid),
+            ),
         )
     return (
         select(DocumentRecipient.document_id)
@@ -63,7 +74,11 @@ class DocumentQueries:
         ``received`` (issued to them or their unit) or ``done`` (finished or rejected, and drafted by them, reached
         a step of theirs, or their unit's); newest first, filtered by title or number."""
         me = official.entry_uuid
-        my_steps = select(DocumentStep.document_id).where(or_(DocumentStep.assignee == me, group_steps(official)))
+        path_uuids = path_identities(self.instance, official)
+        own_uuid = path_uuids.get(person_unit(official).casefold())
+        my_steps = select(DocumentStep.document_id).where(
+            or_(DocumentStep.assignee == me, group_steps(official, path_uuids))
+        )
         where: ColumnElement[bool]
         if box == "awaiting":
             active = my_steps.where(DocumentStep.status == StepStatus.ACTIVE.value)
@@ -71,7 +86,7 @@ class DocumentQueries:
         elif box == "sent":
             where = Document.created_by == me
         elif box == "received":
-            where = Document.id.in_(received_documents(official))
+            where = Document.id.in_(received_documents(official, own_uuid))
         else:
             # the steps they reached: a signer after a rejection never had the document before them
             reached = my_steps.where(DocumentStep.status.not_in((StepStatus.WAITING.value, StepStatus.SKIPPED.value)))
@@ -79,7 +94,9 @@ class DocumentQueries:
             unit = person_unit(official)
             where = and_(
                 Document.status.in_((DocumentStatus.DONE.value, DocumentStatus.REJECTED.value)),
-                or_(mine, Document.unit_code == unit) if unit else mine,
+                or_(mine, and_(Document.unit_code == unit, same_unit_sql(Document.unit_uuid, own_uuid)))
+                if unit
+                else mine,
             )
         if query.strip():
             pattern = "%" + query.strip().lower().replace("\\", "").replace("%", "").replace("_", "") + "%"

@@ -15,7 +15,7 @@ number at once get one document each and one refusal, and given back if the seal
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta, timezone
 from typing import Any, cast
@@ -39,6 +39,7 @@ from signing.documents.models import (
     StepKind,
     StepStatus,
 )
+from signing.documents.unit_bindings import current_units, same_unit
 from signing.settings import SigningSettings
 
 __all__ = [
@@ -88,12 +89,15 @@ def find_records_office(instance: Instance, drafter: Person) -> tuple[str, UnitR
     has a records office, else the nearest above it that has one."""
     path = list(drafter.unit_path) or ([drafter.unit] if drafter.unit else [])
     directory = directory_service(instance)
+    uuids = current_units(instance, (unit.code for unit in path))
     for unit in path:
         name = records_office_group(instance, unit.code)
         try:
-            directory.get_group(name)
+            scoped = directory.get_group(name).unit_uuid
         except (NotFoundError, InvalidInputError):  # none, or a unit code no group name can carry
             continue
+        if scoped is not None and scoped != uuids.get(unit.code.casefold()):
+            continue  # the records office of a deleted unit that had this code: not this unit's
         return name, unit
     raise UploadRefusedError("no-records-office", "no unit on the drafter's path has a records-office group")
 
@@ -111,10 +115,12 @@ def records_office_of_unit(instance: Instance, unit_code: str) -> tuple[str, Uni
             raise UploadRefusedError("unknown-unit", f"no unit {code!r}") from None
         name = records_office_group(instance, unit.code)
         try:
-            directory.get_group(name)
-            return name, unit.ref
+            scoped = directory.get_group(name).unit_uuid
+            if scoped is None or not unit.entry_uuid or scoped == unit.entry_uuid:  # not a deleted unit's
+                return name, unit.ref
         except (NotFoundError, InvalidInputError):
-            code, seen = unit.parent_code, seen + 1
+            pass
+        code, seen = unit.parent_code, seen + 1
     raise UploadRefusedError("no-records-office", f"no unit from {unit_code!r} up has a records-office group")
 
 
@@ -179,13 +185,17 @@ def release_number(instance: Instance, document_id: str) -> None:
         )
 
 
-def add_issuing(instance: Instance, document_id: str, issuing: Issuing) -> None:
-    """Keep the register entry (no number yet) and the recipients of a new document (in the caller's upload)."""
+def add_issuing(
+    instance: Instance, document_id: str, issuing: Issuing, unit_uuids: Mapping[str, str] | None = None
+) -> None:
+    """Keep the register entry (no number yet) and the recipients of a new document (in the caller's upload); the
+    entry is in the register of the issuing unit with that entryUUID (a new unit given its code has another)."""
     with instance.database.session() as s:
         s.add(
             DocumentIssue(
                 document_id=document_id,
                 unit_code=issuing.unit.code,
+                unit_uuid=(unit_uuids or {}).get(issuing.unit.code.casefold()),
                 unit_name=issuing.unit.name[:255],
                 records_office=issuing.group,
             )
@@ -196,6 +206,9 @@ def add_issuing(instance: Instance, document_id: str, issuing: Issuing) -> None:
                     document_id=document_id,
                     kind=recipient.kind.value,
                     reference=recipient.reference,
+                    unit_uuid=(unit_uuids or {}).get(recipient.reference.casefold())
+                    if recipient.kind == RecipientKind.UNIT
+                    else None,
                     label=recipient.label[:255],
                 )
             )
@@ -240,13 +253,21 @@ def recipients_of(instance: Instance, document_id: str) -> tuple[DocumentIssue |
     return issue, recipients
 
 
-def received_by(person: Person, issue: DocumentIssue | None, recipients: Sequence[DocumentRecipient]) -> bool:
-    """Whether the issued document went to ``person`` (by name) or to their own unit."""
+def received_by(
+    person: Person, issue: DocumentIssue | None, recipients: Sequence[DocumentRecipient], own_uuid: str | None = None
+) -> bool:
+    """Whether the issued document went to ``person`` (by name) or to their own unit (that very unit, given
+    ``own_uuid``: its entryUUID now; not a deleted unit that had its code)."""
     if issue is None or issue.issued_at is None:
         return False
     unit = person.unit.code if person.unit else None
     return any(
         (r.kind == RecipientKind.OFFICIAL.value and r.reference == person.entry_uuid)
-        or (r.kind == RecipientKind.UNIT.value and unit is not None and r.reference == unit)
+        or (
+            r.kind == RecipientKind.UNIT.value
+            and unit is not None
+            and r.reference == unit
+            and (own_uuid is None or same_unit(r.unit_uuid, own_uuid))
+        )
         for r in recipients
     )

@@ -34,6 +34,7 @@ from signing.documents.models import (
     StepStatus,
 )
 from signing.documents.settings import DocumentSettings
+from signing.documents.unit_bindings import current_units
 from signing.models import aware
 
 __all__ = [
@@ -96,8 +97,12 @@ def assignees(instance: Instance, step: DocumentStep) -> tuple[Person, ...]:
         return (person,) if person is not None and person.active else ()
     members = getattr(directory, "group_members", None)
     if step.assignee_group and callable(members):
-        people = (p for p in members(step.assignee_group) if isinstance(p, Person) and p.active)
         unit = step.assignee_unit
+        if unit is not None and step.assignee_unit_uuid is not None:
+            now_uuid = current_units(instance, [unit]).get(unit.casefold())
+            if not step.assignee_unit_uuid or now_uuid != step.assignee_unit_uuid:
+                return ()  # its unit is gone (a unit given its code since is another): nobody acts on it
+        people = (p for p in members(step.assignee_group) if isinstance(p, Person) and p.active)
         return tuple(p for p in people if unit is None or any(u.code == unit for u in p.unit_path))
     return ()
 

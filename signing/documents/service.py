@@ -33,6 +33,7 @@ from signing.documents.models import (
     DocumentStatus,
     DocumentStep,
     DocumentVersion,
+    RecipientKind,
     StepKind,
     StepStatus,
 )
@@ -53,6 +54,7 @@ from signing.documents.records_office import (
 from signing.documents.reviews import decide, normalise_comment
 from signing.documents.settings import DocumentSettings
 from signing.documents.signatures import DocumentSigning, document_subject
+from signing.documents.unit_bindings import UNIT_GONE, current_units, path_identities, same_unit
 from signing.errors import InvalidDocumentError
 
 __all__ = [
@@ -200,18 +202,24 @@ class DocumentService(DocumentQueries, DocumentSigning):
             created_at=now,
             updated_at=now,
         )
+        steps = [(StepKind.REVIEW, planned(p)) for p in reviewers] + [(StepKind.SIGN, planned(p)) for p in signers]
+        # group steps and the register are bound to their units' entryUUIDs now (one search for them all)
+        codes = [p.assignee.unit.code for _, p in steps if not isinstance(p.assignee, Person)]
+        if issuing is not None:
+            codes += [issuing.unit.code, *(r.reference for r in issuing.recipients if r.kind == RecipientKind.UNIT)]
+        units = current_units(self.instance, [*codes, *([sender.unit_code] if sender.unit_code else [])])
+        document.unit_uuid = units.get(sender.unit_code.casefold()) if sender.unit_code else None
         with self.instance.database.session() as s:
             s.add(document)
             s.flush()
             s.add(DocumentVersion(document_id=document_id, number=1, sha256=digest, size=size, created_by=sender.id))
-            steps = [(StepKind.REVIEW, planned(p)) for p in reviewers] + [(StepKind.SIGN, planned(p)) for p in signers]
             for position, (kind, plan) in enumerate(steps, start=1):
                 s.add(
                     DocumentStep(
                         document_id=document_id,
                         position=position,
                         kind=kind.value,
-                        **assigned_to(plan.assignee),
+                        **assigned_to(plan.assignee, units),
                         status=(StepStatus.ACTIVE if position == 1 else StepStatus.WAITING).value,
                         deadline=plan.deadline or deadline,
                     )
@@ -225,13 +233,14 @@ class DocumentService(DocumentQueries, DocumentSigning):
                             kind=kind.value,
                             assignee_group=issuing.group,
                             assignee_unit=issuing.unit.code,
+                            assignee_unit_uuid=units.get(issuing.unit.code.casefold(), UNIT_GONE),
                             assignee_name=issuing.unit.name[:200],
                             status=StepStatus.WAITING.value,
                             deadline=deadline,
                         )
                     )
         if issuing is not None:
-            add_issuing(self.instance, document_id, issuing)
+            add_issuing(self.instance, document_id, issuing, units)
         self.instance.audit.record(
             AuditEvent.SIGNING_DOCUMENT_UPLOAD,
             actor=sender.actor,
@@ -357,14 +366,22 @@ class DocumentService(DocumentQueries, DocumentSigning):
         issue, recipients = (
             recipients_of(self.instance, document_id) if any(st.assignee_group for st in steps) else (None, ())
         )
+        own = person_unit(official)
+        unit_named = bool(own) and (document.unit_code == own or any(r.reference == own for r in recipients))
+        wanted = unit_named or any(st.assignee_group for st in steps)
+        path_uuids = path_identities(self.instance, official) if wanted else {}
+        own_uuid = path_uuids.get(own.casefold()) if own else None
+        issuing_unit = issue.unit_code if issue else None
         mine = [
             st
             for st in steps
-            if st.assignee == official.entry_uuid or acts_for_group(official, st, issue.unit_code if issue else None)
+            if st.assignee == official.entry_uuid or acts_for_group(official, st, issuing_unit, path_uuids)
         ]
-        same_unit = bool(document.unit_code) and document.unit_code == person_unit(official)
-        received = received_by(official, issue, recipients)
-        involved = same_unit or bool(mine) or document.created_by == official.entry_uuid
+        # their own unit's document: that very unit's, not a deleted unit's that had its code
+        unit_document = document.unit_code == own and same_unit(document.unit_uuid, own_uuid)
+        mine_by_unit = bool(document.unit_code) and unit_document
+        received = received_by(official, issue, recipients, own_uuid)
+        involved = mine_by_unit or bool(mine) or document.created_by == official.entry_uuid
         if not (involved or received):
             raise DocumentNotFoundError(document_id)
         active = next((st for st in mine if st.status == StepStatus.ACTIVE.value), None)

@@ -33,6 +33,7 @@ class CertificateInfo:
     revoked_at: datetime | None
     revocation_reason: str | None
     der: bytes
+    unit_uuid: str | None = None  # a seal's unit's entryUUID when issued
 
     @classmethod
     def of(cls, row: PkiCertificate) -> CertificateInfo:
@@ -50,6 +51,7 @@ class CertificateInfo:
             revoked_at=aware(row.revoked_at) if row.revoked_at else None,
             revocation_reason=row.revocation_reason,
             der=row.der,
+            unit_uuid=row.unit_uuid,
         )
 
     @property

@@ -44,8 +44,11 @@ class Issuance(Revocation):
             self.revoke(old.serial, "superseded")
         return info
 
-    def issue_seal(self, unit: UnitRef, path_above: Sequence[UnitRef] = ()) -> CertificateInfo:
-        """A new seal certificate for a unit (``path_above``: the units above it, top down)."""
+    def issue_seal(
+        self, unit: UnitRef, path_above: Sequence[UnitRef] = (), *, unit_uuid: str | None = None
+    ) -> CertificateInfo:
+        """A new seal certificate for a unit (``path_above``: the units above it, top down; ``unit_uuid``: its
+        entryUUID, which the seal is bound to: only that unit's earlier seals are superseded)."""
         label = self._ensure_key(f"seal-{unit.code}-{secrets.token_hex(6)}", f"unit:{unit.code}")
         public = self.keystore.public_key(label)
         cert = self._issue(
@@ -53,13 +56,16 @@ class Issuance(Revocation):
             public,
             end_entity_extensions(self.urls, "issuing", policy_oid=self.policy_oid),
         )
-        previous = self.certificates(role=CertificateRole.SEAL, unit_code=unit.code, valid_only=True)
+        previous = self.certificates(
+            role=CertificateRole.SEAL, unit_code=unit.code, unit_uuid=unit_uuid, valid_only=True
+        )
         info = self._store(
             cert,
             CertificateRole.SEAL,
             key_label=label,
             issuer_serial=serial_of(self.chain().issuing),
             unit_code=unit.code,
+            unit_uuid=unit_uuid,
         )
         for old in previous:
             self.revoke(old.serial, "superseded")

@@ -20,6 +20,7 @@ from signing.pki.builder import IssuerKey, key_identifier
 from signing.pki.certificates import CaChain, CertificateInfo, RevocationMaterial, serial_of
 from signing.pki.ocsp import OcspResponder
 from signing.pki.profiles import POLICY_OID, PkiUrls
+from signing.unit_binding import CurrentUnits, bind_legacy_rows
 
 __all__ = ["CertificateStore"]
 
@@ -160,6 +161,7 @@ class CertificateStore:
         issuer_serial: str | None,
         uid: str | None = None,
         unit_code: str | None = None,
+        unit_uuid: str | None = None,
         replace: bool = False,
     ) -> CertificateInfo:
         with self.database.session() as s:
@@ -175,6 +177,7 @@ class CertificateStore:
                 subject=_subject_text(cert),
                 subject_uid=uid,
                 unit_code=unit_code,
+                unit_uuid=unit_uuid,
                 issuer_serial=issuer_serial,
                 key_label=key_label,
                 der=cert.dump(),
@@ -197,8 +200,10 @@ class CertificateStore:
         role: str | None = None,
         uid: str | None = None,
         unit_code: str | None = None,
+        unit_uuid: str | None = None,
         valid_only: bool = False,
     ) -> list[CertificateInfo]:
+        """``unit_uuid``: only the seals of that very unit (not those of a deleted unit that had its code)."""
         query = select(PkiCertificate).order_by(PkiCertificate.id)
         if role is not None:
             query = query.where(PkiCertificate.role == role)
@@ -206,10 +211,18 @@ class CertificateStore:
             query = query.where(PkiCertificate.subject_uid == uid)
         if unit_code is not None:
             query = query.where(PkiCertificate.unit_code == unit_code)
+        if unit_uuid is not None:
+            query = query.where(PkiCertificate.unit_uuid == unit_uuid)
         if valid_only:
             query = query.where(PkiCertificate.status == CertificateStatus.VALID)
         with self.database.session() as s:
             return [CertificateInfo.of(row) for row in s.scalars(query)]
+
+    def bind_seals(self, current: CurrentUnits) -> None:
+        """Bind the seals issued before seals kept their unit's entryUUID to the unit that has their code now, so
+        that a unit created later with a gone unit's code does not get its seal."""
+        role = PkiCertificate.role == CertificateRole.SEAL
+        bind_legacy_rows(self.database, PkiCertificate.unit_code, PkiCertificate.unit_uuid, current, role)
 
     def get(self, serial: str) -> CertificateInfo:
         serial = serial.lower().removeprefix("0x").lstrip("0") or "0"
@@ -219,13 +232,16 @@ class CertificateStore:
                 raise CertificateNotFoundError(f"serial {serial}")
             return CertificateInfo.of(row)
 
-    def signing_certificate(self, *, uid: str | None = None, unit_code: str | None = None) -> CertificateInfo | None:
-        """The newest valid, unexpired certificate of an official (``uid``) or a unit's seal (``unit_code``)."""
+    def signing_certificate(
+        self, *, uid: str | None = None, unit_code: str | None = None, unit_uuid: str | None = None
+    ) -> CertificateInfo | None:
+        """The newest valid, unexpired certificate of an official (``uid``) or a unit's seal (``unit_code``, and
+        ``unit_uuid``: of that very unit)."""
         role = CertificateRole.PERSON if uid is not None else CertificateRole.SEAL
         now = self.clock()
         found = [
             c
-            for c in self.certificates(role=role, uid=uid, unit_code=unit_code)
+            for c in self.certificates(role=role, uid=uid, unit_code=unit_code, unit_uuid=unit_uuid)
             if c.key_label is not None and c.not_after > now
         ]
         if not found:

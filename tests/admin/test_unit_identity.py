@@ -171,7 +171,7 @@ def test_a_new_unit_given_a_deleted_units_code_inherits_none_of_its_clients(
     # the platform's client managers still manage it, see that it is orphaned, and may give it a unit again
     seen = admin_platform.call("GET", path, "dungpt")
     assert seen.status_code == 200 and seen.json()["orphaned"] is True
-    everyone = admin_platform.call("GET", "/api/admin/clients", "dungpt").json()["items"]
+    everyone = admin_platform.call("GET", "/api/admin/clients", "dungpt", params={"q": client_id}).json()["items"]
     assert {c["client_id"]: c["orphaned"] for c in everyone}[client_id] is True
     clients = admin_platform.service.clients
     record = admin_platform.provider.clients.get(client_id)

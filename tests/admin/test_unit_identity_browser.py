@@ -57,3 +57,68 @@ def test_an_orphaned_grant_is_shown_void_to_its_holder(
             page.screenshot(path=str(shots / f"console-orphaned-grant-list-{locale}.png"), full_page=True)
         finally:
             context.close()
+
+
+def test_an_orphaned_group_and_seal_are_shown_void_to_the_platform(
+    chromium: Any,  # noqa: F811
+    admin_platform: AdminPlatform,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+) -> None:
+    """The platform administrator (dungpt) sees a deleted unit's group and seal marked void, in Vietnamese and in
+    English, and revokes the seal from the list of seals; a group named ``new`` opens as a group."""
+    shots = Path(os.environ.get("ANTIN_SCREENSHOTS", tmp_path))
+    ldap, base = admin_platform.ldap, admin_platform.base_url
+    code = unique("BNH-V").upper()
+    ldap.create_unit(code, "Ban Dân vận (cũ)", "department", "BNH")
+    group = f"lanh-dao-{code.lower()}"
+    ldap.create_group(group, "Lãnh đạo Ban Dân vận", is_role=True, unit_code=code)
+    serial = admin_platform.service.seals.issue(OPERATOR, code).serial
+    ldap.delete_unit(code)
+    ldap.create_unit(code, "Đơn vị mới ở Hà Nội", "department", "HNI")
+    if not any(g.name == "new" for g in ldap.list_groups()):
+        ldap.create_group("new", "Nhóm tên là new", unit_code="BNH-VP")
+
+    for locale, void in (("vi-VN", "Vô hiệu: đơn vị đã bị xoá"), ("en-GB", "Void: its unit was deleted")):
+        context = chromium.new_context(locale=locale, viewport={"width": 1280, "height": 760})
+        page = context.new_page()
+        try:
+            page.goto(base + "/admin/")
+            page.fill("#username", "dungpt")
+            page.fill("#password", DEMO_PASSWORD)
+            page.keyboard.press("Enter")
+            page.locator("#console-menu").wait_for()
+            page.goto(base + f"/admin/groups/{group}")
+            assert void in page.locator("#group-orphaned").inner_text()
+            page.screenshot(path=str(shots / f"console-orphaned-group-{locale}.png"), full_page=True)
+            page.goto(base + "/admin/seals")
+            row = page.locator(f'#seal-list tr[data-orphaned="true"][data-serial="{serial}"]')
+            assert void in row.inner_text() and code in row.inner_text()
+            row.scroll_into_view_if_needed()
+            page.screenshot(path=str(shots / f"console-orphaned-seal-{locale}.png"))
+            page.goto(base + "/admin/groups/new")
+            assert page.locator("#group-name").inner_text().startswith("new")
+            page.screenshot(path=str(shots / f"console-group-named-new-{locale}.png"), full_page=True)
+        finally:
+            context.close()
+
+    context = chromium.new_context(locale="vi-VN", viewport={"width": 1280, "height": 760})
+    page = context.new_page()
+    try:
+        page.goto(base + "/admin/")
+        page.fill("#username", "dungpt")
+        page.fill("#password", DEMO_PASSWORD)
+        page.keyboard.press("Enter")
+        page.locator("#console-menu").wait_for()
+        page.goto(base + "/admin/seals")
+        page.locator(f'#seal-list tr[data-serial="{serial}"] a.revoke-seal').click()
+        page.locator("#confirm-seal-form").wait_for()
+        page.screenshot(path=str(shots / "console-orphaned-seal-revoke-vi-VN.png"), full_page=True)
+        page.locator("#confirm-seal").click()
+        page.locator("#flash").wait_for()
+        assert page.url.endswith("/admin/seals")
+        assert page.locator(f'#seal-list tr[data-serial="{serial}"]').count() == 0  # no longer valid: not listed
+    finally:
+        context.close()
+    assert admin_platform.service.seals.find(OPERATOR, serial).status == "revoked"
+    ldap.delete_group("new")
