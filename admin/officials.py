@@ -166,8 +166,9 @@ class Officials:
         cursor: str | None = None,
         size: int = DEFAULT_PAGE,
     ) -> OfficialsPage:
-        """One page of the officials in ``actor``'s units (or in ``unit``) whose name (with or without diacritics),
-        login, e-mail or employee number contains ``text``."""
+        """One page of the officials in ``actor``'s units (or in ``unit``) whose name (with or without diacritics)
+        or login contains ``text`` (starts or ends with it, under four letters), or whose e-mail or employee number
+        it is: what the directory's indexes find without testing every official (docs/directory.md, "Indexes")."""
         if not 1 <= size <= MAX_PAGE:
             raise InvalidQueryError(f"page size must be between 1 and {MAX_PAGE}")
         text = text.strip()
@@ -198,9 +199,10 @@ class Officials:
         return OfficialsPage(page, _cursor(offset + size, query) if more else None)
 
     def _matching(self, text: str, tops: list[str] | None) -> Iterator[PersonBrief]:
-        """The officials under ``tops`` that match, in the directory's order; the match is made here, on folded
-        text, because LDAP's substring match does not ignore diacritics."""
-        needle = fold(text)
+        """The officials under ``tops`` that match, in the directory's order: the directory finds them by their
+        folded search key (LDAP's own substring match does not ignore diacritics); the check here keeps only
+        what the folded text matches."""
+        needle = " ".join(fold(text).split())
         for top in tops if tops is not None else [None]:
             for brief in self.directory.iter_people_brief(unit_code=top, folded=needle):
                 if not needle or _matches(brief, needle):
