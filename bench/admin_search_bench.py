@@ -7,11 +7,11 @@ A scratch slapd (the product's schema, indexes and overlays) is filled by ``slap
 directory. The service rows call ``admin_service(instance).officials.search`` (the delegation check, the indexed
 directory search, the folded match, one page of 50); the console rows ask ``/admin/officials?q=`` of the whole app
 over WSGI (a Flask test client signed in through ``/authorize`` and the provider's login page, as the other console
-bench does): the page's checks, the same search, the template. Queries: two given names without diacritics, a full
-name with them, the first four letters of a login, a whole e-mail, an employee number, and a text nobody has.
-Each answer is checked: every official returned lies in the caller's subtree and matches the query (its folded
-name or login contains it, or its e-mail or employee number is it), and a login's, an e-mail's or a number's
-official is among those found. Last, a CSV of new officials goes through the console's import pages: the upload
+bench does): the page's checks, the same search, the template. Queries: none (the first page), two given names
+without diacritics, a full name with them, the first four letters of a login, a whole e-mail, an employee number,
+and a text nobody has. Each answer is checked: every official returned lies in the caller's subtree and matches
+the query (its folded name or login contains it, or its e-mail or employee number is it), and an e-mail's or a
+number's official is among those found. Last, a CSV of new officials goes through the console's import pages: the upload
 and its dry run, then the real run followed through the progress JSON until done.
 """
 
@@ -90,6 +90,7 @@ def query_makers(rng: random.Random, people: dict[str, Official]) -> dict[str, C
         return Query(people[uid].number, uid)
 
     return {
+        "first page, no text": lambda p: Query("", None),
         "two given names, no diacritics": lambda p: Query(" ".join(people[pick(p)].name.split()[-2:]), None),
         "full name, with diacritics": lambda p: Query(people[pick(p)].full_name, None),
         "login prefix (4 letters)": lambda p: Query(pick(p)[:4], None),
