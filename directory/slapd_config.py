@@ -31,7 +31,7 @@ UNIQUE_ATTRS = ("uid", "mail", "employeeNumber", "antinUnitCode")
 # What is searched, and nothing more: every index key is written on every add (docs/directory.md, "Indexes").
 # Text searches (the console, the admin API, ``antin directory users list --search``) match antinSearchKey (the
 # folded full name and the login) by substring, through its one index; cn's substring index, which only outside
-# clients' name searches used, made way for it, so an imported official writes fewer keys than before. Substring
+# clients' name searches used, made way for it (an official writes ~27 substring keys instead of ~21). Substring
 # keys of displayName (always cn), sn, givenName and antinPosition, which nobody searched, cost a third of
 # slapd's CPU per imported official (docs/benchmarks.md, Directory).
 INDEXES = (

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from antin.cli import cli
+from directory.errors import NotFoundError
 from directory.ldap_client import Modification
 from directory.models import NewPerson, PersonChanges
 from directory.service import LdapDirectory
@@ -79,3 +80,16 @@ def test_search_keys_gives_the_key_to_officials_written_before_it(
     assert keys_of(directory, person.dn) == sorted(["nguyen huu cuong", uid])
     again = json.loads(runner.invoke(cli, ["directory", "search-keys", "--json"], catch_exceptions=False).output)
     assert again["written"] == 0  # only what differs is written
+
+
+def test_pipelined_modifications_stop_at_the_first_refusal(
+    directory: LdapDirectory, unit: str, unique: Callable[[str], str]
+) -> None:
+    people = [directory.create_person(NewPerson(uid=unique("p"), full_name="Lê Văn Tám", unit_code=unit)) for _ in "ab"]
+    keys = [Modification("replace", "antinSearchKey", ["le van tam"])]
+    assert directory.pool.run(lambda c: c.modify_pipelined([(p.dn, keys) for p in people])) == 2
+    missing = f"uid=khong-co,{people[0].dn.split(',', 1)[1]}"
+    changes = [(people[0].dn, keys), (missing, keys), (people[1].dn, keys)]
+    with pytest.raises(NotFoundError):
+        directory.pool.run(lambda c: c.modify_pipelined(changes, window=1))
+    assert keys_of(directory, people[0].dn) == ["le van tam"]
