@@ -186,7 +186,7 @@ class Officials:
         offset = _offset_of(cursor, query)
         wanted: list[str] = []
         more = False
-        for index, brief in enumerate(self._matching(text, tops)):
+        for index, brief in enumerate(self._matching(text, tops, offset + size + 1)):
             if index < offset:
                 continue
             if len(wanted) == size:
@@ -198,13 +198,14 @@ class Officials:
         page = tuple(found[uid.lower()] for uid in wanted if uid.lower() in found)
         return OfficialsPage(page, _cursor(offset + size, query) if more else None)
 
-    def _matching(self, text: str, tops: list[str] | None) -> Iterator[PersonBrief]:
+    def _matching(self, text: str, tops: list[str] | None, wanted: int) -> Iterator[PersonBrief]:
         """The officials under ``tops`` that match, in the directory's order: the directory finds them by their
         folded search key (LDAP's own substring match does not ignore diacritics); the check here keeps only
-        what the folded text matches."""
+        what the folded text matches. ``wanted``: how many the caller reads at most (the server's pages are no
+        larger: slapd stops looking once it has them)."""
         needle = " ".join(fold(text).split())
         for top in tops if tops is not None else [None]:
-            for brief in self.directory.iter_people_brief(unit_code=top, folded=needle):
+            for brief in self.directory.iter_people_brief(unit_code=top, folded=needle, page_size=wanted):
                 if not needle or _matches(brief, needle):
                     yield brief
 
