@@ -166,8 +166,9 @@ class Officials:
         cursor: str | None = None,
         size: int = DEFAULT_PAGE,
     ) -> OfficialsPage:
-        """One page of the officials in ``actor``'s units (or in ``unit``) whose name (with or without diacritics),
-        login, e-mail or employee number contains ``text``."""
+        """One page of the officials in ``actor``'s units (or in ``unit``) whose name (with or without diacritics)
+        or login contains ``text`` (starts or ends with it, under four letters), or whose e-mail or employee number
+        it is: what the directory's indexes find without testing every official (docs/directory.md, "Indexes")."""
         if not 1 <= size <= MAX_PAGE:
             raise InvalidQueryError(f"page size must be between 1 and {MAX_PAGE}")
         text = text.strip()
@@ -185,7 +186,7 @@ class Officials:
         offset = _offset_of(cursor, query)
         wanted: list[str] = []
         more = False
-        for index, brief in enumerate(self._matching(text, tops)):
+        for index, brief in enumerate(self._matching(text, tops, offset + size + 1)):
             if index < offset:
                 continue
             if len(wanted) == size:
@@ -197,12 +198,14 @@ class Officials:
         page = tuple(found[uid.lower()] for uid in wanted if uid.lower() in found)
         return OfficialsPage(page, _cursor(offset + size, query) if more else None)
 
-    def _matching(self, text: str, tops: list[str] | None) -> Iterator[PersonBrief]:
-        """The officials under ``tops`` that match, in the directory's order; the match is made here, on folded
-        text, because LDAP's substring match does not ignore diacritics."""
-        needle = fold(text)
+    def _matching(self, text: str, tops: list[str] | None, wanted: int) -> Iterator[PersonBrief]:
+        """The officials under ``tops`` that match, in the directory's order: the directory finds them by their
+        folded search key (LDAP's own substring match does not ignore diacritics); the check here keeps only
+        what the folded text matches. ``wanted``: how many the caller reads at most (the server's pages are no
+        larger: slapd stops looking once it has them)."""
+        needle = " ".join(fold(text).split())
         for top in tops if tops is not None else [None]:
-            for brief in self.directory.iter_people_brief(unit_code=top, folded=needle):
+            for brief in self.directory.iter_people_brief(unit_code=top, folded=needle, page_size=wanted):
                 if not needle or _matches(brief, needle):
                     yield brief
 

@@ -266,8 +266,9 @@ OPENAPI: dict[str, Any] = {
                         "name": "q",
                         "in": "query",
                         "schema": {"type": "string", "maxLength": 128},
-                        "description": "Part of a name (with or without Vietnamese diacritics), a login or an e-mail,"
-                        " or an employee number.",
+                        "description": "Part of a name (with or without Vietnamese diacritics) or of a login (of"
+                        " four letters or more; a shorter one matches a name's or a login's start or end), a whole"
+                        " e-mail address, or an employee number.",
                     },
                     {
                         "name": "unit",

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 from directory.errors import DirectoryError
 from directory.ldap_client import explode_dn, read_ldif, write_ldif
 from directory.models import Person
+from directory.names import search_keys
 
 if TYPE_CHECKING:
     from directory.service import LdapDirectory
@@ -206,6 +207,7 @@ def export_ldif(directory: LdapDirectory) -> str:
             "givenName": [p.given_name],
             "displayName": [p.display_name or p.full_name],
             "antinStatus": [p.status.value],
+            "antinSearchKey": search_keys(p.full_name, p.uid),
         }
         for name_, attr in (
             ("mail", "mail"),

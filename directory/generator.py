@@ -37,6 +37,7 @@ from directory.names import (
     PROVINCIAL_DEPARTMENTS,
     ascii_fold,
     login_for,
+    search_keys,
 )
 
 if TYPE_CHECKING:
@@ -158,6 +159,7 @@ def build_synthetic(
             "antinPartyCardNumber": [f"{(seq * 7919 + 1000003) % 100_000_000:08d}"],
             "antinPosition": [position],
             "antinStatus": ["active"],
+            "antinSearchKey": search_keys(full, uid),
             "telephoneNumber": [f"+84 9{rng.randrange(10_000_000, 99_999_999)}"],
         }
         if password:

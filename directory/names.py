@@ -22,6 +22,7 @@ __all__ = [
     "PROVINCIAL_DEPARTMENTS",
     "ascii_fold",
     "login_for",
+    "search_keys",
 ]
 
 FAMILY_NAMES: tuple[tuple[str, float], ...] = (
@@ -105,3 +106,13 @@ def login_for(full_name: str) -> str:
     """The customary login: given name then the initials of the other names ("Nguyễn Văn An" → "annv")."""
     words = ascii_fold(full_name).lower().split()
     return words[-1] + "".join(w[0] for w in words[:-1])
+
+
+def search_keys(full_name: str, uid: str) -> list[str]:
+    """An official's ``antinSearchKey`` values: the full name and the login, lower case without diacritics.
+
+    The directory's text search matches them by substring through their one index (docs/directory.md, "Indexes"),
+    so a name is found with or without its diacritics and a login by any part of it.
+    """
+    keys = [" ".join(ascii_fold(full_name).casefold().split()), uid.casefold()]
+    return list(dict.fromkeys(k for k in keys if k))

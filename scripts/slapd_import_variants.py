@@ -31,19 +31,27 @@ from directory.slapd import ManagedSlapd
 from directory.slapd_config import render_slapd_conf
 from directory.transfer import apply_plan, plan_import, read_rows
 
-SUBSTRING_INDEX = "index cn eq,sub"
-EQUALITY_INDEX = "index sn,givenName,displayName,antinPosition eq"
+SUBSTRING_INDEX = "index antinSearchKey sub"
+EQUALITY_INDEX = "index cn,sn,givenName,displayName,antinPosition eq"
 # name: (lines of slapd.conf taken out (a line goes when it contains one of them), lines put in after `database`)
 VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "shipped": ((), ()),
     "no-writemap": (("envflags writemap",), ()),
-    "no-substring": ((SUBSTRING_INDEX,), ("index cn eq",)),
+    "no-substring": ((SUBSTRING_INDEX,), ()),
+    # The indexes shipped until the console's search became indexed: a substring index on cn, none on the key.
+    "cn-substring": (
+        (SUBSTRING_INDEX, EQUALITY_INDEX),
+        ("index cn eq,sub", "index sn,givenName,displayName,antinPosition eq"),
+    ),
     # The indexes shipped until the import work of issue 16: a substring index on five names, not one.
     "five-substring": (
         (SUBSTRING_INDEX, EQUALITY_INDEX),
-        ("index cn,sn,givenName,displayName,antinPosition eq,sub",),
+        ("index displayName,cn,sn,givenName,antinPosition eq,sub",),
     ),
-    "displayname-substring": ((EQUALITY_INDEX,), ("index sn,givenName,antinPosition eq", "index displayName eq,sub")),
+    "displayname-substring": (
+        (EQUALITY_INDEX,),
+        ("index cn,sn,givenName,antinPosition eq", "index displayName eq,sub"),
+    ),
     "unique-off": (("overlay unique", "unique_uri"), ()),
     # The modules stay loaded: their schema (memberOf, the pwdPolicy class) is in the generated entries.
     "overlays-off": (("overlay ", "memberof-", "refint_", "unique_uri", "ppolicy_"), ()),

@@ -20,6 +20,7 @@ from directory.cli.import_export import export, import_
 from directory.cli.listeners import ChangeListener, change_listeners
 from directory.cli.output import group_to_json, person_to_json, unit_to_json
 from directory.cli.populate import generate, seed_demo_command
+from directory.cli.search_keys import search_keys_command
 from directory.cli.server import schema, serve
 from directory.cli.units import units
 from directory.cli.users import users
@@ -43,5 +44,16 @@ def directory() -> None:
     """Officials, Party units, groups and roles in the LDAP directory."""
 
 
-for _command in (serve, schema, users, units, groups, import_, export, generate, seed_demo_command):
+for _command in (
+    serve,
+    schema,
+    users,
+    units,
+    groups,
+    import_,
+    export,
+    generate,
+    seed_demo_command,
+    search_keys_command,
+):
     directory.add_command(_command)

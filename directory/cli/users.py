@@ -81,7 +81,9 @@ def users_show(ctx: click.Context, login: str, as_json: bool) -> None:
 
 @users.command("list")
 @click.option("--unit", help="Only this unit (and its sub-units).")
-@click.option("--search", "text", help="Text in the uid, name, e-mail or employee number.")
+@click.option(
+    "--search", "text", help="Part of a name (diacritics optional) or of a uid; a whole e-mail or employee number."
+)
 @click.option("--status", type=click.Choice([s.value for s in AccountStatus]))
 @click.option("--limit", type=click.IntRange(1), default=None, help="At most this many.")
 @json_option

@@ -206,6 +206,34 @@ class LdapConnection:
             ctrls.append(AssertionControl(True, assertion))
         self._call(lambda: self._conn.modify_ext_s(dn, modlist, serverctrls=ctrls or None), dn)
 
+    def modify_pipelined(self, changes: Sequence[tuple[str, Sequence[Modification]]], *, window: int = 32) -> int:
+        """Apply each entry's modifications with up to ``window`` requests in flight (as :meth:`add_pipelined` does
+        adds); stops sending at the first refusal and raises it once those in flight are done. Returns how many."""
+        ops = {"add": ldap.MOD_ADD, "replace": ldap.MOD_REPLACE, "delete": ldap.MOD_DELETE}
+        in_flight: list[tuple[int, str]] = []
+        sent = done = 0
+        refused: DirectoryError | None = None
+        try:
+            while in_flight or (sent < len(changes) and refused is None):
+                while sent < len(changes) and refused is None and len(in_flight) < window:
+                    dn, mods = changes[sent]
+                    modlist = [(ops[m.op], m.attr, None if m.values is None else as_bytes(m.values)) for m in mods]
+                    in_flight.append((self._conn.modify_ext(dn, modlist), dn))
+                    sent += 1
+                msgid, dn = in_flight.pop(0)
+                try:
+                    self._conn.result3(msgid, all=1, timeout=self.config.timeout)
+                    done += 1
+                except (ldap.SERVER_DOWN, ldap.CONNECT_ERROR, ldap.TIMEOUT):
+                    raise
+                except ldap.LDAPError as err:
+                    refused = refused or directory_error(err, dn=dn, uris=(self.uri,))
+        except ldap.LDAPError as err:
+            raise directory_error(err, uris=(self.uri,)) from err
+        if refused is not None:
+            raise refused
+        return done
+
     def rename(self, dn: str, new_rdn: str, new_superior: str | None = None) -> None:
         self._call(lambda: self._conn.rename_s(dn, new_rdn, new_superior, delold=1), dn)
 

@@ -16,11 +16,12 @@ from directory.entries import PERSON_ATTRS, is_locked, status_of
 from directory.errors import DirectoryError, InvalidInputError, NotFoundError
 from directory.ldap_client import Entry, LdapConnection, Scope, filter_format
 from directory.models import AccountStatus, Page, Person, PersonBrief
+from directory.names import ascii_fold
 from directory.service.base import MAX_LOGIN, PEOPLE_FILTER, plausible_login
 from directory.service.units import UnitsMixin
 from directory.validation import check_text, check_uuid
 
-__all__ = ["PeopleMixin"]
+__all__ = ["PeopleMixin", "search_key_filter"]
 
 
 class PeopleMixin(UnitsMixin):
@@ -198,23 +199,26 @@ class PeopleMixin(UnitsMixin):
                 if not cookie:
                     return
 
-    def iter_people_brief(self, *, unit_code: str | None = None, folded: str = "") -> Iterator[PersonBrief]:
+    def iter_people_brief(
+        self, *, unit_code: str | None = None, folded: str = "", page_size: int | None = None
+    ) -> Iterator[PersonBrief]:
         """Officials (under a unit) by login, name, e-mail and employee number only: no unit path, no groups.
 
-        For searches that match in Python on text folded without diacritics (LDAP's substring match does not
-        ignore them) and then read the few they keep in full. With ``folded`` (lower case, no diacritics: see
-        :func:`directory.names.ascii_fold`) the server already leaves out most of those that cannot match: every
-        official whose folded name, login or e-mail contains it, or whose employee number it is, is among those
-        yielded, but not every one yielded matches.
+        With ``folded`` (lower case, no diacritics: see :func:`directory.names.ascii_fold`) only those the text
+        search finds, through indexes alone (:func:`search_key_filter`): whose folded name or login contains it
+        (starts or ends with it, under four bytes), or whose e-mail or employee number it is. ``page_size``: the
+        entries asked of the server at a time (default ``[directory] page_size``): a caller that wants the first
+        few spares slapd finding hundreds.
         """
         base = self.get_unit(unit_code).dn if unit_code else self.config.base_dn
         attrs = ("uid", "cn", "mail", "employeeNumber")
-        filterstr = f"(&{PEOPLE_FILTER}{_folded_superset(folded)})" if folded.strip() else PEOPLE_FILTER
+        per_page = max(1, min(page_size or self.config.page_size, self.config.page_size))
+        filterstr = f"(&{PEOPLE_FILTER}{search_key_filter(folded)})" if folded.strip() else PEOPLE_FILTER
         with self.pool.pinned() as conn:
             cookie = b""
             try:
                 while True:
-                    entries, cookie = conn.search_page(base, "sub", filterstr, attrs, self.config.page_size, cookie)
+                    entries, cookie = conn.search_page(base, "sub", filterstr, attrs, per_page, cookie)
                     for e in entries:
                         uid = e.first("uid")
                         if uid:
@@ -229,10 +233,7 @@ class PeopleMixin(UnitsMixin):
     def _people_filter(self, text: str | None, status: AccountStatus | None) -> str:
         parts = [PEOPLE_FILTER]
         if text is not None and text.strip():
-            needle = check_text("text", text, max_length=MAX_LOGIN)
-            parts.append(
-                filter_format("(|(uid=*%s*)(cn=*%s*)(mail=*%s*)(employeeNumber=%s))", needle, needle, needle, needle)
-            )
+            parts.append(search_key_filter(check_text("text", text, max_length=MAX_LOGIN)))
         if status is not None:
             if status is AccountStatus.ACTIVE:
                 parts.append("(|(antinStatus=active)(!(antinStatus=*)))")
@@ -241,26 +242,31 @@ class PeopleMixin(UnitsMixin):
         return "(&" + "".join(parts) + ")"
 
 
-# Letters that fold onto these (a: à á ả ã ạ ă ằ … â ấ …; d: đ): a folded name's other characters are its own.
-_FOLDED_AWAY = frozenset("aeiouyd")
+# slapd's substring index keys: runs of 4 bytes inside a value (index_substr_any_len), and its first and last 2 to 4
+# bytes (index_substr_if_minlen, _maxlen). A shorter run inside asks for no key: slapd would test every official
+# in the scope (at a million officials, seconds: past the directory's timeout).
+_INDEXED_ANY = 4
+_INDEXED_ENDS = 2
 
 
-def _folded_superset(folded: str) -> str:
-    """A filter every official matching ``folded`` passes: its name holds, in order, the runs of ``folded`` that
-    no diacritic can change ("van hung" → ``cn=*v*n h*ng*``); logins and e-mails carry no diacritics."""
-    needle = folded.strip().lower()
-    runs: list[str] = []
-    current = ""
-    for char in needle:
-        if char in _FOLDED_AWAY:
-            runs.append(current)
-            current = ""
-        else:
-            current += char
-    runs.append(current)
-    runs = [run.strip() for run in runs if run.strip()]  # LDAP squeezes spaces: a run of spaces asserts nothing
-    name = "(cn=*" + "*".join(filter_format("%s", run) for run in runs) + "*)" if runs else "(cn=*)"
-    return "(|" + name + filter_format("(uid=*%s*)(mail=*%s*)(employeeNumber=%s)", needle, needle, needle) + ")"
+def search_key_filter(text: str) -> str:
+    """The text search's filter, every branch served by an index (docs/directory.md, "Indexes").
+
+    An official matches whose search key (full name or login, folded: :func:`directory.names.search_keys`)
+    contains the folded text — starts or ends with it when it is under four bytes, too short for the index to
+    find it inside a word; is it, when it is one character —, or whose e-mail or employee number is the text
+    (case ignored). The text is escaped.
+    """
+    exact = " ".join(text.split())
+    needle = " ".join(ascii_fold(exact).casefold().split())
+    size = len(needle.encode())
+    if size >= _INDEXED_ANY:
+        key = filter_format("(antinSearchKey=*%s*)", needle)
+    elif size >= _INDEXED_ENDS:
+        key = filter_format("(antinSearchKey=%s*)(antinSearchKey=*%s)", needle, needle)
+    else:  # one character: a login of one letter, by its equality index
+        key = filter_format("(uid=%s)", needle)
+    return "(|" + key + filter_format("(mail=%s)(employeeNumber=%s)", exact, exact) + ")"
 
 
 def _encode_cookie(offset: int, query: dict[str, object]) -> bytes:

@@ -6,8 +6,10 @@ from collections.abc import Sequence
 
 from directory.entries import PERMANENT_LOCK, PERSON_FIELDS
 from directory.errors import AlreadyExistsError, DirectoryError, NotFoundError
-from directory.ldap_client import Modification, escape_dn_value, filter_format
+from directory.ldap_client import Entry, Modification, escape_dn_value, filter_format
 from directory.models import AccountStatus, NewPerson, Person, PersonChanges
+from directory.names import search_keys
+from directory.service.base import PEOPLE_FILTER
 from directory.service.people import PeopleMixin
 from directory.validation import (
     check_optional,
@@ -48,6 +50,7 @@ class PeopleChangesMixin(PeopleMixin):
             "givenName": [check_text("given_name", new.given_name) if new.given_name else given_name],
             "displayName": [check_text("display_name", new.display_name) if new.display_name else full_name],
             "antinStatus": [AccountStatus(new.status).value],
+            "antinSearchKey": search_keys(full_name, uid),
         }
         for field_name, attr in PERSON_FIELDS.items():
             value = check_optional(field_name, getattr(new, field_name))
@@ -155,6 +158,26 @@ class PeopleChangesMixin(PeopleMixin):
             if value and any(value.lower() in (v.lower() for v in e.get(attr)) for e in found):
                 raise AlreadyExistsError(label, value)
 
+    def refresh_search_keys(self) -> tuple[int, int]:
+        """Write every official's search key that is missing or stale (its name changed outside Ấn Tín): the
+        upgrade step for a directory from before the key existed. Returns (officials read, officials written).
+
+        Each page's changes are pipelined on the connection of the paged search, between two of its pages.
+        """
+        read = written = 0
+        attrs = ("uid", "cn", "objectClass", "antinSearchKey")
+        with self.pool.pinned() as conn:
+            cookie = b""
+            while True:
+                entries, cookie = conn.search_page(
+                    self.config.base_dn, "sub", PEOPLE_FILTER, attrs, self.config.page_size, cookie
+                )
+                read += len(entries)
+                changes = [change for entry in entries if (change := _search_key_change(entry)) is not None]
+                written += conn.modify_pipelined(changes)
+                if not cookie:
+                    return read, written
+
     def modify_person(self, uid: str, changes: PersonChanges, *, version: str | None = None) -> Person:
         """Change an official; with ``version`` (a :attr:`Person.version` read before) only if nobody changed the
         entry since, else :class:`ChangedMeanwhileError` and nothing changed (the check is the server's)."""
@@ -165,6 +188,7 @@ class PeopleChangesMixin(PeopleMixin):
             full_name = check_text("full_name", changes.full_name)
             surname, given_name = split_full_name(full_name)
             names = {"cn": full_name, "sn": surname, "givenName": given_name, "displayName": full_name}
+            mods.append(Modification("replace", "antinSearchKey", search_keys(full_name, person.uid)))
         for attr, field_name in (("sn", "surname"), ("givenName", "given_name"), ("displayName", "display_name")):
             value = getattr(changes, field_name)
             if value is not None:
@@ -219,3 +243,17 @@ class PeopleChangesMixin(PeopleMixin):
     def delete_person(self, uid: str) -> None:
         person = self.get_person(uid)
         self.pool.run(lambda c: c.delete(person.dn))
+
+
+def _search_key_change(entry: Entry) -> tuple[str, list[Modification]] | None:
+    """The modifications that give ``entry`` its right search key; None when it has it (or lacks a name)."""
+    uid, full_name = entry.first("uid"), entry.first("cn")
+    if not uid or not full_name:
+        return None
+    keys = search_keys(full_name, uid)
+    if {k.casefold() for k in entry.get("antinSearchKey")} == set(keys):
+        return None
+    mods = [Modification("replace", "antinSearchKey", keys)]
+    if "antinofficial" not in {c.lower() for c in entry.get("objectClass")}:
+        mods.insert(0, Modification("add", "objectClass", ["antinOfficial"]))
+    return entry.dn, mods

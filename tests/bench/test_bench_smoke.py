@@ -110,9 +110,11 @@ def test_admin_console_bench(tmp_path: Path) -> None:
 def test_admin_search_bench(tmp_path: Path) -> None:
     require_command("slapd")
     found = sides(run_quick("admin_search_bench", tmp_path))
-    for caller in ("platform", "province"):
-        assert f"{caller} admin: given + middle name, no diacritics" in found
-        assert f"{caller} admin: no match" in found
+    for path in ("service", "console"):
+        for caller in ("platform", "province"):
+            for query in ("two given names, no diacritics", "login prefix (4 letters)", "whole e-mail", "no match"):
+                assert f"{path}: {caller} admin, {query}" in found
+    assert "console: CSV import, real run to the end (per row)" in found
 
 
 @pytest.mark.slapd

@@ -44,7 +44,7 @@ def test_the_script_loads_binds_looks_up_imports_and_measures_the_database(tmp_p
     ):
         assert rows[(operation, "antin")]["p99"] is not None, operation
     assert rows[("CSV import through the service", "antin")]["checked"] == 300
-    assert "answers within the default limit" in rows[("console search, no match (a scan)", "antin")]["note"]
+    assert "answers within the default limit" in rows[("console search, no match", "antin")]["note"]
     database = rows[("slapd with the directory", "antin")]
     assert database["rss"] > 1 and "data.mdb" in database["note"]
     assert any(note.startswith("argon2's own cost in a bind") for note in document["notes"])
