@@ -175,8 +175,7 @@ class LdapConnection:
             while in_flight or (sent < len(entries) and not failed):
                 while sent < len(entries) and not failed and len(in_flight) < window:
                     dn, attrs = entries[sent]
-                    modlist = [(name, as_bytes(values)) for name, values in attrs.items() if values]
-                    in_flight.append((self._conn.add_ext(dn, modlist), dn))
+                    in_flight.append((self._conn.add_ext(dn, _add_list(attrs)), dn))
                     sent += 1
                 msgid, dn = in_flight.pop(0)
                 try:
@@ -240,6 +239,13 @@ class LdapConnection:
     def close(self) -> None:
         with contextlib.suppress(ldap.LDAPError):  # closing a dead connection is not an error worth reporting
             self._conn.unbind_s()
+
+
+def _add_list(attrs: Mapping[str, Values]) -> list[tuple[str, list[bytes]]]:
+    """python-ldap's list for an add: each attribute with its values as UTF-8 bytes (empty attributes left out)."""
+    return [
+        (name, [v.encode() if isinstance(v, str) else v for v in values]) for name, values in attrs.items() if values
+    ]
 
 
 def connect_external(socket_path: str, timeout: float = 5.0) -> LdapConnection:

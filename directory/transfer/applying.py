@@ -25,7 +25,8 @@ def apply_plan(plan: ImportPlan, progress: Callable[[Operation], None] | None = 
         batch = _person_creates(todo, index) if plan.directory is not None else []
         if batch:
             try:
-                outcomes = plan.directory.create_people([op.new_person for op in batch if op.new_person])  # type: ignore[union-attr]
+                people = [op.new_person for op in batch if op.new_person]
+                outcomes = plan.directory.create_people(people, checked=True)  # type: ignore[union-attr]
             except DirectoryError as err:
                 outcomes = [err]
             for op, outcome in zip(batch, outcomes, strict=False):
