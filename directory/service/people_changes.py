@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
 from directory.entries import PERMANENT_LOCK, PERSON_FIELDS
 from directory.errors import AlreadyExistsError, DirectoryError, NotFoundError
-from directory.ldap_client import Modification, equality_terms, escape_dn_value, filter_format
+from directory.ldap_client import LdapConnection, Modification, equality_terms, escape_dn_value, filter_format
 from directory.models import AccountStatus, NewPerson, Person, PersonChanges
 from directory.service.people import PeopleMixin
 from directory.validation import (
@@ -100,49 +100,69 @@ class PeopleChangesMixin(PeopleMixin):
         return self.names.person_dn(new.uid, unit_dn), attrs
 
     def create_people(
-        self, people: Sequence[NewPerson], *, chunk: int = 500, checked: bool = False
+        self,
+        people: Sequence[NewPerson],
+        *,
+        chunk: int = 500,
+        checked: bool = False,
+        on_created: Callable[[int], None] | None = None,
     ) -> list[DirectoryError | None]:
         """Create officials in order, as :meth:`create_person` would one by one, with far fewer round trips.
 
         ``checked``: every value has already been through :mod:`directory.validation`'s checks (an import's plan
-        runs the same ones), so they are not run again.
+        runs the same ones), so they are not run again. ``on_created(index)`` hears each official created, as the
+        server answers (an import's progress).
 
         The units are read with one search, the uniqueness of uid, mail and employee number is checked with
-        one search per ``chunk`` officials, and the adds are pipelined (:meth:`LdapConnection.add_many`).
-        Returns each official's outcome (None: created) up to and including the first failure; the officials
-        after it are not created. Unlike create_person, the created entries are not read back.
+        one search per ``chunk`` officials, and the adds are pipelined (:meth:`LdapConnection.add_many`) on one
+        connection without a pause between chunks: the next chunk is built and checked while slapd still
+        writes the last adds of the one before. Returns each official's outcome (None: created) up to and
+        including the first failure; the officials after it are not created (but those already sent, as
+        their outcomes say). Unlike create_person, the created entries are not read back.
         """
         codes = {p.unit_code.lower() for p in people if p.unit_code}
         units = {u.code.lower(): u for u in self.pool.run(lambda c: self._units_by_code(c, codes))} if codes else {}
-        outcomes: list[DirectoryError | None] = []
-        for start in range(0, len(people), chunk):
-            entries: list[tuple[str, dict[str, list[str]]]] = []
-            refused: DirectoryError | None = None
-            for new in people[start : start + chunk]:
-                try:
-                    unit = units.get(new.unit_code.lower()) if new.unit_code else None
-                    if new.unit_code and unit is None:
-                        raise NotFoundError("unit", new.unit_code)
-                    build = self._entry_of_checked if checked else self._person_entry
-                    entries.append(build(new, unit.dn if unit else None))
-                except DirectoryError as err:
-                    refused = err
-                    break
-            taken = self._taken(entries)
-            if taken:
-                first = min(taken)
-                refused, entries = taken[first], entries[:first]
-            added = self.pool.run(lambda c: c.add_many(entries))  # noqa: B023 (called at once)
-            for (_, attrs), outcome in zip(entries, added, strict=False):
-                if isinstance(outcome, AlreadyExistsError) and outcome.what == "entry":
-                    outcomes.append(AlreadyExistsError("official", attrs["uid"][0]))
-                else:
-                    outcomes.append(outcome)
-            if len(added) < len(entries) or any(added):
-                return outcomes
-            if refused is not None:
-                outcomes.append(refused)
-                return outcomes
+        build = self._entry_of_checked if checked else self._person_entry
+        refused: list[DirectoryError] = []  # why the entries stopped before the end of ``people``
+        uids: list[str] = []
+
+        def entries(conn: LdapConnection) -> Iterator[tuple[str, dict[str, list[str]]]]:
+            for start in range(0, len(people), chunk):
+                built: list[tuple[str, dict[str, list[str]]]] = []
+                for new in people[start : start + chunk]:
+                    try:
+                        unit = units.get(new.unit_code.lower()) if new.unit_code else None
+                        if new.unit_code and unit is None:
+                            raise NotFoundError("unit", new.unit_code)
+                        built.append(build(new, unit.dn if unit else None))
+                    except DirectoryError as err:
+                        refused.append(err)
+                        break
+                taken = self._taken(built, conn)
+                if taken:
+                    first = min(taken)
+                    refused[:] = [taken[first]]
+                    built = built[:first]
+                for dn, attrs in built:
+                    uids.append(attrs["uid"][0])
+                    yield dn, attrs
+                if refused:
+                    return
+
+        def heard(index: int, outcome: DirectoryError | None) -> None:
+            if outcome is None and on_created is not None:
+                on_created(index)
+
+        with self.pool.pinned() as conn:
+            added = conn.add_many(entries(conn), on_outcome=heard)
+        outcomes: list[DirectoryError | None] = [
+            AlreadyExistsError("official", uid)
+            if isinstance(outcome, AlreadyExistsError) and outcome.what == "entry"
+            else outcome
+            for uid, outcome in zip(uids, added, strict=False)
+        ]
+        if refused and not any(added):  # the server refused none: the reason the entries stopped is next
+            outcomes += refused
         return outcomes
 
     def new_people_entries(
@@ -166,8 +186,12 @@ class PeopleChangesMixin(PeopleMixin):
                 raise taken[min(taken)]
         return entries
 
-    def _taken(self, entries: Sequence[tuple[str, dict[str, list[str]]]]) -> dict[int, DirectoryError]:
-        """For each new entry whose uid, mail or employee number someone already has: the precise error."""
+    def _taken(
+        self, entries: Sequence[tuple[str, dict[str, list[str]]]], conn: LdapConnection | None = None
+    ) -> dict[int, DirectoryError]:
+        """For each new entry whose uid, mail or employee number someone already has: the precise error.
+
+        On ``conn`` when given (the connection the adds go out on), else on a pooled one."""
         wanted = [
             (attr, label) for attr, label in (("uid", "uid"), ("mail", "mail"), ("employeeNumber", "employee number"))
         ]
@@ -175,7 +199,11 @@ class PeopleChangesMixin(PeopleMixin):
         if not terms:
             return {}
         names = [attr for attr, _ in wanted]
-        found = self.pool.run(lambda c: c.search(self.config.base_dn, "sub", f"(|{terms})", names))
+        filterstr = f"(|{terms})"
+        if conn is not None:
+            found = conn.search(self.config.base_dn, "sub", filterstr, names)
+        else:
+            found = self.pool.run(lambda c: c.search(self.config.base_dn, "sub", filterstr, names))
         held = {(attr, v.lower()) for e in found for attr in names for v in e.get(attr)}
         taken: dict[int, DirectoryError] = {}
         for index, (_, attrs) in enumerate(entries):

@@ -189,3 +189,37 @@ def test_create_people_still_checks_what_it_is_given(
     assert len(outcomes) == 2
     assert directory.find_by_uid(first) is not None
     assert directory.find_by_uid(bad) is None and directory.find_by_uid(after) is None
+
+
+def test_create_people_checks_each_chunk_and_tells_each_official_created_as_the_server_answers(
+    directory: LdapDirectory, unit: str, unique: Callable[[str], str]
+) -> None:
+    """Chunks of two: the fourth official's mail is taken, found by the second chunk's check; the three before
+    are created and heard one by one, the fourth refused with the precise reason, the fifth not sent."""
+    owner = unique("own")
+    directory.create_person(NewPerson(uid=owner, full_name="Chủ Thư", unit_code=unit, mail=f"{owner}@x.vn"))
+    uids = [unique("chunk") for _ in range(5)]
+    people = [NewPerson(uid=u, full_name="Người Mới", unit_code=unit, mail=f"{u}@x.vn") for u in uids]
+    people[3] = NewPerson(uid=uids[3], full_name="Người Mới", unit_code=unit, mail=f"{owner}@x.vn")
+    heard: list[int] = []
+
+    outcomes = directory.create_people(people, chunk=2, on_created=heard.append)
+
+    assert outcomes[:3] == [None, None, None] and len(outcomes) == 4
+    assert str(outcomes[3]) == f"mail '{owner}@x.vn' already exists"
+    assert heard == [0, 1, 2]
+    assert [directory.find_by_uid(u) is not None for u in uids] == [True, True, True, False, False]
+
+
+def test_an_import_of_more_than_one_chunk_reports_progress_row_by_row_in_file_order(
+    directory: LdapDirectory, unit: str, unique: Callable[[str], str]
+) -> None:
+    uids = [unique("prog") for _ in range(1100)]
+    rows, rejected = read_rows(_csv(uids, unit), "csv")
+    plan = plan_import(directory, rows, rejected)
+    heard: list[str] = []
+
+    result = apply_plan(plan, progress=lambda op: heard.append(op.key))
+
+    assert result.failed is None and heard == uids == [op.key for op in result.applied]
+    assert {p.uid for p in directory.iter_people(unit_code=unit)} >= set(uids)
