@@ -153,7 +153,7 @@ class PeopleChangesMixin(PeopleMixin):
             if outcome is None and on_created is not None:
                 on_created(index)
 
-        with self.pool.pinned() as conn:
+        with self.pool.pinned(live=True) as conn:  # a dead connection would fail the first row
             added = conn.add_many(entries(conn), on_outcome=heard)
         outcomes: list[DirectoryError | None] = [
             AlreadyExistsError("official", uid)
