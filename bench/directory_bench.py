@@ -6,7 +6,8 @@ A scratch slapd (the product's schema, overlays and ACLs; argon2 password hashes
 folder is filled by ``slapadd`` with the synthetic Party directory — that load is the peer row of the import —
 then measured over TCP on loopback like a production client would reach it. The CSV import goes through the
 service path an administrator uses (``directory.transfer``: read, validate against the file and the directory,
-plan, apply) and is checked by reading every imported official back; last, the same import ``--offline`` into
+plan, apply) and is checked by reading every imported official back, over TCP and again over the ldapi socket
+(the way the platform reaches its managed slapd); last, the same import ``--offline`` into
 a directory with the units and no officials yet (slapadd into the stopped slapd, its stop and start timed too).
 
 CPU per operation counts this process and slapd together (both do the work of every row).
@@ -23,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from bench.rows import Row, Run, add_arguments, row_from_samples
@@ -37,6 +39,7 @@ BASE_DN = "dc=bench,dc=antin"
 PASSWORD = "Thu-nghiem-2025!"
 SERVICE_PASSWORD = "bench-service-password-0123456789"
 UNIT = "TW"
+LDAPI_IMPORT = "load officials over ldapi (the managed slapd's socket)"
 
 
 def _cpu_seconds(pid: int | None) -> float:
@@ -110,7 +113,12 @@ def throughput(
 
 
 def csv_import(
-    directory: LdapDirectory, n: int, slapd_pid: int | None, offline: ManagedSlapd | None = None, prefix: str = "imp"
+    directory: LdapDirectory,
+    n: int,
+    slapd_pid: int | None,
+    offline: ManagedSlapd | None = None,
+    prefix: str = "imp",
+    operation: str = "load officials",
 ) -> Row:
     """Import ``n`` new officials from a CSV through the service path; every one is read back and compared.
 
@@ -149,7 +157,7 @@ def csv_import(
     cpu_note = f"; CPU per row {own_cpu / n * 1000:.2f} ms here, {slapd_cpu / n * 1000:.2f} ms in slapd"
     return Row(
         BENCH,
-        "load officials" if offline is None else "first import --offline (slapadd -q, slapd stopped)",
+        operation if offline is None else "first import --offline (slapadd -q, slapd stopped)",
         "antin",
         p50=None,
         p99=None,
@@ -241,6 +249,10 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
             run.add(csv_import(directory, args.import_rows, pid))
+            # The managed slapd's own clients (the console, `antin directory import`) reach it on its socket.
+            over_socket = LdapDirectory(replace(config, uris=(slapd.ldapi_uri,)))
+            run.add(csv_import(over_socket, args.import_rows, pid, prefix="sock", operation=LDAPI_IMPORT))
+            over_socket.close()
             uids = [attrs["uid"][0] for _, attrs in build_synthetic(args.officials, base_dn=BASE_DN).people]
 
             def authenticate(uid: str) -> bool:

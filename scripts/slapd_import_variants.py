@@ -9,6 +9,7 @@ the CPU per row before the rates. The table in docs/benchmarks.md (Directory) ca
     .venv/bin/python -m scripts.slapd_import_variants                        # every variant, one round
     .venv/bin/python -m scripts.slapd_import_variants --rounds 3 --variant shipped --variant no-substring
     .venv/bin/python -m scripts.slapd_import_variants --list
+    .venv/bin/python -m scripts.slapd_import_variants --ldapi --variant shipped   # over the socket, not TCP
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from directory.transfer import apply_plan, plan_import, read_rows
 
 SUBSTRING_INDEX = "index antinSearchKey sub"
 EQUALITY_INDEX = "index cn,sn,givenName,displayName,antinPosition eq"
+EQUALITY_UNIQUE = "index uid,mail,employeeNumber,antinUnitCode,antinStatus,antinUnitKind,antinScopeUnitCode eq"
 # name: (lines of slapd.conf taken out (a line goes when it contains one of them), lines put in after `database`)
 VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "shipped": ((), ()),
@@ -56,6 +58,15 @@ VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # The modules stay loaded: their schema (memberOf, the pwdPolicy class) is in the generated entries.
     "overlays-off": (("overlay ", "memberof-", "refint_", "unique_uri", "ppolicy_"), ()),
     "threads-2": ((), ("threads 2",)),
+    "threads-4": ((), ("threads 4",)),
+    # What the console's search may add (the `search` work of issue 16's session): uid and mail by their start.
+    "uid-mail-subinitial": (
+        (EQUALITY_UNIQUE,),
+        (
+            "index employeeNumber,antinUnitCode,antinStatus,antinUnitKind,antinScopeUnitCode eq",
+            "index uid,mail eq,subinitial",
+        ),
+    ),
     "durable": (("dbnosync", "envflags writemap"), ()),
     "durable-writemap": (("dbnosync",), ()),
 }
@@ -80,7 +91,7 @@ def variant_conf(render: Callable[..., str], name: str) -> Callable[..., str]:
     return rendered
 
 
-def run(name: str, rows: int, officials: int) -> str:
+def run(name: str, rows: int, officials: int, *, ldapi: bool = False) -> str:
     # ManagedSlapd renders its slapd.conf through the name it imported: that name is the one replaced.
     names = vars(slapd_module)
     names["render_slapd_conf"] = variant_conf(render_slapd_conf, name)
@@ -90,17 +101,16 @@ def run(name: str, rows: int, officials: int) -> str:
             generate_directory(None, officials=officials, password=PASSWORD, slapd=slapd)
             slapd.start()
             try:
-                return _import(slapd, rows)
+                return _import(slapd, rows, ldapi=ldapi)
             finally:
                 slapd.stop()
     finally:
         names["render_slapd_conf"] = render_slapd_conf
 
 
-def _import(slapd: ManagedSlapd, n: int) -> str:
-    config = DirectoryConfig(
-        uris=(slapd.ldap_uri,), base_dn=BASE_DN, bind_dn=slapd.service_dn, bind_password=SERVICE_PASSWORD
-    )
+def _import(slapd: ManagedSlapd, n: int, *, ldapi: bool = False) -> str:
+    uri = slapd.ldapi_uri if ldapi else slapd.ldap_uri
+    config = DirectoryConfig(uris=(uri,), base_dn=BASE_DN, bind_dn=slapd.service_dn, bind_password=SERVICE_PASSWORD)
     directory = LdapDirectory(config)
     lines = ["uid,name,unit,mail,employee_number,position,status"]
     lines += [
@@ -131,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variant", action="append", choices=sorted(VARIANTS), help="default: every variant")
     parser.add_argument("--rounds", type=int, default=1, help="rounds of every variant, in alternation")
     parser.add_argument("--list", action="store_true", help="print the variants and what each changes")
+    parser.add_argument("--ldapi", action="store_true", help="import over the ldapi socket, not TCP on loopback")
     args = parser.parse_args(argv)
     if args.list:
         for name, (dropped, added) in VARIANTS.items():
@@ -138,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for round_ in range(1, args.rounds + 1):
         for name in args.variant or list(VARIANTS):
-            print(f"round {round_} {name:18} {run(name, args.rows, args.officials)}", flush=True)
+            print(f"round {round_} {name:18} {run(name, args.rows, args.officials, ldapi=args.ldapi)}", flush=True)
     return 0
 
 

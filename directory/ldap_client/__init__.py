@@ -19,6 +19,7 @@ from directory.ldap_client.errors import ConnectionLostError
 from directory.ldap_client.escaping import (
     dn_parent,
     dn_rdn_value,
+    equality_terms,
     escape_dn_value,
     explode_dn,
     filter_format,
@@ -41,6 +42,7 @@ __all__ = [
     "connect_external",
     "dn_parent",
     "dn_rdn_value",
+    "equality_terms",
     "escape_dn_value",
     "explode_dn",
     "filter_format",

@@ -6,7 +6,8 @@ Every method raises only the errors of :mod:`directory.errors`; values come and 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
 import ldap
@@ -147,7 +148,11 @@ class LdapConnection:
         self._call(lambda: self._conn.add_ext_s(dn, modlist), dn)
 
     def add_many(
-        self, entries: Sequence[tuple[str, Mapping[str, Values]]], *, window: int = 32
+        self,
+        entries: Iterable[tuple[str, Mapping[str, Values]]],
+        *,
+        window: int = 32,
+        on_outcome: Callable[[int, DirectoryError | None], None] | None = None,
     ) -> list[DirectoryError | None]:
         """Add entries in order, far faster than one :meth:`add` after another; each one's outcome in order.
 
@@ -155,42 +160,54 @@ class LdapConnection:
         in one database transaction and were measured faster, but OpenLDAP 2.5's back-mdb corrupts its database
         when a transaction is aborted ("internal error in mdb_entry_decode", then a segfault): never used.
         """
-        return self.add_pipelined(entries, window=window)
+        return self.add_pipelined(entries, window=window, on_outcome=on_outcome)
 
     def add_pipelined(
-        self, entries: Sequence[tuple[str, Mapping[str, Values]]], *, window: int = 32
+        self,
+        entries: Iterable[tuple[str, Mapping[str, Values]]],
+        *,
+        window: int = 32,
+        on_outcome: Callable[[int, DirectoryError | None], None] | None = None,
     ) -> list[DirectoryError | None]:
         """Add entries with up to ``window`` requests in flight, each one's outcome in the entries' order.
 
         One synchronous add waits a round trip and the server's write before the next is sent; keeping a few
-        dozen in flight lets slapd's threads overlap them. After a failure no further entry is sent (those
-        already in flight still finish), so the list is as long as the entries sent. A lost connection
+        dozen in flight lets slapd's threads overlap them. ``entries`` is read as the window has room, so an
+        iterator that builds them (or searches on this connection) does so while slapd works on those in flight.
+        After a failure no further entry is taken or sent (those already in flight still finish), so the list is
+        as long as the entries sent; ``on_outcome(index, outcome)`` hears each as it comes. A lost connection
         raises, since what was applied is then unknown.
         """
         outcomes: list[DirectoryError | None] = []
-        in_flight: list[tuple[int, str]] = []  # (msgid, dn), oldest first
-        sent = 0
+        in_flight: deque[tuple[int, str]] = deque()  # (msgid, dn), oldest first
+        source = iter(entries)
+        more = True
         failed = False
         try:
-            while in_flight or (sent < len(entries) and not failed):
-                while sent < len(entries) and not failed and len(in_flight) < window:
-                    dn, attrs = entries[sent]
-                    modlist = [(name, as_bytes(values)) for name, values in attrs.items() if values]
-                    in_flight.append((self._conn.add_ext(dn, modlist), dn))
-                    sent += 1
-                msgid, dn = in_flight.pop(0)
+            while True:
+                while more and not failed and len(in_flight) < window:
+                    entry = next(source, None)
+                    if entry is None:
+                        more = False
+                        break
+                    dn, attrs = entry
+                    in_flight.append((self._conn.add_ext(dn, _add_list(attrs)), dn))
+                if not in_flight:
+                    return outcomes
+                msgid, dn = in_flight.popleft()
+                outcome: DirectoryError | None = None
                 try:
                     self._conn.result3(msgid, all=1, timeout=self.config.timeout)
                 except (ldap.SERVER_DOWN, ldap.CONNECT_ERROR, ldap.TIMEOUT):
                     raise
                 except ldap.LDAPError as err:
-                    outcomes.append(directory_error(err, dn=dn, uris=(self.uri,)))
+                    outcome = directory_error(err, dn=dn, uris=(self.uri,))
                     failed = True
-                    continue
-                outcomes.append(None)
+                outcomes.append(outcome)
+                if on_outcome is not None:
+                    on_outcome(len(outcomes) - 1, outcome)
         except ldap.LDAPError as err:
             raise directory_error(err, uris=(self.uri,)) from err
-        return outcomes
 
     def modify(
         self, dn: str, changes: Sequence[Modification], *, relax: bool = False, assertion: str | None = None
@@ -268,6 +285,13 @@ class LdapConnection:
     def close(self) -> None:
         with contextlib.suppress(ldap.LDAPError):  # closing a dead connection is not an error worth reporting
             self._conn.unbind_s()
+
+
+def _add_list(attrs: Mapping[str, Values]) -> list[tuple[str, list[bytes]]]:
+    """python-ldap's list for an add: each attribute with its values as UTF-8 bytes (empty attributes left out)."""
+    return [
+        (name, [v.encode() if isinstance(v, str) else v for v in values]) for name, values in attrs.items() if values
+    ]
 
 
 def connect_external(socket_path: str, timeout: float = 5.0) -> LdapConnection:

@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import ldap
 import ldap.dn
 import ldap.filter
 
 from directory.errors import InvalidInputError
 
-__all__ = ["dn_parent", "dn_rdn_value", "escape_dn_value", "explode_dn", "filter_format", "normalize_dn"]
+__all__ = [
+    "dn_parent",
+    "dn_rdn_value",
+    "equality_terms",
+    "escape_dn_value",
+    "explode_dn",
+    "filter_format",
+    "normalize_dn",
+]
 
 
 def filter_format(template: str, *values: str) -> str:
     """A search filter with every ``%s`` replaced by an escaped value (RFC 4515)."""
     return str(ldap.filter.filter_format(template, list(values)))
+
+
+def equality_terms(pairs: Iterable[tuple[str, str]]) -> str:
+    """``(attr=value)`` for each pair, the value escaped (RFC 4515), one after the other: the inside of an ``(|…)``.
+
+    An import's uniqueness check names 1,500 values a search; this escapes each once, without a template.
+    """
+    escape = ldap.filter.escape_filter_chars
+    return "".join(f"({attr}={escape(value)})" for attr, value in pairs)
 
 
 def escape_dn_value(value: str) -> str:

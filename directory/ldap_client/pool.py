@@ -142,9 +142,28 @@ class LdapPool:
         return result
 
     @contextmanager
-    def pinned(self) -> Iterator[LdapConnection]:
-        """A service connection held for a sequence of calls (paged searches keep their cookie on it)."""
-        slot, _ = self._checkout("service")
+    def pinned(self, *, live: bool = False) -> Iterator[LdapConnection]:
+        """A service connection held for a sequence of calls (paged searches keep their cookie on it).
+
+        ``live``: first make sure the server still answers on it, as :meth:`run` would (a reused connection
+        the server closed is replaced once): for a sequence that must not start on a dead connection, such as
+        an import's pipelined adds, which are never sent twice.
+        """
+        slot, reused = self._checkout("service")
+        if live:
+            try:
+                slot.conn.whoami()
+            except ConnectionLostError:
+                slot.conn.close()
+                if not reused:
+                    self._down_until[slot.uri] = time.monotonic() + self.config.retry_down_after
+                    raise
+                self._discard_idle("service")
+                slot = self._open("service")
+            except DirectoryUnavailableError:
+                slot.conn.close()
+                self._down_until[slot.uri] = time.monotonic() + self.config.retry_down_after
+                raise
         try:
             yield slot.conn
         except DirectoryUnavailableError:

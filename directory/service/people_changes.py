@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 
 from directory.entries import PERMANENT_LOCK, PERSON_FIELDS
 from directory.errors import AlreadyExistsError, DirectoryError, NotFoundError
-from directory.ldap_client import Entry, Modification, escape_dn_value, filter_format
+from directory.ldap_client import (
+    Entry,
+    LdapConnection,
+    Modification,
+    equality_terms,
+    escape_dn_value,
+    filter_format,
+)
 from directory.models import AccountStatus, NewPerson, Person, PersonChanges
 from directory.names import search_keys
 from directory.service.base import PEOPLE_FILTER
@@ -39,78 +47,141 @@ class PeopleChangesMixin(PeopleMixin):
 
     def _person_entry(self, new: NewPerson, unit_dn: str | None) -> tuple[str, dict[str, list[str]]]:
         """The checked DN and attributes of a new official (InvalidInputError names the first bad field)."""
-        uid = check_uid(new.uid)
+        return self._entry_of_checked(self._checked(new), unit_dn)
+
+    def _checked(self, new: NewPerson) -> NewPerson:
+        """``new`` with every value through :mod:`directory.validation` (normalised, or the first bad field refused)."""
+        uid = check_uid(new.uid)  # in the order of the fields, so that the first bad one is the one named
         full_name = check_text("full_name", new.full_name)
-        surname, given_name = split_full_name(full_name)
+        surname = check_text("surname", new.surname) if new.surname else None
+        given_name = check_text("given_name", new.given_name) if new.given_name else None
+        display_name = check_text("display_name", new.display_name) if new.display_name else None
+        optional = {
+            "mail": check_optional("mail", new.mail),
+            "phone": check_optional("phone", new.phone),
+            "employee_number": check_optional("employee_number", new.employee_number),
+            "party_card_number": check_optional("party_card_number", new.party_card_number),
+            "position": check_optional("position", new.position),
+        }
+        password = new.password
+        if password is not None:
+            password = check_password(password)
+            check_password_rules(password, uid=uid, min_length=self.min_password_length())
+        return replace(
+            new,
+            uid=uid,
+            full_name=full_name,
+            password=password,
+            status=AccountStatus(new.status),
+            surname=surname,
+            given_name=given_name,
+            display_name=display_name,
+            mail=optional["mail"],
+            phone=optional["phone"],
+            employee_number=optional["employee_number"],
+            party_card_number=optional["party_card_number"],
+            position=optional["position"],
+        )
+
+    def _entry_of_checked(self, new: NewPerson, unit_dn: str | None) -> tuple[str, dict[str, list[str]]]:
+        """The DN and attributes of a new official whose values are already checked (:meth:`_checked`, or the
+        same checks in an import's plan): an import runs them once, not twice."""
+        surname, given_name = split_full_name(new.full_name)
         attrs: dict[str, list[str]] = {
             "objectClass": ["inetOrgPerson", "antinOfficial"],
-            "uid": [uid],
-            "cn": [full_name],
-            "sn": [check_text("surname", new.surname) if new.surname else surname],
-            "givenName": [check_text("given_name", new.given_name) if new.given_name else given_name],
-            "displayName": [check_text("display_name", new.display_name) if new.display_name else full_name],
-            "antinStatus": [AccountStatus(new.status).value],
-            "antinSearchKey": search_keys(full_name, uid),
+            "uid": [new.uid],
+            "cn": [new.full_name],
+            "sn": [new.surname or surname],
+            "givenName": [new.given_name or given_name],
+            "displayName": [new.display_name or new.full_name],
+            "antinStatus": [new.status.value],
+            "antinSearchKey": search_keys(new.full_name, new.uid),
         }
         for field_name, attr in PERSON_FIELDS.items():
-            value = check_optional(field_name, getattr(new, field_name))
+            value = getattr(new, field_name)
             if value:
                 attrs[attr] = [value]
         if new.password is not None:
-            password = check_password(new.password)
-            check_password_rules(password, uid=uid, min_length=self.min_password_length())
-            attrs["userPassword"] = [password]
+            attrs["userPassword"] = [new.password]
             if new.must_change_password:
                 attrs["pwdReset"] = ["TRUE"]
         if new.status is not AccountStatus.ACTIVE:
             attrs["pwdAccountLockedTime"] = [PERMANENT_LOCK]
-        return self.names.person_dn(uid, unit_dn), attrs
+        return self.names.person_dn(new.uid, unit_dn), attrs
 
-    def create_people(self, people: Sequence[NewPerson], *, chunk: int = 500) -> list[DirectoryError | None]:
+    def create_people(
+        self,
+        people: Sequence[NewPerson],
+        *,
+        chunk: int = 500,
+        checked: bool = False,
+        on_created: Callable[[int], None] | None = None,
+    ) -> list[DirectoryError | None]:
         """Create officials in order, as :meth:`create_person` would one by one, with far fewer round trips.
 
+        ``checked``: every value has already been through :mod:`directory.validation`'s checks (an import's plan
+        runs the same ones), so they are not run again. ``on_created(index)`` hears each official created, as the
+        server answers (an import's progress).
+
         The units are read with one search, the uniqueness of uid, mail and employee number is checked with
-        one search per ``chunk`` officials, and the adds are pipelined (:meth:`LdapConnection.add_many`).
-        Returns each official's outcome (None: created) up to and including the first failure; the officials
-        after it are not created. Unlike create_person, the created entries are not read back.
+        one search per ``chunk`` officials, and the adds are pipelined (:meth:`LdapConnection.add_many`) on one
+        connection without a pause between chunks: the next chunk is built and checked while slapd still
+        writes the last adds of the one before. Returns each official's outcome (None: created) up to and
+        including the first failure; the officials after it are not created (but those already sent, as
+        their outcomes say). Unlike create_person, the created entries are not read back.
         """
         codes = {p.unit_code.lower() for p in people if p.unit_code}
         units = {u.code.lower(): u for u in self.pool.run(lambda c: self._units_by_code(c, codes))} if codes else {}
-        outcomes: list[DirectoryError | None] = []
-        for start in range(0, len(people), chunk):
-            entries: list[tuple[str, dict[str, list[str]]]] = []
-            refused: DirectoryError | None = None
-            for new in people[start : start + chunk]:
-                try:
-                    unit = units.get(new.unit_code.lower()) if new.unit_code else None
-                    if new.unit_code and unit is None:
-                        raise NotFoundError("unit", new.unit_code)
-                    entries.append(self._person_entry(new, unit.dn if unit else None))
-                except DirectoryError as err:
-                    refused = err
-                    break
-            taken = self._taken(entries)
-            if taken:
-                first = min(taken)
-                refused, entries = taken[first], entries[:first]
-            added = self.pool.run(lambda c: c.add_many(entries))  # noqa: B023 (called at once)
-            for (_, attrs), outcome in zip(entries, added, strict=False):
-                if isinstance(outcome, AlreadyExistsError) and outcome.what == "entry":
-                    outcomes.append(AlreadyExistsError("official", attrs["uid"][0]))
-                else:
-                    outcomes.append(outcome)
-            if len(added) < len(entries) or any(added):
-                return outcomes
-            if refused is not None:
-                outcomes.append(refused)
-                return outcomes
+        build = self._entry_of_checked if checked else self._person_entry
+        refused: list[DirectoryError] = []  # why the entries stopped before the end of ``people``
+        uids: list[str] = []
+
+        def entries(conn: LdapConnection) -> Iterator[tuple[str, dict[str, list[str]]]]:
+            for start in range(0, len(people), chunk):
+                built: list[tuple[str, dict[str, list[str]]]] = []
+                for new in people[start : start + chunk]:
+                    try:
+                        unit = units.get(new.unit_code.lower()) if new.unit_code else None
+                        if new.unit_code and unit is None:
+                            raise NotFoundError("unit", new.unit_code)
+                        built.append(build(new, unit.dn if unit else None))
+                    except DirectoryError as err:
+                        refused.append(err)
+                        break
+                taken = self._taken(built, conn)
+                if taken:
+                    first = min(taken)
+                    refused[:] = [taken[first]]
+                    built = built[:first]
+                for dn, attrs in built:
+                    uids.append(attrs["uid"][0])
+                    yield dn, attrs
+                if refused:
+                    return
+
+        def heard(index: int, outcome: DirectoryError | None) -> None:
+            if outcome is None and on_created is not None:
+                on_created(index)
+
+        with self.pool.pinned(live=True) as conn:  # a dead connection would fail the first row
+            added = conn.add_many(entries(conn), on_outcome=heard)
+        outcomes: list[DirectoryError | None] = [
+            AlreadyExistsError("official", uid)
+            if isinstance(outcome, AlreadyExistsError) and outcome.what == "entry"
+            else outcome
+            for uid, outcome in zip(uids, added, strict=False)
+        ]
+        if refused and not any(added):  # the server refused none: the reason the entries stopped is next
+            outcomes += refused
         return outcomes
 
     def new_people_entries(
-        self, people: Sequence[NewPerson], *, chunk: int = 500
+        self, people: Sequence[NewPerson], *, chunk: int = 500, checked: bool = False
     ) -> list[tuple[str, dict[str, list[str]]]]:
         """The entries :meth:`create_people` would add, checked as it checks them (units, fields, uid, mail and
-        employee number free): what an offline load writes. Raises the first official's error; writes nothing."""
+        employee number free): what an offline load writes. Raises the first official's error; writes nothing.
+        ``checked`` as for :meth:`create_people`."""
+        build = self._entry_of_checked if checked else self._person_entry
         codes = {p.unit_code.lower() for p in people if p.unit_code}
         units = {u.code.lower(): u for u in self.pool.run(lambda c: self._units_by_code(c, codes))} if codes else {}
         entries: list[tuple[str, dict[str, list[str]]]] = []
@@ -118,25 +189,31 @@ class PeopleChangesMixin(PeopleMixin):
             unit = units.get(new.unit_code.lower()) if new.unit_code else None
             if new.unit_code and unit is None:
                 raise NotFoundError("unit", new.unit_code)
-            entries.append(self._person_entry(new, unit.dn if unit else None))
+            entries.append(build(new, unit.dn if unit else None))
         for start in range(0, len(entries), chunk):
             taken = self._taken(entries[start : start + chunk])
             if taken:
                 raise taken[min(taken)]
         return entries
 
-    def _taken(self, entries: Sequence[tuple[str, dict[str, list[str]]]]) -> dict[int, DirectoryError]:
-        """For each new entry whose uid, mail or employee number someone already has: the precise error."""
+    def _taken(
+        self, entries: Sequence[tuple[str, dict[str, list[str]]]], conn: LdapConnection | None = None
+    ) -> dict[int, DirectoryError]:
+        """For each new entry whose uid, mail or employee number someone already has: the precise error.
+
+        On ``conn`` when given (the connection the adds go out on), else on a pooled one."""
         wanted = [
             (attr, label) for attr, label in (("uid", "uid"), ("mail", "mail"), ("employeeNumber", "employee number"))
         ]
-        terms = "".join(
-            filter_format(f"({attr}=%s)", attrs[attr][0]) for _, attrs in entries for attr, _ in wanted if attr in attrs
-        )
+        terms = equality_terms((attr, attrs[attr][0]) for _, attrs in entries for attr, _ in wanted if attr in attrs)
         if not terms:
             return {}
         names = [attr for attr, _ in wanted]
-        found = self.pool.run(lambda c: c.search(self.config.base_dn, "sub", f"(|{terms})", names))
+        filterstr = f"(|{terms})"
+        if conn is not None:
+            found = conn.search(self.config.base_dn, "sub", filterstr, names)
+        else:
+            found = self.pool.run(lambda c: c.search(self.config.base_dn, "sub", filterstr, names))
         held = {(attr, v.lower()) for e in found for attr in names for v in e.get(attr)}
         taken: dict[int, DirectoryError] = {}
         for index, (_, attrs) in enumerate(entries):

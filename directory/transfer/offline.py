@@ -68,7 +68,8 @@ def apply_plan_offline(plan: ImportPlan, slapd: ManagedSlapd) -> ImportResult:
     todo = [op for op in plan.operations if op.action != "unchanged"]
     if not todo:
         return ImportResult()
-    entries = directory.new_people_entries([op.new_person for op in todo if op.new_person is not None])
+    people = [op.new_person for op in todo if op.new_person is not None]
+    entries = directory.new_people_entries(people, checked=True)  # the plan's checks, not run twice
     error: str | None = None
     slapd.stop()
     try:

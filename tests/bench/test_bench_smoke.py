@@ -123,6 +123,7 @@ def test_directory_bench(tmp_path: Path) -> None:
     require_command("slapd")
     found = sides(run_quick("directory_bench", tmp_path))
     assert found["load officials"] == {"antin", "slapadd"}  # the CSV import beside slapd's own bulk load
+    assert found["load officials over ldapi (the managed slapd's socket)"] == {"antin"}
     assert {"authenticate (bind)", "find_by_login (+path, groups)"} <= set(found)
     assert found["first import --offline (slapadd -q, slapd stopped)"] == {"antin"}
 

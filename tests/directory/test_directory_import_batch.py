@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
 
+import directory.service.people_changes as people_changes
+import directory.transfer.planning as planning
 from directory.ldap_client import LdapPool
 from directory.models import NewPerson
 from directory.service import LdapDirectory
@@ -134,3 +137,89 @@ def test_a_refused_add_is_reported_and_nothing_is_sent_after_it(
     assert outcomes[2] is not None and "no-such-unit" in str(outcomes[2])
     assert [o is None for o in outcomes] == created[: len(outcomes)]
     assert [directory.find_by_uid(u) is not None for u in uids] == created
+
+
+def test_an_import_checks_each_value_once_and_stores_it_as_checked(
+    directory: LdapDirectory, unit: str, unique: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan's checks are the only ones (applying does not run them again), and what they normalise is what
+    the directory stores: a name typed decomposed (NFD) arrives composed (NFC), a mail lower-cased."""
+    uids = [unique("once") for _ in range(20)]
+    name = unicodedata.normalize("NFD", "Nguyễn Thị Ánh")
+    lines = ["uid,name,unit,mail,employee_number,position,status"]
+    lines += [f"{u},{name},{unit},{u.upper()}@Bench.Example,NV-{u},Chuyên viên,active" for u in uids]
+    calls = [0]
+
+    def counted(check: Callable[..., str]) -> Callable[..., str]:
+        def run(*args: object, **kwargs: object) -> str:
+            calls[0] += 1
+            return check(*args, **kwargs)
+
+        return run
+
+    for module in (planning, people_changes):
+        monkeypatch.setattr(module, "check_text", counted(module.check_text))
+    rows, rejected = read_rows("\n".join(lines) + "\n", "csv")
+    plan = plan_import(directory, rows, rejected)
+    planned = calls[0]
+    result = apply_plan(plan)
+
+    assert planned >= len(uids)  # the name of every row, at least
+    assert calls[0] == planned  # applying checked nothing again
+    assert result.failed is None and [op.key for op in result.applied] == uids
+    person = directory.get_person(uids[0])
+    assert person.full_name == "Nguyễn Thị Ánh" == unicodedata.normalize("NFC", name)
+    assert person.mail == f"{uids[0]}@bench.example"
+
+
+def test_create_people_still_checks_what_it_is_given(
+    directory: LdapDirectory, unit: str, unique: Callable[[str], str]
+) -> None:
+    """Outside an import (no plan ran the checks), create_people checks every official: a bad value is that
+    official's error, naming the field, and nothing from it on is created."""
+    first, bad, after = unique("chk"), unique("chk"), unique("chk")
+    outcomes = directory.create_people(
+        [
+            NewPerson(uid=first, full_name="Người Một", unit_code=unit),
+            NewPerson(uid=bad, full_name="Người\x07Hai", unit_code=unit),
+            NewPerson(uid=after, full_name="Người Ba", unit_code=unit),
+        ]
+    )
+    assert outcomes[0] is None and outcomes[1] is not None and "full_name" in str(outcomes[1])
+    assert len(outcomes) == 2
+    assert directory.find_by_uid(first) is not None
+    assert directory.find_by_uid(bad) is None and directory.find_by_uid(after) is None
+
+
+def test_create_people_checks_each_chunk_and_tells_each_official_created_as_the_server_answers(
+    directory: LdapDirectory, unit: str, unique: Callable[[str], str]
+) -> None:
+    """Chunks of two: the fourth official's mail is taken, found by the second chunk's check; the three before
+    are created and heard one by one, the fourth refused with the precise reason, the fifth not sent."""
+    owner = unique("own")
+    directory.create_person(NewPerson(uid=owner, full_name="Chủ Thư", unit_code=unit, mail=f"{owner}@x.vn"))
+    uids = [unique("chunk") for _ in range(5)]
+    people = [NewPerson(uid=u, full_name="Người Mới", unit_code=unit, mail=f"{u}@x.vn") for u in uids]
+    people[3] = NewPerson(uid=uids[3], full_name="Người Mới", unit_code=unit, mail=f"{owner}@x.vn")
+    heard: list[int] = []
+
+    outcomes = directory.create_people(people, chunk=2, on_created=heard.append)
+
+    assert outcomes[:3] == [None, None, None] and len(outcomes) == 4
+    assert str(outcomes[3]) == f"mail '{owner}@x.vn' already exists"
+    assert heard == [0, 1, 2]
+    assert [directory.find_by_uid(u) is not None for u in uids] == [True, True, True, False, False]
+
+
+def test_an_import_of_more_than_one_chunk_reports_progress_row_by_row_in_file_order(
+    directory: LdapDirectory, unit: str, unique: Callable[[str], str]
+) -> None:
+    uids = [unique("prog") for _ in range(1100)]
+    rows, rejected = read_rows(_csv(uids, unit), "csv")
+    plan = plan_import(directory, rows, rejected)
+    heard: list[str] = []
+
+    result = apply_plan(plan, progress=lambda op: heard.append(op.key))
+
+    assert result.failed is None and heard == uids == [op.key for op in result.applied]
+    assert {p.uid for p in directory.iter_people(unit_code=unit)} >= set(uids)

@@ -14,6 +14,7 @@ from directory.errors import DirectoryUnavailableError
 from directory.models import NewPerson, UnitKind
 from directory.service import LdapDirectory
 from directory.slapd import ManagedSlapd, free_port
+from directory.transfer import apply_plan, plan_import, read_rows
 from tests.directory.conftest import PASSWORD, config_for, start_slapd
 
 pytestmark = pytest.mark.slapd
@@ -237,3 +238,24 @@ def test_the_setting_reaches_the_managed_slapd(tmp_path: Path) -> None:
         slapd = managed_slapd(instance)
         assert slapd is not None and slapd.sync_commits is expected
         instance.close()
+
+
+@pytest.mark.parametrize("unit", ["BNH", ""])
+def test_an_import_after_a_restart_of_the_server_applies_every_row(own_slapd: ManagedSlapd, unit: str) -> None:
+    """The pool's connections died with the restart between the plan and the run: the creates go out on a live
+    one (with or without a unit to read first), as every other call of the service would."""
+    directory = LdapDirectory(config_for(own_slapd))
+    directory.create_unit("BNH", "Tỉnh ủy Bắc Ninh", UnitKind.PROVINCIAL_COMMITTEE)
+    uids = [f"sau.{unit.lower() or 'none'}.{i}" for i in range(40)]
+    text = "uid,name,unit\n" + "".join(f"{u},Trần Văn Sau,{unit}\n" for u in uids)
+    rows, rejected = read_rows(text, "csv")
+    plan = plan_import(directory, rows, rejected)
+    own_slapd.stop()
+    own_slapd.start()
+
+    result = apply_plan(plan)
+
+    assert result.failed is None, result.error
+    assert [op.key for op in result.applied] == uids
+    assert all(directory.find_by_uid(u) is not None for u in uids)
+    directory.close()
