@@ -20,7 +20,7 @@ from signing.errors import PkiNotInitialisedError
 from signing.hsm import HsmConfig, ensure_softhsm_token, find_softhsm_module
 from signing.keystore import KeyStore, Pkcs11KeyStore
 from signing.pades import PadesEngine
-from signing.pki import CertificateAuthority, CertificateInfo, PkiUrls, RevocationMaterial
+from signing.pki import CertificateAuthority, CertificateInfo, PkiUrls, Renewal, RevocationMaterial
 from signing.settings import HsmSettings, SigningSettings
 from signing.tsa import TimeStampAuthority, database_serials
 
@@ -131,6 +131,31 @@ class SigningComponents:
         self.__dict__.pop("tsa", None)
         self.__dict__.pop("engine", None)
         return created
+
+    def renew_ca_certificate(
+        self, role: str, *, days: int | None = None, actor: str = "system", details: dict[str, Any] | None = None
+    ) -> Renewal:
+        """Renew the OCSP responder's or the TSA's certificate (a new key in the token), audited with both serials.
+
+        This process signs with the new certificate at once; other workers keep the previous one, still valid,
+        until they restart."""
+        renewal = self.ca.renew(role, days=days)
+        self._audit(
+            AuditEvent.PKI_CA_RENEW,
+            actor=actor,
+            subject=renewal.current.serial,
+            details={
+                "role": role,
+                "serial_before": renewal.previous.serial,
+                "serial_after": renewal.current.serial,
+                "not_after_before": renewal.previous.not_after.isoformat(),
+                "not_after_after": renewal.current.not_after.isoformat(),
+                **(details or {}),
+            },
+        )
+        self.__dict__.pop("tsa", None)
+        self.__dict__.pop("engine", None)
+        return renewal
 
     def check(self) -> None:
         """Raise unless the token and the CA can be used (for ``/readyz``)."""
