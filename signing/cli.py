@@ -257,13 +257,14 @@ def pki_import_ca(
     "--days",
     type=click.IntRange(1, MAX_RENEWAL_DAYS),
     default=None,
-    help="Lifetime (default: 730 for ocsp, 1825 for tsa).",
+    help="Lifetime in days (default: 730 for ocsp, 1825 for tsa, 3650 for issuing).",
 )
 @json_option
 @click.pass_obj
 def pki_renew(instance: Instance, role: str, days: int | None, as_json: bool) -> None:
-    """Renew the OCSP responder's (ocsp) or the time-stamping authority's (tsa) certificate: a new key in the token,
-    certified by the issuing CA; the previous certificate stays valid until its end, for what it already signed."""
+    """Renew the OCSP responder's (ocsp) or the time-stamping authority's (tsa) certificate, a new key in the token
+    certified by the issuing CA, or the issuing CA's (issuing), its same key certified again by the root; the
+    previous certificate stays valid until its end, for what it already signed."""
     with _errors():
         renewal = _service(instance).renew_ca_certificate(role, days=days, actor="cli")
     if as_json:
@@ -276,10 +277,12 @@ def pki_renew(instance: Instance, role: str, days: int | None, as_json: bool) ->
     )
     click.echo(f"  previous: {before.serial}  valid to {before.not_after:%Y-%m-%d}  (kept for what it signed)")
     if renewal.capped:
-        click.echo("  note: the issuing CA ends first, so the new certificate ends with it")
-    click.echo(
-        f"PEM file: {instance.data_dir / 'pki' / (role + '.pem')} (restart the server's other workers to use it)"
-    )
+        issuer = "root" if role == "issuing" else "issuing CA"
+        click.echo(f"  note: the {issuer} ends first, so the new certificate ends with it")
+    pem_file = "issuing-ca.pem" if role == "issuing" else f"{role}.pem"
+    click.echo(f"PEM file: {instance.data_dir / 'pki' / pem_file} (restart the server's other workers to use it)")
+    if role == "issuing":
+        click.echo("the OCSP responder's and the TSA's certificates keep their end date: renew them too when it nears")
 
 
 @pki.group("trust")

@@ -18,13 +18,14 @@ from signing.pki.certificates import CertificateInfo, load_certificates, serial_
 from signing.pki.profiles import COUNTRY, ca_extensions, ocsp_signer_extensions, tsa_extensions
 from signing.pki.revocation import Revocation
 
-__all__ = ["ISSUING_LABEL", "OCSP_DAYS", "ROOT_LABEL", "SERVICE_ROLES", "TSA_DAYS", "CaSetup"]
+__all__ = ["ISSUING_DAYS", "ISSUING_LABEL", "OCSP_DAYS", "ROOT_LABEL", "SERVICE_ROLES", "TSA_DAYS", "CaSetup"]
 
 ROOT_LABEL = "antin-root-ca"
 ISSUING_LABEL = "antin-issuing-ca"
 SERVICE_ROLES = (CertificateRole.OCSP, CertificateRole.TSA)
 OCSP_DAYS = 2 * 365  # the usual lifetimes of the service certificates (renewed routinely, `antin pki renew`)
 TSA_DAYS = 5 * 365
+ISSUING_DAYS = 10 * 365
 
 
 class CaSetup(Revocation):
@@ -78,7 +79,7 @@ class CaSetup(Revocation):
                     public_key=public,
                     serial=new_serial(),
                     not_before=now - timedelta(minutes=5),
-                    not_after=now + timedelta(days=10 * 365),
+                    not_after=now + timedelta(days=ISSUING_DAYS),
                     extensions=ca_extensions(
                         path_length=0, urls=self.urls, issuer_name="root", policy_oid=self.policy_oid
                     ),

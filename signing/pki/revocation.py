@@ -57,12 +57,28 @@ class Revocation(CertificateStore):
     def _ca_row(self, ca: x509.Certificate) -> CertificateInfo:
         return self.get(serial_of(ca))
 
+    def issuer_serials(self, ca: x509.Certificate) -> frozenset[str]:
+        """The serials of every certificate of ``ca``'s key: a CA certificate renewed with the same key
+        (``antin pki renew issuing``) is the same CA, and what it issued under the previous certificate is its own.
+
+        Read each time (a few rows), not cached: another worker may have renewed it a moment ago."""
+        public = ca.public_key.dump()
+        with self.database.session() as s:
+            rows = s.execute(
+                select(PkiCertificate.serial, PkiCertificate.der).where(
+                    PkiCertificate.role.in_((CertificateRole.ROOT_CA, CertificateRole.ISSUING_CA))
+                )
+            ).all()
+        return frozenset(
+            {serial_of(ca)} | {serial for serial, der in rows if x509.Certificate.load(der).public_key.dump() == public}
+        )
+
     def status_of(self, ca: x509.Certificate, serial: int) -> CertStatus:
         """Status of certificate ``serial`` issued by ``ca`` (what OCSP answers)."""
-        ca_serial = serial_of(ca)
+        ca_serials = self.issuer_serials(ca)
         with self.database.session() as s:
             row = s.scalars(select(PkiCertificate).where(PkiCertificate.serial == serial_hex(serial))).first()
-            if row is None or (row.issuer_serial is not None and row.issuer_serial != ca_serial):
+            if row is None or (row.issuer_serial is not None and row.issuer_serial not in ca_serials):
                 return CertStatus("unknown")
             if row.status == CertificateStatus.REVOKED and row.revoked_at is not None:
                 return CertStatus("revoked", aware(row.revoked_at), row.revocation_reason)
@@ -80,11 +96,12 @@ class Revocation(CertificateStore):
         if key is None:
             raise CertificateNotFoundError(f"CRL {ca_name!r} (the root is an outside CA: ask it)")
         ca_serial = serial_of(ca)
+        ca_serials = self.issuer_serials(ca)
         now = self.clock()
         with self._lock, self.database.session() as s:
             revoked_rows = s.scalars(
                 select(PkiCertificate).where(
-                    PkiCertificate.issuer_serial == ca_serial, PkiCertificate.status == CertificateStatus.REVOKED
+                    PkiCertificate.issuer_serial.in_(ca_serials), PkiCertificate.status == CertificateStatus.REVOKED
                 )
             ).all()
             latest = s.scalars(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,14 +19,25 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
 from pyhanko.pdf_utils.reader import PdfFileReader
+from sqlalchemy import select
 
 from antin.kernel.audit.events import AuditEvent
+from antin.kernel.database import Base
+from antin.kernel.instance import Instance
+from antin.migrate import upgrade
+from antin.settings import load_settings
+from directory.instance import use_directory
 from signing.cli import pki
-from signing.errors import InvalidRequestError
-from signing.service import SignRequest
+from signing.errors import InvalidRequestError, PkiError
+from signing.models import PkiCertificate
+from signing.service import SigningService, SignRequest, signing_service
 from tests.components import require_command
-from tests.signing.conftest import Platform
-from tests.signing.independent import ades_verdicts, pdfsig
+from tests.signing.conftest import Platform, people, require_softhsm
+from tests.signing.independent import ades_verdicts, nss_database, pdfsig
+
+
+def pem_of(der: bytes) -> bytes:
+    return x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
 
 
 def renew(platform: Platform, *args: str) -> tuple[int, str, str]:
@@ -201,3 +213,106 @@ def test_renewal_refuses_what_it_cannot_renew(platform: Platform) -> None:
             platform.service.ca.renew(role, days=days)
         assert refused.value.field == ("role" if role == "person" else "days")
     assert {c.serial for c in platform.service.ca.certificates()} == serials  # nothing issued
+
+
+@pytest.fixture
+def own_ca(tmp_path: Path) -> Iterator[SigningService]:
+    """A CA of its own on its own SoftHSM2 token: renewing the issuing CA here leaves the session's alone."""
+    require_softhsm()
+    settings = load_settings(
+        {
+            "ANTIN_DATA_DIR": str(tmp_path / "data"),
+            "ANTIN_ENV": "test",
+            "ANTIN_LOG_LEVEL": "WARNING",
+            "ANTIN_HSM_TOKEN_LABEL": "antin-renew",
+            "ANTIN_HSM_SO_PIN": "so-pin-5678",
+        }
+    )
+    instance = Instance(settings)
+    upgrade(instance.database)
+    Base.metadata.create_all(instance.database.engine)
+    use_directory(instance, people())
+    service = signing_service(instance)
+    service.ensure_pki()
+    try:
+        yield service
+    finally:
+        instance.close()
+
+
+def ocsp_status(service: SigningService, cert_der: bytes) -> ocsp.OCSPResponse:
+    """The responder's answer (in-process, the same code as /pki/ocsp) about a certificate of the issuing CA."""
+    issuing = x509.load_der_x509_certificate(service.ca.chain().issuing.dump())
+    request = (
+        ocsp.OCSPRequestBuilder()
+        .add_certificate(x509.load_der_x509_certificate(cert_der), issuing, hashes.SHA256())
+        .build()
+        .public_bytes(serialization.Encoding.DER)
+    )
+    return ocsp.load_der_ocsp_response(service.ca.ocsp_responder().respond(request))
+
+
+def test_the_issuing_ca_renewed_with_its_key_still_answers_for_what_it_issued(
+    own_ca: SigningService, plain_pdf: bytes, tmp_path: Path
+) -> None:
+    service = own_ca
+    before = service.ca.chain()
+    root_der = bytes(before.root.dump())
+    early = service.issue_certificate("an", actor="test")  # issued under the first issuing CA certificate
+    out = io.BytesIO()
+    service.sign(io.BytesIO(plain_pdf), out, SignRequest("an", level="B-LT"))
+    signed_before = out.getvalue()
+
+    result = CliRunner().invoke(pki, ["renew", "issuing"], obj=service.instance, catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert "renewed the issuing certificate" in result.stdout and "issuing-ca.pem" in result.stdout
+
+    after = service.ca.chain()
+    assert after.issuing.serial_number != before.issuing.serial_number
+    assert after.issuing.subject == before.issuing.subject
+    assert after.issuing.public_key.dump() == before.issuing.public_key.dump()  # the same key, certified again
+    assert after.issuing.not_valid_after > before.issuing.not_valid_after
+    root = x509.load_der_x509_certificate(root_der)
+    new_issuing = x509.load_der_x509_certificate(after.issuing.dump())
+    new_issuing.verify_directly_issued_by(root)
+    x509.load_der_x509_certificate(early.der).verify_directly_issued_by(new_issuing)
+    assert service.ca.get(format(before.issuing.serial_number, "x")).status == "valid"  # kept
+    pem = (service.instance.data_dir / "pki" / "issuing-ca.pem").read_bytes()
+    assert x509.load_pem_x509_certificate(pem).serial_number == after.issuing.serial_number
+
+    # OCSP and the CRL still answer for a certificate issued under the previous CA certificate: good, then revoked.
+    assert ocsp_status(service, early.der).certificate_status == ocsp.OCSPCertStatus.GOOD
+    service.revoke(early.serial, "key-compromise", actor="test")
+    assert ocsp_status(service, early.der).certificate_status == ocsp.OCSPCertStatus.REVOKED
+    crl = x509.load_der_x509_crl(service.ca.crl("issuing"))
+    assert crl.is_signature_valid(new_issuing.public_key())  # type: ignore[arg-type]
+    assert crl.get_revoked_certificate_by_serial_number(int(early.serial, 16)) is not None
+
+    # The signature made before renewal (its signer revoked only afterwards) still validates; so does a new one.
+    later = service.issue_certificate("an", actor="test")
+    assert later.issuer_serial == format(after.issuing.serial_number, "x")
+    out = io.BytesIO()
+    service.sign(io.BytesIO(plain_pdf), out, SignRequest("an", level="B-LT"))
+    signed_after = out.getvalue()
+    material = service.ca.revocation_material([later])
+    [verdict] = ades_verdicts(signed_after, [root_der], crls=material.crls, ocsps=material.ocsp_responses)
+    assert verdict.status == "PASSED", verdict
+    [verdict] = ades_verdicts(signed_before, [root_der])
+    assert verdict.status == "PASSED", verdict
+    nss = nss_database(tmp_path / "nss", pem_of(root_der))
+    (tmp_path / "before.pdf").write_bytes(signed_before)
+    [found] = pdfsig(tmp_path / "before.pdf", nss, online_ocsp=False)
+    assert found.signature_validation == "Signature is Valid.", found
+
+
+def test_an_outside_issuing_ca_is_not_renewed_here(own_ca: SigningService) -> None:
+    """Only the root that issued it renews an imported issuing CA: the message says so and nothing changes."""
+    service = own_ca
+    chain = service.ca.chain()
+    with service.instance.database.session() as s:  # the root as if it were an outside one: no key of ours
+        for row in s.scalars(select(PkiCertificate).where(PkiCertificate.role == "root-ca")):
+            row.key_label = None
+    service.ca._forget_chain()
+    with pytest.raises(PkiError, match="import-ca"):
+        service.renew_ca_certificate("issuing", actor="test")
+    assert service.ca.chain().issuing.serial_number == chain.issuing.serial_number
