@@ -61,6 +61,7 @@ class CertificateStore:
         self._chain: CaChain | None = None
         self._ocsp: OcspResponder | None = None
         self._revocation_cache: dict[tuple[bytes, ...], tuple[datetime, RevocationMaterial]] = {}
+        self._issuer_serials: dict[bytes, frozenset[str]] = {}  # a CA certificate's SHA-256: the serials of its key
         self._lock = threading.RLock()
 
     # -- the CA chain ------------------------------------------------------------------------------------
@@ -126,6 +127,7 @@ class CertificateStore:
             self._chain = None
             self._ocsp = None
             self._revocation_cache.clear()
+            self._issuer_serials.clear()
 
     # -- storage helpers ---------------------------------------------------------------------------------
 

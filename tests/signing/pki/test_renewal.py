@@ -259,6 +259,9 @@ def test_the_issuing_ca_renewed_with_its_key_still_answers_for_what_it_issued(
     before = service.ca.chain()
     root_der = bytes(before.root.dump())
     early = service.issue_certificate("an", actor="test")  # issued under the first issuing CA certificate
+    # another worker of the same platform (its own CA object and caches, the same database and token), already warm
+    other_worker = SigningService(service.instance, keystore=service.keystore)
+    assert ocsp_status(other_worker, early.der).certificate_status == ocsp.OCSPCertStatus.GOOD
     out = io.BytesIO()
     service.sign(io.BytesIO(plain_pdf), out, SignRequest("an", level="B-LT"))
     signed_before = out.getvalue()
@@ -291,6 +294,9 @@ def test_the_issuing_ca_renewed_with_its_key_still_answers_for_what_it_issued(
     # The signature made before renewal (its signer revoked only afterwards) still validates; so does a new one.
     later = service.issue_certificate("an", actor="test")
     assert later.issuer_serial == format(after.issuing.serial_number, "x")
+    # the other worker, still on the previous CA certificate until it restarts, answers for the new one's too
+    assert ocsp_status(other_worker, later.der).certificate_status == ocsp.OCSPCertStatus.GOOD
+    assert ocsp_status(other_worker, early.der).certificate_status == ocsp.OCSPCertStatus.REVOKED
     out = io.BytesIO()
     service.sign(io.BytesIO(plain_pdf), out, SignRequest("an", level="B-LT"))
     signed_after = out.getvalue()
