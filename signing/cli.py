@@ -280,7 +280,7 @@ def pki_renew(instance: Instance, role: str, days: int | None, as_json: bool) ->
         issuer = "root" if role == "issuing" else "issuing CA"
         click.echo(f"  note: the {issuer} ends first, so the new certificate ends with it")
     pem_file = "issuing-ca.pem" if role == "issuing" else f"{role}.pem"
-    click.echo(f"PEM file: {instance.data_dir / 'pki' / pem_file} (restart the server's other workers to use it)")
+    click.echo(f"PEM file: {instance.data_dir / 'pki' / pem_file}; running servers use the new certificate within 30 s")
     if role == "issuing":
         click.echo("the OCSP responder's and the TSA's certificates keep their end date: renew them too when it nears")
 

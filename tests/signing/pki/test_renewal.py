@@ -127,6 +127,11 @@ def test_renewed_ocsp_and_tsa_sign_what_comes_next_and_what_came_before_still_va
     data = tmp_path / "nghi-quyet.txt"
     data.write_text("Nghị quyết số 07-NQ/TU", encoding="utf-8")
     old_token = ts_reply(openssl, platform, data, tmp_path / "old.tsr")
+    # another worker or host of the platform (its own caches, the same database and token), already warm; it looks at
+    # the database every time here instead of every 30 s
+    other_worker = SigningService(platform.instance, keystore=platform.service.keystore)
+    other_worker.ca.chain_recheck = 0
+    assert other_worker.tsa.certificate.serial_number == before.tsa.serial_number
 
     code, out, err = renew(platform, "ocsp", "--json")
     assert code == 0, err
@@ -168,6 +173,14 @@ def test_renewed_ocsp_and_tsa_sign_what_comes_next_and_what_came_before_still_va
     public = responder.public_key()
     assert isinstance(public, ec.EllipticCurvePublicKey)
     public.verify(answer.signature, answer.tbs_response_bytes, ec.ECDSA(answer.signature_hash_algorithm))
+
+    # The other worker switched too: its TSA and its OCSP answers use the new certificates.
+    assert other_worker.tsa.certificate.serial_number == after.tsa.serial_number
+    assert other_worker.ca.chain().ocsp.serial_number == after.ocsp.serial_number  # type: ignore[union-attr]
+    other_answer = ocsp.load_der_ocsp_response(
+        other_worker.ca.ocsp_responder().response_for(other_worker.ca.chain().issuing, int(official.serial, 16))
+    )
+    assert other_answer.certificates[0].serial_number == after.ocsp.serial_number
 
     # TSA: a time-stamp made now verifies with openssl and is signed by the new certificate; the old one still does.
     new_token = ts_reply(openssl, platform, data, tmp_path / "new.tsr")
