@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from cryptography import x509
@@ -115,3 +115,27 @@ def test_the_api_renews_the_ocsp_responder_and_refuses_bad_input(admin_platform:
     status = admin_platform.call("GET", "/api/admin/pki", "dungpt").json()
     assert {p["role"]: p["serial"] for p in status["certificates"]}["ocsp"] == body["current"]["serial"]
     assert status["ocsp"]["answering"] is True
+
+
+def test_an_expiring_ocsp_certificate_renewed_is_no_longer_flagged(admin_platform: AdminPlatform) -> None:
+    """The clock moved to 10 days before the OCSP certificate's end: amber on the page and in the API; renewed, the
+    row is green again with its new end, and the responder answers with the new certificate."""
+    ca, clock = admin_platform.instance_ca(), admin_platform.instance.clock
+    before = ca.chain().ocsp
+    assert before is not None
+    try:
+        clock.advance(before.not_valid_after - timedelta(days=10) - clock.now())
+        browser, _home = console_browser(admin_platform, "dungpt")  # signed in then: sessions end with time too
+        page = browser.session.get(f"{admin_platform.base_url}/admin/pki", timeout=30)
+        assert re.search(r'<tr data-role="ocsp" data-expiry="expiring"', page.text) and 'id="pki-warning"' in page.text
+        answer = admin_platform.call("POST", "/api/admin/pki/renew/ocsp", "dungpt")
+        assert answer.status_code == 200, answer.text
+        status = admin_platform.call("GET", "/api/admin/pki", "dungpt").json()
+        ocsp_part = next(p for p in status["certificates"] if p["role"] == "ocsp")
+        assert ocsp_part["expiry"] == "ok" and ocsp_part["serial"] == answer.json()["current"]["serial"]
+        assert ocsp_part["days_left"] >= 729
+        assert status["ocsp"]["answering"] is True
+        page = browser.session.get(f"{admin_platform.base_url}/admin/pki", timeout=30)
+        assert re.search(r'<tr data-role="ocsp" data-expiry="ok"', page.text)
+    finally:
+        clock.reset()
