@@ -1,6 +1,7 @@
-"""Renewing the OCSP responder's and the TSA's certificates (`antin pki renew`) on the real SoftHSM2 token: what the
-responder and the TSA sign afterwards verifies with the new certificate (cryptography, `openssl ts`), and a B-LT
-signature made before still validates (pyHanko's AdES validator, poppler's pdfsig)."""
+"""Renewing the OCSP responder's, the TSA's and the issuing CA's certificates (`antin pki renew`) on the real SoftHSM2
+token: what the responder and the TSA sign afterwards verifies with the new certificate (cryptography, `openssl ts`),
+a B-LT signature made before still validates (pyHanko's AdES validator, poppler's pdfsig, our own verifier), OCSP and
+the CRL still answer for what the issuing CA issued before its renewal, and another worker follows."""
 
 from __future__ import annotations
 
@@ -30,7 +31,9 @@ from directory.instance import use_directory
 from signing.cli import pki
 from signing.errors import InvalidRequestError, PkiError
 from signing.models import PkiCertificate
+from signing.pades.reading.policy import ValidationPolicy
 from signing.service import SigningService, SignRequest, signing_service
+from signing.validation.service import verify_bytes
 from tests.components import require_command
 from tests.signing.conftest import Platform, people, require_softhsm
 from tests.signing.independent import ades_verdicts, nss_database, pdfsig
@@ -191,6 +194,8 @@ def test_renewed_ocsp_and_tsa_sign_what_comes_next_and_what_came_before_still_va
     material = platform.revocation()
     [verdict] = ades_verdicts(signed_before, [platform.root_der], crls=material.crls, ocsps=material.ocsp_responses)
     assert verdict.status == "PASSED", verdict
+    ours = verify_bytes(signed_before, ValidationPolicy(trust_roots=(platform.root_der,), fetch_revocation=True))
+    assert [str(sig.indication) for sig in ours.signatures if sig.kind == "signature"] == ["TOTAL_PASSED"], ours
     (tmp_path / "before.pdf").write_bytes(signed_before)
     [found] = pdfsig(tmp_path / "before.pdf", platform.nss)
     assert (
