@@ -150,9 +150,9 @@ class Revocation(CertificateStore):
     # -- OCSP ----------------------------------------------------------------------------------------------
 
     def ocsp_responder(self) -> OcspResponder:
+        chain = self.chain()  # first: a renewal seen there forgets the responder built from the previous chain
         with self._lock:
             if self._ocsp is None:
-                chain = self.chain()
                 authorities = []
                 if chain.ocsp is not None and chain.ocsp_label is not None:
                     authorities.append(
