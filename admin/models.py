@@ -54,6 +54,7 @@ class AdminAction(enum.StrEnum):
     AUDIT_READ = "audit:read"
     CERTIFICATES_READ = "certificates:read"  # officials' and units' seal certificates; the CA's status on the root
     CERTIFICATES_MANAGE = "certificates:manage"  # issue, renew and revoke officials' and seal certificates
+    PKI_RENEW = "pki:renew"  # renew the CA's own certificates (OCSP, TSA, issuing CA): the platform administrator's
     CLIENTS_MANAGE = "clients:manage"
     GRANTS_MANAGE = "grants:manage"  # give or take away roles (only roles whose every action one holds there)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from admin.openapi_parts import PKI_REFUSALS, SECURITY, json_of, problem, ref
-from signing.pki import REVOCATION_REASONS
+from signing.pki import RENEWABLE_ROLES, REVOCATION_REASONS
 
 __all__ = ["CERTIFICATE_PATHS", "CERTIFICATE_SCHEMAS"]
 
@@ -80,6 +80,27 @@ CERTIFICATE_PATHS: dict[str, Any] = {
             },
         }
     },
+    "/api/admin/pki/renew/{role}": {
+        "post": {
+            "summary": "Renew a certificate of the CA: the OCSP responder's or the TSA's (a new key in the HSM, "
+            "certified by the issuing CA) or the issuing CA's (its same key certified again by the root). The "
+            "previous certificate stays valid until its end for what it signed. Audited as pki:ca:renew with the "
+            "serials before and after (pki:renew on the whole directory: the platform administrator alone)",
+            "operationId": "adminPkiRenew",
+            "security": SECURITY,
+            "parameters": [
+                {"name": "role", "in": "path", "required": True, "schema": {"enum": list(RENEWABLE_ROLES)}},
+            ],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": ref("AdminPkiRenewal")}}},
+            "responses": {
+                "200": json_of(ref("AdminPkiRenewed"), "The certificate in use before (kept) and the new one."),
+                "400": problem("days is not a whole number from 1 to 3650."),
+                "404": problem("No such CA certificate to renew (the root is not renewed here)."),
+                "409": problem("The issuing CA was issued by an outside root: its owner renews it."),
+                **PKI_REFUSALS,
+            },
+        }
+    },
 }
 
 CERTIFICATE_SCHEMAS: dict[str, Any] = {
@@ -107,6 +128,28 @@ CERTIFICATE_SCHEMAS: dict[str, Any] = {
             }
         },
         "required": ["reason"],
+    },
+    "AdminPkiRenewal": {
+        "type": "object",
+        "properties": {
+            "days": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 3650,
+                "description": "Validity (default: 730 for ocsp, 1825 for tsa, 3650 for issuing), cut at the "
+                "issuer's own end.",
+            }
+        },
+    },
+    "AdminPkiRenewed": {
+        "type": "object",
+        "properties": {
+            "role": {"enum": list(RENEWABLE_ROLES)},
+            "previous": ref("AdminCertificate"),
+            "current": ref("AdminCertificate"),
+            "capped_at_issuer_expiry": {"type": "boolean"},
+        },
+        "required": ["role", "previous", "current", "capped_at_issuer_expiry"],
     },
     "AdminPkiStatus": {
         "type": "object",

@@ -3,7 +3,9 @@ validity and the days it has left, whether the OCSP responder and the TSA really
 short timeout), and when each CRL must next be issued.
 
 It is the platform's, not a province's: it needs ``certificates:read`` on the whole directory. The expiry alone
-(no network) is what the console's home shows: :meth:`PkiMonitor.ca_certificates`.
+(no network) is what the console's home shows: :meth:`PkiMonitor.ca_certificates`. Renewing the OCSP responder's, the
+TSA's or the issuing CA's certificate (:meth:`PkiMonitor.renew`) needs ``pki:renew`` there, which only the platform
+administrator's role holds.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ from asn1crypto import crl as asn1_crl
 
 from admin.certificates import PkiUnavailableError
 from admin.delegation import Actor, Delegation
+from admin.errors import AdminError, ConflictError
 from admin.models import ROOT_UNIT, AdminAction
-from signing.errors import CertificateNotFoundError, PkiError
+from directory.errors import InvalidInputError
+from signing.errors import CertificateNotFoundError, InvalidRequestError, PkiError, PkiNotInitialisedError
+from signing.pki import RENEWABLE_ROLES, Renewal
 from signing.pki.probes import ProbeResult, probe_ocsp, probe_tsa
 from signing.settings import SigningSettings
 
@@ -35,8 +40,20 @@ __all__ = [
     "Expiry",
     "PkiMonitor",
     "PkiStatus",
+    "UnknownRenewalError",
     "expiry_of",
 ]
+
+
+class UnknownRenewalError(AdminError):
+    """A certificate of the CA that cannot be renewed from here (the root: it is the trust anchor everyone holds)."""
+
+    status = 404
+    code = "not-found"
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+        super().__init__(f"no CA certificate {role!r} to renew: one of {', '.join(RENEWABLE_ROLES)}")
 
 
 class Expiry(enum.StrEnum):
@@ -146,6 +163,33 @@ class PkiMonitor:
     def sees(self, actor: Actor) -> bool:
         """Whether ``actor`` reads the platform's PKI status (certificates:read on the whole directory)."""
         return ROOT_UNIT in self.delegation.units_holding(actor, AdminAction.CERTIFICATES_READ)
+
+    def may_renew(self, actor: Actor) -> bool:
+        """Whether ``actor`` renews the CA's certificates (pki:renew on the whole directory: the console's buttons)."""
+        return ROOT_UNIT in self.delegation.units_holding(actor, AdminAction.PKI_RENEW)
+
+    def renewable(self, actor: Actor, role: str) -> CaCertificateStatus:
+        """The certificate ``actor`` is about to renew (what the confirmation page shows), after the checks."""
+        self.delegation.authorize_unit(actor, AdminAction.PKI_RENEW, ROOT_UNIT)
+        if role not in RENEWABLE_ROLES:
+            raise UnknownRenewalError(role)
+        found = next((c for c in self.ca_certificates(actor) if c.role == role), None)
+        if found is None:
+            raise PkiUnavailableError(str(PkiNotInitialisedError()))
+        return found
+
+    def renew(self, actor: Actor, role: str, *, days: int | None = None) -> Renewal:
+        """Renew the OCSP responder's (``ocsp``), the TSA's (``tsa``) or the issuing CA's (``issuing``) certificate;
+        audited by the signing service (pki:ca:renew) with the serials and ends before and after."""
+        self.renewable(actor, role)
+        try:
+            return self._signing().renew_ca_certificate(role, days=days, actor=actor.name, details={"via": "admin"})
+        except InvalidRequestError as err:
+            raise InvalidInputError(err.field, err.reason) from None
+        except PkiNotInitialisedError as err:
+            raise PkiUnavailableError(str(err)) from None
+        except PkiError as err:  # an issuing CA an outside root issued: its owner renews it
+            raise ConflictError(str(err)) from None
 
     def ca_certificates(self, actor: Actor) -> list[CaCertificateStatus]:
         """The CA's certificates with the days each has left (no network: the console home shows this)."""

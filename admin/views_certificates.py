@@ -9,6 +9,7 @@ from flask import Response, jsonify
 
 from admin.certificates import certificate_json
 from admin.views import actor, bp, json_body, problem, state, text_field
+from directory.errors import InvalidInputError
 from signing.errors import SigningError
 
 __all__: list[str] = []
@@ -52,3 +53,22 @@ def pki_status() -> Response:
     """The CA's certificates with the days each has left, the OCSP responder and the TSA asked for real, the CRLs'
     next update; the platform's alone."""
     return jsonify(state().service.pki.status(actor()).as_json())
+
+
+@bp.post("/pki/renew/<role>")
+def renew_pki_certificate(role: str) -> Response:
+    """Renew the OCSP responder's, the TSA's or the issuing CA's certificate (the platform administrator's alone)."""
+    monitor = state().service.pki
+    monitor.renewable(actor(), role)  # the caller's right and the role first, the body after
+    days = json_body(optional=True).get("days")
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int)):
+        raise InvalidInputError("days", "must be a whole number of days")
+    renewal = monitor.renew(actor(), role, days=days)
+    return jsonify(
+        {
+            "role": renewal.role,
+            "previous": certificate_json(renewal.previous),
+            "current": certificate_json(renewal.current),
+            "capped_at_issuer_expiry": renewal.capped,
+        }
+    )

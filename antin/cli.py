@@ -71,7 +71,7 @@ SHORT_HELP = {
     "mfa": (
         "Second factors of officials (TOTP apps, security keys and passkeys, recovery codes): list them, reset them."
     ),
-    "pki": "The certification authority: certificates of officials and units, revocation, CRLs.",
+    "pki": "The certification authority: certificates of officials and units, revocation, CRLs, renewal.",
     "restore": "Restore a backup made by `antin backup` onto this instance's fresh data folder.",
     "serve": "Serve the platform with gunicorn (production).",
     "sessions": "SSO sessions: delete those long over (run `purge` daily, e.g. from a systemd timer).",

@@ -21,7 +21,8 @@ from directory.errors import DirectoryError
 from signing.appearance import parse_visible
 from signing.errors import InvalidDocumentError, InvalidRequestError, SigningError
 from signing.pades import LEVELS, Level
-from signing.pki import REVOCATION_REASONS, CertificateInfo
+from signing.pki import RENEWABLE_ROLES, REVOCATION_REASONS, CertificateInfo
+from signing.pki.renewal import MAX_RENEWAL_DAYS
 from signing.service import SigningService, SignRequest, signing_service
 
 __all__ = ["pki", "sign"]
@@ -80,7 +81,7 @@ json_option: Callable[[Any], Any] = click.option("--json", "as_json", is_flag=Tr
 
 @click.group()
 def pki() -> None:
-    """The certification authority: certificates of officials and units, revocation, CRLs."""
+    """The certification authority: certificates of officials and units, revocation, CRLs, renewal."""
 
 
 @pki.command("init")
@@ -248,6 +249,40 @@ def pki_import_ca(
         return
     for cert in created:
         click.echo(f"{cert.role:11} {cert.serial} {cert.subject}")
+
+
+@pki.command("renew")
+@click.argument("role", type=click.Choice(RENEWABLE_ROLES))
+@click.option(
+    "--days",
+    type=click.IntRange(1, MAX_RENEWAL_DAYS),
+    default=None,
+    help="Lifetime in days (default: 730 for ocsp, 1825 for tsa, 3650 for issuing).",
+)
+@json_option
+@click.pass_obj
+def pki_renew(instance: Instance, role: str, days: int | None, as_json: bool) -> None:
+    """Renew the OCSP responder's (ocsp) or the time-stamping authority's (tsa) certificate, a new key in the token
+    certified by the issuing CA, or the issuing CA's (issuing), its same key certified again by the root; the
+    previous certificate stays valid until its end, for what it already signed."""
+    with _errors():
+        renewal = _service(instance).renew_ca_certificate(role, days=days, actor="cli")
+    if as_json:
+        click.echo(json.dumps(renewal.to_json(), ensure_ascii=False, indent=2))
+        return
+    before, after = renewal.previous, renewal.current
+    click.echo(f"renewed the {role} certificate: {after.subject}")
+    click.echo(
+        f"  new:      {after.serial}  valid {after.not_before:%Y-%m-%d} to {after.not_after:%Y-%m-%d}  (in use now)"
+    )
+    click.echo(f"  previous: {before.serial}  valid to {before.not_after:%Y-%m-%d}  (kept for what it signed)")
+    if renewal.capped:
+        issuer = "root" if role == "issuing" else "issuing CA"
+        click.echo(f"  note: the {issuer} ends first, so the new certificate ends with it")
+    pem_file = "issuing-ca.pem" if role == "issuing" else f"{role}.pem"
+    click.echo(f"PEM file: {instance.data_dir / 'pki' / pem_file}; running servers use the new certificate within 30 s")
+    if role == "issuing":
+        click.echo("the OCSP responder's and the TSA's certificates keep their end date: renew them too when it nears")
 
 
 @pki.group("trust")

@@ -20,7 +20,7 @@ from signing.errors import PkiNotInitialisedError
 from signing.hsm import HsmConfig, ensure_softhsm_token, find_softhsm_module
 from signing.keystore import KeyStore, Pkcs11KeyStore
 from signing.pades import PadesEngine
-from signing.pki import CertificateAuthority, CertificateInfo, PkiUrls, RevocationMaterial
+from signing.pki import CertificateAuthority, CertificateInfo, PkiUrls, Renewal, RevocationMaterial
 from signing.settings import HsmSettings, SigningSettings
 from signing.tsa import TimeStampAuthority, database_serials
 
@@ -52,6 +52,8 @@ class SigningComponents:
         self._directory = directory or (lambda: directory_service(instance))
         self._keystore = keystore
         self._lock = threading.RLock()
+        self._tsa: TimeStampAuthority | None = None
+        self._engine: PadesEngine | None = None
 
     # -- components --------------------------------------------------------------------------------------
 
@@ -83,32 +85,52 @@ class SigningComponents:
             policy_oid=s.policy_oid,
         )
 
-    @cached_property
+    @property
     def tsa(self) -> TimeStampAuthority:
+        """The TSA with the newest TSA certificate: built again when it was renewed (here or by another worker)."""
         chain = self.ca.chain()
-        if chain.tsa is None or chain.tsa_label is None:
-            raise PkiNotInitialisedError()
-        return TimeStampAuthority(
-            self.keystore,
-            key_label=chain.tsa_label,
-            certificate=chain.tsa,
-            chain=[chain.issuing, *chain.extra],
-            serials=database_serials(self.instance.database),
-            clock=self.instance.clock,
-            policy=self.settings.section(SigningSettings).policy_oid,  # the TSA's policy is the platform's
-        )
+        with self._lock:
+            current = self._tsa
+            if (
+                current is None
+                or current.key_label != chain.tsa_label
+                or current.chain[0].dump() != chain.issuing.dump()  # the issuing CA renewed: tokens carry it
+            ):
+                if chain.tsa is None or chain.tsa_label is None:
+                    raise PkiNotInitialisedError()
+                current = self._tsa = TimeStampAuthority(
+                    self.keystore,
+                    key_label=chain.tsa_label,
+                    certificate=chain.tsa,
+                    chain=[chain.issuing, *chain.extra],
+                    serials=database_serials(self.instance.database),
+                    clock=self.instance.clock,
+                    policy=self.settings.section(SigningSettings).policy_oid,  # the TSA's policy is the platform's
+                )
+                self._engine = None  # it embeds the TSA's certificate
+            return current
 
-    @cached_property
+    @property
     def engine(self) -> PadesEngine:
         external = self.settings.section(SigningSettings).tsa_url
-        if external:
-            return PadesEngine(self.keystore, tsa_url=external, revocation=self._revocation)
-        return PadesEngine(
-            self.keystore,
-            timestamp=self.tsa.respond,
-            tsa_certificates=[self.tsa.certificate.dump()],
-            revocation=self._revocation,
-        )
+        tsa = None if external else self.tsa  # first: a renewed TSA rebuilds the engine
+        with self._lock:
+            if self._engine is None:
+                if tsa is None:
+                    self._engine = PadesEngine(self.keystore, tsa_url=external, revocation=self._revocation)
+                else:
+                    self._engine = PadesEngine(
+                        self.keystore,
+                        timestamp=tsa.respond,
+                        tsa_certificates=[tsa.certificate.dump()],
+                        revocation=self._revocation,
+                    )
+            return self._engine
+
+    def _forget_tsa(self) -> None:
+        with self._lock:
+            self._tsa = None
+            self._engine = None
 
     def _revocation(self, certificates: Sequence[bytes]) -> RevocationMaterial:
         return self.ca.revocation_material([x509.Certificate.load(c) for c in certificates])
@@ -128,9 +150,32 @@ class SigningComponents:
             self._audit(
                 AuditEvent.PKI_CERTIFICATE_ISSUE, actor="system", subject=cert.serial, details={"role": cert.role}
             )
-        self.__dict__.pop("tsa", None)
-        self.__dict__.pop("engine", None)
+        self._forget_tsa()
         return created
+
+    def renew_ca_certificate(
+        self, role: str, *, days: int | None = None, actor: str = "system", details: dict[str, Any] | None = None
+    ) -> Renewal:
+        """Renew the OCSP responder's or the TSA's certificate (a new key in the token), audited with both serials.
+
+        This process signs with the new certificate at once; other workers and hosts within
+        :data:`~signing.pki.store.CHAIN_RECHECK_SECONDS` (they look at the database that often)."""
+        renewal = self.ca.renew(role, days=days)
+        self._audit(
+            AuditEvent.PKI_CA_RENEW,
+            actor=actor,
+            subject=renewal.current.serial,
+            details={
+                "role": role,
+                "serial_before": renewal.previous.serial,
+                "serial_after": renewal.current.serial,
+                "not_after_before": renewal.previous.not_after.isoformat(),
+                "not_after_after": renewal.current.not_after.isoformat(),
+                **(details or {}),
+            },
+        )
+        self._forget_tsa()
+        return renewal
 
     def check(self) -> None:
         """Raise unless the token and the CA can be used (for ``/readyz``)."""

@@ -154,8 +154,7 @@ class SigningService(SigningComponents):
         created = self.ca.import_ca(certificate, chain, key_label)
         for cert in created:
             self._audit(AuditEvent.PKI_CA_IMPORT, actor=actor, subject=cert.serial, details={"role": cert.role})
-        self.__dict__.pop("tsa", None)
-        self.__dict__.pop("engine", None)
+        self._forget_tsa()
         return created
 
     def timestamp_for_client(self, request_der: bytes, *, client: str | None) -> bytes:

@@ -1,6 +1,7 @@
 """Console pages for signing certificates: an official's (on their page: the list, issue, revoke behind a
 confirmation page with an RFC 5280 reason) and the CA's status at ``/admin/pki`` (its certificates' expiry, the OCSP
-responder and the TSA asked for real, the CRLs' next update).
+responder and the TSA asked for real, the CRLs' next update), where the platform administrator renews the OCSP
+responder's, the TSA's and the issuing CA's certificates behind a confirmation page.
 
 Every action goes through :class:`~admin.certificates.Certificates`, which checks the delegation (another province's
 official or certificate reads like nobody) and has the signing service audit it.
@@ -17,9 +18,10 @@ from werkzeug.wrappers import Response
 from admin.console.pages import actor, bp, page, state
 from admin.errors import ConflictError
 from admin.models import AdminAction
+from directory.errors import InvalidInputError
 from signing.errors import SigningError
 from signing.models import CertificateStatus
-from signing.pki import REVOCATION_REASONS
+from signing.pki import RENEWABLE_ROLES, REVOCATION_REASONS
 
 __all__ = ["reason_names"]
 
@@ -76,4 +78,34 @@ def revoke_certificate(serial: str) -> Response | tuple[str, int]:
 @bp.get("/pki")
 def pki() -> tuple[str, int]:
     monitor = state().service.pki
-    return page("console/pki.html", pki=monitor.status(actor()), warning_days=monitor.warning_days)
+    return page(
+        "console/pki.html",
+        pki=monitor.status(actor()),
+        warning_days=monitor.warning_days,
+        may_renew=monitor.may_renew(actor()),
+        renewable=RENEWABLE_ROLES,
+    )
+
+
+@bp.route("/pki/renew/<role>", methods=["GET", "POST"])
+def renew_pki_certificate(role: str) -> Response | tuple[str, int]:
+    """The platform administrator renews the OCSP responder's, the TSA's or the issuing CA's certificate, after a
+    confirmation page (the previous certificate stays valid for what it signed)."""
+    monitor = state().service.pki
+    current = monitor.renewable(actor(), role)
+    if request.method == "GET":
+        return page("console/confirm_renew_pki.html", cert=current)
+    raw = request.form.get("days", "").strip()
+    if raw and not raw.isdigit():
+        raise InvalidInputError("days", "must be a whole number of days")
+    renewal = monitor.renew(actor(), role, days=int(raw) if raw else None)
+    flash(
+        _(
+            "The certificate is renewed: serial %(serial)s, valid until %(end)s, in use now. The previous one "
+            "(%(previous)s) stays valid until its end for what it signed.",
+            serial=renewal.current.serial,
+            end=renewal.current.not_after.strftime("%Y-%m-%d"),
+            previous=renewal.previous.serial,
+        )
+    )
+    return redirect(url_for("console.pki") + "#ca-certificates")

@@ -6,19 +6,20 @@ certificates in the database and as PEM files in ``<data_dir>/pki/``. In product
 the HSM is imported instead (``antin pki import-ca``), with the outside root as trust anchor.
 
 Each job is a module of its own, stacked into one class: the certificate store and lookups (``store``),
-revocation, CRLs and OCSP (``revocation``), end-entity issuance (``issuance``) and the CA's setup
-(``ca_setup``). The value types are in ``certificates``.
+revocation, CRLs and OCSP (``revocation``), end-entity issuance (``issuance``), the CA's setup (``ca_setup``) and
+the renewal of its OCSP responder's and TSA's certificates (``renewal``). The value types are in ``certificates``.
 """
 
 from __future__ import annotations
 
-from signing.pki.ca_setup import CaSetup
 from signing.pki.certificates import CaChain, CertificateInfo, RevocationMaterial, load_certificates
 from signing.pki.issuance import Issuance
+from signing.pki.renewal import Renewing
 
 __all__ = ["CaChain", "CertificateAuthority", "CertificateInfo", "RevocationMaterial", "load_certificates"]
 
 
-class CertificateAuthority(CaSetup, Issuance):
+class CertificateAuthority(Renewing, Issuance):
     """The platform's CA of one instance: ``chain()``, ``initialise()`` / ``import_ca()``, ``issue_for_person()``,
-    ``issue_seal()``, ``revoke()``, ``crl()``, ``ocsp_responder()``, ``revocation_material()`` and lookups."""
+    ``issue_seal()``, ``renew()``, ``revoke()``, ``crl()``, ``ocsp_responder()``, ``revocation_material()`` and
+    lookups."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from asn1crypto import pem
 from sqlalchemy import select
@@ -17,10 +18,14 @@ from signing.pki.certificates import CertificateInfo, load_certificates, serial_
 from signing.pki.profiles import COUNTRY, ca_extensions, ocsp_signer_extensions, tsa_extensions
 from signing.pki.revocation import Revocation
 
-__all__ = ["ISSUING_LABEL", "ROOT_LABEL", "CaSetup"]
+__all__ = ["ISSUING_DAYS", "ISSUING_LABEL", "OCSP_DAYS", "ROOT_LABEL", "SERVICE_ROLES", "TSA_DAYS", "CaSetup"]
 
 ROOT_LABEL = "antin-root-ca"
 ISSUING_LABEL = "antin-issuing-ca"
+SERVICE_ROLES = (CertificateRole.OCSP, CertificateRole.TSA)
+OCSP_DAYS = 2 * 365  # the usual lifetimes of the service certificates (renewed routinely, `antin pki renew`)
+TSA_DAYS = 5 * 365
+ISSUING_DAYS = 10 * 365
 
 
 class CaSetup(Revocation):
@@ -74,7 +79,7 @@ class CaSetup(Revocation):
                     public_key=public,
                     serial=new_serial(),
                     not_before=now - timedelta(minutes=5),
-                    not_after=now + timedelta(days=10 * 365),
+                    not_after=now + timedelta(days=ISSUING_DAYS),
                     extensions=ca_extensions(
                         path_length=0, urls=self.urls, issuer_name="root", policy_oid=self.policy_oid
                     ),
@@ -90,42 +95,41 @@ class CaSetup(Revocation):
         return created
 
     def _ensure_service_certificates(self) -> list[CertificateInfo]:
-        created = []
+        return [self._issue_service_certificate(role) for role in SERVICE_ROLES if self._current(role) is None]
+
+    def _issue_service_certificate(self, role: str, days: int | None = None) -> CertificateInfo:
+        """A new key in the token and a certificate for it from the issuing CA, for the OCSP responder or the TSA.
+
+        ``days`` (default: the role's usual lifetime) is cut at the issuing CA's own end: nothing outlives its
+        issuer. The newest valid certificate of a role is the one in use (:meth:`chain`)."""
         chain = self.chain()
         now = self.clock()
-        for role, common_name, extensions, days in (
-            (
-                CertificateRole.OCSP,
-                f"{self.ca_name} OCSP Responder",
-                ocsp_signer_extensions(self.urls, "issuing"),
-                2 * 365,
-            ),
-            (
-                CertificateRole.TSA,
-                f"{self.ca_name} Time-Stamping Authority",
-                tsa_extensions(self.urls, "issuing", policy_oid=self.policy_oid),
-                5 * 365,
-            ),
-        ):
-            if self._current(role) is not None:
-                continue
-            label = self._ensure_key(f"antin-{role}-{secrets.token_hex(4)}", f"ca:{role}")
-            public = self.keystore.public_key(label)
-            subject = build_name(
-                [("country_name", COUNTRY), ("organization_name", self.organisation), ("common_name", common_name)]
-            )
-            cert = build_certificate(
-                self.keystore,
-                issuer=chain.issuing_key,
-                subject=subject,
-                public_key=public,
-                serial=new_serial(),
-                not_before=now - timedelta(minutes=5),
-                not_after=min(now + timedelta(days=days), chain.issuing.not_valid_after),
-                extensions=extensions,
-            )
-            created.append(self._store(cert, role, key_label=label, issuer_serial=serial_of(chain.issuing)))
-        return created
+        common_name, extensions, usual_days = self._service_profile(role)
+        label = self._ensure_key(f"antin-{role}-{secrets.token_hex(4)}", f"ca:{role}")
+        public = self.keystore.public_key(label)
+        subject = build_name(
+            [("country_name", COUNTRY), ("organization_name", self.organisation), ("common_name", common_name)]
+        )
+        cert = build_certificate(
+            self.keystore,
+            issuer=chain.issuing_key,
+            subject=subject,
+            public_key=public,
+            serial=new_serial(),
+            not_before=now - timedelta(minutes=5),
+            not_after=min(now + timedelta(days=days or usual_days), chain.issuing.not_valid_after),
+            extensions=extensions,
+        )
+        return self._store(cert, role, key_label=label, issuer_serial=serial_of(chain.issuing))
+
+    def _service_profile(self, role: str) -> tuple[str, list[dict[str, Any]], int]:
+        """The common name, extensions and usual lifetime in days of the OCSP responder's or the TSA's certificate."""
+        if role == CertificateRole.OCSP:
+            return f"{self.ca_name} OCSP Responder", ocsp_signer_extensions(self.urls, "issuing"), OCSP_DAYS
+        if role == CertificateRole.TSA:
+            extensions = tsa_extensions(self.urls, "issuing", policy_oid=self.policy_oid)
+            return f"{self.ca_name} Time-Stamping Authority", extensions, TSA_DAYS
+        raise PkiError(f"{role!r} is not a service certificate (ocsp or tsa)")
 
     def import_ca(self, certificate: bytes, chain: bytes = b"", key_label: str | None = None) -> list[CertificateInfo]:
         """Make an outside-issued CA certificate, whose key is already in the token, the issuing CA.

@@ -57,16 +57,42 @@ class Revocation(CertificateStore):
     def _ca_row(self, ca: x509.Certificate) -> CertificateInfo:
         return self.get(serial_of(ca))
 
+    def issuer_serials(self, ca: x509.Certificate, *, fresh: bool = False) -> frozenset[str]:
+        """The serials of every certificate of ``ca``'s key: a CA certificate renewed with the same key
+        (``antin pki renew issuing``) is the same CA, and what it issued under the previous certificate is its own.
+
+        Kept per process; ``fresh`` reads them again (another worker may have renewed the CA a moment ago)."""
+        with self._lock:
+            known = None if fresh else self._issuer_serials.get(ca.sha256)
+        if known is not None:
+            return known
+        public = ca.public_key.dump()
+        with self.database.session() as s:
+            rows = s.execute(
+                select(PkiCertificate.serial, PkiCertificate.der).where(
+                    PkiCertificate.role.in_((CertificateRole.ROOT_CA, CertificateRole.ISSUING_CA))
+                )
+            ).all()
+        serials = frozenset(
+            {serial_of(ca)} | {serial for serial, der in rows if x509.Certificate.load(der).public_key.dump() == public}
+        )
+        with self._lock:
+            self._issuer_serials[ca.sha256] = serials
+        return serials
+
     def status_of(self, ca: x509.Certificate, serial: int) -> CertStatus:
         """Status of certificate ``serial`` issued by ``ca`` (what OCSP answers)."""
-        ca_serial = serial_of(ca)
         with self.database.session() as s:
             row = s.scalars(select(PkiCertificate).where(PkiCertificate.serial == serial_hex(serial))).first()
-            if row is None or (row.issuer_serial is not None and row.issuer_serial != ca_serial):
+            if row is None:
                 return CertStatus("unknown")
-            if row.status == CertificateStatus.REVOKED and row.revoked_at is not None:
-                return CertStatus("revoked", aware(row.revoked_at), row.revocation_reason)
-            return CertStatus("good")
+            issuer, status, revoked_at, reason = row.issuer_serial, row.status, row.revoked_at, row.revocation_reason
+        known = issuer is None or issuer in self.issuer_serials(ca)
+        if not known and issuer not in self.issuer_serials(ca, fresh=True):  # another worker renewed the CA?
+            return CertStatus("unknown")
+        if status == CertificateStatus.REVOKED and revoked_at is not None:
+            return CertStatus("revoked", aware(revoked_at), reason)
+        return CertStatus("good")
 
     def crl(self, ca_name: str) -> bytes:
         """The current CRL (DER) of ``root`` or ``issuing``; issued anew when stale or after a revocation."""
@@ -80,11 +106,12 @@ class Revocation(CertificateStore):
         if key is None:
             raise CertificateNotFoundError(f"CRL {ca_name!r} (the root is an outside CA: ask it)")
         ca_serial = serial_of(ca)
+        ca_serials = self.issuer_serials(ca, fresh=True)  # complete: a CRL is issued rarely and must miss nothing
         now = self.clock()
         with self._lock, self.database.session() as s:
             revoked_rows = s.scalars(
                 select(PkiCertificate).where(
-                    PkiCertificate.issuer_serial == ca_serial, PkiCertificate.status == CertificateStatus.REVOKED
+                    PkiCertificate.issuer_serial.in_(ca_serials), PkiCertificate.status == CertificateStatus.REVOKED
                 )
             ).all()
             latest = s.scalars(
@@ -123,9 +150,9 @@ class Revocation(CertificateStore):
     # -- OCSP ----------------------------------------------------------------------------------------------
 
     def ocsp_responder(self) -> OcspResponder:
+        chain = self.chain()  # first: a renewal seen there forgets the responder built from the previous chain
         with self._lock:
             if self._ocsp is None:
-                chain = self.chain()
                 authorities = []
                 if chain.ocsp is not None and chain.ocsp_label is not None:
                     authorities.append(

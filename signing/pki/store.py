@@ -5,12 +5,13 @@ on it."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 from asn1crypto import x509
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from antin.kernel.database import Database
 from signing.errors import CertificateNotFoundError, CertificateRevokedError, PkiNotInitialisedError
@@ -22,7 +23,18 @@ from signing.pki.ocsp import OcspResponder
 from signing.pki.profiles import POLICY_OID, PkiUrls
 from signing.unit_binding import CurrentUnits, bind_legacy_rows
 
-__all__ = ["CertificateStore"]
+__all__ = ["CHAIN_RECHECK_SECONDS", "CertificateStore"]
+
+# How often a process asks the database whether the CA's own certificates changed (a renewal or an import by another
+# worker or host): one small query, so that every worker signs with a renewed OCSP or TSA certificate within this.
+CHAIN_RECHECK_SECONDS = 30.0
+_CHAIN_ROLES = (
+    CertificateRole.ROOT_CA,
+    CertificateRole.ISSUING_CA,
+    CertificateRole.OCSP,
+    CertificateRole.TSA,
+    CertificateRole.EXTERNAL_CA,
+)
 
 
 def _subject_text(cert: x509.Certificate) -> str:
@@ -60,8 +72,12 @@ class CertificateStore:
         self.policy_oid = policy_oid  # in the certificatePolicies of every certificate issued from now on
         # Caches shared by the CA's parts (revocation keeps the OCSP responder and recent revocation material).
         self._chain: CaChain | None = None
+        self._chain_version: tuple[object, ...] = ()
+        self._chain_checked_at = 0.0  # time.monotonic() of the last look at the database
+        self.chain_recheck = CHAIN_RECHECK_SECONDS
         self._ocsp: OcspResponder | None = None
         self._revocation_cache: dict[tuple[bytes, ...], tuple[datetime, RevocationMaterial]] = {}
+        self._issuer_serials: dict[bytes, frozenset[str]] = {}  # a CA certificate's SHA-256: the serials of its key
         self._lock = threading.RLock()
 
     # -- the CA chain ------------------------------------------------------------------------------------
@@ -74,10 +90,27 @@ class CertificateStore:
         return True
 
     def chain(self) -> CaChain:
+        """The CA chain in use, read again when another process renewed or imported one of its certificates."""
         with self._lock:
+            if self._chain is not None and time.monotonic() - self._chain_checked_at >= self.chain_recheck:
+                if self._read_chain_version() != self._chain_version:
+                    self._forget_chain()
+                self._chain_checked_at = time.monotonic()
             if self._chain is None:
+                version = self._read_chain_version()
                 self._chain = self._load_chain()
+                self._chain_version, self._chain_checked_at = version, time.monotonic()
             return self._chain
+
+    def _read_chain_version(self) -> tuple[object, ...]:
+        """What changes when a CA, OCSP or TSA certificate is added, revoked or re-roled: the newest id and count."""
+        with self.database.session() as s:
+            newest, count = s.execute(
+                select(func.max(PkiCertificate.id), func.count(PkiCertificate.id)).where(
+                    PkiCertificate.role.in_(_CHAIN_ROLES), PkiCertificate.status == CertificateStatus.VALID
+                )
+            ).one()
+        return (newest, count)
 
     def _load_chain(self) -> CaChain:
         with self.database.session() as s:
@@ -127,6 +160,7 @@ class CertificateStore:
             self._chain = None
             self._ocsp = None
             self._revocation_cache.clear()
+            self._issuer_serials.clear()
 
     # -- storage helpers ---------------------------------------------------------------------------------
 

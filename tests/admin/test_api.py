@@ -253,6 +253,12 @@ def hanoi_certificate(platform: AdminPlatform) -> str:
     return valid[-1].serial if valid else signing_service(platform.instance).issue_certificate(HANOI["login"]).serial
 
 
+def ca_serials(platform: AdminPlatform) -> list[str]:
+    """The CA's own certificates (issuing CA, OCSP responder, TSA): no refused renewal may add one."""
+    ca = signing_service(platform.instance).ca
+    return [c.serial for role in ("issuing-ca", "ocsp", "tsa") for c in ca.certificates(role=role)]
+
+
 def hanoi_seal(platform: AdminPlatform) -> str:
     """The serial of the valid seal certificate of Hà Nội's unit (issued once)."""
     ca = signing_service(platform.instance).ca
@@ -264,7 +270,9 @@ def hanoi_seal(platform: AdminPlatform) -> str:
 
 # routes that take a CSV file: aimed at Hà Nội, Bắc Ninh's administrator gets every Hà Nội row refused
 CSV_ROUTES = {"/api/admin/imports", "/api/admin/units/imports", "/api/admin/import-jobs"}
-HELD_ON_THE_WHOLE_DIRECTORY_ONLY = {"/api/admin/audit/verify"}
+# powers held on the whole directory alone (the chain's verification, renewing the CA's certificates: the platform
+# administrator's): Bắc Ninh's administrator holds them nowhere, so 403, no Hà Nội target to hide
+HELD_ON_THE_WHOLE_DIRECTORY_ONLY = {"/api/admin/audit/verify", "/api/admin/pki/renew/<role>"}
 HANOI_CSV = "uid,name,unit\ntoanvd,Thử Nghiệm,HNI-VP\nthunghiemhn,Thử Nghiệm,HNI\nthunghiembn,Thử Nghiệm,BNH-VP\n"
 
 
@@ -324,6 +332,7 @@ def test_every_admin_route_refuses_a_caller_without_rights_over_the_target(
     adds, must refuse them (401, 403, 404 that reads like "nobody") and change nothing."""
     hanoi_client = admin_platform.provider.clients.get(HANOI_CLIENT)
     serial, seal = hanoi_certificate(admin_platform), hanoi_seal(admin_platform)
+    ca_before = ca_serials(admin_platform)
     for method, rule in admin_routes(admin_platform):
         path = concrete(rule, serial, seal)
         if rule in CSV_ROUTES:
@@ -361,6 +370,7 @@ def test_every_admin_route_refuses_a_caller_without_rights_over_the_target(
     assert admin_platform.ldap.get_unit("HNI-VP").parent_code == "HNI"
     assert admin_platform.provider.clients.get(HANOI_CLIENT) == hanoi_client
     assert not [c for c in admin_platform.provider.clients.list() if c.name in ("Thử", "Thử Nghiệm")]
+    assert ca_serials(admin_platform) == ca_before
 
 
 def test_every_admin_route_is_described_in_the_openapi_document(admin_platform: AdminPlatform) -> None:
@@ -408,6 +418,7 @@ CONSOLE_PUBLIC = {
 # at Hà Nội, every other route must refuse them: 404, or 403 for the powers held only on the whole directory
 # a path's variables aimed at Hà Nội: an official, a unit, a group of Hà Nội's
 HANOI_CONSOLE = {"login": "toanvd", "code": "HNI-VP", "name": "ky-so-hni", "client_id": HANOI_CLIENT}
+CONSOLE_HELD_ON_THE_WHOLE_DIRECTORY = {"/admin/audit/verify", "/admin/pki/renew/<role>"}
 CONSOLE_UNTARGETED = {
     ("GET", "/admin/"),
     ("GET", "/admin/grants"),
@@ -448,6 +459,7 @@ def test_every_console_route_refuses_a_caller_without_rights_over_the_target(
     hanoi_client = admin_platform.provider.clients.get(HANOI_CLIENT)
     hanoi_grant = next(g.id for g in admin_platform.service.delegation.grants(OPERATOR) if g.login == "hieunm")
     serial, seal = hanoi_certificate(admin_platform), hanoi_seal(admin_platform)
+    ca_before = ca_serials(admin_platform)
     if caller is None:
         browser = Browser(admin_platform.base_url)
         login_page = browser.go(admin_platform.base_url + "/admin/").page  # the provider's login page
@@ -516,8 +528,9 @@ def test_every_console_route_refuses_a_caller_without_rights_over_the_target(
             assert response.status_code == 200, where
         else:
             assert response.status_code in (403, 404), where
-            # 403 only for what is held on the whole directory alone: clients, the chain's verification
-            assert response.status_code == 404 or "client" in rule or rule == "/admin/audit/verify", where
+            # 403 only for what is held on the whole directory alone: clients, the chain's verification, renewing
+            # the CA's certificates (the platform administrator's)
+            assert response.status_code == 404 or "client" in rule or rule in CONSOLE_HELD_ON_THE_WHOLE_DIRECTORY, where
     assert admin_platform.ldap.get_person("toanvd").active
     assert any(g.id == hanoi_grant for g in admin_platform.service.delegation.grants(OPERATOR))
     assert admin_platform.ldap.get_unit("HNI-VP").name == "Văn phòng Thành ủy Hà Nội"
@@ -533,6 +546,7 @@ def test_every_console_route_refuses_a_caller_without_rights_over_the_target(
             admin_platform.ldap.get_unit(nothing)
     assert admin_platform.ldap.get_unit("HNI-VP").parent_code == "HNI"
     assert admin_platform.provider.clients.get(HANOI_CLIENT) == hanoi_client
+    assert ca_serials(admin_platform) == ca_before
 
 
 def where_of(caller: str | None, method: str, rule: str, response: requests.Response) -> tuple[object, ...]:

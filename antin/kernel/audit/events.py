@@ -112,6 +112,7 @@ class AuditEvent(enum.StrEnum):
     PKI_CERTIFICATE_ISSUE = "pki:certificate:issue"
     PKI_CERTIFICATE_REVOKE = "pki:certificate:revoke"
     PKI_CA_IMPORT = "pki:ca:import"
+    PKI_CA_RENEW = "pki:ca:renew"  # the OCSP responder's or the TSA's certificate renewed (serials before and after)
     PKI_TRUST_ADD = "pki:trust:add"
     PKI_TRUST_REMOVE = "pki:trust:remove"
     TSA_TOKEN_ISSUE = "tsa:token:issue"

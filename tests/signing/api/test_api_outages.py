@@ -31,14 +31,14 @@ def counts(platform: Platform) -> tuple[int, int]:
 def tsa_away(platform: Platform) -> Iterator[None]:
     """The platform configured with an external TSA (ANTIN_SIGNING_TSA_URL) on which nothing listens."""
     service = platform.service
-    kept = service.engine
-    service.__dict__["engine"] = PadesEngine(
+    kept = service.engine  # built (with the TSA) first, so that the one set below is the one used
+    service._engine = PadesEngine(
         service.keystore, tsa_url=f"http://127.0.0.1:{free_port()}/tsa", revocation=kept._revocation
     )
     try:
         yield
     finally:
-        service.__dict__["engine"] = kept
+        service._engine = kept
 
 
 @pytest.mark.usefixtures("tsa_away")
@@ -61,12 +61,10 @@ def test_the_tsa_answering_garbage_is_a_503_too(platform: Platform, plain_pdf: b
     """A TSA that answers, but not with a time-stamp (a proxy's error page in front of it)."""
     service = platform.service
     kept = service.engine
-    service.__dict__["engine"] = PadesEngine(
-        service.keystore, tsa_url=f"{platform.base_url}/healthz", revocation=kept._revocation
-    )
+    service._engine = PadesEngine(service.keystore, tsa_url=f"{platform.base_url}/healthz", revocation=kept._revocation)
     try:
         response = call(platform, platform.access_token(), plain_pdf, level="B-T")
     finally:
-        service.__dict__["engine"] = kept
+        service._engine = kept
     problem_of(response, 503)
     assert response.headers["Retry-After"] == "5"
