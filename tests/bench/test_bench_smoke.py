@@ -72,6 +72,7 @@ def test_every_bench_is_smoke_tested() -> None:
         "oidc_bench",
         "oidc_endpoints_bench",
         "outbound_bench",
+        "pki_renew_bench",
         "resource_checks_bench",
         "sessions_bench",
         "signing_bench",
@@ -147,6 +148,13 @@ def test_admin_seals_bench(tmp_path: Path) -> None:
     found = sides(run_quick("admin_seals_bench", tmp_path))
     assert {"api: a unit's seal issued (key made in the HSM)", "api: a seal revoked"} <= set(found)
     assert "api: the CA status (an OCSP and a TSA request, the CRLs)" in found
+
+
+@pytest.mark.xdist_group("bench-pki-renew")
+def test_pki_renew_bench(tmp_path: Path) -> None:
+    require_command("softhsm2-util")
+    found = sides(run_quick("pki_renew_bench", tmp_path))
+    assert {"renew ocsp", "renew tsa", "renew issuing", "OCSP answer after renewals"} <= set(found)
 
 
 @pytest.mark.xdist_group("bench-deadlines")
