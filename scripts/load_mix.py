@@ -183,6 +183,8 @@ def _answer(response: requests.Response) -> str:
     kind = status_kind(response.status_code)
     if kind == "503" and not response.headers.get("Retry-After"):
         return "503-no-retry-after"
+    if kind == "503" and response.headers.get("Content-Type") == "application/problem+json":
+        return f"503:{str(response.json().get('type', '')).rsplit(':', 1)[-1]}"  # which component was away
     if response.status_code >= 500 and "Traceback" in response.text:
         return f"{kind}:traceback"
     return kind
