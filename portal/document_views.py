@@ -368,7 +368,7 @@ RETRY_AFTER = "5"  # as the signing API says it: the component is usually back w
 
 
 def unavailable_message() -> str:
-    return _("Signing is unavailable for a moment. Nothing was signed: try again in a few minutes.")
+    return str(_("Signing is unavailable for a moment. Nothing was signed: try again in a few minutes."))
 
 
 # -- the result --------------------------------------------------------------------------------------------
