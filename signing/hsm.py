@@ -223,13 +223,14 @@ class HsmToken:
             refusal = _translate(err, label)
             if isinstance(refusal, HsmPinError | HsmLockedError):
                 self._pin_refusal = refusal
-                log.error(
-                    "HSM token %r: %s (%s). Signing is refused (503) and this process will not log in again: fix"
-                    " [hsm] pin (ANTIN_HSM_PIN) or the token's user PIN, then restart or reload the instance",
-                    label,
-                    refusal.reason,
-                    type(err).__name__,
-                )
+                if logging.getLogger().handlers:  # a server's log; a one-off command says it in its error line
+                    log.error(
+                        "HSM token %r: %s (%s). Signing is refused (503) and this process will not log in again:"
+                        " fix [hsm] pin (ANTIN_HSM_PIN) or the token's user PIN, then restart or reload the instance",
+                        label,
+                        refusal.reason,
+                        type(err).__name__,
+                    )
             raise refusal from None
         self._pid = pid
         self._generation = _ModuleState.generation
