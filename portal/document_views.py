@@ -356,8 +356,19 @@ def sign(official: Person, document_id: str) -> Response:
         )
     except SigningError as err:
         view = view_of(official, document_id)
+        if err.status == 503:  # the HSM (its PIN), the TSA or the directory away: not the document's fault
+            unavailable = page("portal/refused.html", 503, view=view, reason=err.code, message=unavailable_message())
+            unavailable.headers["Retry-After"] = RETRY_AFTER
+            return unavailable
         return page("portal/refused.html", 422, view=view, reason=err.code, message=str(err))
     return redirect(url_for("portal.document", document_id=document_id, signed=1), 303)
+
+
+RETRY_AFTER = "5"  # as the signing API says it: the component is usually back within seconds
+
+
+def unavailable_message() -> str:
+    return str(_("Signing is unavailable for a moment. Nothing was signed: try again in a few minutes."))
 
 
 # -- the result --------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ refresh, introspect, sign a PDF through ``/api/signing/sign`` and verify it thro
 tests/antin/two_instances.py's platform with one SoftHSM2 token shared by both instances (as a network HSM would
 be) and, optionally, an external TSA: a third ``antin serve`` whose ``/tsa`` both instances use.
 
-Each operation's end is recorded with its time: "ok", "503", "<status class>xx:<code>", "conn:<error>" or
+Each operation's end is recorded with its time: "ok", "503:<problem type>", "<status class>xx:<code>", "conn:<error>" or
 "odd:<what>"; what a signing returned (its reference) is kept to be compared with the audit log afterwards.
 """
 
@@ -183,6 +183,8 @@ def _answer(response: requests.Response) -> str:
     kind = status_kind(response.status_code)
     if kind == "503" and not response.headers.get("Retry-After"):
         return "503-no-retry-after"
+    if kind == "503" and response.headers.get("Content-Type") == "application/problem+json":
+        return f"503:{str(response.json().get('type', '')).rsplit(':', 1)[-1]}"  # which component was away
     if response.status_code >= 500 and "Traceback" in response.text:
         return f"{kind}:traceback"
     return kind

@@ -1,17 +1,22 @@
 """Signing faults under load (issue 14, item 3, its signing part): officials sign in and sign PDFs through nginx in
 front of two instances (scripts/load_mix.py: one SoftHSM2 token for both, an external TSA in a process of its own)
 while, in turn, the TSA is killed with SIGKILL and started again, the HSM token fails (its folder moved away, as a
-network HSM dropping off, then put back) and PostgreSQL is killed and started again. For each fault it prints what
-clients saw (ok, a 503 with Retry-After, anything else), how long after the component was back the last error
-came, and at the end that nothing was half-written: every signed PDF a client received has its audit entry and its
-signature record, no audit entry names a signature no client received, no refresh-token family is in two states,
-and the audit chain verifies.
+network HSM dropping off, then put back), the token's user PIN is changed under the platform (its security officer
+changed it, the settings not: every worker logs in again with a PIN the token refuses; fixed by setting the PIN
+back and reloading both instances, as an operator would) and PostgreSQL is killed and started again. For each
+fault it prints what clients saw (ok, a 503 with Retry-After and the problem's type, anything else), how long after
+the component was back the last error came, and at the end that nothing was half-written: every signed PDF a client
+received has its audit entry and its signature record, no audit entry names a signature no client received, no
+refresh-token family is in two states, and the audit chain verifies; and that no PIN reached the instances' logs.
 
 The OCSP responder has no process of its own: each instance answers ``/pki/ocsp`` and makes the B-LT revocation
 data in-process from the database and the HSM, so its outages are those of PostgreSQL, the HSM and an instance
 (scripts/faults_under_load.py kills one).
 
-Run: ``python scripts/signing_faults.py [--clients 4] [--down 3] [--settle 15] [--faults tsa,hsm,postgres]``
+A locked PIN is not driven: SoftHSM2 never locks its user PIN (a wrong login only sets CKF_USER_PIN_COUNT_LOW);
+it takes the same path as a wrong one (``HsmLockedError``, covered by tests/signing/pki/test_keystore.py's kin).
+
+Run: ``python scripts/signing_faults.py [--clients 4] [--down 3] [--settle 15] [--faults tsa,hsm,hsm-pin,postgres]``
 """
 
 from __future__ import annotations
@@ -33,8 +38,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("CI", "")
 
+import requests  # noqa: E402
+
 from scripts.faults_under_load import families_in_two_states, kill_postgres  # noqa: E402
 from scripts.load_mix import (  # noqa: E402
+    HSM_PIN,
     Outcomes,
     SigningPlatform,
     official_at_work,
@@ -43,6 +51,8 @@ from scripts.load_mix import (  # noqa: E402
     start_tsa,
     unclear,
 )
+from signing.hsm import find_softhsm_module  # noqa: E402
+from tests.antin.two_instances import AppInstance  # noqa: E402
 
 
 def kill_tsa(signing: SigningPlatform) -> Callable[[], None]:
@@ -72,6 +82,68 @@ def break_hsm(signing: SigningPlatform) -> Callable[[], None]:
     return restore
 
 
+CHANGED_PIN = "pin-the-officer-chose"
+
+
+def set_user_pin(signing: SigningPlatform, pin: str) -> None:
+    """The token's security officer sets its user PIN (OpenSC's pkcs11-tool, as an HSM administrator would)."""
+    env = {**os.environ, "SOFTHSM2_CONF": str(signing.hsm_folder / "softhsm2.conf")}
+    command = ["pkcs11-tool", "--module", str(find_softhsm_module()), "--token-label", "antin", "--login"]
+    command += ["--login-type", "so", "--so-pin", "so-" + HSM_PIN, "--init-pin", "--new-pin", pin]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def change_hsm_pin(signing: SigningPlatform) -> Callable[[], None]:
+    """The user PIN changed on the token, which then drops for two seconds: every worker logs in again with the
+    PIN of its settings, now wrong. The fix: the PIN set back, then each process that uses the token reloaded in
+    turn (the TSA, instance A, instance B), each waited for before the next, as an operator would."""
+    set_user_pin(signing, CHANGED_PIN)
+    restore = break_hsm(signing)
+    time.sleep(2)  # long enough for every worker's session to fail on a signature
+    restore()
+
+    def fix() -> None:
+        set_user_pin(signing, HSM_PIN)
+        assert signing.tsa is not None
+        for process in (signing.tsa, signing.platform.a, signing.platform.b):
+            reload_and_wait(process)
+
+    return fix
+
+
+def reload_and_wait(process: AppInstance) -> None:
+    """SIGHUP (`systemctl reload antin`), then wait until a new worker answers /readyz (HSM included) with 200.
+
+    Reloading both instances at once leaves none serving while the new workers load the platform (gunicorn ends
+    the old ones at once): on a busy machine that took over 25 s, seen with the `reload` fault."""
+    os.kill(process.proc.pid, signal.SIGHUP)
+    time.sleep(0.5)  # the old workers are told to go
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(process.url + "/readyz", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{process.name} did not serve again after its reload")
+
+
+def reload_instances(signing: SigningPlatform) -> Callable[[], None]:
+    """Both instances reloaded at once (SIGHUP, `systemctl reload antin`: new workers, the old ones finish)."""
+    for instance in (signing.platform.a, signing.platform.b):
+        os.kill(instance.proc.pid, signal.SIGHUP)
+    return lambda: None
+
+
+def pins_in_logs(signing: SigningPlatform) -> tuple[int, int]:
+    """(lines saying the token refused the PIN, lines containing either PIN) in the instances' logs."""
+    logs = [signing.platform.a.log, signing.platform.b.log]
+    text = "\n".join(log.read_text(errors="replace") for log in logs)
+    return text.count("PIN was refused"), sum(text.count(pin) for pin in (HSM_PIN, CHANGED_PIN))
+
+
 def kill_database(signing: SigningPlatform) -> Callable[[], None]:
     return kill_postgres(signing.platform)
 
@@ -79,6 +151,8 @@ def kill_database(signing: SigningPlatform) -> Callable[[], None]:
 FAULTS: dict[str, Callable[[SigningPlatform], Callable[[], None]]] = {
     "tsa": kill_tsa,
     "hsm": break_hsm,
+    "hsm-pin": change_hsm_pin,
+    "reload": reload_instances,
     "postgres": kill_database,
 }
 
@@ -157,6 +231,8 @@ def main() -> int:
                 print(f"  {label}: {', '.join(refs[:5])}")
         print(f"refresh-token families in two states: {two_states}")
         print(f"audit chain: {'verifies' if audit.returncode == 0 else 'BROKEN'}: {audit.stdout.strip()[:300]}")
+        refusals, pins = pins_in_logs(signing)
+        print(f"HSM PIN refusals in the instances' logs: {refusals} lines; PINs written there: {pins}")
         tracebacks = sum(log.read_text(errors="replace").count("Traceback") for log in (platform.a.log, platform.b.log))
         print(f"tracebacks in the instances' logs: {tracebacks}")
     if args.keep:
@@ -164,7 +240,7 @@ def main() -> int:
     else:
         shutil.rmtree(scratch, ignore_errors=True)
     half_written = ledger.delivered_not_audited or ledger.audited_not_recorded or ledger.audited_not_delivered
-    failed = any(r["unclear"] for r in results) or half_written or two_states or audit.returncode != 0
+    failed = any(r["unclear"] for r in results) or half_written or two_states or audit.returncode != 0 or pins
     return 1 if failed else 0
 
 

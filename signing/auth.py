@@ -1,8 +1,9 @@
 """Access tokens for ``/api/signing``, checked like any relying party would (RFC 9068, RFC 6750, RFC 9449).
 
 The signing API trusts the IdP only through its published metadata: ``<issuer>/.well-known/openid-configuration``
-names the ``jwks_uri``; the key set is cached and fetched again (at most once a minute) when a token names a key it
-does not hold, so rotations need no restart. A token must be a JWT with ``typ`` ``at+jwt``, signed with an
+names the ``jwks_uri``; the key set is cached, and fetched again at once when a token names a key it does not hold
+(at most once a second per process, whatever the key), so a token signed with a freshly rotated key is accepted by
+every worker at once and rotations need no restart. A token must be a JWT with ``typ`` ``at+jwt``, signed with an
 asymmetric algorithm by a key of that set, issued by exactly our issuer for our audience, unexpired, with a subject
 and the scope the endpoint needs.
 
@@ -48,7 +49,9 @@ log = logging.getLogger(__name__)
 
 # Asymmetric only: "none" and HMAC (which a public JWKS would turn into a forgery) are never accepted.
 ALGORITHMS = ("ES256", "ES384", "RS256", "PS256", "EdDSA")
-REFETCH_INTERVAL = 60.0
+UNKNOWN_KID_REFETCH_SECONDS = 1.0
+"""A token naming a key the cached set lacks makes the set be fetched again, unless it was fetched within this time:
+a rotation is honoured at once, while a flood of made-up ``kid`` values costs the IdP one fetch a second at most."""
 
 JsonFetcher = Callable[[str], dict[str, Any]]
 
@@ -163,18 +166,24 @@ class AccessTokenVerifier:
         self.clock = clock
         self._keys: KeySet | None = None
         self._fetched_at = 0.0
+        self._tried_at = float("-inf")
         self._lock = threading.Lock()
 
     def resource_url(self, path: str) -> str:
         """The URL a DPoP proof's ``htu`` must name for a request to ``path`` (the issuer is what clients see)."""
         return self.issuer + path
 
-    def _key_set(self, *, refresh: bool = False) -> KeySet:
+    def _key_set(self, *, refresh: bool = False, kid: object = None) -> KeySet:
+        """The IdP's keys; ``refresh``: a token named ``kid``, which the cached set lacks."""
         with self._lock:
+            if refresh and self._keys is not None and kid in _kids(self._keys):
+                return self._keys  # another request fetched the set that holds it while this one waited
             now = self.clock()
+            # an IdP that does not answer is not asked again by every request either
+            due = now - self._tried_at >= UNKNOWN_KID_REFETCH_SECONDS
             stale = now - self._fetched_at > self.cache_seconds
-            may_refetch = now - self._fetched_at > REFETCH_INTERVAL
-            if self._keys is None or stale or (refresh and may_refetch):
+            if self._keys is None or (due and (stale or refresh)):
+                self._tried_at = now
                 try:
                     metadata = self.fetch(f"{self.issuer}/.well-known/openid-configuration")
                     if metadata.get("issuer") != self.issuer:
@@ -221,7 +230,7 @@ class AccessTokenVerifier:
             raise TokenError("invalid_token", "not an access token (typ must be at+jwt)", scheme=scheme)
         if header.get("alg") not in ALGORITHMS:
             raise TokenError("invalid_token", "the token's algorithm is not accepted", scheme=scheme)
-        token = self._decode(value, refresh=False, scheme=scheme)
+        token = self._decode(value, refresh=False, scheme=scheme, kid=header.get("kid"))
         registry = jwt.JWTClaimsRegistry(
             leeway=self.leeway,
             now=lambda: int(self.clock()),
@@ -306,13 +315,13 @@ class AccessTokenVerifier:
         if revoked:
             raise TokenError("invalid_token", "the token has been revoked", scheme=scheme)
 
-    def _decode(self, value: str, *, refresh: bool, scheme: str) -> jwt.Token:
-        keys = self._key_set(refresh=refresh)
+    def _decode(self, value: str, *, refresh: bool, scheme: str, kid: object) -> jwt.Token:
+        keys = self._key_set(refresh=refresh, kid=kid)
         try:
             return jwt.decode(value, keys, algorithms=list(ALGORITHMS))
         except JoseError as err:
             if not refresh and type(err).__name__ in ("MissingKeyError", "InvalidKeyIdError"):
-                return self._decode(value, refresh=True, scheme=scheme)  # the IdP may have rotated its keys
+                return self._decode(value, refresh=True, scheme=scheme, kid=kid)  # the IdP may have rotated its keys
             raise TokenError("invalid_token", "the token's signature does not verify", scheme=scheme) from None
         except (ValueError, TypeError):
             raise TokenError("invalid_token", "the token is malformed", scheme=scheme) from None
@@ -325,6 +334,10 @@ def _credentials(authorization: str | None, scope: str) -> tuple[str, str]:
     if not value or scheme.lower() not in ("bearer", "dpop"):
         raise TokenError("invalid_request", "an access token is required (Bearer or DPoP)", scope=scope)
     return ("DPoP" if scheme.lower() == "dpop" else "Bearer"), value
+
+
+def _kids(keys: KeySet) -> set[str | None]:
+    return {key.kid for key in keys.keys}
 
 
 def _scopes(claims: dict[str, Any]) -> frozenset[str]:

@@ -166,6 +166,10 @@ class HsmToken:
         # The token failed under a session: the module is initialised again before the next session. SoftHSM2 (and
         # many network HSMs' modules) read their tokens in C_Initialize only: a token put back is not seen before.
         self._reinitialise = False
+        # The PIN refused (wrong, or locked) by the token: not tried again by this process. A network HSM locks its
+        # user PIN after a few wrong logins, and every request of every worker would be one; a PIN that was wrong
+        # stays wrong until an operator changes the setting or the token's PIN and restarts or reloads the instance.
+        self._pin_refusal: HsmUnavailableError | None = None
 
     # -- session -----------------------------------------------------------------------------------------
 
@@ -197,6 +201,8 @@ class HsmToken:
         lib = self._lib()
         if self._session is not None and self._pid == pid and self._generation == _ModuleState.generation:
             return self._session
+        if self._pin_refusal is not None:  # before anything touches the module: no login, no re-initialisation
+            raise type(self._pin_refusal)(self._pin_refusal.reason, token_label=self.config.token_label)
         if self._pid not in (0, pid):
             # A forked child (gunicorn worker) must not share the parent's PKCS#11 state.
             lib.reinitialize()
@@ -214,7 +220,18 @@ class HsmToken:
             self._session = token.open(rw=True)
         except (pkcs11.PKCS11Error, RuntimeError) as err:
             self._reinitialise = True  # the token may be back at the next try: look for it afresh
-            raise _translate(err, label) from None
+            refusal = _translate(err, label)
+            if isinstance(refusal, HsmPinError | HsmLockedError):
+                self._pin_refusal = refusal
+                if logging.getLogger().handlers:  # a server's log; a one-off command says it in its error line
+                    log.error(
+                        "HSM token %r: %s (%s). Signing is refused (503) and this process will not log in again:"
+                        " fix [hsm] pin (ANTIN_HSM_PIN) or the token's user PIN, then restart or reload the instance",
+                        label,
+                        refusal.reason,
+                        type(err).__name__,
+                    )
+            raise refusal from None
         self._pid = pid
         self._generation = _ModuleState.generation
         return self._session

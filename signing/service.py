@@ -214,9 +214,16 @@ class SigningService(SigningComponents):
 
     def _person_certificate(self, person: Person, actor: str) -> CertificateInfo:
         cert = self.ca.signing_certificate(uid=person.uid)
-        if cert is None:
-            if not self.settings.section(SigningSettings).auto_issue:
-                raise CertificateNotFoundError(f"official {person.uid} (issue one with `antin pki issue --uid`)")
+        if cert is not None:
+            return cert
+        if not self.settings.section(SigningSettings).auto_issue:
+            raise CertificateNotFoundError(f"official {person.uid} (issue one with `antin pki issue --uid`)")
+        # Two signings that start at once (two workers, two hosts) would each issue, the second superseding
+        # (revoking) the first one's certificate: one issues, the other waits and takes the winner's.
+        with self.instance.database.exclusive(f"signing:certificate:uid:{person.uid}"):
+            cert = self.ca.signing_certificate(uid=person.uid)
+            if cert is not None:
+                return cert
             cert = self.ca.issue_for_person(person)
             self._audit(
                 AuditEvent.PKI_CERTIFICATE_ISSUE,
@@ -224,7 +231,7 @@ class SigningService(SigningComponents):
                 subject=person.uid,
                 details={"serial": cert.serial, "role": cert.role},
             )
-        return cert
+            return cert
 
     def _seal_certificate(self, clerk: Person, unit_code: str, actor: str) -> tuple[CertificateInfo, UnitRef]:
         unit, above = _unit_in_path(clerk, unit_code)
@@ -233,16 +240,20 @@ class SigningService(SigningComponents):
             raise SignerNotAllowedError(clerk.uid, f"only the records office ({prefix}… groups) may apply a seal")
         unit_uuid = self.seal_unit_uuid(unit.code)
         cert = self.ca.signing_certificate(unit_code=unit.code, unit_uuid=unit_uuid)
-        if cert is None:
-            if not self.settings.section(SigningSettings).auto_issue:
-                raise CertificateNotFoundError(f"the seal of unit {unit_code}")
-            cert = self.ca.issue_seal(unit, above, unit_uuid=unit_uuid)
-            self._audit(
-                AuditEvent.PKI_CERTIFICATE_ISSUE,
-                actor=actor,
-                subject=f"unit:{unit_code}",
-                details={"serial": cert.serial, "role": cert.role},
-            )
+        if cert is not None:
+            return cert, unit
+        if not self.settings.section(SigningSettings).auto_issue:
+            raise CertificateNotFoundError(f"the seal of unit {unit_code}")
+        with self.instance.database.exclusive(f"signing:certificate:unit:{unit_uuid}"):  # as for an official's
+            cert = self.ca.signing_certificate(unit_code=unit.code, unit_uuid=unit_uuid)
+            if cert is None:
+                cert = self.ca.issue_seal(unit, above, unit_uuid=unit_uuid)
+                self._audit(
+                    AuditEvent.PKI_CERTIFICATE_ISSUE,
+                    actor=actor,
+                    subject=f"unit:{unit_code}",
+                    details={"serial": cert.serial, "role": cert.role},
+                )
         return cert, unit
 
     # -- signing -------------------------------------------------------------------------------------------

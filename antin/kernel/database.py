@@ -7,6 +7,9 @@ migrations in ``migrations/`` follow them.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -94,6 +97,7 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._read_sessions = sessionmaker(self._autocommit_engine)
+        self._local_lock = threading.Lock()  # an in-memory SQLite database has one process: a thread lock is enough
 
     @property
     def is_sqlite(self) -> bool:
@@ -135,6 +139,34 @@ class Database:
         """A Core connection in a transaction, for hot paths that need no ORM session."""
         with self.engine.begin() as connection:
             yield connection
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold the lock ``name`` while the block runs, against every process of every instance using this database.
+
+        For get-or-create work that is not one SQL statement (an official's first certificate: a key made in the
+        HSM, a certificate signed, a row stored): the waiter reads again once it holds the lock and finds what the
+        winner made. PostgreSQL: a transaction-level advisory lock keyed by ``name`` (released when its
+        connection ends, so a killed process leaves no lock behind). SQLite: one lock file beside the database
+        (every name shares it: SQLite serves one host and its writes are serialised anyway).
+        """
+        if not self.is_sqlite:
+            key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+            with self.engine.begin() as connection:
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+                yield
+            return
+        if self.url.database in (None, "", ":memory:"):
+            with self._local_lock:
+                yield
+            return
+        # flock belongs to the open file, so a separate open per holder excludes threads as well as processes
+        with open(f"{self.url.database}.lock", "a+b") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
 
     def check(self) -> None:
         """Raise :class:`DatabaseUnavailableError` unless a trivial query succeeds."""

@@ -37,6 +37,10 @@ CACHE_SECONDS = 30.0
 # A token naming a key this process has not seen makes it read the keys again at most this often: another
 # worker or instance may already sign with keys made by `antin keys rotate` (and forged kids cost little).
 UNKNOWN_KID_REREAD_SECONDS = 1.0
+# The JWKS a worker serves is read again after this long: a relying party that fetches it because a token names a
+# new key (another worker signs with it after `antin keys rotate`) must find that key, not this worker's cache.
+# A read of unchanged keys is one SELECT and decrypts nothing.
+JWKS_MAX_AGE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -126,11 +130,11 @@ class SigningKeys:
 
     # -- reading ---------------------------------------------------------------------------------------
 
-    def _refresh(self) -> None:
-        if time.monotonic() - self._cached_at < CACHE_SECONDS:
+    def _refresh(self, max_age: float = CACHE_SECONDS) -> None:
+        if time.monotonic() - self._cached_at < max_age:
             return
         with self._lock:
-            if time.monotonic() - self._cached_at < CACHE_SECONDS:
+            if time.monotonic() - self._cached_at < max_age:
                 return
             now = self._clock()
             signing: dict[str, ECKey | RSAKey] = {}
@@ -170,7 +174,7 @@ class SigningKeys:
 
     def jwks_json(self) -> bytes:
         """The JWKS as JSON bytes, built once per change of the published keys (the same object until then)."""
-        self._refresh()
+        self._refresh(JWKS_MAX_AGE_SECONDS)
         return self._jwks_json
 
     def signing_key(self, alg: str) -> ECKey | RSAKey:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from signing.errors import HsmUnavailableError, KeyNotFoundError
+from signing.errors import HsmPinError, HsmUnavailableError, KeyNotFoundError
 from signing.hsm import HsmConfig, ensure_softhsm_token, find_softhsm_module
 from signing.keystore import FileKeyStore, KeyStore, Pkcs11KeyStore
 from tests.signing.conftest import Platform, require_softhsm
@@ -87,3 +88,65 @@ def test_a_token_that_goes_away_and_comes_back_signs_again(tmp_path: Path) -> No
     (tmp_path / "elsewhere").rename(tokens)
     verify(public, store.sign("k", b"after", "sha256"), b"after")
     assert store.has_key("k") and not store.has_key("never-made")
+
+
+class CountingLogins:
+    """The real PKCS#11 library, counting the sessions opened with a PIN (each is a login the token counts)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.logins = 0
+        outer = self
+
+        class Lib:
+            def __init__(self, module: str) -> None:
+                self._lib = real(module)
+
+            def get_token(self, **kwargs: Any) -> Any:
+                token = self._lib.get_token(**kwargs)
+
+                class Token:
+                    def open(self, **kw: Any) -> Any:
+                        outer.logins += "user_pin" in kw
+                        return token.open(**kw)
+
+                return Token()
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self._lib, name)
+
+        self.lib = Lib
+
+
+def test_a_refused_pin_is_a_clear_503_logged_without_the_pin_and_never_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A wrong PIN in the settings: every signature is refused as "the HSM is unavailable" with the PIN error's own
+    code; the operator's log says why once, names the setting and never the PIN; and the process does not log in
+    again (a network HSM locks its user PIN after a few wrong logins: every request of every worker would be one)."""
+    require_softhsm()
+    conf = ensure_softhsm_token(tmp_path / "softhsm", label="pin", pin="4321", so_pin="8765")
+    first = Pkcs11KeyStore(HsmConfig(find_softhsm_module(), "pin", "4321", conf))
+    first.generate_key("k", "ec-p256")
+    first.close()  # its last session closed: logged out (PKCS#11 logins belong to the process, not the session)
+    import pkcs11
+
+    counting = CountingLogins(pkcs11.lib)
+    monkeypatch.setattr(pkcs11, "lib", counting.lib)
+    wrong = Pkcs11KeyStore(HsmConfig(find_softhsm_module(), "pin", "wrong-pin-9999", conf))
+    with caplog.at_level("ERROR", logger="signing.hsm"):
+        for _ in range(5):
+            with pytest.raises(HsmPinError) as refused:
+                wrong.sign("k", b"data", "sha256")
+            assert refused.value.status == 503 and refused.value.code == "hsm-pin-incorrect"
+            assert "wrong-pin-9999" not in str(refused.value)
+            with pytest.raises(HsmPinError):
+                wrong.check()  # /readyz says not ready, without a login either
+    assert counting.logins == 1
+    [record] = [r for r in caplog.records if r.name == "signing.hsm"]
+    message = record.getMessage()
+    assert "PIN was refused" in message and "ANTIN_HSM_PIN" in message and "wrong-pin-9999" not in message
+    # once fixed, a restarted or reloaded worker (a new key store) signs
+    monkeypatch.undo()
+    right = Pkcs11KeyStore(HsmConfig(find_softhsm_module(), "pin", "4321", conf))
+    verify(right.public_key("k"), right.sign("k", b"after", "sha256"), b"after")
