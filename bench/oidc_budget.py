@@ -121,6 +121,9 @@ def _measure(live: Any, ops: int, profile: bool, show_sql: bool, pstats_dir: str
 
     engine = instance.database.engine
     event.listen(engine, "before_cursor_execute", count)
+    driver = getattr(instance.database, "driver", None)  # statements run on psycopg directly (PostgreSQL)
+    if driver is not None:
+        driver.observers.append(lambda sql: count(None, None, sql))
     event.listen(engine, "commit", lambda *_: count(None, None, "COMMIT"))
     # an autocommit read (``Database.reading``) sends no BEGIN, though SQLAlchemy calls its begin hook
     event.listen(

@@ -11,13 +11,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, DateTime, Engine, MetaData, Table, create_engine, event, text
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from antin.kernel.driver import Driver
 
 __all__ = ["Base", "Database", "DatabaseUnavailableError", "UtcDateTime", "utcnow"]
 
@@ -83,6 +86,9 @@ class Database:
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         else:
             kwargs.update(pool_size=pool_size, pool_recycle=1800)
+            if self.url.get_driver_name() == "psycopg" and "options" not in self.url.query:
+                # times come back in UTC on the driver's path too (SQLAlchemy's UtcDateTime converts its own)
+                kwargs["connect_args"] = {"options": "-c TimeZone=UTC"}
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -94,6 +100,12 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._read_sessions = sessionmaker(self._autocommit_engine)
+        # the token endpoint's hot statements skip SQLAlchemy on PostgreSQL (antin.kernel.driver); None elsewhere
+        self.driver: Driver | None = None
+        if self.url.get_driver_name() == "psycopg":
+            from antin.kernel.driver import Driver
+
+            self.driver = Driver(self.engine)
 
     @property
     def is_sqlite(self) -> bool:

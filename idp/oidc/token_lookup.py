@@ -17,6 +17,7 @@ from idp.oidc.keys import SigningKeys
 from idp.oidc.models import Grant, IssuedToken, SsoSession
 from idp.oidc.random_secrets import digest
 from idp.oidc.revocation import revoke_grant_rows
+from idp.oidc.token_driver import TokenStatements
 from idp.oidc.token_types import TokenType
 
 __all__ = ["TokenLookup"]
@@ -73,10 +74,18 @@ class TokenLookup:
         self._keys = keys
         self.issuer = issuer
         self._clock = clock
+        # on PostgreSQL the two reads below skip SQLAlchemy (idp.oidc.token_driver)
+        self._statements = TokenStatements(database.driver) if database.driver is not None else None
 
     def _read(self, statement: Any, lookup: str) -> Row[Any] | None:
         with self._db.autocommit() as conn:
             return conn.execute(statement, {"lookup": lookup}).first()
+
+    def _token_with_grant(self, lookup: str) -> Any:
+        """The token (by ``jti`` or digest) and its grant's columns, or None: one indexed read."""
+        if self._statements is not None:
+            return self._statements.token_with_grant(lookup)
+        return self._read(_TOKEN_WITH_GRANT, lookup)
 
     def find_refresh(self, refresh_token: str, client: ClientRecord) -> tuple[RefreshView | None, str]:
         """A usable refresh token, or (None, why). A reused rotated token revokes its whole family.
@@ -86,7 +95,11 @@ class TokenLookup:
         conditional update lets one request only rotate a token.
         """
         now = self._clock()
-        row = self._read(_REFRESH_WITH_GRANT, digest(refresh_token))
+        lookup = digest(refresh_token)
+        if self._statements is not None:
+            row = self._statements.refresh_with_grant(lookup)
+        else:
+            row = self._read(_REFRESH_WITH_GRANT, lookup)
         if row is None or row.kind != "refresh":
             return None, "unknown refresh token"
         if row.client_id != client.client_id:
@@ -127,7 +140,7 @@ class TokenLookup:
         exp = claims.get("exp")
         if not isinstance(exp, int) or exp <= epoch(self._clock()):
             return None
-        row = self._read(_TOKEN_WITH_GRANT, str(claims.get("jti")))
+        row = self._token_with_grant(str(claims.get("jti")))
         if row is None or row.kind != "access" or row.revoked_at is not None or row.grant_revoked_at is not None:
             return None
         return AccessTokenInfo(
@@ -149,13 +162,13 @@ class TokenLookup:
         """
         # refresh tokens are random strings, access tokens JWTs: the shape says where to look, not the hint
         if token.count(".") != 2:
-            row = self._read(_TOKEN_WITH_GRANT, digest(token))
+            row = self._token_with_grant(digest(token))
         else:
             try:
                 _header, claims = self._keys.verify_as(token, TokenType.ACCESS_TOKEN, algs=(ACCESS_TOKEN_ALG,))
             except InvalidJwtError:
                 return None
-            row = self._read(_TOKEN_WITH_GRANT, str(claims["jti"])) if claims.get("jti") else None
+            row = self._token_with_grant(str(claims["jti"])) if claims.get("jti") else None
         if row is None:
             return None
         return IssuedTokenRef(
