@@ -53,13 +53,18 @@ class Driver:
             yield conn
         finally:
             if conn.broken or conn.closed:
-                pooled.invalidate()  # the pool opens a new one next time
+                self._lost(pooled)
             else:
                 try:
                     conn.autocommit = False  # what SQLAlchemy expects of a pooled connection
                 except psycopg.Error:
-                    pooled.invalidate()
+                    self._lost(pooled)
             pooled.close()
+
+    def _lost(self, pooled: Any) -> None:
+        """The server went away (restart, failover): as SQLAlchemy does on a disconnect, this connection is dropped
+        and every one opened before it is replaced at its next checkout, rather than each failing one request."""
+        self._engine.pool._invalidate(pooled)
 
     def first(self, sql: str, params: Mapping[str, Any]) -> Any:
         """The first row of one statement (columns by name), or None."""

@@ -14,7 +14,7 @@ from idp.oidc.grants import epoch
 from idp.oidc.models import AuthorizationCode
 from idp.oidc.random_secrets import digest, new_secret
 from idp.oidc.revocation import revoke_grant_rows
-from idp.oidc.token_driver import TokenStatements
+from idp.oidc.token_driver import claim_code
 
 __all__ = ["AuthorizationCodes", "CodeRequest", "CodeView"]
 
@@ -97,8 +97,6 @@ class AuthorizationCodes:
         self._db = database
         self.ttl = timedelta(seconds=ttl_seconds)
         self._clock = clock
-        # on PostgreSQL the claim skips SQLAlchemy (idp.oidc.token_driver)
-        self._statements = TokenStatements(database.driver) if database.driver is not None else None
 
     def create(self, req: CodeRequest) -> str:
         code = new_secret()
@@ -132,8 +130,9 @@ class AuthorizationCodes:
         now = self._clock()
         # the usual case in one statement: claim an unused code of this client
         row: Any
-        if self._statements is not None:
-            row = self._statements.claim_code(digest(code), client_id, now)
+        driver = self._db.driver  # on PostgreSQL without SQLAlchemy (idp.oidc.token_driver)
+        if driver is not None:
+            row = claim_code(driver, digest(code), client_id, now)
         else:
             with self._db.one_write() as conn:
                 row = conn.execute(

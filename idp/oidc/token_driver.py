@@ -20,7 +20,7 @@ from typing import Any
 
 from antin.kernel.driver import Driver, json_param
 
-__all__ = ["TokenStatements"]
+__all__ = ["claim_code", "insert_grant", "refresh_with_grant", "rotate", "token_with_grant"]
 
 _TOKEN_COLUMNS = (
     "t.id, t.grant_id, t.kind, t.scope, t.audience, t.dpop_jkt, t.created_at, t.expires_at, t.revoked_at,"
@@ -126,47 +126,45 @@ def _token_params(tokens: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
-class TokenStatements:
-    """The hot statements of the token endpoint, introspection and userinfo, on ``driver``."""
+def token_with_grant(driver: Driver, lookup: str) -> Any:
+    """A token (by ``jti`` or digest) and its grant's columns, or None."""
+    return driver.first(TOKEN_WITH_GRANT, {"lookup": lookup})
 
-    def __init__(self, driver: Driver) -> None:
-        self._driver = driver
 
-    def token_with_grant(self, lookup: str) -> Any:
-        """A token (by ``jti`` or digest) and its grant's columns, or None."""
-        return self._driver.first(TOKEN_WITH_GRANT, {"lookup": lookup})
+def refresh_with_grant(driver: Driver, lookup: str) -> Any:
+    """A token with its grant's context and its SSO session's end and expiry, or None."""
+    return driver.first(REFRESH_WITH_GRANT, {"lookup": lookup})
 
-    def refresh_with_grant(self, lookup: str) -> Any:
-        """A token with its grant's context and its SSO session's end and expiry, or None."""
-        return self._driver.first(REFRESH_WITH_GRANT, {"lookup": lookup})
 
-    def claim_code(self, code_digest: str, client_id: str, now: datetime) -> Any:
-        """The unused code of this client with this digest, now marked used; None when there is none."""
-        return self._driver.first(CLAIM_CODE, {"digest": code_digest, "client_id": client_id, "now": now})
+def claim_code(driver: Driver, code_digest: str, client_id: str, now: datetime) -> Any:
+    """The unused code of this client with this digest, now marked used; None when there is none."""
+    return driver.first(CLAIM_CODE, {"digest": code_digest, "client_id": client_id, "now": now})
 
-    def insert_grant(
-        self,
-        grant: Mapping[str, Any],
-        tokens: Sequence[Mapping[str, Any]],
-        *,
-        code_id: int | None,
-        join_session: bool,
-    ) -> int:
-        """Insert a grant (its columns) and its tokens, link ``code_id``, join the grant's own SSO session. Returns
-        the grant's id."""
-        params = {
-            f"grant_{name}": json_param(grant[name]) if name in _GRANT_JSON else grant[name]
-            for name, _type in _GRANT_FIELDS
-        }
-        params.update(_token_params(tokens))
-        if code_id is not None:
-            params["code_id"] = code_id
-        row = self._driver.first(grant_with_tokens(len(tokens), code_id is not None, join_session), params)
-        assert row is not None  # one row per token inserted, each naming the new grant
-        return int(row[0])
 
-    def rotate(self, rotated_from: int, tokens: Sequence[Mapping[str, Any]], now: datetime) -> bool:
-        """Mark ``rotated_from`` rotated and insert its successors in the same grant; False, and nothing written,
-        when it was already rotated (a reuse)."""
-        params = {"rotated_from": rotated_from, "now": now, **_token_params(tokens)}
-        return self._driver.first(rotation_with_tokens(len(tokens)), params) is not None
+def insert_grant(
+    driver: Driver,
+    grant: Mapping[str, Any],
+    tokens: Sequence[Mapping[str, Any]],
+    *,
+    code_id: int | None,
+    join_session: bool,
+) -> int:
+    """Insert a grant (its columns) and its tokens, link ``code_id``, join the grant's own SSO session. Returns the
+    grant's id."""
+    params = {
+        f"grant_{name}": json_param(grant[name]) if name in _GRANT_JSON else grant[name]
+        for name, _type in _GRANT_FIELDS
+    }
+    params.update(_token_params(tokens))
+    if code_id is not None:
+        params["code_id"] = code_id
+    row = driver.first(grant_with_tokens(len(tokens), code_id is not None, join_session), params)
+    assert row is not None  # one row per token inserted, each naming the new grant
+    return int(row[0])
+
+
+def rotate(driver: Driver, rotated_from: int, tokens: Sequence[Mapping[str, Any]], now: datetime) -> bool:
+    """Mark ``rotated_from`` rotated and insert its successors in the same grant; False, and nothing written, when
+    it was already rotated (a reuse)."""
+    params = {"rotated_from": rotated_from, "now": now, **_token_params(tokens)}
+    return driver.first(rotation_with_tokens(len(tokens)), params) is not None

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, select
 
 from antin.kernel.database import Database, table_of
+from idp.oidc import token_driver
 from idp.oidc.clients import ClientRecord
 from idp.oidc.errors import InvalidJwtError
 from idp.oidc.grants import ACCESS_TOKEN_ALG, AccessTokenInfo, GrantContext, IssuedTokenRef, RefreshView, epoch
@@ -17,7 +18,6 @@ from idp.oidc.keys import SigningKeys
 from idp.oidc.models import Grant, IssuedToken, SsoSession
 from idp.oidc.random_secrets import digest
 from idp.oidc.revocation import revoke_grant_rows
-from idp.oidc.token_driver import TokenStatements
 from idp.oidc.token_types import TokenType
 
 __all__ = ["TokenLookup"]
@@ -74,8 +74,6 @@ class TokenLookup:
         self._keys = keys
         self.issuer = issuer
         self._clock = clock
-        # on PostgreSQL the two reads below skip SQLAlchemy (idp.oidc.token_driver)
-        self._statements = TokenStatements(database.driver) if database.driver is not None else None
 
     def _read(self, statement: Any, lookup: str) -> Row[Any] | None:
         with self._db.autocommit() as conn:
@@ -83,8 +81,9 @@ class TokenLookup:
 
     def _token_with_grant(self, lookup: str) -> Any:
         """The token (by ``jti`` or digest) and its grant's columns, or None: one indexed read."""
-        if self._statements is not None:
-            return self._statements.token_with_grant(lookup)
+        driver = self._db.driver  # on PostgreSQL without SQLAlchemy (idp.oidc.token_driver)
+        if driver is not None:
+            return token_driver.token_with_grant(driver, lookup)
         return self._read(_TOKEN_WITH_GRANT, lookup)
 
     def find_refresh(self, refresh_token: str, client: ClientRecord) -> tuple[RefreshView | None, str]:
@@ -96,8 +95,9 @@ class TokenLookup:
         """
         now = self._clock()
         lookup = digest(refresh_token)
-        if self._statements is not None:
-            row = self._statements.refresh_with_grant(lookup)
+        driver = self._db.driver
+        if driver is not None:
+            row = token_driver.refresh_with_grant(driver, lookup)
         else:
             row = self._read(_REFRESH_WITH_GRANT, lookup)
         if row is None or row.kind != "refresh":
