@@ -20,6 +20,7 @@ from psycopg.rows import namedtuple_row
 from psycopg.types.json import Json
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.sql.expression import Executable
 
 __all__ = ["Driver", "json_param"]
 
@@ -39,6 +40,7 @@ class Driver:
         # called with each statement's text before it runs: what the benchmarks count (SQLAlchemy's own
         # ``before_cursor_execute`` does not see these statements)
         self.observers: list[StatementObserver] = []
+        self._compiled: dict[Executable, str] = {}
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
@@ -60,6 +62,26 @@ class Driver:
                 except psycopg.Error:
                     self._lost(pooled)
             pooled.close()
+
+    def all(self, sql: str, params: Mapping[str, Any]) -> list[Any]:
+        """Every row of one statement (columns by name)."""
+        for observe in self.observers:
+            observe(sql)
+        with self.connection() as conn:
+            try:
+                with conn.cursor(row_factory=namedtuple_row) as cursor:
+                    cursor.execute(sql, params, prepare=True)
+                    return cursor.fetchall()
+            except psycopg.Error as err:
+                raise _translated(err, sql) from err
+
+    def sql_of(self, statement: Executable) -> str:
+        """The text of a Core statement built once, for :meth:`first` and :meth:`all`: only for statements whose
+        parameters need no conversion on the way (strings, numbers, aware datetimes; no JSON)."""
+        sql = self._compiled.get(statement)
+        if sql is None:
+            sql = self._compiled[statement] = str(statement.compile(dialect=self._engine.dialect))  # type: ignore[attr-defined]
+        return sql
 
     def _lost(self, pooled: Any) -> None:
         """The server went away (restart, failover): as SQLAlchemy does on a disconnect, this connection is dropped
