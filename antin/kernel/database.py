@@ -86,9 +86,6 @@ class Database:
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         else:
             kwargs.update(pool_size=pool_size, pool_recycle=1800)
-            if self.url.get_driver_name() == "psycopg" and "options" not in self.url.query:
-                # times come back in UTC on the driver's path too (SQLAlchemy's UtcDateTime converts its own)
-                kwargs["connect_args"] = {"options": "-c TimeZone=UTC"}
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -103,9 +100,10 @@ class Database:
         # the token endpoint's hot statements skip SQLAlchemy on PostgreSQL (antin.kernel.driver); None elsewhere
         self.driver: Driver | None = None
         if self.url.get_driver_name() == "psycopg":
-            from antin.kernel.driver import Driver
+            from antin.kernel.driver import Driver, in_utc
 
             self.driver = Driver(self.engine)
+            event.listen(self.engine, "connect", in_utc)
 
     @property
     def is_sqlite(self) -> bool:

@@ -22,9 +22,17 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.expression import Executable
 
-__all__ = ["Driver", "json_param"]
+__all__ = ["Driver", "in_utc", "json_param"]
 
 StatementObserver = Callable[[str], None]
+
+
+def in_utc(dbapi_conn: Any, _record: Any) -> None:
+    """A new connection's session runs in UTC, so times read on the driver's path come back as SQLAlchemy's
+    ``UtcDateTime`` returns them (a ``SET`` when the connection opens rather than a startup ``options`` parameter,
+    which connection poolers such as PgBouncer refuse)."""
+    dbapi_conn.execute("SET TIME ZONE 'UTC'")
+    dbapi_conn.commit()
 
 
 def json_param(value: Any) -> Json:

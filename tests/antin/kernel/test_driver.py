@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from antin.kernel.database import Database
@@ -44,6 +44,10 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 def test_a_driver_statement_reads_utc_and_json_and_hands_the_connection_back(server: tuple[str, Path]) -> None:
     url, _folder = server
+    setup = create_engine(url, isolation_level="AUTOCOMMIT")
+    with setup.connect() as conn:  # a server whose sessions start in Vietnam's time, not UTC
+        conn.execute(text("ALTER DATABASE antin SET timezone = 'Asia/Ho_Chi_Minh'"))
+    setup.dispose()
     database = Database(url, pool_size=1)
     try:
         driver = database.driver
