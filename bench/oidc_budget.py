@@ -11,7 +11,8 @@ comes from ``bench.oidc_bench --profile`` (gunicorn's frames): it is not in this
 
 Run: ``python -m bench.oidc_budget [--ops 500] [--rows a,b] [--profile [--pstats DIR]] [--database-url URL]``.
 Besides the CPU per operation over the whole row it prints the best of ten batches, which other work on a shared
-machine inflates far less.
+machine inflates far less. With ``--driver-ab`` (PostgreSQL) each row alternates batches with the hot statements on
+psycopg (``antin.kernel.driver``) and on SQLAlchemy, in the same process, and prints both.
 """
 
 from __future__ import annotations
