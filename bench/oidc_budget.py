@@ -11,7 +11,8 @@ comes from ``bench.oidc_bench --profile`` (gunicorn's frames): it is not in this
 
 Run: ``python -m bench.oidc_budget [--ops 500] [--rows a,b] [--profile [--pstats DIR]] [--database-url URL]``.
 Besides the CPU per operation over the whole row it prints the best of ten batches, which other work on a shared
-machine inflates far less.
+machine inflates far less. With ``--driver-ab`` (PostgreSQL) each row alternates batches with the hot statements on
+psycopg (``antin.kernel.driver``) and on SQLAlchemy, in the same process, and prints both.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import base64
 import cProfile
 import logging
 import pstats
+import statistics
 import sys
 import tempfile
 import time
@@ -77,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pstats", default="", help="with --profile, save each row's profile to DIR/<row>.pstats")
     parser.add_argument("--rows", default="", help="comma-separated rows to run (default: all)")
     parser.add_argument("--database-url", default="", help="SQLAlchemy URL (default: SQLite in a temporary folder)")
+    parser.add_argument(
+        "--driver-ab",
+        action="store_true",
+        help="PostgreSQL: alternate batches with the hot statements on psycopg and on SQLAlchemy, in one process",
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     logging.disable(logging.INFO)  # one log line per audit event would be most of what is measured
@@ -87,10 +94,33 @@ def main(argv: list[str] | None = None) -> int:
     directory.add("an.nguyen", "correct horse", full_name="Nguyễn Văn An", mail="an.nguyen@antin.vn")
     overrides = {"database__url": args.database_url} if args.database_url else {}
     with live_provider(Path(tempfile.mkdtemp(prefix="antin-budget-")), directory, **overrides) as live:
-        return _measure(live, args.ops, args.profile, args.sql, args.pstats, args.rows)
+        return _measure(live, args.ops, args.profile, args.sql, args.pstats, args.rows, args.driver_ab)
 
 
-def _measure(live: Any, ops: int, profile: bool, show_sql: bool, pstats_dir: str = "", only: str = "") -> int:
+def _driver_ab(database: Any, name: str, call: Callable[[], bool], ops: int) -> str:
+    """The row's CPU per operation with the token statements on the driver (``database.driver``) and on SQLAlchemy
+    (the driver set aside), in alternated batches of the same process: whatever else loads the machine weighs on
+    both alike. Medians and bests of the batches."""
+    driver, batch = database.driver, max(ops // 20, 1)
+    if driver is None:
+        return f"{name}: --driver-ab needs PostgreSQL (psycopg)"
+    cpu: dict[str, list[float]] = {"driver": [], "SQLAlchemy": []}
+    try:
+        for k in range(20):
+            mode = "driver" if k % 2 == 0 else "SQLAlchemy"
+            database.driver = driver if mode == "driver" else None
+            start = time.process_time()
+            assert all(call() for _ in range(batch)), f"{name}: a wrong answer"
+            cpu[mode].append((time.process_time() - start) / batch * 1000)
+    finally:
+        database.driver = driver
+    figures = ", ".join(f"{mode} {statistics.median(v):.2f} (best {min(v):.2f})" for mode, v in cpu.items())
+    return f"{name:<20} ms/op median of 10 batches: {figures}"
+
+
+def _measure(
+    live: Any, ops: int, profile: bool, show_sql: bool, pstats_dir: str = "", only: str = "", driver_ab: bool = False
+) -> int:
     from idp.oidc.clients import ClientSpec
     from tests.idp.rp import Browser, RelyingParty
 
@@ -121,6 +151,9 @@ def _measure(live: Any, ops: int, profile: bool, show_sql: bool, pstats_dir: str
 
     engine = instance.database.engine
     event.listen(engine, "before_cursor_execute", count)
+    driver = getattr(instance.database, "driver", None)  # statements run on psycopg directly (PostgreSQL)
+    if driver is not None:
+        driver.observers.append(lambda sql: count(None, None, sql))
     event.listen(engine, "commit", lambda *_: count(None, None, "COMMIT"))
     # an autocommit read (``Database.reading``) sends no BEGIN, though SQLAlchemy calls its begin hook
     event.listen(
@@ -167,6 +200,9 @@ def _measure(live: Any, ops: int, profile: bool, show_sql: bool, pstats_dir: str
             continue
         for _ in range(20):
             assert call(), f"{name}: a wrong answer while warming up"
+        if driver_ab:
+            print(_driver_ab(instance.database, name, call, ops))
+            continue
         if show_sql:
             shown = []
             call()

@@ -14,13 +14,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, DateTime, Engine, MetaData, Table, create_engine, event, text
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from antin.kernel.driver import Driver
 
 __all__ = ["Base", "Database", "DatabaseUnavailableError", "UtcDateTime", "utcnow"]
 
@@ -98,6 +101,13 @@ class Database:
         self._autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._read_sessions = sessionmaker(self._autocommit_engine)
         self._local_lock = threading.Lock()  # an in-memory SQLite database has one process: a thread lock is enough
+        # the token endpoint's hot statements skip SQLAlchemy on PostgreSQL (antin.kernel.driver); None elsewhere
+        self.driver: Driver | None = None
+        if self.url.get_driver_name() == "psycopg":
+            from antin.kernel.driver import Driver, in_utc
+
+            self.driver = Driver(self.engine)
+            event.listen(self.engine, "connect", in_utc)
 
     @property
     def is_sqlite(self) -> bool:

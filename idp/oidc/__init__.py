@@ -5,7 +5,7 @@ Where things are: ``views/`` (the endpoints, one module per group, on the bluepr
 (the service, reached with ``get_provider(instance)``), ``server.py`` (authlib's server and grants, reached with
 ``get_authorization_server(instance)``), ``errors.py`` (every exception, under ``OidcError``), ``models.py``,
 ``cli.py``; tokens are minted in ``tokens.py``, codes live in ``codes.py``, look-ups in ``token_lookup.py``,
-revocation in ``revocation.py``.
+revocation in ``revocation.py``; on PostgreSQL their hot statements are SQL text on psycopg in ``token_driver.py``.
 
 The platform's own resource servers (``signing``) use only what this package exports: the revocation and DPoP
 checks of :mod:`idp.oidc.resource` (and, for CSC's credential authorisation, a registered client's name, redirect

@@ -14,6 +14,7 @@ from idp.oidc.grants import epoch
 from idp.oidc.models import AuthorizationCode
 from idp.oidc.random_secrets import digest, new_secret
 from idp.oidc.revocation import revoke_grant_rows
+from idp.oidc.token_driver import claim_code
 
 __all__ = ["AuthorizationCodes", "CodeRequest", "CodeView"]
 
@@ -128,10 +129,15 @@ class AuthorizationCodes:
         """Claim a code for its one use. Returns (code, "") or (None, why); a replay revokes its grant."""
         now = self._clock()
         # the usual case in one statement: claim an unused code of this client
-        with self._db.one_write() as conn:
-            row = conn.execute(
-                _CLAIM_CODE, {"code_digest": digest(code), "code_client": client_id, "used_at_now": now}
-            ).first()
+        row: Any
+        driver = self._db.driver  # on PostgreSQL without SQLAlchemy (idp.oidc.token_driver)
+        if driver is not None:
+            row = claim_code(driver, digest(code), client_id, now)
+        else:
+            with self._db.one_write() as conn:
+                row = conn.execute(
+                    _CLAIM_CODE, {"code_digest": digest(code), "code_client": client_id, "used_at_now": now}
+                ).first()
         if row is None:  # why not: read it, and revoke what a replayed code was redeemed for
             with self._db.session() as s:
                 known = s.scalar(select(AuthorizationCode).where(AuthorizationCode.digest == digest(code)))

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, select
 
 from antin.kernel.database import Database, table_of
+from idp.oidc import token_driver
 from idp.oidc.clients import ClientRecord
 from idp.oidc.errors import InvalidJwtError
 from idp.oidc.grants import ACCESS_TOKEN_ALG, AccessTokenInfo, GrantContext, IssuedTokenRef, RefreshView, epoch
@@ -78,6 +79,13 @@ class TokenLookup:
         with self._db.autocommit() as conn:
             return conn.execute(statement, {"lookup": lookup}).first()
 
+    def _token_with_grant(self, lookup: str) -> Any:
+        """The token (by ``jti`` or digest) and its grant's columns, or None: one indexed read."""
+        driver = self._db.driver  # on PostgreSQL without SQLAlchemy (idp.oidc.token_driver)
+        if driver is not None:
+            return token_driver.token_with_grant(driver, lookup)
+        return self._read(_TOKEN_WITH_GRANT, lookup)
+
     def find_refresh(self, refresh_token: str, client: ClientRecord) -> tuple[RefreshView | None, str]:
         """A usable refresh token, or (None, why). A reused rotated token revokes its whole family.
 
@@ -86,7 +94,12 @@ class TokenLookup:
         conditional update lets one request only rotate a token.
         """
         now = self._clock()
-        row = self._read(_REFRESH_WITH_GRANT, digest(refresh_token))
+        lookup = digest(refresh_token)
+        driver = self._db.driver
+        if driver is not None:
+            row = token_driver.refresh_with_grant(driver, lookup)
+        else:
+            row = self._read(_REFRESH_WITH_GRANT, lookup)
         if row is None or row.kind != "refresh":
             return None, "unknown refresh token"
         if row.client_id != client.client_id:
@@ -127,7 +140,7 @@ class TokenLookup:
         exp = claims.get("exp")
         if not isinstance(exp, int) or exp <= epoch(self._clock()):
             return None
-        row = self._read(_TOKEN_WITH_GRANT, str(claims.get("jti")))
+        row = self._token_with_grant(str(claims.get("jti")))
         if row is None or row.kind != "access" or row.revoked_at is not None or row.grant_revoked_at is not None:
             return None
         return AccessTokenInfo(
@@ -149,13 +162,13 @@ class TokenLookup:
         """
         # refresh tokens are random strings, access tokens JWTs: the shape says where to look, not the hint
         if token.count(".") != 2:
-            row = self._read(_TOKEN_WITH_GRANT, digest(token))
+            row = self._token_with_grant(digest(token))
         else:
             try:
                 _header, claims = self._keys.verify_as(token, TokenType.ACCESS_TOKEN, algs=(ACCESS_TOKEN_ALG,))
             except InvalidJwtError:
                 return None
-            row = self._read(_TOKEN_WITH_GRANT, str(claims["jti"])) if claims.get("jti") else None
+            row = self._token_with_grant(str(claims["jti"])) if claims.get("jti") else None
         if row is None:
             return None
         return IssuedTokenRef(

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Insert, bindparam, exists, insert, literal_column, select, union_all, update
 
 from antin.kernel.database import Database, table_of
+from idp.oidc import token_driver
 from idp.oidc.errors import RefreshReusedError
 from idp.oidc.models import AuthorizationCode, Grant, IssuedToken, SessionClient, SsoSession
 from idp.oidc.revocation import revoke_grant_rows
@@ -133,6 +134,16 @@ def store_tokens(
     """
     # the session joined is the grant's own (its sid, its client): then its parameters are the grant's
     own_session = session is None or (session[0] == grant.get("sid") and session[1] == grant.get("client_id"))
+    driver = database.driver
+    if driver is not None:  # PostgreSQL through psycopg: the same statements without SQLAlchemy
+        if grant_id is None and rotated_from is None and tokens and own_session:
+            return token_driver.insert_grant(driver, grant, tokens, code_id=code_id, join_session=session is not None)
+        if grant_id is not None and rotated_from is not None and code_id is None and session is None:
+            # only one request may rotate a refresh token: a second one is a reuse
+            if not token_driver.rotate(driver, rotated_from, tokens, now):
+                _revoke_family(database, grant_id, now)
+                raise RefreshReusedError()
+            return grant_id
     if not database.is_sqlite and grant_id is None and rotated_from is None and tokens and own_session:
         statement = _grant_with_tokens(len(tokens), code_id is not None, session is not None)
         params = {**{f"grant_{name}": grant[name] for name in GRANT_FIELDS}, **_token_params(tokens)}

@@ -46,6 +46,31 @@ def test_the_budget_checks_every_answer_and_counts_statements(tmp_path: Path) ->
     assert "login" not in rows  # --rows chose
 
 
+@pytest.mark.postgres
+def test_the_budget_alternates_the_driver_and_sqlalchemy_on_postgresql(tmp_path: Path) -> None:
+    """``--driver-ab``: both paths answer every operation right, and both figures are printed."""
+    from tests.servers import postgres_server
+
+    with postgres_server(tmp_path / "pg") as url:
+        done = _run(
+            [
+                "bench.oidc_budget",
+                "--ops",
+                "40",
+                "--rows",
+                "introspection,refresh",
+                "--driver-ab",
+                "--database-url",
+                url,
+            ],
+            timeout=240,
+        )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [line for line in done.stdout.splitlines() if "median of 10 batches" in line]
+    assert [line.split()[0] for line in lines] == ["introspection", "refresh"]
+    assert all("driver" in line and "SQLAlchemy" in line for line in lines)
+
+
 @pytest.mark.slapd
 @pytest.mark.xdist_group("bench-oidc-granian")
 def test_the_oidc_bench_serves_antin_under_granian(tmp_path: Path) -> None:

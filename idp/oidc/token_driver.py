@@ -1,0 +1,170 @@
+"""The token endpoint's hot statements as SQL text on the PostgreSQL driver (:class:`antin.kernel.driver.Driver`):
+a token and its grant read by ``lookup``, a refresh token with its grant and SSO session, a new grant with its
+tokens (client_credentials, the code grant with its code linked and its SSO session joined), a refresh rotation
+with its successors, and an authorization code claimed for its one use.
+
+Each is the same single statement :mod:`idp.oidc.token_store`, :mod:`idp.oidc.token_lookup` and
+:mod:`idp.oidc.codes` build with SQLAlchemy Core for SQLite, written out once here so that a token operation
+pays psycopg's cost per statement and not SQLAlchemy's as well (docs/benchmarks.md, "On the driver"). The checks
+stay where they were: these functions only read and write rows. JSON columns are written as SQLAlchemy's ``JSON``
+type writes them (``None`` as JSON ``null``); the connections run in UTC, so times come back as SQLAlchemy's
+``UtcDateTime`` returns them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from antin.kernel.driver import Driver, json_param
+
+__all__ = ["claim_code", "insert_grant", "refresh_with_grant", "rotate", "token_with_grant"]
+
+_TOKEN_COLUMNS = (
+    "t.id, t.grant_id, t.kind, t.scope, t.audience, t.dpop_jkt, t.created_at, t.expires_at, t.revoked_at,"
+    " t.rotated_at, g.client_id, g.subject, g.sid, g.acr, g.auth_time, g.claims, g.revoked_at AS grant_revoked_at"
+)
+TOKEN_WITH_GRANT = (
+    f"SELECT {_TOKEN_COLUMNS} FROM oidc_token t JOIN oidc_grant g ON t.grant_id = g.id"  # noqa: S608 (constant)
+    " WHERE t.lookup = %(lookup)s"
+)
+# a refresh token also needs what its grant's context is made of, and whether its SSO session still lives
+REFRESH_WITH_GRANT = (
+    f"SELECT {_TOKEN_COLUMNS}, g.scope AS grant_scope, g.amr, g.resources,"  # noqa: S608 (constant)
+    " s.ended_at AS session_ended_at, s.expires_at AS session_expires_at"
+    " FROM oidc_token t JOIN oidc_grant g ON t.grant_id = g.id LEFT OUTER JOIN oidc_sso_session s ON s.sid = g.sid"
+    " WHERE t.lookup = %(lookup)s"
+)
+CLAIM_CODE = (
+    "UPDATE oidc_authorization_code SET used_at = %(now)s::timestamptz"
+    " WHERE digest = %(digest)s AND client_id = %(client_id)s AND used_at IS NULL"
+    " RETURNING id, client_id, subject, redirect_uri, scope, nonce, code_challenge, code_challenge_method, auth_time,"
+    " acr, amr, sid, claims, resources, dpop_jkt, expires_at"
+)
+
+# each token row besides its grant_id, with its SQL type: the UNION ALL's parameters carry no column to infer from
+_TOKEN_FIELDS = (
+    ("kind", "varchar"),
+    ("lookup", "varchar"),
+    ("scope", "text"),
+    ("audience", "json"),
+    ("dpop_jkt", "varchar"),
+    ("created_at", "timestamptz"),
+    ("expires_at", "timestamptz"),
+)
+_TOKEN_JSON = frozenset({"audience"})
+_GRANT_FIELDS = (
+    ("client_id", "varchar"),
+    ("subject", "varchar"),
+    ("scope", "text"),
+    ("sid", "varchar"),
+    ("auth_time", "timestamptz"),
+    ("acr", "varchar"),
+    ("amr", "json"),
+    ("claims", "json"),
+    ("resources", "json"),
+    ("created_at", "timestamptz"),
+)
+_GRANT_JSON = frozenset({"amr", "claims", "resources"})
+
+
+def _token_rows(source: str, column: str, count: int) -> str:
+    """``SELECT source.column, %(kind_0)s::varchar, … FROM source`` once per token, joined with UNION ALL (the
+    text is made of this module's constants only, never of a value)."""
+    return " UNION ALL ".join(
+        f"SELECT {source}.{column}, "  # noqa: S608
+        + ", ".join(f"%({name}_{i})s::{sql_type}" for name, sql_type in _TOKEN_FIELDS)
+        + f" FROM {source}"
+        for i in range(count)
+    )
+
+
+_TOKEN_INSERT = "INSERT INTO oidc_token (grant_id, " + ", ".join(name for name, _ in _TOKEN_FIELDS) + ") "
+
+
+@cache
+def grant_with_tokens(count: int, link_code: bool, join_session: bool) -> str:
+    """One statement: a new grant and its ``count`` tokens; with ``link_code`` the code that led to it is linked to
+    it, with ``join_session`` its client joins its SSO session (data-modifying ``WITH`` parts the final ``INSERT``
+    does not read: PostgreSQL runs them exactly once all the same, within the one atomic statement)."""
+    columns = ", ".join(name for name, _ in _GRANT_FIELDS)
+    values = ", ".join(f"%(grant_{name})s::{sql_type}" for name, sql_type in _GRANT_FIELDS)
+    parts = [f"new_grant AS (INSERT INTO oidc_grant ({columns}) VALUES ({values}) RETURNING id)"]  # noqa: S608
+    if link_code:
+        parts.append(
+            "linked AS (UPDATE oidc_authorization_code SET grant_id = (SELECT id FROM new_grant)"
+            " WHERE id = %(code_id)s)"
+        )
+    if join_session:
+        # the client takes part in the SSO session: it gets a logout token when the session ends
+        parts.append(
+            "joined AS (INSERT INTO oidc_session_client (session_id, client_id, first_at)"
+            " SELECT s.id, %(grant_client_id)s::varchar, %(grant_created_at)s::timestamptz FROM oidc_sso_session s"
+            " WHERE s.sid = %(grant_sid)s::varchar AND NOT EXISTS (SELECT 1 FROM oidc_session_client c"
+            " WHERE c.session_id = s.id AND c.client_id = %(grant_client_id)s::varchar))"
+        )
+    return f"WITH {', '.join(parts)} {_TOKEN_INSERT}{_token_rows('new_grant', 'id', count)} RETURNING grant_id"
+
+
+@cache
+def rotation_with_tokens(count: int) -> str:
+    """One statement: mark a refresh token rotated, if nobody did, and insert its successors."""
+    rotated = (
+        "rotated AS (UPDATE oidc_token SET rotated_at = %(now)s::timestamptz"
+        " WHERE id = %(rotated_from)s AND rotated_at IS NULL RETURNING grant_id)"
+    )
+    return f"WITH {rotated} {_TOKEN_INSERT}{_token_rows('rotated', 'grant_id', count)} RETURNING 1"
+
+
+def _token_params(tokens: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    return {
+        f"{name}_{i}": json_param(token[name]) if name in _TOKEN_JSON else token[name]
+        for i, token in enumerate(tokens)
+        for name, _type in _TOKEN_FIELDS
+    }
+
+
+def token_with_grant(driver: Driver, lookup: str) -> Any:
+    """A token (by ``jti`` or digest) and its grant's columns, or None."""
+    return driver.first(TOKEN_WITH_GRANT, {"lookup": lookup})
+
+
+def refresh_with_grant(driver: Driver, lookup: str) -> Any:
+    """A token with its grant's context and its SSO session's end and expiry, or None."""
+    return driver.first(REFRESH_WITH_GRANT, {"lookup": lookup})
+
+
+def claim_code(driver: Driver, code_digest: str, client_id: str, now: datetime) -> Any:
+    """The unused code of this client with this digest, now marked used; None when there is none."""
+    return driver.first(CLAIM_CODE, {"digest": code_digest, "client_id": client_id, "now": now})
+
+
+def insert_grant(
+    driver: Driver,
+    grant: Mapping[str, Any],
+    tokens: Sequence[Mapping[str, Any]],
+    *,
+    code_id: int | None,
+    join_session: bool,
+) -> int:
+    """Insert a grant (its columns) and its tokens, link ``code_id``, join the grant's own SSO session. Returns the
+    grant's id."""
+    params = {
+        f"grant_{name}": json_param(grant[name]) if name in _GRANT_JSON else grant[name]
+        for name, _type in _GRANT_FIELDS
+    }
+    params.update(_token_params(tokens))
+    if code_id is not None:
+        params["code_id"] = code_id
+    row = driver.first(grant_with_tokens(len(tokens), code_id is not None, join_session), params)
+    assert row is not None  # one row per token inserted, each naming the new grant
+    return int(row[0])
+
+
+def rotate(driver: Driver, rotated_from: int, tokens: Sequence[Mapping[str, Any]], now: datetime) -> bool:
+    """Mark ``rotated_from`` rotated and insert its successors in the same grant; False, and nothing written, when
+    it was already rotated (a reuse)."""
+    params = {"rotated_from": rotated_from, "now": now, **_token_params(tokens)}
+    return driver.first(rotation_with_tokens(len(tokens)), params) is not None
