@@ -17,9 +17,10 @@ from antin.cli import cli
 from antin.kernel.instance import Instance
 from antin.migrate import upgrade
 from antin.settings import load_settings
+from directory.errors import DirectoryUnavailableError
 from directory.ldap_client import Modification
 from directory.models import NewPerson, UnitKind
-from directory.search_keys import FIX_COMMAND, keys_are_current, marker_dn
+from directory.search_keys import FIX_COMMAND, SearchKeyRun, keys_are_current, marker_dn
 from directory.service import LdapDirectory
 from directory.slapd import ManagedSlapd
 from tests.directory.conftest import BASE_DN, SERVICE_PASSWORD, config_for, start_slapd
@@ -171,3 +172,24 @@ def test_officials_written_by_another_ldap_tool_are_missed_quietly_until_the_com
     assert uids("van tam") == []
     clean = runner.invoke(cli, ["directory", "search-keys", "--check"], catch_exceptions=False)
     assert clean.exit_code == 0 and "has its search key" in clean.output
+
+
+def test_a_run_cut_short_leaves_no_marker_and_the_next_start_resumes_it(own_slapd: ManagedSlapd) -> None:
+    directory = LdapDirectory(config_for(own_slapd))
+    try:
+        as_before_the_key(own_slapd, directory)
+    finally:
+        directory.close()
+    own_slapd.stop()
+    cut = SearchKeyRun(own_slapd.admin_connection, BASE_DN)  # as the start's run when slapd stops under it
+    cut.start()
+    assert cut.join(timeout=30) and isinstance(cut.error, DirectoryUnavailableError)
+    own_slapd.start()
+    resumed = own_slapd.search_key_run
+    assert resumed is not None and resumed.join(timeout=60) and resumed.error is None
+    assert resumed.written == len(OLD_OFFICIALS)
+    conn = own_slapd.admin_connection()
+    try:
+        assert keys_are_current(conn, BASE_DN)
+    finally:
+        conn.close()
