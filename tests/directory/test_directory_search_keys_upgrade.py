@@ -17,6 +17,7 @@ from antin.cli import cli
 from antin.kernel.instance import Instance
 from antin.migrate import upgrade
 from antin.settings import load_settings
+from directory import search_keys as search_keys_module
 from directory.errors import DirectoryUnavailableError
 from directory.ldap_client import Modification
 from directory.models import NewPerson, UnitKind
@@ -193,3 +194,23 @@ def test_a_run_cut_short_leaves_no_marker_and_the_next_start_resumes_it(own_slap
         assert keys_are_current(conn, BASE_DN)
     finally:
         conn.close()
+
+
+def test_a_new_form_of_the_key_is_written_once_on_the_next_start(
+    own_slapd: ManagedSlapd, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = LdapDirectory(config_for(own_slapd))
+    try:
+        directory.create_unit("TU", "Ban Tổ chức Trung ương", UnitKind.CENTRAL_ORGAN)
+        directory.create_person(NewPerson(uid="hungnv", full_name="Nguyễn Văn Hùng", unit_code="TU"))
+    finally:
+        directory.close()
+    monkeypatch.setattr(search_keys_module, "SEARCH_KEYS_VERSION", search_keys_module.SEARCH_KEYS_VERSION + 1)
+    own_slapd.stop()
+    own_slapd.start()  # the version whose search_keys folds differently
+    run = own_slapd.search_key_run
+    assert run is not None and run.join(timeout=60) and run.error is None
+    assert run.read == 1 and run.written == 0  # the fold is the same here: read, compared, nothing written
+    own_slapd.stop()
+    own_slapd.start()
+    assert own_slapd.search_key_run is None
