@@ -18,7 +18,7 @@ from antin.kernel.instance import Instance
 from antin.kernel.logs import configure_logging
 from antin.kernel.settings import Settings
 from antin.settings import load_settings
-from directory.instance import directory_service
+from directory.instance import directory_service, search_keys_warning
 from idp.oidc.browser import SSO_COOKIE
 
 __all__ = ["create_app"]
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, *, instance: Instance | None = 
     health.init_app(app)
     openapi.init_app(app)
     add_readiness_check(app, "directory", lambda: directory_service(instance).check())
+    add_readiness_check(app, "search_keys", lambda: search_keys_warning(instance))
 
     idp.oidc.init_app(app)
     web.add_credential_cookie(app, SSO_COOKIE)  # the SSO session authenticates a browser on its own

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from directory.service import LdapDirectory
     from directory.slapd import ManagedSlapd
 
-__all__ = ["directory_service", "managed_slapd", "service_password", "use_directory"]
+__all__ = ["directory_service", "managed_slapd", "search_keys_warning", "service_password", "use_directory"]
 
 SERVICE_KEY = "antin.directory"
 SLAPD_KEY = "antin.directory.slapd"
@@ -80,6 +80,23 @@ def _build_directory(instance: Instance) -> LdapDirectory:
         pool_size=d.pool_size,
     )
     return LdapDirectory(config)
+
+
+def search_keys_warning(instance: Instance) -> str | None:
+    """The readiness warning while the officials' search keys are not known to be current (one read), else None.
+
+    A directory stand-in without keys (tests' InMemoryDirectory) has nothing to warn about.
+    """
+    from directory.errors import DirectoryError
+    from directory.service import LdapDirectory
+
+    directory: object = directory_service(instance)  # use_directory may have put a stand-in there
+    if not isinstance(directory, LdapDirectory):
+        return None
+    try:
+        return directory.search_keys_warning()
+    except DirectoryError:  # the directory's own check says it is down: only unknown here, not a second failure
+        return "search keys unknown: the directory does not answer"
 
 
 def use_directory(instance: Instance, directory: UserDirectory) -> None:

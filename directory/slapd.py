@@ -24,6 +24,7 @@ from urllib.parse import quote
 from directory.errors import DirectoryError, DirectoryUnavailableError, NotFoundError
 from directory.ldap_client import LdapConnection, Modification, connect_external, explode_dn
 from directory.policy import SERVICE_POLICY, PasswordPolicy
+from directory.search_keys import SearchKeyRun, keys_are_current, mark_keys_current
 from directory.slapd_config import SlapdLayout, render_slapd_conf, schema_text
 from directory.slapd_replication import (
     ReplicationPeer,
@@ -93,6 +94,8 @@ class ManagedSlapd:
         self.extra_listeners: tuple[str, ...] = ()
         """More listener URLs (``-h``) than loopback and ldapi: what other providers connect to."""
         self._proc: subprocess.Popen[bytes] | None = None
+        self.search_key_run: SearchKeyRun | None = None
+        """The officials' search keys being brought up to date in the background since this start, if they were not."""
 
     # -- names -----------------------------------------------------------------------------------------
 
@@ -332,7 +335,10 @@ class ManagedSlapd:
         return connect_external(str(self.layout.socket), timeout=timeout)
 
     def initialize(self) -> None:
-        """Create the base entries on first start; make the service account's password the configured one."""
+        """Create the base entries on first start; make the service account's password the configured one; bring
+        the officials' search keys up to date when this version has not written them (:mod:`directory.search_keys`).
+        """
+        self.search_key_run = None
         conn = self.admin_connection()
         try:
             if conn.read(self.base_dn, ["1.1"]) is None:
@@ -340,7 +346,12 @@ class ManagedSlapd:
                     return  # a provider holds the directory: replication brings the base entries
                 for dn, attrs in self.base_entries():
                     conn.add(dn, attrs)
+                mark_keys_current(conn, self.base_dn)  # a new directory: every official is written with its key
             self._ensure_service_password(conn)
+            if not keys_are_current(conn, self.base_dn):
+                # In the background: at a million officials the run takes minutes, and only this start pays it.
+                self.search_key_run = SearchKeyRun(self.admin_connection, self.base_dn)
+                self.search_key_run.start()
         finally:
             conn.close()
 

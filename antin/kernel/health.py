@@ -1,11 +1,12 @@
 """Liveness, readiness and metrics: ``/healthz``, ``/readyz`` and ``/metrics``.
 
 ``/readyz`` runs every registered readiness check (the database and the directory here; features add theirs,
-such as the HSM, with :func:`add_readiness_check`) and answers 200 or 503. ``/healthz`` and the bare status of
-``/readyz`` are public (load balancers and orchestrators probe them without credentials); which check failed and
-why, and ``/metrics``, tell an attacker what is down and how the platform is used, so they are shown only to
-operators: clients in ``ANTIN_SERVER_METRICS_NETWORKS`` or presenting ``ANTIN_SERVER_METRICS_TOKEN`` as a bearer
-token (what Prometheus' ``authorization`` scrape setting sends).
+such as the HSM, with :func:`add_readiness_check`) and answers 200 or 503; a check that returns text gives a
+warning (``warning: …``) that leaves the instance ready, such as officials' search keys not yet written.
+``/healthz`` and the bare status of ``/readyz`` are public (load balancers and orchestrators probe them without
+credentials); which check failed and why, and ``/metrics``, tell an attacker what is down and how the platform is
+used, so they are shown only to operators: clients in ``ANTIN_SERVER_METRICS_NETWORKS`` or presenting
+``ANTIN_SERVER_METRICS_TOKEN`` as a bearer token (what Prometheus' ``authorization`` scrape setting sends).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ __all__ = ["add_readiness_check", "init_app", "is_operator"]
 
 log = logging.getLogger("antin.health")
 bp = Blueprint("health", __name__)
-ReadinessCheck = Callable[[], None]
+ReadinessCheck = Callable[[], str | None]
 
 HTTP_REQUESTS = Counter("antin_http_requests_total", "HTTP requests answered", ["method", "endpoint", "status"])
 HTTP_DURATION = Histogram(
@@ -40,7 +41,8 @@ HTTP_DURATION = Histogram(
 
 
 def add_readiness_check(app: Flask, name: str, check: ReadinessCheck) -> None:
-    """Register a check that raises (with a short, safe message) when ``name`` is not usable."""
+    """Register a check that raises (with a short, safe message) when ``name`` is not usable, and may return a
+    warning (short, safe) when it is usable but needs an operator."""
     app.extensions["antin.readiness"][name] = check
 
 
@@ -90,8 +92,8 @@ def readyz() -> Response:
     ready = True
     for name, check in current_app.extensions["antin.readiness"].items():
         try:
-            check()
-            results[name] = "ok"
+            warning = check()
+            results[name] = f"warning: {warning}" if warning else "ok"
         except Exception as err:
             ready = False
             results[name] = _reason(err)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
 from directory.entries import PERMANENT_LOCK, PERSON_FIELDS
-from directory.errors import AlreadyExistsError, DirectoryError, NotFoundError
+from directory.errors import AlreadyExistsError, DirectoryError, NotFoundError, PermissionDeniedError
 from directory.ldap_client import (
-    Entry,
     LdapConnection,
     Modification,
     equality_terms,
@@ -17,7 +17,7 @@ from directory.ldap_client import (
 )
 from directory.models import AccountStatus, NewPerson, Person, PersonChanges
 from directory.names import search_keys
-from directory.service.base import PEOPLE_FILTER
+from directory.search_keys import mark_keys_current, stale_keys_warning, write_search_keys
 from directory.service.people import PeopleMixin
 from directory.validation import (
     check_optional,
@@ -235,25 +235,22 @@ class PeopleChangesMixin(PeopleMixin):
             if value and any(value.lower() in (v.lower() for v in e.get(attr)) for e in found):
                 raise AlreadyExistsError(label, value)
 
-    def refresh_search_keys(self) -> tuple[int, int]:
+    def refresh_search_keys(self, *, write: bool = True) -> tuple[int, int]:
         """Write every official's search key that is missing or stale (its name changed outside Ấn Tín): the
-        upgrade step for a directory from before the key existed. Returns (officials read, officials written).
-
-        Each page's changes are pipelined on the connection of the paged search, between two of its pages.
+        upgrade step for a directory from before the key existed; then the marker that says the keys are current
+        (when the service account may write it). Returns (officials read, officials written). With
+        ``write=False`` nothing is written: the second number is how many lack their right key.
         """
-        read = written = 0
-        attrs = ("uid", "cn", "objectClass", "antinSearchKey")
         with self.pool.pinned() as conn:
-            cookie = b""
-            while True:
-                entries, cookie = conn.search_page(
-                    self.config.base_dn, "sub", PEOPLE_FILTER, attrs, self.config.page_size, cookie
-                )
-                read += len(entries)
-                changes = [change for entry in entries if (change := _search_key_change(entry)) is not None]
-                written += conn.modify_pipelined(changes)
-                if not cookie:
-                    return read, written
+            read, written = write_search_keys(conn, self.config.base_dn, self.config.page_size, write=write)
+            if write:
+                with contextlib.suppress(PermissionDeniedError):  # an outside directory may refuse the marker
+                    mark_keys_current(conn, self.config.base_dn)
+        return read, written
+
+    def search_keys_warning(self) -> str | None:
+        """The readiness warning while the keys are not known to be current (one read of the marker)."""
+        return self.pool.run(lambda c: stale_keys_warning(c, self.config.base_dn))
 
     def modify_person(self, uid: str, changes: PersonChanges, *, version: str | None = None) -> Person:
         """Change an official; with ``version`` (a :attr:`Person.version` read before) only if nobody changed the
@@ -320,17 +317,3 @@ class PeopleChangesMixin(PeopleMixin):
     def delete_person(self, uid: str) -> None:
         person = self.get_person(uid)
         self.pool.run(lambda c: c.delete(person.dn))
-
-
-def _search_key_change(entry: Entry) -> tuple[str, list[Modification]] | None:
-    """The modifications that give ``entry`` its right search key; None when it has it (or lacks a name)."""
-    uid, full_name = entry.first("uid"), entry.first("cn")
-    if not uid or not full_name:
-        return None
-    keys = search_keys(full_name, uid)
-    if {k.casefold() for k in entry.get("antinSearchKey")} == set(keys):
-        return None
-    mods = [Modification("replace", "antinSearchKey", keys)]
-    if "antinofficial" not in {c.lower() for c in entry.get("objectClass")}:
-        mods.insert(0, Modification("add", "objectClass", ["antinOfficial"]))
-    return entry.dn, mods
