@@ -183,7 +183,7 @@ class Clients:
         held = self._held(actor)
         if unit is not None and unit != ROOT_UNIT:
             held = [self.delegation.authorize_unit(actor, AdminAction.CLIENTS_MANAGE, unit)[0]]
-        if covers(held, [ROOT_UNIT]):
+        if ROOT_UNIT in held:
             return None
         units = units_reached(self.delegation.directory, held)
         self.delegation.units.remember(units)  # what the API then says of each client's unit needs no search
