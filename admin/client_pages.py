@@ -4,6 +4,9 @@
 Clients are ordered by ``client_id`` and the cursor holds the last one shown, not an offset: a client registered or
 removed while someone pages does not shift the pages after it (no client shown twice, none skipped that was there
 throughout). The cursor also holds the search it belongs to, so that it is refused with another ``q`` or ``unit``.
+
+This module checks the request and makes the cursor; the rows come from the database (:mod:`admin.client_query`),
+which filters and orders them, so a page reads only its own.
 """
 
 from __future__ import annotations
@@ -11,13 +14,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from admin.officials import DEFAULT_PAGE, MAX_PAGE, InvalidQueryError, fold
 from idp.oidc.clients import ClientRecord
 
-__all__ = ["MAX_SEARCH", "ClientsPage", "page_of_clients"]
+__all__ = ["MAX_SEARCH", "ClientsPage", "ClientsReader", "page_of_clients"]
 
 MAX_SEARCH = 128  # characters of ``q``, as for officials
 
@@ -28,16 +31,20 @@ class ClientsPage:
     cursor: str | None  # pass back for the next page; None on the last
 
 
+# (folded search text, the client_id to start after, how many): those clients in the caller's reach, by client_id
+ClientsReader = Callable[[str, str, int], list[ClientRecord]]
+
+
 def page_of_clients(
-    records: Iterable[ClientRecord],
+    read: ClientsReader,
     text: str = "",
     *,
     unit: str | None = None,
     cursor: str | None = None,
     size: int = DEFAULT_PAGE,
 ) -> ClientsPage:
-    """The page of ``records`` (already those within the caller's reach) whose name (with or without diacritics) or
-    client_id contains ``text``, after ``cursor``."""
+    """The page of the clients ``read`` gives (those within the caller's reach) whose name (with or without
+    diacritics) or client_id contains ``text``, after ``cursor``."""
     if not 1 <= size <= MAX_PAGE:
         raise InvalidQueryError(f"page size must be between 1 and {MAX_PAGE}")
     text = text.strip()
@@ -45,11 +52,7 @@ def page_of_clients(
         raise InvalidQueryError(f"the search text is over {MAX_SEARCH} characters")
     query = {"t": text, "u": unit}
     after = _after(cursor, query)
-    needle = fold(text)
-    matching = sorted(
-        (r for r in records if r.client_id > after and (needle in fold(r.name) or needle in r.client_id.casefold())),
-        key=lambda r: r.client_id,
-    )
+    matching = read(fold(text), after, size + 1)  # one more: whether a next page exists
     page = tuple(matching[:size])
     more = len(matching) > size
     return ClientsPage(page, _cursor(page[-1].client_id, query) if more else None)

@@ -25,12 +25,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from admin.client_pages import ClientsPage, page_of_clients
+from admin.client_query import clients_after, unbound_clients, units_reached
 from admin.delegation import Actor, Delegation, covers
 from admin.errors import AdminError, NotPermittedError, OutOfReachError, PreconditionFailedError, TakenError
 from admin.models import ROOT_UNIT, AdminAction
+from admin.officials import DEFAULT_PAGE
 from admin.unit_identity import UNIT_GONE
 from admin.versions import check_version, etag_of
 from antin.kernel.audit import AuditEvent, AuditLog
+from antin.kernel.database import Database
 from idp.oidc.clients import (
     ADMIN_SCOPES,
     SECRET_METHODS,
@@ -129,10 +133,13 @@ _API_FIELD = {
 
 
 class Clients:
-    def __init__(self, registry: Callable[[], ClientRegistry], delegation: Delegation, audit: AuditLog) -> None:
+    def __init__(
+        self, registry: Callable[[], ClientRegistry], delegation: Delegation, audit: AuditLog, database: Database
+    ) -> None:
         self._registry = registry
         self.delegation = delegation
         self.audit = audit
+        self._database = database
 
     # -- reading --------------------------------------------------------------------------------------------
 
@@ -147,6 +154,40 @@ class Clients:
             return records
         paths = self._paths({r.unit_code for r in records})
         return [r for r in records if covers(held, self._path_of(r, paths))]
+
+    def page(
+        self,
+        actor: Actor,
+        text: str = "",
+        *,
+        unit: str | None = None,
+        cursor: str | None = None,
+        size: int = DEFAULT_PAGE,
+    ) -> ClientsPage:
+        """One page of :meth:`list` searched by ``text`` (:func:`admin.client_pages.page_of_clients`), read from
+        the database a page at a time: the caller's reach is their units' codes and entryUUIDs, in SQL."""
+        reach = self._reach(actor, unit)
+        with self._database.reading() as session:
+            unbound = unbound_clients(session)
+        self._bound(unbound)
+        with self._database.reading() as session:
+
+            def read(needle: str, after: str, limit: int) -> builtins.list[ClientRecord]:
+                return clients_after(session, reach=reach, text=needle, after=after, size=limit)
+
+            return page_of_clients(read, text, unit=unit, cursor=cursor, size=size)
+
+    def _reach(self, actor: Actor, unit: str | None) -> set[tuple[str, str]] | None:
+        """The (lower-cased code, entryUUID) of every unit whose clients the caller manages (under ``unit`` when
+        given, itself in reach); None for the whole platform's (every client, orphans too)."""
+        held = self._held(actor)
+        if unit is not None and unit != ROOT_UNIT:
+            held = [self.delegation.authorize_unit(actor, AdminAction.CLIENTS_MANAGE, unit)[0]]
+        if ROOT_UNIT in held:
+            return None
+        units = units_reached(self.delegation.directory, held)
+        self.delegation.units.remember(units)  # what the API then says of each client's unit needs no search
+        return {(u.code.lower(), u.entry_uuid) for u in units if u.entry_uuid}
 
     def get(self, actor: Actor, client_id: str) -> ClientRecord:
         held = self._held(actor)

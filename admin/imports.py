@@ -26,7 +26,7 @@ from admin.officials import AccountEnder
 from antin.kernel.audit import AuditEvent, AuditLog
 from directory.errors import InvalidInputError
 from directory.files import Rejection, Row
-from directory.models import AccountStatus
+from directory.models import AccountStatus, Person
 from directory.service import LdapDirectory
 from directory.transfer import ImportPlan, ImportResult, Operation, apply_plan, plan_import, read_rows
 
@@ -161,17 +161,27 @@ class Imports:
             raise BadImportFileError(f"line {file_level[0].line}: {file_level[0].reason}")
         if not rows and not unreadable:
             raise BadImportFileError("the file has a header but no rows")
-        allowed, refused = self._within_reach(units, rows)
-        return plan_import(self.directory, allowed, [*unreadable, *refused])
+        existing = self._existing_officials(units, rows)
+        allowed, refused = self._within_reach(units, rows, existing or {})
+        # the reach check's read is the planner's too: one search per 200 rows saved
+        return plan_import(self.directory, allowed, [*unreadable, *refused], people=existing)
 
-    def _within_reach(self, units: list[str], rows: list[Row]) -> tuple[list[Row], list[Rejection]]:
+    def _existing_officials(self, units: list[str], rows: list[Row]) -> dict[str, Person] | None:
+        """The file's officials already in the directory, for a unit administrator (whose rows must be checked
+        against where each official is now); None when not read (a platform administrator reaches everyone)."""
+        uids = [r.values.get("uid", "").strip() for r in rows if r.values.get("uid", "").strip()]
+        if ROOT_UNIT in units:
+            return None
+        try:
+            return self.directory.find_people(uids) if uids else {}
+        except InvalidInputError:
+            return None  # a malformed uid: the planner refuses that row by itself
+
+    def _within_reach(
+        self, units: list[str], rows: list[Row], existing: dict[str, Person]
+    ) -> tuple[list[Row], list[Rejection]]:
         everywhere = ROOT_UNIT in units
         paths: dict[str, list[str] | None] = {}
-        uids = [r.values.get("uid", "").strip() for r in rows if r.values.get("uid", "").strip()]
-        try:
-            existing = self.directory.find_people(uids) if uids and not everywhere else {}
-        except InvalidInputError:
-            existing = {}  # a malformed uid: the planner refuses that row by itself
         allowed: list[Row] = []
         refused: list[Rejection] = []
         for row in rows:

@@ -189,7 +189,7 @@ def _build(instance: Instance) -> AdminService:
 
         return get_provider(instance).clients
 
-    clients = Clients(registry, delegation, instance.audit)
+    clients = Clients(registry, delegation, instance.audit, instance.database)
     units = Units(directory, delegation, instance.audit)
     groups = Groups(directory, delegation, instance.audit)
 

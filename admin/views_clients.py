@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
-from admin.client_pages import page_of_clients
 from admin.clients import ClientMetadataError, client_etag
 from admin.officials import DEFAULT_PAGE
 from admin.views import _int_arg, actor, bp, if_match, json_body, state, with_etag
@@ -88,8 +87,8 @@ def _client(record: ClientRecord, status: int = 200, secret: str | None = None) 
 def list_clients() -> Response:
     unit = request.args.get("unit") or None
     clients = state().service.clients
-    page = page_of_clients(
-        clients.list(actor(), unit=unit),
+    page = clients.page(
+        actor(),
         request.args.get("q", ""),
         unit=unit,
         cursor=request.args.get("cursor") or None,

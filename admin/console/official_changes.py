@@ -175,7 +175,8 @@ def reset_password(login: str) -> tuple[str, int] | Response:
     return page("console/password_shown.html", person=given.person, password=given.password, created=False)
 
 
-@bp.route("/officials/new", methods=["GET", "POST"])
+# "-" cannot begin a login (directory.validation.check_uid), so the form never shadows an official named "new"
+@bp.route("/officials/-/new", methods=["GET", "POST"])
 def create_official() -> tuple[str, int]:
     officials = state().service.officials
     if request.method == "GET":

@@ -6,7 +6,7 @@ read in a few batched searches (:class:`_DirectoryView`), not row by row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from directory.errors import DirectoryError, DirectoryUnavailableError
@@ -35,12 +35,21 @@ _OPTIONAL = {
 }
 
 
-def plan_import(directory: LdapDirectory, rows: Iterable[Row], rejections: Iterable[Rejection] = ()) -> ImportPlan:
-    """Validate every row and decide what it would change; nothing is written."""
+def plan_import(
+    directory: LdapDirectory,
+    rows: Iterable[Row],
+    rejections: Iterable[Rejection] = (),
+    *,
+    people: Mapping[str, Person] | None = None,
+) -> ImportPlan:
+    """Validate every row and decide what it would change; nothing is written.
+
+    ``people``: the officials ``directory.find_people`` returned for every uid the rows name (their officials and
+    their groups' members), when the caller has just read them: planning then does not search for them again."""
     rows = list(rows)
     plan = ImportPlan(rejections=list(rejections), directory=directory)
     known_units = {u.code.lower(): u for u in directory.units_by_code(_unit_codes(rows))}
-    view = _DirectoryView.read(directory, rows)
+    view = _DirectoryView.read(directory, rows, people)
     new_units: set[str] = set()
     seen: dict[str, int] = {}
     deferred: list[Operation] = []  # members of groups: added after every group exists
@@ -197,7 +206,9 @@ class _DirectoryView:
     numbers: dict[str, list[str]]
 
     @classmethod
-    def read(cls, directory: LdapDirectory, rows: Sequence[Row]) -> _DirectoryView:
+    def read(
+        cls, directory: LdapDirectory, rows: Sequence[Row], people: Mapping[str, Person] | None = None
+    ) -> _DirectoryView:
         if not directory.has_people():  # a first import: one search instead of three per 200 rows, all empty
             return cls(people={}, mails={}, numbers={})
         uids = [r.values.get("uid", "") for r in rows if r.kind == "person"]
@@ -209,7 +220,9 @@ class _DirectoryView:
             if r.kind == "person" and r.values.get("employee_number")
         ]
         return cls(
-            people=directory.find_people([u.strip() for u in uids if u.strip()]),
+            people=dict(people)
+            if people is not None
+            else directory.find_people([u.strip() for u in uids if u.strip()]),
             mails=directory.holders("mail", mails) if mails else {},
             numbers=directory.holders("employeeNumber", numbers) if numbers else {},
         )

@@ -191,6 +191,25 @@ def test_move_an_official_to_another_unit_and_reset_their_password(
         page.locator("#official-facts").wait_for()
         assert password not in page.content()  # shown that once
 
+        # an official whose login is "new": made by the form (at /admin/officials/-/new), opened at its own address
+        if ldap.find_by_uid("new") is not None:  # left by an earlier run against the same directory
+            ldap.delete_person("new")
+        page.goto(base + "/admin/officials")
+        page.locator("#new-official").click()
+        page.locator("#new-official-form").wait_for()
+        assert page.url == base + "/admin/officials/-/new"
+        page.fill("#login", "new")
+        page.select_option("#unit", commune)
+        page.fill("#full_name", "Lê Văn Mới")
+        page.screenshot(path=str(shots / "console-official-new.png"), full_page=True)
+        page.locator("#new-official-form [type=submit]").click()
+        page.locator("#new-password").wait_for()
+        page.goto(base + "/admin/officials/new")
+        page.locator("#official-facts").wait_for()
+        assert page.locator("#official-name").inner_text() == "Lê Văn Mới"
+        page.screenshot(path=str(shots / "console-official-named-new.png"), full_page=True)
+        ldap.delete_person("new")
+
         # the units page: the province's tree, a branch closed and opened by its name
         page.goto(base + "/admin/units")
         cell = page.locator("#unit-BNH-PHATTICH-CB1")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -12,7 +12,8 @@ from admin.delegation import Actor
 from admin.imports import MAX_IMPORT_BYTES, BadImportFileError, ImportTooLargeError
 from antin.kernel.audit import AuditEvent
 from directory.errors import NotFoundError
-from directory.models import AccountStatus
+from directory.models import AccountStatus, Person
+from directory.transfer import plan_import, read_rows
 from idp.oidc import resource_server_checks
 from tests.admin.conftest import AdminPlatform
 from tests.admin.test_api import PROBLEM
@@ -113,6 +114,74 @@ def test_rows_outside_reach_are_refused_and_then_nothing_is_written(
     skipped = admin_platform.service.imports.apply(actor_of(admin_platform, "tuanbv"), csv, skip_refused=True)
     assert skipped.status == "applied" and skipped.applied == 1
     assert exists(admin_platform, mine) and not exists(admin_platform, theirs)
+
+
+def test_a_unit_administrator_s_file_is_read_once_and_planned_as_before(
+    admin_platform: AdminPlatform, unique: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reach check's read of the file's officials is handed to the planner: one search for them, not two, and
+    the same per-row report as a plan that reads them itself."""
+    changed = admin_platform.new_official("BNH-VP", unique, full_name="Nguyễn Thị Hoa")
+    kept = admin_platform.new_official("BNH-VP", lambda p: unique(p + "k"), full_name="Đỗ Văn Bình")
+    new = unique("nv")
+    csv = (
+        HEADER + f"{new},Trần Văn Nam,BNH-VP,,,,,,\n"
+        f"{changed},Nguyễn Thị Hoa,BNH-VP,,,Chánh văn phòng,,,\n"
+        f"{kept},Đỗ Văn Bình,BNH-VP,,,,,,\n"
+        f"{unique('hn')},Lê Văn Hà,HNI-VP,,,,,,\n"
+        "toanvd,Vũ Đức Toàn,BNH-VP,,,,,,\n"
+        f"{new},Trần Văn Nam,BNH-VP,,,,,,\n"
+        f"{unique('xx')},,BNH-VP,,,,,,\n"
+    ).encode()
+    directory = admin_platform.service.imports.directory
+    reads: list[list[str]] = []
+    find_people = directory.find_people
+
+    def counted(uids: Sequence[str], *, chunk: int = 200) -> dict[str, Person]:
+        reads.append(list(uids))
+        return find_people(uids, chunk=chunk)
+
+    monkeypatch.setattr(directory, "find_people", counted)
+    report = admin_platform.service.imports.preview(actor_of(admin_platform, "tuanbv"), csv)
+    assert len(reads) == 1 and changed in reads[0]  # the reach check's search; the planner's is saved
+    rows = [(r.line, r.login, r.action, r.fields, r.reason) for r in report.rows]
+    assert rows == [
+        (2, new, "create", (), ""),
+        (3, changed, "change", ("position",), ""),
+        (4, kept, "unchanged", (), ""),
+        (5, rows[3][1], "refused", (), "unit HNI-VP is outside your reach"),
+        (6, "toanvd", "refused", (), "official toanvd is outside your reach"),
+        (7, new, "refused", (), "duplicate of line 2"),
+        (8, rows[6][1], "refused", (), rows[6][4]),
+    ]
+    assert "name" in rows[6][4]
+    # the platform administrator's import reads nothing for the reach check: the planner reads the officials itself
+    reads.clear()
+    whole = admin_platform.service.imports.preview(actor_of(admin_platform, "dungpt"), csv)
+    assert len(reads) == 1
+    assert [(r.login, r.action, r.fields) for r in whole.rows if r.line in (2, 3, 4, 7)] == [
+        (new, "create", ()),
+        (changed, "change", ("position",)),
+        (kept, "unchanged", ()),
+        (new, "refused", ()),
+    ]
+
+
+def test_a_plan_given_the_officials_already_read_is_the_plan_that_reads_them(
+    admin_platform: AdminPlatform, unique: Callable[[str], str]
+) -> None:
+    """directory.transfer.plan_import's ``people``: the same operations and rejections, with or without it."""
+    changed = admin_platform.new_official("BNH-VP", unique, full_name="Nguyễn Thị Hoa")
+    csv = (
+        HEADER
+        + f"{unique('nv')},Trần Văn Nam,BNH-VP,,,,,,\n{changed},Nguyễn Thị Hoa,BNH-BTC,,,,,,\nbad uid,X,BNH,,,,,,\n"
+    )
+    rows, unreadable = read_rows(csv, "csv")
+    directory = admin_platform.service.imports.directory
+    by_itself = plan_import(directory, rows, unreadable)
+    given = plan_import(directory, rows, unreadable, people=directory.find_people([r.values["uid"] for r in rows]))
+    assert (given.operations, given.rejections) == (by_itself.operations, by_itself.rejections)
+    assert [op.action for op in given.operations] == ["create", "update"] and len(given.rejections) == 1
 
 
 @pytest.mark.parametrize(
