@@ -69,9 +69,10 @@ def worker_pids(proc: subprocess.Popen[bytes]) -> set[int]:
     return {int(pid) for pid in children}
 
 
-def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", SERVERS)
+def test_serve_refuses_an_unmigrated_database(tmp_path: Path, server: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "antin", "serve"],
+        [sys.executable, "-m", "antin", "serve", "--server", server],
         env=serve_environment(tmp_path),
         capture_output=True,
         text=True,
@@ -103,6 +104,21 @@ def test_serve_refuses_what_it_cannot_serve_before_it_starts(
     )
     assert result.returncode != 0
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_serve_refuses_development_defaults_in_production(tmp_path: Path, server: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "antin", "serve", "--server", server],
+        env=serve_environment(tmp_path, ANTIN_ENV="production"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "ANTIN_" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "metrics").exists()  # stopped before anything was prepared for a server
 
 
 def test_an_unknown_server_setting_stops_the_start_with_its_name(tmp_path: Path) -> None:
