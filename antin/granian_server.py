@@ -3,7 +3,8 @@
 ``antin serve`` runs this module (``python -m antin.granian_server``) after it checked the settings and the database,
 with SIGINT and SIGTERM blocked across its exec (see antin.serve); it is not meant to be run by hand.
 
-What it adds to granian's own server (2.8), each seen to fail in a test of ``antin serve`` without it:
+What it adds to granian's own server (2.8), for what the reload and stop tests of ``antin serve`` and their scripts
+found (figures in docs/production.md):
 
 - One listening socket shared by every worker (inherited at fork), as gunicorn has, instead of granian's one
   SO_REUSEPORT socket per worker on Linux: a worker stopped by a reload (SIGHUP) resets the connections still queued
@@ -14,9 +15,11 @@ What it adds to granian's own server (2.8), each seen to fail in a test of ``ant
   interpreter's finalisation would join the app's threads).
 - A stopping worker first stops taking connections, then, a moment later, shuts its connections down: granian does
   both at once, and a connection it had just accepted, whose request had not arrived yet, counted as idle and was
-  closed unanswered (4 of ~2,500 requests in a reload under load here).
+  closed unanswered (1–5 requests per reload under load here).
 - A reload (SIGHUP) stops an old worker only once its replacement has loaded the app, one worker at a time: granian
   waited a fixed 3.5 s, and a replacement still loading (longer on a busy machine) left no worker to answer.
+- A stop signal the kernel hands to one of granian's threads instead of the worker's main thread is still handled
+  (see :func:`stop_accepting_then_stop`).
 - A worker that ends because the whole process group got SIGINT (Ctrl-C) is a stop, not a failure: exit code 0.
 """
 
