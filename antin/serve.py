@@ -1,4 +1,4 @@
-"""``antin serve``: production serving with gunicorn workers behind a TLS reverse proxy."""
+"""``antin serve``: production serving with gunicorn or granian workers behind a TLS reverse proxy."""
 
 from __future__ import annotations
 
@@ -18,17 +18,30 @@ from antin.settings import load_settings
 
 __all__ = ["serve"]
 
+SERVERS = ("gunicorn", "granian")
+
 
 @click.command()
-@click.option("--bind", "binds", multiple=True, help="Address to listen on (default: ANTIN_SERVER_HOST:PORT).")
+@click.option(
+    "--bind", "binds", multiple=True, help="HOST:PORT or unix:PATH to listen on (default: ANTIN_SERVER_HOST:PORT)."
+)
 @click.option("--workers", type=click.IntRange(1, 256), help="Worker processes (default: ANTIN_SERVER_WORKERS).")
 @click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True, help="Threads per worker.")
-def serve(binds: tuple[str, ...], workers: int | None, threads: int) -> None:
-    """Serve the platform with gunicorn (production). The database must be migrated first (`antin db upgrade`)."""
+@click.option("--server", "server_name", type=click.Choice(SERVERS), help="HTTP server (default: ANTIN_SERVER_SERVER).")
+def serve(binds: tuple[str, ...], workers: int | None, threads: int, server_name: str | None) -> None:
+    """Serve the platform with gunicorn or granian (production). The database must be migrated first (`antin db
+    upgrade`). SIGHUP starts new workers and stops the old ones gracefully; SIGTERM lets requests in flight finish
+    (SIGINT too under granian; at once under gunicorn)."""
     try:
         settings = load_settings()
     except SettingsError as err:
         raise click.ClickException(str(err)) from None
+    server_name = server_name or settings.server.server
+    binds = binds or (f"{settings.server.host}:{settings.server.port}",)
+    for bind in binds:
+        check_bind(bind)
+    if server_name == "granian" and len(binds) > 1:
+        raise click.ClickException("granian listens on one address: give one --bind")
     instance = Instance(settings)
     current, head = current_revision(instance.database), head_revision(instance.database)
     instance.close()
@@ -40,22 +53,40 @@ def serve(binds: tuple[str, ...], workers: int | None, threads: int) -> None:
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(mode=0o700)
     env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir.resolve()))
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    args = [gunicorn, "--config", "python:antin.gunicorn_conf"]
-    for bind in binds or (f"{settings.server.host}:{settings.server.port}",):
-        args += ["--bind", bind]
-    args += ["--workers", str(workers or settings.server.workers), "--threads", str(threads)]
-    args += ["--forwarded-allow-ips", "*" if settings.server.trusted_proxies else "127.0.0.1"]
-    args.append("antin.wsgi:app")
-    # A handler does not survive exec: until gunicorn's arbiter has its own, a SIGTERM would kill it half started
-    # (exit -15) and a SIGINT end in a traceback. Blocked, a stop signal waits (the mask and what is pending survive
-    # exec) and gunicorn_conf.when_ready lets it through once the arbiter handles it. Blocked first, then the flag
-    # read: a signal between the two cannot be lost.
+    workers = workers or settings.server.workers
+    if server_name == "granian":
+        executable = sys.executable
+        args = [executable, "-m", "antin.granian_server", "--bind", binds[0]]
+        args += ["--workers", str(workers), "--threads", str(threads)]
+    else:
+        executable = str(Path(sys.executable).with_name("gunicorn"))
+        args = [executable, "--config", "python:antin.gunicorn_conf"]
+        for bind in binds:
+            args += ["--bind", bind]
+        args += ["--workers", str(workers), "--threads", str(threads)]
+        # X-Forwarded-Proto is believed only from trusted proxies, which the app counts (ProxyFix in antin.app);
+        # without any, gunicorn believes no one (its default believed loopback, which granian never does)
+        args += ["--forwarded-allow-ips", "*" if settings.server.trusted_proxies else ""]
+        args.append("antin.wsgi:app")
+    # A handler does not survive exec: until the server (gunicorn's arbiter, granian's main process) has its own, a
+    # SIGTERM would kill it half started (exit -15) and a SIGINT end in a traceback. Blocked, a stop signal waits
+    # (the mask and what is pending survive exec) and gunicorn_conf.when_ready or antin.granian_server's startup
+    # hook lets it through once the server handles it. Blocked first, then the flag read: a signal between the two
+    # cannot be lost.
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     if lifecycle.stop_requested():
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-        return  # stopped before gunicorn was started
-    os.execve(gunicorn, args, env)  # noqa: S606 - replace this process with gunicorn, arguments as a list
+        return  # stopped before the server was started
+    os.execve(executable, args, env)  # noqa: S606 - replace this process with the server, arguments as a list
+
+
+def check_bind(bind: str) -> None:
+    """Refuse a listening address that is neither HOST:PORT nor unix:PATH, before a server is started."""
+    if bind.startswith("unix:") and len(bind) > len("unix:"):
+        return
+    host, _, port = bind.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter(f"{bind!r} is not HOST:PORT or unix:PATH", param_hint="--bind")
 
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}

@@ -79,12 +79,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default="postgresql" if Path("/usr/lib/postgresql").is_dir() else "sqlite",
         help="Ấn Tín's database: PostgreSQL as in production (default when installed) or the embedded SQLite",
     )
-    parser.add_argument("--antin-threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
+    parser.add_argument("--antin-threads", type=int, default=4, help="threads per worker (default 4)")
     parser.add_argument(
         "--antin-server",
         choices=("gunicorn", "granian"),
         default="gunicorn",
-        help="gunicorn: `antin serve` (default); granian: the same WSGI app under granian (pip install granian)",
+        help="the server of `antin serve --server` (default gunicorn)",
     )
     parser.add_argument("--no-ceiling", action="store_true", help="skip measuring the driver's ceiling")
     parser.add_argument(

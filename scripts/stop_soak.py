@@ -1,11 +1,11 @@
-"""Start and stop `antin demo`, `antin serve` and `antin directory serve` many times, under CPU load, and report how
-they stopped.
+"""Start and stop `antin demo`, `antin serve` (gunicorn, and granian as serve-granian) and `antin directory serve`
+many times, under CPU load, and report how they stopped.
 
 Each run starts the command on a fresh data folder, in a process group of its own (as a shell starts it), and sends
 SIGINT or SIGTERM at a random moment of its start-up (from its entry point on: before it, the interpreter itself is
 starting) or once it serves, to the command alone (a service manager) or to its whole process group (Ctrl-C in a
 terminal). It then checks what an operator would: it exited within the limit, with code 0, with no traceback, and no
-process of its own is left (slapd and gunicorn's workers included: any process of its group, or whose environment
+process of its own is left (slapd and the server's workers included: any process of its group, or whose environment
 names its data folder). Not part of `make test`: it takes minutes.
 
     .venv/bin/python -m scripts.stop_soak --runs 50            # each command, 50 runs each, a busy loop per core
@@ -33,10 +33,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 LIMIT_SECONDS = 5.0
-COMMANDS = ("demo", "directory-serve", "serve")
+COMMANDS = ("demo", "directory-serve", "serve", "serve-granian")
 # How long each takes to serve on a quiet 2-core machine: the first guess of the window a start-up stop lands in
 # (each run that reaches serving then refines it).
-FIRST_GUESS_READY_SECONDS = {"demo": 3.0, "directory-serve": 1.0, "serve": 3.0}
+FIRST_GUESS_READY_SECONDS = {"demo": 3.0, "directory-serve": 1.0, "serve": 3.0, "serve-granian": 3.0}
 
 
 @dataclass
@@ -87,6 +87,8 @@ def _arguments(command: str, port: int) -> list[str]:
         return ["demo", "--port", str(port)]
     if command == "serve":
         return ["serve", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
+    if command == "serve-granian":
+        return ["serve", "--server", "granian", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
     return ["directory", "serve"]
 
 
@@ -222,7 +224,8 @@ def main() -> None:
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # killed, the soak still cleans up (as on Ctrl-C)
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="antin-stop-template-") as folder:
-        template = migrated_template(Path(folder) / "data") if "serve" in commands else None
+        serving_commands = {"serve", "serve-granian"}
+        template = migrated_template(Path(folder) / "data") if serving_commands & set(commands) else None
         try:
             for command in commands:
                 ready = [FIRST_GUESS_READY_SECONDS[command]]
@@ -234,7 +237,11 @@ def main() -> None:
                     delay = random.uniform(0, statistics.median(ready)) if at_startup else None
                     begun = time.monotonic()
                     run = one_run(
-                        command, sig, to_group=to_group, delay=delay, template=template if command == "serve" else None
+                        command,
+                        sig,
+                        to_group=to_group,
+                        delay=delay,
+                        template=template if command in serving_commands else None,
                     )
                     if not at_startup and run.ok:
                         ready.append(time.monotonic() - begun - run.stop_seconds)

@@ -80,7 +80,12 @@ class CoreSettings:
 class ServerSettings:
     host: str = doc("address the development server listens on", "localhost")
     port: int = doc("port the server listens on", 5000)
-    workers: int = doc("gunicorn worker processes in production", 4)
+    server: Literal["gunicorn", "granian"] = doc(
+        "the HTTP server `antin serve` runs: gunicorn (gthread workers) or granian (Rust, WSGI); both keep the same"
+        " options, reload (SIGHUP), stop (SIGTERM, SIGINT) and proxy rules",
+        "gunicorn",
+    )
+    workers: int = doc("worker processes of `antin serve` in production", 4)
     trusted_proxies: int = doc("number of reverse proxies whose X-Forwarded-* headers are trusted", 0)
     max_upload_mb: int = doc("largest request body accepted, in MB (PDF uploads)", 100)
     metrics_token: str = doc(

@@ -43,8 +43,8 @@ class AntinProvider:
         self.database_url = database_url
         self.redis_url = redis_url
         self.threads = threads
-        # "gunicorn": `antin serve` (gthread), what production runs; "granian": the same WSGI app (antin.wsgi) under
-        # granian, measured beside it (issue 13, item 2)
+        # `antin serve --server`: "gunicorn" (gthread, the default) or "granian" (WSGI), measured beside each other
+        # (issue 13, item 2)
         self.server = server
 
     def version(self) -> str:
@@ -123,37 +123,23 @@ class AntinProvider:
         web, service = self._register(env, missing)
         port = free_port()
         log = workdir / "antin.log"
+        argv = [
+            sys.executable,
+            "-m",
+            "antin",
+            "serve",
+            "--server",
+            self.server,
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(self.threads),
+        ]
         if self.server == "granian":
-            granian = Path(sys.executable).with_name("granian")
-            argv = [
-                str(granian),
-                "--interface",
-                "wsgi",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-                "--blocking-threads",
-                str(self.threads),
-                "--no-ws",
-                "antin.wsgi:app",
-            ]
-            served = f"granian WSGI, {workers} workers × {self.threads} blocking threads"
+            served = f"antin serve --server granian (WSGI), {workers} workers × {self.threads} blocking threads"
         else:
-            argv = [
-                sys.executable,
-                "-m",
-                "antin",
-                "serve",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-                "--threads",
-                str(self.threads),
-            ]
             served = f"antin serve (gunicorn gthread), {workers} workers × {self.threads} threads"
         with server_process(argv, env=env, log=log) as proc:
             target = Target(PUBLIC_ISSUER, f"http://127.0.0.1:{port}")

@@ -1,20 +1,30 @@
-"""`antin serve`: gunicorn workers in production mode, with metrics gathered from every worker."""
+"""`antin serve` under each of its servers (gunicorn, granian), as a real process in production mode: workers whose
+metrics are gathered, the listening address (TCP or a UNIX socket), forwarded headers believed only from trusted
+proxies, the request limits, a reload (SIGHUP) that drops no request, a stop (SIGTERM) with exit code 0."""
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.components import free_port
 
+SERVERS = ("gunicorn", "granian")
 
-def wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> requests.Response:
+
+def wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> requests.Response:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -25,30 +35,113 @@ def wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> re
             time.sleep(0.1)
 
 
-def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTIN_")} | {"ANTIN_DATA_DIR": str(tmp_path)}
+def serve_environment(data: Path, **settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTIN_")}
+    return env | {"ANTIN_DATA_DIR": str(data), "ANTIN_LOG_LEVEL": "WARNING"} | settings
+
+
+@contextlib.contextmanager
+def serving(data: Path, server: str, bind: str, workers: int = 2, **settings: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`antin serve --server SERVER` on a migrated database until the block ends, then stopped with SIGTERM: the
+    block's own assertions first, then that it exited 0."""
+    env = serve_environment(data, **settings)
+    subprocess.run([sys.executable, "-m", "antin", "db", "upgrade"], env=env, check=True, capture_output=True)
+    command = ["serve", "--server", server, "--workers", str(workers), "--bind", bind]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "antin", *command], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            _, stderr = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == 0, stderr.decode()
+    assert b"Traceback" not in stderr, stderr.decode()
+
+
+def worker_pids(proc: subprocess.Popen[bytes]) -> set[int]:
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    return {int(pid) for pid in children}
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_serve_refuses_an_unmigrated_database(tmp_path: Path, server: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "antin", "serve"], env=env, capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", "antin", "serve", "--server", server],
+        env=serve_environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 1
     assert "antin db upgrade" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_serve_runs_gunicorn_workers_and_aggregates_their_metrics(tmp_path: Path) -> None:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTIN_")} | {
-        "ANTIN_DATA_DIR": str(tmp_path),
-        "ANTIN_LOG_LEVEL": "WARNING",
-    }
-    subprocess.run([sys.executable, "-m", "antin", "db", "upgrade"], env=env, check=True, capture_output=True)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "antin", "serve", "--workers", "2", "--bind", f"127.0.0.1:{port}"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--server", "granian", "--bind", "127.0.0.1:5001", "--bind", "127.0.0.1:5002"], "one address"),
+        (["--bind", "localhost"], "not HOST:PORT or unix:PATH"),
+        (["--server", "apache"], "'apache' is not one of"),
+    ],
+)
+def test_serve_refuses_what_it_cannot_serve_before_it_starts(
+    tmp_path: Path, arguments: list[str], message: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "antin", "serve", *arguments],
+        env=serve_environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
-    try:
-        assert wait_for(f"http://127.0.0.1:{port}/healthz", proc).json() == {"status": "ok"}
+    assert result.returncode != 0
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_serve_refuses_development_defaults_in_production(tmp_path: Path, server: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "antin", "serve", "--server", server],
+        env=serve_environment(tmp_path, ANTIN_ENV="production"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "ANTIN_" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "metrics").exists()  # stopped before anything was prepared for a server
+
+
+def test_an_unknown_server_setting_stops_the_start_with_its_name(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "antin", "serve"],
+        env=serve_environment(tmp_path, ANTIN_SERVER_SERVER="uwsgi"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "ANTIN_SERVER_SERVER" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_serve_runs_workers_and_aggregates_their_metrics(tmp_path: Path, server: str) -> None:
+    port = free_port()
+    with serving(tmp_path, server, f"127.0.0.1:{port}") as proc:
+        answer = wait_for(f"http://127.0.0.1:{port}/healthz", proc)
+        assert answer.json() == {"status": "ok"}
+        assert answer.headers["Server"].startswith(server)  # the server asked for is the one that answers
+        assert len(worker_pids(proc)) == 2
         for _ in range(20):
             requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
         metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
@@ -58,7 +151,134 @@ def test_serve_runs_gunicorn_workers_and_aggregates_their_metrics(tmp_path: Path
             if line.startswith("antin_http_requests_total{") and 'endpoint="/healthz"' in line
         ]
         assert sum(served) >= 21  # counted across both workers
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_the_server_setting_chooses_the_server(tmp_path: Path, server: str) -> None:
+    port = free_port()
+    env = serve_environment(tmp_path, ANTIN_SERVER_SERVER=server, ANTIN_SERVER_PORT=str(port))
+    env["ANTIN_SERVER_HOST"] = "127.0.0.1"
+    subprocess.run([sys.executable, "-m", "antin", "db", "upgrade"], env=env, check=True, capture_output=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "antin", "serve", "--workers", "1"], env=env, stderr=subprocess.DEVNULL
+    )
+    try:
+        assert wait_for(f"http://127.0.0.1:{port}/healthz", proc).headers["Server"].startswith(server)
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=30)
-    assert proc.returncode == 0, stderr.decode()
+        proc.wait(timeout=30)
+    assert proc.returncode == 0
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: Path) -> None:
+        super().__init__("localhost", timeout=30)
+        self.path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(30)  # a worker may still be loading the platform
+        self.sock.connect(str(self.path))
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_serve_listens_on_a_unix_socket(tmp_path: Path, server: str) -> None:
+    path = tmp_path / "antin.sock"
+    with serving(tmp_path / "data", server, f"unix:{path}", workers=1) as proc:
+        deadline = time.monotonic() + 60
+        while True:
+            connection = UnixHTTPConnection(path)
+            try:
+                connection.request("GET", "/healthz")
+                break
+            except OSError:  # no socket yet, or no worker listening on it yet
+                assert proc.poll() is None and time.monotonic() < deadline, "nothing answers on the socket"
+                time.sleep(0.1)
+        answer = connection.getresponse()
+        assert (answer.status, answer.read()) == (200, b'{"status":"ok"}\n')
+        connection.close()
+
+
+@pytest.mark.parametrize("server", SERVERS)
+@pytest.mark.parametrize("trusted_proxies", [0, 1])
+def test_forwarded_headers_are_believed_only_from_trusted_proxies(
+    tmp_path: Path, server: str, trusted_proxies: int
+) -> None:
+    """Only clients of 203.0.113.0/24 see /metrics: a client on loopback claiming that address in X-Forwarded-For
+    is believed with one trusted proxy, and refused without; the same for https claimed in X-Forwarded-Proto (the
+    HSTS header is sent only over https)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = {
+        "ANTIN_SERVER_TRUSTED_PROXIES": str(trusted_proxies),
+        "ANTIN_SERVER_METRICS_NETWORKS": "203.0.113.0/24",
+    }
+    with serving(tmp_path, server, f"127.0.0.1:{port}", workers=1, **settings) as proc:
+        wait_for(f"{base}/healthz", proc)
+        forwarded = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+        claimed = requests.get(f"{base}/metrics", headers=forwarded, timeout=5)
+        plain = requests.get(f"{base}/metrics", timeout=5)
+    assert plain.status_code != 200  # loopback is not an operator's network here
+    if trusted_proxies:
+        assert claimed.status_code == 200 and "antin_http_requests_total" in claimed.text
+        assert "Strict-Transport-Security" in claimed.headers
+    else:
+        assert claimed.status_code != 200
+        assert "Strict-Transport-Security" not in claimed.headers
+    assert "Strict-Transport-Security" not in plain.headers
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_serve_refuses_oversized_requests_clearly(tmp_path: Path, server: str) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with serving(tmp_path, server, f"127.0.0.1:{port}", workers=1, ANTIN_SERVER_MAX_UPLOAD_MB="1") as proc:
+        wait_for(f"{base}/healthz", proc)
+        many_headers = requests.get(f"{base}/healthz", headers={f"X-N{i}": "v" for i in range(300)}, timeout=5)
+        huge_header = requests.get(f"{base}/healthz", headers={"X-Big": "a" * 500_000}, timeout=5)
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        too_large = requests.post(f"{base}/token", data=b"a" * (2 * 1024 * 1024), headers=form, timeout=10)
+        under_limit = requests.post(f"{base}/token", data=b"a=" + b"b" * 900_000, headers=form, timeout=10)
+    assert many_headers.status_code == 431
+    assert huge_header.status_code == 431
+    assert too_large.status_code == 413
+    assert under_limit.status_code == 400 and under_limit.json()["error"]  # read whole, refused by the protocol
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_reload_replaces_every_worker_without_dropping_a_request(tmp_path: Path, server: str) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/healthz"
+    with serving(tmp_path, server, f"127.0.0.1:{port}") as proc:
+        wait_for(url, proc)
+        before = worker_pids(proc)
+        answered: list[int] = []
+        failures: list[str] = []
+        stop = threading.Event()
+
+        def ask_again_and_again() -> None:
+            while not stop.is_set():
+                try:  # a new connection each time, as clients arriving during the reload
+                    answered.append(requests.get(url, timeout=60).status_code)  # nginx waits 60 s too
+                except requests.RequestException as err:
+                    failures.append(repr(err))
+
+        clients = [threading.Thread(target=ask_again_and_again) for _ in range(3)]
+        for client in clients:
+            client.start()
+        try:
+            time.sleep(0.5)
+            proc.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 90
+            while len(worker_pids(proc) - before) < 2 or worker_pids(proc) & before:
+                assert proc.poll() is None and time.monotonic() < deadline, "the workers were not replaced"
+                time.sleep(0.1)
+            seen = len(answered)
+            while len(answered) < seen + 20 and time.monotonic() < deadline:
+                time.sleep(0.05)  # the new workers answer too
+        finally:
+            stop.set()
+            for client in clients:
+                client.join()
+    assert failures == []
+    assert set(answered) == {200}

@@ -1,6 +1,7 @@
-"""`antin demo`, `antin serve` and `antin directory serve`, once serving, stop on SIGTERM (a service manager) and on
-SIGINT sent to their whole process group (Ctrl-C in a terminal): exit 0, no traceback, and nothing of theirs left
-running (slapd, gunicorn's workers). How fast they stop is measured by scripts/stop_soak.py, not asserted here."""
+"""`antin demo`, `antin serve` (under gunicorn and under granian) and `antin directory serve`, once serving, stop on
+SIGTERM (a service manager) and on SIGINT sent to their whole process group (Ctrl-C in a terminal): exit 0, no
+traceback, and nothing of theirs left running (slapd, the server's workers). How fast they stop is measured by
+scripts/stop_soak.py, not asserted here."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import requests
 
 from tests.components import free_port, require_command
 
-COMMANDS = ("demo", "serve", "directory-serve")
+COMMANDS = ("demo", "serve", "serve-granian", "directory-serve")
 
 
 def arguments(command: str, port: int) -> list[str]:
@@ -25,6 +26,8 @@ def arguments(command: str, port: int) -> list[str]:
         return ["demo", "--port", str(port)]
     if command == "serve":
         return ["serve", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
+    if command == "serve-granian":
+        return ["serve", "--server", "granian", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
     return ["directory", "serve"]
 
 
@@ -63,7 +66,7 @@ def test_a_serving_command_stops_cleanly_and_leaves_nothing(tmp_path: Path, comm
     data = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANTIN_")}
     env |= {"ANTIN_DATA_DIR": str(data), "ANTIN_LOG_LEVEL": "WARNING"}
-    if command == "serve":
+    if command.startswith("serve"):
         subprocess.run([sys.executable, "-m", "antin", "db", "upgrade"], env=env, check=True, capture_output=True)
     port = free_port()
     proc = subprocess.Popen(

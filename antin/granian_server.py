@@ -1,0 +1,241 @@
+"""granian as the server of ``antin serve --server granian``: the same WSGI app, workers, reload and stop as gunicorn.
+
+``antin serve`` runs this module (``python -m antin.granian_server``) after it checked the settings and the database,
+with SIGINT and SIGTERM blocked across its exec (see antin.serve); it is not meant to be run by hand.
+
+What it adds to granian's own server (2.8), for what the reload and stop tests of ``antin serve`` and their scripts
+found (figures in docs/production.md):
+
+- One listening socket shared by every worker (inherited at fork), as gunicorn has, instead of granian's one
+  SO_REUSEPORT socket per worker on Linux: a worker stopped by a reload (SIGHUP) resets the connections still queued
+  on its own socket (granian itself warns of it unless the ``net.ipv4.tcp_migrate_req`` sysctl is on).
+- Stop signals: let through once granian's handlers are in place; a worker still loading the app (seconds on a busy
+  machine) exits at once on one, where it would have swallowed it in its copy of the main process' handler; a
+  worker that answered its last request ends with ``os._exit``, as gunicorn's does in antin.gunicorn_worker (the
+  interpreter's finalisation would join the app's threads).
+- A stopping worker first stops taking connections, then, a moment later, shuts its connections down: granian does
+  both at once, and a connection it had just accepted, whose request had not arrived yet, counted as idle and was
+  closed unanswered (1–5 requests per reload under load here).
+- A reload (SIGHUP) stops an old worker only once its replacement has loaded the app, one worker at a time: granian
+  waited a fixed 3.5 s, and a replacement still loading (longer on a busy machine) left no worker to answer.
+- A stop signal the kernel hands to one of granian's threads instead of the worker's main thread is still handled
+  (see :func:`stop_accepting_then_stop`).
+- A worker that ends because the whole process group got SIGINT (Ctrl-C) is a stop, not a failure: exit code 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import granian._signals
+from granian._granian import WorkerSignal
+from granian.constants import HTTPModes, Interfaces
+from granian.http import HTTP1Settings
+from granian.net import SocketSpec, UnixSocketSpec  # type: ignore[attr-defined]
+from granian.server.mp import MPServer
+
+__all__ = ["GRACEFUL_TIMEOUT", "HEADER_READ_TIMEOUT_MS", "AntinGranian", "main"]
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+GRACEFUL_TIMEOUT = 30
+"""Seconds a stopping worker has to answer what it holds before it is killed (gunicorn's ``graceful_timeout``)."""
+HEADER_READ_TIMEOUT_MS = 10_000
+"""A request's headers must arrive within this (nginx's ``client_header_timeout`` in docs/production.md)."""
+HEADER_BUFFER_BYTES = 64 * 1024
+"""Largest request head (request line and headers) read; more is refused with 431, as gunicorn refuses a header
+line over 8 kB (granian's default, 408 kB, let a 400 kB header through)."""
+ACCEPTED_GRACE = 0.2
+"""Seconds between a stopping worker's last accept and its connections' shutdown: a connection it accepted reads its
+request meanwhile, and is then answered instead of closed as idle."""
+LOAD_TIMEOUT = 120
+"""Seconds a reload waits for a new worker to load the app before it stops the old one all the same."""
+WSGI_APP = "antin.wsgi:app"
+
+
+class AntinGranian(MPServer):
+    """granian's multi-process server with one shared socket and the stop rules of ``antin serve``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # set by a worker once it loaded the app (fork: the workers share it); a reload replaces one worker at a time
+        self.app_loaded = multiprocessing.get_context("fork").Event()
+
+    def _init_shared_socket(self) -> None:
+        # the path granian takes outside Linux: one socket built here, its handle inherited by every worker
+        spec: Any = (
+            UnixSocketSpec(str(self.bind_uds), self.backlog, self.uds_permissions)
+            if self.bind_uds
+            else SocketSpec(self.bind_addr, self.bind_port, self.backlog)
+        )
+        shared_handle = spec.build()
+        self._shd = shared_handle
+        self._sfd = shared_handle.get_fd()
+        self._ssp = None
+        shared = socket.socket(fileno=self._sfd)
+        shared.set_inheritable(True)
+        self._sso = shared
+
+    def shutdown(self, exit_code: int = 0) -> None:
+        if self.interrupt_signal:
+            # a worker that ended before this process handled the same SIGINT (sent to the group) was stopping too
+            self.interrupt_children.clear()
+        super().shutdown(exit_code)  # type: ignore[no-untyped-call]
+
+    def _respawn_workers(self, workers: list[int], spawn_target: Any, target_loader: Any, delay: float = 0) -> None:
+        for idx in workers:
+            self.respawned_wrks[idx] = time.monotonic()
+            old: Any = self.wrks.pop(idx)
+            self.app_loaded.clear()
+            new: Any = self._spawn_worker(idx=idx, target=spawn_target, callback_loader=target_loader)
+            new.start()
+            self.wrks.insert(idx, new)
+            self._wait_until_loaded(new)
+            old.terminate()  # it answers what it holds, then ends (granian's worker), or is killed after the timeout
+            old.join(self.workers_kill_timeout)
+            if old.is_alive():
+                old.kill()
+                old.join()
+        self._metrics.incr_spawn(len(workers))
+
+    def _wait_until_loaded(self, worker: Any) -> None:
+        deadline = time.monotonic() + LOAD_TIMEOUT
+        while not self.app_loaded.wait(0.1):
+            if self.interrupt_signal or not worker.is_alive() or time.monotonic() > deadline:
+                return
+
+
+def load_app_stoppable(server: AntinGranian) -> Callable[[str], Any]:
+    """The worker's app loader: a stop signal before granian's worker handlers exist ends the worker at once."""
+
+    def load(target: str) -> Any:
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, _exit_at_once)
+        if server.interrupt_signal:
+            os._exit(0)  # the stop reached this worker's copy of the main process' handler, between fork and here
+        from granian._internal import load_target
+
+        app = load_target(target)
+        server.app_loaded.set()
+        return app
+
+    return load
+
+
+def serve_wsgi_then_exit(*args: Any, **kwargs: Any) -> None:
+    """The worker process: granian's WSGI worker, then an exit that does not wait on the app's threads."""
+    listener = args[3][0][1].get_fd()  # (spec, shared handle) from AntinGranian._init_shared_socket
+    # granian's worker reads this name when it starts serving
+    granian._signals.set_sync_signals = lambda: stop_accepting_then_stop(listener)
+    MPServer._spawn_wsgi_worker(*args, **kwargs)
+    _forget_metrics_of_this_process()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def stop_accepting_then_stop(listener: int) -> Any:
+    """The worker's stop signals: no more accepts at once, the connections' graceful shutdown ACCEPTED_GRACE later.
+
+    Python runs a signal's handler in the main thread only, and granian's worker parks it in an endless wait: a stop
+    signal that the kernel handed to another thread (one of granian's, while the main thread had signals blocked for a
+    moment) was never handled, and the worker served until killed (seen once in ten SIGINTs to the group). The C-level
+    handler writes the signal to a pipe from whatever thread it lands on, and a thread of ours reads it.
+    """
+    stop = WorkerSignal()
+    stopping = threading.Lock()
+
+    def begin_stop() -> None:
+        if not stopping.acquire(blocking=False):
+            return  # already stopping
+        # The listening socket is shared with every process of the server: this worker alone stops taking from its
+        # queue when its descriptor becomes a socket nobody connects to (its accept loop then finds nothing).
+        nobody = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        nobody.bind("")  # an unnamed (abstract) address
+        nobody.listen(1)
+        nobody.setblocking(False)
+        os.dup2(nobody.fileno(), listener)
+        nobody.close()
+        threading.Timer(ACCEPTED_GRACE, stop.set).start()
+
+    reader, writer = os.pipe()
+    os.set_blocking(writer, False)
+    signal.set_wakeup_fd(writer)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, lambda _sig, _frame: begin_stop())
+    threading.Thread(target=_stop_on_wakeup, args=(reader, begin_stop), name="antin-stop-signals", daemon=True).start()
+    return stop
+
+
+def _stop_on_wakeup(reader: int, begin_stop: Callable[[], None]) -> None:
+    while received := os.read(reader, 64):
+        if any(number in received for number in STOP_SIGNALS):
+            begin_stop()
+
+
+def build_server(arguments: argparse.Namespace) -> AntinGranian:
+    uds = Path(arguments.bind[len("unix:") :]) if arguments.bind.startswith("unix:") else None
+    host, port = ("127.0.0.1", 0) if uds else _host_and_port(arguments.bind)
+    return AntinGranian(
+        WSGI_APP,
+        address=host,
+        port=port,
+        uds=uds,
+        interface=Interfaces.WSGI,
+        workers=arguments.workers,
+        blocking_threads=arguments.threads,
+        http=HTTPModes.http1,  # behind a reverse proxy, as gunicorn: HTTP/1.1
+        websockets=False,
+        http1_settings=HTTP1Settings(header_read_timeout=HEADER_READ_TIMEOUT_MS, max_buffer_size=HEADER_BUFFER_BYTES),
+        respawn_failed_workers=True,  # as gunicorn's arbiter: a worker that died is replaced
+        workers_kill_timeout=GRACEFUL_TIMEOUT,
+        log_access=False,  # as gunicorn in antin.gunicorn_conf: the proxy keeps the access log
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m antin.granian_server", description=__doc__.splitlines()[0])
+    parser.add_argument("--bind", required=True, help="HOST:PORT or unix:PATH")
+    parser.add_argument("--workers", type=int, required=True)
+    parser.add_argument("--threads", type=int, required=True)
+    server = build_server(parser.parse_args(argv))
+    # granian installs its main handlers before it calls the startup hooks and before any worker is forked: a stop
+    # sent while `antin serve` handed over was held (blocked) and is handled now, workers inherit the open mask
+    server.on_startup(_let_stop_signals_through)
+    server.serve(spawn_target=serve_wsgi_then_exit, target_loader=load_app_stoppable(server))
+
+
+def _host_and_port(bind: str) -> tuple[str, int]:
+    host, _, port = bind.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def _let_stop_signals_through() -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+def _exit_at_once(_sig: int, _frame: object) -> None:
+    os._exit(0)  # nothing is served yet: nothing to finish
+
+
+def _forget_metrics_of_this_process() -> None:
+    # what gunicorn_conf.child_exit does in the arbiter: the finished worker's live gauges go, its counts stay
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
+if __name__ == "__main__":
+    main()
