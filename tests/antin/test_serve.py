@@ -247,6 +247,10 @@ def test_serve_refuses_oversized_requests_clearly(tmp_path: Path, server: str) -
 
 @pytest.mark.parametrize("server", SERVERS)
 def test_reload_replaces_every_worker_without_dropping_a_request(tmp_path: Path, server: str) -> None:
+    """Old workers serve until their replacements have loaded the platform: no client waits for a new one to load
+    (gunicorn's own reload stopped them at once, and clients waited over 10 s on a busy machine)."""
+    # granian keeps nginx's 60 s (it had no such gap: its figures are in docs/production.md)
+    client_timeout = 5 if server == "gunicorn" else 60
     port = free_port()
     url = f"http://127.0.0.1:{port}/healthz"
     with serving(tmp_path, server, f"127.0.0.1:{port}") as proc:
@@ -259,7 +263,7 @@ def test_reload_replaces_every_worker_without_dropping_a_request(tmp_path: Path,
         def ask_again_and_again() -> None:
             while not stop.is_set():
                 try:  # a new connection each time, as clients arriving during the reload
-                    answered.append(requests.get(url, timeout=60).status_code)  # nginx waits 60 s too
+                    answered.append(requests.get(url, timeout=client_timeout).status_code)
                 except requests.RequestException as err:
                     failures.append(repr(err))
 
