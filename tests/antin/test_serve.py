@@ -273,6 +273,14 @@ def test_reload_replaces_every_worker_without_dropping_a_request(tmp_path: Path,
         try:
             time.sleep(0.5)
             proc.send_signal(signal.SIGHUP)
+            # the new workers frozen while they load, as on a machine too busy to load them for seconds: the old
+            # ones must answer meanwhile
+            frozen = freeze_new_workers(proc, before)
+            seen = len(answered)
+            time.sleep(3)
+            answered_while_loading = len(answered) - seen
+            for pid in frozen:
+                os.kill(pid, signal.SIGCONT)
             deadline = time.monotonic() + 90
             while len(worker_pids(proc) - before) < 2 or worker_pids(proc) & before:
                 assert proc.poll() is None and time.monotonic() < deadline, "the workers were not replaced"
@@ -285,4 +293,21 @@ def test_reload_replaces_every_worker_without_dropping_a_request(tmp_path: Path,
             for client in clients:
                 client.join()
     assert failures == []
+    assert answered_while_loading > 0
     assert set(answered) == {200}
+
+
+def freeze_new_workers(proc: subprocess.Popen[bytes], old: set[int]) -> set[int]:
+    """SIGSTOP the workers a reload starts, as soon as they appear (before they can have loaded the platform)."""
+    deadline = time.monotonic() + 30
+    frozen: set[int] = set()
+    settled = deadline  # until the first new worker appears
+    while not frozen or time.monotonic() < settled:
+        assert time.monotonic() < deadline, "no new worker started"
+        for pid in worker_pids(proc) - old - frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+                frozen.add(pid)
+                settled = time.monotonic() + 0.5  # gunicorn forks its new workers one after the other
+        time.sleep(0.02)
+    return frozen
