@@ -311,3 +311,35 @@ def freeze_new_workers(proc: subprocess.Popen[bytes], old: set[int]) -> set[int]
                 settled = time.monotonic() + 0.5  # gunicorn forks its new workers one after the other
         time.sleep(0.02)
     return frozen
+
+
+def test_a_reload_whose_workers_cannot_load_the_platform_keeps_the_old_ones_serving(tmp_path: Path) -> None:
+    """Under gunicorn, whose own reload halted the whole server when a new worker failed to boot: a settings file
+    broken before a reload leaves the old workers serving and says why; fixed, a second reload replaces them."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/healthz"
+    config = tmp_path / "antin.toml"
+    config.write_text('issuer = "http://localhost:5000"\n')
+    with serving(tmp_path / "data", "gunicorn", f"127.0.0.1:{port}", ANTIN_CONFIG=str(config)) as proc:
+        wait_for(url, proc)
+        before = worker_pids(proc)
+        config.write_text("issuer = \n")  # not TOML
+        proc.send_signal(signal.SIGHUP)
+        assert proc.stderr is not None
+        os.set_blocking(proc.stderr.fileno(), False)
+        logged = b""
+        deadline = time.monotonic() + 90
+        while b"Reload failed" not in logged:
+            assert proc.poll() is None and time.monotonic() < deadline, logged.decode()
+            logged += proc.stderr.read() or b""
+            time.sleep(0.1)
+        assert b"is not valid TOML" in logged  # the new worker's own error, above the arbiter's line
+        assert worker_pids(proc) >= before
+        assert [requests.get(url, timeout=5).status_code for _ in range(10)] == [200] * 10
+        config.write_text('issuer = "http://localhost:5000"\n')
+        proc.send_signal(signal.SIGHUP)
+        while worker_pids(proc) & before:
+            assert proc.poll() is None and time.monotonic() < deadline, "the workers were not replaced"
+            time.sleep(0.1)
+        os.set_blocking(proc.stderr.fileno(), True)
+        assert requests.get(url, timeout=5).status_code == 200
