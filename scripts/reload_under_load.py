@@ -1,8 +1,8 @@
 """A reload (SIGHUP) of `antin serve` under load: clients each open a new connection per request to /healthz (as
 nginx does to an upstream), a SIGHUP, and what they saw: requests answered, those left unanswered for the client's
-timeout (nginx's own is 60 s), the longest answer, and how long the reload took (from the SIGHUP until no old worker
-is left). `--busy N` keeps N processes spinning on the CPU meanwhile, as a busy machine would (the new workers load
-the platform slower). Prints one line per reload; not a CI step.
+timeout (nginx's own is 60 s), the longest answer, the longest time with no request answered, and how long the
+reload took (from the SIGHUP until no old worker is left). `--busy N` keeps N processes spinning on the CPU
+meanwhile, as a busy machine would (the new workers load the platform slower). One line per reload; not a CI step.
 
     python -m scripts.reload_under_load --server gunicorn --reloads 3 --busy 4
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import multiprocessing
 import os
 import signal
@@ -32,6 +33,7 @@ class Seen:
     answered: int = 0
     unanswered: int = 0
     longest: float = 0.0
+    answered_at: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def note(self, seconds: float, ok: bool) -> None:
@@ -39,6 +41,14 @@ class Seen:
             self.answered += ok
             self.unanswered += not ok
             self.longest = max(self.longest, seconds)
+            if ok:
+                self.answered_at.append(time.monotonic())
+
+    def longest_silence(self, since: float) -> float:
+        """The longest time from ``since`` on with no request answered."""
+        with self.lock:
+            moments = [since, *sorted(at for at in self.answered_at if at > since)]
+        return max(later - earlier for earlier, later in itertools.pairwise(moments)) if moments[1:] else 0
 
 
 def free_port() -> int:
@@ -92,14 +102,17 @@ def reload_once(proc: subprocess.Popen[bytes], url: str, clients: int, timeout: 
     while workers_of(proc.pid) & old or len(workers_of(proc.pid)) < len(old):
         time.sleep(0.05)
     took = time.monotonic() - sighup
-    time.sleep(2)  # the new workers answer too
+    replaced, deadline = seen.answered, time.monotonic() + 120
+    while seen.answered < replaced + 50 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the new workers answer too
     stop.set()
     for thread in threads:
         thread.join()
     total = seen.answered + seen.unanswered
     return (
         f"reload took {took:.1f} s; {seen.unanswered} of {total} requests unanswered within {timeout:g} s; "
-        f"longest answer {seen.longest:.1f} s; load average {os.getloadavg()[0]:.1f}"
+        f"longest answer {seen.longest:.1f} s; longest time with no answer {seen.longest_silence(sighup):.1f} s; "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
 
 
