@@ -29,8 +29,8 @@ SERVERS = ("gunicorn", "granian")
 @click.option("--server", "server_name", type=click.Choice(SERVERS), help="HTTP server (default: ANTIN_SERVER_SERVER).")
 def serve(binds: tuple[str, ...], workers: int | None, threads: int, server_name: str | None) -> None:
     """Serve the platform with gunicorn or granian (production). The database must be migrated first (`antin db
-    upgrade`). SIGHUP starts new workers and stops the old ones gracefully; SIGTERM lets requests in flight finish
-    (SIGINT too under granian; at once under gunicorn)."""
+    upgrade`). SIGHUP starts new workers and stops the old ones gracefully once the new ones have loaded the app;
+    SIGTERM lets requests in flight finish (SIGINT too under granian; at once under gunicorn)."""
     try:
         settings = load_settings()
     except SettingsError as err:
