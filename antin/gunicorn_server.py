@@ -68,6 +68,9 @@ class ReadyFirstArbiter(Arbiter):
             self.stop_workers(list(self.replacement.loading), "superseded by a new reload")
             self.replacement = None
         old = sorted((pid for pid in self.WORKERS if pid not in self.stopping), key=lambda pid: self.WORKERS[pid].age)
+        if not old:  # no worker serving (all gone): nothing to keep, gunicorn's own reload
+            super().reload()
+            return
         with self.workers_set_aside(set(self.WORKERS)):
             super().reload()
             new = dict(self.WORKERS)

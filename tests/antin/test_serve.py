@@ -343,3 +343,25 @@ def test_a_reload_whose_workers_cannot_load_the_platform_keeps_the_old_ones_serv
             time.sleep(0.1)
         os.set_blocking(proc.stderr.fileno(), True)
         assert requests.get(url, timeout=5).status_code == 200
+
+
+def test_a_second_reload_while_the_first_loads_ends_with_as_many_workers_all_serving(tmp_path: Path) -> None:
+    """Two SIGHUPs in a row (an operator who reloads again, impatient) under gunicorn: the workers of the first
+    reload, still loading, are superseded; the old ones serve until the second reload's workers are ready."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/healthz"
+    with serving(tmp_path, "gunicorn", f"127.0.0.1:{port}") as proc:
+        wait_for(url, proc)
+        before = worker_pids(proc)
+        proc.send_signal(signal.SIGHUP)
+        first = freeze_new_workers(proc, before)
+        assert requests.get(url, timeout=5).status_code == 200  # the old workers, while the new ones are frozen
+        proc.send_signal(signal.SIGHUP)
+        for pid in first:
+            os.kill(pid, signal.SIGCONT)
+        deadline = time.monotonic() + 90
+        while (worker_pids(proc) & (before | first)) or len(worker_pids(proc)) != 2:
+            assert proc.poll() is None and time.monotonic() < deadline, "not two new workers"
+            assert requests.get(url, timeout=5).status_code == 200
+            time.sleep(0.1)
+        assert [requests.get(url, timeout=5).status_code for _ in range(10)] == [200] * 10
