@@ -365,3 +365,20 @@ def test_a_second_reload_while_the_first_loads_ends_with_as_many_workers_all_ser
             assert requests.get(url, timeout=5).status_code == 200
             time.sleep(0.1)
         assert [requests.get(url, timeout=5).status_code for _ in range(10)] == [200] * 10
+
+
+def test_a_stop_during_a_reload_ends_old_and_new_workers_with_exit_0(tmp_path: Path) -> None:
+    """SIGTERM while a reload's new workers still load (gunicorn): every worker, old or new, ends; exit 0."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/healthz"
+    with serving(tmp_path, "gunicorn", f"127.0.0.1:{port}") as proc:
+        wait_for(url, proc)
+        before = worker_pids(proc)
+        proc.send_signal(signal.SIGHUP)
+        new = freeze_new_workers(proc, before)
+        proc.send_signal(signal.SIGTERM)
+        for pid in new:
+            os.kill(pid, signal.SIGCONT)
+        proc.wait(timeout=30)
+    for pid in before | new:
+        assert not Path(f"/proc/{pid}").exists(), f"worker {pid} left running"
