@@ -5,7 +5,11 @@ from __future__ import annotations
 import signal
 from typing import Any
 
-from antin.gunicorn_worker import post_fork  # noqa: F401 - a gunicorn hook, read from this module
+from antin.gunicorn_worker import announce_ready, post_fork
+
+# gunicorn hooks, read from this module
+post_worker_init = announce_ready
+__all__ = ["post_fork", "post_worker_init"]
 
 worker_class = "antin.gunicorn_worker.StoppableThreadWorker"  # gthread, with stop signals made safe (see there)
 timeout = 60

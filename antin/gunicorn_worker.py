@@ -28,7 +28,9 @@ from typing import Any
 
 from gunicorn.workers.gthread import ThreadWorker
 
-__all__ = ["StoppableThreadWorker", "post_fork"]
+from antin.gunicorn_server import READY_NOTE
+
+__all__ = ["StoppableThreadWorker", "announce_ready", "post_fork"]
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 
@@ -36,6 +38,8 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 class StoppableThreadWorker(ThreadWorker):
     arbiter_queue: Any = None
     """The arbiter's signal queue as this worker inherited it (see :func:`post_fork`)."""
+    ready_fd: int | None = None
+    """Where this worker says it has loaded the app (antin.gunicorn_server's arbiter reads it during a reload)."""
 
     def init_signals(self) -> None:
         super().init_signals()
@@ -61,9 +65,21 @@ class StoppableThreadWorker(ThreadWorker):
 
 
 def post_fork(server: Any, worker: Any) -> None:
-    """gunicorn hook (in the new worker): keep the arbiter's queue, which catches a stop until the worker's handlers."""
+    """gunicorn hook (in the new worker): keep the arbiter's queue, which catches a stop until the worker's handlers,
+    and the pipe on which it says it is ready."""
     if isinstance(worker, StoppableThreadWorker):
         worker.arbiter_queue = server.SIG_QUEUE
+        if isinstance(ready_pipe := getattr(server, "ready_pipe", None), tuple):
+            os.close(ready_pipe[0])  # the arbiter's end
+            worker.ready_fd = ready_pipe[1]
+
+
+def announce_ready(worker: Any) -> None:
+    """gunicorn hook ``post_worker_init`` (in the worker, the app loaded): tell the arbiter, which stops an old worker
+    of a reload only then (antin.gunicorn_server)."""
+    if isinstance(worker, StoppableThreadWorker) and worker.ready_fd is not None:
+        with contextlib.suppress(OSError):  # a full pipe (never: 4 bytes a worker) or a gone arbiter
+            os.write(worker.ready_fd, READY_NOTE.pack(worker.pid))
 
 
 def _holds_a_stop(signals: Any) -> bool:

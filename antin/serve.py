@@ -6,7 +6,6 @@ import os
 import shutil
 import signal
 import sys
-from pathlib import Path
 
 import click
 
@@ -30,8 +29,8 @@ SERVERS = ("gunicorn", "granian")
 @click.option("--server", "server_name", type=click.Choice(SERVERS), help="HTTP server (default: ANTIN_SERVER_SERVER).")
 def serve(binds: tuple[str, ...], workers: int | None, threads: int, server_name: str | None) -> None:
     """Serve the platform with gunicorn or granian (production). The database must be migrated first (`antin db
-    upgrade`). SIGHUP starts new workers and stops the old ones gracefully; SIGTERM lets requests in flight finish
-    (SIGINT too under granian; at once under gunicorn)."""
+    upgrade`). SIGHUP starts new workers and stops the old ones gracefully once the new ones have loaded the app;
+    SIGTERM lets requests in flight finish (SIGINT too under granian; at once under gunicorn)."""
     try:
         settings = load_settings()
     except SettingsError as err:
@@ -59,8 +58,9 @@ def serve(binds: tuple[str, ...], workers: int | None, threads: int, server_name
         args = [executable, "-m", "antin.granian_server", "--bind", binds[0]]
         args += ["--workers", str(workers), "--threads", str(threads)]
     else:
-        executable = str(Path(sys.executable).with_name("gunicorn"))
-        args = [executable, "--config", "python:antin.gunicorn_conf"]
+        # gunicorn with its arbiter's reload made ready-first (antin.gunicorn_server)
+        executable = sys.executable
+        args = [executable, "-m", "antin.gunicorn_server", "--config", "python:antin.gunicorn_conf"]
         for bind in binds:
             args += ["--bind", bind]
         args += ["--workers", str(workers), "--threads", str(threads)]

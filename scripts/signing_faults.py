@@ -115,8 +115,9 @@ def change_hsm_pin(signing: SigningPlatform) -> Callable[[], None]:
 def reload_and_wait(process: AppInstance) -> None:
     """SIGHUP (`systemctl reload antin`), then wait until a new worker answers /readyz (HSM included) with 200.
 
-    Reloading both instances at once leaves none serving while the new workers load the platform (gunicorn ends
-    the old ones at once): on a busy machine that took over 25 s, seen with the `reload` fault."""
+    Reloading both instances at once left none serving while the new workers loaded the platform (gunicorn ended
+    the old ones at once): on a busy machine over 25 s, seen with the `reload` fault; antin.gunicorn_server now keeps
+    the old workers until the new ones are ready."""
     os.kill(process.proc.pid, signal.SIGHUP)
     time.sleep(0.5)  # the old workers are told to go
     deadline = time.monotonic() + 180

@@ -247,6 +247,10 @@ def test_serve_refuses_oversized_requests_clearly(tmp_path: Path, server: str) -
 
 @pytest.mark.parametrize("server", SERVERS)
 def test_reload_replaces_every_worker_without_dropping_a_request(tmp_path: Path, server: str) -> None:
+    """Old workers serve until their replacements have loaded the platform: no client waits for a new one to load
+    (gunicorn's own reload stopped them at once, and clients waited over 10 s on a busy machine)."""
+    # granian keeps nginx's 60 s (it had no such gap: its figures are in docs/production.md)
+    client_timeout = 5 if server == "gunicorn" else 60
     port = free_port()
     url = f"http://127.0.0.1:{port}/healthz"
     with serving(tmp_path, server, f"127.0.0.1:{port}") as proc:
@@ -259,7 +263,7 @@ def test_reload_replaces_every_worker_without_dropping_a_request(tmp_path: Path,
         def ask_again_and_again() -> None:
             while not stop.is_set():
                 try:  # a new connection each time, as clients arriving during the reload
-                    answered.append(requests.get(url, timeout=60).status_code)  # nginx waits 60 s too
+                    answered.append(requests.get(url, timeout=client_timeout).status_code)
                 except requests.RequestException as err:
                     failures.append(repr(err))
 
@@ -269,6 +273,14 @@ def test_reload_replaces_every_worker_without_dropping_a_request(tmp_path: Path,
         try:
             time.sleep(0.5)
             proc.send_signal(signal.SIGHUP)
+            # the new workers frozen while they load, as on a machine too busy to load them for seconds: the old
+            # ones must answer meanwhile
+            frozen = freeze_new_workers(proc, before)
+            seen = len(answered)
+            time.sleep(3)
+            answered_while_loading = len(answered) - seen
+            for pid in frozen:
+                os.kill(pid, signal.SIGCONT)
             deadline = time.monotonic() + 90
             while len(worker_pids(proc) - before) < 2 or worker_pids(proc) & before:
                 assert proc.poll() is None and time.monotonic() < deadline, "the workers were not replaced"
@@ -281,4 +293,92 @@ def test_reload_replaces_every_worker_without_dropping_a_request(tmp_path: Path,
             for client in clients:
                 client.join()
     assert failures == []
+    assert answered_while_loading > 0
     assert set(answered) == {200}
+
+
+def freeze_new_workers(proc: subprocess.Popen[bytes], old: set[int]) -> set[int]:
+    """SIGSTOP the workers a reload starts, as soon as they appear (before they can have loaded the platform)."""
+    deadline = time.monotonic() + 30
+    frozen: set[int] = set()
+    settled = deadline  # until the first new worker appears
+    while not frozen or time.monotonic() < settled:
+        assert time.monotonic() < deadline, "no new worker started"
+        for pid in worker_pids(proc) - old - frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+                frozen.add(pid)
+                settled = time.monotonic() + 0.5  # gunicorn forks its new workers one after the other
+        time.sleep(0.02)
+    return frozen
+
+
+def test_a_reload_whose_workers_cannot_load_the_platform_keeps_the_old_ones_serving(tmp_path: Path) -> None:
+    """Under gunicorn, whose own reload halted the whole server when a new worker failed to boot: a settings file
+    broken before a reload leaves the old workers serving and says why; fixed, a second reload replaces them."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/healthz"
+    config = tmp_path / "antin.toml"
+    config.write_text('issuer = "http://localhost:5000"\n')
+    with serving(tmp_path / "data", "gunicorn", f"127.0.0.1:{port}", ANTIN_CONFIG=str(config)) as proc:
+        wait_for(url, proc)
+        before = worker_pids(proc)
+        config.write_text("issuer = \n")  # not TOML
+        proc.send_signal(signal.SIGHUP)
+        assert proc.stderr is not None
+        os.set_blocking(proc.stderr.fileno(), False)
+        logged = b""
+        deadline = time.monotonic() + 90
+        while b"Reload failed" not in logged:
+            assert proc.poll() is None and time.monotonic() < deadline, logged.decode()
+            logged += proc.stderr.read() or b""
+            time.sleep(0.1)
+        assert b"is not valid TOML" in logged  # the new worker's own error, above the arbiter's line
+        assert worker_pids(proc) >= before
+        assert [requests.get(url, timeout=5).status_code for _ in range(10)] == [200] * 10
+        config.write_text('issuer = "http://localhost:5000"\n')
+        proc.send_signal(signal.SIGHUP)
+        while worker_pids(proc) & before:
+            assert proc.poll() is None and time.monotonic() < deadline, "the workers were not replaced"
+            time.sleep(0.1)
+        os.set_blocking(proc.stderr.fileno(), True)
+        assert requests.get(url, timeout=5).status_code == 200
+
+
+def test_a_second_reload_while_the_first_loads_ends_with_as_many_workers_all_serving(tmp_path: Path) -> None:
+    """Two SIGHUPs in a row (an operator who reloads again, impatient) under gunicorn: the workers of the first
+    reload, still loading, are superseded; the old ones serve until the second reload's workers are ready."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/healthz"
+    with serving(tmp_path, "gunicorn", f"127.0.0.1:{port}") as proc:
+        wait_for(url, proc)
+        before = worker_pids(proc)
+        proc.send_signal(signal.SIGHUP)
+        first = freeze_new_workers(proc, before)
+        assert requests.get(url, timeout=5).status_code == 200  # the old workers, while the new ones are frozen
+        proc.send_signal(signal.SIGHUP)
+        for pid in first:
+            os.kill(pid, signal.SIGCONT)
+        deadline = time.monotonic() + 90
+        while (worker_pids(proc) & (before | first)) or len(worker_pids(proc)) != 2:
+            assert proc.poll() is None and time.monotonic() < deadline, "not two new workers"
+            assert requests.get(url, timeout=5).status_code == 200
+            time.sleep(0.1)
+        assert [requests.get(url, timeout=5).status_code for _ in range(10)] == [200] * 10
+
+
+def test_a_stop_during_a_reload_ends_old_and_new_workers_with_exit_0(tmp_path: Path) -> None:
+    """SIGTERM while a reload's new workers still load (gunicorn): every worker, old or new, ends; exit 0."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/healthz"
+    with serving(tmp_path, "gunicorn", f"127.0.0.1:{port}") as proc:
+        wait_for(url, proc)
+        before = worker_pids(proc)
+        proc.send_signal(signal.SIGHUP)
+        new = freeze_new_workers(proc, before)
+        proc.send_signal(signal.SIGTERM)
+        for pid in new:
+            os.kill(pid, signal.SIGCONT)
+        proc.wait(timeout=30)
+    for pid in before | new:
+        assert not Path(f"/proc/{pid}").exists(), f"worker {pid} left running"
