@@ -22,6 +22,7 @@ Run: ``python scripts/signing_faults.py [--clients 4] [--down 3] [--settle 15] [
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -31,7 +32,8 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +41,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("CI", "")
 
 import requests  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
+from antin.kernel.database import Database  # noqa: E402
 from scripts.faults_under_load import families_in_two_states, kill_postgres  # noqa: E402
 from scripts.load_mix import (  # noqa: E402
     HSM_PIN,
@@ -53,6 +57,13 @@ from scripts.load_mix import (  # noqa: E402
 )
 from signing.hsm import find_softhsm_module  # noqa: E402
 from tests.antin.two_instances import AppInstance  # noqa: E402
+from tests.servers import (  # noqa: E402
+    PrimaryAndStandby,
+    _as_postgres_user,
+    _postgres_bin_dir,
+    postgres_server,
+    postgres_with_standby,
+)
 
 
 def kill_tsa(signing: SigningPlatform) -> Callable[[], None]:
@@ -148,12 +159,62 @@ def kill_database(signing: SigningPlatform) -> Callable[[], None]:
     return kill_postgres(signing.platform)
 
 
+@dataclass
+class Failover:
+    """PostgreSQL as a primary and a streaming standby behind one multi-host URL (``target_session_attrs=
+    read-write``), and the fault that fails it over: the primary's host dies (SIGKILL to the postmaster and every
+    backend at once: nothing more leaves it), ``--down`` seconds pass (what Patroni or an operator takes to
+    decide), the standby is promoted with ``pg_ctl promote``. Nothing is reconfigured or reloaded: the instances'
+    next connections skip the dead host and the read-only standby until it is promoted."""
+
+    synchronous: bool = False  # the primary waits for the standby's flush before a commit returns
+    servers: PrimaryAndStandby | None = None
+    figures: dict[str, float] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def database(self, folder: Path) -> Iterator[str]:
+        with postgres_with_standby(folder, synchronous=self.synchronous) as servers:
+            self.servers = servers
+            yield servers.url
+
+    def __call__(self, signing: SigningPlatform) -> Callable[[], None]:
+        servers = self.servers
+        assert servers is not None, "pg-failover needs the platform made with a standby"
+        self.figures["WAL bytes not on the standby's disk just before the kill"] = wal_not_on_standby(servers)
+        postmaster = int((servers.primary_data / "postmaster.pid").read_text().split()[0])
+        children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True, check=False)
+        for pid in [postmaster, *map(int, children.stdout.split())]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+        def promote() -> None:
+            started = time.monotonic()
+            pg_ctl = str(_postgres_bin_dir() / "pg_ctl")
+            command = [*_as_postgres_user(), pg_ctl, "-D", str(servers.standby_data), "-w", "promote"]
+            subprocess.run(command, check=True, capture_output=True)
+            self.figures["pg_ctl promote took (s)"] = round(time.monotonic() - started, 2)
+
+        return promote
+
+
+def wal_not_on_standby(servers: PrimaryAndStandby) -> float:
+    """How far the standby's flushed WAL is behind the primary's (bytes): what a promotion now would lose."""
+    database = Database(servers.primary_url, pool_size=1)
+    try:
+        with database.engine.connect() as conn:
+            lag = conn.execute(text("select pg_current_wal_lsn() - flush_lsn from pg_stat_replication")).scalar()
+    finally:
+        database.dispose()
+    return float(lag) if lag is not None else float("nan")
+
+
 FAULTS: dict[str, Callable[[SigningPlatform], Callable[[], None]]] = {
     "tsa": kill_tsa,
     "hsm": break_hsm,
     "hsm-pin": change_hsm_pin,
     "reload": reload_instances,
     "postgres": kill_database,
+    "pg-failover": Failover(),  # the last fault run: the old primary stays dead (main() makes its own)
 }
 
 
@@ -186,10 +247,19 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=15.0, help="seconds of load after it is back")
     parser.add_argument("--faults", default=",".join(FAULTS), help="which, in order (comma-separated)")
     parser.add_argument("--keep", action="store_true", help="keep the servers' folder (logs) and print its path")
+    parser.add_argument(
+        "--synchronous", action="store_true", help="pg-failover: synchronous_standby_names = '*' on the primary"
+    )
     args = parser.parse_args()
+    names = args.faults.split(",")
+    failover = Failover(synchronous=args.synchronous)
+    faults: dict[str, Callable[[SigningPlatform], Callable[[], None]]] = {**FAULTS, "pg-failover": failover}
+    if "pg-failover" in names[:-1]:
+        parser.error("pg-failover must be the last fault: the old primary stays dead")
     results = []
     scratch = tempfile.mkdtemp(prefix="antin-signing-faults-")
-    with signing_platform(Path(scratch), external_tsa=True) as signing:
+    database = failover.database if "pg-failover" in names else postgres_server
+    with signing_platform(Path(scratch), external_tsa=True, database=database) as signing:
         platform = signing.platform
         outcomes, stop = Outcomes(), threading.Event()
         workers = [
@@ -200,14 +270,16 @@ def main() -> int:
             worker.start()
         time.sleep(args.settle)
         print(f"baseline: {dict(Counter(f'{op} {o}' for _t, op, o in outcomes.items))}", flush=True)
-        for name in args.faults.split(","):
+        for name in names:
             killed = time.monotonic()
-            start_again = FAULTS[name](signing)
+            start_again = faults[name](signing)
             time.sleep(args.down)
             start_again()
             back = time.monotonic()
             time.sleep(args.settle)
             results.append(report(name, outcomes.between(killed, time.monotonic()), killed, back))
+            if name == "pg-failover":
+                print("          " + "; ".join(f"{k}: {v:g}" for k, v in failover.figures.items()), flush=True)
         stop.set()
         for worker in workers:
             worker.join(90)

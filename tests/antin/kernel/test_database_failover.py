@@ -23,6 +23,7 @@ from tests.servers import _as_postgres_user, _postgres_bin_dir, postgres_with_st
 
 pytestmark = [pytest.mark.postgres]
 
+
 @pytest.fixture
 def primary_and_standby(tmp_path: Path) -> Iterator[tuple[str, str, Path, Path]]:
     """(multi-host URL, the primary's URL, the primary's data folder, the standby's data folder)."""
