@@ -3,7 +3,10 @@ front of two instances (scripts/load_mix.py: one SoftHSM2 token for both, an ext
 while, in turn, the TSA is killed with SIGKILL and started again, the HSM token fails (its folder moved away, as a
 network HSM dropping off, then put back), the token's user PIN is changed under the platform (its security officer
 changed it, the settings not: every worker logs in again with a PIN the token refuses; fixed by setting the PIN
-back and reloading both instances, as an operator would) and PostgreSQL is killed and started again. For each
+back and reloading both instances, as an operator would) and PostgreSQL is killed and started again; last, if
+asked (``pg-failover``), the platform's PostgreSQL is a primary with a streaming standby behind one multi-host URL,
+the primary's host dies and the standby is promoted (``--synchronous``: a synchronous standby; ``--lag``: its WAL
+receiver paused before the kill, to see what asynchronous replication loses). For each
 fault it prints what clients saw (ok, a 503 with Retry-After and the problem's type, anything else), how long after
 the component was back the last error came, and at the end that nothing was half-written: every signed PDF a client
 received has its audit entry and its signature record, no audit entry names a signature no client received, no
@@ -17,6 +20,7 @@ A locked PIN is not driven: SoftHSM2 never locks its user PIN (a wrong login onl
 it takes the same path as a wrong one (``HsmLockedError``, covered by tests/signing/pki/test_keystore.py's kin).
 
 Run: ``python scripts/signing_faults.py [--clients 4] [--down 3] [--settle 15] [--faults tsa,hsm,hsm-pin,postgres]``
+     ``python scripts/signing_faults.py --faults pg-failover [--synchronous] [--lag 2]``
 """
 
 from __future__ import annotations
@@ -168,6 +172,9 @@ class Failover:
     next connections skip the dead host and the read-only standby until it is promoted."""
 
     synchronous: bool = False  # the primary waits for the standby's flush before a commit returns
+    # seconds the standby's WAL receiver is paused before the kill, then killed with what it had not read (a slow
+    # link that breaks: the standby restarts its recovery from what it had written)
+    lag: float = 0.0
     servers: PrimaryAndStandby | None = None
     figures: dict[str, float] = field(default_factory=dict)
 
@@ -180,12 +187,18 @@ class Failover:
     def __call__(self, signing: SigningPlatform) -> Callable[[], None]:
         servers = self.servers
         assert servers is not None, "pg-failover needs the platform made with a standby"
+        receiver = wal_receiver(servers) if self.lag else None
+        if receiver is not None:
+            os.kill(receiver, signal.SIGSTOP)
+            time.sleep(self.lag)
         self.figures["WAL bytes not on the standby's disk just before the kill"] = wal_not_on_standby(servers)
         postmaster = int((servers.primary_data / "postmaster.pid").read_text().split()[0])
         children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True, check=False)
         for pid in [postmaster, *map(int, children.stdout.split())]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        if receiver is not None:  # the link is gone with what was in flight on it (SIGCONT would deliver that)
+            os.kill(receiver, signal.SIGKILL)
 
         def promote() -> None:
             started = time.monotonic()
@@ -206,6 +219,18 @@ def wal_not_on_standby(servers: PrimaryAndStandby) -> float:
     finally:
         database.dispose()
     return float(lag) if lag is not None else float("nan")
+
+
+def wal_receiver(servers: PrimaryAndStandby) -> int:
+    """The process id of the standby's WAL receiver."""
+    database = Database(servers.standby_url, pool_size=1)
+    try:
+        with database.engine.connect() as conn:
+            pid = conn.execute(text("select pid from pg_stat_wal_receiver")).scalar()
+    finally:
+        database.dispose()
+    assert pid is not None, "the standby receives no WAL"
+    return int(pid)
 
 
 FAULTS: dict[str, Callable[[SigningPlatform], Callable[[], None]]] = {
@@ -250,9 +275,15 @@ def main() -> int:
     parser.add_argument(
         "--synchronous", action="store_true", help="pg-failover: synchronous_standby_names = '*' on the primary"
     )
+    parser.add_argument(
+        "--lag",
+        type=float,
+        default=0.0,
+        help="pg-failover: the standby's WAL receiver paused this long before the kill",
+    )
     args = parser.parse_args()
     names = args.faults.split(",")
-    failover = Failover(synchronous=args.synchronous)
+    failover = Failover(synchronous=args.synchronous, lag=args.lag)
     faults: dict[str, Callable[[SigningPlatform], Callable[[], None]]] = {**FAULTS, "pg-failover": failover}
     if "pg-failover" in names[:-1]:
         parser.error("pg-failover must be the last fault: the old primary stays dead")
