@@ -44,7 +44,7 @@ from tests.antin.two_instances import (  # noqa: E402
     wait_until_serving,
 )
 from tests.directory.conftest import PASSWORD  # noqa: E402
-from tests.servers import _as_postgres_user, _postgres_bin_dir  # noqa: E402
+from tests.servers import _as_postgres_user, _postgres_bin_dir, socket_and_port  # noqa: E402
 
 
 @dataclass
@@ -139,8 +139,7 @@ def kill_slapd(platform: Platform) -> Callable[[], None]:
 
 
 def kill_postgres(platform: Platform) -> Callable[[], None]:
-    query = parse_qs(urlsplit(platform.database_url).query)
-    socket_dir, port = query["host"][0], query["port"][0]
+    socket_dir, port = socket_and_port(platform.database_url)  # the primary, when the URL names a standby too
     data = Path(socket_dir) / "data"
     os.kill(_pid_from_file(data / "postmaster.pid"), signal.SIGKILL)
 

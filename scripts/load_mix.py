@@ -31,6 +31,7 @@ from signing.samples import sample_pdf
 from tests.antin.two_instances import AppInstance, Platform, RoutedParty, _Site, two_instances, wait_until_serving
 from tests.components import free_port
 from tests.directory.conftest import PASSWORD
+from tests.servers import postgres_server
 
 ROOT = Path(__file__).resolve().parents[1]
 HSM_PIN = "pin-from-the-vault"  # the one tests/antin/two_instances.py's settings file gets
@@ -102,8 +103,14 @@ def _signing_env(folder: Path, tsa_url: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def signing_platform(folder: Path, *, external_tsa: bool = False) -> Iterator[SigningPlatform]:
-    """The two-instance platform with signing: one HSM token for both, the CA made once before they start."""
+def signing_platform(
+    folder: Path,
+    *,
+    external_tsa: bool = False,
+    database: Callable[[Path], contextlib.AbstractContextManager[str]] = postgres_server,
+) -> Iterator[SigningPlatform]:
+    """The two-instance platform with signing: one HSM token for both, the CA made once before they start;
+    ``database`` as two_instances takes it."""
     tsa_port = free_port() if external_tsa else 0
     tsa_url = f"http://127.0.0.1:{tsa_port}/tsa" if external_tsa else ""
     extra = _signing_env(folder, tsa_url)
@@ -115,7 +122,7 @@ def signing_platform(folder: Path, *, external_tsa: bool = False) -> Iterator[Si
         done = subprocess.run(command, check=False, env=env, cwd=ROOT, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
 
-    with two_instances(folder, extra_env=extra, before_start=before_start) as platform:
+    with two_instances(folder, extra_env=extra, before_start=before_start, database=database) as platform:
         tsa = None
         tsa_env: dict[str, str] = {}
         if external_tsa:

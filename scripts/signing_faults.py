@@ -3,7 +3,10 @@ front of two instances (scripts/load_mix.py: one SoftHSM2 token for both, an ext
 while, in turn, the TSA is killed with SIGKILL and started again, the HSM token fails (its folder moved away, as a
 network HSM dropping off, then put back), the token's user PIN is changed under the platform (its security officer
 changed it, the settings not: every worker logs in again with a PIN the token refuses; fixed by setting the PIN
-back and reloading both instances, as an operator would) and PostgreSQL is killed and started again. For each
+back and reloading both instances, as an operator would) and PostgreSQL is killed and started again; last, if
+asked (``pg-failover``), the platform's PostgreSQL is a primary with a streaming standby behind one multi-host URL,
+the primary's host dies and the standby is promoted (``--synchronous``: a synchronous standby; ``--lag``: its WAL
+receiver paused before the kill, to see what asynchronous replication loses). For each
 fault it prints what clients saw (ok, a 503 with Retry-After and the problem's type, anything else), how long after
 the component was back the last error came, and at the end that nothing was half-written: every signed PDF a client
 received has its audit entry and its signature record, no audit entry names a signature no client received, no
@@ -17,11 +20,13 @@ A locked PIN is not driven: SoftHSM2 never locks its user PIN (a wrong login onl
 it takes the same path as a wrong one (``HsmLockedError``, covered by tests/signing/pki/test_keystore.py's kin).
 
 Run: ``python scripts/signing_faults.py [--clients 4] [--down 3] [--settle 15] [--faults tsa,hsm,hsm-pin,postgres]``
+     ``python scripts/signing_faults.py --faults pg-failover [--synchronous] [--lag 2]``
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -31,7 +36,8 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +45,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("CI", "")
 
 import requests  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
+from antin.kernel.database import Database  # noqa: E402
 from scripts.faults_under_load import families_in_two_states, kill_postgres  # noqa: E402
 from scripts.load_mix import (  # noqa: E402
     HSM_PIN,
@@ -53,6 +61,13 @@ from scripts.load_mix import (  # noqa: E402
 )
 from signing.hsm import find_softhsm_module  # noqa: E402
 from tests.antin.two_instances import AppInstance  # noqa: E402
+from tests.servers import (  # noqa: E402
+    PrimaryAndStandby,
+    _as_postgres_user,
+    _postgres_bin_dir,
+    postgres_server,
+    postgres_with_standby,
+)
 
 
 def kill_tsa(signing: SigningPlatform) -> Callable[[], None]:
@@ -149,12 +164,83 @@ def kill_database(signing: SigningPlatform) -> Callable[[], None]:
     return kill_postgres(signing.platform)
 
 
+@dataclass
+class Failover:
+    """PostgreSQL as a primary and a streaming standby behind one multi-host URL (``target_session_attrs=
+    read-write``), and the fault that fails it over: the primary's host dies (SIGKILL to the postmaster and every
+    backend at once: nothing more leaves it), ``--down`` seconds pass (what Patroni or an operator takes to
+    decide), the standby is promoted with ``pg_ctl promote``. Nothing is reconfigured or reloaded: the instances'
+    next connections skip the dead host and the read-only standby until it is promoted."""
+
+    synchronous: bool = False  # the primary waits for the standby's flush before a commit returns
+    # seconds the standby's WAL receiver is paused before the kill, then killed with what it had not read (a slow
+    # link that breaks: the standby restarts its recovery from what it had written)
+    lag: float = 0.0
+    servers: PrimaryAndStandby | None = None
+    figures: dict[str, float] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def database(self, folder: Path) -> Iterator[str]:
+        with postgres_with_standby(folder, synchronous=self.synchronous) as servers:
+            self.servers = servers
+            yield servers.url
+
+    def __call__(self, signing: SigningPlatform) -> Callable[[], None]:
+        servers = self.servers
+        assert servers is not None, "pg-failover needs the platform made with a standby"
+        receiver = wal_receiver(servers) if self.lag else None
+        if receiver is not None:
+            os.kill(receiver, signal.SIGSTOP)
+            time.sleep(self.lag)
+        self.figures["WAL bytes not on the standby's disk just before the kill"] = wal_not_on_standby(servers)
+        postmaster = int((servers.primary_data / "postmaster.pid").read_text().split()[0])
+        children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True, check=False)
+        for pid in [postmaster, *map(int, children.stdout.split())]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if receiver is not None:  # the link is gone with what was in flight on it (SIGCONT would deliver that)
+            os.kill(receiver, signal.SIGKILL)
+
+        def promote() -> None:
+            started = time.monotonic()
+            pg_ctl = str(_postgres_bin_dir() / "pg_ctl")
+            command = [*_as_postgres_user(), pg_ctl, "-D", str(servers.standby_data), "-w", "promote"]
+            subprocess.run(command, check=True, capture_output=True)
+            self.figures["pg_ctl promote took (s)"] = round(time.monotonic() - started, 2)
+
+        return promote
+
+
+def wal_not_on_standby(servers: PrimaryAndStandby) -> float:
+    """How far the standby's flushed WAL is behind the primary's (bytes): what a promotion now would lose."""
+    database = Database(servers.primary_url, pool_size=1)
+    try:
+        with database.engine.connect() as conn:
+            lag = conn.execute(text("select pg_current_wal_lsn() - flush_lsn from pg_stat_replication")).scalar()
+    finally:
+        database.dispose()
+    return float(lag) if lag is not None else float("nan")
+
+
+def wal_receiver(servers: PrimaryAndStandby) -> int:
+    """The process id of the standby's WAL receiver."""
+    database = Database(servers.standby_url, pool_size=1)
+    try:
+        with database.engine.connect() as conn:
+            pid = conn.execute(text("select pid from pg_stat_wal_receiver")).scalar()
+    finally:
+        database.dispose()
+    assert pid is not None, "the standby receives no WAL"
+    return int(pid)
+
+
 FAULTS: dict[str, Callable[[SigningPlatform], Callable[[], None]]] = {
     "tsa": kill_tsa,
     "hsm": break_hsm,
     "hsm-pin": change_hsm_pin,
     "reload": reload_instances,
     "postgres": kill_database,
+    "pg-failover": Failover(),  # the last fault run: the old primary stays dead (main() makes its own)
 }
 
 
@@ -187,10 +273,25 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=15.0, help="seconds of load after it is back")
     parser.add_argument("--faults", default=",".join(FAULTS), help="which, in order (comma-separated)")
     parser.add_argument("--keep", action="store_true", help="keep the servers' folder (logs) and print its path")
+    parser.add_argument(
+        "--synchronous", action="store_true", help="pg-failover: synchronous_standby_names = '*' on the primary"
+    )
+    parser.add_argument(
+        "--lag",
+        type=float,
+        default=0.0,
+        help="pg-failover: the standby's WAL receiver paused this long before the kill",
+    )
     args = parser.parse_args()
+    names = args.faults.split(",")
+    failover = Failover(synchronous=args.synchronous, lag=args.lag)
+    faults: dict[str, Callable[[SigningPlatform], Callable[[], None]]] = {**FAULTS, "pg-failover": failover}
+    if "pg-failover" in names[:-1]:
+        parser.error("pg-failover must be the last fault: the old primary stays dead")
     results = []
     scratch = tempfile.mkdtemp(prefix="antin-signing-faults-")
-    with signing_platform(Path(scratch), external_tsa=True) as signing:
+    database = failover.database if "pg-failover" in names else postgres_server
+    with signing_platform(Path(scratch), external_tsa=True, database=database) as signing:
         platform = signing.platform
         outcomes, stop = Outcomes(), threading.Event()
         workers = [
@@ -201,14 +302,16 @@ def main() -> int:
             worker.start()
         time.sleep(args.settle)
         print(f"baseline: {dict(Counter(f'{op} {o}' for _t, op, o in outcomes.items))}", flush=True)
-        for name in args.faults.split(","):
+        for name in names:
             killed = time.monotonic()
-            start_again = FAULTS[name](signing)
+            start_again = faults[name](signing)
             time.sleep(args.down)
             start_again()
             back = time.monotonic()
             time.sleep(args.settle)
             results.append(report(name, outcomes.between(killed, time.monotonic()), killed, back))
+            if name == "pg-failover":
+                print("          " + "; ".join(f"{k}: {v:g}" for k, v in failover.figures.items()), flush=True)
         stop.set()
         for worker in workers:
             worker.join(90)

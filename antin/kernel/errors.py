@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, render_template_string, request
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, InternalError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
@@ -126,6 +126,7 @@ def handle_http_exception(err: HTTPException) -> BaseResponse:
 
 
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, SqlPoolTimeout)
+READ_ONLY_SQLSTATE = "25006"  # a write on a standby (or a read-only session): SQLAlchemy's InternalError
 DATABASE_RETRY_AFTER = "5"  # seconds: a restart or a promoted standby takes about that (docs/production.md)
 
 
@@ -143,10 +144,29 @@ def handle_database_unavailable(err: SQLAlchemyError) -> Response:
     return response
 
 
+def written_on_a_standby(err: BaseException | None) -> bool:
+    """A write refused because the server is a standby: ``ANTIN_DATABASE_URL`` reached one that is not (yet) the
+    primary, as when its ``host`` list lacks ``target_session_attrs=read-write`` and the primary is down."""
+    return isinstance(err, InternalError) and getattr(err.orig, "sqlstate", None) == READ_ONLY_SQLSTATE
+
+
+def handle_internal_database_error(err: InternalError) -> Response:
+    """A standby refusing a write is the database unavailable for writes (a 503, never a 500); other internal
+    errors of the server stay 500s."""
+    if written_on_a_standby(err):
+        log.warning(
+            "the database refused a write as read-only (a standby?): ANTIN_DATABASE_URL should list every "
+            "server with target_session_attrs=read-write (docs/production.md)"
+        )
+        return handle_database_unavailable(err)
+    return handle_unexpected(err)
+
+
 def handle_audit_write_error(err: Exception) -> Response:
     """An audit entry that could not be written: the database away is a 503 like any other of its outages (the
     action it records is then not answered as done); anything else is a 500."""
-    if isinstance(err.__cause__, DATABASE_UNAVAILABLE):
+    if isinstance(err.__cause__, DATABASE_UNAVAILABLE) or written_on_a_standby(err.__cause__):
+        assert isinstance(err.__cause__, SQLAlchemyError)
         return handle_database_unavailable(err.__cause__)
     return handle_unexpected(err)
 
@@ -161,5 +181,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     for unavailable in DATABASE_UNAVAILABLE:
         app.register_error_handler(unavailable, handle_database_unavailable)
+    app.register_error_handler(InternalError, handle_internal_database_error)
     app.register_error_handler(AuditWriteError, handle_audit_write_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -346,15 +346,18 @@ def two_instances(
     *,
     extra_env: dict[str, str] | None = None,
     before_start: Callable[[dict[str, str]], None] | None = None,
+    database: Callable[[Path], AbstractContextManager[str]] = postgres_server,
 ) -> Iterator[Platform]:
     """The platform: slapd, PostgreSQL, Redis, `antin db upgrade`, two instances, nginx; the keys rotated once
     every worker holds the first ones. ``extra_env`` adds settings to both instances' (scripts/soak.py shares one
-    HSM token between them); ``before_start`` runs with instance A's environment once the database is migrated."""
+    HSM token between them); ``before_start`` runs with instance A's environment once the database is migrated;
+    ``database`` starts PostgreSQL in a folder and yields its URL (scripts/signing_faults.py: a primary and a
+    standby behind one multi-host URL)."""
     require_command("nginx", hint="scripts/install-system-packages.sh test (package nginx)")  # before the rest
     slapd = start_slapd(folder / "slapd")
     ldap = LdapDirectory(config_for(slapd))
     try:
-        with postgres_server(folder / "pg") as database_url, redis_server(folder / "redis") as redis_url:
+        with database(folder / "pg") as database_url, redis_server(folder / "redis") as redis_url:
             yield from _platform(folder, slapd, ldap, database_url, redis_url, extra_env or {}, before_start)
     finally:
         ldap.close()

@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import text
@@ -20,57 +19,16 @@ from antin.kernel.database import Database
 from antin.migrate import upgrade
 from idp.oidc.interaction import AuthenticationResult
 from idp.oidc.sessions import SessionService
-from tests.components import free_port
-from tests.servers import _as_postgres_user, _postgres_bin_dir, postgres_server
+from tests.servers import _as_postgres_user, _postgres_bin_dir, postgres_with_standby
 
 pytestmark = [pytest.mark.postgres]
-
-BACKUP = ("-R", "-X", "stream")  # write the standby's primary_conninfo; stream the WAL made during the copy
-
-
-def _socket_and_port(url: str) -> tuple[str, int]:
-    query = parse_qs(urlsplit(url).query)
-    return query["host"][0], int(query["port"][0])
 
 
 @pytest.fixture
 def primary_and_standby(tmp_path: Path) -> Iterator[tuple[str, str, Path, Path]]:
     """(multi-host URL, the primary's URL, the primary's data folder, the standby's data folder)."""
-    with postgres_server(tmp_path / "primary") as primary_url:
-        primary_socket, primary_port = _socket_and_port(primary_url)
-        bin_dir, user = _postgres_bin_dir(), _as_postgres_user()
-        folder = tmp_path / "standby"
-        folder.mkdir()
-        subprocess.run(["chown", "postgres:postgres", str(folder)], check=False)
-        data = folder / "data"
-        backup = [*user, str(bin_dir / "pg_basebackup"), "-h", primary_socket, "-p", str(primary_port)]
-        backup += ["-U", "antin", "-D", str(data), *BACKUP]
-        for attempt in range(3):  # failed once in a full run on a busy machine, its reason unseen: now it is shown
-            done = subprocess.run(backup, capture_output=True, text=True, check=False)
-            if done.returncode == 0:
-                break
-            assert attempt < 2, f"pg_basebackup failed three times: {done.stderr}"
-            subprocess.run([*user, "rm", "-rf", str(data)], check=False)
-            time.sleep(1)
-        port = free_port()
-        options = f"-p {port} -k {folder} -c listen_addresses='' -c fsync=off"
-        subprocess.run(
-            [*user, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"],
-            check=True,
-            capture_output=True,
-        )
-        try:
-            both = (
-                f"postgresql+psycopg://antin@/antin?host={primary_socket},{folder}&port={primary_port},{port}"
-                "&target_session_attrs=read-write"
-            )
-            yield both, primary_url, Path(primary_socket) / "data", data
-        finally:
-            subprocess.run(
-                [*user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-                check=False,
-                capture_output=True,
-            )
+    with postgres_with_standby(tmp_path) as servers:
+        yield servers.url, servers.primary_url, servers.primary_data, servers.standby_data
 
 
 def test_the_platform_follows_a_promoted_standby(primary_and_standby: tuple[str, str, Path, Path]) -> None:
