@@ -29,6 +29,7 @@ from antin.kernel.outbound import outbound_allow_problem
 from antin.kernel.redis_client import redis_url_problem
 
 __all__ = [
+    "AuditSettings",
     "CoreSettings",
     "DatabaseSettings",
     "LogSettings",
@@ -152,6 +153,16 @@ class MailSettings:
 
 
 @dataclass(frozen=True)
+class AuditSettings:
+    anchor_dir: Path | None = doc(
+        "folder where `antin audit anchor` writes signed anchors of the audit log's head (run it from a timer) and"
+        " where `antin audit verify` reads the newest, to show entries lost with the database (a failover, a"
+        " restore); put it on another disk or host than the database; empty: no anchors",
+        None,
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every setting of one instance. Build it with :func:`load_settings`.
 
@@ -166,6 +177,7 @@ class Settings:
     log: LogSettings = field(default_factory=LogSettings)
     session: SessionSettings = field(default_factory=SessionSettings)
     mail: MailSettings = field(default_factory=MailSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
     features: Mapping[str, Any] = field(default_factory=dict)
 
     def section(self, cls: type[SectionT]) -> SectionT:
