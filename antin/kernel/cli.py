@@ -19,6 +19,7 @@ from antin.kernel.audit.anchor import (
     write_anchor,
 )
 from antin.kernel.audit.anchor_check import check_anchor
+from antin.kernel.audit.anchor_job import AnchorGapError, anchor_into_folder
 from antin.kernel.instance import Instance
 
 __all__ = ["audit"]
@@ -82,22 +83,25 @@ def audit_anchor(instance: Instance, out: Path | None) -> None:
     that a loss is never papered over by a newer anchor of the shorter log.
     """
     folder = instance.settings.audit.anchor_dir
-    if out is None and folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        out = folder
-    if out is not None and out.is_dir():
-        previous = latest_anchor_file(out)
-        if previous is not None:
-            brk = check_anchor(instance.database, _load_or_exit(instance, previous))
-            if brk is not None:
-                click.echo(f"audit log BROKEN at entry {brk.seq}: {brk.reason}; no new anchor written", err=True)
-                raise SystemExit(1)
-    anchor, signature = take_anchor(instance.database, instance.secret_key, instance.clock())
+    out = out or folder
     if out is None:
+        anchor, signature = take_anchor(instance.database, instance.secret_key, instance.clock())
         click.echo(json.dumps({"format": ANCHOR_FORMAT, **asdict(anchor), "signature": signature}, indent=1))
         return
-    written = write_anchor(anchor, signature, out)
-    click.echo(f"anchored entry #{anchor.seq} ({anchor.entries} entries) in {written}")
+    try:
+        if out == folder or out.is_dir():
+            written = anchor_into_folder(instance, out)
+        else:
+            anchor, signature = take_anchor(instance.database, instance.secret_key, instance.clock())
+            written = write_anchor(anchor, signature, out)
+    except AnchorGapError as err:
+        click.echo(f"{err}; no new anchor written", err=True)
+        raise SystemExit(1) from err
+    except AnchorError as err:
+        click.echo(str(err), err=True)
+        raise SystemExit(2) from err
+    anchored = load_anchor(written, instance.secret_key)
+    click.echo(f"anchored entry #{anchored.seq} ({anchored.entries} entries) in {written}")
 
 
 def _anchor_file(instance: Instance, given: Path | None) -> Path | None:

@@ -160,6 +160,11 @@ class AuditSettings:
         " restore); put it on another disk or host than the database; empty: no anchors",
         None,
     )
+    anchor_every_minutes: int = doc(
+        "each server process writes an anchor to anchor_dir this often (skipped when another process wrote one"
+        " within half of it); 0: only `antin audit anchor` (e.g. from a systemd timer) writes them",
+        0,
+    )
 
 
 @dataclass(frozen=True)
@@ -388,6 +393,8 @@ def _validate(s: Settings) -> dict[str, str]:
     if s.redis.url and (why := redis_url_problem(s.redis.url)):
         problems[env_name("redis", "url")] = why
     problems.update(_mail_problems(s.mail))
+    if not 0 <= s.audit.anchor_every_minutes <= 24 * 60:
+        problems[env_name("audit", "anchor_every_minutes")] = "must be between 0 and 1440"
     if s.log.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems[env_name("log", "level")] = "must be DEBUG, INFO, WARNING or ERROR"
     for name, section in s.features.items():

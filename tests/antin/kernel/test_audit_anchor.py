@@ -154,3 +154,42 @@ def test_on_postgresql_a_lost_tail_is_named(tmp_path: Path) -> None:
         brk = check_anchor(db, load_anchor(path, SECRET))
         assert brk is not None and "the last 9 entries up to #25" in brk.reason
         db.dispose()
+
+
+def test_a_server_process_anchors_into_the_folder_and_stops_at_a_loss(tmp_path: Path) -> None:
+    import os
+
+    from antin.kernel.audit.anchor_job import AnchorGapError, AnchorJob
+    from antin.kernel.instance import Instance
+    from antin.settings import load_settings
+
+    folder = tmp_path / "anchors"
+    environ = {
+        "ANTIN_DATA_DIR": str(tmp_path / "data"),
+        "ANTIN_SECRET_KEY": SECRET,
+        "ANTIN_AUDIT_ANCHOR_DIR": str(folder),
+        "ANTIN_AUDIT_ANCHOR_EVERY_MINUTES": "5",
+    }
+    instance = Instance(load_settings(environ))
+    upgrade(instance.database)
+    fill(instance.audit, 20)
+    job = AnchorJob(instance)
+    first = job.run_once()
+    assert first is not None and load_anchor(first, SECRET).seq == 20
+    assert job.run_once() is None  # another process's anchor of a moment ago is enough
+    os.utime(first, (0, 0))  # as if written long ago
+    lose_tail_after(instance.database, 11)
+    with pytest.raises(AnchorGapError, match="the last 9 entries up to #20"):
+        job.run_once()
+    assert list(folder.iterdir()) == [first]
+    job.start()
+    assert job._thread is not None and job._thread.is_alive()
+    job.close()
+    instance.database.dispose()
+
+
+def test_anchor_every_minutes_is_checked() -> None:
+    from antin.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="ANTIN_AUDIT_ANCHOR_EVERY_MINUTES"):
+        load_settings({"ANTIN_AUDIT_ANCHOR_EVERY_MINUTES": "-1"})
