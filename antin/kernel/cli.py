@@ -106,9 +106,13 @@ def audit_anchor(instance: Instance, out: Path | None) -> None:
 
 def _anchor_file(instance: Instance, given: Path | None) -> Path | None:
     where = given or instance.settings.audit.anchor_dir
-    if where is not None and where.is_dir():
-        return latest_anchor_file(where)
-    return given  # a configured folder not made yet holds no anchor
+    if where is None or not where.is_dir():
+        return given  # a configured folder not made yet holds no anchor
+    newest = latest_anchor_file(where)
+    if newest is None and given is not None:  # asked for, and nothing to check against: not a pass
+        click.echo(f"no anchor in {given} (anchor-*.json)", err=True)
+        raise SystemExit(2)
+    return newest
 
 
 def _load_or_exit(instance: Instance, path: Path) -> Anchor:

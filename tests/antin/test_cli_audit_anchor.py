@@ -84,6 +84,10 @@ def test_a_forged_anchor_is_refused(anchored_env: dict[str, str], tmp_path: Path
     forged = run(["audit", "verify", "--anchor", str(out)], env)
     assert forged.returncode == 2
     assert f"anchor {out} refused: its signature does not verify" in forged.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = run(["audit", "verify", "--anchor", str(empty)], env)
+    assert nothing.returncode == 2 and f"no anchor in {empty}" in nothing.stderr
 
 
 def test_anchor_without_a_folder_prints_the_anchor(tmp_path: Path, anchored_env: dict[str, str]) -> None:
