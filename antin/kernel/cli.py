@@ -85,14 +85,14 @@ def audit_anchor(instance: Instance, out: Path | None) -> None:
     folder = instance.settings.audit.anchor_dir
     out = out or folder
     if out is None:
-        anchor, signature = take_anchor(instance.database, instance.secret_key, instance.clock())
+        anchor, signature = take_anchor(instance.database, instance.secret_key, instance.clock)
         click.echo(json.dumps({"format": ANCHOR_FORMAT, **asdict(anchor), "signature": signature}, indent=1))
         return
     try:
         if out == folder or out.is_dir():
             written = anchor_into_folder(instance, out)
         else:
-            anchor, signature = take_anchor(instance.database, instance.secret_key, instance.clock())
+            anchor, signature = take_anchor(instance.database, instance.secret_key, instance.clock)
             written = write_anchor(anchor, signature, out)
     except AnchorGapError as err:
         click.echo(f"{err}; no new anchor written", err=True)

@@ -16,6 +16,7 @@ import binascii
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,8 +91,11 @@ def key_id_of(public: Ed25519PublicKey) -> str:
     return hashlib.sha256(public.public_bytes(Encoding.Raw, PublicFormat.Raw)).hexdigest()[:16]
 
 
-def take_anchor(database: Database, secret_key: str, now: datetime) -> tuple[Anchor, str]:
-    """Read the heads (one transaction) and sign them: the anchor and its base64url signature."""
+def take_anchor(database: Database, secret_key: str, clock: Callable[[], datetime]) -> tuple[Anchor, str]:
+    """Read the heads (one transaction) and sign them: the anchor and its base64url signature.
+
+    Its time is read after the heads, so every entry it names was recorded before it (the count of a lost tail
+    that was written over relies on that)."""
     with database.session() as session:
         heads = session.scalars(select(AuditHead).where(AuditHead.id > 0, AuditHead.seq > 0).order_by(AuditHead.id))
         writers = tuple(AnchoredHead(h.id, h.seq, h.entry_hash) for h in heads)
@@ -101,7 +105,7 @@ def take_anchor(database: Database, secret_key: str, now: datetime) -> tuple[Anc
             seq=newest.seq if newest else 0,
             entry_hash=newest.entry_hash if newest else "",
             recorded_at=_iso(as_utc(newest.occurred_at)) if newest else None,
-            anchored_at=_iso(now),
+            anchored_at=_iso(clock()),
             entries=sum(head.writer_seq for head in writers),
             writers=writers,
             key_id=key_id_of(key.public_key()),

@@ -58,7 +58,7 @@ def anchor_into_folder(instance: AnchoringInstance, folder: Path) -> Path:
         found = check_anchor(instance.database, load_anchor(previous, instance.secret_key))
         if found is not None:
             raise AnchorGapError(previous, found)
-    anchor, signature = take_anchor(instance.database, instance.secret_key, instance.clock())
+    anchor, signature = take_anchor(instance.database, instance.secret_key, instance.clock)
     return write_anchor(anchor, signature, folder)
 
 

@@ -41,7 +41,7 @@ def fill(audit: AuditLog, n: int) -> None:
 
 
 def anchor_to(database: Database, folder: Path, secret: str = SECRET) -> Path:
-    anchor, signature = take_anchor(database, secret, datetime.now(UTC))
+    anchor, signature = take_anchor(database, secret, lambda: datetime.now(UTC))
     return write_anchor(anchor, signature, folder)
 
 
@@ -136,7 +136,7 @@ def test_the_newest_anchor_of_a_folder_is_the_latest_written(database: Database,
     fill(audit, 2)
     anchor_to(database, tmp_path)
     fill(audit, 2)
-    anchor, signature = take_anchor(database, SECRET, datetime.now(UTC) + timedelta(minutes=5))
+    anchor, signature = take_anchor(database, SECRET, lambda: datetime.now(UTC) + timedelta(minutes=5))
     newest = write_anchor(anchor, signature, tmp_path)
     assert latest_anchor_file(tmp_path) == newest and load_anchor(newest, SECRET).seq == 4
 
