@@ -13,6 +13,8 @@ import portal
 import signing
 import signing.validation
 from antin.kernel import errors, health, i18n, openapi, web
+from antin.kernel.audit.anchor_job import EXTENSION_KEY as AUDIT_ANCHORS
+from antin.kernel.audit.anchor_job import AnchorJob
 from antin.kernel.health import add_readiness_check
 from antin.kernel.instance import Instance
 from antin.kernel.logs import configure_logging
@@ -55,6 +57,9 @@ def create_app(settings: Settings | None = None, *, instance: Instance | None = 
     openapi.init_app(app)
     add_readiness_check(app, "directory", lambda: directory_service(instance).check())
     add_readiness_check(app, "search_keys", lambda: search_keys_warning(instance))
+    # each server process anchors the audit log every [audit] anchor_every_minutes, when set (started lazily:
+    # threads do not survive gunicorn's fork)
+    app.before_request(instance.service(AUDIT_ANCHORS, AnchorJob).start)
 
     idp.oidc.init_app(app)
     web.add_credential_cookie(app, SSO_COOKIE)  # the SSO session authenticates a browser on its own

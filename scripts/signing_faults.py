@@ -178,6 +178,7 @@ class Failover:
     lag: float = 0.0
     servers: PrimaryAndStandby | None = None
     figures: dict[str, float] = field(default_factory=dict)
+    anchor: Path | None = None  # the audit log's head anchored just before the kill (outside the database)
 
     @contextlib.contextmanager
     def database(self, folder: Path) -> Iterator[str]:
@@ -193,6 +194,11 @@ class Failover:
             os.kill(receiver, signal.SIGSTOP)
             time.sleep(self.lag)
         self.figures["WAL bytes not on the standby's disk just before the kill"] = wal_not_on_standby(servers)
+        # what a timer's `antin audit anchor` would have written last: the final verify must name what was lost
+        assert signing.platform.folder is not None
+        self.anchor = signing.platform.folder / "audit-anchor.json"
+        anchor_command = [sys.executable, "-m", "antin", "audit", "anchor", "--out", str(self.anchor)]
+        subprocess.run(anchor_command, env=signing.platform.env, cwd=ROOT, capture_output=True, check=True)
         postmaster = int((servers.primary_data / "postmaster.pid").read_text().split()[0])
         children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True, check=False)
         for pid in [postmaster, *map(int, children.stdout.split())]:
@@ -317,8 +323,9 @@ def main() -> int:
             worker.join(90)
         ledger = signing_ledger(platform.database_url, outcomes.delivered)
         two_states = families_in_two_states(platform.database_url)
+        anchored = ["--anchor", str(failover.anchor)] if failover.anchor else []
         audit = subprocess.run(
-            [sys.executable, "-m", "antin", "audit", "verify"],
+            [sys.executable, "-m", "antin", "audit", "verify", *anchored],
             check=False,
             env=platform.env,
             cwd=ROOT,
@@ -334,7 +341,9 @@ def main() -> int:
             if refs:
                 print(f"  {label}: {', '.join(refs[:5])}")
         print(f"refresh-token families in two states: {two_states}")
-        print(f"audit chain: {'verifies' if audit.returncode == 0 else 'BROKEN'}: {audit.stdout.strip()[:300]}")
+        said = (audit.stdout + audit.stderr).strip()[:400]
+        verdict = "verifies" if audit.returncode == 0 else "BROKEN"
+        print(f"audit chain{' (and the anchor)' if anchored else ''}: {verdict}: {said}")
         refusals, pins = pins_in_logs(signing)
         print(f"HSM PIN refusals in the instances' logs: {refusals} lines; PINs written there: {pins}")
         tracebacks = sum(log.read_text(errors="replace").count("Traceback") for log in (platform.a.log, platform.b.log))

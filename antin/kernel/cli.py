@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import datetime
+from pathlib import Path
 
 import click
 
+from antin.kernel.audit.anchor import (
+    ANCHOR_FORMAT,
+    Anchor,
+    AnchorError,
+    latest_anchor_file,
+    load_anchor,
+    take_anchor,
+    write_anchor,
+)
+from antin.kernel.audit.anchor_check import check_anchor
+from antin.kernel.audit.anchor_job import AnchorGapError, anchor_into_folder
 from antin.kernel.instance import Instance
 
 __all__ = ["audit"]
@@ -18,29 +31,96 @@ def audit() -> None:
 
 
 @audit.command("verify")
+@click.option(
+    "--anchor",
+    "anchor_path",
+    type=click.Path(exists=True, path_type=Path),
+    help="An anchor file, or a folder of them (the newest is used); default: the newest in [audit] anchor_dir.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def audit_verify(instance: Instance, as_json: bool) -> None:
-    """Check every entry of the chain; name the first broken or missing one. Exit 1 when broken."""
+def audit_verify(instance: Instance, anchor_path: Path | None, as_json: bool) -> None:
+    """Check every entry of the chain; name the first broken or missing one. Exit 1 when broken.
+
+    With an anchor (``antin audit anchor``), also fail when the log no longer holds the anchored entries: lost
+    with the database (a failover, a restore) or rewritten. Exit 2 when the anchor itself is refused.
+    """
+    anchor_file = _anchor_file(instance, anchor_path)
+    anchor = _load_or_exit(instance, anchor_file) if anchor_file else None
     result = instance.audit.verify()
+    brk = result.first_break
+    if brk is None and anchor is not None:
+        brk = check_anchor(instance.database, anchor)
     if as_json:
-        brk = result.first_break
-        click.echo(
-            json.dumps(
-                {
-                    "ok": result.ok,
-                    "entries_checked": result.entries_checked,
-                    "first_break": None if brk is None else {"seq": brk.seq, "reason": brk.reason},
-                }
-            )
-        )
-    elif result.ok:
-        click.echo(f"audit log intact: {result.entries_checked} entries checked")
+        document: dict[str, object] = {
+            "ok": brk is None,
+            "entries_checked": result.entries_checked,
+            "first_break": None if brk is None else {"seq": brk.seq, "reason": brk.reason},
+        }
+        if anchor is not None:
+            document["anchor"] = {"file": str(anchor_file), "seq": anchor.seq, "anchored_at": anchor.anchored_at}
+        click.echo(json.dumps(document))
+    elif brk is None:
+        held = f"; holds anchor #{anchor.seq} of {anchor.anchored_at} ({anchor_file})" if anchor else ""
+        click.echo(f"audit log intact: {result.entries_checked} entries checked{held}")
     else:
-        assert result.first_break is not None
-        click.echo(f"audit log BROKEN at entry {result.first_break.seq}: {result.first_break.reason}", err=True)
-    if not result.ok:
+        click.echo(f"audit log BROKEN at entry {brk.seq}: {brk.reason}", err=True)
+    if brk is not None:
         raise SystemExit(1)
+
+
+@audit.command("anchor")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="A file, or a folder to add a new anchor file to; default: [audit] anchor_dir, else standard output.",
+)
+@click.pass_obj
+def audit_anchor(instance: Instance, out: Path | None) -> None:
+    """Write a signed anchor of the log's head, to keep outside the database (run it from a timer).
+
+    Refuses (exit 1, nothing written) when the log no longer holds the newest anchor already in the folder, so
+    that a loss is never papered over by a newer anchor of the shorter log.
+    """
+    folder = instance.settings.audit.anchor_dir
+    out = out or folder
+    if out is None:
+        anchor, signature = take_anchor(instance.database, instance.secret_key, instance.clock)
+        click.echo(json.dumps({"format": ANCHOR_FORMAT, **asdict(anchor), "signature": signature}, indent=1))
+        return
+    try:
+        if out == folder or out.is_dir():
+            written = anchor_into_folder(instance, out)
+        else:
+            anchor, signature = take_anchor(instance.database, instance.secret_key, instance.clock)
+            written = write_anchor(anchor, signature, out)
+    except AnchorGapError as err:
+        click.echo(f"{err}; no new anchor written", err=True)
+        raise SystemExit(1) from err
+    except AnchorError as err:
+        click.echo(str(err), err=True)
+        raise SystemExit(2) from err
+    anchored = load_anchor(written, instance.secret_key)
+    click.echo(f"anchored entry #{anchored.seq} ({anchored.entries} entries) in {written}")
+
+
+def _anchor_file(instance: Instance, given: Path | None) -> Path | None:
+    where = given or instance.settings.audit.anchor_dir
+    if where is None or not where.is_dir():
+        return given  # a configured folder not made yet holds no anchor
+    newest = latest_anchor_file(where)
+    if newest is None and given is not None:  # asked for, and nothing to check against: not a pass
+        click.echo(f"no anchor in {given} (anchor-*.json)", err=True)
+        raise SystemExit(2)
+    return newest
+
+
+def _load_or_exit(instance: Instance, path: Path) -> Anchor:
+    try:
+        return load_anchor(path, instance.secret_key)
+    except AnchorError as err:
+        click.echo(str(err), err=True)
+        raise SystemExit(2) from err
 
 
 @audit.command("list")

@@ -29,6 +29,7 @@ from antin.kernel.outbound import outbound_allow_problem
 from antin.kernel.redis_client import redis_url_problem
 
 __all__ = [
+    "AuditSettings",
     "CoreSettings",
     "DatabaseSettings",
     "LogSettings",
@@ -152,6 +153,21 @@ class MailSettings:
 
 
 @dataclass(frozen=True)
+class AuditSettings:
+    anchor_dir: Path | None = doc(
+        "folder where `antin audit anchor` writes signed anchors of the audit log's head (run it from a timer) and"
+        " where `antin audit verify` reads the newest, to show entries lost with the database (a failover, a"
+        " restore); put it on another disk or host than the database; empty: no anchors",
+        None,
+    )
+    anchor_every_minutes: int = doc(
+        "each server process writes an anchor to anchor_dir this often (skipped when another process wrote one"
+        " within half of it); 0: only `antin audit anchor` (e.g. from a systemd timer) writes them",
+        0,
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every setting of one instance. Build it with :func:`load_settings`.
 
@@ -166,6 +182,7 @@ class Settings:
     log: LogSettings = field(default_factory=LogSettings)
     session: SessionSettings = field(default_factory=SessionSettings)
     mail: MailSettings = field(default_factory=MailSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
     features: Mapping[str, Any] = field(default_factory=dict)
 
     def section(self, cls: type[SectionT]) -> SectionT:
@@ -376,6 +393,8 @@ def _validate(s: Settings) -> dict[str, str]:
     if s.redis.url and (why := redis_url_problem(s.redis.url)):
         problems[env_name("redis", "url")] = why
     problems.update(_mail_problems(s.mail))
+    if not 0 <= s.audit.anchor_every_minutes <= 24 * 60:
+        problems[env_name("audit", "anchor_every_minutes")] = "must be between 0 and 1440"
     if s.log.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems[env_name("log", "level")] = "must be DEBUG, INFO, WARNING or ERROR"
     for name, section in s.features.items():

@@ -1,0 +1,108 @@
+"""Writing anchors to the ``[audit] anchor_dir`` folder: from ``antin audit anchor`` or a server process's thread.
+
+A new anchor is written only when the log still holds the folder's newest one: an anchor of a log that lost
+entries would make the loss look like the log's true state to every later verify.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from antin.kernel.audit.anchor import AnchorError, latest_anchor_file, load_anchor, take_anchor, write_anchor
+from antin.kernel.audit.anchor_check import check_anchor
+from antin.kernel.audit.verify import ChainBreak
+from antin.kernel.database import Database
+from antin.kernel.settings import Settings
+
+__all__ = ["EXTENSION_KEY", "AnchorGapError", "AnchorJob", "anchor_into_folder"]
+
+EXTENSION_KEY = "antin.audit_anchors"
+log = logging.getLogger("antin.audit")
+
+
+class AnchorGapError(Exception):
+    """The log no longer holds the folder's newest anchor: no new anchor is written."""
+
+    def __init__(self, previous: Path, first_break: ChainBreak) -> None:
+        super().__init__(f"audit log BROKEN at entry {first_break.seq}: {first_break.reason}")
+        self.previous = previous
+        self.first_break = first_break
+
+
+class AnchoringInstance(Protocol):
+    """What anchoring needs of the instance (``antin.kernel.instance.Instance``, which imports this package)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def database(self) -> Database: ...
+    @property
+    def secret_key(self) -> str: ...
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+
+
+def anchor_into_folder(instance: AnchoringInstance, folder: Path) -> Path:
+    """Check the folder's newest anchor, then add a new one; :class:`AnchorGapError` or AnchorError if refused."""
+    folder.mkdir(parents=True, exist_ok=True)
+    previous = latest_anchor_file(folder)
+    if previous is not None:
+        found = check_anchor(instance.database, load_anchor(previous, instance.secret_key))
+        if found is not None:
+            raise AnchorGapError(previous, found)
+    anchor, signature = take_anchor(instance.database, instance.secret_key, instance.clock)
+    return write_anchor(anchor, signature, folder)
+
+
+class AnchorJob:
+    """A thread per server process that anchors the log every ``[audit] anchor_every_minutes``. Processes
+    (workers, hosts) skip a turn when another wrote an anchor less than half an interval ago."""
+
+    def __init__(self, instance: AnchoringInstance) -> None:
+        self.instance = instance
+        self.folder = instance.settings.audit.anchor_dir
+        self.interval = instance.settings.audit.anchor_every_minutes * 60.0
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        """Start this process's thread (idempotent; again after a fork, whose child has no threads)."""
+        if self.folder is None or self.interval <= 0 or (self._thread is not None and self._thread.is_alive()):
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="antin-audit-anchors", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._thread = None
+
+    def run_once(self) -> Path | None:
+        """Write an anchor unless a fresh one is there; the path written, or None."""
+        assert self.folder is not None
+        newest = latest_anchor_file(self.folder)
+        if newest is not None and time.time() - newest.stat().st_mtime < self.interval / 2:
+            return None
+        return anchor_into_folder(self.instance, self.folder)
+
+    def _run(self) -> None:
+        reported = ""
+        while not self._stop.wait(self.interval):
+            try:
+                self.run_once()
+                reported = ""
+            except (AnchorGapError, AnchorError, SQLAlchemyError, OSError) as err:
+                message = str(err) if not isinstance(err, SQLAlchemyError) else type(err).__name__
+                if message != reported:  # once per state, not every interval of every worker
+                    log.error("the audit log was not anchored: %s", message)
+                reported = message

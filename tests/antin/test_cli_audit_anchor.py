@@ -1,0 +1,103 @@
+"""`antin audit anchor` and `antin audit verify` as an operator runs them around a database failover.
+
+The failover is real in what matters: the database file is copied while 11 entries are in it (the replica that
+had not received the rest) and put back after 9 more were written and anchored (the replica promoted).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.antin.test_cli import run
+
+RECORD = (
+    "import sys\nfrom antin.cli import build_instance\nfrom antin.kernel.audit import AuditEvent\n"
+    "i = build_instance()\n"
+    "[i.audit.record(AuditEvent.SIGNING_DOCUMENT_SIGN, actor='nguyenvanan') for _ in range(int(sys.argv[1]))]\n"
+)
+
+
+def record(env: dict[str, str], count: int) -> None:
+    subprocess.run([sys.executable, "-c", RECORD, str(count)], env=env, check=True, timeout=60)
+
+
+@pytest.fixture
+def anchored_env(tmp_path: Path) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ANTIN_")}
+    env = clean | {
+        "ANTIN_DATA_DIR": str(tmp_path / "data"),
+        "ANTIN_LOG_LEVEL": "WARNING",
+        "ANTIN_AUDIT_ANCHOR_DIR": str(tmp_path / "anchors"),
+    }
+    assert run(["db", "upgrade"], env).returncode == 0
+    return env
+
+
+def test_a_failover_that_lost_entries_fails_verify_naming_the_gap(anchored_env: dict[str, str]) -> None:
+    env, database = anchored_env, Path(anchored_env["ANTIN_DATA_DIR"]) / "antin.sqlite3"
+    anchors = Path(env["ANTIN_AUDIT_ANCHOR_DIR"])
+    record(env, 11)
+    replica = database.with_name("replica.sqlite3")
+    shutil.copyfile(database, replica)
+    record(env, 9)
+    anchored = run(["audit", "anchor"], env)
+    assert anchored.returncode == 0, anchored.stderr
+    assert "anchored entry #20 (20 entries)" in anchored.stdout
+    (first,) = anchors.iterdir()
+    intact = run(["audit", "verify"], env)
+    assert intact.returncode == 0 and intact.stdout.startswith("audit log intact: 20 entries checked; holds anchor #20")
+
+    shutil.copyfile(replica, database)  # the replica is promoted
+    no_anchor = run(["audit", "verify"], {k: v for k, v in env.items() if k != "ANTIN_AUDIT_ANCHOR_DIR"})
+    assert (no_anchor.returncode, no_anchor.stdout) == (0, "audit log intact: 11 entries checked\n")
+    for args in (["audit", "verify"], ["audit", "verify", "--anchor", str(first)]):
+        lost = run(args, env)
+        assert lost.returncode == 1
+        assert "audit log BROKEN at entry 12: the last 9 entries up to #20 recorded at" in lost.stderr
+    as_json = json.loads(run(["audit", "verify", "--json"], env).stdout)
+    assert as_json["ok"] is False and as_json["first_break"]["seq"] == 12 and as_json["anchor"]["seq"] == 20
+
+    record(env, 12)  # the promoted database goes on; a newer anchor must not hide the loss
+    refused = run(["audit", "anchor"], env)
+    assert refused.returncode == 1 and "no new anchor written" in refused.stderr
+    assert list(anchors.iterdir()) == [first]
+    # the new process took writer 2's number again: its entry 9 is not the one anchored
+    overwritten = run(["audit", "verify"], env)
+    assert overwritten.returncode == 1
+    assert "the last 9 entries up to #20 recorded at" in overwritten.stderr
+    assert "the numbers of writer 2 were given again since (writer 2's entry 9, now #" in overwritten.stderr
+
+
+def test_a_forged_anchor_is_refused(anchored_env: dict[str, str], tmp_path: Path) -> None:
+    env = anchored_env
+    record(env, 3)
+    out = tmp_path / "one-anchor.json"
+    assert run(["audit", "anchor", "--out", str(out)], env).returncode == 0
+    document = json.loads(out.read_text())
+    out.write_text(json.dumps(document | {"seq": 2, "writers": [document["writers"][0] | {"writer_seq": 2}]}))
+    forged = run(["audit", "verify", "--anchor", str(out)], env)
+    assert forged.returncode == 2
+    assert f"anchor {out} refused: its signature does not verify" in forged.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = run(["audit", "verify", "--anchor", str(empty)], env)
+    assert nothing.returncode == 2 and f"no anchor in {empty}" in nothing.stderr
+
+
+def test_anchor_without_a_folder_prints_the_anchor(tmp_path: Path, anchored_env: dict[str, str]) -> None:
+    env = {k: v for k, v in anchored_env.items() if k != "ANTIN_AUDIT_ANCHOR_DIR"}
+    record(env, 2)
+    printed = run(["audit", "anchor"], env)
+    assert printed.returncode == 0
+    document = json.loads(printed.stdout)
+    assert (document["seq"], document["entries"], document["format"]) == (2, 2, "antin-audit-anchor/1")
+    saved = tmp_path / "printed.json"
+    saved.write_text(printed.stdout)
+    assert run(["audit", "verify", "--anchor", str(saved)], env).returncode == 0
