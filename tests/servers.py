@@ -47,6 +47,19 @@ def _postgres_bin_dir() -> Path:
     return found[-1].parent
 
 
+def _initdb(command: list[str], data: Path) -> None:
+    """initdb, tried again once: on a busy machine it failed once in a full run (both xdist workers at the same
+    moment, never reproduced); the second failure is raised with initdb's own words."""
+    for attempt in (1, 2):
+        done = subprocess.run(command, check=False, capture_output=True, text=True)
+        if done.returncode == 0:
+            return
+        if attempt == 1:
+            shutil.rmtree(data, ignore_errors=True)
+            time.sleep(1)
+    raise RuntimeError(f"initdb failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
+
+
 @contextmanager
 def postgres_server(folder: Path) -> Iterator[str]:
     """Start PostgreSQL in ``folder``; yield a SQLAlchemy URL of an empty database ``antin``."""
@@ -62,11 +75,7 @@ def postgres_server(folder: Path) -> Iterator[str]:
     data = folder / "data"
     port = free_port()
     user = _as_postgres_user()
-    subprocess.run(
-        [*user, initdb, "-D", str(data), "-U", "antin", "-A", "trust", "-E", "UTF8", "--no-sync"],
-        check=True,
-        capture_output=True,
-    )
+    _initdb([*user, initdb, "-D", str(data), "-U", "antin", "-A", "trust", "-E", "UTF8", "--no-sync"], data)
     options = f"-p {port} -k {folder} -c listen_addresses='' -c fsync=off -c full_page_writes=off"
     subprocess.run(
         [*user, pg_ctl, "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"],
