@@ -69,16 +69,21 @@ def worker_pids(proc: subprocess.Popen[bytes]) -> set[int]:
     return {int(pid) for pid in children}
 
 
-@pytest.mark.parametrize("server", SERVERS)
-def test_serve_refuses_an_unmigrated_database(tmp_path: Path, server: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "antin", "serve", "--server", server],
-        env=serve_environment(tmp_path),
+def refused_start(arguments: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`antin serve ARGUMENTS` run to its end: a start that is refused before any server runs."""
+    return subprocess.run(
+        [sys.executable, "-m", "antin", "serve", *arguments],
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_serve_refuses_an_unmigrated_database(tmp_path: Path, server: str) -> None:
+    result = refused_start(["--server", server], serve_environment(tmp_path))
     assert result.returncode == 1
     assert "antin db upgrade" in result.stderr and "Traceback" not in result.stderr
 
@@ -94,42 +99,21 @@ def test_serve_refuses_an_unmigrated_database(tmp_path: Path, server: str) -> No
 def test_serve_refuses_what_it_cannot_serve_before_it_starts(
     tmp_path: Path, arguments: list[str], message: str
 ) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "antin", "serve", *arguments],
-        env=serve_environment(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = refused_start(arguments, serve_environment(tmp_path))
     assert result.returncode != 0
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("server", SERVERS)
 def test_serve_refuses_development_defaults_in_production(tmp_path: Path, server: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "antin", "serve", "--server", server],
-        env=serve_environment(tmp_path, ANTIN_ENV="production"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = refused_start(["--server", server], serve_environment(tmp_path, ANTIN_ENV="production"))
     assert result.returncode == 1
     assert "ANTIN_" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "metrics").exists()  # stopped before anything was prepared for a server
 
 
 def test_an_unknown_server_setting_stops_the_start_with_its_name(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "antin", "serve"],
-        env=serve_environment(tmp_path, ANTIN_SERVER_SERVER="uwsgi"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = refused_start([], serve_environment(tmp_path, ANTIN_SERVER_SERVER="uwsgi"))
     assert result.returncode == 1
     assert "ANTIN_SERVER_SERVER" in result.stderr and "Traceback" not in result.stderr
 
