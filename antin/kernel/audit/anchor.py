@@ -46,6 +46,7 @@ __all__ = [
     "AnchorError",
     "AnchoredHead",
     "anchor_document",
+    "anchor_file_name",
     "latest_anchor_file",
     "load_anchor",
     "take_anchor",
@@ -147,8 +148,7 @@ def write_anchor(anchor: Anchor, signature: str, out: Path) -> Path:
     """Write the anchor to ``out`` (a file) or a new file in ``out`` (a folder); atomically, never half a file."""
     document = anchor_document(anchor, signature)
     if out.is_dir():
-        stamp = anchor.anchored_at.replace("-", "").replace(":", "").replace(".", "")
-        out = out / f"anchor-{stamp}-{anchor.seq}.json"
+        out = out / anchor_file_name(anchor)
     partial = out.with_name(f".{out.name}.partial")
     with partial.open("w", encoding="utf-8") as fh:
         json.dump(document, fh, indent=1)
@@ -157,6 +157,12 @@ def write_anchor(anchor: Anchor, signature: str, out: Path) -> Path:
         os.fsync(fh.fileno())  # a power cut must not leave the newest anchor empty
     partial.replace(out)
     return out
+
+
+def anchor_file_name(anchor: Anchor) -> str:
+    """``anchor-<time>-<seq>.json``: names that sort by time (:func:`latest_anchor_file`)."""
+    stamp = anchor.anchored_at.replace("-", "").replace(":", "").replace(".", "")
+    return f"anchor-{stamp}-{anchor.seq}.json"
 
 
 def latest_anchor_file(folder: Path) -> Path | None:
