@@ -73,12 +73,24 @@ def backup_anchor(instance: Instance, folder: Path) -> dict[str, Any]:
     }
 
 
-def restore_anchors(instance: Instance, folder: Path, manifest: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def restore_anchors(
+    instance: Instance, folder: Path, manifest: dict[str, Any], notes: list[str], warnings: list[str]
+) -> dict[str, Any]:
     """Check the restored log against the backup's anchor, then against the anchor folder's newest: what the
-    part reports, and the lines to tell the operator. :class:`BackupError` when the backup's anchor is not held."""
+    part reports; what the operator should know is added to ``notes`` (or ``warnings``). :class:`BackupError`
+    when the backup's anchor is not held."""
+    part, said, warned = _restore_anchors(instance, folder, manifest)
+    notes.extend(said)
+    warnings.extend(warned)
+    return part
+
+
+def _restore_anchors(
+    instance: Instance, folder: Path, manifest: dict[str, Any]
+) -> tuple[dict[str, Any], list[str], list[str]]:
     part = manifest["parts"].get("anchor")
     if part is None:
-        return {"checked": False, "note": "the backup holds no audit anchor (made by an earlier version)"}, []
+        return {"checked": False, "note": "the backup holds no audit anchor (made by an earlier version)"}, [], []
     try:
         trusted = instance_keys(instance)  # the restored secret's old key, and the restored token's anchor key
         anchored = load_anchor(folder / part["file"], trusted)
@@ -95,19 +107,20 @@ def restore_anchors(instance: Instance, folder: Path, manifest: dict[str, Any]) 
     report: dict[str, Any] = {"checked": True, "backup_anchor": anchored.seq, "anchored_at": anchored.anchored_at}
     anchor_dir = instance.settings.audit.anchor_dir
     if anchor_dir is None:
-        return report, []
+        return report, [], []
     newest_file = latest_anchor_file(anchor_dir)
     if newest_file is None:
         report["anchor_dir"] = _start_folder(folder, anchor_dir, anchored)
-        return report, []
+        return report, [], []
     try:
         newest = load_anchor(newest_file, trusted)
     except (AnchorKeyError, AnchorError) as err:
-        return report, [f"the newest anchor of {anchor_dir} was not compared with the restored log: {err}"]
+        report["anchor_dir"] = f"not compared: {err}"
+        return report, [], [f"the newest anchor of {anchor_dir} was not compared with the restored log: {err}"]
     found = shortfall(instance.database, newest)
     if not (found.missing or found.overwritten or found.moved):
         report["anchor_dir"] = f"holds {newest_file.name}: nothing lost since"
-        return report, []
+        return report, [], []
     kept_until = _newest_entry_time(instance)
     lost = found.missing
     said = (
@@ -130,7 +143,7 @@ def restore_anchors(instance: Instance, folder: Path, manifest: dict[str, Any]) 
         raise BackupError(f"anchor: the restore's anchor could not be written to {anchor_dir}: {err}") from None
     report.update(lost_entries=lost, lost_after=kept_until, lost_up_to=newest.recorded_at, epoch=newest.epoch + 1)
     report["epoch_anchor"] = str(started)
-    return report, [f"{said}; a new epoch of anchors begins with {started.name}"]
+    return report, [f"{said}; a new epoch of anchors begins with {started.name}"], []
 
 
 def _start_folder(folder: Path, anchor_dir: Path, own: Anchor) -> str:

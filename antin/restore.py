@@ -226,9 +226,7 @@ def restore(instance: Instance, folder: Path, force: bool, as_json: bool) -> Non
     if brk is not None:
         report.parts["audit"]["first_break"] = f"entry {brk.seq}: {brk.reason}"
     if result.ok:
-        anchors, notes = restore_anchors(instance, folder, manifest)
-        report.parts["anchor"] = anchors
-        report.notes.extend(notes)
+        report.parts["anchor"] = restore_anchors(instance, folder, manifest, report.notes, report.warnings)
     report.parts["audit"]["seconds"] = round(time.monotonic() - audit_started, 2)
     report.parts["time"] = {"seconds": round(time.monotonic() - started, 2)}
     report.emit(as_json, "restored into")

@@ -180,3 +180,28 @@ def test_a_refused_pin_is_a_clear_error_and_no_weaker_key_signs(anchored_env: di
         assert "the anchor key in the HSM cannot be used" in refused.stderr and "the PIN was refused" in refused.stderr
         assert "Traceback" not in refused.stderr and "9876-wrong" not in refused.stdout + refused.stderr
     assert not any(Path(env["ANTIN_AUDIT_ANCHOR_DIR"]).glob("anchor-*.json"))
+
+
+def test_a_server_process_anchors_with_the_same_hsm_key_through_the_signing_session(
+    anchored_env: dict[str, str], tmp_path: Path
+) -> None:
+    from antin.app import create_app
+    from antin.kernel.audit.anchor_job import EXTENSION_KEY, AnchorJob
+    from antin.settings import load_settings
+    from signing.service import signing_service
+
+    env = anchored_env | {"ANTIN_AUDIT_ANCHOR_EVERY_MINUTES": "5"}
+    record(env, 3)
+    app = create_app(load_settings(env))
+    instance = app.extensions["antin.instance"]
+    try:
+        written = instance.service(EXTENSION_KEY, AnchorJob).run_once()  # what the server's thread does
+        assert written is not None
+        assert signing_service(instance).keystore.has_key("antin-audit-anchor")  # made in the signing token
+    finally:
+        instance.close()
+    pem = tmp_path / "anchor-key.pem"
+    assert run(["audit", "anchor-key", "--out", str(pem)], env).returncode == 0
+    checked = run(["audit", "verify", "--anchor", str(written), "--public-key", str(pem)], env)
+    seq = json.loads(written.read_text())["seq"]  # the 3 entries and what the app's start recorded
+    assert checked.returncode == 0 and f"holds anchor #{seq} of" in checked.stdout and seq >= 3, checked.stderr
