@@ -32,7 +32,7 @@ from antin.kernel.audit.anchor import (
 )
 from antin.kernel.audit.anchor_check import check_anchor, shortfall
 from antin.kernel.audit.anchor_job import begin_epoch
-from antin.kernel.audit.anchor_keys import AnchorKeyError, anchor_signer, instance_keys
+from antin.kernel.audit.anchor_keys import AnchorKeyError, TrustedKeys, anchor_signer, instance_keys
 from antin.kernel.audit.chain import as_utc
 from antin.kernel.audit.models import AuditEntry
 
@@ -88,29 +88,20 @@ def restore_anchors(
 def _restore_anchors(
     instance: Instance, folder: Path, manifest: dict[str, Any]
 ) -> tuple[dict[str, Any], list[str], list[str]]:
-    part = manifest["parts"].get("anchor")
-    if part is None:
-        return {"checked": False, "note": "the backup holds no audit anchor (made by an earlier version)"}, [], []
-    try:
-        trusted = instance_keys(instance)  # the restored secret's old key, and the restored token's anchor key
-        anchored = load_anchor(folder / part["file"], trusted)
-        if anchored.key_id != part["key_id"]:
-            raise AnchorError(folder / part["file"], "it is not the anchor the manifest names")
-    except (AnchorKeyError, AnchorError) as err:
-        raise BackupError(f"the backup's audit anchor is refused: {err}") from None
-    brk = check_anchor(instance.database, anchored)
-    if brk is not None:
-        raise BackupError(
-            f"the restored audit log does not hold the anchor this backup was taken with ({brk.reason}): its"
-            " database was changed after the backup was made. Do not start the instance on this data folder"
-        )
-    report: dict[str, Any] = {"checked": True, "backup_anchor": anchored.seq, "anchored_at": anchored.anchored_at}
+    trusted = instance_keys(instance)  # the restored secret's old key, and the restored token's anchor key
+    anchored = _backup_anchor_held(instance, folder, manifest.get("parts", {}).get("anchor"), trusted)
+    report: dict[str, Any] = (
+        {"checked": True, "backup_anchor": anchored.seq, "anchored_at": anchored.anchored_at}
+        if anchored is not None
+        else {"checked": False, "note": "the backup holds no audit anchor (made by an earlier version)"}
+    )
     anchor_dir = instance.settings.audit.anchor_dir
     if anchor_dir is None:
         return report, [], []
     newest_file = latest_anchor_file(anchor_dir)
     if newest_file is None:
-        report["anchor_dir"] = _start_folder(folder, anchor_dir, anchored)
+        if anchored is not None:
+            report["anchor_dir"] = _start_folder(folder, anchor_dir, anchored)
         return report, [], []
     try:
         newest = load_anchor(newest_file, trusted)
@@ -131,7 +122,7 @@ def _restore_anchors(
     restore = {
         "restored_at": instance.clock().astimezone(UTC).isoformat(),
         "backup_created_at": manifest.get("created_at"),
-        "backup_anchor": {"seq": anchored.seq, "anchored_at": anchored.anchored_at},
+        "backup_anchor": None if anchored is None else {"seq": anchored.seq, "anchored_at": anchored.anchored_at},
         "previous_anchor": {"file": newest_file.name, "seq": newest.seq, "anchored_at": newest.anchored_at},
         "lost_entries": lost,
         "lost_after": kept_until,
@@ -144,6 +135,27 @@ def _restore_anchors(
     report.update(lost_entries=lost, lost_after=kept_until, lost_up_to=newest.recorded_at, epoch=newest.epoch + 1)
     report["epoch_anchor"] = str(started)
     return report, [f"{said}; a new epoch of anchors begins with {started.name}"], []
+
+
+def _backup_anchor_held(
+    instance: Instance, folder: Path, part: dict[str, Any] | None, trusted: TrustedKeys
+) -> Anchor | None:
+    """The backup's own anchor, once its signature verifies and the restored log holds it (None: an older backup)."""
+    if part is None:
+        return None
+    try:
+        anchored = load_anchor(folder / part["file"], trusted)
+        if anchored.key_id != part["key_id"]:
+            raise AnchorError(folder / part["file"], "it is not the anchor the manifest names")
+    except (AnchorKeyError, AnchorError) as err:
+        raise BackupError(f"the backup's audit anchor is refused: {err}") from None
+    brk = check_anchor(instance.database, anchored)
+    if brk is not None:
+        raise BackupError(
+            f"the restored audit log does not hold the anchor this backup was taken with ({brk.reason}): its"
+            " database was changed after the backup was made. Do not start the instance on this data folder"
+        )
+    return anchored
 
 
 def _start_folder(folder: Path, anchor_dir: Path, own: Anchor) -> str:

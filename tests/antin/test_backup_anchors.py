@@ -11,6 +11,7 @@ rewritten to match) is refused.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -50,14 +51,19 @@ class Story:
     folder: Path
     env: dict[str, str]
     anchors: Path
-    before_restore: Path
-    """The folder's newest anchor when the database was lost: 7 entries after the backup's."""
+    """The anchor folder as it was when the database was lost (each restore works on its own copy)."""
+    before_restore: str
+    """The name of the folder's newest anchor then: 7 entries after the backup's."""
     fresh_database: Callable[[], str | None]
 
     def target_env(self, data_dir: Path, **changes: str) -> dict[str, str]:
         env = self.env | {"ANTIN_DATA_DIR": str(data_dir)} | changes
         url = self.fresh_database()
         return env | {"ANTIN_DATABASE_URL": url} if url else env
+
+    def anchors_copy(self, where: Path) -> Path:
+        shutil.copytree(self.anchors, where)
+        return where
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -82,7 +88,7 @@ def story(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             record(env, 7)  # after the backup: what a restore of it loses
             assert antin(["audit", "anchor"], env).returncode == 0
             newest = sorted(anchors.iterdir())[-1]
-            yield Story(root / "backup", env, anchors, newest, fresh)
+            yield Story(root / "backup", env, anchors, newest.name, fresh)
         finally:
             source.close()
 
@@ -101,7 +107,9 @@ def test_the_backup_keeps_its_anchor_and_the_folders_in_the_manifest(story: Stor
 
 
 def test_a_restore_says_what_it_lost_and_anchoring_goes_on(story: Story, tmp_path: Path) -> None:
-    env = story.target_env(tmp_path / "restored")
+    anchors = story.anchors_copy(tmp_path / "anchors")
+    before_restore = anchors / story.before_restore
+    env = story.target_env(tmp_path / "restored", ANTIN_AUDIT_ANCHOR_DIR=str(anchors))
     restored = antin(["restore", str(story.folder), "--json"], env)
     assert restored.returncode == 0, restored.stderr
     report = json.loads(restored.stdout)
@@ -110,7 +118,7 @@ def test_a_restore_says_what_it_lost_and_anchoring_goes_on(story: Story, tmp_pat
     assert (part["checked"], part["backup_anchor"], part["lost_entries"], part["epoch"]) == (True, 15, 7, 1)
     [note] = report["notes"]
     assert note.startswith(f"the last 7 entries, recorded after {part['lost_after']} up to {part['lost_up_to']}")
-    assert f"are not in this backup (the newest anchor, {story.before_restore}, names entry #22" in note
+    assert f"are not in this backup (the newest anchor, {before_restore}, names entry #22" in note
     assert part["lost_after"] < part["lost_up_to"]
     epoch_anchor = json.loads(Path(part["epoch_anchor"]).read_text())
     assert (epoch_anchor["epoch"], epoch_anchor["seq"], epoch_anchor["restore"]["lost_entries"]) == (1, 15, 7)
@@ -120,14 +128,14 @@ def test_a_restore_says_what_it_lost_and_anchoring_goes_on(story: Story, tmp_pat
     assert verified.stdout.startswith("audit log intact: 15 entries checked; holds anchor #15 of ")
     assert "; epoch 1 began with a restore at " in verified.stdout and "that lost 7 entries" in verified.stdout
     # an anchor from before the restore still names the loss when asked
-    older = antin(["audit", "verify", "--anchor", str(story.before_restore)], env)
+    older = antin(["audit", "verify", "--anchor", str(before_restore)], env)
     assert older.returncode == 1 and "the last 7 entries up to #22 recorded at" in older.stderr
 
     record(env, 3)  # the restored instance goes on: its anchors are not refused for the shorter log
     anchored = antin(["audit", "anchor"], env)
     assert anchored.returncode == 0, anchored.stderr
     assert "anchored entry #18 (18 entries)" in anchored.stdout
-    assert json.loads(sorted(story.anchors.iterdir())[-1].read_text())["epoch"] == 1
+    assert json.loads(sorted(anchors.iterdir())[-1].read_text())["epoch"] == 1
     again = antin(["audit", "verify"], env)
     assert again.returncode == 0 and again.stdout.startswith("audit log intact: 18 entries checked; holds anchor #18")
 
@@ -146,8 +154,6 @@ def test_a_new_machine_starts_its_anchor_folder_from_the_backup(story: Story, tm
 
 def sqlite_backup_edited(story: Story, copy: Path, edit: Callable[[Path], None]) -> None:
     """A copy of the backup with a file edited and the manifest rewritten to match (what a forger would do)."""
-    import shutil
-
     shutil.copytree(story.folder, copy)
     manifest: dict[str, Any] = json.loads((copy / "manifest.json").read_text())
     for name in manifest["files"]:
@@ -191,3 +197,26 @@ def test_a_backup_whose_log_does_not_hold_its_own_anchor_is_refused(story: Story
     refused = antin(["restore", str(tmp_path / "anchor-edited")], story.target_env(tmp_path / "t2"))
     assert refused.returncode == 1 and "the backup's audit anchor is refused" in refused.stderr
     assert "its signature does not verify" in refused.stderr
+
+
+def test_a_backup_of_an_earlier_version_without_an_anchor_still_begins_an_epoch(story: Story, tmp_path: Path) -> None:
+    if story.fresh_database() is not None:
+        pytest.skip("the older backup is made from the SQLite one")
+    old = tmp_path / "old-backup"
+    shutil.copytree(story.folder, old)
+    manifest: dict[str, Any] = json.loads((old / "manifest.json").read_text())
+    del manifest["parts"]["anchor"]
+    for name in [n for n in manifest["files"] if n.startswith("audit-anchor")]:
+        del manifest["files"][name]
+        (old / name).unlink()
+    (old / "audit-anchors").rmdir()
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    anchors = story.anchors_copy(tmp_path / "anchors")
+    env = story.target_env(tmp_path / "restored", ANTIN_AUDIT_ANCHOR_DIR=str(anchors))
+    restored = antin(["restore", str(old), "--json"], env)
+    assert restored.returncode == 0, restored.stderr
+    report = json.loads(restored.stdout)
+    part = report["parts"]["anchor"]
+    assert (part["checked"], part["lost_entries"], part["epoch"]) == (False, 7, 1)
+    assert "earlier version" in part["note"] and "the last 7 entries" in report["notes"][0]
+    assert antin(["audit", "anchor"], env).returncode == 0
