@@ -14,7 +14,7 @@ and a new **epoch** begins with an anchor of the restored log that records the l
 from __future__ import annotations
 
 import shutil
-from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -120,7 +120,7 @@ def _restore_anchors(
         f" {newest_file}, names entry #{newest.seq}; the restored log ends at #{found.newest})"
     )
     restore = {
-        "restored_at": instance.clock().astimezone(UTC).isoformat(),
+        "restored_at": _iso(instance.clock()),
         "backup_created_at": manifest.get("created_at"),
         "backup_anchor": None if anchored is None else {"seq": anchored.seq, "anchored_at": anchored.anchored_at},
         "previous_anchor": {"file": newest_file.name, "seq": newest.seq, "anchored_at": newest.anchored_at},
@@ -170,4 +170,8 @@ def _start_folder(folder: Path, anchor_dir: Path, own: Anchor) -> str:
 def _newest_entry_time(instance: Instance) -> str | None:
     with instance.database.session() as session:
         newest = session.scalar(select(func.max(AuditEntry.occurred_at)))
-    return None if newest is None else as_utc(newest).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # as anchors write times
+    return None if newest is None else _iso(newest)
+
+
+def _iso(moment: datetime) -> str:
+    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # as anchors write times

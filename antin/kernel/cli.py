@@ -71,7 +71,13 @@ def audit_verify(instance: Instance, anchor_path: Path | None, public_key: Path 
             "first_break": None if brk is None else {"seq": brk.seq, "reason": brk.reason},
         }
         if anchor is not None:
-            document["anchor"] = {"file": str(anchor_file), "seq": anchor.seq, "anchored_at": anchor.anchored_at}
+            document["anchor"] = {
+                "file": str(anchor_file),
+                "seq": anchor.seq,
+                "anchored_at": anchor.anchored_at,
+                "epoch": anchor.epoch,
+                "restore": anchor.restore,
+            }
         click.echo(json.dumps(document))
     elif brk is None:
         held = f"; holds anchor #{anchor.seq} of {anchor.anchored_at} ({anchor_file})" if anchor else ""

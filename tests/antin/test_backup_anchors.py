@@ -127,6 +127,9 @@ def test_a_restore_says_what_it_lost_and_anchoring_goes_on(story: Story, tmp_pat
     assert verified.returncode == 0, verified.stderr
     assert verified.stdout.startswith("audit log intact: 15 entries checked; holds anchor #15 of ")
     assert "; epoch 1 began with a restore at " in verified.stdout and "that lost 7 entries" in verified.stdout
+    as_json = json.loads(antin(["audit", "verify", "--json"], env).stdout)
+    assert as_json["ok"] is True and as_json["anchor"]["epoch"] == 1
+    assert as_json["anchor"]["restore"]["previous_anchor"]["file"] == story.before_restore
     # an anchor from before the restore still names the loss when asked
     older = antin(["audit", "verify", "--anchor", str(before_restore)], env)
     assert older.returncode == 1 and "the last 7 entries up to #22 recorded at" in older.stderr
