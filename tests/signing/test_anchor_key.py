@@ -58,9 +58,9 @@ def test_processes_anchoring_at_once_make_one_key(tmp_path: Path, token: Path) -
     keys = {process.communicate(timeout=60)[0].strip() for process in processes}
     assert all(process.returncode == 0 for process in processes)
     assert len(keys) == 1 and "" not in keys
+    token_args = ["--module", str(find_softhsm_module()), "--token-label", "anchors", "--login", "--pin", PIN]
     listed = subprocess.run(
-        ["pkcs11-tool", "--module", str(find_softhsm_module()), "--token-label", "anchors", "--login", "--pin", PIN]
-        + ["--list-objects", "--type", "privkey"],
+        ["pkcs11-tool", *token_args, "--list-objects", "--type", "privkey"],
         env={"SOFTHSM2_CONF": str(token), "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
@@ -81,6 +81,6 @@ def test_the_key_signs_verifiably_and_a_refused_pin_is_an_anchor_key_error(tmp_p
 
     wrong = HsmAnchorSigner(Pkcs11KeyStore(HsmConfig(find_softhsm_module(), "anchors", "9999", token)), database)
     for attempt in (wrong.public_key, lambda: wrong.sign(b"anchor")):
-        with pytest.raises(AnchorKeyError, match="the anchor key in the HSM cannot be used: .*the PIN was refused"):
+        with pytest.raises(AnchorKeyError, match=r"the anchor key in the HSM cannot be used: .*the PIN was refused"):
             attempt()
     database.dispose()
