@@ -15,6 +15,7 @@ import signing.validation
 from antin.kernel import errors, health, i18n, openapi, web
 from antin.kernel.audit.anchor_job import EXTENSION_KEY as AUDIT_ANCHORS
 from antin.kernel.audit.anchor_job import AnchorJob
+from antin.kernel.audit.anchor_keys import provide_anchor_signer
 from antin.kernel.health import add_readiness_check
 from antin.kernel.instance import Instance
 from antin.kernel.logs import configure_logging
@@ -22,6 +23,8 @@ from antin.kernel.settings import Settings
 from antin.settings import load_settings
 from directory.instance import directory_service, search_keys_warning
 from idp.oidc.browser import SSO_COOKIE
+from signing.anchor_key import HsmAnchorSigner
+from signing.service import signing_service
 
 __all__ = ["create_app"]
 
@@ -59,6 +62,8 @@ def create_app(settings: Settings | None = None, *, instance: Instance | None = 
     add_readiness_check(app, "search_keys", lambda: search_keys_warning(instance))
     # each server process anchors the audit log every [audit] anchor_every_minutes, when set (started lazily:
     # threads do not survive gunicorn's fork)
+    # the anchors are signed with a key in the HSM, through the signing service's session
+    provide_anchor_signer(instance, lambda i: HsmAnchorSigner(signing_service(i).keystore, i.database))
     app.before_request(instance.service(AUDIT_ANCHORS, AnchorJob).start)
 
     idp.oidc.init_app(app)

@@ -1,11 +1,12 @@
 """``antin backup DIR`` and ``antin restore DIR``: one instance's state in a folder, and back.
 
 A backup holds what cannot be rebuilt from the code and the settings: the SQL database, the directory, the HSM
-token, the instance's files (generated secrets, CA and TSA certificates, appearance images) and the effective
-settings with their secrets masked. Both servers stay online: SQLite is copied with its online backup API and
-PostgreSQL with ``pg_dump`` (each a consistent snapshot), the managed slapd's MDB database is read by ``slapcat``
-while slapd runs (MDB serves readers beside the writer). ``manifest.json``, written last, names every file with
-its SHA-256 and size: a restore checks them all before it writes anything.
+token, the instance's files (generated secrets, CA and TSA certificates, appearance images), the effective
+settings with their secrets masked, and a signed anchor of the audit log taken just before the database was
+copied, with the anchor folder's files (backup_anchors.py). Both servers stay online: SQLite is copied with its
+online backup API and PostgreSQL with ``pg_dump`` (each a consistent snapshot), the managed slapd's MDB database
+is read by ``slapcat`` while slapd runs (MDB serves readers beside the writer). ``manifest.json``, written last,
+names every file with its SHA-256 and size: a restore checks them all before it writes anything.
 
 The database and the directory are each consistent in themselves; taken one after the other, a change made
 between the two (an official created in the directory after the database was copied) is in one and not the other.
@@ -31,6 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
+from antin.backup_anchors import backup_anchor
 from antin.backup_files import (
     BackupError,
     copy_softhsm_tokens,
@@ -72,6 +74,7 @@ class Report:
     folder: str
     parts: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the operator should know that is not wrong
 
     def run(self, name: str, step: Callable[[], dict[str, Any]]) -> None:
         """Run one part and keep what it reports, with the seconds it took; its failure is one line naming it."""
@@ -93,6 +96,8 @@ class Report:
         click.echo(f"{title}: {self.folder}")
         for name, part in self.parts.items():
             click.echo(f"  {name:<10} " + ", ".join(f"{k}={v}" for k, v in part.items()))
+        for note in self.notes:
+            click.echo(f"note: {note}")
         for warning in self.warnings:
             click.echo(f"warning: {warning}", err=True)
 
@@ -304,6 +309,8 @@ def backup(instance: Instance, folder: Path, as_json: bool) -> None:
     os.umask(0o077)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     report = Report(str(folder.resolve()))
+    # the anchor first: the database copied after it holds every entry it names (and perhaps a few more)
+    report.run("anchor", lambda: backup_anchor(instance, folder))
     report.run("database", lambda: backup_database(instance.settings, folder))
     report.run("directory", lambda: backup_directory(instance, folder))
     report.run("hsm", lambda: backup_hsm(instance, folder))

@@ -33,9 +33,18 @@ def load_platform_settings(overrides: dict[str, dict[str, Any]] | None = None) -
 
 
 def build_instance(overrides: dict[str, dict[str, Any]] | None = None) -> Instance:
+    from antin.kernel.audit.anchor_keys import provide_anchor_signer
     from antin.kernel.instance import Instance
 
-    return Instance(load_platform_settings(overrides), start_directory=True)
+    instance = Instance(load_platform_settings(overrides), start_directory=True)
+    provide_anchor_signer(instance, _hsm_anchor_signer)
+    return instance
+
+
+def _hsm_anchor_signer(instance: Instance) -> Any:
+    from signing.anchor_key import hsm_anchor_signer  # the token is opened only by commands that anchor
+
+    return hsm_anchor_signer(instance)
 
 
 # Each package's commands, imported only when used: `antin audit list` need not load pyHanko. Their one-line

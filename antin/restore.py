@@ -4,7 +4,8 @@ Every file is checked against the manifest before anything is written, so that a
 refused with the file named and the target left as it was. Then the instance's files (secrets first: the audit
 chain's key derives from the secret key), the database, the directory (``slapadd`` into a fresh managed slapd)
 and the SoftHSM2 token are put back, and the result is checked: the directory answers the service account, the
-HSM token opens, the audit chain verifies.
+HSM token opens, the audit chain verifies and holds the backup's anchor; what the restore lost since the backup
+(the anchor folder's newer anchors) is said, and a new epoch of anchors begins (backup_anchors.py).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from antin.backup import (
     settings_digest,
     sqlite_path,
 )
+from antin.backup_anchors import restore_anchors
 from antin.backup_files import BackupError, copy_tree, is_empty_folder, run_tool, sha256_file
 from directory.instance import directory_service, managed_slapd
 from directory.settings import DirectorySettings
@@ -223,6 +225,8 @@ def restore(instance: Instance, folder: Path, force: bool, as_json: bool) -> Non
     report.parts["audit"] = {"ok": result.ok, "entries_checked": result.entries_checked}
     if brk is not None:
         report.parts["audit"]["first_break"] = f"entry {brk.seq}: {brk.reason}"
+    if result.ok:
+        report.parts["anchor"] = restore_anchors(instance, folder, manifest, report.notes, report.warnings)
     report.parts["audit"]["seconds"] = round(time.monotonic() - audit_started, 2)
     report.parts["time"] = {"seconds": round(time.monotonic() - started, 2)}
     report.emit(as_json, "restored into")

@@ -17,24 +17,13 @@ from antin.kernel.instance import Instance
 from directory.instance import directory_service
 from directory.protocol import UserDirectory
 from signing.errors import PkiNotInitialisedError
-from signing.hsm import HsmConfig, ensure_softhsm_token, find_softhsm_module
-from signing.keystore import KeyStore, Pkcs11KeyStore
+from signing.keystore import KeyStore, keystore_for
 from signing.pades import PadesEngine
 from signing.pki import CertificateAuthority, CertificateInfo, PkiUrls, Renewal, RevocationMaterial
 from signing.settings import HsmSettings, SigningSettings
 from signing.tsa import TimeStampAuthority, database_serials
 
 __all__ = ["SigningComponents", "keystore_for"]
-
-
-def keystore_for(instance: Instance) -> KeyStore:
-    """The PKCS#11 key store the settings name; the embedded default creates its SoftHSM2 token on first use."""
-    hsm = instance.settings.section(HsmSettings)
-    if hsm.module is not None:
-        return Pkcs11KeyStore(HsmConfig(hsm.module, hsm.token_label, hsm.pin))
-    folder = instance.ensure_data_dir() / "softhsm"
-    conf = ensure_softhsm_token(folder, label=hsm.token_label, pin=hsm.pin, so_pin=hsm.so_pin)
-    return Pkcs11KeyStore(HsmConfig(find_softhsm_module(), hsm.token_label, hsm.pin, conf))
 
 
 class SigningComponents:

@@ -12,15 +12,19 @@ import hashlib
 import os
 import threading
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from signing.errors import KeyNotFoundError, PkiError
-from signing.hsm import HsmConfig, HsmToken, KeyAlgorithm
+from signing.hsm import HsmConfig, HsmToken, KeyAlgorithm, ensure_softhsm_token, find_softhsm_module
+from signing.settings import HsmSettings
 
-__all__ = ["FileKeyStore", "KeyAlgorithm", "KeyStore", "Pkcs11KeyStore", "key_algorithm_of"]
+if TYPE_CHECKING:
+    from antin.kernel.instance import Instance
+
+__all__ = ["FileKeyStore", "KeyAlgorithm", "KeyStore", "Pkcs11KeyStore", "key_algorithm_of", "keystore_for"]
 
 
 class KeyStore(Protocol):
@@ -51,6 +55,16 @@ class KeyStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def keystore_for(instance: Instance) -> KeyStore:
+    """The PKCS#11 key store the settings name; the embedded default creates its SoftHSM2 token on first use."""
+    hsm = instance.settings.section(HsmSettings)
+    if hsm.module is not None:
+        return Pkcs11KeyStore(HsmConfig(hsm.module, hsm.token_label, hsm.pin))
+    folder = instance.ensure_data_dir() / "softhsm"
+    conf = ensure_softhsm_token(folder, label=hsm.token_label, pin=hsm.pin, so_pin=hsm.so_pin)
+    return Pkcs11KeyStore(HsmConfig(find_softhsm_module(), hsm.token_label, hsm.pin, conf))
 
 
 def key_algorithm_of(spki_der: bytes) -> str:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
 import click
 
 from antin.kernel.audit.anchor import (
-    ANCHOR_FORMAT,
     Anchor,
     AnchorError,
+    anchor_document,
     latest_anchor_file,
     load_anchor,
     take_anchor,
@@ -20,6 +19,14 @@ from antin.kernel.audit.anchor import (
 )
 from antin.kernel.audit.anchor_check import check_anchor
 from antin.kernel.audit.anchor_job import AnchorGapError, anchor_into_folder
+from antin.kernel.audit.anchor_keys import (
+    AnchorKeyError,
+    TrustedKeys,
+    anchor_signer,
+    instance_keys,
+    load_public_key_file,
+    public_key_pem,
+)
 from antin.kernel.instance import Instance
 
 __all__ = ["audit"]
@@ -37,16 +44,22 @@ def audit() -> None:
     type=click.Path(exists=True, path_type=Path),
     help="An anchor file, or a folder of them (the newest is used); default: the newest in [audit] anchor_dir.",
 )
+@click.option(
+    "--public-key",
+    "public_key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Trust only this anchor key (PEM, from `antin audit anchor-key`): checks an anchor without the HSM.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def audit_verify(instance: Instance, anchor_path: Path | None, as_json: bool) -> None:
+def audit_verify(instance: Instance, anchor_path: Path | None, public_key: Path | None, as_json: bool) -> None:
     """Check every entry of the chain; name the first broken or missing one. Exit 1 when broken.
 
     With an anchor (``antin audit anchor``), also fail when the log no longer holds the anchored entries: lost
     with the database (a failover, a restore) or rewritten. Exit 2 when the anchor itself is refused.
     """
     anchor_file = _anchor_file(instance, anchor_path)
-    anchor = _load_or_exit(instance, anchor_file) if anchor_file else None
+    anchor = _load_or_exit(instance, anchor_file, public_key) if anchor_file else None
     result = instance.audit.verify()
     brk = result.first_break
     if brk is None and anchor is not None:
@@ -58,10 +71,20 @@ def audit_verify(instance: Instance, anchor_path: Path | None, as_json: bool) ->
             "first_break": None if brk is None else {"seq": brk.seq, "reason": brk.reason},
         }
         if anchor is not None:
-            document["anchor"] = {"file": str(anchor_file), "seq": anchor.seq, "anchored_at": anchor.anchored_at}
+            document["anchor"] = {
+                "file": str(anchor_file),
+                "seq": anchor.seq,
+                "anchored_at": anchor.anchored_at,
+                "epoch": anchor.epoch,
+                "restore": anchor.restore,
+            }
         click.echo(json.dumps(document))
     elif brk is None:
         held = f"; holds anchor #{anchor.seq} of {anchor.anchored_at} ({anchor_file})" if anchor else ""
+        if anchor is not None and anchor.restore is not None:
+            lost = anchor.restore.get("lost_entries", 0)
+            held += f"; epoch {anchor.epoch} began with a restore at {anchor.restore.get('restored_at')}"
+            held += f" that lost {lost} {'entry' if lost == 1 else 'entries'} (reported then)" if lost else ""
         click.echo(f"audit log intact: {result.entries_checked} entries checked{held}")
     else:
         click.echo(f"audit log BROKEN at entry {brk.seq}: {brk.reason}", err=True)
@@ -84,24 +107,42 @@ def audit_anchor(instance: Instance, out: Path | None) -> None:
     """
     folder = instance.settings.audit.anchor_dir
     out = out or folder
-    if out is None:
-        anchor, signature = take_anchor(instance.database, instance.secret_key, instance.clock)
-        click.echo(json.dumps({"format": ANCHOR_FORMAT, **asdict(anchor), "signature": signature}, indent=1))
-        return
     try:
+        if out is None:
+            anchor, signature = take_anchor(instance.database, anchor_signer(instance), instance.clock)
+            click.echo(json.dumps(anchor_document(anchor, signature), indent=1))
+            return
         if out == folder or out.is_dir():
             written = anchor_into_folder(instance, out)
         else:
-            anchor, signature = take_anchor(instance.database, instance.secret_key, instance.clock)
+            anchor, signature = take_anchor(instance.database, anchor_signer(instance), instance.clock)
             written = write_anchor(anchor, signature, out)
+        anchored = load_anchor(written, instance_keys(instance))
     except AnchorGapError as err:
         click.echo(f"{err}; no new anchor written", err=True)
         raise SystemExit(1) from err
-    except AnchorError as err:
+    except (AnchorError, AnchorKeyError) as err:
         click.echo(str(err), err=True)
         raise SystemExit(2) from err
-    anchored = load_anchor(written, instance.secret_key)
     click.echo(f"anchored entry #{anchored.seq} ({anchored.entries} entries) in {written}")
+
+
+@audit.command("anchor-key")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write it to this file.")
+@click.pass_obj
+def audit_anchor_key(instance: Instance, out: Path | None) -> None:
+    """Print the anchor key's public key (PEM; made in the HSM on first use), to check anchors elsewhere with
+    `antin audit verify --anchor FILE --public-key PEM`."""
+    try:
+        pem = public_key_pem(anchor_signer(instance).public_key())
+    except AnchorKeyError as err:
+        click.echo(str(err), err=True)
+        raise SystemExit(2) from err
+    if out is None:
+        click.echo(pem, nl=False)
+    else:
+        out.write_text(pem, encoding="ascii")
+        click.echo(f"anchor key written to {out}", err=True)
 
 
 def _anchor_file(instance: Instance, given: Path | None) -> Path | None:
@@ -115,10 +156,11 @@ def _anchor_file(instance: Instance, given: Path | None) -> Path | None:
     return newest
 
 
-def _load_or_exit(instance: Instance, path: Path) -> Anchor:
+def _load_or_exit(instance: Instance, path: Path, public_key: Path | None) -> Anchor:
     try:
-        return load_anchor(path, instance.secret_key)
-    except AnchorError as err:
+        trusted = TrustedKeys(keys=[load_public_key_file(public_key)]) if public_key else instance_keys(instance)
+        return load_anchor(path, trusted)
+    except (AnchorError, AnchorKeyError) as err:
         click.echo(str(err), err=True)
         raise SystemExit(2) from err
 

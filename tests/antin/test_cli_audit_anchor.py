@@ -6,6 +6,7 @@ had not received the rest) and put back after 9 more were written and anchored (
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -14,7 +15,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from signing.hsm import find_softhsm_module as softhsm_module
 from tests.antin.test_cli import run
 
 RECORD = (
@@ -97,7 +101,107 @@ def test_anchor_without_a_folder_prints_the_anchor(tmp_path: Path, anchored_env:
     printed = run(["audit", "anchor"], env)
     assert printed.returncode == 0
     document = json.loads(printed.stdout)
-    assert (document["seq"], document["entries"], document["format"]) == (2, 2, "antin-audit-anchor/1")
+    assert (document["seq"], document["entries"], document["format"]) == (2, 2, "antin-audit-anchor/2")
     saved = tmp_path / "printed.json"
     saved.write_text(printed.stdout)
     assert run(["audit", "verify", "--anchor", str(saved)], env).returncode == 0
+
+
+def test_the_anchor_key_lives_in_the_hsm_and_checks_elsewhere_with_its_public_key(
+    anchored_env: dict[str, str], tmp_path: Path
+) -> None:
+    env, data = anchored_env, Path(anchored_env["ANTIN_DATA_DIR"])
+    record(env, 4)
+    assert run(["audit", "anchor"], env).returncode == 0
+    (anchor_file,) = Path(env["ANTIN_AUDIT_ANCHOR_DIR"]).iterdir()
+    document = json.loads(anchor_file.read_text())
+    pem = tmp_path / "anchor-key.pem"
+    exported = run(["audit", "anchor-key", "--out", str(pem)], env)
+    assert exported.returncode == 0, exported.stderr
+    assert pem.read_text().startswith("-----BEGIN PUBLIC KEY-----")
+    # the key is the token's (not extractable), and the file carries its public key
+    token = ["--module", str(softhsm_module()), "--token-label", "antin", "--login", "--pin", "1234"]
+    listed = subprocess.run(
+        ["pkcs11-tool", *token, "--list-objects"],
+        env=env | {"SOFTHSM2_CONF": str(data / "softhsm" / "softhsm2.conf")},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "label:      antin-audit-anchor" in listed and "Private Key Object; EC" in listed
+    # an independent check of the signature: OpenSSL, with the exported key only
+    payload = {k: v for k, v in document.items() if k != "signature"}
+    (tmp_path / "payload").write_bytes(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode())
+    (tmp_path / "sig").write_bytes(base64.urlsafe_b64decode(document["signature"] + "=="))
+    checked = subprocess.run(
+        ["openssl", "dgst", "-sha256", "-verify", str(pem), "-signature", str(tmp_path / "sig"), "payload"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.stdout.strip() == "Verified OK", checked.stderr
+
+    # another machine: a copy of the database and the secret, no HSM at all
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copyfile(data / "antin.sqlite3", elsewhere / "antin.sqlite3")
+    other = {k: v for k, v in env.items() if k != "ANTIN_AUDIT_ANCHOR_DIR"} | {
+        "ANTIN_DATA_DIR": str(elsewhere),
+        "ANTIN_SECRET_KEY": (data / "secrets" / "secret_key").read_text().strip(),
+        "ANTIN_HSM_MODULE": str(tmp_path / "no-such-module.so"),
+    }
+    checked_elsewhere = run(["audit", "verify", "--anchor", str(anchor_file), "--public-key", str(pem)], other)
+    assert checked_elsewhere.returncode == 0, checked_elsewhere.stderr
+    assert checked_elsewhere.stdout.startswith("audit log intact: 4 entries checked; holds anchor #4")
+    without_key = run(["audit", "verify", "--anchor", str(anchor_file)], other)
+    assert without_key.returncode == 2
+    assert "the anchor key in the HSM cannot be used" in without_key.stderr
+    assert "no-such-module.so" in without_key.stderr
+    stranger = tmp_path / "stranger.pem"
+    stranger.write_bytes(
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    refused = run(["audit", "verify", "--anchor", str(anchor_file), "--public-key", str(stranger)], other)
+    assert refused.returncode == 2 and "not a trusted one" in refused.stderr
+
+
+def test_a_refused_pin_is_a_clear_error_and_no_weaker_key_signs(anchored_env: dict[str, str]) -> None:
+    env = anchored_env
+    record(env, 2)
+    assert run(["audit", "anchor-key"], env).returncode == 0  # the token and its key exist
+    wrong = env | {"ANTIN_HSM_PIN": "9876-wrong"}
+    printing = {k: v for k, v in wrong.items() if k != "ANTIN_AUDIT_ANCHOR_DIR"}
+    for args, where in (("audit anchor", wrong), ("audit anchor", printing), ("audit anchor-key", wrong)):
+        refused = run(args.split(), where)
+        assert refused.returncode == 2 and refused.stdout == "", (args, refused.stdout)
+        assert "the anchor key in the HSM cannot be used" in refused.stderr and "the PIN was refused" in refused.stderr
+        assert "Traceback" not in refused.stderr and "9876-wrong" not in refused.stdout + refused.stderr
+    assert not any(Path(env["ANTIN_AUDIT_ANCHOR_DIR"]).glob("anchor-*.json"))
+
+
+def test_a_server_process_anchors_with_the_same_hsm_key_through_the_signing_session(
+    anchored_env: dict[str, str], tmp_path: Path
+) -> None:
+    from antin.app import create_app
+    from antin.kernel.audit.anchor_job import EXTENSION_KEY, AnchorJob
+    from antin.settings import load_settings
+    from signing.service import signing_service
+
+    env = anchored_env | {"ANTIN_AUDIT_ANCHOR_EVERY_MINUTES": "5"}
+    record(env, 3)
+    app = create_app(load_settings(env))
+    instance = app.extensions["antin.instance"]
+    try:
+        written = instance.service(EXTENSION_KEY, AnchorJob).run_once()  # what the server's thread does
+        assert written is not None
+        assert signing_service(instance).keystore.has_key("antin-audit-anchor")  # made in the signing token
+    finally:
+        instance.close()
+    pem = tmp_path / "anchor-key.pem"
+    assert run(["audit", "anchor-key", "--out", str(pem)], env).returncode == 0
+    checked = run(["audit", "verify", "--anchor", str(written), "--public-key", str(pem)], env)
+    seq = json.loads(written.read_text())["seq"]  # the 3 entries and what the app's start recorded
+    assert checked.returncode == 0 and f"holds anchor #{seq} of" in checked.stdout and seq >= 3, checked.stderr

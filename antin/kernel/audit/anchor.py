@@ -3,51 +3,63 @@
 A chain that lost its tail is a shorter valid chain, and the sealed heads roll back with it when a database is
 restored or a replica that had not received the last commits is promoted (asynchronous replication). An anchor
 names, at one moment, each writer's last entry (its number in the writer's chain and its hash) and the log's
-newest entry, signed with an Ed25519 key derived from the instance secret (not stored in the database, like the
-heads' seal key). Written regularly to a folder on another disk or host (``antin audit anchor`` from a timer), it
-lets ``antin audit verify`` say "the last N entries up to #S recorded at T are missing" (as a Certificate
-Transparency log's signed tree head does, RFC 6962 §3.5).
+newest entry, signed with the instance's anchor key (anchor_keys.py: a key in the HSM, not in the database or the
+settings) and carrying its public key. Written regularly to a folder on another disk or host (``antin audit
+anchor`` from a timer), it lets ``antin audit verify`` say "the last N entries up to #S recorded at T are missing"
+(as a Certificate Transparency log's signed tree head does, RFC 6962 §3.5).
+
+A restore from a backup starts a new **epoch**: its first anchor says what the restore lost (``restore``) and
+counts on from the folder's newest anchor's epoch, so later anchors and verifies go on from the restored log.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import select
 
+from antin.kernel.audit.anchor_keys import (
+    AnchorSigner,
+    TrustedKeys,
+    key_id,
+    legacy_key_id,
+    signature_verifies,
+)
 from antin.kernel.audit.chain import as_utc, canonical_json
 from antin.kernel.audit.models import AuditEntry, AuditHead
 from antin.kernel.database import Database
 
 __all__ = [
     "ANCHOR_FORMAT",
+    "LEGACY_FORMAT",
     "Anchor",
     "AnchorError",
     "AnchoredHead",
-    "anchor_key",
+    "anchor_document",
+    "anchor_file_name",
     "latest_anchor_file",
     "load_anchor",
     "take_anchor",
     "write_anchor",
 ]
 
-ANCHOR_FORMAT = "antin-audit-anchor/1"
+ANCHOR_FORMAT = "antin-audit-anchor/2"
+LEGACY_FORMAT = "antin-audit-anchor/1"  # Ed25519 derived from the instance secret: still verified, never written
+_V2_FIELDS = ("public_key", "epoch", "restore")
 
 
 class AnchorError(Exception):
-    """An anchor file that cannot be trusted: unreadable, malformed, or not signed by this instance's key."""
+    """An anchor file that cannot be trusted: unreadable, malformed, or not signed by a trusted key."""
 
     def __init__(self, path: Path, reason: str) -> None:
         super().__init__(f"anchor {path} refused: {reason}")
@@ -75,32 +87,39 @@ class Anchor:
     entries: int  # how many entries the writers' chains held
     writers: tuple[AnchoredHead, ...]
     key_id: str
+    public_key: str = ""  # base64url DER SubjectPublicKeyInfo of the signing key ("" in the legacy format)
+    epoch: int = 0  # restores since the folder's first anchor
+    restore: dict[str, Any] | None = field(default=None, hash=False)  # what the restore that began the epoch lost
+    format: str = ANCHOR_FORMAT
 
     def signed_payload(self) -> bytes:
         body = asdict(self)
-        body["format"] = ANCHOR_FORMAT
+        if self.format == LEGACY_FORMAT:
+            for name in _V2_FIELDS:
+                body.pop(name)
         return canonical_json(body).encode()
 
-
-def anchor_key(secret_key: str) -> Ed25519PrivateKey:
-    """The instance's anchor signing key: derived from its secret, so it survives any loss of the database."""
-    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"antin audit anchor\0" + secret_key.encode()).digest())
+    def public_key_der(self) -> bytes:
+        return _b64decode(self.public_key)
 
 
-def key_id_of(public: Ed25519PublicKey) -> str:
-    return hashlib.sha256(public.public_bytes(Encoding.Raw, PublicFormat.Raw)).hexdigest()[:16]
-
-
-def take_anchor(database: Database, secret_key: str, clock: Callable[[], datetime]) -> tuple[Anchor, str]:
+def take_anchor(
+    database: Database,
+    signer: AnchorSigner,
+    clock: Callable[[], datetime],
+    *,
+    epoch: int = 0,
+    restore: dict[str, Any] | None = None,
+) -> tuple[Anchor, str]:
     """Read the heads (one transaction) and sign them: the anchor and its base64url signature.
 
     Its time is read after the heads, so every entry it names was recorded before it (the count of a lost tail
     that was written over relies on that)."""
+    spki = signer.public_key()
     with database.session() as session:
         heads = session.scalars(select(AuditHead).where(AuditHead.id > 0, AuditHead.seq > 0).order_by(AuditHead.id))
         writers = tuple(AnchoredHead(h.id, h.seq, h.entry_hash) for h in heads)
         newest = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()
-        key = anchor_key(secret_key)
         anchor = Anchor(
             seq=newest.seq if newest else 0,
             entry_hash=newest.entry_hash if newest else "",
@@ -108,18 +127,28 @@ def take_anchor(database: Database, secret_key: str, clock: Callable[[], datetim
             anchored_at=_iso(clock()),
             entries=sum(head.writer_seq for head in writers),
             writers=writers,
-            key_id=key_id_of(key.public_key()),
+            key_id=key_id(spki),
+            public_key=_b64encode(spki),
+            epoch=epoch,
+            restore=restore,
         )
-    signature = base64.urlsafe_b64encode(key.sign(anchor.signed_payload())).decode().rstrip("=")
-    return anchor, signature
+    return anchor, _b64encode(signer.sign(anchor.signed_payload()))
+
+
+def anchor_document(anchor: Anchor, signature: str) -> dict[str, Any]:
+    """The anchor as its file holds it (JSON)."""
+    body = asdict(anchor)
+    if anchor.format == LEGACY_FORMAT:
+        for name in _V2_FIELDS:
+            body.pop(name)
+    return {"format": body.pop("format"), **body, "signature": signature}
 
 
 def write_anchor(anchor: Anchor, signature: str, out: Path) -> Path:
     """Write the anchor to ``out`` (a file) or a new file in ``out`` (a folder); atomically, never half a file."""
-    document = {"format": ANCHOR_FORMAT, **asdict(anchor), "signature": signature}
+    document = anchor_document(anchor, signature)
     if out.is_dir():
-        stamp = anchor.anchored_at.replace("-", "").replace(":", "").replace(".", "")
-        out = out / f"anchor-{stamp}-{anchor.seq}.json"
+        out = out / anchor_file_name(anchor)
     partial = out.with_name(f".{out.name}.partial")
     with partial.open("w", encoding="utf-8") as fh:
         json.dump(document, fh, indent=1)
@@ -130,40 +159,61 @@ def write_anchor(anchor: Anchor, signature: str, out: Path) -> Path:
     return out
 
 
+def anchor_file_name(anchor: Anchor) -> str:
+    """``anchor-<time>-<seq>.json``: names that sort by time (:func:`latest_anchor_file`)."""
+    stamp = anchor.anchored_at.replace("-", "").replace(":", "").replace(".", "")
+    return f"anchor-{stamp}-{anchor.seq}.json"
+
+
 def latest_anchor_file(folder: Path) -> Path | None:
     """The newest anchor in a folder written by :func:`write_anchor` (its names sort by time)."""
     names = sorted(folder.glob("anchor-*.json")) if folder.is_dir() else []
     return names[-1] if names else None
 
 
-def load_anchor(path: Path, secret_key: str) -> Anchor:
-    """Read an anchor and check its signature with this instance's key; :class:`AnchorError` if it cannot be used."""
+def load_anchor(path: Path, trusted: TrustedKeys) -> Anchor:
+    """Read an anchor and check its signature against the trusted keys; :class:`AnchorError` if it cannot be used.
+
+    Reading the instance's own key may raise ``AnchorKeyError`` (the HSM locked or absent)."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise AnchorError(path, f"cannot be read ({err})") from err
     try:
         anchor = _anchor_from(document)
-        signature = base64.urlsafe_b64decode(str(document["signature"]) + "==")
+        signature = _b64decode(str(document["signature"]))
+        spki = anchor.public_key_der() if anchor.format == ANCHOR_FORMAT else b""
+        if spki and key_id(spki) != anchor.key_id:
+            raise ValueError("its key_id is not its public key's")
     except (KeyError, TypeError, ValueError, binascii.Error) as err:
         raise AnchorError(path, f"is not an audit anchor ({err})") from err
-    public = anchor_key(secret_key).public_key()
-    if anchor.key_id != key_id_of(public):
-        raise AnchorError(path, "it was signed by another key (another instance's secret, or forged)")
-    try:
-        public.verify(signature, anchor.signed_payload())
-    except InvalidSignature as err:
-        raise AnchorError(path, "its signature does not verify (altered or forged)") from err
+    if anchor.format == LEGACY_FORMAT:
+        legacy = trusted.legacy
+        if legacy is None or anchor.key_id != legacy_key_id(legacy):
+            raise AnchorError(path, "it was signed by another key (another instance's secret, or forged)")
+        if not signature_verifies(_legacy_spki(legacy), signature, anchor.signed_payload()):
+            raise AnchorError(path, "its signature does not verify (altered or forged)")
+        return anchor
+    if trusted.find(anchor.key_id) != spki:
+        raise AnchorError(
+            path, f"it was signed by key {anchor.key_id}, not a trusted one (another instance's, or forged)"
+        )
+    if not signature_verifies(spki, signature, anchor.signed_payload()):
+        raise AnchorError(path, "its signature does not verify (altered or forged)")
     return anchor
 
 
 def _anchor_from(document: Any) -> Anchor:
-    if not isinstance(document, dict) or document.get("format") != ANCHOR_FORMAT:
+    if not isinstance(document, dict) or document.get("format") not in (ANCHOR_FORMAT, LEGACY_FORMAT):
         raise ValueError(f"format is not {ANCHOR_FORMAT}")
     writers = tuple(
         AnchoredHead(_int(w["writer"]), _int(w["writer_seq"]), str(w["entry_hash"])) for w in document["writers"]
     )
     recorded = document["recorded_at"]
+    legacy = document["format"] == LEGACY_FORMAT
+    restore = None if legacy else document["restore"]
+    if restore is not None and not isinstance(restore, dict):
+        raise TypeError("restore is not an object")
     return Anchor(
         seq=_int(document["seq"]),
         entry_hash=str(document["entry_hash"]),
@@ -172,7 +222,23 @@ def _anchor_from(document: Any) -> Anchor:
         entries=_int(document["entries"]),
         writers=writers,
         key_id=str(document["key_id"]),
+        public_key="" if legacy else str(document["public_key"]),
+        epoch=0 if legacy else _int(document["epoch"]),
+        restore=restore,
+        format=str(document["format"]),
     )
+
+
+def _legacy_spki(public: Ed25519PublicKey) -> bytes:
+    return public.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _b64decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _int(value: Any) -> int:

@@ -7,6 +7,7 @@ with another hash means the log was rewritten after the anchor (e.g. numbers giv
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -16,14 +17,25 @@ from antin.kernel.audit.models import AuditEntry
 from antin.kernel.audit.verify import ChainBreak
 from antin.kernel.database import Database
 
-__all__ = ["check_anchor"]
+__all__ = ["Shortfall", "check_anchor", "shortfall"]
 
 
-def check_anchor(database: Database, anchor: Anchor) -> ChainBreak | None:
-    """The first way the log falls short of the anchor, or None when it holds it (and perhaps more)."""
+@dataclass(frozen=True)
+class Shortfall:
+    """How the log falls short of an anchor: entries lost, writers whose anchored entry was replaced."""
+
+    missing: int
+    overwritten: tuple[tuple[int, int, int], ...]  # (writer, its anchored entry's number, that entry's seq now)
+    newest: int  # the log's newest seq now
+    moved: bool  # nothing lost, but the anchored newest entry is not at its number
+
+
+def shortfall(database: Database, anchor: Anchor) -> Shortfall:
+    """Compare the log with the anchor (reads one entry per anchored writer)."""
     missing = 0
-    overwritten: list[tuple[int, int, int]] = []  # (writer, its anchored entry's number, that entry's seq now)
+    overwritten: list[tuple[int, int, int]] = []
     anchored_at = datetime.fromisoformat(anchor.anchored_at)
+    moved = False
     with database.session() as session:
         for head in anchor.writers:
             found = session.execute(
@@ -48,16 +60,24 @@ def check_anchor(database: Database, anchor: Anchor) -> ChainBreak | None:
         newest = session.scalar(select(func.max(AuditEntry.seq))) or 0
         if not missing and not overwritten and anchor.seq:
             at_seq = session.scalar(select(AuditEntry.entry_hash).where(AuditEntry.seq == anchor.seq))
-            if at_seq != anchor.entry_hash:
-                return ChainBreak(anchor.seq, f"is not the entry #{anchor.seq} anchored at {anchor.anchored_at}")
-    if overwritten:
-        return _written_over(anchor, missing, overwritten)
-    if missing:
+            moved = at_seq != anchor.entry_hash
+    return Shortfall(missing, tuple(overwritten), newest, moved)
+
+
+def check_anchor(database: Database, anchor: Anchor) -> ChainBreak | None:
+    """The first way the log falls short of the anchor, or None when it holds it (and perhaps more)."""
+    found = shortfall(database, anchor)
+    if found.moved:
+        return ChainBreak(anchor.seq, f"is not the entry #{anchor.seq} anchored at {anchor.anchored_at}")
+    if found.overwritten:
+        return _written_over(anchor, found.missing, list(found.overwritten))
+    if found.missing:
+        missing = found.missing
         return ChainBreak(
-            newest + 1,
+            found.newest + 1,
             f"the last {_count(missing)} up to #{anchor.seq} recorded at {anchor.recorded_at}"
             f" {'is' if missing == 1 else 'are'} missing (anchored at {anchor.anchored_at};"
-            f" this database's log ends at #{newest})",
+            f" this database's log ends at #{found.newest})",
         )
     return None
 

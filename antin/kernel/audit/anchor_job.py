@@ -12,17 +12,18 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from antin.kernel.audit.anchor import AnchorError, latest_anchor_file, load_anchor, take_anchor, write_anchor
 from antin.kernel.audit.anchor_check import check_anchor
+from antin.kernel.audit.anchor_keys import AnchorKeyError, anchor_signer, instance_keys
 from antin.kernel.audit.verify import ChainBreak
 from antin.kernel.database import Database
 from antin.kernel.settings import Settings
 
-__all__ = ["EXTENSION_KEY", "AnchorGapError", "AnchorJob", "anchor_into_folder"]
+__all__ = ["EXTENSION_KEY", "AnchorGapError", "AnchorJob", "anchor_into_folder", "begin_epoch"]
 
 EXTENSION_KEY = "antin.audit_anchors"
 log = logging.getLogger("antin.audit")
@@ -49,16 +50,33 @@ class AnchoringInstance(Protocol):
     @property
     def clock(self) -> Callable[[], datetime]: ...
 
+    extensions: dict[str, Any]
+
+    def service(self, key: str, build: Callable[[Any], Any]) -> Any: ...
+
 
 def anchor_into_folder(instance: AnchoringInstance, folder: Path) -> Path:
     """Check the folder's newest anchor, then add a new one; :class:`AnchorGapError` or AnchorError if refused."""
     folder.mkdir(parents=True, exist_ok=True)
     previous = latest_anchor_file(folder)
+    epoch = 0
     if previous is not None:
-        found = check_anchor(instance.database, load_anchor(previous, instance.secret_key))
+        anchor = load_anchor(previous, instance_keys(instance))
+        found = check_anchor(instance.database, anchor)
         if found is not None:
             raise AnchorGapError(previous, found)
-    anchor, signature = take_anchor(instance.database, instance.secret_key, instance.clock)
+        epoch = anchor.epoch
+    anchor, signature = take_anchor(instance.database, anchor_signer(instance), instance.clock, epoch=epoch)
+    return write_anchor(anchor, signature, folder)
+
+
+def begin_epoch(instance: AnchoringInstance, folder: Path, epoch: int, restore: dict[str, Any]) -> Path:
+    """After a restore: an anchor of the restored log that says what the restore lost, whatever the folder's newest
+    anchor holds (the restore reported the loss). Later anchors and verifies go on from it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    anchor, signature = take_anchor(
+        instance.database, anchor_signer(instance), instance.clock, epoch=epoch, restore=restore
+    )
     return write_anchor(anchor, signature, folder)
 
 
@@ -101,7 +119,7 @@ class AnchorJob:
             try:
                 self.run_once()
                 reported = ""
-            except (AnchorGapError, AnchorError, SQLAlchemyError, OSError) as err:
+            except (AnchorGapError, AnchorError, AnchorKeyError, SQLAlchemyError, OSError) as err:
                 message = str(err) if not isinstance(err, SQLAlchemyError) else type(err).__name__
                 if message != reported:  # once per state, not every interval of every worker
                     log.error("the audit log was not anchored: %s", message)

@@ -7,17 +7,23 @@ instance secret, exactly what the database would hold, then show the chain alone
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import delete, select, update
 
 from antin.kernel.audit import AuditEvent, AuditLog
 from antin.kernel.audit.anchor import AnchorError, latest_anchor_file, load_anchor, take_anchor, write_anchor
 from antin.kernel.audit.anchor_check import check_anchor
+from antin.kernel.audit.anchor_keys import TrustedKeys, legacy_public_key
 from antin.kernel.audit.chain import head_key, writer_seal
 from antin.kernel.audit.models import AuditEntry, AuditHead
 from antin.kernel.database import Database
@@ -25,6 +31,23 @@ from antin.migrate import upgrade
 from tests.servers import postgres_server
 
 SECRET = "test-secret"
+
+
+class SoftwareSigner:
+    """A P-256 key in memory: these tests are of the anchors, not of the HSM (tests/signing/test_anchor_key.py)."""
+
+    def __init__(self) -> None:
+        self.key = ec.generate_private_key(ec.SECP256R1())
+
+    def public_key(self) -> bytes:
+        return self.key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+
+    def sign(self, payload: bytes) -> bytes:
+        return self.key.sign(payload, ec.ECDSA(hashes.SHA256()))
+
+
+SIGNER = SoftwareSigner()
+TRUSTED = TrustedKeys(keys=[SIGNER.public_key()], legacy=legacy_public_key(SECRET))
 
 
 @pytest.fixture
@@ -40,8 +63,8 @@ def fill(audit: AuditLog, n: int) -> None:
         audit.record(AuditEvent.SIGNING_DOCUMENT_SIGN, actor=f"official{i}", details={"n": i})
 
 
-def anchor_to(database: Database, folder: Path, secret: str = SECRET) -> Path:
-    anchor, signature = take_anchor(database, secret, lambda: datetime.now(UTC))
+def anchor_to(database: Database, folder: Path, signer: SoftwareSigner = SIGNER) -> Path:
+    anchor, signature = take_anchor(database, signer, lambda: datetime.now(UTC))
     return write_anchor(anchor, signature, folder)
 
 
@@ -64,7 +87,7 @@ def test_a_lost_tail_passes_the_chain_but_not_the_anchor(database: Database, tmp
     lose_tail_after(database, 11)
 
     assert AuditLog(database, SECRET).verify().ok  # the chain alone cannot see it: why anchors exist
-    brk = check_anchor(database, load_anchor(path, SECRET))
+    brk = check_anchor(database, load_anchor(path, TRUSTED))
     assert brk is not None and brk.seq == 12
     assert "the last 9 entries up to #20 recorded at" in brk.reason and "ends at #11" in brk.reason
 
@@ -76,13 +99,13 @@ def test_a_log_that_grew_after_the_anchor_holds_it(database: Database, tmp_path:
     fill(audit, 7)
     fill(AuditLog(database, SECRET), 3)  # a second writer (another worker) appears after the anchor
     assert audit.verify().ok
-    assert check_anchor(database, load_anchor(path, SECRET)) is None
+    assert check_anchor(database, load_anchor(path, TRUSTED)) is None
 
 
 def test_an_empty_log_anchors_and_then_grows(database: Database, tmp_path: Path) -> None:
     path = anchor_to(database, tmp_path)
     fill(AuditLog(database, SECRET), 2)
-    assert check_anchor(database, load_anchor(path, SECRET)) is None
+    assert check_anchor(database, load_anchor(path, TRUSTED)) is None
 
 
 def test_an_anchored_entry_replaced_is_named(database: Database, tmp_path: Path) -> None:
@@ -90,7 +113,7 @@ def test_an_anchored_entry_replaced_is_named(database: Database, tmp_path: Path)
     path = anchor_to(database, tmp_path)
     with database.session() as session:  # rewritten with a consistent hash: only the anchor can tell
         session.execute(update(AuditEntry).where(AuditEntry.seq == 6).values(entry_hash="f" * 64))
-    brk = check_anchor(database, load_anchor(path, SECRET))
+    brk = check_anchor(database, load_anchor(path, TRUSTED))
     assert brk is not None and brk.seq == 6 and brk.reason.startswith("was altered after it was anchored")
 
 
@@ -99,7 +122,7 @@ def test_a_failover_then_new_entries_is_still_a_loss(database: Database, tmp_pat
     path = anchor_to(database, tmp_path)
     lose_tail_after(database, 11)
     fill(AuditLog(database, SECRET), 15)  # the promoted database goes on: the log is longer than the anchor again
-    brk = check_anchor(database, load_anchor(path, SECRET))
+    brk = check_anchor(database, load_anchor(path, TRUSTED))
     assert brk is not None and "the last 9 entries up to #20" in brk.reason  # a new writer: writer 1 still short
 
 
@@ -118,16 +141,16 @@ def test_an_altered_anchor_is_refused(database: Database, tmp_path: Path, edit: 
     assert callable(edit)
     path.write_text(json.dumps(edit(json.loads(path.read_text()))))
     with pytest.raises(AnchorError, match=reason):
-        load_anchor(path, SECRET)
+        load_anchor(path, TRUSTED)
 
 
 def test_an_anchor_of_another_instance_is_refused(database: Database, tmp_path: Path) -> None:
-    path = anchor_to(database, tmp_path, secret="another instance's secret")
-    with pytest.raises(AnchorError, match="another key"):
-        load_anchor(path, SECRET)
+    path = anchor_to(database, tmp_path, signer=SoftwareSigner())
+    with pytest.raises(AnchorError, match="not a trusted one"):
+        load_anchor(path, TRUSTED)
     path.write_text("{not json")
     with pytest.raises(AnchorError, match="cannot be read"):
-        load_anchor(path, SECRET)
+        load_anchor(path, TRUSTED)
 
 
 def test_the_newest_anchor_of_a_folder_is_the_latest_written(database: Database, tmp_path: Path) -> None:
@@ -136,9 +159,9 @@ def test_the_newest_anchor_of_a_folder_is_the_latest_written(database: Database,
     fill(audit, 2)
     anchor_to(database, tmp_path)
     fill(audit, 2)
-    anchor, signature = take_anchor(database, SECRET, lambda: datetime.now(UTC) + timedelta(minutes=5))
+    anchor, signature = take_anchor(database, SIGNER, lambda: datetime.now(UTC) + timedelta(minutes=5))
     newest = write_anchor(anchor, signature, tmp_path)
-    assert latest_anchor_file(tmp_path) == newest and load_anchor(newest, SECRET).seq == 4
+    assert latest_anchor_file(tmp_path) == newest and load_anchor(newest, TRUSTED).seq == 4
 
 
 def test_on_postgresql_a_lost_tail_is_named(tmp_path: Path) -> None:
@@ -148,9 +171,9 @@ def test_on_postgresql_a_lost_tail_is_named(tmp_path: Path) -> None:
         fill(AuditLog(db, SECRET), 20)
         fill(AuditLog(db, SECRET), 5)  # two writers, as two workers write
         path = anchor_to(db, tmp_path)
-        assert check_anchor(db, load_anchor(path, SECRET)) is None
+        assert check_anchor(db, load_anchor(path, TRUSTED)) is None
         lose_tail_after(db, 16)  # writer 1 lost its last 4 entries, writer 2 all its 5
-        brk = check_anchor(db, load_anchor(path, SECRET))
+        brk = check_anchor(db, load_anchor(path, TRUSTED))
         assert brk is not None and "the last 9 entries up to #25" in brk.reason
         db.dispose()
 
@@ -159,6 +182,7 @@ def test_a_server_process_anchors_into_the_folder_and_stops_at_a_loss(tmp_path: 
     import os
 
     from antin.kernel.audit.anchor_job import AnchorGapError, AnchorJob
+    from antin.kernel.audit.anchor_keys import provide_anchor_signer
     from antin.kernel.instance import Instance
     from antin.settings import load_settings
 
@@ -170,11 +194,12 @@ def test_a_server_process_anchors_into_the_folder_and_stops_at_a_loss(tmp_path: 
         "ANTIN_AUDIT_ANCHOR_EVERY_MINUTES": "5",
     }
     instance = Instance(load_settings(environ))
+    provide_anchor_signer(instance, lambda _instance: SIGNER)
     upgrade(instance.database)
     fill(instance.audit, 20)
     job = AnchorJob(instance)
     first = job.run_once()
-    assert first is not None and load_anchor(first, SECRET).seq == 20
+    assert first is not None and load_anchor(first, TRUSTED).seq == 20
     assert job.run_once() is None  # another process's anchor of a moment ago is enough
     os.utime(first, (0, 0))  # as if written long ago
     lose_tail_after(instance.database, 11)
@@ -192,3 +217,40 @@ def test_anchor_every_minutes_is_checked() -> None:
 
     with pytest.raises(SettingsError, match="ANTIN_AUDIT_ANCHOR_EVERY_MINUTES"):
         load_settings({"ANTIN_AUDIT_ANCHOR_EVERY_MINUTES": "-1"})
+
+
+def test_an_anchor_signed_with_the_old_derived_key_still_verifies(database: Database, tmp_path: Path) -> None:
+    """``antin-audit-anchor/1`` files written before the key moved into the HSM: checked with the secret's key."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from antin.kernel.audit.anchor import LEGACY_FORMAT, Anchor, anchor_document
+    from antin.kernel.audit.anchor_keys import legacy_key_id
+
+    fill(AuditLog(database, SECRET), 5)
+    current, _ = take_anchor(database, SIGNER, lambda: datetime.now(UTC))
+    seed = hashlib.sha256(b"antin audit anchor\0" + SECRET.encode()).digest()  # as the previous version derived it
+    key = Ed25519PrivateKey.from_private_bytes(seed)
+    old = Anchor(
+        current.seq,
+        current.entry_hash,
+        current.recorded_at,
+        current.anchored_at,
+        current.entries,
+        current.writers,
+        legacy_key_id(key.public_key()),
+        format=LEGACY_FORMAT,
+    )
+    signature = base64.urlsafe_b64encode(key.sign(old.signed_payload())).decode().rstrip("=")
+    document = anchor_document(old, signature)
+    assert set(document) == {"format", "seq", "entry_hash", "recorded_at", "anchored_at", "entries", "writers"} | {
+        "key_id",
+        "signature",
+    }
+    path = tmp_path / "anchor-old.json"
+    path.write_text(json.dumps(document))
+    assert load_anchor(path, TRUSTED).seq == 5 and check_anchor(database, load_anchor(path, TRUSTED)) is None
+    with pytest.raises(AnchorError, match="another key"):
+        load_anchor(path, TrustedKeys(keys=[SIGNER.public_key()], legacy=legacy_public_key("another secret")))
+    path.write_text(json.dumps(document | {"seq": 4}))
+    with pytest.raises(AnchorError, match="signature does not verify"):
+        load_anchor(path, TRUSTED)
