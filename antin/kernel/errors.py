@@ -7,9 +7,6 @@ Raise :class:`ProblemError` from a view to answer with a given status and messag
 
 from __future__ import annotations
 
-import base64
-import functools
-import hashlib
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -21,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 from antin.kernel.audit.service import AuditWriteError
+from antin.kernel.csp import allowing_style
 from antin.kernel.i18n import DEFAULT_LOCALE, current_language
 
 __all__ = ["ProblemError", "init_app", "problem_response", "wants_json"]
@@ -82,15 +80,7 @@ ERROR_STYLE = (
 )
 
 
-@functools.cache
-def error_page_csp() -> str:
-    """The strict CSP (style-src 'self' blocks inline styles) with the page's one inline style allowed by its digest."""
-    from antin.kernel.web import DEFAULT_CSP  # web imports this module
-
-    digest = base64.b64encode(hashlib.sha256(ERROR_STYLE.encode()).digest()).decode()
-    return DEFAULT_CSP.replace("style-src 'self'", f"style-src 'self' 'sha256-{digest}'")
-
-
+ERROR_PAGE_CSP = allowing_style(ERROR_STYLE)  # the strict CSP (style-src 'self') would block it
 ERROR_PAGE = """<!doctype html>
 <html lang="{{ lang }}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ status }} · Ấn Tín</title>
@@ -152,7 +142,7 @@ def error_response(status: int, title: str, detail: str = "", *, stock: bool = F
         request_id=getattr(g, "request_id", None),
     )
     response = Response(html, status=status, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = error_page_csp()
+    response.headers["Content-Security-Policy"] = ERROR_PAGE_CSP
     return response
 
 
