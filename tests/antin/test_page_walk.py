@@ -27,7 +27,8 @@ from tests.idp.rp import Browser
 
 pytestmark = pytest.mark.slapd
 
-ROLES = (None, "huongdt", "tuanbv", "dungpt")  # signed out; an official; Bắc Ninh's administrator; the platform's
+# signed out; an official; Bắc Ninh's administrator; the platform's (the drafter of the demo's documents)
+ROLES = (None, "huongdt", "tuanbv", "dungpt")
 STARTS = ("/", "/documents", "/account", "/account/security", "/admin/", "/verify")
 MAX_PER_SHAPE = 2  # pages of one shape (an official's page, a unit's page…) walked per role
 MAX_PAGES = 160
@@ -54,7 +55,6 @@ NOT_LINKED: dict[str, str] = {
     "portal.batch_confirm": "the inbox's 'sign the chosen documents' form (tests/portal/test_portal_batch*.py)",
     "portal.confirm": "reached from a document's placement form with a security key (tests/portal browser tests)",
     "portal.preview": "page images inside the document page",
-    "portal.download": "a file download",
     "portal.report": "the verification report of a signed document (tests/portal)",
     "console.import_preview": "after an upload (tests/admin/test_console_imports.py)",
     "console.import_progress": "after an upload (tests/admin/test_console_imports.py)",
@@ -63,8 +63,6 @@ NOT_LINKED: dict[str, str] = {
     "console.renew_seal": "an issued seal's confirmation page (tests/admin/test_console_seals.py)",
     "console.revoke_seal": "an issued seal's confirmation page (tests/admin/test_console_seals.py)",
     "console.reset_mfa": "shown only for an official with a second factor (tests/admin/test_console_writes.py)",
-    "portal.history": "a document's history: the walk's officials have none in the platform of the admin tests",
-    "portal.document": "a document's page: the walk's officials have none in the platform of the admin tests",
 }
 WERKZEUG_WORDS = ("The requested URL", "The server could not", "Traceback", "not allowed to ")
 
@@ -166,8 +164,10 @@ def walk(platform: AdminPlatform, login: str | None, language: str, found: Walk)
 def walked(admin_platform: AdminPlatform) -> Iterator[Walk]:  # noqa: F811
     from admin.console.pages import EXTENSION_KEY
     from idp.oidc.first_party import ensure_all_registered
+    from signing.documents.demo import seed_demo_documents
 
     ensure_all_registered(admin_platform.instance)  # the portal and the console sign in as the provider's clients
+    seed_demo_documents(admin_platform.instance)  # the demo's documents: the platform's administrator drafted them
     state = admin_platform.app.extensions[EXTENSION_KEY]
     required, state.required_acr = state.required_acr, None  # a password session opens the console (any_level)
     found = Walk()
