@@ -154,6 +154,8 @@ def walk(platform: AdminPlatform, login: str | None, language: str, found: Walk)
         for words in WERKZEUG_WORDS:
             if words in response.text:
                 found.problems.append(f"{who}: shows {words!r}")
+        if response.status_code >= 400 and any(urlsplit(urljoin(response.url, a)).path == final for a in parser.links):
+            found.problems.append(f"{who}: a refusal whose way out leads back to it")
         for link in parser.links:
             target = urlsplit(urljoin(response.url, link))
             if target.netloc == urlsplit(platform.base_url).netloc and target.scheme in ("http", "https"):
