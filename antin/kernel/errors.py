@@ -117,6 +117,19 @@ ENGLISH_TITLES = {
     ),
     503: ("Service temporarily unavailable", "Please try again in a few minutes."),
 }
+# problems a person meets in a browser whose own sentence says what to do, by their problem type
+PROBLEM_PAGES = {
+    "urn:antin:csrf": {
+        "vi": (
+            "Biểu mẫu đã hết hạn",
+            "Biểu mẫu đã hết hạn hoặc không được gửi từ trang này. Hãy tải lại trang rồi thử lại.",
+        ),
+        "en": (
+            "The form has expired",
+            "The form has expired or did not come from this site. Reload the page and try again.",
+        ),
+    },
+}
 PAGE_WORDS = {
     "vi": {"home": "Về trang chủ", "request_id": "Mã yêu cầu:", "technical": "Chi tiết kỹ thuật:"},
     "en": {"home": "Back to the home page", "request_id": "Request id:", "technical": "Technical detail:"},
@@ -128,7 +141,9 @@ def error_response(status: int, title: str, detail: str = "", *, stock: bool = F
     if wants_json():
         return problem_response(status, title, detail, **extra)
     lang = current_language() if "babel" in current_app.extensions else DEFAULT_LOCALE
-    known = (VIETNAMESE_TITLES if lang == "vi" else ENGLISH_TITLES).get(status)
+    own = PROBLEM_PAGES.get(str(extra.get("type", "")), {}).get(lang)
+    known = own or (VIETNAMESE_TITLES if lang == "vi" else ENGLISH_TITLES).get(status)
+    stock = stock or own is not None
     page_title, page_detail = known or (title, detail)
     html = render_template_string(
         ERROR_PAGE,

@@ -197,6 +197,9 @@ def test_security_headers(client: FlaskClient) -> None:
 
 def test_forms_need_the_csrf_token(client: FlaskClient) -> None:
     assert client.post("/form", data={"x": "1"}).status_code == 400
+    expired = client.post("/form", data={"x": "1"}, headers={"Accept": "text/html"})  # a browser: what to do, in words
+    assert expired.status_code == 400 and "Biểu mẫu đã hết hạn" in expired.text and "tải lại trang" in expired.text
+    assert "Bad Request" not in expired.text
     page = client.get("/form").text
     token = page.split("value='")[1].split("'")[0]
     assert client.post("/form", data={"csrf_token": "forged"}).status_code == 400
@@ -209,7 +212,7 @@ def test_a_bogus_authorization_header_does_not_skip_the_csrf_check_of_a_cookie_s
     assert client.get_cookie("antin_session") is not None
     forged = client.post("/form", data={"x": "1"}, headers={"Authorization": "Bearer bogus"})
     assert forged.status_code == 400
-    assert "did not come from this site" in forged.text
+    assert "không được gửi từ trang này" in forged.text  # the refusal in words (its problem type: urn:antin:csrf)
 
 
 def test_the_sso_cookie_alone_also_makes_the_csrf_check_apply(client: FlaskClient) -> None:
