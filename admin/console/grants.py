@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 
 from admin.console.pages import actor, bp, page, page_of, signed_in, state
 from admin.errors import AdminError
-from admin.models import AdminRole
+from admin.models import ROLE_ACTIONS, AdminRole
 
 __all__: list[str] = []
 
@@ -21,9 +21,16 @@ def grants() -> tuple[str, int]:
         "console/grants.html",
         grants=views,
         revocable={g.id for g in views.items if may_revoke(g.id)},
-        roles=[r.value for r in AdminRole],
+        roles=[r.value for r in AdminRole if may_grant_somewhere(r)],
         me=signed_in().sub,
     )
+
+
+def may_grant_somewhere(role: AdminRole) -> bool:
+    """Whether the form should offer ``role``: one grants only a role whose every power one holds (on the unit named;
+    the grant itself checks the unit). A unit administrator was offered the platform administrator's role first."""
+    delegation = state().service.delegation
+    return all(delegation.units_holding(actor(), action) for action in ROLE_ACTIONS[role])
 
 
 def may_revoke(grant_id: int) -> bool:
