@@ -38,6 +38,26 @@ def portal_time(moment: datetime | None) -> str:
     return aware.astimezone(VIETNAM_TIME).strftime("%d/%m/%Y %H:%M")
 
 
+@bp.app_template_filter("portal_detail")
+def portal_detail(value: object) -> str:
+    """An audit entry's detail as an official reads it: times in Vietnam's time, lists joined, no ``unit:`` tags."""
+    if isinstance(value, list | tuple):
+        return ", ".join(portal_detail(item) for item in value)
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value) if "T" in value and value[:4].isdigit() else None
+        except ValueError:
+            moment = None
+        if moment is not None:
+            return portal_time(moment)
+        kind, tagged, rest = value.partition(":")
+        return rest if tagged and kind in DETAIL_TAGS else value
+    return str(value)
+
+
+DETAIL_TAGS = ("unit", "group", "person", "official")  # how a workflow's recipients are written in the audit log
+
+
 def page(template: str, status: int = 200, **context: Any) -> Response:
     html = render_template(template, official=current_official(), **context)
     return Response(html, status=status, mimetype="text/html")

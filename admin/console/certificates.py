@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import flash, redirect, request, url_for
+from flask import flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -77,6 +77,8 @@ def revoke_certificate(serial: str) -> Response | tuple[str, int]:
 
 @bp.get("/pki")
 def pki() -> tuple[str, int]:
+    if not g.get("console_sees_pki"):  # a unit's administrator who typed the address: say whose page it is
+        return page("console/error.html", 404, code="platform-only", detail="")
     monitor = state().service.pki
     return page(
         "console/pki.html",

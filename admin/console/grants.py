@@ -7,15 +7,40 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from admin.console.pages import actor, bp, page, page_of, signed_in, state
-from admin.models import AdminRole
+from admin.errors import AdminError
+from admin.models import ROLE_ACTIONS, AdminRole
 
 __all__: list[str] = []
 
 
 @bp.get("/grants")
 def grants() -> tuple[str, int]:
-    views = page_of(state().service.delegation.grants(actor()))
-    return page("console/grants.html", grants=views, roles=[r.value for r in AdminRole], me=signed_in().sub)
+    delegation = state().service.delegation
+    views = page_of(delegation.grants(actor()))
+    return page(
+        "console/grants.html",
+        grants=views,
+        revocable={g.id for g in views.items if may_revoke(g.id)},
+        roles=[r.value for r in AdminRole if may_grant_somewhere(r)],
+        me=signed_in().sub,
+    )
+
+
+def may_grant_somewhere(role: AdminRole) -> bool:
+    """Whether the form should offer ``role``: one grants only a role whose every power one holds (on the unit named;
+    the grant itself checks the unit). A unit administrator was offered the platform administrator's role first."""
+    delegation = state().service.delegation
+    return all(delegation.units_holding(actor(), action) for action in ROLE_ACTIONS[role])
+
+
+def may_revoke(grant_id: int) -> bool:
+    """Whether the "Revoke…" link leads somewhere: a unit administrator sees the grants on their units, not every one
+    of which they may take away (an application manager's needs clients:manage, which they may not hold)."""
+    try:
+        state().service.delegation.may_revoke(actor(), grant_id)
+    except AdminError:
+        return False
+    return True
 
 
 @bp.post("/grants")

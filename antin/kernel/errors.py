@@ -1,4 +1,5 @@
-"""The error model: RFC 9457 problem details for APIs, a plain page for browsers, never a stack trace.
+"""The error model: RFC 9457 problem details for APIs, a plain page for browsers in their language
+(Vietnamese first, English second), never a stack trace.
 
 Raise :class:`ProblemError` from a view to answer with a given status and message; anything unexpected becomes a
 500 whose body says only that something failed and quotes the request id that the log line carries.
@@ -10,13 +11,15 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, render_template_string, request
+from flask import Flask, Response, current_app, g, jsonify, render_template_string, request
 from sqlalchemy.exc import DisconnectionError, InterfaceError, InternalError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 from antin.kernel.audit.service import AuditWriteError
+from antin.kernel.csp import allowing_style
+from antin.kernel.i18n import DEFAULT_LOCALE, current_language
 
 __all__ = ["ProblemError", "init_app", "problem_response", "wants_json"]
 
@@ -71,14 +74,21 @@ def wants_json() -> bool:
     return best in ("application/json", PROBLEM_JSON)
 
 
+ERROR_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222;"
+    "line-height:1.5}h1{font-size:1.4rem;color:#a50e0e}small{color:#555}code{overflow-wrap:anywhere}"
+)
+
+
+ERROR_PAGE_CSP = allowing_style(ERROR_STYLE)  # the strict CSP (style-src 'self') would block it
 ERROR_PAGE = """<!doctype html>
-<html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="{{ lang }}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ status }} · Ấn Tín</title>
-<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}
-h1{font-size:1.4rem;color:#a50e0e}p.en{color:#555}</style></head>
-<body><h1 id="error-title">{{ title_vi }}</h1><p>{{ detail_vi }}</p>
-<p class="en" lang="en">{{ title }}{% if detail %}: {{ detail }}{% endif %}</p>
-{% if request_id %}<p><small>Mã yêu cầu / request id: <code>{{ request_id }}</code></small></p>{% endif %}
+<style>{{ style }}</style></head>
+<body><h1 id="error-title">{{ title }}</h1><p id="error-detail">{{ detail }}</p>
+{% if technical %}<p><small>{{ words.technical }}</small> <code lang="en">{{ technical }}</code></p>{% endif %}
+<p><a id="error-home" href="/">{{ words.home }}</a></p>
+{% if request_id %}<p><small>{{ words.request_id }} <code>{{ request_id }}</code></small></p>{% endif %}
 </body></html>"""
 
 VIETNAMESE_TITLES = {
@@ -92,22 +102,63 @@ VIETNAMESE_TITLES = {
     500: ("Đã xảy ra lỗi", "Hệ thống gặp sự cố. Vui lòng thử lại sau; nếu lỗi lặp lại, hãy báo mã yêu cầu bên dưới."),
     503: ("Dịch vụ tạm thời không sẵn sàng", "Vui lòng thử lại sau ít phút."),
 }
+# English for a person: werkzeug's stock descriptions speak of "the server" and "the URL"
+ENGLISH_TITLES = {
+    400: ("Bad request", "Please check what you sent and try again."),
+    401: ("Authentication needed", "This request needs valid credentials."),
+    403: ("Access denied", "Your account is not allowed to do this."),
+    404: ("Page not found", "The address you opened does not exist."),
+    405: ("Not supported here", "This action is not supported at this address."),
+    413: ("File too large", "The uploaded file is larger than allowed."),
+    429: ("Too many requests", "Please try again in a few minutes."),
+    500: (
+        "Something went wrong",
+        "The system ran into a problem. Please try again later; if it happens again, report the request id below.",
+    ),
+    503: ("Service temporarily unavailable", "Please try again in a few minutes."),
+}
+# problems a person meets in a browser whose own sentence says what to do, by their problem type
+PROBLEM_PAGES = {
+    "urn:antin:csrf": {
+        "vi": (
+            "Biểu mẫu đã hết hạn",
+            "Biểu mẫu đã hết hạn hoặc không được gửi từ trang này. Hãy tải lại trang rồi thử lại.",
+        ),
+        "en": (
+            "The form has expired",
+            "The form has expired or did not come from this site. Reload the page and try again.",
+        ),
+    },
+}
+PAGE_WORDS = {
+    "vi": {"home": "Về trang chủ", "request_id": "Mã yêu cầu:", "technical": "Chi tiết kỹ thuật:"},
+    "en": {"home": "Back to the home page", "request_id": "Request id:", "technical": "Technical detail:"},
+}
 
 
-def error_response(status: int, title: str, detail: str = "", **extra: Any) -> Response:
+def error_response(status: int, title: str, detail: str = "", *, stock: bool = False, **extra: Any) -> Response:
+    """``stock``: ``detail`` is werkzeug's generic description, which the page's own sentence replaces."""
     if wants_json():
         return problem_response(status, title, detail, **extra)
-    title_vi, detail_vi = VIETNAMESE_TITLES.get(status, (title, detail))
+    lang = current_language() if "babel" in current_app.extensions else DEFAULT_LOCALE
+    own = PROBLEM_PAGES.get(str(extra.get("type", "")), {}).get(lang)
+    known = own or (VIETNAMESE_TITLES if lang == "vi" else ENGLISH_TITLES).get(status)
+    stock = stock or own is not None
+    page_title, page_detail = known or (title, detail)
     html = render_template_string(
         ERROR_PAGE,
+        lang=lang,
+        style=ERROR_STYLE,
         status=status,
-        title=title,
-        detail=detail,
-        title_vi=title_vi,
-        detail_vi=detail_vi,
+        title=page_title,
+        detail=page_detail,
+        technical="" if stock or known is None or not detail else f"{title}: {detail}",
+        words=PAGE_WORDS[lang if lang in PAGE_WORDS else DEFAULT_LOCALE],
         request_id=getattr(g, "request_id", None),
     )
-    return Response(html, status=status, mimetype="text/html")
+    response = Response(html, status=status, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = ERROR_PAGE_CSP
+    return response
 
 
 def handle_problem(err: ProblemError) -> Response:
@@ -119,7 +170,8 @@ def handle_problem(err: ProblemError) -> Response:
 def handle_http_exception(err: HTTPException) -> BaseResponse:
     if err.code is None:  # a RoutingException such as a redirect: let werkzeug answer
         return err.get_response()
-    response = error_response(err.code, err.name, err.description or "")
+    stock = err.description == type(err).description  # werkzeug's words, not a view's own
+    response = error_response(err.code, err.name, err.description or "", stock=stock)
     if err.code == 405 and getattr(err, "valid_methods", None):
         response.headers["Allow"] = ", ".join(err.valid_methods)  # type: ignore[attr-defined]
     return response

@@ -24,6 +24,7 @@ from itsdangerous import URLSafeTimedSerializer
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Response as BaseResponse
 
+from antin.kernel.csp import DEFAULT_CSP
 from antin.kernel.errors import ProblemError
 from antin.kernel.instance import Instance
 from antin.kernel.logs import request_id_var
@@ -46,10 +47,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_SESSION_KEY = "_csrf"
 CSRF_FIELD = "csrf_token"  # the form field our pages post the token in
-DEFAULT_CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-)
 
 
 def get_instance() -> Instance:

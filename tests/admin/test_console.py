@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -214,6 +215,12 @@ def test_grants_are_given_and_revoked_within_what_one_holds(
     browser, _home = console_browser(admin_platform, "tuanbv")
     page = browser.go(admin_platform.base_url + "/admin/grants").page
     assert page is not None
+    offered = re.findall(r'<option value="([^"]+)"', page.text.split('id="grant-role"')[1].split("</select>")[0])
+    assert "unit-admin" in offered and "auditor" in offered  # what tuanbv holds every power of
+    assert "platform-admin" not in offered and "client-manager" not in offered  # the form offers no sure refusal
+    revoke_links = re.findall(r"/admin/grants/(\d+)/revoke", page.text)
+    kiendm = [g.id for g in admin_platform.service.delegation.grants(OPERATOR) if g.login == "kiendm"]
+    assert kiendm and not set(map(str, kiendm)) & set(revoke_links)  # an application manager's: not tuanbv's to revoke
     done = browser.submit(page, "grant-form", {"login": login, "role": "auditor", "unit": "BNH"}).page
     assert done is not None and login in rows(done.text, "login")
     refused = browser.submit(done, "grant-form", {"login": login, "role": "auditor", "unit": "HNI"}).page

@@ -158,6 +158,32 @@ def test_api_errors_are_problem_json(client: FlaskClient) -> None:
 def test_browser_404_is_a_vietnamese_page(client: FlaskClient) -> None:
     response = client.get("/nothing-here", headers={"Accept": "text/html"})
     assert response.status_code == 404 and "Không tìm thấy trang" in response.text
+    assert '<html lang="vi">' in response.text and 'id="error-home" href="/"' in response.text
+    assert "requested URL" not in response.text  # werkzeug's English sentence is not shown on a Vietnamese page
+
+
+def test_the_error_page_speaks_the_chosen_language(client: FlaskClient) -> None:
+    client.set_cookie("antin_lang", "en")
+    response = client.get("/nothing-here", headers={"Accept": "text/html"})
+    assert response.status_code == 404 and '<html lang="en">' in response.text
+    assert "Page not found" in response.text and "Không tìm thấy" not in response.text
+    english = client.get("/boom", headers={"Accept": "text/html", "Accept-Language": "en"}).text
+    assert "Something went wrong" in english and "Đã xảy ra lỗi" not in english
+
+
+def test_the_error_page_style_is_allowed_by_its_csp(client: FlaskClient) -> None:
+    """The strict CSP blocked the page's inline style: the page came out unstyled. Its digest is now allowed."""
+    import base64
+    import hashlib
+    import re
+
+    response = client.get("/nothing-here", headers={"Accept": "text/html"})
+    style = re.search(r"<style>(.*?)</style>", response.text, re.S)
+    assert style is not None
+    digest = base64.b64encode(hashlib.sha256(style.group(1).encode()).digest()).decode()
+    csp = response.headers["Content-Security-Policy"]
+    assert f"style-src 'self' 'sha256-{digest}'" in csp and "script-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
 
 
 def test_security_headers(client: FlaskClient) -> None:
@@ -171,6 +197,9 @@ def test_security_headers(client: FlaskClient) -> None:
 
 def test_forms_need_the_csrf_token(client: FlaskClient) -> None:
     assert client.post("/form", data={"x": "1"}).status_code == 400
+    expired = client.post("/form", data={"x": "1"}, headers={"Accept": "text/html"})  # a browser: what to do, in words
+    assert expired.status_code == 400 and "Biểu mẫu đã hết hạn" in expired.text and "tải lại trang" in expired.text
+    assert "Bad Request" not in expired.text
     page = client.get("/form").text
     token = page.split("value='")[1].split("'")[0]
     assert client.post("/form", data={"csrf_token": "forged"}).status_code == 400
@@ -183,7 +212,7 @@ def test_a_bogus_authorization_header_does_not_skip_the_csrf_check_of_a_cookie_s
     assert client.get_cookie("antin_session") is not None
     forged = client.post("/form", data={"x": "1"}, headers={"Authorization": "Bearer bogus"})
     assert forged.status_code == 400
-    assert "did not come from this site" in forged.text
+    assert "không được gửi từ trang này" in forged.text  # the refusal in words (its problem type: urn:antin:csrf)
 
 
 def test_the_sso_cookie_alone_also_makes_the_csrf_check_apply(client: FlaskClient) -> None:

@@ -121,6 +121,9 @@ def test_the_deadline_is_set_on_upload_and_shown_due_then_overdue(platform: Plat
     assert "Overdue" in row_of(english, "Tờ trình có hạn") and "overdue since" in english.text
     history = quynh.session.get(url + "/history", timeout=10)
     assert 'data-event="signing:document:remind"' in history.text and "Đã gửi nhắc việc" in history.text
+    # the entries' details in words and in Vietnam's time, not the log's keys and ISO times
+    assert "Hạn xử lý: " in history.text and "Gửi đến: " in history.text and "deadline:" not in history.text
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", history.text)
 
     # the drafter sees no reminder: nothing waits for her
     assert 'id="reminders"' not in quynh.session.get(platform.base_url + "/documents", timeout=10).text

@@ -194,6 +194,7 @@ def test_account_page_lists_sessions_and_signs_out_everywhere(op: LiveProvider, 
     account = laptop.go(op.issuer + "/account").page
     assert account is not None and account.text.count("data-sid=") == 2
     assert "Văn bản" in account.text and "Hồ sơ" in account.text
+    assert "(UTC+7)" in account.text and " UTC " not in account.text  # Vietnam's time, as the account mails say it
     done = laptop.submit(account, "logout-everywhere-form")
     assert done.page is not None and 'id="logged-out"' in done.page.text
     for tokens, rp in ((t1, rp1), (t2, rp2)):

@@ -111,6 +111,7 @@ def test_page_needs_no_login_and_has_a_protected_form(client: FlaskClient) -> No
     assert 'name="csrf_token"' in page.text
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     assert 'id="digest-match"' not in page.text  # no file, no QR code: no verdict of any kind
+    assert '<a class="brand" id="brand" href="/">' in page.text  # the platform's header leads back to the portal
 
 
 def test_upload_shows_a_green_verdict_and_offers_the_pdf_report(client: FlaskClient, signed_pdf: bytes) -> None:
