@@ -3,10 +3,12 @@ JWK Set over HTTP."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -26,10 +28,16 @@ __all__ = [
     "JwksServer",
     "PrimaryAndStandby",
     "jwks_server",
+    "kill_host",
     "nginx_server",
     "postgres_server",
     "postgres_with_standby",
+    "promote",
+    "psql",
     "redis_server",
+    "rewind_as_standby",
+    "start_postgres",
+    "wait_until_replayed",
 ]
 
 
@@ -60,9 +68,17 @@ def _initdb(command: list[str], data: Path) -> None:
     raise RuntimeError(f"initdb failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
 
 
+# what pg_rewind needs of a cluster, in postgresql.conf so that a server started again by hand (a fault script)
+# keeps it: its target logs hint bits and still holds its WAL back to the last checkpoint both servers share (the
+# crash recovery pg_rewind runs first recycled that segment: "could not find previous WAL record"; production keeps
+# a WAL archive and passes --restore-target-wal); its source writes full pages after each checkpoint
+REWINDABLE = "wal_log_hints = on\nwal_keep_size = '256MB'\nfull_page_writes = on\n"
+
+
 @contextmanager
-def postgres_server(folder: Path) -> Iterator[str]:
-    """Start PostgreSQL in ``folder``; yield a SQLAlchemy URL of an empty database ``antin``."""
+def postgres_server(folder: Path, *, rewindable: bool = False) -> Iterator[str]:
+    """Start PostgreSQL in ``folder``; yield a SQLAlchemy URL of an empty database ``antin``. ``rewindable``: the
+    settings pg_rewind needs (:data:`REWINDABLE`; otherwise full pages are not written, which tests do not need)."""
     bin_dir = _postgres_bin_dir()
     initdb, pg_ctl, createdb = (str(bin_dir / name) for name in ("initdb", "pg_ctl", "createdb"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -76,7 +92,12 @@ def postgres_server(folder: Path) -> Iterator[str]:
     port = free_port()
     user = _as_postgres_user()
     _initdb([*user, initdb, "-D", str(data), "-U", "antin", "-A", "trust", "-E", "UTF8", "--no-sync"], data)
-    options = f"-p {port} -k {folder} -c listen_addresses='' -c fsync=off -c full_page_writes=off"
+    options = f"-p {port} -k {folder} -c listen_addresses='' -c fsync=off"
+    if rewindable:
+        with (data / "postgresql.conf").open("a") as conf:
+            conf.write(REWINDABLE)
+    else:
+        options += " -c full_page_writes=off"
     subprocess.run(
         [*user, pg_ctl, "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"],
         check=True,
@@ -113,7 +134,8 @@ def socket_and_port(url: str) -> tuple[str, int]:
 
 @dataclass
 class PrimaryAndStandby:
-    """A primary and its streaming standby; ``url`` names both, with ``target_session_attrs=read-write``."""
+    """A primary and its streaming standby; ``url`` names both, with ``target_session_attrs=read-write``. After a
+    failover the names keep their first roles: ``primary_url`` is the server first made primary."""
 
     url: str
     primary_url: str
@@ -122,15 +144,18 @@ class PrimaryAndStandby:
     standby_data: Path
 
 
-BACKUP = ("-R", "-X", "stream")  # write the standby's primary_conninfo; stream the WAL made during the copy
+# -R: write the standby's primary_conninfo; -X stream: stream the WAL made during the copy; a fast checkpoint: the
+# default spread one made the copy wait over two minutes on a busy machine (a tiny database, the pacing alone)
+BACKUP = ("-R", "-X", "stream", "--checkpoint=fast")
 
 
 @contextmanager
 def postgres_with_standby(folder: Path, *, synchronous: bool = False) -> Iterator[PrimaryAndStandby]:
-    """A primary (:func:`postgres_server`) and a standby made by ``pg_basebackup -R``, streaming from it;
-    ``synchronous``: the primary waits for the standby's flush before a commit returns
+    """A primary (:func:`postgres_server`) and a standby made by ``pg_basebackup -R``, streaming from it; both with
+    what pg_rewind needs, so that either can be brought back as the other's standby after a failover
+    (:func:`rewind_as_standby`). ``synchronous``: the primary waits for the standby's flush before a commit returns
     (``synchronous_standby_names = '*'``)."""
-    with postgres_server(folder / "primary") as primary_url:
+    with postgres_server(folder / "primary", rewindable=True) as primary_url:
         primary_socket, primary_port = socket_and_port(primary_url)
         bin_dir, user = _postgres_bin_dir(), _as_postgres_user()
         standby = folder / "standby"
@@ -146,30 +171,104 @@ def postgres_with_standby(folder: Path, *, synchronous: bool = False) -> Iterato
             assert attempt < 2, f"pg_basebackup failed three times: {done.stderr}"
             subprocess.run([*user, "rm", "-rf", str(data)], check=False)
             time.sleep(1)
-        port = free_port()
-        options = f"-p {port} -k {standby} -c listen_addresses='' -c fsync=off"
-        pg_ctl = str(bin_dir / "pg_ctl")
-        subprocess.run(
-            [*user, pg_ctl, "-D", str(data), "-o", options, "-l", str(standby / "log"), "-w", "start"],
-            check=True,
-            capture_output=True,
-        )
+        standby_url = f"postgresql+psycopg://antin@/antin?host={standby}&port={free_port()}"
+        start_postgres(standby_url)
         try:
             if synchronous:
-                psql = [*user, str(bin_dir / "psql"), "-h", primary_socket, "-p", str(primary_port), "-U", "antin"]
                 for sql in ("alter system set synchronous_standby_names = '*'", "select pg_reload_conf()"):
-                    subprocess.run([*psql, "-d", "antin", "-c", sql], check=True, capture_output=True)
+                    psql(primary_url, sql)
             yield PrimaryAndStandby(
-                f"postgresql+psycopg://antin@/antin?host={primary_socket},{standby}&port={primary_port},{port}"
-                "&target_session_attrs=read-write",
+                f"postgresql+psycopg://antin@/antin?host={primary_socket},{standby}"
+                f"&port={primary_port},{socket_and_port(standby_url)[1]}&target_session_attrs=read-write",
                 primary_url,
                 Path(primary_socket) / "data",
-                f"postgresql+psycopg://antin@/antin?host={standby}&port={port}",
+                standby_url,
                 data,
             )
         finally:
-            stop = [*user, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]
+            stop = [*user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]
             subprocess.run(stop, check=False, capture_output=True)
+
+
+def _data_folder(url: str) -> Path:
+    return Path(socket_and_port(url)[0]) / "data"
+
+
+def start_postgres(url: str) -> None:
+    """Start the server of a one-host URL of :func:`postgres_with_standby` (its data in ``<socket folder>/data``,
+    its log in ``<socket folder>/log``); a standby when its data folder says so (``standby.signal``)."""
+    socket_dir, port = socket_and_port(url)
+    options = f"-p {port} -k {socket_dir} -c listen_addresses='' -c fsync=off"
+    pg_ctl = [*_as_postgres_user(), str(_postgres_bin_dir() / "pg_ctl"), "-D", str(_data_folder(url))]
+    done = subprocess.run(
+        [*pg_ctl, "-o", options, "-l", f"{socket_dir}/log", "-w", "start"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, f"PostgreSQL did not start: {done.stderr or done.stdout}"
+
+
+def psql(url: str, sql: str) -> str:
+    """One statement on the server of a one-host URL, its result unaligned (psql -XAtc)."""
+    socket_dir, port = socket_and_port(url)
+    command = [*_as_postgres_user(), str(_postgres_bin_dir() / "psql"), "-h", socket_dir, "-p", str(port)]
+    done = subprocess.run(
+        [*command, "-U", "antin", "-d", "antin", "-XAtc", sql], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, f"psql {sql!r}: {done.stderr}"
+    return done.stdout.strip()
+
+
+def kill_host(url: str) -> None:
+    """The server's host dies: SIGKILL to the postmaster and every backend at once (nothing more leaves it)."""
+    postmaster = int((_data_folder(url) / "postmaster.pid").read_text().split()[0])
+    children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True, check=False)
+    pids = [postmaster, *map(int, children.stdout.split())]
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    # gone and reaped: a postmaster.pid naming a live (or zombie) process makes pg_rewind's crash recovery refuse
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in pids):
+        assert time.monotonic() < deadline, "the killed server's processes did not go"
+        time.sleep(0.05)
+
+
+def promote(url: str) -> float:
+    """``pg_ctl promote`` the standby of a one-host URL, waited for; the seconds it took."""
+    started = time.monotonic()
+    command = [*_as_postgres_user(), str(_postgres_bin_dir() / "pg_ctl"), "-D", str(_data_folder(url)), "-w"]
+    done = subprocess.run([*command, "promote"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, f"pg_ctl promote: {done.stderr or done.stdout}"
+    return time.monotonic() - started
+
+
+def rewind_as_standby(old_primary_url: str, new_primary_url: str) -> float:
+    """The old primary, dead after a failover, brought back as a standby of the promoted one: ``pg_rewind`` (which
+    first runs crash recovery on a server that was killed) takes back what it wrote that the new primary never had,
+    ``--write-recovery-conf`` points it at the new primary, and it starts streaming. The seconds pg_rewind took."""
+    socket_dir, port = socket_and_port(new_primary_url)
+    rewind = [*_as_postgres_user(), str(_postgres_bin_dir() / "pg_rewind"), "-D", str(_data_folder(old_primary_url))]
+    rewind += [f"--source-server=host={socket_dir} port={port} user=antin dbname=antin", "--write-recovery-conf"]
+    started = time.monotonic()
+    # pg_rewind reads the source's timeline from its control file, written by the checkpoint that ends a promotion;
+    # that one is paced (22 s seen here) and until it ends pg_rewind says "no rewind required" and the old primary
+    # then never follows: a CHECKPOINT now
+    psql(new_primary_url, "checkpoint")
+    done = subprocess.run(rewind, capture_output=True, text=True, check=False)
+    took = time.monotonic() - started
+    assert done.returncode == 0, f"pg_rewind failed: {done.stderr or done.stdout}"
+    assert "no rewind required" not in done.stderr + done.stdout, "pg_rewind saw no new timeline on the source"
+    start_postgres(old_primary_url)
+    return took
+
+
+def wait_until_replayed(primary_url: str, timeout: float = 30) -> float:
+    """Until a standby streams from this primary and has replayed all it wrote; the seconds waited."""
+    started = time.monotonic()
+    query = "select count(*) from pg_stat_replication where state = 'streaming' and replay_lsn >= pg_current_wal_lsn()"
+    while psql(primary_url, query) != "1":
+        assert time.monotonic() - started < timeout, "no standby caught up with " + primary_url
+        time.sleep(0.1)
+    return time.monotonic() - started
 
 
 @contextmanager
