@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from antin.kernel.database import database_outage, outage_reason
 from antin.kernel.instance import Instance
 from antin.kernel.settings import MailSettings
 
@@ -105,8 +106,8 @@ class Mailer:
             compose, on_done = job
             try:
                 mail = compose()
-            except Exception:
-                log.exception("a message could not be composed")
+            except Exception as err:
+                _log_failure("a message could not be composed", err)
                 continue
             if mail is None:
                 continue
@@ -114,8 +115,8 @@ class Mailer:
             if on_done is not None:
                 try:
                     on_done(mail, error)
-                except Exception:
-                    log.exception("after a message was handled")
+                except Exception as err:
+                    _log_failure("after a message was handled", err)
 
     def _deliver_logged(self, mail: Mail) -> str | None:
         try:
@@ -148,6 +149,14 @@ class Mailer:
             if s.username:
                 smtp.login(s.username, s.password)
             smtp.send_message(message)
+
+
+def _log_failure(what: str, err: Exception) -> None:
+    """A traceback for a defect; one line when the database was away (composing reads it, ``on_done`` audits)."""
+    if database_outage(err):
+        log.warning("%s: the database is unavailable (%s)", what, outage_reason(err))
+    else:
+        log.exception(what)
 
 
 def mailer_for(instance: Instance) -> Mailer:
