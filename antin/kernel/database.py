@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ __all__ = [
     "DatabaseUnavailableError",
     "UtcDateTime",
     "database_outage",
+    "log_failure",
     "outage_reason",
     "utcnow",
     "written_on_a_standby",
@@ -66,6 +68,15 @@ def outage_reason(err: BaseException) -> str:
     while err.__cause__ is not None and not isinstance(err, SQLAlchemyError):
         err = err.__cause__
     return type(getattr(err, "orig", None) or err).__name__
+
+
+def log_failure(logger: logging.Logger, err: BaseException, message: str, *args: object) -> None:
+    """For code that catches every error itself (a background thread, a courtesy lookup): a traceback for a
+    defect; one warning line for a database outage, which a failover brings to every worker at once."""
+    if database_outage(err):
+        logger.warning(message + ": the database is unavailable (%s)", *args, outage_reason(err))
+    else:
+        logger.error(message, *args, exc_info=err)
 
 
 NAMING_CONVENTION = {

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from antin.kernel.database import database_outage, outage_reason
+from antin.kernel.database import log_failure
 from antin.kernel.instance import Instance
 from antin.kernel.settings import MailSettings
 
@@ -107,7 +107,7 @@ class Mailer:
             try:
                 mail = compose()
             except Exception as err:
-                _log_failure("a message could not be composed", err)
+                log_failure(log, err, "a message could not be composed")  # composing reads the database
                 continue
             if mail is None:
                 continue
@@ -116,7 +116,7 @@ class Mailer:
                 try:
                     on_done(mail, error)
                 except Exception as err:
-                    _log_failure("after a message was handled", err)
+                    log_failure(log, err, "after a message was handled")  # on_done audits
 
     def _deliver_logged(self, mail: Mail) -> str | None:
         try:
@@ -149,14 +149,6 @@ class Mailer:
             if s.username:
                 smtp.login(s.username, s.password)
             smtp.send_message(message)
-
-
-def _log_failure(what: str, err: Exception) -> None:
-    """A traceback for a defect; one line when the database was away (composing reads it, ``on_done`` audits)."""
-    if database_outage(err):
-        log.warning("%s: the database is unavailable (%s)", what, outage_reason(err))
-    else:
-        log.exception(what)
 
 
 def mailer_for(instance: Instance) -> Mailer:
