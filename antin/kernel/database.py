@@ -56,6 +56,8 @@ def database_outage(err: BaseException | None) -> bool:
     not a defect worth a traceback. Looks through ``raise … from`` wrappers (an audit write that failed)."""
     seen = 0
     while err is not None and seen < 5:
+        if isinstance(err, OperationalError) and "no such table" in str(err.orig):
+            return False  # SQLite's word for a database not migrated yet (PostgreSQL's is a ProgrammingError)
         if isinstance(err, DATABASE_UNAVAILABLE) or written_on_a_standby(err):
             return True
         err, seen = err.__cause__, seen + 1
