@@ -63,15 +63,15 @@ from scripts.load_mix import (  # noqa: E402
 )
 from signing.hsm import find_softhsm_module  # noqa: E402
 from tests.antin.two_instances import AppInstance  # noqa: E402
-from tests.servers import (  # noqa: E402
+from tests.postgres_standby import (  # noqa: E402
     PrimaryAndStandby,
     kill_host,
-    postgres_server,
     postgres_with_standby,
     promote,
     rewind_as_standby,
     wait_until_replayed,
 )
+from tests.servers import postgres_server  # noqa: E402
 
 
 def kill_tsa(signing: SigningPlatform) -> Callable[[], None]:

@@ -16,7 +16,8 @@ from admin.import_jobs import STALE_AFTER, ImportJobs
 from admin.imports import ImportReport, Progress, RowOutcome
 from antin.kernel.database import Database
 from antin.migrate import upgrade
-from tests.servers import kill_host, postgres_server, start_postgres
+from tests.postgres_standby import kill_host, start_postgres
+from tests.servers import postgres_server
 
 pytestmark = [pytest.mark.postgres]
 

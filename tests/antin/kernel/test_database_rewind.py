@@ -17,7 +17,7 @@ from tests.idp.conftest import make_directory
 from tests.idp.jose_check import verify_jws
 from tests.idp.oidc_harness import live_provider
 from tests.idp.rp import Browser, RelyingParty
-from tests.servers import (
+from tests.postgres_standby import (
     kill_host,
     postgres_with_standby,
     promote,

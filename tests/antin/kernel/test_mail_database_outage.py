@@ -14,7 +14,8 @@ from sqlalchemy import text
 from antin.kernel.database import Database
 from antin.kernel.mail import Mail, Mailer
 from antin.kernel.settings import MailSettings
-from tests.servers import kill_host, postgres_server
+from tests.postgres_standby import kill_host
+from tests.servers import postgres_server
 from tests.smtp_server import smtp_server
 
 pytestmark = [pytest.mark.postgres]

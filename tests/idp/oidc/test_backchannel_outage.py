@@ -18,7 +18,8 @@ from antin.migrate import upgrade
 from idp.oidc.keys import SigningKeys
 from idp.oidc.logout import BackchannelLogout
 from idp.oidc.models import BackchannelDelivery
-from tests.servers import kill_host, postgres_server, start_postgres
+from tests.postgres_standby import kill_host, start_postgres
+from tests.servers import postgres_server
 
 pytestmark = [pytest.mark.postgres]
 

@@ -17,7 +17,8 @@ from signing.documents.errors import ReviewRefusedError, StepNotActiveError
 from signing.documents.models import DocumentStep
 from signing.documents.service import DocumentService, document_service
 from signing.samples import sample_pdf
-from tests.servers import kill_host, postgres_server
+from tests.postgres_standby import kill_host
+from tests.servers import postgres_server
 from tests.signing.conftest import Platform
 
 

@@ -19,7 +19,8 @@ from antin.migrate import upgrade
 from antin.settings import load_settings
 from signing.requests.models import WebhookDelivery
 from signing.requests.webhooks import WebhookQueue
-from tests.servers import kill_host, postgres_server, start_postgres
+from tests.postgres_standby import kill_host, start_postgres
+from tests.servers import postgres_server
 
 pytestmark = [pytest.mark.postgres]
 

@@ -14,7 +14,8 @@ from antin.app import create_app
 from antin.kernel.database import Database
 from antin.kernel.instance import Instance
 from antin.settings import load_settings
-from tests.servers import kill_host, postgres_server
+from tests.postgres_standby import kill_host
+from tests.servers import postgres_server
 
 pytestmark = [pytest.mark.postgres]
 
