@@ -185,6 +185,14 @@ class WebhookQueue:
         self._thread = threading.Thread(target=self._run, name="antin-webhooks", daemon=True)
         self._thread.start()
 
+    def close(self) -> None:
+        """Stop this process's drainer (``Instance.close``): one left behind would poll a database that is gone."""
+        self.background = False
+        self._wake.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=TIMEOUT + 1)
+
     def _run(self) -> None:
         warned = False
         while self.background:

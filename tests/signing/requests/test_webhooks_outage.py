@@ -71,7 +71,8 @@ def test_callbacks_due_are_sent_once_the_database_is_back(tmp_path: Path, caplog
             while not received:  # no new event wakes it: it must look again by itself
                 assert time.monotonic() < deadline, "the callback due was not sent after the database came back"
                 time.sleep(0.1)
-            queue.background = False
+            queue.close()  # as Instance.close does: its drainer stops rather than poll a database that is gone
+            assert not [t for t in threading.enumerate() if t.ident not in earlier and t.name == "antin-webhooks"]
         finally:
             instance.close()
             receiver.shutdown()
