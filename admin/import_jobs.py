@@ -33,7 +33,7 @@ from admin.errors import AdminError, NotPermittedError, OutOfReachError
 from admin.imports import ImportReport, Progress
 from admin.models import AdminImportJob
 from antin.kernel.audit.chain import as_utc
-from antin.kernel.database import Database
+from antin.kernel.database import Database, log_failure
 from directory.errors import DirectoryError
 
 __all__ = ["PROGRESS_EVERY", "STALE_AFTER", "ImportJobView", "ImportJobs", "Importer", "JobKind"]
@@ -166,6 +166,8 @@ class ImportJobs:
                 s.execute(
                     update(AdminImportJob).where(AdminImportJob.id == job_id).values(heartbeat_at=self.now(), **outcome)
                 )
+        except Exception as err:  # the outcome not recorded (a failover): the page shows it interrupted, to start again
+            log_failure(log, err, "import %s: its outcome could not be recorded", job_id)
         finally:
             with self._lock:
                 self._threads.discard(threading.current_thread())
@@ -179,7 +181,7 @@ class ImportJobs:
         try:
             report = self.importers[kind].apply(actor, body, skip_refused=skip, progress=self._progress_of(job_id))
         except Exception as err:  # the directory down, say: the page must say so, and the job may be started again
-            log.exception("import %s failed", job_id)
+            log_failure(log, err, "import %s failed", job_id)
             reason = str(err) if isinstance(err, AdminError | DirectoryError) else type(err).__name__
             return {"status": "failed", "report": json.dumps({**checked, "status": "failed", "error": reason})}
         return {"status": report.status, "report": json.dumps(report.as_json())}

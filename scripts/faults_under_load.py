@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -139,13 +140,15 @@ def kill_slapd(platform: Platform) -> Callable[[], None]:
 
 
 def kill_postgres(platform: Platform) -> Callable[[], None]:
-    socket_dir, port = socket_and_port(platform.database_url)  # the primary, when the URL names a standby too
+    socket_dir, _port = socket_and_port(platform.database_url)  # the primary, when the URL names a standby too
     data = Path(socket_dir) / "data"
+    # started again as it was (postmaster.opts: the program, -D and its folder, then the options), so that a server
+    # made for pg_rewind (full pages written) stays one
+    options = shlex.join(shlex.split((data / "postmaster.opts").read_text())[3:])
     os.kill(_pid_from_file(data / "postmaster.pid"), signal.SIGKILL)
 
     def start() -> None:
         time.sleep(0.5)  # the backends notice their postmaster is gone and exit
-        options = f"-p {port} -k {socket_dir} -c listen_addresses='' -c fsync=off -c full_page_writes=off"
         pg_ctl = str(_postgres_bin_dir() / "pg_ctl")
         subprocess.run(
             [*_as_postgres_user(), pg_ctl, "-D", str(data), "-o", options, "-l", f"{socket_dir}/log", "-w", "start"],

@@ -6,7 +6,9 @@ changed it, the settings not: every worker logs in again with a PIN the token re
 back and reloading both instances, as an operator would) and PostgreSQL is killed and started again; last, if
 asked (``pg-failover``), the platform's PostgreSQL is a primary with a streaming standby behind one multi-host URL,
 the primary's host dies and the standby is promoted (``--synchronous``: a synchronous standby; ``--lag``: its WAL
-receiver paused before the kill, to see what asynchronous replication loses). For each
+receiver paused before the kill, to see what asynchronous replication loses), the old primary is brought back as
+the new one's standby with pg_rewind under load, and the new primary dies in turn: the platform fails back to the
+old one with the same URL. For each
 fault it prints what clients saw (ok, a 503 with Retry-After and the problem's type, anything else), how long after
 the component was back the last error came, and at the end that nothing was half-written: every signed PDF a client
 received has its audit entry and its signature record, no audit entry names a signature no client received, no
@@ -61,13 +63,15 @@ from scripts.load_mix import (  # noqa: E402
 )
 from signing.hsm import find_softhsm_module  # noqa: E402
 from tests.antin.two_instances import AppInstance  # noqa: E402
-from tests.servers import (  # noqa: E402
+from tests.postgres_standby import (  # noqa: E402
     PrimaryAndStandby,
-    _as_postgres_user,
-    _postgres_bin_dir,
-    postgres_server,
+    kill_host,
     postgres_with_standby,
+    promote,
+    rewind_as_standby,
+    wait_until_replayed,
 )
+from tests.servers import postgres_server  # noqa: E402
 
 
 def kill_tsa(signing: SigningPlatform) -> Callable[[], None]:
@@ -167,10 +171,13 @@ def kill_database(signing: SigningPlatform) -> Callable[[], None]:
 @dataclass
 class Failover:
     """PostgreSQL as a primary and a streaming standby behind one multi-host URL (``target_session_attrs=
-    read-write``), and the fault that fails it over: the primary's host dies (SIGKILL to the postmaster and every
-    backend at once: nothing more leaves it), ``--down`` seconds pass (what Patroni or an operator takes to
-    decide), the standby is promoted with ``pg_ctl promote``. Nothing is reconfigured or reloaded: the instances'
-    next connections skip the dead host and the read-only standby until it is promoted."""
+    read-write``), and the faults that fail it over and back: the primary's host dies (SIGKILL to the postmaster and
+    every backend at once: nothing more leaves it), ``--down`` seconds pass (what Patroni or an operator takes to
+    decide), the standby is promoted with ``pg_ctl promote`` (``pg-failover``); under load, the old primary is
+    brought back as the new one's standby with ``pg_rewind`` and waited for until it has replayed everything
+    (``pg-rewind``); then the new primary's host dies and the old one is promoted again (``pg-failback``). Nothing is
+    reconfigured or reloaded on the instances: their next connections skip the dead host and the read-only standby
+    until it is promoted."""
 
     synchronous: bool = False  # the primary waits for the standby's flush before a commit returns
     # seconds the standby's WAL receiver is paused before the kill, then killed with what it had not read (a slow
@@ -186,9 +193,12 @@ class Failover:
             self.servers = servers
             yield servers.url
 
-    def __call__(self, signing: SigningPlatform) -> Callable[[], None]:
-        servers = self.servers
-        assert servers is not None, "pg-failover needs the platform made with a standby"
+    def _servers(self) -> PrimaryAndStandby:
+        assert self.servers is not None, "pg-failover needs the platform made with a standby"
+        return self.servers
+
+    def fail_over(self, signing: SigningPlatform) -> Callable[[], None]:
+        servers = self._servers()
         receiver = wal_receiver(servers) if self.lag else None
         if receiver is not None:
             os.kill(receiver, signal.SIGSTOP)
@@ -199,22 +209,32 @@ class Failover:
         self.anchor = signing.platform.folder / "audit-anchor.json"
         anchor_command = [sys.executable, "-m", "antin", "audit", "anchor", "--out", str(self.anchor)]
         subprocess.run(anchor_command, env=signing.platform.env, cwd=ROOT, capture_output=True, check=True)
-        postmaster = int((servers.primary_data / "postmaster.pid").read_text().split()[0])
-        children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True, check=False)
-        for pid in [postmaster, *map(int, children.stdout.split())]:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        kill_host(servers.primary_url)
         if receiver is not None:  # the link is gone with what was in flight on it (SIGCONT would deliver that)
             os.kill(receiver, signal.SIGKILL)
 
-        def promote() -> None:
-            started = time.monotonic()
-            pg_ctl = str(_postgres_bin_dir() / "pg_ctl")
-            command = [*_as_postgres_user(), pg_ctl, "-D", str(servers.standby_data), "-w", "promote"]
-            subprocess.run(command, check=True, capture_output=True)
-            self.figures["pg_ctl promote took (s)"] = round(time.monotonic() - started, 2)
+        def promote_standby() -> None:
+            self.figures["pg_ctl promote took (s)"] = round(promote(servers.standby_url), 2)
 
-        return promote
+        return promote_standby
+
+    def rewind(self, _signing: SigningPlatform) -> Callable[[], None]:
+        """The old primary back as the new one's standby while officials sign (the operator's commands in
+        docs/production.md, "Bringing the old primary back")."""
+        servers = self._servers()
+        self.figures["pg_rewind took (s)"] = round(rewind_as_standby(servers.primary_url, servers.standby_url), 2)
+        self.figures["then caught up after (s)"] = round(wait_until_replayed(servers.standby_url, timeout=120), 2)
+        return lambda: None
+
+    def fail_back(self, _signing: SigningPlatform) -> Callable[[], None]:
+        """The second failover: the promoted server's host dies, the rewound old primary is promoted again."""
+        servers = self._servers()
+        kill_host(servers.standby_url)
+
+        def promote_old_primary() -> None:
+            self.figures["pg_ctl promote took (s)"] = round(promote(servers.primary_url), 2)
+
+        return promote_old_primary
 
 
 def wal_not_on_standby(servers: PrimaryAndStandby) -> float:
@@ -246,8 +266,9 @@ FAULTS: dict[str, Callable[[SigningPlatform], Callable[[], None]]] = {
     "hsm-pin": change_hsm_pin,
     "reload": reload_instances,
     "postgres": kill_database,
-    "pg-failover": Failover(),  # the last fault run: the old primary stays dead (main() makes its own)
 }
+# the last faults run, in this order (main() makes the Failover): the platform survives two failovers in a row
+FAILOVER_STEPS = ("pg-failover", "pg-rewind", "pg-failback")
 
 
 def report(name: str, outcomes: list[tuple[float, str, str]], killed: float, back: float) -> dict[str, object]:
@@ -291,9 +312,18 @@ def main() -> int:
     args = parser.parse_args()
     names = args.faults.split(",")
     failover = Failover(synchronous=args.synchronous, lag=args.lag)
-    faults: dict[str, Callable[[SigningPlatform], Callable[[], None]]] = {**FAULTS, "pg-failover": failover}
+    steps = (failover.fail_over, failover.rewind, failover.fail_back)
+    faults: dict[str, Callable[[SigningPlatform], Callable[[], None]]] = {
+        **FAULTS,
+        **dict(zip(FAILOVER_STEPS, steps, strict=True)),
+    }
+    unknown = [name for name in names if name not in FAULTS and name != "pg-failover"]
+    if unknown:
+        parser.error(f"unknown faults: {', '.join(unknown)} (known: {', '.join([*FAULTS, 'pg-failover'])})")
     if "pg-failover" in names[:-1]:
-        parser.error("pg-failover must be the last fault: the old primary stays dead")
+        parser.error("pg-failover must be the last fault (it fails over, rewinds and fails back)")
+    if "pg-failover" in names:
+        names = [*names[:-1], *FAILOVER_STEPS]
     results = []
     scratch = tempfile.mkdtemp(prefix="antin-signing-faults-")
     database = failover.database if "pg-failover" in names else postgres_server
@@ -316,8 +346,9 @@ def main() -> int:
             back = time.monotonic()
             time.sleep(args.settle)
             results.append(report(name, outcomes.between(killed, time.monotonic()), killed, back))
-            if name == "pg-failover":
+            if name in FAILOVER_STEPS:
                 print("          " + "; ".join(f"{k}: {v:g}" for k, v in failover.figures.items()), flush=True)
+                failover.figures.clear()
         stop.set()
         for worker in workers:
             worker.join(90)

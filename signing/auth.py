@@ -46,6 +46,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+# a token that cannot be checked now (the provider's keys or database away): a 503 with Retry-After, and not
+# "invalid_token", which tells a client to throw the token away (OAuth 2's word, as the provider's userinfo says)
+UNAVAILABLE = "temporarily_unavailable"
 
 # Asymmetric only: "none" and HMAC (which a public JWKS would turn into a forgery) are never accepted.
 ALGORITHMS = ("ES256", "ES384", "RS256", "PS256", "EdDSA")
@@ -193,7 +196,7 @@ class AccessTokenVerifier:
                 except (requests.RequestException, ValueError, KeyError, TypeError, JoseError) as err:
                     log.warning("cannot fetch the IdP's keys: %s", err)
                     if self._keys is None:
-                        raise TokenError("invalid_token", "the token cannot be checked now", status=503) from None
+                        raise TokenError(UNAVAILABLE, "the token cannot be checked now", status=503) from None
             return self._keys
 
     def verify(
@@ -297,7 +300,7 @@ class AccessTokenVerifier:
             raise refusal from None
         except OSError as err:
             log.warning("cannot check a DPoP proof now: %s", err)
-            raise TokenError("invalid_token", "the token cannot be checked now", status=503, scheme="DPoP") from None
+            raise TokenError(UNAVAILABLE, "the token cannot be checked now", status=503, scheme="DPoP") from None
         if not hmac.compare_digest(proof_jkt, jkt):
             raise TokenError("invalid_dpop_proof", "the DPoP proof is signed by another key", scheme="DPoP")
         return scheme
@@ -311,7 +314,7 @@ class AccessTokenVerifier:
             revoked = self.revocations.revoked(jti, expires_in=expires_in)
         except OSError as err:
             log.warning("cannot ask the provider whether a token was revoked: %s", err)
-            raise TokenError("invalid_token", "the token cannot be checked now", status=503, scheme=scheme) from None
+            raise TokenError(UNAVAILABLE, "the token cannot be checked now", status=503, scheme=scheme) from None
         if revoked:
             raise TokenError("invalid_token", "the token has been revoked", scheme=scheme)
 

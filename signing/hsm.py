@@ -301,16 +301,23 @@ class HsmToken:
 
     def has_key(self, label: str) -> bool:
         with self._lock:
-            session = self._ensure_session()
-            try:
-                if self._find_private(session, label) is not None:
-                    return True
-                if self._had_keys and not list(session.get_objects({Attribute.CLASS: ObjectClass.PRIVATE_KEY})):
-                    # every key gone at once (the CA's too) is the token failing, not one key deleted
-                    raise HsmUnavailableError("the token lists no keys any more", token_label=self.config.token_label)
-                return False
-            except pkcs11.PKCS11Error as err:
-                raise _translate(err, self.config.token_label) from None
+            for _attempt in (1, 2):
+                try:
+                    session = self._ensure_session()  # re-initialising the module may fail too: a 503, not a 500
+                    if self._find_private(session, label) is not None:
+                        return True
+                    if not self._had_keys or list(session.get_objects({Attribute.CLASS: ObjectClass.PRIVATE_KEY})):
+                        return False
+                except pkcs11.PKCS11Error as err:
+                    raise _translate(err, self.config.token_label) from None
+                # Every key gone at once (the CA's too) is the token failing, not one key deleted. A token that
+                # failed and came back lists nothing to the session that saw it fail (SoftHSM2: its folder moved
+                # away and back) while the key handles already held still sign: that session would refuse every
+                # new key's first use for ever. Look again through a new one (the module initialised afresh).
+                self._session = None
+                self._keys.clear()
+                self._reinitialise = True
+            raise HsmUnavailableError("the token lists no keys any more", token_label=self.config.token_label)
 
     def delete_key(self, label: str) -> None:
         with self._lock:

@@ -107,7 +107,7 @@ def _token_error(err: TokenError) -> Response:
     return problem(
         err.status,
         err.error.replace("_", "-"),
-        "Unauthorized" if err.status == 401 else "Forbidden",
+        {401: "Unauthorized", 503: "Service Unavailable"}.get(err.status, "Forbidden"),
         err.description,
         err.headers,
     )

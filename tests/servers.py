@@ -1,5 +1,5 @@
 """Throwaway servers for tests: PostgreSQL and Redis (production mode), nginx in front of instances, and a client's
-JWK Set over HTTP."""
+JWK Set over HTTP. A PostgreSQL primary with a standby, and failing it over: :mod:`tests.postgres_standby`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -24,11 +23,9 @@ from tests.components import free_port, require_command
 
 __all__ = [
     "JwksServer",
-    "PrimaryAndStandby",
     "jwks_server",
     "nginx_server",
     "postgres_server",
-    "postgres_with_standby",
     "redis_server",
 ]
 
@@ -60,9 +57,17 @@ def _initdb(command: list[str], data: Path) -> None:
     raise RuntimeError(f"initdb failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
 
 
+# what pg_rewind needs of a cluster, in postgresql.conf so that a server started again by hand (a fault script)
+# keeps it: its target logs hint bits and still holds its WAL back to the last checkpoint both servers share (the
+# crash recovery pg_rewind runs first recycled that segment: "could not find previous WAL record"; production keeps
+# a WAL archive and passes --restore-target-wal); its source writes full pages after each checkpoint
+REWINDABLE = "wal_log_hints = on\nwal_keep_size = '256MB'\nfull_page_writes = on\n"
+
+
 @contextmanager
-def postgres_server(folder: Path) -> Iterator[str]:
-    """Start PostgreSQL in ``folder``; yield a SQLAlchemy URL of an empty database ``antin``."""
+def postgres_server(folder: Path, *, rewindable: bool = False) -> Iterator[str]:
+    """Start PostgreSQL in ``folder``; yield a SQLAlchemy URL of an empty database ``antin``. ``rewindable``: the
+    settings pg_rewind needs (:data:`REWINDABLE`; otherwise full pages are not written, which tests do not need)."""
     bin_dir = _postgres_bin_dir()
     initdb, pg_ctl, createdb = (str(bin_dir / name) for name in ("initdb", "pg_ctl", "createdb"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -76,7 +81,12 @@ def postgres_server(folder: Path) -> Iterator[str]:
     port = free_port()
     user = _as_postgres_user()
     _initdb([*user, initdb, "-D", str(data), "-U", "antin", "-A", "trust", "-E", "UTF8", "--no-sync"], data)
-    options = f"-p {port} -k {folder} -c listen_addresses='' -c fsync=off -c full_page_writes=off"
+    options = f"-p {port} -k {folder} -c listen_addresses='' -c fsync=off"
+    if rewindable:
+        with (data / "postgresql.conf").open("a") as conf:
+            conf.write(REWINDABLE)
+    else:
+        options += " -c full_page_writes=off"
     subprocess.run(
         [*user, pg_ctl, "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"],
         check=True,
@@ -109,67 +119,6 @@ def socket_and_port(url: str) -> tuple[str, int]:
     """The first server of a PostgreSQL URL of :func:`postgres_server` or :func:`postgres_with_standby`."""
     query = parse_qs(urlsplit(url).query)
     return query["host"][0].split(",")[0], int(query["port"][0].split(",")[0])
-
-
-@dataclass
-class PrimaryAndStandby:
-    """A primary and its streaming standby; ``url`` names both, with ``target_session_attrs=read-write``."""
-
-    url: str
-    primary_url: str
-    primary_data: Path
-    standby_url: str
-    standby_data: Path
-
-
-BACKUP = ("-R", "-X", "stream")  # write the standby's primary_conninfo; stream the WAL made during the copy
-
-
-@contextmanager
-def postgres_with_standby(folder: Path, *, synchronous: bool = False) -> Iterator[PrimaryAndStandby]:
-    """A primary (:func:`postgres_server`) and a standby made by ``pg_basebackup -R``, streaming from it;
-    ``synchronous``: the primary waits for the standby's flush before a commit returns
-    (``synchronous_standby_names = '*'``)."""
-    with postgres_server(folder / "primary") as primary_url:
-        primary_socket, primary_port = socket_and_port(primary_url)
-        bin_dir, user = _postgres_bin_dir(), _as_postgres_user()
-        standby = folder / "standby"
-        standby.mkdir()
-        subprocess.run(["chown", "postgres:postgres", str(standby)], check=False)
-        data = standby / "data"
-        backup = [*user, str(bin_dir / "pg_basebackup"), "-h", primary_socket, "-p", str(primary_port)]
-        backup += ["-U", "antin", "-D", str(data), *BACKUP]
-        for attempt in range(3):  # failed once in a full run on a busy machine, its reason unseen: now it is shown
-            done = subprocess.run(backup, capture_output=True, text=True, check=False)
-            if done.returncode == 0:
-                break
-            assert attempt < 2, f"pg_basebackup failed three times: {done.stderr}"
-            subprocess.run([*user, "rm", "-rf", str(data)], check=False)
-            time.sleep(1)
-        port = free_port()
-        options = f"-p {port} -k {standby} -c listen_addresses='' -c fsync=off"
-        pg_ctl = str(bin_dir / "pg_ctl")
-        subprocess.run(
-            [*user, pg_ctl, "-D", str(data), "-o", options, "-l", str(standby / "log"), "-w", "start"],
-            check=True,
-            capture_output=True,
-        )
-        try:
-            if synchronous:
-                psql = [*user, str(bin_dir / "psql"), "-h", primary_socket, "-p", str(primary_port), "-U", "antin"]
-                for sql in ("alter system set synchronous_standby_names = '*'", "select pg_reload_conf()"):
-                    subprocess.run([*psql, "-d", "antin", "-c", sql], check=True, capture_output=True)
-            yield PrimaryAndStandby(
-                f"postgresql+psycopg://antin@/antin?host={primary_socket},{standby}&port={primary_port},{port}"
-                "&target_session_attrs=read-write",
-                primary_url,
-                Path(primary_socket) / "data",
-                f"postgresql+psycopg://antin@/antin?host={standby}&port={port}",
-                data,
-            )
-        finally:
-            stop = [*user, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]
-            subprocess.run(stop, check=False, capture_output=True)
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -18,14 +19,67 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, DateTime, Engine, MetaData, Table, create_engine, event, text
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, InternalError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 if TYPE_CHECKING:
     from antin.kernel.driver import Driver
 
-__all__ = ["Base", "Database", "DatabaseUnavailableError", "UtcDateTime", "utcnow"]
+__all__ = [
+    "DATABASE_UNAVAILABLE",
+    "Base",
+    "Database",
+    "DatabaseUnavailableError",
+    "UtcDateTime",
+    "database_outage",
+    "log_failure",
+    "outage_reason",
+    "utcnow",
+    "written_on_a_standby",
+]
+
+# the database cannot be reached: restarting, failing over, its pool exhausted
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, SqlPoolTimeout)
+READ_ONLY_SQLSTATE = "25006"  # a write on a standby (or a read-only session): SQLAlchemy's InternalError
+
+
+def written_on_a_standby(err: BaseException | None) -> bool:
+    """A write refused because the server is a standby: ``ANTIN_DATABASE_URL`` reached one that is not (yet) the
+    primary, as when its ``host`` list lacks ``target_session_attrs=read-write`` and the primary is down."""
+    return isinstance(err, InternalError) and getattr(err.orig, "sqlstate", None) == READ_ONLY_SQLSTATE
+
+
+def database_outage(err: BaseException | None) -> bool:
+    """The database away or taking no writes (a restart, a failover): an outage to wait out and say in one line,
+    not a defect worth a traceback. Looks through ``raise … from`` wrappers (an audit write that failed)."""
+    seen = 0
+    while err is not None and seen < 5:
+        if isinstance(err, OperationalError) and "no such table" in str(err.orig):
+            return False  # SQLite's word for a database not migrated yet (PostgreSQL's is a ProgrammingError)
+        if isinstance(err, DATABASE_UNAVAILABLE) or written_on_a_standby(err):
+            return True
+        err, seen = err.__cause__, seen + 1
+    return False
+
+
+def outage_reason(err: BaseException) -> str:
+    """The driver's name for what happened (``OperationalError``, ``AdminShutdown``, ``ReadOnlySqlTransaction``…):
+    enough for one log line; the full message repeats the URL and the driver's story, a traceback says nothing more."""
+    while err.__cause__ is not None and not isinstance(err, SQLAlchemyError):
+        err = err.__cause__
+    return type(getattr(err, "orig", None) or err).__name__
+
+
+def log_failure(logger: logging.Logger, err: BaseException, message: str, *args: object) -> None:
+    """For code that catches every error itself (a background thread, a courtesy lookup): a traceback for a
+    defect; one warning line for a database outage, which a failover brings to every worker at once."""
+    if database_outage(err):
+        logger.warning(message + ": the database is unavailable (%s)", *args, outage_reason(err))
+    else:
+        logger.error(message, *args, exc_info=err)
+
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

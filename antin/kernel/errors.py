@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, render_template_string, request
-from sqlalchemy.exc import DisconnectionError, InterfaceError, InternalError, OperationalError, SQLAlchemyError
-from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
+from sqlalchemy.exc import InternalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 from antin.kernel.audit.service import AuditWriteError
 from antin.kernel.csp import allowing_style
+from antin.kernel.database import DATABASE_UNAVAILABLE, written_on_a_standby
 from antin.kernel.i18n import DEFAULT_LOCALE, current_language
 
 __all__ = ["ProblemError", "init_app", "problem_response", "wants_json"]
@@ -177,8 +177,6 @@ def handle_http_exception(err: HTTPException) -> BaseResponse:
     return response
 
 
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, SqlPoolTimeout)
-READ_ONLY_SQLSTATE = "25006"  # a write on a standby (or a read-only session): SQLAlchemy's InternalError
 DATABASE_RETRY_AFTER = "5"  # seconds: a restart or a promoted standby takes about that (docs/production.md)
 
 
@@ -194,12 +192,6 @@ def handle_database_unavailable(err: SQLAlchemyError) -> Response:
     response = error_response(503, "Service Unavailable", "the database cannot be reached right now; try again shortly")
     response.headers["Retry-After"] = DATABASE_RETRY_AFTER
     return response
-
-
-def written_on_a_standby(err: BaseException | None) -> bool:
-    """A write refused because the server is a standby: ``ANTIN_DATABASE_URL`` reached one that is not (yet) the
-    primary, as when its ``host`` list lacks ``target_session_attrs=read-write`` and the primary is down."""
-    return isinstance(err, InternalError) and getattr(err.orig, "sqlstate", None) == READ_ONLY_SQLSTATE
 
 
 def handle_internal_database_error(err: InternalError) -> Response:

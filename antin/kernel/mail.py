@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from antin.kernel.database import log_failure
 from antin.kernel.instance import Instance
 from antin.kernel.settings import MailSettings
 
@@ -105,8 +106,8 @@ class Mailer:
             compose, on_done = job
             try:
                 mail = compose()
-            except Exception:
-                log.exception("a message could not be composed")
+            except Exception as err:
+                log_failure(log, err, "a message could not be composed")  # composing reads the database
                 continue
             if mail is None:
                 continue
@@ -114,8 +115,8 @@ class Mailer:
             if on_done is not None:
                 try:
                     on_done(mail, error)
-                except Exception:
-                    log.exception("after a message was handled")
+                except Exception as err:
+                    log_failure(log, err, "after a message was handled")  # on_done audits
 
     def _deliver_logged(self, mail: Mail) -> str | None:
         try:

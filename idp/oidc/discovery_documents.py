@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from antin.kernel.database import database_outage, outage_reason
 from antin.kernel.health import HTTP_DURATION, HTTP_REQUESTS
 from idp.oidc.discovery import provider_metadata
 
@@ -84,7 +85,10 @@ class PublishedDocuments:
             try:
                 body = self.provider.keys.jwks_json()
             except Exception as err:  # the database is down, or the keys cannot be read: say so, briefly
-                log.error("the JWKS could not be built: %s", err)
+                if database_outage(err):  # its message would be the driver's story and the SQL, on many lines
+                    log.warning("the JWKS could not be built: the database is unavailable (%s)", outage_reason(err))
+                else:
+                    log.error("the JWKS could not be built: %s", err)
                 return _problem(start_response, "503 Service Unavailable", "the signing keys are not available")
             if body is not self._jwks[0]:  # the keys changed: one new ETag, not one per request
                 self._jwks = (body, _etag(body))

@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import select, update
 
-from antin.kernel.database import Database, utcnow
+from antin.kernel.database import Database, database_outage, outage_reason, utcnow
 from antin.kernel.outbound import OutboundError, OutboundPolicy, send
 from idp.oidc.clients import ClientRecord
 from idp.oidc.keys import SigningKeys
@@ -184,8 +184,16 @@ class BackchannelLogout:
         """POST one claimed logout token and record the outcome (on a pool thread); True if delivered."""
         try:
             return self._send_and_record(claim)
-        except Exception:  # a database hiccup: the claim runs out and the delivery is tried again
-            log.exception("back-channel logout delivery %s failed", claim.row_id)
+        except Exception as err:  # a database hiccup: the claim runs out and the delivery is tried again
+            if not database_outage(err):
+                log.exception("back-channel logout delivery %s failed", claim.row_id)
+            else:  # a failover or restart: one line, not a traceback per delivery
+                log.warning(
+                    "back-channel logout delivery %s not recorded, the database is unavailable (%s): tried again "
+                    "when its claim runs out",
+                    claim.row_id,
+                    outage_reason(err),
+                )
             return False
         finally:
             self._release(1)
@@ -280,6 +288,10 @@ class BackchannelLogout:
             self._wake.clear()  # before dispatching: a delivery that ends meanwhile wakes the next round
             try:
                 self._dispatch()  # not waited for: the loop starts the next delivery as soon as a thread is free
-            except Exception:  # the drainer must survive a database hiccup
-                log.exception("back-channel logout drain failed")
+            except Exception as err:  # the drainer must survive a database hiccup
+                if not database_outage(err):
+                    log.exception("back-channel logout drain failed")
+                else:  # each worker's drainer meets a failover once a round: a line each, not a traceback
+                    reason = outage_reason(err)
+                    log.warning("back-channel logout queue not read, the database is unavailable (%s)", reason)
             self._wake.wait(DRAIN_EVERY)

@@ -24,6 +24,7 @@ from typing import IO, Any
 from sqlalchemy import select
 
 from antin.kernel.audit.events import AuditEvent
+from antin.kernel.database import log_failure
 from antin.kernel.instance import Instance
 from directory.models import Person
 from signing.documents.errors import DocumentNotFoundError, StepNotActiveError, UploadRefusedError
@@ -298,8 +299,8 @@ class DocumentService(DocumentQueries, DocumentSigning):
         for listener in self.listeners:
             try:
                 listener(document_id, event, step)
-            except Exception:  # a listener's failure (a webhook queue) never undoes the official's signature
-                log.exception("a document listener failed on %s for %s", event, document_id)
+            except Exception as err:  # a listener's failure (a webhook queue) never undoes the official's signature
+                log_failure(log, err, "a document listener failed on %s for %s", event, document_id)
 
     def _store(self, stream: IO[bytes], destination: Path) -> tuple[Path, str, int]:
         digest = hashlib.sha256()

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from antin.kernel.database import database_outage, outage_reason
 from antin.kernel.instance import Instance
 from antin.kernel.outbound import OutboundError, OutboundPolicy, outbound_policy, send
 from signing.models import aware
@@ -57,6 +58,7 @@ BACKOFF = (
 LEASE = timedelta(seconds=60)  # a row being sent is not taken by another drainer for this long
 TIMEOUT = 10.0
 IDLE_SECONDS = 60.0  # with nothing due, a worker's drainer looks at the queue once a minute
+OUTAGE_RETRY_SECONDS = 5.0  # the database away: looked at again this soon (a promoted standby takes about that)
 
 
 def callback_policy(instance: Instance) -> OutboundPolicy:
@@ -183,6 +185,14 @@ class WebhookQueue:
         self._thread = threading.Thread(target=self._run, name="antin-webhooks", daemon=True)
         self._thread.start()
 
+    def close(self) -> None:
+        """Stop this process's drainer (``Instance.close``): one left behind would poll a database that is gone."""
+        self.background = False
+        self._wake.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=TIMEOUT + 1)
+
     def _run(self) -> None:
         warned = False
         while self.background:
@@ -193,10 +203,13 @@ class WebhookQueue:
                 wait = self._seconds_to_next()
                 warned = False
             except SQLAlchemyError as err:
-                # no tables yet (a development start before `antin db upgrade`): say so once, wait for a delivery
-                if not warned:
-                    log.warning("the webhook queue cannot be read: %s", type(err).__name__)
-                warned, wait = True, None
+                outage = database_outage(err)
+                if not warned:  # once until the queue is read again
+                    reason = f"the database is unavailable ({outage_reason(err)})" if outage else type(err).__name__
+                    log.warning("the webhook queue cannot be read: %s", reason)
+                # a restart or failover: the retries due must not wait for the next event; no tables yet (a
+                # development start before `antin db upgrade`): wait for a delivery
+                warned, wait = True, OUTAGE_RETRY_SECONDS if outage else None
             except Exception:  # the queue is in SQL: the next round tries again
                 log.exception("draining the webhook queue failed")
                 wait = IDLE_SECONDS

@@ -22,6 +22,7 @@ from typing import IO, Any, Protocol
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
 
+from antin.kernel.database import log_failure
 from antin.kernel.errors import ProblemError
 from antin.kernel.ratelimit import BusyError, RateLimitedError, limiter_for
 from antin.kernel.web import exempt_blueprint, get_instance
@@ -315,8 +316,8 @@ def _qr_context(args: Any) -> dict[str, Any]:
     if lookup is not None and context["doc_id"]:
         try:
             context["doc_info"] = lookup(context["doc_id"])
-        except Exception:  # the record is a courtesy: verifying the upload must not depend on it
-            log.warning("could not look up signed document %s", context["doc_id"], exc_info=True)
+        except Exception as err:  # the record is a courtesy: verifying the upload must not depend on it
+            log_failure(log, err, "could not look up signed document %s", context["doc_id"])
     return context
 
 

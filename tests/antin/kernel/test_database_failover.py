@@ -19,7 +19,8 @@ from antin.kernel.database import Database
 from antin.migrate import upgrade
 from idp.oidc.interaction import AuthenticationResult
 from idp.oidc.sessions import SessionService
-from tests.servers import _as_postgres_user, _postgres_bin_dir, postgres_with_standby
+from tests.postgres_standby import postgres_with_standby
+from tests.servers import _as_postgres_user, _postgres_bin_dir
 
 pytestmark = [pytest.mark.postgres]
 

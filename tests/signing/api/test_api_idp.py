@@ -363,3 +363,29 @@ def test_a_suspended_officials_token_is_refused_at_once(
         refused(sign(platform, plain_pdf, f"Bearer {at}"), 401, 'error="invalid_token"')
     finally:
         platform.directory.update("an", status=AccountStatus.ACTIVE)
+
+
+def test_a_token_that_cannot_be_checked_now_is_a_503_that_says_so(
+    platform: Platform,
+    op: PlatformProvider,
+    idp_verifier: AccessTokenVerifier,
+    plain_pdf: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The provider's database away (a PostgreSQL failover): whether the token was revoked cannot be read. The
+    answer is a 503 titled so, with Retry-After, that does not tell the client its token is invalid (it was a 503
+    "Forbidden" of type invalid-token, under which a client would throw a good token away)."""
+    rp = RelyingParty.register(op, name="Văn phòng điện tử", scopes=("openid", "signing:sign"))  # type: ignore[arg-type]
+    at = tokens_for(rp, Browser(op.issuer), "openid signing:sign")["access_token"]
+
+    def the_database_is_away(_jti: str) -> bool:
+        raise ConnectionError("the provider's database cannot be read")  # what idp.oidc.resource raises then
+
+    monkeypatch.setattr(idp_verifier.revocations, "lookup", the_database_is_away)
+    response = sign(platform, plain_pdf, f"Bearer {at}")
+    refused(response, 503, 'error="temporarily_unavailable"')
+    assert response.headers["Retry-After"] and "invalid_token" not in response.headers["WWW-Authenticate"]
+    problem = response.json()
+    assert problem["title"] == "Service Unavailable" and problem["type"].endswith(":temporarily-unavailable")
+    monkeypatch.undo()
+    assert sign(platform, plain_pdf, f"Bearer {at}").status_code == 200  # the same token, once it can be checked

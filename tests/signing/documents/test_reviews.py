@@ -5,14 +5,20 @@ decision is audited and told to the listeners."""
 from __future__ import annotations
 
 import io
+import logging
+from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
+from antin.kernel.database import Database
 from directory.models import Person
 from signing.documents.errors import ReviewRefusedError, StepNotActiveError
 from signing.documents.models import DocumentStep
 from signing.documents.service import DocumentService, document_service
 from signing.samples import sample_pdf
+from tests.postgres_standby import kill_host
+from tests.servers import postgres_server
 from tests.signing.conftest import Platform
 
 
@@ -120,3 +126,32 @@ def test_a_signer_never_reached_does_not_see_the_rejection_as_done(
     assert doc not in ids(documents, dung, "awaiting")  # the review comes first
     documents.review(cuong, doc, False, "Không đúng thẩm quyền.")
     assert doc not in ids(documents, dung, "done") and doc not in ids(documents, dung, "awaiting")
+
+
+@pytest.mark.postgres
+def test_a_listener_meeting_a_database_outage_is_one_line(
+    platform: Platform, documents: DocumentService, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A listener (the webhook queue) whose database is away as the decision is told (issue 14: a failover): the
+    review stands, and the log gets one warning line naming the outage, not a traceback. Real PostgreSQL, stopped."""
+    an, binh, cuong = person(platform, "an"), person(platform, "binh"), person(platform, "cuong")
+    doc = drafted(documents, an, "Tờ trình duyệt 3", [cuong], binh)
+    caplog.set_level(logging.WARNING, logger="signing.documents.service")
+    with postgres_server(tmp_path / "pg") as url:
+        queue = Database(url, pool_size=1)
+        kill_host(url)
+
+        def queue_a_webhook(document_id: str, event: str, _step: DocumentStep | None) -> None:
+            with queue.session() as session:
+                session.execute(text("select :d, :e"), {"d": document_id, "e": event})
+
+        documents.listeners.append(queue_a_webhook)
+        try:
+            documents.review(cuong, doc, True, "")
+        finally:
+            documents.listeners.pop()
+            queue.dispose()
+    assert [st.status for st in documents.view(an, doc).steps] == ["done", "active"]
+    logged = [r for r in caplog.records if r.name == "signing.documents.service"]
+    assert [r.exc_info for r in logged] == [None]
+    assert logged[0].getMessage().endswith("the database is unavailable (OperationalError)")

@@ -90,6 +90,27 @@ def test_a_token_that_goes_away_and_comes_back_signs_again(tmp_path: Path) -> No
     assert store.has_key("k") and not store.has_key("never-made")
 
 
+def test_a_new_keys_first_use_after_the_token_came_back(tmp_path: Path) -> None:
+    """A new official's first signature asks the token whether their key exists: the session that saw the token
+    fail listed no keys at all once it was back (while the handles it held still signed), so every new official
+    got 503 "the token lists no keys any more" in that process (issue 14, seen in a shared test process): the
+    first question after the token is back is answered."""
+    require_softhsm()
+    conf = ensure_softhsm_token(tmp_path / "softhsm", label="back", pin="4321", so_pin="8765")
+    store = Pkcs11KeyStore(HsmConfig(find_softhsm_module(), "back", "4321", conf))
+    store.generate_key("in-use", "ec-p256")
+    assert store.has_key("in-use")
+    tokens = tmp_path / "softhsm" / "tokens"
+    tokens.rename(tmp_path / "elsewhere")
+    with pytest.raises(HsmUnavailableError):  # a new official while it is away: a clear 503
+        store.has_key("new-official")
+    (tmp_path / "elsewhere").rename(tokens)
+    assert store.has_key("new-official") is False
+    public = store.generate_key("new-official", "ec-p256")
+    verify(public, store.sign("new-official", b"first", "sha256"), b"first")
+    assert store.has_key("in-use")
+
+
 class CountingLogins:
     """The real PKCS#11 library, counting the sessions opened with a PIN (each is a login the token counts)."""
 
