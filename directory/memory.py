@@ -62,6 +62,11 @@ class InMemoryDirectory:
         person = self.find_by_login(login)
         if person is None:
             return AuthOutcome(AuthStatus.INVALID_CREDENTIALS)
+        return self.authenticate_person(person, password)
+
+    def authenticate_person(self, person: Person, password: str) -> AuthOutcome:
+        self._require_available()
+        person = self.people.get(person.uid, person)  # the double's current state (locks, status) decides
         # compared as UTF-8 bytes: compare_digest refuses str with non-ASCII characters (Vietnamese passwords)
         if not hmac.compare_digest(self.passwords[person.uid].encode(), password.encode()):
             self._count_failure(person)

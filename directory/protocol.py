@@ -20,6 +20,11 @@ class UserDirectory(Protocol):
         """Check a password by binding as the person named by ``login`` (uid or e-mail)."""
         ...
 
+    def authenticate_person(self, person: Person, password: str) -> AuthOutcome:
+        """:meth:`authenticate` for a person the caller has just found by :meth:`find_by_login`: the bind alone,
+        without reading the entry, its units and groups a second time."""
+        ...
+
     def find_by_login(self, login: str) -> Person | None:
         """The person whose uid or e-mail is ``login``."""
         ...
