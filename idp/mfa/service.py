@@ -115,6 +115,12 @@ class MfaService:
             rows = s.scalars(select(MfaFactor).where(MfaFactor.subject == subject).order_by(MfaFactor.created_at))
             return [FactorView.from_row(row) for row in rows]
 
+    def factor_kinds(self, subject: str) -> frozenset[FactorKind]:
+        """The kinds of factor the official has enrolled (security keys and passkeys included), in one read."""
+        with self.database.reading() as s:
+            kinds = s.scalars(select(MfaFactor.kind).where(MfaFactor.subject == subject).distinct())
+            return frozenset(FactorKind(kind) for kind in kinds)
+
     def has_totp(self, subject: str) -> bool:
         with self.database.reading() as s:
             query = select(MfaFactor.id).where(MfaFactor.subject == subject, MfaFactor.kind == FactorKind.TOTP)
