@@ -84,6 +84,9 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+FACTOR_KINDS = "SELECT DISTINCT kind FROM mfa_factor WHERE subject = %(subject)s"
+
+
 class MfaService:
     def __init__(
         self,
@@ -117,6 +120,9 @@ class MfaService:
 
     def factor_kinds(self, subject: str) -> frozenset[FactorKind]:
         """The kinds of factor the official has enrolled (security keys and passkeys included), in one read."""
+        if self.database.driver is not None:  # PostgreSQL: on psycopg directly, as every sign-in asks it
+            rows = self.database.driver.all(FACTOR_KINDS, {"subject": subject})
+            return frozenset(FactorKind(row.kind) for row in rows)
         with self.database.reading() as s:
             kinds = s.scalars(select(MfaFactor.kind).where(MfaFactor.subject == subject).distinct())
             return frozenset(FactorKind(kind) for kind in kinds)

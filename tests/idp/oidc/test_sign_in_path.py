@@ -9,8 +9,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urljoin
 
+import pyotp
 import pytest
 
+from idp.mfa import get_mfa_service
+from idp.mfa.models import FactorKind
 from idp.oidc.browser import SSO_COOKIE
 from tests.idp.conftest import PASSWORD, make_directory
 from tests.idp.oidc_harness import LiveProvider, live_provider
@@ -95,3 +98,23 @@ def test_the_sso_session_is_read_back_with_its_clients(database: str, tmp_path: 
         session = op.provider.sessions.current(cookie)
         assert session is not None and set(session.client_ids) == {first.client.client_id, second.client.client_id}
         assert op.provider.sessions.current("not a cookie of ours") is None
+
+
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_an_official_with_an_authenticator_app_is_asked_for_its_code(database: str, tmp_path: Path) -> None:
+    """The MFA steps decide from one read of the official's factors: TOTP enrolled, no security key."""
+    with provider_on(database, tmp_path) as op:
+        mfa = get_mfa_service(op.instance)
+        subject = op.directory.find_by_login("an.nguyen").entry_uuid  # type: ignore[union-attr]
+        assert mfa.factor_kinds(subject) == frozenset()
+        enrolment = mfa.begin_totp(subject, account="an.nguyen")
+        code = pyotp.TOTP(enrolment.key_groups.replace(" ", "")).at(op.instance.clock.now())
+        assert mfa.confirm_totp(subject, enrolment.token, code, name="Điện thoại", ip=None) is not None
+        assert FactorKind.TOTP in mfa.factor_kinds(subject) and FactorKind.WEBAUTHN not in mfa.factor_kinds(subject)
+        rp = RelyingParty.register(op)
+        browser = Browser(op.issuer)
+        page = rp.authorize(browser).page
+        assert page is not None
+        step = browser.session.get(password_post(browser, page.url, page.text), timeout=10)
+        assert step.status_code == 200 and 'name="code"' in step.text  # the app's code is asked, no code issued yet
+        assert step.url.endswith("/second-factor")
