@@ -295,6 +295,17 @@ if attempts > 0 then redis.call('HINCRBY', KEYS[1], 'attempts', -1) end
 return attempts
 """
 
+# KEYS: the counters to give back one attempt (ARGV[1] of them), then the counters to forget.
+_SETTLE = """
+local n = tonumber(ARGV[1])
+for i = 1, n do
+  local attempts = tonumber(redis.call('HGET', KEYS[i], 'attempts') or '0') or 0
+  if attempts > 0 then redis.call('HINCRBY', KEYS[i], 'attempts', -1) end
+end
+if #KEYS > n then redis.call('DEL', unpack(KEYS, n + 1)) end
+return n
+"""
+
 
 def _script_args(budget: Budget) -> list[str | int]:
     """A budget as the scripts read it: window, limit, delay_after (-1: none), max_delay."""
@@ -314,6 +325,7 @@ class RedisThrottleStore:
         self._redis = redis_client(url, socket_timeout=2, socket_connect_timeout=2)
         self._take = self._redis.register_script(_TAKE)
         self._take_each = self._redis.register_script(_TAKE_EACH)
+        self._settle = self._redis.register_script(_SETTLE)
         self._give_back = self._redis.register_script(_GIVE_BACK)
 
     def take(self, key: str, budget: Budget, now: float) -> Take:
@@ -340,13 +352,11 @@ class RedisThrottleStore:
 
     def settle(self, give_back: Sequence[str], clear: Sequence[str]) -> None:
         _check_distinct(give_back, clear)
-        with _unavailable_as_error():
-            pipe = self._redis.pipeline(transaction=False)  # one round trip; each script is atomic on its own
-            for key in give_back:
-                self._give_back(keys=[self.PREFIX + key], client=pipe)
-            if clear:
-                pipe.delete(*(self.PREFIX + key for key in clear))
-            pipe.execute()
+        if not give_back and not clear:
+            return
+        keys = [self.PREFIX + key for key in (*give_back, *clear)]
+        with _unavailable_as_error():  # one script, one round trip (a pipeline of scripts asks SCRIPT EXISTS first)
+            self._settle(keys=keys, args=[len(give_back)])
 
     def get(self, key: str) -> Counter | None:
         values = self._redis.hgetall(self.PREFIX + key)
