@@ -95,7 +95,7 @@ class InMemoryDirectory:
     def lockout_policy(self) -> LockoutPolicy:
         return self.lockout
 
-    def find_by_login(self, login: str) -> Person | None:
+    def find_by_login(self, login: str, *, with_units: bool = True) -> Person | None:
         self._require_available()
         login = login.strip().lower()
         for person in self.people.values():

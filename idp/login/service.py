@@ -124,8 +124,9 @@ class LoginService:
         if not login or not password:
             return LoginOutcome(LoginStatus.INVALID_CREDENTIALS)
         try:
-            # the entry (with its units and groups) read once: it names the throttle's account and is bound as
-            person = self.directory.find_by_login(login)
+            # the entry (with its groups, which MFA's policies read) read once: it names the throttle's account and
+            # is bound as; its units, which nothing in a sign-in shows or decides on, are not read
+            person = self.directory.find_by_login(login, with_units=False)
             admission = self._admit(person.uid if person is not None else login, ip, device_cookie)
         except DirectoryUnavailableError as err:
             log.warning("directory unavailable during sign-in: %s", err.reason)

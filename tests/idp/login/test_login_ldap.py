@@ -112,16 +112,19 @@ def test_a_password_sign_in_reads_the_entry_once_and_binds_once(
     wrong = browser.login(page, people["active"], "wrong-password")
     assert wrong.page is not None and wrong.page.status_code == 401
     assert len(binds) == 1 and sum("inetOrgPerson" in f for f in searches) == 1
+    assert not any("objectClass=antinUnit" in f for f in searches)  # a sign-in shows and decides nothing by unit
     searches.clear()
     binds.clear()
-    page = rp.authorize(browser).page
+    page = rp.authorize(browser, scope="openid profile party").page
     assert page is not None
     outcome = browser.login(page, f"{people['active']}@example.vn", PASSWORD)
     code = outcome.params["code"]
     assert len(binds) == 1 and sum("inetOrgPerson" in f for f in searches) == 1
     monkeypatch.undo()
     tokens = rp.exchange(code).json()
-    assert rp.userinfo(tokens["access_token"]).json()["preferred_username"] == people["active"]
+    info = rp.userinfo(tokens["access_token"]).json()  # the claims still carry the unit, read where they are made
+    assert info["preferred_username"] == people["active"]
+    assert [u["code"] for u in info["party_unit_path"]][-1] == people["province"]
 
 
 def test_refresh_stops_when_the_official_is_suspended(
