@@ -90,6 +90,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--profile", type=Path, default=None, help="py-spy Ấn Tín's workers per row; raw stacks go to this folder"
     )
+    parser.add_argument(
+        "--profile-gil",
+        action="store_true",
+        help="with --profile, only samples holding the GIL (CPU in Python; waits on PostgreSQL and slapd left out)",
+    )
     parser.add_argument("--raw", type=Path, default=None, help="where to write the raw figures")
     add_arguments(parser)
     args = parser.parse_args(argv)
@@ -131,6 +136,7 @@ async def _measure_all(
     rows: list[str],
     options: LoadOptions,
     profile_dir: Path | None = None,
+    profile_gil: bool = False,
 ) -> None:
     """Start every provider, then measure row by row, alternating which goes first.
 
@@ -149,7 +155,9 @@ async def _measure_all(
                     continue
                 c.notes = _notes(deployment)
                 c.bench = await astack.enter_async_context(
-                    DeploymentBench(deployment, options, slapd_pids=directory.pids, profile_dir=profile_dir)
+                    DeploymentBench(
+                        deployment, options, slapd_pids=directory.pids, profile_dir=profile_dir, profile_gil=profile_gil
+                    )
                 )
             for index, row in enumerate(rows):
                 order = contenders if index % 2 == 0 else contenders[::-1]
@@ -219,7 +227,7 @@ async def main_async(args: argparse.Namespace) -> int:
         if "peer" in args.providers:
             peer = OidcProviderPeer(store_url=f"{redis_url}/2" if args.peer_workers > 1 else None)
             contenders.append(_Contender(peer, peer.version(), args.peer_workers))
-        await _measure_all(contenders, directory, workdir, args.rows, options, args.profile)
+        await _measure_all(contenders, directory, workdir, args.rows, options, args.profile, args.profile_gil)
         sides = [c.side() for c in contenders]
         antin_side = next((s for s in sides if s.name == AntinProvider.name), None)
         peer_side = next((s for s in sides if s.name == OidcProviderPeer.name), None)

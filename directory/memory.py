@@ -62,6 +62,11 @@ class InMemoryDirectory:
         person = self.find_by_login(login)
         if person is None:
             return AuthOutcome(AuthStatus.INVALID_CREDENTIALS)
+        return self.authenticate_person(person, password)
+
+    def authenticate_person(self, person: Person, password: str) -> AuthOutcome:
+        self._require_available()
+        person = self.people.get(person.uid, person)  # the double's current state (locks, status) decides
         # compared as UTF-8 bytes: compare_digest refuses str with non-ASCII characters (Vietnamese passwords)
         if not hmac.compare_digest(self.passwords[person.uid].encode(), password.encode()):
             self._count_failure(person)
@@ -90,7 +95,7 @@ class InMemoryDirectory:
     def lockout_policy(self) -> LockoutPolicy:
         return self.lockout
 
-    def find_by_login(self, login: str) -> Person | None:
+    def find_by_login(self, login: str, *, with_units: bool = True) -> Person | None:
         self._require_available()
         login = login.strip().lower()
         for person in self.people.values():

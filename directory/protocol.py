@@ -20,8 +20,14 @@ class UserDirectory(Protocol):
         """Check a password by binding as the person named by ``login`` (uid or e-mail)."""
         ...
 
-    def find_by_login(self, login: str) -> Person | None:
-        """The person whose uid or e-mail is ``login``."""
+    def authenticate_person(self, person: Person, password: str) -> AuthOutcome:
+        """:meth:`authenticate` for a person the caller has just found by :meth:`find_by_login`: the bind alone,
+        without reading the entry, its units and groups a second time."""
+        ...
+
+    def find_by_login(self, login: str, *, with_units: bool = True) -> Person | None:
+        """The person whose uid or e-mail is ``login``; without ``with_units`` its unit and unit path may be left
+        empty (a sign-in needs the entry, its status and groups, not its units: one search less)."""
         ...
 
     def find_by_uuid(self, entry_uuid: str) -> Person | None:

@@ -113,6 +113,22 @@ class Driver:
         except psycopg.Error as err:
             raise _translated(err, sql) from err
 
+    def execute(self, sql: str, params: Mapping[str, Any]) -> int:
+        """One statement that returns no rows (an insert, update or delete); the number of rows it touched."""
+        with self.connection() as conn:
+            return self.execute_on(conn, sql, params)
+
+    def execute_on(self, conn: psycopg.Connection[Any], sql: str, params: Mapping[str, Any]) -> int:
+        """:meth:`execute` on a connection of :meth:`connection`."""
+        for observe in self.observers:
+            observe(sql)
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(sql, params, prepare=True)
+                return cursor.rowcount
+        except psycopg.Error as err:
+            raise _translated(err, sql) from err
+
 
 def _translated(err: psycopg.Error, sql: str | None) -> StatementError:
     """SQLAlchemy's exception of the same kind (OperationalError, IntegrityError, …) around the driver's."""

@@ -98,13 +98,14 @@ def summarize(row: str, files: Sequence[Path]) -> Hotspots:
 class PySpy:
     """``py-spy record`` on a set of processes for one row."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, gil: bool = False) -> None:
         beside = Path(sys.executable).parent / "py-spy"
         program = shutil.which("py-spy") or (str(beside) if beside.exists() else None)
         if program is None:
             raise FileNotFoundError("py-spy is not installed (pip install py-spy)")
         self.program = program
         self.folder = folder
+        self.gil = gil  # only samples holding the GIL: the CPU spent in Python, waits on sockets left out
         folder.mkdir(parents=True, exist_ok=True)
         self._running: list[subprocess.Popen[bytes]] = []
         self.files: list[Path] = []
@@ -116,6 +117,7 @@ class PySpy:
             self.files.append(out)
             argv = [self.program, "record", "--pid", str(pid), "--rate", "250", "--format", "raw"]
             argv += ["--duration", str(math.ceil(seconds)), "--nonblocking", "--output", str(out)]
+            argv += ["--gil"] if self.gil else []
             self._running.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
     def finish(self, row: str) -> Hotspots:

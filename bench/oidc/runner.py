@@ -64,10 +64,11 @@ class DeploymentBench:
         *,
         slapd_pids: Sequence[int] = (),
         profile_dir: Path | None = None,
+        profile_gil: bool = False,
         log: Callable[[str], None] = print,
     ) -> None:
         self.profiler = (
-            PySpy(profile_dir / deployment.target.local_origin.rsplit(":", 1)[-1])
+            PySpy(profile_dir / deployment.target.local_origin.rsplit(":", 1)[-1], gil=profile_gil)
             if (profile_dir is not None and deployment.python)
             else None
         )

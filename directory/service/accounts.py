@@ -72,6 +72,13 @@ class AccountsMixin(PeopleMixin):
         person = self.find_by_login(login)
         if person is None:
             return refused
+        return self.authenticate_person(person, password)
+
+    def authenticate_person(self, person: Person, password: str) -> AuthOutcome:
+        """Check a password by binding as ``person``, found a moment ago (the login reads the entry once)."""
+        refused = AuthOutcome(AuthStatus.INVALID_CREDENTIALS)
+        if not plausible_password(password):
+            return refused
         result = self.pool.run(lambda c: c.bind_with_policy(person.dn, password), kind="bind")
         disabled = person.status is not AccountStatus.ACTIVE
         if not result.ok:

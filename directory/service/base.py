@@ -63,10 +63,13 @@ class DirectoryBase:
 
     # -- reading people with their units and groups --------------------------------------------------------
 
-    def _people(self, conn: LdapConnection, entries: Sequence[Entry]) -> list[Person]:
-        """People with their units' paths, the units read in one search for the whole batch."""
-        codes = {code.lower() for e in entries for code in self.names.unit_codes_above(e.dn)}
-        units = {u.code.lower(): u for u in self._units_by_code(conn, codes)}
+    def _people(self, conn: LdapConnection, entries: Sequence[Entry], *, with_units: bool = True) -> list[Person]:
+        """People with their units' paths, the units read in one search for the whole batch (none read, and the
+        paths left empty, without ``with_units``)."""
+        units: dict[str, Unit] = {}
+        if with_units:
+            codes = {code.lower() for e in entries for code in self.names.unit_codes_above(e.dn)}
+            units = {u.code.lower(): u for u in self._units_by_code(conn, codes)}
         direct = {dn for e in entries for dn in e.get("memberOf") if self.names.is_group_dn(dn)}
         parents = self._group_parents(conn, direct)
         lockout = self._default_policy()[1]

@@ -27,12 +27,14 @@ __all__ = ["PeopleMixin", "search_key_filter"]
 class PeopleMixin(UnitsMixin):
     """Reading officials (with their units' paths and their groups, nested groups resolved)."""
 
-    def find_by_login(self, login: str) -> Person | None:
-        """The person whose uid or e-mail is ``login`` (case-insensitive)."""
+    def find_by_login(self, login: str, *, with_units: bool = True) -> Person | None:
+        """The person whose uid or e-mail is ``login`` (case-insensitive); without ``with_units``, its unit and
+        unit path are left empty and not searched for (what a sign-in reads: the entry, its status, its groups)."""
         if not plausible_login(login):
             return None
         value = login.strip()
-        return self._find_one(filter_format("(&(objectClass=inetOrgPerson)(|(uid=%s)(mail=%s)))", value, value))
+        wanted = filter_format("(&(objectClass=inetOrgPerson)(|(uid=%s)(mail=%s)))", value, value)
+        return self._find_one(wanted, with_units=with_units)
 
     def find_by_uid(self, uid: str) -> Person | None:
         if not plausible_login(uid):
@@ -93,10 +95,10 @@ class PeopleMixin(UnitsMixin):
             raise NotFoundError("official", uid)
         return person
 
-    def _find_one(self, filterstr: str) -> Person | None:
+    def _find_one(self, filterstr: str, *, with_units: bool = True) -> Person | None:
         def search(conn: LdapConnection) -> list[Person]:
             found = conn.search(self.config.base_dn, "sub", filterstr, PERSON_ATTRS, size_limit=2)
-            return self._people(conn, found)
+            return self._people(conn, found, with_units=with_units)
 
         try:
             people = self.pool.run(search)

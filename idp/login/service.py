@@ -18,7 +18,7 @@ from directory.errors import (
     PasswordExpiredError,
     PasswordPolicyError,
 )
-from directory.models import AuthStatus, Person
+from directory.models import AuthOutcome, AuthStatus, Person
 from directory.protocol import UserDirectory
 from idp.oidc.audit import Auditor
 from idp.oidc.service import get_provider
@@ -124,8 +124,10 @@ class LoginService:
         if not login or not password:
             return LoginOutcome(LoginStatus.INVALID_CREDENTIALS)
         try:
-            account = self._account_key(login)
-            admission = self._admit(account, ip, device_cookie)
+            # the entry (with its groups, which MFA's policies read) read once: it names the throttle's account and
+            # is bound as; its units, which nothing in a sign-in shows or decides on, are not read
+            person = self.directory.find_by_login(login, with_units=False)
+            admission = self._admit(person.uid if person is not None else login, ip, device_cookie)
         except DirectoryUnavailableError as err:
             log.warning("directory unavailable during sign-in: %s", err.reason)
             return LoginOutcome(LoginStatus.UNAVAILABLE)
@@ -136,7 +138,10 @@ class LoginService:
             self.audit.record("login:attempt:throttled", actor=login, ip=ip, details={"wait": admission.wait_seconds})
             return LoginOutcome(LoginStatus.THROTTLED, wait_seconds=admission.wait_seconds)
         try:
-            outcome = self.directory.authenticate(login, password)
+            if person is None:  # as the directory answers an unknown login, without a bind to make
+                outcome = AuthOutcome(AuthStatus.INVALID_CREDENTIALS)
+            else:
+                outcome = self.directory.authenticate_person(person, password)
         except DirectoryUnavailableError as err:
             self.throttle.undecided(admission)
             log.warning("directory unavailable during sign-in: %s", err.reason)

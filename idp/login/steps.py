@@ -20,8 +20,8 @@ with ``unmet_authentication_requirements`` when the steps end below it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from directory.models import Person
 from idp.oidc.acr import acr_rank
@@ -68,6 +68,9 @@ class StepContext:
     required_acr: str | None  # the level the sign-in aims for (what the client or the request wants)
     client_id: str | None
     minimum_acr: str | None = None  # below it the client is refused: its own, the request's, the official's policy
+    # what the steps read while deciding, kept for the next step asked with this context: the steps of one package
+    # share one read (MFA's security key and TOTP steps both need the official's factors: one SQL statement)
+    reads: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 class AuthenticationStep(Protocol):

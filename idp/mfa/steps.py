@@ -16,8 +16,8 @@ from antin.kernel.web import get_instance
 from directory.models import Person
 from idp.login.steps import StepContext
 from idp.mfa import get_mfa_service
+from idp.mfa.models import FactorKind
 from idp.mfa.policy import enrolment_reaches, official_level, reminder_level
-from idp.mfa.security_keys import get_security_keys
 from idp.mfa.settings import MfaSettings
 from idp.oidc.acr import ACR_MFA, acr_rank
 
@@ -26,6 +26,15 @@ __all__ = ["ENROL_STEP", "TOTP_STEP", "WEBAUTHN_STEP", "EnrolmentStep", "TotpSte
 TOTP_STEP = "totp"
 WEBAUTHN_STEP = "webauthn"
 ENROL_STEP = "enrol"
+_FACTOR_KINDS = "mfa.factor_kinds"
+
+
+def _factor_kinds(ctx: StepContext) -> frozenset[FactorKind]:
+    """The official's enrolled factor kinds, read once for every step asked with this context."""
+    kinds = ctx.reads.get(_FACTOR_KINDS)
+    if kinds is None:
+        kinds = ctx.reads[_FACTOR_KINDS] = get_mfa_service(get_instance()).factor_kinds(ctx.person.entry_uuid)
+    return frozenset(kinds)
 
 
 def _second_factor_done(ctx: StepContext) -> bool:
@@ -44,7 +53,7 @@ class WebAuthnStep:
     endpoint: str = "mfa.security_key_step"
 
     def required(self, ctx: StepContext) -> bool:
-        return not _level_reached(ctx) and get_security_keys(get_instance()).has_keys(ctx.person.entry_uuid)
+        return not _level_reached(ctx) and FactorKind.WEBAUTHN in _factor_kinds(ctx)
 
 
 @dataclass(frozen=True)
@@ -53,7 +62,7 @@ class TotpStep:
     endpoint: str = "mfa.second_step"
 
     def required(self, ctx: StepContext) -> bool:
-        return not _second_factor_done(ctx) and get_mfa_service(get_instance()).has_totp(ctx.person.entry_uuid)
+        return not _second_factor_done(ctx) and FactorKind.TOTP in _factor_kinds(ctx)
 
 
 @dataclass(frozen=True)

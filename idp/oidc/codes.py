@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 
 from antin.kernel.database import Database, table_of
+from idp.oidc import login_driver
 from idp.oidc.grants import epoch
 from idp.oidc.models import AuthorizationCode
 from idp.oidc.random_secrets import digest, new_secret
@@ -101,28 +102,30 @@ class AuthorizationCodes:
     def create(self, req: CodeRequest) -> str:
         code = new_secret()
         now = self._clock()
+        row = {
+            "digest": digest(code),
+            "client_id": req.client_id,
+            "subject": req.subject,
+            "redirect_uri": req.redirect_uri,
+            "scope": req.scope,
+            "nonce": req.nonce,
+            "code_challenge": req.code_challenge,
+            "code_challenge_method": "S256",
+            "auth_time": req.auth_time,
+            "acr": req.acr,
+            "amr": list(req.amr),
+            "sid": req.sid,
+            "claims": req.claims,
+            "resources": list(req.resources),
+            "dpop_jkt": req.dpop_jkt,
+            "created_at": now,
+            "expires_at": now + self.ttl,
+        }
+        if self._db.driver is not None:  # PostgreSQL: on psycopg directly (idp/oidc/login_driver.py)
+            login_driver.insert_code(self._db.driver, row)
+            return code
         with self._db.one_write() as conn:
-            conn.execute(
-                insert(AuthorizationCode).values(
-                    digest=digest(code),
-                    client_id=req.client_id,
-                    subject=req.subject,
-                    redirect_uri=req.redirect_uri,
-                    scope=req.scope,
-                    nonce=req.nonce,
-                    code_challenge=req.code_challenge,
-                    code_challenge_method="S256",
-                    auth_time=req.auth_time,
-                    acr=req.acr,
-                    amr=list(req.amr),
-                    sid=req.sid,
-                    claims=req.claims,
-                    resources=list(req.resources),
-                    dpop_jkt=req.dpop_jkt,
-                    created_at=now,
-                    expires_at=now + self.ttl,
-                )
-            )
+            conn.execute(insert(AuthorizationCode).values(row))
         return code
 
     def redeem(self, code: str, client_id: str) -> tuple[CodeView | None, str]:

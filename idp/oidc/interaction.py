@@ -17,7 +17,8 @@ from typing import Any
 
 from sqlalchemy import delete, insert, update
 
-from antin.kernel.database import Database, utcnow
+from antin.kernel.database import Database, table_of, utcnow
+from idp.oidc import login_driver
 from idp.oidc.models import Interaction
 from idp.oidc.random_secrets import digest
 
@@ -103,8 +104,19 @@ class InteractionStore:
         """Store a validated request; ``browser_token`` (kept in the browser's session cookie) binds it."""
         iid = secrets.token_urlsafe(24)
         now = self._clock()
+        sweep = secrets.randbelow(SWEEP_ONE_IN) == 0  # housekeeping now and then; get() ignores expired rows anyway
+        if self._db.driver is not None:  # PostgreSQL: the statements on psycopg directly (idp/oidc/login_driver.py)
+            row = {
+                "id": iid,
+                "browser_digest": digest(browser_token),
+                "client_id": client_id,
+                "params": params,
+                "expires_at": now + self._ttl,
+            }
+            login_driver.insert_interaction(self._db.driver, row, now, sweep=sweep)
+            return iid
         with self._db.one_write() as conn:  # two statements that need not be atomic together
-            if secrets.randbelow(SWEEP_ONE_IN) == 0:  # housekeeping now and then; get() ignores expired rows anyway
+            if sweep:
                 conn.execute(delete(Interaction).where(Interaction.expires_at < now))
             conn.execute(
                 insert(Interaction).values(
@@ -121,30 +133,60 @@ class InteractionStore:
         """The interaction, if it exists, has not expired, and belongs to this browser."""
         if not browser_token:
             return None
+        if self._db.driver is not None:
+            found = login_driver.interaction(self._db.driver, iid)
+            return self._view_of(found, browser_token)
         with self._db.reading() as s:
-            row = s.get(Interaction, iid)
-            if row is None or row.expires_at < self._clock() or row.browser_digest != digest(browser_token):
-                return None
-            return InteractionView.from_row(row)
+            return self._view_of(s.get(Interaction, iid), browser_token)
+
+    def _view_of(self, row: Interaction | None, browser_token: str) -> InteractionView | None:
+        """The view of a row (an entity, or the driver's row of the same columns) of this browser, unexpired."""
+        if row is None or row.expires_at < self._clock() or row.browser_digest != digest(browser_token):
+            return None
+        return InteractionView.from_row(row)
+
+    def take_finished(self, iid: str, browser_token: str | None) -> InteractionView | None:
+        """The finished interaction of this browser, for its one use: read and deleted in one statement, so that two
+        resumes of it cannot both take it. None when it is not there, not this browser's, expired or unfinished
+        (:meth:`get` then tells which)."""
+        if not browser_token:
+            return None
+        now = self._clock()
+        if self._db.driver is not None:
+            found = login_driver.take_finished_interaction(self._db.driver, iid, digest(browser_token), now)
+            return None if found is None else InteractionView.from_row(found)
+        t = table_of(Interaction)
+        taken = (
+            delete(t)
+            .where(
+                t.c.id == iid,
+                t.c.browser_digest == digest(browser_token),
+                t.c.expires_at >= now,
+                t.c.finished_at.is_not(None),
+            )
+            .returning(*t.c)
+        )
+        with self._db.one_write() as conn:
+            row = conn.execute(taken).first()
+        return None if row is None else InteractionView.from_row(row)  # type: ignore[arg-type]  # same columns
 
     def finish(
         self, iid: str, result: AuthenticationResult | None, *, consented_scopes: tuple[str, ...] | None = None
     ) -> None:
         """Record the outcome; ``result=None`` means the official refused (access_denied)."""
+        # a refusal wipes what the interaction had proven so far: resume must answer access_denied
+        outcome = {
+            "subject": result.subject if result else None,
+            "auth_time": result.auth_time if result else None,
+            "acr": result.acr if result else None,
+            "amr": list(result.amr) if result else None,
+            "consented_scopes": list(consented_scopes) if consented_scopes is not None else None,
+        }
+        if self._db.driver is not None:
+            login_driver.finish_interaction(self._db.driver, iid, outcome, self._clock())
+            return
         with self._db.one_write() as conn:
-            # a refusal wipes what the interaction had proven so far: resume must answer access_denied
-            conn.execute(
-                update(Interaction)
-                .where(Interaction.id == iid)
-                .values(
-                    subject=result.subject if result else None,
-                    auth_time=result.auth_time if result else None,
-                    acr=result.acr if result else None,
-                    amr=list(result.amr) if result else None,
-                    consented_scopes=list(consented_scopes) if consented_scopes is not None else None,
-                    finished_at=self._clock(),
-                )
-            )
+            conn.execute(update(Interaction).where(Interaction.id == iid).values(**outcome, finished_at=self._clock()))
 
     def set_result(self, iid: str, result: AuthenticationResult) -> None:
         """Record a successful authentication before consent (the interaction goes on)."""
@@ -164,7 +206,3 @@ class InteractionStore:
                 params = dict(row.params)
                 params["_prompt"] = {**params.get("_prompt", {}), "minimum_acr": acr}
                 row.params = params
-
-    def consume(self, iid: str) -> None:
-        with self._db.one_write() as conn:
-            conn.execute(delete(Interaction).where(Interaction.id == iid))

@@ -15,6 +15,7 @@ from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from antin.kernel.database import Database, utcnow
+from idp.oidc import login_driver
 from idp.oidc.interaction import AuthenticationResult
 from idp.oidc.models import BackchannelDelivery, SessionClient, SsoSession
 from idp.oidc.random_secrets import digest, new_secret
@@ -98,23 +99,25 @@ class SessionService:
             ip=ip[:64],
             client_ids=(),  # a new session has none yet: no query to find that out
         )
+        row = {
+            "sid": view.sid,
+            "cookie_digest": digest(cookie),
+            "subject": view.subject,
+            "login": view.login,
+            "auth_time": view.auth_time,
+            "acr": view.acr,
+            "amr": list(view.amr),
+            "created_at": now,
+            "last_seen_at": now,
+            "expires_at": view.expires_at,
+            "user_agent": view.user_agent,
+            "ip": view.ip,
+        }
+        if self._db.driver is not None:  # PostgreSQL: on psycopg directly (idp/oidc/login_driver.py)
+            login_driver.insert_sso_session(self._db.driver, row)
+            return cookie, view
         with self._db.one_write() as conn:  # one insert: no BEGIN and COMMIT on PostgreSQL (issue 13, item 5)
-            conn.execute(
-                insert(SsoSession).values(
-                    sid=view.sid,
-                    cookie_digest=digest(cookie),
-                    subject=view.subject,
-                    login=view.login,
-                    auth_time=view.auth_time,
-                    acr=view.acr,
-                    amr=list(view.amr),
-                    created_at=now,
-                    last_seen_at=now,
-                    expires_at=view.expires_at,
-                    user_agent=view.user_agent,
-                    ip=view.ip,
-                )
-            )
+            conn.execute(insert(SsoSession).values(row))
         return cookie, view
 
     def current(self, cookie: str | None) -> SessionView | None:
@@ -122,6 +125,46 @@ class SessionService:
         if not cookie:
             return None
         now = self._clock()
+        found = self._by_cookie(cookie)
+        if found is None:
+            return None
+        session_id, view = found
+        if view.expires_at <= now or view.last_seen_at + self.idle <= now:
+            with self._db.one_write() as conn:
+                conn.execute(
+                    update(SsoSession)
+                    .where(SsoSession.id == session_id, SsoSession.ended_at.is_(None))
+                    .values(ended_at=now)
+                )
+            return None
+        if now - view.last_seen_at >= TOUCH_EVERY:
+            with self._db.one_write() as conn:
+                conn.execute(update(SsoSession).where(SsoSession.id == session_id).values(last_seen_at=now))
+            view = replace(view, last_seen_at=now)
+        return view
+
+    def _by_cookie(self, cookie: str) -> tuple[int, SessionView] | None:
+        """The session of this cookie that has not been ended (its row id and view), its clients with it."""
+        if self._db.driver is not None:  # PostgreSQL: one statement on psycopg directly
+            found = login_driver.sso_session_by_cookie(self._db.driver, digest(cookie))
+            if found is None or found.ended_at is not None:
+                return None
+            view = SessionView(
+                sid=found.sid,
+                subject=found.subject,
+                login=found.login,
+                auth_time=found.auth_time,
+                acr=found.acr,
+                amr=tuple(found.amr),
+                created_at=found.created_at,
+                last_seen_at=found.last_seen_at,
+                expires_at=found.expires_at,
+                user_agent=found.user_agent,
+                ip=found.ip,
+                client_ids=tuple(found.client_ids),
+                ended=False,
+            )
+            return int(found.id), view
         # a read without a transaction (no BEGIN and COMMIT: issue 13, item 5); the rare writes are one statement each
         with self._db.reading() as s:
             # from_row lists its clients: loaded with it in one joined SELECT (selectinload took a second one);
@@ -137,20 +180,7 @@ class SessionService:
             )
             if row is None or row.ended_at is not None:
                 return None
-            session_id, view = row.id, SessionView.from_row(row)
-        if view.expires_at <= now or view.last_seen_at + self.idle <= now:
-            with self._db.one_write() as conn:
-                conn.execute(
-                    update(SsoSession)
-                    .where(SsoSession.id == session_id, SsoSession.ended_at.is_(None))
-                    .values(ended_at=now)
-                )
-            return None
-        if now - view.last_seen_at >= TOUCH_EVERY:
-            with self._db.one_write() as conn:
-                conn.execute(update(SsoSession).where(SsoSession.id == session_id).values(last_seen_at=now))
-            view = replace(view, last_seen_at=now)
-        return view
+            return row.id, SessionView.from_row(row)
 
     def reauthenticated(self, sid: str, result: AuthenticationResult) -> None:
         """The same official signed in again in this session (prompt=login, max_age, step-up)."""

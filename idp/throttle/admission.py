@@ -125,16 +125,13 @@ class LoginThrottle:
             ("pair", self._delays(self.settings.account_failures)),
             ("address", self._delays(self.settings.address_failures)),
         )
-        taken: list[str] = []
-        for name, budget in plan:
-            took = self.store.take(keys[name], budget, now)
-            if not took.allowed:
-                for counted in taken:  # no bind happens: only the delays this attempt caused remain
-                    self.store.give_back(keys[counted])
-                wait = max(1, math.ceil(took.retry_after))
-                return Admission(False, wait_seconds=wait, keys=keys, budgets=budgets)
-            taken.append(name)
-        return Admission(True, keys=keys, taken=tuple(taken), budgets=budgets)
+        # in order, in one round trip: a refusal gives back the places taken before it (no bind happens; only the
+        # delays this attempt caused remain)
+        took = self.store.take_each([(keys[name], budget) for name, budget in plan], now)
+        if not took.allowed:
+            wait = max(1, math.ceil(took.retry_after))
+            return Admission(False, wait_seconds=wait, keys=keys, budgets=budgets)
+        return Admission(True, keys=keys, taken=tuple(name for name, _budget in plan), budgets=budgets)
 
     def succeeded(self, admission: Admission) -> None:
         """The password was right: uncount this attempt; the login's delays from that address end."""

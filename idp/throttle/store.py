@@ -29,6 +29,7 @@ __all__ = [
     "RedisThrottleStore",
     "Take",
     "ThrottleStore",
+    "take_each_in_turn",
 ]
 
 UNLIMITED = 2**31 - 1
@@ -74,6 +75,12 @@ class ThrottleStore(Protocol):
         """Atomically: refuse when the budget is spent or the delay runs, else count one more attempt."""
         ...
 
+    def take_each(self, plan: Sequence[tuple[str, Budget]], now: float) -> Take:
+        """:meth:`take` each budget of ``plan`` in order; at the first refusal, :meth:`give_back` the places taken
+        before it and return that refusal (else the last take). In one round trip where the store allows (Redis:
+        one script, issue 13: a sign-in's statements)."""
+        ...
+
     def give_back(self, key: str) -> None:
         """Uncount one attempt that turned out not to be a failure (its delay stays)."""
         ...
@@ -106,6 +113,20 @@ def _unavailable_as_error() -> Iterator[None]:
 def _check_distinct(give_back: Sequence[str], clear: Sequence[str]) -> None:
     if set(give_back) & set(clear):
         raise ValueError("a key is either given back or cleared")
+
+
+def take_each_in_turn(store: ThrottleStore, plan: Sequence[tuple[str, Budget]], now: float) -> Take:
+    """:meth:`ThrottleStore.take_each` as one :meth:`~ThrottleStore.take` per budget (SQL: one statement each)."""
+    taken: list[str] = []
+    took = Take(True, 0)
+    for key, budget in plan:
+        took = store.take(key, budget, now)
+        if not took.allowed:
+            for counted in taken:  # no bind happens: only the delays this attempt caused remain
+                store.give_back(counted)
+            return took
+        taken.append(key)
+    return took
 
 
 def _refusal(counter: Counter | None, budget: Budget, now: float) -> Take:
@@ -184,6 +205,9 @@ class DatabaseThrottleStore:
             return Take(True, int(counted))
         return _refusal(self.get(key), budget, now)
 
+    def take_each(self, plan: Sequence[tuple[str, Budget]], now: float) -> Take:
+        return take_each_in_turn(self, plan, now)
+
     def give_back(self, key: str) -> None:
         t = self._table
         with _unavailable_as_error(), self._db.one_write() as conn:
@@ -215,34 +239,79 @@ class DatabaseThrottleStore:
         return None if row is None else Counter(int(row[0]), float(row[1]), float(row[2]))
 
 
-# KEYS[1]: the counter; ARGV: now, window, limit, delay_after (-1: none), max_delay. Returns allowed, attempts, wait.
-_TAKE = """
+# take(key, now, window, limit, delay_after (-1: none), max_delay) -> {allowed, attempts, wait}
+_TAKE_FUNCTION = """
 local function exact(x) return string.format('%.17g', x) end  -- tostring keeps 14 digits: it rounds times up
-local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local delay_after, max_delay = tonumber(ARGV[4]), tonumber(ARGV[5])
-local v = redis.call('HMGET', KEYS[1], 'attempts', 'blocked', 'expires')
-local attempts, blocked, expires = tonumber(v[1]) or 0, tonumber(v[2]) or 0, tonumber(v[3]) or 0
-if expires <= now then attempts, blocked = 0, 0 end
-if attempts >= limit or blocked > now then
-  local wait = blocked - now
-  if attempts >= limit and expires - now > wait then wait = expires - now end
-  return {0, attempts, exact(wait)}
+local function take(key, now, window, limit, delay_after, max_delay)
+  local v = redis.call('HMGET', key, 'attempts', 'blocked', 'expires')
+  local attempts, blocked, expires = tonumber(v[1]) or 0, tonumber(v[2]) or 0, tonumber(v[3]) or 0
+  if expires <= now then attempts, blocked = 0, 0 end
+  if attempts >= limit or blocked > now then
+    local wait = blocked - now
+    if attempts >= limit and expires - now > wait then wait = expires - now end
+    return {0, attempts, exact(wait)}
+  end
+  attempts = attempts + 1
+  local delay = 0
+  if delay_after >= 0 and attempts >= delay_after then delay = math.min(2 ^ (attempts - delay_after), max_delay) end
+  local blocked_at = 0  -- never blocked while there is no delay: a concurrent take stamped earlier stays admitted
+  if delay > 0 then blocked_at = now + delay end
+  redis.call('HSET', key, 'attempts', attempts, 'blocked', exact(blocked_at), 'expires', exact(now + window))
+  redis.call('PEXPIRE', key, math.ceil(window * 1000) + 1000)
+  return {1, attempts, '0'}
 end
-attempts = attempts + 1
-local delay = 0
-if delay_after >= 0 and attempts >= delay_after then delay = math.min(2 ^ (attempts - delay_after), max_delay) end
-local blocked_at = 0  -- never blocked while there is no delay: a concurrent take stamped earlier stays admitted
-if delay > 0 then blocked_at = now + delay end
-redis.call('HSET', KEYS[1], 'attempts', attempts, 'blocked', exact(blocked_at), 'expires', exact(now + window))
-redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000) + 1000)
-return {1, attempts, '0'}
 """
+# KEYS[1]: the counter; ARGV: now, window, limit, delay_after, max_delay. Returns allowed, attempts, wait.
+_TAKE = (
+    _TAKE_FUNCTION
+    + """
+return take(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
+"""
+)
+# KEYS: the counters in order; ARGV: now, then window, limit, delay_after, max_delay of each. The first refusal gives
+# back the places taken before it (their delays stay) and is returned; else the last take.
+_TAKE_EACH = (
+    _TAKE_FUNCTION
+    + """
+local now, result = tonumber(ARGV[1]), {1, 0, '0'}
+for i = 1, #KEYS do
+  local a = 2 + (i - 1) * 4
+  result = take(KEYS[i], now, tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]))
+  if result[1] == 0 then
+    for j = 1, i - 1 do
+      local attempts = tonumber(redis.call('HGET', KEYS[j], 'attempts') or '0') or 0
+      if attempts > 0 then redis.call('HINCRBY', KEYS[j], 'attempts', -1) end
+    end
+    return result
+  end
+end
+return result
+"""
+)
 
 _GIVE_BACK = """
 local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0') or 0
 if attempts > 0 then redis.call('HINCRBY', KEYS[1], 'attempts', -1) end
 return attempts
 """
+
+# KEYS: the counters to give back one attempt (ARGV[1] of them), then the counters to forget.
+_SETTLE = """
+local n = tonumber(ARGV[1])
+for i = 1, n do
+  local attempts = tonumber(redis.call('HGET', KEYS[i], 'attempts') or '0') or 0
+  if attempts > 0 then redis.call('HINCRBY', KEYS[i], 'attempts', -1) end
+end
+if #KEYS > n then redis.call('DEL', unpack(KEYS, n + 1)) end
+return n
+"""
+
+
+def _script_args(budget: Budget) -> list[str | int]:
+    """A budget as the scripts read it: window, limit, delay_after (-1: none), max_delay."""
+    delay_after = -1 if budget.delay_after is None else budget.delay_after
+    limit = budget.limit if budget.limit is not None else UNLIMITED
+    return [repr(float(budget.window)), limit, delay_after, repr(float(budget.max_delay))]
 
 
 class RedisThrottleStore:
@@ -255,15 +324,22 @@ class RedisThrottleStore:
 
         self._redis = redis_client(url, socket_timeout=2, socket_connect_timeout=2)
         self._take = self._redis.register_script(_TAKE)
+        self._take_each = self._redis.register_script(_TAKE_EACH)
+        self._settle = self._redis.register_script(_SETTLE)
         self._give_back = self._redis.register_script(_GIVE_BACK)
 
     def take(self, key: str, budget: Budget, now: float) -> Take:
-        delay_after = -1 if budget.delay_after is None else budget.delay_after
-        limit = budget.limit if budget.limit is not None else UNLIMITED
-        args: list[str | int] = [repr(now), repr(float(budget.window)), limit, delay_after]
-        args.append(repr(float(budget.max_delay)))
         with _unavailable_as_error():
-            allowed, attempts, wait = self._take(keys=[self.PREFIX + key], args=args)
+            allowed, attempts, wait = self._take(keys=[self.PREFIX + key], args=[repr(now), *_script_args(budget)])
+        return Take(bool(allowed), int(attempts), max(float(wait), 0.0))
+
+    def take_each(self, plan: Sequence[tuple[str, Budget]], now: float) -> Take:
+        keys = [self.PREFIX + key for key, _budget in plan]
+        args: list[str | int] = [repr(now)]
+        for _key, budget in plan:
+            args += _script_args(budget)
+        with _unavailable_as_error():
+            allowed, attempts, wait = self._take_each(keys=keys, args=args)
         return Take(bool(allowed), int(attempts), max(float(wait), 0.0))
 
     def give_back(self, key: str) -> None:
@@ -276,13 +352,11 @@ class RedisThrottleStore:
 
     def settle(self, give_back: Sequence[str], clear: Sequence[str]) -> None:
         _check_distinct(give_back, clear)
-        with _unavailable_as_error():
-            pipe = self._redis.pipeline(transaction=False)  # one round trip; each script is atomic on its own
-            for key in give_back:
-                self._give_back(keys=[self.PREFIX + key], client=pipe)
-            if clear:
-                pipe.delete(*(self.PREFIX + key for key in clear))
-            pipe.execute()
+        if not give_back and not clear:
+            return
+        keys = [self.PREFIX + key for key in (*give_back, *clear)]
+        with _unavailable_as_error():  # one script, one round trip (a pipeline of scripts asks SCRIPT EXISTS first)
+            self._settle(keys=keys, args=[len(give_back)])
 
     def get(self, key: str) -> Counter | None:
         values = self._redis.hgetall(self.PREFIX + key)

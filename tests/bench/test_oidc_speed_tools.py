@@ -105,3 +105,34 @@ def test_the_request_overhead_bench_answers_200_on_both_apps() -> None:
     figures = [line.split() for line in done.stdout.splitlines() if "µs CPU per request" in line]
     assert [f[-6] for f in figures] == ["Tín", "Flask"]
     assert all(float(f[-5]) > 0 for f in figures)
+
+
+def test_the_request_budget_splits_samples_by_request_and_by_work(tmp_path: Path) -> None:
+    """py-spy's collapsed stacks of a sign-in, read back: each sample goes to the view on its stack (or outside a
+    view) and to the first kind of work met from the leaf up; the printed shares add up."""
+    from bench.oidc.request_budget import main, split
+
+    worker = "Thread.run (threading.py:982);ThreadWorker.handle_request (gunicorn/workers/gthread.py:771)"
+    login = f"{worker};Flask.dispatch_request (flask/app.py:902);interaction (idp/login/views.py:99)"
+    token = f"{worker};Flask.dispatch_request (flask/app.py:902);token (idp/oidc/views/token.py:24)"
+    stacks = [
+        f"{login};LoginService.check_password (idp/login/service.py:118)"
+        ";LdapConnection.search (directory/ldap_client/connection.py:94)"
+        ";SimpleLDAPObject._ldap_call (ldap/ldapobject.py:128) 3",
+        f"{login};_page (idp/login/views.py:64);render_template (flask/templating.py:150)"
+        ";Template.render (jinja2/environment.py:1293) 1",
+        f"{token};SigningKeys.sign (idp/oidc/keys.py:191);_RSAAlgModel.sign (joserfc/_rfc7518/jws_algs.py:140) 2",
+        f"{worker};Parser.__next__ (gunicorn/http/parser.py:41) 4",
+    ]
+    (tmp_path / "w1").mkdir()
+    (tmp_path / "w1" / "login-1.txt").write_text("\n".join(stacks) + "\n")
+    total, by_request = split([tmp_path / "w1" / "login-1.txt"])
+    assert total == 10
+    assert by_request["login page and password POST"] == {
+        "LDAP client (python-ldap and our wrapper)": 3,
+        "Jinja rendering": 1,
+    }
+    assert by_request["token"] == {"JOSE signing (joserfc, cryptography)": 2}
+    assert by_request["outside a view"] == {"gunicorn": 4}
+    assert main([str(tmp_path), "--ms-per-op", "10"]) == 0
+    assert main([str(tmp_path / "empty")]) == 1

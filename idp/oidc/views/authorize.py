@@ -193,16 +193,17 @@ def authorize() -> BaseResponse:
 def resume(iid: str) -> BaseResponse:
     """The interaction hands the browser back here with its result."""
     provider = current_provider()
-    view = provider.interactions.get(iid, browser_token(create=False))
+    token = browser_token(create=False)
+    # taken for its one use as it is read; only when it was not there to take is it read to tell the browser why
+    view = provider.interactions.take_finished(iid, token)
     if view is None:
+        if provider.interactions.get(iid, token) is not None:  # not finished yet: the interaction goes on
+            return redirect(url_for("login.interaction", iid=iid), code=303)
         return error_page(
             _("This sign-in has expired"),
             _("Please go back to the application and start signing in again."),
             code="interaction expired or not of this browser",
         )
-    if not view.finished:
-        return redirect(url_for("login.interaction", iid=iid), code=303)
-    provider.interactions.consume(iid)
     client = provider.active_client(view.client_id)
     if client is None:
         return _unsafe_error(UnsafeRequestError("invalid_client", "client disabled during sign-in"))

@@ -6,10 +6,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from directory.config import DirectoryConfig
+from directory.ldap_client import LdapConnection
 from directory.models import AccountStatus, NewPerson, UnitKind
 from directory.service import LdapDirectory
 from tests.directory.conftest import PASSWORD, config_for, start_slapd
@@ -82,6 +84,47 @@ def test_sign_in_with_ldap_password_and_claims(ldap_op: LiveProvider, people: di
     assert info["party_unit"]["name"] == "Văn phòng Tỉnh ủy"
     assert [u["code"] for u in info["party_unit_path"]][-1] == people["province"]
     assert info["party_position"] == "Chuyên viên"
+
+
+def test_a_password_sign_in_reads_the_entry_once_and_binds_once(
+    ldap_op: LiveProvider, people: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The throttle's account and the bind come from one read of the official's entry (with its units and groups):
+    the login read it twice before (issue 13, the sign-in's CPU). A wrong password is still refused by slapd."""
+    searches: list[str] = []
+    binds: list[str] = []
+    search, bind = LdapConnection.search, LdapConnection.bind_with_policy
+
+    def counting_search(self: LdapConnection, base: str, scope: Any, filterstr: str, *args: Any, **kw: Any) -> Any:
+        searches.append(filterstr)
+        return search(self, base, scope, filterstr, *args, **kw)
+
+    def counting_bind(self: LdapConnection, dn: str, password: str) -> Any:
+        binds.append(dn)
+        return bind(self, dn, password)
+
+    rp = RelyingParty.register(ldap_op)
+    browser = Browser(ldap_op.issuer)
+    page = rp.authorize(browser).page
+    assert page is not None
+    monkeypatch.setattr(LdapConnection, "search", counting_search)
+    monkeypatch.setattr(LdapConnection, "bind_with_policy", counting_bind)
+    wrong = browser.login(page, people["active"], "wrong-password")
+    assert wrong.page is not None and wrong.page.status_code == 401
+    assert len(binds) == 1 and sum("inetOrgPerson" in f for f in searches) == 1
+    assert not any("objectClass=antinUnit" in f for f in searches)  # a sign-in shows and decides nothing by unit
+    searches.clear()
+    binds.clear()
+    page = rp.authorize(browser, scope="openid profile party").page
+    assert page is not None
+    outcome = browser.login(page, f"{people['active']}@example.vn", PASSWORD)
+    code = outcome.params["code"]
+    assert len(binds) == 1 and sum("inetOrgPerson" in f for f in searches) == 1
+    monkeypatch.undo()
+    tokens = rp.exchange(code).json()
+    info = rp.userinfo(tokens["access_token"]).json()  # the claims still carry the unit, read where they are made
+    assert info["preferred_username"] == people["active"]
+    assert [u["code"] for u in info["party_unit_path"]][-1] == people["province"]
 
 
 def test_refresh_stops_when_the_official_is_suspended(

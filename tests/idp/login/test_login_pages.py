@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from directory.memory import InMemoryDirectory
-from directory.models import AccountStatus, AuthOutcome, AuthStatus
+from directory.models import AccountStatus, AuthOutcome, AuthStatus, Person
 from tests.idp.oidc_harness import LiveProvider
 from tests.idp.rp import Browser, RelyingParty, forms_of
 from tests.idp.strangers import owners_browser
@@ -104,15 +104,15 @@ def test_must_change_after_reset(rp: RelyingParty, browser: Browser, directory: 
 def test_expired_password_must_be_changed(
     rp: RelyingParty, browser: Browser, directory: InMemoryDirectory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = directory.authenticate
+    real = directory.authenticate_person
     person = directory.people["binh.tran"]
 
-    def expired_once(login: str, password: str) -> AuthOutcome:
-        if login == "binh.tran" and password == "correct horse":
+    def expired_once(found: Person, password: str) -> AuthOutcome:
+        if found.uid == "binh.tran" and password == "correct horse":
             return AuthOutcome(AuthStatus.EXPIRED, person=person, grace_logins_left=1)
-        return real(login, password)
+        return real(found, password)
 
-    monkeypatch.setattr(directory, "authenticate", expired_once)
+    monkeypatch.setattr(directory, "authenticate_person", expired_once)
     page = _login_page(rp, browser, ui_locales="en")
     outcome = browser.login(page, "binh.tran", "correct horse")
     assert outcome.page is not None and "Your password has expired" in outcome.page.text

@@ -195,6 +195,29 @@ def test_settle_gives_back_and_clears_in_one_call(store: ThrottleStore) -> None:
         store.settle(["settle:b"], ["settle:b"])
 
 
+def test_take_each_stops_at_the_first_refusal_and_gives_back_what_it_took(store: ThrottleStore) -> None:
+    """A sign-in's three budgets in one call (one round trip in Redis): all taken, or the first refusal returned with
+    its wait, the budgets before it given back (their delays stay) and the ones after it untouched."""
+    now = 6_000_000.0
+    capped = Budget(window=900, limit=1)
+    delayed = Budget(window=3600, delay_after=1, max_delay=60)
+    plan = [("each:login", capped), ("each:pair", delayed), ("each:address", Budget(window=3600))]
+    first = store.take_each(plan, now)
+    assert first.allowed
+    assert [c.attempts if (c := store.get(k)) else None for k, _b in plan] == [1, 1, 1]
+    store.give_back("each:login")  # the login's one place is free again; the pair's 1 s delay still runs
+    refused = store.take_each(plan, now + 0.5)
+    assert not refused.allowed and refused.retry_after == pytest.approx(0.5)
+    login, pair, address = (store.get(k) for k, _b in plan)
+    assert login is not None and login.attempts == 0  # taken, then given back
+    assert pair is not None and pair.attempts == 1  # refused: not counted
+    assert address is not None and address.attempts == 1  # never reached
+    assert store.take_each(plan, now + 2).allowed  # the delay over: all three taken again
+    assert not store.take_each(plan, now + 10).allowed  # the login's limit of one, spent: nothing else touched
+    pair = store.get("each:pair")
+    assert pair is not None and pair.attempts == 2
+
+
 # -- through the login page: the official's browser, strangers, the answers ---------------------------------------
 
 
@@ -204,10 +227,10 @@ class CountingDirectory(InMemoryDirectory):
         self.calls = 0
         self._lock = threading.Lock()
 
-    def authenticate(self, login: str, password: str):  # type: ignore[no-untyped-def]
-        with self._lock:
+    def authenticate_person(self, person, password):  # type: ignore[no-untyped-def]
+        with self._lock:  # the login binds through this one (the entry found once, then bound as)
             self.calls += 1
-            return super().authenticate(login, password)
+            return super().authenticate_person(person, password)
 
 
 @pytest.fixture

@@ -1,0 +1,150 @@
+"""A sign-in's hot statements as SQL text on the PostgreSQL driver (:class:`antin.kernel.driver.Driver`): the
+interaction stored, read, finished and taken back by the resume; the SSO session started and read by its cookie;
+the authorization code stored.
+
+Each is the single statement :mod:`idp.oidc.interaction`, :mod:`idp.oidc.sessions` and :mod:`idp.oidc.codes`
+build with SQLAlchemy Core for SQLite, written out once here so that a sign-in pays psycopg's cost per statement
+and not SQLAlchemy's as well (~0.15–0.3 ms of CPU a statement: docs/benchmarks.md, "A sign-in's CPU, request by
+request"). The checks stay where they were: these functions only read and write rows. JSON columns are written
+as SQLAlchemy's ``JSON`` type writes them; the connections run in UTC, so times come back as SQLAlchemy's
+``UtcDateTime`` returns them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from antin.kernel.driver import Driver, json_param
+
+__all__ = [
+    "finish_interaction",
+    "insert_code",
+    "insert_interaction",
+    "insert_sso_session",
+    "interaction",
+    "sso_session_by_cookie",
+    "take_finished_interaction",
+]
+
+_INTERACTION_COLUMNS = (
+    "id, browser_digest, client_id, params, expires_at, subject, auth_time, acr, amr, consented_scopes, finished_at"
+)
+INSERT_INTERACTION = (
+    "INSERT INTO oidc_interaction (id, browser_digest, client_id, params, created_at, expires_at)"
+    " VALUES (%(id)s, %(browser_digest)s, %(client_id)s, %(params)s, %(now)s, %(expires_at)s)"
+)
+SWEEP_INTERACTIONS = "DELETE FROM oidc_interaction WHERE expires_at < %(now)s"
+INTERACTION = f"SELECT {_INTERACTION_COLUMNS} FROM oidc_interaction WHERE id = %(id)s"  # noqa: S608 (constant)
+FINISH_INTERACTION = (
+    "UPDATE oidc_interaction SET subject = %(subject)s, auth_time = %(auth_time)s, acr = %(acr)s, amr = %(amr)s,"
+    " consented_scopes = %(consented_scopes)s, finished_at = %(now)s WHERE id = %(id)s"
+)
+# the resume's read and the interaction's single use in one statement: two resumes of one interaction cannot both
+# take it
+TAKE_FINISHED_INTERACTION = (
+    "DELETE FROM oidc_interaction WHERE id = %(id)s AND browser_digest = %(browser_digest)s"  # noqa: S608 (constant)
+    " AND expires_at >= %(now)s AND finished_at IS NOT NULL"
+    f" RETURNING {_INTERACTION_COLUMNS}"
+)
+
+_SESSION_FIELDS = (
+    "sid",
+    "cookie_digest",
+    "subject",
+    "login",
+    "auth_time",
+    "acr",
+    "amr",
+    "created_at",
+    "last_seen_at",
+    "expires_at",
+    "user_agent",
+    "ip",
+)
+INSERT_SSO_SESSION = (
+    f"INSERT INTO oidc_sso_session ({', '.join(_SESSION_FIELDS)})"  # noqa: S608 (constant)
+    f" VALUES ({', '.join(f'%({name})s' for name in _SESSION_FIELDS)})"
+)
+# the session and the clients it has served, in one read (the list is what a logout notifies)
+SSO_SESSION_BY_COOKIE = (
+    "SELECT s.id, s.sid, s.subject, s.login, s.auth_time, s.acr, s.amr, s.created_at, s.last_seen_at,"
+    " s.expires_at, s.ended_at, s.user_agent, s.ip,"
+    " ARRAY(SELECT c.client_id FROM oidc_session_client c WHERE c.session_id = s.id ORDER BY c.id) AS client_ids"
+    " FROM oidc_sso_session s WHERE s.cookie_digest = %(cookie_digest)s"
+)
+
+_CODE_FIELDS = (
+    "digest",
+    "client_id",
+    "subject",
+    "redirect_uri",
+    "scope",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "auth_time",
+    "acr",
+    "amr",
+    "sid",
+    "claims",
+    "resources",
+    "dpop_jkt",
+    "created_at",
+    "expires_at",
+)
+_CODE_JSON = frozenset({"amr", "claims", "resources"})
+INSERT_CODE = (
+    f"INSERT INTO oidc_authorization_code ({', '.join(_CODE_FIELDS)})"  # noqa: S608 (constant)
+    f" VALUES ({', '.join(f'%({name})s' for name in _CODE_FIELDS)})"
+)
+
+
+def insert_interaction(driver: Driver, row: Mapping[str, Any], now: datetime, *, sweep: bool) -> None:
+    """Store an interaction (``id``, ``browser_digest``, ``client_id``, ``params``, ``expires_at``); with ``sweep``
+    the expired ones are deleted first, on the same connection."""
+    params = {**row, "params": json_param(row["params"]), "now": now}
+    with driver.connection() as conn:
+        if sweep:
+            driver.execute_on(conn, SWEEP_INTERACTIONS, {"now": now})
+        driver.execute_on(conn, INSERT_INTERACTION, params)
+
+
+def interaction(driver: Driver, iid: str) -> Any:
+    """The interaction's row, or None."""
+    return driver.first(INTERACTION, {"id": iid})
+
+
+def finish_interaction(driver: Driver, iid: str, outcome: Mapping[str, Any], now: datetime) -> None:
+    """Record the outcome (``subject``, ``auth_time``, ``acr``, ``amr``, ``consented_scopes``) and the end."""
+    params = {
+        **outcome,
+        "amr": json_param(outcome["amr"]),
+        "consented_scopes": json_param(outcome["consented_scopes"]),
+        "id": iid,
+        "now": now,
+    }
+    driver.execute(FINISH_INTERACTION, params)
+
+
+def take_finished_interaction(driver: Driver, iid: str, browser_digest: str, now: datetime) -> Any:
+    """The finished, unexpired interaction of this browser, deleted as it is read; None when there is none."""
+    return driver.first(TAKE_FINISHED_INTERACTION, {"id": iid, "browser_digest": browser_digest, "now": now})
+
+
+def insert_sso_session(driver: Driver, row: Mapping[str, Any]) -> None:
+    """Store a new SSO session (every column of ``_SESSION_FIELDS``)."""
+    driver.execute(INSERT_SSO_SESSION, {**row, "amr": json_param(row["amr"])})
+
+
+def sso_session_by_cookie(driver: Driver, cookie_digest: str) -> Any:
+    """The SSO session with this cookie's digest and its clients' ids (``client_ids``), or None."""
+    return driver.first(SSO_SESSION_BY_COOKIE, {"cookie_digest": cookie_digest})
+
+
+def insert_code(driver: Driver, row: Mapping[str, Any]) -> None:
+    """Store an authorization code (every column of ``_CODE_FIELDS``)."""
+    driver.execute(
+        INSERT_CODE, {name: json_param(row[name]) if name in _CODE_JSON else row[name] for name in _CODE_FIELDS}
+    )
