@@ -79,7 +79,6 @@ class _NewEntry:
 @dataclass
 class _Pending:
     entry: _NewEntry
-    carry: Callable[[_Writer], None] | None = None  # a statement that writes the entry itself (record_in)
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
 
@@ -111,10 +110,6 @@ class AuditWriteError(RuntimeError):
     antin.kernel.errors)."""
 
 
-class _GaveUpError(RuntimeError):
-    """Twenty attempts found the database busy or the head moved."""
-
-
 class _HeadMovedError(Exception):
     """The head in the database is not where this writer left it (a commit whose answer was lost)."""
 
@@ -137,6 +132,7 @@ class AuditLog:
         self._queue: list[_Pending] = []
         self._writing = False
         self._writer: _Writer | None = None  # only the thread that writes touches it
+        self._spare: list[_Writer] = []  # writers of record_in's statements, not in use now
 
     def record(
         self,
@@ -170,42 +166,56 @@ class AuditLog:
         alternative: Alternative | None = None,
     ) -> T:
         """Have ``write`` write this event's entry in its own statement (:mod:`antin.kernel.audit.carried`, on
-        PostgreSQL's driver) and return what it returns. ``write`` runs while this process's chain is its alone
-        (perhaps on another thread, whose group commit it then joins) and says what it wrote: the entry, the
-        ``alternative`` (the same position, another event) or, when the head had moved, nothing; then it runs again
-        after the head is read. Its own errors reach the caller unchanged."""
+        PostgreSQL's driver) and return what it returns. ``write`` says what it wrote: the entry, the ``alternative``
+        (the same position, another event) or, when the head had moved, nothing; then it runs again after the head
+        is read. Its own errors reach the caller unchanged.
+
+        The statement runs on a chain of its own for as long as it runs (a spare writer of this process, registered
+        when none is free): other threads' statements run meanwhile on theirs, not one after the other on the
+        process's chain; a process has as many of these writers as it ever had such statements at once."""
         now = self.clock()
         entry = self._new_entry(event, now, actor, subject, client_id, ip, details)
         other = None
         if alternative is not None:
             a = alternative
             other = self._new_entry(a.event, now, a.actor, a.subject, a.client_id, ip, a.details)
-        results: list[T] = []
+        writer = self._spare_writer()
+        try:
+            for attempt in range(20):
+                position = writer.seq + 1
+                params: dict[str, Any] = {"audit_old_seq": writer.seq}
+                for prefix, placed in (("audit_", entry), ("audit_alt_", other)):
+                    if placed is not None:
+                        placed.writer, placed.writer_seq, placed.prev_hash = writer.id, position, writer.hash
+                        placed.entry_hash = entry_hash(placed)
+                        params.update({prefix + name: getattr(placed, name) for name in ENTRY_FIELDS})
+                        params[prefix + "seal"] = writer_seal(self._key, writer.id, position, placed.entry_hash)
+                result, written = write(CarriedEntry(params, other is not None))
+                if written is not Written.NOTHING:
+                    chosen = entry if written is Written.ENTRY or other is None else other
+                    writer.seq, writer.hash = position, chosen.entry_hash
+                    _log_event(chosen)
+                    return result
+                # an earlier statement's commit whose answer was lost: nothing was written, the head is read again
+                self._reload_head(writer)
+                time.sleep(min(0.001 * 2**attempt, 0.25))
+            raise AuditWriteError("could not append to the audit log: its head kept moving")
+        finally:
+            with self._mutex:
+                self._spare.append(writer)
 
-        def carry(writer: _Writer) -> None:
-            position = writer.seq + 1
-            params: dict[str, Any] = {"audit_old_seq": writer.seq}
-            for prefix, placed in (("audit_", entry), ("audit_alt_", other)):
-                if placed is not None:
-                    placed.writer, placed.writer_seq, placed.prev_hash = writer.id, position, writer.hash
-                    placed.entry_hash = entry_hash(placed)
-                    params.update({prefix + name: getattr(placed, name) for name in ENTRY_FIELDS})
-                    params[prefix + "seal"] = writer_seal(self._key, writer.id, position, placed.entry_hash)
-            result, written = write(CarriedEntry(params, other is not None))
-            if written is Written.NOTHING:
-                raise _HeadMovedError
-            chosen = entry if written is Written.ENTRY or other is None else other
-            writer.seq, writer.hash = position, chosen.entry_hash
-            _log_event(chosen)
-            results.append(result)
-
-        pending = _Pending(entry, carry)
-        self._submit(pending)
-        if pending.error is not None:
-            if isinstance(pending.error, _GaveUpError):
-                raise AuditWriteError("could not append to the audit log") from pending.error
-            raise pending.error
-        return results[0]
+    def _spare_writer(self) -> _Writer:
+        with self._mutex:
+            while self._spare:
+                writer = self._spare.pop()
+                if writer.pid == os.getpid():  # a forked worker must not share its parent's chains
+                    return writer
+        for attempt in range(20):
+            try:
+                return self._register()
+            except IntegrityError:  # two processes registered at once: the next attempt takes the next number
+                time.sleep(min(0.005 * 2**attempt, 0.25))
+        raise AuditWriteError("could not register a writer of the audit log")
 
     def _new_entry(
         self,
@@ -239,56 +249,36 @@ class AuditLog:
         pending.done.wait()
 
     def _write_queued(self) -> None:
-        """Write batches until the queue is empty (run by one thread at a time): plain entries together in one
-        statement, then each entry carried by a statement of its own."""
+        """Write batches until the queue is empty (run by one thread at a time)."""
         while True:
             with self._mutex:
                 batch, self._queue = self._queue, []
                 if not batch:
                     self._writing = False
                     return
-            plain = [p for p in batch if p.carry is None]
-            if plain:
-                error: BaseException | None = None
-                entries = [p.entry for p in plain]
-                try:
-                    self._with_retries(lambda writer: self._append(writer, entries))  # noqa: B023 (called here)
-                except Exception as err:
-                    error = err
-                for p in plain:
-                    p.error = error
-                    p.done.set()
+            error: BaseException | None = None
+            try:
+                self._append_with_retries([p.entry for p in batch])
+            except Exception as err:
+                error = err
             for p in batch:
-                if p.carry is not None:
-                    try:
-                        self._with_retries(p.carry, carried=True)
-                    except Exception as err:
-                        p.error = err
-                    p.done.set()
+                p.error = error
+                p.done.set()
 
-    def _with_retries(self, write: Callable[[_Writer], None], *, carried: bool = False) -> None:
+    def _append_with_retries(self, entries: list[_NewEntry]) -> None:
         for attempt in range(20):
             try:
                 writer = self._current_writer()
-            except (IntegrityError, OperationalError) as err:
-                # two processes registered at once (the next attempt takes the next number), or SQLite was busy
-                if isinstance(err, OperationalError) and not _busy(err):
-                    raise
-                time.sleep(min(0.005 * 2**attempt, 0.25))
-                continue
-            try:
-                write(writer)
+                self._append(writer, entries)
                 return
             except (IntegrityError, OperationalError, _HeadMovedError) as err:
-                # SQLite was busy, or an earlier commit's answer was lost: read this writer's head again and retry
-                # (a carrying statement's own errors are its caller's: only a moved head is retried)
-                if carried and not isinstance(err, _HeadMovedError):
+                # SQLite was busy, two processes registered at once, or an earlier commit's answer was lost:
+                # read this writer's head again and retry
+                if isinstance(err, OperationalError) and not any(w in str(err) for w in ("locked", "busy")):
                     raise
-                if isinstance(err, OperationalError) and not _busy(err):
-                    raise
-                self._reload_head()
+                self._reload_head(self._writer)
                 time.sleep(min(0.005 * 2**attempt, 0.25))
-        raise _GaveUpError("the database stayed busy")
+        raise RuntimeError("the database stayed busy")
 
     def _current_writer(self) -> _Writer:
         writer = self._writer
@@ -296,8 +286,7 @@ class AuditLog:
             writer = self._writer = self._register()
         return writer
 
-    def _reload_head(self) -> None:
-        writer = self._writer
+    def _reload_head(self, writer: _Writer | None) -> None:
         if writer is None or writer.pid != os.getpid():
             return
         try:
@@ -391,10 +380,6 @@ class AuditLog:
     ) -> Iterator[AuditRecord]:
         """The newest entries first, filtered."""
         return read_entries(self.database, event=event, actor=actor, subject=subject, since=since, limit=limit)
-
-
-def _busy(err: OperationalError) -> bool:
-    return any(word in str(err) for word in ("locked", "busy"))
 
 
 def _log_event(entry: _NewEntry) -> None:

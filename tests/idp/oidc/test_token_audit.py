@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -145,8 +146,7 @@ def test_a_token_statement_after_a_lost_commit_answer_writes_once(pg_op: LivePro
     _client_id, auth = _service(pg_op)
     audit = pg_op.instance.audit
     requests.post(pg_op.issuer + "/token", data={"grant_type": "client_credentials"}, auth=auth, timeout=10)
-    writer = audit._writer
-    assert writer is not None
+    [writer] = audit._spare  # the chain token statements run on, one at a time here
     before = (writer.seq, writer.hash)
     issued = requests.post(pg_op.issuer + "/token", data={"grant_type": "client_credentials"}, auth=auth, timeout=10)
     assert issued.status_code == 200
@@ -156,3 +156,20 @@ def test_a_token_statement_after_a_lost_commit_answer_writes_once(pg_op: LivePro
     assert again.status_code == 200
     assert _count(pg_op, Grant) == 3 and len(_entries(pg_op, "oauth:token:issue")) == 3
     assert audit.verify().ok
+
+
+@pytest.mark.postgres
+def test_token_statements_at_once_each_write_their_entry_on_a_chain_of_their_own(pg_op: LiveProvider) -> None:
+    _client_id, auth = _service(pg_op)
+
+    def issue(_: int) -> int:
+        url = pg_op.issuer + "/token"
+        return requests.post(url, data={"grant_type": "client_credentials"}, auth=auth, timeout=30).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(issue, range(40)))
+    assert answers == [200] * 40
+    assert _count(pg_op, Grant) == 40 and len(_entries(pg_op, "oauth:token:issue")) == 40
+    # one chain per statement in flight at most, each taken back when its statement is done
+    assert 1 <= len(pg_op.instance.audit._spare) <= 8
+    assert pg_op.instance.audit.verify().ok
