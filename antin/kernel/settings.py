@@ -89,8 +89,9 @@ class ServerSettings:
     workers: int = doc("worker processes of `antin serve` in production", 4)
     threads: int = doc(
         "threads per worker of `antin serve` (granian: its blocking threads); threads of one worker share one"
-        ' interpreter lock, and more than one costs CPU per request (docs/benchmarks.md, "Threads per worker")',
-        4,
+        " interpreter lock: 2 cost the least CPU per request measured and keep a worker serving while one waits on"
+        ' the directory (docs/benchmarks.md, "Threads per worker")',
+        2,
     )
     trusted_proxies: int = doc("number of reverse proxies whose X-Forwarded-* headers are trusted", 0)
     max_upload_mb: int = doc("largest request body accepted, in MB (PDF uploads)", 100)
