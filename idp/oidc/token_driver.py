@@ -178,6 +178,12 @@ class GrantIds:
                 self._ids = sorted((int(row[0]) for row in rows), reverse=True)
             return self._ids.pop()
 
+    def forget(self) -> None:
+        """Drop the ids drawn: after a failed statement (a failover may have given the new primary a sequence
+        behind the ids this process drew from the old one), the next grant draws afresh."""
+        with self._lock:
+            self._ids = []
+
 
 _RESERVE_GRANT_IDS = (
     "SELECT nextval(pg_get_serial_sequence('oidc_grant', 'id')) FROM generate_series(1, %(count)s::integer)"

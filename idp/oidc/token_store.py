@@ -222,15 +222,19 @@ def _insert_audited_grant(
         )
 
     e = audited.event
-    return audited.log.record_in(
-        write,
-        AuditEvent(e.event),
-        actor=e.actor,
-        subject=e.subject,
-        client_id=e.client_id,
-        ip=e.ip,
-        details={**e.details, "grant_id": new_id},
-    )
+    try:
+        return audited.log.record_in(
+            write,
+            AuditEvent(e.event),
+            actor=e.actor,
+            subject=e.subject,
+            client_id=e.client_id,
+            ip=e.ip,
+            details={**e.details, "grant_id": new_id},
+        )
+    except Exception:
+        audited.grant_ids.forget()
+        raise
 
 
 def _rotate_audited(
