@@ -25,9 +25,9 @@ SERVERS = ("gunicorn", "granian")
     "--bind", "binds", multiple=True, help="HOST:PORT or unix:PATH to listen on (default: ANTIN_SERVER_HOST:PORT)."
 )
 @click.option("--workers", type=click.IntRange(1, 256), help="Worker processes (default: ANTIN_SERVER_WORKERS).")
-@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True, help="Threads per worker.")
+@click.option("--threads", type=click.IntRange(1, 64), help="Threads per worker (default: ANTIN_SERVER_THREADS).")
 @click.option("--server", "server_name", type=click.Choice(SERVERS), help="HTTP server (default: ANTIN_SERVER_SERVER).")
-def serve(binds: tuple[str, ...], workers: int | None, threads: int, server_name: str | None) -> None:
+def serve(binds: tuple[str, ...], workers: int | None, threads: int | None, server_name: str | None) -> None:
     """Serve the platform with gunicorn or granian (production). The database must be migrated first (`antin db
     upgrade`). SIGHUP starts new workers and stops the old ones gracefully once the new ones have loaded the app;
     SIGTERM lets requests in flight finish (SIGINT too under granian; at once under gunicorn)."""
@@ -53,6 +53,7 @@ def serve(binds: tuple[str, ...], workers: int | None, threads: int, server_name
     metrics_dir.mkdir(mode=0o700)
     env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir.resolve()))
     workers = workers or settings.server.workers
+    threads = threads or settings.server.threads
     if server_name == "granian":
         executable = sys.executable
         args = [executable, "-m", "antin.granian_server", "--bind", binds[0]]

@@ -12,7 +12,8 @@ comes from ``bench.oidc_bench --profile`` (gunicorn's frames): it is not in this
 Run: ``python -m bench.oidc_budget [--ops 500] [--rows a,b] [--profile [--pstats DIR]] [--database-url URL]``.
 Besides the CPU per operation over the whole row it prints the best of ten batches, which other work on a shared
 machine inflates far less. With ``--driver-ab`` (PostgreSQL) each row alternates batches with the hot statements on
-psycopg (``antin.kernel.driver``) and on SQLAlchemy, in the same process, and prints both.
+psycopg (``antin.kernel.driver``) and on SQLAlchemy, in the same process, and prints both; with ``--audit-ab``
+(PostgreSQL) batches with each token operation's audit entry written by its own statement and appended apart.
 """
 
 from __future__ import annotations
@@ -84,6 +85,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="PostgreSQL: alternate batches with the hot statements on psycopg and on SQLAlchemy, in one process",
     )
+    parser.add_argument(
+        "--audit-ab",
+        action="store_true",
+        help="PostgreSQL: alternate batches with each token operation's audit entry in its own statement and appended"
+        " apart after it, in one process",
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     logging.disable(logging.INFO)  # one log line per audit event would be most of what is measured
@@ -94,7 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     directory.add("an.nguyen", "correct horse", full_name="Nguyễn Văn An", mail="an.nguyen@antin.vn")
     overrides = {"database__url": args.database_url} if args.database_url else {}
     with live_provider(Path(tempfile.mkdtemp(prefix="antin-budget-")), directory, **overrides) as live:
-        return _measure(live, args.ops, args.profile, args.sql, args.pstats, args.rows, args.driver_ab)
+        if args.audit_ab:
+            return _measure(live, args.ops, False, False, "", args.rows, ab=_audit_ab)
+        driver_ab = _driver_ab if args.driver_ab else None
+        return _measure(live, args.ops, args.profile, args.sql, args.pstats, args.rows, ab=driver_ab)
 
 
 def _driver_ab(database: Any, name: str, call: Callable[[], bool], ops: int) -> str:
@@ -118,8 +128,47 @@ def _driver_ab(database: Any, name: str, call: Callable[[], bool], ops: int) -> 
     return f"{name:<20} ms/op median of 10 batches: {figures}"
 
 
+def _audit_ab(database: Any, name: str, call: Callable[[], bool], ops: int) -> str:
+    """The row's CPU per operation with the audit entry written by the token operation's own statement
+    (``idp.oidc.token_store``'s ``audited``) and appended apart after it (as before issue 13's fifth session), in
+    alternated batches of the same process. Medians and bests of the batches."""
+    import idp.oidc.tokens
+
+    tokens_module: Any = idp.oidc.tokens  # its store_tokens swapped for the batches appended apart
+
+    if database.driver is None:
+        return f"{name}: --audit-ab needs PostgreSQL (psycopg)"
+    carried = tokens_module.store_tokens
+
+    def apart(*args: Any, audited: Any = None, **kwargs: Any) -> int:
+        grant_id = int(carried(*args, **kwargs))
+        if audited is not None:
+            audited.record(grant_id)
+        return grant_id
+
+    batch = max(ops // 20, 1)
+    cpu: dict[str, list[float]] = {"in the statement": [], "apart": []}
+    try:
+        for k in range(20):
+            mode = "in the statement" if k % 2 == 0 else "apart"
+            tokens_module.store_tokens = carried if k % 2 == 0 else apart
+            start = time.process_time()
+            assert all(call() for _ in range(batch)), f"{name}: a wrong answer"
+            cpu[mode].append((time.process_time() - start) / batch * 1000)
+    finally:
+        tokens_module.store_tokens = carried
+    figures = ", ".join(f"{mode} {statistics.median(v):.2f} (best {min(v):.2f})" for mode, v in cpu.items())
+    return f"{name:<20} ms/op median of 10 batches: {figures}"
+
+
 def _measure(
-    live: Any, ops: int, profile: bool, show_sql: bool, pstats_dir: str = "", only: str = "", driver_ab: bool = False
+    live: Any,
+    ops: int,
+    profile: bool,
+    show_sql: bool,
+    pstats_dir: str = "",
+    only: str = "",
+    ab: Callable[[Any, str, Callable[[], bool], int], str] | None = None,
 ) -> int:
     from idp.oidc.clients import ClientSpec
     from tests.idp.rp import Browser, RelyingParty
@@ -200,8 +249,8 @@ def _measure(
             continue
         for _ in range(20):
             assert call(), f"{name}: a wrong answer while warming up"
-        if driver_ab:
-            print(_driver_ab(instance.database, name, call, ops))
+        if ab is not None:
+            print(ab(instance.database, name, call, ops))
             continue
         if show_sql:
             shown = []

@@ -87,6 +87,12 @@ class ServerSettings:
         "gunicorn",
     )
     workers: int = doc("worker processes of `antin serve` in production", 4)
+    threads: int = doc(
+        "threads per worker of `antin serve` (granian: its blocking threads); threads of one worker share one"
+        " interpreter lock: 2 cost the least CPU per request measured and keep a worker serving while one waits on"
+        ' the directory (docs/benchmarks.md, "Threads per worker")',
+        2,
+    )
     trusted_proxies: int = doc("number of reverse proxies whose X-Forwarded-* headers are trusted", 0)
     max_upload_mb: int = doc("largest request body accepted, in MB (PDF uploads)", 100)
     metrics_token: str = doc(
@@ -390,6 +396,8 @@ def _validate(s: Settings) -> dict[str, str]:
             problems[env_name("server", "outbound_allow")] = why
     if not 0 < s.server.port < 65536:
         problems[env_name("server", "port")] = "must be between 1 and 65535"
+    if not 1 <= s.server.threads <= 64:
+        problems[env_name("server", "threads")] = "must be between 1 and 64"
     if s.redis.url and (why := redis_url_problem(s.redis.url)):
         problems[env_name("redis", "url")] = why
     problems.update(_mail_problems(s.mail))

@@ -104,7 +104,12 @@ class WrongTokenTypeError(OidcError):
 
 
 class RefreshReusedError(OidcError):
-    """Two requests tried to rotate the same refresh token."""
+    """Two requests tried to rotate the same refresh token; ``audited`` when the reuse's audit entry is written
+    already (with the statement that found it)."""
+
+    def __init__(self, *, audited: bool = False) -> None:
+        super().__init__("refresh token already used")
+        self.audited = audited
 
 
 # -- authorization requests ----------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from idp.oidc.errors import (
 )
 from idp.oidc.grants import GrantContext, IssuedTokenRef, RefreshView
 from idp.oidc.service import OidcProvider, get_provider
+from idp.oidc.token_store import TokenEvent
 
 __all__ = ["ALL_AUTH_METHODS", "CONFIDENTIAL_AUTH_METHODS", "build_authorization_server", "get_authorization_server"]
 
@@ -187,7 +188,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
             resources=_requested_resources(self.request, req.resources),
         )
         id_claims = _id_token_claims(provider, ctx)
-        token, grant_id = provider.tokens.issue(
+        token, _ = provider.tokens.issue(
             ctx,
             code_id=code.id,
             nonce=req.nonce,
@@ -195,19 +196,14 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
             refresh=client.check_grant_type("refresh_token"),
             id_token_claims=id_claims,
             session_client=True,
-        )
-        provider.audit.record(
-            "oauth:token:issue",
-            actor=req.subject,
-            subject=req.subject,
-            client_id=client.client_id,
-            ip=_client_ip(self.request),
-            details={
-                "grant_type": "authorization_code",
-                "grant_id": grant_id,
-                "scope": req.scope,
-                "dpop": bool(dpop_jkt),
-            },
+            audit_as=TokenEvent(
+                "oauth:token:issue",
+                actor=req.subject,
+                subject=req.subject,
+                client_id=client.client_id,
+                ip=_client_ip(self.request),
+                details={"grant_type": "authorization_code", "scope": req.scope, "dpop": bool(dpop_jkt)},
+            ),
         )
         return 200, token, self.TOKEN_RESPONSE_HEADER
 
@@ -267,17 +263,14 @@ class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
                 refresh=True,
                 id_token_claims=id_claims,
                 rotated_from=view.token_id,
+                audit_as=TokenEvent(
+                    "oauth:token:refresh", subject=ctx.subject, client_id=client.client_id, ip=_client_ip(self.request)
+                ),
             )
-        except RefreshReusedError:
-            provider.audit.record("oauth:token:reuse", client_id=client.client_id, ip=_client_ip(self.request))
+        except RefreshReusedError as err:
+            if not err.audited:  # written with the statement that found it, on PostgreSQL
+                provider.audit.record("oauth:token:reuse", client_id=client.client_id, ip=_client_ip(self.request))
             raise InvalidGrantError("refresh token already used") from None
-        provider.audit.record(
-            "oauth:token:refresh",
-            subject=ctx.subject,
-            client_id=client.client_id,
-            ip=_client_ip(self.request),
-            details={"grant_id": view.grant_id},
-        )
         return 200, token, self.TOKEN_RESPONSE_HEADER
 
 
@@ -296,14 +289,14 @@ class ClientCredentials(grants.ClientCredentialsGrant):  # type: ignore[misc]
             client=client.record, subject=None, scope=scope, resources=_requested_resources(self.request, ())
         )
         dpop_jkt = provider.dpop_for_token_request(client.record, _dpop_jkt(self.request))
-        token, grant_id = provider.tokens.issue(ctx, dpop_jkt=dpop_jkt)
-        provider.audit.record(
+        event = TokenEvent(
             "oauth:token:issue",
             actor=client.client_id,
             client_id=client.client_id,
             ip=_client_ip(self.request),
-            details={"grant_type": "client_credentials", "grant_id": grant_id, "scope": scope},
+            details={"grant_type": "client_credentials", "scope": scope},
         )
+        token, _ = provider.tokens.issue(ctx, dpop_jkt=dpop_jkt, audit_as=event)
         return 200, token, self.TOKEN_RESPONSE_HEADER
 
 

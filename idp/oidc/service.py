@@ -69,6 +69,7 @@ class OidcProvider:
             id_token_ttl=o.id_token_ttl,
             refresh_token_ttl=o.refresh_token_ttl,
             clock=clock,
+            audit_log=instance.audit,
         )
         self.consents = ConsentService(db, clock=clock)
         self.jti = JtiStore(db, clock=clock)

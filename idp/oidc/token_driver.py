@@ -13,14 +13,26 @@ type writes them (``None`` as JSON ``null``); the connections run in UTC, so tim
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
 
+from antin.kernel.audit.carried import CarriedEntry, Written, audit_parts, head_unchanged
 from antin.kernel.driver import Driver, json_param
 
-__all__ = ["claim_code", "insert_grant", "refresh_with_grant", "rotate", "token_with_grant"]
+__all__ = [
+    "GrantIds",
+    "claim_code",
+    "insert_audited_grant",
+    "insert_grant",
+    "refresh_with_grant",
+    "rotate",
+    "rotate_audited",
+    "token_with_grant",
+]
 
 _TOKEN_COLUMNS = (
     "t.id, t.grant_id, t.kind, t.scope, t.audience, t.dpop_jkt, t.created_at, t.expires_at, t.revoked_at,"
@@ -85,25 +97,36 @@ _TOKEN_INSERT = "INSERT INTO oidc_token (grant_id, " + ", ".join(name for name, 
 
 
 @cache
-def grant_with_tokens(count: int, link_code: bool, join_session: bool) -> str:
+def grant_with_tokens(count: int, link_code: bool, join_session: bool, audited: bool = False) -> str:
     """One statement: a new grant and its ``count`` tokens; with ``link_code`` the code that led to it is linked to
     it, with ``join_session`` its client joins its SSO session (data-modifying ``WITH`` parts the final ``INSERT``
-    does not read: PostgreSQL runs them exactly once all the same, within the one atomic statement)."""
+    does not read: PostgreSQL runs them exactly once all the same, within the one atomic statement).
+
+    ``audited``: the statement also writes its audit entry (:mod:`antin.kernel.audit.carried`); the grant, given
+    its id (``%(grant_id)s``, reserved by :class:`GrantIds`: the entry names it), is inserted only from the moved
+    audit head, so that with the head not where its writer left it nothing at all is written."""
     columns = ", ".join(name for name, _ in _GRANT_FIELDS)
     values = ", ".join(f"%(grant_{name})s::{sql_type}" for name, sql_type in _GRANT_FIELDS)
-    parts = [f"new_grant AS (INSERT INTO oidc_grant ({columns}) VALUES ({values}) RETURNING id)"]  # noqa: S608
+    if audited:
+        parts = [
+            audit_parts(),
+            f"new_grant AS (INSERT INTO oidc_grant (id, {columns}) SELECT %(grant_id)s::integer, {values}"  # noqa: S608
+            " FROM audit_moved RETURNING id)",
+        ]
+    else:
+        parts = [f"new_grant AS (INSERT INTO oidc_grant ({columns}) VALUES ({values}) RETURNING id)"]  # noqa: S608
     if link_code:
         parts.append(
             "linked AS (UPDATE oidc_authorization_code SET grant_id = (SELECT id FROM new_grant)"
-            " WHERE id = %(code_id)s)"
+            " WHERE id = %(code_id)s AND EXISTS (SELECT 1 FROM new_grant))"
         )
     if join_session:
         # the client takes part in the SSO session: it gets a logout token when the session ends
         parts.append(
             "joined AS (INSERT INTO oidc_session_client (session_id, client_id, first_at)"
             " SELECT s.id, %(grant_client_id)s::varchar, %(grant_created_at)s::timestamptz FROM oidc_sso_session s"
-            " WHERE s.sid = %(grant_sid)s::varchar AND NOT EXISTS (SELECT 1 FROM oidc_session_client c"
-            " WHERE c.session_id = s.id AND c.client_id = %(grant_client_id)s::varchar))"
+            " WHERE s.sid = %(grant_sid)s::varchar AND EXISTS (SELECT 1 FROM new_grant) AND NOT EXISTS (SELECT 1"
+            " FROM oidc_session_client c WHERE c.session_id = s.id AND c.client_id = %(grant_client_id)s::varchar))"
         )
     return f"WITH {', '.join(parts)} {_TOKEN_INSERT}{_token_rows('new_grant', 'id', count)} RETURNING grant_id"
 
@@ -116,6 +139,55 @@ def rotation_with_tokens(count: int) -> str:
         " WHERE id = %(rotated_from)s AND rotated_at IS NULL RETURNING grant_id)"
     )
     return f"WITH {rotated} {_TOKEN_INSERT}{_token_rows('rotated', 'grant_id', count)} RETURNING 1"
+
+
+@cache
+def audited_rotation_with_tokens(count: int) -> str:
+    """:func:`rotation_with_tokens` with its audit entry: the refresh's when the token was rotated here, the
+    reuse's (its alternative) when another request had rotated it; nothing at all with the audit head moved. The
+    one row says how many entries (0 or 1) and rotations were written."""
+    rotated = (
+        "rotated AS (UPDATE oidc_token SET rotated_at = %(now)s::timestamptz"  # noqa: S608 (constants)
+        f" WHERE id = %(rotated_from)s AND rotated_at IS NULL AND {head_unchanged()} RETURNING grant_id)"
+    )
+    successors = f"successors AS ({_TOKEN_INSERT}{_token_rows('rotated', 'grant_id', count)})"
+    audit = audit_parts("EXISTS (SELECT 1 FROM rotated)")
+    return (
+        f"WITH {rotated}, {successors}, {audit}"  # noqa: S608 (constants)
+        " SELECT (SELECT count(*) FROM audit_entry) AS entries, (SELECT count(*) FROM rotated) AS rotations"
+    )
+
+
+class GrantIds:
+    """Grant ids drawn from the table's own sequence a block at a time, so that a grant's audit entry can name its
+    grant before the statement that writes both runs (one ``nextval`` round trip per ``block`` grants; a forked
+    worker draws its own)."""
+
+    def __init__(self, block: int = 64) -> None:
+        self._block = block
+        self._lock = threading.Lock()
+        self._ids: list[int] = []
+        self._pid = os.getpid()
+
+    def next(self, driver: Driver) -> int:
+        with self._lock:
+            if self._pid != os.getpid():
+                self._ids, self._pid = [], os.getpid()
+            if not self._ids:
+                rows = driver.all(_RESERVE_GRANT_IDS, {"count": self._block})
+                self._ids = sorted((int(row[0]) for row in rows), reverse=True)
+            return self._ids.pop()
+
+    def forget(self) -> None:
+        """Drop the ids drawn: after a failed statement (a failover may have given the new primary a sequence
+        behind the ids this process drew from the old one), the next grant draws afresh."""
+        with self._lock:
+            self._ids = []
+
+
+_RESERVE_GRANT_IDS = (
+    "SELECT nextval(pg_get_serial_sequence('oidc_grant', 'id')) FROM generate_series(1, %(count)s::integer)"
+)
 
 
 def _token_params(tokens: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -141,6 +213,15 @@ def claim_code(driver: Driver, code_digest: str, client_id: str, now: datetime) 
     return driver.first(CLAIM_CODE, {"digest": code_digest, "client_id": client_id, "now": now})
 
 
+def _grant_params(grant: Mapping[str, Any], tokens: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    params = {
+        f"grant_{name}": json_param(grant[name]) if name in _GRANT_JSON else grant[name]
+        for name, _type in _GRANT_FIELDS
+    }
+    params.update(_token_params(tokens))
+    return params
+
+
 def insert_grant(
     driver: Driver,
     grant: Mapping[str, Any],
@@ -151,11 +232,7 @@ def insert_grant(
 ) -> int:
     """Insert a grant (its columns) and its tokens, link ``code_id``, join the grant's own SSO session. Returns the
     grant's id."""
-    params = {
-        f"grant_{name}": json_param(grant[name]) if name in _GRANT_JSON else grant[name]
-        for name, _type in _GRANT_FIELDS
-    }
-    params.update(_token_params(tokens))
+    params = _grant_params(grant, tokens)
     if code_id is not None:
         params["code_id"] = code_id
     row = driver.first(grant_with_tokens(len(tokens), code_id is not None, join_session), params)
@@ -163,8 +240,38 @@ def insert_grant(
     return int(row[0])
 
 
+def insert_audited_grant(
+    driver: Driver,
+    grant_id: int,
+    grant: Mapping[str, Any],
+    tokens: Sequence[Mapping[str, Any]],
+    entry: CarriedEntry,
+    *,
+    code_id: int | None,
+    join_session: bool,
+) -> Written:
+    """:func:`insert_grant` with the id ``grant_id`` and its audit ``entry``, in one statement: both or nothing."""
+    params = {**_grant_params(grant, tokens), **entry.params, "grant_id": grant_id}
+    if code_id is not None:
+        params["code_id"] = code_id
+    statement = grant_with_tokens(len(tokens), code_id is not None, join_session, audited=True)
+    return Written.ENTRY if driver.first(statement, params) is not None else Written.NOTHING
+
+
 def rotate(driver: Driver, rotated_from: int, tokens: Sequence[Mapping[str, Any]], now: datetime) -> bool:
     """Mark ``rotated_from`` rotated and insert its successors in the same grant; False, and nothing written, when
     it was already rotated (a reuse)."""
     params = {"rotated_from": rotated_from, "now": now, **_token_params(tokens)}
     return driver.first(rotation_with_tokens(len(tokens)), params) is not None
+
+
+def rotate_audited(
+    driver: Driver, rotated_from: int, tokens: Sequence[Mapping[str, Any]], now: datetime, entry: CarriedEntry
+) -> Written:
+    """:func:`rotate` with its audit ``entry`` (and the entry's alternative, a reuse) in one statement: the entry
+    with the rotation, the alternative when the token was already rotated, nothing when the audit head moved."""
+    params = {"rotated_from": rotated_from, "now": now, **_token_params(tokens), **entry.params}
+    row = driver.first(audited_rotation_with_tokens(len(tokens)), params)
+    if row is None or row.entries == 0:
+        return Written.NOTHING
+    return Written.ENTRY if row.rotations else Written.ALTERNATIVE

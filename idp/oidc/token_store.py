@@ -12,20 +12,25 @@ one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any
 
 from sqlalchemy import Insert, bindparam, exists, insert, literal_column, select, union_all, update
 
+from antin.kernel.audit.carried import CarriedEntry, Written
+from antin.kernel.audit.events import AuditEvent
+from antin.kernel.audit.service import Alternative, AuditLog
 from antin.kernel.database import Database, table_of
+from antin.kernel.driver import Driver
 from idp.oidc import token_driver
 from idp.oidc.errors import RefreshReusedError
 from idp.oidc.models import AuthorizationCode, Grant, IssuedToken, SessionClient, SsoSession
 from idp.oidc.revocation import revoke_grant_rows
 
-__all__ = ["GRANT_FIELDS", "TOKEN_FIELDS", "store_tokens"]
+__all__ = ["GRANT_FIELDS", "TOKEN_FIELDS", "Audited", "TokenEvent", "store_tokens"]
 
 # Core statements built once rather than the ORM's unit of work: these run for every token issued.
 _GRANTS = table_of(Grant)
@@ -44,6 +49,36 @@ _ROTATE = (
 # what a grant row carries, and each token row besides its grant_id
 GRANT_FIELDS = ("client_id", "subject", "scope", "sid", "auth_time", "acr", "amr", "claims", "resources", "created_at")
 TOKEN_FIELDS = ("kind", "lookup", "scope", "audience", "dpop_jkt", "created_at", "expires_at")
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    """What a token operation's audit entry says (``details`` get the operation's ``grant_id``)."""
+
+    event: str
+    actor: str | None = None
+    subject: str | None = None
+    client_id: str | None = None
+    ip: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Audited:
+    """A token operation's audit entry, the log it goes to, and the grant ids an entry can name before its grant is
+    written."""
+
+    log: AuditLog
+    event: TokenEvent
+    grant_ids: token_driver.GrantIds
+
+    def record(self, grant_id: int) -> None:
+        """The entry appended on its own, after the operation (SQLite, SQLAlchemy's PostgreSQL drivers)."""
+        e = self.event
+        details = {**e.details, "grant_id": grant_id}
+        self.log.record(
+            AuditEvent(e.event), actor=e.actor, subject=e.subject, client_id=e.client_id, ip=e.ip, details=details
+        )
 
 
 def _rows_from(source_id: Any, count: int) -> Any:
@@ -126,9 +161,12 @@ def store_tokens(
     code_id: int | None = None,
     rotated_from: int | None = None,
     session: tuple[str, str] | None = None,
+    audited: Audited | None = None,
 ) -> int:
     """Store the tokens (rows of :data:`TOKEN_FIELDS`) of a new grant (``grant``'s columns) or of ``grant_id``;
-    mark ``rotated_from`` rotated; link ``code_id``; join ``session`` (sid, client_id). Returns the grant id.
+    mark ``rotated_from`` rotated; link ``code_id``; join ``session`` (sid, client_id); append ``audited``'s entry
+    (in the same statement on PostgreSQL's driver: the tokens and their entry are written together or not at all).
+    Returns the grant id.
 
     Raises :class:`RefreshReusedError`, with the grant revoked, when ``rotated_from`` was already rotated.
     """
@@ -137,13 +175,110 @@ def store_tokens(
     driver = database.driver
     if driver is not None:  # PostgreSQL through psycopg: the same statements without SQLAlchemy
         if grant_id is None and rotated_from is None and tokens and own_session:
+            if audited is not None:
+                return _insert_audited_grant(driver, grant, tokens, audited, code_id=code_id, session=session)
             return token_driver.insert_grant(driver, grant, tokens, code_id=code_id, join_session=session is not None)
         if grant_id is not None and rotated_from is not None and code_id is None and session is None:
             # only one request may rotate a refresh token: a second one is a reuse
-            if not token_driver.rotate(driver, rotated_from, tokens, now):
+            if audited is not None:
+                rotated = _rotate_audited(driver, grant_id, rotated_from, tokens, now, audited)
+            else:
+                rotated = token_driver.rotate(driver, rotated_from, tokens, now)
+            if not rotated:
                 _revoke_family(database, grant_id, now)
-                raise RefreshReusedError()
+                raise RefreshReusedError(audited=audited is not None)
             return grant_id
+    stored = _store_apart(
+        database,
+        tokens,
+        grant=grant,
+        now=now,
+        grant_id=grant_id,
+        code_id=code_id,
+        rotated_from=rotated_from,
+        session=session,
+        own_session=own_session,
+    )
+    if audited is not None:
+        audited.record(stored)
+    return stored
+
+
+def _insert_audited_grant(
+    driver: Driver,
+    grant: dict[str, Any],
+    tokens: Sequence[dict[str, Any]],
+    audited: Audited,
+    *,
+    code_id: int | None,
+    session: tuple[str, str] | None,
+) -> int:
+    new_id = audited.grant_ids.next(driver)
+
+    def write(entry: CarriedEntry) -> tuple[int, Written]:
+        join = session is not None
+        return new_id, token_driver.insert_audited_grant(
+            driver, new_id, grant, tokens, entry, code_id=code_id, join_session=join
+        )
+
+    e = audited.event
+    try:
+        return audited.log.record_in(
+            write,
+            AuditEvent(e.event),
+            actor=e.actor,
+            subject=e.subject,
+            client_id=e.client_id,
+            ip=e.ip,
+            details={**e.details, "grant_id": new_id},
+        )
+    except Exception:
+        audited.grant_ids.forget()
+        raise
+
+
+def _rotate_audited(
+    driver: Driver,
+    grant_id: int,
+    rotated_from: int,
+    tokens: Sequence[dict[str, Any]],
+    now: datetime,
+    audited: Audited,
+) -> bool:
+    """The rotation with its entry; False for a reuse, whose entry (``oauth:token:reuse``) took the refresh's."""
+
+    def write(entry: CarriedEntry) -> tuple[Written, Written]:
+        written = token_driver.rotate_audited(driver, rotated_from, tokens, now, entry)
+        return written, written
+
+    e = audited.event
+    reuse = Alternative(AuditEvent.OAUTH_TOKEN_REUSE, client_id=e.client_id)
+    written = audited.log.record_in(
+        write,
+        AuditEvent(e.event),
+        actor=e.actor,
+        subject=e.subject,
+        client_id=e.client_id,
+        ip=e.ip,
+        details={**e.details, "grant_id": grant_id},
+        alternative=reuse,
+    )
+    return written is Written.ENTRY
+
+
+def _store_apart(
+    database: Database,
+    tokens: Sequence[dict[str, Any]],
+    *,
+    grant: dict[str, Any],
+    now: datetime,
+    grant_id: int | None,
+    code_id: int | None,
+    rotated_from: int | None,
+    session: tuple[str, str] | None,
+    own_session: bool,
+) -> int:
+    """The writes without their audit entry: one statement on PostgreSQL, a transaction on SQLite."""
     if not database.is_sqlite and grant_id is None and rotated_from is None and tokens and own_session:
         statement = _grant_with_tokens(len(tokens), code_id is not None, session is not None)
         params = {**{f"grant_{name}": grant[name] for name in GRANT_FIELDS}, **_token_params(tokens)}

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from antin.kernel.audit.service import AuditLog
 from antin.kernel.database import Database, utcnow
 from idp.oidc.clients import ClientRecord
 from idp.oidc.codes import AuthorizationCodes, CodeRequest, CodeView
@@ -21,8 +22,9 @@ from idp.oidc.grants import ACCESS_TOKEN_ALG, AccessTokenInfo, GrantContext, Iss
 from idp.oidc.keys import SigningKeys
 from idp.oidc.random_secrets import digest, new_secret
 from idp.oidc.revocation import TokenRevocation
+from idp.oidc.token_driver import GrantIds
 from idp.oidc.token_lookup import TokenLookup
-from idp.oidc.token_store import store_tokens
+from idp.oidc.token_store import Audited, TokenEvent, store_tokens
 
 __all__ = [
     "ACCESS_TOKEN_ALG",
@@ -32,6 +34,7 @@ __all__ = [
     "GrantContext",
     "IssuedTokenRef",
     "RefreshView",
+    "TokenEvent",
     "TokenService",
     "half_hash",
 ]
@@ -55,8 +58,11 @@ class TokenService:
         id_token_ttl: int,
         refresh_token_ttl: int,
         clock: Callable[[], datetime] = utcnow,
+        audit_log: AuditLog | None = None,
     ) -> None:
         self._db = database
+        self._audit_log = audit_log
+        self._grant_ids = GrantIds()
         self._keys = keys
         self._clock = clock
         self.issuer = issuer
@@ -91,10 +97,12 @@ class TokenService:
         id_token_claims: dict[str, Any] | None = None,
         rotated_from: int | None = None,
         session_client: bool = False,
+        audit_as: TokenEvent | None = None,
     ) -> tuple[dict[str, Any], int]:
         """Mint an access token (and a refresh token, and an ID token when ``id_token_claims`` is given).
 
-        ``id_token_claims`` are the user claims to put in the ID token besides the protocol ones.
+        ``id_token_claims`` are the user claims to put in the ID token besides the protocol ones. ``audit_as`` is
+        the operation's audit entry, written with the tokens (:func:`idp.oidc.token_store.store_tokens`).
         Returns the token response and the grant id.
         """
         # load the keys before the transaction: a first load may have to create them (another transaction)
@@ -178,10 +186,18 @@ class TokenService:
             code_id=code_id,
             rotated_from=rotated_from,
             session=(ctx.sid, ctx.client.client_id) if session_client and ctx.sid else None,
+            audited=self._audited(audit_as),
         )
         if id_token_claims is not None and ctx.subject:
             response["id_token"] = self._id_token(ctx, now, nonce, access_token, id_token_claims)
         return response, grant_id
+
+    def _audited(self, event: TokenEvent | None) -> Audited | None:
+        if event is None:
+            return None
+        if self._audit_log is None:
+            raise RuntimeError("this token service was built without an audit log")
+        return Audited(self._audit_log, event, self._grant_ids)
 
     def _id_token(
         self, ctx: GrantContext, now: datetime, nonce: str | None, access_token: str, user_claims: dict[str, Any]

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from antin.kernel.settings import ServerSettings
 from tests.components import free_port
 
 SERVERS = ("gunicorn", "granian")
@@ -126,6 +127,7 @@ def test_serve_runs_workers_and_aggregates_their_metrics(tmp_path: Path, server:
         assert answer.json() == {"status": "ok"}
         assert answer.headers["Server"].startswith(server)  # the server asked for is the one that answers
         assert len(worker_pids(proc)) == 2
+        assert threads_given(proc) == ServerSettings().threads  # the default, as the README's table says
         for _ in range(20):
             requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
         metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
@@ -135,6 +137,26 @@ def test_serve_runs_workers_and_aggregates_their_metrics(tmp_path: Path, server:
             if line.startswith("antin_http_requests_total{") and 'endpoint="/healthz"' in line
         ]
         assert sum(served) >= 21  # counted across both workers
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_the_threads_setting_gives_each_worker_its_threads(tmp_path: Path, server: str) -> None:
+    port = free_port()
+    with serving(tmp_path, server, f"127.0.0.1:{port}", workers=1, ANTIN_SERVER_THREADS="3") as proc:
+        assert wait_for(f"http://127.0.0.1:{port}/healthz", proc).status_code == 200
+        assert threads_given(proc) == 3
+
+
+def test_a_threads_setting_out_of_range_stops_the_start_with_its_name(tmp_path: Path) -> None:
+    result = refused_start([], serve_environment(tmp_path, ANTIN_SERVER_THREADS="0"))
+    assert result.returncode == 1
+    assert "ANTIN_SERVER_THREADS" in result.stderr and "Traceback" not in result.stderr
+
+
+def threads_given(proc: subprocess.Popen[bytes]) -> int:
+    """The threads per worker the server was started with (what `ps` shows of it)."""
+    arguments = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
+    return int(arguments[arguments.index(b"--threads") + 1])
 
 
 @pytest.mark.parametrize("server", SERVERS)

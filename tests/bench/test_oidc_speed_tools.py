@@ -71,6 +71,21 @@ def test_the_budget_alternates_the_driver_and_sqlalchemy_on_postgresql(tmp_path:
     assert all("driver" in line and "SQLAlchemy" in line for line in lines)
 
 
+@pytest.mark.postgres
+def test_the_budget_alternates_the_audit_entry_in_the_statement_and_apart(tmp_path: Path) -> None:
+    """``--audit-ab``: both ways answer every operation right, and both figures are printed."""
+    from tests.servers import postgres_server
+
+    with postgres_server(tmp_path / "pg") as url:
+        rows = "client_credentials,refresh"
+        command = ["bench.oidc_budget", "--ops", "40", "--rows", rows, "--audit-ab", "--database-url", url]
+        done = _run(command, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [line for line in done.stdout.splitlines() if "median of 10 batches" in line]
+    assert [line.split()[0] for line in lines] == ["client_credentials", "refresh"]
+    assert all("in the statement" in line and "apart" in line for line in lines)
+
+
 @pytest.mark.slapd
 @pytest.mark.xdist_group("bench-oidc-granian")
 def test_the_oidc_bench_serves_antin_under_granian(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ the register, and ``seq`` (given by the database) orders the entries of all writ
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import os
 import threading
@@ -20,16 +19,15 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Insert, bindparam, insert, select, union_all, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from antin.kernel.audit.carried import CarriedEntry, Written
 from antin.kernel.audit.chain import (
     REGISTER_ID,
-    as_utc,
     canonical_json,
     entry_hash,
     genesis_of,
@@ -39,45 +37,24 @@ from antin.kernel.audit.chain import (
     writer_seal,
 )
 from antin.kernel.audit.events import AuditEvent
-from antin.kernel.audit.models import AuditEntry, AuditHead
+from antin.kernel.audit.reading import AuditRecord, read_entries
+from antin.kernel.audit.statements import (
+    ENTRY_FIELDS,
+    HEAD_TABLE,
+    INSERT_ENTRIES,
+    LOCK_REGISTER,
+    MOVE_HEAD,
+    READ_HEAD,
+    sealed_insert,
+)
 from antin.kernel.audit.verify import ChainBreak, VerifyResult, verify_log
-from antin.kernel.database import Database, table_of, utcnow
+from antin.kernel.database import Database, utcnow
 
-__all__ = ["AuditLog", "AuditRecord", "AuditWriteError", "ChainBreak", "VerifyResult"]
+__all__ = ["Alternative", "AuditLog", "AuditRecord", "AuditWriteError", "ChainBreak", "VerifyResult"]
 
 SENSITIVE_WORDS = ("password", "secret", "pin", "verifier", "assertion", "private", "cookie")
 log = logging.getLogger("antin.audit")
-_ENTRY_TABLE = table_of(AuditEntry)
-_HEAD_TABLE = table_of(AuditHead)
-_ENTRY_FIELDS = tuple(c.key for c in _ENTRY_TABLE.columns if c.key != "seq")  # the database numbers the log
-# Core statements built once: an append runs for every event of every request.
-_INSERT_ENTRIES = insert(_ENTRY_TABLE).returning(_ENTRY_TABLE.c.seq, sort_by_parameter_order=True)
-_MOVE_HEAD = (
-    update(_HEAD_TABLE)
-    .where(_HEAD_TABLE.c.id == bindparam("writer"), _HEAD_TABLE.c.seq == bindparam("old_seq"))
-    .values(seq=bindparam("head_seq"), entry_hash=bindparam("head_hash"), seal=bindparam("head_seal"))
-)
-_READ_HEAD = select(_HEAD_TABLE.c.seq, _HEAD_TABLE.c.entry_hash).where(_HEAD_TABLE.c.id == bindparam("writer"))
-_LOCK_REGISTER = (
-    update(_HEAD_TABLE)
-    .where(_HEAD_TABLE.c.id == REGISTER_ID)
-    .values(seq=_HEAD_TABLE.c.seq)
-    .returning(_HEAD_TABLE.c.seq)
-)
-
-
-@dataclass(frozen=True)
-class AuditRecord:
-    """One entry as read back: what ``antin audit list`` shows."""
-
-    seq: int
-    occurred_at: datetime
-    event: str
-    actor: str | None
-    subject: str | None
-    client_id: str | None
-    ip: str | None
-    details: dict[str, Any]
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -106,6 +83,18 @@ class _Pending:
     error: BaseException | None = None
 
 
+@dataclass(frozen=True)
+class Alternative:
+    """The event :meth:`AuditLog.record_in` writes instead when its statement did something else than planned (the
+    time and the address are the planned event's)."""
+
+    event: AuditEvent
+    actor: str | None = None
+    subject: str | None = None
+    client_id: str | None = None
+    details: Mapping[str, Any] | None = None
+
+
 @dataclass
 class _Writer:
     """This process's chain: its number and its head, which only this process moves."""
@@ -131,7 +120,8 @@ class AuditLog:
     Each process appends to a chain of its own (registered on its first append, and again after a fork), so
     processes never wait on each other. Within a process, appends use group commit: while one thread writes,
     the events other threads record meanwhile wait and are then written together in one transaction. Every
-    caller still returns only after its own event is committed.
+    caller still returns only after its own event is committed. An event whose entry is written by the statement
+    of the operation it records (:meth:`record_in`) costs no append of its own.
     """
 
     def __init__(self, database: Database, secret_key: str, *, clock: Callable[[], datetime] = utcnow) -> None:
@@ -142,6 +132,7 @@ class AuditLog:
         self._queue: list[_Pending] = []
         self._writing = False
         self._writer: _Writer | None = None  # only the thread that writes touches it
+        self._spare: list[_Writer] = []  # writers of record_in's statements, not in use now
 
     def record(
         self,
@@ -154,22 +145,101 @@ class AuditLog:
         details: Mapping[str, Any] | None = None,
     ) -> int:
         """Append one event and return its number. Values under sensitive keys are never stored."""
-        clean = redact(details or {})
-        log.info(
-            "audit %s",
-            event.value,
-            extra={"audit_event": event.value, "actor": actor, "subject": subject, "client_id": client_id},
-        )
-        entry = _NewEntry(
-            occurred_at=self.clock(),
+        entry = self._new_entry(event, self.clock(), actor, subject, client_id, ip, details)
+        _log_event(entry)
+        pending = _Pending(entry)
+        self._submit(pending)
+        if pending.error is not None:
+            raise AuditWriteError("could not append to the audit log") from pending.error
+        return entry.seq
+
+    def record_in(
+        self,
+        write: Callable[[CarriedEntry], tuple[T, Written]],
+        event: AuditEvent,
+        *,
+        actor: str | None = None,
+        subject: str | None = None,
+        client_id: str | None = None,
+        ip: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        alternative: Alternative | None = None,
+    ) -> T:
+        """Have ``write`` write this event's entry in its own statement (:mod:`antin.kernel.audit.carried`, on
+        PostgreSQL's driver) and return what it returns. ``write`` says what it wrote: the entry, the ``alternative``
+        (the same position, another event) or, when the head had moved, nothing; then it runs again after the head
+        is read. Its own errors reach the caller unchanged.
+
+        The statement runs on a chain of its own for as long as it runs (a spare writer of this process, registered
+        when none is free): other threads' statements run meanwhile on theirs, not one after the other on the
+        process's chain; a process has as many of these writers as it ever had such statements at once."""
+        now = self.clock()
+        entry = self._new_entry(event, now, actor, subject, client_id, ip, details)
+        other = None
+        if alternative is not None:
+            a = alternative
+            other = self._new_entry(a.event, now, a.actor, a.subject, a.client_id, ip, a.details)
+        writer = self._spare_writer()
+        try:
+            for attempt in range(20):
+                position = writer.seq + 1
+                params: dict[str, Any] = {"audit_old_seq": writer.seq}
+                for prefix, placed in (("audit_", entry), ("audit_alt_", other)):
+                    if placed is not None:
+                        placed.writer, placed.writer_seq, placed.prev_hash = writer.id, position, writer.hash
+                        placed.entry_hash = entry_hash(placed)
+                        params.update({prefix + name: getattr(placed, name) for name in ENTRY_FIELDS})
+                        params[prefix + "seal"] = writer_seal(self._key, writer.id, position, placed.entry_hash)
+                result, written = write(CarriedEntry(params, other is not None))
+                if written is not Written.NOTHING:
+                    chosen = entry if written is Written.ENTRY or other is None else other
+                    writer.seq, writer.hash = position, chosen.entry_hash
+                    _log_event(chosen)
+                    return result
+                # an earlier statement's commit whose answer was lost: nothing was written, the head is read again
+                self._reload_head(writer)
+                time.sleep(min(0.001 * 2**attempt, 0.25))
+            raise AuditWriteError("could not append to the audit log: its head kept moving")
+        finally:
+            with self._mutex:
+                self._spare.append(writer)
+
+    def _spare_writer(self) -> _Writer:
+        with self._mutex:
+            while self._spare:
+                writer = self._spare.pop()
+                if writer.pid == os.getpid():  # a forked worker must not share its parent's chains
+                    return writer
+        for attempt in range(20):
+            try:
+                return self._register()
+            except IntegrityError:  # two processes registered at once: the next attempt takes the next number
+                time.sleep(min(0.005 * 2**attempt, 0.25))
+        raise AuditWriteError("could not register a writer of the audit log")
+
+    def _new_entry(
+        self,
+        event: AuditEvent,
+        occurred_at: datetime,
+        actor: str | None,
+        subject: str | None,
+        client_id: str | None,
+        ip: str | None,
+        details: Mapping[str, Any] | None,
+    ) -> _NewEntry:
+        return _NewEntry(
+            occurred_at=occurred_at,
             event=event.value,
             actor=actor,
             subject=subject,
             client_id=client_id,
             ip=ip,
-            details=canonical_json(clean),
+            details=canonical_json(redact(details or {})),
         )
-        pending = _Pending(entry)
+
+    def _submit(self, pending: _Pending) -> None:
+        """Queue ``pending`` and return once it is written or has failed: the first thread to find nobody writing
+        writes what is queued (group commit), the others wait."""
         with self._mutex:
             self._queue.append(pending)
             lead = not self._writing
@@ -177,9 +247,6 @@ class AuditLog:
         if lead:
             self._write_queued()
         pending.done.wait()
-        if pending.error is not None:
-            raise AuditWriteError("could not append to the audit log") from pending.error
-        return entry.seq
 
     def _write_queued(self) -> None:
         """Write batches until the queue is empty (run by one thread at a time)."""
@@ -209,7 +276,7 @@ class AuditLog:
                 # read this writer's head again and retry
                 if isinstance(err, OperationalError) and not any(w in str(err) for w in ("locked", "busy")):
                     raise
-                self._reload_head()
+                self._reload_head(self._writer)
                 time.sleep(min(0.005 * 2**attempt, 0.25))
         raise RuntimeError("the database stayed busy")
 
@@ -219,13 +286,12 @@ class AuditLog:
             writer = self._writer = self._register()
         return writer
 
-    def _reload_head(self) -> None:
-        writer = self._writer
+    def _reload_head(self, writer: _Writer | None) -> None:
         if writer is None or writer.pid != os.getpid():
             return
         try:
             with self.database.autocommit() as conn:
-                head = conn.execute(_READ_HEAD, {"writer": writer.id}).one()
+                head = conn.execute(READ_HEAD, {"writer": writer.id}).one()
         except Exception:  # the retry reports what is wrong
             return
         writer.seq, writer.hash = head.seq, head.entry_hash
@@ -237,7 +303,7 @@ class AuditLog:
             seq += 1
             entry.writer, entry.writer_seq, entry.prev_hash = writer.id, seq, prev_hash
             entry.entry_hash = prev_hash = entry_hash(entry)
-            rows.append({name: getattr(entry, name) for name in _ENTRY_FIELDS})
+            rows.append({name: getattr(entry, name) for name in ENTRY_FIELDS})
         head = {
             "writer": writer.id,
             "old_seq": writer.seq,
@@ -247,19 +313,19 @@ class AuditLog:
         }
         if self.database.is_sqlite:
             with self.database.transaction() as conn:
-                numbers = [row.seq for row in conn.execute(_INSERT_ENTRIES, rows)]
-                if conn.execute(_MOVE_HEAD, head).rowcount != 1:
+                numbers = [row.seq for row in conn.execute(INSERT_ENTRIES, rows)]
+                if conn.execute(MOVE_HEAD, head).rowcount != 1:
                     raise _HeadMovedError
         else:
             # one statement, atomic without BEGIN and COMMIT: the head moves only if the entries are written
             params = {**head, **{f"{name}_{i}": row[name] for i, row in enumerate(rows) for name in row}}
             driver = self.database.driver  # psycopg directly: SQLAlchemy's own cost would double the statement's
             if driver is not None:
-                written = driver.all(driver.sql_of(_sealed_insert(len(rows))), params)
+                written = driver.all(driver.sql_of(sealed_insert(len(rows))), params)
                 numbered = {row.writer_seq: row.seq for row in written}
             else:
                 with self.database.autocommit() as conn:
-                    numbered = {row.writer_seq: row.seq for row in conn.execute(_sealed_insert(len(rows)), params)}
+                    numbered = {row.writer_seq: row.seq for row in conn.execute(sealed_insert(len(rows)), params)}
             if len(numbered) != len(rows):
                 raise _HeadMovedError
             numbers = [numbered[entry.writer_seq] for entry in entries]
@@ -270,16 +336,16 @@ class AuditLog:
     def _register(self) -> _Writer:
         """A new writer: the next number in the sealed register, and an empty chain sealed under it."""
         with self.database.transaction() as conn:
-            locked = conn.execute(_LOCK_REGISTER).first()  # registrations, rare, take turns on this row
+            locked = conn.execute(LOCK_REGISTER).first()  # registrations, rare, take turns on this row
             count = self._start_register(conn) if locked is None else locked.seq
             writer = count + 1
             genesis = genesis_of(writer)
             conn.execute(
-                insert(_HEAD_TABLE),
+                insert(HEAD_TABLE),
                 {"id": writer, "seq": 0, "entry_hash": genesis, "seal": writer_seal(self._key, writer, 0, genesis)},
             )
             conn.execute(
-                update(_HEAD_TABLE).where(_HEAD_TABLE.c.id == REGISTER_ID),
+                update(HEAD_TABLE).where(HEAD_TABLE.c.id == REGISTER_ID),
                 {"seq": writer, "entry_hash": genesis, "seal": register_seal(self._key, writer, genesis)},
             )
         return _Writer(writer, os.getpid(), 0, genesis)
@@ -288,15 +354,15 @@ class AuditLog:
         """Create the register (a race ends in IntegrityError, and a retry). A log from before there were
         writers is writer 1, closed: its head is sealed again as a writer's, if its old seal holds."""
         count = 0
-        legacy = conn.execute(select(_HEAD_TABLE).where(_HEAD_TABLE.c.id == 1)).first()
+        legacy = conn.execute(select(HEAD_TABLE).where(HEAD_TABLE.c.id == 1)).first()
         if legacy is not None:
             count = 1
             if hmac.compare_digest(legacy.seal, legacy_seal(self._key, legacy.seq, legacy.entry_hash)):
                 seal = writer_seal(self._key, 1, legacy.seq, legacy.entry_hash)
-                conn.execute(update(_HEAD_TABLE).where(_HEAD_TABLE.c.id == 1), {"seal": seal})
+                conn.execute(update(HEAD_TABLE).where(HEAD_TABLE.c.id == 1), {"seal": seal})
         genesis = genesis_of(count)
         seal = register_seal(self._key, count, genesis)
-        conn.execute(insert(_HEAD_TABLE), {"id": REGISTER_ID, "seq": count, "entry_hash": genesis, "seal": seal})
+        conn.execute(insert(HEAD_TABLE), {"id": REGISTER_ID, "seq": count, "entry_hash": genesis, "seal": seal})
         return count
 
     def verify(self) -> VerifyResult:
@@ -313,28 +379,12 @@ class AuditLog:
         limit: int = 100,
     ) -> Iterator[AuditRecord]:
         """The newest entries first, filtered."""
-        query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
-        if event:
-            query = query.where(AuditEntry.event == event)
-        if actor:
-            query = query.where(AuditEntry.actor == actor)
-        if subject:
-            query = query.where(AuditEntry.subject == subject)
-        if since:
-            query = query.where(AuditEntry.occurred_at >= since)
-        with self.database.session() as session:
-            rows = list(session.scalars(query))
-        for row in rows:
-            yield AuditRecord(
-                seq=row.seq,
-                occurred_at=as_utc(row.occurred_at),
-                event=row.event,
-                actor=row.actor,
-                subject=row.subject,
-                client_id=row.client_id,
-                ip=row.ip,
-                details=json.loads(row.details),
-            )
+        return read_entries(self.database, event=event, actor=actor, subject=subject, since=since, limit=limit)
+
+
+def _log_event(entry: _NewEntry) -> None:
+    extra = {"audit_event": entry.event, "actor": entry.actor, "subject": entry.subject, "client_id": entry.client_id}
+    log.info("audit %s", entry.event, extra=extra)
 
 
 def redact(details: Mapping[str, Any]) -> dict[str, Any]:
@@ -348,23 +398,3 @@ def redact(details: Mapping[str, Any]) -> dict[str, Any]:
         else:
             clean[key] = value
     return clean
-
-
-@cache
-def _sealed_insert(count: int) -> Insert:
-    """One statement (PostgreSQL): move this writer's head from where it left it, and only then insert the
-    ``count`` entries, returning each one's ``writer_seq`` and the number the database gave it."""
-    moved = _MOVE_HEAD.returning(_HEAD_TABLE.c.id).cte("moved")
-    selects = [
-        select(*(bindparam(f"{name}_{i}", type_=_ENTRY_TABLE.c[name].type) for name in _ENTRY_FIELDS)).select_from(
-            moved
-        )
-        for i in range(count)
-    ]
-    rows = selects[0] if count == 1 else union_all(*selects)
-    return (
-        insert(_ENTRY_TABLE)
-        .from_select(list(_ENTRY_FIELDS), rows)
-        .add_cte(moved)
-        .returning(_ENTRY_TABLE.c.writer_seq, _ENTRY_TABLE.c.seq)
-    )
