@@ -108,12 +108,13 @@ def signing_platform(
     *,
     external_tsa: bool = False,
     database: Callable[[Path], contextlib.AbstractContextManager[str]] = postgres_server,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[SigningPlatform]:
     """The two-instance platform with signing: one HSM token for both, the CA made once before they start;
-    ``database`` as two_instances takes it."""
+    ``database`` as two_instances takes it; ``extra_env`` added to both instances' environment."""
     tsa_port = free_port() if external_tsa else 0
     tsa_url = f"http://127.0.0.1:{tsa_port}/tsa" if external_tsa else ""
-    extra = _signing_env(folder, tsa_url)
+    extra = _signing_env(folder, tsa_url) | (extra_env or {})
     envs: dict[str, dict[str, str]] = {}
 
     def before_start(env: dict[str, str]) -> None:

@@ -285,6 +285,15 @@ def summary(soak: Soak, outcomes: Outcomes, minutes: float) -> list[str]:
     return lines
 
 
+def keep_heap_traces(scratch: Path, into: Path) -> None:
+    """The workers' dumps (antin.heap_trace writes them in each instance's data folder), before it is removed."""
+    into.mkdir(parents=True, exist_ok=True)
+    for instance in ("a", "b"):
+        for dump in (scratch / instance / "heap-trace").glob("*.txt"):
+            shutil.copy(dump, into / f"{instance}-{dump.name}")
+    print(f"heap traces: {into}")
+
+
 def replot(saved: Path, png: Path) -> None:
     data = json.loads(saved.read_text(encoding="utf-8"))
     samples = [
@@ -312,6 +321,16 @@ def main() -> int:
     parser.add_argument("--sample-seconds", type=float, default=10.0, help="seconds between samples")
     parser.add_argument("--png", type=Path, default=ROOT / "docs" / "soak.png", help="the plot (default docs/)")
     parser.add_argument("--json", type=Path, help="write every sample to this file")
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE", help="add to both instances' environment"
+    )
+    parser.add_argument(
+        "--heap-trace",
+        type=Path,
+        metavar="DIR",
+        help="trace the workers' allocations (antin.heap_trace, slow) every --heap-trace-minutes; copy the dumps here",
+    )
+    parser.add_argument("--heap-trace-minutes", type=float, default=2.0, help="between two heap dumps (default 2)")
     parser.add_argument("--replot", type=Path, help="only draw the PNG again from a --json file of an earlier run")
     args = parser.parse_args()
     if args.replot:
@@ -319,8 +338,11 @@ def main() -> int:
         return 0
     soak = Soak()
     scratch = Path(tempfile.mkdtemp(prefix="antin-soak-"))
+    extra_env = dict(pair.split("=", 1) for pair in args.env)
+    if args.heap_trace:
+        extra_env.setdefault("ANTIN_SERVER_HEAP_TRACE_MINUTES", str(args.heap_trace_minutes))
     try:
-        with signing_platform(scratch) as signing:
+        with signing_platform(scratch, extra_env=extra_env) as signing:
             platform = signing.platform
             delivered: list[str] = []
             soak.ramp = measure_peak(platform, [int(s) for s in args.steps.split(",")], args.peak_seconds, delivered)
@@ -351,6 +373,8 @@ def main() -> int:
             sampler.join(30)
             ledger = signing_ledger(platform.database_url, delivered + outcomes.delivered)
             lines = [*summary(soak, outcomes, args.minutes), ledger.line()]
+            if args.heap_trace:
+                keep_heap_traces(scratch, args.heap_trace)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     print("\n".join(lines))
