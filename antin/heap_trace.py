@@ -10,6 +10,7 @@ the C allocator's (glibc arenas) or a C library's. When off, nothing is started 
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import os
 import threading
@@ -32,6 +33,41 @@ def _resident_mb() -> float:
     except OSError:
         pass
     return 0.0
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+def _c_heap() -> str:
+    """glibc's view (mallinfo2): what C code holds in use, what its arenas keep free, what is mapped apart. Python's
+    objects over 512 bytes are in "in use" too: it rising while the traced memory stays flat is a C library's; "free"
+    rising is fragmentation the arenas keep."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+        info = libc.mallinfo2()
+    except (OSError, AttributeError):
+        return "malloc: unknown (not glibc 2.33+)"
+    mb = 2**20
+    return (
+        f"malloc: arenas {info.arena / mb:.1f} MB (in use {info.uordblks / mb:.1f}, free {info.fordblks / mb:.1f}),"
+        f" mapped apart {info.hblkhd / mb:.1f} MB ({info.hblks} blocks)"
+    )
 
 
 def _short(filename: str) -> str:
@@ -67,6 +103,7 @@ class HeapTrace:
         lines = [
             f"== pid {os.getpid()} at {time.monotonic() - self.started:.0f} s: resident {_resident_mb():.1f} MB,"
             f" traced {current / 2**20:.1f} MB (peak {peak / 2**20:.1f}), {sum(objects.values())} objects",
+            _c_heap(),
         ]
         if self.baseline is None:
             self.baseline, self.baseline_objects = snapshot, objects
@@ -78,7 +115,8 @@ class HeapTrace:
                 growth = sum(s.size_diff for s in stats) / 2**20
                 lines.append(f"-- {title}: {growth:+.2f} MB traced")
                 for stat in stats[:TOP]:
-                    frames = " <- ".join(f"{_short(f.filename)}:{f.lineno}" for f in stat.traceback[:6])
+                    # the most recent frame first (a Traceback runs from the oldest)
+                    frames = " <- ".join(f"{_short(f.filename)}:{f.lineno}" for f in list(stat.traceback)[::-1][:6])
                     lines.append(f"{stat.size_diff / 1024:+9.1f} kB {stat.count_diff:+7d} blocks  {frames}")
             grown = Counter({k: v - self.baseline_objects.get(k, 0) for k, v in objects.items()})
             counts = ", ".join(f"{k} {v:+d}" for k, v in grown.most_common(15))

@@ -318,11 +318,21 @@ def main() -> int:
     parser.add_argument("--fraction", type=float, default=0.8, help="of the measured peak (default 0.8)")
     parser.add_argument("--peak-seconds", type=float, default=40.0, help="seconds per step of the peak search")
     parser.add_argument("--steps", default="2,4,6,8,12", help="officials at once in the peak search")
+    parser.add_argument(
+        "--rate", type=float, help="hold this many rounds/s, without a peak search (4 officials; for comparisons)"
+    )
     parser.add_argument("--sample-seconds", type=float, default=10.0, help="seconds between samples")
     parser.add_argument("--png", type=Path, default=ROOT / "docs" / "soak.png", help="the plot (default docs/)")
     parser.add_argument("--json", type=Path, help="write every sample to this file")
     parser.add_argument(
         "--env", action="append", default=[], metavar="NAME=VALUE", help="add to both instances' environment"
+    )
+    parser.add_argument(
+        "--env-a",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="add to instance A's environment only: B, under the same load, is the comparison",
     )
     parser.add_argument(
         "--heap-trace",
@@ -342,12 +352,17 @@ def main() -> int:
     if args.heap_trace:
         extra_env.setdefault("ANTIN_SERVER_HEAP_TRACE_MINUTES", str(args.heap_trace_minutes))
     try:
-        with signing_platform(scratch, extra_env=extra_env) as signing:
+        only_a = {"a": dict(pair.split("=", 1) for pair in args.env_a)}
+        with signing_platform(scratch, extra_env=extra_env, instance_env=only_a) as signing:
             platform = signing.platform
             delivered: list[str] = []
-            soak.ramp = measure_peak(platform, [int(s) for s in args.steps.split(",")], args.peak_seconds, delivered)
-            officials, soak.peak_rounds_per_s = max(soak.ramp, key=lambda r: r[1])
-            soak.target_rounds_per_s = args.fraction * soak.peak_rounds_per_s
+            if args.rate:
+                officials, soak.peak_rounds_per_s, soak.target_rounds_per_s = 4, args.rate / args.fraction, args.rate
+            else:
+                steps = [int(s) for s in args.steps.split(",")]
+                soak.ramp = measure_peak(platform, steps, args.peak_seconds, delivered)
+                officials, soak.peak_rounds_per_s = max(soak.ramp, key=lambda r: r[1])
+                soak.target_rounds_per_s = args.fraction * soak.peak_rounds_per_s
             print(
                 f"{time.strftime('%H:%M:%S')} holding {soak.target_rounds_per_s:.2f} rounds/s for {args.minutes:g} min",
                 flush=True,
