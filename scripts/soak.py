@@ -5,6 +5,12 @@ held at a fraction of it (80 %) for ``--minutes``, while the resident memory and
 and draws them in a PNG a person can look at (default docs/soak.png). Not in CI: it takes the minutes asked.
 
 Run: ``python scripts/soak.py [--minutes 30] [--fraction 0.8] [--png docs/soak.png] [--json FILE]``
+
+What grows, when something does: ``--env-a MALLOC_ARENA_MAX=2`` sets a variable on instance A only (nginx shares the
+load out evenly, so B is the comparison under the same load and the same machine load); ``--heap-trace DIR`` makes
+every worker write what Python allocated, by line of code, and glibc's arenas (antin.heap_trace; slow, and its own
+snapshots count in the workers' RSS: read the traced figures, not the RSS, of such a run); ``--rate`` skips the peak
+search.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from tests.antin.two_instances import Platform  # noqa: E402
 
 OPERATIONS = ("sign-in", "token", "refresh", "introspect", "sign", "verify")
 BACKENDS = "postgres backends (sum)"
+SETTLED_AFTER = 600  # seconds: the memory a worker holds from here on is what "flat" is judged on
 
 
 # -- the processes and what they hold -------------------------------------------------------------------------
@@ -274,12 +281,16 @@ def summary(soak: Soak, outcomes: Outcomes, minutes: float) -> list[str]:
         f"load average: median {statistics.median(s.load for s in soak.samples):.2f},"
         f" max {max(s.load for s in soak.samples):.2f}",
     ]
+    settled = [s for s in soak.samples if s.at >= SETTLED_AFTER]
     for name in long_lived(soak):
         rss0, rss1, rss_max = drift(soak, name, 0)
+        later = [s.processes[name][0] for s in settled if name in s.processes]
+        span = f"; from minute {SETTLED_AFTER // 60:.0f}: {min(later):.1f}–{max(later):.1f}" if later else ""
         anon0, anon1, _ = drift(soak, name, 1)
         fd0, fd1, fd_max = drift(soak, name, 2)
         lines.append(
-            f"  {name:28} RSS {rss0:6.1f} → {rss1:6.1f} MB (max {rss_max:6.1f}; anonymous {anon0:6.1f} → {anon1:6.1f})"
+            f"  {name:28} RSS {rss0:6.1f} → {rss1:6.1f} MB (max {rss_max:6.1f}{span};"
+            f" anonymous {anon0:6.1f} → {anon1:6.1f})"
             f"  open files {fd0:4.0f} → {fd1:4.0f} (max {fd_max:.0f})"
         )
     return lines
