@@ -305,7 +305,7 @@ def keep_heap_traces(scratch: Path, into: Path) -> None:
     print(f"heap traces: {into}")
 
 
-def replot(saved: Path, png: Path) -> None:
+def replot(saved: Path, png: Path, note: str = "") -> None:
     data = json.loads(saved.read_text(encoding="utf-8"))
     samples = [
         Sample(x["at"], {k: (v[0], v[1], v[2]) for k, v in x["processes"].items()}, x["operations"], x["load"])
@@ -319,7 +319,7 @@ def replot(saved: Path, png: Path) -> None:
         f"Soak: {minutes:.0f} min at {soak.target_rounds_per_s:.2f} rounds/s "
         f"({fraction:.0%} of the peak {soak.peak_rounds_per_s:.2f}); 5xx answers: {errors}"
     )
-    plot(soak, png, title)
+    plot(soak, png, title + (f"; {note}" if note else ""))
     print(f"plot: {png}")
 
 
@@ -352,10 +352,11 @@ def main() -> int:
         help="trace the workers' allocations (antin.heap_trace, slow) every --heap-trace-minutes; copy the dumps here",
     )
     parser.add_argument("--heap-trace-minutes", type=float, default=2.0, help="between two heap dumps (default 2)")
+    parser.add_argument("--note", default="", help="added to the plot's title (what the run compared)")
     parser.add_argument("--replot", type=Path, help="only draw the PNG again from a --json file of an earlier run")
     args = parser.parse_args()
     if args.replot:
-        replot(args.replot, args.png)
+        replot(args.replot, args.png, args.note)
         return 0
     soak = Soak()
     scratch = Path(tempfile.mkdtemp(prefix="antin-soak-"))
@@ -408,7 +409,7 @@ def main() -> int:
         f"Soak: {args.minutes:g} min at {soak.target_rounds_per_s:.2f} rounds/s "
         f"({args.fraction:.0%} of the peak {soak.peak_rounds_per_s:.2f}); {lines[2]}"
     )
-    plot(soak, args.png, title)
+    plot(soak, args.png, title + (f"; {args.note}" if args.note else ""))
     print(f"plot: {args.png}")
     if args.json:
         args.json.write_text(json.dumps(asdict(soak), indent=1), encoding="utf-8")
