@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 from typing import Any
 
 from antin.gunicorn_worker import announce_ready, post_fork
+from antin.heap_trace import start_heap_trace
 
-# gunicorn hooks, read from this module
-post_worker_init = announce_ready
 __all__ = ["post_fork", "post_worker_init"]
 
 worker_class = "antin.gunicorn_worker.StoppableThreadWorker"  # gthread, with stop signals made safe (see there)
@@ -20,6 +20,16 @@ proc_name = "antin"
 # the machine took it over from the others and removed it when it stopped, which also took its stop a second longer.
 # Signals (HUP, TERM, TTIN…) do what we need of it.
 control_socket_disable = True
+
+
+def post_worker_init(worker: Any) -> None:
+    """gunicorn hook (in the worker, the app loaded): tell the arbiter; trace the heap when asked
+    (``[server] heap_trace_minutes``)."""
+    announce_ready(worker)
+    instance = worker.wsgi.extensions.get("antin.instance") if hasattr(worker.wsgi, "extensions") else None
+    if instance is not None:
+        settings = instance.settings
+        start_heap_trace(Path(settings.data_dir) / "heap-trace", settings.server.heap_trace_minutes)
 
 
 def child_exit(_server: Any, worker: Any) -> None:

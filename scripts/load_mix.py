@@ -108,12 +108,14 @@ def signing_platform(
     *,
     external_tsa: bool = False,
     database: Callable[[Path], contextlib.AbstractContextManager[str]] = postgres_server,
+    extra_env: dict[str, str] | None = None,
+    instance_env: dict[str, dict[str, str]] | None = None,
 ) -> Iterator[SigningPlatform]:
     """The two-instance platform with signing: one HSM token for both, the CA made once before they start;
-    ``database`` as two_instances takes it."""
+    ``database``, ``extra_env`` (both instances) and ``instance_env`` (one) as two_instances takes them."""
     tsa_port = free_port() if external_tsa else 0
     tsa_url = f"http://127.0.0.1:{tsa_port}/tsa" if external_tsa else ""
-    extra = _signing_env(folder, tsa_url)
+    extra = _signing_env(folder, tsa_url) | (extra_env or {})
     envs: dict[str, dict[str, str]] = {}
 
     def before_start(env: dict[str, str]) -> None:
@@ -122,7 +124,9 @@ def signing_platform(
         done = subprocess.run(command, check=False, env=env, cwd=ROOT, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
 
-    with two_instances(folder, extra_env=extra, before_start=before_start, database=database) as platform:
+    with two_instances(
+        folder, extra_env=extra, before_start=before_start, database=database, instance_env=instance_env
+    ) as platform:
         tsa = None
         tsa_env: dict[str, str] = {}
         if external_tsa:

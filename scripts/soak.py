@@ -5,6 +5,12 @@ held at a fraction of it (80 %) for ``--minutes``, while the resident memory and
 and draws them in a PNG a person can look at (default docs/soak.png). Not in CI: it takes the minutes asked.
 
 Run: ``python scripts/soak.py [--minutes 30] [--fraction 0.8] [--png docs/soak.png] [--json FILE]``
+
+What grows, when something does: ``--env-a MALLOC_ARENA_MAX=2`` sets a variable on instance A only (nginx shares the
+load out evenly, so B is the comparison under the same load and the same machine load); ``--heap-trace DIR`` makes
+every worker write what Python allocated, by line of code, and glibc's arenas (antin.heap_trace; slow, and its own
+snapshots count in the workers' RSS: read the traced figures, not the RSS, of such a run); ``--rate`` skips the peak
+search.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from tests.antin.two_instances import Platform  # noqa: E402
 
 OPERATIONS = ("sign-in", "token", "refresh", "introspect", "sign", "verify")
 BACKENDS = "postgres backends (sum)"
+SETTLED_AFTER = 600  # seconds: the memory a worker holds from here on is what "flat" is judged on
 
 
 # -- the processes and what they hold -------------------------------------------------------------------------
@@ -274,18 +281,31 @@ def summary(soak: Soak, outcomes: Outcomes, minutes: float) -> list[str]:
         f"load average: median {statistics.median(s.load for s in soak.samples):.2f},"
         f" max {max(s.load for s in soak.samples):.2f}",
     ]
+    settled = [s for s in soak.samples if s.at >= SETTLED_AFTER]
     for name in long_lived(soak):
         rss0, rss1, rss_max = drift(soak, name, 0)
+        later = [s.processes[name][0] for s in settled if name in s.processes]
+        span = f"; from minute {SETTLED_AFTER // 60:.0f}: {min(later):.1f}–{max(later):.1f}" if later else ""
         anon0, anon1, _ = drift(soak, name, 1)
         fd0, fd1, fd_max = drift(soak, name, 2)
         lines.append(
-            f"  {name:28} RSS {rss0:6.1f} → {rss1:6.1f} MB (max {rss_max:6.1f}; anonymous {anon0:6.1f} → {anon1:6.1f})"
+            f"  {name:28} RSS {rss0:6.1f} → {rss1:6.1f} MB (max {rss_max:6.1f}{span};"
+            f" anonymous {anon0:6.1f} → {anon1:6.1f})"
             f"  open files {fd0:4.0f} → {fd1:4.0f} (max {fd_max:.0f})"
         )
     return lines
 
 
-def replot(saved: Path, png: Path) -> None:
+def keep_heap_traces(scratch: Path, into: Path) -> None:
+    """The workers' dumps (antin.heap_trace writes them in each instance's data folder), before it is removed."""
+    into.mkdir(parents=True, exist_ok=True)
+    for instance in ("a", "b"):
+        for dump in (scratch / instance / "heap-trace").glob("*.txt"):
+            shutil.copy(dump, into / f"{instance}-{dump.name}")
+    print(f"heap traces: {into}")
+
+
+def replot(saved: Path, png: Path, note: str = "") -> None:
     data = json.loads(saved.read_text(encoding="utf-8"))
     samples = [
         Sample(x["at"], {k: (v[0], v[1], v[2]) for k, v in x["processes"].items()}, x["operations"], x["load"])
@@ -299,7 +319,7 @@ def replot(saved: Path, png: Path) -> None:
         f"Soak: {minutes:.0f} min at {soak.target_rounds_per_s:.2f} rounds/s "
         f"({fraction:.0%} of the peak {soak.peak_rounds_per_s:.2f}); 5xx answers: {errors}"
     )
-    plot(soak, png, title)
+    plot(soak, png, title + (f"; {note}" if note else ""))
     print(f"plot: {png}")
 
 
@@ -309,23 +329,52 @@ def main() -> int:
     parser.add_argument("--fraction", type=float, default=0.8, help="of the measured peak (default 0.8)")
     parser.add_argument("--peak-seconds", type=float, default=40.0, help="seconds per step of the peak search")
     parser.add_argument("--steps", default="2,4,6,8,12", help="officials at once in the peak search")
+    parser.add_argument(
+        "--rate", type=float, help="hold this many rounds/s, without a peak search (4 officials; for comparisons)"
+    )
     parser.add_argument("--sample-seconds", type=float, default=10.0, help="seconds between samples")
     parser.add_argument("--png", type=Path, default=ROOT / "docs" / "soak.png", help="the plot (default docs/)")
     parser.add_argument("--json", type=Path, help="write every sample to this file")
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE", help="add to both instances' environment"
+    )
+    parser.add_argument(
+        "--env-a",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="add to instance A's environment only: B, under the same load, is the comparison",
+    )
+    parser.add_argument(
+        "--heap-trace",
+        type=Path,
+        metavar="DIR",
+        help="trace the workers' allocations (antin.heap_trace, slow) every --heap-trace-minutes; copy the dumps here",
+    )
+    parser.add_argument("--heap-trace-minutes", type=float, default=2.0, help="between two heap dumps (default 2)")
+    parser.add_argument("--note", default="", help="added to the plot's title (what the run compared)")
     parser.add_argument("--replot", type=Path, help="only draw the PNG again from a --json file of an earlier run")
     args = parser.parse_args()
     if args.replot:
-        replot(args.replot, args.png)
+        replot(args.replot, args.png, args.note)
         return 0
     soak = Soak()
     scratch = Path(tempfile.mkdtemp(prefix="antin-soak-"))
+    extra_env = dict(pair.split("=", 1) for pair in args.env)
+    if args.heap_trace:
+        extra_env.setdefault("ANTIN_SERVER_HEAP_TRACE_MINUTES", str(args.heap_trace_minutes))
     try:
-        with signing_platform(scratch) as signing:
+        only_a = {"a": dict(pair.split("=", 1) for pair in args.env_a)}
+        with signing_platform(scratch, extra_env=extra_env, instance_env=only_a) as signing:
             platform = signing.platform
             delivered: list[str] = []
-            soak.ramp = measure_peak(platform, [int(s) for s in args.steps.split(",")], args.peak_seconds, delivered)
-            officials, soak.peak_rounds_per_s = max(soak.ramp, key=lambda r: r[1])
-            soak.target_rounds_per_s = args.fraction * soak.peak_rounds_per_s
+            if args.rate:
+                officials, soak.peak_rounds_per_s, soak.target_rounds_per_s = 4, args.rate / args.fraction, args.rate
+            else:
+                steps = [int(s) for s in args.steps.split(",")]
+                soak.ramp = measure_peak(platform, steps, args.peak_seconds, delivered)
+                officials, soak.peak_rounds_per_s = max(soak.ramp, key=lambda r: r[1])
+                soak.target_rounds_per_s = args.fraction * soak.peak_rounds_per_s
             print(
                 f"{time.strftime('%H:%M:%S')} holding {soak.target_rounds_per_s:.2f} rounds/s for {args.minutes:g} min",
                 flush=True,
@@ -351,6 +400,8 @@ def main() -> int:
             sampler.join(30)
             ledger = signing_ledger(platform.database_url, delivered + outcomes.delivered)
             lines = [*summary(soak, outcomes, args.minutes), ledger.line()]
+            if args.heap_trace:
+                keep_heap_traces(scratch, args.heap_trace)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     print("\n".join(lines))
@@ -358,7 +409,7 @@ def main() -> int:
         f"Soak: {args.minutes:g} min at {soak.target_rounds_per_s:.2f} rounds/s "
         f"({args.fraction:.0%} of the peak {soak.peak_rounds_per_s:.2f}); {lines[2]}"
     )
-    plot(soak, args.png, title)
+    plot(soak, args.png, title + (f"; {args.note}" if args.note else ""))
     print(f"plot: {args.png}")
     if args.json:
         args.json.write_text(json.dumps(asdict(soak), indent=1), encoding="utf-8")

@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -49,6 +50,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 KeyAlgorithm = Literal["ec-p256", "rsa-3072"]
+
+# private-key handles a process keeps, the most recently used: one per official who signed lately (without a bound it
+# grew with every official who ever signed through the process); a handle not kept costs one C_FindObjects
+KEYS_KEPT = 1_000
 
 SOFTHSM_MODULE_CANDIDATES = (
     Path("/usr/lib/softhsm/libsofthsm2.so"),
@@ -161,7 +166,7 @@ class HsmToken:
         self._session: Any = None
         self._pid = 0
         self._generation = -1
-        self._keys: dict[str, Any] = {}
+        self._keys: OrderedDict[str, Any] = OrderedDict()  # the newest used last; at most KEYS_KEPT
         self._had_keys = False  # this process found keys on the token: a token listing none later is broken
         # The token failed under a session: the module is initialised again before the next session. SoftHSM2 (and
         # many network HSMs' modules) read their tokens in C_Initialize only: a token put back is not seen before.
@@ -352,11 +357,14 @@ class HsmToken:
     def _find_private(self, session: Any, label: str) -> Any:
         key = self._keys.get(label)
         if key is not None:
+            self._keys.move_to_end(label)
             return key
         found = list(session.get_objects({Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.LABEL: label}))
         if not found:
             return None
         self._keys[label] = found[0]
+        if len(self._keys) > KEYS_KEPT:
+            self._keys.popitem(last=False)
         self._had_keys = True
         return found[0]
 

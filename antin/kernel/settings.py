@@ -112,6 +112,12 @@ class ServerSettings:
         " (localhost, 127.0.0.0/8, ::1) is allowed too, except for jwks_uri",
         (),
     )
+    heap_trace_minutes: float = doc(
+        "diagnostic, never in production: every so many minutes each gunicorn worker writes what Python allocated"
+        " since its first dump, by line of code, beside its resident memory, to <data_dir>/heap-trace/<pid>.txt"
+        " (tracemalloc: slows the worker and costs memory; scripts/soak.py --heap-trace); 0: off",
+        0.0,
+    )
 
 
 @dataclass(frozen=True)

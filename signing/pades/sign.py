@@ -7,9 +7,10 @@ form field with DocMDP level 2 (PDF 2.0), so that from then on only signatures m
 because validators disagree on whether level 1 still admits the validation data and document time-stamps that
 B-LT and B-LTA (and their renewals) add; level 2 admits them everywhere and still catches every other change.
 
-Speed: one :class:`PadesEngine` per process keeps a :class:`~signing.pades.signer.KeyStoreSigner` per certificate,
-the time-stamper and its certificates; the signature space is sized from the certificates instead of by a dry
-run; input and output are file streams, copied in chunks, never held whole in memory.
+Speed: one :class:`PadesEngine` per process keeps a :class:`~signing.pades.signer.KeyStoreSigner` per certificate
+(the ``SIGNERS_KEPT`` most recently used), the time-stamper and its certificates; the signature space is sized from
+the certificates instead of by a dry run; input and output are file streams, copied in chunks, never held whole in
+memory.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -78,6 +80,9 @@ logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
 Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
 LEVELS: tuple[Level, ...] = ("B-B", "B-T", "B-LT", "B-LTA")
 HEADER_WINDOW = 1024
+# signers (parsed certificate and chain, encoded CMS parts) a process keeps, the most recently used: one per official
+# who signed lately; without a bound they grew with every official and renewed certificate that signed through it
+SIGNERS_KEPT = 1_000
 
 
 @dataclass(frozen=True)
@@ -212,8 +217,7 @@ class PadesEngine:
         self._external_tsa = bool(tsa_url)
         self._tsa_certificates = tuple(x509.Certificate.load(c) for c in tsa_certificates)
         self._revocation = revocation
-        self._signers: dict[tuple[str, bytes], KeyStoreSigner] = {}
-        self._reserved: dict[tuple[int, Level], int] = {}
+        self._signers: OrderedDict[tuple[str, bytes], KeyStoreSigner] = OrderedDict()  # the newest used last
         self._lock = threading.Lock()
         self._local = threading.local()
 
@@ -237,17 +241,21 @@ class PadesEngine:
         key = (material.key_label, material.certificate)
         with self._lock:
             signer = self._signers.get(key)
-            if signer is None:
-                cert = x509.Certificate.load(material.certificate)
-                chain = [x509.Certificate.load(c) for c in material.chain]
-                signer = self._signers[key] = KeyStoreSigner(self.keystore, material.key_label, cert, chain)
+            if signer is not None:
+                self._signers.move_to_end(key)
+                return signer
+            cert = x509.Certificate.load(material.certificate)
+            chain = [x509.Certificate.load(c) for c in material.chain]
+            signer = self._signers[key] = KeyStoreSigner(self.keystore, material.key_label, cert, chain)
+            if len(self._signers) > SIGNERS_KEPT:
+                self._signers.popitem(last=False)
             return signer
 
     def _bytes_reserved(self, signer: KeyStoreSigner, level: Level) -> int:
-        key = (id(signer), level)
-        if key not in self._reserved:
-            self._reserved[key] = self._estimate_size(signer, level)
-        return self._reserved[key]
+        reserved = signer.bytes_reserved.get(level)
+        if reserved is None:
+            reserved = signer.bytes_reserved[level] = self._estimate_size(signer, level)
+        return reserved
 
     def _estimate_size(self, signer: KeyStoreSigner, level: Level) -> int:
         # CMS = certificates + signed attributes + signature; a time-stamp token adds the TSA's certificates.

@@ -37,6 +37,7 @@ class KeyStoreSigner(Signer):
         public = certificate.public_key
         self._dry_run_size = 72 if key_algorithm_of(public.dump()) == "ec" else public.bit_size // 8
         self._certificate_set = _certificate_set([certificate, *chain])
+        self.bytes_reserved: dict[str, int] = {}  # the signature space by level (PadesEngine sizes it once)
         # Encoded once: re-encoding the issuer's name inside these for every signature costs milliseconds.
         self._ess = tsp.SigningCertificateV2.load(as_signing_certificate_v2(certificate).dump())
         self._sid = cms.SignerIdentifier.load(

@@ -4,7 +4,7 @@ the revocation material (OCSP responses and CRLs) a B-LT signature embeds."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from asn1crypto import x509
 from sqlalchemy import select
@@ -17,12 +17,15 @@ from signing.pki.crl import REVOCATION_REASONS, RevokedEntry, build_crl
 from signing.pki.ocsp import CertStatus, OcspAuthority, OcspResponder
 from signing.pki.store import CertificateStore
 
-__all__ = ["CRL_LIFETIME", "CRL_REFRESH_MARGIN", "REVOCATION_CACHE_TTL", "Revocation"]
+__all__ = ["CRL_LIFETIME", "CRL_REFRESH_MARGIN", "REVOCATION_CACHE_ENTRIES", "REVOCATION_CACHE_TTL", "Revocation"]
 
 CRL_LIFETIME = timedelta(days=7)
 # A CRL is re-issued when less than this is left of its life, or when a revocation is newer than it.
 CRL_REFRESH_MARGIN = timedelta(days=6)
 REVOCATION_CACHE_TTL = timedelta(minutes=5)
+# signer chains whose revocation material a process keeps: one per official who signed in the last few minutes,
+# so without a bound it grew with every official who ever signed through this process
+REVOCATION_CACHE_ENTRIES = 1_000
 
 
 class Revocation(CertificateStore):
@@ -187,8 +190,21 @@ class Revocation(CertificateStore):
                 return cached[1]
         material = self._fresh_revocation_material(certs)
         with self._lock:
-            self._revocation_cache[key] = (now + REVOCATION_CACHE_TTL, material)
+            self._keep_revocation_material(key, (now + REVOCATION_CACHE_TTL, material), now)
         return material
+
+    def _keep_revocation_material(
+        self, key: tuple[bytes, ...], entry: tuple[datetime, RevocationMaterial], now: datetime
+    ) -> None:
+        """Under the lock: at the bound, the expired entries go, then the oldest kept (insertion order)."""
+        cache = self._revocation_cache
+        cache.pop(key, None)  # a renewed entry moves to the young end
+        if len(cache) >= REVOCATION_CACHE_ENTRIES:
+            for stale in [k for k, (until, _material) in cache.items() if until <= now]:
+                del cache[stale]
+            while len(cache) >= REVOCATION_CACHE_ENTRIES:
+                del cache[next(iter(cache))]
+        cache[key] = entry
 
     def _fresh_revocation_material(self, certificates: Sequence[x509.Certificate]) -> RevocationMaterial:
         chain = self.chain()

@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -347,10 +347,12 @@ def two_instances(
     extra_env: dict[str, str] | None = None,
     before_start: Callable[[dict[str, str]], None] | None = None,
     database: Callable[[Path], AbstractContextManager[str]] = postgres_server,
+    instance_env: Mapping[str, dict[str, str]] | None = None,
 ) -> Iterator[Platform]:
     """The platform: slapd, PostgreSQL, Redis, `antin db upgrade`, two instances, nginx; the keys rotated once
     every worker holds the first ones. ``extra_env`` adds settings to both instances' (scripts/soak.py shares one
-    HSM token between them); ``before_start`` runs with instance A's environment once the database is migrated;
+    HSM token between them), ``instance_env`` to one ("a" or "b": scripts/soak.py compares a setting side by side
+    under the same load); ``before_start`` runs with instance A's environment once the database is migrated;
     ``database`` starts PostgreSQL in a folder and yields its URL (scripts/signing_faults.py: a primary and a
     standby behind one multi-host URL)."""
     require_command("nginx", hint="scripts/install-system-packages.sh test (package nginx)")  # before the rest
@@ -358,7 +360,9 @@ def two_instances(
     ldap = LdapDirectory(config_for(slapd))
     try:
         with database(folder / "pg") as database_url, redis_server(folder / "redis") as redis_url:
-            yield from _platform(folder, slapd, ldap, database_url, redis_url, extra_env or {}, before_start)
+            yield from _platform(
+                folder, slapd, ldap, database_url, redis_url, extra_env or {}, before_start, instance_env or {}
+            )
     finally:
         ldap.close()
         slapd.stop()
@@ -372,6 +376,7 @@ def _platform(
     redis_url: str,
     extra_env: dict[str, str],
     before_start: Callable[[dict[str, str]], None] | None,
+    instance_env: Mapping[str, dict[str, str]],
 ) -> Iterator[Platform]:
     ldap_uri, service_dn = slapd.ldap_uri, slapd.service_dn
     nginx_port = free_port()
@@ -399,7 +404,7 @@ def _platform(
     assert cli.returncode == 0, cli.stderr
     if before_start is not None:
         before_start(envs["a"])
-    a, b = (start_instance(name, folder, envs[name]) for name in ("a", "b"))
+    a, b = (start_instance(name, folder, envs[name] | dict(instance_env.get(name, {}))) for name in ("a", "b"))
     try:
         cert, key = self_signed(folder)
         site = DOCS / "nginx.conf"

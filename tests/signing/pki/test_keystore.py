@@ -171,3 +171,25 @@ def test_a_refused_pin_is_a_clear_503_logged_without_the_pin_and_never_tried_aga
     monkeypatch.undo()
     right = Pkcs11KeyStore(HsmConfig(find_softhsm_module(), "pin", "4321", conf))
     verify(right.public_key("k"), right.sign("k", b"after", "sha256"), b"after")
+
+
+def test_the_token_keeps_the_handles_of_its_most_recent_signers_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Key handles kept per process stay within their bound however many officials sign (they grew with every
+    official who ever signed through the process); a key no longer kept is found again and signs."""
+    import signing.hsm
+
+    require_softhsm()
+    monkeypatch.setattr(signing.hsm, "KEYS_KEPT", 2)
+    conf = ensure_softhsm_token(tmp_path / "softhsm", label="many", pin="4321", so_pin="8765")
+    store = Pkcs11KeyStore(HsmConfig(find_softhsm_module(), "many", "4321", conf))
+    try:
+        publics = {f"person-{n}": store.generate_key(f"person-{n}", "ec-p256") for n in range(5)}
+        for label, public in publics.items():
+            verify(public, store.sign(label, b"cong van", "sha256"), b"cong van")
+            assert len(store.token._keys) <= 2
+        verify(publics["person-0"], store.sign("person-0", b"lan nua", "sha256"), b"lan nua")
+        assert list(store.token._keys) == ["person-4", "person-0"]
+    finally:
+        store.close()

@@ -442,3 +442,45 @@ def test_the_certificate_policy_oid_comes_from_the_settings(tmp_path: Path) -> N
     assert SigningSettings(policy_oid="1.2.704.1001.7.1").problems() == {}
     for bad in ("", "2", "3.1", "1.2.704.x", "1.40.5", "1.02.3"):
         assert "policy_oid" in SigningSettings(policy_oid=bad).problems(), bad
+
+
+def test_revocation_material_kept_for_at_most_its_bound_of_signers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The B-LT revocation material a process keeps (one entry per signer's chain) stays within its bound however
+    many officials sign: it grew with every official who ever signed through the process (the soak's worker
+    memory). The bound is made 3 here so that 7 officials pass it; each still gets their own certificate's answer."""
+    from asn1crypto import ocsp
+
+    import signing.models
+    import signing.pki.revocation
+    from antin.kernel.database import Base
+    from antin.kernel.instance import Instance
+    from antin.migrate import upgrade
+    from antin.settings import load_settings
+    from signing.keystore import FileKeyStore
+    from signing.service import SigningService
+    from tests.signing.conftest import people
+
+    monkeypatch.setattr(signing.pki.revocation, "REVOCATION_CACHE_ENTRIES", 3)
+    instance = Instance(load_settings({"ANTIN_DATA_DIR": str(tmp_path), "ANTIN_LOG_LEVEL": "ERROR"}))
+    upgrade(instance.database)
+    Base.metadata.create_all(instance.database.engine)
+    use_directory(instance, people())
+    service = SigningService(instance, keystore=FileKeyStore(tmp_path / "keys"))
+    service.ensure_pki()
+    ca = service.ca
+    assert ca is not None
+    officials = ("an", "binh", "cuong", "dung", "hanh", "khoa", "lan")
+    for uid in officials:
+        issued = service.issue_certificate(uid)
+        material = ca.revocation_material([issued])
+        [answer] = [ocsp.OCSPResponse.load(der) for der in material.ocsp_responses]
+        single = answer["response_bytes"]["response"].parsed["tbs_response_data"]["responses"][0]
+        assert single["cert_id"]["serial_number"].native == int(issued.serial, 16)
+        assert len(ca._revocation_cache) <= 3
+    # the latest officials' material is still kept: a signer's second signature costs no OCSP response
+    again = ca.signing_certificate(uid="lan")
+    assert again is not None
+    assert ca.revocation_material([again]) is material
+    instance.close()
