@@ -166,9 +166,8 @@ def sqlite_backup_edited(story: Story, copy: Path, edit: Callable[[Path], None])
     (copy / "manifest.json").write_text(json.dumps(manifest))
 
 
+@pytest.mark.parametrize("story", ["sqlite"], indirect=True)  # the forged database is made on the SQLite backup
 def test_a_backup_whose_log_does_not_hold_its_own_anchor_is_refused(story: Story, tmp_path: Path) -> None:
-    if story.fresh_database() is not None:
-        pytest.skip("the forged database is made on the SQLite backup")
     secret = (story.folder / "files" / "secrets" / "secret_key").read_text().strip()
 
     def cut_tail(path: Path) -> None:
@@ -202,9 +201,8 @@ def test_a_backup_whose_log_does_not_hold_its_own_anchor_is_refused(story: Story
     assert "its signature does not verify" in refused.stderr
 
 
+@pytest.mark.parametrize("story", ["sqlite"], indirect=True)  # the older backup is made from the SQLite one
 def test_a_backup_of_an_earlier_version_without_an_anchor_still_begins_an_epoch(story: Story, tmp_path: Path) -> None:
-    if story.fresh_database() is not None:
-        pytest.skip("the older backup is made from the SQLite one")
     old = tmp_path / "old-backup"
     shutil.copytree(story.folder, old)
     manifest: dict[str, Any] = json.loads((old / "manifest.json").read_text())
