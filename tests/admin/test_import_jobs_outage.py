@@ -27,6 +27,7 @@ class ImporterWhoseDatabaseDies:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.started = threading.Event()  # set once `start` has answered: it reads the job after the thread starts
 
     def preview(self, actor: Actor, csv_bytes: bytes) -> ImportReport:
         return ImportReport(dry_run=True, rows=[RowOutcome(n + 2, f"u{n}", "create") for n in range(2)])
@@ -35,6 +36,7 @@ class ImporterWhoseDatabaseDies:
         self, actor: Actor, csv_bytes: bytes, *, skip_refused: bool = False, progress: Progress | None = None
     ) -> ImportReport:
         assert progress is not None
+        assert self.started.wait(30), "start() did not answer"
         kill_host(self.url)
         progress(1, 2)  # raises: the database is away
         raise AssertionError("progress was written to a dead database")
@@ -49,10 +51,12 @@ def test_an_import_cut_by_an_outage_is_logged_in_two_lines(tmp_path: Path, caplo
         with postgres_server(tmp_path / "pg") as url:
             database = Database(url, pool_size=2)
             upgrade(database)
-            jobs = ImportJobs(database, lambda: moments[-1], {"officials": ImporterWhoseDatabaseDies(url)})
+            importer = ImporterWhoseDatabaseDies(url)
+            jobs = ImportJobs(database, lambda: moments[-1], {"officials": importer})
             actor = Actor.administrator("tuanbv")
             job = jobs.check(actor, "officials", "hai-dong.csv", b"uid,name\n")
             jobs.start(actor, job.id)
+            importer.started.set()
             jobs.close()  # waits for the job's thread
             start_postgres(url)
             moments.append(moments[0] + STALE_AFTER * 2)  # its heartbeat is old: shown interrupted

@@ -194,21 +194,18 @@ def test_a_hung_provider_costs_one_timeout_not_one_per_pooled_connection(
         with client.pool.pinned(), client.pool.pinned():
             pass  # two service connections to A wait in the pool
         os.kill(a_pid, signal.SIGSTOP)  # A accepts connections and answers nothing
-        started = time.monotonic()
-        failed = 0
-        try:
-            client.get_person(uid)  # a call sent to A waits for the timeout: this one a user sees
-        except DirectoryUnavailableError:
-            failed += 1
-        # (under load the pool may already have had a connection to B to hand out: then no call fails at all)
-        timed_out = time.monotonic() - started
-        started = time.monotonic()
-        assert client.get_person(uid).uid == uid  # the other pooled connection to A is not tried
-        assert failed <= 1
-        print(
-            f"\nA hung: the call sent to it failed after {timed_out:.2f} s, the next answered by B in "
-            f"{(time.monotonic() - started) * 1000:.1f} ms"
-        )
+        timings: list[tuple[str, float]] = []
+        for _ in range(3):  # each call may go to either of A's pooled connections, or (under load) already to B
+            started = time.monotonic()
+            try:
+                assert client.get_person(uid).uid == uid
+                timings.append(("answered", time.monotonic() - started))
+            except DirectoryUnavailableError:  # a call sent to A waits for the timeout: this one a user sees
+                timings.append(("failed", time.monotonic() - started))
+        failed = [t for outcome, t in timings if outcome == "failed"]
+        assert len(failed) <= 1, timings  # A's other pooled connection is not tried once one call to it failed
+        assert timings[-1][0] == "answered", timings
+        print("\nA hung: " + ", ".join(f"{outcome} in {t * 1000:.1f} ms" for outcome, t in timings))
     finally:
         os.kill(a_pid, signal.SIGCONT)
         client.close()
