@@ -11,7 +11,6 @@ one entry point; :class:`ReminderJob` calls it every ``remind_every_minutes`` in
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -22,6 +21,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from antin.kernel.audit.events import AuditEvent
 from antin.kernel.instance import Instance
 from antin.kernel.mail import Mail, mailer_for
+from antin.kernel.periodic import PeriodicJob
 from directory.models import Person
 from directory.protocol import UserDirectory
 from signing.documents.models import (
@@ -362,44 +362,29 @@ def reminders_for(instance: Instance, official: Person, *, limit: int = 20) -> l
 # -- inside a server process ----------------------------------------------------------------------------------
 
 
-class ReminderJob:
+class ReminderJob(PeriodicJob):
     """A thread per server process that calls :func:`send_reminders` every ``remind_every_minutes``: the claim
     in SQL keeps several processes (gunicorn workers, hosts) from sending one reminder twice."""
 
+    thread_name = "antin-reminders"
+
     def __init__(self, instance: Instance) -> None:
+        super().__init__(instance.settings.section(DocumentSettings).remind_every_minutes * 60.0)
         self.instance = instance
-        self.interval = instance.settings.section(DocumentSettings).remind_every_minutes * 60.0
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
         self.runs = 0
+        self._warned = False
 
-    def start(self) -> None:
-        """Start this process's thread (idempotent; again after a fork, whose child has no threads)."""
-        if self.interval <= 0 or (self._thread is not None and self._thread.is_alive()):
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="antin-reminders", daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._thread = None
-
-    def _run(self) -> None:
-        warned = False
-        while not self._stop.wait(self.interval):  # the first look one interval after start: a restart loop is cheap
-            try:
-                send_reminders(self.instance)
-                warned = False
-            except SQLAlchemyError as err:
-                if not warned:  # no tables yet (before `antin db upgrade`): say so once
-                    log.warning("the documents' reminders cannot be read: %s", type(err).__name__)
-                warned = True
-            except Exception:
-                log.exception("sending the documents' reminders failed")
-            self.runs += 1
+    def tick(self) -> None:
+        try:
+            send_reminders(self.instance)
+            self._warned = False
+        except SQLAlchemyError as err:
+            if not self._warned:  # no tables yet (before `antin db upgrade`): say so once
+                log.warning("the documents' reminders cannot be read: %s", type(err).__name__)
+            self._warned = True
+        except Exception:
+            log.exception("sending the documents' reminders failed")
+        self.runs += 1
 
 
 def reminder_job(instance: Instance) -> ReminderJob:

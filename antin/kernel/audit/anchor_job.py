@@ -7,7 +7,6 @@ entries would make the loss look like the log's true state to every later verify
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -21,6 +20,7 @@ from antin.kernel.audit.anchor_check import check_anchor
 from antin.kernel.audit.anchor_keys import AnchorKeyError, anchor_signer, instance_keys
 from antin.kernel.audit.verify import ChainBreak
 from antin.kernel.database import Database
+from antin.kernel.periodic import PeriodicJob
 from antin.kernel.settings import Settings
 
 __all__ = ["EXTENSION_KEY", "AnchorGapError", "AnchorJob", "anchor_into_folder", "begin_epoch"]
@@ -80,30 +80,20 @@ def begin_epoch(instance: AnchoringInstance, folder: Path, epoch: int, restore: 
     return write_anchor(anchor, signature, folder)
 
 
-class AnchorJob:
+class AnchorJob(PeriodicJob):
     """A thread per server process that anchors the log every ``[audit] anchor_every_minutes``. Processes
     (workers, hosts) skip a turn when another wrote an anchor less than half an interval ago."""
 
+    thread_name = "antin-audit-anchors"
+
     def __init__(self, instance: AnchoringInstance) -> None:
+        super().__init__(instance.settings.audit.anchor_every_minutes * 60.0)
         self.instance = instance
         self.folder = instance.settings.audit.anchor_dir
-        self.interval = instance.settings.audit.anchor_every_minutes * 60.0
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
+        self._reported = ""
 
-    def start(self) -> None:
-        """Start this process's thread (idempotent; again after a fork, whose child has no threads)."""
-        if self.folder is None or self.interval <= 0 or (self._thread is not None and self._thread.is_alive()):
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="antin-audit-anchors", daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._thread = None
+    def enabled(self) -> bool:
+        return self.folder is not None and super().enabled()
 
     def run_once(self) -> Path | None:
         """Write an anchor unless a fresh one is there; the path written, or None."""
@@ -113,14 +103,12 @@ class AnchorJob:
             return None
         return anchor_into_folder(self.instance, self.folder)
 
-    def _run(self) -> None:
-        reported = ""
-        while not self._stop.wait(self.interval):
-            try:
-                self.run_once()
-                reported = ""
-            except (AnchorGapError, AnchorError, AnchorKeyError, SQLAlchemyError, OSError) as err:
-                message = str(err) if not isinstance(err, SQLAlchemyError) else type(err).__name__
-                if message != reported:  # once per state, not every interval of every worker
-                    log.error("the audit log was not anchored: %s", message)
-                reported = message
+    def tick(self) -> None:
+        try:
+            self.run_once()
+            self._reported = ""
+        except (AnchorGapError, AnchorError, AnchorKeyError, SQLAlchemyError, OSError) as err:
+            message = str(err) if not isinstance(err, SQLAlchemyError) else type(err).__name__
+            if message != self._reported:  # once per state, not every interval of every worker
+                log.error("the audit log was not anchored: %s", message)
+            self._reported = message
