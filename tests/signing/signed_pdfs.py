@@ -408,6 +408,39 @@ def with_javascript(pdf: bytes) -> bytes:
     return out.getvalue()
 
 
+def with_opening_destination_and_chained_script(pdf: bytes) -> bytes:
+    """An update that opens the document at page 1 (``/OpenAction [page /Fit]``, the most common opening entry)
+    and gives page 1's link an action whose ``/Next`` is an array: a plain URI action, then a script."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    n = generic.pdf_name
+    page_ref = writer.root["/Pages"]["/Kids"].raw_get(0)
+    writer.root[n("/OpenAction")] = generic.ArrayObject([page_ref, n("/Fit")])
+    writer.update_root()
+    uri = generic.DictionaryObject({n("/S"): n("/URI"), n("/URI"): generic.TextStringObject("https://antin.vn")})
+    script = generic.DictionaryObject({n("/S"): n("/JavaScript"), n("/JS"): generic.TextStringObject("app.alert(1);")})
+    first = generic.DictionaryObject(
+        {
+            n("/S"): n("/URI"),
+            n("/URI"): generic.TextStringObject("https://antin.vn/a"),
+            n("/Next"): generic.ArrayObject([writer.add_object(uri), writer.add_object(script)]),
+        }
+    )
+    page = page_ref.get_object()
+    link = generic.DictionaryObject(
+        {
+            n("/Type"): n("/Annot"),
+            n("/Subtype"): n("/Link"),
+            n("/Rect"): generic.ArrayObject([generic.NumberObject(v) for v in (72, 700, 200, 720)]),
+            n("/A"): writer.add_object(first),
+        }
+    )
+    page[n("/Annots")] = generic.ArrayObject([writer.add_object(link)])
+    writer.mark_update(page_ref)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def with_active_content(pdf: bytes) -> bytes:
     """An update with a launch action on a link of page 1, an embedded file and an XFA form."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))

@@ -33,7 +33,9 @@ def _is_launch(action: generic.DictionaryObject) -> bool:
 def _runs(action: generic.PdfObject | None, test: ActionTest, seen: int = 0) -> bool:
     """Whether an action, or one chained after it by ``/Next``, passes ``test``."""
     if isinstance(action, generic.ArrayObject):
-        return any(_runs(a.get_object(), test, seen + 1) for a in action[:_MAX_ACTIONS])
+        # an array is a /Next list of actions, or an /OpenAction destination ([page /Fit]: nothing runs); pyHanko's
+        # ArrayObject cannot be sliced (its __getitem__ dereferences one index), so it is read index by index
+        return any(_runs(action[i], test, seen + 1) for i in range(min(len(action), _MAX_ACTIONS)))
     if not isinstance(action, generic.DictionaryObject) or seen > _MAX_ACTIONS:
         return False
     if test(action):

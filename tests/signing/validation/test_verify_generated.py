@@ -27,6 +27,7 @@ from tests.signing.signed_pdfs import (
     verify,
     with_active_content,
     with_javascript,
+    with_opening_destination_and_chained_script,
 )
 
 pki = pki_fixture()
@@ -320,6 +321,16 @@ def test_javascript_in_the_signed_document_is_reported(pki: ThrowawayPki, blt: b
     assert "opening action" in warning and "page 1 annotation actions" in warning
     assert pdfsig(signed, tmp_path, pki).signatures[0]["Signature Validation"] == "Signature is Valid."
     assert not [w for w in verify(blt, pki.trusted()).warnings if "JavaScript" in w]
+
+
+def test_an_opening_destination_is_searched_and_a_chained_script_found(pki: ThrowawayPki) -> None:
+    """``/OpenAction [page /Fit]`` (how most PDFs open) was reported as "could not be searched for active
+    content"; a script at the end of a ``/Next`` array is found like any other."""
+    report = verify(sign(pki, with_opening_destination_and_chained_script(blank_pdf()), level="B-LT"), pki.trusted())
+    assert report.indication is Indication.TOTAL_PASSED
+    assert not [w for w in report.warnings if "could not be searched" in w], report.warnings
+    [warning] = [w for w in report.warnings if "JavaScript" in w]
+    assert "page 1 annotation actions" in warning and "opening action" not in warning
 
 
 def test_launch_actions_embedded_files_and_xfa_are_reported(pki: ThrowawayPki, blt: bytes) -> None:
