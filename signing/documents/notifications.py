@@ -4,10 +4,13 @@ recipient when it is issued.
 
 A unit named as a recipient gets no e-mail: a mass mail to every official of a unit would drown the one that
 matters, and the inbox's "received" box is their notice. Everything after the workflow's change happens on the
-mailer's thread: the service only queues one job per event (:meth:`Mailer.submit`, which never blocks nor raises),
-and that job reads the document, finds the officials (a group step's members working in its unit, as reminders
-do) and sends. A server that refuses a message loses that e-mail — logged and audited ``signing:mail:failure`` —,
-never the workflow. ``[documents] notify_by_mail = false`` turns them off.
+mailer's thread but one read: the service reads the document as the event left it (committed, in the caller's
+thread) and queues one job per event (:meth:`Mailer.submit`, which never blocks nor raises), which finds the
+officials (a group step's members working in its unit, as reminders do) and sends. Read later, on a thread that
+runs behind a busy machine, the document could already be past the event (the reviewer reviewed before the letter
+telling her to was composed) and its letter silently never written. A server that refuses a message loses that
+e-mail — logged and audited ``signing:mail:failure`` —, never the workflow. ``[documents] notify_by_mail = false``
+turns them off.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from antin.kernel.audit.events import AuditEvent
+from antin.kernel.database import log_failure
 from antin.kernel.instance import Instance
 from antin.kernel.mail import Mail, mailer_for
 from directory.models import Person
@@ -66,10 +70,15 @@ def mail_workflow_event(instance: Instance, document_id: str, event: str, step: 
         if not instance.settings.section(DocumentSettings).notify_by_mail:
             return
         mailer = mailer_for(instance)
+        if not mailer.enabled:
+            return
         step_id = step.id if step is not None else None
+        facts = _facts(instance, document_id)  # as this event left it: the mailer's thread may run much later
+        if facts is None:
+            return
 
         def send_all() -> None:  # on the mailer's thread: composes and sends each; None: nothing more to send
-            for letter in letters_for(instance, document_id, event, step_id):
+            for letter in _letters(instance, facts, event, step_id):
                 _send(instance, document_id, letter)
 
         mailer.submit(send_all)
@@ -83,12 +92,15 @@ def _send(instance: Instance, document_id: str, letter: WorkflowMail) -> None:
     except (OSError, smtplib.SMTPException) as err:
         reason = f"{type(err).__name__}: {err}"
         log.warning("the %s e-mail of document %s was not sent: %s", letter.notice.value, document_id, reason)
-        instance.audit.record(
-            AuditEvent.SIGNING_MAIL_FAILURE,
-            actor="system",
-            subject=f"document:{document_id}",
-            details={"notice": letter.notice.value, "to": letter.person.uid, "error": reason[:200]},
-        )
+        try:
+            instance.audit.record(
+                AuditEvent.SIGNING_MAIL_FAILURE,
+                actor="system",
+                subject=f"document:{document_id}",
+                details={"notice": letter.notice.value, "to": letter.person.uid, "error": reason[:200]},
+            )
+        except Exception as audit_err:  # the warning above stands; the event's other letters are still sent
+            log_failure(log, audit_err, "the failure of the %s e-mail of document %s", letter.notice.value, document_id)
 
 
 # -- who is told what ----------------------------------------------------------------------------------------
@@ -123,10 +135,14 @@ def _facts(instance: Instance, document_id: str) -> _Facts | None:
 
 
 def letters_for(instance: Instance, document_id: str, event: str, step_id: int | None) -> Iterator[WorkflowMail]:
-    """The e-mails an event calls for, to officials who have an address."""
+    """The e-mails an event calls for, to officials who have an address, as the document is now."""
     facts = _facts(instance, document_id)
-    if facts is None:
-        return
+    if facts is not None:
+        yield from _letters(instance, facts, event, step_id)
+
+
+def _letters(instance: Instance, facts: _Facts, event: str, step_id: int | None) -> Iterator[WorkflowMail]:
+    document_id = facts.document.id
     link = f"{instance.settings.core.issuer}/documents/{document_id}"
     done = next((st for st in facts.steps if st.id == step_id), None)
     if event in (CREATED, "request.resent", "step.completed"):
@@ -150,8 +166,8 @@ def letters_for(instance: Instance, document_id: str, event: str, step_id: int |
 
 
 def _activated(facts: _Facts, event: str, done: DocumentStep | None) -> list[DocumentStep]:
-    """The step this event made active, if it still waits for its official when the job runs (a quicker official
-    has moved on: the next event tells the next one)."""
+    """The step this event made active, if it waited for its official when the event was read (a document
+    cancelled or an official who moved on in between: nobody is told of a turn that is over)."""
     if facts.document.status != DocumentStatus.IN_PROGRESS.value:
         return []
     if event == "step.completed":
