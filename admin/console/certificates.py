@@ -16,8 +16,9 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from admin.console.pages import actor, bp, page, state
+from admin.console.readable import lacking_right
 from admin.errors import ConflictError
-from admin.models import AdminAction
+from admin.models import ROOT_UNIT, AdminAction
 from directory.errors import InvalidInputError
 from signing.errors import SigningError
 from signing.models import CertificateStatus
@@ -78,7 +79,8 @@ def revoke_certificate(serial: str) -> Response | tuple[str, int]:
 @bp.get("/pki")
 def pki() -> tuple[str, int]:
     if not g.get("console_sees_pki"):  # a unit's administrator who typed the address: say whose page it is
-        return page("console/error.html", 404, code="platform-only", detail="")
+        lacking = lacking_right(f"{AdminAction.CERTIFICATES_READ.value} on {ROOT_UNIT}")
+        return page("console/error.html", 403, code="platform-only", detail="", lacking=lacking)
     monitor = state().service.pki
     return page(
         "console/pki.html",
