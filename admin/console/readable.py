@@ -26,6 +26,7 @@ Field = tuple[str, str]  # (label, value) as the page shows them
 def _detail_labels() -> dict[str, str]:
     return {
         "acr": _("level"),
+        "administrator": _("administrator"),
         "amr": _("methods"),
         "bytes": _("size (bytes)"),
         "client_id": _("application"),
@@ -37,6 +38,7 @@ def _detail_labels() -> dict[str, str]:
         "error": _("error"),
         "factor": _("factor"),
         "file": _("file"),
+        "grant": _("grant number"),
         "grant_type": _("grant type"),
         "group": _("group"),
         "kind": _("kind"),
@@ -88,10 +90,18 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def detail_fields(details: Mapping[str, Any] | None) -> list[Field]:
-    """An audit entry's details as labelled fields, in the order they were recorded."""
-    labels = _detail_labels()
-    return [(labels.get(key, key), _value(value)) for key, value in (details or {}).items()]
+def detail_fields(
+    details: Mapping[str, Any] | None, names: Mapping[str, Mapping[str, str]] | None = None
+) -> list[Field]:
+    """An audit entry's details as labelled fields, in the order they were recorded; a value that ``names`` words
+    for its key (``{"role": {"auditor": "kiểm tra viên"}}``, the page's names of roles, levels, factors) by that."""
+    labels, words = _detail_labels(), names or {}
+
+    def shown(key: str, value: Any) -> str:
+        named = words.get(key, {})
+        return named[value] if isinstance(value, str) and value in named else _value(value)
+
+    return [(labels.get(key, key), shown(key, value)) for key, value in (details or {}).items()]
 
 
 # the attribute names asn1crypto's ``Name.human_friendly`` writes (signing stores and the API shows that string)
@@ -131,7 +141,7 @@ def _subject_labels() -> dict[str, str]:
         "Organization": _("Organisation"),
         "Organizational Unit": _("Organisational unit"),
         "Organization Identifier": _("Organisation identifier"),
-        "Title": _("Title"),
+        "Title": _("Job title"),  # not "Title": the portal's catalog has it for a document's (they are merged)
         "Email Address": _("E-mail"),
         "User ID": _("User ID"),
         "Pseudonym": _("Pseudonym"),

@@ -51,12 +51,15 @@ def test_the_audit_shows_labelled_details_and_vietnam_times(admin_platform: Admi
     assert page.status_code == 200
     (newest,) = admin_platform.instance.audit.entries(event="admin:grant:add", limit=1)
     row = page.text.split(f'data-seq="{newest.seq}"', 1)[1].split("</tr>", 1)[0]
-    assert "<dt>vai trò</dt><dd>" + newest.details["role"] + "</dd>" in row
+    role = {"platform-admin": "quản trị hệ thống", "unit-admin": "quản trị đơn vị", "auditor": "kiểm tra viên"}.get(
+        newest.details["role"], "quản lý ứng dụng"
+    )
+    assert f"<dt>vai trò</dt><dd>{role}</dd>" in row  # the role by its name too
     assert "{&#34;" not in row and '{"' not in row  # no JSON on the page
     assert f"<td>{local_time(newest.occurred_at, seconds=True)}</td>" in row  # dd/mm/yyyy, UTC+7
     assert "Thời điểm (UTC+7)" in page.text
     english = browser.session.get(admin_platform.base_url + "/admin/audit?event=admin:grant:add&lang=en", timeout=30)
-    assert "<dt>role</dt>" in english.text
+    assert "<dt>role</dt>" in english.text and "<dt>grant number</dt>" in english.text
     answer = admin_platform.call("GET", "/api/admin/audit?event=admin:grant:add", "dungpt")
     assert answer.json()["items"][0]["details"]["role"] == newest.details["role"]  # the API keeps its JSON
 
