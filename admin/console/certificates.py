@@ -19,6 +19,7 @@ from admin.console.pages import actor, bp, page, state
 from admin.console.readable import lacking_right
 from admin.errors import ConflictError
 from admin.models import ROOT_UNIT, AdminAction
+from antin.kernel.readable import local_date
 from directory.errors import InvalidInputError
 from signing.errors import SigningError
 from signing.models import CertificateStatus
@@ -108,7 +109,7 @@ def renew_pki_certificate(role: str) -> Response | tuple[str, int]:
             "The certificate is renewed: serial %(serial)s, valid until %(end)s, in use now. The previous one "
             "(%(previous)s) stays valid until its end for what it signed.",
             serial=renewal.current.serial,
-            end=renewal.current.not_after.strftime("%Y-%m-%d"),
+            end=local_date(renewal.current.not_after),
             previous=renewal.previous.serial,
         )
     )

@@ -58,7 +58,8 @@ def test_the_platform_administrator_renews_the_tsa_from_the_pki_page(admin_platf
     assert new_serial in row and old_serial not in row
     assert local_date(after.not_valid_after) in row and local_date(before.not_valid_after) not in row
     assert re.search(r'class="num days-left">(399|400)<', row), row
-    assert new_serial in page.text  # the flash message names it too
+    flash = page.text.split('id="flash">', 1)[1].split("</p>", 1)[0]
+    assert new_serial in flash and local_date(after.not_valid_after) in flash  # the flash names it, day first
     assert 'data-answering="yes"' in page.text.split('id="probe-tsa"')[1][:200]  # the TSA answers with its new key
     assert ca.get(old_serial).status == "valid"  # kept for the tokens it signed
     [entry] = list(admin_platform.instance.audit.entries(event=AuditEvent.PKI_CA_RENEW.value, subject=new_serial))
