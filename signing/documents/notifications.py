@@ -4,13 +4,13 @@ recipient when it is issued.
 
 A unit named as a recipient gets no e-mail: a mass mail to every official of a unit would drown the one that
 matters, and the inbox's "received" box is their notice. Everything after the workflow's change happens on the
-mailer's thread but one read: the service reads the document as the event left it (committed, in the caller's
-thread) and queues one job per event (:meth:`Mailer.submit`, which never blocks nor raises), which finds the
-officials (a group step's members working in its unit, as reminders do) and sends. Read later, on a thread that
-runs behind a busy machine, the document could already be past the event (the reviewer reviewed before the letter
-telling her to was composed) and its letter silently never written. A server that refuses a message loses that
-e-mail — logged and audited ``signing:mail:failure`` —, never the workflow. ``[documents] notify_by_mail = false``
-turns them off.
+mailer's thread: the service only queues one job per event (:meth:`Mailer.submit`, which never blocks nor raises),
+and that job reads the document, finds the officials (a group step's members working in its unit, as reminders
+do) and sends. The job may run well after the event (a busy machine): what it announces is decided by what the
+event did, never by how far the workflow has gone since — a reviewer who reviewed before her letter was composed
+still gets it (she got none, and no failure was audited, when the job looked for a step still waiting). A server
+that refuses a message loses that e-mail — logged and audited ``signing:mail:failure`` —, never the workflow.
+``[documents] notify_by_mail = false`` turns them off.
 """
 
 from __future__ import annotations
@@ -70,15 +70,10 @@ def mail_workflow_event(instance: Instance, document_id: str, event: str, step: 
         if not instance.settings.section(DocumentSettings).notify_by_mail:
             return
         mailer = mailer_for(instance)
-        if not mailer.enabled:
-            return
         step_id = step.id if step is not None else None
-        facts = _facts(instance, document_id)  # as this event left it: the mailer's thread may run much later
-        if facts is None:
-            return
 
         def send_all() -> None:  # on the mailer's thread: composes and sends each; None: nothing more to send
-            for letter in _letters(instance, facts, event, step_id):
+            for letter in letters_for(instance, document_id, event, step_id):
                 _send(instance, document_id, letter)
 
         mailer.submit(send_all)
@@ -135,14 +130,10 @@ def _facts(instance: Instance, document_id: str) -> _Facts | None:
 
 
 def letters_for(instance: Instance, document_id: str, event: str, step_id: int | None) -> Iterator[WorkflowMail]:
-    """The e-mails an event calls for, to officials who have an address, as the document is now."""
+    """The e-mails an event calls for, to officials who have an address."""
     facts = _facts(instance, document_id)
-    if facts is not None:
-        yield from _letters(instance, facts, event, step_id)
-
-
-def _letters(instance: Instance, facts: _Facts, event: str, step_id: int | None) -> Iterator[WorkflowMail]:
-    document_id = facts.document.id
+    if facts is None:
+        return
     link = f"{instance.settings.core.issuer}/documents/{document_id}"
     done = next((st for st in facts.steps if st.id == step_id), None)
     if event in (CREATED, "request.resent", "step.completed"):
@@ -166,10 +157,9 @@ def _letters(instance: Instance, facts: _Facts, event: str, step_id: int | None)
 
 
 def _activated(facts: _Facts, event: str, done: DocumentStep | None) -> list[DocumentStep]:
-    """The step this event made active, if it waited for its official when the event was read (a document
-    cancelled or an official who moved on in between: nobody is told of a turn that is over)."""
-    if facts.document.status != DocumentStatus.IN_PROGRESS.value:
-        return []
+    """The step this event made active, found by position (fixed: a new round's steps come after the old ones). The
+    job may read it after its official has acted (done or rejected: still announced, the event did make it their
+    turn); a step skipped since (the document cancelled) or still waiting is not announced."""
     if event == "step.completed":
         if done is None:
             return []
@@ -179,8 +169,8 @@ def _activated(facts: _Facts, event: str, done: DocumentStep | None) -> list[Doc
         candidate = done
     else:  # the upload: the first step
         candidate = facts.steps[0] if facts.steps else None
-    waiting = (StepStatus.ACTIVE.value, StepStatus.SIGNING.value)
-    return [candidate] if candidate is not None and candidate.status in waiting else []
+    never_active = (StepStatus.WAITING.value, StepStatus.SKIPPED.value)
+    return [candidate] if candidate is not None and candidate.status not in never_active else []
 
 
 def _drafter(instance: Instance, document: Document) -> Person | None:

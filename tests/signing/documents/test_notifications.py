@@ -291,3 +291,24 @@ def test_a_late_mailer_still_tells_each_official_whose_turn_came(tmp_path: Path)
     finally:
         gate.set()
         instance.close()
+
+
+def test_a_late_mailer_announces_no_turn_of_a_document_cancelled_meanwhile(
+    workflow: tuple[Instance, GroupDirectory], mail_server: SmtpServer
+) -> None:
+    instance, d = workflow
+    gate = threading.Event()
+
+    def held() -> None:
+        gate.wait(10)
+
+    mailer_for(instance).submit(held)
+    try:
+        documents = document_service(instance)
+        doc = drafted(documents, d, reviewers=[d.people["nga"]], signers=[d.people["son"]])
+        assert documents.cancel(doc, actor="tam")
+    finally:
+        gate.set()
+    mailer_for(instance).submit(lambda: Mail("kiem-tra@ht.dcs.vn", "marker", "after the upload's job"))
+    (only,) = arrived(instance, mail_server, 1)
+    assert only["To"] == "kiem-tra@ht.dcs.vn"  # nga's review never came: no letter says it awaits her
