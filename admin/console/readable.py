@@ -27,6 +27,32 @@ def _detail_labels() -> dict[str, str]:
     return {
         "acr": _("level"),
         "administrator": _("administrator"),
+        "after": _("after"),
+        "before": _("before"),
+        "certificates_revoked": _("certificates revoked"),
+        "credential": _("credential"),
+        "delivered": _("delivered"),
+        "disabled": _("disabled"),
+        "document": _("document"),
+        "enabled": _("enabled"),
+        "issuing_unit": _("issuing unit"),
+        "known_browser": _("known browser"),
+        "left": _("left"),
+        "locked": _("locked"),
+        "mode": _("mode"),
+        "must_change": _("must change the password"),
+        "public": _("public"),
+        "removed": _("removed"),
+        "reminder": _("reminder"),
+        "seal": _("seal"),
+        "serial_after": _("new serial"),
+        "serial_before": _("previous serial"),
+        "sessions_ended": _("sessions ended"),
+        "source": _("source"),
+        "trusted": _("trusted"),
+        "unit_path": _("unit path"),
+        "user_verified": _("user verified"),
+        "via": _("via"),
         "amr": _("methods"),
         "bytes": _("size (bytes)"),
         "client_id": _("application"),
@@ -79,7 +105,7 @@ def _value(value: Any) -> str:
     if value is None:
         return "—"
     if isinstance(value, list | tuple):
-        return ", ".join(_value(item) for item in value)
+        return ", ".join(_value(item) for item in value) or "—"
     if isinstance(value, Mapping):
         return ", ".join(f"{k}: {_value(v)}" for k, v in value.items())
     if isinstance(value, str) and len(value) >= 19 and value[:4].isdigit() and value[10:11] == "T":

@@ -45,13 +45,13 @@ def test_a_refusal_names_the_right_in_words(language: str) -> None:
 
 def test_details_are_labelled_fields_in_their_order(language: str) -> None:
     fields = detail_fields(
-        {"role": "auditor", "scopes": ["openid", "party"], "trusted": True, "until": "2026-12-05T20:36:00+00:00"},
+        {"role": "auditor", "scopes": ["openid", "party"], "dpop": True, "until": "2026-12-05T20:36:00+00:00"},
         {"role": {"auditor": "kiểm tra viên"}},  # the page's role names
     )
     role, scopes, yes = {"vi": ("vai trò", "phạm vi (scope)", "có"), "en": ("role", "scopes", "yes")}[language]
     assert fields == [
         (role, "kiểm tra viên"),
         (scopes, "openid, party"),
-        ("trusted", yes),  # a key with no label yet: shown as it is
+        ("dpop", yes),  # a key with no label yet: shown as it is
         ({"vi": "đến", "en": "until"}[language], "06/12/2026 03:36"),  # Vietnam's time
     ]
