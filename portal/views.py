@@ -4,7 +4,7 @@ everything that is not there (never a bare 404 or a stack trace)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from functools import wraps
 from typing import Any
 
@@ -12,6 +12,8 @@ from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from antin.kernel import readable
+from antin.kernel.readable import local_time
 from directory.models import Person
 from idp.oidc.clients import client_registry
 from idp.oidc.first_party import PORTAL, SignInError
@@ -26,16 +28,13 @@ bp = Blueprint(
 )
 
 
-VIETNAM_TIME = timezone(timedelta(hours=7))
+VIETNAM_TIME = readable.VIETNAM_TIME
 
 
 @bp.app_template_filter("portal_time")
 def portal_time(moment: datetime | None) -> str:
-    """A time as officials read it: Vietnam's (UTC+7), day first."""
-    if moment is None:
-        return ""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(VIETNAM_TIME).strftime("%d/%m/%Y %H:%M")
+    """A time as officials read it: Vietnam's (UTC+7), day first, as every page writes it."""
+    return local_time(moment)
 
 
 @bp.app_template_filter("portal_detail")

@@ -11,13 +11,15 @@ from admin.audit import AuditQuery
 from admin.console.officials import int_arg
 from admin.console.pages import actor, bp, page, state
 from antin.kernel.audit import AuditEvent
+from antin.kernel.readable import VIETNAM_TIME
 from directory.errors import InvalidInputError
 
 __all__: list[str] = []
 
 
 def _day(name: str, *, end: bool = False) -> datetime | None:
-    """A YYYY-MM-DD field as the start of that day in UTC (``end``: the start of the next day)."""
+    """A YYYY-MM-DD field as the start of that day in Vietnam, where the page shows every time (``end``: the start
+    of the next day)."""
     raw = request.args.get(name, "").strip()
     if not raw:
         return None
@@ -25,7 +27,7 @@ def _day(name: str, *, end: bool = False) -> datetime | None:
         day = date.fromisoformat(raw)
     except ValueError:
         raise InvalidInputError(name, "must be a date, YYYY-MM-DD") from None
-    return datetime.combine(day + timedelta(days=1 if end else 0), time.min, tzinfo=UTC)
+    return datetime.combine(day + timedelta(days=1 if end else 0), time.min, tzinfo=VIETNAM_TIME).astimezone(UTC)
 
 
 def _query() -> AuditQuery:

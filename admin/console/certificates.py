@@ -16,8 +16,10 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from admin.console.pages import actor, bp, page, state
+from admin.console.readable import lacking_right
 from admin.errors import ConflictError
-from admin.models import AdminAction
+from admin.models import ROOT_UNIT, AdminAction
+from antin.kernel.readable import local_date
 from directory.errors import InvalidInputError
 from signing.errors import SigningError
 from signing.models import CertificateStatus
@@ -78,7 +80,8 @@ def revoke_certificate(serial: str) -> Response | tuple[str, int]:
 @bp.get("/pki")
 def pki() -> tuple[str, int]:
     if not g.get("console_sees_pki"):  # a unit's administrator who typed the address: say whose page it is
-        return page("console/error.html", 404, code="platform-only", detail="")
+        lacking = lacking_right(f"{AdminAction.CERTIFICATES_READ.value} on {ROOT_UNIT}")
+        return page("console/error.html", 403, code="platform-only", detail="", lacking=lacking)
     monitor = state().service.pki
     return page(
         "console/pki.html",
@@ -106,7 +109,7 @@ def renew_pki_certificate(role: str) -> Response | tuple[str, int]:
             "The certificate is renewed: serial %(serial)s, valid until %(end)s, in use now. The previous one "
             "(%(previous)s) stays valid until its end for what it signed.",
             serial=renewal.current.serial,
-            end=renewal.current.not_after.strftime("%Y-%m-%d"),
+            end=local_date(renewal.current.not_after),
             previous=renewal.previous.serial,
         )
     )

@@ -16,6 +16,7 @@ from flask import Blueprint, Flask, current_app, g, redirect, render_template, r
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from admin.console.readable import lacking_right, register_filters
 from admin.delegation import Actor
 from admin.errors import AdminError, NotPermittedError
 from admin.models import ROOT_UNIT, AdminAction
@@ -58,6 +59,7 @@ def register(app: Flask, instance: Instance) -> None:
     required = normalise_acr(settings.console_acr) if settings.console_acr else None
     app.extensions[EXTENSION_KEY] = ConsoleState(admin_service(instance), required, settings.console_page_size)
     app.register_blueprint(bp)
+    register_filters(app)
 
 
 def state() -> ConsoleState:
@@ -224,7 +226,9 @@ def _expiry_warnings(service: AdminService) -> dict[str, Any]:
 
 @bp.errorhandler(AdminError)
 def _admin_error(err: AdminError) -> tuple[str, int]:
-    return page("console/error.html", err.status, code=err.code, detail=str(err))
+    # a refusal says which right is missing, in words (an administrator who holds it can grant it)
+    lacking = lacking_right(err.action) if isinstance(err, NotPermittedError) and err.action != "administer" else ""
+    return page("console/error.html", err.status, code=err.code, detail=str(err), lacking=lacking)
 
 
 @bp.errorhandler(InvalidInputError)

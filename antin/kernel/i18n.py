@@ -12,6 +12,8 @@ from pathlib import Path
 from flask import Flask, g, has_request_context, request
 from flask_babel import Babel, get_locale
 
+from antin.kernel import readable
+
 __all__ = ["DEFAULT_LOCALE", "LANGUAGE_COOKIE", "SUPPORTED_LOCALES", "current_language", "init_app", "pick_locale"]
 
 SUPPORTED_LOCALES = ("vi", "en")
@@ -48,3 +50,11 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Ho_Chi_Minh")
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(p) for p in TRANSLATION_DIRECTORIES)
     Babel(app, locale_selector=pick_locale)
+    # what every page shows of a time and a browser, the same in every feature (antin.kernel.readable)
+    app.add_template_filter(readable.local_time, "local_time")
+    app.add_template_filter(readable.local_date, "local_date")
+    app.add_template_filter(_user_agent, "user_agent")
+
+
+def _user_agent(raw: str | None) -> str:
+    return readable.describe_user_agent(raw, current_language())

@@ -6,8 +6,11 @@ A unit named as a recipient gets no e-mail: a mass mail to every official of a u
 matters, and the inbox's "received" box is their notice. Everything after the workflow's change happens on the
 mailer's thread: the service only queues one job per event (:meth:`Mailer.submit`, which never blocks nor raises),
 and that job reads the document, finds the officials (a group step's members working in its unit, as reminders
-do) and sends. A server that refuses a message loses that e-mail — logged and audited ``signing:mail:failure`` —,
-never the workflow. ``[documents] notify_by_mail = false`` turns them off.
+do) and sends. The job may run well after the event (a busy machine): what it announces is decided by what the
+event did, never by how far the workflow has gone since — a reviewer who reviewed before her letter was composed
+still gets it (she got none, and no failure was audited, when the job looked for a step still waiting). A server
+that refuses a message loses that e-mail — logged and audited ``signing:mail:failure`` —, never the workflow.
+``[documents] notify_by_mail = false`` turns them off.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from antin.kernel.audit.events import AuditEvent
+from antin.kernel.database import log_failure
 from antin.kernel.instance import Instance
 from antin.kernel.mail import Mail, mailer_for
 from directory.models import Person
@@ -83,12 +87,15 @@ def _send(instance: Instance, document_id: str, letter: WorkflowMail) -> None:
     except (OSError, smtplib.SMTPException) as err:
         reason = f"{type(err).__name__}: {err}"
         log.warning("the %s e-mail of document %s was not sent: %s", letter.notice.value, document_id, reason)
-        instance.audit.record(
-            AuditEvent.SIGNING_MAIL_FAILURE,
-            actor="system",
-            subject=f"document:{document_id}",
-            details={"notice": letter.notice.value, "to": letter.person.uid, "error": reason[:200]},
-        )
+        try:
+            instance.audit.record(
+                AuditEvent.SIGNING_MAIL_FAILURE,
+                actor="system",
+                subject=f"document:{document_id}",
+                details={"notice": letter.notice.value, "to": letter.person.uid, "error": reason[:200]},
+            )
+        except Exception as audit_err:  # the warning above stands; the event's other letters are still sent
+            log_failure(log, audit_err, "the failure of the %s e-mail of document %s", letter.notice.value, document_id)
 
 
 # -- who is told what ----------------------------------------------------------------------------------------
@@ -150,10 +157,9 @@ def letters_for(instance: Instance, document_id: str, event: str, step_id: int |
 
 
 def _activated(facts: _Facts, event: str, done: DocumentStep | None) -> list[DocumentStep]:
-    """The step this event made active, if it still waits for its official when the job runs (a quicker official
-    has moved on: the next event tells the next one)."""
-    if facts.document.status != DocumentStatus.IN_PROGRESS.value:
-        return []
+    """The step this event made active, found by position (fixed: a new round's steps come after the old ones). The
+    job may read it after its official has acted (done or rejected: still announced, the event did make it their
+    turn); a step skipped since (the document cancelled) or still waiting is not announced."""
     if event == "step.completed":
         if done is None:
             return []
@@ -163,8 +169,8 @@ def _activated(facts: _Facts, event: str, done: DocumentStep | None) -> list[Doc
         candidate = done
     else:  # the upload: the first step
         candidate = facts.steps[0] if facts.steps else None
-    waiting = (StepStatus.ACTIVE.value, StepStatus.SIGNING.value)
-    return [candidate] if candidate is not None and candidate.status in waiting else []
+    never_active = (StepStatus.WAITING.value, StepStatus.SKIPPED.value)
+    return [candidate] if candidate is not None and candidate.status not in never_active else []
 
 
 def _drafter(instance: Instance, document: Document) -> Person | None:

@@ -418,10 +418,11 @@ CONSOLE_PUBLIC = {
     ("GET", "/admin/assets/<path:filename>"),
 }
 # routes about no target in a province: Bắc Ninh's administrator may open them (their own home, their grants); aimed
-# at Hà Nội, every other route must refuse them: 404, or 403 for the powers held only on the whole directory
+# at Hà Nội, every other route must refuse them: 404, or 403 for the powers held only on the whole directory (the CA's
+# page too: it exists, and says whose it is)
 # a path's variables aimed at Hà Nội: an official, a unit, a group of Hà Nội's
 HANOI_CONSOLE = {"login": "toanvd", "code": "HNI-VP", "name": "ky-so-hni", "client_id": HANOI_CLIENT}
-CONSOLE_HELD_ON_THE_WHOLE_DIRECTORY = {"/admin/audit/verify", "/admin/pki/renew/<role>"}
+CONSOLE_HELD_ON_THE_WHOLE_DIRECTORY = {"/admin/audit/verify", "/admin/pki", "/admin/pki/renew/<role>"}
 CONSOLE_UNTARGETED = {
     ("GET", "/admin/"),
     ("GET", "/admin/grants"),

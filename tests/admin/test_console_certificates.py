@@ -89,9 +89,14 @@ def test_another_provinces_officer_finds_nothing(admin_platform: AdminPlatform, 
         f"{base}/admin/certificates/{serial}/revoke", data={"csrf_token": csrf, "reason": "key-compromise"}, timeout=10
     )
     assert posted.status_code == 404 and 'data-code="not-found"' in posted.text
+    # the CA's page exists: refused (403), saying whose page it is and the right it needs, in Vietnamese, a way back
     pki = browser.session.get(f"{base}/admin/pki", timeout=10)
-    assert pki.status_code == 404 and 'data-code="platform-only"' in pki.text  # whose page it is, not "no unit '*'"
-    assert "&#39;*&#39;" not in pki.text and "'*'" not in pki.text
+    assert pki.status_code == 403 and 'data-code="platform-only"' in pki.text
+    assert "Không có quyền" in pki.text and "xem chứng thư trên toàn hệ thống" in pki.text
+    assert 'href="/admin/"' in pki.text
+    assert "&#39;*&#39;" not in pki.text and "'*'" not in pki.text and "certificates:read" not in pki.text
+    english = browser.session.get(f"{base}/admin/pki?lang=en", timeout=10)
+    assert english.status_code == 403 and "read certificates on the whole platform" in english.text
     assert 'id="menu-pki"' not in home.text
     assert admin_platform.instance_ca().get(serial).status == "valid"
 

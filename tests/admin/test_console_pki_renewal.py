@@ -13,6 +13,7 @@ import pytest
 from cryptography import x509
 
 from antin.kernel.audit.events import AuditEvent
+from antin.kernel.readable import local_date
 from signing.service import signing_service
 from tests.admin.conftest import OPERATOR, AdminPlatform, console_browser
 from tests.admin.test_api import problem
@@ -55,9 +56,10 @@ def test_the_platform_administrator_renews_the_tsa_from_the_pki_page(admin_platf
     page = browser.session.get(f"{base}/admin/pki", timeout=30)
     row = tsa_row(page.text)
     assert new_serial in row and old_serial not in row
-    assert f"{after.not_valid_after:%Y-%m-%d}" in row and f"{before.not_valid_after:%Y-%m-%d}" not in row
+    assert local_date(after.not_valid_after) in row and local_date(before.not_valid_after) not in row
     assert re.search(r'class="num days-left">(399|400)<', row), row
-    assert new_serial in page.text  # the flash message names it too
+    flash = page.text.split('id="flash">', 1)[1].split("</p>", 1)[0]
+    assert new_serial in flash and local_date(after.not_valid_after) in flash  # the flash names it, day first
     assert 'data-answering="yes"' in page.text.split('id="probe-tsa"')[1][:200]  # the TSA answers with its new key
     assert ca.get(old_serial).status == "valid"  # kept for the tokens it signed
     [entry] = list(admin_platform.instance.audit.entries(event=AuditEvent.PKI_CA_RENEW.value, subject=new_serial))

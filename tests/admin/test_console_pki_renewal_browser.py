@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from antin.kernel.readable import local_date
 from directory.demo_data import DEMO_PASSWORD
 from tests.admin.conftest import AdminPlatform
 from tests.idp.mfa.test_mfa_browser import chromium  # noqa: F401  (the module's browser)
@@ -54,7 +55,7 @@ def test_the_platform_administrator_renews_the_tsa_in_chromium(
         assert after is not None and after.serial_number != before.tsa.serial_number
         row = page.locator("#ca-certificates tr[data-role=tsa]")
         assert format(after.serial_number, "x") in row.inner_text()
-        assert f"{after.not_valid_after:%Y-%m-%d}" in row.inner_text()
+        assert local_date(after.not_valid_after) in row.inner_text()
         assert "Chứng thư đã được gia hạn" in page.locator("#flash").inner_text()
         page.screenshot(path=str(shots / "console-pki-renewed-vi.png"), full_page=True)
     finally:

@@ -212,9 +212,9 @@ def test_the_security_page_lists_the_sessions_and_signs_one_out(op: LiveProvider
     page = here.go(op.issuer + "/account/security").page
     assert page is not None
     sessions = page.text.split('id="security-sessions"', 1)[1].split("</ul>", 1)[0]
-    assert "(this browser)" in sessions and "OfficePC/1.0" in sessions
+    assert "(this browser)" in sessions and 'title="OfficePC/1.0">OfficePC 1</span>' in sessions
     listed = re.findall(r'<li data-sid="([^"]+)">', page.text)
-    mine = re.findall(r'<li data-sid="([^"]+)">[^<]*<strong>', page.text)
+    mine = re.findall(r'<li data-sid="([^"]+)">[^<]*<span class="browser"[^>]*>[^<]*</span>\s*<strong>', page.text)
     assert len(listed) == 2 and len(mine) == 1
     (target,) = [sid for sid in listed if sid not in mine]
     forms = forms_of(page.text)

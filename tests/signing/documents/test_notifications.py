@@ -11,6 +11,7 @@ written to the database and the event they send is given to the mailer, as the s
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
@@ -249,3 +250,65 @@ def test_a_dead_mail_server_never_stops_the_workflow(tmp_path: Path) -> None:
         assert all(f.subject == f"document:{doc}" and "ConnectionRefusedError" in f.details["error"] for f in failures)
     finally:
         instance.close()
+
+
+def test_a_late_mailer_still_tells_each_official_whose_turn_came(tmp_path: Path) -> None:
+    """The mailer's thread runs behind the workflow (a busy machine): nga reviews before the letter that her review
+    awaits is composed, and the server is dead. Each event still gets its letters — each failure audited and
+    logged —, as of the moment it happened (a race seen once in 1,706 tests of a fresh-clone run)."""
+    env = {
+        "ANTIN_DATA_DIR": str(tmp_path),
+        "ANTIN_ISSUER": ISSUER,
+        "ANTIN_ENV": "test",
+        "ANTIN_LOG_LEVEL": "WARNING",
+        "ANTIN_MAIL_HOST": "localhost",
+        "ANTIN_MAIL_PORT": str(free_port()),  # nothing listens
+        "ANTIN_MAIL_STARTTLS": "false",
+        "ANTIN_MAIL_FROM_ADDRESS": "no-reply@antin.vn",
+        "ANTIN_MAIL_TIMEOUT_SECONDS": "2",
+    }
+    instance = Instance(load_settings(env))
+    upgrade(instance.database)
+    d = officials()
+    use_directory(instance, d)
+    gate = threading.Event()
+
+    def held() -> None:  # the mailer's thread waits here until the workflow has moved on
+        gate.wait(10)
+
+    try:
+        mailer_for(instance).submit(held)
+        documents = document_service(instance)
+        doc = drafted(documents, d, reviewers=[d.people["nga"]], signers=[d.people["son"]])
+        documents.review(d.people["nga"], doc, True, "")
+        gate.set()
+        assert mailer_for(instance).wait_until_sent()
+        failures = instance.audit.entries(event="signing:mail:failure", limit=5)
+        assert sorted((f.details["notice"], f.details["to"]) for f in failures) == [
+            ("awaits", "nga"),
+            ("awaits", "son"),
+        ]
+    finally:
+        gate.set()
+        instance.close()
+
+
+def test_a_late_mailer_announces_no_turn_of_a_document_cancelled_meanwhile(
+    workflow: tuple[Instance, GroupDirectory], mail_server: SmtpServer
+) -> None:
+    instance, d = workflow
+    gate = threading.Event()
+
+    def held() -> None:
+        gate.wait(10)
+
+    mailer_for(instance).submit(held)
+    try:
+        documents = document_service(instance)
+        doc = drafted(documents, d, reviewers=[d.people["nga"]], signers=[d.people["son"]])
+        assert documents.cancel(doc, actor="tam")
+    finally:
+        gate.set()
+    mailer_for(instance).submit(lambda: Mail("kiem-tra@ht.dcs.vn", "marker", "after the upload's job"))
+    (only,) = arrived(instance, mail_server, 1)
+    assert only["To"] == "kiem-tra@ht.dcs.vn"  # nga's review never came: no letter says it awaits her
