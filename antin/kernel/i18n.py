@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, g, has_request_context, request
-from flask_babel import Babel, get_locale
+from flask import Flask, current_app, g, has_request_context, request
+from flask_babel import Babel, Domain, get_locale
 
 from antin.kernel import readable
 
@@ -20,12 +20,18 @@ SUPPORTED_LOCALES = ("vi", "en")
 DEFAULT_LOCALE = "vi"
 LANGUAGE_COOKIE = "antin_lang"
 ROOT = Path(__file__).resolve().parents[2]
-TRANSLATION_DIRECTORIES = (
-    ROOT / "idp" / "translations",
-    ROOT / "signing" / "translations",
-    ROOT / "admin" / "translations",
-    ROOT / "portal" / "translations",
-)
+FEATURES = ("idp", "signing", "admin", "portal")
+TRANSLATION_DIRECTORIES = tuple(ROOT / feature / "translations" for feature in FEATURES)
+"""Every feature's catalog, merged: a page finds any feature's words (the console shows the portal's, the portal the
+sign-in's); where two catalogs translate the same English differently, the later one wins…"""
+
+FEATURE_DOMAINS = {
+    feature: Domain([str(d) for d in TRANSLATION_DIRECTORIES if d.parent.name != feature] + [str(directory)])
+    for feature, directory in zip(FEATURES, TRANSLATION_DIRECTORIES, strict=True)
+}
+"""…except on a feature's own pages, where its own catalog is merged last and so wins: the console says "Tìm kiếm"
+for "Search" and the portal "Tìm" (each catalog's choice for its own pages), where one merge for all had the
+portal's words everywhere."""
 
 
 def pick_locale() -> str:
@@ -50,10 +56,19 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Ho_Chi_Minh")
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(p) for p in TRANSLATION_DIRECTORIES)
     Babel(app, locale_selector=pick_locale)
+    app.before_request(_feature_catalog)
     # what every page shows of a time and a browser, the same in every feature (antin.kernel.readable)
     app.add_template_filter(readable.local_time, "local_time")
     app.add_template_filter(readable.local_date, "local_date")
     app.add_template_filter(_user_agent, "user_agent")
+
+
+def _feature_catalog() -> None:
+    """A view's own feature's catalog wins on its page (the feature: the view's top-level package)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    domain = FEATURE_DOMAINS.get((getattr(view, "__module__", None) or "").partition(".")[0])
+    if domain is not None:
+        domain.as_default()
 
 
 def _user_agent(raw: str | None) -> str:

@@ -335,3 +335,15 @@ def test_signing_out_of_the_console_ends_the_sso_session(admin_platform: AdminPl
     browser.submit(home, "signout-form")
     again = browser.go(admin_platform.base_url + "/admin/").page
     assert again is not None and "login-form" in again.text
+
+
+def test_the_console_and_the_portal_each_speak_their_own_catalog(admin_platform: AdminPlatform) -> None:
+    """'Search' is 'Tìm kiếm' in the console's catalog and 'Tìm' in the portal's: each page says its own (one merge
+    of every catalog had the portal's words on the console's buttons)."""
+    browser, _home = console_browser(admin_platform, "dungpt")
+    console = browser.go(admin_platform.base_url + "/admin/officials").page
+    assert console is not None and console.status_code == 200
+    assert re.search(r'id="search">\s*Tìm kiếm\s*<', console.text), console.text
+    portal = browser.go(admin_platform.base_url + "/documents").page
+    assert portal is not None and portal.status_code == 200 and "<form" in portal.text
+    assert re.search(r'<button type="submit">\s*Tìm\s*</button>', portal.text), portal.text
