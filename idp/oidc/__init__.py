@@ -62,6 +62,8 @@ __all__ = [
 
 def init_app(app: Flask) -> None:
     from idp.oidc.discovery_documents import PublishedDocuments
+    from idp.oidc.fastpath import EXTENSION_KEY as FASTPATH
+    from idp.oidc.fastpath import MachineEndpoints
     from idp.oidc.service import get_provider
     from idp.oidc.ui import init_ui
     from idp.oidc.views import bp
@@ -70,7 +72,11 @@ def init_app(app: Flask) -> None:
     provider = get_provider(instance)
     init_ui(app)
     app.register_blueprint(bp)
-    app.wsgi_app = PublishedDocuments(app.wsgi_app, provider)  # type: ignore[method-assign]
+    # the public documents and the machine-to-machine token requests are answered before Flask (see each module)
+    trusted = app.config.get("ANTIN_TRUSTED_PROXIES", 0) > 0
+    fast = MachineEndpoints(app.wsgi_app, app, provider, trusted_proxies=trusted)
+    app.extensions[FASTPATH] = fast
+    app.wsgi_app = PublishedDocuments(fast, provider, trusted_proxies=trusted)  # type: ignore[method-assign]
     if "antin.readiness" in app.extensions:
         from antin.kernel.health import add_readiness_check
 
@@ -84,3 +90,4 @@ def init_app(app: Flask) -> None:
     def _start_backchannel_drainer() -> None:
         # started lazily in each worker (threads do not survive gunicorn's fork)
         provider.backchannel.start()
+        fast.app_request_started()
