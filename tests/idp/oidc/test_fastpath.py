@@ -10,6 +10,7 @@ meant to take. Tokens are checked with joserfc against the published JWKS. SQLit
 from __future__ import annotations
 
 import json
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from werkzeug.test import Client, TestResponse
 
 from antin.kernel.audit.models import AuditEntry
@@ -311,3 +313,40 @@ def test_behind_a_trusted_proxy_the_fast_path_sees_the_client(tmp_path: Path) ->
         assert entry.ip == "203.0.113.7"
         jwks = client.get("/jwks.json", headers=proxied)
         assert jwks.headers["X-Request-ID"] == "req-from-proxy" and "Strict-Transport-Security" in jwks.headers
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [RuntimeError("boom"), OperationalError("INSERT", {}, Exception("server closed the connection"))],
+    ids=["unexpected", "database away"],
+)
+def test_a_failure_inside_the_rules_is_answered_by_the_apps_error_handlers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: Exception
+) -> None:
+    with live_provider(tmp_path, make_directory()) as op:
+        fast: MachineEndpoints = op.app.extensions[EXTENSION_KEY]
+        record, secret = op.provider.clients.add(
+            ClientSpec(name="s", grant_types=("client_credentials",), scopes=("profile",))
+        )
+        auth = (record.client_id, secret or "")
+        whole, app_only = Client(op.app), Client(fast.app)
+        whole.get("/healthz")
+
+        through_fast_path: list[bool] = []
+
+        def fail(*args: Any, **kwargs: Any) -> Any:
+            stack = traceback.extract_stack()
+            through_fast_path.append(any(f.filename.endswith("idp/oidc/fastpath.py") for f in stack))
+            raise failure
+
+        monkeypatch.setattr(op.provider.tokens, "issue", fail)
+        answers = []
+        for client in (app_only, whole):
+            response = client.post("/token", data={"grant_type": "client_credentials"}, auth=auth)
+            request_id = response.headers["X-Request-ID"]
+            headers = {k.lower(): v for k, v in response.headers.items() if k.lower() not in VOLATILE_HEADERS}
+            answers.append((response.status_code, headers, response.get_data(as_text=True).replace(request_id, "<id>")))
+        assert through_fast_path == [False, True]  # the second was read by the fast path, answered by the app
+        assert answers[1] == answers[0]
+        assert answers[0][0] == (500 if isinstance(failure, RuntimeError) else 503)
+        assert "Traceback" not in answers[0][2] and "boom" not in answers[0][2]
