@@ -49,10 +49,6 @@ def create_app(settings: Settings | None = None, *, instance: Instance | None = 
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["antin.instance"] = instance
-    if settings.server.trusted_proxies:
-        n = settings.server.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)  # type: ignore[method-assign]
-
     web.init_app(app)
     errors.init_app(app)
     i18n.init_app(app)
@@ -74,4 +70,9 @@ def create_app(settings: Settings | None = None, *, instance: Instance | None = 
     signing.init_app(app)
     admin.init_app(app)
     portal.init_app(app)
+    if settings.server.trusted_proxies:
+        # outermost, so that what answers before Flask (idp.oidc's documents and token requests) sees the client's
+        # address and scheme too
+        n = settings.server.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)  # type: ignore[method-assign]
     return app

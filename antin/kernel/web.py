@@ -40,6 +40,7 @@ __all__ = [
     "get_instance",
     "init_app",
     "local_redirect_target",
+    "request_id_for",
     "require_csrf",
 ]
 
@@ -151,10 +152,14 @@ def _check_csrf() -> None:
         )
 
 
+def request_id_for(incoming: str, trusted_proxies: bool) -> str:
+    """The request's id: the one a trusted proxy sent (printable, at most 64 characters), else a new one."""
+    return incoming[:64] if trusted_proxies and incoming.isprintable() and incoming else uuid.uuid4().hex[:16]
+
+
 def _start_request() -> None:
-    incoming = request.headers.get("X-Request-ID", "")
     trusted = current_app.config.get("ANTIN_TRUSTED_PROXIES", 0) > 0
-    g.request_id = incoming[:64] if trusted and incoming.isprintable() and incoming else uuid.uuid4().hex[:16]
+    g.request_id = request_id_for(request.headers.get("X-Request-ID", ""), trusted)
     request_id_var.set(g.request_id)
     _check_csrf()
 

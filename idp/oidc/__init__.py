@@ -6,6 +6,8 @@ Where things are: ``views/`` (the endpoints, one module per group, on the bluepr
 ``get_authorization_server(instance)``), ``errors.py`` (every exception, under ``OidcError``), ``models.py``,
 ``cli.py``; tokens are minted in ``tokens.py``, codes live in ``codes.py``, look-ups in ``token_lookup.py``,
 revocation in ``revocation.py``; on PostgreSQL their hot statements are SQL text on psycopg in ``token_driver.py``.
+The discovery document and the JWKS (``discovery_documents.py``), /token's client grants and /introspect
+(``fastpath.py``, over the rules in ``token_grants.py`` that authlib's grants use too) are answered before Flask.
 
 The platform's own resource servers (``signing``) use only what this package exports: the revocation and DPoP
 checks of :mod:`idp.oidc.resource` (and, for CSC's credential authorisation, a registered client's name, redirect
@@ -62,6 +64,8 @@ __all__ = [
 
 def init_app(app: Flask) -> None:
     from idp.oidc.discovery_documents import PublishedDocuments
+    from idp.oidc.fastpath import EXTENSION_KEY as FASTPATH
+    from idp.oidc.fastpath import MachineEndpoints
     from idp.oidc.service import get_provider
     from idp.oidc.ui import init_ui
     from idp.oidc.views import bp
@@ -70,7 +74,11 @@ def init_app(app: Flask) -> None:
     provider = get_provider(instance)
     init_ui(app)
     app.register_blueprint(bp)
-    app.wsgi_app = PublishedDocuments(app.wsgi_app, provider)  # type: ignore[method-assign]
+    # the public documents and the machine-to-machine token requests are answered before Flask (see each module)
+    trusted = app.config.get("ANTIN_TRUSTED_PROXIES", 0) > 0
+    fast = MachineEndpoints(app.wsgi_app, app, provider, trusted_proxies=trusted)
+    app.extensions[FASTPATH] = fast
+    app.wsgi_app = PublishedDocuments(fast, provider, trusted_proxies=trusted)  # type: ignore[method-assign]
     if "antin.readiness" in app.extensions:
         from antin.kernel.health import add_readiness_check
 
@@ -84,3 +92,4 @@ def init_app(app: Flask) -> None:
     def _start_backchannel_drainer() -> None:
         # started lazily in each worker (threads do not survive gunicorn's fork)
         provider.backchannel.start()
+        fast.app_request_started()

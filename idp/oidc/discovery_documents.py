@@ -12,12 +12,12 @@ import hashlib
 import json
 import logging
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from antin.kernel.database import database_outage, outage_reason
 from antin.kernel.health import HTTP_DURATION, HTTP_REQUESTS
+from antin.kernel.web import request_id_for
 from idp.oidc.discovery import provider_metadata
 
 if TYPE_CHECKING:
@@ -66,9 +66,10 @@ def _problem(start_response: StartResponse, status: str, detail: str, *extra: tu
 class PublishedDocuments:
     """WSGI middleware: the provider's public documents without the cost of a Flask request."""
 
-    def __init__(self, app: WsgiApp, provider: OidcProvider) -> None:
+    def __init__(self, app: WsgiApp, provider: OidcProvider, *, trusted_proxies: bool = False) -> None:
         self.app = app
         self.provider = provider
+        self.trusted_proxies = trusted_proxies
         metadata = json.dumps(provider_metadata(provider.issuer), ensure_ascii=False, separators=(",", ":")).encode()
         self._discovery = (metadata, _etag(metadata))
         self._jwks = (b"", _etag(b""))
@@ -98,7 +99,7 @@ class PublishedDocuments:
             body, etag = self._discovery
             content_type = "application/json"
         headers = [("Content-Type", content_type), ("ETag", etag), *_COMMON_HEADERS]
-        headers.append(("X-Request-ID", uuid.uuid4().hex[:16]))
+        headers.append(("X-Request-ID", request_id_for(environ.get("HTTP_X_REQUEST_ID", ""), self.trusted_proxies)))
         if environ.get("wsgi.url_scheme") == "https":
             headers.append(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
         if_none_match = environ.get("HTTP_IF_NONE_MATCH", "")

@@ -16,15 +16,10 @@ import base64
 import binascii
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import (
-    InvalidClientError,
-    InvalidGrantError,
-    InvalidScopeError,
-)
+from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidGrantError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
@@ -32,16 +27,19 @@ from flask import g
 from flask import request as flask_request
 
 from antin.kernel.instance import Instance
-from directory.errors import DirectoryUnavailableError
 from idp.oidc.client_auth import ALL_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS, OAuthClient, PrivateKeyJwt
 from idp.oidc.codes import CodeView
-from idp.oidc.errors import (
-    InvalidTargetError,
-    RefreshReusedError,
-    TemporarilyUnavailableError,
-)
 from idp.oidc.grants import GrantContext, IssuedTokenRef, RefreshView
 from idp.oidc.service import OidcProvider, get_provider
+from idp.oidc.token_grants import (
+    client_credentials_token,
+    find_refresh_token,
+    id_token_claims,
+    introspection_body,
+    may_introspect,
+    refreshed_token,
+    requested_resources,
+)
 from idp.oidc.token_store import TokenEvent
 
 __all__ = ["ALL_AUTH_METHODS", "CONFIDENTIAL_AUTH_METHODS", "build_authorization_server", "get_authorization_server"]
@@ -126,30 +124,7 @@ def _dpop_jkt(request: Any) -> str | None:
 
 
 def _requested_resources(request: Any, allowed: tuple[str, ...]) -> tuple[str, ...]:
-    """RFC 8707 at the token endpoint: a subset of what the authorization allowed (or anything, if nothing was)."""
-    values = tuple(request.payload.datalist.get("resource", []))
-    for uri in values:
-        try:
-            parts = urlsplit(uri)
-        except ValueError:  # "http://[x": urlsplit refuses a malformed IPv6 host
-            raise InvalidTargetError("resource must be an absolute URI without a fragment") from None
-        if not parts.scheme or not parts.netloc or parts.fragment:
-            raise InvalidTargetError("resource must be an absolute URI without a fragment")
-    if not values:
-        return allowed
-    if allowed and not set(values) <= set(allowed):
-        raise InvalidTargetError("resource was not part of the authorization")
-    return values
-
-
-def _id_token_claims(provider: OidcProvider, ctx: GrantContext) -> dict[str, Any] | None:
-    """None when no ID token is due (no openid scope); the directory being down is a 503, not a 500."""
-    if "openid" not in ctx.scope.split():
-        return None
-    try:
-        return provider.id_token_user_claims(ctx)
-    except DirectoryUnavailableError as err:
-        raise TemporarilyUnavailableError("the directory is not reachable") from err
+    return requested_resources(tuple(request.payload.datalist.get("resource", [])), allowed)
 
 
 class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
@@ -187,7 +162,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
             claims=req.claims,
             resources=_requested_resources(self.request, req.resources),
         )
-        id_claims = _id_token_claims(provider, ctx)
+        id_claims = id_token_claims(provider, ctx)
         token, _ = provider.tokens.issue(
             ctx,
             code_id=code.id,
@@ -213,64 +188,20 @@ class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshView | None:
-        provider = _provider(self)
         client: OAuthClient = self.request.client
-        view, why = provider.tokens.find_refresh(refresh_token, client.record)
-        if view is None:
-            log.info("refresh token refused: %s", why)
-            if "reused" in why:
-                provider.audit.record("oauth:token:reuse", client_id=client.client_id, ip=_client_ip(self.request))
-        return view
+        return find_refresh_token(_provider(self), client.record, refresh_token, _client_ip(self.request))
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
-        provider = _provider(self)
         client: OAuthClient = self.request.client
-        view: RefreshView = self.request.refresh_token
-        dpop_jkt = provider.dpop_for_token_request(client.record, _dpop_jkt(self.request))
-        if view.dpop_jkt and dpop_jkt != view.dpop_jkt:
-            raise InvalidGrantError("refresh token is bound to another DPoP key")
-        scope = self.request.payload.scope or view.scope
-        ctx = view.context
-        if ctx.sid and not view.session_live:  # read with the token (TokenLookup.find_refresh)
-            # refresh tokens live no longer than the sign-in they came from (there is no offline_access)
-            provider.tokens.revoke_grant(view.grant_id, "session ended")
-            raise InvalidGrantError("the session this token belongs to has ended")
-        if ctx.subject:
-            try:
-                active = provider.directory.is_active(ctx.subject)
-            except DirectoryUnavailableError as err:
-                raise TemporarilyUnavailableError("the directory is not reachable") from err
-            if not active:
-                provider.tokens.revoke_grant(view.grant_id, "account no longer active")
-                raise InvalidGrantError("the account is no longer active")
-        ctx = GrantContext(
-            client=client.record,
-            subject=ctx.subject,
-            scope=scope,
-            sid=ctx.sid,
-            auth_time=ctx.auth_time,
-            acr=ctx.acr,
-            amr=ctx.amr,
-            claims=ctx.claims,
-            resources=_requested_resources(self.request, ctx.resources),
+        token = refreshed_token(
+            _provider(self),
+            client.record,
+            self.request.refresh_token,
+            scope=self.request.payload.scope,
+            resources=tuple(self.request.payload.datalist.get("resource", [])),
+            dpop_jkt=_dpop_jkt(self.request),
+            ip=_client_ip(self.request),
         )
-        id_claims = _id_token_claims(provider, ctx)
-        try:
-            token, _ = provider.tokens.issue(
-                ctx,
-                grant_id=view.grant_id,
-                dpop_jkt=dpop_jkt,
-                refresh=True,
-                id_token_claims=id_claims,
-                rotated_from=view.token_id,
-                audit_as=TokenEvent(
-                    "oauth:token:refresh", subject=ctx.subject, client_id=client.client_id, ip=_client_ip(self.request)
-                ),
-            )
-        except RefreshReusedError as err:
-            if not err.audited:  # written with the statement that found it, on PostgreSQL
-                provider.audit.record("oauth:token:reuse", client_id=client.client_id, ip=_client_ip(self.request))
-            raise InvalidGrantError("refresh token already used") from None
         return 200, token, self.TOKEN_RESPONSE_HEADER
 
 
@@ -278,25 +209,15 @@ class ClientCredentials(grants.ClientCredentialsGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = CONFIDENTIAL_AUTH_METHODS
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
-        provider = _provider(self)
         client: OAuthClient = self.request.client
-        requested = (self.request.payload.scope or "").split()
-        allowed = [s for s in client.record.scopes if s != "openid"]
-        if requested and not set(requested) <= set(allowed):
-            raise InvalidScopeError()
-        scope = " ".join(requested)
-        ctx = GrantContext(
-            client=client.record, subject=None, scope=scope, resources=_requested_resources(self.request, ())
-        )
-        dpop_jkt = provider.dpop_for_token_request(client.record, _dpop_jkt(self.request))
-        event = TokenEvent(
-            "oauth:token:issue",
-            actor=client.client_id,
-            client_id=client.client_id,
+        token = client_credentials_token(
+            _provider(self),
+            client.record,
+            scope=self.request.payload.scope,
+            resources=tuple(self.request.payload.datalist.get("resource", [])),
+            dpop_jkt=_dpop_jkt(self.request),
             ip=_client_ip(self.request),
-            details={"grant_type": "client_credentials", "scope": scope},
         )
-        token, _ = provider.tokens.issue(ctx, dpop_jkt=dpop_jkt, audit_as=event)
         return 200, token, self.TOKEN_RESPONSE_HEADER
 
 
@@ -308,32 +229,10 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
         return provider.tokens.find_for_client_action(token_string, token_type_hint)
 
     def check_permission(self, token: IssuedTokenRef, client: OAuthClient, request: Any) -> bool:
-        # the client the token was issued to, a resource server it is meant for, or a first-party service
-        return token.client_id == client.client_id or client.client_id in token.audience or client.record.trusted
+        return may_introspect(token, client.record)
 
     def introspect_token(self, token: IssuedTokenRef) -> dict[str, Any]:
-        provider: OidcProvider = self.server.provider
-        body: dict[str, Any] = {
-            "active": True,
-            "iss": provider.issuer,
-            "client_id": token.client_id,
-            "scope": token.scope,
-            "token_type": "refresh_token" if token.kind == "refresh" else ("DPoP" if token.dpop_jkt else "Bearer"),
-            "exp": int(token.expires_at.timestamp()),
-            "iat": int(token.issued_at.timestamp()),
-            "sub": token.subject or token.client_id,
-        }
-        if token.audience:
-            body["aud"] = list(token.audience)
-        if token.sid:
-            body["sid"] = token.sid
-        if token.acr:
-            body["acr"] = token.acr
-        if token.auth_time:
-            body["auth_time"] = int(token.auth_time.timestamp())
-        if token.dpop_jkt and token.kind == "access":
-            body["cnf"] = {"jkt": token.dpop_jkt}
-        return body
+        return introspection_body(self.server.provider, token)
 
 
 class Revocation(RevocationEndpoint):  # type: ignore[misc]

@@ -1,0 +1,205 @@
+"""The rules of the machine-to-machine token operations, as plain functions over a client's record.
+
+authlib's grants and endpoints (:mod:`idp.oidc.server`) and the fast path in front of Flask
+(:mod:`idp.oidc.fastpath`) call the same functions, so that a token, a refusal, an audit entry or an
+introspection answer never depends on which of them read the HTTP request. Refusals are authlib's
+``OAuth2Error`` classes (each turns into the standard JSON error body).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidScopeError
+
+from directory.errors import DirectoryUnavailableError
+from idp.oidc.clients import ClientRecord
+from idp.oidc.errors import InvalidTargetError, RefreshReusedError, TemporarilyUnavailableError
+from idp.oidc.grants import GrantContext, IssuedTokenRef, RefreshView
+from idp.oidc.service import OidcProvider
+from idp.oidc.token_store import TokenEvent
+
+__all__ = [
+    "check_refresh_scope",
+    "client_credentials_token",
+    "find_refresh_token",
+    "id_token_claims",
+    "introspection_answer",
+    "introspection_body",
+    "may_introspect",
+    "refreshed_token",
+    "requested_resources",
+]
+
+log = logging.getLogger(__name__)
+
+
+def requested_resources(values: Sequence[str], allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """RFC 8707 at the token endpoint: a subset of what the authorization allowed (or anything, if nothing was)."""
+    for uri in values:
+        try:
+            parts = urlsplit(uri)
+        except ValueError:  # "http://[x": urlsplit refuses a malformed IPv6 host
+            raise InvalidTargetError("resource must be an absolute URI without a fragment") from None
+        if not parts.scheme or not parts.netloc or parts.fragment:
+            raise InvalidTargetError("resource must be an absolute URI without a fragment")
+    if not values:
+        return allowed
+    if allowed and not set(values) <= set(allowed):
+        raise InvalidTargetError("resource was not part of the authorization")
+    return tuple(values)
+
+
+def id_token_claims(provider: OidcProvider, ctx: GrantContext) -> dict[str, Any] | None:
+    """None when no ID token is due (no openid scope); the directory being down is a 503, not a 500."""
+    if "openid" not in ctx.scope.split():
+        return None
+    try:
+        return provider.id_token_user_claims(ctx)
+    except DirectoryUnavailableError as err:
+        raise TemporarilyUnavailableError("the directory is not reachable") from err
+
+
+def client_credentials_token(
+    provider: OidcProvider,
+    client: ClientRecord,
+    *,
+    scope: str | None,
+    resources: Sequence[str],
+    dpop_jkt: str | None,
+    ip: str | None,
+) -> dict[str, Any]:
+    """The token response of a client_credentials grant to an authenticated client allowed that grant."""
+    requested = (scope or "").split()
+    allowed = [s for s in client.scopes if s != "openid"]
+    if requested and not set(requested) <= set(allowed):
+        raise InvalidScopeError()
+    granted = " ".join(requested)
+    ctx = GrantContext(client=client, subject=None, scope=granted, resources=requested_resources(resources, ()))
+    dpop = provider.dpop_for_token_request(client, dpop_jkt)
+    event = TokenEvent(
+        "oauth:token:issue",
+        actor=client.client_id,
+        client_id=client.client_id,
+        ip=ip,
+        details={"grant_type": "client_credentials", "scope": granted},
+    )
+    token, _ = provider.tokens.issue(ctx, dpop_jkt=dpop, audit_as=event)
+    return token
+
+
+def find_refresh_token(
+    provider: OidcProvider, client: ClientRecord, refresh_token: str, ip: str | None
+) -> RefreshView | None:
+    """The live refresh token, or None; a reused rotated token revokes its family and is audited as a reuse."""
+    view, why = provider.tokens.find_refresh(refresh_token, client)
+    if view is None:
+        log.info("refresh token refused: %s", why)
+        if "reused" in why:
+            provider.audit.record("oauth:token:reuse", client_id=client.client_id, ip=ip)
+    return view
+
+
+def check_refresh_scope(requested: str | None, view: RefreshView) -> None:
+    """A refresh may narrow the scope, never widen it (RFC 6749 §6; authlib's ``_validate_token_scope``)."""
+    if not requested:
+        return
+    if not view.scope or not set(view.scope.split()) >= set(requested.split()):
+        raise InvalidScopeError()
+
+
+def refreshed_token(
+    provider: OidcProvider,
+    client: ClientRecord,
+    view: RefreshView,
+    *,
+    scope: str | None,
+    resources: Sequence[str],
+    dpop_jkt: str | None,
+    ip: str | None,
+) -> dict[str, Any]:
+    """The token response of a refresh: the token rotated, the grant's session and account still live."""
+    dpop = provider.dpop_for_token_request(client, dpop_jkt)
+    if view.dpop_jkt and dpop != view.dpop_jkt:
+        raise InvalidGrantError("refresh token is bound to another DPoP key")
+    ctx = view.context
+    if ctx.sid and not view.session_live:  # read with the token (TokenLookup.find_refresh)
+        # refresh tokens live no longer than the sign-in they came from (there is no offline_access)
+        provider.tokens.revoke_grant(view.grant_id, "session ended")
+        raise InvalidGrantError("the session this token belongs to has ended")
+    if ctx.subject:
+        try:
+            active = provider.directory.is_active(ctx.subject)
+        except DirectoryUnavailableError as err:
+            raise TemporarilyUnavailableError("the directory is not reachable") from err
+        if not active:
+            provider.tokens.revoke_grant(view.grant_id, "account no longer active")
+            raise InvalidGrantError("the account is no longer active")
+    ctx = GrantContext(
+        client=client,
+        subject=ctx.subject,
+        scope=scope or view.scope,
+        sid=ctx.sid,
+        auth_time=ctx.auth_time,
+        acr=ctx.acr,
+        amr=ctx.amr,
+        claims=ctx.claims,
+        resources=requested_resources(resources, ctx.resources),
+    )
+    claims = id_token_claims(provider, ctx)
+    try:
+        token, _ = provider.tokens.issue(
+            ctx,
+            grant_id=view.grant_id,
+            dpop_jkt=dpop,
+            refresh=True,
+            id_token_claims=claims,
+            rotated_from=view.token_id,
+            audit_as=TokenEvent("oauth:token:refresh", subject=ctx.subject, client_id=client.client_id, ip=ip),
+        )
+    except RefreshReusedError as err:
+        if not err.audited:  # written with the statement that found it, on PostgreSQL
+            provider.audit.record("oauth:token:reuse", client_id=client.client_id, ip=ip)
+        raise InvalidGrantError("refresh token already used") from None
+    return token
+
+
+def may_introspect(token: IssuedTokenRef, client: ClientRecord) -> bool:
+    """The client the token was issued to, a resource server it is meant for, or a first-party service."""
+    return token.client_id == client.client_id or client.client_id in token.audience or client.trusted
+
+
+def introspection_answer(provider: OidcProvider, token: IssuedTokenRef | None, client: ClientRecord) -> dict[str, Any]:
+    """RFC 7662's answer: ``{"active": false}`` for a token unknown, expired, revoked or not the client's to see
+    (in authlib's order: its ``IntrospectionEndpoint.create_introspection_payload``)."""
+    if token is None or not may_introspect(token, client) or token.is_expired() or token.is_revoked():
+        return {"active": False}
+    return introspection_body(provider, token)
+
+
+def introspection_body(provider: OidcProvider, token: IssuedTokenRef) -> dict[str, Any]:
+    """What introspection says of a live token the client may see."""
+    body: dict[str, Any] = {
+        "active": True,
+        "iss": provider.issuer,
+        "client_id": token.client_id,
+        "scope": token.scope,
+        "token_type": "refresh_token" if token.kind == "refresh" else ("DPoP" if token.dpop_jkt else "Bearer"),
+        "exp": int(token.expires_at.timestamp()),
+        "iat": int(token.issued_at.timestamp()),
+        "sub": token.subject or token.client_id,
+    }
+    if token.audience:
+        body["aud"] = list(token.audience)
+    if token.sid:
+        body["sid"] = token.sid
+    if token.acr:
+        body["acr"] = token.acr
+    if token.auth_time:
+        body["auth_time"] = int(token.auth_time.timestamp())
+    if token.dpop_jkt and token.kind == "access":
+        body["cnf"] = {"jkt": token.dpop_jkt}
+    return body
