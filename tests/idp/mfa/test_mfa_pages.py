@@ -164,7 +164,9 @@ def test_strangers_wrong_codes_never_lock_the_official_out(tmp_path: Path) -> No
             assert page is not None
             statuses.append(page.status_code)
         assert statuses == [401, 401, 401, 429]
-        assert "Wait 15 minutes" in text_of(page, "code-error") and page.headers["Retry-After"] == "900"
+        assert "Wait 15 minutes" in text_of(page, "code-error")
+        # what is left of the 15 minutes: seconds pass between the third wrong code and the fourth on a busy machine
+        assert 840 <= int(page.headers["Retry-After"]) <= 900
         right_code = enrolled.app.at(time.time() + 30)
         stranger, stranger_step = second_step_page(rp)
         refused = stranger.submit(stranger_step, "code-form", {"code": right_code}).page  # type: ignore[arg-type]
