@@ -19,6 +19,7 @@ from antin.kernel.audit.anchor_keys import provide_anchor_signer
 from antin.kernel.health import add_readiness_check
 from antin.kernel.instance import Instance
 from antin.kernel.logs import configure_logging
+from antin.kernel.overload import QueueDeadline
 from antin.kernel.settings import Settings
 from antin.settings import load_settings
 from directory.instance import directory_service, search_keys_warning
@@ -74,4 +75,7 @@ def create_app(settings: Settings | None = None, *, instance: Instance | None = 
     signing.init_app(app)
     admin.init_app(app)
     portal.init_app(app)
+    if settings.server.trusted_proxies and settings.server.queue_timeout:
+        # outermost, after every feature's own wrapping: a request that waited too long costs nothing more
+        app.wsgi_app = QueueDeadline(app, app.wsgi_app, settings.server.queue_timeout)  # type: ignore[method-assign]
     return app

@@ -129,6 +129,18 @@ PROBLEM_PAGES = {
             "The form has expired or did not come from this site. Reload the page and try again.",
         ),
     },
+    "urn:antin:overloaded": {
+        "vi": (
+            "Hệ thống đang quá tải",
+            "Hệ thống đang phục vụ nhiều yêu cầu hơn khả năng lúc này nên chưa xử lý yêu cầu của bạn."
+            " Vui lòng thử lại sau vài giây.",
+        ),
+        "en": (
+            "The service is busy",
+            "The service is answering more requests than it can right now and did not process yours."
+            " Please try again in a few seconds.",
+        ),
+    },
 }
 PAGE_WORDS = {
     "vi": {"home": "Về trang chủ", "request_id": "Mã yêu cầu:", "technical": "Chi tiết kỹ thuật:"},
