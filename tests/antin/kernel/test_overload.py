@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from antin.app import create_app
 from antin.kernel.instance import Instance
 from antin.kernel.overload import OVERLOADED, queue_wait
+from antin.kernel.settings import SettingsError
 from antin.migrate import upgrade
 from antin.settings import load_settings
 from directory.instance import use_directory
@@ -105,3 +106,8 @@ def test_a_zero_timeout_turns_the_deadline_off(tmp_path: Path) -> None:
 def test_the_proxy_stamp_is_read_in_its_common_forms(header: str, waited: float | None) -> None:
     got = queue_wait(header, 1765000000.0)
     assert got == pytest.approx(waited) if waited is not None else got is None
+
+
+def test_a_queue_timeout_out_of_range_stops_the_start_with_its_name(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="ANTIN_SERVER_QUEUE_TIMEOUT"):
+        load_settings({"ANTIN_DATA_DIR": str(tmp_path), "ANTIN_SERVER_QUEUE_TIMEOUT": "-1"})
