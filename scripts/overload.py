@@ -95,6 +95,8 @@ def record_every_request(recorder: Recorder) -> None:
         answer = str(response.status_code)
         if response.status_code == 503 and not response.headers.get("Retry-After"):
             answer += " no Retry-After"
+        elif response.status_code == 503 and response.headers.get("Content-Type") == "application/problem+json":
+            answer += " " + str(response.json().get("type", "")).removeprefix("urn:antin:")  # overloaded, verify:busy…
         if response.status_code >= 500 and b"Traceback" in response.content:
             answer += " traceback"
         recorder.add(endpoint_of(request), answer, time.monotonic() - began)
