@@ -1,8 +1,8 @@
-"""Past the peak, on a real `antin serve` (gunicorn, one worker with one thread, a queue deadline of 1 s): the test
-plays nginx, stamping each request with ``X-Request-Start`` as docs/production/nginx.conf does. While a slow client
-holds the only thread, the requests queued behind it wait longer than the deadline: each is answered 503 with
-Retry-After (problem+json for an application, the error page for an official) the moment the thread is free,
-instead of late; requests that wait less than the deadline are all served; no 500, no traceback in the log
+"""Past the peak, on a real `antin serve` under each server (gunicorn, granian), one worker with one thread and a queue
+deadline of 1 s: the test plays nginx, stamping each request with ``X-Request-Start`` as docs/production/nginx.conf
+does. While a slow client holds the only thread, the requests queued behind it wait longer than the deadline: each is
+answered 503 with Retry-After (problem+json for an application, the error page for an official) the moment the thread
+is free, instead of late; requests that wait less than the deadline are all served; no 500, no traceback in the log
 (`serving` checks it, and that the server stops with exit 0)."""
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from antin.kernel.overload import OVERLOADED
-from tests.antin.test_serve import serving, wait_for
+from tests.antin.test_serve import SERVERS, serving, wait_for
 from tests.components import free_port
 
 DISCOVERY = "/.well-known/openid-configuration"
@@ -57,11 +58,14 @@ def ask_at_once(base: str, count: int) -> tuple[list[requests.Response], list[th
     return answers, threads
 
 
-def test_requests_that_wait_past_the_deadline_get_a_prompt_503_and_the_rest_are_served(tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", SERVERS)
+def test_requests_that_wait_past_the_deadline_get_a_prompt_503_and_the_rest_are_served(
+    tmp_path: Path, server: str
+) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings = {"ANTIN_SERVER_TRUSTED_PROXIES": "1", "ANTIN_SERVER_QUEUE_TIMEOUT": "1", "ANTIN_SERVER_THREADS": "1"}
-    with serving(tmp_path, "gunicorn", f"127.0.0.1:{port}", workers=1, **settings) as proc:
+    with serving(tmp_path, server, f"127.0.0.1:{port}", workers=1, **settings) as proc:
         wait_for(f"{base}/healthz", proc)
         assert requests.get(base + DISCOVERY, headers=stamped(), timeout=30).status_code == 200  # warm
         held = hold_the_only_thread(port)
