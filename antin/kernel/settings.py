@@ -112,6 +112,13 @@ class ServerSettings:
         " (localhost, 127.0.0.0/8, ::1) is allowed too, except for jwks_uri",
         (),
     )
+    queue_timeout: float = doc(
+        "seconds a request may wait for a worker thread, from the reverse proxy's X-Request-Start stamp (read only"
+        " with trusted_proxies), before it is refused with 503, Retry-After and a clear message instead of being"
+        " answered late: past the peak a queue drains at once and clients learn in seconds, not from nginx's 504"
+        ' a minute later (docs/production.md, "Past the peak"); 0: off',
+        5.0,
+    )
     heap_trace_minutes: float = doc(
         "diagnostic, never in production: every so many minutes each gunicorn worker writes what Python allocated"
         " since its first dump, by line of code, beside its resident memory, to <data_dir>/heap-trace/<pid>.txt"
@@ -404,6 +411,8 @@ def _validate(s: Settings) -> dict[str, str]:
         problems[env_name("server", "port")] = "must be between 1 and 65535"
     if not 1 <= s.server.threads <= 64:
         problems[env_name("server", "threads")] = "must be between 1 and 64"
+    if not 0 <= s.server.queue_timeout <= 300:
+        problems[env_name("server", "queue_timeout")] = "must be between 0 (off) and 300 seconds"
     if s.redis.url and (why := redis_url_problem(s.redis.url)):
         problems[env_name("redis", "url")] = why
     problems.update(_mail_problems(s.mail))
