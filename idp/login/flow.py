@@ -8,10 +8,11 @@ level reached; the flow then runs the next required step, or finishes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from flask import redirect, request, session, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from antin.kernel.web import local_redirect_target
@@ -22,9 +23,11 @@ from idp.oidc.browser import (
     browser_token,
     current_provider,
     current_sso_session,
+    error_page,
     note_policy_shortfall,
     set_sso_cookie,
 )
+from idp.oidc.hand_back import answer_client
 from idp.oidc.interaction import AuthenticationResult, InteractionView
 from idp.oidc.ui import prefer_ui_locales
 from idp.settings import ThrottleSettings
@@ -108,10 +111,17 @@ def interaction_view(iid: str) -> InteractionView | None:
 
 
 def begin_steps(
-    iid: str, view: InteractionView | None, person: Person, result: AuthenticationResult, *, first: str = "password"
+    iid: str,
+    view: InteractionView | None,
+    person: Person,
+    result: AuthenticationResult,
+    *,
+    first: str = "password",
+    answer_at_once: bool = False,
 ) -> BaseResponse:
-    """After the first factor (the password, or a passkey): the first required step, or the end."""
-    return _next(iid, view, person, result, (first,))
+    """After the first factor (the password, or a passkey): the first required step, or the end. With
+    ``answer_at_once``, a sign-in that owes no step and no consent answers the client from this request."""
+    return _next(iid, view, person, result, (first,), answer_at_once=answer_at_once)
 
 
 def begin_step_up(
@@ -138,7 +148,13 @@ def _context(view: InteractionView | None, person: Person, result: Authenticatio
 
 
 def _next(
-    iid: str, view: InteractionView | None, person: Person, result: AuthenticationResult, done: tuple[str, ...]
+    iid: str,
+    view: InteractionView | None,
+    person: Person,
+    result: AuthenticationResult,
+    done: tuple[str, ...],
+    *,
+    answer_at_once: bool = False,
 ) -> BaseResponse:
     ctx = _context(view, person, result)
     step = next_step(ctx, done=done)
@@ -146,7 +162,14 @@ def _next(
         session.pop(PENDING_KEY, None)
         own = official_minimum(person, None)
         return complete_authentication(
-            iid, view, result, fresh=True, minimum_acr=ctx.minimum_acr, official_acr=own, policy_checked=True
+            iid,
+            view,
+            result,
+            fresh=True,
+            minimum_acr=ctx.minimum_acr,
+            official_acr=own,
+            policy_checked=True,
+            answer_at_once=answer_at_once,
         )
     # the signed session cookie carries the pending state: any worker can serve the next page
     session[PENDING_KEY] = {
@@ -202,19 +225,24 @@ def complete_authentication(
     minimum_acr: str | None = None,
     official_acr: str | None = None,
     policy_checked: bool = False,
+    answer_at_once: bool = False,
 ) -> BaseResponse:
     """Start or renew the SSO session, then consent if needed, then back to the protocol.
 
     ``minimum_acr`` is the level required of this sign-in (the client's, the request's and the official's own,
     ``official_acr``): below it the client is refused (``unmet_authentication_requirements``), an account sign-in
     goes on (the security page is where factors are added). ``policy_checked``: the official's own level was
-    worked out (after the steps), so this browser's note of a shortfall is brought up to date."""
+    worked out (after the steps), so this browser's note of a shortfall is brought up to date. ``answer_at_once``:
+    with no consent to ask, the client's answer comes from this request (:func:`_answer_client_now`) rather than
+    through ``/authorize/resume``."""
     provider = current_provider()
     cookie_value: str | None = None
+    sid: str | None = None
     if fresh:
         sso = current_sso_session()
         if sso is not None and sso.subject == result.subject:
             provider.sessions.reauthenticated(sso.sid, result)
+            sid = sso.sid
         else:
             if sso is not None:
                 provider.end_session(sso.sid, reason="another official signed in", ip=request.remote_addr)
@@ -228,6 +256,7 @@ def complete_authentication(
                 ip=request_ip(),
                 details={"sid": started.sid, "acr": result.acr, "amr": list(result.amr)},
             )
+            sid = started.sid
     if policy_checked:  # only the official's own level: a client's is asked again by that client's requests
         note_policy_shortfall(result.subject, official_acr, result.acr)
     response: BaseResponse
@@ -247,9 +276,24 @@ def complete_authentication(
         ):
             provider.interactions.set_result(iid, result)  # consent is asked next, for this official
             response = redirect(url_for("login.consent", iid=iid), code=303)
+        elif answer_at_once and fresh:
+            response = _answer_client_now(iid, result, sid)
         else:
             provider.interactions.finish(iid, result)
             response = redirect(url_for("oidc.resume", iid=iid), code=303)
     if cookie_value is not None:
         set_sso_cookie(response, cookie_value)
     return response
+
+
+def _answer_client_now(iid: str, result: AuthenticationResult, sid: str | None) -> BaseResponse:
+    """The resume's work in this request: the interaction taken for its one use (a second tab that finished it
+    first leaves nothing to take), then the code or the error, with the same checks (:func:`answer_client`)."""
+    taken = current_provider().interactions.take(iid, browser_token(create=False))
+    if taken is None:
+        return error_page(
+            _("This sign-in has expired"),
+            _("Please go back to the application and start signing in again."),
+            code="interaction expired or already answered",
+        )
+    return answer_client(replace(taken, result=result, consented_scopes=None, finished=True), sid)

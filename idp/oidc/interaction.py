@@ -64,15 +64,33 @@ class InteractionView:
 
     @classmethod
     def from_row(cls, row: Interaction) -> InteractionView:
-        p = row.params
         result = None
         if row.subject and row.auth_time and row.acr is not None:
             result = AuthenticationResult(row.subject, row.auth_time, row.acr, tuple(row.amr or ()))
+        consented = tuple(row.consented_scopes) if row.consented_scopes is not None else None
+        return cls._of(row.id, row.client_id, row.params, result, consented, finished=row.finished_at is not None)
+
+    @classmethod
+    def new(cls, iid: str, client_id: str, params: dict[str, Any]) -> InteractionView:
+        """The view of an interaction just stored by :meth:`InteractionStore.create`, without reading it back."""
+        return cls._of(iid, client_id, params, None, None, finished=False)
+
+    @classmethod
+    def _of(
+        cls,
+        iid: str,
+        client_id: str,
+        p: dict[str, Any],
+        result: AuthenticationResult | None,
+        consented_scopes: tuple[str, ...] | None,
+        *,
+        finished: bool,
+    ) -> InteractionView:
         prompt = p.get("_prompt", {})
         return cls(
-            id=row.id,
-            client_id=row.client_id,
-            client_name=p.get("_client_name", row.client_id),
+            id=iid,
+            client_id=client_id,
+            client_name=p.get("_client_name", client_id),
             scopes=tuple(p.get("_scopes", ())),
             prompt=Prompt(
                 login=bool(prompt.get("login")),
@@ -86,8 +104,8 @@ class InteractionView:
             ui_locales=tuple(str(p.get("ui_locales") or "").split()),
             params=p,
             result=result,
-            consented_scopes=tuple(row.consented_scopes) if row.consented_scopes is not None else None,
-            finished=row.finished_at is not None,
+            consented_scopes=consented_scopes,
+            finished=finished,
         )
 
 
@@ -164,6 +182,26 @@ class InteractionStore:
                 t.c.expires_at >= now,
                 t.c.finished_at.is_not(None),
             )
+            .returning(*t.c)
+        )
+        with self._db.one_write() as conn:
+            row = conn.execute(taken).first()
+        return None if row is None else InteractionView.from_row(row)  # type: ignore[arg-type]  # same columns
+
+    def take(self, iid: str, browser_token: str | None) -> InteractionView | None:
+        """This browser's unexpired interaction, finished or not, for its one use: read and deleted in one statement
+        (the password page that answers the client itself takes it so, as the resume does). None when another
+        request took it first, or it is not there, not this browser's or expired."""
+        if not browser_token:
+            return None
+        now = self._clock()
+        if self._db.driver is not None:
+            found = login_driver.take_interaction(self._db.driver, iid, digest(browser_token), now)
+            return None if found is None else InteractionView.from_row(found)
+        t = table_of(Interaction)
+        taken = (
+            delete(t)
+            .where(t.c.id == iid, t.c.browser_digest == digest(browser_token), t.c.expires_at >= now)
             .returning(*t.c)
         )
         with self._db.one_write() as conn:

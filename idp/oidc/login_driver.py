@@ -26,6 +26,7 @@ __all__ = [
     "interaction",
     "sso_session_by_cookie",
     "take_finished_interaction",
+    "take_interaction",
 ]
 
 _INTERACTION_COLUMNS = (
@@ -47,6 +48,11 @@ TAKE_FINISHED_INTERACTION = (
     "DELETE FROM oidc_interaction WHERE id = %(id)s AND browser_digest = %(browser_digest)s"  # noqa: S608 (constant)
     " AND expires_at >= %(now)s AND finished_at IS NOT NULL"
     f" RETURNING {_INTERACTION_COLUMNS}"
+)
+# the password page that answers the client itself: the interaction's single use, finished or not
+TAKE_INTERACTION = (
+    "DELETE FROM oidc_interaction WHERE id = %(id)s AND browser_digest = %(browser_digest)s"  # noqa: S608 (constant)
+    f" AND expires_at >= %(now)s RETURNING {_INTERACTION_COLUMNS}"
 )
 
 _SESSION_FIELDS = (
@@ -131,6 +137,11 @@ def finish_interaction(driver: Driver, iid: str, outcome: Mapping[str, Any], now
 def take_finished_interaction(driver: Driver, iid: str, browser_digest: str, now: datetime) -> Any:
     """The finished, unexpired interaction of this browser, deleted as it is read; None when there is none."""
     return driver.first(TAKE_FINISHED_INTERACTION, {"id": iid, "browser_digest": browser_digest, "now": now})
+
+
+def take_interaction(driver: Driver, iid: str, browser_digest: str, now: datetime) -> Any:
+    """The unexpired interaction of this browser, finished or not, deleted as it is read; None when there is none."""
+    return driver.first(TAKE_INTERACTION, {"id": iid, "browser_digest": browser_digest, "now": now})
 
 
 def insert_sso_session(driver: Driver, row: Mapping[str, Any]) -> None:
