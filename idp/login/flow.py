@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from flask import redirect, request, session, url_for
-from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from antin.kernel.web import local_redirect_target
@@ -23,7 +22,6 @@ from idp.oidc.browser import (
     browser_token,
     current_provider,
     current_sso_session,
-    error_page,
     note_policy_shortfall,
     set_sso_cookie,
 )
@@ -277,7 +275,7 @@ def complete_authentication(
             provider.interactions.set_result(iid, result)  # consent is asked next, for this official
             response = redirect(url_for("login.consent", iid=iid), code=303)
         elif answer_at_once and fresh:
-            response = _answer_client_now(iid, result, sid)
+            response = _answer_client_now(iid, view, result, sid)
         else:
             provider.interactions.finish(iid, result)
             response = redirect(url_for("oidc.resume", iid=iid), code=303)
@@ -286,14 +284,9 @@ def complete_authentication(
     return response
 
 
-def _answer_client_now(iid: str, result: AuthenticationResult, sid: str | None) -> BaseResponse:
-    """The resume's work in this request: the interaction taken for its one use (a second tab that finished it
-    first leaves nothing to take), then the code or the error, with the same checks (:func:`answer_client`)."""
-    taken = current_provider().interactions.take(iid, browser_token(create=False))
-    if taken is None:
-        return error_page(
-            _("This sign-in has expired"),
-            _("Please go back to the application and start signing in again."),
-            code="interaction expired or already answered",
-        )
-    return answer_client(replace(taken, result=result, consented_scopes=None, finished=True), sid)
+def _answer_client_now(iid: str, view: InteractionView, result: AuthenticationResult, sid: str | None) -> BaseResponse:
+    """The resume's work in this request, with the same checks (:func:`answer_client`): the code is written by the
+    statement that takes the interaction for its one use (a second tab that answered it first leaves nothing to
+    take: the expired page, no second code)."""
+    finished = replace(view, result=result, consented_scopes=None, finished=True)
+    return answer_client(finished, sid, taking=browser_token(create=False) or "")

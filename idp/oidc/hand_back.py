@@ -77,12 +77,44 @@ def required_acr(areq: AuthorizationRequest) -> str | None:
     return max(required, key=acr_rank) if required else None
 
 
-def answer_client(view: InteractionView, sid: str | None) -> BaseResponse:
-    """The client's answer to a finished interaction, already taken for its one use: a code, or the error.
+def answer_client(view: InteractionView, sid: str | None, *, taking: str | None = None) -> BaseResponse:
+    """The client's answer to a finished interaction: a code, or the error.
 
-    ``sid`` is the SSO session the code belongs to (None when the official's browser has none of theirs)."""
+    ``sid`` is the SSO session the code belongs to (None when the official's browser has none of theirs). The
+    resume has taken the interaction for its one use already; with ``taking`` (this browser's token) it is taken
+    here, by the very statement that writes the code, and a request that finds it gone gets the expired page."""
     provider = current_provider()
-    client = provider.active_client(view.client_id)
+    checked = _checked(view)
+    if not isinstance(checked, tuple):
+        if taking is not None:
+            provider.interactions.forget(view.id)  # refused from the password page: not to be answered again
+        return checked
+    areq, result = checked
+    if view.consented_scopes is not None:
+        provider.consents.grant(result.subject, areq.client.client_id, view.consented_scopes)
+        provider.audit.record(
+            "oauth:consent:grant",
+            actor=result.subject,
+            subject=result.subject,
+            client_id=areq.client.client_id,
+            ip=request.remote_addr,
+            details={"scopes": list(view.consented_scopes)},
+        )
+    if taking is None:
+        return issue_code(areq, result, sid)
+    code = provider.tokens.create_code_taking_interaction(_code_request(areq, result, sid), view.id, taking)
+    if code is None:
+        return error_page(
+            _("This sign-in has expired"),
+            _("Please go back to the application and start signing in again."),
+            code="interaction expired or already answered",
+        )
+    return _redirect_to_client(areq.redirect_uri, {"code": code, "state": areq.state})
+
+
+def _checked(view: InteractionView) -> BaseResponse | tuple[AuthorizationRequest, AuthenticationResult]:
+    """The request and the result a code may be issued for, or the answer that refuses it."""
+    client = current_provider().active_client(view.client_id)
     if client is None:
         return unsafe_error(UnsafeRequestError("invalid_client", "client disabled during sign-in"))
     areq = request_from_params(view.params, client)
@@ -97,36 +129,27 @@ def answer_client(view: InteractionView, sid: str | None) -> BaseResponse:
         return refuse(
             areq, "unmet_authentication_requirements", "the official cannot reach the required authentication level"
         )
-    if view.consented_scopes is not None:
-        provider.consents.grant(result.subject, client.client_id, view.consented_scopes)
-        provider.audit.record(
-            "oauth:consent:grant",
-            actor=result.subject,
-            subject=result.subject,
-            client_id=client.client_id,
-            ip=request.remote_addr,
-            details={"scopes": list(view.consented_scopes)},
-        )
-    return issue_code(areq, result, sid)
+    return areq, result
 
 
 def issue_code(areq: AuthorizationRequest, result: AuthenticationResult, sid: str | None) -> BaseResponse:
-    provider = current_provider()
-    code = provider.tokens.create_code(
-        CodeRequest(
-            client_id=areq.client.client_id,
-            subject=result.subject,
-            redirect_uri=areq.redirect_uri,
-            scope=areq.scope,
-            nonce=areq.nonce,
-            code_challenge=areq.code_challenge,
-            auth_time=result.auth_time,
-            acr=result.acr,
-            amr=result.amr,
-            sid=sid,
-            claims=areq.claims,
-            resources=areq.resources,
-            dpop_jkt=areq.dpop_jkt,
-        )
-    )
+    code = current_provider().tokens.create_code(_code_request(areq, result, sid))
     return _redirect_to_client(areq.redirect_uri, {"code": code, "state": areq.state})
+
+
+def _code_request(areq: AuthorizationRequest, result: AuthenticationResult, sid: str | None) -> CodeRequest:
+    return CodeRequest(
+        client_id=areq.client.client_id,
+        subject=result.subject,
+        redirect_uri=areq.redirect_uri,
+        scope=areq.scope,
+        nonce=areq.nonce,
+        code_challenge=areq.code_challenge,
+        auth_time=result.auth_time,
+        acr=result.acr,
+        amr=result.amr,
+        sid=sid,
+        claims=areq.claims,
+        resources=areq.resources,
+        dpop_jkt=areq.dpop_jkt,
+    )

@@ -188,25 +188,10 @@ class InteractionStore:
             row = conn.execute(taken).first()
         return None if row is None else InteractionView.from_row(row)  # type: ignore[arg-type]  # same columns
 
-    def take(self, iid: str, browser_token: str | None) -> InteractionView | None:
-        """This browser's unexpired interaction, finished or not, for its one use: read and deleted in one statement
-        (the password page that answers the client itself takes it so, as the resume does). None when another
-        request took it first, or it is not there, not this browser's or expired."""
-        if not browser_token:
-            return None
-        now = self._clock()
-        if self._db.driver is not None:
-            found = login_driver.take_interaction(self._db.driver, iid, digest(browser_token), now)
-            return None if found is None else InteractionView.from_row(found)
-        t = table_of(Interaction)
-        taken = (
-            delete(t)
-            .where(t.c.id == iid, t.c.browser_digest == digest(browser_token), t.c.expires_at >= now)
-            .returning(*t.c)
-        )
+    def forget(self, iid: str) -> None:
+        """Delete an interaction answered without a code (a refusal from the password page itself)."""
         with self._db.one_write() as conn:
-            row = conn.execute(taken).first()
-        return None if row is None else InteractionView.from_row(row)  # type: ignore[arg-type]  # same columns
+            conn.execute(delete(Interaction).where(Interaction.id == iid))
 
     def finish(
         self, iid: str, result: AuthenticationResult | None, *, consented_scopes: tuple[str, ...] | None = None

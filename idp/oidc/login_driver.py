@@ -21,12 +21,12 @@ from antin.kernel.driver import Driver, json_param
 __all__ = [
     "finish_interaction",
     "insert_code",
+    "insert_code_taking_interaction",
     "insert_interaction",
     "insert_sso_session",
     "interaction",
     "sso_session_by_cookie",
     "take_finished_interaction",
-    "take_interaction",
 ]
 
 _INTERACTION_COLUMNS = (
@@ -49,12 +49,6 @@ TAKE_FINISHED_INTERACTION = (
     " AND expires_at >= %(now)s AND finished_at IS NOT NULL"
     f" RETURNING {_INTERACTION_COLUMNS}"
 )
-# the password page that answers the client itself: the interaction's single use, finished or not
-TAKE_INTERACTION = (
-    "DELETE FROM oidc_interaction WHERE id = %(id)s AND browser_digest = %(browser_digest)s"  # noqa: S608 (constant)
-    f" AND expires_at >= %(now)s RETURNING {_INTERACTION_COLUMNS}"
-)
-
 _SESSION_FIELDS = (
     "sid",
     "cookie_digest",
@@ -101,9 +95,22 @@ _CODE_FIELDS = (
     "expires_at",
 )
 _CODE_JSON = frozenset({"amr", "claims", "resources"})
+_CODE_TYPES = {"auth_time": "timestamptz", "created_at": "timestamptz", "expires_at": "timestamptz"}
 INSERT_CODE = (
     f"INSERT INTO oidc_authorization_code ({', '.join(_CODE_FIELDS)})"  # noqa: S608 (constant)
     f" VALUES ({', '.join(f'%({name})s' for name in _CODE_FIELDS)})"
+)
+# the password page that answers the client itself: the code is written only if this browser's interaction was
+# still there to take, in the same statement (its single use, as the resume's DELETE … RETURNING is; typed, as
+# a SELECT's parameters have no column to take their types from)
+_CODE_VALUES = ", ".join(
+    f"%({name})s::{'json' if name in _CODE_JSON else _CODE_TYPES.get(name, 'varchar')}" for name in _CODE_FIELDS
+)
+INSERT_CODE_TAKING_INTERACTION = (
+    "WITH taken AS (DELETE FROM oidc_interaction WHERE id = %(interaction_id)s"  # noqa: S608 (constant)
+    " AND browser_digest = %(browser_digest)s AND expires_at >= %(created_at)s RETURNING id)"
+    f" INSERT INTO oidc_authorization_code ({', '.join(_CODE_FIELDS)})"
+    f" SELECT {_CODE_VALUES} FROM taken RETURNING id"
 )
 
 
@@ -139,11 +146,6 @@ def take_finished_interaction(driver: Driver, iid: str, browser_digest: str, now
     return driver.first(TAKE_FINISHED_INTERACTION, {"id": iid, "browser_digest": browser_digest, "now": now})
 
 
-def take_interaction(driver: Driver, iid: str, browser_digest: str, now: datetime) -> Any:
-    """The unexpired interaction of this browser, finished or not, deleted as it is read; None when there is none."""
-    return driver.first(TAKE_INTERACTION, {"id": iid, "browser_digest": browser_digest, "now": now})
-
-
 def insert_sso_session(driver: Driver, row: Mapping[str, Any]) -> None:
     """Store a new SSO session (every column of ``_SESSION_FIELDS``)."""
     driver.execute(INSERT_SSO_SESSION, {**row, "amr": json_param(row["amr"])})
@@ -159,3 +161,11 @@ def insert_code(driver: Driver, row: Mapping[str, Any]) -> None:
     driver.execute(
         INSERT_CODE, {name: json_param(row[name]) if name in _CODE_JSON else row[name] for name in _CODE_FIELDS}
     )
+
+
+def insert_code_taking_interaction(driver: Driver, row: Mapping[str, Any], iid: str, browser_digest: str) -> bool:
+    """Store an authorization code and take (delete) this browser's unexpired interaction ``iid`` in one statement;
+    False, and nothing written, when the interaction was not there to take."""
+    params = {name: json_param(row[name]) if name in _CODE_JSON else row[name] for name in _CODE_FIELDS}
+    params.update(interaction_id=iid, browser_digest=browser_digest)
+    return driver.first(INSERT_CODE_TAKING_INTERACTION, params) is not None

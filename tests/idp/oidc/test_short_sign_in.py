@@ -9,7 +9,9 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import requests
+from sqlalchemy import func, select
 
+from idp.oidc.models import AuthorizationCode
 from tests.idp.conftest import PASSWORD
 from tests.idp.oidc.test_sign_in_path import provider_on
 from tests.idp.rp import Browser, RelyingParty, forms_of
@@ -148,3 +150,23 @@ def test_consent_is_still_asked_before_the_client_gets_a_code(database: str, tmp
         )
         assert outcome.location is not None and outcome.location.startswith(rp.redirect_uri)
         _check_code(rp, outcome.location)
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_two_tabs_posting_one_sign_in_at_once_get_one_code(database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The code is written by the statement that takes the interaction: of two answers at once, one has a code."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with provider_on(database, tmp_path) as op:
+        rp = RelyingParty.register(op)
+        browser = Browser(op.issuer)
+        page = _get(browser, _authorize_url(rp))
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(lambda _: _post_password(browser, page), range(2)))
+        with_code = [a for a in answers if "code=" in a.headers.get("Location", "")]
+        assert len(with_code) == 1, [(a.status_code, a.headers.get("Location")) for a in answers]
+        other = next(a for a in answers if a is not with_code[0])
+        assert other.status_code == 400 and "expired" in other.text
+        _check_code(rp, with_code[0].headers["Location"])
+        with op.instance.database.reading() as s:
+            assert s.scalar(select(func.count()).select_from(AuthorizationCode)) == 1
