@@ -14,7 +14,7 @@ from datetime import datetime
 from flask import redirect, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from antin.kernel.web import local_redirect_target
+from antin.kernel.web import get_instance, local_redirect_target
 from directory.models import Person
 from idp.login.steps import PasswordSignIn, StepContext, next_step, official_minimum, password_accepted
 from idp.oidc.acr import acr_rank, satisfies
@@ -82,7 +82,6 @@ def remember_device(response: BaseResponse, cookie: str | None) -> BaseResponse:
 def first_factor_other_than_password(person: Person, response: BaseResponse) -> BaseResponse:
     """A passkey signed the official in: the listeners hear of it as of a right password (a new browser's e-mail),
     and this browser is remembered as theirs, as after a right password."""
-    from antin.kernel.web import get_instance
     from idp.login import get_login_service
 
     devices = get_login_service(get_instance()).devices
@@ -244,15 +243,9 @@ def complete_authentication(
         else:
             if sso is not None:
                 provider.end_session(sso.sid, reason="another official signed in", ip=request.remote_addr)
+            # its audit entry (session:sso:start) written with it, in one statement on PostgreSQL
             cookie_value, started = provider.sessions.start(
-                result, user_agent=request.headers.get("User-Agent", ""), ip=request_ip()
-            )
-            provider.audit.record(
-                "session:sso:start",
-                actor=result.subject,
-                subject=result.subject,
-                ip=request_ip(),
-                details={"sid": started.sid, "acr": result.acr, "amr": list(result.amr)},
+                result, user_agent=request.headers.get("User-Agent", ""), ip=request_ip(), audit=get_instance().audit
             )
             sid = started.sid
     if policy_checked:  # only the official's own level: a client's is asked again by that client's requests

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from antin.kernel.audit.carried import CarriedEntry, Written, audit_parts
 from antin.kernel.driver import Driver, json_param
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "insert_code_taking_interaction",
     "insert_interaction",
     "insert_sso_session",
+    "insert_sso_session_audited",
     "interaction",
     "sso_session_by_cookie",
     "take_finished_interaction",
@@ -66,6 +68,20 @@ _SESSION_FIELDS = (
 INSERT_SSO_SESSION = (
     f"INSERT INTO oidc_sso_session ({', '.join(_SESSION_FIELDS)})"  # noqa: S608 (constant)
     f" VALUES ({', '.join(f'%({name})s' for name in _SESSION_FIELDS)})"
+)
+_SESSION_TYPES = {
+    "auth_time": "timestamptz",
+    "created_at": "timestamptz",
+    "last_seen_at": "timestamptz",
+    "expires_at": "timestamptz",
+    "amr": "json",
+}
+_SESSION_VALUES = ", ".join(f"%({name})s::{_SESSION_TYPES.get(name, 'varchar')}" for name in _SESSION_FIELDS)
+# the session and its audit entry (session:sso:start) in one statement (antin.kernel.audit.carried): both or
+# neither; nothing at all when the writer's head had moved (the appender reads it and runs the statement again)
+INSERT_SSO_SESSION_AUDITED = (
+    f"WITH {audit_parts()}, started AS (INSERT INTO oidc_sso_session ({', '.join(_SESSION_FIELDS)})"  # noqa: S608
+    f" SELECT {_SESSION_VALUES} FROM audit_moved RETURNING id) SELECT id FROM started"
 )
 # the session and the clients it has served, in one read (the list is what a logout notifies)
 SSO_SESSION_BY_COOKIE = (
@@ -149,6 +165,12 @@ def take_finished_interaction(driver: Driver, iid: str, browser_digest: str, now
 def insert_sso_session(driver: Driver, row: Mapping[str, Any]) -> None:
     """Store a new SSO session (every column of ``_SESSION_FIELDS``)."""
     driver.execute(INSERT_SSO_SESSION, {**row, "amr": json_param(row["amr"])})
+
+
+def insert_sso_session_audited(driver: Driver, row: Mapping[str, Any], entry: CarriedEntry) -> Written:
+    """:func:`insert_sso_session` with its audit ``entry``, in one statement: both or nothing."""
+    params = {**row, "amr": json_param(row["amr"]), **entry.params}
+    return Written.ENTRY if driver.first(INSERT_SSO_SESSION_AUDITED, params) is not None else Written.NOTHING
 
 
 def sso_session_by_cookie(driver: Driver, cookie_digest: str) -> Any:

@@ -5,15 +5,18 @@ SQLite (SQLAlchemy Core) and PostgreSQL (psycopg directly); each code's ID token
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
-from idp.oidc.models import AuthorizationCode
+from antin.kernel.audit.models import AuditEntry
+from idp.oidc.models import AuthorizationCode, SsoSession
 from tests.idp.conftest import PASSWORD
 from tests.idp.oidc.test_sign_in_path import provider_on
+from tests.idp.oidc_harness import LiveProvider
 from tests.idp.rp import Browser, RelyingParty, forms_of
 
 DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -170,3 +173,47 @@ def test_two_tabs_posting_one_sign_in_at_once_get_one_code(database: str, tmp_pa
         _check_code(rp, with_code[0].headers["Location"])
         with op.instance.database.reading() as s:
             assert s.scalar(select(func.count()).select_from(AuthorizationCode)) == 1
+
+
+def _session_entries(op: LiveProvider) -> list[dict[str, object]]:
+    with op.instance.database.reading() as s:
+        rows = s.scalars(select(AuditEntry).where(AuditEntry.event == "session:sso:start")).all()
+        return [{"subject": r.subject, "ip": r.ip, **json.loads(r.details)} for r in rows]
+
+
+def _session_count(op: LiveProvider) -> int:
+    with op.instance.database.reading() as s:
+        return int(s.scalar(select(func.count()).select_from(SsoSession)) or 0)
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_each_sso_session_has_its_start_entry(database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with provider_on(database, tmp_path) as op:
+        rp = RelyingParty.register(op)
+        browser = Browser(op.issuer)
+        claims = _check_code(rp, _post_password(browser, _get(browser, _authorize_url(rp))).headers["Location"])
+        [entry] = _session_entries(op)
+        assert entry["sid"] == claims["sid"] and entry["subject"] == claims["sub"] and entry["amr"] == ["pwd"]
+        assert entry["ip"] == "127.0.0.1" and _session_count(op) == 1
+        assert op.instance.audit.verify().ok
+
+
+@pytest.mark.postgres
+def test_no_sso_session_starts_when_its_entry_cannot_be_written(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL the session and its entry are one statement: an entry the log refuses takes the session with
+    it (the sign-in fails with a clear page, no code), and the next sign-in writes both."""
+    with provider_on("postgresql", tmp_path) as op:
+        rp = RelyingParty.register(op)
+        with op.instance.database.autocommit() as conn:  # the log refuses this event from now on
+            conn.execute(
+                text("ALTER TABLE audit_log ADD CONSTRAINT no_start CHECK (event <> 'session:sso:start') NOT VALID")
+            )
+        browser = Browser(op.issuer)
+        refused = _post_password(browser, _get(browser, _authorize_url(rp)))
+        assert refused.status_code >= 500 and "Location" not in refused.headers and "Traceback" not in refused.text
+        assert _session_count(op) == 0 and _session_entries(op) == []
+        with op.instance.database.autocommit() as conn:
+            conn.execute(text("ALTER TABLE audit_log DROP CONSTRAINT no_start"))
+        browser = Browser(op.issuer)
+        _check_code(rp, _post_password(browser, _get(browser, _authorize_url(rp))).headers["Location"])
+        assert _session_count(op) == 1 and len(_session_entries(op)) == 1 and op.instance.audit.verify().ok
