@@ -219,7 +219,8 @@ class DatabaseThrottleStore:
         part that runs only when the one before it returned its row, so the first refusal stops the rest as
         :func:`take_each_in_turn` does; the places taken before it are given back (a second statement, on refusal
         only)."""
-        if self._db.is_sqlite or len(plan) < 2:
+        if self._db.is_sqlite or len(plan) < 2 or len({key for key, _budget in plan}) < len(plan):
+            # (the parts of one statement see one snapshot: a key twice would not see its own first take)
             return take_each_in_turn(self, plan, now)
         parts: list[CTE] = []
         for i, (key, budget) in enumerate(plan):
