@@ -268,7 +268,7 @@ def complete_authentication(
             provider.interactions.set_result(iid, result)  # consent is asked next, for this official
             response = redirect(url_for("login.consent", iid=iid), code=303)
         elif answer_at_once and fresh:
-            response = _answer_client_now(iid, view, result, sid)
+            response = _answer_client_now(view, result, sid)
         else:
             provider.interactions.finish(iid, result)
             response = redirect(url_for("oidc.resume", iid=iid), code=303)
@@ -277,7 +277,7 @@ def complete_authentication(
     return response
 
 
-def _answer_client_now(iid: str, view: InteractionView, result: AuthenticationResult, sid: str | None) -> BaseResponse:
+def _answer_client_now(view: InteractionView, result: AuthenticationResult, sid: str | None) -> BaseResponse:
     """The resume's work in this request, with the same checks (:func:`answer_client`): the code is written by the
     statement that takes the interaction for its one use (a second tab that answered it first leaves nothing to
     take: the expired page, no second code)."""
