@@ -86,9 +86,10 @@ def render_table(ours: Side, peer: Side, *, cores: int, rows: Sequence[str]) -> 
         ]
         lines.append(f"  {row:<20} {ref:>6,.0f}/s ({per:g}/s per vCPU)   " + ("; ".join(measured) or ""))
     lines.append("")
-    lines.append("Columns: p50/p99 latency of one operation (a login flow is 5–6 HTTP requests); rate = successful")
-    lines.append("operations/s over the measured window; cpu ms/op = CPU of all the provider's processes per")
-    lines.append("operation (slapd's bind cost is not in it); drv % = the driver's use of one core.")
+    lines.append("Columns: p50/p99 latency of one operation (a login flow: 3 HTTP requests on Ấn Tín, 5–6 on the")
+    lines.append("peer); rate = successful operations/s over the measured window; cpu ms/op = CPU of all the")
+    lines.append("provider's processes per operation (slapd's bind cost is not in it); drv % = the driver's use of")
+    lines.append("one core.")
     lines.append("Ratios: rate Ấn Tín ÷ peer (above 1: Ấn Tín serves more); p50 Ấn Tín ÷ peer (below 1: Ấn Tín answers")
     lines.append("sooner).")
     for side in (ours, peer):

@@ -27,8 +27,10 @@ def get_login_service(instance: Instance) -> LoginService:
 
 
 def init_app(app: Flask) -> None:
-    from idp.login.views import bp
+    from idp.login.views import bp, first_login_page
+    from idp.oidc.browser import register_login_page
     from idp.oidc.ui import init_ui
 
     init_ui(app)
     app.register_blueprint(bp)
+    register_login_page(app, first_login_page)

@@ -8,13 +8,13 @@ level reached; the flow then runs the next required step, or finishes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from flask import redirect, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from antin.kernel.web import local_redirect_target
+from antin.kernel.web import get_instance, local_redirect_target
 from directory.models import Person
 from idp.login.steps import PasswordSignIn, StepContext, next_step, official_minimum, password_accepted
 from idp.oidc.acr import acr_rank, satisfies
@@ -25,6 +25,7 @@ from idp.oidc.browser import (
     note_policy_shortfall,
     set_sso_cookie,
 )
+from idp.oidc.hand_back import answer_client
 from idp.oidc.interaction import AuthenticationResult, InteractionView
 from idp.oidc.ui import prefer_ui_locales
 from idp.settings import ThrottleSettings
@@ -81,7 +82,6 @@ def remember_device(response: BaseResponse, cookie: str | None) -> BaseResponse:
 def first_factor_other_than_password(person: Person, response: BaseResponse) -> BaseResponse:
     """A passkey signed the official in: the listeners hear of it as of a right password (a new browser's e-mail),
     and this browser is remembered as theirs, as after a right password."""
-    from antin.kernel.web import get_instance
     from idp.login import get_login_service
 
     devices = get_login_service(get_instance()).devices
@@ -108,10 +108,17 @@ def interaction_view(iid: str) -> InteractionView | None:
 
 
 def begin_steps(
-    iid: str, view: InteractionView | None, person: Person, result: AuthenticationResult, *, first: str = "password"
+    iid: str,
+    view: InteractionView | None,
+    person: Person,
+    result: AuthenticationResult,
+    *,
+    first: str = "password",
+    answer_at_once: bool = False,
 ) -> BaseResponse:
-    """After the first factor (the password, or a passkey): the first required step, or the end."""
-    return _next(iid, view, person, result, (first,))
+    """After the first factor (the password, or a passkey): the first required step, or the end. With
+    ``answer_at_once``, a sign-in that owes no step and no consent answers the client from this request."""
+    return _next(iid, view, person, result, (first,), answer_at_once=answer_at_once)
 
 
 def begin_step_up(
@@ -138,7 +145,13 @@ def _context(view: InteractionView | None, person: Person, result: Authenticatio
 
 
 def _next(
-    iid: str, view: InteractionView | None, person: Person, result: AuthenticationResult, done: tuple[str, ...]
+    iid: str,
+    view: InteractionView | None,
+    person: Person,
+    result: AuthenticationResult,
+    done: tuple[str, ...],
+    *,
+    answer_at_once: bool = False,
 ) -> BaseResponse:
     ctx = _context(view, person, result)
     step = next_step(ctx, done=done)
@@ -146,7 +159,14 @@ def _next(
         session.pop(PENDING_KEY, None)
         own = official_minimum(person, None)
         return complete_authentication(
-            iid, view, result, fresh=True, minimum_acr=ctx.minimum_acr, official_acr=own, policy_checked=True
+            iid,
+            view,
+            result,
+            fresh=True,
+            minimum_acr=ctx.minimum_acr,
+            official_acr=own,
+            policy_checked=True,
+            answer_at_once=answer_at_once,
         )
     # the signed session cookie carries the pending state: any worker can serve the next page
     session[PENDING_KEY] = {
@@ -202,32 +222,32 @@ def complete_authentication(
     minimum_acr: str | None = None,
     official_acr: str | None = None,
     policy_checked: bool = False,
+    answer_at_once: bool = False,
 ) -> BaseResponse:
     """Start or renew the SSO session, then consent if needed, then back to the protocol.
 
     ``minimum_acr`` is the level required of this sign-in (the client's, the request's and the official's own,
     ``official_acr``): below it the client is refused (``unmet_authentication_requirements``), an account sign-in
     goes on (the security page is where factors are added). ``policy_checked``: the official's own level was
-    worked out (after the steps), so this browser's note of a shortfall is brought up to date."""
+    worked out (after the steps), so this browser's note of a shortfall is brought up to date. ``answer_at_once``:
+    with no consent to ask, the client's answer comes from this request (:func:`_answer_client_now`) rather than
+    through ``/authorize/resume``."""
     provider = current_provider()
     cookie_value: str | None = None
+    sid: str | None = None
     if fresh:
         sso = current_sso_session()
         if sso is not None and sso.subject == result.subject:
             provider.sessions.reauthenticated(sso.sid, result)
+            sid = sso.sid
         else:
             if sso is not None:
                 provider.end_session(sso.sid, reason="another official signed in", ip=request.remote_addr)
+            # its audit entry (session:sso:start) written with it, in one statement on PostgreSQL
             cookie_value, started = provider.sessions.start(
-                result, user_agent=request.headers.get("User-Agent", ""), ip=request_ip()
+                result, user_agent=request.headers.get("User-Agent", ""), ip=request_ip(), audit=get_instance().audit
             )
-            provider.audit.record(
-                "session:sso:start",
-                actor=result.subject,
-                subject=result.subject,
-                ip=request_ip(),
-                details={"sid": started.sid, "acr": result.acr, "amr": list(result.amr)},
-            )
+            sid = started.sid
     if policy_checked:  # only the official's own level: a client's is asked again by that client's requests
         note_policy_shortfall(result.subject, official_acr, result.acr)
     response: BaseResponse
@@ -247,9 +267,19 @@ def complete_authentication(
         ):
             provider.interactions.set_result(iid, result)  # consent is asked next, for this official
             response = redirect(url_for("login.consent", iid=iid), code=303)
+        elif answer_at_once and fresh:
+            response = _answer_client_now(view, result, sid)
         else:
             provider.interactions.finish(iid, result)
             response = redirect(url_for("oidc.resume", iid=iid), code=303)
     if cookie_value is not None:
         set_sso_cookie(response, cookie_value)
     return response
+
+
+def _answer_client_now(view: InteractionView, result: AuthenticationResult, sid: str | None) -> BaseResponse:
+    """The resume's work in this request, with the same checks (:func:`answer_client`): the code is written by the
+    statement that takes the interaction for its one use (a second tab that answered it first leaves nothing to
+    take: the expired page, no second code)."""
+    finished = replace(view, result=result, consented_scopes=None, finished=True)
+    return answer_client(finished, sid, taking=browser_token(create=False) or "")

@@ -36,7 +36,7 @@ from idp.oidc.browser import (
     harden,
 )
 from idp.oidc.interaction import AuthenticationResult, InteractionView
-from idp.oidc.ui import LANGUAGES
+from idp.oidc.ui import LANGUAGES, prefer_ui_locales
 from idp.throttle import DEVICE_COOKIE
 
 __all__ = ["bp"]
@@ -124,7 +124,9 @@ def interaction(iid: str) -> BaseResponse:
         )
         user_agent = request.headers.get("User-Agent", "")
         password_accepted(PasswordSignIn(person, outcome.known_browser, request_ip(), user_agent))
-        return remember_device(begin_steps(iid, view, person, result), outcome.device_cookie)
+        # complete with the password alone: the client gets its answer from this request, not through the resume
+        done = begin_steps(iid, view, person, result, answer_at_once=True)
+        return remember_device(done, outcome.device_cookie)
     if status in (LoginStatus.EXPIRED, LoginStatus.MUST_CHANGE):
         session[PENDING_CHANGE] = {"login": login, "iid": iid, "reason": status.value}
         return remember_device(redirect(url_for("login.change_required", iid=iid), code=303), outcome.device_cookie)
@@ -149,6 +151,15 @@ def interaction(iid: str) -> BaseResponse:
     if status is LoginStatus.THROTTLED:
         response.headers["Retry-After"] = str(outcome.wait_seconds)
     return response
+
+
+def first_login_page(view: InteractionView) -> BaseResponse:
+    """The password page of a new sign-in, answered by /authorize itself (see idp.oidc.browser.register_login_page):
+    what GET /login/<iid> shows for it. Its form posts, and its language switch returns, to the interaction's URL."""
+    prefer_ui_locales(view.ui_locales)
+    hint = view.prompt.login_hint or ""
+    page_url = url_for("login.interaction", iid=view.id)
+    return _page("antin/login.html", iid=view.id, view=view, login_value=hint, page_url=page_url)
 
 
 def _step_up(iid: str, view: InteractionView) -> BaseResponse | None:

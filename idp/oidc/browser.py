@@ -7,13 +7,15 @@ browser token that binds pending interactions and the CSRF token.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 
-from flask import Response, current_app, render_template, request, session
+from flask import Flask, Response, current_app, render_template, request, session
 from werkzeug.wrappers import Response as BaseResponse
 
 from antin.kernel.web import add_missing_headers
 from idp.oidc.acr import satisfies
+from idp.oidc.interaction import InteractionView
 from idp.oidc.service import OidcProvider, get_provider
 from idp.oidc.sessions import SessionView
 
@@ -25,8 +27,10 @@ __all__ = [
     "current_sso_session",
     "error_page",
     "harden",
+    "login_page",
     "note_policy_shortfall",
     "policy_shortfall",
+    "register_login_page",
     "set_sso_cookie",
 ]
 
@@ -34,6 +38,9 @@ SSO_COOKIE = "antin_sso"
 BROWSER_KEY = "antin_browser"
 INSTANCE_KEY = "antin.instance"
 SHORTFALL_KEY = "antin_below_policy"
+LOGIN_PAGE_KEY = "antin.oidc.login_page"
+
+LoginPage = Callable[[InteractionView], BaseResponse]
 
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; form-action 'self' http: https:; "
@@ -56,6 +63,17 @@ def browser_token(create: bool = True) -> str | None:
 
 def current_sso_session() -> SessionView | None:
     return current_provider().sessions.current(request.cookies.get(SSO_COOKIE))
+
+
+def register_login_page(app: Flask, page: LoginPage) -> None:
+    """The interaction's first page, which /authorize answers itself for a new sign-in (the login package registers
+    its password page: the protocol does not import the interaction)."""
+    app.extensions[LOGIN_PAGE_KEY] = page
+
+
+def login_page() -> LoginPage | None:
+    page: LoginPage | None = current_app.extensions.get(LOGIN_PAGE_KEY)
+    return page
 
 
 def note_policy_shortfall(subject: str, minimum: str | None, achieved: str) -> None:

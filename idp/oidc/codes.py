@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from antin.kernel.database import Database, table_of
 from idp.oidc import login_driver
 from idp.oidc.grants import epoch
-from idp.oidc.models import AuthorizationCode
+from idp.oidc.models import AuthorizationCode, Interaction
 from idp.oidc.random_secrets import digest, new_secret
 from idp.oidc.revocation import revoke_grant_rows
 from idp.oidc.token_driver import claim_code
@@ -100,6 +100,36 @@ class AuthorizationCodes:
         self._clock = clock
 
     def create(self, req: CodeRequest) -> str:
+        code, row = self._new(req)
+        if self._db.driver is not None:  # PostgreSQL: on psycopg directly (idp/oidc/login_driver.py)
+            login_driver.insert_code(self._db.driver, row)
+            return code
+        with self._db.one_write() as conn:
+            conn.execute(insert(AuthorizationCode).values(row))
+        return code
+
+    def create_taking_interaction(self, req: CodeRequest, iid: str, browser_token: str) -> str | None:
+        """A code, written only if this browser's unexpired interaction ``iid`` is there to take (it is deleted with
+        it, atomically: one code per interaction). None, and nothing written, when another request took it first."""
+        code, row = self._new(req)
+        if self._db.driver is not None:  # PostgreSQL: one statement (idp/oidc/login_driver.py)
+            taken = login_driver.insert_code_taking_interaction(self._db.driver, row, iid, digest(browser_token))
+            return code if taken else None
+        with self._db.transaction() as conn:
+            took = conn.execute(
+                delete(Interaction).where(
+                    Interaction.id == iid,
+                    Interaction.browser_digest == digest(browser_token),
+                    Interaction.expires_at >= row["created_at"],
+                )
+            )
+            if took.rowcount != 1:
+                return None
+            conn.execute(insert(AuthorizationCode).values(row))
+        return code
+
+    def _new(self, req: CodeRequest) -> tuple[str, dict[str, Any]]:
+        """A new code and its row."""
         code = new_secret()
         now = self._clock()
         row = {
@@ -121,12 +151,7 @@ class AuthorizationCodes:
             "created_at": now,
             "expires_at": now + self.ttl,
         }
-        if self._db.driver is not None:  # PostgreSQL: on psycopg directly (idp/oidc/login_driver.py)
-            login_driver.insert_code(self._db.driver, row)
-            return code
-        with self._db.one_write() as conn:
-            conn.execute(insert(AuthorizationCode).values(row))
-        return code
+        return code, row
 
     def redeem(self, code: str, client_id: str) -> tuple[CodeView | None, str]:
         """Claim a code for its one use. Returns (code, "") or (None, why); a replay revokes its grant."""

@@ -64,15 +64,33 @@ class InteractionView:
 
     @classmethod
     def from_row(cls, row: Interaction) -> InteractionView:
-        p = row.params
         result = None
         if row.subject and row.auth_time and row.acr is not None:
             result = AuthenticationResult(row.subject, row.auth_time, row.acr, tuple(row.amr or ()))
+        consented = tuple(row.consented_scopes) if row.consented_scopes is not None else None
+        return cls._of(row.id, row.client_id, row.params, result, consented, finished=row.finished_at is not None)
+
+    @classmethod
+    def new(cls, iid: str, client_id: str, params: dict[str, Any]) -> InteractionView:
+        """The view of an interaction just stored by :meth:`InteractionStore.create`, without reading it back."""
+        return cls._of(iid, client_id, params, None, None, finished=False)
+
+    @classmethod
+    def _of(
+        cls,
+        iid: str,
+        client_id: str,
+        p: dict[str, Any],
+        result: AuthenticationResult | None,
+        consented_scopes: tuple[str, ...] | None,
+        *,
+        finished: bool,
+    ) -> InteractionView:
         prompt = p.get("_prompt", {})
         return cls(
-            id=row.id,
-            client_id=row.client_id,
-            client_name=p.get("_client_name", row.client_id),
+            id=iid,
+            client_id=client_id,
+            client_name=p.get("_client_name", client_id),
             scopes=tuple(p.get("_scopes", ())),
             prompt=Prompt(
                 login=bool(prompt.get("login")),
@@ -86,8 +104,8 @@ class InteractionView:
             ui_locales=tuple(str(p.get("ui_locales") or "").split()),
             params=p,
             result=result,
-            consented_scopes=tuple(row.consented_scopes) if row.consented_scopes is not None else None,
-            finished=row.finished_at is not None,
+            consented_scopes=consented_scopes,
+            finished=finished,
         )
 
 
@@ -169,6 +187,11 @@ class InteractionStore:
         with self._db.one_write() as conn:
             row = conn.execute(taken).first()
         return None if row is None else InteractionView.from_row(row)  # type: ignore[arg-type]  # same columns
+
+    def forget(self, iid: str) -> None:
+        """Delete an interaction answered without a code (a refusal from the password page itself)."""
+        with self._db.one_write() as conn:
+            conn.execute(delete(Interaction).where(Interaction.id == iid))
 
     def finish(
         self, iid: str, result: AuthenticationResult | None, *, consented_scopes: tuple[str, ...] | None = None

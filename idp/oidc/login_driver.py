@@ -16,13 +16,16 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from antin.kernel.audit.carried import CarriedEntry, Written, audit_parts
 from antin.kernel.driver import Driver, json_param
 
 __all__ = [
     "finish_interaction",
     "insert_code",
+    "insert_code_taking_interaction",
     "insert_interaction",
     "insert_sso_session",
+    "insert_sso_session_audited",
     "interaction",
     "sso_session_by_cookie",
     "take_finished_interaction",
@@ -48,7 +51,6 @@ TAKE_FINISHED_INTERACTION = (
     " AND expires_at >= %(now)s AND finished_at IS NOT NULL"
     f" RETURNING {_INTERACTION_COLUMNS}"
 )
-
 _SESSION_FIELDS = (
     "sid",
     "cookie_digest",
@@ -66,6 +68,20 @@ _SESSION_FIELDS = (
 INSERT_SSO_SESSION = (
     f"INSERT INTO oidc_sso_session ({', '.join(_SESSION_FIELDS)})"  # noqa: S608 (constant)
     f" VALUES ({', '.join(f'%({name})s' for name in _SESSION_FIELDS)})"
+)
+_SESSION_TYPES = {
+    "auth_time": "timestamptz",
+    "created_at": "timestamptz",
+    "last_seen_at": "timestamptz",
+    "expires_at": "timestamptz",
+    "amr": "json",
+}
+_SESSION_VALUES = ", ".join(f"%({name})s::{_SESSION_TYPES.get(name, 'varchar')}" for name in _SESSION_FIELDS)
+# the session and its audit entry (session:sso:start) in one statement (antin.kernel.audit.carried): both or
+# neither; nothing at all when the writer's head had moved (the appender reads it and runs the statement again)
+INSERT_SSO_SESSION_AUDITED = (
+    f"WITH {audit_parts()}, started AS (INSERT INTO oidc_sso_session ({', '.join(_SESSION_FIELDS)})"  # noqa: S608
+    f" SELECT {_SESSION_VALUES} FROM audit_moved RETURNING id) SELECT id FROM started"
 )
 # the session and the clients it has served, in one read (the list is what a logout notifies)
 SSO_SESSION_BY_COOKIE = (
@@ -95,9 +111,22 @@ _CODE_FIELDS = (
     "expires_at",
 )
 _CODE_JSON = frozenset({"amr", "claims", "resources"})
+_CODE_TYPES = {"auth_time": "timestamptz", "created_at": "timestamptz", "expires_at": "timestamptz"}
 INSERT_CODE = (
     f"INSERT INTO oidc_authorization_code ({', '.join(_CODE_FIELDS)})"  # noqa: S608 (constant)
     f" VALUES ({', '.join(f'%({name})s' for name in _CODE_FIELDS)})"
+)
+# the password page that answers the client itself: the code is written only if this browser's interaction was
+# still there to take, in the same statement (its single use, as the resume's DELETE … RETURNING is; typed, as
+# a SELECT's parameters have no column to take their types from)
+_CODE_VALUES = ", ".join(
+    f"%({name})s::{'json' if name in _CODE_JSON else _CODE_TYPES.get(name, 'varchar')}" for name in _CODE_FIELDS
+)
+INSERT_CODE_TAKING_INTERACTION = (
+    "WITH taken AS (DELETE FROM oidc_interaction WHERE id = %(interaction_id)s"  # noqa: S608 (constant)
+    " AND browser_digest = %(browser_digest)s AND expires_at >= %(created_at)s RETURNING id)"
+    f" INSERT INTO oidc_authorization_code ({', '.join(_CODE_FIELDS)})"
+    f" SELECT {_CODE_VALUES} FROM taken RETURNING id"
 )
 
 
@@ -138,6 +167,12 @@ def insert_sso_session(driver: Driver, row: Mapping[str, Any]) -> None:
     driver.execute(INSERT_SSO_SESSION, {**row, "amr": json_param(row["amr"])})
 
 
+def insert_sso_session_audited(driver: Driver, row: Mapping[str, Any], entry: CarriedEntry) -> Written:
+    """:func:`insert_sso_session` with its audit ``entry``, in one statement: both or nothing."""
+    params = {**row, "amr": json_param(row["amr"]), **entry.params}
+    return Written.ENTRY if driver.first(INSERT_SSO_SESSION_AUDITED, params) is not None else Written.NOTHING
+
+
 def sso_session_by_cookie(driver: Driver, cookie_digest: str) -> Any:
     """The SSO session with this cookie's digest and its clients' ids (``client_ids``), or None."""
     return driver.first(SSO_SESSION_BY_COOKIE, {"cookie_digest": cookie_digest})
@@ -148,3 +183,11 @@ def insert_code(driver: Driver, row: Mapping[str, Any]) -> None:
     driver.execute(
         INSERT_CODE, {name: json_param(row[name]) if name in _CODE_JSON else row[name] for name in _CODE_FIELDS}
     )
+
+
+def insert_code_taking_interaction(driver: Driver, row: Mapping[str, Any], iid: str, browser_digest: str) -> bool:
+    """Store an authorization code and take (delete) this browser's unexpired interaction ``iid`` in one statement;
+    False, and nothing written, when the interaction was not there to take."""
+    params = {name: json_param(row[name]) if name in _CODE_JSON else row[name] for name in _CODE_FIELDS}
+    params.update(interaction_id=iid, browser_digest=browser_digest)
+    return driver.first(INSERT_CODE_TAKING_INTERACTION, params) is not None

@@ -10,10 +10,13 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import joinedload
 
+from antin.kernel.audit import AuditEvent, AuditLog
+from antin.kernel.audit.carried import CarriedEntry, Written
 from antin.kernel.database import Database, utcnow
 from idp.oidc import login_driver
 from idp.oidc.interaction import AuthenticationResult
@@ -81,8 +84,11 @@ class SessionService:
         self.idle = timedelta(minutes=idle_minutes)
         self.absolute = timedelta(hours=absolute_hours)
 
-    def start(self, result: AuthenticationResult, *, user_agent: str = "", ip: str = "") -> tuple[str, SessionView]:
-        """A new session; returns the cookie value (shown once) and the session."""
+    def start(
+        self, result: AuthenticationResult, *, user_agent: str = "", ip: str = "", audit: AuditLog | None = None
+    ) -> tuple[str, SessionView]:
+        """A new session; returns the cookie value (shown once) and the session. With ``audit``, its entry
+        ``session:sso:start`` is appended too: on PostgreSQL's driver by the statement that inserts the session."""
         cookie = new_secret()
         now = self._clock()
         view = SessionView(
@@ -113,12 +119,27 @@ class SessionService:
             "user_agent": view.user_agent,
             "ip": view.ip,
         }
-        if self._db.driver is not None:  # PostgreSQL: on psycopg directly (idp/oidc/login_driver.py)
-            login_driver.insert_sso_session(self._db.driver, row)
+        driver = self._db.driver
+        if driver is not None and audit is not None:  # PostgreSQL: the session and its entry in one statement
+
+            def write(entry: CarriedEntry) -> tuple[None, Written]:
+                return None, login_driver.insert_sso_session_audited(driver, row, entry)
+
+            audit.record_in(write, AuditEvent.SESSION_START, **self._entry(view, ip))
             return cookie, view
-        with self._db.one_write() as conn:  # one insert: no BEGIN and COMMIT on PostgreSQL (issue 13, item 5)
-            conn.execute(insert(SsoSession).values(row))
+        if driver is not None:  # PostgreSQL: on psycopg directly (idp/oidc/login_driver.py)
+            login_driver.insert_sso_session(driver, row)
+        else:
+            with self._db.one_write() as conn:  # one insert: no BEGIN and COMMIT on PostgreSQL (issue 13, item 5)
+                conn.execute(insert(SsoSession).values(row))
+        if audit is not None:
+            audit.record(AuditEvent.SESSION_START, **self._entry(view, ip))
         return cookie, view
+
+    @staticmethod
+    def _entry(view: SessionView, ip: str) -> dict[str, Any]:
+        details = {"sid": view.sid, "acr": view.acr, "amr": list(view.amr)}
+        return {"actor": view.subject, "subject": view.subject, "ip": ip, "details": details}
 
     def current(self, cookie: str | None) -> SessionView | None:
         """The live session of this cookie (idle and absolute limits applied), touched."""

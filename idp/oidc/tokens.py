@@ -79,6 +79,9 @@ class TokenService:
     def create_code(self, req: CodeRequest) -> str:
         return self.codes.create(req)
 
+    def create_code_taking_interaction(self, req: CodeRequest, iid: str, browser_token: str) -> str | None:
+        return self.codes.create_taking_interaction(req, iid, browser_token)
+
     def redeem_code(self, code: str, client_id: str) -> tuple[CodeView | None, str]:
         """Claim a code for its one use. Returns (code, "") or (None, why); a replay revokes its grant."""
         return self.codes.redeem(code, client_id)

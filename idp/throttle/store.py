@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import and_, case, delete, literal, or_, select, update
+from sqlalchemy import CTE, and_, case, delete, exists, literal, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ColumnElement
@@ -78,7 +78,7 @@ class ThrottleStore(Protocol):
     def take_each(self, plan: Sequence[tuple[str, Budget]], now: float) -> Take:
         """:meth:`take` each budget of ``plan`` in order; at the first refusal, :meth:`give_back` the places taken
         before it and return that refusal (else the last take). In one round trip where the store allows (Redis:
-        one script, issue 13: a sign-in's statements)."""
+        one script; PostgreSQL: one statement; issue 13: a sign-in's statements)."""
         ...
 
     def give_back(self, key: str) -> None:
@@ -160,7 +160,10 @@ class DatabaseThrottleStore:
         whens += [(attempts == first + i, now + budget.delay(first + i)) for i in range(doublings + 1)]
         return case(*whens, else_=now + budget.max_delay)
 
-    def take(self, key: str, budget: Budget, now: float) -> Take:
+    def _upsert(self, key: str, budget: Budget, now: float, *, after: CTE | None = None) -> Any:
+        """Take a place in ``key``'s budget: one ``INSERT … ON CONFLICT DO UPDATE … WHERE`` whose check is its
+        ``WHERE`` (a refused attempt updates nothing and returns no row). With ``after`` (PostgreSQL), only when
+        that earlier take of the same statement returned its row."""
         t = self._table
         limit = budget.limit if budget.limit is not None else UNLIMITED
         forgotten = t.c.expires_at <= now
@@ -173,40 +176,65 @@ class DatabaseThrottleStore:
             "blocked_until": self._blocked_until(attempts, budget, now),
             "expires_at": now + budget.window,
         }
-        # the check is the WHERE of the upsert: a refused attempt updates nothing and returns no row
         admits = or_(forgotten, and_(t.c.attempts < limit, t.c.blocked_until <= now))
-        statement: Executable
         if self._db.is_sqlite:
             from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-            statement = (
+            return (
                 sqlite_insert(t)
                 .values(values)
                 .on_conflict_do_update(index_elements=[t.c.key], set_=changes, where=admits)
                 .returning(t.c.attempts)
             )
-        else:
-            from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
-            statement = (
-                postgresql_insert(t)
-                .values(values)
-                .on_conflict_do_update(index_elements=[t.c.key], set_=changes, where=admits)
-                .returning(t.c.attempts)
-            )
+        insert = postgresql_insert(t)
+        if after is None:
+            insert = insert.values(values)
+        else:
+            row = select(*(literal(v, type_=t.c[k].type) for k, v in values.items())).where(exists(select(after)))
+            insert = insert.from_select(list(values), row)
+        return insert.on_conflict_do_update(index_elements=[t.c.key], set_=changes, where=admits).returning(
+            t.c.attempts
+        )
+
+    def take(self, key: str, budget: Budget, now: float) -> Take:
+        statement: Executable = self._upsert(key, budget, now)
         # each write here is one atomic statement (the upsert's check is its WHERE; the occasional clean-up may run
         # on its own): on PostgreSQL no BEGIN and COMMIT round trips, twelve statements a sign-in (issue 13, item 5)
         with _unavailable_as_error(), self._db.one_write() as conn:
             counted = conn.execute(statement).scalar()
-            self._takes += 1
-            if self._takes % CLEAN_EVERY == 0:
-                conn.execute(delete(t).where(t.c.expires_at < now))
+            self._sweep_now_and_then(conn, now)
         if counted is not None:
             return Take(True, int(counted))
         return _refusal(self.get(key), budget, now)
 
+    def _sweep_now_and_then(self, conn: Any, now: float) -> None:
+        self._takes += 1
+        if self._takes % CLEAN_EVERY == 0:
+            conn.execute(delete(self._table).where(self._table.c.expires_at < now))
+
     def take_each(self, plan: Sequence[tuple[str, Budget]], now: float) -> Take:
-        return take_each_in_turn(self, plan, now)
+        """SQLite: one take after the other. PostgreSQL: every take in one statement, each a data-modifying ``WITH``
+        part that runs only when the one before it returned its row, so the first refusal stops the rest as
+        :func:`take_each_in_turn` does; the places taken before it are given back (a second statement, on refusal
+        only)."""
+        if self._db.is_sqlite or len(plan) < 2 or len({key for key, _budget in plan}) < len(plan):
+            # (the parts of one statement see one snapshot: a key twice would not see its own first take)
+            return take_each_in_turn(self, plan, now)
+        parts: list[CTE] = []
+        for i, (key, budget) in enumerate(plan):
+            parts.append(self._upsert(key, budget, now, after=parts[-1] if parts else None).cte(f"take_{i}"))
+        statement = select(*(select(part.c.attempts).scalar_subquery() for part in parts))
+        with _unavailable_as_error(), self._db.one_write() as conn:
+            counted = conn.execute(statement).one()
+            self._sweep_now_and_then(conn, now)
+        for i, (key, budget) in enumerate(plan):
+            if counted[i] is None:  # refused here: no bind happens, only the delays this attempt caused remain
+                if i:
+                    self.settle([k for k, _budget in plan[:i]], [])
+                return _refusal(self.get(key), budget, now)
+        return Take(True, int(counted[-1]))
 
     def give_back(self, key: str) -> None:
         t = self._table

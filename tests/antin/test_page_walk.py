@@ -44,7 +44,7 @@ NOT_LINKED: dict[str, str] = {
     "console.signin_callback": "the provider's redirect back, not a link",
     "console.signin": "the 'Sign in again' button of a refused sign-in",
     "portal.signin_callback": "the provider's redirect back, not a link",
-    "login.interaction": "reached through /authorize's redirect (walked: every sign-in goes through it)",
+    "login.interaction": "the password form posts to it; /authorize redirects a sign-in with a session there (walked)",
     "login.consent": "a third-party application's consent step (tests/idp/login)",
     "login.change_required": "an expired password's step (tests/idp/login)",
     "mfa.enrolment_step": "a required second factor's enrolment during sign-in (tests/idp/mfa)",

@@ -177,15 +177,17 @@ def key_rotation_reaches_both_instances_through_nginx(platform: Platform) -> Non
         assert refreshed.status_code == 200, refreshed.text
     answered = set(upstreams_in(platform.nginx_log, after=logged))
     assert {platform.a.url.removeprefix("http://"), platform.b.url.removeprefix("http://")} <= answered
-    # a sign-in page served by one instance had its form posted to the other
-    served: dict[str, str] = {}  # the instance that served each sign-in page
+    # a sign-in page served by one instance had its form posted to the other (the sign-ins run one after the
+    # other: /authorize answers each one's password page, its form is the next POST to /login/)
+    served: str | None = None  # the instance that served the last sign-in page
     crossed = 0
     for line in platform.nginx_log.read_text().splitlines()[logged:]:
-        method, uri, _status, upstream = line.split(" ", 3)
-        if uri.startswith("/login/") and method == "GET":
-            served[uri] = upstream
-        elif uri in served and method == "POST":
-            crossed += served[uri] != upstream
+        method, uri, status, upstream = line.split(" ", 3)
+        if uri == "/authorize" and method == "GET" and status == "200":  # nginx logs $uri: no query
+            served = upstream
+        elif uri.startswith("/login/") and method == "POST" and served is not None:
+            crossed += served != upstream
+            served = None
     assert crossed, "nginx sent every sign-in form back to the instance that served it"
 
     deadline = platform.rotated_at + CACHE_SECONDS + 10

@@ -1,32 +1,34 @@
 """The authorization endpoint (``/authorize``) and its return from the login interaction (``/authorize/resume``).
 
 A valid request with a usable SSO session and consent gets a code at once; otherwise it is stored as an
-interaction and the browser goes to ``idp.login``, which sends it back to :func:`resume` with the result."""
+interaction and the browser goes to ``idp.login``, which sends it back to :func:`resume` with the result. A new
+sign-in (a GET, no SSO session, not pushed) is answered with the login page itself, whose form posts to the
+interaction's URL: one round trip fewer; the interaction's URL stays the page's address for reloads and links."""
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
 
-from authlib.common.urls import add_params_to_uri
 from flask import redirect, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from antin.kernel.web import csrf_exempt
-from idp.oidc.acr import ACR_VALUES, acr_rank, satisfies
-from idp.oidc.authorize import AuthorizationRequest, request_from_params, validate_authorization_request
+from idp.oidc.acr import acr_rank, satisfies
+from idp.oidc.authorize import AuthorizationRequest, validate_authorization_request
 from idp.oidc.browser import (
     as_dict_of_lists,
     browser_token,
     current_provider,
     current_sso_session,
     error_page,
+    login_page,
     policy_shortfall,
 )
-from idp.oidc.codes import CodeRequest
 from idp.oidc.errors import InvalidDPoPProofError, RedirectableError, UnsafeRequestError
-from idp.oidc.interaction import AuthenticationResult
+from idp.oidc.hand_back import answer_client, issue_code, redirect_error, refuse, required_acr, unsafe_error
+from idp.oidc.interaction import InteractionView
 from idp.oidc.par import PAR_URN_PREFIX
 from idp.oidc.sessions import SessionView
 from idp.oidc.views.common import bp, dpop_header
@@ -36,56 +38,11 @@ __all__ = ["authorize", "resume"]
 log = logging.getLogger(__name__)
 
 
-def _redirect_to_client(redirect_uri: str, params: dict[str, str | None]) -> BaseResponse:
-    """An authorization response: always with ``iss`` (RFC 9207), errors included."""
-    items = [(k, v) for k, v in params.items() if v is not None]
-    items.append(("iss", current_provider().issuer))
-    response = redirect(add_params_to_uri(redirect_uri, items), code=303)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _redirect_error(err: RedirectableError) -> BaseResponse:
-    log.info("authorization refused: %s (%s)", err.error, err.description)
-    return _redirect_to_client(
-        err.redirect_uri, {"error": err.error, "error_description": err.description, "state": err.state}
-    )
-
-
-def _refuse(areq: AuthorizationRequest, error: str, description: str) -> BaseResponse:
-    return _redirect_error(RedirectableError(error, description, redirect_uri=areq.redirect_uri, state=areq.state))
-
-
-def _unsafe_error(err: UnsafeRequestError) -> BaseResponse:
-    log.info("authorization request refused without redirect: %s (%s)", err.error, err.description)
-    messages = {
-        "invalid_client": _("This application is not registered with Ấn Tín, or it has been disabled."),
-    }
-    message = messages.get(
-        err.error,
-        _("The application sent a sign-in request that cannot be accepted. Please contact its administrators."),
-    )
-    return error_page(_("Sign-in request refused"), message, code=f"{err.error}: {err.description}")
-
-
-def _required_acr(areq: AuthorizationRequest) -> str | None:
-    """The level the official must reach: the client's registered one, or the weakest acceptable value of an
-    essential ``acr`` claim, whichever is stronger (None: a password is enough)."""
-    required: list[str] = []
-    if areq.client.required_acr:
-        required.append(areq.client.required_acr)
-    if areq.essential_acr:
-        known = [v for v in areq.essential_acr if v in ACR_VALUES]
-        if known:
-            required.append(min(known, key=acr_rank))
-    return max(required, key=acr_rank) if required else None
-
-
 def _wanted_acr(areq: AuthorizationRequest) -> str | None:
     """The level the login aims for: the required one, or the weakest value of ``acr_values`` if stronger.
     ``acr_values`` is voluntary (OIDC Core 3.1.2.1): the login reaches for it when the official can, and a
     sign-in that cannot still gets a code at the level it has (only a required level is refused)."""
-    levels = [v for v in (_required_acr(areq), min(areq.acr_values, key=acr_rank, default=None)) if v]
+    levels = [v for v in (required_acr(areq), min(areq.acr_values, key=acr_rank, default=None)) if v]
     return max(levels, key=acr_rank) if levels else None
 
 
@@ -134,7 +91,7 @@ def authorize() -> BaseResponse:
         client_id = _first(params, "client_id")
         pushed = provider.pushed.take(request_uri, client_id) if client_id else None
         if pushed is None:
-            return _unsafe_error(UnsafeRequestError("invalid_request_uri", "unknown, expired or used request_uri"))
+            return unsafe_error(UnsafeRequestError("invalid_request_uri", "unknown, expired or used request_uri"))
         params, from_par = pushed.params, True
         if pushed.dpop_jkt:
             proof_jkts.append(pushed.dpop_jkt)
@@ -142,7 +99,7 @@ def authorize() -> BaseResponse:
         # a browser sends no DPoP header; a script that does gets its proof checked like anywhere else
         front_jkt = provider.check_dpop_proof(dpop_header(), method=request.method, path="/authorize", nonce=False)
     except InvalidDPoPProofError as err:
-        return _unsafe_error(UnsafeRequestError("invalid_dpop_proof", str(err.description)))
+        return unsafe_error(UnsafeRequestError("invalid_dpop_proof", str(err.description)))
     if front_jkt:
         proof_jkts.append(front_jkt)
     try:
@@ -155,9 +112,9 @@ def authorize() -> BaseResponse:
             proof_jkts=proof_jkts,
         )
     except UnsafeRequestError as err:
-        return _unsafe_error(err)
+        return unsafe_error(err)
     except RedirectableError as err:
-        return _redirect_error(err)
+        return redirect_error(err)
 
     sso = current_sso_session()
     need_login = _needs_login(areq, sso)
@@ -165,9 +122,9 @@ def authorize() -> BaseResponse:
     need_consent = _needs_consent(areq, subject)
     if "none" in areq.prompt:
         if need_login:
-            return _refuse(areq, "login_required", "no usable session")
+            return refuse(areq, "login_required", "no usable session")
         if need_consent:
-            return _refuse(areq, "consent_required", "consent has not been given")
+            return refuse(areq, "consent_required", "consent has not been given")
     if need_login or need_consent:
         stored = areq.as_params()
         stored["_client_name"] = areq.client.name
@@ -177,16 +134,21 @@ def authorize() -> BaseResponse:
             "consent": "consent" in areq.prompt,
             "login_hint": areq.login_hint,
             "required_acr": _wanted_acr(areq),
-            "minimum_acr": _required_acr(areq),
+            "minimum_acr": required_acr(areq),
             # the session is fresh enough and of the right official, only too weak: the login asks for the
             # missing factor alone, not the password again
             "step_up": need_login and not _needs_full_login(areq, sso),
             "expected_subject": areq.hint_subject,
         }
         iid = provider.interactions.create(areq.client.client_id, stored, browser_token() or "")
+        first_page = login_page()
+        if first_page is not None and request.method == "GET" and sso is None and not from_par:
+            # a new sign-in: the password page at once (a pushed request's URI is single-use, a POST is not
+            # reloaded: those, and every sign-in with a session, go to the interaction's URL as before)
+            return first_page(InteractionView.new(iid, areq.client.client_id, stored))
         return redirect(url_for("login.interaction", iid=iid), code=303)
     assert sso is not None
-    return _issue_code(areq, sso.result, sso.sid)
+    return issue_code(areq, sso.result, sso.sid)
 
 
 @bp.get("/authorize/resume/<iid>")
@@ -204,53 +166,6 @@ def resume(iid: str) -> BaseResponse:
             _("Please go back to the application and start signing in again."),
             code="interaction expired or not of this browser",
         )
-    client = provider.active_client(view.client_id)
-    if client is None:
-        return _unsafe_error(UnsafeRequestError("invalid_client", "client disabled during sign-in"))
-    areq = request_from_params(view.params, client)
-    if areq.redirect_uri not in client.redirect_uris:
-        return _unsafe_error(UnsafeRequestError("invalid_request", "redirect_uri unregistered during sign-in"))
-    result = view.result
-    if result is None:
-        return _refuse(areq, "access_denied", "the official did not allow the request")
-    if not satisfies(result.acr, _required_acr(areq)) or not satisfies(result.acr, view.prompt.minimum_acr):
-        # OIDC Core 3.1.2.6: the official has no factor that reaches the level the client (or, recorded by the
-        # login in the interaction, the official's own policy) requires
-        return _refuse(
-            areq, "unmet_authentication_requirements", "the official cannot reach the required authentication level"
-        )
-    if view.consented_scopes is not None:
-        provider.consents.grant(result.subject, client.client_id, view.consented_scopes)
-        provider.audit.record(
-            "oauth:consent:grant",
-            actor=result.subject,
-            subject=result.subject,
-            client_id=client.client_id,
-            ip=request.remote_addr,
-            details={"scopes": list(view.consented_scopes)},
-        )
     sso = current_sso_session()
-    sid = sso.sid if sso is not None and sso.subject == result.subject else None
-    return _issue_code(areq, result, sid)
-
-
-def _issue_code(areq: AuthorizationRequest, result: AuthenticationResult, sid: str | None) -> BaseResponse:
-    provider = current_provider()
-    code = provider.tokens.create_code(
-        CodeRequest(
-            client_id=areq.client.client_id,
-            subject=result.subject,
-            redirect_uri=areq.redirect_uri,
-            scope=areq.scope,
-            nonce=areq.nonce,
-            code_challenge=areq.code_challenge,
-            auth_time=result.auth_time,
-            acr=result.acr,
-            amr=result.amr,
-            sid=sid,
-            claims=areq.claims,
-            resources=areq.resources,
-            dpop_jkt=areq.dpop_jkt,
-        )
-    )
-    return _redirect_to_client(areq.redirect_uri, {"code": code, "state": areq.state})
+    sid = sso.sid if sso is not None and view.result is not None and sso.subject == view.result.subject else None
+    return answer_client(view, sid)

@@ -161,9 +161,9 @@ def test_cookies_secure_flags(tmp_path, directory: InMemoryDirectory) -> None:  
         first = client.get("/authorize?" + urlencode(rp.auth_params()), base_url=base)
         session_cookie = next(c for c in first.headers.getlist("Set-Cookie") if c.startswith("antin_session="))
         assert "Secure" in session_cookie and "HttpOnly" in session_cookie and "SameSite=Lax" in session_cookie
-        page = client.get(first.headers["Location"], base_url=base)
-        data = dict(forms_of(page.text)["login-form"]["inputs"], username="an.nguyen", password="correct horse")
-        posted = client.post(first.headers["Location"], data=data, base_url=base)
+        form = forms_of(first.text)["login-form"]  # the password page, from /authorize itself
+        data = dict(form["inputs"], username="an.nguyen", password="correct horse")
+        posted = client.post(form["action"], data=data, base_url=base)
         sso = next(c for c in posted.headers.getlist("Set-Cookie") if c.startswith("antin_sso="))
         assert "Secure" in sso and "HttpOnly" in sso and "SameSite=Lax" in sso
 

@@ -218,6 +218,31 @@ def test_take_each_stops_at_the_first_refusal_and_gives_back_what_it_took(store:
     assert pair is not None and pair.attempts == 2
 
 
+@pytest.mark.postgres
+def test_take_each_is_one_statement_on_postgresql(postgres_url: str) -> None:
+    """The three budgets of a sign-in in one statement; a refusal costs a second (the give-back), no more."""
+    from sqlalchemy import event
+
+    from idp.throttle.models import ThrottleCounter
+
+    db = Database(postgres_url)
+    table = ThrottleCounter.__table__
+    Base.metadata.drop_all(db.engine, tables=[table])  # type: ignore[list-item]
+    Base.metadata.create_all(db.engine, tables=[table])  # type: ignore[list-item]
+    sent: list[str] = []
+    event.listen(db.engine, "before_cursor_execute", lambda _c, _cur, statement, *_rest: sent.append(statement))
+    store = DatabaseThrottleStore(db)
+    plan = [("one:login", Budget(window=900, limit=1)), ("one:pair", Budget(window=60)), ("one:ip", Budget(window=60))]
+    assert store.take_each(plan, 7_000_000.0).allowed
+    assert len(sent) == 1 and " ".join(sent[0].split()).startswith("WITH take_0 AS (INSERT INTO throttle_counter")
+    sent.clear()
+    refused = store.take_each(list(reversed(plan)), 7_000_001.0)  # the login's one place is spent
+    assert not refused.allowed
+    assert [c.attempts if (c := store.get(k)) else None for k, _b in plan] == [1, 1, 1]  # the others given back
+    assert len([s for s in sent if not s.startswith("SELECT")]) == 2  # the takes, the give-back (and the reads)
+    db.dispose()
+
+
 # -- through the login page: the official's browser, strangers, the answers ---------------------------------------
 
 

@@ -38,7 +38,7 @@ def provider_on(database: str, tmp_path: Path) -> Iterator[LiveProvider]:
 
 
 def password_post(browser: Browser, page_url: str, page_text: str) -> str:
-    """The login form sent; the redirect to the resume it answers with (not followed)."""
+    """The login form sent; the redirect it answers with (not followed): the next step, or the client."""
     form = forms_of(page_text)["login-form"]
     data = {**form["inputs"], "username": "an.nguyen", "password": PASSWORD}
     answer = browser.session.post(urljoin(page_url, form["action"]), data=data, allow_redirects=False, timeout=10)
@@ -49,15 +49,26 @@ def password_post(browser: Browser, page_url: str, page_text: str) -> str:
 @pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_the_interaction_is_taken_once_by_its_browser(database: str, tmp_path: Path) -> None:
     with provider_on(database, tmp_path) as op:
-        rp = RelyingParty.register(op, name="Hồ sơ công việc")
+        # consent owed (a client not trusted): the interaction goes back to the protocol through the resume
+        rp = RelyingParty.register(op, name="Hồ sơ công việc", trusted=False)
         browser = Browser(op.issuer)
         page = rp.authorize(browser).page
         assert page is not None and "login-form" in page.text
-        iid = page.url.rsplit("/", 1)[-1]
+        iid = forms_of(page.text)["login-form"]["action"].rsplit("/", 1)[-1]
         # not finished yet: the resume sends the browser back to its sign-in, and takes nothing
         early = browser.session.get(f"{op.issuer}/authorize/resume/{iid}", allow_redirects=False, timeout=10)
         assert early.status_code == 303 and early.headers["Location"].endswith(f"/login/{iid}")
-        resume = password_post(browser, page.url, page.text)
+        consent_url = password_post(browser, page.url, page.text)
+        assert consent_url.endswith(f"/login/{iid}/consent")
+        consent = browser.session.get(consent_url, timeout=10)
+        form = forms_of(consent.text)["consent-form"]
+        allowed = browser.session.post(
+            urljoin(consent_url, form["action"]),
+            data={**form["inputs"], "decision": "allow"},
+            allow_redirects=False,
+            timeout=10,
+        )
+        resume = urljoin(consent_url, allowed.headers["Location"])
         assert resume.endswith(f"/authorize/resume/{iid}")
         # another browser cannot take it
         stranger = Browser(op.issuer).session.get(resume, allow_redirects=False, timeout=10)

@@ -1,0 +1,219 @@
+"""A new sign-in in two requests of the browser: /authorize answers the password page itself, and a password that
+completes the sign-in answers the client with its code at once. Every other sign-in keeps the interaction's URL
+and the resume; the interaction's URL keeps working (reload, bookmark); an interaction is answered once.
+SQLite (SQLAlchemy Core) and PostgreSQL (psycopg directly); each code's ID token checked by the RP's verifier."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import pytest
+import requests
+from sqlalchemy import func, select, text
+
+from antin.kernel.audit.models import AuditEntry
+from idp.oidc.models import AuthorizationCode, SsoSession
+from tests.idp.conftest import PASSWORD
+from tests.idp.oidc.test_sign_in_path import provider_on
+from tests.idp.oidc_harness import LiveProvider
+from tests.idp.rp import Browser, RelyingParty, forms_of
+
+DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def _get(browser: Browser, url: str) -> requests.Response:
+    return browser.session.get(url, allow_redirects=False, timeout=10)
+
+
+def _authorize_url(rp: RelyingParty, **overrides: str) -> str:
+    prepared = requests.Request("GET", rp.op.issuer + "/authorize", params=rp.auth_params(**overrides)).prepare()
+    assert prepared.url is not None
+    return prepared.url
+
+
+def _post_password(browser: Browser, page: requests.Response, password: str = PASSWORD) -> requests.Response:
+    form = forms_of(page.text)["login-form"]
+    data = {**form["inputs"], "username": "an.nguyen", "password": password}
+    return browser.session.post(urljoin(page.url, form["action"]), data=data, allow_redirects=False, timeout=10)
+
+
+def _query(location: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def _check_code(rp: RelyingParty, location: str) -> dict[str, object]:
+    """The code of this redirect exchanged, and its ID token checked as the relying party checks it."""
+    params = _query(location)
+    assert params["state"] == rp.last["state"] and params["iss"] == rp.op.issuer
+    tokens = rp.exchange(params["code"])
+    assert tokens.status_code == 200, tokens.text
+    body = tokens.json()
+    return rp.verify_id_token(body["id_token"], nonce=rp.last["nonce"], access_token=body["access_token"])
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_a_new_sign_in_is_the_password_page_then_the_client(database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with provider_on(database, tmp_path) as op:
+        rp = RelyingParty.register(op, name="Hồ sơ công việc")
+        browser = Browser(op.issuer)
+        page = _get(browser, _authorize_url(rp))
+        # the password page itself, hardened like every page of the sign-in, posting to the interaction's URL
+        assert page.status_code == 200 and "login-form" in page.text and "Hồ sơ công việc" in page.text
+        assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+        assert page.headers["Cache-Control"] == "no-store"
+        action = forms_of(page.text)["login-form"]["action"]
+        assert action.startswith("/login/")
+        iid = action.rsplit("/", 1)[-1]
+        # the interaction's URL shows the same page (a reload, a bookmark, the language switch's way back)
+        again = _get(browser, urljoin(op.issuer, action))
+        assert again.status_code == 200 and forms_of(again.text)["login-form"]["action"] == action
+        assert f"next=/login/{iid}" in page.text.replace("%2F", "/")
+        # a wrong password: the page again, at the interaction's URL, nothing issued
+        wrong = _post_password(browser, page, "not the password")
+        assert wrong.status_code == 401 and "login-error" in wrong.text
+        # the right one: straight to the client, with the code, its state and the issuer (RFC 9207)
+        answer = _post_password(browser, page)
+        assert answer.status_code == 303 and answer.headers["Location"].startswith(rp.redirect_uri)
+        assert answer.headers["Cache-Control"] == "no-store"
+        claims = _check_code(rp, answer.headers["Location"])
+        assert claims["sub"] == op.directory.find_by_login("an.nguyen").entry_uuid  # type: ignore[union-attr]
+        assert claims["amr"] == ["pwd"] and "sid" in claims
+        session = op.provider.sessions.current(browser.session.cookies.get("antin_sso"))
+        assert session is not None and claims["sid"] == session.sid
+        # answered once: the same form again, its resume, its URL are all spent — no second code
+        replay = _post_password(browser, page)
+        assert replay.status_code == 400 and "expired" in replay.text and "Location" not in replay.headers
+        resumed = _get(browser, f"{op.issuer}/authorize/resume/{iid}")
+        assert resumed.status_code == 400 and "Location" not in resumed.headers
+        assert _get(browser, urljoin(op.issuer, action)).status_code == 400
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_the_password_page_speaks_the_requests_ui_locales(database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with provider_on(database, tmp_path) as op:
+        rp = RelyingParty.register(op)
+        english = _get(Browser(op.issuer), _authorize_url(rp, ui_locales="en-GB vi"))
+        assert english.status_code == 200 and 'lang="en"' in english.text and "Password" in english.text
+        vietnamese = _get(Browser(op.issuer), _authorize_url(rp))
+        assert vietnamese.status_code == 200 and 'lang="vi"' in vietnamese.text and "Mật khẩu" in vietnamese.text
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_every_other_sign_in_keeps_the_interactions_url_and_the_resume(database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with provider_on(database, tmp_path) as op:
+        rp = RelyingParty.register(op)
+        browser = Browser(op.issuer)
+        rp.code_flow(browser)  # an SSO session now
+        # with a session: prompt=login and max_age=0 ask the password again at the interaction's URL
+        for overrides in ({"prompt": "login"}, {"max_age": "0"}):
+            first = _get(browser, _authorize_url(rp, **overrides))
+            assert first.status_code == 303 and "/login/" in first.headers["Location"], overrides
+            page = _get(browser, urljoin(op.issuer, first.headers["Location"]))
+            answer = _post_password(browser, page)
+            assert answer.status_code == 303 and answer.headers["Location"].startswith(rp.redirect_uri)
+            _check_code(rp, answer.headers["Location"])
+        # a POSTed request and a pushed one go to the interaction's URL too
+        fresh = Browser(op.issuer)
+        posted = fresh.session.post(op.issuer + "/authorize", data=rp.auth_params(), allow_redirects=False, timeout=10)
+        assert posted.status_code == 303 and "/login/" in posted.headers["Location"]
+        pushed = requests.post(
+            op.issuer + "/par", data=rp.auth_params(), auth=(rp.client.client_id, rp.secret), timeout=10
+        )
+        assert pushed.status_code == 201, pushed.text
+        start = (
+            requests.Request(
+                "GET",
+                op.issuer + "/authorize",
+                params={"client_id": rp.client.client_id, "request_uri": pushed.json()["request_uri"]},
+            )
+            .prepare()
+            .url
+        )
+        assert start is not None
+        par_first = _get(fresh, start)
+        assert par_first.status_code == 303 and "/login/" in par_first.headers["Location"]
+        page = _get(fresh, urljoin(op.issuer, par_first.headers["Location"]))
+        answer = _post_password(fresh, page)
+        assert answer.status_code == 303 and answer.headers["Location"].startswith(rp.redirect_uri)
+        _check_code(rp, answer.headers["Location"])
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_consent_is_still_asked_before_the_client_gets_a_code(database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with provider_on(database, tmp_path) as op:
+        rp = RelyingParty.register(op, trusted=False)
+        browser = Browser(op.issuer)
+        page = _get(browser, _authorize_url(rp))
+        assert page.status_code == 200 and "login-form" in page.text
+        answer = _post_password(browser, page)
+        assert answer.status_code == 303 and answer.headers["Location"].endswith("/consent")
+        outcome = browser.submit(
+            _get(browser, urljoin(op.issuer, answer.headers["Location"])), "consent-form", {"decision": "allow"}
+        )
+        assert outcome.location is not None and outcome.location.startswith(rp.redirect_uri)
+        _check_code(rp, outcome.location)
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_two_tabs_posting_one_sign_in_at_once_get_one_code(database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The code is written by the statement that takes the interaction: of two answers at once, one has a code."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with provider_on(database, tmp_path) as op:
+        rp = RelyingParty.register(op)
+        browser = Browser(op.issuer)
+        page = _get(browser, _authorize_url(rp))
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(lambda _: _post_password(browser, page), range(2)))
+        with_code = [a for a in answers if "code=" in a.headers.get("Location", "")]
+        assert len(with_code) == 1, [(a.status_code, a.headers.get("Location")) for a in answers]
+        other = next(a for a in answers if a is not with_code[0])
+        assert other.status_code == 400 and "expired" in other.text
+        _check_code(rp, with_code[0].headers["Location"])
+        with op.instance.database.reading() as s:
+            assert s.scalar(select(func.count()).select_from(AuthorizationCode)) == 1
+
+
+def _session_entries(op: LiveProvider) -> list[dict[str, object]]:
+    with op.instance.database.reading() as s:
+        rows = s.scalars(select(AuditEntry).where(AuditEntry.event == "session:sso:start")).all()
+        return [{"subject": r.subject, "ip": r.ip, **json.loads(r.details)} for r in rows]
+
+
+def _session_count(op: LiveProvider) -> int:
+    with op.instance.database.reading() as s:
+        return int(s.scalar(select(func.count()).select_from(SsoSession)) or 0)
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_each_sso_session_has_its_start_entry(database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with provider_on(database, tmp_path) as op:
+        rp = RelyingParty.register(op)
+        browser = Browser(op.issuer)
+        claims = _check_code(rp, _post_password(browser, _get(browser, _authorize_url(rp))).headers["Location"])
+        [entry] = _session_entries(op)
+        assert entry["sid"] == claims["sid"] and entry["subject"] == claims["sub"] and entry["amr"] == ["pwd"]
+        assert entry["ip"] == "127.0.0.1" and _session_count(op) == 1
+        assert op.instance.audit.verify().ok
+
+
+@pytest.mark.postgres
+def test_no_sso_session_starts_when_its_entry_cannot_be_written(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL the session and its entry are one statement: an entry the log refuses takes the session with
+    it (the sign-in fails with a clear page, no code), and the next sign-in writes both."""
+    with provider_on("postgresql", tmp_path) as op:
+        rp = RelyingParty.register(op)
+        with op.instance.database.autocommit() as conn:  # the log refuses this event from now on
+            conn.execute(
+                text("ALTER TABLE audit_log ADD CONSTRAINT no_start CHECK (event <> 'session:sso:start') NOT VALID")
+            )
+        browser = Browser(op.issuer)
+        refused = _post_password(browser, _get(browser, _authorize_url(rp)))
+        assert refused.status_code >= 500 and "Location" not in refused.headers and "Traceback" not in refused.text
+        assert _session_count(op) == 0 and _session_entries(op) == []
+        with op.instance.database.autocommit() as conn:
+            conn.execute(text("ALTER TABLE audit_log DROP CONSTRAINT no_start"))
+        browser = Browser(op.issuer)
+        _check_code(rp, _post_password(browser, _get(browser, _authorize_url(rp))).headers["Location"])
+        assert _session_count(op) == 1 and len(_session_entries(op)) == 1 and op.instance.audit.verify().ok
