@@ -41,16 +41,17 @@ MiB = 1024 * 1024
 EAGER_CRL_BYTES = 256 * 1024
 """A CRL up to this size is parsed whole and cached for the next documents; a larger one is parsed lazily, for
 this document only: pyHanko's lookup compares each entry's serial number by its encoding, so the decoded
-(``.native``) form that costs about 80 times the DER (a 800 KB CRL of 20,000 entries holds 67 MB) is never built."""
+(``.native``) form that costs about 60 times the DER (a 500 KB CRL of 20,000 entries holds 30 MB) is never built."""
 
 # The same CRLs, OCSP responses and CA certificates come back in document after document (the platform's CA
 # puts its current CRL into every B-LT signature): parsed once per worker, they keep what asn1crypto computes
 # for comparisons (names prepared for matching, digests). Everything comparisons read is computed before an
 # object is shared, so that threads only ever read it. Each cache is bounded by the DER bytes its entries were
-# parsed from as well as by their count (a parsed CRL holds ~80x its DER, an OCSP response or certificate less).
+# parsed from as well as by their count; parsed, they hold about 60x (CRLs), 28x (OCSP responses) and 55x
+# (certificates) their DER (tracemalloc, 2026-12-05), so each holds at most about 30-60 MB.
 CRL_CACHE: SizedLRU[bytes, CRLContainer] = SizedLRU(128, 1 * MiB, EAGER_CRL_BYTES)
-OCSP_CACHE: SizedLRU[bytes, tuple[OCSPContainer, ...]] = SizedLRU(512, 2 * MiB, 64 * 1024)
-CERTIFICATE_CACHE: SizedLRU[bytes, x509.Certificate] = SizedLRU(512, 2 * MiB, 64 * 1024)
+OCSP_CACHE: SizedLRU[bytes, tuple[OCSPContainer, ...]] = SizedLRU(512, 1 * MiB, 64 * 1024)
+CERTIFICATE_CACHE: SizedLRU[bytes, x509.Certificate] = SizedLRU(512, MiB // 2, 64 * 1024)
 
 
 def dss_knowledge(reader: PdfFileReader, policy: ValidationPolicy = DEFAULT_POLICY) -> DssKnowledge:

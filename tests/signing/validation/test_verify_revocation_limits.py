@@ -90,7 +90,7 @@ def test_a_revoking_crl_hidden_past_the_limit_gives_no_pass(pki: ThrowawayPki, s
 
 def test_a_large_crl_is_used_but_not_kept(pki: ThrowawayPki) -> None:
     """A national CA's CRL of a few MB (here 100,000 entries, 2.5 MB): the signature passes, and the CRL is read
-    for this document only (whole, it would hold about 80 times its size in every worker)."""
+    for this document only (whole, it would hold about 60 times its size in every worker)."""
     serials = range(10**9, 10**9 + 100_000)
     big = signed_crl(pki.root.subject, pki.root_key, serials, NOW - timedelta(hours=1), NOW + timedelta(days=7))
     assert len(big) > 2_000_000
