@@ -187,7 +187,7 @@ def check_readable_document(ctx: Context) -> list[Finding]:
 def check_revocation_limit(ctx: Context) -> list[Finding]:
     """Revocation data left unread for the verifier's limits might have said revoked: no pass without it."""
     if ctx.doc.revocation_ignored:
-        return [Finding(_INDETERMINATE, "TRY_LATER", ctx.doc.revocation_ignored)]
+        return [Finding(_INDETERMINATE, "SIG_CONSTRAINTS_FAILURE", ctx.doc.revocation_ignored)]
     return []
 
 

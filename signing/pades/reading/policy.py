@@ -69,6 +69,10 @@ class ValidationPolicy:
     max_dss_certificates: int = 2000
     """Certificates read from one document's security store; more is treated as above."""
 
+    max_cms_certificates: int = 100
+    """Certificates a signature's own CMS may carry (a real one carries its chain); past it, or past
+    :attr:`max_revocation_bytes` of revocation data in the CMS, the signature is not validated: INDETERMINATE."""
+
     validation_time: datetime | None = None
     """Validate as of this moment instead of now (tests and re-examination of old verdicts)."""
 

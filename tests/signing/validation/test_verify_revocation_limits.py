@@ -9,6 +9,7 @@ bounds in bytes as well as count.
 from __future__ import annotations
 
 import dataclasses
+import io
 from datetime import timedelta
 
 import pytest
@@ -123,3 +124,55 @@ def test_the_caches_hold_at_most_their_bounds_after_a_second_verification(pki: T
         assert len(cache) <= cache.max_entries and cache.weight <= cache.max_bytes
     assert dss.CRL_CACHE.weight > dss.CRL_CACHE.max_bytes - 20_000  # filled to its bytes
     assert len(dss.CRL_CACHE) < dss.CRL_CACHE.max_entries  # which bound first
+
+
+def _signed_carrying(pki: ThrowawayPki, extra_certificates: int) -> bytes:
+    """A B-B signature whose CMS carries ``extra_certificates`` made-up certificates beside its chain."""
+    from asn1crypto import x509 as asn1_x509
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    from tests.signing.signed_pdfs import pyhanko_signer
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    issuer = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "made up")])
+    extra = [
+        asn1_x509.Certificate.load(
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, f"Cán bộ {i}")]))
+            .issuer_name(issuer)
+            .public_key(key.public_key())
+            .serial_number(10**10 + i)
+            .not_valid_before(NOW - timedelta(days=1))
+            .not_valid_after(NOW + timedelta(days=30))
+            .sign(key, hashes.SHA256())
+            .public_bytes(serialization.Encoding.DER)
+        )
+        for i in range(extra_certificates)
+    ]
+    plain = pyhanko_signer(pki)
+    signer = signers.SimpleSigner(
+        signing_cert=plain.signing_cert,
+        signing_key=plain.signing_key,
+        cert_registry=SimpleCertificateStore.from_certs([*plain.cert_registry, *extra]),
+    )
+    meta = signers.PdfSignatureMetadata(field_name="ChuKy1", subfilter=fields.SigSeedSubFilter.PADES)
+    out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(blank_pdf())), meta, signer=signer)
+    return bytes(out.getvalue())
+
+
+def test_a_signature_carrying_too_many_certificates_is_not_validated(pki: ThrowawayPki) -> None:
+    """pyHanko files each certificate a CMS carries (3,000 cost 10-14 s); past the limit the signature is
+    INDETERMINATE, saying why, and its certificates are not read."""
+    policy = dataclasses.replace(pki.trusted(), max_cms_certificates=20)
+    report = verify_bytes(_signed_carrying(pki, 25), policy)
+    assert _only(report) is Indication.INDETERMINATE
+    sig = report.signatures[0]
+    assert any("certificates, more than the verifier reads (20)" in w for w in (*sig.warnings, *sig.errors)), sig
+    within = verify_bytes(_signed_carrying(pki, 5), policy)  # the same signature with fewer: validated as usual
+    assert not any("more than the verifier reads" in w for w in within.signatures[0].warnings)
+    assert within.signatures[0].signer is not None
