@@ -17,6 +17,7 @@ from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko.sign.validation.policy_decl import LocalKnowledge
 from pyhanko_certvalidator.revinfo.archival import CRLContainer, OCSPContainer
 
+from signing.pades.reading import crl_lookup
 from signing.pades.reading.policy import DEFAULT_POLICY, ValidationPolicy
 from signing.pades.reading.sized_cache import SizedLRU
 
@@ -119,7 +120,7 @@ def _ignored_words(ignored: list[str], policy: ValidationPolicy) -> str:
 
 def _crl(der: bytes) -> CRLContainer:
     if len(der) > EAGER_CRL_BYTES:
-        return CRLContainer(crl_data=CertificateList.load(der))
+        return CRLContainer(crl_data=crl_lookup.indexed(der))
     return CRL_CACHE.get_or_make(der, len(der), lambda: _parsed_crl(der))
 
 
