@@ -114,7 +114,7 @@ class SigningSettings:
         "CRLs and OCSP responses verification reads from one document's security store; more: as above", 1000
     )
     verify_dss_max_certificates: int = doc(
-        "certificates verification reads from one document's security store; more: as above", 2000
+        "certificates verification reads from one document's security store; more: as above", 500
     )
 
     def problems(self) -> dict[str, str]:

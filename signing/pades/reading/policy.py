@@ -66,7 +66,7 @@ class ValidationPolicy:
     max_revocation_items: int = 1000
     """CRLs plus OCSP responses read from one document's security store; more is treated as above."""
 
-    max_dss_certificates: int = 2000
+    max_dss_certificates: int = 500
     """Certificates read from one document's security store; more is treated as above."""
 
     max_cms_certificates: int = 100
