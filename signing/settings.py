@@ -105,6 +105,17 @@ class SigningSettings:
     verify_concurrency: int = doc(
         "verifications running at once on one host, across its workers; more answer 503 at once", 2
     )
+    verify_revocation_max_mb: int = doc(
+        "MB of CRLs and OCSP responses verification reads from one document's security store (DSS); what lies"
+        " past it is ignored, the report says so and no signature of that document passes",
+        20,
+    )
+    verify_revocation_max_items: int = doc(
+        "CRLs and OCSP responses verification reads from one document's security store; more: as above", 1000
+    )
+    verify_dss_max_certificates: int = doc(
+        "certificates verification reads from one document's security store; more: as above", 500
+    )
 
     def problems(self) -> dict[str, str]:
         problems: dict[str, str] = {}
@@ -120,6 +131,9 @@ class SigningSettings:
             problems["verify_rate_limit"] = "must be at least 1"
         if self.verify_concurrency < 1:
             problems["verify_concurrency"] = "must be at least 1"
+        for name in ("verify_revocation_max_mb", "verify_revocation_max_items", "verify_dss_max_certificates"):
+            if getattr(self, name) < 1:
+                problems[name] = "must be at least 1"
         if self.required_acr:
             from idp.oidc import ACR_VALUES, normalise_acr  # the provider's levels (signing is its relying party)
 

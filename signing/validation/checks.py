@@ -184,6 +184,13 @@ def check_readable_document(ctx: Context) -> list[Finding]:
     return []
 
 
+def check_revocation_limit(ctx: Context) -> list[Finding]:
+    """Revocation data left unread for the verifier's limits might have said revoked: no pass without it."""
+    if ctx.doc.revocation_ignored:
+        return [Finding(_INDETERMINATE, "SIG_CONSTRAINTS_FAILURE", ctx.doc.revocation_ignored)]
+    return []
+
+
 def check_repaired_document(ctx: Context) -> list[Finding]:
     """A file read only after rebuilding its cross-references: another reader may show something else."""
     if ctx.doc.repairs:
@@ -226,6 +233,7 @@ CHECKS: tuple[Check, ...] = (
     check_legacy_sha1_format,
     check_weak_algorithms,
     check_readable_document,
+    check_revocation_limit,
     check_repaired_document,
     check_changes_doubtful,
 )

@@ -211,6 +211,11 @@ def judge_document(
             "Tài liệu có biểu mẫu XFA: một số phần mềm đọc PDF hiển thị biểu mẫu này thay cho các trang đã ký. / "
             "the document carries an XFA form: some viewers show it instead of the signed pages"
         )
+    if doc.revocation_ignored:
+        warnings.append(
+            "Dữ liệu thu hồi vượt quá giới hạn của bộ kiểm tra đã bị bỏ qua: chữ ký không thể được xác nhận hợp lệ."
+            f" / {doc.revocation_ignored}"
+        )
     if doc.javascript_unchecked:
         warnings.append(f"the document could not be searched for active content ({doc.javascript_unchecked})")
     return DocumentReport(
@@ -231,6 +236,7 @@ def judge_document(
             "ocsp_responses": doc.dss_ocsps,
             "certificates": doc.dss_certs,
             "revisions": list(doc.dss_revisions),
+            "ignored": doc.revocation_ignored,
         },
         warnings=warnings,
     )

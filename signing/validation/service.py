@@ -82,8 +82,13 @@ def policy_from_settings(settings: Settings, extra_roots: Sequence[Path] = ()) -
     roots = load_trust_roots(
         [*platform_root_files(settings), *settings.section(SigningSettings).trust_roots, *extra_roots]
     )
+    signing = settings.section(SigningSettings)
     return ValidationPolicy(
-        trust_roots=roots, fetch_revocation=settings.section(SigningSettings).verify_fetch_revocation
+        trust_roots=roots,
+        fetch_revocation=signing.verify_fetch_revocation,
+        max_revocation_bytes=signing.verify_revocation_max_mb * 1024 * 1024,
+        max_revocation_items=signing.verify_revocation_max_items,
+        max_dss_certificates=signing.verify_dss_max_certificates,
     )
 
 

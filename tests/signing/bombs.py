@@ -9,9 +9,13 @@ size) or one stream that inflates to gigabytes.
 
 from __future__ import annotations
 
+import datetime
+import io
 import zlib
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-__all__ = ["crl_bomb_pdf", "deflated_crls", "dss_crls_pdf", "nested_pdf"]
+__all__ = ["crl_bomb_pdf", "deflated_crls", "dss_crls_pdf", "large_crls", "nested_pdf", "with_dss"]
 
 MiB = 1024 * 1024
 
@@ -93,3 +97,74 @@ def nested_pdf(depth: int, kind: str) -> bytes:
     out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return out
+
+
+def large_crls(count: int, entries: int) -> list[bytes]:
+    """``count`` signed DER CRLs of ``entries`` revoked serials each (about 24 bytes of DER per entry), each from
+    its own made-up CA: what a hostile uploader adds to a document's security store to make the verifier parse."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    return [
+        signed_crl(
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"ca{k}")]),
+            key,
+            range(10**12 + k * entries, 10**12 + (k + 1) * entries),
+            now,
+            now + datetime.timedelta(days=1),
+        )
+        for k in range(count)
+    ]
+
+
+def signed_crl(issuer: Any, key: Any, serials: Iterable[int], this_update: Any, next_update: Any) -> bytes:
+    """A DER CRL by ``issuer`` (a ``cryptography`` Name) revoking ``serials``, signed by ``key`` (RSA or EC).
+
+    Built with asn1crypto: ``cryptography``'s builder copies its list for every entry added (minutes for 100,000)."""
+    from asn1crypto import crl as asn1_crl
+    from asn1crypto import x509 as asn1_x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, padding
+
+    algorithm = "sha256_ecdsa" if isinstance(key, ec.EllipticCurvePrivateKey) else "sha256_rsa"
+    revoked_at = asn1_x509.Time({"utc_time": this_update})
+    tbs = asn1_crl.TbsCertList(
+        {
+            "version": "v2",
+            "signature": {"algorithm": algorithm},
+            "issuer": asn1_x509.Name.load(issuer.public_bytes()),
+            "this_update": asn1_x509.Time({"utc_time": this_update}),
+            "next_update": asn1_x509.Time({"utc_time": next_update}),
+            "revoked_certificates": [{"user_certificate": serial, "revocation_date": revoked_at} for serial in serials],
+        }
+    )
+    if algorithm == "sha256_ecdsa":
+        signature = key.sign(tbs.dump(), ec.ECDSA(hashes.SHA256()))
+    else:
+        signature = key.sign(tbs.dump(), padding.PKCS1v15(), hashes.SHA256())
+    whole = asn1_crl.CertificateList(
+        {"tbs_cert_list": tbs, "signature_algorithm": {"algorithm": algorithm}, "signature": signature}
+    )
+    return bytes(whole.dump())
+
+
+def with_dss(pdf: bytes, crls: Sequence[bytes] = (), certs: Sequence[bytes] = ()) -> bytes:
+    """``pdf`` with an incremental update adding ``crls`` and ``certs`` (DER) to its document security store."""
+    from asn1crypto import crl as asn1_crl
+    from asn1crypto import x509 as asn1_x509
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    DocumentSecurityStore.supply_dss_in_writer(
+        writer,
+        None,
+        crls=[asn1_crl.CertificateList.load(d) for d in crls],
+        certs=[asn1_x509.Certificate.load(d) for d in certs],
+    )
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

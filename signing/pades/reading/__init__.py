@@ -16,6 +16,8 @@ One job per module, from the file down:
   validation, its ``/Contents`` read fast, its signed bytes and what changed after them;
 - ``certificates``, ``revocation``, ``dss``, ``validation_spec``, ``ocsp_hashes``, ``validator_errors``: certificate
   and revocation facts, the document security store, the validation policy in pyHanko's terms;
+- ``carried``, ``sized_cache``: what a document or signature may carry before the verifier stops reading, and the
+  caches of parsed revocation data bounded by bytes as well as count;
 - ``snapshot``, ``pdf_tree``, ``javascript``: what each revision paints, and where the document runs scripts.
 """
 

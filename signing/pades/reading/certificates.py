@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 
 from asn1crypto import x509
 from pyhanko_certvalidator.path import ValidationPath
 
 from signing.pades.reading.facts import CertificateFacts
+from signing.pades.reading.sized_cache import SizedLRU
 
 __all__ = ["certificate_facts", "certificate_facts_from_der", "embedded_chain", "path_facts"]
 
@@ -51,9 +51,16 @@ def certificate_facts(cert: x509.Certificate) -> CertificateFacts:
     return _certificate_facts_of_der(cert.dump())
 
 
-@functools.lru_cache(maxsize=512)
+# The same signers, CAs and TSAs come back in document after document; their facts are immutable. Keyed by the
+# certificate's digest, weighed by its DER (an upper bound of the text its facts keep).
+FACTS_CACHE: SizedLRU[bytes, CertificateFacts] = SizedLRU(512, 2 * 1024 * 1024, 64 * 1024)
+
+
 def _certificate_facts_of_der(der: bytes) -> CertificateFacts:
-    # The same signers, CAs and TSAs come back in document after document; their facts are immutable.
+    return FACTS_CACHE.get_or_make(hashlib.sha256(der).digest(), len(der), lambda: _facts_of_der(der))
+
+
+def _facts_of_der(der: bytes) -> CertificateFacts:
     cert = x509.Certificate.load(der)
     public_key = cert.public_key
     try:

@@ -57,7 +57,7 @@ def _examine(stream: IO[bytes], size: int, policy: ValidationPolicy, budget: Doc
         raise UnusableInputError("encrypted")
     view: IO[bytes] = reader.stream
     revisions = revision_facts(reader, view, readable)
-    knowledge, dss_present, n_crl, n_ocsp, n_cert = dss_knowledge(reader)
+    knowledge, dss_present, n_crl, n_ocsp, n_cert, revocation_ignored = dss_knowledge(reader, policy)
     signatures = asyncio.run(all_signatures(reader, policy, knowledge, view, readable))
     if warning and not signatures:
         # Only an unsigned prefix could be read: whatever signs this file is in the unreadable part.
@@ -106,6 +106,7 @@ def _examine(stream: IO[bytes], size: int, policy: ValidationPolicy, budget: Doc
         dss_ocsps=n_ocsp,
         dss_certs=n_cert,
         dss_revisions=dss_revisions,
+        revocation_ignored=revocation_ignored,
         read_warning=warning,
         readable_size=readable,
         repairs=opened.repairs,

@@ -5,8 +5,8 @@ revisions wrote it.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
+from typing import NamedTuple
 
 from asn1crypto import x509
 from asn1crypto.crl import CertificateList
@@ -17,63 +17,134 @@ from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko.sign.validation.policy_decl import LocalKnowledge
 from pyhanko_certvalidator.revinfo.archival import CRLContainer, OCSPContainer
 
-__all__ = ["dss_knowledge", "revisions_writing_dss"]
+from signing.pades.reading import crl_lookup
+from signing.pades.reading.policy import DEFAULT_POLICY, ValidationPolicy
+from signing.pades.reading.sized_cache import SizedLRU
+
+__all__ = ["DssKnowledge", "dss_knowledge", "revisions_writing_dss"]
 
 logger = logging.getLogger(__name__)
 
 
-def dss_knowledge(reader: PdfFileReader) -> tuple[LocalKnowledge, bool, int, int, int]:
-    """Certificates, CRLs and OCSP responses of the document security store (``/DSS``)."""
+class DssKnowledge(NamedTuple):
+    """What the verifier took from the document security store, and what it left out."""
+
+    knowledge: LocalKnowledge
+    present: bool
+    crls: int
+    ocsps: int
+    certs: int
+    ignored: str = ""
+    """Empty, or what was left unread for the verifier's limits (said in the report; no signature then passes)."""
+
+
+MiB = 1024 * 1024
+EAGER_CRL_BYTES = 256 * 1024
+"""A CRL up to this size is parsed whole and cached for the next documents; a larger one is parsed lazily, for
+this document only: pyHanko's lookup compares each entry's serial number by its encoding, so the decoded
+(``.native``) form that costs about 60 times the DER (a 500 KB CRL of 20,000 entries holds 30 MB) is never built."""
+
+# The same CRLs, OCSP responses and CA certificates come back in document after document (the platform's CA
+# puts its current CRL into every B-LT signature): parsed once per worker, they keep what asn1crypto computes
+# for comparisons (names prepared for matching, digests). Everything comparisons read is computed before an
+# object is shared, so that threads only ever read it. Each cache is bounded by the DER bytes its entries were
+# parsed from as well as by their count; parsed, they hold about 60x (CRLs), 28x (OCSP responses) and 55x
+# (certificates) their DER (tracemalloc, 2026-12-05), so each holds at most about 30-60 MB.
+CRL_CACHE: SizedLRU[bytes, CRLContainer] = SizedLRU(128, 1 * MiB, EAGER_CRL_BYTES)
+OCSP_CACHE: SizedLRU[bytes, tuple[OCSPContainer, ...]] = SizedLRU(512, 1 * MiB, 64 * 1024)
+CERTIFICATE_CACHE: SizedLRU[bytes, x509.Certificate] = SizedLRU(512, MiB // 2, 64 * 1024)
+
+
+def dss_knowledge(reader: PdfFileReader, policy: ValidationPolicy = DEFAULT_POLICY) -> DssKnowledge:
+    """Certificates, CRLs and OCSP responses of the document security store (``/DSS``), within ``policy``'s limits."""
     try:
         dss = DocumentSecurityStore.read_dss(reader)
     except NoDSSFoundError:
-        return LocalKnowledge(), False, 0, 0, 0
+        return DssKnowledge(LocalKnowledge(), False, 0, 0, 0)
     except Exception as err:  # a broken DSS counts as absent: hard-fail then refuses a pass
         logger.info("unreadable DSS: %s", err)
-        return LocalKnowledge(), False, 0, 0, 0
+        return DssKnowledge(LocalKnowledge(), False, 0, 0, 0)
     ocsps: list[OCSPContainer] = []
     crls: list[CRLContainer] = []
     certs: list[x509.Certificate] = []
-    for resp in dss.ocsps:
+    left_bytes, left_items = policy.max_revocation_bytes, policy.max_revocation_items
+    ignored: list[str] = []
+    # OCSP responses first: small, and what the platform's own B-LT signatures rely on.
+    for kind, refs in (("OCSP responses", dss.ocsps), ("CRLs", dss.crls)):
+        skipped = 0
+        for ref in refs:
+            if left_items <= 0 or left_bytes <= 0:
+                skipped += 1
+                continue
+            with contextlib.suppress(Exception):
+                der = bytes(ref.get_object().data)
+                if len(der) > left_bytes:
+                    skipped += 1
+                    continue
+                left_bytes -= len(der)
+                left_items -= 1
+                if kind == "CRLs":
+                    crls.append(_crl(der))
+                else:
+                    ocsps.extend(_ocsp_responses(der))
+        if skipped:
+            ignored.append(f"{skipped} {kind}")
+    skipped = 0
+    for index, ref in enumerate(dss.certs.values()):
+        if index >= policy.max_dss_certificates:
+            skipped += 1
+            continue
         with contextlib.suppress(Exception):
-            ocsps.extend(_ocsp_responses(bytes(resp.get_object().data)))
-    for crl in dss.crls:
-        with contextlib.suppress(Exception):
-            crls.append(_crl(bytes(crl.get_object().data)))
-    for cert in dss.certs.values():
-        with contextlib.suppress(Exception):
-            certs.append(_dss_certificate(bytes(cert.get_object().data)))
-    return (
+            certs.append(_dss_certificate(bytes(ref.get_object().data)))
+    if skipped:
+        ignored.append(f"{skipped} certificates")
+    return DssKnowledge(
         LocalKnowledge(known_ocsps=ocsps, known_crls=crls, known_certs=certs),
         True,
         len(crls),
         len(ocsps),
         len(certs),
+        _ignored_words(ignored, policy),
     )
 
 
-# The same CRLs, OCSP responses and CA certificates come back in document after document (the platform's CA
-# puts its current CRL into every B-LT signature): parsed once per worker, they keep what asn1crypto computes
-# for comparisons (names prepared for matching, digests). Everything comparisons read is computed before an
-# object is shared, so that threads only ever read it.
+def _ignored_words(ignored: list[str], policy: ValidationPolicy) -> str:
+    if not ignored:
+        return ""
+    return (
+        f"revocation data past the verifier's limit was ignored: {', '.join(ignored)} of the document security"
+        f" store were not read (the limit is {policy.max_revocation_items} CRLs and OCSP responses of"
+        f" {policy.max_revocation_bytes // MiB} MB together, and {policy.max_dss_certificates} certificates)"
+    )
 
 
-@functools.lru_cache(maxsize=128)
 def _crl(der: bytes) -> CRLContainer:
+    if len(der) > EAGER_CRL_BYTES:
+        return CRLContainer(crl_data=crl_lookup.indexed(der))
+    return CRL_CACHE.get_or_make(der, len(der), lambda: _parsed_crl(der))
+
+
+def _parsed_crl(der: bytes) -> CRLContainer:
     crl = CertificateList.load(der)
     _ = (crl.native, crl.issuer.hashable, crl.issuer.sha256)
     return CRLContainer(crl_data=crl)
 
 
-@functools.lru_cache(maxsize=512)
 def _ocsp_responses(der: bytes) -> tuple[OCSPContainer, ...]:
+    return OCSP_CACHE.get_or_make(der, len(der), lambda: _parsed_ocsp_responses(der))
+
+
+def _parsed_ocsp_responses(der: bytes) -> tuple[OCSPContainer, ...]:
     response = OCSPResponse.load(der)
     _ = response.native
     return tuple(OCSPContainer.load_multi(response))
 
 
-@functools.lru_cache(maxsize=512)
 def _dss_certificate(der: bytes) -> x509.Certificate:
+    return CERTIFICATE_CACHE.get_or_make(der, len(der), lambda: _parsed_certificate(der))
+
+
+def _parsed_certificate(der: bytes) -> x509.Certificate:
     cert = x509.Certificate.load(der)
     _ = (cert.native, cert.subject.hashable, cert.issuer.hashable, cert.sha256, cert.public_key.sha1)
     return cert

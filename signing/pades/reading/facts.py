@@ -240,6 +240,9 @@ class DocumentFacts:
     dss_revisions: tuple[int, ...] = ()
     """The revisions that wrote the document security store."""
 
+    revocation_ignored: str = ""
+    """What of the document security store was left unread for the verifier's limits (empty: nothing)."""
+
     read_warning: str = ""
     """Set when the file needed repair to be read (for example only a prefix of it could be read)."""
 

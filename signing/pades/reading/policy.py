@@ -58,6 +58,21 @@ class ValidationPolicy:
     field lies and can cover signed content (the shadow "hide-and-replace" attack) — telling whether it does
     would take rendering. DocMDP level 1 and FieldMDP locks make it a failure."""
 
+    max_revocation_bytes: int = 20 * 1024 * 1024
+    """DER bytes of CRLs and OCSP responses read from one document's security store (``/DSS``); what lies past
+    this (or past :attr:`max_revocation_items`) is not parsed, and the report says so: the signature can then
+    not pass, since the data left out might have said revoked."""
+
+    max_revocation_items: int = 1000
+    """CRLs plus OCSP responses read from one document's security store; more is treated as above."""
+
+    max_dss_certificates: int = 500
+    """Certificates read from one document's security store; more is treated as above."""
+
+    max_cms_certificates: int = 100
+    """Certificates a signature's own CMS may carry (a real one carries its chain); past it, or past
+    :attr:`max_revocation_bytes` of revocation data in the CMS, the signature is not validated: INDETERMINATE."""
+
     validation_time: datetime | None = None
     """Validate as of this moment instead of now (tests and re-examination of old verdicts)."""
 

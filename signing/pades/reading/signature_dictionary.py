@@ -17,7 +17,7 @@ from pyhanko.sign.validation import EmbeddedPdfSignature
 from signing.pades.reading.certificates import certificate_facts, embedded_chain
 from signing.pades.reading.facts import SignatureFacts
 
-__all__ = ["MAX_CONTENTS_BYTES", "base_facts", "safe_self_time", "unreadable_signature"]
+__all__ = ["MAX_CONTENTS_BYTES", "base_facts", "contents_offsets", "safe_self_time", "unreadable_signature"]
 
 # The signature hex string is read whole to compare it with /Contents; anything bigger is not a signature.
 MAX_CONTENTS_BYTES = 4 << 20
@@ -30,7 +30,7 @@ def _resolved(obj: Any, key: str, default: Any) -> Any:
         return default
 
 
-def _contents_offsets(stream: IO[bytes], es: EmbeddedPdfSignature, size: int) -> tuple[int, int] | None:
+def contents_offsets(stream: IO[bytes], es: EmbeddedPdfSignature, size: int) -> tuple[int, int] | None:
     """Where the signature's hex string lies, if the gap between the byte ranges holds exactly it."""
     byte_range = list(es.byte_range)
     if len(byte_range) != 4:
@@ -81,7 +81,7 @@ def base_facts(es: EmbeddedPdfSignature, kind: str, sub_filter: str, stream: IO[
         "kind": kind,
         "sub_filter": sub_filter,
         "byte_range": tuple(int(v) for v in es.byte_range),
-        "contents_offsets": _contents_offsets(stream, es, size),
+        "contents_offsets": contents_offsets(stream, es, size),
         "signed_revision": es.signed_revision,
         "digest_algorithm": es.md_algorithm,
         "signature_algorithm": str(es.signer_info["signature_algorithm"].signature_algo),

@@ -17,6 +17,7 @@ from pyhanko.sign.validation import EmbeddedPdfSignature
 from pyhanko.sign.validation.policy_decl import LocalKnowledge
 from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
 
+from signing.pades.reading.carried import carried_past_limits, too_much_carried
 from signing.pades.reading.errors import UnusableInputError
 from signing.pades.reading.facts import SignatureFacts
 from signing.pades.reading.policy import ValidationPolicy
@@ -72,6 +73,10 @@ async def all_signatures(
                 extra = base_facts(es, kind, sub_filter, stream, size)
                 extra.pop("field_name"), extra.pop("kind"), extra.pop("sub_filter")
             out.append(unreadable_signature(name, kind, sub_filter, f"unsupported SubFilter {sub_filter}", **extra))
+            continue
+        carried = carried_past_limits(es, policy)
+        if carried:
+            out.append(too_much_carried(es, kind, sub_filter, carried, stream, size))
             continue
         try:
             if is_timestamp:

@@ -2,7 +2,8 @@
 
 Hard-fail revocation checking for end-entity and CA certificates, explicit trust roots only, the policy's weak
 algorithms refused, certificates never fetched, revocation data fetched online only when the policy says so.
-Importing this module lets certvalidator match OCSP responses hashed with SHA-2 (:mod:`.ocsp_hashes`).
+Importing this module lets certvalidator match OCSP responses hashed with SHA-2 (:mod:`.ocsp_hashes`) and look
+large CRLs up by serial number (:mod:`.crl_lookup`).
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ from pyhanko_certvalidator.policy_decl import (
 )
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
-from signing.pades.reading import ocsp_hashes
+from signing.pades.reading import crl_lookup, ocsp_hashes
 from signing.pades.reading.policy import ValidationPolicy
 
 __all__ = ["validation_spec"]
 
 ocsp_hashes.install()
+crl_lookup.install()
 
 
 @functools.lru_cache(maxsize=16)

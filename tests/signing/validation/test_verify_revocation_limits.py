@@ -1,0 +1,178 @@
+"""Revocation data a document carries, bounded (issue 14, item 9): what the verifier parses per document and keeps.
+
+A hostile upload's document security store can carry tens of megabytes of CRLs (a 500 KB CRL of 20,000 entries
+took 1.9 s and 30 MB to decode whole): past the policy's bytes and count, the rest is not read, the report says
+so and the signature can no longer pass; large CRLs are not decoded whole nor cached; the caches keep their
+bounds in bytes as well as count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from datetime import timedelta
+
+import pytest
+
+from signing.pades.reading import dss
+from signing.pades.reading.certificates import FACTS_CACHE
+from signing.validation.models import DocumentReport, Indication
+from signing.validation.service import verify_bytes
+from tests.signing.bombs import large_crls, signed_crl, with_dss
+from tests.signing.signed_pdfs import NOW, ThrowawayPki, blank_pdf, pki_fixture, sign
+
+pki = pki_fixture()
+
+IGNORED = "revocation data past the verifier's limit was ignored"
+
+
+@pytest.fixture(scope="module")
+def b_lt(pki: ThrowawayPki) -> bytes:
+    signed: bytes = sign(pki, blank_pdf(), level="B-LT")
+    return signed
+
+
+@pytest.fixture(scope="module")
+def small_crls() -> list[bytes]:
+    return large_crls(40, 300)  # 40 CRLs of about 7 KB each
+
+
+def _only(report: DocumentReport) -> Indication:
+    assert len(report.signatures) == 1
+    return report.signatures[0].indication
+
+
+def _says_ignored(report: DocumentReport) -> bool:
+    sig = report.signatures[0]
+    return any(IGNORED in w for w in report.warnings) and any(IGNORED in m for m in (*sig.errors, *sig.warnings))
+
+
+def test_extra_crls_within_the_limits_change_nothing(pki: ThrowawayPki, b_lt: bytes, small_crls: list[bytes]) -> None:
+    report = verify_bytes(with_dss(b_lt, crls=small_crls), pki.trusted())
+    assert _only(report) is Indication.TOTAL_PASSED
+    assert not any(IGNORED in w for w in report.warnings)
+    assert report.dss["crls"] == 41 and report.dss["ignored"] == ""
+
+
+def test_crls_past_the_count_are_ignored_and_the_signature_cannot_pass(
+    pki: ThrowawayPki, b_lt: bytes, small_crls: list[bytes]
+) -> None:
+    policy = dataclasses.replace(pki.trusted(), max_revocation_items=10)
+    report = verify_bytes(with_dss(b_lt, crls=small_crls), policy)
+    assert _only(report) is Indication.INDETERMINATE
+    assert _says_ignored(report)
+    assert report.dss["crls"] == 10 and "31 CRLs" in report.dss["ignored"]
+
+
+def test_crls_past_the_bytes_are_ignored_and_the_signature_cannot_pass(
+    pki: ThrowawayPki, b_lt: bytes, small_crls: list[bytes]
+) -> None:
+    policy = dataclasses.replace(pki.trusted(), max_revocation_bytes=50_000)
+    report = verify_bytes(with_dss(b_lt, crls=small_crls), policy)
+    assert _only(report) is Indication.INDETERMINATE and _says_ignored(report)
+    assert report.dss["crls"] < 10
+
+
+def test_certificates_past_their_count_are_ignored(pki: ThrowawayPki, b_lt: bytes) -> None:
+    policy = dataclasses.replace(pki.trusted(), max_dss_certificates=1)
+    report = verify_bytes(b_lt, policy)  # pyHanko's B-LT puts the signer's chain (two certificates) in the DSS
+    assert _only(report) is Indication.INDETERMINATE and _says_ignored(report)
+    assert "certificates" in report.dss["ignored"]
+
+
+def test_a_revoking_crl_hidden_past_the_limit_gives_no_pass(pki: ThrowawayPki, small_crls: list[bytes]) -> None:
+    """The CRL that says revoked is left unread: the verdict must not be the pass the good OCSP alone would give."""
+    revoking = pki.crl({pki.signer.serial_number: NOW - timedelta(days=1)})
+    signed = sign(pki, blank_pdf(), level="B-LT")
+    policy = dataclasses.replace(pki.trusted(), max_revocation_items=len(small_crls))
+    report = verify_bytes(with_dss(signed, crls=[*small_crls, revoking]), policy)
+    assert _only(report) is not Indication.TOTAL_PASSED and _says_ignored(report)
+
+
+def test_a_large_crl_is_used_but_not_kept(pki: ThrowawayPki) -> None:
+    """A national CA's CRL of a few MB (here 100,000 entries, 2.5 MB): the signature passes, and the CRL is read
+    for this document only (whole, it would hold about 60 times its size in every worker)."""
+    serials = range(10**9, 10**9 + 100_000)
+    big = signed_crl(pki.root.subject, pki.root_key, serials, NOW - timedelta(hours=1), NOW + timedelta(days=7))
+    assert len(big) > 2_000_000
+    dss.CRL_CACHE.clear()
+    signed = sign(pki, blank_pdf(), level="B-LT", crl=big)
+    for _ in range(2):
+        report = verify_bytes(signed, pki.trusted())
+        assert _only(report) is Indication.TOTAL_PASSED and report.dss["crls"] == 1
+        assert len(dss.CRL_CACHE) == 0 and dss.CRL_CACHE.weight == 0
+
+
+def test_a_revoking_large_crl_is_still_read(pki: ThrowawayPki, b_lt: bytes) -> None:
+    """Read lazily, a large CRL still revokes: the signer's serial is its last entry (added after signing, as a
+    later B-LT update would)."""
+    serials = [*range(10**9, 10**9 + 20_000), pki.signer.serial_number]
+    big = signed_crl(pki.root.subject, pki.root_key, serials, NOW - timedelta(hours=1), NOW + timedelta(days=7))
+    assert len(big) > dss.EAGER_CRL_BYTES
+    report = verify_bytes(with_dss(b_lt, crls=[big]), pki.trusted())
+    assert _only(report) is not Indication.TOTAL_PASSED
+    assert report.signatures[0].revocation["status"] == "revoked", report.signatures[0].revocation
+
+
+def test_the_caches_hold_at_most_their_bounds_after_a_second_verification(pki: ThrowawayPki, b_lt: bytes) -> None:
+    many = large_crls(150, 400)  # 150 CRLs of about 10 KB: past the CRL cache's count (128) and bytes (1 MiB)
+    hostile = with_dss(b_lt, crls=many)
+    for _ in range(2):
+        report = verify_bytes(hostile, pki.trusted())
+        assert _only(report) is Indication.TOTAL_PASSED
+    for cache in (dss.CRL_CACHE, dss.OCSP_CACHE, dss.CERTIFICATE_CACHE, FACTS_CACHE):
+        assert len(cache) <= cache.max_entries and cache.weight <= cache.max_bytes
+    assert dss.CRL_CACHE.weight > dss.CRL_CACHE.max_bytes - 20_000  # filled to its bytes
+    assert len(dss.CRL_CACHE) < dss.CRL_CACHE.max_entries  # which bound first
+
+
+def _signed_carrying(pki: ThrowawayPki, extra_certificates: int) -> bytes:
+    """A B-B signature whose CMS carries ``extra_certificates`` made-up certificates beside its chain."""
+    from asn1crypto import x509 as asn1_x509
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    from tests.signing.signed_pdfs import pyhanko_signer
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    issuer = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "made up")])
+    extra = [
+        asn1_x509.Certificate.load(
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, f"Cán bộ {i}")]))
+            .issuer_name(issuer)
+            .public_key(key.public_key())
+            .serial_number(10**10 + i)
+            .not_valid_before(NOW - timedelta(days=1))
+            .not_valid_after(NOW + timedelta(days=30))
+            .sign(key, hashes.SHA256())
+            .public_bytes(serialization.Encoding.DER)
+        )
+        for i in range(extra_certificates)
+    ]
+    plain = pyhanko_signer(pki)
+    signer = signers.SimpleSigner(
+        signing_cert=plain.signing_cert,
+        signing_key=plain.signing_key,
+        cert_registry=SimpleCertificateStore.from_certs([*plain.cert_registry, *extra]),
+    )
+    meta = signers.PdfSignatureMetadata(field_name="ChuKy1", subfilter=fields.SigSeedSubFilter.PADES)
+    out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(blank_pdf())), meta, signer=signer)
+    return bytes(out.getvalue())
+
+
+def test_a_signature_carrying_too_many_certificates_is_not_validated(pki: ThrowawayPki) -> None:
+    """pyHanko files each certificate a CMS carries (3,000 cost 10-14 s); past the limit the signature is
+    INDETERMINATE, saying why, and its certificates are not read."""
+    policy = dataclasses.replace(pki.trusted(), max_cms_certificates=20)
+    report = verify_bytes(_signed_carrying(pki, 25), policy)
+    assert _only(report) is Indication.INDETERMINATE
+    sig = report.signatures[0]
+    assert any("certificates, more than the verifier reads (20)" in w for w in (*sig.warnings, *sig.errors)), sig
+    within = verify_bytes(_signed_carrying(pki, 5), policy)  # the same signature with fewer: validated as usual
+    assert not any("more than the verifier reads" in w for w in within.signatures[0].warnings)
+    assert within.signatures[0].signer is not None
