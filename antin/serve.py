@@ -40,7 +40,7 @@ def serve(binds: tuple[str, ...], workers: int | None, threads: int | None, serv
     for bind in binds:
         check_bind(bind)
     if server_name == "granian" and len(binds) > 1:
-        raise click.ClickException("granian listens on one address: give one --bind")
+        raise click.ClickException("granian listens on one address: give one --bind, or serve with --server gunicorn")
     instance = Instance(settings)
     current, head = current_revision(instance.database), head_revision(instance.database)
     instance.close()
