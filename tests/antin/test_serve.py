@@ -197,6 +197,26 @@ def test_the_server_setting_chooses_the_server(tmp_path: Path, server: str) -> N
     assert proc.returncode == 0
 
 
+def test_gunicorn_listens_on_several_addresses(tmp_path: Path) -> None:
+    """Several --bind under gunicorn (granian takes one, and refuses more before it starts)."""
+    ports = [free_port(), free_port()]
+    env = serve_environment(tmp_path)
+    subprocess.run([sys.executable, "-m", "antin", "db", "upgrade"], env=env, check=True, capture_output=True)
+    binds = [word for port in ports for word in ("--bind", f"127.0.0.1:{port}")]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "antin", "serve", "--server", "gunicorn", "--workers", "1", *binds],
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for port in ports:
+            assert wait_for(f"http://127.0.0.1:{port}/healthz", proc).headers["Server"].startswith("gunicorn")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert proc.returncode == 0
+
+
 class UnixHTTPConnection(http.client.HTTPConnection):
     def __init__(self, path: Path) -> None:
         super().__init__("localhost", timeout=30)
