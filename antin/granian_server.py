@@ -21,17 +21,24 @@ found (figures in docs/production.md):
 - A stop signal the kernel hands to one of granian's threads instead of the worker's main thread is still handled
   (see :func:`stop_accepting_then_stop`).
 - A worker that ends because the whole process group got SIGINT (Ctrl-C) is a stop, not a failure: exit code 0.
+- A worker whose request has run past ``[server] timeout``, or that stayed silent that long (its heartbeat, see
+  antin.in_flight), is killed and replaced with one line logged, as gunicorn's arbiter does: granian has no limit on
+  a request's time, and a request stuck in the app held its thread for ever.
+- The heap trace of ``[server] heap_trace_minutes``, as gunicorn's ``post_worker_init`` starts it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -42,8 +49,12 @@ import granian._signals
 from granian._granian import WorkerSignal
 from granian.constants import HTTPModes, Interfaces
 from granian.http import HTTP1Settings
+from granian.log import logger
 from granian.net import SocketSpec, UnixSocketSpec  # type: ignore[attr-defined]
 from granian.server.mp import MPServer
+
+from antin.heap_trace import start_heap_trace
+from antin.in_flight import InFlight, track_requests
 
 __all__ = ["GRACEFUL_TIMEOUT", "HEADER_READ_TIMEOUT_MS", "AntinGranian", "main"]
 
@@ -61,15 +72,58 @@ request meanwhile, and is then answered instead of closed as idle."""
 LOAD_TIMEOUT = 120
 """Seconds a reload waits for a new worker to load the app before it stops the old one all the same."""
 WSGI_APP = "antin.wsgi:app"
+LOG_CONFIG = {
+    "formatters": {"generic": {"format": "[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"}},
+    "handlers": {"console": {"formatter": "generic", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"}},
+    "loggers": {"_granian": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+}
+"""granian's own lines as gunicorn writes its own: on stderr, with the time and the process (granian: stdout)."""
+HEARTBEAT_SECONDS = 1.0
+"""How often a worker beats, and how often the main process looks at the beats."""
+TIMED_OUT = (
+    "worker-{idx} (pid {pid}) killed: a request in flight for over {timeout} s, or the worker silent that long"
+    " ([server] timeout); the requests it held are dropped, a new worker is started"
+)
 
 
 class AntinGranian(MPServer):
     """granian's multi-process server with one shared socket and the stop rules of ``antin serve``."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, request_timeout: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # set by a worker once it loaded the app (fork: the workers share it); a reload replaces one worker at a time
         self.app_loaded = multiprocessing.get_context("fork").Event()
+        self.request_timeout = request_timeout
+        # a file per worker (named by its pid) whose time the worker moves (fork: the workers know the folder)
+        self.heartbeats = Path(tempfile.mkdtemp(prefix="antin-granian-"))
+        self.timed_out: set[int] = set()
+
+    def watch_heartbeats(self) -> None:
+        """The main process' watchdog (a thread): kill a worker whose heartbeat is older than the timeout, and have
+        the main loop start another, as for a worker that died."""
+        while not self.interrupt_signal:
+            time.sleep(HEARTBEAT_SECONDS)
+            workers: list[Any] = list(self.wrks)
+            for worker in workers:
+                pid = worker.inner.pid
+                try:
+                    silent = time.monotonic() - (self.heartbeats / str(pid)).stat().st_mtime
+                except FileNotFoundError:
+                    continue  # still loading the app (a reload waits LOAD_TIMEOUT for it)
+                if silent <= self.request_timeout or pid in self.timed_out or self.interrupt_signal:
+                    continue
+                self.timed_out.add(pid)
+                logger.error(TIMED_OUT.format(idx=worker.idx + 1, pid=pid, timeout=self.request_timeout))
+                worker.interrupt_by_parent = True  # no "Unexpected exit" besides the line above
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                self.respawned_wrks.pop(worker.idx, None)  # a timeout is not a crash loop (granian would exit)
+                self.interrupt_children.append(worker.idx)
+                self.main_loop_interrupt.set()
+            current = {str(worker.inner.pid) for worker in workers}
+            for beat in self.heartbeats.iterdir():
+                if beat.name not in current:
+                    beat.unlink(missing_ok=True)  # a worker gone or stopping: its own descriptor beats on, unseen
 
     def _init_shared_socket(self) -> None:
         # the path granian takes outside Linux: one socket built here, its handle inherited by every worker
@@ -90,7 +144,10 @@ class AntinGranian(MPServer):
         if self.interrupt_signal:
             # a worker that ended before this process handled the same SIGINT (sent to the group) was stopping too
             self.interrupt_children.clear()
-        super().shutdown(exit_code)  # type: ignore[no-untyped-call]
+        try:
+            super().shutdown(exit_code)  # type: ignore[no-untyped-call]
+        finally:
+            shutil.rmtree(self.heartbeats, ignore_errors=True)
 
     def _respawn_workers(self, workers: list[int], spawn_target: Any, target_loader: Any, delay: float = 0) -> None:
         for idx in workers:
@@ -125,11 +182,31 @@ def load_app_stoppable(server: AntinGranian) -> Callable[[str], Any]:
             os._exit(0)  # the stop reached this worker's copy of the main process' handler, between fork and here
         from granian._internal import load_target
 
-        app = load_target(target)
+        app: Any = load_target(target)
+        instance = app.extensions.get("antin.instance") if hasattr(app, "extensions") else None
+        if instance is not None:
+            settings = instance.settings
+            start_heap_trace(Path(settings.data_dir) / "heap-trace", settings.server.heap_trace_minutes)
+        in_flight = InFlight()
+        beat_from(server.heartbeats / str(os.getpid()), in_flight)
         server.app_loaded.set()
-        return app
+        return track_requests(app, in_flight)
 
     return load
+
+
+def beat_from(path: Path, in_flight: InFlight) -> None:
+    """Move ``path``'s time to the worker's heartbeat every HEARTBEAT_SECONDS, from a thread of its own: it stops
+    when the oldest request in flight started, or when the worker cannot run Python any more."""
+    descriptor = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600)
+
+    def beat() -> None:
+        while True:
+            beat = in_flight.heartbeat()
+            os.utime(descriptor, (beat, beat))
+            time.sleep(HEARTBEAT_SECONDS)
+
+    threading.Thread(target=beat, name="antin-heartbeat", daemon=True).start()
 
 
 def serve_wsgi_then_exit(*args: Any, **kwargs: Any) -> None:
@@ -201,6 +278,8 @@ def build_server(arguments: argparse.Namespace) -> AntinGranian:
         respawn_failed_workers=True,  # as gunicorn's arbiter: a worker that died is replaced
         workers_kill_timeout=GRACEFUL_TIMEOUT,
         log_access=False,  # as gunicorn in antin.gunicorn_conf: the proxy keeps the access log
+        request_timeout=arguments.timeout,
+        log_dictconfig=LOG_CONFIG,
     )
 
 
@@ -209,10 +288,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bind", required=True, help="HOST:PORT or unix:PATH")
     parser.add_argument("--workers", type=int, required=True)
     parser.add_argument("--threads", type=int, required=True)
+    parser.add_argument("--timeout", type=int, required=True, help="[server] timeout, in seconds")
     server = build_server(parser.parse_args(argv))
     # granian installs its main handlers before it calls the startup hooks and before any worker is forked: a stop
     # sent while `antin serve` handed over was held (blocked) and is handled now, workers inherit the open mask
     server.on_startup(_let_stop_signals_through)
+    server.on_startup(lambda: threading.Thread(target=server.watch_heartbeats, daemon=True).start())
     server.serve(spawn_target=serve_wsgi_then_exit, target_loader=load_app_stoppable(server))
 
 

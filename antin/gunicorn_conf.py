@@ -12,7 +12,7 @@ from antin.heap_trace import start_heap_trace
 __all__ = ["post_fork", "post_worker_init"]
 
 worker_class = "antin.gunicorn_worker.StoppableThreadWorker"  # gthread, with stop signals made safe (see there)
-timeout = 60
+timeout = 60  # antin serve gives [server] timeout (--timeout); a request past it has its worker replaced
 graceful_timeout = 30
 keepalive = 5
 proc_name = "antin"

@@ -5,17 +5,22 @@ until the new workers have imported and built the platform (seconds, over 10 s o
 request: they wait in the listening socket's queue, and a balancer does not fail over since the socket stays open.
 Here each new worker says it has loaded the app (``antin.gunicorn_worker.announce_ready``, gunicorn's
 ``post_worker_init`` hook, writes its pid to a pipe) and only then is an old worker told to stop gracefully, as
-granian does (antin/granian_server.py). A new worker that fails to load the app, or is not ready within gunicorn's
-``timeout``, ends the reload: the old workers keep serving (gunicorn would have halted the whole server) and the
+granian does (antin/granian_server.py). A new worker that fails to load the app, or is not ready within
+``LOAD_TIMEOUT``, ends the reload: the old workers keep serving (gunicorn would have halted the whole server) and the
 error is logged. Run as ``python -m antin.gunicorn_server`` with gunicorn's own arguments (``antin serve`` does).
 
-Written against gunicorn 27's arbiter (``reload``, ``manage_workers``, ``reap_workers``, ``spawn_worker``): check
-it at each upgrade of gunicorn.
+A worker past its ``timeout`` (``[server] timeout``: a request in flight that long, or the worker silent, see
+antin.in_flight) is killed at once and replaced, with one line that says so: gunicorn sent SIGABRT first, whose
+handler in the worker waited on the stuck thread, then SIGKILL, and logged it as "Perhaps out of memory?".
+
+Written against gunicorn 27's arbiter (``reload``, ``manage_workers``, ``reap_workers``, ``spawn_worker``,
+``murder_workers``): check it at each upgrade of gunicorn.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import struct
@@ -31,10 +36,17 @@ from gunicorn.errors import HaltServer
 from gunicorn.glogging import Logger as GLogger
 from gunicorn.workers.base import Worker
 
-__all__ = ["READY_NOTE", "ReadyFirstArbiter", "main"]
+__all__ = ["READY_NOTE", "TIMED_OUT", "ReadyFirstArbiter", "main"]
 
 READY_NOTE = struct.Struct("=i")
 """What a worker writes to the arbiter's pipe once it has loaded the app: its pid (4 bytes: one atomic write)."""
+LOAD_TIMEOUT = 120
+"""Seconds a reload waits for its new workers to load the app (as antin.granian_server's): not ``timeout``, a
+request's limit, which an operator may set far shorter than a start on a busy machine takes."""
+TIMED_OUT = (
+    "Worker %s killed: a request in flight for over %d s, or the worker silent that long ([server] timeout); "
+    "the requests it held are dropped, a new worker is started"
+)
 
 
 @dataclass
@@ -60,6 +72,26 @@ class ReadyFirstArbiter(Arbiter):
         self.replacement: Replacement | None = None
         self.stopping: set[int] = set()  # workers told to stop, answering what they hold: no longer counted
         self.set_aside: dict[int, Worker] = {}  # workers hidden from gunicorn's own counting for a moment
+        self.timed_out: set[int] = set()  # workers this arbiter killed for their timeout
+        logging.getLogger("gunicorn.error").addFilter(self.without_kill_notes_of_timed_out_workers)
+
+    def murder_workers(self) -> None:
+        for pid, worker in list(self.WORKERS.items()):
+            try:
+                silent = time.monotonic() - worker.tmp.last_update()
+            except (OSError, ValueError):
+                continue
+            if silent > self.timeout and pid not in self.timed_out:
+                self.timed_out.add(pid)
+                self.logger().error(TIMED_OUT, pid, self.timeout)
+                # at once: the stuck request cannot be finished, and a worker that waits on it cannot exit
+                self.kill_worker(pid, signal.SIGKILL)
+        self.timed_out &= set(self.WORKERS)
+
+    def without_kill_notes_of_timed_out_workers(self, record: logging.LogRecord) -> bool:
+        # gunicorn's "Worker (pid:N) was sent SIGKILL! Perhaps out of memory?" for a worker this arbiter timed out
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (str(record.msg).startswith("Worker (pid:%s) was sent") and args and args[0] in self.timed_out)
 
     def reload(self) -> None:
         """gunicorn's reload (settings, logs, listeners, hooks, new workers), with the old workers kept aside so
@@ -130,7 +162,7 @@ class ReadyFirstArbiter(Arbiter):
         replacement.old = [pid for pid in replacement.old if pid in self.WORKERS]
         lost = self.lost_replacements(replacement)
         waited = time.monotonic() - replacement.started
-        if lost or (replacement.loading and waited > self.timeout):
+        if lost or (replacement.loading and waited > LOAD_TIMEOUT):
             cause = "exited before it had loaded the app" if lost else f"had not loaded the app after {waited:.0f} s"
             self.logger().error(
                 "Reload failed: a new worker %s (see its error above); the %d old workers keep serving, "

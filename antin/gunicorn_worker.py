@@ -12,6 +12,10 @@ What ``scripts/stop_soak.py`` found in gunicorn's own worker, under CPU load:
   worker's copy of the arbiter's queue, where nobody reads it: the worker then served until SIGKILLed.
 - After its last request, the worker's interpreter finalisation joins the pool's threads and collects a large heap
   (seconds when busy, and a thread stuck in a call would hold it): the answered worker ends with ``os._exit``.
+
+And its heartbeat (what gunicorn's ``timeout`` watches) stops at the start of its oldest request in flight
+(``antin.in_flight``): gthread's main thread beat whatever its request threads did, so a request stuck in the app held
+its thread for ever.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Any
 from gunicorn.workers.gthread import ThreadWorker
 
 from antin.gunicorn_server import READY_NOTE
+from antin.in_flight import InFlight
 
 __all__ = ["StoppableThreadWorker", "announce_ready", "post_fork"]
 
@@ -40,6 +45,19 @@ class StoppableThreadWorker(ThreadWorker):
     """The arbiter's signal queue as this worker inherited it (see :func:`post_fork`)."""
     ready_fd: int | None = None
     """Where this worker says it has loaded the app (antin.gunicorn_server's arbiter reads it during a reload)."""
+    in_flight = InFlight()
+    """The requests this worker serves (a class attribute: one worker a process)."""
+
+    def handle_request(self, req: Any, conn: Any) -> Any:
+        key = self.in_flight.begin()
+        try:
+            return super().handle_request(req, conn)
+        finally:
+            self.in_flight.end(key)
+
+    def notify(self) -> None:
+        beat = self.in_flight.heartbeat()
+        os.utime(self.tmp.fileno(), (beat, beat))
 
     def init_signals(self) -> None:
         super().init_signals()

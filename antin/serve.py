@@ -40,7 +40,7 @@ def serve(binds: tuple[str, ...], workers: int | None, threads: int | None, serv
     for bind in binds:
         check_bind(bind)
     if server_name == "granian" and len(binds) > 1:
-        raise click.ClickException("granian listens on one address: give one --bind")
+        raise click.ClickException("granian listens on one address: give one --bind, or serve with --server gunicorn")
     instance = Instance(settings)
     current, head = current_revision(instance.database), head_revision(instance.database)
     instance.close()
@@ -54,17 +54,18 @@ def serve(binds: tuple[str, ...], workers: int | None, threads: int | None, serv
     env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir.resolve()))
     workers = workers or settings.server.workers
     threads = threads or settings.server.threads
+    timeout = str(settings.server.timeout)  # a request past it: its worker replaced (antin.in_flight)
     if server_name == "granian":
         executable = sys.executable
         args = [executable, "-m", "antin.granian_server", "--bind", binds[0]]
-        args += ["--workers", str(workers), "--threads", str(threads)]
+        args += ["--workers", str(workers), "--threads", str(threads), "--timeout", timeout]
     else:
         # gunicorn with its arbiter's reload made ready-first (antin.gunicorn_server)
         executable = sys.executable
         args = [executable, "-m", "antin.gunicorn_server", "--config", "python:antin.gunicorn_conf"]
         for bind in binds:
             args += ["--bind", bind]
-        args += ["--workers", str(workers), "--threads", str(threads)]
+        args += ["--workers", str(workers), "--threads", str(threads), "--timeout", timeout]
         # X-Forwarded-Proto is believed only from trusted proxies, which the app counts (ProxyFix in antin.app);
         # without any, gunicorn believes no one (its default believed loopback, which granian never does)
         args += ["--forwarded-allow-ips", "*" if settings.server.trusted_proxies else ""]

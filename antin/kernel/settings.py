@@ -93,6 +93,12 @@ class ServerSettings:
         ' the directory (docs/benchmarks.md, "Threads per worker")',
         2,
     )
+    timeout: int = doc(
+        "seconds a request of `antin serve` may run (or a worker stay silent) before its worker is killed and"
+        " replaced, the requests it held dropped, one line logged (gunicorn and granian alike); keep it at or under"
+        " the proxy's read timeout",
+        60,
+    )
     trusted_proxies: int = doc("number of reverse proxies whose X-Forwarded-* headers are trusted", 0)
     max_upload_mb: int = doc("largest request body accepted, in MB (PDF uploads)", 100)
     metrics_token: str = doc(
@@ -120,9 +126,10 @@ class ServerSettings:
         5.0,
     )
     heap_trace_minutes: float = doc(
-        "diagnostic, never in production: every so many minutes each gunicorn worker writes what Python allocated"
-        " since its first dump, by line of code, beside its resident memory, to <data_dir>/heap-trace/<pid>.txt"
-        " (tracemalloc: slows the worker and costs memory; scripts/soak.py --heap-trace); 0: off",
+        "diagnostic, never in production: every so many minutes each worker (gunicorn or granian) writes what Python"
+        " allocated since its first dump, by line of code, beside its resident memory, to"
+        " <data_dir>/heap-trace/<pid>.txt (tracemalloc: slows the worker and costs memory;"
+        " scripts/soak.py --heap-trace); 0: off",
         0.0,
     )
 
@@ -413,6 +420,8 @@ def _validate(s: Settings) -> dict[str, str]:
         problems[env_name("server", "threads")] = "must be between 1 and 64"
     if not 0 <= s.server.queue_timeout <= 300:
         problems[env_name("server", "queue_timeout")] = "must be between 0 (off) and 300 seconds"
+    if not 1 <= s.server.timeout <= 3600:
+        problems[env_name("server", "timeout")] = "must be between 1 and 3600 seconds"
     if s.redis.url and (why := redis_url_problem(s.redis.url)):
         problems[env_name("redis", "url")] = why
     problems.update(_mail_problems(s.mail))

@@ -42,9 +42,11 @@ def serve_environment(data: Path, **settings: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def serving(data: Path, server: str, bind: str, workers: int = 2, **settings: str) -> Iterator[subprocess.Popen[bytes]]:
+def serving(
+    data: Path, server: str, bind: str, workers: int = 2, logged: list[str] | None = None, **settings: str
+) -> Iterator[subprocess.Popen[bytes]]:
     """`antin serve --server SERVER` on a migrated database until the block ends, then stopped with SIGTERM: the
-    block's own assertions first, then that it exited 0."""
+    block's own assertions first, then that it exited 0. What it wrote to stderr goes to ``logged``."""
     env = serve_environment(data, **settings)
     subprocess.run([sys.executable, "-m", "antin", "db", "upgrade"], env=env, check=True, capture_output=True)
     command = ["serve", "--server", server, "--workers", str(workers), "--bind", bind]
@@ -61,6 +63,8 @@ def serving(data: Path, server: str, bind: str, workers: int = 2, **settings: st
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+    if logged is not None:
+        logged.append(stderr.decode())
     assert proc.returncode == 0, stderr.decode()
     assert b"Traceback" not in stderr, stderr.decode()
 
@@ -122,14 +126,16 @@ def test_an_unknown_server_setting_stops_the_start_with_its_name(tmp_path: Path)
 @pytest.mark.parametrize("server", SERVERS)
 def test_serve_runs_workers_and_aggregates_their_metrics(tmp_path: Path, server: str) -> None:
     port = free_port()
-    with serving(tmp_path, server, f"127.0.0.1:{port}") as proc:
+    logged: list[str] = []
+    with serving(tmp_path, server, f"127.0.0.1:{port}", logged=logged, ANTIN_LOG_LEVEL="INFO") as proc:
         answer = wait_for(f"http://127.0.0.1:{port}/healthz", proc)
         assert answer.json() == {"status": "ok"}
         assert answer.headers["Server"].startswith(server)  # the server asked for is the one that answers
         assert len(worker_pids(proc)) == 2
         assert threads_given(proc) == ServerSettings().threads  # the default, as the README's table says
+        request_ids = set()
         for _ in range(20):
-            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+            request_ids.add(requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).headers["X-Request-ID"])
         metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
         served = [
             float(line.rsplit(" ", 1)[1])
@@ -137,6 +143,8 @@ def test_serve_runs_workers_and_aggregates_their_metrics(tmp_path: Path, server:
             if line.startswith("antin_http_requests_total{") and 'endpoint="/healthz"' in line
         ]
         assert sum(served) >= 21  # counted across both workers
+    assert len(request_ids) == 20  # one id per request, the app's (the same under both servers)
+    assert "/healthz" not in logged[0]  # no access log from either server: the proxy keeps it
 
 
 @pytest.mark.parametrize("server", SERVERS)
@@ -147,10 +155,23 @@ def test_the_threads_setting_gives_each_worker_its_threads(tmp_path: Path, serve
         assert threads_given(proc) == 3
 
 
-def test_a_threads_setting_out_of_range_stops_the_start_with_its_name(tmp_path: Path) -> None:
-    result = refused_start([], serve_environment(tmp_path, ANTIN_SERVER_THREADS="0"))
+@pytest.mark.parametrize("server", SERVERS)
+def test_the_heap_trace_setting_traces_every_worker(tmp_path: Path, server: str) -> None:
+    port = free_port()
+    with serving(tmp_path, server, f"127.0.0.1:{port}", ANTIN_SERVER_HEAP_TRACE_MINUTES="0.01") as proc:
+        wait_for(f"http://127.0.0.1:{port}/healthz", proc)
+        workers = worker_pids(proc)
+        deadline = time.monotonic() + 60
+        while {f"{pid}.txt" for pid in workers} - {p.name for p in (tmp_path / "heap-trace").glob("*.txt")}:
+            assert time.monotonic() < deadline, "a worker wrote no heap trace"
+            time.sleep(0.2)
+
+
+@pytest.mark.parametrize("name", ["ANTIN_SERVER_THREADS", "ANTIN_SERVER_TIMEOUT"])
+def test_a_server_setting_out_of_range_stops_the_start_with_its_name(tmp_path: Path, name: str) -> None:
+    result = refused_start([], serve_environment(tmp_path, **{name: "0"}))
     assert result.returncode == 1
-    assert "ANTIN_SERVER_THREADS" in result.stderr and "Traceback" not in result.stderr
+    assert name in result.stderr and "Traceback" not in result.stderr
 
 
 def threads_given(proc: subprocess.Popen[bytes]) -> int:
@@ -170,6 +191,26 @@ def test_the_server_setting_chooses_the_server(tmp_path: Path, server: str) -> N
     )
     try:
         assert wait_for(f"http://127.0.0.1:{port}/healthz", proc).headers["Server"].startswith(server)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert proc.returncode == 0
+
+
+def test_gunicorn_listens_on_several_addresses(tmp_path: Path) -> None:
+    """Several --bind under gunicorn (granian takes one, and refuses more before it starts)."""
+    ports = [free_port(), free_port()]
+    env = serve_environment(tmp_path)
+    subprocess.run([sys.executable, "-m", "antin", "db", "upgrade"], env=env, check=True, capture_output=True)
+    binds = [word for port in ports for word in ("--bind", f"127.0.0.1:{port}")]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "antin", "serve", "--server", "gunicorn", "--workers", "1", *binds],
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for port in ports:
+            assert wait_for(f"http://127.0.0.1:{port}/healthz", proc).headers["Server"].startswith("gunicorn")
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
@@ -388,3 +429,54 @@ def test_a_stop_during_a_reload_ends_old_and_new_workers_with_exit_0(tmp_path: P
         proc.wait(timeout=30)
     for pid in before | new:
         assert not Path(f"/proc/{pid}").exists(), f"worker {pid} left running"
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_request_past_the_timeout_has_its_worker_replaced_while_the_others_serve_on(
+    tmp_path: Path, server: str
+) -> None:
+    """`[server] timeout` 3 s, and a /readyz stuck on a directory that takes connections and never answers (its own
+    limit 60 s): the worker holding it is killed and replaced, the stuck client's connection dropped (not answered
+    after the directory's 60 s), one line logged; /healthz is answered all along and after, by the other worker."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)  # the kernel completes the connections; nothing ever reads or answers them
+    directory = {
+        "ANTIN_DIRECTORY_MANAGED": "false",
+        "ANTIN_DIRECTORY_URIS": f"ldap://127.0.0.1:{silent.getsockname()[1]}",
+        "ANTIN_DIRECTORY_BIND_PASSWORD": "unused",
+        "ANTIN_DIRECTORY_TIMEOUT": "60",
+    }
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    logged: list[str] = []
+    settings = directory | {"ANTIN_SERVER_TIMEOUT": "3"}
+    try:
+        with serving(tmp_path, server, f"127.0.0.1:{port}", logged=logged, **settings) as proc:
+            wait_for(f"{base}/healthz", proc)
+            before = worker_pids(proc)
+            outcome: list[object] = []
+
+            def ask_readiness() -> None:
+                try:
+                    outcome.append(requests.get(f"{base}/readyz", timeout=50))
+                except requests.RequestException as err:
+                    outcome.append(err)
+
+            stuck = threading.Thread(target=ask_readiness)
+            stuck.start()
+            answered = []
+            while stuck.is_alive():
+                answered.append(requests.get(f"{base}/healthz", timeout=10).status_code)
+                time.sleep(0.2)
+            deadline = time.monotonic() + 90
+            while len(worker_pids(proc)) < 2 or worker_pids(proc) == before:
+                assert proc.poll() is None and time.monotonic() < deadline, "the worker was not replaced"
+                time.sleep(0.1)
+            assert len(before - worker_pids(proc)) == 1  # only the stuck one went
+            assert [requests.get(f"{base}/healthz", timeout=10).status_code for _ in range(10)] == [200] * 10
+    finally:
+        silent.close()
+    assert isinstance(outcome[0], requests.ConnectionError), outcome  # dropped, as the killed worker's
+    assert answered and set(answered) == {200}
+    assert logged[0].count("[server] timeout") == 1, logged[0]
