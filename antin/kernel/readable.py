@@ -85,9 +85,7 @@ def describe_user_agent(user_agent: str | None, language: str = "vi") -> str:
     if browser is None:
         product = _PRODUCT.match(text)
         if product is None or product.group(1) == "Mozilla":
-            return (
-                f"{_OTHER.get(language, _OTHER['en'])} {_ON.get(language, _ON['en'])} {system}" if system else text[:40]
-            )
+            return f"{_OTHER.get(language, _OTHER['en'])} {on} {system}" if system else text[:40]
         browser = (product.group(1), product.group(2) or "")
     name = f"{browser[0]} {browser[1]}".strip()
     return f"{name} {on} {system}" if system else name
