@@ -113,6 +113,7 @@ class ReadyFirstArbiter(Arbiter):
         if self.set_aside:
             return  # called by gunicorn's reload: only the new workers are in view, none to stop
         ready = self.read_ready_notes()  # read at every turn, so that the pipe never fills
+        self.stop_again(ready)
         if self.replacement is not None:
             self.replacement.note_ready(ready)
             self.advance_replacement(self.replacement)
@@ -150,6 +151,14 @@ class ReadyFirstArbiter(Arbiter):
                     worker = self.replacement.loading[pid]
                     worker.tmp.close()  # what gunicorn does for a worker that exits, skipped by its raise
                     self.cfg.child_exit(self, worker)
+
+    def stop_again(self, ready: list[int]) -> None:
+        """Tell again a worker told to stop before it was ready, now that it says it is: until gunicorn's worker has
+        installed its own signal handlers (``init_signals``), a SIGTERM runs the arbiter's handler inherited through
+        fork, which queues it in the worker's copy of the arbiter's queue, and the worker would load and serve on."""
+        for pid in ready:
+            if pid in self.stopping and pid in self.WORKERS:
+                self.kill_worker(pid, signal.SIGTERM)
 
     def read_ready_notes(self) -> list[int]:
         notes = b""

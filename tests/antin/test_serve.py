@@ -53,8 +53,13 @@ def serving(
     proc = subprocess.Popen(
         [sys.executable, "-m", "antin", *command], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
+    failure: BaseException | None = None
+    stderr = b""
     try:
         yield proc
+    except BaseException as err:
+        failure = err
+        raise
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -63,6 +68,8 @@ def serving(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+            if failure is not None:  # what the server said, beside the block's own failure
+                failure.add_note("antin serve wrote:\n" + stderr.decode(errors="replace")[-8000:])
     if logged is not None:
         logged.append(stderr.decode())
     assert proc.returncode == 0, stderr.decode()
