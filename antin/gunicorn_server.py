@@ -73,6 +73,7 @@ class ReadyFirstArbiter(Arbiter):
         self.stopping: set[int] = set()  # workers told to stop, answering what they hold: no longer counted
         self.set_aside: dict[int, Worker] = {}  # workers hidden from gunicorn's own counting for a moment
         self.timed_out: set[int] = set()  # workers this arbiter killed for their timeout
+        self.halting: int | None = None  # the signal gunicorn's stop sent every worker, while it waits for them
         logging.getLogger("gunicorn.error").addFilter(self.without_kill_notes_of_timed_out_workers)
 
     def murder_workers(self) -> None:
@@ -139,7 +140,18 @@ class ReadyFirstArbiter(Arbiter):
                 self.WORKERS.pop(aside, None)
         return pid
 
+    def stop(self, graceful: bool = True) -> None:
+        self.halting = signal.SIGTERM if graceful else signal.SIGQUIT
+        try:
+            super().stop(graceful)
+        finally:
+            self.halting = None
+
     def reap_workers(self) -> None:
+        if self.halting is not None:  # gunicorn's stop waits here: a worker still starting may have missed its signal
+            for pid in self.read_ready_notes():
+                if pid in self.WORKERS:
+                    self.kill_worker(pid, self.halting)
         while True:
             try:
                 super().reap_workers()
@@ -155,7 +167,8 @@ class ReadyFirstArbiter(Arbiter):
     def stop_again(self, ready: list[int]) -> None:
         """Tell again a worker told to stop before it was ready, now that it says it is: until gunicorn's worker has
         installed its own signal handlers (``init_signals``), a SIGTERM runs the arbiter's handler inherited through
-        fork, which queues it in the worker's copy of the arbiter's queue, and the worker would load and serve on."""
+        fork, which queues it in the worker's copy of the arbiter's queue, and the worker would load and serve on
+        (after a stop, until gunicorn's ``graceful_timeout`` sends SIGKILL: see :meth:`reap_workers`)."""
         for pid in ready:
             if pid in self.stopping and pid in self.WORKERS:
                 self.kill_worker(pid, signal.SIGTERM)
