@@ -44,7 +44,7 @@ from tests.idp.oidc_harness import LiveProvider
 from tests.idp.rp import Browser, RelyingParty
 from tests.servers import nginx_server, postgres_server, redis_server
 
-__all__ = ["AppInstance", "Platform", "RoutedParty", "new_official", "two_instances", "upstreams_in"]
+__all__ = ["AppInstance", "Platform", "RoutedParty", "new_official", "stop_instance", "two_instances", "upstreams_in"]
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "production"
