@@ -22,6 +22,7 @@ import requests
 
 from antin.kernel.csp import allowing_style
 from antin.kernel.errors import ERROR_STYLE, PROBLEM_JSON
+from antin.kernel.web import HSTS
 from scripts.nginx_error_pages import ERRORS, files
 from tests.antin.two_instances import DOCS, self_signed
 from tests.components import free_port
@@ -106,6 +107,7 @@ def test_a_browser_gets_the_page_in_vietnamese_then_english(stopped: tuple[str, 
     assert page.headers["Content-Type"].startswith("text/html")
     assert page.headers["Cache-Control"] == "no-store" and page.headers["Retry-After"] == "5"
     assert page.headers["Content-Security-Policy"] == allowing_style(ERROR_STYLE)
+    assert page.headers["Strict-Transport-Security"] == HSTS[1]  # what the instances send over https
     text = page.text
     assert text.index("Hệ thống tạm thời không phản hồi") < text.index("The service is not responding")
     assert page.headers["X-Request-ID"] in text and "nginx" not in text
