@@ -40,10 +40,16 @@ async def signature_facts(
     timing: ValidationTimingInfo,
     stream: IO[bytes],
     size: int,
+    *,
+    long_term: bool = True,
 ) -> SignatureFacts:
-    """A signature's facts, validated under ``spec`` at ``timing``'s validation time."""
+    """A signature's facts, validated under ``spec`` at ``timing``'s validation time.
+
+    ``long_term`` False: never pyHanko's long-term process, which reads the whole document security store itself
+    (every stream decoded and parsed, whatever the verifier's limits): for a store past those limits, whose
+    signatures cannot pass anyway."""
     base = base_facts(es, "signature", sub_filter, stream, size)
-    check_integrity(es, policy.check_changes)
+    check_integrity(es, policy.check_changes, policy.max_analysed_objects)
     # The difference analysis already ran in check_integrity; pyHanko would re-run it on every document time-stamp
     # inside ades_lta_validation, where a crash in it would abort the whole validation.
     pdf_spec = PdfSignatureValidationSpec(spec, diff_policy=None)
@@ -64,7 +70,7 @@ async def signature_facts(
                 result = await ades_with_time_validation(
                     es.signed_data, spec, timing_info=timing, raw_digest=es.compute_digest()
                 )
-                if not isinstance(result.ades_subindic, AdESPassed):
+                if long_term and not isinstance(result.ades_subindic, AdESPassed):
                     result = await ades_lta_validation(es, pdf_spec, timing_info=timing)
             else:
                 # pyHanko's "validation with time" insists on a signature time-stamp (SIG_CONSTRAINTS_FAILURE

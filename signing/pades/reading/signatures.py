@@ -41,8 +41,11 @@ async def all_signatures(
     knowledge: LocalKnowledge,
     stream: IO[bytes],
     size: int,
+    *,
+    long_term: bool = True,
 ) -> list[SignatureFacts]:
-    """The facts of every filled signature field, sorted by the revision they sign."""
+    """The facts of every filled signature field, sorted by the revision they sign (``long_term``: see
+    :func:`~signing.pades.reading.signature.signature_facts`)."""
     spec = validation_spec(policy, knowledge)
     moment = policy.validation_time or datetime.now(UTC)
     timing = ValidationTimingInfo(validation_time=moment, best_signature_time=moment, point_in_time_validation=False)
@@ -82,7 +85,7 @@ async def all_signatures(
             if is_timestamp:
                 facts = await document_timestamp_facts(es, sub_filter, policy, spec, timing, stream, size)
             else:
-                facts = await signature_facts(es, sub_filter, policy, spec, timing, stream, size)
+                facts = await signature_facts(es, sub_filter, policy, spec, timing, stream, size, long_term=long_term)
         except Exception as err:  # a reader or validator crash is a failure verdict, never a pass
             logger.info("signature %s could not be validated", name, exc_info=True)
             extra = {}

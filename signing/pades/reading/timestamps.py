@@ -78,7 +78,7 @@ async def document_timestamp_facts(
 ) -> SignatureFacts:
     """A document time-stamp's facts, validated on its own with pyHanko's time-stamp validation process."""
     base = base_facts(es, "document-timestamp", sub_filter, stream, size)
-    check_integrity(es, policy.check_changes)
+    check_integrity(es, policy.check_changes, policy.max_analysed_objects)
     with validator_errors_collected() as validator_errors:
         result = await ades_timestamp_validation(
             es.signed_data, spec, expected_tst_imprint=es.compute_digest, timing_info=timing
