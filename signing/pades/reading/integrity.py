@@ -37,12 +37,13 @@ def _fill_byte_range_digest(es: EmbeddedPdfSignature) -> None:
     es.external_digests[algorithm] = h.digest()
 
 
-def check_integrity(es: EmbeddedPdfSignature, check_changes: bool, max_objects: int) -> None:
+def check_integrity(es: EmbeddedPdfSignature, check_changes: bool, max_objects: int, not_analysed: str = "") -> None:
     """pyHanko's integrity step, done piecewise so that a crash in the difference analysis is a finding.
 
     ``compute_integrity_info`` runs digest, coverage and diff in one go and leaves the signature unusable when
     the diff analysis raises; here an exception in the analysis becomes a suspicious modification instead. So does
-    an analysis not run because the later revisions write more than ``max_objects`` objects.
+    an analysis not run: because the later revisions write more than ``max_objects`` objects, or for the reason
+    ``not_analysed`` gives.
     """
     _fill_byte_range_digest(es)
     es.compute_digest()
@@ -51,10 +52,11 @@ def check_integrity(es: EmbeddedPdfSignature, check_changes: bool, max_objects: 
     if check_changes:
         written = objects_written_after(es)
         if written > max_objects:
-            target.diff_result = SuspiciousModification(
-                f"the changes after signing were not analysed: the later revisions write {written} objects, more"
-                f" than the verifier analyses ({max_objects})"
+            not_analysed = (
+                f"the later revisions write {written} objects, more than the verifier analyses ({max_objects})"
             )
+        if not_analysed and written:
+            target.diff_result = SuspiciousModification(f"the changes after signing were not analysed: {not_analysed}")
             target._integrity_checked = True
             return
         try:
