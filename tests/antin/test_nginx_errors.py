@@ -177,6 +177,9 @@ def test_requests_nginx_cannot_read_get_clear_answers(stopped: tuple[str, str]) 
     assert "was not processed" in assert_problem(long_address.headers, long_address.content, 414)["detail"]
     page = session.get(url + "/account", headers={**BROWSER, "Cookie": "x" * 20_000}, timeout=10)
     assert page.status_code == 400 and "Yêu cầu không hợp lệ" in page.text
+    # plain http to the https port (nginx's 497): a 400 too, not nginx's page
+    plain = session.get(url.replace("https://", "http://") + "/token", headers=JSON, timeout=10)
+    assert plain.status_code == 400 and assert_problem(plain.headers, plain.content, 400)["type"] == "about:blank"
 
 
 class Instance(BaseHTTPRequestHandler):
