@@ -164,8 +164,15 @@ def test_a_unit_auditor_names_an_official_of_their_units(admin_platform: AdminPl
     assert page is not None and page.status_code == 200 and 'id="name-an-official"' in page.text
     own = browser.go(admin_platform.base_url + "/admin/audit?subject=tuanbv").page
     assert own is not None and own.status_code == 200 and 'id="audit-entries"' in own.text
-    export = browser.session.get(admin_platform.base_url + "/admin/audit/export?format=csv", timeout=10)
-    assert export.status_code == 400  # the whole log is not theirs to export
+    # the whole log is not theirs to export: a page in their language says what to do instead
+    address = admin_platform.base_url + "/admin/audit/export?format=csv"
+    for language, title, words in (
+        ("vi", "Cần nêu một cán bộ", "Hãy nêu một cán bộ thuộc đơn vị bạn quản lý"),
+        ("en", "Name an official", "Name an official of your units as the actor or the subject"),
+    ):
+        export = browser.session.get(address, headers={"Accept-Language": language}, timeout=10)
+        assert export.status_code == 400 and f'<h1 id="error-title">{title}</h1>' in export.text
+        assert words in export.text and "name an official of your units" not in export.text  # the English detail
     verify = browser.go(admin_platform.base_url + "/admin/audit/verify").page  # nor to walk
     assert verify is not None and verify.status_code == 403 and 'id="verify-chain"' not in page.text
 

@@ -30,6 +30,7 @@ from tests.antin.two_instances import (
     AppInstance,
     Platform,
     new_official,
+    stop_instance,
     two_instances,
     upstreams_in,
 )
@@ -58,6 +59,7 @@ def test_two_instances_behind_nginx(tmp_path: Path) -> None:
         key_rotation_reaches_both_instances_through_nginx(platform)
         hostile_clients_leave_the_others_served(platform)
         an_instance_killed_mid_run_loses_no_session(platform)
+        with_both_instances_stopped_nginx_answers_in_the_platforms_words(platform)
 
 
 def refused_grant(response: requests.Response) -> bool:
@@ -271,3 +273,16 @@ def an_instance_killed_mid_run_loses_no_session(platform: Platform) -> None:
         params = rp.authorize(browser, prompt="none").params
         assert params.get("code"), params
         assert rp.exchange(params["code"]).status_code == 200
+
+
+def with_both_instances_stopped_nginx_answers_in_the_platforms_words(platform: Platform) -> None:
+    """The last phase: B stopped too (A was killed). An application's token request gets problem+json saying it
+    was not processed, an official's browser the page (tests/antin/test_nginx_errors.py covers the rest)."""
+    stop_instance(platform.b)
+    refused = platform.relying_party().token_request({"grant_type": "refresh_token", "refresh_token": "x"})
+    assert refused.status_code == 502 and refused.headers["Content-Type"] == "application/problem+json"
+    problem = refused.json()
+    assert problem["type"] == "urn:antin:unavailable" and "was not processed" in problem["detail"]
+    assert refused.headers["Retry-After"] == "5" and refused.headers["Cache-Control"] == "no-store"
+    page = platform.session(Accept="text/html").get(platform.issuer + "/account", timeout=10)
+    assert page.status_code == 502 and "Hệ thống tạm thời không phản hồi" in page.text

@@ -44,7 +44,7 @@ from tests.idp.oidc_harness import LiveProvider
 from tests.idp.rp import Browser, RelyingParty
 from tests.servers import nginx_server, postgres_server, redis_server
 
-__all__ = ["AppInstance", "Platform", "RoutedParty", "new_official", "two_instances", "upstreams_in"]
+__all__ = ["AppInstance", "Platform", "RoutedParty", "new_official", "stop_instance", "two_instances", "upstreams_in"]
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "production"
@@ -409,6 +409,7 @@ def _platform(
         cert, key = self_signed(folder)
         site = DOCS / "nginx.conf"
         upstreams = {"INSTANCE_A": a.url.removeprefix("http://"), "INSTANCE_B": b.url.removeprefix("http://")}
+        upstreams["ERROR_PAGES"] = str(DOCS / "errors")
         tls = {"SERVER_NAME": "localhost", "TLS_CERTIFICATE": str(cert), "TLS_KEY": str(key)}
         with nginx_server(folder / "nginx", site, upstreams | tls, port=nginx_port):
             province = f"P{uuid.uuid4().hex[:6].upper()}"

@@ -15,7 +15,15 @@ import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["crl_bomb_pdf", "deflated_crls", "dss_crls_pdf", "large_crls", "nested_pdf", "with_dss"]
+__all__ = [
+    "crl_bomb_pdf",
+    "deflated_crls",
+    "dss_crls_pdf",
+    "large_crls",
+    "nested_pdf",
+    "with_dss",
+    "with_dss_certificate_streams",
+]
 
 MiB = 1024 * 1024
 
@@ -165,6 +173,30 @@ def with_dss(pdf: bytes, crls: Sequence[bytes] = (), certs: Sequence[bytes] = ()
         crls=[asn1_crl.CertificateList.load(d) for d in crls],
         certs=[asn1_x509.Certificate.load(d) for d in certs],
     )
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def with_dss_certificate_streams(pdf: bytes, streams: Sequence[bytes], *, deflated: Sequence[bytes] = ()) -> bytes:
+    """``pdf`` with an incremental update whose ``/DSS /Certs`` lists, after its own, one stream per item of
+    ``streams`` (stored as they are) then one Flate stream per item of ``deflated`` (already compressed): what a
+    hostile upload can pile into the store. Nothing dedupes them (pyHanko's own writer keeps one per certificate)."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    store = writer.root["/DSS"]
+    own = store["/Certs"] if "/Certs" in store else generic.ArrayObject()
+    certs = generic.ArrayObject(own.raw_get(i) for i in range(len(own)))
+    certs.extend(writer.add_object(generic.StreamObject(stream_data=data)) for data in streams)
+    for data in deflated:
+        flate = generic.DictionaryObject({generic.pdf_name("/Filter"): generic.pdf_name("/FlateDecode")})
+        certs.append(writer.add_object(generic.StreamObject(flate, encoded_data=data)))
+    updated = generic.DictionaryObject(store)
+    updated[generic.pdf_name("/Certs")] = certs
+    writer.root[generic.pdf_name("/DSS")] = writer.add_object(updated)
+    writer.update_root()
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

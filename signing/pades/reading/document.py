@@ -58,7 +58,10 @@ def _examine(stream: IO[bytes], size: int, policy: ValidationPolicy, budget: Doc
     view: IO[bytes] = reader.stream
     revisions = revision_facts(reader, view, readable)
     knowledge, dss_present, n_crl, n_ocsp, n_cert, revocation_ignored = dss_knowledge(reader, policy)
-    signatures = asyncio.run(all_signatures(reader, policy, knowledge, view, readable))
+    # past the store's limits pyHanko would read all of it again (its long-term process, its change analysis): the
+    # signatures cannot pass anyway
+    within = not revocation_ignored
+    signatures = asyncio.run(all_signatures(reader, policy, knowledge, view, readable, store_within_limits=within))
     if warning and not signatures:
         # Only an unsigned prefix could be read: whatever signs this file is in the unreadable part.
         raise UnusableInputError("unreadable", warning)

@@ -11,9 +11,10 @@ from typing import NamedTuple
 from asn1crypto import x509
 from asn1crypto.crl import CertificateList
 from asn1crypto.ocsp import OCSPResponse
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.decode_limits import DecodePurpose
+from pyhanko.pdf_utils.misc import PdfDecodeLimitError
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import DocumentSecurityStore
-from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko.sign.validation.policy_decl import LocalKnowledge
 from pyhanko_certvalidator.revinfo.archival import CRLContainer, OCSPContainer
 
@@ -53,16 +54,27 @@ this document only: pyHanko's lookup compares each entry's serial number by its 
 CRL_CACHE: SizedLRU[bytes, CRLContainer] = SizedLRU(128, 1 * MiB, EAGER_CRL_BYTES)
 OCSP_CACHE: SizedLRU[bytes, tuple[OCSPContainer, ...]] = SizedLRU(512, 1 * MiB, 64 * 1024)
 CERTIFICATE_CACHE: SizedLRU[bytes, x509.Certificate] = SizedLRU(512, MiB // 2, 64 * 1024)
+MAX_CERTIFICATE_BYTES = 64 * 1024
+"""A certificate stream of the store over this (in the file or decoded) is not read: real ones are 1-3 KB (a
+national CA's with long policy texts under 8 KB)."""
 
 
 def dss_knowledge(reader: PdfFileReader, policy: ValidationPolicy = DEFAULT_POLICY) -> DssKnowledge:
-    """Certificates, CRLs and OCSP responses of the document security store (``/DSS``), within ``policy``'s limits."""
+    """Certificates, CRLs and OCSP responses of the document security store (``/DSS``), within ``policy``'s limits.
+
+    The store's arrays are counted, and each stream sized as the file holds it, before anything is decoded or
+    parsed: pyHanko's ``DocumentSecurityStore.read_dss`` decoded and parsed every stream first (20,000 certificate
+    streams took 4 s and 90 MB before the limit applied to what was left), so it is not used here.
+    """
     try:
-        dss = DocumentSecurityStore.read_dss(reader)
-    except NoDSSFoundError:
+        store = reader.root["/DSS"]
+    except KeyError:
         return DssKnowledge(LocalKnowledge(), False, 0, 0, 0)
     except Exception as err:  # a broken DSS counts as absent: hard-fail then refuses a pass
         logger.info("unreadable DSS: %s", err)
+        return DssKnowledge(LocalKnowledge(), False, 0, 0, 0)
+    if not isinstance(store, generic.DictionaryObject):
+        logger.info("unreadable DSS: a %s, not a dictionary", type(store).__name__)
         return DssKnowledge(LocalKnowledge(), False, 0, 0, 0)
     ocsps: list[OCSPContainer] = []
     crls: list[CRLContainer] = []
@@ -70,19 +82,23 @@ def dss_knowledge(reader: PdfFileReader, policy: ValidationPolicy = DEFAULT_POLI
     left_bytes, left_items = policy.max_revocation_bytes, policy.max_revocation_items
     ignored: list[str] = []
     # OCSP responses first: small, and what the platform's own B-LT signatures rely on.
-    for kind, refs in (("OCSP responses", dss.ocsps), ("CRLs", dss.crls)):
+    for kind, key, purpose in (
+        ("OCSP responses", "/OCSPs", DecodePurpose.OCSP_RESPONSE),
+        ("CRLs", "/CRLs", DecodePurpose.CRL),
+    ):
         skipped = 0
-        for ref in refs:
+        for ref in _entries(store, key):
             if left_items <= 0 or left_bytes <= 0:
                 skipped += 1
                 continue
-            with contextlib.suppress(Exception):
-                der = bytes(ref.get_object().data)
-                if len(der) > left_bytes:
-                    skipped += 1
-                    continue
-                left_bytes -= len(der)
-                left_items -= 1
+            der = _stream_data(ref, left_bytes, purpose)
+            if der is None:
+                skipped += 1
+            if not der:
+                continue
+            left_bytes -= len(der)
+            left_items -= 1
+            with contextlib.suppress(Exception):  # an unreadable entry is no revocation data (hard-fail decides)
                 if kind == "CRLs":
                     crls.append(_crl(der))
                 else:
@@ -90,12 +106,15 @@ def dss_knowledge(reader: PdfFileReader, policy: ValidationPolicy = DEFAULT_POLI
         if skipped:
             ignored.append(f"{skipped} {kind}")
     skipped = 0
-    for index, ref in enumerate(dss.certs.values()):
-        if index >= policy.max_dss_certificates:
+    for index, ref in enumerate(_entries(store, "/Certs")):
+        within = index < policy.max_dss_certificates
+        der = _stream_data(ref, MAX_CERTIFICATE_BYTES, DecodePurpose.CERTIFICATE) if within else None
+        if der is None:
             skipped += 1
+        if not der:
             continue
         with contextlib.suppress(Exception):
-            certs.append(_dss_certificate(bytes(ref.get_object().data)))
+            certs.append(_dss_certificate(der))
     if skipped:
         ignored.append(f"{skipped} certificates")
     return DssKnowledge(
@@ -108,13 +127,46 @@ def dss_knowledge(reader: PdfFileReader, policy: ValidationPolicy = DEFAULT_POLI
     )
 
 
+def _entries(store: generic.DictionaryObject, key: str) -> list[generic.PdfObject]:
+    """The entries of one of the store's arrays, unresolved (nothing of a stream is read to count them)."""
+    try:
+        array = store[key]
+    except KeyError:
+        return []
+    except Exception as err:
+        logger.info("unreadable DSS %s: %s", key, err)
+        return []
+    if not isinstance(array, generic.ArrayObject):
+        return []
+    return [array.raw_get(i) for i in range(len(array))]
+
+
+def _stream_data(ref: generic.PdfObject, limit: int, purpose: DecodePurpose) -> bytes | None:
+    """The decoded data of a stream of the store; None when its size in the file or decoded is over ``limit``, empty
+    when it is no readable stream (no data, as a corrupt entry always was). The size in the file is checked before
+    decoding, and decoding stops a few KB past ``limit``: a small stream inflating to gigabytes costs no more."""
+    try:
+        stream = ref.get_object()
+        if not isinstance(stream, generic.StreamObject):
+            return b""
+        if len(stream.encoded_data) > limit:
+            return None
+        data = bytes(stream.read_data(purpose, expected_size=limit))  # also within the document's decode budget
+    except PdfDecodeLimitError:
+        return None
+    except Exception:  # an unreadable entry is no data; hard-fail revocation then refuses a pass
+        return b""
+    return data if len(data) <= limit else None
+
+
 def _ignored_words(ignored: list[str], policy: ValidationPolicy) -> str:
     if not ignored:
         return ""
     return (
         f"revocation data past the verifier's limit was ignored: {', '.join(ignored)} of the document security"
         f" store were not read (the limit is {policy.max_revocation_items} CRLs and OCSP responses of"
-        f" {policy.max_revocation_bytes // MiB} MB together, and {policy.max_dss_certificates} certificates)"
+        f" {policy.max_revocation_bytes // MiB} MB together, and {policy.max_dss_certificates} certificates of"
+        f" {MAX_CERTIFICATE_BYTES // 1024} KB at most each)"
     )
 
 

@@ -69,6 +69,12 @@ class ValidationPolicy:
     max_dss_certificates: int = 500
     """Certificates read from one document's security store; more is treated as above."""
 
+    max_analysed_objects: int = 2000
+    """Objects the revisions after a signature may write for pyHanko's change analysis to run (it reads each one:
+    about 1 s per 5,000); past it the changes are reported as not analysed, which keeps the signature from
+    TOTAL_PASSED (:attr:`unexplained_changes`). A security store within the limits above writes under 1,600; the
+    platform's own comparison of the revisions (pages, annotations, fields) runs whatever the count."""
+
     max_cms_certificates: int = 100
     """Certificates a signature's own CMS may carry (a real one carries its chain); past it, or past
     :attr:`max_revocation_bytes` of revocation data in the CMS, the signature is not validated: INDETERMINATE."""

@@ -25,7 +25,7 @@ from signing.pades.reading.signature_dictionary import base_facts, safe_self_tim
 from signing.pades.reading.timestamps import timestamp_facts, token_time, unsigned_timestamps
 from signing.pades.reading.validator_errors import sub_indication_name, validator_errors_collected, validator_message
 
-__all__ = ["LEGACY_SHA1", "signature_facts"]
+__all__ = ["LEGACY_SHA1", "not_analysed", "signature_facts"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +40,16 @@ async def signature_facts(
     timing: ValidationTimingInfo,
     stream: IO[bytes],
     size: int,
+    *,
+    store_within_limits: bool = True,
 ) -> SignatureFacts:
-    """A signature's facts, validated under ``spec`` at ``timing``'s validation time."""
+    """A signature's facts, validated under ``spec`` at ``timing``'s validation time.
+
+    ``store_within_limits`` False (the document security store is past the verifier's limits, so that no signature
+    can pass anyway): neither pyHanko's long-term process, which reads the whole store again by itself (every
+    stream decoded and parsed), nor its change analysis, which reads every object the store's update wrote."""
     base = base_facts(es, "signature", sub_filter, stream, size)
-    check_integrity(es, policy.check_changes)
+    check_integrity(es, policy.check_changes, policy.max_analysed_objects, not_analysed(store_within_limits))
     # The difference analysis already ran in check_integrity; pyHanko would re-run it on every document time-stamp
     # inside ades_lta_validation, where a crash in it would abort the whole validation.
     pdf_spec = PdfSignatureValidationSpec(spec, diff_policy=None)
@@ -64,7 +70,7 @@ async def signature_facts(
                 result = await ades_with_time_validation(
                     es.signed_data, spec, timing_info=timing, raw_digest=es.compute_digest()
                 )
-                if not isinstance(result.ades_subindic, AdESPassed):
+                if store_within_limits and not isinstance(result.ades_subindic, AdESPassed):
                     result = await ades_lta_validation(es, pdf_spec, timing_info=timing)
             else:
                 # pyHanko's "validation with time" insists on a signature time-stamp (SIG_CONSTRAINTS_FAILURE
@@ -140,3 +146,7 @@ async def signature_facts(
         diff_message=diff_message,
         changed_fields=changed,
     )
+
+
+def not_analysed(store_within_limits: bool) -> str:
+    return "" if store_within_limits else "the document security store is past the verifier's limits"

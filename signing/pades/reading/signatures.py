@@ -21,7 +21,7 @@ from signing.pades.reading.carried import carried_past_limits, too_much_carried
 from signing.pades.reading.errors import UnusableInputError
 from signing.pades.reading.facts import SignatureFacts
 from signing.pades.reading.policy import ValidationPolicy
-from signing.pades.reading.signature import LEGACY_SHA1, signature_facts
+from signing.pades.reading.signature import LEGACY_SHA1, not_analysed, signature_facts
 from signing.pades.reading.signature_dictionary import MAX_CONTENTS_BYTES, base_facts, unreadable_signature
 from signing.pades.reading.signature_dictionary_cache import cache_signature_dictionary
 from signing.pades.reading.timestamps import document_timestamp_facts
@@ -41,8 +41,11 @@ async def all_signatures(
     knowledge: LocalKnowledge,
     stream: IO[bytes],
     size: int,
+    *,
+    store_within_limits: bool = True,
 ) -> list[SignatureFacts]:
-    """The facts of every filled signature field, sorted by the revision they sign."""
+    """The facts of every filled signature field, sorted by the revision they sign (``store_within_limits``: see
+    :func:`~signing.pades.reading.signature.signature_facts`)."""
     spec = validation_spec(policy, knowledge)
     moment = policy.validation_time or datetime.now(UTC)
     timing = ValidationTimingInfo(validation_time=moment, best_signature_time=moment, point_in_time_validation=False)
@@ -80,9 +83,14 @@ async def all_signatures(
             continue
         try:
             if is_timestamp:
-                facts = await document_timestamp_facts(es, sub_filter, policy, spec, timing, stream, size)
+                why = not_analysed(store_within_limits)
+                facts = await document_timestamp_facts(
+                    es, sub_filter, policy, spec, timing, stream, size, not_analysed=why
+                )
             else:
-                facts = await signature_facts(es, sub_filter, policy, spec, timing, stream, size)
+                facts = await signature_facts(
+                    es, sub_filter, policy, spec, timing, stream, size, store_within_limits=store_within_limits
+                )
         except Exception as err:  # a reader or validator crash is a failure verdict, never a pass
             logger.info("signature %s could not be validated", name, exc_info=True)
             extra = {}

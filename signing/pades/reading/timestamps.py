@@ -75,10 +75,13 @@ async def document_timestamp_facts(
     timing: ValidationTimingInfo,
     stream: IO[bytes],
     size: int,
+    *,
+    not_analysed: str = "",
 ) -> SignatureFacts:
-    """A document time-stamp's facts, validated on its own with pyHanko's time-stamp validation process."""
+    """A document time-stamp's facts, validated on its own with pyHanko's time-stamp validation process
+    (``not_analysed``: why the changes after it are not analysed, see :func:`check_integrity`)."""
     base = base_facts(es, "document-timestamp", sub_filter, stream, size)
-    check_integrity(es, policy.check_changes)
+    check_integrity(es, policy.check_changes, policy.max_analysed_objects, not_analysed)
     with validator_errors_collected() as validator_errors:
         result = await ades_timestamp_validation(
             es.signed_data, spec, expected_tst_imprint=es.compute_digest, timing_info=timing

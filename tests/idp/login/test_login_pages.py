@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from directory.memory import InMemoryDirectory
@@ -194,7 +197,14 @@ def test_account_page_lists_sessions_and_signs_out_everywhere(op: LiveProvider, 
     account = laptop.go(op.issuer + "/account").page
     assert account is not None and account.text.count("data-sid=") == 2
     assert "Văn bản" in account.text and "Hồ sơ" in account.text
-    assert "(UTC+7)" in account.text and " UTC " not in account.text  # Vietnam's time, as the account mails say it
+    # Vietnam's time, day first, as the console writes it (antin.kernel.readable): no "(UTC+7)" after it
+    shown = re.findall(r"(?:Signed in|Đăng nhập lúc) (\d\d/\d\d/\d{4} \d\d:\d\d)", account.text)
+    assert len(shown) == 2, account.text
+    vietnam_now = datetime.now(UTC) + timedelta(hours=7)
+    for text in shown:
+        signed_in = datetime.strptime(text, "%d/%m/%Y %H:%M").replace(tzinfo=UTC)
+        assert abs(signed_in - vietnam_now) < timedelta(minutes=5), (text, vietnam_now)
+    assert "UTC" not in account.text
     done = laptop.submit(account, "logout-everywhere-form")
     assert done.page is not None and 'id="logged-out"' in done.page.text
     for tokens, rp in ((t1, rp1), (t2, rp2)):

@@ -13,16 +13,18 @@ import io
 from datetime import timedelta
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from signing.pades.reading import dss
 from signing.pades.reading.certificates import FACTS_CACHE
 from signing.validation.models import DocumentReport, Indication
 from signing.validation.service import verify_bytes
-from tests.signing.bombs import large_crls, signed_crl, with_dss
+from tests.signing.bombs import deflated_crls, large_crls, signed_crl, with_dss, with_dss_certificate_streams
 from tests.signing.signed_pdfs import NOW, ThrowawayPki, blank_pdf, pki_fixture, sign
 
 pki = pki_fixture()
 
+MiB = 1024 * 1024
 IGNORED = "revocation data past the verifier's limit was ignored"
 
 
@@ -176,3 +178,52 @@ def test_a_signature_carrying_too_many_certificates_is_not_validated(pki: Throwa
     within = verify_bytes(_signed_carrying(pki, 5), policy)  # the same signature with fewer: validated as usual
     assert not any("more than the verifier reads" in w for w in within.signatures[0].warnings)
     assert within.signatures[0].signer is not None
+
+
+# -- the store counted and sized before it is decoded ---------------------------------------------------------
+
+
+def _signer_der(pki: ThrowawayPki) -> bytes:
+    return pki.signer.public_bytes(serialization.Encoding.DER)
+
+
+def test_certificate_streams_past_the_count_are_never_decoded(pki: ThrowawayPki, b_lt: bytes) -> None:
+    """After 500 certificates, 300 streams that each inflate to almost 1 MiB (under pyHanko's own cap for a
+    certificate): 300 MiB, far past the document's decode budget (32 MiB). pyHanko's reading of the store decoded
+    them in turn until the budget ran out, and the whole store then counted as absent, without a word. Counted
+    first, none is decoded: the store's 500 certificates are used, and the report says what was not read."""
+    bombs = deflated_crls(MiB - 4096, 300)
+    hostile = with_dss_certificate_streams(b_lt, [_signer_der(pki)] * 500, deflated=bombs)
+    report = verify_bytes(hostile, pki.trusted())
+    assert _only(report) is Indication.INDETERMINATE and _says_ignored(report)
+    # the store's own two, then 498 of the 500 added; the rest of those and every bomb not read
+    assert report.dss["certificates"] == 500 and "302 certificates" in report.dss["ignored"]
+    # nor does pyHanko's change analysis read the store's update again (it would parse every stream of it)
+    sig = report.signatures[0]
+    skipped = "the changes after signing were not analysed: the document security store is past the verifier's limits"
+    assert any(skipped in m for m in (*sig.errors, *sig.warnings)), sig
+
+
+def test_a_certificate_stream_too_large_in_the_file_or_decoded_is_not_read(pki: ThrowawayPki, b_lt: bytes) -> None:
+    padded = _signer_der(pki) + bytes(100_000)  # a certificate then padding: 100 KB in the file
+    inflating = deflated_crls(900_000)  # 1 KB in the file, 900 KB decoded
+    report = verify_bytes(with_dss_certificate_streams(b_lt, [padded], deflated=inflating), pki.trusted())
+    assert _only(report) is Indication.INDETERMINATE and _says_ignored(report)
+    assert report.dss["certificates"] == 2 and "2 certificates" in report.dss["ignored"]
+    assert "64 KB at most each" in report.dss["ignored"]
+
+
+def test_an_update_writing_more_objects_than_analysed_keeps_the_signature_from_passing(
+    pki: ThrowawayPki, b_lt: bytes
+) -> None:
+    """2,500 certificate streams, within a store limit raised to 3,000: the store is read, but pyHanko's change
+    analysis (which reads every object an update writes) is not run past 2,000 objects, and the report says so."""
+    hostile = with_dss_certificate_streams(b_lt, [_signer_der(pki)] * 2500)
+    roomy = dataclasses.replace(pki.trusted(), max_dss_certificates=3000)
+    report = verify_bytes(hostile, roomy)
+    assert _only(report) is Indication.INDETERMINATE and report.dss["ignored"] == ""
+    sig = report.signatures[0]
+    said = [m for m in (*sig.errors, *sig.warnings) if "the changes after signing were not analysed" in m]
+    assert said and "more than the verifier analyses (2000)" in said[0], sig
+    analysed = verify_bytes(hostile, dataclasses.replace(roomy, max_analysed_objects=3000))
+    assert _only(analysed) is Indication.TOTAL_PASSED  # what the limit alone decided
