@@ -1,10 +1,12 @@
 """Decompression bombs: small PDFs whose Flate streams inflate to gigabytes, where the verifier must decode them.
 
 The verifier decodes the streams of the document security store (``/DSS``: certificates, OCSP responses, CRLs),
-object streams, cross-reference streams and XMP metadata; page content is never decoded. The bombs therefore put
-their streams in ``/DSS /CRLs``, the one place with no fixed size cap in pyHanko (CRLs can be large): either many
-streams just under pyHanko's per-stream "ratio floor" (4 MiB each, which it does not compare with their encoded
-size) or one stream that inflates to gigabytes.
+object streams, cross-reference streams and XMP metadata; page content is never decoded. The store's streams are
+counted and sized before they are decoded, and each decode stops a few KB past the verifier's revocation limit
+(signing/pades/reading/dss.py): a ``/DSS /CRLs`` bomb (many streams just under pyHanko's per-stream "ratio floor",
+4 MiB each, which it does not compare with their encoded size) now costs that limit, and the rest is ignored.
+Object streams are decoded whole whenever an object they hold is read, each up to the same 4 MiB floor:
+:func:`object_stream_bomb_pdf` is the bomb that still runs into the document's decode budget.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ __all__ = [
     "dss_crls_pdf",
     "large_crls",
     "nested_pdf",
+    "object_stream_bomb_pdf",
     "with_dss",
     "with_dss_certificate_streams",
+    "with_dss_crl_streams",
 ]
 
 MiB = 1024 * 1024
@@ -77,6 +81,57 @@ def dss_crls_pdf(encoded: list[bytes]) -> bytes:
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(bodies) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(bodies) + 1, xref)
+    return bytes(out)
+
+
+def object_stream_bomb_pdf(streams: int, inflated_each: int) -> bytes:
+    """An unsigned one-page PDF whose AcroForm lists ``streams`` empty signature fields, each the one object of its
+    own object stream (``/Type /ObjStm``) padded before it to ``inflated_each`` bytes with one letter (about 1,030:1).
+
+    The verifier reads every field to find the signatures, and pyHanko decodes an object stream whole to read an
+    object of it: up to 4 MiB each (its object-stream "ratio floor"), ``streams × inflated_each`` in all. The objects
+    are found through a cross-reference stream (objects in object streams have no place in a classic table).
+    """
+    first_field = 4
+    fields = range(first_field, first_field + streams)
+    object_streams = range(first_field + streams, first_field + 2 * streams)
+    xref_number = first_field + 2 * streams
+    plain = {
+        1: b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [%s] >> >>" % b" ".join(b"%d 0 R" % n for n in fields),
+        2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+    }
+    for field, holder in zip(fields, object_streams, strict=True):
+        header = b"%d 0 " % field
+        body = b"<< /FT /Sig /T (f%d) >>" % field
+        # the padding between the header and the object is skipped by /First, never parsed; not whitespace (NUL
+        # is), which pyHanko reads a byte at a time: 4 MB of it cost 2-3 s to read past (see the report)
+        first = inflated_each - len(body)
+        content = zlib.compress(header + b"x" * (first - len(header)) + body, 9)
+        plain[holder] = (
+            b"<< /Type /ObjStm /N 1 /First %d /Filter /FlateDecode /Length %d >>\nstream\n" % (first, len(content))
+            + content
+            + b"\nendstream"
+        )
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets: dict[int, int] = {}
+    for number, body in plain.items():
+        offsets[number] = len(out)
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    offsets[xref_number] = len(out)
+    rows = [b"\x00" + bytes(4) + b"\xff\xff"]  # object 0: free
+    for number in range(1, xref_number + 1):
+        if number in fields:
+            rows.append(b"\x02" + object_streams[number - first_field].to_bytes(4, "big") + bytes(2))
+        else:
+            rows.append(b"\x01" + offsets[number].to_bytes(4, "big") + bytes(2))
+    table = b"".join(rows)
+    out += (
+        b"%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n"
+        % (xref_number, xref_number + 1, len(table))
+        + table
+        + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % offsets[xref_number]
+    )
     return bytes(out)
 
 
@@ -173,6 +228,29 @@ def with_dss(pdf: bytes, crls: Sequence[bytes] = (), certs: Sequence[bytes] = ()
         crls=[asn1_crl.CertificateList.load(d) for d in crls],
         certs=[asn1_x509.Certificate.load(d) for d in certs],
     )
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def with_dss_crl_streams(pdf: bytes, deflated: Sequence[bytes]) -> bytes:
+    """``pdf`` with an incremental update whose ``/DSS /CRLs`` lists, after its own, one Flate stream per item of
+    ``deflated`` (already compressed, e.g. :func:`deflated_crls`'s): a bomb added to a signed document's store."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    store = writer.root["/DSS"] if "/DSS" in writer.root else generic.DictionaryObject()
+    own = store["/CRLs"] if "/CRLs" in store else generic.ArrayObject()
+    crls = generic.ArrayObject(own.raw_get(i) for i in range(len(own)))
+    flate = {generic.pdf_name("/Filter"): generic.pdf_name("/FlateDecode")}
+    crls.extend(
+        writer.add_object(generic.StreamObject(generic.DictionaryObject(flate), encoded_data=data)) for data in deflated
+    )
+    updated = generic.DictionaryObject(store)
+    updated[generic.pdf_name("/CRLs")] = crls
+    writer.root[generic.pdf_name("/DSS")] = writer.add_object(updated)
+    writer.update_root()
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
