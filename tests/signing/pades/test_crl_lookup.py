@@ -1,9 +1,11 @@
-"""The CRL lookup by serial number gives pyHanko's own answers, and leaves indirect CRLs to pyHanko's walk."""
+"""The CRL lookup by serial number gives pyHanko's own answers, leaves indirect CRLs to pyHanko's walk, and refuses
+what is no CRL."""
 
 from __future__ import annotations
 
 import datetime
 
+import pytest
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -72,3 +74,12 @@ def test_an_indirect_crl_is_left_to_the_walk() -> None:
     indexed = crl_lookup.indexed(_crl([5], indirect=True))
     assert not hasattr(indexed, "_antin_serial_index")
     assert _lookup(_certificate(5, OTHER), indexed)[0] == NOW
+
+
+def test_what_cryptography_cannot_read_as_a_crl_is_refused() -> None:
+    """A SEQUENCE of 4 MB of zeros, which asn1crypto loads lazily as a CRL and pyHanko then parsed element by
+    element (two million of them, +340 MiB) to sort the CRLs by date."""
+    zeros = b"\x30\x84" + (4_000_000).to_bytes(4, "big") + bytes(4_000_000)
+    with pytest.raises(ValueError):
+        crl_lookup.indexed(zeros)
+    assert crl_lookup.indexed(_crl([5])).native["tbs_cert_list"]["issuer"]["common_name"] == "Ấn Tín CA"

@@ -19,7 +19,14 @@ from signing.pades.reading import dss
 from signing.pades.reading.certificates import FACTS_CACHE
 from signing.validation.models import DocumentReport, Indication
 from signing.validation.service import verify_bytes
-from tests.signing.bombs import deflated_crls, large_crls, signed_crl, with_dss, with_dss_certificate_streams
+from tests.signing.bombs import (
+    deflated_crls,
+    dss_crls_pdf,
+    large_crls,
+    signed_crl,
+    with_dss,
+    with_dss_certificate_streams,
+)
 from tests.signing.signed_pdfs import NOW, ThrowawayPki, blank_pdf, pki_fixture, sign
 
 pki = pki_fixture()
@@ -227,3 +234,25 @@ def test_an_update_writing_more_objects_than_analysed_keeps_the_signature_from_p
     assert said and "more than the verifier analyses (2000)" in said[0], sig
     analysed = verify_bytes(hostile, dataclasses.replace(roomy, max_analysed_objects=3000))
     assert _only(analysed) is Indication.TOTAL_PASSED  # what the limit alone decided
+
+
+def test_past_the_bytes_no_further_crl_is_decoded(pki: ThrowawayPki, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each stream past what was left was decoded up to that before it was refused, then the next one too: 995 CRL
+    streams of 4 MB after the first 20 MB inflated about 1 GB, 5 s for nothing. After the first refused, none is."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    decoded: list[int] = []  # the encoded size of each stream a decode was begun for
+    read_data = generic.StreamObject.read_data
+
+    def counted(self: generic.StreamObject, *args: object, **kwargs: object) -> bytes:
+        decoded.append(len(self.encoded_data))
+        data: bytes = read_data(self, *args, **kwargs)  # type: ignore[arg-type]
+        return data
+
+    monkeypatch.setattr(generic.StreamObject, "read_data", counted)
+    reader = PdfFileReader(io.BytesIO(dss_crls_pdf(deflated_crls(2 * MiB, 50))), strict=False)
+    policy = dataclasses.replace(pki.trusted(), max_revocation_bytes=3 * MiB)
+    knowledge = dss.dss_knowledge(reader, policy)
+    assert "49 CRLs" in knowledge.ignored
+    assert len(decoded) == 2  # the first read, the second stopped past the 1 MiB left, the other 48 not begun
