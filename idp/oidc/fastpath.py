@@ -37,7 +37,7 @@ from authlib.oauth2.rfc6749.errors import InvalidGrantError, OAuth2Error
 from flask import g
 from werkzeug.http import HTTP_STATUS_CODES
 
-from antin.kernel.health import HTTP_DURATION, HTTP_REQUESTS
+from antin.kernel.health import count_request
 from antin.kernel.logs import request_id_var
 from antin.kernel.web import HSTS, NO_STORE, SECURITY_HEADERS, request_id_for
 from idp.oidc.browser import HARDENING_HEADERS
@@ -183,8 +183,7 @@ class MachineEndpoints:
         out = [*headers, *(header for header in defaults if header[0].lower() not in present)]
         out += [("X-Request-ID", request_id), ("Content-Length", str(len(body)))]
         start_response(f"{status} {HTTP_STATUS_CODES[status].upper()}", out)
-        HTTP_REQUESTS.labels("POST", path, str(status)).inc()  # as the app counts: by route
-        HTTP_DURATION.labels(path).observe(time.perf_counter() - started)
+        count_request("POST", path, str(status), time.perf_counter() - started)  # as the app counts: by route
         self.answered += 1
         return [body]
 
