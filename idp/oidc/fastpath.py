@@ -95,6 +95,17 @@ _DEFAULTS = _merged(HARDENING_HEADERS, [NO_STORE], SECURITY_HEADERS)
 _DEFAULTS_HTTPS = _merged(_DEFAULTS, [HSTS])
 
 
+def _with_defaults(headers: list[tuple[str, str]], defaults: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """An answer's own headers, then each default it does not set (the app's ``add_missing_headers``)."""
+    present = {name.lower() for name, _ in headers}
+    return [*headers, *(header for header in defaults if header[0].lower() not in present)]
+
+
+# a token or an introspection answer (authlib's JSON headers), over HTTP and HTTPS
+_JSON_ANSWER = tuple(_with_defaults(default_json_headers, _DEFAULTS))
+_JSON_ANSWER_HTTPS = tuple(_with_defaults(default_json_headers, _DEFAULTS_HTTPS))
+
+
 def _read_form(environ: dict[str, Any]) -> dict[str, str] | None:
     """The request's form when it is a small UTF-8 ``application/x-www-form-urlencoded`` body with each parameter
     once and no DPoP proof; None otherwise. The body read is put back for the app either way."""
@@ -178,9 +189,11 @@ class MachineEndpoints:
         finally:
             request_id_var.reset(context)
         body = json.dumps(payload).encode()  # as authlib's handle_response
-        defaults = _DEFAULTS_HTTPS if environ.get("wsgi.url_scheme") == "https" else _DEFAULTS
-        present = {name.lower() for name, _ in headers}
-        out = [*headers, *(header for header in defaults if header[0].lower() not in present)]
+        https = environ.get("wsgi.url_scheme") == "https"
+        if headers is default_json_headers:  # every answer but a refusal's: its header list made once
+            out = list(_JSON_ANSWER_HTTPS if https else _JSON_ANSWER)
+        else:
+            out = _with_defaults(headers, _DEFAULTS_HTTPS if https else _DEFAULTS)
         out += [("X-Request-ID", request_id), ("Content-Length", str(len(body)))]
         start_response(f"{status} {HTTP_STATUS_CODES[status].upper()}", out)
         count_request("POST", path, str(status), time.perf_counter() - started)  # as the app counts: by route
