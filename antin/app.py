@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 import admin
 import idp.login
@@ -20,6 +19,7 @@ from antin.kernel.health import add_readiness_check
 from antin.kernel.instance import Instance
 from antin.kernel.logs import configure_logging
 from antin.kernel.overload import QueueDeadline
+from antin.kernel.proxy_fix import ForwardedFix
 from antin.kernel.settings import Settings
 from antin.settings import load_settings
 from directory.instance import directory_service, search_keys_warning
@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None, *, instance: Instance | None = 
         # around every feature's own wrapping, so that what answers before Flask (idp.oidc's documents and token
         # requests) sees the client's address and scheme too
         n = settings.server.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)  # type: ignore[method-assign]
+        app.wsgi_app = ForwardedFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)  # type: ignore[method-assign]
     if settings.server.trusted_proxies and settings.server.queue_timeout:
         # outermost, outside the proxy's fix too: a request that waited too long costs nothing more
         app.wsgi_app = QueueDeadline(app, app.wsgi_app, settings.server.queue_timeout)  # type: ignore[method-assign]

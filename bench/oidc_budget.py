@@ -9,7 +9,12 @@ operation's time inside client authentication, the database (SQLAlchemy and the 
 verify), the audit append and JSON; the rest is the framework (Flask, Werkzeug, authlib). The HTTP server's share
 comes from ``bench.oidc_bench --profile`` (gunicorn's frames): it is not in this process.
 
-Run: ``python -m bench.oidc_budget [--ops 500] [--rows a,b] [--profile [--pstats DIR]] [--database-url URL]``.
+Run: ``python -m bench.oidc_budget [--ops 500] [--rows a,b] [--profile [--pstats DIR]] [--database-url URL] [--wsgi]``.
+With ``--wsgi`` the requests skip the test client (about a quarter of each operation's CPU): each is a WSGI call
+of the app with an environ as granian builds one (the process environment and the request's keys) and nginx's
+headers (``X-Forwarded-*``, ``X-Request-ID``, ``X-Request-Start``), the instance set up as behind it (trusted
+proxy, queue deadline): every layer a served request crosses in Python, without the server's own work; the
+discovery document and the JWKS are measured too.
 Besides the CPU per operation over the whole row it prints the best of ten batches, which other work on a shared
 machine inflates far less. With ``--driver-ab`` (PostgreSQL) each row alternates batches with the hot statements on
 psycopg (``antin.kernel.driver``) and on SQLAlchemy, in the same process, and prints both; with ``--audit-ab``
@@ -21,15 +26,20 @@ from __future__ import annotations
 import argparse
 import base64
 import cProfile
+import io
+import json
 import logging
+import os
 import pstats
 import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import event
 
@@ -81,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", default="", help="comma-separated rows to run (default: all)")
     parser.add_argument("--database-url", default="", help="SQLAlchemy URL (default: SQLite in a temporary folder)")
     parser.add_argument(
+        "--wsgi",
+        action="store_true",
+        help="call the app's WSGI stack as granian does, behind nginx's headers, instead of Flask's test client",
+    )
+    parser.add_argument(
         "--driver-ab",
         action="store_true",
         help="PostgreSQL: alternate batches with the hot statements on psycopg and on SQLAlchemy, in one process",
@@ -99,12 +114,14 @@ def main(argv: list[str] | None = None) -> int:
 
     directory = InMemoryDirectory()
     directory.add("an.nguyen", "correct horse", full_name="Nguyễn Văn An", mail="an.nguyen@antin.vn")
-    overrides = {"database__url": args.database_url} if args.database_url else {}
+    overrides: dict[str, Any] = {"database__url": args.database_url} if args.database_url else {}
+    if args.wsgi:  # as served behind nginx: every layer in front of the app is built
+        overrides.update(server__trusted_proxies=1, server__queue_timeout=10)
     with live_provider(Path(tempfile.mkdtemp(prefix="antin-budget-")), directory, **overrides) as live:
         if args.audit_ab:
-            return _measure(live, args.ops, False, False, "", args.rows, ab=_audit_ab)
+            return _measure(live, args.ops, False, False, "", args.rows, ab=_audit_ab, wsgi=args.wsgi)
         driver_ab = _driver_ab if args.driver_ab else None
-        return _measure(live, args.ops, args.profile, args.sql, args.pstats, args.rows, ab=driver_ab)
+        return _measure(live, args.ops, args.profile, args.sql, args.pstats, args.rows, ab=driver_ab, wsgi=args.wsgi)
 
 
 def _driver_ab(database: Any, name: str, call: Callable[[], bool], ops: int) -> str:
@@ -169,6 +186,7 @@ def _measure(
     pstats_dir: str = "",
     only: str = "",
     ab: Callable[[Any, str, Callable[[], bool], int], str] | None = None,
+    wsgi: bool = False,
 ) -> int:
     from idp.oidc.clients import ClientSpec
     from tests.idp.rp import Browser, RelyingParty
@@ -179,7 +197,7 @@ def _measure(
         ClientSpec(name="budget service", grant_types=("client_credentials",), scopes=("profile",), trusted=True)
     )
     web = RelyingParty.register(live, name="budget web")
-    client = app.test_client()
+    client: Any = WsgiCaller(app) if wsgi else app.test_client()
 
     def basic(client_id: str, secret: str | None) -> dict[str, str]:
         return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
@@ -235,13 +253,22 @@ def _measure(
         # browser and the relying party run in this process too, so its CPU is the client's as well
         return bool(web.code_flow(Browser(live.issuer)).get("id_token"))
 
+    def discovery() -> bool:
+        return bool(client.get("/.well-known/openid-configuration").get_json().get("issuer") == live.issuer)
+
+    def jwks() -> bool:
+        return len(client.get("/jwks.json").get_json().get("keys", ())) >= 2
+
+    documents = [("discovery", discovery), ("jwks", jwks)] if wsgi else []
     rows: list[tuple[str, Callable[[], bool]]] = [
+        *documents,
         ("client_credentials", client_credentials),
         ("introspection", introspection),
         ("refresh", refresh),
         ("login", login),
     ]
-    print(f"in-process, Flask test client, {instance.database.engine.dialect.name}, {ops} operations per row")
+    way = "the WSGI stack called as granian calls it" if wsgi else "Flask test client"
+    print(f"in-process, {way}, {instance.database.engine.dialect.name}, {ops} operations per row")
     print(f"{'row':<20} {'cpu ms/op':>10} {'best 1/10':>10} {'SQL/op':>7}")
     wanted = set(filter(None, only.split(",")))
     for name, call in rows:
@@ -275,7 +302,7 @@ def _measure(
         if profiler is not None:
             profiler.disable()
         cpu = (time.process_time() - cpu0) / row_ops * 1000
-        line = f"{name:<20} {cpu:>10.2f} {best:>10.2f} {statements[0] / row_ops:>7.1f}"
+        line = f"{name:<20} {cpu:>10.3f} {best:>10.3f} {statements[0] / row_ops:>7.1f}"
         if wrong:
             line += f"  {wrong} WRONG"
         if profiler is not None:
@@ -284,6 +311,75 @@ def _measure(
                 profiler.dump_stats(str(Path(pstats_dir) / f"{name}.pstats"))
         print(line)
     return 0
+
+
+class WsgiAnswer:
+    def __init__(self, status: str, body: bytes) -> None:
+        self.status_code = int(status.split(" ", 1)[0])
+        self.body = body
+
+    def get_json(self) -> Any:
+        return json.loads(self.body)
+
+
+class WsgiCaller:
+    """The few calls of Flask's test client the rows make, as WSGI calls of ``app`` with an environ as granian builds
+    it (``granian/wsgi.py``: the process environment under the request's keys) and nginx's headers (see --wsgi)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.base = {
+            **os.environ,
+            "GATEWAY_INTERFACE": "CGI/1.1",
+            "SCRIPT_NAME": "",
+            "SERVER_SOFTWARE": "Granian",
+            "wsgi.errors": sys.stderr,
+            "wsgi.input_terminated": True,
+            "wsgi.multiprocess": False,
+            "wsgi.multithread": True,
+            "wsgi.run_once": False,
+            "wsgi.version": (1, 0),
+        }
+
+    def get(self, path: str) -> WsgiAnswer:
+        return self._call("GET", path, b"", {})
+
+    def post(self, path: str, *, data: dict[str, str], headers: dict[str, str]) -> WsgiAnswer:
+        body = urlencode(data).encode()
+        extra = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()}
+        extra.update(CONTENT_TYPE="application/x-www-form-urlencoded", CONTENT_LENGTH=str(len(body)))
+        return self._call("POST", path, body, extra)
+
+    def _call(self, method: str, path: str, body: bytes, extra: dict[str, str]) -> WsgiAnswer:
+        status: list[str] = []
+        scope = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "QUERY_STRING": "",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8000",
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "HTTP_HOST": "127.0.0.1:8000",
+            "HTTP_USER_AGENT": "oidc-budget",
+            "HTTP_ACCEPT": "*/*",
+            "HTTP_X_FORWARDED_FOR": "203.0.113.7",
+            "HTTP_X_FORWARDED_PROTO": "https",
+            "HTTP_X_FORWARDED_HOST": "idp.example",
+            "HTTP_X_REQUEST_ID": uuid.uuid4().hex,
+            "HTTP_X_REQUEST_START": f"t={time.time():.3f}",
+            **extra,
+        }
+        answer = self.app(self.base | scope, lambda s, _headers, _exc_info=None: status.append(s))
+        try:
+            data = b"".join(answer)
+        finally:
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()
+        return WsgiAnswer(status[0], data)
 
 
 if __name__ == "__main__":

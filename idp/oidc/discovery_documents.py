@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from antin.kernel.database import database_outage, outage_reason
-from antin.kernel.health import HTTP_DURATION, HTTP_REQUESTS
+from antin.kernel.health import count_request
 from antin.kernel.web import request_id_for
 from idp.oidc.discovery import provider_metadata
 
@@ -109,6 +109,5 @@ class PublishedDocuments:
             status = "200 OK"
             headers.append(("Content-Length", str(len(body))))
         start_response(status, headers)
-        HTTP_REQUESTS.labels(method, path, status[:3]).inc()  # as the app counts: by route
-        HTTP_DURATION.labels(path).observe(time.perf_counter() - started)
+        count_request(method, path, status[:3], time.perf_counter() - started)  # as the app counts: by route
         return [b"" if method == "HEAD" else body]

@@ -37,7 +37,7 @@ from authlib.oauth2.rfc6749.errors import InvalidGrantError, OAuth2Error
 from flask import g
 from werkzeug.http import HTTP_STATUS_CODES
 
-from antin.kernel.health import HTTP_DURATION, HTTP_REQUESTS
+from antin.kernel.health import count_request
 from antin.kernel.logs import request_id_var
 from antin.kernel.web import HSTS, NO_STORE, SECURITY_HEADERS, request_id_for
 from idp.oidc.browser import HARDENING_HEADERS
@@ -93,6 +93,17 @@ def _merged(*groups: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
 # the provider blueprint's hook (idp.oidc.browser.harden: /token is no-store) then the app's (antin.kernel.web)
 _DEFAULTS = _merged(HARDENING_HEADERS, [NO_STORE], SECURITY_HEADERS)
 _DEFAULTS_HTTPS = _merged(_DEFAULTS, [HSTS])
+
+
+def _with_defaults(headers: list[tuple[str, str]], defaults: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """An answer's own headers, then each default it does not set (the app's ``add_missing_headers``)."""
+    present = {name.lower() for name, _ in headers}
+    return [*headers, *(header for header in defaults if header[0].lower() not in present)]
+
+
+# a token or an introspection answer (authlib's JSON headers), over HTTP and HTTPS
+_JSON_ANSWER = tuple(_with_defaults(default_json_headers, _DEFAULTS))
+_JSON_ANSWER_HTTPS = tuple(_with_defaults(default_json_headers, _DEFAULTS_HTTPS))
 
 
 def _read_form(environ: dict[str, Any]) -> dict[str, str] | None:
@@ -178,13 +189,14 @@ class MachineEndpoints:
         finally:
             request_id_var.reset(context)
         body = json.dumps(payload).encode()  # as authlib's handle_response
-        defaults = _DEFAULTS_HTTPS if environ.get("wsgi.url_scheme") == "https" else _DEFAULTS
-        present = {name.lower() for name, _ in headers}
-        out = [*headers, *(header for header in defaults if header[0].lower() not in present)]
+        https = environ.get("wsgi.url_scheme") == "https"
+        if headers is default_json_headers:  # every answer but a refusal's: its header list made once
+            out = list(_JSON_ANSWER_HTTPS if https else _JSON_ANSWER)
+        else:
+            out = _with_defaults(headers, _DEFAULTS_HTTPS if https else _DEFAULTS)
         out += [("X-Request-ID", request_id), ("Content-Length", str(len(body)))]
         start_response(f"{status} {HTTP_STATUS_CODES[status].upper()}", out)
-        HTTP_REQUESTS.labels("POST", path, str(status)).inc()  # as the app counts: by route
-        HTTP_DURATION.labels(path).observe(time.perf_counter() - started)
+        count_request("POST", path, str(status), time.perf_counter() - started)  # as the app counts: by route
         self.answered += 1
         return [body]
 

@@ -25,6 +25,7 @@ from joserfc.jwk import ECKey, KeySet, RSAKey
 from sqlalchemy import select
 
 from antin.kernel.database import Database, utcnow
+from idp.oidc.compact_jws import PublicKey, Signer, verified
 from idp.oidc.errors import InvalidJwtError, SigningKeysUnreadableError, WrongTokenTypeError
 from idp.oidc.models import SigningKey
 from idp.oidc.token_types import TokenType, check_token_type
@@ -86,6 +87,9 @@ class SigningKeys:
         self._reread_at = 0.0
         self._signing: dict[str, ECKey | RSAKey] = {}
         self._published: dict[str, ECKey | RSAKey] = {}
+        # the same keys as the cryptography objects that sign and check our own tokens (idp.oidc.compact_jws)
+        self._signers: dict[str, Signer] = {}
+        self._public: dict[str, PublicKey] = {}
         self._fingerprint: tuple[tuple[str, bool], ...] | None = None
         self._jwks_json = b""
 
@@ -163,6 +167,10 @@ class SigningKeys:
                     signing[row.alg] = key  # the newest active key of each alg wins
             document = {"keys": [key.as_dict(private=False) for key in published.values()]}
             body = json.dumps(document, separators=(",", ":")).encode()
+            self._signers = {alg: Signer(str(key.kid), alg, key.private_key) for alg, key in signing.items()}
+            self._public = {
+                kid: PublicKey(str(key.as_dict().get("alg")), key.public_key) for kid, key in published.items()
+            }
             self._signing, self._published = signing, published
             self._jwks_json = body
             self._fingerprint = fingerprint
@@ -186,13 +194,21 @@ class SigningKeys:
     # -- JWTs ------------------------------------------------------------------------------------------
 
     def sign(self, claims: dict[str, Any], *, alg: str, typ: str = "JWT") -> str:
-        key = self.signing_key(alg)
-        header = {"alg": alg, "kid": key.kid, "typ": typ}
-        return jwt.encode(header, claims, key, algorithms=[alg])
+        """``claims`` signed with the active key of ``alg``: the bytes joserfc's ``jwt.encode`` makes (header
+        ``typ``, ``alg``, ``kid``), without its per-token setup (:mod:`idp.oidc.compact_jws`)."""
+        if alg not in SIGNING_ALGS:
+            raise ValueError(f"unsupported signing alg {alg!r}")
+        self._refresh()
+        return self._signers[alg].sign(claims, typ)
 
     def verify(self, token: str, *, algs: tuple[str, ...] = SIGNING_ALGS) -> tuple[dict[str, Any], dict[str, Any]]:
         """Check one of our JWTs' signature (claims are the caller's to check); return (header, claims)."""
         self._refresh()
+        # a well-formed token of one of our published keys, checked with the key object kept ready; every other
+        # token, right or wrong, is read by joserfc below, which says what is wrong with it
+        checked = verified(token, self._public, algs)
+        if checked is not None:
+            return checked
         try:
             header = _unverified_header(token)
             alg, kid = header.get("alg"), header.get("kid")

@@ -46,6 +46,18 @@ def test_the_budget_checks_every_answer_and_counts_statements(tmp_path: Path) ->
     assert "login" not in rows  # --rows chose
 
 
+def test_the_budget_calls_the_wsgi_stack_as_granian_does() -> None:
+    """``--wsgi``: every layer a served request crosses (behind a trusted proxy, with the queue deadline), each
+    answer checked; the discovery document and the JWKS are rows there."""
+    rows = "discovery,jwks,client_credentials,introspection,refresh"
+    done = _run(["bench.oidc_budget", "--ops", "20", "--rows", rows, "--wsgi"], timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "the WSGI stack called as granian calls it" in done.stdout
+    measured = {line.split()[0]: line.split() for line in done.stdout.splitlines() if line[:1].isalpha()}
+    for name in rows.split(","):
+        assert float(measured[name][1]) > 0 and "WRONG" not in measured[name], measured[name]
+
+
 @pytest.mark.postgres
 def test_the_budget_alternates_the_driver_and_sqlalchemy_on_postgresql(tmp_path: Path) -> None:
     """``--driver-ab``: both paths answer every operation right, and both figures are printed."""

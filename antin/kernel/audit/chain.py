@@ -41,7 +41,7 @@ def register_seal(key: bytes, writers: int, hash_: str) -> str:
 
 
 def _mac(key: bytes, message: str) -> str:
-    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, message.encode(), "sha256").hex()  # one-shot: the same HMAC, no object per seal
 
 
 def canonical_json(value: Any) -> str:

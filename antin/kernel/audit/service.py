@@ -11,6 +11,7 @@ the register, and ``seq`` (given by the database) orders the entries of all writ
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
 import os
@@ -387,11 +388,18 @@ def _log_event(entry: _NewEntry) -> None:
     log.info("audit %s", entry.event, extra=extra)
 
 
+@functools.lru_cache(maxsize=1024)
+def _sensitive(key: str) -> bool:
+    """Whether a details key names a secret; the keys are the code's own few, so each is looked at once."""
+    lowered = key.lower()
+    return any(word in lowered for word in SENSITIVE_WORDS)
+
+
 def redact(details: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``details`` with the values of sensitive-looking keys replaced, at any depth."""
     clean: dict[str, Any] = {}
     for key, value in details.items():
-        if any(word in key.lower() for word in SENSITIVE_WORDS):
+        if _sensitive(key):
             clean[key] = "[redacted]"
         elif isinstance(value, Mapping):
             clean[key] = redact(value)
