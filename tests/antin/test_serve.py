@@ -43,13 +43,15 @@ def serve_environment(data: Path, **settings: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def serving(
-    data: Path, server: str, bind: str, workers: int = 2, logged: list[str] | None = None, **settings: str
+    data: Path, server: str, bind: str | list[str], workers: int = 2, logged: list[str] | None = None, **settings: str
 ) -> Iterator[subprocess.Popen[bytes]]:
     """`antin serve --server SERVER` on a migrated database until the block ends, then stopped with SIGTERM: the
     block's own assertions first, then that it exited 0. What it wrote to stderr goes to ``logged``."""
     env = serve_environment(data, **settings)
     subprocess.run([sys.executable, "-m", "antin", "db", "upgrade"], env=env, check=True, capture_output=True)
-    command = ["serve", "--server", server, "--workers", str(workers), "--bind", bind]
+    binds = [bind] if isinstance(bind, str) else bind
+    command = ["serve", "--server", server, "--workers", str(workers)]
+    command += [word for address in binds for word in ("--bind", address)]
     proc = subprocess.Popen(
         [sys.executable, "-m", "antin", *command], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -103,7 +105,6 @@ def test_serve_refuses_an_unmigrated_database(tmp_path: Path, server: str) -> No
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--server", "granian", "--bind", "127.0.0.1:5001", "--bind", "127.0.0.1:5002"], "one address"),
         (["--bind", "localhost"], "not HOST:PORT or unix:PATH"),
         (["--server", "apache"], "'apache' is not one of"),
     ],
@@ -204,26 +205,6 @@ def test_the_server_setting_chooses_the_server(tmp_path: Path, server: str) -> N
     assert proc.returncode == 0
 
 
-def test_gunicorn_listens_on_several_addresses(tmp_path: Path) -> None:
-    """Several --bind under gunicorn (granian takes one, and refuses more before it starts)."""
-    ports = [free_port(), free_port()]
-    env = serve_environment(tmp_path)
-    subprocess.run([sys.executable, "-m", "antin", "db", "upgrade"], env=env, check=True, capture_output=True)
-    binds = [word for port in ports for word in ("--bind", f"127.0.0.1:{port}")]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "antin", "serve", "--server", "gunicorn", "--workers", "1", *binds],
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for port in ports:
-            assert wait_for(f"http://127.0.0.1:{port}/healthz", proc).headers["Server"].startswith("gunicorn")
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
-    assert proc.returncode == 0
-
-
 class UnixHTTPConnection(http.client.HTTPConnection):
     def __init__(self, path: Path) -> None:
         super().__init__("localhost", timeout=30)
@@ -251,6 +232,50 @@ def test_serve_listens_on_a_unix_socket(tmp_path: Path, server: str) -> None:
         answer = connection.getresponse()
         assert (answer.status, answer.read()) == (200, b'{"status":"ok"}\n')
         connection.close()
+
+
+def ask_unix_socket(path: Path, proc: subprocess.Popen[bytes], timeout: float = 60) -> int:
+    """The status of GET /healthz over the UNIX socket at ``path``, waiting for the socket to exist and be listened
+    on; a connection dropped once made is a failure."""
+    deadline = time.monotonic() + timeout
+    connection = UnixHTTPConnection(path)
+    while True:
+        try:
+            connection.connect()
+            break
+        except (FileNotFoundError, ConnectionRefusedError):
+            assert proc.poll() is None and time.monotonic() < deadline, "nothing answers on the socket"
+            time.sleep(0.1)
+    try:
+        connection.request("GET", "/healthz")
+        answer = connection.getresponse()
+        answer.read()
+        return answer.status
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_serve_listens_on_several_addresses_through_a_reload_and_a_stop(tmp_path: Path, server: str) -> None:
+    """Several --bind (an address for the proxy, a UNIX socket for a local agent), under either server: each
+    answers before, during and after a reload (SIGHUP); the stop (SIGTERM) ends with exit 0 and removes the socket
+    file."""
+    port, path = free_port(), tmp_path / "antin.sock"
+    url = f"http://127.0.0.1:{port}/healthz"
+    statuses: list[int] = []
+    with serving(tmp_path / "data", server, [f"127.0.0.1:{port}", f"unix:{path}"]) as proc:
+        assert wait_for(url, proc).headers["Server"].startswith(server)
+        assert ask_unix_socket(path, proc) == 200
+        before = worker_pids(proc)
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 90
+        while len(worker_pids(proc) - before) < 2 or worker_pids(proc) & before:
+            assert proc.poll() is None and time.monotonic() < deadline, "the workers were not replaced"
+            statuses += [requests.get(url, timeout=60).status_code, ask_unix_socket(path, proc, timeout=5)]
+        for _ in range(10):  # the new workers, on both addresses
+            statuses += [requests.get(url, timeout=60).status_code, ask_unix_socket(path, proc, timeout=5)]
+    assert len(statuses) > 20 and set(statuses) == {200}
+    assert not path.exists()
 
 
 @pytest.mark.parametrize("server", SERVERS)
