@@ -24,6 +24,7 @@ found (figures in docs/production.md):
 - A worker whose request has run past ``[server] timeout``, or that stayed silent that long (its heartbeat, see
   antin.in_flight), is killed and replaced with one line logged, as gunicorn's arbiter does: granian has no limit on
   a request's time, and a request stuck in the app held its thread for ever.
+- A worker whose main process died (SIGKILL) stops gracefully, as gunicorn's do, instead of serving on as an orphan.
 - The heap trace of ``[server] heap_trace_minutes``, as gunicorn's ``post_worker_init`` starts it.
 - Several addresses (``--bind`` more than once, as gunicorn takes them): granian's worker serves one socket, so each
   worker runs one of granian's Rust servers per address, all calling the same app (one loaded copy per worker), each
@@ -58,6 +59,7 @@ from granian.log import logger
 from granian.net import SocketSpec, UnixSocketSpec  # type: ignore[attr-defined]
 from granian.server.mp import MPServer
 
+from antin.granian_addresses import every_address
 from antin.heap_trace import start_heap_trace
 from antin.in_flight import InFlight, track_requests
 
@@ -101,6 +103,7 @@ class AntinGranian(MPServer):
         # set by a worker once it loaded the app (fork: the workers share it); a reload replaces one worker at a time
         self.app_loaded = multiprocessing.get_context("fork").Event()
         self.request_timeout = request_timeout
+        self.main_pid = os.getpid()  # built in the main process, which then serves
         # a file per worker (named by its pid) whose time the worker moves (fork: the workers know the folder)
         self.heartbeats = Path(tempfile.mkdtemp(prefix="antin-granian-"))
         self.timed_out: set[int] = set()
@@ -204,20 +207,26 @@ def load_app_stoppable(server: AntinGranian) -> Callable[[str], Any]:
             settings = instance.settings
             start_heap_trace(Path(settings.data_dir) / "heap-trace", settings.server.heap_trace_minutes)
         in_flight = InFlight()
-        beat_from(server.heartbeats / str(os.getpid()), in_flight)
+        beat_from(server.heartbeats / str(os.getpid()), in_flight, parent=server.main_pid)
         server.app_loaded.set()
         return track_requests(app, in_flight)
 
     return load
 
 
-def beat_from(path: Path, in_flight: InFlight) -> None:
+def beat_from(path: Path, in_flight: InFlight, parent: int) -> None:
     """Move ``path``'s time to the worker's heartbeat every HEARTBEAT_SECONDS, from a thread of its own: it stops
-    when the oldest request in flight started, or when the worker cannot run Python any more."""
+    when the oldest request in flight started, or when the worker cannot run Python any more. A worker whose main
+    process is gone (killed with SIGKILL) stops as on SIGTERM, as gunicorn's workers do: granian's served on for ever,
+    orphans holding the address."""
     descriptor = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600)
 
     def beat() -> None:
         while True:
+            if os.getppid() != parent:
+                logger.info(f"main process {parent} gone: worker (pid {os.getpid()}) stopping")
+                os.kill(os.getpid(), signal.SIGTERM)  # handled by stop_accepting_then_stop, from any thread
+                return
             beat = in_flight.heartbeat()
             os.utime(descriptor, (beat, beat))
             time.sleep(HEARTBEAT_SECONDS)
@@ -248,41 +257,6 @@ def serve_wsgi_then_exit(server: AntinGranian, *args: Any, **kwargs: Any) -> Non
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
-
-
-def every_address(one_address: Any, more_listeners: list[Any], more_stops: list[Any]) -> Callable[..., Any]:
-    """granian's WSGI worker class made to serve ``more_listeners`` too: one of its servers per address, each stopped
-    by its own signal of ``more_stops`` (a granian server takes its stop signal for itself)."""
-
-    def build(worker_id: int, sock: Any, *rest: Any) -> Any:
-        servers = [(one_address(worker_id, sock, *rest), sock[1], None)]
-        for listener, stop in zip(more_listeners, more_stops, strict=True):
-            servers.append((one_address(worker_id, (None, listener), *rest), listener, stop))
-        return EveryAddress(servers)
-
-    return build
-
-
-class EveryAddress:
-    """granian's worker with one server per address: ``serve_*`` starts each with the method its socket needs."""
-
-    def __init__(self, servers: list[tuple[Any, Any, Any]]) -> None:
-        self.servers = servers  # (granian's WSGIWorker, its socket's handle, its stop signal: None for the first)
-
-    def _serve(self, runtime: str, scheduler: Any, loop: Any, stop: Any) -> None:
-        for server, listener, own_stop in self.servers:
-            method = f"serve_{runtime}_uds" if listener.is_uds() else f"serve_{runtime}"
-            getattr(server, method)(scheduler, loop, own_stop or stop)  # returns at once: the server runs in Rust
-
-    def serve_mtr(self, scheduler: Any, loop: Any, stop: Any) -> None:
-        self._serve("mtr", scheduler, loop, stop)
-
-    serve_mtr_uds = serve_mtr
-
-    def serve_str(self, scheduler: Any, loop: Any, stop: Any) -> None:
-        self._serve("str", scheduler, loop, stop)
-
-    serve_str_uds = serve_str
 
 
 def stop_accepting_then_stop(listeners: list[int], more_stops: list[Any]) -> Any:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from antin.granian_server import HEADER_READ_TIMEOUT_MS
 from antin.kernel.settings import ServerSettings
 from tests.components import free_port
 
@@ -322,6 +323,48 @@ def test_serve_refuses_oversized_requests_clearly(tmp_path: Path, server: str) -
     assert huge_header.status_code == 431
     assert too_large.status_code == 413
     assert under_limit.status_code == 400 and under_limit.json()["error"]  # read whole, refused by the protocol
+
+
+def closed_by_server(conn: socket.socket) -> bool:
+    conn.settimeout(0.05)
+    try:
+        conn.recv(4096)  # b"" (closed) or an answer: either way no longer held
+    except TimeoutError:
+        return False
+    except OSError:
+        pass  # reset
+    return True
+
+
+def test_granian_drops_headers_that_do_not_come_in_time_and_serves_others_meanwhile(tmp_path: Path) -> None:
+    """Slow-loris straight at the default server (in production nginx holds such clients first): 50 connections, far
+    more than the worker's 2 threads, that send a header line a second and never end their headers hold no thread
+    (requests are served meanwhile), and each is closed once HEADER_READ_TIMEOUT_MS has passed."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    limit = HEADER_READ_TIMEOUT_MS / 1000
+    slow: list[socket.socket] = []
+    with serving(tmp_path, "granian", f"127.0.0.1:{port}", workers=1) as proc:
+        wait_for(f"{base}/healthz", proc)
+        try:
+            for _ in range(50):
+                conn = socket.create_connection(("127.0.0.1", port), timeout=30)
+                conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                slow.append(conn)
+            opened = time.monotonic()
+            assert [requests.get(f"{base}/healthz", timeout=5).status_code for _ in range(10)] == [200] * 10
+            still_open = list(slow)
+            while still_open and time.monotonic() < opened + limit + 5:
+                for conn in still_open:
+                    with contextlib.suppress(OSError):
+                        conn.sendall(b"X-Slow: 1\r\n")
+                time.sleep(1)
+                still_open = [conn for conn in still_open if not closed_by_server(conn)]
+            assert not still_open, f"{len(still_open)} of {len(slow)} slow connections open after {limit + 5:.0f} s"
+            assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
+        finally:
+            for conn in slow:
+                conn.close()
 
 
 @pytest.mark.parametrize("server", SERVERS)
