@@ -1,14 +1,16 @@
-"""Several listening addresses under granian (``antin serve --bind A --bind B``): granian's worker serves one socket,
+"""Listening addresses under granian. Several (``antin serve --bind A --bind B``): granian's worker serves one socket,
 so antin.granian_server has each worker run one of granian's servers per address. They share the worker's loaded app
 and callback scheduler; each has its own blocking threads and its own stop signal (a granian server takes its stop
 signal for itself: a second server given the same one panics)."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-__all__ = ["EveryAddress", "every_address"]
+__all__ = ["EveryAddress", "every_address", "remove_if_stale"]
 
 
 def every_address(one_address: Any, more_listeners: list[Any], more_stops: list[Any]) -> Callable[..., Any]:
@@ -44,3 +46,22 @@ class EveryAddress:
         self._serve("str", scheduler, loop, stop)
 
     serve_str_uds = serve_str
+
+
+def remove_if_stale(path: Path) -> bool:
+    """Remove a socket file that nobody listens on any more (left by a server killed with SIGKILL, or a host that
+    crashed), as gunicorn does: granian refused to start on it ("Address already in use"), and a service manager's
+    restarts all failed. A file another live server listens on is kept (the start then fails, naming it)."""
+    if not path.is_socket():
+        return False
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except ConnectionRefusedError:
+        path.unlink(missing_ok=True)
+        return True
+    except OSError:
+        pass  # not ours to judge: the start goes on and says what went wrong
+    finally:
+        probe.close()
+    return False

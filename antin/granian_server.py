@@ -59,7 +59,7 @@ from granian.log import logger
 from granian.net import SocketSpec, UnixSocketSpec  # type: ignore[attr-defined]
 from granian.server.mp import MPServer
 
-from antin.granian_addresses import every_address
+from antin.granian_addresses import every_address, remove_if_stale
 from antin.heap_trace import start_heap_trace
 from antin.in_flight import InFlight, track_requests
 
@@ -137,12 +137,8 @@ class AntinGranian(MPServer):
 
     def _init_shared_socket(self) -> None:
         # the path granian takes outside Linux: one socket built here, its handle inherited by every worker
-        spec: Any = (
-            UnixSocketSpec(str(self.bind_uds), self.backlog, self.uds_permissions)
-            if self.bind_uds
-            else SocketSpec(self.bind_addr, self.bind_port, self.backlog)
-        )
-        shared_handle = spec.build()
+        first = f"unix:{self.bind_uds}" if self.bind_uds else f"{self.bind_addr}:{self.bind_port}"
+        shared_handle, *self.more_listeners = self._listen_on([first, *self.more_binds])
         self._shd = shared_handle
         self._sfd = shared_handle.get_fd()
         self._ssp = None
@@ -150,8 +146,25 @@ class AntinGranian(MPServer):
         shared.set_inheritable(True)
         self._sso = shared
         for bind in self.more_binds:
-            self.more_listeners.append(_listener_spec(bind, self.backlog, self.uds_permissions).build())
             logger.info(f"Listening at: http://{bind}")
+
+    def _listen_on(self, binds: list[str]) -> list[Any]:
+        """A listening socket's handle per address; one that cannot be had (in use, no such address) ends the start
+        with one line that names it (granian: a traceback and a Rust backtrace) and exit code 1."""
+        handles: list[Any] = []
+        for bind in binds:
+            if bind.startswith("unix:") and remove_if_stale(Path(bind[len("unix:") :])):
+                logger.info(f"removed {bind}, which nobody listened on")
+            try:
+                handles.append(_listener_spec(bind, self.backlog, self.uds_permissions).build())
+            except (RuntimeError, OSError) as err:
+                logger.error(f"cannot listen on {bind}: {str(err).splitlines()[0]}")
+                for made in binds[: len(handles)]:  # the socket files made so far are this server's
+                    if made.startswith("unix:"):
+                        Path(made[len("unix:") :]).unlink(missing_ok=True)
+                shutil.rmtree(self.heartbeats, ignore_errors=True)
+                raise SystemExit(1) from None
+        return handles
 
     def _unlink_pidfile(self) -> None:
         super()._unlink_pidfile()  # type: ignore[no-untyped-call]
@@ -226,6 +239,7 @@ def beat_from(path: Path, in_flight: InFlight, parent: int) -> None:
             if os.getppid() != parent:
                 logger.info(f"main process {parent} gone: worker (pid {os.getpid()}) stopping")
                 os.kill(os.getpid(), signal.SIGTERM)  # handled by stop_accepting_then_stop, from any thread
+                shutil.rmtree(path.parent, ignore_errors=True)  # the main process' folder of beats: nobody reads it
                 return
             beat = in_flight.heartbeat()
             os.utime(descriptor, (beat, beat))

@@ -280,6 +280,46 @@ def test_serve_listens_on_several_addresses_through_a_reload_and_a_stop(tmp_path
 
 
 @pytest.mark.parametrize("server", SERVERS)
+def test_serve_starts_on_a_unix_socket_a_killed_server_left_behind(tmp_path: Path, server: str) -> None:
+    """A socket file nobody listens on (its server killed with SIGKILL, the host crashed) does not stop the next
+    start: a service manager's restart must succeed."""
+    path = tmp_path / "antin.sock"
+    left = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    left.bind(str(path))
+    left.close()  # the file stays, as a killed server leaves it
+    with serving(tmp_path / "data", server, f"unix:{path}", workers=1) as proc:
+        assert ask_unix_socket(path, proc) == 200
+
+
+@pytest.mark.parametrize(
+    ("server", "kind"),
+    # gunicorn takes a socket file over even from a live server (it removes it first): not under test here
+    [("granian", "tcp"), ("gunicorn", "tcp"), ("granian", "unix")],
+)
+def test_serve_names_an_address_it_cannot_listen_on(tmp_path: Path, server: str, kind: str) -> None:
+    """An address another live server holds: the start fails with a line that names it, no traceback, and the other
+    server's socket is left alone."""
+    env = serve_environment(tmp_path / "data")
+    subprocess.run([sys.executable, "-m", "antin", "db", "upgrade"], env=env, check=True, capture_output=True)
+    other = socket.socket(socket.AF_UNIX if kind == "unix" else socket.AF_INET, socket.SOCK_STREAM)
+    with other:
+        if kind == "unix":
+            other.bind(str(tmp_path / "other.sock"))
+            bind, named = f"unix:{tmp_path / 'other.sock'}", str(tmp_path / "other.sock")
+        else:
+            other.bind(("127.0.0.1", 0))
+            port = other.getsockname()[1]
+            bind, named = f"127.0.0.1:{port}", str(port)
+        other.listen()
+        result = refused_start(["--server", server, "--workers", "1", "--bind", bind], env)
+        assert result.returncode != 0
+        assert named in result.stderr and "in use" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr and "panicked" not in result.stderr, result.stderr
+        if kind == "unix":
+            assert (tmp_path / "other.sock").is_socket()
+
+
+@pytest.mark.parametrize("server", SERVERS)
 @pytest.mark.parametrize("trusted_proxies", [0, 1])
 def test_forwarded_headers_are_believed_only_from_trusted_proxies(
     tmp_path: Path, server: str, trusted_proxies: int
