@@ -1,6 +1,7 @@
-"""`antin serve` under each of its servers (gunicorn, granian), as a real process in production mode: workers whose
-metrics are gathered, the listening address (TCP or a UNIX socket), forwarded headers believed only from trusted
-proxies, the request limits, a reload (SIGHUP) that drops no request, a stop (SIGTERM) with exit code 0."""
+"""`antin serve` under each of its servers (granian, the default, and gunicorn), as a real process in production mode:
+workers whose metrics are gathered, the listening addresses (TCP, a UNIX socket, several), forwarded headers believed
+only from trusted proxies, the request limits, a reload (SIGHUP) that drops no request, a stop (SIGTERM) with exit
+code 0."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from antin.granian_server import HEADER_READ_TIMEOUT_MS
 from antin.kernel.settings import ServerSettings
 from tests.components import free_port
 
-SERVERS = ("gunicorn", "granian")
+SERVERS = ("granian", "gunicorn")
 
 
 def wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> requests.Response:
@@ -189,10 +190,13 @@ def threads_given(proc: subprocess.Popen[bytes]) -> int:
     return int(arguments[arguments.index(b"--threads") + 1])
 
 
-@pytest.mark.parametrize("server", SERVERS)
-def test_the_server_setting_chooses_the_server(tmp_path: Path, server: str) -> None:
+@pytest.mark.parametrize(("setting", "server"), [("granian", "granian"), ("gunicorn", "gunicorn"), (None, "granian")])
+def test_the_server_setting_chooses_the_server(tmp_path: Path, setting: str | None, server: str) -> None:
+    """ANTIN_SERVER_SERVER chooses; without it, granian (the default)."""
     port = free_port()
-    env = serve_environment(tmp_path, ANTIN_SERVER_SERVER=server, ANTIN_SERVER_PORT=str(port))
+    env = serve_environment(tmp_path, ANTIN_SERVER_PORT=str(port))
+    if setting is not None:
+        env["ANTIN_SERVER_SERVER"] = setting
     env["ANTIN_SERVER_HOST"] = "127.0.0.1"
     subprocess.run([sys.executable, "-m", "antin", "db", "upgrade"], env=env, check=True, capture_output=True)
     proc = subprocess.Popen(
