@@ -137,7 +137,7 @@ class AntinGranian(MPServer):
 
     def _init_shared_socket(self) -> None:
         # the path granian takes outside Linux: one socket built here, its handle inherited by every worker
-        first = f"unix:{self.bind_uds}" if self.bind_uds else f"{self.bind_addr}:{self.bind_port}"
+        first = self._bind_addr_fmt  # unix:PATH, HOST:PORT or [IPv6]:PORT
         shared_handle, *self.more_listeners = self._listen_on([first, *self.more_binds])
         self._shd = shared_handle
         self._sfd = shared_handle.get_fd()
@@ -297,7 +297,7 @@ def stop_accepting_then_stop(listeners: list[int], more_stops: list[Any]) -> Any
         for listener in listeners:
             os.dup2(nobody.fileno(), listener)
         nobody.close()
-        threading.Timer(ACCEPTED_GRACE, lambda: [signal.set() for signal in (stop, *more_stops)]).start()
+        threading.Timer(ACCEPTED_GRACE, lambda: [each.set() for each in (stop, *more_stops)]).start()
 
     reader, writer = os.pipe()
     os.set_blocking(writer, False)
