@@ -24,13 +24,18 @@ found (figures in docs/production.md):
 - A worker whose request has run past ``[server] timeout``, or that stayed silent that long (its heartbeat, see
   antin.in_flight), is killed and replaced with one line logged, as gunicorn's arbiter does: granian has no limit on
   a request's time, and a request stuck in the app held its thread for ever.
+- A worker whose main process died (SIGKILL) stops gracefully, as gunicorn's do, instead of serving on as an orphan.
 - The heap trace of ``[server] heap_trace_minutes``, as gunicorn's ``post_worker_init`` starts it.
+- Several addresses (``--bind`` more than once, as gunicorn takes them): granian's worker serves one socket, so each
+  worker runs one of granian's Rust servers per address, all calling the same app (one loaded copy per worker), each
+  with ``[server] threads`` blocking threads of its own; a stop or reload stops every address of the worker at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import logging
 import multiprocessing
 import os
@@ -46,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 import granian._signals
+import granian.server.mp
 from granian._granian import WorkerSignal
 from granian.constants import HTTPModes, Interfaces
 from granian.http import HTTP1Settings
@@ -53,6 +59,7 @@ from granian.log import logger
 from granian.net import SocketSpec, UnixSocketSpec  # type: ignore[attr-defined]
 from granian.server.mp import MPServer
 
+from antin.granian_addresses import every_address, remove_if_stale
 from antin.heap_trace import start_heap_trace
 from antin.in_flight import InFlight, track_requests
 
@@ -89,11 +96,14 @@ TIMED_OUT = (
 class AntinGranian(MPServer):
     """granian's multi-process server with one shared socket and the stop rules of ``antin serve``."""
 
-    def __init__(self, *args: Any, request_timeout: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, request_timeout: int, more_binds: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.more_binds = more_binds  # the addresses after the first (granian's own), served by every worker too
+        self.more_listeners: list[Any] = []  # their sockets' handles, built with the first, inherited at fork
         # set by a worker once it loaded the app (fork: the workers share it); a reload replaces one worker at a time
         self.app_loaded = multiprocessing.get_context("fork").Event()
         self.request_timeout = request_timeout
+        self.main_pid = os.getpid()  # built in the main process, which then serves
         # a file per worker (named by its pid) whose time the worker moves (fork: the workers know the folder)
         self.heartbeats = Path(tempfile.mkdtemp(prefix="antin-granian-"))
         self.timed_out: set[int] = set()
@@ -127,18 +137,40 @@ class AntinGranian(MPServer):
 
     def _init_shared_socket(self) -> None:
         # the path granian takes outside Linux: one socket built here, its handle inherited by every worker
-        spec: Any = (
-            UnixSocketSpec(str(self.bind_uds), self.backlog, self.uds_permissions)
-            if self.bind_uds
-            else SocketSpec(self.bind_addr, self.bind_port, self.backlog)
-        )
-        shared_handle = spec.build()
+        first = self._bind_addr_fmt  # unix:PATH, HOST:PORT or [IPv6]:PORT
+        shared_handle, *self.more_listeners = self._listen_on([first, *self.more_binds])
         self._shd = shared_handle
         self._sfd = shared_handle.get_fd()
         self._ssp = None
         shared = socket.socket(fileno=self._sfd)
         shared.set_inheritable(True)
         self._sso = shared
+        for bind in self.more_binds:
+            logger.info(f"Listening at: http://{bind}")
+
+    def _listen_on(self, binds: list[str]) -> list[Any]:
+        """A listening socket's handle per address; one that cannot be had (in use, no such address) ends the start
+        with one line that names it (granian: a traceback and a Rust backtrace) and exit code 1."""
+        handles: list[Any] = []
+        for bind in binds:
+            if bind.startswith("unix:") and remove_if_stale(Path(bind[len("unix:") :])):
+                logger.info(f"removed {bind}, which nobody listened on")
+            try:
+                handles.append(_listener_spec(bind, self.backlog, self.uds_permissions).build())
+            except (RuntimeError, OSError) as err:
+                logger.error(f"cannot listen on {bind}: {str(err).splitlines()[0]}")
+                for made in binds[: len(handles)]:  # the socket files made so far are this server's
+                    if made.startswith("unix:"):
+                        Path(made[len("unix:") :]).unlink(missing_ok=True)
+                shutil.rmtree(self.heartbeats, ignore_errors=True)
+                raise SystemExit(1) from None
+        return handles
+
+    def _unlink_pidfile(self) -> None:
+        super()._unlink_pidfile()  # type: ignore[no-untyped-call]
+        for bind in self.more_binds:  # as granian removes its own address' socket file
+            if bind.startswith("unix:"):
+                Path(bind[len("unix:") :]).unlink(missing_ok=True)
 
     def shutdown(self, exit_code: int = 0) -> None:
         if self.interrupt_signal:
@@ -188,20 +220,27 @@ def load_app_stoppable(server: AntinGranian) -> Callable[[str], Any]:
             settings = instance.settings
             start_heap_trace(Path(settings.data_dir) / "heap-trace", settings.server.heap_trace_minutes)
         in_flight = InFlight()
-        beat_from(server.heartbeats / str(os.getpid()), in_flight)
+        beat_from(server.heartbeats / str(os.getpid()), in_flight, parent=server.main_pid)
         server.app_loaded.set()
         return track_requests(app, in_flight)
 
     return load
 
 
-def beat_from(path: Path, in_flight: InFlight) -> None:
+def beat_from(path: Path, in_flight: InFlight, parent: int) -> None:
     """Move ``path``'s time to the worker's heartbeat every HEARTBEAT_SECONDS, from a thread of its own: it stops
-    when the oldest request in flight started, or when the worker cannot run Python any more."""
+    when the oldest request in flight started, or when the worker cannot run Python any more. A worker whose main
+    process is gone (killed with SIGKILL) stops as on SIGTERM, as gunicorn's workers do: granian's served on for ever,
+    orphans holding the address."""
     descriptor = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600)
 
     def beat() -> None:
         while True:
+            if os.getppid() != parent:
+                logger.info(f"main process {parent} gone: worker (pid {os.getpid()}) stopping")
+                os.kill(os.getpid(), signal.SIGTERM)  # handled by stop_accepting_then_stop, from any thread
+                shutil.rmtree(path.parent, ignore_errors=True)  # the main process' folder of beats: nobody reads it
+                return
             beat = in_flight.heartbeat()
             os.utime(descriptor, (beat, beat))
             time.sleep(HEARTBEAT_SECONDS)
@@ -209,12 +248,24 @@ def beat_from(path: Path, in_flight: InFlight) -> None:
     threading.Thread(target=beat, name="antin-heartbeat", daemon=True).start()
 
 
-def serve_wsgi_then_exit(*args: Any, **kwargs: Any) -> None:
-    """The worker process: granian's WSGI worker, then an exit that does not wait on the app's threads."""
-    listener = args[3][0][1].get_fd()  # (spec, shared handle) from AntinGranian._init_shared_socket
-    # granian's worker reads this name when it starts serving
-    granian._signals.set_sync_signals = lambda: stop_accepting_then_stop(listener)
-    MPServer._spawn_wsgi_worker(*args, **kwargs)
+def serve_wsgi_then_exit(server: AntinGranian, *args: Any, **kwargs: Any) -> None:
+    """The worker process: granian's WSGI worker on every address, then an exit that does not wait on the app's
+    threads."""
+    first = args[3][0][1]  # (spec, shared handle) from AntinGranian._init_shared_socket
+    listeners = [first, *server.more_listeners]
+    more_stops = [WorkerSignal() for _ in server.more_listeners]
+    more_stopped = [threading.Event() for _ in server.more_listeners]
+    for stop, stopped in zip(more_stops, more_stopped, strict=True):
+        stop.add_cb(stopped.set)  # granian calls it once the server's connections are answered
+    # granian's worker reads these names when it starts serving (this process' copies: it is a forked worker)
+    granian._signals.set_sync_signals = lambda: stop_accepting_then_stop(
+        [listener.get_fd() for listener in listeners], more_stops
+    )
+    one_address = granian.server.mp.WSGIWorker  # type: ignore[attr-defined]
+    granian.server.mp.WSGIWorker = every_address(one_address, server.more_listeners, more_stops)  # type: ignore[attr-defined,assignment]
+    MPServer._spawn_wsgi_worker(*args, **kwargs)  # returns once the first address' server has stopped
+    for stopped in more_stopped:
+        stopped.wait(GRACEFUL_TIMEOUT)  # the main process kills the worker after as long in any case
     _forget_metrics_of_this_process()
     logging.shutdown()
     sys.stdout.flush()
@@ -222,8 +273,9 @@ def serve_wsgi_then_exit(*args: Any, **kwargs: Any) -> None:
     os._exit(0)
 
 
-def stop_accepting_then_stop(listener: int) -> Any:
-    """The worker's stop signals: no more accepts at once, the connections' graceful shutdown ACCEPTED_GRACE later.
+def stop_accepting_then_stop(listeners: list[int], more_stops: list[Any]) -> Any:
+    """The worker's stop signals: no more accepts at once, the connections' graceful shutdown ACCEPTED_GRACE later
+    (on every address: ``more_stops`` are the other addresses' servers' signals).
 
     Python runs a signal's handler in the main thread only, and granian's worker parks it in an endless wait: a stop
     signal that the kernel handed to another thread (one of granian's, while the main thread had signals blocked for a
@@ -242,9 +294,10 @@ def stop_accepting_then_stop(listener: int) -> Any:
         nobody.bind("")  # an unnamed (abstract) address
         nobody.listen(1)
         nobody.setblocking(False)
-        os.dup2(nobody.fileno(), listener)
+        for listener in listeners:
+            os.dup2(nobody.fileno(), listener)
         nobody.close()
-        threading.Timer(ACCEPTED_GRACE, stop.set).start()
+        threading.Timer(ACCEPTED_GRACE, lambda: [each.set() for each in (stop, *more_stops)]).start()
 
     reader, writer = os.pipe()
     os.set_blocking(writer, False)
@@ -262,8 +315,9 @@ def _stop_on_wakeup(reader: int, begin_stop: Callable[[], None]) -> None:
 
 
 def build_server(arguments: argparse.Namespace) -> AntinGranian:
-    uds = Path(arguments.bind[len("unix:") :]) if arguments.bind.startswith("unix:") else None
-    host, port = ("127.0.0.1", 0) if uds else _host_and_port(arguments.bind)
+    first, *more = arguments.bind
+    uds = Path(first[len("unix:") :]) if first.startswith("unix:") else None
+    host, port = ("127.0.0.1", 0) if uds else _host_and_port(first)
     return AntinGranian(
         WSGI_APP,
         address=host,
@@ -279,13 +333,14 @@ def build_server(arguments: argparse.Namespace) -> AntinGranian:
         workers_kill_timeout=GRACEFUL_TIMEOUT,
         log_access=False,  # as gunicorn in antin.gunicorn_conf: the proxy keeps the access log
         request_timeout=arguments.timeout,
+        more_binds=more,
         log_dictconfig=LOG_CONFIG,
     )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m antin.granian_server", description=__doc__.splitlines()[0])
-    parser.add_argument("--bind", required=True, help="HOST:PORT or unix:PATH")
+    parser.add_argument("--bind", required=True, action="append", help="HOST:PORT or unix:PATH, once per address")
     parser.add_argument("--workers", type=int, required=True)
     parser.add_argument("--threads", type=int, required=True)
     parser.add_argument("--timeout", type=int, required=True, help="[server] timeout, in seconds")
@@ -294,7 +349,15 @@ def main(argv: list[str] | None = None) -> None:
     # sent while `antin serve` handed over was held (blocked) and is handled now, workers inherit the open mask
     server.on_startup(_let_stop_signals_through)
     server.on_startup(lambda: threading.Thread(target=server.watch_heartbeats, daemon=True).start())
-    server.serve(spawn_target=serve_wsgi_then_exit, target_loader=load_app_stoppable(server))
+    spawn_target = functools.partial(serve_wsgi_then_exit, server)  # the workers are forked: nothing is pickled
+    server.serve(spawn_target=spawn_target, target_loader=load_app_stoppable(server))
+
+
+def _listener_spec(bind: str, backlog: int, uds_permissions: int | None) -> Any:
+    if bind.startswith("unix:"):
+        return UnixSocketSpec(str(Path(bind[len("unix:") :]).resolve()), backlog, uds_permissions)
+    host, port = _host_and_port(bind)
+    return SocketSpec(host, port, backlog)
 
 
 def _host_and_port(bind: str) -> tuple[str, int]:

@@ -1,4 +1,4 @@
-"""``antin serve``: production serving with gunicorn or granian workers behind a TLS reverse proxy."""
+"""``antin serve``: production serving with granian (the default) or gunicorn workers behind a TLS reverse proxy."""
 
 from __future__ import annotations
 
@@ -17,20 +17,26 @@ from antin.settings import load_settings
 
 __all__ = ["serve"]
 
-SERVERS = ("gunicorn", "granian")
+SERVERS = ("granian", "gunicorn")
 
 
 @click.command()
 @click.option(
-    "--bind", "binds", multiple=True, help="HOST:PORT or unix:PATH to listen on (default: ANTIN_SERVER_HOST:PORT)."
+    "--bind",
+    "binds",
+    multiple=True,
+    help="HOST:PORT or unix:PATH to listen on, repeated for several (default: ANTIN_SERVER_HOST:PORT).",
 )
 @click.option("--workers", type=click.IntRange(1, 256), help="Worker processes (default: ANTIN_SERVER_WORKERS).")
 @click.option("--threads", type=click.IntRange(1, 64), help="Threads per worker (default: ANTIN_SERVER_THREADS).")
-@click.option("--server", "server_name", type=click.Choice(SERVERS), help="HTTP server (default: ANTIN_SERVER_SERVER).")
+@click.option(
+    "--server", "server_name", type=click.Choice(SERVERS), help="HTTP server (default: ANTIN_SERVER_SERVER, granian)."
+)
 def serve(binds: tuple[str, ...], workers: int | None, threads: int | None, server_name: str | None) -> None:
-    """Serve the platform with gunicorn or granian (production). The database must be migrated first (`antin db
-    upgrade`). SIGHUP starts new workers and stops the old ones gracefully once the new ones have loaded the app;
-    SIGTERM lets requests in flight finish (SIGINT too under granian; at once under gunicorn)."""
+    """Serve the platform with granian, or gunicorn with --server gunicorn (production). The database must be
+    migrated first (`antin db upgrade`). SIGHUP starts new workers and stops the old ones gracefully once the new
+    ones have loaded the app; SIGTERM lets requests in flight finish (SIGINT too under granian; at once under
+    gunicorn)."""
     try:
         settings = load_settings()
     except SettingsError as err:
@@ -39,8 +45,6 @@ def serve(binds: tuple[str, ...], workers: int | None, threads: int | None, serv
     binds = binds or (f"{settings.server.host}:{settings.server.port}",)
     for bind in binds:
         check_bind(bind)
-    if server_name == "granian" and len(binds) > 1:
-        raise click.ClickException("granian listens on one address: give one --bind, or serve with --server gunicorn")
     instance = Instance(settings)
     current, head = current_revision(instance.database), head_revision(instance.database)
     instance.close()
@@ -57,7 +61,9 @@ def serve(binds: tuple[str, ...], workers: int | None, threads: int | None, serv
     timeout = str(settings.server.timeout)  # a request past it: its worker replaced (antin.in_flight)
     if server_name == "granian":
         executable = sys.executable
-        args = [executable, "-m", "antin.granian_server", "--bind", binds[0]]
+        args = [executable, "-m", "antin.granian_server"]
+        for bind in binds:
+            args += ["--bind", bind]
         args += ["--workers", str(workers), "--threads", str(threads), "--timeout", timeout]
     else:
         # gunicorn with its arbiter's reload made ready-first (antin.gunicorn_server)

@@ -84,9 +84,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--antin-server",
-        choices=("gunicorn", "granian"),
-        default="gunicorn",
-        help="the server of `antin serve --server` (default gunicorn)",
+        choices=("granian", "gunicorn"),
+        default="granian",
+        help="the server of `antin serve --server` (default granian, as `antin serve`'s)",
     )
     parser.add_argument("--no-ceiling", action="store_true", help="skip measuring the driver's ceiling")
     parser.add_argument(

@@ -118,7 +118,7 @@ def reload_once(proc: subprocess.Popen[bytes], url: str, clients: int, timeout: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn")
+    parser.add_argument("--server", choices=("granian", "gunicorn"), default="granian", help="default: granian")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=10.0, help="the client's timeout, seconds")

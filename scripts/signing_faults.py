@@ -75,7 +75,7 @@ from tests.servers import postgres_server  # noqa: E402
 
 
 def kill_tsa(signing: SigningPlatform) -> Callable[[], None]:
-    """SIGKILL to the TSA's gunicorn master and worker (its host died), then started again on its address."""
+    """SIGKILL to the TSA's server, main process and worker (its host died), then started again on its address."""
     tsa = signing.tsa
     assert tsa is not None
     os.killpg(tsa.proc.pid, signal.SIGKILL)

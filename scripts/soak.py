@@ -1,7 +1,7 @@
 """Soak (issue 14, item 4): the mixed load of scripts/load_mix.py (sign-ins, code redemptions, refreshes,
 introspections, signings, verifications) against the two-instance platform, first ramped up to find the peak, then
 held at a fraction of it (80 %) for ``--minutes``, while the resident memory and open files of every process
-(nginx, both instances' gunicorn masters and workers, PostgreSQL, Redis, slapd) are sampled. Prints the figures
+(nginx, both instances' server main processes and workers, PostgreSQL, Redis, slapd) are sampled. Prints the figures
 and draws them in a PNG a person can look at (default docs/soak.png). Not in CI: it takes the minutes asked.
 
 Run: ``python scripts/soak.py [--minutes 30] [--fraction 0.8] [--png docs/soak.png] [--json FILE]``
@@ -236,7 +236,7 @@ def plot(soak: Soak, path: Path, title: str) -> None:
     backend_files.set_ylim(bottom=0)
     backend_files.legend(fontsize=7, loc="upper right")
     apps.set_ylabel("resident memory (MB)")
-    apps.set_title(title + "\nthe two instances' gunicorn masters and workers", fontsize=10)
+    apps.set_title(title + "\nthe two instances' server main processes and workers", fontsize=10)
     servers.set_ylabel("resident memory (MB)")
     servers.set_title("nginx, PostgreSQL (backends summed: RSS counts shared buffers), Redis, slapd", fontsize=10)
     files.set_ylabel("open files")

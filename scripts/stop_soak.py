@@ -1,5 +1,5 @@
-"""Start and stop `antin demo`, `antin serve` (gunicorn, and granian as serve-granian) and `antin directory serve`
-many times, under CPU load, and report how they stopped.
+"""Start and stop `antin demo`, `antin serve` (granian, the default, and gunicorn as serve-gunicorn) and `antin
+directory serve` many times, under CPU load, and report how they stopped.
 
 Each run starts the command on a fresh data folder, in a process group of its own (as a shell starts it), and sends
 SIGINT or SIGTERM at a random moment of its start-up (from its entry point on: before it, the interpreter itself is
@@ -33,10 +33,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 LIMIT_SECONDS = 5.0
-COMMANDS = ("demo", "directory-serve", "serve", "serve-granian")
+COMMANDS = ("demo", "directory-serve", "serve", "serve-gunicorn")
 # How long each takes to serve on a quiet 2-core machine: the first guess of the window a start-up stop lands in
 # (each run that reaches serving then refines it).
-FIRST_GUESS_READY_SECONDS = {"demo": 3.0, "directory-serve": 1.0, "serve": 3.0, "serve-granian": 3.0}
+FIRST_GUESS_READY_SECONDS = {"demo": 3.0, "directory-serve": 1.0, "serve": 3.0, "serve-gunicorn": 3.0}
 
 
 @dataclass
@@ -87,8 +87,8 @@ def _arguments(command: str, port: int) -> list[str]:
         return ["demo", "--port", str(port)]
     if command == "serve":
         return ["serve", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
-    if command == "serve-granian":
-        return ["serve", "--server", "granian", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
+    if command == "serve-gunicorn":
+        return ["serve", "--server", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
     return ["directory", "serve"]
 
 
@@ -224,7 +224,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # killed, the soak still cleans up (as on Ctrl-C)
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="antin-stop-template-") as folder:
-        serving_commands = {"serve", "serve-granian"}
+        serving_commands = {"serve", "serve-gunicorn"}
         template = migrated_template(Path(folder) / "data") if serving_commands & set(commands) else None
         try:
             for command in commands:

@@ -82,14 +82,15 @@ class ServerSettings:
     host: str = doc("address the development server listens on", "localhost")
     port: int = doc("port the server listens on", 5000)
     server: Literal["gunicorn", "granian"] = doc(
-        "the HTTP server `antin serve` runs: gunicorn (gthread workers) or granian (Rust, WSGI); both keep the same"
-        " options, reload (SIGHUP), stop (SIGTERM, SIGINT) and proxy rules",
-        "gunicorn",
+        "the HTTP server `antin serve` runs: granian (Rust, WSGI; less CPU per request on every row of"
+        " docs/benchmarks.md) or gunicorn (gthread workers); both keep the same options, reload (SIGHUP), stop"
+        " (SIGTERM, SIGINT) and proxy rules",
+        "granian",
     )
     workers: int = doc("worker processes of `antin serve` in production", 4)
     threads: int = doc(
-        "threads per worker of `antin serve` (granian: its blocking threads); threads of one worker share one"
-        " interpreter lock: 2 cost the least CPU per request measured and keep a worker serving while one waits on"
+        "threads per worker of `antin serve` (granian: its blocking threads, per address); threads of one worker share"
+        " one interpreter lock: 2 cost the least CPU per request measured and keep a worker serving while one waits on"
         ' the directory (docs/benchmarks.md, "Threads per worker")',
         2,
     )

@@ -1,4 +1,4 @@
-"""The adapter for Ấn Tín: ``antin serve`` (gunicorn) in production mode on a fresh instance.
+"""The adapter for Ấn Tín: ``antin serve`` (granian, or gunicorn) in production mode on a fresh instance.
 
 The instance lives in a temporary data folder with a migrated database (``antin db upgrade``), points at the
 bench's slapd as an outside directory (``ANTIN_DIRECTORY_MANAGED=false``), and sits behind the TLS proxy the
@@ -38,12 +38,12 @@ class AntinProvider:
     name = "Ấn Tín"
 
     def __init__(
-        self, *, database_url: str = "", redis_url: str = "", threads: int = 4, server: str = "gunicorn"
+        self, *, database_url: str = "", redis_url: str = "", threads: int = 4, server: str = "granian"
     ) -> None:
         self.database_url = database_url
         self.redis_url = redis_url
         self.threads = threads
-        # `antin serve --server`: "gunicorn" (gthread, the default) or "granian" (WSGI), measured beside each other
+        # `antin serve --server`: "granian" (WSGI, the default) or "gunicorn" (gthread), measured beside each other
         # (issue 13, item 2)
         self.server = server
 
@@ -138,9 +138,9 @@ class AntinProvider:
             str(self.threads),
         ]
         if self.server == "granian":
-            served = f"antin serve --server granian (WSGI), {workers} workers × {self.threads} blocking threads"
+            served = f"antin serve (granian WSGI), {workers} workers × {self.threads} blocking threads"
         else:
-            served = f"antin serve (gunicorn gthread), {workers} workers × {self.threads} threads"
+            served = f"antin serve --server gunicorn (gthread), {workers} workers × {self.threads} threads"
         with server_process(argv, env=env, log=log) as proc:
             target = Target(PUBLIC_ISSUER, f"http://127.0.0.1:{port}")
             wait_http(target.local(PUBLIC_ISSUER + "/healthz"), proc, log, headers=target.proxy_headers())

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from tests.antin.two_instances import DOCS, Platform
 
-SLOW_CONNECTIONS = 150  # more than the two instances' gunicorn threads together: straight to them, they'd starve
+SLOW_CONNECTIONS = 150  # more than the two instances' threads together (under gunicorn, straight to it, they'd starve)
 
 
 def nginx_seconds(directive: str) -> float:
@@ -126,7 +126,8 @@ def header_floods_and_oversized_requests_get_clear_answers(platform: Platform) -
     # one header of 64 kB: the proxy refuses it (400 "Request Header Or Cookie Too Large")
     huge = platform.session().get(url, headers={"X-Big": "x" * 65_536}, timeout=10)
     assert huge.status_code in (400, 431, 494), huge.status_code
-    # 300 small headers fit the proxy's buffers and reach gunicorn, which refuses more than 100 fields with 431
+    # 300 small headers fit the proxy's buffers and reach the instance, whose server refuses over 100 fields with 431
+    # (granian: an empty body and the connection closed; gunicorn: a short page)
     for session in (platform.session(), platform.session(platform.a)):
         many = session.get(url, headers={f"X-H{i}": "1" for i in range(300)}, timeout=10)
         assert many.status_code == 431, many.status_code

@@ -1,4 +1,4 @@
-"""Past the peak, on a real `antin serve` under each server (gunicorn, granian), one worker with one thread and a queue
+"""Past the peak, on a real `antin serve` under each server (granian, gunicorn), one worker with one thread and a queue
 deadline of 1 s: the test plays nginx, stamping each request with ``X-Request-Start`` as docs/production/nginx.conf
 does. While a slow client holds the only thread, the requests queued behind it wait longer than the deadline: each is
 answered 503 with Retry-After (problem+json for an application, the error page for an official) the moment the thread

@@ -1,6 +1,7 @@
-"""`antin serve` under each of its servers (gunicorn, granian), as a real process in production mode: workers whose
-metrics are gathered, the listening address (TCP or a UNIX socket), forwarded headers believed only from trusted
-proxies, the request limits, a reload (SIGHUP) that drops no request, a stop (SIGTERM) with exit code 0."""
+"""`antin serve` under each of its servers (granian, the default, and gunicorn), as a real process in production mode:
+workers whose metrics are gathered, the listening addresses (TCP, a UNIX socket, several), forwarded headers believed
+only from trusted proxies, the request limits, a reload (SIGHUP) that drops no request, a stop (SIGTERM) with exit
+code 0."""
 
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from antin.granian_server import HEADER_READ_TIMEOUT_MS
 from antin.kernel.settings import ServerSettings
 from tests.components import free_port
 
-SERVERS = ("gunicorn", "granian")
+SERVERS = ("granian", "gunicorn")
 
 
 def wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> requests.Response:
@@ -43,13 +45,15 @@ def serve_environment(data: Path, **settings: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def serving(
-    data: Path, server: str, bind: str, workers: int = 2, logged: list[str] | None = None, **settings: str
+    data: Path, server: str, bind: str | list[str], workers: int = 2, logged: list[str] | None = None, **settings: str
 ) -> Iterator[subprocess.Popen[bytes]]:
     """`antin serve --server SERVER` on a migrated database until the block ends, then stopped with SIGTERM: the
     block's own assertions first, then that it exited 0. What it wrote to stderr goes to ``logged``."""
     env = serve_environment(data, **settings)
     subprocess.run([sys.executable, "-m", "antin", "db", "upgrade"], env=env, check=True, capture_output=True)
-    command = ["serve", "--server", server, "--workers", str(workers), "--bind", bind]
+    binds = [bind] if isinstance(bind, str) else bind
+    command = ["serve", "--server", server, "--workers", str(workers)]
+    command += [word for address in binds for word in ("--bind", address)]
     proc = subprocess.Popen(
         [sys.executable, "-m", "antin", *command], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -103,7 +107,6 @@ def test_serve_refuses_an_unmigrated_database(tmp_path: Path, server: str) -> No
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--server", "granian", "--bind", "127.0.0.1:5001", "--bind", "127.0.0.1:5002"], "one address"),
         (["--bind", "localhost"], "not HOST:PORT or unix:PATH"),
         (["--server", "apache"], "'apache' is not one of"),
     ],
@@ -187,10 +190,13 @@ def threads_given(proc: subprocess.Popen[bytes]) -> int:
     return int(arguments[arguments.index(b"--threads") + 1])
 
 
-@pytest.mark.parametrize("server", SERVERS)
-def test_the_server_setting_chooses_the_server(tmp_path: Path, server: str) -> None:
+@pytest.mark.parametrize(("setting", "server"), [("granian", "granian"), ("gunicorn", "gunicorn"), (None, "granian")])
+def test_the_server_setting_chooses_the_server(tmp_path: Path, setting: str | None, server: str) -> None:
+    """ANTIN_SERVER_SERVER chooses; without it, granian (the default)."""
     port = free_port()
-    env = serve_environment(tmp_path, ANTIN_SERVER_SERVER=server, ANTIN_SERVER_PORT=str(port))
+    env = serve_environment(tmp_path, ANTIN_SERVER_PORT=str(port))
+    if setting is not None:
+        env["ANTIN_SERVER_SERVER"] = setting
     env["ANTIN_SERVER_HOST"] = "127.0.0.1"
     subprocess.run([sys.executable, "-m", "antin", "db", "upgrade"], env=env, check=True, capture_output=True)
     proc = subprocess.Popen(
@@ -198,26 +204,6 @@ def test_the_server_setting_chooses_the_server(tmp_path: Path, server: str) -> N
     )
     try:
         assert wait_for(f"http://127.0.0.1:{port}/healthz", proc).headers["Server"].startswith(server)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
-    assert proc.returncode == 0
-
-
-def test_gunicorn_listens_on_several_addresses(tmp_path: Path) -> None:
-    """Several --bind under gunicorn (granian takes one, and refuses more before it starts)."""
-    ports = [free_port(), free_port()]
-    env = serve_environment(tmp_path)
-    subprocess.run([sys.executable, "-m", "antin", "db", "upgrade"], env=env, check=True, capture_output=True)
-    binds = [word for port in ports for word in ("--bind", f"127.0.0.1:{port}")]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "antin", "serve", "--server", "gunicorn", "--workers", "1", *binds],
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for port in ports:
-            assert wait_for(f"http://127.0.0.1:{port}/healthz", proc).headers["Server"].startswith("gunicorn")
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
@@ -251,6 +237,90 @@ def test_serve_listens_on_a_unix_socket(tmp_path: Path, server: str) -> None:
         answer = connection.getresponse()
         assert (answer.status, answer.read()) == (200, b'{"status":"ok"}\n')
         connection.close()
+
+
+def ask_unix_socket(path: Path, proc: subprocess.Popen[bytes], timeout: float = 60) -> int:
+    """The status of GET /healthz over the UNIX socket at ``path``, waiting for the socket to exist and be listened
+    on; a connection dropped once made is a failure."""
+    deadline = time.monotonic() + timeout
+    connection = UnixHTTPConnection(path)
+    while True:
+        try:
+            connection.connect()
+            break
+        except (FileNotFoundError, ConnectionRefusedError):
+            assert proc.poll() is None and time.monotonic() < deadline, "nothing answers on the socket"
+            time.sleep(0.1)
+    try:
+        connection.request("GET", "/healthz")
+        answer = connection.getresponse()
+        answer.read()
+        return answer.status
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_serve_listens_on_several_addresses_through_a_reload_and_a_stop(tmp_path: Path, server: str) -> None:
+    """Several --bind (an address for the proxy, a UNIX socket for a local agent), under either server: each
+    answers before, during and after a reload (SIGHUP); the stop (SIGTERM) ends with exit 0 and removes the socket
+    file."""
+    port, path = free_port(), tmp_path / "antin.sock"
+    url = f"http://127.0.0.1:{port}/healthz"
+    statuses: list[int] = []
+    with serving(tmp_path / "data", server, [f"127.0.0.1:{port}", f"unix:{path}"]) as proc:
+        assert wait_for(url, proc).headers["Server"].startswith(server)
+        assert ask_unix_socket(path, proc) == 200
+        before = worker_pids(proc)
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 90
+        while len(worker_pids(proc) - before) < 2 or worker_pids(proc) & before:
+            assert proc.poll() is None and time.monotonic() < deadline, "the workers were not replaced"
+            statuses += [requests.get(url, timeout=60).status_code, ask_unix_socket(path, proc, timeout=5)]
+        for _ in range(10):  # the new workers, on both addresses
+            statuses += [requests.get(url, timeout=60).status_code, ask_unix_socket(path, proc, timeout=5)]
+    assert len(statuses) > 20 and set(statuses) == {200}
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_serve_starts_on_a_unix_socket_a_killed_server_left_behind(tmp_path: Path, server: str) -> None:
+    """A socket file nobody listens on (its server killed with SIGKILL, the host crashed) does not stop the next
+    start: a service manager's restart must succeed."""
+    path = tmp_path / "antin.sock"
+    left = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    left.bind(str(path))
+    left.close()  # the file stays, as a killed server leaves it
+    with serving(tmp_path / "data", server, f"unix:{path}", workers=1) as proc:
+        assert ask_unix_socket(path, proc) == 200
+
+
+@pytest.mark.parametrize(
+    ("server", "kind"),
+    # gunicorn takes a socket file over even from a live server (it removes it first): not under test here
+    [("granian", "tcp"), ("gunicorn", "tcp"), ("granian", "unix")],
+)
+def test_serve_names_an_address_it_cannot_listen_on(tmp_path: Path, server: str, kind: str) -> None:
+    """An address another live server holds: the start fails with a line that names it, no traceback, and the other
+    server's socket is left alone."""
+    env = serve_environment(tmp_path / "data")
+    subprocess.run([sys.executable, "-m", "antin", "db", "upgrade"], env=env, check=True, capture_output=True)
+    other = socket.socket(socket.AF_UNIX if kind == "unix" else socket.AF_INET, socket.SOCK_STREAM)
+    with other:
+        if kind == "unix":
+            other.bind(str(tmp_path / "other.sock"))
+            bind, named = f"unix:{tmp_path / 'other.sock'}", str(tmp_path / "other.sock")
+        else:
+            other.bind(("127.0.0.1", 0))
+            port = other.getsockname()[1]
+            bind, named = f"127.0.0.1:{port}", str(port)
+        other.listen()
+        result = refused_start(["--server", server, "--workers", "1", "--bind", bind], env)
+        assert result.returncode != 0
+        assert named in result.stderr and "in use" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr and "panicked" not in result.stderr, result.stderr
+        if kind == "unix":
+            assert (tmp_path / "other.sock").is_socket()
 
 
 @pytest.mark.parametrize("server", SERVERS)
@@ -297,6 +367,48 @@ def test_serve_refuses_oversized_requests_clearly(tmp_path: Path, server: str) -
     assert huge_header.status_code == 431
     assert too_large.status_code == 413
     assert under_limit.status_code == 400 and under_limit.json()["error"]  # read whole, refused by the protocol
+
+
+def closed_by_server(conn: socket.socket) -> bool:
+    conn.settimeout(0.05)
+    try:
+        conn.recv(4096)  # b"" (closed) or an answer: either way no longer held
+    except TimeoutError:
+        return False
+    except OSError:
+        pass  # reset
+    return True
+
+
+def test_granian_drops_headers_that_do_not_come_in_time_and_serves_others_meanwhile(tmp_path: Path) -> None:
+    """Slow-loris straight at the default server (in production nginx holds such clients first): 50 connections, far
+    more than the worker's 2 threads, that send a header line a second and never end their headers hold no thread
+    (requests are served meanwhile), and each is closed once HEADER_READ_TIMEOUT_MS has passed."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    limit = HEADER_READ_TIMEOUT_MS / 1000
+    slow: list[socket.socket] = []
+    with serving(tmp_path, "granian", f"127.0.0.1:{port}", workers=1) as proc:
+        wait_for(f"{base}/healthz", proc)
+        try:
+            for _ in range(50):
+                conn = socket.create_connection(("127.0.0.1", port), timeout=30)
+                conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                slow.append(conn)
+            opened = time.monotonic()
+            assert [requests.get(f"{base}/healthz", timeout=5).status_code for _ in range(10)] == [200] * 10
+            still_open = list(slow)
+            while still_open and time.monotonic() < opened + limit + 5:
+                for conn in still_open:
+                    with contextlib.suppress(OSError):
+                        conn.sendall(b"X-Slow: 1\r\n")
+                time.sleep(1)
+                still_open = [conn for conn in still_open if not closed_by_server(conn)]
+            assert not still_open, f"{len(still_open)} of {len(slow)} slow connections open after {limit + 5:.0f} s"
+            assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
+        finally:
+            for conn in slow:
+                conn.close()
 
 
 @pytest.mark.parametrize("server", SERVERS)

@@ -1,7 +1,7 @@
-"""`antin demo`, `antin serve` (under gunicorn and under granian) and `antin directory serve`, once serving, stop on
-SIGTERM (a service manager) and on SIGINT sent to their whole process group (Ctrl-C in a terminal): exit 0, no
-traceback, and nothing of theirs left running (slapd, the server's workers). How fast they stop is measured by
-scripts/stop_soak.py, not asserted here."""
+"""`antin demo`, `antin serve` (as shipped, under granian, and under gunicorn) and `antin directory serve`, once
+serving, stop on SIGTERM (a service manager) and on SIGINT sent to their whole process group (Ctrl-C in a terminal):
+exit 0, no traceback, and nothing of theirs left running (slapd, the server's workers). How fast they stop is
+measured by scripts/stop_soak.py, not asserted here."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import requests
 
 from tests.components import free_port, require_command
 
-COMMANDS = ("demo", "serve", "serve-granian", "directory-serve")
+COMMANDS = ("demo", "serve", "serve-gunicorn", "directory-serve")
 
 
 def arguments(command: str, port: int) -> list[str]:
@@ -26,8 +26,8 @@ def arguments(command: str, port: int) -> list[str]:
         return ["demo", "--port", str(port)]
     if command == "serve":
         return ["serve", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
-    if command == "serve-granian":
-        return ["serve", "--server", "granian", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
+    if command == "serve-gunicorn":
+        return ["serve", "--server", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
     return ["directory", "serve"]
 
 

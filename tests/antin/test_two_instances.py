@@ -1,7 +1,7 @@
-"""Two `antin serve` instances (2 gunicorn workers each) behind Debian's nginx, sharing PostgreSQL, Redis and one
-slapd, run as docs/production sets them up: a sign-in, its code, refresh tokens, DPoP proofs, pushed requests,
-throttles, sessions, logout and signing keys are the same whichever instance answers, and killing one instance's
-gunicorn master mid-run loses no official's session.
+"""Two `antin serve` instances (2 workers each, under granian as the unit runs them) behind Debian's nginx, sharing
+PostgreSQL, Redis and one slapd, run as docs/production sets them up: a sign-in, its code, refresh tokens, DPoP proofs,
+pushed requests, throttles, sessions, logout and signing keys are the same whichever instance answers, and killing
+one instance's main process mid-run loses no official's session.
 
 The phases share one platform and run in this order (the last kills an instance) inside one test: pytest-xdist's
 ``--dist loadgroup`` does not keep a module's tests on one worker with pytest 9.2 (pytest-xdist issue 1386), and
@@ -209,7 +209,7 @@ def key_rotation_reaches_both_instances_through_nginx(platform: Platform) -> Non
 
 
 def an_instance_killed_mid_run_loses_no_session(platform: Platform) -> None:
-    """kill -9 of instance A's gunicorn master while officials sign in and refresh through nginx: the officials
+    """kill -9 of instance A's main process while officials sign in and refresh through nginx: the officials
     signed in before keep their sessions, served by B; clients see at most a few errors while A's workers die
     (in-flight requests), and none once A refuses connections (nginx passes them on to B)."""
     rp = platform.relying_party()
@@ -263,7 +263,7 @@ def an_instance_killed_mid_run_loses_no_session(platform: Platform) -> None:
     after_gone = [result for started, result in outcomes if started > gone_at]
     passed_on = [line for line in platform.nginx_log.read_text().splitlines() if ", " in line]
     print(
-        f"\nkill -9 of A's master: its workers stopped serving {gone_at - killed_at:.1f} s later; "
+        f"\nkill -9 of A's main process: its workers stopped serving {gone_at - killed_at:.1f} s later; "
         f"{len(outcomes)} sign-ins with a refresh, {sum(s > killed_at for s, _ in outcomes)} started after the kill; "
         f"{len(errors)} errors {errors}; nginx passed {len(passed_on)} requests on from A to B"
     )

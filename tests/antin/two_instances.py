@@ -1,6 +1,7 @@
-"""Two `antin serve` instances (2 gunicorn workers each) behind Debian's nginx, sharing PostgreSQL, Redis and one
-slapd, set up from docs/production's nginx site, systemd unit and settings file; clients that go through nginx
-or straight to the instance they choose, and check every token with the tests' independent JOSE verifier."""
+"""Two `antin serve` instances (2 workers each, under granian as the unit runs them) behind Debian's nginx, sharing
+PostgreSQL, Redis and one slapd, set up from docs/production's nginx site, systemd unit and settings file; clients
+that go through nginx or straight to the instance they choose, and check every token with the tests' independent
+JOSE verifier."""
 
 from __future__ import annotations
 
@@ -102,7 +103,7 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
 @dataclass
 class AppInstance:
     name: str
-    url: str  # http://127.0.0.1:PORT, the address gunicorn listens on
+    url: str  # http://127.0.0.1:PORT, the address the instance listens on
     proc: subprocess.Popen[bytes]
     log: Path
     orphans: list[int] = field(default_factory=list)  # workers of a master killed by the test
