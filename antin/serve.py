@@ -72,7 +72,7 @@ def serve(binds: tuple[str, ...], workers: int | None, threads: int | None, serv
         for bind in binds:
             args += ["--bind", bind]
         args += ["--workers", str(workers), "--threads", str(threads), "--timeout", timeout]
-        # X-Forwarded-Proto is believed only from trusted proxies, which the app counts (ProxyFix in antin.app);
+        # X-Forwarded-Proto is believed only from trusted proxies, which the app counts (antin.kernel.proxy_fix);
         # without any, gunicorn believes no one (its default believed loopback, which granian never does)
         args += ["--forwarded-allow-ips", "*" if settings.server.trusted_proxies else ""]
         args.append("antin.wsgi:app")
