@@ -559,7 +559,8 @@ def test_a_request_past_the_timeout_has_its_worker_replaced_while_the_others_ser
 ) -> None:
     """`[server] timeout` 3 s, and a /readyz stuck on a directory that takes connections and never answers (its own
     limit 60 s): the worker holding it is killed and replaced, the stuck client's connection dropped (not answered
-    after the directory's 60 s), one line logged; /healthz is answered all along and after, by the other worker."""
+    after the directory's 60 s), one line logged; /healthz is answered all along (but for one request the stuck worker's
+    other thread may hold as it is killed, dropped with it) and after."""
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(64)  # the kernel completes the connections; nothing ever reads or answers them
@@ -587,9 +588,12 @@ def test_a_request_past_the_timeout_has_its_worker_replaced_while_the_others_ser
 
             stuck = threading.Thread(target=ask_readiness)
             stuck.start()
-            answered = []
+            answered: list[int | str] = []
             while stuck.is_alive():
-                answered.append(requests.get(f"{base}/healthz", timeout=10).status_code)
+                try:
+                    answered.append(requests.get(f"{base}/healthz", timeout=10).status_code)
+                except requests.ConnectionError:  # in flight on the stuck worker's other thread as it was killed
+                    answered.append("dropped")
                 time.sleep(0.2)
             deadline = time.monotonic() + 90
             while len(worker_pids(proc)) < 2 or worker_pids(proc) == before:
@@ -600,5 +604,6 @@ def test_a_request_past_the_timeout_has_its_worker_replaced_while_the_others_ser
     finally:
         silent.close()
     assert isinstance(outcome[0], requests.ConnectionError), outcome  # dropped, as the killed worker's
-    assert answered and set(answered) == {200}
+    # every one answered, but for one that the killed worker held at that moment (its requests are dropped)
+    assert answered.count(200) >= max(1, len(answered) - 1) and answered.count("dropped") <= 1, answered
     assert logged[0].count("[server] timeout") == 1, logged[0]
