@@ -1,5 +1,5 @@
-"""The provider's machine-to-machine requests answered before Flask and authlib: /token's client_credentials and
-refresh_token grants, and /introspect, for a client authenticating with its secret.
+"""The provider's machine-to-machine requests answered before Flask and authlib: /token's client_credentials,
+refresh_token and authorization_code grants, and /introspect, for a client authenticating with its secret.
 
 These are most of a busy provider's requests, and served through Flask and authlib's endpoint machinery each cost
 about twice the rules' own work (docs/benchmarks.md "The machine-to-machine endpoints before Flask"). This WSGI
@@ -44,10 +44,14 @@ from idp.oidc.browser import HARDENING_HEADERS
 from idp.oidc.client_auth import ALL_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS, OAuthClient
 from idp.oidc.server import Introspection
 from idp.oidc.token_grants import (
+    check_code_redirect_uri,
+    check_code_verifier,
     check_refresh_scope,
     client_credentials_token,
+    code_token,
     find_refresh_token,
     introspection_answer,
+    redeem_code,
     refreshed_token,
 )
 
@@ -67,6 +71,7 @@ CLIENT_PARAMS = frozenset({"client_id", "client_secret"})
 GRANT_PARAMS = {
     "client_credentials": CLIENT_PARAMS | {"grant_type", "scope"},
     "refresh_token": CLIENT_PARAMS | {"grant_type", "refresh_token", "scope"},
+    "authorization_code": CLIENT_PARAMS | {"grant_type", "code", "redirect_uri", "code_verifier"},
 }
 INTROSPECTION_PARAMS = CLIENT_PARAMS | {"token", "token_type_hint"}
 
@@ -233,6 +238,8 @@ class MachineEndpoints:
         known = GRANT_PARAMS.get(grant_type)
         if known is None or not form.keys() <= known:
             raise _LeftToTheAppError
+        if grant_type == "authorization_code":
+            return self._code_token(form, environ)
         ip = environ.get("REMOTE_ADDR")
         if grant_type == "client_credentials":
             client = self._client(environ, form, CONFIDENTIAL_AUTH_METHODS, "token")
@@ -253,6 +260,31 @@ class MachineEndpoints:
         check_refresh_scope(form.get("scope"), view)
         token = refreshed_token(
             self.provider, client.record, view, scope=form.get("scope"), resources=(), dpop_jkt=None, ip=ip
+        )
+        return 200, token, default_json_headers
+
+    def _code_token(self, form: dict[str, str], environ: dict[str, Any]) -> Answer:
+        """A code redeemed by a client authenticating with its secret (a public client, private_key_jwt or a client
+        bound to DPoP goes to the app), in authlib's order: client, grant allowed, code present — then the code is
+        claimed and every later refusal (unknown or used code, redirect URI, verifier) is answered here."""
+        client = self._client(environ, form, CONFIDENTIAL_AUTH_METHODS, "token")
+        code = form.get("code")
+        if not client.check_grant_type("authorization_code") or code is None or client.record.dpop_bound_access_tokens:
+            raise _LeftToTheAppError
+        ip = environ.get("REMOTE_ADDR")
+        view = redeem_code(self.provider, client.record, code, ip)
+        if view is None:
+            raise InvalidGrantError("Invalid 'code' in request.")
+        check_code_redirect_uri(form.get("redirect_uri"), view)
+        check_code_verifier(form.get("code_verifier"), view, public=False)
+        token = code_token(
+            self.provider,
+            client.record,
+            view,
+            resources=(),
+            dpop_jkt=None,
+            refresh=client.check_grant_type("refresh_token"),
+            ip=ip,
         )
         return 200, token, default_json_headers
 
