@@ -17,6 +17,8 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -78,7 +80,7 @@ class _NewEntry:
 
 @dataclass
 class _Pending:
-    entry: _NewEntry
+    entries: list[_NewEntry]
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
 
@@ -133,6 +135,8 @@ class AuditLog:
         self._writing = False
         self._writer: _Writer | None = None  # only the thread that writes touches it
         self._spare: list[_Writer] = []  # writers of record_in's statements, not in use now
+        # entries held (:meth:`hold`) in this context until its next append; None outside :meth:`holding`
+        self._held: ContextVar[list[_NewEntry] | None] = ContextVar(f"antin_audit_held_{id(self)}", default=None)
 
     def record(
         self,
@@ -144,14 +148,78 @@ class AuditLog:
         ip: str | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> int:
-        """Append one event and return its number. Values under sensitive keys are never stored."""
+        """Append one event and return its number. Values under sensitive keys are never stored. Entries held in
+        this context (:meth:`hold`) are appended before it, in the same statement."""
         entry = self._new_entry(event, self.clock(), actor, subject, client_id, ip, details)
-        _log_event(entry)
-        pending = _Pending(entry)
+        held = self._take_held()
+        try:
+            self._write([*held, entry])
+        except BaseException:
+            self._give_back(held)
+            raise
+        return entry.seq
+
+    def hold(
+        self,
+        event: AuditEvent,
+        *,
+        actor: str | None = None,
+        subject: str | None = None,
+        client_id: str | None = None,
+        ip: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record ``event`` with this context's next append, in its statement (a sign-in's password accepted and
+        its session started: one statement, not two), or when the :meth:`holding` block around ends, whichever
+        comes first; outside such a block, at once. The entry keeps its time and its place before the next."""
+        entry = self._new_entry(event, self.clock(), actor, subject, client_id, ip, details)
+        held = self._held.get()
+        if held is None:
+            self._write([entry])
+        else:
+            held.append(entry)
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """A block in which :meth:`hold` holds entries; what is still held at its end is appended then (after an
+        error too: an entry already due is not lost because a later step failed)."""
+        held: list[_NewEntry] = []
+        token = self._held.set(held)
+        try:
+            yield
+        except BaseException:
+            self._held.reset(token)
+            if held:
+                try:
+                    self._write(held)
+                except Exception:  # the error under way is the one to report; this one is logged
+                    log.exception("held audit entries could not be appended")
+            raise
+        self._held.reset(token)
+        if held:
+            self._write(held)
+
+    def _take_held(self) -> list[_NewEntry]:
+        held = self._held.get()
+        if not held:
+            return []
+        taken = list(held)
+        held.clear()
+        return taken
+
+    def _give_back(self, entries: list[_NewEntry]) -> None:
+        """Entries taken for a statement that failed: held again, before any held meanwhile."""
+        held = self._held.get()
+        if entries and held is not None:
+            held[:0] = entries
+
+    def _write(self, entries: list[_NewEntry]) -> None:
+        for entry in entries:
+            _log_event(entry)
+        pending = _Pending(entries)
         self._submit(pending)
         if pending.error is not None:
             raise AuditWriteError("could not append to the audit log") from pending.error
-        return entry.seq
 
     def record_in(
         self,
@@ -164,15 +232,26 @@ class AuditLog:
         ip: str | None = None,
         details: Mapping[str, Any] | None = None,
         alternative: Alternative | None = None,
+        carries_held: bool = False,
     ) -> T:
         """Have ``write`` write this event's entry in its own statement (:mod:`antin.kernel.audit.carried`, on
-        PostgreSQL's driver) and return what it returns. ``write`` says what it wrote: the entry, the ``alternative``
+        PostgreSQL's driver) and return what it returns. Entries held in this context (:meth:`hold`) go first: in
+        the same statement if ``write`` can carry them (``carries_held``: it reads ``CarriedEntry.leading``), else
+        appended just before. ``write`` says what it wrote: the entry, the ``alternative``
         (the same position, another event) or, when the head had moved, nothing; then it runs again after the head
         is read. Its own errors reach the caller unchanged.
 
         The statement runs on a chain of its own for as long as it runs (a spare writer of this process, registered
         when none is free): other threads' statements run meanwhile on theirs, not one after the other on the
         process's chain; a process has as many of these writers as it ever had such statements at once."""
+        held = self._take_held()
+        if held and not carries_held:
+            try:
+                self._write(held)
+            except BaseException:
+                self._give_back(held)
+                raise
+            held = []
         now = self.clock()
         entry = self._new_entry(event, now, actor, subject, client_id, ip, details)
         other = None
@@ -182,18 +261,29 @@ class AuditLog:
         writer = self._spare_writer()
         try:
             for attempt in range(20):
-                position = writer.seq + 1
+                position, previous = writer.seq + 1, writer.hash
                 params: dict[str, Any] = {"audit_old_seq": writer.seq}
+                for i, lead in enumerate(held):  # chained before the entry, at the positions before its own
+                    lead.writer, lead.writer_seq, lead.prev_hash = writer.id, position, previous
+                    lead.entry_hash = previous = entry_hash(lead)
+                    params.update({f"audit_lead{i}_{name}": getattr(lead, name) for name in ENTRY_FIELDS})
+                    position += 1
                 for prefix, placed in (("audit_", entry), ("audit_alt_", other)):
                     if placed is not None:
-                        placed.writer, placed.writer_seq, placed.prev_hash = writer.id, position, writer.hash
+                        placed.writer, placed.writer_seq, placed.prev_hash = writer.id, position, previous
                         placed.entry_hash = entry_hash(placed)
                         params.update({prefix + name: getattr(placed, name) for name in ENTRY_FIELDS})
                         params[prefix + "seal"] = writer_seal(self._key, writer.id, position, placed.entry_hash)
-                result, written = write(CarriedEntry(params, other is not None))
+                try:
+                    result, written = write(CarriedEntry(params, other is not None, len(held)))
+                except BaseException:
+                    self._give_back(held)
+                    raise
                 if written is not Written.NOTHING:
                     chosen = entry if written is Written.ENTRY or other is None else other
                     writer.seq, writer.hash = position, chosen.entry_hash
+                    for lead in held:
+                        _log_event(lead)
                     _log_event(chosen)
                     return result
                 # an earlier statement's commit whose answer was lost: nothing was written, the head is read again
@@ -258,7 +348,7 @@ class AuditLog:
                     return
             error: BaseException | None = None
             try:
-                self._append_with_retries([p.entry for p in batch])
+                self._append_with_retries([entry for p in batch for entry in p.entries])
             except Exception as err:
                 error = err
             for p in batch:
