@@ -17,8 +17,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -39,6 +37,7 @@ from antin.kernel.audit.chain import (
     writer_seal,
 )
 from antin.kernel.audit.events import AuditEvent
+from antin.kernel.audit.held import HeldEntries, NewEntry
 from antin.kernel.audit.reading import AuditRecord, read_entries
 from antin.kernel.audit.statements import (
     ENTRY_FIELDS,
@@ -59,28 +58,9 @@ log = logging.getLogger("antin.audit")
 T = TypeVar("T")
 
 
-@dataclass(slots=True)
-class _NewEntry:
-    """An event about to be appended: a plain object, not an ORM entity (it is written with a Core statement, and
-    the ORM's instrumentation cost more than the hash)."""
-
-    occurred_at: datetime
-    event: str
-    actor: str | None
-    subject: str | None
-    client_id: str | None
-    ip: str | None
-    details: str
-    writer: int = 0
-    writer_seq: int = 0
-    prev_hash: str = ""
-    entry_hash: str = ""
-    seq: int = 0
-
-
 @dataclass
 class _Pending:
-    entries: list[_NewEntry]
+    entries: list[NewEntry]
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
 
@@ -116,7 +96,7 @@ class _HeadMovedError(Exception):
     """The head in the database is not where this writer left it (a commit whose answer was lost)."""
 
 
-class AuditLog:
+class AuditLog(HeldEntries):
     """The audit log of one instance; safe to share between threads.
 
     Each process appends to a chain of its own (registered on its first append, and again after a fork), so
@@ -135,8 +115,7 @@ class AuditLog:
         self._writing = False
         self._writer: _Writer | None = None  # only the thread that writes touches it
         self._spare: list[_Writer] = []  # writers of record_in's statements, not in use now
-        # entries held (:meth:`hold`) in this context until its next append; None outside :meth:`holding`
-        self._held: ContextVar[list[_NewEntry] | None] = ContextVar(f"antin_audit_held_{id(self)}", default=None)
+        HeldEntries.__init__(self)
 
     def record(
         self,
@@ -159,61 +138,7 @@ class AuditLog:
             raise
         return entry.seq
 
-    def hold(
-        self,
-        event: AuditEvent,
-        *,
-        actor: str | None = None,
-        subject: str | None = None,
-        client_id: str | None = None,
-        ip: str | None = None,
-        details: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Record ``event`` with this context's next append, in its statement (a sign-in's password accepted and
-        its session started: one statement, not two), or when the :meth:`holding` block around ends, whichever
-        comes first; outside such a block, at once. The entry keeps its time and its place before the next."""
-        entry = self._new_entry(event, self.clock(), actor, subject, client_id, ip, details)
-        held = self._held.get()
-        if held is None:
-            self._write([entry])
-        else:
-            held.append(entry)
-
-    @contextmanager
-    def holding(self) -> Iterator[None]:
-        """A block in which :meth:`hold` holds entries; what is still held at its end is appended then (after an
-        error too: an entry already due is not lost because a later step failed)."""
-        held: list[_NewEntry] = []
-        token = self._held.set(held)
-        try:
-            yield
-        except BaseException:
-            self._held.reset(token)
-            if held:
-                try:
-                    self._write(held)
-                except Exception:  # the error under way is the one to report; this one is logged
-                    log.exception("held audit entries could not be appended")
-            raise
-        self._held.reset(token)
-        if held:
-            self._write(held)
-
-    def _take_held(self) -> list[_NewEntry]:
-        held = self._held.get()
-        if not held:
-            return []
-        taken = list(held)
-        held.clear()
-        return taken
-
-    def _give_back(self, entries: list[_NewEntry]) -> None:
-        """Entries taken for a statement that failed: held again, before any held meanwhile."""
-        held = self._held.get()
-        if entries and held is not None:
-            held[:0] = entries
-
-    def _write(self, entries: list[_NewEntry]) -> None:
+    def _write(self, entries: list[NewEntry]) -> None:
         for entry in entries:
             _log_event(entry)
         pending = _Pending(entries)
@@ -316,8 +241,8 @@ class AuditLog:
         client_id: str | None,
         ip: str | None,
         details: Mapping[str, Any] | None,
-    ) -> _NewEntry:
-        return _NewEntry(
+    ) -> NewEntry:
+        return NewEntry(
             occurred_at=occurred_at,
             event=event.value,
             actor=actor,
@@ -355,7 +280,7 @@ class AuditLog:
                 p.error = error
                 p.done.set()
 
-    def _append_with_retries(self, entries: list[_NewEntry]) -> None:
+    def _append_with_retries(self, entries: list[NewEntry]) -> None:
         for attempt in range(20):
             try:
                 writer = self._current_writer()
@@ -386,7 +311,7 @@ class AuditLog:
             return
         writer.seq, writer.hash = head.seq, head.entry_hash
 
-    def _append(self, writer: _Writer, entries: list[_NewEntry]) -> None:
+    def _append(self, writer: _Writer, entries: list[NewEntry]) -> None:
         seq, prev_hash = writer.seq, writer.hash
         rows = []
         for entry in entries:
@@ -472,7 +397,7 @@ class AuditLog:
         return read_entries(self.database, event=event, actor=actor, subject=subject, since=since, limit=limit)
 
 
-def _log_event(entry: _NewEntry) -> None:
+def _log_event(entry: NewEntry) -> None:
     extra = {"audit_event": entry.event, "actor": entry.actor, "subject": entry.subject, "client_id": entry.client_id}
     log.info("audit %s", entry.event, extra=extra)
 
