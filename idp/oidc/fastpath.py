@@ -264,10 +264,14 @@ class MachineEndpoints:
         return 200, token, default_json_headers
 
     def _code_token(self, form: dict[str, str], environ: dict[str, Any]) -> Answer:
-        """A code redeemed by a client authenticating with its secret (a public client, private_key_jwt or a client
-        bound to DPoP goes to the app), in authlib's order: client, grant allowed, code present — then the code is
-        claimed and every later refusal (unknown or used code, redirect URI, verifier) is answered here."""
-        client = self._client(environ, form, CONFIDENTIAL_AUTH_METHODS, "token")
+        """A code redeemed by a client authenticating with its secret, or by a public client (its ``client_id``
+        alone: PKCE is its proof), in authlib's order: client, grant allowed, code present — then the code is
+        claimed and every later refusal (unknown or used code, redirect URI, verifier) is answered here.
+        private_key_jwt and a client bound to DPoP go to the app."""
+        public = "HTTP_AUTHORIZATION" not in environ and "client_secret" not in form
+        client = (
+            self._public_client(form) if public else self._client(environ, form, CONFIDENTIAL_AUTH_METHODS, "token")
+        )
         code = form.get("code")
         if not client.check_grant_type("authorization_code") or code is None or client.record.dpop_bound_access_tokens:
             raise _LeftToTheAppError
@@ -276,7 +280,7 @@ class MachineEndpoints:
         if view is None:
             raise InvalidGrantError("Invalid 'code' in request.")
         check_code_redirect_uri(form.get("redirect_uri"), view)
-        check_code_verifier(form.get("code_verifier"), view, public=False)
+        check_code_verifier(form.get("code_verifier"), view, public=public)
         token = code_token(
             self.provider,
             client.record,
@@ -287,6 +291,18 @@ class MachineEndpoints:
             ip=ip,
         )
         return 200, token, default_json_headers
+
+    def _public_client(self, form: Mapping[str, str]) -> OAuthClient:
+        """A public client naming itself by ``client_id`` (authlib's ``none`` method, which a confidential client
+        may not use); anything else is the app's to refuse."""
+        client_id = form.get("client_id", "")
+        record = self.provider.clients.active(client_id) if client_id else None
+        if record is None:
+            raise _LeftToTheAppError
+        client = OAuthClient(record, self.provider.clients.check_secret)
+        if not client.check_endpoint_auth_method("none", "token"):
+            raise _LeftToTheAppError
+        return client
 
     def _introspection(self, form: dict[str, str], environ: dict[str, Any]) -> Answer:
         if not form.keys() <= INTROSPECTION_PARAMS:

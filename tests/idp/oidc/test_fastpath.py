@@ -115,6 +115,13 @@ def _clients(op: LiveProvider) -> dict[str, tuple[str, str]]:
             scopes=("openid", "profile"),
         ),
         "disabled": ClientSpec(name="disabled", grant_types=("client_credentials",), scopes=("profile",)),
+        "public": ClientSpec(
+            name="public",
+            public=True,
+            redirect_uris=("https://app.example/cb",),
+            grant_types=("authorization_code", "refresh_token"),
+            scopes=("openid", "profile"),
+        ),
     }
     clients = {}
     for role, spec in specs.items():
@@ -385,7 +392,37 @@ def _code_rows(run: Run, taken: Callable[[TestResponse], TestResponse]) -> None:
         == "invalid_grant"
     )
 
+    public_id = run.clients["public"][0]
+    public_code, public_verifier = _code(op, public_id)
+    by_id = {"client_id": public_id}
+    public = taken(run.send("code public client", "/token", {**form(public_code, public_verifier), **by_id}))
+    assert public.status_code == 200, public.json
+    assert _verified(op, public.json["access_token"])["client_id"] == public_id
+    assert _verified_id_token(op, public.json["id_token"], public_id)["amr"] == ["pwd"]
+    unproved, _ = _code(op, public_id)
+    assert (
+        taken(run.send("code public, no verifier", "/token", {**form(unproved, None), **by_id})).json["error"]
+        == "invalid_request"
+    )
+    guessed, _ = _code(op, public_id)
+    assert (
+        taken(run.send("code public, wrong verifier", "/token", {**form(guessed, pkce()[0]), **by_id})).json["error"]
+        == "invalid_grant"
+    )
+
     # refused before anything changed, or not the fast path's to take: the app answers
+    spare_public, spare_public_verifier = _code(op, public_id)
+    run.send(
+        "code public client with a secret",
+        "/token",
+        {**form(spare_public, spare_public_verifier), **by_id, "client_secret": "x"},
+    )
+    run.send(
+        "code public client, Basic", "/token", form(spare_public, spare_public_verifier), auth=(public_id, "secret")
+    )
+    run.send(
+        "code public client unknown", "/token", {**form(spare_public, spare_public_verifier), "client_id": "nobody"}
+    )
     spare, spare_verifier = _code(op, app_id)
     run.send(
         "code missing",
@@ -394,6 +431,7 @@ def _code_rows(run: Run, taken: Callable[[TestResponse], TestResponse]) -> None:
         **run.basic("app"),
     )
     run.send("code wrong secret", "/token", form(spare, spare_verifier), **run.basic("app", "wrong"))
+    run.send("code without the client's secret", "/token", {**form(spare, spare_verifier), "client_id": app_id})
     run.send("code grant not allowed", "/token", form(spare, spare_verifier), **run.basic("service"))
     run.send(
         "code unknown parameter (resource)",
