@@ -1,5 +1,6 @@
 """The provider's machine-to-machine requests answered before Flask and authlib: /token's client_credentials,
-refresh_token and authorization_code grants, and /introspect, for a client authenticating with its secret.
+refresh_token and authorization_code grants, and /introspect, for a client authenticating with its secret (and a
+public client redeeming its code with PKCE).
 
 These are most of a busy provider's requests, and served through Flask and authlib's endpoint machinery each cost
 about twice the rules' own work (docs/benchmarks.md "The machine-to-machine endpoints before Flask"). This WSGI
@@ -8,11 +9,12 @@ the client's secret through :class:`~idp.oidc.client_auth.OAuthClient`), so a to
 introspection answer or a refusal does not depend on which path read the request.
 
 What it does not take whole goes on to the app untouched, with the body it read put back: another grant or
-endpoint, a DPoP proof, private_key_jwt or a public client, a parameter it does not know (``resource``…), a body
-that is not a small UTF-8 form with each parameter once — and every refusal due *before* anything was changed
+endpoint, a DPoP proof, private_key_jwt, a public client's refresh, a parameter it does not know (``resource``…),
+a body that is not a small UTF-8 form with each parameter once — and every refusal due *before* anything was changed
 (an unknown, disabled or wrongly authenticated client, a grant the client may not use, a missing parameter):
 the app then answers it with its own checks, exactly as it answers every other request. The refusals due *after*
-a change (a refresh token reused or not the client's, a scope the client may not have) are authlib's errors,
+a change (a refresh token reused or not the client's, a scope the client may not have, a code claimed but unknown,
+expired, used or sent with the wrong redirect URI or verifier) are authlib's errors,
 answered here with authlib's body and headers; anything unexpected (the database away) is answered by the app's
 own error handlers. The request id, the security headers and the request metrics are the app's.
 
