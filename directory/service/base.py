@@ -7,6 +7,7 @@ turning search results into :class:`~directory.models.Person` values lives here,
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 
 from directory.config import DirectoryConfig
@@ -20,6 +21,10 @@ __all__ = ["MAX_LOGIN", "PEOPLE_FILTER", "DirectoryBase", "plausible_login", "pl
 
 PEOPLE_FILTER = "(objectClass=inetOrgPerson)"
 MAX_LOGIN = 256
+# how long a group's own groups (its nesting, not who is in it) are reused: every sign-in reads the official's
+# entry afresh, but the groups above its groups change rarely, and reading them took a search per level of nesting
+# on every sign-in. A change made through this process is seen at once; one made elsewhere within this time.
+GROUP_NESTING_TTL = 60.0
 
 
 class DirectoryBase:
@@ -31,6 +36,12 @@ class DirectoryBase:
         self.pool = LdapPool(config)
         self._policy_numbers: tuple[int, int] | None = None
         self._lockout: tuple[float, LockoutPolicy] | None = None
+        # normalised group DN -> (when read, the groups directly containing it); replaced whole, never edited
+        self._nesting: dict[str, tuple[float, tuple[str, ...]]] = {}
+
+    def forget_group_nesting(self) -> None:
+        """Read the groups' nesting afresh from now on (a group was changed through this process)."""
+        self._nesting = {}
 
     def close(self) -> None:
         self.pool.close()
@@ -71,18 +82,25 @@ class DirectoryBase:
             codes = {code.lower() for e in entries for code in self.names.unit_codes_above(e.dn)}
             units = {u.code.lower(): u for u in self._units_by_code(conn, codes)}
         direct = {dn for e in entries for dn in e.get("memberOf") if self.names.is_group_dn(dn)}
-        parents = self._group_parents(conn, direct)
+        parents = self._group_parents(conn, direct, reuse=True)
         lockout = self._default_policy()[1]
         return [person_from_entry(e, self.names, units, parents, lockout_seconds=lockout) for e in entries]
 
-    def _group_parents(self, conn: LdapConnection, start: set[str]) -> dict[str, tuple[str, ...]]:
+    def _group_parents(
+        self, conn: LdapConnection, start: set[str], *, reuse: bool = False
+    ) -> dict[str, tuple[str, ...]]:
         """For ``start`` and every group above them: the groups that directly contain each (by normalised DN).
 
         memberOf (kept by the memberof overlay on people and groups) lists direct groups only; nesting is
-        resolved here, one search per level of nesting.
+        resolved here, one search per level of nesting. With ``reuse``, what was read less than
+        :data:`GROUP_NESTING_TTL` ago is not read again (reading people; a cycle check reads afresh).
         """
         parents: dict[str, tuple[str, ...]] = {}
         frontier = {normalize_dn(dn): dn for dn in start}
+        known, now = self._nesting, time.monotonic()
+        if reuse:
+            frontier = self._known_nesting(frontier, known, now, parents)
+        read: dict[str, tuple[str, ...]] = {}
         while frontier:
             names = sorted({explode_dn(dn)[0][1] for dn in frontier.values()})
             found: list[Entry] = []
@@ -94,15 +112,40 @@ class DirectoryBase:
             next_frontier: dict[str, str] = {}
             for entry in found:
                 above = tuple(dn for dn in entry.get("memberOf") if self.names.is_group_dn(dn))
-                parents[normalize_dn(entry.dn)] = above
+                parents[normalize_dn(entry.dn)] = read[normalize_dn(entry.dn)] = above
                 for dn in above:
                     key = normalize_dn(dn)
                     if key not in parents and key not in frontier:
                         next_frontier[key] = dn
             for key in frontier:
                 parents.setdefault(key, ())
+                read.setdefault(key, ())
             frontier = next_frontier
+        if reuse and read and self._nesting is known:  # not if forgotten meanwhile (it may be what changed)
+            self._nesting = {**known, **{key: (now, above) for key, above in read.items()}}
         return parents
+
+    @staticmethod
+    def _known_nesting(
+        frontier: dict[str, str],
+        known: dict[str, tuple[float, tuple[str, ...]]],
+        now: float,
+        parents: dict[str, tuple[str, ...]],
+    ) -> dict[str, str]:
+        """Fill ``parents`` from what ``known`` holds fresh, level by level from ``frontier``; return the groups
+        whose parents must be read."""
+        unknown: dict[str, str] = {}
+        while frontier:
+            ahead: dict[str, str] = {}
+            for key, dn in frontier.items():
+                cached = known.get(key)
+                if cached is None or now - cached[0] >= GROUP_NESTING_TTL:
+                    unknown[key] = dn
+                    continue
+                parents[key] = cached[1]
+                ahead.update({normalize_dn(above): above for above in cached[1]})
+            frontier = {key: dn for key, dn in ahead.items() if key not in parents and key not in unknown}
+        return unknown
 
     def _units_by_code(self, conn: LdapConnection, codes: set[str]) -> list[Unit]:
         found: list[Unit] = []

@@ -79,6 +79,7 @@ class GroupsMixin(PeopleMixin):
     def delete_group(self, name: str) -> None:
         group = self.get_group(name)
         self.pool.run(lambda c: c.delete(group.dn))
+        self.forget_group_nesting()
 
     def add_member(self, group_name: str, *, uid: str | None = None, group: str | None = None) -> Group:
         """Add an official (``uid``) or a group (``group``, nested) to a group."""
@@ -92,6 +93,7 @@ class GroupsMixin(PeopleMixin):
         if not target.members:
             mods.append(Modification("delete", "member", [self.names.placeholder]))
         self.pool.run(lambda c: c.modify(target.dn, mods))
+        self.forget_group_nesting()
         return self.get_group(target.name)
 
     def add_members(self, group_name: str, *, uids: Sequence[str] = (), groups: Sequence[str] = ()) -> Group:
@@ -116,6 +118,7 @@ class GroupsMixin(PeopleMixin):
         if not target.members:
             mods.append(Modification("delete", "member", [self.names.placeholder]))
         self.pool.run(lambda c: c.modify(target.dn, mods))
+        self.forget_group_nesting()
         return self.get_group(target.name)
 
     def remove_member(self, group_name: str, *, uid: str | None = None, group: str | None = None) -> Group:
@@ -129,6 +132,7 @@ class GroupsMixin(PeopleMixin):
             mods.append(Modification("add", "member", [self.names.placeholder]))
         mods.append(Modification("delete", "member", present))
         self.pool.run(lambda c: c.modify(target.dn, mods))
+        self.forget_group_nesting()
         return self.get_group(target.name)
 
     def _member_dn(self, uid: str | None, group: str | None) -> str:

@@ -155,8 +155,8 @@ class LoginService:
         ):
             self.throttle.succeeded(admission)
             subject = outcome.person.entry_uuid if outcome.person else None
-            if status is LoginStatus.SUCCESS:
-                self.audit.record("login:password:success", actor=subject, subject=subject, ip=ip)
+            if status is LoginStatus.SUCCESS:  # written with the session it starts, when the view holds entries
+                self.audit.hold("login:password:success", actor=subject, subject=subject, ip=ip)
             if outcome.person is not None:
                 cookie = self.devices.issue(device_cookie, outcome.person.uid, now=self.clock.now().timestamp())
                 return LoginOutcome(

@@ -98,6 +98,12 @@ def interaction(iid: str) -> BaseResponse:
     if request.method == "GET":
         return _page("antin/login.html", notice=session.pop(SIGN_IN_NOTICE, None) if view is None else None, **context)
     require_csrf()
+    # the password accepted is written with the next entry, the session started, in one statement
+    with get_instance().audit.holding():
+        return _password_posted(iid, view, context)
+
+
+def _password_posted(iid: str, view: InteractionView | None, context: dict[str, Any]) -> BaseResponse:
     login = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     context["login_value"] = login

@@ -6,7 +6,7 @@ Where things are: ``views/`` (the endpoints, one module per group, on the bluepr
 ``get_authorization_server(instance)``), ``errors.py`` (every exception, under ``OidcError``), ``models.py``,
 ``cli.py``; tokens are minted in ``tokens.py``, codes live in ``codes.py``, look-ups in ``token_lookup.py``,
 revocation in ``revocation.py``; on PostgreSQL their hot statements are SQL text on psycopg in ``token_driver.py``.
-The discovery document and the JWKS (``discovery_documents.py``), /token's client grants and /introspect
+The discovery document and the JWKS (``discovery_documents.py``), /token's grants and /introspect
 (``fastpath.py``, over the rules in ``token_grants.py`` that authlib's grants use too) are answered before Flask.
 
 The platform's own resource servers (``signing``) use only what this package exports: the revocation and DPoP

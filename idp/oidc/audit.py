@@ -29,3 +29,7 @@ class Auditor:
         self._instance.audit.record(
             AuditEvent(event), actor=actor, subject=subject, client_id=client_id, ip=ip, details=details or {}
         )
+
+    def hold(self, event: str, *, actor: str | None = None, subject: str | None = None, ip: str | None = None) -> None:
+        """``record``, written with this request's next entry when the view holds them (``AuditLog.hold``)."""
+        self._instance.audit.hold(AuditEvent(event), actor=actor, subject=subject, ip=ip)

@@ -1,5 +1,6 @@
-"""The provider's machine-to-machine requests answered before Flask and authlib: /token's client_credentials and
-refresh_token grants, and /introspect, for a client authenticating with its secret.
+"""The provider's machine-to-machine requests answered before Flask and authlib: /token's client_credentials,
+refresh_token and authorization_code grants, and /introspect, for a client authenticating with its secret (and a
+public client redeeming its code with PKCE).
 
 These are most of a busy provider's requests, and served through Flask and authlib's endpoint machinery each cost
 about twice the rules' own work (docs/benchmarks.md "The machine-to-machine endpoints before Flask"). This WSGI
@@ -8,11 +9,12 @@ the client's secret through :class:`~idp.oidc.client_auth.OAuthClient`), so a to
 introspection answer or a refusal does not depend on which path read the request.
 
 What it does not take whole goes on to the app untouched, with the body it read put back: another grant or
-endpoint, a DPoP proof, private_key_jwt or a public client, a parameter it does not know (``resource``…), a body
-that is not a small UTF-8 form with each parameter once — and every refusal due *before* anything was changed
+endpoint, a DPoP proof, private_key_jwt, a public client's refresh, a parameter it does not know (``resource``…),
+a body that is not a small UTF-8 form with each parameter once — and every refusal due *before* anything was changed
 (an unknown, disabled or wrongly authenticated client, a grant the client may not use, a missing parameter):
 the app then answers it with its own checks, exactly as it answers every other request. The refusals due *after*
-a change (a refresh token reused or not the client's, a scope the client may not have) are authlib's errors,
+a change (a refresh token reused or not the client's, a scope the client may not have, a code claimed but unknown,
+expired, used or sent with the wrong redirect URI or verifier) are authlib's errors,
 answered here with authlib's body and headers; anything unexpected (the database away) is answered by the app's
 own error handlers. The request id, the security headers and the request metrics are the app's.
 
@@ -44,10 +46,14 @@ from idp.oidc.browser import HARDENING_HEADERS
 from idp.oidc.client_auth import ALL_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS, OAuthClient
 from idp.oidc.server import Introspection
 from idp.oidc.token_grants import (
+    check_code_redirect_uri,
+    check_code_verifier,
     check_refresh_scope,
     client_credentials_token,
+    code_token,
     find_refresh_token,
     introspection_answer,
+    redeem_code,
     refreshed_token,
 )
 
@@ -67,6 +73,7 @@ CLIENT_PARAMS = frozenset({"client_id", "client_secret"})
 GRANT_PARAMS = {
     "client_credentials": CLIENT_PARAMS | {"grant_type", "scope"},
     "refresh_token": CLIENT_PARAMS | {"grant_type", "refresh_token", "scope"},
+    "authorization_code": CLIENT_PARAMS | {"grant_type", "code", "redirect_uri", "code_verifier"},
 }
 INTROSPECTION_PARAMS = CLIENT_PARAMS | {"token", "token_type_hint"}
 
@@ -245,6 +252,8 @@ class MachineEndpoints:
         known = GRANT_PARAMS.get(grant_type)
         if known is None or not form.keys() <= known:
             raise _LeftToTheAppError
+        if grant_type == "authorization_code":
+            return self._code_token(form, environ)
         ip = environ.get("REMOTE_ADDR")
         if grant_type == "client_credentials":
             client = self._client(environ, form, CONFIDENTIAL_AUTH_METHODS, "token")
@@ -267,6 +276,47 @@ class MachineEndpoints:
             self.provider, client.record, view, scope=form.get("scope"), resources=(), dpop_jkt=None, ip=ip
         )
         return 200, token, default_json_headers
+
+    def _code_token(self, form: dict[str, str], environ: dict[str, Any]) -> Answer:
+        """A code redeemed by a client authenticating with its secret, or by a public client (its ``client_id``
+        alone: PKCE is its proof), in authlib's order: client, grant allowed, code present — then the code is
+        claimed and every later refusal (unknown or used code, redirect URI, verifier) is answered here.
+        private_key_jwt and a client bound to DPoP go to the app."""
+        public = "HTTP_AUTHORIZATION" not in environ and "client_secret" not in form
+        client = (
+            self._public_client(form) if public else self._client(environ, form, CONFIDENTIAL_AUTH_METHODS, "token")
+        )
+        code = form.get("code")
+        if not client.check_grant_type("authorization_code") or code is None or client.record.dpop_bound_access_tokens:
+            raise _LeftToTheAppError
+        ip = environ.get("REMOTE_ADDR")
+        view = redeem_code(self.provider, client.record, code, ip)
+        if view is None:
+            raise InvalidGrantError("Invalid 'code' in request.")
+        check_code_redirect_uri(form.get("redirect_uri"), view)
+        check_code_verifier(form.get("code_verifier"), view, public=public)
+        token = code_token(
+            self.provider,
+            client.record,
+            view,
+            resources=(),
+            dpop_jkt=None,
+            refresh=client.check_grant_type("refresh_token"),
+            ip=ip,
+        )
+        return 200, token, default_json_headers
+
+    def _public_client(self, form: Mapping[str, str]) -> OAuthClient:
+        """A public client naming itself by ``client_id`` (authlib's ``none`` method, which a confidential client
+        may not use); anything else is the app's to refuse."""
+        client_id = form.get("client_id", "")
+        record = self.provider.clients.active(client_id) if client_id else None
+        if record is None:
+            raise _LeftToTheAppError
+        client = OAuthClient(record, self.provider.clients.check_secret)
+        if not client.check_endpoint_auth_method("none", "token"):
+            raise _LeftToTheAppError
+        return client
 
     def _introspection(self, form: dict[str, str], environ: dict[str, Any]) -> Answer:
         if not form.keys() <= INTROSPECTION_PARAMS:

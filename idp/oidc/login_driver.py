@@ -83,6 +83,8 @@ INSERT_SSO_SESSION_AUDITED = (
     f"WITH {audit_parts()}, started AS (INSERT INTO oidc_sso_session ({', '.join(_SESSION_FIELDS)})"  # noqa: S608
     f" SELECT {_SESSION_VALUES} FROM audit_moved RETURNING id) SELECT id FROM started"
 )
+# the same, with the password accepted (held by the sign-in: AuditLog.hold) written before the session's entry
+INSERT_SSO_SESSION_AUDITED_AFTER_ONE = INSERT_SSO_SESSION_AUDITED.replace(audit_parts(), audit_parts(leading=1), 1)
 # the session and the clients it has served, in one read (the list is what a logout notifies)
 SSO_SESSION_BY_COOKIE = (
     "SELECT s.id, s.sid, s.subject, s.login, s.auth_time, s.acr, s.amr, s.created_at, s.last_seen_at,"
@@ -170,7 +172,13 @@ def insert_sso_session(driver: Driver, row: Mapping[str, Any]) -> None:
 def insert_sso_session_audited(driver: Driver, row: Mapping[str, Any], entry: CarriedEntry) -> Written:
     """:func:`insert_sso_session` with its audit ``entry``, in one statement: both or nothing."""
     params = {**row, "amr": json_param(row["amr"]), **entry.params}
-    return Written.ENTRY if driver.first(INSERT_SSO_SESSION_AUDITED, params) is not None else Written.NOTHING
+    if entry.leading == 0:
+        sql = INSERT_SSO_SESSION_AUDITED
+    elif entry.leading == 1:
+        sql = INSERT_SSO_SESSION_AUDITED_AFTER_ONE
+    else:  # not met in a sign-in; built when needed
+        sql = INSERT_SSO_SESSION_AUDITED.replace(audit_parts(), audit_parts(leading=entry.leading), 1)
+    return Written.ENTRY if driver.first(sql, params) is not None else Written.NOTHING
 
 
 def sso_session_by_cookie(driver: Driver, cookie_digest: str) -> Any:

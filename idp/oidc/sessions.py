@@ -125,7 +125,7 @@ class SessionService:
             def write(entry: CarriedEntry) -> tuple[None, Written]:
                 return None, login_driver.insert_sso_session_audited(driver, row, entry)
 
-            audit.record_in(write, AuditEvent.SESSION_START, **self._entry(view, ip))
+            audit.record_in(write, AuditEvent.SESSION_START, carries_held=True, **self._entry(view, ip))
             return cookie, view
         if driver is not None:  # PostgreSQL: on psycopg directly (idp/oidc/login_driver.py)
             login_driver.insert_sso_session(driver, row)

@@ -1,4 +1,4 @@
-"""The rules of the machine-to-machine token operations, as plain functions over a client's record.
+"""The rules of the token endpoint's grants and of introspection, as plain functions over a client's record.
 
 authlib's grants and endpoints (:mod:`idp.oidc.server`) and the fast path in front of Flask
 (:mod:`idp.oidc.fastpath`) call the same functions, so that a token, a refusal, an audit entry or an
@@ -13,23 +13,29 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidScopeError
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc7636.challenge import CODE_VERIFIER_PATTERN, compare_s256_code_challenge
 
 from directory.errors import DirectoryUnavailableError
 from idp.oidc.clients import ClientRecord
+from idp.oidc.codes import CodeView
 from idp.oidc.errors import InvalidTargetError, RefreshReusedError, TemporarilyUnavailableError
 from idp.oidc.grants import GrantContext, IssuedTokenRef, RefreshView
 from idp.oidc.service import OidcProvider
 from idp.oidc.token_store import TokenEvent
 
 __all__ = [
+    "check_code_redirect_uri",
+    "check_code_verifier",
     "check_refresh_scope",
     "client_credentials_token",
+    "code_token",
     "find_refresh_token",
     "id_token_claims",
     "introspection_answer",
     "introspection_body",
     "may_introspect",
+    "redeem_code",
     "refreshed_token",
     "requested_resources",
 ]
@@ -88,6 +94,94 @@ def client_credentials_token(
         details={"grant_type": "client_credentials", "scope": granted},
     )
     token, _ = provider.tokens.issue(ctx, dpop_jkt=dpop, audit_as=event)
+    return token
+
+
+def redeem_code(provider: OidcProvider, client: ClientRecord, code: str, ip: str | None) -> CodeView | None:
+    """The code, claimed for its one use by this client, or None (unknown, another client's, expired, or used:
+    a replayed code has revoked what it was redeemed for, and is audited as a replay)."""
+    view, why = provider.tokens.redeem_code(code, client.client_id)
+    if view is None:
+        log.info("code refused: %s", why)
+        if why == "code replayed":
+            provider.audit.record("oauth:code:replay", client_id=client.client_id, ip=ip)
+    return view
+
+
+def check_code_redirect_uri(redirect_uri: str | None, code: CodeView) -> None:
+    """RFC 6749 §4.1.3: the redirect URI of the authorization request, sent again (authlib's words)."""
+    original = code.get_redirect_uri()
+    if original and redirect_uri != original:
+        raise InvalidGrantError("Invalid 'redirect_uri' in request.")
+
+
+def check_code_verifier(verifier: str | None, code: CodeView, *, public: bool) -> None:
+    """PKCE at the token endpoint (RFC 7636 §4.6), in authlib's order and words (``CodeChallenge``); every code has
+    an S256 challenge (``plain`` is refused at /authorize)."""
+    if public and not verifier:
+        raise InvalidRequestError("Missing 'code_verifier'")
+    challenge = code.code_challenge
+    if not challenge and not verifier:
+        return
+    if not challenge:
+        raise InvalidRequestError(
+            "The authorization request had no 'code_challenge', but a 'code_verifier' was provided."
+        )
+    if not verifier:
+        raise InvalidRequestError("Missing 'code_verifier'")
+    if not CODE_VERIFIER_PATTERN.match(verifier):
+        raise InvalidRequestError("Invalid 'code_verifier'")
+    if code.code_challenge_method != "S256" or not compare_s256_code_challenge(verifier, challenge):
+        raise InvalidGrantError(description="Code challenge failed.")
+
+
+def code_token(
+    provider: OidcProvider,
+    client: ClientRecord,
+    code: CodeView,
+    *,
+    resources: Sequence[str],
+    dpop_jkt: str | None,
+    refresh: bool,
+    ip: str | None,
+) -> dict[str, Any]:
+    """The token response of a redeemed code whose redirect URI and verifier were checked: access token, ID token
+    (with the sign-in's acr, amr and auth_time) and, if the client may refresh, a refresh token."""
+    req = code.request
+    dpop = provider.dpop_for_token_request(client, dpop_jkt)
+    if req.dpop_jkt and dpop != req.dpop_jkt:
+        # RFC 9449 §10: a code bound at /par or with dpop_jkt is redeemed only with a proof of that key
+        log.info("code refused: bound to another DPoP key, or sent without a proof")
+        raise InvalidGrantError("the code is bound to another DPoP key")
+    ctx = GrantContext(
+        client=client,
+        subject=req.subject,
+        scope=req.scope,
+        sid=req.sid,
+        auth_time=req.auth_time,
+        acr=req.acr,
+        amr=req.amr,
+        claims=req.claims,
+        resources=requested_resources(resources, req.resources),
+    )
+    id_claims = id_token_claims(provider, ctx)
+    token, _ = provider.tokens.issue(
+        ctx,
+        code_id=code.id,
+        nonce=req.nonce,
+        dpop_jkt=dpop,
+        refresh=refresh,
+        id_token_claims=id_claims,
+        session_client=True,
+        audit_as=TokenEvent(
+            "oauth:token:issue",
+            actor=req.subject,
+            subject=req.subject,
+            client_id=client.client_id,
+            ip=ip,
+            details={"grant_type": "authorization_code", "scope": req.scope, "dpop": bool(dpop)},
+        ),
+    )
     return token
 
 

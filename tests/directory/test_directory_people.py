@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
+from directory.config import DirectoryConfig
 from directory.errors import AlreadyExistsError, InvalidInputError, NotFoundError
+from directory.ldap_client import LdapConnection
 from directory.models import NewPerson, PersonChanges, UnitKind
 from directory.service import LdapDirectory
+from directory.service import base as base_module
 from tests.directory.conftest import PASSWORD
 
 pytestmark = pytest.mark.slapd
@@ -91,6 +95,48 @@ def test_nested_groups_are_effective(directory: LdapDirectory, unit: str, unique
     assert set(directory.get_person(uid).groups) & {middle, outer} == set()
     directory.remove_member(inner, uid=uid)
     assert directory.get_group(inner).members == ()  # the placeholder is hidden
+
+
+def test_a_groups_nesting_is_reused_for_a_minute_and_forgotten_when_changed_here(
+    directory: LdapDirectory,
+    directory_config: DirectoryConfig,
+    unit: str,
+    unique: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    uid = unique("reuse")
+    inner, outer, later = unique("inner"), unique("outer"), unique("later")
+    directory.create_person(NewPerson(uid=uid, full_name="Lê Văn Tám", unit_code=unit))
+    for name in (inner, outer, later):
+        directory.create_group(name)
+    directory.add_member(inner, uid=uid)
+    directory.add_member(outer, group=inner)
+    searches: list[str] = []
+    counted = LdapConnection.search
+
+    def search(self: LdapConnection, base: str, *args: Any, **kwargs: Any) -> Any:
+        searches.append(base)
+        return counted(self, base, *args, **kwargs)
+
+    monkeypatch.setattr(LdapConnection, "search", search)
+    elsewhere = LdapDirectory(directory_config)  # another worker's view of the same slapd
+    try:
+        assert {inner, outer} <= set(elsewhere.find_by_login(uid, with_units=False).groups)  # type: ignore[union-attr]
+        nesting = [base for base in searches if base == directory.names.groups_dn]
+        assert len(nesting) == 2  # its groups' groups, level by level (the outer one is in none)
+        searches.clear()
+        assert {inner, outer} <= set(elsewhere.find_by_login(uid, with_units=False).groups)  # type: ignore[union-attr]
+        assert searches == [directory_config.base_dn]  # the entry only: its memberOf read afresh, the nesting known
+        assert later not in directory.get_person(uid).groups  # this process has read the nesting too
+        directory.add_member(later, group=outer)  # changed through this process
+        assert later in directory.get_person(uid).groups  # seen here at once
+        assert later not in elsewhere.get_person(uid).groups  # there, once the minute is over
+        monkeypatch.setattr(base_module, "GROUP_NESTING_TTL", 0.0)
+        assert later in elsewhere.get_person(uid).groups
+        directory.remove_member(inner, uid=uid)  # the entry itself is always read afresh
+        assert set(elsewhere.get_person(uid).groups) & {inner, outer, later} == set()
+    finally:
+        elsewhere.close()
 
 
 def test_units_tree_move_and_delete(directory: LdapDirectory, unit: str, unique: Callable[[str], str]) -> None:

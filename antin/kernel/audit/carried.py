@@ -58,6 +58,7 @@ class CarriedEntry:
 
     params: dict[str, Any]
     has_alternative: bool
+    leading: int = 0  # entries held before this one (``audit_lead<i>_*``), written first by the same statement
 
 
 def head_unchanged() -> str:
@@ -68,10 +69,12 @@ def head_unchanged() -> str:
 
 
 @cache
-def audit_parts(alternative_when: str | None = None) -> str:
+def audit_parts(alternative_when: str | None = None, leading: int = 0) -> str:
     """The two ``WITH`` parts, ``audit_moved`` (the head, moved) and ``audit_entry`` (the entry, ``RETURNING seq``);
     with ``alternative_when`` (SQL over the statement's other parts) the entry is written when it holds, its
-    alternative otherwise. Made of this module's constants and the caller's constant text only."""
+    alternative otherwise; with ``leading``, that many entries before it (``audit_lead<i>_*``, held by
+    :meth:`AuditLog.hold`) too, the head moved past them all. Made of this module's constants and the caller's
+    constant text only."""
 
     def value(name: str, sql_type: str) -> str:
         if alternative_when is not None and name in _CHOSEN:
@@ -87,5 +90,9 @@ def audit_parts(alternative_when: str | None = None) -> str:
     )
     columns = ", ".join(name for name, _ in ENTRY_COLUMNS)
     values = ", ".join(value(name, sql_type) for name, sql_type in ENTRY_COLUMNS)
-    entry = f"audit_entry AS (INSERT INTO audit_log ({columns}) SELECT {values} FROM audit_moved RETURNING seq)"  # noqa: S608
+    rows = [
+        ", ".join(f"%(audit_lead{i}_{name})s::{sql_type}" for name, sql_type in ENTRY_COLUMNS) for i in range(leading)
+    ]
+    selects = " UNION ALL ".join(f"SELECT {row} FROM audit_moved" for row in (*rows, values))  # noqa: S608
+    entry = f"audit_entry AS (INSERT INTO audit_log ({columns}) {selects} RETURNING seq)"
     return f"{moved}, {entry}"

@@ -38,6 +38,7 @@ from antin.kernel.audit.chain import (
     writer_seal,
 )
 from antin.kernel.audit.events import AuditEvent
+from antin.kernel.audit.held import HeldEntries, NewEntry
 from antin.kernel.audit.reading import AuditRecord, read_entries
 from antin.kernel.audit.statements import (
     ENTRY_FIELDS,
@@ -58,28 +59,9 @@ log = logging.getLogger("antin.audit")
 T = TypeVar("T")
 
 
-@dataclass(slots=True)
-class _NewEntry:
-    """An event about to be appended: a plain object, not an ORM entity (it is written with a Core statement, and
-    the ORM's instrumentation cost more than the hash)."""
-
-    occurred_at: datetime
-    event: str
-    actor: str | None
-    subject: str | None
-    client_id: str | None
-    ip: str | None
-    details: str
-    writer: int = 0
-    writer_seq: int = 0
-    prev_hash: str = ""
-    entry_hash: str = ""
-    seq: int = 0
-
-
 @dataclass
 class _Pending:
-    entry: _NewEntry
+    entries: list[NewEntry]
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
 
@@ -115,7 +97,7 @@ class _HeadMovedError(Exception):
     """The head in the database is not where this writer left it (a commit whose answer was lost)."""
 
 
-class AuditLog:
+class AuditLog(HeldEntries):
     """The audit log of one instance; safe to share between threads.
 
     Each process appends to a chain of its own (registered on its first append, and again after a fork), so
@@ -134,6 +116,7 @@ class AuditLog:
         self._writing = False
         self._writer: _Writer | None = None  # only the thread that writes touches it
         self._spare: list[_Writer] = []  # writers of record_in's statements, not in use now
+        HeldEntries.__init__(self)
 
     def record(
         self,
@@ -145,14 +128,24 @@ class AuditLog:
         ip: str | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> int:
-        """Append one event and return its number. Values under sensitive keys are never stored."""
+        """Append one event and return its number. Values under sensitive keys are never stored. Entries held in
+        this context (:meth:`hold`) are appended before it, in the same statement."""
         entry = self._new_entry(event, self.clock(), actor, subject, client_id, ip, details)
-        _log_event(entry)
-        pending = _Pending(entry)
+        held = self._take_held()
+        try:
+            self._write([*held, entry])
+        except BaseException:
+            self._give_back(held)
+            raise
+        return entry.seq
+
+    def _write(self, entries: list[NewEntry]) -> None:
+        for entry in entries:
+            _log_event(entry)
+        pending = _Pending(entries)
         self._submit(pending)
         if pending.error is not None:
             raise AuditWriteError("could not append to the audit log") from pending.error
-        return entry.seq
 
     def record_in(
         self,
@@ -165,15 +158,26 @@ class AuditLog:
         ip: str | None = None,
         details: Mapping[str, Any] | None = None,
         alternative: Alternative | None = None,
+        carries_held: bool = False,
     ) -> T:
         """Have ``write`` write this event's entry in its own statement (:mod:`antin.kernel.audit.carried`, on
-        PostgreSQL's driver) and return what it returns. ``write`` says what it wrote: the entry, the ``alternative``
+        PostgreSQL's driver) and return what it returns. Entries held in this context (:meth:`hold`) go first: in
+        the same statement if ``write`` can carry them (``carries_held``: it reads ``CarriedEntry.leading``), else
+        appended just before. ``write`` says what it wrote: the entry, the ``alternative``
         (the same position, another event) or, when the head had moved, nothing; then it runs again after the head
         is read. Its own errors reach the caller unchanged.
 
         The statement runs on a chain of its own for as long as it runs (a spare writer of this process, registered
         when none is free): other threads' statements run meanwhile on theirs, not one after the other on the
         process's chain; a process has as many of these writers as it ever had such statements at once."""
+        held = self._take_held()
+        if held and not carries_held:
+            try:
+                self._write(held)
+            except BaseException:
+                self._give_back(held)
+                raise
+            held = []
         now = self.clock()
         entry = self._new_entry(event, now, actor, subject, client_id, ip, details)
         other = None
@@ -183,18 +187,29 @@ class AuditLog:
         writer = self._spare_writer()
         try:
             for attempt in range(20):
-                position = writer.seq + 1
+                position, previous = writer.seq + 1, writer.hash
                 params: dict[str, Any] = {"audit_old_seq": writer.seq}
+                for i, lead in enumerate(held):  # chained before the entry, at the positions before its own
+                    lead.writer, lead.writer_seq, lead.prev_hash = writer.id, position, previous
+                    lead.entry_hash = previous = entry_hash(lead)
+                    params.update({f"audit_lead{i}_{name}": getattr(lead, name) for name in ENTRY_FIELDS})
+                    position += 1
                 for prefix, placed in (("audit_", entry), ("audit_alt_", other)):
                     if placed is not None:
-                        placed.writer, placed.writer_seq, placed.prev_hash = writer.id, position, writer.hash
+                        placed.writer, placed.writer_seq, placed.prev_hash = writer.id, position, previous
                         placed.entry_hash = entry_hash(placed)
                         params.update({prefix + name: getattr(placed, name) for name in ENTRY_FIELDS})
                         params[prefix + "seal"] = writer_seal(self._key, writer.id, position, placed.entry_hash)
-                result, written = write(CarriedEntry(params, other is not None))
+                try:
+                    result, written = write(CarriedEntry(params, other is not None, len(held)))
+                except BaseException:
+                    self._give_back(held)
+                    raise
                 if written is not Written.NOTHING:
                     chosen = entry if written is Written.ENTRY or other is None else other
                     writer.seq, writer.hash = position, chosen.entry_hash
+                    for lead in held:
+                        _log_event(lead)
                     _log_event(chosen)
                     return result
                 # an earlier statement's commit whose answer was lost: nothing was written, the head is read again
@@ -227,8 +242,8 @@ class AuditLog:
         client_id: str | None,
         ip: str | None,
         details: Mapping[str, Any] | None,
-    ) -> _NewEntry:
-        return _NewEntry(
+    ) -> NewEntry:
+        return NewEntry(
             occurred_at=occurred_at,
             event=event.value,
             actor=actor,
@@ -259,14 +274,14 @@ class AuditLog:
                     return
             error: BaseException | None = None
             try:
-                self._append_with_retries([p.entry for p in batch])
+                self._append_with_retries([entry for p in batch for entry in p.entries])
             except Exception as err:
                 error = err
             for p in batch:
                 p.error = error
                 p.done.set()
 
-    def _append_with_retries(self, entries: list[_NewEntry]) -> None:
+    def _append_with_retries(self, entries: list[NewEntry]) -> None:
         for attempt in range(20):
             try:
                 writer = self._current_writer()
@@ -297,7 +312,7 @@ class AuditLog:
             return
         writer.seq, writer.hash = head.seq, head.entry_hash
 
-    def _append(self, writer: _Writer, entries: list[_NewEntry]) -> None:
+    def _append(self, writer: _Writer, entries: list[NewEntry]) -> None:
         seq, prev_hash = writer.seq, writer.hash
         rows = []
         for entry in entries:
@@ -383,7 +398,7 @@ class AuditLog:
         return read_entries(self.database, event=event, actor=actor, subject=subject, since=since, limit=limit)
 
 
-def _log_event(entry: _NewEntry) -> None:
+def _log_event(entry: NewEntry) -> None:
     extra = {"audit_event": entry.event, "actor": entry.actor, "subject": entry.subject, "client_id": entry.client_id}
     log.info("audit %s", entry.event, extra=extra)
 

@@ -1,7 +1,8 @@
-"""The machine-to-machine requests answered before Flask (idp.oidc.fastpath) answer exactly as the app does.
+"""The token requests answered before Flask (idp.oidc.fastpath) answer exactly as the app does.
 
-One matrix of good and bad requests — client_credentials, refresh (with reuse), introspection, and what the fast
-path leaves to the app — is sent once through the whole stack (where the fast path answers what it takes) and once
+One matrix of good and bad requests — client_credentials, refresh (with reuse), introspection, the code's
+redemption (PKCE, redirect URI, a code used twice, another client's, expired), and what the fast path leaves to
+the app — is sent once through the whole stack (where the fast path answers what it takes) and once
 straight to the Flask app behind it, each run with its own clients and tokens on the same provider: the statuses,
 JSON bodies, headers and audit entries must be the same, and the fast run must have answered the requests it is
 meant to take. Tokens are checked with joserfc against the published JWKS. SQLite and PostgreSQL.
@@ -13,22 +14,27 @@ import json
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from werkzeug.test import Client, TestResponse
 
 from antin.kernel.audit.models import AuditEntry
 from idp.oidc.clients import ClientSpec
+from idp.oidc.codes import CodeRequest
 from idp.oidc.fastpath import EXTENSION_KEY, MAX_FORM_BYTES, MachineEndpoints
 from idp.oidc.grants import GrantContext
+from idp.oidc.models import AuthorizationCode
+from idp.oidc.random_secrets import digest
 from tests.idp.conftest import make_directory
 from tests.idp.oidc_harness import LiveProvider, live_provider
+from tests.idp.rp import pkce
 
 # headers that differ by nature between two requests
 VOLATILE_HEADERS = {"x-request-id", "content-length", "date"}
@@ -109,6 +115,13 @@ def _clients(op: LiveProvider) -> dict[str, tuple[str, str]]:
             scopes=("openid", "profile"),
         ),
         "disabled": ClientSpec(name="disabled", grant_types=("client_credentials",), scopes=("profile",)),
+        "public": ClientSpec(
+            name="public",
+            public=True,
+            redirect_uris=("https://app.example/cb",),
+            grant_types=("authorization_code", "refresh_token"),
+            scopes=("openid", "profile"),
+        ),
     }
     clients = {}
     for role, spec in specs.items():
@@ -247,6 +260,185 @@ def _matrix(run: Run, *, fast: MachineEndpoints | None) -> None:
     )
     run.send("introspect wrong secret", "/introspect", {"token": access}, **run.basic("service", "wrong"))
     run.send("GET /introspect", "/introspect", method="GET")
+    _code_rows(run, taken)
+
+
+APP_REDIRECT = "https://app.example/cb"
+
+
+def _code(op: LiveProvider, client_id: str, *, expired: bool = False) -> tuple[str, str]:
+    """An authorization code of an official's password sign-in, as /authorize leaves it, and its PKCE verifier."""
+    person = op.directory.find_by_login("an.nguyen")
+    assert person is not None
+    verifier, challenge = pkce()
+    req = CodeRequest(
+        client_id=client_id,
+        subject=person.entry_uuid,
+        redirect_uri=APP_REDIRECT if client_id else "",
+        scope="openid profile",
+        nonce="n-0S6_WzA2Mj",
+        code_challenge=challenge,
+        auth_time=op.instance.clock() - timedelta(seconds=30),
+        acr="urn:antin:acr:password",
+        amr=("pwd",),
+        sid=None,
+        claims=None,
+        resources=(),
+    )
+    code = op.provider.tokens.create_code(req)
+    if expired:
+        with op.instance.database.transaction() as conn:
+            past = op.instance.clock() - timedelta(seconds=1)
+            conn.execute(
+                update(AuthorizationCode).where(AuthorizationCode.digest == digest(code)).values(expires_at=past)
+            )
+    return code, verifier
+
+
+def _verified_id_token(op: LiveProvider, id_token: str, client_id: str) -> dict[str, Any]:
+    keys = KeySet.import_key_set(json.loads(op.provider.keys.jwks_json()))
+    token = jwt.decode(id_token, keys, algorithms=["RS256"])
+    claims = dict(token.claims)
+    assert claims["iss"] == op.issuer and claims["aud"] == client_id and claims["nonce"] == "n-0S6_WzA2Mj"
+    return claims
+
+
+def _code_rows(run: Run, taken: Callable[[TestResponse], TestResponse]) -> None:
+    """The authorization_code grant: what a relying party sends after a sign-in, and what goes wrong with it."""
+    op = run.op
+    app_id = run.clients["app"][0]
+
+    def form(code: str, verifier: str | None, redirect_uri: str | None = APP_REDIRECT) -> dict[str, str]:
+        body = {"grant_type": "authorization_code", "code": code}
+        if redirect_uri is not None:
+            body["redirect_uri"] = redirect_uri
+        if verifier is not None:
+            body["code_verifier"] = verifier
+        return body
+
+    code, verifier = _code(op, app_id)
+    good = taken(run.send("code basic", "/token", form(code, verifier), **run.basic("app")))
+    assert good.status_code == 200, good.json
+    access = _verified(op, good.json["access_token"])
+    assert access["sub"] == op.directory.find_by_login("an.nguyen").entry_uuid  # type: ignore[union-attr]
+    id_claims = _verified_id_token(op, good.json["id_token"], app_id)
+    assert id_claims["acr"] == "urn:antin:acr:password" and id_claims["amr"] == ["pwd"]
+    assert id_claims["auth_time"] < id_claims["iat"] and good.json["refresh_token"]
+    posted_code, posted_verifier = _code(op, app_id)
+    posted = taken(run.send("code post", "/token", {**form(posted_code, posted_verifier), **run.post_auth("app")}))
+    assert posted.status_code == 200 and _verified(op, posted.json["access_token"])["client_id"] == app_id
+
+    replay = taken(run.send("code used twice", "/token", form(code, verifier), **run.basic("app")))
+    assert replay.json["error"] == "invalid_grant"
+    revoked = taken(
+        run.send("introspect after replay", "/introspect", {"token": good.json["access_token"]}, **run.basic("app"))
+    )
+    assert revoked.json == {"active": False}  # the replay revoked what the code had been redeemed for
+    refresh = {"grant_type": "refresh_token", "refresh_token": good.json["refresh_token"]}
+    assert taken(run.send("refresh after code replay", "/token", refresh, **run.basic("app"))).json["error"] == (
+        "invalid_grant"
+    )
+
+    wrong, _ = _code(op, app_id)
+    other_verifier = pkce()[0]
+    refused = taken(run.send("code wrong verifier", "/token", form(wrong, other_verifier), **run.basic("app")))
+    assert refused.json["error"] == "invalid_grant"
+    missing, missing_verifier = _code(op, app_id)
+    assert taken(run.send("code no verifier", "/token", form(missing, None), **run.basic("app"))).json["error"] == (
+        "invalid_request"
+    )
+    assert (
+        taken(run.send("code no verifier, again", "/token", form(missing, missing_verifier), **run.basic("app"))).json[
+            "error"
+        ]
+        == "invalid_grant"
+    )  # a refused redemption still used the code up
+    short, _ = _code(op, app_id)
+    assert (
+        taken(run.send("code verifier malformed", "/token", form(short, "x" * 20), **run.basic("app"))).json["error"]
+        == "invalid_request"
+    )
+    elsewhere, elsewhere_verifier = _code(op, app_id)
+    assert (
+        taken(
+            run.send(
+                "code wrong redirect_uri",
+                "/token",
+                form(elsewhere, elsewhere_verifier, "https://app.example/other"),
+                **run.basic("app"),
+            )
+        ).json["error"]
+        == "invalid_grant"
+    )
+    unsent, unsent_verifier = _code(op, app_id)
+    taken(run.send("code no redirect_uri", "/token", form(unsent, unsent_verifier, None), **run.basic("app")))
+    foreign, foreign_verifier = _code(op, app_id)
+    assert (
+        taken(run.send("code of another client", "/token", form(foreign, foreign_verifier), **run.basic("other"))).json[
+            "error"
+        ]
+        == "invalid_grant"
+    )
+    kept = taken(
+        run.send("code of another client, by its own", "/token", form(foreign, foreign_verifier), **run.basic("app"))
+    )
+    assert kept.status_code == 200  # another client's attempt did not use it up
+    old, old_verifier = _code(op, app_id, expired=True)
+    assert taken(run.send("code expired", "/token", form(old, old_verifier), **run.basic("app"))).json["error"] == (
+        "invalid_grant"
+    )
+    assert (
+        taken(run.send("code unknown", "/token", form("no-such-code", verifier), **run.basic("app"))).json["error"]
+        == "invalid_grant"
+    )
+
+    public_id = run.clients["public"][0]
+    public_code, public_verifier = _code(op, public_id)
+    by_id = {"client_id": public_id}
+    public = taken(run.send("code public client", "/token", {**form(public_code, public_verifier), **by_id}))
+    assert public.status_code == 200, public.json
+    assert _verified(op, public.json["access_token"])["client_id"] == public_id
+    assert _verified_id_token(op, public.json["id_token"], public_id)["amr"] == ["pwd"]
+    unproved, _ = _code(op, public_id)
+    assert (
+        taken(run.send("code public, no verifier", "/token", {**form(unproved, None), **by_id})).json["error"]
+        == "invalid_request"
+    )
+    guessed, _ = _code(op, public_id)
+    assert (
+        taken(run.send("code public, wrong verifier", "/token", {**form(guessed, pkce()[0]), **by_id})).json["error"]
+        == "invalid_grant"
+    )
+
+    # refused before anything changed, or not the fast path's to take: the app answers
+    spare_public, spare_public_verifier = _code(op, public_id)
+    run.send(
+        "code public client with a secret",
+        "/token",
+        {**form(spare_public, spare_public_verifier), **by_id, "client_secret": "x"},
+    )
+    run.send(
+        "code public client, Basic", "/token", form(spare_public, spare_public_verifier), auth=(public_id, "secret")
+    )
+    run.send(
+        "code public client unknown", "/token", {**form(spare_public, spare_public_verifier), "client_id": "nobody"}
+    )
+    spare, spare_verifier = _code(op, app_id)
+    run.send(
+        "code missing",
+        "/token",
+        {"grant_type": "authorization_code", "redirect_uri": APP_REDIRECT, "code_verifier": verifier},
+        **run.basic("app"),
+    )
+    run.send("code wrong secret", "/token", form(spare, spare_verifier), **run.basic("app", "wrong"))
+    run.send("code without the client's secret", "/token", {**form(spare, spare_verifier), "client_id": app_id})
+    run.send("code grant not allowed", "/token", form(spare, spare_verifier), **run.basic("service"))
+    run.send(
+        "code unknown parameter (resource)",
+        "/token",
+        {**form(spare, spare_verifier), "resource": "https://rs.example/api"},
+        **run.basic("app"),
+    )
 
 
 def _audit(op: LiveProvider, run: Run, since: int) -> list[tuple[str, str | None]]:
@@ -278,6 +470,7 @@ def test_the_fast_path_answers_as_the_app_does(op: LiveProvider) -> None:
         assert fast_answer == app_answer, label
     assert fast_audit == app_audit
     assert ("oauth:token:reuse", "app") in fast_audit
+    assert ("oauth:code:replay", "app") in fast_audit
 
 
 def test_the_first_request_of_a_process_goes_through_the_app(op: LiveProvider) -> None:

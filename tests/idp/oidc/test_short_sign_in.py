@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs, urljoin, urlsplit
 
+import pyotp
 import pytest
 import requests
 from sqlalchemy import func, select, text
@@ -217,3 +218,53 @@ def test_no_sso_session_starts_when_its_entry_cannot_be_written(tmp_path) -> Non
         browser = Browser(op.issuer)
         _check_code(rp, _post_password(browser, _get(browser, _authorize_url(rp))).headers["Location"])
         assert _session_count(op) == 1 and len(_session_entries(op)) == 1 and op.instance.audit.verify().ok
+
+
+def _entries(op: LiveProvider) -> list[tuple[str, str | None, int, int]]:
+    with op.instance.database.reading() as s:
+        rows = s.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
+        return [(r.event, r.subject, r.writer, r.writer_seq) for r in rows]
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_the_password_accepted_and_the_session_started_are_written_together(database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The password POST's two entries, one after the other in one writer's chain; on PostgreSQL by the statement
+    that starts the session (one statement writes to the log in that request, not two)."""
+    with provider_on(database, tmp_path) as op:
+        rp = RelyingParty.register(op)
+        browser = Browser(op.issuer)
+        page = _get(browser, _authorize_url(rp))
+        writing_the_log: list[str] = []
+        driver = op.instance.database.driver
+        if driver is not None:
+            driver.observers.append(lambda sql: writing_the_log.append(sql) if "INSERT INTO audit_log" in sql else None)
+        answer = _post_password(browser, page)
+        claims = _check_code(rp, answer.headers["Location"])
+        if driver is not None:
+            assert len(writing_the_log) == 2  # the session with both entries, then the code's tokens with theirs
+            assert "oidc_sso_session" in writing_the_log[0] and "UNION ALL" in writing_the_log[0]
+        accepted, started = [e for e in _entries(op) if e[0] in ("login:password:success", "session:sso:start")]
+        assert accepted[0] == "login:password:success" and started[0] == "session:sso:start"
+        assert accepted[1] == started[1] == claims["sub"]
+        assert accepted[2] == started[2] and started[3] == accepted[3] + 1  # one writer, one after the other
+        assert op.instance.audit.verify().ok
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_a_password_accepted_before_a_second_factor_is_written_in_its_request(database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """No session starts yet (the authenticator app's code is asked next): the entry is written all the same."""
+    from idp.mfa import get_mfa_service
+
+    with provider_on(database, tmp_path) as op:
+        subject = op.directory.find_by_login("an.nguyen").entry_uuid  # type: ignore[union-attr]
+        mfa = get_mfa_service(op.instance)
+        enrolment = mfa.begin_totp(subject, account="an.nguyen")
+        code = pyotp.TOTP(enrolment.key_groups.replace(" ", "")).at(op.instance.clock.now())
+        assert mfa.confirm_totp(subject, enrolment.token, code, name="Điện thoại", ip=None) is not None
+        rp = RelyingParty.register(op)
+        browser = Browser(op.issuer)
+        answer = _post_password(browser, _get(browser, _authorize_url(rp)))
+        assert answer.status_code == 303 and "second-factor" in answer.headers["Location"]
+        events = [e[0] for e in _entries(op)]
+        assert "login:password:success" in events and "session:sso:start" not in events
+        assert op.instance.audit.verify().ok
