@@ -126,8 +126,10 @@ def rounds_done(outcomes: Outcomes, start: float, end: float) -> float:
 
 
 def measure_peak(platform: Platform, steps: list[int], seconds: float, delivered: list[str]) -> list[tuple[int, float]]:
-    """Closed loop: more officials at once, each round after the last, until the rate stops rising; the signed
-    PDFs delivered meanwhile are added to ``delivered``."""
+    """Closed loop: more officials at once, each round after the last, until the rate stops rising or a step is
+    answered a 5xx (a refusal of the verifier's cap or of the queue's deadline is past the peak: a round it cut
+    short is cheaper, and counted, it would raise the "peak"); the steps kept are those before. The signed PDFs
+    delivered meanwhile are added to ``delivered``."""
     ramp: list[tuple[int, float]] = []
     for officials in steps:
         outcomes, stop = Outcomes(), threading.Event()
@@ -140,14 +142,19 @@ def measure_peak(platform: Platform, steps: list[int], seconds: float, delivered
         time.sleep(seconds / 4)  # warm up: connections, caches, the first certificate
         begun = time.monotonic()
         time.sleep(seconds)
-        rate = rounds_done(outcomes, begun, time.monotonic())
+        ended = time.monotonic()
+        rate = rounds_done(outcomes, begun, ended)
+        refused = sum(1 for _t, _op, outcome in outcomes.between(begun, ended) if outcome.startswith("5"))
         stop.set()
         for worker in workers:
             worker.join(60)
         delivered.extend(outcomes.delivered)
+        words = f"{rate:.2f} rounds/s" + (f", {refused} answered 5xx: past the peak" if refused else "")
+        print(f"{time.strftime('%H:%M:%S')} peak search: {officials} at once: {words}", flush=True)
+        if refused and ramp:
+            break
         ramp.append((officials, rate))
-        print(f"{time.strftime('%H:%M:%S')} peak search: {officials} at once: {rate:.2f} rounds/s", flush=True)
-        if len(ramp) >= 2 and rate < 1.05 * max(r for _o, r in ramp[:-1]):
+        if refused or (len(ramp) >= 2 and rate < 1.05 * max(r for _o, r in ramp[:-1])):
             break
     return ramp
 
