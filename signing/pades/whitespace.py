@@ -1,0 +1,131 @@
+"""pyHanko's whitespace and comment skipping, reading a block at a time instead of a byte at a time.
+
+pyHanko (0.38) parses a PDF token by token, and skips the whitespace between tokens (``read_non_whitespace``,
+``skip_over_whitespace``) and comments (``skip_over_comments``) with one ``read(1)`` per byte, in Python: about
+0.2 s of CPU per MB. Whitespace is free to put almost anywhere in a PDF (between the entries of a trailer, in an
+object stream's header, which is decoded from 4 KB of Flate into 4 MB), so a 50 MB upload to the public ``/verify``
+page could hold a worker for about ten seconds, and one small compressed file for several (docs/security.md,
+"Whitespace").
+
+The functions here keep pyHanko's exact semantics (checked against the originals in
+tests/signing/pades/test_whitespace.py): the same whitespace set (``PDF_WHITESPACE``: space, LF, CR, tab, FF and
+NUL), the same return values, the same stream position after the call, the same errors at the end of the stream,
+the same treatment of comments and of ``stop_after_eol``. They only read ahead in blocks (16 bytes first, growing
+to 64 KB, so that a single space costs no more than before) and seek back to just after the byte pyHanko's loop
+would have stopped at.
+
+pyHanko's modules call these functions by the name they imported (``generic`` and ``content_stream_parser``
+import them from ``misc``; ``xref`` and ``reader`` look them up on ``misc`` or ``generic``): each of those names is
+replaced, once, when this module is imported (by the verifier's reader, signing/pades/reading/opening.py).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import IO, Final
+
+from pyhanko.pdf_utils import content_stream_parser, generic, misc
+from pyhanko.pdf_utils.misc import PDF_WHITESPACE, PdfStreamError
+
+__all__ = ["read_non_whitespace", "skip_over_comments", "skip_over_whitespace"]
+
+FIRST_BLOCK: Final = 16
+"""Bytes read first: most calls stop within a byte or two of whitespace."""
+LARGEST_BLOCK: Final = 64 * 1024
+"""Bytes read at most at a time (each block is four times the previous one)."""
+
+_NOT_WHITESPACE = re.compile(b"[^" + re.escape(PDF_WHITESPACE) + b"]")
+_NOT_BLANK = re.compile(b"[^" + re.escape(PDF_WHITESPACE.replace(b"\r", b"").replace(b"\n", b"")) + b"]")
+_END_OF_LINE = re.compile(b"[\r\n]")
+
+
+def _skip_to(stream: IO[bytes], stop: re.Pattern[bytes]) -> tuple[int, bytes]:
+    """Read up to and including the first byte matching ``stop``: how many bytes came before it, and that byte.
+
+    At the end of the stream the byte is ``b""`` and the stream is left at its end, as pyHanko's ``read(1)`` loops.
+    """
+    skipped = 0
+    size = FIRST_BLOCK
+    while True:
+        block = stream.read(size)
+        if not block:
+            return skipped, b""
+        found = stop.search(block)
+        if found is not None:
+            at = found.start()
+            stream.seek(at + 1 - len(block), os.SEEK_CUR)
+            return skipped + at, block[at : at + 1]
+        skipped += len(block)
+        size = min(size * 4, LARGEST_BLOCK)
+
+
+def read_non_whitespace(stream: IO[bytes], seek_back: bool = False, allow_eof: bool = False) -> bytes:
+    """The next byte that is neither whitespace nor in a comment (pyHanko's ``misc.read_non_whitespace``)."""
+    while True:
+        _, token = _skip_to(stream, _NOT_WHITESPACE)
+        if not token:
+            if allow_eof:
+                return b""
+            raise PdfStreamError("Stream ended prematurely")
+        if token != b"%":
+            break
+        stream.seek(-1, os.SEEK_CUR)
+        skip_over_comments(stream)
+    if seek_back:
+        stream.seek(-1, os.SEEK_CUR)
+    return token
+
+
+def skip_over_whitespace(stream: IO[bytes], stop_after_eol: bool = False, error_on_end_of_stream: bool = True) -> bool:
+    """Skip whitespace (up to and including the first end of line with ``stop_after_eol``); whether more than one
+    byte was read (pyHanko's ``misc.skip_over_whitespace``, which also says ``True`` at the end of the stream)."""
+    skipped, token = _skip_to(stream, _NOT_BLANK if stop_after_eol else _NOT_WHITESPACE)
+    if not token:
+        if error_on_end_of_stream:
+            raise PdfStreamError("Stream ended prematurely")
+        return True
+    more_than_one = skipped > 0
+    if stop_after_eol:
+        if token == b"\n":
+            return more_than_one
+        if token == b"\r":
+            following = stream.read(1)
+            if following == b"\n" or not following:
+                return more_than_one
+            # a CR alone is an end of line too: leave the stream just after it
+    stream.seek(-1, os.SEEK_CUR)
+    return more_than_one
+
+
+def skip_over_comments(stream: IO[bytes], error_on_end_of_stream: bool = True) -> bool:
+    """Skip comments and the whitespace after each; whether there was one (pyHanko's ``misc.skip_over_comments``)."""
+    token = stream.read(1)
+    seen = False
+    while token == b"%":
+        seen = True
+        _skip_to(stream, _END_OF_LINE)
+        skip_over_whitespace(stream, error_on_end_of_stream=error_on_end_of_stream)
+        token = stream.read(1)
+    if token:
+        stream.seek(-1, os.SEEK_CUR)
+    return seen
+
+
+ORIGINALS: Final = {
+    "read_non_whitespace": misc.read_non_whitespace,
+    "skip_over_whitespace": misc.skip_over_whitespace,
+    "skip_over_comments": misc.skip_over_comments,
+}
+"""pyHanko's own functions (the tests compare with them)."""
+
+_REPLACEMENTS: Final = {
+    "read_non_whitespace": read_non_whitespace,
+    "skip_over_whitespace": skip_over_whitespace,
+    "skip_over_comments": skip_over_comments,
+}
+
+for _module in (misc, generic, content_stream_parser):
+    for _name, _replacement in _REPLACEMENTS.items():
+        if vars(_module).get(_name) is ORIGINALS[_name]:
+            vars(_module)[_name] = _replacement

@@ -1,0 +1,160 @@
+"""pyHanko's whitespace skipping, read a block at a time (signing/pades/whitespace.py).
+
+The replacements are compared with pyHanko's own functions, from a pristine copy of its ``misc`` module (the
+loaded one has the replacements in place), on many inputs: every whitespace byte, comments, ends of line, the end
+of the stream, runs across the block sizes. A hostile PDF full of whitespace is then verified with its verdict
+unchanged, and the reads it costs counted (pyHanko read one byte per call: millions).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import random
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import pytest
+from pyhanko.pdf_utils import misc, reader
+
+from signing.pades import whitespace
+from signing.validation import verify_bytes
+from signing.validation.service import verify_stream
+from tests.signing.bombs import object_stream_bomb_pdf, with_whitespace_update
+from tests.signing.signed_pdfs import ThrowawayPki, blank_pdf, pki_fixture, sign
+
+pki = pki_fixture()
+
+MiB = 1024 * 1024
+ALPHABET = b" \n\r\t\f\x00%ab/(<"
+# where the blocks read end: 16, then four times as much each time up to 64 KB (16 + 64 + … + 65,536 = 87,376)
+BLOCK_EDGES = [0, 1, 2, 15, 16, 17, 79, 80, 81, 335, 336, 337, 1360, 1361, 5456, 21840, 87376, 87377, 152_912]
+
+
+def _pristine_misc() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("pristine_pyhanko_misc", misc.__file__)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+PRISTINE = _pristine_misc()
+
+
+class CountingStream(io.BytesIO):
+    """A BytesIO that counts its ``read`` calls."""
+
+    reads = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        type(self).reads += 1
+        return super().read(size)
+
+
+def _outcome(function: Callable[..., Any], data: bytes, start: int, **flags: bool) -> tuple[Any, int]:
+    stream = io.BytesIO(data)
+    stream.seek(start)
+    try:
+        result = function(stream, **flags)
+    except Exception as err:  # the same error, with the same words, is part of the semantics
+        result = (type(err).__name__, str(err))
+    return result, stream.tell()
+
+
+def _inputs() -> list[tuple[bytes, int]]:
+    rng = random.Random(14)
+    cases = [(b"", 0), (b" ", 0), (b" ", 1), (b"%", 0), (b"%\r", 0), (b"%\r\n", 0), (b"\r", 0), (b"\r\n", 0)]
+    for _ in range(3000):
+        data = bytes(rng.choice(ALPHABET) for _ in range(rng.randint(0, 40)))
+        cases.append((data, rng.randint(0, len(data))))
+    for run in BLOCK_EDGES:
+        # pyHanko's own functions take about a microsecond a byte: the long runs with fewer variants
+        fillers = (b" ", b"\x00", b"\n", b"\r", b"\t\f") if run < 2000 else (b"\x00", b"\r")
+        endings = (b"", b"x", b"\rx", b"\r\nx", b"%c\n x", b"%c", b"% c\r\r\n\x00y") if run < 2000 else (b"", b"\r\nx")
+        for filler in fillers:
+            for ending in endings:
+                cases.append(((filler * run)[:run] + ending, 0))
+                cases.append((b"a" + (filler * run)[:run] + ending, 1))
+    cases.append((b"%" + b"c" * 90_000 + b"\n" + b" " * 90_000 + b"%d\r" + b"\x00" * 70_000 + b"e", 0))
+    return cases
+
+
+CASES = _inputs()
+FLAG_SETS: dict[str, list[dict[str, bool]]] = {
+    "read_non_whitespace": [
+        {"seek_back": seek_back, "allow_eof": allow_eof} for seek_back in (False, True) for allow_eof in (False, True)
+    ],
+    "skip_over_whitespace": [
+        {"stop_after_eol": stop, "error_on_end_of_stream": error} for stop in (False, True) for error in (False, True)
+    ],
+    "skip_over_comments": [{"error_on_end_of_stream": error} for error in (False, True)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(FLAG_SETS))
+def test_each_replacement_answers_as_pyhankos_own_function(name: str) -> None:
+    original = getattr(PRISTINE, name)
+    replacement = getattr(whitespace, name)
+    compared = 0
+    for data, start in CASES:
+        for flags in FLAG_SETS[name]:
+            expected = _outcome(original, data, start, **flags)
+            assert _outcome(replacement, data, start, **flags) == expected, (name, data[:60], start, flags)
+            compared += 1
+    assert compared > 8_000
+
+
+def test_pyhankos_modules_call_the_replacements() -> None:
+    from pyhanko.pdf_utils import content_stream_parser, generic
+
+    assert misc.read_non_whitespace is whitespace.read_non_whitespace
+    assert vars(generic)["read_non_whitespace"] is whitespace.read_non_whitespace
+    assert vars(generic)["skip_over_whitespace"] is whitespace.skip_over_whitespace
+    assert vars(content_stream_parser)["skip_over_comments"] is whitespace.skip_over_comments
+    assert misc.skip_over_comments is whitespace.skip_over_comments
+
+
+def test_ten_megabytes_of_whitespace_take_a_few_hundred_reads() -> None:
+    CountingStream.reads = 0
+    stream = CountingStream(b"\x00 \n\r\t\f" * (10 * MiB // 6) + b"%c\n" + b" " * MiB + b"x")
+    assert whitespace.read_non_whitespace(stream) == b"x"
+    assert stream.tell() == len(stream.getvalue())
+    assert CountingStream.reads < 400  # one per byte before: 11.5 million
+
+
+@pytest.fixture(scope="module")
+def signed(pki: ThrowawayPki) -> bytes:
+    pdf: bytes = sign(pki, blank_pdf(), level="B-LT")
+    return pdf
+
+
+@pytest.mark.parametrize("padding", [b" ", b"\x00", b"\n"])
+def test_a_signed_pdf_padded_with_whitespace_keeps_its_verdict_in_few_reads(
+    pki: ThrowawayPki, signed: bytes, padding: bytes
+) -> None:
+    padded = with_whitespace_update(signed, padding * (8 * MiB))
+    plain = verify_bytes(with_whitespace_update(signed, b" "), pki.trusted())
+    assert plain.indication.value == "TOTAL_PASSED"
+
+    CountingStream.reads = 0
+    report = _verify_counting(padded, pki)
+    assert (report.indication, report.sub_indication) == (plain.indication, plain.sub_indication)
+    assert [signature.indication.value for signature in report.signatures] == ["TOTAL_PASSED"]
+    assert CountingStream.reads < 10_000  # pyHanko alone read the padding in 8.4 million calls
+
+
+def test_object_streams_of_whitespace_are_read_in_few_reads(monkeypatch: pytest.MonkeyPatch, pki: ThrowawayPki) -> None:
+    hostile = object_stream_bomb_pdf(7, 4_000_000, whitespace=b"\x00")
+    # pyHanko reads each decoded object stream from a BytesIO of its own: count those reads
+    monkeypatch.setattr(reader, "BytesIO", CountingStream)
+    CountingStream.reads = 0
+    report = verify_bytes(hostile, pki.trusted())
+    assert report.indication.value == "NO_SIGNATURE"
+    assert len(report.signatures) == 0
+    assert 0 < CountingStream.reads < 10_000  # 28 million before
+
+
+def _verify_counting(pdf: bytes, pki: ThrowawayPki) -> Any:
+    return verify_stream(CountingStream(pdf), len(pdf), pki.trusted(), file_name="padded.pdf")
