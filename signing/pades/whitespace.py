@@ -1,4 +1,4 @@
-"""pyHanko's whitespace and comment skipping, reading a block at a time instead of a byte at a time.
+"""pyHanko's whitespace, comment, token and backwards-line readers, reading a block at a time, not a byte at a time.
 
 pyHanko (0.38) parses a PDF token by token, and skips the whitespace between tokens (``read_non_whitespace``,
 ``skip_over_whitespace``) and comments (``skip_over_comments``) with one ``read(1)`` per byte, in Python: about
@@ -28,7 +28,13 @@ from typing import IO, Final
 from pyhanko.pdf_utils import content_stream_parser, generic, misc, reader
 from pyhanko.pdf_utils.misc import PDF_WHITESPACE, PdfReadError, PdfStreamError
 
-__all__ = ["read_next_end_line", "read_non_whitespace", "skip_over_comments", "skip_over_whitespace"]
+__all__ = [
+    "read_next_end_line",
+    "read_non_whitespace",
+    "read_until_regex",
+    "skip_over_comments",
+    "skip_over_whitespace",
+]
 
 FIRST_BLOCK: Final = 16
 """Bytes read first: most calls stop within a byte or two of whitespace."""
@@ -38,6 +44,10 @@ LARGEST_BLOCK: Final = 64 * 1024
 _NOT_WHITESPACE = re.compile(b"[^" + re.escape(PDF_WHITESPACE) + b"]")
 _NOT_BLANK = re.compile(b"[^" + re.escape(PDF_WHITESPACE.replace(b"\r", b"").replace(b"\n", b"")) + b"]")
 _END_OF_LINE = re.compile(b"[\r\n]")
+_CLASSES: dict[bytes, re.Pattern[bytes]] = {}
+_NUMBER_END = generic.NumberObject.NumberPattern
+_ORIGINAL_READ_UNTIL_CLASS: Final = misc._read_until_class
+_ORIGINAL_READ_UNTIL_REGEX: Final = misc.read_until_regex
 
 
 def _skip_to(stream: IO[bytes], stop: re.Pattern[bytes]) -> tuple[int, bytes]:
@@ -112,6 +122,61 @@ def skip_over_comments(stream: IO[bytes], error_on_end_of_stream: bool = True) -
     return seen
 
 
+def _read_until_class(class_chars: bytes, stream: IO[bytes], maxchars: int | None = None) -> tuple[bytes, bool]:
+    """The bytes before the first of ``class_chars`` (which is read too), and whether the stream ended first
+    (pyHanko's ``misc._read_until_class``, behind ``read_until_delimiter`` and ``read_until_whitespace``).
+
+    pyHanko keeps each byte as a ``bytes`` of its own before joining them: a 4 MB name cost 2 s and 356 MB.
+    """
+    if maxchars is not None:  # the 20 bytes of the header: pyHanko's own loop
+        read: tuple[bytes, bool] = _ORIGINAL_READ_UNTIL_CLASS(class_chars, stream, maxchars=maxchars)
+        return read
+    stop = _CLASSES.get(class_chars)
+    if stop is None:
+        stop = _CLASSES.setdefault(class_chars, re.compile(b"[" + re.escape(class_chars) + b"]"))
+    parts: list[bytes] = []
+    size = FIRST_BLOCK
+    while True:
+        block = stream.read(size)
+        if not block:
+            return b"".join(parts), True
+        found = stop.search(block)
+        if found is not None:
+            at = found.start()
+            stream.seek(at + 1 - len(block), os.SEEK_CUR)
+            parts.append(block[:at])
+            return b"".join(parts), False
+        parts.append(block)
+        size = min(size * 4, LARGEST_BLOCK)
+
+
+def read_until_regex(stream: IO[bytes], regex: re.Pattern[bytes], ignore_eof: bool = False) -> bytes:
+    """The bytes before the first match of ``regex``, left unread (pyHanko's ``misc.read_until_regex``).
+
+    pyHanko reads 16 bytes at a time and adds each to the result with ``+=``: quadratic, 13 s for a number of a
+    million digits. For the one pattern pyHanko passes (a number's end: one byte that cannot be in a number) the
+    blocks may be of any size; any other pattern gets pyHanko's own function.
+    """
+    if regex is not _NUMBER_END:
+        token: bytes = _ORIGINAL_READ_UNTIL_REGEX(stream, regex, ignore_eof=ignore_eof)
+        return token
+    parts: list[bytes] = []
+    size = FIRST_BLOCK
+    while True:
+        block = stream.read(size)
+        if not block:
+            if ignore_eof:
+                return b"".join(parts)
+            raise PdfStreamError("Stream has ended unexpectedly")
+        found = regex.search(block)
+        if found is not None:
+            parts.append(block[: found.start()])
+            stream.seek(found.start() - len(block), os.SEEK_CUR)
+            return b"".join(parts)
+        parts.append(block)
+        size = min(size * 4, LARGEST_BLOCK)
+
+
 def _last_end_of_line(stream: IO[bytes], start: int) -> int | None:
     """The offset of the last CR or LF at or before ``start``, but after offset 0 (pyHanko stops there)."""
     high = start
@@ -176,6 +241,7 @@ def read_next_end_line(stream: IO[bytes]) -> bytes:
 
 
 ORIGINALS: Final = {
+    "read_until_regex": misc.read_until_regex,
     "read_non_whitespace": misc.read_non_whitespace,
     "skip_over_whitespace": misc.skip_over_whitespace,
     "skip_over_comments": misc.skip_over_comments,
@@ -183,6 +249,7 @@ ORIGINALS: Final = {
 """pyHanko's own functions (the tests compare with them)."""
 
 _REPLACEMENTS: Final = {
+    "read_until_regex": read_until_regex,
     "read_non_whitespace": read_non_whitespace,
     "skip_over_whitespace": skip_over_whitespace,
     "skip_over_comments": skip_over_comments,
@@ -195,5 +262,7 @@ for _module in (misc, generic, content_stream_parser):
     for _name, _replacement in _REPLACEMENTS.items():
         if vars(_module).get(_name) is ORIGINALS[_name]:
             vars(_module)[_name] = _replacement
+if vars(misc)["_read_until_class"] is _ORIGINAL_READ_UNTIL_CLASS:
+    vars(misc)["_read_until_class"] = _read_until_class
 if vars(reader)["read_next_end_line"] is ORIGINAL_READ_NEXT_END_LINE:
     vars(reader)["read_next_end_line"] = read_next_end_line

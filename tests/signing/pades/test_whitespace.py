@@ -8,15 +8,17 @@ unchanged, and the reads it costs counted (pyHanko read one byte per call: milli
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import io
 import random
+import re
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 import pytest
-from pyhanko.pdf_utils import misc, reader
+from pyhanko.pdf_utils import generic, misc, reader
 
 from signing.pades import whitespace
 from signing.validation import verify_bytes
@@ -27,7 +29,7 @@ from tests.signing.signed_pdfs import ThrowawayPki, blank_pdf, pki_fixture, sign
 pki = pki_fixture()
 
 MiB = 1024 * 1024
-ALPHABET = b" \n\r\t\f\x00%ab/(<"
+ALPHABET = b" \n\r\t\f\x00%ab/(<09.-"
 # where the blocks read end: 16, then four times as much each time up to 64 KB (16 + 64 + … + 65,536 = 87,376)
 BLOCK_EDGES = [0, 1, 2, 15, 16, 17, 79, 80, 81, 335, 336, 337, 1360, 1361, 5456, 21840, 87376, 87377, 152_912]
 
@@ -90,6 +92,9 @@ FLAG_SETS: dict[str, list[dict[str, bool]]] = {
         {"stop_after_eol": stop, "error_on_end_of_stream": error} for stop in (False, True) for error in (False, True)
     ],
     "skip_over_comments": [{"error_on_end_of_stream": error} for error in (False, True)],
+    "read_until_regex": [
+        {"regex": generic.NumberObject.NumberPattern, "ignore_eof": ignore} for ignore in (False, True)
+    ],
 }
 
 
@@ -104,6 +109,30 @@ def test_each_replacement_answers_as_pyhankos_own_function(name: str) -> None:
             assert _outcome(replacement, data, start, **flags) == expected, (name, data[:60], start, flags)
             compared += 1
     assert compared > 8_000
+
+
+def test_tokens_are_read_as_pyhanko_reads_them() -> None:
+    classes = (misc.PDF_WHITESPACE, misc.PDF_WHITESPACE + misc.PDF_DELIMITERS)
+    long_tokens = [(b"n" * run + ending, 0) for run in BLOCK_EDGES for ending in (b"", b" ", b"/x", b"\x00")]
+    for data, start in CASES + long_tokens:
+        for class_chars in classes:
+            expected = _outcome(functools.partial(PRISTINE._read_until_class, class_chars), data, start)
+            assert _outcome(functools.partial(misc._read_until_class, class_chars), data, start) == expected
+        expected = _outcome(PRISTINE.read_until_delimiter, data, start)
+        assert _outcome(misc.read_until_delimiter, data, start) == expected
+    assert misc._read_until_class is not PRISTINE._read_until_class
+    other = re.compile(b"ab")  # a pattern pyHanko's chunks of 16 bytes may split: its own function reads it
+    split = _outcome(PRISTINE.read_until_regex, b"x" * 15 + b"ab", 0, regex=other)
+    assert split == (("PdfStreamError", "Stream has ended unexpectedly"), 17)
+    assert _outcome(whitespace.read_until_regex, b"x" * 15 + b"ab", 0, regex=other) == split
+
+
+def test_a_number_of_a_million_digits_is_read_in_few_reads() -> None:
+    CountingStream.reads = 0
+    stream = CountingStream(b"1" * MiB + b".5 0 R")
+    assert generic.NumberObject.read_from_stream(stream) == generic.FloatObject("1" * MiB + ".5")
+    assert stream.read(2) == b" 0"
+    assert CountingStream.reads < 100  # 65,536 before, each adding to a growing result: 13 s
 
 
 def _end_line_inputs() -> list[tuple[bytes, int]]:
@@ -155,7 +184,7 @@ def test_the_backwards_line_reader_answers_as_pyhankos_own() -> None:
 
 
 def test_pyhankos_modules_call_the_replacements() -> None:
-    from pyhanko.pdf_utils import content_stream_parser, generic
+    from pyhanko.pdf_utils import content_stream_parser
 
     assert misc.read_non_whitespace is whitespace.read_non_whitespace
     assert vars(generic)["read_non_whitespace"] is whitespace.read_non_whitespace
