@@ -127,6 +127,19 @@ def test_tokens_are_read_as_pyhanko_reads_them() -> None:
     assert _outcome(whitespace.read_until_regex, b"x" * 15 + b"ab", 0, regex=other) == split
 
 
+def test_names_are_decoded_as_pyhanko_decodes_them() -> None:
+    original = whitespace.ORIGINAL_DECODE_NAME  # uses nothing this module replaces
+    rng = random.Random(16)
+    names = [b"", b"Type", b"A#20B", b"#", b"#4", b"#zz", b"a b", b"\xc3\xa9", b"\xe9", b"a(b", b"~!", b"\x7f"]
+    names += [bytes(rng.randrange(256) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
+    names += [bytes(rng.choice(b"az09#~!-_.()\x80") for _ in range(rng.randint(0, 12))) for _ in range(3000)]
+    for name in names:
+        expected = _outcome(lambda _: original(name), b"", 0)  # noqa: B023  (called at once)
+        got = _outcome(lambda _: generic._decode_name(name), b"", 0)  # noqa: B023
+        assert got == expected, name
+        assert type(got[0]).__name__ == type(expected[0]).__name__, name
+
+
 def test_a_number_of_a_million_digits_is_read_in_few_reads() -> None:
     CountingStream.reads = 0
     stream = CountingStream(b"1" * MiB + b".5 0 R")
@@ -192,6 +205,7 @@ def test_pyhankos_modules_call_the_replacements() -> None:
     assert vars(content_stream_parser)["skip_over_comments"] is whitespace.skip_over_comments
     assert misc.skip_over_comments is whitespace.skip_over_comments
     assert vars(reader)["read_next_end_line"] is whitespace.read_next_end_line
+    assert vars(generic)["_decode_name"].__module__ == whitespace.__name__
 
 
 def test_ten_megabytes_of_whitespace_take_a_few_hundred_reads() -> None:
