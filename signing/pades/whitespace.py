@@ -1,22 +1,25 @@
 """pyHanko's whitespace, comment, token and backwards-line readers, reading a block at a time, not a byte at a time.
 
-pyHanko (0.38) parses a PDF token by token, and skips the whitespace between tokens (``read_non_whitespace``,
-``skip_over_whitespace``) and comments (``skip_over_comments``) with one ``read(1)`` per byte, in Python: about
-0.2 s of CPU per MB. Whitespace is free to put almost anywhere in a PDF (between the entries of a trailer, in an
-object stream's header, which is decoded from 4 KB of Flate into 4 MB), so a 50 MB upload to the public ``/verify``
-page could hold a worker for about ten seconds, and one small compressed file for several (docs/security.md,
-"Whitespace").
+pyHanko (0.38) parses a PDF token by token in Python, one ``read(1)`` per byte: the whitespace between tokens
+(``misc.read_non_whitespace``, ``skip_over_whitespace``) and comments (``skip_over_comments``), names
+(``misc._read_until_class``, then ``generic._decode_name``, byte by byte again), numbers (``misc.read_until_regex``:
+16 bytes at a time added to a growing ``bytes``, quadratic), and the lines before ``%%EOF`` read backwards
+(``reader.read_next_end_line``, each byte kept as an int). Whitespace may go almost anywhere in a PDF (between the
+entries of a trailer, in an object stream's header, decoded from 4 KB of Flate into 4 MB), so a 50 MB upload to the
+public ``/verify`` page held a worker for about ten seconds, a number of a million digits for 13 s
+(docs/security.md, "Whitespace, long tokens and trailing bytes").
 
-The functions here keep pyHanko's exact semantics (checked against the originals in
-tests/signing/pades/test_whitespace.py): the same whitespace set (``PDF_WHITESPACE``: space, LF, CR, tab, FF and
+The functions here keep pyHanko's exact semantics, checked against the originals on many inputs in
+tests/signing/pades/test_whitespace.py: the same whitespace set (``PDF_WHITESPACE``: space, LF, CR, tab, FF and
 NUL), the same return values, the same stream position after the call, the same errors at the end of the stream,
-the same treatment of comments and of ``stop_after_eol``. They only read ahead in blocks (16 bytes first, growing
-to 64 KB, so that a single space costs no more than before) and seek back to just after the byte pyHanko's loop
-would have stopped at.
+the same treatment of comments, ``stop_after_eol`` and CR LF. They only read ahead in blocks (16 bytes first,
+growing to 64 KB, so that a single space costs no more than before) and seek back to where pyHanko's loop stops.
+Where that cannot be kept for every input (another pattern for ``read_until_regex``, a name with escapes, the
+header's ``maxchars``), pyHanko's own function is called.
 
-pyHanko's modules call these functions by the name they imported (``generic`` and ``content_stream_parser``
-import them from ``misc``; ``xref`` and ``reader`` look them up on ``misc`` or ``generic``): each of those names is
-replaced, once, when this module is imported (by the verifier's reader, signing/pades/reading/opening.py).
+pyHanko's modules call these functions by the name they imported or through ``misc``, ``generic`` and ``reader``:
+each of those names is replaced, once, when this module is imported (by the verifier's reader,
+signing/pades/reading/opening.py; the signing path then gets them too).
 """
 
 from __future__ import annotations
