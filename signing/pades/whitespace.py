@@ -45,7 +45,8 @@ LARGEST_BLOCK: Final = 64 * 1024
 """Bytes read at most at a time (each block is four times the previous one)."""
 
 _NOT_WHITESPACE = re.compile(b"[^" + re.escape(PDF_WHITESPACE) + b"]")
-_NOT_BLANK = re.compile(b"[^" + re.escape(PDF_WHITESPACE.replace(b"\r", b"").replace(b"\n", b"")) + b"]")
+_BLANKS = PDF_WHITESPACE.replace(b"\r", b"").replace(b"\n", b"")
+_NOT_BLANK = re.compile(b"[^" + re.escape(_BLANKS) + b"]")
 _END_OF_LINE = re.compile(b"[\r\n]")
 _CLASSES: dict[bytes, re.Pattern[bytes]] = {}
 _NUMBER_END = generic.NumberObject.NumberPattern
@@ -55,12 +56,19 @@ ORIGINAL_DECODE_NAME: Final = generic._decode_name
 _PLAIN_NAME = re.compile(rb"[^\x00-\x20\x7f-\xff#()<>\[\]{}/%]*")
 
 
-def _skip_to(stream: IO[bytes], stop: re.Pattern[bytes]) -> tuple[int, bytes]:
+def _skip_to(stream: IO[bytes], stop: re.Pattern[bytes], skips: bytes | None = None) -> tuple[int, bytes]:
     """Read up to and including the first byte matching ``stop``: how many bytes came before it, and that byte.
 
     At the end of the stream the byte is ``b""`` and the stream is left at its end, as pyHanko's ``read(1)`` loops.
+    With ``skips`` (the bytes ``stop`` does not match), the first byte is read alone: most calls, between two tokens
+    or between the digits of a hex string, stop at once, and cost what pyHanko's loop costs.
     """
     skipped = 0
+    if skips is not None:
+        first = stream.read(1)
+        if not first or first not in skips:
+            return 0, first
+        skipped = 1
     size = FIRST_BLOCK
     while True:
         block = stream.read(size)
@@ -78,7 +86,7 @@ def _skip_to(stream: IO[bytes], stop: re.Pattern[bytes]) -> tuple[int, bytes]:
 def read_non_whitespace(stream: IO[bytes], seek_back: bool = False, allow_eof: bool = False) -> bytes:
     """The next byte that is neither whitespace nor in a comment (pyHanko's ``misc.read_non_whitespace``)."""
     while True:
-        _, token = _skip_to(stream, _NOT_WHITESPACE)
+        _, token = _skip_to(stream, _NOT_WHITESPACE, PDF_WHITESPACE)
         if not token:
             if allow_eof:
                 return b""
@@ -95,7 +103,10 @@ def read_non_whitespace(stream: IO[bytes], seek_back: bool = False, allow_eof: b
 def skip_over_whitespace(stream: IO[bytes], stop_after_eol: bool = False, error_on_end_of_stream: bool = True) -> bool:
     """Skip whitespace (up to and including the first end of line with ``stop_after_eol``); whether more than one
     byte was read (pyHanko's ``misc.skip_over_whitespace``, which also says ``True`` at the end of the stream)."""
-    skipped, token = _skip_to(stream, _NOT_BLANK if stop_after_eol else _NOT_WHITESPACE)
+    if stop_after_eol:
+        skipped, token = _skip_to(stream, _NOT_BLANK, _BLANKS)
+    else:
+        skipped, token = _skip_to(stream, _NOT_WHITESPACE, PDF_WHITESPACE)
     if not token:
         if error_on_end_of_stream:
             raise PdfStreamError("Stream ended prematurely")
