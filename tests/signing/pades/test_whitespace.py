@@ -8,12 +8,13 @@ unchanged, and the reads it costs counted (pyHanko read one byte per call: milli
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import io
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
@@ -140,6 +141,33 @@ def test_names_are_decoded_as_pyhanko_decodes_them() -> None:
         assert type(got[0]).__name__ == type(expected[0]).__name__, name
 
 
+def test_hex_strings_are_read_as_pyhanko_reads_them() -> None:
+    # pyHanko's own function calls read_non_whitespace and skip_over_comments: put its own ones back for it
+    original = whitespace.ORIGINAL_READ_HEX_STRING
+    rng = random.Random(17)
+    cases = [b"<>", b"<", b"<a", b"<abc>", b"<4142>", b"<41 4 2>", b"<41%c\n42>", b"<41%c>", b"<4g>", b"<feff0041>"]
+    cases += [b"<" + bytes(rng.choice(b"0af9F \n\x00%g>") for _ in range(rng.randint(0, 30))) for _ in range(3000)]
+    cases += [
+        b"<" + b"ab" * (run // 2) + b" " * (run % 3) + ending for run in BLOCK_EDGES for ending in (b">", b"", b"%x\n>")
+    ]
+    for data in cases:
+        with _pyhankos_own_skipping():
+            expected = _outcome(original, data, 0)
+        got = _outcome(whitespace.read_hex_string_from_stream, data, 0)
+        assert got == expected, data[:60]
+        assert type(got[0]).__name__ == type(expected[0]).__name__, data[:60]
+
+
+@contextlib.contextmanager
+def _pyhankos_own_skipping() -> Iterator[None]:
+    replaced = {name: vars(generic)[name] for name in ("read_non_whitespace",)}
+    vars(generic)["read_non_whitespace"] = PRISTINE.read_non_whitespace
+    try:
+        yield
+    finally:
+        vars(generic).update(replaced)
+
+
 def test_a_number_of_a_million_digits_is_read_in_few_reads() -> None:
     CountingStream.reads = 0
     stream = CountingStream(b"1" * MiB + b".5 0 R")
@@ -206,6 +234,7 @@ def test_pyhankos_modules_call_the_replacements() -> None:
     assert misc.skip_over_comments is whitespace.skip_over_comments
     assert vars(reader)["read_next_end_line"] is whitespace.read_next_end_line
     assert vars(generic)["_decode_name"].__module__ == whitespace.__name__
+    assert vars(generic)["read_hex_string_from_stream"] is whitespace.read_hex_string_from_stream
 
 
 def test_ten_megabytes_of_whitespace_take_a_few_hundred_reads() -> None:
