@@ -3,7 +3,8 @@
 pyHanko (0.38) parses a PDF token by token in Python, one ``read(1)`` per byte: the whitespace between tokens
 (``misc.read_non_whitespace``, ``skip_over_whitespace``) and comments (``skip_over_comments``), names
 (``misc._read_until_class``, then ``generic._decode_name``, byte by byte again), numbers (``misc.read_until_regex``:
-16 bytes at a time added to a growing ``bytes``, quadratic), and the lines before ``%%EOF`` read backwards
+16 bytes at a time added to a growing ``bytes``, quadratic), hex strings (``generic.read_hex_string_from_stream``,
+one call and one ``bytes`` per digit), and the lines before ``%%EOF`` read backwards
 (``reader.read_next_end_line``, each byte kept as an int). Whitespace may go almost anywhere in a PDF (between the
 entries of a trailer, in an object stream's header, decoded from 4 KB of Flate into 4 MB), so a 50 MB upload to the
 public ``/verify`` page held a worker for about ten seconds, a number of a million digits for 13 s
