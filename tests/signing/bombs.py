@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -27,6 +28,7 @@ __all__ = [
     "with_dss",
     "with_dss_certificate_streams",
     "with_dss_crl_streams",
+    "with_whitespace_update",
 ]
 
 MiB = 1024 * 1024
@@ -84,9 +86,11 @@ def dss_crls_pdf(encoded: list[bytes]) -> bytes:
     return bytes(out)
 
 
-def object_stream_bomb_pdf(streams: int, inflated_each: int) -> bytes:
+def object_stream_bomb_pdf(streams: int, inflated_each: int, *, whitespace: bytes = b"") -> bytes:
     """An unsigned one-page PDF whose AcroForm lists ``streams`` empty signature fields, each the one object of its
     own object stream (``/Type /ObjStm``) padded before it to ``inflated_each`` bytes with one letter (about 1,030:1).
+    With ``whitespace`` (one byte), the padding is that byte instead, inside the stream's header between the object's
+    number and its offset, where pyHanko must read past it.
 
     The verifier reads every field to find the signatures, and pyHanko decodes an object stream whole to read an
     object of it: up to 4 MiB each (its object-stream "ratio floor"), ``streams × inflated_each`` in all. The objects
@@ -102,8 +106,18 @@ def object_stream_bomb_pdf(streams: int, inflated_each: int) -> bytes:
         3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
     }
     for field, holder in zip(fields, object_streams, strict=True):
-        header = b"%d 0 " % field
         body = b"<< /FT /Sig /T (f%d) >>" % field
+        if whitespace:
+            header = b"%d" % field + whitespace * (inflated_each - len(body)) + b" 0 "
+            content = zlib.compress(header + body, 9)
+            plain[holder] = (
+                b"<< /Type /ObjStm /N 1 /First %d /Filter /FlateDecode /Length %d >>\nstream\n"
+                % (len(header), len(content))
+                + content
+                + b"\nendstream"
+            )
+            continue
+        header = b"%d 0 " % field
         # the padding between the header and the object is skipped by /First, never parsed; not whitespace (NUL
         # is), which pyHanko reads a byte at a time: 4 MB of it cost 2-3 s to read past (see the report)
         first = inflated_each - len(body)
@@ -278,3 +292,17 @@ def with_dss_certificate_streams(pdf: bytes, streams: Sequence[bytes], *, deflat
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def with_whitespace_update(pdf: bytes, whitespace: bytes) -> bytes:
+    """``pdf`` and an incremental update that changes nothing, whose trailer holds ``whitespace`` between two entries
+    (pyHanko reads whitespace in the raw file a byte at a time too)."""
+    previous = int(re.findall(rb"startxref\s+(\d+)", pdf)[-1])
+    size = int(re.findall(rb"/Size (\d+)", pdf)[-1])
+    root = re.findall(rb"/Root (\d+ \d+ R)", pdf)[-1]
+    out = pdf + b"\n"
+    return out + (
+        b"xref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size %d" % size
+        + whitespace
+        + b"/Root %s /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (root, previous, len(out))
+    )

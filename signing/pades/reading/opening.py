@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+from signing.pades import whitespace  # noqa: F401  (pyHanko's byte-at-a-time whitespace skipping replaced)
 from signing.pades.decode_budget import BudgetedPdfFileReader, DocumentBudget
 from signing.pades.reading.errors import UnusableInputError
 from signing.pades.reading.facts import RevisionFacts
