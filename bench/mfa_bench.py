@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -46,13 +47,15 @@ def main(argv: list[str] | None = None) -> int:
     from idp.oidc.acr import ACR_MFA, ACR_PASSWORD
     from idp.oidc.clients import ClientSpec
     from idp.oidc.service import get_provider
-    from tests.components import free_port
     from tests.idp.conftest import PASSWORD
     from tests.idp.oidc_harness import LiveProvider
     from tests.idp.rp import Browser, RelyingParty
 
     folder = Path(tempfile.mkdtemp(prefix="antin-mfa-bench-"))
-    port = free_port()
+    # the listening socket made here and handed to gunicorn: a port found free and bound later may be taken
+    # meanwhile by another test's server, which would then answer every sign-in of this bench
+    listener = socket.create_server(("127.0.0.1", 0), backlog=128)
+    port = listener.getsockname()[1]
     issuer = f"http://localhost:{port}"
     os.environ[EXTRA_PEOPLE] = str(2 * people)  # read when tests.idp.gunicorn_app is imported, below
     os.environ["ANTIN_TEST_DATA_DIR"], os.environ["ANTIN_TEST_ISSUER"] = str(folder), issuer
@@ -82,8 +85,16 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     command = [gunicorn, "--workers", "2", "--threads", "4", "--worker-class", "gthread"]
-    command += ["--bind", f"127.0.0.1:{port}", "tests.idp.gunicorn_app:app"]
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command += ["--bind", f"fd://{listener.fileno()}", "tests.idp.gunicorn_app:app"]
+    proc = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        pass_fds=(listener.fileno(),),
+    )
+    listener.close()  # gunicorn has its own copy
     try:
         for _ in range(300):
             try:

@@ -7,9 +7,12 @@ multipart body streamed from a file on disk like a WSGI server hands it over), a
 resident-set high-water mark (``VmHWM``, the row's ``rss``) before and after the request, the request's wall and
 CPU time (``p50``/``p99`` and ``cpu_per_op`` of a single request; ``rate`` is 1 / its time), the answer's status
 and the verdicts or the refusal reason. ``--big`` adds the 48 MB bomb (near the largest upload the default
-settings accept); ``--quick`` verifies only the worst corpus file and the 1,000-stream bomb.
+settings accept); ``--quick`` verifies only the worst corpus file, the 1,000-stream bomb and the object-stream bomb.
 
-Every answer is checked: each bomb must be refused with 422 ``decode-limit``; the worst corpus file
+Every answer is checked: a bomb in the document security store (CRL streams inflating to megabytes or gigabytes)
+must get its report, with the store read only within the verifier's limits (an unsigned bomb: 200, no signature);
+the object-stream bomb (16 signature fields each alone in an object stream inflating to 4 MB, which the verifier
+must decode to find the signatures) must be refused with 422 ``decode-limit``; the worst corpus file
 (``pades-multiple-pages-annots-overlap.pdf``, three signatures and annotations added after them, signed under
 roots this instance does not trust) must get its report: INDETERMINATE, a verdict for each of its three
 signatures, none TOTAL_PASSED, and the changes made after the earlier ones listed; every other corpus file a
@@ -141,6 +144,11 @@ def refused_as_bomb(result: dict[str, Any]) -> bool:
     return bool(result.get("status") == 422 and result.get("reasons") == ["decode-limit"])
 
 
+def store_bounded(result: dict[str, Any]) -> bool:
+    """An unsigned bomb in the document security store, read within the verifier's limits: its report."""
+    return bool(result.get("status") == 200 and result.get("verdict") == ["NO_SIGNATURE"])
+
+
 def stopped_somehow(result: dict[str, Any]) -> bool:
     """The "before" answers a bomb got: refused, or a page that found no signature (its DSS dropped), no crash."""
     return refused_as_bomb(result) or (result.get("status") == 200 and result.get("verdict") == ["NO_SIGNATURE"])
@@ -234,7 +242,7 @@ def row_of(plan: Plan, results: dict[tuple[Path, str], dict[str, Any]]) -> tuple
 
 def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from tests.signing.bombs import crl_bomb_pdf
+    from tests.signing.bombs import crl_bomb_pdf, object_stream_bomb_pdf
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=CORPUS)
@@ -292,6 +300,14 @@ def main(argv: list[str] | None = None) -> int:
             continue
         path = scratch / f"bomb-{count}x{each}.pdf"
         path.write_bytes(crl_bomb_pdf(count, each))
+        note = "must be 200, no signature: the store read within the verifier's limits"
+        plans.append(Plan(operation, "antin", [path], {path: store_bounded}, note))
+        before_note = "the same route with the budget at pyHanko's default size; 422 or a page with no signature"
+        plans.append(Plan(operation, BEFORE, [path], {path: stopped_somehow}, before_note))
+    operation = "bomb: 16 object streams → 4 MB each (64 KB file)"
+    if chosen(operation):
+        path = scratch / "object-stream-bomb.pdf"
+        path.write_bytes(object_stream_bomb_pdf(16, 4 * MiB))
         plans.append(Plan(operation, "antin", [path], {path: refused_as_bomb}, "must be 422 decode-limit"))
         before_note = "the same route with the budget at pyHanko's default size; 422 or a page with no signature"
         plans.append(Plan(operation, BEFORE, [path], {path: stopped_somehow}, before_note))

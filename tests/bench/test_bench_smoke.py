@@ -280,4 +280,5 @@ def test_verify_memory_bench(tmp_path: Path) -> None:
     assert found == {
         "worst corpus file (1.3 MB)": {"antin"},
         "bomb: 1,000 CRL streams → 4 MB each (4 MB file)": {"antin", "pyhanko-default-budget"},
+        "bomb: 16 object streams → 4 MB each (64 KB file)": {"antin", "pyhanko-default-budget"},
     }
