@@ -7,7 +7,6 @@ client's ``ui_locales`` for the current sign-in, else the browser's Accept-Langu
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from flask import Blueprint, Flask, g, request
@@ -16,9 +15,7 @@ from flask_babel import get_locale
 from antin.kernel import i18n
 from antin.kernel.web import CSRF_FIELD, csrf_token
 
-__all__ = ["LANGUAGES", "init_ui", "prefer_ui_locales", "ui_bp", "vietnam_time"]
-
-VIETNAM = timezone(timedelta(hours=7))
+__all__ = ["LANGUAGES", "init_ui", "prefer_ui_locales", "ui_bp"]
 
 LANGUAGES = i18n.SUPPORTED_LOCALES
 IDP_DIR = Path(__file__).resolve().parent.parent
@@ -43,15 +40,6 @@ def prefer_ui_locales(tags: Iterable[str]) -> None:
             return
 
 
-def vietnam_time(moment: datetime | None) -> str:
-    """A time as officials read it, as the mails about their account write it: Vietnam's (UTC+7), day first. A naive
-    time is UTC (SQLite keeps no offset)."""
-    if moment is None:
-        return ""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M (UTC+7)")
-
-
 def init_ui(app: Flask) -> None:
     """Idempotent: both idp.oidc and idp.login call it."""
     if "antin_ui" in app.blueprints:
@@ -59,7 +47,6 @@ def init_ui(app: Flask) -> None:
     if "babel" not in app.extensions:
         i18n.init_app(app)
     app.register_blueprint(ui_bp)
-    app.add_template_filter(vietnam_time, "vietnam_time")
 
     @app.context_processor
     def _ui_context() -> dict[str, object]:
