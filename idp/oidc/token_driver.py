@@ -32,6 +32,7 @@ __all__ = [
     "rotate",
     "rotate_audited",
     "token_with_grant",
+    "write_entry",
 ]
 
 _TOKEN_COLUMNS = (
@@ -158,6 +159,10 @@ def audited_rotation_with_tokens(count: int) -> str:
     )
 
 
+# an operation that writes nothing but its audit entry (a machine token: idp.oidc.machine_tokens)
+ENTRY_ONLY = f"WITH {audit_parts()} SELECT count(*) AS entries FROM audit_entry"  # noqa: S608 (constants)
+
+
 class GrantIds:
     """Grant ids drawn from the table's own sequence a block at a time, so that a grant's audit entry can name its
     grant before the statement that writes both runs (one ``nextval`` round trip per ``block`` grants; a forked
@@ -275,3 +280,9 @@ def rotate_audited(
     if row is None or row.entries == 0:
         return Written.NOTHING
     return Written.ENTRY if row.rotations else Written.ALTERNATIVE
+
+
+def write_entry(driver: Driver, entry: CarriedEntry) -> Written:
+    """The audit ``entry`` alone, in one statement (nothing written when the audit head moved)."""
+    row = driver.first(ENTRY_ONLY, entry.params)
+    return Written.ENTRY if row is not None and row.entries else Written.NOTHING

@@ -30,7 +30,7 @@ from idp.oidc.errors import RefreshReusedError
 from idp.oidc.models import AuthorizationCode, Grant, IssuedToken, SessionClient, SsoSession
 from idp.oidc.revocation import revoke_grant_rows
 
-__all__ = ["GRANT_FIELDS", "TOKEN_FIELDS", "Audited", "TokenEvent", "store_tokens"]
+__all__ = ["GRANT_FIELDS", "TOKEN_FIELDS", "Audited", "TokenEvent", "record_machine_token", "store_tokens"]
 
 # Core statements built once rather than the ORM's unit of work: these run for every token issued.
 _GRANTS = table_of(Grant)
@@ -202,6 +202,25 @@ def store_tokens(
     if audited is not None:
         audited.record(stored)
     return stored
+
+
+def record_machine_token(log: AuditLog, event: TokenEvent, jti: str) -> None:
+    """A machine token's audit entry (:mod:`idp.oidc.machine_tokens`: nothing else is written), naming its ``jti``;
+    on PostgreSQL's driver one statement on a chain of its own, as a grant's; committed when this returns."""
+    e = event
+    details = {**e.details, "jti": jti}
+    driver = log.database.driver
+    if driver is None:
+        event_name = AuditEvent(e.event)
+        log.record(event_name, actor=e.actor, subject=e.subject, client_id=e.client_id, ip=e.ip, details=details)
+        return
+
+    def write(entry: CarriedEntry) -> tuple[None, Written]:
+        return None, token_driver.write_entry(driver, entry)
+
+    log.record_in(
+        write, AuditEvent(e.event), actor=e.actor, subject=e.subject, client_id=e.client_id, ip=e.ip, details=details
+    )
 
 
 def _insert_audited_grant(
