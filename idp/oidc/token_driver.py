@@ -1,7 +1,8 @@
 """The token endpoint's hot statements as SQL text on the PostgreSQL driver (:class:`antin.kernel.driver.Driver`):
 a token and its grant read by ``lookup``, a refresh token with its grant and SSO session, a new grant with its
-tokens (client_credentials, the code grant with its code linked and its SSO session joined), a refresh rotation
-with its successors, and an authorization code claimed for its one use.
+tokens (the code grant with its code linked and its SSO session joined), a refresh rotation with its successors,
+an authorization code claimed for its one use, and the audit entry alone of a client_credentials grant (whose
+token is stored nowhere: :mod:`idp.oidc.machine_tokens`).
 
 Each is the same single statement :mod:`idp.oidc.token_store`, :mod:`idp.oidc.token_lookup` and
 :mod:`idp.oidc.codes` build with SQLAlchemy Core for SQLite, written out once here so that a token operation
