@@ -1,13 +1,13 @@
 """Writing what :meth:`idp.oidc.tokens.TokenService.issue` minted: the grant, its tokens, a refresh token's
 rotation, in as few round trips as the database allows.
 
-On PostgreSQL a new grant with its tokens (the code grant, which also links its code and joins the SSO session) and a refresh rotation (the old token marked rotated, the new ones inserted) are each
-**one statement**: a data-modifying ``WITH`` whose ``INSERT … SELECT`` takes its rows from the ``INSERT …
-RETURNING`` or the conditional ``UPDATE … RETURNING`` before it, run without a transaction of its own (a single
-statement is atomic). A rotation that finds its token already rotated inserts nothing: that is a reuse, and the
-family is revoked. SQLite cannot put a write in a ``WITH``: there the same writes run as separate statements in
-one transaction. A client_credentials grant writes no grant or token: only its audit entry
-(:func:`record_machine_token`; :mod:`idp.oidc.machine_tokens`).
+On PostgreSQL a new grant with its tokens (the code grant, which also links its code and joins the SSO session)
+and a refresh rotation (the old token marked rotated, the new ones inserted) are each **one statement**: a
+data-modifying ``WITH`` whose ``INSERT … SELECT`` takes its rows from the ``INSERT … RETURNING`` or the conditional
+``UPDATE … RETURNING`` before it, run without a transaction of its own (a single statement is atomic). A rotation
+that finds its token already rotated inserts nothing: that is a reuse, and the family is revoked. SQLite cannot put
+a write in a ``WITH``: there the same writes run as separate statements in one transaction. A client_credentials
+grant writes no grant or token: only its audit entry (:func:`record_machine_token`; :mod:`idp.oidc.machine_tokens`).
 """
 
 from __future__ import annotations
