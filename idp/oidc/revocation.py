@@ -42,7 +42,7 @@ class TokenRevocation:
 
     def revoke_token(self, ref: IssuedTokenRef) -> None:
         """Revoke an access token alone, or a refresh token with its whole grant (RFC 7009 allows both)."""
-        if ref.jti is not None or ref.grant_id is None:  # a machine token: no row to mark
+        if ref.grant_id is None:  # a machine token: no row to mark, its jti is recorded
             if ref.jti is not None:
                 self._machine.revoke(ref.jti, ref.expires_at)
             return

@@ -197,3 +197,22 @@ def test_a_dpop_bound_machine_token_carries_its_key(op: LiveProvider) -> None:
     _revoke(op, token, auth)
     assert _introspect(op, token, rs_auth) == {"active": False}
     assert client_id in {e["client_id"] for e in _entries(op, "oauth:token:revoke")}
+
+
+def test_a_client_credentials_token_stored_before_the_change_is_still_read_from_its_row(op: LiveProvider) -> None:
+    from idp.oidc.grants import GrantContext
+
+    client_id, auth = _client(op, "service")
+    _rs_id, rs_auth = _client(op, "resource server", trusted=True)
+    record = op.provider.clients.get(client_id)
+    assert record is not None
+    # as the token endpoint issued it until now: a grant and a token row, a jti without a client in it
+    answer, grant_id = op.provider.tokens.issue(GrantContext(client=record, subject=None, scope="email"))
+    token = answer["access_token"]
+    jti = _verified(op, token)["jti"]
+    assert "." not in jti and _count(op, IssuedToken, IssuedToken.grant_id == grant_id) == 1
+    checks = resource_server_checks(op.instance)
+    assert _introspect(op, token, rs_auth)["scope"] == "email" and not checks.access_token_revoked(jti)
+    _revoke(op, token, auth)
+    assert _introspect(op, token, rs_auth) == {"active": False} and checks.access_token_revoked(jti)
+    assert _count(op, UsedJti, UsedJti.kind == REVOKED_KIND) == 0  # revoked in its row, as before
