@@ -51,6 +51,7 @@ from idp.oidc.token_grants import (
     check_refresh_scope,
     client_credentials_token,
     code_token,
+    find_introspected_token,
     find_refresh_token,
     introspection_answer,
     redeem_code,
@@ -326,5 +327,5 @@ class MachineEndpoints:
         hint = form.get("token_type_hint")
         if token_string is None or (hint and hint not in Introspection.SUPPORTED_TOKEN_TYPES):
             raise _LeftToTheAppError
-        token = self.provider.tokens.find_for_client_action(token_string, hint)
+        token = find_introspected_token(self.provider, token_string, hint)
         return 200, introspection_answer(self.provider, token, client.record), default_json_headers

@@ -57,9 +57,11 @@ class RefreshView:
 
 @dataclass(frozen=True)
 class AccessTokenInfo:
+    """A live access token; a machine token (:mod:`idp.oidc.machine_tokens`) has no grant or token row."""
+
     claims: dict[str, Any]
-    grant_id: int
-    token_id: int
+    grant_id: int | None
+    token_id: int | None
     client_id: str
     subject: str | None
     scope: str
@@ -73,10 +75,11 @@ class AccessTokenInfo:
 
 @dataclass(frozen=True)
 class IssuedTokenRef:
-    """A token a client wants to introspect or revoke, as authlib's endpoints read it."""
+    """A token a client wants to introspect or revoke, as authlib's endpoints read it. A machine token
+    (:mod:`idp.oidc.machine_tokens`) has no row: no ``token_id`` or ``grant_id``, its ``jti`` instead."""
 
-    token_id: int
-    grant_id: int
+    token_id: int | None
+    grant_id: int | None
     kind: str
     client_id: str
     subject: str | None
@@ -90,6 +93,7 @@ class IssuedTokenRef:
     acr: str | None
     auth_time: datetime | None
     clock: Callable[[], datetime] = field(repr=False, compare=False, kw_only=True)
+    jti: str | None = field(default=None, kw_only=True)  # a machine token's
 
     def check_client(self, client: Any) -> bool:
         return bool(client.get_client_id() == self.client_id)

@@ -22,6 +22,7 @@ from idp.oidc.dpop import DPOP_ALGS, verify_dpop_proof
 from idp.oidc.dpop_nonce import DPoPNonces
 from idp.oidc.errors import DPoPNonceRequiredError, DPoPProofError, InvalidDPoPProofError, UseDPoPNonceError
 from idp.oidc.jti import JtiStore
+from idp.oidc.machine_tokens import MachineRevocations, machine_client_of
 from idp.oidc.models import Client, Grant, IssuedToken
 from idp.settings import OidcSettings
 
@@ -51,6 +52,7 @@ class ResourceServerChecks:
     ) -> None:
         self._db = database
         self._jti = JtiStore(database, clock=clock)
+        self._machine = MachineRevocations(database, clock=clock)
         self._nonces = nonces
 
     def current_dpop_nonce(self) -> str | None:
@@ -61,10 +63,14 @@ class ResourceServerChecks:
         """Whether the access token with this ``jti`` may no longer be used.
 
         True when the token or its grant was revoked, when its client is disabled, and when no such token was
-        issued here (a token that verifies against our keys but is unknown is never taken on trust). Raises
-        ``ConnectionError`` when the database cannot be read.
+        issued here (a token that verifies against our keys but is unknown is never taken on trust). A machine
+        token (client_credentials, whose ``jti`` names its client) has no row: it is revoked when it was revoked
+        (RFC 7009) or its client is disabled or gone. Raises ``ConnectionError`` when the database cannot be read.
         """
+        machine_client = machine_client_of(jti)
         try:
+            if machine_client is not None:  # a client_credentials token, stored nowhere (idp.oidc.machine_tokens)
+                return self._machine.client_disabled_or_revoked(jti, machine_client)
             with self._db.reading() as s:
                 row = s.execute(_ACCESS_TOKEN_STATE, {"jti": jti[:64]}).first()
         except SQLAlchemyError as err:

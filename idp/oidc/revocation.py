@@ -1,6 +1,7 @@
 """Revoking grants and tokens: by the client (RFC 7009), at logout, when an account goes, on a replay.
 
 Revoking a grant revokes every token it issued; a refresh token is never revoked alone (its family goes with it).
+A machine token (client_credentials) has no grant: revoking it records its ``jti`` (:mod:`idp.oidc.machine_tokens`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from antin.kernel.database import Database
 from idp.oidc.grants import IssuedTokenRef
+from idp.oidc.machine_tokens import MachineRevocations
 from idp.oidc.models import Grant, IssuedToken
 
 __all__ = ["TokenRevocation", "revoke_grant_rows"]
@@ -33,12 +35,17 @@ def revoke_grant_rows(s: Session, grant_id: int, reason: str, now: datetime) -> 
 
 
 class TokenRevocation:
-    def __init__(self, database: Database, *, clock: Callable[[], datetime]) -> None:
+    def __init__(self, database: Database, *, clock: Callable[[], datetime], machine: MachineRevocations) -> None:
         self._db = database
         self._clock = clock
+        self._machine = machine
 
     def revoke_token(self, ref: IssuedTokenRef) -> None:
         """Revoke an access token alone, or a refresh token with its whole grant (RFC 7009 allows both)."""
+        if ref.grant_id is None:  # a machine token: no row to mark, its jti is recorded
+            if ref.jti is not None:
+                self._machine.revoke(ref.jti, ref.expires_at)
+            return
         with self._db.session() as s:
             if ref.kind == "refresh":
                 revoke_grant_rows(s, ref.grant_id, "revoked by the client", self._clock())

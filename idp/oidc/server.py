@@ -35,6 +35,7 @@ from idp.oidc.token_grants import (
     check_code_verifier,
     client_credentials_token,
     code_token,
+    find_introspected_token,
     find_refresh_token,
     introspection_body,
     may_introspect,
@@ -191,8 +192,7 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
     CLIENT_AUTH_METHODS = CONFIDENTIAL_AUTH_METHODS
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedTokenRef | None:
-        provider: OidcProvider = self.server.provider
-        return provider.tokens.find_for_client_action(token_string, token_type_hint)
+        return find_introspected_token(self.server.provider, token_string, token_type_hint)
 
     def check_permission(self, token: IssuedTokenRef, client: OAuthClient, request: Any) -> bool:
         return may_introspect(token, client.record)
@@ -216,7 +216,9 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
             subject=token.subject,
             client_id=token.client_id,
             ip=_client_ip(request),
-            details={"kind": token.kind, "grant_id": token.grant_id},
+            details={"kind": token.kind, "grant_id": token.grant_id}
+            if token.jti is None
+            else {"kind": token.kind, "jti": token.jti},
         )
 
 

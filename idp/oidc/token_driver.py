@@ -1,7 +1,8 @@
 """The token endpoint's hot statements as SQL text on the PostgreSQL driver (:class:`antin.kernel.driver.Driver`):
 a token and its grant read by ``lookup``, a refresh token with its grant and SSO session, a new grant with its
-tokens (client_credentials, the code grant with its code linked and its SSO session joined), a refresh rotation
-with its successors, and an authorization code claimed for its one use.
+tokens (the code grant with its code linked and its SSO session joined), a refresh rotation with its successors,
+an authorization code claimed for its one use, and the audit entry alone of a client_credentials grant (whose
+token is stored nowhere: :mod:`idp.oidc.machine_tokens`).
 
 Each is the same single statement :mod:`idp.oidc.token_store`, :mod:`idp.oidc.token_lookup` and
 :mod:`idp.oidc.codes` build with SQLAlchemy Core for SQLite, written out once here so that a token operation
@@ -32,6 +33,7 @@ __all__ = [
     "rotate",
     "rotate_audited",
     "token_with_grant",
+    "write_entry",
 ]
 
 _TOKEN_COLUMNS = (
@@ -158,6 +160,10 @@ def audited_rotation_with_tokens(count: int) -> str:
     )
 
 
+# an operation that writes nothing but its audit entry (a machine token: idp.oidc.machine_tokens)
+ENTRY_ONLY = f"WITH {audit_parts()} SELECT count(*) AS entries FROM audit_entry"  # noqa: S608 (constants)
+
+
 class GrantIds:
     """Grant ids drawn from the table's own sequence a block at a time, so that a grant's audit entry can name its
     grant before the statement that writes both runs (one ``nextval`` round trip per ``block`` grants; a forked
@@ -275,3 +281,9 @@ def rotate_audited(
     if row is None or row.entries == 0:
         return Written.NOTHING
     return Written.ENTRY if row.rotations else Written.ALTERNATIVE
+
+
+def write_entry(driver: Driver, entry: CarriedEntry) -> Written:
+    """The audit ``entry`` alone, in one statement (nothing written when the audit head moved)."""
+    row = driver.first(ENTRY_ONLY, entry.params)
+    return Written.ENTRY if row is not None and row.entries else Written.NOTHING

@@ -8,6 +8,7 @@ introspection answer never depends on which of them read the HTTP request. Refus
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -30,6 +31,7 @@ __all__ = [
     "check_refresh_scope",
     "client_credentials_token",
     "code_token",
+    "find_introspected_token",
     "find_refresh_token",
     "id_token_claims",
     "introspection_answer",
@@ -78,13 +80,14 @@ def client_credentials_token(
     dpop_jkt: str | None,
     ip: str | None,
 ) -> dict[str, Any]:
-    """The token response of a client_credentials grant to an authenticated client allowed that grant."""
+    """The token response of a client_credentials grant to an authenticated client allowed that grant: a machine
+    token (:mod:`idp.oidc.machine_tokens`)."""
     requested = (scope or "").split()
     allowed = [s for s in client.scopes if s != "openid"]
     if requested and not set(requested) <= set(allowed):
         raise InvalidScopeError()
     granted = " ".join(requested)
-    ctx = GrantContext(client=client, subject=None, scope=granted, resources=requested_resources(resources, ()))
+    audience = requested_resources(resources, ())
     dpop = provider.dpop_for_token_request(client, dpop_jkt)
     event = TokenEvent(
         "oauth:token:issue",
@@ -93,8 +96,8 @@ def client_credentials_token(
         ip=ip,
         details={"grant_type": "client_credentials", "scope": granted},
     )
-    token, _ = provider.tokens.issue(ctx, dpop_jkt=dpop, audit_as=event)
-    return token
+    # stored nowhere but in the audit log (idp.oidc.machine_tokens)
+    return provider.tokens.issue_machine_token(client, granted, audience, dpop, event)
 
 
 def redeem_code(provider: OidcProvider, client: ClientRecord, code: str, ip: str | None) -> CodeView | None:
@@ -258,6 +261,15 @@ def refreshed_token(
         if not err.audited:  # written with the statement that found it, on PostgreSQL
             provider.audit.record("oauth:token:reuse", client_id=client.client_id, ip=ip)
         raise InvalidGrantError("refresh token already used") from None
+    return token
+
+
+def find_introspected_token(provider: OidcProvider, token_string: str, hint: str | None) -> IssuedTokenRef | None:
+    """The token a client introspects, or None; revoked when its client is disabled or gone (as a resource server
+    is told: :meth:`idp.oidc.resource.ResourceServerChecks.access_token_revoked`)."""
+    token = provider.tokens.find_for_client_action(token_string, hint)
+    if token is not None and not token.revoked and provider.clients.active(token.client_id) is None:
+        return dataclasses.replace(token, revoked=True)
     return token
 
 

@@ -1,10 +1,12 @@
 """Finding the tokens we issued: a refresh token to rotate, an access token at userinfo, a token a client wants to
-introspect or revoke. A reused rotated refresh token revokes its whole family."""
+introspect or revoke. A reused rotated refresh token revokes its whole family. A machine token (client_credentials:
+:mod:`idp.oidc.machine_tokens`) has no row: it is read from its verified claims, its revocation from one indexed
+read."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, bindparam, select
@@ -15,6 +17,7 @@ from idp.oidc.clients import ClientRecord
 from idp.oidc.errors import InvalidJwtError
 from idp.oidc.grants import ACCESS_TOKEN_ALG, AccessTokenInfo, GrantContext, IssuedTokenRef, RefreshView, epoch
 from idp.oidc.keys import SigningKeys
+from idp.oidc.machine_tokens import MachineRevocations, machine_client_of
 from idp.oidc.models import Grant, IssuedToken, SsoSession
 from idp.oidc.random_secrets import digest
 from idp.oidc.revocation import revoke_grant_rows
@@ -68,12 +71,62 @@ _REFRESH_WITH_GRANT = (
 )
 
 
+def _claimed_time(claims: dict[str, Any], name: str) -> datetime | None:
+    value = claims.get(name)
+    return datetime.fromtimestamp(value, UTC) if isinstance(value, int) else None
+
+
 class TokenLookup:
-    def __init__(self, database: Database, keys: SigningKeys, *, issuer: str, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        database: Database,
+        keys: SigningKeys,
+        *,
+        issuer: str,
+        clock: Callable[[], datetime],
+        machine: MachineRevocations,
+    ) -> None:
         self._db = database
         self._keys = keys
         self.issuer = issuer
         self._clock = clock
+        self._machine = machine
+
+    def _machine_token(self, claims: dict[str, Any]) -> IssuedTokenRef | None:
+        """A machine token from its verified claims (None when they are not a machine token's of our issuer), with
+        its revocation read; None for a stored token's claims too (its ``jti`` names no client)."""
+        jti, client_id = claims.get("jti"), claims.get("client_id")
+        if not isinstance(jti, str) or machine_client_of(jti) is None:
+            return None
+        issued_at, expires_at = _claimed_time(claims, "iat"), _claimed_time(claims, "exp")
+        if (
+            machine_client_of(jti) != client_id
+            or claims.get("sub") != client_id
+            or claims.get("iss") != self.issuer
+            or issued_at is None
+            or expires_at is None
+        ):
+            return None
+        aud = claims.get("aud")
+        cnf = claims.get("cnf")
+        return IssuedTokenRef(
+            token_id=None,
+            grant_id=None,
+            kind="access",
+            client_id=str(client_id),
+            subject=None,
+            scope=str(claims.get("scope", "")),
+            audience=tuple(aud) if isinstance(aud, list) else ((aud,) if isinstance(aud, str) else ()),
+            issued_at=issued_at,
+            expires_at=expires_at,
+            revoked=self._machine.is_revoked(jti),
+            dpop_jkt=cnf.get("jkt") if isinstance(cnf, dict) else None,
+            sid=None,
+            acr=None,
+            auth_time=None,
+            clock=self._clock,
+            jti=jti,
+        )
 
     def _read(self, statement: Any, lookup: str) -> Row[Any] | None:
         with self._db.autocommit() as conn:
@@ -140,7 +193,21 @@ class TokenLookup:
         exp = claims.get("exp")
         if not isinstance(exp, int) or exp <= epoch(self._clock()):
             return None
-        row = self._token_with_grant(str(claims.get("jti")))
+        jti = str(claims.get("jti"))
+        if machine_client_of(jti) is not None:
+            machine = self._machine_token(claims)
+            if machine is None or machine.revoked:
+                return None
+            return AccessTokenInfo(
+                claims=claims,
+                grant_id=None,
+                token_id=None,
+                client_id=machine.client_id,
+                subject=None,
+                scope=machine.scope,
+                dpop_jkt=machine.dpop_jkt,
+            )
+        row = self._token_with_grant(jti)
         if row is None or row.kind != "access" or row.revoked_at is not None or row.grant_revoked_at is not None:
             return None
         return AccessTokenInfo(
@@ -158,7 +225,8 @@ class TokenLookup:
         """The token a client wants to revoke or introspect (either kind), or None.
 
         An access token (a JWT) is verified locally first — signature, type, algorithm — so a forged or foreign
-        one costs no database read; then one indexed read by its ``jti`` says whether it was revoked.
+        one costs no database read; then one indexed read by its ``jti`` says whether it was revoked (a machine
+        token's in the revoked records, a stored token's in its row).
         """
         # refresh tokens are random strings, access tokens JWTs: the shape says where to look, not the hint
         if token.count(".") != 2:
@@ -168,7 +236,10 @@ class TokenLookup:
                 _header, claims = self._keys.verify_as(token, TokenType.ACCESS_TOKEN, algs=(ACCESS_TOKEN_ALG,))
             except InvalidJwtError:
                 return None
-            row = self._token_with_grant(str(claims["jti"])) if claims.get("jti") else None
+            jti = claims.get("jti")
+            if isinstance(jti, str) and machine_client_of(jti) is not None:
+                return self._machine_token(claims)
+            row = self._token_with_grant(str(jti)) if jti else None
         if row is None:
             return None
         return IssuedTokenRef(

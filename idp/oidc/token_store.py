@@ -1,13 +1,13 @@
 """Writing what :meth:`idp.oidc.tokens.TokenService.issue` minted: the grant, its tokens, a refresh token's
 rotation, in as few round trips as the database allows.
 
-On PostgreSQL a new grant with its tokens (client_credentials; the code grant, which also links its code and
-joins the SSO session) and a refresh rotation (the old token marked rotated, the new ones inserted) are each
-**one statement**: a data-modifying ``WITH`` whose ``INSERT … SELECT`` takes its rows from the ``INSERT …
-RETURNING`` or the conditional ``UPDATE … RETURNING`` before it, run without a transaction of its own (a single
-statement is atomic). A rotation that finds its token already rotated inserts nothing: that is a reuse, and the
-family is revoked. SQLite cannot put a write in a ``WITH``: there the same writes run as separate statements in
-one transaction.
+On PostgreSQL a new grant with its tokens (the code grant, which also links its code and joins the SSO session)
+and a refresh rotation (the old token marked rotated, the new ones inserted) are each **one statement**: a
+data-modifying ``WITH`` whose ``INSERT … SELECT`` takes its rows from the ``INSERT … RETURNING`` or the conditional
+``UPDATE … RETURNING`` before it, run without a transaction of its own (a single statement is atomic). A rotation
+that finds its token already rotated inserts nothing: that is a reuse, and the family is revoked. SQLite cannot put
+a write in a ``WITH``: there the same writes run as separate statements in one transaction. A client_credentials
+grant writes no grant or token: only its audit entry (:func:`record_machine_token`; :mod:`idp.oidc.machine_tokens`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from idp.oidc.errors import RefreshReusedError
 from idp.oidc.models import AuthorizationCode, Grant, IssuedToken, SessionClient, SsoSession
 from idp.oidc.revocation import revoke_grant_rows
 
-__all__ = ["GRANT_FIELDS", "TOKEN_FIELDS", "Audited", "TokenEvent", "store_tokens"]
+__all__ = ["GRANT_FIELDS", "TOKEN_FIELDS", "Audited", "TokenEvent", "record_machine_token", "store_tokens"]
 
 # Core statements built once rather than the ORM's unit of work: these run for every token issued.
 _GRANTS = table_of(Grant)
@@ -202,6 +202,25 @@ def store_tokens(
     if audited is not None:
         audited.record(stored)
     return stored
+
+
+def record_machine_token(log: AuditLog, event: TokenEvent, jti: str) -> None:
+    """A machine token's audit entry (:mod:`idp.oidc.machine_tokens`: nothing else is written), naming its ``jti``;
+    on PostgreSQL's driver one statement on a chain of its own, as a grant's; committed when this returns."""
+    e = event
+    details = {**e.details, "jti": jti}
+    driver = log.database.driver
+    if driver is None:
+        event_name = AuditEvent(e.event)
+        log.record(event_name, actor=e.actor, subject=e.subject, client_id=e.client_id, ip=e.ip, details=details)
+        return
+
+    def write(entry: CarriedEntry) -> tuple[None, Written]:
+        return None, token_driver.write_entry(driver, entry)
+
+    log.record_in(
+        write, AuditEvent(e.event), actor=e.actor, subject=e.subject, client_id=e.client_id, ip=e.ip, details=details
+    )
 
 
 def _insert_audited_grant(

@@ -20,11 +20,12 @@ from idp.oidc.clients import ClientRecord
 from idp.oidc.codes import AuthorizationCodes, CodeRequest, CodeView
 from idp.oidc.grants import ACCESS_TOKEN_ALG, AccessTokenInfo, GrantContext, IssuedTokenRef, RefreshView, epoch
 from idp.oidc.keys import SigningKeys
+from idp.oidc.machine_tokens import MachineRevocations, machine_jti
 from idp.oidc.random_secrets import digest, new_secret
 from idp.oidc.revocation import TokenRevocation
 from idp.oidc.token_driver import GrantIds
 from idp.oidc.token_lookup import TokenLookup
-from idp.oidc.token_store import Audited, TokenEvent, store_tokens
+from idp.oidc.token_store import Audited, TokenEvent, record_machine_token, store_tokens
 
 __all__ = [
     "ACCESS_TOKEN_ALG",
@@ -70,8 +71,9 @@ class TokenService:
         self.id_ttl = timedelta(seconds=id_token_ttl)
         self.refresh_ttl = timedelta(seconds=refresh_token_ttl)
         self.codes = AuthorizationCodes(database, ttl_seconds=code_ttl, clock=clock)
-        self.lookup = TokenLookup(database, keys, issuer=issuer, clock=clock)
-        self.revocation = TokenRevocation(database, clock=clock)
+        self.machine = MachineRevocations(database, clock=clock)
+        self.lookup = TokenLookup(database, keys, issuer=issuer, clock=clock, machine=self.machine)
+        self.revocation = TokenRevocation(database, clock=clock, machine=self.machine)
         self.code_ttl = self.codes.ttl
 
     # -- authorization codes (idp.oidc.codes) ---------------------------------------------------------------
@@ -194,6 +196,37 @@ class TokenService:
         if id_token_claims is not None and ctx.subject:
             response["id_token"] = self._id_token(ctx, now, nonce, access_token, id_token_claims)
         return response, grant_id
+
+    def issue_machine_token(
+        self, client: ClientRecord, scope: str, resources: tuple[str, ...], dpop_jkt: str | None, audit_as: TokenEvent
+    ) -> dict[str, Any]:
+        """A client_credentials grant's token response: an access token stored nowhere, only its audit entry
+        (:mod:`idp.oidc.machine_tokens`), committed before the token is handed back."""
+        now = self._clock()
+        audience = list(resources) or [self.issuer]
+        jti = machine_jti(client.client_id)
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": client.client_id,
+            "aud": audience[0] if len(audience) == 1 else audience,
+            "exp": epoch(now + self.access_ttl),
+            "iat": epoch(now),
+            "jti": jti,
+            "client_id": client.client_id,
+            "scope": scope,
+        }
+        if dpop_jkt:
+            claims["cnf"] = {"jkt": dpop_jkt}
+        access_token = self._keys.sign(claims, alg=ACCESS_TOKEN_ALG, typ="at+jwt")
+        if self._audit_log is None:
+            raise RuntimeError("this token service was built without an audit log")
+        record_machine_token(self._audit_log, audit_as, jti)
+        return {
+            "access_token": access_token,
+            "token_type": "DPoP" if dpop_jkt else "Bearer",
+            "expires_in": int(self.access_ttl.total_seconds()),
+            "scope": scope,
+        }
 
     def _audited(self, event: TokenEvent | None) -> Audited | None:
         if event is None:

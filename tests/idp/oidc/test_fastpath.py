@@ -532,7 +532,7 @@ def test_a_failure_inside_the_rules_is_answered_by_the_apps_error_handlers(
             through_fast_path.append(any(f.filename.endswith("idp/oidc/fastpath.py") for f in stack))
             raise failure
 
-        monkeypatch.setattr(op.provider.tokens, "issue", fail)
+        monkeypatch.setattr(op.provider.tokens, "issue_machine_token", fail)
         answers = []
         for client in (app_only, whole):
             response = client.post("/token", data={"grant_type": "client_credentials"}, auth=auth)

@@ -1,10 +1,13 @@
-"""Each token operation's audit entry: one entry naming its grant per code grant, refresh and client_credentials,
-on both databases; on PostgreSQL the entry is written by the operation's own statement, so a token never exists
-without its entry (an entry that cannot be written takes the tokens with it), a lost commit answer is written once,
-and a rotation that turns out to be a reuse writes the reuse's entry in the refresh's place."""
+"""Each token operation's audit entry: one entry naming its grant per code grant and refresh, and naming its token's
+``jti`` per client_credentials grant (which writes nothing else: idp.oidc.machine_tokens), on both databases; on
+PostgreSQL the entry is written by the operation's own statement, so a token never exists without its entry (an
+entry that cannot be written takes the tokens with it, and a machine token is not handed out), a lost commit
+answer is written once, and a rotation that turns out to be a reuse writes the reuse's entry in the refresh's
+place."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -68,6 +71,11 @@ def _entries(op: LiveProvider, event: str) -> list[dict[str, object]]:
         return [{"client_id": r.client_id, "subject": r.subject, **json.loads(r.details)} for r in rows]
 
 
+def _jti(access_token: str) -> str:
+    payload = access_token.split(".")[1]
+    return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["jti"])
+
+
 def _count(op: LiveProvider, model: type[Grant] | type[IssuedToken]) -> int:
     with op.instance.database.session() as s:
         return int(s.scalar(select(func.count()).select_from(model)) or 0)
@@ -84,9 +92,11 @@ def test_each_token_operation_writes_one_entry_naming_its_grant(op: LiveProvider
     )
     assert refreshed.status_code == 200, refreshed.text
     client_id, auth = _service(op)
+    jtis = []
     for _ in range(3):
         issued = requests.post(op.issuer + "/token", data={"grant_type": "client_credentials"}, auth=auth, timeout=10)
         assert issued.status_code == 200, issued.text
+        jtis.append(_jti(issued.json()["access_token"]))
 
     with op.instance.database.session() as s:
         code_grant = s.scalars(select(Grant).where(Grant.client_id == rp.client.client_id)).one()
@@ -95,7 +105,8 @@ def test_each_token_operation_writes_one_entry_naming_its_grant(op: LiveProvider
     by_code = [e for e in issues if e["grant_type"] == "authorization_code"]
     assert [(e["grant_id"], e["client_id"]) for e in by_code] == [(code_grant.id, rp.client.client_id)]
     by_client = [e for e in issues if e["grant_type"] == "client_credentials"]
-    assert sorted(int(str(e["grant_id"])) for e in by_client) == list(service_grants) and len(service_grants) == 3
+    assert [(e["jti"], e["client_id"]) for e in by_client] == [(jti, client_id) for jti in jtis]
+    assert list(service_grants) == []  # a machine token has no grant (idp.oidc.machine_tokens)
     assert [e["grant_id"] for e in _entries(op, "oauth:token:refresh")] == [code_grant.id]
     assert op.instance.audit.verify().ok
 
@@ -134,6 +145,10 @@ def test_no_token_is_issued_when_its_audit_entry_cannot_be_written(pg_op: LivePr
     refused = requests.post(pg_op.issuer + "/token", data={"grant_type": "client_credentials"}, auth=auth, timeout=10)
     assert refused.status_code >= 500 and "access_token" not in refused.text and "Traceback" not in refused.text
     assert (_count(pg_op, Grant), _count(pg_op, IssuedToken)) == (grants, tokens)  # nothing without its entry
+    rp = RelyingParty.register(pg_op, name="refused")
+    with pytest.raises(AssertionError):  # a code grant's tokens are not written without their entry either
+        rp.code_flow(Browser(pg_op.issuer))
+    assert (_count(pg_op, Grant), _count(pg_op, IssuedToken)) == (grants, tokens)
     with pg_op.instance.database.autocommit() as conn:
         conn.execute(text("ALTER TABLE audit_log DROP CONSTRAINT no_issue"))
     again = requests.post(pg_op.issuer + "/token", data={"grant_type": "client_credentials"}, auth=auth, timeout=10)
@@ -154,7 +169,7 @@ def test_a_token_statement_after_a_lost_commit_answer_writes_once(pg_op: LivePro
     writer.seq, writer.hash = before
     again = requests.post(pg_op.issuer + "/token", data={"grant_type": "client_credentials"}, auth=auth, timeout=10)
     assert again.status_code == 200
-    assert _count(pg_op, Grant) == 3 and len(_entries(pg_op, "oauth:token:issue")) == 3
+    assert len(_entries(pg_op, "oauth:token:issue")) == 3
     assert audit.verify().ok
 
 
@@ -169,7 +184,7 @@ def test_token_statements_at_once_each_write_their_entry_on_a_chain_of_their_own
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(issue, range(40)))
     assert answers == [200] * 40
-    assert _count(pg_op, Grant) == 40 and len(_entries(pg_op, "oauth:token:issue")) == 40
+    assert len(_entries(pg_op, "oauth:token:issue")) == 40
     # one chain per statement in flight at most, each taken back when its statement is done
     assert 1 <= len(pg_op.instance.audit._spare) <= 8
     assert pg_op.instance.audit.verify().ok

@@ -1,6 +1,6 @@
-"""Token writes on both databases: a client_credentials grant in one statement on PostgreSQL, a refresh rotation
-in one statement, and two requests rotating the same refresh token at once (the loser is a reuse: the whole
-family is revoked, on either path)."""
+"""Token writes on both databases: a refresh rotation in one statement, and two requests rotating the same refresh
+token at once (the loser is a reuse: the whole family is revoked, on either path). A client_credentials grant
+writes no token row at all: tests/idp/oidc/test_machine_tokens.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from sqlalchemy import select
 
 from idp.oidc.errors import RefreshReusedError
@@ -32,29 +31,6 @@ def op(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveProvider]
     ):
         yield live
         live.instance.database.dispose()
-
-
-def test_client_credentials_token_is_stored_with_its_grant(op: LiveProvider) -> None:
-    from idp.oidc.clients import ClientSpec
-
-    record, secret = op.provider.clients.add(
-        ClientSpec(name="service", grant_types=("client_credentials",), scopes=("profile",), trusted=True)
-    )
-    auth = (record.client_id, secret or "")
-    token = requests.post(op.issuer + "/token", data={"grant_type": "client_credentials"}, auth=auth, timeout=10)
-    assert token.status_code == 200
-    access_token = token.json()["access_token"]
-    with op.instance.database.session() as s:
-        grants = s.scalars(select(Grant).where(Grant.client_id == record.client_id)).all()
-        assert len(grants) == 1 and grants[0].subject is None
-        rows = s.scalars(select(IssuedToken).where(IssuedToken.grant_id == grants[0].id)).all()
-        assert [r.kind for r in rows] == ["access"]
-    introspect = requests.post(op.issuer + "/introspect", data={"token": access_token}, auth=auth, timeout=10)
-    assert introspect.json()["active"] is True and introspect.json()["client_id"] == record.client_id
-    revoke = requests.post(op.issuer + "/revoke", data={"token": access_token}, auth=auth, timeout=10)
-    assert revoke.status_code == 200
-    introspect = requests.post(op.issuer + "/introspect", data={"token": access_token}, auth=auth, timeout=10)
-    assert introspect.json() == {"active": False}
 
 
 def test_a_refresh_token_rotated_twice_at_once_revokes_its_family(op: LiveProvider) -> None:
