@@ -50,7 +50,7 @@ from signing.keystore import KeyStore
 from signing.pades.signer import KeyStoreSigner
 from signing.pades.stamp import AppearanceStampStyle
 from signing.pki.authority import RevocationMaterial
-from signing.pki.certificates import parsed_whole
+from signing.shared_certificates import parsed_whole
 
 __all__ = [
     "LEVELS",

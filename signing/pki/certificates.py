@@ -13,7 +13,7 @@ from signing.errors import PkiError
 from signing.models import PkiCertificate, aware
 from signing.pki.builder import IssuerKey, serial_hex
 
-__all__ = ["CaChain", "CertificateInfo", "RevocationMaterial", "load_certificates", "parsed_whole", "serial_of"]
+__all__ = ["CaChain", "CertificateInfo", "RevocationMaterial", "load_certificates", "serial_of"]
 
 
 @dataclass(frozen=True)
@@ -107,15 +107,6 @@ class RevocationMaterial:
     ocsp_responses: tuple[bytes, ...]
     crls: tuple[bytes, ...]
     complete: bool  # False when a certificate of the chain is not ours: a validator must fetch the rest online
-
-
-def parsed_whole(der: bytes) -> x509.Certificate:
-    """A certificate that every request thread of a worker may read at once (the cached CA chain, a cached signer's):
-    parsed to its last field now. asn1crypto otherwise parses each field on first use, and a second thread reading
-    it meanwhile found a half-built list of fields (a KeyError, a 500 on a signing just after a worker started)."""
-    cert = x509.Certificate.load(der)
-    cert.native  # noqa: B018 - reading it parses every field
-    return cert
 
 
 def load_certificates(data: bytes) -> list[x509.Certificate]:

@@ -18,9 +18,10 @@ from signing.errors import CertificateNotFoundError, CertificateRevokedError, Pk
 from signing.keystore import KeyAlgorithm, KeyStore
 from signing.models import CertificateRole, CertificateStatus, PkiCertificate, SigningKey
 from signing.pki.builder import IssuerKey, key_identifier
-from signing.pki.certificates import CaChain, CertificateInfo, RevocationMaterial, parsed_whole, serial_of
+from signing.pki.certificates import CaChain, CertificateInfo, RevocationMaterial, serial_of
 from signing.pki.ocsp import OcspResponder
 from signing.pki.profiles import POLICY_OID, PkiUrls
+from signing.shared_certificates import parsed_whole
 from signing.unit_binding import CurrentUnits, bind_legacy_rows
 
 __all__ = ["CHAIN_RECHECK_SECONDS", "CertificateStore"]
