@@ -8,6 +8,7 @@ The platform is tests/antin/two_instances.py's (docs/production's nginx site, un
 Redis and slapd on loopback). Not in CI: it takes a few minutes.
 
 Run: ``python scripts/faults_under_load.py [--clients 4] [--down 3] [--settle 12] [--faults slapd,redis,…]``
+(``--faults instance-main``: instance A's main process alone killed, its workers left to stop by themselves)
 """
 
 from __future__ import annotations
@@ -184,6 +185,21 @@ def kill_instance(platform: Platform) -> Callable[[], None]:
             os.kill(pid, signal.SIGKILL)
     a.proc.wait(10)
     print(f"instance A's log so far: {a.log}")
+    return start_instance_again(platform)
+
+
+def kill_instance_main(platform: Platform) -> Callable[[], None]:
+    """SIGKILL to instance A's main process alone (granian's, or gunicorn's arbiter): its workers notice their parent
+    gone and stop as on SIGTERM, answering what they hold; then A started again on its address."""
+    a = platform.a
+    a.orphans.extend(a.workers())  # stopped at the end if they did not stop by themselves
+    os.kill(a.proc.pid, signal.SIGKILL)
+    a.proc.wait(10)
+    return start_instance_again(platform)
+
+
+def start_instance_again(platform: Platform) -> Callable[[], None]:
+    a = platform.a
 
     def start() -> None:
         bind = a.url.removeprefix("http://")
@@ -194,7 +210,7 @@ def kill_instance(platform: Platform) -> Callable[[], None]:
             stdout=subprocess.DEVNULL,
             stderr=a.log.open("ab"),
         )
-        platform.a = AppInstance(a.name, a.url, proc, a.log)
+        platform.a = AppInstance(a.name, a.url, proc, a.log, orphans=a.orphans)  # stopped at the end with it
         wait_until_serving(platform.a)
 
     return start
@@ -205,7 +221,9 @@ FAULTS: dict[str, Callable[[Platform], Callable[[], None]]] = {
     "postgres": kill_postgres,
     "redis": kill_redis,
     "instance": kill_instance,
+    "instance-main": kill_instance_main,  # not in the default list: asked for by name
 }
+DEFAULT_FAULTS = ("slapd", "postgres", "redis", "instance")
 
 
 # -- what is left after ---------------------------------------------------------------------------------------------
@@ -241,9 +259,10 @@ def report(
     recovered = max(0.0, last_error - back) if last_error is not None and last_error > back else 0.0
     # a clear answer: success, 503 (unavailable, try again) or 429 (the login throttle, with Retry-After)
     bad = dict(Counter(f"{op} {outcome}" for _t, op, outcome in outcomes if outcome not in ("ok", "503", "4xx:429")))
-    in_flight = sum(v for k, v in bad.items() if k.endswith("5xx:502")) if name == "instance" else 0
+    killed_instance = name.startswith("instance")
+    in_flight = sum(v for k, v in bad.items() if k.endswith("5xx:502")) if killed_instance else 0
     if in_flight <= clients:  # requests the killed instance was answering: nginx cannot resend a POST it sent
-        bad = {k: v for k, v in bad.items() if not (name == "instance" and k.endswith("5xx:502"))}
+        bad = {k: v for k, v in bad.items() if not (killed_instance and k.endswith("5xx:502"))}
     print(
         f"{name:9} killed at +0.0 s, back at +{back - killed:.1f} s: {sum(kinds.values())} operations, "
         + ", ".join(f"{k} {v}" for k, v in kinds.most_common())
@@ -261,7 +280,11 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=4, help="officials at work at once (threads)")
     parser.add_argument("--down", type=float, default=3.0, help="seconds each component stays dead")
     parser.add_argument("--settle", type=float, default=12.0, help="seconds of load after it is back")
-    parser.add_argument("--faults", default=",".join(FAULTS), help="which, in order (comma-separated)")
+    parser.add_argument(
+        "--faults",
+        default=",".join(DEFAULT_FAULTS),
+        help=f"which, in order (comma-separated; known: {', '.join(FAULTS)})",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the servers' folder (logs) and print its path")
     args = parser.parse_args()
     results = []

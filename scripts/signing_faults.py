@@ -132,20 +132,24 @@ def change_hsm_pin(signing: SigningPlatform) -> Callable[[], None]:
 
 
 def reload_and_wait(process: AppInstance) -> None:
-    """SIGHUP (`systemctl reload antin`), then wait until a new worker answers /readyz (HSM included) with 200.
+    """SIGHUP (`systemctl reload antin`), then wait until every worker is a new one and /readyz (HSM included)
+    answers 200.
 
     Reloading both instances at once left none serving while the new workers loaded the platform (gunicorn ended
     the old ones at once): on a busy machine over 25 s, seen with the `reload` fault; antin.gunicorn_server now keeps
-    the old workers until the new ones are ready."""
+    the old workers until the new ones are ready. granian replaces one worker at a time: the first new one answers
+    /readyz while an old one, its PIN refused, still serves, so a new worker's 200 alone is not the reload's end."""
+    old = set(process.workers())
     os.kill(process.proc.pid, signal.SIGHUP)
-    time.sleep(0.5)  # the old workers are told to go
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
-        try:
-            if requests.get(process.url + "/readyz", timeout=5).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
+        workers = set(process.workers())
+        if not workers & old and len(workers) >= len(old):
+            try:
+                if requests.get(process.url + "/readyz", timeout=5).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
         time.sleep(0.2)
     raise AssertionError(f"{process.name} did not serve again after its reload")
 
@@ -158,10 +162,13 @@ def reload_instances(signing: SigningPlatform) -> Callable[[], None]:
 
 
 def pins_in_logs(signing: SigningPlatform) -> tuple[int, int]:
-    """(lines saying the token refused the PIN, lines containing either PIN) in the instances' logs."""
+    """(lines saying the token refused the PIN, lines containing either PIN) in the instances' logs.
+
+    The refusal's own ERROR line, once per process, not /readyz's warnings ("not ready: hsm: the PIN was refused"),
+    one per probe of a worker not yet reloaded."""
     logs = [signing.platform.a.log, signing.platform.b.log]
     text = "\n".join(log.read_text(errors="replace") for log in logs)
-    return text.count("PIN was refused"), sum(text.count(pin) for pin in (HSM_PIN, CHANGED_PIN))
+    return text.count("will not log in again"), sum(text.count(pin) for pin in (HSM_PIN, CHANGED_PIN))
 
 
 def kill_database(signing: SigningPlatform) -> Callable[[], None]:

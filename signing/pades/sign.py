@@ -50,6 +50,7 @@ from signing.keystore import KeyStore
 from signing.pades.signer import KeyStoreSigner
 from signing.pades.stamp import AppearanceStampStyle
 from signing.pki.authority import RevocationMaterial
+from signing.shared_certificates import parsed_whole
 
 __all__ = [
     "LEVELS",
@@ -244,8 +245,8 @@ class PadesEngine:
             if signer is not None:
                 self._signers.move_to_end(key)
                 return signer
-            cert = x509.Certificate.load(material.certificate)
-            chain = [x509.Certificate.load(c) for c in material.chain]
+            cert = parsed_whole(material.certificate)  # shared by the threads signing with the same key
+            chain = [parsed_whole(c) for c in material.chain]
             signer = self._signers[key] = KeyStoreSigner(self.keystore, material.key_label, cert, chain)
             if len(self._signers) > SIGNERS_KEPT:
                 self._signers.popitem(last=False)

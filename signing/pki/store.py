@@ -21,6 +21,7 @@ from signing.pki.builder import IssuerKey, key_identifier
 from signing.pki.certificates import CaChain, CertificateInfo, RevocationMaterial, serial_of
 from signing.pki.ocsp import OcspResponder
 from signing.pki.profiles import POLICY_OID, PkiUrls
+from signing.shared_certificates import parsed_whole
 from signing.unit_binding import CurrentUnits, bind_legacy_rows
 
 __all__ = ["CHAIN_RECHECK_SECONDS", "CertificateStore"]
@@ -132,18 +133,18 @@ class CertificateStore:
             if root is None or issuing is None or issuing.key_label is None:
                 raise PkiNotInitialisedError()
             ocsp_row, tsa_row = rows[CertificateRole.OCSP], rows[CertificateRole.TSA]
-            root_cert = x509.Certificate.load(root.der)
-            issuing_cert = x509.Certificate.load(issuing.der)
+            root_cert = parsed_whole(root.der)
+            issuing_cert = parsed_whole(issuing.der)
             return CaChain(
                 root=root_cert,
                 root_key=self._issuer_key(root.key_label, root_cert) if root.key_label else None,
                 issuing=issuing_cert,
                 issuing_key=self._issuer_key(issuing.key_label, issuing_cert),
-                ocsp=x509.Certificate.load(ocsp_row.der) if ocsp_row else None,
+                ocsp=parsed_whole(ocsp_row.der) if ocsp_row else None,
                 ocsp_label=ocsp_row.key_label if ocsp_row else None,
-                tsa=x509.Certificate.load(tsa_row.der) if tsa_row else None,
+                tsa=parsed_whole(tsa_row.der) if tsa_row else None,
                 tsa_label=tsa_row.key_label if tsa_row else None,
-                extra=tuple(x509.Certificate.load(r.der) for r in extra),
+                extra=tuple(parsed_whole(r.der) for r in extra),
             )
 
     @staticmethod

@@ -406,6 +406,7 @@ def _platform(
     if before_start is not None:
         before_start(envs["a"])
     a, b = (start_instance(name, folder, envs[name] | dict(instance_env.get(name, {}))) for name in ("a", "b"))
+    platform: Platform | None = None
     try:
         cert, key = self_signed(folder)
         site = DOCS / "nginx.conf"
@@ -436,8 +437,10 @@ def _platform(
             rotate_keys_once_every_worker_holds_them(platform)
             yield platform
     finally:
-        stop_instance(a)
-        stop_instance(b)
+        # and those the caller started in their place (scripts/faults_under_load.py starts A again after killing it:
+        # left running, it served on after the script for good)
+        for instance in {id(x): x for x in (a, b, *((platform.a, platform.b) if platform else ()))}.values():
+            stop_instance(instance)
 
 
 def new_official(ldap: LdapDirectory, unit: str) -> str:

@@ -21,6 +21,7 @@ from pyhanko_certvalidator.revinfo.archival import CRLContainer, OCSPContainer
 from signing.pades.reading import crl_lookup
 from signing.pades.reading.policy import DEFAULT_POLICY, ValidationPolicy
 from signing.pades.reading.sized_cache import SizedLRU
+from signing.shared_certificates import parsed_whole
 
 __all__ = ["DssKnowledge", "dss_knowledge", "revisions_writing_dss"]
 
@@ -201,9 +202,7 @@ def _dss_certificate(der: bytes) -> x509.Certificate:
 
 
 def _parsed_certificate(der: bytes) -> x509.Certificate:
-    cert = x509.Certificate.load(der)
-    _ = (cert.native, cert.subject.hashable, cert.issuer.hashable, cert.sha256, cert.public_key.sha1)
-    return cert
+    return parsed_whole(der)  # the cache's: read by every thread
 
 
 def revisions_writing_dss(reader: PdfFileReader) -> tuple[int, ...]:

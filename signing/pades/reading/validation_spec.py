@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 
-from asn1crypto import x509
 from pyhanko.sign.validation.policy_decl import (
     CertificateFetchingRule,
     LocalKnowledge,
@@ -29,6 +28,7 @@ from pyhanko_certvalidator.registry import SimpleTrustManager
 
 from signing.pades.reading import crl_lookup, ocsp_hashes
 from signing.pades.reading.policy import ValidationPolicy
+from signing.shared_certificates import parsed_whole
 
 __all__ = ["validation_spec"]
 
@@ -41,9 +41,7 @@ def _trust_manager(roots_der: tuple[bytes, ...]) -> SimpleTrustManager:
     """The trust anchors, parsed once per trust list: a worker validates against the same list all day, and
     asn1crypto prepares names for comparison (LDAP string preparation, slow on Vietnamese names) once per object.
     What the comparisons read is computed here, so that threads sharing the objects only ever read them."""
-    roots = [x509.Certificate.load(der) for der in roots_der]
-    for cert in roots:
-        _ = (cert.subject.hashable, cert.issuer.hashable, cert.key_identifier, cert.public_key.sha1, cert.sha256)
+    roots = [parsed_whole(der) for der in roots_der]
     return SimpleTrustManager.build(trust_roots=roots)
 
 
