@@ -242,6 +242,9 @@ class Database:
             raise DatabaseUnavailableError(f"database unreachable ({reason})") from err
 
     def dispose(self) -> None:
+        """Close every connection: the pool's and those the driver's threads keep (``antin.kernel.driver``)."""
+        if self.driver is not None:
+            self.driver.dispose()
         self.engine.dispose()
 
 
