@@ -21,7 +21,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
 from antin.kernel.database import PING_AFTER_IDLE_SECONDS, Database
 from antin.kernel.driver import json_param
@@ -201,13 +201,13 @@ def test_a_disconnect_seen_by_one_thread_renews_every_threads_connection(
         database.dispose()
 
 
-def test_a_connection_is_renewed_past_pool_recycle(server: tuple[str, Path]) -> None:
+def test_a_connection_is_renewed_past_pool_recycle(server: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     url, _folder = server
     database = Database(url, pool_size=1)
     driver = database.driver
     assert driver is not None
     try:
-        database.engine.pool._recycle = 0.2  # what pool_recycle=1800 says, sooner
+        monkeypatch.setattr(database.engine.pool, "_recycle", 0.2)  # what pool_recycle=1800 says, sooner
         first = driver.first(BACKEND, {}).pid
         assert driver.first(BACKEND, {}).pid == first
         time.sleep(0.3)  # older than the recycle time, idle for less than a ping's
@@ -291,7 +291,16 @@ def test_a_thread_that_ends_gives_its_connection_back(server: tuple[str, Path]) 
             for thread in threads:
                 thread.join(10)
             assert driver.held == 0  # every ended thread's connection went back
-            assert database.engine.pool.checkedout() == 0
+            assert isinstance(database.engine.pool, QueuePool) and database.engine.pool.checkedout() == 0
         assert _client_backends(url) <= 4  # reused round after round: no session left behind by an ended thread
+        # and went back as SQLAlchemy expects a pooled connection, out of autocommit: its transactions roll back
+        with database.engine.connect() as conn:
+            conn.execute(text("CREATE TABLE scratch (n integer)"))
+            conn.commit()
+        with database.engine.connect() as one, database.engine.connect() as two:  # the pool's two connections
+            for conn in (one, two):
+                conn.execute(text("INSERT INTO scratch VALUES (1)"))
+                conn.rollback()
+                assert conn.execute(text("SELECT count(*) FROM scratch")).scalar() == 0
     finally:
         database.dispose()
