@@ -249,6 +249,7 @@ class Database:
 
 
 PING_AFTER_IDLE_SECONDS = 1.0
+LAST_USED = "last_used"  # a pooled connection's info key: when a thread that kept it last ran a statement on it
 
 
 def _ping_after_idle(engine: Engine) -> None:
@@ -261,7 +262,8 @@ def _ping_after_idle(engine: Engine) -> None:
 
     @event.listens_for(engine, "checkin")
     def _checked_in(_dbapi_conn: Any, record: Any) -> None:
-        record.info["idle_since"] = time.monotonic()
+        # a connection a thread kept (antin.kernel.driver) says when it was last used: idle since then, not now
+        record.info["idle_since"] = record.info.pop(LAST_USED, None) or time.monotonic()
 
     @event.listens_for(engine, "checkout")
     def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:

@@ -34,7 +34,7 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.pool import Pool
 from sqlalchemy.sql.expression import Executable
 
-from antin.kernel.database import PING_AFTER_IDLE_SECONDS
+from antin.kernel.database import LAST_USED, PING_AFTER_IDLE_SECONDS
 
 __all__ = ["Driver", "in_utc", "json_param"]
 
@@ -102,6 +102,7 @@ class _Held:
                 self.pooled.invalidate()
             else:
                 self.conn.autocommit = False
+                self.pooled.info[LAST_USED] = self.used_at  # so the pool pings it if it sat idle in this thread
             self.pooled.close()
         except Exception:  # a connection that cannot be given back is dropped
             with contextlib.suppress(Exception):

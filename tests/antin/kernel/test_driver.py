@@ -304,3 +304,28 @@ def test_a_thread_that_ends_gives_its_connection_back(server: tuple[str, Path]) 
                 assert conn.execute(text("SELECT count(*) FROM scratch")).scalar() == 0
     finally:
         database.dispose()
+
+
+def test_a_connection_given_back_by_an_ended_thread_is_pinged_as_idle_since_its_last_statement(
+    server: tuple[str, Path],
+) -> None:
+    url, folder = server
+    database = Database(url, pool_size=1)
+    driver = database.driver
+    assert driver is not None
+    try:
+        worker = threading.Thread(target=lambda: driver.first("SELECT 1 AS one", {}))
+        worker.start()  # takes the pool's one connection, then keeps it, idle
+        worker.join(10)
+        kept = ThreadPoolExecutor(1)
+        _in_thread(kept, lambda: driver.first("SELECT 1 AS one", {}))
+        _pg_ctl(folder, url, "stop")  # the server restarts while the connection sits in the thread
+        _pg_ctl(folder, url, "start")
+        time.sleep(PING_AFTER_IDLE_SECONDS + 0.1)  # unused for longer than the pool trusts a connection
+        kept.shutdown()  # the thread ends: its dead connection goes back to the pool, last used seconds ago
+        assert driver.held == 0
+        # the next SQLAlchemy request gets that connection: pinged as idle, replaced, and it succeeds
+        with database.engine.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        database.dispose()
