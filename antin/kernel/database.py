@@ -160,7 +160,7 @@ class Database:
         if self.url.get_driver_name() == "psycopg":
             from antin.kernel.driver import Driver, in_utc
 
-            self.driver = Driver(self.engine)
+            self.driver = Driver(self.engine, ping_after_idle=PING_AFTER_IDLE_SECONDS, last_used_key=LAST_USED)
             event.listen(self.engine, "connect", in_utc)
 
     @property

@@ -4,15 +4,15 @@ more than the statement itself (~30 µs).
 
 Each thread keeps one connection of the engine's pool checked out, in autocommit (each statement atomic on its
 own, no BEGIN and COMMIT round trips), so a statement costs neither a checkout nor the autocommit switch on and off
-(:class:`_Held`). What the pool does at a checkout is done again where a held connection needs it: pinged when it
-sat idle over ``PING_AFTER_IDLE_SECONDS`` (after a restart or a failover the next request reconnects instead of
+(:class:`_Held`). What the pool does at a checkout is done again where a kept connection needs it: pinged when it
+sat idle past the pool's own threshold (after a restart or a failover the next request reconnects instead of
 failing), replaced past ``pool_recycle`` or once the pool was invalidated (a disconnect seen by any thread) or
 disposed; given back to the pool, out of autocommit, when its thread ends; closed by :meth:`Driver.dispose`;
-forgotten, never closed, in a forked child (the parent's socket). At most ``pool_size`` threads hold one: the others
-check a connection out per statement, as every statement did before. Statements are prepared on the server at their
-first use on a connection. Failures are raised as SQLAlchemy's exception types (``OperationalError`` when the
-database is away, ``IntegrityError``…), so the code and the error handlers that catch those (a 503 with
-``Retry-After``) need not know which path ran. The only importer of psycopg.
+let go of, never closed, in a forked child (the parent's socket). At most ``pool_size`` threads keep one: the others
+check a connection out per statement. Statements are prepared on the server at their first use on a connection.
+Failures are raised as SQLAlchemy's exception types (``OperationalError`` when the database is away,
+``IntegrityError``…), so the code and the error handlers that catch those (a 503 with ``Retry-After``) need not
+know which path ran. The only importer of psycopg.
 """
 
 from __future__ import annotations
@@ -33,8 +33,6 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.pool import Pool
 from sqlalchemy.sql.expression import Executable
-
-from antin.kernel.database import LAST_USED, PING_AFTER_IDLE_SECONDS
 
 __all__ = ["Driver", "in_utc", "json_param"]
 
@@ -64,6 +62,7 @@ class _Held:
         "forgotten",
         "holders",
         "holders_lock",
+        "last_used_key",
         "lock",
         "pool",
         "pooled",
@@ -77,6 +76,7 @@ class _Held:
         # whose __del__ may run in any thread at any moment (the pool's lock held)
         self.engine = driver._engine
         self.holders, self.holders_lock = driver._holders, driver._holders_lock
+        self.last_used_key = driver.last_used_key
         self.pooled = pooled
         self.conn: psycopg.Connection[Any] = pooled.driver_connection
         self.pool = pool
@@ -102,7 +102,7 @@ class _Held:
                 self.pooled.invalidate()
             else:
                 self.conn.autocommit = False
-                self.pooled.info[LAST_USED] = self.used_at  # so the pool pings it if it sat idle in this thread
+                self.pooled.info[self.last_used_key] = self.used_at  # so the pool pings it if it sat idle here
             self.pooled.close()
         except Exception:  # a connection that cannot be given back is dropped
             with contextlib.suppress(Exception):
@@ -116,8 +116,13 @@ class _Held:
 class Driver:
     """Run a hot path's statements on psycopg, over the pool of ``engine`` (a PostgreSQL engine)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, ping_after_idle: float, last_used_key: str) -> None:
+        """``ping_after_idle``: the pool's threshold for testing a connection before use; ``last_used_key``: the key
+        of a pooled connection's ``info`` under which a kept connection given back says when it was last used (the
+        pool's checkin then counts its idle time from there)."""
         self._engine = engine
+        self.ping_after_idle = ping_after_idle
+        self.last_used_key = last_used_key
         # called with each statement's text before it runs: what the benchmarks count (SQLAlchemy's own
         # ``before_cursor_execute`` does not see these statements)
         self.observers: list[StatementObserver] = []
@@ -162,7 +167,7 @@ class Driver:
                 held.pool is pool
                 and not held.forgotten
                 and pool._invalidate_time <= held.started
-                and time.monotonic() - held.used_at < PING_AFTER_IDLE_SECONDS
+                and time.monotonic() - held.used_at < self.ping_after_idle
                 and time.time() < held.stale_at
             ):
                 return held

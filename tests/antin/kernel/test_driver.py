@@ -178,8 +178,7 @@ def test_a_disconnect_seen_by_one_thread_renews_every_threads_connection(
 ) -> None:
     url, folder = server
     # no ping after idle: the restart is seen only by a statement that fails, as under load
-    monkeypatch.setattr("antin.kernel.driver.PING_AFTER_IDLE_SECONDS", 3600.0)
-    monkeypatch.setattr("antin.kernel.database.PING_AFTER_IDLE_SECONDS", 3600.0)
+    monkeypatch.setattr("antin.kernel.database.PING_AFTER_IDLE_SECONDS", 3600.0)  # the pool's and the driver's
     database = Database(url, pool_size=2)
     driver = database.driver
     assert driver is not None
