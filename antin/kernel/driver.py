@@ -98,7 +98,7 @@ class _Held:
         try:
             if not self.pooled.is_valid:
                 pass  # invalidated already (the pool's disconnect handling): closed, its record renewed
-            elif close or self.conn.broken or self.conn.closed or self.pool is not self.engine.pool:
+            elif close or self.conn.broken or self.conn.closed or self.pool is not self.engine.pool or self.stale:
                 self.pooled.invalidate()
             else:
                 self.conn.autocommit = False
@@ -107,6 +107,11 @@ class _Held:
         except Exception:  # a connection that cannot be given back is dropped
             with contextlib.suppress(Exception):
                 self.pooled.invalidate()
+
+    @property
+    def stale(self) -> bool:
+        """Past ``pool_recycle``, or marked by :meth:`Driver.dispose` while in a statement."""
+        return time.time() >= self.stale_at
 
     def __del__(self) -> None:
         # the thread ended (its locals are cleared) or the driver replaced it: back to the pool, not leaked
@@ -241,9 +246,9 @@ class Driver:
 
     def dispose(self) -> None:
         """Close every thread's connection (one in a statement now is closed by its thread when it ends)."""
-        self._local = threading.local()
         with self._holders_lock:
-            holders = list(self._holders)
+            holders = list(self._holders)  # held here, so dropping the threads' locals gives none back to the pool
+        self._local = threading.local()
         for held in holders:
             if held.lock.acquire(blocking=False):
                 try:
@@ -251,7 +256,7 @@ class Driver:
                 finally:
                     held.lock.release()
             else:
-                held.stale_at = 0.0  # its thread replaces it at its next statement
+                held.stale_at = 0.0  # closed when its thread lets go of it
 
     def _forget_after_fork(self) -> list[Any]:
         """In a forked child: the parent's connections are the parent's; let go of without a word to the server."""
