@@ -160,7 +160,7 @@ class Database:
         if self.url.get_driver_name() == "psycopg":
             from antin.kernel.driver import Driver, in_utc
 
-            self.driver = Driver(self.engine)
+            self.driver = Driver(self.engine, ping_after_idle=PING_AFTER_IDLE_SECONDS, last_used_key=LAST_USED)
             event.listen(self.engine, "connect", in_utc)
 
     @property
@@ -242,10 +242,14 @@ class Database:
             raise DatabaseUnavailableError(f"database unreachable ({reason})") from err
 
     def dispose(self) -> None:
+        """Close every connection: the pool's and those the driver's threads keep (``antin.kernel.driver``)."""
+        if self.driver is not None:
+            self.driver.dispose()
         self.engine.dispose()
 
 
 PING_AFTER_IDLE_SECONDS = 1.0
+LAST_USED = "last_used"  # a pooled connection's info key: when a thread that kept it last ran a statement on it
 
 
 def _ping_after_idle(engine: Engine) -> None:
@@ -258,7 +262,8 @@ def _ping_after_idle(engine: Engine) -> None:
 
     @event.listens_for(engine, "checkin")
     def _checked_in(_dbapi_conn: Any, record: Any) -> None:
-        record.info["idle_since"] = time.monotonic()
+        # a connection a thread kept (antin.kernel.driver) says when it was last used: idle since then, not now
+        record.info["idle_since"] = record.info.pop(LAST_USED, None) or time.monotonic()
 
     @event.listens_for(engine, "checkout")
     def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:

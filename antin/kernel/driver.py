@@ -2,15 +2,26 @@
 per statement (compiling the cache key, the execution context, the result's processors: ~75–150 µs of CPU) costs
 more than the statement itself (~30 µs).
 
-The connection comes from the engine's pool (the same connections, the same liveness check after idle), is used
-in autocommit (each statement atomic on its own, no BEGIN and COMMIT round trips) and goes back as SQLAlchemy left
-it. Statements are prepared on the server at their first use on a connection. Failures are raised as SQLAlchemy's
-exception types (``OperationalError`` when the database is away, ``IntegrityError``…), so the code and the error
-handlers that catch those (a 503 with ``Retry-After``) need not know which path ran. The only importer of psycopg.
+Each thread keeps one connection of the engine's pool checked out, in autocommit (each statement atomic on its
+own, no BEGIN and COMMIT round trips), so a statement costs neither a checkout nor the autocommit switch on and off
+(:class:`_Held`). What the pool does at a checkout is done again where a kept connection needs it: pinged when it
+sat idle past the pool's own threshold (after a restart or a failover the next request reconnects instead of
+failing), replaced past ``pool_recycle`` or once the pool was invalidated (a disconnect seen by any thread) or
+disposed; given back to the pool, out of autocommit, when its thread ends; closed by :meth:`Driver.dispose`;
+let go of, never closed, in a forked child (the parent's socket). At most ``pool_size`` threads keep one: the others
+check a connection out per statement. Statements are prepared on the server at their first use on a connection.
+Failures are raised as SQLAlchemy's exception types (``OperationalError`` when the database is away,
+``IntegrityError``…), so the code and the error handlers that catch those (a 503 with ``Retry-After``) need not
+know which path ran. The only importer of psycopg.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
+import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -20,6 +31,7 @@ from psycopg.rows import namedtuple_row
 from psycopg.types.json import Json
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.pool import Pool
 from sqlalchemy.sql.expression import Executable
 
 __all__ = ["Driver", "in_utc", "json_param"]
@@ -40,19 +52,180 @@ def json_param(value: Any) -> Json:
     return Json(value)
 
 
+class _Held:
+    """One thread's connection, checked out of the pool and kept in autocommit between statements."""
+
+    __slots__ = (
+        "__weakref__",
+        "conn",
+        "engine",
+        "forgotten",
+        "holders",
+        "holders_lock",
+        "last_used_key",
+        "lock",
+        "pool",
+        "pooled",
+        "stale_at",
+        "started",
+        "used_at",
+    )
+
+    def __init__(self, driver: Driver, pooled: Any, pool: Pool) -> None:
+        # the engine and the driver's register, not the driver: a cycle would leave this to the garbage collector,
+        # whose __del__ may run in any thread at any moment (the pool's lock held)
+        self.engine = driver._engine
+        self.holders, self.holders_lock = driver._holders, driver._holders_lock
+        self.last_used_key = driver.last_used_key
+        self.pooled = pooled
+        self.conn: psycopg.Connection[Any] = pooled.driver_connection
+        self.pool = pool
+        record = pooled._connection_record
+        self.started: float = record.starttime  # what the pool's invalidation and recycling compare
+        recycle = pool._recycle
+        self.stale_at = self.started + recycle if recycle >= 0 else float("inf")
+        self.used_at = time.monotonic()
+        self.lock = threading.RLock()  # held while a statement runs, so dispose() never closes it under one
+        self.forgotten = False
+
+    def give_back(self, *, close: bool) -> None:
+        """To the pool out of autocommit (what SQLAlchemy expects of a pooled connection), or closed."""
+        if self.forgotten:
+            return
+        self.forgotten = True
+        with self.holders_lock:
+            self.holders.discard(self)
+        try:
+            if not self.pooled.is_valid:
+                pass  # invalidated already (the pool's disconnect handling): closed, its record renewed
+            elif close or self.conn.broken or self.conn.closed or self.pool is not self.engine.pool or self.stale:
+                self.pooled.invalidate()
+            else:
+                self.conn.autocommit = False
+                self.pooled.info[self.last_used_key] = self.used_at  # so the pool pings it if it sat idle here
+            self.pooled.close()
+        except Exception:  # a connection that cannot be given back is dropped
+            with contextlib.suppress(Exception):
+                self.pooled.invalidate()
+
+    @property
+    def stale(self) -> bool:
+        """Past ``pool_recycle``, or marked by :meth:`Driver.dispose` while in a statement."""
+        return time.time() >= self.stale_at
+
+    def __del__(self) -> None:
+        # the thread ended (its locals are cleared) or the driver replaced it: back to the pool, not leaked
+        self.give_back(close=False)
+
+
 class Driver:
     """Run a hot path's statements on psycopg, over the pool of ``engine`` (a PostgreSQL engine)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, ping_after_idle: float, last_used_key: str) -> None:
+        """``ping_after_idle``: the pool's threshold for testing a connection before use; ``last_used_key``: the key
+        of a pooled connection's ``info`` under which a kept connection given back says when it was last used (the
+        pool's checkin then counts its idle time from there)."""
         self._engine = engine
+        self.ping_after_idle = ping_after_idle
+        self.last_used_key = last_used_key
         # called with each statement's text before it runs: what the benchmarks count (SQLAlchemy's own
         # ``before_cursor_execute`` does not see these statements)
         self.observers: list[StatementObserver] = []
         self._compiled: dict[Executable, str] = {}
+        self._local = threading.local()
+        self._holders: weakref.WeakSet[_Held] = weakref.WeakSet()
+        self._holders_lock = threading.RLock()
+        # threads that may keep a connection: the pool's size, so the rest of the pool's room (its overflow)
+        # stays for SQLAlchemy's sessions and the threads beyond it
+        self.most_held: int = getattr(engine.pool, "size", lambda: 0)()
+        _DRIVERS.add(self)
+
+    @property
+    def held(self) -> int:
+        """Connections kept by threads now."""
+        return len(self._holders)
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
-        """A pooled connection in autocommit for one or a few single-statement writes and reads."""
+        """A connection in autocommit for one or a few single-statement writes and reads: this thread's own."""
+        held = self._holder()
+        if held is None:
+            with self._checked_out() as conn:
+                yield conn
+            return
+        with held.lock:
+            try:
+                yield held.conn
+            finally:
+                held.used_at = time.monotonic()
+                if held.conn.broken or held.conn.closed:
+                    self._local.held = None
+                    self._lost(held.pooled)
+                    held.give_back(close=True)
+
+    def _holder(self) -> _Held | None:
+        """This thread's connection, checked again as the pool would at a checkout; None past ``most_held``."""
+        held: _Held | None = getattr(self._local, "held", None)
+        if held is not None:
+            pool = self._engine.pool
+            if (
+                held.pool is pool
+                and not held.forgotten
+                and pool._invalidate_time <= held.started
+                and time.monotonic() - held.used_at < self.ping_after_idle
+                and time.time() < held.stale_at
+            ):
+                return held
+            return self._renewed(held)
+        if len(self._holders) >= self.most_held:
+            return None
+        return self._take()
+
+    def _renewed(self, held: _Held) -> _Held | None:
+        """A held connection that sat idle is pinged (kept if alive); one recycled, invalidated, of a disposed pool
+        or dead is closed, and a fresh one checked out."""
+        pool = self._engine.pool
+        self._local.held = None
+        if (
+            held.pool is pool
+            and not held.forgotten
+            and pool._invalidate_time <= held.started
+            and time.time() < held.stale_at
+        ) and self._alive(held):
+            held.used_at = time.monotonic()
+            self._local.held = held
+            return held
+        held.give_back(close=True)
+        return self._take()
+
+    def _alive(self, held: _Held) -> bool:
+        """The pool's own test of an idle connection (a round trip), on a held one."""
+        try:
+            with held.lock:
+                return bool(self._engine.dialect.do_ping(held.conn))  # type: ignore[arg-type]
+        except Exception:  # gone (a restart, a failover): replaced as the pool would
+            return False
+
+    def _take(self) -> _Held:
+        try:
+            pooled = self._engine.raw_connection()  # the pool's own checks: ping after idle, recycle, invalidation
+        except psycopg.Error as err:
+            raise _translated(err, None) from err
+        try:
+            pooled.driver_connection.autocommit = True  # type: ignore[union-attr]
+        except psycopg.Error as err:
+            self._lost(pooled)
+            pooled.close()
+            raise _translated(err, None) from err
+        held = _Held(self, pooled, self._engine.pool)
+        with self._holders_lock:
+            self._holders.add(held)
+        self._local.held = held
+        return held
+
+    @contextmanager
+    def _checked_out(self) -> Iterator[psycopg.Connection[Any]]:
+        """A connection of the pool for this use only (a thread beyond ``most_held``)."""
         try:
             pooled = self._engine.raw_connection()
         except psycopg.Error as err:
@@ -70,6 +243,30 @@ class Driver:
                 except psycopg.Error:
                     self._lost(pooled)
             pooled.close()
+
+    def dispose(self) -> None:
+        """Close every thread's connection (one in a statement now is closed by its thread when it ends)."""
+        with self._holders_lock:
+            holders = list(self._holders)  # held here, so dropping the threads' locals gives none back to the pool
+        self._local = threading.local()
+        for held in holders:
+            if held.lock.acquire(blocking=False):
+                try:
+                    held.give_back(close=True)
+                finally:
+                    held.lock.release()
+            else:
+                held.stale_at = 0.0  # closed when its thread lets go of it
+
+    def _forget_after_fork(self) -> list[Any]:
+        """In a forked child: the parent's connections are the parent's; let go of without a word to the server."""
+        holders = list(self._holders)
+        for held in holders:
+            held.forgotten = True
+        self._holders = weakref.WeakSet()
+        self._holders_lock = threading.RLock()
+        self._local = threading.local()
+        return [held.pooled for held in holders]
 
     def all(self, sql: str, params: Mapping[str, Any]) -> list[Any]:
         """Every row of one statement (columns by name)."""
@@ -128,6 +325,23 @@ class Driver:
                 return cursor.rowcount
         except psycopg.Error as err:
             raise _translated(err, sql) from err
+
+
+_DRIVERS: weakref.WeakSet[Driver] = weakref.WeakSet()
+# a forked child's references to its parent's connections, kept so that no cleanup ever closes them: closing one
+# (SQLAlchemy handing it back to a full pool) would end the parent's session on the server
+_INHERITED: list[Any] = []
+
+
+def _forget_connections_in_child() -> None:
+    """After a fork, in the child: every driver forgets the parent's held connections and its engine starts a pool
+    of its own (SQLAlchemy's ``dispose(close=False)``, meant for this), so the child connects afresh."""
+    for driver in list(_DRIVERS):
+        _INHERITED.extend(driver._forget_after_fork())
+        driver._engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_connections_in_child)
 
 
 def _translated(err: psycopg.Error, sql: str | None) -> StatementError:

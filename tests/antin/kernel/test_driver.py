@@ -1,27 +1,37 @@
 """Statements on psycopg directly (antin.kernel.driver) against a real PostgreSQL: times in UTC and JSON as
 SQLAlchemy writes them, the pooled connection handed back as SQLAlchemy expects it, SQLAlchemy's error types when
-the server is away (the platform's 503), and the token endpoints' answers when it goes away mid-run."""
+the server is away (the platform's 503), and the token endpoints' answers when it goes away mid-run; the connection
+each thread keeps: renewed after a restart, a disconnect another thread saw, recycling and a fork, closed by
+dispose, given back when its thread ends."""
 
 from __future__ import annotations
 
+import os
 import subprocess
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool, QueuePool
 
-from antin.kernel.database import Database
+from antin.kernel.database import PING_AFTER_IDLE_SECONDS, Database
 from antin.kernel.driver import json_param
 from tests.idp.conftest import make_directory
 from tests.idp.oidc_harness import live_provider
 from tests.servers import _as_postgres_user, _postgres_bin_dir, postgres_server
 
 pytestmark = [pytest.mark.postgres]
+
+T = TypeVar("T")
 
 
 def _pg_ctl(folder: Path, url: str, action: str) -> None:
@@ -119,3 +129,202 @@ def test_token_endpoints_answer_503_while_the_database_is_away(server: tuple[str
         assert introspected.status_code == 200, introspected.text
         assert introspected.json()["active"] is True  # back with the database, on a fresh connection
         op.instance.database.dispose()
+
+
+# One connection kept per thread (issue 13): what the pool did at each checkout, done again for a held connection.
+
+BACKEND = "SELECT pg_backend_pid() AS pid"
+
+
+def _client_backends(url: str) -> int:
+    """Sessions open on the database besides the one that asks (pg_stat_activity)."""
+    probe = create_engine(url, poolclass=NullPool)
+    try:
+        with probe.connect() as conn:
+            query = (
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            return int(conn.execute(text(query)).scalar_one())
+    finally:
+        probe.dispose()
+
+
+def _in_thread(pool: ThreadPoolExecutor, call: Callable[[], T]) -> T:
+    return pool.submit(call).result(timeout=30)
+
+
+def test_a_thread_keeps_its_connection_and_reconnects_after_a_restart(server: tuple[str, Path]) -> None:
+    url, folder = server
+    database = Database(url, pool_size=2)
+    driver = database.driver
+    assert driver is not None
+    worker = ThreadPoolExecutor(1)
+    try:
+        first = _in_thread(worker, lambda: driver.first(BACKEND, {}).pid)
+        assert _in_thread(worker, lambda: driver.first(BACKEND, {}).pid) == first  # the same session, kept
+        assert driver.held == 1
+        _pg_ctl(folder, url, "stop")
+        _pg_ctl(folder, url, "start")
+        time.sleep(PING_AFTER_IDLE_SECONDS + 0.1)  # idle, as between two requests after a restart
+        # the thread's connection died with the server: pinged, replaced, and the request succeeds
+        assert _in_thread(worker, lambda: driver.first(BACKEND, {}).pid) != first
+    finally:
+        worker.shutdown()
+        database.dispose()
+
+
+def test_a_disconnect_seen_by_one_thread_renews_every_threads_connection(
+    server: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, folder = server
+    # no ping after idle: the restart is seen only by a statement that fails, as under load
+    monkeypatch.setattr("antin.kernel.database.PING_AFTER_IDLE_SECONDS", 3600.0)  # the pool's and the driver's
+    database = Database(url, pool_size=2)
+    driver = database.driver
+    assert driver is not None
+    one, other = ThreadPoolExecutor(1), ThreadPoolExecutor(1)
+    try:
+        _in_thread(one, lambda: driver.first(BACKEND, {}))
+        _in_thread(other, lambda: driver.first(BACKEND, {}))
+        assert driver.held == 2
+        _pg_ctl(folder, url, "stop")
+        _pg_ctl(folder, url, "start")
+        with pytest.raises(OperationalError):  # the first request after the restart: a 503, as with the pool
+            _in_thread(one, lambda: driver.first(BACKEND, {}))
+        # the other thread's connection was opened before the disconnect: replaced, not failing a request too
+        assert _in_thread(other, lambda: driver.first("SELECT 1 AS one", {}).one) == 1
+        assert _in_thread(one, lambda: driver.first("SELECT 1 AS one", {}).one) == 1
+    finally:
+        one.shutdown()
+        other.shutdown()
+        database.dispose()
+
+
+def test_a_connection_is_renewed_past_pool_recycle(server: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    url, _folder = server
+    database = Database(url, pool_size=1)
+    driver = database.driver
+    assert driver is not None
+    try:
+        monkeypatch.setattr(database.engine.pool, "_recycle", 0.2)  # what pool_recycle=1800 says, sooner
+        first = driver.first(BACKEND, {}).pid
+        assert driver.first(BACKEND, {}).pid == first
+        time.sleep(0.3)  # older than the recycle time, idle for less than a ping's
+        assert driver.first(BACKEND, {}).pid != first
+    finally:
+        database.dispose()
+
+
+def test_a_forked_child_connects_afresh_and_leaves_the_parents_session_alone(server: tuple[str, Path]) -> None:
+    url, _folder = server
+    database = Database(url, pool_size=2)
+    driver = database.driver
+    assert driver is not None
+    try:
+        parents = driver.first(BACKEND, {}).pid  # held by this thread when the fork happens
+        read_end, write_end = os.pipe()
+        child = os.fork()
+        if child == 0:  # the child: answer with its backend and leave at once
+            code = 1
+            try:
+                os.write(write_end, str(driver.first(BACKEND, {}).pid).encode())
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        childs = int(os.read(read_end, 32) or b"0")
+        os.close(read_end)
+        assert os.waitpid(child, 0)[1] == 0
+        assert childs not in (0, parents)  # its own session, not the parent's socket
+        assert driver.first(BACKEND, {}).pid == parents  # the parent's session is still there, still its own
+    finally:
+        database.dispose()
+
+
+def test_dispose_closes_the_connections_threads_keep(server: tuple[str, Path]) -> None:
+    url, _folder = server
+    database = Database(url, pool_size=3)
+    driver = database.driver
+    assert driver is not None
+    threads = ThreadPoolExecutor(3)
+    started, done = threading.Barrier(3), threading.Event()
+
+    def keep() -> None:
+        driver.first("SELECT 1 AS one", {})
+        started.wait(10)
+        done.wait(10)  # the thread lives on, its connection kept
+
+    try:
+        waiting = [threads.submit(keep) for _ in range(3)]
+        deadline = time.monotonic() + 10
+        while driver.held < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert driver.held == 3 and _client_backends(url) == 3
+        driver.dispose()  # what Database.dispose() does first: closed, not handed back to the pool
+        assert driver.held == 0
+        assert _client_backends(url) == 0
+    finally:
+        done.set()
+        for future in waiting:
+            future.result(timeout=10)
+        threads.shutdown()
+        database.dispose()
+
+
+def test_a_thread_that_ends_gives_its_connection_back(server: tuple[str, Path]) -> None:
+    url, _folder = server
+    database = Database(url, pool_size=2)
+    driver = database.driver
+    assert driver is not None
+    try:
+        for _round in range(5):  # threads come and go, as granian's or the tests' do
+            barrier = threading.Barrier(4)
+
+            def statement(barrier: threading.Barrier = barrier) -> None:
+                barrier.wait(10)  # all four at once: two keep a connection, two check one out per statement
+                driver.first("SELECT pg_sleep(0.05) AS slept", {})
+
+            threads = [threading.Thread(target=statement) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(10)
+            assert driver.held == 0  # every ended thread's connection went back
+            assert isinstance(database.engine.pool, QueuePool) and database.engine.pool.checkedout() == 0
+        assert _client_backends(url) <= 4  # reused round after round: no session left behind by an ended thread
+        # and went back as SQLAlchemy expects a pooled connection, out of autocommit: its transactions roll back
+        with database.engine.connect() as conn:
+            conn.execute(text("CREATE TABLE scratch (n integer)"))
+            conn.commit()
+        with database.engine.connect() as one, database.engine.connect() as two:  # the pool's two connections
+            for conn in (one, two):
+                conn.execute(text("INSERT INTO scratch VALUES (1)"))
+                conn.rollback()
+                assert conn.execute(text("SELECT count(*) FROM scratch")).scalar() == 0
+    finally:
+        database.dispose()
+
+
+def test_a_connection_given_back_by_an_ended_thread_is_pinged_as_idle_since_its_last_statement(
+    server: tuple[str, Path],
+) -> None:
+    url, folder = server
+    database = Database(url, pool_size=1)
+    driver = database.driver
+    assert driver is not None
+    try:
+        worker = threading.Thread(target=lambda: driver.first("SELECT 1 AS one", {}))
+        worker.start()  # takes the pool's one connection, then keeps it, idle
+        worker.join(10)
+        kept = ThreadPoolExecutor(1)
+        _in_thread(kept, lambda: driver.first("SELECT 1 AS one", {}))
+        _pg_ctl(folder, url, "stop")  # the server restarts while the connection sits in the thread
+        _pg_ctl(folder, url, "start")
+        time.sleep(PING_AFTER_IDLE_SECONDS + 0.1)  # unused for longer than the pool trusts a connection
+        kept.shutdown()  # the thread ends: its dead connection goes back to the pool, last used seconds ago
+        assert driver.held == 0
+        # the next SQLAlchemy request gets that connection: pinged as idle, replaced, and it succeeds
+        with database.engine.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        database.dispose()
