@@ -160,6 +160,10 @@ def kill_postgres(platform: Platform) -> Callable[[], None]:
     return start
 
 
+# servers this script started in place of killed ones that the platform's own teardown does not know of
+RESTARTED: list[subprocess.Popen[bytes]] = []
+
+
 def kill_redis(platform: Platform) -> Callable[[], None]:
     import redis
 
@@ -172,7 +176,9 @@ def kill_redis(platform: Platform) -> Callable[[], None]:
 
     def start() -> None:
         command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        subprocess.Popen([*command, "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        RESTARTED.append(
+            subprocess.Popen([*command, "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        )
 
     return start
 
@@ -289,38 +295,43 @@ def main() -> int:
     args = parser.parse_args()
     results = []
     scratch = tempfile.mkdtemp(prefix="antin-faults-")
-    with two_instances(Path(scratch)) as platform:
-        outcomes, stop = Outcomes(), threading.Event()
-        workers = [
-            threading.Thread(target=officials_at_work, args=(platform, outcomes, stop), daemon=True)
-            for _ in range(args.clients)
-        ]
-        for worker in workers:
-            worker.start()
-        time.sleep(args.settle)
-        print(f"baseline: {Counter(o for _t, _op, o in outcomes.items)}")
-        for name in args.faults.split(","):
-            killed = time.monotonic()
-            start_again = FAULTS[name](platform)
-            time.sleep(args.down)
-            start_again()
-            back = time.monotonic()
+    try:
+        with two_instances(Path(scratch)) as platform:
+            outcomes, stop = Outcomes(), threading.Event()
+            workers = [
+                threading.Thread(target=officials_at_work, args=(platform, outcomes, stop), daemon=True)
+                for _ in range(args.clients)
+            ]
+            for worker in workers:
+                worker.start()
             time.sleep(args.settle)
-            results.append(report(name, outcomes.between(killed, time.monotonic()), killed, back, args.clients))
-        stop.set()
-        for worker in workers:
-            worker.join(30)
-        two_states = families_in_two_states(platform.database_url)
-        audit = subprocess.run(
-            [sys.executable, "-m", "antin", "audit", "verify"],
-            check=False,
-            env=platform.env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        )
-        print(f"refresh-token families in two states: {two_states}")
-        print(f"audit chain: {'verifies' if audit.returncode == 0 else 'BROKEN'}: {audit.stdout.strip()[:300]}")
+            print(f"baseline: {Counter(o for _t, _op, o in outcomes.items)}")
+            for name in args.faults.split(","):
+                killed = time.monotonic()
+                start_again = FAULTS[name](platform)
+                time.sleep(args.down)
+                start_again()
+                back = time.monotonic()
+                time.sleep(args.settle)
+                results.append(report(name, outcomes.between(killed, time.monotonic()), killed, back, args.clients))
+            stop.set()
+            for worker in workers:
+                worker.join(30)
+            two_states = families_in_two_states(platform.database_url)
+            audit = subprocess.run(
+                [sys.executable, "-m", "antin", "audit", "verify"],
+                check=False,
+                env=platform.env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+            )
+            print(f"refresh-token families in two states: {two_states}")
+            print(f"audit chain: {'verifies' if audit.returncode == 0 else 'BROKEN'}: {audit.stdout.strip()[:300]}")
+    finally:
+        for server in RESTARTED:  # e.g. Redis, started again by its fault
+            server.terminate()
+            server.wait(10)
     if args.keep:
         print(f"logs kept in {scratch}")
     else:
