@@ -62,8 +62,8 @@ from granian.server.mp import MPServer
 
 from antin.granian_addresses import every_address, remove_if_stale
 from antin.heap_trace import start_heap_trace
-from antin.malloc_trim import start_malloc_trim
 from antin.in_flight import InFlight, track_requests
+from antin.malloc_trim import start_malloc_trim
 
 __all__ = ["GRACEFUL_TIMEOUT", "HEADER_READ_TIMEOUT_MS", "AntinGranian", "main"]
 

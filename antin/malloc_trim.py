@@ -11,12 +11,17 @@ page of every arena (``madvise(MADV_DONTNEED)``, glibc 2.8+): the worker calls i
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["start_malloc_trim", "trim_free_memory"]
+__all__ = ["THREAD_NAME", "start_malloc_trim", "trim_free_memory"]
+
+THREAD_NAME = "antin-trim"
+"""The trimming thread's name, for Python and for the system (``top -H``, ``/proc/<pid>/task/*/comm``)."""
+PR_SET_NAME = 15  # prctl(2): name the calling thread
 
 
 def _libc_malloc_trim() -> Callable[[int], int] | None:
@@ -41,10 +46,12 @@ def start_malloc_trim(every_seconds: float) -> threading.Thread | None:
         return None
 
     def run() -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").prctl(PR_SET_NAME, THREAD_NAME.encode(), 0, 0, 0)
         while True:
             time.sleep(every_seconds)
             trim(0)  # ctypes releases the interpreter lock meanwhile: requests run on
 
-    thread = threading.Thread(target=run, name="antin-malloc-trim", daemon=True)
+    thread = threading.Thread(target=run, name=THREAD_NAME, daemon=True)
     thread.start()
     return thread
