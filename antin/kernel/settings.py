@@ -126,10 +126,11 @@ class ServerSettings:
         ' a minute later (docs/production.md, "Past the peak"); 0: off',
         5.0,
     )
-    malloc_trim_seconds: float = doc(
-        "every so many seconds each worker (gunicorn or granian) gives the system back the free memory glibc's arenas"
-        " keep (malloc_trim): without it a worker's resident memory kept rising by that free memory after its caches"
-        ' had filled (docs/production.md, "What grows in a worker, and what bounds it"); 0: off',
+    heap_upkeep_seconds: float = doc(
+        "every so many seconds each worker (gunicorn or granian) collects its garbage cycles and gives the system back"
+        " the free memory glibc keeps (malloc_trim), the objects of the loaded app frozen out of the collector"
+        " (gc.freeze): without it a worker's resident memory kept rising after its caches had filled"
+        ' (docs/production.md, "What grows in a worker, and what bounds it"); 0: off',
         60.0,
     )
     heap_trace_minutes: float = doc(
@@ -429,8 +430,8 @@ def _validate(s: Settings) -> dict[str, str]:
         problems[env_name("server", "queue_timeout")] = "must be between 0 (off) and 300 seconds"
     if not 1 <= s.server.timeout <= 3600:
         problems[env_name("server", "timeout")] = "must be between 1 and 3600 seconds"
-    if not 0 <= s.server.malloc_trim_seconds <= 3600:
-        problems[env_name("server", "malloc_trim_seconds")] = "must be between 0 (off) and 3600 seconds"
+    if not 0 <= s.server.heap_upkeep_seconds <= 3600:
+        problems[env_name("server", "heap_upkeep_seconds")] = "must be between 0 (off) and 3600 seconds"
     if s.redis.url and (why := redis_url_problem(s.redis.url)):
         problems[env_name("redis", "url")] = why
     problems.update(_mail_problems(s.mail))

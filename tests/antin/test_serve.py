@@ -22,7 +22,7 @@ import requests
 
 from antin.granian_server import HEADER_READ_TIMEOUT_MS
 from antin.kernel.settings import ServerSettings
-from antin.malloc_trim import THREAD_NAME
+from antin.heap_upkeep import THREAD_NAME
 from tests.components import free_port
 
 SERVERS = ("granian", "gunicorn")
@@ -181,10 +181,10 @@ def test_the_heap_trace_setting_traces_every_worker(tmp_path: Path, server: str)
 @pytest.mark.parametrize("server", SERVERS)
 @pytest.mark.parametrize("seconds", ["60", "0"])
 def test_every_worker_trims_its_heap_unless_told_not_to(tmp_path: Path, server: str, seconds: str) -> None:
-    """[server] malloc_trim_seconds: each worker runs the thread that gives glibc's free memory back (named, for
+    """[server] heap_upkeep_seconds: each worker runs the thread that gives glibc's free memory back (named, for
     `top -H`); 0, none does. One worker: it answers once it has loaded the app, which is when the thread starts."""
     port = free_port()
-    with serving(tmp_path, server, f"127.0.0.1:{port}", workers=1, ANTIN_SERVER_MALLOC_TRIM_SECONDS=seconds) as proc:
+    with serving(tmp_path, server, f"127.0.0.1:{port}", workers=1, ANTIN_SERVER_HEAP_UPKEEP_SECONDS=seconds) as proc:
         wait_for(f"http://127.0.0.1:{port}/healthz", proc)
         [worker] = worker_pids(proc)
         names = [p.read_text().strip() for p in Path(f"/proc/{worker}/task").glob("*/comm")]
