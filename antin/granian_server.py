@@ -62,8 +62,8 @@ from granian.server.mp import MPServer
 
 from antin.granian_addresses import every_address, remove_if_stale
 from antin.heap_trace import start_heap_trace
-from antin.in_flight import InFlight, track_requests
 from antin.heap_upkeep import start_heap_upkeep
+from antin.in_flight import InFlight, track_requests
 
 __all__ = ["GRACEFUL_TIMEOUT", "HEADER_READ_TIMEOUT_MS", "AntinGranian", "main"]
 

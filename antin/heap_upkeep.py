@@ -1,5 +1,5 @@
-"""Keep a worker's memory where its live objects are: collect its garbage cycles, give glibc's free pages back (issue 14,
-item 4).
+"""Keep a worker's memory where its live objects are: collect its garbage cycles, give glibc's free pages back
+(issue 14, item 4).
 
 Under the soaks a worker's resident memory kept rising after its bounded caches had filled (docs/production.md, "What
 grows in a worker, and what bounds it"). Two things kept memory nobody used any more:

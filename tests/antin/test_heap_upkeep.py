@@ -1,4 +1,4 @@
-"""antin.heap_upkeep ([server] heap_upkeep_seconds): a worker frees its garbage cycles and gives glibc's free pages back."""
+"""antin.heap_upkeep ([server] heap_upkeep_seconds): a worker frees its garbage cycles, gives free pages back."""
 
 from __future__ import annotations
 

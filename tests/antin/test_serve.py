@@ -21,8 +21,8 @@ import pytest
 import requests
 
 from antin.granian_server import HEADER_READ_TIMEOUT_MS
-from antin.kernel.settings import ServerSettings
 from antin.heap_upkeep import THREAD_NAME
+from antin.kernel.settings import ServerSettings
 from tests.components import free_port
 
 SERVERS = ("granian", "gunicorn")
