@@ -25,7 +25,8 @@ found (figures in docs/production.md):
   antin.in_flight), is killed and replaced with one line logged, as gunicorn's arbiter does: granian has no limit on
   a request's time, and a request stuck in the app held its thread for ever.
 - A worker whose main process died (SIGKILL) stops gracefully, as gunicorn's do, instead of serving on as an orphan.
-- The heap trace of ``[server] heap_trace_minutes``, as gunicorn's ``post_worker_init`` starts it.
+- The heap upkeep of ``[server] heap_upkeep_seconds`` and the heap trace of ``[server] heap_trace_minutes``, as
+  gunicorn's ``post_worker_init`` starts them.
 - Several addresses (``--bind`` more than once, as gunicorn takes them): granian's worker serves one socket, so each
   worker runs one of granian's Rust servers per address, all calling the same app (one loaded copy per worker), each
   with ``[server] threads`` blocking threads of its own; a stop or reload stops every address of the worker at once.
@@ -61,6 +62,7 @@ from granian.server.mp import MPServer
 
 from antin.granian_addresses import every_address, remove_if_stale
 from antin.heap_trace import start_heap_trace
+from antin.heap_upkeep import start_heap_upkeep
 from antin.in_flight import InFlight, track_requests
 
 __all__ = ["GRACEFUL_TIMEOUT", "HEADER_READ_TIMEOUT_MS", "AntinGranian", "main"]
@@ -218,6 +220,7 @@ def load_app_stoppable(server: AntinGranian) -> Callable[[str], Any]:
         instance = app.extensions.get("antin.instance") if hasattr(app, "extensions") else None
         if instance is not None:
             settings = instance.settings
+            start_heap_upkeep(settings.server.heap_upkeep_seconds)
             start_heap_trace(Path(settings.data_dir) / "heap-trace", settings.server.heap_trace_minutes)
         in_flight = InFlight()
         beat_from(server.heartbeats / str(os.getpid()), in_flight, parent=server.main_pid)

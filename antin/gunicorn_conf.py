@@ -8,6 +8,7 @@ from typing import Any
 
 from antin.gunicorn_worker import announce_ready, post_fork
 from antin.heap_trace import start_heap_trace
+from antin.heap_upkeep import start_heap_upkeep
 
 __all__ = ["post_fork", "post_worker_init"]
 
@@ -23,12 +24,13 @@ control_socket_disable = True
 
 
 def post_worker_init(worker: Any) -> None:
-    """gunicorn hook (in the worker, the app loaded): tell the arbiter; trace the heap when asked
-    (``[server] heap_trace_minutes``)."""
+    """gunicorn hook (in the worker, the app loaded): tell the arbiter; keep the heap (``[server]
+    heap_upkeep_seconds``); trace the heap when asked (``[server] heap_trace_minutes``)."""
     announce_ready(worker)
     instance = worker.wsgi.extensions.get("antin.instance") if hasattr(worker.wsgi, "extensions") else None
     if instance is not None:
         settings = instance.settings
+        start_heap_upkeep(settings.server.heap_upkeep_seconds)
         start_heap_trace(Path(settings.data_dir) / "heap-trace", settings.server.heap_trace_minutes)
 
 

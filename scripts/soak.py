@@ -370,6 +370,9 @@ def main() -> int:
     extra_env = dict(pair.split("=", 1) for pair in args.env)
     if args.heap_trace:
         extra_env.setdefault("ANTIN_SERVER_HEAP_TRACE_MINUTES", str(args.heap_trace_minutes))
+        # a traced worker is several times slower and a dump holds it for a while: under granian (2026-12-05, load 10)
+        # workers were killed by [server] timeout (60 s) within 8 minutes, their traces cut short
+        extra_env.setdefault("ANTIN_SERVER_TIMEOUT", "600")
     try:
         only_a = {"a": dict(pair.split("=", 1) for pair in args.env_a)}
         with signing_platform(scratch, extra_env=extra_env, instance_env=only_a) as signing:

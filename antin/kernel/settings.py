@@ -126,6 +126,13 @@ class ServerSettings:
         ' a minute later (docs/production.md, "Past the peak"); 0: off',
         5.0,
     )
+    heap_upkeep_seconds: float = doc(
+        "every so many seconds each worker (gunicorn or granian) collects its garbage cycles and gives the system back"
+        " the free memory glibc keeps (malloc_trim), the objects of the loaded app frozen out of the collector"
+        " (gc.freeze): without it a worker's resident memory kept rising after its caches had filled"
+        ' (docs/production.md, "What grows in a worker, and what bounds it"); 0: off',
+        60.0,
+    )
     heap_trace_minutes: float = doc(
         "diagnostic, never in production: every so many minutes each worker (gunicorn or granian) writes what Python"
         " allocated since its first dump, by line of code, beside its resident memory, to"
@@ -423,6 +430,8 @@ def _validate(s: Settings) -> dict[str, str]:
         problems[env_name("server", "queue_timeout")] = "must be between 0 (off) and 300 seconds"
     if not 1 <= s.server.timeout <= 3600:
         problems[env_name("server", "timeout")] = "must be between 1 and 3600 seconds"
+    if not 0 <= s.server.heap_upkeep_seconds <= 3600:
+        problems[env_name("server", "heap_upkeep_seconds")] = "must be between 0 (off) and 3600 seconds"
     if s.redis.url and (why := redis_url_problem(s.redis.url)):
         problems[env_name("redis", "url")] = why
     problems.update(_mail_problems(s.mail))

@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from antin.granian_server import HEADER_READ_TIMEOUT_MS
+from antin.heap_upkeep import THREAD_NAME
 from antin.kernel.settings import ServerSettings
 from tests.components import free_port
 
@@ -175,6 +176,19 @@ def test_the_heap_trace_setting_traces_every_worker(tmp_path: Path, server: str)
         while {f"{pid}.txt" for pid in workers} - {p.name for p in (tmp_path / "heap-trace").glob("*.txt")}:
             assert time.monotonic() < deadline, "a worker wrote no heap trace"
             time.sleep(0.2)
+
+
+@pytest.mark.parametrize("server", SERVERS)
+@pytest.mark.parametrize("seconds", ["60", "0"])
+def test_every_worker_trims_its_heap_unless_told_not_to(tmp_path: Path, server: str, seconds: str) -> None:
+    """[server] heap_upkeep_seconds: each worker runs the thread that gives glibc's free memory back (named, for
+    `top -H`); 0, none does. One worker: it answers once it has loaded the app, which is when the thread starts."""
+    port = free_port()
+    with serving(tmp_path, server, f"127.0.0.1:{port}", workers=1, ANTIN_SERVER_HEAP_UPKEEP_SECONDS=seconds) as proc:
+        wait_for(f"http://127.0.0.1:{port}/healthz", proc)
+        [worker] = worker_pids(proc)
+        names = [p.read_text().strip() for p in Path(f"/proc/{worker}/task").glob("*/comm")]
+        assert names.count(THREAD_NAME) == (1 if seconds != "0" else 0), names
 
 
 @pytest.mark.parametrize("name", ["ANTIN_SERVER_THREADS", "ANTIN_SERVER_TIMEOUT"])
