@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -250,3 +251,15 @@ def plain_pdf() -> bytes:
 
 def dump_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+@pytest.fixture
+def switch_often() -> Iterator[None]:
+    """Threads handed the GIL every microsecond instead of every 5 ms: what busy request threads on a loaded machine
+    meet now and then, most rounds of the thread tests here (a cache's objects read by several threads at once)."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool, QueuePool
 
@@ -52,6 +52,13 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         yield url, tmp_path / "pg"
 
 
+def assert_rolls_back(conn: Connection) -> None:
+    """A SQLAlchemy transaction on this connection still rolls back: it went back to the pool out of autocommit."""
+    conn.execute(text("INSERT INTO scratch VALUES (1)"))
+    conn.rollback()
+    assert conn.execute(text("SELECT count(*) FROM scratch")).scalar() == 0
+
+
 def test_a_driver_statement_reads_utc_and_json_and_hands_the_connection_back(server: tuple[str, Path]) -> None:
     url, _folder = server
     setup = create_engine(url, isolation_level="AUTOCOMMIT")
@@ -73,9 +80,7 @@ def test_a_driver_statement_reads_utc_and_json_and_hands_the_connection_back(ser
         with database.engine.connect() as conn:
             conn.execute(text("CREATE TABLE scratch (n integer)"))
             conn.commit()
-            conn.execute(text("INSERT INTO scratch VALUES (1)"))
-            conn.rollback()
-            assert conn.execute(text("SELECT count(*) FROM scratch")).scalar() == 0
+            assert_rolls_back(conn)
     finally:
         database.dispose()
 
@@ -298,9 +303,7 @@ def test_a_thread_that_ends_gives_its_connection_back(server: tuple[str, Path]) 
             conn.commit()
         with database.engine.connect() as one, database.engine.connect() as two:  # the pool's two connections
             for conn in (one, two):
-                conn.execute(text("INSERT INTO scratch VALUES (1)"))
-                conn.rollback()
-                assert conn.execute(text("SELECT count(*) FROM scratch")).scalar() == 0
+                assert_rolls_back(conn)
     finally:
         database.dispose()
 

@@ -5,11 +5,7 @@ asn1crypto parses a certificate's fields on first use, and a second thread saw t
 
 from __future__ import annotations
 
-import sys
 import threading
-from collections.abc import Iterator
-
-import pytest
 
 from signing.models import CertificateRole
 from signing.pki.store import CertificateStore
@@ -17,18 +13,6 @@ from tests.signing.conftest import Platform
 
 THREADS = 4
 ROUNDS = 200
-
-
-@pytest.fixture
-def switch_often() -> Iterator[None]:
-    """Threads handed the GIL every microsecond instead of every 5 ms: what two busy request threads on a loaded
-    machine meet now and then, every round here."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
 
 
 def test_request_threads_of_a_new_worker_build_chains_from_one_fresh_cache(

@@ -8,11 +8,8 @@ URL, and another thread read the None."""
 from __future__ import annotations
 
 import io
-import sys
 import threading
-from collections.abc import Iterator
 
-import pytest
 from asn1crypto import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -22,18 +19,6 @@ from tests.signing.conftest import Platform
 
 THREADS = 4
 ROUNDS = 200
-
-
-@pytest.fixture
-def switch_often() -> Iterator[None]:
-    """Threads handed the GIL every microsecond instead of every 5 ms: what busy request threads on a loaded machine
-    meet now and then, most rounds here."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
 
 
 def what_the_validator_reads(cert: x509.Certificate) -> tuple[object, ...]:
