@@ -93,7 +93,7 @@ def test_main_flow_in_chromium(chromium: Any, op: LiveProvider, tmp_path: Path) 
     assert page.locator("#applications li").count() == 2
     page.screenshot(path=str(tmp_path / "account.png"), full_page=True)
     page.click("#logout-everywhere")
-    assert page.locator("#logged-out").is_visible()
+    page.locator("#logged-out").wait_for()  # the page that says so (it fails the test if it never comes)
     assert trusted.userinfo(tokens["access_token"]).status_code == 401
     context.close()
 

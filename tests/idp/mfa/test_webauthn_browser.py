@@ -137,6 +137,7 @@ def test_passwordless_sign_in_with_a_passkey(
     page.fill("#password", "correct horse")
     page.keyboard.press("Enter")
     page.locator("#webauthn-form").wait_for()
+    page.wait_for_load_state()  # webauthn.js handles the button: a click before it ran posts no credential
     page.fill("#name", "Máy tính")
     page.locator("#webauthn-submit").click()
     page.locator("#new-recovery-codes").wait_for()
@@ -229,6 +230,8 @@ def test_a_ceremony_for_another_origin_is_refused(
     page.fill("#username", "an.nguyen")
     page.fill("#password", "correct horse")
     page.keyboard.press("Enter")
+    page.locator("#webauthn-form").wait_for()
+    page.wait_for_load_state()  # webauthn.js handles the button: a click before it ran posts no credential
     page.locator("#webauthn-submit").click()
     page.locator("#new-recovery-codes").wait_for()
 
