@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from asn1crypto import crl as asn1_crl
 from asn1crypto import x509
 from sqlalchemy import select
 
@@ -112,21 +113,26 @@ class Revocation(CertificateStore):
         ca_serials = self.issuer_serials(ca, fresh=True)  # complete: a CRL is issued rarely and must miss nothing
         now = self.clock()
         with self._lock, self.database.session() as s:
-            revoked_rows = s.scalars(
-                select(PkiCertificate).where(
-                    PkiCertificate.issuer_serial.in_(ca_serials), PkiCertificate.status == CertificateStatus.REVOKED
+            revoked_rows = [
+                r
+                for r in s.scalars(
+                    select(PkiCertificate).where(
+                        PkiCertificate.issuer_serial.in_(ca_serials), PkiCertificate.status == CertificateStatus.REVOKED
+                    )
                 )
-            ).all()
+                if r.revoked_at is not None
+            ]
             latest = s.scalars(
                 select(CrlRecord).where(CrlRecord.issuer_serial == ca_serial).order_by(CrlRecord.id.desc())
             ).first()
-            newest_revocation = max((aware(r.revoked_at) for r in revoked_rows if r.revoked_at), default=None)
             if (
                 latest is not None
                 and latest.der
                 and aware(latest.this_update) <= now  # not one dated ahead (the clock was stepped back since)
                 and aware(latest.next_update) - now > CRL_REFRESH_MARGIN
-                and (newest_revocation is None or newest_revocation < aware(latest.this_update))
+                # revocations are never undone, so a CRL listing as many as there are misses none; dates cannot
+                # tell (both are whole seconds, and a revocation committed late carries the time it began)
+                and _entries_in(latest.der) == len(revoked_rows)
             ):
                 return latest.der
             this_update = now.replace(microsecond=0)
@@ -136,7 +142,6 @@ class Revocation(CertificateStore):
             entries = [
                 RevokedEntry(int(r.serial, 16), aware(r.revoked_at), r.revocation_reason or "unspecified")
                 for r in revoked_rows
-                if r.revoked_at is not None
             ]
             crl = build_crl(
                 self.keystore,
@@ -230,3 +235,8 @@ class Revocation(CertificateStore):
             crls=tuple(crls),
             complete=complete,
         )
+
+
+def _entries_in(der: bytes) -> int:
+    """How many certificates a CRL lists."""
+    return len(asn1_crl.CertificateList.load(der)["tbs_cert_list"]["revoked_certificates"])

@@ -16,7 +16,10 @@ import pytest
 
 from idp.oidc.acr import ACR_MFA, ACR_PHISHING_RESISTANT
 from tests.idp.conftest import make_directory
-from tests.idp.mfa.test_mfa_browser import chromium  # noqa: F401  (the module's browser)
+from tests.idp.mfa.test_mfa_browser import (
+    chromium,  # noqa: F401  (the module's browser)
+    focus_lands_on,
+)
 from tests.idp.mfa.test_webauthn_browser import SECURITY_KEY
 from tests.idp.oidc_harness import LiveProvider, live_provider
 from tests.idp.rp import RelyingParty
@@ -64,7 +67,7 @@ def test_an_official_with_no_factor_sets_up_the_app_inside_the_login(
     assert page.locator("h1").inner_text() == "Thiết lập xác thực hai bước"
     assert "Hồ sơ công việc" in page.locator("#client-name").inner_text()
     assert page.locator("#totp-qr svg").count() == 1 and page.locator("#webauthn-form").count() == 1
-    assert page.evaluate("document.activeElement.id") == "code"  # the keyboard user types the code at once
+    assert focus_lands_on(page, "code")  # the keyboard user types the code at once
     page.screenshot(path=str(shots / "enrol-in-login-vi.png"), full_page=True)
 
     app = pyotp.TOTP(page.locator("#totp-key").inner_text().replace(" ", ""))

@@ -484,3 +484,30 @@ def test_revocation_material_kept_for_at_most_its_bound_of_signers(
     assert again is not None
     assert ca.revocation_material([again]) is material
     instance.close()
+
+
+def test_a_crl_is_issued_once_after_a_revocation_even_within_its_second(platform: Platform) -> None:
+    """Revocation times and CRL dates are whole seconds: a CRL issued in the second of a revocation must not be
+    issued again on every later fetch (the status page then showed a CRL that the URL no longer served)."""
+    info = platform.service.issue_certificate("lan", actor="test")
+    revoked = platform.service.revoke(info.serial, "cessation-of-operation", actor="test")
+    assert revoked.revoked_at is not None
+    clock = platform.instance.clock
+    try:
+        clock.advance(revoked.revoked_at + timedelta(milliseconds=100) - clock.now())  # the revocation's second
+        listing = x509.load_der_x509_crl(platform.service.ca.crl("issuing"))
+        clock.advance(timedelta(seconds=1))
+        again = x509.load_der_x509_crl(platform.service.ca.crl("issuing"))
+    finally:
+        clock.reset()
+    assert listing.get_revoked_certificate_by_serial_number(int(info.serial, 16)) is not None
+    number = x509.CRLNumber
+    assert (
+        again.extensions.get_extension_for_class(number).value.crl_number
+        == listing.extensions.get_extension_for_class(number).value.crl_number
+    )
+    # and the next revocation still gets a new CRL that lists it
+    other = platform.service.issue_certificate("lan", actor="test")
+    platform.service.revoke(other.serial, "key-compromise", actor="test")
+    newer = x509.load_der_x509_crl(platform.service.ca.crl("issuing"))
+    assert newer.get_revoked_certificate_by_serial_number(int(other.serial, 16)) is not None
