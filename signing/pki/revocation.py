@@ -142,6 +142,7 @@ class Revocation(CertificateStore):
             entries = [
                 RevokedEntry(int(r.serial, 16), aware(r.revoked_at), r.revocation_reason or "unspecified")
                 for r in revoked_rows
+                if r.revoked_at is not None  # always (filtered above): said again for the type checker
             ]
             crl = build_crl(
                 self.keystore,
