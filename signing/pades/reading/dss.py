@@ -55,10 +55,10 @@ this document only: pyHanko's lookup compares each entry's serial number by its 
 # (tracemalloc, 2026-12-05 and -06).
 # The bounds are what recurs (issue 14, item 4; tests/signing/pades/test_verifier_caches.py, docs/production.md "What
 # grows in a worker"): a signing worker's CA renews each signer chain's two OCSP responses every 5 minutes
-# (REVOCATION_CACHE_TTL), and a response is never met again once superseded; at 512 entries the OCSP cache took a
-# new ~60 KB parsed entry per signing worker and signer every 2.5 minutes for some 10 hours before evicting one
-# (the soaks' +0.8 MB per worker each 10 minutes). 32 responses hold the current ones of 16 signing workers'
-# signers (2 MB parsed at most); the platform's two CRLs and its CA certificates stay, being hit in every document.
+# (REVOCATION_CACHE_TTL), and a response is never met again once superseded; at 512 entries the OCSP cache took two
+# new entries (~57 KB parsed each) per signer chain of each signing worker every 5 minutes, for some 5 hours under
+# the soak before evicting one (its +0.8 MB per worker each 10 minutes). 32 responses hold the current ones of 16
+# signer chains (2 MB parsed at most); the platform's two CRLs and its CA certificates stay, hit in every document.
 CRL_CACHE: SizedLRU[bytes, CRLContainer] = SizedLRU(16, MiB // 2, EAGER_CRL_BYTES)  # at most ~30 MB parsed
 OCSP_CACHE: SizedLRU[bytes, tuple[OCSPContainer, ...]] = SizedLRU(32, 64 * 1024, 16 * 1024)  # ~2 MB parsed
 CERTIFICATE_CACHE: SizedLRU[bytes, x509.Certificate] = SizedLRU(128, MiB // 4, 64 * 1024)  # ~7 MB parsed
