@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
 from prometheus_client import Gauge
 
@@ -61,6 +61,7 @@ CACHE_MISSES = Gauge(
 )
 
 _readers: dict[str, SizeReader] = {}
+_owners: dict[str, list[tuple[weakref.ref[Any], Callable[[object], CacheSize]]]] = {}
 _lock = threading.Lock()
 
 
@@ -72,15 +73,32 @@ def register_cache(name: str, size: SizeReader) -> None:
 
 
 def register_instance_cache(name: str, owner: T, size: Callable[[T], CacheSize]) -> None:
-    """Count a cache held by ``owner`` (an object of a feature) without keeping ``owner`` alive: once it is gone
-    the cache counts as empty."""
+    """Count a cache held by ``owner`` (an object of a feature) without keeping ``owner`` alive. Several owners
+    under one name (an app may build two verifiers of access tokens, each with its revocation answers) are summed;
+    one that is gone counts no more."""
     ref = weakref.ref(owner)
+    with _lock:
+        owners = _owners.setdefault(name, [])
+        owners[:] = [(r, read) for r, read in owners if r() is not None]
+        owners.append((ref, cast("Callable[[object], CacheSize]", size)))
 
-    def read() -> CacheSize:
-        alive = ref()
-        return CacheSize(0, None) if alive is None else size(alive)
+        def read() -> CacheSize:
+            with _lock:
+                alive = [(o, read) for r, read in _owners.get(name, []) if (o := r()) is not None]
+            sizes = [read(o) for o, read in alive]
+            return CacheSize(
+                sum(s.entries for s in sizes),
+                _sum_or_none([s.bytes for s in sizes]),
+                _sum_or_none([s.hits for s in sizes]),
+                _sum_or_none([s.misses for s in sizes]),
+            )
 
-    register_cache(name, read)
+        _readers[name] = read
+
+
+def _sum_or_none(values: list[int | None]) -> int | None:
+    counted = [v for v in values if v is not None]
+    return sum(counted) if counted else None
 
 
 def cache_sizes() -> dict[str, CacheSize]:
