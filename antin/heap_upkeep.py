@@ -18,6 +18,9 @@ they never were, and never traversed again), and the oldest generation is then c
 requests left there has piled up; and every ``[server] heap_upkeep_seconds`` a thread of the worker collects every
 generation and calls ``malloc_trim(0)``, which returns every free page of every glibc arena to the system
 (``madvise(MADV_DONTNEED)``, glibc 2.8+). A page a later request needs is faulted in again.
+
+Each round also sets the worker's ``antin_cache_entries`` and ``antin_cache_bytes`` (and hits, misses) in ``/metrics``
+from the caches registered with :mod:`antin.kernel.caches`: a ``len()`` and an integer per cache.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ import gc
 import threading
 import time
 from collections.abc import Callable
+
+from antin.kernel.caches import publish_cache_sizes
 
 __all__ = ["THREAD_NAME", "start_heap_upkeep", "trim_free_memory"]
 
@@ -50,6 +55,11 @@ def trim_free_memory() -> bool:
     return bool(trim is not None and trim(0))
 
 
+def _publish() -> None:
+    with contextlib.suppress(Exception):  # the metrics are no reason to stop the upkeep
+        publish_cache_sizes()
+
+
 def start_heap_upkeep(every_seconds: float) -> threading.Thread | None:
     """Freeze what the process holds now (call it once the app is loaded), then, in a daemon thread, collect every
     generation and :func:`trim_free_memory` every ``every_seconds``; None, and nothing done, when it is 0."""
@@ -58,6 +68,7 @@ def start_heap_upkeep(every_seconds: float) -> threading.Thread | None:
     gc.collect()  # what loading the app left as garbage is not frozen with it
     gc.freeze()
     trim = _libc_malloc_trim()
+    _publish()
 
     def run() -> None:
         with contextlib.suppress(OSError, AttributeError):
@@ -67,6 +78,7 @@ def start_heap_upkeep(every_seconds: float) -> threading.Thread | None:
             gc.collect()  # the frozen objects are not traversed: milliseconds
             if trim is not None:
                 trim(0)  # ctypes releases the interpreter lock meanwhile: requests run on
+            _publish()
 
     thread = threading.Thread(target=run, name=THREAD_NAME, daemon=True)
     thread.start()

@@ -270,7 +270,10 @@ def one_round(platform: Platform, outcomes: Outcomes, *, sign: bool = True, veri
     )
     outcome = _answer(checked)
     if outcome == "ok" and not _intact(checked.json()):
-        outcome = f"odd:verified-{checked.json().get('indication')}"
+        report = checked.json()
+        # the sub-indication says why (for INDETERMINATE: which check could not conclude), so a soak's count of odd
+        # verdicts can be told apart without the documents
+        outcome = f"odd:verified-{report.get('indication')}-{report.get('sub_indication')}"
     outcomes.add("verify", outcome)
 
 

@@ -11,6 +11,10 @@ load out evenly, so B is the comparison under the same load and the same machine
 every worker write what Python allocated, by line of code, and glibc's arenas (antin.heap_trace; slow, and its own
 snapshots count in the workers' RSS: read the traced figures, not the RSS, of such a run); ``--rate`` skips the peak
 search.
+
+Each sample also reads both instances' ``/metrics`` for every worker's bounded caches (``antin_cache_entries``,
+``antin_cache_bytes``, ``antin_cache_hits``, ``antin_cache_misses``: antin.kernel.caches, set by each worker's heap
+upkeep round every 60 s), kept in the JSON, and prints them per 10 minutes at the end: whether they level off.
 """
 
 from __future__ import annotations
@@ -106,6 +110,8 @@ class Sample:
     processes: dict[str, tuple[float, float, int]]  # name -> (RSS MB, anonymous RSS MB, open files)
     operations: dict[str, int]  # answers by kind in the interval ending here
     load: float  # the machine's 1-minute load average (the machine is shared)
+    # "instance a worker 1234" -> cache -> [entries, bytes, hits, misses] (-1: not given), from the instance's /metrics
+    caches: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -178,6 +184,67 @@ class Pacer:
         return True
 
 
+CACHE_METRICS = ("antin_cache_entries", "antin_cache_bytes", "antin_cache_hits", "antin_cache_misses")
+
+
+def read_caches(platform: Platform) -> dict[str, dict[str, list[float]]]:
+    """Every worker's bounded caches as its instance's ``/metrics`` shows them (the soak runs on loopback, one of
+    ``[server] metrics_networks``); an instance that does not answer is left out of this sample."""
+    import requests
+    from prometheus_client.parser import text_string_to_metric_families
+
+    found: dict[str, dict[str, list[float]]] = {}
+    for instance in (platform.a, platform.b):
+        try:
+            text = requests.get(f"{instance.url}/metrics", timeout=10).text
+            families = list(text_string_to_metric_families(text))
+        except Exception:  # noqa: S112 - a sample without the caches is still a sample
+            continue
+        for family in families:
+            if family.name not in CACHE_METRICS:
+                continue
+            column = CACHE_METRICS.index(family.name)
+            for sample in family.samples:
+                worker = f"instance {instance.name} worker {sample.labels.get('pid', '?')}"
+                row = found.setdefault(worker, {}).setdefault(sample.labels.get("cache", "?"), [-1.0] * 4)
+                row[column] = sample.value
+    return found
+
+
+def cache_table(soak: Soak, every_minutes: float = 10.0) -> list[str]:
+    """Each worker's caches every ``every_minutes`` (the sample nearest each mark): entries / KiB, and the hit rate
+    since the worker started."""
+    marks: list[Sample] = []
+    for sample in soak.samples:
+        if sample.caches and (not marks or sample.at >= marks[-1].at + every_minutes * 60 - 1):
+            marks.append(sample)
+    if soak.samples and soak.samples[-1].caches and marks and marks[-1] is not soak.samples[-1]:
+        marks.append(soak.samples[-1])
+    if not marks:
+        return ["caches: /metrics gave none (an instance without antin.kernel.caches?)"]
+    lines = [
+        "caches per worker (entries / KiB; hits of lookups since the worker started) at minute: "
+        + ", ".join(f"{m.at / 60:.0f}" for m in marks)
+    ]
+    workers = sorted({w for m in marks for w in m.caches})
+    for worker in workers:
+        names = sorted({c for m in marks for c in m.caches.get(worker, {})})
+        for name in names:
+            cells = []
+            for mark in marks:
+                row = mark.caches.get(worker, {}).get(name)
+                if row is None:
+                    cells.append("-")
+                    continue
+                entries, size, hits, misses = row
+                cell = f"{entries:.0f}" + (f" / {size / 1024:.0f}" if size >= 0 else "")
+                if hits >= 0 and misses >= 0 and hits + misses > 0:
+                    cell += f" ({hits / (hits + misses):.0%} of {hits + misses:.0f})"
+                cells.append(cell)
+            lines.append(f"  {worker:26} {name:28} " + " | ".join(cells))
+    return lines
+
+
 def sample_every(
     platform: Platform, outcomes: Outcomes, soak: Soak, seconds: float, stop: threading.Event, begun: float
 ) -> None:
@@ -197,7 +264,8 @@ def sample_every(
             processes[name] = used
         processes[BACKENDS] = (backends[0], backends[1], int(backends[2]))
         kinds = Counter(outcome for _t, _op, outcome in outcomes.between(last, now))
-        soak.samples.append(Sample(round(now - begun, 1), processes, dict(kinds), os.getloadavg()[0]))
+        caches = read_caches(platform)
+        soak.samples.append(Sample(round(now - begun, 1), processes, dict(kinds), os.getloadavg()[0], caches))
         last = now
 
 
@@ -315,7 +383,13 @@ def keep_heap_traces(scratch: Path, into: Path) -> None:
 def replot(saved: Path, png: Path, note: str = "") -> None:
     data = json.loads(saved.read_text(encoding="utf-8"))
     samples = [
-        Sample(x["at"], {k: (v[0], v[1], v[2]) for k, v in x["processes"].items()}, x["operations"], x["load"])
+        Sample(
+            x["at"],
+            {k: (v[0], v[1], v[2]) for k, v in x["processes"].items()},
+            x["operations"],
+            x["load"],
+            x.get("caches", {}),
+        )
         for x in data["samples"]
     ]
     soak = Soak(data["peak_rounds_per_s"], [(o, r) for o, r in data["ramp"]], data["target_rounds_per_s"], samples)
@@ -328,6 +402,7 @@ def replot(saved: Path, png: Path, note: str = "") -> None:
     )
     plot(soak, png, title + (f"; {note}" if note else ""))
     print(f"plot: {png}")
+    print("\n".join(cache_table(soak)))
 
 
 def main() -> int:
@@ -415,6 +490,7 @@ def main() -> int:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     print("\n".join(lines))
+    print("\n".join(cache_table(soak)))
     title = (
         f"Soak: {args.minutes:g} min at {soak.target_rounds_per_s:.2f} rounds/s "
         f"({args.fraction:.0%} of the peak {soak.peak_rounds_per_s:.2f}); {lines[2]}"

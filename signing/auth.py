@@ -32,6 +32,7 @@ from joserfc import jwt
 from joserfc.errors import ClaimError, ExpiredTokenError, JoseError
 from joserfc.jwk import KeySet
 
+from antin.kernel.caches import CacheSize, register_instance_cache
 from signing.errors import TokenError
 
 __all__ = [
@@ -123,6 +124,7 @@ class RevocationCache:
         self.clock = clock
         self._answers: dict[str, tuple[float, bool]] = {}
         self._lock = threading.Lock()
+        register_instance_cache("signing-api-revocations", self, lambda cache: CacheSize(len(cache._answers)))
 
     def revoked(self, jti: str, *, expires_in: float) -> bool:
         now = self.clock()

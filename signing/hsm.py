@@ -30,6 +30,7 @@ from pkcs11.util.ec import encode_ec_public_key, encode_ecdsa_signature, encode_
 from pkcs11.util.rsa import encode_rsa_public_key
 from pkcs11.util.x509 import decode_x509_certificate
 
+from antin.kernel.caches import CacheSize, register_instance_cache
 from signing.errors import (
     HsmLockedError,
     HsmPinError,
@@ -167,6 +168,7 @@ class HsmToken:
         self._pid = 0
         self._generation = -1
         self._keys: OrderedDict[str, Any] = OrderedDict()  # the newest used last; at most KEYS_KEPT
+        register_instance_cache("hsm-key-handles", self, lambda token: CacheSize(len(token._keys)))
         self._had_keys = False  # this process found keys on the token: a token listing none later is broken
         # The token failed under a session: the module is initialised again before the next session. SoftHSM2 (and
         # many network HSMs' modules) read their tokens in C_Initialize only: a token put back is not seen before.

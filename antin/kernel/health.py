@@ -22,6 +22,7 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from werkzeug.wrappers import Response as BaseResponse
 
+from antin.kernel.caches import publish_cache_sizes
 from antin.kernel.errors import ProblemError
 from antin.kernel.web import get_instance
 
@@ -125,6 +126,7 @@ def readyz() -> Response:
 @bp.get("/metrics")
 def metrics() -> Response:
     _refuse_non_operator()
+    publish_cache_sizes()  # this worker's now; the others' as their last heap upkeep round set them
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 
+from antin.kernel.caches import CacheSize, register_instance_cache
 from antin.kernel.database import Database, utcnow
 from antin.kernel.instance import Instance
 from antin.kernel.outbound import OutboundPolicy, outbound_policy, registration_problem
@@ -318,6 +319,7 @@ class ClientRegistry:
         self._outbound = outbound or outbound_policy((), production=production)
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, ClientRecord]] = {}
+        register_instance_cache("oidc-clients", self, lambda clients: CacheSize(len(clients._cache)))
         self._digests = ClientSecretDigests(secret_key)
         self._changes: ClientChanges = changes or NoChangeNotices()
 

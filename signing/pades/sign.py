@@ -38,6 +38,7 @@ from pyhanko.sign.timestamps import TimeStamper, TimestampRequestError
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import PathValidationError, RevokedError
 
+from antin.kernel.caches import CacheSize, register_instance_cache
 from signing.appearance import Appearance, VisibleBox
 from signing.errors import (
     CertificateRevokedError,
@@ -219,6 +220,7 @@ class PadesEngine:
         self._tsa_certificates = tuple(x509.Certificate.load(c) for c in tsa_certificates)
         self._revocation = revocation
         self._signers: OrderedDict[tuple[str, bytes], KeyStoreSigner] = OrderedDict()  # the newest used last
+        register_instance_cache("pades-signers", self, lambda engine: CacheSize(len(engine._signers)))
         self._lock = threading.Lock()
         self._local = threading.local()
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from asn1crypto import x509
 from sqlalchemy import func, select
 
+from antin.kernel.caches import CacheSize, register_instance_cache
 from antin.kernel.database import Database
 from signing.errors import CertificateNotFoundError, CertificateRevokedError, PkiNotInitialisedError
 from signing.keystore import KeyAlgorithm, KeyStore
@@ -78,6 +79,7 @@ class CertificateStore:
         self.chain_recheck = CHAIN_RECHECK_SECONDS
         self._ocsp: OcspResponder | None = None
         self._revocation_cache: dict[tuple[bytes, ...], tuple[datetime, RevocationMaterial]] = {}
+        register_instance_cache("ca-revocation-material", self, lambda ca: CacheSize(len(ca._revocation_cache)))
         self._issuer_serials: dict[bytes, frozenset[str]] = {}  # a CA certificate's SHA-256: the serials of its key
         self._lock = threading.RLock()
 

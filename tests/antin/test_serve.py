@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from antin.granian_server import HEADER_READ_TIMEOUT_MS
 from antin.heap_upkeep import THREAD_NAME
@@ -156,6 +157,33 @@ def test_serve_runs_workers_and_aggregates_their_metrics(tmp_path: Path, server:
         assert sum(served) >= 21  # counted across both workers
     assert len(request_ids) == 20  # one id per request, the app's (the same under both servers)
     assert "/healthz" not in logged[0]  # no access log from either server: the proxy keeps it
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_each_worker_shows_its_caches_in_metrics(tmp_path: Path, server: str) -> None:
+    """antin_cache_entries and antin_cache_bytes per worker (the pid label): set by each worker's heap upkeep once it
+    has loaded the app, whichever worker answers the scrape."""
+    port = free_port()
+    with serving(tmp_path, server, f"127.0.0.1:{port}") as proc:
+        wait_for(f"http://127.0.0.1:{port}/healthz", proc)
+        workers = {str(pid) for pid in worker_pids(proc)}
+        deadline = time.monotonic() + 30
+        while True:
+            metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            shown = {
+                (family.name, sample.labels["cache"], sample.labels["pid"])
+                for family in text_string_to_metric_families(metrics)
+                if family.name in ("antin_cache_entries", "antin_cache_bytes")
+                for sample in family.samples
+            }
+            wanted = {
+                (m, "verifier-ocsp", pid) for m in ("antin_cache_entries", "antin_cache_bytes") for pid in workers
+            }
+            if wanted <= shown:
+                break
+            assert time.monotonic() < deadline, (wanted - shown, metrics)
+            time.sleep(0.2)
+        assert {("antin_cache_entries", "hsm-key-handles", pid) for pid in workers} <= shown
 
 
 @pytest.mark.parametrize("server", SERVERS)

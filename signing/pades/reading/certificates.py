@@ -7,6 +7,7 @@ import hashlib
 from asn1crypto import x509
 from pyhanko_certvalidator.path import ValidationPath
 
+from antin.kernel.caches import register_cache
 from signing.pades.reading.facts import CertificateFacts
 from signing.pades.reading.sized_cache import SizedLRU
 
@@ -54,6 +55,7 @@ def certificate_facts(cert: x509.Certificate) -> CertificateFacts:
 # The same signers, CAs and TSAs come back in document after document; their facts are immutable. Keyed by the
 # certificate's digest, weighed by its DER (an upper bound of the text its facts keep).
 FACTS_CACHE: SizedLRU[bytes, CertificateFacts] = SizedLRU(512, 2 * 1024 * 1024, 64 * 1024)
+register_cache("verifier-certificate-facts", FACTS_CACHE.size)
 
 
 def _certificate_facts_of_der(der: bytes) -> CertificateFacts:

@@ -13,6 +13,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
+from antin.kernel.caches import CacheSize
+
 __all__ = ["SizedLRU"]
 
 K = TypeVar("K", bound=Hashable)
@@ -31,6 +33,9 @@ class SizedLRU(Generic[K, V]):
         self._entries: OrderedDict[K, tuple[V, int]] = OrderedDict()
         self._weight = 0
         self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+        """Lookups answered from the cache, and lookups that had to make their value (since made or cleared)."""
 
     def get_or_make(self, key: K, weight: int, make: Callable[[], V]) -> V:
         """The value cached under ``key``, else ``make()``'s, kept when its ``weight`` fits.
@@ -41,8 +46,10 @@ class SizedLRU(Generic[K, V]):
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
+                self.hits += 1
                 self._entries.move_to_end(key)
                 return found[0]
+            self.misses += 1
         value = make()
         if weight > self.max_entry_bytes:
             return value
@@ -61,9 +68,14 @@ class SizedLRU(Generic[K, V]):
         with self._lock:
             self._entries.clear()
             self._weight = 0
+            self.hits = self.misses = 0
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def size(self) -> CacheSize:
+        """Entries, weight, hits and misses now (for ``antin_cache_*`` in ``/metrics``)."""
+        return CacheSize(len(self._entries), self._weight, self.hits, self.misses)
 
     @property
     def weight(self) -> int:

@@ -124,7 +124,7 @@ def test_a_revoking_large_crl_is_still_read(pki: ThrowawayPki, b_lt: bytes) -> N
 
 
 def test_the_caches_hold_at_most_their_bounds_after_a_second_verification(pki: ThrowawayPki, b_lt: bytes) -> None:
-    many = large_crls(150, 400)  # 150 CRLs of about 10 KB: past the CRL cache's count (128) and bytes (1 MiB)
+    many = large_crls(24, 1600)  # 24 CRLs of about 40 KB: past the CRL cache's count (16) and bytes (512 KiB)
     hostile = with_dss(b_lt, crls=many)
     for _ in range(2):
         report = verify_bytes(hostile, pki.trusted())
