@@ -10,7 +10,8 @@ introspection (:meth:`idp.oidc.token_lookup.TokenLookup.find_introspected`).
 An entry is used only while the published keys are the very ones it was verified under (a key unpublished or
 added by any worker makes every entry of this process unusable, then dropped) and until the token's ``exp``. The
 digest is SHA-256 of the whole token, so only the same bytes find an entry. At most :data:`CAPACITY` entries are
-kept (about 1.5 kB each: ~6 MB at most per worker); when full, the expired ones go, then the oldest quarter.
+kept (about 2.1 kB each with a user token's claims: ~4.2 MB at most per worker); when full, the expired ones
+go, then the oldest quarter.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from idp.oidc.token_types import TokenType
 
 __all__ = ["CAPACITY", "VerifiedAccessTokens"]
 
-CAPACITY = 4096
+CAPACITY = 2048
 
 _Entry = tuple[Mapping[str, Any], int, object]  # claims, exp, the published keys they were verified under
 
