@@ -19,12 +19,16 @@ Besides the CPU per operation over the whole row it prints the best of ten batch
 machine inflates far less. With ``--driver-ab`` (PostgreSQL) each row alternates batches with the hot statements on
 psycopg (``antin.kernel.driver``) and on SQLAlchemy, in the same process, and prints both; with ``--audit-ab``
 (PostgreSQL) batches with each token operation's audit entry written by its own statement and appended apart.
+With ``--backend-cpu`` (PostgreSQL on this machine) each row also prints the CPU its database backends spent per
+operation (``/proc/<pid>/schedstat`` of the database's sessions, nanoseconds) and, with the pg_stat_statements
+extension, each statement's execution time per call.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import cProfile
 import io
 import json
@@ -106,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         help="PostgreSQL: alternate batches with each token operation's audit entry in its own statement and appended"
         " apart after it, in one process",
     )
+    parser.add_argument(
+        "--backend-cpu",
+        action="store_true",
+        help="PostgreSQL on this machine: print the CPU of the database's backends per operation of each row",
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     logging.disable(logging.INFO)  # one log line per audit event would be most of what is measured
@@ -121,7 +130,62 @@ def main(argv: list[str] | None = None) -> int:
         if args.audit_ab:
             return _measure(live, args.ops, False, False, "", args.rows, ab=_audit_ab, wsgi=args.wsgi)
         driver_ab = _driver_ab if args.driver_ab else None
-        return _measure(live, args.ops, args.profile, args.sql, args.pstats, args.rows, ab=driver_ab, wsgi=args.wsgi)
+        backends = _Backends(live.instance.database.engine) if args.backend_cpu else None
+        return _measure(
+            live,
+            args.ops,
+            args.profile,
+            args.sql,
+            args.pstats,
+            args.rows,
+            ab=driver_ab,
+            wsgi=args.wsgi,
+            backends=backends,
+        )
+
+
+class _Backends:
+    """The CPU of this database's sessions on the server (their processes' ``schedstat``: same machine), and the
+    statements' execution times from pg_stat_statements when the extension is there."""
+
+    def __init__(self, engine: Any) -> None:
+        from sqlalchemy import text
+
+        self._engine, self._text = engine, text
+        with engine.connect() as conn:
+            self._statements = bool(
+                conn.execute(text("SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'")).scalar()
+            )
+
+    def start(self) -> None:
+        if self._statements:
+            with self._engine.connect() as conn:
+                conn.execute(self._text("SELECT pg_stat_statements_reset()"))
+        self._ns = self._cpu_ns()
+
+    def _cpu_ns(self) -> int:
+        with self._engine.connect() as conn:
+            pids = conn.execute(
+                self._text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            ).scalars()
+            total = 0
+            for pid in pids:
+                with contextlib.suppress(OSError, ValueError, IndexError):  # a session that ended meanwhile
+                    total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+            return total
+
+    def report(self, ops: int) -> str:
+        line = f"    backends: {(self._cpu_ns() - self._ns) / ops / 1e6:.3f} ms CPU/op"
+        if self._statements:
+            with self._engine.connect() as conn:
+                top = self._text(
+                    "SELECT calls, total_exec_time, query FROM pg_stat_statements"
+                    " WHERE calls >= :least ORDER BY total_exec_time DESC LIMIT 3"
+                )
+                rows = conn.execute(top, {"least": max(ops // 2, 1)}).all()
+            for calls, total, query in rows:
+                line += f"\n    {calls} × {total / calls * 1000:.1f} µs exec: {' '.join(query.split())[:90]}"
+        return line
 
 
 def _driver_ab(database: Any, name: str, call: Callable[[], bool], ops: int) -> str:
@@ -187,6 +251,7 @@ def _measure(
     only: str = "",
     ab: Callable[[Any, str, Callable[[], bool], int], str] | None = None,
     wsgi: bool = False,
+    backends: _Backends | None = None,
 ) -> int:
     from idp.oidc.clients import ClientSpec
     from tests.idp.rp import Browser, RelyingParty
@@ -285,6 +350,8 @@ def _measure(
             print(f"{name}: " + "".join(f"\n    {sql}" for sql in shown))
             shown = None
         statements[0] = 0
+        if backends is not None:
+            backends.start()
         profiler = cProfile.Profile() if profile else None
         cpu0 = time.process_time()
         if profiler is not None:
@@ -305,6 +372,8 @@ def _measure(
         line = f"{name:<20} {cpu:>10.3f} {best:>10.3f} {statements[0] / row_ops:>7.1f}"
         if wrong:
             line += f"  {wrong} WRONG"
+        if backends is not None:
+            line += "\n" + backends.report(row_ops)
         if profiler is not None:
             line += "\n" + _budget(pstats.Stats(profiler))
             if pstats_dir:

@@ -12,7 +12,7 @@ import base64
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -223,6 +223,12 @@ class SigningKeys:
         except (JoseError, ValueError) as err:
             raise InvalidJwtError(str(err)) from err
         return dict(decoded.header), dict(decoded.claims)
+
+    def published_keys(self) -> Mapping[str, PublicKey]:
+        """The keys tokens are checked against now, by kid: a new object whenever they change (so a cache of
+        checked tokens can tell whether its entries were checked under them: :mod:`idp.oidc.verified_tokens`)."""
+        self._refresh()
+        return self._public
 
     def _reread_for_unknown_kid(self) -> bool:
         """Read the keys again now unless this process did so within UNKNOWN_KID_REREAD_SECONDS."""

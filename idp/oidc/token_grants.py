@@ -267,7 +267,7 @@ def refreshed_token(
 def find_introspected_token(provider: OidcProvider, token_string: str, hint: str | None) -> IssuedTokenRef | None:
     """The token a client introspects, or None; revoked when its client is disabled or gone (as a resource server
     is told: :meth:`idp.oidc.resource.ResourceServerChecks.access_token_revoked`)."""
-    token = provider.tokens.find_for_client_action(token_string, hint)
+    token = provider.tokens.find_introspected(token_string, hint)
     if token is not None and not token.revoked and provider.clients.active(token.client_id) is None:
         return dataclasses.replace(token, revoked=True)
     return token

@@ -276,6 +276,10 @@ class TokenService:
         """The token a client wants to revoke or introspect (either kind), or None."""
         return self.lookup.find_for_client_action(token, hint)
 
+    def find_introspected(self, token: str, hint: str | None) -> IssuedTokenRef | None:
+        """The token a client introspects, or None (its revocation read on every call)."""
+        return self.lookup.find_introspected(token, hint)
+
     def live_client_ids(self, subject: str) -> list[str]:
         """Clients holding a live grant of this official (for the account page)."""
         return self.lookup.live_client_ids(subject)

@@ -98,6 +98,22 @@ def test_the_budget_alternates_the_audit_entry_in_the_statement_and_apart(tmp_pa
     assert all("in the statement" in line and "apart" in line for line in lines)
 
 
+@pytest.mark.postgres
+def test_the_budget_prints_the_backends_cpu_per_operation(tmp_path: Path) -> None:
+    """``--backend-cpu``: each row also says what PostgreSQL's sessions spent per operation (their schedstat)."""
+    from tests.servers import postgres_server
+
+    with postgres_server(tmp_path / "pg") as url:
+        command = ["bench.oidc_budget", "--ops", "40", "--rows", "introspection", "--wsgi", "--backend-cpu"]
+        done = _run([*command, "--database-url", url], timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith("introspection"))
+    assert "WRONG" not in lines[row]
+    backends = lines[row + 1].split()
+    assert backends[:1] == ["backends:"] and float(backends[1]) > 0, lines[row + 1]
+
+
 @pytest.mark.slapd
 @pytest.mark.xdist_group("bench-oidc-gunicorn")
 def test_the_oidc_bench_serves_antin_under_gunicorn(tmp_path: Path) -> None:
