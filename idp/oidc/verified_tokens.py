@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from antin.kernel.caches import CacheSize, register_instance_cache
 from idp.oidc.grants import ACCESS_TOKEN_ALG
 from idp.oidc.keys import SigningKeys
 from idp.oidc.token_types import TokenType
@@ -42,6 +43,7 @@ class VerifiedAccessTokens:
         self._entries: dict[bytes, _Entry] = {}
         self._keys_seen: object = None
         self._lock = threading.Lock()
+        register_instance_cache("oidc-verified-tokens", self, lambda cache: CacheSize(len(cache)))
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -17,6 +17,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import update
 
+from antin.kernel.caches import cache_sizes
 from idp.oidc.clients import ClientRecord, ClientSpec
 from idp.oidc.grants import GrantContext
 from idp.oidc.models import SigningKey
@@ -135,6 +136,7 @@ def test_a_token_past_its_exp_is_inactive_though_its_claims_were_kept(op: LivePr
     token = _user_token(op, client)
     assert _introspect(op, token, rs_auth)["active"] is True
     assert len(op.provider.tokens.lookup.verified) == 1
+    assert cache_sizes()["oidc-verified-tokens"].entries >= 1  # operators see it in /metrics (other apps' add up)
     time.sleep(max(0.0, _verified(op, token)["exp"] - time.time()) + 1.1)
     assert _introspect(op, token, rs_auth) == {"active": False}
 
