@@ -11,6 +11,8 @@ the token's ``jti`` in its details, random hashes: PostgreSQL checks none of the
 Run (a throwaway database: the bench replaces the audit table's indexes):
 ``python -m bench.audit_append_bench --database-url postgresql+psycopg://antin@/antin?host=/tmp/pg&port=5432``
 ``[--batches 6] [--appends 3000] [--variants all,no-entry-hash,minimal] [--synchronous-commit on|off]``.
+A variant ``NAME*K`` writes K entries per statement (one writer's, the head moved past them all, as
+``audit_parts(leading=K-1)`` does): what a group append would cost PostgreSQL per entry.
 The server must run on this machine (its processes are read from /proc) with pg_stat_statements loaded.
 """
 
@@ -102,7 +104,11 @@ def _drop_constraints(conn: psycopg.Connection[Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
+    from antin.kernel.audit.carried import audit_parts
     from idp.oidc.token_driver import ENTRY_ONLY
+
+    def grouped(entries: int) -> str:
+        return f"WITH {audit_parts(leading=entries - 1)} SELECT count(*) AS entries FROM audit_entry"
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True)
@@ -132,33 +138,40 @@ def main(argv: list[str] | None = None) -> int:
     clients = [secrets.token_urlsafe(18) for _ in range(args.clients)]
     state: dict[str, Any] = {"seq": 0, "prev": "0" * 64}
 
-    def append() -> None:
-        client = clients[state["seq"] % len(clients)]
-        entry_hash = secrets.token_hex(32)
-        params = {
-            "audit_old_seq": state["seq"],
-            "audit_writer": writer,
-            "audit_writer_seq": state["seq"] + 1,
-            "audit_occurred_at": datetime.now(UTC),
-            "audit_event": "oauth:token:issue",
-            "audit_actor": client,
-            "audit_subject": None,
-            "audit_client_id": client,
-            "audit_ip": "203.0.113.7",
-            "audit_details": json.dumps(
+    def entry(position: int, prev: str) -> dict[str, Any]:
+        client = clients[position % len(clients)]
+        return {
+            "writer": writer,
+            "writer_seq": position,
+            "occurred_at": datetime.now(UTC),
+            "event": "oauth:token:issue",
+            "actor": client,
+            "subject": None,
+            "client_id": client,
+            "ip": "203.0.113.7",
+            "details": json.dumps(
                 {"grant_type": "client_credentials", "jti": f"{secrets.token_urlsafe(18)}.{client}", "scope": ""},
                 separators=(",", ":"),
             ),
-            "audit_prev_hash": state["prev"],
-            "audit_entry_hash": entry_hash,
-            "audit_seal": secrets.token_hex(32),
+            "prev_hash": prev,
+            "entry_hash": secrets.token_hex(32),
         }
+
+    def append(entries: int = 1) -> None:
+        """``entries`` appends in one statement (more than one: what a group append across threads would send)."""
+        params: dict[str, Any] = {"audit_old_seq": state["seq"], "audit_seal": secrets.token_hex(32)}
+        prev = state["prev"]
+        for i in range(entries):
+            placed = entry(state["seq"] + 1 + i, prev)
+            prefix = "audit_" if i == entries - 1 else f"audit_lead{i}_"
+            params.update({prefix + name: value for name, value in placed.items()})
+            prev = placed["entry_hash"]
         with conn.cursor() as cursor:
-            cursor.execute(ENTRY_ONLY, params, prepare=True)
+            cursor.execute(ENTRY_ONLY if entries == 1 else grouped(entries), params, prepare=True)
             row = cursor.fetchone()
-        assert row is not None and row[0] == 1, "the head moved"
-        state["seq"] += 1
-        state["prev"] = entry_hash
+        assert row is not None and row[0] == entries, "the head moved"
+        state["seq"] += entries
+        state["prev"] = prev
 
     for _ in range(500):  # warm-up: the plan, the caches
         append()
@@ -167,15 +180,17 @@ def main(argv: list[str] | None = None) -> int:
     for batch in range(args.batches):
         order = variants if batch % 2 == 0 else list(reversed(variants))
         for variant in order:
-            _set_indexes(admin, VARIANTS[variant])
+            indexes, _, per_statement = variant.partition("*")
+            group = int(per_statement or 1)
+            _set_indexes(admin, VARIANTS[indexes])
             for _ in range(50):
-                append()  # the new plan
+                append(group)  # the new plan
             admin.execute("SELECT pg_stat_statements_reset()")
             pids = _server_pids(postmaster)
             others = [p for p in pids if p != backend]
             b0, o0, c0 = _schedstat_ns(backend), sum(_schedstat_ns(p) for p in others), time.process_time_ns()
-            for _ in range(args.appends):
-                append()
+            for _ in range(args.appends // group):
+                append(group)
             b1, o1, c1 = _schedstat_ns(backend), sum(_schedstat_ns(p) for p in others), time.process_time_ns()
             stats = admin.execute(
                 "SELECT sum(calls), sum(total_exec_time), sum(wal_records), sum(wal_bytes) FROM pg_stat_statements"
@@ -188,9 +203,9 @@ def main(argv: list[str] | None = None) -> int:
                     (b1 - b0) / n / 1e6,
                     (o1 - o0) / n / 1e6,
                     (c1 - c0) / n / 1e6,
-                    float(stats[1]) / float(stats[0]),
-                    float(stats[2]) / float(stats[0]),
-                    float(stats[3]) / float(stats[0]),
+                    float(stats[1]) / float(stats[0]) / group,
+                    float(stats[2]) / float(stats[0]) / group,
+                    float(stats[3]) / float(stats[0]) / group,
                 )
             )
             print(
