@@ -1,6 +1,7 @@
 """A refresh whose token carries its grant's context (idp.oidc.refresh_tokens) is one statement on PostgreSQL,
 with every check of the usual path: rotation, a reuse revoking the family, two refreshes of one token at once (one
-wins, the family is revoked), a changed context refused, an account no longer active. SQLite and PostgreSQL (on
+wins, the family is revoked), a changed context refused, an account no longer active, introspection and
+revocation of a carried token. SQLite and PostgreSQL (on
 SQLite the same tokens are refreshed the usual way). Every token is checked with joserfc against the JWKS."""
 
 from __future__ import annotations
@@ -223,3 +224,16 @@ def test_a_carried_token_of_an_ended_session_is_refused_and_its_grant_revoked(op
     refused = _refresh(rp, token)
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
     assert _grant(op, _carried(token)["g"]).revoked_at is not None
+
+
+def test_a_carried_token_is_introspected_and_revoked_as_any_refresh_token(op: LiveProvider) -> None:
+    rp, _tokens, token = _carried_token(op)
+    auth = (rp.client.client_id, rp.secret or "")
+    seen = requests.post(op.issuer + "/introspect", data={"token": token}, auth=auth, timeout=10).json()
+    assert seen["active"] is True and seen["token_type"] == "refresh_token" and seen["scope"] == "openid profile email"
+    revoked = requests.post(op.issuer + "/revoke", data={"token": token}, auth=auth, timeout=10)
+    assert revoked.status_code == 200
+    assert _grant(op, _carried(token)["g"]).revoked_at is not None
+    assert _refresh(rp, token).json()["error"] == "invalid_grant"
+    seen = requests.post(op.issuer + "/introspect", data={"token": token}, auth=auth, timeout=10).json()
+    assert seen == {"active": False}
