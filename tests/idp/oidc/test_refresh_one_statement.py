@@ -1,8 +1,8 @@
 """A refresh whose token carries its grant's context (idp.oidc.refresh_tokens) is one statement on PostgreSQL,
 with every check of the usual path: rotation, a reuse revoking the family, two refreshes of one token at once (one
-wins, the family is revoked), a changed context refused, an account no longer active, introspection and
-revocation of a carried token. SQLite and PostgreSQL (on
-SQLite the same tokens are refreshed the usual way). Every token is checked with joserfc against the JWKS."""
+wins, the family is revoked), a changed context refused, an account no longer active, an ended session;
+introspection and revocation of a carried token as of any. SQLite and PostgreSQL (on SQLite the same tokens are
+refreshed the usual way). Every token is checked with joserfc against the JWKS."""
 
 from __future__ import annotations
 
