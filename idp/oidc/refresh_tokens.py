@@ -28,7 +28,10 @@ from typing import Any
 from idp.oidc.grants import GrantContext
 from idp.oidc.random_secrets import new_secret
 
-__all__ = ["CarriedContext", "carried_context", "new_refresh_token"]
+__all__ = ["MAX_CARRIED", "CarriedContext", "carried_context", "new_refresh_token"]
+
+# a context longer than this (a very large ``claims`` request) is not carried: the token stays a plain secret
+MAX_CARRIED = 2048
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,8 @@ class CarriedContext:
 
 
 def new_refresh_token(grant_id: int, ctx: GrantContext) -> str:
-    """A new refresh token of ``grant_id`` carrying ``ctx`` (its scope is the token's)."""
+    """A new refresh token of ``grant_id`` carrying ``ctx`` (its scope is the token's); a plain secret when the
+    context is over :data:`MAX_CARRIED` characters encoded."""
     carried = {
         "g": grant_id,
         "s": ctx.subject,
@@ -60,7 +64,8 @@ def new_refresh_token(grant_id: int, ctx: GrantContext) -> str:
         "r": list(ctx.resources),
     }
     data = json.dumps(carried, separators=(",", ":"), ensure_ascii=False).encode()
-    return f"{new_secret()}.{base64.urlsafe_b64encode(data).rstrip(b'=').decode('ascii')}"
+    encoded = base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return new_secret() if len(encoded) > MAX_CARRIED else f"{new_secret()}.{encoded}"
 
 
 def _str_or_none(value: object) -> bool:
@@ -74,7 +79,7 @@ def _strings(value: object) -> bool:
 def carried_context(refresh_token: str) -> CarriedContext | None:
     """The context a refresh token carries, or None (a token without one, or anything malformed)."""
     _secret, dot, encoded = refresh_token.partition(".")
-    if not dot or not encoded or len(encoded) > 8192:
+    if not dot or not encoded or len(encoded) > MAX_CARRIED:
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))

@@ -237,3 +237,21 @@ def test_a_carried_token_is_introspected_and_revoked_as_any_refresh_token(op: Li
     assert _refresh(rp, token).json()["error"] == "invalid_grant"
     seen = requests.post(op.issuer + "/introspect", data={"token": token}, auth=auth, timeout=10).json()
     assert seen == {"active": False}
+
+
+def test_a_context_too_large_to_carry_leaves_a_plain_token_refreshed_the_usual_way(op: LiveProvider) -> None:
+    rp = RelyingParty.register(op, name="many claims")
+    wanted = {f"https://claims.example/{i:04d}": None for i in range(120)}
+    wanted["email"] = {"essential": True}
+    tokens = rp.code_flow(Browser(op.issuer), claims=json.dumps({"id_token": wanted}))
+    refreshed = _refresh(rp, tokens["refresh_token"])
+    assert refreshed.status_code == 200, refreshed.text
+    plain = refreshed.json()["refresh_token"]
+    assert "." not in plain and len(plain) == 43
+    statements = _token_statements(op)
+    again = _refresh(rp, plain)
+    assert again.status_code == 200, again.text
+    id_token = _decoded(op, again.json()["id_token"], "RS256")
+    assert id_token["email"] == op.directory.find_by_login("an.nguyen").mail  # type: ignore[union-attr]
+    if op.instance.database.driver is not None:
+        assert len(statements) == 2  # the read, then the rotation
