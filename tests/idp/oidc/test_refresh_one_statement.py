@@ -241,7 +241,7 @@ def test_a_carried_token_is_introspected_and_revoked_as_any_refresh_token(op: Li
 
 def test_a_context_too_large_to_carry_leaves_a_plain_token_refreshed_the_usual_way(op: LiveProvider) -> None:
     rp = RelyingParty.register(op, name="many claims")
-    wanted = {f"https://claims.example/{i:04d}": None for i in range(120)}
+    wanted: dict[str, Any] = {f"https://claims.example/{i:04d}": None for i in range(120)}
     wanted["email"] = {"essential": True}
     tokens = rp.code_flow(Browser(op.issuer), claims=json.dumps({"id_token": wanted}))
     refreshed = _refresh(rp, tokens["refresh_token"])
