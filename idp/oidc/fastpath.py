@@ -55,6 +55,7 @@ from idp.oidc.token_grants import (
     find_refresh_token,
     introspection_answer,
     redeem_code,
+    refresh_in_one_statement,
     refreshed_token,
 )
 
@@ -268,6 +269,9 @@ class MachineEndpoints:
         refresh_token = form.get("refresh_token")
         if not client.check_grant_type(grant_type) or refresh_token is None:
             raise _LeftToTheAppError
+        answered = refresh_in_one_statement(self.provider, client.record, refresh_token, scope=form.get("scope"), ip=ip)
+        if answered is not None:
+            return 200, answered, default_json_headers
         # from here on a reused token has revoked its family: every refusal is answered here (authlib's order)
         view = find_refresh_token(self.provider, client.record, refresh_token, ip)
         if view is None or not view.check_client(client):

@@ -32,6 +32,7 @@ __all__ = [
     "refresh_with_grant",
     "rotate",
     "rotate_audited",
+    "rotate_by_lookup",
     "token_with_grant",
     "write_entry",
 ]
@@ -160,6 +161,35 @@ def audited_rotation_with_tokens(count: int) -> str:
     )
 
 
+@cache
+def rotation_by_lookup(count: int) -> str:
+    """One statement for a whole refresh whose token carried its grant's context (:mod:`idp.oidc.refresh_tokens`):
+    the token found by its digest is marked rotated only if it is still live — a refresh token of this client, of
+    the grant and subject it names, not rotated, revoked or expired, bound to no DPoP key, its grant not revoked, its
+    SSO session (if any) neither ended nor expired: what :meth:`TokenLookup.find_refresh` and
+    :func:`idp.oidc.token_grants.refreshed_token` check — and its successors and the audit entry are written with it;
+    otherwise nothing at all. The one row says whether it rotated and whether the audit head was where its writer
+    left it (the snapshot is the statement's: only this writer moves its head)."""
+    rotated = (
+        "rotated AS (UPDATE oidc_token t SET rotated_at = %(now)s::timestamptz"  # noqa: S608 (constants)
+        " FROM oidc_grant g LEFT OUTER JOIN oidc_sso_session s ON s.sid = g.sid"
+        " WHERE t.lookup = %(lookup)s::varchar AND g.id = t.grant_id AND t.grant_id = %(grant_id)s::integer"
+        " AND t.kind = 'refresh' AND g.client_id = %(client_id)s::varchar"
+        " AND g.subject IS NOT DISTINCT FROM %(subject)s::varchar"
+        " AND t.rotated_at IS NULL AND t.revoked_at IS NULL AND g.revoked_at IS NULL"
+        " AND t.expires_at > %(now)s::timestamptz AND t.dpop_jkt IS NULL"
+        " AND (g.sid IS NULL OR (s.ended_at IS NULL AND s.expires_at > %(now)s::timestamptz))"
+        f" AND {head_unchanged()} RETURNING t.grant_id)"
+    )
+    successors = f"successors AS ({_TOKEN_INSERT}{_token_rows('rotated', 'grant_id', count)})"
+    audit = audit_parts(only_when="EXISTS (SELECT 1 FROM rotated)")
+    return (
+        f"WITH {rotated}, {successors}, {audit}"  # noqa: S608 (constants)
+        " SELECT (SELECT count(*) FROM audit_entry) AS entries, (SELECT count(*) FROM rotated) AS rotations,"
+        f" {head_unchanged()} AS head_here"
+    )
+
+
 # an operation that writes nothing but its audit entry (a machine token: idp.oidc.machine_tokens)
 ENTRY_ONLY = f"WITH {audit_parts()} SELECT count(*) AS entries FROM audit_entry"  # noqa: S608 (constants)
 
@@ -281,6 +311,26 @@ def rotate_audited(
     if row is None or row.entries == 0:
         return Written.NOTHING
     return Written.ENTRY if row.rotations else Written.ALTERNATIVE
+
+
+def rotate_by_lookup(
+    driver: Driver,
+    lookup: str,
+    carried: Mapping[str, Any],
+    tokens: Sequence[Mapping[str, Any]],
+    now: datetime,
+    entry: CarriedEntry,
+) -> bool | None:
+    """:func:`rotation_by_lookup`: True when the token was rotated (its successors and ``entry`` written with it),
+    False when it was not live (nothing written), None when the audit head had moved (nothing written: the
+    statement runs again). ``carried`` holds what the token says of its grant: ``grant_id``, ``client_id`` and
+    ``subject``."""
+    params = {"lookup": lookup, "now": now, **carried, **_token_params(tokens), **entry.params}
+    row = driver.first(rotation_by_lookup(len(tokens)), params)
+    assert row is not None  # the final SELECT has no FROM: always one row
+    if row.rotations:
+        return True
+    return False if row.head_here else None
 
 
 def write_entry(driver: Driver, entry: CarriedEntry) -> Written:

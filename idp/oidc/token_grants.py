@@ -22,8 +22,10 @@ from idp.oidc.clients import ClientRecord
 from idp.oidc.codes import CodeView
 from idp.oidc.errors import InvalidTargetError, RefreshReusedError, TemporarilyUnavailableError
 from idp.oidc.grants import GrantContext, IssuedTokenRef, RefreshView
+from idp.oidc.random_secrets import digest
+from idp.oidc.refresh_tokens import carried_context
 from idp.oidc.service import OidcProvider
-from idp.oidc.token_store import TokenEvent
+from idp.oidc.token_store import RefreshNotLiveError, TokenEvent
 
 __all__ = [
     "check_code_redirect_uri",
@@ -38,6 +40,7 @@ __all__ = [
     "introspection_body",
     "may_introspect",
     "redeem_code",
+    "refresh_in_one_statement",
     "refreshed_token",
     "requested_resources",
 ]
@@ -261,6 +264,58 @@ def refreshed_token(
         if not err.audited:  # written with the statement that found it, on PostgreSQL
             provider.audit.record("oauth:token:reuse", client_id=client.client_id, ip=ip)
         raise InvalidGrantError("refresh token already used") from None
+    return token
+
+
+def refresh_in_one_statement(
+    provider: OidcProvider, client: ClientRecord, refresh_token: str, *, scope: str | None, ip: str | None
+) -> dict[str, Any] | None:
+    """The token response of a refresh whose token carries its grant's context (:mod:`idp.oidc.refresh_tokens`),
+    written by one statement that rotates the token only if it is still live; None when this cannot answer — no
+    context, no PostgreSQL driver, a client that is public or bound to DPoP, a scope the token does not cover, an
+    account not active or a directory not reachable, a token not live — and nothing was written: the caller then
+    refreshes the usual way (:func:`find_refresh_token`, :func:`refreshed_token`), which finds the reason and
+    answers it. The checks are :func:`refreshed_token`'s: the account's status read before anything is written,
+    the token's liveness, client, DPoP binding and SSO session by the statement."""
+    if not provider.tokens.refreshes_in_one_statement or client.public or client.dpop_bound_access_tokens:
+        return None
+    carried = carried_context(refresh_token)
+    if carried is None:
+        return None
+    if scope and not set(carried.scope.split()) >= set(scope.split()):
+        return None
+    if carried.subject:
+        try:
+            if not provider.directory.is_active(carried.subject):
+                return None
+        except DirectoryUnavailableError:
+            return None
+    ctx = GrantContext(
+        client=client,
+        subject=carried.subject,
+        scope=scope or carried.scope,
+        sid=carried.sid,
+        auth_time=carried.auth_time,
+        acr=carried.acr,
+        amr=carried.amr,
+        claims=carried.claims,
+        resources=carried.resources,
+    )
+    try:
+        claims = id_token_claims(provider, ctx)
+    except TemporarilyUnavailableError:
+        return None
+    try:
+        token, _ = provider.tokens.issue(
+            ctx,
+            grant_id=carried.grant_id,
+            refresh=True,
+            id_token_claims=claims,
+            rotating=digest(refresh_token),
+            audit_as=TokenEvent("oauth:token:refresh", subject=ctx.subject, client_id=client.client_id, ip=ip),
+        )
+    except RefreshNotLiveError:
+        return None
     return token
 
 

@@ -30,7 +30,16 @@ from idp.oidc.errors import RefreshReusedError
 from idp.oidc.models import AuthorizationCode, Grant, IssuedToken, SessionClient, SsoSession
 from idp.oidc.revocation import revoke_grant_rows
 
-__all__ = ["GRANT_FIELDS", "TOKEN_FIELDS", "Audited", "TokenEvent", "record_machine_token", "store_tokens"]
+__all__ = [
+    "GRANT_FIELDS",
+    "TOKEN_FIELDS",
+    "Audited",
+    "RefreshNotLiveError",
+    "TokenEvent",
+    "record_machine_token",
+    "rotate_carried",
+    "store_tokens",
+]
 
 # Core statements built once rather than the ORM's unit of work: these run for every token issued.
 _GRANTS = table_of(Grant)
@@ -220,6 +229,39 @@ def record_machine_token(log: AuditLog, event: TokenEvent, jti: str) -> None:
 
     log.record_in(
         write, AuditEvent(e.event), actor=e.actor, subject=e.subject, client_id=e.client_id, ip=e.ip, details=details
+    )
+
+
+class RefreshNotLiveError(Exception):
+    """The refresh token :func:`rotate_carried` was to rotate was not live: nothing was written."""
+
+
+def rotate_carried(
+    driver: Driver,
+    lookup: str,
+    carried: Mapping[str, Any],
+    tokens: Sequence[dict[str, Any]],
+    now: datetime,
+    audited: Audited,
+) -> None:
+    """A refresh in one statement (:func:`idp.oidc.token_driver.rotate_by_lookup`): the token with this digest
+    rotated if it is still live, its successors and the audit entry written with it. ``carried``: the grant's id,
+    client and subject the token names (:mod:`idp.oidc.refresh_tokens`). Raises :class:`RefreshNotLiveError`,
+    nothing written, when the token is not live (unknown, another client's, rotated, revoked, expired…)."""
+
+    def write(entry: CarriedEntry) -> tuple[None, Written]:
+        rotated = token_driver.rotate_by_lookup(driver, lookup, carried, tokens, now, entry)
+        if rotated is None:  # the audit head had moved: run again
+            return None, Written.NOTHING
+        if not rotated:
+            raise RefreshNotLiveError
+        return None, Written.ENTRY
+
+    e = audited.event
+    details = {**e.details, "grant_id": carried["grant_id"]}
+    event = AuditEvent(e.event)
+    audited.log.record_in(
+        write, event, actor=e.actor, subject=e.subject, client_id=e.client_id, ip=e.ip, details=details
     )
 
 

@@ -22,10 +22,11 @@ from idp.oidc.grants import ACCESS_TOKEN_ALG, AccessTokenInfo, GrantContext, Iss
 from idp.oidc.keys import SigningKeys
 from idp.oidc.machine_tokens import MachineRevocations, machine_jti
 from idp.oidc.random_secrets import digest, new_secret
+from idp.oidc.refresh_tokens import new_refresh_token
 from idp.oidc.revocation import TokenRevocation
 from idp.oidc.token_driver import GrantIds
 from idp.oidc.token_lookup import TokenLookup
-from idp.oidc.token_store import Audited, TokenEvent, record_machine_token, store_tokens
+from idp.oidc.token_store import Audited, TokenEvent, record_machine_token, rotate_carried, store_tokens
 
 __all__ = [
     "ACCESS_TOKEN_ALG",
@@ -76,6 +77,11 @@ class TokenService:
         self.revocation = TokenRevocation(database, clock=clock, machine=self.machine)
         self.code_ttl = self.codes.ttl
 
+    @property
+    def refreshes_in_one_statement(self) -> bool:
+        """Whether a refresh token carrying its context is rotated by one statement (PostgreSQL's driver)."""
+        return self._db.driver is not None and self._audit_log is not None
+
     # -- authorization codes (idp.oidc.codes) ---------------------------------------------------------------
 
     def create_code(self, req: CodeRequest) -> str:
@@ -101,6 +107,7 @@ class TokenService:
         refresh: bool = False,
         id_token_claims: dict[str, Any] | None = None,
         rotated_from: int | None = None,
+        rotating: str | None = None,
         session_client: bool = False,
         audit_as: TokenEvent | None = None,
     ) -> tuple[dict[str, Any], int]:
@@ -108,7 +115,10 @@ class TokenService:
 
         ``id_token_claims`` are the user claims to put in the ID token besides the protocol ones. ``audit_as`` is
         the operation's audit entry, written with the tokens (:func:`idp.oidc.token_store.store_tokens`).
-        Returns the token response and the grant id.
+        ``rotating``: the digest of a refresh token of ``grant_id`` that carried ``ctx``
+        (:mod:`idp.oidc.refresh_tokens`), rotated by the same statement only if it is still live (PostgreSQL's
+        driver, audited; :class:`~idp.oidc.token_store.RefreshNotLiveError` otherwise, nothing written).
+        A refresh token minted for a known grant carries its context. Returns the token response and the grant id.
         """
         # load the keys before the transaction: a first load may have to create them (another transaction)
         self._keys.signing_key(ACCESS_TOKEN_ALG)
@@ -157,7 +167,7 @@ class TokenService:
             "scope": ctx.scope,
         }
         if refresh:
-            refresh_token = new_secret()
+            refresh_token = new_secret() if grant_id is None else new_refresh_token(grant_id, ctx)
             tokens.append(
                 {
                     "kind": "refresh",
@@ -171,7 +181,31 @@ class TokenService:
                 }
             )
             response["refresh_token"] = refresh_token
-        grant_id = store_tokens(
+        driver = self._db.driver
+        if rotating is not None:
+            audited = self._audited(audit_as)
+            if grant_id is None or driver is None or audited is None:
+                raise ValueError("a carried refresh is rotated on PostgreSQL's driver, audited, in its grant")
+            carried = {"grant_id": grant_id, "client_id": ctx.client.client_id, "subject": ctx.subject}
+            rotate_carried(driver, rotating, carried, tokens, now, audited)
+        else:
+            grant_id = self._store(ctx, tokens, now, grant_id, code_id, rotated_from, session_client, audit_as)
+        if id_token_claims is not None and ctx.subject:
+            response["id_token"] = self._id_token(ctx, now, nonce, access_token, id_token_claims)
+        return response, grant_id
+
+    def _store(
+        self,
+        ctx: GrantContext,
+        tokens: list[dict[str, Any]],
+        now: datetime,
+        grant_id: int | None,
+        code_id: int | None,
+        rotated_from: int | None,
+        session_client: bool,
+        audit_as: TokenEvent | None,
+    ) -> int:
+        return store_tokens(
             self._db,
             tokens,
             grant={
@@ -193,9 +227,6 @@ class TokenService:
             session=(ctx.sid, ctx.client.client_id) if session_client and ctx.sid else None,
             audited=self._audited(audit_as),
         )
-        if id_token_claims is not None and ctx.subject:
-            response["id_token"] = self._id_token(ctx, now, nonce, access_token, id_token_claims)
-        return response, grant_id
 
     def issue_machine_token(
         self, client: ClientRecord, scope: str, resources: tuple[str, ...], dpop_jkt: str | None, audit_as: TokenEvent

@@ -69,12 +69,12 @@ def head_unchanged() -> str:
 
 
 @cache
-def audit_parts(alternative_when: str | None = None, leading: int = 0) -> str:
+def audit_parts(alternative_when: str | None = None, leading: int = 0, only_when: str | None = None) -> str:
     """The two ``WITH`` parts, ``audit_moved`` (the head, moved) and ``audit_entry`` (the entry, ``RETURNING seq``);
     with ``alternative_when`` (SQL over the statement's other parts) the entry is written when it holds, its
     alternative otherwise; with ``leading``, that many entries before it (``audit_lead<i>_*``, held by
-    :meth:`AuditLog.hold`) too, the head moved past them all. Made of this module's constants and the caller's
-    constant text only."""
+    :meth:`AuditLog.hold`) too, the head moved past them all; with ``only_when``, nothing at all unless it holds
+    (the head not moved either). Made of this module's constants and the caller's constant text only."""
 
     def value(name: str, sql_type: str) -> str:
         if alternative_when is not None and name in _CHOSEN:
@@ -86,7 +86,9 @@ def audit_parts(alternative_when: str | None = None, leading: int = 0) -> str:
         + value("entry_hash", "varchar")
         + ", seal = "
         + value("seal", "varchar")
-        + " WHERE id = %(audit_writer)s AND seq = %(audit_old_seq)s RETURNING id)"
+        + " WHERE id = %(audit_writer)s AND seq = %(audit_old_seq)s"
+        + (f" AND {only_when}" if only_when is not None else "")
+        + " RETURNING id)"
     )
     columns = ", ".join(name for name, _ in ENTRY_COLUMNS)
     values = ", ".join(value(name, sql_type) for name, sql_type in ENTRY_COLUMNS)

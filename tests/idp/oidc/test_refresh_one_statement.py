@@ -1,0 +1,257 @@
+"""A refresh whose token carries its grant's context (idp.oidc.refresh_tokens) is one statement on PostgreSQL,
+with every check of the usual path: rotation, a reuse revoking the family, two refreshes of one token at once (one
+wins, the family is revoked), a changed context refused, an account no longer active, an ended session;
+introspection and revocation of a carried token as of any. SQLite and PostgreSQL (on SQLite the same tokens are
+refreshed the usual way). Every token is checked with joserfc against the JWKS."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from joserfc import jwt
+from joserfc.jwk import KeySet
+from sqlalchemy import select
+
+from antin.kernel.audit.models import AuditEntry
+from directory.models import AccountStatus
+from idp.oidc.models import Grant, IssuedToken
+from idp.oidc.tokens import half_hash
+from tests.idp.conftest import make_directory
+from tests.idp.oidc_harness import LiveProvider, live_provider
+from tests.idp.rp import Browser, RelyingParty
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def op(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveProvider]:
+    if request.param == "sqlite":
+        with live_provider(tmp_path / "op", make_directory()) as live:
+            yield live
+        return
+    from tests.servers import postgres_server
+
+    with (
+        postgres_server(tmp_path / "pg") as url,
+        live_provider(tmp_path / "op", make_directory(), database__url=url) as live,
+    ):
+        assert live.instance.database.driver is not None
+        yield live
+        live.instance.database.dispose()
+
+
+def _decoded(op: LiveProvider, token: str, alg: str) -> dict[str, Any]:
+    keys = KeySet.import_key_set(json.loads(op.provider.keys.jwks_json()))
+    decoded = jwt.decode(token, keys, algorithms=[alg])
+    assert decoded.claims["iss"] == op.issuer
+    return dict(decoded.claims)
+
+
+def _refresh(rp: RelyingParty, token: str, **extra: str) -> requests.Response:
+    return rp.token_request({"grant_type": "refresh_token", "refresh_token": token, **extra})
+
+
+def _token_statements(op: LiveProvider) -> list[str]:
+    """The statements the driver runs from now on that touch the token rows or the audit log (none on SQLite)."""
+    seen: list[str] = []
+    driver = op.instance.database.driver
+    if driver is not None:
+        driver.observers.append(lambda text: seen.append(text) if "oidc_token" in text or "audit" in text else None)
+    return seen
+
+
+def _events(op: LiveProvider, event: str) -> list[AuditEntry]:
+    with op.instance.database.session() as s:
+        return list(s.scalars(select(AuditEntry).where(AuditEntry.event == event).order_by(AuditEntry.seq)))
+
+
+def _grant(op: LiveProvider, grant_id: int) -> Grant:
+    with op.instance.database.session() as s:
+        grant = s.get(Grant, grant_id)
+        assert grant is not None
+        return grant
+
+
+def _carried(token: str) -> dict[str, Any]:
+    _secret, _dot, encoded = token.partition(".")
+    carried: dict[str, Any] = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    return carried
+
+
+def _carried_token(op: LiveProvider) -> tuple[RelyingParty, dict[str, Any], str]:
+    """A client, its sign-in's token response, and a refresh token carrying its context (the code grant's own
+    refresh token does not: its first refresh is the usual one)."""
+    rp = RelyingParty.register(op, name="refreshing")
+    tokens = rp.code_flow(Browser(op.issuer))
+    assert "." not in tokens["refresh_token"]
+    first = _refresh(rp, tokens["refresh_token"])
+    assert first.status_code == 200, first.text
+    return rp, tokens, first.json()["refresh_token"]
+
+
+def test_a_chain_of_refreshes_rotates_each_token_in_one_statement(op: LiveProvider) -> None:
+    rp, tokens, current = _carried_token(op)
+    signed_in = tokens["id_claims"]
+    grant_id = _carried(current)["g"]
+    statements = _token_statements(op)
+    for _ in range(3):
+        statements.clear()
+        answer = _refresh(rp, current)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert set(body) == {"access_token", "token_type", "expires_in", "scope", "refresh_token", "id_token"}
+        assert body["token_type"] == "Bearer" and body["scope"] == "openid profile email"
+        assert body["refresh_token"] != current and _carried(body["refresh_token"])["g"] == grant_id
+        access = _decoded(op, body["access_token"], "ES256")
+        assert access["sub"] == signed_in["sub"] and access["sid"] == signed_in["sid"]
+        assert access["acr"] == signed_in["acr"] and access["amr"] == signed_in["amr"]
+        assert access["auth_time"] == signed_in["auth_time"] and access["client_id"] == rp.client.client_id
+        id_token = _decoded(op, body["id_token"], "RS256")  # the client's registered alg, as before
+        assert id_token["sub"] == signed_in["sub"] and id_token["aud"] == rp.client.client_id
+        assert id_token["auth_time"] == signed_in["auth_time"] and id_token["sid"] == signed_in["sid"]
+        assert id_token["at_hash"] == half_hash(body["access_token"])
+        if op.instance.database.driver is not None:
+            assert len(statements) == 1 and statements[0].startswith("WITH rotated AS (UPDATE oidc_token t")
+        assert rp.userinfo(body["access_token"]).status_code == 200
+        # the token just rotated is no longer live
+        with op.instance.database.session() as s:
+            rows = s.scalars(select(IssuedToken).where(IssuedToken.grant_id == grant_id, IssuedToken.kind == "refresh"))
+            live = [row for row in rows if row.rotated_at is None]
+            assert len(live) == 1
+        current = body["refresh_token"]
+    refreshed = _events(op, "oauth:token:refresh")
+    assert len(refreshed) == 4  # the first refresh, the usual way, and the three after it
+    assert {entry.subject for entry in refreshed} == {signed_in["sub"]}
+    assert {json.loads(entry.details)["grant_id"] for entry in refreshed} == {grant_id}
+    assert {entry.client_id for entry in refreshed} == {rp.client.client_id}
+    assert op.instance.audit.verify().ok
+
+
+def test_a_narrower_scope_is_refreshed_in_one_statement_and_a_wider_one_refused(op: LiveProvider) -> None:
+    rp, _tokens, current = _carried_token(op)
+    statements = _token_statements(op)
+    assert _refresh(rp, current, scope="openid profile email phone").json()["error"] == "invalid_scope"
+    statements.clear()
+    narrowed = _refresh(rp, current, scope="openid profile")
+    assert narrowed.status_code == 200, narrowed.text
+    assert narrowed.json()["scope"] == "openid profile"
+    assert _decoded(op, narrowed.json()["access_token"], "ES256")["scope"] == "openid profile"
+    if op.instance.database.driver is not None:
+        assert len(statements) == 1
+    assert _carried(narrowed.json()["refresh_token"])["p"] == "openid profile"
+    widened = _refresh(rp, narrowed.json()["refresh_token"], scope="openid profile email")
+    assert widened.json()["error"] == "invalid_scope"
+
+
+def test_a_reused_carried_token_revokes_the_family(op: LiveProvider) -> None:
+    rp, _tokens, reused = _carried_token(op)
+    grant_id = _carried(reused)["g"]
+    newer = _refresh(rp, reused).json()
+    again = _refresh(rp, reused)
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    grant = _grant(op, grant_id)
+    assert grant.revoked_at is not None and grant.revoked_reason == "refresh token reused"
+    assert _refresh(rp, newer["refresh_token"]).json()["error"] == "invalid_grant"
+    assert rp.userinfo(newer["access_token"]).status_code == 401
+    assert len(_events(op, "oauth:token:reuse")) == 1
+    assert op.instance.audit.verify().ok
+
+
+def test_two_refreshes_of_one_token_at_once_one_wins_and_the_family_is_revoked(op: LiveProvider) -> None:
+    for _ in range(3):
+        rp, _tokens, contested = _carried_token(op)
+        grant_id = _carried(contested)["g"]
+        start = threading.Barrier(2)
+        answers: list[requests.Response] = []
+
+        def refresh(
+            token: str = contested,
+            barrier: threading.Barrier = start,
+            rp: RelyingParty = rp,
+            answers: list[requests.Response] = answers,
+        ) -> None:
+            barrier.wait()
+            answers.append(_refresh(rp, token))
+
+        threads = [threading.Thread(target=refresh) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert sorted(answer.status_code for answer in answers) == [200, 400]
+        won = next(answer.json() for answer in answers if answer.status_code == 200)
+        lost = next(answer.json() for answer in answers if answer.status_code == 400)
+        assert lost["error"] == "invalid_grant"
+        # a token rotated twice is a reuse: the whole family goes, the winner's new tokens with it
+        assert _grant(op, grant_id).revoked_reason == "refresh token reused"
+        assert _refresh(rp, won["refresh_token"]).json()["error"] == "invalid_grant"
+        assert rp.userinfo(won["access_token"]).status_code == 401
+    assert op.instance.audit.verify().ok
+
+
+def test_a_context_changed_by_the_client_is_refused_and_the_real_token_still_works(op: LiveProvider) -> None:
+    rp, _tokens, token = _carried_token(op)
+    other = RelyingParty.register(op, name="other")
+    other_tokens = other.code_flow(Browser(op.issuer))
+    secret = token.partition(".")[0]
+    carried = _carried(token)
+    for change in ({"s": other_tokens["id_claims"]["sub"]}, {"g": carried["g"] + 1}, {"a": "urn:elevated"}):
+        forged = {**carried, **change}
+        encoded = base64.urlsafe_b64encode(json.dumps(forged).encode()).rstrip(b"=").decode()
+        refused = _refresh(rp, f"{secret}.{encoded}")
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    assert _grant(op, carried["g"]).revoked_at is None
+    assert _refresh(rp, token).status_code == 200
+
+
+def test_a_carried_token_of_an_account_no_longer_active_is_refused_and_its_grant_revoked(op: LiveProvider) -> None:
+    rp, _tokens, token = _carried_token(op)
+    op.directory.update("an.nguyen", status=AccountStatus.SUSPENDED)
+    refused = _refresh(rp, token)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    assert _grant(op, _carried(token)["g"]).revoked_reason == "account no longer active"
+    assert len(_events(op, "oauth:token:refresh")) == 1  # the first refresh only
+
+
+def test_a_carried_token_of_an_ended_session_is_refused_and_its_grant_revoked(op: LiveProvider) -> None:
+    rp, tokens, token = _carried_token(op)
+    assert op.provider.end_session(tokens["id_claims"]["sid"], reason="test")
+    refused = _refresh(rp, token)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    assert _grant(op, _carried(token)["g"]).revoked_at is not None
+
+
+def test_a_carried_token_is_introspected_and_revoked_as_any_refresh_token(op: LiveProvider) -> None:
+    rp, _tokens, token = _carried_token(op)
+    auth = (rp.client.client_id, rp.secret or "")
+    seen = requests.post(op.issuer + "/introspect", data={"token": token}, auth=auth, timeout=10).json()
+    assert seen["active"] is True and seen["token_type"] == "refresh_token" and seen["scope"] == "openid profile email"
+    revoked = requests.post(op.issuer + "/revoke", data={"token": token}, auth=auth, timeout=10)
+    assert revoked.status_code == 200
+    assert _grant(op, _carried(token)["g"]).revoked_at is not None
+    assert _refresh(rp, token).json()["error"] == "invalid_grant"
+    seen = requests.post(op.issuer + "/introspect", data={"token": token}, auth=auth, timeout=10).json()
+    assert seen == {"active": False}
+
+
+def test_a_context_too_large_to_carry_leaves_a_plain_token_refreshed_the_usual_way(op: LiveProvider) -> None:
+    rp = RelyingParty.register(op, name="many claims")
+    wanted: dict[str, Any] = {f"https://claims.example/{i:04d}": None for i in range(120)}
+    wanted["email"] = {"essential": True}
+    tokens = rp.code_flow(Browser(op.issuer), claims=json.dumps({"id_token": wanted}))
+    refreshed = _refresh(rp, tokens["refresh_token"])
+    assert refreshed.status_code == 200, refreshed.text
+    plain = refreshed.json()["refresh_token"]
+    assert "." not in plain and len(plain) == 43
+    statements = _token_statements(op)
+    again = _refresh(rp, plain)
+    assert again.status_code == 200, again.text
+    id_token = _decoded(op, again.json()["id_token"], "RS256")
+    assert id_token["email"] == op.directory.find_by_login("an.nguyen").mail  # type: ignore[union-attr]
+    if op.instance.database.driver is not None:
+        assert len(statements) == 2  # the read, then the rotation
