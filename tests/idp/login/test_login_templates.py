@@ -10,7 +10,7 @@ from tests.idp.rp import Browser, RelyingParty
 
 def test_the_sign_in_pages_are_compiled_at_start_and_show_what_they_showed(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with live_provider(tmp_path / "op", make_directory()) as op:
-        compiled = {name for _loader, name in op.app.jinja_env.cache.keys()}  # type: ignore[union-attr]
+        compiled = {name for _loader, name in op.app.jinja_env.cache}  # type: ignore[union-attr]
         assert {"antin/base.html", "antin/login.html", "antin/mfa_passkey_form.html", "antin/error.html"} <= compiled
         rp = RelyingParty.register(op)
         page = Browser(op.issuer).session.get(
