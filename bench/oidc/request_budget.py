@@ -4,7 +4,8 @@
 every worker (only samples holding the GIL: the CPU spent in Python, waits on PostgreSQL, slapd and Redis left
 out). This reads them back and prints, for each request of the flow (the view function on the stack), its share
 of the samples and, inside it, the share of each kind of work (the first marker found on the stack, from the
-leaf up, names it). Samples outside any view are the HTTP server's and the framework's own work.
+leaf up, names it). Samples outside any view are Flask's own work around a view (Flask's WSGI entry on the stack)
+or the HTTP server's and the WSGI layers' (samples with no Python stack are the server's threads holding the GIL).
 
 Run: ``python -m bench.oidc.request_budget DIR [--ms-per-op 15.7]``; with ``--ms-per-op`` (the row's CPU per
 operation, as the bench printed it) each share is also given in milliseconds.
@@ -27,7 +28,11 @@ REQUESTS: tuple[tuple[str, str], ...] = (
     ("login page and password POST", "interaction (idp/login/views.py"),
     ("resume (the redirect with the code)", "resume (idp/oidc/views/authorize.py"),
     ("token", "token (idp/oidc/views/token.py"),
+    ("token (answered before Flask)", "MachineEndpoints._token (idp/oidc/fastpath.py"),
 )
+# outside any view: Flask's own work around a view (request context, session cookie, hooks), else the server's
+AROUND_A_VIEW = ("Flask around a view", "Flask.wsgi_app (flask/app.py")
+OUTSIDE = "outside Flask (the HTTP server, the WSGI layers)"
 # what a sample is doing: the first marker met from the leaf up wins
 WORK: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("LDAP client (python-ldap and our wrapper)", ("ldap/", "directory/ldap_client", "directory/service")),
@@ -42,6 +47,7 @@ WORK: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("logging", ("logging/", "antin/kernel/logs")),
     ("JSON", ("json/",)),
     ("gunicorn", ("gunicorn/",)),
+    ("granian (its WSGI glue; its Rust side holding the GIL)", ("granian/",)),
     ("Flask / Werkzeug", ("flask/", "werkzeug/")),
 )
 OTHER = "ours and the standard library"
@@ -53,7 +59,9 @@ def split(files: list[Path]) -> tuple[int, dict[str, Counter[str]]]:
     by_request: dict[str, Counter[str]] = defaultdict(Counter)
     for stack, count in _stacks(files):
         total += count
-        request = next((name for name, mark in REQUESTS if any(f.startswith(mark) for f in stack)), "outside a view")
+        request = next((name for name, mark in REQUESTS if any(f.startswith(mark) for f in stack)), None)
+        if request is None:
+            request = AROUND_A_VIEW[0] if any(f.startswith(AROUND_A_VIEW[1]) for f in stack) else OUTSIDE
         work = OTHER
         for frame in reversed(stack):
             kind = next((name for name, marks in WORK if any(m in frame for m in marks)), None)

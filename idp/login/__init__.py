@@ -19,6 +19,9 @@ from idp.login.service import LoginService, build_login_service
 __all__ = ["EXTENSION_KEY", "get_login_service", "init_app"]
 
 EXTENSION_KEY = "antin.login"
+# the pages of a sign-in, compiled when the app is built rather than by each worker's first sign-ins (Jinja keeps
+# a compiled template for the life of the process)
+SIGN_IN_TEMPLATES = ("antin/base.html", "antin/login.html", "antin/mfa_passkey_form.html", "antin/error.html")
 
 
 def get_login_service(instance: Instance) -> LoginService:
@@ -34,3 +37,5 @@ def init_app(app: Flask) -> None:
     init_ui(app)
     app.register_blueprint(bp)
     register_login_page(app, first_login_page)
+    for name in SIGN_IN_TEMPLATES:
+        app.jinja_env.get_template(name)

@@ -27,6 +27,7 @@ from idp.oidc.browser import (
 )
 from idp.oidc.hand_back import answer_client
 from idp.oidc.interaction import AuthenticationResult, InteractionView
+from idp.oidc.sessions import StartingSession
 from idp.oidc.ui import prefer_ui_locales
 from idp.settings import ThrottleSettings
 from idp.throttle import DEVICE_COOKIE
@@ -235,6 +236,7 @@ def complete_authentication(
     provider = current_provider()
     cookie_value: str | None = None
     sid: str | None = None
+    starting: StartingSession | None = None
     if fresh:
         sso = current_sso_session()
         if sso is not None and sso.subject == result.subject:
@@ -243,43 +245,56 @@ def complete_authentication(
         else:
             if sso is not None:
                 provider.end_session(sso.sid, reason="another official signed in", ip=request.remote_addr)
-            # its audit entry (session:sso:start) written with it, in one statement on PostgreSQL
-            cookie_value, started = provider.sessions.start(
+            # its audit entry (session:sso:start) written with it, in one statement on PostgreSQL; when this
+            # request answers the client, by the statement that writes the code (written below otherwise)
+            starting = provider.sessions.prepare(
                 result, user_agent=request.headers.get("User-Agent", ""), ip=request_ip(), audit=get_instance().audit
             )
-            sid = started.sid
+            cookie_value, sid = starting.cookie, starting.view.sid
+            if not (answer_at_once and provider.sessions.carries_start):
+                provider.sessions.write(starting)  # where it was always written
     if policy_checked:  # only the official's own level: a client's is asked again by that client's requests
         note_policy_shortfall(result.subject, official_acr, result.acr)
     response: BaseResponse
+    level_met = (
+        view is not None and satisfies(result.acr, view.prompt.minimum_acr) and satisfies(result.acr, minimum_acr)
+    )
+    consent = False
+    if view is not None and level_met:
+        client = provider.active_client(view.client_id)
+        consent = client is not None and provider.needs_consent(
+            client, result.subject, view.scopes, forced=view.prompt.consent
+        )
+    at_once = view is not None and level_met and not consent and answer_at_once and fresh
+    if starting is not None and not at_once:
+        provider.sessions.write(starting)
     if view is None:
         target = local_redirect_target(session.pop(ACCOUNT_NEXT, None), fallback=url_for("login.account"))
         response = redirect(target, code=303)
-    elif not satisfies(result.acr, view.prompt.minimum_acr) or not satisfies(result.acr, minimum_acr):
+    elif not level_met:
         # the level required is out of reach: no consent is asked for a request about to be refused
         if minimum_acr is not None and not satisfies(result.acr, minimum_acr):
             provider.interactions.raise_minimum(iid, minimum_acr)  # /authorize/resume refuses below it
         provider.interactions.finish(iid, result)
         response = redirect(url_for("oidc.resume", iid=iid), code=303)
+    elif consent:
+        provider.interactions.set_result(iid, result)  # consent is asked next, for this official
+        response = redirect(url_for("login.consent", iid=iid), code=303)
+    elif at_once:
+        response = _answer_client_now(view, result, sid, starting)
     else:
-        client = provider.active_client(view.client_id)
-        if client is not None and provider.needs_consent(
-            client, result.subject, view.scopes, forced=view.prompt.consent
-        ):
-            provider.interactions.set_result(iid, result)  # consent is asked next, for this official
-            response = redirect(url_for("login.consent", iid=iid), code=303)
-        elif answer_at_once and fresh:
-            response = _answer_client_now(view, result, sid)
-        else:
-            provider.interactions.finish(iid, result)
-            response = redirect(url_for("oidc.resume", iid=iid), code=303)
+        provider.interactions.finish(iid, result)
+        response = redirect(url_for("oidc.resume", iid=iid), code=303)
     if cookie_value is not None:
         set_sso_cookie(response, cookie_value)
     return response
 
 
-def _answer_client_now(view: InteractionView, result: AuthenticationResult, sid: str | None) -> BaseResponse:
+def _answer_client_now(
+    view: InteractionView, result: AuthenticationResult, sid: str | None, starting: StartingSession | None
+) -> BaseResponse:
     """The resume's work in this request, with the same checks (:func:`answer_client`): the code is written by the
     statement that takes the interaction for its one use (a second tab that answered it first leaves nothing to
-    take: the expired page, no second code)."""
+    take: the expired page, no second code), and that writes the new SSO session ``starting`` too."""
     finished = replace(view, result=result, consented_scopes=None, finished=True)
-    return answer_client(finished, sid, taking=browser_token(create=False) or "")
+    return answer_client(finished, sid, taking=browser_token(create=False) or "", starting=starting)

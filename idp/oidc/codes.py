@@ -9,12 +9,15 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
 
+from antin.kernel.audit import AuditEvent
+from antin.kernel.audit.carried import CarriedEntry, Written
 from antin.kernel.database import Database, table_of
 from idp.oidc import login_driver
 from idp.oidc.grants import epoch
 from idp.oidc.models import AuthorizationCode, Interaction
 from idp.oidc.random_secrets import digest, new_secret
 from idp.oidc.revocation import revoke_grant_rows
+from idp.oidc.sessions import StartingSession
 from idp.oidc.token_driver import claim_code
 
 __all__ = ["AuthorizationCodes", "CodeRequest", "CodeView"]
@@ -108,10 +111,29 @@ class AuthorizationCodes:
             conn.execute(insert(AuthorizationCode).values(row))
         return code
 
-    def create_taking_interaction(self, req: CodeRequest, iid: str, browser_token: str) -> str | None:
+    def create_taking_interaction(
+        self, req: CodeRequest, iid: str, browser_token: str, *, starting: StartingSession | None = None
+    ) -> str | None:
         """A code, written only if this browser's unexpired interaction ``iid`` is there to take (it is deleted with
-        it, atomically: one code per interaction). None, and nothing written, when another request took it first."""
+        it, atomically: one code per interaction). None, and nothing written, when another request took it first.
+        ``starting``: the sign-in's new SSO session, not yet written (only on PostgreSQL's driver:
+        :attr:`SessionService.carries_start`); the same statement writes it and its audit entry, whether or not the
+        interaction was there, as its own statement did."""
         code, row = self._new(req)
+        driver = self._db.driver
+        if driver is not None and starting is not None and not starting.written:
+            taking = digest(browser_token)
+
+            def write(entry: CarriedEntry) -> tuple[bool, Written]:
+                return login_driver.insert_session_and_code_taking_interaction(
+                    driver, starting.row, row, iid, taking, entry
+                )
+
+            coded = starting.audit.record_in(write, AuditEvent.SESSION_START, carries_held=True, **starting.entry)
+            starting.written = True
+            return code if coded else None
+        if starting is not None and not starting.written:
+            raise ValueError("a new session is carried by the code's statement only on PostgreSQL's driver")
         if self._db.driver is not None:  # PostgreSQL: one statement (idp/oidc/login_driver.py)
             taken = login_driver.insert_code_taking_interaction(self._db.driver, row, iid, digest(browser_token))
             return code if taken else None

@@ -19,6 +19,7 @@ from idp.oidc.browser import current_provider, error_page
 from idp.oidc.codes import CodeRequest
 from idp.oidc.errors import RedirectableError, UnsafeRequestError
 from idp.oidc.interaction import AuthenticationResult, InteractionView
+from idp.oidc.sessions import StartingSession
 
 __all__ = [
     "answer_client",
@@ -77,14 +78,23 @@ def required_acr(areq: AuthorizationRequest) -> str | None:
     return max(required, key=acr_rank) if required else None
 
 
-def answer_client(view: InteractionView, sid: str | None, *, taking: str | None = None) -> BaseResponse:
+def answer_client(
+    view: InteractionView, sid: str | None, *, taking: str | None = None, starting: StartingSession | None = None
+) -> BaseResponse:
     """The client's answer to a finished interaction: a code, or the error.
 
     ``sid`` is the SSO session the code belongs to (None when the official's browser has none of theirs). The
     resume has taken the interaction for its one use already; with ``taking`` (this browser's token) it is taken
-    here, by the very statement that writes the code, and a request that finds it gone gets the expired page."""
+    here, by the very statement that writes the code, and a request that finds it gone gets the expired page.
+    ``starting``: the sign-in's new SSO session (``sid``), not yet written: the code's statement writes it too
+    (:attr:`~idp.oidc.sessions.SessionService.carries_start`); any other answer writes it first, on its own."""
     provider = current_provider()
     checked = _checked(view)
+    if starting is not None and not (
+        isinstance(checked, tuple) and taking is not None and view.consented_scopes is None
+    ):
+        provider.sessions.write(starting)  # the session is the official's whatever the client is answered
+        starting = None
     if not isinstance(checked, tuple):
         if taking is not None:
             provider.interactions.forget(view.id)  # refused from the password page: not to be answered again
@@ -102,7 +112,9 @@ def answer_client(view: InteractionView, sid: str | None, *, taking: str | None 
         )
     if taking is None:
         return issue_code(areq, result, sid)
-    code = provider.tokens.create_code_taking_interaction(_code_request(areq, result, sid), view.id, taking)
+    code = provider.tokens.create_code_taking_interaction(
+        _code_request(areq, result, sid), view.id, taking, starting=starting
+    )
     if code is None:
         return error_page(
             _("This sign-in has expired"),

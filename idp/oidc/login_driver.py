@@ -24,6 +24,7 @@ __all__ = [
     "insert_code",
     "insert_code_taking_interaction",
     "insert_interaction",
+    "insert_session_and_code_taking_interaction",
     "insert_sso_session",
     "insert_sso_session_audited",
     "interaction",
@@ -131,6 +132,34 @@ INSERT_CODE_TAKING_INTERACTION = (
     f" SELECT {_CODE_VALUES} FROM taken RETURNING id"
 )
 
+# the password page that completes a new sign-in: the SSO session with its audit entry (and the password's, held
+# before it), the interaction taken and the code, in one statement. The interaction is taken only when the session
+# was written (nothing at all when the writer's head had moved: the statement runs again); the session is written
+# even when the interaction was gone (another tab answered it first), as it was by a statement of its own
+_SESSION_PART = (
+    f"started AS (INSERT INTO oidc_sso_session ({', '.join(_SESSION_FIELDS)})"  # noqa: S608 (constant)
+    f" SELECT {_SESSION_VALUES} FROM audit_moved RETURNING id)"
+)
+_CODE_VALUES_PREFIXED = ", ".join(
+    f"%(code_{name})s::{'json' if name in _CODE_JSON else _CODE_TYPES.get(name, 'varchar')}" for name in _CODE_FIELDS
+)
+_TAKE_AND_CODE_PARTS = (
+    "taken AS (DELETE FROM oidc_interaction WHERE id = %(interaction_id)s"  # noqa: S608 (constant)
+    " AND browser_digest = %(browser_digest)s AND expires_at >= %(code_created_at)s"
+    " AND EXISTS (SELECT 1 FROM started) RETURNING id),"
+    f" coded AS (INSERT INTO oidc_authorization_code ({', '.join(_CODE_FIELDS)})"
+    f" SELECT {_CODE_VALUES_PREFIXED} FROM taken RETURNING id)"
+    " SELECT EXISTS (SELECT 1 FROM started) AS started, EXISTS (SELECT 1 FROM coded) AS coded"
+)
+
+
+def _session_and_code_sql(leading: int) -> str:
+    return f"WITH {audit_parts(leading=leading)}, {_SESSION_PART}, {_TAKE_AND_CODE_PARTS}"
+
+
+INSERT_SESSION_AND_CODE_TAKING_INTERACTION = _session_and_code_sql(0)
+INSERT_SESSION_AND_CODE_TAKING_INTERACTION_AFTER_ONE = _session_and_code_sql(1)
+
 
 def insert_interaction(driver: Driver, row: Mapping[str, Any], now: datetime, *, sweep: bool) -> None:
     """Store an interaction (``id``, ``browser_digest``, ``client_id``, ``params``, ``expires_at``); with ``sweep``
@@ -199,3 +228,30 @@ def insert_code_taking_interaction(driver: Driver, row: Mapping[str, Any], iid: 
     params = {name: json_param(row[name]) if name in _CODE_JSON else row[name] for name in _CODE_FIELDS}
     params.update(interaction_id=iid, browser_digest=browser_digest)
     return driver.first(INSERT_CODE_TAKING_INTERACTION, params) is not None
+
+
+def insert_session_and_code_taking_interaction(
+    driver: Driver,
+    session_row: Mapping[str, Any],
+    code_row: Mapping[str, Any],
+    iid: str,
+    browser_digest: str,
+    entry: CarriedEntry,
+) -> tuple[bool, Written]:
+    """:func:`insert_sso_session_audited` and :func:`insert_code_taking_interaction` in one statement: whether the
+    code was written (the interaction was there to take), and what of the audit entry."""
+    params: dict[str, Any] = {**session_row, "amr": json_param(session_row["amr"]), **entry.params}
+    params.update(
+        {f"code_{name}": json_param(code_row[name]) if name in _CODE_JSON else code_row[name] for name in _CODE_FIELDS}
+    )
+    params.update(interaction_id=iid, browser_digest=browser_digest)
+    if entry.leading == 0:
+        sql = INSERT_SESSION_AND_CODE_TAKING_INTERACTION
+    elif entry.leading == 1:
+        sql = INSERT_SESSION_AND_CODE_TAKING_INTERACTION_AFTER_ONE
+    else:  # not met in a sign-in; built when needed
+        sql = _session_and_code_sql(entry.leading)
+    row = driver.first(sql, params)
+    if row is None or not row.started:
+        return False, Written.NOTHING
+    return bool(row.coded), Written.ENTRY

@@ -23,7 +23,7 @@ from idp.oidc.interaction import AuthenticationResult
 from idp.oidc.models import BackchannelDelivery, SessionClient, SsoSession
 from idp.oidc.random_secrets import digest, new_secret
 
-__all__ = ["PurgeCount", "SessionService", "SessionView"]
+__all__ = ["PurgeCount", "SessionService", "SessionView", "StartingSession"]
 
 # last_seen_at is written at most this often, so that every page view is not a database write
 TOUCH_EVERY = timedelta(seconds=60)
@@ -75,6 +75,20 @@ class SessionView:
         )
 
 
+class StartingSession:
+    """A new SSO session made but not written yet (:meth:`SessionService.prepare`): its cookie value, the session,
+    its row and its audit entry. Written by :meth:`SessionService.write`, or carried by the statement that writes
+    the sign-in's code (:meth:`idp.oidc.codes.AuthorizationCodes.create_taking_interaction`): one statement less."""
+
+    def __init__(self, cookie: str, view: SessionView, row: dict[str, Any], entry: dict[str, Any], audit: AuditLog):
+        self.cookie = cookie
+        self.view = view
+        self.row = row
+        self.entry = entry  # the keywords of its session:sso:start entry
+        self.audit = audit
+        self.written = False
+
+
 class SessionService:
     def __init__(
         self, database: Database, *, idle_minutes: int, absolute_hours: int, clock: Callable[[], datetime] = utcnow
@@ -89,6 +103,49 @@ class SessionService:
     ) -> tuple[str, SessionView]:
         """A new session; returns the cookie value (shown once) and the session. With ``audit``, its entry
         ``session:sso:start`` is appended too: on PostgreSQL's driver by the statement that inserts the session."""
+        cookie, view, row = self._new(result, user_agent, ip)
+        if audit is not None:
+            self.write(StartingSession(cookie, view, row, self._entry(view, ip), audit))
+            return cookie, view
+        driver = self._db.driver
+        if driver is not None:  # PostgreSQL: on psycopg directly (idp/oidc/login_driver.py)
+            login_driver.insert_sso_session(driver, row)
+        else:
+            with self._db.one_write() as conn:  # one insert: no BEGIN and COMMIT on PostgreSQL (issue 13, item 5)
+                conn.execute(insert(SsoSession).values(row))
+        return cookie, view
+
+    @property
+    def carries_start(self) -> bool:
+        """Whether a sign-in's code statement can write a new session too (PostgreSQL's driver): see
+        :meth:`prepare`."""
+        return self._db.driver is not None
+
+    def prepare(self, result: AuthenticationResult, *, user_agent: str, ip: str, audit: AuditLog) -> StartingSession:
+        """A new session, audited, not written yet: :meth:`write` writes it, or the statement that writes the
+        sign-in's code carries it (:attr:`carries_start`)."""
+        cookie, view, row = self._new(result, user_agent, ip)
+        return StartingSession(cookie, view, row, self._entry(view, ip), audit)
+
+    def write(self, starting: StartingSession) -> None:
+        """Write a prepared session and its entry ``session:sso:start`` (on PostgreSQL's driver in one statement);
+        nothing if it is written already."""
+        if starting.written:
+            return
+        driver = self._db.driver
+        if driver is not None:
+
+            def write(entry: CarriedEntry) -> tuple[None, Written]:
+                return None, login_driver.insert_sso_session_audited(driver, starting.row, entry)
+
+            starting.audit.record_in(write, AuditEvent.SESSION_START, carries_held=True, **starting.entry)
+        else:
+            with self._db.one_write() as conn:
+                conn.execute(insert(SsoSession).values(starting.row))
+            starting.audit.record(AuditEvent.SESSION_START, **starting.entry)
+        starting.written = True
+
+    def _new(self, result: AuthenticationResult, user_agent: str, ip: str) -> tuple[str, SessionView, dict[str, Any]]:
         cookie = new_secret()
         now = self._clock()
         view = SessionView(
@@ -119,22 +176,7 @@ class SessionService:
             "user_agent": view.user_agent,
             "ip": view.ip,
         }
-        driver = self._db.driver
-        if driver is not None and audit is not None:  # PostgreSQL: the session and its entry in one statement
-
-            def write(entry: CarriedEntry) -> tuple[None, Written]:
-                return None, login_driver.insert_sso_session_audited(driver, row, entry)
-
-            audit.record_in(write, AuditEvent.SESSION_START, carries_held=True, **self._entry(view, ip))
-            return cookie, view
-        if driver is not None:  # PostgreSQL: on psycopg directly (idp/oidc/login_driver.py)
-            login_driver.insert_sso_session(driver, row)
-        else:
-            with self._db.one_write() as conn:  # one insert: no BEGIN and COMMIT on PostgreSQL (issue 13, item 5)
-                conn.execute(insert(SsoSession).values(row))
-        if audit is not None:
-            audit.record(AuditEvent.SESSION_START, **self._entry(view, ip))
-        return cookie, view
+        return cookie, view, row
 
     @staticmethod
     def _entry(view: SessionView, ip: str) -> dict[str, Any]:

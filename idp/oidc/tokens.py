@@ -24,6 +24,7 @@ from idp.oidc.machine_tokens import MachineRevocations, machine_jti
 from idp.oidc.random_secrets import digest, new_secret
 from idp.oidc.refresh_tokens import new_refresh_token
 from idp.oidc.revocation import TokenRevocation
+from idp.oidc.sessions import StartingSession
 from idp.oidc.token_driver import GrantIds
 from idp.oidc.token_lookup import TokenLookup
 from idp.oidc.token_store import Audited, TokenEvent, record_machine_token, rotate_carried, store_tokens
@@ -87,8 +88,10 @@ class TokenService:
     def create_code(self, req: CodeRequest) -> str:
         return self.codes.create(req)
 
-    def create_code_taking_interaction(self, req: CodeRequest, iid: str, browser_token: str) -> str | None:
-        return self.codes.create_taking_interaction(req, iid, browser_token)
+    def create_code_taking_interaction(
+        self, req: CodeRequest, iid: str, browser_token: str, *, starting: StartingSession | None = None
+    ) -> str | None:
+        return self.codes.create_taking_interaction(req, iid, browser_token, starting=starting)
 
     def redeem_code(self, code: str, client_id: str) -> tuple[CodeView | None, str]:
         """Claim a code for its one use. Returns (code, "") or (None, why); a replay revokes its grant."""

@@ -151,8 +151,9 @@ def test_the_request_overhead_bench_answers_200_on_both_apps() -> None:
 
 
 def test_the_request_budget_splits_samples_by_request_and_by_work(tmp_path: Path) -> None:
-    """py-spy's collapsed stacks of a sign-in, read back: each sample goes to the view on its stack (or outside a
-    view) and to the first kind of work met from the leaf up; the printed shares add up."""
+    """py-spy's collapsed stacks of a sign-in, read back: each sample goes to the view on its stack (the token
+    answered before Flask, Flask's own work around a view, or the server's) and to the first kind of work met from
+    the leaf up; the printed shares add up."""
     from bench.oidc.request_budget import main, split
 
     worker = "Thread.run (threading.py:982);ThreadWorker.handle_request (gunicorn/workers/gthread.py:771)"
@@ -166,16 +167,25 @@ def test_the_request_budget_splits_samples_by_request_and_by_work(tmp_path: Path
         ";Template.render (jinja2/environment.py:1293) 1",
         f"{token};SigningKeys.sign (idp/oidc/keys.py:191);_RSAAlgModel.sign (joserfc/_rfc7518/jws_algs.py:140) 2",
         f"{worker};Parser.__next__ (gunicorn/http/parser.py:41) 4",
+        "_runner (granian/wsgi.py:62);MachineEndpoints.__call__ (idp/oidc/fastpath.py:181)"
+        ";MachineEndpoints._token (idp/oidc/fastpath.py:260);claim_code (idp/oidc/token_driver.py:80)"
+        ";Cursor.execute (psycopg/cursor.py:97) 2",
+        "_runner (granian/wsgi.py:62);Flask.wsgi_app (flask/app.py:1511)"
+        ";SecureCookieSessionInterface.open_session (flask/sessions.py:340) 1",
+        "_runner (granian/wsgi.py:62) 5",
     ]
     (tmp_path / "w1").mkdir()
     (tmp_path / "w1" / "login-1.txt").write_text("\n".join(stacks) + "\n")
     total, by_request = split([tmp_path / "w1" / "login-1.txt"])
-    assert total == 10
+    assert total == 18
     assert by_request["login page and password POST"] == {
         "LDAP client (python-ldap and our wrapper)": 3,
         "Jinja rendering": 1,
     }
     assert by_request["token"] == {"JOSE signing (joserfc, cryptography)": 2}
-    assert by_request["outside a view"] == {"gunicorn": 4}
+    assert by_request["token (answered before Flask)"] == {"SQL (psycopg, SQLAlchemy, our driver)": 2}
+    assert by_request["Flask around a view"] == {"CSRF, cookies, session signing": 1}
+    granian = "granian (its WSGI glue; its Rust side holding the GIL)"
+    assert by_request["outside Flask (the HTTP server, the WSGI layers)"] == {"gunicorn": 4, granian: 5}
     assert main([str(tmp_path), "--ms-per-op", "10"]) == 0
     assert main([str(tmp_path / "empty")]) == 1

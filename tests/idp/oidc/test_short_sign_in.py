@@ -268,3 +268,60 @@ def test_a_password_accepted_before_a_second_factor_is_written_in_its_request(da
         events = [e[0] for e in _entries(op)]
         assert "login:password:success" in events and "session:sso:start" not in events
         assert op.instance.audit.verify().ok
+
+
+@pytest.mark.postgres
+def test_the_session_the_interaction_and_the_code_are_one_statement(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL the password that completes a new sign-in writes the SSO session (with its entry and the
+    password's), takes the interaction and writes the code in one statement. When the interaction is gone (another
+    tab answered it between this request's read and its write) the session and its entry are written all the same,
+    as by a statement of their own, and no code."""
+    from datetime import UTC, datetime
+
+    from idp.oidc.codes import CodeRequest
+    from idp.oidc.interaction import AuthenticationResult
+
+    with provider_on("postgresql", tmp_path) as op:
+        rp = RelyingParty.register(op)
+        browser = Browser(op.issuer)
+        page = _get(browser, _authorize_url(rp))
+        statements: list[str] = []
+        driver = op.instance.database.driver
+        assert driver is not None
+        driver.observers.append(statements.append)
+        answer = _post_password(browser, page)
+        posted = list(statements)
+        claims = _check_code(rp, answer.headers["Location"])
+        writing = [sql for sql in posted if "oidc_sso_session" in sql or "oidc_authorization_code" in sql]
+        assert len(writing) == 1, writing
+        assert all(table in writing[0] for table in ("audit_log", "oidc_interaction", "oidc_authorization_code"))
+        [entry] = _session_entries(op)
+        assert entry["sid"] == claims["sid"] and entry["subject"] == claims["sub"]
+        accepted, started = [e for e in _entries(op) if e[0] in ("login:password:success", "session:sso:start")]
+        assert accepted[2] == started[2] and started[3] == accepted[3] + 1
+        # the interaction gone: the session and its entry written, no code
+        provider = op.provider
+        result = AuthenticationResult(
+            str(claims["sub"]), datetime.now(UTC).replace(microsecond=0), "pwd", ("pwd",), "an"
+        )
+        starting = provider.sessions.prepare(result, user_agent="tab", ip="127.0.0.1", audit=op.instance.audit)
+        request = CodeRequest(
+            client_id=rp.client.client_id,
+            subject=result.subject,
+            redirect_uri=rp.redirect_uri,
+            scope="openid",
+            nonce=None,
+            code_challenge="x" * 43,
+            auth_time=result.auth_time,
+            acr=result.acr,
+            amr=result.amr,
+            sid=starting.view.sid,
+            claims=None,
+            resources=(),
+        )
+        assert provider.tokens.create_code_taking_interaction(request, "gone", "token", starting=starting) is None
+        assert starting.written and _session_count(op) == 2
+        assert [e["sid"] for e in _session_entries(op)] == [claims["sid"], starting.view.sid]
+        with op.instance.database.reading() as s:
+            assert s.scalar(select(func.count()).select_from(AuthorizationCode)) == 1
+        assert op.instance.audit.verify().ok
