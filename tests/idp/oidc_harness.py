@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -89,3 +90,28 @@ def live_provider(data_dir: Path, directory: InMemoryDirectory, **overrides: Any
         server.shutdown()
         thread.join(5)
         app.extensions["antin.instance"].close()
+
+
+BOTH_DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+"""The params of a provider fixture run on SQLite (SQLAlchemy Core) and on PostgreSQL (the driver's statements)."""
+
+
+@contextmanager
+def live_provider_on(database: str, tmp_path: Path, **overrides: Any) -> Iterator[LiveProvider]:
+    """A live provider on ``database`` (one of :data:`BOTH_DATABASES`); on PostgreSQL its own server, whose
+    statements go through the driver (asserted: those are the statements under test)."""
+    from tests.idp.conftest import make_directory  # the conftest imports this module
+
+    if database == "sqlite":
+        with live_provider(tmp_path / "op", make_directory(), **overrides) as live:
+            yield live
+        return
+    from tests.servers import postgres_server
+
+    with (
+        postgres_server(tmp_path / "pg") as url,
+        live_provider(tmp_path / "op", make_directory(), database__url=url, **overrides) as live,
+    ):
+        assert live.instance.database.driver is not None
+        yield live
+        live.instance.database.dispose()

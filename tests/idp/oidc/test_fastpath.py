@@ -33,7 +33,7 @@ from idp.oidc.grants import GrantContext
 from idp.oidc.models import AuthorizationCode
 from idp.oidc.random_secrets import digest
 from tests.idp.conftest import make_directory
-from tests.idp.oidc_harness import LiveProvider, live_provider
+from tests.idp.oidc_harness import BOTH_DATABASES, LiveProvider, live_provider, live_provider_on
 from tests.idp.rp import pkce
 
 # headers that differ by nature between two requests
@@ -42,21 +42,10 @@ VOLATILE_HEADERS = {"x-request-id", "content-length", "date"}
 VOLATILE_FIELDS = {"access_token", "refresh_token", "id_token", "exp", "iat", "expires_in", "jti"}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BOTH_DATABASES)
 def op(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveProvider]:
-    if request.param == "sqlite":
-        with live_provider(tmp_path / "op", make_directory()) as live:
-            yield live
-        return
-    from tests.servers import postgres_server
-
-    with (
-        postgres_server(tmp_path / "pg") as url,
-        live_provider(tmp_path / "op", make_directory(), database__url=url) as live,
-    ):
-        assert live.instance.database.driver is not None
+    with live_provider_on(request.param, tmp_path) as live:
         yield live
-        live.instance.database.dispose()
 
 
 @dataclass

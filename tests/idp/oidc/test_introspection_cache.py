@@ -22,27 +22,15 @@ from idp.oidc.clients import ClientRecord, ClientSpec
 from idp.oidc.grants import GrantContext
 from idp.oidc.models import SigningKey
 from idp.oidc.token_grants import introspection_body
-from tests.idp.conftest import make_directory
-from tests.idp.oidc_harness import LiveProvider, live_provider
+from tests.idp.oidc_harness import BOTH_DATABASES, LiveProvider, live_provider_on
 
 TTL = 3  # seconds an access token lives here: long enough to use it, short enough to see it expire
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BOTH_DATABASES)
 def op(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveProvider]:
-    if request.param == "sqlite":
-        with live_provider(tmp_path / "op", make_directory(), oidc__access_token_ttl=TTL) as live:
-            yield live
-        return
-    from tests.servers import postgres_server
-
-    with (
-        postgres_server(tmp_path / "pg") as url,
-        live_provider(tmp_path / "op", make_directory(), database__url=url, oidc__access_token_ttl=TTL) as live,
-    ):
-        assert live.instance.database.driver is not None  # the driver's statement is the one under test
+    with live_provider_on(request.param, tmp_path, oidc__access_token_ttl=TTL) as live:
         yield live
-        live.instance.database.dispose()
 
 
 def _client(op: LiveProvider, name: str, **spec: Any) -> tuple[ClientRecord, tuple[str, str]]:

@@ -22,28 +22,16 @@ from idp.oidc.clients import ClientSpec
 from idp.oidc.machine_tokens import REVOKED_KIND
 from idp.oidc.models import Grant, IssuedToken, UsedJti
 from idp.oidc.resource import resource_server_checks
-from tests.idp.conftest import make_directory
 from tests.idp.jose_check import EcKey
-from tests.idp.oidc_harness import LiveProvider, live_provider
+from tests.idp.oidc_harness import BOTH_DATABASES, LiveProvider, live_provider_on
 
 TTL = 3  # seconds an access token lives here: long enough to use it, short enough to see it expire
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BOTH_DATABASES)
 def op(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveProvider]:
-    if request.param == "sqlite":
-        with live_provider(tmp_path / "op", make_directory(), oidc__access_token_ttl=TTL) as live:
-            yield live
-        return
-    from tests.servers import postgres_server
-
-    with (
-        postgres_server(tmp_path / "pg") as url,
-        live_provider(tmp_path / "op", make_directory(), database__url=url, oidc__access_token_ttl=TTL) as live,
-    ):
-        assert live.instance.database.driver is not None  # the driver's statements are those under test
+    with live_provider_on(request.param, tmp_path, oidc__access_token_ttl=TTL) as live:
         yield live
-        live.instance.database.dispose()
 
 
 def _client(op: LiveProvider, name: str, **spec: Any) -> tuple[str, tuple[str, str]]:

@@ -12,25 +12,14 @@ from sqlalchemy import select
 
 from idp.oidc.errors import RefreshReusedError
 from idp.oidc.models import Grant, IssuedToken
-from tests.idp.conftest import make_directory
-from tests.idp.oidc_harness import LiveProvider, live_provider
+from tests.idp.oidc_harness import BOTH_DATABASES, LiveProvider, live_provider_on
 from tests.idp.rp import Browser, RelyingParty
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BOTH_DATABASES)
 def op(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveProvider]:
-    if request.param == "sqlite":
-        with live_provider(tmp_path / "op", make_directory()) as live:
-            yield live
-        return
-    from tests.servers import postgres_server
-
-    with (
-        postgres_server(tmp_path / "pg") as url,
-        live_provider(tmp_path / "op", make_directory(), database__url=url) as live,
-    ):
+    with live_provider_on(request.param, tmp_path) as live:
         yield live
-        live.instance.database.dispose()
 
 
 def test_a_refresh_token_rotated_twice_at_once_revokes_its_family(op: LiveProvider) -> None:
