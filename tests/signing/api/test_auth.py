@@ -49,6 +49,22 @@ def test_a_zero_window_asks_every_time() -> None:
     assert lookup.calls == ["c", "c", "c"]
 
 
+def test_answers_past_their_time_are_dropped() -> None:
+    """One answer per access token seen: without dropping the old ones a worker kept every token of the hour."""
+    now = [1000.0]
+    lookup = Lookups()
+    lookup.revoked.add("revoked")
+    cache = RevocationCache(lookup, live_seconds=5.0, clock=lambda: now[0])
+    assert cache.revoked("revoked", expires_in=7200) is True
+    for minute in range(60):
+        for n in range(20):
+            cache.revoked(f"token-{minute}-{n}", expires_in=600)
+        now[0] += 60
+    assert len(cache._answers) <= 21  # the last minute's tokens, at most, and the revoked one
+    assert cache.revoked("revoked", expires_in=1) is True  # still known: kept until the token expires
+    assert lookup.calls.count("revoked") == 1
+
+
 def test_challenges_name_the_scheme_and_the_proof_algorithms() -> None:
     missing = TokenError("invalid_request", "an access token is required (Bearer or DPoP)")
     missing.dpop_algs = ("ES256", "RS256")
