@@ -9,7 +9,7 @@ statement. The entries are what a machine token's entry is (``oauth:token:issue`
 the token's ``jti`` in its details, random hashes: PostgreSQL checks none of them).
 
 Run (a throwaway database: the bench replaces the audit table's indexes):
-``python -m bench.audit_append_bench --database-url postgresql+psycopg://antin@/antin?host=/tmp/pg&port=5432``
+``python -m bench.audit_append --database-url postgresql+psycopg://antin@/antin?host=/tmp/pg&port=5432``
 ``[--batches 6] [--appends 3000] [--variants all,no-entry-hash,minimal] [--synchronous-commit on|off]``.
 A variant ``NAME*K`` writes K entries per statement (one writer's, the head moved past them all, as
 ``audit_parts(leading=K-1)`` does): what a group append would cost PostgreSQL per entry.
