@@ -59,4 +59,5 @@
       say(form.dataset.cancelled);
     });
   });
+  form.dataset.ready = "";  // the button is handled from here on (tests wait for it: a click before posts nothing)
 })();

@@ -53,7 +53,7 @@ def test_find_and_disable_an_official_then_read_the_audit(
         page.locator("#add-webauthn").click()
         page.locator("#webauthn-form").wait_for()
         page.fill("#name", "Khoá USB")
-        page.locator("#webauthn-submit").click()
+        page.locator("form[data-ready] #webauthn-submit").click()
         page.locator("#new-recovery-codes").wait_for()
         page.locator("#done").focus()  # autofocus may not have happened yet on a busy machine
         page.keyboard.press("Enter")
@@ -63,7 +63,7 @@ def test_find_and_disable_an_official_then_read_the_audit(
         page.goto(base + "/admin/")
         page.locator("#webauthn-form").wait_for()
         assert page.locator("#password").count() == 0
-        page.locator("#webauthn-submit").click()
+        page.locator("form[data-ready] #webauthn-submit").click()
         page.locator("#my-grants").wait_for()
         assert page.url == base + "/admin/"
         assert "quản trị đơn vị" in page.locator("#my-grants").inner_text()
@@ -148,7 +148,7 @@ def test_move_an_official_to_another_unit_and_reset_their_password(
         page.locator("#add-webauthn").click()
         page.locator("#webauthn-form").wait_for()
         page.fill("#name", "Khoá USB")
-        page.locator("#webauthn-submit").click()
+        page.locator("form[data-ready] #webauthn-submit").click()
         page.locator("#new-recovery-codes").wait_for()
         page.locator("#done").focus()  # autofocus may not have happened yet on a busy machine
         page.keyboard.press("Enter")
@@ -157,7 +157,7 @@ def test_move_an_official_to_another_unit_and_reset_their_password(
         # straight to the official's page: the console steps the session up with the key, then lands there
         page.goto(base + f"/admin/officials/{target}")
         page.locator("#webauthn-form").wait_for()
-        page.locator("#webauthn-submit").click()
+        page.locator("form[data-ready] #webauthn-submit").click()
         page.locator("#official-facts").wait_for()
         assert "Văn phòng Tỉnh ủy Bắc Ninh" in page.locator("#official-unit").inner_text()
 

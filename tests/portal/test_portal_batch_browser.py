@@ -55,7 +55,7 @@ def test_two_documents_signed_with_one_touch(chromium: Any, platform: Platform, 
     assert sorted(shown) == sorted(digests.values())  # exactly the uploaded bytes, each listed
     assert page.locator(".batch-placement").count() == 2
     page.screenshot(path=str(shots / "portal-batch-confirm.png"), full_page=True)
-    page.locator("#webauthn-submit").click()
+    page.locator("form[data-ready] #webauthn-submit").click()
 
     page.locator("#batch-results").wait_for(timeout=120_000)
     outcomes = page.eval_on_selector_all(".batch-result", "rs => rs.map(r => r.dataset.outcome)")

@@ -48,7 +48,7 @@ def register_key(page: Any, platform: Platform, login: str, password: str) -> No
     page.locator("#add-webauthn").click()
     page.locator("#webauthn-form").wait_for()
     page.fill("#name", "Khóa ký số")
-    page.locator("#webauthn-submit").click()
+    page.locator("form[data-ready] #webauthn-submit").click()
     page.locator("#new-recovery-codes").wait_for()
     page.locator("#done").focus()  # autofocus may not have happened yet on a busy machine
     page.keyboard.press("Enter")
@@ -134,7 +134,7 @@ def test_the_single_signer_journey(chromium: Any, platform: Platform, tmp_path: 
 
     # the key's answer over this document, sent for another one with the very same bytes: refused, nothing signed
     page.evaluate(f"document.getElementById('webauthn-form').action = '/documents/{other_id}/sign'")
-    page.locator("#webauthn-submit").click()
+    page.locator("form[data-ready] #webauthn-submit").click()
     page.locator("#refused").wait_for()
     assert page.locator("#refused").get_attribute("data-reason") == "wrong_document"
     page.goto(f"{platform.base_url}/documents/{other_id}")
@@ -146,7 +146,7 @@ def test_the_single_signer_journey(chromium: Any, platform: Platform, tmp_path: 
     page.fill("#reason", "Ký ban hành")
     page.fill("#location", "Hà Tĩnh")
     with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/sign")) as sent:
-        page.locator("#webauthn-submit").click()
+        page.locator("form[data-ready] #webauthn-submit").click()
     page.locator("#signed-notice").wait_for()
     posted = sent.value.post_data
     previews_shown(page)

@@ -114,7 +114,7 @@ def test_official_and_seal_through_the_whole_workflow(
     previews_shown(signer)
     signer.locator("#continue").click()
     signer.locator("#webauthn-form").wait_for()
-    signer.locator("#webauthn-submit").click()
+    signer.locator("form[data-ready] #webauthn-submit").click()
     signer.locator("#signed-notice").wait_for()
 
     # the records office: the seal's place (left of the signature), the number and date, the seal, then issue
@@ -133,7 +133,7 @@ def test_official_and_seal_through_the_whole_workflow(
     clerk.locator("#webauthn-form").wait_for()
     clerk.fill("#number", "27/QĐ-TU")
     clerk.screenshot(path=str(shots / "portal-records-number.png"), full_page=True)
-    clerk.locator("#webauthn-submit").click()
+    clerk.locator("form[data-ready] #webauthn-submit").click()
     clerk.locator("#signed-notice").wait_for()
     assert clerk.locator("#register-number").inner_text() == "27/QĐ-TU"
     previews_shown(clerk)

@@ -102,7 +102,7 @@ def test_an_official_sets_up_a_security_key_inside_the_login(
     _sign_in(page, policy_op, rp, acr_values="phr", claims='{"id_token": {"acr": {"essential": true, "value": "phr"}}}')
     assert page.locator("#totp-form").count() == 0
     page.screenshot(path=str(shots / "enrol-in-login-key-en.png"), full_page=True)
-    page.locator("#webauthn-submit").click()
+    page.locator("form[data-ready] #webauthn-submit").click()
     page.locator("#new-recovery-codes").wait_for()
     with page.expect_request(lambda r: r.url.startswith("http://localhost:9/cb")):
         page.locator("#done").click()

@@ -57,7 +57,7 @@ def test_register_a_security_key_and_sign_in_with_it(
     page.locator("#webauthn-form").wait_for()
     page.screenshot(path=str(shots / "webauthn-enrol.png"), full_page=True)
     page.fill("#name", "YubiKey xanh")
-    page.locator("#webauthn-submit").click()
+    page.locator("form[data-ready] #webauthn-submit").click()
     page.locator("#new-recovery-codes").wait_for()  # the first factor comes with recovery codes
     page.locator("#done").focus()  # autofocus may not have happened yet on a busy machine
     page.keyboard.press("Enter")
@@ -77,13 +77,13 @@ def test_register_a_security_key_and_sign_in_with_it(
     page.locator("#webauthn-form").wait_for()
     page.screenshot(path=str(shots / "webauthn-step.png"), full_page=True)
     cdp.send("WebAuthn.setResponseOverrideBits", {"authenticatorId": authenticator, "isBogusSignature": True})
-    page.locator("#webauthn-submit").click()
+    page.locator("form[data-ready] #webauthn-submit").click()
     page.locator("#webauthn-error").wait_for()
     assert "could not be accepted" in page.locator("#webauthn-error").inner_text()
     page.screenshot(path=str(shots / "webauthn-step-refused.png"), full_page=True)
     cdp.send("WebAuthn.setResponseOverrideBits", {"authenticatorId": authenticator, "isBogusSignature": False})
     with page.expect_request(lambda r: r.url.startswith("http://localhost:9/cb")):
-        page.locator("#webauthn-submit").click()
+        page.locator("form[data-ready] #webauthn-submit").click()
     page.locator("#rp").wait_for()
     params = {k: v[0] for k, v in parse_qs(urlsplit(landed[-1]).query).items()}
     claims = rp.verify_id_token(rp.exchange(params["code"]).json()["id_token"])
@@ -101,7 +101,7 @@ def test_register_a_security_key_and_sign_in_with_it(
     page.fill("#username", "an.nguyen")
     page.fill("#password", "correct horse")
     page.keyboard.press("Enter")
-    page.locator("#webauthn-submit").click()
+    page.locator("form[data-ready] #webauthn-submit").click()
     page.locator("#webauthn-error").wait_for()
     assert "counter went backwards" in page.locator("#webauthn-error").inner_text()
     page.screenshot(path=str(shots / "webauthn-cloned.png"), full_page=True)
@@ -139,7 +139,7 @@ def test_passwordless_sign_in_with_a_passkey(
     page.locator("#webauthn-form").wait_for()
     page.wait_for_load_state()  # webauthn.js handles the button: a click before it ran posts no credential
     page.fill("#name", "Máy tính")
-    page.locator("#webauthn-submit").click()
+    page.locator("form[data-ready] #webauthn-submit").click()
     page.locator("#new-recovery-codes").wait_for()
     credentials = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
     assert len(credentials) == 1 and credentials[0]["isResidentCredential"]
@@ -166,7 +166,7 @@ def test_passwordless_sign_in_with_a_passkey(
     assert page.locator("#username").get_attribute("autocomplete") == "username webauthn"
     page.screenshot(path=str(shots / "passkey-login.png"), full_page=True)
     with page.expect_request(lambda r: r.url.startswith("http://localhost:9/cb")):
-        page.locator("#passkey-submit").click()
+        page.locator("form[data-ready] #passkey-submit").click()
     claims = signed_in_claims()
     assert claims["acr"] == ACR_PHISHING_RESISTANT and claims["amr"] == ["hwk", "user", "pin", "mfa"]
 
@@ -176,7 +176,7 @@ def test_passwordless_sign_in_with_a_passkey(
     cdp.send("WebAuthn.setUserVerified", {"authenticatorId": authenticator, "isUserVerified": False})
     page.goto(op.issuer + "/authorize?" + urlencode(rp.auth_params()))
     login_url = page.url
-    page.locator("#passkey-submit").click()
+    page.locator("form[data-ready] #passkey-submit").click()
     page.locator("#webauthn-status").wait_for()
     assert "Passkey chưa được dùng" in page.locator("#webauthn-status").inner_text()
     assert page.url == login_url
@@ -232,7 +232,7 @@ def test_a_ceremony_for_another_origin_is_refused(
     page.keyboard.press("Enter")
     page.locator("#webauthn-form").wait_for()
     page.wait_for_load_state()  # webauthn.js handles the button: a click before it ran posts no credential
-    page.locator("#webauthn-submit").click()
+    page.locator("form[data-ready] #webauthn-submit").click()
     page.locator("#new-recovery-codes").wait_for()
 
     context.clear_cookies()
@@ -247,7 +247,7 @@ def test_a_ceremony_for_another_origin_is_refused(
 
     # the key's real answer, its clientDataJSON rewritten to name the phishing origin: refused, a clear page
     page.evaluate(TAMPER_ON_SUBMIT)
-    page.locator("#webauthn-submit").click()
+    page.locator("form[data-ready] #webauthn-submit").click()
     page.locator("#webauthn-error").wait_for()
     assert "could not be accepted" in page.locator("#webauthn-error").inner_text()
     failures = list(op.instance.audit.entries(event="mfa:webauthn:failure"))

@@ -64,7 +64,7 @@ def test_the_official_approves_the_hashes_with_a_security_key(
     assert page.locator("#client-name").inner_text() == "Ứng dụng ký CSC"
     page.screenshot(path=str(shots / "csc-authorize.png"), full_page=True)
 
-    page.locator("#webauthn-submit").click()
+    page.locator("form[data-ready] #webauthn-submit").click()
     page.wait_for_url(f"{csc.base}/csc-callback?**")  # the client's page (a redirect: not routed, so by URL)
     query = parse_qs(urlsplit(page.url).query)
     assert query["state"] == ["s-123"]
