@@ -10,8 +10,9 @@ introspection (:meth:`idp.oidc.token_lookup.TokenLookup.find_introspected`).
 An entry is used only while the published keys are the very ones it was verified under (a key unpublished or
 added by any worker makes every entry of this process unusable, then dropped) and until the token's ``exp``. The
 digest is SHA-256 of the whole token, so only the same bytes find an entry. At most :data:`CAPACITY` entries are
-kept (about 2.1 kB each with a user token's claims: ~4.2 MB at most per worker); when full, the expired ones
-go, then the oldest quarter.
+kept (about 2.1 kB each with a user token's claims: ~4.2 MB at most per worker); the expired ones go at most every
+:data:`SWEEP_SECONDS` (so the cache holds the tokens of the last access-token lifetime, not of the last hours: an
+hour's soak saw it climb by ~160 entries per 10 minutes per worker before this), and when full the oldest quarter.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from idp.oidc.grants import ACCESS_TOKEN_ALG
 from idp.oidc.keys import SigningKeys
 from idp.oidc.token_types import TokenType
 
-__all__ = ["CAPACITY", "VerifiedAccessTokens"]
+__all__ = ["CAPACITY", "SWEEP_SECONDS", "VerifiedAccessTokens"]
 
 CAPACITY = 2048
+SWEEP_SECONDS = 10
 
 _Entry = tuple[Mapping[str, Any], int, object]  # claims, exp, the published keys they were verified under
 
@@ -40,6 +42,8 @@ class VerifiedAccessTokens:
         self._keys = keys
         self._now = now  # seconds since the epoch, on the provider's clock
         self.capacity = capacity
+        self.sweep_seconds = SWEEP_SECONDS
+        self._swept_at = 0
         self._entries: dict[bytes, _Entry] = {}
         self._keys_seen: object = None
         self._lock = threading.Lock()
@@ -71,8 +75,9 @@ class VerifiedAccessTokens:
     def _keep(self, digest: bytes, entry: _Entry, now: int) -> None:
         with self._lock:
             entries = self._entries
-            if len(entries) >= self.capacity:
+            if len(entries) >= self.capacity or now >= self._swept_at + self.sweep_seconds:
                 entries = {k: v for k, v in entries.items() if v[1] > now}
+                self._swept_at = now
                 if len(entries) >= self.capacity:  # none expired: the oldest quarter goes (insertion order)
                     keep = self.capacity - self.capacity // 4 - 1
                     entries = dict(list(entries.items())[len(entries) - keep :]) if keep > 0 else {}

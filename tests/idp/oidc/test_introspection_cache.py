@@ -164,6 +164,28 @@ def test_the_kept_claims_are_bounded(op: LiveProvider) -> None:
     assert _introspect(op, tokens[0], rs_auth)["active"] is True  # dropped long ago: verified again, still live
 
 
+def test_claims_past_their_exp_are_dropped(op: LiveProvider) -> None:
+    """The cache holds the tokens of the last access-token lifetime: an expired entry goes at the next keep after
+    the sweep interval, not only when the cache is full (a soak saw it fill by the hour)."""
+    client, _auth = _client(
+        op, "web", grant_types=("authorization_code", "refresh_token"), redirect_uris=("https://rp.example/cb",)
+    )
+    _rs, rs_auth = _client(op, "resource server", trusted=True)
+    _warm(op, rs_auth)
+    kept = op.provider.tokens.lookup.verified
+    kept.sweep_seconds = 1
+    old = [_user_token(op, client) for _ in range(3)]
+    for token in old:
+        assert _introspect(op, token, rs_auth)["active"] is True
+    assert len(kept) == 3
+    time.sleep(max(0.0, _verified(op, old[-1])["exp"] - time.time()) + 1.1)
+    new = _user_token(op, client)
+    assert _introspect(op, new, rs_auth)["active"] is True
+    assert len(kept) == 1  # the three expired ones dropped, the new one kept
+    assert _introspect(op, old[0], rs_auth) == {"active": False}
+    assert len(kept) == 1  # an expired token is not kept again
+
+
 def test_the_answer_from_the_claims_is_the_one_the_row_gives(op: LiveProvider) -> None:
     web, _auth = _client(
         op, "web", grant_types=("authorization_code", "refresh_token"), redirect_uris=("https://rp.example/cb",)
