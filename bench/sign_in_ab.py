@@ -9,8 +9,9 @@ weighs on both alike; the CPU is this thread's (``time.thread_time``), the serve
 backends are not in it. The relying party's token request is not made (the code is left to expire).
 
 Run: ``python -m bench.sign_in_ab --change page [--rounds 20] [--batch 25] [--database-url URL] [--redis-url URL]``.
-Changes: ``page`` (the password page from its kept rendering, ``idp/login/first_page.py``) and ``none`` (both sides
-the same: the noise of the method).
+Changes: ``page`` (the password page from its kept rendering, ``idp/login/first_page.py``), ``statement`` (the
+password POST's statement converted once by psycopg, ``idp/oidc/login_driver.py``; PostgreSQL) and ``none`` (both
+sides the same: the noise of the method). ``--postgres`` starts a throwaway PostgreSQL (``tests.servers``).
 """
 
 from __future__ import annotations
@@ -132,9 +133,22 @@ def _page_change(app: Any) -> Callable[[bool], None]:
     return use
 
 
+def _statement_change(_app: Any) -> Callable[[bool], None]:
+    from psycopg import _queries
+
+    def use(new: bool) -> None:
+        # the sign-in's statement has 50 parameters: converted once and cached at psycopg's limit of 50, parsed
+        # again at every execution below it (as with the 55 it had before)
+        _queries.MAX_CACHED_STATEMENT_PARAMS = 50 if new else 49  # type: ignore[attr-defined]
+        _queries._query2pg.cache_clear()  # type: ignore[attr-defined]
+
+    return use
+
+
 CHANGES: dict[str, Callable[[Any], Callable[[bool], None]]] = {
     "none": lambda _app: lambda _new: None,
     "page": _page_change,
+    "statement": _statement_change,
 }
 
 
@@ -144,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=20, help="pairs of batches (default 20)")
     parser.add_argument("--batch", type=int, default=25, help="sign-ins per batch (default 25)")
     parser.add_argument("--database-url", default="", help="SQLAlchemy URL (default: SQLite in a temporary folder)")
+    parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL server for the run")
     parser.add_argument("--redis-url", default="", help="the throttle in Redis (default: in the database)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
@@ -158,6 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.redis_url:
         overrides["redis__url"] = args.redis_url
     with ExitStack() as stack:
+        if args.postgres:
+            from tests.servers import postgres_server
+
+            folder = Path(tempfile.mkdtemp(prefix="sign-in-ab-pg-"))
+            overrides["database__url"] = stack.enter_context(postgres_server(folder))
         live = stack.enter_context(
             live_provider(Path(tempfile.mkdtemp(prefix="sign-in-ab-")), make_directory(), **overrides)
         )
