@@ -20,7 +20,13 @@ from directory.config import DirectoryConfig
 from directory.errors import DirectoryError, PasswordPolicyError, PasswordQualityError
 from directory.ldap_client.connecting import open_ldap
 from directory.ldap_client.errors import directory_error, error_info
-from directory.ldap_client.ppolicy import QUALITY_REASONS, decoded_error_controls, policy_control, policy_error
+from directory.ldap_client.ppolicy import (
+    QUALITY_REASONS,
+    RESPONSE_CONTROLS,
+    decoded_error_controls,
+    policy_control,
+    policy_error,
+)
 from directory.ldap_client.values import BindResult, Entry, Modification, Scope, Values, as_bytes, as_text
 
 __all__ = ["LdapConnection", "connect_external"]
@@ -60,7 +66,9 @@ class LdapConnection:
         """Bind with the password-policy control and report what the server said about the account."""
         self.bound_dn = None
         try:
-            _, _, _, ctrls = self._conn.simple_bind_s(dn, password, serverctrls=[PasswordPolicyControl()])
+            # simple_bind_s, with the policy control's value read by ours (RESPONSE_CONTROLS)
+            msgid = self._conn.simple_bind(dn, password, serverctrls=[PasswordPolicyControl()])
+            _, _, _, ctrls = self._conn.result3(msgid, all=1, resp_ctrl_classes=RESPONSE_CONTROLS)
         except ldap.INVALID_CREDENTIALS as err:
             ctrl = policy_control(decoded_error_controls(err))
             return BindResult(ok=False, policy_error=policy_error(ctrl))

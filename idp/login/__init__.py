@@ -30,6 +30,7 @@ def get_login_service(instance: Instance) -> LoginService:
 
 
 def init_app(app: Flask) -> None:
+    from idp.login.first_page import FIRST_PAGES_KEY, FirstPages
     from idp.login.views import bp, first_login_page
     from idp.oidc.browser import register_login_page
     from idp.oidc.ui import init_ui
@@ -37,5 +38,6 @@ def init_app(app: Flask) -> None:
     init_ui(app)
     app.register_blueprint(bp)
     register_login_page(app, first_login_page)
+    app.extensions[FIRST_PAGES_KEY] = FirstPages()
     for name in SIGN_IN_TEMPLATES:
         app.jinja_env.get_template(name)

@@ -8,13 +8,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from antin.kernel import i18n
 from antin.kernel.web import get_instance, local_redirect_target, require_csrf
 from idp.login import get_login_service
+from idp.login.first_page import first_pages
 from idp.login.flow import (
     ACCOUNT,
     SIGN_IN_NOTICE,
@@ -163,6 +164,9 @@ def first_login_page(view: InteractionView) -> BaseResponse:
     """The password page of a new sign-in, answered by /authorize itself (see idp.oidc.browser.register_login_page):
     what GET /login/<iid> shows for it. Its form posts, and its language switch returns, to the interaction's URL."""
     prefer_ui_locales(view.ui_locales)
+    kept = first_pages(current_app).body(view)  # the same page, from the rendering kept for its language and client
+    if kept is not None:
+        return Response(kept, mimetype="text/html")
     hint = view.prompt.login_hint or ""
     page_url = url_for("login.interaction", iid=view.id)
     return _page("antin/login.html", iid=view.id, view=view, login_value=hint, page_url=page_url)

@@ -197,7 +197,7 @@ class SecurityKeys:
 
     def begin_passkey(self) -> Ceremony:
         """A passwordless sign-in: any discoverable credential of this RP, the user verified."""
-        return webauthn.authentication_options(self.rp, allow=[], require_user_verification=True)
+        return webauthn.passkey_options(self.rp)
 
     def verify_passkey(self, response_json: str, challenge: bytes, *, ip: str) -> tuple[str | None, AssertionOutcome]:
         """Whose passkey answered (None when nobody's) and the outcome; user verification required."""

@@ -10,7 +10,9 @@ so that a forged assertion cannot make a real key look cloned.
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from webauthn import (
@@ -46,6 +48,7 @@ __all__ = [
     "assertion_user_handle",
     "authentication_options",
     "b64url",
+    "passkey_options",
     "registration_options",
     "relying_party",
     "verify_assertion",
@@ -194,6 +197,34 @@ def authentication_options(
         ),
     )
     return Ceremony(options_to_json(options), options.challenge)
+
+
+def passkey_options(rp: RelyingPartyIdentity) -> Ceremony:
+    """``authentication_options(rp, allow=[], require_user_verification=True)``, as every new sign-in's page asks
+    it: the same text, made from py_webauthn's for this RP with only the challenge new (64 random bytes, as
+    py_webauthn draws them), without building and serialising its options each time."""
+    challenge = secrets.token_bytes(64)
+    before, after = _passkey_options_text(rp.rp_id)
+    return Ceremony(before + bytes_to_base64url(challenge) + after, challenge)
+
+
+@lru_cache(maxsize=8)
+def _passkey_options_text(rp_id: str) -> tuple[str, str]:
+    """py_webauthn's options text of a passkey sign-in for ``rp_id``, split around its challenge."""
+    mark = bytes(range(64))
+    text = options_to_json(
+        generate_authentication_options(
+            rp_id=rp_id,
+            challenge=mark,
+            timeout=TIMEOUT_MS,
+            allow_credentials=[],
+            user_verification=UserVerificationRequirement.REQUIRED,
+        )
+    )
+    before, found, after = text.partition(bytes_to_base64url(mark))
+    if not found or bytes_to_base64url(mark) in after:
+        raise RuntimeError("py_webauthn's options do not carry the challenge once as base64url")
+    return before, after
 
 
 def assertion_credential_id(response_json: str) -> bytes:

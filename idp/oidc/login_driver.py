@@ -140,8 +140,15 @@ _SESSION_PART = (
     f"started AS (INSERT INTO oidc_sso_session ({', '.join(_SESSION_FIELDS)})"  # noqa: S608 (constant)
     f" SELECT {_SESSION_VALUES} FROM audit_moved RETURNING id)"
 )
+# the code's fields that are the new session's own (its official, when and how they signed in, the session's id):
+# taken from the session's parameters, not sent twice. It keeps the statement's parameters at psycopg's limit for
+# caching a statement's conversion (MAX_CACHED_STATEMENT_PARAMS, 50): over it, psycopg parsed the 2.6 kB statement
+# again at every sign-in (a regex over its text: ~14 % of the password POST's Python in the profile)
+_SHARED_WITH_SESSION = ("subject", "auth_time", "acr", "amr", "sid")
 _CODE_VALUES_PREFIXED = ", ".join(
-    f"%(code_{name})s::{'json' if name in _CODE_JSON else _CODE_TYPES.get(name, 'varchar')}" for name in _CODE_FIELDS
+    f"%({name if name in _SHARED_WITH_SESSION else f'code_{name}'})s"
+    f"::{'json' if name in _CODE_JSON else _CODE_TYPES.get(name, 'varchar')}"
+    for name in _CODE_FIELDS
 )
 _TAKE_AND_CODE_PARTS = (
     "taken AS (DELETE FROM oidc_interaction WHERE id = %(interaction_id)s"  # noqa: S608 (constant)
@@ -240,9 +247,16 @@ def insert_session_and_code_taking_interaction(
 ) -> tuple[bool, Written]:
     """:func:`insert_sso_session_audited` and :func:`insert_code_taking_interaction` in one statement: whether the
     code was written (the interaction was there to take), and what of the audit entry."""
+    for name in _SHARED_WITH_SESSION:  # one sign-in's code and session: written from the session's values
+        if list(code_row[name]) != list(session_row[name]) if name == "amr" else code_row[name] != session_row[name]:
+            raise ValueError(f"the code's {name} is not its new session's")
     params: dict[str, Any] = {**session_row, "amr": json_param(session_row["amr"]), **entry.params}
     params.update(
-        {f"code_{name}": json_param(code_row[name]) if name in _CODE_JSON else code_row[name] for name in _CODE_FIELDS}
+        {
+            f"code_{name}": json_param(code_row[name]) if name in _CODE_JSON else code_row[name]
+            for name in _CODE_FIELDS
+            if name not in _SHARED_WITH_SESSION
+        }
     )
     params.update(interaction_id=iid, browser_digest=browser_digest)
     if entry.leading == 0:

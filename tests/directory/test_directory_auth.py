@@ -35,6 +35,35 @@ def test_right_password_succeeds_with_the_person(
     assert directory.authenticate(f"{uid.upper()}@EXAMPLE.VN", PASSWORD).ok
 
 
+def test_a_bind_with_nothing_to_report_is_read_without_pyasn1(
+    directory: LdapDirectory, unit: str, unique: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """slapd answers the policy control on every bind; its empty value (nothing to report) is read without pyasn1
+    (23 µs a bind). What it reports otherwise is read as before (the grace logins, the expiry and the locks of the
+    tests below)."""
+    from ldap.controls import ppolicy as python_ldap_ppolicy
+
+    from directory.ldap_client import ppolicy
+
+    uid = unique("bich")
+    add(directory, uid, unit)
+    values: list[bytes] = []
+    quick = ppolicy._PolicyControl.decodeControlValue
+
+    def seen(control: ppolicy._PolicyControl, value: bytes) -> None:
+        values.append(value)
+        quick(control, value)
+
+    def no_pyasn1(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("pyasn1 decoded the control")
+
+    monkeypatch.setattr(ppolicy._PolicyControl, "decodeControlValue", seen)
+    monkeypatch.setattr(python_ldap_ppolicy.decoder, "decode", no_pyasn1)
+    outcome = directory.authenticate(uid, PASSWORD)
+    assert outcome.status is AuthStatus.SUCCESS and outcome.expires_in_seconds is None
+    assert values == [ppolicy.NOTHING_TO_REPORT]
+
+
 def test_wrong_password_and_unknown_login_look_the_same(
     directory: LdapDirectory, unit: str, unique: Callable[[str], str]
 ) -> None:

@@ -146,3 +146,20 @@ def test_the_hardware_level_needs_an_allowed_model_kept_on_one_device(tmp_path: 
 def test_an_allow_list_entry_that_is_not_an_aaguid_is_refused() -> None:
     assert "hardware_aaguids" in MfaSettings(hardware_aaguids=("YubiKey 5",)).problems()
     assert MfaSettings(hardware_aaguids=(YUBIKEY_5,)).problems() == {}
+
+
+def test_a_passkey_sign_in_gets_py_webauthns_options_with_a_new_challenge() -> None:
+    """The login page's passkey options (made once per RP, the challenge put in): the very text py_webauthn gives
+    for the same challenge, and a new 64-byte challenge each time."""
+    from idp.mfa import webauthn
+
+    for issuer in ("https://idp.antin.vn", "http://localhost:8000"):
+        rp = webauthn.relying_party(issuer, "Ấn Tín")
+        first, second = webauthn.passkey_options(rp), webauthn.passkey_options(rp)
+        assert len(first.challenge) == 64 and first.challenge != second.challenge
+        for ceremony in (first, second):
+            expected = webauthn.authentication_options(
+                rp, allow=[], require_user_verification=True, challenge=ceremony.challenge
+            )
+            assert ceremony.options_json == expected.options_json
+            assert json.loads(ceremony.options_json)["rpId"] == rp.rp_id

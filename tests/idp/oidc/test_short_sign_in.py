@@ -325,3 +325,28 @@ def test_the_session_the_interaction_and_the_code_are_one_statement(tmp_path) ->
         with op.instance.database.reading() as s:
             assert s.scalar(select(func.count()).select_from(AuthorizationCode)) == 1
         assert op.instance.audit.verify().ok
+
+
+def test_the_sign_in_statement_is_parsed_once_by_psycopg(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The statement of the password POST carries its code's official, time, level and session from the session's
+    own parameters: 50, within psycopg's limit for keeping a statement's conversion (at 55 it parsed the 2.6 kB
+    statement again at every sign-in). The code's claims are the session's (its ID token checked)."""
+    from psycopg import _queries
+
+    parsed: list[bytes] = []
+    uncached = _queries._query2pg_nocache
+
+    def parse(query: bytes, *args: object) -> object:
+        parsed.append(query)
+        return uncached(query, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_queries, "_query2pg_nocache", parse)
+    with provider_on("postgresql", tmp_path) as op:
+        rp = RelyingParty.register(op)
+        for _ in range(3):
+            browser = Browser(op.issuer)
+            answer = _post_password(browser, _get(browser, _authorize_url(rp)))
+            claims = _check_code(rp, answer.headers["Location"])
+            [session] = [e for e in _session_entries(op) if e["sid"] == claims["sid"]]
+            assert session["subject"] == claims["sub"] and claims["amr"] == ["pwd"]
+    assert not [q for q in parsed if b"oidc_authorization_code" in q and b"oidc_sso_session" in q]
