@@ -58,6 +58,7 @@ class _Held:
     __slots__ = (
         "__weakref__",
         "conn",
+        "cursor",
         "engine",
         "forgotten",
         "holders",
@@ -79,6 +80,8 @@ class _Held:
         self.last_used_key = driver.last_used_key
         self.pooled = pooled
         self.conn: psycopg.Connection[Any] = pooled.driver_connection
+        # one cursor for the thread's statements: a new one per statement cost its setup and the adapters' look-up
+        self.cursor: psycopg.Cursor[Any] | None = None
         self.pool = pool
         record = pooled._connection_record
         self.started: float = record.starttime  # what the pool's invalidation and recycling compare
@@ -270,15 +273,40 @@ class Driver:
 
     def all(self, sql: str, params: Mapping[str, Any]) -> list[Any]:
         """Every row of one statement (columns by name)."""
+        return self._run(sql, params, _ALL)  # type: ignore[no-any-return]
+
+    def _run(self, sql: str, params: Mapping[str, Any], what: int) -> Any:
+        """One statement on this thread's connection and cursor (:meth:`connection`'s rules, without its generator:
+        this is every hot statement's path); its rows (``_ALL``), first row (``_FIRST``) or row count."""
+        held = self._holder()
+        if held is None:
+            with self._checked_out() as conn, conn.cursor(row_factory=namedtuple_row) as cursor:
+                return self._on(cursor, sql, params, what)
+        with held.lock:
+            try:
+                cursor = held.cursor
+                if cursor is None:
+                    cursor = held.cursor = held.conn.cursor(row_factory=namedtuple_row)
+                return self._on(cursor, sql, params, what)
+            finally:
+                held.used_at = time.monotonic()
+                if held.conn.broken or held.conn.closed:
+                    self._local.held = None
+                    self._lost(held.pooled)
+                    held.give_back(close=True)
+
+    def _on(self, cursor: psycopg.Cursor[Any], sql: str, params: Mapping[str, Any], what: int) -> Any:
         for observe in self.observers:
             observe(sql)
-        with self.connection() as conn:
-            try:
-                with conn.cursor(row_factory=namedtuple_row) as cursor:
-                    cursor.execute(sql, params, prepare=True)
-                    return cursor.fetchall()
-            except psycopg.Error as err:
-                raise _translated(err, sql) from err
+        try:
+            cursor.execute(sql, params, prepare=True)
+            if what == _FIRST:
+                return cursor.fetchone()
+            if what == _ALL:
+                return cursor.fetchall()
+            return cursor.rowcount
+        except psycopg.Error as err:
+            raise _translated(err, sql) from err
 
     def sql_of(self, statement: Executable) -> str:
         """The text of a Core statement built once, for :meth:`first` and :meth:`all`: only for statements whose
@@ -295,8 +323,7 @@ class Driver:
 
     def first(self, sql: str, params: Mapping[str, Any]) -> Any:
         """The first row of one statement (columns by name), or None."""
-        with self.connection() as conn:
-            return self.first_on(conn, sql, params)
+        return self._run(sql, params, _FIRST)
 
     def first_on(self, conn: psycopg.Connection[Any], sql: str, params: Mapping[str, Any]) -> Any:
         """:meth:`first` on a connection of :meth:`connection`."""
@@ -312,8 +339,7 @@ class Driver:
 
     def execute(self, sql: str, params: Mapping[str, Any]) -> int:
         """One statement that returns no rows (an insert, update or delete); the number of rows it touched."""
-        with self.connection() as conn:
-            return self.execute_on(conn, sql, params)
+        return self._run(sql, params, _COUNT)  # type: ignore[no-any-return]
 
     def execute_on(self, conn: psycopg.Connection[Any], sql: str, params: Mapping[str, Any]) -> int:
         """:meth:`execute` on a connection of :meth:`connection`."""
@@ -327,6 +353,7 @@ class Driver:
             raise _translated(err, sql) from err
 
 
+_FIRST, _ALL, _COUNT = 1, 2, 3  # what Driver._run returns of a statement
 _DRIVERS: weakref.WeakSet[Driver] = weakref.WeakSet()
 # a forked child's references to its parent's connections, kept so that no cleanup ever closes them: closing one
 # (SQLAlchemy handing it back to a full pool) would end the parent's session on the server
