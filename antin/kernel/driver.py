@@ -19,14 +19,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg import errors as pg_errors
+from psycopg.generators import execute as pq_execute
+from psycopg.pq import ExecStatus
 from psycopg.rows import namedtuple_row
 from psycopg.types.json import Json
 from sqlalchemy import Engine
@@ -67,6 +72,7 @@ class _Held:
         "lock",
         "pool",
         "pooled",
+        "prepared",
         "stale_at",
         "started",
         "used_at",
@@ -82,6 +88,7 @@ class _Held:
         self.conn: psycopg.Connection[Any] = pooled.driver_connection
         # one cursor for the thread's statements: a new one per statement cost its setup and the adapters' look-up
         self.cursor: psycopg.Cursor[Any] | None = None
+        self.prepared: set[bytes] = set()  # the statements Driver.count prepared on this connection
         self.pool = pool
         record = pooled._connection_record
         self.started: float = record.starttime  # what the pool's invalidation and recycling compare
@@ -135,6 +142,7 @@ class Driver:
         # ``before_cursor_execute`` does not see these statements)
         self.observers: list[StatementObserver] = []
         self._compiled: dict[Executable, str] = {}
+        self._numbered: dict[str, _Numbered] = {}
         self._local = threading.local()
         self._holders: weakref.WeakSet[_Held] = weakref.WeakSet()
         self._holders_lock = threading.RLock()
@@ -280,8 +288,8 @@ class Driver:
         this is every hot statement's path); its rows (``_ALL``), first row (``_FIRST``) or row count."""
         held = self._holder()
         if held is None:
-            with self._checked_out() as conn, conn.cursor(row_factory=namedtuple_row) as cursor:
-                return self._on(cursor, sql, params, what)
+            with self._checked_out() as conn, conn.cursor(row_factory=namedtuple_row) as once:
+                return self._on(once, sql, params, what)
         with held.lock:
             try:
                 cursor = held.cursor
@@ -341,6 +349,58 @@ class Driver:
         """One statement that returns no rows (an insert, update or delete); the number of rows it touched."""
         return self._run(sql, params, _COUNT)  # type: ignore[no-any-return]
 
+    def count(self, sql: str, params: Mapping[str, Any]) -> int:
+        """The integer a one-row, one-column statement answers (``… SELECT count(*) …``): prepared on the thread's
+        connection and run through libpq with its parameters as text, without psycopg's cursor (its Python per
+        statement, ~13 µs of ~20). Only for a statement whose every parameter is cast in its text (``%(x)s::type``)
+        and is a string, an integer, an aware datetime or None; anything else goes through :meth:`first`."""
+        held = self._holder()
+        numbered = self._numbered.get(sql) or self._number(sql)
+        values = _as_text(params, numbered.names) if held is not None and numbered.text else None
+        if held is None or values is None:
+            row = self.first(sql, params)
+            return int(row[0])
+        for observe in self.observers:
+            observe(sql)
+        with held.lock:
+            try:
+                conn = held.conn
+                with conn.lock:
+                    pgconn = conn.pgconn
+                    if numbered.name not in held.prepared:
+                        pgconn.send_prepare(numbered.name, numbered.text)
+                        # already there when an earlier holder of this pooled connection prepared it: the same text
+                        with contextlib.suppress(pg_errors.DuplicatePreparedStatement):
+                            _checked(conn.wait(pq_execute(pgconn)), ExecStatus.COMMAND_OK)
+                        held.prepared.add(numbered.name)
+                    pgconn.send_query_prepared(numbered.name, values)
+                    result = _checked(conn.wait(pq_execute(pgconn)), ExecStatus.TUPLES_OK)
+                value = result.get_value(0, 0)
+                return int(value) if value is not None else 0
+            except psycopg.Error as err:
+                raise _translated(err, sql) from err
+            finally:
+                held.used_at = time.monotonic()
+                if held.conn.broken or held.conn.closed:
+                    self._local.held = None
+                    self._lost(held.pooled)
+                    held.give_back(close=True)
+
+    def _number(self, sql: str) -> _Numbered:
+        """``sql`` with libpq's ``$n`` for psycopg's ``%(name)s`` (empty text when it holds another ``%``)."""
+        names: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            if match.group(1) not in names:
+                names.append(match.group(1))
+            return f"${names.index(match.group(1)) + 1}"
+
+        text = _PLACEHOLDER.sub(number, sql)
+        numbered = _Numbered(f"antin_count_{len(self._numbered)}".encode(), b"" if "%" in text else text.encode())
+        numbered.names.extend(names)
+        self._numbered[sql] = numbered
+        return numbered
+
     def execute_on(self, conn: psycopg.Connection[Any], sql: str, params: Mapping[str, Any]) -> int:
         """:meth:`execute` on a connection of :meth:`connection`."""
         for observe in self.observers:
@@ -354,6 +414,49 @@ class Driver:
 
 
 _FIRST, _ALL, _COUNT = 1, 2, 3  # what Driver._run returns of a statement
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+class _Numbered:
+    """A statement as :meth:`Driver.count` prepares it: its name on the connection, its text, its parameters."""
+
+    __slots__ = ("name", "names", "text")
+
+    def __init__(self, name: bytes, text: bytes) -> None:
+        self.name, self.text = name, text
+        self.names: list[str] = []
+
+
+def _as_text(params: Mapping[str, Any], names: list[str]) -> list[bytes | None] | None:
+    """The parameters in PostgreSQL's text form, or None when one is of a type left to psycopg's adapters."""
+    values: list[bytes | None] = []
+    for name in names:
+        value = params[name]
+        kind = type(value)
+        if kind is str:
+            values.append(value.encode())
+        elif kind is int:
+            values.append(b"%d" % value)
+        elif value is None:
+            values.append(None)
+        elif kind is datetime and value.tzinfo is not None:
+            values.append(value.isoformat().encode())
+        else:
+            return None
+    return values
+
+
+def _checked(results: list[Any], expected: ExecStatus) -> Any:
+    """The last result of a statement, raised as psycopg's error when the server refused it."""
+    for result in results:
+        if result.status == ExecStatus.FATAL_ERROR:
+            raise pg_errors.error_from_result(result)
+    last = results[-1] if results else None
+    if last is None or last.status != expected:
+        raise psycopg.InternalError(f"unexpected answer to a prepared statement: {last and last.status}")
+    return last
+
+
 _DRIVERS: weakref.WeakSet[Driver] = weakref.WeakSet()
 # a forked child's references to its parent's connections, kept so that no cleanup ever closes them: closing one
 # (SQLAlchemy handing it back to a full pool) would end the parent's session on the server
