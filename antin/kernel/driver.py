@@ -3,8 +3,10 @@ per statement (compiling the cache key, the execution context, the result's proc
 more than the statement itself (~30 µs).
 
 Each thread keeps one connection of the engine's pool checked out, in autocommit (each statement atomic on its
-own, no BEGIN and COMMIT round trips), so a statement costs neither a checkout nor the autocommit switch on and off
-(:class:`_Held`). What the pool does at a checkout is done again where a kept connection needs it: pinged when it
+own, no BEGIN and COMMIT round trips), and one cursor on it, so a statement costs neither a checkout, nor the
+autocommit switch on and off, nor a new cursor's set-up (:class:`_Held`); a statement answering one number runs
+through libpq itself (:meth:`Driver.count`: the audit entry of every client_credentials grant).
+What the pool does at a checkout is done again where a kept connection needs it: pinged when it
 sat idle past the pool's own threshold (after a restart or a failover the next request reconnects instead of
 failing), replaced past ``pool_recycle`` or once the pool was invalidated (a disconnect seen by any thread) or
 disposed; given back to the pool, out of autocommit, when its thread ends; closed by :meth:`Driver.dispose`;
