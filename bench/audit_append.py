@@ -12,7 +12,8 @@ Run (a throwaway database: the bench replaces the audit table's indexes):
 ``python -m bench.audit_append --database-url postgresql+psycopg://antin@/antin?host=/tmp/pg&port=5432``
 ``[--batches 6] [--appends 3000] [--variants all,no-entry-hash,minimal] [--synchronous-commit on|off]``.
 A variant ``NAME*K`` writes K entries per statement (one writer's, the head moved past them all, as
-``audit_parts(leading=K-1)`` does): what a group append would cost PostgreSQL per entry.
+``audit_parts(leading=K-1)`` does): what a group append would cost PostgreSQL per entry. A variant ``NAME/plain``
+writes the entry alone (``INSERT … VALUES``, the head not moved): what the head's update costs.
 The server must run on this machine (its processes are read from /proc) with pg_stat_statements loaded.
 """
 
@@ -104,11 +105,15 @@ def _drop_constraints(conn: psycopg.Connection[Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
-    from antin.kernel.audit.carried import audit_parts
+    from antin.kernel.audit.carried import ENTRY_COLUMNS, audit_parts
     from idp.oidc.token_driver import ENTRY_ONLY
 
     def grouped(entries: int) -> str:
         return f"WITH {audit_parts(leading=entries - 1)} SELECT count(*) AS entries FROM audit_entry"
+
+    columns = ", ".join(name for name, _ in ENTRY_COLUMNS)
+    values = ", ".join(f"%(audit_{name})s::{sql_type}" for name, sql_type in ENTRY_COLUMNS)
+    plain = f"INSERT INTO audit_log ({columns}) VALUES ({values})"
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True)
@@ -136,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         "INSERT INTO audit_head (id, seq, entry_hash, seal) VALUES (%s, 0, %s, %s)", (writer, "0" * 64, "0" * 64)
     )
     clients = [secrets.token_urlsafe(18) for _ in range(args.clients)]
-    state: dict[str, Any] = {"seq": 0, "prev": "0" * 64}
+    state: dict[str, Any] = {"seq": 0, "prev": "0" * 64, "head": 0}  # head: the head row's seq
 
     def entry(position: int, prev: str) -> dict[str, Any]:
         client = clients[position % len(clients)]
@@ -157,9 +162,10 @@ def main(argv: list[str] | None = None) -> int:
             "entry_hash": secrets.token_hex(32),
         }
 
-    def append(entries: int = 1) -> None:
-        """``entries`` appends in one statement (more than one: what a group append across threads would send)."""
-        params: dict[str, Any] = {"audit_old_seq": state["seq"], "audit_seal": secrets.token_hex(32)}
+    def append(entries: int = 1, head: bool = True) -> None:
+        """``entries`` appends in one statement (more than one: what a group append across threads would send);
+        without ``head`` the entry alone, the head not moved."""
+        params: dict[str, Any] = {"audit_old_seq": state["head"], "audit_seal": secrets.token_hex(32)}
         prev = state["prev"]
         for i in range(entries):
             placed = entry(state["seq"] + 1 + i, prev)
@@ -167,9 +173,14 @@ def main(argv: list[str] | None = None) -> int:
             params.update({prefix + name: value for name, value in placed.items()})
             prev = placed["entry_hash"]
         with conn.cursor() as cursor:
-            cursor.execute(ENTRY_ONLY if entries == 1 else grouped(entries), params, prepare=True)
-            row = cursor.fetchone()
-        assert row is not None and row[0] == entries, "the head moved"
+            if not head:
+                cursor.execute(plain, params, prepare=True)
+                assert cursor.rowcount == 1
+            else:
+                cursor.execute(ENTRY_ONLY if entries == 1 else grouped(entries), params, prepare=True)
+                row = cursor.fetchone()
+                assert row is not None and row[0] == entries, "the head moved"
+                state["head"] = state["seq"] + entries
         state["seq"] += entries
         state["prev"] = prev
 
@@ -180,21 +191,22 @@ def main(argv: list[str] | None = None) -> int:
     for batch in range(args.batches):
         order = variants if batch % 2 == 0 else list(reversed(variants))
         for variant in order:
-            indexes, _, per_statement = variant.partition("*")
-            group = int(per_statement or 1)
+            named, _, form = variant.partition("/")
+            indexes, _, per_statement = named.partition("*")
+            group, head = int(per_statement or 1), form != "plain"
             _set_indexes(admin, VARIANTS[indexes])
             for _ in range(50):
-                append(group)  # the new plan
+                append(group, head)  # the new plan
             admin.execute("SELECT pg_stat_statements_reset()")
             pids = _server_pids(postmaster)
             others = [p for p in pids if p != backend]
             b0, o0, c0 = _schedstat_ns(backend), sum(_schedstat_ns(p) for p in others), time.process_time_ns()
             for _ in range(args.appends // group):
-                append(group)
+                append(group, head)
             b1, o1, c1 = _schedstat_ns(backend), sum(_schedstat_ns(p) for p in others), time.process_time_ns()
             stats = admin.execute(
                 "SELECT sum(calls), sum(total_exec_time), sum(wal_records), sum(wal_bytes) FROM pg_stat_statements"
-                " WHERE query LIKE 'WITH audit_moved%%'"
+                " WHERE query LIKE 'WITH audit_moved%%' OR query LIKE 'INSERT INTO audit_log%%'"
             ).fetchone()
             assert stats is not None
             n = args.appends

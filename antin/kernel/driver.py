@@ -3,8 +3,10 @@ per statement (compiling the cache key, the execution context, the result's proc
 more than the statement itself (~30 µs).
 
 Each thread keeps one connection of the engine's pool checked out, in autocommit (each statement atomic on its
-own, no BEGIN and COMMIT round trips), so a statement costs neither a checkout nor the autocommit switch on and off
-(:class:`_Held`). What the pool does at a checkout is done again where a kept connection needs it: pinged when it
+own, no BEGIN and COMMIT round trips), and one cursor on it, so a statement costs neither a checkout, nor the
+autocommit switch on and off, nor a new cursor's set-up (:class:`_Held`); a statement answering one number runs
+through libpq itself (:meth:`Driver.count`: the audit entry of every client_credentials grant).
+What the pool does at a checkout is done again where a kept connection needs it: pinged when it
 sat idle past the pool's own threshold (after a restart or a failover the next request reconnects instead of
 failing), replaced past ``pool_recycle`` or once the pool was invalidated (a disconnect seen by any thread) or
 disposed; given back to the pool, out of autocommit, when its thread ends; closed by :meth:`Driver.dispose`;
@@ -19,14 +21,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg import errors as pg_errors
+from psycopg.generators import execute as pq_execute
+from psycopg.pq import ExecStatus
 from psycopg.rows import namedtuple_row
 from psycopg.types.json import Json
 from sqlalchemy import Engine
@@ -58,6 +65,7 @@ class _Held:
     __slots__ = (
         "__weakref__",
         "conn",
+        "cursor",
         "engine",
         "forgotten",
         "holders",
@@ -66,6 +74,7 @@ class _Held:
         "lock",
         "pool",
         "pooled",
+        "prepared",
         "stale_at",
         "started",
         "used_at",
@@ -79,6 +88,9 @@ class _Held:
         self.last_used_key = driver.last_used_key
         self.pooled = pooled
         self.conn: psycopg.Connection[Any] = pooled.driver_connection
+        # one cursor for the thread's statements: a new one per statement cost its setup and the adapters' look-up
+        self.cursor: psycopg.Cursor[Any] | None = None
+        self.prepared: set[bytes] = set()  # the statements Driver.count prepared on this connection
         self.pool = pool
         record = pooled._connection_record
         self.started: float = record.starttime  # what the pool's invalidation and recycling compare
@@ -132,6 +144,7 @@ class Driver:
         # ``before_cursor_execute`` does not see these statements)
         self.observers: list[StatementObserver] = []
         self._compiled: dict[Executable, str] = {}
+        self._numbered: dict[str, _Numbered] = {}
         self._local = threading.local()
         self._holders: weakref.WeakSet[_Held] = weakref.WeakSet()
         self._holders_lock = threading.RLock()
@@ -270,15 +283,40 @@ class Driver:
 
     def all(self, sql: str, params: Mapping[str, Any]) -> list[Any]:
         """Every row of one statement (columns by name)."""
+        return self._run(sql, params, _ALL)  # type: ignore[no-any-return]
+
+    def _run(self, sql: str, params: Mapping[str, Any], what: int) -> Any:
+        """One statement on this thread's connection and cursor (:meth:`connection`'s rules, without its generator:
+        this is every hot statement's path); its rows (``_ALL``), first row (``_FIRST``) or row count."""
+        held = self._holder()
+        if held is None:
+            with self._checked_out() as conn, conn.cursor(row_factory=namedtuple_row) as once:
+                return self._on(once, sql, params, what)
+        with held.lock:
+            try:
+                cursor = held.cursor
+                if cursor is None:
+                    cursor = held.cursor = held.conn.cursor(row_factory=namedtuple_row)
+                return self._on(cursor, sql, params, what)
+            finally:
+                held.used_at = time.monotonic()
+                if held.conn.broken or held.conn.closed:
+                    self._local.held = None
+                    self._lost(held.pooled)
+                    held.give_back(close=True)
+
+    def _on(self, cursor: psycopg.Cursor[Any], sql: str, params: Mapping[str, Any], what: int) -> Any:
         for observe in self.observers:
             observe(sql)
-        with self.connection() as conn:
-            try:
-                with conn.cursor(row_factory=namedtuple_row) as cursor:
-                    cursor.execute(sql, params, prepare=True)
-                    return cursor.fetchall()
-            except psycopg.Error as err:
-                raise _translated(err, sql) from err
+        try:
+            cursor.execute(sql, params, prepare=True)
+            if what == _FIRST:
+                return cursor.fetchone()
+            if what == _ALL:
+                return cursor.fetchall()
+            return cursor.rowcount
+        except psycopg.Error as err:
+            raise _translated(err, sql) from err
 
     def sql_of(self, statement: Executable) -> str:
         """The text of a Core statement built once, for :meth:`first` and :meth:`all`: only for statements whose
@@ -295,8 +333,7 @@ class Driver:
 
     def first(self, sql: str, params: Mapping[str, Any]) -> Any:
         """The first row of one statement (columns by name), or None."""
-        with self.connection() as conn:
-            return self.first_on(conn, sql, params)
+        return self._run(sql, params, _FIRST)
 
     def first_on(self, conn: psycopg.Connection[Any], sql: str, params: Mapping[str, Any]) -> Any:
         """:meth:`first` on a connection of :meth:`connection`."""
@@ -312,8 +349,59 @@ class Driver:
 
     def execute(self, sql: str, params: Mapping[str, Any]) -> int:
         """One statement that returns no rows (an insert, update or delete); the number of rows it touched."""
-        with self.connection() as conn:
-            return self.execute_on(conn, sql, params)
+        return self._run(sql, params, _COUNT)  # type: ignore[no-any-return]
+
+    def count(self, sql: str, params: Mapping[str, Any]) -> int:
+        """The integer a one-row, one-column statement answers (``… SELECT count(*) …``): prepared on the thread's
+        connection and run through libpq with its parameters as text, without psycopg's cursor (its Python per
+        statement, ~13 µs of ~20). Only for a statement whose every parameter is cast in its text (``%(x)s::type``)
+        and is a string, an integer, an aware datetime or None; anything else goes through :meth:`first`."""
+        held = self._holder()
+        numbered = self._numbered.get(sql) or self._number(sql)
+        values = _as_text(params, numbered.names) if held is not None and numbered.text else None
+        if held is None or values is None:
+            row = self.first(sql, params)
+            return int(row[0])
+        for observe in self.observers:
+            observe(sql)
+        with held.lock:
+            try:
+                conn = held.conn
+                with conn.lock:
+                    pgconn = conn.pgconn
+                    if numbered.name not in held.prepared:
+                        pgconn.send_prepare(numbered.name, numbered.text)
+                        # already there when an earlier holder of this pooled connection prepared it: the same text
+                        with contextlib.suppress(pg_errors.DuplicatePreparedStatement):
+                            _checked(conn.wait(pq_execute(pgconn)), ExecStatus.COMMAND_OK)
+                        held.prepared.add(numbered.name)
+                    pgconn.send_query_prepared(numbered.name, values)
+                    result = _checked(conn.wait(pq_execute(pgconn)), ExecStatus.TUPLES_OK)
+                value = result.get_value(0, 0)
+                return int(value) if value is not None else 0
+            except psycopg.Error as err:
+                raise _translated(err, sql) from err
+            finally:
+                held.used_at = time.monotonic()
+                if held.conn.broken or held.conn.closed:
+                    self._local.held = None
+                    self._lost(held.pooled)
+                    held.give_back(close=True)
+
+    def _number(self, sql: str) -> _Numbered:
+        """``sql`` with libpq's ``$n`` for psycopg's ``%(name)s`` (empty text when it holds another ``%``)."""
+        names: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            if match.group(1) not in names:
+                names.append(match.group(1))
+            return f"${names.index(match.group(1)) + 1}"
+
+        text = _PLACEHOLDER.sub(number, sql)
+        numbered = _Numbered(f"antin_count_{len(self._numbered)}".encode(), b"" if "%" in text else text.encode())
+        numbered.names.extend(names)
+        self._numbered[sql] = numbered
+        return numbered
 
     def execute_on(self, conn: psycopg.Connection[Any], sql: str, params: Mapping[str, Any]) -> int:
         """:meth:`execute` on a connection of :meth:`connection`."""
@@ -325,6 +413,50 @@ class Driver:
                 return cursor.rowcount
         except psycopg.Error as err:
             raise _translated(err, sql) from err
+
+
+_FIRST, _ALL, _COUNT = 1, 2, 3  # what Driver._run returns of a statement
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+class _Numbered:
+    """A statement as :meth:`Driver.count` prepares it: its name on the connection, its text, its parameters."""
+
+    __slots__ = ("name", "names", "text")
+
+    def __init__(self, name: bytes, text: bytes) -> None:
+        self.name, self.text = name, text
+        self.names: list[str] = []
+
+
+def _as_text(params: Mapping[str, Any], names: list[str]) -> list[bytes | None] | None:
+    """The parameters in PostgreSQL's text form, or None when one is of a type left to psycopg's adapters."""
+    values: list[bytes | None] = []
+    for name in names:
+        value = params[name]
+        kind = type(value)
+        if kind is str:
+            values.append(value.encode())
+        elif kind is int:
+            values.append(b"%d" % value)
+        elif value is None:
+            values.append(None)
+        elif kind is datetime and value.tzinfo is not None:
+            values.append(value.isoformat().encode())
+        else:
+            return None
+    return values
+
+
+def _checked(results: list[Any], expected: ExecStatus) -> Any:
+    """The last result of a statement, raised as psycopg's error when the server refused it."""
+    for result in results:
+        if result.status == ExecStatus.FATAL_ERROR:
+            raise pg_errors.error_from_result(result)
+    last = results[-1] if results else None
+    if last is None or last.status != expected:
+        raise psycopg.InternalError(f"unexpected answer to a prepared statement: {last and last.status}")
+    return last
 
 
 _DRIVERS: weakref.WeakSet[Driver] = weakref.WeakSet()

@@ -44,8 +44,12 @@ def _mac(key: bytes, message: str) -> str:
     return hmac.digest(key, message.encode(), "sha256").hex()  # one-shot: the same HMAC, no object per seal
 
 
+# json.dumps with these options builds an encoder per call; this one is json.dumps's own, built once
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _CANONICAL.encode(value)
 
 
 def as_utc(moment: datetime) -> datetime:

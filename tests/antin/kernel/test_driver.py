@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import parse_qs, urlsplit
@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from sqlalchemy import Connection, create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool, QueuePool
 
 from antin.kernel.database import PING_AFTER_IDLE_SECONDS, Database
@@ -331,3 +331,47 @@ def test_a_connection_given_back_by_an_ended_thread_is_pinged_as_idle_since_its_
             assert conn.execute(text("SELECT 1")).scalar() == 1
     finally:
         database.dispose()
+
+
+def test_count_runs_a_prepared_statement_through_libpq_and_stays_on_the_rules(server: tuple[str, Path]) -> None:
+    """Driver.count: the audit append's path (a number answered, text parameters, prepared once per connection),
+    the same answers, errors and observers as Driver.first; a connection that a thread gave back and another took
+    again still holds the statement prepared; a parameter of another type goes through psycopg as before."""
+    url, _folder = server
+    database = Database(url, pool_size=1)
+    driver = database.driver
+    assert driver is not None
+    try:
+        driver.execute("CREATE TABLE counted (n bigint PRIMARY KEY, at timestamptz, word varchar)", {})
+        seen: list[str] = []
+        driver.observers.append(seen.append)
+        sql = (
+            "WITH added AS (INSERT INTO counted VALUES (%(n)s::bigint, %(at)s::timestamptz, %(word)s::varchar)"
+            " RETURNING n) SELECT count(*) AS added FROM added WHERE %(n)s > 0"
+        )
+        moment = datetime(2026, 12, 6, 4, 40, 1, 123456, tzinfo=UTC)
+
+        def count(n: int, word: str | None = "đã ghi") -> int:
+            return driver.count(sql, {"n": n, "at": moment, "word": word, "unused": object()})
+
+        assert _in_new_thread(lambda: count(1)) == 1  # a thread that ends: its connection back to the pool
+        assert _in_new_thread(lambda: count(2, None)) == 1  # the same connection: prepared there already
+        assert seen == [sql, sql]
+        row = driver.first("SELECT count(*) AS n, min(at) AS at, max(word) AS word FROM counted", {})
+        assert (row.n, row.at, row.word) == (2, moment, "đã ghi")
+        with pytest.raises(IntegrityError):  # SQLAlchemy's type, as Driver.first raises it
+            count(1)
+        assert count(-3) == 0  # the thread's connection is still usable after the refusal
+        assert driver.count(sql, {"n": 4, "at": moment.replace(tzinfo=None), "word": "x"}) == 1  # psycopg's path
+        prepared = driver.first("SELECT count(*) AS n FROM pg_prepared_statements WHERE name LIKE 'antin_count_%%'", {})
+        assert prepared.n == 1
+    finally:
+        database.dispose()
+
+
+def _in_new_thread(call: Callable[[], T]) -> T:
+    out: list[T] = []
+    thread = threading.Thread(target=lambda: out.append(call()))
+    thread.start()
+    thread.join(10)
+    return out[0]
