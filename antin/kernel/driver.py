@@ -20,6 +20,7 @@ know which path ran. The only importer of psycopg.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import threading
@@ -398,7 +399,9 @@ class Driver:
             return f"${names.index(match.group(1)) + 1}"
 
         text = _PLACEHOLDER.sub(number, sql)
-        numbered = _Numbered(f"antin_count_{len(self._numbered)}".encode(), b"" if "%" in text else text.encode())
+        # named by its text's digest: the same name is the same statement on any connection, in any thread or holder
+        name = "antin_count_" + hashlib.sha256(text.encode()).hexdigest()[:24]
+        numbered = _Numbered(name.encode(), b"" if "%" in text else text.encode())
         numbered.names.extend(names)
         self._numbered[sql] = numbered
         return numbered
