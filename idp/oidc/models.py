@@ -199,7 +199,11 @@ class Grant(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     revoked_reason: Mapped[str | None] = mapped_column(String(100), default=None)
 
-    tokens: Mapped[list[IssuedToken]] = relationship(back_populates="grant", cascade="all, delete-orphan")
+    tokens: Mapped[list[IssuedToken]] = relationship(
+        back_populates="grant",
+        cascade="all, delete-orphan",
+        primaryjoin="Grant.id == foreign(IssuedToken.grant_id)",
+    )
 
 
 class IssuedToken(Base):
@@ -208,7 +212,10 @@ class IssuedToken(Base):
     __tablename__ = "oidc_token"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    grant_id: Mapped[int] = mapped_column(ForeignKey("oidc_grant.id", ondelete="CASCADE"), index=True)
+    # no foreign key (migration r14nofk00013): a token's grant is the one its statement inserted or read, grants are
+    # never deleted, and every read of a token joins its grant, so a token without one is unknown; the key's check
+    # cost each refresh a row lock on the grant (docs/benchmarks.md, "The refresh grant's PostgreSQL cost")
+    grant_id: Mapped[int] = mapped_column(Integer, index=True)
     kind: Mapped[str] = mapped_column(String(10))  # "access" or "refresh"
     lookup: Mapped[str] = mapped_column(String(64), unique=True)  # jti of an access token, digest of a refresh
     scope: Mapped[str] = mapped_column(Text, default="")
@@ -219,7 +226,9 @@ class IssuedToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     rotated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 
-    grant: Mapped[Grant] = relationship(back_populates="tokens")
+    grant: Mapped[Grant] = relationship(
+        back_populates="tokens", primaryjoin="Grant.id == foreign(IssuedToken.grant_id)"
+    )
 
 
 class Consent(Base):

@@ -68,6 +68,7 @@ class OidcProvider:
             access_token_ttl=o.access_token_ttl,
             id_token_ttl=o.id_token_ttl,
             refresh_token_ttl=o.refresh_token_ttl,
+            secret_key=instance.secret_key,
             clock=clock,
             audit_log=instance.audit,
         )

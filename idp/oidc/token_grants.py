@@ -23,7 +23,6 @@ from idp.oidc.codes import CodeView
 from idp.oidc.errors import InvalidTargetError, RefreshReusedError, TemporarilyUnavailableError
 from idp.oidc.grants import GrantContext, IssuedTokenRef, RefreshView
 from idp.oidc.random_secrets import digest
-from idp.oidc.refresh_tokens import carried_context
 from idp.oidc.service import OidcProvider
 from idp.oidc.token_store import RefreshNotLiveError, TokenEvent
 
@@ -258,6 +257,7 @@ def refreshed_token(
             refresh=True,
             id_token_claims=claims,
             rotated_from=view.token_id,
+            grant_resources=view.context.resources,
             audit_as=TokenEvent("oauth:token:refresh", subject=ctx.subject, client_id=client.client_id, ip=ip),
         )
     except RefreshReusedError as err:
@@ -279,7 +279,7 @@ def refresh_in_one_statement(
     the token's liveness, client, DPoP binding and SSO session by the statement."""
     if not provider.tokens.refreshes_in_one_statement or client.public or client.dpop_bound_access_tokens:
         return None
-    carried = carried_context(refresh_token)
+    carried = provider.tokens.refresh_contexts.read(refresh_token)
     if carried is None:
         return None
     if scope and not set(carried.scope.split()) >= set(scope.split()):

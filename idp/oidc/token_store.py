@@ -167,6 +167,7 @@ def store_tokens(
     grant: dict[str, Any],
     now: datetime,
     grant_id: int | None = None,
+    new_grant_id: int | None = None,
     code_id: int | None = None,
     rotated_from: int | None = None,
     session: tuple[str, str] | None = None,
@@ -175,7 +176,8 @@ def store_tokens(
     """Store the tokens (rows of :data:`TOKEN_FIELDS`) of a new grant (``grant``'s columns) or of ``grant_id``;
     mark ``rotated_from`` rotated; link ``code_id``; join ``session`` (sid, client_id); append ``audited``'s entry
     (in the same statement on PostgreSQL's driver: the tokens and their entry are written together or not at all).
-    Returns the grant id.
+    ``new_grant_id``: the new grant's id, already drawn (:class:`~idp.oidc.token_driver.GrantIds`: its refresh
+    token names it), on PostgreSQL's driver with ``audited``. Returns the grant id.
 
     Raises :class:`RefreshReusedError`, with the grant revoked, when ``rotated_from`` was already rotated.
     """
@@ -185,7 +187,9 @@ def store_tokens(
     if driver is not None:  # PostgreSQL through psycopg: the same statements without SQLAlchemy
         if grant_id is None and rotated_from is None and tokens and own_session:
             if audited is not None:
-                return _insert_audited_grant(driver, grant, tokens, audited, code_id=code_id, session=session)
+                return _insert_audited_grant(
+                    driver, grant, tokens, audited, code_id=code_id, session=session, new_id=new_grant_id
+                )
             return token_driver.insert_grant(driver, grant, tokens, code_id=code_id, join_session=session is not None)
         if grant_id is not None and rotated_from is not None and code_id is None and session is None:
             # only one request may rotate a refresh token: a second one is a reuse
@@ -273,8 +277,10 @@ def _insert_audited_grant(
     *,
     code_id: int | None,
     session: tuple[str, str] | None,
+    new_id: int | None,
 ) -> int:
-    new_id = audited.grant_ids.next(driver)
+    if new_id is None:
+        new_id = audited.grant_ids.next(driver)
 
     def write(entry: CarriedEntry) -> tuple[int, Written]:
         join = session is not None

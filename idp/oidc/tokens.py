@@ -8,6 +8,7 @@ codes to :mod:`idp.oidc.codes`, look-ups to :mod:`idp.oidc.token_lookup` and rev
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import secrets
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from idp.oidc.grants import ACCESS_TOKEN_ALG, AccessTokenInfo, GrantContext, Iss
 from idp.oidc.keys import SigningKeys
 from idp.oidc.machine_tokens import MachineRevocations, machine_jti
 from idp.oidc.random_secrets import digest, new_secret
-from idp.oidc.refresh_tokens import new_refresh_token
+from idp.oidc.refresh_tokens import RefreshContexts
 from idp.oidc.revocation import TokenRevocation
 from idp.oidc.sessions import StartingSession
 from idp.oidc.token_driver import GrantIds
@@ -60,6 +61,7 @@ class TokenService:
         access_token_ttl: int,
         id_token_ttl: int,
         refresh_token_ttl: int,
+        secret_key: str,
         clock: Callable[[], datetime] = utcnow,
         audit_log: AuditLog | None = None,
     ) -> None:
@@ -77,6 +79,7 @@ class TokenService:
         self.lookup = TokenLookup(database, keys, issuer=issuer, clock=clock, machine=self.machine)
         self.revocation = TokenRevocation(database, clock=clock, machine=self.machine)
         self.code_ttl = self.codes.ttl
+        self.refresh_contexts = RefreshContexts(secret_key)
 
     @property
     def refreshes_in_one_statement(self) -> bool:
@@ -111,6 +114,7 @@ class TokenService:
         id_token_claims: dict[str, Any] | None = None,
         rotated_from: int | None = None,
         rotating: str | None = None,
+        grant_resources: tuple[str, ...] | None = None,
         session_client: bool = False,
         audit_as: TokenEvent | None = None,
     ) -> tuple[dict[str, Any], int]:
@@ -121,7 +125,11 @@ class TokenService:
         ``rotating``: the digest of a refresh token of ``grant_id`` that carried ``ctx``
         (:mod:`idp.oidc.refresh_tokens`), rotated by the same statement only if it is still live (PostgreSQL's
         driver, audited; :class:`~idp.oidc.token_store.RefreshNotLiveError` otherwise, nothing written).
-        A refresh token minted for a known grant carries its context. Returns the token response and the grant id.
+        ``grant_resources``: what the grant allows a refresh to ask for, when ``ctx.resources`` (the access token's
+        audience) was narrowed by a ``resource`` parameter: the refresh token carries the grant's, as its row does.
+        A refresh token minted for a known grant carries its context, and so does a new grant's when its id is drawn
+        before its statement (PostgreSQL's driver, audited): its first refresh is one statement too. Returns the
+        token response and the grant id.
         """
         # load the keys before the transaction: a first load may have to create them (another transaction)
         self._keys.signing_key(ACCESS_TOKEN_ALG)
@@ -169,8 +177,14 @@ class TokenService:
             "expires_in": int(self.access_ttl.total_seconds()),
             "scope": ctx.scope,
         }
+        new_grant_id: int | None = None
         if refresh:
-            refresh_token = new_secret() if grant_id is None else new_refresh_token(grant_id, ctx)
+            if grant_id is None and rotating is None and self._db.driver is not None and audit_as is not None:
+                # the id its audit entry names, drawn now so that the refresh token can carry it
+                new_grant_id = self._grant_ids.next(self._db.driver)
+            known = grant_id if grant_id is not None else new_grant_id
+            kept = ctx if grant_resources is None else dataclasses.replace(ctx, resources=grant_resources)
+            refresh_token = new_secret() if known is None else self.refresh_contexts.mint(known, kept)
             tokens.append(
                 {
                     "kind": "refresh",
@@ -192,7 +206,9 @@ class TokenService:
             carried = {"grant_id": grant_id, "client_id": ctx.client.client_id, "subject": ctx.subject}
             rotate_carried(driver, rotating, carried, tokens, now, audited)
         else:
-            grant_id = self._store(ctx, tokens, now, grant_id, code_id, rotated_from, session_client, audit_as)
+            grant_id = self._store(
+                ctx, tokens, now, grant_id, code_id, rotated_from, session_client, audit_as, new_grant_id
+            )
         if id_token_claims is not None and ctx.subject:
             response["id_token"] = self._id_token(ctx, now, nonce, access_token, id_token_claims)
         return response, grant_id
@@ -207,6 +223,7 @@ class TokenService:
         rotated_from: int | None,
         session_client: bool,
         audit_as: TokenEvent | None,
+        new_grant_id: int | None,
     ) -> int:
         return store_tokens(
             self._db,
@@ -225,6 +242,7 @@ class TokenService:
             },
             now=now,
             grant_id=grant_id,
+            new_grant_id=new_grant_id,
             code_id=code_id,
             rotated_from=rotated_from,
             session=(ctx.sid, ctx.client.client_id) if session_client and ctx.sid else None,

@@ -58,7 +58,7 @@ def test_the_migration_drops_the_entry_hash_index_and_puts_it_back(database: Dat
         before.record(AuditEvent.LOGIN_PASSWORD_SUCCESS, actor=f"user{i}", details={"n": i})
     assert entry_hash_indexes(database) == ["uq_audit_log_entry_hash"]
 
-    upgrade(database)
+    upgrade(database, "a4d17ix00012")
     assert current_revision(database) == "a4d17ix00012"
     assert entry_hash_indexes(database) == []
     after = AuditLog(database, "test-secret")

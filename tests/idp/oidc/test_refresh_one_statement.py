@@ -1,8 +1,9 @@
 """A refresh whose token carries its grant's context (idp.oidc.refresh_tokens) is one statement on PostgreSQL,
-with every check of the usual path: rotation, a reuse revoking the family, two refreshes of one token at once (one
-wins, the family is revoked), a changed context refused, an account no longer active, an ended session;
-introspection and revocation of a carried token as of any. SQLite and PostgreSQL (on SQLite the same tokens are
-refreshed the usual way). Every token is checked with joserfc against the JWKS."""
+the first after a sign-in included, with every check of the usual path: rotation, a reuse revoking the family, two
+refreshes of one token at once (one wins, the family is revoked), a changed context refused, an account no longer
+active, an ended session; introspection and revocation of a carried token as of any; the grant's id sealed. SQLite
+and PostgreSQL (on SQLite the same tokens are refreshed the usual way). Every token is checked with joserfc against
+the JWKS."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from sqlalchemy import select
 from antin.kernel.audit.models import AuditEntry
 from directory.models import AccountStatus
 from idp.oidc.models import Grant, IssuedToken
+from idp.oidc.refresh_tokens import RefreshContexts
 from idp.oidc.tokens import half_hash
 from tests.idp.oidc_harness import BOTH_DATABASES, LiveProvider, live_provider_on
 from tests.idp.rp import Browser, RelyingParty
@@ -71,12 +73,19 @@ def _carried(token: str) -> dict[str, Any]:
     return carried
 
 
+def _grant_id(op: LiveProvider, token: str) -> int:
+    """The grant id a carried refresh token names (sealed in it: opened with the instance's key)."""
+    carried = op.provider.tokens.refresh_contexts.read(token)
+    assert carried is not None
+    return carried.grant_id
+
+
 def _carried_token(op: LiveProvider) -> tuple[RelyingParty, dict[str, Any], str]:
-    """A client, its sign-in's token response, and a refresh token carrying its context (the code grant's own
-    refresh token does not: its first refresh is the usual one)."""
+    """A client, its sign-in's token response, and a refresh token carrying its context minted by a refresh (the
+    code grant's own carries one on PostgreSQL: its grant id is drawn before its statement; on SQLite it does not)."""
     rp = RelyingParty.register(op, name="refreshing")
     tokens = rp.code_flow(Browser(op.issuer))
-    assert "." not in tokens["refresh_token"]
+    assert ("." in tokens["refresh_token"]) == (op.instance.database.driver is not None)
     first = _refresh(rp, tokens["refresh_token"])
     assert first.status_code == 200, first.text
     return rp, tokens, first.json()["refresh_token"]
@@ -85,7 +94,7 @@ def _carried_token(op: LiveProvider) -> tuple[RelyingParty, dict[str, Any], str]
 def test_a_chain_of_refreshes_rotates_each_token_in_one_statement(op: LiveProvider) -> None:
     rp, tokens, current = _carried_token(op)
     signed_in = tokens["id_claims"]
-    grant_id = _carried(current)["g"]
+    grant_id = _grant_id(op, current)
     statements = _token_statements(op)
     for _ in range(3):
         statements.clear()
@@ -94,7 +103,7 @@ def test_a_chain_of_refreshes_rotates_each_token_in_one_statement(op: LiveProvid
         body = answer.json()
         assert set(body) == {"access_token", "token_type", "expires_in", "scope", "refresh_token", "id_token"}
         assert body["token_type"] == "Bearer" and body["scope"] == "openid profile email"
-        assert body["refresh_token"] != current and _carried(body["refresh_token"])["g"] == grant_id
+        assert body["refresh_token"] != current and _grant_id(op, body["refresh_token"]) == grant_id
         access = _decoded(op, body["access_token"], "ES256")
         assert access["sub"] == signed_in["sub"] and access["sid"] == signed_in["sid"]
         assert access["acr"] == signed_in["acr"] and access["amr"] == signed_in["amr"]
@@ -138,7 +147,7 @@ def test_a_narrower_scope_is_refreshed_in_one_statement_and_a_wider_one_refused(
 
 def test_a_reused_carried_token_revokes_the_family(op: LiveProvider) -> None:
     rp, _tokens, reused = _carried_token(op)
-    grant_id = _carried(reused)["g"]
+    grant_id = _grant_id(op, reused)
     newer = _refresh(rp, reused).json()
     again = _refresh(rp, reused)
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
@@ -153,7 +162,7 @@ def test_a_reused_carried_token_revokes_the_family(op: LiveProvider) -> None:
 def test_two_refreshes_of_one_token_at_once_one_wins_and_the_family_is_revoked(op: LiveProvider) -> None:
     for _ in range(3):
         rp, _tokens, contested = _carried_token(op)
-        grant_id = _carried(contested)["g"]
+        grant_id = _grant_id(op, contested)
         start = threading.Barrier(2)
         answers: list[requests.Response] = []
 
@@ -186,15 +195,25 @@ def test_a_context_changed_by_the_client_is_refused_and_the_real_token_still_wor
     rp, _tokens, token = _carried_token(op)
     other = RelyingParty.register(op, name="other")
     other_tokens = other.code_flow(Browser(op.issuer))
+    other_token = _refresh(other, other_tokens["refresh_token"]).json()["refresh_token"]
     secret = token.partition(".")[0]
     carried = _carried(token)
-    for change in ({"s": other_tokens["id_claims"]["sub"]}, {"g": carried["g"] + 1}, {"a": "urn:elevated"}):
+    tampered_id = carried["g"][:5] + ("A" if carried["g"][5] != "A" else "B") + carried["g"][6:]
+    changes = (
+        {"s": other_tokens["id_claims"]["sub"]},
+        {"g": _carried(other_token)["g"]},  # another grant's sealed id
+        {"g": tampered_id},  # a sealed id changed: opens to no id
+        {"g": _grant_id(op, token)},  # the id in clear, as tokens carried it before it was sealed
+        {"a": "urn:elevated"},
+    )
+    for change in changes:
         forged = {**carried, **change}
         encoded = base64.urlsafe_b64encode(json.dumps(forged).encode()).rstrip(b"=").decode()
         refused = _refresh(rp, f"{secret}.{encoded}")
         assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
-    assert _grant(op, carried["g"]).revoked_at is None
+    assert _grant(op, _grant_id(op, token)).revoked_at is None
     assert _refresh(rp, token).status_code == 200
+    assert _refresh(other, other_token).status_code == 200
 
 
 def test_a_carried_token_of_an_account_no_longer_active_is_refused_and_its_grant_revoked(op: LiveProvider) -> None:
@@ -202,7 +221,7 @@ def test_a_carried_token_of_an_account_no_longer_active_is_refused_and_its_grant
     op.directory.update("an.nguyen", status=AccountStatus.SUSPENDED)
     refused = _refresh(rp, token)
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
-    assert _grant(op, _carried(token)["g"]).revoked_reason == "account no longer active"
+    assert _grant(op, _grant_id(op, token)).revoked_reason == "account no longer active"
     assert len(_events(op, "oauth:token:refresh")) == 1  # the first refresh only
 
 
@@ -211,7 +230,7 @@ def test_a_carried_token_of_an_ended_session_is_refused_and_its_grant_revoked(op
     assert op.provider.end_session(tokens["id_claims"]["sid"], reason="test")
     refused = _refresh(rp, token)
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
-    assert _grant(op, _carried(token)["g"]).revoked_at is not None
+    assert _grant(op, _grant_id(op, token)).revoked_at is not None
 
 
 def test_a_carried_token_is_introspected_and_revoked_as_any_refresh_token(op: LiveProvider) -> None:
@@ -221,7 +240,7 @@ def test_a_carried_token_is_introspected_and_revoked_as_any_refresh_token(op: Li
     assert seen["active"] is True and seen["token_type"] == "refresh_token" and seen["scope"] == "openid profile email"
     revoked = requests.post(op.issuer + "/revoke", data={"token": token}, auth=auth, timeout=10)
     assert revoked.status_code == 200
-    assert _grant(op, _carried(token)["g"]).revoked_at is not None
+    assert _grant(op, _grant_id(op, token)).revoked_at is not None
     assert _refresh(rp, token).json()["error"] == "invalid_grant"
     seen = requests.post(op.issuer + "/introspect", data={"token": token}, auth=auth, timeout=10).json()
     assert seen == {"active": False}
@@ -243,3 +262,61 @@ def test_a_context_too_large_to_carry_leaves_a_plain_token_refreshed_the_usual_w
     assert id_token["email"] == op.directory.find_by_login("an.nguyen").mail  # type: ignore[union-attr]
     if op.instance.database.driver is not None:
         assert len(statements) == 2  # the read, then the rotation
+
+
+def test_the_first_refresh_after_a_sign_in_is_one_statement(op: LiveProvider) -> None:
+    rp = RelyingParty.register(op, name="first refresh")
+    tokens = rp.code_flow(Browser(op.issuer))
+    issued = _events(op, "oauth:token:issue")[-1]
+    assert issued.client_id == rp.client.client_id
+    grant_id = json.loads(issued.details)["grant_id"]
+    statements = _token_statements(op)
+    first = _refresh(rp, tokens["refresh_token"])
+    assert first.status_code == 200, first.text
+    access = _decoded(op, first.json()["access_token"], "ES256")
+    id_token = _decoded(op, first.json()["id_token"], "RS256")
+    assert (
+        access["sub"] == id_token["sub"] == tokens["id_claims"]["sub"] and access["sid"] == tokens["id_claims"]["sid"]
+    )
+    assert id_token["auth_time"] == tokens["id_claims"]["auth_time"] and access["acr"] == tokens["id_claims"]["acr"]
+    if op.instance.database.driver is not None:
+        # the code grant's refresh token carried its grant's context: no read before the rotation
+        assert _grant_id(op, tokens["refresh_token"]) == grant_id
+        assert len(statements) == 1 and statements[0].startswith("WITH rotated AS (UPDATE oidc_token t")
+    else:
+        assert len(statements) == 0 and "." not in tokens["refresh_token"]
+    assert _grant_id(op, first.json()["refresh_token"]) == grant_id
+    refreshed = _events(op, "oauth:token:refresh")
+    assert [json.loads(entry.details)["grant_id"] for entry in refreshed] == [grant_id]
+    # the code grant's token is rotated: used again, it is a reuse and the family goes
+    again = _refresh(rp, tokens["refresh_token"])
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    assert _grant(op, grant_id).revoked_reason == "refresh token reused"
+    assert rp.userinfo(first.json()["access_token"]).status_code == 401
+    assert op.instance.audit.verify().ok
+
+
+def test_a_carried_token_does_not_show_its_grant_id(op: LiveProvider) -> None:
+    _rp, _tokens, token = _carried_token(op)
+    grant_id = _grant_id(op, token)
+    sealed = _carried(token)["g"]
+    assert isinstance(sealed, str) and len(sealed) == 22 and not isinstance(_carried(token).get("g"), int)
+    # sealed under this instance's secret: another secret opens nothing, and a neighbouring id seals unlike
+    assert RefreshContexts("another instance's secret").read(token) is None
+    contexts = op.provider.tokens.refresh_contexts
+    assert contexts.open_grant_id(sealed) == grant_id
+    assert contexts.seal_grant_id(grant_id + 1)[:8] != sealed[:8]
+
+
+def test_a_refresh_narrowed_to_a_resource_does_not_narrow_the_next_one(op: LiveProvider) -> None:
+    # RFC 8707 §2.2: a refresh's ``resource`` narrows that access token's audience, not what the grant allows later
+    rp, _tokens, current = _carried_token(op)
+    narrowed = _refresh(rp, current, resource="https://sign.antin.vn/api")  # the usual path (Flask's)
+    assert narrowed.status_code == 200, narrowed.text
+    assert _decoded(op, narrowed.json()["access_token"], "ES256")["aud"] == "https://sign.antin.vn/api"
+    statements = _token_statements(op)
+    after = _refresh(rp, narrowed.json()["refresh_token"])
+    assert after.status_code == 200, after.text
+    assert _decoded(op, after.json()["access_token"], "ES256")["aud"] == op.issuer  # the grant's, as the usual path
+    if op.instance.database.driver is not None:
+        assert len(statements) == 1  # the one-statement route, from the carried context
