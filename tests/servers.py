@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from antin.kernel.database import Database
 from tests.components import free_port, require_command
 
 __all__ = [
@@ -113,6 +114,25 @@ def postgres_server(folder: Path, *, rewindable: bool = False) -> Iterator[str]:
         subprocess.run(
             [*user, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"], check=False, capture_output=True
         )
+
+
+@contextmanager
+def empty_database(kind: str, folder: Path) -> Iterator[Database]:
+    """A new database with no tables, ``kind`` "sqlite" (a file in ``folder``) or "postgresql" (a throwaway server
+    in ``folder``), disposed of after: for tests that run the migrations themselves."""
+    if kind == "sqlite":
+        database = Database(f"sqlite:///{folder / 'antin.sqlite3'}")
+        try:
+            yield database
+        finally:
+            database.dispose()
+        return
+    with postgres_server(folder / "pg") as url:
+        database = Database(url)
+        try:
+            yield database
+        finally:
+            database.dispose()
 
 
 def socket_and_port(url: str) -> tuple[str, int]:

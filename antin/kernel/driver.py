@@ -171,11 +171,15 @@ class Driver:
             try:
                 yield held.conn
             finally:
-                held.used_at = time.monotonic()
-                if held.conn.broken or held.conn.closed:
-                    self._local.held = None
-                    self._lost(held.pooled)
-                    held.give_back(close=True)
+                self._after_statement(held)
+
+    def _after_statement(self, held: _Held) -> None:
+        """A held connection after a statement: its use marked; given up when the server or the network broke it."""
+        held.used_at = time.monotonic()
+        if held.conn.broken or held.conn.closed:
+            self._local.held = None
+            self._lost(held.pooled)
+            held.give_back(close=True)
 
     def _holder(self) -> _Held | None:
         """This thread's connection, checked again as the pool would at a checkout; None past ``most_held``."""
@@ -300,11 +304,7 @@ class Driver:
                     cursor = held.cursor = held.conn.cursor(row_factory=namedtuple_row)
                 return self._on(cursor, sql, params, what)
             finally:
-                held.used_at = time.monotonic()
-                if held.conn.broken or held.conn.closed:
-                    self._local.held = None
-                    self._lost(held.pooled)
-                    held.give_back(close=True)
+                self._after_statement(held)
 
     def _on(self, cursor: psycopg.Cursor[Any], sql: str, params: Mapping[str, Any], what: int) -> Any:
         for observe in self.observers:
@@ -383,11 +383,7 @@ class Driver:
             except psycopg.Error as err:
                 raise _translated(err, sql) from err
             finally:
-                held.used_at = time.monotonic()
-                if held.conn.broken or held.conn.closed:
-                    self._local.held = None
-                    self._lost(held.pooled)
-                    held.give_back(close=True)
+                self._after_statement(held)
 
     def _number(self, sql: str) -> _Numbered:
         """``sql`` with libpq's ``$n`` for psycopg's ``%(name)s`` (empty text when it holds another ``%``)."""

@@ -17,7 +17,7 @@ from antin.kernel.audit.carried import CarriedEntry, Written
 from antin.kernel.audit.models import AuditEntry
 from antin.kernel.database import Database
 from antin.migrate import alembic_config, current_revision, upgrade
-from tests.servers import postgres_server
+from tests.servers import empty_database, postgres_server
 
 BEFORE = "f4un1tke0011"
 
@@ -40,15 +40,8 @@ def entry_hash_indexes(database: Database) -> list[str]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'audit.sqlite3'}")
+    with empty_database(request.param, tmp_path) as db:
         yield db
-        db.dispose()
-        return
-    with postgres_server(tmp_path / "pg") as url:
-        db = Database(url)
-        yield db
-        db.dispose()
 
 
 def test_the_migration_drops_the_entry_hash_index_and_puts_it_back(database: Database) -> None:

@@ -16,7 +16,7 @@ from antin.migrate import alembic_config, current_revision, upgrade
 from idp.oidc.models import Grant
 from tests.idp.oidc_harness import BOTH_DATABASES, LiveProvider, live_provider_on
 from tests.idp.rp import Browser, RelyingParty
-from tests.servers import postgres_server
+from tests.servers import empty_database
 
 BEFORE = "a4d17ix00012"
 
@@ -27,15 +27,8 @@ def token_keys(database: Database) -> list[str]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'tokens.sqlite3'}")
+    with empty_database(request.param, tmp_path) as db:
         yield db
-        db.dispose()
-        return
-    with postgres_server(tmp_path / "pg") as url:
-        db = Database(url)
-        yield db
-        db.dispose()
 
 
 def test_the_migration_drops_the_grant_key_and_puts_it_back(database: Database) -> None:
