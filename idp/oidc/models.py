@@ -212,9 +212,10 @@ class IssuedToken(Base):
     __tablename__ = "oidc_token"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # no foreign key (migration r14nofk00013): a token's grant is the one its statement inserted or read, grants are
-    # never deleted, and every read of a token joins its grant, so a token without one is unknown; the key's check
-    # cost each refresh a row lock on the grant (docs/benchmarks.md, "The refresh grant's PostgreSQL cost")
+    # no foreign key (migration r14nofk00013): a token's grant is the one its statement inserted or read, a grant is
+    # deleted only with its tokens (idp/oidc/grant_purge.py), and every read of a token joins its grant, so a token
+    # without one is unknown; the key's check cost each refresh a row lock on the grant (docs/benchmarks.md, "The
+    # refresh grant's PostgreSQL cost")
     grant_id: Mapped[int] = mapped_column(Integer, index=True)
     kind: Mapped[str] = mapped_column(String(10))  # "access" or "refresh"
     lookup: Mapped[str] = mapped_column(String(64), unique=True)  # jti of an access token, digest of a refresh
