@@ -36,12 +36,14 @@ class SpentCount:
     pushed_requests: int
 
 
-def _delete_in_batches(database: Database, id_column: Any, where: Any, *, also: Any = None) -> tuple[int, int]:
+def _delete_in_batches(
+    database: Database, id_column: Any, where: Any, *, also: Any = None, before_first: Any = 0
+) -> tuple[int, int]:
     """Delete the rows matching ``where`` by batches of ids in id order (one scan of the table in all, each batch
     its own transaction); ``also(session, ids)`` deletes what goes with them first and returns its count.
     Returns (rows, rows deleted by ``also``)."""
     table = id_column.table
-    after, rows, extra = 0, 0, 0
+    after, rows, extra = before_first, 0, 0
     while True:
         with database.session() as s:
             ids = s.scalars(
@@ -77,17 +79,5 @@ def purge_spent(database: Database, cutoff: datetime) -> SpentCount:
         database, AuthorizationCode.id, and_(AuthorizationCode.expires_at < cutoff, grant_gone)
     )
     pushed, _ = _delete_in_batches(database, PushedRequest.id, PushedRequest.expires_at < cutoff)
-    interactions = _delete_interactions(database, cutoff)
+    interactions, _ = _delete_in_batches(database, Interaction.id, Interaction.expires_at < cutoff, before_first="")
     return SpentCount(tokens + with_grants, grants, codes, interactions, pushed)
-
-
-def _delete_interactions(database: Database, cutoff: datetime) -> int:
-    # string ids (random): batches by expiry alone, each re-reading the first rows still matching
-    deleted = 0
-    while True:
-        with database.session() as s:
-            ids = s.scalars(select(Interaction.id).where(Interaction.expires_at < cutoff).limit(PURGE_BATCH)).all()
-            if not ids:
-                return deleted
-            s.execute(delete(Interaction).where(Interaction.id.in_(ids)))
-            deleted += len(ids)
