@@ -177,7 +177,10 @@ class AuthorizationCode(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     # the grant its first use created: revoked when the code is replayed
-    grant_id: Mapped[int | None] = mapped_column(ForeignKey("oidc_grant.id", ondelete="SET NULL"), default=None)
+    # indexed: each grant the purge deletes sets its code's grant_id to NULL (migration p14cgix00014)
+    grant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("oidc_grant.id", ondelete="SET NULL"), default=None, index=True
+    )
 
 
 class Grant(Base):
