@@ -83,7 +83,7 @@ SHORT_HELP = {
     "pki": "The certification authority: certificates of officials and units, revocation, CRLs, renewal.",
     "restore": "Restore a backup made by `antin backup` onto this instance's fresh data folder.",
     "serve": "Serve the platform with granian, or gunicorn with --server gunicorn (production).",
-    "sessions": "SSO sessions: delete those long over (run `purge` daily, e.g. from a systemd timer).",
+    "sessions": "SSO sessions and their tokens: delete those long over (run `purge` daily, e.g. from a systemd timer).",
     "sign": "Sign PDF documents with PAdES (an official's signature, or a unit's seal with --seal).",
     "verify": "Verify the signatures and document time-stamps of FILE (ETSI EN 319 102-1 indications).",
 }

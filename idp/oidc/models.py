@@ -177,7 +177,10 @@ class AuthorizationCode(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     # the grant its first use created: revoked when the code is replayed
-    grant_id: Mapped[int | None] = mapped_column(ForeignKey("oidc_grant.id", ondelete="SET NULL"), default=None)
+    # indexed: each grant the purge deletes sets its code's grant_id to NULL (migration p14cgix00014)
+    grant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("oidc_grant.id", ondelete="SET NULL"), default=None, index=True
+    )
 
 
 class Grant(Base):
@@ -212,9 +215,10 @@ class IssuedToken(Base):
     __tablename__ = "oidc_token"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # no foreign key (migration r14nofk00013): a token's grant is the one its statement inserted or read, grants are
-    # never deleted, and every read of a token joins its grant, so a token without one is unknown; the key's check
-    # cost each refresh a row lock on the grant (docs/benchmarks.md, "The refresh grant's PostgreSQL cost")
+    # no foreign key (migration r14nofk00013): a token's grant is the one its statement inserted or read, a grant is
+    # deleted only with its tokens (idp/oidc/grant_purge.py), and every read of a token joins its grant, so a token
+    # without one is unknown; the key's check cost each refresh a row lock on the grant (docs/benchmarks.md, "The
+    # refresh grant's PostgreSQL cost")
     grant_id: Mapped[int] = mapped_column(Integer, index=True)
     kind: Mapped[str] = mapped_column(String(10))  # "access" or "refresh"
     lookup: Mapped[str] = mapped_column(String(64), unique=True)  # jti of an access token, digest of a refresh

@@ -1,4 +1,5 @@
-"""``antin sessions``: housekeeping of SSO sessions (ended and expired ones are kept until purged)."""
+"""``antin sessions``: housekeeping of SSO sessions and of what they left (ended and expired ones are kept until
+purged)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import timedelta
 import click
 
 from antin.kernel.instance import Instance
+from idp.oidc.grant_purge import purge_spent
 from idp.oidc.service import get_provider
 
 __all__ = ["sessions"]
@@ -15,7 +17,7 @@ __all__ = ["sessions"]
 
 @click.group()
 def sessions() -> None:
-    """SSO sessions: delete those long over (run `purge` daily, e.g. from a systemd timer)."""
+    """SSO sessions and their tokens: delete those long over (run `purge` daily, e.g. from a systemd timer)."""
 
 
 @sessions.command("purge")
@@ -26,18 +28,37 @@ def sessions() -> None:
     default=30,
     show_default=True,
     metavar="DAYS",
-    help="Delete sessions ended or expired more than DAYS days ago, and logout deliveries done as long.",
+    help=(
+        "Delete sessions ended or expired more than DAYS days ago, logout deliveries done as long, and tokens,"
+        " grants, codes, interactions and pushed requests spent as long."
+    ),
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @click.pass_obj
 def purge(instance: Instance, *, days: int, as_json: bool) -> None:
-    """Delete ended and expired SSO sessions (with their clients) and finished logout deliveries.
+    """Delete ended and expired SSO sessions (with their clients), finished logout deliveries, and the tokens,
+    grants, authorization codes, interactions and pushed requests no flow can use any more.
 
     Live sessions are never touched; an idle one is kept until its absolute limit, since its applications' refresh
-    tokens live until then. The audit log keeps every sign-in and logout.
+    tokens live until then. A token goes DAYS after its expiry (a reused rotated one is refused still), a grant
+    when it has no token left or its session is gone, a code when its grant is gone. The audit log keeps every
+    sign-in, token and logout.
     """
     count = get_provider(instance).sessions.purge(timedelta(days=days))
+    spent = purge_spent(instance.database, instance.clock() - timedelta(days=days))
     if as_json:
-        click.echo(json.dumps({"sessions": count.sessions, "deliveries": count.deliveries, "older_than_days": days}))
+        fields = {"sessions": count.sessions, "deliveries": count.deliveries, "older_than_days": days}
+        fields |= {
+            "tokens": spent.tokens,
+            "grants": spent.grants,
+            "codes": spent.codes,
+            "interactions": spent.interactions,
+            "pushed_requests": spent.pushed_requests,
+        }
+        click.echo(json.dumps(fields))
     else:
         click.echo(f"deleted {count.sessions} sessions and {count.deliveries} logout deliveries over for {days}+ days")
+        click.echo(
+            f"deleted {spent.tokens} tokens, {spent.grants} grants, {spent.codes} codes, {spent.interactions}"
+            f" interactions and {spent.pushed_requests} pushed requests spent for {days}+ days"
+        )

@@ -73,7 +73,17 @@ def test_purge_deletes_what_is_long_over_and_keeps_the_rest(op: LiveProvider, mo
     monkeypatch.setenv("ANTIN_SECRET_KEY", op.instance.secret_key)
     result = CliRunner().invoke(cli, ["sessions", "purge", "--older-than", "30", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == {"sessions": 2, "deliveries": 2, "older_than_days": 30}
+    assert json.loads(result.output) == {
+        "sessions": 2,
+        "deliveries": 2,
+        "older_than_days": 30,
+        # the live sign-in's grant, tokens, code and interaction are all kept
+        "tokens": 0,
+        "grants": 0,
+        "codes": 0,
+        "interactions": 0,
+        "pushed_requests": 0,
+    }
 
     with op.instance.database.session() as s:
         sids = set(s.scalars(select(SsoSession.sid)))
@@ -87,6 +97,7 @@ def test_purge_deletes_what_is_long_over_and_keeps_the_rest(op: LiveProvider, mo
     assert "code" in rp.authorize(browser, prompt="none").params
     again = CliRunner().invoke(cli, ["sessions", "purge", "--older-than", "0"])
     assert again.exit_code == 0 and "deleted 1 sessions" in again.output  # yesterday's; never the live one
+    assert "deleted 0 tokens, 0 grants, 0 codes" in again.output  # the live sign-in's are all in use
     assert "code" in rp.authorize(browser, prompt="none").params
 
 

@@ -1,5 +1,6 @@
 """oidc_token has no foreign key to oidc_grant (migration r14nofk00013, up and down, SQLite and PostgreSQL); a token
-whose grant is gone — deleted by hand: the application never deletes one — is unknown everywhere it is read."""
+whose grant is gone (deleted by hand; the purge deletes a grant only with its tokens) is unknown everywhere it is
+read."""
 
 from __future__ import annotations
 
