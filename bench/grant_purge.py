@@ -1,7 +1,7 @@
 """What the OIDC flows leave in the database per sign-in and per refresh, and ``antin sessions purge``'s deletion
 of it (``idp.oidc.grant_purge.purge_spent``), on PostgreSQL (a throwaway server, fsync off) and SQLite.
 
-    python -m bench.grant_purge_bench [--sign-ins 200] [--refreshes 3] [--bulk 100000]
+    python -m bench.grant_purge [--sign-ins 200] [--refreshes 3] [--bulk 100000]
 
 1. ``--sign-ins`` code flows through HTTP, each followed by ``--refreshes`` refreshes; the bytes of the grant,
    token, code, interaction and pushed-request tables and their indexes (``pg_total_relation_size`` after
