@@ -6,6 +6,7 @@ SQLite (SQLAlchemy Core) and PostgreSQL (psycopg directly); each code's ID token
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pyotp
@@ -54,7 +55,7 @@ def _check_code(rp: RelyingParty, location: str) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("database", DATABASES)
-def test_a_new_sign_in_is_the_password_page_then_the_client(database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_sign_in_is_the_password_page_then_the_client(database: str, tmp_path: Path) -> None:
     with provider_on(database, tmp_path) as op:
         rp = RelyingParty.register(op, name="Hồ sơ công việc")
         browser = Browser(op.issuer)
@@ -91,7 +92,7 @@ def test_a_new_sign_in_is_the_password_page_then_the_client(database: str, tmp_p
 
 
 @pytest.mark.parametrize("database", DATABASES)
-def test_the_password_page_speaks_the_requests_ui_locales(database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_password_page_speaks_the_requests_ui_locales(database: str, tmp_path: Path) -> None:
     with provider_on(database, tmp_path) as op:
         rp = RelyingParty.register(op)
         english = _get(Browser(op.issuer), _authorize_url(rp, ui_locales="en-GB vi"))
@@ -101,7 +102,7 @@ def test_the_password_page_speaks_the_requests_ui_locales(database: str, tmp_pat
 
 
 @pytest.mark.parametrize("database", DATABASES)
-def test_every_other_sign_in_keeps_the_interactions_url_and_the_resume(database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_every_other_sign_in_keeps_the_interactions_url_and_the_resume(database: str, tmp_path: Path) -> None:
     with provider_on(database, tmp_path) as op:
         rp = RelyingParty.register(op)
         browser = Browser(op.issuer)
@@ -141,7 +142,7 @@ def test_every_other_sign_in_keeps_the_interactions_url_and_the_resume(database:
 
 
 @pytest.mark.parametrize("database", DATABASES)
-def test_consent_is_still_asked_before_the_client_gets_a_code(database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_consent_is_still_asked_before_the_client_gets_a_code(database: str, tmp_path: Path) -> None:
     with provider_on(database, tmp_path) as op:
         rp = RelyingParty.register(op, trusted=False)
         browser = Browser(op.issuer)
@@ -157,7 +158,7 @@ def test_consent_is_still_asked_before_the_client_gets_a_code(database: str, tmp
 
 
 @pytest.mark.parametrize("database", DATABASES)
-def test_two_tabs_posting_one_sign_in_at_once_get_one_code(database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_two_tabs_posting_one_sign_in_at_once_get_one_code(database: str, tmp_path: Path) -> None:
     """The code is written by the statement that takes the interaction: of two answers at once, one has a code."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -188,7 +189,7 @@ def _session_count(op: LiveProvider) -> int:
 
 
 @pytest.mark.parametrize("database", DATABASES)
-def test_each_sso_session_has_its_start_entry(database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_each_sso_session_has_its_start_entry(database: str, tmp_path: Path) -> None:
     with provider_on(database, tmp_path) as op:
         rp = RelyingParty.register(op)
         browser = Browser(op.issuer)
@@ -200,7 +201,7 @@ def test_each_sso_session_has_its_start_entry(database: str, tmp_path) -> None: 
 
 
 @pytest.mark.postgres
-def test_no_sso_session_starts_when_its_entry_cannot_be_written(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_no_sso_session_starts_when_its_entry_cannot_be_written(tmp_path: Path) -> None:
     """On PostgreSQL the session and its entry are one statement: an entry the log refuses takes the session with
     it (the sign-in fails with a clear page, no code), and the next sign-in writes both."""
     with provider_on("postgresql", tmp_path) as op:
@@ -227,7 +228,7 @@ def _entries(op: LiveProvider) -> list[tuple[str, str | None, int, int]]:
 
 
 @pytest.mark.parametrize("database", DATABASES)
-def test_the_password_accepted_and_the_session_started_are_written_together(database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_password_accepted_and_the_session_started_are_written_together(database: str, tmp_path: Path) -> None:
     """The password POST's two entries, one after the other in one writer's chain; on PostgreSQL by the statement
     that starts the session (one statement writes to the log in that request, not two)."""
     with provider_on(database, tmp_path) as op:
@@ -251,7 +252,7 @@ def test_the_password_accepted_and_the_session_started_are_written_together(data
 
 
 @pytest.mark.parametrize("database", DATABASES)
-def test_a_password_accepted_before_a_second_factor_is_written_in_its_request(database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_password_accepted_before_a_second_factor_is_written_in_its_request(database: str, tmp_path: Path) -> None:
     """No session starts yet (the authenticator app's code is asked next): the entry is written all the same."""
     from idp.mfa import get_mfa_service
 
@@ -271,7 +272,7 @@ def test_a_password_accepted_before_a_second_factor_is_written_in_its_request(da
 
 
 @pytest.mark.postgres
-def test_the_session_the_interaction_and_the_code_are_one_statement(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_session_the_interaction_and_the_code_are_one_statement(tmp_path: Path) -> None:
     """On PostgreSQL the password that completes a new sign-in writes the SSO session (with its entry and the
     password's), takes the interaction and writes the code in one statement. When the interaction is gone (another
     tab answered it between this request's read and its write) the session and its entry are written all the same,
@@ -327,7 +328,7 @@ def test_the_session_the_interaction_and_the_code_are_one_statement(tmp_path) ->
         assert op.instance.audit.verify().ok
 
 
-def test_the_sign_in_statement_is_parsed_once_by_psycopg(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_sign_in_statement_is_parsed_once_by_psycopg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The statement of the password POST carries its code's official, time, level and session from the session's
     own parameters: 50, within psycopg's limit for keeping a statement's conversion (at 55 it parsed the 2.6 kB
     statement again at every sign-in). The code's claims are the session's (its ID token checked)."""
