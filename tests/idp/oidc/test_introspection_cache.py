@@ -72,6 +72,17 @@ def _introspect(op: LiveProvider, token: str, auth: tuple[str, str]) -> dict[str
     return body
 
 
+def _web_and_resource_server(op: LiveProvider) -> tuple[ClientRecord, tuple[str, str]]:
+    """A web application whose users' tokens are introspected, and the resource server (trusted) that does it,
+    its first request made (so that the next take the fast path)."""
+    client, _auth = _client(
+        op, "web", grant_types=("authorization_code", "refresh_token"), redirect_uris=("https://rp.example/cb",)
+    )
+    _rs, rs_auth = _client(op, "resource server", trusted=True)
+    _warm(op, rs_auth)
+    return client, rs_auth
+
+
 def _warm(op: LiveProvider, auth: tuple[str, str]) -> None:
     """The first request of a process goes through the app (its per-process hooks); later ones take the fast path."""
     requests.get(op.issuer + "/.well-known/openid-configuration", timeout=10).raise_for_status()
@@ -116,11 +127,7 @@ def test_a_token_is_verified_once_and_its_revocation_read_every_time(op: LivePro
 
 
 def test_a_token_past_its_exp_is_inactive_though_its_claims_were_kept(op: LiveProvider) -> None:
-    client, _auth = _client(
-        op, "web", grant_types=("authorization_code", "refresh_token"), redirect_uris=("https://rp.example/cb",)
-    )
-    _rs, rs_auth = _client(op, "resource server", trusted=True)
-    _warm(op, rs_auth)
+    client, rs_auth = _web_and_resource_server(op)
     token = _user_token(op, client)
     assert _introspect(op, token, rs_auth)["active"] is True
     assert len(op.provider.tokens.lookup.verified) == 1
@@ -130,11 +137,7 @@ def test_a_token_past_its_exp_is_inactive_though_its_claims_were_kept(op: LivePr
 
 
 def test_a_key_no_longer_published_makes_its_kept_tokens_inactive(op: LiveProvider) -> None:
-    client, _auth = _client(
-        op, "web", grant_types=("authorization_code", "refresh_token"), redirect_uris=("https://rp.example/cb",)
-    )
-    _rs, rs_auth = _client(op, "resource server", trusted=True)
-    _warm(op, rs_auth)
+    client, rs_auth = _web_and_resource_server(op)
     token = _user_token(op, client)
     assert _introspect(op, token, rs_auth)["active"] is True
     assert len(op.provider.tokens.lookup.verified) == 1
@@ -150,11 +153,7 @@ def test_a_key_no_longer_published_makes_its_kept_tokens_inactive(op: LiveProvid
 
 
 def test_the_kept_claims_are_bounded(op: LiveProvider) -> None:
-    client, _auth = _client(
-        op, "web", grant_types=("authorization_code", "refresh_token"), redirect_uris=("https://rp.example/cb",)
-    )
-    _rs, rs_auth = _client(op, "resource server", trusted=True)
-    _warm(op, rs_auth)
+    client, rs_auth = _web_and_resource_server(op)
     kept = op.provider.tokens.lookup.verified
     kept.capacity = 4
     tokens = [_user_token(op, client) for _ in range(11)]
@@ -167,11 +166,7 @@ def test_the_kept_claims_are_bounded(op: LiveProvider) -> None:
 def test_claims_past_their_exp_are_dropped(op: LiveProvider) -> None:
     """The cache holds the tokens of the last access-token lifetime: an expired entry goes at the next keep after
     the sweep interval, not only when the cache is full (a soak saw it fill by the hour)."""
-    client, _auth = _client(
-        op, "web", grant_types=("authorization_code", "refresh_token"), redirect_uris=("https://rp.example/cb",)
-    )
-    _rs, rs_auth = _client(op, "resource server", trusted=True)
-    _warm(op, rs_auth)
+    client, rs_auth = _web_and_resource_server(op)
     kept = op.provider.tokens.lookup.verified
     kept.sweep_seconds = 1
     old = [_user_token(op, client) for _ in range(3)]
