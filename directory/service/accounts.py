@@ -75,7 +75,12 @@ class AccountsMixin(PeopleMixin):
         return self.authenticate_person(person, password)
 
     def authenticate_person(self, person: Person, password: str) -> AuthOutcome:
-        """Check a password by binding as ``person``, found a moment ago (the login reads the entry once)."""
+        """Check a password by binding as ``person``, found a moment ago (the login reads the entry once).
+
+        A person read as locked is refused even when the bind succeeds: slapd stamps a lock with the precise clock
+        and checks it with ``time()``, the kernel's coarse one, which may still be in the second before; for those
+        few milliseconds after a lock falls in a new second, slapd takes it for a lock "not yet in effect".
+        """
         refused = AuthOutcome(AuthStatus.INVALID_CREDENTIALS)
         if not plausible_password(password):
             return refused
@@ -89,6 +94,8 @@ class AccountsMixin(PeopleMixin):
             return refused
         if disabled:
             return AuthOutcome(AuthStatus.DISABLED)
+        if person.locked:  # read as locked a moment ago: slapd's own clock race let the bind through
+            return AuthOutcome(AuthStatus.LOCKED)
         if result.policy_error == "change-after-reset":
             return AuthOutcome(AuthStatus.MUST_CHANGE, person=person)
         if result.grace_logins_left is not None:
@@ -119,6 +126,8 @@ class AccountsMixin(PeopleMixin):
                 if result.policy_error == "password-expired":
                     raise PasswordExpiredError(person.uid)
                 raise InvalidCredentialsError()
+            if person.locked:  # as in authenticate_person
+                raise AccountLockedError(person.uid)
             conn.change_password(person.dn, old_password, new)
 
         self.pool.run(change, kind="bind")
