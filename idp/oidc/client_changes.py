@@ -15,7 +15,6 @@ import contextlib
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -34,6 +33,9 @@ class ClientChanges(Protocol):
     def listen(self, forget: Callable[[str | None], None]) -> None:
         """Call ``forget(client_id)`` on every notice from now on (idempotent; once per process)."""
 
+    def close(self) -> None:
+        """Stop listening (the instance is closing): no more notices, no more attempts to subscribe."""
+
 
 class NoChangeNotices:
     """No shared channel: each process's cache lifetime bounds how long a change takes to reach it."""
@@ -42,6 +44,9 @@ class NoChangeNotices:
         return None
 
     def listen(self, forget: Callable[[str | None], None]) -> None:
+        return None
+
+    def close(self) -> None:
         return None
 
 
@@ -59,6 +64,8 @@ class RedisChangeNotices:
         self._pid: int | None = None  # the process whose listener runs (a forked worker starts its own)
         self._lock = threading.Lock()
         self.subscribed = threading.Event()
+        self._closed = threading.Event()
+        self._pubsub: Any = None  # the listener's current subscription, closed by close()
 
     def announce(self, client_id: str | None) -> None:
         try:
@@ -79,10 +86,17 @@ class RedisChangeNotices:
             thread = threading.Thread(target=self._run, args=(forget,), name="oidc-client-changes", daemon=True)
             thread.start()
 
+    def close(self) -> None:
+        self._closed.set()
+        pubsub = self._pubsub
+        if pubsub is not None:
+            with contextlib.suppress(Exception):
+                pubsub.close()  # the listener's blocking read ends; it sees the instance closed and stops
+
     def _run(self, forget: Callable[[str | None], None]) -> None:
         delay = self._retry_seconds
-        while True:
-            pubsub = self._subscriber.pubsub(ignore_subscribe_messages=False)
+        while not self._closed.is_set():
+            pubsub = self._pubsub = self._subscriber.pubsub(ignore_subscribe_messages=False)
             try:
                 pubsub.subscribe(CHANNEL)
                 for message in pubsub.listen():
@@ -95,13 +109,15 @@ class RedisChangeNotices:
                         client_id = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
                         forget(None if client_id == _ALL else client_id)
             except self._error as err:
-                log.warning("client change notices interrupted, subscribing again: %s", err)
+                if not self._closed.is_set():
+                    log.warning("client change notices interrupted, subscribing again: %s", err)
             except Exception:  # a listener that dies would leave the cache on its lifetime alone: say so loudly
-                log.exception("client change notices failed, subscribing again")
+                if not self._closed.is_set():
+                    log.exception("client change notices failed, subscribing again")
             finally:
                 self.subscribed.clear()
                 forget(None)
                 with contextlib.suppress(self._error):
                     pubsub.close()
-            time.sleep(delay)
+            self._closed.wait(delay)
             delay = min(delay * 2, 30.0)  # Redis down: try again, less and less often

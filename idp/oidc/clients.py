@@ -438,6 +438,10 @@ class ClientRegistry:
         self.forget(client_id)
         self._changes.announce(client_id)
 
+    def close(self) -> None:
+        """Stop hearing other processes' change notices (the instance is closing)."""
+        self._changes.close()
+
     def forget(self, client_id: str | None = None) -> None:
         """Drop cached clients (one, or all) so that the next lookup reads the database."""
         if client_id is None:

@@ -202,6 +202,7 @@ class OidcProvider:
 
     def close(self) -> None:
         self.backchannel.close()
+        self.clients.close()
 
 
 def get_provider(instance: Instance) -> OidcProvider:

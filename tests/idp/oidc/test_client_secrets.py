@@ -4,9 +4,12 @@ cached copy at once through Redis."""
 from __future__ import annotations
 
 import hashlib
+import logging
+import threading
 import time
 from pathlib import Path
 
+import pytest
 import requests
 from sqlalchemy import select, update
 
@@ -96,6 +99,8 @@ def test_a_change_reaches_another_workers_cache_through_redis(tmp_path: Path) ->
 
         admin.set_disabled(record.client_id)
         assert _eventually(lambda: worker.active(record.client_id) is None)
+        worker.close()
+        admin.close()
     database.dispose()
 
 
@@ -107,3 +112,29 @@ def _eventually(condition: object, seconds: float = 5.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def test_a_closed_registry_stops_listening_and_says_nothing_when_redis_goes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An instance that closes (a worker stopping, a test's platform torn down) stops its listener: it must not keep
+    trying to subscribe, nor log "interrupted" every second into a stream that may be gone."""
+    require_command("redis-server")
+    from tests.servers import redis_server
+
+    database = Database(f"sqlite:///{tmp_path / 'clients.sqlite3'}")
+    Base.metadata.create_all(database.engine, tables=[Client.__table__])  # type: ignore[list-item]
+    with redis_server(tmp_path) as url:
+        notices = RedisChangeNotices(url, retry_seconds=0.05)
+        worker = ClientRegistry(database, secret_key="k" * 32, cache_seconds=3600, changes=notices)
+        before = set(threading.enumerate())
+        worker.active("no-such-client")  # the first read starts the listener
+        assert notices.subscribed.wait(10), "the worker never subscribed to client change notices"
+        [listener] = [t for t in set(threading.enumerate()) - before if t.name == "oidc-client-changes"]
+        worker.close()
+        listener.join(5)
+        assert not listener.is_alive(), "the listener still runs after close()"
+    with caplog.at_level(logging.WARNING, logger="idp.oidc.client_changes"):
+        time.sleep(0.3)  # Redis is gone: a listener still running would log within its 0.05 s retry
+    assert not [r for r in caplog.records if r.name == "idp.oidc.client_changes"]
+    database.dispose()
