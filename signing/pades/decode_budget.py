@@ -9,25 +9,40 @@ decoded for verification; see docs/security.md for the corpus figures), so the b
 repairing one, each prefix tried) and every revision draws on the same account. A document that needs more is
 refused as a whole (:attr:`DocumentBudget.exhausted`), rather than judged on the streams that fitted. To tell a
 decode stopped by the budget from a corrupt stream, pyHanko's output check in its filters module is wrapped.
+
+A cross-reference stream is charged too, for the entries it declares (``/Size`` or ``/Index``): pyHanko's lenient
+reader gives every declared entry a default when the stream's data runs out, and keeps them all, so a 10 KB file
+declaring a billion entries took more than 20 GB and minutes (the fuzzer found one). Each declared entry is charged
+:data:`XREF_ENTRY_COST` bytes before any is read; a stream whose rows have no width at all is unreadable.
 """
 
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
-from pyhanko.pdf_utils import filters
+from pyhanko.pdf_utils import filters, generic, misc, xref
 from pyhanko.pdf_utils.decode_limits import DecodeContext, DecodeLimits, check_output_size
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-__all__ = ["BASE_ALLOWANCE", "RATIO", "BudgetedDecodeContext", "BudgetedPdfFileReader", "DocumentBudget"]
+__all__ = [
+    "BASE_ALLOWANCE",
+    "RATIO",
+    "XREF_ENTRY_COST",
+    "BudgetedDecodeContext",
+    "BudgetedPdfFileReader",
+    "DocumentBudget",
+]
 
 MiB = 1024 * 1024
 BASE_ALLOWANCE = 32 * MiB
 """Decoded bytes any document may use, whatever its size (a large CRL in a small file)."""
 RATIO = 4
 """Decoded bytes per byte of input beyond that."""
+XREF_ENTRY_COST = 256
+"""Bytes charged per declared cross-reference entry (what pyHanko keeps for one: ~200 bytes in its tables)."""
 
 
 @dataclass
@@ -78,6 +93,45 @@ def _check_output_size_noting_the_budget(size: int, cap: int | None) -> None:
 # pyHanko's filters call the name they imported: replace it there (pyHanko 0.38; the function is unchanged for
 # every reader without a DocumentBudget, such as the signing path's)
 vars(filters)["check_output_size"] = _check_output_size_noting_the_budget
+
+
+_parse_xref_stream = xref.parse_xref_stream
+
+
+def _declared_entries(xref_stream: generic.StreamObject) -> tuple[int, int] | None:
+    """(entries declared, bytes per row) of a cross-reference stream; None when pyHanko should judge it."""
+    try:
+        pairs: list[Any] = list(xref_stream.get("/Index", [0, xref_stream.get("/Size")]))
+        widths: list[Any] = list(xref_stream.get("/W") or ())
+        count = sum(max(0, int(size)) for _, size in misc.pair_iter(pairs))
+        width = sum(int(w) for w in widths)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return count, width
+
+
+def _parse_xref_stream_within_the_budget(
+    xref_stream: generic.StreamObject, strict: bool = True
+) -> Iterator[xref.XRefEntry]:
+    """pyHanko's parser, once the entries the stream declares are charged to its document's budget (if any)."""
+    container = getattr(xref_stream, "container_ref", None)
+    reader = container.get_pdf_handler() if container is not None else None
+    context = getattr(reader, "_budgeted_context", None)
+    declared = _declared_entries(xref_stream)
+    if isinstance(context, BudgetedDecodeContext) and declared is not None:
+        count, width = declared
+        if count > 0 and width <= 0:
+            raise misc.PdfReadError("cross-reference stream: its /W gives its rows no bytes")
+        budget = context.budget
+        if count * XREF_ENTRY_COST > budget.remaining:
+            budget.exhausted = True
+            raise misc.PdfReadError(f"cross-reference stream: {count} entries declared, past the decode budget")
+        budget.charge(count * XREF_ENTRY_COST)
+    return _parse_xref_stream(xref_stream, strict)
+
+
+# pyHanko's cross-reference builder calls the name in its module: replace it there (pyHanko 0.38)
+vars(xref)["parse_xref_stream"] = _parse_xref_stream_within_the_budget
 
 
 class BudgetedDecodeContext(DecodeContext):

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -181,3 +184,26 @@ def test_a_resource_with_a_malformed_ipv6_host_is_invalid_target(client: FlaskCl
     assert par.status_code == 400 and par.get_json()["error"] == "invalid_target"
     authorize = client.get("/authorize", query_string={**request, "client_id": provider.client_id, "resource": bad})
     assert authorize.status_code == 303 and "error=invalid_target" in authorize.headers["Location"]
+
+
+def test_a_cross_reference_stream_declaring_2e26_entries_is_refused_at_once() -> None:
+    """A 10 KB signed PDF whose last cross-reference stream declares 2 × 10²⁶ entries (``/Index [0 1 1 1 5 2…]``):
+    pyHanko's lenient reader made a default entry for each one past the stream's data, and the verifier took more than
+    20 GB and ten minutes before the kernel killed it. Run in a child process held to 2 GiB, so that a regression
+    fails here instead of taking the machine with it."""
+    script = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+        "from signing.pades.reading.errors import UnusableInputError\n"
+        "from signing.validation import ValidationPolicy, verify_bytes\n"
+        "try:\n"
+        "    verify_bytes(open(sys.argv[1], 'rb').read(), ValidationPolicy())\n"
+        "except UnusableInputError as err:\n"
+        "    print(err.reason)\n"
+    )
+    pdf = CORPUS / "pdf" / "hang-xref-stream-declares-2e26-entries.pdf"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(pdf)], capture_output=True, text=True, timeout=300, env=env, check=False
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "decode-limit", done.stderr[-2000:]

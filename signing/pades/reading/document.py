@@ -45,7 +45,9 @@ def examine_pdf(stream: IO[bytes], size: int, policy: ValidationPolicy) -> Docum
 
 def _decode_limit(budget: DocumentBudget) -> UnusableInputError:
     return UnusableInputError(
-        "decode-limit", f"its compressed streams expand past {budget.total} bytes, the limit for a file of its size"
+        "decode-limit",
+        f"its compressed streams (or its cross-reference entries) need more than {budget.total} bytes, the limit for"
+        " a file of its size",
     )
 
 
