@@ -101,10 +101,10 @@ class LdapConnection:
     ) -> list[Entry]:
         """Entries matching ``filterstr`` (already escaped, see :func:`filter_format`); none if base is missing.
 
-        The request and the wait for all its messages go straight to python-ldap's C object: what
-        ``search_ext_s`` adds on the way (four Python calls, its lock, trace checks, decoding response controls
-        nobody asked for) cost more than the rest of a token refresh's account check (docs/benchmarks.md, ldap15).
-        Its lock is not needed: a connection serves one thread at a time (:class:`LdapPool`), and libldap 2.5 is
+        The request and the wait for all its messages go straight to python-ldap's C object, past what
+        ``search_ext_s`` adds on the way (five Python calls, its lock, trace checks, decoding response controls
+        nobody asked for): a few µs of every token refresh's account check (docs/benchmarks.md, ldap15). Its lock
+        is not needed: a connection serves one thread at a time (:class:`LdapPool`), and libldap 2.5 is
         thread-safe (``ldap.LIBLDAP_R``; without it, the locked way). The same time limit is sent and waited for.
         """
         attrlist = list(attrs) if attrs is not None else None
