@@ -113,7 +113,7 @@ _OPTIONAL_CHECKS: dict[str, Callable[[str, str], str]] = {  # built once: an imp
 }
 
 
-# The canonical form itself (what slapd hands out and tokens carry) needs no parsing: 0.2 µs instead of 2.
+# The canonical form itself (what slapd hands out and tokens carry) needs no parsing: under 0.5 µs instead of 2.
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").fullmatch
 
 
