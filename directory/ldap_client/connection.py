@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import ldap
 from ldap.controls import RequestControl
@@ -42,6 +42,8 @@ class LdapConnection:
         self.uri = uri
         self.config = config
         self._conn = open_ldap(uri, config)
+        # python-ldap's C object, called without its Python wrapper on the search path (see :meth:`search`)
+        self._direct: Any = self._conn._l if ldap.LIBLDAP_R else None
         self.bound_dn: str | None = None
 
     def _call(self, func: Callable[[], T], dn: str = "") -> T:
@@ -97,16 +99,26 @@ class LdapConnection:
         *,
         size_limit: int = 0,
     ) -> list[Entry]:
-        """Entries matching ``filterstr`` (already escaped, see :func:`filter_format`); none if base is missing."""
+        """Entries matching ``filterstr`` (already escaped, see :func:`filter_format`); none if base is missing.
+
+        The request and the wait for all its messages go straight to python-ldap's C object, past what
+        ``search_ext_s`` adds on the way (five Python calls, its lock, trace checks, decoding response controls
+        nobody asked for): a few µs of every token refresh's account check (docs/benchmarks.md, ldap15). Its lock
+        is not needed: a connection serves one thread at a time (:class:`LdapPool`), and libldap 2.5 is
+        thread-safe (``ldap.LIBLDAP_R``; without it, the locked way). The same time limit is sent and waited for.
+        """
+        attrlist = list(attrs) if attrs is not None else None
+        timeout = self.config.timeout
         try:
-            results = self._conn.search_ext_s(
-                base,
-                _SCOPES[scope],
-                filterstr,
-                list(attrs) if attrs is not None else None,
-                timeout=self.config.timeout,
-                sizelimit=size_limit,
-            )
+            if self._direct is not None:
+                msgid = self._direct.search_ext(
+                    base, _SCOPES[scope], filterstr, attrlist, 0, None, None, timeout, size_limit
+                )
+                results = self._direct.result4(msgid, 1, timeout, 0, 0, 0)[1]
+            else:
+                results = self._conn.search_ext_s(
+                    base, _SCOPES[scope], filterstr, attrlist, timeout=timeout, sizelimit=size_limit
+                )
         except ldap.NO_SUCH_OBJECT:
             return []
         except ldap.SIZELIMIT_EXCEEDED as err:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import ldap
 
 from directory.errors import (
@@ -24,7 +26,9 @@ _UNAVAILABLE = (ldap.SERVER_DOWN, ldap.CONNECT_ERROR, ldap.TIMEOUT, ldap.BUSY, l
 
 def error_info(err: ldap.LDAPError) -> str:
     data = err.args[0] if err.args and isinstance(err.args[0], dict) else {}
-    info = data.get("info") or data.get("desc") or str(err)
+    # the system's word for a failed socket call, as python-ldap's wrapper adds it (a search calls past the wrapper)
+    errno = data.get("errno")
+    info = data.get("info") or (os.strerror(errno) if isinstance(errno, int) else None) or data.get("desc") or str(err)
     return info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)
 
 

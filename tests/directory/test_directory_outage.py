@@ -259,3 +259,45 @@ def test_an_import_after_a_restart_of_the_server_applies_every_row(own_slapd: Ma
     assert [op.key for op in result.applied] == uids
     assert all(directory.find_by_uid(u) is not None for u in uids)
     directory.close()
+
+
+def test_the_account_check_of_a_refresh_through_a_restart_a_hang_and_a_crash(own_slapd: ManagedSlapd) -> None:
+    """``is_active`` (every token refresh's live read, python-ldap's C object called directly) keeps the pool's
+    promises: a restarted server costs no error, a hung one one timeout, a dead one a quick clear error."""
+    import os
+    import signal
+
+    directory = LdapDirectory(config_for(own_slapd, timeout=1.0))
+    directory.create_unit("QNH", "Tỉnh ủy Quảng Ninh", UnitKind.PROVINCIAL_COMMITTEE)
+    directory.create_person(NewPerson(uid="quynhtt", full_name="Trần Thị Quỳnh", unit_code="QNH", password=PASSWORD))
+    sub = directory.get_person("quynhtt").entry_uuid
+    assert directory.is_active(sub) is True
+    assert directory.is_active(sub.upper()) is True  # any spelling of the UUID, as before
+    assert directory.is_active("00000000-0000-4000-8000-000000000000") is None
+
+    own_slapd.stop()
+    own_slapd.start()
+    assert directory.is_active(sub) is True  # the pooled connection the restart killed is replaced, no error
+
+    pid = own_slapd.pid()
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        _wait_until_every_thread_stopped(pid)
+        started = time.monotonic()
+        with pytest.raises(DirectoryUnavailableError):
+            directory.is_active(sub)
+        assert time.monotonic() - started < 3.5  # the 1 s timeout, not forever
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert directory.is_active(sub) is True
+
+    own_slapd.kill()
+    started = time.monotonic()
+    with pytest.raises(DirectoryUnavailableError) as down:
+        directory.is_active(sub)
+    assert time.monotonic() - started < 1.0
+    assert own_slapd.ldap_uri in " ".join(down.value.uris)
+    own_slapd.start()
+    assert directory.is_active(sub) is True
+    directory.close()
