@@ -1,7 +1,8 @@
 """Finding the tokens we issued: a refresh token to rotate, an access token at userinfo, a token a client wants to
 introspect or revoke. A reused rotated refresh token revokes its whole family. A machine token (client_credentials:
 :mod:`idp.oidc.machine_tokens`) has no row: it is read from its verified claims, its revocation from one indexed
-read."""
+read. A user's access token of a code or refresh grant (:mod:`idp.oidc.user_tokens`) has no row either: its
+verified claims say what it is, one indexed read of its grant, SSO session and revoked ``jti`` whether it lives."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ from idp.oidc.keys import SigningKeys
 from idp.oidc.machine_tokens import MachineRevocations, machine_client_of
 from idp.oidc.models import Grant, IssuedToken, SsoSession
 from idp.oidc.random_secrets import digest
+from idp.oidc.refresh_tokens import RefreshContexts
 from idp.oidc.revocation import revoke_grant_rows
 from idp.oidc.token_types import TokenType
+from idp.oidc.user_tokens import GRANT_STATE, GRANT_STATE_SQL, is_live, sealed_grant_of
 from idp.oidc.verified_tokens import VerifiedAccessTokens
 
 __all__ = ["TokenLookup"]
@@ -127,8 +130,10 @@ class TokenLookup:
         issuer: str,
         clock: Callable[[], datetime],
         machine: MachineRevocations,
+        contexts: RefreshContexts,
     ) -> None:
         self._db = database
+        self._contexts = contexts
         self._keys = keys
         self.issuer = issuer
         self._clock = clock
@@ -167,6 +172,53 @@ class TokenLookup:
             sid=None,
             acr=None,
             auth_time=None,
+            clock=self._clock,
+            jti=jti,
+        )
+
+    def _user_token_state(self, jti: str) -> Any:
+        """The state of a user access token's grant, session and ``jti`` (:mod:`idp.oidc.user_tokens`), in one
+        indexed read; None when its ``jti`` names no grant of this instance or the grant is gone."""
+        sealed = sealed_grant_of(jti)
+        grant_id = self._contexts.open_grant_id(sealed) if sealed is not None else None
+        if grant_id is None:
+            return None
+        params = {"grant_id": grant_id, "jti": jti}
+        driver = self._db.driver
+        if driver is not None:
+            row = driver.first(GRANT_STATE_SQL, params)
+        else:
+            with self._db.autocommit() as conn:
+                row = conn.execute(GRANT_STATE, params).first()
+        return (grant_id, row) if row is not None else None
+
+    def _user_token(self, claims: Mapping[str, Any], jti: str) -> IssuedTokenRef | None:
+        """A user access token from its verified claims and its grant's state (None when the claims are not shaped
+        as we write them, or its grant is unknown)."""
+        stated = _stated_access_token(claims)
+        expires_at = _claimed_time(claims, "exp")
+        if stated is None or expires_at is None or claims.get("iss") != self.issuer:
+            return None
+        state = self._user_token_state(jti)
+        if state is None:
+            return None
+        grant_id, row = state
+        client_id, subject, scope, audience, issued_at, sid, acr, auth_time, dpop_jkt = stated
+        return IssuedTokenRef(
+            token_id=None,
+            grant_id=grant_id,
+            kind="access",
+            client_id=client_id,
+            subject=subject,
+            scope=scope,
+            audience=audience,
+            issued_at=issued_at,
+            expires_at=expires_at,
+            revoked=not is_live(row, claims, self._clock()),
+            dpop_jkt=dpop_jkt,
+            sid=sid,
+            acr=acr,
+            auth_time=auth_time,
             clock=self._clock,
             jti=jti,
         )
@@ -250,6 +302,22 @@ class TokenLookup:
                 scope=machine.scope,
                 dpop_jkt=machine.dpop_jkt,
             )
+        if sealed_grant_of(jti) is not None:  # a user token stored nowhere: its grant's state says if it lives
+            state = self._user_token_state(jti)
+            if state is None or not is_live(state[1], claims, self._clock()):
+                return None
+            grant_id, grant = state
+            cnf = claims.get("cnf")
+            return AccessTokenInfo(
+                claims=claims,
+                grant_id=grant_id,
+                token_id=None,
+                client_id=grant.client_id,
+                subject=grant.subject,
+                scope=str(claims.get("scope", "")),
+                dpop_jkt=cnf.get("jkt") if isinstance(cnf, dict) else None,
+                claims_request=grant.claims,
+            )
         row = self._token_with_grant(jti)
         if row is None or row.kind != "access" or row.revoked_at is not None or row.grant_revoked_at is not None:
             return None
@@ -282,6 +350,8 @@ class TokenLookup:
             jti = claims.get("jti")
             if isinstance(jti, str) and machine_client_of(jti) is not None:
                 return self._machine_token(claims)
+            if isinstance(jti, str) and sealed_grant_of(jti) is not None:
+                return self._user_token(claims, jti)
             row = self._token_with_grant(str(jti)) if jti else None
         if row is None:
             return None
@@ -321,6 +391,8 @@ class TokenLookup:
         jti = claims.get("jti")
         if isinstance(jti, str) and machine_client_of(jti) is not None:
             return self._machine_token(claims)
+        if isinstance(jti, str) and sealed_grant_of(jti) is not None:
+            return self._user_token(claims, jti)
         stated = _stated_access_token(claims)
         if stated is None or not jti:  # not the claims we write (never seen): read as a client action reads
             return self.find_for_client_action(token, hint)
