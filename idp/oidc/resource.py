@@ -25,7 +25,7 @@ from idp.oidc.jti import JtiStore
 from idp.oidc.machine_tokens import MachineRevocations, machine_client_of
 from idp.oidc.models import Client, Grant, IssuedToken
 from idp.oidc.refresh_tokens import RefreshContexts
-from idp.oidc.user_tokens import RESOURCE_STATE, is_live, sealed_grant_of
+from idp.oidc.user_tokens import RESOURCE_STATE, sealed_grant_of
 from idp.settings import OidcSettings
 
 __all__ = [
@@ -105,11 +105,8 @@ class ResourceServerChecks:
         if grant_id is None:
             return True
         with self._db.reading() as s:
-            row = s.execute(RESOURCE_STATE, {"grant_id": grant_id, "jti": jti}).first()
-        if row is None or row.disabled is not False:
-            return True
-        claims = {"client_id": row.client_id, "sub": row.subject or row.client_id, "sid": row.sid}
-        return not is_live(row, claims, self._clock())
+            row = s.execute(RESOURCE_STATE, {"grant_id": grant_id, "jti": jti, "now": self._clock()}).first()
+        return row is None or row.disabled is not False or not row.live
 
     def check_dpop_proof(self, proof: str, *, method: str, url: str, access_token: str) -> str:
         """Check a DPoP proof sent with ``access_token`` (RFC 9449 §4.3, §7.1); return its key's thumbprint.

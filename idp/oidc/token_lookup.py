@@ -24,7 +24,14 @@ from idp.oidc.random_secrets import digest
 from idp.oidc.refresh_tokens import RefreshContexts
 from idp.oidc.revocation import revoke_grant_rows
 from idp.oidc.token_types import TokenType
-from idp.oidc.user_tokens import GRANT_STATE, GRANT_STATE_SQL, is_live, sealed_grant_of
+from idp.oidc.user_tokens import (
+    GRANT_STATE,
+    GRANT_STATE_SQL,
+    GRANT_STATE_WITH_CLAIMS,
+    GRANT_STATE_WITH_CLAIMS_SQL,
+    is_live,
+    sealed_grant_of,
+)
 from idp.oidc.verified_tokens import VerifiedAccessTokens
 
 __all__ = ["TokenLookup"]
@@ -176,20 +183,21 @@ class TokenLookup:
             jti=jti,
         )
 
-    def _user_token_state(self, jti: str) -> Any:
+    def _user_token_state(self, jti: str, *, with_claims: bool = False) -> Any:
         """The state of a user access token's grant, session and ``jti`` (:mod:`idp.oidc.user_tokens`), in one
-        indexed read; None when its ``jti`` names no grant of this instance or the grant is gone."""
+        indexed read, as (grant id, row); None when its ``jti`` names no grant of this instance or the grant is
+        gone. ``with_claims``: the grant's claims request too (userinfo)."""
         sealed = sealed_grant_of(jti)
         grant_id = self._contexts.open_grant_id(sealed) if sealed is not None else None
         if grant_id is None:
             return None
-        params = {"grant_id": grant_id, "jti": jti}
+        params = {"grant_id": grant_id, "jti": jti, "now": self._clock()}
         driver = self._db.driver
         if driver is not None:
-            row = driver.first(GRANT_STATE_SQL, params)
+            row = driver.first(GRANT_STATE_WITH_CLAIMS_SQL if with_claims else GRANT_STATE_SQL, params)
         else:
             with self._db.autocommit() as conn:
-                row = conn.execute(GRANT_STATE, params).first()
+                row = conn.execute(GRANT_STATE_WITH_CLAIMS if with_claims else GRANT_STATE, params).first()
         return (grant_id, row) if row is not None else None
 
     def _user_token(self, claims: Mapping[str, Any], jti: str) -> IssuedTokenRef | None:
@@ -214,7 +222,7 @@ class TokenLookup:
             audience=audience,
             issued_at=issued_at,
             expires_at=expires_at,
-            revoked=not is_live(row, claims, self._clock()),
+            revoked=not is_live(row, claims),
             dpop_jkt=dpop_jkt,
             sid=sid,
             acr=acr,
@@ -303,8 +311,8 @@ class TokenLookup:
                 dpop_jkt=machine.dpop_jkt,
             )
         if sealed_grant_of(jti) is not None:  # a user token stored nowhere: its grant's state says if it lives
-            state = self._user_token_state(jti)
-            if state is None or not is_live(state[1], claims, self._clock()):
+            state = self._user_token_state(jti, with_claims=True)
+            if state is None or not is_live(state[1], claims):
                 return None
             grant_id, grant = state
             cnf = claims.get("cnf")

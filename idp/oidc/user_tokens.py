@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, exists, select
+from sqlalchemy import Select, and_, bindparam, exists, or_, select
 
 from antin.kernel.database import table_of
 from idp.oidc.models import Client, Grant, SsoSession, UsedJti
@@ -35,6 +34,8 @@ from idp.oidc.models import Client, Grant, SsoSession, UsedJti
 __all__ = [
     "GRANT_STATE",
     "GRANT_STATE_SQL",
+    "GRANT_STATE_WITH_CLAIMS",
+    "GRANT_STATE_WITH_CLAIMS_SQL",
     "RESOURCE_STATE",
     "REVOKED_KIND",
     "is_live",
@@ -51,35 +52,43 @@ _CLIENTS = table_of(Client)
 _USED = table_of(UsedJti)
 
 _REVOKED = exists().where(_USED.c.kind == REVOKED_KIND, _USED.c.value == bindparam("jti"))
-_STATE_COLUMNS = (
-    _GRANTS.c.client_id,
-    _GRANTS.c.subject,
-    _GRANTS.c.claims,
-    _GRANTS.c.sid,
-    _GRANTS.c.revoked_at.is_(None).label("grant_live"),
-    _SESSIONS.c.ended_at.label("session_ended_at"),
-    _SESSIONS.c.expires_at.label("session_expires_at"),
-    _REVOKED.label("revoked"),
-)
+# live: the grant not revoked, its SSO session (if any) neither ended nor past its limit, this jti not revoked alone
+# (no session row, or a NULL in the comparison, reads as not live)
+_LIVE = and_(
+    _GRANTS.c.revoked_at.is_(None),
+    or_(
+        _GRANTS.c.sid.is_(None),
+        and_(
+            _SESSIONS.c.ended_at.is_(None),
+            _SESSIONS.c.expires_at > bindparam("now", type_=_SESSIONS.c.expires_at.type),
+        ),
+    ),
+    ~_REVOKED,
+).label("live")
 _FROM = _GRANTS.outerjoin(_SESSIONS, _SESSIONS.c.sid == _GRANTS.c.sid)
-# introspection and userinfo: the grant (by its primary key), its SSO session, this jti's revocation
-GRANT_STATE: Select[Any] = select(*_STATE_COLUMNS).select_from(_FROM).where(_GRANTS.c.id == bindparam("grant_id"))
+_WHOSE = (_GRANTS.c.client_id, _GRANTS.c.subject, _GRANTS.c.sid)
+# introspection: whose grant it is and whether the token lives (the answer is the token's own claims)
+GRANT_STATE: Select[Any] = select(*_WHOSE, _LIVE).select_from(_FROM).where(_GRANTS.c.id == bindparam("grant_id"))
+# userinfo also reads the grant's claims request
+GRANT_STATE_WITH_CLAIMS: Select[Any] = (
+    select(*_WHOSE, _LIVE, _GRANTS.c.claims).select_from(_FROM).where(_GRANTS.c.id == bindparam("grant_id"))
+)
 # a resource server's question also says whether the client is disabled (or gone: no row)
 RESOURCE_STATE: Select[Any] = (
-    select(*_STATE_COLUMNS, _CLIENTS.c.disabled)
+    select(*_WHOSE, _LIVE, _CLIENTS.c.disabled)
     .select_from(_FROM.outerjoin(_CLIENTS, _CLIENTS.c.client_id == _GRANTS.c.client_id))
     .where(_GRANTS.c.id == bindparam("grant_id"))
 )
 # the same as SQL text for PostgreSQL's driver (idp.oidc.token_driver)
-_STATE_SQL_COLUMNS = (
-    "g.client_id, g.subject, g.claims, g.sid, g.revoked_at IS NULL AS grant_live,"  # noqa: S608 (constants)
-    " s.ended_at AS session_ended_at, s.expires_at AS session_expires_at,"
-    f" EXISTS (SELECT 1 FROM oidc_used_jti u WHERE u.kind = '{REVOKED_KIND}' AND u.value = %(jti)s) AS revoked"
+_STATE_SQL = (
+    "SELECT g.client_id, g.subject, g.sid, g.revoked_at IS NULL"  # noqa: S608 (constants)
+    " AND (g.sid IS NULL OR (s.ended_at IS NULL AND s.expires_at > %(now)s::timestamptz))"
+    f" AND NOT EXISTS (SELECT 1 FROM oidc_used_jti u WHERE u.kind = '{REVOKED_KIND}' AND u.value = %(jti)s::varchar)"
+    " AS live{more} FROM oidc_grant g LEFT OUTER JOIN oidc_sso_session s ON s.sid = g.sid"
+    " WHERE g.id = %(grant_id)s::integer"
 )
-GRANT_STATE_SQL = (
-    f"SELECT {_STATE_SQL_COLUMNS} FROM oidc_grant g"  # noqa: S608 (constants)
-    " LEFT OUTER JOIN oidc_sso_session s ON s.sid = g.sid WHERE g.id = %(grant_id)s"
-)
+GRANT_STATE_SQL = _STATE_SQL.format(more="")
+GRANT_STATE_WITH_CLAIMS_SQL = _STATE_SQL.format(more=", g.claims")
 
 
 def user_jti(sealed_grant_id: str) -> str:
@@ -95,18 +104,12 @@ def sealed_grant_of(jti: str) -> str | None:
     return sealed if sep and random and sealed else None
 
 
-def is_live(row: Any, claims: Mapping[str, Any], now: datetime) -> bool:
+def is_live(row: Any, claims: Mapping[str, Any]) -> bool:
     """Whether the state read by :data:`GRANT_STATE` lets the token with these (verified) claims be used: the grant
-    is the token's (its client and subject, as the signature already vouches) and not revoked, its SSO session (if
-    any) neither ended nor expired, and the token not revoked alone."""
+    lives (see ``_LIVE``) and is the token's — its client, subject and session, as the signature already vouches."""
     return bool(
-        row.grant_live
-        and not row.revoked
+        row.live
         and row.client_id == claims.get("client_id")
         and (row.subject or row.client_id) == claims.get("sub")
         and row.sid == claims.get("sid")
-        and (
-            row.sid is None
-            or (row.session_ended_at is None and row.session_expires_at is not None and row.session_expires_at > now)
-        )
     )
