@@ -386,9 +386,9 @@ class TokenLookup:
 
         An access token's signature, algorithm and type are checked once per worker while its bytes and the
         published keys stay the same (:class:`~idp.oidc.verified_tokens.VerifiedAccessTokens`); whether it was
-        revoked is read on every call, as before — for a stored token by one indexed read of its row and its
-        grant's that returns only their state (the answer's fields are the token's own claims, which its row
-        repeats), for a machine token from the revoked records.
+        revoked is read on every call, as before — for a user's token by one indexed read of its grant, SSO session
+        and revoked ``jti`` (:mod:`idp.oidc.user_tokens`), for a token with a row (issued before) of its row and its
+        grant's, for a machine token from the revoked records; the answer's fields are the token's own claims.
         """
         if token.count(".") != 2:  # a refresh token: its row says everything
             return self.find_for_client_action(token, hint)
