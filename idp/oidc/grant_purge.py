@@ -1,12 +1,14 @@
 """Deleting what no flow can use any more: tokens long expired, grants left without tokens, spent codes, expired
 interactions and pushed requests. Run by ``antin sessions purge`` beside the sessions' purge.
 
-Each row goes only when nothing live reads it: a token expired more than the age given (a rotated refresh token
-is kept as long, so a reuse inside its lifetime still revokes its family; a purged one is unknown, and refused as
-such); a grant older than that age with no token left, or whose SSO session was purged (its refresh tokens are
-refused already); a code expired as long ago whose grant is gone (while its grant lives, a replay of the code
-still revokes it); interactions and pushed requests expired as long ago. ``oidc_token`` has no foreign key to
-``oidc_grant`` (migration r14nofk00013): a grant's tokens are deleted here with it. The audit log is never touched.
+Each row goes only when nothing live reads it: a token expired more than the age given (a rotated refresh token is
+kept as long, so a reuse inside its lifetime still revokes its family; a purged one is unknown, and refused as
+such); a grant older than that age with no token row left and older than the access tokens' lifetime (a user's
+access token has no row: it is read through its grant, :mod:`idp.oidc.user_tokens`), or whose SSO session was purged
+(its refresh tokens are refused already); a code expired as long ago whose grant is gone (while its grant lives, a
+replay of the code still revokes it); interactions and pushed requests expired as long ago. ``oidc_token`` has no
+foreign key to ``oidc_grant`` (migration r14nofk00013): a grant's tokens are deleted here with it. The audit log is
+never touched.
 """
 
 from __future__ import annotations
@@ -63,15 +65,20 @@ def _delete_tokens_of(s: Any, grant_ids: list[int]) -> int:
     return int(done.rowcount)
 
 
-def purge_spent(database: Database, cutoff: datetime) -> SpentCount:
-    """Delete tokens, grants, codes, interactions and pushed requests spent before ``cutoff`` (see the module)."""
+def purge_spent(database: Database, cutoff: datetime, *, access_tokens_since: datetime | None = None) -> SpentCount:
+    """Delete tokens, grants, codes, interactions and pushed requests spent before ``cutoff`` (see the module).
+
+    ``access_tokens_since``: when the oldest access token that may still be live was issued (now less the access
+    tokens' lifetime and some leeway): a grant with no token row left is kept until then as well, since its access
+    tokens have no row (:mod:`idp.oidc.user_tokens`) and are read through it."""
     tokens, _ = _delete_in_batches(database, IssuedToken.id, IssuedToken.expires_at < cutoff)
     has_token = exists().where(IssuedToken.grant_id == Grant.id)
     session_gone = and_(Grant.sid.is_not(None), ~exists().where(SsoSession.sid == Grant.sid))
+    tokenless_before = cutoff if access_tokens_since is None else min(cutoff, access_tokens_since)
     grants, with_grants = _delete_in_batches(
         database,
         Grant.id,
-        and_(Grant.created_at < cutoff, or_(~has_token, session_gone)),
+        and_(Grant.created_at < cutoff, or_(and_(~has_token, Grant.created_at < tokenless_before), session_gone)),
         also=_delete_tokens_of,
     )
     grant_gone = or_(AuthorizationCode.grant_id.is_(None), ~exists().where(Grant.id == AuthorizationCode.grant_id))

@@ -57,7 +57,8 @@ class RefreshView:
 
 @dataclass(frozen=True)
 class AccessTokenInfo:
-    """A live access token; a machine token (:mod:`idp.oidc.machine_tokens`) has no grant or token row."""
+    """A live access token; a machine token (:mod:`idp.oidc.machine_tokens`) has no grant or token row, a user's
+    (:mod:`idp.oidc.user_tokens`) no token row."""
 
     claims: dict[str, Any]
     grant_id: int | None
@@ -76,7 +77,8 @@ class AccessTokenInfo:
 @dataclass(frozen=True)
 class IssuedTokenRef:
     """A token a client wants to introspect or revoke, as authlib's endpoints read it. A machine token
-    (:mod:`idp.oidc.machine_tokens`) has no row: no ``token_id`` or ``grant_id``, its ``jti`` instead."""
+    (:mod:`idp.oidc.machine_tokens`) has no row: no ``token_id`` or ``grant_id``, its ``jti`` instead; a user's
+    access token (:mod:`idp.oidc.user_tokens`) has its grant's id and its ``jti``, no ``token_id``."""
 
     token_id: int | None
     grant_id: int | None
@@ -93,7 +95,7 @@ class IssuedTokenRef:
     acr: str | None
     auth_time: datetime | None
     clock: Callable[[], datetime] = field(repr=False, compare=False, kw_only=True)
-    jti: str | None = field(default=None, kw_only=True)  # a machine token's
+    jti: str | None = field(default=None, kw_only=True)  # an access token's without a row
 
     def check_client(self, client: Any) -> bool:
         return bool(client.get_client_id() == self.client_id)

@@ -67,10 +67,11 @@ class MachineRevocations:
         with self._db.autocommit() as conn:
             return conn.execute(_REVOKED, {"jti": jti}).first() is not None
 
-    def revoke(self, jti: str, expires_at: datetime) -> None:
-        """Remember the token revoked until a while after it expires (again: nothing changes)."""
+    def revoke(self, jti: str, expires_at: datetime, kind: str = REVOKED_KIND) -> None:
+        """Remember the token revoked until a while after it expires (again: nothing changes); ``kind``: a user
+        access token's is :data:`idp.oidc.user_tokens.REVOKED_KIND`."""
         ttl = (expires_at + _KEPT_AFTER_EXP - self._clock()).total_seconds()
-        self._store.remember(REVOKED_KIND, jti, max(1, int(ttl)))
+        self._store.remember(kind, jti, max(1, int(ttl)))
 
     def client_disabled_or_revoked(self, jti: str, client_id: str) -> bool:
         """A resource server's question, in one statement: revoked, or its client unknown or disabled."""

@@ -24,6 +24,8 @@ from idp.oidc.errors import DPoPNonceRequiredError, DPoPProofError, InvalidDPoPP
 from idp.oidc.jti import JtiStore
 from idp.oidc.machine_tokens import MachineRevocations, machine_client_of
 from idp.oidc.models import Client, Grant, IssuedToken
+from idp.oidc.refresh_tokens import RefreshContexts
+from idp.oidc.user_tokens import RESOURCE_STATE, sealed_grant_of
 from idp.settings import OidcSettings
 
 __all__ = [
@@ -48,9 +50,18 @@ class ResourceServerChecks:
     """Revocation and DPoP replay checks for resource servers, read from the provider's database."""
 
     def __init__(
-        self, database: Database, *, nonces: DPoPNonces | None = None, clock: Callable[[], datetime] = utcnow
+        self,
+        database: Database,
+        *,
+        nonces: DPoPNonces | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        secret_key: str | None = None,
     ) -> None:
         self._db = database
+        self._clock = clock
+        # opens the grant id a user access token's jti names (idp.oidc.user_tokens); without the instance secret
+        # such a token is unknown, so revoked
+        self._contexts = RefreshContexts(secret_key) if secret_key else None
         self._jti = JtiStore(database, clock=clock)
         self._machine = MachineRevocations(database, clock=clock)
         self._nonces = nonces
@@ -65,12 +76,17 @@ class ResourceServerChecks:
         True when the token or its grant was revoked, when its client is disabled, and when no such token was
         issued here (a token that verifies against our keys but is unknown is never taken on trust). A machine
         token (client_credentials, whose ``jti`` names its client) has no row: it is revoked when it was revoked
-        (RFC 7009) or its client is disabled or gone. Raises ``ConnectionError`` when the database cannot be read.
+        (RFC 7009) or its client is disabled or gone. A user's access token (whose ``jti`` names its grant) has no
+        row either: it is revoked when it was revoked alone, its grant revoked, its SSO session ended or expired, or
+        its client disabled or gone. Raises ``ConnectionError`` when the database cannot be read.
         """
         machine_client = machine_client_of(jti)
+        sealed = sealed_grant_of(jti)
         try:
             if machine_client is not None:  # a client_credentials token, stored nowhere (idp.oidc.machine_tokens)
                 return self._machine.client_disabled_or_revoked(jti, machine_client)
+            if sealed is not None:  # a user's access token, stored nowhere (idp.oidc.user_tokens)
+                return self._user_token_revoked(jti, sealed)
             with self._db.reading() as s:
                 row = s.execute(_ACCESS_TOKEN_STATE, {"jti": jti[:64]}).first()
         except SQLAlchemyError as err:
@@ -79,6 +95,18 @@ class ResourceServerChecks:
             return True
         token_revoked, grant_revoked, client_disabled = row
         return token_revoked is not None or grant_revoked is not None or client_disabled is not False
+
+    def _user_token_revoked(self, jti: str, sealed: str) -> bool:
+        """A user access token's grant, SSO session, client and revocation, in one indexed read: revoked unless all
+        live. The grant must be the one the token was issued for: its ``jti`` alone says nothing of client or
+        subject, but the jti is only ever written into a token signed with the grant's (a resource server asks about
+        a token whose signature it verified)."""
+        grant_id = self._contexts.open_grant_id(sealed) if self._contexts is not None else None
+        if grant_id is None:
+            return True
+        with self._db.reading() as s:
+            row = s.execute(RESOURCE_STATE, {"grant_id": grant_id, "jti": jti, "now": self._clock()}).first()
+        return row is None or row.disabled is not False or not row.live
 
     def check_dpop_proof(self, proof: str, *, method: str, url: str, access_token: str) -> str:
         """Check a DPoP proof sent with ``access_token`` (RFC 9449 §4.3, §7.1); return its key's thumbprint.
@@ -111,4 +139,6 @@ def dpop_nonces(instance: Instance) -> DPoPNonces | None:
 
 
 def resource_server_checks(instance: Instance) -> ResourceServerChecks:
-    return ResourceServerChecks(instance.database, nonces=dpop_nonces(instance), clock=instance.clock)
+    return ResourceServerChecks(
+        instance.database, nonces=dpop_nonces(instance), clock=instance.clock, secret_key=instance.secret_key
+    )

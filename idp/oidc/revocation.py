@@ -1,7 +1,8 @@
 """Revoking grants and tokens: by the client (RFC 7009), at logout, when an account goes, on a replay.
 
 Revoking a grant revokes every token it issued; a refresh token is never revoked alone (its family goes with it).
-A machine token (client_credentials) has no grant: revoking it records its ``jti`` (:mod:`idp.oidc.machine_tokens`).
+A machine token (client_credentials) has no grant, a user's access token no row: revoking either alone records its
+``jti`` (:mod:`idp.oidc.machine_tokens`, :mod:`idp.oidc.user_tokens`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from sqlalchemy.orm import Session
 
 from antin.kernel.database import Database
 from idp.oidc.grants import IssuedTokenRef
+from idp.oidc.machine_tokens import REVOKED_KIND as MACHINE_REVOKED
 from idp.oidc.machine_tokens import MachineRevocations
 from idp.oidc.models import Grant, IssuedToken
+from idp.oidc.user_tokens import REVOKED_KIND as USER_REVOKED
 
 __all__ = ["TokenRevocation", "revoke_grant_rows"]
 
@@ -42,12 +45,13 @@ class TokenRevocation:
 
     def revoke_token(self, ref: IssuedTokenRef) -> None:
         """Revoke an access token alone, or a refresh token with its whole grant (RFC 7009 allows both)."""
-        if ref.grant_id is None:  # a machine token: no row to mark, its jti is recorded
+        if ref.token_id is None:  # an access token without a row: its jti is recorded
             if ref.jti is not None:
-                self._machine.revoke(ref.jti, ref.expires_at)
+                kind = MACHINE_REVOKED if ref.grant_id is None else USER_REVOKED
+                self._machine.revoke(ref.jti, ref.expires_at, kind)
             return
         with self._db.session() as s:
-            if ref.kind == "refresh":
+            if ref.kind == "refresh" and ref.grant_id is not None:
                 revoke_grant_rows(s, ref.grant_id, "revoked by the client", self._clock())
             else:
                 s.execute(update(IssuedToken).where(IssuedToken.id == ref.token_id).values(revoked_at=self._clock()))

@@ -11,6 +11,7 @@ import click
 from antin.kernel.instance import Instance
 from idp.oidc.grant_purge import purge_spent
 from idp.oidc.service import get_provider
+from idp.settings import OidcSettings
 
 __all__ = ["sessions"]
 
@@ -45,7 +46,10 @@ def purge(instance: Instance, *, days: int, as_json: bool) -> None:
     sign-in, token and logout.
     """
     count = get_provider(instance).sessions.purge(timedelta(days=days))
-    spent = purge_spent(instance.database, instance.clock() - timedelta(days=days))
+    now = instance.clock()
+    # a grant's access tokens have no row: the grant stays while the last of them may live (and a leeway)
+    access_ttl = timedelta(seconds=instance.settings.section(OidcSettings).access_token_ttl + 300)
+    spent = purge_spent(instance.database, now - timedelta(days=days), access_tokens_since=now - access_ttl)
     if as_json:
         fields = {"sessions": count.sessions, "deliveries": count.deliveries, "older_than_days": days}
         fields |= {

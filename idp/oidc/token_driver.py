@@ -131,6 +131,8 @@ def grant_with_tokens(count: int, link_code: bool, join_session: bool, audited: 
             " WHERE s.sid = %(grant_sid)s::varchar AND EXISTS (SELECT 1 FROM new_grant) AND NOT EXISTS (SELECT 1"
             " FROM oidc_session_client c WHERE c.session_id = s.id AND c.client_id = %(grant_client_id)s::varchar))"
         )
+    if count == 0:  # a code grant without a refresh token: its access token has no row (idp.oidc.user_tokens)
+        return f"WITH {', '.join(parts)} SELECT id AS grant_id FROM new_grant"  # noqa: S608 (constants)
     return f"WITH {', '.join(parts)} {_TOKEN_INSERT}{_token_rows('new_grant', 'id', count)} RETURNING grant_id"
 
 
@@ -272,7 +274,7 @@ def insert_grant(
     if code_id is not None:
         params["code_id"] = code_id
     row = driver.first(grant_with_tokens(len(tokens), code_id is not None, join_session), params)
-    assert row is not None  # one row per token inserted, each naming the new grant
+    assert row is not None  # one row per token inserted (or the grant's own), each naming the new grant
     return int(row[0])
 
 

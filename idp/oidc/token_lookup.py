@@ -1,7 +1,8 @@
 """Finding the tokens we issued: a refresh token to rotate, an access token at userinfo, a token a client wants to
 introspect or revoke. A reused rotated refresh token revokes its whole family. A machine token (client_credentials:
 :mod:`idp.oidc.machine_tokens`) has no row: it is read from its verified claims, its revocation from one indexed
-read."""
+read. A user's access token of a code or refresh grant (:mod:`idp.oidc.user_tokens`) has no row either: its
+verified claims say what it is, one indexed read of its grant, SSO session and revoked ``jti`` whether it lives."""
 
 from __future__ import annotations
 
@@ -20,8 +21,17 @@ from idp.oidc.keys import SigningKeys
 from idp.oidc.machine_tokens import MachineRevocations, machine_client_of
 from idp.oidc.models import Grant, IssuedToken, SsoSession
 from idp.oidc.random_secrets import digest
+from idp.oidc.refresh_tokens import RefreshContexts
 from idp.oidc.revocation import revoke_grant_rows
 from idp.oidc.token_types import TokenType
+from idp.oidc.user_tokens import (
+    GRANT_STATE,
+    GRANT_STATE_SQL,
+    GRANT_STATE_WITH_CLAIMS,
+    GRANT_STATE_WITH_CLAIMS_SQL,
+    is_live,
+    sealed_grant_of,
+)
 from idp.oidc.verified_tokens import VerifiedAccessTokens
 
 __all__ = ["TokenLookup"]
@@ -127,8 +137,10 @@ class TokenLookup:
         issuer: str,
         clock: Callable[[], datetime],
         machine: MachineRevocations,
+        contexts: RefreshContexts,
     ) -> None:
         self._db = database
+        self._contexts = contexts
         self._keys = keys
         self.issuer = issuer
         self._clock = clock
@@ -167,6 +179,54 @@ class TokenLookup:
             sid=None,
             acr=None,
             auth_time=None,
+            clock=self._clock,
+            jti=jti,
+        )
+
+    def _user_token_state(self, jti: str, *, with_claims: bool = False) -> Any:
+        """The state of a user access token's grant, session and ``jti`` (:mod:`idp.oidc.user_tokens`), in one
+        indexed read, as (grant id, row); None when its ``jti`` names no grant of this instance or the grant is
+        gone. ``with_claims``: the grant's claims request too (userinfo)."""
+        sealed = sealed_grant_of(jti)
+        grant_id = self._contexts.open_grant_id(sealed) if sealed is not None else None
+        if grant_id is None:
+            return None
+        params = {"grant_id": grant_id, "jti": jti, "now": self._clock()}
+        driver = self._db.driver
+        if driver is not None:
+            row = driver.first(GRANT_STATE_WITH_CLAIMS_SQL if with_claims else GRANT_STATE_SQL, params)
+        else:
+            with self._db.autocommit() as conn:
+                row = conn.execute(GRANT_STATE_WITH_CLAIMS if with_claims else GRANT_STATE, params).first()
+        return (grant_id, row) if row is not None else None
+
+    def _user_token(self, claims: Mapping[str, Any], jti: str) -> IssuedTokenRef | None:
+        """A user access token from its verified claims and its grant's state (None when the claims are not shaped
+        as we write them, or its grant is unknown)."""
+        stated = _stated_access_token(claims)
+        expires_at = _claimed_time(claims, "exp")
+        if stated is None or expires_at is None:  # (its iss is not checked: as for a token with a row)
+            return None
+        state = self._user_token_state(jti)
+        if state is None:
+            return None
+        grant_id, row = state
+        client_id, subject, scope, audience, issued_at, sid, acr, auth_time, dpop_jkt = stated
+        return IssuedTokenRef(
+            token_id=None,
+            grant_id=grant_id,
+            kind="access",
+            client_id=client_id,
+            subject=subject,
+            scope=scope,
+            audience=audience,
+            issued_at=issued_at,
+            expires_at=expires_at,
+            revoked=not is_live(row, claims),
+            dpop_jkt=dpop_jkt,
+            sid=sid,
+            acr=acr,
+            auth_time=auth_time,
             clock=self._clock,
             jti=jti,
         )
@@ -250,6 +310,22 @@ class TokenLookup:
                 scope=machine.scope,
                 dpop_jkt=machine.dpop_jkt,
             )
+        if sealed_grant_of(jti) is not None:  # a user token stored nowhere: its grant's state says if it lives
+            state = self._user_token_state(jti, with_claims=True)
+            if state is None or not is_live(state[1], claims):
+                return None
+            grant_id, grant = state
+            cnf = claims.get("cnf")
+            return AccessTokenInfo(
+                claims=claims,
+                grant_id=grant_id,
+                token_id=None,
+                client_id=grant.client_id,
+                subject=grant.subject,
+                scope=str(claims.get("scope", "")),
+                dpop_jkt=cnf.get("jkt") if isinstance(cnf, dict) else None,
+                claims_request=grant.claims,
+            )
         row = self._token_with_grant(jti)
         if row is None or row.kind != "access" or row.revoked_at is not None or row.grant_revoked_at is not None:
             return None
@@ -282,6 +358,8 @@ class TokenLookup:
             jti = claims.get("jti")
             if isinstance(jti, str) and machine_client_of(jti) is not None:
                 return self._machine_token(claims)
+            if isinstance(jti, str) and sealed_grant_of(jti) is not None:
+                return self._user_token(claims, jti)
             row = self._token_with_grant(str(jti)) if jti else None
         if row is None:
             return None
@@ -308,9 +386,9 @@ class TokenLookup:
 
         An access token's signature, algorithm and type are checked once per worker while its bytes and the
         published keys stay the same (:class:`~idp.oidc.verified_tokens.VerifiedAccessTokens`); whether it was
-        revoked is read on every call, as before — for a stored token by one indexed read of its row and its
-        grant's that returns only their state (the answer's fields are the token's own claims, which its row
-        repeats), for a machine token from the revoked records.
+        revoked is read on every call, as before — for a user's token by one indexed read of its grant, SSO session
+        and revoked ``jti`` (:mod:`idp.oidc.user_tokens`), for a token with a row (issued before) of its row and its
+        grant's, for a machine token from the revoked records; the answer's fields are the token's own claims.
         """
         if token.count(".") != 2:  # a refresh token: its row says everything
             return self.find_for_client_action(token, hint)
@@ -321,6 +399,8 @@ class TokenLookup:
         jti = claims.get("jti")
         if isinstance(jti, str) and machine_client_of(jti) is not None:
             return self._machine_token(claims)
+        if isinstance(jti, str) and sealed_grant_of(jti) is not None:
+            return self._user_token(claims, jti)
         stated = _stated_access_token(claims)
         if stated is None or not jti:  # not the claims we write (never seen): read as a client action reads
             return self.find_for_client_action(token, hint)

@@ -8,6 +8,8 @@ data-modifying ``WITH`` whose ``INSERT … SELECT`` takes its rows from the ``IN
 that finds its token already rotated inserts nothing: that is a reuse, and the family is revoked. SQLite cannot put
 a write in a ``WITH``: there the same writes run as separate statements in one transaction. A client_credentials
 grant writes no grant or token: only its audit entry (:func:`record_machine_token`; :mod:`idp.oidc.machine_tokens`).
+A user's access token has no row either (:mod:`idp.oidc.user_tokens`): a code grant writes its grant and its refresh
+token (if any), a refresh its one successor.
 """
 
 from __future__ import annotations
@@ -185,7 +187,7 @@ def store_tokens(
     own_session = session is None or (session[0] == grant.get("sid") and session[1] == grant.get("client_id"))
     driver = database.driver
     if driver is not None:  # PostgreSQL through psycopg: the same statements without SQLAlchemy
-        if grant_id is None and rotated_from is None and tokens and own_session:
+        if grant_id is None and rotated_from is None and own_session:
             if audited is not None:
                 return _insert_audited_grant(
                     driver, grant, tokens, audited, code_id=code_id, session=session, new_id=new_grant_id
@@ -410,5 +412,6 @@ def _store_in_transaction(
             done = s.execute(_ROTATE, {"rotated_from": rotated_from, "now": now})
             if done.rowcount != 1:  # type: ignore[attr-defined]
                 raise RefreshReusedError()  # the caller revokes the family once this transaction is rolled back
-        s.execute(_INSERT_TOKENS, [{"grant_id": grant_id, **token} for token in tokens])
+        if tokens:  # none for a code grant without a refresh token (its access token has no row)
+            s.execute(_INSERT_TOKENS, [{"grant_id": grant_id, **token} for token in tokens])
         return grant_id

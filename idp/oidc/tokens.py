@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
-import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +28,7 @@ from idp.oidc.sessions import StartingSession
 from idp.oidc.token_driver import GrantIds
 from idp.oidc.token_lookup import TokenLookup
 from idp.oidc.token_store import Audited, TokenEvent, record_machine_token, rotate_carried, store_tokens
+from idp.oidc.user_tokens import user_jti
 
 __all__ = [
     "ACCESS_TOKEN_ALG",
@@ -76,10 +76,12 @@ class TokenService:
         self.refresh_ttl = timedelta(seconds=refresh_token_ttl)
         self.codes = AuthorizationCodes(database, ttl_seconds=code_ttl, clock=clock)
         self.machine = MachineRevocations(database, clock=clock)
-        self.lookup = TokenLookup(database, keys, issuer=issuer, clock=clock, machine=self.machine)
+        self.refresh_contexts = RefreshContexts(secret_key)
+        self.lookup = TokenLookup(
+            database, keys, issuer=issuer, clock=clock, machine=self.machine, contexts=self.refresh_contexts
+        )
         self.revocation = TokenRevocation(database, clock=clock, machine=self.machine)
         self.code_ttl = self.codes.ttl
-        self.refresh_contexts = RefreshContexts(secret_key)
 
     @property
     def refreshes_in_one_statement(self) -> bool:
@@ -136,7 +138,6 @@ class TokenService:
         self._keys.signing_key(ctx.client.id_token_signed_response_alg)
         now = self._clock()
         audience = list(ctx.resources) or [self.issuer]
-        jti = secrets.token_urlsafe(18)
         expires = now + self.access_ttl
         at_claims: dict[str, Any] = {
             "iss": self.issuer,
@@ -144,7 +145,7 @@ class TokenService:
             "aud": audience[0] if len(audience) == 1 else audience,
             "exp": epoch(expires),
             "iat": epoch(now),
-            "jti": jti,
+            "jti": "",  # names the grant (idp.oidc.user_tokens): set once its id is known
             "client_id": ctx.client.client_id,
             "scope": ctx.scope,
         }
@@ -158,31 +159,21 @@ class TokenService:
             at_claims["sid"] = ctx.sid
         if dpop_jkt:
             at_claims["cnf"] = {"jkt": dpop_jkt}
-        # signed before anything is written: the transaction (if any) holds no lock while the key signs
-        access_token = self._keys.sign(at_claims, alg=ACCESS_TOKEN_ALG, typ="at+jwt")
-        tokens: list[dict[str, Any]] = [
-            {
-                "kind": "access",
-                "lookup": jti,
-                "scope": ctx.scope,
-                "audience": audience,
-                "dpop_jkt": dpop_jkt,
-                "created_at": now,
-                "expires_at": expires,
-            }
-        ]
+        # the access token has no row (idp.oidc.user_tokens): only the refresh token, if any, is stored
+        tokens: list[dict[str, Any]] = []
         response: dict[str, Any] = {
-            "access_token": access_token,
+            "access_token": "",
             "token_type": "DPoP" if dpop_jkt else "Bearer",
             "expires_in": int(self.access_ttl.total_seconds()),
             "scope": ctx.scope,
         }
+        driver = self._db.driver
         new_grant_id: int | None = None
+        if grant_id is None and rotating is None and driver is not None and audit_as is not None:
+            # the id the audit entry, the access token's jti and the refresh token name, drawn before the statement
+            new_grant_id = self._grant_ids.next(driver)
+        known = grant_id if grant_id is not None else new_grant_id
         if refresh:
-            if grant_id is None and rotating is None and self._db.driver is not None and audit_as is not None:
-                # the id its audit entry names, drawn now so that the refresh token can carry it
-                new_grant_id = self._grant_ids.next(self._db.driver)
-            known = grant_id if grant_id is not None else new_grant_id
             kept = ctx if grant_resources is None else dataclasses.replace(ctx, resources=grant_resources)
             refresh_token = new_secret() if known is None else self.refresh_contexts.mint(known, kept)
             tokens.append(
@@ -198,7 +189,10 @@ class TokenService:
                 }
             )
             response["refresh_token"] = refresh_token
-        driver = self._db.driver
+        if known is not None:
+            # signed before anything is written: the statement holds no lock while the key signs
+            at_claims["jti"] = user_jti(self.refresh_contexts.seal_grant_id(known))
+            response["access_token"] = self._keys.sign(at_claims, alg=ACCESS_TOKEN_ALG, typ="at+jwt")
         if rotating is not None:
             audited = self._audited(audit_as)
             if grant_id is None or driver is None or audited is None:
@@ -209,6 +203,12 @@ class TokenService:
             grant_id = self._store(
                 ctx, tokens, now, grant_id, code_id, rotated_from, session_client, audit_as, new_grant_id
             )
+        if known is None:
+            # a new grant whose id only its statement told (SQLite, or without an audit entry): signed now, after
+            # its writes and its audit entry are committed, before it is handed back
+            at_claims["jti"] = user_jti(self.refresh_contexts.seal_grant_id(grant_id))
+            response["access_token"] = self._keys.sign(at_claims, alg=ACCESS_TOKEN_ALG, typ="at+jwt")
+        access_token: str = response["access_token"]
         if id_token_claims is not None and ctx.subject:
             response["id_token"] = self._id_token(ctx, now, nonce, access_token, id_token_claims)
         return response, grant_id

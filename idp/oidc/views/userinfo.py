@@ -57,6 +57,10 @@ def userinfo() -> BaseResponse:
     info = provider.tokens.verify_access_token(access_token)
     if info is None:
         return _unauthorized(scheme, "invalid_token", "the access token is not valid")
+    # a disabled client's tokens are refused at once, as introspection and the resource servers refuse them
+    client = provider.clients.active(info.client_id)
+    if client is None:
+        return _unauthorized(scheme, "invalid_token", "the access token is not valid")
     aud = info.claims.get("aud")
     audiences = aud if isinstance(aud, list) else [aud]
     if provider.issuer not in audiences:
@@ -89,8 +93,7 @@ def userinfo() -> BaseResponse:
         return response
     if person is None or not person.active:
         return _unauthorized(scheme, "invalid_token", "the account is no longer active")
-    client = provider.clients.get(info.client_id)
-    extra = provider.individually_requested(client, info.scopes, info.claims_request, "userinfo") if client else set()
+    extra = provider.individually_requested(client, info.scopes, info.claims_request, "userinfo")
     response = jsonify(claims_for(person, info.scopes, extra=extra))
     response.headers["Cache-Control"] = "no-store"
     return response

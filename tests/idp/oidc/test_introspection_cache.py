@@ -22,6 +22,7 @@ from idp.oidc.clients import ClientRecord, ClientSpec
 from idp.oidc.grants import GrantContext
 from idp.oidc.models import SigningKey
 from idp.oidc.token_grants import introspection_body
+from tests.idp.oidc.stored_tokens import live_sid, stored_access_token
 from tests.idp.oidc_harness import BOTH_DATABASES, LiveProvider, live_provider_on
 
 TTL = 3  # seconds an access token lives here: long enough to use it, short enough to see it expire
@@ -41,12 +42,12 @@ def _client(op: LiveProvider, name: str, **spec: Any) -> tuple[ClientRecord, tup
 
 
 def _user_token(op: LiveProvider, client: ClientRecord, **ctx: Any) -> str:
-    """An access token of a user's grant, as a sign-in issues it (a row, its grant, its claims)."""
+    """An access token of a user's grant, as a sign-in issues it (its grant, its live SSO session, its claims)."""
     values: dict[str, Any] = {
         "client": client,
         "subject": "an.nguyen",
         "scope": "openid profile",
-        "sid": "sid-" + str(time.monotonic_ns()),
+        "sid": live_sid(op) if "sid" not in ctx else None,
         "auth_time": datetime.now(UTC) - timedelta(minutes=3),
         "acr": "urn:antin:acr:password",
         "amr": ("pwd",),
@@ -194,6 +195,7 @@ def test_the_answer_from_the_claims_is_the_one_the_row_gives(op: LiveProvider) -
         "for two resources": _user_token(op, web, resources=("https://api.example/a", "https://api.example/b")),
         "for one resource": _user_token(op, web, resources=("https://api.example/a",)),
         "with no user (stored before machine tokens)": _user_token(op, rs, subject=None, sid=None, scope="profile"),
+        "with a row (issued before user tokens had none)": stored_access_token(op, web, sid=live_sid(op))[0],
     }
     response, _grant = op.provider.tokens.issue(
         GrantContext(client=web, subject="an.nguyen", scope="openid"), dpop_jkt=jkt

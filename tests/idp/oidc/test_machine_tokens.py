@@ -23,6 +23,7 @@ from idp.oidc.machine_tokens import REVOKED_KIND
 from idp.oidc.models import Grant, IssuedToken, UsedJti
 from idp.oidc.resource import resource_server_checks
 from tests.idp.jose_check import EcKey
+from tests.idp.oidc.stored_tokens import stored_access_token
 from tests.idp.oidc_harness import BOTH_DATABASES, LiveProvider, live_provider_on
 
 TTL = 3  # seconds an access token lives here: long enough to use it, short enough to see it expire
@@ -188,16 +189,13 @@ def test_a_dpop_bound_machine_token_carries_its_key(op: LiveProvider) -> None:
 
 
 def test_a_client_credentials_token_stored_before_the_change_is_still_read_from_its_row(op: LiveProvider) -> None:
-    from idp.oidc.grants import GrantContext
-
     client_id, auth = _client(op, "service")
     _rs_id, rs_auth = _client(op, "resource server", trusted=True)
     record = op.provider.clients.get(client_id)
     assert record is not None
     # as the token endpoint issued it until now: a grant and a token row, a jti without a client in it
-    answer, grant_id = op.provider.tokens.issue(GrantContext(client=record, subject=None, scope="email"))
-    token = answer["access_token"]
-    jti = _verified(op, token)["jti"]
+    token, jti, grant_id = stored_access_token(op, record, subject=None, scope="email")
+    assert _verified(op, token)["jti"] == jti
     assert "." not in jti and _count(op, IssuedToken, IssuedToken.grant_id == grant_id) == 1
     checks = resource_server_checks(op.instance)
     assert _introspect(op, token, rs_auth)["scope"] == "email" and not checks.access_token_revoked(jti)

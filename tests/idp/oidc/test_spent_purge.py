@@ -38,8 +38,8 @@ def _signed_in_and_refreshed(rp: RelyingParty) -> tuple[str, dict[str, str], dic
 
 
 def _age(op: LiveProvider, client_id: str, *, all_tokens: bool) -> None:
-    """The client's grant and code made 40 days old; its tokens expired 40 days ago (all, or all but the live
-    refresh token and the access token beside it)."""
+    """The client's grant and code made 40 days old; its token rows expired 40 days ago (all, or all but the live
+    refresh token: its access tokens have no row)."""
     then = op.instance.clock() - LONG_AGO
     with op.instance.database.session() as s:
         grant_ids = select(Grant.id).where(Grant.client_id == client_id)
@@ -49,7 +49,7 @@ def _age(op: LiveProvider, client_id: str, *, all_tokens: bool) -> None:
         if not all_tokens:
             newest = s.scalars(
                 select(IssuedToken.id).where(IssuedToken.grant_id.in_(grant_ids)).order_by(IssuedToken.id.desc())
-            ).all()[:2]
+            ).all()[:1]
             tokens = tokens.where(IssuedToken.id.not_in(newest))
         s.execute(tokens.values(expires_at=then))
 
@@ -80,11 +80,12 @@ def test_spent_rows_go_and_the_live_chain_keeps_working(op: LiveProvider) -> Non
             s.add(PushedRequest(digest=f"p-{suffix}", client_id="c", params={}, expires_at=expires_at))
 
     counted = purge_spent(op.instance.database, now - DAYS)
-    # the spent client's 4 tokens (2 access, the rotated refresh and the last), the live client's first 2
-    assert counted == SpentCount(tokens=6, grants=1, codes=1, interactions=1, pushed_requests=1)
+    # the spent client's 2 token rows (the rotated refresh token and the last: access tokens have no row), the live
+    # client's rotated one
+    assert counted == SpentCount(tokens=3, grants=1, codes=1, interactions=1, pushed_requests=1)
     with op.instance.database.session() as s:
         assert set(s.scalars(select(Grant.client_id))) == {live.client.client_id}
-        assert s.scalar(select(func.count()).select_from(IssuedToken)) == 2
+        assert s.scalar(select(func.count()).select_from(IssuedToken)) == 1
         assert set(s.scalars(select(AuthorizationCode.client_id))) == {live.client.client_id}
         assert set(s.scalars(select(Interaction.id))) == {"i-new"}
         assert set(s.scalars(select(PushedRequest.digest))) == {"p-new"}
@@ -113,6 +114,6 @@ def test_a_grant_whose_session_was_purged_goes_with_its_tokens(op: LiveProvider)
         s.execute(update(Grant).values(created_at=then))
     assert op.provider.sessions.purge(DAYS).sessions == 1
     counted = purge_spent(op.instance.database, op.instance.clock() - DAYS)
-    assert (counted.grants, counted.tokens) == (1, 4)
+    assert (counted.grants, counted.tokens) == (1, 2)  # the two refresh tokens: access tokens have no row
     assert _refused(rp, refreshed["refresh_token"])
     assert not _introspect(rp, refreshed["access_token"])

@@ -31,7 +31,7 @@ def nonces(platform: Platform) -> Iterator[DPoPNonces]:
     verifier = AccessTokenVerifier(
         platform.base_url,
         wired.audiences,
-        checks=ResourceServerChecks(platform.instance.database, nonces=nonces),
+        checks=ResourceServerChecks(platform.instance.database, nonces=nonces, secret_key=platform.instance.secret_key),
         dpop_algs=wired.dpop_algs,
     )
     state = platform.app.extensions["antin.signing.api"]
