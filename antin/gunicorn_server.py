@@ -71,6 +71,8 @@ class ReadyFirstArbiter(Arbiter):
         self.ready_pipe = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self.replacement: Replacement | None = None
         self.stopping: set[int] = set()  # workers told to stop, answering what they hold: no longer counted
+        # new workers of a reload that failed, told to stop while still loading: one may fail to load all the same
+        self.abandoned: dict[int, Worker] = {}
         self.set_aside: dict[int, Worker] = {}  # workers hidden from gunicorn's own counting for a moment
         self.timed_out: set[int] = set()  # workers this arbiter killed for their timeout
         self.halting: int | None = None  # the signal gunicorn's stop sent every worker, while it waits for them
@@ -153,14 +155,19 @@ class ReadyFirstArbiter(Arbiter):
                 if pid in self.WORKERS:
                     self.kill_worker(pid, self.halting)
         while True:
+            self.abandoned = {pid: worker for pid, worker in self.abandoned.items() if pid in self.WORKERS}
             try:
                 super().reap_workers()
                 return
             except HaltServer:  # a worker could not load the app: the server halts unless it was a replacement
-                if self.replacement is None or not self.lost_replacements(self.replacement):
+                lost = self.lost_replacements(self.replacement) if self.replacement is not None else []
+                # or one of a failed reload's, which failed to load before it read its stop signal
+                given_up = [pid for pid in self.abandoned if pid not in self.WORKERS]
+                if not lost and not given_up:
                     raise
-                for pid in self.lost_replacements(self.replacement):
-                    worker = self.replacement.loading[pid]
+                gone = [self.replacement.loading[pid] for pid in lost] if self.replacement is not None else []
+                gone += [self.abandoned.pop(pid) for pid in given_up]
+                for worker in gone:
                     worker.tmp.close()  # what gunicorn does for a worker that exits, skipped by its raise
                     self.cfg.child_exit(self, worker)
 
@@ -192,6 +199,7 @@ class ReadyFirstArbiter(Arbiter):
                 cause,
                 len(replacement.old),
             )
+            self.abandoned.update(replacement.loading)
             self.stop_workers(list(replacement.loading), "the reload failed")
             self.replacement = None
             return

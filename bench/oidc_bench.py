@@ -80,7 +80,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="Ấn Tín's database: PostgreSQL as in production (default when installed) or the embedded SQLite",
     )
     parser.add_argument(
-        "--antin-threads", type=int, default=2, help="threads per worker (default 2, as `antin serve`'s)"
+        "--antin-threads", type=int, default=4, help="threads per worker (default 4, as `antin serve`'s)"
     )
     parser.add_argument(
         "--antin-server",

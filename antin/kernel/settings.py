@@ -90,9 +90,10 @@ class ServerSettings:
     workers: int = doc("worker processes of `antin serve` in production", 4)
     threads: int = doc(
         "threads per worker of `antin serve` (granian: its blocking threads, per address); threads of one worker share"
-        " one interpreter lock: 2 cost the least CPU per request measured and keep a worker serving while one waits on"
-        ' the directory (docs/benchmarks.md, "Threads per worker")',
-        2,
+        " one interpreter lock, and a sign-in holds one through slapd's password check: 4 keep a worker serving when"
+        " its sign-ins wait on the directory, and when the proxy's kept connections all landed on it"
+        ' (docs/benchmarks.md, "Four threads per worker")',
+        4,
     )
     timeout: int = doc(
         "seconds a request of `antin serve` may run (or a worker stay silent) before its worker is killed and"

@@ -17,6 +17,7 @@ from bench.oidc.provider import ProviderUnavailableError
 
 __all__ = [
     "children",
+    "connections_per_process",
     "cpu_seconds",
     "free_port",
     "memory_mb",
@@ -106,6 +107,33 @@ def cpu_seconds(pids: Sequence[int]) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / ticks
     return total
+
+
+def connections_per_process(pids: Sequence[int], port: int) -> tuple[int, ...]:
+    """The established TCP connections on local ``port`` that each process holds (a worker's clients), in the order
+    of ``pids``: how the clients' kept connections fell between the workers (Linux /proc)."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 01: ESTABLISHED
+                inodes.add(fields[9])
+    counts: list[int] = []
+    for pid in pids:
+        held = 0
+        for fd in Path(f"/proc/{pid}/fd").glob("*"):
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                held += 1
+        counts.append(held)
+    return tuple(counts)
 
 
 def memory_mb(pids: Sequence[int]) -> tuple[float, float] | None:

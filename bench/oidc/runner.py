@@ -15,7 +15,7 @@ from pathlib import Path
 from bench.oidc.flows import OidcFlows
 from bench.oidc.http import HttpClient
 from bench.oidc.measure import LoadOptions, Measurement, run_load
-from bench.oidc.processes import cpu_seconds, memory_mb
+from bench.oidc.processes import connections_per_process, cpu_seconds, memory_mb
 from bench.oidc.profile import Hotspots, PySpy
 from bench.oidc.provider import Deployment
 
@@ -52,6 +52,10 @@ class RowResult:
     """Resident memory of all the provider's processes right after the row (RSS summed, shared pages in each)."""
     pss_mb: float | None = None
     """The same as PSS (shared pages split between the processes)."""
+    worker_cpu_ms: tuple[float, ...] | None = None
+    """Each server process' CPU per successful operation, in ms (how the row's work fell between the workers)."""
+    worker_connections: tuple[int, ...] | None = None
+    """The driver's connections each server process held at the row's end (its kept connections, by worker)."""
 
 
 class DeploymentBench:
@@ -133,6 +137,7 @@ class DeploymentBench:
         count_sql = self.deployment.sql_statements
         sql_before = count_sql() if count_sql is not None else None
         server_before, slapd_before = cpu_seconds(pids), cpu_seconds(self.slapd_pids)
+        each_before = [cpu_seconds([pid]) for pid in pids]
         driver_before, wall_before = time.process_time(), time.perf_counter()
         if self.profiler is not None:
             self.profiler.start(row, pids, options.warmup + options.duration)
@@ -143,6 +148,11 @@ class DeploymentBench:
         window = options.duration / wall if wall > 0 else 0.0
         ops = measurement.ok or 1
         server = (cpu_seconds(pids) - server_before) * window
+        each = tuple(
+            round(1000 * (cpu_seconds([p]) - b) * window / ops, 3) for p, b in zip(pids, each_before, strict=True)
+        )
+        port = int(self.deployment.target.local_origin.rsplit(":", 1)[1])
+        held = connections_per_process(pids, port) if pids else None
         slapd = (cpu_seconds(self.slapd_pids) - slapd_before) * window
         sql_after = count_sql() if count_sql is not None else None
         memory = memory_mb(pids) if pids else None
@@ -152,6 +162,7 @@ class DeploymentBench:
             f"  {name}: {row}: {measurement.rate:,.0f}/s p50 {measurement.p50_ms:.1f} ms "
             f"p99 {measurement.p99_ms:.1f} ms ({measurement.errors} errors"
             f"{': ' + measurement.first_error if measurement.first_error else ''})"
+            f"{f'; connections by worker {list(held)}, CPU ms/op by worker {list(each)}' if held else ''}"
         )
         return RowResult(
             row,
@@ -164,4 +175,6 @@ class DeploymentBench:
             sql_per_op=sql / ops if sql is not None else None,
             rss_mb=memory[0] if memory else None,
             pss_mb=memory[1] if memory else None,
+            worker_cpu_ms=each if pids else None,
+            worker_connections=held,
         )

@@ -194,6 +194,16 @@ def test_the_threads_setting_gives_each_worker_its_threads(tmp_path: Path, serve
         assert threads_given(proc) == 3
 
 
+def test_each_worker_has_four_threads_by_default(tmp_path: Path) -> None:
+    """A sign-in holds its thread through slapd's password check (~6 ms of slapd's CPU, longer under load): with the
+    proxy's kept connections all on one worker, two threads left that worker's other requests queued behind two
+    binds while the other worker idled (docs/benchmarks.md, "Four threads per worker")."""
+    port = free_port()
+    with serving(tmp_path, "granian", f"127.0.0.1:{port}", workers=1) as proc:
+        assert wait_for(f"http://127.0.0.1:{port}/healthz", proc).status_code == 200
+        assert threads_given(proc) == 4
+
+
 @pytest.mark.parametrize("server", SERVERS)
 def test_the_heap_trace_setting_traces_every_worker(tmp_path: Path, server: str) -> None:
     port = free_port()
