@@ -20,6 +20,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import ssl
 import subprocess
 import sys
@@ -314,6 +315,9 @@ def _shared_row(side: str, result: RowResult) -> Row:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    # a stop (SIGTERM: `timeout`, a killed job) unwinds as Ctrl-C does, so that the servers it started are stopped
+    # (they run in process groups of their own); the default would leave them all running
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         return asyncio.run(main_async(args))
     except ProviderUnavailableError as err:
