@@ -39,6 +39,8 @@ from directory.slapd_replication import (
 __all__ = ["ManagedSlapd", "SlapdError", "SlapdTls"]
 
 SLAPD_CANDIDATES = ("/usr/sbin/slapd", "/usr/local/libexec/slapd", "/usr/libexec/slapd")
+REPLICA_ARRIVAL_SECONDS = 15.0
+"""How long a server that receives the directory by replication waits for the service account to arrive."""
 
 
 @dataclass(frozen=True)
@@ -423,10 +425,17 @@ class ManagedSlapd:
             pass
         finally:
             probe.close()
-        try:
-            conn.modify(self.service_dn, [Modification("replace", "userPassword", [self.service_password])])
-        except NotFoundError as err:
-            raise SlapdError(f"{self.service_dn} is missing from the directory") from err
+        deadline = time.monotonic() + (REPLICA_ARRIVAL_SECONDS if self.replication is not None else 0.0)
+        while True:
+            try:
+                conn.modify(self.service_dn, [Modification("replace", "userPassword", [self.service_password])])
+                return
+            except NotFoundError as err:
+                # a server that receives the directory by replication may hold the base entry and not yet the
+                # service account, a moment behind it: wait for it before calling it missing
+                if time.monotonic() >= deadline:
+                    raise SlapdError(f"{self.service_dn} is missing from the directory") from err
+            time.sleep(0.1)
 
     def slapadd(self, ldif_path: Path, *, quick: bool = True) -> None:
         """Load an LDIF file offline (slapd must be stopped): fast, but overlays do not run.
