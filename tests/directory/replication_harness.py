@@ -40,9 +40,13 @@ def start_pair(folder: Path) -> ProviderPair:
         )
 
     pair = ProviderPair(provider("a", port_a, 1, port_b), provider("b", port_b, 2, port_a))
-    pair.a.start()
-    pair.b.start()
-    wait_in_sync(pair.a, pair.b)
+    try:
+        pair.a.start()
+        pair.b.start()
+        wait_in_sync(pair.a, pair.b)
+    except BaseException:
+        pair.stop()  # a pair that did not start leaves no slapd behind (the fixture's teardown never runs)
+        raise
     return pair
 
 
