@@ -211,9 +211,24 @@ class TokenLookup:
         if state is None:
             return None
         grant_id, row = state
+        return self._access_ref(
+            stated, token_id=None, grant_id=grant_id, expires_at=expires_at, revoked=not is_live(row, claims), jti=jti
+        )
+
+    def _access_ref(
+        self,
+        stated: _Stated,
+        *,
+        token_id: int | None,
+        grant_id: int,
+        expires_at: datetime,
+        revoked: bool,
+        jti: str | None = None,
+    ) -> IssuedTokenRef:
+        """An access token read from its verified claims (``stated``) and what its grant's state says of it."""
         client_id, subject, scope, audience, issued_at, sid, acr, auth_time, dpop_jkt = stated
         return IssuedTokenRef(
-            token_id=None,
+            token_id=token_id,
             grant_id=grant_id,
             kind="access",
             client_id=client_id,
@@ -222,7 +237,7 @@ class TokenLookup:
             audience=audience,
             issued_at=issued_at,
             expires_at=expires_at,
-            revoked=not is_live(row, claims),
+            revoked=revoked,
             dpop_jkt=dpop_jkt,
             sid=sid,
             acr=acr,
@@ -411,23 +426,8 @@ class TokenLookup:
             row = self._read(_ACCESS_TOKEN_STATE, jti)
         if row is None:
             return None
-        client_id, subject, scope, audience, issued_at, sid, acr, auth_time, dpop_jkt = stated
-        return IssuedTokenRef(
-            token_id=row.id,
-            grant_id=row.grant_id,
-            kind="access",
-            client_id=client_id,
-            subject=subject,
-            scope=scope,
-            audience=audience,
-            issued_at=issued_at,
-            expires_at=row.expires_at,
-            revoked=not row.live,
-            dpop_jkt=dpop_jkt,
-            sid=sid,
-            acr=acr,
-            auth_time=auth_time,
-            clock=self._clock,
+        return self._access_ref(
+            stated, token_id=row.id, grant_id=row.grant_id, expires_at=row.expires_at, revoked=not row.live
         )
 
     def live_client_ids(self, subject: str) -> list[str]:

@@ -8,13 +8,17 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
+import requests
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
 from idp.oidc.clients import ClientRecord
 from idp.oidc.grants import ACCESS_TOKEN_ALG, GrantContext, epoch
 from idp.oidc.interaction import AuthenticationResult
 from idp.oidc.models import IssuedToken
 from tests.idp.oidc_harness import LiveProvider
 
-__all__ = ["live_sid", "stored_access_token"]
+__all__ = ["live_sid", "stored_access_token", "verified_access_token"]
 
 
 def live_sid(op: LiveProvider, subject: str = "an.nguyen") -> str:
@@ -63,3 +67,11 @@ def stored_access_token(
             )
         )
     return op.provider.keys.sign(claims, alg=ACCESS_TOKEN_ALG, typ="at+jwt"), jti, grant_id
+
+
+def verified_access_token(op: LiveProvider, access_token: str) -> dict[str, Any]:
+    """An access token's claims, checked by joserfc against the published JWKS as a resource server would."""
+    keys = KeySet.import_key_set(requests.get(op.issuer + "/jwks.json", timeout=10).json())
+    token = jwt.decode(access_token, keys, algorithms=["ES256"])
+    assert token.header["typ"] == "at+jwt"
+    return dict(token.claims)

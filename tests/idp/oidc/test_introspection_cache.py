@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 import requests
-from joserfc import jwt
-from joserfc.jwk import KeySet
 from sqlalchemy import update
 
 from antin.kernel.caches import cache_sizes
@@ -22,7 +20,7 @@ from idp.oidc.clients import ClientRecord, ClientSpec
 from idp.oidc.grants import GrantContext
 from idp.oidc.models import SigningKey
 from idp.oidc.token_grants import introspection_body
-from tests.idp.oidc.stored_tokens import live_sid, stored_access_token
+from tests.idp.oidc.stored_tokens import live_sid, stored_access_token, verified_access_token
 from tests.idp.oidc_harness import BOTH_DATABASES, LiveProvider, live_provider_on
 
 TTL = 3  # seconds an access token lives here: long enough to use it, short enough to see it expire
@@ -55,15 +53,8 @@ def _user_token(op: LiveProvider, client: ClientRecord, **ctx: Any) -> str:
     values.update(ctx)
     response, _grant_id = op.provider.tokens.issue(GrantContext(**values), refresh=True)
     token = str(response["access_token"])
-    _verified(op, token)
+    verified_access_token(op, token)
     return token
-
-
-def _verified(op: LiveProvider, access_token: str) -> dict[str, Any]:
-    keys = KeySet.import_key_set(requests.get(op.issuer + "/jwks.json", timeout=10).json())
-    token = jwt.decode(access_token, keys, algorithms=["ES256"])
-    assert token.header["typ"] == "at+jwt"
-    return dict(token.claims)
 
 
 def _introspect(op: LiveProvider, token: str, auth: tuple[str, str]) -> dict[str, Any]:
@@ -121,7 +112,7 @@ def test_a_token_is_verified_once_and_its_revocation_read_every_time(op: LivePro
 
     # its grant revoked (a logout ends the SSO session's grants): inactive at once as well
     assert _introspect(op, other, rs_auth)["active"] is True
-    sid = _verified(op, other)["sid"]
+    sid = verified_access_token(op, other)["sid"]
     assert op.provider.tokens.revoke_for_session(sid, "logout") == 1
     assert _introspect(op, other, rs_auth) == {"active": False}
     assert checked == [token, token, other]  # the second: /revoke's own look-up, which keeps nothing
@@ -133,7 +124,7 @@ def test_a_token_past_its_exp_is_inactive_though_its_claims_were_kept(op: LivePr
     assert _introspect(op, token, rs_auth)["active"] is True
     assert len(op.provider.tokens.lookup.verified) == 1
     assert cache_sizes()["oidc-verified-tokens"].entries >= 1  # operators see it in /metrics (other apps' add up)
-    time.sleep(max(0.0, _verified(op, token)["exp"] - time.time()) + 1.1)
+    time.sleep(max(0.0, verified_access_token(op, token)["exp"] - time.time()) + 1.1)
     assert _introspect(op, token, rs_auth) == {"active": False}
 
 
@@ -149,7 +140,7 @@ def test_a_key_no_longer_published_makes_its_kept_tokens_inactive(op: LiveProvid
         s.execute(update(SigningKey).values(retired_at=now, unpublish_at=now - timedelta(seconds=1)))
     op.provider.keys._cached_at = 0.0  # its 30 s are over
     assert _introspect(op, token, rs_auth) == {"active": False}
-    assert _verified(op, _user_token(op, client))  # the new keys sign, and their tokens are live
+    assert verified_access_token(op, _user_token(op, client))  # the new keys sign, and their tokens are live
     assert _introspect(op, _user_token(op, client), rs_auth)["active"] is True
 
 
@@ -174,7 +165,7 @@ def test_claims_past_their_exp_are_dropped(op: LiveProvider) -> None:
     for token in old:
         assert _introspect(op, token, rs_auth)["active"] is True
     assert len(kept) == 3
-    time.sleep(max(0.0, _verified(op, old[-1])["exp"] - time.time()) + 1.1)
+    time.sleep(max(0.0, verified_access_token(op, old[-1])["exp"] - time.time()) + 1.1)
     new = _user_token(op, client)
     assert _introspect(op, new, rs_auth)["active"] is True
     assert len(kept) == 1  # the three expired ones dropped, the new one kept

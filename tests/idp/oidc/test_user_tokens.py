@@ -16,15 +16,13 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
-from joserfc import jwt
-from joserfc.jwk import KeySet
 from sqlalchemy import func, select, update
 
 from idp.oidc.grants import ACCESS_TOKEN_ALG
 from idp.oidc.models import Grant, IssuedToken, SsoSession, UsedJti
 from idp.oidc.resource import ResourceServerChecks, resource_server_checks
 from idp.oidc.user_tokens import REVOKED_KIND, sealed_grant_of
-from tests.idp.oidc.stored_tokens import live_sid, stored_access_token
+from tests.idp.oidc.stored_tokens import live_sid, stored_access_token, verified_access_token
 from tests.idp.oidc_harness import BOTH_DATABASES, LiveProvider, live_provider_on
 from tests.idp.rp import Browser, RelyingParty
 
@@ -35,13 +33,6 @@ LOGGED_OUT = "http://localhost:9/bye"
 def op(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveProvider]:
     with live_provider_on(request.param, tmp_path) as live:
         yield live
-
-
-def _verified(op: LiveProvider, access_token: str) -> dict[str, Any]:
-    keys = KeySet.import_key_set(requests.get(op.issuer + "/jwks.json", timeout=10).json())
-    token = jwt.decode(access_token, keys, algorithms=["ES256"])
-    assert token.header["typ"] == "at+jwt"
-    return dict(token.claims)
 
 
 def _count(op: LiveProvider, model: Any, *where: Any) -> int:
@@ -74,7 +65,7 @@ class Readers:
         """(introspection says active, userinfo answers, the resource servers' check says live)."""
         userinfo = requests.get(self.op.issuer + "/userinfo", headers={"Authorization": f"Bearer {token}"}, timeout=10)
         assert userinfo.status_code in (200, 401), userinfo.text
-        jti = _verified(self.op, token)["jti"]
+        jti = verified_access_token(self.op, token)["jti"]
         return (
             bool(self.introspect(token)["active"]),
             userinfo.status_code == 200,
@@ -98,7 +89,7 @@ def test_a_code_grant_and_a_refresh_store_only_the_refresh_token(op: LiveProvide
     rp, readers = _web(op), Readers(op)
     tokens = rp.code_flow(Browser(op.issuer))
     grant_id = _grant_id(op, rp.client.client_id)
-    claims = _verified(op, tokens["access_token"])
+    claims = verified_access_token(op, tokens["access_token"])
     # the jti names the grant, sealed: not its row number, and told from a machine token's by its "~"
     sealed = sealed_grant_of(claims["jti"])
     assert sealed is not None and "." not in claims["jti"]
@@ -119,7 +110,7 @@ def test_a_code_grant_and_a_refresh_store_only_the_refresh_token(op: LiveProvide
     refreshed = _refreshed(rp, tokens["refresh_token"])
     assert refreshed.status_code == 200, refreshed.text
     again = refreshed.json()["access_token"]
-    assert sealed_grant_of(_verified(op, again)["jti"]) == sealed  # the same grant
+    assert sealed_grant_of(verified_access_token(op, again)["jti"]) == sealed  # the same grant
     assert _count(op, IssuedToken, IssuedToken.grant_id == grant_id) == 2  # the rotated refresh token, the new one
     assert _count(op, IssuedToken, IssuedToken.kind == "access") == 0
     assert readers.states(again) == LIVE and readers.states(tokens["access_token"]) == LIVE
@@ -171,7 +162,7 @@ def test_rfc7009_revokes_the_access_token_alone(op: LiveProvider) -> None:
     )
     assert revoked.status_code == 200, revoked.text
     assert readers.states(tokens["access_token"]) == DEAD
-    jti = _verified(op, tokens["access_token"])["jti"]
+    jti = verified_access_token(op, tokens["access_token"])["jti"]
     assert _count(op, UsedJti, UsedJti.kind == REVOKED_KIND, UsedJti.value == jti) == 1
     # the grant lives on: its refresh token still works, and the new access token is live
     refreshed = _refreshed(rp, tokens["refresh_token"])
@@ -211,9 +202,9 @@ def test_a_forged_or_tampered_grant_part_is_refused(op: LiveProvider) -> None:
     taken (the state read says whose grant it is)."""
     rp, other, readers = _web(op), _web(op, "other"), Readers(op)
     tokens, others = rp.code_flow(Browser(op.issuer)), other.code_flow(Browser(op.issuer))
-    claims = _verified(op, tokens["access_token"])
+    claims = verified_access_token(op, tokens["access_token"])
     random, _, sealed = claims["jti"].partition("~")
-    other_sealed = sealed_grant_of(_verified(op, others["access_token"])["jti"])
+    other_sealed = sealed_grant_of(verified_access_token(op, others["access_token"])["jti"])
     # a changed payload under the original signature: refused by the signature
     header, _payload, signature = tokens["access_token"].split(".")
     changed = dict(claims, jti=f"{random}~{other_sealed}")
