@@ -19,10 +19,11 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import pkcs11
 from pkcs11 import Attribute, KeyType, Mechanism, MechanismFlag, ObjectClass
@@ -158,6 +159,13 @@ _LOST_STATE = (
 )
 
 
+# What SoftHSM2 answers, in C_Initialize or C_Login, while another process rewrites the token's file (every login
+# does: 4 processes logging in at once missed the token in 58-148 of 150 tries each): read the token again a few
+# times, 0.15 s in all, before saying it is not there (a token really missing: its refusal comes 0.15 s later).
+_TOKEN_MID_WRITE = (pkcs11.NoSuchToken, pkcs11.TokenNotRecognised, pkcs11.GeneralError)
+TOKEN_READS = 5
+
+
 class HsmToken:
     """One logged-in session on one token, opened on first use and kept; thread-safe, fork-aware."""
 
@@ -220,28 +228,43 @@ class HsmToken:
             self._reinitialise = False
         self._keys.clear()
         label = self.config.token_label
-        try:
-            token = lib.get_token(token_label=label)
-            self._session = token.open(rw=True, user_pin=self.config.pin)
-        except pkcs11.UserAlreadyLoggedIn:
-            self._session = token.open(rw=True)
-        except (pkcs11.PKCS11Error, RuntimeError) as err:
-            self._reinitialise = True  # the token may be back at the next try: look for it afresh
-            refusal = _translate(err, label)
-            if isinstance(refusal, HsmPinError | HsmLockedError):
-                self._pin_refusal = refusal
-                if logging.getLogger().handlers:  # a server's log; a one-off command says it in its error line
-                    log.error(
-                        "HSM token %r: %s (%s). Signing is refused (503) and this process will not log in again:"
-                        " fix [hsm] pin (ANTIN_HSM_PIN) or the token's user PIN, then restart or reload the instance",
-                        label,
-                        refusal.reason,
-                        type(err).__name__,
-                    )
-            raise refusal from None
+        for attempt in range(TOKEN_READS):
+            try:
+                self._session = self._log_in(lib, label)
+                break
+            except (pkcs11.PKCS11Error, RuntimeError) as err:
+                if isinstance(err, _TOKEN_MID_WRITE) and attempt + 1 < TOKEN_READS:
+                    time.sleep(0.01 * 2**attempt)
+                    with _ModuleState.lock:
+                        lib.reinitialize()  # SoftHSM2 reads its tokens in C_Initialize only: read them again
+                        _ModuleState.generation += 1
+                    continue
+                self._refuse(err, label)
         self._pid = pid
         self._generation = _ModuleState.generation
         return self._session
+
+    def _log_in(self, lib: Any, label: str) -> Any:
+        token = lib.get_token(token_label=label)
+        try:
+            return token.open(rw=True, user_pin=self.config.pin)
+        except pkcs11.UserAlreadyLoggedIn:
+            return token.open(rw=True)
+
+    def _refuse(self, err: Exception, label: str) -> NoReturn:
+        self._reinitialise = True  # the token may be back at the next try: look for it afresh
+        refusal = _translate(err, label)
+        if isinstance(refusal, HsmPinError | HsmLockedError):
+            self._pin_refusal = refusal
+            if logging.getLogger().handlers:  # a server's log; a one-off command says it in its error line
+                log.error(
+                    "HSM token %r: %s (%s). Signing is refused (503) and this process will not log in again:"
+                    " fix [hsm] pin (ANTIN_HSM_PIN) or the token's user PIN, then restart or reload the instance",
+                    label,
+                    refusal.reason,
+                    type(err).__name__,
+                )
+        raise refusal from None
 
     def check(self) -> None:
         """Raise :class:`HsmUnavailableError` unless the token can be used (for ``/readyz``)."""

@@ -4,6 +4,8 @@ types, and the signatures verify with `cryptography`."""
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -193,3 +195,38 @@ def test_the_token_keeps_the_handles_of_its_most_recent_signers_only(
         assert list(store.token._keys) == ["person-4", "person-0"]
     finally:
         store.close()
+
+
+# One process: read the token afresh (the module initialised again, as in a new worker) and log in, 25 times.
+LOG_IN_AFRESH = """
+import sys
+from pathlib import Path
+import pkcs11
+from signing.hsm import HsmConfig, find_softhsm_module
+from signing.keystore import Pkcs11KeyStore
+refused = 0
+for _ in range(25):
+    pkcs11.lib(str(find_softhsm_module())).reinitialize()
+    store = Pkcs11KeyStore(HsmConfig(find_softhsm_module(), "busy", "4321", Path(sys.argv[1])))
+    try:
+        store.check()
+    except Exception as err:
+        refused += 1
+        print(type(err).__name__, err, file=sys.stderr)
+    store.close()
+print(refused)
+"""
+
+
+def test_processes_logging_in_at_once_all_find_the_token(tmp_path: Path) -> None:
+    """Every SoftHSM2 login rewrites the token's file, and a process reading the token meanwhile found no token:
+    workers starting together, or processes anchoring the audit log at once, got "no token with this label" (a CI
+    failure; 58-148 of 150 tries in each of 4 processes). The token is read again a few times before a refusal."""
+    require_softhsm()
+    conf = ensure_softhsm_token(tmp_path / "softhsm", label="busy", pin="4321", so_pin="8765")
+    processes = [
+        subprocess.Popen([sys.executable, "-c", LOG_IN_AFRESH, str(conf)], stdout=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    refused = [process.communicate(timeout=120)[0].strip() for process in processes]
+    assert refused == ["0"] * 4
