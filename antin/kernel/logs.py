@@ -6,6 +6,7 @@ request bodies or headers.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
@@ -22,6 +23,15 @@ request_id_var: ContextVar[str | None] = ContextVar("antin_request_id", default=
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
 _SENSITIVE = ("password", "secret", "token", "pin", "authorization", "cookie", "private")
+# json.dumps with these options builds an encoder per call; this is json.dumps's own, built once
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
+@functools.lru_cache(maxsize=1024)
+def _sensitive(key: str) -> bool:
+    """Whether an extra field's name looks secret; the names are the code's own few, so each is looked at once."""
+    lowered = key.lower()
+    return any(word in lowered for word in _SENSITIVE)
 
 
 class JsonFormatter(logging.Formatter):
@@ -38,11 +48,11 @@ class JsonFormatter(logging.Formatter):
         for key, value in vars(record).items():
             if key in _STANDARD or key.startswith("_"):
                 continue
-            entry[key] = "[redacted]" if any(word in key.lower() for word in _SENSITIVE) else value
+            entry[key] = "[redacted]" if _sensitive(key) else value
         if record.exc_info and record.exc_info[0] is not None:
             entry["error"] = record.exc_info[0].__name__
             entry["traceback"] = "".join(traceback.format_exception(*record.exc_info))
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return _ENCODER.encode(entry)
 
 
 class TextFormatter(logging.Formatter):
