@@ -77,8 +77,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--antin-database",
         choices=("postgresql", "sqlite"),
-        default="postgresql" if Path("/usr/lib/postgresql").is_dir() else "sqlite",
-        help="Ấn Tín's database: PostgreSQL as in production (default when installed) or the embedded SQLite",
+        default=None,
+        help="Ấn Tín's database: PostgreSQL as in production (default when installed; --quick: SQLite unless given)"
+        " or the embedded SQLite",
     )
     parser.add_argument(
         "--antin-threads", type=int, default=4, help="threads per worker (default 4, as `antin serve`'s)"
@@ -103,9 +104,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.duration, args.warmup, args.officials, args.no_ceiling = 0.5, 0.3, 200, True
-        args.antin_database, args.concurrency = "sqlite", 4
+        args.concurrency = 4
+        if args.antin_database is None:
+            args.antin_database = "sqlite"
         if args.peer_workers is None:
             args.peer_workers = 1
+    if args.antin_database is None:
+        args.antin_database = "postgresql" if Path("/usr/lib/postgresql").is_dir() else "sqlite"
     args.rows = [r for r in args.rows.split(",") if r]
     unknown = [r for r in args.rows if r not in ROWS]
     if unknown:

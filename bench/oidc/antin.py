@@ -19,7 +19,14 @@ from importlib import metadata
 from pathlib import Path
 
 from bench.oidc.http import Target
-from bench.oidc.processes import children, free_port, server_process, sql_statements, wait_http
+from bench.oidc.processes import (
+    children,
+    free_port,
+    server_process,
+    sql_statements,
+    store_processes,
+    wait_http,
+)
 from bench.oidc.provider import BenchClient, Deployment, DirectoryInfo, ProviderUnavailableError
 
 __all__ = ["AntinProvider"]
@@ -160,6 +167,7 @@ class AntinProvider:
                 ),
                 missing=tuple(missing),
                 sql_statements=((lambda: sql_statements(self.database_url)) if database == "PostgreSQL" else None),
+                store_pids=lambda: store_processes(self.database_url, self.redis_url),
             )
 
 

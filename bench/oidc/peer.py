@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench.oidc.http import Target
-from bench.oidc.processes import children, free_port, server_process, wait_http
+from bench.oidc.processes import children, free_port, server_process, store_processes, wait_http
 from bench.oidc.provider import BenchClient, Deployment, DirectoryInfo, ProviderUnavailableError
 
 __all__ = ["PEER_DIR", "OidcProviderPeer", "ensure_node_modules"]
@@ -137,4 +137,5 @@ class OidcProviderPeer:
                     "tokens opaque (the only ones it introspects); refresh tokens rotated on every use; "
                     "login = search + bind as the official on slapd (ldapts, pooled connections).",
                 ),
+                store_pids=(lambda: store_processes(redis_url=self.store_url or "")) if workers > 1 else None,
             )

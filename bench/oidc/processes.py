@@ -23,8 +23,10 @@ __all__ = [
     "memory_mb",
     "postgres_server",
     "redis_server",
+    "run_seconds",
     "server_process",
     "sql_statements",
+    "store_processes",
     "wait_http",
 ]
 
@@ -107,6 +109,47 @@ def cpu_seconds(pids: Sequence[int]) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / ticks
     return total
+
+
+def run_seconds(pids: Sequence[int]) -> dict[int, float]:
+    """The time each process has run on a CPU so far, in seconds (``/proc/PID/schedstat``: nanoseconds, where
+    ``cpu_seconds`` counts in 10 ms ticks — a store's share of one operation is a fraction of a tick)."""
+    found: dict[int, float] = {}
+    for pid in pids:
+        try:
+            found[pid] = int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def store_processes(database_url: str = "", redis_url: str = "") -> tuple[int, ...]:
+    """The processes of the stores a provider runs on, found now: the throwaway PostgreSQL of ``database_url`` (its
+    server and every child: the backends of the provider's connections, the WAL writer, the checkpointer…) and the
+    redis-server of ``redis_url``."""
+    found: list[int] = []
+    if database_url.startswith("postgresql"):
+        from sqlalchemy.engine import make_url
+
+        folder = make_url(database_url).query.get("host")
+        try:
+            server = int((Path(str(folder)) / "data" / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            server = 0
+        if server:
+            found += [server, *children(server)]
+    if redis_url:
+        port = redis_url.split("//", 1)[-1].split("/", 1)[0].rsplit(":", 1)[-1]
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                words = cmdline.read_bytes().split(b"\0")
+            except OSError:
+                continue
+            # redis-server names itself "[/usr/bin/]redis-server 127.0.0.1:PORT" once started
+            title = words[0] if words else b""
+            if title.split(b" ", 1)[0].endswith(b"redis-server") and title.endswith(f":{port}".encode()):
+                found.append(int(cmdline.parent.name))
+    return tuple(found)
 
 
 def connections_per_process(pids: Sequence[int], port: int) -> tuple[int, ...]:

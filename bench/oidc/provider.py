@@ -79,6 +79,9 @@ class Deployment:
     """What could not be set up (rows that need it are reported as not measured, with this reason)."""
     sql_statements: Callable[[], int | None] | None = None
     """Statements the provider's database has run so far (None: not counted), for SQL statements per operation."""
+    store_pids: Callable[[], tuple[int, ...]] | None = None
+    """The processes of the stores it runs on (its database's server and backends, Redis), found when asked: their
+    CPU per operation is what the provider costs the machine beyond its own processes (slapd is counted apart)."""
 
 
 class Provider(Protocol):

@@ -108,6 +108,17 @@ def render_table(ours: Side, peer: Side, *, cores: int, rows: Sequence[str]) -> 
         if weighed:
             per_row = ", ".join(f"{r.row} {r.rss_mb:.0f}/{r.pss_mb:.0f}" for r in weighed)
             lines.append(f"{side.name} memory after each row, RSS/PSS MB of all its processes: {per_row}")
+        stored = [r for r in side.results if r.stores_cpu_ms is not None and r.measurement is not None]
+        if stored:
+            per_row = ", ".join(f"{r.row} {r.stores_cpu_ms:.3f}" for r in stored)
+            lines.append(f"{side.name} its stores' CPU per operation, ms (database server, backends, Redis): {per_row}")
+            machine = [
+                f"{r.row} {(r.server_cpu_ms or 0) + (r.stores_cpu_ms or 0) + (r.slapd_cpu_ms or 0):.3f}" for r in stored
+            ]
+            lines.append(
+                f"{side.name} CPU per operation on the whole machine but the driver, ms (processes + stores + slapd): "
+                + ", ".join(machine)
+            )
         counted = [r for r in side.results if r.sql_per_op is not None and r.measurement is not None]
         if counted:
             per_row = ", ".join(f"{r.row} {r.sql_per_op:.1f}" for r in counted)

@@ -15,7 +15,7 @@ from pathlib import Path
 from bench.oidc.flows import OidcFlows
 from bench.oidc.http import HttpClient
 from bench.oidc.measure import LoadOptions, Measurement, run_load
-from bench.oidc.processes import connections_per_process, cpu_seconds, memory_mb
+from bench.oidc.processes import connections_per_process, cpu_seconds, memory_mb, run_seconds
 from bench.oidc.profile import Hotspots, PySpy
 from bench.oidc.provider import Deployment
 
@@ -56,6 +56,9 @@ class RowResult:
     """Each server process' CPU per successful operation, in ms (how the row's work fell between the workers)."""
     worker_connections: tuple[int, ...] | None = None
     """The driver's connections each server process held at the row's end (its kept connections, by worker)."""
+    stores_cpu_ms: float | None = None
+    """CPU of the provider's stores (its database's server and backends, Redis) per successful operation, in ms:
+    with ``server_cpu_ms`` and ``slapd_cpu_ms``, what one operation costs the machine."""
 
 
 class DeploymentBench:
@@ -137,6 +140,8 @@ class DeploymentBench:
         count_sql = self.deployment.sql_statements
         sql_before = count_sql() if count_sql is not None else None
         server_before, slapd_before = cpu_seconds(pids), cpu_seconds(self.slapd_pids)
+        store_pids = self.deployment.store_pids
+        stores_before = run_seconds(store_pids()) if store_pids is not None else {}
         each_before = [cpu_seconds([pid]) for pid in pids]
         driver_before, wall_before = time.process_time(), time.perf_counter()
         if self.profiler is not None:
@@ -154,6 +159,9 @@ class DeploymentBench:
         port = int(self.deployment.target.local_origin.rsplit(":", 1)[1])
         held = connections_per_process(pids, port) if pids else None
         slapd = (cpu_seconds(self.slapd_pids) - slapd_before) * window
+        # a backend started during the row counts from nothing; one that ended took its time with it (not counted)
+        stores_after = run_seconds(store_pids()) if store_pids is not None else {}
+        stores = sum(after - stores_before.get(pid, 0.0) for pid, after in stores_after.items()) * window
         sql_after = count_sql() if count_sql is not None else None
         memory = memory_mb(pids) if pids else None
         # like CPU, counted over warm-up + window and scaled; the counting query itself is the 1 taken off
@@ -177,4 +185,5 @@ class DeploymentBench:
             pss_mb=memory[1] if memory else None,
             worker_cpu_ms=each if pids else None,
             worker_connections=held,
+            stores_cpu_ms=1000 * stores / ops if store_pids is not None else None,
         )

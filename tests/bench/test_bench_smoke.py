@@ -24,11 +24,11 @@ ROOT = Path(__file__).resolve().parents[2]
 BENCHES = sorted(p.stem for p in (ROOT / "bench").glob("*_bench.py"))
 
 
-def run_quick(bench: str, tmp_path: Path) -> dict[str, Any]:
+def run_quick(bench: str, tmp_path: Path, *more: str) -> dict[str, Any]:
     out = tmp_path / f"{bench}.json"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [sys.executable, "-m", f"bench.{bench}", "--quick", "--json", str(out)],
+        [sys.executable, "-m", f"bench.{bench}", "--quick", "--json", str(out), *more],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -218,18 +218,34 @@ def test_oidc_endpoints_bench(tmp_path: Path) -> None:
 
 @pytest.mark.slapd
 @pytest.mark.redis
+@pytest.mark.postgres
 @pytest.mark.xdist_group("bench-oidc")
 def test_oidc_bench_beside_oidc_provider(tmp_path: Path) -> None:
     require_command("slapd")
     require_command("redis-server")
+    from tests.servers import _postgres_bin_dir
+
+    _postgres_bin_dir()  # fails in CI when PostgreSQL is missing
     if in_ci():  # the peer is part of the bench: in CI it must run, never be left out
         require_command("node")
         require_command("npm")
-    found = sides(run_quick("oidc_bench", tmp_path))
+    raw = tmp_path / "raw.json"
+    # on PostgreSQL and with the peer's Redis store (2 processes), as the full bench runs, to see the stores' CPU
+    more = ("--raw", str(raw), "--antin-database", "postgresql", "--peer-workers", "2")
+    found = sides(run_quick("oidc_bench", tmp_path, *more))
     rows = ("discovery", "jwks", "client_credentials", "introspection", "refresh", "login")
     assert all("antin" in found[row] for row in rows), found
     peer_ran = all("oidc-provider" in found.get(row, set()) for row in rows)
     assert peer_ran or not in_ci(), "oidc-provider did not run"
+    # each side's stores per operation: ours writes a machine token's audit entry in PostgreSQL, the peer keeps its
+    # refresh tokens in Redis; discovery touches no store (a store whose processes were not found would look the same)
+    measured = json.loads(raw.read_text())["sides"]
+    stores = {(side["name"], row["row"]): row["stores_cpu_ms"] for side in measured for row in side["rows"]}
+    ours = next(side["name"] for side in measured if side["name"] != "oidc-provider")
+    assert stores[(ours, "client_credentials")] > 5 * stores[(ours, "discovery")], stores
+    assert stores[(ours, "refresh")] > 5 * stores[(ours, "discovery")], stores
+    if peer_ran:
+        assert stores[("oidc-provider", "refresh")] > 5 * stores[("oidc-provider", "discovery")], stores
 
 
 @pytest.mark.xdist_group("bench-resource-checks")
