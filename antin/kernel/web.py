@@ -165,6 +165,11 @@ def _start_request() -> None:
     _check_csrf()
 
 
+def _end_request(_error: BaseException | None) -> None:
+    # the thread serves other requests next: a line it logs before the next one starts names no request, not this one
+    request_id_var.set(None)
+
+
 SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
     ("Content-Security-Policy", DEFAULT_CSP),
     ("X-Frame-Options", "DENY"),
@@ -234,4 +239,5 @@ def init_app(app: Flask) -> None:
     app.extensions.setdefault("antin.credential_cookies", set())
     app.before_request(_start_request)
     app.after_request(_secure_response)
+    app.teardown_request(_end_request)
     app.jinja_env.globals["csrf_token"] = csrf_token

@@ -8,6 +8,9 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from flask import Flask
+
+from antin.kernel import web
 from antin.kernel.logs import JsonFormatter, request_id_var
 
 
@@ -35,7 +38,11 @@ def test_a_line_keeps_its_fields_and_hides_secret_looking_ones() -> None:
         "hsm_pin": "1234",
         "when": datetime(2026, 12, 6, tzinfo=UTC),
     }
-    line = JsonFormatter().format(record(extra))
+    outside = request_id_var.set(None)  # outside a request (an earlier test of this process may have left one)
+    try:
+        line = JsonFormatter().format(record(extra))
+    finally:
+        request_id_var.reset(outside)
     assert "\n" not in line and "s3cr3t" not in line and "hunter2" not in line and "1234" not in line
     entry = json.loads(line)
     assert entry["level"] == "INFO" and entry["logger"] == "antin.audit"
@@ -56,3 +63,18 @@ def test_the_request_id_and_an_errors_traceback() -> None:
         request_id_var.reset(token)
     assert entry["request_id"] == "req-42" and entry["audit_event"] == "x"
     assert entry["error"] == "ValueError" and "boom" in entry["traceback"]
+
+
+def test_a_request_id_ends_with_its_request() -> None:
+    """A server thread's log lines between two requests (or before the next one starts) named the previous one."""
+    app = Flask("logs-test")
+    app.secret_key = "k" * 32
+    web.init_app(app)
+    app.add_url_rule("/id", "id", lambda: request_id_var.get() or "")
+    outside = request_id_var.set(None)
+    try:
+        seen = app.test_client().get("/id").get_data(as_text=True)
+        assert len(seen) == 16  # the request's own id while it runs
+        assert request_id_var.get() is None
+    finally:
+        request_id_var.reset(outside)
