@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import shutil
 import signal
 import socket
@@ -36,7 +37,12 @@ from directory.slapd_replication import (
     seeds_the_directory,
 )
 
-__all__ = ["ManagedSlapd", "SlapdError", "SlapdTls"]
+__all__ = ["ManagedSlapd", "SlapdError", "SlapdPortTakenError", "SlapdTls"]
+
+_LOG_PREFIX = re.compile(r"^[0-9a-f]+\.[0-9a-f]+ 0x[0-9a-f]+ ")
+"""slapd's time and thread at the start of each line it writes."""
+_LOG_CHATTER = ("@(#)", "Debian", "OpenLDAP", "slapd stopped", "slapd starting", "connections_destroy")
+"""Lines that say nothing about why slapd stopped."""
 
 SLAPD_CANDIDATES = ("/usr/sbin/slapd", "/usr/local/libexec/slapd", "/usr/libexec/slapd")
 REPLICA_ARRIVAL_SECONDS = 15.0
@@ -53,6 +59,10 @@ class SlapdTls:
 
 class SlapdError(DirectoryUnavailableError):
     """The managed slapd cannot be started (not installed, bad configuration, port taken…)."""
+
+
+class SlapdPortTakenError(SlapdError):
+    """The port slapd was told to listen on is another program's (a port picked for us is replaced instead)."""
 
 
 def find_program(name: str, candidates: tuple[str, ...] = ()) -> str:
@@ -222,18 +232,20 @@ class ManagedSlapd:
     def _start_locked(self, timeout: float) -> None:
         slapd = find_program("slapd", SLAPD_CANDIDATES)
         self.write_config()
-        for attempt in range(2):
+        for attempt in range(3):
+            log_start = self._log_size()
             self._spawn(slapd)
-            try:
-                self._wait_until_up(timeout)
+            failure = self._wait_until_up(timeout)
+            if failure is None:
                 break
-            except SlapdError:
-                log_tail = self._log_tail()
-                port_taken = "Address already in use" in log_tail
-                if port_taken and not self.requested_port and attempt == 0:
-                    self.layout.portfile.unlink(missing_ok=True)  # pick another free port and try again
+            if not self._port_is_free():
+                if self.requested_port:
+                    raise SlapdPortTakenError(f"slapd did not start: port {self.port} is taken")
+                if attempt < 2:
+                    self.layout.portfile.unlink(missing_ok=True)  # a port picked for us: pick another, try again
                     continue
-                raise SlapdError(f"slapd did not start: {log_tail or 'no message'}") from None
+            said = self._log_tail(since=log_start) or self._config_check(slapd) or "no message"
+            raise SlapdError(f"slapd did not start ({failure}): {said}")
         self.initialize()
 
     def _spawn(self, slapd: str) -> None:
@@ -242,7 +254,9 @@ class ManagedSlapd:
         listen = f"{self.ldap_uri}/ {self.ldapi_uri}" + (f" {self.ldaps_uri}/" if self.ldaps_uri else "")
         listen += "".join(f" {uri}" for uri in self.extra_listeners)
         with open(self.layout.logfile, "ab") as log:
-            # -d 0 keeps slapd in the foreground of its own session: we know its pid and it outlives us.
+            # -d 0 keeps slapd in the foreground of its own session: we know its pid and it outlives us. It then
+            # writes next to nothing (-d none would write a line per operation deferred under load), hence
+            # _port_is_free and _config_check to say why it did not start.
             self._proc = subprocess.Popen(
                 [slapd, "-f", str(self.layout.conf), "-h", listen, "-d", "0"],
                 stdin=subprocess.DEVNULL,
@@ -252,30 +266,63 @@ class ManagedSlapd:
                 close_fds=True,
             )
 
-    def _wait_until_up(self, timeout: float) -> None:
+    def _wait_until_up(self, timeout: float) -> str | None:
+        """None once slapd answers, else why not."""
         deadline = time.monotonic() + timeout
         delay = 0.005
         while time.monotonic() < deadline:
-            if self._proc is not None and self._proc.poll() is not None:
+            if self._proc is not None and (code := self._proc.poll()) is not None:
                 self._proc = None
-                raise SlapdError("slapd exited")
+                return f"it exited with status {code}"
             if self.layout.socket.exists() and self.layout.pidfile.exists():
                 try:
                     self.admin_connection(timeout=1.0).close()
-                    return
+                    return None
                 except DirectoryUnavailableError:
                     pass
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
         self.stop()
-        raise SlapdError(f"slapd did not answer within {timeout:g} s")
+        return f"it did not answer within {timeout:g} s"
 
-    def _log_tail(self, lines: int = 5) -> str:
+    def _port_is_free(self) -> bool:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as slapd does: TIME_WAIT is no owner
+            try:
+                probe.bind(("127.0.0.1", self.port))
+            except OSError:
+                return False
+        return True
+
+    def _config_check(self, slapd: str) -> str:
+        """slaptest's verdict on the configuration when it finds a fault (slapd at -d 0 says nothing)."""
+        slaptest = str(Path(slapd).with_name("slaptest"))
         try:
-            text = self.layout.logfile.read_text(encoding="utf-8", errors="replace")
+            checked = subprocess.run(
+                [slaptest, "-f", str(self.layout.conf), "-u"], capture_output=True, text=True, timeout=30, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+        if checked.returncode == 0:
+            return ""
+        return " | ".join(line.strip() for line in (checked.stderr + checked.stdout).splitlines() if line.strip())
+
+    def _log_size(self) -> int:
+        try:
+            return self.layout.logfile.stat().st_size
+        except OSError:
+            return 0
+
+    def _log_tail(self, lines: int = 5, since: int = 0) -> str:
+        """The last lines slapd wrote after offset ``since``, without its version banner."""
+        try:
+            with open(self.layout.logfile, "rb") as log:
+                log.seek(since)
+                text = log.read().decode("utf-8", errors="replace")
         except OSError:
             return ""
-        return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
+        said = [_LOG_PREFIX.sub("", line).strip() for line in text.splitlines()]
+        return " | ".join([line for line in said if line and not line.startswith(_LOG_CHATTER)][-lines:])
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop slapd with SIGTERM (it flushes and exits cleanly) and wait; SIGKILL only if it hangs."""

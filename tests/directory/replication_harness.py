@@ -8,7 +8,7 @@ from pathlib import Path
 
 from directory.config import DirectoryConfig
 from directory.errors import DirectoryError
-from directory.slapd import ManagedSlapd, free_port
+from directory.slapd import ManagedSlapd, SlapdPortTakenError, free_port
 from directory.slapd_replication import SlapdReplication, context_csns
 from tests.components import require_command
 from tests.directory.conftest import BASE_DN, SERVICE_PASSWORD, config_for
@@ -29,9 +29,24 @@ class ProviderPair:
 
 
 def start_pair(folder: Path) -> ProviderPair:
-    """Server 1 (``a``, which creates the directory) and server 2 (``b``, which receives it by replication)."""
+    """Server 1 (``a``, which creates the directory) and server 2 (``b``, which receives it by replication).
+
+    Each knows the other's port before either starts, so a port another program takes meanwhile (the suite's
+    own connections draw from the same range) cannot be replaced on one side: the pair starts again on two others.
+    """
     require_command("slapd")
-    port_a, port_b = free_port(), free_port()
+    for attempt in range(3):
+        try:
+            return _start_pair(folder / f"try-{attempt}")
+        except SlapdPortTakenError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start_pair(folder: Path) -> ProviderPair:
+    port_a = free_port()
+    port_b = next(port for port in iter(free_port, None) if port != port_a)
 
     def provider(name: str, port: int, server_id: int, other_port: int) -> ManagedSlapd:
         replication = SlapdReplication(server_id, (f"ldap://127.0.0.1:{other_port}",))

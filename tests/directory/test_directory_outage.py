@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,9 +14,10 @@ import pytest
 from directory.errors import DirectoryUnavailableError
 from directory.models import NewPerson, UnitKind
 from directory.service import LdapDirectory
-from directory.slapd import ManagedSlapd, free_port
+from directory.slapd import ManagedSlapd, SlapdError, SlapdPortTakenError, free_port
 from directory.transfer import apply_plan, plan_import, read_rows
-from tests.directory.conftest import PASSWORD, config_for, start_slapd
+from tests.components import require_command
+from tests.directory.conftest import BASE_DN, PASSWORD, SERVICE_PASSWORD, config_for, start_slapd
 
 pytestmark = pytest.mark.slapd
 
@@ -147,6 +149,40 @@ def test_managed_slapd_lifecycle(tmp_path: Path) -> None:
         directory.close()
     finally:
         first.stop()
+
+
+def test_a_port_another_program_took_is_named_or_replaced(tmp_path: Path) -> None:
+    """A port the operator chose is refused with its number; a port picked for us is picked again, silently."""
+    require_command("slapd")
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        chosen = ManagedSlapd(tmp_path / "chosen", base_dn=BASE_DN, port=taken, service_password=SERVICE_PASSWORD)
+        with pytest.raises(SlapdPortTakenError, match=f"port {taken} is taken"):
+            chosen.start()
+        assert not chosen.is_running()
+        picked = ManagedSlapd(tmp_path / "picked", base_dn=BASE_DN, service_password=SERVICE_PASSWORD)
+        (picked.folder).mkdir(parents=True)
+        (picked.folder / "port").write_text(f"{taken}\n")  # as if another program took it since our last start
+        picked.start()
+        try:
+            assert picked.port != taken
+            assert (picked.folder / "port").read_text().strip() == str(picked.port)
+            LdapDirectory(config_for(picked)).check()
+        finally:
+            picked.stop()
+
+
+def test_a_slapd_that_cannot_start_says_why(tmp_path: Path) -> None:
+    require_command("slapd")
+    server = ManagedSlapd(tmp_path / "s", base_dn=BASE_DN, service_password=SERVICE_PASSWORD)
+    server.write_config()
+    server.layout.conf.write_text(server.layout.conf.read_text() + "\nnosuchdirective yes\n")
+    server.write_config = lambda: None  # type: ignore[method-assign]  # keep the broken configuration
+    with pytest.raises(SlapdError) as refused:
+        server.start()
+    assert "exited with status" in str(refused.value) and "nosuchdirective" in str(refused.value)
 
 
 def test_long_folder_gets_a_short_socket(tmp_path: Path) -> None:
