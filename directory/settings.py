@@ -23,7 +23,11 @@ class DirectorySettings:
     bind_password: str = doc("the service account's password; generated in development", "")
     start_tls: bool = doc("issue StartTLS on ldap:// connections", False)
     ca_file: Path | None = doc("CA certificates that sign the LDAP servers' certificates", None)
-    port: int = doc("port of the managed slapd on 127.0.0.1 (0 picks one from the data folder)", 0)
+    port: int = doc(
+        "port of the managed slapd on 127.0.0.1 (0: the one kept in the data folder, picked at the first start below"
+        " the range of outgoing connections' ports, picked again when another program has taken it)",
+        0,
+    )
     timeout: float = doc("seconds for each operation", 5.0)
     connect_timeout: float = doc("seconds to connect before the next URI is tried", 1.0)
     page_size: int = doc("entries per page in paged searches", 500)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from antin.kernel.ports import free_port
 from directory.errors import DirectoryError, DirectoryUnavailableError, NotFoundError
 from directory.ldap_client import LdapConnection, Modification, connect_external, explode_dn
 from directory.policy import SERVICE_POLICY, PasswordPolicy
@@ -70,12 +71,6 @@ def find_program(name: str, candidates: tuple[str, ...] = ()) -> str:
     if found is None:
         raise SlapdError(f"{name} is not installed (Debian: apt-get install slapd ldap-utils)")
     return found
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class ManagedSlapd:

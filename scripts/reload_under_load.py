@@ -15,7 +15,6 @@ import itertools
 import multiprocessing
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+
+from antin.kernel.ports import free_port
 
 
 @dataclass
@@ -49,13 +50,6 @@ class Seen:
         with self.lock:
             moments = [since, *sorted(at for at in self.answered_at if at > since)]
         return max(later - earlier for earlier, later in itertools.pairwise(moments)) if moments[1:] else 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def workers_of(pid: int) -> set[int]:

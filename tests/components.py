@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from typing import NoReturn
 
 import pytest
+
+from antin.kernel.ports import free_port
 
 __all__ = ["free_port", "in_ci", "require_command"]
 
@@ -32,10 +33,3 @@ def require_command(name: str, *, hint: str = "scripts/install-system-packages.s
     if path is None:
         missing_component(f"{name} is not installed (run {hint})")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port

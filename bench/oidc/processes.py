@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from antin.kernel.ports import free_port
 from bench.oidc.provider import ProviderUnavailableError
 
 __all__ = [
@@ -29,12 +30,6 @@ __all__ = [
     "store_processes",
     "wait_http",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_http(
