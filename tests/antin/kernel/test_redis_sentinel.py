@@ -106,11 +106,12 @@ def setup(tmp_path: Path) -> Iterator[SentinelSetup]:
         yield ready
 
 
-def test_the_stores_follow_the_primary_through_a_failover(setup: SentinelSetup) -> None:
+def test_the_stores_follow_the_primary_through_a_failover(setup: SentinelSetup, request: pytest.FixtureRequest) -> None:
     limits = RedisLimitStore(setup.url)
     notices = RedisChangeNotices(setup.url, retry_seconds=0.2)
     heard: list[str | None] = []
     notices.listen(heard.append)
+    request.addfinalizer(notices.close)  # before the servers stop: no listener left retrying a Redis gone
     assert notices.subscribed.wait(10)
     notices.announce("client-a")
     wait_for(lambda: "client-a" in heard)
