@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import zlib
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from antin.kernel.instance import Instance
 from antin.kernel.ratelimit import DatabaseLimitStore, Limiter
 from antin.settings import load_settings
 from signing.pades.decode_budget import BASE_ALLOWANCE, RATIO
+from signing.validation.views import RATE_WINDOW_SECONDS
 from tests.signing.bombs import deflated_crls, dss_crls_pdf, nested_pdf, object_stream_bomb_pdf, with_dss_crl_streams
 from tests.signing.signed_pdfs import ThrowawayPki, blank_pdf, pki_fixture, sign
 
@@ -250,6 +252,10 @@ def test_a_corrupt_stream_is_not_taken_for_a_bomb(tmp_path: Path, pki: Throwaway
 
 def test_the_rate_limit_answers_429_with_retry_after(tmp_path: Path, pki: ThrowawayPki, signed_pdf: bytes) -> None:
     client = _app(tmp_path, pki, ANTIN_SIGNING_VERIFY_RATE_LIMIT="2").test_client()
+    # the limit counts in fixed minutes: start at the top of one, so that a slow machine's four verifications
+    # (seconds each under load) cannot straddle two and find the count started again
+    clock = client.application.extensions["antin.instance"].clock
+    clock.advance(timedelta(seconds=RATE_WINDOW_SECONDS - clock.now().timestamp() % RATE_WINDOW_SECONDS + 0.5))
     assert _upload(client, signed_pdf).status_code == 200
     assert _api(client, signed_pdf).status_code == 200
     page = _upload(client, signed_pdf)
