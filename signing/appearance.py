@@ -17,8 +17,6 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlencode
 
-from PIL import Image, ImageDraw, ImageFont
-
 from directory.models import Person, UnitRef
 
 __all__ = [
@@ -142,6 +140,8 @@ def default_seal_image(unit_name: str, font_path: str) -> bytes:
 
     Used when no scanned seal (``seal-<code>.png``) is in the image folder.
     """
+    from PIL import Image, ImageDraw, ImageFont  # loaded by the first seal drawn, not by every worker
+
     size = 480
     red = (204, 13, 26, 255)
     img = Image.new("RGBA", (size, size), (0, 0, 0, 0))

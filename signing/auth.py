@@ -27,7 +27,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import requests
 from joserfc import jwt
 from joserfc.errors import ClaimError, ExpiredTokenError, JoseError
 from joserfc.jwk import KeySet
@@ -61,6 +60,8 @@ JsonFetcher = Callable[[str], dict[str, Any]]
 
 
 def http_json(url: str) -> dict[str, Any]:
+    import requests  # loaded with the first key fetch, not with every worker (an OpenID-only one never needs it)
+
     response = requests.get(url, timeout=5, headers={"Accept": "application/json"})
     response.raise_for_status()
     data = response.json()
@@ -202,7 +203,7 @@ class AccessTokenVerifier:
                         raise ValueError("the discovery document names another issuer")
                     self._keys = KeySet.import_key_set(self.fetch(str(metadata["jwks_uri"])))  # type: ignore[arg-type]
                     self._fetched_at = now
-                except (requests.RequestException, ValueError, KeyError, TypeError, JoseError) as err:
+                except (OSError, ValueError, KeyError, TypeError, JoseError) as err:  # requests' errors are OSErrors
                     log.warning("cannot fetch the IdP's keys: %s", err)
                     if self._keys is None:
                         raise TokenError(UNAVAILABLE, "the token cannot be checked now", status=503) from None

@@ -8,7 +8,7 @@ import fcntl
 import threading
 from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asn1crypto import x509
 
@@ -18,10 +18,12 @@ from directory.instance import directory_service
 from directory.protocol import UserDirectory
 from signing.errors import PkiNotInitialisedError
 from signing.keystore import KeyStore, keystore_for
-from signing.pades import PadesEngine
 from signing.pki import CertificateAuthority, CertificateInfo, PkiUrls, Renewal, RevocationMaterial
 from signing.settings import HsmSettings, SigningSettings
 from signing.tsa import TimeStampAuthority, database_serials
+
+if TYPE_CHECKING:
+    from signing.pades import PadesEngine
 
 __all__ = ["SigningComponents", "keystore_for"]
 
@@ -105,6 +107,8 @@ class SigningComponents:
         tsa = None if external else self.tsa  # first: a renewed TSA rebuilds the engine
         with self._lock:
             if self._engine is None:
+                from signing.pades import PadesEngine  # pyHanko loads with the first signature, not with the app
+
                 if tsa is None:
                     self._engine = PadesEngine(self.keystore, tsa_url=external, revocation=self._revocation)
                 else:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import qrcode
-import qrcode.image.svg
-
 __all__ = ["qr_svg"]
 
 
 def qr_svg(data: str) -> str:
     """An ``<svg>`` element (no XML declaration) for ``data``, medium error correction, scalable by CSS."""
+    import qrcode  # with lxml, loaded by the first enrolment rather than by every worker
+    import qrcode.image.svg
+
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, box_size=10)
     code.add_data(data)
     image = code.make_image(image_factory=qrcode.image.svg.SvgPathFillImage)

@@ -12,8 +12,6 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
-
 from signing.documents.previews import PageSize
 
 __all__ = [
@@ -74,6 +72,8 @@ def clamp_box(box: Box, sizes: list[PageSize]) -> Box:
 
 def ink_under(box: Box, size: PageSize, preview: Path) -> float:
     """The share (0–1) of the box's area that is inked on the page's preview."""
+    from PIL import Image  # loaded by the first preview measured, not by every worker
+
     with Image.open(preview) as image:
         scale_x = image.width / size.width
         scale_y = image.height / size.height

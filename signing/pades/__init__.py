@@ -7,16 +7,8 @@ facts for the verifier) and ``report_pdf.py`` (writing the verification report) 
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from signing.pades.sign import (
-        LEVELS,
-        DocumentFacts,
-        Level,
-        PadesEngine,
-        PadesOptions,
-        PadesResult,
-        SignerMaterial,
-        inspect_pdf,
-    )
+    from signing.pades.options import LEVELS, DocumentFacts, Level, PadesOptions, PadesResult, SignerMaterial
+    from signing.pades.sign import PadesEngine, inspect_pdf
 
 __all__ = [
     "LEVELS",
@@ -30,8 +22,16 @@ __all__ = [
 ]
 
 
+_OPTIONS = frozenset({"LEVELS", "DocumentFacts", "Level", "PadesOptions", "PadesResult", "SignerMaterial"})
+
+
 def __getattr__(name: str) -> Any:
-    # The signer loads on first use, so that verification alone does not pay for importing it.
+    # The signer (and pyHanko, ~43 MB a process) loads on first use: verification alone does not pay for it, nor a
+    # worker that only answers OpenID requests; levels and options are plain values and load without it.
+    if name in _OPTIONS:
+        from signing.pades import options
+
+        return getattr(options, name)
     if name in __all__:
         from signing.pades import sign
 

@@ -20,9 +20,8 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO
 
 import requests
 from asn1crypto import x509
@@ -39,7 +38,7 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import PathValidationError, RevokedError
 
 from antin.kernel.caches import CacheSize, register_instance_cache
-from signing.appearance import Appearance, VisibleBox
+from signing.appearance import VisibleBox
 from signing.errors import (
     CertificateRevokedError,
     InvalidDocumentError,
@@ -48,6 +47,7 @@ from signing.errors import (
     TimestampError,
 )
 from signing.keystore import KeyStore
+from signing.pades.options import LEVELS, DocumentFacts, Level, PadesOptions, PadesResult, SignerMaterial
 from signing.pades.signer import KeyStoreSigner
 from signing.pades.stamp import AppearanceStampStyle
 from signing.pki.authority import RevocationMaterial
@@ -79,55 +79,10 @@ logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_DropOfflineEmbed
 # fontTools reports every font table it leaves out of a subset (DejaVu's FFTM): noise for every appearance.
 logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
 
-Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
-LEVELS: tuple[Level, ...] = ("B-B", "B-T", "B-LT", "B-LTA")
 HEADER_WINDOW = 1024
 # signers (parsed certificate and chain, encoded CMS parts) a process keeps, the most recently used: one per official
 # who signed lately; without a bound they grew with every official and renewed certificate that signed through it
 SIGNERS_KEPT = 1_000
-
-
-@dataclass(frozen=True)
-class SignerMaterial:
-    """Who signs: the key's label in the key store, the DER certificate and the CA certificates above it."""
-
-    key_label: str
-    certificate: bytes
-    chain: tuple[bytes, ...]
-
-
-@dataclass(frozen=True)
-class PadesOptions:
-    level: Level = "B-B"
-    """PAdES baseline level."""
-    certify: bool = False
-    """Certify an unsigned document (DocMDP 2: form filling and signing still allowed), or lock a signed one
-    (every form field locked, DocMDP 2: only signatures may be added)."""
-    field_name: str | None = None
-    """Name of the new signature field (unique in the document); generated when None."""
-    reason: str | None = None
-    location: str | None = None
-    visible: VisibleBox | None = None
-    """Where the visible appearance goes; None for an invisible signature."""
-    appearance: Appearance | None = None
-    """What the visible appearance shows; required with ``visible``."""
-
-
-@dataclass(frozen=True)
-class PadesResult:
-    field_name: str
-    signing_time: datetime
-    level: Level
-    certified: bool
-    locked: bool
-
-
-@dataclass(frozen=True)
-class DocumentFacts:
-    pages: int
-    signatures: int
-    certified: bool
-    locked: bool  # certified or locked with "no changes": nothing more may be signed
 
 
 def _reject(reason: str, detail: str) -> InvalidDocumentError:

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import requests
 from asn1crypto import algos, ocsp, tsp, x509
 
 __all__ = ["ProbeResult", "probe_ocsp", "probe_tsa"]
@@ -90,11 +89,14 @@ def probe_tsa(url: str, *, timeout: float) -> ProbeResult:
         return _result(url, started, False, _why(err))
 
 
-# asn1crypto parses lazily: a malformed answer raises one of these when a field is read, never anything else
-_FAILURES = (requests.RequestException, ValueError, TypeError, KeyError, IndexError, AttributeError)
+# asn1crypto parses lazily: a malformed answer raises one of these when a field is read, never anything else;
+# requests' errors are OSErrors (requests loads with the first probe, not with every worker)
+_FAILURES = (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError)
 
 
 def _post(url: str, body: bytes, content_type: str, timeout: float) -> bytes:
+    import requests
+
     response = requests.post(url, data=body, headers={"Content-Type": content_type}, timeout=timeout)
     if response.status_code != 200:
         raise ValueError(f"HTTP {response.status_code}")
@@ -102,6 +104,8 @@ def _post(url: str, body: bytes, content_type: str, timeout: float) -> bytes:
 
 
 def _why(err: Exception) -> str:
+    import requests
+
     if isinstance(err, requests.Timeout):
         return "no answer within the timeout"
     if isinstance(err, requests.ConnectionError):

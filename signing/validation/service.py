@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from antin.kernel.settings import Settings
-from signing.pades.reading import certificate_facts_from_der, examine_pdf
+from signing.pades import reading
 from signing.pades.reading.errors import UnusableInputError
 from signing.pades.reading.policy import ValidationPolicy
 from signing.settings import SigningSettings
@@ -113,11 +113,11 @@ def verify_stream(
     stream.seek(0)
     _check_header(stream.read(_HEADER_WINDOW))
     moment = policy.validation_time or datetime.now(UTC)
-    facts = examine_pdf(stream, size, policy)
+    facts = reading.examine_pdf(stream, size, policy)  # pyHanko loads with the first document verified
     anchors = []
     for der in policy.trust_roots:
         try:
-            anchors.append(certificate_facts_from_der(der))
+            anchors.append(reading.certificate_facts_from_der(der))
         except ValueError:
             continue
     return judge_document(facts, policy, file_name=file_name, validation_time=moment, trust_anchors=anchors)

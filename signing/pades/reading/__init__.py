@@ -21,7 +21,24 @@ One job per module, from the file down:
 - ``snapshot``, ``pdf_tree``, ``javascript``: what each revision paints, and where the document runs scripts.
 """
 
-from signing.pades.reading.certificates import certificate_facts_from_der
-from signing.pades.reading.document import examine_pdf
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from signing.pades.reading.certificates import certificate_facts_from_der
+    from signing.pades.reading.document import examine_pdf
 
 __all__ = ["certificate_facts_from_der", "examine_pdf"]
+
+
+def __getattr__(name: str) -> Any:
+    # pyHanko loads on first use: a worker that only answers OpenID requests never imports it (~43 MB a process),
+    # and the plain modules beside these (errors, policy, facts, changes) are imported without it.
+    if name == "examine_pdf":
+        from signing.pades.reading.document import examine_pdf
+
+        return examine_pdf
+    if name == "certificate_facts_from_der":
+        from signing.pades.reading.certificates import certificate_facts_from_der
+
+        return certificate_facts_from_der
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
