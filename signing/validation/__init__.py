@@ -62,6 +62,7 @@ def init_app(
     lookup_document: DocumentLookup | None = None,
 ) -> None:
     from antin.kernel.openapi import add_openapi
+    from signing.pades.reading import verifier_caches  # noqa: F401  (on /metrics from the start; pyHanko on first use)
     from signing.validation.openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS, OPENAPI_SECURITY
     from signing.validation.render import register_jinja
     from signing.validation.views import VerifyExtension, register

@@ -7,11 +7,10 @@ import hashlib
 from asn1crypto import x509
 from pyhanko_certvalidator.path import ValidationPath
 
-from antin.kernel.caches import register_cache
 from signing.pades.reading.facts import CertificateFacts
-from signing.pades.reading.sized_cache import SizedLRU
+from signing.pades.reading.verifier_caches import FACTS_CACHE
 
-__all__ = ["certificate_facts", "certificate_facts_from_der", "embedded_chain", "path_facts"]
+__all__ = ["FACTS_CACHE", "certificate_facts", "certificate_facts_from_der", "embedded_chain", "path_facts"]
 
 
 def _name(name: x509.Name) -> str:
@@ -50,12 +49,6 @@ def _common_name(name: x509.Name) -> str:
 def certificate_facts(cert: x509.Certificate) -> CertificateFacts:
     """The facts of a parsed certificate (cached by its DER bytes)."""
     return _certificate_facts_of_der(cert.dump())
-
-
-# The same signers, CAs and TSAs come back in document after document; their facts are immutable. Keyed by the
-# certificate's digest, weighed by its DER (an upper bound of the text its facts keep).
-FACTS_CACHE: SizedLRU[bytes, CertificateFacts] = SizedLRU(512, 2 * 1024 * 1024, 64 * 1024)
-register_cache("verifier-certificate-facts", FACTS_CACHE.size)
 
 
 def _certificate_facts_of_der(der: bytes) -> CertificateFacts:
