@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import re
 import shutil
 import signal
 import socket
@@ -39,11 +38,6 @@ from directory.slapd_replication import (
 )
 
 __all__ = ["ManagedSlapd", "SlapdError", "SlapdPortTakenError", "SlapdTls"]
-
-_LOG_PREFIX = re.compile(r"^[0-9a-f]+\.[0-9a-f]+ 0x[0-9a-f]+ ")
-"""slapd's time and thread at the start of each line it writes."""
-_LOG_CHATTER = ("@(#)", "Debian", "OpenLDAP", "slapd stopped", "slapd starting", "connections_destroy")
-"""Lines that say nothing about why slapd stopped."""
 
 SLAPD_CANDIDATES = ("/usr/sbin/slapd", "/usr/local/libexec/slapd", "/usr/libexec/slapd")
 REPLICA_ARRIVAL_SECONDS = 15.0
@@ -309,15 +303,14 @@ class ManagedSlapd:
             return 0
 
     def _log_tail(self, lines: int = 5, since: int = 0) -> str:
-        """The last lines slapd wrote after offset ``since``, without its version banner."""
+        """The last lines slapd wrote after offset ``since`` (at -d 0, only what a library prints on a crash)."""
         try:
             with open(self.layout.logfile, "rb") as log:
                 log.seek(since)
                 text = log.read().decode("utf-8", errors="replace")
         except OSError:
             return ""
-        said = [_LOG_PREFIX.sub("", line).strip() for line in text.splitlines()]
-        return " | ".join([line for line in said if line and not line.startswith(_LOG_CHATTER)][-lines:])
+        return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop slapd with SIGTERM (it flushes and exits cleanly) and wait; SIGKILL only if it hangs."""
